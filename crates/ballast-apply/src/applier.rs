@@ -1,0 +1,280 @@
+//! Plan and staged apply.
+
+use std::collections::HashSet;
+use std::time::{Duration, Instant};
+
+use ballast_core::{Action, Change, ChangeSet, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
+use ballast_kube::{Cluster, KubeError, conflict_managers};
+use ballast_plan::{StageKind, apply_order, normalize_for_compare, prepare_for_apply, stage_of};
+use futures::stream::{self, StreamExt};
+use serde_json::Value;
+
+/// Options of one apply; `Default` is what `ballast sync` does without flags.
+#[derive(Clone, Debug)]
+pub struct ApplyOptions {
+    /// Take ownership of fields another applier manages.
+    pub force: bool,
+    /// Requests in flight at once.
+    pub concurrency: usize,
+    /// How long to wait for CRDs to be Established and Namespaces Active between stages.
+    pub stage_timeout: Duration,
+    /// Delete inventory entries that are no longer desired.
+    pub prune: bool,
+}
+
+impl Default for ApplyOptions {
+    fn default() -> Self {
+        ApplyOptions { force: false, concurrency: 16, stage_timeout: Duration::from_secs(60), prune: false }
+    }
+}
+
+/// An apply that did not complete. `changes` holds what was done before it stopped, so the caller
+/// can keep ownership of everything written (nothing is orphaned) and report it.
+#[derive(Debug, thiserror::Error)]
+#[error("{}", errors.join("\n"))]
+pub struct ApplyError {
+    /// What was applied before the failure.
+    pub changes: ChangeSet,
+    /// Every failure, each starting with the object.
+    pub errors: Vec<String>,
+}
+
+/// Plans and applies manifests against one cluster.
+pub struct Applier<'a> {
+    cluster: &'a Cluster,
+    options: ApplyOptions,
+}
+
+struct Planned {
+    step: Step,
+    object: Value,
+    force: bool,
+}
+
+impl<'a> Applier<'a> {
+    /// An applier with the given options.
+    pub fn new(cluster: &'a Cluster, options: ApplyOptions) -> Self {
+        Applier { cluster, options }
+    }
+
+    /// What a sync would do, without writing anything. Objects whose CRD or Namespace is itself
+    /// part of the desired state and does not exist yet are planned as `Create` without dry-run.
+    pub async fn plan(&self, manifests: &[Manifest], previous: &Inventory) -> Result<Plan, ApplyError> {
+        let pending = pending_namespaces(self.cluster, manifests).await.map_err(one)?;
+        let mut plan = Plan::default();
+        let mut errors = Vec::new();
+        for (kind, objects) in staged(manifests) {
+            let results = self.plan_stage(&objects, &pending).await;
+            let mut stage = Stage { name: kind.name().into(), steps: Vec::new() };
+            for r in results {
+                match r {
+                    Ok(p) => stage.steps.push(p.step),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            plan.stages.push(stage);
+        }
+        if !errors.is_empty() {
+            return Err(ApplyError { changes: ChangeSet::default(), errors });
+        }
+        if self.options.prune {
+            let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
+            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current)).await.map_err(one)?;
+        }
+        Ok(plan)
+    }
+
+    /// Applies `manifests` stage by stage, then prunes what `previous` owned and is no longer
+    /// desired (when `options.prune`). Returns the change set of everything done.
+    pub async fn apply(&self, manifests: &[Manifest], previous: &Inventory) -> Result<ChangeSet, ApplyError> {
+        let mut changes = ChangeSet::default();
+        let fail = |changes: &ChangeSet, errors: Vec<String>| ApplyError { changes: changes.clone(), errors };
+        for (kind, objects) in staged(manifests) {
+            let pending = pending_namespaces(self.cluster, &objects).await.map_err(|e| fail(&changes, vec![e.to_string()]))?;
+            if objects.iter().any(|m| !self.cluster.serves(&m.object_ref())) {
+                self.cluster.refresh().await.map_err(|e| fail(&changes, vec![e.to_string()]))?;
+            }
+            let mut planned = Vec::new();
+            let mut errors = Vec::new();
+            for r in self.plan_stage(&objects, &pending).await {
+                match r {
+                    Ok(p) => planned.push(p),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(fail(&changes, errors));
+            }
+            let results: Vec<(ObjectRef, Result<Change, KubeError>)> = stream::iter(planned)
+                .map(|p| async move {
+                    let change = match p.step.action {
+                        Action::Create | Action::Update => {
+                            let created = p.step.action == Action::Create;
+                            self.cluster
+                                .apply(&p.step.object, &p.object, false, p.force)
+                                .await
+                                .map(|_| if created { Change::Created } else { Change::Configured })
+                        }
+                        _ => Ok(Change::Unchanged),
+                    };
+                    (p.step.object, change)
+                })
+                .buffered(self.options.concurrency.max(1))
+                .collect()
+                .await;
+            for (object, result) in results {
+                match result {
+                    Ok(c) => changes.push(object, c, None),
+                    Err(e) => errors.push(e.to_string()),
+                }
+            }
+            if !errors.is_empty() {
+                return Err(fail(&changes, errors));
+            }
+            if kind == StageKind::Definitions {
+                let refs: Vec<ObjectRef> = objects.iter().map(Manifest::object_ref).collect();
+                self.wait_definitions(&refs).await.map_err(|e| fail(&changes, vec![e]))?;
+                if refs.iter().any(ObjectRef::is_crd) {
+                    self.cluster.refresh().await.map_err(|e| fail(&changes, vec![e.to_string()]))?;
+                }
+            }
+        }
+        if self.options.prune {
+            let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
+            let steps = crate::prune::plan_prunes(self.cluster, previous.stale(&current))
+                .await
+                .map_err(|e| fail(&changes, vec![e.to_string()]))?;
+            let errors = crate::prune::execute(self.cluster, steps, &mut changes).await;
+            if !errors.is_empty() {
+                return Err(fail(&changes, errors));
+            }
+        }
+        Ok(changes)
+    }
+
+    async fn plan_stage(&self, objects: &[Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
+        stream::iter(objects.iter())
+            .map(|m| self.plan_one(m, pending))
+            .buffered(self.options.concurrency.max(1))
+            .collect()
+            .await
+    }
+
+    async fn plan_one(&self, m: &Manifest, pending: &HashSet<String>) -> Result<Planned, KubeError> {
+        let r = m.object_ref();
+        let mut object = m.object.clone();
+        prepare_for_apply(&mut object);
+        let unserved = !self.cluster.serves(&r);
+        let in_pending_ns = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
+        if unserved || in_pending_ns {
+            // Its CRD or Namespace is created by this same sync; nothing can exist yet.
+            let step = Step { object: r, action: Action::Create, desired: Some(object.clone()), live: None, reason: None };
+            return Ok(Planned { step, object, force: false });
+        }
+        let live = self.cluster.get(&r).await?;
+        let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
+            Ok(dry) => (dry, self.options.force, None),
+            Err(KubeError::Conflict { message, .. }) => {
+                let managers = conflict_managers(&message);
+                let appliers: Vec<&String> =
+                    managers.iter().filter(|m| live.as_ref().is_some_and(|l| has_apply_manager(l, m))).collect();
+                if !appliers.is_empty() {
+                    return Err(KubeError::Conflict {
+                        object: r.to_string(),
+                        verb: "apply",
+                        message: format!("{message} (another applier owns these fields; use --force to take them)"),
+                    });
+                }
+                let dry = self.cluster.apply(&r, &object, true, true).await?;
+                (dry, true, Some(format!("drift: fields changed by {}", managers.join(", "))))
+            }
+            Err(e) => return Err(e),
+        };
+        let action = match &live {
+            None => Action::Create,
+            Some(l) if normalize_for_compare(l) == normalize_for_compare(&dry) => Action::Unchanged,
+            Some(_) => Action::Update,
+        };
+        let step = Step { object: r, action, desired: Some(dry), live, reason };
+        Ok(Planned { step, object, force })
+    }
+
+    async fn wait_definitions(&self, refs: &[ObjectRef]) -> Result<(), String> {
+        let deadline = Instant::now() + self.options.stage_timeout;
+        for r in refs.iter().filter(|r| r.is_crd() || r.is_namespace()) {
+            loop {
+                let live = self.cluster.get(r).await.map_err(|e| e.to_string())?;
+                let ready = live.as_ref().is_some_and(|l| {
+                    if r.is_crd() {
+                        condition_true(l, "Established")
+                    } else {
+                        l.pointer("/status/phase").and_then(Value::as_str) == Some("Active")
+                    }
+                });
+                if ready {
+                    break;
+                }
+                if Instant::now() > deadline {
+                    let what = if r.is_crd() { "Established" } else { "Active" };
+                    return Err(format!("{r}: not {what} after {:?}", self.options.stage_timeout));
+                }
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
+        Ok(())
+    }
+}
+
+fn one(e: KubeError) -> ApplyError {
+    ApplyError { changes: ChangeSet::default(), errors: vec![e.to_string()] }
+}
+
+/// Manifests grouped by stage, each sorted by the ordering table.
+fn staged(manifests: &[Manifest]) -> Vec<(StageKind, Vec<Manifest>)> {
+    let mut sorted: Vec<&Manifest> = manifests.iter().collect();
+    let refs: Vec<ObjectRef> = sorted.iter().map(|m| m.object_ref()).collect();
+    let mut idx: Vec<usize> = (0..sorted.len()).collect();
+    idx.sort_by(|a, b| apply_order(&refs[*a]).cmp(&apply_order(&refs[*b])));
+    sorted = idx.iter().map(|i| sorted[*i]).collect();
+    let mut out: Vec<(StageKind, Vec<Manifest>)> = Vec::new();
+    for m in sorted {
+        let kind = stage_of(&m.object_ref());
+        match out.last_mut() {
+            Some((k, v)) if *k == kind => v.push(m.clone()),
+            _ => out.push((kind, vec![m.clone()])),
+        }
+    }
+    out
+}
+
+/// Namespaces that the manifests create and that do not exist yet.
+async fn pending_namespaces(cluster: &Cluster, manifests: &[Manifest]) -> Result<HashSet<String>, KubeError> {
+    let mut out = HashSet::new();
+    for m in manifests {
+        let r = m.object_ref();
+        if r.is_namespace() && cluster.get(&r).await?.is_none() {
+            out.insert(r.name.clone());
+        }
+    }
+    Ok(out)
+}
+
+fn has_apply_manager(live: &Value, manager: &str) -> bool {
+    live.pointer("/metadata/managedFields")
+        .and_then(Value::as_array)
+        .is_some_and(|mf| {
+            mf.iter().any(|e| {
+                e.get("manager").and_then(Value::as_str) == Some(manager)
+                    && e.get("operation").and_then(Value::as_str) == Some("Apply")
+            })
+        })
+}
+
+/// True if `status.conditions` has `type` with status `True`.
+pub(crate) fn condition_true(object: &Value, kind: &str) -> bool {
+    object.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
+        cs.iter().any(|c| {
+            c.get("type").and_then(Value::as_str) == Some(kind) && c.get("status").and_then(Value::as_str) == Some("True")
+        })
+    })
+}

@@ -1,0 +1,86 @@
+//! What a sync owns.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::changeset::{Change, ChangeSet};
+use crate::object::ObjectRef;
+
+/// One owned object, in Flux's inventory format: `id` is `<namespace>_<name>_<group>_<kind>`,
+/// `v` the API version it was applied with.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord, Serialize, Deserialize)]
+pub struct InventoryEntry {
+    /// `<namespace>_<name>_<group>_<kind>`.
+    pub id: String,
+    /// API version.
+    pub v: String,
+}
+
+/// The set of objects a sync applied and therefore owns. Prune deletes only what is in the
+/// previous inventory and not in the current desired state — never anything found by search.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Inventory {
+    /// Entries sorted by id.
+    pub entries: Vec<InventoryEntry>,
+}
+
+impl Inventory {
+    /// Builds an inventory from object references (sorted, de-duplicated).
+    pub fn from_refs<'a>(refs: impl IntoIterator<Item = &'a ObjectRef>) -> Self {
+        let map: BTreeMap<String, String> =
+            refs.into_iter().map(|r| (r.inventory_id(), r.version.clone())).collect();
+        Inventory { entries: map.into_iter().map(|(id, v)| InventoryEntry { id, v }).collect() }
+    }
+
+    /// The objects a change set leaves owned: everything applied (created, configured, unchanged),
+    /// and skipped prunes are dropped from ownership only when they were deleted.
+    pub fn from_change_set(cs: &ChangeSet) -> Self {
+        Self::from_refs(
+            cs.entries
+                .iter()
+                .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
+                .map(|e| &e.object),
+        )
+    }
+
+    /// The references held, skipping malformed entries.
+    pub fn refs(&self) -> Vec<ObjectRef> {
+        self.entries.iter().filter_map(|e| ObjectRef::from_inventory_id(&e.id, &e.v)).collect()
+    }
+
+    /// True if the inventory owns nothing.
+    pub fn is_empty(&self) -> bool {
+        self.entries.is_empty()
+    }
+
+    /// Objects owned by `self` (the previous inventory) that `current` no longer has: the prune set.
+    pub fn stale(&self, current: &[ObjectRef]) -> Vec<ObjectRef> {
+        let keep: std::collections::HashSet<&ObjectRef> = current.iter().collect();
+        self.refs().into_iter().filter(|r| !keep.contains(r)).collect()
+    }
+
+    /// Union of two inventories (used when an apply fails half-way: nothing applied is forgotten).
+    pub fn union(&self, other: &Inventory) -> Inventory {
+        let refs: Vec<ObjectRef> = self.refs().into_iter().chain(other.refs()).collect();
+        Self::from_refs(refs.iter())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stale_is_previous_minus_current() {
+        let a = ObjectRef::new("v1", "ConfigMap", Some("d"), "a");
+        let b = ObjectRef::new("v1", "ConfigMap", Some("d"), "b");
+        let ns = ObjectRef::new("v1", "Namespace", None, "d");
+        let prev = Inventory::from_refs([&a, &b, &ns]);
+        assert_eq!(prev.stale(&[a.clone()]), vec![ns.clone(), b.clone()]);
+        assert_eq!(prev.entries[0].id, "_d__Namespace");
+        assert!(prev.stale(&[a.clone(), b.clone(), ns.clone()]).is_empty());
+        let u = Inventory::from_refs([&a]).union(&Inventory::from_refs([&b]));
+        assert_eq!(u.refs().len(), 2);
+    }
+}

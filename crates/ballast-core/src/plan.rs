@@ -1,0 +1,79 @@
+//! The typed plan: what a sync would do to each object.
+
+use serde_json::Value;
+
+use crate::object::ObjectRef;
+
+/// What will happen to one object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
+pub enum Action {
+    /// Absent from the cluster; will be created.
+    Create,
+    /// Present and different from what applying would produce; will be updated.
+    Update,
+    /// Present and equal to what applying would produce; nothing is written.
+    Unchanged,
+    /// In the previous inventory, not in the desired state; will be deleted.
+    Prune,
+    /// Left alone, with a reason (e.g. prune disabled by annotation, not owned).
+    Skip,
+}
+
+impl Action {
+    /// Lower-case verb for output.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Action::Create => "create",
+            Action::Update => "update",
+            Action::Unchanged => "unchanged",
+            Action::Prune => "prune",
+            Action::Skip => "skip",
+        }
+    }
+}
+
+/// One object's step in a plan.
+#[derive(Clone, Debug)]
+pub struct Step {
+    /// The object.
+    pub object: ObjectRef,
+    /// What will happen to it.
+    pub action: Action,
+    /// The object as it would be after applying (the dry-run result), when known.
+    pub desired: Option<Value>,
+    /// The object as it is now, when it exists.
+    pub live: Option<Value>,
+    /// Why the step is skipped, or other detail worth showing.
+    pub reason: Option<String>,
+}
+
+/// Objects that are applied together; a stage completes (and its CRDs and Namespaces are ready)
+/// before the next starts.
+#[derive(Clone, Debug, Default)]
+pub struct Stage {
+    /// Name for messages, e.g. `definitions`, `resources`.
+    pub name: String,
+    /// Steps in apply order.
+    pub steps: Vec<Step>,
+}
+
+/// Desired vs live for a whole sync: staged apply steps, then prunes.
+#[derive(Clone, Debug, Default)]
+pub struct Plan {
+    /// Apply stages in order.
+    pub stages: Vec<Stage>,
+    /// Prune and skipped-prune steps, executed after every stage succeeded.
+    pub prunes: Vec<Step>,
+}
+
+impl Plan {
+    /// Every step, stages first, then prunes.
+    pub fn steps(&self) -> impl Iterator<Item = &Step> {
+        self.stages.iter().flat_map(|s| s.steps.iter()).chain(self.prunes.iter())
+    }
+
+    /// True when applying the plan would write something.
+    pub fn has_changes(&self) -> bool {
+        self.steps().any(|s| matches!(s.action, Action::Create | Action::Update | Action::Prune))
+    }
+}

@@ -1,0 +1,180 @@
+//! The cluster handle: discovery snapshot plus get / apply / delete.
+
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, RwLock};
+
+use ballast_core::{Manifest, ObjectRef, Scope, Scopes};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::config::{KubeConfigOptions, Kubeconfig};
+use kube::discovery::{ApiResource, Discovery, Scope as KubeScope};
+use kube::{Client, Config};
+use serde_json::Value;
+
+use crate::error::KubeError;
+
+/// The field manager Ballast applies with.
+pub const FIELD_MANAGER: &str = "ballast";
+
+/// How to find the cluster.
+#[derive(Clone, Debug, Default)]
+pub struct ConnectOptions {
+    /// Kubeconfig file; default: `$KUBECONFIG`, then `~/.kube/config`, then in-cluster.
+    pub kubeconfig: Option<PathBuf>,
+    /// Context in the kubeconfig; default: its current context.
+    pub context: Option<String>,
+}
+
+#[derive(Clone, Default)]
+struct Resources {
+    by_gvk: HashMap<(String, String, String), (ApiResource, Scope)>,
+    by_gk: HashMap<(String, String), Scope>,
+}
+
+/// A connected cluster with a discovery snapshot. Cheap to clone (shared state).
+#[derive(Clone)]
+pub struct Cluster {
+    client: Client,
+    default_namespace: String,
+    resources: Arc<RwLock<Resources>>,
+}
+
+impl Cluster {
+    /// Connects and runs discovery.
+    pub async fn connect(options: &ConnectOptions) -> Result<Self, KubeError> {
+        let kc_options = KubeConfigOptions { context: options.context.clone(), ..Default::default() };
+        let config = match &options.kubeconfig {
+            Some(path) => {
+                let kc = Kubeconfig::read_from(path)
+                    .map_err(|e| KubeError::Connect(format!("kubeconfig {}: {e}", path.display())))?;
+                Config::from_custom_kubeconfig(kc, &kc_options).await.map_err(|e| KubeError::Connect(e.to_string()))?
+            }
+            None if options.context.is_some() => {
+                Config::from_kubeconfig(&kc_options).await.map_err(|e| KubeError::Connect(e.to_string()))?
+            }
+            None => Config::infer().await.map_err(|e| KubeError::Connect(e.to_string()))?,
+        };
+        Self::from_config(config).await
+    }
+
+    /// Connects with a ready `kube` config and runs discovery.
+    pub async fn from_config(config: Config) -> Result<Self, KubeError> {
+        let default_namespace = config.default_namespace.clone();
+        let server = config.cluster_url.to_string();
+        let client = Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))?;
+        let cluster = Cluster { client, default_namespace, resources: Arc::default() };
+        cluster.refresh().await.map_err(|e| match e {
+            KubeError::Discovery(m) => KubeError::Connect(format!("{server}: {m}")),
+            other => other,
+        })?;
+        Ok(cluster)
+    }
+
+    /// The underlying client.
+    pub fn client(&self) -> &Client {
+        &self.client
+    }
+
+    /// Namespace for namespaced objects that name none (the kubeconfig context's namespace).
+    pub fn default_namespace(&self) -> &str {
+        &self.default_namespace
+    }
+
+    /// Re-reads which APIs the server serves (after CRDs were created).
+    pub async fn refresh(&self) -> Result<(), KubeError> {
+        let discovery = Discovery::new(self.client.clone())
+            .run()
+            .await
+            .map_err(|e| KubeError::Discovery(e.to_string()))?;
+        let mut res = Resources::default();
+        for group in discovery.groups() {
+            for version in group.versions() {
+                for (ar, caps) in group.versioned_resources(version) {
+                    let scope = match caps.scope {
+                        KubeScope::Cluster => Scope::Cluster,
+                        KubeScope::Namespaced => Scope::Namespaced,
+                    };
+                    res.by_gk.insert((ar.group.clone(), ar.kind.clone()), scope);
+                    res.by_gvk.insert((ar.group.clone(), ar.version.clone(), ar.kind.clone()), (ar, scope));
+                }
+            }
+        }
+        *self.resources.write().unwrap_or_else(|p| p.into_inner()) = res;
+        Ok(())
+    }
+
+    /// True if the server serves this group/version/kind.
+    pub fn serves(&self, r: &ObjectRef) -> bool {
+        self.resource(r).is_ok()
+    }
+
+    fn resource(&self, r: &ObjectRef) -> Result<(ApiResource, Scope), KubeError> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        res.by_gvk.get(&(r.group.clone(), r.version.clone(), r.kind.clone())).cloned().ok_or_else(|| {
+            KubeError::UnknownKind { object: r.to_string(), api_version: r.api_version(), kind: r.kind.clone() }
+        })
+    }
+
+    fn api(&self, r: &ObjectRef) -> Result<Api<DynamicObject>, KubeError> {
+        let (ar, scope) = self.resource(r)?;
+        Ok(match (scope, &r.namespace) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            (Scope::Namespaced, None) => Api::namespaced_with(self.client.clone(), &self.default_namespace, &ar),
+            (Scope::Cluster, _) => Api::all_with(self.client.clone(), &ar),
+        })
+    }
+
+    /// The live object, or `None` if it does not exist.
+    pub async fn get(&self, r: &ObjectRef) -> Result<Option<Value>, KubeError> {
+        let api = self.api(r)?;
+        match api.get_opt(&r.name).await {
+            Ok(Some(o)) => Ok(Some(to_value(o))),
+            Ok(None) => Ok(None),
+            Err(e) => Err(KubeError::from_kube(r.to_string(), "get", e)),
+        }
+    }
+
+    /// Server-side apply of `object` with field manager [`FIELD_MANAGER`]; with `dry_run` the server
+    /// computes and validates the result without persisting it. Returns the resulting object.
+    pub async fn apply(&self, r: &ObjectRef, object: &Value, dry_run: bool, force: bool) -> Result<Value, KubeError> {
+        let api = self.api(r)?;
+        let mut params = PatchParams::apply(FIELD_MANAGER);
+        params.force = force;
+        params.dry_run = dry_run;
+        let verb = if dry_run { "dry-run" } else { "apply" };
+        api.patch(&r.name, &params, &Patch::Apply(object))
+            .await
+            .map(to_value)
+            .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
+    }
+
+    /// Deletes an object (background propagation). Returns `false` if it was already gone.
+    pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
+        let api = self.api(r)?;
+        let dp = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() };
+        match api.delete(&r.name, &dp).await {
+            Ok(_) => Ok(true),
+            Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
+            Err(e) => Err(KubeError::from_kube(r.to_string(), "delete", e)),
+        }
+    }
+
+    /// Checks that every manifest's kind is served, returning the first that is not.
+    pub fn check_served(&self, manifests: &[Manifest]) -> Result<(), KubeError> {
+        for m in manifests {
+            self.resource(&m.object_ref())?;
+        }
+        Ok(())
+    }
+}
+
+impl Scopes for Cluster {
+    fn scope(&self, group: &str, kind: &str) -> Option<Scope> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        res.by_gk.get(&(group.to_string(), kind.to_string())).copied()
+    }
+}
+
+fn to_value(o: DynamicObject) -> Value {
+    serde_json::to_value(o).unwrap_or(Value::Null)
+}

@@ -1,0 +1,12 @@
+//! Ballast's one boundary to the Kubernetes API server.
+//!
+//! [`Cluster`] wraps a `kube` client with a discovery snapshot and exposes the few verbs the engine
+//! needs — get, server-side apply (real or dry-run), delete — on plain JSON objects. Objects are sent
+//! as data, never round-tripped through typed structs, so fields an older server does not know are
+//! never invented and fields a newer manifest has are never dropped.
+
+mod cluster;
+mod error;
+
+pub use cluster::{Cluster, ConnectOptions, FIELD_MANAGER};
+pub use error::{KubeError, conflict_managers};

@@ -1,0 +1,10 @@
+//! Desired vs live, as a typed [`ballast_core::Plan`]: normalization, comparison, the one ordering
+//! table, prune selection and the masked diff. Pure: tested on plain values.
+
+pub mod diff;
+pub mod normalize;
+pub mod order;
+
+pub use diff::{mask_secret, unified_diff};
+pub use normalize::{normalize_for_compare, prepare_for_apply};
+pub use order::{StageKind, apply_order, prune_order, stage_of};

@@ -1,0 +1,177 @@
+//! Normalization before apply and before comparison.
+
+use serde_json::{Map, Value};
+
+/// Makes a manifest acceptable to every supported API server before it is sent, the way Flux
+/// does for native kinds:
+/// - ports of containers and Services get `protocol: TCP` when they name none (API servers before
+///   1.21 reject server-side apply of a port without its list key);
+/// - numeric resource quantities (`cpu: 2`, `memory: 1e9`) become strings.
+///
+/// Only built-in kinds are touched; custom resources are sent as written.
+pub fn prepare_for_apply(object: &mut Value) {
+    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    match kind.as_str() {
+        "Service" => {
+            if let Some(ports) = object.pointer_mut("/spec/ports") {
+                default_protocol(ports);
+            }
+        }
+        "ResourceQuota" => {
+            if let Some(hard) = object.pointer_mut("/spec/hard") {
+                stringify_quantities(hard);
+            }
+        }
+        "LimitRange" => {
+            if let Some(Value::Array(limits)) = object.pointer_mut("/spec/limits") {
+                for l in limits {
+                    if let Value::Object(m) = l {
+                        for (k, v) in m.iter_mut() {
+                            if k != "type" {
+                                stringify_quantities(v);
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        "PersistentVolumeClaim" => {
+            if let Some(r) = object.pointer_mut("/spec/resources") {
+                stringify_resources(r);
+            }
+        }
+        _ => {}
+    }
+    if let Some(pod_spec) = pod_spec_path(&kind).and_then(|p| object.pointer_mut(p)) {
+        for list in ["containers", "initContainers", "ephemeralContainers"] {
+            if let Some(Value::Array(cs)) = pod_spec.get_mut(list) {
+                for c in cs {
+                    if let Some(ports) = c.get_mut("ports") {
+                        default_protocol(ports);
+                    }
+                    if let Some(r) = c.get_mut("resources") {
+                        stringify_resources(r);
+                    }
+                }
+            }
+        }
+        if let Some(overhead) = pod_spec.get_mut("overhead") {
+            stringify_quantities(overhead);
+        }
+    }
+}
+
+fn pod_spec_path(kind: &str) -> Option<&'static str> {
+    match kind {
+        "Pod" => Some("/spec"),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "PodTemplate" => {
+            Some(if kind == "PodTemplate" { "/template/spec" } else { "/spec/template/spec" })
+        }
+        "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
+        _ => None,
+    }
+}
+
+fn default_protocol(ports: &mut Value) {
+    if let Value::Array(ports) = ports {
+        for p in ports {
+            if let Value::Object(p) = p {
+                p.entry("protocol").or_insert_with(|| Value::String("TCP".into()));
+            }
+        }
+    }
+}
+
+fn stringify_resources(resources: &mut Value) {
+    for key in ["limits", "requests"] {
+        if let Some(q) = resources.get_mut(key) {
+            stringify_quantities(q);
+        }
+    }
+}
+
+fn stringify_quantities(map: &mut Value) {
+    if let Value::Object(m) = map {
+        for v in m.values_mut() {
+            if let Value::Number(n) = v {
+                *v = Value::String(n.to_string());
+            }
+        }
+    }
+}
+
+/// Metadata fields the server owns; they never make two objects different.
+const SERVER_METADATA: &[&str] =
+    &["managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"];
+
+/// The part of an object that comparison looks at: no `status`, no server-owned metadata
+/// (`managedFields`, `resourceVersion`, `generation`, `uid`, `creationTimestamp`, `selfLink`), and no
+/// empty `annotations`/`labels` maps.
+pub fn normalize_for_compare(object: &Value) -> Value {
+    let mut out = Map::new();
+    if let Value::Object(m) = object {
+        for (k, v) in m {
+            match k.as_str() {
+                "status" => {}
+                "metadata" => {
+                    let mut meta = Map::new();
+                    if let Value::Object(mm) = v {
+                        for (mk, mv) in mm {
+                            if SERVER_METADATA.contains(&mk.as_str()) {
+                                continue;
+                            }
+                            if matches!(mk.as_str(), "annotations" | "labels")
+                                && mv.as_object().is_some_and(Map::is_empty)
+                            {
+                                continue;
+                            }
+                            meta.insert(mk.clone(), mv.clone());
+                        }
+                    }
+                    out.insert(k.clone(), Value::Object(meta));
+                }
+                _ => {
+                    out.insert(k.clone(), v.clone());
+                }
+            }
+        }
+    }
+    Value::Object(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn ports_get_protocol_and_quantities_become_strings() {
+        let mut d = json!({"kind": "Deployment", "spec": {"template": {"spec": {"containers": [
+            {"name": "a", "ports": [{"containerPort": 80}, {"containerPort": 53, "protocol": "UDP"}],
+             "resources": {"limits": {"cpu": 2, "memory": "1Gi"}, "requests": {"cpu": 0.5}}}]}}}});
+        prepare_for_apply(&mut d);
+        let c = &d["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["ports"][0]["protocol"], "TCP");
+        assert_eq!(c["ports"][1]["protocol"], "UDP");
+        assert_eq!(c["resources"]["limits"]["cpu"], "2");
+        assert_eq!(c["resources"]["requests"]["cpu"], "0.5");
+        let mut s = json!({"kind": "Service", "spec": {"ports": [{"port": 80}]}});
+        prepare_for_apply(&mut s);
+        assert_eq!(s["spec"]["ports"][0]["protocol"], "TCP");
+        let mut cr = json!({"kind": "Widget", "spec": {"ports": [{"port": 80}]}});
+        prepare_for_apply(&mut cr);
+        assert!(cr["spec"]["ports"][0].get("protocol").is_none());
+    }
+
+    #[test]
+    fn compare_ignores_server_fields() {
+        let live = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "uid": "1",
+            "resourceVersion": "5", "managedFields": [], "creationTimestamp": "t", "annotations": {}},
+            "data": {"k": "v"}, "status": {}});
+        let desired = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "uid": "1",
+            "resourceVersion": "6"}, "data": {"k": "v"}});
+        assert_eq!(normalize_for_compare(&live), normalize_for_compare(&desired));
+        let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
+        assert_ne!(normalize_for_compare(&live), normalize_for_compare(&changed));
+    }
+}

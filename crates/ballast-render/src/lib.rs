@@ -1,0 +1,86 @@
+//! Renders an artifact directory into Kubernetes manifests.
+//!
+//! Pure: files in, [`Manifest`]s out; no cluster access. What the renderer needs to know about the
+//! cluster (which kinds are namespaced) comes in through the [`Scopes`] trait.
+//!
+//! Engines: [`plain`] (every YAML/JSON file under a path, recursively). A path that holds a
+//! `kustomization.yaml` is refused with [`RenderError::KustomizeNotSupported`] until the native
+//! Kustomize engine lands.
+
+pub mod emit;
+pub mod plain;
+pub mod scope;
+pub mod yaml;
+
+use std::path::PathBuf;
+
+use ballast_core::{ManifestError, Origin};
+
+pub use plain::render_plain;
+pub use scope::{BuiltinScopes, Scope, Scopes};
+
+/// What to render and how.
+#[derive(Clone, Debug, Default)]
+pub struct RenderSpec {
+    /// Directory to render, relative to the artifact root (`.` or empty for the root).
+    pub path: PathBuf,
+    /// When set, every namespaced object is put in this namespace (Flux `targetNamespace`).
+    pub target_namespace: Option<String>,
+    /// Namespace for namespaced objects that name none (the kubeconfig context's namespace).
+    pub default_namespace: Option<String>,
+}
+
+/// Why a render failed. Every variant names the file (and object or document) at fault.
+#[derive(Debug, thiserror::Error)]
+pub enum RenderError {
+    /// The path to render does not exist or is not a directory.
+    #[error("path {0}: not found in the source (or not a directory)")]
+    PathNotFound(PathBuf),
+    /// A path or symlink points outside the repository.
+    #[error("{0}: refers outside the repository root; refused")]
+    OutsideRoot(PathBuf),
+    /// Reading a file failed.
+    #[error("{path}: {source}")]
+    Io {
+        /// File.
+        path: PathBuf,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// A file is not valid YAML or JSON.
+    #[error("{file}: {error}")]
+    Syntax {
+        /// File.
+        file: PathBuf,
+        /// Position and cause.
+        error: yaml::YamlError,
+    },
+    /// A document is not a Kubernetes object.
+    #[error(transparent)]
+    Manifest(#[from] ManifestError),
+    /// Two documents describe the same object.
+    #[error("{object}: defined twice, in {first} and in {second}")]
+    Duplicate {
+        /// `Kind/ns/name`.
+        object: String,
+        /// First definition.
+        first: Origin,
+        /// Second definition.
+        second: Origin,
+    },
+    /// No API serves the object's kind.
+    #[error("{origin}: {object}: unknown kind {api_version} {kind}: the cluster serves no such API and no CustomResourceDefinition in this source defines it")]
+    UnknownKind {
+        /// Where the object is.
+        origin: Origin,
+        /// `Kind/ns/name`.
+        object: String,
+        /// apiVersion.
+        api_version: String,
+        /// Kind.
+        kind: String,
+    },
+    /// The path holds a kustomization file.
+    #[error("{0}: kustomization files are not supported yet; render a directory of plain manifests")]
+    KustomizeNotSupported(PathBuf),
+}

@@ -1,0 +1,280 @@
+//! The plain renderer: every `*.yaml`, `*.yml` and `*.json` under a path, recursively.
+
+use std::collections::{HashMap, HashSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ballast_core::{Manifest, ObjectRef, Origin};
+use serde_json::Value;
+
+use crate::scope::{Scope, Scopes, WithCrds};
+use crate::yaml::{YamlError, parse_stream};
+use crate::{RenderError, RenderSpec};
+
+/// File names that make a directory a Kustomize overlay.
+pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// Renders `spec.path` under `root`.
+///
+/// Guarantees:
+/// - files are read in a deterministic order (sorted by path, byte-wise), documents in file order;
+/// - hidden files and directories (`.git`, `.github`, ...) are skipped;
+/// - nothing outside `root` is read: a path or symlink that resolves outside it is an error;
+/// - every document is a Kubernetes object (`apiVersion`, `kind`, `metadata.name`) or empty;
+///   `kind: List` documents are expanded into their items;
+/// - no two objects share group/kind/namespace/name;
+/// - namespaced objects get `spec.target_namespace` (or `spec.default_namespace` when they name
+///   none); cluster-scoped objects lose any namespace they carry;
+/// - a kind that `scopes` does not know and no CRD in the output defines is an error.
+pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Result<Vec<Manifest>, RenderError> {
+    let root = root.canonicalize().map_err(|source| RenderError::Io { path: root.to_path_buf(), source })?;
+    let start = root.join(&spec.path);
+    let start = start.canonicalize().map_err(|_| RenderError::PathNotFound(spec.path.clone()))?;
+    if !start.starts_with(&root) {
+        return Err(RenderError::OutsideRoot(spec.path.clone()));
+    }
+    if !start.is_dir() {
+        return Err(RenderError::PathNotFound(spec.path.clone()));
+    }
+    let mut files = Vec::new();
+    collect_files(&root, &start, &mut files, &mut HashSet::new())?;
+    files.sort();
+
+    let mut manifests = Vec::new();
+    for file in &files {
+        let rel = file.strip_prefix(&root).unwrap_or(file).to_path_buf();
+        let text = fs::read_to_string(file).map_err(|source| RenderError::Io { path: rel.clone(), source })?;
+        let docs = parse_file(&rel, &text)?;
+        for (index, doc) in docs.into_iter().enumerate() {
+            if doc.is_null() {
+                continue;
+            }
+            let origin = Origin { file: rel.clone(), document: index };
+            push_object(doc, origin, &mut manifests)?;
+        }
+    }
+    assign_namespaces(&mut manifests, spec, scopes)?;
+    check_duplicates(&manifests)?;
+    Ok(manifests)
+}
+
+fn parse_file(rel: &Path, text: &str) -> Result<Vec<Value>, RenderError> {
+    let is_json = rel.extension().is_some_and(|e| e == "json");
+    if is_json {
+        return serde_json::from_str::<Value>(text).map(|v| vec![v]).map_err(|e| RenderError::Syntax {
+            file: rel.to_path_buf(),
+            error: YamlError { document: 0, line: e.line(), column: e.column(), message: e.to_string() },
+        });
+    }
+    parse_stream(text).map_err(|error| RenderError::Syntax { file: rel.to_path_buf(), error })
+}
+
+fn push_object(doc: Value, origin: Origin, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
+    let is_list = doc.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List")
+        && doc.get("items").is_some_and(Value::is_array);
+    if is_list {
+        if let Some(Value::Array(items)) = doc.get("items") {
+            for item in items {
+                out.push(Manifest::new(item.clone(), origin.clone())?);
+            }
+        }
+        return Ok(());
+    }
+    out.push(Manifest::new(doc, origin)?);
+    Ok(())
+}
+
+fn collect_files(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    seen: &mut HashSet<PathBuf>,
+) -> Result<(), RenderError> {
+    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    if !seen.insert(dir.to_path_buf()) {
+        return Ok(()); // a symlink loop inside the repository: visit once
+    }
+    for name in KUSTOMIZATION_FILES {
+        if dir.join(name).is_file() {
+            return Err(RenderError::KustomizeNotSupported(rel(&dir.join(name))));
+        }
+    }
+    let entries = fs::read_dir(dir).map_err(|source| RenderError::Io { path: rel(dir), source })?;
+    let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
+    entries.sort();
+    for path in entries {
+        let name = path.file_name().and_then(|n| n.to_str()).unwrap_or("");
+        if name.starts_with('.') {
+            continue;
+        }
+        let meta = fs::symlink_metadata(&path).map_err(|source| RenderError::Io { path: rel(&path), source })?;
+        let target = if meta.file_type().is_symlink() {
+            match path.canonicalize() {
+                Ok(t) if t.starts_with(root) => t,
+                _ => return Err(RenderError::OutsideRoot(rel(&path))),
+            }
+        } else {
+            path.clone()
+        };
+        if target.is_dir() {
+            collect_files(root, &target, out, seen)?;
+        } else if is_manifest_file(name) {
+            out.push(path);
+        }
+    }
+    Ok(())
+}
+
+fn is_manifest_file(name: &str) -> bool {
+    name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
+}
+
+fn assign_namespaces(manifests: &mut [Manifest], spec: &RenderSpec, scopes: &dyn Scopes) -> Result<(), RenderError> {
+    let scopes = WithCrds::new(scopes, manifests);
+    let mut scoped = Vec::with_capacity(manifests.len());
+    for m in manifests.iter() {
+        let r = m.object_ref();
+        match scopes.scope(&r.group, &r.kind) {
+            Some(s) => scoped.push(s),
+            None => {
+                return Err(RenderError::UnknownKind {
+                    origin: m.origin.clone(),
+                    object: r.to_string(),
+                    api_version: m.api_version().to_string(),
+                    kind: m.kind().to_string(),
+                });
+            }
+        }
+    }
+    for (m, scope) in manifests.iter_mut().zip(scoped) {
+        match scope {
+            Scope::Cluster => m.set_namespace(None),
+            Scope::Namespaced => {
+                if let Some(ns) = &spec.target_namespace {
+                    m.set_namespace(Some(ns));
+                } else if m.namespace().is_none() {
+                    if let Some(ns) = &spec.default_namespace {
+                        m.set_namespace(Some(ns));
+                    }
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+fn check_duplicates(manifests: &[Manifest]) -> Result<(), RenderError> {
+    let mut seen: HashMap<ObjectRef, &Origin> = HashMap::with_capacity(manifests.len());
+    for m in manifests {
+        let r = m.object_ref();
+        if let Some(first) = seen.get(&r) {
+            return Err(RenderError::Duplicate {
+                object: r.to_string(),
+                first: (*first).clone(),
+                second: m.origin.clone(),
+            });
+        }
+        seen.insert(r, &m.origin);
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::scope::BuiltinScopes;
+    use std::fs::write;
+
+    fn spec() -> RenderSpec {
+        RenderSpec { path: ".".into(), default_namespace: Some("default".into()), ..Default::default() }
+    }
+
+    fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
+        let dir = tempfile::tempdir().unwrap();
+        for (name, text) in files {
+            let p = dir.path().join(name);
+            fs::create_dir_all(p.parent().unwrap()).unwrap();
+            write(p, text).unwrap();
+        }
+        dir
+    }
+
+    const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: ";
+
+    #[test]
+    fn renders_recursively_in_order() {
+        let d = tree(&[
+            ("b/z.yaml", &format!("{CM}z\n")),
+            ("a.yml", &format!("{CM}a\n---\n{CM}a2\n  namespace: other\n")),
+            ("c.json", r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","namespace":"x"}}"#),
+            ("notes.txt", "ignored"),
+            (".hidden/x.yaml", "not: [valid"),
+        ]);
+        let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
+        let names: Vec<String> = ms.iter().map(|m| m.object_ref().to_string()).collect();
+        assert_eq!(names, ["ConfigMap/default/a", "ConfigMap/other/a2", "ConfigMap/default/z", "Namespace/n"]);
+        assert_eq!(ms[1].origin.to_string(), "a.yml (document 1)");
+    }
+
+    #[test]
+    fn target_namespace_applies_to_namespaced_only() {
+        let d = tree(&[("a.yaml", &format!("{CM}a\n  namespace: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n"))]);
+        let s = RenderSpec { target_namespace: Some("t".into()), ..spec() };
+        let ms = render_plain(d.path(), &s, &BuiltinScopes).unwrap();
+        assert_eq!(ms[0].namespace(), Some("t"));
+        assert_eq!(ms[1].namespace(), None);
+    }
+
+    #[test]
+    fn errors_name_file_and_document() {
+        let d = tree(&[("bad.yaml", &format!("{CM}ok\n---\nkind: ConfigMap\nmetadata:\n  name: x\n"))]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err();
+        assert_eq!(e.to_string(), "bad.yaml (document 1): missing apiVersion");
+
+        let d = tree(&[("x.yaml", "a: [1\n")]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert!(e.starts_with("x.yaml: invalid YAML in document 0"), "{e}");
+
+        let d = tree(&[("a.yaml", &format!("{CM}same\n")), ("b.yaml", &format!("{CM}same\n"))]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert_eq!(e, "ConfigMap/default/same: defined twice, in a.yaml (document 0) and in b.yaml (document 0)");
+
+        let d = tree(&[("w.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n")]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert!(e.starts_with("w.yaml (document 0): Widget/w: unknown kind example.com/v1 Widget"), "{e}");
+    }
+
+    #[test]
+    fn crd_in_the_same_source_defines_its_kind() {
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n";
+        let d = tree(&[("crd.yaml", crd), ("w.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n")]);
+        let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
+        assert_eq!(ms[1].namespace(), Some("default"));
+    }
+
+    #[test]
+    fn kustomization_is_not_supported_yet() {
+        let d = tree(&[("app/kustomization.yaml", "resources: []\n")]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert!(e.starts_with("app/kustomization.yaml: kustomization files are not supported yet"), "{e}");
+    }
+
+    #[test]
+    fn symlinks_out_of_the_root_are_refused() {
+        let outside = tree(&[("secret.yaml", &format!("{CM}stolen\n"))]);
+        let d = tree(&[("a.yaml", &format!("{CM}a\n"))]);
+        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), d.path().join("link.yaml")).unwrap();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert_eq!(e, "link.yaml: refers outside the repository root; refused");
+        let s = RenderSpec { path: "../".into(), ..spec() };
+        assert!(matches!(render_plain(d.path(), &s, &BuiltinScopes), Err(RenderError::OutsideRoot(_))));
+    }
+
+    #[test]
+    fn lists_are_expanded_and_empty_documents_skipped() {
+        let d = tree(&[("l.yaml", &format!("---\n---\napiVersion: v1\nkind: List\nitems:\n- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: a}}}}\n"))]);
+        let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
+        assert_eq!(ms.len(), 1);
+        assert_eq!(ms[0].name(), "a");
+    }
+}
