@@ -1,0 +1,288 @@
+//! Fetching through the `git` command line.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use ballast_core::{Artifact, Revision};
+use base64::Engine;
+use sha2::{Digest, Sha256};
+
+use crate::{Auth, FetchOptions, GitRef, GitSource, SemverRange, SourceError, redact_url};
+
+/// Resolves `source.reference` on the remote and returns the artifact of that commit, fetching
+/// and checking it out only when the cache does not already hold it. Blocking.
+pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Artifact, SourceError> {
+    let git = Git::new(source, options)?;
+    let (name, commit) = git.resolve()?;
+    let revision = Revision { name, commit: commit.clone() };
+    let artifact_dir = options.cache_dir.join("artifacts").join(&commit);
+    let tree = artifact_dir.join("tree");
+    if let Ok(digest) = fs::read_to_string(artifact_dir.join("digest")) {
+        if tree.is_dir() {
+            return Ok(Artifact { revision, digest, root: tree });
+        }
+    }
+    let repo = git.repository()?;
+    git.fetch_commit(&repo, &source.reference, &commit)?;
+    let digest = git.checkout(&repo, &commit, &artifact_dir)?;
+    Ok(Artifact { revision, digest, root: tree })
+}
+
+struct Git<'a> {
+    source: &'a GitSource,
+    options: &'a FetchOptions,
+    url: String,
+    env: Vec<(String, String)>,
+}
+
+impl<'a> Git<'a> {
+    fn new(source: &'a GitSource, options: &'a FetchOptions) -> Result<Self, SourceError> {
+        let url = redact_url(&source.url);
+        let scheme = source.url.split_once("://").map(|(s, _)| s).unwrap_or("");
+        if !matches!(scheme, "file" | "http" | "https" | "ssh") {
+            return Err(SourceError::Invalid(format!("{url}: unsupported URL scheme; use file://, http(s):// or ssh://")));
+        }
+        let mut env: Vec<(String, String)> = vec![
+            ("GIT_TERMINAL_PROMPT".into(), "0".into()),
+            ("GIT_ASKPASS".into(), "/bin/false".into()),
+            ("SSH_ASKPASS".into(), "/bin/false".into()),
+            ("GIT_CONFIG_NOSYSTEM".into(), "1".into()),
+            ("GIT_PROTOCOL".into(), "version=2".into()),
+            ("LC_ALL".into(), "C".into()),
+        ];
+        let mut config: Vec<(&str, String)> = vec![("credential.helper", String::new()), ("protocol.file.allow", "always".into())];
+        match &source.auth {
+            Auth::None => {}
+            Auth::Basic { username, password } => {
+                let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+                config.push(("http.extraHeader", format!("Authorization: Basic {token}")));
+            }
+            Auth::Bearer(token) => config.push(("http.extraHeader", format!("Authorization: Bearer {token}"))),
+            Auth::Ssh { identity, known_hosts } => {
+                for (what, p) in [("private key", identity), ("known_hosts", known_hosts)] {
+                    if !p.is_file() {
+                        return Err(SourceError::Invalid(format!("{url}: {what} file {} not found", p.display())));
+                    }
+                }
+                env.push(("GIT_SSH_COMMAND".into(), format!(
+                    "ssh -i '{}' -o IdentitiesOnly=yes -o UserKnownHostsFile='{}' -o GlobalKnownHostsFile=/dev/null -o StrictHostKeyChecking=yes -o BatchMode=yes -o ConnectTimeout=10",
+                    identity.display(), known_hosts.display()
+                )));
+            }
+        }
+        if scheme == "ssh" && !matches!(source.auth, Auth::Ssh { .. }) {
+            // Never fall back to the user's own keys or known_hosts: be explicit or fail.
+            env.push(("GIT_SSH_COMMAND".into(), "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10".into()));
+        }
+        env.push(("GIT_CONFIG_COUNT".into(), config.len().to_string()));
+        for (i, (k, v)) in config.into_iter().enumerate() {
+            env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
+            env.push((format!("GIT_CONFIG_VALUE_{i}"), v));
+        }
+        Ok(Git { source, options, url, env })
+    }
+
+    /// Runs git, returning stdout; a non-zero exit is classified into a [`SourceError`].
+    fn run(&self, dir: Option<&Path>, args: &[&str]) -> Result<Vec<u8>, SourceError> {
+        let mut cmd = Command::new("git");
+        if let Some(d) = dir {
+            cmd.arg("--git-dir").arg(d);
+        }
+        cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
+        let mut child = cmd.spawn().map_err(|e| SourceError::Local(format!("cannot run git: {e} (install git)")))?;
+        let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
+        let out_reader = std::thread::spawn(move || {
+            let mut buf = Vec::new();
+            if let Some(o) = out.as_mut() {
+                let _ = o.read_to_end(&mut buf);
+            }
+            buf
+        });
+        let err_reader = std::thread::spawn(move || {
+            let mut buf = String::new();
+            if let Some(e) = err.as_mut() {
+                let _ = e.read_to_string(&mut buf);
+            }
+            buf
+        });
+        let deadline = Instant::now() + self.options.timeout;
+        let status = loop {
+            if let Some(s) = child.try_wait().map_err(|e| SourceError::Local(e.to_string()))? {
+                break s;
+            }
+            if Instant::now() > deadline {
+                let _ = child.kill();
+                let _ = child.wait();
+                return Err(SourceError::Timeout { url: self.url.clone(), timeout: self.options.timeout });
+            }
+            std::thread::sleep(Duration::from_millis(10));
+        };
+        let stdout = out_reader.join().unwrap_or_default();
+        let stderr = err_reader.join().unwrap_or_default();
+        if status.success() {
+            return Ok(stdout);
+        }
+        Err(self.classify(&stderr))
+    }
+
+    fn classify(&self, stderr: &str) -> SourceError {
+        let message = stderr
+            .lines()
+            .filter(|l| !l.trim().is_empty() && !l.starts_with("hint:"))
+            .map(|l| l.replace(&self.source.url, &self.url))
+            .collect::<Vec<_>>()
+            .join("; ");
+        let url = self.url.clone();
+        let has = |s: &str| stderr.contains(s);
+        if has("Host key verification failed") || has("REMOTE HOST IDENTIFICATION HAS CHANGED") {
+            SourceError::HostKey { url }
+        } else if has("Authentication failed") || has("401") || has("403") || has("could not read Username") || has("Permission denied") {
+            SourceError::Auth { url, message }
+        } else {
+            SourceError::Unreachable { url, message }
+        }
+    }
+
+    /// (ref name, commit) for the requested reference, from one `ls-remote`.
+    fn resolve(&self) -> Result<(String, String), SourceError> {
+        if let GitRef::Commit(c) = &self.source.reference {
+            if c.len() != 40 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
+                return Err(SourceError::Invalid(format!("commit {c:?}: expected 40 hex digits")));
+            }
+            return Ok((String::new(), c.to_lowercase()));
+        }
+        let out = self.run(None, &["ls-remote", "--symref", &self.source.url])?;
+        let text = String::from_utf8_lossy(&out);
+        let mut refs: BTreeMap<String, String> = BTreeMap::new();
+        let mut head_target = None;
+        for line in text.lines() {
+            if let Some(rest) = line.strip_prefix("ref: ") {
+                if let Some((target, name)) = rest.split_once('\t') {
+                    if name == "HEAD" {
+                        head_target = Some(target.to_string());
+                    }
+                }
+                continue;
+            }
+            if let Some((sha, name)) = line.split_once('\t') {
+                refs.insert(name.to_string(), sha.to_string());
+            }
+        }
+        // A peeled annotated tag (`refs/tags/x^{}`) names the commit; prefer it.
+        let tag_commit = |t: &str| refs.get(&format!("refs/tags/{t}^{{}}")).or_else(|| refs.get(&format!("refs/tags/{t}"))).cloned();
+        match &self.source.reference {
+            GitRef::Default => {
+                let target = head_target.ok_or_else(|| SourceError::Unreachable {
+                    url: self.url.clone(),
+                    message: "the remote has no default branch (HEAD); name a branch".into(),
+                })?;
+                let name = target.strip_prefix("refs/heads/").unwrap_or(&target).to_string();
+                let sha = refs.get(&target).cloned().ok_or_else(|| SourceError::RefNotFound { url: self.url.clone(), kind: "branch", name: name.clone() })?;
+                Ok((name, sha))
+            }
+            GitRef::Branch(b) => refs
+                .get(&format!("refs/heads/{b}"))
+                .map(|sha| (b.clone(), sha.clone()))
+                .ok_or_else(|| SourceError::RefNotFound { url: self.url.clone(), kind: "branch", name: b.clone() }),
+            GitRef::Tag(t) => tag_commit(t)
+                .map(|sha| (t.clone(), sha))
+                .ok_or_else(|| SourceError::RefNotFound { url: self.url.clone(), kind: "tag", name: t.clone() }),
+            GitRef::Semver(range) => {
+                let parsed = SemverRange::parse(range).map_err(|message| SourceError::InvalidRange { range: range.clone(), message })?;
+                let tags: Vec<&str> = refs
+                    .keys()
+                    .filter_map(|k| k.strip_prefix("refs/tags/"))
+                    .filter(|t| !t.ends_with("^{}"))
+                    .collect();
+                match parsed.highest(tags.iter().copied()) {
+                    Some((tag, _)) => Ok((tag.to_string(), tag_commit(tag).unwrap_or_default())),
+                    None => Err(SourceError::NoMatchingTag {
+                        url: self.url.clone(),
+                        range: range.clone(),
+                        tags: if tags.is_empty() { "none".into() } else { tags.iter().take(10).copied().collect::<Vec<_>>().join(", ") },
+                    }),
+                }
+            }
+            GitRef::Commit(_) => unreachable!("handled above"),
+        }
+    }
+
+    /// The bare cache repository for this URL (created on first use).
+    fn repository(&self) -> Result<PathBuf, SourceError> {
+        let key = hex::encode(&Sha256::digest(self.source.url.as_bytes())[..12]);
+        let repo = self.options.cache_dir.join("repos").join(key);
+        if !repo.join("HEAD").is_file() {
+            fs::create_dir_all(&repo).map_err(|e| SourceError::Local(format!("{}: {e}", repo.display())))?;
+            self.run(None, &["init", "--bare", "--quiet", &repo.display().to_string()])?;
+        }
+        Ok(repo)
+    }
+
+    fn has_commit(&self, repo: &Path, commit: &str) -> bool {
+        self.run(Some(repo), &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_ok()
+    }
+
+    fn fetch_commit(&self, repo: &Path, reference: &GitRef, commit: &str) -> Result<(), SourceError> {
+        if self.has_commit(repo, commit) {
+            return Ok(());
+        }
+        let url = self.source.url.as_str();
+        let refspec = match reference {
+            GitRef::Branch(b) => Some(format!("+refs/heads/{b}:refs/ballast/fetched")),
+            GitRef::Tag(t) => Some(format!("+refs/tags/{t}:refs/ballast/fetched")),
+            GitRef::Default | GitRef::Semver(_) | GitRef::Commit(_) => None,
+        };
+        let first = match refspec {
+            Some(spec) => self.run(Some(repo), &["fetch", "--quiet", "--no-tags", "--depth=1", url, &spec]).map(|_| ()),
+            None => self.run(Some(repo), &["fetch", "--quiet", "--no-tags", "--depth=1", url, commit]).map(|_| ()),
+        };
+        if first.is_err() || !self.has_commit(repo, commit) {
+            // The ref moved between ls-remote and fetch, or the server refuses a bare commit
+            // want: fetch everything and look again.
+            self.run(Some(repo), &["fetch", "--quiet", "--no-tags", url, "+refs/*:refs/ballast/all/*"])?;
+        }
+        if !self.has_commit(repo, commit) {
+            return Err(SourceError::CommitNotFound { url: self.url.clone(), commit: commit.to_string() });
+        }
+        Ok(())
+    }
+
+    /// Writes the commit's tree to `<artifact_dir>/tree` and its digest to `<artifact_dir>/digest`.
+    fn checkout(&self, repo: &Path, commit: &str, artifact_dir: &Path) -> Result<String, SourceError> {
+        let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", artifact_dir.display()));
+        let parent = artifact_dir.parent().unwrap_or(artifact_dir);
+        fs::create_dir_all(parent).map_err(local)?;
+        let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(local)?;
+        let tree = tmp.path().join("tree");
+        fs::create_dir_all(&tree).map_err(local)?;
+        let tar = self.run(Some(repo), &["archive", "--format=tar", commit])?;
+        let mut child = Command::new("tar")
+            .args(["-x", "-C"])
+            .arg(&tree)
+            .stdin(Stdio::piped())
+            .stderr(Stdio::piped())
+            .spawn()
+            .map_err(|e| SourceError::Local(format!("cannot run tar: {e}")))?;
+        if let Some(mut stdin) = child.stdin.take() {
+            use std::io::Write;
+            stdin.write_all(&tar).map_err(local)?;
+        }
+        let out = child.wait_with_output().map_err(local)?;
+        if !out.status.success() {
+            return Err(SourceError::Local(format!("extracting {commit}: {}", String::from_utf8_lossy(&out.stderr))));
+        }
+        let listing = self.run(Some(repo), &["ls-tree", "-r", "--full-tree", commit])?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&listing)));
+        fs::write(tmp.path().join("digest"), &digest).map_err(local)?;
+        let tmp_path = tmp.keep();
+        if fs::rename(&tmp_path, artifact_dir).is_err() {
+            // Another fetch finished the same commit first; theirs is identical.
+            let _ = fs::remove_dir_all(&tmp_path);
+        }
+        Ok(digest)
+    }
+}
