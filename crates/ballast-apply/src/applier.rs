@@ -24,7 +24,12 @@ pub struct ApplyOptions {
 
 impl Default for ApplyOptions {
     fn default() -> Self {
-        ApplyOptions { force: false, concurrency: 16, stage_timeout: Duration::from_secs(60), prune: false }
+        ApplyOptions {
+            force: false,
+            concurrency: 16,
+            stage_timeout: Duration::from_secs(60),
+            prune: false,
+        }
     }
 }
 
@@ -59,13 +64,22 @@ impl<'a> Applier<'a> {
 
     /// What a sync would do, without writing anything. Objects whose CRD or Namespace is itself
     /// part of the desired state and does not exist yet are planned as `Create` without dry-run.
-    pub async fn plan(&self, manifests: &[Manifest], previous: &Inventory) -> Result<Plan, ApplyError> {
-        let pending = pending_namespaces(self.cluster, manifests).await.map_err(one)?;
+    pub async fn plan(
+        &self,
+        manifests: &[Manifest],
+        previous: &Inventory,
+    ) -> Result<Plan, ApplyError> {
+        let pending = pending_namespaces(self.cluster, manifests)
+            .await
+            .map_err(one)?;
         let mut plan = Plan::default();
         let mut errors = Vec::new();
         for (kind, objects) in staged(manifests) {
             let results = self.plan_stage(&objects, &pending).await;
-            let mut stage = Stage { name: kind.name().into(), steps: Vec::new() };
+            let mut stage = Stage {
+                name: kind.name().into(),
+                steps: Vec::new(),
+            };
             for r in results {
                 match r {
                     Ok(p) => stage.steps.push(p.step),
@@ -75,24 +89,44 @@ impl<'a> Applier<'a> {
             plan.stages.push(stage);
         }
         if !errors.is_empty() {
-            return Err(ApplyError { changes: ChangeSet::default(), errors });
+            return Err(ApplyError {
+                changes: ChangeSet::default(),
+                errors,
+            });
         }
         if self.options.prune {
             let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
-            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current)).await.map_err(one)?;
+            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current))
+                .await
+                .map_err(one)?;
         }
         Ok(plan)
     }
 
     /// Applies `manifests` stage by stage, then prunes what `previous` owned and is no longer
     /// desired (when `options.prune`). Returns the change set of everything done.
-    pub async fn apply(&self, manifests: &[Manifest], previous: &Inventory) -> Result<ChangeSet, ApplyError> {
+    pub async fn apply(
+        &self,
+        manifests: &[Manifest],
+        previous: &Inventory,
+    ) -> Result<ChangeSet, ApplyError> {
         let mut changes = ChangeSet::default();
-        let fail = |changes: &ChangeSet, errors: Vec<String>| ApplyError { changes: changes.clone(), errors };
+        let fail = |changes: &ChangeSet, errors: Vec<String>| ApplyError {
+            changes: changes.clone(),
+            errors,
+        };
         for (kind, objects) in staged(manifests) {
-            let pending = pending_namespaces(self.cluster, &objects).await.map_err(|e| fail(&changes, vec![e.to_string()]))?;
-            if objects.iter().any(|m| !self.cluster.serves(&m.object_ref())) {
-                self.cluster.refresh().await.map_err(|e| fail(&changes, vec![e.to_string()]))?;
+            let pending = pending_namespaces(self.cluster, &objects)
+                .await
+                .map_err(|e| fail(&changes, vec![e.to_string()]))?;
+            if objects
+                .iter()
+                .any(|m| !self.cluster.serves(&m.object_ref()))
+            {
+                self.cluster
+                    .refresh()
+                    .await
+                    .map_err(|e| fail(&changes, vec![e.to_string()]))?;
             }
             let mut planned = Vec::new();
             let mut errors = Vec::new();
@@ -113,7 +147,13 @@ impl<'a> Applier<'a> {
                             self.cluster
                                 .apply(&p.step.object, &p.object, false, p.force)
                                 .await
-                                .map(|_| if created { Change::Created } else { Change::Configured })
+                                .map(|_| {
+                                    if created {
+                                        Change::Created
+                                    } else {
+                                        Change::Configured
+                                    }
+                                })
                         }
                         _ => Ok(Change::Unchanged),
                     };
@@ -133,9 +173,14 @@ impl<'a> Applier<'a> {
             }
             if kind == StageKind::Definitions {
                 let refs: Vec<ObjectRef> = objects.iter().map(Manifest::object_ref).collect();
-                self.wait_definitions(&refs).await.map_err(|e| fail(&changes, vec![e]))?;
+                self.wait_definitions(&refs)
+                    .await
+                    .map_err(|e| fail(&changes, vec![e]))?;
                 if refs.iter().any(ObjectRef::is_crd) {
-                    self.cluster.refresh().await.map_err(|e| fail(&changes, vec![e.to_string()]))?;
+                    self.cluster
+                        .refresh()
+                        .await
+                        .map_err(|e| fail(&changes, vec![e.to_string()]))?;
                 }
             }
         }
@@ -152,7 +197,11 @@ impl<'a> Applier<'a> {
         Ok(changes)
     }
 
-    async fn plan_stage(&self, objects: &[Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
+    async fn plan_stage(
+        &self,
+        objects: &[Manifest],
+        pending: &HashSet<String>,
+    ) -> Vec<Result<Planned, KubeError>> {
         stream::iter(objects.iter())
             .map(|m| self.plan_one(m, pending))
             .buffered(self.options.concurrency.max(1))
@@ -160,7 +209,11 @@ impl<'a> Applier<'a> {
             .await
     }
 
-    async fn plan_one(&self, m: &Manifest, pending: &HashSet<String>) -> Result<Planned, KubeError> {
+    async fn plan_one(
+        &self,
+        m: &Manifest,
+        pending: &HashSet<String>,
+    ) -> Result<Planned, KubeError> {
         let r = m.object_ref();
         let mut object = m.object.clone();
         prepare_for_apply(&mut object);
@@ -168,25 +221,47 @@ impl<'a> Applier<'a> {
         let in_pending_ns = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
         if unserved || in_pending_ns {
             // Its CRD or Namespace is created by this same sync; nothing can exist yet.
-            let step = Step { object: r, action: Action::Create, desired: Some(object.clone()), live: None, reason: None };
-            return Ok(Planned { step, object, force: false });
+            let step = Step {
+                object: r,
+                action: Action::Create,
+                desired: Some(object.clone()),
+                live: None,
+                reason: None,
+            };
+            return Ok(Planned {
+                step,
+                object,
+                force: false,
+            });
         }
         let live = self.cluster.get(&r).await?;
-        let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
+        let (dry, force, reason) = match self
+            .cluster
+            .apply(&r, &object, true, self.options.force)
+            .await
+        {
             Ok(dry) => (dry, self.options.force, None),
             Err(KubeError::Conflict { message, .. }) => {
                 let managers = conflict_managers(&message);
-                let appliers: Vec<&String> =
-                    managers.iter().filter(|m| live.as_ref().is_some_and(|l| has_apply_manager(l, m))).collect();
+                let appliers: Vec<&String> = managers
+                    .iter()
+                    .filter(|m| live.as_ref().is_some_and(|l| has_apply_manager(l, m)))
+                    .collect();
                 if !appliers.is_empty() {
                     return Err(KubeError::Conflict {
                         object: r.to_string(),
                         verb: "apply",
-                        message: format!("{message} (another applier owns these fields; use --force to take them)"),
+                        message: format!(
+                            "{message} (another applier owns these fields; use --force to take them)"
+                        ),
                     });
                 }
                 let dry = self.cluster.apply(&r, &object, true, true).await?;
-                (dry, true, Some(format!("drift: fields changed by {}", managers.join(", "))))
+                (
+                    dry,
+                    true,
+                    Some(format!("drift: fields changed by {}", managers.join(", "))),
+                )
             }
             Err(e) => return Err(e),
         };
@@ -195,8 +270,18 @@ impl<'a> Applier<'a> {
             Some(l) if normalize_for_compare(l) == normalize_for_compare(&dry) => Action::Unchanged,
             Some(_) => Action::Update,
         };
-        let step = Step { object: r, action, desired: Some(dry), live, reason };
-        Ok(Planned { step, object, force })
+        let step = Step {
+            object: r,
+            action,
+            desired: Some(dry),
+            live,
+            reason,
+        };
+        Ok(Planned {
+            step,
+            object,
+            force,
+        })
     }
 
     async fn wait_definitions(&self, refs: &[ObjectRef]) -> Result<(), String> {
@@ -216,7 +301,10 @@ impl<'a> Applier<'a> {
                 }
                 if Instant::now() > deadline {
                     let what = if r.is_crd() { "Established" } else { "Active" };
-                    return Err(format!("{r}: not {what} after {:?}", self.options.stage_timeout));
+                    return Err(format!(
+                        "{r}: not {what} after {:?}",
+                        self.options.stage_timeout
+                    ));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -226,7 +314,10 @@ impl<'a> Applier<'a> {
 }
 
 fn one(e: KubeError) -> ApplyError {
-    ApplyError { changes: ChangeSet::default(), errors: vec![e.to_string()] }
+    ApplyError {
+        changes: ChangeSet::default(),
+        errors: vec![e.to_string()],
+    }
 }
 
 /// Manifests grouped by stage, each sorted by the ordering table.
@@ -248,7 +339,10 @@ fn staged(manifests: &[Manifest]) -> Vec<(StageKind, Vec<Manifest>)> {
 }
 
 /// Namespaces that the manifests create and that do not exist yet.
-async fn pending_namespaces(cluster: &Cluster, manifests: &[Manifest]) -> Result<HashSet<String>, KubeError> {
+async fn pending_namespaces(
+    cluster: &Cluster,
+    manifests: &[Manifest],
+) -> Result<HashSet<String>, KubeError> {
     let mut out = HashSet::new();
     for m in manifests {
         let r = m.object_ref();
@@ -272,9 +366,13 @@ fn has_apply_manager(live: &Value, manager: &str) -> bool {
 
 /// True if `status.conditions` has `type` with status `True`.
 pub(crate) fn condition_true(object: &Value, kind: &str) -> bool {
-    object.pointer("/status/conditions").and_then(Value::as_array).is_some_and(|cs| {
-        cs.iter().any(|c| {
-            c.get("type").and_then(Value::as_str) == Some(kind) && c.get("status").and_then(Value::as_str) == Some("True")
+    object
+        .pointer("/status/conditions")
+        .and_then(Value::as_array)
+        .is_some_and(|cs| {
+            cs.iter().any(|c| {
+                c.get("type").and_then(Value::as_str) == Some(kind)
+                    && c.get("status").and_then(Value::as_str) == Some("True")
+            })
         })
-    })
 }

@@ -23,7 +23,15 @@ pub struct InventoryStore<'a> {
 impl<'a> InventoryStore<'a> {
     /// The store for sync `name`, kept in `namespace`.
     pub fn new(cluster: &'a Cluster, name: &str, namespace: &str) -> Self {
-        InventoryStore { cluster, object: ObjectRef::new("v1", "ConfigMap", Some(namespace), &format!("ballast-inventory-{name}")) }
+        InventoryStore {
+            cluster,
+            object: ObjectRef::new(
+                "v1",
+                "ConfigMap",
+                Some(namespace),
+                &format!("ballast-inventory-{name}"),
+            ),
+        }
     }
 
     /// The ConfigMap's identity.
@@ -33,15 +41,27 @@ impl<'a> InventoryStore<'a> {
 
     /// Reads the inventory; an absent ConfigMap is an empty inventory.
     pub async fn load(&self) -> Result<StoredInventory, KubeError> {
-        let Some(cm) = self.cluster.get(&self.object).await? else { return Ok(StoredInventory::default()) };
-        let text = cm.pointer("/data/inventory").and_then(Value::as_str).unwrap_or("{}");
-        let inventory: Inventory = serde_json::from_str(text).map_err(|e| KubeError::Transport {
-            object: self.object.to_string(),
-            verb: "read inventory",
-            message: e.to_string(),
-        })?;
-        let revision = cm.pointer("/data/revision").and_then(Value::as_str).map(str::to_string);
-        Ok(StoredInventory { inventory, revision })
+        let Some(cm) = self.cluster.get(&self.object).await? else {
+            return Ok(StoredInventory::default());
+        };
+        let text = cm
+            .pointer("/data/inventory")
+            .and_then(Value::as_str)
+            .unwrap_or("{}");
+        let inventory: Inventory =
+            serde_json::from_str(text).map_err(|e| KubeError::Transport {
+                object: self.object.to_string(),
+                verb: "read inventory",
+                message: e.to_string(),
+            })?;
+        let revision = cm
+            .pointer("/data/revision")
+            .and_then(Value::as_str)
+            .map(str::to_string);
+        Ok(StoredInventory {
+            inventory,
+            revision,
+        })
     }
 
     /// Writes the inventory (server-side apply; no write when nothing changed). Creates the
@@ -53,9 +73,17 @@ impl<'a> InventoryStore<'a> {
         let ns = self.object.namespace.clone().unwrap_or_default();
         let ns_ref = ObjectRef::new("v1", "Namespace", None, &ns);
         if self.cluster.get(&ns_ref).await?.is_none() {
-            self.cluster.apply(&ns_ref, &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}), false, false).await?;
+            self.cluster
+                .apply(
+                    &ns_ref,
+                    &json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": ns}}),
+                    false,
+                    false,
+                )
+                .await?;
         }
-        let mut data = json!({"inventory": serde_json::to_string(&stored.inventory).unwrap_or_default()});
+        let mut data =
+            json!({"inventory": serde_json::to_string(&stored.inventory).unwrap_or_default()});
         if let Some(rev) = &stored.revision {
             data["revision"] = Value::String(rev.clone());
         }
@@ -65,6 +93,9 @@ impl<'a> InventoryStore<'a> {
                          "labels": {"app.kubernetes.io/managed-by": "ballast"}},
             "data": data,
         });
-        self.cluster.apply(&self.object, &cm, false, true).await.map(|_| ())
+        self.cluster
+            .apply(&self.object, &cm, false, true)
+            .await
+            .map(|_| ())
     }
 }

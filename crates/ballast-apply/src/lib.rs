@@ -16,6 +16,6 @@ mod applier;
 mod inventory_store;
 mod prune;
 
-pub use applier::{ApplyError, ApplyOptions, Applier};
+pub use applier::{Applier, ApplyError, ApplyOptions};
 pub use inventory_store::{InventoryStore, StoredInventory};
 pub use prune::PRUNE_ANNOTATION;

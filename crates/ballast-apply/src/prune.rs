@@ -12,7 +12,10 @@ pub const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// Prune steps for stale inventory entries, in reverse apply order. Objects already gone are
 /// left out; objects that opt out, are no longer managed by Ballast, or whose kind is no longer
 /// served are `Skip` steps with a reason.
-pub(crate) async fn plan_prunes(cluster: &Cluster, mut stale: Vec<ObjectRef>) -> Result<Vec<Step>, KubeError> {
+pub(crate) async fn plan_prunes(
+    cluster: &Cluster,
+    mut stale: Vec<ObjectRef>,
+) -> Result<Vec<Step>, KubeError> {
     prune_order(&mut stale);
     let mut steps = Vec::new();
     for r in stale {
@@ -20,31 +23,59 @@ pub(crate) async fn plan_prunes(cluster: &Cluster, mut stale: Vec<ObjectRef>) ->
             steps.push(skip(r, None, "its kind is no longer served"));
             continue;
         }
-        let Some(live) = cluster.get(&r).await? else { continue };
-        let annotation = live.pointer("/metadata/annotations").and_then(|a| a.get(PRUNE_ANNOTATION)).and_then(Value::as_str);
+        let Some(live) = cluster.get(&r).await? else {
+            continue;
+        };
+        let annotation = live
+            .pointer("/metadata/annotations")
+            .and_then(|a| a.get(PRUNE_ANNOTATION))
+            .and_then(Value::as_str);
         if annotation == Some("disabled") {
-            steps.push(skip(r, Some(live), &format!("{PRUNE_ANNOTATION}: disabled")));
+            steps.push(skip(
+                r,
+                Some(live),
+                &format!("{PRUNE_ANNOTATION}: disabled"),
+            ));
         } else if !managed_by_us(&live) {
             steps.push(skip(r, Some(live), "no longer managed by ballast"));
         } else {
-            steps.push(Step { object: r, action: Action::Prune, desired: None, live: Some(live), reason: None });
+            steps.push(Step {
+                object: r,
+                action: Action::Prune,
+                desired: None,
+                live: Some(live),
+                reason: None,
+            });
         }
     }
     Ok(steps)
 }
 
 fn skip(object: ObjectRef, live: Option<Value>, reason: &str) -> Step {
-    Step { object, action: Action::Skip, desired: None, live, reason: Some(format!("prune skipped: {reason}")) }
+    Step {
+        object,
+        action: Action::Skip,
+        desired: None,
+        live,
+        reason: Some(format!("prune skipped: {reason}")),
+    }
 }
 
 fn managed_by_us(live: &Value) -> bool {
     live.pointer("/metadata/managedFields")
         .and_then(Value::as_array)
-        .is_some_and(|mf| mf.iter().any(|e| e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER)))
+        .is_some_and(|mf| {
+            mf.iter()
+                .any(|e| e.get("manager").and_then(Value::as_str) == Some(FIELD_MANAGER))
+        })
 }
 
 /// Executes prune steps in order, recording each outcome. Returns the errors (the rest still run).
-pub(crate) async fn execute(cluster: &Cluster, steps: Vec<Step>, changes: &mut ChangeSet) -> Vec<String> {
+pub(crate) async fn execute(
+    cluster: &Cluster,
+    steps: Vec<Step>,
+    changes: &mut ChangeSet,
+) -> Vec<String> {
     let mut errors = Vec::new();
     for step in steps {
         match step.action {

@@ -64,7 +64,11 @@ pub struct ChangeSet {
 impl ChangeSet {
     /// Adds one entry.
     pub fn push(&mut self, object: ObjectRef, change: Change, reason: Option<String>) {
-        self.entries.push(ChangeSetEntry { object, change, reason });
+        self.entries.push(ChangeSetEntry {
+            object,
+            change,
+            reason,
+        });
     }
 
     /// Number of entries with the given change.
@@ -74,9 +78,12 @@ impl ChangeSet {
 
     /// True if anything was created, configured or deleted.
     pub fn has_writes(&self) -> bool {
-        self.entries
-            .iter()
-            .any(|e| matches!(e.change, Change::Created | Change::Configured | Change::Deleted))
+        self.entries.iter().any(|e| {
+            matches!(
+                e.change,
+                Change::Created | Change::Configured | Change::Deleted
+            )
+        })
     }
 
     /// Short summary, e.g. `2 created, 1 configured, 5 unchanged, 1 deleted`.
@@ -94,7 +101,11 @@ impl ChangeSet {
             (n > 0).then(|| format!("{n} {}", c.as_str()))
         })
         .collect();
-        if parts.is_empty() { "no objects".into() } else { parts.join(", ") }
+        if parts.is_empty() {
+            "no objects".into()
+        } else {
+            parts.join(", ")
+        }
     }
 }
 
@@ -105,10 +116,21 @@ mod tests {
     #[test]
     fn lines_and_summary() {
         let mut cs = ChangeSet::default();
-        cs.push(ObjectRef::new("apps/v1", "Deployment", Some("demo"), "web"), Change::Configured, None);
-        cs.push(ObjectRef::new("v1", "ConfigMap", Some("demo"), "c"), Change::Skipped, Some("prune disabled".into()));
+        cs.push(
+            ObjectRef::new("apps/v1", "Deployment", Some("demo"), "web"),
+            Change::Configured,
+            None,
+        );
+        cs.push(
+            ObjectRef::new("v1", "ConfigMap", Some("demo"), "c"),
+            Change::Skipped,
+            Some("prune disabled".into()),
+        );
         assert_eq!(cs.entries[0].to_string(), "Deployment/demo/web configured");
-        assert_eq!(cs.entries[1].to_string(), "ConfigMap/demo/c skipped (prune disabled)");
+        assert_eq!(
+            cs.entries[1].to_string(),
+            "ConfigMap/demo/c skipped (prune disabled)"
+        );
         assert_eq!(cs.summary(), "1 configured, 1 skipped");
         assert!(cs.has_writes());
     }

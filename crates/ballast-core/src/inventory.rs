@@ -28,9 +28,16 @@ pub struct Inventory {
 impl Inventory {
     /// Builds an inventory from object references (sorted, de-duplicated).
     pub fn from_refs<'a>(refs: impl IntoIterator<Item = &'a ObjectRef>) -> Self {
-        let map: BTreeMap<String, String> =
-            refs.into_iter().map(|r| (r.inventory_id(), r.version.clone())).collect();
-        Inventory { entries: map.into_iter().map(|(id, v)| InventoryEntry { id, v }).collect() }
+        let map: BTreeMap<String, String> = refs
+            .into_iter()
+            .map(|r| (r.inventory_id(), r.version.clone()))
+            .collect();
+        Inventory {
+            entries: map
+                .into_iter()
+                .map(|(id, v)| InventoryEntry { id, v })
+                .collect(),
+        }
     }
 
     /// The objects a change set leaves owned: everything applied (created, configured, unchanged),
@@ -39,14 +46,22 @@ impl Inventory {
         Self::from_refs(
             cs.entries
                 .iter()
-                .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
+                .filter(|e| {
+                    matches!(
+                        e.change,
+                        Change::Created | Change::Configured | Change::Unchanged
+                    )
+                })
                 .map(|e| &e.object),
         )
     }
 
     /// The references held, skipping malformed entries.
     pub fn refs(&self) -> Vec<ObjectRef> {
-        self.entries.iter().filter_map(|e| ObjectRef::from_inventory_id(&e.id, &e.v)).collect()
+        self.entries
+            .iter()
+            .filter_map(|e| ObjectRef::from_inventory_id(&e.id, &e.v))
+            .collect()
     }
 
     /// True if the inventory owns nothing.
@@ -57,7 +72,10 @@ impl Inventory {
     /// Objects owned by `self` (the previous inventory) that `current` no longer has: the prune set.
     pub fn stale(&self, current: &[ObjectRef]) -> Vec<ObjectRef> {
         let keep: std::collections::HashSet<&ObjectRef> = current.iter().collect();
-        self.refs().into_iter().filter(|r| !keep.contains(r)).collect()
+        self.refs()
+            .into_iter()
+            .filter(|r| !keep.contains(r))
+            .collect()
     }
 
     /// Union of two inventories (used when an apply fails half-way: nothing applied is forgotten).

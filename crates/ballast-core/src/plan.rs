@@ -69,11 +69,15 @@ pub struct Plan {
 impl Plan {
     /// Every step, stages first, then prunes.
     pub fn steps(&self) -> impl Iterator<Item = &Step> {
-        self.stages.iter().flat_map(|s| s.steps.iter()).chain(self.prunes.iter())
+        self.stages
+            .iter()
+            .flat_map(|s| s.steps.iter())
+            .chain(self.prunes.iter())
     }
 
     /// True when applying the plan would write something.
     pub fn has_changes(&self) -> bool {
-        self.steps().any(|s| matches!(s.action, Action::Create | Action::Update | Action::Prune))
+        self.steps()
+            .any(|s| matches!(s.action, Action::Create | Action::Update | Action::Prune))
     }
 }

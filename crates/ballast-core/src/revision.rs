@@ -44,9 +44,15 @@ mod tests {
     #[test]
     fn flux_revision_format() {
         let c = "a".repeat(40);
-        let r = Revision { name: "main".into(), commit: c.clone() };
+        let r = Revision {
+            name: "main".into(),
+            commit: c.clone(),
+        };
         assert_eq!(r.to_string(), format!("main@sha1:{c}"));
-        let r = Revision { name: String::new(), commit: c.clone() };
+        let r = Revision {
+            name: String::new(),
+            commit: c.clone(),
+        };
         assert_eq!(r.to_string(), format!("sha1:{c}"));
     }
 }

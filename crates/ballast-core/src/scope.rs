@@ -14,4 +14,3 @@ pub trait Scopes {
     /// Scope of `kind` in API `group` (empty for core), or `None` if unknown.
     fn scope(&self, group: &str, kind: &str) -> Option<Scope>;
 }
-

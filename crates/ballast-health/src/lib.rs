@@ -25,7 +25,12 @@ pub fn health(object: &Value) -> HealthStatus {
             return InProgress(format!("generation {g} not yet observed (at {o})"));
         }
     }
-    let group = object["apiVersion"].as_str().unwrap_or("").rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let group = object["apiVersion"]
+        .as_str()
+        .unwrap_or("")
+        .rsplit_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("");
     let kind = object["kind"].as_str().unwrap_or("");
     match (group, kind) {
         ("apps", "Deployment") => deployment(object),
@@ -40,12 +45,23 @@ pub fn health(object: &Value) -> HealthStatus {
         },
         ("", "Service") => {
             let lb = str_at(object, "/spec/type") == Some("LoadBalancer");
-            let has_ingress = object.pointer("/status/loadBalancer/ingress").and_then(Value::as_array).is_some_and(|a| !a.is_empty());
-            if lb && !has_ingress { InProgress("load balancer has no address yet".into()) } else { Current }
+            let has_ingress = object
+                .pointer("/status/loadBalancer/ingress")
+                .and_then(Value::as_array)
+                .is_some_and(|a| !a.is_empty());
+            if lb && !has_ingress {
+                InProgress("load balancer has no address yet".into())
+            } else {
+                Current
+            }
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             if condition(object, "NamesAccepted").is_some_and(|(s, _)| s == "False") {
-                Failed(condition(object, "NamesAccepted").map(|(_, m)| m).unwrap_or_default())
+                Failed(
+                    condition(object, "NamesAccepted")
+                        .map(|(_, m)| m)
+                        .unwrap_or_default(),
+                )
             } else if condition(object, "Established").is_some_and(|(s, _)| s == "True") {
                 Current
             } else {
@@ -61,7 +77,10 @@ pub fn health(object: &Value) -> HealthStatus {
 }
 
 fn generic(object: &Value) -> HealthStatus {
-    if let Some(("True", m)) = condition(object, "Stalled").as_ref().map(|(s, m)| (s.as_str(), m.clone())) {
+    if let Some(("True", m)) = condition(object, "Stalled")
+        .as_ref()
+        .map(|(s, m)| (s.as_str(), m.clone()))
+    {
         return HealthStatus::Failed(format!("Stalled: {m}"));
     }
     match condition(object, "Ready") {
@@ -74,7 +93,9 @@ fn generic(object: &Value) -> HealthStatus {
 
 fn deployment(o: &Value) -> HealthStatus {
     let want = int(o, "/spec/replicas").unwrap_or(1);
-    if let Some((_, m)) = condition(o, "Progressing").filter(|_| reason(o, "Progressing") == Some("ProgressDeadlineExceeded")) {
+    if let Some((_, m)) = condition(o, "Progressing")
+        .filter(|_| reason(o, "Progressing") == Some("ProgressDeadlineExceeded"))
+    {
         return HealthStatus::Failed(format!("progress deadline exceeded: {m}"));
     }
     let updated = int(o, "/status/updatedReplicas").unwrap_or(0);
@@ -83,7 +104,10 @@ fn deployment(o: &Value) -> HealthStatus {
     if updated < want {
         HealthStatus::InProgress(format!("{updated}/{want} replicas updated"))
     } else if total > updated {
-        HealthStatus::InProgress(format!("{} old replicas pending termination", total - updated))
+        HealthStatus::InProgress(format!(
+            "{} old replicas pending termination",
+            total - updated
+        ))
     } else if available < want {
         HealthStatus::InProgress(format!("{available}/{want} replicas available"))
     } else {
@@ -97,8 +121,12 @@ fn statefulset(o: &Value) -> HealthStatus {
     if ready < want {
         return HealthStatus::InProgress(format!("{ready}/{want} replicas ready"));
     }
-    let rolling = str_at(o, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
-    let (cur, upd) = (str_at(o, "/status/currentRevision"), str_at(o, "/status/updateRevision"));
+    let rolling =
+        str_at(o, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
+    let (cur, upd) = (
+        str_at(o, "/status/currentRevision"),
+        str_at(o, "/status/updateRevision"),
+    );
     if rolling && upd.is_some() && cur != upd {
         return HealthStatus::InProgress("rolling update in progress".into());
     }
@@ -121,7 +149,10 @@ fn daemonset(o: &Value) -> HealthStatus {
 }
 
 fn replicaset(o: &Value) -> HealthStatus {
-    if let Some(("True", m)) = condition(o, "ReplicaFailure").as_ref().map(|(s, m)| (s.as_str(), m.clone())) {
+    if let Some(("True", m)) = condition(o, "ReplicaFailure")
+        .as_ref()
+        .map(|(s, m)| (s.as_str(), m.clone()))
+    {
         return HealthStatus::Failed(m);
     }
     let want = int(o, "/spec/replicas").unwrap_or(1);
@@ -148,8 +179,14 @@ fn job(o: &Value) -> HealthStatus {
 fn pod(o: &Value) -> HealthStatus {
     match str_at(o, "/status/phase") {
         Some("Succeeded") => HealthStatus::Current,
-        Some("Failed") => HealthStatus::Failed(str_at(o, "/status/message").unwrap_or("pod failed").to_string()),
-        Some("Running") if condition(o, "Ready").is_some_and(|(s, _)| s == "True") => HealthStatus::Current,
+        Some("Failed") => HealthStatus::Failed(
+            str_at(o, "/status/message")
+                .unwrap_or("pod failed")
+                .to_string(),
+        ),
+        Some("Running") if condition(o, "Ready").is_some_and(|(s, _)| s == "True") => {
+            HealthStatus::Current
+        }
         Some("Running") => HealthStatus::InProgress("running, not ready".into()),
         other => HealthStatus::InProgress(format!("phase {}", other.unwrap_or("Pending"))),
     }
@@ -164,20 +201,31 @@ fn str_at<'a>(o: &'a Value, path: &str) -> Option<&'a str> {
 }
 
 fn find_condition<'a>(o: &'a Value, kind: &str) -> Option<&'a Value> {
-    o.pointer("/status/conditions")?.as_array()?.iter().find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
+    o.pointer("/status/conditions")?
+        .as_array()?
+        .iter()
+        .find(|c| c.get("type").and_then(Value::as_str) == Some(kind))
 }
 
 /// (status, message) of a condition.
 fn condition(o: &Value, kind: &str) -> Option<(String, String)> {
     let c = find_condition(o, kind)?;
     Some((
-        c.get("status").and_then(Value::as_str).unwrap_or("Unknown").to_string(),
-        c.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
+        c.get("status")
+            .and_then(Value::as_str)
+            .unwrap_or("Unknown")
+            .to_string(),
+        c.get("message")
+            .and_then(Value::as_str)
+            .unwrap_or("")
+            .to_string(),
     ))
 }
 
 fn reason<'a>(o: &'a Value, kind: &str) -> Option<&'a str> {
-    find_condition(o, kind)?.get("reason").and_then(Value::as_str)
+    find_condition(o, kind)?
+        .get("reason")
+        .and_then(Value::as_str)
 }
 
 /// Polls objects until all are healthy or the timeout passes.
@@ -190,7 +238,10 @@ pub struct Waiter<'a> {
 impl<'a> Waiter<'a> {
     /// A waiter polling every 500 ms.
     pub fn new(cluster: &'a Cluster) -> Self {
-        Waiter { cluster, interval: Duration::from_millis(500) }
+        Waiter {
+            cluster,
+            interval: Duration::from_millis(500),
+        }
     }
 
     /// Waits until every object is [`HealthStatus::Current`] or `timeout` passes; returns the last
@@ -224,13 +275,18 @@ mod tests {
     fn deployment_needs_available_replicas() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"generation": 2},
             "spec": {"replicas": 3}, "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 1}});
-        assert_eq!(health(&d), HealthStatus::InProgress("1/3 replicas available".into()));
+        assert_eq!(
+            health(&d),
+            HealthStatus::InProgress("1/3 replicas available".into())
+        );
         let mut ok = d.clone();
         ok["status"]["availableReplicas"] = json!(3);
         assert!(health(&ok).is_current());
         let mut stale = ok.clone();
         stale["status"]["observedGeneration"] = json!(1);
-        assert!(matches!(health(&stale), HealthStatus::InProgress(m) if m.contains("generation 2")));
+        assert!(
+            matches!(health(&stale), HealthStatus::InProgress(m) if m.contains("generation 2"))
+        );
     }
 
     #[test]
@@ -238,26 +294,46 @@ mod tests {
         let cr = |conds: Value| json!({"apiVersion": "example.com/v1", "kind": "Widget", "status": {"conditions": conds}});
         assert!(health(&cr(json!([]))).is_current());
         assert!(health(&cr(json!([{"type": "Ready", "status": "True"}]))).is_current());
-        assert!(matches!(health(&cr(json!([{"type": "Ready", "status": "False", "message": "x"}]))), HealthStatus::InProgress(_)));
-        assert!(matches!(health(&cr(json!([{"type": "Stalled", "status": "True", "message": "bad"}]))), HealthStatus::Failed(_)));
+        assert!(matches!(
+            health(&cr(
+                json!([{"type": "Ready", "status": "False", "message": "x"}])
+            )),
+            HealthStatus::InProgress(_)
+        ));
+        assert!(matches!(
+            health(&cr(
+                json!([{"type": "Stalled", "status": "True", "message": "bad"}])
+            )),
+            HealthStatus::Failed(_)
+        ));
     }
 
     #[test]
     fn jobs_pods_pvcs_crds_namespaces() {
         let job = json!({"apiVersion": "batch/v1", "kind": "Job", "status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}});
-        assert_eq!(health(&job), HealthStatus::Failed("BackoffLimitExceeded".into()));
+        assert_eq!(
+            health(&job),
+            HealthStatus::Failed("BackoffLimitExceeded".into())
+        );
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Pending"}});
-        assert_eq!(health(&pod), HealthStatus::InProgress("phase Pending".into()));
+        assert_eq!(
+            health(&pod),
+            HealthStatus::InProgress("phase Pending".into())
+        );
         let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Bound"}});
         assert!(health(&pvc).is_current());
         let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "status": {"conditions": [{"type": "Established", "status": "True"}]}});
         assert!(health(&crd).is_current());
-        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Terminating"}});
+        let ns =
+            json!({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Terminating"}});
         assert!(!health(&ns).is_current());
         let svc = json!({"apiVersion": "v1", "kind": "Service", "spec": {"type": "ClusterIP"}});
         assert!(health(&svc).is_current());
         let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 2}, "status": {"readyReplicas": 1}});
-        assert_eq!(health(&sts), HealthStatus::InProgress("1/2 replicas ready".into()));
+        assert_eq!(
+            health(&sts),
+            HealthStatus::InProgress("1/2 replicas ready".into())
+        );
         let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "status": {"desiredNumberScheduled": 2, "updatedNumberScheduled": 2, "numberAvailable": 2}});
         assert!(health(&ds).is_current());
     }

@@ -42,17 +42,25 @@ pub struct Cluster {
 impl Cluster {
     /// Connects and runs discovery.
     pub async fn connect(options: &ConnectOptions) -> Result<Self, KubeError> {
-        let kc_options = KubeConfigOptions { context: options.context.clone(), ..Default::default() };
+        let kc_options = KubeConfigOptions {
+            context: options.context.clone(),
+            ..Default::default()
+        };
         let config = match &options.kubeconfig {
             Some(path) => {
-                let kc = Kubeconfig::read_from(path)
-                    .map_err(|e| KubeError::Connect(format!("kubeconfig {}: {e}", path.display())))?;
-                Config::from_custom_kubeconfig(kc, &kc_options).await.map_err(|e| KubeError::Connect(e.to_string()))?
+                let kc = Kubeconfig::read_from(path).map_err(|e| {
+                    KubeError::Connect(format!("kubeconfig {}: {e}", path.display()))
+                })?;
+                Config::from_custom_kubeconfig(kc, &kc_options)
+                    .await
+                    .map_err(|e| KubeError::Connect(e.to_string()))?
             }
-            None if options.context.is_some() => {
-                Config::from_kubeconfig(&kc_options).await.map_err(|e| KubeError::Connect(e.to_string()))?
-            }
-            None => Config::infer().await.map_err(|e| KubeError::Connect(e.to_string()))?,
+            None if options.context.is_some() => Config::from_kubeconfig(&kc_options)
+                .await
+                .map_err(|e| KubeError::Connect(e.to_string()))?,
+            None => Config::infer()
+                .await
+                .map_err(|e| KubeError::Connect(e.to_string()))?,
         };
         Self::from_config(config).await
     }
@@ -62,7 +70,11 @@ impl Cluster {
         let default_namespace = config.default_namespace.clone();
         let server = config.cluster_url.to_string();
         let client = Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))?;
-        let cluster = Cluster { client, default_namespace, resources: Arc::default() };
+        let cluster = Cluster {
+            client,
+            default_namespace,
+            resources: Arc::default(),
+        };
         cluster.refresh().await.map_err(|e| match e {
             KubeError::Discovery(m) => KubeError::Connect(format!("{server}: {m}")),
             other => other,
@@ -95,7 +107,10 @@ impl Cluster {
                         KubeScope::Namespaced => Scope::Namespaced,
                     };
                     res.by_gk.insert((ar.group.clone(), ar.kind.clone()), scope);
-                    res.by_gvk.insert((ar.group.clone(), ar.version.clone(), ar.kind.clone()), (ar, scope));
+                    res.by_gvk.insert(
+                        (ar.group.clone(), ar.version.clone(), ar.kind.clone()),
+                        (ar, scope),
+                    );
                 }
             }
         }
@@ -110,16 +125,23 @@ impl Cluster {
 
     fn resource(&self, r: &ObjectRef) -> Result<(ApiResource, Scope), KubeError> {
         let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
-        res.by_gvk.get(&(r.group.clone(), r.version.clone(), r.kind.clone())).cloned().ok_or_else(|| {
-            KubeError::UnknownKind { object: r.to_string(), api_version: r.api_version(), kind: r.kind.clone() }
-        })
+        res.by_gvk
+            .get(&(r.group.clone(), r.version.clone(), r.kind.clone()))
+            .cloned()
+            .ok_or_else(|| KubeError::UnknownKind {
+                object: r.to_string(),
+                api_version: r.api_version(),
+                kind: r.kind.clone(),
+            })
     }
 
     fn api(&self, r: &ObjectRef) -> Result<Api<DynamicObject>, KubeError> {
         let (ar, scope) = self.resource(r)?;
         Ok(match (scope, &r.namespace) {
             (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            (Scope::Namespaced, None) => Api::namespaced_with(self.client.clone(), &self.default_namespace, &ar),
+            (Scope::Namespaced, None) => {
+                Api::namespaced_with(self.client.clone(), &self.default_namespace, &ar)
+            }
             (Scope::Cluster, _) => Api::all_with(self.client.clone(), &ar),
         })
     }
@@ -136,7 +158,13 @@ impl Cluster {
 
     /// Server-side apply of `object` with field manager [`FIELD_MANAGER`]; with `dry_run` the server
     /// computes and validates the result without persisting it. Returns the resulting object.
-    pub async fn apply(&self, r: &ObjectRef, object: &Value, dry_run: bool, force: bool) -> Result<Value, KubeError> {
+    pub async fn apply(
+        &self,
+        r: &ObjectRef,
+        object: &Value,
+        dry_run: bool,
+        force: bool,
+    ) -> Result<Value, KubeError> {
         let api = self.api(r)?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = force;
@@ -151,7 +179,10 @@ impl Cluster {
     /// Deletes an object (background propagation). Returns `false` if it was already gone.
     pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
         let api = self.api(r)?;
-        let dp = DeleteParams { propagation_policy: Some(PropagationPolicy::Background), ..Default::default() };
+        let dp = DeleteParams {
+            propagation_policy: Some(PropagationPolicy::Background),
+            ..Default::default()
+        };
         match api.delete(&r.name, &dp).await {
             Ok(_) => Ok(true),
             Err(kube::Error::Api(s)) if s.code == 404 => Ok(false),
@@ -171,7 +202,9 @@ impl Cluster {
 impl Scopes for Cluster {
     fn scope(&self, group: &str, kind: &str) -> Option<Scope> {
         let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
-        res.by_gk.get(&(group.to_string(), kind.to_string())).copied()
+        res.by_gk
+            .get(&(group.to_string(), kind.to_string()))
+            .copied()
     }
 }
 

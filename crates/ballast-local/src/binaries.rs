@@ -15,7 +15,9 @@ pub struct Binaries {
 
 /// A binary could not be found.
 #[derive(Debug, thiserror::Error)]
-#[error("{name} not found (looked in {searched}); install it with `scripts/install-deps` (cached under ~/.cache/ballast/bin)")]
+#[error(
+    "{name} not found (looked in {searched}); install it with `scripts/install-deps` (cached under ~/.cache/ballast/bin)"
+)]
 pub struct BinariesError {
     /// Missing binary.
     pub name: String,
@@ -53,7 +55,9 @@ pub fn cache_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("BALLAST_CACHE") {
         return PathBuf::from(d);
     }
-    let home = std::env::var_os("HOME").map(PathBuf::from).unwrap_or_else(|| PathBuf::from("/tmp"));
+    let home = std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"));
     home.join(".cache").join("ballast")
 }
 
@@ -65,11 +69,18 @@ pub fn find_binary(name: &str) -> Result<PathBuf, BinariesError> {
         .find(|p| is_executable(p))
         .ok_or_else(|| BinariesError {
             name: name.to_string(),
-            searched: dirs.iter().take(2).map(|d| d.display().to_string()).collect::<Vec<_>>().join(", ") + ", $PATH",
+            searched: dirs
+                .iter()
+                .take(2)
+                .map(|d| d.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
+                + ", $PATH",
         })
 }
 
 fn is_executable(p: &Path) -> bool {
     use std::os::unix::fs::PermissionsExt;
-    p.metadata().is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
+    p.metadata()
+        .is_ok_and(|m| m.is_file() && m.permissions().mode() & 0o111 != 0)
 }

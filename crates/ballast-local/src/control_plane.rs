@@ -47,7 +47,11 @@ pub struct StartOptions {
 impl StartOptions {
     /// Options for a state directory, with a 60 s readiness timeout.
     pub fn new(dir: impl Into<PathBuf>) -> Self {
-        StartOptions { dir: dir.into(), etcd_dir: None, ready_timeout: Duration::from_secs(60) }
+        StartOptions {
+            dir: dir.into(),
+            etcd_dir: None,
+            ready_timeout: Duration::from_secs(60),
+        }
     }
 }
 
@@ -75,64 +79,92 @@ impl ControlPlane {
         let dir = &opts.dir;
         let io = |what: &str, e: std::io::Error| LocalError::Io(format!("{what}: {e}"));
         for sub in ["pki", "logs"] {
-            fs::create_dir_all(dir.join(sub)).map_err(|e| io(&dir.join(sub).display().to_string(), e))?;
+            fs::create_dir_all(dir.join(sub))
+                .map_err(|e| io(&dir.join(sub).display().to_string(), e))?;
         }
-        let dir = dir.canonicalize().map_err(|e| io(&dir.display().to_string(), e))?;
+        let dir = dir
+            .canonicalize()
+            .map_err(|e| io(&dir.display().to_string(), e))?;
         let pki = dir.join("pki");
         crate::pki::write_pki(&pki).map_err(LocalError::Io)?;
         let token = random_hex(16);
-        fs::write(pki.join("tokens.csv"), format!("{token},admin,admin,system:masters\n")).map_err(|e| io("tokens.csv", e))?;
+        fs::write(
+            pki.join("tokens.csv"),
+            format!("{token},admin,admin,system:masters\n"),
+        )
+        .map_err(|e| io("tokens.csv", e))?;
         let etcd_dir = opts.etcd_dir.clone().unwrap_or_else(|| dir.join("etcd"));
         fs::create_dir_all(&etcd_dir).map_err(|e| io("etcd dir", e))?;
 
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         let server = format!("https://127.0.0.1:{api_port}");
         let kubeconfig = dir.join("kubeconfig");
-        fs::write(&kubeconfig, kubeconfig_text(&server, &pki.join("ca.crt"), &token)).map_err(|e| io("kubeconfig", e))?;
+        fs::write(
+            &kubeconfig,
+            kubeconfig_text(&server, &pki.join("ca.crt"), &token),
+        )
+        .map_err(|e| io("kubeconfig", e))?;
 
-        let mut plane = ControlPlane { dir: dir.clone(), kubeconfig: kubeconfig.clone(), server: server.clone(), children: Vec::new() };
+        let mut plane = ControlPlane {
+            dir: dir.clone(),
+            kubeconfig: kubeconfig.clone(),
+            server: server.clone(),
+            children: Vec::new(),
+        };
         let p = |f: &str| pki.join(f).display().to_string();
         let etcd_url = format!("http://127.0.0.1:{etcd_port}");
         let peer_url = format!("http://127.0.0.1:{peer_port}");
         let started = async {
-            plane.spawn("etcd", &bins.etcd, &[
-                "--name=ballast".into(),
-                format!("--data-dir={}", etcd_dir.display()),
-                format!("--listen-client-urls={etcd_url}"),
-                format!("--advertise-client-urls={etcd_url}"),
-                format!("--listen-peer-urls={peer_url}"),
-                format!("--initial-advertise-peer-urls={peer_url}"),
-                format!("--initial-cluster=ballast={peer_url}"),
-                "--log-level=warn".into(),
-            ])?;
-            plane.spawn("kube-apiserver", &bins.kube_apiserver, &[
-                format!("--etcd-servers={etcd_url}"),
-                "--bind-address=127.0.0.1".into(),
-                "--advertise-address=127.0.0.1".into(),
-                format!("--secure-port={api_port}"),
-                "--insecure-port=0".into(),
-                format!("--tls-cert-file={}", p("apiserver.crt")),
-                format!("--tls-private-key-file={}", p("apiserver.key")),
-                format!("--service-account-key-file={}", p("sa.pub")),
-                format!("--service-account-signing-key-file={}", p("sa.key")),
-                "--service-account-issuer=https://kubernetes.default.svc".into(),
-                format!("--token-auth-file={}", p("tokens.csv")),
-                "--authorization-mode=RBAC".into(),
-                "--service-cluster-ip-range=10.0.0.0/24".into(),
-                "--disable-admission-plugins=ServiceAccount".into(),
-                "--allow-privileged=true".into(),
-                "--v=0".into(),
-            ])?;
+            plane.spawn(
+                "etcd",
+                &bins.etcd,
+                &[
+                    "--name=ballast".into(),
+                    format!("--data-dir={}", etcd_dir.display()),
+                    format!("--listen-client-urls={etcd_url}"),
+                    format!("--advertise-client-urls={etcd_url}"),
+                    format!("--listen-peer-urls={peer_url}"),
+                    format!("--initial-advertise-peer-urls={peer_url}"),
+                    format!("--initial-cluster=ballast={peer_url}"),
+                    "--log-level=warn".into(),
+                ],
+            )?;
+            plane.spawn(
+                "kube-apiserver",
+                &bins.kube_apiserver,
+                &[
+                    format!("--etcd-servers={etcd_url}"),
+                    "--bind-address=127.0.0.1".into(),
+                    "--advertise-address=127.0.0.1".into(),
+                    format!("--secure-port={api_port}"),
+                    "--insecure-port=0".into(),
+                    format!("--tls-cert-file={}", p("apiserver.crt")),
+                    format!("--tls-private-key-file={}", p("apiserver.key")),
+                    format!("--service-account-key-file={}", p("sa.pub")),
+                    format!("--service-account-signing-key-file={}", p("sa.key")),
+                    "--service-account-issuer=https://kubernetes.default.svc".into(),
+                    format!("--token-auth-file={}", p("tokens.csv")),
+                    "--authorization-mode=RBAC".into(),
+                    "--service-cluster-ip-range=10.0.0.0/24".into(),
+                    "--disable-admission-plugins=ServiceAccount".into(),
+                    "--allow-privileged=true".into(),
+                    "--v=0".into(),
+                ],
+            )?;
             plane.wait_ready(opts.ready_timeout).await?;
-            plane.spawn("kube-controller-manager", &bins.kube_controller_manager, &[
-                format!("--kubeconfig={}", kubeconfig.display()),
-                "--leader-elect=false".into(),
-                "--secure-port=0".into(),
-                "--port=0".into(),
-                format!("--service-account-private-key-file={}", p("sa.key")),
-                "--controllers=*,-serviceaccount-token".into(),
-                "--v=0".into(),
-            ])?;
+            plane.spawn(
+                "kube-controller-manager",
+                &bins.kube_controller_manager,
+                &[
+                    format!("--kubeconfig={}", kubeconfig.display()),
+                    "--leader-elect=false".into(),
+                    "--secure-port=0".into(),
+                    "--port=0".into(),
+                    format!("--service-account-private-key-file={}", p("sa.key")),
+                    "--controllers=*,-serviceaccount-token".into(),
+                    "--v=0".into(),
+                ],
+            )?;
             Ok::<(), LocalError>(())
         };
         match started.await {
@@ -146,7 +178,8 @@ impl ControlPlane {
 
     fn spawn(&mut self, name: &str, bin: &Path, args: &[String]) -> Result<(), LocalError> {
         let log_path = self.dir.join("logs").join(format!("{name}.log"));
-        let log = File::create(&log_path).map_err(|e| LocalError::Io(format!("{}: {e}", log_path.display())))?;
+        let log = File::create(&log_path)
+            .map_err(|e| LocalError::Io(format!("{}: {e}", log_path.display())))?;
         let err_log = log.try_clone().map_err(|e| LocalError::Io(e.to_string()))?;
         let child = Command::new(bin)
             .args(args)
@@ -157,7 +190,11 @@ impl ControlPlane {
             .spawn()
             .map_err(|e| LocalError::Io(format!("starting {}: {e}", bin.display())))?;
         self.children.push((name.to_string(), child));
-        let pids: String = self.children.iter().map(|(n, c)| format!("{n} {}\n", c.id())).collect();
+        let pids: String = self
+            .children
+            .iter()
+            .map(|(n, c)| format!("{n} {}\n", c.id()))
+            .collect();
         fs::write(self.dir.join(PID_FILE), pids).map_err(|e| LocalError::Io(e.to_string()))?;
         Ok(())
     }
@@ -168,7 +205,11 @@ impl ControlPlane {
         loop {
             for (name, child) in &mut self.children {
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(self_component_error(&self.dir, name, &format!("exited ({status})")));
+                    return Err(self_component_error(
+                        &self.dir,
+                        name,
+                        &format!("exited ({status})"),
+                    ));
                 }
             }
             match self.probe().await {
@@ -176,7 +217,11 @@ impl ControlPlane {
                 Err(e) => last = e,
             }
             if Instant::now() > deadline {
-                return Err(self_component_error(&self.dir, "kube-apiserver", &format!("not ready after {timeout:?}: {last}")));
+                return Err(self_component_error(
+                    &self.dir,
+                    "kube-apiserver",
+                    &format!("not ready after {timeout:?}: {last}"),
+                ));
             }
             tokio::time::sleep(Duration::from_millis(250)).await;
         }
@@ -185,14 +230,23 @@ impl ControlPlane {
     /// Asks the API server's `/readyz`.
     pub async fn probe(&self) -> Result<(), String> {
         let client = self.client().await?;
-        let req = http::Request::get("/readyz").body(Vec::new()).map_err(|e| e.to_string())?;
-        client.request_text(req).await.map(|_| ()).map_err(|e| e.to_string())
+        let req = http::Request::get("/readyz")
+            .body(Vec::new())
+            .map_err(|e| e.to_string())?;
+        client
+            .request_text(req)
+            .await
+            .map(|_| ())
+            .map_err(|e| e.to_string())
     }
 
     /// A `kube` config for this control plane.
     pub async fn kube_config(&self) -> Result<kube::Config, String> {
-        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(|e| e.to_string())?;
-        kube::Config::from_custom_kubeconfig(kc, &Default::default()).await.map_err(|e| e.to_string())
+        let kc =
+            kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(|e| e.to_string())?;
+        kube::Config::from_custom_kubeconfig(kc, &Default::default())
+            .await
+            .map_err(|e| e.to_string())
     }
 
     async fn client(&self) -> Result<kube::Client, String> {
@@ -221,7 +275,10 @@ impl ControlPlane {
     /// started with arguments under `dir` (so a recycled pid is never signalled). Returns the
     /// names stopped.
     pub fn stop_dir(dir: &Path) -> Vec<String> {
-        let ours: Vec<(String, u32)> = read_pids(dir).into_iter().filter(|(_, pid)| runs_under(*pid, dir)).collect();
+        let ours: Vec<(String, u32)> = read_pids(dir)
+            .into_iter()
+            .filter(|(_, pid)| runs_under(*pid, dir))
+            .collect();
         terminate(&ours.iter().map(|(_, p)| *p).collect::<Vec<_>>());
         let _ = fs::remove_file(dir.join(PID_FILE));
         ours.into_iter().map(|(n, _)| n).collect()
@@ -242,7 +299,9 @@ pub fn read_pids(dir: &Path) -> Vec<(String, u32)> {
 
 /// True if `pid` is alive and its command line mentions `dir` (it is one of our components).
 pub fn runs_under(pid: u32, dir: &Path) -> bool {
-    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else { return false };
+    let Ok(cmdline) = fs::read(format!("/proc/{pid}/cmdline")) else {
+        return false;
+    };
     let needle = dir.display().to_string();
     String::from_utf8_lossy(&cmdline).contains(&needle)
 }
@@ -252,19 +311,39 @@ fn terminate(pids: &[u32]) {
         return;
     }
     let list: Vec<String> = pids.iter().map(u32::to_string).collect();
-    let _ = Command::new("kill").arg("-TERM").args(&list).stderr(Stdio::null()).status();
+    let _ = Command::new("kill")
+        .arg("-TERM")
+        .args(&list)
+        .stderr(Stdio::null())
+        .status();
     let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline && pids.iter().any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p)) {
+    while Instant::now() < deadline
+        && pids
+            .iter()
+            .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
+    {
         std::thread::sleep(Duration::from_millis(100));
     }
-    let alive: Vec<String> = pids.iter().filter(|p| Path::new(&format!("/proc/{p}")).exists()).map(u32::to_string).collect();
+    let alive: Vec<String> = pids
+        .iter()
+        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
+        .map(u32::to_string)
+        .collect();
     if !alive.is_empty() {
-        let _ = Command::new("kill").arg("-KILL").args(&alive).stderr(Stdio::null()).status();
+        let _ = Command::new("kill")
+            .arg("-KILL")
+            .args(&alive)
+            .stderr(Stdio::null())
+            .status();
     }
 }
 
 fn is_zombie(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
+    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
+        s.rsplit(')')
+            .next()
+            .is_some_and(|r| r.trim_start().starts_with('Z'))
+    })
 }
 
 fn self_component_error(dir: &Path, component: &str, message: &str) -> LocalError {
@@ -272,18 +351,32 @@ fn self_component_error(dir: &Path, component: &str, message: &str) -> LocalErro
     let text = fs::read_to_string(&log).unwrap_or_default();
     let lines: Vec<&str> = text.lines().collect();
     let tail = lines[lines.len().saturating_sub(15)..].join("\n");
-    LocalError::Component { component: component.into(), message: message.into(), log: log.display().to_string(), tail }
+    LocalError::Component {
+        component: component.into(),
+        message: message.into(),
+        log: log.display().to_string(),
+        tail,
+    }
 }
 
 fn free_port() -> Result<u16, LocalError> {
-    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| LocalError::Io(format!("no free port: {e}")))?;
-    l.local_addr().map(|a| a.port()).map_err(|e| LocalError::Io(e.to_string()))
+    let l = TcpListener::bind("127.0.0.1:0")
+        .map_err(|e| LocalError::Io(format!("no free port: {e}")))?;
+    l.local_addr()
+        .map(|a| a.port())
+        .map_err(|e| LocalError::Io(e.to_string()))
 }
 
 fn random_hex(bytes: usize) -> String {
     let mut buf = vec![0u8; bytes];
-    if File::open("/dev/urandom").and_then(|mut f| f.read_exact(&mut buf)).is_err() {
-        let t = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default().as_nanos();
+    if File::open("/dev/urandom")
+        .and_then(|mut f| f.read_exact(&mut buf))
+        .is_err()
+    {
+        let t = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .unwrap_or_default()
+            .as_nanos();
         buf = t.to_le_bytes()[..bytes.min(16)].to_vec();
     }
     buf.iter().map(|b| format!("{b:02x}")).collect()

@@ -11,4 +11,4 @@ mod control_plane;
 mod pki;
 
 pub use binaries::{Binaries, BinariesError};
-pub use control_plane::{ControlPlane, LocalError, StartOptions, read_pids};
+pub use control_plane::{ControlPlane, LocalError, StartOptions, read_pids, runs_under};

@@ -9,9 +9,15 @@ use similar::TextDiff;
 /// unchanged values become `***`, changed ones `*** (before)` / `*** (after)`. The
 /// `kubectl.kubernetes.io/last-applied-configuration` annotation (which holds the data in clear)
 /// is masked the same way. Non-Secrets are returned unchanged.
-pub fn mask_secret(before: Option<&Value>, after: Option<&Value>) -> (Option<Value>, Option<Value>) {
+pub fn mask_secret(
+    before: Option<&Value>,
+    after: Option<&Value>,
+) -> (Option<Value>, Option<Value>) {
     let is_secret = |v: Option<&Value>| {
-        v.is_some_and(|v| v.get("kind").and_then(Value::as_str) == Some("Secret") && v.get("apiVersion").and_then(Value::as_str) == Some("v1"))
+        v.is_some_and(|v| {
+            v.get("kind").and_then(Value::as_str) == Some("Secret")
+                && v.get("apiVersion").and_then(Value::as_str) == Some("v1")
+        })
     };
     if !is_secret(before) && !is_secret(after) {
         return (before.cloned(), after.cloned());
@@ -19,8 +25,16 @@ pub fn mask_secret(before: Option<&Value>, after: Option<&Value>) -> (Option<Val
     let mut b = before.cloned();
     let mut a = after.cloned();
     for field in ["data", "stringData"] {
-        let bm = b.as_ref().and_then(|v| v.get(field)).and_then(Value::as_object).cloned();
-        let am = a.as_ref().and_then(|v| v.get(field)).and_then(Value::as_object).cloned();
+        let bm = b
+            .as_ref()
+            .and_then(|v| v.get(field))
+            .and_then(Value::as_object)
+            .cloned();
+        let am = a
+            .as_ref()
+            .and_then(|v| v.get(field))
+            .and_then(Value::as_object)
+            .cloned();
         if let Some(v) = b.as_mut() {
             mask_map(v, field, bm.as_ref(), am.as_ref(), "(before)");
         }
@@ -38,13 +52,23 @@ pub fn mask_secret(before: Option<&Value>, after: Option<&Value>) -> (Option<Val
     (b, a)
 }
 
-fn mask_map(v: &mut Value, field: &str, mine: Option<&Map<String, Value>>, other: Option<&Map<String, Value>>, tag: &str) {
+fn mask_map(
+    v: &mut Value,
+    field: &str,
+    mine: Option<&Map<String, Value>>,
+    other: Option<&Map<String, Value>>,
+    tag: &str,
+) {
     let Some(mine) = mine else { return };
     let masked: Map<String, Value> = mine
         .iter()
         .map(|(k, val)| {
             let same = other.and_then(|o| o.get(k)) == Some(val);
-            let text = if same { "***".to_string() } else { format!("*** {tag}") };
+            let text = if same {
+                "***".to_string()
+            } else {
+                format!("*** {tag}")
+            };
             (k.clone(), Value::String(text))
         })
         .collect();
@@ -53,16 +77,33 @@ fn mask_map(v: &mut Value, field: &str, mine: Option<&Map<String, Value>>, other
 
 /// A unified diff from `live` to `desired` (either may be absent: create or prune), with headers
 /// naming the object; empty when they are equal. Values are rendered as YAML by `to_yaml`.
-pub fn unified_diff(object: &ObjectRef, live: Option<&Value>, desired: Option<&Value>, to_yaml: &dyn Fn(&Value) -> String) -> String {
+pub fn unified_diff(
+    object: &ObjectRef,
+    live: Option<&Value>,
+    desired: Option<&Value>,
+    to_yaml: &dyn Fn(&Value) -> String,
+) -> String {
     let (live, desired) = mask_secret(live, desired);
     let a = live.as_ref().map(to_yaml).unwrap_or_default();
     let b = desired.as_ref().map(to_yaml).unwrap_or_default();
     if a == b {
         return String::new();
     }
-    let header_a = if live.is_some() { format!("live/{object}") } else { "/dev/null".into() };
-    let header_b = if desired.is_some() { format!("desired/{object}") } else { "/dev/null".into() };
-    TextDiff::from_lines(&a, &b).unified_diff().context_radius(3).header(&header_a, &header_b).to_string()
+    let header_a = if live.is_some() {
+        format!("live/{object}")
+    } else {
+        "/dev/null".into()
+    };
+    let header_b = if desired.is_some() {
+        format!("desired/{object}")
+    } else {
+        "/dev/null".into()
+    };
+    TextDiff::from_lines(&a, &b)
+        .unified_diff()
+        .context_radius(3)
+        .header(&header_a, &header_b)
+        .to_string()
 }
 
 #[cfg(test)]
@@ -81,10 +122,21 @@ mod tests {
         let desired = json!({"apiVersion": "v1", "kind": "Secret", "data": {"a": "c2VjcmV0Mg==", "b": "c2FtZQ=="}, "stringData": {"p": "hunter2"}});
         let r = ObjectRef::new("v1", "Secret", Some("d"), "s");
         let d = unified_diff(&r, Some(&live), Some(&desired), &yaml);
-        assert!(!d.contains("c2VjcmV0") && !d.contains("c2FtZQ") && !d.contains("hunter2"), "{d}");
-        assert!(d.contains("*** (before)") && d.contains("*** (after)"), "{d}");
+        assert!(
+            !d.contains("c2VjcmV0") && !d.contains("c2FtZQ") && !d.contains("hunter2"),
+            "{d}"
+        );
+        assert!(
+            d.contains("*** (before)") && d.contains("*** (after)"),
+            "{d}"
+        );
         let d = unified_diff(&r, None, Some(&desired), &yaml);
-        assert!(!d.contains("hunter2") && d.contains("+++ desired/Secret/d/s") && d.contains("--- /dev/null"), "{d}");
+        assert!(
+            !d.contains("hunter2")
+                && d.contains("+++ desired/Secret/d/s")
+                && d.contains("--- /dev/null"),
+            "{d}"
+        );
     }
 
     #[test]
@@ -94,6 +146,9 @@ mod tests {
         assert!(unified_diff(&r, Some(&v), Some(&v), &yaml).is_empty());
         let w = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "2"}});
         let d = unified_diff(&r, Some(&v), Some(&w), &yaml);
-        assert!(d.contains("-  \"data\"") || d.contains("-    \"a\": \"1\""), "{d}");
+        assert!(
+            d.contains("-  \"data\"") || d.contains("-    \"a\": \"1\""),
+            "{d}"
+        );
     }
 }

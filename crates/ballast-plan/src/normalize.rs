@@ -10,7 +10,11 @@ use serde_json::{Map, Value};
 ///
 /// Only built-in kinds are touched; custom resources are sent as written.
 pub fn prepare_for_apply(object: &mut Value) {
-    let kind = object.get("kind").and_then(Value::as_str).unwrap_or_default().to_string();
+    let kind = object
+        .get("kind")
+        .and_then(Value::as_str)
+        .unwrap_or_default()
+        .to_string();
     match kind.as_str() {
         "Service" => {
             if let Some(ports) = object.pointer_mut("/spec/ports") {
@@ -64,9 +68,17 @@ pub fn prepare_for_apply(object: &mut Value) {
 fn pod_spec_path(kind: &str) -> Option<&'static str> {
     match kind {
         "Pod" => Some("/spec"),
-        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "PodTemplate" => {
-            Some(if kind == "PodTemplate" { "/template/spec" } else { "/spec/template/spec" })
-        }
+        "Deployment"
+        | "StatefulSet"
+        | "DaemonSet"
+        | "ReplicaSet"
+        | "ReplicationController"
+        | "Job"
+        | "PodTemplate" => Some(if kind == "PodTemplate" {
+            "/template/spec"
+        } else {
+            "/spec/template/spec"
+        }),
         "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
@@ -76,7 +88,8 @@ fn default_protocol(ports: &mut Value) {
     if let Value::Array(ports) = ports {
         for p in ports {
             if let Value::Object(p) = p {
-                p.entry("protocol").or_insert_with(|| Value::String("TCP".into()));
+                p.entry("protocol")
+                    .or_insert_with(|| Value::String("TCP".into()));
             }
         }
     }
@@ -101,8 +114,14 @@ fn stringify_quantities(map: &mut Value) {
 }
 
 /// Metadata fields the server owns; they never make two objects different.
-const SERVER_METADATA: &[&str] =
-    &["managedFields", "resourceVersion", "generation", "uid", "creationTimestamp", "selfLink"];
+const SERVER_METADATA: &[&str] = &[
+    "managedFields",
+    "resourceVersion",
+    "generation",
+    "uid",
+    "creationTimestamp",
+    "selfLink",
+];
 
 /// The part of an object that comparison looks at: no `status`, no server-owned metadata
 /// (`managedFields`, `resourceVersion`, `generation`, `uid`, `creationTimestamp`, `selfLink`), and no
@@ -170,8 +189,14 @@ mod tests {
             "data": {"k": "v"}, "status": {}});
         let desired = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "uid": "1",
             "resourceVersion": "6"}, "data": {"k": "v"}});
-        assert_eq!(normalize_for_compare(&live), normalize_for_compare(&desired));
+        assert_eq!(
+            normalize_for_compare(&live),
+            normalize_for_compare(&desired)
+        );
         let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
-        assert_ne!(normalize_for_compare(&live), normalize_for_compare(&changed));
+        assert_ne!(
+            normalize_for_compare(&live),
+            normalize_for_compare(&changed)
+        );
     }
 }

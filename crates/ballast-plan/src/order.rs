@@ -70,7 +70,10 @@ const DEFINITION_KINDS: &[(&str, &str)] = &[
 
 /// The stage an object belongs to.
 pub fn stage_of(r: &ObjectRef) -> StageKind {
-    if DEFINITION_KINDS.iter().any(|(g, k)| *g == r.group && *k == r.kind) {
+    if DEFINITION_KINDS
+        .iter()
+        .any(|(g, k)| *g == r.group && *k == r.kind)
+    {
         StageKind::Definitions
     } else {
         StageKind::Resources
@@ -78,12 +81,21 @@ pub fn stage_of(r: &ObjectRef) -> StageKind {
 }
 
 fn kind_rank(kind: &str) -> usize {
-    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
+    KIND_ORDER
+        .iter()
+        .position(|k| *k == kind)
+        .unwrap_or(KIND_ORDER.len())
 }
 
 /// Sort key for applying: stage, kind rank, then namespace and name.
 pub fn apply_order(r: &ObjectRef) -> (StageKind, usize, Option<&str>, &str, &str) {
-    (stage_of(r), kind_rank(&r.kind), r.namespace.as_deref(), r.kind.as_str(), r.name.as_str())
+    (
+        stage_of(r),
+        kind_rank(&r.kind),
+        r.namespace.as_deref(),
+        r.kind.as_str(),
+        r.name.as_str(),
+    )
 }
 
 /// Sorts objects for pruning: the reverse of apply order (custom resources before their CRDs,
@@ -107,20 +119,46 @@ mod tests {
             r("apps/v1", "Deployment", Some("d"), "web"),
             r("v1", "ConfigMap", Some("d"), "c"),
             r("v1", "Namespace", None, "d"),
-            r("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, "widgets.example.com"),
+            r(
+                "apiextensions.k8s.io/v1",
+                "CustomResourceDefinition",
+                None,
+                "widgets.example.com",
+            ),
         ];
         refs.sort_by(|a, b| apply_order(a).cmp(&apply_order(b)));
         let kinds: Vec<&str> = refs.iter().map(|r| r.kind.as_str()).collect();
-        assert_eq!(kinds, ["CustomResourceDefinition", "Namespace", "ConfigMap", "Deployment", "Widget"]);
+        assert_eq!(
+            kinds,
+            [
+                "CustomResourceDefinition",
+                "Namespace",
+                "ConfigMap",
+                "Deployment",
+                "Widget"
+            ]
+        );
         assert_eq!(stage_of(&refs[1]), StageKind::Definitions);
         assert_eq!(stage_of(&refs[2]), StageKind::Resources);
         prune_order(&mut refs);
         let kinds: Vec<&str> = refs.iter().map(|r| r.kind.as_str()).collect();
-        assert_eq!(kinds, ["Widget", "Deployment", "ConfigMap", "Namespace", "CustomResourceDefinition"]);
+        assert_eq!(
+            kinds,
+            [
+                "Widget",
+                "Deployment",
+                "ConfigMap",
+                "Namespace",
+                "CustomResourceDefinition"
+            ]
+        );
     }
 
     #[test]
     fn a_custom_kind_named_like_a_builtin_is_not_a_definition() {
-        assert_eq!(stage_of(&r("example.com/v1", "Namespace", None, "x")), StageKind::Resources);
+        assert_eq!(
+            stage_of(&r("example.com/v1", "Namespace", None, "x")),
+            StageKind::Resources
+        );
     }
 }

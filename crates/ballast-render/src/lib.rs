@@ -69,7 +69,9 @@ pub enum RenderError {
         second: Origin,
     },
     /// No API serves the object's kind.
-    #[error("{origin}: {object}: unknown kind {api_version} {kind}: the cluster serves no such API and no CustomResourceDefinition in this source defines it")]
+    #[error(
+        "{origin}: {object}: unknown kind {api_version} {kind}: the cluster serves no such API and no CustomResourceDefinition in this source defines it"
+    )]
     UnknownKind {
         /// Where the object is.
         origin: Origin,
@@ -81,6 +83,8 @@ pub enum RenderError {
         kind: String,
     },
     /// The path holds a kustomization file.
-    #[error("{0}: kustomization files are not supported yet; render a directory of plain manifests")]
+    #[error(
+        "{0}: kustomization files are not supported yet; render a directory of plain manifests"
+    )]
     KustomizeNotSupported(PathBuf),
 }

@@ -12,7 +12,8 @@ use crate::yaml::{YamlError, parse_stream};
 use crate::{RenderError, RenderSpec};
 
 /// File names that make a directory a Kustomize overlay.
-pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: &[&str] =
+    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Renders `spec.path` under `root`.
 ///
@@ -26,10 +27,19 @@ pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.
 /// - namespaced objects get `spec.target_namespace` (or `spec.default_namespace` when they name
 ///   none); cluster-scoped objects lose any namespace they carry;
 /// - a kind that `scopes` does not know and no CRD in the output defines is an error.
-pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Result<Vec<Manifest>, RenderError> {
-    let root = root.canonicalize().map_err(|source| RenderError::Io { path: root.to_path_buf(), source })?;
+pub fn render_plain(
+    root: &Path,
+    spec: &RenderSpec,
+    scopes: &dyn Scopes,
+) -> Result<Vec<Manifest>, RenderError> {
+    let root = root.canonicalize().map_err(|source| RenderError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
     let start = root.join(&spec.path);
-    let start = start.canonicalize().map_err(|_| RenderError::PathNotFound(spec.path.clone()))?;
+    let start = start
+        .canonicalize()
+        .map_err(|_| RenderError::PathNotFound(spec.path.clone()))?;
     if !start.starts_with(&root) {
         return Err(RenderError::OutsideRoot(spec.path.clone()));
     }
@@ -43,13 +53,19 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
     let mut manifests = Vec::new();
     for file in &files {
         let rel = file.strip_prefix(&root).unwrap_or(file).to_path_buf();
-        let text = fs::read_to_string(file).map_err(|source| RenderError::Io { path: rel.clone(), source })?;
+        let text = fs::read_to_string(file).map_err(|source| RenderError::Io {
+            path: rel.clone(),
+            source,
+        })?;
         let docs = parse_file(&rel, &text)?;
         for (index, doc) in docs.into_iter().enumerate() {
             if doc.is_null() {
                 continue;
             }
-            let origin = Origin { file: rel.clone(), document: index };
+            let origin = Origin {
+                file: rel.clone(),
+                document: index,
+            };
             push_object(doc, origin, &mut manifests)?;
         }
     }
@@ -61,16 +77,29 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
 fn parse_file(rel: &Path, text: &str) -> Result<Vec<Value>, RenderError> {
     let is_json = rel.extension().is_some_and(|e| e == "json");
     if is_json {
-        return serde_json::from_str::<Value>(text).map(|v| vec![v]).map_err(|e| RenderError::Syntax {
-            file: rel.to_path_buf(),
-            error: YamlError { document: 0, line: e.line(), column: e.column(), message: e.to_string() },
-        });
+        return serde_json::from_str::<Value>(text)
+            .map(|v| vec![v])
+            .map_err(|e| RenderError::Syntax {
+                file: rel.to_path_buf(),
+                error: YamlError {
+                    document: 0,
+                    line: e.line(),
+                    column: e.column(),
+                    message: e.to_string(),
+                },
+            });
     }
-    parse_stream(text).map_err(|error| RenderError::Syntax { file: rel.to_path_buf(), error })
+    parse_stream(text).map_err(|error| RenderError::Syntax {
+        file: rel.to_path_buf(),
+        error,
+    })
 }
 
 fn push_object(doc: Value, origin: Origin, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
-    let is_list = doc.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List")
+    let is_list = doc
+        .get("kind")
+        .and_then(Value::as_str)
+        .is_some_and(|k| k == "List")
         && doc.get("items").is_some_and(Value::is_array);
     if is_list {
         if let Some(Value::Array(items)) = doc.get("items") {
@@ -99,7 +128,10 @@ fn collect_files(
             return Err(RenderError::KustomizeNotSupported(rel(&dir.join(name))));
         }
     }
-    let entries = fs::read_dir(dir).map_err(|source| RenderError::Io { path: rel(dir), source })?;
+    let entries = fs::read_dir(dir).map_err(|source| RenderError::Io {
+        path: rel(dir),
+        source,
+    })?;
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -107,7 +139,10 @@ fn collect_files(
         if name.starts_with('.') {
             continue;
         }
-        let meta = fs::symlink_metadata(&path).map_err(|source| RenderError::Io { path: rel(&path), source })?;
+        let meta = fs::symlink_metadata(&path).map_err(|source| RenderError::Io {
+            path: rel(&path),
+            source,
+        })?;
         let target = if meta.file_type().is_symlink() {
             match path.canonicalize() {
                 Ok(t) if t.starts_with(root) => t,
@@ -129,7 +164,11 @@ fn is_manifest_file(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
 }
 
-fn assign_namespaces(manifests: &mut [Manifest], spec: &RenderSpec, scopes: &dyn Scopes) -> Result<(), RenderError> {
+fn assign_namespaces(
+    manifests: &mut [Manifest],
+    spec: &RenderSpec,
+    scopes: &dyn Scopes,
+) -> Result<(), RenderError> {
     let scopes = WithCrds::new(scopes, manifests);
     let mut scoped = Vec::with_capacity(manifests.len());
     for m in manifests.iter() {
@@ -186,7 +225,11 @@ mod tests {
     use std::fs::write;
 
     fn spec() -> RenderSpec {
-        RenderSpec { path: ".".into(), default_namespace: Some("default".into()), ..Default::default() }
+        RenderSpec {
+            path: ".".into(),
+            default_namespace: Some("default".into()),
+            ..Default::default()
+        }
     }
 
     fn tree(files: &[(&str, &str)]) -> tempfile::TempDir {
@@ -205,21 +248,43 @@ mod tests {
     fn renders_recursively_in_order() {
         let d = tree(&[
             ("b/z.yaml", &format!("{CM}z\n")),
-            ("a.yml", &format!("{CM}a\n---\n{CM}a2\n  namespace: other\n")),
-            ("c.json", r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","namespace":"x"}}"#),
+            (
+                "a.yml",
+                &format!("{CM}a\n---\n{CM}a2\n  namespace: other\n"),
+            ),
+            (
+                "c.json",
+                r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","namespace":"x"}}"#,
+            ),
             ("notes.txt", "ignored"),
             (".hidden/x.yaml", "not: [valid"),
         ]);
         let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
         let names: Vec<String> = ms.iter().map(|m| m.object_ref().to_string()).collect();
-        assert_eq!(names, ["ConfigMap/default/a", "ConfigMap/other/a2", "ConfigMap/default/z", "Namespace/n"]);
+        assert_eq!(
+            names,
+            [
+                "ConfigMap/default/a",
+                "ConfigMap/other/a2",
+                "ConfigMap/default/z",
+                "Namespace/n"
+            ]
+        );
         assert_eq!(ms[1].origin.to_string(), "a.yml (document 1)");
     }
 
     #[test]
     fn target_namespace_applies_to_namespaced_only() {
-        let d = tree(&[("a.yaml", &format!("{CM}a\n  namespace: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n"))]);
-        let s = RenderSpec { target_namespace: Some("t".into()), ..spec() };
+        let d = tree(&[(
+            "a.yaml",
+            &format!(
+                "{CM}a\n  namespace: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n"
+            ),
+        )]);
+        let s = RenderSpec {
+            target_namespace: Some("t".into()),
+            ..spec()
+        };
         let ms = render_plain(d.path(), &s, &BuiltinScopes).unwrap();
         assert_eq!(ms[0].namespace(), Some("t"));
         assert_eq!(ms[1].namespace(), None);
@@ -227,27 +292,54 @@ mod tests {
 
     #[test]
     fn errors_name_file_and_document() {
-        let d = tree(&[("bad.yaml", &format!("{CM}ok\n---\nkind: ConfigMap\nmetadata:\n  name: x\n"))]);
+        let d = tree(&[(
+            "bad.yaml",
+            &format!("{CM}ok\n---\nkind: ConfigMap\nmetadata:\n  name: x\n"),
+        )]);
         let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err();
         assert_eq!(e.to_string(), "bad.yaml (document 1): missing apiVersion");
 
         let d = tree(&[("x.yaml", "a: [1\n")]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
+            .unwrap_err()
+            .to_string();
         assert!(e.starts_with("x.yaml: invalid YAML in document 0"), "{e}");
 
-        let d = tree(&[("a.yaml", &format!("{CM}same\n")), ("b.yaml", &format!("{CM}same\n"))]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
-        assert_eq!(e, "ConfigMap/default/same: defined twice, in a.yaml (document 0) and in b.yaml (document 0)");
+        let d = tree(&[
+            ("a.yaml", &format!("{CM}same\n")),
+            ("b.yaml", &format!("{CM}same\n")),
+        ]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
+            .unwrap_err()
+            .to_string();
+        assert_eq!(
+            e,
+            "ConfigMap/default/same: defined twice, in a.yaml (document 0) and in b.yaml (document 0)"
+        );
 
-        let d = tree(&[("w.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n")]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
-        assert!(e.starts_with("w.yaml (document 0): Widget/w: unknown kind example.com/v1 Widget"), "{e}");
+        let d = tree(&[(
+            "w.yaml",
+            "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+        )]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("w.yaml (document 0): Widget/w: unknown kind example.com/v1 Widget"),
+            "{e}"
+        );
     }
 
     #[test]
     fn crd_in_the_same_source_defines_its_kind() {
         let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: Widget\n";
-        let d = tree(&[("crd.yaml", crd), ("w.yaml", "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n")]);
+        let d = tree(&[
+            ("crd.yaml", crd),
+            (
+                "w.yaml",
+                "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
+            ),
+        ]);
         let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
         assert_eq!(ms[1].namespace(), Some("default"));
     }
@@ -255,24 +347,46 @@ mod tests {
     #[test]
     fn kustomization_is_not_supported_yet() {
         let d = tree(&[("app/kustomization.yaml", "resources: []\n")]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
-        assert!(e.starts_with("app/kustomization.yaml: kustomization files are not supported yet"), "{e}");
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            e.starts_with("app/kustomization.yaml: kustomization files are not supported yet"),
+            "{e}"
+        );
     }
 
     #[test]
     fn symlinks_out_of_the_root_are_refused() {
         let outside = tree(&[("secret.yaml", &format!("{CM}stolen\n"))]);
         let d = tree(&[("a.yaml", &format!("{CM}a\n"))]);
-        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), d.path().join("link.yaml")).unwrap();
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        std::os::unix::fs::symlink(
+            outside.path().join("secret.yaml"),
+            d.path().join("link.yaml"),
+        )
+        .unwrap();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "link.yaml: refers outside the repository root; refused");
-        let s = RenderSpec { path: "../".into(), ..spec() };
-        assert!(matches!(render_plain(d.path(), &s, &BuiltinScopes), Err(RenderError::OutsideRoot(_))));
+        let s = RenderSpec {
+            path: "../".into(),
+            ..spec()
+        };
+        assert!(matches!(
+            render_plain(d.path(), &s, &BuiltinScopes),
+            Err(RenderError::OutsideRoot(_))
+        ));
     }
 
     #[test]
     fn lists_are_expanded_and_empty_documents_skipped() {
-        let d = tree(&[("l.yaml", &format!("---\n---\napiVersion: v1\nkind: List\nitems:\n- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: a}}}}\n"))]);
+        let d = tree(&[(
+            "l.yaml",
+            &format!(
+                "---\n---\napiVersion: v1\nkind: List\nitems:\n- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: a}}}}\n"
+            ),
+        )]);
         let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
         assert_eq!(ms.len(), 1);
         assert_eq!(ms[0].name(), "a");

@@ -3,8 +3,8 @@
 use std::collections::HashMap;
 
 use ballast_core::Manifest;
-pub use ballast_core::scope::{Scope, Scopes};
 use ballast_core::object::split_api_version;
+pub use ballast_core::scope::{Scope, Scopes};
 use serde_json::Value;
 
 /// Scopes of the built-in kinds, for rendering without a cluster. Unknown kinds are reported as
@@ -30,8 +30,14 @@ const CLUSTER_KINDS: &[(&str, &str)] = &[
     ("networking.k8s.io", "IngressClass"),
     ("node.k8s.io", "RuntimeClass"),
     ("policy", "PodSecurityPolicy"),
-    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
-    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
+    (
+        "admissionregistration.k8s.io",
+        "MutatingWebhookConfiguration",
+    ),
+    (
+        "admissionregistration.k8s.io",
+        "ValidatingWebhookConfiguration",
+    ),
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
@@ -65,7 +71,10 @@ impl<'a> WithCrds<'a> {
     pub fn new(inner: &'a dyn Scopes, manifests: &[Manifest]) -> Self {
         let crds = manifests
             .iter()
-            .filter(|m| m.kind() == "CustomResourceDefinition" && split_api_version(m.api_version()).0 == "apiextensions.k8s.io")
+            .filter(|m| {
+                m.kind() == "CustomResourceDefinition"
+                    && split_api_version(m.api_version()).0 == "apiextensions.k8s.io"
+            })
             .filter_map(|m| {
                 let spec = m.object.get("spec")?;
                 let group = spec.get("group")?.as_str()?.to_string();
@@ -83,9 +92,11 @@ impl<'a> WithCrds<'a> {
 
 impl Scopes for WithCrds<'_> {
     fn scope(&self, group: &str, kind: &str) -> Option<Scope> {
-        self.inner
-            .scope(group, kind)
-            .or_else(|| self.crds.get(&(group.to_string(), kind.to_string())).copied())
+        self.inner.scope(group, kind).or_else(|| {
+            self.crds
+                .get(&(group.to_string(), kind.to_string()))
+                .copied()
+        })
     }
 }
 
@@ -96,7 +107,10 @@ mod tests {
     #[test]
     fn builtin_scopes() {
         assert_eq!(BuiltinScopes.scope("", "Namespace"), Some(Scope::Cluster));
-        assert_eq!(BuiltinScopes.scope("apps", "Deployment"), Some(Scope::Namespaced));
+        assert_eq!(
+            BuiltinScopes.scope("apps", "Deployment"),
+            Some(Scope::Namespaced)
+        );
         assert_eq!(BuiltinScopes.scope("example.com", "Widget"), None);
     }
 }

@@ -40,7 +40,12 @@ impl std::error::Error for YamlError {}
 
 enum Frame {
     Seq(Vec<Value>, usize),
-    Map { map: Map<String, Value>, key: Option<String>, anchor: usize, merges: Vec<Value> },
+    Map {
+        map: Map<String, Value>,
+        key: Option<String>,
+        anchor: usize,
+        merges: Vec<Value>,
+    },
 }
 
 /// Parses a multi-document YAML stream. Returns one value per document, in order; an empty
@@ -78,15 +83,27 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                 continue;
             }
             Event::MappingStart(anchor, _) => {
-                stack.push(Frame::Map { map: Map::new(), key: None, anchor, merges: Vec::new() });
+                stack.push(Frame::Map {
+                    map: Map::new(),
+                    key: None,
+                    anchor,
+                    merges: Vec::new(),
+                });
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(items, anchor)) => remember(&mut anchors, anchor, Value::Array(items)),
+                Some(Frame::Seq(items, anchor)) => {
+                    remember(&mut anchors, anchor, Value::Array(items))
+                }
                 _ => return Err(err("unbalanced sequence".into())),
             },
             Event::MappingEnd => match stack.pop() {
-                Some(Frame::Map { mut map, anchor, merges, .. }) => {
+                Some(Frame::Map {
+                    mut map,
+                    anchor,
+                    merges,
+                    ..
+                }) => {
                     for merged in merges {
                         merge_into(&mut map, merged).map_err(&err)?;
                     }
@@ -99,7 +116,10 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                 None => return Err(err("alias to an unknown anchor".into())),
             },
             Event::Scalar(text, style, anchor, tag) => {
-                if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
+                if let Some(Frame::Map {
+                    key: key @ None, ..
+                }) = stack.last_mut()
+                {
                     *key = Some(text.into_owned());
                     continue;
                 }
@@ -110,7 +130,9 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
         match stack.last_mut() {
             None => root = Some(value),
             Some(Frame::Seq(items, _)) => items.push(value),
-            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
+            Some(Frame::Map {
+                map, key, merges, ..
+            }) => match key.take() {
                 Some(k) if k == "<<" => merges.push(value),
                 Some(k) => {
                     if map.insert(k.clone(), value).is_some() {
@@ -297,12 +319,16 @@ mod tests {
     #[test]
     fn multi_document_streams_keep_empty_documents() {
         let docs = parse_stream("---\na: 1\n---\n---\nb: [1, 2]\n").unwrap();
-        assert_eq!(docs, vec![json!({"a": 1}), Value::Null, json!({"b": [1, 2]})]);
+        assert_eq!(
+            docs,
+            vec![json!({"a": 1}), Value::Null, json!({"b": [1, 2]})]
+        );
     }
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let docs = parse_stream("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\nlist: [*b]\n").unwrap();
+        let docs = parse_stream("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\nlist: [*b]\n")
+            .unwrap();
         assert_eq!(docs[0]["derived"], json!({"x": 1, "y": 3}));
         assert_eq!(docs[0]["list"], json!([{"x": 1, "y": 2}]));
     }

@@ -18,18 +18,29 @@ use crate::{Auth, FetchOptions, GitRef, GitSource, SemverRange, SourceError, red
 pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Artifact, SourceError> {
     let git = Git::new(source, options)?;
     let (name, commit) = git.resolve()?;
-    let revision = Revision { name, commit: commit.clone() };
+    let revision = Revision {
+        name,
+        commit: commit.clone(),
+    };
     let artifact_dir = options.cache_dir.join("artifacts").join(&commit);
     let tree = artifact_dir.join("tree");
     if let Ok(digest) = fs::read_to_string(artifact_dir.join("digest")) {
         if tree.is_dir() {
-            return Ok(Artifact { revision, digest, root: tree });
+            return Ok(Artifact {
+                revision,
+                digest,
+                root: tree,
+            });
         }
     }
     let repo = git.repository()?;
     git.fetch_commit(&repo, &source.reference, &commit)?;
     let digest = git.checkout(&repo, &commit, &artifact_dir)?;
-    Ok(Artifact { revision, digest, root: tree })
+    Ok(Artifact {
+        revision,
+        digest,
+        root: tree,
+    })
 }
 
 struct Git<'a> {
@@ -44,7 +55,9 @@ impl<'a> Git<'a> {
         let url = redact_url(&source.url);
         let scheme = source.url.split_once("://").map(|(s, _)| s).unwrap_or("");
         if !matches!(scheme, "file" | "http" | "https" | "ssh") {
-            return Err(SourceError::Invalid(format!("{url}: unsupported URL scheme; use file://, http(s):// or ssh://")));
+            return Err(SourceError::Invalid(format!(
+                "{url}: unsupported URL scheme; use file://, http(s):// or ssh://"
+            )));
         }
         let mut env: Vec<(String, String)> = vec![
             ("GIT_TERMINAL_PROMPT".into(), "0".into()),
@@ -54,18 +67,30 @@ impl<'a> Git<'a> {
             ("GIT_PROTOCOL".into(), "version=2".into()),
             ("LC_ALL".into(), "C".into()),
         ];
-        let mut config: Vec<(&str, String)> = vec![("credential.helper", String::new()), ("protocol.file.allow", "always".into())];
+        let mut config: Vec<(&str, String)> = vec![
+            ("credential.helper", String::new()),
+            ("protocol.file.allow", "always".into()),
+        ];
         match &source.auth {
             Auth::None => {}
             Auth::Basic { username, password } => {
-                let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
+                let token = base64::engine::general_purpose::STANDARD
+                    .encode(format!("{username}:{password}"));
                 config.push(("http.extraHeader", format!("Authorization: Basic {token}")));
             }
-            Auth::Bearer(token) => config.push(("http.extraHeader", format!("Authorization: Bearer {token}"))),
-            Auth::Ssh { identity, known_hosts } => {
+            Auth::Bearer(token) => {
+                config.push(("http.extraHeader", format!("Authorization: Bearer {token}")))
+            }
+            Auth::Ssh {
+                identity,
+                known_hosts,
+            } => {
                 for (what, p) in [("private key", identity), ("known_hosts", known_hosts)] {
                     if !p.is_file() {
-                        return Err(SourceError::Invalid(format!("{url}: {what} file {} not found", p.display())));
+                        return Err(SourceError::Invalid(format!(
+                            "{url}: {what} file {} not found",
+                            p.display()
+                        )));
                     }
                 }
                 env.push(("GIT_SSH_COMMAND".into(), format!(
@@ -83,7 +108,12 @@ impl<'a> Git<'a> {
             env.push((format!("GIT_CONFIG_KEY_{i}"), k.to_string()));
             env.push((format!("GIT_CONFIG_VALUE_{i}"), v));
         }
-        Ok(Git { source, options, url, env })
+        Ok(Git {
+            source,
+            options,
+            url,
+            env,
+        })
     }
 
     /// Runs git, returning stdout; a non-zero exit is classified into a [`SourceError`].
@@ -92,8 +122,14 @@ impl<'a> Git<'a> {
         if let Some(d) = dir {
             cmd.arg("--git-dir").arg(d);
         }
-        cmd.args(args).envs(self.env.iter().map(|(k, v)| (k, v))).stdin(Stdio::null()).stdout(Stdio::piped()).stderr(Stdio::piped());
-        let mut child = cmd.spawn().map_err(|e| SourceError::Local(format!("cannot run git: {e} (install git)")))?;
+        cmd.args(args)
+            .envs(self.env.iter().map(|(k, v)| (k, v)))
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::piped());
+        let mut child = cmd
+            .spawn()
+            .map_err(|e| SourceError::Local(format!("cannot run git: {e} (install git)")))?;
         let (mut out, mut err) = (child.stdout.take(), child.stderr.take());
         let out_reader = std::thread::spawn(move || {
             let mut buf = Vec::new();
@@ -111,13 +147,19 @@ impl<'a> Git<'a> {
         });
         let deadline = Instant::now() + self.options.timeout;
         let status = loop {
-            if let Some(s) = child.try_wait().map_err(|e| SourceError::Local(e.to_string()))? {
+            if let Some(s) = child
+                .try_wait()
+                .map_err(|e| SourceError::Local(e.to_string()))?
+            {
                 break s;
             }
             if Instant::now() > deadline {
                 let _ = child.kill();
                 let _ = child.wait();
-                return Err(SourceError::Timeout { url: self.url.clone(), timeout: self.options.timeout });
+                return Err(SourceError::Timeout {
+                    url: self.url.clone(),
+                    timeout: self.options.timeout,
+                });
             }
             std::thread::sleep(Duration::from_millis(10));
         };
@@ -140,7 +182,12 @@ impl<'a> Git<'a> {
         let has = |s: &str| stderr.contains(s);
         if has("Host key verification failed") || has("REMOTE HOST IDENTIFICATION HAS CHANGED") {
             SourceError::HostKey { url }
-        } else if has("Authentication failed") || has("401") || has("403") || has("could not read Username") || has("Permission denied") {
+        } else if has("Authentication failed")
+            || has("401")
+            || has("403")
+            || has("could not read Username")
+            || has("Permission denied")
+        {
             SourceError::Auth { url, message }
         } else {
             SourceError::Unreachable { url, message }
@@ -151,7 +198,9 @@ impl<'a> Git<'a> {
     fn resolve(&self) -> Result<(String, String), SourceError> {
         if let GitRef::Commit(c) = &self.source.reference {
             if c.len() != 40 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                return Err(SourceError::Invalid(format!("commit {c:?}: expected 40 hex digits")));
+                return Err(SourceError::Invalid(format!(
+                    "commit {c:?}: expected 40 hex digits"
+                )));
             }
             return Ok((String::new(), c.to_lowercase()));
         }
@@ -173,26 +222,54 @@ impl<'a> Git<'a> {
             }
         }
         // A peeled annotated tag (`refs/tags/x^{}`) names the commit; prefer it.
-        let tag_commit = |t: &str| refs.get(&format!("refs/tags/{t}^{{}}")).or_else(|| refs.get(&format!("refs/tags/{t}"))).cloned();
+        let tag_commit = |t: &str| {
+            refs.get(&format!("refs/tags/{t}^{{}}"))
+                .or_else(|| refs.get(&format!("refs/tags/{t}")))
+                .cloned()
+        };
         match &self.source.reference {
             GitRef::Default => {
                 let target = head_target.ok_or_else(|| SourceError::Unreachable {
                     url: self.url.clone(),
                     message: "the remote has no default branch (HEAD); name a branch".into(),
                 })?;
-                let name = target.strip_prefix("refs/heads/").unwrap_or(&target).to_string();
-                let sha = refs.get(&target).cloned().ok_or_else(|| SourceError::RefNotFound { url: self.url.clone(), kind: "branch", name: name.clone() })?;
+                let name = target
+                    .strip_prefix("refs/heads/")
+                    .unwrap_or(&target)
+                    .to_string();
+                let sha = refs
+                    .get(&target)
+                    .cloned()
+                    .ok_or_else(|| SourceError::RefNotFound {
+                        url: self.url.clone(),
+                        kind: "branch",
+                        name: name.clone(),
+                    })?;
                 Ok((name, sha))
             }
             GitRef::Branch(b) => refs
                 .get(&format!("refs/heads/{b}"))
                 .map(|sha| (b.clone(), sha.clone()))
-                .ok_or_else(|| SourceError::RefNotFound { url: self.url.clone(), kind: "branch", name: b.clone() }),
-            GitRef::Tag(t) => tag_commit(t)
-                .map(|sha| (t.clone(), sha))
-                .ok_or_else(|| SourceError::RefNotFound { url: self.url.clone(), kind: "tag", name: t.clone() }),
+                .ok_or_else(|| SourceError::RefNotFound {
+                    url: self.url.clone(),
+                    kind: "branch",
+                    name: b.clone(),
+                }),
+            GitRef::Tag(t) => {
+                tag_commit(t)
+                    .map(|sha| (t.clone(), sha))
+                    .ok_or_else(|| SourceError::RefNotFound {
+                        url: self.url.clone(),
+                        kind: "tag",
+                        name: t.clone(),
+                    })
+            }
             GitRef::Semver(range) => {
-                let parsed = SemverRange::parse(range).map_err(|message| SourceError::InvalidRange { range: range.clone(), message })?;
+                let parsed =
+                    SemverRange::parse(range).map_err(|message| SourceError::InvalidRange {
+                        range: range.clone(),
+                        message,
+                    })?;
                 let tags: Vec<&str> = refs
                     .keys()
                     .filter_map(|k| k.strip_prefix("refs/tags/"))
@@ -203,7 +280,11 @@ impl<'a> Git<'a> {
                     None => Err(SourceError::NoMatchingTag {
                         url: self.url.clone(),
                         range: range.clone(),
-                        tags: if tags.is_empty() { "none".into() } else { tags.iter().take(10).copied().collect::<Vec<_>>().join(", ") },
+                        tags: if tags.is_empty() {
+                            "none".into()
+                        } else {
+                            tags.iter().take(10).copied().collect::<Vec<_>>().join(", ")
+                        },
                     }),
                 }
             }
@@ -216,17 +297,30 @@ impl<'a> Git<'a> {
         let key = hex::encode(&Sha256::digest(self.source.url.as_bytes())[..12]);
         let repo = self.options.cache_dir.join("repos").join(key);
         if !repo.join("HEAD").is_file() {
-            fs::create_dir_all(&repo).map_err(|e| SourceError::Local(format!("{}: {e}", repo.display())))?;
-            self.run(None, &["init", "--bare", "--quiet", &repo.display().to_string()])?;
+            fs::create_dir_all(&repo)
+                .map_err(|e| SourceError::Local(format!("{}: {e}", repo.display())))?;
+            self.run(
+                None,
+                &["init", "--bare", "--quiet", &repo.display().to_string()],
+            )?;
         }
         Ok(repo)
     }
 
     fn has_commit(&self, repo: &Path, commit: &str) -> bool {
-        self.run(Some(repo), &["cat-file", "-e", &format!("{commit}^{{commit}}")]).is_ok()
+        self.run(
+            Some(repo),
+            &["cat-file", "-e", &format!("{commit}^{{commit}}")],
+        )
+        .is_ok()
     }
 
-    fn fetch_commit(&self, repo: &Path, reference: &GitRef, commit: &str) -> Result<(), SourceError> {
+    fn fetch_commit(
+        &self,
+        repo: &Path,
+        reference: &GitRef,
+        commit: &str,
+    ) -> Result<(), SourceError> {
         if self.has_commit(repo, commit) {
             return Ok(());
         }
@@ -237,26 +331,57 @@ impl<'a> Git<'a> {
             GitRef::Default | GitRef::Semver(_) | GitRef::Commit(_) => None,
         };
         let first = match refspec {
-            Some(spec) => self.run(Some(repo), &["fetch", "--quiet", "--no-tags", "--depth=1", url, &spec]).map(|_| ()),
-            None => self.run(Some(repo), &["fetch", "--quiet", "--no-tags", "--depth=1", url, commit]).map(|_| ()),
+            Some(spec) => self
+                .run(
+                    Some(repo),
+                    &["fetch", "--quiet", "--no-tags", "--depth=1", url, &spec],
+                )
+                .map(|_| ()),
+            None => self
+                .run(
+                    Some(repo),
+                    &["fetch", "--quiet", "--no-tags", "--depth=1", url, commit],
+                )
+                .map(|_| ()),
         };
         if first.is_err() || !self.has_commit(repo, commit) {
             // The ref moved between ls-remote and fetch, or the server refuses a bare commit
             // want: fetch everything and look again.
-            self.run(Some(repo), &["fetch", "--quiet", "--no-tags", url, "+refs/*:refs/ballast/all/*"])?;
+            self.run(
+                Some(repo),
+                &[
+                    "fetch",
+                    "--quiet",
+                    "--no-tags",
+                    url,
+                    "+refs/*:refs/ballast/all/*",
+                ],
+            )?;
         }
         if !self.has_commit(repo, commit) {
-            return Err(SourceError::CommitNotFound { url: self.url.clone(), commit: commit.to_string() });
+            return Err(SourceError::CommitNotFound {
+                url: self.url.clone(),
+                commit: commit.to_string(),
+            });
         }
         Ok(())
     }
 
     /// Writes the commit's tree to `<artifact_dir>/tree` and its digest to `<artifact_dir>/digest`.
-    fn checkout(&self, repo: &Path, commit: &str, artifact_dir: &Path) -> Result<String, SourceError> {
-        let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", artifact_dir.display()));
+    fn checkout(
+        &self,
+        repo: &Path,
+        commit: &str,
+        artifact_dir: &Path,
+    ) -> Result<String, SourceError> {
+        let local =
+            |e: std::io::Error| SourceError::Local(format!("{}: {e}", artifact_dir.display()));
         let parent = artifact_dir.parent().unwrap_or(artifact_dir);
         fs::create_dir_all(parent).map_err(local)?;
-        let tmp = tempfile::Builder::new().prefix(".tmp-").tempdir_in(parent).map_err(local)?;
+        let tmp = tempfile::Builder::new()
+            .prefix(".tmp-")
+            .tempdir_in(parent)
+            .map_err(local)?;
         let tree = tmp.path().join("tree");
         fs::create_dir_all(&tree).map_err(local)?;
         let tar = self.run(Some(repo), &["archive", "--format=tar", commit])?;
@@ -273,7 +398,10 @@ impl<'a> Git<'a> {
         }
         let out = child.wait_with_output().map_err(local)?;
         if !out.status.success() {
-            return Err(SourceError::Local(format!("extracting {commit}: {}", String::from_utf8_lossy(&out.stderr))));
+            return Err(SourceError::Local(format!(
+                "extracting {commit}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            )));
         }
         let listing = self.run(Some(repo), &["ls-tree", "-r", "--full-tree", commit])?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&listing)));

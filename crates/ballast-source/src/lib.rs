@@ -66,7 +66,10 @@ impl std::fmt::Debug for Auth {
             Auth::None => f.write_str("None"),
             Auth::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
             Auth::Bearer(_) => f.write_str("Bearer(***)"),
-            Auth::Ssh { identity, known_hosts } => write!(f, "Ssh({}, {})", identity.display(), known_hosts.display()),
+            Auth::Ssh {
+                identity,
+                known_hosts,
+            } => write!(f, "Ssh({}, {})", identity.display(), known_hosts.display()),
         }
     }
 }
@@ -139,7 +142,9 @@ pub enum SourceError {
         message: String,
     },
     /// SSH host key unknown or changed.
-    #[error("{url}: host key verification failed: the server's key is not in the given known_hosts; refused")]
+    #[error(
+        "{url}: host key verification failed: the server's key is not in the given known_hosts; refused"
+    )]
     HostKey {
         /// Remote.
         url: String,
@@ -174,7 +179,11 @@ pub fn redact_url(url: &str) -> String {
         if let Some((creds, host)) = rest.split_once('@') {
             if !creds.contains('/') {
                 let user = creds.split(':').next().unwrap_or("");
-                let shown = if creds.contains(':') { format!("{user}:***@") } else { format!("{user}@") };
+                let shown = if creds.contains(':') {
+                    format!("{user}:***@")
+                } else {
+                    format!("{user}@")
+                };
                 return format!("{scheme}://{shown}{host}");
             }
         }

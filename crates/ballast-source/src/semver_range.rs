@@ -14,7 +14,10 @@ impl SemverRange {
     pub fn parse(text: &str) -> Result<Self, String> {
         let mut alternatives = Vec::new();
         for alt in text.split("||") {
-            let tokens: Vec<&str> = alt.split(|c: char| c.is_whitespace() || c == ',').filter(|t| !t.is_empty()).collect();
+            let tokens: Vec<&str> = alt
+                .split(|c: char| c.is_whitespace() || c == ',')
+                .filter(|t| !t.is_empty())
+                .collect();
             let mut comparators = Vec::new();
             let mut i = 0;
             while i < tokens.len() {
@@ -59,7 +62,10 @@ impl SemverRange {
     }
 
     /// The highest tag that parses as a version and matches, with its version.
-    pub fn highest<'a>(&self, tags: impl IntoIterator<Item = &'a str>) -> Option<(&'a str, Version)> {
+    pub fn highest<'a>(
+        &self,
+        tags: impl IntoIterator<Item = &'a str>,
+    ) -> Option<(&'a str, Version)> {
         tags.into_iter()
             .filter_map(|t| parse_version(t).map(|v| (t, v)))
             .filter(|(_, v)| self.matches(v))
@@ -81,7 +87,12 @@ pub fn parse_version(tag: &str) -> Option<Version> {
     let end = t.find(['-', '+']).unwrap_or(t.len());
     let (core, rest) = t.split_at(end);
     let parts: Vec<&str> = core.split('.').collect();
-    if parts.is_empty() || parts.len() > 3 || !parts.iter().all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit())) {
+    if parts.is_empty()
+        || parts.len() > 3
+        || !parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+    {
         return None;
     }
     let mut full = parts.join(".");
@@ -95,10 +106,23 @@ pub fn parse_version(tag: &str) -> Option<Version> {
 mod tests {
     use super::*;
 
-    const TAGS: &[&str] = &["v0.9.0", "v1.0.0", "v1.2.0", "v1.2.5", "v1.3.0", "v2.0.0", "v2.1.0-rc.1", "latest", "1.10"];
+    const TAGS: &[&str] = &[
+        "v0.9.0",
+        "v1.0.0",
+        "v1.2.0",
+        "v1.2.5",
+        "v1.3.0",
+        "v2.0.0",
+        "v2.1.0-rc.1",
+        "latest",
+        "1.10",
+    ];
 
     fn pick(range: &str) -> Option<&'static str> {
-        SemverRange::parse(range).unwrap().highest(TAGS.iter().copied()).map(|(t, _)| t)
+        SemverRange::parse(range)
+            .unwrap()
+            .highest(TAGS.iter().copied())
+            .map(|(t, _)| t)
     }
 
     #[test]

@@ -1,0 +1,101 @@
+//! `ballast sync`: one reconcile pass.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use ballast_apply::{Applier, ApplyOptions, InventoryStore, StoredInventory};
+use ballast_core::{Change, Inventory, ObjectRef, parse_duration};
+use ballast_health::Waiter;
+
+use crate::cli::SyncArgs;
+use crate::pipeline::{connect, render, resolve_source};
+
+pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
+    let t = &args.target;
+    let timeout = parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
+    // Fetch and render before touching anything: a failure here changes nothing.
+    let desired = resolve_source(&t.source).await?;
+    eprintln!("fetched {}", desired.revision);
+    let cluster = connect(kubeconfig, context).await?;
+    let manifests = render(
+        &desired,
+        t.target_namespace.as_deref(),
+        Some(cluster.default_namespace()),
+        &cluster,
+    )?;
+    let store = InventoryStore::new(&cluster, &t.name, &t.inventory_namespace);
+    let previous = store.load().await?;
+    if manifests.is_empty() && !previous.inventory.is_empty() && !args.allow_empty {
+        bail!(
+            "{}: the source renders no objects but the inventory owns {}; refusing to prune everything (use --allow-empty if this is intended)",
+            desired.path.display(),
+            previous.inventory.entries.len()
+        );
+    }
+    let options = ApplyOptions {
+        force: t.force,
+        prune: args.prune,
+        stage_timeout: timeout,
+        ..Default::default()
+    };
+    let result = Applier::new(&cluster, options)
+        .apply(&manifests, &previous.inventory)
+        .await;
+    let (changes, failure) = match result {
+        Ok(c) => (c, None),
+        Err(e) => (e.changes.clone(), Some(e)),
+    };
+    for entry in &changes.entries {
+        println!("{entry}");
+    }
+    let applied = Inventory::from_change_set(&changes);
+    let inventory = match (&failure, args.prune) {
+        // Keep owning everything we owned and everything we wrote: nothing is orphaned.
+        (Some(_), _) | (None, false) => applied.union(&previous.inventory),
+        (None, true) => applied,
+    };
+    let revision = if failure.is_none() {
+        Some(desired.revision.clone())
+    } else {
+        previous.revision.clone()
+    };
+    store
+        .save(&StoredInventory {
+            inventory,
+            revision,
+        })
+        .await?;
+    if let Some(e) = failure {
+        bail!("sync {} failed after {}:\n{e}", t.name, changes.summary());
+    }
+    if args.wait {
+        let refs: Vec<ObjectRef> = changes
+            .entries
+            .iter()
+            .filter(|e| {
+                matches!(
+                    e.change,
+                    Change::Created | Change::Configured | Change::Unchanged
+                )
+            })
+            .map(|e| e.object.clone())
+            .collect();
+        let report = Waiter::new(&cluster).wait(&refs, timeout).await;
+        if !report.all_healthy() {
+            bail!(
+                "sync {}: not healthy after {}:\n{}",
+                t.name,
+                args.timeout,
+                report.unhealthy().join("\n")
+            );
+        }
+        eprintln!("all {} objects healthy", refs.len());
+    }
+    eprintln!(
+        "sync {} at {}: {}",
+        t.name,
+        desired.revision,
+        changes.summary()
+    );
+    Ok(0)
+}

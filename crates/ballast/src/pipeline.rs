@@ -1,0 +1,150 @@
+//! The steps every command shares: resolve the source, connect, render.
+
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result, bail};
+use ballast_core::{Manifest, Scopes, parse_duration};
+use ballast_kube::{Cluster, ConnectOptions};
+use ballast_render::{RenderSpec, render_plain};
+use ballast_source::{Auth, FetchOptions, GitRef, GitSource};
+
+use crate::cli::SourceArgs;
+
+/// Files to render: a root directory (never left), the path inside it, and the revision.
+pub struct Desired {
+    /// Artifact root (repository tree, or the local directory).
+    pub root: PathBuf,
+    /// Path to render, relative to the root.
+    pub path: PathBuf,
+    /// `main@sha1:<hex>` for Git, `local:<dir>` for a directory.
+    pub revision: String,
+}
+
+/// Fetches the source (or takes the local directory).
+pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
+    let Some(url) = &args.url else {
+        if !args.path.is_dir() {
+            bail!("path {}: not a directory", args.path.display());
+        }
+        return Ok(Desired {
+            root: args.path.clone(),
+            path: ".".into(),
+            revision: format!("local:{}", args.path.display()),
+        });
+    };
+    let reference = if let Some(b) = &args.branch {
+        GitRef::Branch(b.clone())
+    } else if let Some(t) = &args.tag {
+        GitRef::Tag(t.clone())
+    } else if let Some(r) = &args.semver {
+        GitRef::Semver(r.clone())
+    } else if let Some(c) = &args.commit {
+        GitRef::Commit(c.clone())
+    } else {
+        GitRef::Default
+    };
+    let auth = match (
+        &args.username,
+        &args.password,
+        &args.token,
+        &args.private_key_file,
+        &args.known_hosts_file,
+    ) {
+        (Some(u), p, _, _, _) => Auth::Basic {
+            username: u.clone(),
+            password: p.clone().unwrap_or_default(),
+        },
+        (_, _, Some(t), _, _) => Auth::Bearer(t.clone()),
+        (_, _, _, Some(k), Some(h)) => Auth::Ssh {
+            identity: k.clone(),
+            known_hosts: h.clone(),
+        },
+        _ => Auth::None,
+    };
+    if url.starts_with("ssh://") && args.known_hosts_file.is_none() {
+        bail!(
+            "{url}: ssh:// needs --known-hosts-file (and --private-key-file); unknown hosts are never trusted"
+        );
+    }
+    let source = GitSource {
+        url: url.clone(),
+        reference,
+        auth,
+    };
+    let options = FetchOptions {
+        cache_dir: ballast_cache_dir().join("git"),
+        timeout: parse_duration(&args.git_timeout).map_err(anyhow::Error::msg)?,
+    };
+    let artifact =
+        tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options)).await??;
+    Ok(Desired {
+        root: artifact.root,
+        path: args.path.clone(),
+        revision: artifact.revision.to_string(),
+    })
+}
+
+/// `$BALLAST_CACHE` or `~/.cache/ballast`.
+pub fn ballast_cache_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("BALLAST_CACHE") {
+        return PathBuf::from(d);
+    }
+    home().join(".cache").join("ballast")
+}
+
+/// The local control plane's state directory.
+pub fn local_dir(flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(d) => d.to_path_buf(),
+        None => home()
+            .join(".local")
+            .join("state")
+            .join("ballast")
+            .join("local"),
+    }
+}
+
+fn home() -> PathBuf {
+    std::env::var_os("HOME")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| PathBuf::from("/tmp"))
+}
+
+/// Connects to the cluster: the given kubeconfig, else `~/.kube/config`, else the local control
+/// plane's kubeconfig when it runs, else in-cluster configuration.
+pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Cluster> {
+    let mut kubeconfig = kubeconfig.map(Path::to_path_buf);
+    if kubeconfig.is_none() && !home().join(".kube").join("config").is_file() {
+        let local = local_dir(
+            std::env::var_os("BALLAST_LOCAL_DIR")
+                .map(PathBuf::from)
+                .as_deref(),
+        )
+        .join("kubeconfig");
+        if local.is_file() {
+            kubeconfig = Some(local);
+        }
+    }
+    let options = ConnectOptions {
+        kubeconfig,
+        context: context.map(str::to_string),
+    };
+    Cluster::connect(&options)
+        .await
+        .context("no cluster (start one with `ballast local up`, or pass --kubeconfig)")
+}
+
+/// Renders the desired objects.
+pub fn render(
+    desired: &Desired,
+    target_namespace: Option<&str>,
+    default_namespace: Option<&str>,
+    scopes: &dyn Scopes,
+) -> Result<Vec<Manifest>> {
+    let spec = RenderSpec {
+        path: desired.path.clone(),
+        target_namespace: target_namespace.map(str::to_string),
+        default_namespace: default_namespace.map(str::to_string),
+    };
+    Ok(render_plain(&desired.root, &spec, scopes)?)
+}
