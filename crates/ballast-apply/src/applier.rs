@@ -64,14 +64,8 @@ impl<'a> Applier<'a> {
 
     /// What a sync would do, without writing anything. Objects whose CRD or Namespace is itself
     /// part of the desired state and does not exist yet are planned as `Create` without dry-run.
-    pub async fn plan(
-        &self,
-        manifests: &[Manifest],
-        previous: &Inventory,
-    ) -> Result<Plan, ApplyError> {
-        let pending = pending_namespaces(self.cluster, manifests)
-            .await
-            .map_err(one)?;
+    pub async fn plan(&self, manifests: &[Manifest], previous: &Inventory) -> Result<Plan, ApplyError> {
+        let pending = pending_namespaces(self.cluster, manifests).await.map_err(one)?;
         let mut plan = Plan::default();
         let mut errors = Vec::new();
         for (kind, objects) in staged(manifests) {
@@ -105,11 +99,7 @@ impl<'a> Applier<'a> {
 
     /// Applies `manifests` stage by stage, then prunes what `previous` owned and is no longer
     /// desired (when `options.prune`). Returns the change set of everything done.
-    pub async fn apply(
-        &self,
-        manifests: &[Manifest],
-        previous: &Inventory,
-    ) -> Result<ChangeSet, ApplyError> {
+    pub async fn apply(&self, manifests: &[Manifest], previous: &Inventory) -> Result<ChangeSet, ApplyError> {
         let mut changes = ChangeSet::default();
         let fail = |changes: &ChangeSet, errors: Vec<String>| ApplyError {
             changes: changes.clone(),
@@ -119,10 +109,7 @@ impl<'a> Applier<'a> {
             let pending = pending_namespaces(self.cluster, &objects)
                 .await
                 .map_err(|e| fail(&changes, vec![e.to_string()]))?;
-            if objects
-                .iter()
-                .any(|m| !self.cluster.serves(&m.object_ref()))
-            {
+            if objects.iter().any(|m| !self.cluster.serves(&m.object_ref())) {
                 self.cluster
                     .refresh()
                     .await
@@ -147,13 +134,7 @@ impl<'a> Applier<'a> {
                             self.cluster
                                 .apply(&p.step.object, &p.object, false, p.force)
                                 .await
-                                .map(|_| {
-                                    if created {
-                                        Change::Created
-                                    } else {
-                                        Change::Configured
-                                    }
-                                })
+                                .map(|_| if created { Change::Created } else { Change::Configured })
                         }
                         _ => Ok(Change::Unchanged),
                     };
@@ -197,11 +178,7 @@ impl<'a> Applier<'a> {
         Ok(changes)
     }
 
-    async fn plan_stage(
-        &self,
-        objects: &[Manifest],
-        pending: &HashSet<String>,
-    ) -> Vec<Result<Planned, KubeError>> {
+    async fn plan_stage(&self, objects: &[Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
         stream::iter(objects.iter())
             .map(|m| self.plan_one(m, pending))
             .buffered(self.options.concurrency.max(1))
@@ -209,11 +186,7 @@ impl<'a> Applier<'a> {
             .await
     }
 
-    async fn plan_one(
-        &self,
-        m: &Manifest,
-        pending: &HashSet<String>,
-    ) -> Result<Planned, KubeError> {
+    async fn plan_one(&self, m: &Manifest, pending: &HashSet<String>) -> Result<Planned, KubeError> {
         let r = m.object_ref();
         let mut object = m.object.clone();
         prepare_for_apply(&mut object);
@@ -235,11 +208,7 @@ impl<'a> Applier<'a> {
             });
         }
         let live = self.cluster.get(&r).await?;
-        let (dry, force, reason) = match self
-            .cluster
-            .apply(&r, &object, true, self.options.force)
-            .await
-        {
+        let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
             Ok(dry) => (dry, self.options.force, None),
             Err(KubeError::Conflict { message, .. }) => {
                 let managers = conflict_managers(&message);
@@ -251,9 +220,7 @@ impl<'a> Applier<'a> {
                     return Err(KubeError::Conflict {
                         object: r.to_string(),
                         verb: "apply",
-                        message: format!(
-                            "{message} (another applier owns these fields; use --force to take them)"
-                        ),
+                        message: format!("{message} (another applier owns these fields; use --force to take them)"),
                     });
                 }
                 let dry = self.cluster.apply(&r, &object, true, true).await?;
@@ -277,11 +244,7 @@ impl<'a> Applier<'a> {
             live,
             reason,
         };
-        Ok(Planned {
-            step,
-            object,
-            force,
-        })
+        Ok(Planned { step, object, force })
     }
 
     async fn wait_definitions(&self, refs: &[ObjectRef]) -> Result<(), String> {
@@ -301,10 +264,7 @@ impl<'a> Applier<'a> {
                 }
                 if Instant::now() > deadline {
                     let what = if r.is_crd() { "Established" } else { "Active" };
-                    return Err(format!(
-                        "{r}: not {what} after {:?}",
-                        self.options.stage_timeout
-                    ));
+                    return Err(format!("{r}: not {what} after {:?}", self.options.stage_timeout));
                 }
                 tokio::time::sleep(Duration::from_millis(100)).await;
             }
@@ -339,10 +299,7 @@ fn staged(manifests: &[Manifest]) -> Vec<(StageKind, Vec<Manifest>)> {
 }
 
 /// Namespaces that the manifests create and that do not exist yet.
-async fn pending_namespaces(
-    cluster: &Cluster,
-    manifests: &[Manifest],
-) -> Result<HashSet<String>, KubeError> {
+async fn pending_namespaces(cluster: &Cluster, manifests: &[Manifest]) -> Result<HashSet<String>, KubeError> {
     let mut out = HashSet::new();
     for m in manifests {
         let r = m.object_ref();

@@ -25,12 +25,7 @@ impl<'a> InventoryStore<'a> {
     pub fn new(cluster: &'a Cluster, name: &str, namespace: &str) -> Self {
         InventoryStore {
             cluster,
-            object: ObjectRef::new(
-                "v1",
-                "ConfigMap",
-                Some(namespace),
-                &format!("ballast-inventory-{name}"),
-            ),
+            object: ObjectRef::new("v1", "ConfigMap", Some(namespace), &format!("ballast-inventory-{name}")),
         }
     }
 
@@ -44,24 +39,14 @@ impl<'a> InventoryStore<'a> {
         let Some(cm) = self.cluster.get(&self.object).await? else {
             return Ok(StoredInventory::default());
         };
-        let text = cm
-            .pointer("/data/inventory")
-            .and_then(Value::as_str)
-            .unwrap_or("{}");
-        let inventory: Inventory =
-            serde_json::from_str(text).map_err(|e| KubeError::Transport {
-                object: self.object.to_string(),
-                verb: "read inventory",
-                message: e.to_string(),
-            })?;
-        let revision = cm
-            .pointer("/data/revision")
-            .and_then(Value::as_str)
-            .map(str::to_string);
-        Ok(StoredInventory {
-            inventory,
-            revision,
-        })
+        let text = cm.pointer("/data/inventory").and_then(Value::as_str).unwrap_or("{}");
+        let inventory: Inventory = serde_json::from_str(text).map_err(|e| KubeError::Transport {
+            object: self.object.to_string(),
+            verb: "read inventory",
+            message: e.to_string(),
+        })?;
+        let revision = cm.pointer("/data/revision").and_then(Value::as_str).map(str::to_string);
+        Ok(StoredInventory { inventory, revision })
     }
 
     /// Writes the inventory (server-side apply; no write when nothing changed). Creates the
@@ -82,8 +67,7 @@ impl<'a> InventoryStore<'a> {
                 )
                 .await?;
         }
-        let mut data =
-            json!({"inventory": serde_json::to_string(&stored.inventory).unwrap_or_default()});
+        let mut data = json!({"inventory": serde_json::to_string(&stored.inventory).unwrap_or_default()});
         if let Some(rev) = &stored.revision {
             data["revision"] = Value::String(rev.clone());
         }
@@ -93,9 +77,6 @@ impl<'a> InventoryStore<'a> {
                          "labels": {"app.kubernetes.io/managed-by": "ballast"}},
             "data": data,
         });
-        self.cluster
-            .apply(&self.object, &cm, false, true)
-            .await
-            .map(|_| ())
+        self.cluster.apply(&self.object, &cm, false, true).await.map(|_| ())
     }
 }

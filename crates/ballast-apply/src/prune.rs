@@ -12,10 +12,7 @@ pub const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// Prune steps for stale inventory entries, in reverse apply order. Objects already gone are
 /// left out; objects that opt out, are no longer managed by Ballast, or whose kind is no longer
 /// served are `Skip` steps with a reason.
-pub(crate) async fn plan_prunes(
-    cluster: &Cluster,
-    mut stale: Vec<ObjectRef>,
-) -> Result<Vec<Step>, KubeError> {
+pub(crate) async fn plan_prunes(cluster: &Cluster, mut stale: Vec<ObjectRef>) -> Result<Vec<Step>, KubeError> {
     prune_order(&mut stale);
     let mut steps = Vec::new();
     for r in stale {
@@ -31,11 +28,7 @@ pub(crate) async fn plan_prunes(
             .and_then(|a| a.get(PRUNE_ANNOTATION))
             .and_then(Value::as_str);
         if annotation == Some("disabled") {
-            steps.push(skip(
-                r,
-                Some(live),
-                &format!("{PRUNE_ANNOTATION}: disabled"),
-            ));
+            steps.push(skip(r, Some(live), &format!("{PRUNE_ANNOTATION}: disabled")));
         } else if !managed_by_us(&live) {
             steps.push(skip(r, Some(live), "no longer managed by ballast"));
         } else {
@@ -71,11 +64,7 @@ fn managed_by_us(live: &Value) -> bool {
 }
 
 /// Executes prune steps in order, recording each outcome. Returns the errors (the rest still run).
-pub(crate) async fn execute(
-    cluster: &Cluster,
-    steps: Vec<Step>,
-    changes: &mut ChangeSet,
-) -> Vec<String> {
+pub(crate) async fn execute(cluster: &Cluster, steps: Vec<Step>, changes: &mut ChangeSet) -> Vec<String> {
     let mut errors = Vec::new();
     for step in steps {
         match step.action {

@@ -64,11 +64,7 @@ pub struct ChangeSet {
 impl ChangeSet {
     /// Adds one entry.
     pub fn push(&mut self, object: ObjectRef, change: Change, reason: Option<String>) {
-        self.entries.push(ChangeSetEntry {
-            object,
-            change,
-            reason,
-        });
+        self.entries.push(ChangeSetEntry { object, change, reason });
     }
 
     /// Number of entries with the given change.
@@ -78,12 +74,9 @@ impl ChangeSet {
 
     /// True if anything was created, configured or deleted.
     pub fn has_writes(&self) -> bool {
-        self.entries.iter().any(|e| {
-            matches!(
-                e.change,
-                Change::Created | Change::Configured | Change::Deleted
-            )
-        })
+        self.entries
+            .iter()
+            .any(|e| matches!(e.change, Change::Created | Change::Configured | Change::Deleted))
     }
 
     /// Short summary, e.g. `2 created, 1 configured, 5 unchanged, 1 deleted`.
@@ -127,10 +120,7 @@ mod tests {
             Some("prune disabled".into()),
         );
         assert_eq!(cs.entries[0].to_string(), "Deployment/demo/web configured");
-        assert_eq!(
-            cs.entries[1].to_string(),
-            "ConfigMap/demo/c skipped (prune disabled)"
-        );
+        assert_eq!(cs.entries[1].to_string(), "ConfigMap/demo/c skipped (prune disabled)");
         assert_eq!(cs.summary(), "1 configured, 1 skipped");
         assert!(cs.has_writes());
     }

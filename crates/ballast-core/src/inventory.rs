@@ -33,10 +33,7 @@ impl Inventory {
             .map(|r| (r.inventory_id(), r.version.clone()))
             .collect();
         Inventory {
-            entries: map
-                .into_iter()
-                .map(|(id, v)| InventoryEntry { id, v })
-                .collect(),
+            entries: map.into_iter().map(|(id, v)| InventoryEntry { id, v }).collect(),
         }
     }
 
@@ -46,12 +43,7 @@ impl Inventory {
         Self::from_refs(
             cs.entries
                 .iter()
-                .filter(|e| {
-                    matches!(
-                        e.change,
-                        Change::Created | Change::Configured | Change::Unchanged
-                    )
-                })
+                .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
                 .map(|e| &e.object),
         )
     }
@@ -72,10 +64,7 @@ impl Inventory {
     /// Objects owned by `self` (the previous inventory) that `current` no longer has: the prune set.
     pub fn stale(&self, current: &[ObjectRef]) -> Vec<ObjectRef> {
         let keep: std::collections::HashSet<&ObjectRef> = current.iter().collect();
-        self.refs()
-            .into_iter()
-            .filter(|r| !keep.contains(r))
-            .collect()
+        self.refs().into_iter().filter(|r| !keep.contains(r)).collect()
     }
 
     /// Union of two inventories (used when an apply fails half-way: nothing applied is forgotten).
@@ -95,7 +84,7 @@ mod tests {
         let b = ObjectRef::new("v1", "ConfigMap", Some("d"), "b");
         let ns = ObjectRef::new("v1", "Namespace", None, "d");
         let prev = Inventory::from_refs([&a, &b, &ns]);
-        assert_eq!(prev.stale(&[a.clone()]), vec![ns.clone(), b.clone()]);
+        assert_eq!(prev.stale(std::slice::from_ref(&a)), vec![ns.clone(), b.clone()]);
         assert_eq!(prev.entries[0].id, "_d__Namespace");
         assert!(prev.stale(&[a.clone(), b.clone(), ns.clone()]).is_empty());
         let u = Inventory::from_refs([&a]).union(&Inventory::from_refs([&b]));

@@ -62,10 +62,7 @@ impl Manifest {
         if field("kind").is_empty() {
             return Err(err(format!("{}: missing kind", field("apiVersion"))));
         }
-        let name = object
-            .pointer("/metadata/name")
-            .and_then(Value::as_str)
-            .unwrap_or("");
+        let name = object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or("");
         if name.is_empty() {
             return Err(err(format!("{}: missing metadata.name", field("kind"))));
         }
@@ -100,10 +97,7 @@ impl Manifest {
 
     /// Sets `metadata.namespace` (or removes it with `None`).
     pub fn set_namespace(&mut self, namespace: Option<&str>) {
-        let meta = self
-            .object
-            .as_object_mut()
-            .and_then(|o| o.get_mut("metadata"));
+        let meta = self.object.as_object_mut().and_then(|o| o.get_mut("metadata"));
         if let Some(Value::Object(meta)) = meta {
             match namespace {
                 Some(ns) => {
@@ -123,12 +117,7 @@ impl Manifest {
 
     /// The object's identity.
     pub fn object_ref(&self) -> ObjectRef {
-        ObjectRef::new(
-            self.api_version(),
-            self.kind(),
-            self.namespace(),
-            self.name(),
-        )
+        ObjectRef::new(self.api_version(), self.kind(), self.namespace(), self.name())
     }
 }
 
@@ -153,14 +142,9 @@ mod tests {
     fn rejects_objects_without_identity() {
         let e = Manifest::new(json!({"kind": "ConfigMap"}), origin()).unwrap_err();
         assert_eq!(e.to_string(), "a.yaml (document 2): missing apiVersion");
-        let e = Manifest::new(
-            json!({"apiVersion": "v1", "metadata": {"name": "x"}}),
-            origin(),
-        )
-        .unwrap_err();
+        let e = Manifest::new(json!({"apiVersion": "v1", "metadata": {"name": "x"}}), origin()).unwrap_err();
         assert_eq!(e.to_string(), "a.yaml (document 2): v1: missing kind");
-        let e =
-            Manifest::new(json!({"apiVersion": "v1", "kind": "ConfigMap"}), origin()).unwrap_err();
+        let e = Manifest::new(json!({"apiVersion": "v1", "kind": "ConfigMap"}), origin()).unwrap_err();
         assert!(e.to_string().contains("ConfigMap: missing metadata.name"));
         assert!(Manifest::new(json!([1]), origin()).is_err());
     }

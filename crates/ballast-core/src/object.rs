@@ -82,12 +82,7 @@ impl ObjectRef {
     }
 
     fn key(&self) -> (&str, &str, Option<&str>, &str) {
-        (
-            &self.group,
-            &self.kind,
-            self.namespace.as_deref(),
-            &self.name,
-        )
+        (&self.group, &self.kind, self.namespace.as_deref(), &self.name)
     }
 }
 
@@ -147,10 +142,7 @@ mod tests {
         assert_eq!(back.api_version(), "apps/v1");
         let ns = ObjectRef::new("v1", "Namespace", None, "demo");
         assert_eq!(ns.inventory_id(), "_demo__Namespace");
-        assert_eq!(
-            ObjectRef::from_inventory_id("_demo__Namespace", "v1").unwrap(),
-            ns
-        );
+        assert_eq!(ObjectRef::from_inventory_id("_demo__Namespace", "v1").unwrap(), ns);
         assert!(ObjectRef::from_inventory_id("bad", "v1").is_none());
     }
 
@@ -160,9 +152,6 @@ mod tests {
         let b = ObjectRef::new("apps/v1beta1", "Deployment", Some("demo"), "web");
         assert_eq!(a, b);
         assert_eq!(a.to_string(), "Deployment/demo/web");
-        assert_eq!(
-            ObjectRef::new("v1", "Namespace", None, "x").to_string(),
-            "Namespace/x"
-        );
+        assert_eq!(ObjectRef::new("v1", "Namespace", None, "x").to_string(), "Namespace/x");
     }
 }

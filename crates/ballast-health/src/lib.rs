@@ -20,11 +20,10 @@ pub fn health(object: &Value) -> HealthStatus {
     }
     let generation = int(object, "/metadata/generation");
     let observed = int(object, "/status/observedGeneration");
-    if let (Some(g), Some(o)) = (generation, observed) {
-        if o < g {
+    if let (Some(g), Some(o)) = (generation, observed)
+        && o < g {
             return InProgress(format!("generation {g} not yet observed (at {o})"));
         }
-    }
     let group = object["apiVersion"]
         .as_str()
         .unwrap_or("")
@@ -57,11 +56,7 @@ pub fn health(object: &Value) -> HealthStatus {
         }
         ("apiextensions.k8s.io", "CustomResourceDefinition") => {
             if condition(object, "NamesAccepted").is_some_and(|(s, _)| s == "False") {
-                Failed(
-                    condition(object, "NamesAccepted")
-                        .map(|(_, m)| m)
-                        .unwrap_or_default(),
-                )
+                Failed(condition(object, "NamesAccepted").map(|(_, m)| m).unwrap_or_default())
             } else if condition(object, "Established").is_some_and(|(s, _)| s == "True") {
                 Current
             } else {
@@ -93,8 +88,8 @@ fn generic(object: &Value) -> HealthStatus {
 
 fn deployment(o: &Value) -> HealthStatus {
     let want = int(o, "/spec/replicas").unwrap_or(1);
-    if let Some((_, m)) = condition(o, "Progressing")
-        .filter(|_| reason(o, "Progressing") == Some("ProgressDeadlineExceeded"))
+    if let Some((_, m)) =
+        condition(o, "Progressing").filter(|_| reason(o, "Progressing") == Some("ProgressDeadlineExceeded"))
     {
         return HealthStatus::Failed(format!("progress deadline exceeded: {m}"));
     }
@@ -104,10 +99,7 @@ fn deployment(o: &Value) -> HealthStatus {
     if updated < want {
         HealthStatus::InProgress(format!("{updated}/{want} replicas updated"))
     } else if total > updated {
-        HealthStatus::InProgress(format!(
-            "{} old replicas pending termination",
-            total - updated
-        ))
+        HealthStatus::InProgress(format!("{} old replicas pending termination", total - updated))
     } else if available < want {
         HealthStatus::InProgress(format!("{available}/{want} replicas available"))
     } else {
@@ -121,8 +113,7 @@ fn statefulset(o: &Value) -> HealthStatus {
     if ready < want {
         return HealthStatus::InProgress(format!("{ready}/{want} replicas ready"));
     }
-    let rolling =
-        str_at(o, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
+    let rolling = str_at(o, "/spec/updateStrategy/type").unwrap_or("RollingUpdate") == "RollingUpdate";
     let (cur, upd) = (
         str_at(o, "/status/currentRevision"),
         str_at(o, "/status/updateRevision"),
@@ -179,14 +170,8 @@ fn job(o: &Value) -> HealthStatus {
 fn pod(o: &Value) -> HealthStatus {
     match str_at(o, "/status/phase") {
         Some("Succeeded") => HealthStatus::Current,
-        Some("Failed") => HealthStatus::Failed(
-            str_at(o, "/status/message")
-                .unwrap_or("pod failed")
-                .to_string(),
-        ),
-        Some("Running") if condition(o, "Ready").is_some_and(|(s, _)| s == "True") => {
-            HealthStatus::Current
-        }
+        Some("Failed") => HealthStatus::Failed(str_at(o, "/status/message").unwrap_or("pod failed").to_string()),
+        Some("Running") if condition(o, "Ready").is_some_and(|(s, _)| s == "True") => HealthStatus::Current,
         Some("Running") => HealthStatus::InProgress("running, not ready".into()),
         other => HealthStatus::InProgress(format!("phase {}", other.unwrap_or("Pending"))),
     }
@@ -211,21 +196,13 @@ fn find_condition<'a>(o: &'a Value, kind: &str) -> Option<&'a Value> {
 fn condition(o: &Value, kind: &str) -> Option<(String, String)> {
     let c = find_condition(o, kind)?;
     Some((
-        c.get("status")
-            .and_then(Value::as_str)
-            .unwrap_or("Unknown")
-            .to_string(),
-        c.get("message")
-            .and_then(Value::as_str)
-            .unwrap_or("")
-            .to_string(),
+        c.get("status").and_then(Value::as_str).unwrap_or("Unknown").to_string(),
+        c.get("message").and_then(Value::as_str).unwrap_or("").to_string(),
     ))
 }
 
 fn reason<'a>(o: &'a Value, kind: &str) -> Option<&'a str> {
-    find_condition(o, kind)?
-        .get("reason")
-        .and_then(Value::as_str)
+    find_condition(o, kind)?.get("reason").and_then(Value::as_str)
 }
 
 /// Polls objects until all are healthy or the timeout passes.
@@ -275,35 +252,27 @@ mod tests {
     fn deployment_needs_available_replicas() {
         let d = json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"generation": 2},
             "spec": {"replicas": 3}, "status": {"observedGeneration": 2, "replicas": 3, "updatedReplicas": 3, "availableReplicas": 1}});
-        assert_eq!(
-            health(&d),
-            HealthStatus::InProgress("1/3 replicas available".into())
-        );
+        assert_eq!(health(&d), HealthStatus::InProgress("1/3 replicas available".into()));
         let mut ok = d.clone();
         ok["status"]["availableReplicas"] = json!(3);
         assert!(health(&ok).is_current());
         let mut stale = ok.clone();
         stale["status"]["observedGeneration"] = json!(1);
-        assert!(
-            matches!(health(&stale), HealthStatus::InProgress(m) if m.contains("generation 2"))
-        );
+        assert!(matches!(health(&stale), HealthStatus::InProgress(m) if m.contains("generation 2")));
     }
 
     #[test]
     fn custom_resources_follow_ready_and_stalled() {
-        let cr = |conds: Value| json!({"apiVersion": "example.com/v1", "kind": "Widget", "status": {"conditions": conds}});
+        let cr =
+            |conds: Value| json!({"apiVersion": "example.com/v1", "kind": "Widget", "status": {"conditions": conds}});
         assert!(health(&cr(json!([]))).is_current());
         assert!(health(&cr(json!([{"type": "Ready", "status": "True"}]))).is_current());
         assert!(matches!(
-            health(&cr(
-                json!([{"type": "Ready", "status": "False", "message": "x"}])
-            )),
+            health(&cr(json!([{"type": "Ready", "status": "False", "message": "x"}]))),
             HealthStatus::InProgress(_)
         ));
         assert!(matches!(
-            health(&cr(
-                json!([{"type": "Stalled", "status": "True", "message": "bad"}])
-            )),
+            health(&cr(json!([{"type": "Stalled", "status": "True", "message": "bad"}]))),
             HealthStatus::Failed(_)
         ));
     }
@@ -311,29 +280,19 @@ mod tests {
     #[test]
     fn jobs_pods_pvcs_crds_namespaces() {
         let job = json!({"apiVersion": "batch/v1", "kind": "Job", "status": {"conditions": [{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]}});
-        assert_eq!(
-            health(&job),
-            HealthStatus::Failed("BackoffLimitExceeded".into())
-        );
+        assert_eq!(health(&job), HealthStatus::Failed("BackoffLimitExceeded".into()));
         let pod = json!({"apiVersion": "v1", "kind": "Pod", "status": {"phase": "Pending"}});
-        assert_eq!(
-            health(&pod),
-            HealthStatus::InProgress("phase Pending".into())
-        );
+        assert_eq!(health(&pod), HealthStatus::InProgress("phase Pending".into()));
         let pvc = json!({"apiVersion": "v1", "kind": "PersistentVolumeClaim", "status": {"phase": "Bound"}});
         assert!(health(&pvc).is_current());
         let crd = json!({"apiVersion": "apiextensions.k8s.io/v1", "kind": "CustomResourceDefinition", "status": {"conditions": [{"type": "Established", "status": "True"}]}});
         assert!(health(&crd).is_current());
-        let ns =
-            json!({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Terminating"}});
+        let ns = json!({"apiVersion": "v1", "kind": "Namespace", "status": {"phase": "Terminating"}});
         assert!(!health(&ns).is_current());
         let svc = json!({"apiVersion": "v1", "kind": "Service", "spec": {"type": "ClusterIP"}});
         assert!(health(&svc).is_current());
         let sts = json!({"apiVersion": "apps/v1", "kind": "StatefulSet", "spec": {"replicas": 2}, "status": {"readyReplicas": 1}});
-        assert_eq!(
-            health(&sts),
-            HealthStatus::InProgress("1/2 replicas ready".into())
-        );
+        assert_eq!(health(&sts), HealthStatus::InProgress("1/2 replicas ready".into()));
         let ds = json!({"apiVersion": "apps/v1", "kind": "DaemonSet", "status": {"desiredNumberScheduled": 2, "updatedNumberScheduled": 2, "numberAvailable": 2}});
         assert!(health(&ds).is_current());
     }

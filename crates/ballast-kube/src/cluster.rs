@@ -48,9 +48,8 @@ impl Cluster {
         };
         let config = match &options.kubeconfig {
             Some(path) => {
-                let kc = Kubeconfig::read_from(path).map_err(|e| {
-                    KubeError::Connect(format!("kubeconfig {}: {e}", path.display()))
-                })?;
+                let kc = Kubeconfig::read_from(path)
+                    .map_err(|e| KubeError::Connect(format!("kubeconfig {}: {e}", path.display())))?;
                 Config::from_custom_kubeconfig(kc, &kc_options)
                     .await
                     .map_err(|e| KubeError::Connect(e.to_string()))?
@@ -58,9 +57,7 @@ impl Cluster {
             None if options.context.is_some() => Config::from_kubeconfig(&kc_options)
                 .await
                 .map_err(|e| KubeError::Connect(e.to_string()))?,
-            None => Config::infer()
-                .await
-                .map_err(|e| KubeError::Connect(e.to_string()))?,
+            None => Config::infer().await.map_err(|e| KubeError::Connect(e.to_string()))?,
         };
         Self::from_config(config).await
     }
@@ -107,10 +104,8 @@ impl Cluster {
                         KubeScope::Namespaced => Scope::Namespaced,
                     };
                     res.by_gk.insert((ar.group.clone(), ar.kind.clone()), scope);
-                    res.by_gvk.insert(
-                        (ar.group.clone(), ar.version.clone(), ar.kind.clone()),
-                        (ar, scope),
-                    );
+                    res.by_gvk
+                        .insert((ar.group.clone(), ar.version.clone(), ar.kind.clone()), (ar, scope));
                 }
             }
         }
@@ -139,9 +134,7 @@ impl Cluster {
         let (ar, scope) = self.resource(r)?;
         Ok(match (scope, &r.namespace) {
             (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
-            (Scope::Namespaced, None) => {
-                Api::namespaced_with(self.client.clone(), &self.default_namespace, &ar)
-            }
+            (Scope::Namespaced, None) => Api::namespaced_with(self.client.clone(), &self.default_namespace, &ar),
             (Scope::Cluster, _) => Api::all_with(self.client.clone(), &ar),
         })
     }
@@ -158,13 +151,7 @@ impl Cluster {
 
     /// Server-side apply of `object` with field manager [`FIELD_MANAGER`]; with `dry_run` the server
     /// computes and validates the result without persisting it. Returns the resulting object.
-    pub async fn apply(
-        &self,
-        r: &ObjectRef,
-        object: &Value,
-        dry_run: bool,
-        force: bool,
-    ) -> Result<Value, KubeError> {
+    pub async fn apply(&self, r: &ObjectRef, object: &Value, dry_run: bool, force: bool) -> Result<Value, KubeError> {
         let api = self.api(r)?;
         let mut params = PatchParams::apply(FIELD_MANAGER);
         params.force = force;
@@ -202,9 +189,7 @@ impl Cluster {
 impl Scopes for Cluster {
     fn scope(&self, group: &str, kind: &str) -> Option<Scope> {
         let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
-        res.by_gk
-            .get(&(group.to_string(), kind.to_string()))
-            .copied()
+        res.by_gk.get(&(group.to_string(), kind.to_string())).copied()
     }
 }
 

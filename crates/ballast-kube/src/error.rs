@@ -58,9 +58,7 @@ pub enum KubeError {
 impl KubeError {
     pub(crate) fn from_kube(object: String, verb: &'static str, e: kube::Error) -> Self {
         match e {
-            kube::Error::Api(s)
-                if s.code == 409 && s.reason == "Conflict" && s.message.contains("conflict") =>
-            {
+            kube::Error::Api(s) if s.code == 409 && s.reason == "Conflict" && s.message.contains("conflict") => {
                 KubeError::Conflict {
                     object,
                     verb,
@@ -118,8 +116,7 @@ mod tests {
 
     #[test]
     fn managers_from_conflict_messages() {
-        let m =
-            "Apply failed with 1 conflict: conflict with \"kubectl\" using apps/v1: .spec.replicas";
+        let m = "Apply failed with 1 conflict: conflict with \"kubectl\" using apps/v1: .spec.replicas";
         assert_eq!(conflict_managers(m), ["kubectl"]);
         let m = "Apply failed with 2 conflicts: conflicts with \"a\":\n- .x\nconflicts with \"b\" using v1:\n- .y";
         assert_eq!(conflict_managers(m), ["a", "b"]);

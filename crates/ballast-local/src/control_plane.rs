@@ -79,31 +79,22 @@ impl ControlPlane {
         let dir = &opts.dir;
         let io = |what: &str, e: std::io::Error| LocalError::Io(format!("{what}: {e}"));
         for sub in ["pki", "logs"] {
-            fs::create_dir_all(dir.join(sub))
-                .map_err(|e| io(&dir.join(sub).display().to_string(), e))?;
+            fs::create_dir_all(dir.join(sub)).map_err(|e| io(&dir.join(sub).display().to_string(), e))?;
         }
-        let dir = dir
-            .canonicalize()
-            .map_err(|e| io(&dir.display().to_string(), e))?;
+        let dir = dir.canonicalize().map_err(|e| io(&dir.display().to_string(), e))?;
         let pki = dir.join("pki");
         crate::pki::write_pki(&pki).map_err(LocalError::Io)?;
         let token = random_hex(16);
-        fs::write(
-            pki.join("tokens.csv"),
-            format!("{token},admin,admin,system:masters\n"),
-        )
-        .map_err(|e| io("tokens.csv", e))?;
+        fs::write(pki.join("tokens.csv"), format!("{token},admin,admin,system:masters\n"))
+            .map_err(|e| io("tokens.csv", e))?;
         let etcd_dir = opts.etcd_dir.clone().unwrap_or_else(|| dir.join("etcd"));
         fs::create_dir_all(&etcd_dir).map_err(|e| io("etcd dir", e))?;
 
         let (etcd_port, peer_port, api_port) = (free_port()?, free_port()?, free_port()?);
         let server = format!("https://127.0.0.1:{api_port}");
         let kubeconfig = dir.join("kubeconfig");
-        fs::write(
-            &kubeconfig,
-            kubeconfig_text(&server, &pki.join("ca.crt"), &token),
-        )
-        .map_err(|e| io("kubeconfig", e))?;
+        fs::write(&kubeconfig, kubeconfig_text(&server, &pki.join("ca.crt"), &token))
+            .map_err(|e| io("kubeconfig", e))?;
 
         let mut plane = ControlPlane {
             dir: dir.clone(),
@@ -178,8 +169,7 @@ impl ControlPlane {
 
     fn spawn(&mut self, name: &str, bin: &Path, args: &[String]) -> Result<(), LocalError> {
         let log_path = self.dir.join("logs").join(format!("{name}.log"));
-        let log = File::create(&log_path)
-            .map_err(|e| LocalError::Io(format!("{}: {e}", log_path.display())))?;
+        let log = File::create(&log_path).map_err(|e| LocalError::Io(format!("{}: {e}", log_path.display())))?;
         let err_log = log.try_clone().map_err(|e| LocalError::Io(e.to_string()))?;
         let child = Command::new(bin)
             .args(args)
@@ -190,11 +180,7 @@ impl ControlPlane {
             .spawn()
             .map_err(|e| LocalError::Io(format!("starting {}: {e}", bin.display())))?;
         self.children.push((name.to_string(), child));
-        let pids: String = self
-            .children
-            .iter()
-            .map(|(n, c)| format!("{n} {}\n", c.id()))
-            .collect();
+        let pids: String = self.children.iter().map(|(n, c)| format!("{n} {}\n", c.id())).collect();
         fs::write(self.dir.join(PID_FILE), pids).map_err(|e| LocalError::Io(e.to_string()))?;
         Ok(())
     }
@@ -205,11 +191,7 @@ impl ControlPlane {
         loop {
             for (name, child) in &mut self.children {
                 if let Ok(Some(status)) = child.try_wait() {
-                    return Err(self_component_error(
-                        &self.dir,
-                        name,
-                        &format!("exited ({status})"),
-                    ));
+                    return Err(self_component_error(&self.dir, name, &format!("exited ({status})")));
                 }
             }
             match self.probe().await {
@@ -233,17 +215,12 @@ impl ControlPlane {
         let req = http::Request::get("/readyz")
             .body(Vec::new())
             .map_err(|e| e.to_string())?;
-        client
-            .request_text(req)
-            .await
-            .map(|_| ())
-            .map_err(|e| e.to_string())
+        client.request_text(req).await.map(|_| ()).map_err(|e| e.to_string())
     }
 
     /// A `kube` config for this control plane.
     pub async fn kube_config(&self) -> Result<kube::Config, String> {
-        let kc =
-            kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(|e| e.to_string())?;
+        let kc = kube::config::Kubeconfig::read_from(&self.kubeconfig).map_err(|e| e.to_string())?;
         kube::Config::from_custom_kubeconfig(kc, &Default::default())
             .await
             .map_err(|e| e.to_string())
@@ -335,15 +312,20 @@ fn terminate(pids: &[u32]) {
             .args(&alive)
             .stderr(Stdio::null())
             .status();
+        let deadline = Instant::now() + Duration::from_secs(2);
+        while Instant::now() < deadline
+            && pids
+                .iter()
+                .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
+        {
+            std::thread::sleep(Duration::from_millis(50));
+        }
     }
 }
 
 fn is_zombie(pid: u32) -> bool {
-    fs::read_to_string(format!("/proc/{pid}/stat")).is_ok_and(|s| {
-        s.rsplit(')')
-            .next()
-            .is_some_and(|r| r.trim_start().starts_with('Z'))
-    })
+    fs::read_to_string(format!("/proc/{pid}/stat"))
+        .is_ok_and(|s| s.rsplit(')').next().is_some_and(|r| r.trim_start().starts_with('Z')))
 }
 
 fn self_component_error(dir: &Path, component: &str, message: &str) -> LocalError {
@@ -360,8 +342,7 @@ fn self_component_error(dir: &Path, component: &str, message: &str) -> LocalErro
 }
 
 fn free_port() -> Result<u16, LocalError> {
-    let l = TcpListener::bind("127.0.0.1:0")
-        .map_err(|e| LocalError::Io(format!("no free port: {e}")))?;
+    let l = TcpListener::bind("127.0.0.1:0").map_err(|e| LocalError::Io(format!("no free port: {e}")))?;
     l.local_addr()
         .map(|a| a.port())
         .map_err(|e| LocalError::Io(e.to_string()))

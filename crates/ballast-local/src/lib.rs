@@ -10,5 +10,5 @@ mod binaries;
 mod control_plane;
 mod pki;
 
-pub use binaries::{Binaries, BinariesError};
+pub use binaries::{Binaries, BinariesError, cache_dir, find_binary};
 pub use control_plane::{ControlPlane, LocalError, StartOptions, read_pids, runs_under};

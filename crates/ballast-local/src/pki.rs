@@ -11,8 +11,7 @@ pub(crate) fn write_pki(dir: &Path) -> Result<(), String> {
     let e = |x: rcgen::Error| x.to_string();
     let ca_key = KeyPair::generate().map_err(e)?;
     let mut ca = CertificateParams::new(Vec::<String>::new()).map_err(e)?;
-    ca.distinguished_name
-        .push(DnType::CommonName, "ballast-local-ca");
+    ca.distinguished_name.push(DnType::CommonName, "ballast-local-ca");
     ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
     ca.key_usages = vec![
         KeyUsagePurpose::KeyCertSign,
@@ -27,15 +26,11 @@ pub(crate) fn write_pki(dir: &Path) -> Result<(), String> {
     params
         .subject_alt_names
         .push(SanType::IpAddress(std::net::IpAddr::from([127, 0, 0, 1])));
-    params
-        .distinguished_name
-        .push(DnType::CommonName, "kube-apiserver");
+    params.distinguished_name.push(DnType::CommonName, "kube-apiserver");
     let cert = params.signed_by(&key, &issuer).map_err(e)?;
 
     let sa = KeyPair::generate().map_err(e)?;
-    let w = |name: &str, text: String| {
-        fs::write(dir.join(name), text).map_err(|err| format!("{name}: {err}"))
-    };
+    let w = |name: &str, text: String| fs::write(dir.join(name), text).map_err(|err| format!("{name}: {err}"));
     w("ca.crt", ca_cert.pem())?;
     w("apiserver.crt", cert.pem())?;
     w("apiserver.key", key.serialize_pem())?;

@@ -9,10 +9,7 @@ use similar::TextDiff;
 /// unchanged values become `***`, changed ones `*** (before)` / `*** (after)`. The
 /// `kubectl.kubernetes.io/last-applied-configuration` annotation (which holds the data in clear)
 /// is masked the same way. Non-Secrets are returned unchanged.
-pub fn mask_secret(
-    before: Option<&Value>,
-    after: Option<&Value>,
-) -> (Option<Value>, Option<Value>) {
+pub fn mask_secret(before: Option<&Value>, after: Option<&Value>) -> (Option<Value>, Option<Value>) {
     let is_secret = |v: Option<&Value>| {
         v.is_some_and(|v| {
             v.get("kind").and_then(Value::as_str) == Some("Secret")
@@ -43,11 +40,10 @@ pub fn mask_secret(
         }
     }
     for v in [b.as_mut(), a.as_mut()].into_iter().flatten() {
-        if let Some(Value::Object(ann)) = v.pointer_mut("/metadata/annotations") {
-            if let Some(x) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
+        if let Some(Value::Object(ann)) = v.pointer_mut("/metadata/annotations")
+            && let Some(x) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
                 *x = Value::String("***".into());
             }
-        }
     }
     (b, a)
 }
@@ -64,11 +60,7 @@ fn mask_map(
         .iter()
         .map(|(k, val)| {
             let same = other.and_then(|o| o.get(k)) == Some(val);
-            let text = if same {
-                "***".to_string()
-            } else {
-                format!("*** {tag}")
-            };
+            let text = if same { "***".to_string() } else { format!("*** {tag}") };
             (k.clone(), Value::String(text))
         })
         .collect();
@@ -126,15 +118,10 @@ mod tests {
             !d.contains("c2VjcmV0") && !d.contains("c2FtZQ") && !d.contains("hunter2"),
             "{d}"
         );
-        assert!(
-            d.contains("*** (before)") && d.contains("*** (after)"),
-            "{d}"
-        );
+        assert!(d.contains("*** (before)") && d.contains("*** (after)"), "{d}");
         let d = unified_diff(&r, None, Some(&desired), &yaml);
         assert!(
-            !d.contains("hunter2")
-                && d.contains("+++ desired/Secret/d/s")
-                && d.contains("--- /dev/null"),
+            !d.contains("hunter2") && d.contains("+++ desired/Secret/d/s") && d.contains("--- /dev/null"),
             "{d}"
         );
     }
@@ -146,9 +133,6 @@ mod tests {
         assert!(unified_diff(&r, Some(&v), Some(&v), &yaml).is_empty());
         let w = json!({"apiVersion": "v1", "kind": "ConfigMap", "data": {"a": "2"}});
         let d = unified_diff(&r, Some(&v), Some(&w), &yaml);
-        assert!(
-            d.contains("-  \"data\"") || d.contains("-    \"a\": \"1\""),
-            "{d}"
-        );
+        assert!(d.contains("-  \"data\"") || d.contains("-    \"a\": \"1\""), "{d}");
     }
 }

@@ -68,17 +68,13 @@ pub fn prepare_for_apply(object: &mut Value) {
 fn pod_spec_path(kind: &str) -> Option<&'static str> {
     match kind {
         "Pod" => Some("/spec"),
-        "Deployment"
-        | "StatefulSet"
-        | "DaemonSet"
-        | "ReplicaSet"
-        | "ReplicationController"
-        | "Job"
-        | "PodTemplate" => Some(if kind == "PodTemplate" {
-            "/template/spec"
-        } else {
-            "/spec/template/spec"
-        }),
+        "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "PodTemplate" => {
+            Some(if kind == "PodTemplate" {
+                "/template/spec"
+            } else {
+                "/spec/template/spec"
+            })
+        }
         "CronJob" => Some("/spec/jobTemplate/spec/template/spec"),
         _ => None,
     }
@@ -88,8 +84,7 @@ fn default_protocol(ports: &mut Value) {
     if let Value::Array(ports) = ports {
         for p in ports {
             if let Value::Object(p) = p {
-                p.entry("protocol")
-                    .or_insert_with(|| Value::String("TCP".into()));
+                p.entry("protocol").or_insert_with(|| Value::String("TCP".into()));
             }
         }
     }
@@ -189,14 +184,8 @@ mod tests {
             "data": {"k": "v"}, "status": {}});
         let desired = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "uid": "1",
             "resourceVersion": "6"}, "data": {"k": "v"}});
-        assert_eq!(
-            normalize_for_compare(&live),
-            normalize_for_compare(&desired)
-        );
+        assert_eq!(normalize_for_compare(&live), normalize_for_compare(&desired));
         let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
-        assert_ne!(
-            normalize_for_compare(&live),
-            normalize_for_compare(&changed)
-        );
+        assert_ne!(normalize_for_compare(&live), normalize_for_compare(&changed));
     }
 }

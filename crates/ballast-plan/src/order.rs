@@ -70,10 +70,7 @@ const DEFINITION_KINDS: &[(&str, &str)] = &[
 
 /// The stage an object belongs to.
 pub fn stage_of(r: &ObjectRef) -> StageKind {
-    if DEFINITION_KINDS
-        .iter()
-        .any(|(g, k)| *g == r.group && *k == r.kind)
-    {
+    if DEFINITION_KINDS.iter().any(|(g, k)| *g == r.group && *k == r.kind) {
         StageKind::Definitions
     } else {
         StageKind::Resources
@@ -81,10 +78,7 @@ pub fn stage_of(r: &ObjectRef) -> StageKind {
 }
 
 fn kind_rank(kind: &str) -> usize {
-    KIND_ORDER
-        .iter()
-        .position(|k| *k == kind)
-        .unwrap_or(KIND_ORDER.len())
+    KIND_ORDER.iter().position(|k| *k == kind).unwrap_or(KIND_ORDER.len())
 }
 
 /// Sort key for applying: stage, kind rank, then namespace and name.

@@ -131,21 +131,7 @@ fn needs_quotes(s: &str) -> bool {
     // YAML 1.1 booleans: other readers (kubectl's sigs.k8s.io/yaml) take them for booleans.
     if matches!(
         s,
-        "y" | "Y"
-            | "yes"
-            | "Yes"
-            | "YES"
-            | "n"
-            | "N"
-            | "no"
-            | "No"
-            | "NO"
-            | "on"
-            | "On"
-            | "ON"
-            | "off"
-            | "Off"
-            | "OFF"
+        "y" | "Y" | "yes" | "Yes" | "YES" | "n" | "N" | "no" | "No" | "NO" | "on" | "On" | "ON" | "off" | "Off" | "OFF"
     ) {
         return true;
     }

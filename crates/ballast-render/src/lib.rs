@@ -83,8 +83,6 @@ pub enum RenderError {
         kind: String,
     },
     /// The path holds a kustomization file.
-    #[error(
-        "{0}: kustomization files are not supported yet; render a directory of plain manifests"
-    )]
+    #[error("{0}: kustomization files are not supported yet; render a directory of plain manifests")]
     KustomizeNotSupported(PathBuf),
 }

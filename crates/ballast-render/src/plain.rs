@@ -12,8 +12,7 @@ use crate::yaml::{YamlError, parse_stream};
 use crate::{RenderError, RenderSpec};
 
 /// File names that make a directory a Kustomize overlay.
-pub const KUSTOMIZATION_FILES: &[&str] =
-    &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
 /// Renders `spec.path` under `root`.
 ///
@@ -27,11 +26,7 @@ pub const KUSTOMIZATION_FILES: &[&str] =
 /// - namespaced objects get `spec.target_namespace` (or `spec.default_namespace` when they name
 ///   none); cluster-scoped objects lose any namespace they carry;
 /// - a kind that `scopes` does not know and no CRD in the output defines is an error.
-pub fn render_plain(
-    root: &Path,
-    spec: &RenderSpec,
-    scopes: &dyn Scopes,
-) -> Result<Vec<Manifest>, RenderError> {
+pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Result<Vec<Manifest>, RenderError> {
     let root = root.canonicalize().map_err(|source| RenderError::Io {
         path: root.to_path_buf(),
         source,
@@ -96,10 +91,7 @@ fn parse_file(rel: &Path, text: &str) -> Result<Vec<Value>, RenderError> {
 }
 
 fn push_object(doc: Value, origin: Origin, out: &mut Vec<Manifest>) -> Result<(), RenderError> {
-    let is_list = doc
-        .get("kind")
-        .and_then(Value::as_str)
-        .is_some_and(|k| k == "List")
+    let is_list = doc.get("kind").and_then(Value::as_str).is_some_and(|k| k == "List")
         && doc.get("items").is_some_and(Value::is_array);
     if is_list {
         if let Some(Value::Array(items)) = doc.get("items") {
@@ -128,10 +120,7 @@ fn collect_files(
             return Err(RenderError::KustomizeNotSupported(rel(&dir.join(name))));
         }
     }
-    let entries = fs::read_dir(dir).map_err(|source| RenderError::Io {
-        path: rel(dir),
-        source,
-    })?;
+    let entries = fs::read_dir(dir).map_err(|source| RenderError::Io { path: rel(dir), source })?;
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
     for path in entries {
@@ -164,11 +153,7 @@ fn is_manifest_file(name: &str) -> bool {
     name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")
 }
 
-fn assign_namespaces(
-    manifests: &mut [Manifest],
-    spec: &RenderSpec,
-    scopes: &dyn Scopes,
-) -> Result<(), RenderError> {
+fn assign_namespaces(manifests: &mut [Manifest], spec: &RenderSpec, scopes: &dyn Scopes) -> Result<(), RenderError> {
     let scopes = WithCrds::new(scopes, manifests);
     let mut scoped = Vec::with_capacity(manifests.len());
     for m in manifests.iter() {
@@ -191,11 +176,10 @@ fn assign_namespaces(
             Scope::Namespaced => {
                 if let Some(ns) = &spec.target_namespace {
                     m.set_namespace(Some(ns));
-                } else if m.namespace().is_none() {
-                    if let Some(ns) = &spec.default_namespace {
+                } else if m.namespace().is_none()
+                    && let Some(ns) = &spec.default_namespace {
                         m.set_namespace(Some(ns));
                     }
-                }
             }
         }
     }
@@ -248,10 +232,7 @@ mod tests {
     fn renders_recursively_in_order() {
         let d = tree(&[
             ("b/z.yaml", &format!("{CM}z\n")),
-            (
-                "a.yml",
-                &format!("{CM}a\n---\n{CM}a2\n  namespace: other\n"),
-            ),
+            ("a.yml", &format!("{CM}a\n---\n{CM}a2\n  namespace: other\n")),
             (
                 "c.json",
                 r#"{"apiVersion":"v1","kind":"Namespace","metadata":{"name":"n","namespace":"x"}}"#,
@@ -277,9 +258,7 @@ mod tests {
     fn target_namespace_applies_to_namespaced_only() {
         let d = tree(&[(
             "a.yaml",
-            &format!(
-                "{CM}a\n  namespace: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n"
-            ),
+            &format!("{CM}a\n  namespace: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: t\n"),
         )]);
         let s = RenderSpec {
             target_namespace: Some("t".into()),
@@ -300,18 +279,11 @@ mod tests {
         assert_eq!(e.to_string(), "bad.yaml (document 1): missing apiVersion");
 
         let d = tree(&[("x.yaml", "a: [1\n")]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
-            .unwrap_err()
-            .to_string();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
         assert!(e.starts_with("x.yaml: invalid YAML in document 0"), "{e}");
 
-        let d = tree(&[
-            ("a.yaml", &format!("{CM}same\n")),
-            ("b.yaml", &format!("{CM}same\n")),
-        ]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
-            .unwrap_err()
-            .to_string();
+        let d = tree(&[("a.yaml", &format!("{CM}same\n")), ("b.yaml", &format!("{CM}same\n"))]);
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
         assert_eq!(
             e,
             "ConfigMap/default/same: defined twice, in a.yaml (document 0) and in b.yaml (document 0)"
@@ -321,9 +293,7 @@ mod tests {
             "w.yaml",
             "apiVersion: example.com/v1\nkind: Widget\nmetadata:\n  name: w\n",
         )]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
-            .unwrap_err()
-            .to_string();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
         assert!(
             e.starts_with("w.yaml (document 0): Widget/w: unknown kind example.com/v1 Widget"),
             "{e}"
@@ -347,9 +317,7 @@ mod tests {
     #[test]
     fn kustomization_is_not_supported_yet() {
         let d = tree(&[("app/kustomization.yaml", "resources: []\n")]);
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
-            .unwrap_err()
-            .to_string();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
         assert!(
             e.starts_with("app/kustomization.yaml: kustomization files are not supported yet"),
             "{e}"
@@ -360,14 +328,8 @@ mod tests {
     fn symlinks_out_of_the_root_are_refused() {
         let outside = tree(&[("secret.yaml", &format!("{CM}stolen\n"))]);
         let d = tree(&[("a.yaml", &format!("{CM}a\n"))]);
-        std::os::unix::fs::symlink(
-            outside.path().join("secret.yaml"),
-            d.path().join("link.yaml"),
-        )
-        .unwrap();
-        let e = render_plain(d.path(), &spec(), &BuiltinScopes)
-            .unwrap_err()
-            .to_string();
+        std::os::unix::fs::symlink(outside.path().join("secret.yaml"), d.path().join("link.yaml")).unwrap();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
         assert_eq!(e, "link.yaml: refers outside the repository root; refused");
         let s = RenderSpec {
             path: "../".into(),
@@ -383,9 +345,7 @@ mod tests {
     fn lists_are_expanded_and_empty_documents_skipped() {
         let d = tree(&[(
             "l.yaml",
-            &format!(
-                "---\n---\napiVersion: v1\nkind: List\nitems:\n- {{apiVersion: v1, kind: ConfigMap, metadata: {{name: a}}}}\n"
-            ),
+            "---\n---\napiVersion: v1\nkind: List\nitems:\n- {apiVersion: v1, kind: ConfigMap, metadata: {name: a}}\n",
         )]);
         let ms = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
         assert_eq!(ms.len(), 1);

@@ -30,14 +30,8 @@ const CLUSTER_KINDS: &[(&str, &str)] = &[
     ("networking.k8s.io", "IngressClass"),
     ("node.k8s.io", "RuntimeClass"),
     ("policy", "PodSecurityPolicy"),
-    (
-        "admissionregistration.k8s.io",
-        "MutatingWebhookConfiguration",
-    ),
-    (
-        "admissionregistration.k8s.io",
-        "ValidatingWebhookConfiguration",
-    ),
+    ("admissionregistration.k8s.io", "MutatingWebhookConfiguration"),
+    ("admissionregistration.k8s.io", "ValidatingWebhookConfiguration"),
     ("certificates.k8s.io", "CertificateSigningRequest"),
     ("flowcontrol.apiserver.k8s.io", "FlowSchema"),
     ("flowcontrol.apiserver.k8s.io", "PriorityLevelConfiguration"),
@@ -72,8 +66,7 @@ impl<'a> WithCrds<'a> {
         let crds = manifests
             .iter()
             .filter(|m| {
-                m.kind() == "CustomResourceDefinition"
-                    && split_api_version(m.api_version()).0 == "apiextensions.k8s.io"
+                m.kind() == "CustomResourceDefinition" && split_api_version(m.api_version()).0 == "apiextensions.k8s.io"
             })
             .filter_map(|m| {
                 let spec = m.object.get("spec")?;
@@ -92,11 +85,9 @@ impl<'a> WithCrds<'a> {
 
 impl Scopes for WithCrds<'_> {
     fn scope(&self, group: &str, kind: &str) -> Option<Scope> {
-        self.inner.scope(group, kind).or_else(|| {
-            self.crds
-                .get(&(group.to_string(), kind.to_string()))
-                .copied()
-        })
+        self.inner
+            .scope(group, kind)
+            .or_else(|| self.crds.get(&(group.to_string(), kind.to_string())).copied())
     }
 }
 
@@ -107,10 +98,7 @@ mod tests {
     #[test]
     fn builtin_scopes() {
         assert_eq!(BuiltinScopes.scope("", "Namespace"), Some(Scope::Cluster));
-        assert_eq!(
-            BuiltinScopes.scope("apps", "Deployment"),
-            Some(Scope::Namespaced)
-        );
+        assert_eq!(BuiltinScopes.scope("apps", "Deployment"), Some(Scope::Namespaced));
         assert_eq!(BuiltinScopes.scope("example.com", "Widget"), None);
     }
 }

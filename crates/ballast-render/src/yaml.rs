@@ -92,9 +92,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(items, anchor)) => {
-                    remember(&mut anchors, anchor, Value::Array(items))
-                }
+                Some(Frame::Seq(items, anchor)) => remember(&mut anchors, anchor, Value::Array(items)),
                 _ => return Err(err("unbalanced sequence".into())),
             },
             Event::MappingEnd => match stack.pop() {
@@ -116,10 +114,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                 None => return Err(err("alias to an unknown anchor".into())),
             },
             Event::Scalar(text, style, anchor, tag) => {
-                if let Some(Frame::Map {
-                    key: key @ None, ..
-                }) = stack.last_mut()
-                {
+                if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
                     *key = Some(text.into_owned());
                     continue;
                 }
@@ -130,9 +125,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
         match stack.last_mut() {
             None => root = Some(value),
             Some(Frame::Seq(items, _)) => items.push(value),
-            Some(Frame::Map {
-                map, key, merges, ..
-            }) => match key.take() {
+            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
                 Some(k) if k == "<<" => merges.push(value),
                 Some(k) => {
                     if map.insert(k.clone(), value).is_some() {
@@ -180,8 +173,8 @@ fn merge_into(map: &mut Map<String, Value>, merged: Value) -> Result<(), String>
 }
 
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
-    if let Some(tag) = tag {
-        if tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!" {
+    if let Some(tag) = tag
+        && (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!") {
             return match tag.suffix.as_str() {
                 "str" | "binary" | "timestamp" => Ok(Value::String(text.to_string())),
                 "null" => Ok(Value::Null),
@@ -192,7 +185,6 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
                 _ => Ok(resolve_plain(text)),
             };
         }
-    }
     Ok(match style {
         ScalarStyle::Plain => resolve_plain(text),
         _ => Value::String(text.to_string()),
@@ -205,8 +197,8 @@ pub fn resolve_plain(text: &str) -> Value {
         "" | "~" | "null" | "Null" | "NULL" => return Value::Null,
         "true" | "True" | "TRUE" => return Value::Bool(true),
         "false" | "False" | "FALSE" => return Value::Bool(false),
-        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF"
-        | ".nan" | ".NaN" | ".NAN" => return Value::String(text.to_string()),
+        ".inf" | ".Inf" | ".INF" | "+.inf" | "+.Inf" | "+.INF" | "-.inf" | "-.Inf" | "-.INF" | ".nan" | ".NaN"
+        | ".NAN" => return Value::String(text.to_string()),
         _ => {}
     }
     let first = text.as_bytes()[0];
@@ -216,13 +208,11 @@ pub fn resolve_plain(text: &str) -> Value {
     if let Some(i) = parse_go_int(text) {
         return Value::Number(i.into());
     }
-    if looks_like_float(text) {
-        if let Ok(f) = text.parse::<f64>() {
-            if let Some(n) = Number::from_f64(f) {
+    if looks_like_float(text)
+        && let Ok(f) = text.parse::<f64>()
+            && let Some(n) = Number::from_f64(f) {
                 return Value::Number(n);
             }
-        }
-    }
     Value::String(text.to_string())
 }
 
@@ -319,16 +309,12 @@ mod tests {
     #[test]
     fn multi_document_streams_keep_empty_documents() {
         let docs = parse_stream("---\na: 1\n---\n---\nb: [1, 2]\n").unwrap();
-        assert_eq!(
-            docs,
-            vec![json!({"a": 1}), Value::Null, json!({"b": [1, 2]})]
-        );
+        assert_eq!(docs, vec![json!({"a": 1}), Value::Null, json!({"b": [1, 2]})]);
     }
 
     #[test]
     fn anchors_aliases_and_merge_keys() {
-        let docs = parse_stream("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\nlist: [*b]\n")
-            .unwrap();
+        let docs = parse_stream("base: &b {x: 1, y: 2}\nderived:\n  <<: *b\n  y: 3\nlist: [*b]\n").unwrap();
         assert_eq!(docs[0]["derived"], json!({"x": 1, "y": 3}));
         assert_eq!(docs[0]["list"], json!([{"x": 1, "y": 2}]));
     }

@@ -24,15 +24,14 @@ pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Artifact, Sou
     };
     let artifact_dir = options.cache_dir.join("artifacts").join(&commit);
     let tree = artifact_dir.join("tree");
-    if let Ok(digest) = fs::read_to_string(artifact_dir.join("digest")) {
-        if tree.is_dir() {
+    if let Ok(digest) = fs::read_to_string(artifact_dir.join("digest"))
+        && tree.is_dir() {
             return Ok(Artifact {
                 revision,
                 digest,
                 root: tree,
             });
         }
-    }
     let repo = git.repository()?;
     git.fetch_commit(&repo, &source.reference, &commit)?;
     let digest = git.checkout(&repo, &commit, &artifact_dir)?;
@@ -74,17 +73,11 @@ impl<'a> Git<'a> {
         match &source.auth {
             Auth::None => {}
             Auth::Basic { username, password } => {
-                let token = base64::engine::general_purpose::STANDARD
-                    .encode(format!("{username}:{password}"));
+                let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
                 config.push(("http.extraHeader", format!("Authorization: Basic {token}")));
             }
-            Auth::Bearer(token) => {
-                config.push(("http.extraHeader", format!("Authorization: Bearer {token}")))
-            }
-            Auth::Ssh {
-                identity,
-                known_hosts,
-            } => {
+            Auth::Bearer(token) => config.push(("http.extraHeader", format!("Authorization: Bearer {token}"))),
+            Auth::Ssh { identity, known_hosts } => {
                 for (what, p) in [("private key", identity), ("known_hosts", known_hosts)] {
                     if !p.is_file() {
                         return Err(SourceError::Invalid(format!(
@@ -147,10 +140,7 @@ impl<'a> Git<'a> {
         });
         let deadline = Instant::now() + self.options.timeout;
         let status = loop {
-            if let Some(s) = child
-                .try_wait()
-                .map_err(|e| SourceError::Local(e.to_string()))?
-            {
+            if let Some(s) = child.try_wait().map_err(|e| SourceError::Local(e.to_string()))? {
                 break s;
             }
             if Instant::now() > deadline {
@@ -198,9 +188,7 @@ impl<'a> Git<'a> {
     fn resolve(&self) -> Result<(String, String), SourceError> {
         if let GitRef::Commit(c) = &self.source.reference {
             if c.len() != 40 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
-                return Err(SourceError::Invalid(format!(
-                    "commit {c:?}: expected 40 hex digits"
-                )));
+                return Err(SourceError::Invalid(format!("commit {c:?}: expected 40 hex digits")));
             }
             return Ok((String::new(), c.to_lowercase()));
         }
@@ -210,11 +198,10 @@ impl<'a> Git<'a> {
         let mut head_target = None;
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("ref: ") {
-                if let Some((target, name)) = rest.split_once('\t') {
-                    if name == "HEAD" {
+                if let Some((target, name)) = rest.split_once('\t')
+                    && name == "HEAD" {
                         head_target = Some(target.to_string());
                     }
-                }
                 continue;
             }
             if let Some((sha, name)) = line.split_once('\t') {
@@ -233,18 +220,12 @@ impl<'a> Git<'a> {
                     url: self.url.clone(),
                     message: "the remote has no default branch (HEAD); name a branch".into(),
                 })?;
-                let name = target
-                    .strip_prefix("refs/heads/")
-                    .unwrap_or(&target)
-                    .to_string();
-                let sha = refs
-                    .get(&target)
-                    .cloned()
-                    .ok_or_else(|| SourceError::RefNotFound {
-                        url: self.url.clone(),
-                        kind: "branch",
-                        name: name.clone(),
-                    })?;
+                let name = target.strip_prefix("refs/heads/").unwrap_or(&target).to_string();
+                let sha = refs.get(&target).cloned().ok_or_else(|| SourceError::RefNotFound {
+                    url: self.url.clone(),
+                    kind: "branch",
+                    name: name.clone(),
+                })?;
                 Ok((name, sha))
             }
             GitRef::Branch(b) => refs
@@ -255,21 +236,18 @@ impl<'a> Git<'a> {
                     kind: "branch",
                     name: b.clone(),
                 }),
-            GitRef::Tag(t) => {
-                tag_commit(t)
-                    .map(|sha| (t.clone(), sha))
-                    .ok_or_else(|| SourceError::RefNotFound {
-                        url: self.url.clone(),
-                        kind: "tag",
-                        name: t.clone(),
-                    })
-            }
+            GitRef::Tag(t) => tag_commit(t)
+                .map(|sha| (t.clone(), sha))
+                .ok_or_else(|| SourceError::RefNotFound {
+                    url: self.url.clone(),
+                    kind: "tag",
+                    name: t.clone(),
+                }),
             GitRef::Semver(range) => {
-                let parsed =
-                    SemverRange::parse(range).map_err(|message| SourceError::InvalidRange {
-                        range: range.clone(),
-                        message,
-                    })?;
+                let parsed = SemverRange::parse(range).map_err(|message| SourceError::InvalidRange {
+                    range: range.clone(),
+                    message,
+                })?;
                 let tags: Vec<&str> = refs
                     .keys()
                     .filter_map(|k| k.strip_prefix("refs/tags/"))
@@ -297,30 +275,18 @@ impl<'a> Git<'a> {
         let key = hex::encode(&Sha256::digest(self.source.url.as_bytes())[..12]);
         let repo = self.options.cache_dir.join("repos").join(key);
         if !repo.join("HEAD").is_file() {
-            fs::create_dir_all(&repo)
-                .map_err(|e| SourceError::Local(format!("{}: {e}", repo.display())))?;
-            self.run(
-                None,
-                &["init", "--bare", "--quiet", &repo.display().to_string()],
-            )?;
+            fs::create_dir_all(&repo).map_err(|e| SourceError::Local(format!("{}: {e}", repo.display())))?;
+            self.run(None, &["init", "--bare", "--quiet", &repo.display().to_string()])?;
         }
         Ok(repo)
     }
 
     fn has_commit(&self, repo: &Path, commit: &str) -> bool {
-        self.run(
-            Some(repo),
-            &["cat-file", "-e", &format!("{commit}^{{commit}}")],
-        )
-        .is_ok()
+        self.run(Some(repo), &["cat-file", "-e", &format!("{commit}^{{commit}}")])
+            .is_ok()
     }
 
-    fn fetch_commit(
-        &self,
-        repo: &Path,
-        reference: &GitRef,
-        commit: &str,
-    ) -> Result<(), SourceError> {
+    fn fetch_commit(&self, repo: &Path, reference: &GitRef, commit: &str) -> Result<(), SourceError> {
         if self.has_commit(repo, commit) {
             return Ok(());
         }
@@ -332,16 +298,10 @@ impl<'a> Git<'a> {
         };
         let first = match refspec {
             Some(spec) => self
-                .run(
-                    Some(repo),
-                    &["fetch", "--quiet", "--no-tags", "--depth=1", url, &spec],
-                )
+                .run(Some(repo), &["fetch", "--quiet", "--no-tags", "--depth=1", url, &spec])
                 .map(|_| ()),
             None => self
-                .run(
-                    Some(repo),
-                    &["fetch", "--quiet", "--no-tags", "--depth=1", url, commit],
-                )
+                .run(Some(repo), &["fetch", "--quiet", "--no-tags", "--depth=1", url, commit])
                 .map(|_| ()),
         };
         if first.is_err() || !self.has_commit(repo, commit) {
@@ -349,13 +309,7 @@ impl<'a> Git<'a> {
             // want: fetch everything and look again.
             self.run(
                 Some(repo),
-                &[
-                    "fetch",
-                    "--quiet",
-                    "--no-tags",
-                    url,
-                    "+refs/*:refs/ballast/all/*",
-                ],
+                &["fetch", "--quiet", "--no-tags", url, "+refs/*:refs/ballast/all/*"],
             )?;
         }
         if !self.has_commit(repo, commit) {
@@ -368,14 +322,8 @@ impl<'a> Git<'a> {
     }
 
     /// Writes the commit's tree to `<artifact_dir>/tree` and its digest to `<artifact_dir>/digest`.
-    fn checkout(
-        &self,
-        repo: &Path,
-        commit: &str,
-        artifact_dir: &Path,
-    ) -> Result<String, SourceError> {
-        let local =
-            |e: std::io::Error| SourceError::Local(format!("{}: {e}", artifact_dir.display()));
+    fn checkout(&self, repo: &Path, commit: &str, artifact_dir: &Path) -> Result<String, SourceError> {
+        let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", artifact_dir.display()));
         let parent = artifact_dir.parent().unwrap_or(artifact_dir);
         fs::create_dir_all(parent).map_err(local)?;
         let tmp = tempfile::Builder::new()

@@ -66,10 +66,7 @@ impl std::fmt::Debug for Auth {
             Auth::None => f.write_str("None"),
             Auth::Basic { username, .. } => write!(f, "Basic({username}, ***)"),
             Auth::Bearer(_) => f.write_str("Bearer(***)"),
-            Auth::Ssh {
-                identity,
-                known_hosts,
-            } => write!(f, "Ssh({}, {})", identity.display(), known_hosts.display()),
+            Auth::Ssh { identity, known_hosts } => write!(f, "Ssh({}, {})", identity.display(), known_hosts.display()),
         }
     }
 }
@@ -142,9 +139,7 @@ pub enum SourceError {
         message: String,
     },
     /// SSH host key unknown or changed.
-    #[error(
-        "{url}: host key verification failed: the server's key is not in the given known_hosts; refused"
-    )]
+    #[error("{url}: host key verification failed: the server's key is not in the given known_hosts; refused")]
     HostKey {
         /// Remote.
         url: String,
@@ -175,9 +170,9 @@ pub enum SourceError {
 
 /// `url` with any `user:password@` removed.
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://") {
-        if let Some((creds, host)) = rest.split_once('@') {
-            if !creds.contains('/') {
+    if let Some((scheme, rest)) = url.split_once("://")
+        && let Some((creds, host)) = rest.split_once('@')
+            && !creds.contains('/') {
                 let user = creds.split(':').next().unwrap_or("");
                 let shown = if creds.contains(':') {
                     format!("{user}:***@")
@@ -186,7 +181,5 @@ pub fn redact_url(url: &str) -> String {
                 };
                 return format!("{scheme}://{shown}{host}");
             }
-        }
-    }
     url.to_string()
 }

@@ -62,10 +62,7 @@ impl SemverRange {
     }
 
     /// The highest tag that parses as a version and matches, with its version.
-    pub fn highest<'a>(
-        &self,
-        tags: impl IntoIterator<Item = &'a str>,
-    ) -> Option<(&'a str, Version)> {
+    pub fn highest<'a>(&self, tags: impl IntoIterator<Item = &'a str>) -> Option<(&'a str, Version)> {
         tags.into_iter()
             .filter_map(|t| parse_version(t).map(|v| (t, v)))
             .filter(|(_, v)| self.matches(v))

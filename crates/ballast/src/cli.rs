@@ -58,12 +58,7 @@ pub struct SourceArgs {
     #[arg(long, requires = "url", env = "BALLAST_GIT_USERNAME")]
     pub username: Option<String>,
     /// HTTP basic auth password (prefer the environment variable).
-    #[arg(
-        long,
-        requires = "username",
-        env = "BALLAST_GIT_PASSWORD",
-        hide_env_values = true
-    )]
+    #[arg(long, requires = "username", env = "BALLAST_GIT_PASSWORD", hide_env_values = true)]
     pub password: Option<String>,
     /// HTTP bearer token (prefer the environment variable).
     #[arg(

@@ -62,9 +62,7 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         _ => Auth::None,
     };
     if url.starts_with("ssh://") && args.known_hosts_file.is_none() {
-        bail!(
-            "{url}: ssh:// needs --known-hosts-file (and --private-key-file); unknown hosts are never trusted"
-        );
+        bail!("{url}: ssh:// needs --known-hosts-file (and --private-key-file); unknown hosts are never trusted");
     }
     let source = GitSource {
         url: url.clone(),
@@ -75,8 +73,7 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         cache_dir: ballast_cache_dir().join("git"),
         timeout: parse_duration(&args.git_timeout).map_err(anyhow::Error::msg)?,
     };
-    let artifact =
-        tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options)).await??;
+    let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options)).await??;
     Ok(Desired {
         root: artifact.root,
         path: args.path.clone(),
@@ -96,11 +93,7 @@ pub fn ballast_cache_dir() -> PathBuf {
 pub fn local_dir(flag: Option<&Path>) -> PathBuf {
     match flag {
         Some(d) => d.to_path_buf(),
-        None => home()
-            .join(".local")
-            .join("state")
-            .join("ballast")
-            .join("local"),
+        None => home().join(".local").join("state").join("ballast").join("local"),
     }
 }
 
@@ -115,12 +108,7 @@ fn home() -> PathBuf {
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Cluster> {
     let mut kubeconfig = kubeconfig.map(Path::to_path_buf);
     if kubeconfig.is_none() && !home().join(".kube").join("config").is_file() {
-        let local = local_dir(
-            std::env::var_os("BALLAST_LOCAL_DIR")
-                .map(PathBuf::from)
-                .as_deref(),
-        )
-        .join("kubeconfig");
+        let local = local_dir(std::env::var_os("BALLAST_LOCAL_DIR").map(PathBuf::from).as_deref()).join("kubeconfig");
         if local.is_file() {
             kubeconfig = Some(local);
         }

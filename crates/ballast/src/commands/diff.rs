@@ -50,9 +50,7 @@ pub async fn run(args: &DiffArgs, kubeconfig: Option<&Path>, context: Option<&st
                 continue;
             }
             Action::Prune => unified_diff(&step.object, live.as_ref(), None, &to_yaml),
-            Action::Create | Action::Update => {
-                unified_diff(&step.object, live.as_ref(), desired.as_ref(), &to_yaml)
-            }
+            Action::Create | Action::Update => unified_diff(&step.object, live.as_ref(), desired.as_ref(), &to_yaml),
         };
         if let Some(reason) = &step.reason {
             out.push_str(&format!("# {}: {reason}\n", step.object));

@@ -22,9 +22,7 @@ pub async fn run(args: &LocalArgs) -> Result<u8> {
         LocalAction::Status => {
             let running: Vec<(String, u32)> = read_pids(&dir)
                 .into_iter()
-                .filter(|(_, p)| {
-                    ballast_local::runs_under(*p, &dir.canonicalize().unwrap_or(dir.clone()))
-                })
+                .filter(|(_, p)| ballast_local::runs_under(*p, &dir.canonicalize().unwrap_or(dir.clone())))
                 .collect();
             if running.is_empty() {
                 println!("local control plane in {} is not running", dir.display());

@@ -59,12 +59,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     } else {
         previous.revision.clone()
     };
-    store
-        .save(&StoredInventory {
-            inventory,
-            revision,
-        })
-        .await?;
+    store.save(&StoredInventory { inventory, revision }).await?;
     if let Some(e) = failure {
         bail!("sync {} failed after {}:\n{e}", t.name, changes.summary());
     }
@@ -72,12 +67,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         let refs: Vec<ObjectRef> = changes
             .entries
             .iter()
-            .filter(|e| {
-                matches!(
-                    e.change,
-                    Change::Created | Change::Configured | Change::Unchanged
-                )
-            })
+            .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
             .map(|e| e.object.clone())
             .collect();
         let report = Waiter::new(&cluster).wait(&refs, timeout).await;
@@ -91,11 +81,6 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         }
         eprintln!("all {} objects healthy", refs.len());
     }
-    eprintln!(
-        "sync {} at {}: {}",
-        t.name,
-        desired.revision,
-        changes.summary()
-    );
+    eprintln!("sync {} at {}: {}", t.name, desired.revision, changes.summary());
     Ok(0)
 }

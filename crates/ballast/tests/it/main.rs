@@ -1,0 +1,15 @@
+//! Cluster tests: the `ballast` binary against a real kube-apiserver (one per test binary, a
+//! namespace per test), with Git served for real.
+
+mod support;
+
+/// sync and diff refuse bad input and lose nothing.
+mod bad_input;
+/// diff: exit codes, prunes, masking.
+mod diff;
+/// `ballast local up | down | status`.
+mod local;
+/// Git sources: refs, semver, HTTP auth, SSH host keys.
+mod source;
+/// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.
+mod sync;

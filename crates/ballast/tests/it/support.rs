@@ -1,0 +1,178 @@
+//! Helpers: run the binary, read objects with kubectl, build manifests.
+
+use std::path::PathBuf;
+use std::process::Command;
+use std::sync::OnceLock;
+
+use ballast_testenv::{TestCluster, cluster};
+use serde_json::Value;
+
+pub struct Run {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+impl Run {
+    pub fn ok(self) -> Run {
+        assert_eq!(
+            self.code, 0,
+            "expected success\nstdout:\n{}\nstderr:\n{}",
+            self.stdout, self.stderr
+        );
+        self
+    }
+    pub fn fails(self) -> Run {
+        assert!(
+            self.code >= 2,
+            "expected an error (exit >= 2), got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code,
+            self.stdout,
+            self.stderr
+        );
+        self
+    }
+    pub fn lines(&self) -> Vec<&str> {
+        self.stdout.lines().collect()
+    }
+}
+
+fn cache() -> &'static PathBuf {
+    static CACHE: OnceLock<PathBuf> = OnceLock::new();
+    CACHE.get_or_init(|| {
+        tempfile::Builder::new()
+            .prefix("ballast-it-cache-")
+            .tempdir()
+            .unwrap()
+            .keep()
+    })
+}
+
+pub fn env() -> &'static TestCluster {
+    cluster()
+}
+
+/// Runs `ballast --kubeconfig <test cluster> <args>`.
+pub fn ballast(args: &[&str]) -> Run {
+    let kubeconfig = env().kubeconfig.display().to_string();
+    let out = Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .arg("--kubeconfig")
+        .arg(&kubeconfig)
+        .args(args)
+        .env("BALLAST_CACHE", cache())
+        .env("NO_COLOR", "1")
+        .env_remove("BALLAST_GIT_PASSWORD")
+        .env_remove("BALLAST_GIT_TOKEN")
+        .output()
+        .expect("run ballast");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// Runs the reference kubectl against the test cluster; panics on failure.
+pub fn kubectl(args: &[&str]) -> String {
+    let out = kubectl_raw(args);
+    assert!(
+        out.status.success(),
+        "kubectl {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+pub fn kubectl_raw(args: &[&str]) -> std::process::Output {
+    let bin = ballast_local::find_binary("kubectl").unwrap_or_else(|e| panic!("{e}"));
+    Command::new(bin)
+        .arg("--kubeconfig")
+        .arg(&env().kubeconfig)
+        .args(args)
+        .output()
+        .expect("kubectl")
+}
+
+/// The live object, or None.
+pub fn get(kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
+    let mut args = vec![
+        "get",
+        kind,
+        name,
+        "-o",
+        "json",
+        "--ignore-not-found",
+        "--show-managed-fields",
+    ];
+    if let Some(ns) = ns {
+        args.extend(["-n", ns]);
+    }
+    let out = kubectl(&args);
+    if out.trim().is_empty() {
+        None
+    } else {
+        Some(serde_json::from_str(&out).expect("json"))
+    }
+}
+
+pub fn resource_version(kind: &str, ns: Option<&str>, name: &str) -> String {
+    get(kind, ns, name).expect("exists")["metadata"]["resourceVersion"]
+        .as_str()
+        .unwrap()
+        .to_string()
+}
+
+pub fn managers(obj: &Value) -> Vec<String> {
+    obj["metadata"]["managedFields"]
+        .as_array()
+        .map(|a| {
+            a.iter()
+                .map(|e| e["manager"].as_str().unwrap_or("").to_string())
+                .collect()
+        })
+        .unwrap_or_default()
+}
+
+/// A fresh namespace (created with kubectl, unique per test).
+pub fn namespace(prefix: &str) -> String {
+    static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+    let n = N.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    let name = format!("{prefix}-{}-{n}", std::process::id());
+    kubectl(&["create", "namespace", &name]);
+    name
+}
+
+pub fn configmap(ns: &str, name: &str, value: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  key: \"{value}\"\n"
+    )
+}
+
+pub fn deployment(ns: &str, name: &str, replicas: u32) -> String {
+    format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: {replicas}\n  \
+         selector:\n    matchLabels:\n      app: {name}\n  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      \
+         containers:\n      - name: app\n        image: registry.invalid/app:1.0.0\n        ports:\n        - containerPort: 8080\n        \
+         resources:\n          limits:\n            cpu: 1\n"
+    )
+}
+
+pub fn service(ns: &str, name: &str) -> String {
+    format!(
+        "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  selector:\n    app: {name}\n  ports:\n  - port: 80\n    targetPort: 8080\n"
+    )
+}
+
+/// The inventory ConfigMap's entries, as ids.
+pub fn inventory(name: &str) -> Vec<String> {
+    let Some(cm) = get("configmap", Some("default"), &format!("ballast-inventory-{name}")) else {
+        return vec![];
+    };
+    let inv: Value = serde_json::from_str(cm["data"]["inventory"].as_str().unwrap()).unwrap();
+    inv["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap().to_string())
+        .collect()
+}
