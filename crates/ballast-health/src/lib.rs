@@ -21,9 +21,10 @@ pub fn health(object: &Value) -> HealthStatus {
     let generation = int(object, "/metadata/generation");
     let observed = int(object, "/status/observedGeneration");
     if let (Some(g), Some(o)) = (generation, observed)
-        && o < g {
-            return InProgress(format!("generation {g} not yet observed (at {o})"));
-        }
+        && o < g
+    {
+        return InProgress(format!("generation {g} not yet observed (at {o})"));
+    }
     let group = object["apiVersion"]
         .as_str()
         .unwrap_or("")

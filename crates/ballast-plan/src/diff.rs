@@ -41,9 +41,10 @@ pub fn mask_secret(before: Option<&Value>, after: Option<&Value>) -> (Option<Val
     }
     for v in [b.as_mut(), a.as_mut()].into_iter().flatten() {
         if let Some(Value::Object(ann)) = v.pointer_mut("/metadata/annotations")
-            && let Some(x) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration") {
-                *x = Value::String("***".into());
-            }
+            && let Some(x) = ann.get_mut("kubectl.kubernetes.io/last-applied-configuration")
+        {
+            *x = Value::String("***".into());
+        }
     }
     (b, a)
 }

@@ -177,9 +177,10 @@ fn assign_namespaces(manifests: &mut [Manifest], spec: &RenderSpec, scopes: &dyn
                 if let Some(ns) = &spec.target_namespace {
                     m.set_namespace(Some(ns));
                 } else if m.namespace().is_none()
-                    && let Some(ns) = &spec.default_namespace {
-                        m.set_namespace(Some(ns));
-                    }
+                    && let Some(ns) = &spec.default_namespace
+                {
+                    m.set_namespace(Some(ns));
+                }
             }
         }
     }

@@ -174,17 +174,18 @@ fn merge_into(map: &mut Map<String, Value>, merged: Value) -> Result<(), String>
 
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
     if let Some(tag) = tag
-        && (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!") {
-            return match tag.suffix.as_str() {
-                "str" | "binary" | "timestamp" => Ok(Value::String(text.to_string())),
-                "null" => Ok(Value::Null),
-                "bool" | "int" | "float" => match resolve_plain(text) {
-                    v @ (Value::Bool(_) | Value::Number(_)) => Ok(v),
-                    _ => Err(format!("cannot read {text:?} as !!{}", tag.suffix)),
-                },
-                _ => Ok(resolve_plain(text)),
-            };
-        }
+        && (tag.handle == "tag:yaml.org,2002:" || tag.handle == "!!")
+    {
+        return match tag.suffix.as_str() {
+            "str" | "binary" | "timestamp" => Ok(Value::String(text.to_string())),
+            "null" => Ok(Value::Null),
+            "bool" | "int" | "float" => match resolve_plain(text) {
+                v @ (Value::Bool(_) | Value::Number(_)) => Ok(v),
+                _ => Err(format!("cannot read {text:?} as !!{}", tag.suffix)),
+            },
+            _ => Ok(resolve_plain(text)),
+        };
+    }
     Ok(match style {
         ScalarStyle::Plain => resolve_plain(text),
         _ => Value::String(text.to_string()),
@@ -210,9 +211,10 @@ pub fn resolve_plain(text: &str) -> Value {
     }
     if looks_like_float(text)
         && let Ok(f) = text.parse::<f64>()
-            && let Some(n) = Number::from_f64(f) {
-                return Value::Number(n);
-            }
+        && let Some(n) = Number::from_f64(f)
+    {
+        return Value::Number(n);
+    }
     Value::String(text.to_string())
 }
 

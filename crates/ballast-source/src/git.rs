@@ -25,13 +25,14 @@ pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Artifact, Sou
     let artifact_dir = options.cache_dir.join("artifacts").join(&commit);
     let tree = artifact_dir.join("tree");
     if let Ok(digest) = fs::read_to_string(artifact_dir.join("digest"))
-        && tree.is_dir() {
-            return Ok(Artifact {
-                revision,
-                digest,
-                root: tree,
-            });
-        }
+        && tree.is_dir()
+    {
+        return Ok(Artifact {
+            revision,
+            digest,
+            root: tree,
+        });
+    }
     let repo = git.repository()?;
     git.fetch_commit(&repo, &source.reference, &commit)?;
     let digest = git.checkout(&repo, &commit, &artifact_dir)?;
@@ -199,9 +200,10 @@ impl<'a> Git<'a> {
         for line in text.lines() {
             if let Some(rest) = line.strip_prefix("ref: ") {
                 if let Some((target, name)) = rest.split_once('\t')
-                    && name == "HEAD" {
-                        head_target = Some(target.to_string());
-                    }
+                    && name == "HEAD"
+                {
+                    head_target = Some(target.to_string());
+                }
                 continue;
             }
             if let Some((sha, name)) = line.split_once('\t') {

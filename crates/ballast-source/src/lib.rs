@@ -172,14 +172,15 @@ pub enum SourceError {
 pub fn redact_url(url: &str) -> String {
     if let Some((scheme, rest)) = url.split_once("://")
         && let Some((creds, host)) = rest.split_once('@')
-            && !creds.contains('/') {
-                let user = creds.split(':').next().unwrap_or("");
-                let shown = if creds.contains(':') {
-                    format!("{user}:***@")
-                } else {
-                    format!("{user}@")
-                };
-                return format!("{scheme}://{shown}{host}");
-            }
+        && !creds.contains('/')
+    {
+        let user = creds.split(':').next().unwrap_or("");
+        let shown = if creds.contains(':') {
+            format!("{user}:***@")
+        } else {
+            format!("{user}@")
+        };
+        return format!("{scheme}://{shown}{host}");
+    }
     url.to_string()
 }
