@@ -1,6 +1,6 @@
 //! Plan and staged apply.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use ballast_core::{Action, Change, ChangeSet, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
@@ -8,6 +8,9 @@ use ballast_kube::{Cluster, KubeError, conflict_managers};
 use ballast_plan::{StageKind, apply_order, normalize_for_compare, prepare_for_apply, stage_of};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
+
+/// Groups of at least this many objects of one kind in one namespace are read with one LIST.
+const LIST_THRESHOLD: usize = 8;
 
 /// Options of one apply; `Default` is what `ballast sync` does without flags.
 #[derive(Clone, Debug)]
@@ -179,14 +182,51 @@ impl<'a> Applier<'a> {
     }
 
     async fn plan_stage(&self, objects: &[Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
+        let prefetched = match self.prefetch(objects, pending).await {
+            Ok(p) => p,
+            Err(e) => return vec![Err(e)],
+        };
+        let prefetched = &prefetched;
         stream::iter(objects.iter())
-            .map(|m| self.plan_one(m, pending))
+            .map(|m| self.plan_one(m, pending, prefetched))
             .buffered(self.options.concurrency.max(1))
             .collect()
             .await
     }
 
-    async fn plan_one(&self, m: &Manifest, pending: &HashSet<String>) -> Result<Planned, KubeError> {
+    /// Live objects of large groups (same kind and namespace), read with one LIST per group.
+    /// Objects of small groups are left to a GET each. `None` in the map means "does not exist".
+    async fn prefetch(
+        &self,
+        objects: &[Manifest],
+        pending: &HashSet<String>,
+    ) -> Result<HashMap<ObjectRef, Option<Value>>, KubeError> {
+        let mut groups: HashMap<(String, String, String, Option<String>), Vec<ObjectRef>> = HashMap::new();
+        for m in objects {
+            let r = m.object_ref();
+            let in_pending = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
+            if self.cluster.serves(&r) && !in_pending {
+                let key = (r.group.clone(), r.version.clone(), r.kind.clone(), r.namespace.clone());
+                groups.entry(key).or_default().push(r);
+            }
+        }
+        let mut out = HashMap::new();
+        for refs in groups.into_values().filter(|g| g.len() >= LIST_THRESHOLD) {
+            let mut live = self.cluster.list_like(&refs[0]).await?;
+            for r in refs {
+                let v = live.remove(&r.name);
+                out.insert(r, v);
+            }
+        }
+        Ok(out)
+    }
+
+    async fn plan_one(
+        &self,
+        m: &Manifest,
+        pending: &HashSet<String>,
+        prefetched: &HashMap<ObjectRef, Option<Value>>,
+    ) -> Result<Planned, KubeError> {
         let r = m.object_ref();
         let mut object = m.object.clone();
         prepare_for_apply(&mut object);
@@ -207,7 +247,10 @@ impl<'a> Applier<'a> {
                 force: false,
             });
         }
-        let live = self.cluster.get(&r).await?;
+        let live = match prefetched.get(&r) {
+            Some(live) => live.clone(),
+            None => self.cluster.get(&r).await?,
+        };
         let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
             Ok(dry) => (dry, self.options.force, None),
             Err(KubeError::Conflict { message, .. }) => {

@@ -139,6 +139,30 @@ impl Cluster {
         })
     }
 
+    /// Every live object of `like`'s group/version/kind in `like`'s namespace (or cluster-wide
+    /// for cluster-scoped kinds), keyed by name. One request instead of one GET per object.
+    pub async fn list_like(&self, like: &ObjectRef) -> Result<HashMap<String, Value>, KubeError> {
+        let api = self.api(like)?;
+        let what = format!("{}/{}", like.kind, like.namespace.as_deref().unwrap_or("*"));
+        let list = api
+            .list(&Default::default())
+            .await
+            .map_err(|e| KubeError::from_kube(what, "list", e))?;
+        let api_version = like.api_version();
+        Ok(list
+            .items
+            .into_iter()
+            .map(|mut o| {
+                // List items come without their type; put it back so they compare like GETs.
+                o.types = Some(kube::api::TypeMeta {
+                    api_version: api_version.clone(),
+                    kind: like.kind.clone(),
+                });
+                (o.metadata.name.clone().unwrap_or_default(), to_value(o))
+            })
+            .collect())
+    }
+
     /// The live object, or `None` if it does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Value>, KubeError> {
         let api = self.api(r)?;

@@ -285,3 +285,61 @@ fn target_namespace_moves_namespaced_objects() {
     sync(&ns, &repo, &["--target-namespace", &ns]).ok();
     assert!(get("configmap", Some(&ns), "c").is_some());
 }
+
+#[test]
+fn many_objects_of_one_kind_are_planned_from_one_list() {
+    let ns = namespace("sync-many");
+    let repo = GitRepo::new();
+    for i in 0..20 {
+        repo.write(&format!("cm-{i:02}.yaml"), &configmap(&ns, &format!("c{i:02}"), "1"));
+    }
+    repo.commit("twenty");
+    let run = sync(&ns, &repo, &[]).ok();
+    assert_eq!(
+        run.lines().iter().filter(|l| l.ends_with(" created")).count(),
+        20,
+        "{}",
+        run.stdout
+    );
+    let rvs: Vec<String> = (0..20)
+        .map(|i| resource_version("configmap", Some(&ns), &format!("c{i:02}")))
+        .collect();
+    let run = sync(&ns, &repo, &[]).ok();
+    assert_eq!(
+        run.lines().iter().filter(|l| l.ends_with(" unchanged")).count(),
+        20,
+        "{}",
+        run.stdout
+    );
+    let after: Vec<String> = (0..20)
+        .map(|i| resource_version("configmap", Some(&ns), &format!("c{i:02}")))
+        .collect();
+    assert_eq!(rvs, after);
+
+    repo.write("cm-03.yaml", &configmap(&ns, "c03", "2"));
+    for i in 15..20 {
+        repo.remove(&format!("cm-{i:02}.yaml"));
+    }
+    repo.commit("change one, drop five");
+    let run = sync(&ns, &repo, &[]).ok();
+    assert_eq!(
+        run.lines()
+            .iter()
+            .filter(|l| l.ends_with(" configured"))
+            .map(|l| l.to_string())
+            .collect::<Vec<_>>(),
+        [format!("ConfigMap/{ns}/c03 configured")]
+    );
+    assert_eq!(
+        run.lines().iter().filter(|l| l.ends_with(" deleted")).count(),
+        5,
+        "{}",
+        run.stdout
+    );
+    assert_eq!(
+        run.lines().iter().filter(|l| l.ends_with(" unchanged")).count(),
+        14,
+        "{}",
+        run.stdout
+    );
+}
