@@ -287,40 +287,30 @@ fn terminate(pids: &[u32]) {
     if pids.is_empty() {
         return;
     }
-    let list: Vec<String> = pids.iter().map(u32::to_string).collect();
-    let _ = Command::new("kill")
-        .arg("-TERM")
-        .args(&list)
-        .stderr(Stdio::null())
-        .status();
-    let deadline = Instant::now() + Duration::from_secs(5);
-    while Instant::now() < deadline
-        && pids
-            .iter()
-            .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
-    {
-        std::thread::sleep(Duration::from_millis(100));
-    }
-    let alive: Vec<String> = pids
-        .iter()
-        .filter(|p| Path::new(&format!("/proc/{p}")).exists())
-        .map(u32::to_string)
-        .collect();
+    signal("-TERM", pids);
+    wait_gone(pids, Duration::from_secs(5));
+    let alive: Vec<u32> = pids.iter().copied().filter(|p| running(*p)).collect();
     if !alive.is_empty() {
-        let _ = Command::new("kill")
-            .arg("-KILL")
-            .args(&alive)
-            .stderr(Stdio::null())
-            .status();
-        let deadline = Instant::now() + Duration::from_secs(2);
-        while Instant::now() < deadline
-            && pids
-                .iter()
-                .any(|p| Path::new(&format!("/proc/{p}")).exists() && !is_zombie(*p))
-        {
-            std::thread::sleep(Duration::from_millis(50));
-        }
+        signal("-KILL", &alive);
+        wait_gone(&alive, Duration::from_secs(2));
     }
+}
+
+fn signal(sig: &str, pids: &[u32]) {
+    let list: Vec<String> = pids.iter().map(u32::to_string).collect();
+    let _ = Command::new("kill").arg(sig).args(&list).stderr(Stdio::null()).status();
+}
+
+/// Waits until none of `pids` runs (gone, or a zombie nobody reaps), or `limit` passes.
+fn wait_gone(pids: &[u32], limit: Duration) {
+    let deadline = Instant::now() + limit;
+    while Instant::now() < deadline && pids.iter().any(|p| running(*p)) {
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+fn running(pid: u32) -> bool {
+    Path::new(&format!("/proc/{pid}")).exists() && !is_zombie(pid)
 }
 
 fn is_zombie(pid: u32) -> bool {

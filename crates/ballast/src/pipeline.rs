@@ -3,12 +3,13 @@
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use ballast_apply::{InventoryStore, StoredInventory};
 use ballast_core::{Manifest, Scopes, parse_duration};
 use ballast_kube::{Cluster, ConnectOptions};
 use ballast_render::{RenderSpec, render_plain};
 use ballast_source::{Auth, FetchOptions, GitRef, GitSource};
 
-use crate::cli::SourceArgs;
+use crate::cli::{SourceArgs, SyncTarget};
 
 /// Files to render: a root directory (never left), the path inside it, and the revision.
 pub struct Desired {
@@ -135,4 +136,43 @@ pub fn render(
         default_namespace: default_namespace.map(str::to_string),
     };
     Ok(render_plain(&desired.root, &spec, scopes)?)
+}
+
+/// Everything `diff` and `sync` need before planning: fetched and rendered desired state, the
+/// cluster, and the previous inventory. Fetch and render happen first, so a failure there never
+/// reaches the cluster.
+pub struct Prepared {
+    /// The fetched source.
+    pub desired: Desired,
+    /// The connected cluster.
+    pub cluster: Cluster,
+    /// Rendered objects.
+    pub manifests: Vec<Manifest>,
+    /// The inventory of the previous sync of this name.
+    pub previous: StoredInventory,
+}
+
+/// Fetches, connects, renders and loads the previous inventory.
+pub async fn prepare(target: &SyncTarget, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Prepared> {
+    let desired = resolve_source(&target.source).await?;
+    eprintln!("fetched {}", desired.revision);
+    let cluster = connect(kubeconfig, context).await?;
+    let manifests = render(
+        &desired,
+        target.target_namespace.as_deref(),
+        Some(cluster.default_namespace()),
+        &cluster,
+    )?;
+    let previous = inventory_store(&cluster, target).load().await?;
+    Ok(Prepared {
+        desired,
+        cluster,
+        manifests,
+        previous,
+    })
+}
+
+/// The inventory ConfigMap of a sync target.
+pub fn inventory_store<'a>(cluster: &'a Cluster, target: &SyncTarget) -> InventoryStore<'a> {
+    InventoryStore::new(cluster, &target.name, &target.inventory_namespace)
 }

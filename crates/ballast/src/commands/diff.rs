@@ -3,28 +3,23 @@
 use std::path::Path;
 
 use anyhow::{Result, anyhow};
-use ballast_apply::{Applier, ApplyOptions, InventoryStore};
+use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::Action;
 use ballast_plan::{normalize_for_compare, unified_diff};
 use ballast_render::emit::to_yaml;
 
 use crate::cli::DiffArgs;
 use crate::output::{colour, colour_diff};
-use crate::pipeline::{connect, render, resolve_source};
+use crate::pipeline::{Prepared, prepare};
 
 pub async fn run(args: &DiffArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
     let t = &args.target;
-    let desired = resolve_source(&t.source).await?;
-    let cluster = connect(kubeconfig, context).await?;
-    let manifests = render(
-        &desired,
-        t.target_namespace.as_deref(),
-        Some(cluster.default_namespace()),
-        &cluster,
-    )?;
-    let previous = InventoryStore::new(&cluster, &t.name, &t.inventory_namespace)
-        .load()
-        .await?;
+    let Prepared {
+        cluster,
+        manifests,
+        previous,
+        ..
+    } = prepare(t, kubeconfig, context).await?;
     let options = ApplyOptions {
         force: t.force,
         prune: !args.no_prune,

@@ -3,28 +3,23 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use ballast_apply::{Applier, ApplyOptions, InventoryStore, StoredInventory};
+use ballast_apply::{Applier, ApplyOptions, StoredInventory};
 use ballast_core::{Change, Inventory, ObjectRef, parse_duration};
 use ballast_health::Waiter;
 
 use crate::cli::SyncArgs;
-use crate::pipeline::{connect, render, resolve_source};
+use crate::pipeline::{Prepared, inventory_store, prepare};
 
 pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
     let t = &args.target;
     let timeout = parse_duration(&args.timeout).map_err(anyhow::Error::msg)?;
     // Fetch and render before touching anything: a failure here changes nothing.
-    let desired = resolve_source(&t.source).await?;
-    eprintln!("fetched {}", desired.revision);
-    let cluster = connect(kubeconfig, context).await?;
-    let manifests = render(
-        &desired,
-        t.target_namespace.as_deref(),
-        Some(cluster.default_namespace()),
-        &cluster,
-    )?;
-    let store = InventoryStore::new(&cluster, &t.name, &t.inventory_namespace);
-    let previous = store.load().await?;
+    let Prepared {
+        desired,
+        cluster,
+        manifests,
+        previous,
+    } = prepare(t, kubeconfig, context).await?;
     if manifests.is_empty() && !previous.inventory.is_empty() && !args.allow_empty {
         bail!(
             "{}: the source renders no objects but the inventory owns {}; refusing to prune everything (use --allow-empty if this is intended)",
@@ -59,7 +54,9 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     } else {
         previous.revision.clone()
     };
-    store.save(&StoredInventory { inventory, revision }).await?;
+    inventory_store(&cluster, t)
+        .save(&StoredInventory { inventory, revision })
+        .await?;
     if let Some(e) = failure {
         bail!("sync {} failed after {}:\n{e}", t.name, changes.summary());
     }
