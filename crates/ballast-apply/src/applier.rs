@@ -3,9 +3,11 @@
 use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
-use ballast_core::{Action, Change, ChangeSet, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
+use ballast_core::{Action, Change, ChangeSet, ChangeSetEntry, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
 use ballast_kube::{Cluster, KubeError, conflict_managers};
-use ballast_plan::{StageKind, apply_order, normalize_for_compare, prepare_for_apply, stage_of};
+use ballast_plan::{
+    StageKind, apply_order, changed_paths, normalize_for_compare, object_digest, prepare_for_apply, stage_of,
+};
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
 
@@ -129,7 +131,7 @@ impl<'a> Applier<'a> {
             if !errors.is_empty() {
                 return Err(fail(&changes, errors));
             }
-            let results: Vec<(ObjectRef, Result<Change, KubeError>)> = stream::iter(planned)
+            let results: Vec<(Step, Result<Change, KubeError>)> = stream::iter(planned)
                 .map(|p| async move {
                     let change = match p.step.action {
                         Action::Create | Action::Update => {
@@ -141,14 +143,24 @@ impl<'a> Applier<'a> {
                         }
                         _ => Ok(Change::Unchanged),
                     };
-                    (p.step.object, change)
+                    (p.step, change)
                 })
                 .buffered(self.options.concurrency.max(1))
                 .collect()
                 .await;
-            for (object, result) in results {
+            for (step, result) in results {
                 match result {
-                    Ok(c) => changes.push(object, c, None),
+                    Ok(c) => changes.entries.push(ChangeSetEntry {
+                        object: step.object,
+                        change: c,
+                        reason: step.reason.filter(|_| c == Change::Configured),
+                        fields: if c == Change::Configured {
+                            step.fields
+                        } else {
+                            Vec::new()
+                        },
+                        digest: step.desired.as_ref().map(object_digest),
+                    }),
                     Err(e) => errors.push(e.to_string()),
                 }
             }
@@ -187,8 +199,10 @@ impl<'a> Applier<'a> {
             Err(e) => return vec![Err(e)],
         };
         let prefetched = &prefetched;
-        stream::iter(objects.iter())
-            .map(|m| self.plan_one(m, pending, prefetched))
+        // Futures collected first (not mapped inside the stream): keeps the future Send for any
+        // lifetime, so callers can run it on a multi-threaded runtime.
+        let planned: Vec<_> = objects.iter().map(|m| self.plan_one(m, pending, prefetched)).collect();
+        stream::iter(planned)
             .buffered(self.options.concurrency.max(1))
             .collect()
             .await
@@ -240,6 +254,7 @@ impl<'a> Applier<'a> {
                 desired: Some(object.clone()),
                 live: None,
                 reason: None,
+                fields: Vec::new(),
             };
             return Ok(Planned {
                 step,
@@ -275,10 +290,16 @@ impl<'a> Applier<'a> {
             }
             Err(e) => return Err(e),
         };
-        let action = match &live {
-            None => Action::Create,
-            Some(l) if normalize_for_compare(l) == normalize_for_compare(&dry) => Action::Unchanged,
-            Some(_) => Action::Update,
+        let (action, fields) = match &live {
+            None => (Action::Create, Vec::new()),
+            Some(l) => {
+                let (before, after) = (normalize_for_compare(l), normalize_for_compare(&dry));
+                if before == after {
+                    (Action::Unchanged, Vec::new())
+                } else {
+                    (Action::Update, changed_paths(&before, &after, 8))
+                }
+            }
         };
         let step = Step {
             object: r,
@@ -286,6 +307,7 @@ impl<'a> Applier<'a> {
             desired: Some(dry),
             live,
             reason,
+            fields,
         };
         Ok(Planned { step, object, force })
     }

@@ -38,6 +38,7 @@ pub(crate) async fn plan_prunes(cluster: &Cluster, mut stale: Vec<ObjectRef>) ->
                 desired: None,
                 live: Some(live),
                 reason: None,
+                fields: Vec::new(),
             });
         }
     }
@@ -51,6 +52,7 @@ fn skip(object: ObjectRef, live: Option<Value>, reason: &str) -> Step {
         desired: None,
         live,
         reason: Some(format!("prune skipped: {reason}")),
+        fields: Vec::new(),
     }
 }
 

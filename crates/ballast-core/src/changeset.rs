@@ -39,14 +39,19 @@ pub struct ChangeSetEntry {
     pub object: ObjectRef,
     /// What happened.
     pub change: Change,
-    /// Why, for skipped objects.
+    /// Why, for skipped objects; for drift corrections, who changed the object.
     pub reason: Option<String>,
+    /// For configured objects: the fields that were changed back or updated.
+    pub fields: Vec<String>,
+    /// Digest of the object as applied (normalized), when known: what the live object should
+    /// look like until the next sync.
+    pub digest: Option<u64>,
 }
 
 impl fmt::Display for ChangeSetEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.object, self.change.as_str())?;
-        if let Some(r) = &self.reason {
+        if let Some(r) = self.reason.as_ref().filter(|_| self.change == Change::Skipped) {
             write!(f, " ({r})")?;
         }
         Ok(())
@@ -64,7 +69,13 @@ pub struct ChangeSet {
 impl ChangeSet {
     /// Adds one entry.
     pub fn push(&mut self, object: ObjectRef, change: Change, reason: Option<String>) {
-        self.entries.push(ChangeSetEntry { object, change, reason });
+        self.entries.push(ChangeSetEntry {
+            object,
+            change,
+            reason,
+            fields: Vec::new(),
+            digest: None,
+        });
     }
 
     /// Number of entries with the given change.

@@ -45,6 +45,8 @@ pub struct Step {
     pub live: Option<Value>,
     /// Why the step is skipped, or other detail worth showing.
     pub reason: Option<String>,
+    /// For updates: the fields that differ (`spec.replicas`, ...), at most a handful.
+    pub fields: Vec<String>,
 }
 
 /// Objects that are applied together; a stage completes (and its CRDs and Namespaces are ready)

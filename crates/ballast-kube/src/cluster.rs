@@ -118,6 +118,11 @@ impl Cluster {
         self.resource(r).is_ok()
     }
 
+    /// The API resource serving `r`'s group/version/kind, and its scope.
+    pub fn api_resource(&self, r: &ObjectRef) -> Option<(ApiResource, Scope)> {
+        self.resource(r).ok()
+    }
+
     fn resource(&self, r: &ObjectRef) -> Result<(ApiResource, Scope), KubeError> {
         let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
         res.by_gvk

@@ -6,5 +6,5 @@ pub mod normalize;
 pub mod order;
 
 pub use diff::{mask_secret, unified_diff};
-pub use normalize::{normalize_for_compare, prepare_for_apply};
+pub use normalize::{changed_paths, normalize_for_compare, object_digest, prepare_for_apply};
 pub use order::{StageKind, apply_order, prune_order, stage_of};

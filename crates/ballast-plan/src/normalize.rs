@@ -153,8 +153,73 @@ pub fn normalize_for_compare(object: &Value) -> Value {
     Value::Object(out)
 }
 
+/// A digest of an object's comparable part (see [`normalize_for_compare`]): equal digests mean
+/// no difference a sync would correct. Stable within one build of Ballast.
+pub fn object_digest(object: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&normalize_for_compare(object))
+        .unwrap_or_default()
+        .hash(&mut h);
+    h.finish()
+}
+
+/// Paths (`spec.replicas`, `data.key`, `spec.template.spec.containers[0].image`) where two
+/// normalized objects differ, in order; at most `limit` of them.
+pub fn changed_paths(before: &Value, after: &Value, limit: usize) -> Vec<String> {
+    let mut out = Vec::new();
+    walk("", before, after, &mut out, limit);
+    out
+}
+
+fn walk(path: &str, a: &Value, b: &Value, out: &mut Vec<String>, limit: usize) {
+    if out.len() >= limit || a == b {
+        return;
+    }
+    let join = |k: &str| {
+        if path.is_empty() {
+            k.to_string()
+        } else {
+            format!("{path}.{k}")
+        }
+    };
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            let mut keys: Vec<&String> = x.keys().chain(y.keys().filter(|k| !x.contains_key(*k))).collect();
+            keys.dedup();
+            for k in keys {
+                walk(
+                    &join(k),
+                    x.get(k).unwrap_or(&Value::Null),
+                    y.get(k).unwrap_or(&Value::Null),
+                    out,
+                    limit,
+                );
+            }
+        }
+        (Value::Array(x), Value::Array(y)) if x.len() == y.len() => {
+            for (i, (ea, eb)) in x.iter().zip(y).enumerate() {
+                walk(&format!("{path}[{i}]"), ea, eb, out, limit);
+            }
+        }
+        _ => out.push(if path.is_empty() { ".".into() } else { path.to_string() }),
+    }
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn changed_paths_name_the_fields() {
+        let a = json!({"spec": {"replicas": 5, "template": {"spec": {"containers": [{"image": "a:1"}]}}}, "data": {"k": "x"}});
+        let b = json!({"spec": {"replicas": 2, "template": {"spec": {"containers": [{"image": "a:2"}]}}}, "data": {"k": "x", "n": "1"}});
+        assert_eq!(
+            changed_paths(&a, &b, 10),
+            ["spec.replicas", "spec.template.spec.containers[0].image", "data.n"]
+        );
+        assert_eq!(changed_paths(&a, &b, 1), ["spec.replicas"]);
+        assert!(changed_paths(&a, &a, 10).is_empty());
+    }
+
     use super::*;
     use serde_json::json;
 

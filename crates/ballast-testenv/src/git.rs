@@ -106,6 +106,14 @@ impl GitRepo {
         target
     }
 
+    /// Pushes the current branch (as `main`) and all tags to a bare repository made by
+    /// [`GitRepo::publish`].
+    pub fn push(&self, bare: &Path) {
+        let target = bare.display().to_string();
+        self.git(&["push", "--quiet", "--force", &target, "HEAD:refs/heads/main"]);
+        self.git(&["push", "--quiet", "--force", "--tags", &target]);
+    }
+
     /// Runs git in the working tree; panics with its output on failure.
     pub fn git(&self, args: &[&str]) -> String {
         run(args, Some(self.path()))

@@ -31,6 +31,252 @@ pub enum Command {
     Sync(SyncArgs),
     /// A local control plane (etcd + kube-apiserver + kube-controller-manager) on loopback.
     Local(LocalArgs),
+    /// Run the controller: reconcile GitRepositories and Kustomizations continuously.
+    Controller(ControllerArgs),
+    /// Install the CRDs, namespace, RBAC and controller Deployment (or print them with --export).
+    Install(InstallArgs),
+    /// Create (or update) a source or Kustomization, like `flux create`.
+    #[command(subcommand)]
+    Create(CreateCommand),
+    /// List sources or Kustomizations with their status.
+    #[command(subcommand)]
+    Get(GetCommand),
+    /// Ask for a reconcile now and wait for its outcome.
+    #[command(subcommand)]
+    Reconcile(ReconcileCommand),
+    /// Stop reconciling an object.
+    #[command(subcommand)]
+    Suspend(TargetCommand),
+    /// Resume reconciling an object.
+    #[command(subcommand)]
+    Resume(TargetCommand),
+    /// Delete an object (a Kustomization with prune deletes what it applied).
+    #[command(subcommand)]
+    Delete(TargetCommand),
+}
+
+/// `controller`.
+#[derive(Debug, Args)]
+pub struct ControllerArgs {
+    /// Address for /healthz, /readyz and /metrics.
+    #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
+    pub metrics_addr: std::net::SocketAddr,
+    /// Elect a leader through a Lease so that only one replica acts.
+    #[arg(long)]
+    pub leader_elect: bool,
+    /// Namespace of the leader-election Lease.
+    #[arg(long, default_value = "flux-system", value_name = "NS")]
+    pub lease_namespace: String,
+    /// Reconciles in flight at once, per kind.
+    #[arg(long, default_value_t = 4)]
+    pub concurrency: u16,
+    /// Identity in the Lease and in events (default: hostname-pid).
+    #[arg(long)]
+    pub identity: Option<String>,
+    /// Reconcile only objects in this namespace (default: all namespaces).
+    #[arg(long, value_name = "NS")]
+    pub watch_namespace: Option<String>,
+}
+
+/// `install`.
+#[derive(Debug, Args)]
+pub struct InstallArgs {
+    /// Print the manifests instead of applying them.
+    #[arg(long)]
+    pub export: bool,
+    /// Namespace for the controller.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+}
+
+/// `create`.
+#[derive(Debug, Subcommand)]
+pub enum CreateCommand {
+    /// A source.
+    #[command(subcommand)]
+    Source(CreateSource),
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(CreateKustomization),
+}
+
+/// `create source`.
+#[derive(Debug, Subcommand)]
+pub enum CreateSource {
+    /// A GitRepository.
+    Git(CreateGit),
+}
+
+/// `create source git`.
+#[derive(Debug, Args)]
+pub struct CreateGit {
+    /// Name.
+    pub name: String,
+    /// Repository URL.
+    #[arg(long)]
+    pub url: String,
+    /// Branch.
+    #[arg(long, group = "gitref")]
+    pub branch: Option<String>,
+    /// Tag.
+    #[arg(long, group = "gitref")]
+    pub tag: Option<String>,
+    /// Semver range over tags.
+    #[arg(long, group = "gitref", value_name = "RANGE")]
+    pub tag_semver: Option<String>,
+    /// Commit.
+    #[arg(long, group = "gitref")]
+    pub commit: Option<String>,
+    /// How often to check for new commits.
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
+    /// Secret with credentials.
+    #[arg(long)]
+    pub secret_ref: Option<String>,
+    /// Ignore rules (.gitignore syntax).
+    #[arg(long)]
+    pub ignore_paths: Vec<String>,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Print YAML instead of applying.
+    #[arg(long)]
+    pub export: bool,
+}
+
+/// `create kustomization`.
+#[derive(Debug, Args)]
+pub struct CreateKustomization {
+    /// Name.
+    pub name: String,
+    /// Source, `GitRepository/NAME` or `GitRepository/NAME.NAMESPACE`.
+    #[arg(long)]
+    pub source: String,
+    /// Path in the source.
+    #[arg(long, default_value = "./")]
+    pub path: String,
+    /// Delete what is removed from the source.
+    #[arg(long)]
+    pub prune: bool,
+    /// How often to reconcile.
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
+    /// Interval after a failure.
+    #[arg(long)]
+    pub retry_interval: Option<String>,
+    /// Put namespaced objects in this namespace.
+    #[arg(long)]
+    pub target_namespace: Option<String>,
+    /// Kustomizations that must be ready first (`NAME` or `NAMESPACE/NAME`).
+    #[arg(long, value_delimiter = ',')]
+    pub depends_on: Vec<String>,
+    /// Wait for every applied object to be healthy.
+    #[arg(long)]
+    pub wait: bool,
+    /// Objects to check, `Kind/name.namespace`.
+    #[arg(long)]
+    pub health_check: Vec<String>,
+    /// Limit for apply and health checks.
+    #[arg(long)]
+    pub health_check_timeout: Option<String>,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Print YAML instead of applying.
+    #[arg(long)]
+    pub export: bool,
+}
+
+/// `get`.
+#[derive(Debug, Subcommand)]
+pub enum GetCommand {
+    /// Sources.
+    #[command(subcommand)]
+    Sources(GetSources),
+    /// Kustomizations.
+    #[command(alias = "ks")]
+    Kustomizations(GetArgs),
+}
+
+/// `get sources`.
+#[derive(Debug, Subcommand)]
+pub enum GetSources {
+    /// GitRepositories.
+    Git(GetArgs),
+}
+
+/// Options of `get`.
+#[derive(Debug, Args)]
+pub struct GetArgs {
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// All namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+    /// Keep printing changes.
+    #[arg(short, long)]
+    pub watch: bool,
+}
+
+/// `reconcile`.
+#[derive(Debug, Subcommand)]
+pub enum ReconcileCommand {
+    /// A source.
+    #[command(subcommand)]
+    Source(ReconcileSource),
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(ReconcileKustomization),
+}
+
+/// `reconcile source`.
+#[derive(Debug, Subcommand)]
+pub enum ReconcileSource {
+    /// A GitRepository.
+    Git(NamedArgs),
+}
+
+/// `reconcile kustomization`.
+#[derive(Debug, Args)]
+pub struct ReconcileKustomization {
+    /// Which one.
+    #[command(flatten)]
+    pub target: NamedArgs,
+    /// Reconcile its source first.
+    #[arg(long)]
+    pub with_source: bool,
+}
+
+/// A named object and how long to wait for it.
+#[derive(Debug, Args)]
+pub struct NamedArgs {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// How long to wait.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+}
+
+/// `suspend`, `resume`, `delete` targets.
+#[derive(Debug, Subcommand)]
+pub enum TargetCommand {
+    /// A source.
+    #[command(subcommand)]
+    Source(TargetSource),
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(NamedArgs),
+}
+
+/// Source kinds for `suspend`, `resume`, `delete`.
+#[derive(Debug, Subcommand)]
+pub enum TargetSource {
+    /// A GitRepository.
+    Git(NamedArgs),
 }
 
 /// Where the desired state comes from.

@@ -1,9 +1,16 @@
 //! One file per verb.
 
 mod build;
+mod controller;
+mod create;
 mod diff;
+mod flux_objects;
+mod get;
+pub mod install;
 mod local;
+mod reconcile;
 mod sync;
+mod target;
 
 use anyhow::Result;
 
@@ -18,5 +25,13 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,
+        Command::Controller(args) => controller::run(args, kubeconfig, context).await,
+        Command::Install(args) => install::run(args, kubeconfig, context).await,
+        Command::Create(cmd) => create::run(cmd, kubeconfig, context).await,
+        Command::Get(cmd) => get::run(cmd, kubeconfig, context).await,
+        Command::Reconcile(cmd) => reconcile::run(cmd, kubeconfig, context).await,
+        Command::Suspend(cmd) => target::run(target::Verb::Suspend, cmd, kubeconfig, context).await,
+        Command::Resume(cmd) => target::run(target::Verb::Resume, cmd, kubeconfig, context).await,
+        Command::Delete(cmd) => target::run(target::Verb::Delete, cmd, kubeconfig, context).await,
     }
 }

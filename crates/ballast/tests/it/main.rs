@@ -5,6 +5,8 @@ mod support;
 
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
+/// The controller: Flux objects, source watch, drift, prune, health, dependencies.
+mod controller;
 /// diff: exit codes, prunes, masking.
 mod diff;
 /// `ballast local up | down | status`.

@@ -176,3 +176,120 @@ pub fn inventory(name: &str) -> Vec<String> {
         .map(|e| e["id"].as_str().unwrap().to_string())
         .collect()
 }
+
+/// Installs the CRDs once per test binary.
+pub fn install() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        ballast(&["install"]).ok();
+    });
+}
+
+/// A `ballast controller` process reconciling one namespace; killed when dropped.
+pub struct ControllerProcess {
+    child: std::process::Child,
+    pub log: PathBuf,
+    _dir: tempfile::TempDir,
+}
+
+impl ControllerProcess {
+    pub fn start(namespace: &str, extra: &[&str]) -> Self {
+        install();
+        static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
+        let identity = format!("{namespace}-c{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
+        let dir = tempfile::tempdir().unwrap();
+        let log = dir.path().join("controller.log");
+        let child = Command::new(env!("CARGO_BIN_EXE_ballast"))
+            .arg("--kubeconfig")
+            .arg(&env().kubeconfig)
+            .args([
+                "controller",
+                "--watch-namespace",
+                namespace,
+                "--metrics-addr",
+                "127.0.0.1:0",
+                "--identity",
+                &identity,
+            ])
+            .args(extra)
+            .env("BALLAST_CACHE", dir.path().join("cache"))
+            .stdout(std::fs::File::create(&log).unwrap())
+            .stderr(std::fs::File::create(dir.path().join("controller.err")).unwrap())
+            .spawn()
+            .expect("start controller");
+        ControllerProcess {
+            child,
+            log: dir.path().join("controller.err"),
+            _dir: dir,
+        }
+    }
+
+    pub fn log(&self) -> String {
+        std::fs::read_to_string(&self.log).unwrap_or_default()
+    }
+
+    /// `http://127.0.0.1:<port>` of the probes, once the controller printed it.
+    pub fn probe_url(&self) -> String {
+        wait_for("controller probe address", 20, || {
+            self.log()
+                .split("probes and metrics on ")
+                .nth(1)
+                .map(|r| r.lines().next().unwrap_or("").trim().to_string())
+        })
+    }
+
+    pub fn kill(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Drop for ControllerProcess {
+    fn drop(&mut self) {
+        self.kill();
+    }
+}
+
+/// Polls `f` every 200 ms until it returns Some, or panics after `secs` seconds naming `what`.
+pub fn wait_for<T>(what: &str, secs: u64, mut f: impl FnMut() -> Option<T>) -> T {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        if let Some(v) = f() {
+            return v;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}"
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
+/// The Ready condition (status, message) of a Flux object.
+pub fn ready(kind: &str, ns: &str, name: &str) -> Option<(String, String)> {
+    let o = get(kind, Some(ns), name)?;
+    let c = o["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == "Ready")?
+        .clone();
+    Some((
+        c["status"].as_str()?.to_string(),
+        c["message"].as_str().unwrap_or("").to_string(),
+    ))
+}
+
+/// Event reasons and messages recorded in a namespace.
+pub fn events(ns: &str) -> Vec<(String, String)> {
+    let out = kubectl(&["get", "events", "-n", ns, "-o", "json"]);
+    let v: Value = serde_json::from_str(&out).unwrap();
+    v["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            let note = e["message"].as_str().or(e["note"].as_str()).unwrap_or("").to_string();
+            (e["reason"].as_str().unwrap_or("").to_string(), note)
+        })
+        .collect()
+}

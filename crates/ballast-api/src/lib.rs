@@ -1,0 +1,19 @@
+//! The Kubernetes API Ballast serves, compatible with Flux:
+//! `source.toolkit.fluxcd.io` [`GitRepository`] and `kustomize.toolkit.fluxcd.io` [`Kustomization`].
+//!
+//! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
+//! `v1beta1` with the same schema (no conversion webhook, like Flux), so manifests written for
+//! older Flux releases are accepted. Fields only older versions had (`validation`,
+//! `gitImplementation`) are part of the schema so they are never silently dropped; the
+//! reconcilers report them.
+
+pub mod condition;
+mod crd;
+pub mod git_repository;
+pub mod kustomization;
+pub mod meta;
+
+pub use condition::{Condition, ConditionStatus};
+pub use crd::{all_crds, crd_values};
+pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
+pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};

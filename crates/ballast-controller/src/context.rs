@@ -1,0 +1,99 @@
+//! What every reconcile shares.
+
+use std::path::PathBuf;
+use std::sync::OnceLock;
+
+use ballast_api::Kustomization;
+use kube::runtime::reflector::{ObjectRef as KubeRef, Store};
+use tokio::sync::mpsc::UnboundedSender;
+
+use ballast_kube::Cluster;
+use kube::Resource;
+use kube::runtime::events::{Event, EventType, Recorder, Reporter};
+
+use crate::drift::DriftWatch;
+use crate::metrics::Metrics;
+
+/// Shared state of the reconcilers.
+pub struct Context {
+    /// Client for typed calls.
+    pub client: kube::Client,
+    /// The cluster boundary the engine applies through.
+    pub cluster: Cluster,
+    /// Git cache (repositories and artifacts).
+    pub cache_dir: PathBuf,
+    /// Prometheus metrics.
+    pub metrics: Metrics,
+    /// Kubernetes events.
+    pub recorder: Recorder,
+    /// Watches on managed objects.
+    pub drift: DriftWatch,
+    /// Asks the Kustomization controller to reconcile an object now.
+    pub trigger: UnboundedSender<KubeRef<Kustomization>>,
+    /// The Kustomization controller's cache, once it runs.
+    pub kustomizations: OnceLock<Store<Kustomization>>,
+}
+
+impl Context {
+    /// A context for a cluster.
+    pub fn new(
+        cluster: Cluster,
+        cache_dir: PathBuf,
+        metrics: Metrics,
+        trigger: UnboundedSender<KubeRef<Kustomization>>,
+        identity: &str,
+    ) -> Self {
+        let client = cluster.client().clone();
+        let reporter = Reporter {
+            controller: "ballast".into(),
+            instance: Some(identity.into()),
+        };
+        let drift = DriftWatch::new(cluster.clone(), trigger.clone());
+        Context {
+            recorder: Recorder::new(client.clone(), reporter),
+            client,
+            cluster,
+            cache_dir,
+            metrics,
+            drift,
+            trigger,
+            kustomizations: OnceLock::new(),
+        }
+    }
+
+    /// Asks for a reconcile of every Kustomization that depends on `ks` (it just became Ready).
+    pub fn trigger_dependents(&self, ks: &Kustomization) {
+        let Some(store) = self.kustomizations.get() else { return };
+        let ns = ks.metadata.namespace.clone().unwrap_or_default();
+        let name = ks.metadata.name.clone().unwrap_or_default();
+        for other in store.state() {
+            let other_ns = other.metadata.namespace.clone().unwrap_or_default();
+            let depends = other
+                .spec
+                .depends_on
+                .iter()
+                .flatten()
+                .any(|d| d.name == name && d.namespace.clone().unwrap_or_else(|| other_ns.clone()) == ns);
+            if depends {
+                let _ = self.trigger.send(KubeRef::from_obj(&*other));
+            }
+        }
+    }
+
+    /// Publishes an event on `object` (best effort: a failure to record is not a reconcile failure).
+    pub async fn event<K: Resource<DynamicType = ()>>(&self, object: &K, type_: EventType, reason: &str, note: &str) {
+        let mut note = note.to_string();
+        if note.len() > 1000 {
+            note.truncate(997);
+            note.push_str("...");
+        }
+        let event = Event {
+            type_,
+            reason: reason.into(),
+            note: Some(note),
+            action: "Reconcile".into(),
+            secondary: None,
+        };
+        let _ = self.recorder.publish(&event, &object.object_ref(&())).await;
+    }
+}

@@ -1,0 +1,128 @@
+//! Drift: live changes to managed objects, noticed through watches.
+//!
+//! Every object a Kustomization owns is watched (one watch per group/version/kind, across
+//! namespaces, started on first need). After each sync the reconciler records, per object, the
+//! digest of what it applied (its normalized dry-run result). A watch event whose normalized
+//! digest differs from that — an edit, a scale, a delete — asks for a reconcile of the owner at
+//! once. Status-only changes and our own writes leave the digest unchanged and trigger nothing.
+
+use std::collections::{HashMap, HashSet};
+use std::sync::{Arc, Mutex};
+
+use ballast_api::Kustomization;
+use ballast_core::ObjectRef;
+use ballast_kube::Cluster;
+use ballast_plan::object_digest;
+use futures::StreamExt;
+use kube::api::{Api, DynamicObject};
+use kube::runtime::reflector::ObjectRef as KubeRef;
+use kube::runtime::{WatchStreamExt, watcher};
+use tokio::sync::mpsc::UnboundedSender;
+
+type Owner = KubeRef<Kustomization>;
+
+#[derive(Default)]
+struct State {
+    owner_of: HashMap<ObjectRef, Owner>,
+    owned_by: HashMap<Owner, Vec<ObjectRef>>,
+    expected: HashMap<ObjectRef, u64>,
+    watching: HashSet<(String, String, String)>,
+}
+
+/// Watches managed objects and asks for reconciles when they drift.
+#[derive(Clone)]
+pub struct DriftWatch {
+    state: Arc<Mutex<State>>,
+    cluster: Cluster,
+    trigger: UnboundedSender<Owner>,
+}
+
+impl DriftWatch {
+    /// A drift watch that sends owners to reconcile on `trigger`.
+    pub fn new(cluster: Cluster, trigger: UnboundedSender<Owner>) -> Self {
+        DriftWatch {
+            state: Arc::default(),
+            cluster,
+            trigger,
+        }
+    }
+
+    /// Records what `owner` owns now, and the digest each applied object should keep; starts
+    /// watches for kinds not watched yet.
+    pub fn track(&self, owner: &Kustomization, objects: &[ObjectRef], digests: &HashMap<ObjectRef, u64>) {
+        let owner = KubeRef::from_obj(owner);
+        let mut new_kinds = Vec::new();
+        {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            for old in st.owned_by.remove(&owner).unwrap_or_default() {
+                if st.owner_of.get(&old) == Some(&owner) {
+                    st.owner_of.remove(&old);
+                    st.expected.remove(&old);
+                }
+            }
+            for r in objects {
+                st.owner_of.insert(r.clone(), owner.clone());
+                match digests.get(r) {
+                    Some(d) => {
+                        st.expected.insert(r.clone(), *d);
+                    }
+                    None => {
+                        st.expected.remove(r);
+                    }
+                }
+                let key = (r.group.clone(), r.version.clone(), r.kind.clone());
+                if st.watching.insert(key) {
+                    new_kinds.push(r.clone());
+                }
+            }
+            if !objects.is_empty() {
+                st.owned_by.insert(owner, objects.to_vec());
+            }
+        }
+        for r in new_kinds {
+            self.spawn_watch(r);
+        }
+    }
+
+    fn spawn_watch(&self, like: ObjectRef) {
+        let Some((ar, _)) = self.cluster.api_resource(&like) else {
+            return;
+        };
+        let api: Api<DynamicObject> = Api::all_with(self.cluster.client().clone(), &ar);
+        let this = self.clone();
+        tokio::spawn(async move {
+            let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
+            while let Some(event) = events.next().await {
+                match event {
+                    Ok(watcher::Event::Apply(o)) => this.observe(&like, o, false),
+                    Ok(watcher::Event::Delete(o)) => this.observe(&like, o, true),
+                    _ => {}
+                }
+            }
+        });
+    }
+
+    fn observe(&self, like: &ObjectRef, object: DynamicObject, deleted: bool) {
+        let r = ObjectRef {
+            group: like.group.clone(),
+            version: like.version.clone(),
+            kind: like.kind.clone(),
+            namespace: object.metadata.namespace.clone(),
+            name: object.metadata.name.clone().unwrap_or_default(),
+        };
+        let owner = {
+            let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let Some(owner) = st.owner_of.get(&r).cloned() else {
+                return;
+            };
+            if !deleted {
+                let live = serde_json::to_value(&object).unwrap_or_default();
+                if st.expected.get(&r) == Some(&object_digest(&live)) {
+                    return;
+                }
+            }
+            owner
+        };
+        let _ = self.trigger.send(owner);
+    }
+}

@@ -1,0 +1,271 @@
+//! The GitRepository reconciler: resolve, fetch, record the artifact.
+
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_api::condition::{ConditionStatus, remove_condition, set_condition};
+use ballast_api::git_repository::{Artifact, GitRepository, GitRepositoryStatus};
+use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use ballast_core::parse_duration;
+use ballast_source::{Auth, FetchOptions, GitRef, GitSource};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::context::Context;
+use crate::error::ReconcileError;
+use crate::status::{condition, mark_failed, mark_ready};
+
+/// Fields Ballast does not implement yet; setting one is reported on the object.
+fn unsupported(repo: &GitRepository) -> Vec<&'static str> {
+    let s = &repo.spec;
+    let mut out = Vec::new();
+    if s.provider.as_deref().is_some_and(|p| p != "generic") {
+        out.push("spec.provider");
+    }
+    if s.verify.is_some() {
+        out.push("spec.verify");
+    }
+    if s.proxy_secret_ref.is_some() {
+        out.push("spec.proxySecretRef");
+    }
+    if s.recurse_submodules == Some(true) {
+        out.push("spec.recurseSubmodules");
+    }
+    if s.include.as_ref().is_some_and(|i| !i.is_empty()) {
+        out.push("spec.include");
+    }
+    if s.sparse_checkout.as_ref().is_some_and(|i| !i.is_empty()) {
+        out.push("spec.sparseCheckout");
+    }
+    out
+}
+
+/// Reconciles one GitRepository. Guarantees: a failed fetch keeps the previous artifact in status
+/// (Kustomizations keep applying the last good revision) and says why in `FetchFailed` and `Ready`.
+pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let started = std::time::Instant::now();
+    let ns = repo.namespace().unwrap_or_default();
+    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
+    let interval = parse_duration(&repo.spec.interval).unwrap_or(Duration::from_secs(60));
+    if repo.spec.suspend == Some(true) {
+        ctx.metrics
+            .record("GitRepository", &ns, &repo.name_any(), None, started.elapsed());
+        return Ok(Action::await_change());
+    }
+    let generation = repo.meta().generation;
+    let mut status = repo.status.clone().unwrap_or_default();
+    status.observed_generation = generation;
+    status.last_handled_reconcile_at = repo.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
+    if repo.spec.git_implementation.is_some() {
+        ctx.event(
+            &*repo,
+            EventType::Warning,
+            "DeprecatedField",
+            "spec.gitImplementation is deprecated and ignored",
+        )
+        .await;
+    }
+    let missing = unsupported(&repo);
+    let result = if missing.is_empty() {
+        fetch(&repo, &ctx).await
+    } else {
+        Err(ReconcileError::Invalid(format!(
+            "not supported yet: {}",
+            missing.join(", ")
+        )))
+    };
+    let action = match result {
+        Ok(artifact) => {
+            let changed = status.artifact.as_ref().map(|a| &a.revision) != Some(&artifact.revision);
+            let message = format!("stored artifact for revision '{}'", artifact.revision);
+            if changed {
+                ctx.event(&*repo, EventType::Normal, "NewArtifact", &message).await;
+            }
+            // Same revision: keep the artifact as it was (its time included), so watchers of this
+            // object only hear about new revisions.
+            if changed {
+                status.artifact = Some(artifact);
+            }
+            remove_condition(&mut status.conditions, "FetchFailed");
+            set_condition(
+                &mut status.conditions,
+                condition(
+                    "ArtifactInStorage",
+                    ConditionStatus::True,
+                    "Succeeded",
+                    &message,
+                    generation,
+                ),
+            );
+            mark_ready(&mut status.conditions, "Succeeded", &message, generation);
+            Action::requeue(interval)
+        }
+        Err(e) => {
+            let message = e.to_string();
+            set_condition(
+                &mut status.conditions,
+                condition("FetchFailed", ConditionStatus::True, e.reason(), &message, generation),
+            );
+            mark_failed(&mut status.conditions, e.reason(), &message, generation, e.stalled());
+            ctx.event(&*repo, EventType::Warning, e.reason(), &message).await;
+            Action::requeue(interval)
+        }
+    };
+    patch_status(&api, &repo.name_any(), &status).await?;
+    let ready = status.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.status);
+    ctx.metrics
+        .record("GitRepository", &ns, &repo.name_any(), ready, started.elapsed());
+    Ok(action)
+}
+
+async fn patch_status(
+    api: &Api<GitRepository>,
+    name: &str,
+    status: &GitRepositoryStatus,
+) -> Result<(), ReconcileError> {
+    let patch = json!({"status": status});
+    api.patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(())
+}
+
+/// The source spec of a GitRepository, as Ballast's source crate understands it.
+pub fn git_ref(repo: &GitRepository) -> GitRef {
+    let r = repo.spec.reference.clone().unwrap_or_default();
+    if let Some(c) = r.commit.filter(|c| !c.is_empty()) {
+        GitRef::Commit(c)
+    } else if let Some(n) = r.name.filter(|n| !n.is_empty()) {
+        match (n.strip_prefix("refs/heads/"), n.strip_prefix("refs/tags/")) {
+            (Some(b), _) => GitRef::Branch(b.into()),
+            (_, Some(t)) => GitRef::Tag(t.into()),
+            _ => GitRef::Branch(n),
+        }
+    } else if let Some(s) = r.semver.filter(|s| !s.is_empty()) {
+        GitRef::Semver(s)
+    } else if let Some(t) = r.tag.filter(|t| !t.is_empty()) {
+        GitRef::Tag(t)
+    } else {
+        GitRef::Branch(r.branch.filter(|b| !b.is_empty()).unwrap_or_else(|| "master".into()))
+    }
+}
+
+async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, ReconcileError> {
+    let ns = repo.namespace().unwrap_or_default();
+    let (auth, _keys) = auth(repo, ctx, &ns).await?;
+    let source = GitSource {
+        url: repo.spec.url.clone(),
+        reference: git_ref(repo),
+        auth,
+    };
+    let timeout = repo
+        .spec
+        .timeout
+        .as_deref()
+        .map(parse_duration)
+        .transpose()
+        .map_err(ReconcileError::Invalid)?;
+    let options = FetchOptions {
+        cache_dir: ctx.cache_dir.clone(),
+        timeout: timeout.unwrap_or(Duration::from_secs(60)),
+    };
+    let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options))
+        .await
+        .map_err(|e| ReconcileError::Build(e.to_string()))??;
+    Ok(Artifact {
+        path: artifact.root.display().to_string(),
+        url: format!("file://{}", artifact.root.display()),
+        revision: artifact.revision.to_string(),
+        digest: Some(artifact.digest),
+        last_update_time: crate::status::now(),
+    })
+}
+
+/// Puts the tree of an exact revision (`<ref>@sha1:<commit>`) of `repo` in this process's cache
+/// and returns its directory: used when the artifact in status was produced by another process.
+pub async fn materialize(repo: &GitRepository, revision: &str, ctx: &Context) -> Result<PathBuf, ReconcileError> {
+    let commit = revision.rsplit("sha1:").next().unwrap_or_default().to_string();
+    let ns = repo.namespace().unwrap_or_default();
+    let (auth, _keys) = auth(repo, ctx, &ns).await?;
+    let source = GitSource {
+        url: repo.spec.url.clone(),
+        reference: GitRef::Commit(commit),
+        auth,
+    };
+    let options = FetchOptions {
+        cache_dir: ctx.cache_dir.clone(),
+        timeout: Duration::from_secs(60),
+    };
+    let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options))
+        .await
+        .map_err(|e| ReconcileError::Build(e.to_string()))??;
+    Ok(artifact.root)
+}
+
+/// Credentials from the secret named by `spec.secretRef`. SSH keys are written to a private
+/// temporary directory that lives as long as the returned guard.
+async fn auth(
+    repo: &GitRepository,
+    ctx: &Context,
+    ns: &str,
+) -> Result<(Auth, Option<tempfile::TempDir>), ReconcileError> {
+    let Some(secret_ref) = &repo.spec.secret_ref else {
+        return Ok((Auth::None, None));
+    };
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+    let secret = secrets
+        .get_opt(&secret_ref.name)
+        .await?
+        .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("secret {ns}/{} not found", secret_ref.name)))?;
+    let data = secret.data.unwrap_or_default();
+    let text = |k: &str| data.get(k).map(|v| String::from_utf8_lossy(&v.0).into_owned());
+    if let Some(identity) = text("identity") {
+        let known = text("known_hosts").ok_or_else(|| {
+            ReconcileError::Invalid(format!(
+                "secret {ns}/{}: `identity` needs `known_hosts`",
+                secret_ref.name
+            ))
+        })?;
+        let dir = tempfile::tempdir().map_err(|e| ReconcileError::Build(e.to_string()))?;
+        let (key, hosts): (PathBuf, PathBuf) = (dir.path().join("identity"), dir.path().join("known_hosts"));
+        write_private(&key, &identity)?;
+        write_private(&hosts, &known)?;
+        return Ok((
+            Auth::Ssh {
+                identity: key,
+                known_hosts: hosts,
+            },
+            Some(dir),
+        ));
+    }
+    if let Some(token) = text("bearerToken") {
+        return Ok((Auth::Bearer(token), None));
+    }
+    if let (Some(username), Some(password)) = (text("username"), text("password")) {
+        return Ok((Auth::Basic { username, password }, None));
+    }
+    Err(ReconcileError::Invalid(format!(
+        "secret {ns}/{}: expected username and password, bearerToken, or identity and known_hosts",
+        secret_ref.name
+    )))
+}
+
+fn write_private(path: &std::path::Path, text: &str) -> Result<(), ReconcileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut text = text.to_string();
+    if !text.ends_with('\n') {
+        text.push('\n');
+    }
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, text.as_bytes()))
+        .map_err(|e| ReconcileError::Build(format!("{}: {e}", path.display())))
+}

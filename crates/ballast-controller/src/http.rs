@@ -1,0 +1,50 @@
+//! `/healthz`, `/readyz` and `/metrics`.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+
+use axum::Router;
+use axum::extract::State;
+use axum::http::StatusCode;
+use axum::routing::get;
+
+use crate::metrics::Metrics;
+
+/// Shared with the handlers.
+#[derive(Clone)]
+pub struct Probe {
+    /// Set once the controllers run (this replica leads and its caches started).
+    pub ready: Arc<AtomicBool>,
+    /// Metrics to serve.
+    pub metrics: Metrics,
+}
+
+/// Serves the endpoints on `addr` until the process ends. Returns the bound address.
+pub async fn serve(addr: SocketAddr, probe: Probe) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let app = Router::new()
+        .route("/healthz", get(|| async { "ok" }))
+        .route(
+            "/readyz",
+            get(|State(p): State<Probe>| async move {
+                if p.ready.load(Ordering::Relaxed) {
+                    (StatusCode::OK, "ok")
+                } else {
+                    (StatusCode::SERVICE_UNAVAILABLE, "not leading")
+                }
+            }),
+        )
+        .route(
+            "/metrics",
+            get(|State(p): State<Probe>| async move {
+                ([("content-type", "text/plain; version=0.0.4")], p.metrics.encode())
+            }),
+        )
+        .with_state(probe);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(bound)
+}

@@ -1,0 +1,446 @@
+//! The Kustomization reconciler, as named steps: finalize or ensure finalizer, check the spec,
+//! wait for dependencies, get the artifact, render, apply and prune, record the inventory, check
+//! health, report.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_api::condition::{ConditionStatus, find, remove_condition, set_condition};
+use ballast_api::git_repository::GitRepository;
+use ballast_api::kustomization::{Kustomization, KustomizationStatus, ResourceInventory, ResourceRef};
+use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use ballast_apply::{Applier, ApplyOptions};
+use ballast_core::{Change, ChangeSet, Inventory, InventoryEntry, Manifest, ObjectRef, parse_duration};
+use ballast_health::Waiter;
+use ballast_render::{RenderError, RenderSpec, render_plain};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::{Resource, ResourceExt};
+use serde_json::json;
+
+use crate::context::Context;
+use crate::error::ReconcileError;
+use crate::status::{condition, mark_failed, mark_ready};
+
+/// Finalizer Flux uses; Ballast uses the same so objects move between the two cleanly.
+pub const FINALIZER: &str = "finalizers.fluxcd.io";
+
+/// How long to wait before looking at a dependency or a source again.
+const DEPENDENCY_RETRY: Duration = Duration::from_secs(10);
+
+/// Reconciles one Kustomization.
+pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let started = std::time::Instant::now();
+    let ns = ks.namespace().unwrap_or_default();
+    let name = ks.name_any();
+    let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
+    if ks.meta().deletion_timestamp.is_some() {
+        return finalize(&ks, &api, &ctx).await;
+    }
+    if !ks.finalizers().iter().any(|f| f == FINALIZER) {
+        let mut finalizers = ks.finalizers().to_vec();
+        finalizers.push(FINALIZER.into());
+        let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": ks.resource_version()}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        // The patch triggers another reconcile with the finalizer in place.
+        return Ok(Action::await_change());
+    }
+    if ks.spec.suspend == Some(true) {
+        ctx.metrics.record("Kustomization", &ns, &name, None, started.elapsed());
+        return Ok(Action::await_change());
+    }
+    let interval = parse_duration(&ks.spec.interval).unwrap_or(Duration::from_secs(600));
+    let retry = ks
+        .spec
+        .retry_interval
+        .as_deref()
+        .and_then(|r| parse_duration(r).ok())
+        .unwrap_or(interval);
+    let generation = ks.meta().generation;
+    let mut status = ks.status.clone().unwrap_or_default();
+    status.observed_generation = generation;
+    status.last_handled_reconcile_at = ks.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
+    if let Some(v) = &ks.spec.validation {
+        let note = format!(
+            "spec.validation ({v}) is deprecated and ignored: objects are always validated by a server-side dry-run"
+        );
+        ctx.event(&*ks, EventType::Warning, "DeprecatedField", &note).await;
+    }
+    let previous = inventory_of(&status);
+    let mut applied_digests = std::collections::HashMap::new();
+    let outcome = run(&ks, &ctx, &previous, &mut status, &mut applied_digests).await;
+    let action = match outcome {
+        Ok(revision) => {
+            let message = format!("Applied revision: {revision}");
+            status.last_applied_revision = Some(revision);
+            mark_ready(&mut status.conditions, "ReconciliationSucceeded", &message, generation);
+            ctx.trigger_dependents(&ks);
+            Action::requeue(interval)
+        }
+        Err(e) => {
+            let message = e.to_string();
+            mark_failed(&mut status.conditions, e.reason(), &message, generation, e.stalled());
+            if matches!(e, ReconcileError::Health(_)) {
+                set_condition(
+                    &mut status.conditions,
+                    condition(
+                        "Healthy",
+                        ConditionStatus::False,
+                        "HealthCheckFailed",
+                        &message,
+                        generation,
+                    ),
+                );
+            }
+            ctx.event(&*ks, EventType::Warning, e.reason(), &message).await;
+            let again = if matches!(e, ReconcileError::Dependency(_) | ReconcileError::ArtifactNotReady(_)) {
+                DEPENDENCY_RETRY.min(retry)
+            } else {
+                retry
+            };
+            Action::requeue(again)
+        }
+    };
+    let patch = json!({"status": status});
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    // Watch what we own, so live edits come back as reconciles.
+    ctx.drift.track(&ks, &inventory_of(&status).refs(), &applied_digests);
+    let ready = find(&status.conditions, "Ready").map(|c| c.status);
+    ctx.metrics
+        .record("Kustomization", &ns, &name, ready, started.elapsed());
+    Ok(action)
+}
+
+/// The pipeline proper. Updates `status` (inventory, attempted revision) as it goes, so a failure
+/// half-way still records everything that was written.
+async fn run(
+    ks: &Kustomization,
+    ctx: &Context,
+    previous: &Inventory,
+    status: &mut KustomizationStatus,
+    digests: &mut std::collections::HashMap<ObjectRef, u64>,
+) -> Result<String, ReconcileError> {
+    check_spec(ks)?;
+    check_dependencies(ks, ctx).await?;
+    let (revision, root) = artifact(ks, ctx).await?;
+    status.last_attempted_revision = Some(revision.clone());
+    let manifests = build(ks, ctx, &root).await?;
+    if manifests.is_empty() && !previous.is_empty() {
+        return Err(ReconcileError::Build(format!(
+            "{}: the source renders no objects but the inventory owns {}; refusing to prune everything",
+            ks.spec.path.as_deref().unwrap_or("./"),
+            previous.entries.len()
+        )));
+    }
+    let timeout = ks
+        .spec
+        .timeout
+        .as_deref()
+        .and_then(|t| parse_duration(t).ok())
+        .unwrap_or(Duration::from_secs(300));
+    let options = ApplyOptions {
+        force: ks.spec.force == Some(true),
+        prune: ks.spec.prune,
+        stage_timeout: timeout,
+        ..Default::default()
+    };
+    let result = Applier::new(&ctx.cluster, options).apply(&manifests, previous).await;
+    let (changes, failure) = match result {
+        Ok(c) => (c, None),
+        Err(e) => (e.changes.clone(), Some(e)),
+    };
+    digests.extend(
+        changes
+            .entries
+            .iter()
+            .filter_map(|e| Some((e.object.clone(), e.digest?))),
+    );
+    let applied = Inventory::from_change_set(&changes);
+    let inventory = if failure.is_none() && ks.spec.prune {
+        applied
+    } else {
+        applied.union(previous)
+    };
+    status.inventory = Some(to_status_inventory(&inventory));
+    report_changes(
+        ks,
+        ctx,
+        &changes,
+        status.last_applied_revision.as_deref() == Some(revision.as_str()),
+    )
+    .await;
+    if let Some(e) = failure {
+        return Err(ReconcileError::Apply(e.to_string()));
+    }
+    check_health(ks, ctx, &changes, timeout, status).await?;
+    Ok(revision)
+}
+
+fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
+    let s = &ks.spec;
+    let mut missing = Vec::new();
+    for (field, set) in [
+        ("spec.namePrefix", s.name_prefix.is_some()),
+        ("spec.nameSuffix", s.name_suffix.is_some()),
+        ("spec.commonMetadata", s.common_metadata.is_some()),
+        ("spec.patches", s.patches.as_ref().is_some_and(|p| !p.is_empty())),
+        ("spec.images", s.images.as_ref().is_some_and(|p| !p.is_empty())),
+        ("spec.components", s.components.as_ref().is_some_and(|p| !p.is_empty())),
+        ("spec.postBuild", s.post_build.is_some()),
+        ("spec.decryption", s.decryption.is_some()),
+        ("spec.kubeConfig", s.kube_config.is_some()),
+        ("spec.serviceAccountName", s.service_account_name.is_some()),
+        ("spec.deletionPolicy", s.deletion_policy.is_some()),
+    ] {
+        if set {
+            missing.push(field);
+        }
+    }
+    if s.source_ref.kind != "GitRepository" {
+        missing.push("spec.sourceRef.kind (only GitRepository)");
+    }
+    if missing.is_empty() {
+        Ok(())
+    } else {
+        Err(ReconcileError::Invalid(format!(
+            "not supported yet: {}",
+            missing.join(", ")
+        )))
+    }
+}
+
+async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), ReconcileError> {
+    let own_ns = ks.namespace().unwrap_or_default();
+    for dep in ks.spec.depends_on.iter().flatten() {
+        let ns = dep.namespace.clone().unwrap_or_else(|| own_ns.clone());
+        let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
+        let Some(d) = api.get_opt(&dep.name).await? else {
+            return Err(ReconcileError::Dependency(format!(
+                "dependency '{ns}/{}' not found",
+                dep.name
+            )));
+        };
+        let st = d.status.clone().unwrap_or_default();
+        let ready = find(&st.conditions, "Ready").is_some_and(|c| c.is_true());
+        if !ready || st.observed_generation != d.meta().generation {
+            return Err(ReconcileError::Dependency(format!(
+                "dependency '{ns}/{}' is not ready",
+                dep.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// The source's revision and a directory holding it (re-fetched by exact commit if this
+/// process's cache does not have it).
+async fn artifact(ks: &Kustomization, ctx: &Context) -> Result<(String, std::path::PathBuf), ReconcileError> {
+    let ns = ks
+        .spec
+        .source_ref
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ks.namespace().unwrap_or_default());
+    let name = &ks.spec.source_ref.name;
+    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
+    let repo = api
+        .get_opt(name)
+        .await?
+        .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("Source 'GitRepository/{ns}/{name}' not found")))?;
+    let artifact = repo.status.as_ref().and_then(|s| s.artifact.clone()).ok_or_else(|| {
+        ReconcileError::ArtifactNotReady(format!(
+            "Source 'GitRepository/{ns}/{name}' is not ready, artifact not found"
+        ))
+    })?;
+    let root = std::path::PathBuf::from(&artifact.path);
+    if root.is_dir() {
+        return Ok((artifact.revision, root));
+    }
+    let root = crate::git_repository::materialize(&repo, &artifact.revision, ctx).await?;
+    Ok((artifact.revision, root))
+}
+
+async fn build(ks: &Kustomization, ctx: &Context, root: &std::path::Path) -> Result<Vec<Manifest>, ReconcileError> {
+    let path = ks.spec.path.clone().unwrap_or_default();
+    let path = path.trim_start_matches("./").trim_start_matches('/');
+    let spec = RenderSpec {
+        path: if path.is_empty() { ".".into() } else { path.into() },
+        target_namespace: ks.spec.target_namespace.clone(),
+        default_namespace: Some("default".into()),
+    };
+    match render_plain(root, &spec, &ctx.cluster) {
+        Err(RenderError::UnknownKind { .. }) => {
+            // A CRD installed since our last discovery (by another Kustomization, say).
+            ctx.cluster.refresh().await?;
+            render_plain(root, &spec, &ctx.cluster).map_err(|e| ReconcileError::Build(e.to_string()))
+        }
+        other => other.map_err(|e| ReconcileError::Build(e.to_string())),
+    }
+}
+
+async fn check_health(
+    ks: &Kustomization,
+    ctx: &Context,
+    changes: &ChangeSet,
+    timeout: Duration,
+    status: &mut KustomizationStatus,
+) -> Result<(), ReconcileError> {
+    let own_ns = ks.namespace().unwrap_or_default();
+    let mut refs: Vec<ObjectRef> = Vec::new();
+    if ks.spec.wait == Some(true) {
+        refs.extend(
+            changes
+                .entries
+                .iter()
+                .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
+                .map(|e| e.object.clone()),
+        );
+    }
+    for hc in ks.spec.health_checks.iter().flatten() {
+        let api_version = hc.api_version.clone().unwrap_or_else(|| "v1".into());
+        let ns = hc.namespace.clone().or_else(|| Some(own_ns.clone()));
+        let r = ObjectRef::new(&api_version, &hc.kind, ns.as_deref(), &hc.name);
+        let cluster_scoped =
+            ballast_core::Scopes::scope(&ctx.cluster, &r.group, &r.kind) == Some(ballast_core::Scope::Cluster);
+        let r = if cluster_scoped {
+            ObjectRef { namespace: None, ..r }
+        } else {
+            r
+        };
+        refs.push(r);
+    }
+    if refs.is_empty() {
+        remove_condition(&mut status.conditions, "Healthy");
+        return Ok(());
+    }
+    let report = Waiter::new(&ctx.cluster).wait(&refs, timeout).await;
+    let generation = ks.meta().generation;
+    if report.all_healthy() {
+        set_condition(
+            &mut status.conditions,
+            condition(
+                "Healthy",
+                ConditionStatus::True,
+                "Succeeded",
+                "Health check passed",
+                generation,
+            ),
+        );
+        Ok(())
+    } else {
+        Err(ReconcileError::Health(format!(
+            "health check failed after {timeout:?}: {}",
+            report.unhealthy().join("; ")
+        )))
+    }
+}
+
+/// Events summarising a change set: what was written, and — when the revision did not change —
+/// which objects drifted and which fields were put back.
+async fn report_changes(ks: &Kustomization, ctx: &Context, changes: &ChangeSet, same_revision: bool) {
+    let written: Vec<String> = changes
+        .entries
+        .iter()
+        .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Deleted))
+        .map(|e| e.to_string())
+        .collect();
+    if written.is_empty() {
+        return;
+    }
+    if same_revision {
+        let drifted: Vec<String> = changes
+            .entries
+            .iter()
+            .filter(|e| matches!(e.change, Change::Created | Change::Configured))
+            .map(|e| {
+                if e.change == Change::Created {
+                    format!("{} (deleted live, recreated)", e.object)
+                } else if e.fields.is_empty() {
+                    e.object.to_string()
+                } else {
+                    format!("{} ({})", e.object, e.fields.join(", "))
+                }
+            })
+            .collect();
+        if !drifted.is_empty() {
+            ctx.metrics.drift_corrected(
+                &ks.namespace().unwrap_or_default(),
+                &ks.name_any(),
+                drifted.len() as u64,
+            );
+            ctx.event(
+                ks,
+                EventType::Warning,
+                "DriftCorrected",
+                &format!("drift corrected: {}", drifted.join("; ")),
+            )
+            .await;
+        }
+    }
+    ctx.event(ks, EventType::Normal, "ReconciliationSucceeded", &written.join("\n"))
+        .await;
+}
+
+/// Deleting a Kustomization: with `prune: true`, delete what it applied; then let it go.
+async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -> Result<Action, ReconcileError> {
+    if !ks.finalizers().iter().any(|f| f == FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    let status = ks.status.clone().unwrap_or_default();
+    let inventory = inventory_of(&status);
+    if ks.spec.prune && ks.spec.suspend != Some(true) && !inventory.is_empty() {
+        let options = ApplyOptions {
+            prune: true,
+            ..Default::default()
+        };
+        match Applier::new(&ctx.cluster, options).apply(&[], &inventory).await {
+            Ok(changes) => {
+                let deleted: Vec<String> = changes.entries.iter().map(|e| e.to_string()).collect();
+                ctx.event(ks, EventType::Normal, "Pruned", &deleted.join("\n")).await;
+            }
+            Err(e) => {
+                ctx.event(ks, EventType::Warning, "PruneFailed", &e.to_string()).await;
+                return Err(ReconcileError::Apply(e.to_string()));
+            }
+        }
+    }
+    ctx.drift.track(ks, &[], &Default::default());
+    let finalizers: Vec<String> = ks.finalizers().iter().filter(|f| *f != FINALIZER).cloned().collect();
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": ks.resource_version()}});
+    api.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(Action::await_change())
+}
+
+/// The inventory recorded in a status.
+pub fn inventory_of(status: &KustomizationStatus) -> Inventory {
+    let entries = status
+        .inventory
+        .as_ref()
+        .map(|i| {
+            i.entries
+                .iter()
+                .map(|e| InventoryEntry {
+                    id: e.id.clone(),
+                    v: e.v.clone(),
+                })
+                .collect()
+        })
+        .unwrap_or_default();
+    Inventory { entries }
+}
+
+fn to_status_inventory(inventory: &Inventory) -> ResourceInventory {
+    ResourceInventory {
+        entries: inventory
+            .entries
+            .iter()
+            .map(|e| ResourceRef {
+                id: e.id.clone(),
+                v: e.v.clone(),
+            })
+            .collect(),
+    }
+}

@@ -1,0 +1,240 @@
+//! Ballast's controller: Flux-compatible `GitRepository` and `Kustomization` reconcilers.
+//!
+//! - A GitRepository is fetched every `interval` (and on spec changes and reconcile requests);
+//!   its artifact is a directory in the local content-addressed cache.
+//! - A Kustomization reconciles every `interval`, on spec changes, on
+//!   `reconcile.fluxcd.io/requestedAt`, as soon as its GitRepository has a new artifact, when a
+//!   dependency becomes Ready, and when an object it owns drifts (see [`drift`]).
+//! - Reconciles run concurrently (bounded); one slow or failing object never blocks the others.
+//! - With leader election, only the holder of the Lease runs reconcilers; losing the lease ends
+//!   [`run`] with an error so the process restarts clean.
+
+mod context;
+pub mod drift;
+mod error;
+pub mod git_repository;
+mod http;
+pub mod kustomization;
+pub mod leader;
+mod metrics;
+mod status;
+
+use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::sync::Arc;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::time::Duration;
+
+use ballast_api::{GitRepository, Kustomization};
+use ballast_kube::Cluster;
+use futures::StreamExt;
+use k8s_openapi::api::coordination::v1::Lease;
+use kube::api::Api;
+use kube::runtime::controller::{self, Action, Controller};
+use kube::runtime::reflector::ObjectRef as KubeRef;
+use kube::runtime::watcher;
+
+pub use context::Context;
+pub use error::ReconcileError;
+pub use metrics::Metrics;
+
+/// How the controller runs.
+#[derive(Clone, Debug)]
+pub struct ControllerOptions {
+    /// Git cache directory.
+    pub cache_dir: PathBuf,
+    /// Reconciles in flight at once, per kind.
+    pub concurrency: u16,
+    /// Address of `/healthz`, `/readyz`, `/metrics`.
+    pub metrics_addr: SocketAddr,
+    /// Elect a leader through a Lease (off: this process always acts).
+    pub leader_election: bool,
+    /// Namespace of the Lease.
+    pub lease_namespace: String,
+    /// This replica's identity (Lease holder, event reporter instance).
+    pub identity: String,
+    /// Reconcile only objects in this namespace (default: all namespaces).
+    pub watch_namespace: Option<String>,
+}
+
+/// Why the controller stopped.
+#[derive(Debug, thiserror::Error)]
+pub enum ControllerError {
+    /// The health/metrics listener could not start.
+    #[error("cannot serve probes on {addr}: {source}")]
+    Listen {
+        /// Address.
+        addr: SocketAddr,
+        /// Cause.
+        source: std::io::Error,
+    },
+    /// Leader election failed or the lease was lost.
+    #[error("leader election: {0}")]
+    Leadership(String),
+    /// The CRDs are not installed.
+    #[error("the cluster does not serve {0}; install the CRDs first with `ballast install`")]
+    MissingCrds(String),
+}
+
+/// Runs the controllers until SIGTERM/SIGINT (then returns `Ok`) or until leadership is lost.
+pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), ControllerError> {
+    for (api_version, kind) in [
+        ("source.toolkit.fluxcd.io/v1", "GitRepository"),
+        ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+    ] {
+        if !cluster.serves(&ballast_core::ObjectRef::new(api_version, kind, Some("default"), "x")) {
+            return Err(ControllerError::MissingCrds(format!("{api_version} {kind}")));
+        }
+    }
+    let metrics = Metrics::default();
+    let ready = Arc::new(AtomicBool::new(false));
+    let probe = http::Probe {
+        ready: ready.clone(),
+        metrics: metrics.clone(),
+    };
+    let addr = http::serve(options.metrics_addr, probe)
+        .await
+        .map_err(|source| ControllerError::Listen {
+            addr: options.metrics_addr,
+            source,
+        })?;
+    eprintln!(
+        "ballast controller {}: probes and metrics on http://{addr}",
+        options.identity
+    );
+
+    let lease = options.leader_election.then(|| leader::LeaseConfig {
+        namespace: options.lease_namespace.clone(),
+        name: "ballast-controller-leader".into(),
+        identity: options.identity.clone(),
+        duration: Duration::from_secs(15),
+        renew: Duration::from_secs(2),
+    });
+    if let Some(cfg) = &lease {
+        let api: Api<Lease> = Api::namespaced(cluster.client().clone(), &cfg.namespace);
+        let mut said = false;
+        loop {
+            match leader::try_acquire(&api, cfg).await {
+                Ok(true) => break,
+                Ok(false) if !said => {
+                    eprintln!("waiting for the lease {}/{}", cfg.namespace, cfg.name);
+                    said = true;
+                }
+                Ok(false) => {}
+                Err(e) => eprintln!("lease {}/{}: {e}", cfg.namespace, cfg.name),
+            }
+            tokio::time::sleep(cfg.renew).await;
+        }
+        eprintln!("acquired the lease {}/{}", cfg.namespace, cfg.name);
+    }
+
+    let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
+    let ctx = Arc::new(Context::new(
+        cluster,
+        options.cache_dir.clone(),
+        metrics,
+        trigger,
+        &options.identity,
+    ));
+    let client = ctx.client.clone();
+    let (repos, kustomizations): (Api<GitRepository>, Api<Kustomization>) = match &options.watch_namespace {
+        Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+        None => (Api::all(client.clone()), Api::all(client.clone())),
+    };
+    let config = controller::Config::default().concurrency(options.concurrency);
+
+    let repo_controller = Controller::new(repos.clone(), watcher::Config::default())
+        .with_config(config.clone())
+        .shutdown_on_signal()
+        .run(git_repository::reconcile, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()));
+
+    let ks_controller = Controller::new(kustomizations, watcher::Config::default()).with_config(config);
+    let store = ks_controller.store();
+    let _ = ctx.kustomizations.set(store.clone());
+    let ks_controller = ks_controller
+        .watches(repos, watcher::Config::default(), move |repo: GitRepository| {
+            // A source changed (new artifact, most likely): every Kustomization using it.
+            let ns = repo.metadata.namespace.clone().unwrap_or_default();
+            let name = repo.metadata.name.clone().unwrap_or_default();
+            store
+                .state()
+                .into_iter()
+                .filter(|ks| {
+                    let own = ks.metadata.namespace.clone().unwrap_or_default();
+                    ks.spec.source_ref.kind == "GitRepository"
+                        && ks.spec.source_ref.name == name
+                        && ks.spec.source_ref.namespace.clone().unwrap_or(own) == ns
+                })
+                .map(|ks| KubeRef::from_obj(&*ks))
+                .collect::<Vec<_>>()
+        })
+        .reconcile_on(tokio_stream(triggers))
+        .shutdown_on_signal()
+        .run(kustomization::reconcile, error_policy, ctx.clone())
+        .for_each(|_| futures::future::ready(()));
+
+    ready.store(true, Ordering::Relaxed);
+    let controllers = futures::future::join(repo_controller, ks_controller);
+    match lease {
+        None => {
+            controllers.await;
+            Ok(())
+        }
+        Some(cfg) => {
+            let api: Api<Lease> = Api::namespaced(client.clone(), &cfg.namespace);
+            let keep = keep_lease(api.clone(), cfg.clone());
+            tokio::select! {
+                _ = controllers => {
+                    ready.store(false, Ordering::Relaxed);
+                    release(&api, &cfg).await;
+                    Ok(())
+                }
+                e = keep => Err(e),
+            }
+        }
+    }
+}
+
+/// Renews the lease until it is lost; returns why.
+async fn keep_lease(api: Api<Lease>, cfg: leader::LeaseConfig) -> ControllerError {
+    let mut last_ok = std::time::Instant::now();
+    loop {
+        tokio::time::sleep(cfg.renew).await;
+        match leader::try_acquire(&api, &cfg).await {
+            Ok(true) => last_ok = std::time::Instant::now(),
+            Ok(false) => {
+                return ControllerError::Leadership(format!(
+                    "lease {}/{} taken by another replica",
+                    cfg.namespace, cfg.name
+                ));
+            }
+            Err(e) if last_ok.elapsed() > cfg.duration => {
+                return ControllerError::Leadership(format!("could not renew the lease for {:?}: {e}", cfg.duration));
+            }
+            Err(_) => {}
+        }
+    }
+}
+
+/// Gives the lease up on a clean shutdown so another replica takes over at once.
+async fn release(api: &Api<Lease>, cfg: &leader::LeaseConfig) {
+    let patch = serde_json::json!({"spec": {"holderIdentity": null}});
+    let _ = api
+        .patch(
+            &cfg.name,
+            &kube::api::PatchParams::default(),
+            &kube::api::Patch::Merge(&patch),
+        )
+        .await;
+}
+
+fn error_policy<K>(_object: Arc<K>, _error: &ReconcileError, _ctx: Arc<Context>) -> Action {
+    Action::requeue(Duration::from_secs(15))
+}
+
+fn tokio_stream<T: Send + 'static>(
+    mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
+) -> impl futures::Stream<Item = T> + Send + 'static {
+    futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}

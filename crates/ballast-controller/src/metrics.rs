@@ -1,0 +1,115 @@
+//! Prometheus metrics, named like Flux's so existing dashboards work.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use ballast_api::ConditionStatus;
+use prometheus_client::encoding::EncodeLabelSet;
+use prometheus_client::metrics::counter::Counter;
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::Gauge;
+use prometheus_client::metrics::histogram::{Histogram, exponential_buckets};
+use prometheus_client::registry::Registry;
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ObjectLabels {
+    kind: String,
+    name: String,
+    namespace: String,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ConditionLabels {
+    kind: String,
+    name: String,
+    namespace: String,
+    r#type: String,
+    status: String,
+}
+
+/// The controller's metrics.
+#[derive(Clone)]
+pub struct Metrics {
+    registry: Arc<Mutex<Registry>>,
+    duration: Family<ObjectLabels, Histogram>,
+    condition: Family<ConditionLabels, Gauge>,
+    drift: Family<ObjectLabels, Counter>,
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        let mut registry = Registry::default();
+        let duration = Family::<ObjectLabels, Histogram>::new_with_constructor(|| {
+            Histogram::new(exponential_buckets(0.01, 2.0, 14))
+        });
+        let condition = Family::<ConditionLabels, Gauge>::default();
+        let drift = Family::<ObjectLabels, Counter>::default();
+        registry.register(
+            "gotk_reconcile_duration_seconds",
+            "Duration of a reconcile, per object",
+            duration.clone(),
+        );
+        registry.register(
+            "gotk_reconcile_condition",
+            "Ready condition of each object (1 for its current status)",
+            condition.clone(),
+        );
+        registry.register(
+            "ballast_drift_corrections",
+            "Live changes to managed objects that were corrected",
+            drift.clone(),
+        );
+        Metrics {
+            registry: Arc::new(Mutex::new(registry)),
+            duration,
+            condition,
+            drift,
+        }
+    }
+}
+
+impl Metrics {
+    /// Records a reconcile's duration and the object's Ready status.
+    pub fn record(&self, kind: &str, namespace: &str, name: &str, ready: Option<ConditionStatus>, took: Duration) {
+        let labels = ObjectLabels {
+            kind: kind.into(),
+            name: name.into(),
+            namespace: namespace.into(),
+        };
+        self.duration.get_or_create(&labels).observe(took.as_secs_f64());
+        if let Some(ready) = ready {
+            for (s, v) in [
+                ("True", ConditionStatus::True),
+                ("False", ConditionStatus::False),
+                ("Unknown", ConditionStatus::Unknown),
+            ] {
+                let l = ConditionLabels {
+                    kind: kind.into(),
+                    name: name.into(),
+                    namespace: namespace.into(),
+                    r#type: "Ready".into(),
+                    status: s.into(),
+                };
+                self.condition.get_or_create(&l).set(i64::from(ready == v));
+            }
+        }
+    }
+
+    /// Counts drift corrections for a Kustomization.
+    pub fn drift_corrected(&self, namespace: &str, name: &str, count: u64) {
+        let labels = ObjectLabels {
+            kind: "Kustomization".into(),
+            name: name.into(),
+            namespace: namespace.into(),
+        };
+        self.drift.get_or_create(&labels).inc_by(count);
+    }
+
+    /// Prometheus text format.
+    pub fn encode(&self) -> String {
+        let mut out = String::new();
+        let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
+        out
+    }
+}

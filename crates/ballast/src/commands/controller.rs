@@ -1,0 +1,28 @@
+//! `ballast controller`.
+
+use std::path::Path;
+
+use anyhow::Result;
+use ballast_controller::ControllerOptions;
+
+use crate::cli::ControllerArgs;
+use crate::pipeline::{ballast_cache_dir, connect};
+
+pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
+    let cluster = connect(kubeconfig, context).await?;
+    let identity = args.identity.clone().unwrap_or_else(|| {
+        let host = std::fs::read_to_string("/etc/hostname").unwrap_or_else(|_| "ballast".into());
+        format!("{}-{}", host.trim(), std::process::id())
+    });
+    let options = ControllerOptions {
+        cache_dir: ballast_cache_dir().join("git"),
+        concurrency: args.concurrency.max(1),
+        metrics_addr: args.metrics_addr,
+        leader_election: args.leader_elect,
+        lease_namespace: args.lease_namespace.clone(),
+        identity,
+        watch_namespace: args.watch_namespace.clone(),
+    };
+    ballast_controller::run(cluster, options).await?;
+    Ok(0)
+}

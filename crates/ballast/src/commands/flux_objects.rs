@@ -1,0 +1,134 @@
+//! Helpers shared by `get`, `reconcile`, `suspend`, `resume` and `delete`: the two kinds behind
+//! one small interface.
+
+use std::time::{Duration, Instant};
+
+use anyhow::{Result, bail};
+use ballast_api::condition::{Condition, find};
+use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use ballast_api::{GitRepository, Kustomization};
+use kube::api::{Api, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
+use serde_json::json;
+
+/// A Flux kind as the CLI sees it.
+pub trait FluxObject:
+    Resource<DynamicType = (), Scope = k8s_openapi::NamespaceResourceScope>
+    + Clone
+    + DeserializeOwned
+    + std::fmt::Debug
+    + serde::Serialize
+{
+    /// Kind name for messages.
+    const KIND: &'static str;
+    /// Status conditions.
+    fn conditions(&self) -> Vec<Condition>;
+    /// Revision to show (artifact or last applied).
+    fn revision(&self) -> String;
+    /// `spec.suspend`.
+    fn suspended(&self) -> bool;
+    /// `status.lastHandledReconcileAt`.
+    fn last_handled(&self) -> Option<String>;
+    /// `status.observedGeneration`.
+    fn observed_generation(&self) -> Option<i64>;
+}
+
+impl FluxObject for GitRepository {
+    const KIND: &'static str = "GitRepository";
+    fn conditions(&self) -> Vec<Condition> {
+        self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+    }
+    fn revision(&self) -> String {
+        self.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| a.revision.clone())
+            .unwrap_or_default()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+    fn last_handled(&self) -> Option<String> {
+        self.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone())
+    }
+    fn observed_generation(&self) -> Option<i64> {
+        self.status.as_ref().and_then(|s| s.observed_generation)
+    }
+}
+
+impl FluxObject for Kustomization {
+    const KIND: &'static str = "Kustomization";
+    fn conditions(&self) -> Vec<Condition> {
+        self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+    }
+    fn revision(&self) -> String {
+        self.status
+            .as_ref()
+            .and_then(|s| s.last_applied_revision.clone())
+            .unwrap_or_default()
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+    fn last_handled(&self) -> Option<String> {
+        self.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone())
+    }
+    fn observed_generation(&self) -> Option<i64> {
+        self.status.as_ref().and_then(|s| s.observed_generation)
+    }
+}
+
+/// (`True`/`False`/`Unknown`, message) of the Ready condition.
+pub fn ready<K: FluxObject>(o: &K) -> (String, String) {
+    match find(&o.conditions(), "Ready") {
+        Some(c) => (format!("{:?}", c.status), c.message.clone()),
+        None => ("Unknown".into(), "waiting to be reconciled".into()),
+    }
+}
+
+/// Sets `reconcile.fluxcd.io/requestedAt` and waits until the controller handled it; returns the
+/// object as it was then. Fails with the Ready message if the reconcile failed.
+pub async fn request_and_wait<K: FluxObject>(api: &Api<K>, name: &str, timeout: Duration) -> Result<K> {
+    let Some(current) = api.get_opt(name).await? else {
+        bail!("{} {name} not found", K::KIND)
+    };
+    if current.suspended() {
+        bail!("{} {name} is suspended; resume it first", K::KIND);
+    }
+    let token = jiff::Timestamp::now().to_string();
+    let patch = json!({"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: token}}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    println!(
+        "► annotating {} {name} in {} namespace",
+        K::KIND,
+        current.namespace().unwrap_or_default()
+    );
+    println!("◎ waiting for {} reconciliation", K::KIND);
+    let deadline = Instant::now() + timeout;
+    loop {
+        let o = api.get(name).await?;
+        if o.last_handled().as_deref() == Some(token.as_str()) && o.observed_generation() == o.meta().generation {
+            let (status, message) = ready(&o);
+            if status == "True" {
+                return Ok(o);
+            }
+            bail!("{} {name} reconciliation failed: {message}", K::KIND);
+        }
+        if Instant::now() > deadline {
+            let (_, message) = ready(&o);
+            bail!(
+                "{} {name}: not reconciled within {timeout:?} (is `ballast controller` running?): {message}",
+                K::KIND
+            );
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+}
+
+/// Sets `spec.suspend`.
+pub async fn set_suspend<K: FluxObject>(api: &Api<K>, name: &str, suspend: bool) -> Result<()> {
+    let patch = json!({"spec": {"suspend": suspend}});
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+    Ok(())
+}

@@ -1,0 +1,124 @@
+//! `ballast get sources git` and `ballast get kustomizations`.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::Result;
+use ballast_api::{GitRepository, Kustomization};
+use kube::ResourceExt;
+use kube::api::{Api, ListParams};
+
+use super::flux_objects::{FluxObject, ready};
+use crate::cli::{GetArgs, GetCommand, GetSources};
+use crate::pipeline::connect;
+
+pub async fn run(cmd: &GetCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
+    let cluster = connect(kubeconfig, context).await?;
+    let client = cluster.client().clone();
+    match cmd {
+        GetCommand::Sources(GetSources::Git(args)) => {
+            let api: Api<GitRepository> = api(client, args);
+            show(&api, args).await
+        }
+        GetCommand::Kustomizations(args) => {
+            let api: Api<Kustomization> = api(client, args);
+            show(&api, args).await
+        }
+    }
+}
+
+fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
+    if args.all_namespaces {
+        Api::all(client)
+    } else {
+        Api::namespaced(client, &args.namespace)
+    }
+}
+
+fn row<K: FluxObject>(o: &K, all: bool) -> Vec<String> {
+    let (status, message) = ready(o);
+    let mut r = vec![
+        o.name_any(),
+        o.revision(),
+        if o.suspended() { "True" } else { "False" }.into(),
+        status,
+        message,
+    ];
+    if all {
+        r.insert(0, o.namespace().unwrap_or_default());
+    }
+    r
+}
+
+fn print_table(rows: &[Vec<String>], all: bool) {
+    let mut header: Vec<String> = ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+    if all {
+        header.insert(0, "NAMESPACE".into());
+    }
+    let mut widths: Vec<usize> = header.iter().map(String::len).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate() {
+            widths[i] = widths[i].max(c.len());
+        }
+    }
+    let line = |cells: &[String]| {
+        let n = cells.len();
+        cells
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                if i + 1 == n {
+                    c.clone()
+                } else {
+                    format!("{c:<w$}", w = widths[i])
+                }
+            })
+            .collect::<Vec<_>>()
+            .join("\t")
+    };
+    println!("{}", line(&header));
+    for r in rows {
+        println!("{}", line(r));
+    }
+}
+
+async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
+    let list = api.list(&ListParams::default()).await?;
+    let rows: Vec<Vec<String>> = list.items.iter().map(|o| row(o, args.all_namespaces)).collect();
+    if rows.is_empty() && !args.watch {
+        eprintln!(
+            "no {} objects found in {}",
+            K::KIND,
+            if args.all_namespaces {
+                "any namespace"
+            } else {
+                &args.namespace
+            }
+        );
+        return Ok(0);
+    }
+    print_table(&rows, args.all_namespaces);
+    if !args.watch {
+        return Ok(0);
+    }
+    let mut last: HashMap<String, Vec<String>> = list
+        .items
+        .iter()
+        .map(|o| (o.name_any(), row(o, args.all_namespaces)))
+        .collect();
+    loop {
+        tokio::time::sleep(Duration::from_secs(1)).await;
+        for o in api.list(&ListParams::default()).await?.items {
+            let r = row(&o, args.all_namespaces);
+            let key = format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any());
+            if last.get(&key) != Some(&r) {
+                println!("{}", r.join("\t"));
+                last.insert(key, r);
+            }
+        }
+    }
+}

@@ -1,0 +1,82 @@
+//! `ballast install`: CRDs, namespace, RBAC and the controller Deployment.
+
+use std::path::Path;
+
+use anyhow::{Result, anyhow};
+use ballast_apply::{Applier, ApplyOptions};
+use ballast_core::{Inventory, Manifest, Origin};
+use ballast_render::emit::to_yaml_stream;
+use serde_json::{Value, json};
+
+use crate::cli::InstallArgs;
+use crate::pipeline::connect;
+
+/// Everything `install` applies, in order.
+pub fn manifests(namespace: &str) -> Vec<Value> {
+    let mut out = ballast_api::crd_values();
+    let labels = json!({"app.kubernetes.io/part-of": "ballast", "app.kubernetes.io/component": "controller"});
+    out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}));
+    out.push(json!({"apiVersion": "v1", "kind": "ServiceAccount",
+        "metadata": {"name": "ballast-controller", "namespace": namespace, "labels": labels}}));
+    // The controller applies arbitrary objects, like Flux's kustomize-controller: cluster-admin.
+    out.push(
+        json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "ClusterRoleBinding",
+        "metadata": {"name": format!("ballast-controller-{namespace}"), "labels": labels},
+        "roleRef": {"apiGroup": "rbac.authorization.k8s.io", "kind": "ClusterRole", "name": "cluster-admin"},
+        "subjects": [{"kind": "ServiceAccount", "name": "ballast-controller", "namespace": namespace}]}),
+    );
+    out.push(json!({"apiVersion": "apps/v1", "kind": "Deployment",
+        "metadata": {"name": "ballast-controller", "namespace": namespace, "labels": labels},
+        "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "ballast-controller"}},
+            "template": {"metadata": {"labels": {"app": "ballast-controller"}},
+                "spec": {"serviceAccountName": "ballast-controller",
+                    "containers": [{"name": "controller", "image": format!("ballast:{}", env!("CARGO_PKG_VERSION")),
+                        "args": ["controller", "--leader-elect", format!("--lease-namespace={namespace}"), "--metrics-addr=0.0.0.0:8080"],
+                        "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
+                        "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
+                        "readinessProbe": {"httpGet": {"path": "/readyz", "port": "http"}},
+                        "resources": {"requests": {"cpu": "50m", "memory": "64Mi"}, "limits": {"memory": "256Mi"}}}]}}}}));
+    out
+}
+
+/// Wraps values as manifests with a synthetic origin.
+pub fn as_manifests(values: Vec<Value>, origin: &str) -> Result<Vec<Manifest>> {
+    values
+        .into_iter()
+        .enumerate()
+        .map(|(i, v)| {
+            Manifest::new(
+                v,
+                Origin {
+                    file: origin.into(),
+                    document: i,
+                },
+            )
+            .map_err(|e| anyhow!("{e}"))
+        })
+        .collect()
+}
+
+pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
+    let values = manifests(&args.namespace);
+    if args.export {
+        print!("---\n{}", to_yaml_stream(values.iter()));
+        return Ok(0);
+    }
+    let cluster = connect(kubeconfig, context).await?;
+    let manifests = as_manifests(values, "install")?;
+    let changes = Applier::new(
+        &cluster,
+        ApplyOptions {
+            force: true,
+            ..Default::default()
+        },
+    )
+    .apply(&manifests, &Inventory::default())
+    .await
+    .map_err(|e| anyhow!("install failed:\n{e}"))?;
+    for e in &changes.entries {
+        println!("{e}");
+    }
+    Ok(0)
+}
