@@ -116,6 +116,17 @@ impl<'a> Git<'a> {
         if let Some(d) = dir {
             cmd.arg("--git-dir").arg(d);
         }
+        self.run_cmd(cmd, args)
+    }
+
+    /// Runs git in a working tree.
+    fn run_in(&self, work: &Path, args: &[&str]) -> Result<Vec<u8>, SourceError> {
+        let mut cmd = Command::new("git");
+        cmd.arg("-C").arg(work);
+        self.run_cmd(cmd, args)
+    }
+
+    fn run_cmd(&self, mut cmd: Command, args: &[&str]) -> Result<Vec<u8>, SourceError> {
         cmd.args(args)
             .envs(self.env.iter().map(|(k, v)| (k, v)))
             .stdin(Stdio::null())
@@ -362,5 +373,94 @@ impl<'a> Git<'a> {
             let _ = fs::remove_dir_all(&tmp_path);
         }
         Ok(digest)
+    }
+}
+
+/// A working copy of one branch, for writing: change files under [`WriteCheckout::path`], then
+/// [`WriteCheckout::commit_all`] and [`WriteCheckout::push`]. Credentials are handled as for
+/// fetches. Removed when dropped.
+pub struct WriteCheckout {
+    dir: tempfile::TempDir,
+    branch: String,
+    source: GitSource,
+    options: FetchOptions,
+}
+
+/// Clones `source`'s branch for writing; a branch (or repository) that does not exist yet
+/// starts empty and is created by the first push.
+pub fn checkout_for_write(source: &GitSource, options: &FetchOptions) -> Result<WriteCheckout, SourceError> {
+    let GitRef::Branch(branch) = &source.reference else {
+        return Err(SourceError::Invalid("writing needs a branch".into()));
+    };
+    let dir = tempfile::Builder::new()
+        .prefix("ballast-write-")
+        .tempdir()
+        .map_err(|e| SourceError::Local(e.to_string()))?;
+    let git = Git::new(source, options)?;
+    let work = dir.path().display().to_string();
+    let exists = git
+        .run(None, &["ls-remote", "--heads", &source.url, branch])
+        .map(|out| !out.is_empty())?;
+    if exists {
+        git.run(
+            None,
+            &[
+                "clone",
+                "--quiet",
+                "--single-branch",
+                "--branch",
+                branch,
+                &source.url,
+                &work,
+            ],
+        )?;
+    } else {
+        git.run(None, &["init", "--quiet", &format!("--initial-branch={branch}"), &work])?;
+        git.run_in(dir.path(), &["remote", "add", "origin", &source.url])?;
+    }
+    Ok(WriteCheckout {
+        dir,
+        branch: branch.clone(),
+        source: source.clone(),
+        options: options.clone(),
+    })
+}
+
+impl WriteCheckout {
+    /// The working tree.
+    pub fn path(&self) -> &Path {
+        self.dir.path()
+    }
+
+    /// Commits every change; returns the new commit, or `None` when nothing changed.
+    pub fn commit_all(
+        &self,
+        message: &str,
+        author_name: &str,
+        author_email: &str,
+    ) -> Result<Option<String>, SourceError> {
+        let git = Git::new(&self.source, &self.options)?;
+        git.run_in(self.path(), &["add", "--all"])?;
+        let status = git.run_in(self.path(), &["status", "--porcelain"])?;
+        if status.is_empty() {
+            return Ok(None);
+        }
+        let name = format!("user.name={author_name}");
+        let email = format!("user.email={author_email}");
+        git.run_in(
+            self.path(),
+            &["-c", &name, "-c", &email, "commit", "--quiet", "-m", message],
+        )?;
+        let head = git.run_in(self.path(), &["rev-parse", "HEAD"])?;
+        Ok(Some(String::from_utf8_lossy(&head).trim().to_string()))
+    }
+
+    /// Pushes the branch to the remote (fast-forward only: a concurrent change is an error, never
+    /// overwritten).
+    pub fn push(&self) -> Result<(), SourceError> {
+        let git = Git::new(&self.source, &self.options)?;
+        let spec = format!("HEAD:refs/heads/{}", self.branch);
+        git.run_in(self.path(), &["push", "--quiet", "origin", &spec])
+            .map(|_| ())
     }
 }

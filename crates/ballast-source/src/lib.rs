@@ -17,7 +17,7 @@ mod semver_range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use git::fetch;
+pub use git::{WriteCheckout, checkout_for_write, fetch};
 pub use semver_range::{SemverRange, parse_version};
 
 /// Which revision to fetch.

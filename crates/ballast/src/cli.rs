@@ -53,6 +53,142 @@ pub enum Command {
     /// Delete an object (a Kustomization with prune deletes what it applied).
     #[command(subcommand)]
     Delete(TargetCommand),
+    /// Check the cluster (--pre: before install) and the installation.
+    Check(CheckArgs),
+    /// Remove the CRDs, Ballast's objects and namespace; reconciled workloads stay.
+    Uninstall(UninstallArgs),
+    /// Print sources or Kustomizations as YAML, ready to commit.
+    #[command(subcommand)]
+    Export(ExportCommand),
+    /// Show Kubernetes events of Flux objects.
+    Events(EventsArgs),
+    /// Show what a Kustomization manages, as a tree.
+    #[command(subcommand)]
+    Tree(TreeCommand),
+    /// Put Ballast and its sync objects into a Git repository and let the cluster manage itself.
+    #[command(subcommand)]
+    Bootstrap(BootstrapCommand),
+}
+
+/// `check`.
+#[derive(Debug, Args)]
+pub struct CheckArgs {
+    /// Only the prerequisites for installing.
+    #[arg(long)]
+    pub pre: bool,
+    /// Namespace Ballast runs in.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+}
+
+/// `uninstall`.
+#[derive(Debug, Args)]
+pub struct UninstallArgs {
+    /// Namespace Ballast runs in.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Keep the namespace.
+    #[arg(long)]
+    pub keep_namespace: bool,
+}
+
+/// `export`.
+#[derive(Debug, Subcommand)]
+pub enum ExportCommand {
+    /// Sources.
+    #[command(subcommand)]
+    Source(ExportSource),
+    /// Kustomizations.
+    #[command(alias = "ks")]
+    Kustomization(ExportArgs),
+}
+
+/// `export source`.
+#[derive(Debug, Subcommand)]
+pub enum ExportSource {
+    /// GitRepositories.
+    Git(ExportArgs),
+}
+
+/// What to export.
+#[derive(Debug, Args)]
+pub struct ExportArgs {
+    /// Name (or --all).
+    pub name: Option<String>,
+    /// Every object in the namespace.
+    #[arg(long)]
+    pub all: bool,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+}
+
+/// `events`.
+#[derive(Debug, Args)]
+pub struct EventsArgs {
+    /// Only events of this object, `Kind/name`.
+    #[arg(long = "for", value_name = "KIND/NAME")]
+    pub for_object: Option<String>,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// All namespaces.
+    #[arg(short = 'A', long)]
+    pub all_namespaces: bool,
+}
+
+/// `tree`.
+#[derive(Debug, Subcommand)]
+pub enum TreeCommand {
+    /// A Kustomization.
+    #[command(alias = "ks")]
+    Kustomization(TreeArgs),
+}
+
+/// `tree kustomization`.
+#[derive(Debug, Args)]
+pub struct TreeArgs {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+}
+
+/// `bootstrap`.
+#[derive(Debug, Subcommand)]
+pub enum BootstrapCommand {
+    /// Any Git server (file://, http(s)://, ssh://).
+    Git(BootstrapGit),
+}
+
+/// `bootstrap git`.
+#[derive(Debug, Args)]
+pub struct BootstrapGit {
+    /// Repository URL.
+    #[arg(long)]
+    pub url: String,
+    /// Branch.
+    #[arg(long, default_value = "main")]
+    pub branch: String,
+    /// Directory for this cluster, e.g. clusters/my-cluster.
+    #[arg(long)]
+    pub path: String,
+    /// SSH private key (ssh:// URLs); stored in the cluster as the GitRepository's secret.
+    #[arg(long, requires = "known_hosts_file")]
+    pub private_key_file: Option<PathBuf>,
+    /// known_hosts for ssh:// URLs.
+    #[arg(long)]
+    pub known_hosts_file: Option<PathBuf>,
+    /// Namespace for Ballast.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// How often the cluster checks the repository.
+    #[arg(long, default_value = "1m")]
+    pub interval: String,
+    /// Author of the commit.
+    #[arg(long, default_value = "Ballast <ballast@localhost>")]
+    pub author: String,
 }
 
 /// `controller`.

@@ -1,9 +1,13 @@
 //! One file per verb.
 
+mod bootstrap;
 mod build;
+mod check;
 mod controller;
 mod create;
 mod diff;
+mod events;
+mod export;
 mod flux_objects;
 mod get;
 pub mod install;
@@ -11,6 +15,8 @@ mod local;
 mod reconcile;
 mod sync;
 mod target;
+mod tree;
+mod uninstall;
 
 use anyhow::Result;
 
@@ -33,5 +39,11 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Suspend(cmd) => target::run(target::Verb::Suspend, cmd, kubeconfig, context).await,
         Command::Resume(cmd) => target::run(target::Verb::Resume, cmd, kubeconfig, context).await,
         Command::Delete(cmd) => target::run(target::Verb::Delete, cmd, kubeconfig, context).await,
+        Command::Check(args) => check::run(args, kubeconfig, context).await,
+        Command::Uninstall(args) => uninstall::run(args, kubeconfig, context).await,
+        Command::Export(cmd) => export::run(cmd, kubeconfig, context).await,
+        Command::Events(args) => events::run(args, kubeconfig, context).await,
+        Command::Tree(cmd) => tree::run(cmd, kubeconfig, context).await,
+        Command::Bootstrap(cmd) => bootstrap::run(cmd, kubeconfig, context).await,
     }
 }

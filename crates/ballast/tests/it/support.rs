@@ -195,13 +195,18 @@ pub struct ControllerProcess {
 impl ControllerProcess {
     pub fn start(namespace: &str, extra: &[&str]) -> Self {
         install();
+        Self::start_with(&env().kubeconfig, namespace, extra)
+    }
+
+    /// A controller against another cluster's kubeconfig (CRDs must be installed there).
+    pub fn start_with(kubeconfig: &std::path::Path, namespace: &str, extra: &[&str]) -> Self {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let identity = format!("{namespace}-c{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let dir = tempfile::tempdir().unwrap();
         let log = dir.path().join("controller.log");
         let child = Command::new(env!("CARGO_BIN_EXE_ballast"))
             .arg("--kubeconfig")
-            .arg(&env().kubeconfig)
+            .arg(kubeconfig)
             .args([
                 "controller",
                 "--watch-namespace",

@@ -1,0 +1,55 @@
+//! `ballast export`: Flux objects as YAML, without server-side fields.
+
+use std::path::Path;
+
+use anyhow::{Result, bail};
+use ballast_api::{GitRepository, Kustomization};
+use ballast_render::emit::to_yaml;
+use kube::api::{Api, ListParams};
+use serde_json::{Map, Value, json};
+
+use super::flux_objects::FluxObject;
+use crate::cli::{ExportArgs, ExportCommand, ExportSource};
+use crate::pipeline::connect;
+
+pub async fn run(cmd: &ExportCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
+    let cluster = connect(kubeconfig, context).await?;
+    let client = cluster.client().clone();
+    match cmd {
+        ExportCommand::Source(ExportSource::Git(a)) => {
+            export::<GitRepository>(Api::namespaced(client, &a.namespace), a).await
+        }
+        ExportCommand::Kustomization(a) => export::<Kustomization>(Api::namespaced(client, &a.namespace), a).await,
+    }
+}
+
+async fn export<K: FluxObject>(api: Api<K>, a: &ExportArgs) -> Result<u8> {
+    let items = match (&a.name, a.all) {
+        (Some(name), _) => vec![api.get(name).await?],
+        (None, true) => api.list(&ListParams::default()).await?.items,
+        (None, false) => bail!("name a {} or pass --all", K::KIND),
+    };
+    for item in items {
+        print!("---\n{}", to_yaml(&clean(serde_json::to_value(&item)?)));
+    }
+    Ok(0)
+}
+
+/// apiVersion, kind, metadata (name, namespace, labels, annotations minus the reconcile request)
+/// and spec.
+fn clean(v: Value) -> Value {
+    let mut meta = Map::new();
+    for key in ["name", "namespace", "labels", "annotations"] {
+        if let Some(x) = v["metadata"].get(key) {
+            meta.insert(key.into(), x.clone());
+        }
+    }
+    if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
+        ann.remove("reconcile.fluxcd.io/requestedAt");
+        ann.remove("kubectl.kubernetes.io/last-applied-configuration");
+        if ann.is_empty() {
+            meta.remove("annotations");
+        }
+    }
+    json!({"apiVersion": v["apiVersion"], "kind": v["kind"], "metadata": meta, "spec": v["spec"]})
+}
