@@ -91,6 +91,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
             if changed {
                 status.artifact = Some(artifact);
             }
+            status.observed_ignore = repo.spec.ignore.clone();
             remove_condition(&mut status.conditions, "FetchFailed");
             set_condition(
                 &mut status.conditions,

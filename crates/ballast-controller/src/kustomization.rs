@@ -124,9 +124,9 @@ async fn run(
 ) -> Result<String, ReconcileError> {
     check_spec(ks)?;
     check_dependencies(ks, ctx).await?;
-    let (revision, root) = artifact(ks, ctx).await?;
+    let (revision, root, ignore) = artifact(ks, ctx).await?;
     status.last_attempted_revision = Some(revision.clone());
-    let manifests = build(ks, ctx, &root).await?;
+    let manifests = build(ks, ctx, &root, ignore).await?;
     if manifests.is_empty() && !previous.is_empty() {
         return Err(ReconcileError::Build(format!(
             "{}: the source renders no objects but the inventory owns {}; refusing to prune everything",
@@ -236,7 +236,10 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Rec
 
 /// The source's revision and a directory holding it (re-fetched by exact commit if this
 /// process's cache does not have it).
-async fn artifact(ks: &Kustomization, ctx: &Context) -> Result<(String, std::path::PathBuf), ReconcileError> {
+async fn artifact(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<(String, std::path::PathBuf, Option<String>), ReconcileError> {
     let ns = ks
         .spec
         .source_ref
@@ -254,21 +257,28 @@ async fn artifact(ks: &Kustomization, ctx: &Context) -> Result<(String, std::pat
             "Source 'GitRepository/{ns}/{name}' is not ready, artifact not found"
         ))
     })?;
+    let ignore = repo.spec.ignore.clone();
     let root = std::path::PathBuf::from(&artifact.path);
     if root.is_dir() {
-        return Ok((artifact.revision, root));
+        return Ok((artifact.revision, root, ignore));
     }
     let root = crate::git_repository::materialize(&repo, &artifact.revision, ctx).await?;
-    Ok((artifact.revision, root))
+    Ok((artifact.revision, root, ignore))
 }
 
-async fn build(ks: &Kustomization, ctx: &Context, root: &std::path::Path) -> Result<Vec<Manifest>, ReconcileError> {
+async fn build(
+    ks: &Kustomization,
+    ctx: &Context,
+    root: &std::path::Path,
+    ignore: Option<String>,
+) -> Result<Vec<Manifest>, ReconcileError> {
     let path = ks.spec.path.clone().unwrap_or_default();
     let path = path.trim_start_matches("./").trim_start_matches('/');
     let spec = RenderSpec {
         path: if path.is_empty() { ".".into() } else { path.into() },
         target_namespace: ks.spec.target_namespace.clone(),
         default_namespace: Some("default".into()),
+        ignore,
     };
     match render_plain(root, &spec, &ctx.cluster) {
         Err(RenderError::UnknownKind { .. }) => {

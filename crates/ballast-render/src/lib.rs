@@ -28,6 +28,9 @@ pub struct RenderSpec {
     pub target_namespace: Option<String>,
     /// Namespace for namespaced objects that name none (the kubeconfig context's namespace).
     pub default_namespace: Option<String>,
+    /// Files to leave out, in `.gitignore` syntax (Flux `GitRepository.spec.ignore`); `None`
+    /// means [`plain::DEFAULT_IGNORE`]. `.sourceignore` files in the tree apply in both cases.
+    pub ignore: Option<String>,
 }
 
 /// Why a render failed. Every variant names the file (and object or document) at fault.

@@ -11,6 +11,53 @@ use crate::scope::{Scope, Scopes, WithCrds};
 use crate::yaml::{YamlError, parse_stream};
 use crate::{RenderError, RenderSpec};
 
+/// What Flux leaves out of an artifact when `spec.ignore` is not set (besides dotfiles, which the
+/// plain renderer always skips): CI configuration and binary assets.
+pub const DEFAULT_IGNORE: &str = "*.jpg\n*.jpeg\n*.gif\n*.png\n*.wmv\n*.flv\n*.tar.gz\n*.zip\n\
+    cloudbuild.yaml\nappveyor.yml\ncodeship-services.yml\ncodeship-steps.yml\n";
+
+/// Ignore rules: each matcher is rooted at the directory its rules came from.
+struct Ignores(Vec<ignore::gitignore::Gitignore>);
+
+impl Ignores {
+    fn new(root: &Path, spec: Option<&str>) -> Result<Self, RenderError> {
+        let mut out = Ignores(Vec::new());
+        out.add(root, spec.unwrap_or(DEFAULT_IGNORE), Path::new("spec.ignore"))?;
+        Ok(out)
+    }
+
+    fn add(&mut self, dir: &Path, rules: &str, origin: &Path) -> Result<(), RenderError> {
+        let mut b = ignore::gitignore::GitignoreBuilder::new(dir);
+        for line in rules.lines() {
+            b.add_line(None, line).map_err(|e| RenderError::Io {
+                path: origin.to_path_buf(),
+                source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+            })?;
+        }
+        let gi = b.build().map_err(|e| RenderError::Io {
+            path: origin.to_path_buf(),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, e.to_string()),
+        })?;
+        self.0.push(gi);
+        Ok(())
+    }
+
+    fn ignored(&self, path: &Path, is_dir: bool) -> bool {
+        let mut verdict = false;
+        for gi in &self.0 {
+            if !path.starts_with(gi.path()) {
+                continue;
+            }
+            match gi.matched(path, is_dir) {
+                ignore::Match::Ignore(_) => verdict = true,
+                ignore::Match::Whitelist(_) => verdict = false,
+                ignore::Match::None => {}
+            }
+        }
+        verdict
+    }
+}
+
 /// File names that make a directory a Kustomize overlay.
 pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
@@ -42,7 +89,18 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
         return Err(RenderError::PathNotFound(spec.path.clone()));
     }
     let mut files = Vec::new();
-    collect_files(&root, &start, &mut files, &mut HashSet::new())?;
+    let mut ignores = Ignores::new(&root, spec.ignore.as_deref())?;
+    // `.sourceignore` files between the root and the start directory apply too.
+    for dir in start
+        .ancestors()
+        .filter(|d| d.starts_with(&root) && *d != start)
+        .collect::<Vec<_>>()
+        .into_iter()
+        .rev()
+    {
+        load_sourceignore(&root, dir, &mut ignores)?;
+    }
+    collect_files(&root, &start, &mut files, &mut HashSet::new(), &mut ignores)?;
     files.sort();
 
     let mut manifests = Vec::new();
@@ -105,11 +163,20 @@ fn push_object(doc: Value, origin: Origin, out: &mut Vec<Manifest>) -> Result<()
     Ok(())
 }
 
+fn load_sourceignore(root: &Path, dir: &Path, ignores: &mut Ignores) -> Result<(), RenderError> {
+    let file = dir.join(".sourceignore");
+    if let Ok(text) = fs::read_to_string(&file) {
+        ignores.add(dir, &text, file.strip_prefix(root).unwrap_or(&file))?;
+    }
+    Ok(())
+}
+
 fn collect_files(
     root: &Path,
     dir: &Path,
     out: &mut Vec<PathBuf>,
     seen: &mut HashSet<PathBuf>,
+    ignores: &mut Ignores,
 ) -> Result<(), RenderError> {
     let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
     if !seen.insert(dir.to_path_buf()) {
@@ -120,6 +187,7 @@ fn collect_files(
             return Err(RenderError::KustomizeNotSupported(rel(&dir.join(name))));
         }
     }
+    load_sourceignore(root, dir, ignores)?;
     let entries = fs::read_dir(dir).map_err(|source| RenderError::Io { path: rel(dir), source })?;
     let mut entries: Vec<_> = entries.filter_map(Result::ok).map(|e| e.path()).collect();
     entries.sort();
@@ -140,8 +208,11 @@ fn collect_files(
         } else {
             path.clone()
         };
+        if ignores.ignored(&path, target.is_dir()) {
+            continue;
+        }
         if target.is_dir() {
-            collect_files(root, &target, out, seen)?;
+            collect_files(root, &target, out, seen, ignores)?;
         } else if is_manifest_file(name) {
             out.push(path);
         }
@@ -340,6 +411,42 @@ mod tests {
             render_plain(d.path(), &s, &BuiltinScopes),
             Err(RenderError::OutsideRoot(_))
         ));
+    }
+
+    #[test]
+    fn ignore_rules_and_sourceignore_leave_files_out() {
+        let d = tree(&[
+            ("a.yaml", &format!("{CM}a\n")),
+            ("cloudbuild.yaml", "steps: []\n"),
+            ("drafts/x.yaml", "not: an object\n"),
+            ("keep/b.yaml", &format!("{CM}b\n")),
+            ("keep/skip.yaml", "not: an object\n"),
+            (".sourceignore", "drafts/\n"),
+            ("keep/.sourceignore", "skip.yaml\n"),
+        ]);
+        let names = |ms: Vec<Manifest>| ms.iter().map(|m| m.name().to_string()).collect::<Vec<_>>();
+        assert_eq!(
+            names(render_plain(d.path(), &spec(), &BuiltinScopes).unwrap()),
+            ["a", "b"]
+        );
+        // spec.ignore replaces the defaults (cloudbuild.yaml is read again) and adds its own rules.
+        let s = RenderSpec {
+            ignore: Some("a.yaml\n".into()),
+            ..spec()
+        };
+        let e = render_plain(d.path(), &s, &BuiltinScopes).unwrap_err().to_string();
+        assert!(e.starts_with("cloudbuild.yaml (document 0): missing apiVersion"), "{e}");
+        let s = RenderSpec {
+            ignore: Some("a.yaml\ncloudbuild.yaml\n".into()),
+            ..spec()
+        };
+        assert_eq!(names(render_plain(d.path(), &s, &BuiltinScopes).unwrap()), ["b"]);
+        // Rendering a subdirectory still honours the root's .sourceignore.
+        let s = RenderSpec {
+            path: "keep".into(),
+            ..spec()
+        };
+        assert_eq!(names(render_plain(d.path(), &s, &BuiltinScopes).unwrap()), ["b"]);
     }
 
     #[test]

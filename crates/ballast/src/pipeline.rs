@@ -134,6 +134,7 @@ pub fn render(
         path: desired.path.clone(),
         target_namespace: target_namespace.map(str::to_string),
         default_namespace: default_namespace.map(str::to_string),
+        ignore: None,
     };
     Ok(render_plain(&desired.root, &spec, scopes)?)
 }
