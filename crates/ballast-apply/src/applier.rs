@@ -25,6 +25,10 @@ pub struct ApplyOptions {
     pub stage_timeout: Duration,
     /// Delete inventory entries that are no longer desired.
     pub prune: bool,
+    /// Labels naming the owner (the sync or Kustomization), set on every applied object. Prune
+    /// leaves alone any object whose owner labels name someone else: an object that moved to
+    /// another owner is never deleted by the one it left.
+    pub owner_labels: std::collections::BTreeMap<String, String>,
 }
 
 impl Default for ApplyOptions {
@@ -34,6 +38,7 @@ impl Default for ApplyOptions {
             concurrency: 16,
             stage_timeout: Duration::from_secs(60),
             prune: false,
+            owner_labels: Default::default(),
         }
     }
 }
@@ -95,7 +100,7 @@ impl<'a> Applier<'a> {
         }
         if self.options.prune {
             let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
-            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current))
+            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &self.options.owner_labels)
                 .await
                 .map_err(one)?;
         }
@@ -182,7 +187,7 @@ impl<'a> Applier<'a> {
         }
         if self.options.prune {
             let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
-            let steps = crate::prune::plan_prunes(self.cluster, previous.stale(&current))
+            let steps = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &self.options.owner_labels)
                 .await
                 .map_err(|e| fail(&changes, vec![e.to_string()]))?;
             let errors = crate::prune::execute(self.cluster, steps, &mut changes).await;
@@ -244,6 +249,18 @@ impl<'a> Applier<'a> {
         let r = m.object_ref();
         let mut object = m.object.clone();
         prepare_for_apply(&mut object);
+        if !self.options.owner_labels.is_empty()
+            && let Some(meta) = object.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            let labels = meta
+                .entry("labels")
+                .or_insert_with(|| Value::Object(Default::default()));
+            if let Some(labels) = labels.as_object_mut() {
+                for (k, v) in &self.options.owner_labels {
+                    labels.insert(k.clone(), Value::String(v.clone()));
+                }
+            }
+        }
         let unserved = !self.cluster.serves(&r);
         let in_pending_ns = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
         if unserved || in_pending_ns {

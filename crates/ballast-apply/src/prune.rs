@@ -12,13 +12,23 @@ pub const PRUNE_ANNOTATION: &str = "kustomize.toolkit.fluxcd.io/prune";
 /// Prune steps for stale inventory entries, in reverse apply order. Objects already gone are
 /// left out; objects that opt out, are no longer managed by Ballast, or whose kind is no longer
 /// served are `Skip` steps with a reason.
-pub(crate) async fn plan_prunes(cluster: &Cluster, mut stale: Vec<ObjectRef>) -> Result<Vec<Step>, KubeError> {
+pub(crate) async fn plan_prunes(
+    cluster: &Cluster,
+    mut stale: Vec<ObjectRef>,
+    owner: &std::collections::BTreeMap<String, String>,
+) -> Result<Vec<Step>, KubeError> {
     prune_order(&mut stale);
     let mut steps = Vec::new();
-    for r in stale {
+    for mut r in stale {
         if !cluster.serves(&r) {
-            steps.push(skip(r, None, "its kind is no longer served"));
-            continue;
+            // Recorded under a version the server no longer serves: find the object by another.
+            match cluster.served_version(&r) {
+                Some(v) => r.version = v,
+                None => {
+                    steps.push(skip(r, None, "its kind is no longer served"));
+                    continue;
+                }
+            }
         }
         let Some(live) = cluster.get(&r).await? else {
             continue;
@@ -27,8 +37,17 @@ pub(crate) async fn plan_prunes(cluster: &Cluster, mut stale: Vec<ObjectRef>) ->
             .pointer("/metadata/annotations")
             .and_then(|a| a.get(PRUNE_ANNOTATION))
             .and_then(Value::as_str);
+        let other_owner = owner.iter().find_map(|(k, v)| {
+            let theirs = live
+                .pointer("/metadata/labels")
+                .and_then(|l| l.get(k))
+                .and_then(Value::as_str)?;
+            (theirs != v).then(|| format!("{k}={theirs}"))
+        });
         if annotation == Some("disabled") {
             steps.push(skip(r, Some(live), &format!("{PRUNE_ANNOTATION}: disabled")));
+        } else if let Some(other) = other_owner {
+            steps.push(skip(r, Some(live), &format!("now owned by {other}")));
         } else if !managed_by_us(&live) {
             steps.push(skip(r, Some(live), "no longer managed by ballast"));
         } else {

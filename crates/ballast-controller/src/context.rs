@@ -84,7 +84,11 @@ impl Context {
     pub async fn event<K: Resource<DynamicType = ()>>(&self, object: &K, type_: EventType, reason: &str, note: &str) {
         let mut note = note.to_string();
         if note.len() > 1000 {
-            note.truncate(997);
+            let mut cut = 997;
+            while !note.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            note.truncate(cut);
             note.push_str("...");
         }
         let event = Event {

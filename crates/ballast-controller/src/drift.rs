@@ -54,21 +54,18 @@ impl DriftWatch {
         let mut new_kinds = Vec::new();
         {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let keep: std::collections::HashSet<&ObjectRef> = objects.iter().collect();
             for old in st.owned_by.remove(&owner).unwrap_or_default() {
-                if st.owner_of.get(&old) == Some(&owner) {
+                if st.owner_of.get(&old) == Some(&owner) && !keep.contains(&old) {
                     st.owner_of.remove(&old);
                     st.expected.remove(&old);
                 }
             }
             for r in objects {
                 st.owner_of.insert(r.clone(), owner.clone());
-                match digests.get(r) {
-                    Some(d) => {
-                        st.expected.insert(r.clone(), *d);
-                    }
-                    None => {
-                        st.expected.remove(r);
-                    }
+                // Without a new digest (not applied this time), the last known one still holds.
+                if let Some(d) = digests.get(r) {
+                    st.expected.insert(r.clone(), *d);
                 }
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone());
                 if st.watching.insert(key) {
@@ -116,8 +113,10 @@ impl DriftWatch {
                 return;
             };
             if !deleted {
+                // Only a known expectation can be drifted from; without one, wait for a sync.
+                let Some(expected) = st.expected.get(&r) else { return };
                 let live = serde_json::to_value(&object).unwrap_or_default();
-                if st.expected.get(&r) == Some(&object_digest(&live)) {
+                if *expected == object_digest(&live) {
                     return;
                 }
             }

@@ -26,6 +26,19 @@ use crate::status::{condition, mark_failed, mark_ready};
 /// Finalizer Flux uses; Ballast uses the same so objects move between the two cleanly.
 pub const FINALIZER: &str = "finalizers.fluxcd.io";
 
+/// Flux's owner labels, set on every object a Kustomization applies.
+fn owner_labels(ks: &Kustomization) -> std::collections::BTreeMap<String, String> {
+    [
+        ("kustomize.toolkit.fluxcd.io/name".to_string(), ks.name_any()),
+        (
+            "kustomize.toolkit.fluxcd.io/namespace".to_string(),
+            ks.namespace().unwrap_or_default(),
+        ),
+    ]
+    .into_iter()
+    .collect()
+}
+
 /// How long to wait before looking at a dependency or a source again.
 const DEPENDENCY_RETRY: Duration = Duration::from_secs(10);
 
@@ -102,9 +115,22 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             Action::requeue(again)
         }
     };
+    // The status carries the inventory: retry before giving up, so what was applied stays owned.
     let patch = json!({"status": status});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let mut attempt = 0;
+    loop {
+        match api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if attempt >= 4 => return Err(e.into()),
+            Err(_) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+        }
+    }
     // Watch what we own, so live edits come back as reconciles.
     ctx.drift.track(&ks, &inventory_of(&status).refs(), &applied_digests);
     let ready = find(&status.conditions, "Ready").map(|c| c.status);
@@ -143,6 +169,7 @@ async fn run(
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
         prune: ks.spec.prune,
+        owner_labels: owner_labels(ks),
         stage_timeout: timeout,
         ..Default::default()
     };
@@ -403,6 +430,7 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
     if ks.spec.prune && ks.spec.suspend != Some(true) && !inventory.is_empty() {
         let options = ApplyOptions {
             prune: true,
+            owner_labels: owner_labels(ks),
             ..Default::default()
         };
         match Applier::new(&ctx.cluster, options).apply(&[], &inventory).await {

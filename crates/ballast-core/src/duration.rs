@@ -35,6 +35,11 @@ pub fn parse_duration(text: &str) -> Result<Duration, String> {
         total += n * secs;
         rest = &rest[unit_len..];
     }
+    // Cap at a year: larger values are typos, and they would overflow deadline arithmetic.
+    const YEAR: f64 = 365.0 * 24.0 * 3600.0;
+    if !total.is_finite() || total > YEAR {
+        return Err(format!("invalid duration {text:?}: longer than a year"));
+    }
     Ok(Duration::from_secs_f64(total))
 }
 
@@ -51,5 +56,6 @@ mod tests {
         assert!(parse_duration("5").is_err());
         assert!(parse_duration("5x").is_err());
         assert!(parse_duration("").is_err());
+        assert!(parse_duration("99999999999999999999h").is_err());
     }
 }

@@ -68,8 +68,9 @@ impl Inventory {
     }
 
     /// Union of two inventories (used when an apply fails half-way: nothing applied is forgotten).
+    /// Where both hold an object, `self`'s version wins (`self` is what was just applied).
     pub fn union(&self, other: &Inventory) -> Inventory {
-        let refs: Vec<ObjectRef> = self.refs().into_iter().chain(other.refs()).collect();
+        let refs: Vec<ObjectRef> = other.refs().into_iter().chain(self.refs()).collect();
         Self::from_refs(refs.iter())
     }
 }
@@ -89,5 +90,14 @@ mod tests {
         assert!(prev.stale(&[a.clone(), b.clone(), ns.clone()]).is_empty());
         let u = Inventory::from_refs([&a]).union(&Inventory::from_refs([&b]));
         assert_eq!(u.refs().len(), 2);
+        let old = ObjectRef::new("autoscaling/v2beta2", "HorizontalPodAutoscaler", Some("d"), "h");
+        let new = ObjectRef::new("autoscaling/v2", "HorizontalPodAutoscaler", Some("d"), "h");
+        assert_eq!(
+            Inventory::from_refs([&new])
+                .union(&Inventory::from_refs([&old]))
+                .entries[0]
+                .v,
+            "v2"
+        );
     }
 }

@@ -56,17 +56,20 @@ impl ObjectRef {
 
     /// Parses an inventory identifier and its version back into a reference.
     ///
-    /// Names and namespaces cannot contain `_`, so the split is unambiguous; groups cannot either.
+    /// Namespaces, groups and kinds cannot contain `_`, but some names can (RBAC objects): the
+    /// first part is the namespace, the last two the group and kind, the rest the name.
     pub fn from_inventory_id(id: &str, version: &str) -> Option<Self> {
-        let parts: Vec<&str> = id.split('_').collect();
-        if parts.len() != 4 || parts[1].is_empty() || parts[3].is_empty() {
+        let (namespace, rest) = id.split_once('_')?;
+        let (rest, kind) = rest.rsplit_once('_')?;
+        let (name, group) = rest.rsplit_once('_')?;
+        if name.is_empty() || kind.is_empty() {
             return None;
         }
         Some(ObjectRef {
-            namespace: (!parts[0].is_empty()).then(|| parts[0].to_string()),
-            name: parts[1].to_string(),
-            group: parts[2].to_string(),
-            kind: parts[3].to_string(),
+            namespace: (!namespace.is_empty()).then(|| namespace.to_string()),
+            name: name.to_string(),
+            group: group.to_string(),
+            kind: kind.to_string(),
             version: version.to_string(),
         })
     }
@@ -144,6 +147,11 @@ mod tests {
         assert_eq!(ns.inventory_id(), "_demo__Namespace");
         assert_eq!(ObjectRef::from_inventory_id("_demo__Namespace", "v1").unwrap(), ns);
         assert!(ObjectRef::from_inventory_id("bad", "v1").is_none());
+        let rbac = ObjectRef::new("rbac.authorization.k8s.io/v1", "ClusterRole", None, "ci_reader_x");
+        assert_eq!(
+            ObjectRef::from_inventory_id(&rbac.inventory_id(), "v1").unwrap().name,
+            "ci_reader_x"
+        );
     }
 
     #[test]

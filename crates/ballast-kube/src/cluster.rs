@@ -118,6 +118,19 @@ impl Cluster {
         self.resource(r).is_ok()
     }
 
+    /// A version the server serves for `r`'s group and kind (when `r`'s own version is gone).
+    pub fn served_version(&self, r: &ObjectRef) -> Option<String> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        let mut versions: Vec<&String> = res
+            .by_gvk
+            .keys()
+            .filter(|(g, _, k)| *g == r.group && *k == r.kind)
+            .map(|(_, v, _)| v)
+            .collect();
+        versions.sort();
+        versions.first().map(|v| v.to_string())
+    }
+
     /// The API resource serving `r`'s group/version/kind, and its scope.
     pub fn api_resource(&self, r: &ObjectRef) -> Option<(ApiResource, Scope)> {
         self.resource(r).ok()

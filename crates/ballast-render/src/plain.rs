@@ -165,6 +165,15 @@ fn push_object(doc: Value, origin: Origin, out: &mut Vec<Manifest>) -> Result<()
 
 fn load_sourceignore(root: &Path, dir: &Path, ignores: &mut Ignores) -> Result<(), RenderError> {
     let file = dir.join(".sourceignore");
+    match fs::symlink_metadata(&file) {
+        Ok(m) if m.file_type().is_symlink() || !m.is_file() => {
+            return Err(RenderError::OutsideRoot(
+                file.strip_prefix(root).unwrap_or(&file).to_path_buf(),
+            ));
+        }
+        Ok(_) => {}
+        Err(_) => return Ok(()),
+    }
     if let Ok(text) = fs::read_to_string(&file) {
         ignores.add(dir, &text, file.strip_prefix(root).unwrap_or(&file))?;
     }

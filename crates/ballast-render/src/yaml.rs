@@ -48,13 +48,25 @@ enum Frame {
     },
 }
 
+/// Most values aliases may copy into one document (a "billion laughs" guard).
+pub const ALIAS_BUDGET: usize = 100_000;
+
+fn size(v: &Value) -> usize {
+    match v {
+        Value::Array(a) => 1 + a.iter().map(size).sum::<usize>(),
+        Value::Object(m) => 1 + m.values().map(size).sum::<usize>(),
+        _ => 1,
+    }
+}
+
 /// Parses a multi-document YAML stream. Returns one value per document, in order; an empty
-/// document is `Value::Null`.
+/// document is `Value::Null`. Aliases may copy at most [`ALIAS_BUDGET`] values per document.
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
-    let mut anchors: HashMap<usize, Value> = HashMap::new();
+    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
+    let mut copied = 0usize;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
             document: docs.len(),
@@ -72,6 +84,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
             Event::DocumentStart(_) => {
                 anchors.clear();
+                copied = 0;
                 continue;
             }
             Event::DocumentEnd => {
@@ -110,7 +123,13 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                 _ => return Err(err("unbalanced mapping".into())),
             },
             Event::Alias(id) => match anchors.get(&id) {
-                Some(v) => v.clone(),
+                Some((v, n)) => {
+                    copied += n;
+                    if copied > ALIAS_BUDGET {
+                        return Err(err(format!("aliases expand to more than {ALIAS_BUDGET} values")));
+                    }
+                    v.clone()
+                }
                 None => return Err(err("alias to an unknown anchor".into())),
             },
             Event::Scalar(text, style, anchor, tag) => {
@@ -147,9 +166,9 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
     Ok(docs)
 }
 
-fn remember(anchors: &mut HashMap<usize, Value>, anchor: usize, v: Value) -> Value {
+fn remember(anchors: &mut HashMap<usize, (Value, usize)>, anchor: usize, v: Value) -> Value {
     if anchor != 0 {
-        anchors.insert(anchor, v.clone());
+        anchors.insert(anchor, (v.clone(), size(&v)));
     }
     v
 }
@@ -328,6 +347,19 @@ mod tests {
         assert!(e.line >= 3, "{e}");
         let e = parse_stream("a: 1\na: 2\n").unwrap_err();
         assert!(e.message.contains("already defined"), "{e}");
+    }
+
+    #[test]
+    fn alias_bombs_are_refused() {
+        let mut text = String::from("a0: &a0 [x, x, x, x, x, x, x, x, x, x]\n");
+        for i in 1..8 {
+            let p = i - 1;
+            text.push_str(&format!(
+                "a{i}: &a{i} [*a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}, *a{p}]\n"
+            ));
+        }
+        let e = parse_stream(&text).unwrap_err();
+        assert!(e.message.contains("aliases expand"), "{e}");
     }
 
     #[test]

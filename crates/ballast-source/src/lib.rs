@@ -168,19 +168,49 @@ pub enum SourceError {
     Local(String),
 }
 
-/// `url` with any `user:password@` removed.
+/// `url` with credentials removed: for http(s) the whole user-info becomes `***@` (a token may
+/// stand in the user name); for ssh only a bare user name (`git@`) is kept.
 pub fn redact_url(url: &str) -> String {
-    if let Some((scheme, rest)) = url.split_once("://")
-        && let Some((creds, host)) = rest.split_once('@')
-        && !creds.contains('/')
-    {
-        let user = creds.split(':').next().unwrap_or("");
-        let shown = if creds.contains(':') {
-            format!("{user}:***@")
-        } else {
-            format!("{user}@")
-        };
-        return format!("{scheme}://{shown}{host}");
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return url.to_string();
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let Some(at) = authority.rfind('@') else {
+        return url.to_string();
+    };
+    let (userinfo, host) = (&authority[..at], &authority[at + 1..]);
+    let shown = if scheme == "ssh" && !userinfo.contains(':') {
+        userinfo
+    } else {
+        "***"
+    };
+    format!("{scheme}://{shown}@{host}{path}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::redact_url;
+
+    #[test]
+    fn credentials_never_survive_redaction() {
+        assert_eq!(
+            redact_url("https://user:p@ss@example.invalid/r.git"),
+            "https://***@example.invalid/r.git"
+        );
+        assert_eq!(
+            redact_url("https://ghp_TOKEN@example.invalid/r.git"),
+            "https://***@example.invalid/r.git"
+        );
+        assert_eq!(
+            redact_url("ssh://git@example.invalid/r.git"),
+            "ssh://git@example.invalid/r.git"
+        );
+        assert_eq!(
+            redact_url("ssh://git:pw@example.invalid/r.git"),
+            "ssh://***@example.invalid/r.git"
+        );
+        assert_eq!(redact_url("https://example.invalid/a@b"), "https://example.invalid/a@b");
+        assert_eq!(redact_url("file:///tmp/x"), "file:///tmp/x");
     }
-    url.to_string()
 }

@@ -63,7 +63,10 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         _ => Auth::None,
     };
     if url.starts_with("ssh://") && args.known_hosts_file.is_none() {
-        bail!("{url}: ssh:// needs --known-hosts-file (and --private-key-file); unknown hosts are never trusted");
+        bail!(
+            "{}: ssh:// needs --known-hosts-file (and --private-key-file); unknown hosts are never trusted",
+            ballast_source::redact_url(url)
+        );
     }
     let source = GitSource {
         url: url.clone(),
@@ -176,4 +179,17 @@ pub async fn prepare(target: &SyncTarget, kubeconfig: Option<&Path>, context: Op
 /// The inventory ConfigMap of a sync target.
 pub fn inventory_store<'a>(cluster: &'a Cluster, target: &SyncTarget) -> InventoryStore<'a> {
     InventoryStore::new(cluster, &target.name, &target.inventory_namespace)
+}
+
+/// The labels a one-shot sync puts on what it applies.
+pub fn owner_labels(target: &SyncTarget) -> std::collections::BTreeMap<String, String> {
+    [
+        ("sync.ballast.dev/name".to_string(), target.name.clone()),
+        (
+            "sync.ballast.dev/namespace".to_string(),
+            target.inventory_namespace.clone(),
+        ),
+    ]
+    .into_iter()
+    .collect()
 }

@@ -33,6 +33,12 @@ pub async fn run(cmd: &BootstrapCommand, kubeconfig: Option<&Path>, context: Opt
         },
         _ => Auth::None,
     };
+    if ballast_source::redact_url(&args.url) != args.url {
+        anyhow::bail!(
+            "{}: credentials in the URL would be committed to the repository; use an ssh:// URL with --private-key-file",
+            ballast_source::redact_url(&args.url)
+        );
+    }
     if args.url.starts_with("ssh://") && matches!(auth, Auth::None) {
         anyhow::bail!("{}: ssh:// needs --private-key-file and --known-hosts-file", args.url);
     }

@@ -23,6 +23,7 @@ pub async fn run(args: &DiffArgs, kubeconfig: Option<&Path>, context: Option<&st
     let options = ApplyOptions {
         force: t.force,
         prune: !args.no_prune,
+        owner_labels: crate::pipeline::owner_labels(t),
         ..Default::default()
     };
     let plan = Applier::new(&cluster, options)

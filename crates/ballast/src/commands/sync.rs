@@ -31,6 +31,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         force: t.force,
         prune: args.prune,
         stage_timeout: timeout,
+        owner_labels: crate::pipeline::owner_labels(t),
         ..Default::default()
     };
     let result = Applier::new(&cluster, options)
@@ -54,9 +55,25 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     } else {
         previous.revision.clone()
     };
-    inventory_store(&cluster, t)
+    // Ownership first: an inventory that cannot be saved is reported with the apply's outcome.
+    let saved = inventory_store(&cluster, t)
         .save(&StoredInventory { inventory, revision })
-        .await?;
+        .await;
+    match (&failure, saved) {
+        (Some(e), Err(save)) => {
+            bail!(
+                "sync {} failed after {}:\n{e}\nand the inventory could not be saved: {save}",
+                t.name,
+                changes.summary()
+            )
+        }
+        (None, Err(save)) => bail!(
+            "sync {}: applied ({}) but the inventory could not be saved: {save}",
+            t.name,
+            changes.summary()
+        ),
+        _ => {}
+    }
     if let Some(e) = failure {
         bail!("sync {} failed after {}:\n{e}", t.name, changes.summary());
     }

@@ -343,3 +343,39 @@ fn many_objects_of_one_kind_are_planned_from_one_list() {
         run.stdout
     );
 }
+
+#[test]
+fn an_object_moved_to_another_sync_is_not_pruned_by_the_old_one() {
+    let ns = namespace("sync-move");
+    let (a, b) = (GitRepo::new(), GitRepo::new());
+    a.write("data.yaml", &configmap(&ns, "data", "1"));
+    a.write("keep.yaml", &configmap(&ns, "keep-a", "1"));
+    a.commit("a");
+    b.write("keep.yaml", &configmap(&ns, "keep-b", "1"));
+    b.commit("b");
+    let (name_a, name_b) = (format!("{ns}-a"), format!("{ns}-b"));
+    sync(&name_a, &a, &[]).ok();
+    sync(&name_b, &b, &[]).ok();
+    // The object moves from A's repository to B's; B syncs first and takes it over.
+    a.remove("data.yaml");
+    a.commit("move out");
+    b.write("data.yaml", &configmap(&ns, "data", "1"));
+    b.commit("move in");
+    sync(&name_b, &b, &[]).ok();
+    assert_eq!(
+        get("configmap", Some(&ns), "data").unwrap()["metadata"]["labels"]["sync.ballast.dev/name"],
+        name_b.as_str()
+    );
+    let run = sync(&name_a, &a, &[]).ok();
+    assert!(
+        run.stdout.contains(&format!(
+            "ConfigMap/{ns}/data skipped (prune skipped: now owned by sync.ballast.dev/name={name_b})"
+        )),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        get("configmap", Some(&ns), "data").is_some(),
+        "the old owner deleted the moved object"
+    );
+}
