@@ -3,11 +3,11 @@
 //! Pure: files in, [`Manifest`]s out; no cluster access. What the renderer needs to know about the
 //! cluster (which kinds are namespaced) comes in through the [`Scopes`] trait.
 //!
-//! Engines: [`plain`] (every YAML/JSON file under a path, recursively). A path that holds a
-//! `kustomization.yaml` is refused with [`RenderError::KustomizeNotSupported`] until the native
-//! Kustomize engine lands.
+//! Engines: [`plain`] (every YAML/JSON file under a path, recursively) and [`kustomize`] (a
+//! native build of a directory with a `kustomization.yaml`, used wherever the plain walk meets one).
 
 pub mod emit;
+pub mod kustomize;
 pub mod plain;
 pub mod scope;
 pub mod yaml;
@@ -85,7 +85,12 @@ pub enum RenderError {
         /// Kind.
         kind: String,
     },
-    /// The path holds a kustomization file.
-    #[error("{0}: kustomization files are not supported yet; render a directory of plain manifests")]
-    KustomizeNotSupported(PathBuf),
+    /// A kustomization cannot be built.
+    #[error("{file}: {message}")]
+    Kustomize {
+        /// The kustomization file.
+        file: PathBuf,
+        /// What is wrong, starting with the entry.
+        message: String,
+    },
 }

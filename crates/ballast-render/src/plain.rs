@@ -58,9 +58,6 @@ impl Ignores {
     }
 }
 
-/// File names that make a directory a Kustomize overlay.
-pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
-
 /// Renders `spec.path` under `root`.
 ///
 /// Guarantees:
@@ -105,6 +102,10 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
 
     let mut manifests = Vec::new();
     for file in &files {
+        if file.is_dir() {
+            manifests.extend(crate::kustomize::build(&root, file)?);
+            continue;
+        }
         let rel = file.strip_prefix(&root).unwrap_or(file).to_path_buf();
         let text = fs::read_to_string(file).map_err(|source| RenderError::Io {
             path: rel.clone(),
@@ -191,10 +192,9 @@ fn collect_files(
     if !seen.insert(dir.to_path_buf()) {
         return Ok(()); // a symlink loop inside the repository: visit once
     }
-    for name in KUSTOMIZATION_FILES {
-        if dir.join(name).is_file() {
-            return Err(RenderError::KustomizeNotSupported(rel(&dir.join(name))));
-        }
+    if crate::kustomize::kustomization_file(dir).is_some() {
+        out.push(dir.to_path_buf());
+        return Ok(());
     }
     load_sourceignore(root, dir, ignores)?;
     let entries = fs::read_dir(dir).map_err(|source| RenderError::Io { path: rel(dir), source })?;
@@ -396,13 +396,21 @@ mod tests {
     }
 
     #[test]
-    fn kustomization_is_not_supported_yet() {
-        let d = tree(&[("app/kustomization.yaml", "resources: []\n")]);
+    fn a_directory_with_a_kustomization_is_built_by_kustomize() {
+        let d = tree(&[
+            ("app/kustomization.yaml", "namePrefix: p-\nresources:\n- cm.yaml\n"),
+            ("app/cm.yaml", &format!("{CM}a\n")),
+            ("other.yaml", &format!("{CM}b\n")),
+        ]);
+        let names: Vec<String> = render_plain(d.path(), &spec(), &BuiltinScopes)
+            .unwrap()
+            .iter()
+            .map(|m| m.name().to_string())
+            .collect();
+        assert_eq!(names, ["p-a", "b"]);
+        let d = tree(&[("app/kustomization.yaml", "helmCharts: []\n")]);
         let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
-        assert!(
-            e.starts_with("app/kustomization.yaml: kustomization files are not supported yet"),
-            "{e}"
-        );
+        assert_eq!(e, "app/kustomization.yaml: helmCharts: not supported yet");
     }
 
     #[test]

@@ -1,0 +1,244 @@
+//! `configMapGenerator`, `secretGenerator`, `generatorOptions`, and kustomize's name hash.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::Path;
+
+use base64::Engine;
+use serde_json::{Map, Value, json};
+use sha2::{Digest, Sha256};
+
+use super::{Res, err, rel, resolve, strings};
+use crate::RenderError;
+
+/// Adds (or merges into, or replaces) the generated ConfigMaps and Secrets.
+pub(crate) fn generators(
+    root: &Path,
+    dir: &Path,
+    file: &Path,
+    k: &Value,
+    out: &mut Vec<Res>,
+) -> Result<(), RenderError> {
+    let global = &k["generatorOptions"];
+    for (field, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
+        for (i, g) in k[field].as_array().into_iter().flatten().enumerate() {
+            let here = |m: String| err(root, file, format!("{field}[{i}]: {m}"));
+            let name = g["name"]
+                .as_str()
+                .filter(|n| !n.is_empty())
+                .ok_or_else(|| here("name is required".into()))?;
+            let mut data: BTreeMap<String, String> = BTreeMap::new();
+            for lit in strings(&g["literals"]) {
+                let (key, value) = lit
+                    .split_once('=')
+                    .ok_or_else(|| here(format!("literal {lit:?}: expected key=value")))?;
+                data.insert(key.to_string(), unquote(value).to_string());
+            }
+            for entry in strings(&g["files"]) {
+                let (key, path) = match entry.split_once('=') {
+                    Some((k, p)) => (k.to_string(), p.to_string()),
+                    None => (
+                        Path::new(&entry)
+                            .file_name()
+                            .and_then(|n| n.to_str())
+                            .unwrap_or(&entry)
+                            .to_string(),
+                        entry.clone(),
+                    ),
+                };
+                let p = resolve(root, dir, &path, file)?;
+                let text = fs::read_to_string(&p).map_err(|e| here(format!("{}: {e}", rel(root, &p).display())))?;
+                data.insert(key, text);
+            }
+            let mut envs = strings(&g["envs"]);
+            if let Some(e) = g["env"].as_str() {
+                envs.push(e.to_string());
+            }
+            for entry in envs {
+                let p = resolve(root, dir, &entry, file)?;
+                let text = fs::read_to_string(&p).map_err(|e| here(format!("{}: {e}", rel(root, &p).display())))?;
+                for line in text
+                    .lines()
+                    .map(str::trim)
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                {
+                    let (key, value) = line
+                        .split_once('=')
+                        .ok_or_else(|| here(format!("{entry}: line {line:?}: expected KEY=VALUE")))?;
+                    data.insert(key.to_string(), value.to_string());
+                }
+            }
+            let opts = |key: &str| -> Option<Value> {
+                let mut m = Map::new();
+                for src in [&global[key], &g["options"][key]] {
+                    if let Some(o) = src.as_object() {
+                        m.extend(o.clone());
+                    }
+                }
+                (!m.is_empty()).then_some(Value::Object(m))
+            };
+            // As in kustomize, a flag set in generatorOptions holds for every generator.
+            let flag =
+                |key: &str| g["options"][key].as_bool().unwrap_or(false) || global[key].as_bool().unwrap_or(false);
+            let mut meta = json!({"name": name});
+            if let Some(ns) = g["namespace"].as_str() {
+                meta["namespace"] = json!(ns);
+            }
+            if let Some(l) = opts("labels") {
+                meta["labels"] = l;
+            }
+            if let Some(a) = opts("annotations") {
+                meta["annotations"] = a;
+            }
+            let encoded: Map<String, Value> = data
+                .iter()
+                .map(|(k, v)| {
+                    let v = if kind == "Secret" {
+                        base64::engine::general_purpose::STANDARD.encode(v)
+                    } else {
+                        v.clone()
+                    };
+                    (k.clone(), Value::String(v))
+                })
+                .collect();
+            let mut obj = json!({"apiVersion": "v1", "kind": kind, "metadata": meta});
+            if !encoded.is_empty() {
+                obj["data"] = Value::Object(encoded);
+            }
+            if kind == "Secret" {
+                obj["type"] = json!(g["type"].as_str().unwrap_or("Opaque"));
+            }
+            if flag("immutable") {
+                obj["immutable"] = json!(true);
+            }
+            let hashed = !flag("disableNameSuffixHash");
+            let behavior = g["behavior"].as_str().unwrap_or("create");
+            let existing = out.iter().position(|r| {
+                r.kind() == kind
+                    && r.orig_name == name
+                    && (g["namespace"].as_str().is_none() || r.namespace() == g["namespace"].as_str())
+            });
+            match (behavior, existing) {
+                ("create", None) => out.push(Res {
+                    obj,
+                    origin: ballast_core::Origin {
+                        file: rel(root, file),
+                        document: 0,
+                    },
+                    orig_name: name.to_string(),
+                    hashed,
+                }),
+                ("create", Some(_)) => {
+                    return Err(here(format!(
+                        "{kind}/{name} already exists; use behavior: merge or replace"
+                    )));
+                }
+                ("merge" | "replace", Some(at)) => {
+                    let target = &mut out[at];
+                    if behavior == "replace" {
+                        target.obj["data"] = obj.get("data").cloned().unwrap_or(json!({}));
+                    } else if let Some(new) = obj["data"].as_object() {
+                        let d = target.obj.as_object_mut().and_then(|o| {
+                            o.entry("data").or_insert_with(|| json!({}));
+                            o.get_mut("data")?.as_object_mut()
+                        });
+                        if let Some(d) = d {
+                            d.extend(new.clone());
+                        }
+                    }
+                    for key in ["labels", "annotations"] {
+                        if let Some(new) = obj["metadata"][key].as_object() {
+                            let m = target.obj["metadata"].as_object_mut().and_then(|o| {
+                                o.entry(key).or_insert_with(|| json!({}));
+                                o.get_mut(key)?.as_object_mut()
+                            });
+                            if let Some(m) = m {
+                                m.extend(new.clone());
+                            }
+                        }
+                    }
+                    target.hashed = target.hashed && hashed;
+                }
+                ("merge" | "replace", None) => {
+                    return Err(here(format!("behavior {behavior}: no {kind}/{name} to {behavior}")));
+                }
+                (other, _) => return Err(here(format!("behavior {other:?}: expected create, merge or replace"))),
+            }
+        }
+    }
+    Ok(())
+}
+
+fn unquote(v: &str) -> &str {
+    for q in ['"', '\''] {
+        if v.len() >= 2 && v.starts_with(q) && v.ends_with(q) {
+            return &v[1..v.len() - 1];
+        }
+    }
+    v
+}
+
+/// Kustomize's content hash of a ConfigMap or Secret (10 characters, no vowels or 0/1/3). As in
+/// kustomize, the name does not take part (its lookup there never matches), the data does.
+pub(crate) fn content_hash(obj: &Value) -> String {
+    let kind = obj["kind"].as_str().unwrap_or_default();
+    let sorted = |v: &Value| -> Value {
+        match v.as_object() {
+            Some(m) => Value::Object(
+                m.iter()
+                    .map(|(k, v)| (k.clone(), v.clone()))
+                    .collect::<BTreeMap<_, _>>()
+                    .into_iter()
+                    .collect(),
+            ),
+            None => Value::String(String::new()),
+        }
+    };
+    let mut m: BTreeMap<&str, Value> = BTreeMap::new();
+    m.insert("kind", json!(kind));
+    m.insert("name", json!(""));
+    m.insert("data", sorted(&obj["data"]));
+    if kind == "Secret" {
+        m.insert("type", obj["type"].as_str().map(|t| json!(t)).unwrap_or(json!("")));
+        if obj["stringData"].is_object() {
+            m.insert("stringData", sorted(&obj["stringData"]));
+        }
+    } else if obj["binaryData"].is_object() {
+        m.insert("binaryData", sorted(&obj["binaryData"]));
+    }
+    let text = go_json(&serde_json::to_string(&m).unwrap_or_default());
+    let hex = hex::encode(Sha256::digest(text.as_bytes()));
+    hex[..10]
+        .chars()
+        .map(|c| match c {
+            '0' => 'g',
+            '1' => 'h',
+            '3' => 'k',
+            'a' => 'm',
+            'e' => 't',
+            c => c,
+        })
+        .collect()
+}
+
+/// Go's `encoding/json` escapes `<`, `>`, `&`, U+2028 and U+2029 inside strings.
+fn go_json(s: &str) -> String {
+    s.replace('<', "\\u003c")
+        .replace('>', "\\u003e")
+        .replace('&', "\\u0026")
+        .replace('\u{2028}', "\\u2028")
+        .replace('\u{2029}', "\\u2029")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn hashes_match_kustomize() {
+        let cm = json!({"kind": "ConfigMap", "data": {"b": "two", "a": "1"}, "metadata": {"name": "settings"}});
+        assert_eq!(content_hash(&cm), "5m9tg7g54f");
+        let s = json!({"kind": "Secret", "type": "Opaque", "data": {"password": "aHVudGVyMg=="}});
+        assert_eq!(content_hash(&s), "cf85kd65mm");
+    }
+}

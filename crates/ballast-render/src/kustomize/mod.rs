@@ -1,0 +1,274 @@
+//! A native Kustomize engine: builds a directory with a `kustomization.yaml` into the objects
+//! `kustomize build` (v5) produces.
+//!
+//! Supported: `resources` (files, directories, nested kustomizations), `bases`, `namespace`,
+//! `namePrefix`, `nameSuffix`, `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
+//! `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches` (strategic merge or JSON
+//! 6902, inline or from a file, with target selectors), `patchesStrategicMerge`,
+//! `patchesJson6902`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
+//! ServiceAccounts and PersistentVolumeClaims. Other fields are refused with an error naming them.
+//!
+//! Safety: nothing outside the repository root is read (paths, symlinks), remote resources are
+//! refused, a cycle of kustomizations is an error, and every error names the kustomization file.
+
+mod generate;
+mod patch;
+mod transform;
+
+use std::collections::HashSet;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use ballast_core::{Manifest, Origin};
+use serde_json::Value;
+
+use crate::RenderError;
+use crate::yaml::parse_stream;
+
+/// File names that make a directory a kustomization.
+pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
+
+/// The kustomization file of `dir`, if it has one.
+pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
+    KUSTOMIZATION_FILES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+}
+
+/// One resource while building: the object, where it came from, and its identity before any
+/// renaming (references to it use that name).
+#[derive(Clone, Debug)]
+pub(crate) struct Res {
+    pub obj: Value,
+    pub origin: Origin,
+    pub orig_name: String,
+    /// Generated ConfigMap/Secret whose name gets the content hash at the end.
+    pub hashed: bool,
+}
+
+impl Res {
+    pub fn kind(&self) -> &str {
+        self.obj["kind"].as_str().unwrap_or_default()
+    }
+    pub fn api_version(&self) -> &str {
+        self.obj["apiVersion"].as_str().unwrap_or_default()
+    }
+    pub fn group(&self) -> &str {
+        self.api_version().rsplit_once('/').map(|(g, _)| g).unwrap_or("")
+    }
+    pub fn name(&self) -> &str {
+        self.obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+    }
+    pub fn namespace(&self) -> Option<&str> {
+        self.obj
+            .pointer("/metadata/namespace")
+            .and_then(Value::as_str)
+            .filter(|s| !s.is_empty())
+    }
+    pub fn set_name(&mut self, name: String) {
+        self.obj["metadata"]["name"] = Value::String(name);
+    }
+}
+
+/// Builds the kustomization in `dir` (inside `root`).
+pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
+    let root = root.canonicalize().map_err(|source| RenderError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let mut stack = Vec::new();
+    let mut resources = build_dir(&root, dir, &mut stack)?;
+    finish(&mut resources);
+    resources
+        .into_iter()
+        .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
+        .collect()
+}
+
+/// The error for one kustomization file.
+pub(crate) fn err(root: &Path, file: &Path, message: impl Into<String>) -> RenderError {
+    RenderError::Kustomize {
+        file: rel(root, file),
+        message: message.into(),
+    }
+}
+
+pub(crate) fn rel(root: &Path, p: &Path) -> PathBuf {
+    p.strip_prefix(root).unwrap_or(p).to_path_buf()
+}
+
+/// Resolves `entry` relative to `dir`, refusing anything that leaves `root`.
+pub(crate) fn resolve(root: &Path, dir: &Path, entry: &str, file: &Path) -> Result<PathBuf, RenderError> {
+    if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
+        return Err(err(root, file, format!("{entry}: remote resources are not allowed")));
+    }
+    let p = dir.join(entry);
+    let canon = p
+        .canonicalize()
+        .map_err(|_| err(root, file, format!("{entry}: not found")))?;
+    if !canon.starts_with(root) {
+        return Err(err(
+            root,
+            file,
+            format!("{entry}: refers outside the repository root; refused"),
+        ));
+    }
+    Ok(canon)
+}
+
+const SUPPORTED: &[&str] = &[
+    "apiVersion",
+    "kind",
+    "metadata",
+    "resources",
+    "bases",
+    "namespace",
+    "namePrefix",
+    "nameSuffix",
+    "commonLabels",
+    "labels",
+    "commonAnnotations",
+    "images",
+    "replicas",
+    "configMapGenerator",
+    "secretGenerator",
+    "generatorOptions",
+    "patches",
+    "patchesStrategicMerge",
+    "patchesJson6902",
+];
+
+fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Res>, RenderError> {
+    let dir = dir.canonicalize().map_err(|source| RenderError::Io {
+        path: rel(root, dir),
+        source,
+    })?;
+    let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
+    if stack.contains(&dir) {
+        let chain: Vec<String> = stack
+            .iter()
+            .chain(std::iter::once(&dir))
+            .map(|d| rel(root, d).display().to_string())
+            .collect();
+        return Err(err(
+            root,
+            &file,
+            format!("cycle of kustomizations: {}", chain.join(" -> ")),
+        ));
+    }
+    let text = fs::read_to_string(&file).map_err(|source| RenderError::Io {
+        path: rel(root, &file),
+        source,
+    })?;
+    let k = parse_stream(&text)
+        .map_err(|error| RenderError::Syntax {
+            file: rel(root, &file),
+            error,
+        })?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null);
+    let Value::Object(map) = &k else {
+        return Err(err(root, &file, "not a mapping"));
+    };
+    for key in map.keys() {
+        if !SUPPORTED.contains(&key.as_str()) {
+            return Err(err(root, &file, format!("{key}: not supported yet")));
+        }
+    }
+    stack.push(dir.clone());
+    let mut out: Vec<Res> = Vec::new();
+    for key in ["resources", "bases"] {
+        for entry in strings(&k[key]) {
+            let path = resolve(root, &dir, &entry, &file)?;
+            if path.is_dir() {
+                out.extend(build_dir(root, &path, stack)?);
+            } else {
+                out.extend(load_file(root, &path)?);
+            }
+        }
+    }
+    stack.pop();
+    generate::generators(root, &dir, &file, &k, &mut out)?;
+    transform::apply_all(root, &dir, &file, &k, &mut out)?;
+    check_unique(root, &file, &out)?;
+    Ok(out)
+}
+
+/// Reads the objects of one resource file.
+pub(crate) fn load_file(root: &Path, path: &Path) -> Result<Vec<Res>, RenderError> {
+    let r = rel(root, path);
+    let text = fs::read_to_string(path).map_err(|source| RenderError::Io {
+        path: r.clone(),
+        source,
+    })?;
+    let docs = parse_stream(&text).map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
+    let mut out = Vec::new();
+    for (i, doc) in docs.into_iter().enumerate() {
+        if doc.is_null() {
+            continue;
+        }
+        let origin = Origin {
+            file: r.clone(),
+            document: i,
+        };
+        let items = if doc["kind"] == "List" && doc["items"].is_array() {
+            doc["items"].as_array().cloned().unwrap_or_default()
+        } else {
+            vec![doc]
+        };
+        for obj in items {
+            let m = Manifest::new(obj, origin.clone())?;
+            out.push(Res {
+                orig_name: m.name().to_string(),
+                obj: m.object,
+                origin: m.origin,
+                hashed: false,
+            });
+        }
+    }
+    Ok(out)
+}
+
+fn check_unique(root: &Path, file: &Path, out: &[Res]) -> Result<(), RenderError> {
+    let mut seen = HashSet::new();
+    for r in out {
+        let id = (
+            r.group().to_string(),
+            r.kind().to_string(),
+            r.namespace().map(str::to_string),
+            r.name().to_string(),
+        );
+        if !seen.insert(id) {
+            return Err(err(
+                root,
+                file,
+                format!(
+                    "{}/{}: may not add resource with an already registered id",
+                    r.kind(),
+                    r.name()
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// Final step of the top-level build: content hashes on generated names, then every reference
+/// to a renamed object follows it.
+fn finish(out: &mut [Res]) {
+    for r in out.iter_mut().filter(|r| r.hashed) {
+        let hash = generate::content_hash(&r.obj);
+        let name = format!("{}-{hash}", r.name());
+        r.set_name(name);
+    }
+    transform::fix_name_references(out);
+}
+
+/// A YAML list of strings (absent: empty).
+pub(crate) fn strings(v: &Value) -> Vec<String> {
+    v.as_array()
+        .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
+        .unwrap_or_default()
+}

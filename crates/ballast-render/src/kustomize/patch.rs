@@ -1,0 +1,360 @@
+//! Patches: strategic merge (built-in kinds, with their merge keys), JSON merge (custom
+//! resources) and JSON 6902, selected by name or by a target selector.
+
+use std::fs;
+use std::path::Path;
+
+use serde_json::{Map, Value};
+
+use super::{Res, err, rel, resolve, strings};
+use crate::RenderError;
+use crate::yaml::parse_stream;
+
+/// `patchesStrategicMerge` and `patches`.
+pub(crate) fn strategic_and_patches(
+    root: &Path,
+    dir: &Path,
+    file: &Path,
+    k: &Value,
+    out: &mut Vec<Res>,
+) -> Result<(), RenderError> {
+    for (i, entry) in strings(&k["patchesStrategicMerge"]).iter().enumerate() {
+        let what = format!("patchesStrategicMerge[{i}]");
+        let text = inline_or_file(root, dir, file, entry, &what)?;
+        for doc in docs(root, file, &text, &what)? {
+            apply_smp_by_name(root, file, &doc, out, &what)?;
+        }
+    }
+    for (i, entry) in k["patches"].as_array().into_iter().flatten().enumerate() {
+        let what = format!("patches[{i}]");
+        let text = match (entry["patch"].as_str(), entry["path"].as_str()) {
+            (Some(p), _) => p.to_string(),
+            (None, Some(path)) => read(root, dir, file, path, &what)?,
+            (None, None) => return Err(err(root, file, format!("{what}: patch or path is required"))),
+        };
+        let parsed = docs(root, file, &text, &what)?;
+        let is_json6902 = parsed.len() == 1 && parsed[0].is_array();
+        match (is_json6902, entry.get("target").filter(|t| t.is_object())) {
+            (true, Some(target)) => {
+                let ops = parsed[0].clone();
+                for r in select(root, file, target, out, &what)? {
+                    json6902(root, file, &mut out[r], &ops, &what)?;
+                }
+            }
+            (true, None) => return Err(err(root, file, format!("{what}: a JSON 6902 patch needs a target"))),
+            (false, Some(target)) => {
+                for doc in &parsed {
+                    let doc = without_identity(doc);
+                    for r in select(root, file, target, out, &what)? {
+                        merge_into(&mut out[r].obj, &doc);
+                    }
+                }
+                remove_deleted(out);
+            }
+            (false, None) => {
+                for doc in &parsed {
+                    apply_smp_by_name(root, file, doc, out, &what)?;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `patchesJson6902`.
+pub(crate) fn json6902_legacy(
+    root: &Path,
+    dir: &Path,
+    file: &Path,
+    k: &Value,
+    out: &mut [Res],
+) -> Result<(), RenderError> {
+    for (i, entry) in k["patchesJson6902"].as_array().into_iter().flatten().enumerate() {
+        let what = format!("patchesJson6902[{i}]");
+        let text = match (entry["patch"].as_str(), entry["path"].as_str()) {
+            (Some(p), _) => p.to_string(),
+            (None, Some(path)) => read(root, dir, file, path, &what)?,
+            (None, None) => return Err(err(root, file, format!("{what}: patch or path is required"))),
+        };
+        let ops = docs(root, file, &text, &what)?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null);
+        let targets = select(root, file, &entry["target"], out, &what)?;
+        if targets.is_empty() {
+            return Err(err(root, file, format!("{what}: the target matches no resource")));
+        }
+        for r in targets {
+            json6902(root, file, &mut out[r], &ops, &what)?;
+        }
+    }
+    Ok(())
+}
+
+fn inline_or_file(root: &Path, dir: &Path, file: &Path, entry: &str, what: &str) -> Result<String, RenderError> {
+    if entry.contains('\n') || entry.trim_start().starts_with('{') {
+        Ok(entry.to_string())
+    } else {
+        read(root, dir, file, entry, what)
+    }
+}
+
+fn read(root: &Path, dir: &Path, file: &Path, path: &str, what: &str) -> Result<String, RenderError> {
+    let p = resolve(root, dir, path, file)?;
+    fs::read_to_string(&p).map_err(|e| err(root, file, format!("{what}: {}: {e}", rel(root, &p).display())))
+}
+
+fn docs(root: &Path, file: &Path, text: &str, what: &str) -> Result<Vec<Value>, RenderError> {
+    let parsed = parse_stream(text).map_err(|e| err(root, file, format!("{what}: {e}")))?;
+    Ok(parsed.into_iter().filter(|d| !d.is_null()).collect())
+}
+
+fn apply_smp_by_name(
+    root: &Path,
+    file: &Path,
+    patch: &Value,
+    out: &mut Vec<Res>,
+    what: &str,
+) -> Result<(), RenderError> {
+    let kind = patch["kind"].as_str().unwrap_or_default();
+    let name = patch
+        .pointer("/metadata/name")
+        .and_then(Value::as_str)
+        .unwrap_or_default();
+    let ns = patch.pointer("/metadata/namespace").and_then(Value::as_str);
+    let group = patch["apiVersion"]
+        .as_str()
+        .unwrap_or_default()
+        .rsplit_once('/')
+        .map(|(g, _)| g)
+        .unwrap_or("");
+    let matches: Vec<usize> = out
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| r.kind() == kind && r.group() == group && (r.name() == name || r.orig_name == name))
+        .filter(|(_, r)| ns.is_none() || r.namespace() == ns)
+        .map(|(i, _)| i)
+        .collect();
+    match matches.as_slice() {
+        [one] => {
+            merge_into(&mut out[*one].obj, &without_identity(patch));
+            remove_deleted(out);
+            Ok(())
+        }
+        [] => Err(err(root, file, format!("{what}: no resource matches {kind}/{name}"))),
+        _ => Err(err(
+            root,
+            file,
+            format!("{what}: {kind}/{name} matches more than one resource; set a namespace"),
+        )),
+    }
+}
+
+/// A patch without its name and namespace: those identify the target, they do not rename it.
+fn without_identity(patch: &Value) -> Value {
+    let mut patch = patch.clone();
+    if let Some(m) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
+        m.remove("name");
+        m.remove("namespace");
+    }
+    patch
+}
+
+/// Indices of the resources a `target` selects.
+fn select(root: &Path, file: &Path, target: &Value, out: &[Res], what: &str) -> Result<Vec<usize>, RenderError> {
+    let anchored = |field: &str| -> Result<Option<regex::Regex>, RenderError> {
+        match target[field].as_str() {
+            Some(p) => regex::Regex::new(&format!("^(?:{p})$"))
+                .map(Some)
+                .map_err(|e| err(root, file, format!("{what}: target.{field}: {e}"))),
+            None => Ok(None),
+        }
+    };
+    let (name, namespace) = (anchored("name")?, anchored("namespace")?);
+    let labels = selector(target["labelSelector"].as_str());
+    let annotations = selector(target["annotationSelector"].as_str());
+    Ok(out
+        .iter()
+        .enumerate()
+        .filter(|(_, r)| {
+            let version = r.api_version().rsplit('/').next().unwrap_or("");
+            target["kind"].as_str().is_none_or(|k| k == r.kind())
+                && target["group"].as_str().is_none_or(|g| g == r.group())
+                && target["version"].as_str().is_none_or(|v| v == version)
+                && name
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(r.name()) || re.is_match(&r.orig_name))
+                && namespace
+                    .as_ref()
+                    .is_none_or(|re| re.is_match(r.namespace().unwrap_or("")))
+                && labels.iter().all(|c| c.matches(r.obj.pointer("/metadata/labels")))
+                && annotations
+                    .iter()
+                    .all(|c| c.matches(r.obj.pointer("/metadata/annotations")))
+        })
+        .map(|(i, _)| i)
+        .collect())
+}
+
+struct Requirement {
+    key: String,
+    value: Option<String>,
+    negate: bool,
+}
+
+impl Requirement {
+    fn matches(&self, map: Option<&Value>) -> bool {
+        let actual = map.and_then(|m| m.get(&self.key)).and_then(Value::as_str);
+        let hit = match &self.value {
+            Some(v) => actual == Some(v.as_str()),
+            None => actual.is_some(),
+        };
+        hit != self.negate
+    }
+}
+
+/// Equality-based selectors: `a=b,c!=d,e`.
+fn selector(text: Option<&str>) -> Vec<Requirement> {
+    text.unwrap_or("")
+        .split(',')
+        .map(str::trim)
+        .filter(|s| !s.is_empty())
+        .map(|s| {
+            if let Some((k, v)) = s.split_once("!=") {
+                Requirement {
+                    key: k.trim().into(),
+                    value: Some(v.trim().into()),
+                    negate: true,
+                }
+            } else if let Some((k, v)) = s.split_once("==").or_else(|| s.split_once('=')) {
+                Requirement {
+                    key: k.trim().into(),
+                    value: Some(v.trim().into()),
+                    negate: false,
+                }
+            } else if let Some(k) = s.strip_prefix('!') {
+                Requirement {
+                    key: k.trim().into(),
+                    value: None,
+                    negate: true,
+                }
+            } else {
+                Requirement {
+                    key: s.into(),
+                    value: None,
+                    negate: false,
+                }
+            }
+        })
+        .collect()
+}
+
+fn json6902(root: &Path, file: &Path, r: &mut Res, ops: &Value, what: &str) -> Result<(), RenderError> {
+    let patch: json_patch::Patch =
+        serde_json::from_value(ops.clone()).map_err(|e| err(root, file, format!("{what}: {e}")))?;
+    json_patch::patch(&mut r.obj, &patch)
+        .map_err(|e| err(root, file, format!("{what}: {}/{}: {e}", r.kind(), r.name())))
+}
+
+fn remove_deleted(out: &mut Vec<Res>) {
+    out.retain(|r| r.obj.get("$patch").and_then(Value::as_str) != Some("delete"));
+}
+
+/// Strategic merge for built-in kinds, JSON merge (RFC 7386) for custom resources.
+fn merge_into(base: &mut Value, patch: &Value) {
+    let api = base["apiVersion"].as_str().unwrap_or_default();
+    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
+    let builtin = group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io");
+    if patch.get("$patch").and_then(Value::as_str) == Some("delete") {
+        base["$patch"] = Value::String("delete".into());
+        return;
+    }
+    merge(base, patch, builtin);
+}
+
+fn merge(base: &mut Value, patch: &Value, strategic: bool) {
+    let Value::Object(p) = patch else {
+        *base = patch.clone();
+        return;
+    };
+    if strategic && p.get("$patch").and_then(Value::as_str) == Some("replace") {
+        let mut replaced = p.clone();
+        replaced.remove("$patch");
+        *base = Value::Object(replaced);
+        return;
+    }
+    if !base.is_object() {
+        *base = Value::Object(Map::new());
+    }
+    let Some(b) = base.as_object_mut() else { return };
+    for (key, value) in p {
+        if key.starts_with('$') && strategic {
+            continue;
+        }
+        match value {
+            Value::Null => {
+                b.remove(key);
+            }
+            Value::Object(_) => merge(b.entry(key.clone()).or_insert(Value::Null), value, strategic),
+            Value::Array(items) if strategic => match (merge_key(key, items), b.get_mut(key)) {
+                (Some(mk), Some(Value::Array(existing))) => merge_list(existing, items, mk),
+                _ => {
+                    let cleaned: Vec<Value> = items.iter().filter(|i| i.get("$patch").is_none()).cloned().collect();
+                    b.insert(key.clone(), Value::Array(cleaned));
+                }
+            },
+            _ => {
+                b.insert(key.clone(), value.clone());
+            }
+        }
+    }
+}
+
+/// The patch merge key of a list field of the built-in types.
+fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
+    match field {
+        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" => {
+            Some("name")
+        }
+        "volumeMounts" => Some("mountPath"),
+        "volumeDevices" => Some("devicePath"),
+        "hostAliases" => Some("ip"),
+        "topologySpreadConstraints" => Some("topologyKey"),
+        "ports" if items.iter().any(|i| i.get("containerPort").is_some()) => Some("containerPort"),
+        "ports" => Some("port"),
+        _ => None,
+    }
+}
+
+/// Merges a keyed list: the patch's items come first, in patch order (merged with the original
+/// item of the same key, if any), then the original items the patch does not mention.
+fn merge_list(existing: &mut Vec<Value>, items: &[Value], key: &str) {
+    let mut original: Vec<Option<Value>> = existing.drain(..).map(Some).collect();
+    let mut merged = Vec::new();
+    for item in items {
+        let id = item.get(key);
+        let pos = id.and_then(|id| {
+            original
+                .iter()
+                .position(|e| e.as_ref().and_then(|e| e.get(key)) == Some(id))
+        });
+        let directive = item.get("$patch").and_then(Value::as_str);
+        let mut base = pos.and_then(|at| original[at].take()).unwrap_or(Value::Null);
+        match directive {
+            Some("delete") => {}
+            Some("replace") => {
+                let mut replaced = item.clone();
+                if let Some(m) = replaced.as_object_mut() {
+                    m.remove("$patch");
+                }
+                merged.push(replaced);
+            }
+            _ => {
+                merge(&mut base, item, true);
+                merged.push(base);
+            }
+        }
+    }
+    merged.extend(original.into_iter().flatten());
+    *existing = merged;
+}
