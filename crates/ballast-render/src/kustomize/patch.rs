@@ -342,12 +342,11 @@ fn merge_list(existing: &mut Vec<Value>, items: &[Value], key: &str) {
         let mut base = pos.and_then(|at| original[at].take()).unwrap_or(Value::Null);
         match directive {
             Some("delete") => {}
+            // kustomize (kyaml) leaves a list item marked `$patch: replace` as it was.
             Some("replace") => {
-                let mut replaced = item.clone();
-                if let Some(m) = replaced.as_object_mut() {
-                    m.remove("$patch");
+                if !base.is_null() {
+                    merged.push(base);
                 }
-                merged.push(replaced);
             }
             _ => {
                 merge(&mut base, item, true);
