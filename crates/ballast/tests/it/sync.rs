@@ -379,3 +379,86 @@ fn an_object_moved_to_another_sync_is_not_pruned_by_the_old_one() {
         "the old owner deleted the moved object"
     );
 }
+
+#[test]
+fn a_kustomize_overlay_syncs_with_hashed_generators_and_prunes_old_ones() {
+    let ns = namespace("sync-kustomize");
+    let repo = GitRepo::new();
+    repo.write(
+        "base/kustomization.yaml",
+        "resources:\n- deploy.yaml\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\n",
+    );
+    repo.write(
+        "base/deploy.yaml",
+        &deployment("PLACEHOLDER", "web", 1)
+            .replace("  namespace: PLACEHOLDER\n", "")
+            .replace(
+                "        resources:",
+                "        envFrom:\n        - configMapRef:\n            name: settings\n        resources:",
+            ),
+    );
+    repo.write(
+        "overlays/prod/kustomization.yaml",
+        &format!("namespace: {ns}\nnamePrefix: prod-\nresources:\n- ../../base\nreplicas:\n- name: web\n  count: 2\n"),
+    );
+    repo.commit("overlay");
+    let url = repo.url();
+    let run = ballast(&[
+        "sync",
+        "--name",
+        &ns,
+        "--url",
+        &url,
+        "--path",
+        "overlays/prod",
+        "--prune",
+    ])
+    .ok();
+    let cm_line = run
+        .lines()
+        .into_iter()
+        .find(|l| l.starts_with(&format!("ConfigMap/{ns}/prod-settings-")))
+        .unwrap_or_else(|| panic!("{}", run.stdout))
+        .to_string();
+    let cm = cm_line
+        .split('/')
+        .nth(2)
+        .unwrap()
+        .split(' ')
+        .next()
+        .unwrap()
+        .to_string();
+    let web = get("deployment", Some(&ns), "prod-web").expect("prefixed deployment");
+    assert_eq!(web["spec"]["replicas"], 2);
+    assert_eq!(
+        web["spec"]["template"]["spec"]["containers"][0]["envFrom"][0]["configMapRef"]["name"],
+        cm.as_str()
+    );
+    // A change to the generator's data gives a new name; the old ConfigMap is pruned.
+    repo.write(
+        "base/kustomization.yaml",
+        "resources:\n- deploy.yaml\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=debug\n",
+    );
+    repo.commit("debug");
+    let run = ballast(&[
+        "sync",
+        "--name",
+        &ns,
+        "--url",
+        &url,
+        "--path",
+        "overlays/prod",
+        "--prune",
+    ])
+    .ok();
+    assert!(
+        run.stdout.contains(&format!("ConfigMap/{ns}/{cm} deleted")),
+        "{}",
+        run.stdout
+    );
+    assert!(
+        run.stdout.contains(&format!("Deployment/{ns}/prod-web configured")),
+        "{}",
+        run.stdout
+    );
+}
