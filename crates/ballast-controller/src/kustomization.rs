@@ -209,11 +209,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     let s = &ks.spec;
     let mut missing = Vec::new();
     for (field, set) in [
-        ("spec.namePrefix", s.name_prefix.is_some()),
-        ("spec.nameSuffix", s.name_suffix.is_some()),
-        ("spec.commonMetadata", s.common_metadata.is_some()),
-        ("spec.patches", s.patches.as_ref().is_some_and(|p| !p.is_empty())),
-        ("spec.images", s.images.as_ref().is_some_and(|p| !p.is_empty())),
         ("spec.components", s.components.as_ref().is_some_and(|p| !p.is_empty())),
         ("spec.postBuild", s.post_build.is_some()),
         ("spec.decryption", s.decryption.is_some()),
@@ -307,14 +302,36 @@ async fn build(
         default_namespace: Some("default".into()),
         ignore,
     };
-    match render_plain(root, &spec, &ctx.cluster) {
+    let manifests = match render_plain(root, &spec, &ctx.cluster) {
         Err(RenderError::UnknownKind { .. }) => {
             // A CRD installed since our last discovery (by another Kustomization, say).
             ctx.cluster.refresh().await?;
-            render_plain(root, &spec, &ctx.cluster).map_err(|e| ReconcileError::Build(e.to_string()))
+            render_plain(root, &spec, &ctx.cluster).map_err(|e| ReconcileError::Build(e.to_string()))?
         }
-        other => other.map_err(|e| ReconcileError::Build(e.to_string())),
+        other => other.map_err(|e| ReconcileError::Build(e.to_string()))?,
+    };
+    // Flux's Kustomization-level overrides, applied on top of the build as Flux does.
+    let spec_value = serde_json::to_value(&ks.spec).unwrap_or_default();
+    let overrides = json!({
+        "namePrefix": spec_value["namePrefix"],
+        "nameSuffix": spec_value["nameSuffix"],
+        "images": spec_value["images"],
+        "patches": spec_value["patches"],
+        "commonMetadata": spec_value["commonMetadata"],
+    });
+    if overrides
+        .as_object()
+        .is_some_and(|o| o.values().all(serde_json::Value::is_null))
+    {
+        return Ok(manifests);
     }
+    let origin = std::path::PathBuf::from(format!(
+        "Kustomization/{}/{}",
+        ks.namespace().unwrap_or_default(),
+        ks.name_any()
+    ));
+    ballast_render::kustomize::apply_overrides(root, manifests, &overrides, &origin)
+        .map_err(|e| ReconcileError::Build(e.to_string()))
 }
 
 async fn check_health(

@@ -22,9 +22,13 @@ fn app(dir: &Path, name: &str, n: usize) {
     for i in 0..n {
         let f = format!("obj-{i:04}.yaml");
         let text = if i % 3 == 0 {
-            format!("apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}-{i}\nspec:\n  selector:\n    matchLabels:\n      app: {name}-{i}\n  template:\n    metadata:\n      labels:\n        app: {name}-{i}\n    spec:\n      containers:\n      - name: app\n        image: ghcr.io/example/{name}:1.0.{i}\n        envFrom:\n        - configMapRef:\n            name: settings\n")
+            format!(
+                "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}-{i}\nspec:\n  selector:\n    matchLabels:\n      app: {name}-{i}\n  template:\n    metadata:\n      labels:\n        app: {name}-{i}\n    spec:\n      containers:\n      - name: app\n        image: ghcr.io/example/{name}:1.0.{i}\n        envFrom:\n        - configMapRef:\n            name: settings\n"
+            )
         } else if i % 3 == 1 {
-            format!("apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}-{i}\nspec:\n  selector:\n    app: {name}-{i}\n  ports:\n  - port: 80\n")
+            format!(
+                "apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}-{i}\nspec:\n  selector:\n    app: {name}-{i}\n  ports:\n  - port: 80\n"
+            )
         } else {
             format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-{i}\ndata:\n  key: value-{i}\n")
         };
@@ -36,7 +40,9 @@ fn app(dir: &Path, name: &str, n: usize) {
     }
     write(
         &dir.join("base/kustomization.yaml"),
-        &format!("commonLabels:\n  app.kubernetes.io/part-of: {name}\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\nresources:\n{res}"),
+        &format!(
+            "commonLabels:\n  app.kubernetes.io/part-of: {name}\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\nresources:\n{res}"
+        ),
     );
 }
 
@@ -75,7 +81,11 @@ fn theirs(kubectl: &Path, dirs: &[PathBuf], runs: usize) -> Duration {
     for _ in 0..runs {
         let t = Instant::now();
         for d in dirs {
-            let out = Command::new(kubectl).arg("kustomize").arg(d).output().expect("kubectl kustomize");
+            let out = Command::new(kubectl)
+                .arg("kustomize")
+                .arg(d)
+                .output()
+                .expect("kubectl kustomize");
             assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         }
         times.push(t.elapsed());
@@ -94,7 +104,10 @@ fn main() {
 
     let large = root.join("large");
     app(&large, "large", 1000);
-    let large_dirs: Vec<PathBuf> = ["dev", "staging", "prod"].iter().map(|e| overlay(&large, e, "large")).collect();
+    let large_dirs: Vec<PathBuf> = ["dev", "staging", "prod"]
+        .iter()
+        .map(|e| overlay(&large, e, "large"))
+        .collect();
 
     let mono = root.join("mono");
     let mut mono_dirs = Vec::new();
@@ -113,6 +126,11 @@ fn main() {
     ] {
         let (b, n) = ours(root, dirs, runs);
         let k = theirs(&kubectl, dirs, peer_runs);
-        println!("| {label} | {n} | {:.1} ms | {:.1} ms | {:.0}x |", b.as_secs_f64() * 1e3, k.as_secs_f64() * 1e3, k.as_secs_f64() / b.as_secs_f64());
+        println!(
+            "| {label} | {n} | {:.1} ms | {:.1} ms | {:.0}x |",
+            b.as_secs_f64() * 1e3,
+            k.as_secs_f64() * 1e3,
+            k.as_secs_f64() / b.as_secs_f64()
+        );
     }
 }

@@ -86,6 +86,55 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
         .collect()
 }
 
+/// Applies Flux's Kustomization-level overrides to rendered objects, as Flux does by wrapping the
+/// path in a generated kustomization: `namePrefix`, `nameSuffix`, `images`, `patches` (strategic
+/// merge or JSON 6902 with targets), then `commonMetadata` (labels and annotations on each
+/// object's metadata only). References to renamed objects follow. `origin` names the source of
+/// the overrides in errors.
+pub fn apply_overrides(
+    root: &Path,
+    manifests: Vec<Manifest>,
+    overrides: &Value,
+    origin: &Path,
+) -> Result<Vec<Manifest>, RenderError> {
+    let mut out: Vec<Res> = manifests
+        .into_iter()
+        .map(|m| Res {
+            orig_name: m.name().to_string(),
+            obj: m.object,
+            origin: m.origin,
+            hashed: false,
+        })
+        .collect();
+    let k = serde_json::json!({
+        "namePrefix": overrides["namePrefix"],
+        "nameSuffix": overrides["nameSuffix"],
+        "images": overrides["images"],
+        "patches": overrides["patches"],
+    });
+    transform::apply_all(root, root, origin, &k, &mut out)?;
+    for field in ["labels", "annotations"] {
+        if let Some(add) = overrides
+            .pointer(&format!("/commonMetadata/{field}"))
+            .and_then(Value::as_object)
+        {
+            for r in out.iter_mut() {
+                let meta = r.obj["metadata"].as_object_mut();
+                if let Some(meta) = meta {
+                    let m = meta.entry(field).or_insert_with(|| Value::Object(Default::default()));
+                    if let Some(m) = m.as_object_mut() {
+                        m.extend(add.clone());
+                    }
+                }
+            }
+        }
+    }
+    transform::fix_name_references(&mut out);
+    out.into_iter()
+        .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
+        .collect()
+}
+
 /// The error for one kustomization file.
 pub(crate) fn err(root: &Path, file: &Path, message: impl Into<String>) -> RenderError {
     RenderError::Kustomize {
@@ -271,4 +320,54 @@ pub(crate) fn strings(v: &Value) -> Vec<String> {
     v.as_array()
         .map(|a| a.iter().filter_map(|x| x.as_str().map(str::to_string)).collect())
         .unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flux_overrides_rename_retag_patch_and_label() {
+        let m = |v: Value| {
+            Manifest::new(
+                v,
+                Origin {
+                    file: "a.yaml".into(),
+                    document: 0,
+                },
+            )
+            .unwrap()
+        };
+        let cm =
+            m(json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "settings"}, "data": {"a": "1"}}));
+        let dep = m(
+            json!({"apiVersion": "apps/v1", "kind": "Deployment", "metadata": {"name": "web"},
+            "spec": {"template": {"spec": {"containers": [{"name": "app", "image": "nginx:1",
+                "envFrom": [{"configMapRef": {"name": "settings"}}]}]}}}}),
+        );
+        let overrides = json!({
+            "namePrefix": "p-", "images": [{"name": "nginx", "newTag": "2"}],
+            "patches": [{"target": {"kind": "ConfigMap"}, "patch": "- op: add\n  path: /data/b\n  value: \"2\"\n"}],
+            "commonMetadata": {"labels": {"team": "x"}, "annotations": {"note": "y"}},
+        });
+        let tmp = std::env::temp_dir();
+        let out = apply_overrides(
+            &tmp,
+            vec![cm, dep],
+            &overrides,
+            Path::new("Kustomization/flux-system/app"),
+        )
+        .unwrap();
+        assert_eq!(out[0].name(), "p-settings");
+        assert_eq!(out[0].object["data"]["b"], "2");
+        assert_eq!(out[0].object["metadata"]["labels"]["team"], "x");
+        let c = &out[1].object["spec"]["template"]["spec"]["containers"][0];
+        assert_eq!(c["image"], "nginx:2");
+        assert_eq!(c["envFrom"][0]["configMapRef"]["name"], "p-settings");
+        assert!(
+            out[1].object["spec"]["template"]["metadata"].is_null(),
+            "commonMetadata touches metadata only"
+        );
+    }
 }

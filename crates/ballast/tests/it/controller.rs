@@ -466,3 +466,58 @@ fn http_get(base: &str, path: &str) -> (u16, String) {
         .unwrap_or_default();
     (code, body)
 }
+
+#[test]
+fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
+    let ns = namespace("ctl-overrides");
+    let served = Served::new(
+        &ns,
+        &[
+            (
+                "apps/demo/kustomization.yaml",
+                format!(
+                    "namespace: {ns}\nresources:\n- deploy.yaml\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\n"
+                ),
+            ),
+            ("apps/demo/deploy.yaml", deployment(&ns, "web", 1)),
+        ],
+    );
+    let url = served.url();
+    install();
+    ballast(&[
+        "sync",
+        "--name",
+        &format!("{ns}-flux"),
+        "--url",
+        &url,
+        "--path",
+        "clusters/test",
+    ])
+    .ok();
+    let patch = serde_json::json!({"spec": {
+        "namePrefix": "p-",
+        "images": [{"name": "registry.invalid/app", "newTag": "2.0.0"}],
+        "patches": [{"target": {"kind": "Deployment"}, "patch": "- op: replace\n  path: /spec/replicas\n  value: 3\n"}],
+        "commonMetadata": {"labels": {"team": "blue"}},
+    }});
+    kubectl(&[
+        "patch",
+        "kustomization",
+        "app",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        &patch.to_string(),
+    ]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let web = wait_for("the overridden Deployment", 60, || {
+        get("deployment", Some(&ns), "p-web")
+    });
+    assert_eq!(web["spec"]["replicas"], 3);
+    assert_eq!(web["metadata"]["labels"]["team"], "blue");
+    let c = &web["spec"]["template"]["spec"]["containers"][0];
+    assert_eq!(c["image"], "registry.invalid/app:2.0.0");
+    let cm = kubectl(&["get", "configmaps", "-n", &ns, "-o", "name"]);
+    assert!(cm.lines().any(|l| l.starts_with("configmap/p-settings-")), "{cm}");
+}
