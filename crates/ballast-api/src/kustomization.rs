@@ -76,7 +76,7 @@ pub struct KustomizationSpec {
     /// Image overrides. Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<serde_json::Value>>,
-    /// Kustomize components. Not supported yet.
+    /// Kustomize components (paths relative to `path`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<String>>,
     /// Variable substitution after build. Not supported yet.

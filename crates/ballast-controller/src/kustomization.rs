@@ -209,7 +209,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     let s = &ks.spec;
     let mut missing = Vec::new();
     for (field, set) in [
-        ("spec.components", s.components.as_ref().is_some_and(|p| !p.is_empty())),
         ("spec.postBuild", s.post_build.is_some()),
         ("spec.decryption", s.decryption.is_some()),
         ("spec.kubeConfig", s.kube_config.is_some()),
@@ -318,6 +317,7 @@ async fn build(
         "images": spec_value["images"],
         "patches": spec_value["patches"],
         "commonMetadata": spec_value["commonMetadata"],
+        "components": spec_value["components"],
     });
     if overrides
         .as_object()
@@ -330,7 +330,8 @@ async fn build(
         ks.namespace().unwrap_or_default(),
         ks.name_any()
     ));
-    ballast_render::kustomize::apply_overrides(root, manifests, &overrides, &origin)
+    let base_dir = root.join(&spec.path);
+    ballast_render::kustomize::apply_overrides(root, &base_dir, manifests, &overrides, &origin)
         .map_err(|e| ReconcileError::Build(e.to_string()))
 }
 

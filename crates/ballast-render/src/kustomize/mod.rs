@@ -5,7 +5,7 @@
 //! `namePrefix`, `nameSuffix`, `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
 //! `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches` (strategic merge or JSON
 //! 6902, inline or from a file, with target selectors), `patchesStrategicMerge`,
-//! `patchesJson6902`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
+//! `patchesJson6902`, `components`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
 //! ServiceAccounts and PersistentVolumeClaims. Other fields are refused with an error naming them.
 //!
 //! Safety: nothing outside the repository root is read (paths, symlinks), remote resources are
@@ -87,16 +87,25 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
 }
 
 /// Applies Flux's Kustomization-level overrides to rendered objects, as Flux does by wrapping the
-/// path in a generated kustomization: `namePrefix`, `nameSuffix`, `images`, `patches` (strategic
-/// merge or JSON 6902 with targets), then `commonMetadata` (labels and annotations on each
+/// path in a generated kustomization: `components` (relative to `base_dir`), `namePrefix`,
+/// `nameSuffix`, `images`, `patches` (strategic merge or JSON 6902 with targets), then `commonMetadata` (labels and annotations on each
 /// object's metadata only). References to renamed objects follow. `origin` names the source of
 /// the overrides in errors.
 pub fn apply_overrides(
     root: &Path,
+    base_dir: &Path,
     manifests: Vec<Manifest>,
     overrides: &Value,
     origin: &Path,
 ) -> Result<Vec<Manifest>, RenderError> {
+    let root = root.canonicalize().map_err(|source| RenderError::Io {
+        path: root.to_path_buf(),
+        source,
+    })?;
+    let base_dir = base_dir.canonicalize().map_err(|source| RenderError::Io {
+        path: base_dir.to_path_buf(),
+        source,
+    })?;
     let mut out: Vec<Res> = manifests
         .into_iter()
         .map(|m| Res {
@@ -106,6 +115,12 @@ pub fn apply_overrides(
             hashed: false,
         })
         .collect();
+    // Components first (paths relative to the Kustomization's path), as Flux's wrapper does.
+    for entry in strings(&overrides["components"]) {
+        let path = resolve(&root, &base_dir, &entry, origin)?;
+        apply_component(&root, &path, &mut out, &mut Vec::new())?;
+    }
+    let root = root.as_path();
     let k = serde_json::json!({
         "namePrefix": overrides["namePrefix"],
         "nameSuffix": overrides["nameSuffix"],
@@ -186,6 +201,8 @@ const SUPPORTED: &[&str] = &[
     "patches",
     "patchesStrategicMerge",
     "patchesJson6902",
+    "components",
+    "sortOptions",
 ];
 
 fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Res>, RenderError> {
@@ -240,9 +257,63 @@ fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Re
     }
     stack.pop();
     generate::generators(root, &dir, &file, &k, &mut out)?;
+    for entry in strings(&k["components"]) {
+        let path = resolve(root, &dir, &entry, &file)?;
+        apply_component(root, &path, &mut out, stack)?;
+    }
     transform::apply_all(root, &dir, &file, &k, &mut out)?;
     check_unique(root, &file, &out)?;
     Ok(out)
+}
+
+/// A `kind: Component` kustomization applied to the resources accumulated so far: its own
+/// resources are added, then its generators and transformers run over everything.
+fn apply_component(root: &Path, dir: &Path, out: &mut Vec<Res>, stack: &mut Vec<PathBuf>) -> Result<(), RenderError> {
+    let file = kustomization_file(dir).ok_or_else(|| RenderError::PathNotFound(rel(root, dir)))?;
+    if stack.iter().any(|d| d == dir) {
+        return Err(err(root, &file, "cycle of kustomizations through a component"));
+    }
+    let text = fs::read_to_string(&file).map_err(|source| RenderError::Io {
+        path: rel(root, &file),
+        source,
+    })?;
+    let k = parse_stream(&text)
+        .map_err(|error| RenderError::Syntax {
+            file: rel(root, &file),
+            error,
+        })?
+        .into_iter()
+        .next()
+        .unwrap_or(Value::Null);
+    if k["kind"].as_str() != Some("Component") {
+        return Err(err(root, &file, "listed in components but its kind is not Component"));
+    }
+    if let Some(map) = k.as_object() {
+        for key in map.keys() {
+            if !SUPPORTED.contains(&key.as_str()) {
+                return Err(err(root, &file, format!("{key}: not supported yet")));
+            }
+        }
+    }
+    stack.push(dir.to_path_buf());
+    for key in ["resources", "bases"] {
+        for entry in strings(&k[key]) {
+            let path = resolve(root, dir, &entry, &file)?;
+            if path.is_dir() {
+                out.extend(build_dir(root, &path, stack)?);
+            } else {
+                out.extend(load_file(root, &path)?);
+            }
+        }
+    }
+    generate::generators(root, dir, &file, &k, out)?;
+    for entry in strings(&k["components"]) {
+        let path = resolve(root, dir, &entry, &file)?;
+        apply_component(root, &path, out, stack)?;
+    }
+    transform::apply_all(root, dir, &file, &k, out)?;
+    stack.pop();
+    Ok(())
 }
 
 /// Reads the objects of one resource file.
@@ -354,6 +425,7 @@ mod tests {
         let tmp = std::env::temp_dir();
         let out = apply_overrides(
             &tmp,
+            &tmp,
             vec![cm, dep],
             &overrides,
             Path::new("Kustomization/flux-system/app"),
@@ -369,5 +441,41 @@ mod tests {
             out[1].object["spec"]["template"]["metadata"].is_null(),
             "commonMetadata touches metadata only"
         );
+    }
+}
+
+#[cfg(test)]
+mod component_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn flux_components_apply_relative_to_the_path() {
+        let d = tempfile::tempdir().unwrap();
+        fs::create_dir_all(d.path().join("apps/demo")).unwrap();
+        fs::create_dir_all(d.path().join("apps/monitoring")).unwrap();
+        fs::write(
+            d.path().join("apps/monitoring/kustomization.yaml"),
+            "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  monitored: \"true\"\n",
+        )
+        .unwrap();
+        let cm = Manifest::new(
+            json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}}),
+            Origin {
+                file: "c.yaml".into(),
+                document: 0,
+            },
+        )
+        .unwrap();
+        let overrides = json!({"components": ["../monitoring"]});
+        let out = apply_overrides(
+            d.path(),
+            &d.path().join("apps/demo"),
+            vec![cm],
+            &overrides,
+            Path::new("ks"),
+        )
+        .unwrap();
+        assert_eq!(out[0].object["metadata"]["annotations"]["monitored"], "true");
     }
 }

@@ -480,6 +480,10 @@ fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
                 ),
             ),
             ("apps/demo/deploy.yaml", deployment(&ns, "web", 1)),
+            (
+                "apps/monitoring/kustomization.yaml",
+                "apiVersion: kustomize.config.k8s.io/v1alpha1\nkind: Component\ncommonAnnotations:\n  monitored: \"true\"\n".to_string(),
+            ),
         ],
     );
     let url = served.url();
@@ -495,6 +499,7 @@ fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
     ])
     .ok();
     let patch = serde_json::json!({"spec": {
+        "components": ["../monitoring"],
         "namePrefix": "p-",
         "images": [{"name": "registry.invalid/app", "newTag": "2.0.0"}],
         "patches": [{"target": {"kind": "Deployment"}, "patch": "- op: replace\n  path: /spec/replicas\n  value: 3\n"}],
@@ -516,6 +521,10 @@ fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
     });
     assert_eq!(web["spec"]["replicas"], 3);
     assert_eq!(web["metadata"]["labels"]["team"], "blue");
+    assert_eq!(
+        web["metadata"]["annotations"]["monitored"], "true",
+        "the component was not applied"
+    );
     let c = &web["spec"]["template"]["spec"]["containers"][0];
     assert_eq!(c["image"], "registry.invalid/app:2.0.0");
     let cm = kubectl(&["get", "configmaps", "-n", &ns, "-o", "name"]);
