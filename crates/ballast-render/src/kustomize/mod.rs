@@ -223,38 +223,10 @@ fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Re
             format!("cycle of kustomizations: {}", chain.join(" -> ")),
         ));
     }
-    let text = fs::read_to_string(&file).map_err(|source| RenderError::Io {
-        path: rel(root, &file),
-        source,
-    })?;
-    let k = parse_stream(&text)
-        .map_err(|error| RenderError::Syntax {
-            file: rel(root, &file),
-            error,
-        })?
-        .into_iter()
-        .next()
-        .unwrap_or(Value::Null);
-    let Value::Object(map) = &k else {
-        return Err(err(root, &file, "not a mapping"));
-    };
-    for key in map.keys() {
-        if !SUPPORTED.contains(&key.as_str()) {
-            return Err(err(root, &file, format!("{key}: not supported yet")));
-        }
-    }
+    let k = read_kustomization(root, &file)?;
     stack.push(dir.clone());
     let mut out: Vec<Res> = Vec::new();
-    for key in ["resources", "bases"] {
-        for entry in strings(&k[key]) {
-            let path = resolve(root, &dir, &entry, &file)?;
-            if path.is_dir() {
-                out.extend(build_dir(root, &path, stack)?);
-            } else {
-                out.extend(load_file(root, &path)?);
-            }
-        }
-    }
+    load_resources(root, &dir, &file, &k, &mut out, stack)?;
     stack.pop();
     generate::generators(root, &dir, &file, &k, &mut out)?;
     for entry in strings(&k["components"]) {
@@ -266,39 +238,41 @@ fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Re
     Ok(out)
 }
 
-/// A `kind: Component` kustomization applied to the resources accumulated so far: its own
-/// resources are added, then its generators and transformers run over everything.
-fn apply_component(root: &Path, dir: &Path, out: &mut Vec<Res>, stack: &mut Vec<PathBuf>) -> Result<(), RenderError> {
-    let file = kustomization_file(dir).ok_or_else(|| RenderError::PathNotFound(rel(root, dir)))?;
-    if stack.iter().any(|d| d == dir) {
-        return Err(err(root, &file, "cycle of kustomizations through a component"));
-    }
-    let text = fs::read_to_string(&file).map_err(|source| RenderError::Io {
-        path: rel(root, &file),
+/// Reads a kustomization file, refusing fields the engine does not support.
+fn read_kustomization(root: &Path, file: &Path) -> Result<Value, RenderError> {
+    let text = fs::read_to_string(file).map_err(|source| RenderError::Io {
+        path: rel(root, file),
         source,
     })?;
     let k = parse_stream(&text)
         .map_err(|error| RenderError::Syntax {
-            file: rel(root, &file),
+            file: rel(root, file),
             error,
         })?
         .into_iter()
         .next()
         .unwrap_or(Value::Null);
-    if k["kind"].as_str() != Some("Component") {
-        return Err(err(root, &file, "listed in components but its kind is not Component"));
+    let Value::Object(map) = &k else {
+        return Err(err(root, file, "not a mapping"));
+    };
+    if let Some(key) = map.keys().find(|key| !SUPPORTED.contains(&key.as_str())) {
+        return Err(err(root, file, format!("{key}: not supported yet")));
     }
-    if let Some(map) = k.as_object() {
-        for key in map.keys() {
-            if !SUPPORTED.contains(&key.as_str()) {
-                return Err(err(root, &file, format!("{key}: not supported yet")));
-            }
-        }
-    }
-    stack.push(dir.to_path_buf());
+    Ok(k)
+}
+
+/// Adds the objects of `resources` and `bases` (files, or directories built as kustomizations).
+fn load_resources(
+    root: &Path,
+    dir: &Path,
+    file: &Path,
+    k: &Value,
+    out: &mut Vec<Res>,
+    stack: &mut Vec<PathBuf>,
+) -> Result<(), RenderError> {
     for key in ["resources", "bases"] {
         for entry in strings(&k[key]) {
-            let path = resolve(root, dir, &entry, &file)?;
+            let path = resolve(root, dir, &entry, file)?;
             if path.is_dir() {
                 out.extend(build_dir(root, &path, stack)?);
             } else {
@@ -306,6 +280,22 @@ fn apply_component(root: &Path, dir: &Path, out: &mut Vec<Res>, stack: &mut Vec<
             }
         }
     }
+    Ok(())
+}
+
+/// A `kind: Component` kustomization applied to the resources accumulated so far: its own
+/// resources are added, then its generators and transformers run over everything.
+fn apply_component(root: &Path, dir: &Path, out: &mut Vec<Res>, stack: &mut Vec<PathBuf>) -> Result<(), RenderError> {
+    let file = kustomization_file(dir).ok_or_else(|| RenderError::PathNotFound(rel(root, dir)))?;
+    if stack.iter().any(|d| d == dir) {
+        return Err(err(root, &file, "cycle of kustomizations through a component"));
+    }
+    let k = read_kustomization(root, &file)?;
+    if k["kind"].as_str() != Some("Component") {
+        return Err(err(root, &file, "listed in components but its kind is not Component"));
+    }
+    stack.push(dir.to_path_buf());
+    load_resources(root, dir, &file, &k, out, stack)?;
     generate::generators(root, dir, &file, &k, out)?;
     for entry in strings(&k["components"]) {
         let path = resolve(root, dir, &entry, &file)?;
