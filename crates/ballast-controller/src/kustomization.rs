@@ -184,12 +184,7 @@ async fn run(
             .iter()
             .filter_map(|e| Some((e.object.clone(), e.digest?))),
     );
-    let applied = Inventory::from_change_set(&changes);
-    let inventory = if failure.is_none() && ks.spec.prune {
-        applied
-    } else {
-        applied.union(previous)
-    };
+    let inventory = Inventory::after_apply(previous, &changes, failure.is_none(), ks.spec.prune);
     status.inventory = Some(to_status_inventory(&inventory));
     report_changes(
         ks,

@@ -67,6 +67,18 @@ impl Inventory {
         self.refs().into_iter().filter(|r| !keep.contains(r)).collect()
     }
 
+    /// What a sync owns after applying: with a complete, pruning apply, exactly what was applied;
+    /// otherwise (an apply that stopped half-way, or one that does not prune) also everything
+    /// owned before, so nothing written or owned is ever orphaned.
+    pub fn after_apply(previous: &Inventory, changes: &ChangeSet, completed: bool, pruned: bool) -> Inventory {
+        let applied = Self::from_change_set(changes);
+        if completed && pruned {
+            applied
+        } else {
+            applied.union(previous)
+        }
+    }
+
     /// Union of two inventories (used when an apply fails half-way: nothing applied is forgotten).
     /// Where both hold an object, `self`'s version wins (`self` is what was just applied).
     pub fn union(&self, other: &Inventory) -> Inventory {

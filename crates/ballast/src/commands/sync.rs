@@ -44,12 +44,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     for entry in &changes.entries {
         println!("{entry}");
     }
-    let applied = Inventory::from_change_set(&changes);
-    let inventory = match (&failure, args.prune) {
-        // Keep owning everything we owned and everything we wrote: nothing is orphaned.
-        (Some(_), _) | (None, false) => applied.union(&previous.inventory),
-        (None, true) => applied,
-    };
+    let inventory = Inventory::after_apply(&previous.inventory, &changes, failure.is_none(), args.prune);
     let revision = if failure.is_none() {
         Some(desired.revision.clone())
     } else {

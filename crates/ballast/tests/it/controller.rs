@@ -71,6 +71,23 @@ impl Served {
         self.server.repo_url("app")
     }
 
+    /// Puts the Flux objects of `clusters/test` into the cluster with a one-shot sync; the
+    /// controller does the rest.
+    fn apply_flux_objects(&self, ns: &str) {
+        install();
+        let url = self.url();
+        ballast(&[
+            "sync",
+            "--name",
+            &format!("{ns}-flux"),
+            "--url",
+            &url,
+            "--path",
+            "clusters/test",
+        ])
+        .ok();
+    }
+
     fn commit(&self, message: &str) {
         self.repo.commit(message);
         self.repo.push(&self.bare);
@@ -88,18 +105,7 @@ fn seed_flow_apply_change_prune_drift_and_delete() {
         ],
     );
     // The Flux objects go in with a one-shot sync of clusters/test; the controller does the rest.
-    install();
-    let url = served.url();
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     let _controller = ControllerProcess::start(&ns, &[]);
 
     wait_for("the app to be applied", 60, || get("configmap", Some(&ns), "settings"));
@@ -200,18 +206,7 @@ fn seed_v1beta1_manifests_are_accepted() {
 fn health_check_failure_names_the_object() {
     let ns = namespace("ctl-health");
     let served = Served::new(&ns, &[("apps/demo/deploy.yaml", deployment(&ns, "web", 1))]);
-    let url = served.url();
-    install();
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     kubectl(&[
         "patch",
         "kustomization",
@@ -245,18 +240,7 @@ fn health_check_failure_names_the_object() {
 fn a_git_server_that_goes_away_keeps_the_last_state() {
     let ns = namespace("ctl-gone");
     let served = Served::new(&ns, &[("apps/demo/cm.yaml", configmap(&ns, "settings", "v1"))]);
-    let url = served.url();
-    install();
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     let _controller = ControllerProcess::start(&ns, &[]);
     wait_for("applied", 60, || get("configmap", Some(&ns), "settings"));
     drop(served);
@@ -282,8 +266,6 @@ fn suspend_resume_and_depends_on() {
             ("apps/later/cm.yaml", configmap(&ns, "later", "1")),
         ],
     );
-    let url = served.url();
-    install();
     // A second Kustomization that depends on the first.
     let later = ballast(&[
         "create",
@@ -305,16 +287,7 @@ fn suspend_resume_and_depends_on() {
     .ok();
     served.repo.write("clusters/test/later.yaml", &later.stdout);
     served.commit("later");
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     ballast(&["suspend", "kustomization", "app", "-n", &ns]).ok();
     let _controller = ControllerProcess::start(&ns, &[]);
     // `app` is suspended, so `later` waits for it.
@@ -349,18 +322,7 @@ fn suspend_resume_and_depends_on() {
 fn only_the_leader_acts_and_a_standby_takes_over() {
     let ns = namespace("ctl-leader");
     let served = Served::new(&ns, &[("apps/demo/cm.yaml", configmap(&ns, "settings", "v1"))]);
-    let url = served.url();
-    install();
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     let elect = ["--leader-elect", "--lease-namespace", ns.as_str()];
     let mut first = ControllerProcess::start(&ns, &elect);
     wait_for("the first to lead", 30, || {
@@ -411,18 +373,7 @@ fn a_controller_killed_mid_apply_converges_after_restart() {
         .collect();
     let refs: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
     let served = Served::new(&ns, &refs);
-    let url = served.url();
-    install();
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     let mut first = ControllerProcess::start(&ns, &[]);
     wait_for("the apply to start", 60, || {
         let out = kubectl(&["get", "configmaps", "-n", &ns, "-o", "name"]);
@@ -486,18 +437,7 @@ fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
             ),
         ],
     );
-    let url = served.url();
-    install();
-    ballast(&[
-        "sync",
-        "--name",
-        &format!("{ns}-flux"),
-        "--url",
-        &url,
-        "--path",
-        "clusters/test",
-    ])
-    .ok();
+    served.apply_flux_objects(&ns);
     let patch = serde_json::json!({"spec": {
         "components": ["../monitoring"],
         "namePrefix": "p-",
