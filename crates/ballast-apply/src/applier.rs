@@ -4,9 +4,10 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use ballast_core::{Action, Change, ChangeSet, ChangeSetEntry, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
-use ballast_kube::{Cluster, KubeError, conflict_managers};
+use ballast_kube::{Cluster, FIELD_MANAGER, KubeError, conflict_managers};
 use ballast_plan::{
-    StageKind, apply_order, changed_paths, normalize_for_compare, object_digest, prepare_for_apply, stage_of,
+    StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest, prepare_for_apply,
+    stage_of,
 };
 use futures::stream::{self, StreamExt};
 use serde_json::Value;
@@ -75,7 +76,8 @@ impl<'a> Applier<'a> {
     /// What a sync would do, without writing anything. Objects whose CRD or Namespace is itself
     /// part of the desired state and does not exist yet are planned as `Create` without dry-run.
     pub async fn plan(&self, manifests: &[Manifest], previous: &Inventory) -> Result<Plan, ApplyError> {
-        let pending = pending_namespaces(self.cluster, manifests).await.map_err(one)?;
+        let all: Vec<&Manifest> = manifests.iter().collect();
+        let pending = pending_namespaces(self.cluster, &all).await.map_err(one)?;
         let mut plan = Plan::default();
         let mut errors = Vec::new();
         for (kind, objects) in staged(manifests) {
@@ -173,7 +175,7 @@ impl<'a> Applier<'a> {
                 return Err(fail(&changes, errors));
             }
             if kind == StageKind::Definitions {
-                let refs: Vec<ObjectRef> = objects.iter().map(Manifest::object_ref).collect();
+                let refs: Vec<ObjectRef> = objects.iter().map(|m| m.object_ref()).collect();
                 self.wait_definitions(&refs)
                     .await
                     .map_err(|e| fail(&changes, vec![e]))?;
@@ -198,15 +200,19 @@ impl<'a> Applier<'a> {
         Ok(changes)
     }
 
-    async fn plan_stage(&self, objects: &[Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
-        let prefetched = match self.prefetch(objects, pending).await {
+    async fn plan_stage(&self, objects: &[&Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
+        let mut prefetched = match self.prefetch(objects, pending).await {
             Ok(p) => p,
             Err(e) => return vec![Err(e)],
         };
-        let prefetched = &prefetched;
         // Futures collected first (not mapped inside the stream): keeps the future Send for any
-        // lifetime, so callers can run it on a multi-threaded runtime.
-        let planned: Vec<_> = objects.iter().map(|m| self.plan_one(m, pending, prefetched)).collect();
+        // lifetime, so callers can run it on a multi-threaded runtime. Each takes its prefetched
+        // live object by value (no copy).
+        let mut planned = Vec::with_capacity(objects.len());
+        for m in objects.iter().copied() {
+            let live = prefetched.remove(&m.object_ref());
+            planned.push(self.plan_one(m, pending, live));
+        }
         stream::iter(planned)
             .buffered(self.options.concurrency.max(1))
             .collect()
@@ -217,7 +223,7 @@ impl<'a> Applier<'a> {
     /// Objects of small groups are left to a GET each. `None` in the map means "does not exist".
     async fn prefetch(
         &self,
-        objects: &[Manifest],
+        objects: &[&Manifest],
         pending: &HashSet<String>,
     ) -> Result<HashMap<ObjectRef, Option<Value>>, KubeError> {
         let mut groups: HashMap<(String, String, String, Option<String>), Vec<ObjectRef>> = HashMap::new();
@@ -244,7 +250,7 @@ impl<'a> Applier<'a> {
         &self,
         m: &Manifest,
         pending: &HashSet<String>,
-        prefetched: &HashMap<ObjectRef, Option<Value>>,
+        prefetched: Option<Option<Value>>,
     ) -> Result<Planned, KubeError> {
         let r = m.object_ref();
         let mut object = m.object.clone();
@@ -279,10 +285,28 @@ impl<'a> Applier<'a> {
                 force: false,
             });
         }
-        let live = match prefetched.get(&r) {
-            Some(live) => live.clone(),
+        let live = match prefetched {
+            Some(live) => live,
             None => self.cluster.get(&r).await?,
         };
+        if let Some(l) = &live
+            && already_applied(&object, l, FIELD_MANAGER)
+        {
+            // The live object already holds exactly what this apply would send: no dry-run.
+            let step = Step {
+                object: r,
+                action: Action::Unchanged,
+                desired: Some(l.clone()),
+                live,
+                reason: None,
+                fields: Vec::new(),
+            };
+            return Ok(Planned {
+                step,
+                object,
+                force: false,
+            });
+        }
         let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
             Ok(dry) => (dry, self.options.force, None),
             Err(KubeError::Conflict { message, .. }) => {
@@ -363,25 +387,25 @@ fn one(e: KubeError) -> ApplyError {
 }
 
 /// Manifests grouped by stage, each sorted by the ordering table.
-fn staged(manifests: &[Manifest]) -> Vec<(StageKind, Vec<Manifest>)> {
+fn staged(manifests: &[Manifest]) -> Vec<(StageKind, Vec<&Manifest>)> {
     let mut sorted: Vec<&Manifest> = manifests.iter().collect();
     let refs: Vec<ObjectRef> = sorted.iter().map(|m| m.object_ref()).collect();
     let mut idx: Vec<usize> = (0..sorted.len()).collect();
     idx.sort_by(|a, b| apply_order(&refs[*a]).cmp(&apply_order(&refs[*b])));
     sorted = idx.iter().map(|i| sorted[*i]).collect();
-    let mut out: Vec<(StageKind, Vec<Manifest>)> = Vec::new();
+    let mut out: Vec<(StageKind, Vec<&Manifest>)> = Vec::new();
     for m in sorted {
         let kind = stage_of(&m.object_ref());
         match out.last_mut() {
-            Some((k, v)) if *k == kind => v.push(m.clone()),
-            _ => out.push((kind, vec![m.clone()])),
+            Some((k, v)) if *k == kind => v.push(m),
+            _ => out.push((kind, vec![m])),
         }
     }
     out
 }
 
 /// Namespaces that the manifests create and that do not exist yet.
-async fn pending_namespaces(cluster: &Cluster, manifests: &[Manifest]) -> Result<HashSet<String>, KubeError> {
+async fn pending_namespaces(cluster: &Cluster, manifests: &[&Manifest]) -> Result<HashSet<String>, KubeError> {
     let mut out = HashSet::new();
     for m in manifests {
         let r = m.object_ref();

@@ -5,13 +5,17 @@ use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
 
 use ballast_core::{Manifest, ObjectRef, Scope, Scopes};
+use futures::StreamExt;
 use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
 use kube::config::{KubeConfigOptions, Kubeconfig};
-use kube::discovery::{ApiResource, Discovery, Scope as KubeScope};
+use kube::discovery::ApiResource;
 use kube::{Client, Config};
 use serde_json::Value;
 
 use crate::error::KubeError;
+
+/// Discovery requests in flight at once.
+const DISCOVERY_CONCURRENCY: usize = 4;
 
 /// The field manager Ballast applies with.
 pub const FIELD_MANAGER: &str = "ballast";
@@ -66,7 +70,7 @@ impl Cluster {
     pub async fn from_config(config: Config) -> Result<Self, KubeError> {
         let default_namespace = config.default_namespace.clone();
         let server = config.cluster_url.to_string();
-        let client = Client::try_from(config).map_err(|e| KubeError::Connect(e.to_string()))?;
+        let client = http_client(config).map_err(|e| KubeError::Connect(e.to_string()))?;
         let cluster = Cluster {
             client,
             default_namespace,
@@ -89,24 +93,57 @@ impl Cluster {
         &self.default_namespace
     }
 
-    /// Re-reads which APIs the server serves (after CRDs were created).
+    /// Re-reads which APIs the server serves (after CRDs were created). The group list comes
+    /// first (`/api`, `/apis`), then every group-version's resources concurrently, so discovery
+    /// costs about two round trips, not one per group. A group-version whose discovery fails
+    /// (an aggregated API that is down) is left out, as kubectl does; the core group is required.
     pub async fn refresh(&self) -> Result<(), KubeError> {
-        let discovery = Discovery::new(self.client.clone())
-            .run()
-            .await
-            .map_err(|e| KubeError::Discovery(e.to_string()))?;
-        let mut res = Resources::default();
-        for group in discovery.groups() {
-            for version in group.versions() {
-                for (ar, caps) in group.versioned_resources(version) {
-                    let scope = match caps.scope {
-                        KubeScope::Cluster => Scope::Cluster,
-                        KubeScope::Namespaced => Scope::Namespaced,
-                    };
-                    res.by_gk.insert((ar.group.clone(), ar.kind.clone()), scope);
-                    res.by_gvk
-                        .insert((ar.group.clone(), ar.version.clone(), ar.kind.clone()), (ar, scope));
+        let disc = |e: kube::Error| KubeError::Discovery(e.to_string());
+        let (core, groups) =
+            futures::try_join!(self.client.list_core_api_versions(), self.client.list_api_groups()).map_err(disc)?;
+        let mut gvs: Vec<(String, String)> = core.versions.iter().map(|v| (String::new(), v.clone())).collect();
+        for g in &groups.groups {
+            for v in &g.versions {
+                gvs.push((g.name.clone(), v.version.clone()));
+            }
+        }
+        // A few connections in parallel: each new one costs a TLS handshake (HTTP/1.1 pool).
+        // Futures collected first: keeps the future Send for any lifetime (multi-threaded runtime).
+        let requests: Vec<_> = gvs
+            .iter()
+            .map(|(g, v)| {
+                let (client, g, v) = (self.client.clone(), g.clone(), v.clone());
+                async move {
+                    if g.is_empty() {
+                        client.list_core_api_resources(&v).await
+                    } else {
+                        client.list_api_group_resources(&format!("{g}/{v}")).await
+                    }
                 }
+            })
+            .collect();
+        let lists: Vec<_> = futures::stream::iter(requests)
+            .buffered(DISCOVERY_CONCURRENCY)
+            .collect()
+            .await;
+        let mut res = Resources::default();
+        for ((group, version), list) in gvs.iter().zip(lists) {
+            let list = match list {
+                Ok(l) => l,
+                Err(e) if group.is_empty() => return Err(disc(e)),
+                Err(_) => continue,
+            };
+            for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
+                let gvk = kube::api::GroupVersionKind::gvk(group, version, &r.kind);
+                let ar = ApiResource::from_gvk_with_plural(&gvk, &r.name);
+                let scope = if r.namespaced {
+                    Scope::Namespaced
+                } else {
+                    Scope::Cluster
+                };
+                res.by_gk.insert((group.clone(), r.kind.clone()), scope);
+                res.by_gvk
+                    .insert((group.clone(), version.clone(), r.kind.clone()), (ar, scope));
             }
         }
         *self.resources.write().unwrap_or_else(|p| p.into_inner()) = res;
@@ -162,21 +199,31 @@ impl Cluster {
     pub async fn list_like(&self, like: &ObjectRef) -> Result<HashMap<String, Value>, KubeError> {
         let api = self.api(like)?;
         let what = format!("{}/{}", like.kind, like.namespace.as_deref().unwrap_or("*"));
-        let list = api
+        // Read straight into JSON values: no typed round trip for what is compared as JSON.
+        let request = kube::core::Request::new(api.resource_url())
             .list(&Default::default())
+            .map_err(|e| KubeError::from_kube(what.clone(), "list", kube::Error::BuildRequest(e)))?;
+        let mut list: Value = self
+            .client
+            .request(request)
             .await
             .map_err(|e| KubeError::from_kube(what, "list", e))?;
-        let api_version = like.api_version();
-        Ok(list
-            .items
+        let api_version = Value::String(like.api_version());
+        let kind = Value::String(like.kind.clone());
+        let items = match list.get_mut("items").map(Value::take) {
+            Some(Value::Array(items)) => items,
+            _ => Vec::new(),
+        };
+        Ok(items
             .into_iter()
-            .map(|mut o| {
+            .filter_map(|mut o| {
+                let name = o.pointer("/metadata/name")?.as_str()?.to_string();
                 // List items come without their type; put it back so they compare like GETs.
-                o.types = Some(kube::api::TypeMeta {
-                    api_version: api_version.clone(),
-                    kind: like.kind.clone(),
-                });
-                (o.metadata.name.clone().unwrap_or_default(), to_value(o))
+                if let Value::Object(m) = &mut o {
+                    m.insert("apiVersion".into(), api_version.clone());
+                    m.insert("kind".into(), kind.clone());
+                }
+                Some((name, o))
             })
             .collect())
     }
@@ -237,4 +284,28 @@ impl Scopes for Cluster {
 
 fn to_value(o: DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
+}
+
+/// The API client: kube's stack (base URI, authentication, extra headers, timeouts) over a TCP
+/// connector with `TCP_NODELAY`. Without it, the first request on every new connection waits for
+/// the server's delayed ACK of the TLS handshake's last flight (about 40 ms on Linux).
+fn http_client(config: Config) -> Result<Client, kube::Error> {
+    use kube::client::ConfigExt;
+    let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
+    tcp.enforce_http(false);
+    tcp.set_nodelay(true);
+    let https = config.rustls_https_connector_with_connector(tcp)?;
+    let mut connector = hyper_timeout::TimeoutConnector::new(https);
+    connector.set_connect_timeout(config.connect_timeout);
+    connector.set_read_timeout(config.read_timeout);
+    connector.set_write_timeout(config.write_timeout);
+    let http: hyper_util::client::legacy::Client<_, kube::client::Body> =
+        hyper_util::client::legacy::Client::builder(hyper_util::rt::TokioExecutor::new()).build(connector);
+    let service = tower::ServiceBuilder::new()
+        .layer(config.base_uri_layer())
+        .option_layer(config.auth_layer()?)
+        .layer(config.extra_headers_layer()?)
+        .map_err(tower::BoxError::from)
+        .service(http);
+    Ok(Client::new(service, config.default_namespace))
 }

@@ -4,7 +4,9 @@
 pub mod diff;
 pub mod normalize;
 pub mod order;
+pub mod settled;
 
 pub use diff::{mask_secret, unified_diff};
 pub use normalize::{changed_paths, normalize_for_compare, object_digest, prepare_for_apply};
 pub use order::{StageKind, apply_order, prune_order, stage_of};
+pub use settled::already_applied;

@@ -154,13 +154,69 @@ pub fn normalize_for_compare(object: &Value) -> Value {
 }
 
 /// A digest of an object's comparable part (see [`normalize_for_compare`]): equal digests mean
-/// no difference a sync would correct. Stable within one build of Ballast.
+/// no difference a sync would correct. Key order does not matter (a LIST item and a GET of the
+/// same object digest alike). Stable within one build of Ballast. Computed in one walk, without
+/// copying the object.
 pub fn object_digest(object: &Value) -> u64 {
+    let Value::Object(m) = object else {
+        return value_hash(object);
+    };
+    let mut sum = 0u64;
+    for (k, v) in m {
+        let h = match k.as_str() {
+            "status" => continue,
+            "metadata" => {
+                let mut meta = 0u64;
+                if let Value::Object(mm) = v {
+                    for (mk, mv) in mm {
+                        if SERVER_METADATA.contains(&mk.as_str())
+                            || (matches!(mk.as_str(), "annotations" | "labels")
+                                && mv.as_object().is_some_and(Map::is_empty))
+                        {
+                            continue;
+                        }
+                        meta = meta.wrapping_add(entry_hash(mk, value_hash(mv)));
+                    }
+                }
+                entry_hash(k, meta)
+            }
+            _ => entry_hash(k, value_hash(v)),
+        };
+        sum = sum.wrapping_add(h);
+    }
+    sum
+}
+
+fn entry_hash(key: &str, value: u64) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
-    serde_json::to_string(&normalize_for_compare(object))
-        .unwrap_or_default()
-        .hash(&mut h);
+    key.hash(&mut h);
+    value.hash(&mut h);
+    h.finish()
+}
+
+/// Order-insensitive for maps (entries summed), order-sensitive for lists.
+fn value_hash(v: &Value) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    match v {
+        Value::Null => 0u8.hash(&mut h),
+        Value::Bool(b) => (1u8, b).hash(&mut h),
+        Value::Number(n) => (2u8, n.to_string()).hash(&mut h),
+        Value::String(s) => (3u8, s).hash(&mut h),
+        Value::Array(a) => {
+            4u8.hash(&mut h);
+            for x in a {
+                value_hash(x).hash(&mut h);
+            }
+        }
+        Value::Object(m) => {
+            let sum = m
+                .iter()
+                .fold(0u64, |acc, (k, x)| acc.wrapping_add(entry_hash(k, value_hash(x))));
+            (5u8, sum).hash(&mut h);
+        }
+    }
     h.finish()
 }
 
@@ -252,5 +308,19 @@ mod tests {
         assert_eq!(normalize_for_compare(&live), normalize_for_compare(&desired));
         let changed = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a"}, "data": {"k": "w"}});
         assert_ne!(normalize_for_compare(&live), normalize_for_compare(&changed));
+        assert_eq!(object_digest(&live), object_digest(&desired));
+        assert_ne!(object_digest(&live), object_digest(&changed));
+        // Key order does not matter; list order does; status and server metadata do not.
+        let reordered = json!({"data": {"k": "v"}, "metadata": {"creationTimestamp": "u", "name": "a"},
+            "kind": "ConfigMap", "apiVersion": "v1", "status": {"x": 1}});
+        assert_eq!(object_digest(&live), object_digest(&reordered));
+        assert_ne!(
+            object_digest(&json!({"a": [1, 2]})),
+            object_digest(&json!({"a": [2, 1]}))
+        );
+        assert_ne!(
+            object_digest(&json!({"a": {"b": 1}})),
+            object_digest(&json!({"b": {"a": 1}}))
+        );
     }
 }

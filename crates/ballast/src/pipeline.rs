@@ -158,16 +158,21 @@ pub struct Prepared {
 
 /// Fetches, connects, renders and loads the previous inventory.
 pub async fn prepare(target: &SyncTarget, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Prepared> {
+    let t = Timer::start();
     let desired = resolve_source(&target.source).await?;
     eprintln!("fetched {}", desired.revision);
+    t.lap("fetch");
     let cluster = connect(kubeconfig, context).await?;
+    t.lap("connect and discovery");
     let manifests = render(
         &desired,
         target.target_namespace.as_deref(),
         Some(cluster.default_namespace()),
         &cluster,
     )?;
+    t.lap("render");
     let previous = inventory_store(&cluster, target).load().await?;
+    t.lap("inventory load");
     Ok(Prepared {
         desired,
         cluster,
@@ -192,4 +197,29 @@ pub fn owner_labels(target: &SyncTarget) -> std::collections::BTreeMap<String, S
     ]
     .into_iter()
     .collect()
+}
+
+/// Phase timings on stderr when `BALLAST_TIMINGS` is set (for profiling; off by default).
+pub struct Timer {
+    last: std::cell::Cell<std::time::Instant>,
+    on: bool,
+}
+
+impl Timer {
+    /// Starts the clock.
+    pub fn start() -> Self {
+        Timer {
+            last: std::cell::Cell::new(std::time::Instant::now()),
+            on: std::env::var_os("BALLAST_TIMINGS").is_some(),
+        }
+    }
+
+    /// Prints the time since the previous lap under `phase`.
+    pub fn lap(&self, phase: &str) {
+        let now = std::time::Instant::now();
+        if self.on {
+            eprintln!("timing: {phase}: {:.1} ms", (now - self.last.get()).as_secs_f64() * 1e3);
+        }
+        self.last.set(now);
+    }
 }

@@ -8,7 +8,7 @@ use ballast_core::{Change, Inventory, ObjectRef, parse_duration};
 use ballast_health::Waiter;
 
 use crate::cli::SyncArgs;
-use crate::pipeline::{Prepared, inventory_store, prepare};
+use crate::pipeline::{Prepared, Timer, inventory_store, prepare};
 
 pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
     let t = &args.target;
@@ -34,16 +34,24 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         owner_labels: crate::pipeline::owner_labels(t),
         ..Default::default()
     };
+    let timer = Timer::start();
     let result = Applier::new(&cluster, options)
         .apply(&manifests, &previous.inventory)
         .await;
+    timer.lap("plan and apply");
     let (changes, failure) = match result {
         Ok(c) => (c, None),
         Err(e) => (e.changes.clone(), Some(e)),
     };
-    for entry in &changes.entries {
-        println!("{entry}");
+    {
+        use std::io::Write;
+        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+        for entry in &changes.entries {
+            writeln!(out, "{entry}")?;
+        }
+        out.flush()?;
     }
+    timer.lap("report");
     let inventory = Inventory::after_apply(&previous.inventory, &changes, failure.is_none(), args.prune);
     let revision = if failure.is_none() {
         Some(desired.revision.clone())
@@ -54,6 +62,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     let saved = inventory_store(&cluster, t)
         .save(&StoredInventory { inventory, revision })
         .await;
+    timer.lap("inventory save");
     match (&failure, saved) {
         (Some(e), Err(save)) => {
             bail!(
