@@ -12,6 +12,7 @@
 //! refused, a cycle of kustomizations is an error, and every error names the kustomization file.
 
 mod generate;
+mod order;
 mod patch;
 mod transform;
 
@@ -80,6 +81,14 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let mut stack = Vec::new();
     let mut resources = build_dir(&root, dir, &mut stack)?;
     finish(&mut resources);
+    let dir = dir.canonicalize().map_err(|source| RenderError::Io {
+        path: rel(&root, dir),
+        source,
+    })?;
+    if let Some(file) = kustomization_file(&dir) {
+        let k = read_kustomization(&root, &file)?;
+        order::sort(&root, &file, &k, &mut resources)?;
+    }
     resources
         .into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
