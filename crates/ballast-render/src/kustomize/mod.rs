@@ -14,6 +14,7 @@
 mod generate;
 mod order;
 mod patch;
+mod replace;
 mod transform;
 
 use std::collections::HashSet;
@@ -212,6 +213,7 @@ const SUPPORTED: &[&str] = &[
     "patchesJson6902",
     "components",
     "sortOptions",
+    "replacements",
 ];
 
 fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Res>, RenderError> {

@@ -213,6 +213,11 @@ impl Requirement {
     }
 }
 
+/// True if the labels or annotations `map` satisfy the selector `text` (`a=b,c!=d,e,!f`).
+pub(crate) fn selector_matches(text: &str, map: Option<&Value>) -> bool {
+    selector(Some(text)).iter().all(|c| c.matches(map))
+}
+
 /// Equality-based selectors: `a=b,c!=d,e`.
 fn selector(text: Option<&str>) -> Vec<Requirement> {
     text.unwrap_or("")
