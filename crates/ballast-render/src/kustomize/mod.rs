@@ -15,6 +15,7 @@ mod generate;
 mod order;
 mod patch;
 mod replace;
+mod smp;
 mod transform;
 
 use std::collections::HashSet;

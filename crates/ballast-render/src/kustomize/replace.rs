@@ -438,7 +438,7 @@ fn match_path(
 }
 
 /// A plain YAML scalar's value (`8080` a number, `true` a boolean, otherwise a string).
-fn resolve_scalar(text: &str) -> Value {
+pub(crate) fn resolve_scalar(text: &str) -> Value {
     if text.is_empty() {
         return Value::String(String::new());
     }
