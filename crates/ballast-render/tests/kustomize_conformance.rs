@@ -1,6 +1,7 @@
 //! Conformance: every case under `tests/fixtures/kustomize/<case>/` is built by Ballast and by the
 //! reference `kubectl kustomize` (kustomize v5.7.1, installed by scripts/install-deps); the objects
-//! must be the same, field for field, after parsing. A case builds `<case>/` itself, or the
+//! must be the same, field for field, after parsing, and come out in the same order (kind,
+//! namespace and name, one object after another). A case builds `<case>/` itself, or the
 //! directory named in `<case>/ROOT`. A case with an `ERROR` file must fail in both, and Ballast's
 //! message must contain that file's text.
 
@@ -83,6 +84,10 @@ fn every_case_matches_kubectl_kustomize() {
         }
         match (theirs, ours) {
             (Ok(t), Ok(o)) => {
+                let (tk, ok): (Vec<String>, Vec<String>) = (t.iter().map(key).collect(), o.iter().map(key).collect());
+                if tk != ok {
+                    failures.push(format!("{name}: order differs\n  kubectl: {tk:?}\n  ballast: {ok:?}"));
+                }
                 let (t, o) = (sorted(t), sorted(o));
                 if t != o {
                     let tk: Vec<String> = t.iter().map(key).collect();

@@ -1,19 +1,27 @@
 //! A native Kustomize engine: builds a directory with a `kustomization.yaml` into the objects
-//! `kustomize build` (v5) produces.
+//! `kustomize build` (v5) produces, in the same order.
 //!
 //! Supported: `resources` (files, directories, nested kustomizations), `bases`, `namespace`,
 //! `namePrefix`, `nameSuffix`, `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
 //! `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches` (strategic merge or JSON
 //! 6902, inline or from a file, with target selectors), `patchesStrategicMerge`,
-//! `patchesJson6902`, `components`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
-//! ServiceAccounts and PersistentVolumeClaims. Other fields are refused with an error naming them.
+//! `patchesJson6902`, `replacements`, `vars`, `crds` (name-reference extensions), `components`,
+//! `sortOptions`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
+//! ServiceAccounts and PersistentVolumeClaims. Strategic merge follows the Kubernetes OpenAPI
+//! definitions (see `smp`). Output is in kustomize's legacy order unless `sortOptions` says
+//! otherwise. Other fields are refused with an error naming them.
 //!
 //! Safety: nothing outside the repository root is read (paths, symlinks), remote resources are
-//! refused, a cycle of kustomizations is an error, and every error names the kustomization file.
+//! refused, a cycle of kustomizations is an error, and every error names the kustomization file
+//! and the entry at fault.
 
 mod generate;
+mod order;
 mod patch;
+mod replace;
+mod smp;
 mod transform;
+mod vars;
 
 use std::collections::HashSet;
 use std::fs;
@@ -78,8 +86,19 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
         source,
     })?;
     let mut stack = Vec::new();
-    let mut resources = build_dir(&root, dir, &mut stack)?;
+    let mut declared = vars::Declared::default();
+    let mut resources = build_dir(&root, dir, &mut stack, &mut declared)?;
     finish(&mut resources);
+    vars::crd_name_references(&declared.name_refs, &mut resources);
+    vars::resolve(&root, &declared.vars, &mut resources)?;
+    let dir = dir.canonicalize().map_err(|source| RenderError::Io {
+        path: rel(&root, dir),
+        source,
+    })?;
+    if let Some(file) = kustomization_file(&dir) {
+        let k = read_kustomization(&root, &file)?;
+        order::sort(&root, &file, &k, &mut resources)?;
+    }
     resources
         .into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
@@ -118,7 +137,7 @@ pub fn apply_overrides(
     // Components first (paths relative to the Kustomization's path), as Flux's wrapper does.
     for entry in strings(&overrides["components"]) {
         let path = resolve(&root, &base_dir, &entry, origin)?;
-        apply_component(&root, &path, &mut out, &mut Vec::new())?;
+        apply_component(&root, &path, &mut out, &mut Vec::new(), &mut vars::Declared::default())?;
     }
     let root = root.as_path();
     let k = serde_json::json!({
@@ -203,9 +222,17 @@ const SUPPORTED: &[&str] = &[
     "patchesJson6902",
     "components",
     "sortOptions",
+    "replacements",
+    "vars",
+    "crds",
 ];
 
-fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Res>, RenderError> {
+fn build_dir(
+    root: &Path,
+    dir: &Path,
+    stack: &mut Vec<PathBuf>,
+    declared: &mut vars::Declared,
+) -> Result<Vec<Res>, RenderError> {
     let dir = dir.canonicalize().map_err(|source| RenderError::Io {
         path: rel(root, dir),
         source,
@@ -226,13 +253,15 @@ fn build_dir(root: &Path, dir: &Path, stack: &mut Vec<PathBuf>) -> Result<Vec<Re
     let k = read_kustomization(root, &file)?;
     stack.push(dir.clone());
     let mut out: Vec<Res> = Vec::new();
-    load_resources(root, &dir, &file, &k, &mut out, stack)?;
+    load_resources(root, &dir, &file, &k, &mut out, stack, declared)?;
     stack.pop();
     generate::generators(root, &dir, &file, &k, &mut out)?;
     for entry in strings(&k["components"]) {
         let path = resolve(root, &dir, &entry, &file)?;
-        apply_component(root, &path, &mut out, stack)?;
+        apply_component(root, &path, &mut out, stack, declared)?;
     }
+    vars::collect(root, &file, &k, declared)?;
+    check_crds(root, &dir, &file, &k, declared)?;
     transform::apply_all(root, &dir, &file, &k, &mut out)?;
     check_unique(root, &file, &out)?;
     Ok(out)
@@ -269,12 +298,13 @@ fn load_resources(
     k: &Value,
     out: &mut Vec<Res>,
     stack: &mut Vec<PathBuf>,
+    declared: &mut vars::Declared,
 ) -> Result<(), RenderError> {
     for key in ["resources", "bases"] {
         for entry in strings(&k[key]) {
             let path = resolve(root, dir, &entry, file)?;
             if path.is_dir() {
-                out.extend(build_dir(root, &path, stack)?);
+                out.extend(build_dir(root, &path, stack, declared)?);
             } else {
                 out.extend(load_file(root, &path)?);
             }
@@ -285,7 +315,13 @@ fn load_resources(
 
 /// A `kind: Component` kustomization applied to the resources accumulated so far: its own
 /// resources are added, then its generators and transformers run over everything.
-fn apply_component(root: &Path, dir: &Path, out: &mut Vec<Res>, stack: &mut Vec<PathBuf>) -> Result<(), RenderError> {
+fn apply_component(
+    root: &Path,
+    dir: &Path,
+    out: &mut Vec<Res>,
+    stack: &mut Vec<PathBuf>,
+    declared: &mut vars::Declared,
+) -> Result<(), RenderError> {
     let file = kustomization_file(dir).ok_or_else(|| RenderError::PathNotFound(rel(root, dir)))?;
     if stack.iter().any(|d| d == dir) {
         return Err(err(root, &file, "cycle of kustomizations through a component"));
@@ -295,14 +331,47 @@ fn apply_component(root: &Path, dir: &Path, out: &mut Vec<Res>, stack: &mut Vec<
         return Err(err(root, &file, "listed in components but its kind is not Component"));
     }
     stack.push(dir.to_path_buf());
-    load_resources(root, dir, &file, &k, out, stack)?;
+    load_resources(root, dir, &file, &k, out, stack, declared)?;
     generate::generators(root, dir, &file, &k, out)?;
     for entry in strings(&k["components"]) {
         let path = resolve(root, dir, &entry, &file)?;
-        apply_component(root, &path, out, stack)?;
+        apply_component(root, &path, out, stack, declared)?;
     }
+    vars::collect(root, &file, &k, declared)?;
     transform::apply_all(root, dir, &file, &k, out)?;
     stack.pop();
+    Ok(())
+}
+
+/// `crds`: files of OpenAPI definitions (a map of type name to `{Schema: ...}`, kustomize's
+/// format) whose properties carry `x-kubernetes-object-ref-kind` (with
+/// `x-kubernetes-object-ref-api-version` and optionally `x-kubernetes-object-ref-name-key`):
+/// such fields of the custom kinds follow renamed objects, as built-in references do. Other
+/// extensions there are not read.
+fn check_crds(
+    root: &Path,
+    dir: &Path,
+    file: &Path,
+    k: &Value,
+    declared: &mut vars::Declared,
+) -> Result<(), RenderError> {
+    for (i, entry) in strings(&k["crds"]).iter().enumerate() {
+        let path = resolve(root, dir, entry, file)?;
+        let text = fs::read_to_string(&path).map_err(|e| err(root, file, format!("crds[{i}]: {entry}: {e}")))?;
+        let doc = parse_stream(&text)
+            .map_err(|e| err(root, file, format!("crds[{i}]: {entry}: {e}")))?
+            .into_iter()
+            .next()
+            .unwrap_or(Value::Null);
+        let defs = doc.as_object().ok_or_else(|| {
+            err(
+                root,
+                file,
+                format!("crds[{i}]: {entry}: unable to parse open API definition: expected a map of type names to definitions"),
+            )
+        })?;
+        vars::load_crd_name_refs(defs, &mut declared.name_refs);
+    }
     Ok(())
 }
 

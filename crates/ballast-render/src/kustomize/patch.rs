@@ -1,10 +1,10 @@
-//! Patches: strategic merge (built-in kinds, with their merge keys), JSON merge (custom
-//! resources) and JSON 6902, selected by name or by a target selector.
+//! Patches: strategic merge (built-in kinds by their OpenAPI definitions; custom resources with
+//! lists replaced) and JSON 6902, selected by name or by a target selector.
 
 use std::fs;
 use std::path::Path;
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use super::{Res, err, rel, resolve, strings};
 use crate::RenderError;
@@ -44,9 +44,8 @@ pub(crate) fn strategic_and_patches(
             (true, None) => return Err(err(root, file, format!("{what}: a JSON 6902 patch needs a target"))),
             (false, Some(target)) => {
                 for doc in &parsed {
-                    let doc = without_identity(doc);
                     for r in select(root, file, target, out, &what)? {
-                        merge_into(&mut out[r].obj, &doc);
+                        merge_into(&mut out[r].obj, doc);
                     }
                 }
                 remove_deleted(out);
@@ -137,7 +136,7 @@ fn apply_smp_by_name(
         .collect();
     match matches.as_slice() {
         [one] => {
-            merge_into(&mut out[*one].obj, &without_identity(patch));
+            merge_into(&mut out[*one].obj, patch);
             remove_deleted(out);
             Ok(())
         }
@@ -148,16 +147,6 @@ fn apply_smp_by_name(
             format!("{what}: {kind}/{name} matches more than one resource; set a namespace"),
         )),
     }
-}
-
-/// A patch without its name and namespace: those identify the target, they do not rename it.
-fn without_identity(patch: &Value) -> Value {
-    let mut patch = patch.clone();
-    if let Some(m) = patch.get_mut("metadata").and_then(Value::as_object_mut) {
-        m.remove("name");
-        m.remove("namespace");
-    }
-    patch
 }
 
 /// Indices of the resources a `target` selects.
@@ -213,6 +202,11 @@ impl Requirement {
     }
 }
 
+/// True if the labels or annotations `map` satisfy the selector `text` (`a=b,c!=d,e,!f`).
+pub(crate) fn selector_matches(text: &str, map: Option<&Value>) -> bool {
+    selector(Some(text)).iter().all(|c| c.matches(map))
+}
+
 /// Equality-based selectors: `a=b,c!=d,e`.
 fn selector(text: Option<&str>) -> Vec<Requirement> {
     text.unwrap_or("")
@@ -260,100 +254,33 @@ fn remove_deleted(out: &mut Vec<Res>) {
     out.retain(|r| r.obj.get("$patch").and_then(Value::as_str) != Some("delete"));
 }
 
-/// Strategic merge for built-in kinds, JSON merge (RFC 7386) for custom resources.
+/// Strategic merge (see [`super::smp`]): by the OpenAPI definitions for built-in kinds, lists
+/// replaced for custom resources. The patch's identity is the target's: its name, namespace,
+/// apiVersion and kind are taken from `base`, so they never rename or move it. A patch that
+/// deletes the resource marks it with `$patch: delete` for [`remove_deleted`].
 fn merge_into(base: &mut Value, patch: &Value) {
-    let api = base["apiVersion"].as_str().unwrap_or_default();
-    let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("");
-    let builtin = group.is_empty() || !group.contains('.') || group.ends_with(".k8s.io");
-    if patch.get("$patch").and_then(Value::as_str) == Some("delete") {
-        base["$patch"] = Value::String("delete".into());
-        return;
-    }
-    merge(base, patch, builtin);
-}
-
-fn merge(base: &mut Value, patch: &Value, strategic: bool) {
-    let Value::Object(p) = patch else {
-        *base = patch.clone();
-        return;
-    };
-    if strategic && p.get("$patch").and_then(Value::as_str) == Some("replace") {
-        let mut replaced = p.clone();
-        replaced.remove("$patch");
-        *base = Value::Object(replaced);
-        return;
-    }
-    if !base.is_object() {
-        *base = Value::Object(Map::new());
-    }
-    let Some(b) = base.as_object_mut() else { return };
-    for (key, value) in p {
-        if key.starts_with('$') && strategic {
-            continue;
-        }
-        match value {
-            Value::Null => {
-                b.remove(key);
-            }
-            Value::Object(_) => merge(b.entry(key.clone()).or_insert(Value::Null), value, strategic),
-            Value::Array(items) if strategic => match (merge_key(key, items), b.get_mut(key)) {
-                (Some(mk), Some(Value::Array(existing))) => merge_list(existing, items, mk),
-                _ => {
-                    let cleaned: Vec<Value> = items.iter().filter(|i| i.get("$patch").is_none()).cloned().collect();
-                    b.insert(key.clone(), Value::Array(cleaned));
-                }
-            },
-            _ => {
-                b.insert(key.clone(), value.clone());
+    let mut patch = patch.clone();
+    if let Some(p) = patch.as_object_mut() {
+        for key in ["apiVersion", "kind"] {
+            if let Some(v) = base.get(key) {
+                p.insert(key.to_string(), v.clone());
             }
         }
-    }
-}
-
-/// The patch merge key of a list field of the built-in types.
-fn merge_key(field: &str, items: &[Value]) -> Option<&'static str> {
-    match field {
-        "containers" | "initContainers" | "ephemeralContainers" | "volumes" | "env" | "imagePullSecrets" => {
-            Some("name")
-        }
-        "volumeMounts" => Some("mountPath"),
-        "volumeDevices" => Some("devicePath"),
-        "hostAliases" => Some("ip"),
-        "topologySpreadConstraints" => Some("topologyKey"),
-        "ports" if items.iter().any(|i| i.get("containerPort").is_some()) => Some("containerPort"),
-        "ports" => Some("port"),
-        _ => None,
-    }
-}
-
-/// Merges a keyed list: the patch's items come first, in patch order (merged with the original
-/// item of the same key, if any), then the original items the patch does not mention.
-fn merge_list(existing: &mut Vec<Value>, items: &[Value], key: &str) {
-    let mut original: Vec<Option<Value>> = existing.drain(..).map(Some).collect();
-    let mut merged = Vec::new();
-    for item in items {
-        let id = item.get(key);
-        let pos = id.and_then(|id| {
-            original
-                .iter()
-                .position(|e| e.as_ref().and_then(|e| e.get(key)) == Some(id))
-        });
-        let directive = item.get("$patch").and_then(Value::as_str);
-        let mut base = pos.and_then(|at| original[at].take()).unwrap_or(Value::Null);
-        match directive {
-            Some("delete") => {}
-            // kustomize (kyaml) leaves a list item marked `$patch: replace` as it was.
-            Some("replace") => {
-                if !base.is_null() {
-                    merged.push(base);
+        if let Some(m) = p.get_mut("metadata").and_then(Value::as_object_mut) {
+            for key in ["name", "namespace"] {
+                match base.pointer(&format!("/metadata/{key}")) {
+                    Some(v) => {
+                        m.insert(key.to_string(), v.clone());
+                    }
+                    None => {
+                        m.remove(key);
+                    }
                 }
             }
-            _ => {
-                merge(&mut base, item, true);
-                merged.push(base);
-            }
         }
     }
-    merged.extend(original.into_iter().flatten());
-    *existing = merged;
+    match super::smp::merge_resource(base, &patch) {
+        Some(v) => *base = v,
+        None => base["$patch"] = Value::String("delete".into()),
+    }
 }

@@ -123,7 +123,8 @@ pub(crate) fn apply_all(
             }
         }
     }
-    let _ = (dir, strings(&Value::Null));
+    super::replace::replacements(root, dir, file, k, out)?;
+    let _ = strings(&Value::Null);
     Ok(())
 }
 
