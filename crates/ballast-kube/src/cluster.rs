@@ -41,6 +41,7 @@ pub struct Cluster {
     client: Client,
     default_namespace: String,
     resources: Arc<RwLock<Resources>>,
+    writes: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Cluster {
@@ -75,6 +76,7 @@ impl Cluster {
             client,
             default_namespace,
             resources: Arc::default(),
+            writes: Arc::default(),
         };
         cluster.refresh().await.map_err(|e| match e {
             KubeError::Discovery(m) => KubeError::Connect(format!("{server}: {m}")),
@@ -86,6 +88,12 @@ impl Cluster {
     /// The underlying client.
     pub fn client(&self) -> &Client {
         &self.client
+    }
+
+    /// Write requests (applies that are not dry-runs, deletes) sent through this handle and its
+    /// clones so far.
+    pub fn writes(&self) -> u64 {
+        self.writes.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Namespace for namespaced objects that name none (the kubeconfig context's namespace).
@@ -246,6 +254,9 @@ impl Cluster {
         params.force = force;
         params.dry_run = dry_run;
         let verb = if dry_run { "dry-run" } else { "apply" };
+        if !dry_run {
+            self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        }
         api.patch(&r.name, &params, &Patch::Apply(object))
             .await
             .map(to_value)
@@ -255,6 +266,7 @@ impl Cluster {
     /// Deletes an object (background propagation). Returns `false` if it was already gone.
     pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
         let api = self.api(r)?;
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dp = DeleteParams {
             propagation_policy: Some(PropagationPolicy::Background),
             ..Default::default()

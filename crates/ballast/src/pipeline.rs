@@ -27,9 +27,10 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         if !args.path.is_dir() {
             bail!("path {}: not a directory", args.path.display());
         }
+        let (root, path) = local_root(&args.path)?;
         return Ok(Desired {
-            root: args.path.clone(),
-            path: ".".into(),
+            root,
+            path,
             revision: format!("local:{}", args.path.display()),
         });
     };
@@ -83,6 +84,29 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         path: args.path.clone(),
         revision: artifact.revision.to_string(),
     })
+}
+
+/// The root a local directory is rendered within, and the directory relative to it: the
+/// enclosing Git work tree, else the current directory when it contains the path, else the
+/// directory itself. Kustomizations may refer to bases anywhere under that root (`../../base`),
+/// never outside it, as with a fetched repository.
+fn local_root(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+    let full = dir.canonicalize().with_context(|| format!("path {}", dir.display()))?;
+    let git_root = full
+        .ancestors()
+        .find(|a| a.join(".git").exists())
+        .map(Path::to_path_buf);
+    let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
+    let root = git_root
+        .or_else(|| cwd.filter(|c| full.starts_with(c)))
+        .unwrap_or_else(|| full.clone());
+    let rel = full.strip_prefix(&root).unwrap_or(Path::new("")).to_path_buf();
+    let rel = if rel.as_os_str().is_empty() {
+        PathBuf::from(".")
+    } else {
+        rel
+    };
+    Ok((root, rel))
 }
 
 /// `$BALLAST_CACHE` or `~/.cache/ballast`.

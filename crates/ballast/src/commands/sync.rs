@@ -99,6 +99,12 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         }
         eprintln!("all {} objects healthy", refs.len());
     }
-    eprintln!("sync {} at {}: {}", t.name, desired.revision, changes.summary());
+    eprintln!(
+        "sync {} at {}: {} ({} write requests)",
+        t.name,
+        desired.revision,
+        changes.summary(),
+        cluster.writes()
+    );
     Ok(0)
 }

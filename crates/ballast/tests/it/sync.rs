@@ -47,6 +47,7 @@ fn create_resync_change_and_prune() {
     let run = sync(&ns, &repo, &[]).ok();
     assert!(run.lines().iter().all(|l| l.ends_with(" unchanged")), "{}", run.stdout);
     assert_eq!(run.lines().len(), 3);
+    assert!(run.stderr.contains("(0 write requests)"), "{}", run.stderr);
     let after: Vec<String> = objects.iter().map(|(k, n)| resource_version(k, Some(&ns), n)).collect();
     assert_eq!(before, after, "a no-op sync moved resourceVersions");
     assert_eq!(
@@ -65,6 +66,29 @@ fn create_resync_change_and_prune() {
         run.stdout
     );
     assert_eq!(get("deployment", Some(&ns), "web").unwrap()["spec"]["replicas"], 2);
+
+    // A field removed from Git is removed from the cluster (a no-op check must not hide it):
+    // the live object still holds every field Git sets, but the apply would drop the label.
+    let labelled = configmap(&ns, "settings", "v1").replace("metadata:\n", "metadata:\n  labels:\n    tier: gold\n");
+    assert!(labelled.contains("tier: gold"), "{labelled}");
+    repo.write("cm.yaml", &labelled);
+    repo.commit("label");
+    sync(&ns, &repo, &[]).ok();
+    assert_eq!(
+        get("configmap", Some(&ns), "settings").unwrap()["metadata"]["labels"]["tier"],
+        "gold"
+    );
+    repo.write("cm.yaml", &configmap(&ns, "settings", "v1"));
+    repo.commit("unlabel");
+    let run = sync(&ns, &repo, &[]).ok();
+    assert!(
+        run.lines()
+            .contains(&format!("ConfigMap/{ns}/settings configured").as_str()),
+        "{}",
+        run.stdout
+    );
+    let live = get("configmap", Some(&ns), "settings").unwrap();
+    assert!(live["metadata"]["labels"].get("tier").is_none(), "{live}");
 
     // A removed file is pruned.
     repo.remove("cm.yaml");

@@ -1,0 +1,506 @@
+#!/usr/bin/env python3
+"""Ballast against the reference tools, same inputs, same run, alternating runs.
+
+Run through `scripts/bench`, which installs what is missing, builds Ballast (release) and starts a
+control plane on loopback. Inputs are generated here from fixed seeds. Prints one table and
+writes it, with the machine and the date, to BENCHMARKS.md.
+
+Environment (set by scripts/bench): BALLAST, KUBECTL, KUBECONFIG, BENCH_WORK, ROUNDS, and
+BENCH_ONLY (comma list of groups: render, cluster, controller, git; default all).
+"""
+
+import base64
+import json
+import os
+import random
+import shutil
+import ssl
+import statistics
+import subprocess
+import sys
+import time
+import urllib.request
+
+B = os.environ["BALLAST"]
+KUBECTL = os.environ["KUBECTL"]
+WORK = os.environ["BENCH_WORK"]
+ROUNDS = int(os.environ.get("ROUNDS", "3"))
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "render,cluster,controller,git").split(",")))
+N = int(os.environ.get("N", "1000"))
+APPS = int(os.environ.get("APPS", "100"))
+PER_APP = int(os.environ.get("PER_APP", "50"))
+EDITS = int(os.environ.get("EDITS", "20"))
+IDLE = int(os.environ.get("IDLE", "60"))
+GIT_COMMITS = int(os.environ.get("GIT_COMMITS", "10000"))
+GIT_FILES = int(os.environ.get("GIT_FILES", "5000"))
+
+rows = []  # (group, measure, ballast samples, peer samples, peer name, goal, unit)
+notes = []
+
+
+def log(msg):
+    print(f"==> {msg}", file=sys.stderr, flush=True)
+
+
+def run(cmd, ok=(0,), cwd=None, env=None):
+    """Runs cmd; returns (wall seconds, stdout, stderr). Fails on an unexpected exit code."""
+    t = time.perf_counter()
+    p = subprocess.run(cmd, capture_output=True, cwd=cwd, env=env)
+    if p.returncode not in ok:
+        sys.exit(f"bench: {' '.join(cmd[:6])} failed (exit {p.returncode}):\n{p.stderr.decode()[-2000:]}")
+    return time.perf_counter() - t, p.stdout.decode(), p.stderr.decode()
+
+
+def timed(cmd, ok=(0,), cwd=None, env=None):
+    """Runs cmd; returns (wall seconds, the child's peak RSS in MiB, stdout, stderr)."""
+    t = time.perf_counter()
+    p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env)
+    # Outputs are small enough for the pipes, or read here before waiting.
+    out, err = p.stdout.read(), p.stderr.read()
+    _, status, usage = os.wait4(p.pid, 0)
+    wall = time.perf_counter() - t
+    code = os.waitstatus_to_exitcode(status)
+    if code not in ok:
+        sys.exit(f"bench: {' '.join(cmd[:6])} failed (exit {code}):\n{err.decode()[-2000:]}")
+    return wall, usage.ru_maxrss / 1024, out.decode(), err.decode()
+
+
+def write(path, text):
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with open(path, "w") as f:
+        f.write(text)
+
+
+# ---------------------------------------------------------------- inputs
+
+
+def mixed_objects(ns, n, seed, rev="1"):
+    """n objects, a quarter each of ConfigMaps, Secrets, Services and Deployments."""
+    rnd = random.Random(seed)
+    docs = []
+    for i in range(n):
+        kind = ("ConfigMap", "Secret", "Service", "Deployment")[i % 4]
+        name = f"obj-{i:05}"
+        meta = f"metadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    app: bench\n    index: \"{i}\"\n"
+        if kind == "ConfigMap":
+            payload = "x" * rnd.randrange(0, 200)
+            docs.append(f"apiVersion: v1\nkind: ConfigMap\n{meta}data:\n  key: value-{i}-{rev}\n  payload: \"{payload}\"\n")
+        elif kind == "Secret":
+            token = base64.b64encode(f"secret-{i}-{rev}".encode()).decode()
+            docs.append(f"apiVersion: v1\nkind: Secret\n{meta}type: Opaque\ndata:\n  token: {token}\n")
+        elif kind == "Service":
+            docs.append(f"apiVersion: v1\nkind: Service\n{meta}spec:\n  selector:\n    app: {name}\n  ports:\n  - name: http\n    port: 80\n    protocol: TCP\n    targetPort: 8080\n")
+        else:
+            docs.append(
+                f"apiVersion: apps/v1\nkind: Deployment\n{meta}spec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {name}\n"
+                f"  template:\n    metadata:\n      labels:\n        app: {name}\n    spec:\n      containers:\n      - name: app\n"
+                f"        image: registry.invalid/bench/app:1.{i}.{rev}\n        ports:\n        - containerPort: 8080\n          protocol: TCP\n"
+                f"        resources:\n          requests:\n            cpu: 10m\n            memory: 16Mi\n")
+    return docs
+
+
+def write_objects(dirpath, docs, files=10):
+    os.makedirs(dirpath, exist_ok=True)
+    names = []
+    for f in range(files):
+        name = f"objects-{f:02}.yaml"
+        names.append(name)
+        with open(os.path.join(dirpath, name), "w") as out:
+            for d in docs[f::files]:
+                out.write("---\n" + d)
+    return names
+
+
+def kustomize_app(dirpath, name, n, envs=("prod",)):
+    """A base of n mixed objects plus a generator, and one overlay per env."""
+    docs = []
+    for i in range(n):
+        if i % 3 == 0:
+            docs.append(
+                f"apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}-{i}\nspec:\n  selector:\n    matchLabels:\n"
+                f"      app: {name}-{i}\n  template:\n    metadata:\n      labels:\n        app: {name}-{i}\n    spec:\n"
+                f"      containers:\n      - name: app\n        image: registry.invalid/example/{name}:1.0.{i}\n"
+                f"        envFrom:\n        - configMapRef:\n            name: settings\n")
+        elif i % 3 == 1:
+            docs.append(f"apiVersion: v1\nkind: Service\nmetadata:\n  name: {name}-{i}\nspec:\n  selector:\n    app: {name}-{i}\n  ports:\n  - port: 80\n")
+        else:
+            docs.append(f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}-{i}\ndata:\n  key: value-{i}\n")
+    files = write_objects(os.path.join(dirpath, "base"), docs, files=max(1, min(10, n)))
+    write(os.path.join(dirpath, "base", "kustomization.yaml"),
+          f"commonLabels:\n  app.kubernetes.io/part-of: {name}\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\n"
+          "resources:\n" + "".join(f"- {f}\n" for f in files))
+    overlays = []
+    for env in envs:
+        o = os.path.join(dirpath, "overlays", env)
+        write(os.path.join(o, "kustomization.yaml"),
+              f"namespace: {name}-{env}\nnamePrefix: {env}-\nresources:\n- ../../base\nimages:\n- name: registry.invalid/example/{name}\n"
+              f"  newTag: \"2.0\"\nconfigMapGenerator:\n- name: settings\n  behavior: merge\n  literals:\n  - env={env}\n"
+              f"patches:\n- target:\n    kind: Deployment\n  patch: |-\n    - op: add\n      path: /spec/replicas\n      value: 2\n")
+        overlays.append(o)
+    return overlays
+
+
+def add_row(group, measure, b, p, peer, goal, unit="s"):
+    rows.append((group, measure, b, p, peer, goal, unit))
+
+
+# ---------------------------------------------------------------- render
+
+
+def bench_render():
+    base = os.path.join(WORK, "render")
+    docs = mixed_objects("bench", N, seed=1)
+    plain = os.path.join(base, "plain")
+    files = write_objects(plain, docs)
+    plain_k = os.path.join(base, "plain-k")
+    write_objects(plain_k, docs)
+    write(os.path.join(plain_k, "kustomization.yaml"), "resources:\n" + "".join(f"- {f}\n" for f in files))
+    small = kustomize_app(os.path.join(base, "small"), "small", 4)
+    large = kustomize_app(os.path.join(base, "large"), "large", N, envs=("dev", "staging", "prod"))
+    mono = []
+    for a in range(200):
+        mono += kustomize_app(os.path.join(base, "mono", f"app-{a:03}"), f"app-{a:03}", 5)
+
+    def compare(measure, ballast_cmds, kubectl_cmds, goal):
+        bs, ks = [], []
+        for r in range(ROUNDS):
+            order = ["b", "k"] if r % 2 == 0 else ["k", "b"]
+            for tool in order:
+                cmds = ballast_cmds if tool == "b" else kubectl_cmds
+                t, peak = 0.0, 0.0
+                outs = []
+                for c in cmds:
+                    w, rss, out, _ = timed(c, cwd=base)
+                    t += w
+                    peak = max(peak, rss)
+                    outs.append(out)
+                (bs if tool == "b" else ks).append((t, peak))
+        add_row("render", measure, bs, ks, "kubectl kustomize", goal)
+
+    log("render: 1,000 plain objects")
+    compare(f"render {N} plain objects", [[B, "build", "--path", plain]], [[KUBECTL, "kustomize", plain_k]], None)
+    log("render: small overlay")
+    compare("render small overlay (~6 objects)", [[B, "build", "--path", small[0]]], [[KUBECTL, "kustomize", small[0]]], 30)
+    log("render: 1,000-object base x 3 overlays")
+    compare(f"render {N}-object base, 3 overlays", [[B, "build", "--path", o] for o in large],
+            [[KUBECTL, "kustomize", o] for o in large], 30)
+    log("render: 200-app monorepo, one process per app")
+    compare("render 200-app monorepo (one process per app)", [[B, "build", "--path", o] for o in mono],
+            [[KUBECTL, "kustomize", o] for o in mono], 30)
+
+
+# ---------------------------------------------------------------- cluster
+
+
+def kubectl_json(*args):
+    _, out, _ = run([KUBECTL, *args, "-o", "json"])
+    return json.loads(out)
+
+
+def resource_versions(ns):
+    """resourceVersion of every object; for Deployments, whose status the controller manager
+    keeps updating, metadata.generation (moved by any spec write)."""
+    out = {}
+    for kind in ("configmaps", "secrets", "services", "deployments"):
+        field = "generation" if kind == "deployments" else "resourceVersion"
+        for item in kubectl_json("get", kind, "-n", ns)["items"]:
+            out[(kind, item["metadata"]["name"])] = item["metadata"][field]
+    return out
+
+
+def bench_cluster():
+    results = {m: {"b": [], "k": []} for m in ("apply-first", "apply-noop", "diff-noop")}
+    for r in range(1, ROUNDS + 1):
+        nb, nk = f"bench-ballast-{r}", f"bench-kubectl-{r}"
+        for ns in (nb, nk):
+            run([KUBECTL, "create", "namespace", ns])
+        db, dk = os.path.join(WORK, "in", nb), os.path.join(WORK, "in", nk)
+        write_objects(db, mixed_objects(nb, N, seed=r))
+        write_objects(dk, mixed_objects(nk, N, seed=r))
+        log(f"cluster round {r}/{ROUNDS}")
+        order = ["b", "k"] if r % 2 else ["k", "b"]
+        for phase in ("apply-first", "apply-noop"):
+            for tool in order:
+                if tool == "b":
+                    before = resource_versions(nb) if phase == "apply-noop" else None
+                    w, rss, out, err = timed([B, "sync", "--name", nb, "--path", db])
+                    if phase == "apply-noop":
+                        changed = [l for l in out.splitlines() if not l.endswith(" unchanged")]
+                        if changed or "(0 write requests)" not in err:
+                            sys.exit(f"bench: the no-op sync wrote: {changed[:5]} {err}")
+                        if resource_versions(nb) != before:
+                            sys.exit("bench: the no-op sync moved resourceVersions")
+                else:
+                    w, rss, _, _ = timed([KUBECTL, "apply", "--server-side", "--field-manager=bench", "-f", dk])
+                results[phase][tool].append((w, rss))
+        for tool in order:
+            if tool == "b":
+                w, rss, _, _ = timed([B, "diff", "--name", nb, "--path", db])
+            else:
+                w, rss, _, _ = timed([KUBECTL, "diff", "--server-side", "--field-manager=bench", "-f", dk])
+            results["diff-noop"][tool].append((w, rss))
+    add_row("cluster", f"first apply, {N} mixed objects", results["apply-first"]["b"], results["apply-first"]["k"],
+            "kubectl apply --server-side", 4)
+    add_row("cluster", f"no-op re-sync, {N} objects (0 writes)", results["apply-noop"]["b"], results["apply-noop"]["k"],
+            "kubectl apply --server-side (again)", 40)
+    add_row("cluster", f"diff, {N} unchanged objects", results["diff-noop"]["b"], results["diff-noop"]["k"],
+            "kubectl diff --server-side", 20)
+
+
+# ---------------------------------------------------------------- controller
+
+
+def api(method, path, body=None, ctype="application/json"):
+    text = open(os.environ["KUBECONFIG"]).read()
+    server = text.split("server: ")[1].split()[0]
+    ca = text.split("certificate-authority: ")[1].split()[0]
+    token = text.split("token: ")[1].split()[0]
+    req = urllib.request.Request(server + path, method=method,
+                                 data=json.dumps(body).encode() if body is not None else None)
+    req.add_header("Authorization", "Bearer " + token)
+    req.add_header("Content-Type", ctype)
+    with urllib.request.urlopen(req, context=ssl.create_default_context(cafile=ca)) as r:
+        return json.loads(r.read())
+
+
+def proc_cpu_seconds(pid):
+    fields = open(f"/proc/{pid}/stat").read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def proc_rss_mib(pid):
+    for line in open(f"/proc/{pid}/status"):
+        if line.startswith("VmRSS"):
+            return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def bench_controller():
+    base = os.path.join(WORK, "controller")
+    repo, src = os.path.join(base, "repo.git"), os.path.join(base, "src")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    run(["git", "init", "--quiet", "--bare", repo])
+    run(["git", "init", "--quiet", "--initial-branch=main", src])
+
+    def gen(rev):
+        for a in range(APPS):
+            docs = [d.replace("name: obj-", f"name: app-{a:03}-obj-") for d in mixed_objects("fleet", PER_APP, seed=a, rev=rev)]
+            write_objects(os.path.join(src, "apps", f"app-{a:03}"), docs, files=2)
+
+    gen("1")
+    run([*git, "-C", src, "add", "-A"])
+    run([*git, "-C", src, "commit", "--quiet", "-m", "rev1"])
+    run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+    run([KUBECTL, "create", "namespace", "fleet"])
+    run([B, "install"])
+    flux = os.path.join(base, "flux")
+    os.makedirs(flux)
+    _, out, _ = run([B, "create", "source", "git", "fleet", "--url", f"file://{repo}", "--branch", "main",
+                     "--interval", "1s", "--export"])
+    docs = [out]
+    for a in range(APPS):
+        _, out, _ = run([B, "create", "kustomization", f"app-{a:03}", "--source", "GitRepository/fleet",
+                         "--path", f"./apps/app-{a:03}", "--prune", "--interval", "10m", "--export"])
+        docs.append(out)
+    write(os.path.join(flux, "fleet.yaml"), "---\n".join(docs))
+
+    log(f"controller: {APPS} Kustomizations x {PER_APP} objects")
+    ctl = subprocess.Popen([B, "controller", "--metrics-addr", "127.0.0.1:0", "--concurrency", "8"],
+                           stdout=open(os.path.join(base, "controller.out"), "w"),
+                           stderr=open(os.path.join(base, "controller.err"), "w"))
+    try:
+        KS = "/apis/kustomize.toolkit.fluxcd.io/v1/namespaces/flux-system/kustomizations"
+
+        def ready(rev=None):
+            n = 0
+            for k in api("GET", KS)["items"]:
+                st = k.get("status", {})
+                ok = any(c["type"] == "Ready" and c["status"] == "True" for c in st.get("conditions", []))
+                n += ok and (rev is None or st.get("lastAppliedRevision") == rev)
+            return n
+
+        def wait_all(rev=None, limit=900):
+            t = time.time()
+            while ready(rev) < APPS:
+                if time.time() - t > limit:
+                    sys.exit(f"bench: not all {APPS} Kustomizations ready after {limit}s ({ready(rev)})")
+                time.sleep(0.1)
+
+        t0 = time.time()
+        run([B, "sync", "--name", "fleet", "--path", flux, "--inventory-namespace", "flux-system"])
+        wait_all()
+        cold = time.time() - t0
+        time.sleep(10)
+        rss_rest = proc_rss_mib(ctl.pid)
+        c0 = proc_cpu_seconds(ctl.pid)
+        time.sleep(IDLE)
+        idle_cpu = (proc_cpu_seconds(ctl.pid) - c0) * 60 / IDLE
+        gen("2")
+        run([*git, "-C", src, "commit", "--quiet", "-am", "rev2"])
+        _, head, _ = run(["git", "-C", src, "rev-parse", "HEAD"])
+        t1 = time.time()
+        run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+        wait_all(f"main@sha1:{head.strip()}")
+        push = time.time() - t1
+        time.sleep(5)
+        rss_after = proc_rss_mib(ctl.pid)
+        lat = []
+        for e in range(EDITS):
+            a, i = (e * 37) % APPS, ((e * 11) % (PER_APP // 4)) * 4  # ConfigMaps: every 4th object
+            path = f"/api/v1/namespaces/fleet/configmaps/app-{a:03}-obj-{i:05}"
+            want = api("GET", path)["data"]["key"]
+            t = time.time()
+            api("PATCH", path, {"data": {"key": "edited"}}, "application/merge-patch+json")
+            while api("GET", path)["data"]["key"] != want:
+                if time.time() - t > 60:
+                    sys.exit(f"bench: edit {e} not restored after 60 s")
+                time.sleep(0.01)
+            lat.append(time.time() - t)
+            time.sleep(0.2)
+        lat.sort()
+        p50, p95 = statistics.median(lat), lat[min(len(lat) - 1, int(round(0.95 * len(lat))) - 1)]
+    finally:
+        ctl.terminate()
+        ctl.wait()
+    total = APPS * PER_APP
+    single = lambda v: [(v, 0.0)]
+    add_row("controller", f"{APPS} Kustomizations x {PER_APP} objects: cold start -> all Ready", single(cold), None, "", None)
+    add_row("controller", "push touching every app -> all Ready", single(push), None, "", None)
+    add_row("controller", f"controller RSS at rest ({total} objects)", single(rss_rest), None, "", "< 100 MiB", "MiB")
+    add_row("controller", "controller RSS after the push", single(rss_after), None, "", "< 100 MiB", "MiB")
+    add_row("controller", "controller CPU per idle minute", single(idle_cpu), None, "", None, "cpu-s")
+    add_row("controller", f"drift heal p50 ({EDITS} live edits)", single(p50), None, "", "< 2 s")
+    add_row("controller", f"drift heal p95 ({EDITS} live edits)", single(p95), None, "", None)
+
+
+# ---------------------------------------------------------------- git
+
+
+def bench_git():
+    base = os.path.join(WORK, "git")
+    src = os.path.join(base, "src.git")
+    log(f"git: generating {GIT_COMMITS} commits, {GIT_FILES} files")
+    run(["git", "init", "--quiet", "--bare", "--initial-branch=main", src])
+    rnd = random.Random(7)
+    stream = []
+    mark = 0
+
+    def blob(text):
+        data = text.encode()
+        return b"data %d\n%s\n" % (len(data), data)
+
+    ts = 1700000000
+    for c in range(GIT_COMMITS):
+        stream.append(b"commit refs/heads/main\n")
+        stream.append(b"committer bench <bench@localhost> %d +0000\n" % (ts + c))
+        stream.append(blob(f"commit {c}"))
+        if c == 0:
+            for f in range(GIT_FILES):
+                stream.append(b"M 100644 inline " + f"files/d{f % 50:02}/f{f:05}.txt".encode() + b"\n")
+                stream.append(blob(f"file {f} {rnd.getrandbits(64):x}\n" * 8))
+            stream.append(b"M 100644 inline app/cm.yaml\n")
+            stream.append(blob("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: git-bench\ndata:\n  rev: \"0\"\n"))
+        else:
+            f = rnd.randrange(GIT_FILES)
+            stream.append(b"M 100644 inline " + f"files/d{f % 50:02}/f{f:05}.txt".encode() + b"\n")
+            stream.append(blob(f"file {f} changed in {c}\n"))
+        stream.append(b"\n")
+    p = subprocess.run(["git", "-C", src, "fast-import", "--quiet"], input=b"".join(stream), capture_output=True)
+    if p.returncode:
+        sys.exit(f"bench: git fast-import failed: {p.stderr.decode()}")
+    run(["git", "-C", src, "gc", "--quiet"])
+    url = f"file://{src}"
+    first_b, first_k, inc_b, inc_k = [], [], [], []
+    for r in range(ROUNDS):
+        cache = os.path.join(base, f"cache-{r}")
+        clone = os.path.join(base, f"clone-{r}")
+        env = dict(os.environ, BALLAST_CACHE=cache)
+        order = ["b", "k"] if r % 2 == 0 else ["k", "b"]
+        for tool in order:
+            if tool == "b":
+                first_b.append(timed_env([B, "build", "--url", url, "--branch", "main", "--path", "app"], env))
+            else:
+                first_k.append(timed_env(["git", "clone", "--quiet", url, clone], None))
+        # One more commit, then the incremental fetch.
+        work = os.path.join(base, f"push-{r}")
+        run(["git", "clone", "--quiet", "--depth=1", url, work])
+        write(os.path.join(work, "app", "cm.yaml"), f"apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: git-bench\ndata:\n  rev: \"{r + 1}\"\n")
+        run(["git", "-C", work, "-c", "user.name=b", "-c", "user.email=b@localhost", "commit", "--quiet", "-am", f"rev {r + 1}"])
+        run(["git", "-C", work, "push", "--quiet", "origin", "HEAD:main"])
+        for tool in order:
+            if tool == "b":
+                inc_b.append(timed_env([B, "build", "--url", url, "--branch", "main", "--path", "app"], env))
+            else:
+                inc_k.append(timed_env(["sh", "-c", f"git -C {clone} fetch --quiet origin && git -C {clone} checkout --quiet origin/main"], None))
+        shutil.rmtree(work)
+    add_row("git", f"first fetch ({GIT_COMMITS} commits, {GIT_FILES} files)", first_b, first_k, "git clone", None)
+    add_row("git", "incremental fetch (one new commit)", inc_b, inc_k, "git fetch + checkout", None)
+    notes.append("Git: Ballast fetches the one commit it needs (`--depth=1`) into a cache and checks it out "
+                 "as a content-addressed artifact; `git clone` fetches the whole history.")
+
+
+def timed_env(cmd, env):
+    w, rss, _, _ = timed(cmd, env=env)
+    return (w, rss)
+
+
+# ---------------------------------------------------------------- report
+
+
+def fmt(v, unit):
+    if unit == "s":
+        return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
+    if unit == "MiB":
+        return f"{v:.0f} MiB"
+    return f"{v:.2f} {unit}"
+
+
+def table():
+    lines = ["| group | measure | ballast median | peer median | ratio | ballast peak RSS | peer peak RSS | peer | goal |",
+             "|---|---|---|---|---|---|---|---|---|"]
+    for group, measure, b, p, peer, goal, unit in rows:
+        bm = statistics.median(s for s, _ in b)
+        brss = max(r for _, r in b)
+        if p:
+            pm = statistics.median(s for s, _ in p)
+            prss = max(r for _, r in p)
+            ratio = pm / bm if bm > 0 else float("inf")
+            goal_txt = f">= {goal}x: {'met' if ratio >= goal else 'missed'}" if isinstance(goal, (int, float)) else ""
+            lines.append(f"| {group} | {measure} | {fmt(bm, unit)} | {fmt(pm, unit)} | {ratio:.1f}x | {brss:.0f} MiB | {prss:.0f} MiB | {peer} | {goal_txt} |")
+        else:
+            goal_txt = ""
+            if isinstance(goal, str):
+                limit = float(goal.split()[1])
+                goal_txt = f"{goal}: {'met' if bm < limit else 'missed'}"
+            lines.append(f"| {group} | {measure} | {fmt(bm, unit)} | | | | | | {goal_txt} |")
+    return "\n".join(lines)
+
+
+def main():
+    groups = [("render", bench_render), ("cluster", bench_cluster), ("controller", bench_controller), ("git", bench_git)]
+    for name, fn in groups:
+        if name in ONLY:
+            fn()
+    t = table()
+    print(t)
+    cpu = ""
+    for line in open("/proc/cpuinfo"):
+        if line.startswith("model name"):
+            cpu = line.split(":", 1)[1].strip()
+            break
+    mem = int(open("/proc/meminfo").readline().split()[1]) / 1048576
+    with open("BENCHMARKS.md", "w") as f:
+        f.write("# Benchmarks\n\n")
+        f.write(f"Generated by `scripts/bench` (ROUNDS={ROUNDS}, groups: {', '.join(sorted(ONLY))}) on {time.strftime('%Y-%m-%d', time.gmtime())}.\n")
+        f.write(f"Machine: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, {os.uname().sysname} {os.uname().release}.\n")
+        f.write("One run: the same kube-apiserver 1.20.2 (etcd on disk, loopback), the same generated inputs, runs "
+                "alternating between Ballast and the peer; times are medians over rounds, RSS the peak over rounds. "
+                "Ratio is peer time / Ballast time.\n\n")
+        f.write(t + "\n")
+        if notes:
+            f.write("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+    log("wrote BENCHMARKS.md")
+
+
+if __name__ == "__main__":
+    main()
