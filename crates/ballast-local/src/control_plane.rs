@@ -136,7 +136,7 @@ impl ControlPlane {
                     "--service-account-issuer=https://kubernetes.default.svc".into(),
                     format!("--token-auth-file={}", p("tokens.csv")),
                     "--authorization-mode=RBAC".into(),
-                    "--service-cluster-ip-range=10.0.0.0/24".into(),
+                    "--service-cluster-ip-range=10.96.0.0/16".into(),
                     "--disable-admission-plugins=ServiceAccount".into(),
                     "--allow-privileged=true".into(),
                     "--v=0".into(),

@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::{Res, err, strings};
+use super::{Res, err};
 use crate::RenderError;
 use crate::scope::{BuiltinScopes, Scope, Scopes};
 
@@ -124,7 +124,6 @@ pub(crate) fn apply_all(
         }
     }
     super::replace::replacements(root, dir, file, k, out)?;
-    let _ = strings(&Value::Null);
     Ok(())
 }
 
