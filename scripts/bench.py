@@ -187,6 +187,16 @@ def bench_render():
     log("render: 200-app monorepo, one process per app")
     compare("render 200-app monorepo (one process per app)", [[B, "build", "--path", o] for o in mono],
             [[KUBECTL, "kustomize", o] for o in mono], 30)
+    # The controller renders in process: the same comparison without a process per app.
+    log("render: in process (cargo bench -p ballast-render --bench kustomize)")
+    _, out, _ = run(["cargo", "bench", "--quiet", "--locked", "-p", "ballast-render", "--bench", "kustomize"],
+                    cwd=os.environ["BALLAST_ROOT"])
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) == 5 and cells[2].endswith(" ms") and cells[3].endswith(" ms"):
+            ours, theirs = float(cells[2][:-3]) / 1000, float(cells[3][:-3]) / 1000
+            rows.append(("render", f"render in process: {cells[0]}", [(ours, 0.0)], [(theirs, 0.0)],
+                         "kubectl kustomize (one process per app)", 30, "s"))
 
 
 # ---------------------------------------------------------------- cluster
@@ -206,6 +216,18 @@ def resource_versions(ns):
         for item in kubectl_json("get", kind, "-n", ns)["items"]:
             out[(kind, item["metadata"]["name"])] = item["metadata"][field]
     return out
+
+
+def settle(namespaces, pods, limit=180):
+    """Waits until the controller manager has made every Deployment's pod in `namespaces`, so
+    both tools' no-op and diff runs meet an idle API server."""
+    t = time.time()
+    while True:
+        n = sum(len(kubectl_json("get", "pods", "-n", ns)["items"]) for ns in namespaces)
+        if n >= pods * len(namespaces) or time.time() - t > limit:
+            break
+        time.sleep(1)
+    time.sleep(2)
 
 
 def bench_cluster():
@@ -233,6 +255,9 @@ def bench_cluster():
                 else:
                     w, rss, _, _ = timed([KUBECTL, "apply", "--server-side", "--field-manager=bench", "-f", dk])
                 results[phase][tool].append((w, rss))
+                if phase == "apply-first":
+                    settle((nb if tool == "b" else nk,), N // 4)
+        settle((nb, nk), N // 4)
         for tool in order:
             if tool == "b":
                 w, rss, _, _ = timed([B, "diff", "--name", nb, "--path", db])

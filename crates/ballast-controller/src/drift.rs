@@ -1,10 +1,11 @@
 //! Drift: live changes to managed objects, noticed through watches.
 //!
 //! Every object a Kustomization owns is watched (one watch per group/version/kind, across
-//! namespaces, started on first need). After each sync the reconciler records, per object, the
-//! digest of what it applied (its normalized dry-run result). A watch event whose normalized
-//! digest differs from that — an edit, a scale, a delete — asks for a reconcile of the owner at
-//! once. Status-only changes and our own writes leave the digest unchanged and trigger nothing.
+//! namespaces, selecting only objects that carry the owner label, started on first need). After
+//! each sync the reconciler records, per object, the digest of what it applied. A watch event whose
+//! normalized digest differs from that — an edit, a scale, a delete — asks for a reconcile of the
+//! owner at once. Status-only changes and our own writes leave the digest unchanged and trigger
+//! nothing.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -20,6 +21,9 @@ use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc::UnboundedSender;
 
 type Owner = KubeRef<Kustomization>;
+
+/// The label every object applied by a Kustomization carries (with its name as value).
+pub const OWNER_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
 
 #[derive(Default)]
 struct State {
@@ -88,7 +92,12 @@ impl DriftWatch {
         let api: Api<DynamicObject> = Api::all_with(self.cluster.client().clone(), &ar);
         let this = self.clone();
         tokio::spawn(async move {
-            let mut events = watcher(api, watcher::Config::default()).default_backoff().boxed();
+            // Only objects a Kustomization applied (they carry its owner label): the watch
+            // neither lists nor streams the rest of the cluster. An object whose label is
+            // removed leaves the selection, which the server reports as a deletion: the owner
+            // reconciles and puts the label back.
+            let config = watcher::Config::default().labels(OWNER_LABEL);
+            let mut events = watcher(api, config).default_backoff().boxed();
             while let Some(event) = events.next().await {
                 match event {
                     Ok(watcher::Event::Apply(o)) => this.observe(&like, o, false),

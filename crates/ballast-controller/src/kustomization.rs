@@ -29,7 +29,7 @@ pub const FINALIZER: &str = "finalizers.fluxcd.io";
 /// Flux's owner labels, set on every object a Kustomization applies.
 fn owner_labels(ks: &Kustomization) -> std::collections::BTreeMap<String, String> {
     [
-        ("kustomize.toolkit.fluxcd.io/name".to_string(), ks.name_any()),
+        (crate::drift::OWNER_LABEL.to_string(), ks.name_any()),
         (
             "kustomize.toolkit.fluxcd.io/namespace".to_string(),
             ks.namespace().unwrap_or_default(),

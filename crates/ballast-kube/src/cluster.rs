@@ -14,6 +14,9 @@ use serde_json::Value;
 
 use crate::error::KubeError;
 
+/// Objects per LIST page.
+pub const LIST_PAGE: u32 = 500;
+
 /// Discovery requests in flight at once.
 const DISCOVERY_CONCURRENCY: usize = 4;
 
@@ -202,38 +205,65 @@ impl Cluster {
         })
     }
 
-    /// Every live object of `like`'s group/version/kind in `like`'s namespace (or cluster-wide
-    /// for cluster-scoped kinds), keyed by name. One request instead of one GET per object.
-    pub async fn list_like(&self, like: &ObjectRef) -> Result<HashMap<String, Value>, KubeError> {
+    /// The live objects named in `names`, of `like`'s group/version/kind in `like`'s namespace (or
+    /// cluster-wide for cluster-scoped kinds), keyed by name; only those matching
+    /// `label_selector` when one is given. One request per page of [`LIST_PAGE`] objects instead
+    /// of one GET per object; objects not asked for are dropped page by page, so memory stays
+    /// bounded by a page however large the namespace is.
+    pub async fn list_like(
+        &self,
+        like: &ObjectRef,
+        names: &std::collections::HashSet<&str>,
+        label_selector: Option<&str>,
+    ) -> Result<HashMap<String, Value>, KubeError> {
         let api = self.api(like)?;
         let what = format!("{}/{}", like.kind, like.namespace.as_deref().unwrap_or("*"));
-        // Read straight into JSON values: no typed round trip for what is compared as JSON.
-        let request = kube::core::Request::new(api.resource_url())
-            .list(&Default::default())
-            .map_err(|e| KubeError::from_kube(what.clone(), "list", kube::Error::BuildRequest(e)))?;
-        let mut list: Value = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| KubeError::from_kube(what, "list", e))?;
         let api_version = Value::String(like.api_version());
         let kind = Value::String(like.kind.clone());
-        let items = match list.get_mut("items").map(Value::take) {
-            Some(Value::Array(items)) => items,
-            _ => Vec::new(),
-        };
-        Ok(items
-            .into_iter()
-            .filter_map(|mut o| {
-                let name = o.pointer("/metadata/name")?.as_str()?.to_string();
-                // List items come without their type; put it back so they compare like GETs.
-                if let Value::Object(m) = &mut o {
-                    m.insert("apiVersion".into(), api_version.clone());
-                    m.insert("kind".into(), kind.clone());
+        let mut out = HashMap::new();
+        let mut continue_token: Option<String> = None;
+        loop {
+            let params = kube::api::ListParams {
+                label_selector: label_selector.map(str::to_string),
+                limit: Some(LIST_PAGE),
+                continue_token: continue_token.take(),
+                ..Default::default()
+            };
+            // Read straight into JSON values: no typed round trip for what is compared as JSON.
+            let request = kube::core::Request::new(api.resource_url())
+                .list(&params)
+                .map_err(|e| KubeError::from_kube(what.clone(), "list", kube::Error::BuildRequest(e)))?;
+            let mut page: Value = self
+                .client
+                .request(request)
+                .await
+                .map_err(|e| KubeError::from_kube(what.clone(), "list", e))?;
+            if let Some(Value::Array(items)) = page.get_mut("items").map(Value::take) {
+                for mut o in items {
+                    let Some(name) = o.pointer("/metadata/name").and_then(Value::as_str) else {
+                        continue;
+                    };
+                    if !names.contains(name) {
+                        continue;
+                    }
+                    let name = name.to_string();
+                    // List items come without their type; put it back so they compare like GETs.
+                    if let Value::Object(m) = &mut o {
+                        m.insert("apiVersion".into(), api_version.clone());
+                        m.insert("kind".into(), kind.clone());
+                    }
+                    out.insert(name, o);
                 }
-                Some((name, o))
-            })
-            .collect())
+            }
+            continue_token = page
+                .pointer("/metadata/continue")
+                .and_then(Value::as_str)
+                .filter(|c| !c.is_empty())
+                .map(str::to_string);
+            if continue_token.is_none() {
+                return Ok(out);
+            }
+        }
     }
 
     /// The live object, or `None` if it does not exist.
