@@ -474,6 +474,8 @@ def timed_env(cmd, env):
 
 def fmt(v, unit):
     if unit == "s":
+        if v < 0.01:
+            return f"{v * 1000:.2f} ms"
         return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
     if unit == "MiB":
         return f"{v:.0f} MiB"
@@ -491,7 +493,8 @@ def table():
             prss = max(r for _, r in p)
             ratio = pm / bm if bm > 0 else float("inf")
             goal_txt = f">= {goal}x: {'met' if ratio >= goal else 'missed'}" if isinstance(goal, (int, float)) else ""
-            lines.append(f"| {group} | {measure} | {fmt(bm, unit)} | {fmt(pm, unit)} | {ratio:.1f}x | {brss:.0f} MiB | {prss:.0f} MiB | {peer} | {goal_txt} |")
+            mib = lambda r: f"{r:.0f} MiB" if r > 0 else ""
+            lines.append(f"| {group} | {measure} | {fmt(bm, unit)} | {fmt(pm, unit)} | {ratio:.1f}x | {mib(brss)} | {mib(prss)} | {peer} | {goal_txt} |")
         else:
             goal_txt = ""
             if isinstance(goal, str):
