@@ -344,11 +344,44 @@ impl<'a> Git<'a> {
             .tempdir_in(parent)
             .map_err(local)?;
         let tree = tmp.path().join("tree");
-        fs::create_dir_all(&tree).map_err(local)?;
-        let tar = self.run(Some(repo), &["archive", "--format=tar", commit])?;
+        let incremental = match self.base_artifact(repo, commit, parent) {
+            Some((base, base_tree)) => self
+                .checkout_incremental(repo, &base, commit, &base_tree, &tree)
+                .is_ok(),
+            None => false,
+        };
+        if !incremental {
+            if tree.exists() {
+                fs::remove_dir_all(&tree).map_err(local)?;
+            }
+            fs::create_dir_all(&tree).map_err(local)?;
+            self.extract(repo, commit, &[], &tree)?;
+        }
+        let listing = self.run(Some(repo), &["ls-tree", "-r", "--full-tree", commit])?;
+        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&listing)));
+        fs::write(tmp.path().join("digest"), &digest).map_err(local)?;
+        let tmp_path = tmp.keep();
+        if fs::rename(&tmp_path, artifact_dir).is_err() {
+            // Another fetch finished the same commit first; theirs is identical.
+            let _ = fs::remove_dir_all(&tmp_path);
+        }
+        // The next commit of this repository starts from this one.
+        let _ = fs::write(repo.join(LAST_CHECKOUT), commit);
+        Ok(digest)
+    }
+
+    /// `git archive` of `commit` (only `paths`, when given) extracted into `tree`.
+    fn extract(&self, repo: &Path, commit: &str, paths: &[&str], tree: &Path) -> Result<(), SourceError> {
+        let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", tree.display()));
+        let mut args = vec!["--literal-pathspecs", "archive", "--format=tar", commit];
+        if !paths.is_empty() {
+            args.push("--");
+            args.extend_from_slice(paths);
+        }
+        let tar = self.run(Some(repo), &args)?;
         let mut child = Command::new("tar")
             .args(["-x", "-C"])
-            .arg(&tree)
+            .arg(tree)
             .stdin(Stdio::piped())
             .stderr(Stdio::piped())
             .spawn()
@@ -364,16 +397,118 @@ impl<'a> Git<'a> {
                 String::from_utf8_lossy(&out.stderr)
             )));
         }
-        let listing = self.run(Some(repo), &["ls-tree", "-r", "--full-tree", commit])?;
-        let digest = format!("sha256:{}", hex::encode(Sha256::digest(&listing)));
-        fs::write(tmp.path().join("digest"), &digest).map_err(local)?;
-        let tmp_path = tmp.keep();
-        if fs::rename(&tmp_path, artifact_dir).is_err() {
-            // Another fetch finished the same commit first; theirs is identical.
-            let _ = fs::remove_dir_all(&tmp_path);
-        }
-        Ok(digest)
+        Ok(())
     }
+
+    /// The artifact of the last commit checked out from this repository, if it is still there.
+    fn base_artifact(&self, repo: &Path, commit: &str, artifacts: &Path) -> Option<(String, PathBuf)> {
+        let base = fs::read_to_string(repo.join(LAST_CHECKOUT)).ok()?;
+        let base = base.trim();
+        if base == commit || base.is_empty() || !base.bytes().all(|b| b.is_ascii_hexdigit()) {
+            return None;
+        }
+        let dir = artifacts.join(base);
+        (dir.join("digest").is_file() && dir.join("tree").is_dir()).then(|| (base.to_string(), dir.join("tree")))
+    }
+
+    /// Builds `tree` from the artifact of `base`: unchanged files are hard links to it (artifacts
+    /// are never written after they are made), and only the files that differ between the two
+    /// commits are removed or extracted. Any surprise (a submodule, an odd path, too many
+    /// changes, a file system without hard links) is an error, and the caller extracts the whole
+    /// commit instead.
+    fn checkout_incremental(
+        &self,
+        repo: &Path,
+        base: &str,
+        commit: &str,
+        base_tree: &Path,
+        tree: &Path,
+    ) -> Result<(), SourceError> {
+        let raw = self.run(
+            Some(repo),
+            &["diff-tree", "-r", "-z", "--no-renames", "--raw", base, commit],
+        )?;
+        let changes = parse_raw_diff(&raw).ok_or_else(|| SourceError::Local("unexpected diff".into()))?;
+        if changes.len() > MAX_INCREMENTAL {
+            return Err(SourceError::Local("too many changes".into()));
+        }
+        let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", tree.display()));
+        link_tree(base_tree, tree).map_err(local)?;
+        let mut extract = Vec::new();
+        for (status, path) in &changes {
+            let target = tree.join(path);
+            match fs::symlink_metadata(&target) {
+                Ok(m) if m.is_dir() => fs::remove_dir_all(&target).map_err(local)?,
+                Ok(_) => fs::remove_file(&target).map_err(local)?,
+                Err(_) => {}
+            }
+            if *status == 'D' {
+                // Directories left empty disappear, as they would from a fresh checkout.
+                let mut dir = target.parent();
+                while let Some(d) = dir.filter(|d| *d != tree) {
+                    if fs::remove_dir(d).is_err() {
+                        break;
+                    }
+                    dir = d.parent();
+                }
+            } else {
+                extract.push(path.as_str());
+            }
+        }
+        if !extract.is_empty() {
+            self.extract(repo, commit, &extract, tree)?;
+        }
+        Ok(())
+    }
+}
+
+/// Where a bare cache repository remembers its last checked-out commit.
+const LAST_CHECKOUT: &str = "ballast-last-checkout";
+
+/// More changed files than this: extract the whole commit rather than patch the previous one.
+const MAX_INCREMENTAL: usize = 2000;
+
+/// `git diff-tree -r -z --raw` output as (status, path). `None` for anything but plain files and
+/// symlinks added, deleted, modified or changed in type, and for paths that are not plain
+/// relative paths.
+fn parse_raw_diff(raw: &[u8]) -> Option<Vec<(char, String)>> {
+    let mut out = Vec::new();
+    let mut fields = raw.split(|b| *b == 0).filter(|f| !f.is_empty());
+    while let Some(meta) = fields.next() {
+        let meta = std::str::from_utf8(meta).ok()?;
+        let path = std::str::from_utf8(fields.next()?).ok()?;
+        let mut parts = meta.trim_start_matches(':').split(' ');
+        let (old_mode, new_mode) = (parts.next()?, parts.next()?);
+        let status = parts.nth(2)?.chars().next()?;
+        let plain = |m: &str| matches!(m, "000000" | "100644" | "100755" | "120000");
+        if !matches!(status, 'A' | 'D' | 'M' | 'T') || !plain(old_mode) || !plain(new_mode) {
+            return None;
+        }
+        let p = Path::new(path);
+        if p.is_absolute() || p.components().any(|c| !matches!(c, std::path::Component::Normal(_))) {
+            return None;
+        }
+        out.push((status, path.to_string()));
+    }
+    Some(out)
+}
+
+/// Recreates `from` at `to`: directories made, files hard-linked, symlinks copied.
+fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    fs::create_dir_all(to)?;
+    for entry in fs::read_dir(from)? {
+        let entry = entry?;
+        let kind = entry.file_type()?;
+        let dest = to.join(entry.file_name());
+        if kind.is_symlink() {
+            std::os::unix::fs::symlink(fs::read_link(entry.path())?, &dest)?;
+        } else if kind.is_dir() {
+            link_tree(&entry.path(), &dest)?;
+        } else {
+            fs::hard_link(entry.path(), &dest)?;
+        }
+    }
+    Ok(())
 }
 
 /// A working copy of one branch, for writing: change files under [`WriteCheckout::path`], then
