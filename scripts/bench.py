@@ -460,8 +460,10 @@ def bench_git():
         shutil.rmtree(work)
     add_row("git", f"first fetch ({GIT_COMMITS} commits, {GIT_FILES} files)", first_b, first_k, "git clone", None)
     add_row("git", "incremental fetch (one new commit)", inc_b, inc_k, "git fetch + checkout", None)
-    notes.append("Git: Ballast fetches the one commit it needs (`--depth=1`) into a cache and checks it out "
-                 "as a content-addressed artifact; `git clone` fetches the whole history.")
+    notes.append("Git: Ballast fetches the one commit it needs (`--depth=1`) into a cache and makes a "
+                 "content-addressed artifact of it (a new commit hard-links the previous artifact's unchanged "
+                 "files); `git clone` fetches the whole history. Peak RSS in these rows is git's own: over file:// "
+                 "the serving side's pack-objects is a child of the fetching process.")
 
 
 def timed_env(cmd, env):

@@ -49,10 +49,11 @@ impl<'a> InventoryStore<'a> {
         Ok(StoredInventory { inventory, revision })
     }
 
-    /// Writes the inventory (server-side apply; no write when nothing changed). Creates the
-    /// namespace if it does not exist.
-    pub async fn save(&self, stored: &StoredInventory) -> Result<(), KubeError> {
-        if self.load().await.ok().as_ref() == Some(stored) {
+    /// Writes the inventory (server-side apply; no write when it equals `loaded`, what
+    /// [`InventoryStore::load`] returned before this sync). Creates the namespace if it does not
+    /// exist.
+    pub async fn save(&self, loaded: &StoredInventory, stored: &StoredInventory) -> Result<(), KubeError> {
+        if loaded == stored {
             return Ok(());
         }
         let ns = self.object.namespace.clone().unwrap_or_default();

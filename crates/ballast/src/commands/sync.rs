@@ -60,7 +60,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     };
     // Ownership first: an inventory that cannot be saved is reported with the apply's outcome.
     let saved = inventory_store(&cluster, t)
-        .save(&StoredInventory { inventory, revision })
+        .save(&previous, &StoredInventory { inventory, revision })
         .await;
     timer.lap("inventory save");
     match (&failure, saved) {
