@@ -443,9 +443,9 @@ def bench_git():
         order = ["b", "k"] if r % 2 == 0 else ["k", "b"]
         for tool in order:
             if tool == "b":
-                first_b.append(timed_env([B, "build", "--url", url, "--branch", "main", "--path", "app"], env))
+                first_b.append(timed([B, "build", "--url", url, "--branch", "main", "--path", "app"], env=env)[:2])
             else:
-                first_k.append(timed_env(["git", "clone", "--quiet", url, clone], None))
+                first_k.append(timed(["git", "clone", "--quiet", url, clone])[:2])
         # One more commit, then the incremental fetch.
         work = os.path.join(base, f"push-{r}")
         run(["git", "clone", "--quiet", "--depth=1", url, work])
@@ -454,9 +454,9 @@ def bench_git():
         run(["git", "-C", work, "push", "--quiet", "origin", "HEAD:main"])
         for tool in order:
             if tool == "b":
-                inc_b.append(timed_env([B, "build", "--url", url, "--branch", "main", "--path", "app"], env))
+                inc_b.append(timed([B, "build", "--url", url, "--branch", "main", "--path", "app"], env=env)[:2])
             else:
-                inc_k.append(timed_env(["sh", "-c", f"git -C {clone} fetch --quiet origin && git -C {clone} checkout --quiet origin/main"], None))
+                inc_k.append(timed(["sh", "-c", f"git -C {clone} fetch --quiet origin && git -C {clone} checkout --quiet origin/main"])[:2])
         shutil.rmtree(work)
     add_row("git", f"first fetch ({GIT_COMMITS} commits, {GIT_FILES} files)", first_b, first_k, "git clone", None)
     add_row("git", "incremental fetch (one new commit)", inc_b, inc_k, "git fetch + checkout", None)
@@ -464,11 +464,6 @@ def bench_git():
                  "content-addressed artifact of it (a new commit hard-links the previous artifact's unchanged "
                  "files); `git clone` fetches the whole history. Peak RSS in these rows is git's own: over file:// "
                  "the serving side's pack-objects is a child of the fetching process.")
-
-
-def timed_env(cmd, env):
-    w, rss, _, _ = timed(cmd, env=env)
-    return (w, rss)
 
 
 # ---------------------------------------------------------------- report

@@ -67,6 +67,30 @@ struct Planned {
     force: bool,
 }
 
+impl Planned {
+    /// A step decided without asking the server (no dry-run, no force).
+    fn without_dry_run(
+        object_ref: ObjectRef,
+        action: Action,
+        desired: Value,
+        live: Option<Value>,
+        object: Value,
+    ) -> Self {
+        Planned {
+            step: Step {
+                object: object_ref,
+                action,
+                desired: Some(desired),
+                live,
+                reason: None,
+                fields: Vec::new(),
+            },
+            object,
+            force: false,
+        }
+    }
+}
+
 impl<'a> Applier<'a> {
     /// An applier with the given options.
     pub fn new(cluster: &'a Cluster, options: ApplyOptions) -> Self {
@@ -311,19 +335,8 @@ impl<'a> Applier<'a> {
         let in_pending_ns = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
         if unserved || in_pending_ns {
             // Its CRD or Namespace is created by this same sync; nothing can exist yet.
-            let step = Step {
-                object: r,
-                action: Action::Create,
-                desired: Some(object.clone()),
-                live: None,
-                reason: None,
-                fields: Vec::new(),
-            };
-            return Ok(Planned {
-                step,
-                object,
-                force: false,
-            });
+            let desired = object.clone();
+            return Ok(Planned::without_dry_run(r, Action::Create, desired, None, object));
         }
         let live = match prefetched {
             Some(live) => live,
@@ -333,19 +346,8 @@ impl<'a> Applier<'a> {
             && already_applied(&object, l, FIELD_MANAGER)
         {
             // The live object already holds exactly what this apply would send: no dry-run.
-            let step = Step {
-                object: r,
-                action: Action::Unchanged,
-                desired: Some(l.clone()),
-                live,
-                reason: None,
-                fields: Vec::new(),
-            };
-            return Ok(Planned {
-                step,
-                object,
-                force: false,
-            });
+            let desired = l.clone();
+            return Ok(Planned::without_dry_run(r, Action::Unchanged, desired, live, object));
         }
         let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
             Ok(dry) => (dry, self.options.force, None),

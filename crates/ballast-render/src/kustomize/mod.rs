@@ -77,7 +77,21 @@ impl Res {
     pub fn set_name(&mut self, name: String) {
         self.obj["metadata"]["name"] = Value::String(name);
     }
+    /// `(kind, namespace, original name, current name)` if the resource was renamed.
+    pub fn rename(&self) -> Option<Rename> {
+        (self.name() != self.orig_name).then(|| {
+            (
+                self.kind().to_string(),
+                self.namespace().map(str::to_string),
+                self.orig_name.clone(),
+                self.name().to_string(),
+            )
+        })
+    }
 }
+
+/// A renamed resource: kind, namespace, original name, current name.
+pub(crate) type Rename = (String, Option<String>, String, String);
 
 /// Builds the kustomization in `dir` (inside `root`).
 pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {

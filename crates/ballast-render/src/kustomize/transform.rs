@@ -4,7 +4,7 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::{Res, err};
+use super::{Rename, Res, err};
 use crate::RenderError;
 use crate::scope::{BuiltinScopes, Scope, Scopes};
 
@@ -255,23 +255,16 @@ pub(crate) fn pod_specs_mut(obj: &mut Value) -> Vec<&mut Value> {
 /// Every reference to a renamed ConfigMap, Secret, ServiceAccount, Service or
 /// PersistentVolumeClaim follows the new name (same namespace only).
 pub(crate) fn fix_name_references(out: &mut [Res]) {
-    let renames: Vec<(String, Option<String>, String, String)> = out
+    let renames: Vec<Rename> = out
         .iter()
-        .filter(|r| r.name() != r.orig_name && r.group().is_empty())
+        .filter(|r| r.group().is_empty())
         .filter(|r| {
             matches!(
                 r.kind(),
                 "ConfigMap" | "Secret" | "ServiceAccount" | "Service" | "PersistentVolumeClaim"
             )
         })
-        .map(|r| {
-            (
-                r.kind().to_string(),
-                r.namespace().map(str::to_string),
-                r.orig_name.clone(),
-                r.name().to_string(),
-            )
-        })
+        .filter_map(Res::rename)
         .collect();
     if renames.is_empty() {
         return;

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
-use super::{Res, err};
+use super::{Rename, Res, err};
 use crate::RenderError;
 
 /// What kustomizations declare for the end of the build: vars, and name-reference fields of
@@ -85,18 +85,7 @@ pub(crate) fn crd_name_references(refs: &[NameRef], out: &mut [Res]) {
     if refs.is_empty() {
         return;
     }
-    let renames: Vec<(String, Option<String>, String, String)> = out
-        .iter()
-        .filter(|r| r.name() != r.orig_name)
-        .map(|r| {
-            (
-                r.kind().to_string(),
-                r.namespace().map(str::to_string),
-                r.orig_name.clone(),
-                r.name().to_string(),
-            )
-        })
-        .collect();
+    let renames: Vec<Rename> = out.iter().filter_map(Res::rename).collect();
     for r in out.iter_mut() {
         let ns = r.namespace().map(str::to_string);
         let kind = r.kind().to_string();
