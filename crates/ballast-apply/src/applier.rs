@@ -6,10 +6,12 @@ use std::time::{Duration, Instant};
 use ballast_core::{Action, Change, ChangeSet, ChangeSetEntry, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
 use ballast_kube::{Cluster, FIELD_MANAGER, KubeError, conflict_managers};
 use ballast_plan::{
-    StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest, prepare_for_apply,
-    stage_of,
+    ManagedFields, StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest,
+    prepare_for_apply, stage_of,
 };
 use futures::stream::{self, StreamExt};
+
+use crate::prune::PruneBudget;
 use serde_json::Value;
 
 /// Groups of at least this many objects of one kind in one namespace are read with one LIST.
@@ -27,9 +29,18 @@ pub struct ApplyOptions {
     /// Delete inventory entries that are no longer desired.
     pub prune: bool,
     /// Labels naming the owner (the sync or Kustomization), set on every applied object. Prune
-    /// leaves alone any object whose owner labels name someone else: an object that moved to
-    /// another owner is never deleted by the one it left.
+    /// deletes only objects whose owner labels name this owner: an object that moved to another
+    /// owner, or never carried the labels, is never deleted by this one.
     pub owner_labels: std::collections::BTreeMap<String, String>,
+    /// The deletion budget: a prune over it deletes nothing unless approved.
+    pub prune_budget: PruneBudget,
+    /// This revision's prune was approved: the budget does not apply.
+    pub prune_approved: bool,
+    /// Delete protected objects too (CRDs whose custom resources exist, Namespaces holding other
+    /// objects); system namespaces and `own_namespaces` are never deleted.
+    pub allow_protected_prune: bool,
+    /// Ballast's own namespaces (where the controller or the inventories live): never pruned.
+    pub own_namespaces: Vec<String>,
 }
 
 impl Default for ApplyOptions {
@@ -40,6 +51,10 @@ impl Default for ApplyOptions {
             stage_timeout: Duration::from_secs(60),
             prune: false,
             owner_labels: Default::default(),
+            prune_budget: PruneBudget::default(),
+            prune_approved: false,
+            allow_protected_prune: false,
+            own_namespaces: Vec::new(),
         }
     }
 }
@@ -53,6 +68,38 @@ pub struct ApplyError {
     pub changes: ChangeSet,
     /// Every failure, each starting with the object.
     pub errors: Vec<String>,
+    /// Set when the only failure is a prune held back by the deletion budget: every apply went
+    /// through and nothing was deleted.
+    pub over_budget: bool,
+}
+
+impl ApplyError {
+    fn new(changes: &ChangeSet, errors: Vec<String>) -> Self {
+        ApplyError {
+            changes: changes.clone(),
+            errors,
+            over_budget: false,
+        }
+    }
+}
+
+/// Everything an apply will do, planned before its first write: every object of every stage was
+/// checked (names, labels; a server-side dry-run where its kind and namespace exist). Objects
+/// whose CRD or Namespace the same apply creates are planned again, with a dry-run, just before
+/// their stage.
+pub struct PreparedApply<'m> {
+    stages: Vec<(StageKind, Vec<&'m Manifest>, Vec<Planned>)>,
+}
+
+impl PreparedApply<'_> {
+    /// The objects this apply will write or confirm, in apply order: what the inventory must hold
+    /// before the first write, so that a crash part-way orphans nothing.
+    pub fn objects(&self) -> Vec<ObjectRef> {
+        self.stages
+            .iter()
+            .flat_map(|(_, _, planned)| planned.iter().map(|p| p.step.object.clone()))
+            .collect()
+    }
 }
 
 /// Plans and applies manifests against one cluster.
@@ -65,6 +112,10 @@ struct Planned {
     step: Step,
     object: Value,
     force: bool,
+    /// A merge patch to send before the apply: keys Git lacks in atomic-by-meaning maps.
+    removal: Option<Value>,
+    /// Planned before its CRD or Namespace existed: planned again before its stage is written.
+    deferred: bool,
 }
 
 impl Planned {
@@ -75,6 +126,7 @@ impl Planned {
         desired: Value,
         live: Option<Value>,
         object: Value,
+        deferred: bool,
     ) -> Self {
         Planned {
             step: Step {
@@ -87,6 +139,8 @@ impl Planned {
             },
             object,
             force: false,
+            removal: None,
+            deferred,
         }
     }
 }
@@ -100,128 +154,205 @@ impl<'a> Applier<'a> {
     /// What a sync would do, without writing anything. Objects whose CRD or Namespace is itself
     /// part of the desired state and does not exist yet are planned as `Create` without dry-run.
     pub async fn plan(&self, manifests: &[Manifest], previous: &Inventory) -> Result<Plan, ApplyError> {
-        let all: Vec<&Manifest> = manifests.iter().collect();
-        let pending = pending_namespaces(self.cluster, &all).await.map_err(one)?;
+        let prepared = self.prepare(manifests).await?;
         let mut plan = Plan::default();
-        let mut errors = Vec::new();
-        for (kind, objects) in staged(manifests) {
-            let results = self.plan_stage(&objects, &pending).await;
+        let mut applied = HashMap::new();
+        for (kind, _, planned) in prepared.stages {
             let mut stage = Stage {
                 name: kind.name().into(),
                 steps: Vec::new(),
             };
-            for r in results {
-                match r {
-                    Ok(p) => stage.steps.push(p.step),
-                    Err(e) => errors.push(e.to_string()),
+            for p in planned {
+                if let Some(uid) = p.step.live.as_ref().and_then(uid_of) {
+                    applied.insert(uid.to_string(), p.step.object.clone());
                 }
+                stage.steps.push(p.step);
             }
             plan.stages.push(stage);
         }
-        if !errors.is_empty() {
-            return Err(ApplyError {
-                changes: ChangeSet::default(),
-                errors,
-            });
-        }
         if self.options.prune {
             let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
-            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &self.options.owner_labels)
+            let scope = self.prune_scope(&applied, previous);
+            plan.prunes = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &scope)
                 .await
-                .map_err(one)?;
+                .map_err(one)?
+                .steps;
         }
         Ok(plan)
     }
 
-    /// Applies `manifests` stage by stage, then prunes what `previous` owned and is no longer
-    /// desired (when `options.prune`). Returns the change set of everything done.
-    pub async fn apply(&self, manifests: &[Manifest], previous: &Inventory) -> Result<ChangeSet, ApplyError> {
-        let mut changes = ChangeSet::default();
-        let fail = |changes: &ChangeSet, errors: Vec<String>| ApplyError {
-            changes: changes.clone(),
-            errors,
-        };
+    /// Checks and plans every object of every stage, without writing anything: names, namespaces
+    /// and labels of all objects, and a server-side dry-run of each whose kind and namespace
+    /// exist. Any problem stops here, before the first write.
+    pub async fn prepare<'m>(&self, manifests: &'m [Manifest]) -> Result<PreparedApply<'m>, ApplyError> {
+        let problems: Vec<String> = manifests
+            .iter()
+            .flat_map(|m| {
+                ballast_plan::validate::object_problems(&m.object)
+                    .into_iter()
+                    .map(move |p| format!("{} ({}): {p}", m.object_ref(), m.origin))
+            })
+            .collect();
+        if !problems.is_empty() {
+            return Err(ApplyError::new(&ChangeSet::default(), problems));
+        }
+        let all: Vec<&Manifest> = manifests.iter().collect();
+        let pending = pending_namespaces(self.cluster, &all).await.map_err(one)?;
+        let mut stages = Vec::new();
+        let mut errors = Vec::new();
         for (kind, objects) in staged(manifests) {
-            let pending = pending_namespaces(self.cluster, &objects)
-                .await
-                .map_err(|e| fail(&changes, vec![e.to_string()]))?;
-            if objects.iter().any(|m| !self.cluster.serves(&m.object_ref())) {
-                self.cluster
-                    .refresh()
-                    .await
-                    .map_err(|e| fail(&changes, vec![e.to_string()]))?;
-            }
-            let mut planned = Vec::new();
-            let mut errors = Vec::new();
+            let mut planned = Vec::with_capacity(objects.len());
             for r in self.plan_stage(&objects, &pending).await {
                 match r {
                     Ok(p) => planned.push(p),
                     Err(e) => errors.push(e.to_string()),
                 }
             }
-            if !errors.is_empty() {
-                return Err(fail(&changes, errors));
+            stages.push((kind, objects, planned));
+        }
+        if !errors.is_empty() {
+            return Err(ApplyError::new(&ChangeSet::default(), errors));
+        }
+        Ok(PreparedApply { stages })
+    }
+
+    /// Applies `manifests` stage by stage, then prunes what `previous` owned and is no longer
+    /// desired (when `options.prune`). Returns the change set of everything done.
+    pub async fn apply(&self, manifests: &[Manifest], previous: &Inventory) -> Result<ChangeSet, ApplyError> {
+        let prepared = self.prepare(manifests).await?;
+        self.execute(prepared, previous).await
+    }
+
+    /// Writes a prepared apply stage by stage (each stage's CRDs Established and Namespaces
+    /// Active before the next), then prunes. Stops at the first stage with a failure; the error
+    /// carries what was written before it.
+    pub async fn execute(&self, prepared: PreparedApply<'_>, previous: &Inventory) -> Result<ChangeSet, ApplyError> {
+        let mut changes = ChangeSet::default();
+        // UID -> the reference it was applied under: one live object is one object, whatever
+        // group or version named it.
+        let mut applied: HashMap<String, ObjectRef> = HashMap::new();
+        let mut current: Vec<ObjectRef> = Vec::new();
+        for (kind, objects, mut planned) in prepared.stages {
+            current.extend(objects.iter().map(|m| m.object_ref()));
+            if planned.iter().any(|p| p.deferred) {
+                if objects.iter().any(|m| !self.cluster.serves(&m.object_ref())) {
+                    self.cluster
+                        .refresh()
+                        .await
+                        .map_err(|e| ApplyError::new(&changes, vec![e.to_string()]))?;
+                }
+                // Their CRDs and Namespaces exist now: plan them for real (a dry-run each).
+                let mut errors = Vec::new();
+                for (p, m) in planned.iter_mut().zip(&objects) {
+                    if p.deferred {
+                        match self.plan_one(m, &HashSet::new(), None).await {
+                            Ok(again) => *p = again,
+                            Err(e) => errors.push(e.to_string()),
+                        }
+                    }
+                }
+                if !errors.is_empty() {
+                    return Err(ApplyError::new(&changes, errors));
+                }
             }
-            let results: Vec<(Step, Result<Change, KubeError>)> = stream::iter(planned)
+            let results: Vec<(Step, Result<(Change, Option<String>), KubeError>)> = stream::iter(planned)
                 .map(|p| async move {
                     let change = match p.step.action {
                         Action::Create | Action::Update => {
                             let created = p.step.action == Action::Create;
-                            self.cluster
-                                .apply(&p.step.object, &p.object, false, p.force)
-                                .await
-                                .map(|_| if created { Change::Created } else { Change::Configured })
+                            let removed = match &p.removal {
+                                Some(patch) => self.cluster.merge_patch(&p.step.object, patch).await.map(|_| ()),
+                                None => Ok(()),
+                            };
+                            let applied = match removed {
+                                Ok(()) => self.cluster.apply(&p.step.object, &p.object, false, p.force).await,
+                                Err(e) => Err(e),
+                            };
+                            applied.map(|o| {
+                                let c = if created { Change::Created } else { Change::Configured };
+                                (c, uid_of(&o).map(str::to_string))
+                            })
                         }
-                        _ => Ok(Change::Unchanged),
+                        _ => Ok((
+                            Change::Unchanged,
+                            p.step.live.as_ref().and_then(uid_of).map(str::to_string),
+                        )),
                     };
                     (p.step, change)
                 })
                 .buffered(self.options.concurrency.max(1))
                 .collect()
                 .await;
+            let mut errors = Vec::new();
             for (step, result) in results {
                 match result {
-                    Ok(c) => changes.entries.push(ChangeSetEntry {
-                        object: step.object,
-                        change: c,
-                        reason: step.reason.filter(|_| c == Change::Configured),
-                        fields: if c == Change::Configured {
-                            step.fields
-                        } else {
-                            Vec::new()
-                        },
-                        digest: step.desired.as_ref().map(object_digest),
-                    }),
+                    Ok((c, uid)) => {
+                        if let Some(uid) = uid {
+                            applied.insert(uid, step.object.clone());
+                        }
+                        changes.entries.push(ChangeSetEntry {
+                            object: step.object,
+                            change: c,
+                            reason: step.reason.filter(|_| c == Change::Configured),
+                            fields: if c == Change::Configured {
+                                step.fields
+                            } else {
+                                Vec::new()
+                            },
+                            digest: step.desired.as_ref().map(object_digest),
+                        })
+                    }
                     Err(e) => errors.push(e.to_string()),
                 }
             }
             if !errors.is_empty() {
-                return Err(fail(&changes, errors));
+                return Err(ApplyError::new(&changes, errors));
             }
             if kind == StageKind::Definitions {
                 let refs: Vec<ObjectRef> = objects.iter().map(|m| m.object_ref()).collect();
                 self.wait_definitions(&refs)
                     .await
-                    .map_err(|e| fail(&changes, vec![e]))?;
+                    .map_err(|e| ApplyError::new(&changes, vec![e]))?;
                 if refs.iter().any(ObjectRef::is_crd) {
                     self.cluster
                         .refresh()
                         .await
-                        .map_err(|e| fail(&changes, vec![e.to_string()]))?;
+                        .map_err(|e| ApplyError::new(&changes, vec![e.to_string()]))?;
                 }
             }
         }
         if self.options.prune {
-            let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
-            let steps = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &self.options.owner_labels)
+            let scope = self.prune_scope(&applied, previous);
+            let plan = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &scope)
                 .await
-                .map_err(|e| fail(&changes, vec![e.to_string()]))?;
-            let errors = crate::prune::execute(self.cluster, steps, &mut changes).await;
+                .map_err(|e| ApplyError::new(&changes, vec![e.to_string()]))?;
+            let errors = crate::prune::execute(self.cluster, plan.steps, &mut changes).await;
             if !errors.is_empty() {
-                return Err(fail(&changes, errors));
+                return Err(ApplyError::new(&changes, errors));
+            }
+            if let Some(message) = plan.over_budget {
+                let mut e = ApplyError::new(&changes, vec![message]);
+                e.over_budget = true;
+                return Err(e);
             }
         }
         Ok(changes)
+    }
+
+    fn prune_scope<'s>(
+        &'s self,
+        applied: &'s HashMap<String, ObjectRef>,
+        previous: &Inventory,
+    ) -> crate::prune::PruneScope<'s> {
+        crate::prune::PruneScope {
+            owner_labels: &self.options.owner_labels,
+            applied,
+            allow_protected: self.options.allow_protected_prune,
+            own_namespaces: &self.options.own_namespaces,
+            budget: self.options.prune_budget,
+            approved: self.options.prune_approved,
+            owned: previous.entries.len(),
+        }
     }
 
     async fn plan_stage(&self, objects: &[&Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
@@ -336,7 +467,7 @@ impl<'a> Applier<'a> {
         if unserved || in_pending_ns {
             // Its CRD or Namespace is created by this same sync; nothing can exist yet.
             let desired = object.clone();
-            return Ok(Planned::without_dry_run(r, Action::Create, desired, None, object));
+            return Ok(Planned::without_dry_run(r, Action::Create, desired, None, object, true));
         }
         let live = match prefetched {
             Some(live) => live,
@@ -347,7 +478,14 @@ impl<'a> Applier<'a> {
         {
             // The live object already holds exactly what this apply would send: no dry-run.
             let desired = l.clone();
-            return Ok(Planned::without_dry_run(r, Action::Unchanged, desired, live, object));
+            return Ok(Planned::without_dry_run(
+                r,
+                Action::Unchanged,
+                desired,
+                live,
+                object,
+                false,
+            ));
         }
         let (dry, force, reason) = match self.cluster.apply(&r, &object, true, self.options.force).await {
             Ok(dry) => (dry, self.options.force, None),
@@ -355,7 +493,7 @@ impl<'a> Applier<'a> {
                 let managers = conflict_managers(&message);
                 let appliers: Vec<&String> = managers
                     .iter()
-                    .filter(|m| live.as_ref().is_some_and(|l| has_apply_manager(l, m)))
+                    .filter(|m| live.as_ref().is_some_and(|l| ManagedFields::of(l).is_applier(m)))
                     .collect();
                 if !appliers.is_empty() {
                     return Err(KubeError::Conflict {
@@ -372,6 +510,24 @@ impl<'a> Applier<'a> {
                 )
             }
             Err(e) => return Err(e),
+        };
+        // Keys of atomic-by-meaning maps that Git lacks: the apply alone would keep them.
+        let extras = live
+            .as_ref()
+            .map(|l| ballast_plan::atomic::foreign_keys(&object, l))
+            .unwrap_or_default();
+        let mut dry = dry;
+        ballast_plan::atomic::remove_keys(&mut dry, &extras);
+        let removal = (!extras.is_empty()).then(|| {
+            let rv = live
+                .as_ref()
+                .and_then(|l| l.pointer("/metadata/resourceVersion"))
+                .and_then(Value::as_str);
+            ballast_plan::atomic::removal_patch(&extras, rv)
+        });
+        let reason = match (reason, &extras) {
+            (None, e) if !e.is_empty() => Some("drift: keys added to a selector outside Git".to_string()),
+            (r, _) => r,
         };
         let (action, fields) = match &live {
             None => (Action::Create, Vec::new()),
@@ -392,7 +548,13 @@ impl<'a> Applier<'a> {
             reason,
             fields,
         };
-        Ok(Planned { step, object, force })
+        Ok(Planned {
+            step,
+            object,
+            force,
+            removal,
+            deferred: false,
+        })
     }
 
     async fn wait_definitions(&self, refs: &[ObjectRef]) -> Result<(), String> {
@@ -422,10 +584,7 @@ impl<'a> Applier<'a> {
 }
 
 fn one(e: KubeError) -> ApplyError {
-    ApplyError {
-        changes: ChangeSet::default(),
-        errors: vec![e.to_string()],
-    }
+    ApplyError::new(&ChangeSet::default(), vec![e.to_string()])
 }
 
 /// Manifests grouped by stage, each sorted by the ordering table.
@@ -458,15 +617,11 @@ async fn pending_namespaces(cluster: &Cluster, manifests: &[&Manifest]) -> Resul
     Ok(out)
 }
 
-fn has_apply_manager(live: &Value, manager: &str) -> bool {
-    live.pointer("/metadata/managedFields")
-        .and_then(Value::as_array)
-        .is_some_and(|mf| {
-            mf.iter().any(|e| {
-                e.get("manager").and_then(Value::as_str) == Some(manager)
-                    && e.get("operation").and_then(Value::as_str) == Some("Apply")
-            })
-        })
+fn uid_of(object: &Value) -> Option<&str> {
+    object
+        .pointer("/metadata/uid")
+        .and_then(Value::as_str)
+        .filter(|u| !u.is_empty())
 }
 
 /// True if `status.conditions` has `type` with status `True`.

@@ -9,13 +9,20 @@
 //! - CRDs must be Established and Namespaces Active before the next stage starts;
 //! - a conflict with another *applier* is an error unless forced; fields taken by an imperative
 //!   edit (an `Update` operation, e.g. `kubectl scale`) are drift and are taken back;
-//! - prune deletes only inventory entries, only objects still managed by Ballast, never objects
-//!   annotated `kustomize.toolkit.fluxcd.io/prune: disabled`.
+//! - every object of every stage is checked (and dry-run where its kind and namespace exist)
+//!   before the first write ([`Applier::prepare`]); the caller records the prepared objects in
+//!   the inventory before [`Applier::execute`] writes, so a crash part-way orphans nothing;
+//! - prune deletes only inventory entries whose owner labels name this owner, only objects still
+//!   managed by Ballast, never the same live object (UID) applied under another group, never
+//!   objects annotated `kustomize.toolkit.fluxcd.io/prune: disabled`, never protected objects
+//!   (system namespaces; CRDs with custom resources and Namespaces with other objects unless
+//!   allowed), and nothing at all when over the deletion budget unless approved; every delete
+//!   carries a UID precondition.
 
 mod applier;
 mod inventory_store;
 mod prune;
 
-pub use applier::{Applier, ApplyError, ApplyOptions};
+pub use applier::{Applier, ApplyError, ApplyOptions, PreparedApply};
 pub use inventory_store::{InventoryStore, StoredInventory};
-pub use prune::PRUNE_ANNOTATION;
+pub use prune::{ALLOW_PROTECTED_ANNOTATION, PRUNE_ANNOTATION, PruneBudget, SYSTEM_NAMESPACES};

@@ -32,6 +32,10 @@ pub struct Context {
     pub trigger: UnboundedSender<KubeRef<Kustomization>>,
     /// The Kustomization controller's cache, once it runs.
     pub kustomizations: OnceLock<Store<Kustomization>>,
+    /// Default deletion budget of a Kustomization's prune.
+    pub prune_budget: ballast_apply::PruneBudget,
+    /// The controller's own namespace: never pruned.
+    pub own_namespace: String,
 }
 
 impl Context {
@@ -58,6 +62,8 @@ impl Context {
             drift,
             trigger,
             kustomizations: OnceLock::new(),
+            prune_budget: ballast_apply::PruneBudget::default(),
+            own_namespace: "flux-system".into(),
         }
     }
 

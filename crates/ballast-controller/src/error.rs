@@ -21,6 +21,9 @@ pub enum ReconcileError {
     /// Applying failed.
     #[error("{0}")]
     Apply(String),
+    /// Everything was applied, but the prune was over the deletion budget: nothing was deleted.
+    #[error("{0}")]
+    PruneBudget(String),
     /// Health checks failed.
     #[error("{0}")]
     Health(String),
@@ -41,6 +44,7 @@ impl ReconcileError {
             ReconcileError::ArtifactNotReady(_) => "ArtifactFailed",
             ReconcileError::Build(_) => "BuildFailed",
             ReconcileError::Apply(_) => "ReconciliationFailed",
+            ReconcileError::PruneBudget(_) => "PruneBudgetExceeded",
             ReconcileError::Health(_) => "HealthCheckFailed",
             ReconcileError::Dependency(_) => "DependencyNotReady",
             ReconcileError::Invalid(_) => "InvalidSpec",

@@ -84,8 +84,11 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     let mut applied_digests = std::collections::HashMap::new();
     let outcome = run(&ks, &ctx, &previous, &mut status, &mut applied_digests).await;
     let action = match outcome {
-        Ok(revision) => {
-            let message = format!("Applied revision: {revision}");
+        Ok((revision, note)) => {
+            let message = match note {
+                Some(note) => format!("Applied revision: {revision}; {note}"),
+                None => format!("Applied revision: {revision}"),
+            };
             status.last_applied_revision = Some(revision);
             mark_ready(&mut status.conditions, "ReconciliationSucceeded", &message, generation);
             ctx.trigger_dependents(&ks);
@@ -147,7 +150,7 @@ async fn run(
     previous: &Inventory,
     status: &mut KustomizationStatus,
     digests: &mut std::collections::HashMap<ObjectRef, u64>,
-) -> Result<String, ReconcileError> {
+) -> Result<(String, Option<String>), ReconcileError> {
     check_spec(ks)?;
     check_dependencies(ks, ctx).await?;
     let (revision, root, ignore) = artifact(ks, ctx).await?;
@@ -171,9 +174,33 @@ async fn run(
         prune: ks.spec.prune,
         owner_labels: owner_labels(ks),
         stage_timeout: timeout,
+        prune_budget: prune_budget(ks, ctx)?,
+        prune_approved: prune_approved(ks, &revision),
+        allow_protected_prune: ks
+            .annotations()
+            .get(ballast_apply::ALLOW_PROTECTED_ANNOTATION)
+            .map(String::as_str)
+            == Some("true"),
+        own_namespaces: vec![ctx.own_namespace.clone()],
         ..Default::default()
     };
-    let result = Applier::new(&ctx.cluster, options).apply(&manifests, previous).await;
+    let applier = Applier::new(&ctx.cluster, options);
+    // Every object checked and planned before the first write.
+    let prepared = applier
+        .prepare(&manifests)
+        .await
+        .map_err(|e| ReconcileError::Apply(e.to_string()))?;
+    // Ownership before the first write: the status inventory already holds what this reconcile
+    // is about to create, so a crash at any point orphans nothing.
+    let intended = Inventory::from_refs(prepared.objects().iter()).union(previous);
+    if intended != *previous {
+        let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ks.namespace().unwrap_or_default());
+        let patch = json!({"status": {"inventory": to_status_inventory(&intended)}});
+        api.patch_status(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+        status.inventory = Some(to_status_inventory(&intended));
+    }
+    let result = applier.execute(prepared, previous).await;
     let (changes, failure) = match result {
         Ok(c) => (c, None),
         Err(e) => (e.changes.clone(), Some(e)),
@@ -193,11 +220,60 @@ async fn run(
         status.last_applied_revision.as_deref() == Some(revision.as_str()),
     )
     .await;
+    let kept: Vec<String> = changes
+        .entries
+        .iter()
+        .filter(|e| e.change == Change::Kept)
+        .map(|e| e.to_string())
+        .collect();
     if let Some(e) = failure {
+        if e.over_budget {
+            let would_delete: Vec<String> = changes
+                .entries
+                .iter()
+                .filter(|e| e.change == Change::Kept)
+                .map(|e| e.object.to_string())
+                .collect();
+            let message = format!(
+                "{e}; approve with the annotation {APPROVE_PRUNE_ANNOTATION}={revision}. Would delete: {}",
+                would_delete.join(", ")
+            );
+            return Err(ReconcileError::PruneBudget(message));
+        }
         return Err(ReconcileError::Apply(e.to_string()));
     }
+    if !kept.is_empty() {
+        ctx.event(ks, EventType::Warning, "PruneProtected", &kept.join("\n"))
+            .await;
+    }
     check_health(ks, ctx, &changes, timeout, status).await?;
-    Ok(revision)
+    Ok((
+        revision,
+        (!kept.is_empty()).then(|| format!("not pruned: {}", kept.join("; "))),
+    ))
+}
+
+/// Annotation approving a prune over the deletion budget, for one revision (`main@sha1:<hex>`,
+/// or the commit's hash or a prefix of at least 7 of its digits).
+pub const APPROVE_PRUNE_ANNOTATION: &str = "ballast.dev/approve-prune";
+
+/// Annotation setting a Kustomization's own deletion budget (`N` or `N,P%`; 0 disables).
+pub const PRUNE_BUDGET_ANNOTATION: &str = "ballast.dev/prune-budget";
+
+fn prune_budget(ks: &Kustomization, ctx: &Context) -> Result<ballast_apply::PruneBudget, ReconcileError> {
+    match ks.annotations().get(PRUNE_BUDGET_ANNOTATION) {
+        Some(text) => ballast_apply::PruneBudget::parse(text)
+            .map_err(|e| ReconcileError::Invalid(format!("annotation {PRUNE_BUDGET_ANNOTATION}: {e}"))),
+        None => Ok(ctx.prune_budget),
+    }
+}
+
+fn prune_approved(ks: &Kustomization, revision: &str) -> bool {
+    let Some(approved) = ks.annotations().get(APPROVE_PRUNE_ANNOTATION).map(|a| a.trim()) else {
+        return false;
+    };
+    let hash = revision.rsplit(':').next().unwrap_or(revision);
+    approved == revision || (approved.len() >= 7 && hash.starts_with(approved))
 }
 
 fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
@@ -441,9 +517,13 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
     let status = ks.status.clone().unwrap_or_default();
     let inventory = inventory_of(&status);
     if ks.spec.prune && ks.spec.suspend != Some(true) && !inventory.is_empty() {
+        // Deleting the Kustomization asks for all of it to go: no deletion budget; protected
+        // objects (CRDs with custom resources, Namespaces holding others' objects) still stay.
         let options = ApplyOptions {
             prune: true,
             owner_labels: owner_labels(ks),
+            prune_budget: ballast_apply::PruneBudget::DISABLED,
+            own_namespaces: vec![ctx.own_namespace.clone()],
             ..Default::default()
         };
         match Applier::new(&ctx.cluster, options).apply(&[], &inventory).await {

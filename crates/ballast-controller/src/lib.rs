@@ -55,6 +55,9 @@ pub struct ControllerOptions {
     pub identity: String,
     /// Reconcile only objects in this namespace (default: all namespaces).
     pub watch_namespace: Option<String>,
+    /// The deletion budget of every Kustomization that does not set its own
+    /// (`ballast.dev/prune-budget` annotation).
+    pub prune_budget: ballast_apply::PruneBudget,
 }
 
 /// Why the controller stopped.
@@ -129,13 +132,10 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     }
 
     let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
-    let ctx = Arc::new(Context::new(
-        cluster,
-        options.cache_dir.clone(),
-        metrics,
-        trigger,
-        &options.identity,
-    ));
+    let mut ctx = Context::new(cluster, options.cache_dir.clone(), metrics, trigger, &options.identity);
+    ctx.prune_budget = options.prune_budget;
+    ctx.own_namespace = options.lease_namespace.clone();
+    let ctx = Arc::new(ctx);
     let client = ctx.client.clone();
     let (repos, kustomizations): (Api<GitRepository>, Api<Kustomization>) = match &options.watch_namespace {
         Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),

@@ -15,8 +15,11 @@ pub enum Change {
     Unchanged,
     /// Deleted by prune.
     Deleted,
-    /// Left alone (see the entry's reason).
+    /// Left alone and no longer owned (see the entry's reason).
     Skipped,
+    /// Would have been pruned, but is protected: left in the cluster and still owned (see the
+    /// entry's reason).
+    Kept,
 }
 
 impl Change {
@@ -28,6 +31,7 @@ impl Change {
             Change::Unchanged => "unchanged",
             Change::Deleted => "deleted",
             Change::Skipped => "skipped",
+            Change::Kept => "kept",
         }
     }
 }
@@ -51,7 +55,11 @@ pub struct ChangeSetEntry {
 impl fmt::Display for ChangeSetEntry {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(f, "{} {}", self.object, self.change.as_str())?;
-        if let Some(r) = self.reason.as_ref().filter(|_| self.change == Change::Skipped) {
+        if let Some(r) = self
+            .reason
+            .as_ref()
+            .filter(|_| matches!(self.change, Change::Skipped | Change::Kept))
+        {
             write!(f, " ({r})")?;
         }
         Ok(())
@@ -98,6 +106,7 @@ impl ChangeSet {
             Change::Unchanged,
             Change::Deleted,
             Change::Skipped,
+            Change::Kept,
         ]
         .iter()
         .filter_map(|c| {

@@ -37,13 +37,18 @@ impl Inventory {
         }
     }
 
-    /// The objects a change set leaves owned: everything applied (created, configured, unchanged),
-    /// and skipped prunes are dropped from ownership only when they were deleted.
+    /// The objects a change set leaves owned: everything applied (created, configured, unchanged)
+    /// and every protected object kept from a prune; deleted and skipped objects are dropped.
     pub fn from_change_set(cs: &ChangeSet) -> Self {
         Self::from_refs(
             cs.entries
                 .iter()
-                .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
+                .filter(|e| {
+                    matches!(
+                        e.change,
+                        Change::Created | Change::Configured | Change::Unchanged | Change::Kept
+                    )
+                })
                 .map(|e| &e.object),
         )
     }

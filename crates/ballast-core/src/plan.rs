@@ -15,8 +15,13 @@ pub enum Action {
     Unchanged,
     /// In the previous inventory, not in the desired state; will be deleted.
     Prune,
-    /// Left alone, with a reason (e.g. prune disabled by annotation, not owned).
+    /// Left alone and dropped from the inventory, with a reason (e.g. prune disabled by
+    /// annotation, now owned by another unit, the same object applied under another API group).
     Skip,
+    /// Would be pruned but is protected (a CRD with custom resources, a Namespace holding
+    /// objects of others, a prune over the deletion budget): left in the cluster and kept in the
+    /// inventory, with the reason, until it can be deleted.
+    Keep,
 }
 
 impl Action {
@@ -28,6 +33,7 @@ impl Action {
             Action::Unchanged => "unchanged",
             Action::Prune => "prune",
             Action::Skip => "skip",
+            Action::Keep => "keep",
         }
     }
 }

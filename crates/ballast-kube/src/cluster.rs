@@ -36,6 +36,9 @@ pub struct ConnectOptions {
 struct Resources {
     by_gvk: HashMap<(String, String, String), (ApiResource, Scope)>,
     by_gk: HashMap<(String, String), Scope>,
+    /// Namespaced kinds that can be listed, one version per group and kind (the group's
+    /// preferred version first seen in discovery order), for looking into a namespace.
+    namespaced_listable: Vec<(String, String, String)>,
 }
 
 /// A connected cluster with a discovery snapshot. Cheap to clone (shared state).
@@ -138,6 +141,7 @@ impl Cluster {
             .collect()
             .await;
         let mut res = Resources::default();
+        let mut seen_listable = std::collections::HashSet::new();
         for ((group, version), list) in gvs.iter().zip(lists) {
             let list = match list {
                 Ok(l) => l,
@@ -145,6 +149,13 @@ impl Cluster {
                 Err(_) => continue,
             };
             for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
+                if r.namespaced
+                    && r.verbs.iter().any(|v| v == "list")
+                    && seen_listable.insert((group.clone(), r.kind.clone()))
+                {
+                    res.namespaced_listable
+                        .push((group.clone(), version.clone(), r.kind.clone()));
+                }
                 let gvk = kube::api::GroupVersionKind::gvk(group, version, &r.kind);
                 let ar = ApiResource::from_gvk_with_plural(&gvk, &r.name);
                 let scope = if r.namespaced {
@@ -177,6 +188,19 @@ impl Cluster {
             .collect();
         versions.sort();
         versions.first().map(|v| v.to_string())
+    }
+
+    /// Namespaced kinds the server lists, as references without namespace and name (one version
+    /// per group and kind).
+    pub fn namespaced_listable_kinds(&self) -> Vec<ObjectRef> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        res.namespaced_listable
+            .iter()
+            .map(|(g, v, k)| {
+                let api_version = if g.is_empty() { v.clone() } else { format!("{g}/{v}") };
+                ObjectRef::new(&api_version, k, None, "")
+            })
+            .collect()
     }
 
     /// The API resource serving `r`'s group/version/kind, and its scope.
@@ -266,6 +290,43 @@ impl Cluster {
         }
     }
 
+    /// Every live object of `like`'s group/version/kind: in `namespace`, or in all namespaces
+    /// (and for cluster-scoped kinds) when `None`. Paged by [`LIST_PAGE`]; items carry their
+    /// `apiVersion` and `kind`.
+    pub async fn list_all(&self, like: &ObjectRef, namespace: Option<&str>) -> Result<Vec<Value>, KubeError> {
+        let (ar, scope) = self.resource(like)?;
+        let api: Api<DynamicObject> = match (scope, namespace) {
+            (Scope::Namespaced, Some(ns)) => Api::namespaced_with(self.client.clone(), ns, &ar),
+            _ => Api::all_with(self.client.clone(), &ar),
+        };
+        let what = format!("{}/{}", like.kind, namespace.unwrap_or("*"));
+        let mut out = Vec::new();
+        let mut continue_token: Option<String> = None;
+        loop {
+            let params = kube::api::ListParams {
+                limit: Some(LIST_PAGE),
+                continue_token: continue_token.take(),
+                ..Default::default()
+            };
+            let list = api
+                .list(&params)
+                .await
+                .map_err(|e| KubeError::from_kube(what.clone(), "list", e))?;
+            continue_token = list.metadata.continue_.clone().filter(|c| !c.is_empty());
+            for o in list.items {
+                let mut v = to_value(o);
+                if let Value::Object(m) = &mut v {
+                    m.insert("apiVersion".into(), Value::String(like.api_version()));
+                    m.insert("kind".into(), Value::String(like.kind.clone()));
+                }
+                out.push(v);
+            }
+            if continue_token.is_none() {
+                return Ok(out);
+            }
+        }
+    }
+
     /// The live object, or `None` if it does not exist.
     pub async fn get(&self, r: &ObjectRef) -> Result<Option<Value>, KubeError> {
         let api = self.api(r)?;
@@ -293,12 +354,34 @@ impl Cluster {
             .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
     }
 
-    /// Deletes an object (background propagation). Returns `false` if it was already gone.
-    pub async fn delete(&self, r: &ObjectRef) -> Result<bool, KubeError> {
+    /// A JSON merge patch sent with field manager [`FIELD_MANAGER`] (used to remove keys Git
+    /// lacks from atomic maps; the patch carries the `resourceVersion` it was computed from).
+    pub async fn merge_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
+        let api = self.api(r)?;
+        self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let params = PatchParams {
+            field_manager: Some(FIELD_MANAGER.to_string()),
+            ..Default::default()
+        };
+        api.patch(&r.name, &params, &Patch::Merge(patch))
+            .await
+            .map(to_value)
+            .map_err(|e| KubeError::from_kube(r.to_string(), "patch", e))
+    }
+
+    /// Deletes an object (background propagation). With `uid`, the UID is a precondition: an
+    /// object of the same name created since (another object) is never deleted in its place; the
+    /// server refuses with a 409 ([`KubeError::is_precondition_failed`]). Prune always passes
+    /// the UID it read. Returns `false` if it was already gone.
+    pub async fn delete(&self, r: &ObjectRef, uid: Option<&str>) -> Result<bool, KubeError> {
         let api = self.api(r)?;
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dp = DeleteParams {
             propagation_policy: Some(PropagationPolicy::Background),
+            preconditions: uid.map(|u| kube::api::Preconditions {
+                uid: Some(u.to_string()),
+                resource_version: None,
+            }),
             ..Default::default()
         };
         match api.delete(&r.name, &dp).await {

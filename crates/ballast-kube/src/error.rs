@@ -88,6 +88,11 @@ impl KubeError {
     pub fn is_not_found(&self) -> bool {
         matches!(self, KubeError::Api { code: 404, .. })
     }
+
+    /// True when a UID or resourceVersion precondition did not hold (the object was replaced).
+    pub fn is_precondition_failed(&self) -> bool {
+        matches!(self, KubeError::Api { code: 409, message, .. } if message.to_ascii_lowercase().contains("precondition"))
+    }
 }
 
 /// Field managers named in a server-side apply conflict message, e.g.

@@ -65,7 +65,7 @@ pub fn prepare_for_apply(object: &mut Value) {
     }
 }
 
-fn pod_spec_path(kind: &str) -> Option<&'static str> {
+pub(crate) fn pod_spec_path(kind: &str) -> Option<&'static str> {
     match kind {
         "Pod" => Some("/spec"),
         "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" | "ReplicationController" | "Job" | "PodTemplate" => {

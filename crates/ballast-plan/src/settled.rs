@@ -1,36 +1,51 @@
 //! Deciding, without asking the API server, that a server-side apply would change nothing.
 //!
-//! A no-op sync of N objects would otherwise cost N dry-run requests. Both conditions below are
-//! read off the live object alone (one LIST serves a whole kind):
+//! A no-op sync of N objects would otherwise cost N dry-run requests. The three conditions below
+//! are read off the live object alone (one LIST serves a whole kind):
 //!
 //! 1. every field of the desired object is in the live object with the same value (lists item by
 //!    item, in order; the server may add defaulted fields and items of maps, never change ours);
 //! 2. every field the field manager owns (its `Apply` entry in `managedFields`) is still in the
-//!    desired object: nothing was removed from Git that the apply would remove from the cluster.
+//!    desired object: nothing was removed from Git that the apply would remove from the cluster;
+//! 3. every desired field is owned by the field manager: the whole value where the server records
+//!    it as one field (an atomic map, list or struct such as a Service's `spec.selector`, a
+//!    LabelSelector, a container's `args`, any CRD field marked `x-kubernetes-map-type: atomic`),
+//!    else key by key and item by item. Any write by someone else to an atomic value takes its
+//!    ownership away from us (the API server moves ownership of a field to its last writer), so a
+//!    live atomic map that gained a key Git lacks is never read as "unchanged": it goes to the
+//!    dry-run, which puts Git's value back.
 //!
-//! Together they mean the apply would leave the object as it is. Anything this module cannot
-//! read with certainty (another `apiVersion` in the managed entry, `null` values, an unknown
-//! field-set key, a different list length) answers "not settled", and the caller falls back to a
-//! dry-run, so a wrong "no" only costs a request and a wrong "yes" is never given on purpose.
+//! Together they mean the apply would leave the object, and who owns what, as it is. Anything
+//! this module cannot read with certainty (another `apiVersion` in the managed entry, `null`
+//! values, an unknown field-set key, a different list length) answers "not settled", and the
+//! caller falls back to a dry-run, so a wrong "no" only costs a request and a wrong "yes" is
+//! never given on purpose.
 
 use serde_json::{Map, Value};
+
+use crate::managed::ManagedFields;
 
 /// True if server-side applying `desired` (as it would be sent, owner labels included) with
 /// field manager `manager` would not change `live`. See the module documentation for the rules.
 pub fn already_applied(desired: &Value, live: &Value, manager: &str) -> bool {
-    let Some(owned) = owned_fields(live, manager, desired.get("apiVersion").and_then(Value::as_str)) else {
+    let managed = ManagedFields::of(live);
+    let Some(owned) = managed.applied_set(manager, desired.get("apiVersion").and_then(Value::as_str)) else {
         return false;
     };
     let (Value::Object(d), Value::Object(l)) = (desired, live) else {
         return false;
     };
+    // An atomic-by-meaning map holding keys Git lacks is drift, whoever owns them.
+    if !crate::atomic::foreign_keys(desired, live).is_empty() {
+        return false;
+    }
     for (k, v) in d {
         let ok = match k.as_str() {
             "apiVersion" | "kind" => l.get(k) == Some(v),
             // Status is never written by an apply of the main resource.
             "status" => true,
-            "metadata" => metadata_contained(v, l.get(k)),
-            _ => contained(v, l.get(k)),
+            "metadata" => metadata_contained(v, l.get(k)) && metadata_owned(v, owned.get("f:metadata")),
+            _ => contained(v, l.get(k)) && owns(v, owned.get(&format!("f:{k}"))),
         };
         if !ok {
             return false;
@@ -39,21 +54,60 @@ pub fn already_applied(desired: &Value, live: &Value, manager: &str) -> bool {
     owned_present(owned, desired)
 }
 
-/// The `fieldsV1` of `manager`'s single `Apply` entry, if it was made with `api_version`.
-fn owned_fields<'a>(live: &'a Value, manager: &str, api_version: Option<&str>) -> Option<&'a Map<String, Value>> {
-    let entries = live.pointer("/metadata/managedFields")?.as_array()?;
-    let mut mine = entries.iter().filter(|e| {
-        e.get("manager").and_then(Value::as_str) == Some(manager)
-            && e.get("operation").and_then(Value::as_str) == Some("Apply")
-    });
-    let entry = mine.next()?;
-    if mine.next().is_some() || entry.get("apiVersion").and_then(Value::as_str) != api_version {
-        return None;
+/// The desired metadata fields the server records ownership of (labels, annotations,
+/// finalizers, owner references) are owned. Name and namespace identify the object and are never
+/// recorded.
+fn metadata_owned(desired: &Value, set: Option<&Value>) -> bool {
+    let Value::Object(d) = desired else { return false };
+    let set = set.and_then(Value::as_object);
+    d.iter().all(|(k, v)| match k.as_str() {
+        "name" | "namespace" | "creationTimestamp" | "generateName" => true,
+        _ => owns(v, set.and_then(|s| s.get(&format!("f:{k}")))),
+    })
+}
+
+/// `set` (the manager's field set at this value, if any) covers every field of `desired`. An
+/// empty set owns the whole value (a scalar, or an atomic map, list or struct); otherwise each
+/// key and item must be owned in turn. Empty desired maps and lists ask for nothing.
+fn owns(desired: &Value, set: Option<&Value>) -> bool {
+    if is_empty_container(desired) {
+        return true;
     }
-    if entry.get("fieldsType").and_then(Value::as_str) != Some("FieldsV1") {
-        return None;
+    let Some(Value::Object(set)) = set else { return false };
+    if set.is_empty() {
+        // Owned as one value: a scalar, or an atomic map/list/struct.
+        return true;
     }
-    entry.get("fieldsV1")?.as_object()
+    match desired {
+        Value::Object(d) => d.iter().all(|(k, v)| owns(v, set.get(&format!("f:{k}")))),
+        Value::Array(items) => items.iter().all(|item| owns(item, owned_item(set, item))),
+        // A scalar recorded with children: not a shape we can read.
+        _ => false,
+    }
+}
+
+fn is_empty_container(v: &Value) -> bool {
+    match v {
+        Value::Object(m) => m.is_empty(),
+        Value::Array(a) => a.is_empty(),
+        _ => false,
+    }
+}
+
+/// The field set entry of a list item: `k:{keys}` when the item carries those key values,
+/// `v:<value>` for an item of a set.
+fn owned_item<'a>(set: &'a Map<String, Value>, item: &Value) -> Option<&'a Value> {
+    set.iter().find_map(|(key, child)| {
+        let found = if let Some(k) = key.strip_prefix("k:") {
+            matches!(serde_json::from_str::<Value>(k), Ok(Value::Object(wanted))
+                if wanted.iter().all(|(wk, wv)| item.get(wk) == Some(wv)))
+        } else if let Some(v) = key.strip_prefix("v:") {
+            serde_json::from_str::<Value>(v).is_ok_and(|wanted| wanted == *item)
+        } else {
+            false
+        };
+        found.then_some(child)
+    })
 }
 
 fn metadata_contained(desired: &Value, live: Option<&Value>) -> bool {
@@ -233,5 +287,71 @@ mod tests {
         let mut d = desired();
         d["metadata"]["annotations"] = json!({});
         assert!(already_applied(&d, &live(owned(), json!({})), "ballast"));
+    }
+
+    fn service(selector: Value, managed: Value) -> Value {
+        json!({"apiVersion": "v1", "kind": "Service",
+               "metadata": {"name": "web", "namespace": "a", "managedFields": managed},
+               "spec": {"selector": selector, "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}],
+                        "clusterIP": "10.96.0.9", "type": "ClusterIP", "sessionAffinity": "None"}})
+    }
+
+    fn service_desired() -> Value {
+        json!({"apiVersion": "v1", "kind": "Service", "metadata": {"name": "web", "namespace": "a"},
+               "spec": {"selector": {"app": "web"}, "ports": [{"port": 80, "protocol": "TCP", "targetPort": 8080}]}})
+    }
+
+    fn ours(spec: Value) -> Value {
+        json!({"manager": "ballast", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+               "fieldsV1": {"f:spec": spec}})
+    }
+
+    fn ports() -> Value {
+        json!({"k:{\"port\":80,\"protocol\":\"TCP\"}": {".": {}, "f:port": {}, "f:protocol": {}, "f:targetPort": {}}})
+    }
+
+    #[test]
+    fn an_atomic_map_owned_whole_is_settled() {
+        let live = service(
+            json!({"app": "web"}),
+            json!([ours(json!({"f:selector": {}, "f:ports": ports()}))]),
+        );
+        assert!(already_applied(&service_desired(), &live, "ballast"));
+    }
+
+    #[test]
+    fn a_key_added_to_an_atomic_map_is_drift() {
+        // `kubectl patch --type merge -p '{"spec":{"selector":{"extra":"x"}}}'`: the patch's
+        // manager takes the whole atomic selector; the live map is a superset of Git's.
+        let live = service(
+            json!({"app": "web", "extra": "x"}),
+            json!([ours(json!({"f:ports": ports()})),
+                   {"manager": "kubectl-patch", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+                    "fieldsV1": {"f:spec": {"f:selector": {}}}}]),
+        );
+        assert!(!already_applied(&service_desired(), &live, "ballast"));
+    }
+
+    #[test]
+    fn a_granular_map_may_hold_other_managers_keys() {
+        // Labels are granular: a key another manager added is theirs, and the apply keeps it.
+        let mut l = live(owned(), json!({}));
+        l["metadata"]["managedFields"].as_array_mut().unwrap().push(
+            json!({"manager": "kubectl-label", "operation": "Update", "apiVersion": "apps/v1",
+                         "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:labels": {"f:team": {}}}}}),
+        );
+        assert!(already_applied(&desired(), &l, "ballast"));
+    }
+
+    #[test]
+    fn a_desired_field_owned_only_by_someone_else_is_not_settled() {
+        // Same value, but the apply would make Ballast its (co-)owner: not a no-op.
+        let mut o = owned();
+        o["f:spec"].as_object_mut().unwrap().remove("f:replicas");
+        assert!(!already_applied(&desired(), &live(o, json!({})), "ballast"));
+        // A map whose keys were all taken by someone else (only "." left) is not ours either.
+        let mut o = owned();
+        o["f:metadata"]["f:labels"] = json!({".": {}});
+        assert!(!already_applied(&desired(), &live(o, json!({})), "ballast"));
     }
 }

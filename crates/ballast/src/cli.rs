@@ -212,6 +212,11 @@ pub struct ControllerArgs {
     /// Reconcile only objects in this namespace (default: all namespaces).
     #[arg(long, value_name = "NS")]
     pub watch_namespace: Option<String>,
+    /// Default deletion budget of every Kustomization (a prune deleting more than N objects and
+    /// more than P% of its inventory deletes nothing until approved; `N` or `N,P%`; 0 disables).
+    /// A Kustomization sets its own with the annotation ballast.dev/prune-budget.
+    #[arg(long, default_value = "10,25%", value_name = "N[,P%]")]
+    pub prune_budget: String,
 }
 
 /// `install`.
@@ -491,6 +496,18 @@ pub struct SyncTarget {
     /// Take ownership of fields another applier manages.
     #[arg(long)]
     pub force: bool,
+    /// Deletion budget: a prune that would delete more than N objects and more than P% of the
+    /// inventory deletes nothing (`N` or `N,P%`; default 10,25%; 0 disables).
+    #[arg(long, default_value = "10,25%", value_name = "N[,P%]")]
+    pub prune_budget: String,
+    /// Approve this run's prune beyond the deletion budget.
+    #[arg(long)]
+    pub approve_prune: bool,
+    /// Also prune protected objects: CRDs whose custom resources still exist, Namespaces holding
+    /// objects this sync does not own (never default, kube-system, kube-public, kube-node-lease
+    /// or the inventory namespace).
+    #[arg(long)]
+    pub allow_protected_prune: bool,
 }
 
 /// `diff`.

@@ -182,16 +182,20 @@ pub struct Prepared {
 
 /// Fetches, connects, renders and loads the previous inventory.
 pub async fn prepare(target: &SyncTarget, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Prepared> {
+    validate_target(target)?;
     let t = Timer::start();
     let desired = resolve_source(&target.source).await?;
     eprintln!("fetched {}", desired.revision);
     t.lap("fetch");
     let cluster = connect(kubeconfig, context).await?;
     t.lap("connect and discovery");
+    // Objects that name no namespace go to the target namespace, else `default`: never to the
+    // kubeconfig context's namespace, so an object's identity (and its inventory entry) does not
+    // depend on who runs the sync.
     let manifests = render(
         &desired,
         target.target_namespace.as_deref(),
-        Some(cluster.default_namespace()),
+        Some(target.target_namespace.as_deref().unwrap_or("default")),
         &cluster,
     )?;
     t.lap("render");
@@ -208,6 +212,37 @@ pub async fn prepare(target: &SyncTarget, kubeconfig: Option<&Path>, context: Op
 /// The inventory ConfigMap of a sync target.
 pub fn inventory_store<'a>(cluster: &'a Cluster, target: &SyncTarget) -> InventoryStore<'a> {
     InventoryStore::new(cluster, &target.name, &target.inventory_namespace)
+}
+
+/// Checks a sync target's names and flags before anything is fetched or written: the inventory
+/// ConfigMap's name, the owner labels' values and the namespaces must be what the API server
+/// accepts.
+pub fn validate_target(target: &SyncTarget) -> Result<()> {
+    use ballast_plan::validate::{dns_label, dns_subdomain, label_value};
+    let name = &target.name;
+    dns_subdomain(&format!("ballast-inventory-{name}"))
+        .and_then(|_| label_value(name))
+        .map_err(|e| anyhow::anyhow!("--name {name:?}: {e} (it names the inventory ConfigMap ballast-inventory-NAME and is the value of the owner label)"))?;
+    dns_label(&target.inventory_namespace)
+        .map_err(|e| anyhow::anyhow!("--inventory-namespace {:?}: {e}", target.inventory_namespace))?;
+    if let Some(ns) = &target.target_namespace {
+        dns_label(ns).map_err(|e| anyhow::anyhow!("--target-namespace {ns:?}: {e}"))?;
+    }
+    ballast_apply::PruneBudget::parse(&target.prune_budget).map_err(anyhow::Error::msg)?;
+    Ok(())
+}
+
+/// The apply options a sync target's flags ask for (prune off; `sync --prune` turns it on).
+pub fn apply_options(target: &SyncTarget) -> Result<ballast_apply::ApplyOptions> {
+    Ok(ballast_apply::ApplyOptions {
+        force: target.force,
+        owner_labels: owner_labels(target),
+        prune_budget: ballast_apply::PruneBudget::parse(&target.prune_budget).map_err(anyhow::Error::msg)?,
+        prune_approved: target.approve_prune,
+        allow_protected_prune: target.allow_protected_prune,
+        own_namespaces: vec![target.inventory_namespace.clone()],
+        ..Default::default()
+    })
 }
 
 /// The labels a one-shot sync puts on what it applies.

@@ -22,6 +22,7 @@ pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Opti
         lease_namespace: args.lease_namespace.clone(),
         identity,
         watch_namespace: args.watch_namespace.clone(),
+        prune_budget: ballast_apply::PruneBudget::parse(&args.prune_budget).map_err(anyhow::Error::msg)?,
     };
     ballast_controller::run(cluster, options).await?;
     Ok(0)

@@ -21,10 +21,8 @@ pub async fn run(args: &DiffArgs, kubeconfig: Option<&Path>, context: Option<&st
         ..
     } = prepare(t, kubeconfig, context).await?;
     let options = ApplyOptions {
-        force: t.force,
         prune: !args.no_prune,
-        owner_labels: crate::pipeline::owner_labels(t),
-        ..Default::default()
+        ..crate::pipeline::apply_options(t)?
     };
     let plan = Applier::new(&cluster, options)
         .plan(&manifests, &previous.inventory)
@@ -37,7 +35,7 @@ pub async fn run(args: &DiffArgs, kubeconfig: Option<&Path>, context: Option<&st
         let desired = step.desired.as_ref().map(normalize_for_compare);
         let text = match step.action {
             Action::Unchanged => continue,
-            Action::Skip => {
+            Action::Skip | Action::Keep => {
                 out.push_str(&format!(
                     "# {} {}\n",
                     step.object,

@@ -28,17 +28,38 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         );
     }
     let options = ApplyOptions {
-        force: t.force,
         prune: args.prune,
         stage_timeout: timeout,
-        owner_labels: crate::pipeline::owner_labels(t),
-        ..Default::default()
+        ..crate::pipeline::apply_options(t)?
     };
     let timer = Timer::start();
-    let result = Applier::new(&cluster, options)
-        .apply(&manifests, &previous.inventory)
-        .await;
-    timer.lap("plan and apply");
+    let store = inventory_store(&cluster, t);
+    let applier = Applier::new(&cluster, options);
+    // Every object checked and planned before the first write; a refusal here writes nothing.
+    let prepared = applier
+        .prepare(&manifests)
+        .await
+        .map_err(|e| anyhow::anyhow!("sync {}: nothing was written:\n{e}", t.name))?;
+    timer.lap("plan");
+    // Ownership before the first write: the inventory already holds what this sync is about to
+    // create, so a crash at any point leaves nothing that no inventory owns.
+    let intended = StoredInventory {
+        inventory: Inventory::from_refs(prepared.objects().iter()).union(&previous.inventory),
+        revision: previous.revision.clone(),
+    };
+    store.save(&previous, &intended).await.map_err(|e| {
+        anyhow::anyhow!(
+            "sync {}: nothing was written: the inventory cannot be saved: {e}",
+            t.name
+        )
+    })?;
+    let recorded = if intended.inventory == previous.inventory {
+        previous.clone()
+    } else {
+        intended
+    };
+    let result = applier.execute(prepared, &previous.inventory).await;
+    timer.lap("apply");
     let (changes, failure) = match result {
         Ok(c) => (c, None),
         Err(e) => (e.changes.clone(), Some(e)),
@@ -59,9 +80,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         previous.revision.clone()
     };
     // Ownership first: an inventory that cannot be saved is reported with the apply's outcome.
-    let saved = inventory_store(&cluster, t)
-        .save(&previous, &StoredInventory { inventory, revision })
-        .await;
+    let saved = store.save(&recorded, &StoredInventory { inventory, revision }).await;
     timer.lap("inventory save");
     match (&failure, saved) {
         (Some(e), Err(save)) => {

@@ -70,7 +70,7 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
         if args.keep_namespace && r.is_namespace() {
             continue;
         }
-        if cluster.serves(&r) && cluster.delete(&r).await? {
+        if cluster.serves(&r) && cluster.delete(&r, None).await? {
             println!("✔ {r} deleted");
         }
     }

@@ -5,15 +5,15 @@ use crate::support::*;
 
 /// An app repository served over smart HTTP, with the Flux objects that sync it (made with
 /// `ballast create ... --export`, as seed 003 does with `flux create`) in `clusters/test/`.
-struct Served {
-    repo: GitRepo,
+pub(crate) struct Served {
+    pub(crate) repo: GitRepo,
     bare: std::path::PathBuf,
     server: GitHttpServer,
     _root: tempfile::TempDir,
 }
 
 impl Served {
-    fn new(ns: &str, files: &[(&str, String)]) -> Self {
+    pub(crate) fn new(ns: &str, files: &[(&str, String)]) -> Self {
         let repo = GitRepo::new();
         for (path, text) in files {
             repo.write(path, text);
@@ -67,13 +67,13 @@ impl Served {
         served
     }
 
-    fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         self.server.repo_url("app")
     }
 
     /// Puts the Flux objects of `clusters/test` into the cluster with a one-shot sync; the
     /// controller does the rest.
-    fn apply_flux_objects(&self, ns: &str) {
+    pub(crate) fn apply_flux_objects(&self, ns: &str) {
         install();
         let url = self.url();
         ballast(&[
@@ -88,7 +88,7 @@ impl Served {
         .ok();
     }
 
-    fn commit(&self, message: &str) {
+    pub(crate) fn commit(&self, message: &str) {
         self.repo.commit(message);
         self.repo.push(&self.bare);
     }

@@ -13,6 +13,9 @@ mod controller;
 mod diff;
 /// `ballast local up | down | status`.
 mod local;
+/// Safety: identity across API groups, exact drift, protected prune, deletion budget,
+/// ownership by inclusion, validation before writing, crash safety.
+mod safety;
 /// Git sources: refs, semver, HTTP auth, SSH host keys.
 mod source;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.

@@ -22,11 +22,14 @@ impl Run {
         );
         self
     }
+    /// An expected refusal: exit code 2 (an error Ballast reports). A panic (101), a signal or
+    /// any other code is a bug, never an expected refusal.
     pub fn fails(self) -> Run {
         assert!(
-            self.code >= 2,
-            "expected an error (exit >= 2), got {}\nstdout:\n{}\nstderr:\n{}",
+            self.code == 2,
+            "expected a reported error (exit 2), got {}{}\nstdout:\n{}\nstderr:\n{}",
             self.code,
+            if self.code == 101 { " (a panic)" } else { "" },
             self.stdout,
             self.stderr
         );
@@ -297,4 +300,15 @@ pub fn events(ns: &str) -> Vec<(String, String)> {
             (e["reason"].as_str().unwrap_or("").to_string(), note)
         })
         .collect()
+}
+
+#[test]
+#[should_panic(expected = "(a panic)")]
+fn a_panic_is_never_an_expected_refusal() {
+    Run {
+        code: 101,
+        stdout: String::new(),
+        stderr: "thread 'main' panicked".into(),
+    }
+    .fails();
 }

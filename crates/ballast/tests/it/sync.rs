@@ -393,7 +393,7 @@ fn an_object_moved_to_another_sync_is_not_pruned_by_the_old_one() {
     let run = sync(&name_a, &a, &[]).ok();
     assert!(
         run.stdout.contains(&format!(
-            "ConfigMap/{ns}/data skipped (prune skipped: now owned by sync.ballast.dev/name={name_b})"
+            "ConfigMap/{ns}/data skipped (prune skipped: now owned by sync default/{name_b})"
         )),
         "{}",
         run.stdout
