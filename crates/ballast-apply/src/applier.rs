@@ -255,7 +255,7 @@ impl<'a> Applier<'a> {
                     return Err(ApplyError::new(&changes, errors));
                 }
             }
-            let results: Vec<(Step, Result<(Change, Option<String>), KubeError>)> = stream::iter(planned)
+            let results: Vec<(Step, Result<Written, KubeError>)> = stream::iter(planned)
                 .map(|p| async move {
                     let change = match p.step.action {
                         Action::Create | Action::Update => {
@@ -616,6 +616,9 @@ async fn pending_namespaces(cluster: &Cluster, manifests: &[&Manifest]) -> Resul
     }
     Ok(out)
 }
+
+/// What a step did, and the UID of the live object it leaves.
+type Written = (Change, Option<String>);
 
 fn uid_of(object: &Value) -> Option<&str> {
     object

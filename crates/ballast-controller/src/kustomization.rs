@@ -290,6 +290,11 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
             missing.push(field);
         }
     }
+    if let Some(ns) = &s.target_namespace
+        && let Err(e) = ballast_plan::validate::dns_label(ns)
+    {
+        return Err(ReconcileError::Invalid(format!("spec.targetNamespace {ns:?}: {e}")));
+    }
     if s.source_ref.kind != "GitRepository" {
         missing.push("spec.sourceRef.kind (only GitRepository)");
     }

@@ -21,12 +21,12 @@ pub fn atomic_map_paths(group: &str, kind: &str) -> Vec<String> {
     if group.is_empty() && matches!(kind, "Service" | "ReplicationController") {
         out.push("/spec/selector".to_string());
     }
-    let workload = match (group, kind) {
-        ("", "Pod" | "ReplicationController" | "PodTemplate") => true,
-        ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet") => true,
-        ("batch", "Job" | "CronJob") => true,
-        _ => false,
-    };
+    let workload = matches!(
+        (group, kind),
+        ("", "Pod" | "ReplicationController" | "PodTemplate")
+            | ("apps", "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet")
+            | ("batch", "Job" | "CronJob")
+    );
     if workload && let Some(pod) = pod_spec_path(kind) {
         out.push(format!("{pod}/nodeSelector"));
     }

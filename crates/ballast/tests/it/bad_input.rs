@@ -83,7 +83,18 @@ fn an_invalid_object_stops_its_stage_before_anything_is_written() {
         "invalid",
         "two.yaml",
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n  namespace: NS\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_Valid\n  namespace: NS\n",
-        &["ConfigMap/NS/Not_Valid: dry-run failed (Invalid)"],
+        &["ConfigMap/NS/Not_Valid (two.yaml (document 1)): metadata.name \"Not_Valid\""],
+    );
+}
+
+#[test]
+fn an_object_the_server_refuses_stops_the_sync_before_anything_is_written() {
+    // Valid names; the API server's dry-run refuses the data key. Nothing applied.
+    refused(
+        "server-invalid",
+        "two.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: fine\n  namespace: NS\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: bad-key\n  namespace: NS\ndata:\n  \"not a key!\": x\n",
+        &["ConfigMap/NS/bad-key: dry-run failed (Invalid)"],
     );
 }
 

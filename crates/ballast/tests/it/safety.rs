@@ -640,3 +640,70 @@ fn a_kustomization_over_its_prune_budget_waits_for_approval() {
             .then_some(())
     });
 }
+
+#[test]
+fn the_controller_heals_atomic_drift_and_reports_what_it_keeps() {
+    let ns = namespace("safe-ks-keep");
+    let team = format!("{ns}-k");
+    let files = vec![
+        ("apps/demo/svc.yaml", service(&ns, "web")),
+        ("apps/demo/ns.yaml", namespace_yaml(&team)),
+    ];
+    let served = Served::new(&ns, &files);
+    served.apply_flux_objects(&ns);
+    let controller = ControllerProcess::start(&ns, &[]);
+    wait_for("Ready", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
+
+    // Drift on the atomic selector comes back through the watch, and is put back.
+    kubectl(&[
+        "patch",
+        "svc",
+        "web",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"selector":{"extra":"x"}}}"#,
+    ]);
+    wait_for("the selector healed", 30, || {
+        let svc = get("service", Some(&ns), "web")?;
+        (svc["spec"]["selector"] == serde_json::json!({"app": "web"})).then_some(())
+    });
+
+    // Another unit puts an object in the Kustomization's namespace; the namespace leaves Git.
+    let b = GitRepo::new();
+    b.write("b.yaml", &configmap(&team, "b", "1"));
+    b.commit("b");
+    sync(&format!("{ns}-b"), &b.url(), &[]).ok();
+    served.repo.remove("apps/demo/ns.yaml");
+    served.commit("drop the namespace");
+    let (_, message) = wait_for("the namespace reported as kept", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, m)| s == "True" && m.contains("not pruned"))
+    });
+    assert!(
+        message.contains(&format!(
+            "Namespace/{team} kept (protected: it holds objects this unit does not delete: ConfigMap/{team}/b"
+        )),
+        "{message}"
+    );
+    assert!(get("namespace", None, &team).is_some());
+    assert!(get("configmap", Some(&team), "b").is_some());
+    assert!(
+        events(&ns)
+            .iter()
+            .any(|(r, m)| r == "PruneProtected" && m.contains(&team)),
+        "no PruneProtected event; log:\n{}",
+        controller.log()
+    );
+    let ks = get("kustomization", Some(&ns), "app").unwrap();
+    let ids: Vec<&str> = ks["status"]["inventory"]["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["id"].as_str().unwrap())
+        .collect();
+    assert!(ids.contains(&format!("_{team}__Namespace").as_str()), "{ids:?}");
+}
