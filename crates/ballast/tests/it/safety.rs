@@ -707,3 +707,48 @@ fn the_controller_heals_atomic_drift_and_reports_what_it_keeps() {
         .collect();
     assert!(ids.contains(&format!("_{team}__Namespace").as_str()), "{ids:?}");
 }
+
+#[test]
+fn drift_on_a_crd_field_marked_atomic_is_healed() {
+    let ns = namespace("safe-crd-atomic");
+    let group = format!("{ns}.example.com");
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: routes.{group}\nspec:\n  group: {group}\n  \
+         scope: Namespaced\n  names:\n    plural: routes\n    singular: route\n    kind: Route\n  versions:\n  - name: v1\n    served: true\n    \
+         storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            \
+         properties:\n              match:\n                type: object\n                x-kubernetes-map-type: atomic\n                \
+         additionalProperties:\n                  type: string\n              labels:\n                type: object\n                \
+         additionalProperties:\n                  type: string\n"
+    );
+    let repo = GitRepo::new();
+    repo.write("crd.yaml", &crd);
+    repo.write(
+        "route.yaml",
+        &format!(
+            "apiVersion: {group}/v1\nkind: Route\nmetadata:\n  name: r\n  namespace: {ns}\nspec:\n  match:\n    app: web\n  labels:\n    app: web\n"
+        ),
+    );
+    repo.commit("crd and route");
+    let url = repo.url();
+    sync(&ns, &url, &[]).ok();
+    let kind = format!("routes.{group}");
+    kubectl(&[
+        "patch",
+        &kind,
+        "r",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"match":{"extra":"x"},"labels":{"extra":"x"}}}"#,
+    ]);
+    let run = sync(&ns, &url, &[]).ok();
+    assert!(run.stdout.contains(&format!("Route/{ns}/r configured")), "{}", run.stdout);
+    let live = get(&kind, Some(&ns), "r").unwrap();
+    // The atomic map is Git's again; the granular one keeps the other writer's key.
+    assert_eq!(live["spec"]["match"], serde_json::json!({"app": "web"}));
+    assert_eq!(live["spec"]["labels"], serde_json::json!({"app": "web", "extra": "x"}));
+    let run = sync(&ns, &url, &[]).ok();
+    assert!(run.stderr.contains("(0 write requests)"), "{}", run.stderr);
+}
