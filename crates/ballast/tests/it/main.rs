@@ -5,6 +5,8 @@ mod support;
 
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
+/// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
+mod render_safety;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
 mod bootstrap;
 /// The controller: Flux objects, source watch, drift, prune, health, dependencies.
