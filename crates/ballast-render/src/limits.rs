@@ -21,7 +21,7 @@
 use std::fmt;
 
 /// Bytes each YAML value counts for, besides its text, in the expanded size.
-pub const VALUE_OVERHEAD: u64 = 64;
+pub const VALUE_OVERHEAD: u64 = 128;
 
 /// Deepest nesting of sequences and mappings a YAML document may have.
 pub const MAX_DEPTH: usize = 256;

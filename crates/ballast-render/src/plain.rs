@@ -504,7 +504,10 @@ mod tests {
             ..spec()
         };
         let e = render_plain(d.path(), &s, &BuiltinScopes).unwrap_err().to_string();
-        assert!(e.starts_with("a.yaml: its size (") && e.contains("limit of 16 bytes"), "{e}");
+        assert!(
+            e.starts_with("a.yaml: its size (") && e.contains("limit of 16 bytes"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -535,7 +538,8 @@ mod tests {
         .unwrap_err()
         .to_string();
         assert!(
-            e.starts_with("b.yaml: the render's expanded size is over the limit of") && e.ends_with("(raise it with --max-render-size)"),
+            e.starts_with("b.yaml: the render's expanded size is over the limit of")
+                && e.ends_with("(raise it with --max-render-size)"),
             "{e}"
         );
     }

@@ -467,10 +467,17 @@ mod tests {
     #[test]
     fn the_expanded_size_counts_over_the_whole_file_not_per_document() {
         // Each document alone stays under the limit; together they are far over it.
-        let doc = format!("a: &a \"{}\"\nb: [{}]\n", "x".repeat(1024), ["*a"; 55].join(", "));
+        let doc = format!("a: &a \"{}\"\nb: [{}]\n", "x".repeat(1024), ["*a"; 50].join(", "));
         assert!(parse_stream_limited(&doc, &small()).is_ok());
         let text = format!("---\n{doc}").repeat(10_000);
-        let e = parse_stream_limited(&text, &Limits { max_documents: 10_000, ..small() }).unwrap_err();
+        let e = parse_stream_limited(
+            &text,
+            &Limits {
+                max_documents: 10_000,
+                ..small()
+            },
+        )
+        .unwrap_err();
         assert_eq!((e.limit, e.document), (Some(Limit::ExpandedSize), 1), "{e}");
     }
 
@@ -480,7 +487,11 @@ mod tests {
         assert_eq!(parse_stream_limited(&ok, &small()).unwrap().docs.len(), 10);
         let e = parse_stream_limited(&format!("{ok}---\nb: 2\n"), &small()).unwrap_err();
         assert_eq!((e.limit, e.document), (Some(Limit::Documents), 10), "{e}");
-        assert!(e.to_string().contains("the number of documents is over the limit of 10 (raise it with --max-documents)"), "{e}");
+        assert!(
+            e.to_string()
+                .contains("the number of documents is over the limit of 10 (raise it with --max-documents)"),
+            "{e}"
+        );
     }
 
     #[test]
@@ -499,7 +510,11 @@ mod tests {
 
     #[test]
     fn tag_errors_do_not_quote_the_scalar() {
-        for text in ["k: !!int s3cr3t-literal-value\n", "k: !!bool 's3cr3t-literal-value'\n", "k: !!float |\n  s3cr3t-literal-value\n"] {
+        for text in [
+            "k: !!int s3cr3t-literal-value\n",
+            "k: !!bool 's3cr3t-literal-value'\n",
+            "k: !!float |\n  s3cr3t-literal-value\n",
+        ] {
             let e = parse_stream(text).unwrap_err().to_string();
             assert!(e.contains("scalar tagged !!"), "{e}");
             assert!(!e.contains("s3cr3t"), "{e}");

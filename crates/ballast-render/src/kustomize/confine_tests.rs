@@ -53,7 +53,11 @@ impl Case {
                 ),
             ],
         );
-        Case { _top: top, root, outside }
+        Case {
+            _top: top,
+            root,
+            outside,
+        }
     }
 
     fn link(&self, target: &str, link: &str) -> &Self {
@@ -80,7 +84,8 @@ impl Case {
             default_namespace: Some("default".into()),
             ..Default::default()
         };
-        render_plain(&self.root, &spec, &BuiltinScopes).map(|ms| ms.iter().map(|m| m.object_ref().to_string()).collect())
+        render_plain(&self.root, &spec, &BuiltinScopes)
+            .map(|ms| ms.iter().map(|m| m.object_ref().to_string()).collect())
     }
 
     /// The render fails, naming `expect`, and says nothing of the outside files' contents.
@@ -115,19 +120,28 @@ fn a_symlinked_kustomization_file_outside_the_root_is_refused() {
 #[test]
 fn a_symlinked_component_kustomization_outside_the_root_is_refused() {
     let c = Case::new(&[
-        ("app/kustomization.yaml", "resources:\n- cm.yaml\ncomponents:\n- ../comp\n"),
+        (
+            "app/kustomization.yaml",
+            "resources:\n- cm.yaml\ncomponents:\n- ../comp\n",
+        ),
         ("app/cm.yaml", CM),
     ]);
     c.link("component/kustomization.yaml", "comp/kustomization.yaml");
     c.refused("comp/kustomization.yaml: refers outside the repository root");
     // A component directory that is itself a symlink out.
     let c = Case::new(&[
-        ("app/kustomization.yaml", "resources:\n- cm.yaml\ncomponents:\n- ../comp\n"),
+        (
+            "app/kustomization.yaml",
+            "resources:\n- cm.yaml\ncomponents:\n- ../comp\n",
+        ),
         ("app/cm.yaml", CM),
     ]);
     c.link("component", "comp");
     let e = c.render_at("app").unwrap_err().to_string();
-    assert_eq!(e, "app/kustomization.yaml: ../comp: refers outside the repository root; refused");
+    assert_eq!(
+        e,
+        "app/kustomization.yaml: ../comp: refers outside the repository root; refused"
+    );
     // Walked from the root, the symlinked directory itself is refused first.
     c.refused("comp: refers outside");
 }
@@ -158,7 +172,11 @@ fn symlinked_resources_patches_and_generator_files_outside_the_root_are_refused(
             "link.yaml: refers outside",
         ),
         (&k("crds:\n- link.yaml\n"), "crd.json", "link.yaml: refers outside"),
-        (&k("replacements:\n- path: link.yaml\n"), "patch.yaml", "link.yaml: refers outside"),
+        (
+            &k("replacements:\n- path: link.yaml\n"),
+            "patch.yaml",
+            "link.yaml: refers outside",
+        ),
     ];
     for (kustomization, target, expect) in cases {
         let c = Case::new(&[("app/kustomization.yaml", kustomization), ("app/cm.yaml", CM)]);
@@ -206,7 +224,10 @@ fn symlinks_inside_the_root_are_followed() {
         .link_inside("shared/data.txt", "gen/data.txt");
     write(
         &c.root,
-        &[("gen/kustomization.yaml", "configMapGenerator:\n- name: g\n  files:\n  - data.txt\n")],
+        &[(
+            "gen/kustomization.yaml",
+            "configMapGenerator:\n- name: g\n  files:\n  - data.txt\n",
+        )],
     );
     // app/ and shared/ build the same ConfigMap: render them apart.
     let spec = |path: &str| RenderSpec {

@@ -23,6 +23,11 @@ pub(crate) fn generators(
     for (field, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
         for (i, g) in k[field].as_array().into_iter().flatten().enumerate() {
             let here = |m: String| err(root, file, format!("{field}[{i}]: {m}"));
+            // `resolve` names the kustomization and the entry; add which generator.
+            let within = |e: RenderError| match e {
+                RenderError::Kustomize { message, .. } => here(message),
+                other => other,
+            };
             let name = g["name"]
                 .as_str()
                 .filter(|n| !n.is_empty())
@@ -48,7 +53,7 @@ pub(crate) fn generators(
                         entry.clone(),
                     ),
                 };
-                let p = resolve(root, dir, &path, file)?;
+                let p = resolve(root, dir, &path, file).map_err(within)?;
                 let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
                 check_key(&key).map_err(|m| here(format!("{}: {m}", rel(root, &p).display())))?;
                 data.insert(key, text);
@@ -58,7 +63,7 @@ pub(crate) fn generators(
                 envs.push(e.to_string());
             }
             for entry in envs {
-                let p = resolve(root, dir, &entry, file)?;
+                let p = resolve(root, dir, &entry, file).map_err(within)?;
                 let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
                 let env = rel(root, &p);
                 for (n, line) in text.lines().enumerate() {
@@ -180,7 +185,9 @@ pub(crate) fn generators(
 fn check_key(key: &str) -> Result<(), String> {
     let ok = !key.is_empty()
         && key.len() <= 253
-        && key.bytes().all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
     if ok {
         Ok(())
     } else {

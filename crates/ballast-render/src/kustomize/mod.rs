@@ -390,7 +390,9 @@ fn check_crds(
 pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderError> {
     let r = rel(root, path);
     let text = root.read(path)?;
-    let docs = root.parse(&text).map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
+    let docs = root
+        .parse(&text)
+        .map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
     let mut out = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {
         if doc.is_null() {

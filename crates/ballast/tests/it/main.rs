@@ -5,8 +5,6 @@ mod support;
 
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
-/// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
-mod render_safety;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
 mod bootstrap;
 /// The controller: Flux objects, source watch, drift, prune, health, dependencies.
@@ -15,6 +13,8 @@ mod controller;
 mod diff;
 /// `ballast local up | down | status`.
 mod local;
+/// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
+mod render_safety;
 /// Git sources: refs, semver, HTTP auth, SSH host keys.
 mod source;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.

@@ -34,7 +34,11 @@ fn refused(case: &str, change: impl FnOnce(&GitRepo, &str), expect: &[&str]) -> 
         assert!(all.contains(e), "{case}: expected {e:?} in:\n{all}");
     }
     assert!(!all.contains(SECRET), "{case}: the secret leaked:\n{all}");
-    assert_eq!(resource_version("configmap", Some(&ns), "good"), good_rv, "{case}: good touched");
+    assert_eq!(
+        resource_version("configmap", Some(&ns), "good"),
+        good_rv,
+        "{case}: good touched"
+    );
     assert_eq!(
         resource_version("configmap", Some("default"), &format!("ballast-inventory-{ns}")),
         inv_rv,
@@ -134,7 +138,8 @@ fn a_relative_symlink_climbing_out_of_a_local_directory_is_refused() {
     let repo = top.path().join("repo").display().to_string();
     let run = ballast(&["sync", "--name", &ns, "--path", &repo]).fails();
     assert!(
-        run.stderr.contains("app/kustomization.yaml: refers outside the repository root"),
+        run.stderr
+            .contains("app/kustomization.yaml: refers outside the repository root"),
         "{}",
         run.stderr
     );
@@ -152,7 +157,11 @@ fn a_symlink_inside_the_repository_is_followed() {
         &format!("namespace: {ns}\nconfigMapGenerator:\n- name: shared\n  literals:\n  - a=b\n"),
     );
     repo.write("app/README.md", "the kustomization is shared\n");
-    symlink("../shared/kustomization.yaml", repo.path().join("app/kustomization.yaml")).unwrap();
+    symlink(
+        "../shared/kustomization.yaml",
+        repo.path().join("app/kustomization.yaml"),
+    )
+    .unwrap();
     repo.commit("shared");
     ballast(&["sync", "--name", &ns, "--url", &repo.url(), "--path", "app"]).ok();
     let names = objects(&ns);
@@ -245,13 +254,18 @@ fn ten_thousand_documents_near_the_limit_are_refused() {
 #[test]
 fn render_limits_are_set_by_flags() {
     let dir = tempfile::tempdir().unwrap();
-    let docs: String = (0..20).map(|i| format!("---\n{}", configmap("default", &format!("c{i}"), "1"))).collect();
+    let docs: String = (0..20)
+        .map(|i| format!("---\n{}", configmap("default", &format!("c{i}"), "1")))
+        .collect();
     std::fs::write(dir.path().join("cms.yaml"), &docs).unwrap();
     let path = dir.path().display().to_string();
     ballast(&["build", "--path", &path]).ok();
     let run = ballast(&["build", "--path", &path, "--max-file-size", "1Ki"]).fails();
     assert!(
-        run.stderr.contains("cms.yaml: its size (") && run.stderr.contains("over the limit of 1 KiB (raise it with --max-file-size)"),
+        run.stderr.contains("cms.yaml: its size (")
+            && run
+                .stderr
+                .contains("over the limit of 1 KiB (raise it with --max-file-size)"),
         "{}",
         run.stderr
     );
