@@ -282,3 +282,98 @@ fn render_limits_are_set_by_flags() {
     let run = ballast(&["build", "--path", &path, "--max-file-size", "lots"]).fails();
     assert!(run.stderr.contains("expected a positive size"), "{}", run.stderr);
 }
+
+/// The controller path: a Kustomization whose source turns hostile reports it in its Ready
+/// condition, without the secret there, in events or in the log, and applies nothing of it.
+#[test]
+fn the_controller_refuses_a_symlink_out_and_a_bad_literal_without_showing_the_secret() {
+    use ballast_testenv::{GitHttpServer, HttpAuth};
+
+    let ns = namespace("safe-ctl");
+    let repo = GitRepo::new();
+    repo.write("apps/demo/cm.yaml", &configmap(&ns, "settings", "v1"));
+    repo.commit("app");
+    let root = tempfile::tempdir().unwrap();
+    let bare = repo.publish(root.path(), "app");
+    let server = GitHttpServer::start(root.path(), HttpAuth::None);
+    let url = server.repo_url("app");
+    let create = |args: &[&str]| ballast(&[args, &["-n", &ns, "--export"]].concat()).ok().stdout;
+    let source = create(&[
+        "create",
+        "source",
+        "git",
+        "app",
+        "--url",
+        &url,
+        "--branch",
+        "main",
+        "--interval",
+        "1s",
+    ]);
+    let ks = create(&[
+        "create",
+        "kustomization",
+        "app",
+        "--source",
+        "GitRepository/app",
+        "--path",
+        "./apps/demo",
+        "--prune",
+        "--interval",
+        "10m",
+    ]);
+    install();
+    let flux = tempfile::tempdir().unwrap();
+    std::fs::write(flux.path().join("flux.yaml"), format!("{source}---\n{ks}")).unwrap();
+    let flux_path = flux.path().display().to_string();
+    ballast(&["sync", "--name", &format!("{ns}-flux"), "--path", &flux_path]).ok();
+    let controller = ControllerProcess::start(&ns, &[]);
+    wait_for("the app to be applied", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
+
+    // A symlinked kustomization.yaml pointing out of the repository.
+    let out = outside(&ns);
+    link(
+        &repo,
+        &out.path().join("kustomization.yaml"),
+        "apps/demo/kustomization.yaml",
+    );
+    repo.commit("symlink out");
+    repo.push(&bare);
+    let (_, message) = wait_for("the symlink to be refused", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, m)| s == "False" && m.contains("refers outside"))
+    });
+    assert!(
+        message.contains("apps/demo/kustomization.yaml: refers outside the repository root"),
+        "{message}"
+    );
+
+    // A secretGenerator literal without '='.
+    repo.remove("apps/demo/kustomization.yaml");
+    repo.write(
+        "apps/demo/kustomization.yaml",
+        &format!("resources:\n- cm.yaml\nsecretGenerator:\n- name: s\n  literals:\n  - {SECRET}\n"),
+    );
+    repo.commit("bad literal");
+    repo.push(&bare);
+    let (_, message) = wait_for("the literal to be refused", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, m)| s == "False" && m.contains("literals[0]"))
+    });
+    assert!(
+        message.contains("secretGenerator[0]: literals[0]: expected key=value"),
+        "{message}"
+    );
+
+    let status = serde_json::to_string(&get("kustomization", Some(&ns), "app").unwrap()).unwrap();
+    assert!(!status.contains(SECRET), "the secret is in the Kustomization: {status}");
+    let events = events(&ns);
+    assert!(events.iter().any(|(_, m)| m.contains("refers outside")), "{events:?}");
+    assert!(
+        !format!("{events:?}").contains(SECRET),
+        "the secret is in an event: {events:?}"
+    );
+    assert!(!controller.log().contains(SECRET), "the secret is in the log");
+    // Nothing of it was applied and nothing pruned.
+    assert_eq!(objects(&ns), ["configmap/settings"]);
+}
