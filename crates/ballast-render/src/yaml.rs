@@ -47,14 +47,17 @@ impl fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
+/// An open collection: its items so far, its anchor, the expanded size when it started, and
+/// its height so far (1 + the height of its highest child; a scalar has height 0).
 enum Frame {
-    Seq(Vec<Value>, usize, u64),
+    Seq(Vec<Value>, usize, u64, usize),
     Map {
         map: Map<String, Value>,
         key: Option<String>,
         anchor: usize,
         merges: Vec<Value>,
         start: u64,
+        height: usize,
     },
 }
 
@@ -81,7 +84,8 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
-    let mut anchors: HashMap<usize, (Value, u64)> = HashMap::new();
+    // Anchored values with their expanded size and height.
+    let mut anchors: HashMap<usize, (Value, u64, usize)> = HashMap::new();
     let mut expanded = 0u64;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
@@ -120,7 +124,7 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
             }
             Ok(())
         };
-        let value = match event {
+        let (value, height) = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
             Event::DocumentStart(_) => {
                 if docs.len() >= limits.max_documents {
@@ -140,7 +144,7 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                 depth(&stack)?;
                 let start = expanded;
                 add(&mut expanded, VALUE_OVERHEAD)?;
-                stack.push(Frame::Seq(Vec::new(), anchor, start));
+                stack.push(Frame::Seq(Vec::new(), anchor, start, 1));
                 continue;
             }
             Event::MappingStart(anchor, _) => {
@@ -153,14 +157,16 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                     anchor,
                     merges: Vec::new(),
                     start,
+                    height: 1,
                 });
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(items, anchor, start)) => {
+                Some(Frame::Seq(items, anchor, start, height)) => {
                     let size = expanded - start;
                     keep(&mut expanded, anchor, size)?;
-                    remember(&mut anchors, anchor, Value::Array(items), size)
+                    let v = remember(&mut anchors, anchor, Value::Array(items), size, height);
+                    (v, height)
                 }
                 _ => return Err(err("unbalanced sequence".into())),
             },
@@ -170,6 +176,7 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                     anchor,
                     merges,
                     start,
+                    height,
                     ..
                 }) => {
                     for merged in merges {
@@ -177,15 +184,24 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                     }
                     let size = expanded - start;
                     keep(&mut expanded, anchor, size)?;
-                    remember(&mut anchors, anchor, Value::Object(map), size)
+                    let v = remember(&mut anchors, anchor, Value::Object(map), size, height);
+                    (v, height)
                 }
                 _ => return Err(err("unbalanced mapping".into())),
             },
             Event::Alias(id) => match anchors.get(&id) {
-                Some((v, n)) => {
-                    // Counted before the copy is made: a bomb stops here, small.
+                Some((v, n, h)) => {
+                    // Counted before the copy is made: a bomb stops here, small. Nesting
+                    // aliases inside aliases must not build a value deeper than a document may
+                    // be either (later walks recurse).
+                    if stack.len() + h > MAX_DEPTH {
+                        return Err(at(
+                            Limit::Depth.message("nesting (aliases included)", MAX_DEPTH as u64),
+                            Some(Limit::Depth),
+                        ));
+                    }
                     add(&mut expanded, *n)?;
-                    v.clone()
+                    (v.clone(), *h)
                 }
                 None => return Err(err("alias to an unknown anchor".into())),
             },
@@ -198,15 +214,28 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                 }
                 let v = resolve_scalar(&text, style, tag.as_deref()).map_err(&err)?;
                 keep(&mut expanded, anchor, n)?;
-                remember(&mut anchors, anchor, v, n)
+                (remember(&mut anchors, anchor, v, n, 0), 0)
             }
         };
         match stack.last_mut() {
             None => root = Some(value),
-            Some(Frame::Seq(items, _, _)) => items.push(value),
-            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
-                Some(k) if k == "<<" => merges.push(value),
+            Some(Frame::Seq(items, _, _, h)) => {
+                *h = (*h).max(height + 1);
+                items.push(value)
+            }
+            Some(Frame::Map {
+                map,
+                key,
+                merges,
+                height: h,
+                ..
+            }) => match key.take() {
+                Some(k) if k == "<<" => {
+                    *h = (*h).max(height + 1);
+                    merges.push(value)
+                }
                 Some(k) => {
+                    *h = (*h).max(height + 1);
                     if map.insert(k.clone(), value).is_some() {
                         return Err(err(format!("mapping key {k:?} already defined")));
                     }
@@ -226,9 +255,15 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
     Ok(Parsed { docs, expanded })
 }
 
-fn remember(anchors: &mut HashMap<usize, (Value, u64)>, anchor: usize, v: Value, size: u64) -> Value {
+fn remember(
+    anchors: &mut HashMap<usize, (Value, u64, usize)>,
+    anchor: usize,
+    v: Value,
+    size: u64,
+    height: usize,
+) -> Value {
     if anchor != 0 {
-        anchors.insert(anchor, (v.clone(), size));
+        anchors.insert(anchor, (v.clone(), size, height));
     }
     v
 }
@@ -506,6 +541,15 @@ mod tests {
         assert_eq!(parse_stream(&block).unwrap_err().limit, Some(Limit::Depth));
         let ok = MAX_DEPTH - 1;
         assert!(parse_stream(&format!("{}{}", "[".repeat(ok), "]".repeat(ok))).is_ok());
+        // Aliases of deep values nested in each other would otherwise build values thousands
+        // of levels deep from a few short lines.
+        let deep = |inner: &str| format!("{}{inner}{}", "[".repeat(200), "]".repeat(200));
+        let mut text = format!("a0: &a0 {}\n", deep("x"));
+        for i in 1..50 {
+            text.push_str(&format!("a{i}: &a{i} {}\n", deep(&format!("*a{}", i - 1))));
+        }
+        let e = parse_stream(&text).unwrap_err();
+        assert_eq!((e.limit, e.line), (Some(Limit::Depth), 2), "{e}");
     }
 
     #[test]
