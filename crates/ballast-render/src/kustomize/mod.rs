@@ -11,9 +11,12 @@
 //! definitions (see `smp`). Output is in kustomize's legacy order unless `sortOptions` says
 //! otherwise. Other fields are refused with an error naming them.
 //!
-//! Safety: nothing outside the repository root is read (paths, symlinks), remote resources are
-//! refused, a cycle of kustomizations is an error, and every error names the kustomization file
-//! and the entry at fault.
+//! Safety: nothing outside the repository root is read: every file (kustomization files
+//! themselves, resources, patches, generator files and env files, components, replacement
+//! sources, `crds`) is read through [`Root`], which follows symlinks and refuses a target outside
+//! the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
+//! read. Remote resources are refused, a cycle of kustomizations is an error, and every error
+//! names the kustomization file and the entry at fault, never a generator literal.
 
 #[cfg(test)]
 mod confine_tests;
