@@ -376,6 +376,7 @@ async fn build(
         target_namespace: ks.spec.target_namespace.clone(),
         default_namespace: Some("default".into()),
         ignore,
+        ..Default::default()
     };
     let manifests = match render_plain(root, &spec, &ctx.cluster) {
         Err(RenderError::UnknownKind { .. }) => {

@@ -55,6 +55,7 @@ fn benches(c: &mut Criterion) {
         target_namespace: None,
         default_namespace: Some("default".into()),
         ignore: None,
+        limits: Default::default(),
     };
     let mut g = c.benchmark_group("render");
     g.throughput(Throughput::Elements(1000));

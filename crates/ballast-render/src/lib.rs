@@ -5,10 +5,18 @@
 //!
 //! Engines: [`plain`] (every YAML/JSON file under a path, recursively) and [`kustomize`] (a
 //! native build of a directory with a `kustomization.yaml`, used wherever the plain walk meets one).
+//!
+//! Safety: every file either engine reads goes through [`Root`], which resolves symlinks and
+//! refuses anything outside the repository root, and refuses files over the size limit before
+//! reading them; YAML is parsed within [`Limits`] (documents per file, size after alias
+//! expansion, nesting), and the whole render within a total size and object count (defaults
+//! and flags in [`limits`]). Error messages never quote scalar values or generator literals.
 
 pub mod emit;
 pub mod kustomize;
+pub mod limits;
 pub mod plain;
+pub mod root;
 pub mod scope;
 pub mod yaml;
 
@@ -16,7 +24,9 @@ use std::path::PathBuf;
 
 use ballast_core::{ManifestError, Origin};
 
+pub use limits::Limits;
 pub use plain::render_plain;
+pub use root::Root;
 pub use scope::{BuiltinScopes, Scope, Scopes};
 
 /// What to render and how.
@@ -31,6 +41,8 @@ pub struct RenderSpec {
     /// Files to leave out, in `.gitignore` syntax (Flux `GitRepository.spec.ignore`); `None`
     /// means [`plain::DEFAULT_IGNORE`]. `.sourceignore` files in the tree apply in both cases.
     pub ignore: Option<String>,
+    /// Bounds on what the render reads and produces.
+    pub limits: Limits,
 }
 
 /// Why a render failed. Every variant names the file (and object or document) at fault.
@@ -84,6 +96,14 @@ pub enum RenderError {
         api_version: String,
         /// Kind.
         kind: String,
+    },
+    /// A file, or the render, is over one of the [`Limits`].
+    #[error("{file}: {message}")]
+    Limit {
+        /// File (or what was being rendered).
+        file: PathBuf,
+        /// Which limit, and how to raise it.
+        message: String,
     },
     /// A kustomization cannot be built.
     #[error("{file}: {message}")]

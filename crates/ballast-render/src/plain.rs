@@ -7,8 +7,10 @@ use std::path::{Path, PathBuf};
 use ballast_core::{Manifest, ObjectRef, Origin};
 use serde_json::Value;
 
+use crate::limits::Limit;
+use crate::root::{Root, expanded_size};
 use crate::scope::{Scope, Scopes, WithCrds};
-use crate::yaml::{YamlError, parse_stream};
+use crate::yaml::YamlError;
 use crate::{RenderError, RenderSpec};
 
 /// What Flux leaves out of an artifact when `spec.ignore` is not set (besides dotfiles, which the
@@ -71,15 +73,12 @@ impl Ignores {
 ///   none); cluster-scoped objects lose any namespace they carry;
 /// - a kind that `scopes` does not know and no CRD in the output defines is an error.
 pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Result<Vec<Manifest>, RenderError> {
-    let root = root.canonicalize().map_err(|source| RenderError::Io {
-        path: root.to_path_buf(),
-        source,
-    })?;
+    let root = Root::new(root, spec.limits)?;
     let start = root.join(&spec.path);
     let start = start
         .canonicalize()
         .map_err(|_| RenderError::PathNotFound(spec.path.clone()))?;
-    if !start.starts_with(&root) {
+    if !start.starts_with(&*root) {
         return Err(RenderError::OutsideRoot(spec.path.clone()));
     }
     if !start.is_dir() {
@@ -90,7 +89,7 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
     // `.sourceignore` files between the root and the start directory apply too.
     for dir in start
         .ancestors()
-        .filter(|d| d.starts_with(&root) && *d != start)
+        .filter(|d| d.starts_with(&*root) && *d != start)
         .collect::<Vec<_>>()
         .into_iter()
         .rev()
@@ -103,47 +102,78 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
     let mut manifests = Vec::new();
     for file in &files {
         if file.is_dir() {
-            manifests.extend(crate::kustomize::build(&root, file)?);
-            continue;
-        }
-        let rel = file.strip_prefix(&root).unwrap_or(file).to_path_buf();
-        let text = fs::read_to_string(file).map_err(|source| RenderError::Io {
-            path: rel.clone(),
-            source,
-        })?;
-        let docs = parse_file(&rel, &text)?;
-        for (index, doc) in docs.into_iter().enumerate() {
-            if doc.is_null() {
-                continue;
+            manifests.extend(crate::kustomize::build_in(&root, file)?);
+        } else {
+            let rel = root.rel(file);
+            let text = root.read(file)?;
+            let docs = parse_file(&root, &rel, &text)?;
+            for (index, doc) in docs.into_iter().enumerate() {
+                if doc.is_null() {
+                    continue;
+                }
+                let origin = Origin {
+                    file: rel.clone(),
+                    document: index,
+                };
+                push_object(doc, origin, &mut manifests)?;
             }
-            let origin = Origin {
-                file: rel.clone(),
-                document: index,
-            };
-            push_object(doc, origin, &mut manifests)?;
         }
+        check_objects(&root, file, manifests.len())?;
     }
+    check_output(&root, spec, &manifests)?;
     assign_namespaces(&mut manifests, spec, scopes)?;
     check_duplicates(&manifests)?;
     Ok(manifests)
 }
 
-fn parse_file(rel: &Path, text: &str) -> Result<Vec<Value>, RenderError> {
+fn check_objects(root: &Root, file: &Path, n: usize) -> Result<(), RenderError> {
+    let max = root.limits().max_objects;
+    if n > max {
+        return Err(RenderError::Limit {
+            file: root.rel(file),
+            message: Limit::Objects.message("the number of objects rendered so far", max as u64),
+        });
+    }
+    Ok(())
+}
+
+/// What the engines produced (patches, replacements and generators included) must fit in the
+/// render size too.
+fn check_output(root: &Root, spec: &RenderSpec, manifests: &[Manifest]) -> Result<(), RenderError> {
+    let max = root.limits().max_render_size;
+    let mut total = 0u64;
+    for m in manifests {
+        total += expanded_size(&m.object);
+        if total > max {
+            return Err(RenderError::Limit {
+                file: spec.path.clone(),
+                message: Limit::RenderSize.message("the size of the rendered objects", max),
+            });
+        }
+    }
+    Ok(())
+}
+
+fn parse_file(root: &Root, rel: &Path, text: &str) -> Result<Vec<Value>, RenderError> {
     let is_json = rel.extension().is_some_and(|e| e == "json");
     if is_json {
-        return serde_json::from_str::<Value>(text)
-            .map(|v| vec![v])
-            .map_err(|e| RenderError::Syntax {
-                file: rel.to_path_buf(),
-                error: YamlError {
-                    document: 0,
-                    line: e.line(),
-                    column: e.column(),
-                    message: e.to_string(),
-                },
-            });
+        let v = serde_json::from_str::<Value>(text).map_err(|e| RenderError::Syntax {
+            file: rel.to_path_buf(),
+            error: YamlError {
+                document: 0,
+                line: e.line(),
+                column: e.column(),
+                message: e.to_string(),
+                limit: None,
+            },
+        })?;
+        root.charge(expanded_size(&v)).map_err(|message| RenderError::Limit {
+            file: rel.to_path_buf(),
+            message,
+        })?;
+        return Ok(vec![v]);
     }
-    parse_stream(text).map_err(|error| RenderError::Syntax {
+    root.parse(text).map_err(|error| RenderError::Syntax {
         file: rel.to_path_buf(),
         error,
     })
@@ -164,31 +194,27 @@ fn push_object(doc: Value, origin: Origin, out: &mut Vec<Manifest>) -> Result<()
     Ok(())
 }
 
-fn load_sourceignore(root: &Path, dir: &Path, ignores: &mut Ignores) -> Result<(), RenderError> {
+fn load_sourceignore(root: &Root, dir: &Path, ignores: &mut Ignores) -> Result<(), RenderError> {
     let file = dir.join(".sourceignore");
     match fs::symlink_metadata(&file) {
         Ok(m) if m.file_type().is_symlink() || !m.is_file() => {
-            return Err(RenderError::OutsideRoot(
-                file.strip_prefix(root).unwrap_or(&file).to_path_buf(),
-            ));
+            return Err(RenderError::OutsideRoot(root.rel(&file)));
         }
         Ok(_) => {}
         Err(_) => return Ok(()),
     }
-    if let Ok(text) = fs::read_to_string(&file) {
-        ignores.add(dir, &text, file.strip_prefix(root).unwrap_or(&file))?;
-    }
-    Ok(())
+    let text = root.read(&file)?;
+    ignores.add(dir, &text, &root.rel(&file))
 }
 
 fn collect_files(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     out: &mut Vec<PathBuf>,
     seen: &mut HashSet<PathBuf>,
     ignores: &mut Ignores,
 ) -> Result<(), RenderError> {
-    let rel = |p: &Path| p.strip_prefix(root).unwrap_or(p).to_path_buf();
+    let rel = |p: &Path| root.rel(p);
     if !seen.insert(dir.to_path_buf()) {
         return Ok(()); // a symlink loop inside the repository: visit once
     }
@@ -209,9 +235,11 @@ fn collect_files(
             path: rel(&path),
             source,
         })?;
+        // A symlink (to a file or a directory) is followed only when it resolves inside the
+        // root; a dangling one is refused too.
         let target = if meta.file_type().is_symlink() {
             match path.canonicalize() {
-                Ok(t) if t.starts_with(root) => t,
+                Ok(t) if t.starts_with(&**root) => t,
                 _ => return Err(RenderError::OutsideRoot(rel(&path))),
             }
         } else {
@@ -287,6 +315,7 @@ fn check_duplicates(manifests: &[Manifest]) -> Result<(), RenderError> {
 mod tests {
     use super::*;
     use crate::scope::BuiltinScopes;
+    use crate::yaml::parse_stream_limited;
     use std::fs::write;
 
     fn spec() -> RenderSpec {
@@ -428,6 +457,91 @@ mod tests {
             render_plain(d.path(), &s, &BuiltinScopes),
             Err(RenderError::OutsideRoot(_))
         ));
+    }
+
+    #[test]
+    fn symlinked_directories_out_of_the_root_are_refused() {
+        let outside = tree(&[("secret.yaml", &format!("{CM}stolen\n"))]);
+        let d = tree(&[("a.yaml", &format!("{CM}a\n"))]);
+        std::os::unix::fs::symlink(outside.path(), d.path().join("linked")).unwrap();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert_eq!(e, "linked: refers outside the repository root; refused");
+        // Rendering the link itself as the path is refused too.
+        let s = RenderSpec {
+            path: "linked".into(),
+            ..spec()
+        };
+        let e = render_plain(d.path(), &s, &BuiltinScopes).unwrap_err().to_string();
+        assert_eq!(e, "linked: refers outside the repository root; refused");
+        // A symlinked directory inside the root is followed.
+        let d = tree(&[("real/a.yaml", &format!("{CM}a\n"))]);
+        std::os::unix::fs::symlink(d.path().join("real"), d.path().join("z-link")).unwrap();
+        let s = RenderSpec {
+            path: "z-link".into(),
+            ..spec()
+        };
+        assert_eq!(render_plain(d.path(), &s, &BuiltinScopes).unwrap().len(), 1);
+    }
+
+    #[test]
+    fn files_over_the_size_limit_are_refused_before_reading() {
+        let d = tree(&[("a.yaml", &format!("{CM}a\n"))]);
+        // Sparse: 9 MiB by its metadata, nothing on disk.
+        fs::File::create(d.path().join("big.yaml"))
+            .unwrap()
+            .set_len(9 << 20)
+            .unwrap();
+        let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
+        assert_eq!(
+            e,
+            "big.yaml: its size (9 MiB) is over the limit of 8 MiB (raise it with --max-file-size)"
+        );
+        let s = RenderSpec {
+            limits: crate::Limits {
+                max_file_size: 16,
+                ..Default::default()
+            },
+            ..spec()
+        };
+        let e = render_plain(d.path(), &s, &BuiltinScopes).unwrap_err().to_string();
+        assert!(
+            e.starts_with("a.yaml: its size (") && e.contains("limit of 16 bytes"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn the_render_size_and_object_count_are_limited() {
+        let many: String = (0..20).map(|i| format!("---\n{CM}c{i}\n")).collect();
+        let d = tree(&[("a.yaml", &many), ("b.yaml", &many.replace(" c", " d"))]);
+        let limited = |limits: crate::Limits| {
+            let s = RenderSpec { limits, ..spec() };
+            render_plain(d.path(), &s, &BuiltinScopes).map(|ms| ms.len())
+        };
+        assert_eq!(limited(crate::Limits::default()).unwrap(), 40);
+        let e = limited(crate::Limits {
+            max_objects: 30,
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert_eq!(
+            e,
+            "b.yaml: the number of objects rendered so far is over the limit of 30 (raise it with --max-objects)"
+        );
+        // One file fits, two do not.
+        let one = parse_stream_limited(&many, &crate::Limits::default()).unwrap().expanded;
+        let e = limited(crate::Limits {
+            max_render_size: one + one / 2,
+            ..Default::default()
+        })
+        .unwrap_err()
+        .to_string();
+        assert!(
+            e.starts_with("b.yaml: the render's expanded size is over the limit of")
+                && e.ends_with("(raise it with --max-render-size)"),
+            "{e}"
+        );
     }
 
     #[test]

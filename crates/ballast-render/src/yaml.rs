@@ -5,7 +5,8 @@
 //! kustomize and Flux use: `true`/`false` (three casings) are booleans but `yes`/`on` stay strings;
 //! integers follow Go's base-prefix rules, so `0755` is octal (493) as Kubernetes users expect;
 //! `~`, `null` and the empty scalar are null. Anchors, aliases and merge keys (`<<`) are supported;
-//! a duplicate key is an error.
+//! a duplicate key is an error. Streams are bounded by [`Limits`] (documents, size after alias
+//! expansion, nesting), and error messages never quote a scalar's value.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -13,7 +14,9 @@ use std::fmt;
 use saphyr_parser::{Event, Parser, ScalarStyle, Tag};
 use serde_json::{Map, Number, Value};
 
-/// A syntax error with its position.
+use crate::limits::{Limit, Limits, MAX_DEPTH, VALUE_OVERHEAD};
+
+/// A syntax error, or a limit reached, with its position.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct YamlError {
     /// Index of the document (0-based) in which the error was found.
@@ -22,15 +25,21 @@ pub struct YamlError {
     pub line: usize,
     /// Column, 1-based.
     pub column: usize,
-    /// What is wrong.
+    /// What is wrong. Never quotes a scalar's value (it may be a secret).
     pub message: String,
+    /// The stream is valid so far but goes over this limit.
+    pub limit: Option<Limit>,
 }
 
 impl fmt::Display for YamlError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.line == 0 {
+            return f.write_str(&self.message);
+        }
+        let prefix = if self.limit.is_some() { "" } else { "invalid YAML in " };
         write!(
             f,
-            "invalid YAML in document {} at line {} column {}: {}",
+            "{prefix}document {} at line {} column {}: {}",
             self.document, self.line, self.column, self.message
         )
     }
@@ -38,53 +47,93 @@ impl fmt::Display for YamlError {
 
 impl std::error::Error for YamlError {}
 
+/// An open collection: its items so far, its anchor, the expanded size when it started, and
+/// its height so far (1 + the height of its highest child; a scalar has height 0).
 enum Frame {
-    Seq(Vec<Value>, usize),
+    Seq(Vec<Value>, usize, u64, usize),
     Map {
         map: Map<String, Value>,
         key: Option<String>,
         anchor: usize,
         merges: Vec<Value>,
+        start: u64,
+        height: usize,
     },
 }
 
-/// Most values aliases may copy into one document (a "billion laughs" guard).
-pub const ALIAS_BUDGET: usize = 100_000;
-
-fn size(v: &Value) -> usize {
-    match v {
-        Value::Array(a) => 1 + a.iter().map(size).sum::<usize>(),
-        Value::Object(m) => 1 + m.values().map(size).sum::<usize>(),
-        _ => 1,
-    }
+/// Documents of a stream and the bytes they take once aliases are expanded (see
+/// [`crate::limits`] for how they are counted).
+#[derive(Debug, Default)]
+pub struct Parsed {
+    /// One value per document, in order; an empty document is `Value::Null`.
+    pub docs: Vec<Value>,
+    /// Expanded size of all documents together.
+    pub expanded: u64,
 }
 
-/// Parses a multi-document YAML stream. Returns one value per document, in order; an empty
-/// document is `Value::Null`. Aliases may copy at most [`ALIAS_BUDGET`] values per document.
+/// Parses a multi-document YAML stream within the default [`Limits`]. Returns one value per
+/// document, in order; an empty document is `Value::Null`.
 pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
+    parse_stream_limited(text, &Limits::default()).map(|p| p.docs)
+}
+
+/// Parses a multi-document YAML stream, refusing more than `limits.max_documents` documents, an
+/// expanded size over `limits.max_expanded_size` (counted over the whole stream, checked before
+/// an alias is copied) and nesting deeper than [`MAX_DEPTH`].
+pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlError> {
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
-    let mut anchors: HashMap<usize, (Value, usize)> = HashMap::new();
-    let mut copied = 0usize;
+    // Anchored values with their expanded size and height.
+    let mut anchors: HashMap<usize, (Value, u64, usize)> = HashMap::new();
+    let mut expanded = 0u64;
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
             document: docs.len(),
             line: e.marker().line(),
             column: e.marker().col() + 1,
             message: e.info().to_string(),
+            limit: None,
         })?;
-        let err = |message: String| YamlError {
+        let at = |message: String, limit: Option<Limit>| YamlError {
             document: docs.len(),
             line: span.start.line(),
             column: span.start.col() + 1,
             message,
+            limit,
         };
-        let value = match event {
+        let err = |message: String| at(message, None);
+        let add = |expanded: &mut u64, n: u64| -> Result<(), YamlError> {
+            if expanded.saturating_add(n) > limits.max_expanded_size {
+                return Err(at(
+                    Limit::ExpandedSize.message("the expanded size (aliases included)", limits.max_expanded_size),
+                    Some(Limit::ExpandedSize),
+                ));
+            }
+            *expanded += n;
+            Ok(())
+        };
+        // The copy an anchor keeps counts too.
+        let keep = |expanded: &mut u64, anchor: usize, n: u64| if anchor == 0 { Ok(()) } else { add(expanded, n) };
+        let depth = |stack: &Vec<Frame>| -> Result<(), YamlError> {
+            if stack.len() >= MAX_DEPTH {
+                return Err(at(
+                    Limit::Depth.message("nesting", MAX_DEPTH as u64),
+                    Some(Limit::Depth),
+                ));
+            }
+            Ok(())
+        };
+        let (value, height) = match event {
             Event::StreamStart | Event::StreamEnd | Event::Nothing => continue,
             Event::DocumentStart(_) => {
+                if docs.len() >= limits.max_documents {
+                    return Err(at(
+                        Limit::Documents.message("the number of documents", limits.max_documents as u64),
+                        Some(Limit::Documents),
+                    ));
+                }
                 anchors.clear();
-                copied = 0;
                 continue;
             }
             Event::DocumentEnd => {
@@ -92,20 +141,33 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                 continue;
             }
             Event::SequenceStart(anchor, _) => {
-                stack.push(Frame::Seq(Vec::new(), anchor));
+                depth(&stack)?;
+                let start = expanded;
+                add(&mut expanded, VALUE_OVERHEAD)?;
+                stack.push(Frame::Seq(Vec::new(), anchor, start, 1));
                 continue;
             }
             Event::MappingStart(anchor, _) => {
+                depth(&stack)?;
+                let start = expanded;
+                add(&mut expanded, VALUE_OVERHEAD)?;
                 stack.push(Frame::Map {
                     map: Map::new(),
                     key: None,
                     anchor,
                     merges: Vec::new(),
+                    start,
+                    height: 1,
                 });
                 continue;
             }
             Event::SequenceEnd => match stack.pop() {
-                Some(Frame::Seq(items, anchor)) => remember(&mut anchors, anchor, Value::Array(items)),
+                Some(Frame::Seq(items, anchor, start, height)) => {
+                    let size = expanded - start;
+                    keep(&mut expanded, anchor, size)?;
+                    let v = remember(&mut anchors, anchor, Value::Array(items), size, height);
+                    (v, height)
+                }
                 _ => return Err(err("unbalanced sequence".into())),
             },
             Event::MappingEnd => match stack.pop() {
@@ -113,40 +175,67 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
                     mut map,
                     anchor,
                     merges,
+                    start,
+                    height,
                     ..
                 }) => {
                     for merged in merges {
                         merge_into(&mut map, merged).map_err(&err)?;
                     }
-                    remember(&mut anchors, anchor, Value::Object(map))
+                    let size = expanded - start;
+                    keep(&mut expanded, anchor, size)?;
+                    let v = remember(&mut anchors, anchor, Value::Object(map), size, height);
+                    (v, height)
                 }
                 _ => return Err(err("unbalanced mapping".into())),
             },
             Event::Alias(id) => match anchors.get(&id) {
-                Some((v, n)) => {
-                    copied += n;
-                    if copied > ALIAS_BUDGET {
-                        return Err(err(format!("aliases expand to more than {ALIAS_BUDGET} values")));
+                Some((v, n, h)) => {
+                    // Counted before the copy is made: a bomb stops here, small. Nesting
+                    // aliases inside aliases must not build a value deeper than a document may
+                    // be either (later walks recurse).
+                    if stack.len() + h > MAX_DEPTH {
+                        return Err(at(
+                            Limit::Depth.message("nesting (aliases included)", MAX_DEPTH as u64),
+                            Some(Limit::Depth),
+                        ));
                     }
-                    v.clone()
+                    add(&mut expanded, *n)?;
+                    (v.clone(), *h)
                 }
                 None => return Err(err("alias to an unknown anchor".into())),
             },
             Event::Scalar(text, style, anchor, tag) => {
+                let n = text.len() as u64 + VALUE_OVERHEAD;
+                add(&mut expanded, n)?;
                 if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
                     *key = Some(text.into_owned());
                     continue;
                 }
                 let v = resolve_scalar(&text, style, tag.as_deref()).map_err(&err)?;
-                remember(&mut anchors, anchor, v)
+                keep(&mut expanded, anchor, n)?;
+                (remember(&mut anchors, anchor, v, n, 0), 0)
             }
         };
         match stack.last_mut() {
             None => root = Some(value),
-            Some(Frame::Seq(items, _)) => items.push(value),
-            Some(Frame::Map { map, key, merges, .. }) => match key.take() {
-                Some(k) if k == "<<" => merges.push(value),
+            Some(Frame::Seq(items, _, _, h)) => {
+                *h = (*h).max(height + 1);
+                items.push(value)
+            }
+            Some(Frame::Map {
+                map,
+                key,
+                merges,
+                height: h,
+                ..
+            }) => match key.take() {
+                Some(k) if k == "<<" => {
+                    *h = (*h).max(height + 1);
+                    merges.push(value)
+                }
                 Some(k) => {
+                    *h = (*h).max(height + 1);
                     if map.insert(k.clone(), value).is_some() {
                         return Err(err(format!("mapping key {k:?} already defined")));
                     }
@@ -163,12 +252,18 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
             },
         }
     }
-    Ok(docs)
+    Ok(Parsed { docs, expanded })
 }
 
-fn remember(anchors: &mut HashMap<usize, (Value, usize)>, anchor: usize, v: Value) -> Value {
+fn remember(
+    anchors: &mut HashMap<usize, (Value, u64, usize)>,
+    anchor: usize,
+    v: Value,
+    size: u64,
+    height: usize,
+) -> Value {
     if anchor != 0 {
-        anchors.insert(anchor, (v.clone(), size(&v)));
+        anchors.insert(anchor, (v.clone(), size, height));
     }
     v
 }
@@ -200,7 +295,13 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
             "null" => Ok(Value::Null),
             "bool" | "int" | "float" => match resolve_plain(text) {
                 v @ (Value::Bool(_) | Value::Number(_)) => Ok(v),
-                _ => Err(format!("cannot read {text:?} as !!{}", tag.suffix)),
+                // The scalar itself is not quoted: it may be a secret.
+                _ => Err(format!(
+                    "a {} scalar tagged !!{} is not a valid {}",
+                    style_name(style),
+                    tag.suffix,
+                    tag.suffix
+                )),
             },
             _ => Ok(resolve_plain(text)),
         };
@@ -209,6 +310,16 @@ fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<V
         ScalarStyle::Plain => resolve_plain(text),
         _ => Value::String(text.to_string()),
     })
+}
+
+fn style_name(style: ScalarStyle) -> &'static str {
+    match style {
+        ScalarStyle::Plain => "plain",
+        ScalarStyle::SingleQuoted => "single-quoted",
+        ScalarStyle::DoubleQuoted => "double-quoted",
+        ScalarStyle::Literal => "literal block",
+        ScalarStyle::Folded => "folded block",
+    }
 }
 
 /// Resolves an untagged plain scalar to null, bool, number or string (Go yaml.v3 rules).
@@ -359,7 +470,99 @@ mod tests {
             ));
         }
         let e = parse_stream(&text).unwrap_err();
-        assert!(e.message.contains("aliases expand"), "{e}");
+        assert_eq!(e.limit, Some(Limit::ExpandedSize), "{e}");
+        assert!(e.message.contains("expanded size"), "{e}");
+    }
+
+    fn small() -> Limits {
+        Limits {
+            max_documents: 10,
+            max_expanded_size: 64 * 1024,
+            ..Limits::default()
+        }
+    }
+
+    #[test]
+    fn a_large_string_aliased_many_times_is_refused_before_it_is_copied() {
+        let big = "x".repeat(1 << 20);
+        let mut text = format!("a: &a \"{big}\"\nb: [");
+        text.push_str(&"*a, ".repeat(100_000));
+        text.push_str("*a]\n");
+        let started = std::time::Instant::now();
+        let e = parse_stream(&text).unwrap_err();
+        assert_eq!(e.limit, Some(Limit::ExpandedSize), "{e}");
+        assert_eq!((e.document, e.line), (0, 2), "{e}");
+        assert_eq!(
+            e.to_string(),
+            "document 0 at line 2 column 249: the expanded size (aliases included) is over the limit of 64 MiB (raise it with --max-expanded-size)"
+        );
+        assert!(started.elapsed() < std::time::Duration::from_secs(10));
+    }
+
+    #[test]
+    fn the_expanded_size_counts_over_the_whole_file_not_per_document() {
+        // Each document alone stays under the limit; together they are far over it.
+        let doc = format!("a: &a \"{}\"\nb: [{}]\n", "x".repeat(1024), ["*a"; 50].join(", "));
+        assert!(parse_stream_limited(&doc, &small()).is_ok());
+        let text = format!("---\n{doc}").repeat(10_000);
+        let e = parse_stream_limited(
+            &text,
+            &Limits {
+                max_documents: 10_000,
+                ..small()
+            },
+        )
+        .unwrap_err();
+        assert_eq!((e.limit, e.document), (Some(Limit::ExpandedSize), 1), "{e}");
+    }
+
+    #[test]
+    fn documents_per_file_are_limited() {
+        let ok = "---\na: 1\n".repeat(10);
+        assert_eq!(parse_stream_limited(&ok, &small()).unwrap().docs.len(), 10);
+        let e = parse_stream_limited(&format!("{ok}---\nb: 2\n"), &small()).unwrap_err();
+        assert_eq!((e.limit, e.document), (Some(Limit::Documents), 10), "{e}");
+        assert!(
+            e.to_string()
+                .contains("the number of documents is over the limit of 10 (raise it with --max-documents)"),
+            "{e}"
+        );
+    }
+
+    #[test]
+    fn deep_nesting_is_refused() {
+        let n = MAX_DEPTH + 1;
+        // saphyr-parser stops deep flow collections itself; block nesting is ours to stop.
+        assert!(parse_stream(&format!("{}{}", "[".repeat(n), "]".repeat(n))).is_err());
+        let mut block = String::new();
+        for i in 0..n {
+            block.push_str(&format!("{}k:\n", "  ".repeat(i)));
+        }
+        assert_eq!(parse_stream(&block).unwrap_err().limit, Some(Limit::Depth));
+        let ok = MAX_DEPTH - 1;
+        assert!(parse_stream(&format!("{}{}", "[".repeat(ok), "]".repeat(ok))).is_ok());
+        // Aliases of deep values nested in each other would otherwise build values thousands
+        // of levels deep from a few short lines.
+        let deep = |inner: &str| format!("{}{inner}{}", "[".repeat(200), "]".repeat(200));
+        let mut text = format!("a0: &a0 {}\n", deep("x"));
+        for i in 1..50 {
+            text.push_str(&format!("a{i}: &a{i} {}\n", deep(&format!("*a{}", i - 1))));
+        }
+        let e = parse_stream(&text).unwrap_err();
+        assert_eq!((e.limit, e.line), (Some(Limit::Depth), 2), "{e}");
+    }
+
+    #[test]
+    fn tag_errors_do_not_quote_the_scalar() {
+        for text in [
+            "k: !!int s3cr3t-literal-value\n",
+            "k: !!bool 's3cr3t-literal-value'\n",
+            "k: !!float |\n  s3cr3t-literal-value\n",
+        ] {
+            let e = parse_stream(text).unwrap_err().to_string();
+            assert!(e.contains("scalar tagged !!"), "{e}");
+            assert!(!e.contains("s3cr3t"), "{e}");
+        }
     }
 
     #[test]

@@ -467,12 +467,49 @@ pub struct SourceArgs {
     pub git_timeout: String,
 }
 
+/// Bounds on the render (`build`, `diff`, `sync`); a source over one is refused, naming the
+/// file and the flag that raises the limit. Sizes take `Ki`, `Mi`, `Gi` suffixes.
+#[derive(Debug, Args, Clone)]
+pub struct RenderArgs {
+    /// Largest file read.
+    #[arg(long, default_value = "8Mi", value_name = "SIZE", value_parser = ballast_render::limits::parse_size)]
+    pub max_file_size: u64,
+    /// Most YAML documents in one file.
+    #[arg(long, default_value_t = 10_000, value_name = "N")]
+    pub max_documents: usize,
+    /// Most bytes one file may take once YAML aliases are expanded.
+    #[arg(long, default_value = "64Mi", value_name = "SIZE", value_parser = ballast_render::limits::parse_size)]
+    pub max_expanded_size: u64,
+    /// Most bytes (aliases expanded) all files of the render together, and its output, may take.
+    #[arg(long, default_value = "256Mi", value_name = "SIZE", value_parser = ballast_render::limits::parse_size)]
+    pub max_render_size: u64,
+    /// Most objects the render may produce.
+    #[arg(long, default_value_t = 50_000, value_name = "N")]
+    pub max_objects: usize,
+}
+
+impl RenderArgs {
+    /// The limits these flags set.
+    pub fn limits(&self) -> ballast_render::Limits {
+        ballast_render::Limits {
+            max_file_size: self.max_file_size,
+            max_documents: self.max_documents,
+            max_expanded_size: self.max_expanded_size,
+            max_render_size: self.max_render_size,
+            max_objects: self.max_objects,
+        }
+    }
+}
+
 /// `build`.
 #[derive(Debug, Args)]
 pub struct BuildArgs {
     /// Source.
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Render limits.
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Put every namespaced object in this namespace.
     #[arg(long, value_name = "NS")]
     pub target_namespace: Option<String>,
@@ -487,6 +524,9 @@ pub struct SyncTarget {
     /// Source.
     #[command(flatten)]
     pub source: SourceArgs,
+    /// Render limits.
+    #[command(flatten)]
+    pub render: RenderArgs,
     /// Put every namespaced object in this namespace.
     #[arg(long, value_name = "NS")]
     pub target_namespace: Option<String>,

@@ -1,7 +1,6 @@
 //! `configMapGenerator`, `secretGenerator`, `generatorOptions`, and kustomize's name hash.
 
 use std::collections::BTreeMap;
-use std::fs;
 use std::path::Path;
 
 use base64::Engine;
@@ -10,10 +9,11 @@ use sha2::{Digest, Sha256};
 
 use super::{Res, err, rel, resolve, strings};
 use crate::RenderError;
+use crate::root::Root;
 
 /// Adds (or merges into, or replaces) the generated ConfigMaps and Secrets.
 pub(crate) fn generators(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
@@ -23,15 +23,22 @@ pub(crate) fn generators(
     for (field, kind) in [("configMapGenerator", "ConfigMap"), ("secretGenerator", "Secret")] {
         for (i, g) in k[field].as_array().into_iter().flatten().enumerate() {
             let here = |m: String| err(root, file, format!("{field}[{i}]: {m}"));
+            // `resolve` names the kustomization and the entry; add which generator.
+            let within = |e: RenderError| match e {
+                RenderError::Kustomize { message, .. } => here(message),
+                other => other,
+            };
             let name = g["name"]
                 .as_str()
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| here("name is required".into()))?;
             let mut data: BTreeMap<String, String> = BTreeMap::new();
-            for lit in strings(&g["literals"]) {
+            // Errors name the entry and line, never the text: it may hold a secret.
+            for (j, lit) in strings(&g["literals"]).iter().enumerate() {
                 let (key, value) = lit
                     .split_once('=')
-                    .ok_or_else(|| here(format!("literal {lit:?}: expected key=value")))?;
+                    .ok_or_else(|| here(format!("literals[{j}]: expected key=value (the entry is not shown)")))?;
+                check_key(key).map_err(|m| here(format!("literals[{j}]: {m}")))?;
                 data.insert(key.to_string(), unquote(value).to_string());
             }
             for entry in strings(&g["files"]) {
@@ -46,8 +53,9 @@ pub(crate) fn generators(
                         entry.clone(),
                     ),
                 };
-                let p = resolve(root, dir, &path, file)?;
-                let text = fs::read_to_string(&p).map_err(|e| here(format!("{}: {e}", rel(root, &p).display())))?;
+                let p = resolve(root, dir, &path, file).map_err(within)?;
+                let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
+                check_key(&key).map_err(|m| here(format!("{}: {m}", rel(root, &p).display())))?;
                 data.insert(key, text);
             }
             let mut envs = strings(&g["envs"]);
@@ -55,16 +63,19 @@ pub(crate) fn generators(
                 envs.push(e.to_string());
             }
             for entry in envs {
-                let p = resolve(root, dir, &entry, file)?;
-                let text = fs::read_to_string(&p).map_err(|e| here(format!("{}: {e}", rel(root, &p).display())))?;
-                for line in text
-                    .lines()
-                    .map(str::trim)
-                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
-                {
+                let p = resolve(root, dir, &entry, file).map_err(within)?;
+                let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
+                let env = rel(root, &p);
+                for (n, line) in text.lines().enumerate() {
+                    let line = line.trim();
+                    if line.is_empty() || line.starts_with('#') {
+                        continue;
+                    }
+                    let at = |m: &str| here(format!("{}: line {}: {m}", env.display(), n + 1));
                     let (key, value) = line
                         .split_once('=')
-                        .ok_or_else(|| here(format!("{entry}: line {line:?}: expected KEY=VALUE")))?;
+                        .ok_or_else(|| at("expected KEY=VALUE (the line is not shown)"))?;
+                    check_key(key).map_err(|m| at(&m))?;
                     data.insert(key.to_string(), value.to_string());
                 }
             }
@@ -167,6 +178,24 @@ pub(crate) fn generators(
         }
     }
     Ok(())
+}
+
+/// A ConfigMap/Secret key: `[-._a-zA-Z0-9]+`, at most 253 characters. The message names the
+/// key only when it is well formed (a malformed "key" may be a value pasted in by mistake).
+fn check_key(key: &str) -> Result<(), String> {
+    let ok = !key.is_empty()
+        && key.len() <= 253
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "key of {} characters is not a valid ConfigMap/Secret key (letters, digits, '-', '_', '.'; the key is not shown)",
+            key.chars().count()
+        ))
+    }
 }
 
 fn unquote(v: &str) -> &str {

@@ -11,10 +11,15 @@
 //! definitions (see `smp`). Output is in kustomize's legacy order unless `sortOptions` says
 //! otherwise. Other fields are refused with an error naming them.
 //!
-//! Safety: nothing outside the repository root is read (paths, symlinks), remote resources are
-//! refused, a cycle of kustomizations is an error, and every error names the kustomization file
-//! and the entry at fault.
+//! Safety: nothing outside the repository root is read: every file (kustomization files
+//! themselves, resources, patches, generator files and env files, components, replacement
+//! sources, `crds`) is read through [`Root`], which follows symlinks and refuses a target outside
+//! the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
+//! read. Remote resources are refused, a cycle of kustomizations is an error, and every error
+//! names the kustomization file and the entry at fault, never a generator literal.
 
+#[cfg(test)]
+mod confine_tests;
 mod generate;
 mod order;
 mod patch;
@@ -31,14 +36,20 @@ use ballast_core::{Manifest, Origin};
 use serde_json::Value;
 
 use crate::RenderError;
-use crate::yaml::parse_stream;
+use crate::limits::Limits;
+use crate::root::Root;
 
 /// File names that make a directory a kustomization.
 pub const KUSTOMIZATION_FILES: &[&str] = &["kustomization.yaml", "kustomization.yml", "Kustomization"];
 
-/// The kustomization file of `dir`, if it has one.
+/// The kustomization file of `dir`, if it has one. A symlink counts even when its target is
+/// outside the root or missing, so that reading it fails instead of the directory being taken
+/// for a plain one.
 pub fn kustomization_file(dir: &Path) -> Option<PathBuf> {
-    KUSTOMIZATION_FILES.iter().map(|n| dir.join(n)).find(|p| p.is_file())
+    KUSTOMIZATION_FILES
+        .iter()
+        .map(|n| dir.join(n))
+        .find(|p| fs::symlink_metadata(p).is_ok_and(|m| !m.is_dir()))
 }
 
 /// One resource while building: the object, where it came from, and its identity before any
@@ -93,25 +104,23 @@ impl Res {
 /// A renamed resource: kind, namespace, original name, current name.
 pub(crate) type Rename = (String, Option<String>, String, String);
 
-/// Builds the kustomization in `dir` (inside `root`).
+/// Builds the kustomization in `dir` (inside `root`) within the default [`Limits`].
 pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
-    let root = root.canonicalize().map_err(|source| RenderError::Io {
-        path: root.to_path_buf(),
-        source,
-    })?;
+    build_in(&Root::new(root, Limits::default())?, dir)
+}
+
+/// Builds the kustomization in `dir`, reading only files inside `root`, within its limits.
+pub fn build_in(root: &Root, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let mut stack = Vec::new();
     let mut declared = vars::Declared::default();
-    let mut resources = build_dir(&root, dir, &mut stack, &mut declared)?;
+    let mut resources = build_dir(root, dir, &mut stack, &mut declared)?;
     finish(&mut resources);
     vars::crd_name_references(&declared.name_refs, &mut resources);
-    vars::resolve(&root, &declared.vars, &mut resources)?;
-    let dir = dir.canonicalize().map_err(|source| RenderError::Io {
-        path: rel(&root, dir),
-        source,
-    })?;
+    vars::resolve(root, &declared.vars, &mut resources)?;
+    let dir = root.confine(dir)?;
     if let Some(file) = kustomization_file(&dir) {
-        let k = read_kustomization(&root, &file)?;
-        order::sort(&root, &file, &k, &mut resources)?;
+        let k = read_kustomization(root, &file)?;
+        order::sort(root, &file, &k, &mut resources)?;
     }
     resources
         .into_iter()
@@ -131,14 +140,8 @@ pub fn apply_overrides(
     overrides: &Value,
     origin: &Path,
 ) -> Result<Vec<Manifest>, RenderError> {
-    let root = root.canonicalize().map_err(|source| RenderError::Io {
-        path: root.to_path_buf(),
-        source,
-    })?;
-    let base_dir = base_dir.canonicalize().map_err(|source| RenderError::Io {
-        path: base_dir.to_path_buf(),
-        source,
-    })?;
+    let root = &Root::new(root, Limits::default())?;
+    let base_dir = root.confine(base_dir)?;
     let mut out: Vec<Res> = manifests
         .into_iter()
         .map(|m| Res {
@@ -150,10 +153,9 @@ pub fn apply_overrides(
         .collect();
     // Components first (paths relative to the Kustomization's path), as Flux's wrapper does.
     for entry in strings(&overrides["components"]) {
-        let path = resolve(&root, &base_dir, &entry, origin)?;
-        apply_component(&root, &path, &mut out, &mut Vec::new(), &mut vars::Declared::default())?;
+        let path = resolve(root, &base_dir, &entry, origin)?;
+        apply_component(root, &path, &mut out, &mut Vec::new(), &mut vars::Declared::default())?;
     }
-    let root = root.as_path();
     let k = serde_json::json!({
         "namePrefix": overrides["namePrefix"],
         "nameSuffix": overrides["nameSuffix"],
@@ -196,7 +198,7 @@ pub(crate) fn rel(root: &Path, p: &Path) -> PathBuf {
 }
 
 /// Resolves `entry` relative to `dir`, refusing anything that leaves `root`.
-pub(crate) fn resolve(root: &Path, dir: &Path, entry: &str, file: &Path) -> Result<PathBuf, RenderError> {
+pub(crate) fn resolve(root: &Root, dir: &Path, entry: &str, file: &Path) -> Result<PathBuf, RenderError> {
     if entry.contains("://") || entry.starts_with("github.com/") || entry.starts_with("git@") {
         return Err(err(root, file, format!("{entry}: remote resources are not allowed")));
     }
@@ -204,7 +206,7 @@ pub(crate) fn resolve(root: &Path, dir: &Path, entry: &str, file: &Path) -> Resu
     let canon = p
         .canonicalize()
         .map_err(|_| err(root, file, format!("{entry}: not found")))?;
-    if !canon.starts_with(root) {
+    if !canon.starts_with(&**root) {
         return Err(err(
             root,
             file,
@@ -242,15 +244,12 @@ const SUPPORTED: &[&str] = &[
 ];
 
 fn build_dir(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
 ) -> Result<Vec<Res>, RenderError> {
-    let dir = dir.canonicalize().map_err(|source| RenderError::Io {
-        path: rel(root, dir),
-        source,
-    })?;
+    let dir = root.confine(dir)?;
     let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
     if stack.contains(&dir) {
         let chain: Vec<String> = stack
@@ -282,12 +281,10 @@ fn build_dir(
 }
 
 /// Reads a kustomization file, refusing fields the engine does not support.
-fn read_kustomization(root: &Path, file: &Path) -> Result<Value, RenderError> {
-    let text = fs::read_to_string(file).map_err(|source| RenderError::Io {
-        path: rel(root, file),
-        source,
-    })?;
-    let k = parse_stream(&text)
+fn read_kustomization(root: &Root, file: &Path) -> Result<Value, RenderError> {
+    let text = root.read(file)?;
+    let k = root
+        .parse(&text)
         .map_err(|error| RenderError::Syntax {
             file: rel(root, file),
             error,
@@ -306,7 +303,7 @@ fn read_kustomization(root: &Path, file: &Path) -> Result<Value, RenderError> {
 
 /// Adds the objects of `resources` and `bases` (files, or directories built as kustomizations).
 fn load_resources(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
@@ -330,7 +327,7 @@ fn load_resources(
 /// A `kind: Component` kustomization applied to the resources accumulated so far: its own
 /// resources are added, then its generators and transformers run over everything.
 fn apply_component(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     out: &mut Vec<Res>,
     stack: &mut Vec<PathBuf>,
@@ -363,7 +360,7 @@ fn apply_component(
 /// such fields of the custom kinds follow renamed objects, as built-in references do. Other
 /// extensions there are not read.
 fn check_crds(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
@@ -371,8 +368,11 @@ fn check_crds(
 ) -> Result<(), RenderError> {
     for (i, entry) in strings(&k["crds"]).iter().enumerate() {
         let path = resolve(root, dir, entry, file)?;
-        let text = fs::read_to_string(&path).map_err(|e| err(root, file, format!("crds[{i}]: {entry}: {e}")))?;
-        let doc = parse_stream(&text)
+        let text = root
+            .read(&path)
+            .map_err(|e| err(root, file, format!("crds[{i}]: {e}")))?;
+        let doc = root
+            .parse(&text)
             .map_err(|e| err(root, file, format!("crds[{i}]: {entry}: {e}")))?
             .into_iter()
             .next()
@@ -390,13 +390,12 @@ fn check_crds(
 }
 
 /// Reads the objects of one resource file.
-pub(crate) fn load_file(root: &Path, path: &Path) -> Result<Vec<Res>, RenderError> {
+pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderError> {
     let r = rel(root, path);
-    let text = fs::read_to_string(path).map_err(|source| RenderError::Io {
-        path: r.clone(),
-        source,
-    })?;
-    let docs = parse_stream(&text).map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
+    let text = root.read(path)?;
+    let docs = root
+        .parse(&text)
+        .map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
     let mut out = Vec::new();
     for (i, doc) in docs.into_iter().enumerate() {
         if doc.is_null() {
@@ -424,7 +423,7 @@ pub(crate) fn load_file(root: &Path, path: &Path) -> Result<Vec<Res>, RenderErro
     Ok(out)
 }
 
-fn check_unique(root: &Path, file: &Path, out: &[Res]) -> Result<(), RenderError> {
+fn check_unique(root: &Root, file: &Path, out: &[Res]) -> Result<(), RenderError> {
     let mut seen = HashSet::new();
     for r in out {
         let id = (

@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{Res, err, strings};
 use crate::RenderError;
+use crate::root::Root;
 
 /// Kinds placed first by the legacy order, in this order.
 const ORDER_FIRST: &[&str] = &[
@@ -42,7 +43,7 @@ const ORDER_LAST: &[&str] = &["MutatingWebhookConfiguration", "ValidatingWebhook
 /// Sorts `out` as the top-level kustomization `k` (in `file`) asks. Without `sortOptions` the
 /// legacy order applies; `order: fifo` keeps the order of accumulation; `order: legacy` takes
 /// `legacySortOptions.orderFirst`/`orderLast` when given (replacing the default lists).
-pub(crate) fn sort(root: &Path, file: &Path, k: &Value, out: &mut [Res]) -> Result<(), RenderError> {
+pub(crate) fn sort(root: &Root, file: &Path, k: &Value, out: &mut [Res]) -> Result<(), RenderError> {
     let opts = &k["sortOptions"];
     if opts.is_null() {
         legacy(out, ORDER_FIRST, ORDER_LAST);

@@ -1,18 +1,17 @@
 //! Patches: strategic merge (built-in kinds by their OpenAPI definitions; custom resources with
 //! lists replaced) and JSON 6902, selected by name or by a target selector.
 
-use std::fs;
 use std::path::Path;
 
 use serde_json::Value;
 
-use super::{Res, err, rel, resolve, strings};
+use super::{Res, err, resolve, strings};
 use crate::RenderError;
-use crate::yaml::parse_stream;
+use crate::root::Root;
 
 /// `patchesStrategicMerge` and `patches`.
 pub(crate) fn strategic_and_patches(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
@@ -62,7 +61,7 @@ pub(crate) fn strategic_and_patches(
 
 /// `patchesJson6902`.
 pub(crate) fn json6902_legacy(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
@@ -90,7 +89,7 @@ pub(crate) fn json6902_legacy(
     Ok(())
 }
 
-fn inline_or_file(root: &Path, dir: &Path, file: &Path, entry: &str, what: &str) -> Result<String, RenderError> {
+fn inline_or_file(root: &Root, dir: &Path, file: &Path, entry: &str, what: &str) -> Result<String, RenderError> {
     if entry.contains('\n') || entry.trim_start().starts_with('{') {
         Ok(entry.to_string())
     } else {
@@ -98,18 +97,18 @@ fn inline_or_file(root: &Path, dir: &Path, file: &Path, entry: &str, what: &str)
     }
 }
 
-fn read(root: &Path, dir: &Path, file: &Path, path: &str, what: &str) -> Result<String, RenderError> {
+fn read(root: &Root, dir: &Path, file: &Path, path: &str, what: &str) -> Result<String, RenderError> {
     let p = resolve(root, dir, path, file)?;
-    fs::read_to_string(&p).map_err(|e| err(root, file, format!("{what}: {}: {e}", rel(root, &p).display())))
+    root.read(&p).map_err(|e| err(root, file, format!("{what}: {e}")))
 }
 
-fn docs(root: &Path, file: &Path, text: &str, what: &str) -> Result<Vec<Value>, RenderError> {
-    let parsed = parse_stream(text).map_err(|e| err(root, file, format!("{what}: {e}")))?;
+fn docs(root: &Root, file: &Path, text: &str, what: &str) -> Result<Vec<Value>, RenderError> {
+    let parsed = root.parse(text).map_err(|e| err(root, file, format!("{what}: {e}")))?;
     Ok(parsed.into_iter().filter(|d| !d.is_null()).collect())
 }
 
 fn apply_smp_by_name(
-    root: &Path,
+    root: &Root,
     file: &Path,
     patch: &Value,
     out: &mut Vec<Res>,
@@ -150,7 +149,7 @@ fn apply_smp_by_name(
 }
 
 /// Indices of the resources a `target` selects.
-fn select(root: &Path, file: &Path, target: &Value, out: &[Res], what: &str) -> Result<Vec<usize>, RenderError> {
+fn select(root: &Root, file: &Path, target: &Value, out: &[Res], what: &str) -> Result<Vec<usize>, RenderError> {
     let anchored = |field: &str| -> Result<Option<regex::Regex>, RenderError> {
         match target[field].as_str() {
             Some(p) => regex::Regex::new(&format!("^(?:{p})$"))
@@ -243,7 +242,7 @@ fn selector(text: Option<&str>) -> Vec<Requirement> {
         .collect()
 }
 
-fn json6902(root: &Path, file: &Path, r: &mut Res, ops: &Value, what: &str) -> Result<(), RenderError> {
+fn json6902(root: &Root, file: &Path, r: &mut Res, ops: &Value, what: &str) -> Result<(), RenderError> {
     let patch: json_patch::Patch =
         serde_json::from_value(ops.clone()).map_err(|e| err(root, file, format!("{what}: {e}")))?;
     json_patch::patch(&mut r.obj, &patch)

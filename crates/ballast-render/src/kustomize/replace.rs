@@ -8,11 +8,12 @@ use serde_json::{Map, Value};
 
 use super::{Res, err, rel, resolve};
 use crate::RenderError;
+use crate::root::Root;
 use crate::yaml::parse_stream;
 
 /// Runs every entry of `replacements` over `out`, in order.
 pub(crate) fn replacements(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
@@ -27,9 +28,9 @@ pub(crate) fn replacements(
                     return Err(here("cannot specify both path and inline replacement".into()));
                 }
                 let p = resolve(root, dir, path, file)?;
-                let text =
-                    std::fs::read_to_string(&p).map_err(|e| here(format!("{}: {e}", rel(root, &p).display())))?;
-                let doc = parse_stream(&text)
+                let text = root.read(&p).map_err(|e| here(e.to_string()))?;
+                let doc = root
+                    .parse(&text)
                     .map_err(|e| here(format!("{}: {e}", rel(root, &p).display())))?
                     .into_iter()
                     .next()

@@ -6,6 +6,7 @@ use serde_json::{Map, Value, json};
 
 use super::{Rename, Res, err};
 use crate::RenderError;
+use crate::root::Root;
 use crate::scope::{BuiltinScopes, Scope, Scopes};
 
 const WORKLOADS: &[&str] = &[
@@ -19,7 +20,7 @@ const WORKLOADS: &[&str] = &[
 
 /// Applies this kustomization's transformers to `out`.
 pub(crate) fn apply_all(
-    root: &Path,
+    root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,

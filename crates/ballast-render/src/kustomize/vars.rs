@@ -9,6 +9,7 @@ use serde_json::Value;
 
 use super::{Rename, Res, err};
 use crate::RenderError;
+use crate::root::Root;
 
 /// What kustomizations declare for the end of the build: vars, and name-reference fields of
 /// custom kinds (from `crds`).
@@ -131,7 +132,7 @@ pub(crate) struct Var {
 }
 
 /// Collects the `vars` of one kustomization; a name declared twice is an error.
-pub(crate) fn collect(root: &Path, file: &Path, k: &Value, declared: &mut Declared) -> Result<(), RenderError> {
+pub(crate) fn collect(root: &Root, file: &Path, k: &Value, declared: &mut Declared) -> Result<(), RenderError> {
     let vars = &mut declared.vars;
     for (i, v) in k["vars"].as_array().into_iter().flatten().enumerate() {
         let name = v["name"]
@@ -231,7 +232,7 @@ fn fields_for(kind: &str) -> Vec<&'static str> {
 }
 
 /// Resolves every var against the built objects and substitutes them.
-pub(crate) fn resolve(root: &Path, vars: &[Var], out: &mut [Res]) -> Result<(), RenderError> {
+pub(crate) fn resolve(root: &Root, vars: &[Var], out: &mut [Res]) -> Result<(), RenderError> {
     if vars.is_empty() {
         return Ok(());
     }

@@ -22,7 +22,13 @@ impl Scopes for AssumeNamespaced {
 
 pub async fn run(args: &BuildArgs) -> Result<u8> {
     let desired = resolve_source(&args.source).await?;
-    let manifests = render(&desired, args.target_namespace.as_deref(), None, &AssumeNamespaced)?;
+    let manifests = render(
+        &desired,
+        args.target_namespace.as_deref(),
+        None,
+        &AssumeNamespaced,
+        args.render.limits(),
+    )?;
     let text = to_yaml_stream(manifests.iter().map(|m| &m.object));
     let mut out = std::io::stdout().lock();
     match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {

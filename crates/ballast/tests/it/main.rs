@@ -13,6 +13,8 @@ mod controller;
 mod diff;
 /// `ballast local up | down | status`.
 mod local;
+/// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
+mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,
 /// ownership by inclusion, validation before writing, crash safety.
 mod safety;

@@ -744,7 +744,11 @@ fn drift_on_a_crd_field_marked_atomic_is_healed() {
         r#"{"spec":{"match":{"extra":"x"},"labels":{"extra":"x"}}}"#,
     ]);
     let run = sync(&ns, &url, &[]).ok();
-    assert!(run.stdout.contains(&format!("Route/{ns}/r configured")), "{}", run.stdout);
+    assert!(
+        run.stdout.contains(&format!("Route/{ns}/r configured")),
+        "{}",
+        run.stdout
+    );
     let live = get(&kind, Some(&ns), "r").unwrap();
     // The atomic map is Git's again; the granular one keeps the other writer's key.
     assert_eq!(live["spec"]["match"], serde_json::json!({"app": "web"}));

@@ -1,0 +1,165 @@
+//! The repository root a render is confined to.
+//!
+//! Every file the plain renderer and the Kustomize engine read (manifests, kustomization files,
+//! patches, generator files, components, replacement sources, `crds`) goes through
+//! [`Root::read`]: the path is resolved with every symlink followed and refused unless it is
+//! inside the root, and the file is refused, before it is read, when it is larger than
+//! [`Limits::max_file_size`]. YAML goes through [`Root::parse`], which applies the per-file limits
+//! and counts the expanded size against [`Limits::max_render_size`]. A symlink whose target is
+//! inside the root is followed, as kustomize does.
+
+use std::cell::Cell;
+use std::fs;
+use std::io::Read;
+use std::ops::Deref;
+use std::path::{Path, PathBuf};
+
+use serde_json::Value;
+
+use crate::RenderError;
+use crate::limits::{Limit, Limits, Size, VALUE_OVERHEAD};
+use crate::yaml::{YamlError, parse_stream_limited};
+
+/// A canonical root directory with the limits of one render and what it has used of them.
+/// Dereferences to the root's path.
+#[derive(Debug)]
+pub struct Root {
+    path: PathBuf,
+    limits: Limits,
+    used: Cell<u64>,
+}
+
+impl Root {
+    /// The root at `path` (resolved), with `limits`.
+    pub fn new(path: &Path, limits: Limits) -> Result<Root, RenderError> {
+        let path = path.canonicalize().map_err(|source| RenderError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Ok(Root {
+            path,
+            limits,
+            used: Cell::new(0),
+        })
+    }
+
+    /// The limits of this render.
+    pub fn limits(&self) -> &Limits {
+        &self.limits
+    }
+
+    /// `p` relative to the root (unchanged when it is not under it).
+    pub fn rel(&self, p: &Path) -> PathBuf {
+        p.strip_prefix(&self.path).unwrap_or(p).to_path_buf()
+    }
+
+    /// `p` resolved (every symlink followed); an error when that leaves the root.
+    pub fn confine(&self, p: &Path) -> Result<PathBuf, RenderError> {
+        let canon = p.canonicalize().map_err(|source| RenderError::Io {
+            path: self.rel(p),
+            source,
+        })?;
+        if !canon.starts_with(&self.path) {
+            return Err(RenderError::OutsideRoot(self.rel(p)));
+        }
+        Ok(canon)
+    }
+
+    /// Reads a text file that resolves inside the root and is within the file-size limit
+    /// (checked on its metadata, before reading, and again while reading).
+    pub fn read(&self, p: &Path) -> Result<String, RenderError> {
+        let canon = self.confine(p)?;
+        let io = |source| RenderError::Io {
+            path: self.rel(p),
+            source,
+        };
+        let meta = fs::metadata(&canon).map_err(io)?;
+        if !meta.is_file() {
+            return Err(io(std::io::Error::new(
+                std::io::ErrorKind::InvalidInput,
+                "not a regular file",
+            )));
+        }
+        let max = self.limits.max_file_size;
+        let too_big = |len: u64| RenderError::Limit {
+            file: self.rel(p),
+            message: Limit::FileSize.message(&format!("its size ({})", Size(len)), max),
+        };
+        if meta.len() > max {
+            return Err(too_big(meta.len()));
+        }
+        let mut text = String::with_capacity(meta.len() as usize);
+        fs::File::open(&canon)
+            .and_then(|f| f.take(max + 1).read_to_string(&mut text))
+            .map_err(io)?;
+        if text.len() as u64 > max {
+            return Err(too_big(text.len() as u64));
+        }
+        Ok(text)
+    }
+
+    /// Reads a file whose text becomes data (a generator's file or env file): [`Root::read`],
+    /// and its size counts against the render size.
+    pub fn read_data(&self, p: &Path) -> Result<String, RenderError> {
+        let text = self.read(p)?;
+        self.charge(text.len() as u64 + VALUE_OVERHEAD)
+            .map_err(|message| RenderError::Limit {
+                file: self.rel(p),
+                message,
+            })?;
+        Ok(text)
+    }
+
+    /// Parses a YAML stream within the per-file limits; its expanded size counts against the
+    /// render size.
+    pub fn parse(&self, text: &str) -> Result<Vec<Value>, YamlError> {
+        let parsed = parse_stream_limited(text, &self.limits)?;
+        self.charge(parsed.expanded).map_err(|message| YamlError {
+            document: parsed.docs.len(),
+            line: 0,
+            column: 0,
+            message,
+            limit: Some(Limit::RenderSize),
+        })?;
+        Ok(parsed.docs)
+    }
+
+    /// Counts `n` bytes against the render size.
+    pub fn charge(&self, n: u64) -> Result<(), String> {
+        let used = self.used.get().saturating_add(n);
+        if used > self.limits.max_render_size {
+            return Err(Limit::RenderSize.message("the render's expanded size", self.limits.max_render_size));
+        }
+        self.used.set(used);
+        Ok(())
+    }
+}
+
+impl Deref for Root {
+    type Target = Path;
+    fn deref(&self) -> &Path {
+        &self.path
+    }
+}
+
+impl AsRef<Path> for Root {
+    fn as_ref(&self) -> &Path {
+        &self.path
+    }
+}
+
+/// The expanded size of a value, counted as [`crate::yaml::parse_stream_limited`] counts it.
+pub fn expanded_size(v: &Value) -> u64 {
+    match v {
+        Value::Array(a) => VALUE_OVERHEAD + a.iter().map(expanded_size).sum::<u64>(),
+        Value::Object(m) => {
+            VALUE_OVERHEAD
+                + m.iter()
+                    .map(|(k, v)| k.len() as u64 + VALUE_OVERHEAD + expanded_size(v))
+                    .sum::<u64>()
+        }
+        Value::String(s) => s.len() as u64 + VALUE_OVERHEAD,
+        Value::Number(_) => 8 + VALUE_OVERHEAD,
+        Value::Bool(_) | Value::Null => 5 + VALUE_OVERHEAD,
+    }
+}
