@@ -48,6 +48,7 @@ pub struct Cluster {
     default_namespace: String,
     resources: Arc<RwLock<Resources>>,
     writes: Arc<std::sync::atomic::AtomicU64>,
+    dry_runs: Arc<std::sync::atomic::AtomicU64>,
 }
 
 impl Cluster {
@@ -83,6 +84,7 @@ impl Cluster {
             default_namespace,
             resources: Arc::default(),
             writes: Arc::default(),
+            dry_runs: Arc::default(),
         };
         cluster.refresh().await.map_err(|e| match e {
             KubeError::Discovery(m) => KubeError::Connect(format!("{server}: {m}")),
@@ -100,6 +102,11 @@ impl Cluster {
     /// clones so far.
     pub fn writes(&self) -> u64 {
         self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Server-side dry-runs sent through this handle and its clones so far.
+    pub fn dry_runs(&self) -> u64 {
+        self.dry_runs.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Namespace for namespaced objects that name none (the kubeconfig context's namespace).
@@ -345,7 +352,9 @@ impl Cluster {
         params.force = force;
         params.dry_run = dry_run;
         let verb = if dry_run { "dry-run" } else { "apply" };
-        if !dry_run {
+        if dry_run {
+            self.dry_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        } else {
             self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         }
         api.patch(&r.name, &params, &Patch::Apply(object))

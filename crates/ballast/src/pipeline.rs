@@ -276,6 +276,13 @@ impl Timer {
         }
     }
 
+    /// Prints a note (a count) among the timings.
+    pub fn note(&self, what: &str) {
+        if self.on {
+            eprintln!("timing: {what}");
+        }
+    }
+
     /// Prints the time since the previous lap under `phase`.
     pub fn lap(&self, phase: &str) {
         let now = std::time::Instant::now();

@@ -41,6 +41,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         .await
         .map_err(|e| anyhow::anyhow!("sync {}: nothing was written:\n{e}", t.name))?;
     timer.lap("plan");
+    timer.note(&format!("{} dry-runs", cluster.dry_runs()));
     // Ownership before the first write: the inventory already holds what this sync is about to
     // create, so a crash at any point leaves nothing that no inventory owns.
     let intended = StoredInventory {
