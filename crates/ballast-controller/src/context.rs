@@ -13,6 +13,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::drift::DriftWatch;
 use crate::metrics::Metrics;
+use crate::watch_health::WatchHealth;
 
 /// Shared state of the reconcilers.
 pub struct Context {
@@ -32,6 +33,10 @@ pub struct Context {
     pub trigger: UnboundedSender<KubeRef<Kustomization>>,
     /// The Kustomization controller's cache, once it runs.
     pub kustomizations: OnceLock<Store<Kustomization>>,
+    /// Accept GitRepositories with `file://` URLs.
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted, in bytes.
+    pub max_artifact_size: u64,
 }
 
 impl Context {
@@ -42,13 +47,14 @@ impl Context {
         metrics: Metrics,
         trigger: UnboundedSender<KubeRef<Kustomization>>,
         identity: &str,
+        health: WatchHealth,
     ) -> Self {
         let client = cluster.client().clone();
         let reporter = Reporter {
             controller: "ballast".into(),
             instance: Some(identity.into()),
         };
-        let drift = DriftWatch::new(cluster.clone(), trigger.clone());
+        let drift = DriftWatch::new(cluster.clone(), trigger.clone(), health);
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -58,6 +64,8 @@ impl Context {
             drift,
             trigger,
             kustomizations: OnceLock::new(),
+            allow_file_sources: false,
+            max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
         }
     }
 

@@ -212,6 +212,16 @@ pub struct ControllerArgs {
     /// Reconcile only objects in this namespace (default: all namespaces).
     #[arg(long, value_name = "NS")]
     pub watch_namespace: Option<String>,
+    /// Accept GitRepositories with file:// URLs (they read this machine's files; refused
+    /// otherwise). For tests and single-machine setups.
+    #[arg(long)]
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted per revision (sum of its file sizes; e.g. 256Mi, 1Gi).
+    #[arg(long, default_value = "256Mi", value_name = "SIZE")]
+    pub max_artifact_size: String,
+    /// A watch of the API server failing for this long makes /readyz fail.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub watch_unready_after: String,
 }
 
 /// `install`.
@@ -460,6 +470,14 @@ pub struct SourceArgs {
     /// Limit for each Git operation.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub git_timeout: String,
+    /// Send --username/--password or --token over plain http:// (refused otherwise: they would
+    /// travel in clear).
+    #[arg(long, requires = "url")]
+    pub insecure: bool,
+    /// Largest Git tree accepted (sum of its file sizes; e.g. 256Mi, 1Gi); a larger revision is
+    /// refused before anything is extracted or applied.
+    #[arg(long, default_value = "256Mi", value_name = "SIZE")]
+    pub max_artifact_size: String,
 }
 
 /// `build`.
