@@ -196,7 +196,7 @@ async fn source_of(
     if repo.spec.url.starts_with("file://") && !ctx.allow_file_sources {
         return Err(ReconcileError::Invalid(format!(
             "{}: file:// sources are refused; start the controller with --allow-file-sources to accept them",
-            repo.spec.url
+            ballast_source::redact_url(&repo.spec.url)
         )));
     }
     let ns = repo.namespace().unwrap_or_default();

@@ -172,7 +172,10 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     .with_config(config.clone())
     .shutdown_on_signal()
     .run(git_repository::reconcile, error_policy, ctx.clone())
-    .for_each(|result| futures::future::ready(log_result("GitRepository", result)));
+    .for_each(|result| {
+        log_result("GitRepository", result);
+        futures::future::ready(())
+    });
 
     let (ks_store, ks_writer) = reflector::store();
     let ks_controller = Controller::for_stream(
@@ -205,7 +208,10 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         .reconcile_on(tokio_stream(triggers))
         .shutdown_on_signal()
         .run(kustomization::reconcile, error_policy, ctx.clone())
-        .for_each(|result| futures::future::ready(log_result("Kustomization", result)));
+        .for_each(|result| {
+            log_result("Kustomization", result);
+            futures::future::ready(())
+        });
 
     ready.store(true, Ordering::Relaxed);
     let controllers = futures::future::join(repo_controller, ks_controller);

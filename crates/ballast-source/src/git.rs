@@ -412,7 +412,7 @@ impl<'a> Git<'a> {
                 .unwrap_or(std::time::UNIX_EPOCH);
             found.push((used, entry.path(), name));
         }
-        found.sort_by(|a, b| b.0.cmp(&a.0));
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
         for (rank, (used, path, name)) in found.into_iter().enumerate() {
             let recent = now.duration_since(used).map(|d| d < ARTIFACT_GRACE).unwrap_or(true);
             if rank < self.options.keep_artifacts.max(1) || recent || name == current {

@@ -45,7 +45,16 @@ fn apply_on(kubeconfig: &Path, yaml: &str) {
 fn uid_on(kubeconfig: &Path, kind: &str, ns: &str, name: &str) -> Option<String> {
     let out = kubectl_on(
         kubeconfig,
-        &["get", kind, name, "-n", ns, "-o", "jsonpath={.metadata.uid}", "--ignore-not-found"],
+        &[
+            "get",
+            kind,
+            name,
+            "-n",
+            ns,
+            "-o",
+            "jsonpath={.metadata.uid}",
+            "--ignore-not-found",
+        ],
     );
     let uid = String::from_utf8_lossy(&out.stdout).trim().to_string();
     (out.status.success() && !uid.is_empty()).then_some(uid)
@@ -54,7 +63,16 @@ fn uid_on(kubeconfig: &Path, kind: &str, ns: &str, name: &str) -> Option<String>
 fn jsonpath_on(kubeconfig: &Path, kind: &str, ns: &str, name: &str, path: &str) -> String {
     let out = kubectl_on(
         kubeconfig,
-        &["get", kind, name, "-n", ns, "-o", &format!("jsonpath={path}"), "--ignore-not-found"],
+        &[
+            "get",
+            kind,
+            name,
+            "-n",
+            ns,
+            "-o",
+            &format!("jsonpath={path}"),
+            "--ignore-not-found",
+        ],
     );
     String::from_utf8_lossy(&out.stdout).trim().to_string()
 }
@@ -123,7 +141,11 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
         "names the object and the finalizer it waits for: {}",
         run.stderr
     );
-    assert!(run.stdout.contains("Kustomization/uninstall-race/app deleted"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("Kustomization/uninstall-race/app deleted"),
+        "{}",
+        run.stdout
+    );
     // Give a running controller every chance to prune, then look.
     std::thread::sleep(std::time::Duration::from_secs(3));
     for ((kind, name), uid) in owned.iter().zip(&uids) {
@@ -135,8 +157,14 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
     }
     assert!(uid_on(&kc, "kustomization", ns, "app").is_none());
     let finalizers = jsonpath_on(&kc, "kustomization", ns, "held", "{.metadata.finalizers}");
-    assert!(finalizers.contains("example.com/keep"), "foreign finalizer kept: {finalizers}");
-    assert!(!finalizers.contains("finalizers.fluxcd.io"), "ours removed: {finalizers}");
+    assert!(
+        finalizers.contains("example.com/keep"),
+        "foreign finalizer kept: {finalizers}"
+    );
+    assert!(
+        !finalizers.contains("finalizers.fluxcd.io"),
+        "ours removed: {finalizers}"
+    );
     assert_eq!(jsonpath_on(&kc, "kustomization", ns, "held", "{.spec.suspend}"), "true");
     assert!(
         kubectl_on(&kc, &["get", "crd", "kustomizations.kustomize.toolkit.fluxcd.io"])
@@ -148,9 +176,12 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
     // Once the other controller lets go, uninstall completes; the workloads still stay.
     let patch = r#"{"metadata":{"finalizers":null}}"#;
     assert!(
-        kubectl_on(&kc, &["patch", "kustomization", "held", "-n", ns, "--type=merge", "-p", patch])
-            .status
-            .success()
+        kubectl_on(
+            &kc,
+            &["patch", "kustomization", "held", "-n", ns, "--type=merge", "-p", patch]
+        )
+        .status
+        .success()
     );
     ballast_on(&kc, &["uninstall", "--keep-namespace"]).ok();
     wait_for("the Kustomization CRD removed", 30, || {
