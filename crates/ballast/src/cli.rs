@@ -279,6 +279,9 @@ pub struct CreateGit {
     /// Secret with credentials.
     #[arg(long)]
     pub secret_ref: Option<String>,
+    /// Allow the secret's credentials over a plain http:// URL (`spec.insecure`).
+    #[arg(long)]
+    pub insecure: bool,
     /// Ignore rules (.gitignore syntax).
     #[arg(long)]
     pub ignore_paths: Vec<String>,
