@@ -60,10 +60,11 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
             if items.is_empty() {
                 break;
             }
-            // Every Kustomization is suspended before any is deleted.
+            // Every Kustomization is suspended before any is deleted (one already being deleted
+            // too: uninstalling never prunes).
             for ks in &items {
                 let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
-                if ks.spec.suspend != Some(true) && ks.meta().deletion_timestamp.is_none() {
+                if ks.spec.suspend != Some(true) {
                     let patch = json!({"spec": {"suspend": true}});
                     nsd.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
                         .await?;
