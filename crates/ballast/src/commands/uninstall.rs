@@ -9,7 +9,6 @@
 //!   namespace it lives in) are kept so that controller can finish, and the command ends with an
 //!   error saying what to do; run it again once the other finalizer is gone.
 
-use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
@@ -42,42 +41,14 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
     let cluster = connect(kubeconfig, context).await?;
     let client = cluster.client().clone();
     let mut blocked: Vec<Blocked> = Vec::new();
-    if cluster.serves(&ObjectRef::new(
+    let kustomizations_served = cluster.serves(&ObjectRef::new(
         "kustomize.toolkit.fluxcd.io/v1",
         "Kustomization",
         Some("x"),
         "x",
-    )) {
-        let api: Api<Kustomization> = Api::all(client.clone());
-        for _ in 0..PASSES {
-            let items: Vec<Kustomization> = api
-                .list(&ListParams::default())
-                .await?
-                .items
-                .into_iter()
-                .filter(|ks| !blocked.iter().any(|b| b.what == describe(ks)))
-                .collect();
-            if items.is_empty() {
-                break;
-            }
-            // Every Kustomization is suspended before any is deleted (one already being deleted
-            // too: uninstalling never prunes).
-            for ks in &items {
-                let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
-                if ks.spec.suspend != Some(true) {
-                    let patch = json!({"spec": {"suspend": true}});
-                    nsd.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                        .await?;
-                }
-            }
-            for ks in &items {
-                let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
-                match remove(&nsd, ks, "kustomizations.kustomize.toolkit.fluxcd.io").await? {
-                    None => println!("✔ {} deleted (suspended first: workloads kept)", describe(ks)),
-                    Some(b) => blocked.push(b),
-                }
-            }
-        }
+    ));
+    if kustomizations_served {
+        sweep_kustomizations(&client, &mut blocked).await?;
     }
     if cluster.serves(&ObjectRef::new(
         "source.toolkit.fluxcd.io/v1",
@@ -94,8 +65,6 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
             }
         }
     }
-    let kept_crds: BTreeSet<&str> = blocked.iter().map(|b| b.crd).collect();
-    let kept_namespaces: BTreeSet<&str> = blocked.iter().map(|b| b.namespace.as_str()).collect();
     let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace)
         .iter()
         .map(|v| {
@@ -115,10 +84,19 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
     ));
     objects.reverse();
     for r in objects {
-        if r.is_namespace() && (args.keep_namespace || kept_namespaces.contains(r.name.as_str())) {
+        if r.is_namespace() && (args.keep_namespace || blocked.iter().any(|b| b.namespace == r.name)) {
             continue;
         }
-        if r.kind == "CustomResourceDefinition" && kept_crds.contains(r.name.as_str()) {
+        if r.kind == "CustomResourceDefinition" && r.name == KUSTOMIZATION_CRD && kustomizations_served {
+            // Deleting the CRD deletes its objects: one created since the sweep above would be
+            // finalized unsuspended. Sweep again right before.
+            sweep_kustomizations(&client, &mut blocked).await?;
+            if blocked.iter().any(|b| b.crd == KUSTOMIZATION_CRD) {
+                println!("◎ {r} kept: objects of this kind wait for another controller's finalizer");
+                continue;
+            }
+        }
+        if r.kind == "CustomResourceDefinition" && blocked.iter().any(|b| b.crd == r.name) {
             println!("◎ {r} kept: objects of this kind wait for another controller's finalizer");
             continue;
         }
@@ -138,6 +116,45 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
         );
     }
     Ok(0)
+}
+
+/// The Kustomization CRD.
+const KUSTOMIZATION_CRD: &str = "kustomizations.kustomize.toolkit.fluxcd.io";
+
+/// Suspends every Kustomization, then deletes each and takes Flux's finalizer off it; those held
+/// by another finalizer are added to `blocked`. Repeats (a few times) while new ones appear.
+async fn sweep_kustomizations(client: &kube::Client, blocked: &mut Vec<Blocked>) -> Result<()> {
+    let api: Api<Kustomization> = Api::all(client.clone());
+    for _ in 0..PASSES {
+        let items: Vec<Kustomization> = api
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|ks| !blocked.iter().any(|b| b.what == describe(ks)))
+            .collect();
+        if items.is_empty() {
+            break;
+        }
+        // Every Kustomization is suspended before any is deleted (one already being deleted
+        // too: uninstalling never prunes).
+        for ks in &items {
+            let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
+            if ks.spec.suspend != Some(true) {
+                let patch = json!({"spec": {"suspend": true}});
+                nsd.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+                    .await?;
+            }
+        }
+        for ks in &items {
+            let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
+            match remove(&nsd, ks, KUSTOMIZATION_CRD).await? {
+                None => println!("✔ {} deleted (suspended first: workloads kept)", describe(ks)),
+                Some(b) => blocked.push(b),
+            }
+        }
+    }
+    Ok(())
 }
 
 /// `Kind/namespace/name`.
