@@ -122,3 +122,27 @@ fn the_artifact_path_in_a_status_is_never_read() {
         "the Git files still apply"
     );
 }
+
+#[test]
+fn a_revision_over_the_artifact_size_limit_is_refused_and_nothing_applied() {
+    let ns = namespace("git-size");
+    let repo = GitRepo::new();
+    repo.write("cm.yaml", &configmap(&ns, "sized", "v1"));
+    repo.write("blob.txt", &"x".repeat(4096));
+    let commit = repo.commit("big");
+    let url = repo.url();
+    let run = ballast(&["sync", "--name", &ns, "--url", &url, "--max-artifact-size", "2Ki"]).fails();
+    assert!(run.code != 101, "no panic: {}", run.stderr);
+    assert!(
+        run.stderr.contains(&url) && run.stderr.contains(&format!("main@sha1:{commit}")),
+        "names the repository and the revision: {}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("too large"), "{}", run.stderr);
+    assert!(get("configmap", Some(&ns), "sized").is_none(), "nothing applied");
+    ballast(&["sync", "--name", &ns, "--url", &url]).ok();
+    assert!(
+        get("configmap", Some(&ns), "sized").is_some(),
+        "the default limit accepts it"
+    );
+}
