@@ -69,6 +69,11 @@ pub struct GitRepositorySpec {
     /// Deprecated (v1beta1/v1beta2): `go-git` or `libgit2`. Accepted and ignored, with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_implementation: Option<String>,
+    /// Send the secret's `username`/`password` or `bearerToken` over a plain `http://` URL
+    /// (refused otherwise: they would travel in clear). A Ballast extension, named as Flux's
+    /// `insecure` on its OCI and Helm repositories.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub insecure: Option<bool>,
 }
 
 /// The Git reference to fetch; the most specific field wins: `commit`, `name`, `semver`, `tag`,

@@ -13,6 +13,7 @@ use kube::runtime::events::{Event, EventType, Recorder, Reporter};
 
 use crate::drift::DriftWatch;
 use crate::metrics::Metrics;
+use crate::watch_health::WatchHealth;
 
 /// Shared state of the reconcilers.
 pub struct Context {
@@ -36,6 +37,10 @@ pub struct Context {
     pub prune_budget: ballast_apply::PruneBudget,
     /// The controller's own namespace: never pruned.
     pub own_namespace: String,
+    /// Accept GitRepositories with `file://` URLs.
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted, in bytes.
+    pub max_artifact_size: u64,
 }
 
 impl Context {
@@ -46,13 +51,14 @@ impl Context {
         metrics: Metrics,
         trigger: UnboundedSender<KubeRef<Kustomization>>,
         identity: &str,
+        health: WatchHealth,
     ) -> Self {
         let client = cluster.client().clone();
         let reporter = Reporter {
             controller: "ballast".into(),
             instance: Some(identity.into()),
         };
-        let drift = DriftWatch::new(cluster.clone(), trigger.clone());
+        let drift = DriftWatch::new(cluster.clone(), trigger.clone(), health);
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
@@ -64,6 +70,8 @@ impl Context {
             kustomizations: OnceLock::new(),
             prune_budget: ballast_apply::PruneBudget::default(),
             own_namespace: "flux-system".into(),
+            allow_file_sources: false,
+            max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
         }
     }
 

@@ -20,6 +20,8 @@ use kube::runtime::reflector::ObjectRef as KubeRef;
 use kube::runtime::{WatchStreamExt, watcher};
 use tokio::sync::mpsc::UnboundedSender;
 
+use crate::watch_health::WatchHealth;
+
 type Owner = KubeRef<Kustomization>;
 
 /// The label every object applied by a Kustomization carries (with its name as value).
@@ -39,15 +41,18 @@ pub struct DriftWatch {
     state: Arc<Mutex<State>>,
     cluster: Cluster,
     trigger: UnboundedSender<Owner>,
+    health: WatchHealth,
 }
 
 impl DriftWatch {
-    /// A drift watch that sends owners to reconcile on `trigger`.
-    pub fn new(cluster: Cluster, trigger: UnboundedSender<Owner>) -> Self {
+    /// A drift watch that sends owners to reconcile on `trigger` and reports its watches'
+    /// failures to `health`.
+    pub fn new(cluster: Cluster, trigger: UnboundedSender<Owner>, health: WatchHealth) -> Self {
         DriftWatch {
             state: Arc::default(),
             cluster,
             trigger,
+            health,
         }
     }
 
@@ -98,11 +103,23 @@ impl DriftWatch {
             // reconciles and puts the label back.
             let config = watcher::Config::default().labels(OWNER_LABEL);
             let mut events = watcher(api, config).default_backoff().boxed();
+            let name = if like.group.is_empty() {
+                format!("drift {}/{}", like.version, like.kind)
+            } else {
+                format!("drift {}/{}/{}", like.group, like.version, like.kind)
+            };
             while let Some(event) = events.next().await {
                 match event {
-                    Ok(watcher::Event::Apply(o)) => this.observe(&like, o, false),
-                    Ok(watcher::Event::Delete(o)) => this.observe(&like, o, true),
-                    _ => {}
+                    Ok(watcher::Event::Apply(o)) => {
+                        this.health.succeeded(&name);
+                        this.observe(&like, o, false)
+                    }
+                    Ok(watcher::Event::Delete(o)) => {
+                        this.health.succeeded(&name);
+                        this.observe(&like, o, true)
+                    }
+                    Ok(_) => this.health.succeeded(&name),
+                    Err(e) => this.health.failed(&name, &e.to_string()),
                 }
             }
         });

@@ -108,6 +108,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
         }
         Err(e) => {
             let message = e.to_string();
+            eprintln!("GitRepository {ns}/{}: {}: {message}", repo.name_any(), e.reason());
             set_condition(
                 &mut status.conditions,
                 condition("FetchFailed", ConditionStatus::True, e.reason(), &message, generation),
@@ -156,13 +157,7 @@ pub fn git_ref(repo: &GitRepository) -> GitRef {
 }
 
 async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, ReconcileError> {
-    let ns = repo.namespace().unwrap_or_default();
-    let (auth, _keys) = auth(repo, ctx, &ns).await?;
-    let source = GitSource {
-        url: repo.spec.url.clone(),
-        reference: git_ref(repo),
-        auth,
-    };
+    let (source, _keys) = source_of(repo, ctx, git_ref(repo)).await?;
     let timeout = repo
         .spec
         .timeout
@@ -170,10 +165,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, Reconcil
         .map(parse_duration)
         .transpose()
         .map_err(ReconcileError::Invalid)?;
-    let options = FetchOptions {
-        cache_dir: ctx.cache_dir.clone(),
-        timeout: timeout.unwrap_or(Duration::from_secs(60)),
-    };
+    let options = fetch_options(ctx, timeout.unwrap_or(Duration::from_secs(60)));
     let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options))
         .await
         .map_err(|e| ReconcileError::Build(e.to_string()))??;
@@ -186,25 +178,53 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, Reconcil
     })
 }
 
-/// Puts the tree of an exact revision (`<ref>@sha1:<commit>`) of `repo` in this process's cache
-/// and returns its directory: used when the artifact in status was produced by another process.
-pub async fn materialize(repo: &GitRepository, revision: &str, ctx: &Context) -> Result<PathBuf, ReconcileError> {
-    let commit = revision.rsplit("sha1:").next().unwrap_or_default().to_string();
+fn fetch_options(ctx: &Context, timeout: Duration) -> FetchOptions {
+    let mut options = FetchOptions::new(ctx.cache_dir.clone(), timeout);
+    options.max_artifact_size = ctx.max_artifact_size;
+    options
+}
+
+/// The source crate's view of a GitRepository: its URL, `reference`, the credentials of its
+/// secret and `spec.insecure`. A `file://` URL is refused unless the controller was started with
+/// `--allow-file-sources` (it would read this machine's files on behalf of whoever may create
+/// GitRepositories). The guard keeps SSH key files alive.
+async fn source_of(
+    repo: &GitRepository,
+    ctx: &Context,
+    reference: GitRef,
+) -> Result<(GitSource, Option<tempfile::TempDir>), ReconcileError> {
+    if repo.spec.url.starts_with("file://") && !ctx.allow_file_sources {
+        return Err(ReconcileError::Invalid(format!(
+            "{}: file:// sources are refused; start the controller with --allow-file-sources to accept them",
+            ballast_source::redact_url(&repo.spec.url)
+        )));
+    }
     let ns = repo.namespace().unwrap_or_default();
-    let (auth, _keys) = auth(repo, ctx, &ns).await?;
+    let (auth, keys) = auth(repo, ctx, &ns).await?;
     let source = GitSource {
         url: repo.spec.url.clone(),
-        reference: GitRef::Commit(commit),
+        reference,
         auth,
+        insecure: repo.spec.insecure == Some(true),
     };
-    let options = FetchOptions {
-        cache_dir: ctx.cache_dir.clone(),
-        timeout: Duration::from_secs(60),
-    };
-    let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options))
-        .await
-        .map_err(|e| ReconcileError::Build(e.to_string()))??;
-    Ok(artifact.root)
+    Ok((source, keys))
+}
+
+/// The tree of an exact revision (`<ref>@sha1:<commit>`) of `repo`. The directory is derived
+/// from the revision inside this process's cache (keyed by URL and credentials), never read from
+/// the object's status: a cached copy made for the same URL and credentials is used as is,
+/// anything else is fetched (and so checked with the remote, with the repository's credentials).
+pub async fn artifact_root(repo: &GitRepository, revision: &str, ctx: &Context) -> Result<PathBuf, ReconcileError> {
+    let commit = revision.rsplit("sha1:").next().unwrap_or_default().to_string();
+    let (source, _keys) = source_of(repo, ctx, GitRef::Commit(commit.clone())).await?;
+    let options = fetch_options(ctx, Duration::from_secs(60));
+    let artifact = tokio::task::spawn_blocking(move || match ballast_source::cached(&source, &options, &commit) {
+        Some(root) => Ok(root),
+        None => ballast_source::fetch(&source, &options).map(|a| a.root),
+    })
+    .await
+    .map_err(|e| ReconcileError::Build(e.to_string()))??;
+    Ok(artifact)
 }
 
 /// Credentials from the secret named by `spec.secretRef`. SSH keys are written to a private

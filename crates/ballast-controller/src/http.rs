@@ -10,6 +10,7 @@ use axum::http::StatusCode;
 use axum::routing::get;
 
 use crate::metrics::Metrics;
+use crate::watch_health::WatchHealth;
 
 /// Shared with the handlers.
 #[derive(Clone)]
@@ -18,6 +19,8 @@ pub struct Probe {
     pub ready: Arc<AtomicBool>,
     /// Metrics to serve.
     pub metrics: Metrics,
+    /// Watches that keep failing make the controller not ready.
+    pub watches: WatchHealth,
 }
 
 /// Serves the endpoints on `addr` until the process ends. Returns the bound address.
@@ -29,10 +32,12 @@ pub async fn serve(addr: SocketAddr, probe: Probe) -> std::io::Result<SocketAddr
         .route(
             "/readyz",
             get(|State(p): State<Probe>| async move {
-                if p.ready.load(Ordering::Relaxed) {
-                    (StatusCode::OK, "ok")
+                if !p.ready.load(Ordering::Relaxed) {
+                    (StatusCode::SERVICE_UNAVAILABLE, "not leading".to_string())
+                } else if let Some(problem) = p.watches.problem() {
+                    (StatusCode::SERVICE_UNAVAILABLE, problem)
                 } else {
-                    (StatusCode::SERVICE_UNAVAILABLE, "not leading")
+                    (StatusCode::OK, "ok".to_string())
                 }
             }),
         )

@@ -96,6 +96,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         }
         Err(e) => {
             let message = e.to_string();
+            eprintln!("Kustomization {ns}/{name}: {}: {message}", e.reason());
             mark_failed(&mut status.conditions, e.reason(), &message, generation, e.stalled());
             if matches!(e, ReconcileError::Health(_)) {
                 set_condition(
@@ -355,11 +356,8 @@ async fn artifact(
         ))
     })?;
     let ignore = repo.spec.ignore.clone();
-    let root = std::path::PathBuf::from(&artifact.path);
-    if root.is_dir() {
-        return Ok((artifact.revision, root, ignore));
-    }
-    let root = crate::git_repository::materialize(&repo, &artifact.revision, ctx).await?;
+    // The path comes from the revision inside our cache, never from `status.artifact.path`.
+    let root = crate::git_repository::artifact_root(&repo, &artifact.revision, ctx).await?;
     Ok((artifact.revision, root, ignore))
 }
 

@@ -8,6 +8,11 @@
 //! - Reconciles run concurrently (bounded); one slow or failing object never blocks the others.
 //! - With leader election, only the holder of the Lease runs reconcilers; losing the lease ends
 //!   [`run`] with an error so the process restarts clean.
+//! - Every failed reconcile is logged on stderr with the object (`Kind ns/name: error`); every
+//!   watch failure is logged, and a watch failing for longer than
+//!   [`ControllerOptions::watch_unready_after`] turns `/readyz` red until it works again.
+//! - GitRepositories with `file://` URLs are refused unless
+//!   [`ControllerOptions::allow_file_sources`] is set.
 
 mod context;
 pub mod drift;
@@ -18,6 +23,7 @@ pub mod kustomization;
 pub mod leader;
 mod metrics;
 mod status;
+pub mod watch_health;
 
 use std::net::SocketAddr;
 use std::path::PathBuf;
@@ -32,7 +38,7 @@ use k8s_openapi::api::coordination::v1::Lease;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef as KubeRef;
-use kube::runtime::watcher;
+use kube::runtime::{WatchStreamExt, reflector, watcher};
 
 pub use context::Context;
 pub use error::ReconcileError;
@@ -58,6 +64,13 @@ pub struct ControllerOptions {
     /// The deletion budget of every Kustomization that does not set its own
     /// (`ballast.dev/prune-budget` annotation).
     pub prune_budget: ballast_apply::PruneBudget,
+    /// Accept GitRepositories with `file://` URLs (refused by default: they read this machine's
+    /// files).
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted, in bytes.
+    pub max_artifact_size: u64,
+    /// A watch failing this long makes `/readyz` fail.
+    pub watch_unready_after: Duration,
 }
 
 /// Why the controller stopped.
@@ -91,9 +104,11 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     }
     let metrics = Metrics::default();
     let ready = Arc::new(AtomicBool::new(false));
+    let health = watch_health::WatchHealth::new(options.watch_unready_after);
     let probe = http::Probe {
         ready: ready.clone(),
         metrics: metrics.clone(),
+        watches: health.clone(),
     };
     let addr = http::serve(options.metrics_addr, probe)
         .await
@@ -132,7 +147,16 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     }
 
     let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
-    let mut ctx = Context::new(cluster, options.cache_dir.clone(), metrics, trigger, &options.identity);
+    let mut ctx = Context::new(
+        cluster,
+        options.cache_dir.clone(),
+        metrics,
+        trigger,
+        &options.identity,
+        health.clone(),
+    );
+    ctx.allow_file_sources = options.allow_file_sources;
+    ctx.max_artifact_size = options.max_artifact_size;
     ctx.prune_budget = options.prune_budget;
     ctx.own_namespace = options.lease_namespace.clone();
     let ctx = Arc::new(ctx);
@@ -143,17 +167,34 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     };
     let config = controller::Config::default().concurrency(options.concurrency);
 
-    let repo_controller = Controller::new(repos.clone(), watcher::Config::default())
-        .with_config(config.clone())
-        .shutdown_on_signal()
-        .run(git_repository::reconcile, error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()));
+    let (repo_store, repo_writer) = reflector::store();
+    let repo_controller = Controller::for_stream(
+        watched(repos.clone(), &health, "GitRepository")
+            .reflect(repo_writer)
+            .applied_objects(),
+        repo_store,
+    )
+    .with_config(config.clone())
+    .shutdown_on_signal()
+    .run(git_repository::reconcile, error_policy, ctx.clone())
+    .for_each(|result| {
+        log_result("GitRepository", result);
+        futures::future::ready(())
+    });
 
-    let ks_controller = Controller::new(kustomizations, watcher::Config::default()).with_config(config);
+    let (ks_store, ks_writer) = reflector::store();
+    let ks_controller = Controller::for_stream(
+        watched(kustomizations, &health, "Kustomization")
+            .reflect(ks_writer)
+            .applied_objects(),
+        ks_store,
+    )
+    .with_config(config);
     let store = ks_controller.store();
     let _ = ctx.kustomizations.set(store.clone());
+    let sources = watched(repos, &health, "GitRepository (Kustomization sources)").touched_objects();
     let ks_controller = ks_controller
-        .watches(repos, watcher::Config::default(), move |repo: GitRepository| {
+        .watches_stream(sources, move |repo: GitRepository| {
             // A source changed (new artifact, most likely): every Kustomization using it.
             let ns = repo.metadata.namespace.clone().unwrap_or_default();
             let name = repo.metadata.name.clone().unwrap_or_default();
@@ -172,7 +213,10 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         .reconcile_on(tokio_stream(triggers))
         .shutdown_on_signal()
         .run(kustomization::reconcile, error_policy, ctx.clone())
-        .for_each(|_| futures::future::ready(()));
+        .for_each(|result| {
+            log_result("Kustomization", result);
+            futures::future::ready(())
+        });
 
     ready.store(true, Ordering::Relaxed);
     let controllers = futures::future::join(repo_controller, ks_controller);
@@ -227,6 +271,40 @@ async fn release(api: &Api<Lease>, cfg: &leader::LeaseConfig) {
             &kube::api::Patch::Merge(&patch),
         )
         .await;
+}
+
+/// A watch of `api` with client-go's backoff, reporting its failures and recoveries to `health`.
+fn watched<K>(
+    api: Api<K>,
+    health: &watch_health::WatchHealth,
+    name: &'static str,
+) -> impl futures::Stream<Item = Result<watcher::Event<K>, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + 'static,
+{
+    let health = health.clone();
+    watcher(api, watcher::Config::default())
+        .default_backoff()
+        .inspect(move |event| match event {
+            Ok(_) => health.succeeded(name),
+            Err(e) => health.failed(name, &e.to_string()),
+        })
+}
+
+/// Logs a failed reconcile with its object (`Kind ns/name: error`); watch errors are logged by
+/// [`watched`].
+fn log_result<K: kube::Resource>(
+    kind: &str,
+    result: Result<(KubeRef<K>, Action), controller::Error<ReconcileError, watcher::Error>>,
+) {
+    match result {
+        Ok(_) | Err(controller::Error::QueueError(_)) => {}
+        Err(controller::Error::ReconcilerFailed(e, object)) => {
+            let ns = object.namespace.as_deref().unwrap_or_default();
+            eprintln!("{kind} {ns}/{}: reconcile failed: {e}", object.name);
+        }
+        Err(e) => eprintln!("{kind} controller: {e}"),
+    }
 }
 
 fn error_policy<K>(_object: Arc<K>, _error: &ReconcileError, _ctx: Arc<Context>) -> Action {

@@ -420,8 +420,8 @@ fn to_value(o: DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
 
-/// The API client: kube's stack (base URI, authentication, extra headers, timeouts) over a TCP
-/// connector with `TCP_NODELAY`. Without it, the first request on every new connection waits for
+/// The API client: kube's stack (base URI, authentication, extra headers, timeouts) and
+/// [`crate::retry`] (429 and safe 5xx retried with backoff) over a TCP connector with `TCP_NODELAY`. Without it, the first request on every new connection waits for
 /// the server's delayed ACK of the TLS handshake's last flight (about 40 ms on Linux).
 fn http_client(config: Config) -> Result<Client, kube::Error> {
     use kube::client::ConfigExt;
@@ -440,6 +440,7 @@ fn http_client(config: Config) -> Result<Client, kube::Error> {
         .option_layer(config.auth_layer()?)
         .layer(config.extra_headers_layer()?)
         .map_err(tower::BoxError::from)
+        .layer(crate::retry::RetryLayer::default())
         .service(http);
     Ok(Client::new(service, config.default_namespace))
 }

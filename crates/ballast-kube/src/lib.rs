@@ -4,9 +4,13 @@
 //! needs — get, server-side apply (real or dry-run), delete — on plain JSON objects. Objects are sent
 //! as data, never round-tripped through typed structs, so fields an older server does not know are
 //! never invented and fields a newer manifest has are never dropped.
+//!
+//! Every request goes through [`retry`]: `429` (honouring `Retry-After`) and `5xx` are retried
+//! with backoff when sending the request again is safe.
 
 mod cluster;
 mod error;
+pub mod retry;
 
 pub use cluster::{Cluster, ConnectOptions, FIELD_MANAGER};
 pub use error::{KubeError, conflict_managers};

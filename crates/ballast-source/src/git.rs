@@ -15,38 +15,96 @@ use crate::{Auth, FetchOptions, GitRef, GitSource, SemverRange, SourceError, red
 
 /// Resolves `source.reference` on the remote and returns the artifact of that commit, fetching
 /// and checking it out only when the cache does not already hold it. Blocking.
+///
+/// Guarantees:
+/// - the cache is keyed by the URL (without credentials) and a salted digest of the
+///   credentials: a caller never gets a copy fetched with someone else's credentials;
+/// - every call reaches the remote with the caller's credentials first (`ls-remote`), an exact
+///   commit included, so a cached copy is never served to a caller the remote refuses;
+/// - one fetch at a time per cached repository, across processes (an exclusive file lock);
+/// - a tree larger than [`FetchOptions::max_artifact_size`] is refused before anything is
+///   extracted;
+/// - after a new artifact is made, only the [`FetchOptions::keep_artifacts`] most recently used
+///   artifacts of that repository are kept (and any used in the last [`ARTIFACT_GRACE`]).
 pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Artifact, SourceError> {
-    let git = Git::new(source, options)?;
+    let git = Git::cached(source, options)?;
     let (name, commit) = git.resolve()?;
     let revision = Revision {
         name,
         commit: commit.clone(),
     };
-    let artifact_dir = options.cache_dir.join("artifacts").join(&commit);
-    let tree = artifact_dir.join("tree");
-    if let Ok(digest) = fs::read_to_string(artifact_dir.join("digest"))
-        && tree.is_dir()
-    {
-        return Ok(Artifact {
-            revision,
-            digest,
-            root: tree,
-        });
+    let artifact_dir = git.dir.join("artifacts").join(&commit);
+    if let Some(artifact) = serve(&artifact_dir, &revision) {
+        return Ok(artifact);
+    }
+    let _lock = git.lock()?;
+    // Another process may have made it while we waited for the lock.
+    if let Some(artifact) = serve(&artifact_dir, &revision) {
+        return Ok(artifact);
     }
     let repo = git.repository()?;
     git.fetch_commit(&repo, &source.reference, &commit)?;
-    let digest = git.checkout(&repo, &commit, &artifact_dir)?;
+    let digest = git.checkout(&repo, &revision, &artifact_dir)?;
+    git.collect(&commit);
     Ok(Artifact {
         revision,
+        root: artifact_dir.join("tree"),
+        digest,
+    })
+}
+
+/// The tree of `commit` if this cache already holds it for exactly this source (same URL, same
+/// credentials), without contacting the remote: for a caller that holds a revision this process
+/// fetched and verified moments ago (the Kustomization reconciler reading its GitRepository's
+/// artifact). The path is derived from the cache key and the commit, never taken from outside.
+pub fn cached(source: &GitSource, options: &FetchOptions, commit: &str) -> Option<PathBuf> {
+    if commit.len() != 40 || !commit.bytes().all(|b| b.is_ascii_hexdigit()) {
+        return None;
+    }
+    let git = Git::cached(source, options).ok()?;
+    let dir = git.dir.join("artifacts").join(commit.to_lowercase());
+    let revision = Revision {
+        name: String::new(),
+        commit: commit.to_lowercase(),
+    };
+    serve(&dir, &revision).map(|a| a.root)
+}
+
+/// An artifact already in the cache, marked as used now (its `digest` file's modification time
+/// is the last use, which [`Git::collect`] reads).
+fn serve(artifact_dir: &Path, revision: &Revision) -> Option<Artifact> {
+    let digest_file = artifact_dir.join("digest");
+    let digest = fs::read_to_string(&digest_file).ok()?;
+    let tree = artifact_dir.join("tree");
+    if !tree.is_dir() {
+        return None;
+    }
+    if let Ok(f) = fs::File::options().append(true).open(&digest_file) {
+        let _ = f.set_modified(std::time::SystemTime::now());
+    }
+    Some(Artifact {
+        revision: revision.clone(),
         digest,
         root: tree,
     })
 }
 
+/// Artifacts used this recently are never collected, whatever their rank (a render may be
+/// reading one).
+pub const ARTIFACT_GRACE: Duration = Duration::from_secs(600);
+
 struct Git<'a> {
     source: &'a GitSource,
     options: &'a FetchOptions,
+    /// The URL for messages (credentials redacted).
     url: String,
+    /// The URL given to git: user-info removed (credentials travel in the environment only).
+    remote: String,
+    /// The credentials in effect (explicit, or taken from the URL).
+    auth: Auth,
+    /// This source's cache directory: `<cache>/<key>/{repo,artifacts,lock}` (see
+    /// [`Git::cached`]; empty for a write checkout, which uses no cache).
+    dir: PathBuf,
     env: Vec<(String, String)>,
 }
 
@@ -59,6 +117,14 @@ impl<'a> Git<'a> {
                 "{url}: unsupported URL scheme; use file://, http(s):// or ssh://"
             )));
         }
+        let (remote, auth) = split_credentials(&source.url, &source.auth);
+        if scheme == "http" && matches!(auth, Auth::Basic { .. } | Auth::Bearer(_)) && !source.insecure {
+            return Err(SourceError::Invalid(format!(
+                "{url}: credentials over plain http:// are refused (they would travel in clear); \
+                 use https://, or opt in with `insecure` (GitRepository spec.insecure, ballast --insecure)"
+            )));
+        }
+
         let mut env: Vec<(String, String)> = vec![
             ("GIT_TERMINAL_PROMPT".into(), "0".into()),
             ("GIT_ASKPASS".into(), "/bin/false".into()),
@@ -71,7 +137,7 @@ impl<'a> Git<'a> {
             ("credential.helper", String::new()),
             ("protocol.file.allow", "always".into()),
         ];
-        match &source.auth {
+        match &auth {
             Auth::None => {}
             Auth::Basic { username, password } => {
                 let token = base64::engine::general_purpose::STANDARD.encode(format!("{username}:{password}"));
@@ -93,7 +159,7 @@ impl<'a> Git<'a> {
                 )));
             }
         }
-        if scheme == "ssh" && !matches!(source.auth, Auth::Ssh { .. }) {
+        if scheme == "ssh" && !matches!(auth, Auth::Ssh { .. }) {
             // Never fall back to the user's own keys or known_hosts: be explicit or fail.
             env.push(("GIT_SSH_COMMAND".into(), "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10".into()));
         }
@@ -106,8 +172,20 @@ impl<'a> Git<'a> {
             source,
             options,
             url,
+            remote,
+            auth,
+            dir: PathBuf::new(),
             env,
         })
+    }
+
+    /// A handle on this source's cache directory.
+    fn cached(source: &'a GitSource, options: &'a FetchOptions) -> Result<Self, SourceError> {
+        let mut git = Git::new(source, options)?;
+        git.dir = options
+            .cache_dir
+            .join(cache_key(&options.cache_dir, &git.remote, &git.auth)?);
+        Ok(git)
     }
 
     /// Runs git, returning stdout; a non-zero exit is classified into a [`SourceError`].
@@ -177,7 +255,7 @@ impl<'a> Git<'a> {
         let message = stderr
             .lines()
             .filter(|l| !l.trim().is_empty() && !l.starts_with("hint:"))
-            .map(|l| l.replace(&self.source.url, &self.url))
+            .map(|l| l.replace(&self.source.url, &self.url).replace(&self.remote, &self.url))
             .collect::<Vec<_>>()
             .join("; ");
         let url = self.url.clone();
@@ -202,9 +280,11 @@ impl<'a> Git<'a> {
             if c.len() != 40 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
                 return Err(SourceError::Invalid(format!("commit {c:?}: expected 40 hex digits")));
             }
+            // The remote must accept these credentials now, even when the cache holds the commit.
+            self.run(None, &["ls-remote", &self.remote, "HEAD"])?;
             return Ok((String::new(), c.to_lowercase()));
         }
-        let out = self.run(None, &["ls-remote", "--symref", &self.source.url])?;
+        let out = self.run(None, &["ls-remote", "--symref", &self.remote])?;
         let text = String::from_utf8_lossy(&out);
         let mut refs: BTreeMap<String, String> = BTreeMap::new();
         let mut head_target = None;
@@ -283,10 +363,68 @@ impl<'a> Git<'a> {
         }
     }
 
-    /// The bare cache repository for this URL (created on first use).
+    /// Takes this source's cache lock (exclusive, across processes), waiting at most the
+    /// timeout for another fetch of the same repository to finish. Released when dropped.
+    fn lock(&self) -> Result<fs::File, SourceError> {
+        let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", self.dir.display()));
+        fs::create_dir_all(&self.dir).map_err(local)?;
+        let file = fs::File::options()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(self.dir.join("lock"))
+            .map_err(local)?;
+        let deadline = Instant::now() + self.options.timeout;
+        loop {
+            match file.try_lock() {
+                Ok(()) => return Ok(file),
+                Err(fs::TryLockError::WouldBlock) if Instant::now() < deadline => {
+                    std::thread::sleep(Duration::from_millis(50));
+                }
+                Err(fs::TryLockError::WouldBlock) => {
+                    return Err(SourceError::Timeout {
+                        url: self.url.clone(),
+                        timeout: self.options.timeout,
+                    });
+                }
+                Err(fs::TryLockError::Error(e)) => return Err(local(e)),
+            }
+        }
+    }
+
+    /// Deletes this source's artifacts beyond the `keep_artifacts` most recently used, except
+    /// `current`, the base of the next incremental checkout, and any used within
+    /// [`ARTIFACT_GRACE`]; and leftovers of interrupted checkouts. Called with the lock held.
+    fn collect(&self, current: &str) {
+        let artifacts = self.dir.join("artifacts");
+        let Ok(entries) = fs::read_dir(&artifacts) else { return };
+        let now = std::time::SystemTime::now();
+        let mut found: Vec<(std::time::SystemTime, PathBuf, String)> = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.starts_with(".tmp-") {
+                // Every writer holds the lock: a temporary directory seen now is abandoned.
+                let _ = fs::remove_dir_all(entry.path());
+                continue;
+            }
+            let used = fs::metadata(entry.path().join("digest"))
+                .and_then(|m| m.modified())
+                .unwrap_or(std::time::UNIX_EPOCH);
+            found.push((used, entry.path(), name));
+        }
+        found.sort_by_key(|f| std::cmp::Reverse(f.0));
+        for (rank, (used, path, name)) in found.into_iter().enumerate() {
+            let recent = now.duration_since(used).map(|d| d < ARTIFACT_GRACE).unwrap_or(true);
+            if rank < self.options.keep_artifacts.max(1) || recent || name == current {
+                continue;
+            }
+            let _ = fs::remove_dir_all(&path);
+        }
+    }
+
+    /// The bare cache repository for this source (created on first use).
     fn repository(&self) -> Result<PathBuf, SourceError> {
-        let key = hex::encode(&Sha256::digest(self.source.url.as_bytes())[..12]);
-        let repo = self.options.cache_dir.join("repos").join(key);
+        let repo = self.dir.join("repo");
         if !repo.join("HEAD").is_file() {
             fs::create_dir_all(&repo).map_err(|e| SourceError::Local(format!("{}: {e}", repo.display())))?;
             self.run(None, &["init", "--bare", "--quiet", &repo.display().to_string()])?;
@@ -303,7 +441,7 @@ impl<'a> Git<'a> {
         if self.has_commit(repo, commit) {
             return Ok(());
         }
-        let url = self.source.url.as_str();
+        let url = self.remote.as_str();
         let refspec = match reference {
             GitRef::Branch(b) => Some(format!("+refs/heads/{b}:refs/ballast/fetched")),
             GitRef::Tag(t) => Some(format!("+refs/tags/{t}:refs/ballast/fetched")),
@@ -335,7 +473,19 @@ impl<'a> Git<'a> {
     }
 
     /// Writes the commit's tree to `<artifact_dir>/tree` and its digest to `<artifact_dir>/digest`.
-    fn checkout(&self, repo: &Path, commit: &str, artifact_dir: &Path) -> Result<String, SourceError> {
+    /// A tree over the size limit is refused before anything is written.
+    fn checkout(&self, repo: &Path, revision: &Revision, artifact_dir: &Path) -> Result<String, SourceError> {
+        let commit = revision.commit.as_str();
+        let listing = self.run(Some(repo), &["ls-tree", "-r", "-l", "--full-tree", commit])?;
+        let (listing, size) = split_sizes(&listing);
+        if size > self.options.max_artifact_size {
+            return Err(SourceError::TooLarge {
+                url: self.url.clone(),
+                revision: revision.to_string(),
+                size,
+                limit: self.options.max_artifact_size,
+            });
+        }
         let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", artifact_dir.display()));
         let parent = artifact_dir.parent().unwrap_or(artifact_dir);
         fs::create_dir_all(parent).map_err(local)?;
@@ -357,7 +507,6 @@ impl<'a> Git<'a> {
             fs::create_dir_all(&tree).map_err(local)?;
             self.extract(repo, commit, &[], &tree)?;
         }
-        let listing = self.run(Some(repo), &["ls-tree", "-r", "--full-tree", commit])?;
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&listing)));
         fs::write(tmp.path().join("digest"), &digest).map_err(local)?;
         let tmp_path = tmp.keep();
@@ -462,6 +611,134 @@ impl<'a> Git<'a> {
     }
 }
 
+/// `git ls-tree -r -l` output back in `git ls-tree -r` form (the digest input, unchanged from
+/// before sizes were read) and the sum of the blob sizes: the extracted tree's size.
+fn split_sizes(long: &[u8]) -> (Vec<u8>, u64) {
+    let mut plain = Vec::with_capacity(long.len());
+    let mut total = 0u64;
+    for line in long.split_inclusive(|b| *b == b'\n') {
+        let Some(tab) = line.iter().position(|b| *b == b'\t') else {
+            plain.extend_from_slice(line);
+            continue;
+        };
+        let (meta, rest) = line.split_at(tab);
+        let meta = String::from_utf8_lossy(meta);
+        let mut fields = meta.split_whitespace();
+        let (mode, kind, object, size) = (fields.next(), fields.next(), fields.next(), fields.next());
+        match (mode, kind, object) {
+            (Some(mode), Some(kind), Some(object)) => {
+                plain.extend_from_slice(format!("{mode} {kind} {object}").as_bytes());
+                total = total.saturating_add(size.and_then(|s| s.parse::<u64>().ok()).unwrap_or(0));
+            }
+            _ => plain.extend_from_slice(meta.as_bytes()),
+        }
+        plain.extend_from_slice(rest);
+    }
+    (plain, total)
+}
+
+/// `url` without user-info, and the credentials to use: explicit `auth` wins; otherwise
+/// user-info in an http(s) URL becomes basic auth (a lone user name is a token), so a
+/// credential written in the URL is never passed to git on its command line. An ssh URL keeps
+/// its user name (not a secret) and loses any password.
+pub(crate) fn split_credentials(url: &str, auth: &Auth) -> (String, Auth) {
+    let Some((scheme, rest)) = url.split_once("://") else {
+        return (url.to_string(), auth.clone());
+    };
+    let end = rest.find('/').unwrap_or(rest.len());
+    let (authority, path) = rest.split_at(end);
+    let Some(at) = authority.rfind('@') else {
+        return (url.to_string(), auth.clone());
+    };
+    let (userinfo, host) = (&authority[..at], &authority[at + 1..]);
+    if scheme == "ssh" {
+        let user = userinfo.split(':').next().unwrap_or_default();
+        return (format!("{scheme}://{user}@{host}{path}"), auth.clone());
+    }
+    let stripped = format!("{scheme}://{host}{path}");
+    if *auth != Auth::None {
+        return (stripped, auth.clone());
+    }
+    let (user, password) = userinfo.split_once(':').unwrap_or((userinfo, ""));
+    let auth = Auth::Basic {
+        username: percent_decode(user),
+        password: percent_decode(password),
+    };
+    (stripped, auth)
+}
+
+fn percent_decode(s: &str) -> String {
+    let bytes = s.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Ok(b) = u8::from_str_radix(std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("zz"), 16)
+        {
+            out.push(b);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// The cache directory name of a source: a digest of the URL (credentials removed) and of the
+/// credentials, salted with a random value private to this cache (so the name reveals nothing
+/// about a password, even to someone who can list the cache). SSH keys count by content, not by
+/// file name.
+fn cache_key(cache_dir: &Path, remote: &str, auth: &Auth) -> Result<String, SourceError> {
+    let local = |e: std::io::Error| SourceError::Local(format!("{}: {e}", cache_dir.display()));
+    let salt = cache_salt(cache_dir).map_err(local)?;
+    let mut h = Sha256::new();
+    h.update(&salt);
+    h.update(remote.as_bytes());
+    h.update([0]);
+    match auth {
+        Auth::None => h.update(b"none"),
+        Auth::Basic { username, password } => {
+            h.update(b"basic\0");
+            h.update(username.as_bytes());
+            h.update([0]);
+            h.update(password.as_bytes());
+        }
+        Auth::Bearer(token) => {
+            h.update(b"bearer\0");
+            h.update(token.as_bytes());
+        }
+        Auth::Ssh { identity, known_hosts } => {
+            h.update(b"ssh\0");
+            h.update(fs::read(identity).unwrap_or_default());
+            h.update([0]);
+            h.update(fs::read(known_hosts).unwrap_or_default());
+        }
+    }
+    Ok(hex::encode(&h.finalize()[..12]))
+}
+
+/// 32 random bytes kept in `<cache>/salt` (mode 0600), made on first use.
+fn cache_salt(cache_dir: &Path) -> std::io::Result<Vec<u8>> {
+    let path = cache_dir.join("salt");
+    if let Ok(salt) = fs::read(&path)
+        && salt.len() == 32
+    {
+        return Ok(salt);
+    }
+    fs::create_dir_all(cache_dir)?;
+    let mut salt = vec![0u8; 32];
+    fs::File::open("/dev/urandom")?.read_exact(&mut salt)?;
+    let tmp = tempfile::NamedTempFile::new_in(cache_dir)?;
+    fs::write(tmp.path(), &salt)?;
+    // Whoever renames first wins; everyone then reads the same salt.
+    match tmp.persist_noclobber(&path) {
+        Ok(_) => Ok(salt),
+        Err(_) => fs::read(&path),
+    }
+}
+
 /// Where a bare cache repository remembers its last checked-out commit.
 const LAST_CHECKOUT: &str = "ballast-last-checkout";
 
@@ -534,7 +811,7 @@ pub fn checkout_for_write(source: &GitSource, options: &FetchOptions) -> Result<
     let git = Git::new(source, options)?;
     let work = dir.path().display().to_string();
     let exists = git
-        .run(None, &["ls-remote", "--heads", &source.url, branch])
+        .run(None, &["ls-remote", "--heads", &git.remote, branch])
         .map(|out| !out.is_empty())?;
     if exists {
         git.run(
@@ -545,13 +822,13 @@ pub fn checkout_for_write(source: &GitSource, options: &FetchOptions) -> Result<
                 "--single-branch",
                 "--branch",
                 branch,
-                &source.url,
+                &git.remote,
                 &work,
             ],
         )?;
     } else {
         git.run(None, &["init", "--quiet", &format!("--initial-branch={branch}"), &work])?;
-        git.run_in(dir.path(), &["remote", "add", "origin", &source.url])?;
+        git.run_in(dir.path(), &["remote", "add", "origin", &git.remote])?;
     }
     Ok(WriteCheckout {
         dir,
@@ -597,5 +874,100 @@ impl WriteCheckout {
         let spec = format!("HEAD:refs/heads/{}", self.branch);
         git.run_in(self.path(), &["push", "--quiet", "origin", &spec])
             .map(|_| ())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credentials_in_a_url_become_a_header_never_an_argument() {
+        let (url, auth) = split_credentials("https://git:p%40ss@example.invalid/r.git", &Auth::None);
+        assert_eq!(url, "https://example.invalid/r.git");
+        assert_eq!(
+            auth,
+            Auth::Basic {
+                username: "git".into(),
+                password: "p@ss".into()
+            }
+        );
+        let (url, auth) = split_credentials("https://TOKEN@example.invalid/r.git", &Auth::None);
+        assert_eq!(url, "https://example.invalid/r.git");
+        assert_eq!(
+            auth,
+            Auth::Basic {
+                username: "TOKEN".into(),
+                password: String::new()
+            }
+        );
+        // Explicit credentials win; the URL's are dropped all the same.
+        let (url, auth) = split_credentials("http://u:p@example.invalid/r.git", &Auth::Bearer("t".into()));
+        assert_eq!(url, "http://example.invalid/r.git");
+        assert_eq!(auth, Auth::Bearer("t".into()));
+        // ssh keeps its user name, never a password.
+        let (url, _) = split_credentials("ssh://git:pw@example.invalid/r.git", &Auth::None);
+        assert_eq!(url, "ssh://git@example.invalid/r.git");
+        let (url, auth) = split_credentials("file:///tmp/a@b", &Auth::None);
+        assert_eq!((url.as_str(), auth), ("file:///tmp/a@b", Auth::None));
+    }
+
+    #[test]
+    fn basic_or_bearer_over_plain_http_needs_insecure() {
+        let tmp = tempfile::tempdir().unwrap();
+        let options = FetchOptions::new(tmp.path().to_path_buf(), Duration::from_secs(5));
+        let mut source = GitSource {
+            url: "http://user:secret@127.0.0.1:1/r.git".into(),
+            reference: GitRef::Default,
+            auth: Auth::None,
+            insecure: false,
+        };
+        let e = Git::new(&source, &options).err().expect("refused").to_string();
+        assert!(e.contains("plain http://") && e.contains("insecure"), "{e}");
+        assert!(!e.contains("secret"), "{e}");
+        source.insecure = true;
+        assert!(Git::new(&source, &options).is_ok());
+        source.url = "http://127.0.0.1:1/r.git".into();
+        source.insecure = false;
+        assert!(Git::new(&source, &options).is_ok(), "no credentials, no refusal");
+        source.url = "https://127.0.0.1:1/r.git".into();
+        source.auth = Auth::Bearer("t".into());
+        assert!(Git::new(&source, &options).is_ok());
+    }
+
+    #[test]
+    fn tree_size_is_read_from_the_long_listing_and_the_digest_input_is_unchanged() {
+        let long = b"100644 blob aaaa     120\ta.yaml\n040000 tree bbbb       -\tdir\n160000 commit cccc       -\tsub\n100755 blob dddd  3000\tx/run.sh\n";
+        let (plain, size) = split_sizes(long);
+        assert_eq!(size, 3120);
+        assert_eq!(
+            String::from_utf8(plain).unwrap(),
+            "100644 blob aaaa\ta.yaml\n040000 tree bbbb\tdir\n160000 commit cccc\tsub\n100755 blob dddd\tx/run.sh\n"
+        );
+    }
+
+    #[test]
+    fn cache_keys_differ_by_credentials_and_hide_them() {
+        let tmp = tempfile::tempdir().unwrap();
+        let url = "https://example.invalid/r.git";
+        let a = cache_key(tmp.path(), url, &Auth::None).unwrap();
+        let b = cache_key(
+            tmp.path(),
+            url,
+            &Auth::Basic {
+                username: "u".into(),
+                password: "p".into(),
+            },
+        )
+        .unwrap();
+        let c = cache_key(tmp.path(), url, &Auth::Bearer("p".into())).unwrap();
+        assert!(a != b && b != c && a != c);
+        assert_eq!(a, cache_key(tmp.path(), url, &Auth::None).unwrap(), "stable");
+        let other = tempfile::tempdir().unwrap();
+        assert_ne!(
+            a,
+            cache_key(other.path(), url, &Auth::None).unwrap(),
+            "salted per cache"
+        );
     }
 }

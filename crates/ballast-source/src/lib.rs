@@ -9,7 +9,16 @@
 //! Guarantees:
 //! - an unchanged commit costs one `ls-remote` and no fetch or checkout;
 //! - an artifact directory is complete or absent (written to a temporary directory, then renamed);
-//! - errors say which reference, which range or which remote, with credentials redacted.
+//! - errors say which reference, which range or which remote, with credentials redacted;
+//! - the cache is isolated per URL and credentials, one fetch at a time per cached repository
+//!   (a file lock, so a CLI and a controller sharing a cache do not corrupt it), and old
+//!   artifacts are collected (see [`fetch`]);
+//! - credentials written in a URL never reach a command line (they become an HTTP header in the
+//!   environment), and basic or bearer credentials over plain `http://` are refused unless the
+//!   source is marked [`GitSource::insecure`];
+//! - a tree larger than [`FetchOptions::max_artifact_size`] (default
+//!   [`DEFAULT_MAX_ARTIFACT_SIZE`]) is refused, naming the repository and revision, before any
+//!   file is extracted.
 
 mod git;
 mod semver_range;
@@ -17,7 +26,7 @@ mod semver_range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use git::{WriteCheckout, checkout_for_write, fetch};
+pub use git::{ARTIFACT_GRACE, WriteCheckout, cached, checkout_for_write, fetch};
 pub use semver_range::{SemverRange, parse_version};
 
 /// Which revision to fetch.
@@ -72,23 +81,83 @@ impl std::fmt::Debug for Auth {
 }
 
 /// A Git source to fetch.
-#[derive(Clone, Debug)]
+#[derive(Clone)]
 pub struct GitSource {
-    /// Remote URL: `file://`, `http://`, `https://` or `ssh://`.
+    /// Remote URL: `file://`, `http://`, `https://` or `ssh://`. User-info in an http(s) URL is
+    /// taken as basic credentials (when `auth` is `None`) and removed before git sees the URL.
     pub url: String,
     /// Revision to fetch.
     pub reference: GitRef,
     /// Credentials.
     pub auth: Auth,
+    /// Allow basic or bearer credentials over plain `http://` (refused otherwise: they would
+    /// travel in clear).
+    pub insecure: bool,
 }
 
-/// Where to cache and how long to wait.
+impl std::fmt::Debug for GitSource {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("GitSource")
+            .field("url", &redact_url(&self.url))
+            .field("reference", &self.reference)
+            .field("auth", &self.auth)
+            .field("insecure", &self.insecure)
+            .finish()
+    }
+}
+
+/// Default [`FetchOptions::max_artifact_size`]: 256 MiB of files in the extracted tree.
+pub const DEFAULT_MAX_ARTIFACT_SIZE: u64 = 256 << 20;
+
+/// Default [`FetchOptions::keep_artifacts`]: artifacts kept per repository.
+pub const DEFAULT_KEEP_ARTIFACTS: usize = 5;
+
+/// Where to cache, how long to wait, how much to accept.
 #[derive(Clone, Debug)]
 pub struct FetchOptions {
     /// Cache directory (repositories and artifacts live under it).
     pub cache_dir: PathBuf,
-    /// Limit for each remote operation.
+    /// Limit for each remote operation, and for waiting on another fetch of the same repository.
     pub timeout: Duration,
+    /// Largest tree accepted, in bytes (the sum of its file sizes).
+    pub max_artifact_size: u64,
+    /// Artifacts kept per cached repository (the most recently used; at least one).
+    pub keep_artifacts: usize,
+}
+
+impl FetchOptions {
+    /// Options with the default size limit and retention.
+    pub fn new(cache_dir: PathBuf, timeout: Duration) -> Self {
+        FetchOptions {
+            cache_dir,
+            timeout,
+            max_artifact_size: DEFAULT_MAX_ARTIFACT_SIZE,
+            keep_artifacts: DEFAULT_KEEP_ARTIFACTS,
+        }
+    }
+}
+
+/// Parses a size: bytes, or a number with `Ki`, `Mi`, `Gi` (powers of 1024) or `k`, `M`, `G`
+/// (powers of 1000), as Kubernetes quantities are written.
+pub fn parse_size(text: &str) -> Result<u64, String> {
+    let t = text.trim();
+    let split = t.find(|c: char| !c.is_ascii_digit()).unwrap_or(t.len());
+    let (number, unit) = t.split_at(split);
+    let n: u64 = number
+        .parse()
+        .map_err(|_| format!("invalid size {text:?}: expected e.g. 256Mi"))?;
+    let factor: u64 = match unit {
+        "" => 1,
+        "k" => 1000,
+        "M" => 1_000_000,
+        "G" => 1_000_000_000,
+        "Ki" => 1 << 10,
+        "Mi" => 1 << 20,
+        "Gi" => 1 << 30,
+        _ => return Err(format!("invalid size {text:?}: unit must be Ki, Mi, Gi, k, M or G")),
+    };
+    n.checked_mul(factor)
+        .ok_or_else(|| format!("invalid size {text:?}: too large"))
 }
 
 /// Why a fetch failed.
@@ -160,6 +229,20 @@ pub enum SourceError {
         /// The limit.
         timeout: Duration,
     },
+    /// The commit's tree is larger than the limit; nothing was extracted.
+    #[error(
+        "{url}: revision {revision} is too large: its files add up to {size} bytes, over the limit of {limit} bytes (raise it with --max-artifact-size); nothing extracted"
+    )]
+    TooLarge {
+        /// Remote.
+        url: String,
+        /// The revision refused.
+        revision: String,
+        /// Bytes in the tree.
+        size: u64,
+        /// The limit.
+        limit: u64,
+    },
     /// Bad input (URL scheme, missing known_hosts...).
     #[error("{0}")]
     Invalid(String),
@@ -190,7 +273,17 @@ pub fn redact_url(url: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::redact_url;
+    use super::{parse_size, redact_url};
+
+    #[test]
+    fn sizes_parse_as_quantities() {
+        assert_eq!(parse_size("1024"), Ok(1024));
+        assert_eq!(parse_size("256Mi"), Ok(256 << 20));
+        assert_eq!(parse_size("2Gi"), Ok(2 << 30));
+        assert_eq!(parse_size("10k"), Ok(10_000));
+        assert!(parse_size("12MB").is_err());
+        assert!(parse_size("").is_err());
+    }
 
     #[test]
     fn credentials_never_survive_redaction() {

@@ -72,11 +72,9 @@ fn incremental_artifacts_match_fresh_checkouts() {
         url: format!("file://{}", src.display()),
         reference: GitRef::Branch("main".into()),
         auth: Auth::None,
+        insecure: false,
     };
-    let options = FetchOptions {
-        cache_dir: tmp.path().join("cache"),
-        timeout: Duration::from_secs(60),
-    };
+    let options = FetchOptions::new(tmp.path().join("cache"), Duration::from_secs(60));
     let first = fetch(&source, &options).unwrap();
     let first_listing = listing(&first.root);
 
@@ -114,9 +112,6 @@ fn incremental_artifacts_match_fresh_checkouts() {
         "unchanged files are hard links"
     );
     // The digest depends on the content only: a fresh cache gives the same one.
-    let other = FetchOptions {
-        cache_dir: tmp.path().join("cache-2"),
-        timeout: Duration::from_secs(60),
-    };
+    let other = FetchOptions::new(tmp.path().join("cache-2"), Duration::from_secs(60));
     assert_eq!(fetch(&source, &other).unwrap().digest, second.digest);
 }

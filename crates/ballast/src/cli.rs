@@ -217,6 +217,16 @@ pub struct ControllerArgs {
     /// A Kustomization sets its own with the annotation ballast.dev/prune-budget.
     #[arg(long, default_value = "10,25%", value_name = "N[,P%]")]
     pub prune_budget: String,
+    /// Accept GitRepositories with file:// URLs (they read this machine's files; refused
+    /// otherwise). For tests and single-machine setups.
+    #[arg(long)]
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted per revision (sum of its file sizes; e.g. 256Mi, 1Gi).
+    #[arg(long, default_value = "256Mi", value_name = "SIZE")]
+    pub max_artifact_size: String,
+    /// A watch of the API server failing for this long makes /readyz fail.
+    #[arg(long, default_value = "60s", value_name = "DURATION")]
+    pub watch_unready_after: String,
 }
 
 /// `install`.
@@ -274,6 +284,9 @@ pub struct CreateGit {
     /// Secret with credentials.
     #[arg(long)]
     pub secret_ref: Option<String>,
+    /// Allow the secret's credentials over a plain http:// URL (`spec.insecure`).
+    #[arg(long)]
+    pub insecure: bool,
     /// Ignore rules (.gitignore syntax).
     #[arg(long)]
     pub ignore_paths: Vec<String>,
@@ -465,6 +478,14 @@ pub struct SourceArgs {
     /// Limit for each Git operation.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub git_timeout: String,
+    /// Send --username/--password or --token over plain http:// (refused otherwise: they would
+    /// travel in clear).
+    #[arg(long, requires = "url")]
+    pub insecure: bool,
+    /// Largest Git tree accepted (sum of its file sizes; e.g. 256Mi, 1Gi); a larger revision is
+    /// refused before anything is extracted or applied.
+    #[arg(long, default_value = "256Mi", value_name = "SIZE")]
+    pub max_artifact_size: String,
 }
 
 /// Bounds on the render (`build`, `diff`, `sync`); a source over one is refused, naming the

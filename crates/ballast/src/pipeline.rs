@@ -73,11 +73,13 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         url: url.clone(),
         reference,
         auth,
+        insecure: args.insecure,
     };
-    let options = FetchOptions {
-        cache_dir: ballast_cache_dir().join("git"),
-        timeout: parse_duration(&args.git_timeout).map_err(anyhow::Error::msg)?,
-    };
+    let mut options = FetchOptions::new(
+        ballast_cache_dir().join("git"),
+        parse_duration(&args.git_timeout).map_err(anyhow::Error::msg)?,
+    );
+    options.max_artifact_size = ballast_source::parse_size(&args.max_artifact_size).map_err(anyhow::Error::msg)?;
     let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options)).await??;
     Ok(Desired {
         root: artifact.root,

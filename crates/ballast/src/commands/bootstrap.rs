@@ -54,11 +54,9 @@ pub async fn run(cmd: &BootstrapCommand, kubeconfig: Option<&Path>, context: Opt
         url: args.url.clone(),
         reference: GitRef::Branch(args.branch.clone()),
         auth: auth.clone(),
+        insecure: false,
     };
-    let options = FetchOptions {
-        cache_dir: std::env::temp_dir(),
-        timeout: Duration::from_secs(120),
-    };
+    let options = FetchOptions::new(std::env::temp_dir(), Duration::from_secs(120));
     let (name, email) = split_author(&args.author);
     let commit = tokio::task::spawn_blocking({
         let components = to_yaml_stream(components.iter());

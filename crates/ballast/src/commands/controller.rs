@@ -23,6 +23,9 @@ pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Opti
         identity,
         watch_namespace: args.watch_namespace.clone(),
         prune_budget: ballast_apply::PruneBudget::parse(&args.prune_budget).map_err(anyhow::Error::msg)?,
+        allow_file_sources: args.allow_file_sources,
+        max_artifact_size: ballast_source::parse_size(&args.max_artifact_size).map_err(anyhow::Error::msg)?,
+        watch_unready_after: ballast_core::parse_duration(&args.watch_unready_after).map_err(anyhow::Error::msg)?,
     };
     ballast_controller::run(cluster, options).await?;
     Ok(0)

@@ -65,6 +65,9 @@ pub fn git_repository(a: &CreateGit) -> Result<Value> {
     if let Some(s) = &a.secret_ref {
         spec["secretRef"] = json!({"name": s});
     }
+    if a.insecure {
+        spec["insecure"] = Value::Bool(true);
+    }
     if !a.ignore_paths.is_empty() {
         spec["ignore"] = Value::String(a.ignore_paths.join("\n"));
     }

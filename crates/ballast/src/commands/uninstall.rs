@@ -1,37 +1,54 @@
 //! `ballast uninstall`: removes Ballast, leaves the workloads it reconciled.
+//!
+//! Guarantees, whether or not a controller (Ballast's or Flux's) is still running:
+//! - no workload is pruned: every Kustomization is suspended before it is deleted, and a
+//!   controller finalizing a suspended Kustomization deletes nothing (Flux's rule, which Ballast
+//!   follows), so there is no window in which a deletion can be taken for a prune request;
+//! - only Flux's finalizer (`finalizers.fluxcd.io`) is ever removed. An object that also carries
+//!   another controller's finalizer is left to that controller: it is reported, its CRD (and the
+//!   namespace it lives in) are kept so that controller can finish, and the command ends with an
+//!   error saying what to do; run it again once the other finalizer is gone.
 
 use std::path::Path;
+use std::time::Duration;
 
-use anyhow::Result;
+use anyhow::{Result, bail};
 use ballast_api::{GitRepository, Kustomization};
 use ballast_core::ObjectRef;
-use kube::ResourceExt;
-use kube::api::{Api, ListParams, Patch, PatchParams};
+use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
+use kube::{Resource, ResourceExt};
+use serde::de::DeserializeOwned;
 use serde_json::json;
 
 use crate::cli::UninstallArgs;
 use crate::pipeline::connect;
 
+/// Flux's finalizer, the only one uninstall removes.
+const FLUX_FINALIZER: &str = "finalizers.fluxcd.io";
+
+/// Passes over the Kustomizations: one that appears while uninstalling is suspended too.
+const PASSES: usize = 3;
+
+/// An object left in place because another controller's finalizer holds it.
+struct Blocked {
+    what: String,
+    namespace: String,
+    crd: &'static str,
+    finalizers: Vec<String>,
+}
+
 pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
     let cluster = connect(kubeconfig, context).await?;
     let client = cluster.client().clone();
-    if cluster.serves(&ObjectRef::new(
+    let mut blocked: Vec<Blocked> = Vec::new();
+    let kustomizations_served = cluster.serves(&ObjectRef::new(
         "kustomize.toolkit.fluxcd.io/v1",
         "Kustomization",
         Some("x"),
         "x",
-    )) {
-        let api: Api<Kustomization> = Api::all(client.clone());
-        for ks in api.list(&ListParams::default()).await?.items {
-            let ns = ks.namespace().unwrap_or_default();
-            let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ns);
-            // Without its finalizer the Kustomization goes without pruning what it applied.
-            let patch = json!({"metadata": {"finalizers": null}});
-            nsd.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-                .await?;
-            nsd.delete(&ks.name_any(), &Default::default()).await?;
-            println!("✔ Kustomization/{ns}/{} deleted (workloads kept)", ks.name_any());
-        }
+    ));
+    if kustomizations_served {
+        sweep_kustomizations(&client, &mut blocked).await?;
     }
     if cluster.serves(&ObjectRef::new(
         "source.toolkit.fluxcd.io/v1",
@@ -41,11 +58,11 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
     )) {
         let api: Api<GitRepository> = Api::all(client.clone());
         for r in api.list(&ListParams::default()).await?.items {
-            let ns = r.namespace().unwrap_or_default();
-            Api::<GitRepository>::namespaced(client.clone(), &ns)
-                .delete(&r.name_any(), &Default::default())
-                .await?;
-            println!("✔ GitRepository/{ns}/{} deleted", r.name_any());
+            let nsd: Api<GitRepository> = Api::namespaced(client.clone(), &r.namespace().unwrap_or_default());
+            match remove(&nsd, &r, "gitrepositories.source.toolkit.fluxcd.io").await? {
+                None => println!("✔ {} deleted", describe(&r)),
+                Some(b) => blocked.push(b),
+            }
         }
     }
     let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace)
@@ -67,12 +84,131 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
     ));
     objects.reverse();
     for r in objects {
-        if args.keep_namespace && r.is_namespace() {
+        if r.is_namespace() && (args.keep_namespace || blocked.iter().any(|b| b.namespace == r.name)) {
+            continue;
+        }
+        if r.kind == "CustomResourceDefinition" && r.name == KUSTOMIZATION_CRD && kustomizations_served {
+            // Deleting the CRD deletes its objects: one created since the sweep above would be
+            // finalized unsuspended. Sweep again right before.
+            sweep_kustomizations(&client, &mut blocked).await?;
+            if blocked.iter().any(|b| b.crd == KUSTOMIZATION_CRD) {
+                println!("◎ {r} kept: objects of this kind wait for another controller's finalizer");
+                continue;
+            }
+        }
+        if r.kind == "CustomResourceDefinition" && blocked.iter().any(|b| b.crd == r.name) {
+            println!("◎ {r} kept: objects of this kind wait for another controller's finalizer");
             continue;
         }
         if cluster.serves(&r) && cluster.delete(&r, None).await? {
             println!("✔ {r} deleted");
         }
     }
+    if !blocked.is_empty() {
+        let list: Vec<String> = blocked
+            .iter()
+            .map(|b| format!("{} (finalizers: {})", b.what, b.finalizers.join(", ")))
+            .collect();
+        bail!(
+            "uninstall is incomplete: {} still held by another controller's finalizer, which Ballast never removes; \
+             let that controller finish (or remove its finalizer yourself), then run `ballast uninstall` again",
+            list.join("; ")
+        );
+    }
     Ok(0)
+}
+
+/// The Kustomization CRD.
+const KUSTOMIZATION_CRD: &str = "kustomizations.kustomize.toolkit.fluxcd.io";
+
+/// Suspends every Kustomization, then deletes each and takes Flux's finalizer off it; those held
+/// by another finalizer are added to `blocked`. Repeats (a few times) while new ones appear.
+async fn sweep_kustomizations(client: &kube::Client, blocked: &mut Vec<Blocked>) -> Result<()> {
+    let api: Api<Kustomization> = Api::all(client.clone());
+    for _ in 0..PASSES {
+        let items: Vec<Kustomization> = api
+            .list(&ListParams::default())
+            .await?
+            .items
+            .into_iter()
+            .filter(|ks| !blocked.iter().any(|b| b.what == describe(ks)))
+            .collect();
+        if items.is_empty() {
+            break;
+        }
+        // Every Kustomization is suspended before any is deleted (one already being deleted
+        // too: uninstalling never prunes).
+        for ks in &items {
+            let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
+            if ks.spec.suspend != Some(true) {
+                let patch = json!({"spec": {"suspend": true}});
+                nsd.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+                    .await?;
+            }
+        }
+        for ks in &items {
+            let nsd: Api<Kustomization> = Api::namespaced(client.clone(), &ks.namespace().unwrap_or_default());
+            match remove(&nsd, ks, KUSTOMIZATION_CRD).await? {
+                None => println!("✔ {} deleted (suspended first: workloads kept)", describe(ks)),
+                Some(b) => blocked.push(b),
+            }
+        }
+    }
+    Ok(())
+}
+
+/// `Kind/namespace/name`.
+fn describe<K: Resource<DynamicType = ()>>(o: &K) -> String {
+    format!(
+        "{}/{}/{}",
+        K::kind(&()),
+        o.meta().namespace.as_deref().unwrap_or_default(),
+        o.meta().name.as_deref().unwrap_or_default()
+    )
+}
+
+/// Deletes `o` and takes Flux's finalizer off it (a running controller may put it back or take
+/// it off itself at any moment, so this looks again until the object is gone or only other
+/// finalizers hold it). `None` when the object is gone.
+async fn remove<K>(api: &Api<K>, o: &K, crd: &'static str) -> Result<Option<Blocked>>
+where
+    K: Resource<DynamicType = ()> + Clone + DeserializeOwned + std::fmt::Debug,
+{
+    let name = o.name_any();
+    if o.meta().deletion_timestamp.is_none() {
+        let dp = DeleteParams::background();
+        match api.delete(&name, &dp).await {
+            Ok(_) => {}
+            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
+            Err(e) => return Err(e.into()),
+        }
+    }
+    let deadline = std::time::Instant::now() + Duration::from_secs(30);
+    loop {
+        let Some(live) = api.get_opt(&name).await? else {
+            return Ok(None);
+        };
+        let finalizers = live.finalizers().to_vec();
+        let others: Vec<String> = finalizers.iter().filter(|f| *f != FLUX_FINALIZER).cloned().collect();
+        if finalizers.iter().any(|f| f == FLUX_FINALIZER) {
+            // The resourceVersion makes this a compare-and-swap: another controller's finalizer
+            // added meanwhile is never dropped.
+            let patch = json!({"metadata": {"finalizers": others, "resourceVersion": live.resource_version()}});
+            match api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await {
+                Ok(_) | Err(kube::Error::Api(_)) => {}
+                Err(e) => return Err(e.into()),
+            }
+        } else if !others.is_empty() {
+            return Ok(Some(Blocked {
+                what: describe(&live),
+                namespace: live.namespace().unwrap_or_default(),
+                crd,
+                finalizers: others,
+            }));
+        }
+        if std::time::Instant::now() > deadline {
+            bail!("{}: still present after 30s", describe(&live));
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
 }

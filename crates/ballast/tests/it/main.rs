@@ -3,6 +3,8 @@
 
 mod support;
 
+/// API errors: 429 and 5xx retried through a refusing proxy.
+mod api_errors;
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
@@ -11,6 +13,8 @@ mod bootstrap;
 mod controller;
 /// diff: exit codes, prunes, masking.
 mod diff;
+/// Git isolation in the controller: file:// sources need --allow-file-sources.
+mod git_isolation;
 /// `ballast local up | down | status`.
 mod local;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
@@ -22,3 +26,5 @@ mod safety;
 mod source;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.
 mod sync;
+/// `uninstall` with a running controller: nothing pruned, foreign finalizers kept.
+mod uninstall;

@@ -82,6 +82,22 @@ fn smart_http_with_basic_auth_and_bearer_token() {
 
     let basic = GitHttpServer::start(root.path(), HttpAuth::Basic("git".into(), "s3cret-pass".into()));
     let url = basic.repo_url("app");
+    // Credentials over plain http:// are refused unless asked for, before anything is sent.
+    let run = ballast(&[
+        "sync",
+        "--name",
+        &ns,
+        "--url",
+        &url,
+        "--username",
+        "git",
+        "--password",
+        "s3cret-pass",
+    ])
+    .fails();
+    assert!(run.stderr.contains("plain http://"), "{}", run.stderr);
+    assert!(!run.stderr.contains("s3cret-pass"), "password echoed: {}", run.stderr);
+    assert!(get("configmap", Some(&ns), "release").is_none(), "nothing applied");
     ballast(&[
         "sync",
         "--name",
@@ -92,6 +108,7 @@ fn smart_http_with_basic_auth_and_bearer_token() {
         "git",
         "--password",
         "s3cret-pass",
+        "--insecure",
     ])
     .ok();
     assert_eq!(value(&ns), "over-http");
@@ -105,6 +122,7 @@ fn smart_http_with_basic_auth_and_bearer_token() {
         "git",
         "--password",
         "wrong-pass",
+        "--insecure",
     ])
     .fails();
     assert!(run.stderr.contains("authentication failed"), "{}", run.stderr);
@@ -114,8 +132,8 @@ fn smart_http_with_basic_auth_and_bearer_token() {
 
     let bearer = GitHttpServer::start(root.path(), HttpAuth::Bearer("tok-123".into()));
     let url = bearer.repo_url("app");
-    ballast(&["sync", "--name", &ns, "--url", &url, "--token", "tok-123"]).ok();
-    let run = ballast(&["sync", "--name", &ns, "--url", &url, "--token", "bad"]).fails();
+    ballast(&["sync", "--name", &ns, "--url", &url, "--token", "tok-123", "--insecure"]).ok();
+    let run = ballast(&["sync", "--name", &ns, "--url", &url, "--token", "bad", "--insecure"]).fails();
     assert!(run.stderr.contains("authentication failed"), "{}", run.stderr);
 
     let run = ballast(&["sync", "--name", &ns, "--url", "http://127.0.0.1:1/none.git"]).fails();

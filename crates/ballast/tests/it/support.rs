@@ -202,7 +202,15 @@ impl ControllerProcess {
     }
 
     /// A controller against another cluster's kubeconfig (CRDs must be installed there).
+    /// Test controllers accept file:// sources (`--allow-file-sources`).
     pub fn start_with(kubeconfig: &std::path::Path, namespace: &str, extra: &[&str]) -> Self {
+        let mut args = vec!["--allow-file-sources"];
+        args.extend_from_slice(extra);
+        Self::start_exactly(kubeconfig, namespace, &args)
+    }
+
+    /// A controller with exactly these extra flags (file:// sources refused unless given).
+    pub fn start_exactly(kubeconfig: &std::path::Path, namespace: &str, extra: &[&str]) -> Self {
         static N: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
         let identity = format!("{namespace}-c{}", N.fetch_add(1, std::sync::atomic::Ordering::Relaxed));
         let dir = tempfile::tempdir().unwrap();
