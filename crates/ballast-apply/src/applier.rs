@@ -102,6 +102,38 @@ impl PreparedApply<'_> {
     }
 }
 
+/// What some objects must wait for before they can be dry-run: Namespaces this apply creates,
+/// and kinds whose CRD this apply creates or changes (a custom resource is checked against the
+/// schema it will be applied under, not the old one).
+#[derive(Default)]
+struct Waiting {
+    namespaces: HashSet<String>,
+    kinds: HashSet<(String, String)>,
+}
+
+impl Waiting {
+    fn in_namespace(&self, r: &ObjectRef) -> bool {
+        r.namespace.as_ref().is_some_and(|ns| self.namespaces.contains(ns))
+    }
+
+    fn holds(&self, r: &ObjectRef) -> bool {
+        self.in_namespace(r) || self.kinds.contains(&(r.group.clone(), r.kind.clone()))
+    }
+
+    /// Records the kinds defined by CRDs that `planned` creates or changes.
+    fn add_changed_crds(&mut self, planned: &[Planned]) {
+        for p in planned {
+            if p.step.object.is_crd() && matches!(p.step.action, Action::Create | Action::Update) {
+                let group = p.object.pointer("/spec/group").and_then(Value::as_str);
+                let kind = p.object.pointer("/spec/names/kind").and_then(Value::as_str);
+                if let (Some(g), Some(k)) = (group, kind) {
+                    self.kinds.insert((g.to_string(), k.to_string()));
+                }
+            }
+        }
+    }
+}
+
 /// Plans and applies manifests against one cluster.
 pub struct Applier<'a> {
     cluster: &'a Cluster,
@@ -197,17 +229,21 @@ impl<'a> Applier<'a> {
             return Err(ApplyError::new(&ChangeSet::default(), problems));
         }
         let all: Vec<&Manifest> = manifests.iter().collect();
-        let pending = pending_namespaces(self.cluster, &all).await.map_err(one)?;
+        let mut waiting = Waiting {
+            namespaces: pending_namespaces(self.cluster, &all).await.map_err(one)?,
+            ..Default::default()
+        };
         let mut stages = Vec::new();
         let mut errors = Vec::new();
         for (kind, objects) in staged(manifests) {
             let mut planned = Vec::with_capacity(objects.len());
-            for r in self.plan_stage(&objects, &pending).await {
+            for r in self.plan_stage(&objects, &waiting).await {
                 match r {
                     Ok(p) => planned.push(p),
                     Err(e) => errors.push(e.to_string()),
                 }
             }
+            waiting.add_changed_crds(&planned);
             stages.push((kind, objects, planned));
         }
         if !errors.is_empty() {
@@ -241,16 +277,24 @@ impl<'a> Applier<'a> {
                         .await
                         .map_err(|e| ApplyError::new(&changes, vec![e.to_string()]))?;
                 }
-                // Their CRDs and Namespaces exist now: plan them for real (a dry-run each).
+                // Their CRDs and Namespaces are in place now: plan them for real (a dry-run each,
+                // concurrently, large groups read with one LIST).
+                let deferred: Vec<&Manifest> = planned
+                    .iter()
+                    .zip(&objects)
+                    .filter(|(p, _)| p.deferred)
+                    .map(|(_, m)| *m)
+                    .collect();
+                let mut again = self.plan_stage(&deferred, &Waiting::default()).await.into_iter();
                 let mut errors = Vec::new();
-                for (p, m) in planned.iter_mut().zip(&objects) {
-                    if p.deferred {
-                        match self.plan_one(m, &HashSet::new(), None).await {
-                            Ok(again) => *p = again,
-                            Err(e) => errors.push(e.to_string()),
-                        }
+                for p in planned.iter_mut().filter(|p| p.deferred) {
+                    match again.next() {
+                        Some(Ok(fresh)) => *p = fresh,
+                        Some(Err(e)) => errors.push(e.to_string()),
+                        None => {}
                     }
                 }
+                errors.extend(again.filter_map(Result::err).map(|e| e.to_string()));
                 if !errors.is_empty() {
                     return Err(ApplyError::new(&changes, errors));
                 }
@@ -258,24 +302,11 @@ impl<'a> Applier<'a> {
             let results: Vec<(Step, Result<Written, KubeError>)> = stream::iter(planned)
                 .map(|p| async move {
                     let change = match p.step.action {
-                        Action::Create | Action::Update => {
-                            let created = p.step.action == Action::Create;
-                            let removed = match &p.removal {
-                                Some(patch) => self.cluster.merge_patch(&p.step.object, patch).await.map(|_| ()),
-                                None => Ok(()),
-                            };
-                            let applied = match removed {
-                                Ok(()) => self.cluster.apply(&p.step.object, &p.object, false, p.force).await,
-                                Err(e) => Err(e),
-                            };
-                            applied.map(|o| {
-                                let c = if created { Change::Created } else { Change::Configured };
-                                (c, uid_of(&o).map(str::to_string))
-                            })
-                        }
+                        Action::Create | Action::Update => self.write(&p).await,
                         _ => Ok((
                             Change::Unchanged,
                             p.step.live.as_ref().and_then(uid_of).map(str::to_string),
+                            None,
                         )),
                     };
                     (p.step, change)
@@ -286,7 +317,7 @@ impl<'a> Applier<'a> {
             let mut errors = Vec::new();
             for (step, result) in results {
                 match result {
-                    Ok((c, uid)) => {
+                    Ok((c, uid, written)) => {
                         if let Some(uid) = uid {
                             applied.insert(uid, step.object.clone());
                         }
@@ -299,7 +330,7 @@ impl<'a> Applier<'a> {
                             } else {
                                 Vec::new()
                             },
-                            digest: step.desired.as_ref().map(object_digest),
+                            digest: written.or_else(|| step.desired.as_ref().map(object_digest)),
                         })
                     }
                     Err(e) => errors.push(e.to_string()),
@@ -326,7 +357,13 @@ impl<'a> Applier<'a> {
             let plan = crate::prune::plan_prunes(self.cluster, previous.stale(&current), &scope)
                 .await
                 .map_err(|e| ApplyError::new(&changes, vec![e.to_string()]))?;
-            let errors = crate::prune::execute(self.cluster, plan.steps, &mut changes).await;
+            let errors = crate::prune::execute(
+                self.cluster,
+                plan.steps,
+                &mut changes,
+                self.options.allow_protected_prune,
+            )
+            .await;
             if !errors.is_empty() {
                 return Err(ApplyError::new(&changes, errors));
             }
@@ -337,6 +374,22 @@ impl<'a> Applier<'a> {
             }
         }
         Ok(changes)
+    }
+
+    /// Writes one planned step: the removal patch first (if any), then the server-side apply.
+    /// Returns the change, the live object's UID and the digest of what the server made of it
+    /// (admission included): what the live object should stay until the next sync.
+    async fn write(&self, p: &Planned) -> Result<Written, KubeError> {
+        if let Some(patch) = &p.removal {
+            self.cluster.json_patch(&p.step.object, patch).await?;
+        }
+        let o = self.cluster.apply(&p.step.object, &p.object, false, p.force).await?;
+        let c = if p.step.action == Action::Create {
+            Change::Created
+        } else {
+            Change::Configured
+        };
+        Ok((c, uid_of(&o).map(str::to_string), Some(object_digest(&o))))
     }
 
     fn prune_scope<'s>(
@@ -355,8 +408,8 @@ impl<'a> Applier<'a> {
         }
     }
 
-    async fn plan_stage(&self, objects: &[&Manifest], pending: &HashSet<String>) -> Vec<Result<Planned, KubeError>> {
-        let mut prefetched = match self.prefetch(objects, pending).await {
+    async fn plan_stage(&self, objects: &[&Manifest], waiting: &Waiting) -> Vec<Result<Planned, KubeError>> {
+        let mut prefetched = match self.prefetch(objects, waiting).await {
             Ok(p) => p,
             Err(e) => return vec![Err(e)],
         };
@@ -366,7 +419,7 @@ impl<'a> Applier<'a> {
         let mut planned = Vec::with_capacity(objects.len());
         for m in objects.iter().copied() {
             let live = prefetched.remove(&m.object_ref());
-            planned.push(self.plan_one(m, pending, live));
+            planned.push(self.plan_one(m, waiting, live));
         }
         stream::iter(planned)
             .buffered(self.options.concurrency.max(1))
@@ -383,13 +436,12 @@ impl<'a> Applier<'a> {
     async fn prefetch(
         &self,
         objects: &[&Manifest],
-        pending: &HashSet<String>,
+        waiting: &Waiting,
     ) -> Result<HashMap<ObjectRef, Option<Value>>, KubeError> {
         let mut groups: HashMap<(String, String, String, Option<String>), Vec<ObjectRef>> = HashMap::new();
         for m in objects {
             let r = m.object_ref();
-            let in_pending = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
-            if self.cluster.serves(&r) && !in_pending {
+            if self.cluster.serves(&r) && !waiting.holds(&r) {
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone(), r.namespace.clone());
                 groups.entry(key).or_default().push(r);
             }
@@ -444,7 +496,7 @@ impl<'a> Applier<'a> {
     async fn plan_one(
         &self,
         m: &Manifest,
-        pending: &HashSet<String>,
+        waiting: &Waiting,
         prefetched: Option<Option<Value>>,
     ) -> Result<Planned, KubeError> {
         let r = m.object_ref();
@@ -462,12 +514,17 @@ impl<'a> Applier<'a> {
                 }
             }
         }
-        let unserved = !self.cluster.serves(&r);
-        let in_pending_ns = r.namespace.as_ref().is_some_and(|ns| pending.contains(ns));
-        if unserved || in_pending_ns {
+        if !self.cluster.serves(&r) || waiting.in_namespace(&r) {
             // Its CRD or Namespace is created by this same sync; nothing can exist yet.
             let desired = object.clone();
             return Ok(Planned::without_dry_run(r, Action::Create, desired, None, object, true));
+        }
+        if waiting.holds(&r) {
+            // Its CRD changes in this sync: dry-run it against the new schema, once applied.
+            let live = self.cluster.get(&r).await?;
+            let action = if live.is_some() { Action::Update } else { Action::Create };
+            let desired = object.clone();
+            return Ok(Planned::without_dry_run(r, action, desired, live, object, true));
         }
         let live = match prefetched {
             Some(live) => live,
@@ -493,7 +550,10 @@ impl<'a> Applier<'a> {
                 let managers = conflict_managers(&message);
                 let appliers: Vec<&String> = managers
                     .iter()
-                    .filter(|m| live.as_ref().is_some_and(|l| ManagedFields::of(l).is_applier(m)))
+                    // Our own Update entry (left by a removal patch) is not another applier.
+                    .filter(|m| {
+                        *m != FIELD_MANAGER && live.as_ref().is_some_and(|l| ManagedFields::of(l).is_applier(m))
+                    })
                     .collect();
                 if !appliers.is_empty() {
                     return Err(KubeError::Conflict {
@@ -511,20 +571,29 @@ impl<'a> Applier<'a> {
             }
             Err(e) => return Err(e),
         };
-        // Keys of atomic-by-meaning maps that Git lacks: the apply alone would keep them.
-        let extras = live
-            .as_ref()
-            .map(|l| ballast_plan::atomic::foreign_keys(&object, l))
-            .unwrap_or_default();
+        // Keys of atomic-by-meaning maps that Git lacks and that this server keeps after the
+        // apply (it merges the map key by key): removed by a patch just before the apply.
+        let extras = ballast_plan::atomic::foreign_keys(&object, &dry);
+        if let Some(l) = &live
+            && !extras.is_empty()
+            && !self.options.force
+        {
+            let appliers = ballast_plan::atomic::key_appliers(l, &extras, FIELD_MANAGER);
+            if !appliers.is_empty() {
+                return Err(KubeError::Conflict {
+                    object: r.to_string(),
+                    verb: "apply",
+                    message: format!(
+                        "keys Git lacks in {} are applied by {} (another applier owns these fields; use --force to take them)",
+                        extras.iter().map(|(p, _)| p.as_str()).collect::<Vec<_>>().join(", "),
+                        appliers.join(", ")
+                    ),
+                });
+            }
+        }
+        let removal = (!extras.is_empty()).then(|| ballast_plan::atomic::removal_patch(&extras, &dry));
         let mut dry = dry;
         ballast_plan::atomic::remove_keys(&mut dry, &extras);
-        let removal = (!extras.is_empty()).then(|| {
-            let rv = live
-                .as_ref()
-                .and_then(|l| l.pointer("/metadata/resourceVersion"))
-                .and_then(Value::as_str);
-            ballast_plan::atomic::removal_patch(&extras, rv)
-        });
         let reason = match (reason, &extras) {
             (None, e) if !e.is_empty() => Some("drift: keys added to a selector outside Git".to_string()),
             (r, _) => r,
@@ -618,7 +687,7 @@ async fn pending_namespaces(cluster: &Cluster, manifests: &[&Manifest]) -> Resul
 }
 
 /// What a step did, and the UID of the live object it leaves.
-type Written = (Change, Option<String>);
+type Written = (Change, Option<String>, Option<u64>);
 
 fn uid_of(object: &Value) -> Option<&str> {
     object

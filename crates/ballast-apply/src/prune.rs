@@ -133,6 +133,11 @@ pub(crate) async fn plan_prunes(
     scope: &PruneScope<'_>,
 ) -> Result<PrunePlan, KubeError> {
     prune_order(&mut stale);
+    if stale.iter().any(|r| r.is_crd() || r.is_namespace()) {
+        // What a Namespace may hold, or which custom resources a CRD serves, is read from
+        // discovery: make it current (CRDs created by others since this process started).
+        cluster.refresh().await?;
+    }
     let mut steps = Vec::new();
     // Objects this prune deletes, by group/kind/namespace/name: a Namespace or CRD is protected
     // by everything else it holds.
@@ -181,7 +186,7 @@ pub(crate) async fn plan_prunes(
             steps.push(step(r, Action::Keep, Some(live), "a system namespace is never pruned"));
             continue;
         }
-        let allowed = scope.allow_protected || annotation(ALLOW_PROTECTED_ANNOTATION).as_deref() == Some("true");
+        let allowed = scope.allow_protected || allowed_by_annotation(&live);
         if !allowed {
             let held = if r.is_crd() {
                 custom_resources_held(cluster, &live, &deleting).await?
@@ -192,7 +197,7 @@ pub(crate) async fn plan_prunes(
             };
             if let Some(why) = held {
                 let reason = format!(
-                    "protected: {why} (annotate it {ALLOW_PROTECTED_ANNOTATION}=true, or sync with --allow-protected-prune, to delete it anyway)"
+                    "protected: {why} (to delete it anyway, annotate it {ALLOW_PROTECTED_ANNOTATION}=true, or its Kustomization, or sync with --allow-protected-prune)"
                 );
                 steps.push(step(r, Action::Keep, Some(live), &reason));
                 continue;
@@ -212,7 +217,7 @@ pub(crate) async fn plan_prunes(
     let mut over_budget = None;
     if !scope.approved && scope.budget.exceeded(deletions, scope.owned) {
         let message = format!(
-            "prune budget exceeded: {deletions} deletions of {} owned objects is more than {} objects and {}% of the inventory; nothing was deleted. Approve this revision's prune, or raise the budget",
+            "prune budget exceeded: {deletions} deletions of {} owned objects is more than {} objects and {}% of the inventory; nothing was deleted. Approve this revision's prune (sync --approve-prune, or the Kustomization annotation ballast.dev/approve-prune=<revision>), or raise the budget (--prune-budget, ballast.dev/prune-budget)",
             scope.owned, scope.budget.max_objects, scope.budget.max_percent
         );
         for s in steps.iter_mut().filter(|s| s.action == Action::Prune) {
@@ -272,6 +277,8 @@ fn step(object: ObjectRef, action: Action, live: Option<Value>, reason: &str) ->
 }
 
 /// For a CRD: its custom resources that this prune does not delete, as a reason to keep it.
+/// When they cannot be listed (no served version known to discovery while the CRD says objects
+/// are stored), the CRD is kept too: deleting it would delete them all.
 async fn custom_resources_held(
     cluster: &Cluster,
     crd: &Value,
@@ -279,11 +286,29 @@ async fn custom_resources_held(
 ) -> Result<Option<String>, KubeError> {
     let group = crd.pointer("/spec/group").and_then(Value::as_str).unwrap_or("");
     let kind = crd.pointer("/spec/names/kind").and_then(Value::as_str).unwrap_or("");
-    let probe = ObjectRef::new(&format!("{group}/v0"), kind, None, "");
-    let Some(version) = cluster.served_version(&probe) else {
-        return Ok(None);
+    let served: Vec<&str> = crd
+        .pointer("/spec/versions")
+        .and_then(Value::as_array)
+        .map(|vs| {
+            vs.iter()
+                .filter(|v| v.get("served").and_then(Value::as_bool) == Some(true))
+                .filter_map(|v| v.get("name").and_then(Value::as_str))
+                .collect()
+        })
+        .unwrap_or_default();
+    let like = served
+        .iter()
+        .map(|v| ObjectRef::new(&format!("{group}/{v}"), kind, None, ""))
+        .find(|r| cluster.serves(r));
+    let Some(like) = like else {
+        let stored = crd
+            .pointer("/status/storedVersions")
+            .and_then(Value::as_array)
+            .is_some_and(|v| !v.is_empty());
+        return Ok(
+            stored.then(|| format!("its custom resources ({kind}.{group}) cannot be listed to make sure none exist"))
+        );
     };
-    let like = ObjectRef::new(&format!("{group}/{version}"), kind, None, "");
     let items = cluster.list_all(&like, None).await?;
     let held: Vec<String> = items
         .iter()
@@ -388,19 +413,47 @@ fn describe_held(held: &[String], what: &str) -> Option<String> {
     Some(format!("{what}: {}{more}", shown.join(", ")))
 }
 
-/// Executes prune steps in order, recording each outcome. Returns the errors (the rest still run).
-pub(crate) async fn execute(cluster: &Cluster, steps: Vec<Step>, changes: &mut ChangeSet) -> Vec<String> {
+/// Executes prune steps in order, recording each outcome. Returns the errors (the rest still
+/// run). Just before a Namespace or CRD is deleted, what it holds is looked at again with what
+/// this prune actually deleted: an object whose delete was refused or failed, or one created
+/// since the plan, keeps it (its delete would take them with it).
+pub(crate) async fn execute(
+    cluster: &Cluster,
+    steps: Vec<Step>,
+    changes: &mut ChangeSet,
+    allow_protected: bool,
+) -> Vec<String> {
     let mut errors = Vec::new();
+    let mut deleted: HashSet<(String, String, Option<String>, String)> = HashSet::new();
     for step in steps {
         match step.action {
             Action::Prune => {
-                let uid = step
-                    .live
-                    .as_ref()
-                    .and_then(|l| l.pointer("/metadata/uid"))
-                    .and_then(Value::as_str);
+                let live = step.live.clone().unwrap_or(Value::Null);
+                let held = if step.object.is_namespace() {
+                    namespace_held(cluster, &step.object.name, &deleted).await
+                } else if step.object.is_crd() {
+                    custom_resources_held(cluster, &live, &deleted).await
+                } else {
+                    Ok(None)
+                };
+                match held {
+                    Ok(Some(why)) if !(allow_protected || allowed_by_annotation(&live)) => {
+                        changes.push(step.object, Change::Kept, Some(format!("protected: {why}")));
+                        continue;
+                    }
+                    Err(e) => {
+                        errors.push(e.to_string());
+                        continue;
+                    }
+                    _ => {}
+                }
+                let uid = live.pointer("/metadata/uid").and_then(Value::as_str);
                 match cluster.delete(&step.object, uid).await {
-                    Ok(_) => changes.push(step.object, Change::Deleted, None),
+                    Ok(_) => {
+                        let r = &step.object;
+                        deleted.insert((r.group.clone(), r.kind.clone(), r.namespace.clone(), r.name.clone()));
+                        changes.push(step.object, Change::Deleted, None);
+                    }
                     Err(e) if e.is_precondition_failed() => changes.push(
                         step.object,
                         Change::Kept,
@@ -414,6 +467,14 @@ pub(crate) async fn execute(cluster: &Cluster, steps: Vec<Step>, changes: &mut C
         }
     }
     errors
+}
+
+/// True if the object opts in to being pruned although protected.
+fn allowed_by_annotation(live: &Value) -> bool {
+    live.pointer("/metadata/annotations")
+        .and_then(|a| a.get(ALLOW_PROTECTED_ANNOTATION))
+        .and_then(Value::as_str)
+        == Some("true")
 }
 
 #[cfg(test)]

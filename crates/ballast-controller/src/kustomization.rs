@@ -212,7 +212,9 @@ async fn run(
             .iter()
             .filter_map(|e| Some((e.object.clone(), e.digest?))),
     );
-    let inventory = Inventory::after_apply(previous, &changes, failure.is_none(), ks.spec.prune);
+    // After a failure, ownership stays with everything recorded before the first write: a write
+    // the server committed although the client saw an error is never orphaned.
+    let inventory = Inventory::after_apply(&intended, &changes, failure.is_none(), ks.spec.prune);
     status.inventory = Some(to_status_inventory(&inventory));
     report_changes(
         ks,
@@ -232,7 +234,9 @@ async fn run(
             let would_delete: Vec<String> = changes
                 .entries
                 .iter()
-                .filter(|e| e.change == Change::Kept)
+                .filter(|e| {
+                    e.change == Change::Kept && e.reason.as_deref().is_some_and(|r| r.starts_with("prune budget"))
+                })
                 .map(|e| e.object.to_string())
                 .collect();
             let message = format!(
@@ -528,12 +532,29 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
             owner_labels: owner_labels(ks),
             prune_budget: ballast_apply::PruneBudget::DISABLED,
             own_namespaces: vec![ctx.own_namespace.clone()],
+            allow_protected_prune: ks
+                .annotations()
+                .get(ballast_apply::ALLOW_PROTECTED_ANNOTATION)
+                .map(String::as_str)
+                == Some("true"),
             ..Default::default()
         };
         match Applier::new(&ctx.cluster, options).apply(&[], &inventory).await {
             Ok(changes) => {
                 let deleted: Vec<String> = changes.entries.iter().map(|e| e.to_string()).collect();
                 ctx.event(ks, EventType::Normal, "Pruned", &deleted.join("\n")).await;
+                // Protected objects stay in the cluster; with the Kustomization gone, nothing
+                // owns them any more: say so loudly.
+                let kept: Vec<String> = changes
+                    .entries
+                    .iter()
+                    .filter(|e| e.change == Change::Kept)
+                    .map(|e| e.to_string())
+                    .collect();
+                if !kept.is_empty() {
+                    let note = format!("left in the cluster, no longer owned: {}", kept.join("\n"));
+                    ctx.event(ks, EventType::Warning, "PruneProtected", &note).await;
+                }
             }
             Err(e) => {
                 ctx.event(ks, EventType::Warning, "PruneFailed", &e.to_string()).await;

@@ -36,7 +36,8 @@ pub struct ConnectOptions {
 struct Resources {
     by_gvk: HashMap<(String, String, String), (ApiResource, Scope)>,
     by_gk: HashMap<(String, String), Scope>,
-    /// Namespaced kinds that can be listed, one version per group and kind (the group's
+    /// Namespaced kinds that can be listed and deleted (stored objects, not read-only views such
+    /// as metrics), one version per group and kind (the group's
     /// preferred version first seen in discovery order), for looking into a namespace.
     namespaced_listable: Vec<(String, String, String)>,
 }
@@ -158,6 +159,7 @@ impl Cluster {
             for r in list.resources.iter().filter(|r| !r.name.contains('/')) {
                 if r.namespaced
                     && r.verbs.iter().any(|v| v == "list")
+                    && r.verbs.iter().any(|v| v == "delete")
                     && seen_listable.insert((group.clone(), r.kind.clone()))
                 {
                     res.namespaced_listable
@@ -363,16 +365,21 @@ impl Cluster {
             .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
     }
 
-    /// A JSON merge patch sent with field manager [`FIELD_MANAGER`] (used to remove keys Git
-    /// lacks from atomic maps; the patch carries the `resourceVersion` it was computed from).
-    pub async fn merge_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
+    /// A JSON patch (RFC 6902) sent with field manager [`FIELD_MANAGER`] (used to remove keys
+    /// Git lacks from atomic-by-meaning maps; each removal is preceded by a `test` of its value).
+    pub async fn json_patch(&self, r: &ObjectRef, patch: &Value) -> Result<Value, KubeError> {
         let api = self.api(r)?;
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let params = PatchParams {
             field_manager: Some(FIELD_MANAGER.to_string()),
             ..Default::default()
         };
-        api.patch(&r.name, &params, &Patch::Merge(patch))
+        let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| KubeError::Transport {
+            object: r.to_string(),
+            verb: "patch",
+            message: e.to_string(),
+        })?;
+        api.patch(&r.name, &params, &Patch::<()>::Json(ops))
             .await
             .map(to_value)
             .map_err(|e| KubeError::from_kube(r.to_string(), "patch", e))

@@ -6,12 +6,12 @@
 //! --type merge -p '{"spec":{"selector":{"extra":"x"}}}'`, after which the Service selects no
 //! pods) belongs to its writer, and a server-side apply of Git's selector leaves it in place.
 //! For these maps Ballast holds the whole value to Git's: keys the live map has and Git's lacks
-//! are drift, removed by a merge patch (with the live `resourceVersion` as precondition) before
-//! the apply. Where the server itself knows a field is atomic (every `LabelSelector`, any CRD
+//! are drift, removed by a JSON patch (each removal conditional on the value it removes) just
+//! before the apply, unless another server-side applier owns them (then only with `--force`). Where the server itself knows a field is atomic (every `LabelSelector`, any CRD
 //! field marked atomic), another writer takes the whole value's ownership and the no-op check
 //! ([`crate::already_applied`]) sees it without this table.
 
-use serde_json::{Map, Value};
+use serde_json::Value;
 
 use crate::normalize::pod_spec_path;
 
@@ -55,29 +55,50 @@ pub fn foreign_keys(desired: &Value, live: &Value) -> Vec<(String, Vec<String>)>
     out
 }
 
-/// The JSON merge patch that removes `extras` (from [`foreign_keys`]), conditional on the live
-/// object's `resourceVersion`.
-pub fn removal_patch(extras: &[(String, Vec<String>)], resource_version: Option<&str>) -> Value {
-    let mut patch = Value::Object(Map::new());
+/// The JSON patch (RFC 6902) that removes `extras` (from [`foreign_keys`]) from `live`, each
+/// removal preceded by a `test` of the value it removes: the patch fails, removing nothing, if
+/// any of those keys changed since they were read; nothing else of the object is a condition.
+pub fn removal_patch(extras: &[(String, Vec<String>)], live: &Value) -> Value {
+    let mut ops = Vec::new();
     for (path, keys) in extras {
-        let mut node = &mut patch;
-        for segment in path.trim_start_matches('/').split('/') {
-            node = node
-                .as_object_mut()
-                .expect("objects only")
-                .entry(segment.to_string())
-                .or_insert_with(|| Value::Object(Map::new()));
+        for k in keys {
+            let pointer = format!("{path}/{}", k.replace('~', "~0").replace('/', "~1"));
+            let value = live
+                .pointer(path)
+                .and_then(|m| m.get(k))
+                .cloned()
+                .unwrap_or(Value::Null);
+            ops.push(serde_json::json!({"op": "test", "path": pointer, "value": value}));
+            ops.push(serde_json::json!({"op": "remove", "path": pointer}));
         }
-        if let Value::Object(m) = node {
-            for k in keys {
-                m.insert(k.clone(), Value::Null);
+    }
+    Value::Array(ops)
+}
+
+/// Other server-side appliers (not `manager`) that own any of `extras` key by key in `live`:
+/// their keys are taken only with `--force`.
+pub fn key_appliers(live: &Value, extras: &[(String, Vec<String>)], manager: &str) -> Vec<String> {
+    let managed = crate::managed::ManagedFields::of(live);
+    let mut out: Vec<String> = Vec::new();
+    for e in managed.entries() {
+        if e.manager == manager || !e.is_apply() || e.subresource.is_some() {
+            continue;
+        }
+        let Some(fields) = e.fields else { continue };
+        let owns_one = extras.iter().any(|(path, keys)| {
+            let mut set = Some(fields);
+            for segment in path.trim_start_matches('/').split('/') {
+                set = set
+                    .and_then(|s| s.get(&format!("f:{segment}")))
+                    .and_then(Value::as_object);
             }
+            set.is_some_and(|s| keys.iter().any(|k| s.contains_key(&format!("f:{k}"))))
+        });
+        if owns_one && !out.iter().any(|m| m == e.manager) {
+            out.push(e.manager.to_string());
         }
     }
-    if let Some(rv) = resource_version {
-        patch["metadata"] = serde_json::json!({ "resourceVersion": rv });
-    }
-    patch
+    out
 }
 
 /// Removes `extras` from an object (a dry-run result, so it shows what the sync will leave).
@@ -104,8 +125,14 @@ mod tests {
         let extras = foreign_keys(&desired, &live);
         assert_eq!(extras, vec![("/spec/selector".to_string(), vec!["extra".to_string()])]);
         assert_eq!(
-            removal_patch(&extras, Some("7")),
-            json!({"spec": {"selector": {"extra": null}}, "metadata": {"resourceVersion": "7"}})
+            removal_patch(&extras, &live),
+            json!([{"op": "test", "path": "/spec/selector/extra", "value": "x"},
+                   {"op": "remove", "path": "/spec/selector/extra"}])
+        );
+        let slashed = vec![("/spec/selector".to_string(), vec!["example.com/x~y".to_string()])];
+        assert_eq!(
+            removal_patch(&slashed, &live)[1]["path"],
+            "/spec/selector/example.com~1x~0y"
         );
         remove_keys(&mut live, &extras);
         assert_eq!(live["spec"]["selector"], json!({"app": "web"}));
@@ -124,5 +151,23 @@ mod tests {
         assert!(foreign_keys(&desired, &live).is_empty());
         // Labels are granular, never in the table.
         assert!(atomic_map_paths("", "ConfigMap").is_empty());
+    }
+
+    #[test]
+    fn keys_owned_by_another_applier_are_named() {
+        let live = json!({"metadata": {"managedFields": [
+            {"manager": "ballast", "operation": "Apply", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:spec": {"f:selector": {"f:app": {}}}}},
+            {"manager": "helm", "operation": "Apply", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:spec": {"f:selector": {"f:extra": {}}}}},
+            {"manager": "kubectl-patch", "operation": "Update", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:spec": {"f:selector": {"f:other": {}}}}}]}});
+        let extras = vec![(
+            "/spec/selector".to_string(),
+            vec!["extra".to_string(), "other".to_string()],
+        )];
+        assert_eq!(key_appliers(&live, &extras, "ballast"), vec!["helm".to_string()]);
+        let only_edit = vec![("/spec/selector".to_string(), vec!["other".to_string()])];
+        assert!(key_appliers(&live, &only_edit, "ballast").is_empty());
     }
 }

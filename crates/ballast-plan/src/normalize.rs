@@ -6,7 +6,10 @@ use serde_json::{Map, Value};
 /// does for native kinds:
 /// - ports of containers and Services get `protocol: TCP` when they name none (API servers before
 ///   1.21 reject server-side apply of a port without its list key);
-/// - numeric resource quantities (`cpu: 2`, `memory: 1e9`) become strings.
+/// - numeric resource quantities (`cpu: 2`, `memory: 1e9`) become strings;
+/// - defaults the server fills in inside atomic values are sent explicitly (RBAC subjects of
+///   kind User/Group get `apiGroup: rbac.authorization.k8s.io`, NetworkPolicy ports `protocol:
+///   TCP`), so an unchanged object is read as unchanged without a dry-run.
 ///
 /// Only built-in kinds are touched; custom resources are sent as written.
 pub fn prepare_for_apply(object: &mut Value) {
@@ -34,6 +37,29 @@ pub fn prepare_for_apply(object: &mut Value) {
                             if k != "type" {
                                 stringify_quantities(v);
                             }
+                        }
+                    }
+                }
+            }
+        }
+        // Defaults the API server fills in inside values it records as one (atomic) field: sent
+        // explicitly, the live value equals Git's and the no-op check needs no dry-run.
+        "RoleBinding" | "ClusterRoleBinding" => {
+            if let Some(Value::Array(subjects)) = object.pointer_mut("/subjects") {
+                for s in subjects.iter_mut().filter_map(Value::as_object_mut) {
+                    let kind = s.get("kind").and_then(Value::as_str).unwrap_or("");
+                    if matches!(kind, "User" | "Group") && !s.contains_key("apiGroup") {
+                        s.insert("apiGroup".into(), Value::String("rbac.authorization.k8s.io".into()));
+                    }
+                }
+            }
+        }
+        "NetworkPolicy" => {
+            for rules in ["ingress", "egress"] {
+                if let Some(Value::Array(rules)) = object.pointer_mut(&format!("/spec/{rules}")) {
+                    for rule in rules.iter_mut() {
+                        if let Some(ports) = rule.get_mut("ports") {
+                            default_protocol(ports);
                         }
                     }
                 }

@@ -44,8 +44,8 @@ pub fn already_applied(desired: &Value, live: &Value, manager: &str) -> bool {
             "apiVersion" | "kind" => l.get(k) == Some(v),
             // Status is never written by an apply of the main resource.
             "status" => true,
-            "metadata" => metadata_contained(v, l.get(k)) && metadata_owned(v, owned.get("f:metadata")),
-            _ => contained(v, l.get(k)) && owns(v, owned.get(&format!("f:{k}"))),
+            "metadata" => metadata_contained(v, l.get(k)) && metadata_owned(v, l.get(k), owned.get("f:metadata")),
+            _ => contained(v, l.get(k)) && owns(v, l.get(k), owned.get(&format!("f:{k}"))),
         };
         if !ok {
             return false;
@@ -57,38 +57,76 @@ pub fn already_applied(desired: &Value, live: &Value, manager: &str) -> bool {
 /// The desired metadata fields the server records ownership of (labels, annotations,
 /// finalizers, owner references) are owned. Name and namespace identify the object and are never
 /// recorded.
-fn metadata_owned(desired: &Value, set: Option<&Value>) -> bool {
+fn metadata_owned(desired: &Value, live: Option<&Value>, set: Option<&Value>) -> bool {
     let Value::Object(d) = desired else { return false };
     let set = set.and_then(Value::as_object);
     d.iter().all(|(k, v)| match k.as_str() {
         "name" | "namespace" | "creationTimestamp" | "generateName" => true,
-        _ => owns(v, set.and_then(|s| s.get(&format!("f:{k}")))),
+        _ => owns(
+            v,
+            live.and_then(|l| l.get(k)),
+            set.and_then(|s| s.get(&format!("f:{k}"))),
+        ),
     })
 }
 
 /// `set` (the manager's field set at this value, if any) covers every field of `desired`. An
-/// empty set owns the whole value (a scalar, or an atomic map, list or struct); otherwise each
-/// key and item must be owned in turn. Empty desired maps and lists ask for nothing.
-fn owns(desired: &Value, set: Option<&Value>) -> bool {
+/// empty set owns the whole value: a scalar, or an atomic map, list or struct, which must then be
+/// live exactly as desired (a key or field Git removed from an atomic value would otherwise stay,
+/// the live value a superset of Git's). Otherwise each key and item must be owned in turn.
+/// Empty desired maps and lists ask for nothing. `live` is the live value at the same place
+/// (lists were checked item by item in order by [`contained`]).
+fn owns(desired: &Value, live: Option<&Value>, set: Option<&Value>) -> bool {
     if is_empty_container(desired) {
         return true;
     }
     let Some(Value::Object(set)) = set else { return false };
     if set.is_empty() {
-        // Owned as one value: a scalar, or an atomic map/list/struct.
-        return true;
+        // Owned as one value: a scalar, or an atomic map/list/struct, replaced whole by an apply.
+        return match desired {
+            Value::Object(_) | Value::Array(_) => live.is_some_and(|l| same_value(desired, l)),
+            _ => true,
+        };
     }
     match desired {
-        Value::Object(d) => d.iter().all(|(k, v)| owns(v, set.get(&format!("f:{k}")))),
-        Value::Array(items) => items.iter().all(|item| owns(item, owned_item(set, item))),
+        Value::Object(d) => d
+            .iter()
+            .all(|(k, v)| is_null_timestamp(k, v) || owns(v, live.and_then(|l| l.get(k)), set.get(&format!("f:{k}")))),
+        Value::Array(items) => items.iter().enumerate().all(|(i, item)| {
+            owns(
+                item,
+                live.and_then(|l| l.as_array()).and_then(|l| l.get(i)),
+                owned_item(set, item),
+            )
+        }),
         // A scalar recorded with children: not a shape we can read.
         _ => false,
     }
 }
 
+/// Equal values, a `creationTimestamp: null` in `desired` (which the server drops) aside.
+fn same_value(desired: &Value, live: &Value) -> bool {
+    match (desired, live) {
+        (Value::Object(d), Value::Object(l)) => {
+            let wanted = d.iter().filter(|(k, v)| !is_null_timestamp(k, v)).count();
+            wanted == l.len()
+                && d.iter()
+                    .all(|(k, v)| is_null_timestamp(k, v) || l.get(k).is_some_and(|lv| same_value(v, lv)))
+        }
+        (Value::Array(d), Value::Array(l)) => d.len() == l.len() && d.iter().zip(l).all(|(a, b)| same_value(a, b)),
+        (d, l) => d == l,
+    }
+}
+
+/// `creationTimestamp: null`, written by many generators (in pod templates too); the server
+/// drops it.
+fn is_null_timestamp(key: &str, value: &Value) -> bool {
+    key == "creationTimestamp" && value.is_null()
+}
+
 fn is_empty_container(v: &Value) -> bool {
     match v {
-        Value::Object(m) => m.is_empty(),
+        Value::Object(m) => m.iter().all(|(k, v)| is_null_timestamp(k, v)),
         Value::Array(a) => a.is_empty(),
         _ => false,
     }
@@ -126,9 +164,13 @@ fn metadata_contained(desired: &Value, live: Option<&Value>) -> bool {
 fn contained(desired: &Value, live: Option<&Value>) -> bool {
     match (desired, live) {
         (Value::Null, _) => false,
-        (Value::Object(d), None) | (Value::Object(d), Some(Value::Null)) => d.is_empty(),
+        (Value::Object(d), None) | (Value::Object(d), Some(Value::Null)) => {
+            d.iter().all(|(k, v)| is_null_timestamp(k, v))
+        }
         (Value::Array(d), None) | (Value::Array(d), Some(Value::Null)) => d.is_empty(),
-        (Value::Object(d), Some(Value::Object(l))) => d.iter().all(|(k, v)| contained(v, l.get(k))),
+        (Value::Object(d), Some(Value::Object(l))) => {
+            d.iter().all(|(k, v)| is_null_timestamp(k, v) || contained(v, l.get(k)))
+        }
         (Value::Array(d), Some(Value::Array(l))) => {
             d.len() == l.len() && d.iter().zip(l).all(|(a, b)| contained(a, Some(b)))
         }
@@ -353,5 +395,34 @@ mod tests {
         let mut o = owned();
         o["f:metadata"]["f:labels"] = json!({".": {}});
         assert!(!already_applied(&desired(), &live(o, json!({})), "ballast"));
+    }
+
+    #[test]
+    fn a_key_git_removed_from_an_atomic_value_is_not_settled() {
+        // Ballast owns the selector whole; Git dropped `tier` from it.
+        let live = service(
+            json!({"app": "web", "tier": "fe"}),
+            json!([ours(json!({"f:selector": {}, "f:ports": ports()}))]),
+        );
+        assert!(!already_applied(&service_desired(), &live, "ballast"));
+        // Same for an atomic list of structs that lost a field.
+        let desired = json!({"apiVersion": "v1", "kind": "Thing", "metadata": {"name": "t"},
+                             "spec": {"rules": [{"verbs": ["get"]}]}});
+        let mut live = desired.clone();
+        live["spec"]["rules"][0]["resourceNames"] = json!(["x"]);
+        live["metadata"]["managedFields"] = json!([ours(json!({"f:rules": {}}))]);
+        assert!(!already_applied(&desired, &live, "ballast"));
+        live["spec"]["rules"][0]
+            .as_object_mut()
+            .unwrap()
+            .remove("resourceNames");
+        assert!(already_applied(&desired, &live, "ballast"));
+    }
+
+    #[test]
+    fn null_creation_timestamps_in_templates_are_ignored() {
+        let mut d = desired();
+        d["spec"]["template"]["metadata"] = json!({"creationTimestamp": null});
+        assert!(already_applied(&d, &live(owned(), json!({})), "ballast"));
     }
 }

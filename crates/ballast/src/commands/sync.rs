@@ -27,6 +27,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
             previous.inventory.entries.len()
         );
     }
+    refuse_namespace_move(t, &cluster, &manifests, &previous.inventory)?;
     let options = ApplyOptions {
         prune: args.prune,
         stage_timeout: timeout,
@@ -74,7 +75,9 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         out.flush()?;
     }
     timer.lap("report");
-    let inventory = Inventory::after_apply(&previous.inventory, &changes, failure.is_none(), args.prune);
+    // After a failure, ownership stays with everything recorded before the first write: a write
+    // the server committed although the client saw an error is never orphaned.
+    let inventory = Inventory::after_apply(&recorded.inventory, &changes, failure.is_none(), args.prune);
     let revision = if failure.is_none() {
         Some(desired.revision.clone())
     } else {
@@ -127,4 +130,43 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
         cluster.writes()
     );
     Ok(0)
+}
+
+/// Objects that name no namespace go to `--target-namespace` or `default`, never to the
+/// kubeconfig context's namespace. An inventory written when they went to the context's
+/// namespace would have the sync create copies in `default` and prune the originals: refused,
+/// with the flag that keeps them where they are.
+fn refuse_namespace_move(
+    target: &crate::cli::SyncTarget,
+    cluster: &ballast_kube::Cluster,
+    manifests: &[ballast_core::Manifest],
+    previous: &Inventory,
+) -> Result<()> {
+    let context_ns = cluster.default_namespace();
+    let chosen = target.target_namespace.as_deref().unwrap_or("default");
+    if context_ns == chosen {
+        return Ok(());
+    }
+    let desired: std::collections::HashSet<ObjectRef> = manifests.iter().map(|m| m.object_ref()).collect();
+    let moved: Vec<String> = previous
+        .refs()
+        .into_iter()
+        .filter(|r| r.namespace.as_deref() == Some(context_ns))
+        .filter(|r| {
+            let there = ObjectRef {
+                namespace: Some(chosen.to_string()),
+                ..r.clone()
+            };
+            !desired.contains(r) && desired.contains(&there)
+        })
+        .map(|r| r.to_string())
+        .collect();
+    if moved.is_empty() {
+        return Ok(());
+    }
+    bail!(
+        "sync {}: nothing was written: {} would move from namespace {context_ns} (this kubeconfig context's) to {chosen}: objects that name no namespace go to --target-namespace, else default. Pass --target-namespace {context_ns} to keep them where they are.",
+        target.name,
+        moved.join(", ")
+    )
 }

@@ -241,9 +241,11 @@ fn a_watch_that_cannot_be_established_turns_readyz_red_and_is_logged() {
     });
     assert!(body.contains("watch GitRepository failing"), "{body}");
     assert!(body.contains("watch refused"), "names the error: {body}");
-    let log = controller.log();
-    assert!(log.contains("watch GitRepository: failed"), "{log}");
-    assert!(log.contains("watch Kustomization: failed"), "{log}");
+    // Each watch logs its own failure (they start independently: wait for both).
+    wait_for("both watches' failures logged", 30, || {
+        let log = controller.log();
+        (log.contains("watch GitRepository: failed") && log.contains("watch Kustomization: failed")).then_some(())
+    });
 }
 
 /// A minimal HTTP/1.0 GET on loopback: (status, body).

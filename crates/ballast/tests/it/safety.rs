@@ -506,6 +506,55 @@ fn objects_without_a_namespace_do_not_follow_the_kubeconfig_context() {
         "-n",
         "default",
     ]);
+
+    // An inventory from when namespace-less objects followed the context: the sync refuses to
+    // move them (create copies in default, prune the originals) and names the flag.
+    kubectl(&["create", "configmap", &name, "-n", &ns, "--from-literal=k=v"]);
+    kubectl(&[
+        "label",
+        "configmap",
+        &name,
+        "-n",
+        &ns,
+        &format!("sync.ballast.dev/name={name}"),
+        "sync.ballast.dev/namespace=default",
+    ]);
+    let original = uid("configmap", Some(&ns), &name);
+    let entries = format!(r#"{{"entries":[{{"id":"{ns}_{name}__ConfigMap","v":"v1"}}]}}"#);
+    kubectl(&[
+        "create",
+        "configmap",
+        &format!("ballast-inventory-{name}"),
+        "-n",
+        "default",
+        &format!("--from-literal=inventory={entries}"),
+    ]);
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .args([
+            "--kubeconfig",
+            &kc,
+            "sync",
+            "--name",
+            &name,
+            "--url",
+            &repo.url(),
+            "--prune",
+        ])
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains(&format!("Pass --target-namespace {ns}")), "{stderr}");
+    assert!(get("configmap", Some("default"), &name).is_none(), "a copy was created");
+    assert_eq!(uid("configmap", Some(&ns), &name), original, "the original was lost");
+    kubectl(&[
+        "delete",
+        "configmap",
+        &format!("ballast-inventory-{name}"),
+        "-n",
+        "default",
+    ]);
 }
 
 #[test]
