@@ -223,12 +223,7 @@ async fn run(
         status.last_applied_revision.as_deref() == Some(revision.as_str()),
     )
     .await;
-    let kept: Vec<String> = changes
-        .entries
-        .iter()
-        .filter(|e| e.change == Change::Kept)
-        .map(|e| e.to_string())
-        .collect();
+    let kept = kept_lines(&changes);
     if let Some(e) = failure {
         if e.over_budget {
             let would_delete: Vec<String> = changes
@@ -545,12 +540,7 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
                 ctx.event(ks, EventType::Normal, "Pruned", &deleted.join("\n")).await;
                 // Protected objects stay in the cluster; with the Kustomization gone, nothing
                 // owns them any more: say so loudly.
-                let kept: Vec<String> = changes
-                    .entries
-                    .iter()
-                    .filter(|e| e.change == Change::Kept)
-                    .map(|e| e.to_string())
-                    .collect();
+                let kept = kept_lines(&changes);
                 if !kept.is_empty() {
                     let note = format!("left in the cluster, no longer owned: {}", kept.join("\n"));
                     ctx.event(ks, EventType::Warning, "PruneProtected", &note).await;
@@ -568,6 +558,16 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
     api.patch(&ks.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     Ok(Action::await_change())
+}
+
+/// One line per object a prune kept (protected, or held back by the budget), with the reason.
+fn kept_lines(changes: &ChangeSet) -> Vec<String> {
+    changes
+        .entries
+        .iter()
+        .filter(|e| e.change == Change::Kept)
+        .map(|e| e.to_string())
+        .collect()
 }
 
 /// The inventory recorded in a status.

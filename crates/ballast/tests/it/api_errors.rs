@@ -247,19 +247,3 @@ fn a_watch_that_cannot_be_established_turns_readyz_red_and_is_logged() {
         (log.contains("watch GitRepository: failed") && log.contains("watch Kustomization: failed")).then_some(())
     });
 }
-
-/// A minimal HTTP/1.0 GET on loopback: (status, body).
-fn http_get(base: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
-}

@@ -363,14 +363,7 @@ fn only_the_leader_acts_and_a_standby_takes_over() {
 #[test]
 fn a_controller_killed_mid_apply_converges_after_restart() {
     let ns = namespace("ctl-kill");
-    let files: Vec<(String, String)> = (0..200)
-        .map(|i| {
-            (
-                format!("apps/demo/cm-{i:03}.yaml"),
-                configmap(&ns, &format!("c{i:03}"), "1"),
-            )
-        })
-        .collect();
+    let files = configmap_files(&ns, 200);
     let refs: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
     let served = Served::new(&ns, &refs);
     served.apply_flux_objects(&ns);
@@ -400,22 +393,6 @@ fn a_controller_killed_mid_apply_converges_after_restart() {
         0,
         "orphans left:\n{out}"
     );
-}
-
-/// A minimal HTTP/1.0 GET on loopback: (status, body).
-fn http_get(base: &str, path: &str) -> (u16, String) {
-    use std::io::{Read, Write};
-    let addr = base.trim_start_matches("http://");
-    let mut s = std::net::TcpStream::connect(addr).expect("connect");
-    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
-    let mut text = String::new();
-    s.read_to_string(&mut text).unwrap();
-    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
-    let body = text
-        .split_once("\r\n\r\n")
-        .map(|(_, b)| b.to_string())
-        .unwrap_or_default();
-    (code, body)
 }
 
 #[test]

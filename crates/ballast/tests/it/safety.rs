@@ -560,14 +560,7 @@ fn objects_without_a_namespace_do_not_follow_the_kubeconfig_context() {
 #[test]
 fn a_controller_killed_mid_apply_orphans_nothing_and_prunes_what_left_git() {
     let ns = namespace("safe-crash");
-    let files: Vec<(String, String)> = (0..300)
-        .map(|i| {
-            (
-                format!("apps/demo/cm-{i:03}.yaml"),
-                configmap(&ns, &format!("c{i:03}"), "1"),
-            )
-        })
-        .collect();
+    let files = configmap_files(&ns, 300);
     let refs: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
     let served = Served::new(&ns, &refs);
     served.apply_flux_objects(&ns);
@@ -629,14 +622,7 @@ fn a_controller_killed_mid_apply_orphans_nothing_and_prunes_what_left_git() {
 #[test]
 fn a_kustomization_over_its_prune_budget_waits_for_approval() {
     let ns = namespace("safe-ks-budget");
-    let files: Vec<(String, String)> = (0..20)
-        .map(|i| {
-            (
-                format!("apps/demo/cm-{i:02}.yaml"),
-                configmap(&ns, &format!("c{i:02}"), "1"),
-            )
-        })
-        .collect();
+    let files = configmap_files(&ns, 20);
     let refs: Vec<(&str, String)> = files.iter().map(|(p, t)| (p.as_str(), t.clone())).collect();
     let served = Served::new(&ns, &refs);
     served.apply_flux_objects(&ns);
@@ -657,17 +643,17 @@ fn a_kustomization_over_its_prune_budget_waits_for_approval() {
             .clone();
         Some(c["message"].as_str()?.to_string())
     });
-    assert!(message.contains(&format!("ConfigMap/{ns}/c19")), "{message}");
+    assert!(message.contains(&format!("ConfigMap/{ns}/c019")), "{message}");
     for i in 0..20 {
         assert!(
-            get("configmap", Some(&ns), &format!("c{i:02}")).is_some(),
-            "c{i:02} lost"
+            get("configmap", Some(&ns), &format!("c{i:03}")).is_some(),
+            "c{i:03} lost"
         );
     }
     assert!(
         events(&ns)
             .iter()
-            .any(|(r, m)| r == "PruneBudgetExceeded" && m.contains("c19")),
+            .any(|(r, m)| r == "PruneBudgetExceeded" && m.contains("c019")),
         "no event"
     );
     let revision = get("kustomization", Some(&ns), "app").unwrap()["status"]["lastAttemptedRevision"]
@@ -685,7 +671,7 @@ fn a_kustomization_over_its_prune_budget_waits_for_approval() {
     ballast(&["reconcile", "kustomization", "app", "-n", &ns]).ok();
     wait_for("the approved prune", 60, || {
         (0..20)
-            .all(|i| get("configmap", Some(&ns), &format!("c{i:02}")).is_some() == (i < 5))
+            .all(|i| get("configmap", Some(&ns), &format!("c{i:03}")).is_some() == (i < 5))
             .then_some(())
     });
 }

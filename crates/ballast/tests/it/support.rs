@@ -151,6 +151,34 @@ pub fn configmap(ns: &str, name: &str, value: &str) -> String {
     )
 }
 
+/// `n` ConfigMaps `c000`.. as files `apps/demo/cm-000.yaml`.. (for a served app repository).
+pub fn configmap_files(ns: &str, n: usize) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            (
+                format!("apps/demo/cm-{i:03}.yaml"),
+                configmap(ns, &format!("c{i:03}"), "1"),
+            )
+        })
+        .collect()
+}
+
+/// A minimal HTTP/1.0 GET on loopback: (status, body).
+pub fn http_get(base: &str, path: &str) -> (u16, String) {
+    use std::io::{Read, Write};
+    let addr = base.trim_start_matches("http://");
+    let mut s = std::net::TcpStream::connect(addr).expect("connect");
+    write!(s, "GET {path} HTTP/1.0\r\nHost: {addr}\r\n\r\n").unwrap();
+    let mut text = String::new();
+    s.read_to_string(&mut text).unwrap();
+    let code = text.split_whitespace().nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    let body = text
+        .split_once("\r\n\r\n")
+        .map(|(_, b)| b.to_string())
+        .unwrap_or_default();
+    (code, body)
+}
+
 pub fn deployment(ns: &str, name: &str, replicas: u32) -> String {
     format!(
         "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  replicas: {replicas}\n  \
