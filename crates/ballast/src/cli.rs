@@ -2,7 +2,7 @@
 
 use std::path::PathBuf;
 
-use clap::{Args, Parser, Subcommand};
+use clap::{ArgAction, Args, Parser, Subcommand};
 
 /// Ballast keeps Kubernetes clusters equal to what Git says.
 #[derive(Debug, Parser)]
@@ -74,7 +74,7 @@ pub enum Command {
 #[derive(Debug, Args)]
 pub struct CheckArgs {
     /// Only the prerequisites for installing.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub pre: bool,
     /// Namespace Ballast runs in.
     #[arg(short, long, default_value = "flux-system")]
@@ -88,7 +88,7 @@ pub struct UninstallArgs {
     #[arg(short, long, default_value = "flux-system")]
     pub namespace: String,
     /// Keep the namespace.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub keep_namespace: bool,
 }
 
@@ -116,7 +116,7 @@ pub struct ExportArgs {
     /// Name (or --all).
     pub name: Option<String>,
     /// Every object in the namespace.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub all: bool,
     /// Namespace.
     #[arg(short, long, default_value = "flux-system")]
@@ -133,7 +133,7 @@ pub struct EventsArgs {
     #[arg(short, long, default_value = "flux-system")]
     pub namespace: String,
     /// All namespaces.
-    #[arg(short = 'A', long)]
+    #[arg(short = 'A', long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub all_namespaces: bool,
 }
 
@@ -160,6 +160,22 @@ pub struct TreeArgs {
 pub enum BootstrapCommand {
     /// Any Git server (file://, http(s)://, ssh://).
     Git(BootstrapGit),
+    /// Not supported: points to `bootstrap git`.
+    Github(ProviderArgs),
+    /// Not supported: points to `bootstrap git`.
+    Gitlab(ProviderArgs),
+    /// Not supported: points to `bootstrap git`.
+    Gitea(ProviderArgs),
+    /// Not supported: points to `bootstrap git`.
+    BitbucketServer(ProviderArgs),
+}
+
+/// Whatever a hosting-provider bootstrap was given; only read to suggest `bootstrap git`.
+#[derive(Debug, Args)]
+pub struct ProviderArgs {
+    /// Flags as given to `flux bootstrap <provider>`.
+    #[arg(trailing_var_arg = true, allow_hyphen_values = true, num_args = 0..)]
+    pub args: Vec<String>,
 }
 
 /// `bootstrap git`.
@@ -198,7 +214,7 @@ pub struct ControllerArgs {
     #[arg(long, default_value = "127.0.0.1:8080", value_name = "ADDR")]
     pub metrics_addr: std::net::SocketAddr,
     /// Elect a leader through a Lease so that only one replica acts.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub leader_elect: bool,
     /// Namespace of the leader-election Lease.
     #[arg(long, default_value = "flux-system", value_name = "NS")]
@@ -219,7 +235,7 @@ pub struct ControllerArgs {
     pub prune_budget: String,
     /// Accept GitRepositories with file:// URLs (they read this machine's files; refused
     /// otherwise). For tests and single-machine setups.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub allow_file_sources: bool,
     /// Largest Git tree accepted per revision (sum of its file sizes; e.g. 256Mi, 1Gi).
     #[arg(long, default_value = "256Mi", value_name = "SIZE")]
@@ -233,7 +249,7 @@ pub struct ControllerArgs {
 #[derive(Debug, Args)]
 pub struct InstallArgs {
     /// Print the manifests instead of applying them.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub export: bool,
     /// Namespace for the controller.
     #[arg(short, long, default_value = "flux-system")]
@@ -258,44 +274,64 @@ pub enum CreateSource {
     Git(CreateGit),
 }
 
+/// Flags every `create` verb takes, as `flux create` does.
+#[derive(Debug, Args)]
+pub struct CreateCommon {
+    /// How often to reconcile (Go duration: 30s, 5m, 1h30m).
+    #[arg(long, default_value = "1m", value_name = "DURATION")]
+    pub interval: String,
+    /// Print the object as YAML instead of applying it.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub export: bool,
+    /// Labels to set, `key=value` (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "KEY=VALUE")]
+    pub label: Vec<String>,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+}
+
 /// `create source git`.
 #[derive(Debug, Args)]
 pub struct CreateGit {
     /// Name.
     pub name: String,
-    /// Repository URL.
+    /// Repository URL (ssh://, http://, https://; file:// for local tests).
     #[arg(long)]
     pub url: String,
-    /// Branch.
-    #[arg(long, group = "gitref")]
+    /// Branch (kept next to --commit).
+    #[arg(long)]
     pub branch: Option<String>,
     /// Tag.
-    #[arg(long, group = "gitref")]
+    #[arg(long)]
     pub tag: Option<String>,
     /// Semver range over tags.
-    #[arg(long, group = "gitref", value_name = "RANGE")]
+    #[arg(long, value_name = "RANGE")]
     pub tag_semver: Option<String>,
+    /// Git reference name, e.g. refs/heads/main.
+    #[arg(long)]
+    pub ref_name: Option<String>,
     /// Commit.
-    #[arg(long, group = "gitref")]
+    #[arg(long)]
     pub commit: Option<String>,
-    /// How often to check for new commits.
-    #[arg(long, default_value = "1m")]
-    pub interval: String,
-    /// Secret with credentials.
+    /// Existing Secret with credentials.
     #[arg(long)]
     pub secret_ref: Option<String>,
     /// Allow the secret's credentials over a plain http:// URL (`spec.insecure`).
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub insecure: bool,
-    /// Ignore rules (.gitignore syntax).
-    #[arg(long)]
+    /// Include Git submodules.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub recurse_submodules: bool,
+    /// Paths to ignore (.gitignore syntax; repeat or separate with commas).
+    #[arg(long, value_delimiter = ',')]
     pub ignore_paths: Vec<String>,
-    /// Namespace.
-    #[arg(short, long, default_value = "flux-system")]
-    pub namespace: String,
-    /// Print YAML instead of applying.
-    #[arg(long)]
-    pub export: bool,
+    /// Timeout of each fetch.
+    #[arg(long, value_name = "DURATION")]
+    pub fetch_timeout: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// `create kustomization`.
@@ -303,53 +339,51 @@ pub struct CreateGit {
 pub struct CreateKustomization {
     /// Name.
     pub name: String,
-    /// Source, `GitRepository/NAME` or `GitRepository/NAME.NAMESPACE`.
-    #[arg(long)]
+    /// Source, `[Kind/]name[.namespace]`; the kind defaults to GitRepository.
+    #[arg(long, value_name = "[KIND/]NAME[.NAMESPACE]")]
     pub source: String,
     /// Path in the source.
     #[arg(long, default_value = "./")]
     pub path: String,
     /// Delete what is removed from the source.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub prune: bool,
-    /// How often to reconcile.
-    #[arg(long, default_value = "1m")]
-    pub interval: String,
     /// Interval after a failure.
-    #[arg(long)]
+    #[arg(long, value_name = "DURATION")]
     pub retry_interval: Option<String>,
     /// Put namespaced objects in this namespace.
     #[arg(long)]
     pub target_namespace: Option<String>,
-    /// Kustomizations that must be ready first (`NAME` or `NAMESPACE/NAME`).
-    #[arg(long, value_delimiter = ',')]
+    /// Kustomizations that must be ready first (`NAME` or `NAMESPACE/NAME`; repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',', value_name = "[NS/]NAME")]
     pub depends_on: Vec<String>,
     /// Wait for every applied object to be healthy.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub wait: bool,
-    /// Objects to check, `Kind/name.namespace`.
-    #[arg(long)]
+    /// Workloads to check, `Kind/name.namespace` (ignored with --wait, which checks all).
+    #[arg(long, value_delimiter = ',')]
     pub health_check: Vec<String>,
     /// Limit for apply and health checks.
-    #[arg(long)]
-    pub health_check_timeout: Option<String>,
-    /// Namespace.
-    #[arg(short, long, default_value = "flux-system")]
-    pub namespace: String,
-    /// Print YAML instead of applying.
-    #[arg(long)]
-    pub export: bool,
+    #[arg(long, default_value = "2m", value_name = "DURATION")]
+    pub health_check_timeout: String,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// `get`.
 #[derive(Debug, Subcommand)]
 pub enum GetCommand {
     /// Sources.
-    #[command(subcommand)]
+    #[command(subcommand, alias = "source")]
     Sources(GetSources),
     /// Kustomizations.
-    #[command(alias = "ks")]
+    #[command(alias = "ks", alias = "kustomization")]
     Kustomizations(GetArgs),
+    /// HelmReleases (listed when the cluster serves them; Ballast does not reconcile them).
+    #[command(alias = "hr", alias = "helmrelease")]
+    Helmreleases(GetArgs),
 }
 
 /// `get sources`.
@@ -366,10 +400,10 @@ pub struct GetArgs {
     #[arg(short, long, default_value = "flux-system")]
     pub namespace: String,
     /// All namespaces.
-    #[arg(short = 'A', long)]
+    #[arg(short = 'A', long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub all_namespaces: bool,
     /// Keep printing changes.
-    #[arg(short, long)]
+    #[arg(short, long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub watch: bool,
 }
 
@@ -398,7 +432,7 @@ pub struct ReconcileKustomization {
     #[command(flatten)]
     pub target: NamedArgs,
     /// Reconcile its source first.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub with_source: bool,
 }
 
@@ -454,6 +488,10 @@ pub struct SourceArgs {
     /// Directory to render: inside the repository with --url, else on this machine.
     #[arg(long, default_value = ".", value_name = "DIR")]
     pub path: PathBuf,
+    /// Confine a local render to this directory (default: the enclosing Git work tree; outside
+    /// one, nothing: `../base` resolves as kustomize resolves it).
+    #[arg(long, conflicts_with = "url", value_name = "DIR")]
+    pub root: Option<PathBuf>,
     /// HTTP basic auth user name.
     #[arg(long, requires = "url", env = "BALLAST_GIT_USERNAME")]
     pub username: Option<String>,
@@ -480,7 +518,7 @@ pub struct SourceArgs {
     pub git_timeout: String,
     /// Send --username/--password or --token over plain http:// (refused otherwise: they would
     /// travel in clear).
-    #[arg(long, requires = "url")]
+    #[arg(long, requires = "url", action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub insecure: bool,
     /// Largest Git tree accepted (sum of its file sizes; e.g. 256Mi, 1Gi); a larger revision is
     /// refused before anything is extracted or applied.
@@ -555,19 +593,19 @@ pub struct SyncTarget {
     #[arg(long, default_value = "default", value_name = "NS")]
     pub inventory_namespace: String,
     /// Take ownership of fields another applier manages.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub force: bool,
     /// Deletion budget: a prune that would delete more than N objects and more than P% of the
     /// inventory deletes nothing (`N` or `N,P%`; default 10,25%; 0 disables).
     #[arg(long, default_value = "10,25%", value_name = "N[,P%]")]
     pub prune_budget: String,
     /// Approve this run's prune beyond the deletion budget.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub approve_prune: bool,
     /// Also prune protected objects: CRDs whose custom resources still exist, Namespaces holding
     /// objects this sync does not own (never default, kube-system, kube-public, kube-node-lease
     /// or the inventory namespace).
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub allow_protected_prune: bool,
 }
 
@@ -578,7 +616,7 @@ pub struct DiffArgs {
     #[command(flatten)]
     pub target: SyncTarget,
     /// Do not show prunes.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub no_prune: bool,
 }
 
@@ -589,13 +627,13 @@ pub struct SyncArgs {
     #[command(flatten)]
     pub target: SyncTarget,
     /// Delete objects this sync applied before and that are no longer in the source.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub prune: bool,
     /// Allow a source that renders no objects to prune everything.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub allow_empty: bool,
     /// Wait until the applied objects are healthy.
-    #[arg(long)]
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub wait: bool,
     /// How long --wait waits (and how long CRDs/Namespaces may take to become ready).
     #[arg(long, default_value = "5m", value_name = "DURATION")]

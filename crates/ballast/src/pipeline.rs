@@ -27,7 +27,7 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
         if !args.path.is_dir() {
             bail!("path {}: not a directory", args.path.display());
         }
-        let (root, path) = local_root(&args.path)?;
+        let (root, path) = local_root(&args.path, args.root.as_deref())?;
         return Ok(Desired {
             root,
             path,
@@ -88,20 +88,27 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
     })
 }
 
-/// The root a local directory is rendered within, and the directory relative to it: the
-/// enclosing Git work tree, else the current directory when it contains the path, else the
-/// directory itself. Kustomizations may refer to bases anywhere under that root (`../../base`),
-/// never outside it, as with a fetched repository.
-fn local_root(dir: &Path) -> Result<(PathBuf, PathBuf)> {
+/// The root a local directory is rendered within, and the directory relative to it: `--root`
+/// when given (the directory must be inside it), else the enclosing Git work tree, else the
+/// filesystem root, so that `../base` resolves as `kubectl kustomize` resolves it. Kustomizations
+/// may refer to bases anywhere under that root (`../../base`), never outside it, as with a
+/// fetched repository.
+fn local_root(dir: &Path, confine: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
     let full = dir.canonicalize().with_context(|| format!("path {}", dir.display()))?;
-    let git_root = full
-        .ancestors()
-        .find(|a| a.join(".git").exists())
-        .map(Path::to_path_buf);
-    let cwd = std::env::current_dir().ok().and_then(|c| c.canonicalize().ok());
-    let root = git_root
-        .or_else(|| cwd.filter(|c| full.starts_with(c)))
-        .unwrap_or_else(|| full.clone());
+    let root = match confine {
+        Some(r) => {
+            let r = r.canonicalize().with_context(|| format!("--root {}", r.display()))?;
+            if !full.starts_with(&r) {
+                bail!("path {}: not inside --root {}", dir.display(), r.display());
+            }
+            r
+        }
+        None => full
+            .ancestors()
+            .find(|a| a.join(".git").exists())
+            .map(Path::to_path_buf)
+            .unwrap_or_else(|| PathBuf::from("/")),
+    };
     let rel = full.strip_prefix(&root).unwrap_or(Path::new("")).to_path_buf();
     let rel = if rel.as_os_str().is_empty() {
         PathBuf::from(".")

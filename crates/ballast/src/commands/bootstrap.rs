@@ -18,7 +18,13 @@ use crate::cli::{BootstrapCommand, BootstrapGit};
 use crate::pipeline::connect;
 
 pub async fn run(cmd: &BootstrapCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
-    let BootstrapCommand::Git(args) = cmd;
+    let args = match cmd {
+        BootstrapCommand::Git(args) => args,
+        BootstrapCommand::Github(p) => return Ok(provider_pointer("github", &p.args)),
+        BootstrapCommand::Gitlab(p) => return Ok(provider_pointer("gitlab", &p.args)),
+        BootstrapCommand::Gitea(p) => return Ok(provider_pointer("gitea", &p.args)),
+        BootstrapCommand::BitbucketServer(p) => return Ok(provider_pointer("bitbucket-server", &p.args)),
+    };
     let path = args.path.trim_start_matches("./").trim_end_matches('/').to_string();
     if path.is_empty() || path.starts_with('/') || path.split('/').any(|c| c == "..") {
         anyhow::bail!(
@@ -148,4 +154,39 @@ fn split_author(author: &str) -> (String, String) {
         Some((n, e)) => (n.trim().to_string(), e.trim_end_matches('>').trim().to_string()),
         None => (author.to_string(), "ballast@localhost".to_string()),
     }
+}
+
+/// The value of `--name=value` or `--name value` among a provider bootstrap's arguments.
+fn flag_value<'a>(args: &'a [String], name: &str) -> Option<&'a str> {
+    let long = format!("--{name}");
+    let mut it = args.iter();
+    while let Some(a) = it.next() {
+        if let Some(v) = a.strip_prefix(&long).and_then(|r| r.strip_prefix('=')) {
+            return Some(v);
+        }
+        if *a == long {
+            return it.next().map(String::as_str);
+        }
+    }
+    None
+}
+
+/// `bootstrap github` and the other hosting-provider bootstraps create repositories and deploy
+/// keys through the provider's API, which Ballast does not do: say so, show the `bootstrap git`
+/// command for the same repository, path and branch, and exit 2.
+fn provider_pointer(provider: &str, args: &[String]) -> u8 {
+    let branch = flag_value(args, "branch").unwrap_or("main");
+    let path = flag_value(args, "path").unwrap_or("clusters/my-cluster");
+    let mut url = "<repository URL>".to_string();
+    if let (Some(owner), Some(repo)) = (flag_value(args, "owner"), flag_value(args, "repository")) {
+        url = format!("<URL of {owner}/{repo}>");
+    }
+    let context = flag_value(args, "context").map(|c| format!(" --context={c}")).unwrap_or_default();
+    eprintln!(
+        "error: `ballast bootstrap {provider}` is not supported: Ballast does not create repositories or deploy keys through a hosting provider's API.\n\
+         Create the repository (and, for ssh://, a deploy key) yourself, then run:\n\n  \
+         ballast bootstrap git{context} --url={url} --branch={branch} --path={path}\n\n\
+         (ssh:// URLs also take --private-key-file and --known-hosts-file; see `ballast bootstrap git --help`)"
+    );
+    2
 }

@@ -3,20 +3,20 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use ballast_core::{ObjectRef, parse_duration};
-use ballast_render::emit::to_yaml;
+use ballast_core::ObjectRef;
 use serde_json::{Map, Value, json};
 
-use crate::cli::{CreateCommand, CreateGit, CreateKustomization, CreateSource};
+use super::flux_format::{self, go_duration};
+use crate::cli::{CreateCommand, CreateCommon, CreateGit, CreateKustomization, CreateSource};
 use crate::pipeline::connect;
 
 pub async fn run(cmd: &CreateCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
     let (object, export) = match cmd {
-        CreateCommand::Source(CreateSource::Git(args)) => (git_repository(args)?, args.export),
-        CreateCommand::Kustomization(args) => (kustomization(args)?, args.export),
+        CreateCommand::Source(CreateSource::Git(args)) => (git_repository(args)?, args.common.export),
+        CreateCommand::Kustomization(args) => (kustomization(args)?, args.common.export),
     };
     if export {
-        print!("---\n{}", to_yaml(&object));
+        print!("{}", flux_format::export(&object));
         return Ok(0);
     }
     let cluster = connect(kubeconfig, context).await?;
@@ -38,35 +38,80 @@ pub async fn run(cmd: &CreateCommand, kubeconfig: Option<&Path>, context: Option
     Ok(0)
 }
 
-fn check_interval(name: &str, value: &str) -> Result<()> {
-    parse_duration(value)
-        .map(|_| ())
-        .map_err(|e| anyhow::anyhow!("--{name}: {e}"))
+/// Source kinds a Kustomization may name in Flux; Ballast reconciles GitRepositories.
+const SOURCE_KINDS: [&str; 3] = ["OCIRepository", "GitRepository", "Bucket"];
+
+/// An RFC 1123 label, as Flux requires of the names it creates.
+fn check_name(name: &str) -> Result<()> {
+    let ok = (2..=63).contains(&name.len())
+        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && !name.starts_with('-')
+        && !name.ends_with('-');
+    if !ok {
+        bail!(
+            "name '{name}' is invalid, it should adhere to standard defined in RFC 1123, the name can only contain alphanumeric characters or '-'"
+        );
+    }
+    Ok(())
 }
 
-/// The GitRepository `create source git` describes.
-pub fn git_repository(a: &CreateGit) -> Result<Value> {
-    check_interval("interval", &a.interval)?;
-    let mut reference = Map::new();
-    for (k, v) in [
-        ("branch", &a.branch),
-        ("tag", &a.tag),
-        ("semver", &a.tag_semver),
-        ("commit", &a.commit),
-    ] {
-        if let Some(v) = v {
-            reference.insert(k.into(), Value::String(v.clone()));
+/// `metadata` with the name, namespace and `--label`s.
+fn metadata(name: &str, common: &CreateCommon) -> Result<Value> {
+    check_name(name)?;
+    let mut meta = json!({"name": name, "namespace": common.namespace});
+    if !common.label.is_empty() {
+        let mut labels = Map::new();
+        for l in &common.label {
+            match l.split_once('=') {
+                Some((k, v)) if !k.is_empty() && !v.contains('=') => {
+                    labels.insert(k.to_string(), json!(v));
+                }
+                _ => bail!("invalid label format '{l}', must be key=value"),
+            }
         }
+        meta["labels"] = Value::Object(labels);
     }
-    if reference.is_empty() {
-        bail!("one of --branch, --tag, --tag-semver or --commit is required");
+    Ok(meta)
+}
+
+/// The GitRepository `create source git` describes, with the fields Flux sets for the same flags.
+pub fn git_repository(a: &CreateGit) -> Result<Value> {
+    let meta = metadata(&a.name, &a.common)?;
+    let interval = go_duration("interval", &a.common.interval)?;
+    let scheme = a.url.split_once("://").map(|(s, _)| s).unwrap_or("");
+    if !["ssh", "http", "https", "file"].contains(&scheme) {
+        bail!("git URL scheme '{scheme}' not supported, can be: ssh, http, https (and file for local tests)");
     }
-    let mut spec = json!({"interval": a.interval, "ref": reference, "url": a.url});
+    // Flux's precedence when several are given: commit (with branch), ref name, semver, tag, branch.
+    let mut reference = Map::new();
+    if let Some(c) = &a.commit {
+        if let Some(b) = &a.branch {
+            reference.insert("branch".into(), json!(b));
+        }
+        reference.insert("commit".into(), json!(c));
+    } else if let Some(n) = &a.ref_name {
+        reference.insert("name".into(), json!(n));
+    } else if let Some(s) = &a.tag_semver {
+        reference.insert("semver".into(), json!(s));
+    } else if let Some(t) = &a.tag {
+        reference.insert("tag".into(), json!(t));
+    } else if let Some(b) = &a.branch {
+        reference.insert("branch".into(), json!(b));
+    } else {
+        bail!("a Git ref is required, use one of the following: --branch, --tag, --commit, --ref-name or --tag-semver");
+    }
+    let mut spec = json!({"interval": interval, "ref": reference, "url": a.url});
+    if let Some(t) = &a.fetch_timeout {
+        spec["timeout"] = json!(go_duration("fetch-timeout", t)?);
+    }
     if let Some(s) = &a.secret_ref {
         spec["secretRef"] = json!({"name": s});
     }
     if a.insecure {
         spec["insecure"] = Value::Bool(true);
+    }
+    if a.recurse_submodules {
+        spec["recurseSubmodules"] = Value::Bool(true);
     }
     if !a.ignore_paths.is_empty() {
         spec["ignore"] = Value::String(a.ignore_paths.join("\n"));
@@ -74,32 +119,73 @@ pub fn git_repository(a: &CreateGit) -> Result<Value> {
     Ok(json!({
         "apiVersion": "source.toolkit.fluxcd.io/v1",
         "kind": "GitRepository",
-        "metadata": {"name": a.name, "namespace": a.namespace},
+        "metadata": meta,
         "spec": spec,
     }))
 }
 
-/// The Kustomization `create kustomization` describes.
-pub fn kustomization(a: &CreateKustomization) -> Result<Value> {
-    check_interval("interval", &a.interval)?;
-    let Some((kind, source)) = a.source.split_once('/') else {
-        bail!(
-            "--source {:?}: expected GitRepository/NAME or GitRepository/NAME.NAMESPACE",
-            a.source
-        );
+/// `--source=[Kind/]name[.namespace]`, as Flux reads it: (kind, name, namespace).
+pub fn parse_source(text: &str) -> Result<(String, String, Option<String>)> {
+    if text.trim().is_empty() {
+        bail!("--source: no source given, expected [<kind>/]<name>[.<namespace>]");
+    }
+    let parts: Vec<&str> = text.split('/').collect();
+    let (kind, rest) = if parts.len() == 2 { (parts[0], parts[1]) } else { ("", text) };
+    let (name, namespace) = match rest.rsplit_once('.') {
+        Some((n, ns)) => (n, Some(ns.to_string())),
+        None => (rest, None),
+    };
+    if name.is_empty() {
+        bail!("--source {text:?}: no name given for source of kind '{kind}'");
+    }
+    let kind = if kind.is_empty() {
+        if SOURCE_KINDS.contains(&name) {
+            bail!("--source {text:?}: no kind specified for source '{name}'");
+        }
+        "GitRepository"
+    } else {
+        match SOURCE_KINDS.iter().find(|k| k.eq_ignore_ascii_case(kind)) {
+            Some(k) => k,
+            None => bail!(
+                "--source {text:?}: source kind '{kind}' is not supported, must be one of: {}",
+                SOURCE_KINDS.join(", ")
+            ),
+        }
     };
     if kind != "GitRepository" {
-        bail!("--source {:?}: only GitRepository sources are supported yet", a.source);
+        bail!("--source {text:?}: Ballast reconciles GitRepository sources only");
     }
-    let mut source_ref = json!({"kind": kind, "name": source});
-    if let Some((name, ns)) = source.split_once('.') {
-        source_ref = json!({"kind": kind, "name": name, "namespace": ns});
+    Ok((kind.to_string(), name.to_string(), namespace))
+}
+
+/// `--path` made relative and clean as Flux does (`kustomize/` → `./kustomize`; `..` cannot
+/// climb above the source's root).
+pub fn clean_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    for c in p.trim().split(['/', '\\']) {
+        match c {
+            "" | "." => {}
+            ".." => {
+                parts.pop();
+            }
+            c => parts.push(c),
+        }
     }
-    let mut spec = json!({"interval": a.interval, "path": a.path, "prune": a.prune, "sourceRef": source_ref});
-    if let Some(r) = &a.retry_interval {
-        check_interval("retry-interval", r)?;
-        spec["retryInterval"] = json!(r);
+    format!("./{}", parts.join("/"))
+}
+
+/// The Kustomization `create kustomization` describes, with the fields Flux sets for the same
+/// flags (`prune` always; `timeout` with --wait or --health-check).
+pub fn kustomization(a: &CreateKustomization) -> Result<Value> {
+    let meta = metadata(&a.name, &a.common)?;
+    let interval = go_duration("interval", &a.common.interval)?;
+    let timeout = go_duration("health-check-timeout", &a.health_check_timeout)?;
+    let (kind, name, namespace) = parse_source(&a.source)?;
+    let mut source_ref = json!({"kind": kind, "name": name});
+    if let Some(ns) = namespace {
+        source_ref["namespace"] = json!(ns);
     }
+    let mut spec = json!({"interval": interval, "path": clean_path(&a.path), "prune": a.prune, "sourceRef": source_ref});
     if let Some(t) = &a.target_namespace {
         spec["targetNamespace"] = json!(t);
     }
@@ -114,35 +200,42 @@ pub fn kustomization(a: &CreateKustomization) -> Result<Value> {
             .collect();
         spec["dependsOn"] = Value::Array(deps);
     }
-    if a.wait {
-        spec["wait"] = json!(true);
-    }
-    if !a.health_check.is_empty() {
+    if !a.health_check.is_empty() && !a.wait {
         let mut checks = Vec::new();
         for hc in &a.health_check {
             let Some((kind, rest)) = hc.split_once('/') else {
-                bail!("--health-check {hc:?}: expected Kind/name.namespace");
+                bail!("invalid health check '{hc}' must be in the format 'kind/name.namespace'");
             };
-            let (name, ns) = rest.split_once('.').unwrap_or((rest, a.namespace.as_str()));
-            let api_version = match kind {
-                "Deployment" | "StatefulSet" | "DaemonSet" | "ReplicaSet" => "apps/v1",
-                "Job" | "CronJob" => "batch/v1",
-                "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
-                "Kustomization" => "kustomize.toolkit.fluxcd.io/v1",
-                _ => "v1",
+            if !["Deployment", "DaemonSet", "StatefulSet", "HelmRelease"].contains(&kind) {
+                bail!("invalid health check kind '{kind}' can be HelmRelease, Deployment, DaemonSet or StatefulSet");
+            }
+            let nn: Vec<&str> = rest.split('.').collect();
+            let [name, ns] = nn[..] else {
+                bail!("invalid health check '{hc}' must be in the format 'kind/name.namespace'");
             };
-            checks.push(json!({"apiVersion": api_version, "kind": kind, "name": name, "namespace": ns}));
+            let mut check = json!({"kind": kind, "name": name, "namespace": ns});
+            if kind == "HelmRelease" {
+                check["apiVersion"] = json!("helm.toolkit.fluxcd.io/v2");
+            }
+            checks.push(check);
         }
         spec["healthChecks"] = Value::Array(checks);
+        spec["timeout"] = json!(timeout);
     }
-    if let Some(t) = &a.health_check_timeout {
-        check_interval("health-check-timeout", t)?;
-        spec["timeout"] = json!(t);
+    if a.wait {
+        spec["wait"] = json!(true);
+        spec["timeout"] = json!(timeout);
+    }
+    if let Some(r) = &a.retry_interval {
+        let r = go_duration("retry-interval", r)?;
+        if r != "0s" {
+            spec["retryInterval"] = json!(r);
+        }
     }
     Ok(json!({
         "apiVersion": "kustomize.toolkit.fluxcd.io/v1",
         "kind": "Kustomization",
-        "metadata": {"name": a.name, "namespace": a.namespace},
+        "metadata": meta,
         "spec": spec,
     }))
 }

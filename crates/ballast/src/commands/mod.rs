@@ -8,6 +8,7 @@ mod create;
 mod diff;
 mod events;
 mod export;
+mod flux_format;
 mod flux_objects;
 mod get;
 pub mod install;
