@@ -181,7 +181,9 @@ fn provider_pointer(provider: &str, args: &[String]) -> u8 {
     if let (Some(owner), Some(repo)) = (flag_value(args, "owner"), flag_value(args, "repository")) {
         url = format!("<URL of {owner}/{repo}>");
     }
-    let context = flag_value(args, "context").map(|c| format!(" --context={c}")).unwrap_or_default();
+    let context = flag_value(args, "context")
+        .map(|c| format!(" --context={c}"))
+        .unwrap_or_default();
     eprintln!(
         "error: `ballast bootstrap {provider}` is not supported: Ballast does not create repositories or deploy keys through a hosting provider's API.\n\
          Create the repository (and, for ssh://, a deploy key) yourself, then run:\n\n  \

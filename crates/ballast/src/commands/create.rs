@@ -44,7 +44,9 @@ const SOURCE_KINDS: [&str; 3] = ["OCIRepository", "GitRepository", "Bucket"];
 /// An RFC 1123 label, as Flux requires of the names it creates.
 fn check_name(name: &str) -> Result<()> {
     let ok = (2..=63).contains(&name.len())
-        && name.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'-')
         && !name.starts_with('-')
         && !name.ends_with('-');
     if !ok {
@@ -130,7 +132,11 @@ pub fn parse_source(text: &str) -> Result<(String, String, Option<String>)> {
         bail!("--source: no source given, expected [<kind>/]<name>[.<namespace>]");
     }
     let parts: Vec<&str> = text.split('/').collect();
-    let (kind, rest) = if parts.len() == 2 { (parts[0], parts[1]) } else { ("", text) };
+    let (kind, rest) = if parts.len() == 2 {
+        (parts[0], parts[1])
+    } else {
+        ("", text)
+    };
     let (name, namespace) = match rest.rsplit_once('.') {
         Some((n, ns)) => (n, Some(ns.to_string())),
         None => (rest, None),
@@ -185,7 +191,8 @@ pub fn kustomization(a: &CreateKustomization) -> Result<Value> {
     if let Some(ns) = namespace {
         source_ref["namespace"] = json!(ns);
     }
-    let mut spec = json!({"interval": interval, "path": clean_path(&a.path), "prune": a.prune, "sourceRef": source_ref});
+    let mut spec =
+        json!({"interval": interval, "path": clean_path(&a.path), "prune": a.prune, "sourceRef": source_ref});
     if let Some(t) = &a.target_namespace {
         spec["targetNamespace"] = json!(t);
     }

@@ -128,7 +128,11 @@ fn sorted(v: &Value) -> Value {
         Value::Object(m) => {
             let mut keys: Vec<&String> = m.keys().collect();
             keys.sort();
-            Value::Object(keys.into_iter().map(|k| (k.clone(), sorted(&m[k]))).collect::<Map<_, _>>())
+            Value::Object(
+                keys.into_iter()
+                    .map(|k| (k.clone(), sorted(&m[k])))
+                    .collect::<Map<_, _>>(),
+            )
         }
         Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
         other => other.clone(),
@@ -244,7 +248,8 @@ fn needs_quotes(s: &str) -> bool {
     numeric.parse::<f64>().is_ok()
         || (numeric.starts_with("0x") && i64::from_str_radix(&numeric[2..], 16).is_ok())
         || (numeric.starts_with("0o") && i64::from_str_radix(&numeric[2..], 8).is_ok())
-        || (numeric.chars().all(|c| c.is_ascii_digit() || c == '_' || c == ':') && numeric.starts_with(|c: char| c.is_ascii_digit()))
+        || (numeric.chars().all(|c| c.is_ascii_digit() || c == '_' || c == ':')
+            && numeric.starts_with(|c: char| c.is_ascii_digit()))
 }
 
 #[cfg(test)]

@@ -69,7 +69,12 @@ async fn helm_releases(client: kube::Client, args: &GetArgs) -> Result<u8> {
             let mut r = vec![
                 o.name_any(),
                 text(&status["lastAttemptedRevision"]),
-                if o.data["spec"]["suspend"] == true { "True" } else { "False" }.into(),
+                if o.data["spec"]["suspend"] == true {
+                    "True"
+                } else {
+                    "False"
+                }
+                .into(),
                 ready.map(|c| text(&c["status"])).unwrap_or_else(|| "Unknown".into()),
                 ready.map(|c| text(&c["message"])).unwrap_or_default(),
             ];

@@ -13,10 +13,14 @@ mod bootstrap;
 mod controller;
 /// diff: exit codes, prunes, masking.
 mod diff;
+/// Flux's CLI verbatim: the getting-started guide and the example README; flag forms.
+mod flux_cli;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
 /// `ballast local up | down | status`.
 mod local;
+/// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
+mod local_build;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
 mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,
