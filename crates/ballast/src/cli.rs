@@ -205,6 +205,9 @@ pub struct BootstrapGit {
     /// Author of the commit.
     #[arg(long, default_value = "Ballast <ballast@localhost>")]
     pub author: String,
+    /// Controller image (`scripts/build-image` builds it; push it where the cluster pulls from).
+    #[arg(long, default_value = concat!("ballast:", env!("CARGO_PKG_VERSION")), value_name = "REF")]
+    pub image: String,
 }
 
 /// `controller`.
@@ -254,6 +257,9 @@ pub struct InstallArgs {
     /// Namespace for the controller.
     #[arg(short, long, default_value = "flux-system")]
     pub namespace: String,
+    /// Controller image (`scripts/build-image` builds it; push it where the cluster pulls from).
+    #[arg(long, default_value = concat!("ballast:", env!("CARGO_PKG_VERSION")), value_name = "REF")]
+    pub image: String,
 }
 
 /// `create`.

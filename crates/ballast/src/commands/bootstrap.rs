@@ -48,7 +48,7 @@ pub async fn run(cmd: &BootstrapCommand, kubeconfig: Option<&Path>, context: Opt
     if args.url.starts_with("ssh://") && matches!(auth, Auth::None) {
         anyhow::bail!("{}: ssh:// needs --private-key-file and --known-hosts-file", args.url);
     }
-    let components = install_manifests(&args.namespace);
+    let components = install_manifests(&args.namespace, &args.image);
     let sync = sync_objects(args, &path);
 
     println!(

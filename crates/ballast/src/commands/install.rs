@@ -11,8 +11,11 @@ use serde_json::{Value, json};
 use crate::cli::InstallArgs;
 use crate::pipeline::connect;
 
-/// Everything `install` applies, in order.
-pub fn manifests(namespace: &str) -> Vec<Value> {
+/// The image `install` and `bootstrap` deploy by default: what `scripts/build-image` tags.
+pub const DEFAULT_IMAGE: &str = concat!("ballast:", env!("CARGO_PKG_VERSION"));
+
+/// Everything `install` applies, in order; the controller runs `image`.
+pub fn manifests(namespace: &str, image: &str) -> Vec<Value> {
     let mut out = ballast_api::crd_values();
     let labels = json!({"app.kubernetes.io/part-of": "ballast", "app.kubernetes.io/component": "controller"});
     out.push(json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": namespace, "labels": labels}}));
@@ -30,7 +33,7 @@ pub fn manifests(namespace: &str) -> Vec<Value> {
         "spec": {"replicas": 1, "selector": {"matchLabels": {"app": "ballast-controller"}},
             "template": {"metadata": {"labels": {"app": "ballast-controller"}},
                 "spec": {"serviceAccountName": "ballast-controller",
-                    "containers": [{"name": "controller", "image": format!("ballast:{}", env!("CARGO_PKG_VERSION")),
+                    "containers": [{"name": "controller", "image": image,
                         "args": ["controller", "--leader-elect", format!("--lease-namespace={namespace}"), "--metrics-addr=0.0.0.0:8080"],
                         "ports": [{"name": "http", "containerPort": 8080, "protocol": "TCP"}],
                         "livenessProbe": {"httpGet": {"path": "/healthz", "port": "http"}},
@@ -58,7 +61,7 @@ pub fn as_manifests(values: Vec<Value>, origin: &str) -> Result<Vec<Manifest>> {
 }
 
 pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
-    let values = manifests(&args.namespace);
+    let values = manifests(&args.namespace, &args.image);
     if args.export {
         print!("---\n{}", to_yaml_stream(values.iter()));
         return Ok(0);

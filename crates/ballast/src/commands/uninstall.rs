@@ -65,7 +65,7 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
             }
         }
     }
-    let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace)
+    let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace, super::install::DEFAULT_IMAGE)
         .iter()
         .map(|v| {
             ObjectRef::new(

@@ -19,6 +19,8 @@ mod flux_cli;
 mod git_isolation;
 /// `ballast local up | down | status`.
 mod local;
+/// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
+mod image;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
 mod local_build;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
