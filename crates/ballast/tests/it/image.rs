@@ -18,7 +18,8 @@ struct Registry {
 
 impl Registry {
     fn start() -> Registry {
-        let bin = ballast_local::find_binary("docker-registry").unwrap_or_else(|e| panic!("{e} (scripts/install-deps)"));
+        let bin =
+            ballast_local::find_binary("docker-registry").unwrap_or_else(|e| panic!("{e} (scripts/install-deps)"));
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let config = dir.path().join("config.yml");
@@ -40,7 +41,10 @@ impl Registry {
         let registry = Registry { child, port, _dir: dir };
         let deadline = Instant::now() + Duration::from_secs(20);
         while get(port, "/v2/", "*/*").map(|(s, _)| s) != Some(200) {
-            assert!(Instant::now() < deadline, "the registry did not answer on 127.0.0.1:{port}");
+            assert!(
+                Instant::now() < deadline,
+                "the registry did not answer on 127.0.0.1:{port}"
+            );
             std::thread::sleep(Duration::from_millis(100));
         }
         registry
@@ -79,7 +83,10 @@ fn sha256(bytes: &[u8]) -> String {
         .unwrap();
     child.stdin.take().unwrap().write_all(bytes).unwrap();
     let out = child.wait_with_output().unwrap();
-    format!("sha256:{}", String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap())
+    format!(
+        "sha256:{}",
+        String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap()
+    )
 }
 
 fn pull(port: u16, path: &str, accept: &str, digest: &str) -> Vec<u8> {
@@ -96,10 +103,23 @@ fn the_image_is_pushed_pulled_back_by_digest_and_its_binary_runs() {
     let layout = work.path().join("layout");
     let script = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../scripts/build-image");
     let started = Instant::now();
-    let out = Command::new(&script)
+    let mut cmd = Command::new(&script);
+    // The variables `cargo test` sets for this test would make the script's cargo build
+    // everything again; it gets the caller's environment without them.
+    for (k, _) in std::env::vars_os() {
+        let k = k.to_string_lossy();
+        if (k.starts_with("CARGO_") && !matches!(&*k, "CARGO_HOME" | "CARGO_TARGET_DIR")) || k.starts_with("RUSTC") {
+            cmd.env_remove(&*k);
+        }
+    }
+    let out = cmd
         .arg("--out")
         .arg(&layout)
-        .args(["--push", &format!("127.0.0.1:{}/ballast:it", registry.port), "--plain-http"])
+        .args([
+            "--push",
+            &format!("127.0.0.1:{}/ballast:it", registry.port),
+            "--plain-http",
+        ])
         .output()
         .unwrap();
     assert!(
@@ -111,7 +131,9 @@ fn the_image_is_pushed_pulled_back_by_digest_and_its_binary_runs() {
     eprintln!("build-image took {:?}", started.elapsed());
     let stdout = String::from_utf8_lossy(&out.stdout);
     let reference = stdout.lines().last().unwrap_or_default();
-    let (_, digest) = reference.split_once('@').unwrap_or_else(|| panic!("no digest in {stdout:?}"));
+    let (_, digest) = reference
+        .split_once('@')
+        .unwrap_or_else(|| panic!("no digest in {stdout:?}"));
 
     // The OCI layout names the same manifest.
     let index: Value = serde_json::from_slice(&std::fs::read(layout.join("index.json")).unwrap()).unwrap();
@@ -144,7 +166,10 @@ fn the_image_is_pushed_pulled_back_by_digest_and_its_binary_runs() {
     for want in ["./ballast", "./etc/ssl/certs/ca-certificates.crt"] {
         assert!(list.lines().any(|l| l == want), "{want} missing from the layer");
     }
-    assert!(list.lines().any(|l| l.ends_with("/bin/git")), "git missing from the layer");
+    assert!(
+        list.lines().any(|l| l.ends_with("/bin/git")),
+        "git missing from the layer"
+    );
 
     // The binary in it is static and runs.
     let root = work.path().join("rootfs");
@@ -161,7 +186,11 @@ fn the_image_is_pushed_pulled_back_by_digest_and_its_binary_runs() {
             .success()
     );
     let ldd = Command::new("ldd").arg(root.join("ballast")).output().unwrap();
-    let ldd = format!("{}{}", String::from_utf8_lossy(&ldd.stdout), String::from_utf8_lossy(&ldd.stderr));
+    let ldd = format!(
+        "{}{}",
+        String::from_utf8_lossy(&ldd.stdout),
+        String::from_utf8_lossy(&ldd.stderr)
+    );
     assert!(
         ldd.contains("not a dynamic executable") || ldd.contains("statically linked"),
         "{ldd}"

@@ -17,10 +17,10 @@ mod diff;
 mod flux_cli;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
-/// `ballast local up | down | status`.
-mod local;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
+/// `ballast local up | down | status`.
+mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
 mod local_build;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
