@@ -284,10 +284,10 @@ mod tests {
     #[test]
     fn yaml_as_go_writes_it() {
         let v = json!({"spec": {"z": [{"name": "a", "namespace": "b"}], "semver": ">=1.0.0 <2.0.0",
-            "ignore": "a\nb", "b": true, "n": "123", "s": "plain/text"}, "apiVersion": "v1"});
+            "ignore": "a\nb", "b": true, "n": "123", "num": "0x1F", "s": "plain/text"}, "apiVersion": "v1"});
         assert_eq!(
             export(&v),
-            "---\napiVersion: v1\nspec:\n  b: true\n  ignore: |-\n    a\n    b\n  n: '123'\n  s: plain/text\n  semver: '>=1.0.0 <2.0.0'\n  z:\n  - name: a\n    namespace: b\n"
+            "---\napiVersion: v1\nspec:\n  b: true\n  ignore: |-\n    a\n    b\n  'n': '123'\n  num: '0x1F'\n  s: plain/text\n  semver: '>=1.0.0 <2.0.0'\n  z:\n  - name: a\n    namespace: b\n"
         );
     }
 }
