@@ -90,9 +90,11 @@ pub async fn resolve_source(args: &SourceArgs) -> Result<Desired> {
 
 /// The root a local directory is rendered within, and the directory relative to it: `--root`
 /// when given (the directory must be inside it), else the enclosing Git work tree, else the
-/// filesystem root, so that `../base` resolves as `kubectl kustomize` resolves it. Kustomizations
-/// may refer to bases anywhere under that root (`../../base`), never outside it, as with a
-/// fetched repository.
+/// smallest directory holding the kustomization and every directory its `resources`,
+/// `components` and `bases` reach ([`kustomize_reach`]), so that `../base` resolves as
+/// `kubectl kustomize` resolves it while a symlink or file climbing elsewhere is still refused.
+/// Kustomizations may refer to bases anywhere under that root (`../../base`), never outside it,
+/// as with a fetched repository.
 fn local_root(dir: &Path, confine: Option<&Path>) -> Result<(PathBuf, PathBuf)> {
     let full = dir.canonicalize().with_context(|| format!("path {}", dir.display()))?;
     let root = match confine {
@@ -103,11 +105,12 @@ fn local_root(dir: &Path, confine: Option<&Path>) -> Result<(PathBuf, PathBuf)> 
             }
             r
         }
-        None => full
-            .ancestors()
-            .find(|a| a.join(".git").exists())
-            .map(Path::to_path_buf)
-            .unwrap_or_else(|| PathBuf::from("/")),
+        None => match full.ancestors().find(|a| a.join(".git").exists()) {
+            Some(work_tree) => work_tree.to_path_buf(),
+            None => kustomize_reach(&full)
+                .iter()
+                .fold(full.clone(), |common, d| common_ancestor(&common, d)),
+        },
     };
     let rel = full.strip_prefix(&root).unwrap_or(Path::new("")).to_path_buf();
     let rel = if rel.as_os_str().is_empty() {
@@ -116,6 +119,67 @@ fn local_root(dir: &Path, confine: Option<&Path>) -> Result<(PathBuf, PathBuf)> 
         rel
     };
     Ok((root, rel))
+}
+
+/// Most directories [`kustomize_reach`] follows, and the largest kustomization file it reads.
+const REACH_MAX_DIRS: usize = 1_000;
+const REACH_MAX_FILE: u64 = 1 << 20;
+
+/// The directories (resolved) a kustomization in `dir` reaches through `resources`,
+/// `components` and `bases` entries that are local directories, transitively — the bases kustomize
+/// loads with a root of their own under its default load restrictor. Only kustomization files
+/// that resolve inside their own directory are read (kustomize refuses the others, and so does
+/// the render); a file that cannot be read or parsed ends the walk there and is reported by the
+/// render itself.
+fn kustomize_reach(dir: &Path) -> Vec<PathBuf> {
+    let mut seen: Vec<PathBuf> = vec![dir.to_path_buf()];
+    let mut queue = vec![dir.to_path_buf()];
+    while let Some(d) = queue.pop() {
+        let Some(file) = ["kustomization.yaml", "kustomization.yml", "Kustomization"]
+            .iter()
+            .map(|n| d.join(n))
+            .find(|f| f.is_file())
+        else {
+            continue;
+        };
+        let Ok(canon) = file.canonicalize() else { continue };
+        if canon.parent() != Some(d.as_path()) {
+            continue;
+        }
+        if std::fs::metadata(&canon).map_or(true, |m| m.len() > REACH_MAX_FILE) {
+            continue;
+        }
+        let Ok(text) = std::fs::read_to_string(&canon) else {
+            continue;
+        };
+        let Ok(docs) = ballast_render::yaml::parse_stream(&text) else {
+            continue;
+        };
+        let Some(doc) = docs.first() else { continue };
+        for key in ["resources", "components", "bases"] {
+            for entry in doc[key].as_array().into_iter().flatten().filter_map(|v| v.as_str()) {
+                if entry.contains("://") || entry.starts_with("git@") {
+                    continue;
+                }
+                let Ok(target) = d.join(entry).canonicalize() else {
+                    continue;
+                };
+                if target.is_dir() && !seen.contains(&target) && seen.len() < REACH_MAX_DIRS {
+                    seen.push(target.clone());
+                    queue.push(target);
+                }
+            }
+        }
+    }
+    seen
+}
+
+/// The deepest directory holding both `a` and `b` (both absolute).
+fn common_ancestor(a: &Path, b: &Path) -> PathBuf {
+    a.ancestors()
+        .find(|p| b.starts_with(p))
+        .map(Path::to_path_buf)
+        .unwrap_or_else(|| PathBuf::from("/"))
 }
 
 /// `$BALLAST_CACHE` or `~/.cache/ballast`.

@@ -140,3 +140,50 @@ fn inside_a_work_tree_the_work_tree_stays_the_root() {
     let run = ballast_in(&repo, &["build", "--path", "."]).ok();
     assert_eq!(objects(&run.stdout), want);
 }
+
+#[test]
+fn outside_a_work_tree_what_kustomize_refuses_stays_refused() {
+    let dir = outside_work_tree();
+    layout(dir.path());
+    // A kustomization that is a symlink to a file elsewhere: kubectl kustomize does not take it.
+    write(
+        dir.path(),
+        "elsewhere/kustomization.yaml",
+        "configMapGenerator:\n- name: leaked\n  literals:\n  - a=b\n",
+    );
+    std::fs::create_dir_all(dir.path().join("apps/linked")).unwrap();
+    std::os::unix::fs::symlink(
+        "../../elsewhere/kustomization.yaml",
+        dir.path().join("apps/linked/kustomization.yaml"),
+    )
+    .unwrap();
+    let bin = ballast_local::find_binary("kubectl").unwrap();
+    let kustomize = Command::new(&bin)
+        .arg("kustomize")
+        .arg(dir.path().join("apps/linked"))
+        .output()
+        .unwrap();
+    assert!(!kustomize.status.success());
+    let e = ballast_in(&dir.path().join("apps"), &["build", "--path", "linked"]).fails();
+    assert!(e.stderr.contains("refers outside"), "{}", e.stderr);
+    assert!(!e.stdout.contains("leaked"));
+    // A patch above everything the overlay reaches: refused by both.
+    write(
+        dir.path(),
+        "apps/staging/kustomization.yaml",
+        "resources:\n- ../base\npatches:\n- path: ../../patch.yaml\n",
+    );
+    write(
+        dir.path(),
+        "patch.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: x\n",
+    );
+    let kustomize = Command::new(&bin)
+        .arg("kustomize")
+        .arg(dir.path().join("apps/staging"))
+        .output()
+        .unwrap();
+    assert!(!kustomize.status.success());
+    let e = ballast_in(&dir.path().join("apps/staging"), &["build", "--path", "."]).fails();
+    assert!(e.stderr.contains("refers outside"), "{}", e.stderr);
+}
