@@ -172,6 +172,8 @@ async fn run(
         .unwrap_or(Duration::from_secs(300));
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
+        // `spec.force` as Flux means it: recreate objects whose immutable fields changed.
+        recreate: ks.spec.force == Some(true),
         prune: ks.spec.prune,
         owner_labels: owner_labels(ks),
         stage_timeout: timeout,
@@ -214,7 +216,7 @@ async fn run(
     );
     // After a failure, ownership stays with everything recorded before the first write: a write
     // the server committed although the client saw an error is never orphaned.
-    let inventory = Inventory::after_apply(&intended, &changes, failure.is_none(), ks.spec.prune);
+    let inventory = Inventory::after_apply(&intended, &changes, failure.is_none());
     status.inventory = Some(to_status_inventory(&inventory));
     report_changes(
         ks,
