@@ -262,8 +262,14 @@ mod tests {
         let spec = |v: usize| &ks["spec"]["versions"][v]["schema"]["openAPIV3Schema"]["properties"]["spec"];
         let op = &spec(1)["properties"]["patchesJson6902"]["items"]["properties"]["patch"]["items"];
         assert_eq!(op["properties"]["value"]["x-kubernetes-preserve-unknown-fields"], true);
-        assert!(op["properties"]["value"].get("type").is_none(), "a JSON value may be a scalar");
-        assert_eq!(spec(1)["properties"]["patchesStrategicMerge"]["items"]["x-kubernetes-preserve-unknown-fields"], true);
+        assert!(
+            op["properties"]["value"].get("type").is_none(),
+            "a JSON value may be a scalar"
+        );
+        assert_eq!(
+            spec(1)["properties"]["patchesStrategicMerge"]["items"]["x-kubernetes-preserve-unknown-fields"],
+            true
+        );
         let gr = &crds[0];
         let gspec = |v: usize| &gr["spec"]["versions"][v]["schema"]["openAPIV3Schema"]["properties"]["spec"];
         assert!(gspec(0)["properties"]["ref"]["properties"].get("name").is_some());
