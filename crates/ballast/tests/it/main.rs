@@ -13,6 +13,7 @@ mod bootstrap;
 mod controller;
 /// diff: exit codes, prunes, masking.
 mod diff;
+mod flux_api;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
 /// `ballast local up | down | status`.
