@@ -179,8 +179,12 @@ fn with_older_versions(mut crd: CustomResourceDefinition, versions: &[Older]) ->
                     node = node.and_then(|n| n.properties.as_mut()).and_then(|p| p.get_mut(step));
                 }
                 if let Some(n) = node {
-                    n.properties.as_mut().map(|p| p.remove(field));
-                    n.required.as_mut().map(|r| r.retain(|x| x != field));
+                    if let Some(p) = n.properties.as_mut() {
+                        p.remove(field);
+                    }
+                    if let Some(r) = n.required.as_mut() {
+                        r.retain(|x| x != field);
+                    }
                 }
             }
         }
