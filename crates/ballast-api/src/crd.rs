@@ -6,14 +6,117 @@ use kube::CustomResourceExt;
 use crate::{GitRepository, Kustomization};
 
 /// Every CRD Ballast serves, each with `v1` (storage) and the older `v1beta2` and `v1beta1`
-/// versions served with the same schema.
+/// versions, each version with its own fields.
+///
+/// Without a conversion webhook the API server converts between versions by rewriting
+/// `apiVersion`, and prunes what the storage version's schema does not know. So the v1 schema
+/// (generated from the Rust types) holds every field of every version — an older version's
+/// deprecated fields (`patchesStrategicMerge`, `gitImplementation`, ...) survive storage and
+/// reach the reconcilers, which translate, ignore with a warning, or refuse them by name — and
+/// each older version serves the subset Flux served in it.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    [GitRepository::crd(), Kustomization::crd()]
-        .into_iter()
-        .map(structural)
-        .map(with_older_versions)
-        .collect()
+    vec![
+        with_older_versions(structural(GitRepository::crd()), GIT_REPOSITORY_OLDER),
+        with_older_versions(structural(Kustomization::crd()), KUSTOMIZATION_OLDER),
+    ]
 }
+
+/// An older served version: its name, the `spec` fields it has, and nested properties (paths
+/// under `spec`) it lacks.
+struct Older {
+    name: &'static str,
+    spec: &'static [&'static str],
+    without: &'static [&'static str],
+}
+
+/// Ballast's own fields, served in every version.
+const EXTENSIONS: &[&str] = &["insecure"];
+
+const GIT_REPOSITORY_V1BETA: &[&str] = &[
+    "url",
+    "secretRef",
+    "interval",
+    "timeout",
+    "ref",
+    "verify",
+    "ignore",
+    "suspend",
+    "gitImplementation",
+    "recurseSubmodules",
+    "include",
+    "accessFrom",
+];
+
+const GIT_REPOSITORY_OLDER: &[Older] = &[
+    Older {
+        name: "v1beta2",
+        spec: GIT_REPOSITORY_V1BETA,
+        without: &[],
+    },
+    Older {
+        name: "v1beta1",
+        spec: GIT_REPOSITORY_V1BETA,
+        without: &["ref/name"],
+    },
+];
+
+const KUSTOMIZATION_OLDER: &[Older] = &[
+    Older {
+        name: "v1beta2",
+        spec: &[
+            "commonMetadata",
+            "dependsOn",
+            "decryption",
+            "interval",
+            "retryInterval",
+            "kubeConfig",
+            "path",
+            "postBuild",
+            "prune",
+            "healthChecks",
+            "patches",
+            "patchesStrategicMerge",
+            "patchesJson6902",
+            "images",
+            "serviceAccountName",
+            "sourceRef",
+            "suspend",
+            "targetNamespace",
+            "timeout",
+            "force",
+            "wait",
+            "components",
+            "validation",
+        ],
+        without: &[],
+    },
+    Older {
+        name: "v1beta1",
+        spec: &[
+            "dependsOn",
+            "decryption",
+            "interval",
+            "retryInterval",
+            "kubeConfig",
+            "path",
+            "postBuild",
+            "prune",
+            "healthChecks",
+            "patches",
+            "patchesStrategicMerge",
+            "patchesJson6902",
+            "images",
+            "serviceAccountName",
+            "sourceRef",
+            "suspend",
+            "targetNamespace",
+            "timeout",
+            "validation",
+            "force",
+        ],
+        without: &[],
+    },
+];
 
 /// Makes the generated schema acceptable to every API server we support: free-form fields
 /// (`serde_json::Value`) become objects that preserve unknown fields, and `default`s (which
@@ -57,11 +160,34 @@ fn fix(schema: &mut serde_json::Value) {
     }
 }
 
-fn with_older_versions(mut crd: CustomResourceDefinition) -> CustomResourceDefinition {
+fn with_older_versions(mut crd: CustomResourceDefinition, versions: &[Older]) -> CustomResourceDefinition {
     let v1 = crd.spec.versions[0].clone();
-    for name in ["v1beta2", "v1beta1"] {
+    for version in versions {
+        let name = version.name;
         let mut older = v1.clone();
         older.name = name.to_string();
+        if let Some(schema) = older.schema.as_mut().and_then(|s| s.open_api_v3_schema.as_mut())
+            && let Some(spec) = schema.properties.as_mut().and_then(|p| p.get_mut("spec"))
+        {
+            if let Some(props) = spec.properties.as_mut() {
+                props.retain(|k, _| version.spec.contains(&k.as_str()) || EXTENSIONS.contains(&k.as_str()));
+            }
+            for path in version.without {
+                let (parent, field) = path.rsplit_once('/').unwrap_or(("", path));
+                let mut node = Some(&mut *spec);
+                for step in parent.split('/').filter(|s| !s.is_empty()) {
+                    node = node.and_then(|n| n.properties.as_mut()).and_then(|p| p.get_mut(step));
+                }
+                if let Some(n) = node {
+                    if let Some(p) = n.properties.as_mut() {
+                        p.remove(field);
+                    }
+                    if let Some(r) = n.required.as_mut() {
+                        r.retain(|x| x != field);
+                    }
+                }
+            }
+        }
         older.storage = false;
         older.deprecated = Some(true);
         older.deprecation_warning = Some(format!(
@@ -102,10 +228,58 @@ mod tests {
         let ks = serde_json::to_value(&all_crds()[1]).unwrap();
         let props = &ks["spec"]["versions"][2]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
         assert!(props.get("validation").is_some(), "v1beta1 validation must be accepted");
+        assert!(props.get("patchesStrategicMerge").is_some());
         assert_eq!(props["interval"]["pattern"], "^([0-9]+(\\.[0-9]+)?(ms|s|m|h))+$");
         assert_eq!(props["postBuild"]["x-kubernetes-preserve-unknown-fields"], true);
         assert_eq!(props["patches"]["items"]["type"], "object");
         let text = serde_json::to_string(&ks).unwrap();
         assert!(!text.contains("\"default\""), "defaults left in the schema");
+    }
+
+    fn spec_fields(crd: &serde_json::Value, version: usize) -> Vec<String> {
+        let props = &crd["spec"]["versions"][version]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+        props.as_object().unwrap().keys().cloned().collect()
+    }
+
+    #[test]
+    fn each_version_serves_its_own_fields_and_storage_keeps_them_all() {
+        let crds: Vec<serde_json::Value> = crd_values();
+        for (crd, olders) in crds.iter().zip([GIT_REPOSITORY_OLDER, KUSTOMIZATION_OLDER]) {
+            let v1 = spec_fields(crd, 0);
+            for (i, older) in olders.iter().enumerate() {
+                let fields = spec_fields(crd, i + 1);
+                for f in older.spec {
+                    assert!(fields.iter().any(|x| x == f), "{} {f} missing", older.name);
+                    assert!(v1.iter().any(|x| x == f), "storage v1 would prune {f}");
+                }
+                for f in &fields {
+                    assert!(older.spec.contains(&f.as_str()) || EXTENSIONS.contains(&f.as_str()));
+                }
+            }
+        }
+        let ks = &crds[1];
+        for f in ["namePrefix", "deletionPolicy", "healthCheckExprs"] {
+            assert!(spec_fields(ks, 0).iter().any(|x| x == f));
+            assert!(!spec_fields(ks, 1).iter().any(|x| x == f), "v1beta2 has no {f}");
+        }
+        assert!(!spec_fields(ks, 2).iter().any(|x| x == "commonMetadata"));
+        let spec = |v: usize| &ks["spec"]["versions"][v]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let op = &spec(1)["properties"]["patchesJson6902"]["items"]["properties"]["patch"]["items"];
+        assert_eq!(op["properties"]["value"]["x-kubernetes-preserve-unknown-fields"], true);
+        assert!(
+            op["properties"]["value"].get("type").is_none(),
+            "a JSON value may be a scalar"
+        );
+        assert_eq!(
+            spec(1)["properties"]["patchesStrategicMerge"]["items"]["x-kubernetes-preserve-unknown-fields"],
+            true
+        );
+        let gr = &crds[0];
+        let gspec = |v: usize| &gr["spec"]["versions"][v]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        assert!(gspec(0)["properties"]["ref"]["properties"].get("name").is_some());
+        assert!(gspec(1)["properties"]["ref"]["properties"].get("name").is_some());
+        assert!(gspec(2)["properties"]["ref"]["properties"].get("name").is_none());
+        assert!(gspec(2)["properties"].get("accessFrom").is_some());
+        assert!(gspec(2)["properties"].get("sparseCheckout").is_none());
     }
 }

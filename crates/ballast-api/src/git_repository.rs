@@ -69,6 +69,13 @@ pub struct GitRepositorySpec {
     /// Deprecated (v1beta1/v1beta2): `go-git` or `libgit2`. Accepted and ignored, with a warning.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub git_implementation: Option<String>,
+    /// Deprecated (v1beta1/v1beta2): namespaces allowed to refer to this source. Flux never
+    /// enforced it; accepted and ignored, with a warning.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub access_from: Option<serde_json::Value>,
+    /// Service account for the credential `provider` (v1). Not supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub service_account_name: Option<String>,
     /// Send the secret's `username`/`password` or `bearerToken` over a plain `http://` URL
     /// (refused otherwise: they would travel in clear). A Ballast extension, named as Flux's
     /// `insecure` on its OCI and Helm repositories.

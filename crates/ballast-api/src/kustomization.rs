@@ -70,10 +70,10 @@ pub struct KustomizationSpec {
     /// Labels and annotations for every object. Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub common_metadata: Option<CommonMetadata>,
-    /// Kustomize patches. Not supported yet.
+    /// Kustomize patches (`patch` and an optional `target`), applied after the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patches: Option<Vec<serde_json::Value>>,
-    /// Image overrides. Not supported yet.
+    /// Image overrides.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub images: Option<Vec<serde_json::Value>>,
     /// Kustomize components (paths relative to `path`).
@@ -98,6 +98,97 @@ pub struct KustomizationSpec {
     /// warning event.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<String>,
+    /// Deprecated (v1beta1/v1beta2): strategic-merge patches, each a partial object naming its
+    /// target. Applied as `patches` entries without a target (see [`KustomizationSpec::all_patches`]).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patches_strategic_merge: Option<Vec<serde_json::Value>>,
+    /// Deprecated (v1beta1/v1beta2): JSON 6902 patches with their target. Applied as `patches`
+    /// entries with the same target.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub patches_json6902: Option<Vec<Json6902Patch>>,
+    /// Kustomize build metadata to add (v1). Not supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub build_metadata: Option<Vec<String>>,
+    /// Leave out components that are not in the source (v1). Not supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore_missing_components: Option<bool>,
+    /// CEL health checks for custom resources (v1). Not supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub health_check_exprs: Option<Vec<serde_json::Value>>,
+    /// Fields excluded from apply and drift detection (v1). Not supported yet.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ignore: Option<Vec<serde_json::Value>>,
+}
+
+impl KustomizationSpec {
+    /// Every patch the spec asks for, in the form of v1 `patches` entries, in kustomize's order:
+    /// `patchesStrategicMerge` (no target: each names its object), then `patches`, then
+    /// `patchesJson6902` (the operations as a JSON document, with their target).
+    pub fn all_patches(&self) -> Option<Vec<serde_json::Value>> {
+        let mut out = Vec::new();
+        for p in self.patches_strategic_merge.iter().flatten() {
+            out.push(serde_json::json!({ "patch": p.to_string() }));
+        }
+        out.extend(self.patches.iter().flatten().cloned());
+        for p in self.patches_json6902.iter().flatten() {
+            let ops = serde_json::to_string(&p.patch).unwrap_or_default();
+            out.push(serde_json::json!({ "patch": ops, "target": p.target }));
+        }
+        let any = self.patches.is_some() || self.patches_strategic_merge.is_some() || self.patches_json6902.is_some();
+        any.then_some(out)
+    }
+}
+
+/// A JSON 6902 patch and the objects it applies to (v1beta1/v1beta2 `patchesJson6902`).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct Json6902Patch {
+    /// The operations.
+    pub patch: Vec<JsonPatchOperation>,
+    /// Which objects.
+    pub target: PatchSelector,
+}
+
+/// One RFC 6902 operation.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+pub struct JsonPatchOperation {
+    /// `test`, `remove`, `add`, `replace`, `move` or `copy`.
+    pub op: String,
+    /// JSON pointer to the field.
+    pub path: String,
+    /// Source pointer of `move` and `copy`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from: Option<String>,
+    /// Value of `add`, `replace` and `test`: any JSON value.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(schema_with = "crate::meta::any_json")]
+    pub value: Option<serde_json::Value>,
+}
+
+/// Kustomize's patch target selector.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct PatchSelector {
+    /// API group.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub group: Option<String>,
+    /// API version.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub version: Option<String>,
+    /// Kind.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub kind: Option<String>,
+    /// Name (a regular expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    /// Namespace (a regular expression).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace: Option<String>,
+    /// Annotation selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub annotation_selector: Option<String>,
+    /// Label selector.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub label_selector: Option<String>,
 }
 
 /// The source a Kustomization applies from.
@@ -170,3 +261,31 @@ pub struct ResourceRef {
 
 #[allow(dead_code)]
 fn _unused(_: LocalObjectReference) {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn deprecated_patches_become_v1_patches_in_kustomize_order() {
+        let spec: KustomizationSpec = serde_json::from_value(serde_json::json!({
+            "sourceRef": {"kind": "GitRepository", "name": "r"},
+            "prune": true,
+            "interval": "1m",
+            "patches": [{"patch": "- op: remove\n  path: /x", "target": {"kind": "A"}}],
+            "patchesStrategicMerge": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}],
+            "patchesJson6902": [{"target": {"kind": "ConfigMap", "name": "c"}, "patch": [{"op": "add", "path": "/data/n", "value": "1"}]}],
+        }))
+        .unwrap();
+        let all = spec.all_patches().unwrap();
+        assert_eq!(all.len(), 3);
+        let sm: serde_json::Value = serde_json::from_str(all[0]["patch"].as_str().unwrap()).unwrap();
+        assert_eq!(sm["data"]["k"], "v");
+        assert!(all[0].get("target").is_none());
+        assert_eq!(all[1]["target"]["kind"], "A");
+        let ops: serde_json::Value = serde_json::from_str(all[2]["patch"].as_str().unwrap()).unwrap();
+        assert_eq!(ops, serde_json::json!([{"op": "add", "path": "/data/n", "value": "1"}]));
+        assert_eq!(all[2]["target"], serde_json::json!({"kind": "ConfigMap", "name": "c"}));
+        assert_eq!(KustomizationSpec::default().all_patches(), None);
+    }
+}

@@ -2,10 +2,11 @@
 //! `source.toolkit.fluxcd.io` [`GitRepository`] and `kustomize.toolkit.fluxcd.io` [`Kustomization`].
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
-//! `v1beta1` with the same schema (no conversion webhook, like Flux), so manifests written for
-//! older Flux releases are accepted. Fields only older versions had (`validation`,
-//! `gitImplementation`) are part of the schema so they are never silently dropped; the
-//! reconcilers report them.
+//! `v1beta1`, each with the fields Flux served in it (no conversion webhook, like Flux), so
+//! manifests written for older Flux releases are accepted. Fields only older versions had
+//! (`patchesStrategicMerge`, `patchesJson6902`, `validation`, `gitImplementation`, `accessFrom`)
+//! are also in the v1 storage schema so they are never pruned on their way to storage; the
+//! reconcilers translate them to their v1 meaning or report them.
 
 pub mod condition;
 mod crd;

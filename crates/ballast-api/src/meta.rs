@@ -41,3 +41,9 @@ pub struct NamespacedObjectKindReference {
 
 /// The annotation that asks for a reconcile now (`flux reconcile` sets it to a timestamp).
 pub const RECONCILE_REQUEST_ANNOTATION: &str = "reconcile.fluxcd.io/requestedAt";
+
+/// The schema of a field that holds any JSON value (object, list or scalar), as
+/// `apiextensions/v1.JSON` is written in a structural schema.
+pub fn any_json(_: &mut schemars::SchemaGenerator) -> schemars::Schema {
+    schemars::json_schema!({ "x-kubernetes-preserve-unknown-fields": true })
+}

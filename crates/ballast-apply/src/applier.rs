@@ -5,6 +5,7 @@ use std::time::{Duration, Instant};
 
 use ballast_core::{Action, Change, ChangeSet, ChangeSetEntry, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
 use ballast_kube::{Cluster, FIELD_MANAGER, KubeError, conflict_managers};
+use ballast_plan::policy::{self, ApplyPolicy};
 use ballast_plan::{
     ManagedFields, StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest,
     prepare_for_apply, stage_of,
@@ -41,6 +42,9 @@ pub struct ApplyOptions {
     pub allow_protected_prune: bool,
     /// Ballast's own namespaces (where the controller or the inventories live): never pruned.
     pub own_namespaces: Vec<String>,
+    /// Recreate (delete, then create) every object whose change touches an immutable field.
+    /// Without it, only objects annotated `kustomize.toolkit.fluxcd.io/force: Enabled` are.
+    pub recreate: bool,
 }
 
 impl Default for ApplyOptions {
@@ -55,6 +59,7 @@ impl Default for ApplyOptions {
             prune_approved: false,
             allow_protected_prune: false,
             own_namespaces: Vec::new(),
+            recreate: false,
         }
     }
 }
@@ -144,13 +149,28 @@ struct Planned {
     step: Step,
     object: Value,
     force: bool,
-    /// A merge patch to send before the apply: keys Git lacks in atomic-by-meaning maps.
+    /// A JSON patch to send before the apply: keys Git lacks in atomic-by-meaning maps.
     removal: Option<Value>,
+    /// A JSON patch to send first: the fields of kubectl and Flux become Ballast's.
+    takeover: Option<Value>,
+    /// Delete the live object (by UID) and create it again: an immutable field changed.
+    recreate: bool,
     /// Planned before its CRD or Namespace existed: planned again before its stage is written.
     deferred: bool,
 }
 
 impl Planned {
+    /// A desired object left as it is by a per-object policy (`reason` names the annotation;
+    /// `kustomize.toolkit.fluxcd.io/reconcile` reads `...: disabled`).
+    fn ignored(object_ref: ObjectRef, live: Option<Value>, object: Value, annotation: &str) -> Self {
+        let desired = live.clone().unwrap_or_else(|| object.clone());
+        let mut p = Planned::without_dry_run(object_ref, Action::Ignore, desired, live, object, false);
+        if !annotation.is_empty() {
+            p.step.reason = Some(format!("{annotation}: disabled"));
+        }
+        p
+    }
+
     /// A step decided without asking the server (no dry-run, no force).
     fn without_dry_run(
         object_ref: ObjectRef,
@@ -172,6 +192,8 @@ impl Planned {
             object,
             force: false,
             removal: None,
+            takeover: None,
+            recreate: false,
             deferred,
         }
     }
@@ -303,6 +325,11 @@ impl<'a> Applier<'a> {
                 .map(|p| async move {
                     let change = match p.step.action {
                         Action::Create | Action::Update => self.write(&p).await,
+                        Action::Ignore => Ok((
+                            Change::Ignored,
+                            p.step.live.as_ref().and_then(uid_of).map(str::to_string),
+                            None,
+                        )),
                         _ => Ok((
                             Change::Unchanged,
                             p.step.live.as_ref().and_then(uid_of).map(str::to_string),
@@ -324,7 +351,9 @@ impl<'a> Applier<'a> {
                         changes.entries.push(ChangeSetEntry {
                             object: step.object,
                             change: c,
-                            reason: step.reason.filter(|_| c == Change::Configured),
+                            reason: step
+                                .reason
+                                .filter(|_| matches!(c, Change::Configured | Change::Ignored)),
                             fields: if c == Change::Configured {
                                 step.fields
                             } else {
@@ -380,6 +409,12 @@ impl<'a> Applier<'a> {
     /// Returns the change, the live object's UID and the digest of what the server made of it
     /// (admission included): what the live object should stay until the next sync.
     async fn write(&self, p: &Planned) -> Result<Written, KubeError> {
+        if p.recreate {
+            self.recreate(p).await?;
+        }
+        if let Some(patch) = &p.takeover {
+            self.cluster.json_patch(&p.step.object, patch).await?;
+        }
         if let Some(patch) = &p.removal {
             self.cluster.json_patch(&p.step.object, patch).await?;
         }
@@ -390,6 +425,29 @@ impl<'a> Applier<'a> {
             Change::Configured
         };
         Ok((c, uid_of(&o).map(str::to_string), Some(object_digest(&o))))
+    }
+
+    /// Deletes the live object of a recreate step (by UID, dependents in the foreground of the
+    /// API server's garbage collector) and waits until it is gone, so the apply that follows
+    /// creates it anew.
+    async fn recreate(&self, p: &Planned) -> Result<(), KubeError> {
+        let uid = p.step.live.as_ref().and_then(uid_of);
+        self.cluster.delete(&p.step.object, uid).await?;
+        let deadline = Instant::now() + self.options.stage_timeout;
+        loop {
+            match self.cluster.get(&p.step.object).await? {
+                Some(l) if uid_of(&l) == uid => {}
+                _ => return Ok(()),
+            }
+            if Instant::now() > deadline {
+                return Err(KubeError::Transport {
+                    object: p.step.object.to_string(),
+                    verb: "recreate",
+                    message: format!("still being deleted after {:?}", self.options.stage_timeout),
+                });
+            }
+            tokio::time::sleep(Duration::from_millis(200)).await;
+        }
     }
 
     fn prune_scope<'s>(
@@ -514,6 +572,9 @@ impl<'a> Applier<'a> {
                 }
             }
         }
+        if policy::reconcile_disabled(Some(&m.object), None) {
+            return Ok(Planned::ignored(r, None, object, policy::RECONCILE_ANNOTATION));
+        }
         if !self.cluster.serves(&r) || waiting.in_namespace(&r) {
             // Its CRD or Namespace is created by this same sync; nothing can exist yet.
             let desired = object.clone();
@@ -530,7 +591,29 @@ impl<'a> Applier<'a> {
             Some(live) => live,
             None => self.cluster.get(&r).await?,
         };
+        // Flux's per-object policies: reconcile disabled on the live object, ssa Ignore, or
+        // IfNotPresent on an existing object leave it as it is (still owned).
+        let apply_policy = ApplyPolicy::of(&m.object);
+        if policy::reconcile_disabled(Some(&m.object), live.as_ref()) {
+            return Ok(Planned::ignored(r, live, object, policy::RECONCILE_ANNOTATION));
+        }
+        if apply_policy == ApplyPolicy::Ignore || (apply_policy == ApplyPolicy::IfNotPresent && live.is_some()) {
+            let reason = apply_policy.describe();
+            let mut p = Planned::ignored(r, live, object, "");
+            p.step.reason = Some(reason);
+            return Ok(p);
+        }
+        // Fields kubectl (client side) or Flux own become Ballast's on this apply, unless the
+        // object asks to leave other tools' fields alone (`ssa: Merge`).
+        let takeover = match (&live, apply_policy) {
+            (Some(l), ApplyPolicy::Override | ApplyPolicy::IfNotPresent) => {
+                let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                ballast_plan::takeover_patch(l, FIELD_MANAGER, api_version)
+            }
+            _ => None,
+        };
         if let Some(l) = &live
+            && takeover.is_none()
             && already_applied(&object, l, FIELD_MANAGER)
         {
             // The live object already holds exactly what this apply would send: no dry-run.
@@ -551,8 +634,11 @@ impl<'a> Applier<'a> {
                 let appliers: Vec<&String> = managers
                     .iter()
                     // Our own Update entry (left by a removal patch) is not another applier.
+                    // Nor is a manager whose fields this apply takes over (Flux's).
                     .filter(|m| {
-                        *m != FIELD_MANAGER && live.as_ref().is_some_and(|l| ManagedFields::of(l).is_applier(m))
+                        *m != FIELD_MANAGER
+                            && !(takeover.is_some() && ballast_plan::TAKEN_OVER.contains(&m.as_str()))
+                            && live.as_ref().is_some_and(|l| ManagedFields::of(l).is_applier(m))
                     })
                     .collect();
                 if !appliers.is_empty() {
@@ -568,6 +654,17 @@ impl<'a> Applier<'a> {
                     true,
                     Some(format!("drift: fields changed by {}", managers.join(", "))),
                 )
+            }
+            Err(e)
+                if e.is_immutable()
+                    && live.is_some()
+                    && (self.options.recreate || policy::recreate_on_immutable(&m.object)) =>
+            {
+                // Only a new object can take the change: delete it and create it again.
+                let mut p = Planned::without_dry_run(r, Action::Update, object.clone(), live, object, false);
+                p.recreate = true;
+                p.step.reason = Some(format!("recreated: {e}"));
+                return Ok(p);
             }
             Err(e) => return Err(e),
         };
@@ -602,12 +699,40 @@ impl<'a> Applier<'a> {
             None => (Action::Create, Vec::new()),
             Some(l) => {
                 let (before, after) = (normalize_for_compare(l), normalize_for_compare(&dry));
-                if before == after {
+                if before == after && takeover.is_none() {
                     (Action::Unchanged, Vec::new())
                 } else {
                     (Action::Update, changed_paths(&before, &after, 8))
                 }
             }
+        };
+        let reason = match (&takeover, reason) {
+            (Some(_), r) => {
+                let from: Vec<&str> = live
+                    .as_ref()
+                    .map(|l| {
+                        let mf = ManagedFields::of(l);
+                        ballast_plan::TAKEN_OVER
+                            .iter()
+                            .copied()
+                            .filter(|m| mf.manages(m))
+                            .collect()
+                    })
+                    .unwrap_or_default();
+                let taken = format!(
+                    "taking over fields of {}",
+                    if from.is_empty() {
+                        "kubectl".to_string()
+                    } else {
+                        from.join(", ")
+                    }
+                );
+                Some(match r {
+                    Some(r) => format!("{r}; {taken}"),
+                    None => taken,
+                })
+            }
+            (None, r) => r,
         };
         let step = Step {
             object: r,
@@ -622,6 +747,8 @@ impl<'a> Applier<'a> {
             object,
             force,
             removal,
+            takeover,
+            recreate: false,
             deferred: false,
         })
     }

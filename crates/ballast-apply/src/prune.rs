@@ -168,7 +168,12 @@ pub(crate) async fn plan_prunes(
             steps.push(step(r, Action::Skip, Some(live), &reason));
             continue;
         }
-        if annotation(PRUNE_ANNOTATION).as_deref() == Some("disabled") {
+        if ballast_plan::policy::reconcile_disabled(None, Some(&live)) {
+            let reason = format!("{}: disabled", ballast_plan::policy::RECONCILE_ANNOTATION);
+            steps.push(step(r, Action::Skip, Some(live), &reason));
+            continue;
+        }
+        if annotation(PRUNE_ANNOTATION).is_some_and(|v| v.eq_ignore_ascii_case("disabled")) {
             let reason = format!("{PRUNE_ANNOTATION}: disabled");
             steps.push(step(r, Action::Skip, Some(live), &reason));
             continue;

@@ -42,6 +42,9 @@ fn unsupported(repo: &GitRepository) -> Vec<&'static str> {
     if s.sparse_checkout.as_ref().is_some_and(|i| !i.is_empty()) {
         out.push("spec.sparseCheckout");
     }
+    if s.service_account_name.is_some() {
+        out.push("spec.serviceAccountName");
+    }
     out
 }
 
@@ -51,7 +54,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
     let started = std::time::Instant::now();
     let ns = repo.namespace().unwrap_or_default();
     let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
-    let interval = parse_duration(&repo.spec.interval).unwrap_or(Duration::from_secs(60));
+    let interval = crate::schedule::interval(Some(&repo.spec.interval), Duration::from_secs(60));
     if repo.spec.suspend == Some(true) {
         ctx.metrics
             .record("GitRepository", &ns, &repo.name_any(), None, started.elapsed());
@@ -59,6 +62,11 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
     }
     let generation = repo.meta().generation;
     let mut status = repo.status.clone().unwrap_or_default();
+    // kstatus: Reconciling while working (observedGeneration moves only when done).
+    crate::status::mark_reconciling(&mut status.conditions, generation, status.observed_generation);
+    let patch = json!({"status": {"conditions": status.conditions}});
+    api.patch_status(&repo.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     status.observed_generation = generation;
     status.last_handled_reconcile_at = repo.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if repo.spec.git_implementation.is_some() {
@@ -67,6 +75,15 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
             EventType::Warning,
             "DeprecatedField",
             "spec.gitImplementation is deprecated and ignored",
+        )
+        .await;
+    }
+    if repo.spec.access_from.is_some() {
+        ctx.event(
+            &*repo,
+            EventType::Warning,
+            "DeprecatedField",
+            "spec.accessFrom is deprecated and ignored (Flux never enforced it): cross-namespace references to this source are not restricted",
         )
         .await;
     }
@@ -104,7 +121,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
                 ),
             );
             mark_ready(&mut status.conditions, "Succeeded", &message, generation);
-            Action::requeue(interval)
+            Action::requeue(crate::schedule::jittered(interval))
         }
         Err(e) => {
             let message = e.to_string();
@@ -115,7 +132,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
             );
             mark_failed(&mut status.conditions, e.reason(), &message, generation, e.stalled());
             ctx.event(&*repo, EventType::Warning, e.reason(), &message).await;
-            Action::requeue(interval)
+            Action::requeue(crate::schedule::jittered(interval))
         }
     };
     patch_status(&api, &repo.name_any(), &status).await?;
@@ -145,6 +162,7 @@ pub fn git_ref(repo: &GitRepository) -> GitRef {
         match (n.strip_prefix("refs/heads/"), n.strip_prefix("refs/tags/")) {
             (Some(b), _) => GitRef::Branch(b.into()),
             (_, Some(t)) => GitRef::Tag(t.into()),
+            _ if n.starts_with("refs/") => GitRef::Name(n),
             _ => GitRef::Branch(n),
         }
     } else if let Some(s) = r.semver.filter(|s| !s.is_empty()) {

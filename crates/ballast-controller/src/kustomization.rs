@@ -21,7 +21,8 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::ReconcileError;
-use crate::status::{condition, mark_failed, mark_ready};
+use crate::schedule;
+use crate::status::{condition, mark_failed, mark_ready, mark_reconciling};
 
 /// Finalizer Flux uses; Ballast uses the same so objects move between the two cleanly.
 pub const FINALIZER: &str = "finalizers.fluxcd.io";
@@ -63,15 +64,15 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         ctx.metrics.record("Kustomization", &ns, &name, None, started.elapsed());
         return Ok(Action::await_change());
     }
-    let interval = parse_duration(&ks.spec.interval).unwrap_or(Duration::from_secs(600));
-    let retry = ks
-        .spec
-        .retry_interval
-        .as_deref()
-        .and_then(|r| parse_duration(r).ok())
-        .unwrap_or(interval);
+    let interval = schedule::interval(Some(&ks.spec.interval), Duration::from_secs(600));
+    let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
     let generation = ks.meta().generation;
     let mut status = ks.status.clone().unwrap_or_default();
+    // kstatus: Reconciling while working (observedGeneration moves only when done).
+    mark_reconciling(&mut status.conditions, generation, status.observed_generation);
+    let patch = json!({"status": {"conditions": status.conditions}});
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     status.observed_generation = generation;
     status.last_handled_reconcile_at = ks.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if let Some(v) = &ks.spec.validation {
@@ -92,7 +93,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             status.last_applied_revision = Some(revision);
             mark_ready(&mut status.conditions, "ReconciliationSucceeded", &message, generation);
             ctx.trigger_dependents(&ks);
-            Action::requeue(interval)
+            Action::requeue(schedule::jittered(interval))
         }
         Err(e) => {
             let message = e.to_string();
@@ -116,7 +117,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             } else {
                 retry
             };
-            Action::requeue(again)
+            Action::requeue(schedule::jittered(again))
         }
     };
     // The status carries the inventory: retry before giving up, so what was applied stays owned.
@@ -164,14 +165,18 @@ async fn run(
             previous.entries.len()
         )));
     }
+    // `timeout` defaults to the interval, as the CRD says.
+    let interval = schedule::interval(Some(&ks.spec.interval), Duration::from_secs(600));
     let timeout = ks
         .spec
         .timeout
         .as_deref()
         .and_then(|t| parse_duration(t).ok())
-        .unwrap_or(Duration::from_secs(300));
+        .unwrap_or(interval);
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
+        // `spec.force` as Flux means it: recreate objects whose immutable fields changed.
+        recreate: ks.spec.force == Some(true),
         prune: ks.spec.prune,
         owner_labels: owner_labels(ks),
         stage_timeout: timeout,
@@ -214,7 +219,7 @@ async fn run(
     );
     // After a failure, ownership stays with everything recorded before the first write: a write
     // the server committed although the client saw an error is never orphaned.
-    let inventory = Inventory::after_apply(&intended, &changes, failure.is_none(), ks.spec.prune);
+    let inventory = Inventory::after_apply(&intended, &changes, failure.is_none());
     status.inventory = Some(to_status_inventory(&inventory));
     report_changes(
         ks,
@@ -285,6 +290,19 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
         ("spec.kubeConfig", s.kube_config.is_some()),
         ("spec.serviceAccountName", s.service_account_name.is_some()),
         ("spec.deletionPolicy", s.deletion_policy.is_some()),
+        (
+            "spec.buildMetadata",
+            s.build_metadata.as_ref().is_some_and(|b| !b.is_empty()),
+        ),
+        (
+            "spec.ignoreMissingComponents",
+            s.ignore_missing_components == Some(true),
+        ),
+        (
+            "spec.healthCheckExprs",
+            s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()),
+        ),
+        ("spec.ignore", s.ignore.as_ref().is_some_and(|i| !i.is_empty())),
     ] {
         if set {
             missing.push(field);
@@ -389,7 +407,8 @@ async fn build(
         "namePrefix": spec_value["namePrefix"],
         "nameSuffix": spec_value["nameSuffix"],
         "images": spec_value["images"],
-        "patches": spec_value["patches"],
+        // v1 `patches`, with the deprecated `patchesStrategicMerge`/`patchesJson6902` translated.
+        "patches": ks.spec.all_patches(),
         "commonMetadata": spec_value["commonMetadata"],
         "components": spec_value["components"],
     });

@@ -5,6 +5,9 @@
 //! - A Kustomization reconciles every `interval`, on spec changes, on
 //!   `reconcile.fluxcd.io/requestedAt`, as soon as its GitRepository has a new artifact, when a
 //!   dependency becomes Ready, and when an object it owns drifts (see [`drift`]).
+//! - Status writes do not trigger reconciles: the watches pass on a change of generation,
+//!   annotations, finalizers or deletion only ([`schedule`] adds jitter to every requeue and a
+//!   floor of [`schedule::MIN_INTERVAL`] to intervals).
 //! - Reconciles run concurrently (bounded); one slow or failing object never blocks the others.
 //! - With leader election, only the holder of the Lease runs reconcilers; losing the lease ends
 //!   [`run`] with an error so the process restarts clean.
@@ -22,6 +25,7 @@ mod http;
 pub mod kustomization;
 pub mod leader;
 mod metrics;
+pub mod schedule;
 mod status;
 pub mod watch_health;
 
@@ -171,7 +175,8 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let repo_controller = Controller::for_stream(
         watched(repos.clone(), &health, "GitRepository")
             .reflect(repo_writer)
-            .applied_objects(),
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
         repo_store,
     )
     .with_config(config.clone())
@@ -186,13 +191,17 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let ks_controller = Controller::for_stream(
         watched(kustomizations, &health, "Kustomization")
             .reflect(ks_writer)
-            .applied_objects(),
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
         ks_store,
     )
     .with_config(config);
     let store = ks_controller.store();
     let _ = ctx.kustomizations.set(store.clone());
-    let sources = watched(repos, &health, "GitRepository (Kustomization sources)").touched_objects();
+    // Only a new artifact concerns a Kustomization, not the source's progress conditions.
+    let sources = watched(repos, &health, "GitRepository (Kustomization sources)")
+        .touched_objects()
+        .predicate_filter(artifact_revision, Default::default());
     let ks_controller = ks_controller
         .watches_stream(sources, move |repo: GitRepository| {
             // A source changed (new artifact, most likely): every Kustomization using it.
@@ -307,8 +316,35 @@ fn log_result<K: kube::Resource>(
     }
 }
 
+/// What of an object asks for a reconcile: its spec (`generation`), its annotations
+/// (`reconcile.fluxcd.io/requestedAt`, prune approvals, budgets), its finalizers and its
+/// deletion. Status writes change none of them, so the reconcilers' own status patches do not
+/// trigger another reconcile.
+fn asks_for_reconcile<K: kube::Resource>(obj: &K) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = obj.meta();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.finalizers.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The revision of a GitRepository's artifact (none yet counts too).
+fn artifact_revision(repo: &GitRepository) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| &a.revision)
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 fn error_policy<K>(_object: Arc<K>, _error: &ReconcileError, _ctx: Arc<Context>) -> Action {
-    Action::requeue(Duration::from_secs(15))
+    Action::requeue(schedule::jittered(Duration::from_secs(15)))
 }
 
 fn tokio_stream<T: Send + 'static>(

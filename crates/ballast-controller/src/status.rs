@@ -38,20 +38,98 @@ pub fn mark_ready(list: &mut Vec<Condition>, reason: &str, message: &str, genera
     remove_condition(list, "Stalled");
 }
 
-/// Marks a failure: `Ready=False` with the reason and message. `stalled` means retrying will not help
-/// until the spec changes.
+/// Marks the start of a reconcile, as kstatus reads it: `Reconciling=True` (reason
+/// `Progressing`), no `Stalled`; and when the spec is new (`generation` not yet observed),
+/// `Ready=Unknown`, since the previous `Ready` described an older spec.
+pub fn mark_reconciling(list: &mut Vec<Condition>, generation: Option<i64>, observed: Option<i64>) {
+    let message = "Reconciliation in progress";
+    set_condition(
+        list,
+        condition("Reconciling", ConditionStatus::True, "Progressing", message, generation),
+    );
+    remove_condition(list, "Stalled");
+    if generation != observed {
+        set_condition(
+            list,
+            condition("Ready", ConditionStatus::Unknown, "Progressing", message, generation),
+        );
+    }
+}
+
+/// Marks a failure: `Ready=False` with the reason and message. `stalled` means retrying will not
+/// help until the spec changes: `Stalled=True` and no `Reconciling`. Otherwise the object is
+/// retried: `Reconciling=True` with reason `ProgressingWithRetry` and no `Stalled`.
 pub fn mark_failed(list: &mut Vec<Condition>, reason: &str, message: &str, generation: Option<i64>, stalled: bool) {
     set_condition(
         list,
         condition("Ready", ConditionStatus::False, reason, message, generation),
     );
-    remove_condition(list, "Reconciling");
     if stalled {
+        remove_condition(list, "Reconciling");
         set_condition(
             list,
             condition("Stalled", ConditionStatus::True, reason, message, generation),
         );
     } else {
         remove_condition(list, "Stalled");
+        set_condition(
+            list,
+            condition(
+                "Reconciling",
+                ConditionStatus::True,
+                "ProgressingWithRetry",
+                message,
+                generation,
+            ),
+        );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use ballast_api::condition::find;
+
+    fn status_of(list: &[Condition], type_: &str) -> Option<(ConditionStatus, String)> {
+        find(list, type_).map(|c| (c.status, c.reason.clone()))
+    }
+
+    #[test]
+    fn kstatus_conditions_through_a_reconcile() {
+        let mut list = Vec::new();
+        mark_reconciling(&mut list, Some(2), Some(1));
+        assert_eq!(
+            status_of(&list, "Reconciling"),
+            Some((ConditionStatus::True, "Progressing".into()))
+        );
+        assert_eq!(
+            status_of(&list, "Ready"),
+            Some((ConditionStatus::Unknown, "Progressing".into()))
+        );
+        mark_failed(&mut list, "BuildFailed", "bad", Some(2), false);
+        assert_eq!(
+            status_of(&list, "Reconciling"),
+            Some((ConditionStatus::True, "ProgressingWithRetry".into()))
+        );
+        assert_eq!(status_of(&list, "Stalled"), None);
+        // A retry of the same generation keeps Ready=False until it succeeds.
+        mark_reconciling(&mut list, Some(2), Some(2));
+        assert_eq!(
+            status_of(&list, "Ready"),
+            Some((ConditionStatus::False, "BuildFailed".into()))
+        );
+        mark_failed(&mut list, "InvalidSpec", "no", Some(2), true);
+        assert_eq!(
+            status_of(&list, "Stalled"),
+            Some((ConditionStatus::True, "InvalidSpec".into()))
+        );
+        assert_eq!(status_of(&list, "Reconciling"), None);
+        mark_ready(&mut list, "ReconciliationSucceeded", "ok", Some(2));
+        assert_eq!(
+            status_of(&list, "Ready"),
+            Some((ConditionStatus::True, "ReconciliationSucceeded".into()))
+        );
+        assert_eq!(status_of(&list, "Reconciling"), None);
+        assert_eq!(status_of(&list, "Stalled"), None);
     }
 }

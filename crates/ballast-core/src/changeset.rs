@@ -17,6 +17,8 @@ pub enum Change {
     Deleted,
     /// Left alone and no longer owned (see the entry's reason).
     Skipped,
+    /// Desired, but left as it is by a per-object policy (see the entry's reason); still owned.
+    Ignored,
     /// Would have been pruned, but is protected: left in the cluster and still owned (see the
     /// entry's reason).
     Kept,
@@ -32,6 +34,8 @@ impl Change {
             Change::Deleted => "deleted",
             Change::Skipped => "skipped",
             Change::Kept => "kept",
+            // As Flux prints it.
+            Change::Ignored => "skipped",
         }
     }
 }
@@ -58,7 +62,7 @@ impl fmt::Display for ChangeSetEntry {
         if let Some(r) = self
             .reason
             .as_ref()
-            .filter(|_| matches!(self.change, Change::Skipped | Change::Kept))
+            .filter(|_| matches!(self.change, Change::Skipped | Change::Kept | Change::Ignored))
         {
             write!(f, " ({r})")?;
         }
@@ -107,11 +111,17 @@ impl ChangeSet {
             Change::Deleted,
             Change::Skipped,
             Change::Kept,
+            Change::Ignored,
         ]
         .iter()
         .filter_map(|c| {
             let n = self.count(*c);
-            (n > 0).then(|| format!("{n} {}", c.as_str()))
+            let label = if *c == Change::Ignored {
+                "skipped by policy"
+            } else {
+                c.as_str()
+            };
+            (n > 0).then(|| format!("{n} {label}"))
         })
         .collect();
         if parts.is_empty() {

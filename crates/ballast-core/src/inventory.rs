@@ -46,7 +46,7 @@ impl Inventory {
                 .filter(|e| {
                     matches!(
                         e.change,
-                        Change::Created | Change::Configured | Change::Unchanged | Change::Kept
+                        Change::Created | Change::Configured | Change::Unchanged | Change::Kept | Change::Ignored
                     )
                 })
                 .map(|e| &e.object),
@@ -72,16 +72,14 @@ impl Inventory {
         self.refs().into_iter().filter(|r| !keep.contains(r)).collect()
     }
 
-    /// What a sync owns after applying: with a complete, pruning apply, exactly what was applied;
-    /// otherwise (an apply that stopped half-way, or one that does not prune) also everything
-    /// owned before, so nothing written or owned is ever orphaned.
-    pub fn after_apply(previous: &Inventory, changes: &ChangeSet, completed: bool, pruned: bool) -> Inventory {
+    /// What a sync owns after applying. A complete apply owns exactly what it applied (and the
+    /// protected objects a prune kept): without prune, as with Flux's `prune: false`, objects
+    /// removed from Git leave the inventory and are never touched again, even when prune is
+    /// turned on later. An apply that stopped half-way also keeps everything owned before (and
+    /// recorded before its first write), so nothing written or owned is ever orphaned.
+    pub fn after_apply(previous: &Inventory, changes: &ChangeSet, completed: bool) -> Inventory {
         let applied = Self::from_change_set(changes);
-        if completed && pruned {
-            applied
-        } else {
-            applied.union(previous)
-        }
+        if completed { applied } else { applied.union(previous) }
     }
 
     /// Union of two inventories (used when an apply fails half-way: nothing applied is forgotten).

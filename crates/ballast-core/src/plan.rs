@@ -18,6 +18,10 @@ pub enum Action {
     /// Left alone and dropped from the inventory, with a reason (e.g. prune disabled by
     /// annotation, now owned by another unit, the same object applied under another API group).
     Skip,
+    /// Desired, but left as it is by a per-object policy (`kustomize.toolkit.fluxcd.io/ssa:
+    /// Ignore` or `IfNotPresent` on an existing object, `kustomize.toolkit.fluxcd.io/reconcile:
+    /// disabled`): nothing written, still owned.
+    Ignore,
     /// Would be pruned but is protected (a CRD with custom resources, a Namespace holding
     /// objects of others, a prune over the deletion budget): left in the cluster and kept in the
     /// inventory, with the reason, until it can be deleted.
@@ -34,6 +38,7 @@ impl Action {
             Action::Prune => "prune",
             Action::Skip => "skip",
             Action::Keep => "keep",
+            Action::Ignore => "ignore",
         }
     }
 }

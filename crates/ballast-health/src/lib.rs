@@ -3,8 +3,11 @@
 //!
 //! Per kind: Deployment, StatefulSet, DaemonSet, ReplicaSet, Job, Pod, PersistentVolumeClaim,
 //! Service, CustomResourceDefinition, Namespace; any other object is judged by its `Ready` and
-//! `Stalled` conditions, and is healthy when it has neither (like kstatus). Every object first
-//! needs `status.observedGeneration` to have caught up with `metadata.generation`, when it reports one.
+//! `Stalled` conditions, and is healthy when it has neither (like kstatus); a custom resource
+//! (a group with a dot, not `*.k8s.io`) with no `status` at all is in progress, as its controller
+//! has not looked at it yet (a nested Kustomization just created is not healthy). Every object
+//! first needs `status.observedGeneration` to have caught up with `metadata.generation`, when it
+//! reports one.
 
 use std::time::{Duration, Instant};
 
@@ -68,8 +71,17 @@ pub fn health(object: &Value) -> HealthStatus {
             Some("Active") => Current,
             other => InProgress(format!("phase {}", other.unwrap_or("unknown"))),
         },
+        _ if custom_group(group) && object.get("status").is_none_or(Value::is_null) => {
+            InProgress("no status yet: its controller has not reconciled it".into())
+        }
         _ => generic(object),
     }
+}
+
+/// True for the group of a custom resource: CRD groups have a dot; the built-in groups with one
+/// end in `.k8s.io`.
+fn custom_group(group: &str) -> bool {
+    group.contains('.') && !group.ends_with(".k8s.io")
 }
 
 fn generic(object: &Value) -> HealthStatus {
@@ -78,6 +90,11 @@ fn generic(object: &Value) -> HealthStatus {
         .map(|(s, m)| (s.as_str(), m.clone()))
     {
         return HealthStatus::Failed(format!("Stalled: {m}"));
+    }
+    if let Some((s, m)) = condition(object, "Reconciling")
+        && s == "True"
+    {
+        return HealthStatus::InProgress(format!("Reconciling: {m}"));
     }
     match condition(object, "Ready") {
         Some((s, _)) if s == "True" => HealthStatus::Current,
@@ -276,6 +293,25 @@ mod tests {
             health(&cr(json!([{"type": "Stalled", "status": "True", "message": "bad"}]))),
             HealthStatus::Failed(_)
         ));
+    }
+
+    #[test]
+    fn a_custom_resource_without_status_or_behind_its_generation_is_in_progress() {
+        let ks = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"generation": 1}});
+        assert!(matches!(health(&ks), HealthStatus::InProgress(m) if m.contains("no status")));
+        let behind = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"generation": 2}, "status": {"observedGeneration": 1,
+            "conditions": [{"type": "Ready", "status": "True"}]}});
+        assert!(matches!(health(&behind), HealthStatus::InProgress(m) if m.contains("generation 2")));
+        let reconciling = json!({"apiVersion": "kustomize.toolkit.fluxcd.io/v1", "kind": "Kustomization",
+            "metadata": {"generation": 1}, "status": {"conditions": [{"type": "Ready", "status": "Unknown"}]}});
+        assert!(matches!(health(&reconciling), HealthStatus::InProgress(_)));
+        // Built-in objects without a status are still healthy.
+        let cm = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}});
+        assert!(health(&cm).is_current());
+        let role = json!({"apiVersion": "rbac.authorization.k8s.io/v1", "kind": "Role"});
+        assert!(health(&role).is_current());
     }
 
     #[test]

@@ -32,6 +32,30 @@ pub struct ConnectOptions {
     pub context: Option<String>,
 }
 
+/// Reads a kubeconfig file, or — like kubectl with `KUBECONFIG=a:b` — a list of them separated
+/// by the platform's path separator, merged in order (the first file to set a value wins;
+/// files in the list that do not exist are skipped).
+fn read_kubeconfig(path: &std::path::Path) -> Result<Kubeconfig, KubeError> {
+    let read = |p: &std::path::Path| {
+        Kubeconfig::read_from(p).map_err(|e| KubeError::Connect(format!("kubeconfig {}: {e}", p.display())))
+    };
+    let paths: Vec<PathBuf> = std::env::split_paths(path.as_os_str()).collect();
+    if path.is_file() || paths.len() < 2 {
+        return read(path);
+    }
+    let mut merged: Option<Kubeconfig> = None;
+    for p in paths.iter().filter(|p| p.is_file()) {
+        let next = read(p)?;
+        merged = Some(match merged {
+            None => next,
+            Some(kc) => kc
+                .merge(next)
+                .map_err(|e| KubeError::Connect(format!("kubeconfig {}: {e}", p.display())))?,
+        });
+    }
+    merged.ok_or_else(|| KubeError::Connect(format!("kubeconfig {}: none of these files exists", path.display())))
+}
+
 #[derive(Clone, Default)]
 struct Resources {
     by_gvk: HashMap<(String, String, String), (ApiResource, Scope)>,
@@ -61,8 +85,7 @@ impl Cluster {
         };
         let config = match &options.kubeconfig {
             Some(path) => {
-                let kc = Kubeconfig::read_from(path)
-                    .map_err(|e| KubeError::Connect(format!("kubeconfig {}: {e}", path.display())))?;
+                let kc = read_kubeconfig(path)?;
                 Config::from_custom_kubeconfig(kc, &kc_options)
                     .await
                     .map_err(|e| KubeError::Connect(e.to_string()))?
@@ -450,4 +473,42 @@ fn http_client(config: Config) -> Result<Client, kube::Error> {
         .layer(crate::retry::RetryLayer::default())
         .service(http);
     Ok(Client::new(service, config.default_namespace))
+}
+
+#[cfg(test)]
+mod kubeconfig_tests {
+    use super::*;
+
+    fn config(dir: &std::path::Path, name: &str, context: &str, current: bool) -> PathBuf {
+        let path = dir.join(name);
+        let current = if current {
+            format!("current-context: {context}\n")
+        } else {
+            String::new()
+        };
+        let text = format!(
+            "apiVersion: v1\nkind: Config\n{current}clusters:\n- name: {context}\n  cluster:\n    server: https://127.0.0.1:1\ncontexts:\n- name: {context}\n  context:\n    cluster: {context}\n    user: {context}\nusers:\n- name: {context}\n  user:\n    token: t\n"
+        );
+        std::fs::write(&path, text).unwrap();
+        path
+    }
+
+    #[test]
+    fn a_kubeconfig_list_is_merged_in_order() {
+        let dir = std::env::temp_dir().join(format!("ballast-kc-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let a = config(&dir, "a", "first", true);
+        let b = config(&dir, "b", "second", false);
+        let missing = dir.join("missing");
+        let list = std::env::join_paths([&a, &missing, &b]).unwrap();
+        let kc = read_kubeconfig(std::path::Path::new(&list)).unwrap();
+        let names: Vec<&str> = kc.contexts.iter().map(|c| c.name.as_str()).collect();
+        assert_eq!(names, ["first", "second"]);
+        assert_eq!(kc.current_context.as_deref(), Some("first"));
+        assert!(read_kubeconfig(&a).is_ok());
+        let none = std::env::join_paths([&missing, &dir.join("also-missing")]).unwrap();
+        let err = read_kubeconfig(std::path::Path::new(&none)).unwrap_err().to_string();
+        assert!(err.contains("none of these files exists"), "{err}");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -89,6 +89,26 @@ impl KubeError {
         matches!(self, KubeError::Api { code: 404, .. })
     }
 
+    /// True when the server refused a change to a field that cannot change once set (a Job's
+    /// template, a Service's `clusterIP`, a Deployment's selector, most of a StatefulSet's spec):
+    /// only deleting and creating the object again applies it.
+    pub fn is_immutable(&self) -> bool {
+        let KubeError::Api { code: 422, message, .. } = self else {
+            return false;
+        };
+        let m = message.to_ascii_lowercase();
+        [
+            "field is immutable",
+            "is immutable",
+            "are forbidden",
+            "may not be changed",
+            "may not change once set",
+            "cannot be changed",
+        ]
+        .iter()
+        .any(|p| m.contains(p))
+    }
+
     /// True when a UID or resourceVersion precondition did not hold (the object was replaced).
     pub fn is_precondition_failed(&self) -> bool {
         matches!(self, KubeError::Api { code: 409, message, .. } if message.to_ascii_lowercase().contains("precondition"))
@@ -125,5 +145,32 @@ mod tests {
         assert_eq!(conflict_managers(m), ["kubectl"]);
         let m = "Apply failed with 2 conflicts: conflicts with \"a\":\n- .x\nconflicts with \"b\" using v1:\n- .y";
         assert_eq!(conflict_managers(m), ["a", "b"]);
+    }
+
+    #[test]
+    fn immutable_refusals_are_recognised() {
+        let api = |code: u16, message: &str| KubeError::Api {
+            object: "X/y".into(),
+            verb: "dry-run",
+            reason: "Invalid".into(),
+            code,
+            message: message.into(),
+        };
+        assert!(
+            api(
+                422,
+                "Job.batch \"m\" is invalid: spec.template: Invalid value: ...: field is immutable"
+            )
+            .is_immutable()
+        );
+        assert!(
+            api(
+                422,
+                "spec.clusterIPs[0]: Invalid value: []string{\"10.96.0.9\"}: may not change once set"
+            )
+            .is_immutable()
+        );
+        assert!(!api(422, "metadata.name: Invalid value").is_immutable());
+        assert!(!api(409, "field is immutable").is_immutable());
     }
 }

@@ -6,11 +6,12 @@ pub mod diff;
 pub mod managed;
 pub mod normalize;
 pub mod order;
+pub mod policy;
 pub mod settled;
 pub mod validate;
 
 pub use diff::{mask_secret, unified_diff};
-pub use managed::{ManagedEntry, ManagedFields};
+pub use managed::{LAST_APPLIED, ManagedEntry, ManagedFields, TAKEN_OVER, takeover_patch};
 pub use normalize::{changed_paths, normalize_for_compare, object_digest, prepare_for_apply};
 pub use order::{StageKind, apply_order, prune_order, stage_of};
 pub use settled::already_applied;

@@ -112,3 +112,114 @@ mod tests {
         assert!(ManagedFields::of(&json!({})).entries().is_empty());
     }
 }
+
+/// Field managers whose fields Ballast takes over on its first apply, as Flux does for its
+/// predecessors: client-side `kubectl apply` (`kubectl-client-side-apply`, older `kubectl`,
+/// `before-first-apply`) and Flux's own `kustomize-controller`. Once theirs are Ballast's, a
+/// field removed from Git is removed from the cluster.
+pub const TAKEN_OVER: [&str; 4] = [
+    "kubectl-client-side-apply",
+    "kubectl",
+    "before-first-apply",
+    "kustomize-controller",
+];
+
+/// The annotation client-side `kubectl apply` keeps the last applied object in.
+pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration";
+
+/// A JSON patch that moves the fields of the [`TAKEN_OVER`] managers (main resource only) into
+/// `manager`'s `Apply` entry for `api_version`, and drops the last-applied annotation; conditional
+/// on the live `resourceVersion`. `None` when there is nothing to take over.
+pub fn takeover_patch(live: &Value, manager: &str, api_version: &str) -> Option<Value> {
+    let entries = live.pointer("/metadata/managedFields")?.as_array()?;
+    let taken = |e: &Value| {
+        let name = e.get("manager").and_then(Value::as_str).unwrap_or("");
+        let sub = e.get("subresource").and_then(Value::as_str).unwrap_or("");
+        TAKEN_OVER.contains(&name) && sub.is_empty()
+    };
+    let has_annotation = live
+        .pointer("/metadata/annotations")
+        .and_then(|a| a.get(LAST_APPLIED))
+        .is_some();
+    if !entries.iter().any(taken) && !has_annotation {
+        return None;
+    }
+    let mine = |e: &Value| {
+        e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some("Apply")
+            && e.get("subresource").and_then(Value::as_str).unwrap_or("").is_empty()
+    };
+    let mut fields = Value::Object(Map::new());
+    for e in entries.iter().filter(|e| taken(e) || mine(e)) {
+        if let Some(f) = e.get("fieldsV1") {
+            merge_sets(&mut fields, f);
+        }
+    }
+    if let Some(Value::Object(annotations)) = fields.pointer_mut("/f:metadata/f:annotations") {
+        annotations.remove(&format!("f:{LAST_APPLIED}"));
+    }
+    let mut kept: Vec<Value> = entries.iter().filter(|e| !taken(e) && !mine(e)).cloned().collect();
+    kept.push(serde_json::json!({
+        "manager": manager, "operation": "Apply", "apiVersion": api_version,
+        "fieldsType": "FieldsV1", "fieldsV1": fields,
+    }));
+    let rv = live
+        .pointer("/metadata/resourceVersion")
+        .cloned()
+        .unwrap_or(Value::Null);
+    let mut ops = vec![
+        serde_json::json!({"op": "test", "path": "/metadata/resourceVersion", "value": rv}),
+        serde_json::json!({"op": "replace", "path": "/metadata/managedFields", "value": kept}),
+    ];
+    if has_annotation {
+        let path = format!(
+            "/metadata/annotations/{}",
+            LAST_APPLIED.replace('~', "~0").replace('/', "~1")
+        );
+        ops.push(serde_json::json!({"op": "remove", "path": path}));
+    }
+    Some(Value::Array(ops))
+}
+
+/// Union of two field sets.
+fn merge_sets(into: &mut Value, from: &Value) {
+    let (Value::Object(a), Value::Object(b)) = (into, from) else {
+        return;
+    };
+    for (k, v) in b {
+        merge_sets(a.entry(k.clone()).or_insert_with(|| Value::Object(Map::new())), v);
+    }
+}
+
+#[cfg(test)]
+mod takeover_tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn kubectl_and_flux_fields_become_ballasts() {
+        let live = json!({"metadata": {"resourceVersion": "9",
+            "annotations": {LAST_APPLIED: "{}", "keep": "x"},
+            "managedFields": [
+                {"manager": "kubectl-client-side-apply", "operation": "Update", "apiVersion": "apps/v1",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:metadata": {"f:annotations": {"f:keep": {}, "f:kubectl.kubernetes.io/last-applied-configuration": {}}},
+                                                          "f:spec": {"f:replicas": {}}}},
+                {"manager": "kustomize-controller", "operation": "Apply", "apiVersion": "apps/v1",
+                 "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:paused": {}}}},
+                {"manager": "kube-controller-manager", "operation": "Update", "apiVersion": "apps/v1",
+                 "subresource": "status", "fieldsType": "FieldsV1", "fieldsV1": {"f:status": {}}}]}});
+        let patch = takeover_patch(&live, "ballast", "apps/v1").unwrap();
+        let fields = &patch[1]["value"];
+        assert_eq!(fields.as_array().unwrap().len(), 2, "{fields}");
+        assert_eq!(fields[0]["manager"], "kube-controller-manager");
+        let ours = &fields[1];
+        assert_eq!(ours["manager"], "ballast");
+        assert_eq!(ours["fieldsV1"]["f:spec"], json!({"f:replicas": {}, "f:paused": {}}));
+        assert_eq!(ours["fieldsV1"]["f:metadata"]["f:annotations"], json!({"f:keep": {}}));
+        assert_eq!(
+            patch[2]["path"],
+            "/metadata/annotations/kubectl.kubernetes.io~1last-applied-configuration"
+        );
+        assert!(takeover_patch(&json!({"metadata": {"managedFields": []}}), "ballast", "v1").is_none());
+    }
+}

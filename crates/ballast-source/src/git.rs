@@ -359,6 +359,15 @@ impl<'a> Git<'a> {
                     }),
                 }
             }
+            GitRef::Name(n) => refs
+                .get(&format!("{n}^{{}}"))
+                .or_else(|| refs.get(n))
+                .map(|sha| (n.clone(), sha.clone()))
+                .ok_or_else(|| SourceError::RefNotFound {
+                    url: self.url.clone(),
+                    kind: "reference",
+                    name: n.clone(),
+                }),
             GitRef::Commit(_) => unreachable!("handled above"),
         }
     }
@@ -445,6 +454,7 @@ impl<'a> Git<'a> {
         let refspec = match reference {
             GitRef::Branch(b) => Some(format!("+refs/heads/{b}:refs/ballast/fetched")),
             GitRef::Tag(t) => Some(format!("+refs/tags/{t}:refs/ballast/fetched")),
+            GitRef::Name(n) => Some(format!("+{n}:refs/ballast/fetched")),
             GitRef::Default | GitRef::Semver(_) | GitRef::Commit(_) => None,
         };
         let first = match refspec {

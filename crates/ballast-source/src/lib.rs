@@ -43,6 +43,9 @@ pub enum GitRef {
     Semver(String),
     /// An exact commit (40 hex digits).
     Commit(String),
+    /// Any reference by its full name, e.g. `refs/pull/420/head` or `refs/merge-requests/1/head`
+    /// (Flux's `ref.name`); the revision is `<name>@sha1:<commit>`.
+    Name(String),
 }
 
 /// Credentials for a remote.

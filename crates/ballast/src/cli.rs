@@ -598,7 +598,8 @@ pub struct SyncTarget {
     /// Namespace of the inventory ConfigMap.
     #[arg(long, default_value = "default", value_name = "NS")]
     pub inventory_namespace: String,
-    /// Take ownership of fields another applier manages.
+    /// Take ownership of fields another applier manages, and recreate objects whose change
+    /// touches an immutable field (as Flux's `spec.force`).
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub force: bool,
     /// Deletion budget: a prune that would delete more than N objects and more than P% of the

@@ -312,6 +312,7 @@ pub fn validate_target(target: &SyncTarget) -> Result<()> {
 pub fn apply_options(target: &SyncTarget) -> Result<ballast_apply::ApplyOptions> {
     Ok(ballast_apply::ApplyOptions {
         force: target.force,
+        recreate: target.force,
         owner_labels: owner_labels(target),
         prune_budget: ballast_apply::PruneBudget::parse(&target.prune_budget).map_err(anyhow::Error::msg)?,
         prune_approved: target.approve_prune,

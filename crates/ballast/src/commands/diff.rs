@@ -35,7 +35,7 @@ pub async fn run(args: &DiffArgs, kubeconfig: Option<&Path>, context: Option<&st
         let desired = step.desired.as_ref().map(normalize_for_compare);
         let text = match step.action {
             Action::Unchanged => continue,
-            Action::Skip | Action::Keep => {
+            Action::Skip | Action::Keep | Action::Ignore => {
                 out.push_str(&format!(
                     "# {} {}\n",
                     step.object,

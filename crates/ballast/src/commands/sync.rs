@@ -77,7 +77,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     timer.lap("report");
     // After a failure, ownership stays with everything recorded before the first write: a write
     // the server committed although the client saw an error is never orphaned.
-    let inventory = Inventory::after_apply(&recorded.inventory, &changes, failure.is_none(), args.prune);
+    let inventory = Inventory::after_apply(&recorded.inventory, &changes, failure.is_none());
     let revision = if failure.is_none() {
         Some(desired.revision.clone())
     } else {

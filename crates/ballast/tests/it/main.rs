@@ -13,6 +13,10 @@ mod bootstrap;
 mod controller;
 /// diff: exit codes, prunes, masking.
 mod diff;
+/// Flux API versions and kstatus: deprecated fields, conditions, ref.name, KUBECONFIG lists.
+mod flux_api;
+/// Flux's apply semantics: ssa/force/reconcile policies, prune: false, takeover, recreate.
+mod flux_apply;
 /// Flux's CLI verbatim: the getting-started guide and the example README; flag forms.
 mod flux_cli;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.

@@ -110,7 +110,7 @@ fn create_resync_change_and_prune() {
 }
 
 #[test]
-fn without_prune_removed_objects_stay_owned() {
+fn without_prune_removed_objects_leave_the_inventory_for_good() {
     let ns = namespace("sync-noprune");
     let repo = GitRepo::new();
     repo.write("a.yaml", &configmap(&ns, "a", "1"));
@@ -122,13 +122,13 @@ fn without_prune_removed_objects_stay_owned() {
     repo.commit("drop b");
     ballast(&["sync", "--name", &ns, "--url", &url]).ok();
     assert!(get("configmap", Some(&ns), "b").is_some(), "deleted without --prune");
-    // Ownership was kept, so a later sync with --prune still deletes it.
+    assert_eq!(inventory(&ns), vec![format!("{ns}_a__ConfigMap")]);
+    // As with Flux's `prune: false`: it left the inventory, so turning prune on later never
+    // deletes it.
+    let rv = resource_version("configmap", Some(&ns), "b");
     let run = ballast(&["sync", "--name", &ns, "--url", &url, "--prune"]).ok();
-    assert!(
-        run.stdout.contains(&format!("ConfigMap/{ns}/b deleted")),
-        "{}",
-        run.stdout
-    );
+    assert!(!run.stdout.contains("deleted"), "{}", run.stdout);
+    assert_eq!(resource_version("configmap", Some(&ns), "b"), rv, "touched again");
 }
 
 #[test]

@@ -1,0 +1,300 @@
+//! The Flux API as Flux users write it: every served version keeps its fields, and status reads
+//! the way kstatus tools expect.
+
+use ballast_testenv::git::GitRepo;
+use ballast_testenv::{GitHttpServer, HttpAuth};
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A repository served over smart HTTP.
+struct Repo {
+    repo: GitRepo,
+    bare: std::path::PathBuf,
+    server: GitHttpServer,
+    _root: tempfile::TempDir,
+}
+
+impl Repo {
+    fn new(files: &[(&str, String)]) -> Self {
+        let repo = GitRepo::new();
+        for (path, text) in files {
+            repo.write(path, text);
+        }
+        repo.commit("app");
+        let root = tempfile::tempdir().unwrap();
+        let bare = repo.publish(root.path(), "app");
+        let server = GitHttpServer::start(root.path(), HttpAuth::None);
+        Repo {
+            repo,
+            bare,
+            server,
+            _root: root,
+        }
+    }
+
+    fn url(&self) -> String {
+        self.server.repo_url("app")
+    }
+}
+
+/// `kubectl apply -f` of a YAML text, as Flux users put their objects in.
+fn kubectl_apply(text: &str) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    kubectl(&["apply", "-f", &file.path().display().to_string()]);
+}
+
+fn condition(obj: &Value, type_: &str) -> Option<Value> {
+    obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)
+        .cloned()
+}
+
+/// How many reconciles the controller reports for one object (`gotk_reconcile_duration_seconds`).
+fn reconciles(probe: &str, ns: &str, name: &str) -> u64 {
+    let (_, text) = http_get(probe, "/metrics");
+    text.lines()
+        .filter(|l| l.starts_with("gotk_reconcile_duration_seconds_count"))
+        .filter(|l| {
+            l.contains("Kustomization") && l.contains(&format!("\"{ns}\"")) && l.contains(&format!("\"{name}\""))
+        })
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+#[test]
+fn v1beta2_and_v1beta1_kustomizations_apply_their_deprecated_patches() {
+    let ns = namespace("api-patches");
+    let repo = Repo::new(&[
+        ("beta2/a.yaml", configmap(&ns, "beta2-a", "git")),
+        ("beta2/b.yaml", configmap(&ns, "beta2-b", "git")),
+        ("beta1/a.yaml", configmap(&ns, "beta1-a", "git")),
+        ("beta1/b.yaml", configmap(&ns, "beta1-b", "git")),
+    ]);
+    install();
+    let controller = ControllerProcess::start(&ns, &[]);
+    let ks = |version: &str, dir: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/{version}\nkind: Kustomization\nmetadata:\n  name: {dir}\n  namespace: {ns}\nspec:\n  \
+             interval: 10m\n  path: ./{dir}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
+             patchesStrategicMerge:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: {dir}-a\n    data:\n      patched: strategic-merge\n  \
+             patchesJson6902:\n  - target:\n      version: v1\n      kind: ConfigMap\n      name: {dir}-b\n    patch:\n    - op: add\n      path: /data/patched\n      value: json6902\n"
+        )
+    };
+    kubectl_apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n  gitImplementation: go-git\n---\n{}---\n{}",
+        ks("v1beta2", "beta2"),
+        ks("v1beta1", "beta1"),
+        url = repo.url()
+    ));
+    // Stored with the fields, read back through the version they were written in.
+    let stored = kubectl(&[
+        "get",
+        "kustomizations.v1beta1.kustomize.toolkit.fluxcd.io",
+        "beta1",
+        "-n",
+        &ns,
+        "-o",
+        "json",
+    ]);
+    let stored: Value = serde_json::from_str(&stored).unwrap();
+    assert_eq!(
+        stored["spec"]["patchesJson6902"][0]["patch"][0]["value"], "json6902",
+        "{stored}"
+    );
+    for dir in ["beta2", "beta1"] {
+        let a = wait_for("the strategic-merge patch applied", 60, || {
+            get("configmap", Some(&ns), &format!("{dir}-a")).filter(|c| c["data"]["patched"].is_string())
+        });
+        assert_eq!(a["data"]["patched"], "strategic-merge");
+        assert_eq!(a["data"]["key"], "git");
+        let b = wait_for("the JSON 6902 patch applied", 30, || {
+            get("configmap", Some(&ns), &format!("{dir}-b")).filter(|c| c["data"]["patched"].is_string())
+        });
+        assert_eq!(b["data"]["patched"], "json6902");
+        wait_for("Ready", 30, || {
+            ready("kustomization", &ns, dir).filter(|(s, _)| s == "True")
+        });
+        // kstatus: reconciled, this generation observed, nothing in progress or stalled.
+        let obj = get("kustomization", Some(&ns), dir).unwrap();
+        assert_eq!(obj["status"]["observedGeneration"], obj["metadata"]["generation"]);
+        assert!(condition(&obj, "Reconciling").is_none(), "{obj}");
+        assert!(condition(&obj, "Stalled").is_none(), "{obj}");
+    }
+    wait_for("a warning naming gitImplementation", 10, || {
+        events(&ns)
+            .into_iter()
+            .find(|(r, m)| r == "DeprecatedField" && m.contains("spec.gitImplementation"))
+    });
+    // Status writes do not trigger reconciles: with a 10m interval, the count stays put.
+    let probe = controller.probe_url();
+    let before = reconciles(&probe, &ns, "beta2");
+    assert!(before >= 1);
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    assert_eq!(
+        reconciles(&probe, &ns, "beta2"),
+        before,
+        "the Kustomization kept reconciling"
+    );
+    drop(repo.repo);
+}
+
+#[test]
+fn a_refused_field_names_itself_and_stalls() {
+    let ns = namespace("api-refused");
+    let repo = Repo::new(&[("app/cm.yaml", configmap(&ns, "settings", "v1"))]);
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    kubectl_apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n\
+         apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: with-include\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  include:\n  - repository:\n      name: app\n    fromPath: a\n    toPath: b\n---\n\
+         apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
+         healthCheckExprs:\n  - apiVersion: example.com/v1\n    kind: Widget\n    current: status.ready\n",
+        url = repo.url()
+    ));
+    for (kind, name, field) in [
+        ("kustomization", "app", "spec.healthCheckExprs"),
+        ("gitrepository", "with-include", "spec.include"),
+    ] {
+        let (_, message) = wait_for("Ready=False naming the field", 60, || {
+            ready(kind, &ns, name).filter(|(s, _)| s == "False")
+        });
+        assert!(message.contains(field), "{message}");
+        let obj = get(kind, Some(&ns), name).unwrap();
+        let stalled = condition(&obj, "Stalled").expect("Stalled");
+        assert_eq!(stalled["status"], "True");
+        assert_eq!(stalled["reason"], "InvalidSpec");
+        assert!(condition(&obj, "Reconciling").is_none(), "{obj}");
+        assert_eq!(obj["status"]["observedGeneration"], obj["metadata"]["generation"]);
+    }
+    // Nothing was applied for the refused Kustomization.
+    assert!(get("configmap", Some(&ns), "settings").is_none());
+}
+
+#[test]
+fn a_failure_that_will_be_retried_is_reconciling_not_stalled() {
+    let ns = namespace("api-retry");
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    kubectl_apply(&format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: not-yet\n"
+    ));
+    let obj = wait_for("Ready=False", 60, || {
+        get("kustomization", Some(&ns), "app").filter(|o| condition(o, "Ready").is_some_and(|c| c["status"] == "False"))
+    });
+    let reconciling = condition(&obj, "Reconciling").expect("Reconciling");
+    assert_eq!(reconciling["status"], "True");
+    assert_eq!(reconciling["reason"], "ProgressingWithRetry");
+    assert!(condition(&obj, "Stalled").is_none(), "{obj}");
+}
+
+#[test]
+fn a_nested_kustomization_without_status_is_not_healthy() {
+    let ns = namespace("api-nested");
+    let child = format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: child\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  prune: true\n  path: ./child\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+    );
+    let repo = Repo::new(&[
+        ("parent/child.yaml", child),
+        ("child/cm.yaml", configmap(&ns, "from-child", "v1")),
+    ]);
+    install();
+    // No controller yet: the child Kustomization has no status, so --wait cannot call it healthy.
+    let run = ballast(&[
+        "sync",
+        "--name",
+        &format!("{ns}-parent"),
+        "--url",
+        &repo.url(),
+        "--path",
+        "parent",
+        "--wait",
+        "--timeout",
+        "3s",
+    ])
+    .fails();
+    let text = format!("{}{}", run.stdout, run.stderr);
+    assert!(text.contains("child"), "{text}");
+    assert!(get("kustomization", Some(&ns), "child").is_some());
+    // With a controller and its source, the child becomes Ready and the same wait succeeds.
+    kubectl_apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n",
+        url = repo.url()
+    ));
+    let _controller = ControllerProcess::start(&ns, &[]);
+    ballast(&[
+        "sync",
+        "--name",
+        &format!("{ns}-parent"),
+        "--url",
+        &repo.url(),
+        "--path",
+        "parent",
+        "--wait",
+        "--timeout",
+        "60s",
+    ])
+    .ok();
+    assert!(get("configmap", Some(&ns), "from-child").is_some());
+}
+
+#[test]
+fn ref_name_takes_a_pull_request_ref() {
+    let ns = namespace("api-refname");
+    let repo = Repo::new(&[("app/cm.yaml", configmap(&ns, "settings", "main"))]);
+    repo.repo.write("app/cm.yaml", &configmap(&ns, "settings", "pull-420"));
+    let commit = repo.repo.commit("the pull request");
+    // Only the pull request's ref has the new commit; main stays where it was.
+    repo.repo.git(&[
+        "push",
+        "--quiet",
+        &repo.bare.display().to_string(),
+        "HEAD:refs/pull/420/head",
+    ]);
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    kubectl_apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    name: refs/pull/420/head\n---\n\
+         apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n",
+        url = repo.url()
+    ));
+    let cm = wait_for("the pull request's ConfigMap", 60, || {
+        get("configmap", Some(&ns), "settings")
+    });
+    assert_eq!(cm["data"]["key"], "pull-420");
+    let source = get("gitrepository", Some(&ns), "app").unwrap();
+    assert_eq!(
+        source["status"]["artifact"]["revision"],
+        format!("refs/pull/420/head@sha1:{commit}")
+    );
+}
+
+#[test]
+fn kubeconfig_env_is_a_list_of_files() {
+    let real = env().kubeconfig.display().to_string();
+    let list = format!("/nonexistent/ballast-kubeconfig:{real}");
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .args(["get", "kustomizations", "-A"])
+        .env("KUBECONFIG", &list)
+        .env("NO_COLOR", "1")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "KUBECONFIG={list}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+}
