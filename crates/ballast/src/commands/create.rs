@@ -246,3 +246,55 @@ pub fn kustomization(a: &CreateKustomization) -> Result<Value> {
         "spec": spec,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn source_forms() {
+        let s = |t: &str| parse_source(t).map_err(|e| e.to_string());
+        assert_eq!(s("podinfo").unwrap(), ("GitRepository".into(), "podinfo".into(), None));
+        assert_eq!(
+            s("GitRepository/podinfo.flux-system").unwrap(),
+            ("GitRepository".into(), "podinfo".into(), Some("flux-system".into()))
+        );
+        assert_eq!(
+            s("gitrepository/a.b.c").unwrap(),
+            ("GitRepository".into(), "a.b".into(), Some("c".into()))
+        );
+        assert!(s("GitRepository").unwrap_err().contains("no kind specified"));
+        assert!(s("GitRepository/").unwrap_err().contains("no name given"));
+        assert!(s("Bucket/x").unwrap_err().contains("GitRepository sources only"));
+        assert!(
+            s("HelmRepository/x")
+                .unwrap_err()
+                .contains("not supported, must be one of")
+        );
+        assert!(s(" ").is_err());
+    }
+
+    #[test]
+    fn paths_as_flux_cleans_them() {
+        for (input, want) in [
+            ("./kustomize", "./kustomize"),
+            ("kustomize/", "./kustomize"),
+            ("", "./"),
+            ("./", "./"),
+            ("/abs/dir", "./abs/dir"),
+            ("../../up", "./up"),
+            ("a/./b/../c", "./a/c"),
+        ] {
+            assert_eq!(clean_path(input), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn names_follow_rfc_1123() {
+        assert!(check_name("podinfo").is_ok());
+        assert!(check_name("a1-b2").is_ok());
+        for bad in ["a", "Podinfo", "-a", "a-", "a_b", "a.b"] {
+            assert!(check_name(bad).is_err(), "{bad}");
+        }
+    }
+}
