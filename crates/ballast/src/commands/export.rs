@@ -1,13 +1,14 @@
-//! `ballast export`: Flux objects as YAML, without server-side fields.
+//! `ballast export`: Flux objects as YAML, without server-side fields, laid out as `flux export`
+//! lays them out.
 
 use std::path::Path;
 
 use anyhow::{Result, bail};
 use ballast_api::{GitRepository, Kustomization};
-use ballast_render::emit::to_yaml;
 use kube::api::{Api, ListParams};
 use serde_json::{Map, Value, json};
 
+use super::flux_format;
 use super::flux_objects::FluxObject;
 use crate::cli::{ExportArgs, ExportCommand, ExportSource};
 use crate::pipeline::connect;
@@ -30,7 +31,7 @@ async fn export<K: FluxObject>(api: Api<K>, a: &ExportArgs) -> Result<u8> {
         (None, false) => bail!("name a {} or pass --all", K::KIND),
     };
     for item in items {
-        print!("---\n{}", to_yaml(&clean(serde_json::to_value(&item)?)));
+        print!("{}", flux_format::export(&clean(serde_json::to_value(&item)?)));
     }
     Ok(0)
 }

@@ -300,6 +300,19 @@ fn getting_started_and_example_readme_commands_run_verbatim() {
         get("kustomization", Some("flux-system"), "flux-system").unwrap()["spec"]["suspend"],
         true
     );
+    // `export` lays objects out as `flux export` does (sorted keys, Go durations).
+    let exported = flux(&["export", "source", "git", "flux-system"]).ok().stdout;
+    assert!(
+        exported.starts_with(
+            "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: flux-system\n  namespace: flux-system\nspec:\n"
+        ) && exported.contains("  interval: 10m0s\n"),
+        "{exported}"
+    );
+    let exported = flux(&["export", "kustomization", "flux-system"]).ok().stdout;
+    assert!(
+        exported.contains("  path: ./clusters/production-clone\n  prune: true\n"),
+        "{exported}"
+    );
     flux(&["delete", "kustomization", "flux-system"]).ok();
     flux(&["delete", "source", "git", "flux-system"]).ok();
 }
