@@ -51,7 +51,7 @@ fn check_name(name: &str) -> Result<()> {
         && !name.ends_with('-');
     if !ok {
         bail!(
-            "name '{name}' is invalid, it should adhere to standard defined in RFC 1123, the name can only contain alphanumeric characters or '-'"
+            "{name:?}: a name is 2 to 63 lowercase letters, digits or '-', starting and ending with a letter or digit (RFC 1123)"
         );
     }
     Ok(())
@@ -68,7 +68,7 @@ fn metadata(name: &str, common: &CreateCommon) -> Result<Value> {
                 Some((k, v)) if !k.is_empty() && !v.contains('=') => {
                     labels.insert(k.to_string(), json!(v));
                 }
-                _ => bail!("invalid label format '{l}', must be key=value"),
+                _ => bail!("--label {l:?}: expected key=value"),
             }
         }
         meta["labels"] = Value::Object(labels);
@@ -82,7 +82,10 @@ pub fn git_repository(a: &CreateGit) -> Result<Value> {
     let interval = go_duration("interval", &a.common.interval)?;
     let scheme = a.url.split_once("://").map(|(s, _)| s).unwrap_or("");
     if !["ssh", "http", "https", "file"].contains(&scheme) {
-        bail!("git URL scheme '{scheme}' not supported, can be: ssh, http, https (and file for local tests)");
+        bail!(
+            "--url {:?}: expected an ssh://, http:// or https:// URL (file:// for local tests)",
+            a.url
+        );
     }
     // Flux's precedence when several are given: commit (with branch), ref name, semver, tag, branch.
     let mut reference = Map::new();
@@ -100,7 +103,7 @@ pub fn git_repository(a: &CreateGit) -> Result<Value> {
     } else if let Some(b) = &a.branch {
         reference.insert("branch".into(), json!(b));
     } else {
-        bail!("a Git ref is required, use one of the following: --branch, --tag, --commit, --ref-name or --tag-semver");
+        bail!("which revision? Give --branch, --tag, --tag-semver, --ref-name or --commit");
     }
     let mut spec = json!({"interval": interval, "ref": reference, "url": a.url});
     if let Some(t) = &a.fetch_timeout {
@@ -142,18 +145,18 @@ pub fn parse_source(text: &str) -> Result<(String, String, Option<String>)> {
         None => (rest, None),
     };
     if name.is_empty() {
-        bail!("--source {text:?}: no name given for source of kind '{kind}'");
+        bail!("--source {text:?}: the name is missing");
     }
     let kind = if kind.is_empty() {
         if SOURCE_KINDS.contains(&name) {
-            bail!("--source {text:?}: no kind specified for source '{name}'");
+            bail!("--source {text:?}: {name} is a kind; expected {name}/<name>");
         }
         "GitRepository"
     } else {
         match SOURCE_KINDS.iter().find(|k| k.eq_ignore_ascii_case(kind)) {
             Some(k) => k,
             None => bail!(
-                "--source {text:?}: source kind '{kind}' is not supported, must be one of: {}",
+                "--source {text:?}: unknown source kind {kind:?} (Flux's are {})",
                 SOURCE_KINDS.join(", ")
             ),
         }
@@ -211,14 +214,14 @@ pub fn kustomization(a: &CreateKustomization) -> Result<Value> {
         let mut checks = Vec::new();
         for hc in &a.health_check {
             let Some((kind, rest)) = hc.split_once('/') else {
-                bail!("invalid health check '{hc}' must be in the format 'kind/name.namespace'");
+                bail!("--health-check {hc:?}: expected Kind/name.namespace");
             };
             if !["Deployment", "DaemonSet", "StatefulSet", "HelmRelease"].contains(&kind) {
-                bail!("invalid health check kind '{kind}' can be HelmRelease, Deployment, DaemonSet or StatefulSet");
+                bail!("--health-check {hc:?}: the kind is one of Deployment, DaemonSet, StatefulSet or HelmRelease");
             }
             let nn: Vec<&str> = rest.split('.').collect();
             let [name, ns] = nn[..] else {
-                bail!("invalid health check '{hc}' must be in the format 'kind/name.namespace'");
+                bail!("--health-check {hc:?}: expected Kind/name.namespace");
             };
             let mut check = json!({"kind": kind, "name": name, "namespace": ns});
             if kind == "HelmRelease" {
@@ -263,14 +266,10 @@ mod tests {
             s("gitrepository/a.b.c").unwrap(),
             ("GitRepository".into(), "a.b".into(), Some("c".into()))
         );
-        assert!(s("GitRepository").unwrap_err().contains("no kind specified"));
-        assert!(s("GitRepository/").unwrap_err().contains("no name given"));
+        assert!(s("GitRepository").unwrap_err().contains("is a kind"));
+        assert!(s("GitRepository/").unwrap_err().contains("name is missing"));
         assert!(s("Bucket/x").unwrap_err().contains("GitRepository sources only"));
-        assert!(
-            s("HelmRepository/x")
-                .unwrap_err()
-                .contains("not supported, must be one of")
-        );
+        assert!(s("HelmRepository/x").unwrap_err().contains("unknown source kind"));
         assert!(s(" ").is_err());
     }
 

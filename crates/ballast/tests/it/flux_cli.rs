@@ -424,7 +424,7 @@ spec:
         "--export",
     ])
     .fails();
-    assert!(e.stderr.contains("a Git ref is required"), "{}", e.stderr);
+    assert!(e.stderr.contains("which revision?"), "{}", e.stderr);
     for provider in ["gitlab", "gitea", "bitbucket-server"] {
         points_to_bootstrap_git(
             &["bootstrap", provider, "--owner=o", "--repository=r", "--path=c/x"],
