@@ -447,7 +447,13 @@ async fn check_health(
         );
     }
     for hc in ks.spec.health_checks.iter().flatten() {
-        let api_version = hc.api_version.clone().unwrap_or_else(|| "v1".into());
+        // `flux create kustomization --health-check=Deployment/x.ns` writes no apiVersion: the
+        // kind's served group and version, the core group first.
+        let api_version = hc
+            .api_version
+            .clone()
+            .or_else(|| ctx.cluster.api_version_of_kind(&hc.kind))
+            .unwrap_or_else(|| "v1".into());
         let ns = hc.namespace.clone().or_else(|| Some(own_ns.clone()));
         let r = ObjectRef::new(&api_version, &hc.kind, ns.as_deref(), &hc.name);
         let cluster_scoped =

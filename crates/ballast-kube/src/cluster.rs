@@ -235,6 +235,37 @@ impl Cluster {
             .collect()
     }
 
+    /// The `apiVersion` serving a kind when only its name is known: the core group first, then
+    /// the built-in groups Kubernetes prefers (`apps`, `batch`, ...), then any other; within a
+    /// group the version discovery lists first.
+    pub fn api_version_of_kind(&self, kind: &str) -> Option<String> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        let rank = |g: &str| match g {
+            "" => 0,
+            "apps" => 1,
+            "batch" => 2,
+            "networking.k8s.io" => 3,
+            "policy" => 4,
+            "autoscaling" => 5,
+            g if g.ends_with(".k8s.io") => 6,
+            _ => 7,
+        };
+        let mut candidates: Vec<(&String, &String)> = res
+            .by_gvk
+            .keys()
+            .filter(|(_, _, k)| k == kind)
+            .map(|(g, v, _)| (g, v))
+            .collect();
+        candidates.sort_by_key(|(g, v)| (rank(g), g.to_string(), version_rank(v)));
+        candidates.first().map(|(g, v)| {
+            if g.is_empty() {
+                v.to_string()
+            } else {
+                format!("{g}/{v}")
+            }
+        })
+    }
+
     /// The API resource serving `r`'s group/version/kind, and its scope.
     pub fn api_resource(&self, r: &ObjectRef) -> Option<(ApiResource, Scope)> {
         self.resource(r).ok()
@@ -446,6 +477,21 @@ impl Scopes for Cluster {
     }
 }
 
+/// Orders versions as Kubernetes prefers them: GA before beta before alpha, higher first.
+fn version_rank(v: &str) -> (u8, i64, i64) {
+    let rest = v.strip_prefix('v').unwrap_or(v);
+    let (major, tail) = rest.split_at(rest.find(|c: char| !c.is_ascii_digit()).unwrap_or(rest.len()));
+    let major: i64 = major.parse().unwrap_or(0);
+    let (stage, minor) = if let Some(b) = tail.strip_prefix("beta") {
+        (1, b.parse().unwrap_or(0))
+    } else if let Some(a) = tail.strip_prefix("alpha") {
+        (2, a.parse().unwrap_or(0))
+    } else {
+        (0, 0)
+    };
+    (stage, -major, -minor)
+}
+
 fn to_value(o: DynamicObject) -> Value {
     serde_json::to_value(o).unwrap_or(Value::Null)
 }
@@ -510,5 +556,17 @@ mod kubeconfig_tests {
         let err = read_kubeconfig(std::path::Path::new(&none)).unwrap_err().to_string();
         assert!(err.contains("none of these files exists"), "{err}");
         std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::version_rank;
+
+    #[test]
+    fn versions_sort_as_kubernetes_prefers_them() {
+        let mut v = vec!["v1beta1", "v2beta2", "v1", "v2", "v1alpha1", "v2beta1"];
+        v.sort_by_key(|v| version_rank(v));
+        assert_eq!(v, ["v2", "v1", "v2beta2", "v2beta1", "v1beta1", "v1alpha1"]);
     }
 }
