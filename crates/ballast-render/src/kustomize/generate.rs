@@ -130,15 +130,19 @@ pub(crate) fn generators(
                     && (g["namespace"].as_str().is_none() || r.namespace() == g["namespace"].as_str())
             });
             match (behavior, existing) {
-                ("create", None) => out.push(Res {
-                    obj,
-                    origin: ballast_core::Origin {
-                        file: rel(root, file),
-                        document: 0,
-                    },
-                    orig_name: name.to_string(),
-                    hashed,
-                }),
+                ("create", None) => {
+                    let mut r = Res::new(
+                        obj,
+                        ballast_core::Origin {
+                            file: rel(root, file),
+                            document: 0,
+                        },
+                    );
+                    r.hashed = hashed;
+                    // As kustomize does, a generated object remembers its name from the start.
+                    r.prev.push((kind.to_string(), "default".to_string(), name.to_string()));
+                    out.push(r);
+                }
                 ("create", Some(_)) => {
                     return Err(here(format!(
                         "{kind}/{name} already exists; use behavior: merge or replace"

@@ -20,9 +20,12 @@
 
 #[cfg(test)]
 mod confine_tests;
+mod fieldspec;
 mod generate;
+mod nameref;
 mod order;
 mod patch;
+mod plugins;
 mod replace;
 mod smp;
 mod transform;
@@ -35,6 +38,7 @@ use std::path::{Path, PathBuf};
 use ballast_core::{Manifest, Origin};
 use serde_json::Value;
 
+use self::fieldspec::Config;
 use crate::RenderError;
 use crate::limits::Limits;
 use crate::root::Root;
@@ -61,9 +65,41 @@ pub(crate) struct Res {
     pub orig_name: String,
     /// Generated ConfigMap/Secret whose name gets the content hash at the end.
     pub hashed: bool,
+    /// Every previous identity, oldest first: (kind, namespace or `default`, name). Name
+    /// references find renamed objects through these.
+    pub prev: Vec<(String, String, String)>,
+    /// Name prefixes and suffixes applied, in order.
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
 }
 
 impl Res {
+    pub fn new(obj: Value, origin: Origin) -> Res {
+        let orig_name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Res {
+            obj,
+            origin,
+            orig_name,
+            hashed: false,
+            prev: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+        }
+    }
+    /// Remembers the current identity before a change of name or namespace.
+    pub fn store_prev(&mut self) {
+        let ns = self.namespace().unwrap_or("default").to_string();
+        let id = (self.kind().to_string(), ns, self.name().to_string());
+        self.prev.push(id);
+    }
+    /// The kind this object had first.
+    pub fn org_kind(&self) -> &str {
+        self.prev.first().map(|p| p.0.as_str()).unwrap_or_else(|| self.kind())
+    }
     pub fn kind(&self) -> &str {
         self.obj["kind"].as_str().unwrap_or_default()
     }
@@ -113,15 +149,15 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
 pub fn build_in(root: &Root, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let mut stack = Vec::new();
     let mut declared = vars::Declared::default();
-    let mut resources = build_dir(root, dir, &mut stack, &mut declared)?;
-    finish(&mut resources);
-    vars::crd_name_references(&declared.name_refs, &mut resources);
-    vars::resolve(root, &declared.vars, &mut resources)?;
+    let mut cfg = Config::default();
+    let mut resources = build_dir(root, dir, &mut stack, &mut declared, &mut cfg)?;
     let dir = root.confine(dir)?;
-    if let Some(file) = kustomization_file(&dir) {
-        let k = read_kustomization(root, &file)?;
-        order::sort(root, &file, &k, &mut resources)?;
-    }
+    let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
+    finish(&mut resources, &cfg).map_err(|m| err(root, &file, m))?;
+    vars::crd_name_references(&declared.name_refs, &mut resources);
+    vars::resolve(root, &declared.vars, &cfg.var_reference, &mut resources)?;
+    let k = read_kustomization(root, &file)?;
+    order::sort(root, &file, &k, &mut resources)?;
     resources
         .into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
@@ -142,19 +178,19 @@ pub fn apply_overrides(
 ) -> Result<Vec<Manifest>, RenderError> {
     let root = &Root::new(root, Limits::default())?;
     let base_dir = root.confine(base_dir)?;
-    let mut out: Vec<Res> = manifests
-        .into_iter()
-        .map(|m| Res {
-            orig_name: m.name().to_string(),
-            obj: m.object,
-            origin: m.origin,
-            hashed: false,
-        })
-        .collect();
+    let mut out: Vec<Res> = manifests.into_iter().map(|m| Res::new(m.object, m.origin)).collect();
     // Components first (paths relative to the Kustomization's path), as Flux's wrapper does.
+    let mut cfg = Config::builtin().clone();
     for entry in strings(&overrides["components"]) {
         let path = resolve(root, &base_dir, &entry, origin)?;
-        apply_component(root, &path, &mut out, &mut Vec::new(), &mut vars::Declared::default())?;
+        apply_component(
+            root,
+            &path,
+            &mut out,
+            &mut Vec::new(),
+            &mut vars::Declared::default(),
+            &mut cfg,
+        )?;
     }
     let k = serde_json::json!({
         "namePrefix": overrides["namePrefix"],
@@ -162,7 +198,7 @@ pub fn apply_overrides(
         "images": overrides["images"],
         "patches": overrides["patches"],
     });
-    transform::apply_all(root, root, origin, &k, &mut out)?;
+    transform::apply_all(root, root, origin, &k, &mut out, &cfg)?;
     for field in ["labels", "annotations"] {
         if let Some(add) = overrides
             .pointer(&format!("/commonMetadata/{field}"))
@@ -179,7 +215,7 @@ pub fn apply_overrides(
             }
         }
     }
-    transform::fix_name_references(&mut out);
+    transform::fix_name_references(&mut out, &cfg).map_err(|m| err(root, origin, m))?;
     out.into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
         .collect()
@@ -241,6 +277,23 @@ const SUPPORTED: &[&str] = &[
     "replacements",
     "vars",
     "crds",
+    "configurations",
+    "transformers",
+    "generators",
+    "validators",
+];
+
+/// Fields that hold a list of strings (kustomize refuses anything else in them).
+const STRING_LISTS: &[&str] = &[
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "transformers",
+    "generators",
+    "validators",
+    "patchesStrategicMerge",
 ];
 
 fn build_dir(
@@ -248,6 +301,7 @@ fn build_dir(
     dir: &Path,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
+    acc_cfg: &mut Config,
 ) -> Result<Vec<Res>, RenderError> {
     let dir = root.confine(dir)?;
     let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
@@ -264,20 +318,48 @@ fn build_dir(
         ));
     }
     let k = read_kustomization(root, &file)?;
+    if !stack.is_empty() && k["kind"].as_str() == Some("Component") {
+        return Err(err(root, &file, "a Component can only be listed under components"));
+    }
     stack.push(dir.clone());
     let mut out: Vec<Res> = Vec::new();
-    load_resources(root, &dir, &file, &k, &mut out, stack, declared)?;
-    stack.pop();
+    let mut cfg = Config::builtin().clone();
+    load_resources(root, &dir, &file, &k, &mut out, stack, declared, &mut cfg)?;
+    load_configurations(root, &dir, &file, &k, &mut cfg)?;
     generate::generators(root, &dir, &file, &k, &mut out)?;
+    plugins::generators(root, &dir, &file, &k, &mut out, stack, declared)?;
+    stack.pop();
     for entry in strings(&k["components"]) {
         let path = resolve(root, &dir, &entry, &file)?;
-        apply_component(root, &path, &mut out, stack, declared)?;
+        apply_component(root, &path, &mut out, stack, declared, &mut cfg)?;
     }
     vars::collect(root, &file, &k, declared)?;
     check_crds(root, &dir, &file, &k, declared)?;
-    transform::apply_all(root, &dir, &file, &k, &mut out)?;
+    transform::apply_all(root, &dir, &file, &k, &mut out, &cfg)?;
+    stack.push(dir.clone());
+    plugins::transformers(root, &dir, &file, &k, &mut out, stack, declared)?;
+    stack.pop();
     check_unique(root, &file, &out)?;
+    acc_cfg
+        .merge(&cfg)
+        .map_err(|m| err(root, &file, format!("configurations: {m}")))?;
     Ok(out)
+}
+
+/// `configurations`: files of field specifications added to the builtin tables (for this
+/// kustomization and those that include it).
+fn load_configurations(root: &Root, dir: &Path, file: &Path, k: &Value, cfg: &mut Config) -> Result<(), RenderError> {
+    for (i, entry) in strings(&k["configurations"]).iter().enumerate() {
+        let here = |m: String| err(root, file, format!("configurations[{i}]: {m}"));
+        let path = resolve(root, dir, entry, file)?;
+        let text = root.read(&path)?;
+        let docs = root.parse(&text).map_err(|e| here(format!("{entry}: {e}")))?;
+        for doc in docs.iter().filter(|d| !d.is_null()) {
+            let c = Config::parse(doc).map_err(|m| here(format!("{entry}: {m}")))?;
+            cfg.merge(&c).map_err(|m| here(format!("{entry}: {m}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads a kustomization file, refusing fields the engine does not support.
@@ -298,6 +380,17 @@ fn read_kustomization(root: &Root, file: &Path) -> Result<Value, RenderError> {
     if let Some(key) = map.keys().find(|key| !SUPPORTED.contains(&key.as_str())) {
         return Err(err(root, file, format!("{key}: not supported yet")));
     }
+    for key in STRING_LISTS {
+        match &map.get(*key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                if let Some(i) = items.iter().position(|v| !v.is_string()) {
+                    return Err(err(root, file, format!("{key}[{i}]: expected a string")));
+                }
+            }
+            Some(_) => return Err(err(root, file, format!("{key}: expected a list of strings"))),
+        }
+    }
     Ok(k)
 }
 
@@ -310,12 +403,13 @@ fn load_resources(
     out: &mut Vec<Res>,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
+    cfg: &mut Config,
 ) -> Result<(), RenderError> {
     for key in ["resources", "bases"] {
         for entry in strings(&k[key]) {
             let path = resolve(root, dir, &entry, file)?;
             if path.is_dir() {
-                out.extend(build_dir(root, &path, stack, declared)?);
+                out.extend(build_dir(root, &path, stack, declared, cfg)?);
             } else {
                 out.extend(load_file(root, &path)?);
             }
@@ -332,6 +426,7 @@ fn apply_component(
     out: &mut Vec<Res>,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
+    cfg: &mut Config,
 ) -> Result<(), RenderError> {
     let file = kustomization_file(dir).ok_or_else(|| RenderError::PathNotFound(rel(root, dir)))?;
     if stack.iter().any(|d| d == dir) {
@@ -342,14 +437,18 @@ fn apply_component(
         return Err(err(root, &file, "listed in components but its kind is not Component"));
     }
     stack.push(dir.to_path_buf());
-    load_resources(root, dir, &file, &k, out, stack, declared)?;
+    load_resources(root, dir, &file, &k, out, stack, declared, cfg)?;
+    load_configurations(root, dir, &file, &k, cfg)?;
     generate::generators(root, dir, &file, &k, out)?;
+    plugins::generators(root, dir, &file, &k, out, stack, declared)?;
     for entry in strings(&k["components"]) {
         let path = resolve(root, dir, &entry, &file)?;
-        apply_component(root, &path, out, stack, declared)?;
+        apply_component(root, &path, out, stack, declared, cfg)?;
     }
     vars::collect(root, &file, &k, declared)?;
-    transform::apply_all(root, dir, &file, &k, out)?;
+    check_crds(root, dir, &file, &k, declared)?;
+    transform::apply_all(root, dir, &file, &k, out, cfg)?;
+    plugins::transformers(root, dir, &file, &k, out, stack, declared)?;
     stack.pop();
     Ok(())
 }
@@ -412,12 +511,7 @@ pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderErro
         };
         for obj in items {
             let m = Manifest::new(obj, origin.clone())?;
-            out.push(Res {
-                orig_name: m.name().to_string(),
-                obj: m.object,
-                origin: m.origin,
-                hashed: false,
-            });
+            out.push(Res::new(m.object, m.origin));
         }
     }
     Ok(out)
@@ -449,13 +543,14 @@ fn check_unique(root: &Root, file: &Path, out: &[Res]) -> Result<(), RenderError
 
 /// Final step of the top-level build: content hashes on generated names, then every reference
 /// to a renamed object follows it.
-fn finish(out: &mut [Res]) {
+fn finish(out: &mut [Res], cfg: &Config) -> Result<(), String> {
     for r in out.iter_mut().filter(|r| r.hashed) {
         let hash = generate::content_hash(&r.obj);
         let name = format!("{}-{hash}", r.name());
+        r.store_prev();
         r.set_name(name);
     }
-    transform::fix_name_references(out);
+    transform::fix_name_references(out, cfg)
 }
 
 /// A YAML list of strings (absent: empty).
