@@ -67,15 +67,20 @@ pub(crate) fn generators(
                 let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
                 let env = rel(root, &p);
                 for (n, line) in text.lines().enumerate() {
-                    let line = line.trim();
+                    // As kustomize: leading blanks go, trailing ones stay; a line without `=`
+                    // is a key with an empty value.
+                    let line = if n == 0 {
+                        line.trim_start_matches('\u{feff}')
+                    } else {
+                        line
+                    };
+                    let line = line.trim_start();
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
                     let at = |m: &str| here(format!("{}: line {}: {m}", env.display(), n + 1));
-                    let (key, value) = line
-                        .split_once('=')
-                        .ok_or_else(|| at("expected KEY=VALUE (the line is not shown)"))?;
-                    check_key(key).map_err(|m| at(&m))?;
+                    let (key, value) = line.split_once('=').unwrap_or((line, ""));
+                    check_env_name(key).map_err(|m| at(&m))?;
                     data.insert(key.to_string(), value.to_string());
                 }
             }
@@ -113,7 +118,8 @@ pub(crate) fn generators(
                 })
                 .collect();
             let mut obj = json!({"apiVersion": "v1", "kind": kind, "metadata": meta});
-            if !encoded.is_empty() {
+            // kustomize writes `data: {}` on an empty Secret, and no data on an empty ConfigMap.
+            if !encoded.is_empty() || kind == "Secret" {
                 obj["data"] = Value::Object(encoded);
             }
             if kind == "Secret" {
@@ -197,6 +203,25 @@ fn check_key(key: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "key of {} characters is not a valid ConfigMap/Secret key (letters, digits, '-', '_', '.'; the key is not shown)",
+            key.chars().count()
+        ))
+    }
+}
+
+/// An environment variable name, as kustomize requires in env files: `[-._a-zA-Z][-._a-zA-Z0-9]*`.
+fn check_env_name(key: &str) -> Result<(), String> {
+    let ok = key
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'.' | b'_'))
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "a key of {} characters is not a valid environment variable name (the key is not shown)",
             key.chars().count()
         ))
     }

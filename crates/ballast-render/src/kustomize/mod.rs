@@ -496,22 +496,33 @@ pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderErro
         .parse(&text)
         .map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
     let mut out = Vec::new();
-    for (i, doc) in docs.into_iter().enumerate() {
-        if doc.is_null() {
-            continue;
-        }
-        let origin = Origin {
-            file: r.clone(),
-            document: i,
-        };
-        let items = if doc["kind"] == "List" && doc["items"].is_array() {
-            doc["items"].as_array().cloned().unwrap_or_default()
-        } else {
-            vec![doc]
-        };
-        for obj in items {
-            let m = Manifest::new(obj, origin.clone())?;
-            out.push(Res::new(m.object, m.origin));
+    // Any `FooList` with `items` is replaced by its items, which come after the file's other
+    // objects (as in kustomize); `items: null` is an empty list.
+    let mut queue: std::collections::VecDeque<(usize, Value)> =
+        docs.into_iter().enumerate().filter(|(_, d)| !d.is_null()).collect();
+    while let Some((i, obj)) = queue.pop_front() {
+        let is_list = obj["kind"].as_str().is_some_and(|k| k.ends_with("List"));
+        match obj.get("items") {
+            Some(Value::Array(inner)) if is_list => queue.extend(inner.iter().map(|o| (i, o.clone()))),
+            Some(Value::Null) if is_list => {}
+            Some(other) if is_list => {
+                return Err(RenderError::Kustomize {
+                    file: r.clone(),
+                    message: format!(
+                        "expected array in {}/items, but found {}",
+                        obj["kind"].as_str().unwrap_or_default(),
+                        if other.is_object() { "a map" } else { "a scalar" }
+                    ),
+                });
+            }
+            _ => {
+                let origin = Origin {
+                    file: r.clone(),
+                    document: i,
+                };
+                let m = Manifest::new(obj, origin)?;
+                out.push(Res::new(m.object, m.origin));
+            }
         }
     }
     Ok(out)
