@@ -561,6 +561,16 @@ fn finish(out: &mut [Res], cfg: &Config) -> Result<(), String> {
         r.store_prev();
         r.set_name(name);
     }
+    // kustomize rewrites every object's annotations when it drops its own: none left, no field.
+    for r in out.iter_mut() {
+        if let Some(meta) = r.obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && meta
+                .get("annotations")
+                .is_some_and(|a| a.is_null() || a.as_object().is_some_and(|m| m.is_empty()))
+        {
+            meta.remove("annotations");
+        }
+    }
     transform::fix_name_references(out, cfg)
 }
 

@@ -279,7 +279,10 @@ fn merge_into(base: &mut Value, patch: &Value) {
         }
     }
     match super::smp::merge_resource(base, &patch) {
-        Some(v) => *base = v,
+        Some(mut v) => {
+            super::smp::drop_null_fields(&mut v);
+            *base = v;
+        }
         None => base["$patch"] = Value::String("delete".into()),
     }
 }

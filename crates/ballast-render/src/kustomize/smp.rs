@@ -113,6 +113,20 @@ fn field_ctx(ctx: Ctx, key: &str) -> Ctx {
     }
 }
 
+/// Removes null-valued fields from a patched object: kustomize's merge clears fields left
+/// empty (`annotations:`), while it keeps an explicit `null`. The parsed value cannot tell the
+/// two apart; `creationTimestamp: null` (written by code generators) is the explicit one met in
+/// practice, so it stays and every other null of a map goes (list items are left alone).
+pub(crate) fn drop_null_fields(v: &mut Value) {
+    match v {
+        Value::Object(m) => {
+            m.retain(|k, x| !x.is_null() || k == "creationTimestamp");
+            m.values_mut().for_each(drop_null_fields);
+        }
+        _ => {}
+    }
+}
+
 /// Merges `patch` into the resource `base`. Returns `None` if the patch deletes it.
 pub(crate) fn merge_resource(base: &Value, patch: &Value) -> Option<Value> {
     let ctx = definition(

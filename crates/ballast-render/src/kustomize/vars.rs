@@ -161,8 +161,9 @@ pub(crate) fn resolve(root: &Root, vars: &[Var], specs: &[FieldSpec], out: &mut 
     for var in vars {
         let here = |m: String| err(root, &var.file, format!("vars[{}]: {m}", var.index));
         let name = var.spec["name"].as_str().unwrap_or_default();
-        let objref = &var.spec["objref"];
-        let want = |f: &str| objref[f].as_str().filter(|s| !s.is_empty());
+        // Field names match regardless of case, as kustomize's JSON decoding matches them.
+        let objref = ci(&var.spec, "objref");
+        let want = |f: &str| ci(objref, f).as_str().filter(|s| !s.is_empty());
         let matches: Vec<&Res> = out
             .iter()
             .filter(|r| {
@@ -178,7 +179,7 @@ pub(crate) fn resolve(root: &Root, vars: &[Var], specs: &[FieldSpec], out: &mut 
             [] => return Err(here(format!("var '{name}': no object matches its objref"))),
             _ => return Err(here(format!("var '{name}': more than one object matches its objref"))),
         };
-        let path = var.spec["fieldref"]["fieldPath"]
+        let path = ci(ci(&var.spec, "fieldref"), "fieldPath")
             .as_str()
             .filter(|p| !p.is_empty())
             .unwrap_or("metadata.name");
@@ -205,6 +206,18 @@ pub(crate) fn resolve(root: &Root, vars: &[Var], specs: &[FieldSpec], out: &mut 
         }
     }
     Ok(())
+}
+
+/// The field `key` of `v`, compared without regard to case (`Null` when absent).
+fn ci<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key)
+        .or_else(|| {
+            v.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, x)| x)
+        })
+        .unwrap_or(&Value::Null)
 }
 
 /// Reads `a.b[0].c` / `a.b.0.c` style paths.
