@@ -33,6 +33,7 @@ pub(crate) fn generators(
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| here("name is required".into()))?;
             let mut data: BTreeMap<String, String> = BTreeMap::new();
+            let mut binary: BTreeMap<String, Vec<u8>> = BTreeMap::new();
             // Errors name the entry and line, never the text: it may hold a secret.
             for (j, lit) in strings(&g["literals"]).iter().enumerate() {
                 let (key, value) = lit
@@ -54,9 +55,17 @@ pub(crate) fn generators(
                     ),
                 };
                 let p = resolve(root, dir, &path, file).map_err(within)?;
-                let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
+                let bytes = root.read_data_bytes(&p).map_err(|e| here(e.to_string()))?;
                 check_key(&key).map_err(|m| here(format!("{}: {m}", rel(root, &p).display())))?;
-                data.insert(key, text);
+                // A file that is not UTF-8 goes to binaryData (base64), as in kustomize.
+                match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        data.insert(key, text);
+                    }
+                    Err(e) => {
+                        binary.insert(key, e.into_bytes());
+                    }
+                }
             }
             let mut envs = strings(&g["envs"]);
             if let Some(e) = g["env"].as_str() {
@@ -106,21 +115,30 @@ pub(crate) fn generators(
             if let Some(a) = opts("annotations") {
                 meta["annotations"] = a;
             }
-            let encoded: Map<String, Value> = data
+            let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+            let mut encoded: Map<String, Value> = data
                 .iter()
                 .map(|(k, v)| {
-                    let v = if kind == "Secret" {
-                        base64::engine::general_purpose::STANDARD.encode(v)
-                    } else {
-                        v.clone()
-                    };
+                    let v = if kind == "Secret" { b64(v.as_bytes()) } else { v.clone() };
                     (k.clone(), Value::String(v))
                 })
                 .collect();
+            let mut binary_data = Map::new();
+            for (k, v) in &binary {
+                let target = if kind == "Secret" {
+                    &mut encoded
+                } else {
+                    &mut binary_data
+                };
+                target.insert(k.clone(), Value::String(b64(v)));
+            }
             let mut obj = json!({"apiVersion": "v1", "kind": kind, "metadata": meta});
             // kustomize writes `data: {}` on an empty Secret, and no data on an empty ConfigMap.
             if !encoded.is_empty() || kind == "Secret" {
                 obj["data"] = Value::Object(encoded);
+            }
+            if !binary_data.is_empty() {
+                obj["binaryData"] = Value::Object(binary_data);
             }
             if kind == "Secret" {
                 obj["type"] = json!(g["type"].as_str().unwrap_or("Opaque"));
@@ -129,7 +147,11 @@ pub(crate) fn generators(
                 obj["immutable"] = json!(true);
             }
             let hashed = !flag("disableNameSuffixHash");
-            let behavior = g["behavior"].as_str().unwrap_or("create");
+            // As in kustomize, an unknown behavior means create.
+            let behavior = match g["behavior"].as_str() {
+                Some(b @ ("merge" | "replace")) => b,
+                _ => "create",
+            };
             let existing = out.iter().position(|r| {
                 r.kind() == kind
                     && r.orig_name == name
