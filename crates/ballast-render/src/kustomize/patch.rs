@@ -243,10 +243,26 @@ fn selector(text: Option<&str>) -> Vec<Requirement> {
 }
 
 fn json6902(root: &Root, file: &Path, r: &mut Res, ops: &Value, what: &str) -> Result<(), RenderError> {
-    let patch: json_patch::Patch =
+    // Validate the whole patch first, then apply it one operation at a time: as with
+    // kustomize's JSON patch library, `replace` of a missing key of a map adds it.
+    let _: json_patch::Patch =
         serde_json::from_value(ops.clone()).map_err(|e| err(root, file, format!("{what}: {e}")))?;
-    json_patch::patch(&mut r.obj, &patch)
-        .map_err(|e| err(root, file, format!("{what}: {}/{}: {e}", r.kind(), r.name())))
+    for op in ops.as_array().into_iter().flatten() {
+        let mut op = op.clone();
+        if op["op"] == "replace"
+            && let Some(path) = op["path"].as_str()
+            && r.obj.pointer(path).is_none()
+            && let Some((parent, _)) = path.rsplit_once('/')
+            && r.obj.pointer(parent).is_some_and(Value::is_object)
+        {
+            op["op"] = Value::String("add".into());
+        }
+        let patch: json_patch::Patch =
+            serde_json::from_value(Value::Array(vec![op])).map_err(|e| err(root, file, format!("{what}: {e}")))?;
+        json_patch::patch(&mut r.obj, &patch)
+            .map_err(|e| err(root, file, format!("{what}: {}/{}: {e}", r.kind(), r.name())))?;
+    }
+    Ok(())
 }
 
 fn remove_deleted(out: &mut Vec<Res>) {
