@@ -300,3 +300,22 @@ fn tag_errors_never_quote_the_scalar() {
     let e = c.render().unwrap_err().to_string();
     assert!(e.contains("app/s.yaml: invalid YAML") && !e.contains(SECRET), "{e}");
 }
+
+#[test]
+fn configurations_and_plugin_configurations_outside_the_root_are_refused() {
+    let c = Case::new(&[
+        (
+            "kustomization.yaml",
+            "resources:\n- cm.yaml\nconfigurations:\n- conf.yaml\n",
+        ),
+        ("cm.yaml", CM),
+    ]);
+    c.link("cm.yaml", "conf.yaml");
+    c.refused("conf.yaml");
+    for field in ["transformers", "generators", "validators"] {
+        let k = format!("resources:\n- cm.yaml\n{field}:\n- plugin.yaml\n");
+        let c = Case::new(&[("kustomization.yaml", k.as_str()), ("cm.yaml", CM)]);
+        c.link("cm.yaml", "plugin.yaml");
+        c.refused("plugin.yaml");
+    }
+}

@@ -1,20 +1,22 @@
 //! A native Kustomize engine: builds a directory with a `kustomization.yaml` into the objects
 //! `kustomize build` (v5) produces, in the same order.
 //!
-//! Supported: `resources` (files, directories, nested kustomizations), `bases`, `namespace`,
-//! `namePrefix`, `nameSuffix`, `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
-//! `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches` (strategic merge or JSON
-//! 6902, inline or from a file, with target selectors), `patchesStrategicMerge`,
-//! `patchesJson6902`, `replacements`, `vars`, `crds` (name-reference extensions), `components`,
-//! `sortOptions`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
-//! ServiceAccounts and PersistentVolumeClaims. Strategic merge follows the Kubernetes OpenAPI
-//! definitions (see `smp`). Output is in kustomize's legacy order unless `sortOptions` says
-//! otherwise. Other fields are refused with an error naming them.
+//! Supported: `resources` (files, directories, nested kustomizations; any `FooList` is replaced
+//! by its items), `bases`, `namespace`, `namePrefix`, `nameSuffix`, `commonLabels`, `labels`,
+//! `commonAnnotations`, `images`, `replicas`, `configMapGenerator`, `secretGenerator`,
+//! `generatorOptions`, `patches` (strategic merge or JSON 6902, inline or from a file, with target
+//! selectors), `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `crds`
+//! (name-reference extensions), `components`, `sortOptions`, `configurations`, and
+//! `generators`/`transformers`/`validators` holding kustomize's builtin plugin configurations
+//! (see `plugins`). The builtin transformers, name references and vars work from kustomize's
+//! field-spec tables (`fieldspec`, `builtin_fieldspecs.yaml`) plus `configurations:`. Strategic
+//! merge follows the Kubernetes OpenAPI definitions (see `smp`). Output is in kustomize's legacy
+//! order unless `sortOptions` says otherwise. Other fields are refused with an error naming them.
 //!
 //! Safety: nothing outside the repository root is read: every file (kustomization files
 //! themselves, resources, patches, generator files and env files, components, replacement
-//! sources, `crds`) is read through [`Root`], which follows symlinks and refuses a target outside
-//! the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
+//! sources, `crds`, `configurations`, plugin configurations) is read through [`Root`], which
+//! follows symlinks and refuses a target outside the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
 //! read. Remote resources are refused, a cycle of kustomizations is an error, and every error
 //! names the kustomization file and the entry at fault, never a generator literal.
 
