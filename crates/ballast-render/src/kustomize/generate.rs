@@ -115,7 +115,7 @@ pub(crate) fn generators(
             if let Some(a) = opts("annotations") {
                 meta["annotations"] = a;
             }
-            let b64 = |v: &[u8]| base64::engine::general_purpose::STANDARD.encode(v);
+            let b64 = encode_base64;
             let mut encoded: Map<String, Value> = data
                 .iter()
                 .map(|(k, v)| {
@@ -230,6 +230,22 @@ fn check_key(key: &str) -> Result<(), String> {
     }
 }
 
+/// Base64 as kustomize writes generated data: when the encoding reaches 70 characters, it is cut
+/// into lines of 70, each ending with a line break.
+fn encode_base64(v: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(v);
+    if enc.len() < LINE {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out
+}
+
 /// An environment variable name, as kustomize requires in env files: `[-._a-zA-Z][-._a-zA-Z0-9]*`.
 fn check_env_name(key: &str) -> Result<(), String> {
     let ok = key
@@ -319,6 +335,10 @@ mod tests {
         let cm = json!({"kind": "ConfigMap", "data": {"b": "two", "a": "1"}, "metadata": {"name": "settings"}});
         assert_eq!(content_hash(&cm), "5m9tg7g54f");
         let s = json!({"kind": "Secret", "type": "Opaque", "data": {"password": "aHVudGVyMg=="}});
+        assert_eq!(encode_base64(b"hunter2"), "aHVudGVyMg==");
+        let long = encode_base64(&[b'x'; 60]);
+        assert_eq!(long.lines().map(str::len).collect::<Vec<_>>(), [70, 10]);
+        assert!(long.ends_with('\n'));
         assert_eq!(content_hash(&s), "cf85kd65mm");
     }
 }

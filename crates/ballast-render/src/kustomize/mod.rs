@@ -533,8 +533,9 @@ pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderErro
 fn check_unique(root: &Root, file: &Path, out: &[Res]) -> Result<(), RenderError> {
     let mut seen = HashSet::new();
     for r in out {
+        // kustomize's ids include the version: one name may appear once per version.
         let id = (
-            r.group().to_string(),
+            r.api_version().to_string(),
             r.kind().to_string(),
             r.namespace().map(str::to_string),
             r.name().to_string(),
