@@ -148,10 +148,10 @@ pub(crate) fn generators(
             }
             let hashed = !flag("disableNameSuffixHash");
             // As in kustomize, an unknown behavior means create.
-            let behavior = match g["behavior"].as_str() {
-                Some(b @ ("merge" | "replace")) => b,
-                _ => "create",
-            };
+            let behavior = ["merge", "replace"]
+                .into_iter()
+                .find(|b| g["behavior"].as_str() == Some(b))
+                .unwrap_or("create");
             let existing = out.iter().position(|r| {
                 r.kind() == kind
                     && r.orig_name == name

@@ -326,7 +326,7 @@ fn build_dir(
     stack.push(dir.clone());
     let mut out: Vec<Res> = Vec::new();
     let mut cfg = Config::builtin().clone();
-    load_resources(root, &dir, &file, &k, &mut out, stack, declared, &mut cfg)?;
+    load_resources(root, &file, &k, &mut out, stack, declared, &mut cfg)?;
     load_configurations(root, &dir, &file, &k, &mut cfg)?;
     generate::generators(root, &dir, &file, &k, &mut out)?;
     plugins::generators(root, &dir, &file, &k, &mut out, stack, declared)?;
@@ -399,7 +399,6 @@ fn read_kustomization(root: &Root, file: &Path) -> Result<Value, RenderError> {
 /// Adds the objects of `resources` and `bases` (files, or directories built as kustomizations).
 fn load_resources(
     root: &Root,
-    dir: &Path,
     file: &Path,
     k: &Value,
     out: &mut Vec<Res>,
@@ -407,6 +406,8 @@ fn load_resources(
     declared: &mut vars::Declared,
     cfg: &mut Config,
 ) -> Result<(), RenderError> {
+    // The kustomization file's directory.
+    let dir = file.parent().unwrap_or(Path::new("."));
     for key in ["resources", "bases"] {
         for entry in strings(&k[key]) {
             let path = resolve(root, dir, &entry, file)?;
@@ -439,7 +440,7 @@ fn apply_component(
         return Err(err(root, &file, "listed in components but its kind is not Component"));
     }
     stack.push(dir.to_path_buf());
-    load_resources(root, dir, &file, &k, out, stack, declared, cfg)?;
+    load_resources(root, &file, &k, out, stack, declared, cfg)?;
     load_configurations(root, dir, &file, &k, cfg)?;
     generate::generators(root, dir, &file, &k, out)?;
     plugins::generators(root, dir, &file, &k, out, stack, declared)?;

@@ -118,12 +118,9 @@ fn field_ctx(ctx: Ctx, key: &str) -> Ctx {
 /// two apart; `creationTimestamp: null` (written by code generators) is the explicit one met in
 /// practice, so it stays and every other null of a map goes (list items are left alone).
 pub(crate) fn drop_null_fields(v: &mut Value) {
-    match v {
-        Value::Object(m) => {
-            m.retain(|k, x| !x.is_null() || k == "creationTimestamp");
-            m.values_mut().for_each(drop_null_fields);
-        }
-        _ => {}
+    if let Value::Object(m) = v {
+        m.retain(|k, x| !x.is_null() || k == "creationTimestamp");
+        m.values_mut().for_each(drop_null_fields);
     }
 }
 
