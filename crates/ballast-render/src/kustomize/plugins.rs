@@ -160,6 +160,11 @@ fn run(root: &Root, dir: &Path, file: &Path, kind: &str, c: &Value, out: &mut Ve
         "PrefixTransformer" => {
             transform::prefix_suffix(out, c["prefix"].as_str().unwrap_or_default(), &specs()?, true);
         }
+        "PrefixSuffixTransformer" => {
+            let specs = specs()?;
+            transform::prefix_suffix(out, c["prefix"].as_str().unwrap_or_default(), &specs, true);
+            transform::prefix_suffix(out, c["suffix"].as_str().unwrap_or_default(), &specs, false);
+        }
         "SuffixTransformer" => {
             transform::prefix_suffix(out, c["suffix"].as_str().unwrap_or_default(), &specs()?, false);
         }
@@ -213,13 +218,11 @@ fn run(root: &Root, dir: &Path, file: &Path, kind: &str, c: &Value, out: &mut Ve
                 r.set_name(name);
             }
         }
-        "SortOrderTransformer" => {
-            super::order::sort(root, file, &json!({ "sortOptions": c["sortOptions"] }), out)?;
-        }
         other => {
             return Err(err(
                 root,
                 file,
+                // SortOrderTransformer, too: kustomize takes it from sortOptions only.
                 format!("transformers: builtin {other} is not supported"),
             ));
         }
