@@ -81,6 +81,7 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
 /// expanded size over `limits.max_expanded_size` (counted over the whole stream, checked before
 /// an alias is copied) and nesting deeper than [`MAX_DEPTH`].
 pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlError> {
+    let source = text;
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
@@ -206,6 +207,7 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                 None => return Err(err("alias to an unknown anchor".into())),
             },
             Event::Scalar(text, style, anchor, tag) => {
+                let text = clip_at_eof(source, text, style, span.end.index());
                 let n = text.len() as u64 + VALUE_OVERHEAD;
                 add(&mut expanded, n)?;
                 if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
@@ -284,6 +286,28 @@ fn merge_into(map: &mut Map<String, Value>, merged: Value) -> Result<(), String>
         }
         _ => Err("merge key << needs a mapping or a list of mappings".into()),
     }
+}
+
+/// A block scalar that runs to the end of a file lacking a final line break ends without one
+/// (as Go's YAML reads it), where the parser would add it.
+fn clip_at_eof<'a>(
+    source: &str,
+    scalar: std::borrow::Cow<'a, str>,
+    style: ScalarStyle,
+    end: usize,
+) -> std::borrow::Cow<'a, str> {
+    let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+    if !block || source.ends_with('\n') || !scalar.ends_with('\n') {
+        return scalar;
+    }
+    // Only the file's last scalar: nothing but blanks after it.
+    let rest: String = source.chars().skip(end).collect();
+    if !rest.trim().is_empty() {
+        return scalar;
+    }
+    let mut s = scalar.into_owned();
+    s.pop();
+    std::borrow::Cow::Owned(s)
 }
 
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
