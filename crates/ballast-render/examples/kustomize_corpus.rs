@@ -52,11 +52,14 @@ fn reference(kubectl: &Path, dir: &Path) -> Result<Vec<Value>, String> {
         .output()
         .map_err(|e| e.to_string())?;
     if !out.status.success() {
-        return Err(String::from_utf8_lossy(&out.stderr)
+        // The error line, not the deprecation warnings before it.
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        let line = stderr
             .lines()
-            .next()
-            .unwrap_or("")
-            .to_string());
+            .find(|l| l.starts_with("error"))
+            .or_else(|| stderr.lines().last())
+            .unwrap_or("");
+        return Err(line.to_string());
     }
     parse_stream(&String::from_utf8_lossy(&out.stdout))
         .map(|docs| docs.into_iter().filter(|d| !d.is_null()).collect())

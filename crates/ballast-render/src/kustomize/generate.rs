@@ -152,10 +152,15 @@ pub(crate) fn generators(
                 .into_iter()
                 .find(|b| g["behavior"].as_str() == Some(b))
                 .unwrap_or("create");
+            // As kustomize: the object whose current or any previous identity is the generated
+            // one's (kind, name, and namespace, where none means `default`).
+            let ns = g["namespace"].as_str().filter(|n| !n.is_empty()).unwrap_or("default");
             let existing = out.iter().position(|r| {
-                r.kind() == kind
-                    && r.orig_name == name
-                    && (g["namespace"].as_str().is_none() || r.namespace() == g["namespace"].as_str())
+                let current = (r.kind(), r.namespace().unwrap_or("default"), r.name());
+                r.api_version() == "v1"
+                    && std::iter::once(current)
+                        .chain(r.prev.iter().map(|(k, n, m)| (k.as_str(), n.as_str(), m.as_str())))
+                        .any(|(k, n, m)| k == kind && n == ns && m == name)
             });
             match (behavior, existing) {
                 ("create", None) => {
@@ -167,8 +172,6 @@ pub(crate) fn generators(
                         },
                     );
                     r.hashed = hashed;
-                    // As kustomize does, a generated object remembers its name from the start.
-                    r.prev.push((kind.to_string(), "default".to_string(), name.to_string()));
                     out.push(r);
                 }
                 ("create", Some(_)) => {

@@ -25,8 +25,14 @@ struct Candidate {
     suffixes: Vec<String>,
 }
 
-pub(crate) fn cluster_scoped(group: &str, kind: &str) -> bool {
+/// Whether kustomize takes an object of this apiVersion and kind for cluster-scoped: a built-in
+/// cluster-scoped kind in an API version its schema knows. Anything else, custom resources and
+/// API versions newer than that schema included, counts as namespaced.
+pub(crate) fn cluster_scoped(obj: &Value) -> bool {
+    let (group, _) = fieldspec::group_version(obj);
+    let kind = obj["kind"].as_str().unwrap_or_default();
     BuiltinScopes.scope(group, kind) == Some(Scope::Cluster)
+        && super::smp::known_kind(obj["apiVersion"].as_str().unwrap_or_default(), kind)
 }
 
 fn effective(ns: &str) -> &str {
@@ -66,7 +72,7 @@ pub(crate) fn fix(out: &mut [Res], table: &[NameBackRef]) -> Result<(), String> 
             kind: r.kind().to_string(),
             name: r.name().to_string(),
             namespace: r.namespace().unwrap_or_default().to_string(),
-            cluster: cluster_scoped(r.group(), r.kind()),
+            cluster: cluster_scoped(&r.obj),
             prev: r.prev.clone(),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
@@ -88,7 +94,7 @@ pub(crate) fn fix(out: &mut [Res], table: &[NameBackRef]) -> Result<(), String> 
         });
         let referrer = Referrer {
             namespace: r.namespace().unwrap_or_default().to_string(),
-            cluster: cluster_scoped(&group, r.kind()),
+            cluster: cluster_scoped(&r.obj),
             prefixes: r.prefixes.clone(),
             suffixes: r.suffixes.clone(),
             role_ref,

@@ -119,18 +119,25 @@ fn apply_smp_by_name(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let ns = patch.pointer("/metadata/namespace").and_then(Value::as_str);
-    let group = patch["apiVersion"]
-        .as_str()
-        .unwrap_or_default()
-        .rsplit_once('/')
-        .map(|(g, _)| g)
-        .unwrap_or("");
+    let ns = patch
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let api_version = patch["apiVersion"].as_str().unwrap_or_default();
+    // As kustomize: the object whose current or any previous identity is the patch's (apiVersion,
+    // kind, name, and namespace, where none means `default`; cluster-scoped kinds have none).
     let matches: Vec<usize> = out
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.kind() == kind && r.group() == group && (r.name() == name || r.orig_name == name))
-        .filter(|(_, r)| ns.is_none() || r.namespace() == ns)
+        .filter(|(_, r)| r.api_version() == api_version)
+        .filter(|(_, r)| {
+            let cluster = super::nameref::cluster_scoped(&r.obj);
+            let current = (r.kind(), r.namespace().unwrap_or("default"), r.name());
+            std::iter::once(current)
+                .chain(r.prev.iter().map(|(k, n, m)| (k.as_str(), n.as_str(), m.as_str())))
+                .any(|(k, n, m)| k == kind && m == name && (cluster || n == ns))
+        })
         .map(|(i, _)| i)
         .collect();
     match matches.as_slice() {

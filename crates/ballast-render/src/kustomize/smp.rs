@@ -83,6 +83,11 @@ fn schema() -> &'static Schema {
 }
 
 /// The definition of a built-in kind, or `None` (custom resources and unknown kinds).
+/// Whether the schema defines this apiVersion and kind.
+pub(crate) fn known_kind(api_version: &str, kind: &str) -> bool {
+    definition(api_version, kind).is_some()
+}
+
 fn definition(api_version: &str, kind: &str) -> Option<&'static str> {
     schema().kinds.get(&format!("{api_version}/{kind}")).map(String::as_str)
 }

@@ -8,7 +8,6 @@ use super::fieldspec::{self, Config, FieldSpec};
 use super::{Res, err};
 use crate::RenderError;
 use crate::root::Root;
-use crate::scope::{BuiltinScopes, Scope, Scopes};
 
 /// Applies this kustomization's transformers to `out`, in kustomize's order, with the field
 /// specifications of `cfg`.
@@ -175,8 +174,7 @@ pub(crate) fn namespace(
             continue;
         }
         r.store_prev();
-        let scope = BuiltinScopes.scope(r.group(), r.kind()).unwrap_or(Scope::Namespaced);
-        if scope == Scope::Namespaced
+        if !super::nameref::cluster_scoped(&r.obj)
             && let Some(meta) = r.obj.get_mut("metadata").and_then(Value::as_object_mut)
         {
             let v = meta.entry("namespace").or_insert(Value::Null);
