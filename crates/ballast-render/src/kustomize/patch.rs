@@ -179,9 +179,14 @@ fn select(root: &Root, file: &Path, target: &Value, out: &[Res], what: &str) -> 
                 && name
                     .as_ref()
                     .is_none_or(|re| re.is_match(r.name()) || re.is_match(&r.orig_name))
-                && namespace
-                    .as_ref()
-                    .is_none_or(|re| re.is_match(r.namespace().unwrap_or("")))
+                && namespace.as_ref().is_none_or(|re| {
+                    // The original or current namespace, empty meaning `default`; cluster-scoped
+                    // objects have none to match.
+                    let cluster = super::nameref::cluster_scoped(&r.obj);
+                    let current = r.namespace().unwrap_or("default");
+                    let original = r.prev.first().map(|p| p.1.as_str()).unwrap_or(current);
+                    !cluster && (re.is_match(original) || re.is_match(current))
+                })
                 && labels.iter().all(|c| c.matches(r.obj.pointer("/metadata/labels")))
                 && annotations
                     .iter()
@@ -256,6 +261,16 @@ fn json6902(root: &Root, file: &Path, r: &mut Res, ops: &Value, what: &str) -> R
         serde_json::from_value(ops.clone()).map_err(|e| err(root, file, format!("{what}: {e}")))?;
     for op in ops.as_array().into_iter().flatten() {
         let mut op = op.clone();
+        // `test` of a missing key for null passes, as in kustomize's patch library.
+        if op["op"] == "test"
+            && op["value"].is_null()
+            && let Some(path) = op["path"].as_str()
+            && r.obj.pointer(path).is_none()
+            && let Some((parent, _)) = path.rsplit_once('/')
+            && r.obj.pointer(parent).is_some_and(Value::is_object)
+        {
+            continue;
+        }
         if op["op"] == "replace"
             && let Some(path) = op["path"].as_str()
             && r.obj.pointer(path).is_none()
