@@ -133,6 +133,11 @@ impl Root {
     /// Parses a YAML stream within the per-file limits; its expanded size counts against the
     /// render size.
     pub fn parse(&self, text: &str) -> Result<Vec<Value>, YamlError> {
+        self.parse_full(text).map(|p| p.docs)
+    }
+
+    /// [`Root::parse`], with what else the parser saw (explicit nulls).
+    pub fn parse_full(&self, text: &str) -> Result<crate::yaml::Parsed, YamlError> {
         let parsed = parse_stream_limited(text, &self.limits)?;
         self.charge(parsed.expanded).map_err(|message| YamlError {
             document: parsed.docs.len(),
@@ -141,7 +146,7 @@ impl Root {
             message,
             limit: Some(Limit::RenderSize),
         })?;
-        Ok(parsed.docs)
+        Ok(parsed)
     }
 
     /// Counts `n` bytes against the render size.

@@ -73,6 +73,9 @@ pub(crate) struct Res {
     /// Name prefixes and suffixes applied, in order.
     pub prefixes: Vec<String>,
     pub suffixes: Vec<String>,
+    /// JSON pointers of fields written as an explicit `null` in the source (kept by patches,
+    /// where empty ones go).
+    pub explicit_nulls: Vec<String>,
 }
 
 impl Res {
@@ -90,6 +93,7 @@ impl Res {
             prev: Vec::new(),
             prefixes: Vec::new(),
             suffixes: Vec::new(),
+            explicit_nulls: Vec::new(),
         }
     }
     /// Remembers the current identity before a change of name or namespace.
@@ -495,18 +499,29 @@ fn check_crds(
 pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderError> {
     let r = rel(root, path);
     let text = root.read(path)?;
-    let docs = root
-        .parse(&text)
+    let parsed = root
+        .parse_full(&text)
         .map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
+    let (docs, nulls) = (parsed.docs, parsed.explicit_nulls);
     let mut out = Vec::new();
     // Any `FooList` with `items` is replaced by its items, which come after the file's other
     // objects (as in kustomize); `items: null` is an empty list.
-    let mut queue: std::collections::VecDeque<(usize, Value)> =
-        docs.into_iter().enumerate().filter(|(_, d)| !d.is_null()).collect();
-    while let Some((i, obj)) = queue.pop_front() {
+    // (document, object, its JSON pointer in the document)
+    let mut queue: std::collections::VecDeque<(usize, Value, String)> = docs
+        .into_iter()
+        .enumerate()
+        .filter(|(_, d)| !d.is_null())
+        .map(|(i, d)| (i, d, String::new()))
+        .collect();
+    while let Some((i, obj, at)) = queue.pop_front() {
         let is_list = obj["kind"].as_str().is_some_and(|k| k.ends_with("List"));
         match obj.get("items") {
-            Some(Value::Array(inner)) if is_list => queue.extend(inner.iter().map(|o| (i, o.clone()))),
+            Some(Value::Array(inner)) if is_list => queue.extend(
+                inner
+                    .iter()
+                    .enumerate()
+                    .map(|(n, o)| (i, o.clone(), format!("{at}/items/{n}"))),
+            ),
             Some(Value::Null) if is_list => {}
             Some(other) if is_list => {
                 return Err(RenderError::Kustomize {
@@ -524,7 +539,16 @@ pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderErro
                     document: i,
                 };
                 let m = Manifest::new(obj, origin)?;
-                out.push(Res::new(m.object, m.origin));
+                let mut res = Res::new(m.object, m.origin);
+                res.explicit_nulls = nulls
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.strip_prefix(at.as_str()))
+                    .filter(|p| p.starts_with('/'))
+                    .map(str::to_string)
+                    .collect();
+                out.push(res);
             }
         }
     }

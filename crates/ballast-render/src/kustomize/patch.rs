@@ -44,7 +44,7 @@ pub(crate) fn strategic_and_patches(
             (false, Some(target)) => {
                 for doc in &parsed {
                     for r in select(root, file, target, out, &what)? {
-                        merge_into(&mut out[r].obj, doc);
+                        merge_into(&mut out[r], doc);
                     }
                 }
                 remove_deleted(out);
@@ -142,7 +142,7 @@ fn apply_smp_by_name(
         .collect();
     match matches.as_slice() {
         [one] => {
-            merge_into(&mut out[*one].obj, patch);
+            merge_into(&mut out[*one], patch);
             remove_deleted(out);
             Ok(())
         }
@@ -295,7 +295,9 @@ fn remove_deleted(out: &mut Vec<Res>) {
 /// replaced for custom resources. The patch's identity is the target's: its name, namespace,
 /// apiVersion and kind are taken from `base`, so they never rename or move it. A patch that
 /// deletes the resource marks it with `$patch: delete` for [`remove_deleted`].
-fn merge_into(base: &mut Value, patch: &Value) {
+fn merge_into(res: &mut Res, patch: &Value) {
+    let explicit = res.explicit_nulls.clone();
+    let base = &mut res.obj;
     let mut patch = patch.clone();
     if let Some(p) = patch.as_object_mut() {
         for key in ["apiVersion", "kind"] {
@@ -318,7 +320,7 @@ fn merge_into(base: &mut Value, patch: &Value) {
     }
     match super::smp::merge_resource(base, &patch) {
         Some(mut v) => {
-            super::smp::drop_null_fields(&mut v);
+            super::smp::drop_null_fields(&mut v, &explicit);
             *base = v;
         }
         None => base["$patch"] = Value::String("delete".into()),

@@ -118,14 +118,23 @@ fn field_ctx(ctx: Ctx, key: &str) -> Ctx {
     }
 }
 
-/// Removes null-valued fields from a patched object: kustomize's merge clears fields left
-/// empty (`annotations:`), while it keeps an explicit `null`. The parsed value cannot tell the
-/// two apart; `creationTimestamp: null` (written by code generators) is the explicit one met in
-/// practice, so it stays and every other null of a map goes (list items are left alone).
-pub(crate) fn drop_null_fields(v: &mut Value) {
+/// Removes null-valued fields from the maps of a patched object, as kustomize's merge clears
+/// fields left empty (`annotations:`); a field written as an explicit `null` (its JSON pointer
+/// in `explicit`) stays. List items are left alone.
+pub(crate) fn drop_null_fields(v: &mut Value, explicit: &[String]) {
+    drop_nulls_at(v, &mut String::new(), explicit);
+}
+
+fn drop_nulls_at(v: &mut Value, at: &mut String, explicit: &[String]) {
     if let Value::Object(m) = v {
-        m.retain(|k, x| !x.is_null() || k == "creationTimestamp");
-        m.values_mut().for_each(drop_null_fields);
+        let len = at.len();
+        let pointer = |at: &str, k: &str| format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+        m.retain(|k, x| !x.is_null() || explicit.contains(&pointer(at, k)));
+        for (k, x) in m.iter_mut() {
+            at.push_str(&pointer("", k));
+            drop_nulls_at(x, at, explicit);
+            at.truncate(len);
+        }
     }
 }
 
