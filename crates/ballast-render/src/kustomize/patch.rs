@@ -321,6 +321,7 @@ fn merge_into(res: &mut Res, patch: &Value) {
     match super::smp::merge_resource(base, &patch) {
         Some(mut v) => {
             super::smp::drop_null_fields(&mut v, &explicit);
+            super::smp::dedupe_keyed_lists(&mut v);
             *base = v;
         }
         None => base["$patch"] = Value::String("delete".into()),

@@ -138,6 +138,53 @@ fn drop_nulls_at(v: &mut Value, at: &mut String, explicit: &[String]) {
     }
 }
 
+/// Collapses items of a keyed list that share their key (single-key lists) into the first one's
+/// place with the last one's value, in every list of a patched object: kustomize's merge walks
+/// the whole object and does this.
+pub(crate) fn dedupe_keyed_lists(obj: &mut Value) {
+    let ctx = definition(
+        obj["apiVersion"].as_str().unwrap_or_default(),
+        obj["kind"].as_str().unwrap_or_default(),
+    )
+    .map(Ctx::Def)
+    .unwrap_or(Ctx::None);
+    dedupe_in(obj, ctx);
+}
+
+fn dedupe_in(v: &mut Value, ctx: Ctx) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                dedupe_in(x, field_ctx(ctx, k));
+            }
+        }
+        Value::Array(items) => {
+            let Ctx::List(f) = ctx else { return };
+            let merge = f.strategy.split(',').any(|s| s == "merge");
+            if merge && f.keys.len() == 1 {
+                // The first position, the last value.
+                let key = &f.keys[0];
+                let name = |item: &Value| item.get(key).and_then(Value::as_str).map(str::to_string);
+                let mut out: Vec<Value> = Vec::with_capacity(items.len());
+                for item in items.drain(..) {
+                    match name(&item).and_then(|n| out.iter().position(|o| name(o).as_deref() == Some(&n))) {
+                        Some(at) => out[at] = item,
+                        None => out.push(item),
+                    }
+                }
+                *items = out;
+            }
+            let item = if f.item.is_empty() {
+                Ctx::None
+            } else {
+                Ctx::Def(&f.item)
+            };
+            items.iter_mut().for_each(|i| dedupe_in(i, item));
+        }
+        _ => {}
+    }
+}
+
 /// Merges `patch` into the resource `base`. Returns `None` if the patch deletes it.
 pub(crate) fn merge_resource(base: &Value, patch: &Value) -> Option<Value> {
     let ctx = definition(
