@@ -68,6 +68,15 @@ impl Root {
     /// Reads a text file that resolves inside the root and is within the file-size limit
     /// (checked on its metadata, before reading, and again while reading).
     pub fn read(&self, p: &Path) -> Result<String, RenderError> {
+        let bytes = self.read_bytes(p)?;
+        String::from_utf8(bytes).map_err(|_| RenderError::Io {
+            path: self.rel(p),
+            source: std::io::Error::new(std::io::ErrorKind::InvalidData, "stream did not contain valid UTF-8"),
+        })
+    }
+
+    /// [`Root::read`] without requiring UTF-8.
+    pub fn read_bytes(&self, p: &Path) -> Result<Vec<u8>, RenderError> {
         let canon = self.confine(p)?;
         let io = |source| RenderError::Io {
             path: self.rel(p),
@@ -88,18 +97,29 @@ impl Root {
         if meta.len() > max {
             return Err(too_big(meta.len()));
         }
-        let mut text = String::with_capacity(meta.len() as usize);
+        let mut bytes = Vec::with_capacity(meta.len() as usize);
         fs::File::open(&canon)
-            .and_then(|f| f.take(max + 1).read_to_string(&mut text))
+            .and_then(|f| f.take(max + 1).read_to_end(&mut bytes))
             .map_err(io)?;
-        if text.len() as u64 > max {
-            return Err(too_big(text.len() as u64));
+        if bytes.len() as u64 > max {
+            return Err(too_big(bytes.len() as u64));
         }
-        Ok(text)
+        Ok(bytes)
     }
 
     /// Reads a file whose text becomes data (a generator's file or env file): [`Root::read`],
     /// and its size counts against the render size.
+    pub fn read_data_bytes(&self, p: &Path) -> Result<Vec<u8>, RenderError> {
+        let bytes = self.read_bytes(p)?;
+        self.charge(bytes.len() as u64 + VALUE_OVERHEAD)
+            .map_err(|message| RenderError::Limit {
+                file: self.rel(p),
+                message,
+            })?;
+        Ok(bytes)
+    }
+
+    /// Like [`Root::read_data_bytes`], as UTF-8 text.
     pub fn read_data(&self, p: &Path) -> Result<String, RenderError> {
         let text = self.read(p)?;
         self.charge(text.len() as u64 + VALUE_OVERHEAD)
@@ -113,6 +133,11 @@ impl Root {
     /// Parses a YAML stream within the per-file limits; its expanded size counts against the
     /// render size.
     pub fn parse(&self, text: &str) -> Result<Vec<Value>, YamlError> {
+        self.parse_full(text).map(|p| p.docs)
+    }
+
+    /// [`Root::parse`], with what else the parser saw (explicit nulls).
+    pub fn parse_full(&self, text: &str) -> Result<crate::yaml::Parsed, YamlError> {
         let parsed = parse_stream_limited(text, &self.limits)?;
         self.charge(parsed.expanded).map_err(|message| YamlError {
             document: parsed.docs.len(),
@@ -121,7 +146,7 @@ impl Root {
             message,
             limit: Some(Limit::RenderSize),
         })?;
-        Ok(parsed.docs)
+        Ok(parsed)
     }
 
     /// Counts `n` bytes against the render size.

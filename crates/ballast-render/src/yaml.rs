@@ -69,6 +69,9 @@ pub struct Parsed {
     pub docs: Vec<Value>,
     /// Expanded size of all documents together.
     pub expanded: u64,
+    /// Per document, the JSON pointers of values written as an explicit null (`null`, `~`, a
+    /// `!!null` tag), as opposed to left empty: kustomize's merge keeps the former only.
+    pub explicit_nulls: Vec<Vec<String>>,
 }
 
 /// Parses a multi-document YAML stream within the default [`Limits`]. Returns one value per
@@ -81,12 +84,14 @@ pub fn parse_stream(text: &str) -> Result<Vec<Value>, YamlError> {
 /// expanded size over `limits.max_expanded_size` (counted over the whole stream, checked before
 /// an alias is copied) and nesting deeper than [`MAX_DEPTH`].
 pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlError> {
+    let source = text;
     let mut docs = Vec::new();
     let mut stack: Vec<Frame> = Vec::new();
     let mut root: Option<Value> = None;
     // Anchored values with their expanded size and height.
     let mut anchors: HashMap<usize, (Value, u64, usize)> = HashMap::new();
     let mut expanded = 0u64;
+    let mut explicit_nulls: Vec<Vec<String>> = Vec::new();
     for event in Parser::new_from_str(text) {
         let (event, span) = event.map_err(|e| YamlError {
             document: docs.len(),
@@ -206,6 +211,7 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                 None => return Err(err("alias to an unknown anchor".into())),
             },
             Event::Scalar(text, style, anchor, tag) => {
+                let text = clip_at_eof(source, text, style, span.end.index());
                 let n = text.len() as u64 + VALUE_OVERHEAD;
                 add(&mut expanded, n)?;
                 if let Some(Frame::Map { key: key @ None, .. }) = stack.last_mut() {
@@ -213,6 +219,22 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
                     continue;
                 }
                 let v = resolve_scalar(&text, style, tag.as_deref()).map_err(&err)?;
+                if v.is_null() && !text.is_empty() {
+                    let pointer: String = stack
+                        .iter()
+                        .map(|f| match f {
+                            Frame::Seq(items, ..) => format!("/{}", items.len()),
+                            Frame::Map { key, .. } => {
+                                format!(
+                                    "/{}",
+                                    key.as_deref().unwrap_or("").replace('~', "~0").replace('/', "~1")
+                                )
+                            }
+                        })
+                        .collect();
+                    explicit_nulls.resize(explicit_nulls.len().max(docs.len() + 1), Vec::new());
+                    explicit_nulls[docs.len()].push(pointer);
+                }
                 keep(&mut expanded, anchor, n)?;
                 (remember(&mut anchors, anchor, v, n, 0), 0)
             }
@@ -252,7 +274,11 @@ pub fn parse_stream_limited(text: &str, limits: &Limits) -> Result<Parsed, YamlE
             },
         }
     }
-    Ok(Parsed { docs, expanded })
+    Ok(Parsed {
+        docs,
+        expanded,
+        explicit_nulls,
+    })
 }
 
 fn remember(
@@ -284,6 +310,28 @@ fn merge_into(map: &mut Map<String, Value>, merged: Value) -> Result<(), String>
         }
         _ => Err("merge key << needs a mapping or a list of mappings".into()),
     }
+}
+
+/// A block scalar that runs to the end of a file lacking a final line break ends without one
+/// (as Go's YAML reads it), where the parser would add it.
+fn clip_at_eof<'a>(
+    source: &str,
+    scalar: std::borrow::Cow<'a, str>,
+    style: ScalarStyle,
+    end: usize,
+) -> std::borrow::Cow<'a, str> {
+    let block = matches!(style, ScalarStyle::Literal | ScalarStyle::Folded);
+    if !block || source.ends_with('\n') || !scalar.ends_with('\n') {
+        return scalar;
+    }
+    // Only the file's last scalar: nothing but blanks after it.
+    let rest: String = source.chars().skip(end).collect();
+    if !rest.trim().is_empty() {
+        return scalar;
+    }
+    let mut s = scalar.into_owned();
+    s.pop();
+    std::borrow::Cow::Owned(s)
 }
 
 fn resolve_scalar(text: &str, style: ScalarStyle, tag: Option<&Tag>) -> Result<Value, String> {
@@ -424,6 +472,17 @@ fn looks_like_float(text: &str) -> bool {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn explicit_nulls_are_told_from_empty_values() {
+        let p = parse_stream_limited(
+            "a:\nb: null\nc: ~\nd:\n  e: Null\n  f: [1, null]\n---\nx: !!null null\n",
+            &Limits::default(),
+        )
+        .unwrap();
+        assert_eq!(p.explicit_nulls[0], ["/b", "/c", "/d/e", "/d/f/1"]);
+        assert_eq!(p.explicit_nulls[1], ["/x"]);
+    }
 
     #[test]
     fn scalars_resolve_like_go_yaml_v3() {

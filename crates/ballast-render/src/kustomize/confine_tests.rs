@@ -259,17 +259,17 @@ fn generator_errors_never_quote_literals_or_env_lines() {
         ),
         (
             "secretGenerator:\n- name: s\n  envs:\n  - app.env\n",
-            "secretGenerator[0]: app/app.env: line 2: expected KEY=VALUE",
+            "secretGenerator[0]: app/app.env: line 2: a key of",
         ),
         (
             "configMapGenerator:\n- name: s\n  envs:\n  - bad-key.env\n",
-            "configMapGenerator[0]: app/bad-key.env: line 1: key of",
+            "configMapGenerator[0]: app/bad-key.env: line 1: a key of",
         ),
     ];
     for (k, expect) in cases {
         let c = Case::new(&[
             ("app/kustomization.yaml", k),
-            ("app/app.env", &format!("# comment\n{SECRET}\n")),
+            ("app/app.env", &format!("# comment\n{SECRET} is not a key\n")),
             ("app/bad-key.env", &format!("{SECRET} x={SECRET}\n")),
         ]);
         let e = c.render().expect_err(k).to_string();
@@ -299,4 +299,23 @@ fn tag_errors_never_quote_the_scalar() {
     ]);
     let e = c.render().unwrap_err().to_string();
     assert!(e.contains("app/s.yaml: invalid YAML") && !e.contains(SECRET), "{e}");
+}
+
+#[test]
+fn configurations_and_plugin_configurations_outside_the_root_are_refused() {
+    let c = Case::new(&[
+        (
+            "kustomization.yaml",
+            "resources:\n- cm.yaml\nconfigurations:\n- conf.yaml\n",
+        ),
+        ("cm.yaml", CM),
+    ]);
+    c.link("cm.yaml", "conf.yaml");
+    c.refused("conf.yaml");
+    for field in ["transformers", "generators", "validators"] {
+        let k = format!("resources:\n- cm.yaml\n{field}:\n- plugin.yaml\n");
+        let c = Case::new(&[("kustomization.yaml", k.as_str()), ("cm.yaml", CM)]);
+        c.link("cm.yaml", "plugin.yaml");
+        c.refused("plugin.yaml");
+    }
 }

@@ -33,6 +33,7 @@ pub(crate) fn generators(
                 .filter(|n| !n.is_empty())
                 .ok_or_else(|| here("name is required".into()))?;
             let mut data: BTreeMap<String, String> = BTreeMap::new();
+            let mut binary: BTreeMap<String, Vec<u8>> = BTreeMap::new();
             // Errors name the entry and line, never the text: it may hold a secret.
             for (j, lit) in strings(&g["literals"]).iter().enumerate() {
                 let (key, value) = lit
@@ -54,9 +55,17 @@ pub(crate) fn generators(
                     ),
                 };
                 let p = resolve(root, dir, &path, file).map_err(within)?;
-                let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
+                let bytes = root.read_data_bytes(&p).map_err(|e| here(e.to_string()))?;
                 check_key(&key).map_err(|m| here(format!("{}: {m}", rel(root, &p).display())))?;
-                data.insert(key, text);
+                // A file that is not UTF-8 goes to binaryData (base64), as in kustomize.
+                match String::from_utf8(bytes) {
+                    Ok(text) => {
+                        data.insert(key, text);
+                    }
+                    Err(e) => {
+                        binary.insert(key, e.into_bytes());
+                    }
+                }
             }
             let mut envs = strings(&g["envs"]);
             if let Some(e) = g["env"].as_str() {
@@ -67,15 +76,20 @@ pub(crate) fn generators(
                 let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
                 let env = rel(root, &p);
                 for (n, line) in text.lines().enumerate() {
-                    let line = line.trim();
+                    // As kustomize: leading blanks go, trailing ones stay; a line without `=`
+                    // is a key with an empty value.
+                    let line = if n == 0 {
+                        line.trim_start_matches('\u{feff}')
+                    } else {
+                        line
+                    };
+                    let line = line.trim_start();
                     if line.is_empty() || line.starts_with('#') {
                         continue;
                     }
                     let at = |m: &str| here(format!("{}: line {}: {m}", env.display(), n + 1));
-                    let (key, value) = line
-                        .split_once('=')
-                        .ok_or_else(|| at("expected KEY=VALUE (the line is not shown)"))?;
-                    check_key(key).map_err(|m| at(&m))?;
+                    let (key, value) = line.split_once('=').unwrap_or((line, ""));
+                    check_env_name(key).map_err(|m| at(&m))?;
                     data.insert(key.to_string(), value.to_string());
                 }
             }
@@ -101,20 +115,30 @@ pub(crate) fn generators(
             if let Some(a) = opts("annotations") {
                 meta["annotations"] = a;
             }
-            let encoded: Map<String, Value> = data
+            let b64 = encode_base64;
+            let mut encoded: Map<String, Value> = data
                 .iter()
                 .map(|(k, v)| {
-                    let v = if kind == "Secret" {
-                        base64::engine::general_purpose::STANDARD.encode(v)
-                    } else {
-                        v.clone()
-                    };
+                    let v = if kind == "Secret" { b64(v.as_bytes()) } else { v.clone() };
                     (k.clone(), Value::String(v))
                 })
                 .collect();
+            let mut binary_data = Map::new();
+            for (k, v) in &binary {
+                let target = if kind == "Secret" {
+                    &mut encoded
+                } else {
+                    &mut binary_data
+                };
+                target.insert(k.clone(), Value::String(b64(v)));
+            }
             let mut obj = json!({"apiVersion": "v1", "kind": kind, "metadata": meta});
-            if !encoded.is_empty() {
+            // kustomize writes `data: {}` on an empty Secret, and no data on an empty ConfigMap.
+            if !encoded.is_empty() || kind == "Secret" {
                 obj["data"] = Value::Object(encoded);
+            }
+            if !binary_data.is_empty() {
+                obj["binaryData"] = Value::Object(binary_data);
             }
             if kind == "Secret" {
                 obj["type"] = json!(g["type"].as_str().unwrap_or("Opaque"));
@@ -123,22 +147,33 @@ pub(crate) fn generators(
                 obj["immutable"] = json!(true);
             }
             let hashed = !flag("disableNameSuffixHash");
-            let behavior = g["behavior"].as_str().unwrap_or("create");
+            // As in kustomize, an unknown behavior means create.
+            let behavior = ["merge", "replace"]
+                .into_iter()
+                .find(|b| g["behavior"].as_str() == Some(b))
+                .unwrap_or("create");
+            // As kustomize: the object whose current or any previous identity is the generated
+            // one's (kind, name, and namespace, where none means `default`).
+            let ns = g["namespace"].as_str().filter(|n| !n.is_empty()).unwrap_or("default");
             let existing = out.iter().position(|r| {
-                r.kind() == kind
-                    && r.orig_name == name
-                    && (g["namespace"].as_str().is_none() || r.namespace() == g["namespace"].as_str())
+                let current = (r.kind(), r.namespace().unwrap_or("default"), r.name());
+                r.api_version() == "v1"
+                    && std::iter::once(current)
+                        .chain(r.prev.iter().map(|(k, n, m)| (k.as_str(), n.as_str(), m.as_str())))
+                        .any(|(k, n, m)| k == kind && n == ns && m == name)
             });
             match (behavior, existing) {
-                ("create", None) => out.push(Res {
-                    obj,
-                    origin: ballast_core::Origin {
-                        file: rel(root, file),
-                        document: 0,
-                    },
-                    orig_name: name.to_string(),
-                    hashed,
-                }),
+                ("create", None) => {
+                    let mut r = Res::new(
+                        obj,
+                        ballast_core::Origin {
+                            file: rel(root, file),
+                            document: 0,
+                        },
+                    );
+                    r.hashed = hashed;
+                    out.push(r);
+                }
                 ("create", Some(_)) => {
                     return Err(here(format!(
                         "{kind}/{name} already exists; use behavior: merge or replace"
@@ -193,6 +228,41 @@ fn check_key(key: &str) -> Result<(), String> {
     } else {
         Err(format!(
             "key of {} characters is not a valid ConfigMap/Secret key (letters, digits, '-', '_', '.'; the key is not shown)",
+            key.chars().count()
+        ))
+    }
+}
+
+/// Base64 as kustomize writes generated data: when the encoding reaches 70 characters, it is cut
+/// into lines of 70, each ending with a line break.
+fn encode_base64(v: &[u8]) -> String {
+    const LINE: usize = 70;
+    let enc = base64::engine::general_purpose::STANDARD.encode(v);
+    if enc.len() < LINE {
+        return enc;
+    }
+    let mut out = String::with_capacity(enc.len() + enc.len() / LINE + 1);
+    for chunk in enc.as_bytes().chunks(LINE) {
+        out.push_str(std::str::from_utf8(chunk).expect("base64 is ASCII"));
+        out.push('\n');
+    }
+    out
+}
+
+/// An environment variable name, as kustomize requires in env files: `[-._a-zA-Z][-._a-zA-Z0-9]*`.
+fn check_env_name(key: &str) -> Result<(), String> {
+    let ok = key
+        .bytes()
+        .next()
+        .is_some_and(|b| b.is_ascii_alphabetic() || matches!(b, b'-' | b'.' | b'_'))
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'-' | b'.' | b'_'));
+    if ok {
+        Ok(())
+    } else {
+        Err(format!(
+            "a key of {} characters is not a valid environment variable name (the key is not shown)",
             key.chars().count()
         ))
     }
@@ -268,6 +338,10 @@ mod tests {
         let cm = json!({"kind": "ConfigMap", "data": {"b": "two", "a": "1"}, "metadata": {"name": "settings"}});
         assert_eq!(content_hash(&cm), "5m9tg7g54f");
         let s = json!({"kind": "Secret", "type": "Opaque", "data": {"password": "aHVudGVyMg=="}});
+        assert_eq!(encode_base64(b"hunter2"), "aHVudGVyMg==");
+        let long = encode_base64(&[b'x'; 60]);
+        assert_eq!(long.lines().map(str::len).collect::<Vec<_>>(), [70, 10]);
+        assert!(long.ends_with('\n'));
         assert_eq!(content_hash(&s), "cf85kd65mm");
     }
 }

@@ -1,28 +1,33 @@
 //! A native Kustomize engine: builds a directory with a `kustomization.yaml` into the objects
 //! `kustomize build` (v5) produces, in the same order.
 //!
-//! Supported: `resources` (files, directories, nested kustomizations), `bases`, `namespace`,
-//! `namePrefix`, `nameSuffix`, `commonLabels`, `labels`, `commonAnnotations`, `images`, `replicas`,
-//! `configMapGenerator`, `secretGenerator`, `generatorOptions`, `patches` (strategic merge or JSON
-//! 6902, inline or from a file, with target selectors), `patchesStrategicMerge`,
-//! `patchesJson6902`, `replacements`, `vars`, `crds` (name-reference extensions), `components`,
-//! `sortOptions`, and name-reference rewriting for renamed ConfigMaps, Secrets, Services,
-//! ServiceAccounts and PersistentVolumeClaims. Strategic merge follows the Kubernetes OpenAPI
-//! definitions (see `smp`). Output is in kustomize's legacy order unless `sortOptions` says
-//! otherwise. Other fields are refused with an error naming them.
+//! Supported: `resources` (files, directories, nested kustomizations; any `FooList` is replaced
+//! by its items), `bases`, `namespace`, `namePrefix`, `nameSuffix`, `commonLabels`, `labels`,
+//! `commonAnnotations`, `images`, `replicas`, `configMapGenerator`, `secretGenerator`,
+//! `generatorOptions`, `patches` (strategic merge or JSON 6902, inline or from a file, with target
+//! selectors), `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `crds`
+//! (name-reference extensions), `components`, `sortOptions`, `configurations`, and
+//! `generators`/`transformers`/`validators` holding kustomize's builtin plugin configurations
+//! (see `plugins`). The builtin transformers, name references and vars work from kustomize's
+//! field-spec tables (`fieldspec`, `builtin_fieldspecs.yaml`) plus `configurations:`. Strategic
+//! merge follows the Kubernetes OpenAPI definitions (see `smp`). Output is in kustomize's legacy
+//! order unless `sortOptions` says otherwise. Other fields are refused with an error naming them.
 //!
 //! Safety: nothing outside the repository root is read: every file (kustomization files
 //! themselves, resources, patches, generator files and env files, components, replacement
-//! sources, `crds`) is read through [`Root`], which follows symlinks and refuses a target outside
-//! the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
+//! sources, `crds`, `configurations`, plugin configurations) is read through [`Root`], which
+//! follows symlinks and refuses a target outside the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
 //! read. Remote resources are refused, a cycle of kustomizations is an error, and every error
 //! names the kustomization file and the entry at fault, never a generator literal.
 
 #[cfg(test)]
 mod confine_tests;
+mod fieldspec;
 mod generate;
+mod nameref;
 mod order;
 mod patch;
+mod plugins;
 mod replace;
 mod smp;
 mod transform;
@@ -35,6 +40,7 @@ use std::path::{Path, PathBuf};
 use ballast_core::{Manifest, Origin};
 use serde_json::Value;
 
+use self::fieldspec::Config;
 use crate::RenderError;
 use crate::limits::Limits;
 use crate::root::Root;
@@ -61,9 +67,45 @@ pub(crate) struct Res {
     pub orig_name: String,
     /// Generated ConfigMap/Secret whose name gets the content hash at the end.
     pub hashed: bool,
+    /// Every previous identity, oldest first: (kind, namespace or `default`, name). Name
+    /// references find renamed objects through these.
+    pub prev: Vec<(String, String, String)>,
+    /// Name prefixes and suffixes applied, in order.
+    pub prefixes: Vec<String>,
+    pub suffixes: Vec<String>,
+    /// JSON pointers of fields written as an explicit `null` in the source (kept by patches,
+    /// where empty ones go).
+    pub explicit_nulls: Vec<String>,
 }
 
 impl Res {
+    pub fn new(obj: Value, origin: Origin) -> Res {
+        let orig_name = obj
+            .pointer("/metadata/name")
+            .and_then(Value::as_str)
+            .unwrap_or_default()
+            .to_string();
+        Res {
+            obj,
+            origin,
+            orig_name,
+            hashed: false,
+            prev: Vec::new(),
+            prefixes: Vec::new(),
+            suffixes: Vec::new(),
+            explicit_nulls: Vec::new(),
+        }
+    }
+    /// Remembers the current identity before a change of name or namespace.
+    pub fn store_prev(&mut self) {
+        let ns = self.namespace().unwrap_or("default").to_string();
+        let id = (self.kind().to_string(), ns, self.name().to_string());
+        self.prev.push(id);
+    }
+    /// The kind this object had first.
+    pub fn org_kind(&self) -> &str {
+        self.prev.first().map(|p| p.0.as_str()).unwrap_or_else(|| self.kind())
+    }
     pub fn kind(&self) -> &str {
         self.obj["kind"].as_str().unwrap_or_default()
     }
@@ -113,15 +155,15 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
 pub fn build_in(root: &Root, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
     let mut stack = Vec::new();
     let mut declared = vars::Declared::default();
-    let mut resources = build_dir(root, dir, &mut stack, &mut declared)?;
-    finish(&mut resources);
-    vars::crd_name_references(&declared.name_refs, &mut resources);
-    vars::resolve(root, &declared.vars, &mut resources)?;
+    let mut cfg = Config::default();
+    let mut resources = build_dir(root, dir, &mut stack, &mut declared, &mut cfg)?;
     let dir = root.confine(dir)?;
-    if let Some(file) = kustomization_file(&dir) {
-        let k = read_kustomization(root, &file)?;
-        order::sort(root, &file, &k, &mut resources)?;
-    }
+    let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
+    finish(&mut resources, &cfg).map_err(|m| err(root, &file, m))?;
+    vars::crd_name_references(&declared.name_refs, &mut resources);
+    vars::resolve(root, &declared.vars, &cfg.var_reference, &mut resources)?;
+    let k = read_kustomization(root, &file)?;
+    order::sort(root, &file, &k, &mut resources)?;
     resources
         .into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
@@ -142,19 +184,19 @@ pub fn apply_overrides(
 ) -> Result<Vec<Manifest>, RenderError> {
     let root = &Root::new(root, Limits::default())?;
     let base_dir = root.confine(base_dir)?;
-    let mut out: Vec<Res> = manifests
-        .into_iter()
-        .map(|m| Res {
-            orig_name: m.name().to_string(),
-            obj: m.object,
-            origin: m.origin,
-            hashed: false,
-        })
-        .collect();
+    let mut out: Vec<Res> = manifests.into_iter().map(|m| Res::new(m.object, m.origin)).collect();
     // Components first (paths relative to the Kustomization's path), as Flux's wrapper does.
+    let mut cfg = Config::builtin().clone();
     for entry in strings(&overrides["components"]) {
         let path = resolve(root, &base_dir, &entry, origin)?;
-        apply_component(root, &path, &mut out, &mut Vec::new(), &mut vars::Declared::default())?;
+        apply_component(
+            root,
+            &path,
+            &mut out,
+            &mut Vec::new(),
+            &mut vars::Declared::default(),
+            &mut cfg,
+        )?;
     }
     let k = serde_json::json!({
         "namePrefix": overrides["namePrefix"],
@@ -162,7 +204,7 @@ pub fn apply_overrides(
         "images": overrides["images"],
         "patches": overrides["patches"],
     });
-    transform::apply_all(root, root, origin, &k, &mut out)?;
+    transform::apply_all(root, root, origin, &k, &mut out, &cfg)?;
     for field in ["labels", "annotations"] {
         if let Some(add) = overrides
             .pointer(&format!("/commonMetadata/{field}"))
@@ -179,7 +221,7 @@ pub fn apply_overrides(
             }
         }
     }
-    transform::fix_name_references(&mut out);
+    transform::fix_name_references(&mut out, &cfg).map_err(|m| err(root, origin, m))?;
     out.into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
         .collect()
@@ -241,6 +283,23 @@ const SUPPORTED: &[&str] = &[
     "replacements",
     "vars",
     "crds",
+    "configurations",
+    "transformers",
+    "generators",
+    "validators",
+];
+
+/// Fields that hold a list of strings (kustomize refuses anything else in them).
+const STRING_LISTS: &[&str] = &[
+    "resources",
+    "bases",
+    "components",
+    "crds",
+    "configurations",
+    "transformers",
+    "generators",
+    "validators",
+    "patchesStrategicMerge",
 ];
 
 fn build_dir(
@@ -248,6 +307,7 @@ fn build_dir(
     dir: &Path,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
+    acc_cfg: &mut Config,
 ) -> Result<Vec<Res>, RenderError> {
     let dir = root.confine(dir)?;
     let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
@@ -264,20 +324,48 @@ fn build_dir(
         ));
     }
     let k = read_kustomization(root, &file)?;
+    if !stack.is_empty() && k["kind"].as_str() == Some("Component") {
+        return Err(err(root, &file, "a Component can only be listed under components"));
+    }
     stack.push(dir.clone());
     let mut out: Vec<Res> = Vec::new();
-    load_resources(root, &dir, &file, &k, &mut out, stack, declared)?;
-    stack.pop();
+    let mut cfg = Config::builtin().clone();
+    load_resources(root, &file, &k, &mut out, stack, declared, &mut cfg)?;
+    load_configurations(root, &dir, &file, &k, &mut cfg)?;
     generate::generators(root, &dir, &file, &k, &mut out)?;
+    plugins::generators(root, &dir, &file, &k, &mut out, stack, declared)?;
+    stack.pop();
     for entry in strings(&k["components"]) {
         let path = resolve(root, &dir, &entry, &file)?;
-        apply_component(root, &path, &mut out, stack, declared)?;
+        apply_component(root, &path, &mut out, stack, declared, &mut cfg)?;
     }
     vars::collect(root, &file, &k, declared)?;
     check_crds(root, &dir, &file, &k, declared)?;
-    transform::apply_all(root, &dir, &file, &k, &mut out)?;
+    transform::apply_all(root, &dir, &file, &k, &mut out, &cfg)?;
+    stack.push(dir.clone());
+    plugins::transformers(root, &dir, &file, &k, &mut out, stack, declared)?;
+    stack.pop();
     check_unique(root, &file, &out)?;
+    acc_cfg
+        .merge(&cfg)
+        .map_err(|m| err(root, &file, format!("configurations: {m}")))?;
     Ok(out)
+}
+
+/// `configurations`: files of field specifications added to the builtin tables (for this
+/// kustomization and those that include it).
+fn load_configurations(root: &Root, dir: &Path, file: &Path, k: &Value, cfg: &mut Config) -> Result<(), RenderError> {
+    for (i, entry) in strings(&k["configurations"]).iter().enumerate() {
+        let here = |m: String| err(root, file, format!("configurations[{i}]: {m}"));
+        let path = resolve(root, dir, entry, file)?;
+        let text = root.read(&path)?;
+        let docs = root.parse(&text).map_err(|e| here(format!("{entry}: {e}")))?;
+        for doc in docs.iter().filter(|d| !d.is_null()) {
+            let c = Config::parse(doc).map_err(|m| here(format!("{entry}: {m}")))?;
+            cfg.merge(&c).map_err(|m| here(format!("{entry}: {m}")))?;
+        }
+    }
+    Ok(())
 }
 
 /// Reads a kustomization file, refusing fields the engine does not support.
@@ -298,24 +386,37 @@ fn read_kustomization(root: &Root, file: &Path) -> Result<Value, RenderError> {
     if let Some(key) = map.keys().find(|key| !SUPPORTED.contains(&key.as_str())) {
         return Err(err(root, file, format!("{key}: not supported yet")));
     }
+    for key in STRING_LISTS {
+        match &map.get(*key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                if let Some(i) = items.iter().position(|v| !v.is_string()) {
+                    return Err(err(root, file, format!("{key}[{i}]: expected a string")));
+                }
+            }
+            Some(_) => return Err(err(root, file, format!("{key}: expected a list of strings"))),
+        }
+    }
     Ok(k)
 }
 
 /// Adds the objects of `resources` and `bases` (files, or directories built as kustomizations).
 fn load_resources(
     root: &Root,
-    dir: &Path,
     file: &Path,
     k: &Value,
     out: &mut Vec<Res>,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
+    cfg: &mut Config,
 ) -> Result<(), RenderError> {
+    // The kustomization file's directory.
+    let dir = file.parent().unwrap_or(Path::new("."));
     for key in ["resources", "bases"] {
         for entry in strings(&k[key]) {
             let path = resolve(root, dir, &entry, file)?;
             if path.is_dir() {
-                out.extend(build_dir(root, &path, stack, declared)?);
+                out.extend(build_dir(root, &path, stack, declared, cfg)?);
             } else {
                 out.extend(load_file(root, &path)?);
             }
@@ -332,6 +433,7 @@ fn apply_component(
     out: &mut Vec<Res>,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
+    cfg: &mut Config,
 ) -> Result<(), RenderError> {
     let file = kustomization_file(dir).ok_or_else(|| RenderError::PathNotFound(rel(root, dir)))?;
     if stack.iter().any(|d| d == dir) {
@@ -342,14 +444,18 @@ fn apply_component(
         return Err(err(root, &file, "listed in components but its kind is not Component"));
     }
     stack.push(dir.to_path_buf());
-    load_resources(root, dir, &file, &k, out, stack, declared)?;
+    load_resources(root, &file, &k, out, stack, declared, cfg)?;
+    load_configurations(root, dir, &file, &k, cfg)?;
     generate::generators(root, dir, &file, &k, out)?;
+    plugins::generators(root, dir, &file, &k, out, stack, declared)?;
     for entry in strings(&k["components"]) {
         let path = resolve(root, dir, &entry, &file)?;
-        apply_component(root, &path, out, stack, declared)?;
+        apply_component(root, &path, out, stack, declared, cfg)?;
     }
     vars::collect(root, &file, &k, declared)?;
-    transform::apply_all(root, dir, &file, &k, out)?;
+    check_crds(root, dir, &file, &k, declared)?;
+    transform::apply_all(root, dir, &file, &k, out, cfg)?;
+    plugins::transformers(root, dir, &file, &k, out, stack, declared)?;
     stack.pop();
     Ok(())
 }
@@ -393,31 +499,57 @@ fn check_crds(
 pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderError> {
     let r = rel(root, path);
     let text = root.read(path)?;
-    let docs = root
-        .parse(&text)
+    let parsed = root
+        .parse_full(&text)
         .map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
+    let (docs, nulls) = (parsed.docs, parsed.explicit_nulls);
     let mut out = Vec::new();
-    for (i, doc) in docs.into_iter().enumerate() {
-        if doc.is_null() {
-            continue;
-        }
-        let origin = Origin {
-            file: r.clone(),
-            document: i,
-        };
-        let items = if doc["kind"] == "List" && doc["items"].is_array() {
-            doc["items"].as_array().cloned().unwrap_or_default()
-        } else {
-            vec![doc]
-        };
-        for obj in items {
-            let m = Manifest::new(obj, origin.clone())?;
-            out.push(Res {
-                orig_name: m.name().to_string(),
-                obj: m.object,
-                origin: m.origin,
-                hashed: false,
-            });
+    // Any `FooList` with `items` is replaced by its items, which come after the file's other
+    // objects (as in kustomize); `items: null` is an empty list.
+    // (document, object, its JSON pointer in the document)
+    let mut queue: std::collections::VecDeque<(usize, Value, String)> = docs
+        .into_iter()
+        .enumerate()
+        .filter(|(_, d)| !d.is_null())
+        .map(|(i, d)| (i, d, String::new()))
+        .collect();
+    while let Some((i, obj, at)) = queue.pop_front() {
+        let is_list = obj["kind"].as_str().is_some_and(|k| k.ends_with("List"));
+        match obj.get("items") {
+            Some(Value::Array(inner)) if is_list => queue.extend(
+                inner
+                    .iter()
+                    .enumerate()
+                    .map(|(n, o)| (i, o.clone(), format!("{at}/items/{n}"))),
+            ),
+            Some(Value::Null) if is_list => {}
+            Some(other) if is_list => {
+                return Err(RenderError::Kustomize {
+                    file: r.clone(),
+                    message: format!(
+                        "expected array in {}/items, but found {}",
+                        obj["kind"].as_str().unwrap_or_default(),
+                        if other.is_object() { "a map" } else { "a scalar" }
+                    ),
+                });
+            }
+            _ => {
+                let origin = Origin {
+                    file: r.clone(),
+                    document: i,
+                };
+                let m = Manifest::new(obj, origin)?;
+                let mut res = Res::new(m.object, m.origin);
+                res.explicit_nulls = nulls
+                    .get(i)
+                    .into_iter()
+                    .flatten()
+                    .filter_map(|p| p.strip_prefix(at.as_str()))
+                    .filter(|p| p.starts_with('/'))
+                    .map(str::to_string)
+                    .collect();
+                out.push(res);
+            }
         }
     }
     Ok(out)
@@ -426,8 +558,9 @@ pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderErro
 fn check_unique(root: &Root, file: &Path, out: &[Res]) -> Result<(), RenderError> {
     let mut seen = HashSet::new();
     for r in out {
+        // kustomize's ids include the version: one name may appear once per version.
         let id = (
-            r.group().to_string(),
+            r.api_version().to_string(),
             r.kind().to_string(),
             r.namespace().map(str::to_string),
             r.name().to_string(),
@@ -449,13 +582,24 @@ fn check_unique(root: &Root, file: &Path, out: &[Res]) -> Result<(), RenderError
 
 /// Final step of the top-level build: content hashes on generated names, then every reference
 /// to a renamed object follows it.
-fn finish(out: &mut [Res]) {
+fn finish(out: &mut [Res], cfg: &Config) -> Result<(), String> {
     for r in out.iter_mut().filter(|r| r.hashed) {
         let hash = generate::content_hash(&r.obj);
         let name = format!("{}-{hash}", r.name());
+        r.store_prev();
         r.set_name(name);
     }
-    transform::fix_name_references(out);
+    // kustomize rewrites every object's annotations when it drops its own: none left, no field.
+    for r in out.iter_mut() {
+        if let Some(meta) = r.obj.get_mut("metadata").and_then(Value::as_object_mut)
+            && meta
+                .get("annotations")
+                .is_some_and(|a| a.is_null() || a.as_object().is_some_and(|m| m.is_empty()))
+        {
+            meta.remove("annotations");
+        }
+    }
+    transform::fix_name_references(out, cfg)
 }
 
 /// A YAML list of strings (absent: empty).

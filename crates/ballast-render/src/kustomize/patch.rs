@@ -44,7 +44,7 @@ pub(crate) fn strategic_and_patches(
             (false, Some(target)) => {
                 for doc in &parsed {
                     for r in select(root, file, target, out, &what)? {
-                        merge_into(&mut out[r].obj, doc);
+                        merge_into(&mut out[r], doc);
                     }
                 }
                 remove_deleted(out);
@@ -119,23 +119,30 @@ fn apply_smp_by_name(
         .pointer("/metadata/name")
         .and_then(Value::as_str)
         .unwrap_or_default();
-    let ns = patch.pointer("/metadata/namespace").and_then(Value::as_str);
-    let group = patch["apiVersion"]
-        .as_str()
-        .unwrap_or_default()
-        .rsplit_once('/')
-        .map(|(g, _)| g)
-        .unwrap_or("");
+    let ns = patch
+        .pointer("/metadata/namespace")
+        .and_then(Value::as_str)
+        .filter(|n| !n.is_empty())
+        .unwrap_or("default");
+    let api_version = patch["apiVersion"].as_str().unwrap_or_default();
+    // As kustomize: the object whose current or any previous identity is the patch's (apiVersion,
+    // kind, name, and namespace, where none means `default`; cluster-scoped kinds have none).
     let matches: Vec<usize> = out
         .iter()
         .enumerate()
-        .filter(|(_, r)| r.kind() == kind && r.group() == group && (r.name() == name || r.orig_name == name))
-        .filter(|(_, r)| ns.is_none() || r.namespace() == ns)
+        .filter(|(_, r)| r.api_version() == api_version)
+        .filter(|(_, r)| {
+            let cluster = super::nameref::cluster_scoped(&r.obj);
+            let current = (r.kind(), r.namespace().unwrap_or("default"), r.name());
+            std::iter::once(current)
+                .chain(r.prev.iter().map(|(k, n, m)| (k.as_str(), n.as_str(), m.as_str())))
+                .any(|(k, n, m)| k == kind && m == name && (cluster || n == ns))
+        })
         .map(|(i, _)| i)
         .collect();
     match matches.as_slice() {
         [one] => {
-            merge_into(&mut out[*one].obj, patch);
+            merge_into(&mut out[*one], patch);
             remove_deleted(out);
             Ok(())
         }
@@ -172,9 +179,14 @@ fn select(root: &Root, file: &Path, target: &Value, out: &[Res], what: &str) -> 
                 && name
                     .as_ref()
                     .is_none_or(|re| re.is_match(r.name()) || re.is_match(&r.orig_name))
-                && namespace
-                    .as_ref()
-                    .is_none_or(|re| re.is_match(r.namespace().unwrap_or("")))
+                && namespace.as_ref().is_none_or(|re| {
+                    // The original or current namespace, empty meaning `default`; cluster-scoped
+                    // objects have none to match.
+                    let cluster = super::nameref::cluster_scoped(&r.obj);
+                    let current = r.namespace().unwrap_or("default");
+                    let original = r.prev.first().map(|p| p.1.as_str()).unwrap_or(current);
+                    !cluster && (re.is_match(original) || re.is_match(current))
+                })
                 && labels.iter().all(|c| c.matches(r.obj.pointer("/metadata/labels")))
                 && annotations
                     .iter()
@@ -243,10 +255,36 @@ fn selector(text: Option<&str>) -> Vec<Requirement> {
 }
 
 fn json6902(root: &Root, file: &Path, r: &mut Res, ops: &Value, what: &str) -> Result<(), RenderError> {
-    let patch: json_patch::Patch =
+    // Validate the whole patch first, then apply it one operation at a time: as with
+    // kustomize's JSON patch library, `replace` of a missing key of a map adds it.
+    let _: json_patch::Patch =
         serde_json::from_value(ops.clone()).map_err(|e| err(root, file, format!("{what}: {e}")))?;
-    json_patch::patch(&mut r.obj, &patch)
-        .map_err(|e| err(root, file, format!("{what}: {}/{}: {e}", r.kind(), r.name())))
+    for op in ops.as_array().into_iter().flatten() {
+        let mut op = op.clone();
+        // `test` of a missing key for null passes, as in kustomize's patch library.
+        if op["op"] == "test"
+            && op["value"].is_null()
+            && let Some(path) = op["path"].as_str()
+            && r.obj.pointer(path).is_none()
+            && let Some((parent, _)) = path.rsplit_once('/')
+            && r.obj.pointer(parent).is_some_and(Value::is_object)
+        {
+            continue;
+        }
+        if op["op"] == "replace"
+            && let Some(path) = op["path"].as_str()
+            && r.obj.pointer(path).is_none()
+            && let Some((parent, _)) = path.rsplit_once('/')
+            && r.obj.pointer(parent).is_some_and(Value::is_object)
+        {
+            op["op"] = Value::String("add".into());
+        }
+        let patch: json_patch::Patch =
+            serde_json::from_value(Value::Array(vec![op])).map_err(|e| err(root, file, format!("{what}: {e}")))?;
+        json_patch::patch(&mut r.obj, &patch)
+            .map_err(|e| err(root, file, format!("{what}: {}/{}: {e}", r.kind(), r.name())))?;
+    }
+    Ok(())
 }
 
 fn remove_deleted(out: &mut Vec<Res>) {
@@ -257,7 +295,9 @@ fn remove_deleted(out: &mut Vec<Res>) {
 /// replaced for custom resources. The patch's identity is the target's: its name, namespace,
 /// apiVersion and kind are taken from `base`, so they never rename or move it. A patch that
 /// deletes the resource marks it with `$patch: delete` for [`remove_deleted`].
-fn merge_into(base: &mut Value, patch: &Value) {
+fn merge_into(res: &mut Res, patch: &Value) {
+    let explicit = res.explicit_nulls.clone();
+    let base = &mut res.obj;
     let mut patch = patch.clone();
     if let Some(p) = patch.as_object_mut() {
         for key in ["apiVersion", "kind"] {
@@ -279,7 +319,11 @@ fn merge_into(base: &mut Value, patch: &Value) {
         }
     }
     match super::smp::merge_resource(base, &patch) {
-        Some(v) => *base = v,
+        Some(mut v) => {
+            super::smp::drop_null_fields(&mut v, &explicit);
+            super::smp::dedupe_keyed_lists(&mut v);
+            *base = v;
+        }
         None => base["$patch"] = Value::String("delete".into()),
     }
 }

@@ -300,18 +300,24 @@ impl IdSelector {
         })
     }
 
-    /// True if the resource's current or original id matches.
+    /// True if the resource's current or any previous id (kind, namespace, name) matches, as in
+    /// kustomize.
     fn matches(&self, r: &Res) -> bool {
         let (g, v) = group_version(r);
-        [r.name(), r.orig_name.as_str()].iter().any(|name| {
-            self.fields.iter().all(|(f, want)| match *f {
-                "group" => g == want,
-                "version" => v == want,
-                "kind" => r.kind() == want,
-                "name" => name == want,
-                _ => effective_ns(r.namespace().unwrap_or("")) == effective_ns(want),
+        let current = (r.kind(), r.namespace().unwrap_or(""), r.name());
+        let original = (r.kind(), r.namespace().unwrap_or(""), r.orig_name.as_str());
+        [current, original]
+            .into_iter()
+            .chain(r.prev.iter().map(|(k, n, m)| (k.as_str(), n.as_str(), m.as_str())))
+            .any(|(kind, ns, name)| {
+                self.fields.iter().all(|(f, want)| match *f {
+                    "group" => g == want,
+                    "version" => v == want,
+                    "kind" => kind == want,
+                    "name" => name == want,
+                    _ => effective_ns(ns) == effective_ns(want),
+                })
             })
-        })
     }
 }
 

@@ -83,6 +83,11 @@ fn schema() -> &'static Schema {
 }
 
 /// The definition of a built-in kind, or `None` (custom resources and unknown kinds).
+/// Whether the schema defines this apiVersion and kind.
+pub(crate) fn known_kind(api_version: &str, kind: &str) -> bool {
+    definition(api_version, kind).is_some()
+}
+
 fn definition(api_version: &str, kind: &str) -> Option<&'static str> {
     schema().kinds.get(&format!("{api_version}/{kind}")).map(String::as_str)
 }
@@ -110,6 +115,73 @@ fn field_ctx(ctx: Ctx, key: &str) -> Ctx {
         },
         Ctx::MapOf(def) => Ctx::Def(def),
         _ => Ctx::None,
+    }
+}
+
+/// Removes null-valued fields from the maps of a patched object, as kustomize's merge clears
+/// fields left empty (`annotations:`); a field written as an explicit `null` (its JSON pointer
+/// in `explicit`) stays. List items are left alone.
+pub(crate) fn drop_null_fields(v: &mut Value, explicit: &[String]) {
+    drop_nulls_at(v, &mut String::new(), explicit);
+}
+
+fn drop_nulls_at(v: &mut Value, at: &mut String, explicit: &[String]) {
+    if let Value::Object(m) = v {
+        let len = at.len();
+        let pointer = |at: &str, k: &str| format!("{at}/{}", k.replace('~', "~0").replace('/', "~1"));
+        m.retain(|k, x| !x.is_null() || explicit.contains(&pointer(at, k)));
+        for (k, x) in m.iter_mut() {
+            at.push_str(&pointer("", k));
+            drop_nulls_at(x, at, explicit);
+            at.truncate(len);
+        }
+    }
+}
+
+/// Collapses items of a keyed list that share their key (single-key lists) into the first one's
+/// place with the last one's value, in every list of a patched object: kustomize's merge walks
+/// the whole object and does this.
+pub(crate) fn dedupe_keyed_lists(obj: &mut Value) {
+    let ctx = definition(
+        obj["apiVersion"].as_str().unwrap_or_default(),
+        obj["kind"].as_str().unwrap_or_default(),
+    )
+    .map(Ctx::Def)
+    .unwrap_or(Ctx::None);
+    dedupe_in(obj, ctx);
+}
+
+fn dedupe_in(v: &mut Value, ctx: Ctx) {
+    match v {
+        Value::Object(m) => {
+            for (k, x) in m.iter_mut() {
+                dedupe_in(x, field_ctx(ctx, k));
+            }
+        }
+        Value::Array(items) => {
+            let Ctx::List(f) = ctx else { return };
+            let merge = f.strategy.split(',').any(|s| s == "merge");
+            if merge && f.keys.len() == 1 {
+                // The first position, the last value.
+                let key = &f.keys[0];
+                let name = |item: &Value| item.get(key).and_then(Value::as_str).map(str::to_string);
+                let mut out: Vec<Value> = Vec::with_capacity(items.len());
+                for item in items.drain(..) {
+                    match name(&item).and_then(|n| out.iter().position(|o| name(o).as_deref() == Some(&n))) {
+                        Some(at) => out[at] = item,
+                        None => out.push(item),
+                    }
+                }
+                *items = out;
+            }
+            let item = if f.item.is_empty() {
+                Ctx::None
+            } else {
+                Ctx::Def(&f.item)
+            };
+            items.iter_mut().for_each(|i| dedupe_in(i, item));
+        }
+        _ => {}
     }
 }
 

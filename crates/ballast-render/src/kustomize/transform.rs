@@ -4,91 +4,50 @@ use std::path::Path;
 
 use serde_json::{Map, Value, json};
 
-use super::{Rename, Res, err};
+use super::fieldspec::{self, Config, FieldSpec};
+use super::{Res, err};
 use crate::RenderError;
 use crate::root::Root;
-use crate::scope::{BuiltinScopes, Scope, Scopes};
 
-const WORKLOADS: &[&str] = &[
-    "Deployment",
-    "ReplicaSet",
-    "DaemonSet",
-    "StatefulSet",
-    "Job",
-    "ReplicationController",
-];
-
-/// Applies this kustomization's transformers to `out`.
+/// Applies this kustomization's transformers to `out`, in kustomize's order, with the field
+/// specifications of `cfg`.
 pub(crate) fn apply_all(
     root: &Root,
     dir: &Path,
     file: &Path,
     k: &Value,
     out: &mut Vec<Res>,
+    cfg: &Config,
 ) -> Result<(), RenderError> {
-    super::patch::strategic_and_patches(root, dir, file, k, out)?;
+    let here = |m: String| err(root, file, m);
+    patches_tracking_names(out, |out| super::patch::strategic_and_patches(root, dir, file, k, out))?;
     if let Some(ns) = k["namespace"].as_str().filter(|n| !n.is_empty()) {
-        for r in out.iter_mut() {
-            let scope = BuiltinScopes.scope(r.group(), r.kind()).unwrap_or(Scope::Namespaced);
-            if scope == Scope::Namespaced {
-                r.obj["metadata"]["namespace"] = json!(ns);
-            }
-            if matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding") {
-                for s in list(&mut r.obj, &["subjects"]) {
-                    if s["kind"] == "ServiceAccount" && s["name"] == "default" {
-                        s["namespace"] = json!(ns);
-                    }
-                }
-            }
-        }
+        namespace(out, ns, &cfg.namespace, false, "").map_err(here)?;
     }
     let prefix = k["namePrefix"].as_str().unwrap_or("");
     let suffix = k["nameSuffix"].as_str().unwrap_or("");
-    if !prefix.is_empty() || !suffix.is_empty() {
-        for r in out
-            .iter_mut()
-            .filter(|r| r.kind() != "CustomResourceDefinition" && r.kind() != "Namespace")
-        {
-            let name = format!("{prefix}{}{suffix}", r.name());
-            r.set_name(name);
-        }
-    }
-    if let Some(labels) = k["commonLabels"].as_object() {
-        for r in out.iter_mut() {
-            add_labels(&mut r.obj, labels, true, true);
-        }
-    }
+    prefix_suffix(out, prefix, &cfg.name_prefix, true);
+    prefix_suffix(out, suffix, &cfg.name_suffix, false);
     for (i, entry) in k["labels"].as_array().into_iter().flatten().enumerate() {
-        let pairs = entry["pairs"]
-            .as_object()
-            .ok_or_else(|| err(root, file, format!("labels[{i}]: pairs is required")))?;
-        let selectors = entry["includeSelectors"].as_bool().unwrap_or(false);
-        let templates = selectors || entry["includeTemplates"].as_bool().unwrap_or(false);
-        for r in out.iter_mut() {
-            add_labels(&mut r.obj, pairs, selectors, templates);
-        }
-    }
-    if let Some(ann) = k["commonAnnotations"].as_object() {
-        for r in out.iter_mut() {
-            merge_map(&mut r.obj, &["metadata", "annotations"], ann, true);
-            let kind = r.kind().to_string();
-            if WORKLOADS.contains(&kind.as_str()) {
-                merge_map(&mut r.obj, &["spec", "template", "metadata", "annotations"], ann, true);
-            } else if kind == "CronJob" {
-                merge_map(
-                    &mut r.obj,
-                    &["spec", "jobTemplate", "metadata", "annotations"],
-                    ann,
-                    true,
-                );
-                merge_map(
-                    &mut r.obj,
-                    &["spec", "jobTemplate", "spec", "template", "metadata", "annotations"],
-                    ann,
-                    true,
-                );
+        let pairs =
+            string_map(&entry["pairs"]).ok_or_else(|| err(root, file, format!("labels[{i}]: pairs is required")))?;
+        let mut specs = fieldspec::parse_specs(&entry["fields"]).map_err(|m| here(format!("labels[{i}]: {m}")))?;
+        add_specs(&mut specs, &cfg.labels);
+        if entry["includeSelectors"].as_bool().unwrap_or(false) {
+            add_specs(&mut specs, &cfg.common_labels);
+        } else {
+            if entry["includeTemplates"].as_bool().unwrap_or(false) {
+                add_specs(&mut specs, &cfg.template_labels);
             }
+            add_specs(&mut specs, &[FieldSpec::new("metadata/labels", true)]);
         }
+        set_map_entries(out, &pairs, &specs).map_err(here)?;
+    }
+    if let Some(labels) = string_map(&k["commonLabels"]) {
+        set_map_entries(out, &labels, &cfg.common_labels).map_err(here)?;
+    }
+    if let Some(ann) = string_map(&k["commonAnnotations"]) {
+        set_map_entries(out, &ann, &cfg.common_annotations).map_err(here)?;
     }
     super::patch::json6902_legacy(root, dir, file, k, out)?;
     for (i, rep) in k["replicas"].as_array().into_iter().flatten().enumerate() {
@@ -98,34 +57,291 @@ pub(crate) fn apply_all(
         let count = rep["count"]
             .as_i64()
             .ok_or_else(|| err(root, file, format!("replicas[{i}]: count is required")))?;
-        for r in out.iter_mut() {
-            let scalable = matches!(
-                r.kind(),
-                "Deployment" | "ReplicationController" | "ReplicaSet" | "StatefulSet"
-            );
-            if scalable && (r.name() == name || r.orig_name == name) {
-                r.obj["spec"]["replicas"] = json!(count);
+        replicas(out, name, count, &cfg.replicas).map_err(|m| here(format!("replicas[{i}]: {m}")))?;
+    }
+    for img in k["images"].as_array().into_iter().flatten() {
+        images(out, img, &cfg.images).map_err(here)?;
+    }
+    super::replace::replacements(root, dir, file, k, out)?;
+    Ok(())
+}
+
+/// Runs patches, remembering the previous identity of any object a patch renames.
+pub(crate) fn patches_tracking_names(
+    out: &mut Vec<Res>,
+    run: impl FnOnce(&mut Vec<Res>) -> Result<(), RenderError>,
+) -> Result<(), RenderError> {
+    let before: Vec<(String, Option<String>, String)> = out
+        .iter()
+        .map(|r| {
+            (
+                r.kind().to_string(),
+                r.namespace().map(str::to_string),
+                r.name().to_string(),
+            )
+        })
+        .collect();
+    let origins: Vec<_> = out.iter().map(|r| r.origin.clone()).collect();
+    run(out)?;
+    if out.len() == before.len() {
+        for (r, ((kind, ns, name), origin)) in out.iter_mut().zip(before.into_iter().zip(origins)) {
+            if r.origin == origin && (r.kind() != kind || r.name() != name) {
+                r.prev.push((kind, ns.unwrap_or_else(|| "default".into()), name));
             }
         }
     }
-    for img in k["images"].as_array().into_iter().flatten() {
-        let Some(name) = img["name"].as_str() else { continue };
+    Ok(())
+}
+
+fn add_specs(specs: &mut Vec<FieldSpec>, more: &[FieldSpec]) {
+    for fs in more {
+        if !specs.iter().any(|s| s.gvk == fs.gvk && s.path == fs.path) {
+            specs.push(fs.clone());
+        }
+    }
+}
+
+/// A map of strings (numbers and booleans written as YAML writes them), if `v` is a map.
+pub(crate) fn string_map(v: &Value) -> Option<Map<String, Value>> {
+    let m = v.as_object()?;
+    Some(
+        m.iter()
+            .map(|(k, v)| {
+                let s = match v {
+                    Value::String(s) => s.clone(),
+                    Value::Null => String::new(),
+                    other => super::replace::scalar_text(other),
+                };
+                (k.clone(), Value::String(s))
+            })
+            .collect(),
+    )
+}
+
+/// Sets `entries` in the maps at `specs` (labels, annotations).
+pub(crate) fn set_map_entries(
+    out: &mut [Res],
+    entries: &Map<String, Value>,
+    specs: &[FieldSpec],
+) -> Result<(), String> {
+    if entries.is_empty() {
+        return Ok(());
+    }
+    let empty = json!({});
+    for r in out.iter_mut() {
+        for spec in specs {
+            fieldspec::apply(&mut r.obj, spec, Some(&empty), &mut |node| {
+                if node.is_null() {
+                    *node = json!({});
+                }
+                match node.as_object_mut() {
+                    Some(m) => {
+                        for (k, v) in entries {
+                            m.insert(k.clone(), v.clone());
+                        }
+                        Ok(())
+                    }
+                    None => Err(format!("{}: expected a map", spec.path)),
+                }
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// The namespace transformer: `metadata.namespace` of namespaced objects, the fields `specs`
+/// name, and the namespace of RoleBinding subjects (`subjects`: `defaultOnly` (or empty),
+/// `allServiceAccounts` or `none`). With `unset_only`, only empty namespaces are set.
+pub(crate) fn namespace(
+    out: &mut [Res],
+    ns: &str,
+    specs: &[FieldSpec],
+    unset_only: bool,
+    subjects: &str,
+) -> Result<(), String> {
+    if !matches!(subjects, "" | "defaultOnly" | "allServiceAccounts" | "none") {
+        return Err(format!(
+            "invalid value {subjects:?} for setRoleBindingSubjects: must be one of \"defaultOnly\", \"none\" or \"allServiceAccounts\""
+        ));
+    }
+    let set = |v: &mut Value| {
+        if !unset_only || v.as_str().is_none_or(str::is_empty) {
+            *v = json!(ns);
+        }
+    };
+    for r in out.iter_mut() {
+        if r.obj.as_object().is_none_or(|m| m.is_empty()) {
+            continue;
+        }
+        r.store_prev();
+        if !super::nameref::cluster_scoped(&r.obj)
+            && let Some(meta) = r.obj.get_mut("metadata").and_then(Value::as_object_mut)
+        {
+            let v = meta.entry("namespace").or_insert(Value::Null);
+            if v.is_null() {
+                *v = json!("");
+            }
+            set(v);
+        }
+        let binding = matches!(r.kind(), "RoleBinding" | "ClusterRoleBinding");
+        if binding && subjects != "none" {
+            for s in list(&mut r.obj, &["subjects"]) {
+                let wanted = if subjects == "allServiceAccounts" {
+                    s["kind"] == "ServiceAccount"
+                } else {
+                    s["name"] == "default"
+                };
+                if wanted && let Some(m) = s.as_object_mut() {
+                    let v = m.entry("namespace").or_insert(json!(""));
+                    set(v);
+                }
+            }
+        }
+        let v1 = r.api_version() == "v1";
+        for spec in specs {
+            if spec.path == "metadata/namespace"
+                || (spec.path == "metadata/name" && !v1)
+                || (binding
+                    && spec.path == "subjects/namespace"
+                    && matches!(spec.gvk.kind.as_str(), "RoleBinding" | "ClusterRoleBinding"))
+            {
+                continue;
+            }
+            fieldspec::apply(&mut r.obj, spec, Some(&json!("")), &mut |v| {
+                if v.is_object() || v.is_array() {
+                    return Err("namespace field specs must target scalar nodes".into());
+                }
+                set(v);
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+/// A name prefix (or suffix) on the fields `specs` name, except for CustomResourceDefinitions,
+/// APIServices and Namespaces.
+pub(crate) fn prefix_suffix(out: &mut [Res], affix: &str, specs: &[FieldSpec], is_prefix: bool) {
+    if affix.is_empty() {
+        return;
+    }
+    for r in out.iter_mut() {
+        let kind = r.org_kind().to_string();
+        let skip = kind == "CustomResourceDefinition"
+            || kind == "Namespace"
+            || (kind == "APIService" && r.group() == "apiregistration.k8s.io");
+        if skip {
+            continue;
+        }
+        let (group, version) = {
+            let (g, v) = fieldspec::group_version(&r.obj);
+            (g.to_string(), v.to_string())
+        };
+        for spec in specs {
+            if !spec.gvk.selects(&group, &version, &kind) {
+                continue;
+            }
+            if spec.path == "metadata/name" {
+                if is_prefix {
+                    r.prefixes.push(affix.to_string());
+                } else {
+                    r.suffixes.push(affix.to_string());
+                }
+                r.store_prev();
+            }
+            let _ = fieldspec::apply(&mut r.obj, spec, None, &mut |v| {
+                if let Some(s) = v.as_str() {
+                    *v = json!(if is_prefix {
+                        format!("{affix}{s}")
+                    } else {
+                        format!("{s}{affix}")
+                    });
+                }
+                Ok(())
+            });
+        }
+    }
+}
+
+/// Sets the replica count of objects named `name` (now or before) at `specs`.
+pub(crate) fn replicas(out: &mut [Res], name: &str, count: i64, specs: &[FieldSpec]) -> Result<(), String> {
+    let mut found = false;
+    for spec in specs {
         for r in out.iter_mut() {
-            for spec in pod_specs_mut(&mut r.obj) {
-                for field in ["containers", "initContainers"] {
-                    for c in list(spec, &[field]) {
-                        if let Some(image) = c["image"].as_str()
-                            && let Some(updated) = retag(image, name, img)
-                        {
-                            c["image"] = json!(updated);
+            let (group, version) = {
+                let (g, v) = fieldspec::group_version(&r.obj);
+                (g.to_string(), v.to_string())
+            };
+            let now = r.name() == name && spec.gvk.selects(&group, &version, r.kind());
+            let before = r
+                .prev
+                .iter()
+                .any(|(k, _, n)| n == name && spec.gvk.selects(&group, &version, k));
+            if !(now || before) {
+                continue;
+            }
+            found = true;
+            fieldspec::apply(&mut r.obj, spec, Some(&json!(count)), &mut |v| {
+                *v = json!(count);
+                Ok(())
+            })?;
+        }
+    }
+    if !found {
+        let gvks: Vec<String> = specs.iter().map(|s| s.gvk.kind.clone()).collect();
+        return Err(format!(
+            "resource with name {name} does not match a config with the following GVK {gvks:?}"
+        ));
+    }
+    Ok(())
+}
+
+/// One `images` entry: every `containers`/`initContainers` list anywhere in an object (except
+/// CustomResourceDefinitions), then the fields `specs` name.
+pub(crate) fn images(out: &mut [Res], entry: &Value, specs: &[FieldSpec]) -> Result<(), String> {
+    let Some(name) = entry["name"].as_str() else {
+        return Ok(());
+    };
+    for r in out.iter_mut() {
+        if r.kind() == "CustomResourceDefinition" {
+            continue;
+        }
+        containers_anywhere(&mut r.obj, &mut |image| retag(image, name, entry));
+        for spec in specs {
+            fieldspec::apply(&mut r.obj, spec, None, &mut |v| {
+                if let Some(new) = v.as_str().and_then(|image| retag(image, name, entry)) {
+                    *v = json!(new);
+                }
+                Ok(())
+            })?;
+        }
+    }
+    Ok(())
+}
+
+fn containers_anywhere(v: &mut Value, update: &mut dyn FnMut(&str) -> Option<String>) {
+    match v {
+        Value::Object(m) => {
+            for (key, child) in m.iter_mut() {
+                containers_anywhere(child, update);
+                if (key == "containers" || key == "initContainers")
+                    && let Value::Array(items) = child
+                {
+                    for c in items {
+                        if let Some(new) = c.get("image").and_then(Value::as_str).and_then(&mut *update) {
+                            c["image"] = json!(new);
                         }
                     }
                 }
             }
         }
+        Value::Array(items) => {
+            for item in items {
+                containers_anywhere(item, update);
+            }
+        }
+        _ => {}
     }
-    super::replace::replacements(root, dir, file, k, out)?;
-    Ok(())
 }
 
 /// The value at `path`, without creating anything on the way.
@@ -144,219 +360,75 @@ fn list<'a>(v: &'a mut Value, path: &[&str]) -> impl Iterator<Item = &'a mut Val
 
 /// The new image string if `image` is `name` (with any tag or digest), per an `images` entry.
 fn retag(image: &str, name: &str, entry: &Value) -> Option<String> {
-    let (base, tag, digest) = split_image(image);
-    if base != name {
+    if !image_matches(image, name) {
         return None;
     }
-    let base = entry["newName"].as_str().unwrap_or(base);
-    if let Some(d) = entry["digest"].as_str() {
-        return Some(format!("{base}@{d}"));
+    let (base, tag, digest) = split_image(image);
+    let mut base = base.to_string();
+    let (mut tag, mut digest) = (tag.to_string(), digest.to_string());
+    if let Some(n) = entry["newName"].as_str().filter(|s| !s.is_empty()) {
+        base = n.to_string();
     }
-    if let Some(t) = entry["newTag"].as_str() {
-        return Some(format!("{base}:{t}"));
-    }
-    Some(match (tag, digest) {
-        (_, Some(d)) => format!("{base}@{d}"),
-        (Some(t), None) => format!("{base}:{t}"),
-        (None, None) => base.to_string(),
-    })
-}
-
-/// (name, tag, digest) of an image reference; a `:` in the registry's host:port is not a tag.
-fn split_image(image: &str) -> (&str, Option<&str>, Option<&str>) {
-    let (rest, digest) = match image.split_once('@') {
-        Some((r, d)) => (r, Some(d)),
-        None => (image, None),
+    let text = |k: &str| match &entry[k] {
+        Value::String(s) => s.clone(),
+        Value::Null => String::new(),
+        other => super::replace::scalar_text(other),
     };
-    let slash = rest.rfind('/').map(|i| i + 1).unwrap_or(0);
-    match rest[slash..].rfind(':') {
-        Some(i) => (&rest[..slash + i], Some(&rest[slash + i + 1..]), digest),
-        None => (rest, None, digest),
+    let (new_tag, new_digest, suffix) = (text("newTag"), text("digest"), text("tagSuffix"));
+    if !new_tag.is_empty() && !new_digest.is_empty() {
+        (tag, digest) = (new_tag, new_digest);
+    } else if !new_tag.is_empty() {
+        (tag, digest) = (new_tag, String::new());
+    } else if !new_digest.is_empty() {
+        (tag, digest) = (String::new(), new_digest);
+    } else if !suffix.is_empty() {
+        tag.push_str(&suffix);
+        digest.clear();
     }
+    if !tag.is_empty() {
+        base = format!("{base}:{tag}");
+    }
+    if !digest.is_empty() {
+        base = format!("{base}@{digest}");
+    }
+    Some(base)
 }
 
-fn add_labels(obj: &mut Value, labels: &Map<String, Value>, selectors: bool, templates: bool) {
-    merge_map(obj, &["metadata", "labels"], labels, true);
-    let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-    let workload = WORKLOADS.contains(&kind.as_str());
-    if templates {
-        if workload {
-            merge_map(obj, &["spec", "template", "metadata", "labels"], labels, true);
-        }
-        if kind == "CronJob" {
-            merge_map(obj, &["spec", "jobTemplate", "metadata", "labels"], labels, true);
-            merge_map(
-                obj,
-                &["spec", "jobTemplate", "spec", "template", "metadata", "labels"],
-                labels,
-                true,
-            );
-        }
-        if kind == "StatefulSet" {
-            for t in list(obj, &["spec", "volumeClaimTemplates"]) {
-                merge_map(t, &["metadata", "labels"], labels, true);
-            }
-        }
-    }
-    if selectors {
-        match kind.as_str() {
-            "Service" => merge_map(obj, &["spec", "selector"], labels, true),
-            "ReplicationController" => merge_map(obj, &["spec", "selector"], labels, true),
-            "Deployment" | "ReplicaSet" | "DaemonSet" | "StatefulSet" => {
-                merge_map(obj, &["spec", "selector", "matchLabels"], labels, true)
-            }
-            "PodDisruptionBudget" => merge_map(obj, &["spec", "selector", "matchLabels"], labels, false),
-            "NetworkPolicy" => merge_map(obj, &["spec", "podSelector", "matchLabels"], labels, false),
-            _ => {}
-        }
-    }
-}
-
-/// Merges `add` into the map at `path`; with `create`, missing maps on the way are created.
-fn merge_map(obj: &mut Value, path: &[&str], add: &Map<String, Value>, create: bool) {
-    let mut cur = obj;
-    for key in path {
-        if !cur.is_object() {
-            return;
-        }
-        if cur.get(*key).is_none_or(Value::is_null) {
-            if !create {
-                return;
-            }
-            cur[*key] = json!({});
-        }
-        cur = &mut cur[*key];
-    }
-    if let Some(m) = cur.as_object_mut() {
-        for (k, v) in add {
-            m.insert(k.clone(), v.clone());
-        }
-    }
-}
-
-/// Pod specs inside an object (Pod, workloads, CronJob).
-pub(crate) fn pod_specs_mut(obj: &mut Value) -> Vec<&mut Value> {
-    let kind = obj["kind"].as_str().unwrap_or_default().to_string();
-    let path: &[&str] = match kind.as_str() {
-        "Pod" => &["spec"],
-        "CronJob" => &["spec", "jobTemplate", "spec", "template", "spec"],
-        k if WORKLOADS.contains(&k) => &["spec", "template", "spec"],
-        _ => return Vec::new(),
+/// `image` is `name`, optionally with `:tag` and then `@sha256:digest`.
+fn image_matches(image: &str, name: &str) -> bool {
+    let Some(mut rest) = image.strip_prefix(name) else {
+        return false;
     };
-    let mut cur = obj;
-    for key in path {
-        match cur.get_mut(*key) {
-            Some(v) => cur = v,
-            None => return Vec::new(),
-        }
+    let tag_char = |c: char| c.is_ascii_alphanumeric() || "_.{}-".contains(c);
+    if let Some(r) = rest.strip_prefix(':') {
+        let end = r.find(|c: char| !tag_char(c)).unwrap_or(r.len());
+        rest = &r[end..];
     }
-    vec![cur]
+    if let Some(r) = rest.strip_prefix("@sha256:") {
+        rest = r.trim_start_matches(tag_char);
+    }
+    rest.is_empty()
 }
 
-/// Every reference to a renamed ConfigMap, Secret, ServiceAccount, Service or
-/// PersistentVolumeClaim follows the new name (same namespace only).
-pub(crate) fn fix_name_references(out: &mut [Res]) {
-    let renames: Vec<Rename> = out
-        .iter()
-        .filter(|r| r.group().is_empty())
-        .filter(|r| {
-            matches!(
-                r.kind(),
-                "ConfigMap" | "Secret" | "ServiceAccount" | "Service" | "PersistentVolumeClaim"
-            )
-        })
-        .filter_map(Res::rename)
-        .collect();
-    if renames.is_empty() {
-        return;
-    }
-    for r in out.iter_mut() {
-        let ns = r.namespace().map(str::to_string);
-        let lookup = |kind: &str, old: &str| {
-            renames
-                .iter()
-                .find(|(k, n, o, _)| k == kind && o == old && *n == ns)
-                .map(|(_, _, _, new)| new.clone())
-        };
-        let kind = r.kind().to_string();
-        for spec in pod_specs_mut(&mut r.obj) {
-            rename_in_pod_spec(spec, &lookup);
-        }
-        match kind.as_str() {
-            "Ingress" => {
-                for tls in list(&mut r.obj, &["spec", "tls"]) {
-                    rename(tls, &["secretName"], "Secret", &lookup);
-                }
-                for rule in list(&mut r.obj, &["spec", "rules"]) {
-                    for p in list(rule, &["http", "paths"]) {
-                        rename(p, &["backend", "service", "name"], "Service", &lookup);
-                        rename(p, &["backend", "serviceName"], "Service", &lookup);
-                    }
-                }
-            }
-            "RoleBinding" | "ClusterRoleBinding" => {
-                for s in list(&mut r.obj, &["subjects"]) {
-                    let same_ns = s.get("namespace").and_then(Value::as_str).map(str::to_string) == ns
-                        || s.get("namespace").is_none();
-                    if s.get("kind").and_then(Value::as_str) == Some("ServiceAccount") && same_ns {
-                        rename(s, &["name"], "ServiceAccount", &lookup);
-                    }
-                }
-            }
-            "StatefulSet" => rename(&mut r.obj, &["spec", "serviceName"], "Service", &lookup),
-            "ServiceAccount" => {
-                for field in ["secrets", "imagePullSecrets"] {
-                    for s in list(&mut r.obj, &[field]) {
-                        rename(s, &["name"], "Secret", &lookup);
-                    }
-                }
-            }
-            _ => {}
-        }
+/// (name, tag, digest) of an image reference; separators are looked for after the first `/`
+/// (so a registry's `host:port` is not a tag).
+fn split_image(image: &str) -> (&str, &str, &str) {
+    let start = image.find('/').filter(|&i| i > 0).unwrap_or(0);
+    let search = &image[start..];
+    let at = search.find('@').map(|i| i + start);
+    let colon = search.find(':').map(|i| i + start);
+    match (colon, at) {
+        (None, None) => (image, "", ""),
+        (c, Some(d)) if c.is_none_or(|c| d < c) => (&image[..d], "", &image[d + 1..]),
+        (Some(c), Some(d)) => (&image[..c], &image[c + 1..d], &image[d + 1..]),
+        (Some(c), None) => (&image[..c], &image[c + 1..], ""),
+        (None, Some(_)) => unreachable!("handled above"),
     }
 }
 
-/// Renames the reference at `path` in `v` (if present) to the new name of a renamed `kind`.
-fn rename(v: &mut Value, path: &[&str], kind: &str, lookup: &dyn Fn(&str, &str) -> Option<String>) {
-    if let Some(field) = at(v, path)
-        && let Some(old) = field.as_str()
-        && let Some(new) = lookup(kind, old)
-    {
-        *field = json!(new);
-    }
-}
-
-fn rename_in_pod_spec(spec: &mut Value, lookup: &dyn Fn(&str, &str) -> Option<String>) {
-    rename(spec, &["serviceAccountName"], "ServiceAccount", lookup);
-    for s in list(spec, &["imagePullSecrets"]) {
-        rename(s, &["name"], "Secret", lookup);
-    }
-    for v in list(spec, &["volumes"]) {
-        rename(v, &["configMap", "name"], "ConfigMap", lookup);
-        rename(v, &["secret", "secretName"], "Secret", lookup);
-        rename(
-            v,
-            &["persistentVolumeClaim", "claimName"],
-            "PersistentVolumeClaim",
-            lookup,
-        );
-        for src in list(v, &["projected", "sources"]) {
-            rename(src, &["configMap", "name"], "ConfigMap", lookup);
-            rename(src, &["secret", "name"], "Secret", lookup);
-        }
-    }
-    for field in ["containers", "initContainers"] {
-        for c in list(spec, &[field]) {
-            for e in list(c, &["env"]) {
-                rename(e, &["valueFrom", "configMapKeyRef", "name"], "ConfigMap", lookup);
-                rename(e, &["valueFrom", "secretKeyRef", "name"], "Secret", lookup);
-            }
-            for e in list(c, &["envFrom"]) {
-                rename(e, &["configMapRef", "name"], "ConfigMap", lookup);
-                rename(e, &["secretRef", "name"], "Secret", lookup);
-            }
-        }
-    }
+/// Every reference to a renamed object follows it (the `nameReference` table of `cfg`).
+pub(crate) fn fix_name_references(out: &mut [Res], cfg: &Config) -> Result<(), String> {
+    super::nameref::fix(out, &cfg.name_reference)
 }
 
 #[cfg(test)]
@@ -365,13 +437,12 @@ mod tests {
 
     #[test]
     fn image_references_split_like_kustomize() {
-        assert_eq!(split_image("nginx"), ("nginx", None, None));
-        assert_eq!(split_image("nginx:1.2"), ("nginx", Some("1.2"), None));
-        assert_eq!(
-            split_image("localhost:5000/app:v1"),
-            ("localhost:5000/app", Some("v1"), None)
-        );
-        assert_eq!(split_image("app@sha256:abc"), ("app", None, Some("sha256:abc")));
+        assert_eq!(split_image("nginx"), ("nginx", "", ""));
+        assert_eq!(split_image("nginx:1.2"), ("nginx", "1.2", ""));
+        assert_eq!(split_image("localhost:5000/app:v1"), ("localhost:5000/app", "v1", ""));
+        assert_eq!(split_image("app@sha256:abc"), ("app", "", "sha256:abc"));
+        assert!(image_matches("nginx:1@sha256:ab", "nginx"));
+        assert!(!image_matches("nginx-x:1", "nginx"));
         let e = json!({"newTag": "2.0"});
         assert_eq!(retag("nginx:1.2", "nginx", &e).as_deref(), Some("nginx:2.0"));
         assert_eq!(retag("other:1.2", "nginx", &e), None);

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use serde_json::Value;
 
+use super::fieldspec::FieldSpec;
 use super::{Rename, Res, err};
 use crate::RenderError;
 use crate::root::Root;
@@ -151,88 +152,8 @@ pub(crate) fn collect(root: &Root, file: &Path, k: &Value, declared: &mut Declar
     Ok(())
 }
 
-/// The fields kustomize substitutes vars in: (kind, path); `None` is every kind.
-const FIELDS: &[(Option<&str>, &str)] = &[
-    (Some("CronJob"), "spec/jobTemplate/spec/template/spec/containers/args"),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/containers/command",
-    ),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/containers/env/value",
-    ),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/containers/volumeMounts/mountPath",
-    ),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/initContainers/args",
-    ),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/initContainers/command",
-    ),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/initContainers/env/value",
-    ),
-    (
-        Some("CronJob"),
-        "spec/jobTemplate/spec/template/spec/initContainers/volumeMounts/mountPath",
-    ),
-    (Some("CronJob"), "spec/jobTemplate/spec/template/volumes/nfs/server"),
-    (Some("Ingress"), "spec/rules/host"),
-    (Some("Ingress"), "spec/tls/hosts"),
-    (Some("Ingress"), "spec/tls/secretName"),
-    (Some("Pod"), "spec/containers/args"),
-    (Some("Pod"), "spec/containers/command"),
-    (Some("Pod"), "spec/containers/env/value"),
-    (Some("Pod"), "spec/containers/volumeMounts/mountPath"),
-    (Some("Pod"), "spec/initContainers/args"),
-    (Some("Pod"), "spec/initContainers/command"),
-    (Some("Pod"), "spec/initContainers/env/value"),
-    (Some("Pod"), "spec/initContainers/volumeMounts/mountPath"),
-    (Some("Pod"), "spec/volumes/nfs/server"),
-    (Some("Deployment"), "spec/template/metadata/annotations"),
-    (Some("Service"), "spec/ports/port"),
-    (Some("Service"), "spec/ports/targetPort"),
-    (Some("StatefulSet"), "spec/volumeClaimTemplates/spec/nfs/server"),
-    (Some("PersistentVolume"), "spec/nfs/server"),
-    (None, "metadata/labels"),
-    (None, "metadata/annotations"),
-];
-
-/// Pod-template fields, for Deployment, DaemonSet, Job, ReplicaSet and StatefulSet.
-const TEMPLATE_FIELDS: &[&str] = &[
-    "spec/template/spec/containers/args",
-    "spec/template/spec/containers/command",
-    "spec/template/spec/containers/env/value",
-    "spec/template/spec/containers/volumeMounts/mountPath",
-    "spec/template/spec/initContainers/args",
-    "spec/template/spec/initContainers/command",
-    "spec/template/spec/initContainers/env/value",
-    "spec/template/spec/initContainers/volumeMounts/mountPath",
-];
-
-fn fields_for(kind: &str) -> Vec<&'static str> {
-    let mut out: Vec<&str> = FIELDS
-        .iter()
-        .filter(|(k, _)| k.is_none_or(|k| k == kind))
-        .map(|(_, p)| *p)
-        .collect();
-    if matches!(kind, "Deployment" | "DaemonSet" | "Job" | "ReplicaSet" | "StatefulSet") {
-        out.extend(TEMPLATE_FIELDS);
-        if kind != "StatefulSet" {
-            out.push("spec/template/spec/volumes/nfs/server");
-        }
-    }
-    out
-}
-
 /// Resolves every var against the built objects and substitutes them.
-pub(crate) fn resolve(root: &Root, vars: &[Var], out: &mut [Res]) -> Result<(), RenderError> {
+pub(crate) fn resolve(root: &Root, vars: &[Var], specs: &[FieldSpec], out: &mut [Res]) -> Result<(), RenderError> {
     if vars.is_empty() {
         return Ok(());
     }
@@ -240,8 +161,9 @@ pub(crate) fn resolve(root: &Root, vars: &[Var], out: &mut [Res]) -> Result<(), 
     for var in vars {
         let here = |m: String| err(root, &var.file, format!("vars[{}]: {m}", var.index));
         let name = var.spec["name"].as_str().unwrap_or_default();
-        let objref = &var.spec["objref"];
-        let want = |f: &str| objref[f].as_str().filter(|s| !s.is_empty());
+        // Field names match regardless of case, as kustomize's JSON decoding matches them.
+        let objref = ci(&var.spec, "objref");
+        let want = |f: &str| ci(objref, f).as_str().filter(|s| !s.is_empty());
         let matches: Vec<&Res> = out
             .iter()
             .filter(|r| {
@@ -257,7 +179,7 @@ pub(crate) fn resolve(root: &Root, vars: &[Var], out: &mut [Res]) -> Result<(), 
             [] => return Err(here(format!("var '{name}': no object matches its objref"))),
             _ => return Err(here(format!("var '{name}': more than one object matches its objref"))),
         };
-        let path = var.spec["fieldref"]["fieldPath"]
+        let path = ci(ci(&var.spec, "fieldref"), "fieldPath")
             .as_str()
             .filter(|p| !p.is_empty())
             .unwrap_or("metadata.name");
@@ -273,13 +195,29 @@ pub(crate) fn resolve(root: &Root, vars: &[Var], out: &mut [Res]) -> Result<(), 
         values.push((name.to_string(), value.clone()));
     }
     for r in out.iter_mut() {
-        let kind = r.kind().to_string();
-        for path in fields_for(&kind) {
-            let segs: Vec<&str> = path.split('/').collect();
-            visit(&mut r.obj, &segs, &values);
+        for spec in specs {
+            let _ = super::fieldspec::apply(&mut r.obj, spec, None, &mut |v| {
+                match v {
+                    Value::Array(items) => items.iter_mut().for_each(|i| substitute(i, &values)),
+                    other => substitute(other, &values),
+                }
+                Ok(())
+            });
         }
     }
     Ok(())
+}
+
+/// The field `key` of `v`, compared without regard to case (`Null` when absent).
+fn ci<'a>(v: &'a Value, key: &str) -> &'a Value {
+    v.get(key)
+        .or_else(|| {
+            v.as_object()?
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(key))
+                .map(|(_, x)| x)
+        })
+        .unwrap_or(&Value::Null)
 }
 
 /// Reads `a.b[0].c` / `a.b.0.c` style paths.
@@ -301,24 +239,6 @@ fn lookup<'a>(v: &'a Value, path: &str) -> Option<&'a Value> {
         }
     }
     Some(cur)
-}
-
-/// Walks a field path (through lists) and substitutes at the end.
-fn visit(v: &mut Value, segs: &[&str], values: &[(String, Value)]) {
-    if let Value::Array(items) = v {
-        for item in items {
-            visit(item, segs, values);
-        }
-        return;
-    }
-    match segs.split_first() {
-        None => substitute(v, values),
-        Some((first, rest)) => {
-            if let Some(child) = v.get_mut(*first) {
-                visit(child, rest, values);
-            }
-        }
-    }
 }
 
 fn substitute(v: &mut Value, values: &[(String, Value)]) {

@@ -187,9 +187,10 @@ fn secret_generator_errors_never_show_the_literal() {
                 "app/kustomization.yaml",
                 &format!("namespace: {ns}\nsecretGenerator:\n- name: s\n  envs:\n  - app.env\n"),
             );
-            repo.write("app/app.env", &format!("USER=admin\n{SECRET}\n"));
+            // A bare name is a key with an empty value (as in kustomize); this line is no name.
+            repo.write("app/app.env", &format!("USER=admin\n{SECRET} is not a key\n"));
         },
-        &["secretGenerator[0]: app/app.env: line 2: expected KEY=VALUE"],
+        &["secretGenerator[0]: app/app.env: line 2: a key of"],
     );
 }
 
