@@ -77,11 +77,13 @@ fn v1beta2_and_v1beta1_kustomizations_apply_their_deprecated_patches() {
     ]);
     install();
     let controller = ControllerProcess::start(&ns, &[]);
+    // The strategic-merge patch names the namespace: as in kustomize (and so in Flux), a patch
+    // without one matches only objects of the default namespace.
     let ks = |version: &str, dir: &str| {
         format!(
             "apiVersion: kustomize.toolkit.fluxcd.io/{version}\nkind: Kustomization\nmetadata:\n  name: {dir}\n  namespace: {ns}\nspec:\n  \
              interval: 10m\n  path: ./{dir}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
-             patchesStrategicMerge:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: {dir}-a\n    data:\n      patched: strategic-merge\n  \
+             patchesStrategicMerge:\n  - apiVersion: v1\n    kind: ConfigMap\n    metadata:\n      name: {dir}-a\n      namespace: {ns}\n    data:\n      patched: strategic-merge\n  \
              patchesJson6902:\n  - target:\n      version: v1\n      kind: ConfigMap\n      name: {dir}-b\n    patch:\n    - op: add\n      path: /data/patched\n      value: json6902\n"
         )
     };
