@@ -330,7 +330,8 @@ def bench_controller():
     write(os.path.join(flux, "fleet.yaml"), "---\n".join(docs))
 
     log(f"controller: {APPS} Kustomizations x {PER_APP} objects")
-    ctl = subprocess.Popen([B, "controller", "--metrics-addr", "127.0.0.1:0", "--concurrency", "8"],
+    # The fleet repository is a local file:// repository: allowed explicitly.
+    ctl = subprocess.Popen([B, "controller", "--allow-file-sources", "--metrics-addr", "127.0.0.1:0", "--concurrency", "8"],
                            stdout=open(os.path.join(base, "controller.out"), "w"),
                            stderr=open(os.path.join(base, "controller.err"), "w"))
     try:
