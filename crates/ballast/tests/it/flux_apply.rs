@@ -353,17 +353,7 @@ fn a_kustomization_without_prune_lets_removed_objects_go_for_good() {
     ];
     let served = Served::new(&ns, &files);
     served.apply_flux_objects(&ns);
-    kubectl(&[
-        "patch",
-        "kustomization",
-        "app",
-        "-n",
-        &ns,
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"prune":false}}"#,
-    ]);
+    merge_patch("kustomization", "app", &ns, r#"{"spec":{"prune":false}}"#);
     let _controller = ControllerProcess::start(&ns, &[]);
     wait_for("b applied", 60, || get("configmap", Some(&ns), "b").map(|_| ()));
     served.repo.remove("apps/demo/b.yaml");
@@ -378,17 +368,7 @@ fn a_kustomization_without_prune_lets_removed_objects_go_for_good() {
         (!ids().contains(&format!("{ns}_b__ConfigMap"))).then_some(())
     });
     let b = uid("configmap", &ns, "b");
-    kubectl(&[
-        "patch",
-        "kustomization",
-        "app",
-        "-n",
-        &ns,
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"prune":true}}"#,
-    ]);
+    merge_patch("kustomization", "app", &ns, r#"{"spec":{"prune":true}}"#);
     wait_for("Ready with prune on", 60, || {
         let ks = get("kustomization", Some(&ns), "app")?;
         let generation = ks["metadata"]["generation"].as_i64()?;
@@ -414,17 +394,7 @@ fn the_controller_honours_if_not_present_and_spec_force() {
     ];
     let served = Served::new(&ns, &files);
     served.apply_flux_objects(&ns);
-    kubectl(&[
-        "patch",
-        "kustomization",
-        "app",
-        "-n",
-        &ns,
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"force":true}}"#,
-    ]);
+    merge_patch("kustomization", "app", &ns, r#"{"spec":{"force":true}}"#);
     let _controller = ControllerProcess::start(&ns, &[]);
     wait_for("Ready", 60, || {
         ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")

@@ -103,17 +103,7 @@ fn drift_on_an_atomic_selector_is_healed() {
     repo.commit("svc");
     let url = repo.url();
     sync(&ns, &url, &[]).ok();
-    kubectl(&[
-        "patch",
-        "svc",
-        "web",
-        "-n",
-        &ns,
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"selector":{"extra":"x"}}}"#,
-    ]);
+    merge_patch("svc", "web", &ns, r#"{"spec":{"selector":{"extra":"x"}}}"#);
     let drifted = get("service", Some(&ns), "web").unwrap();
     assert_eq!(drifted["spec"]["selector"]["extra"], "x");
     let run = sync(&ns, &url, &[]).ok();
@@ -692,17 +682,7 @@ fn the_controller_heals_atomic_drift_and_reports_what_it_keeps() {
     });
 
     // Drift on the atomic selector comes back through the watch, and is put back.
-    kubectl(&[
-        "patch",
-        "svc",
-        "web",
-        "-n",
-        &ns,
-        "--type",
-        "merge",
-        "-p",
-        r#"{"spec":{"selector":{"extra":"x"}}}"#,
-    ]);
+    merge_patch("svc", "web", &ns, r#"{"spec":{"selector":{"extra":"x"}}}"#);
     wait_for("the selector healed", 30, || {
         let svc = get("service", Some(&ns), "web")?;
         (svc["spec"]["selector"] == serde_json::json!({"app": "web"})).then_some(())

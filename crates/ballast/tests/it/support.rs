@@ -96,6 +96,11 @@ pub fn kubectl_raw(args: &[&str]) -> std::process::Output {
         .expect("kubectl")
 }
 
+/// `kubectl patch <kind> <name> -n <ns> --type merge -p <patch>`.
+pub fn merge_patch(kind: &str, name: &str, ns: &str, patch: &str) {
+    kubectl(&["patch", kind, name, "-n", ns, "--type", "merge", "-p", patch]);
+}
+
 /// The live object, or None.
 pub fn get(kind: &str, ns: Option<&str>, name: &str) -> Option<Value> {
     let mut args = vec![
