@@ -1,0 +1,211 @@
+//! The values a template computes with: a small reflection model of the Go values Helm charts
+//! see (`interface{}` holding nil, bool, int, int64, float64, string, `[]byte`, `[]interface{}`,
+//! `map[string]interface{}` and opaque structs).
+//!
+//! Maps are shared and mutable, like Go maps: sprig's `set`, `unset` and `merge` change a map in
+//! place and every holder sees the change (charts rely on it, across files). Lists are immutable
+//! and cheap to clone.
+
+use std::cell::RefCell;
+use std::collections::BTreeMap;
+use std::fmt;
+use std::rc::Rc;
+
+/// The entries of a Go `map[string]interface{}`, kept in key order (Go prints and ranges maps
+/// sorted by key).
+pub type Map = BTreeMap<String, Value>;
+
+/// A Go value as a template sees it.
+#[derive(Clone, Default)]
+pub enum Value {
+    /// Go's nil: an absent map key, a YAML `null`, an untyped `nil`.
+    #[default]
+    Nil,
+    /// `bool`.
+    Bool(bool),
+    /// `int`: template integer constants, `len`, `atoi`, `int`.
+    Int(i64),
+    /// `int64`: sprig arithmetic results, `--set` integers.
+    Int64(i64),
+    /// `uint64`.
+    Uint(u64),
+    /// `float64`: every number read from YAML or JSON values.
+    Float(f64),
+    /// `string`.
+    String(Rc<str>),
+    /// `[]byte`.
+    Bytes(Rc<[u8]>),
+    /// `[]interface{}` (also stands for `[]string`, printed the same way).
+    List(Rc<Vec<Value>>),
+    /// `map[string]interface{}`, shared and mutable.
+    Map(Rc<RefCell<Map>>),
+    /// A Go struct or pointer with fields and methods (`.Files`, `.Capabilities`, certificates).
+    Object(Rc<dyn Object>),
+}
+
+/// A Go struct or pointer the template can read fields of and call methods on.
+pub trait Object {
+    /// The Go type name as `%T` and `typeOf` print it, e.g. `*chart.Metadata`.
+    fn type_name(&self) -> String;
+    /// The Go kind as `kindOf` prints it (`struct` or `ptr`).
+    fn kind(&self) -> &'static str {
+        "ptr"
+    }
+    /// A field, or a method that takes no arguments; `None` if the type has neither.
+    fn field(&self, name: &str) -> Option<Value>;
+    /// A method called with arguments; `None` if the type has no such method.
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        let _ = (name, args);
+        None
+    }
+    /// How fmt's `%v` prints it.
+    fn fmt_go(&self) -> String;
+    /// The value as encoding/json sees it (for `toJson`, `toYaml`); `Nil` if it marshals to null.
+    fn to_data(&self) -> Value;
+}
+
+impl Value {
+    /// A string value.
+    pub fn str(s: &str) -> Value {
+        Value::String(Rc::from(s))
+    }
+    /// A list value.
+    pub fn list(items: Vec<Value>) -> Value {
+        Value::List(Rc::new(items))
+    }
+    /// A fresh map value.
+    pub fn map(entries: Map) -> Value {
+        Value::Map(Rc::new(RefCell::new(entries)))
+    }
+    /// An empty fresh map value.
+    pub fn empty_map() -> Value {
+        Value::map(Map::new())
+    }
+
+    /// True for [`Value::Nil`].
+    pub fn is_nil(&self) -> bool {
+        matches!(self, Value::Nil)
+    }
+
+    /// Go's truth for `if`, `with`, `and`, `or`, `not`: false, 0, nil, "" and empty
+    /// collections are false.
+    pub fn truthy(&self) -> bool {
+        match self {
+            Value::Nil => false,
+            Value::Bool(b) => *b,
+            Value::Int(i) | Value::Int64(i) => *i != 0,
+            Value::Uint(u) => *u != 0,
+            Value::Float(f) => *f != 0.0,
+            Value::String(s) => !s.is_empty(),
+            Value::Bytes(b) => !b.is_empty(),
+            Value::List(l) => !l.is_empty(),
+            Value::Map(m) => !m.borrow().is_empty(),
+            Value::Object(_) => true,
+        }
+    }
+
+    /// The Go type name as `%T` and sprig's `typeOf` print it.
+    pub fn type_name(&self) -> String {
+        match self {
+            Value::Nil => "<nil>".into(),
+            Value::Bool(_) => "bool".into(),
+            Value::Int(_) => "int".into(),
+            Value::Int64(_) => "int64".into(),
+            Value::Uint(_) => "uint64".into(),
+            Value::Float(_) => "float64".into(),
+            Value::String(_) => "string".into(),
+            Value::Bytes(_) => "[]uint8".into(),
+            Value::List(_) => "[]interface {}".into(),
+            Value::Map(_) => "map[string]interface {}".into(),
+            Value::Object(o) => o.type_name(),
+        }
+    }
+
+    /// The Go kind as sprig's `kindOf` prints it.
+    pub fn kind_name(&self) -> &'static str {
+        match self {
+            Value::Nil => "invalid",
+            Value::Bool(_) => "bool",
+            Value::Int(_) => "int",
+            Value::Int64(_) => "int64",
+            Value::Uint(_) => "uint64",
+            Value::Float(_) => "float64",
+            Value::String(_) => "string",
+            Value::Bytes(_) | Value::List(_) => "slice",
+            Value::Map(_) => "map",
+            Value::Object(o) => o.kind(),
+        }
+    }
+
+    /// The string inside a [`Value::String`].
+    pub fn as_str(&self) -> Option<&str> {
+        match self {
+            Value::String(s) => Some(s),
+            _ => None,
+        }
+    }
+
+    /// An integer value of any integer kind, as i64.
+    pub fn as_i64(&self) -> Option<i64> {
+        match self {
+            Value::Int(i) | Value::Int64(i) => Some(*i),
+            Value::Uint(u) => i64::try_from(*u).ok(),
+            _ => None,
+        }
+    }
+
+    /// A deep copy: maps are copied, so changes to the copy do not reach the original.
+    pub fn deep_copy(&self) -> Value {
+        match self {
+            Value::Map(m) => Value::map(m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect()),
+            Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
+            v => v.clone(),
+        }
+    }
+}
+
+impl fmt::Display for Value {
+    /// fmt's `%v`, as `fmt.Sprint` prints a single value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&crate::fmt::sprint_value(self))
+    }
+}
+
+impl fmt::Debug for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Nil => f.write_str("Nil"),
+            Value::Bool(b) => write!(f, "Bool({b})"),
+            Value::Int(i) => write!(f, "Int({i})"),
+            Value::Int64(i) => write!(f, "Int64({i})"),
+            Value::Uint(u) => write!(f, "Uint({u})"),
+            Value::Float(x) => write!(f, "Float({x:?})"),
+            Value::String(s) => write!(f, "String({s:?})"),
+            Value::Bytes(b) => write!(f, "Bytes({b:?})"),
+            Value::List(l) => f.debug_list().entries(l.iter()).finish(),
+            Value::Map(m) => f.debug_map().entries(m.borrow().iter()).finish(),
+            Value::Object(o) => write!(f, "Object({})", o.type_name()),
+        }
+    }
+}
+
+impl From<&str> for Value {
+    fn from(s: &str) -> Value {
+        Value::str(s)
+    }
+}
+impl From<String> for Value {
+    fn from(s: String) -> Value {
+        Value::String(Rc::from(s))
+    }
+}
+impl From<bool> for Value {
+    fn from(b: bool) -> Value {
+        Value::Bool(b)
+    }
+}
+impl From<Vec<Value>> for Value {
+    fn from(v: Vec<Value>) -> Value {
+        Value::list(v)
+    }
+}

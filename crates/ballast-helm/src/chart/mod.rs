@@ -1,0 +1,106 @@
+//! Charts: loading from a directory or a `.tgz`, `Chart.yaml` metadata, dependencies.
+
+use std::rc::Rc;
+
+use ballast_gotemplate::Value;
+
+/// A loaded chart, as Helm's `chart.Chart`.
+#[derive(Clone, Debug, Default)]
+pub struct Chart {
+    /// `Chart.yaml`.
+    pub metadata: Metadata,
+    /// `Chart.lock` (v2) or `requirements.lock` (v1), raw.
+    pub lock: Option<Rc<[u8]>>,
+    /// Files under `templates/`, named from the chart root (`templates/deployment.yaml`).
+    pub templates: Vec<ChartFile>,
+    /// `values.yaml` parsed (a map; empty when the file is absent).
+    pub values: Value,
+    /// `values.yaml` as written.
+    pub raw_values: Option<Rc<[u8]>>,
+    /// `values.schema.json`.
+    pub schema: Option<Rc<[u8]>>,
+    /// Every other file (`crds/`, `files/`, `README.md`, `.helmignore`...): `.Files`.
+    pub files: Vec<ChartFile>,
+    /// Subcharts from `charts/` (directories and archives).
+    pub dependencies: Vec<Chart>,
+}
+
+/// A file of a chart: its path from the chart root, with `/` separators, and its bytes.
+#[derive(Clone, Debug)]
+pub struct ChartFile {
+    /// Path from the chart root.
+    pub name: String,
+    /// Content.
+    pub data: Rc<[u8]>,
+}
+
+/// `Chart.yaml`, as Helm's `chart.Metadata`.
+#[derive(Clone, Debug, Default)]
+pub struct Metadata {
+    /// `name`.
+    pub name: String,
+    /// `home`.
+    pub home: String,
+    /// `sources`.
+    pub sources: Vec<String>,
+    /// `version`.
+    pub version: String,
+    /// `description`.
+    pub description: String,
+    /// `keywords`.
+    pub keywords: Vec<String>,
+    /// `maintainers`.
+    pub maintainers: Vec<Maintainer>,
+    /// `icon`.
+    pub icon: String,
+    /// `apiVersion` (`v1` or `v2`).
+    pub api_version: String,
+    /// `condition`.
+    pub condition: String,
+    /// `tags`.
+    pub tags: String,
+    /// `appVersion`.
+    pub app_version: String,
+    /// `deprecated`.
+    pub deprecated: bool,
+    /// `annotations`.
+    pub annotations: Option<std::collections::BTreeMap<String, String>>,
+    /// `kubeVersion`.
+    pub kube_version: String,
+    /// `dependencies` (v2), or those of `requirements.yaml` (v1).
+    pub dependencies: Vec<Dependency>,
+    /// `type` (`application` or `library`; empty means application).
+    pub chart_type: String,
+}
+
+/// A maintainer in `Chart.yaml`.
+#[derive(Clone, Debug, Default)]
+pub struct Maintainer {
+    /// `name`.
+    pub name: String,
+    /// `email`.
+    pub email: String,
+    /// `url`.
+    pub url: String,
+}
+
+/// A dependency in `Chart.yaml` or `requirements.yaml`.
+#[derive(Clone, Debug, Default)]
+pub struct Dependency {
+    /// `name`.
+    pub name: String,
+    /// `version`.
+    pub version: String,
+    /// `repository`.
+    pub repository: String,
+    /// `condition`.
+    pub condition: String,
+    /// `tags`.
+    pub tags: Vec<String>,
+    /// Whether it is enabled after conditions and tags (Helm's `Enabled`).
+    pub enabled: bool,
+    /// `import-values`: strings or `{child, parent}` maps.
+    pub import_values: Vec<Value>,
+    /// `alias`.
+    pub alias: String,
+}

@@ -1,0 +1,8 @@
+//! sprig's crypto functions.
+
+use ballast_gotemplate::FuncMap;
+
+/// Registers this group's functions.
+pub fn register(m: &mut FuncMap) {
+    let _ = m;
+}

@@ -1,0 +1,1 @@
+//! semver (to be written).

@@ -1,0 +1,1 @@
+//! toml (to be written).

@@ -1,0 +1,1 @@
+//! Helm values: files, the `--set` family, coalescing (to be written).
