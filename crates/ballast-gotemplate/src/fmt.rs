@@ -144,6 +144,56 @@ pub fn format_float_g(f: f64) -> String {
     out
 }
 
+/// Go's `strconv.Quote`: a double-quoted string with Go escapes (`\n`, `\t`, `\"`, `\\`,
+/// `\x7f`, `\u00a0`...), printable Unicode kept as is. `%q` and sprig's `quote` print this.
+pub fn quote(s: &str) -> String {
+    let mut out = String::with_capacity(s.len() + 2);
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\u{07}' => out.push_str("\\a"),
+            '\u{08}' => out.push_str("\\b"),
+            '\u{0c}' => out.push_str("\\f"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{0b}' => out.push_str("\\v"),
+            c if (c as u32) < 0x20 || c as u32 == 0x7f => {
+                out.push_str(&format!("\\x{:02x}", c as u32));
+            }
+            c if is_go_printable(c) => out.push(c),
+            c if (c as u32) < 0x10000 => out.push_str(&format!("\\u{:04x}", c as u32)),
+            c => out.push_str(&format!("\\U{:08x}", c as u32)),
+        }
+    }
+    out.push('"');
+    out
+}
+
+/// An approximation of Go's `strconv.IsPrint` for characters above ASCII: control and format
+/// characters, separators other than the space, and non-characters are not printable.
+fn is_go_printable(c: char) -> bool {
+    let u = c as u32;
+    if u < 0x80 {
+        return (0x20..0x7f).contains(&u);
+    }
+    !(c.is_control()
+        || (0x80..0xa0).contains(&u)
+        || u == 0xa0
+        || u == 0xad
+        || (0x2000..=0x200f).contains(&u)
+        || (0x2028..=0x202f).contains(&u)
+        || (0x205f..=0x206f).contains(&u)
+        || u == 0x3000
+        || u == 0xfeff
+        || (0xfff9..=0xfffb).contains(&u)
+        || (0xd800..=0xdfff).contains(&u)
+        || u == 0xfffe
+        || u == 0xffff)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -165,5 +215,10 @@ mod tests {
         ] {
             assert_eq!(format_float_g(f), s, "{f}");
         }
+    }
+
+    #[test]
+    fn quote_escapes_as_go() {
+        assert_eq!(quote("a\"b\\c\n\t\u{7f}é"), "\"a\\\"b\\\\c\\n\\t\\x7fé\"");
     }
 }
