@@ -1,8 +1,403 @@
-//! sprig's math functions.
+//! sprig's math functions. Integer maths goes through `int64` as spf13/cast converts (strings
+//! parsed, floats truncated, nil 0, overflow wraps); float maths goes through exact decimals
+//! as shopspring/decimal does (`addf 0.1 0.2` is 0.3); sequences are capped at [`MAX_ITEMS`].
 
-use ballast_gotemplate::FuncMap;
+use ballast_gotemplate::fmt::sprint_value;
+use ballast_gotemplate::{Args, Arity, FuncMap, Value};
+
+/// The longest list `until`, `untilStep` and `seq` build.
+pub(crate) const MAX_ITEMS: usize = 1 << 20;
 
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
-    let _ = m;
+    use Arity::{AtLeast, Exact};
+    m.pure("add1", Exact(1), |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))));
+    m.pure("add", AtLeast(0), |a| Ok(Value::Int64(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))))));
+    m.pure("sub", Exact(2), |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))));
+    m.pure("mul", AtLeast(1), |a| {
+        Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |p, v| p.wrapping_mul(to_int64(v)))))
+    });
+    m.pure("div", Exact(2), |a| {
+        let (x, y) = (to_int64(&a[0]), to_int64(&a[1]));
+        if y == 0 {
+            return Err("runtime error: integer divide by zero".into());
+        }
+        Ok(Value::Int64(x.wrapping_div(y)))
+    });
+    m.pure("mod", Exact(2), |a| {
+        let (x, y) = (to_int64(&a[0]), to_int64(&a[1]));
+        if y == 0 {
+            return Err("runtime error: integer divide by zero".into());
+        }
+        Ok(Value::Int64(x.wrapping_rem(y)))
+    });
+    for name in ["max", "biggest"] {
+        m.pure(name, AtLeast(1), |a| Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0))));
+    }
+    m.pure("min", AtLeast(1), |a| Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0))));
+    m.pure("maxf", AtLeast(1), |a| {
+        Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_max)))
+    });
+    m.pure("minf", AtLeast(1), |a| {
+        Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_min)))
+    });
+    m.pure("add1f", Exact(1), |a| decimal_op(&a[0], &[Value::Int(1)], Op::Add));
+    m.pure("addf", AtLeast(0), |a| decimal_op(&Value::Float(0.0), a, Op::Add));
+    m.pure("subf", AtLeast(1), |a| decimal_op(&a[0], &a[1..], Op::Sub));
+    m.pure("mulf", AtLeast(1), |a| decimal_op(&a[0], &a[1..], Op::Mul));
+    m.pure("divf", AtLeast(1), |a| decimal_op(&a[0], &a[1..], Op::Div));
+    m.pure("ceil", Exact(1), |a| Ok(Value::Float(to_float64(&a[0]).ceil())));
+    m.pure("floor", Exact(1), |a| Ok(Value::Float(to_float64(&a[0]).floor())));
+    m.pure("round", AtLeast(2), |a| {
+        let places = Args::int(&a[1])?;
+        let on = match a.get(2) {
+            Some(v) => Args::float64(v)?,
+            None => 0.5,
+        };
+        for v in a.iter().skip(3) {
+            Args::float64(v)?;
+        }
+        Ok(Value::Float(round(to_float64(&a[0]), places as f64, on)))
+    });
+    m.pure("until", Exact(1), |a| {
+        let n = Args::int(&a[0])?;
+        int_list(until_step(0, n, if n < 0 { -1 } else { 1 })?)
+    });
+    m.pure("untilStep", Exact(3), |a| {
+        int_list(until_step(Args::int(&a[0])?, Args::int(&a[1])?, Args::int(&a[2])?)?)
+    });
+    m.pure("seq", AtLeast(0), |a| {
+        let p = a.iter().map(Args::int).collect::<Result<Vec<_>, _>>()?;
+        let items = match p[..] {
+            [end] => {
+                let inc = if end < 1 { -1 } else { 1 };
+                until_step(1, end.wrapping_add(inc), inc)?
+            }
+            [start, end] => {
+                let inc = if end < start { -1 } else { 1 };
+                until_step(start, end.wrapping_add(inc), inc)?
+            }
+            [start, step, end] => {
+                let inc = if end < start { -1 } else { 1 };
+                if end < start && step > 0 {
+                    Vec::new()
+                } else {
+                    until_step(start, end.wrapping_add(inc), step)?
+                }
+            }
+            _ => Vec::new(),
+        };
+        let text: Vec<String> = items.iter().map(i64::to_string).collect();
+        Ok(Value::from(text.join(" ")))
+    });
+    m.pure("atoi", Exact(1), |a| Ok(Value::Int(atoi(Args::string(&a[0])?))));
+    m.pure("int", Exact(1), |a| Ok(Value::Int(to_int64(&a[0]))));
+    m.pure("int64", Exact(1), |a| Ok(Value::Int64(to_int64(&a[0]))));
+    m.pure("float64", Exact(1), |a| Ok(Value::Float(to_float64(&a[0]))));
+    m.pure("toDecimal", Exact(1), |a| {
+        let text = sprint_value(&a[0]);
+        Ok(Value::Int64(parse_int_base(&text, 8).unwrap_or(0)))
+    });
+}
+
+fn int_list(items: Vec<i64>) -> Result<Value, String> {
+    Ok(Value::list(items.into_iter().map(Value::Int).collect()))
+}
+
+/// sprig's `untilStep`: from `start` towards `stop` (excluded) by `step`; empty when the step
+/// does not lead there. More than [`MAX_ITEMS`] items is an error.
+pub(crate) fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, String> {
+    let count = if stop < start {
+        if step >= 0 {
+            return Ok(Vec::new());
+        }
+        (start as i128 - stop as i128 + (-step as i128) - 1) / -(step as i128)
+    } else {
+        if step <= 0 {
+            return Ok(Vec::new());
+        }
+        (stop as i128 - start as i128 + step as i128 - 1) / step as i128
+    };
+    if count > MAX_ITEMS as i128 {
+        return Err(format!("sequence of {count} items exceeds the limit of {MAX_ITEMS}"));
+    }
+    Ok((0..count as i64).map(|i| start.wrapping_add(i.wrapping_mul(step))).collect())
+}
+
+/// Go's `int64(f)` on amd64: truncation, with NaN and out-of-range values giving the minimum.
+fn float_to_i64(f: f64) -> i64 {
+    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+        i64::MIN
+    } else {
+        f as i64
+    }
+}
+
+/// spf13/cast's `ToInt64`: integers as they are, floats truncated, bools 1/0, strings parsed
+/// as Go integer literals (`0x1F`, `017`, `1_000`; a trailing `.0` dropped), anything else 0.
+pub(crate) fn to_int64(v: &Value) -> i64 {
+    match v {
+        Value::Int(i) | Value::Int64(i) => *i,
+        Value::Uint(u) => *u as i64,
+        Value::Float(f) => float_to_i64(*f),
+        Value::Bool(b) => i64::from(*b),
+        Value::String(s) => parse_int_base(trim_zero_decimal(s), 0).unwrap_or(0),
+        _ => 0,
+    }
+}
+
+/// spf13/cast's `ToFloat64`: numbers converted, bools 1/0, strings parsed as Go floats,
+/// anything else 0.
+pub(crate) fn to_float64(v: &Value) -> f64 {
+    match v {
+        Value::Int(i) | Value::Int64(i) => *i as f64,
+        Value::Uint(u) => *u as f64,
+        Value::Float(f) => *f,
+        Value::Bool(b) => f64::from(u8::from(*b)),
+        Value::String(s) => parse_float(s).unwrap_or(0.0),
+        _ => 0.0,
+    }
+}
+
+/// cast's `trimZeroDecimal`: `12.00` → `12`, other strings unchanged.
+fn trim_zero_decimal(s: &str) -> &str {
+    let mut found_zero = false;
+    for (i, b) in s.bytes().enumerate().rev() {
+        match b {
+            b'.' if found_zero => return &s[..i],
+            b'.' => {}
+            b'0' => found_zero = true,
+            _ => return s,
+        }
+    }
+    s
+}
+
+/// Go's `strconv.ParseFloat(s, 64)` for decimal forms (and `inf`, `nan`, with underscores
+/// only after a base prefix, which decimal forms lack).
+fn parse_float(s: &str) -> Option<f64> {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let lower = body.to_ascii_lowercase();
+    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
+        return s.parse().ok();
+    }
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+        return None;
+    }
+    s.parse().ok()
+}
+
+/// Go's `strconv.ParseInt(s, base, 64)`; base 0 reads the prefix (`0x`, `0o`, `0b`, `0`) and
+/// allows `_` between digits.
+pub(crate) fn parse_int_base(s: &str, base: u32) -> Option<i64> {
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
+    let (radix, digits, underscores) = if base == 0 {
+        let lower = body.to_ascii_lowercase();
+        if lower.starts_with("0x") {
+            (16, &body[2..], true)
+        } else if lower.starts_with("0o") {
+            (8, &body[2..], true)
+        } else if lower.starts_with("0b") {
+            (2, &body[2..], true)
+        } else if body.starts_with('0') && body.len() > 1 {
+            (8, &body[1..], true)
+        } else {
+            (10, body, true)
+        }
+    } else {
+        (base, body, false)
+    };
+    if underscores && base == 0 && !underscore_ok(body) {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|c| !(underscores && *c == '_')).collect();
+    if clean.is_empty() {
+        return None;
+    }
+    let mag = u64::from_str_radix(&clean, radix).ok()?;
+    if neg {
+        if mag > 1 << 63 {
+            return None;
+        }
+        Some((mag as i64).wrapping_neg())
+    } else {
+        i64::try_from(mag).ok()
+    }
+}
+
+/// Go's `underscoreOK`: underscores only between digits or after a base prefix.
+fn underscore_ok(s: &str) -> bool {
+    let b = s.as_bytes();
+    let mut saw = '^';
+    let mut i = 0;
+    let hex = b.len() >= 2 && b[0] == b'0' && matches!(b[1] | 0x20, b'x' | b'o' | b'b');
+    if b.len() >= 2 && b[0] == b'0' && hex {
+        i = 2;
+        saw = '0';
+    }
+    while i < b.len() {
+        let c = b[i];
+        if c.is_ascii_digit() || (hex && c.is_ascii_hexdigit()) {
+            saw = '0';
+        } else if c == b'_' {
+            if saw != '0' {
+                return false;
+            }
+            saw = '_';
+        } else {
+            if saw == '_' {
+                return false;
+            }
+            saw = '!';
+        }
+        i += 1;
+    }
+    saw != '_'
+}
+
+/// Go's `strconv.Atoi` as sprig wraps it: decimal only, 0 on a syntax error, the clamped
+/// value on overflow.
+fn atoi(s: &str) -> i64 {
+    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit()) {
+        return 0;
+    }
+    match s.parse::<i64>() {
+        Ok(v) => v,
+        Err(_) if s.starts_with('-') => i64::MIN,
+        Err(_) => i64::MAX,
+    }
+}
+
+/// Go's `math.Max`: NaN wins, +0 beats -0.
+fn go_max(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { b } else { a }
+    } else if a > b {
+        a
+    } else {
+        b
+    }
+}
+
+/// Go's `math.Min`: NaN wins, -0 beats +0.
+fn go_min(a: f64, b: f64) -> f64 {
+    if a.is_nan() || b.is_nan() {
+        f64::NAN
+    } else if a == 0.0 && b == 0.0 {
+        if a.is_sign_negative() { a } else { b }
+    } else if a < b {
+        a
+    } else {
+        b
+    }
+}
+
+/// sprig's `round`: `places` decimal places, rounding up when the fraction is at least `on`.
+fn round(x: f64, places: f64, on: f64) -> f64 {
+    let pow = 10f64.powf(places);
+    let digit = pow * x;
+    let frac = digit - digit.trunc();
+    let r = if frac >= on { digit.ceil() } else { digit.floor() };
+    r / pow
+}
+
+#[derive(Clone, Copy)]
+enum Op {
+    Add,
+    Sub,
+    Mul,
+    Div,
+}
+
+/// A decimal `mantissa × 10^exp`, exact while the mantissa fits an i128.
+#[derive(Clone, Copy)]
+struct Decimal {
+    m: i128,
+    e: i32,
+}
+
+impl Decimal {
+    /// shopspring's `NewFromFloat`: the shortest decimal that reads back as `f`.
+    fn from_f64(f: f64) -> Option<Decimal> {
+        if !f.is_finite() {
+            return None;
+        }
+        let text = format!("{f:e}");
+        let (mantissa, exp) = text.split_once('e')?;
+        let exp: i32 = exp.parse().ok()?;
+        let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+        let m: i128 = format!("{int}{frac}").parse().ok()?;
+        Some(Decimal { m, e: exp - frac.len() as i32 })
+    }
+
+    fn to_f64(self) -> f64 {
+        format!("{}e{}", self.m, self.e).parse().unwrap_or(f64::NAN)
+    }
+
+    fn scaled(self, e: i32) -> Option<i128> {
+        let shift = u32::try_from(self.e - e).ok()?;
+        self.m.checked_mul(10i128.checked_pow(shift)?)
+    }
+
+    fn apply(self, op: Op, o: Decimal) -> Option<Decimal> {
+        match op {
+            Op::Add | Op::Sub => {
+                let e = self.e.min(o.e);
+                let (a, b) = (self.scaled(e)?, o.scaled(e)?);
+                let m = if matches!(op, Op::Add) { a.checked_add(b)? } else { a.checked_sub(b)? };
+                Some(Decimal { m, e })
+            }
+            Op::Mul => Some(Decimal { m: self.m.checked_mul(o.m)?, e: self.e.checked_add(o.e)? }),
+            Op::Div => {
+                // Rounded half away from zero to 16 decimal places, as shopspring's Div.
+                const PLACES: i32 = 16;
+                let shift = self.e - o.e + PLACES;
+                let (num, den) = if shift >= 0 {
+                    (self.m.checked_mul(10i128.checked_pow(shift as u32)?)?, o.m)
+                } else {
+                    (self.m, o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
+                };
+                let (q, r) = (num / den, num % den);
+                let q = if r.unsigned_abs() * 2 >= den.unsigned_abs() { q + num.signum() * den.signum() } else { q };
+                Some(Decimal { m: q, e: -PLACES })
+            }
+        }
+    }
+}
+
+/// sprig's `execDecimalOp`: folds `rest` into `first` with exact decimal arithmetic; falls
+/// back to float arithmetic where the decimals outgrow 38 digits.
+fn decimal_op(first: &Value, rest: &[Value], op: Op) -> Result<Value, String> {
+    let mut acc_f = to_float64(first);
+    let mut acc = Decimal::from_f64(acc_f);
+    for v in rest {
+        let x = to_float64(v);
+        if matches!(op, Op::Div) && x == 0.0 {
+            return Err("decimal division by 0".into());
+        }
+        acc = match (acc, Decimal::from_f64(x)) {
+            (Some(a), Some(b)) => a.apply(op, b),
+            _ => None,
+        };
+        acc_f = match acc {
+            Some(d) => d.to_f64(),
+            None => match op {
+                Op::Add => acc_f + x,
+                Op::Sub => acc_f - x,
+                Op::Mul => acc_f * x,
+                Op::Div => acc_f / x,
+            },
+        };
+        if acc.is_none() {
+            acc = Decimal::from_f64(acc_f);
+        }
+    }
+    Ok(Value::Float(acc_f))
 }

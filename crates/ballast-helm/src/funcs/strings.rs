@@ -1,8 +1,659 @@
-//! sprig's strings functions.
+//! sprig's string functions: trimming, case, abbreviation, quoting, indenting, splitting and
+//! joining, with Go's byte-oriented slicing and simple (one rune to one rune) case mappings.
+//!
+//! Every function that can grow its input (`repeat`, `indent`, `nindent`, `replace`, `wrap`,
+//! `wrapWith`) refuses to build more than [`MAX_OUTPUT`] bytes.
 
-use ballast_gotemplate::FuncMap;
+use ballast_gotemplate::fmt::{quote as go_quote, sprint_value};
+use ballast_gotemplate::{Args, Arity, FuncMap, Map, Value};
+
+/// The largest string a function of this group builds (64 MiB).
+pub(crate) const MAX_OUTPUT: usize = 64 << 20;
 
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
-    let _ = m;
+    use Arity::{AtLeast, Exact};
+    m.pure("hello", Exact(0), |_| Ok(Value::str("Hello!")));
+    m.pure("abbrev", Exact(2), |a| Ok(abbrev(Args::int(&a[0])?, Args::string(&a[1])?).into()));
+    m.pure("abbrevboth", Exact(3), |a| {
+        let (left, right, s) = (Args::int(&a[0])?, Args::int(&a[1])?, Args::string(&a[2])?);
+        if right < 4 || left > 0 && right < 7 {
+            return Ok(Value::str(s));
+        }
+        Ok(abbreviate_full(s, left, right).into())
+    });
+    m.pure("trunc", Exact(2), |a| Ok(trunc(Args::int(&a[0])?, Args::string(&a[1])?).into()));
+    m.pure("trim", Exact(1), |a| Ok(Value::str(Args::string(&a[0])?.trim())));
+    for name in ["trimall", "trimAll"] {
+        m.pure(name, Exact(2), |a| {
+            let cut = Args::string(&a[0])?;
+            Ok(Value::str(Args::string(&a[1])?.trim_matches(|c| cut.contains(c))))
+        });
+    }
+    m.pure("trimSuffix", Exact(2), |a| {
+        let (suffix, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
+        Ok(Value::str(s.strip_suffix(suffix).unwrap_or(s)))
+    });
+    m.pure("trimPrefix", Exact(2), |a| {
+        let (prefix, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
+        Ok(Value::str(s.strip_prefix(prefix).unwrap_or(s)))
+    });
+    m.pure("upper", Exact(1), |a| Ok(Args::string(&a[0])?.chars().map(simple_upper).collect::<String>().into()));
+    m.pure("lower", Exact(1), |a| Ok(Args::string(&a[0])?.chars().map(simple_lower).collect::<String>().into()));
+    m.pure("title", Exact(1), |a| Ok(title(Args::string(&a[0])?).into()));
+    m.pure("untitle", Exact(1), |a| Ok(untitle(Args::string(&a[0])?).into()));
+    m.pure("substr", Exact(3), |a| {
+        substr(Args::int(&a[0])?, Args::int(&a[1])?, Args::string(&a[2])?).map(Value::from)
+    });
+    m.pure("repeat", Exact(2), |a| repeat(Args::string(&a[1])?, Args::int(&a[0])?).map(Value::from));
+    m.pure("nospace", Exact(1), |a| Ok(nospace(Args::string(&a[0])?).into()));
+    m.pure("initials", Exact(1), |a| Ok(initials(Args::string(&a[0])?).into()));
+    m.pure("swapcase", Exact(1), |a| Ok(swapcase(Args::string(&a[0])?).into()));
+    m.pure("snakecase", Exact(1), |a| Ok(lower_words(Args::string(&a[0])?, '_').into()));
+    m.pure("kebabcase", Exact(1), |a| Ok(lower_words(Args::string(&a[0])?, '-').into()));
+    m.pure("camelcase", Exact(1), |a| Ok(pascal_case(Args::string(&a[0])?).into()));
+    m.pure("wrap", Exact(2), |a| wrap(Args::string(&a[1])?, Args::int(&a[0])?, "\n", false).map(Value::from));
+    m.pure("wrapWith", Exact(3), |a| {
+        let (width, sep, s) = (Args::int(&a[0])?, Args::string(&a[1])?, Args::string(&a[2])?);
+        wrap(s, width, if sep.is_empty() { "\n" } else { sep }, true).map(Value::from)
+    });
+    m.pure("contains", Exact(2), |a| Ok(Args::string(&a[1])?.contains(Args::string(&a[0])?).into()));
+    m.pure("hasPrefix", Exact(2), |a| Ok(Args::string(&a[1])?.starts_with(Args::string(&a[0])?).into()));
+    m.pure("hasSuffix", Exact(2), |a| Ok(Args::string(&a[1])?.ends_with(Args::string(&a[0])?).into()));
+    m.pure("quote", AtLeast(0), |a| {
+        let quoted: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| go_quote(&strval(v))).collect();
+        Ok(quoted.join(" ").into())
+    });
+    m.pure("squote", AtLeast(0), |a| {
+        let quoted: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", sprint_value(v))).collect();
+        Ok(quoted.join(" ").into())
+    });
+    m.pure("cat", AtLeast(0), |a| {
+        let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(sprint_value).collect();
+        Ok(parts.join(" ").into())
+    });
+    m.pure("indent", Exact(2), |a| indent(Args::int(&a[0])?, Args::string(&a[1])?, false).map(Value::from));
+    m.pure("nindent", Exact(2), |a| indent(Args::int(&a[0])?, Args::string(&a[1])?, true).map(Value::from));
+    m.pure("replace", Exact(3), |a| {
+        replace(Args::string(&a[2])?, Args::string(&a[0])?, Args::string(&a[1])?).map(Value::from)
+    });
+    m.pure("plural", Exact(3), |a| {
+        let (one, many, n) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::int(&a[2])?);
+        Ok(Value::str(if n == 1 { one } else { many }))
+    });
+    m.pure("toString", Exact(1), |a| Ok(strval(&a[0]).into()));
+    m.pure("toStrings", Exact(1), |a| Ok(string_list(&to_strings(&a[0]))));
+    m.pure("split", Exact(2), |a| {
+        let (sep, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
+        Ok(indexed_map(go_split(s, sep, -1)))
+    });
+    m.pure("splitn", Exact(3), |a| {
+        let (sep, n, s) = (Args::string(&a[0])?, Args::int(&a[1])?, Args::string(&a[2])?);
+        Ok(indexed_map(go_split(s, sep, n)))
+    });
+    m.pure("splitList", Exact(2), |a| {
+        let (sep, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
+        Ok(Value::list(go_split(s, sep, -1).into_iter().map(Value::from).collect()))
+    });
+    m.pure("join", Exact(2), |a| Ok(to_strings(&a[1]).join(Args::string(&a[0])?).into()));
+    m.pure("sortAlpha", Exact(1), |a| {
+        let mut items = match &a[0] {
+            Value::List(_) | Value::Bytes(_) => to_strings(&a[0]),
+            v => vec![strval(v)],
+        };
+        items.sort();
+        Ok(string_list(&items))
+    });
 }
+
+/// sprig's `strval`: a string as is, bytes as text, anything else as fmt's `%v` prints it.
+pub(crate) fn strval(v: &Value) -> String {
+    match v {
+        Value::String(s) => s.to_string(),
+        Value::Bytes(b) => String::from_utf8_lossy(b).into_owned(),
+        v => sprint_value(v),
+    }
+}
+
+/// sprig's `strslice` (`toStrings`, `join`): the elements of a list, nils dropped, each through
+/// [`strval`]; a nil gives no element; any other value one element.
+pub(crate) fn to_strings(v: &Value) -> Vec<String> {
+    match v {
+        Value::Nil => Vec::new(),
+        Value::List(l) => l.iter().filter(|x| !x.is_nil()).map(strval).collect(),
+        Value::Bytes(b) => b.iter().map(|x| x.to_string()).collect(),
+        v => vec![strval(v)],
+    }
+}
+
+fn string_list(items: &[String]) -> Value {
+    Value::list(items.iter().map(|s| Value::str(s)).collect())
+}
+
+fn indexed_map(parts: Vec<String>) -> Value {
+    let map: Map = parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::from(p))).collect();
+    Value::map(map)
+}
+
+/// A byte range of `s` as text; a cut inside a UTF-8 sequence shows as U+FFFD, since Go's
+/// byte slice would hold invalid UTF-8.
+fn byte_slice(s: &str, from: usize, to: usize) -> String {
+    match s.get(from..to) {
+        Some(x) => x.to_string(),
+        None => String::from_utf8_lossy(&s.as_bytes()[from..to]).into_owned(),
+    }
+}
+
+fn ensure_size(len: usize) -> Result<(), String> {
+    if len > MAX_OUTPUT {
+        Err(format!("result of {len} bytes exceeds the limit of {MAX_OUTPUT} bytes"))
+    } else {
+        Ok(())
+    }
+}
+
+/// `trunc`: the first `c` bytes, or for a negative `c` the last `-c` bytes.
+fn trunc(c: i64, s: &str) -> String {
+    let len = s.len() as i64;
+    if c < 0 && len + c > 0 {
+        return byte_slice(s, (len + c) as usize, s.len());
+    }
+    if c >= 0 && len > c {
+        return byte_slice(s, 0, c as usize);
+    }
+    s.to_string()
+}
+
+/// `substr`: Go's `s[:end]` for a negative start, `s[start:]` for a negative or too large
+/// end, `s[start:end]` otherwise, with Go's out-of-range panics as errors.
+fn substr(start: i64, end: i64, s: &str) -> Result<String, String> {
+    let len = s.len() as i64;
+    let (from, to) = if start < 0 {
+        if end < 0 {
+            return Err(format!("runtime error: slice bounds out of range [:{end}]"));
+        }
+        if end > len {
+            return Err(format!("runtime error: slice bounds out of range [:{end}] with length {len}"));
+        }
+        (0, end)
+    } else if end < 0 || end > len {
+        if start > len {
+            return Err(format!("runtime error: slice bounds out of range [{start}:{len}]"));
+        }
+        (start, len)
+    } else {
+        if start > end {
+            return Err(format!("runtime error: slice bounds out of range [{start}:{end}]"));
+        }
+        (start, end)
+    };
+    Ok(byte_slice(s, from as usize, to as usize))
+}
+
+fn repeat(s: &str, count: i64) -> Result<String, String> {
+    if count < 0 {
+        return Err("strings: negative Repeat count".into());
+    }
+    ensure_size(s.len().saturating_mul(count as usize))?;
+    Ok(s.repeat(count as usize))
+}
+
+fn indent(spaces: i64, s: &str, newline: bool) -> Result<String, String> {
+    if spaces < 0 {
+        return Err("strings: negative Repeat count".into());
+    }
+    let pad = spaces as usize;
+    let lines = s.bytes().filter(|b| *b == b'\n').count() + 1;
+    ensure_size(pad.saturating_mul(lines).saturating_add(s.len()))?;
+    let pad = " ".repeat(pad);
+    let mut out = String::with_capacity(s.len() + pad.len() * lines + 1);
+    if newline {
+        out.push('\n');
+    }
+    out.push_str(&pad);
+    for (i, line) in s.split('\n').enumerate() {
+        if i > 0 {
+            out.push('\n');
+            out.push_str(&pad);
+        }
+        out.push_str(line);
+    }
+    Ok(out)
+}
+
+/// Go's `strings.Replace(s, old, new, -1)`: an empty `old` matches before each rune and at
+/// the end.
+fn replace(s: &str, old: &str, new: &str) -> Result<String, String> {
+    let matches = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old).count() };
+    let grown = matches.saturating_mul(new.len()).saturating_add(s.len());
+    ensure_size(grown)?;
+    Ok(s.replace(old, new))
+}
+
+/// Go's `strings.SplitN(s, sep, n)` (n < 0: all parts; n == 0: none); an empty separator
+/// splits into runes.
+fn go_split(s: &str, sep: &str, n: i64) -> Vec<String> {
+    if n == 0 {
+        return Vec::new();
+    }
+    if sep.is_empty() {
+        let chars: Vec<&str> = s.char_indices().map(|(i, c)| &s[i..i + c.len_utf8()]).collect();
+        if n < 0 || chars.len() <= n as usize {
+            return chars.into_iter().map(str::to_string).collect();
+        }
+        let n = n as usize;
+        let mut out: Vec<String> = chars[..n - 1].iter().map(|c| c.to_string()).collect();
+        out.push(chars[n - 1..].concat());
+        return out;
+    }
+    if n < 0 {
+        s.split(sep).map(str::to_string).collect()
+    } else {
+        s.splitn(n as usize, sep).map(str::to_string).collect()
+    }
+}
+
+fn abbrev(width: i64, s: &str) -> String {
+    if width < 4 {
+        return s.to_string();
+    }
+    abbreviate_full(s, 0, width)
+}
+
+/// goutils' `AbbreviateFull` on bytes, its errors giving "".
+fn abbreviate_full(s: &str, offset: i64, width: i64) -> String {
+    let len = s.len() as i64;
+    if s.is_empty() || width < 4 {
+        return String::new();
+    }
+    if len <= width {
+        return s.to_string();
+    }
+    let mut offset = offset.min(len);
+    if len - offset < width - 3 {
+        offset = len - (width - 3);
+    }
+    if offset <= 4 {
+        return byte_slice(s, 0, (width - 3) as usize) + "...";
+    }
+    if width < 7 {
+        return String::new();
+    }
+    if offset + width - 3 < len {
+        let rest = String::from_utf8_lossy(&s.as_bytes()[offset as usize..]).into_owned();
+        return format!("...{}", abbreviate_full(&rest, 0, width - 3));
+    }
+    format!("...{}", byte_slice(s, (len - (width - 3)) as usize, s.len()))
+}
+
+/// Go's `unicode.ToUpper`: the simple one-rune mapping (`ß` stays `ß`).
+pub(crate) fn simple_upper(c: char) -> char {
+    let mut up = c.to_uppercase();
+    match (up.next(), up.next()) {
+        (Some(u), None) => u,
+        _ => match c as u32 {
+            0x1f80..=0x1faf if (c as u32) & 0x8 == 0 => char::from_u32(c as u32 + 8).unwrap_or(c),
+            0x1fb3 => '\u{1fbc}',
+            0x1fc3 => '\u{1fcc}',
+            0x1ff3 => '\u{1ffc}',
+            _ => c,
+        },
+    }
+}
+
+/// Go's `unicode.ToLower`: the simple one-rune mapping.
+pub(crate) fn simple_lower(c: char) -> char {
+    if c == '\u{130}' {
+        return 'i';
+    }
+    let mut low = c.to_lowercase();
+    match (low.next(), low.next()) {
+        (Some(l), None) => l,
+        _ => c,
+    }
+}
+
+/// Go's `unicode.ToTitle`.
+fn simple_title(c: char) -> char {
+    match c as u32 {
+        0x1c4..=0x1c6 => '\u{1c5}',
+        0x1c7..=0x1c9 => '\u{1c8}',
+        0x1ca..=0x1cc => '\u{1cb}',
+        0x1f1..=0x1f3 => '\u{1f2}',
+        0x1f88..=0x1f8f | 0x1f98..=0x1f9f | 0x1fa8..=0x1faf | 0x1fbc | 0x1fcc | 0x1ffc => c,
+        _ => simple_upper(c),
+    }
+}
+
+/// Go's `unicode.IsTitle` (category Lt).
+fn is_title(c: char) -> bool {
+    matches!(c as u32, 0x1c5 | 0x1c8 | 0x1cb | 0x1f2 | 0x1f88..=0x1f8f | 0x1f98..=0x1f9f | 0x1fa8..=0x1faf | 0x1fbc | 0x1fcc | 0x1ffc)
+}
+
+/// Go's `strings.Title`: the first letter of each word in title case, where words are
+/// separated by anything but ASCII letters, digits and `_`, and non-ASCII letters and digits.
+fn title(s: &str) -> String {
+    let separator = |c: char| {
+        if c.is_ascii() {
+            !(c.is_ascii_alphanumeric() || c == '_')
+        } else if c.is_alphabetic() || c.is_numeric() {
+            false
+        } else {
+            c.is_whitespace()
+        }
+    };
+    let mut prev = ' ';
+    s.chars()
+        .map(|c| {
+            let out = if separator(prev) { simple_title(c) } else { c };
+            prev = c;
+            out
+        })
+        .collect()
+}
+
+/// goutils' `Uncapitalize`: the first rune of each whitespace-separated word lowered.
+fn untitle(s: &str) -> String {
+    let mut next = true;
+    s.chars()
+        .map(|c| {
+            if c.is_whitespace() {
+                next = true;
+                c
+            } else if next {
+                next = false;
+                simple_lower(c)
+            } else {
+                c
+            }
+        })
+        .collect()
+}
+
+/// goutils' `SwapCase`: upper and title to lower, lower to title after whitespace or at the
+/// start, other lower to upper.
+fn swapcase(s: &str) -> String {
+    let mut after_space = true;
+    s.chars()
+        .map(|c| {
+            if c.is_uppercase() && !c.is_lowercase() || is_title(c) {
+                after_space = false;
+                simple_lower(c)
+            } else if c.is_lowercase() {
+                let out = if after_space { simple_title(c) } else { simple_upper(c) };
+                after_space = false;
+                out
+            } else {
+                after_space = c.is_whitespace();
+                c
+            }
+        })
+        .collect()
+}
+
+/// Go's `unicode.IsSpace` of a byte taken as a rune (goutils walks bytes).
+fn byte_is_space(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0b | 0x0c | b'\r' | b' ' | 0x85 | 0xa0)
+}
+
+/// goutils' `DeleteWhiteSpace`: walks bytes, so multi-byte runes are re-encoded byte by byte
+/// as Latin-1 when anything was deleted.
+fn nospace(s: &str) -> String {
+    if !s.bytes().any(byte_is_space) {
+        return s.to_string();
+    }
+    s.bytes().filter(|b| !byte_is_space(*b)).map(char::from).collect()
+}
+
+/// goutils' `Initials`: the first byte of each whitespace-separated word, as a rune.
+fn initials(s: &str) -> String {
+    let mut gap = true;
+    let mut out = String::new();
+    for b in s.bytes() {
+        if byte_is_space(b) {
+            gap = true;
+        } else if gap {
+            out.push(char::from(b));
+            gap = false;
+        }
+    }
+    out
+}
+
+/// goutils' `WrapCustom` on bytes: breaks at the last space within `width`, long words kept
+/// whole unless `long_words`.
+fn wrap(s: &str, width: i64, newline: &str, long_words: bool) -> Result<String, String> {
+    if s.is_empty() {
+        return Ok(String::new());
+    }
+    let width = width.max(1).min(i64::from(u32::MAX)) as usize;
+    let b = s.as_bytes();
+    let len = b.len();
+    let mut offset = 0;
+    let mut out: Vec<u8> = Vec::new();
+    while len - offset > width {
+        if b[offset] == b' ' {
+            offset += 1;
+            continue;
+        }
+        let end = width + offset + 1;
+        if let Some(space) = b[offset..end].iter().rposition(|c| *c == b' ') {
+            out.extend_from_slice(&b[offset..offset + space]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += space + 1;
+        } else if long_words {
+            out.extend_from_slice(&b[offset..offset + width]);
+            out.extend_from_slice(newline.as_bytes());
+            offset += width;
+        } else {
+            let end = width + offset;
+            match b[end..].iter().position(|c| *c == b' ') {
+                None => {
+                    out.extend_from_slice(&b[offset..]);
+                    offset = len;
+                }
+                Some(i) => {
+                    out.extend_from_slice(&b[offset..end + i]);
+                    out.extend_from_slice(newline.as_bytes());
+                    offset = end + i + 1;
+                }
+            }
+        }
+        ensure_size(out.len())?;
+    }
+    out.extend_from_slice(&b[offset..]);
+    Ok(String::from_utf8_lossy(&out).into_owned())
+}
+
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Word {
+    Invalid,
+    Number,
+    Upper,
+    Alpha,
+    Connector,
+    Punct,
+    Other,
+}
+
+fn is_connector(c: char) -> bool {
+    c == '-' || c == '_' || c.is_whitespace()
+}
+
+fn is_alpha(c: char) -> bool {
+    c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic())
+}
+
+fn is_punct(c: char) -> bool {
+    c.is_ascii_punctuation() && !matches!(c, '$' | '+' | '<' | '=' | '>' | '^' | '`' | '|' | '~')
+        || (!c.is_ascii() && !c.is_alphanumeric() && !c.is_whitespace() && !c.is_control() && is_unicode_punct(c))
+}
+
+/// A coarse test for Unicode punctuation (category P) outside ASCII.
+fn is_unicode_punct(c: char) -> bool {
+    matches!(c as u32, 0xa1 | 0xa7 | 0xab | 0xb6 | 0xb7 | 0xbb | 0xbf | 0x2010..=0x2027 | 0x2030..=0x205e | 0x3001..=0x3003 | 0x3008..=0x3011)
+}
+
+/// xstrings' word scanner: the next word's type, the word, and the rest.
+fn next_word(s: &str) -> (Word, &str, &str) {
+    let mut it = s.char_indices().peekable();
+    let Some((_, first)) = it.next() else {
+        return (Word::Invalid, "", "");
+    };
+    let end_of = |pos: Option<usize>| pos.unwrap_or(s.len());
+    let take_while = |start: usize, pred: &dyn Fn(char) -> bool| -> usize {
+        end_of(s[start..].char_indices().find(|(_, c)| !pred(*c)).map(|(i, _)| start + i))
+    };
+    let n = first.len_utf8();
+    let (wt, end) = if is_connector(first) {
+        (Word::Connector, take_while(n, &is_connector))
+    } else if is_punct(first) {
+        (Word::Punct, take_while(n, &is_punct))
+    } else if first.is_uppercase() {
+        match s[n..].chars().next() {
+            None => (Word::Upper, n),
+            Some(c) if c.is_uppercase() => {
+                // A run of capitals; in "HTTPStatus" the last capital starts the next word.
+                let run_end = take_while(n, &|c: char| c.is_uppercase());
+                match s[run_end..].chars().next() {
+                    Some(c) if is_alpha(c) => {
+                        let last = s[..run_end].chars().next_back().map_or(0, char::len_utf8);
+                        (Word::Upper, run_end - last)
+                    }
+                    _ => (Word::Upper, run_end),
+                }
+            }
+            Some(c) if is_alpha(c) => (Word::Upper, take_while(n, &|c: char| is_alpha(c) && !c.is_uppercase())),
+            Some(_) => (Word::Upper, n),
+        }
+    } else if is_alpha(first) {
+        (Word::Alpha, take_while(n, &|c: char| is_alpha(c) && !c.is_uppercase()))
+    } else if first.is_numeric() {
+        (Word::Number, take_while(n, &char::is_numeric))
+    } else {
+        let other = |c: char| !(is_connector(c) || is_alpha(c) || c.is_numeric() || is_punct(c));
+        (Word::Other, take_while(n, &other))
+    };
+    (wt, &s[..end], &s[end..])
+}
+
+fn push_lower(out: &mut String, wt: Word, word: &str, connector: char) {
+    if wt != Word::Upper && wt != Word::Connector {
+        out.push_str(word);
+        return;
+    }
+    for c in word.chars() {
+        if is_connector(c) {
+            out.push(connector);
+        } else {
+            out.push(if c.is_uppercase() { simple_lower(c) } else { c });
+        }
+    }
+}
+
+/// xstrings' `ToSnakeCase`/`ToKebabCase`: words lowered and joined by `connector`.
+fn lower_words(s: &str, connector: char) -> String {
+    if s.is_empty() {
+        return String::new();
+    }
+    let mut out = String::new();
+    let (mut wt, mut word, mut rest) = next_word(s);
+    while !rest.is_empty() {
+        if wt != Word::Connector {
+            push_lower(&mut out, wt, word, connector);
+        }
+        let (prev, last) = (wt, word);
+        (wt, word, rest) = next_word(rest);
+        match prev {
+            Word::Number => {
+                while wt == Word::Alpha || wt == Word::Number {
+                    push_lower(&mut out, wt, word, connector);
+                    (wt, word, rest) = next_word(rest);
+                }
+                if !matches!(wt, Word::Invalid | Word::Punct | Word::Connector) {
+                    out.push(connector);
+                }
+            }
+            Word::Connector => push_lower(&mut out, prev, last, connector),
+            Word::Punct => {}
+            _ => {
+                if wt != Word::Number {
+                    if wt != Word::Connector && wt != Word::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                if rest.is_empty() {
+                    continue;
+                }
+                let number = word;
+                (wt, word, rest) = next_word(rest);
+                if wt != Word::Alpha {
+                    push_lower(&mut out, Word::Number, number, connector);
+                    if wt != Word::Connector && wt != Word::Punct {
+                        out.push(connector);
+                    }
+                    continue;
+                }
+                out.push(connector);
+                push_lower(&mut out, Word::Number, number, connector);
+                while wt == Word::Alpha || wt == Word::Number {
+                    push_lower(&mut out, wt, word, connector);
+                    (wt, word, rest) = next_word(rest);
+                }
+                if !matches!(wt, Word::Invalid | Word::Connector | Word::Punct) {
+                    out.push(connector);
+                }
+            }
+        }
+    }
+    push_lower(&mut out, wt, word, connector);
+    out
+}
+
+/// xstrings' `ToPascalCase` (sprig's `camelcase`): leading connectors kept, each word's first
+/// rune upper-cased and the capitals that directly follow a capital word start lowered
+/// (`HTTPServer` → `Httpserver`); of a run of connectors one is kept between words.
+fn pascal_case(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    let mut first = None;
+    for c in chars.by_ref() {
+        if !is_connector(c) {
+            first = Some(c);
+            break;
+        }
+        out.push(c);
+    }
+    let Some(first) = first else {
+        // Only connectors: the last one is written twice.
+        if let Some(last) = s.chars().next_back() {
+            out.push(last);
+        }
+        return out;
+    };
+    let mut lowering = first.is_uppercase();
+    let mut prev = simple_upper(first);
+    for c in chars {
+        let cur = if is_connector(c) && is_connector(prev) {
+            out.push(prev);
+            prev = c;
+            continue;
+        } else if is_connector(prev) {
+            lowering = c.is_uppercase();
+            simple_upper(c)
+        } else {
+            out.push(prev);
+            if lowering && c.is_uppercase() {
+                simple_lower(c)
+            } else {
+                lowering = false;
+                c
+            }
+        };
+        prev = cur;
+    }
+    out.push(prev);
+    out
+}
+
