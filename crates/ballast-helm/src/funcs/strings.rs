@@ -657,3 +657,284 @@ fn pascal_case(s: &str) -> String {
     out
 }
 
+
+/// Helpers for this module's and the sibling modules' tests: call a registered function the
+/// way the template executor does and print its result as the template would.
+#[cfg(test)]
+pub(crate) mod test_support {
+    use ballast_gotemplate::fmt::sprint_value;
+    use ballast_gotemplate::{Env, Error, FuncMap, Map, Value};
+
+    /// An [`Env`] for functions that must not need one.
+    struct NoEnv;
+
+    impl Env for NoEnv {
+        fn execute_template(&mut self, _: &str, _: Value) -> Result<String, Error> {
+            panic!("no template execution in these tests")
+        }
+        fn execute_source(&mut self, _: &str, _: &str, _: Value) -> Result<String, Error> {
+            panic!("no template execution in these tests")
+        }
+    }
+
+    /// The map of every function of this crate's pure groups.
+    pub fn funcs() -> FuncMap {
+        crate::funcs::sprig()
+    }
+
+    /// Calls `name`, giving its value or its error text.
+    pub fn call(name: &str, args: &[Value]) -> Result<Value, String> {
+        let m = funcs();
+        let f = m.get(name).unwrap_or_else(|| panic!("{name} is not registered"));
+        match f.arity {
+            ballast_gotemplate::Arity::Exact(n) => assert_eq!(args.len(), n, "{name} arity"),
+            ballast_gotemplate::Arity::AtLeast(n) => assert!(args.len() >= n, "{name} arity"),
+        }
+        (f.f)(&mut NoEnv, args)
+    }
+
+    /// Calls `name` and prints the result with `%v` (`<nil>` for nil, which a template prints
+    /// as nothing), or `ERR <message>`.
+    pub fn p(name: &str, args: &[Value]) -> String {
+        match call(name, args) {
+            Ok(v) => sprint_value(&v),
+            Err(e) => format!("ERR {e}"),
+        }
+    }
+
+    /// An `int` (template integer constant).
+    pub fn i(n: i64) -> Value {
+        Value::Int(n)
+    }
+    /// A `float64`.
+    pub fn f(x: f64) -> Value {
+        Value::Float(x)
+    }
+    /// A `string`.
+    pub fn s(x: &str) -> Value {
+        Value::str(x)
+    }
+    /// A `[]interface{}`.
+    pub fn l(items: Vec<Value>) -> Value {
+        Value::list(items)
+    }
+    /// A fresh `map[string]interface{}`.
+    pub fn d(entries: Vec<(&str, Value)>) -> Value {
+        Value::map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect::<Map>())
+    }
+    /// nil.
+    pub const NIL: Value = Value::Nil;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::test_support::*;
+    use ballast_gotemplate::Value;
+
+    #[test]
+    fn abbrev_and_abbrevboth() {
+        assert_eq!(p("abbrev", &[i(5), s("hello world")]), "he...");
+        assert_eq!(p("abbrev", &[i(3), s("hello world")]), "hello world");
+        assert_eq!(p("abbrev", &[i(20), s("hello")]), "hello");
+        assert_eq!(p("abbrevboth", &[i(5), i(10), s("1234 5678 9123")]), "...5678...");
+        assert_eq!(p("abbrevboth", &[i(0), i(4), s("hello world")]), "h...");
+        assert_eq!(p("abbrevboth", &[i(1), i(5), s("hello world")]), "hello world");
+    }
+
+    #[test]
+    fn trunc_counts_bytes_from_either_end() {
+        assert_eq!(p("trunc", &[i(-2), s("abcdef")]), "ef");
+        assert_eq!(p("trunc", &[i(5), s("abc")]), "abc");
+        assert_eq!(p("trunc", &[i(0), s("abc")]), "");
+        assert_eq!(p("trunc", &[i(-5), s("abc")]), "abc");
+        assert_eq!(p("trunc", &[i(-3), s("abc")]), "abc");
+        assert_eq!(p("trunc", &[i(3), s("héllo")]), "hé");
+        assert_eq!(p("trunc", &[f(1.5), s("abc")]), "ERR wrong type for value; expected int; got float64");
+        assert_eq!(p("trunc", &[Value::Int64(2), s("abc")]), "ERR wrong type for value; expected int; got int64");
+        assert_eq!(p("trunc", &[i(2), f(1.5)]), "ERR wrong type for value; expected string; got float64");
+    }
+
+    #[test]
+    fn trims() {
+        assert_eq!(p("trim", &[s("  a b \n\t")]), "a b");
+        assert_eq!(p("trimall", &[s("$"), s("$$5.00$")]), "5.00");
+        assert_eq!(p("trimAll", &[s("ab"), s("abxba")]), "x");
+        assert_eq!(p("trimSuffix", &[s("-"), s("hello-")]), "hello");
+        assert_eq!(p("trimPrefix", &[s("-"), s("-hello")]), "hello");
+    }
+
+    #[test]
+    fn case_functions() {
+        assert_eq!(p("upper", &[s("héllo ß ǆ")]), "HÉLLO ß Ǆ");
+        assert_eq!(p("lower", &[s("HÉLLO İ Σ")]), "héllo i σ");
+        assert_eq!(p("title", &[s("hello world-foo_bar élan 3rd")]), "Hello World-Foo_bar Élan 3rd");
+        assert_eq!(p("untitle", &[s("Hello World FOO")]), "hello world fOO");
+        assert_eq!(p("swapcase", &[s("hello World ABC def")]), "HELLO wORLD abc DEF");
+    }
+
+    #[test]
+    fn substr_slices_like_go() {
+        assert_eq!(p("substr", &[i(1), i(10), s("abc")]), "bc");
+        assert_eq!(p("substr", &[i(0), i(-1), s("abc")]), "abc");
+        assert_eq!(p("substr", &[i(-1), i(2), s("abc")]), "ab");
+        assert_eq!(p("substr", &[i(1), i(1), s("abc")]), "");
+        assert_eq!(p("substr", &[i(5), i(-1), s("abc")]), "ERR runtime error: slice bounds out of range [5:3]");
+        assert_eq!(p("substr", &[i(2), i(1), s("abc")]), "ERR runtime error: slice bounds out of range [2:1]");
+        assert_eq!(
+            p("substr", &[i(-1), i(5), s("abc")]),
+            "ERR runtime error: slice bounds out of range [:5] with length 3"
+        );
+        assert_eq!(p("substr", &[i(-1), i(-1), s("abc")]), "ERR runtime error: slice bounds out of range [:-1]");
+    }
+
+    #[test]
+    fn repeat_is_bounded() {
+        assert_eq!(p("repeat", &[i(3), s("ab")]), "ababab");
+        assert_eq!(p("repeat", &[i(0), s("ab")]), "");
+        assert_eq!(p("repeat", &[i(-1), s("ab")]), "ERR strings: negative Repeat count");
+        assert!(p("repeat", &[i(1 << 40), s("ab")]).starts_with("ERR "));
+    }
+
+    #[test]
+    fn nospace_and_initials_walk_bytes() {
+        assert_eq!(p("nospace", &[s("a b\tc\nd")]), "abcd");
+        assert_eq!(p("nospace", &[s("é b")]), "Ã©b");
+        assert_eq!(p("initials", &[s("first  last name")]), "fln");
+        assert_eq!(p("initials", &[s("élan vital")]), "Ãv");
+    }
+
+    #[test]
+    fn snake_and_kebab_case() {
+        for (input, want) in [
+            ("FirstName", "first_name"),
+            ("HTTPServer", "http_server"),
+            ("http2xx", "http_2xx"),
+            ("HTTP20xOK", "http_20x_ok"),
+            ("Duration2m3s", "duration_2m3s"),
+            ("Bld4Floor3rd", "bld4_floor_3rd"),
+            ("GO PATH-x_y", "go_path_x_y"),
+            ("a_1_b", "a_1_b"),
+            ("foo.bar", "foo.bar"),
+        ] {
+            assert_eq!(p("snakecase", &[s(input)]), want, "{input}");
+        }
+        assert_eq!(p("kebabcase", &[s("FirstName HTTPServer")]), "first-name-http-server");
+    }
+
+    #[test]
+    fn camelcase_is_pascal_case() {
+        for (input, want) in [
+            ("some_words", "SomeWords"),
+            ("http_server", "HttpServer"),
+            ("_complex__case_", "_Complex_Case_"),
+            ("some words", "SomeWords"),
+            ("GOLANG_IS_GREAT", "GolangIsGreat"),
+            ("fooBar baz", "FooBarBaz"),
+            ("foo-bar", "FooBar"),
+            ("HTTPServer", "Httpserver"),
+            ("a", "A"),
+            ("__a", "__A"),
+            ("aBC", "ABC"),
+            ("ABc", "Abc"),
+            ("a-BCD", "ABcd"),
+            ("FooBAR", "FooBAR"),
+            ("xHTTPx", "XHTTPx"),
+            ("a__b", "A_B"),
+            ("a_", "A_"),
+            ("-", "--"),
+            ("A1B2", "A1B2"),
+            ("AÉÉ", "Aéé"),
+            ("a  b", "A B"),
+            ("a_B_C", "ABC"),
+            ("ab.cD", "Ab.cD"),
+        ] {
+            assert_eq!(p("camelcase", &[s(input)]), want, "{input}");
+        }
+    }
+
+    #[test]
+    fn wrap_and_wrap_with() {
+        assert_eq!(p("wrap", &[i(5), s("Hello World and more")]), "Hello\nWorld\nand\nmore");
+        assert_eq!(p("wrap", &[i(3), s("abcdefgh ij")]), "abcdefgh\nij");
+        assert_eq!(p("wrap", &[i(0), s("a b")]), "a\nb");
+        assert_eq!(p("wrapWith", &[i(5), s("\t"), s("Hello World")]), "Hello\tWorld");
+        assert_eq!(p("wrapWith", &[i(3), s("|"), s("abcdefgh ij")]), "abc|def|gh|ij");
+    }
+
+    #[test]
+    fn contains_prefix_suffix() {
+        assert_eq!(p("contains", &[s("cat"), s("catch")]), "true");
+        assert_eq!(p("hasPrefix", &[s("ca"), s("catch")]), "true");
+        assert_eq!(p("hasSuffix", &[s("ch"), s("catch")]), "true");
+        assert_eq!(p("hasSuffix", &[s("x"), s("catch")]), "false");
+    }
+
+    #[test]
+    fn quote_squote_cat() {
+        let list = l(vec![i(1), s("two"), NIL]);
+        assert_eq!(p("quote", &[s("a\"b"), i(1), NIL, f(2.5), Value::Bool(true)]), r#""a\"b" "1" "2.5" "true""#);
+        assert_eq!(p("quote", &[]), "");
+        assert_eq!(p("quote", &[NIL]), "");
+        assert_eq!(p("quote", &[list.clone()]), r#""[1 two <nil>]""#);
+        assert_eq!(p("quote", &[d(vec![("a", i(1))])]), r#""map[a:1]""#);
+        assert_eq!(p("squote", &[s("a'b"), i(1), NIL, list.clone()]), "'a'b' '1' '[1 two <nil>]'");
+        assert_eq!(p("cat", &[s("a"), i(1), NIL, s("b"), list]), "a 1 b [1 two <nil>]");
+        assert_eq!(p("cat", &[]), "");
+    }
+
+    #[test]
+    fn indent_and_nindent() {
+        assert_eq!(p("indent", &[i(2), s("a\nb\n")]), "  a\n  b\n  ");
+        assert_eq!(p("nindent", &[i(2), s("a\nb")]), "\n  a\n  b");
+        assert_eq!(p("indent", &[i(0), s("")]), "");
+        assert_eq!(p("indent", &[i(-1), s("a")]), "ERR strings: negative Repeat count");
+        assert!(p("nindent", &[i(1 << 40), s("a")]).starts_with("ERR "));
+    }
+
+    #[test]
+    fn replace_and_plural() {
+        assert_eq!(p("replace", &[s("a"), s("b"), s("banana")]), "bbnbnb");
+        assert_eq!(p("replace", &[s(""), s("-"), s("abc")]), "-a-b-c-");
+        assert_eq!(p("plural", &[s("one"), s("many"), i(1)]), "one");
+        assert_eq!(p("plural", &[s("one"), s("many"), i(2)]), "many");
+    }
+
+    #[test]
+    fn to_string_and_to_strings() {
+        assert_eq!(p("toString", &[NIL]), "<nil>");
+        assert_eq!(p("toString", &[f(1.5)]), "1.5");
+        assert_eq!(p("toString", &[Value::Bool(true)]), "true");
+        assert_eq!(p("toString", &[d(vec![("a", i(1)), ("b", d(vec![("c", i(2))]))])]), "map[a:1 b:map[c:2]]");
+        assert_eq!(p("toStrings", &[l(vec![i(1), s("two"), NIL])]), "[1 two]");
+        assert_eq!(p("toStrings", &[s("ab")]), "[ab]");
+        assert_eq!(p("toStrings", &[NIL]), "[]");
+        assert_eq!(p("toStrings", &[i(3)]), "[3]");
+    }
+
+    #[test]
+    fn splits() {
+        assert_eq!(p("split", &[s(","), s("a,b,,c")]), "map[_0:a _1:b _2: _3:c]");
+        assert_eq!(p("split", &[s(""), s("abc")]), "map[_0:a _1:b _2:c]");
+        assert_eq!(p("splitList", &[s(","), s("a,b")]), "[a b]");
+        assert_eq!(p("splitList", &[s(","), s("")]), "[]");
+        assert_eq!(p("splitn", &[s(","), i(2), s("a,b,c")]), "map[_0:a _1:b,c]");
+        assert_eq!(p("splitn", &[s(","), i(0), s("a,b,c")]), "map[]");
+        assert_eq!(p("splitn", &[s(","), i(-1), s("a,b,c")]), "map[_0:a _1:b _2:c]");
+    }
+
+    #[test]
+    fn join_and_sort_alpha() {
+        assert_eq!(p("join", &[s("-"), l(vec![i(1), s("two"), NIL])]), "1-two");
+        assert_eq!(p("join", &[s("-"), s("abc")]), "abc");
+        assert_eq!(p("join", &[s("-"), NIL]), "");
+        assert_eq!(p("join", &[s("-"), l(vec![i(1), NIL, f(2.5)])]), "1-2.5");
+        assert_eq!(p("sortAlpha", &[l(vec![s("b"), s("a"), i(10), i(2)])]), "[10 2 a b]");
+        assert_eq!(p("sortAlpha", &[s("x")]), "[x]");
+        assert_eq!(p("sortAlpha", &[d(vec![("a", i(1))])]), "[map[a:1]]");
+    }
+
+    #[test]
+    fn hello() {
+        assert_eq!(p("hello", &[]), "Hello!");
+    }
+}
