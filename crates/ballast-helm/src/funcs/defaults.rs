@@ -61,3 +61,65 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
         _ => false,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::strings::test_support::*;
+    use ballast_gotemplate::Value;
+
+    #[test]
+    fn default_treats_zero_values_as_unset() {
+        let d_ = s("d");
+        assert_eq!(p("default", &[d_.clone(), NIL]), "d");
+        assert_eq!(p("default", &[d_.clone(), i(0)]), "d");
+        assert_eq!(p("default", &[d_.clone(), Value::Bool(false)]), "d");
+        assert_eq!(p("default", &[d_.clone(), s("")]), "d");
+        assert_eq!(p("default", &[d_.clone(), l(vec![])]), "d");
+        assert_eq!(p("default", &[d_.clone(), d(vec![])]), "d");
+        assert_eq!(p("default", &[d_.clone(), s("x")]), "x");
+        assert_eq!(p("default", &[d_.clone()]), "d");
+        assert_eq!(p("default", &[d_.clone(), f(0.0)]), "d");
+        assert_eq!(p("default", &[d_, s("0")]), "0");
+    }
+
+    #[test]
+    fn empty() {
+        assert_eq!(p("empty", &[s("0")]), "false");
+        assert_eq!(p("empty", &[i(0)]), "true");
+        assert_eq!(p("empty", &[NIL]), "true");
+        assert_eq!(p("empty", &[l(vec![])]), "true");
+        assert_eq!(p("empty", &[d(vec![("a", i(1))])]), "false");
+        assert_eq!(p("empty", &[Value::Bool(false)]), "true");
+        assert_eq!(p("empty", &[f(0.0)]), "true");
+    }
+
+    #[test]
+    fn coalesce_all_any() {
+        assert_eq!(p("coalesce", &[i(0), s(""), NIL, s("a"), s("b")]), "a");
+        assert_eq!(p("coalesce", &[i(0)]), "<nil>");
+        assert_eq!(p("coalesce", &[]), "<nil>");
+        assert_eq!(p("all", &[i(1), s("a")]), "true");
+        assert_eq!(p("all", &[i(1), s("")]), "false");
+        assert_eq!(p("all", &[]), "true");
+        assert_eq!(p("any", &[i(0), s("")]), "false");
+        assert_eq!(p("any", &[i(0), s("a")]), "true");
+        assert_eq!(p("any", &[]), "false");
+    }
+
+    #[test]
+    fn ternary() {
+        assert_eq!(p("ternary", &[s("y"), s("n"), Value::Bool(true)]), "y");
+        assert_eq!(p("ternary", &[s("y"), s("n"), Value::Bool(false)]), "n");
+        assert_eq!(p("ternary", &[s("y"), s("n"), f(1.0)]), "ERR wrong type for value; expected bool; got float64");
+    }
+
+    #[test]
+    fn deep_equal_compares_types() {
+        assert_eq!(p("deepEqual", &[i(1), i(1)]), "true");
+        assert_eq!(p("deepEqual", &[i(1), f(1.0)]), "false");
+        assert_eq!(p("deepEqual", &[l(vec![i(1)]), l(vec![i(1)])]), "true");
+        assert_eq!(p("deepEqual", &[d(vec![("a", i(1))]), d(vec![("a", i(1))])]), "true");
+        assert_eq!(p("deepEqual", &[NIL, NIL]), "true");
+        assert_eq!(p("deepEqual", &[i(1), Value::Int64(1)]), "false");
+    }
+}

@@ -170,3 +170,41 @@ fn b32_decode(input: &[u8]) -> Result<Vec<u8>, String> {
     }
     Ok(out)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::strings::test_support::*;
+
+    #[test]
+    fn base64() {
+        assert_eq!(p("b64enc", &[s("hello")]), "aGVsbG8=");
+        for (input, want) in [
+            ("aGVsbG8=", "hello"),
+            ("aGVsbG8", "illegal base64 data at input byte 4"),
+            ("a$", "illegal base64 data at input byte 1"),
+            ("aGVs\nbG8=", "hello"),
+            ("aGVsbA==x", "illegal base64 data at input byte 8"),
+            ("a===", "illegal base64 data at input byte 1"),
+            ("aG=", "illegal base64 data at input byte 3"),
+            ("", ""),
+        ] {
+            assert_eq!(p("b64dec", &[s(input)]), want, "{input:?}");
+        }
+    }
+
+    #[test]
+    fn base32() {
+        assert_eq!(p("b32enc", &[s("hello")]), "NBSWY3DP");
+        for (input, want) in [
+            ("NBSWY3DP", "hello"),
+            ("NBSWY3D", "illegal base32 data at input byte 0"),
+            ("NB$WY3DP", "illegal base32 data at input byte 2"),
+            ("NBSWY===", "hel"),
+            ("NBSWY3DPEE======", "hello!"),
+            ("NB======", "h"),
+            ("N=======", "illegal base32 data at input byte 1"),
+        ] {
+            assert_eq!(p("b32dec", &[s(input)]), want, "{input:?}");
+        }
+    }
+}

@@ -401,3 +401,132 @@ fn decimal_op(first: &Value, rest: &[Value], op: Op) -> Result<Value, String> {
     }
     Ok(Value::Float(acc_f))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::strings::test_support::*;
+    use ballast_gotemplate::Value;
+
+    const T: Value = Value::Bool(true);
+
+    #[test]
+    fn integer_arithmetic_goes_through_int64() {
+        assert_eq!(p("add1", &[i(1)]), "2");
+        assert_eq!(p("add1", &[s("5")]), "6");
+        assert_eq!(p("add1", &[f(1.9)]), "2");
+        assert_eq!(p("add1", &[NIL]), "1");
+        assert!(matches!(call("add1", &[i(1)]), Ok(Value::Int64(2))));
+        assert_eq!(p("add", &[i(1), f(2.7), s("3"), T]), "7");
+        assert_eq!(p("add", &[]), "0");
+        assert_eq!(p("sub", &[i(5), s("0x10")]), "-11");
+        assert_eq!(p("sub", &[i(1), s("08")]), "1");
+        assert_eq!(p("sub", &[i(1), s("010")]), "-7");
+        assert_eq!(p("sub", &[i(1), s("1.0")]), "0");
+        assert_eq!(p("sub", &[i(1), s("1.5")]), "1");
+        assert_eq!(p("sub", &[i(1), s("1_000")]), "-999");
+        assert_eq!(p("mul", &[i(2), i(3), i(4)]), "24");
+        assert_eq!(p("mul", &[i(i64::MAX), i(2)]), "-2");
+    }
+
+    #[test]
+    fn div_and_mod() {
+        assert_eq!(p("div", &[i(7), i(2)]), "3");
+        assert_eq!(p("div", &[i(-7), i(2)]), "-3");
+        assert_eq!(p("mod", &[i(-7), i(2)]), "-1");
+        assert_eq!(p("div", &[i(1), i(0)]), "ERR runtime error: integer divide by zero");
+        assert_eq!(p("mod", &[i(1), i(0)]), "ERR runtime error: integer divide by zero");
+    }
+
+    #[test]
+    fn max_min_biggest() {
+        assert_eq!(p("max", &[i(1), f(2.5)]), "2");
+        assert_eq!(p("min", &[i(3), i(1), i(2)]), "1");
+        assert_eq!(p("biggest", &[i(1), i(5)]), "5");
+        assert_eq!(p("maxf", &[i(1), f(2.5), s("3.5")]), "3.5");
+        assert_eq!(p("minf", &[i(1), f(-2.5)]), "-2.5");
+    }
+
+    #[test]
+    fn float_arithmetic_is_decimal() {
+        assert_eq!(p("add1f", &[f(1.5)]), "2.5");
+        assert_eq!(p("addf", &[f(0.1), f(0.2)]), "0.3");
+        assert_eq!(p("addf", &[]), "0");
+        assert_eq!(p("subf", &[i(1), f(0.9)]), "0.1");
+        assert_eq!(p("mulf", &[f(0.1), i(3)]), "0.3");
+        assert_eq!(p("divf", &[i(1), i(3)]), "0.3333333333333333");
+        assert_eq!(p("divf", &[i(10), i(3)]), "3.3333333333333335");
+        assert_eq!(p("divf", &[i(2), i(3)]), "0.6666666666666667");
+        assert_eq!(p("divf", &[i(1), i(0)]), "ERR decimal division by 0");
+        assert!(matches!(call("addf", &[i(1)]), Ok(Value::Float(_))));
+    }
+
+    #[test]
+    fn ceil_floor_round() {
+        assert_eq!(p("ceil", &[f(1.2)]), "2");
+        assert_eq!(p("floor", &[f(-1.2)]), "-2");
+        assert_eq!(p("ceil", &[s("2.1")]), "3");
+        assert!(matches!(call("ceil", &[i(1)]), Ok(Value::Float(_))));
+        assert_eq!(p("round", &[f(2.5), i(0)]), "3");
+        assert_eq!(p("round", &[f(3.14159), i(2)]), "3.14");
+        assert_eq!(p("round", &[f(-2.5), i(0)]), "-3");
+        assert_eq!(p("round", &[f(2.45), i(1)]), "2.5");
+        assert_eq!(p("round", &[f(2.44), i(1), f(0.3)]), "2.5");
+        assert_eq!(p("round", &[f(1234.5), i(-2)]), "1200");
+    }
+
+    #[test]
+    fn until_and_until_step() {
+        assert_eq!(p("until", &[i(3)]), "[0 1 2]");
+        assert_eq!(p("until", &[i(-3)]), "[0 -1 -2]");
+        assert_eq!(p("until", &[i(0)]), "[]");
+        assert_eq!(p("untilStep", &[i(0), i(10), i(3)]), "[0 3 6 9]");
+        assert_eq!(p("untilStep", &[i(10), i(0), i(-3)]), "[10 7 4 1]");
+        assert_eq!(p("untilStep", &[i(0), i(10), i(-1)]), "[]");
+        assert!(p("until", &[i(1 << 40)]).starts_with("ERR "));
+        assert!(p("untilStep", &[i(i64::MIN), i(i64::MAX), i(1)]).starts_with("ERR "));
+    }
+
+    #[test]
+    fn seq_counts_inclusively() {
+        assert_eq!(p("seq", &[i(3)]), "1 2 3");
+        assert_eq!(p("seq", &[i(2), i(5)]), "2 3 4 5");
+        assert_eq!(p("seq", &[i(5), i(2)]), "5 4 3 2");
+        assert_eq!(p("seq", &[i(0), i(2), i(10)]), "0 2 4 6 8 10");
+        assert_eq!(p("seq", &[i(10), i(-2), i(0)]), "10 8 6 4 2 0");
+        assert_eq!(p("seq", &[i(10), i(2), i(0)]), "");
+        assert_eq!(p("seq", &[i(0)]), "1 0");
+        assert_eq!(p("seq", &[i(-2)]), "1 0 -1 -2");
+        assert_eq!(p("seq", &[]), "");
+        assert_eq!(p("seq", &[i(1), i(2), i(3), i(4)]), "");
+        assert!(p("seq", &[i(1 << 40)]).starts_with("ERR "));
+    }
+
+    #[test]
+    fn conversions() {
+        assert_eq!(p("atoi", &[s("42")]), "42");
+        assert_eq!(p("atoi", &[s("x")]), "0");
+        assert_eq!(p("atoi", &[s("+7")]), "7");
+        assert_eq!(p("atoi", &[s("99999999999999999999")]), "9223372036854775807");
+        assert!(matches!(call("atoi", &[s("1")]), Ok(Value::Int(1))));
+        assert_eq!(p("int", &[s("0x1F")]), "31");
+        assert_eq!(p("int", &[f(1.9)]), "1");
+        assert_eq!(p("int", &[f(-1.9)]), "-1");
+        assert_eq!(p("int", &[NIL]), "0");
+        assert_eq!(p("int", &[s("abc")]), "0");
+        assert_eq!(p("int", &[T]), "1");
+        assert_eq!(p("int", &[s("12.00")]), "12");
+        assert!(matches!(call("int", &[i(1)]), Ok(Value::Int(1))));
+        assert_eq!(p("int64", &[s("5")]), "5");
+        assert_eq!(p("int64", &[f(1e30)]), "-9223372036854775808");
+        assert!(matches!(call("int64", &[i(5)]), Ok(Value::Int64(5))));
+        assert_eq!(p("float64", &[s("1.5")]), "1.5");
+        assert_eq!(p("float64", &[i(2)]), "2");
+        assert_eq!(p("float64", &[s("x")]), "0");
+        assert_eq!(p("float64", &[s("1e3")]), "1000");
+        assert!(matches!(call("float64", &[i(1)]), Ok(Value::Float(_))));
+        assert_eq!(p("toDecimal", &[s("0777")]), "511");
+        assert_eq!(p("toDecimal", &[i(777)]), "511");
+        assert_eq!(p("toDecimal", &[s("8")]), "0");
+        assert_eq!(p("toDecimal", &[f(1.0)]), "1");
+    }
+}

@@ -84,3 +84,35 @@ fn clean(p: &str) -> String {
         (false, false) => joined,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::strings::test_support::*;
+
+    #[test]
+    fn path_functions() {
+        for (name, input, want) in [
+            ("base", "/a/b/", "b"),
+            ("base", "", "."),
+            ("base", "///", "/"),
+            ("dir", "/a/b/c", "/a/b"),
+            ("dir", "a", "."),
+            ("dir", "/", "/"),
+            ("clean", "a//b/../c/.", "a/c"),
+            ("clean", "/../a", "/a"),
+            ("clean", "", "."),
+            ("clean", "../../a", "../../a"),
+            ("ext", "a/b.tar.gz", ".gz"),
+            ("ext", "a.b/c", ""),
+            ("isAbs", "/a", "true"),
+            ("isAbs", "a", "false"),
+            ("osBase", "a/b", "b"),
+            ("osDir", "a/b", "a"),
+            ("osClean", "a/./b", "a/b"),
+            ("osExt", "x.y", ".y"),
+            ("osIsAbs", "/", "true"),
+        ] {
+            assert_eq!(p(name, &[s(input)]), want, "{name} {input:?}");
+        }
+    }
+}
