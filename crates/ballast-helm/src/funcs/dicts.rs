@@ -212,3 +212,136 @@ fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
         v => v.clone(),
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::strings::test_support::*;
+    use ballast_gotemplate::Value;
+
+    #[test]
+    fn dict() {
+        assert_eq!(p("dict", &[s("a"), i(1), s("b")]), "map[a:1 b:]");
+        assert_eq!(p("dict", &[i(1), i(2), NIL, i(3)]), "map[1:2 <nil>:3]");
+        assert_eq!(p("dict", &[]), "map[]");
+    }
+
+    #[test]
+    fn get_set_unset_has_key() {
+        let m = d(vec![("a", i(1))]);
+        assert_eq!(p("get", &[m.clone(), s("a")]), "1");
+        assert_eq!(p("get", &[m.clone(), s("zz")]), "");
+        assert_eq!(p("get", &[NIL, s("zz")]), "");
+        // set changes the map in place and returns it.
+        assert_eq!(p("set", &[m.clone(), s("b"), i(2)]), "map[a:1 b:2]");
+        assert_eq!(m.to_string(), "map[a:1 b:2]");
+        assert_eq!(p("set", &[NIL, s("x"), i(1)]), "ERR assignment to entry in nil map");
+        assert_eq!(p("unset", &[m.clone(), s("a")]), "map[b:2]");
+        assert_eq!(m.to_string(), "map[b:2]");
+        assert_eq!(p("unset", &[NIL, s("a")]), "map[]");
+        assert_eq!(p("hasKey", &[m.clone(), s("b")]), "true");
+        assert_eq!(p("hasKey", &[NIL, s("a")]), "false");
+        assert_eq!(p("hasKey", &[s("x"), s("a")]), "ERR wrong type for value; expected map[string]interface {}; got string");
+    }
+
+    #[test]
+    fn pluck_keys_values_pick_omit() {
+        let ps = [s("a"), d(vec![("a", i(1))]), d(vec![("b", i(2))]), d(vec![("a", i(3))])];
+        assert_eq!(p("pluck", &ps), "[1 3]");
+        assert_eq!(p("keys", &[d(vec![("b", i(1)), ("a", i(2))]), d(vec![("c", i(3))])]), "[a b c]");
+        assert_eq!(p("keys", &[]), "[]");
+        assert_eq!(p("values", &[d(vec![("a", i(1))])]), "[1]");
+        let abc = || d(vec![("a", i(1)), ("b", i(2)), ("c", i(3))]);
+        assert_eq!(p("pick", &[abc(), s("a"), s("c"), s("z")]), "map[a:1 c:3]");
+        assert_eq!(p("omit", &[abc(), s("a"), s("z")]), "map[b:2 c:3]");
+    }
+
+    #[test]
+    fn merge_fills_missing_and_empty_keys_in_place() {
+        let dst = d(vec![
+            ("a", i(1)),
+            ("b", d(vec![("c", i(1))])),
+            ("e", s("")),
+            ("z", i(0)),
+            ("l", l(vec![i(1)])),
+            ("n", s("x")),
+        ]);
+        let src = d(vec![
+            ("a", i(2)),
+            ("b", d(vec![("c", i(2)), ("d", i(2))])),
+            ("e", s("E")),
+            ("z", i(5)),
+            ("l", l(vec![i(2)])),
+            ("n", d(vec![("q", i(1))])),
+            ("new", NIL),
+            ("new2", i(3)),
+        ]);
+        let want = "map[a:1 b:map[c:1 d:2] e:E l:[1] n:x new2:3 z:5]";
+        assert_eq!(p("merge", &[dst.clone(), src]), want);
+        assert_eq!(dst.to_string(), want);
+        assert_eq!(p("mustMerge", &[NIL, d(vec![("a", i(1))])]), "map[a:1]");
+        assert_eq!(p("merge", &[d(vec![("a", i(1))]), NIL]), "map[a:1]");
+        assert_eq!(p("merge", &[d(vec![("a", l(vec![]))]), d(vec![("a", l(vec![i(1)]))])]), "map[a:[1]]");
+        // Merging a map into itself terminates.
+        let own = d(vec![("a", d(vec![("b", i(1))]))]);
+        assert_eq!(p("merge", &[own.clone(), own]), "map[a:map[b:1]]");
+    }
+
+    #[test]
+    fn merge_overwrite_replaces_with_any_source_value() {
+        let dst = d(vec![
+            ("a", i(1)),
+            ("b", d(vec![("c", i(1))])),
+            ("e", s("x")),
+            ("l", l(vec![i(1)])),
+            ("n", s("x")),
+            ("k", i(1)),
+            ("t", Value::Bool(true)),
+        ]);
+        let src = d(vec![
+            ("a", i(2)),
+            ("b", d(vec![("c", i(2)), ("d", i(2))])),
+            ("e", s("")),
+            ("l", l(vec![i(2)])),
+            ("n", d(vec![("q", i(1))])),
+            ("k", NIL),
+            ("new2", i(3)),
+            ("t", Value::Bool(false)),
+        ]);
+        let want = "map[a:2 b:map[c:2 d:2] e: k:<nil> l:[2] n:map[q:1] new2:3 t:false]";
+        assert_eq!(p("mergeOverwrite", &[dst.clone(), src]), want);
+        assert_eq!(dst.to_string(), want);
+        assert_eq!(p("mustMergeOverwrite", &[d(vec![]), d(vec![("x", i(1))])]), "map[x:1]");
+    }
+
+    #[test]
+    fn dig() {
+        let ab = || d(vec![("a", d(vec![("b", i(1))]))]);
+        assert_eq!(p("dig", &[s("a"), s("b"), s("def"), ab()]), "1");
+        assert_eq!(p("dig", &[s("a"), s("x"), s("def"), ab()]), "def");
+        assert_eq!(
+            p("dig", &[s("a"), s("b"), s("def"), d(vec![("a", i(1))])]),
+            "ERR interface conversion: interface {} is int, not map[string]interface {}"
+        );
+        assert_eq!(p("dig", &[s("a"), s("def")]), "ERR dig needs at least three arguments");
+        assert_eq!(
+            p("dig", &[s("a"), s("def"), s("x")]),
+            "ERR interface conversion: interface {} is string, not map[string]interface {}"
+        );
+        assert_eq!(
+            p("dig", &[i(1), s("def"), d(vec![("a", i(1))])]),
+            "ERR interface conversion: interface {} is int, not string"
+        );
+    }
+
+    #[test]
+    fn deep_copy_is_independent() {
+        let a = d(vec![("x", d(vec![("y", i(1))]))]);
+        let b = call("deepCopy", std::slice::from_ref(&a)).unwrap();
+        let Value::Map(bm) = &b else { panic!("not a map") };
+        let inner = bm.borrow().get("x").cloned().unwrap();
+        call("set", &[inner, s("y"), i(2)]).unwrap();
+        assert_eq!(a.to_string(), "map[x:map[y:1]]");
+        assert_eq!(b.to_string(), "map[x:map[y:2]]");
+        assert_eq!(p("mustDeepCopy", &[NIL]), "ERR reflect: call of reflect.Value.Type on zero Value");
+    }
+}

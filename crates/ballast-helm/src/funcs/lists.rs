@@ -169,3 +169,99 @@ fn chunk(size: i64, l: &[Value]) -> Result<Value, String> {
     }
     Ok(Value::list(out))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::super::strings::test_support::*;
+
+    const NIL_DEREF: &str = "ERR runtime error: invalid memory address or nil pointer dereference";
+
+    fn l12() -> ballast_gotemplate::Value {
+        l(vec![i(1), i(2)])
+    }
+
+    #[test]
+    fn list_and_tuple() {
+        assert_eq!(p("list", &[i(1), s("a"), NIL]), "[1 a <nil>]");
+        assert_eq!(p("tuple", &[]), "[]");
+    }
+
+    #[test]
+    fn append_and_prepend() {
+        assert_eq!(p("append", &[l(vec![i(1)]), i(2)]), "[1 2]");
+        assert_eq!(p("push", &[l(vec![]), i(2)]), "[2]");
+        assert_eq!(p("append", &[s("ab"), i(2)]), "ERR Cannot push on type string");
+        assert_eq!(p("mustAppend", &[NIL, i(2)]), NIL_DEREF);
+        assert_eq!(p("prepend", &[l(vec![i(1)]), i(0)]), "[0 1]");
+        assert_eq!(p("mustPrepend", &[i(1), i(0)]), "ERR Cannot prepend on type int");
+        // The input list is not changed.
+        let list = l12();
+        call("append", &[list.clone(), i(3)]).unwrap();
+        assert_eq!(list.to_string(), "[1 2]");
+    }
+
+    #[test]
+    fn first_last_rest_initial() {
+        assert_eq!(p("first", &[l12()]), "1");
+        assert_eq!(p("first", &[l(vec![])]), "<nil>");
+        assert_eq!(p("first", &[s("ab")]), "ERR Cannot find first on type string");
+        assert_eq!(p("mustFirst", &[s("ab")]), "ERR Cannot find first on type string");
+        assert_eq!(p("last", &[l12()]), "2");
+        assert_eq!(p("mustLast", &[l(vec![])]), "<nil>");
+        assert_eq!(p("rest", &[l(vec![i(1), i(2), i(3)])]), "[2 3]");
+        assert_eq!(p("mustRest", &[l(vec![])]), "[]");
+        assert_eq!(p("initial", &[l(vec![i(1), i(2), i(3)])]), "[1 2]");
+        assert_eq!(p("mustInitial", &[NIL]), NIL_DEREF);
+    }
+
+    #[test]
+    fn reverse_uniq_compact_without() {
+        assert_eq!(p("reverse", &[l(vec![i(1), i(2), i(3)])]), "[3 2 1]");
+        assert_eq!(p("mustReverse", &[s("x")]), "ERR Cannot find reverse on type string");
+        let mixed = l(vec![i(1), i(2), i(1), s("1"), f(2.0), l(vec![i(1)]), l(vec![i(1)])]);
+        assert_eq!(p("uniq", &[mixed.clone()]), "[1 2 1 2 [1]]");
+        assert_eq!(p("mustUniq", &[mixed]), "[1 2 1 2 [1]]");
+        let sparse = l(vec![i(1), i(0), s(""), NIL, ballast_gotemplate::Value::Bool(false), s("a"), l(vec![]), d(vec![])]);
+        assert_eq!(p("compact", &[sparse.clone()]), "[1 a]");
+        assert_eq!(p("mustCompact", &[sparse]), "[1 a]");
+        assert_eq!(p("without", &[l(vec![i(1), i(2), i(3), i(1)]), i(1), i(3)]), "[2]");
+        assert_eq!(p("mustWithout", &[l12()]), "[1 2]");
+    }
+
+    #[test]
+    fn has() {
+        assert_eq!(p("has", &[i(1), l12()]), "true");
+        assert_eq!(p("has", &[f(1.0), l12()]), "false");
+        assert_eq!(p("has", &[i(1), NIL]), "false");
+        assert_eq!(p("has", &[i(1), s("abc")]), "ERR Cannot find has on type string");
+        assert_eq!(p("mustHas", &[i(3), l12()]), "false");
+    }
+
+    #[test]
+    fn slice() {
+        let l4 = l(vec![i(1), i(2), i(3), i(4)]);
+        assert_eq!(p("slice", &[l4.clone(), i(1), i(3)]), "[2 3]");
+        assert_eq!(p("slice", &[l4.clone(), i(2)]), "[3 4]");
+        assert_eq!(p("slice", &[l4]), "[1 2 3 4]");
+        assert_eq!(p("slice", &[l(vec![]), i(1)]), "<nil>");
+        assert_eq!(p("slice", &[l12(), i(1), i(5)]), "ERR reflect.Value.Slice: slice index out of bounds");
+        assert_eq!(p("mustSlice", &[l12(), s("1")]), "[2]");
+        assert_eq!(p("mustSlice", &[s("ab")]), "ERR list should be type of slice or array but string");
+    }
+
+    #[test]
+    fn concat() {
+        assert_eq!(p("concat", &[l12(), l(vec![i(3)]), l(vec![])]), "[1 2 3]");
+        assert_eq!(p("concat", &[]), "[]");
+        assert_eq!(p("concat", &[l(vec![i(1)]), s("ab")]), "ERR Cannot concat type string as list");
+    }
+
+    #[test]
+    fn chunk() {
+        assert_eq!(p("chunk", &[i(2), l(vec![i(1), i(2), i(3), i(4), i(5)])]), "[[1 2] [3 4] [5]]");
+        assert_eq!(p("chunk", &[i(2), l(vec![])]), "[]");
+        assert_eq!(p("chunk", &[i(0), l12()]), "ERR runtime error: makeslice: len out of range");
+        assert_eq!(p("mustChunk", &[i(-1), l12()]), "[]");
+        assert_eq!(p("mustChunk", &[i(2), s("x")]), "ERR Cannot chunk type string");
+    }
+}
