@@ -12,10 +12,14 @@ pub fn register(m: &mut FuncMap) {
         _ => Ok(a[0].clone()),
     });
     m.pure("empty", Exact(1), |a| Ok(Value::Bool(empty(&a[0]))));
-    m.pure("coalesce", AtLeast(0), |a| Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or(Value::Nil)));
+    m.pure("coalesce", AtLeast(0), |a| {
+        Ok(a.iter().find(|v| !empty(v)).cloned().unwrap_or(Value::Nil))
+    });
     m.pure("all", AtLeast(0), |a| Ok(Value::Bool(a.iter().all(|v| !empty(v)))));
     m.pure("any", AtLeast(0), |a| Ok(Value::Bool(a.iter().any(|v| !empty(v)))));
-    m.pure("ternary", Exact(3), |a| Ok(if Args::bool(&a[2])? { a[0].clone() } else { a[1].clone() }));
+    m.pure("ternary", Exact(3), |a| {
+        Ok(if Args::bool(&a[2])? { a[0].clone() } else { a[1].clone() })
+    });
     m.pure("deepEqual", Exact(2), |a| Ok(Value::Bool(deep_equal(&a[0], &a[1]))));
 }
 
@@ -55,7 +59,8 @@ fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
             }
             let (x, y) = (x.borrow(), y.borrow());
             x.len() == y.len()
-                && x.iter().all(|(k, p)| y.get(k).is_some_and(|q| deep_equal_at(p, q, depth + 1)))
+                && x.iter()
+                    .all(|(k, p)| y.get(k).is_some_and(|q| deep_equal_at(p, q, depth + 1)))
         }
         (Value::Object(x), Value::Object(y)) => std::rc::Rc::ptr_eq(x, y),
         _ => false,
@@ -77,7 +82,7 @@ mod tests {
         assert_eq!(p("default", &[d_.clone(), l(vec![])]), "d");
         assert_eq!(p("default", &[d_.clone(), d(vec![])]), "d");
         assert_eq!(p("default", &[d_.clone(), s("x")]), "x");
-        assert_eq!(p("default", &[d_.clone()]), "d");
+        assert_eq!(p("default", std::slice::from_ref(&d_)), "d");
         assert_eq!(p("default", &[d_.clone(), f(0.0)]), "d");
         assert_eq!(p("default", &[d_, s("0")]), "0");
     }
@@ -110,7 +115,10 @@ mod tests {
     fn ternary() {
         assert_eq!(p("ternary", &[s("y"), s("n"), Value::Bool(true)]), "y");
         assert_eq!(p("ternary", &[s("y"), s("n"), Value::Bool(false)]), "n");
-        assert_eq!(p("ternary", &[s("y"), s("n"), f(1.0)]), "ERR wrong type for value; expected bool; got float64");
+        assert_eq!(
+            p("ternary", &[s("y"), s("n"), f(1.0)]),
+            "ERR wrong type for value; expected bool; got float64"
+        );
     }
 
     #[test]

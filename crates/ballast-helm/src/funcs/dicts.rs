@@ -27,7 +27,9 @@ pub fn register(m: &mut FuncMap) {
     });
     m.pure("get", Exact(2), |a| {
         let key = Args::string(&a[1])?;
-        Ok(map_arg(&a[0])?.and_then(|d| d.borrow().get(key).cloned()).unwrap_or_else(|| Value::str("")))
+        Ok(map_arg(&a[0])?
+            .and_then(|d| d.borrow().get(key).cloned())
+            .unwrap_or_else(|| Value::str("")))
     });
     m.pure("set", Exact(3), |a| {
         let key = Args::string(&a[1])?;
@@ -47,7 +49,9 @@ pub fn register(m: &mut FuncMap) {
     });
     m.pure("hasKey", Exact(2), |a| {
         let key = Args::string(&a[1])?;
-        Ok(Value::Bool(map_arg(&a[0])?.is_some_and(|d| d.borrow().contains_key(key))))
+        Ok(Value::Bool(
+            map_arg(&a[0])?.is_some_and(|d| d.borrow().contains_key(key)),
+        ))
     });
     m.pure("pluck", AtLeast(1), |a| {
         let key = Args::string(&a[0])?;
@@ -69,7 +73,11 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::list(out))
     });
     m.pure("values", Exact(1), |a| {
-        Ok(Value::list(map_arg(&a[0])?.map(|d| d.borrow().values().cloned().collect()).unwrap_or_default()))
+        Ok(Value::list(
+            map_arg(&a[0])?
+                .map(|d| d.borrow().values().cloned().collect())
+                .unwrap_or_default(),
+        ))
     });
     m.pure("pick", AtLeast(1), |a| {
         let d = map_arg(&a[0])?;
@@ -86,12 +94,22 @@ pub fn register(m: &mut FuncMap) {
         let d = map_arg(&a[0])?;
         let omit = a[1..].iter().map(Args::string).collect::<Result<Vec<_>, _>>()?;
         let out: Map = match d {
-            Some(d) => d.borrow().iter().filter(|(k, _)| !omit.contains(&k.as_str())).map(|(k, v)| (k.clone(), v.clone())).collect(),
+            Some(d) => d
+                .borrow()
+                .iter()
+                .filter(|(k, _)| !omit.contains(&k.as_str()))
+                .map(|(k, v)| (k.clone(), v.clone()))
+                .collect(),
             None => Map::new(),
         };
         Ok(Value::map(out))
     });
-    for (name, overwrite) in [("merge", false), ("mustMerge", false), ("mergeOverwrite", true), ("mustMergeOverwrite", true)] {
+    for (name, overwrite) in [
+        ("merge", false),
+        ("mustMerge", false),
+        ("mergeOverwrite", true),
+        ("mustMergeOverwrite", true),
+    ] {
         m.pure(name, AtLeast(1), move |a| {
             let srcs = a[1..].iter().map(map_arg).collect::<Result<Vec<_>, _>>()?;
             let mut dst = map_arg(&a[0])?;
@@ -111,7 +129,10 @@ pub fn register(m: &mut FuncMap) {
         let keys = &a[..a.len() - 2];
         for (i, k) in keys.iter().enumerate() {
             let Value::String(k) = k else {
-                return Err(format!("interface conversion: interface {{}} is {}, not string", go_type(k)));
+                return Err(format!(
+                    "interface conversion: interface {{}} is {}, not string",
+                    go_type(k)
+                ));
             };
             let step = match cur.borrow().get(&**k) {
                 None => return Ok(default.clone()),
@@ -151,7 +172,10 @@ fn go_type(v: &Value) -> String {
 fn dict_of(v: &Value) -> Result<Rc<RefCell<Map>>, String> {
     match v {
         Value::Map(m) => Ok(m.clone()),
-        v => Err(format!("interface conversion: interface {{}} is {}, not map[string]interface {{}}", go_type(v))),
+        v => Err(format!(
+            "interface conversion: interface {{}} is {}, not map[string]interface {{}}",
+            go_type(v)
+        )),
     }
 }
 
@@ -240,14 +264,20 @@ mod tests {
         assert_eq!(p("unset", &[NIL, s("a")]), "map[]");
         assert_eq!(p("hasKey", &[m.clone(), s("b")]), "true");
         assert_eq!(p("hasKey", &[NIL, s("a")]), "false");
-        assert_eq!(p("hasKey", &[s("x"), s("a")]), "ERR wrong type for value; expected map[string]interface {}; got string");
+        assert_eq!(
+            p("hasKey", &[s("x"), s("a")]),
+            "ERR wrong type for value; expected map[string]interface {}; got string"
+        );
     }
 
     #[test]
     fn pluck_keys_values_pick_omit() {
         let ps = [s("a"), d(vec![("a", i(1))]), d(vec![("b", i(2))]), d(vec![("a", i(3))])];
         assert_eq!(p("pluck", &ps), "[1 3]");
-        assert_eq!(p("keys", &[d(vec![("b", i(1)), ("a", i(2))]), d(vec![("c", i(3))])]), "[a b c]");
+        assert_eq!(
+            p("keys", &[d(vec![("b", i(1)), ("a", i(2))]), d(vec![("c", i(3))])]),
+            "[a b c]"
+        );
         assert_eq!(p("keys", &[]), "[]");
         assert_eq!(p("values", &[d(vec![("a", i(1))])]), "[1]");
         let abc = || d(vec![("a", i(1)), ("b", i(2)), ("c", i(3))]);
@@ -280,7 +310,10 @@ mod tests {
         assert_eq!(dst.to_string(), want);
         assert_eq!(p("mustMerge", &[NIL, d(vec![("a", i(1))])]), "map[a:1]");
         assert_eq!(p("merge", &[d(vec![("a", i(1))]), NIL]), "map[a:1]");
-        assert_eq!(p("merge", &[d(vec![("a", l(vec![]))]), d(vec![("a", l(vec![i(1)]))])]), "map[a:[1]]");
+        assert_eq!(
+            p("merge", &[d(vec![("a", l(vec![]))]), d(vec![("a", l(vec![i(1)]))])]),
+            "map[a:[1]]"
+        );
         // Merging a map into itself terminates.
         let own = d(vec![("a", d(vec![("b", i(1))]))]);
         assert_eq!(p("merge", &[own.clone(), own]), "map[a:map[b:1]]");
@@ -342,6 +375,9 @@ mod tests {
         call("set", &[inner, s("y"), i(2)]).unwrap();
         assert_eq!(a.to_string(), "map[x:map[y:1]]");
         assert_eq!(b.to_string(), "map[x:map[y:2]]");
-        assert_eq!(p("mustDeepCopy", &[NIL]), "ERR reflect: call of reflect.Value.Type on zero Value");
+        assert_eq!(
+            p("mustDeepCopy", &[NIL]),
+            "ERR reflect: call of reflect.Value.Type on zero Value"
+        );
     }
 }

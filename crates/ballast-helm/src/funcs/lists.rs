@@ -28,10 +28,20 @@ pub fn register(m: &mut FuncMap) {
         });
     }
     for name in ["first", "mustFirst"] {
-        m.pure(name, Exact(1), |a| Ok(items(&a[0], "Cannot find first on type")?.first().cloned().unwrap_or(Value::Nil)));
+        m.pure(name, Exact(1), |a| {
+            Ok(items(&a[0], "Cannot find first on type")?
+                .first()
+                .cloned()
+                .unwrap_or(Value::Nil))
+        });
     }
     for name in ["last", "mustLast"] {
-        m.pure(name, Exact(1), |a| Ok(items(&a[0], "Cannot find last on type")?.last().cloned().unwrap_or(Value::Nil)));
+        m.pure(name, Exact(1), |a| {
+            Ok(items(&a[0], "Cannot find last on type")?
+                .last()
+                .cloned()
+                .unwrap_or(Value::Nil))
+        });
     }
     for name in ["rest", "mustRest"] {
         m.pure(name, Exact(1), |a| {
@@ -73,7 +83,11 @@ pub fn register(m: &mut FuncMap) {
         m.pure(name, AtLeast(1), |a| {
             let l = items(&a[0], "Cannot find without on type")?;
             let omit = &a[1..];
-            Ok(Value::list(l.into_iter().filter(|v| !omit.iter().any(|o| deep_equal(v, o))).collect()))
+            Ok(Value::list(
+                l.into_iter()
+                    .filter(|v| !omit.iter().any(|o| deep_equal(v, o)))
+                    .collect(),
+            ))
         });
     }
     for name in ["has", "mustHas"] {
@@ -160,9 +174,11 @@ fn chunk(size: i64, l: &[Value]) -> Result<Value, String> {
         let part = (0..clen)
             .map(|j| {
                 let ix = from.saturating_add(j);
-                usize::try_from(ix).ok().and_then(|ix| l.get(ix)).cloned().ok_or_else(|| {
-                    format!("reflect: slice index out of range")
-                })
+                usize::try_from(ix)
+                    .ok()
+                    .and_then(|ix| l.get(ix))
+                    .cloned()
+                    .ok_or_else(|| "reflect: slice index out of range".to_string())
             })
             .collect::<Result<Vec<_>, _>>()?;
         out.push(Value::list(part));
@@ -219,10 +235,19 @@ mod tests {
         assert_eq!(p("reverse", &[l(vec![i(1), i(2), i(3)])]), "[3 2 1]");
         assert_eq!(p("mustReverse", &[s("x")]), "ERR Cannot find reverse on type string");
         let mixed = l(vec![i(1), i(2), i(1), s("1"), f(2.0), l(vec![i(1)]), l(vec![i(1)])]);
-        assert_eq!(p("uniq", &[mixed.clone()]), "[1 2 1 2 [1]]");
+        assert_eq!(p("uniq", std::slice::from_ref(&mixed)), "[1 2 1 2 [1]]");
         assert_eq!(p("mustUniq", &[mixed]), "[1 2 1 2 [1]]");
-        let sparse = l(vec![i(1), i(0), s(""), NIL, ballast_gotemplate::Value::Bool(false), s("a"), l(vec![]), d(vec![])]);
-        assert_eq!(p("compact", &[sparse.clone()]), "[1 a]");
+        let sparse = l(vec![
+            i(1),
+            i(0),
+            s(""),
+            NIL,
+            ballast_gotemplate::Value::Bool(false),
+            s("a"),
+            l(vec![]),
+            d(vec![]),
+        ]);
+        assert_eq!(p("compact", std::slice::from_ref(&sparse)), "[1 a]");
         assert_eq!(p("mustCompact", &[sparse]), "[1 a]");
         assert_eq!(p("without", &[l(vec![i(1), i(2), i(3), i(1)]), i(1), i(3)]), "[2]");
         assert_eq!(p("mustWithout", &[l12()]), "[1 2]");
@@ -244,23 +269,38 @@ mod tests {
         assert_eq!(p("slice", &[l4.clone(), i(2)]), "[3 4]");
         assert_eq!(p("slice", &[l4]), "[1 2 3 4]");
         assert_eq!(p("slice", &[l(vec![]), i(1)]), "<nil>");
-        assert_eq!(p("slice", &[l12(), i(1), i(5)]), "ERR reflect.Value.Slice: slice index out of bounds");
+        assert_eq!(
+            p("slice", &[l12(), i(1), i(5)]),
+            "ERR reflect.Value.Slice: slice index out of bounds"
+        );
         assert_eq!(p("mustSlice", &[l12(), s("1")]), "[2]");
-        assert_eq!(p("mustSlice", &[s("ab")]), "ERR list should be type of slice or array but string");
+        assert_eq!(
+            p("mustSlice", &[s("ab")]),
+            "ERR list should be type of slice or array but string"
+        );
     }
 
     #[test]
     fn concat() {
         assert_eq!(p("concat", &[l12(), l(vec![i(3)]), l(vec![])]), "[1 2 3]");
         assert_eq!(p("concat", &[]), "[]");
-        assert_eq!(p("concat", &[l(vec![i(1)]), s("ab")]), "ERR Cannot concat type string as list");
+        assert_eq!(
+            p("concat", &[l(vec![i(1)]), s("ab")]),
+            "ERR Cannot concat type string as list"
+        );
     }
 
     #[test]
     fn chunk() {
-        assert_eq!(p("chunk", &[i(2), l(vec![i(1), i(2), i(3), i(4), i(5)])]), "[[1 2] [3 4] [5]]");
+        assert_eq!(
+            p("chunk", &[i(2), l(vec![i(1), i(2), i(3), i(4), i(5)])]),
+            "[[1 2] [3 4] [5]]"
+        );
         assert_eq!(p("chunk", &[i(2), l(vec![])]), "[]");
-        assert_eq!(p("chunk", &[i(0), l12()]), "ERR runtime error: makeslice: len out of range");
+        assert_eq!(
+            p("chunk", &[i(0), l12()]),
+            "ERR runtime error: makeslice: len out of range"
+        );
         assert_eq!(p("mustChunk", &[i(-1), l12()]), "[]");
         assert_eq!(p("mustChunk", &[i(2), s("x")]), "ERR Cannot chunk type string");
     }

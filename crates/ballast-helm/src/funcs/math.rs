@@ -12,10 +12,16 @@ pub(crate) const MAX_ITEMS: usize = 1 << 20;
 pub fn register(m: &mut FuncMap) {
     use Arity::{AtLeast, Exact};
     m.pure("add1", Exact(1), |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_add(1))));
-    m.pure("add", AtLeast(0), |a| Ok(Value::Int64(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v))))));
-    m.pure("sub", Exact(2), |a| Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1])))));
+    m.pure("add", AtLeast(0), |a| {
+        Ok(Value::Int64(a.iter().fold(0i64, |s, v| s.wrapping_add(to_int64(v)))))
+    });
+    m.pure("sub", Exact(2), |a| {
+        Ok(Value::Int64(to_int64(&a[0]).wrapping_sub(to_int64(&a[1]))))
+    });
     m.pure("mul", AtLeast(1), |a| {
-        Ok(Value::Int64(a[1..].iter().fold(to_int64(&a[0]), |p, v| p.wrapping_mul(to_int64(v)))))
+        Ok(Value::Int64(
+            a[1..].iter().fold(to_int64(&a[0]), |p, v| p.wrapping_mul(to_int64(v))),
+        ))
     });
     m.pure("div", Exact(2), |a| {
         let (x, y) = (to_int64(&a[0]), to_int64(&a[1]));
@@ -32,14 +38,22 @@ pub fn register(m: &mut FuncMap) {
         Ok(Value::Int64(x.wrapping_rem(y)))
     });
     for name in ["max", "biggest"] {
-        m.pure(name, AtLeast(1), |a| Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0))));
+        m.pure(name, AtLeast(1), |a| {
+            Ok(Value::Int64(a.iter().map(to_int64).max().unwrap_or(0)))
+        });
     }
-    m.pure("min", AtLeast(1), |a| Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0))));
+    m.pure("min", AtLeast(1), |a| {
+        Ok(Value::Int64(a.iter().map(to_int64).min().unwrap_or(0)))
+    });
     m.pure("maxf", AtLeast(1), |a| {
-        Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_max)))
+        Ok(Value::Float(
+            a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_max),
+        ))
     });
     m.pure("minf", AtLeast(1), |a| {
-        Ok(Value::Float(a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_min)))
+        Ok(Value::Float(
+            a[1..].iter().map(to_float64).fold(to_float64(&a[0]), go_min),
+        ))
     });
     m.pure("add1f", Exact(1), |a| decimal_op(&a[0], &[Value::Int(1)], Op::Add));
     m.pure("addf", AtLeast(0), |a| decimal_op(&Value::Float(0.0), a, Op::Add));
@@ -121,12 +135,16 @@ pub(crate) fn until_step(start: i64, stop: i64, step: i64) -> Result<Vec<i64>, S
     if count > MAX_ITEMS as i128 {
         return Err(format!("sequence of {count} items exceeds the limit of {MAX_ITEMS}"));
     }
-    Ok((0..count as i64).map(|i| start.wrapping_add(i.wrapping_mul(step))).collect())
+    Ok((0..count as i64)
+        .map(|i| start.wrapping_add(i.wrapping_mul(step)))
+        .collect())
 }
 
 /// Go's `int64(f)` on amd64: truncation, with NaN and out-of-range values giving the minimum.
 fn float_to_i64(f: f64) -> i64 {
-    if f.is_nan() || f >= 9.223_372_036_854_775_807e18 || f < -9.223_372_036_854_775_808e18 {
+    // 2^63 is exactly representable; every float in [-2^63, 2^63) converts.
+    const LIMIT: f64 = 9_223_372_036_854_775_808.0;
+    if !(-LIMIT..LIMIT).contains(&f) {
         i64::MIN
     } else {
         f as i64
@@ -181,7 +199,11 @@ fn parse_float(s: &str) -> Option<f64> {
     if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
         return s.parse().ok();
     }
-    if body.is_empty() || !body.bytes().all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-')) {
+    if body.is_empty()
+        || !body
+            .bytes()
+            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
+    {
         return None;
     }
     s.parse().ok()
@@ -334,7 +356,10 @@ impl Decimal {
         let exp: i32 = exp.parse().ok()?;
         let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
         let m: i128 = format!("{int}{frac}").parse().ok()?;
-        Some(Decimal { m, e: exp - frac.len() as i32 })
+        Some(Decimal {
+            m,
+            e: exp - frac.len() as i32,
+        })
     }
 
     fn to_f64(self) -> f64 {
@@ -351,10 +376,17 @@ impl Decimal {
             Op::Add | Op::Sub => {
                 let e = self.e.min(o.e);
                 let (a, b) = (self.scaled(e)?, o.scaled(e)?);
-                let m = if matches!(op, Op::Add) { a.checked_add(b)? } else { a.checked_sub(b)? };
+                let m = if matches!(op, Op::Add) {
+                    a.checked_add(b)?
+                } else {
+                    a.checked_sub(b)?
+                };
                 Some(Decimal { m, e })
             }
-            Op::Mul => Some(Decimal { m: self.m.checked_mul(o.m)?, e: self.e.checked_add(o.e)? }),
+            Op::Mul => Some(Decimal {
+                m: self.m.checked_mul(o.m)?,
+                e: self.e.checked_add(o.e)?,
+            }),
             Op::Div => {
                 // Rounded half away from zero to 16 decimal places, as shopspring's Div.
                 const PLACES: i32 = 16;
@@ -365,7 +397,11 @@ impl Decimal {
                     (self.m, o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
                 };
                 let (q, r) = (num / den, num % den);
-                let q = if r.unsigned_abs() * 2 >= den.unsigned_abs() { q + num.signum() * den.signum() } else { q };
+                let q = if r.unsigned_abs() * 2 >= den.unsigned_abs() {
+                    q + num.signum() * den.signum()
+                } else {
+                    q
+                };
                 Some(Decimal { m: q, e: -PLACES })
             }
         }
@@ -467,7 +503,7 @@ mod tests {
         assert_eq!(p("ceil", &[s("2.1")]), "3");
         assert!(matches!(call("ceil", &[i(1)]), Ok(Value::Float(_))));
         assert_eq!(p("round", &[f(2.5), i(0)]), "3");
-        assert_eq!(p("round", &[f(3.14159), i(2)]), "3.14");
+        assert_eq!(p("round", &[f(3.14158), i(2)]), "3.14");
         assert_eq!(p("round", &[f(-2.5), i(0)]), "-3");
         assert_eq!(p("round", &[f(2.45), i(1)]), "2.5");
         assert_eq!(p("round", &[f(2.44), i(1), f(0.3)]), "2.5");

@@ -19,7 +19,9 @@ pub fn register(m: &mut FuncMap) {
         m.pure(name, Exact(1), move |a| Ok(f(Args::string(&a[0])?).into()));
     }
     for name in ["isAbs", "osIsAbs"] {
-        m.pure(name, Exact(1), |a| Ok(Value::Bool(Args::string(&a[0])?.starts_with('/'))));
+        m.pure(name, Exact(1), |a| {
+            Ok(Value::Bool(Args::string(&a[0])?.starts_with('/')))
+        });
     }
 }
 

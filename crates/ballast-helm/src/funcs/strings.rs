@@ -14,7 +14,9 @@ pub(crate) const MAX_OUTPUT: usize = 64 << 20;
 pub fn register(m: &mut FuncMap) {
     use Arity::{AtLeast, Exact};
     m.pure("hello", Exact(0), |_| Ok(Value::str("Hello!")));
-    m.pure("abbrev", Exact(2), |a| Ok(abbrev(Args::int(&a[0])?, Args::string(&a[1])?).into()));
+    m.pure("abbrev", Exact(2), |a| {
+        Ok(abbrev(Args::int(&a[0])?, Args::string(&a[1])?).into())
+    });
     m.pure("abbrevboth", Exact(3), |a| {
         let (left, right, s) = (Args::int(&a[0])?, Args::int(&a[1])?, Args::string(&a[2])?);
         if right < 4 || left > 0 && right < 7 {
@@ -22,7 +24,9 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(abbreviate_full(s, left, right).into())
     });
-    m.pure("trunc", Exact(2), |a| Ok(trunc(Args::int(&a[0])?, Args::string(&a[1])?).into()));
+    m.pure("trunc", Exact(2), |a| {
+        Ok(trunc(Args::int(&a[0])?, Args::string(&a[1])?).into())
+    });
     m.pure("trim", Exact(1), |a| Ok(Value::str(Args::string(&a[0])?.trim())));
     for name in ["trimall", "trimAll"] {
         m.pure(name, Exact(2), |a| {
@@ -38,42 +42,76 @@ pub fn register(m: &mut FuncMap) {
         let (prefix, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
         Ok(Value::str(s.strip_prefix(prefix).unwrap_or(s)))
     });
-    m.pure("upper", Exact(1), |a| Ok(Args::string(&a[0])?.chars().map(simple_upper).collect::<String>().into()));
-    m.pure("lower", Exact(1), |a| Ok(Args::string(&a[0])?.chars().map(simple_lower).collect::<String>().into()));
+    m.pure("upper", Exact(1), |a| {
+        Ok(Args::string(&a[0])?
+            .chars()
+            .map(simple_upper)
+            .collect::<String>()
+            .into())
+    });
+    m.pure("lower", Exact(1), |a| {
+        Ok(Args::string(&a[0])?
+            .chars()
+            .map(simple_lower)
+            .collect::<String>()
+            .into())
+    });
     m.pure("title", Exact(1), |a| Ok(title(Args::string(&a[0])?).into()));
     m.pure("untitle", Exact(1), |a| Ok(untitle(Args::string(&a[0])?).into()));
     m.pure("substr", Exact(3), |a| {
         substr(Args::int(&a[0])?, Args::int(&a[1])?, Args::string(&a[2])?).map(Value::from)
     });
-    m.pure("repeat", Exact(2), |a| repeat(Args::string(&a[1])?, Args::int(&a[0])?).map(Value::from));
+    m.pure("repeat", Exact(2), |a| {
+        repeat(Args::string(&a[1])?, Args::int(&a[0])?).map(Value::from)
+    });
     m.pure("nospace", Exact(1), |a| Ok(nospace(Args::string(&a[0])?).into()));
     m.pure("initials", Exact(1), |a| Ok(initials(Args::string(&a[0])?).into()));
     m.pure("swapcase", Exact(1), |a| Ok(swapcase(Args::string(&a[0])?).into()));
-    m.pure("snakecase", Exact(1), |a| Ok(lower_words(Args::string(&a[0])?, '_').into()));
-    m.pure("kebabcase", Exact(1), |a| Ok(lower_words(Args::string(&a[0])?, '-').into()));
+    m.pure("snakecase", Exact(1), |a| {
+        Ok(lower_words(Args::string(&a[0])?, '_').into())
+    });
+    m.pure("kebabcase", Exact(1), |a| {
+        Ok(lower_words(Args::string(&a[0])?, '-').into())
+    });
     m.pure("camelcase", Exact(1), |a| Ok(pascal_case(Args::string(&a[0])?).into()));
-    m.pure("wrap", Exact(2), |a| wrap(Args::string(&a[1])?, Args::int(&a[0])?, "\n", false).map(Value::from));
+    m.pure("wrap", Exact(2), |a| {
+        wrap(Args::string(&a[1])?, Args::int(&a[0])?, "\n", false).map(Value::from)
+    });
     m.pure("wrapWith", Exact(3), |a| {
         let (width, sep, s) = (Args::int(&a[0])?, Args::string(&a[1])?, Args::string(&a[2])?);
         wrap(s, width, if sep.is_empty() { "\n" } else { sep }, true).map(Value::from)
     });
-    m.pure("contains", Exact(2), |a| Ok(Args::string(&a[1])?.contains(Args::string(&a[0])?).into()));
-    m.pure("hasPrefix", Exact(2), |a| Ok(Args::string(&a[1])?.starts_with(Args::string(&a[0])?).into()));
-    m.pure("hasSuffix", Exact(2), |a| Ok(Args::string(&a[1])?.ends_with(Args::string(&a[0])?).into()));
+    m.pure("contains", Exact(2), |a| {
+        Ok(Args::string(&a[1])?.contains(Args::string(&a[0])?).into())
+    });
+    m.pure("hasPrefix", Exact(2), |a| {
+        Ok(Args::string(&a[1])?.starts_with(Args::string(&a[0])?).into())
+    });
+    m.pure("hasSuffix", Exact(2), |a| {
+        Ok(Args::string(&a[1])?.ends_with(Args::string(&a[0])?).into())
+    });
     m.pure("quote", AtLeast(0), |a| {
         let quoted: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| go_quote(&strval(v))).collect();
         Ok(quoted.join(" ").into())
     });
     m.pure("squote", AtLeast(0), |a| {
-        let quoted: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(|v| format!("'{}'", sprint_value(v))).collect();
+        let quoted: Vec<String> = a
+            .iter()
+            .filter(|v| !v.is_nil())
+            .map(|v| format!("'{}'", sprint_value(v)))
+            .collect();
         Ok(quoted.join(" ").into())
     });
     m.pure("cat", AtLeast(0), |a| {
         let parts: Vec<String> = a.iter().filter(|v| !v.is_nil()).map(sprint_value).collect();
         Ok(parts.join(" ").into())
     });
-    m.pure("indent", Exact(2), |a| indent(Args::int(&a[0])?, Args::string(&a[1])?, false).map(Value::from));
-    m.pure("nindent", Exact(2), |a| indent(Args::int(&a[0])?, Args::string(&a[1])?, true).map(Value::from));
+    m.pure("indent", Exact(2), |a| {
+        indent(Args::int(&a[0])?, Args::string(&a[1])?, false).map(Value::from)
+    });
+    m.pure("nindent", Exact(2), |a| {
+        indent(Args::int(&a[0])?, Args::string(&a[1])?, true).map(Value::from)
+    });
     m.pure("replace", Exact(3), |a| {
         replace(Args::string(&a[2])?, Args::string(&a[0])?, Args::string(&a[1])?).map(Value::from)
     });
@@ -95,7 +133,9 @@ pub fn register(m: &mut FuncMap) {
         let (sep, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
         Ok(Value::list(go_split(s, sep, -1).into_iter().map(Value::from).collect()))
     });
-    m.pure("join", Exact(2), |a| Ok(to_strings(&a[1]).join(Args::string(&a[0])?).into()));
+    m.pure("join", Exact(2), |a| {
+        Ok(to_strings(&a[1]).join(Args::string(&a[0])?).into())
+    });
     m.pure("sortAlpha", Exact(1), |a| {
         let mut items = match &a[0] {
             Value::List(_) | Value::Bytes(_) => to_strings(&a[0]),
@@ -131,7 +171,11 @@ fn string_list(items: &[String]) -> Value {
 }
 
 fn indexed_map(parts: Vec<String>) -> Value {
-    let map: Map = parts.into_iter().enumerate().map(|(i, p)| (format!("_{i}"), Value::from(p))).collect();
+    let map: Map = parts
+        .into_iter()
+        .enumerate()
+        .map(|(i, p)| (format!("_{i}"), Value::from(p)))
+        .collect();
     Value::map(map)
 }
 
@@ -173,7 +217,9 @@ fn substr(start: i64, end: i64, s: &str) -> Result<String, String> {
             return Err(format!("runtime error: slice bounds out of range [:{end}]"));
         }
         if end > len {
-            return Err(format!("runtime error: slice bounds out of range [:{end}] with length {len}"));
+            return Err(format!(
+                "runtime error: slice bounds out of range [:{end}] with length {len}"
+            ));
         }
         (0, end)
     } else if end < 0 || end > len {
@@ -224,7 +270,11 @@ fn indent(spaces: i64, s: &str, newline: bool) -> Result<String, String> {
 /// Go's `strings.Replace(s, old, new, -1)`: an empty `old` matches before each rune and at
 /// the end.
 fn replace(s: &str, old: &str, new: &str) -> Result<String, String> {
-    let matches = if old.is_empty() { s.chars().count() + 1 } else { s.matches(old).count() };
+    let matches = if old.is_empty() {
+        s.chars().count() + 1
+    } else {
+        s.matches(old).count()
+    };
     let grown = matches.saturating_mul(new.len()).saturating_add(s.len());
     ensure_size(grown)?;
     Ok(s.replace(old, new))
@@ -502,7 +552,12 @@ fn next_word(s: &str) -> (Word, &str, &str) {
     };
     let end_of = |pos: Option<usize>| pos.unwrap_or(s.len());
     let take_while = |start: usize, pred: &dyn Fn(char) -> bool| -> usize {
-        end_of(s[start..].char_indices().find(|(_, c)| !pred(*c)).map(|(i, _)| start + i))
+        end_of(
+            s[start..]
+                .char_indices()
+                .find(|(_, c)| !pred(*c))
+                .map(|(i, _)| start + i),
+        )
     };
     let n = first.len_utf8();
     let (wt, end) = if is_connector(first) {
@@ -657,7 +712,6 @@ fn pascal_case(s: &str) -> String {
     out
 }
 
-
 /// Helpers for this module's and the sibling modules' tests: call a registered function the
 /// way the template executor does and print its result as the template would.
 #[cfg(test)]
@@ -749,9 +803,18 @@ mod tests {
         assert_eq!(p("trunc", &[i(-5), s("abc")]), "abc");
         assert_eq!(p("trunc", &[i(-3), s("abc")]), "abc");
         assert_eq!(p("trunc", &[i(3), s("héllo")]), "hé");
-        assert_eq!(p("trunc", &[f(1.5), s("abc")]), "ERR wrong type for value; expected int; got float64");
-        assert_eq!(p("trunc", &[Value::Int64(2), s("abc")]), "ERR wrong type for value; expected int; got int64");
-        assert_eq!(p("trunc", &[i(2), f(1.5)]), "ERR wrong type for value; expected string; got float64");
+        assert_eq!(
+            p("trunc", &[f(1.5), s("abc")]),
+            "ERR wrong type for value; expected int; got float64"
+        );
+        assert_eq!(
+            p("trunc", &[Value::Int64(2), s("abc")]),
+            "ERR wrong type for value; expected int; got int64"
+        );
+        assert_eq!(
+            p("trunc", &[i(2), f(1.5)]),
+            "ERR wrong type for value; expected string; got float64"
+        );
     }
 
     #[test]
@@ -767,7 +830,10 @@ mod tests {
     fn case_functions() {
         assert_eq!(p("upper", &[s("héllo ß ǆ")]), "HÉLLO ß Ǆ");
         assert_eq!(p("lower", &[s("HÉLLO İ Σ")]), "héllo i σ");
-        assert_eq!(p("title", &[s("hello world-foo_bar élan 3rd")]), "Hello World-Foo_bar Élan 3rd");
+        assert_eq!(
+            p("title", &[s("hello world-foo_bar élan 3rd")]),
+            "Hello World-Foo_bar Élan 3rd"
+        );
         assert_eq!(p("untitle", &[s("Hello World FOO")]), "hello world fOO");
         assert_eq!(p("swapcase", &[s("hello World ABC def")]), "HELLO wORLD abc DEF");
     }
@@ -778,13 +844,22 @@ mod tests {
         assert_eq!(p("substr", &[i(0), i(-1), s("abc")]), "abc");
         assert_eq!(p("substr", &[i(-1), i(2), s("abc")]), "ab");
         assert_eq!(p("substr", &[i(1), i(1), s("abc")]), "");
-        assert_eq!(p("substr", &[i(5), i(-1), s("abc")]), "ERR runtime error: slice bounds out of range [5:3]");
-        assert_eq!(p("substr", &[i(2), i(1), s("abc")]), "ERR runtime error: slice bounds out of range [2:1]");
+        assert_eq!(
+            p("substr", &[i(5), i(-1), s("abc")]),
+            "ERR runtime error: slice bounds out of range [5:3]"
+        );
+        assert_eq!(
+            p("substr", &[i(2), i(1), s("abc")]),
+            "ERR runtime error: slice bounds out of range [2:1]"
+        );
         assert_eq!(
             p("substr", &[i(-1), i(5), s("abc")]),
             "ERR runtime error: slice bounds out of range [:5] with length 3"
         );
-        assert_eq!(p("substr", &[i(-1), i(-1), s("abc")]), "ERR runtime error: slice bounds out of range [:-1]");
+        assert_eq!(
+            p("substr", &[i(-1), i(-1), s("abc")]),
+            "ERR runtime error: slice bounds out of range [:-1]"
+        );
     }
 
     #[test]
@@ -872,12 +947,18 @@ mod tests {
     #[test]
     fn quote_squote_cat() {
         let list = l(vec![i(1), s("two"), NIL]);
-        assert_eq!(p("quote", &[s("a\"b"), i(1), NIL, f(2.5), Value::Bool(true)]), r#""a\"b" "1" "2.5" "true""#);
+        assert_eq!(
+            p("quote", &[s("a\"b"), i(1), NIL, f(2.5), Value::Bool(true)]),
+            r#""a\"b" "1" "2.5" "true""#
+        );
         assert_eq!(p("quote", &[]), "");
         assert_eq!(p("quote", &[NIL]), "");
-        assert_eq!(p("quote", &[list.clone()]), r#""[1 two <nil>]""#);
+        assert_eq!(p("quote", std::slice::from_ref(&list)), r#""[1 two <nil>]""#);
         assert_eq!(p("quote", &[d(vec![("a", i(1))])]), r#""map[a:1]""#);
-        assert_eq!(p("squote", &[s("a'b"), i(1), NIL, list.clone()]), "'a'b' '1' '[1 two <nil>]'");
+        assert_eq!(
+            p("squote", &[s("a'b"), i(1), NIL, list.clone()]),
+            "'a'b' '1' '[1 two <nil>]'"
+        );
         assert_eq!(p("cat", &[s("a"), i(1), NIL, s("b"), list]), "a 1 b [1 two <nil>]");
         assert_eq!(p("cat", &[]), "");
     }
@@ -904,7 +985,10 @@ mod tests {
         assert_eq!(p("toString", &[NIL]), "<nil>");
         assert_eq!(p("toString", &[f(1.5)]), "1.5");
         assert_eq!(p("toString", &[Value::Bool(true)]), "true");
-        assert_eq!(p("toString", &[d(vec![("a", i(1)), ("b", d(vec![("c", i(2))]))])]), "map[a:1 b:map[c:2]]");
+        assert_eq!(
+            p("toString", &[d(vec![("a", i(1)), ("b", d(vec![("c", i(2))]))])]),
+            "map[a:1 b:map[c:2]]"
+        );
         assert_eq!(p("toStrings", &[l(vec![i(1), s("two"), NIL])]), "[1 two]");
         assert_eq!(p("toStrings", &[s("ab")]), "[ab]");
         assert_eq!(p("toStrings", &[NIL]), "[]");

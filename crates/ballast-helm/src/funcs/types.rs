@@ -7,13 +7,17 @@ use ballast_gotemplate::{Args, Arity, FuncMap, Value};
 pub fn register(m: &mut FuncMap) {
     use Arity::Exact;
     m.pure("typeOf", Exact(1), |a| Ok(Value::from(a[0].type_name())));
-    m.pure("typeIs", Exact(2), |a| Ok(Value::Bool(Args::string(&a[0])? == a[1].type_name())));
+    m.pure("typeIs", Exact(2), |a| {
+        Ok(Value::Bool(Args::string(&a[0])? == a[1].type_name()))
+    });
     m.pure("typeIsLike", Exact(2), |a| {
         let (target, t) = (Args::string(&a[0])?, a[1].type_name());
         Ok(Value::Bool(target == t || t.strip_prefix('*') == Some(target)))
     });
     m.pure("kindOf", Exact(1), |a| Ok(Value::str(a[0].kind_name())));
-    m.pure("kindIs", Exact(2), |a| Ok(Value::Bool(Args::string(&a[0])? == a[1].kind_name())));
+    m.pure("kindIs", Exact(2), |a| {
+        Ok(Value::Bool(Args::string(&a[0])? == a[1].kind_name()))
+    });
 }
 
 #[cfg(test)]
@@ -27,7 +31,18 @@ mod tests {
             .iter()
             .map(|v| p("typeOf", std::slice::from_ref(v)))
             .collect();
-        assert_eq!(got, ["int", "float64", "<nil>", "string", "[]interface {}", "map[string]interface {}", "bool"]);
+        assert_eq!(
+            got,
+            [
+                "int",
+                "float64",
+                "<nil>",
+                "string",
+                "[]interface {}",
+                "map[string]interface {}",
+                "bool"
+            ]
+        );
         assert_eq!(p("typeIs", &[s("int"), i(1)]), "true");
         assert_eq!(p("typeIs", &[s("string"), i(1)]), "false");
         assert_eq!(p("typeIsLike", &[s("int"), i(1)]), "true");
