@@ -38,7 +38,7 @@ pub(crate) fn deep_equal(a: &Value, b: &Value) -> bool {
 }
 
 fn deep_equal_at(a: &Value, b: &Value, depth: usize) -> bool {
-    if depth > 10_000 {
+    if depth > 1_000 {
         return false;
     }
     match (a, b) {

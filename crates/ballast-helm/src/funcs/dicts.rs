@@ -13,7 +13,7 @@ use super::strings::strval;
 
 /// The deepest nesting `merge` and `deepCopy` follow (a map that holds itself would otherwise
 /// recurse without end).
-const MAX_DEPTH: usize = 10_000;
+const MAX_DEPTH: usize = 1_000;
 
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {

@@ -530,8 +530,10 @@ fn is_connector(c: char) -> bool {
     c == '-' || c == '_' || c.is_whitespace()
 }
 
+/// xstrings' `isAlphabet`: a letter, but not a CJK ideograph.
 fn is_alpha(c: char) -> bool {
-    c.is_ascii_alphabetic() || (!c.is_ascii() && c.is_alphabetic())
+    c.is_alphabetic()
+        && !matches!(c as u32, 0x4e00..=0x9fcc | 0x3400..=0x4d85 | 0x20000..=0x2b81d)
 }
 
 fn is_punct(c: char) -> bool {
@@ -1015,6 +1017,41 @@ mod tests {
         assert_eq!(p("sortAlpha", &[l(vec![s("b"), s("a"), i(10), i(2)])]), "[10 2 a b]");
         assert_eq!(p("sortAlpha", &[s("x")]), "[x]");
         assert_eq!(p("sortAlpha", &[d(vec![("a", i(1))])]), "[map[a:1]]");
+    }
+
+    #[test]
+    fn unicode_edge_cases() {
+        for (name, input, want) in [
+            ("snakecase", "caféAuLait", "café_au_lait"),
+            ("snakecase", "ÉtéChaud", "été_chaud"),
+            ("snakecase", "a1B", "a1_b"),
+            ("snakecase", "ABC1", "abc1"),
+            ("snakecase", "x--y__z", "x__y__z"),
+            ("snakecase", "__init__", "__init__"),
+            ("snakecase", "a.B", "a.b"),
+            ("snakecase", "1a", "1a"),
+            ("snakecase", "hello世界World", "hello_世界_world"),
+            ("snakecase", "v1.2.3", "v1.2.3"),
+            ("snakecase", "A", "a"),
+            ("snakecase", "aB$c", "a_b_$_c"),
+            ("kebabcase", "ServiceAccountName", "service-account-name"),
+            ("kebabcase", "my.app_name2", "my.app-name2"),
+            ("title", "don't stop", "Don'T Stop"),
+            ("title", "ǆemal ᾳ", "ǅemal ᾼ"),
+            ("swapcase", "ǅa ß", "ǆA ß"),
+            ("upper", "ᾳ ŉ", "ᾼ ŉ"),
+            ("untitle", "Élan ÉLAN", "élan éLAN"),
+            ("initials", "a\u{a0}b", "ab"),
+            ("nospace", "a\u{a0}b", "aÂb"),
+        ] {
+            assert_eq!(p(name, &[s(input)]), want, "{name} {input:?}");
+        }
+        assert_eq!(p("wrap", &[i(4), s("héllo wörld")]), "héllo\nwörld");
+        assert_eq!(p("abbrev", &[i(4), s("héllo")]), "h...");
+        assert_eq!(p("quote", &[s("é\u{a0}\x01\u{200b}")]), r#""é\u00a0\x01\u200b""#);
+        assert_eq!(p("split", &[s("é"), s("aébéc")]), "map[_0:a _1:b _2:c]");
+        assert_eq!(p("splitn", &[s(""), i(2), s("abc")]), "map[_0:a _1:bc]");
+        assert_eq!(p("cat", &[i(1), i(2), s("x"), i(3)]), "1 2 x 3");
     }
 
     #[test]
