@@ -2,6 +2,9 @@
 //! lists, never changing their input; the `must` forms and the plain forms fail alike (sprig's
 //! plain forms panic, which the template reports as the same error).
 
+use std::collections::HashMap;
+
+use ballast_gotemplate::fmt::sprint_value;
 use ballast_gotemplate::{Args, Arity, FuncMap, Value};
 
 use super::defaults::{deep_equal, empty};
@@ -64,13 +67,7 @@ pub fn register(m: &mut FuncMap) {
     }
     for name in ["uniq", "mustUniq"] {
         m.pure(name, Exact(1), |a| {
-            let mut out: Vec<Value> = Vec::new();
-            for v in items(&a[0], "Cannot find uniq on type")? {
-                if !out.iter().any(|o| deep_equal(&v, o)) {
-                    out.push(v);
-                }
-            }
-            Ok(Value::list(out))
+            Ok(Value::list(uniq(items(&a[0], "Cannot find uniq on type")?)))
         });
     }
     for name in ["compact", "mustCompact"] {
@@ -127,6 +124,27 @@ pub fn register(m: &mut FuncMap) {
             chunk(size, &l)
         });
     }
+}
+
+/// The first of each group of deeply equal elements, in order. Elements are bucketed by
+/// type and printed scalar form first, so long lists of scalars cost about linear time.
+fn uniq(l: Vec<Value>) -> Vec<Value> {
+    let mut seen: HashMap<String, Vec<usize>> = HashMap::new();
+    let mut out: Vec<Value> = Vec::new();
+    for v in l {
+        // Collections share their type's bucket: printing one could be costly (or endless).
+        let shown = match &v {
+            Value::List(_) | Value::Map(_) | Value::Object(_) => String::new(),
+            v => sprint_value(v),
+        };
+        let key = format!("{}\u{0}{shown}", v.type_name());
+        let bucket = seen.entry(key).or_default();
+        if !bucket.iter().any(|&k| deep_equal(&v, &out[k])) {
+            bucket.push(out.len());
+            out.push(v);
+        }
+    }
+    out
 }
 
 /// The Go kind name of a value as sprig's error messages print it.
