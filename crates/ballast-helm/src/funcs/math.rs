@@ -2,7 +2,7 @@
 //! parsed, floats truncated, nil 0, overflow wraps); float maths goes through exact decimals
 //! as shopspring/decimal does (`addf 0.1 0.2` is 0.3); sequences are capped at [`MAX_ITEMS`].
 
-use ballast_gotemplate::fmt::sprint_value;
+use ballast_gotemplate::fmt::{format_float_g, sprint_value};
 use ballast_gotemplate::{Args, Arity, FuncMap, Value};
 
 /// The longest list `until`, `untilStep` and `seq` build.
@@ -191,22 +191,62 @@ fn trim_zero_decimal(s: &str) -> &str {
     s
 }
 
-/// Go's `strconv.ParseFloat(s, 64)` for decimal forms (and `inf`, `nan`, with underscores
-/// only after a base prefix, which decimal forms lack).
+/// Go's `strconv.ParseFloat(s, 64)`: decimal and hexadecimal (`0x1p3`) forms, `_` between
+/// digits, `inf`/`infinity`/`nan` in any case; `None` on a syntax error or an overflow (cast
+/// then gives 0).
 fn parse_float(s: &str) -> Option<f64> {
-    let body = s.strip_prefix(['+', '-']).unwrap_or(s);
+    let (neg, body) = match s.as_bytes().first() {
+        Some(b'-') => (true, &s[1..]),
+        Some(b'+') => (false, &s[1..]),
+        _ => (false, s),
+    };
     let lower = body.to_ascii_lowercase();
-    if matches!(lower.as_str(), "inf" | "infinity" | "nan") {
-        return s.parse().ok();
-    }
-    if body.is_empty()
-        || !body
-            .bytes()
-            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'E' | b'+' | b'-'))
-    {
+    let magnitude = match lower.as_str() {
+        "inf" | "infinity" => f64::INFINITY,
+        "nan" => f64::NAN,
+        _ => {
+            if body.contains('_') && !underscore_ok(body) {
+                return None;
+            }
+            let clean: String = lower.chars().filter(|c| *c != '_').collect();
+            let x = match clean.strip_prefix("0x") {
+                Some(hex) => parse_hex_float(hex)?,
+                None => {
+                    let valid = !clean.is_empty()
+                        && clean
+                            .bytes()
+                            .all(|b| b.is_ascii_digit() || matches!(b, b'.' | b'e' | b'+' | b'-'))
+                        && clean.bytes().any(|b| b.is_ascii_digit());
+                    if !valid {
+                        return None;
+                    }
+                    clean.parse::<f64>().ok()?
+                }
+            };
+            if x.is_infinite() {
+                return None;
+            }
+            x
+        }
+    };
+    Some(if neg { -magnitude } else { magnitude })
+}
+
+/// The digits after `0x` of a Go hexadecimal float: hex mantissa with an optional point, then
+/// a mandatory binary exponent `p±N`.
+fn parse_hex_float(s: &str) -> Option<f64> {
+    let (mantissa, exp) = s.split_once('p')?;
+    let exp: i32 = exp.parse().ok()?;
+    let (int, frac) = mantissa.split_once('.').unwrap_or((mantissa, ""));
+    if int.is_empty() && frac.is_empty() {
         return None;
     }
-    s.parse().ok()
+    let mut value = 0f64;
+    for c in int.chars().chain(frac.chars()) {
+        value = value * 16.0 + f64::from(c.to_digit(16)?);
+    }
+    let shift = exp.checked_sub(4 * i32::try_from(frac.len()).ok()?)?;
+    Some(value * 2f64.powi(shift))
 }
 
 /// Go's `strconv.ParseInt(s, base, 64)`; base 0 reads the prefix (`0x`, `0o`, `0b`, `0`) and
@@ -411,10 +451,17 @@ impl Decimal {
 /// sprig's `execDecimalOp`: folds `rest` into `first` with exact decimal arithmetic; falls
 /// back to float arithmetic where the decimals outgrow 38 digits.
 fn decimal_op(first: &Value, rest: &[Value], op: Op) -> Result<Value, String> {
-    let mut acc_f = to_float64(first);
+    let finite = |x: f64| {
+        if x.is_finite() {
+            Ok(x)
+        } else {
+            Err(format!("Cannot create a Decimal from {}", format_float_g(x)))
+        }
+    };
+    let mut acc_f = finite(to_float64(first))?;
     let mut acc = Decimal::from_f64(acc_f);
     for v in rest {
-        let x = to_float64(v);
+        let x = finite(to_float64(v))?;
         if matches!(op, Op::Div) && x == 0.0 {
             return Err("decimal division by 0".into());
         }
@@ -480,6 +527,8 @@ mod tests {
         assert_eq!(p("biggest", &[i(1), i(5)]), "5");
         assert_eq!(p("maxf", &[i(1), f(2.5), s("3.5")]), "3.5");
         assert_eq!(p("minf", &[i(1), f(-2.5)]), "-2.5");
+        assert_eq!(p("maxf", &[i(1), f(f64::NAN)]), "NaN");
+        assert_eq!(p("minf", &[f(f64::NEG_INFINITY), i(1)]), "-Inf");
     }
 
     #[test]
@@ -493,6 +542,19 @@ mod tests {
         assert_eq!(p("divf", &[i(10), i(3)]), "3.3333333333333335");
         assert_eq!(p("divf", &[i(2), i(3)]), "0.6666666666666667");
         assert_eq!(p("divf", &[i(1), i(0)]), "ERR decimal division by 0");
+        assert_eq!(
+            p("addf", &[f(f64::INFINITY), i(1)]),
+            "ERR Cannot create a Decimal from +Inf"
+        );
+        assert_eq!(p("addf", &[f(1e300), f(1e300)]), "2e+300");
+        assert_eq!(p("mulf", &[f(1e200), f(1e200)]), "+Inf");
+        assert_eq!(p("mulf", &[f(0.1), f(0.1), f(0.1)]), "0.001");
+        assert_eq!(p("divf", &[i(1), i(7)]), "0.1428571428571429");
+        assert_eq!(p("divf", &[i(-2), i(3)]), "-0.6666666666666667");
+        assert_eq!(p("subf", &[f(0.3), f(0.1)]), "0.2");
+        assert_eq!(p("addf", &[f(1e-20), i(1)]), "1");
+        assert_eq!(p("divf", &[f(0.1), f(3e-20)]), "3.3333333333333335e+18");
+        assert_eq!(p("add1f", &[s("x")]), "1");
         assert!(matches!(call("addf", &[i(1)]), Ok(Value::Float(_))));
     }
 
@@ -508,6 +570,14 @@ mod tests {
         assert_eq!(p("round", &[f(2.45), i(1)]), "2.5");
         assert_eq!(p("round", &[f(2.44), i(1), f(0.3)]), "2.5");
         assert_eq!(p("round", &[f(1234.5), i(-2)]), "1200");
+        assert_eq!(p("round", &[NIL, i(0)]), "0");
+        assert_eq!(p("ceil", &[NIL]), "0");
+        assert_eq!(p("round", &[f(2.5), i(0), f(0.6)]), "2");
+        assert_eq!(p("round", &[f(1.005), i(2)]), "1");
+        assert_eq!(
+            p("round", &[f(2.5), f(1.5)]),
+            "ERR wrong type for value; expected int; got float64"
+        );
     }
 
     #[test]
@@ -564,5 +634,36 @@ mod tests {
         assert_eq!(p("toDecimal", &[i(777)]), "511");
         assert_eq!(p("toDecimal", &[s("8")]), "0");
         assert_eq!(p("toDecimal", &[f(1.0)]), "1");
+        assert_eq!(p("toDecimal", &[s("-10")]), "-8");
+        assert_eq!(p("toDecimal", &[s("0o17")]), "0");
+        assert_eq!(p("toDecimal", &[NIL]), "0");
+        for (input, want) in [
+            ("1e3", "0"),
+            (" 5", "0"),
+            ("-0x10", "-16"),
+            ("0b101", "5"),
+            ("0o17", "15"),
+            ("1_0", "10"),
+            ("_10", "0"),
+            ("0_1", "1"),
+        ] {
+            assert_eq!(p("int", &[s(input)]), want, "int {input:?}");
+        }
+        assert_eq!(p("int64", &[s("9223372036854775808")]), "0");
+        assert_eq!(p("int64", &[s("-9223372036854775808")]), "-9223372036854775808");
+        for (input, want) in [
+            ("0x1p3", "8"),
+            ("1_0", "10"),
+            (".5", "0.5"),
+            ("5.", "5"),
+            ("Inf", "+Inf"),
+            ("1e400", "0"),
+        ] {
+            assert_eq!(p("float64", &[s(input)]), want, "float64 {input:?}");
+        }
+        assert_eq!(p("int", &[f(f64::NAN)]), "-9223372036854775808");
+        assert_eq!(p("add1", &[i(i64::MAX)]), "-9223372036854775808");
+        assert_eq!(p("mod", &[i(i64::MIN), i(-1)]), "0");
+        assert_eq!(p("div", &[i(i64::MIN), i(-1)]), "-9223372036854775808");
     }
 }

@@ -532,8 +532,7 @@ fn is_connector(c: char) -> bool {
 
 /// xstrings' `isAlphabet`: a letter, but not a CJK ideograph.
 fn is_alpha(c: char) -> bool {
-    c.is_alphabetic()
-        && !matches!(c as u32, 0x4e00..=0x9fcc | 0x3400..=0x4d85 | 0x20000..=0x2b81d)
+    c.is_alphabetic() && !matches!(c as u32, 0x4e00..=0x9fcc | 0x3400..=0x4d85 | 0x20000..=0x2b81d)
 }
 
 fn is_punct(c: char) -> bool {
