@@ -380,4 +380,70 @@ mod tests {
             "ERR reflect: call of reflect.Value.Type on zero Value"
         );
     }
+
+    #[test]
+    fn more_merge_cases() {
+        let cases = [
+            (
+                "mergeOverwrite",
+                d(vec![("a", d(vec![("b", i(1))]))]),
+                d(vec![("a", d(vec![]))]),
+                "map[a:map[b:1]]",
+            ),
+            (
+                "merge",
+                d(vec![("a", NIL)]),
+                d(vec![("a", d(vec![("b", i(1))]))]),
+                "map[a:map[b:1]]",
+            ),
+            ("merge", d(vec![("a", d(vec![]))]), d(vec![("a", s("x"))]), "map[a:x]"),
+            (
+                "mergeOverwrite",
+                d(vec![("a", d(vec![("x", i(1))]))]),
+                d(vec![("a", s("s"))]),
+                "map[a:s]",
+            ),
+            (
+                "merge",
+                d(vec![("a", s("x"))]),
+                d(vec![("a", l(vec![i(1)]))]),
+                "map[a:x]",
+            ),
+            (
+                "merge",
+                d(vec![("a", i(0))]),
+                d(vec![("a", Value::Bool(false))]),
+                "map[a:false]",
+            ),
+            (
+                "mergeOverwrite",
+                d(vec![("a", l(vec![i(1), i(2)]))]),
+                d(vec![("a", l(vec![]))]),
+                "map[a:[]]",
+            ),
+            (
+                "merge",
+                d(vec![("a", l(vec![]))]),
+                d(vec![("a", l(vec![]))]),
+                "map[a:[]]",
+            ),
+        ];
+        for (name, dst, src, want) in cases {
+            assert_eq!(p(name, &[dst, src]), want, "{name}");
+        }
+        let three = [d(vec![]), d(vec![("a", i(1))]), d(vec![("a", i(2)), ("b", i(3))])];
+        assert_eq!(p("merge", &three), "map[a:1 b:3]");
+    }
+
+    #[test]
+    fn nil_maps_read_as_empty() {
+        assert_eq!(p("pick", &[NIL, s("a")]), "map[]");
+        assert_eq!(p("omit", &[NIL, s("a")]), "map[]");
+        assert_eq!(p("values", &[NIL]), "[]");
+        assert_eq!(p("dict", &[s("a")]), "map[a:]");
+        assert_eq!(
+            p("pluck", &[s("a"), d(vec![("a", i(1))]), s("x")]),
+            "ERR wrong type for value; expected map[string]interface {}; got string"
+        );
+    }
 }

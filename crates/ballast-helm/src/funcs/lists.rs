@@ -322,4 +322,34 @@ mod tests {
         assert_eq!(p("mustChunk", &[i(-1), l12()]), "[]");
         assert_eq!(p("mustChunk", &[i(2), s("x")]), "ERR Cannot chunk type string");
     }
+
+    #[test]
+    fn more_edge_cases() {
+        assert_eq!(p("without", &[NIL, i(1)]), NIL_DEREF);
+        assert_eq!(p("compact", &[NIL]), NIL_DEREF);
+        assert_eq!(p("concat", &[l(vec![i(1)]), NIL]), NIL_DEREF);
+        assert_eq!(p("reverse", &[l(vec![])]), "[]");
+        assert_eq!(p("uniq", &[l(vec![])]), "[]");
+        let l3 = || l(vec![i(1), i(2), i(3)]);
+        assert_eq!(
+            p("slice", &[l3(), i(-1)]),
+            "ERR reflect.Value.Slice: slice index out of bounds"
+        );
+        assert_eq!(
+            p("slice", &[l3(), i(2), i(1)]),
+            "ERR reflect.Value.Slice: slice index out of bounds"
+        );
+        assert_eq!(p("first", &[l(vec![NIL, i(1)])]), "<nil>");
+        assert_eq!(p("chunk", &[i(3), l(vec![i(1)])]), "[[1]]");
+        assert_eq!(p("chunk", &[i(-2), l(vec![i(1)])]), "[[1]]");
+        assert_eq!(
+            p("chunk", &[i(-1), l(vec![i(1)])]),
+            "ERR runtime error: makeslice: len out of range"
+        );
+        assert_eq!(
+            p("chunk", &[i(-2), l(vec![i(1), i(2), i(3), i(4)])]),
+            "ERR runtime error: makeslice: len out of range"
+        );
+        assert_eq!(p("has", &[NIL, l(vec![NIL])]), "true");
+    }
 }

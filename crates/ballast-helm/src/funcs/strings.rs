@@ -1057,4 +1057,22 @@ mod tests {
     fn hello() {
         assert_eq!(p("hello", &[]), "Hello!");
     }
+
+    #[test]
+    fn more_abbreviation_and_wrapping() {
+        let long = s("1234567890abcdefghij");
+        assert_eq!(p("abbrevboth", &[i(10), i(10), long.clone()]), "...abcd...");
+        assert_eq!(p("abbrevboth", &[i(3), i(7), long.clone()]), "1234...");
+        assert_eq!(p("abbrevboth", &[i(15), i(10), long]), "...defghij");
+        assert_eq!(p("abbrevboth", &[i(5), i(7), s("abcdefghijkl")]), "...f...");
+        assert_eq!(p("abbrev", &[i(10), s("")]), "");
+        assert_eq!(p("wrapWith", &[i(3), s(""), s("abcdefgh")]), "abc\ndef\ngh");
+        assert_eq!(p("wrap", &[i(10), s("")]), "");
+        assert_eq!(p("wrap", &[i(3), s("  a  b  ")]), "a \nb  ");
+        assert_eq!(p("wrapWith", &[i(4), s("-"), s("ab cd ef gh")]), "ab-cd-ef-gh");
+        assert_eq!(p("squote", &[NIL]), "");
+        for name in ["initials", "untitle", "swapcase", "snakecase", "camelcase"] {
+            assert_eq!(p(name, &[s("")]), "", "{name}");
+        }
+    }
 }
