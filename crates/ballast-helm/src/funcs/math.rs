@@ -245,7 +245,7 @@ fn parse_hex_float(s: &str) -> Option<f64> {
     for c in int.chars().chain(frac.chars()) {
         value = value * 16.0 + f64::from(c.to_digit(16)?);
     }
-    let shift = exp.checked_sub(4 * i32::try_from(frac.len()).ok()?)?;
+    let shift = exp.checked_sub(i32::try_from(frac.len()).ok()?.checked_mul(4)?)?;
     Some(value * 2f64.powi(shift))
 }
 
@@ -407,7 +407,7 @@ impl Decimal {
     }
 
     fn scaled(self, e: i32) -> Option<i128> {
-        let shift = u32::try_from(self.e - e).ok()?;
+        let shift = u32::try_from(self.e.checked_sub(e)?).ok()?;
         self.m.checked_mul(10i128.checked_pow(shift)?)
     }
 
@@ -430,13 +430,13 @@ impl Decimal {
             Op::Div => {
                 // Rounded half away from zero to 16 decimal places, as shopspring's Div.
                 const PLACES: i32 = 16;
-                let shift = self.e - o.e + PLACES;
+                let shift = self.e.checked_sub(o.e)?.checked_add(PLACES)?;
                 let (num, den) = if shift >= 0 {
                     (self.m.checked_mul(10i128.checked_pow(shift as u32)?)?, o.m)
                 } else {
-                    (self.m, o.m.checked_mul(10i128.checked_pow((-shift) as u32)?)?)
+                    (self.m, o.m.checked_mul(10i128.checked_pow(shift.unsigned_abs())?)?)
                 };
-                let (q, r) = (num / den, num % den);
+                let (q, r) = (num.checked_div(den)?, num.checked_rem(den)?);
                 let q = if r.unsigned_abs() * 2 >= den.unsigned_abs() {
                     q + num.signum() * den.signum()
                 } else {
