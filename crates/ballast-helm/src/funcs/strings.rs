@@ -1075,4 +1075,40 @@ mod tests {
             assert_eq!(p(name, &[s("")]), "", "{name}");
         }
     }
+
+    #[test]
+    fn every_function_is_registered_with_go_arity() {
+        use ballast_gotemplate::Arity::{AtLeast, Exact};
+        let m = funcs();
+        let names = "abbrev abbrevboth trunc trim trimall trimAll trimSuffix trimPrefix upper lower title untitle substr repeat nospace initials swapcase snakecase camelcase kebabcase wrap wrapWith contains hasPrefix hasSuffix quote squote cat indent nindent replace plural toString toStrings split splitList splitn join sortAlpha hello list tuple append push mustAppend mustPush prepend mustPrepend first mustFirst rest mustRest last mustLast initial mustInitial reverse mustReverse uniq mustUniq without mustWithout has mustHas slice mustSlice concat chunk mustChunk compact mustCompact dict get set unset hasKey pluck keys pick omit merge mergeOverwrite mustMerge mustMergeOverwrite values dig deepCopy mustDeepCopy add1 add sub div mod mul max min biggest ceil floor round add1f addf subf divf mulf maxf minf until untilStep seq atoi int int64 float64 toDecimal default empty coalesce all any ternary deepEqual typeOf typeIs typeIsLike kindOf kindIs b64enc b64dec b32enc b32dec base dir clean ext isAbs osBase osClean osDir osExt osIsAbs";
+        let missing: Vec<&str> = names.split_whitespace().filter(|n| m.get(n).is_none()).collect();
+        assert!(missing.is_empty(), "{missing:?}");
+        for (name, arity) in [
+            ("trunc", Exact(2)),
+            ("indent", Exact(2)),
+            ("nindent", Exact(2)),
+            ("substr", Exact(3)),
+            ("splitn", Exact(3)),
+            ("wrapWith", Exact(3)),
+            ("quote", AtLeast(0)),
+            ("hello", Exact(0)),
+            ("default", AtLeast(1)),
+            ("dict", AtLeast(0)),
+            ("merge", AtLeast(1)),
+            ("pick", AtLeast(1)),
+            ("without", AtLeast(1)),
+            ("slice", AtLeast(1)),
+            ("concat", AtLeast(0)),
+            ("dig", AtLeast(0)),
+            ("mul", AtLeast(1)),
+            ("max", AtLeast(1)),
+            ("round", AtLeast(2)),
+            ("seq", AtLeast(0)),
+            ("untilStep", Exact(3)),
+            ("ternary", Exact(3)),
+            ("typeIs", Exact(2)),
+        ] {
+            assert_eq!(m.get(name).map(|f| f.arity), Some(arity), "{name}");
+        }
+    }
 }
