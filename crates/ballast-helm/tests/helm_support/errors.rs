@@ -42,6 +42,12 @@ pub fn classify(message: &str) -> Kind {
         "template parse error".to_string()
     } else if first.starts_with("template: ") || Regex::new(r"^[\w./-]+:\d+:\d+").is_ok_and(|r| r.is_match(first)) {
         "template execution error".to_string()
+    } else if let Some(rest) = first.strip_prefix("failed parsing ") {
+        format!("flag {}", rest.split_whitespace().next().unwrap_or(""))
+    } else if first.starts_with("invalid kube version") {
+        "kube version flag".to_string()
+    } else if first.contains("no such file or directory") {
+        "missing file".to_string()
     } else if first.contains("could not find template") {
         "show-only".to_string()
     } else if first.contains("unmarshal") || first.contains("failed to parse") {
@@ -75,5 +81,7 @@ mod tests {
         assert_eq!(k.file.as_deref(), Some("sealed-secrets/templates/tls-secret.yaml"));
         let k = classify("Error: failed to parse /x/values/probes/inf.yaml: cannot unmarshal");
         assert_eq!((k.class.as_str(), k.file.as_deref()), ("values", Some("inf.yaml")));
+        let k = classify("Error: failed parsing --set-json data a={bad");
+        assert_eq!((k.class.as_str(), k.file), ("flag --set-json", None));
     }
 }
