@@ -41,6 +41,32 @@ pub fn mask(first: &str, second: &str) -> Mask {
     Mask::Span { head, tail }
 }
 
+/// Both masks' random lines (a line random in either is random).
+pub fn union(a: Mask, b: Mask) -> Mask {
+    match (a, b) {
+        (Mask::None, m) | (m, Mask::None) => m,
+        (Mask::Lines(x), Mask::Lines(y)) if x.len() == y.len() => {
+            Mask::Lines(x.iter().zip(&y).map(|(p, q)| *p || *q).collect())
+        }
+        (a, b) => {
+            let bounds = |m: &Mask| match m {
+                Mask::Lines(r) => {
+                    let head = r.iter().take_while(|x| !**x).count();
+                    let tail = r.iter().rev().take_while(|x| !**x).count();
+                    (head, tail.min(r.len() - head))
+                }
+                Mask::Span { head, tail } => (*head, *tail),
+                Mask::None => (usize::MAX, usize::MAX),
+            };
+            let ((h1, t1), (h2, t2)) = (bounds(&a), bounds(&b));
+            Mask::Span {
+                head: h1.min(h2),
+                tail: t1.min(t2),
+            }
+        }
+    }
+}
+
 /// The part of a random line that must still be equal.
 fn stable_part(line: &str) -> &str {
     if let Some(i) = line.find(": ") {
@@ -138,6 +164,14 @@ mod tests {
         assert!(compare("a: 1\nb: x\n", "a: 1\nb: z\n", &m).is_none());
         assert!(compare("a: 1\nb: x\n", "a: 2\nb: z\n", &m).is_some());
         assert!(compare("a: 1\nb: x\n", "a: 1\nc: z\n", &m).is_some());
+    }
+
+    #[test]
+    fn union_of_runs() {
+        let m = union(mask("a: 1\nb: 2", "a: 9\nb: 2"), mask("a: 1\nb: 2", "a: 1\nb: 3"));
+        assert!(compare("a: 1\nb: 2", "a: 5\nb: 6", &m).is_none());
+        let m = union(mask("a\nb\nc", "a\nx\nc"), mask("a\nb\nc", "a\nc"));
+        assert!(compare("a\nb\nc", "a\ny\nz\nc", &m).is_none());
     }
 
     #[test]
