@@ -9,7 +9,8 @@
 //! `scripts/install-deps`); without it the test fails, it never skips. `BALLAST_HELM_CASES`
 //! (comma-separated substrings of case names) runs a subset. `BALLAST_HELM_SELF_CHECK=1` puts
 //! a third helm run in Ballast's place, to check the harness itself (random lines found,
-//! errors classified alike). All mismatches are reported, then the test fails with their count.
+//! errors classified alike). `BALLAST_HELM_DUMP=DIR` writes both outputs of every case run to
+//! `DIR/NAME.helm` and `DIR/NAME.ballast`. All mismatches are reported, then the test fails with their count.
 
 mod helm_support;
 
@@ -43,6 +44,21 @@ fn ballast(case: &Case) -> Result<String, String> {
     }
 }
 
+/// Writes both outputs of a case to `dir/NAME.helm` and `dir/NAME.ballast`, for diffing.
+fn dump(dir: &Path, case: &Case, helm: &helm::Run, ours: &Result<String, String>) {
+    let text = |ok: bool, out: &str, err: &str| if ok { out.to_string() } else { format!("ERROR: {err}") };
+    let (ok, out, err) = match ours {
+        Ok(o) => (true, o.as_str(), ""),
+        Err(e) => (false, "", e.as_str()),
+    };
+    let _ = std::fs::create_dir_all(dir);
+    let _ = std::fs::write(
+        dir.join(format!("{}.helm", case.name)),
+        text(helm.ok, &helm.stdout, &helm.stderr),
+    );
+    let _ = std::fs::write(dir.join(format!("{}.ballast", case.name)), text(ok, out, err));
+}
+
 /// Checks one case; `Err` holds the report of a mismatch.
 fn check(helm: &Path, case: &Case, home: &Path) -> Result<Duration, String> {
     let args = case.helm_args();
@@ -55,6 +71,9 @@ fn check(helm: &Path, case: &Case, home: &Path) -> Result<Duration, String> {
         ballast(case)
     };
     let took = started.elapsed();
+    if let Some(dir) = std::env::var_os("BALLAST_HELM_DUMP") {
+        dump(Path::new(&dir), case, &first, &ours);
+    }
     if case.error {
         if first.ok {
             return Err("helm succeeded on an error case: fix cases.yaml".into());
