@@ -203,7 +203,8 @@ impl Case {
         a
     }
 
-    /// The same call for `ballast_helm::template`.
+    /// The same call for `ballast_helm::template` (options added later keep their defaults).
+    #[allow(clippy::needless_update)]
     pub fn options(&self) -> TemplateOptions {
         TemplateOptions {
             release_name: self.release.clone(),
@@ -215,6 +216,7 @@ impl Case {
                 set_json: self.set_json.clone(),
                 set_file: self.set_file.clone(),
                 set_literal: self.set_literal.clone(),
+                ..ValueOptions::default()
             },
             include_crds: self.include_crds,
             skip_tests: self.skip_tests,
@@ -222,7 +224,7 @@ impl Case {
             api_versions: self.api_versions.clone(),
             show_only: self.show_only.clone(),
             is_upgrade: self.is_upgrade,
-            skip_schema_validation: false,
+            ..TemplateOptions::default()
         }
     }
 }
