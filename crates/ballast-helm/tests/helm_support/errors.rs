@@ -44,6 +44,8 @@ pub fn classify(message: &str) -> Kind {
         "template execution error".to_string()
     } else if let Some(rest) = first.strip_prefix("failed parsing ") {
         format!("flag {}", rest.split_whitespace().next().unwrap_or(""))
+    } else if first.contains("missing in charts/ directory") {
+        "missing dependency".to_string()
     } else if first.starts_with("invalid kube version") {
         "kube version flag".to_string()
     } else if first.contains("no such file or directory") {
