@@ -143,15 +143,15 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             Value::Nil => return Err("index of nil pointer".into()),
             Value::List(l) => {
                 let x = index_arg(ix, l.len())?;
-                l.get(x).cloned().ok_or_else(|| format!("index out of range: {x}"))?
+                l.get(x).cloned().ok_or("reflect: slice index out of range")?
             }
             Value::Bytes(b) => {
                 let x = index_arg(ix, b.len())?;
-                Value::Int(*b.get(x).ok_or_else(|| format!("index out of range: {x}"))? as i64)
+                Value::Int(*b.get(x).ok_or("reflect: slice index out of range")? as i64)
             }
             Value::String(s) => {
                 let x = index_arg(ix, s.len())?;
-                Value::Int(*s.as_bytes().get(x).ok_or_else(|| format!("index out of range: {x}"))? as i64)
+                Value::Int(*s.as_bytes().get(x).ok_or("reflect: string index out of range")? as i64)
             }
             Value::Map(m) => {
                 let key = match ix {
@@ -325,7 +325,11 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                 (Value::Map(_), Value::Map(_))
                 | (Value::List(_), Value::List(_))
                 | (Value::Bytes(_), Value::Bytes(_)) => {
-                    return Err(format!("non-comparable type {}: {}", b, b.type_name()));
+                    return Err(format!(
+                        "non-comparable type {}: {}",
+                        sprintf("%s", std::slice::from_ref(b)),
+                        b.type_name()
+                    ));
                 }
                 (Value::Object(x), Value::Object(y)) => {
                     std::ptr::addr_eq(std::rc::Rc::as_ptr(x), std::rc::Rc::as_ptr(y))

@@ -400,10 +400,14 @@ impl<'a> Exec<'a> {
 
     // ---- variables ----
 
-    fn set_var(&mut self, name: &str, value: Value, boxed: bool) {
-        if let Some(v) = self.vars.iter_mut().rev().find(|v| &*v.name == name) {
-            v.value = value;
-            v.boxed = boxed;
+    fn set_var(&mut self, name: &str, value: Value, boxed: bool) -> bool {
+        match self.vars.iter_mut().rev().find(|v| &*v.name == name) {
+            Some(v) => {
+                v.value = value;
+                v.boxed = boxed;
+                true
+            }
+            None => false,
         }
     }
 
@@ -445,12 +449,15 @@ impl<'a> Exec<'a> {
     pub(crate) fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
-            value = Some(self.eval_command(dot, cmd, value)?);
+            value = Some(self.eval_command(dot, pipe, cmd, value)?);
         }
         let value = value.unwrap_or_default();
         for v in &pipe.decl {
             if pipe.is_assign {
-                self.set_var(v, value.clone(), false);
+                if !self.set_var(v, value.clone(), false) {
+                    let at = self.last_node_of(pipe);
+                    return Err(self.error_at(at, format!("undefined variable: {v}"), None));
+                }
             } else {
                 self.vars.push(Var {
                     name: v.clone(),
@@ -474,7 +481,7 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
-    fn eval_command(&mut self, dot: &Value, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
+    fn eval_command(&mut self, dot: &Value, pipe: &Pipe, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
         let first = &cmd.args[0];
         match first {
             Arg::Field(pos, idents) => {
@@ -488,7 +495,13 @@ impl<'a> Exec<'a> {
                 self.eval_function(dot, At(*pos, first), name, callee, cmd, cmd.pos, &cmd.args, fin)
             }
             Arg::Pipe(p) => {
-                self.not_a_function(&cmd.args, &fin)?;
+                if cmd.args.len() > 1 || fin.is_some() {
+                    return Err(self.error_at(
+                        At(pipe.pos, pipe),
+                        format!("can't give argument to non-function {}", first.go_string()),
+                        None,
+                    ));
+                }
                 self.eval_pipeline(dot, p)
             }
             Arg::Variable(..) => Ok(self.eval_variable(dot, first, &cmd.args, fin)?.0),
@@ -529,7 +542,11 @@ impl<'a> Exec<'a> {
             ));
         }
         let receiver = self.eval_arg(dot, inner)?;
-        self.eval_field_chain(dot, receiver, false, At(*pos, node), fields, args, fin)
+        let at = match &**inner {
+            Arg::Pipe(p) => self.last_node_of(p),
+            other => At(other.pos(), other),
+        };
+        self.eval_field_chain(dot, receiver, false, at, fields, args, fin)
     }
 
     fn eval_variable(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
@@ -723,6 +740,27 @@ impl<'a> Exec<'a> {
         }
         if let Some(f) = fin {
             argv.push(f);
+        }
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && arg_nodes.is_empty()
+            && !matches!(argv[0], Value::String(_))
+        {
+            return Err(self.error_at(
+                at,
+                format!("wrong type for value; expected string; got {}", argv[0].type_name()),
+                None,
+            ));
+        }
+        if let Callee::Builtin(Builtin::Call) = callee
+            && !argv[0].is_nil()
+        {
+            let what = arg_nodes
+                .first()
+                .map(|a| format!("{} ", a.go_string()))
+                .unwrap_or_default();
+            let msg = format!("non-function {what}of type {}", argv[0].type_name());
+            let pos = if args.is_empty() { at.0 } else { cmd_pos };
+            return Err(self.error_at(At(pos, cmd), format!("error calling call: {msg}"), Some("call")));
         }
         if let Callee::Builtin(Builtin::Printf) = callee
             && let Some(first) = arg_nodes.first()

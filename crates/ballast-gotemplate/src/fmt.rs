@@ -218,6 +218,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
     let end = b.len();
     let mut i = 0;
     let mut arg_num = 0;
+    let mut reordered = false;
     while i < end {
         let last = i;
         while i < end && b[i] != b'%' {
@@ -231,6 +232,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         }
         i += 1;
         let mut f = Flags::default();
+        let mut good_arg_num = true;
         while i < end {
             match b[i] {
                 b'#' => f.sharp = true,
@@ -245,7 +247,8 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
             }
             i += 1;
         }
-        // Width.
+        // An explicit argument index, then the width.
+        let mut after_index = arg_number(b, &mut i, &mut arg_num, args.len(), &mut reordered, &mut good_arg_num);
         if i < end && b[i] == b'*' {
             i += 1;
             match int_from_arg(args, &mut arg_num) {
@@ -258,27 +261,42 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
                 }
                 None => out.push_str("%!(BADWIDTH)"),
             }
+            after_index = false;
         } else {
             let (n, ni) = parse_num(b, i);
             f.wid = n;
             i = ni;
+            if after_index && f.wid.is_some() {
+                good_arg_num = false;
+            }
         }
         // Precision.
         if i + 1 < end && b[i] == b'.' {
             i += 1;
+            if after_index {
+                good_arg_num = false;
+            }
+            after_index = arg_number(b, &mut i, &mut arg_num, args.len(), &mut reordered, &mut good_arg_num);
             if i < end && b[i] == b'*' {
                 i += 1;
                 match int_from_arg(args, &mut arg_num) {
                     Some(p) if p >= 0 => f.prec = Some(p as usize),
-                    Some(_) => f.prec = None,
-                    None => out.push_str("%!(BADPREC)"),
+                    _ => {
+                        f.prec = None;
+                        out.push_str("%!(BADPREC)");
+                    }
                 }
+                after_index = false;
             } else {
                 let (n, ni) = parse_num(b, i);
                 f.prec = Some(n.unwrap_or(0));
                 i = ni;
             }
         }
+        if !after_index {
+            after_index = arg_number(b, &mut i, &mut arg_num, args.len(), &mut reordered, &mut good_arg_num);
+        }
+        let _ = after_index;
         if i >= end {
             out.push_str("%!(NOVERB)");
             break;
@@ -287,6 +305,12 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         i += verb.len_utf8();
         if verb == '%' {
             out.push('%');
+            continue;
+        }
+        if !good_arg_num {
+            out.push_str("%!");
+            out.push(verb);
+            out.push_str("(BADINDEX)");
             continue;
         }
         if arg_num >= args.len() {
@@ -304,7 +328,7 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         print_arg(&mut out, &args[arg_num], verb, &f);
         arg_num += 1;
     }
-    if arg_num < args.len() {
+    if !reordered && arg_num < args.len() {
         out.push_str("%!(EXTRA ");
         for (k, a) in args[arg_num..].iter().enumerate() {
             if k > 0 {
@@ -321,6 +345,44 @@ pub fn sprintf(format: &str, args: &[Value]) -> String {
         out.push(')');
     }
     out
+}
+
+/// Go's `argNumber`: an explicit `[n]` argument index at `i`; true if one was found.
+fn arg_number(
+    b: &[u8],
+    i: &mut usize,
+    arg_num: &mut usize,
+    num_args: usize,
+    reordered: &mut bool,
+    good: &mut bool,
+) -> bool {
+    if *i >= b.len() || b[*i] != b'[' {
+        return false;
+    }
+    *reordered = true;
+    // parseArgNumber: at least "[n]".
+    let rest = &b[*i..];
+    let (index, wid, ok) = if rest.len() < 3 {
+        (0usize, 1usize, false)
+    } else {
+        match rest.iter().position(|c| *c == b']') {
+            Some(close) => {
+                let (n, ni) = parse_num(rest, 1);
+                match n {
+                    Some(n) if ni == close && n >= 1 => (n - 1, close + 1, true),
+                    _ => (0, close + 1, false),
+                }
+            }
+            None => (0, 1, false),
+        }
+    };
+    *i += wid;
+    if ok && index < num_args {
+        *arg_num = index;
+        return true;
+    }
+    *good = false;
+    ok
 }
 
 fn int_from_arg(args: &[Value], arg_num: &mut usize) -> Option<i64> {

@@ -28,8 +28,9 @@ pub fn s(x: &str) -> Value {
 /// The functions tests use besides the builtins.
 pub fn funcs() -> FuncMap {
     let mut f = FuncMap::new();
-    f.pure("upper", Arity::Exact(1), |a| {
-        Ok(Value::from(a[0].as_str().unwrap_or_default().to_uppercase()))
+    f.pure("upper", Arity::Exact(1), |a| match &a[0] {
+        Value::String(s) => Ok(Value::from(s.to_uppercase())),
+        _ => Err("not a string".to_string()),
     });
     f.pure("echo", Arity::AtLeast(0), |a| {
         Ok(a.first().cloned().unwrap_or_default())
@@ -51,6 +52,22 @@ pub fn funcs() -> FuncMap {
     f.pure("list", Arity::AtLeast(0), |a| Ok(Value::list(a.to_vec())));
     f.pure("float", Arity::Exact(1), |a| {
         Ok(Value::Float(a[0].as_i64().unwrap_or(0) as f64))
+    });
+    f.pure("add", Arity::AtLeast(0), |a| {
+        Ok(Value::Int(a.iter().filter_map(Value::as_i64).sum()))
+    });
+    f.pure("die", Arity::Exact(0), |_| Err("die".to_string()));
+    f.pure("zeroArgs", Arity::Exact(0), |_| Ok(Value::from("zeroArgs")));
+    f.pure("mapOfThree", Arity::Exact(0), |_| {
+        Ok(map(vec![("three", Value::Int(3))]))
+    });
+    f.pure("makemap", Arity::AtLeast(0), |a| {
+        let mut m = Map::new();
+        for p in a.chunks(2) {
+            let k = p[0].as_str().unwrap_or_default().to_string();
+            m.insert(k, p.get(1).cloned().unwrap_or_default());
+        }
+        Ok(Value::map(m))
     });
     f.insert(
         "include",
