@@ -48,6 +48,7 @@ pub(crate) struct Exec<'a> {
     start: Instant,
     ticks: u32,
     dot_boxed: bool,
+    stack_base: usize,
 }
 
 /// A node an error is reported at: its position and Go's text of it.
@@ -68,7 +69,24 @@ impl<'a> Exec<'a> {
             start: Instant::now(),
             ticks: 0,
             dot_boxed: false,
+            stack_base: crate::stack_addr(),
         }
+    }
+
+    /// An error if nesting went past the depth or stack budget.
+    fn check_depth(&self) -> Option<String> {
+        let max = self.set.limits.max_depth.min(TEMPLATE_DEPTH);
+        if self.depth >= max {
+            return Some(format!("exceeded maximum template depth ({max})"));
+        }
+        let used = self.stack_base.abs_diff(crate::stack_addr());
+        if used > self.set.limits.max_stack {
+            return Some(format!(
+                "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
+                self.depth, self.set.limits.max_stack
+            ));
+        }
+        None
     }
 
     /// Runs the current tree with `data` as `.` and `$`, returning the output.
@@ -366,11 +384,8 @@ impl<'a> Exec<'a> {
                 )
                 .into());
         };
-        let max = self.set.limits.max_depth.min(TEMPLATE_DEPTH);
-        if self.depth >= max {
-            return Err(self
-                .error_at(At(t.pos, t), format!("exceeded maximum template depth ({max})"), None)
-                .into());
+        if let Some(msg) = self.check_depth() {
+            return Err(self.error_at(At(t.pos, t), msg, None).into());
         }
         let new_dot = match &t.pipe {
             Some(p) => self.eval_pipeline(dot, p)?,
@@ -447,6 +462,13 @@ impl<'a> Exec<'a> {
     }
 
     pub(crate) fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+        if self.stack_base.abs_diff(crate::stack_addr()) > self.set.limits.max_stack {
+            let msg = format!(
+                "expression nesting exceeded the stack budget of {} bytes",
+                self.set.limits.max_stack
+            );
+            return Err(self.limit_error(msg));
+        }
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, pipe, cmd, value)?);
@@ -778,7 +800,9 @@ impl<'a> Exec<'a> {
             Callee::Func(f) => {
                 let f = f.f.clone();
                 self.depth += 1;
-                let r = if self.depth > self.set.limits.max_depth {
+                let r = if let Some(msg) = self.check_depth() {
+                    Err(msg)
+                } else if self.depth > self.set.limits.max_depth {
                     Err(format!(
                         "exceeded maximum template depth ({})",
                         self.set.limits.max_depth
@@ -841,9 +865,8 @@ impl<'a> Exec<'a> {
     // ---- nested executions (for Env) ----
 
     fn run_nested(&mut self, tree: Rc<Tree>, data: Value) -> Result<String, Error> {
-        let max = self.set.limits.max_depth.min(TEMPLATE_DEPTH);
-        if self.depth >= max {
-            return Err(*self.limit_error(format!("exceeded maximum template depth ({max})")));
+        if let Some(msg) = self.check_depth() {
+            return Err(*self.limit_error(msg));
         }
         let saved_vars = std::mem::replace(
             &mut self.vars,

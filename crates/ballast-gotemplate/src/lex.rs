@@ -594,7 +594,11 @@ impl<'s> Lexer<'s> {
 
 /// Go's `%#U`: `U+0023 '#'`.
 fn go_unicode(c: char) -> String {
-    format!("U+{:04X} '{c}'", c as u32)
+    if crate::fmt::is_go_printable(c) {
+        format!("U+{:04X} '{c}'", c as u32)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
 }
 
 #[cfg(test)]

@@ -8,6 +8,13 @@
 //! Execution is bounded by [`Limits`] (output size, call depth, range iterations, time).
 
 mod builtins;
+
+/// The address of a local: how deep the current thread's stack is, for stack budgets.
+#[inline(never)]
+pub(crate) fn stack_addr() -> usize {
+    let marker = 0u8;
+    std::hint::black_box(&marker) as *const u8 as usize
+}
 mod exec;
 pub mod fmt;
 pub mod func;
@@ -41,6 +48,9 @@ pub struct Limits {
     pub max_output: usize,
     /// Maximum nesting of `template` calls and of function calls back into the engine.
     pub max_depth: usize,
+    /// Stack bytes one execution may use for nested `template`/`include`/`tpl` calls (the
+    /// executor recurses); the executing thread needs this much plus some headroom.
+    pub max_stack: usize,
     /// Maximum total `range` iterations.
     pub max_iterations: u64,
     /// Wall-clock budget for one execution.
@@ -52,6 +62,7 @@ impl Default for Limits {
         Limits {
             max_output: 64 << 20,
             max_depth: 10_000,
+            max_stack: 1 << 20,
             max_iterations: 10_000_000,
             time_budget: std::time::Duration::from_secs(30),
         }

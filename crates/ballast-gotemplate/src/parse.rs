@@ -240,6 +240,9 @@ enum Stop {
 
 type PResult<T> = Result<T, String>;
 
+/// Stack bytes the parser may use for nesting.
+const PARSE_STACK: usize = 256 << 10;
+
 pub(crate) struct Parser<'f> {
     toks: Vec<Item>,
     i: usize,
@@ -250,6 +253,7 @@ pub(crate) struct Parser<'f> {
     action_line: usize,
     funcs: &'f FuncMap,
     source: Rc<Source>,
+    stack_base: usize,
     /// Trees parsed from this text, in order of completion.
     pub trees: Vec<Named>,
 }
@@ -271,6 +275,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named
         action_line: 0,
         funcs,
         source,
+        stack_base: crate::stack_addr(),
         trees: Vec::new(),
     };
     p.parse_top(name).map_err(|m| p.format_err(&m))?;
@@ -466,7 +471,17 @@ impl Parser<'_> {
         Ok(Stop::Else)
     }
 
+    /// An error when nesting (of parentheses and control structures) gets too deep to parse
+    /// within the stack budget.
+    fn check_nesting(&self) -> PResult<()> {
+        if self.stack_base.abs_diff(crate::stack_addr()) > PARSE_STACK {
+            return Err("template nesting too deep".into());
+        }
+        Ok(())
+    }
+
     fn control(&mut self, context: &str) -> PResult<Box<Branch>> {
+        self.check_nesting()?;
         let mark = self.vars.len();
         let pipe = self.pipeline(context, Tok::RightDelim)?;
         if context == "range" {
@@ -543,6 +558,7 @@ impl Parser<'_> {
     }
 
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
+        self.check_nesting()?;
         let pos = self.peek_non_space().pos;
         let mut pipe = Pipe {
             pos,
