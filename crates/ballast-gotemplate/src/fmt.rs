@@ -97,7 +97,7 @@ pub fn format_float_g(f: f64) -> String {
         return if f.is_sign_negative() { "-0".into() } else { "0".into() };
     }
     // Rust's `{:e}` gives the shortest round-trip digits: "1.234567e6", "-5e-5".
-    let sci = format!("{f:e}");
+    let sci = shortest_e(f);
     let (mantissa, exp) = sci.split_once('e').expect("exponent form");
     let exp: i32 = exp.parse().expect("exponent");
     let (neg, mantissa) = match mantissa.strip_prefix('-') {
@@ -758,6 +758,20 @@ fn fmt_integer(out: &mut String, u: u64, base: u64, signed: bool, verb: char, up
     pad(out, &s, &g);
 }
 
+/// The shortest digits that read back as `x`, in `{:e}` form; among candidates of that length,
+/// the one closest to `x` (correct rounding, ties to even), as Go's `strconv` picks.
+fn shortest_e(x: f64) -> String {
+    let s = format!("{x:e}");
+    let n = s.split_once('e').map_or(0, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
+    if n > 1 {
+        let r = format!("{:.*e}", n - 1, x);
+        if r != s && r.parse::<f64>() == Ok(x) {
+            return r;
+        }
+    }
+    s
+}
+
 /// Decimal digits of a float: `digits` (no leading zeros; empty for zero) and the decimal
 /// point position `dp` (value = 0.digits × 10^dp).
 struct Digits {
@@ -772,7 +786,7 @@ fn float_digits(x: f64, sig: Option<usize>) -> Digits {
         return Digits { d: Vec::new(), dp: 0 };
     }
     let s = match sig {
-        None => format!("{x:e}"),
+        None => shortest_e(x),
         Some(p) => format!("{:.*e}", p.saturating_sub(1), x),
     };
     let (m, e) = s.split_once('e').unwrap_or((&s, "0"));
