@@ -907,15 +907,21 @@ impl Env for Exec<'_> {
 
     fn execute_source(&mut self, name: &str, src: &str, data: Value) -> Result<String, Error> {
         let trees = crate::parse::parse(name, src, &self.set.funcs).map_err(Error::parse)?;
+        // Go executes the parsed template itself; the set (here an overlay on it) takes each
+        // tree unless it is empty and the name is already defined.
+        let mut own = None;
         let mut overlay: HashMap<Rc<str>, Rc<Tree>> = HashMap::new();
         for (n, t) in trees {
+            if &*n == name {
+                own = Some(t.clone());
+            }
             let exists = overlay.contains_key(&n) || self.lookup(&n).is_some();
             if exists && crate::parse::is_empty_tree(&t.root) {
                 continue;
             }
             overlay.insert(n, t);
         }
-        let Some(tree) = overlay.get(name).cloned().or_else(|| self.lookup(name)) else {
+        let Some(tree) = own else {
             return Err(Error::msg(format!("template: {name}: no such template")));
         };
         self.overlays.push(overlay);

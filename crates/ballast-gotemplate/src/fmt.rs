@@ -762,7 +762,9 @@ fn fmt_integer(out: &mut String, u: u64, base: u64, signed: bool, verb: char, up
 /// the one closest to `x` (correct rounding, ties to even), as Go's `strconv` picks.
 fn shortest_e(x: f64) -> String {
     let s = format!("{x:e}");
-    let n = s.split_once('e').map_or(0, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
+    let n = s
+        .split_once('e')
+        .map_or(0, |(m, _)| m.bytes().filter(u8::is_ascii_digit).count());
     if n > 1 {
         let r = format!("{:.*e}", n - 1, x);
         if r != s && r.parse::<f64>() == Ok(x) {

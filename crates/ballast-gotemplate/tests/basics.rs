@@ -164,3 +164,154 @@ fn errors() {
     err("{{ $x }}", "template: t:1: undefined variable \"$x\"");
     err("{{ break }}", "template: t:1: {{break}} outside {{range}}");
 }
+
+/// Outputs and errors probed with `helm template` (Go 1.25's text/template, missingkey=zero),
+/// on values as Helm loads them (numbers are float64).
+#[test]
+fn helm_probed() {
+    let v = map(vec![
+        ("str", s("abc")),
+        ("l", list(vec![Value::Float(1.0), Value::Float(2.0)])),
+        ("nul", Value::Nil),
+    ]);
+    let d = map(vec![("Values", v)]);
+    let ok = |src: &str, want: &str| assert_eq!(run_with(src, &d, true).as_deref(), Ok(want), "{src}");
+    let err = |src: &str, want: &str| {
+        let e = run_with(src, &d, true).unwrap_err();
+        assert!(e.ends_with(want), "{src}: {e}");
+    };
+    ok(
+        "a: {{ range $i := 3 }}{{ $i }}{{ end }} {{ range 0 }}x{{ else }}none{{ end }} {{ with .Values.zz }}a{{ else with .Values.str }}{{ . }}{{ else }}c{{ end }}",
+        "a: 012 none abc",
+    );
+    err(
+        "a: {{ range $i, $e := 3 }}{{ $i }}{{ end }}",
+        "t:1:22: executing \"t\" at <3>: can't use 3 to iterate over more than one variable",
+    );
+    err(
+        "a: {{ range .Values.str }}{{ end }}",
+        "t:1:19: executing \"t\" at <.Values.str>: range can't iterate over abc",
+    );
+    ok(
+        "a: {{ range $k, $v := .Values.l }}{{ $k }}{{ $v }}{{ end }} {{ range -2 }}x{{ else }}neg{{ end }}",
+        "a: 0112 neg",
+    );
+    ok("a: {{ $x := 1 }}{{ range $x = .Values.l }}{{ end }}{{ $x }}", "a: 2");
+    ok(
+        "a: {{ printf \"%v %s %d\" .Values.nul .Values.l .Values.l }} {{ print .Values.nul \"a\" .Values.nul 1 2 }}",
+        "a: <nil> [%!s(float64=1) %!s(float64=2)] [%!d(float64=1) %!d(float64=2)] <nil>a<nil> 1 2",
+    );
+    err(
+        "a: {{ .Values.l.x }}",
+        "t:1:13: executing \"t\" at <.Values.l.x>: can't evaluate field x in type interface {}",
+    );
+    err(
+        "a: {{ .Values.nope.x }}",
+        "t:1:13: executing \"t\" at <.Values.nope.x>: nil pointer evaluating interface {}.x",
+    );
+    ok(
+        "a: {{ template \"zz\" }}{{ define \"zz\" }}{{ .x }}{{ end }}",
+        "a: <no value>",
+    );
+    err(
+        "a: {{ (index .Values.l 0).x }}",
+        "t:1:23: executing \"t\" at <0>: can't evaluate field x in type float64",
+    );
+    err(
+        "a: {{ eq .Values.l .Values.l }}",
+        "error calling eq: non-comparable type [%!s(float64=1) %!s(float64=2)]: []interface {}",
+    );
+    err(
+        "a: {{ index .Values.l 2 }}",
+        "error calling index: reflect: slice index out of range",
+    );
+    err(
+        "a: {{ index .Values.l 5 }}",
+        "error calling index: index out of range: 5",
+    );
+    err(
+        "a: {{ lt .Values.nul 1 }}",
+        "error calling lt: invalid type for comparison",
+    );
+    err(
+        "a: {{ eq 1 .Values.str }}",
+        "error calling eq: incompatible types for comparison: int and string",
+    );
+    err("a: {{ len .Values.nope }}", "error calling len: len of nil pointer");
+    err(
+        "a: {{ call .Values.str }}",
+        "error calling call: non-function .Values.str of type string",
+    );
+    err("{{ $x = 1 }}", "t:1:8: executing \"t\" at <1>: undefined variable: $x");
+    ok(
+        "a: {{ eq .Values.nul 1 }} {{ eq 1 .Values.nul }} {{ ne .Values.nul \"\" }}",
+        "a: false false true",
+    );
+}
+
+struct Cert {
+    cert: String,
+}
+
+impl ballast_gotemplate::Object for Cert {
+    fn type_name(&self) -> String {
+        "sprig.certificate".into()
+    }
+    fn kind(&self) -> &'static str {
+        "struct"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        match name {
+            "Cert" => Some(s(&self.cert)),
+            "Key" => Some(s("KEY")),
+            _ => None,
+        }
+    }
+    fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
+        match name {
+            "Has" => Some(Ok(Value::Bool(args.first().and_then(Value::as_str) == Some("v1")))),
+            "Fail" => Some(Err("method failed".into())),
+            _ => None,
+        }
+    }
+    fn fmt_go(&self) -> String {
+        format!("{{{} KEY}}", self.cert)
+    }
+    fn to_data(&self) -> Value {
+        Value::Nil
+    }
+}
+
+#[test]
+fn objects_fields_and_methods() {
+    let o = Value::Object(std::rc::Rc::new(Cert { cert: "PEM".into() }));
+    let d = map(vec![("c", o.clone())]);
+    let ok = |src: &str, want: &str| assert_eq!(run_with(src, &d, true).as_deref(), Ok(want), "{src}");
+    let err = |src: &str, want: &str| {
+        let e = run_with(src, &d, true).unwrap_err();
+        assert!(e.ends_with(want), "{src}: {e}");
+    };
+    ok(
+        "{{ .c.Cert }} {{ .c.Key }} {{ .c }} {{ printf \"%T %v\" .c .c }}",
+        "PEM KEY {PEM KEY} sprig.certificate {PEM KEY}",
+    );
+    ok(
+        "{{ .c.Has \"v1\" }} {{ .c.Has \"v2\" }} {{ \"v1\" | .c.Has }} {{ $c := .c }}{{ $c.Cert }}",
+        "true false true PEM",
+    );
+    ok("{{ with .c }}{{ .Key }}{{ end }} {{ if .c }}yes{{ end }}", "KEY yes");
+    err(
+        "{{ .c.Nope }}",
+        "at <.c.Nope>: can't evaluate field Nope in type interface {}",
+    );
+    err(
+        "{{ $c := .c }}{{ $c.Nope }}",
+        "at <$c.Nope>: can't evaluate field Nope in type sprig.certificate",
+    );
+    err("{{ .c.Fail }}", "at <.c.Fail>: error calling Fail: method failed");
+    err(
+        "{{ .c.Cert 1 }}",
+        "at <.c.Cert>: Cert has arguments but cannot be invoked as function",
+    );
+    err("{{ len .c }}", "error calling len: len of type sprig.certificate");
+}

@@ -30,5 +30,10 @@ fn floats_print_as_go() {
             bad.push(format!("{f} {x:e}: got {got:?} want {want:?}"));
         }
     }
-    assert!(bad.is_empty(), "{} of {n} differ:\n{}", bad.len(), bad[..bad.len().min(40)].join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} of {n} differ:\n{}",
+        bad.len(),
+        bad[..bad.len().min(40)].join("\n")
+    );
 }

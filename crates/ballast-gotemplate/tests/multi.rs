@@ -231,3 +231,11 @@ fn deep_nesting_is_an_error_not_a_crash() {
     let e = t.parse("deepif", &deep_if).unwrap_err();
     assert!(e.message.contains("nesting too deep"), "{}", e.message);
 }
+
+#[test]
+fn tpl_runs_its_own_text_even_when_empty() {
+    let mut t = set();
+    t.parse("x", "X").unwrap();
+    t.parse("main", "[{{ tpl \"\" . }}][{{ tpl \"  \" . }}]").unwrap();
+    assert_eq!(t.execute("main", &Value::Nil).unwrap(), "[][  ]");
+}
