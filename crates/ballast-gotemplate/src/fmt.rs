@@ -507,6 +507,28 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
                 out.push(']');
             }
         },
+        Value::List(l) if f.sharp_v => {
+            out.push_str("[]interface {}{");
+            for (k, x) in l.iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                print_elem(out, x, verb, f);
+            }
+            out.push('}');
+        }
+        Value::Map(m) if f.sharp_v => {
+            out.push_str("map[string]interface {}{");
+            for (k, (key, x)) in m.borrow().iter().enumerate() {
+                if k > 0 {
+                    out.push_str(", ");
+                }
+                fmt_string(out, key, verb, f, &Value::from(key.as_str()));
+                out.push(':');
+                print_elem(out, x, verb, f);
+            }
+            out.push('}');
+        }
         Value::List(l) => {
             out.push('[');
             for (k, x) in l.iter().enumerate() {
@@ -537,7 +559,7 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
 /// An element inside a collection: a nil prints `<nil>` whatever the verb.
 fn print_elem(out: &mut String, v: &Value, verb: char, f: &Flags) {
     if v.is_nil() {
-        out.push_str("<nil>");
+        out.push_str(if f.sharp_v { "interface {}(nil)" } else { "<nil>" });
     } else {
         print_arg(out, v, verb, f);
     }
@@ -661,28 +683,28 @@ fn fmt_integer_verb(out: &mut String, u: u64, signed: bool, verb: char, f: &Flag
         }
         'q' => {
             let c = rune_of(u, signed);
-            let s = c.to_string();
-            if f.sharp && c != '`' && !c.is_control() {
-                pad(out, &format!("`{s}`"), f);
+            let q = if f.plus {
+                quote_ascii(&c.to_string())
             } else {
-                let q = if f.plus { quote_ascii(&s) } else { quote(&s) };
-                let inner = &q[1..q.len() - 1];
-                let inner = if inner == "\\\"" {
-                    "\""
-                } else if inner == "'" {
-                    "\\'"
-                } else {
-                    inner
-                };
-                pad(out, &format!("'{inner}'"), f);
-            }
+                quote(&c.to_string())
+            };
+            let inner = &q[1..q.len() - 1];
+            let inner = match inner {
+                "\\\"" => "\"",
+                "'" => "\\'",
+                other => other,
+            };
+            pad(out, &format!("'{inner}'"), f);
         }
         'U' => {
-            let mut s = format!("U+{:04X}", u);
+            let p = f.prec.filter(|p| *p > 4).unwrap_or(4);
+            let mut s = format!("U+{:0p$X}", u);
             if f.sharp && u <= 0x10FFFF && char::from_u32(u as u32).is_some_and(is_go_printable) {
                 s.push_str(&format!(" '{}'", char::from_u32(u as u32).unwrap_or('?')));
             }
-            pad(out, &s, f);
+            let mut g = *f;
+            g.zero = false;
+            pad(out, &s, &g);
         }
         _ => bad_verb_flags(out, v, verb, f),
     }
@@ -916,15 +938,91 @@ pub fn format_float(x: f64, verb: char, prec: Option<usize>) -> String {
     out
 }
 
+/// Go's `strconv` `'x'`/`'X'` (hexadecimal mantissa and binary exponent, `0x1.8p+01`) and
+/// `'b'` (`4503599627370496p-52`) formats of a finite float.
+fn format_float_bits(x: f64, verb: char, prec: Option<usize>) -> String {
+    let bits = x.to_bits();
+    let neg = bits >> 63 != 0;
+    let mut exp = ((bits >> 52) & 0x7ff) as i32;
+    let mut mant = bits & ((1u64 << 52) - 1);
+    if exp == 0 {
+        exp += 1;
+    } else {
+        mant |= 1u64 << 52;
+    }
+    exp -= 1023;
+    let mut out = String::new();
+    if neg {
+        out.push('-');
+    }
+    if verb == 'b' {
+        out.push_str(&format!("{mant}p{}{}", if exp - 52 >= 0 { "+" } else { "" }, exp - 52));
+        return out;
+    }
+    if mant == 0 {
+        exp = 0;
+    }
+    mant <<= 60 - 52;
+    while mant != 0 && mant & (1 << 60) == 0 {
+        mant <<= 1;
+        exp -= 1;
+    }
+    if let Some(p) = prec.filter(|p| *p < 15) {
+        let shift = (p * 4) as u32;
+        let extra = (mant << shift) & ((1u64 << 60) - 1);
+        mant >>= 60 - shift;
+        if extra | (mant & 1) > 1 << 59 {
+            mant += 1;
+        }
+        mant <<= 60 - shift;
+        if mant & (1 << 61) != 0 {
+            mant >>= 1;
+            exp += 1;
+        }
+    }
+    let hex: &[u8] = if verb == 'X' {
+        b"0123456789ABCDEF"
+    } else {
+        b"0123456789abcdef"
+    };
+    out.push('0');
+    out.push(verb);
+    out.push(if (mant >> 60) & 1 == 1 { '1' } else { '0' });
+    mant <<= 4;
+    match prec {
+        None if mant != 0 => {
+            out.push('.');
+            while mant != 0 {
+                out.push(hex[((mant >> 60) & 15) as usize] as char);
+                mant <<= 4;
+            }
+        }
+        Some(p) if p > 0 => {
+            out.push('.');
+            for _ in 0..p {
+                out.push(hex[((mant >> 60) & 15) as usize] as char);
+                mant <<= 4;
+            }
+        }
+        _ => {}
+    }
+    out.push(if verb == 'X' { 'P' } else { 'p' });
+    out.push(if exp < 0 { '-' } else { '+' });
+    let a = exp.unsigned_abs();
+    if a < 10 {
+        out.push('0');
+    }
+    out.push_str(&a.to_string());
+    out
+}
+
 /// Go's `fmt.fmtFloat`: sign handling, padding (zeros after the sign), NaN and infinities.
 fn fmt_float(out: &mut String, x: f64, verb: char, default_prec: Option<usize>, f: &Flags) {
     let prec = if f.prec.is_some() { f.prec } else { default_prec };
-    let verb = if verb == 'x' || verb == 'X' || verb == 'b' {
-        'g'
-    } else {
-        verb
+    let s = match verb {
+        'x' | 'X' | 'b' if x.is_finite() => format_float_bits(x, verb, prec),
+        _ => format_float(x, verb, prec),
     };
-    let s = format_float(x, verb, prec);
     let mut num = if s.starts_with('-') || s.starts_with('+') {
         s
     } else {
@@ -962,46 +1060,55 @@ fn fmt_float(out: &mut String, x: f64, verb: char, default_prec: Option<usize>, 
     pad(out, &num[1..], f);
 }
 
-/// The `#` flag on floats: always a decimal point; `%#g` keeps trailing zeros.
+/// The `#` flag on floats (Go's `fmtFloat`): always a decimal point, and `%#g`/`%#x` keep
+/// trailing zeros up to the precision (6 by default). `num` starts with its sign.
 fn sharp_float(num: &mut String, verb: char, prec: Option<usize>) {
     let mut digits: i64 = match verb {
-        'g' | 'G' | 'v' => prec.map_or(6, |p| p as i64),
+        'v' | 'g' | 'G' | 'x' => prec.map_or(6, |p| p as i64),
         _ => 0,
     };
-    let body = num[1..].to_string();
-    let (mant, tail) = match body.find(['e', 'E']) {
-        Some(i) => (body[..i].to_string(), body[i..].to_string()),
-        None => (body.clone(), String::new()),
-    };
+    let bytes = num.as_bytes().to_vec();
+    let mut body: Vec<u8> = vec![bytes[0]];
+    let mut tail: Vec<u8> = Vec::new();
+    let mut has_point = false;
     let mut saw_nonzero = false;
-    let has_point = mant.contains('.');
-    for c in mant.chars() {
-        if c == '.' {
-            continue;
+    let mut i = 1;
+    while i < bytes.len() {
+        let c = bytes[i];
+        match c {
+            b'.' => has_point = true,
+            b'p' | b'P' => {
+                tail.extend_from_slice(&bytes[i..]);
+                break;
+            }
+            b'e' | b'E' if verb != 'x' && verb != 'X' => {
+                tail.extend_from_slice(&bytes[i..]);
+                break;
+            }
+            _ => {
+                if c != b'0' {
+                    saw_nonzero = true;
+                }
+                if saw_nonzero {
+                    digits -= 1;
+                }
+            }
         }
-        if c != '0' {
-            saw_nonzero = true;
-        }
-        if saw_nonzero {
+        body.push(c);
+        i += 1;
+    }
+    if !has_point {
+        if body.len() == 2 && body[1] == b'0' {
             digits -= 1;
         }
+        body.push(b'.');
     }
-    if !saw_nonzero && digits > 0 {
-        // Leading digit 0 counts once.
+    while digits > 0 {
+        body.push(b'0');
         digits -= 1;
     }
-    let mut m = mant;
-    if !has_point {
-        m.push('.');
-    }
-    if matches!(verb, 'g' | 'G' | 'v') {
-        while digits > 0 {
-            m.push('0');
-            digits -= 1;
-        }
-    }
-    let sign = &num[..1];
-    *num = format!("{sign}{m}{tail}");
+    body.extend_from_slice(&tail);
+    *num = String::from_utf8(body).unwrap_or_default();
 }
 
 #[cfg(test)]

@@ -37,3 +37,61 @@ fn floats_print_as_go() {
         bad[..bad.len().min(40)].join("\n")
     );
 }
+
+/// Undoes the oracle's escaping of `\\` and newlines.
+fn unescape(s: &str) -> String {
+    let mut out = String::new();
+    let mut chars = s.chars();
+    while let Some(c) = chars.next() {
+        if c == '\\' {
+            match chars.next() {
+                Some('n') => out.push('\n'),
+                Some(o) => out.push(o),
+                None => {}
+            }
+        } else {
+            out.push(c);
+        }
+    }
+    out
+}
+
+fn value(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match n.as_i64() {
+            Some(i) => Value::Int(i),
+            None => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::from(s.as_str()),
+        serde_json::Value::Array(a) => Value::list(a.iter().map(value).collect()),
+        serde_json::Value::Object(o) => Value::map(o.iter().map(|(k, v)| (k.clone(), value(v))).collect()),
+    }
+}
+
+/// Random verbs, flags, widths and precisions on values of every kind, against Go's
+/// `fmt.Sprintf` (`tests/data/sprintf.tsv`, written by `tests/go-oracle/sprintf.go.txt`).
+#[test]
+fn sprintf_matches_go() {
+    let text = include_str!("data/sprintf.tsv");
+    let mut bad = Vec::new();
+    let mut n = 0;
+    for line in text.lines() {
+        let mut parts = line.splitn(3, '\t');
+        let (f, v, want) = (parts.next().unwrap(), parts.next().unwrap(), parts.next().unwrap());
+        let want = unescape(want);
+        let j: serde_json::Value = serde_json::from_str(v).expect("json");
+        let got = sprintf(&format!("{f}|"), &[value(&j)]);
+        n += 1;
+        if got != want {
+            bad.push(format!("{f} {v}: got {got:?} want {want:?}"));
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} of {n} differ:\n{}",
+        bad.len(),
+        bad[..bad.len().min(60)].join("\n")
+    );
+}
