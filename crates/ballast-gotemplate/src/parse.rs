@@ -863,7 +863,7 @@ fn unquote_char(s: &str, quote: char) -> PResult<(Unq, &str)> {
             Ok((Unq::Char(c), tail))
         }
         '0'..='7' => {
-            if rest.len() < 2 {
+            if rest.len() < 2 || !rest.is_char_boundary(2) {
                 return Err("invalid syntax".into());
             }
             let digits = format!("{e}{}", &rest[..2]);

@@ -102,3 +102,11 @@ def body(depth, vars_):
 for i in range(1500):
     tmpl = body(2, [])
     print(json.dumps({"name": "random %d" % i, "tmpl": tmpl, "data": DATA, "zero": i % 2 == 0}, ensure_ascii=False))
+
+# A second batch that mostly succeeds: printing-heavy functions, text with trim markers.
+FUNCS1[:] = ["not", "html", "js", "urlquery", "print", "println", "echo", "list"]
+FUNCS2[:] = ["and", "or", "print", "printf", "printf", "list", "dict"]
+FIELDS[:] = [f for f in FIELDS if f not in (".missing.x", ".a.x", ".l.x", ".m.z.q", ".b.nope")]
+for i in range(1500):
+    tmpl = body(3, [])
+    print(json.dumps({"name": "printing %d" % i, "tmpl": tmpl, "data": DATA, "zero": i % 2 == 0}, ensure_ascii=False))
