@@ -754,14 +754,13 @@ impl<'a> Exec<'a> {
             }
         }
         let mut argv = Vec::with_capacity(num_in);
-        let mut first_boxed = false;
-        for (i, a) in arg_nodes.iter().enumerate() {
-            let (v, boxed) = self.eval_arg_boxed(dot, a)?;
-            if i == 0 {
-                first_boxed = boxed;
-            }
+        let mut boxed = Vec::with_capacity(arg_nodes.len());
+        for a in arg_nodes {
+            let (v, b) = self.eval_arg_boxed(dot, a)?;
+            boxed.push(b);
             argv.push(v);
         }
+        let first_boxed = boxed.first().copied().unwrap_or(false);
         if let Some(f) = fin {
             argv.push(f);
         }
@@ -834,10 +833,61 @@ impl<'a> Exec<'a> {
                 Ok(v)
             }
             Err(e) => {
+                if let Some(err) = self.argument_type_error(&e, arg_nodes, &argv, &boxed) {
+                    return Err(err);
+                }
                 let pos = if args.is_empty() { at.0 } else { cmd_pos };
                 Err(self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name)))
             }
         }
+    }
+
+    /// A function that rejected an argument's type ([`crate::Args`]'s "wrong type for value;
+    /// expected T; got U" or "invalid value; expected T") fails, in Go, while its arguments
+    /// are evaluated: the error names the argument, not the call. Finds the argument and words
+    /// the error as Go's evaluator does (constants: "expected string; found 1").
+    fn argument_type_error(&self, msg: &str, nodes: &[Arg], argv: &[Value], boxed: &[bool]) -> Option<Box<Error>> {
+        let (want, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+            let (t, u) = rest.split_once("; got ")?;
+            (t, Some(u))
+        } else {
+            (msg.strip_prefix("invalid value; expected ")?, None)
+        };
+        let i = argv.iter().enumerate().position(|(i, v)| match got {
+            None => v.is_nil(),
+            Some(u) => {
+                (!v.is_nil() && v.type_name() == u)
+                    || (v.is_nil() && u == "interface {}" && boxed.get(i) == Some(&true))
+            }
+        })?;
+        let Some(node) = nodes.get(i) else {
+            // The piped value: Go reports it at the node evaluation last reached.
+            return Some(self.error_here(msg.to_string()));
+        };
+        let text = match node {
+            Arg::Nil(_) => format!("cannot assign nil to {want}"),
+            Arg::Number(..) | Arg::String(..) | Arg::Bool(..) => {
+                let what = match want {
+                    "string" => "string",
+                    "bool" => "bool",
+                    "float64" | "float32" => "float",
+                    t if t.starts_with("int") || t.starts_with("uint") => "integer",
+                    _ => {
+                        return Some(self.error_at(
+                            At(node.pos(), node),
+                            format!("can't handle {} for arg of type {want}", node.go_string()),
+                            None,
+                        ));
+                    }
+                };
+                format!("expected {what}; found {}", node.go_string())
+            }
+            _ if argv[i].is_nil() && boxed.get(i) == Some(&true) => {
+                format!("wrong type for value; expected {want}; got interface {{}}")
+            }
+            _ => msg.to_string(),
+        };
+        Some(self.error_at(At(node.pos(), node), text, None))
     }
 
     fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> R<Value> {
