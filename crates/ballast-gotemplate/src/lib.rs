@@ -215,6 +215,14 @@ impl Templates {
     pub fn has(&self, name: &str) -> bool {
         self.trees.contains_key(name)
     }
+    /// The parsed body of template `name` printed back in canonical form, as Go's
+    /// `Tree.Root.String()` does (for tests comparing parses).
+    pub fn canonical(&self, name: &str) -> Option<String> {
+        let tree = self.trees.get(name)?;
+        let mut out = String::new();
+        parse::write_list(&tree.root, &mut out);
+        Some(out)
+    }
     /// Names of the templates in the set (files and `define`s), in no particular order.
     pub fn names(&self) -> impl Iterator<Item = &str> + '_ {
         self.trees.keys().map(|k| &**k)
