@@ -146,16 +146,28 @@ fn with_key(pem: &str) -> Result<Key, String> {
 
 fn self_signed(t: &Template, key: Key) -> Result<Value, String> {
     let cert = cert::create(t, &key, None)?;
-    Ok(Certificate { cert, key: key.to_pem() }.value())
+    Ok(Certificate {
+        cert,
+        key: key.to_pem(),
+    }
+    .value())
 }
 
 fn signed(t: &Template, ca: &Value, key: Key) -> Result<Value, String> {
     let (ca_cert, ca_key) = cert::certificate_arg(ca)?;
     let (subject, key_id) = cert::issuer_from_pem(&ca_cert)?;
     let signer = Key::from_pem(&ca_key).map_err(|e| format!("error parsing private key: {e}"))?;
-    let issuer = Issuer { subject, key_id, key: &signer };
+    let issuer = Issuer {
+        subject,
+        key_id,
+        key: &signer,
+    };
     let cert = cert::create(t, &key, Some(&issuer))?;
-    Ok(Certificate { cert, key: key.to_pem() }.value())
+    Ok(Certificate {
+        cert,
+        key: key.to_pem(),
+    }
+    .value())
 }
 
 fn template(a: &[Value], is_ca: bool) -> Result<Template, String> {
@@ -179,15 +191,23 @@ fn template(a: &[Value], is_ca: bool) -> Result<Template, String> {
 
 /// sprig's `buildCustomCert`: base64 PEM certificate and key, checked, returned as given.
 fn build_custom_cert(b64cert: &str, b64key: &str) -> Result<Value, String> {
-    let cert = STANDARD.decode(b64cert).map_err(|_| "unable to decode base64 certificate")?;
-    let key = STANDARD.decode(b64key).map_err(|_| "unable to decode base64 private key")?;
+    let cert = STANDARD
+        .decode(b64cert)
+        .map_err(|_| "unable to decode base64 certificate")?;
+    let key = STANDARD
+        .decode(b64key)
+        .map_err(|_| "unable to decode base64 private key")?;
     let block = der::pem_decode(&cert).ok_or("unable to decode certificate")?;
     if cert::parse_certificate(&block.bytes).is_none() {
         return Err("error parsing certificate: decodedCert.Bytes: x509: malformed certificate".into());
     }
     let key = String::from_utf8_lossy(&key).into_owned();
     Key::from_pem(&key).map_err(|e| format!("error parsing private key: {e}"))?;
-    Ok(Certificate { cert: String::from_utf8_lossy(&cert).into_owned(), key }.value())
+    Ok(Certificate {
+        cert: String::from_utf8_lossy(&cert).into_owned(),
+        key,
+    }
+    .value())
 }
 
 fn aes_key(password: &str) -> [u8; 32] {
@@ -227,7 +247,10 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
         _ => format!("illegal base64 data at input byte {}", crypt64.len() / 4 * 4),
     })?;
     if crypt.len() < 16 {
-        return Err(format!("runtime error: slice bounds out of range [:16] with capacity {}", crypt.len()));
+        return Err(format!(
+            "runtime error: slice bounds out of range [:16] with capacity {}",
+            crypt.len()
+        ));
     }
     let (iv, body) = crypt.split_at(16);
     if body.len() % 16 != 0 {
@@ -236,7 +259,9 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     let iv: [u8; 16] = iv.try_into().map_err(|_| "bad iv")?;
     let dec = cbc::Decryptor::<aes::Aes256>::new(&aes_key(password).into(), &iv.into());
     let mut buf = body.to_vec();
-    let plain = dec.decrypt_padded_mut::<block_padding::NoPadding>(&mut buf).map_err(|e| e.to_string())?;
+    let plain = dec
+        .decrypt_padded_mut::<block_padding::NoPadding>(&mut buf)
+        .map_err(|e| e.to_string())?;
     let Some(&last) = plain.last() else {
         return Err("runtime error: index out of range [-1]".into());
     };
@@ -261,13 +286,23 @@ fn uint32(v: &Value) -> Result<u32, String> {
 
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
-    m.pure("sha1sum", Arity::Exact(1), |a| Ok(digest_hex::<Sha1>(Args::string(&a[0])?)));
-    m.pure("sha256sum", Arity::Exact(1), |a| Ok(digest_hex::<Sha256>(Args::string(&a[0])?)));
-    m.pure("sha512sum", Arity::Exact(1), |a| Ok(digest_hex::<Sha512>(Args::string(&a[0])?)));
-    m.pure("adler32sum", Arity::Exact(1), |a| {
-        Ok(Value::from(adler2::adler32_slice(Args::string(&a[0])?.as_bytes()).to_string()))
+    m.pure("sha1sum", Arity::Exact(1), |a| {
+        Ok(digest_hex::<Sha1>(Args::string(&a[0])?))
     });
-    m.pure("bcrypt", Arity::Exact(1), |a| Ok(Value::from(bcrypt_hash(Args::string(&a[0])?))));
+    m.pure("sha256sum", Arity::Exact(1), |a| {
+        Ok(digest_hex::<Sha256>(Args::string(&a[0])?))
+    });
+    m.pure("sha512sum", Arity::Exact(1), |a| {
+        Ok(digest_hex::<Sha512>(Args::string(&a[0])?))
+    });
+    m.pure("adler32sum", Arity::Exact(1), |a| {
+        Ok(Value::from(
+            adler2::adler32_slice(Args::string(&a[0])?.as_bytes()).to_string(),
+        ))
+    });
+    m.pure("bcrypt", Arity::Exact(1), |a| {
+        Ok(Value::from(bcrypt_hash(Args::string(&a[0])?)))
+    });
     m.pure("htpasswd", Arity::Exact(2), |a| {
         let (user, pw) = (Args::string(&a[0])?, Args::string(&a[1])?);
         if user.contains(':') {
@@ -277,12 +312,20 @@ pub fn register(m: &mut FuncMap) {
     });
     m.pure("derivePassword", Arity::Exact(5), |a| {
         let counter = uint32(&a[0])?;
-        let (kind, pw, user, site) =
-            (Args::string(&a[1])?, Args::string(&a[2])?, Args::string(&a[3])?, Args::string(&a[4])?);
+        let (kind, pw, user, site) = (
+            Args::string(&a[1])?,
+            Args::string(&a[2])?,
+            Args::string(&a[3])?,
+            Args::string(&a[4])?,
+        );
         Ok(Value::from(derive_password(counter, kind, pw, user, site)))
     });
-    m.pure("genPrivateKey", Arity::Exact(1), |a| Ok(Value::from(generate_private_key(Args::string(&a[0])?))));
-    m.pure("buildCustomCert", Arity::Exact(2), |a| build_custom_cert(Args::string(&a[0])?, Args::string(&a[1])?));
+    m.pure("genPrivateKey", Arity::Exact(1), |a| {
+        Ok(Value::from(generate_private_key(Args::string(&a[0])?)))
+    });
+    m.pure("buildCustomCert", Arity::Exact(2), |a| {
+        build_custom_cert(Args::string(&a[0])?, Args::string(&a[1])?)
+    });
     m.pure("genCA", Arity::Exact(2), |a| {
         let t = template(a, true)?;
         self_signed(&t, rsa_2048()?)

@@ -76,7 +76,9 @@ pub(crate) struct GoTime {
 const STATE: &str = "ballast:time";
 
 fn civil(ts: Timestamp, offset: i32) -> Civil {
-    let tz = Offset::from_seconds(offset).map(TimeZone::fixed).unwrap_or(TimeZone::UTC);
+    let tz = Offset::from_seconds(offset)
+        .map(TimeZone::fixed)
+        .unwrap_or(TimeZone::UTC);
     let z = ts.to_zoned(tz);
     Civil {
         year: i64::from(z.year()),
@@ -94,23 +96,42 @@ fn civil(ts: Timestamp, offset: i32) -> Civil {
 impl GoTime {
     fn now() -> GoTime {
         let mono = i64::try_from(START.elapsed().as_nanos()).ok();
-        GoTime { ts: Timestamp::now(), loc: Loc::Local, mono }
+        GoTime {
+            ts: Timestamp::now(),
+            loc: Loc::Local,
+            mono,
+        }
     }
     fn unix(secs: i64) -> GoTime {
         let ts = Timestamp::new(secs.clamp(Timestamp::MIN.as_second(), Timestamp::MAX.as_second()), 0)
             .unwrap_or(Timestamp::UNIX_EPOCH);
-        GoTime { ts, loc: Loc::Local, mono: None }
+        GoTime {
+            ts,
+            loc: Loc::Local,
+            mono: None,
+        }
     }
     fn zero() -> GoTime {
-        let ts = jiff::civil::date(1, 1, 1).to_zoned(TimeZone::UTC).map(|z| z.timestamp()).unwrap_or(Timestamp::MIN);
-        GoTime { ts, loc: Loc::Utc, mono: None }
+        let ts = jiff::civil::date(1, 1, 1)
+            .to_zoned(TimeZone::UTC)
+            .map(|z| z.timestamp())
+            .unwrap_or(Timestamp::MIN);
+        GoTime {
+            ts,
+            loc: Loc::Utc,
+            mono: None,
+        }
     }
     fn format(&self, layout: &str) -> String {
         let (name, off) = self.loc.lookup(self.ts);
         layout::format(layout, &civil(self.ts, off), &name, off)
     }
     fn in_loc(&self, loc: Loc) -> GoTime {
-        GoTime { ts: self.ts, loc, mono: None }
+        GoTime {
+            ts: self.ts,
+            loc,
+            mono: None,
+        }
     }
     fn unix_nanos(&self) -> i128 {
         self.ts.as_nanosecond()
@@ -118,7 +139,11 @@ impl GoTime {
     /// `t.Add(d)`; the monotonic reading moves too.
     fn add(&self, d: i64) -> GoTime {
         let ts = Timestamp::from_nanosecond(self.unix_nanos() + i128::from(d)).unwrap_or(self.ts);
-        GoTime { ts, loc: self.loc.clone(), mono: self.mono.and_then(|m| m.checked_add(d)) }
+        GoTime {
+            ts,
+            loc: self.loc.clone(),
+            mono: self.mono.and_then(|m| m.checked_add(d)),
+        }
     }
     /// `t.Sub(u)`, saturating as Go's does.
     fn sub(&self, u: &GoTime) -> i64 {
@@ -293,7 +318,11 @@ impl GoTime {
             .and_then(|first| first.checked_add(jiff::Span::new().days(i64::from(c.day) - 1 + d)).ok());
         let Some(date) = base else { return self.clone() };
         let dt = date.at(c.hour as i8, c.minute as i8, c.second as i8, c.nanos as i32);
-        GoTime { ts: self.civil_to_ts(dt), loc: self.loc.clone(), mono: None }
+        GoTime {
+            ts: self.civil_to_ts(dt),
+            loc: self.loc.clone(),
+            mono: None,
+        }
     }
     fn civil_to_ts(&self, dt: jiff::civil::DateTime) -> Timestamp {
         let tz = match &self.loc {
@@ -324,9 +353,17 @@ fn parse_local(layout_s: &str, value: &str) -> Result<GoTime, String> {
     Ok(match p.zone {
         ParsedZone::None => {
             let ts = dt.to_zoned(TimeZone::system()).map_err(|e| e.to_string())?.timestamp();
-            GoTime { ts, loc: Loc::Local, mono: None }
+            GoTime {
+                ts,
+                loc: Loc::Local,
+                mono: None,
+            }
         }
-        ParsedZone::Utc => GoTime { ts: as_utc, loc: Loc::Utc, mono: None },
+        ParsedZone::Utc => GoTime {
+            ts: as_utc,
+            loc: Loc::Utc,
+            mono: None,
+        },
         ParsedZone::Offset(off, name) => {
             let ts = shift(as_utc, off).map_err(|e| e.to_string())?;
             let (local_name, local_off) = Loc::Local.lookup(ts);
@@ -341,9 +378,17 @@ fn parse_local(layout_s: &str, value: &str) -> Result<GoTime, String> {
             let (local_name, local_off) = Loc::Local.lookup(as_utc);
             if local_name == name {
                 let ts = shift(as_utc, local_off).map_err(|e| e.to_string())?;
-                GoTime { ts, loc: Loc::Local, mono: None }
+                GoTime {
+                    ts,
+                    loc: Loc::Local,
+                    mono: None,
+                }
             } else {
-                GoTime { ts: as_utc, loc: Loc::Fixed(name, gmt.unwrap_or(0)), mono: None }
+                GoTime {
+                    ts: as_utc,
+                    loc: Loc::Fixed(name, gmt.unwrap_or(0)),
+                    mono: None,
+                }
             }
         }
     })
@@ -380,8 +425,14 @@ fn duration_round(v: &Value) -> String {
     };
     let u = d.unsigned_abs();
     const H: u64 = 3_600_000_000_000;
-    for (unit, suffix) in [(H * 24 * 365, "y"), (H * 24 * 30, "mo"), (H * 24, "d"), (H, "h"), (60_000_000_000, "m"), (1_000_000_000, "s")]
-    {
+    for (unit, suffix) in [
+        (H * 24 * 365, "y"),
+        (H * 24 * 30, "mo"),
+        (H * 24, "d"),
+        (H, "h"),
+        (60_000_000_000, "m"),
+        (1_000_000_000, "s"),
+    ] {
         if u > unit {
             return format!("{}{suffix}", u / unit);
         }
@@ -408,11 +459,19 @@ fn parse_int_clamped(s: &str) -> i64 {
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
     m.pure("now", Arity::Exact(0), |_| Ok(GoTime::now().value()));
-    m.pure("date", Arity::Exact(2), |a| Ok(date_in_zone(Args::string(&a[0])?, &a[1], "Local")));
-    m.pure("htmlDate", Arity::Exact(1), |a| Ok(date_in_zone("2006-01-02", &a[0], "Local")));
-    m.pure("htmlDateInZone", Arity::Exact(2), |a| Ok(date_in_zone("2006-01-02", &a[0], Args::string(&a[1])?)));
+    m.pure("date", Arity::Exact(2), |a| {
+        Ok(date_in_zone(Args::string(&a[0])?, &a[1], "Local"))
+    });
+    m.pure("htmlDate", Arity::Exact(1), |a| {
+        Ok(date_in_zone("2006-01-02", &a[0], "Local"))
+    });
+    m.pure("htmlDateInZone", Arity::Exact(2), |a| {
+        Ok(date_in_zone("2006-01-02", &a[0], Args::string(&a[1])?))
+    });
     for name in ["dateInZone", "date_in_zone"] {
-        m.pure(name, Arity::Exact(3), |a| Ok(date_in_zone(Args::string(&a[0])?, &a[1], Args::string(&a[2])?)));
+        m.pure(name, Arity::Exact(3), |a| {
+            Ok(date_in_zone(Args::string(&a[0])?, &a[1], Args::string(&a[2])?))
+        });
     }
     for name in ["dateModify", "date_modify"] {
         m.pure(name, Arity::Exact(2), |a| {
@@ -431,7 +490,10 @@ pub fn register(m: &mut FuncMap) {
     }
     m.pure("ago", Arity::Exact(1), |a| {
         let t = date_arg(&a[0], true);
-        Ok(Value::from(duration::to_string(duration::round(t.since(), duration::SECOND))))
+        Ok(Value::from(duration::to_string(duration::round(
+            t.since(),
+            duration::SECOND,
+        ))))
     });
     m.pure("duration", Arity::Exact(1), |a| {
         let n = match &a[0] {
@@ -441,7 +503,9 @@ pub fn register(m: &mut FuncMap) {
         };
         Ok(Value::from(duration::to_string(n.wrapping_mul(duration::SECOND))))
     });
-    m.pure("durationRound", Arity::Exact(1), |a| Ok(Value::from(duration_round(&a[0]))));
+    m.pure("durationRound", Arity::Exact(1), |a| {
+        Ok(Value::from(duration_round(&a[0])))
+    });
     m.pure("toDate", Arity::Exact(2), |a| {
         let (fmt, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
         Ok(parse_local(fmt, s).unwrap_or_else(|_| GoTime::zero()).value())
@@ -450,7 +514,9 @@ pub fn register(m: &mut FuncMap) {
         let (fmt, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
         parse_local(fmt, s).map(GoTime::value)
     });
-    m.pure("unixEpoch", Arity::Exact(1), |a| Ok(Value::from(time_param(&a[0])?.ts.as_second().to_string())));
+    m.pure("unixEpoch", Arity::Exact(1), |a| {
+        Ok(Value::from(time_param(&a[0])?.ts.as_second().to_string()))
+    });
 }
 
 #[cfg(test)]

@@ -4,9 +4,9 @@
 //! Outputs differ on every call, as in Helm; their shapes are Go's (character sets, lengths,
 //! base64 of `randBytes`, the canonical UUID form). Lengths are bounded by [`MAX_LEN`].
 
+use ballast_gotemplate::{Args, Arity, FuncMap, Value};
 use base64::Engine as _;
 use base64::engine::general_purpose::STANDARD;
-use ballast_gotemplate::{Args, Arity, FuncMap, Value};
 use rand::Rng;
 use rand::seq::SliceRandom;
 
@@ -25,7 +25,11 @@ fn random_string(count: i64, set: &[u8]) -> Result<Value, String> {
     }
     let mut rng = rand::thread_rng();
     let n = usize::try_from(count).unwrap_or(0);
-    Ok(Value::from((0..n).map(|_| char::from(set[rng.gen_range(0..set.len())])).collect::<String>()))
+    Ok(Value::from(
+        (0..n)
+            .map(|_| char::from(set[rng.gen_range(0..set.len())]))
+            .collect::<String>(),
+    ))
 }
 
 /// The printable ASCII characters (space to `~`), `randAscii`'s set.
@@ -35,10 +39,18 @@ fn ascii() -> Vec<u8> {
 
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
-    m.pure("randAlphaNum", Arity::Exact(1), |a| random_string(Args::int(&a[0])?, ALNUM));
-    m.pure("randAlpha", Arity::Exact(1), |a| random_string(Args::int(&a[0])?, LETTERS));
-    m.pure("randNumeric", Arity::Exact(1), |a| random_string(Args::int(&a[0])?, DIGITS));
-    m.pure("randAscii", Arity::Exact(1), |a| random_string(Args::int(&a[0])?, &ascii()));
+    m.pure("randAlphaNum", Arity::Exact(1), |a| {
+        random_string(Args::int(&a[0])?, ALNUM)
+    });
+    m.pure("randAlpha", Arity::Exact(1), |a| {
+        random_string(Args::int(&a[0])?, LETTERS)
+    });
+    m.pure("randNumeric", Arity::Exact(1), |a| {
+        random_string(Args::int(&a[0])?, DIGITS)
+    });
+    m.pure("randAscii", Arity::Exact(1), |a| {
+        random_string(Args::int(&a[0])?, &ascii())
+    });
     m.pure("randBytes", Arity::Exact(1), |a| {
         let n = Args::int(&a[0])?;
         if n < 0 {
@@ -53,7 +65,10 @@ pub fn register(m: &mut FuncMap) {
     });
     m.pure("randInt", Arity::Exact(2), |a| {
         let (min, max) = (Args::int(&a[0])?, Args::int(&a[1])?);
-        let span = max.checked_sub(min).filter(|&s| s > 0).ok_or("invalid argument to Intn")?;
+        let span = max
+            .checked_sub(min)
+            .filter(|&s| s > 0)
+            .ok_or("invalid argument to Intn")?;
         Ok(Value::Int(rand::thread_rng().gen_range(0..span) + min))
     });
     m.pure("shuffle", Arity::Exact(1), |a| {
@@ -61,7 +76,9 @@ pub fn register(m: &mut FuncMap) {
         chars.shuffle(&mut rand::thread_rng());
         Ok(Value::from(chars.into_iter().collect::<String>()))
     });
-    m.pure("uuidv4", Arity::Exact(0), |_| Ok(Value::from(uuid::Uuid::new_v4().to_string())));
+    m.pure("uuidv4", Arity::Exact(0), |_| {
+        Ok(Value::from(uuid::Uuid::new_v4().to_string()))
+    });
 }
 
 #[cfg(test)]
@@ -94,7 +111,10 @@ mod tests {
         check("randNumeric", |c| c.is_ascii_digit());
         check("randAscii", |c| (' '..='~').contains(&c));
         assert!(call_err(&m, "randAlpha", &[Value::Int(MAX_LEN + 1)]).contains("exceeds"));
-        assert_eq!(call_err(&m, "randAlpha", &[Value::Float(1.5)]), "wrong type for value; expected int; got float64");
+        assert_eq!(
+            call_err(&m, "randAlpha", &[Value::Float(1.5)]),
+            "wrong type for value; expected int; got float64"
+        );
     }
 
     #[test]
@@ -104,16 +124,27 @@ mod tests {
         assert_eq!(b.len(), 8);
         assert_eq!(STANDARD.decode(&b).unwrap().len(), 5);
         assert_eq!(s(&m, "randBytes", &[Value::Int(0)]), "");
-        assert_eq!(call_err(&m, "randBytes", &[Value::Int(-1)]), "runtime error: makeslice: len out of range");
+        assert_eq!(
+            call_err(&m, "randBytes", &[Value::Int(-1)]),
+            "runtime error: makeslice: len out of range"
+        );
         for _ in 0..50 {
-            let Value::Int(i) = call(&m, "randInt", &[Value::Int(1), Value::Int(3)]) else { panic!() };
+            let Value::Int(i) = call(&m, "randInt", &[Value::Int(1), Value::Int(3)]) else {
+                panic!()
+            };
             assert!((1..3).contains(&i));
         }
-        assert_eq!(call_err(&m, "randInt", &[Value::Int(5), Value::Int(5)]), "invalid argument to Intn");
+        assert_eq!(
+            call_err(&m, "randInt", &[Value::Int(5), Value::Int(5)]),
+            "invalid argument to Intn"
+        );
         let u = s(&m, "uuidv4", &[]);
         assert_eq!(u.len(), 36);
         assert_eq!(u.as_bytes()[14], b'4');
-        assert!(u.chars().all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase()));
+        assert!(
+            u.chars()
+                .all(|c| c == '-' || c.is_ascii_hexdigit() && !c.is_ascii_uppercase())
+        );
         let mut sh: Vec<char> = s(&m, "shuffle", &["héllo".into()]).chars().collect();
         sh.sort_unstable();
         assert_eq!(sh, ['h', 'l', 'l', 'o', 'é']);

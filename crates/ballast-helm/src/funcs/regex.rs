@@ -200,7 +200,10 @@ pub fn register(m: &mut FuncMap) {
         let (p, s) = (Args::string(&a[0])?, Args::string(&a[1])?);
         Ok(Value::Bool(compile(p)?.is_match(s)))
     });
-    for (name, comp) in [("regexFindAll", must_compile as fn(&str) -> _), ("mustRegexFindAll", compile)] {
+    for (name, comp) in [
+        ("regexFindAll", must_compile as fn(&str) -> _),
+        ("mustRegexFindAll", compile),
+    ] {
         m.pure(name, Arity::Exact(3), move |a| {
             let (p, s, n) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::int(&a[2])?);
             Ok(find_all(&comp(p)?, s, n))
@@ -212,27 +215,36 @@ pub fn register(m: &mut FuncMap) {
             Ok(Value::str(comp(p)?.find(s).map_or("", |m| m.as_str())))
         });
     }
-    for (name, comp) in [("regexReplaceAll", must_compile as fn(&str) -> _), ("mustRegexReplaceAll", compile)] {
+    for (name, comp) in [
+        ("regexReplaceAll", must_compile as fn(&str) -> _),
+        ("mustRegexReplaceAll", compile),
+    ] {
         m.pure(name, Arity::Exact(3), move |a| {
             let (p, s, r) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::string(&a[2])?);
             Ok(Value::from(comp(p)?.replace_all(s, r).into_owned()))
         });
     }
-    for (name, comp) in
-        [("regexReplaceAllLiteral", must_compile as fn(&str) -> _), ("mustRegexReplaceAllLiteral", compile)]
-    {
+    for (name, comp) in [
+        ("regexReplaceAllLiteral", must_compile as fn(&str) -> _),
+        ("mustRegexReplaceAllLiteral", compile),
+    ] {
         m.pure(name, Arity::Exact(3), move |a| {
             let (p, s, r) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::string(&a[2])?);
             Ok(Value::from(comp(p)?.replace_all(s, regex::NoExpand(r)).into_owned()))
         });
     }
-    for (name, comp) in [("regexSplit", must_compile as fn(&str) -> _), ("mustRegexSplit", compile)] {
+    for (name, comp) in [
+        ("regexSplit", must_compile as fn(&str) -> _),
+        ("mustRegexSplit", compile),
+    ] {
         m.pure(name, Arity::Exact(3), move |a| {
             let (p, s, n) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::int(&a[2])?);
             Ok(split(&comp(p)?, p, s, n))
         });
     }
-    m.pure("regexQuoteMeta", Arity::Exact(1), |a| Ok(Value::from(quote_meta(Args::string(&a[0])?))));
+    m.pure("regexQuoteMeta", Arity::Exact(1), |a| {
+        Ok(Value::from(quote_meta(Args::string(&a[0])?)))
+    });
 }
 
 /// Go's `regexp.QuoteMeta`: a backslash before each of `\.+*?()|[]{}^$`.
@@ -256,10 +268,14 @@ pub(crate) mod test_support {
 
     impl Env for NoEnv {
         fn execute_template(&mut self, name: &str, _: Value) -> Result<String, ballast_gotemplate::Error> {
-            Err(ballast_gotemplate::Error { message: format!("no template {name}") })
+            Err(ballast_gotemplate::Error {
+                message: format!("no template {name}"),
+            })
         }
         fn execute_source(&mut self, name: &str, _: &str, _: Value) -> Result<String, ballast_gotemplate::Error> {
-            Err(ballast_gotemplate::Error { message: format!("no template {name}") })
+            Err(ballast_gotemplate::Error {
+                message: format!("no template {name}"),
+            })
         }
     }
 
@@ -335,7 +351,9 @@ mod tests {
         assert_eq!(fa("", "abc", -1), "[   ]");
         // From Go's regexp: empty matches right after a match are skipped.
         let q = |p: &str, t: &str| {
-            let Value::List(l) = call(&m, "regexFindAll", &[p.into(), t.into(), Value::Int(-1)]) else { panic!() };
+            let Value::List(l) = call(&m, "regexFindAll", &[p.into(), t.into(), Value::Int(-1)]) else {
+                panic!()
+            };
             l.iter().map(|v| v.to_string()).collect::<Vec<_>>()
         };
         assert_eq!(q("a*", "baaac"), ["", "aaa", ""]);
@@ -370,7 +388,10 @@ mod tests {
             call_err(&m, "regexSplit", &["(".into(), "x".into(), Value::Int(1)]),
             "regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"
         );
-        assert_eq!(s(&m, "mustRegexSplit", &["-".into(), "a-b".into(), Value::Int(-1)]), "[a b]");
+        assert_eq!(
+            s(&m, "mustRegexSplit", &["-".into(), "a-b".into(), Value::Int(-1)]),
+            "[a b]"
+        );
     }
 
     #[test]
@@ -380,8 +401,14 @@ mod tests {
         assert_eq!(r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "${1}W"), "-W-xxW-");
         assert_eq!(r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "$1W"), "---");
         assert_eq!(r("regexReplaceAll", "a(?P<n>x*)b", "-ab-axxb-", "<$n>"), "-<>-<xx>-");
-        assert_eq!(r("regexReplaceAllLiteral", "a(x*)b", "-ab-axxb-", "${1}"), "-${1}-${1}-");
-        assert_eq!(r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "$$ $2 $x ${"), "-$   ${-$   ${-");
+        assert_eq!(
+            r("regexReplaceAllLiteral", "a(x*)b", "-ab-axxb-", "${1}"),
+            "-${1}-${1}-"
+        );
+        assert_eq!(
+            r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "$$ $2 $x ${"),
+            "-$   ${-$   ${-"
+        );
         assert_eq!(r("regexReplaceAll", "", "abc", "-"), "-a-b-c-");
         assert_eq!(r("regexReplaceAll", "x*", "abc", "-"), "-a-b-c-");
         assert_eq!(r("regexReplaceAll", "a*", "baaac", "<$0>"), "<>b<aaa>c<>");

@@ -25,13 +25,21 @@ fn version_arg(a: &Value) -> Result<Version, String> {
             Version::parse(&o.fmt_go()).map_err(|e| e.to_string())
         }
         Value::Nil => Err("invalid value; expected *semver.Version".into()),
-        _ => Err(format!("wrong type for value; expected *semver.Version; got {}", a.type_name())),
+        _ => Err(format!(
+            "wrong type for value; expected *semver.Version; got {}",
+            a.type_name()
+        )),
     }
 }
 
 impl Object for SemverObject {
     fn type_name(&self) -> String {
-        if self.pointer { "*semver.Version" } else { "semver.Version" }.into()
+        if self.pointer {
+            "*semver.Version"
+        } else {
+            "semver.Version"
+        }
+        .into()
     }
     fn kind(&self) -> &'static str {
         if self.pointer { "ptr" } else { "struct" }
@@ -95,7 +103,9 @@ impl Object for SemverObject {
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
     m.pure("semver", Arity::Exact(1), |a| {
-        Version::parse(Args::string(&a[0])?).map(|v| object(v, true)).map_err(|e| e.to_string())
+        Version::parse(Args::string(&a[0])?)
+            .map(|v| object(v, true))
+            .map_err(|e| e.to_string())
     });
     m.pure("semverCompare", Arity::Exact(2), |a| {
         let c = Constraints::parse(Args::string(&a[0])?).map_err(|e| e.to_string())?;
@@ -128,13 +138,22 @@ mod tests {
         assert_eq!(o.field("Metadata").unwrap().to_string(), "meta");
         assert_eq!(o.field("Original").unwrap().to_string(), "v1.2.3-beta.1+meta");
         let inc = o.field("IncMinor").unwrap();
-        assert_eq!((inc.to_string(), inc.type_name()), ("1.3.0".into(), "semver.Version".into()));
+        assert_eq!(
+            (inc.to_string(), inc.type_name()),
+            ("1.3.0".into(), "semver.Version".into())
+        );
         let Value::Object(io) = &inc else { panic!() };
         assert!(io.field("Original").is_none());
         let other = call(&m, "semver", &["1.2.3".into()]);
-        assert!(matches!(o.method("Compare", std::slice::from_ref(&other)), Some(Ok(Value::Int(-1)))));
+        assert!(matches!(
+            o.method("Compare", std::slice::from_ref(&other)),
+            Some(Ok(Value::Int(-1)))
+        ));
         assert!(matches!(o.method("LessThan", &[other]), Some(Ok(Value::Bool(true)))));
-        assert_eq!(o.method("SetPrerelease", &["rc".into()]).unwrap().unwrap().to_string(), "1.2.3-rc+meta");
+        assert_eq!(
+            o.method("SetPrerelease", &["rc".into()]).unwrap().unwrap().to_string(),
+            "1.2.3-rc+meta"
+        );
         assert_eq!(
             o.method("SetPrerelease", &["01".into()]).unwrap().unwrap_err(),
             "version segment starts with 0"
@@ -151,7 +170,13 @@ mod tests {
         assert_eq!(cmp(">=1.20.0-0", "v1.35.0-gke.1"), "true");
         assert_eq!(cmp("^1.2 || ~3", "3.4.1"), "true");
         assert_eq!(cmp("1.2 - 1.4", "1.4.9"), "true");
-        assert_eq!(call_err(&m, "semverCompare", &["foo".into(), "1.0".into()]), "improper constraint: foo");
-        assert_eq!(call_err(&m, "semverCompare", &[">1".into(), "x".into()]), "invalid semantic version");
+        assert_eq!(
+            call_err(&m, "semverCompare", &["foo".into(), "1.0".into()]),
+            "improper constraint: foo"
+        );
+        assert_eq!(
+            call_err(&m, "semverCompare", &[">1".into(), "x".into()]),
+            "invalid semantic version"
+        );
     }
 }

@@ -99,7 +99,10 @@ struct Url {
 }
 
 fn valid_optional_port(port: &str) -> bool {
-    port.is_empty() || port.strip_prefix(':').is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
+    port.is_empty()
+        || port
+            .strip_prefix(':')
+            .is_some_and(|p| p.bytes().all(|b| b.is_ascii_digit()))
 }
 
 fn parse_host(host: &str) -> Result<String, String> {
@@ -124,7 +127,8 @@ fn parse_host(host: &str) -> Result<String, String> {
 }
 
 fn valid_userinfo(s: &str) -> bool {
-    s.chars().all(|c| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c))
+    s.chars()
+        .all(|c| c.is_ascii_alphanumeric() || "-._:~!$&'()*+,;=%@".contains(c))
 }
 
 type User = Option<(String, Option<String>)>;
@@ -245,7 +249,11 @@ fn to_string(u: &Url) -> String {
             }
             out.push_str(&escape(&u.host, Mode::Host));
         }
-        let path = if u.path == "*" { "*".to_string() } else { escape(&u.path, Mode::Path) };
+        let path = if u.path == "*" {
+            "*".to_string()
+        } else {
+            escape(&u.path, Mode::Path)
+        };
         if !path.is_empty() && !path.starts_with('/') && !u.host.is_empty() {
             out.push('/');
         }
@@ -294,12 +302,17 @@ fn get_or_empty(d: &Map, key: &str) -> Result<String, String> {
         None => Ok(String::new()),
         Some(Value::String(s)) => Ok(s.to_string()),
         Some(Value::Nil) => Err("runtime error: invalid memory address or nil pointer dereference".into()),
-        Some(v) => Err(format!("unable to parse {key} key, must be of type string, but {} found", v.kind_name())),
+        Some(v) => Err(format!(
+            "unable to parse {key} key, must be of type string, but {} found",
+            v.kind_name()
+        )),
     }
 }
 
 fn url_join(d: &Value) -> Result<Value, String> {
-    let Value::Map(m) = Args::map(d)? else { return Ok(Value::str("")) };
+    let Value::Map(m) = Args::map(d)? else {
+        return Ok(Value::str(""));
+    };
     let m = m.borrow();
     let mut u = Url {
         scheme: get_or_empty(&m, "scheme")?,
@@ -372,10 +385,22 @@ mod tests {
             parsed(&m, "HTTP://a/b%2Fc#f%20g"),
             "map[fragment:f g host:a hostname:a opaque: path:/b/c query: scheme:http userinfo:]"
         );
-        assert_eq!(parsed(&m, ""), "map[fragment: host: hostname: opaque: path: query: scheme: userinfo:]");
-        assert_eq!(parsed(&m, "//h/p"), "map[fragment: host:h hostname:h opaque: path:/p query: scheme: userinfo:]");
-        assert_eq!(parsed(&m, "a:b:c"), "map[fragment: host: hostname: opaque:b:c path: query: scheme:a userinfo:]");
-        assert_eq!(parsed(&m, "http://h?x"), "map[fragment: host:h hostname:h opaque: path: query:x scheme:http userinfo:]");
+        assert_eq!(
+            parsed(&m, ""),
+            "map[fragment: host: hostname: opaque: path: query: scheme: userinfo:]"
+        );
+        assert_eq!(
+            parsed(&m, "//h/p"),
+            "map[fragment: host:h hostname:h opaque: path:/p query: scheme: userinfo:]"
+        );
+        assert_eq!(
+            parsed(&m, "a:b:c"),
+            "map[fragment: host: hostname: opaque:b:c path: query: scheme:a userinfo:]"
+        );
+        assert_eq!(
+            parsed(&m, "http://h?x"),
+            "map[fragment: host:h hostname:h opaque: path: query:x scheme:http userinfo:]"
+        );
         assert_eq!(
             call_err(&m, "urlParse", &["http://x/%zz".into()]),
             "unable to parse url: parse \"http://x/%zz\": invalid URL escape \"%zz\""
@@ -384,7 +409,10 @@ mod tests {
             call_err(&m, "urlParse", &["http://x:y:z/".into()]),
             "unable to parse url: parse \"http://x:y:z/\": invalid port \":z\" after host"
         );
-        assert_eq!(call_err(&m, "urlParse", &[":x".into()]), "unable to parse url: parse \":x\": missing protocol scheme");
+        assert_eq!(
+            call_err(&m, "urlParse", &[":x".into()]),
+            "unable to parse url: parse \":x\": missing protocol scheme"
+        );
         assert_eq!(
             call_err(&m, "urlParse", &["http://a b/".into()]),
             "unable to parse url: parse \"http://a b/\": invalid character \" \" in host name"
@@ -397,12 +425,27 @@ mod tests {
         assert_eq!(
             joined(
                 &m,
-                &[("scheme", "https"), ("host", "h:1"), ("path", "/a b"), ("query", "x=1"), ("fragment", "f g"), ("userinfo", "u:p%20w")]
+                &[
+                    ("scheme", "https"),
+                    ("host", "h:1"),
+                    ("path", "/a b"),
+                    ("query", "x=1"),
+                    ("fragment", "f g"),
+                    ("userinfo", "u:p%20w")
+                ]
             ),
             "https://u:p%20w@h:1/a%20b?x=1#f%20g"
         );
         assert_eq!(
-            joined(&m, &[("scheme", "https"), ("host", "h:1"), ("path", "/a?b#c%d"), ("userinfo", "u@x")]),
+            joined(
+                &m,
+                &[
+                    ("scheme", "https"),
+                    ("host", "h:1"),
+                    ("path", "/a?b#c%d"),
+                    ("userinfo", "u@x")
+                ]
+            ),
             "https://u%40x@h:1/a%3Fb%23c%25d"
         );
         assert_eq!(joined(&m, &[("scheme", "mailto"), ("opaque", "x@y")]), "mailto:x@y");

@@ -54,11 +54,18 @@ impl Object for Certificate {
 pub(crate) fn certificate_arg(v: &Value) -> Result<(String, String), String> {
     match v {
         Value::Object(o) if o.type_name() == "sprig.certificate" => {
-            let get = |f: &str| o.field(f).and_then(|v| v.as_str().map(str::to_string)).unwrap_or_default();
+            let get = |f: &str| {
+                o.field(f)
+                    .and_then(|v| v.as_str().map(str::to_string))
+                    .unwrap_or_default()
+            };
             Ok((get("Cert"), get("Key")))
         }
         Value::Nil => Err("invalid value; expected sprig.certificate".into()),
-        _ => Err(format!("wrong type for value; expected sprig.certificate; got {}", v.type_name())),
+        _ => Err(format!(
+            "wrong type for value; expected sprig.certificate; got {}",
+            v.type_name()
+        )),
     }
 }
 
@@ -80,7 +87,9 @@ pub(crate) fn parse_ips(list: &Value) -> Result<Vec<IpAddr>, String> {
     items
         .iter()
         .map(|v| {
-            let s = v.as_str().ok_or_else(|| format!("error parsing ip: {v} is not a string"))?;
+            let s = v
+                .as_str()
+                .ok_or_else(|| format!("error parsing ip: {v} is not a string"))?;
             s.parse::<IpAddr>().map_err(|_| format!("error parsing ip: {s}"))
         })
         .collect()
@@ -104,9 +113,17 @@ pub(crate) fn parse_dns(list: &Value) -> Result<Vec<String>, String> {
 
 /// Go's `asn1` choice for a string: PrintableString when every character allows it.
 fn directory_string(s: &str) -> Vec<u8> {
-    let printable =
-        s.bytes().all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?*".contains(&b));
-    tlv(if printable { tag::PRINTABLE_STRING } else { tag::UTF8_STRING }, s.as_bytes())
+    let printable = s
+        .bytes()
+        .all(|b| b.is_ascii_alphanumeric() || b" '()+,-./:=?*".contains(&b));
+    tlv(
+        if printable {
+            tag::PRINTABLE_STRING
+        } else {
+            tag::UTF8_STRING
+        },
+        s.as_bytes(),
+    )
 }
 
 /// A Name holding only a common name (empty when the name is "").
@@ -125,7 +142,10 @@ fn time(ts: jiff::Timestamp) -> Vec<u8> {
     if (1950..2050).contains(&year) {
         tlv(tag::UTC_TIME, t.strftime("%y%m%d%H%M%SZ").to_string().as_bytes())
     } else {
-        tlv(tag::GENERALIZED_TIME, t.strftime("%Y%m%d%H%M%SZ").to_string().as_bytes())
+        tlv(
+            tag::GENERALIZED_TIME,
+            t.strftime("%Y%m%d%H%M%SZ").to_string().as_bytes(),
+        )
     }
 }
 
@@ -204,9 +224,16 @@ pub(crate) fn create(t: &Template, key: &Key, issuer: Option<&Issuer>) -> Result
     // Digital signature, key encipherment (and certificate signing for a CA).
     let usage: &[u8] = if t.is_ca { &[0x02, 0xa4] } else { &[0x05, 0xa0] };
     exts.push(extension(&[2, 5, 29, 15], true, &tlv(tag::BIT_STRING, usage)));
-    let eku = seq(&[&der::oid(&[1, 3, 6, 1, 5, 5, 7, 3, 1]), &der::oid(&[1, 3, 6, 1, 5, 5, 7, 3, 2])]);
+    let eku = seq(&[
+        &der::oid(&[1, 3, 6, 1, 5, 5, 7, 3, 1]),
+        &der::oid(&[1, 3, 6, 1, 5, 5, 7, 3, 2]),
+    ]);
     exts.push(extension(&[2, 5, 29, 37], false, &eku));
-    let bc = if t.is_ca { seq(&[&tlv(tag::BOOLEAN, &[0xff])]) } else { seq(&[]) };
+    let bc = if t.is_ca {
+        seq(&[&tlv(tag::BOOLEAN, &[0xff])])
+    } else {
+        seq(&[])
+    };
     exts.push(extension(&[2, 5, 29, 19], true, &bc));
     if let Some(id) = &own_id {
         exts.push(extension(&[2, 5, 29, 14], false, &tlv(tag::OCTET_STRING, id)));
@@ -246,7 +273,9 @@ pub(crate) fn create(t: &Template, key: &Key, issuer: Option<&Issuer>) -> Result
         &key.spki(),
         &tlv(0xa3, &seq(&ext_refs)),
     ]);
-    let signature = signer.sign(&tbs).map_err(|e| format!("error creating certificate: {e}"))?;
+    let signature = signer
+        .sign(&tbs)
+        .map_err(|e| format!("error creating certificate: {e}"))?;
     let cert = seq(&[&tbs, &sig_alg, &der::bit_string(&signature)]);
     Ok(der::pem_encode("CERTIFICATE", &cert))
 }

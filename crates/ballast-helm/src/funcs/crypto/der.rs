@@ -105,7 +105,11 @@ pub(crate) fn read(input: &[u8]) -> Option<(Element<'_>, &[u8])> {
         return None;
     }
     let header = input.len() - rest.len();
-    let el = Element { tag, content: &rest[..len], raw: &input[..header + len] };
+    let el = Element {
+        tag,
+        content: &rest[..len],
+        raw: &input[..header + len],
+    };
     Some((el, &rest[len..]))
 }
 
@@ -162,13 +166,18 @@ pub(crate) fn pem_decode(text: &[u8]) -> Option<PemBlock> {
         }
         let body_start = &after[end_kind + 5..];
         let end_marker = format!("-----END {kind}-----");
-        let Some(end) = body_start.find(&end_marker) else { continue };
+        let Some(end) = body_start.find(&end_marker) else {
+            continue;
+        };
         let body: String = body_start[..end].chars().filter(|c| !c.is_whitespace()).collect();
         if body.contains(':') {
             continue;
         }
         let Ok(bytes) = STANDARD.decode(body) else { continue };
-        return Some(PemBlock { kind: kind.to_string(), bytes });
+        return Some(PemBlock {
+            kind: kind.to_string(),
+            bytes,
+        });
     }
     None
 }
@@ -179,7 +188,10 @@ mod tests {
 
     #[test]
     fn encodes() {
-        assert_eq!(oid(&[1, 2, 840, 113549, 1, 1, 11]), [6, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 11]);
+        assert_eq!(
+            oid(&[1, 2, 840, 113549, 1, 1, 11]),
+            [6, 9, 0x2a, 0x86, 0x48, 0x86, 0xf7, 0x0d, 1, 1, 11]
+        );
         assert_eq!(uint(&[0x80]), [2, 2, 0, 0x80]);
         assert_eq!(uint(&[0, 0, 5]), [2, 1, 5]);
         assert_eq!(tlv(4, &[0; 200])[..3], [4, 0x81, 200]);

@@ -4,11 +4,11 @@
 //! `rcgen` (ring), which also signs with them.
 
 use rcgen::{PublicKeyData, SigningKey};
+use rsa::RsaPrivateKey;
 use rsa::pkcs1::{DecodeRsaPrivateKey, EncodeRsaPrivateKey, EncodeRsaPublicKey};
 use rsa::pkcs8::{DecodePrivateKey, EncodePublicKey};
 use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding, Signer};
-use rsa::RsaPrivateKey;
 
 use super::der::{self, Element, pem_decode, pem_encode, seq, tag, tlv};
 
@@ -40,8 +40,15 @@ impl Curve {
 /// A private key.
 pub(crate) enum Key {
     Rsa(Box<RsaPrivateKey>),
-    Ec { curve: Curve, scalar: Vec<u8>, pair: rcgen::KeyPair },
-    Ed { seed: Vec<u8>, pair: rcgen::KeyPair },
+    Ec {
+        curve: Curve,
+        scalar: Vec<u8>,
+        pair: rcgen::KeyPair,
+    },
+    Ed {
+        seed: Vec<u8>,
+        pair: rcgen::KeyPair,
+    },
 }
 
 fn rng_err<E: std::fmt::Display>(e: E) -> String {
@@ -63,7 +70,9 @@ fn pkcs8_parts(der_bytes: &[u8]) -> Option<(Vec<Element<'_>>, &[u8])> {
 impl Key {
     /// A new RSA key of `bits` bits.
     pub(crate) fn generate_rsa(bits: usize) -> Result<Key, String> {
-        RsaPrivateKey::new(&mut rand::rngs::OsRng, bits).map(|k| Key::Rsa(Box::new(k))).map_err(rng_err)
+        RsaPrivateKey::new(&mut rand::rngs::OsRng, bits)
+            .map(|k| Key::Rsa(Box::new(k)))
+            .map_err(rng_err)
     }
 
     /// A new ECDSA P-256 key.
@@ -73,7 +82,11 @@ impl Key {
         let scalar = pkcs8_parts(&der)
             .and_then(|(_, inner)| sec1_scalar(inner))
             .ok_or("generated key unreadable")?;
-        Ok(Key::Ec { curve: Curve::P256, scalar, pair })
+        Ok(Key::Ec {
+            curve: Curve::P256,
+            scalar,
+            pair,
+        })
     }
 
     /// A new Ed25519 key.
@@ -118,7 +131,11 @@ impl Key {
     /// The DER SubjectPublicKeyInfo.
     pub(crate) fn spki(&self) -> Vec<u8> {
         match self {
-            Key::Rsa(k) => k.to_public_key().to_public_key_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default(),
+            Key::Rsa(k) => k
+                .to_public_key()
+                .to_public_key_der()
+                .map(|d| d.as_bytes().to_vec())
+                .unwrap_or_default(),
             Key::Ec { pair, .. } | Key::Ed { pair, .. } => pair.subject_public_key_info(),
         }
     }
@@ -126,7 +143,11 @@ impl Key {
     /// The bits of the SubjectPublicKeyInfo's public key (what a key identifier hashes).
     pub(crate) fn public_key_bits(&self) -> Vec<u8> {
         match self {
-            Key::Rsa(k) => k.to_public_key().to_pkcs1_der().map(|d| d.as_bytes().to_vec()).unwrap_or_default(),
+            Key::Rsa(k) => k
+                .to_public_key()
+                .to_pkcs1_der()
+                .map(|d| d.as_bytes().to_vec())
+                .unwrap_or_default(),
             Key::Ec { pair, .. } | Key::Ed { pair, .. } => pair.der_bytes().to_vec(),
         }
     }
@@ -194,7 +215,11 @@ fn from_sec1(der_bytes: &[u8], curve_oid: Option<&[u8]>) -> Result<Key, String> 
     for p in &parts[2..] {
         match p.tag {
             0xa0 => oid = der::read_all(p.content).map(|e| e.content),
-            0xa1 => public = der::read_all(p.content).filter(|e| e.tag == tag::BIT_STRING).map(|e| e.content),
+            0xa1 => {
+                public = der::read_all(p.content)
+                    .filter(|e| e.tag == tag::BIT_STRING)
+                    .map(|e| e.content)
+            }
             _ => {}
         }
     }
@@ -208,14 +233,22 @@ fn from_sec1(der_bytes: &[u8], curve_oid: Option<&[u8]>) -> Result<Key, String> 
     };
     // ring reads PKCS#8 whose inner key has no curve parameters and a public key.
     let public = public.ok_or(BAD)?;
-    let inner = seq(&[&der::uint(&[1]), &tlv(tag::OCTET_STRING, scalar), &tlv(0xa1, &tlv(tag::BIT_STRING, public))]);
+    let inner = seq(&[
+        &der::uint(&[1]),
+        &tlv(tag::OCTET_STRING, scalar),
+        &tlv(0xa1, &tlv(tag::BIT_STRING, public)),
+    ]);
     let pkcs8 = seq(&[
         &der::uint(&[0]),
         &seq(&[&der::oid(OID_EC_PUBLIC_KEY), &der::oid(curve.oid())]),
         &tlv(tag::OCTET_STRING, &inner),
     ]);
     let pair = rcgen::KeyPair::try_from(pkcs8.as_slice()).map_err(|_| BAD.to_string())?;
-    Ok(Key::Ec { curve, scalar: scalar.to_vec(), pair })
+    Ok(Key::Ec {
+        curve,
+        scalar: scalar.to_vec(),
+        pair,
+    })
 }
 
 /// A key from PKCS#8: RSA, ECDSA or Ed25519.
@@ -224,21 +257,28 @@ fn from_pkcs8(der_bytes: &[u8]) -> Result<Key, String> {
     let (alg, inner) = pkcs8_parts(der_bytes).ok_or(BAD)?;
     let alg_oid = alg.first().filter(|e| e.tag == tag::OID).ok_or(BAD)?.content;
     if der::oid(OID_RSA)[2..] == *alg_oid {
-        return RsaPrivateKey::from_pkcs8_der(der_bytes).map(|k| Key::Rsa(Box::new(k))).map_err(|_| BAD.into());
+        return RsaPrivateKey::from_pkcs8_der(der_bytes)
+            .map(|k| Key::Rsa(Box::new(k)))
+            .map_err(|_| BAD.into());
     }
     if der::oid(OID_EC_PUBLIC_KEY)[2..] == *alg_oid {
         let curve = alg.get(1).map(|e| e.content);
         return from_sec1(inner, curve);
     }
     if der::oid(OID_ED25519)[2..] == *alg_oid {
-        let seed = der::read_all(inner).filter(|e| e.tag == tag::OCTET_STRING && e.content.len() == 32).ok_or(BAD)?;
+        let seed = der::read_all(inner)
+            .filter(|e| e.tag == tag::OCTET_STRING && e.content.len() == 32)
+            .ok_or(BAD)?;
         let go_form = seq(&[
             &der::uint(&[0]),
             &seq(&[&der::oid(OID_ED25519)]),
             &tlv(tag::OCTET_STRING, &tlv(tag::OCTET_STRING, seed.content)),
         ]);
         let pair = rcgen::KeyPair::try_from(go_form.as_slice()).map_err(|_| BAD.to_string())?;
-        return Ok(Key::Ed { seed: seed.content.to_vec(), pair });
+        return Ok(Key::Ed {
+            seed: seed.content.to_vec(),
+            pair,
+        });
     }
     Err("x509: PKCS#8 wrapping contained private key with unknown algorithm".into())
 }
@@ -273,7 +313,9 @@ mod tests {
         assert_eq!(Key::from_pem(ec).unwrap().to_pem(), ec);
         assert_eq!(Key::from_pem("x").err().unwrap(), "no PEM data in input");
         assert_eq!(
-            Key::from_pem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n").err().unwrap(),
+            Key::from_pem("-----BEGIN CERTIFICATE-----\nAA==\n-----END CERTIFICATE-----\n")
+                .err()
+                .unwrap(),
             "no private key data in PEM block of type CERTIFICATE"
         );
     }

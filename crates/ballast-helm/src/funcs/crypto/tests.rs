@@ -16,7 +16,10 @@ fn s(m: &FuncMap, name: &str, args: &[Value]) -> String {
 #[test]
 fn digests() {
     let m = funcs();
-    assert_eq!(s(&m, "sha1sum", &["abc".into()]), "a9993e364706816aba3e25717850c26c9cd0d89d");
+    assert_eq!(
+        s(&m, "sha1sum", &["abc".into()]),
+        "a9993e364706816aba3e25717850c26c9cd0d89d"
+    );
     assert_eq!(
         s(&m, "sha256sum", &["abc".into()]),
         "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
@@ -26,7 +29,10 @@ fn digests() {
         "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
     );
     assert_eq!(s(&m, "adler32sum", &["abc".into()]), "38600999");
-    assert_eq!(call_err(&m, "sha256sum", &[Value::Int(1)]), "wrong type for value; expected string; got int");
+    assert_eq!(
+        call_err(&m, "sha256sum", &[Value::Int(1)]),
+        "wrong type for value; expected string; got int"
+    );
 }
 
 #[test]
@@ -46,7 +52,11 @@ fn bcrypt_and_htpasswd() {
 fn derive_password() {
     let m = funcs();
     let d = |n: i64, k: &str, p: &str, u: &str, site: &str| {
-        s(&m, "derivePassword", &[Value::Int(n), k.into(), p.into(), u.into(), site.into()])
+        s(
+            &m,
+            "derivePassword",
+            &[Value::Int(n), k.into(), p.into(), u.into(), site.into()],
+        )
     };
     assert_eq!(d(1, "long", "password", "user", "example.com"), "ZedaFaxcZaso9*");
     assert_eq!(d(3, "maximum", "pw", "u", "s"), "b9$3@lm3FOLUFJ1mTnXS");
@@ -59,7 +69,14 @@ fn aes() {
     let m = funcs();
     // Ciphertexts printed by helm's encryptAES.
     assert_eq!(
-        s(&m, "decryptAES", &["secretkey".into(), "dJAqk6r6Vjr58mKreZkYxUz5e0Qlv6TK5ekVQ0yay6w=".into()]),
+        s(
+            &m,
+            "decryptAES",
+            &[
+                "secretkey".into(),
+                "dJAqk6r6Vjr58mKreZkYxUz5e0Qlv6TK5ekVQ0yay6w=".into()
+            ]
+        ),
         "plaintext"
     );
     assert_eq!(
@@ -79,7 +96,14 @@ fn aes() {
     assert_eq!(s(&m, "encryptAES", &["k".into(), "".into()]), "");
     assert_eq!(s(&m, "decryptAES", &["k".into(), "".into()]), "");
     assert_eq!(
-        call_err(&m, "decryptAES", &["secretkey".into(), "U2hvcnRJVnNob3J0SVZ2aC9zXiBGjNQBwgMsk2MzNa8=".into()]),
+        call_err(
+            &m,
+            "decryptAES",
+            &[
+                "secretkey".into(),
+                "U2hvcnRJVnNob3J0SVZ2aC9zXiBGjNQBwgMsk2MzNa8=".into()
+            ]
+        ),
         "runtime error: slice bounds out of range [:-74]"
     );
 }
@@ -105,7 +129,11 @@ fn extension_ids(cert_der: &[u8]) -> Vec<u8> {
     let tbs = der::children(parts[0].content).unwrap();
     let exts = tbs.iter().find(|e| e.tag == 0xa3).unwrap();
     let list = der::read_all(exts.content).unwrap();
-    der::children(list.content).unwrap().iter().map(|e| der::children(e.content).unwrap()[0].content[2]).collect()
+    der::children(list.content)
+        .unwrap()
+        .iter()
+        .map(|e| der::children(e.content).unwrap()[0].content[2])
+        .collect()
 }
 
 #[test]
@@ -117,7 +145,10 @@ fn certificates() {
     assert_eq!(ca.type_name(), "sprig.certificate");
     assert_eq!(ca.kind_name(), "struct");
     let Value::Object(o) = &ca else { panic!() };
-    let (ca_cert, ca_key) = (o.field("Cert").unwrap().to_string(), o.field("Key").unwrap().to_string());
+    let (ca_cert, ca_key) = (
+        o.field("Cert").unwrap().to_string(),
+        o.field("Key").unwrap().to_string(),
+    );
     assert!(ca_cert.starts_with("-----BEGIN CERTIFICATE-----\n"));
     assert!(ca_key.starts_with("-----BEGIN RSA PRIVATE KEY-----\n"));
     assert_eq!(ca.to_string(), format!("{{{ca_cert} {ca_key}}}"));
@@ -129,23 +160,48 @@ fn certificates() {
 
     let ips = Value::list(vec!["10.0.0.1".into(), "::1".into()]);
     let dns = Value::list(vec!["a.example".into(), "b".into()]);
-    let leaf = call(&m, "genSignedCert", &["svc".into(), ips.clone(), dns.clone(), Value::Int(30), ca.clone()]);
+    let leaf = call(
+        &m,
+        "genSignedCert",
+        &["svc".into(), ips.clone(), dns.clone(), Value::Int(30), ca.clone()],
+    );
     let Value::Object(lo) = &leaf else { panic!() };
     let leaf_cert = lo.field("Cert").unwrap().to_string();
     // ... then authority key id and alternative names
     assert_eq!(extension_ids(&pem_der(&leaf_cert)), [15, 37, 19, 35, 17]);
     verify_with_openssl(&ca_cert, &leaf_cert);
 
-    let ss = call(&m, "genSelfSignedCert", &["self".into(), Value::Nil, Value::Nil, Value::Int(10)]);
+    let ss = call(
+        &m,
+        "genSelfSignedCert",
+        &["self".into(), Value::Nil, Value::Nil, Value::Int(10)],
+    );
     let Value::Object(so) = &ss else { panic!() };
-    assert_eq!(extension_ids(&pem_der(&so.field("Cert").unwrap().to_string())), [15, 37, 19]);
+    assert_eq!(
+        extension_ids(&pem_der(&so.field("Cert").unwrap().to_string())),
+        [15, 37, 19]
+    );
 
     assert_eq!(
-        call_err(&m, "genSignedCert", &["x".into(), Value::list(vec!["nope".into()]), Value::Nil, Value::Int(1), ca.clone()]),
+        call_err(
+            &m,
+            "genSignedCert",
+            &[
+                "x".into(),
+                Value::list(vec!["nope".into()]),
+                Value::Nil,
+                Value::Int(1),
+                ca.clone()
+            ]
+        ),
         "error parsing ip: nope"
     );
     assert_eq!(
-        call_err(&m, "genSignedCert", &["x".into(), Value::Nil, Value::Nil, Value::Int(1), "ca".into()]),
+        call_err(
+            &m,
+            "genSignedCert",
+            &["x".into(), Value::Nil, Value::Nil, Value::Int(1), "ca".into()]
+        ),
         "wrong type for value; expected sprig.certificate; got string"
     );
     assert_eq!(
@@ -167,11 +223,22 @@ fn certificates_with_keys() {
         let leaf = call(
             &m,
             "genSignedCertWithKey",
-            &["leaf".into(), Value::Nil, Value::list(vec!["x".into()]), Value::Int(1), ca.clone(), leaf_key.as_str().into()],
+            &[
+                "leaf".into(),
+                Value::Nil,
+                Value::list(vec!["x".into()]),
+                Value::Int(1),
+                ca.clone(),
+                leaf_key.as_str().into(),
+            ],
         );
         let Value::Object(lo) = &leaf else { panic!() };
         verify_with_openssl(&ca_cert, &lo.field("Cert").unwrap().to_string());
-        let ss = call(&m, "genSelfSignedCertWithKey", &["s".into(), Value::Nil, Value::Nil, Value::Int(1), key.as_str().into()]);
+        let ss = call(
+            &m,
+            "genSelfSignedCertWithKey",
+            &["s".into(), Value::Nil, Value::Nil, Value::Int(1), key.as_str().into()],
+        );
         assert_eq!(ss.type_name(), "sprig.certificate");
 
         let b64 = |s: &str| Value::from(STANDARD.encode(s));
@@ -195,9 +262,18 @@ fn verify_with_openssl(ca: &str, leaf: &str) {
     let (ca_path, leaf_path) = (dir.path().join("ca.pem"), dir.path().join("leaf.pem"));
     std::fs::write(&ca_path, ca).unwrap();
     std::fs::write(&leaf_path, leaf).unwrap();
-    let Ok(out) = std::process::Command::new("openssl").arg("verify").arg("-CAfile").arg(&ca_path).arg(&leaf_path).output()
+    let Ok(out) = std::process::Command::new("openssl")
+        .arg("verify")
+        .arg("-CAfile")
+        .arg(&ca_path)
+        .arg(&leaf_path)
+        .output()
     else {
         return;
     };
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr)
+    );
 }

@@ -239,6 +239,9 @@ mod tests {
         assert_eq!(parse("").unwrap_err(), "time: invalid duration \"\"");
         assert_eq!(parse("5").unwrap_err(), "time: missing unit in duration \"5\"");
         assert_eq!(parse("5x").unwrap_err(), "time: unknown unit \"x\" in duration \"5x\"");
-        assert_eq!(parse("9223372036854775808ns").unwrap_err(), "time: invalid duration \"9223372036854775808ns\"");
+        assert_eq!(
+            parse("9223372036854775808ns").unwrap_err(),
+            "time: invalid duration \"9223372036854775808ns\""
+        );
     }
 }

@@ -69,8 +69,14 @@ fn next_chunk(layout: &str) -> (&str, Option<Std>, &str) {
             b'M' if has(i, "Mon") && !starts_lower(&layout[i + 3..]) => found(Std::WeekDay, 3),
             b'M' if has(i, "MST") => found(Std::Tz, 3),
             b'0' if b.get(i + 1).is_some_and(|c| (b'1'..=b'6').contains(c)) => {
-                let std = [Std::ZeroMonth, Std::ZeroDay, Std::ZeroHour12, Std::ZeroMinute, Std::ZeroSecond, Std::Year]
-                    [usize::from(b[i + 1] - b'1')];
+                let std = [
+                    Std::ZeroMonth,
+                    Std::ZeroDay,
+                    Std::ZeroHour12,
+                    Std::ZeroMinute,
+                    Std::ZeroSecond,
+                    Std::Year,
+                ][usize::from(b[i + 1] - b'1')];
                 found(std, 2)
             }
             b'0' if has(i, "002") => found(Std::ZeroYearDay, 3),
@@ -102,7 +108,11 @@ fn next_chunk(layout: &str) -> (&str, Option<Std>, &str) {
                 while j < b.len() && b[j] == ch {
                     j += 1;
                 }
-                if is_digit(b, j) { None } else { found(Std::Frac(j - (i + 1), c, ch == b'9'), j - i) }
+                if is_digit(b, j) {
+                    None
+                } else {
+                    found(Std::Frac(j - (i + 1), c, ch == b'9'), j - i)
+                }
             }
             _ => None,
         };
@@ -130,14 +140,35 @@ pub(crate) struct Civil {
 }
 
 const LONG_MONTHS: [&str; 12] = [
-    "January", "February", "March", "April", "May", "June", "July", "August", "September", "October", "November",
+    "January",
+    "February",
+    "March",
+    "April",
+    "May",
+    "June",
+    "July",
+    "August",
+    "September",
+    "October",
+    "November",
     "December",
 ];
-const LONG_DAYS: [&str; 7] = ["Sunday", "Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday"];
+const LONG_DAYS: [&str; 7] = [
+    "Sunday",
+    "Monday",
+    "Tuesday",
+    "Wednesday",
+    "Thursday",
+    "Friday",
+    "Saturday",
+];
 
 /// Go's month name (`time.Month.String()`).
 pub(crate) fn month_name(m: u8) -> &'static str {
-    LONG_MONTHS.get(usize::from(m.wrapping_sub(1))).copied().unwrap_or("%!Month")
+    LONG_MONTHS
+        .get(usize::from(m.wrapping_sub(1)))
+        .copied()
+        .unwrap_or("%!Month")
 }
 
 /// Go's weekday name, 0 for Sunday.
@@ -639,7 +670,8 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                     value = &value[1 + i..];
                 }
                 tz => {
-                    if matches!(tz, Std::Iso8601Tz | Std::Iso8601ShortTz | Std::Iso8601ColonTz) && value.starts_with('Z')
+                    if matches!(tz, Std::Iso8601Tz | Std::Iso8601ShortTz | Std::Iso8601ColonTz)
+                        && value.starts_with('Z')
                     {
                         value = &value[1..];
                         utc = true;
@@ -748,7 +780,10 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
     } else if let Some(off) = zone_offset {
         ParsedZone::Offset(off, zone_name)
     } else if !zone_name.is_empty() {
-        let gmt = zone_name.strip_prefix("GMT").filter(|r| !r.is_empty()).and_then(|r| atoi(r).ok());
+        let gmt = zone_name
+            .strip_prefix("GMT")
+            .filter(|r| !r.is_empty())
+            .and_then(|r| atoi(r).ok());
         ParsedZone::Name(zone_name, gmt.map(|h| (h * 3600) as i32))
     } else {
         ParsedZone::None

@@ -33,7 +33,10 @@ fn now_prints_as_go() {
     // 2026-11-29 21:28:28.248928387 +0000 UTC m=+0.106120170
     let (wall, mono) = text.split_once(" m=+").unwrap();
     assert!(mono.split_once('.').unwrap().1.len() == 9, "{text}");
-    assert!(wall.len() >= 19 && wall.as_bytes()[4] == b'-' && wall.as_bytes()[10] == b' ', "{text}");
+    assert!(
+        wall.len() >= 19 && wall.as_bytes()[4] == b'-' && wall.as_bytes()[10] == b' ',
+        "{text}"
+    );
     let Value::Object(o) = &now else { panic!() };
     let json = o.to_data().to_string();
     assert!(json.contains('T'), "{json}");
@@ -45,7 +48,14 @@ fn formats() {
     let m = funcs();
     if local_is_utc() {
         assert_eq!(
-            s(&m, "date", &["2006-01-02 15:04:05.000 MST Mon Jan _2 3PM pm -07:00 Z07:00 .999 002 __2".into(), Value::Int(0)]),
+            s(
+                &m,
+                "date",
+                &[
+                    "2006-01-02 15:04:05.000 MST Mon Jan _2 3PM pm -07:00 Z07:00 .999 002 __2".into(),
+                    Value::Int(0)
+                ]
+            ),
             "1970-01-01 00:00:00.000 UTC Thu Jan  1 12AM am +00:00 Z  001   1"
         );
         assert_eq!(s(&m, "htmlDate", &[Value::Int(86400)]), "1970-01-02");
@@ -54,22 +64,43 @@ fn formats() {
         s(
             &m,
             "dateInZone",
-            &["Monday January 2 2006 15:04:05.999999999 MST -0700".into(), Value::Int(1_700_000_000), "America/New_York".into()]
+            &[
+                "Monday January 2 2006 15:04:05.999999999 MST -0700".into(),
+                Value::Int(1_700_000_000),
+                "America/New_York".into()
+            ]
         ),
         "Tuesday November 14 2023 17:13:20 EST -0500"
     );
-    assert_eq!(s(&m, "date_in_zone", &["2006".into(), Value::Float(1.5), "Nope/Zone".into()]).len(), 4);
-    assert_eq!(s(&m, "htmlDateInZone", &[Value::Int(86400), "Asia/Tokyo".into()]), "1970-01-02");
+    assert_eq!(
+        s(
+            &m,
+            "date_in_zone",
+            &["2006".into(), Value::Float(1.5), "Nope/Zone".into()]
+        )
+        .len(),
+        4
+    );
+    assert_eq!(
+        s(&m, "htmlDateInZone", &[Value::Int(86400), "Asia/Tokyo".into()]),
+        "1970-01-02"
+    );
     let t = to_date(&m, "2006-01-02 15:04", "2024-07-01 12:30");
     if local_is_utc() {
-        assert_eq!(s(&m, "dateInZone", &["15:04 MST".into(), t, "Asia/Kolkata".into()]), "18:00 IST");
+        assert_eq!(
+            s(&m, "dateInZone", &["15:04 MST".into(), t, "Asia/Kolkata".into()]),
+            "18:00 IST"
+        );
     }
 }
 
 #[test]
 fn parses() {
     let m = funcs();
-    assert_eq!(to_date(&m, "2006-01-02", "2024-02-30").to_string(), "0001-01-01 00:00:00 +0000 UTC");
+    assert_eq!(
+        to_date(&m, "2006-01-02", "2024-02-30").to_string(),
+        "0001-01-01 00:00:00 +0000 UTC"
+    );
     assert_eq!(
         to_date(&m, "2006-01-02T15:04:05Z07:00", "2024-03-01T10:20:30+02:00").to_string(),
         "2024-03-01 10:20:30 +0200 +0200"
@@ -80,19 +111,40 @@ fn parses() {
             "2024-03-01 10:20:30.5 +0000 CET"
         );
         let t = to_date(&m, "2006-01-02", "2024-03-01");
-        assert_eq!(s(&m, "unixEpoch", &[t.clone()]), "1709251200");
+        assert_eq!(s(&m, "unixEpoch", std::slice::from_ref(&t)), "1709251200");
         let Value::Object(o) = &t else { panic!() };
         assert_eq!(o.field("Year").unwrap().to_string(), "2024");
         assert_eq!(o.field("Month").unwrap().to_string(), "March");
         assert_eq!(o.field("Weekday").unwrap().to_string(), "Friday");
         assert_eq!(o.field("Unix").unwrap().to_string(), "1709251200");
-        assert_eq!(o.method("Format", &["Jan 2".into()]).unwrap().unwrap().to_string(), "Mar 1");
+        assert_eq!(
+            o.method("Format", &["Jan 2".into()]).unwrap().unwrap().to_string(),
+            "Mar 1"
+        );
         assert_eq!(o.field("UTC").unwrap().to_string(), "2024-03-01 00:00:00 +0000 UTC");
-        assert_eq!(o.method("AddDate", &[Value::Int(0), Value::Int(1), Value::Int(30)]).unwrap().unwrap().to_string(), "2024-05-01 00:00:00 +0000 UTC");
-        assert_eq!(s(&m, "dateModify", &["-1.5h".into(), t.clone()]), "2024-02-29 22:30:00 +0000 UTC");
-        assert_eq!(s(&m, "dateModify", &["bad".into(), t.clone()]), "2024-03-01 00:00:00 +0000 UTC");
-        assert_eq!(s(&m, "mustDateModify", &["1h".into(), t.clone()]), "2024-03-01 01:00:00 +0000 UTC");
-        assert_eq!(call_err(&m, "must_date_modify", &["bad".into(), t]), "time: invalid duration \"bad\"");
+        assert_eq!(
+            o.method("AddDate", &[Value::Int(0), Value::Int(1), Value::Int(30)])
+                .unwrap()
+                .unwrap()
+                .to_string(),
+            "2024-05-01 00:00:00 +0000 UTC"
+        );
+        assert_eq!(
+            s(&m, "dateModify", &["-1.5h".into(), t.clone()]),
+            "2024-02-29 22:30:00 +0000 UTC"
+        );
+        assert_eq!(
+            s(&m, "dateModify", &["bad".into(), t.clone()]),
+            "2024-03-01 00:00:00 +0000 UTC"
+        );
+        assert_eq!(
+            s(&m, "mustDateModify", &["1h".into(), t.clone()]),
+            "2024-03-01 01:00:00 +0000 UTC"
+        );
+        assert_eq!(
+            call_err(&m, "must_date_modify", &["bad".into(), t]),
+            "time: invalid duration \"bad\""
+        );
     }
     assert_eq!(
         call_err(&m, "mustToDate", &["2006-01-02".into(), "x".into()]),
@@ -111,7 +163,14 @@ fn parses() {
         "wrong type for value; expected time.Time; got string"
     );
     assert_eq!(
-        s(&m, "mustToDate", &["Jan 2 2006 3:04:05.000PM -07".into(), "feb 29 2024 11:59:59.123AM +05".into()]),
+        s(
+            &m,
+            "mustToDate",
+            &[
+                "Jan 2 2006 3:04:05.000PM -07".into(),
+                "feb 29 2024 11:59:59.123AM +05".into()
+            ]
+        ),
         "2024-02-29 11:59:59.123 +0500 +0500"
     );
 }
