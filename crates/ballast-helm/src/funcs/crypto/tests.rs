@@ -277,3 +277,20 @@ fn verify_with_openssl(ca: &str, leaf: &str) {
         String::from_utf8_lossy(&out.stdout) + String::from_utf8_lossy(&out.stderr)
     );
 }
+
+/// RSA 4096 key generation takes seconds in unoptimized builds: run with `--ignored`.
+#[test]
+#[ignore]
+fn rsa_private_key() {
+    let m = funcs();
+    for kind in ["", "rsa"] {
+        let started = std::time::Instant::now();
+        let k = s(&m, "genPrivateKey", &[kind.into()]);
+        eprintln!("genPrivateKey {kind:?} took {:?}", started.elapsed());
+        assert!(k.starts_with("-----BEGIN RSA PRIVATE KEY-----\n") && k.ends_with("-----END RSA PRIVATE KEY-----\n"));
+        let Key::Rsa(key) = Key::from_pem(&k).unwrap() else {
+            panic!()
+        };
+        assert_eq!(rsa::traits::PublicKeyParts::size(&*key), 512);
+    }
+}
