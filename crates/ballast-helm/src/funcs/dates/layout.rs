@@ -302,18 +302,19 @@ pub(crate) fn format(layout: &str, c: &Civil, zone_name: &str, offset: i32) -> S
 /// Go's `time.quote` for parse errors: printable ASCII as is (with `"` and `\` escaped),
 /// other bytes as `\xNN`.
 pub(crate) fn quote(s: &str) -> String {
+    quote_bytes(s.as_bytes())
+}
+
+fn quote_bytes(s: &[u8]) -> String {
     let mut out = String::from("\"");
-    for c in s.chars() {
-        if !c.is_ascii() || c < ' ' {
-            let mut buf = [0u8; 4];
-            for b in c.encode_utf8(&mut buf).bytes() {
-                out.push_str(&format!("\\x{b:02x}"));
-            }
+    for &b in s {
+        if !b.is_ascii() || b < b' ' {
+            out.push_str(&format!("\\x{b:02x}"));
         } else {
-            if c == '"' || c == '\\' {
+            if b == b'"' || b == b'\\' {
                 out.push('\\');
             }
-            out.push(c);
+            out.push(char::from(b));
         }
     }
     out.push('"');
@@ -348,8 +349,8 @@ pub(crate) struct Parsed {
 
 const BAD: &str = "bad";
 
-fn getnum(s: &str, fixed: bool) -> Result<(i64, &str), &'static str> {
-    let b = s.as_bytes();
+fn getnum(s: &[u8], fixed: bool) -> Result<(i64, &[u8]), &'static str> {
+    let b = s;
     if !is_digit(b, 0) {
         return Err(BAD);
     }
@@ -362,8 +363,8 @@ fn getnum(s: &str, fixed: bool) -> Result<(i64, &str), &'static str> {
     Ok((i64::from(b[0] - b'0') * 10 + i64::from(b[1] - b'0'), &s[2..]))
 }
 
-fn getnum3(s: &str, fixed: bool) -> Result<(i64, &str), &'static str> {
-    let b = s.as_bytes();
+fn getnum3(s: &[u8], fixed: bool) -> Result<(i64, &[u8]), &'static str> {
+    let b = s;
     let mut n = 0;
     let mut i = 0;
     while i < 3 && is_digit(b, i) {
@@ -376,39 +377,41 @@ fn getnum3(s: &str, fixed: bool) -> Result<(i64, &str), &'static str> {
     Ok((n, &s[i..]))
 }
 
-fn atoi(s: &str) -> Result<i64, &'static str> {
-    let (neg, digits) = match s.as_bytes().first() {
+fn atoi(s: &[u8]) -> Result<i64, &'static str> {
+    let (neg, digits) = match s.first() {
         Some(b'-') => (true, &s[1..]),
         Some(b'+') => (false, &s[1..]),
         _ => (false, s),
     };
-    if digits.is_empty() || !digits.bytes().all(|c| c.is_ascii_digit()) || digits.len() > 18 {
+    if digits.is_empty() || !digits.iter().all(u8::is_ascii_digit) || digits.len() > 18 {
         return Err(BAD);
     }
-    let v: i64 = digits.parse().map_err(|_| BAD)?;
+    let v = digits.iter().fold(0i64, |a, &d| a * 10 + i64::from(d - b'0'));
     Ok(if neg { -v } else { v })
 }
 
-fn lookup<'a>(tab: &[&str], val: &'a str) -> Result<(usize, &'a str), &'static str> {
+fn lookup<'a>(tab: &[&str], val: &'a [u8]) -> Result<(usize, &'a [u8]), &'static str> {
     for (i, name) in tab.iter().enumerate() {
-        if val.len() >= name.len() && val.as_bytes()[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
+        if val.len() >= name.len() && val[..name.len()].eq_ignore_ascii_case(name.as_bytes()) {
             return Ok((i, &val[name.len()..]));
         }
     }
     Err(BAD)
 }
 
-fn skip<'a>(mut value: &'a str, mut prefix: &str) -> Result<&'a str, ()> {
-    while let Some(p) = prefix.as_bytes().first() {
+fn skip<'a>(mut value: &'a [u8], prefix: &str) -> Result<&'a [u8], ()> {
+    let mut prefix = prefix.as_bytes();
+    let trim = |s: &'a [u8]| &s[s.iter().take_while(|&&c| c == b' ').count()..];
+    while let Some(p) = prefix.first() {
         if *p == b' ' {
-            if !value.is_empty() && !value.starts_with(' ') {
+            if !value.is_empty() && value[0] != b' ' {
                 return Err(());
             }
-            prefix = prefix.trim_start_matches(' ');
-            value = value.trim_start_matches(' ');
+            prefix = &prefix[prefix.iter().take_while(|&&c| c == b' ').count()..];
+            value = trim(value);
             continue;
         }
-        if value.as_bytes().first() != Some(p) {
+        if value.first() != Some(p) {
             return Err(());
         }
         prefix = &prefix[1..];
@@ -417,8 +420,8 @@ fn skip<'a>(mut value: &'a str, mut prefix: &str) -> Result<&'a str, ()> {
     Ok(value)
 }
 
-fn parse_nanos(value: &str, nbytes: usize) -> Result<(u32, &'static str), &'static str> {
-    if !matches!(value.as_bytes().first(), Some(b'.' | b',')) {
+fn parse_nanos(value: &[u8], nbytes: usize) -> Result<(u32, &'static str), &'static str> {
+    if !matches!(value.first(), Some(b'.' | b',')) {
         return Err(BAD);
     }
     let nbytes = nbytes.min(10);
@@ -433,15 +436,15 @@ fn parse_nanos(value: &str, nbytes: usize) -> Result<(u32, &'static str), &'stat
 }
 
 /// Length of a zone abbreviation at the start of `value`, as Go's `parseTimeZone` accepts.
-fn time_zone_len(value: &str) -> Option<usize> {
-    let b = value.as_bytes();
+fn time_zone_len(value: &[u8]) -> Option<usize> {
+    let b = value;
     if b.len() < 3 {
         return None;
     }
-    if value.starts_with("ChST") || value.starts_with("MeST") {
+    if value.starts_with(b"ChST") || value.starts_with(b"MeST") {
         return Some(4);
     }
-    if value.starts_with("GMT") {
+    if value.starts_with(b"GMT") {
         return Some(gmt_len(value));
     }
     if b[0] == b'+' || b[0] == b'-' {
@@ -451,13 +454,13 @@ fn time_zone_len(value: &str) -> Option<usize> {
     let upper = b.iter().take(6).take_while(|c| c.is_ascii_uppercase()).count();
     match upper {
         3 => Some(3),
-        4 if b[3] == b'T' || value.starts_with("WITA") => Some(4),
+        4 if b[3] == b'T' || value.starts_with(b"WITA") => Some(4),
         5 if b[4] == b'T' => Some(5),
         _ => None,
     }
 }
 
-fn gmt_len(value: &str) -> usize {
+fn gmt_len(value: &[u8]) -> usize {
     let rest = &value[3..];
     if rest.is_empty() {
         return 3;
@@ -465,8 +468,8 @@ fn gmt_len(value: &str) -> usize {
     3 + signed_offset_len(rest)
 }
 
-fn signed_offset_len(value: &str) -> usize {
-    let b = value.as_bytes();
+fn signed_offset_len(value: &[u8]) -> usize {
+    let b = value;
     if !matches!(b.first(), Some(b'+' | b'-')) {
         return 0;
     }
@@ -496,20 +499,20 @@ fn days_in(month: i64, year: i64) -> i64 {
 /// Go's `time.Parse` fields, with `ParseError` texts.
 pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
     let (alayout, avalue) = (layout, value);
-    let perr = |lay_elem: &str, val_elem: &str, msg: &str| {
+    let perr = |lay_elem: &str, val_elem: &[u8], msg: &str| {
         if msg.is_empty() {
             format!(
                 "parsing time {} as {}: cannot parse {} as {}",
                 quote(avalue),
                 quote(alayout),
-                quote(val_elem),
+                quote_bytes(val_elem),
                 quote(lay_elem)
             )
         } else {
             format!("parsing time {}{msg}", quote(avalue))
         }
     };
-    let (mut layout, mut value) = (layout, value);
+    let (mut layout, mut value) = (layout, value.as_bytes());
     let (mut am, mut pm) = (false, false);
     let (mut year, mut month, mut day, mut yday) = (0i64, -1i64, -1i64, -1i64);
     let (mut hour, mut min, mut sec, mut nsec) = (0i64, 0i64, 0i64, 0u32);
@@ -522,7 +525,7 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
         value = skip(value, prefix).map_err(|_| perr(prefix, value, ""))?;
         let Some(std) = std else {
             if !value.is_empty() {
-                return Err(perr("", value, &format!(": extra text: {}", quote(value))));
+                return Err(perr("", value, &format!(": extra text: {}", quote_bytes(value))));
             }
             break;
         };
@@ -542,11 +545,12 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                     }
                 }
                 Std::LongYear => {
-                    if value.len() < 4 || !is_digit(value.as_bytes(), 0) {
+                    if value.len() < 4 || !is_digit(value, 0) {
                         return Err(BAD);
                     }
-                    year = atoi(&value[..4])?;
+                    let digits = &value[..4];
                     value = &value[4..];
+                    year = atoi(digits)?;
                 }
                 Std::Month | Std::LongMonth => {
                     let names: Vec<&str> = if std == Std::Month {
@@ -575,14 +579,14 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                 }
                 Std::Day | Std::UnderDay | Std::ZeroDay => {
                     if std == Std::UnderDay {
-                        value = value.strip_prefix(' ').unwrap_or(value);
+                        value = value.strip_prefix(b" ").unwrap_or(value);
                     }
                     (day, value) = getnum(value, std == Std::ZeroDay)?;
                 }
                 Std::UnderYearDay | Std::ZeroYearDay => {
                     for _ in 0..2 {
                         if std == Std::UnderYearDay {
-                            value = value.strip_prefix(' ').unwrap_or(value);
+                            value = value.strip_prefix(b" ").unwrap_or(value);
                         }
                     }
                     (yday, value) = getnum3(value, std == Std::ZeroYearDay)?;
@@ -611,7 +615,7 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                         range_err = "second";
                         return Ok(());
                     }
-                    let b = value.as_bytes();
+                    let b = value;
                     if b.len() >= 2 && matches!(b[0], b'.' | b',') && is_digit(b, 1) {
                         if matches!(next_chunk(layout).1, Some(Std::Frac(..))) {
                             return Ok(());
@@ -620,8 +624,9 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                         while is_digit(b, n) {
                             n += 1;
                         }
-                        (nsec, range_err) = parse_nanos(value, n)?;
+                        let frac = value;
                         value = &value[n..];
+                        (nsec, range_err) = parse_nanos(frac, n)?;
                     }
                 }
                 Std::PM | Std::Pm => {
@@ -629,7 +634,8 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                         return Err(BAD);
                     }
                     let (p, rest) = value.split_at(2);
-                    let (pm_s, am_s) = if std == Std::PM { ("PM", "AM") } else { ("pm", "am") };
+                    value = rest;
+                    let (pm_s, am_s): (&[u8], &[u8]) = if std == Std::PM { (b"PM", b"AM") } else { (b"pm", b"am") };
                     if p == pm_s {
                         pm = true;
                     } else if p == am_s {
@@ -637,16 +643,15 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                     } else {
                         return Err(BAD);
                     }
-                    value = rest;
                 }
                 Std::Tz => {
-                    if value.starts_with("UTC") {
+                    if value.starts_with(b"UTC") {
                         utc = true;
                         value = &value[3..];
                         return Ok(());
                     }
                     let n = time_zone_len(value).ok_or(BAD)?;
-                    zone_name = value[..n].to_string();
+                    zone_name = String::from_utf8_lossy(&value[..n]).into_owned();
                     value = &value[n..];
                 }
                 Std::Frac(n, _, false) => {
@@ -654,11 +659,12 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                     if value.len() < ndigit {
                         return Err(BAD);
                     }
-                    (nsec, range_err) = parse_nanos(value, ndigit)?;
+                    let frac = value;
                     value = &value[ndigit..];
+                    (nsec, range_err) = parse_nanos(frac, ndigit)?;
                 }
                 Std::Frac(_, _, true) => {
-                    let b = value.as_bytes();
+                    let b = value;
                     if b.len() < 2 || !matches!(b[0], b'.' | b',') || !b[1].is_ascii_digit() {
                         return Ok(());
                     }
@@ -666,30 +672,31 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                     while i < 9 && is_digit(b, i + 1) {
                         i += 1;
                     }
-                    (nsec, range_err) = parse_nanos(value, 1 + i)?;
+                    let frac = value;
                     value = &value[1 + i..];
+                    (nsec, range_err) = parse_nanos(frac, 1 + i)?;
                 }
                 tz => {
                     if matches!(tz, Std::Iso8601Tz | Std::Iso8601ShortTz | Std::Iso8601ColonTz)
-                        && value.starts_with('Z')
+                        && value.starts_with(b"Z")
                     {
                         value = &value[1..];
                         utc = true;
                         return Ok(());
                     }
-                    let b = value.as_bytes();
+                    let b = value;
                     let (sign, hh, mm, ss, rest) = match tz {
                         Std::Iso8601ColonTz | Std::NumColonTz => {
                             if b.len() < 6 || b[3] != b':' {
                                 return Err(BAD);
                             }
-                            (b[0], &value[1..3], &value[4..6], "00", &value[6..])
+                            (b[0], &value[1..3], &value[4..6], b"00".as_slice(), &value[6..])
                         }
                         Std::NumShortTz | Std::Iso8601ShortTz => {
                             if b.len() < 3 {
                                 return Err(BAD);
                             }
-                            (b[0], &value[1..3], "00", "00", &value[3..])
+                            (b[0], &value[1..3], b"00".as_slice(), b"00".as_slice(), &value[3..])
                         }
                         Std::Iso8601ColonSecondsTz | Std::NumColonSecondsTz => {
                             if b.len() < 9 || b[3] != b':' || b[6] != b':' {
@@ -707,9 +714,10 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                             if b.len() < 5 {
                                 return Err(BAD);
                             }
-                            (b[0], &value[1..3], &value[3..5], "00", &value[5..])
+                            (b[0], &value[1..3], &value[3..5], b"00".as_slice(), &value[5..])
                         }
                     };
+                    value = rest;
                     let off = (atoi(hh)? * 60 + atoi(mm)?) * 60 + atoi(ss)?;
                     let off = match sign {
                         b'+' => off,
@@ -717,7 +725,6 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
                         _ => return Err(BAD),
                     };
                     zone_offset = Some(off as i32);
-                    value = rest;
                 }
             }
             Ok(())
@@ -783,7 +790,7 @@ pub(crate) fn parse(layout: &str, value: &str) -> Result<Parsed, String> {
         let gmt = zone_name
             .strip_prefix("GMT")
             .filter(|r| !r.is_empty())
-            .and_then(|r| atoi(r).ok());
+            .and_then(|r| atoi(r.as_bytes()).ok());
         ParsedZone::Name(zone_name, gmt.map(|h| (h * 3600) as i32))
     } else {
         ParsedZone::None

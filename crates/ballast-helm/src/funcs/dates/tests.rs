@@ -196,3 +196,121 @@ fn durations() {
     assert!(s(&m, "ago", &[old]).ends_with('s'));
     assert_eq!(s(&m, "ago", &[call(&m, "now", &[])]), "0s");
 }
+
+/// `time.Date(2009, 2, 3, 4, 5, 6, 7080900, time.FixedZone("XYZ", -12615))` formatted by Go.
+const GO_FORMATS: &[(&str, &str)] = &[
+    ("Mon Jan _2 15:04:05 2006", "Tue Feb  3 04:05:06 2009"),
+    ("Mon Jan _2 15:04:05 MST 2006", "Tue Feb  3 04:05:06 XYZ 2009"),
+    ("Mon Jan 02 15:04:05 -0700 2006", "Tue Feb 03 04:05:06 -0330 2009"),
+    ("02 Jan 06 15:04 MST", "03 Feb 09 04:05 XYZ"),
+    ("02 Jan 06 15:04 -0700", "03 Feb 09 04:05 -0330"),
+    ("Monday, 02-Jan-06 15:04:05 MST", "Tuesday, 03-Feb-09 04:05:06 XYZ"),
+    ("Mon, 02 Jan 2006 15:04:05 MST", "Tue, 03 Feb 2009 04:05:06 XYZ"),
+    ("Mon, 02 Jan 2006 15:04:05 -0700", "Tue, 03 Feb 2009 04:05:06 -0330"),
+    ("2006-01-02T15:04:05Z07:00", "2009-02-03T04:05:06-03:30"),
+    (
+        "2006-01-02T15:04:05.999999999Z07:00",
+        "2009-02-03T04:05:06.0070809-03:30",
+    ),
+    ("3:04PM", "4:05AM"),
+    ("Jan _2 15:04:05", "Feb  3 04:05:06"),
+    ("Jan _2 15:04:05.000000", "Feb  3 04:05:06.007080"),
+    (
+        "2006-01-02T15:04:05.000000Z07:00:00",
+        "2009-02-03T04:05:06.007080-03:30:15",
+    ),
+    ("-070000 -07:00:00 Z070000 Z07 -07", "-033015 -03:30:15 -033015 -03 -03"),
+    ("Janet Monday Mon Mond", "Janet Tuesday Tue Mond"),
+    ("_2006 __2 002 _2 2 02", "_2009  34 034  3 3 03"),
+    ("3 03 15 PM pm 4 04 5 05", "4 04 04 AM am 5 05 6 06"),
+    (".0 ,00 .999 ,999999999 .9999999999", ".0 ,00 .007 ,0070809 .0070809"),
+    (
+        "2006-01-02 15:04:05.999999999 -0700 MST",
+        "2009-02-03 04:05:06.0070809 -0330 XYZ",
+    ),
+    ("06 1 01 Jan January", "09 2 02 Feb February"),
+];
+
+/// Go's `time.ParseInLocation(layout, value, time.UTC)`, printed with `String()`.
+const GO_PARSES: &[(&str, &str, Result<&str, &str>)] = &[
+    ("2006-01-02", "2024-02-29", Ok("2024-02-29 00:00:00 +0000 UTC")),
+    (
+        "2006-01-02",
+        "2023-02-29",
+        Err("parsing time \"2023-02-29\": day out of range"),
+    ),
+    (
+        "02 Jan 06 15:04 MST",
+        "03 Feb 09 04:05 PST",
+        Ok("2009-02-03 04:05:00 +0000 PST"),
+    ),
+    (
+        "2006-01-02T15:04:05Z07:00",
+        "2024-01-01T10:00:00Z",
+        Ok("2024-01-01 10:00:00 +0000 UTC"),
+    ),
+    (
+        "2006-01-02T15:04:05.999999999Z07:00",
+        "2024-01-01T10:00:00.123456789+05:30",
+        Ok("2024-01-01 10:00:00.123456789 +0530 +0530"),
+    ),
+    (
+        "2006-01-02 15:04:05",
+        "2024-01-01 25:00:00",
+        Err("parsing time \"2024-01-01 25:00:00\": hour out of range"),
+    ),
+    ("2006 002", "2024 060", Ok("2024-02-29 00:00:00 +0000 UTC")),
+    ("2006 __2", "2023  60", Ok("2023-03-01 00:00:00 +0000 UTC")),
+    ("Jan _2", "Feb  3", Ok("0000-02-03 00:00:00 +0000 UTC")),
+    ("3:04PM", "12:30AM", Ok("0000-01-01 00:30:00 +0000 UTC")),
+    (
+        "2006-01-02 15:04:05",
+        "2024-01-01 10:00:00.5",
+        Ok("2024-01-01 10:00:00.5 +0000 UTC"),
+    ),
+    ("15:04:05,000", "10:00:00,123", Ok("0000-01-01 10:00:00.123 +0000 UTC")),
+    ("MST", "GMT+3", Ok("0000-01-01 03:00:00 +0300 GMT+3")),
+    (
+        "2006-01-02",
+        "24-01-01",
+        Err("parsing time \"24-01-01\" as \"2006-01-02\": cannot parse \"1-01\" as \"2006\""),
+    ),
+    ("Mon Jan 2", "Tue Feb 3", Ok("0000-02-03 00:00:00 +0000 UTC")),
+    (
+        "Monday",
+        "Funday",
+        Err("parsing time \"Funday\" as \"Monday\": cannot parse \"Funday\" as \"Monday\""),
+    ),
+];
+
+#[test]
+fn go_layouts() {
+    let c = Civil {
+        year: 2009,
+        month: 2,
+        day: 3,
+        hour: 4,
+        minute: 5,
+        second: 6,
+        nanos: 7_080_900,
+        yday: 34,
+        weekday: 2,
+    };
+    for (layout, want) in GO_FORMATS {
+        assert_eq!(layout::format(layout, &c, "XYZ", -12615), *want, "{layout}");
+    }
+    if !local_is_utc() {
+        return;
+    }
+    for (layout, value, want) in GO_PARSES {
+        let got = parse_local(layout, value).map(|t| t.string());
+        assert_eq!(got.as_deref().map_err(String::as_str), *want, "{layout} {value}");
+    }
+    // Bytes that are not ASCII never split a character.
+    assert_eq!(
+        parse_local("2006-01-02", "2024-0é-01").err().unwrap(),
+        "parsing time \"2024-0\\xc3\\xa9-01\" as \"2006-01-02\": cannot parse \"0\\xc3\\xa9-01\" as \"01\""
+    );
+    assert!(parse_local("Jan", "é").is_err());
+    assert!(parse_local("2006 MST", "2024 ééé").is_err());
+}
