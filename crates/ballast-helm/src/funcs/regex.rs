@@ -1916,4 +1916,87 @@ mod tests {
             assert_eq!(s(&m, "regexSplit", &args(Value::Int(3))), *split, "split {p} {input:?}");
         }
     }
+
+    /// Every function of the crypto, dates, random, regex, semver and url groups, with the
+    /// number of parameters of its Go signature in sprig v3.3.0 (Helm's for getHostByName).
+    #[test]
+    fn group_arities() {
+        let mut m = FuncMap::new();
+        for register in [
+            super::super::crypto::register,
+            super::super::dates::register,
+            super::super::random::register,
+            super::register,
+            super::super::semver::register,
+            super::super::url::register,
+        ] {
+            register(&mut m);
+        }
+        let want: &[(&str, usize)] = &[
+            ("sha1sum", 1),
+            ("sha256sum", 1),
+            ("sha512sum", 1),
+            ("adler32sum", 1),
+            ("bcrypt", 1),
+            ("htpasswd", 2),
+            ("derivePassword", 5),
+            ("genPrivateKey", 1),
+            ("buildCustomCert", 2),
+            ("genCA", 2),
+            ("genCAWithKey", 3),
+            ("genSelfSignedCert", 4),
+            ("genSelfSignedCertWithKey", 5),
+            ("genSignedCert", 5),
+            ("genSignedCertWithKey", 6),
+            ("encryptAES", 2),
+            ("decryptAES", 2),
+            ("ago", 1),
+            ("date", 2),
+            ("date_in_zone", 3),
+            ("dateInZone", 3),
+            ("date_modify", 2),
+            ("dateModify", 2),
+            ("must_date_modify", 2),
+            ("mustDateModify", 2),
+            ("duration", 1),
+            ("durationRound", 1),
+            ("htmlDate", 1),
+            ("htmlDateInZone", 2),
+            ("now", 0),
+            ("toDate", 2),
+            ("mustToDate", 2),
+            ("unixEpoch", 1),
+            ("randAlphaNum", 1),
+            ("randAlpha", 1),
+            ("randAscii", 1),
+            ("randNumeric", 1),
+            ("randBytes", 1),
+            ("randInt", 2),
+            ("shuffle", 1),
+            ("uuidv4", 0),
+            ("regexMatch", 2),
+            ("mustRegexMatch", 2),
+            ("regexFind", 2),
+            ("mustRegexFind", 2),
+            ("regexFindAll", 3),
+            ("mustRegexFindAll", 3),
+            ("regexReplaceAll", 3),
+            ("mustRegexReplaceAll", 3),
+            ("regexReplaceAllLiteral", 3),
+            ("mustRegexReplaceAllLiteral", 3),
+            ("regexSplit", 3),
+            ("mustRegexSplit", 3),
+            ("regexQuoteMeta", 1),
+            ("semver", 1),
+            ("semverCompare", 2),
+            ("urlParse", 1),
+            ("urlJoin", 1),
+            ("getHostByName", 1),
+        ];
+        for (name, n) in want {
+            let f = m.get(name).unwrap_or_else(|| panic!("{name} missing"));
+            assert_eq!(f.arity, ballast_gotemplate::Arity::Exact(*n), "{name}");
+        }
+        assert_eq!(m.names().count(), want.len());
+    }
 }
