@@ -278,8 +278,31 @@ fn go_error(pattern: &str, translated: &str, e: &regex::Error) -> String {
     format!("error parsing regexp: {code}: `{expr}`")
 }
 
-/// Compiles a Go pattern, or gives Go's error text.
+/// How many compiled patterns each thread keeps (charts call the same few in loops).
+const CACHE_SIZE: usize = 128;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<Regex, String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Compiles a Go pattern, or gives Go's error text; results are cached per thread.
 fn compile(pattern: &str) -> Result<Regex, String> {
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+        return hit;
+    }
+    let result = compile_uncached(pattern);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), result.clone());
+    });
+    result
+}
+
+fn compile_uncached(pattern: &str) -> Result<Regex, String> {
     let translated = translate(pattern)?;
     RegexBuilder::new(&translated)
         .size_limit(SIZE_LIMIT)
