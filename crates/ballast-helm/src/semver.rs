@@ -391,9 +391,7 @@ static ONE: LazyLock<Regex> = LazyLock::new(|| must(&format!(r"^{WS}*({OPS}){WS}
 static RANGE: LazyLock<Regex> = LazyLock::new(|| must(&format!(r"{WS}*({CV}){WS}+-{WS}+({CV}){WS}*")));
 static FIND: LazyLock<Regex> = LazyLock::new(|| must(&format!(r"({OPS}){WS}*({CV})")));
 static VALID: LazyLock<Regex> = LazyLock::new(|| {
-    must(&format!(
-        r"^({WS}*({OPS}){WS}*({CV}){WS}*)((?:{WS}+|,{WS}*)({OPS}){WS}*({CV}){WS}*)*$"
-    ))
+    must(&format!(r"^({WS}*({OPS}){WS}*({CV}){WS}*)((?:{WS}+|,{WS}*)({OPS}){WS}*({CV}){WS}*)*$"))
 });
 
 fn is_wild(s: &str) -> bool {
@@ -413,9 +411,7 @@ impl Constraint {
                 patch_dirty: false,
             });
         }
-        let m = ONE
-            .captures(c)
-            .ok_or_else(|| ConstraintError(format!("improper constraint: {c}")))?;
+        let m = ONE.captures(c).ok_or_else(|| ConstraintError(format!("improper constraint: {c}")))?;
         let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
         let op = Op::from_text(g(1)).ok_or_else(|| ConstraintError(format!("improper constraint: {c}")))?;
         let (major, minor, patch, pre) = (g(3), g(4), g(5), g(6));
@@ -435,15 +431,7 @@ impl Constraint {
             g(2).to_string()
         };
         let con = Version::parse(&ver).map_err(|_| ConstraintError("constraint parser error".into()))?;
-        Ok(Constraint {
-            op,
-            op_text: g(1).into(),
-            text: g(2).into(),
-            con,
-            dirty,
-            minor_dirty,
-            patch_dirty,
-        })
+        Ok(Constraint { op, op_text: g(1).into(), text: g(2).into(), con, dirty, minor_dirty, patch_dirty })
     }
 
     fn check(&self, v: &Version, include_pre: bool) -> bool {
@@ -560,9 +548,7 @@ pub struct Constraints {
 fn rewrite_ranges(c: &str) -> String {
     let mut out = c.to_string();
     for m in RANGE.captures_iter(c) {
-        let (Some(whole), Some(lo), Some(hi)) = (m.get(0), m.get(1), m.get(11)) else {
-            continue;
-        };
+        let (Some(whole), Some(lo), Some(hi)) = (m.get(0), m.get(1), m.get(11)) else { continue };
         let t = format!(">= {}, <= {} ", lo.as_str(), hi.as_str());
         out = out.replacen(whole.as_str(), &t, 1);
     }
@@ -598,10 +584,7 @@ impl Constraints {
 
     /// True when `v` satisfies every constraint of some AND group.
     pub fn check(&self, v: &Version) -> bool {
-        self.groups
-            .iter()
-            .zip(&self.has_pre)
-            .any(|(g, &pre)| g.iter().all(|c| c.check(v, pre)))
+        self.groups.iter().zip(&self.has_pre).any(|(g, &pre)| g.iter().all(|c| c.check(v, pre)))
     }
 }
 
