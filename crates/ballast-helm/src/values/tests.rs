@@ -280,3 +280,51 @@ fn value_options_order_and_errors() {
     .unwrap();
     assert_eq!(j(&v), r#"{" ":[]}"#);
 }
+
+#[test]
+fn yaml_values_files_coalesced_as_helm() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            ("c/Chart.yaml", "apiVersion: v2\nname: c\nversion: 0.1.0\n"),
+            (
+                "c/values.yaml",
+                "a: {b: 1, c: {d: 2}, e: [1]}\ns: x\nt: {u: 1}\nn: null\n",
+            ),
+            (
+                "u1.yaml",
+                "a: {b: null, c: {d: null, z: null}, q: null}\ns: {x: 1}\nt: 5\nnew: null\nn: 3\n",
+            ),
+            ("m.yaml", "a: {b: 1, c: [1]}\n---\nz: 1\n"),
+            ("l.yaml", "- a\n"),
+        ],
+    );
+    let chart = crate::chart::load(&tmp.path().join("c")).unwrap();
+    let opts = ValueOptions {
+        files: vec![tmp.path().join("u1.yaml")],
+        ..Default::default()
+    };
+    let (_, v) = prepare(chart.clone(), &opts.merge().unwrap()).unwrap();
+    assert_eq!(
+        j(&v),
+        r#"{"a":{"c":{"z":null},"e":[1],"q":null},"false":3,"new":null,"s":{"x":1},"t":5}"#
+    );
+    let opts = ValueOptions {
+        files: vec![tmp.path().join("m.yaml")],
+        ..Default::default()
+    };
+    assert_eq!(j(&opts.merge().unwrap()), r#"{"a":{"b":1,"c":[1]},"z":1}"#);
+    let opts = ValueOptions {
+        files: vec![tmp.path().join("l.yaml")],
+        ..Default::default()
+    };
+    let err = opts.merge().unwrap_err().0;
+    assert_eq!(
+        err,
+        format!(
+            "failed to parse {}: cannot unmarshal yaml document: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {{}}",
+            tmp.path().join("l.yaml").display()
+        )
+    );
+}
