@@ -328,3 +328,65 @@ fn yaml_values_files_coalesced_as_helm() {
         )
     );
 }
+
+/// Prints `# V <chart> <toJson .Values>` for every enabled application chart of the chart
+/// directory in `BALLAST_HELM_VALUES_PROBE`, to diff with a probe template rendered by helm.
+#[test]
+#[ignore = "a differential probe against helm, run by hand"]
+fn values_probe() {
+    fn walk(c: &Chart, vals: &Value, out: &mut Vec<String>) {
+        if c.metadata.chart_type != "library" {
+            out.push(format!(
+                "# V {} {}",
+                c.metadata.name,
+                crate::json::to_json(vals).unwrap()
+            ));
+        }
+        for d in &c.dependencies {
+            walk(d, &Chart::scoped_values(vals, &d.metadata.name), out);
+        }
+    }
+    let dir = std::env::var("BALLAST_HELM_VALUES_PROBE").unwrap();
+    let chart = crate::chart::load(Path::new(&dir)).unwrap();
+    let user = ValueOptions {
+        set: std::env::var("BALLAST_HELM_VALUES_SET")
+            .map(|s| vec![s])
+            .unwrap_or_default(),
+        ..Default::default()
+    }
+    .merge()
+    .unwrap();
+    let (chart, vals) = prepare(chart, &user).unwrap();
+    let mut out = Vec::new();
+    walk(&chart, &vals, &mut out);
+    out.sort();
+    for l in out {
+        println!("{l}");
+    }
+}
+
+#[test]
+fn null_defaults_inside_subchart_tables_are_kept() {
+    // A null default stays when the user does not set the key; a top-level null default of
+    // a subchart is dropped once the parent's defaults carry it.
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            (
+                "Chart.yaml",
+                "apiVersion: v2\nname: NN\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 0.1.0\n",
+            ),
+            ("values.yaml", "sub:\n  enabled: true\n  pk: null\n"),
+            ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+            ("charts/sub/values.yaml", "k: null\nm: {n: null, o: 1}\nx: 1\n"),
+        ],
+    );
+    assert_eq!(
+        render_values(tmp.path(), &Value::empty_map()),
+        [
+            r#"NN {"sub":{"enabled":true,"global":{},"m":{"false":null,"o":1},"pk":null,"x":1}}"#,
+            r#"sub {"enabled":true,"global":{},"m":{"false":null,"o":1},"pk":null,"x":1}"#,
+        ]
+    );
+}
