@@ -357,6 +357,9 @@ fn values_probe() {
     .merge()
     .unwrap();
     let (chart, vals) = prepare(chart, &user).unwrap();
+    if let Err(e) = crate::schema::validate(&chart, &vals) {
+        println!("# SCHEMA {e}");
+    }
     let mut out = Vec::new();
     walk(&chart, &vals, &mut out);
     out.sort();
