@@ -14,7 +14,7 @@ use crate::values::go_io_error;
 /// How deep subcharts may nest (`charts/a/charts/b/...`, archives included).
 pub const MAX_NESTING: usize = 32;
 /// How deep directories are walked.
-const MAX_DIR_DEPTH: usize = 64;
+pub const MAX_DIR_DEPTH: usize = 64;
 
 /// Loads the chart at `path`: a directory (with `.helmignore`) or a gzipped tar archive.
 /// Subcharts in `charts/` (directories and `.tgz`) are loaded recursively. Then checks, as
@@ -49,7 +49,7 @@ pub fn check_dependencies(chart: &Chart) -> Result<(), Error> {
     )))
 }
 
-/// Loads a chart archive file.
+/// Loads a chart archive file (see [`load_archive`]).
 pub fn load_file(path: &Path) -> Result<Chart, Error> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| Error(format!("open {}: {}", path.display(), go_io_error(&e))))?;
@@ -72,9 +72,12 @@ pub fn load_file(path: &Path) -> Result<Chart, Error> {
     load_archive(&data)
 }
 
-/// Loads a chart from the bytes of a gzipped tar archive with one top directory.
+/// Loads a chart from the bytes of a gzipped tar archive with one top directory, and checks
+/// its dependencies are present (as [`load`]).
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, Error> {
-    load_archive_at(bytes, 0)
+    let chart = load_archive_at(bytes, 0)?;
+    check_dependencies(&chart)?;
+    Ok(chart)
 }
 
 fn load_archive_at(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
@@ -82,8 +85,8 @@ fn load_archive_at(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
     load_files_at(files, depth)
 }
 
-/// Loads a chart directory, skipping what `.helmignore` (plus `templates/.?*`) ignores.
-/// Symbolic links are followed (a link to a directory at most [`MAX_DIR_DEPTH`] deep);
+/// Loads a chart directory (without the dependency check of [`load`]), skipping what `.helmignore` (plus `templates/.?*`) ignores.
+/// Symbolic links are followed (directories at most 64 deep);
 /// special files are refused.
 pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
     let ignore_path = dir.join(HELM_IGNORE);
@@ -177,7 +180,8 @@ fn walk(
     Ok(())
 }
 
-/// Builds a chart from its files (names from the chart root), as Helm's `LoadFiles`.
+/// Builds a chart from its files (names from the chart root), as Helm's `LoadFiles` (without
+/// the dependency check of [`load`]).
 pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
     load_files_at(files, 0)
 }

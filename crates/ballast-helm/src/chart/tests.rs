@@ -208,3 +208,30 @@ fn archive_chart_loads() {
     std::fs::write(&path, &a).unwrap();
     assert_eq!(load(&path).unwrap().templates.len(), 1);
 }
+
+#[test]
+fn chart_object_as_helm_prints_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            (
+                "Chart.yaml",
+                b"apiVersion: v2\nname: q\nversion: 0.1.0\nannotations: {a: b}\nmaintainers: [{name: m, email: e}]\ndependencies:\n- name: sub\n  version: 0.1.0\n  alias: s2\n  import-values: [foo]\n  condition: a.b\n  tags: [t1]\n",
+            ),
+            ("charts/sub/Chart.yaml", b"apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+        ],
+    );
+    let c = load(tmp.path()).unwrap();
+    let (c, _) = crate::values::prepare(c, &ballast_gotemplate::Value::empty_map()).unwrap();
+    let top = crate::capabilities::chart_object(&c.metadata, true);
+    assert_eq!(
+        crate::json::to_json(&top).unwrap(),
+        r#"{"APIVersion":"v2","Annotations":{"a":"b"},"AppVersion":"","Condition":"","Dependencies":[{"Alias":"s2","Condition":"a.b","Enabled":true,"ImportValues":[{"child":"exports.foo","parent":"."}],"Name":"s2","Repository":"","Tags":["t1"],"Version":"0.1.0"}],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":true,"Keywords":[],"KubeVersion":"","Maintainers":[{"Email":"e","Name":"m","URL":""}],"Name":"q","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
+    );
+    let sub = crate::capabilities::chart_object(&c.dependencies[0].metadata, false);
+    assert_eq!(
+        crate::json::to_json(&sub).unwrap(),
+        r#"{"APIVersion":"v2","Annotations":{},"AppVersion":"","Condition":"","Dependencies":[],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":false,"Keywords":[],"KubeVersion":"","Maintainers":[],"Name":"s2","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
+    );
+}
