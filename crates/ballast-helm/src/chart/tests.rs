@@ -235,3 +235,51 @@ fn chart_object_as_helm_prints_it() {
         r#"{"APIVersion":"v2","Annotations":{},"AppVersion":"","Condition":"","Dependencies":[],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":false,"Keywords":[],"KubeVersion":"","Maintainers":[],"Name":"s2","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
     );
 }
+
+#[test]
+fn helmignore_patterns_as_helm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("Chart.yaml", b"apiVersion: v2\nname: hi\nversion: 0.1.0\n"),
+        ("templates/t.yaml", b"x"),
+        (
+            ".helmignore",
+            b"# comment\n*.txt\n/top.md\nsub/*.yaml\nbuild/\n[ab].md\nsecret?\n*.bak\n.hidden\n  docs/readme  \n",
+        ),
+    ];
+    for f in [
+        "a.txt",
+        "top.md",
+        "x/top.md",
+        "sub/a.yaml",
+        "sub/deep/b.yaml",
+        "sub/c.json",
+        "build/o",
+        "x/build/o",
+        "a.md",
+        "b.md",
+        "c.md",
+        "secret1",
+        "secret12",
+        "docs/readme",
+        "docs/.hidden",
+        ".hidden",
+        "x/y.bak",
+    ] {
+        files.push((f, b"\n"));
+    }
+    write(tmp.path(), &files);
+    let c = load(tmp.path()).unwrap();
+    // `helm template` shows these in `.Files`.
+    assert_eq!(
+        file_names(&c),
+        [
+            ".helmignore",
+            "c.md",
+            "secret12",
+            "sub/c.json",
+            "sub/deep/b.yaml",
+            "x/top.md"
+        ]
+    );
+}
