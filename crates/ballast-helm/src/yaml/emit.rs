@@ -67,7 +67,7 @@ fn v2_node(v: &Value, depth: usize) -> Result<Node, String> {
                 .try_borrow()
                 .map_err(|_| "json: unsupported value: encountered a cycle".to_string())?;
             let mut out = Vec::with_capacity(m.len());
-            for (k, item) in sorted_entries(&m) {
+            for (k, item) in sorted_entries(&m, Flavor::V2) {
                 out.push((string_node(&fold_nel(k), Flavor::V2), v2_node(item, depth + 1)?));
             }
             Node::Map(out)
@@ -99,7 +99,7 @@ fn v3_node(v: &Value, depth: usize) -> Result<Node, String> {
         Value::Map(m) => {
             let m = m.try_borrow().map_err(|_| "yaml: exceeded max depth".to_string())?;
             let mut out = Vec::with_capacity(m.len());
-            for (k, item) in sorted_entries(&m) {
+            for (k, item) in sorted_entries(&m, Flavor::V3) {
                 out.push((string_node(k, Flavor::V3), v3_node(item, depth + 1)?));
             }
             Node::Map(out)
@@ -250,17 +250,19 @@ fn is_base60_float(s: &str) -> bool {
 }
 
 /// A map's entries in goyaml's key order, each key decoded to chars once.
-fn sorted_entries(m: &ballast_gotemplate::value::Map) -> Vec<(&String, &Value)> {
+fn sorted_entries(m: &ballast_gotemplate::value::Map, flavor: Flavor) -> Vec<(&String, &Value)> {
     let mut keyed: Vec<(Vec<char>, &String, &Value)> = m.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
-    keyed.sort_by(|a, b| key_order(&a.0, &b.0));
+    keyed.sort_by(|a, b| key_order(&a.0, &b.0, flavor));
     keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
 }
 
 /// goyaml's map key order: numbers compared as numbers inside strings, non-letters before
-/// letters, letters by code point.
-fn key_order(ar: &[char], br: &[char]) -> Ordering {
+/// letters (yaml.v3: letters first right after a digit), letters by code point.
+fn key_order(ar: &[char], br: &[char], flavor: Flavor) -> Ordering {
+    let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
+            digits = ar[i].is_numeric();
             continue;
         }
         let al = ar[i].is_alphabetic();
@@ -269,7 +271,8 @@ fn key_order(ar: &[char], br: &[char]) -> Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            let a_first = if digits && flavor == Flavor::V3 { al } else { bl };
+            return if a_first { Ordering::Less } else { Ordering::Greater };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
         if ar[i] == '0' || br[i] == '0' {

@@ -246,8 +246,10 @@ fn corpus_dump() {
         let (j, y, p) = match parse_values(&src) {
             Ok(v) => (
                 to_json(&v).unwrap_or_else(|e| e),
-                to_yaml(&v).unwrap_or_else(|e| e),
-                to_yaml_pretty(&v).unwrap_or_else(|e| e),
+                crate::funcs::formats::to_yaml(&v).unwrap_or_else(|e| e),
+                to_yaml_pretty(&v)
+                    .map(|s| s.strip_suffix('\n').unwrap_or(&s).to_string())
+                    .unwrap_or_else(|e| e),
             ),
             Err(e) => (format!("Error: {e}"), format!("Error: {e}"), format!("Error: {e}")),
         };
@@ -280,4 +282,38 @@ fn corpus_documents() {
     }
     eprintln!("{bytes} bytes in {:?}", start.elapsed());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn random_values_match_helm() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats/random");
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let stem = path.with_extension("");
+        let want = |kind: &str| std::fs::read_to_string(format!("{}.{kind}.txt", stem.display())).unwrap();
+        let v = parse_values(&src).unwrap();
+        let got_json = to_json(&v).unwrap();
+        let got_yaml = crate::funcs::formats::to_yaml(&v).unwrap();
+        let pretty = to_yaml_pretty(&v).unwrap();
+        let got_pretty = pretty.strip_suffix('\n').unwrap_or(&pretty);
+        for (kind, got) in [
+            ("toJson", got_json.as_str()),
+            ("toYaml", &got_yaml),
+            ("toYamlPretty", got_pretty),
+        ] {
+            let want = want(kind);
+            if got != want {
+                bad.push(format!("{} {kind}: {}", path.display(), diff(got, &want)));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
