@@ -73,6 +73,36 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
             ("found unexpected end of stream", true)
         }
         i if i.starts_with("invalid trailing content after") => ("did not find expected key", false),
+        "comment intercepting the multiline text" => {
+            // libyaml ends the scalar at the comment and trips on the next line: a scalar
+            // alone on its line was a required key ("could not find expected ':'"), one after
+            // `key:` or `-` a finished value followed by a stray node.
+            let line = src.lines().nth(line0).unwrap_or("");
+            let before_comment = line.split(" #").next().unwrap_or("").trim_start();
+            let col = line.len() - line.trim_start().len();
+            // A scalar right under `key:` starts that key's value: no block is open at its
+            // column yet, so it was not a required key.
+            let before: Vec<&str> = src.lines().take(line0).collect();
+            let opens_block = before
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .is_some_and(|prev| {
+                    let indent = prev.len() - prev.trim_start().len();
+                    let body = prev.split(" #").next().unwrap_or("").trim_end();
+                    let last = body.rsplit(' ').next().unwrap_or("");
+                    indent < col && (body.ends_with(':') || (last.starts_with(['&', '!']) && body.contains(": ")))
+                });
+            line0 += 1;
+            if before_comment.contains(": ") || before_comment.starts_with('-') || opens_block {
+                ("did not find expected key", false)
+            } else {
+                ("could not find expected ':'", true)
+            }
+        }
+        i if i.contains("escape") && i.contains("nicode") || i.contains("surrogate") => {
+            ("found invalid Unicode character escape code", true)
+        }
         "simple key expect ':'" | "simple key expected" => ("could not find expected ':'", true),
         "mapping values are not allowed in this context" => ("mapping values are not allowed in this context", true),
         "block sequence entries are not allowed in this context" => {
@@ -116,6 +146,12 @@ fn anchor_name(src: &str, at: usize) -> String {
 /// stricter (see [`super::lenient`]): such a failure is repaired and parsed again, a bounded
 /// number of times. Returns the text the nodes index into.
 fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str>, Vec<Doc>), YamlError> {
+    // libyaml's reader refuses C0/C1 controls (but tab, LF, CR, NEL), DEL, surrogates and
+    // U+FFFE/U+FFFF anywhere in the input.
+    let allowed = |c: char| matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..);
+    if !src.chars().all(allowed) {
+        return Err(YamlError::new("yaml: control characters are not allowed".into()));
+    }
     let mut text = std::borrow::Cow::Borrowed(src);
     let mut first_error = None;
     for _ in 0..32 {
@@ -146,8 +182,14 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
-        let (ev, span): (Event, Span) =
-            next.map_err(|e| (scan_error(src, &e), Some((e.info().to_string(), e.marker().index()))))?;
+        let (ev, span): (Event, Span) = next.map_err(|e| {
+            let mut info = e.info().to_string();
+            if first_only && stack.is_empty() && doc.as_ref().is_none_or(|d| d.root.is_none()) {
+                // goyaml.v2 reads only the first document, which may end before the error.
+                info.push_str(" (at the root)");
+            }
+            (scan_error(src, &e), Some((info, e.marker().index())))
+        })?;
         let new_node = |doc: &mut Doc, kind: Kind| {
             doc.nodes.push(Node { kind });
             doc.nodes.len() - 1
@@ -274,8 +316,8 @@ struct Decoder<'a> {
     /// The first error sigs.k8s.io/yaml's conversion to JSON finds (a null key), reported
     /// only if decoding succeeds.
     key_error: Option<String>,
-    /// The first value JSON cannot encode (NaN, ±Inf).
-    json_error: Option<String>,
+    /// A NaN or ±Inf was decoded (it fails the JSON step if it is still in the result).
+    saw_non_finite: bool,
 }
 
 fn allowed_alias_ratio(decode_count: u64) -> f64 {
@@ -355,15 +397,8 @@ impl Decoder<'_> {
                 Mode::Raw => Value::Uint(u),
             },
             Scalar::Float(f) => {
-                if self.mode == Mode::Json && !f.is_finite() && self.json_error.is_none() {
-                    let shown = if f.is_nan() {
-                        "NaN"
-                    } else if f > 0.0 {
-                        "+Inf"
-                    } else {
-                        "-Inf"
-                    };
-                    self.json_error = Some(format!("json: unsupported value: {shown}"));
+                if self.mode == Mode::Json && !f.is_finite() {
+                    self.saw_non_finite = true;
                 }
                 Value::Float(f)
             }
@@ -402,27 +437,34 @@ impl Decoder<'_> {
             let mode = std::mem::replace(&mut self.mode, Mode::Raw);
             let key = self.node(k);
             self.mode = mode;
-            let key = key?;
-            let key = match key_string(&key) {
+            let key_value = key?;
+            let key = match key_string(&key_value) {
                 Some(s) => s,
                 None => {
-                    if matches!(key, Value::Map(_) | Value::List(_)) {
-                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key))));
+                    if matches!(key_value, Value::Map(_) | Value::List(_)) {
+                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key_value))));
                     }
-                    // A null key: sigs.k8s.io/yaml rejects it after decoding.
-                    let val = match v {
-                        Some(v) => self.node(v)?,
-                        None => Value::Nil,
-                    };
-                    if self.key_error.is_none() {
-                        self.key_error = Some(format!(
-                            "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
-                            go_sharp_v(&val)
-                        ));
-                    }
+                    // A null key: sigs.k8s.io/yaml rejects it after decoding (the last value
+                    // given to it is the one Go's map holds).
+                    let val = self.raw_value(v)?;
+                    self.key_error = Some(format!(
+                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                        go_sharp_v(&val)
+                    ));
                     continue;
                 }
             };
+            if let Value::Uint(u) = key_value {
+                // sigs.k8s.io/yaml has no case for uint64 keys.
+                let val = self.raw_value(v)?;
+                if self.key_error.is_none() {
+                    self.key_error = Some(format!(
+                        "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+                        go_sharp_v(&val)
+                    ));
+                }
+                continue;
+            }
             let val = match v {
                 Some(v) => self.node(v)?,
                 None => Value::Nil,
@@ -430,6 +472,15 @@ impl Decoder<'_> {
             m.insert(key, val);
         }
         Ok(())
+    }
+
+    /// Decodes an optional value node with goyaml.v2's own number types (for messages).
+    fn raw_value(&mut self, v: Option<usize>) -> DResult {
+        let Some(v) = v else { return Ok(Value::Nil) };
+        let mode = std::mem::replace(&mut self.mode, Mode::Raw);
+        let val = self.node(v);
+        self.mode = mode;
+        val
     }
 
     fn is_merge(&self, n: usize) -> bool {
@@ -552,6 +603,7 @@ fn go_sharp_v(v: &Value) -> String {
             format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
         }
         Value::Float(f) => ballast_gotemplate::fmt::format_float_g(*f),
+        Value::Uint(u) => format!("{u:#x}"),
         v => v.to_string(),
     }
 }
@@ -583,11 +635,14 @@ fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {
         alias_depth: 0,
         expanding: HashSet::new(),
         key_error: None,
-        json_error: None,
+        saw_non_finite: false,
     };
     let v = d.node(root)?;
-    if let Some(e) = d.key_error.or(d.json_error) {
+    if let Some(e) = d.key_error {
         return Err(YamlError::new(e));
+    }
+    if d.saw_non_finite {
+        crate::json::to_json(&v).map_err(YamlError::new)?;
     }
     Ok(v)
 }

@@ -53,7 +53,7 @@ pub fn resolve(tag: Option<&str>, value: &str) -> Result<Scalar, String> {
     let tag_suffix = tag.map(|t| t.strip_prefix(CORE).unwrap_or("\u{0}"));
     // Only "", str, bool, int, float and timestamp tags are resolved; others keep the text.
     match tag_suffix {
-        None | Some("str" | "bool" | "int" | "float" | "timestamp") => {}
+        None | Some("str" | "bool" | "int" | "float" | "timestamp" | "null") => {}
         Some(_) => return Ok(Scalar::Str),
     }
     let (resolved, timestamp) = resolve_plain(value, tag_suffix);

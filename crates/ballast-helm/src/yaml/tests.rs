@@ -317,3 +317,47 @@ fn random_values_match_helm() {
     assert!(checked >= 8);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn random_block_values_match_helm() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats/random-block");
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let stem = path.with_extension("");
+        let want = |kind: &str| std::fs::read_to_string(format!("{}.{kind}.txt", stem.display())).ok();
+        let (json, v) = match parse_values(&src) {
+            Ok(v) => (to_json(&v).unwrap() + "\n", Some(v)),
+            Err(e) => (format!("Error: {e}\n"), None),
+        };
+        if Some(&json) != want("toJson").as_ref() {
+            bad.push(format!(
+                "{} toJson: {}",
+                path.display(),
+                diff(&json, &want("toJson").unwrap_or_default())
+            ));
+        }
+        if let (Some(v), Some(want_yaml), Some(want_pretty)) = (v, want("toYaml"), want("toYamlPretty")) {
+            let got = crate::funcs::formats::to_yaml(&v).unwrap();
+            if got != want_yaml {
+                bad.push(format!("{} toYaml: {}", path.display(), diff(&got, &want_yaml)));
+            }
+            let pretty = to_yaml_pretty(&v).unwrap();
+            if pretty.strip_suffix('\n').unwrap_or(&pretty) != want_pretty {
+                bad.push(format!(
+                    "{} toYamlPretty: {}",
+                    path.display(),
+                    diff(&pretty, &want_pretty)
+                ));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
