@@ -179,7 +179,7 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
     // Open collections: (node index, pending children).
-    let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
         let (ev, span): (Event, Span) = next.map_err(|e| {
@@ -236,6 +236,13 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                 let d = doc
                     .as_mut()
                     .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                if let Some((top, children, start)) = stack.last()
+                    && matches!(d.nodes[*top].kind, Kind::Map(_))
+                    && children.len() % 2 == 0
+                    && span.end.index().saturating_sub(span.start.index()) > 1024
+                {
+                    return Err((long_key_error(src, *start, span), None));
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
                 let n = new_node(
@@ -263,13 +270,13 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                 };
                 let n = new_node(d, kind);
                 set_anchor(&mut anchors, anchor, n);
-                stack.push((n, Vec::new()));
+                stack.push((n, Vec::new(), span.start.index()));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let d = doc
                     .as_mut()
                     .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
-                let (n, children) = stack
+                let (n, children, _) = stack
                     .pop()
                     .ok_or_else(|| (YamlError::new("yaml: unbalanced collection".into()), None))?;
                 match &mut d.nodes[n].kind {
@@ -286,6 +293,22 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     Ok(docs)
 }
 
+/// libyaml gives up on an implicit key whose `:` is more than 1024 characters past its start.
+fn long_key_error(src: &str, map_start: usize, key: Span) -> YamlError {
+    let flow = src.chars().nth(map_start) == Some('{');
+    let line0 = key.end.line().saturating_sub(1);
+    let (msg, line) = if flow {
+        ("did not find expected ',' or '}'", line0)
+    } else {
+        ("mapping values are not allowed in this context", line0 + 1)
+    };
+    if line0 == 0 {
+        YamlError::new(format!("yaml: {msg}"))
+    } else {
+        YamlError::new(format!("yaml: line {line}: {msg}"))
+    }
+}
+
 fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
     if id == 0 {
         return;
@@ -296,9 +319,9 @@ fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
     anchors[id] = Some(node);
 }
 
-fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>)], n: usize) {
+fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>, usize)], n: usize) {
     match stack.last_mut() {
-        Some((_, children)) => children.push(n),
+        Some((_, children, _)) => children.push(n),
         None => doc.root = Some(n),
     }
 }

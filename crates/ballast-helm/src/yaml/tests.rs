@@ -361,3 +361,30 @@ fn random_block_values_match_helm() {
     assert!(checked >= 10);
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+#[test]
+fn line_endings_bom_and_long_keys() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "a: 1\r\nb: |\r\n  x\r\n  y\r\nc: \"p\r\n  q\"\r\nd: >\r\n  m\r\n  n\r\n",
+            r#"{"a":1,"b":"x\ny\n","c":"p q","d":"m n\n"}"#,
+        ),
+        ("\u{feff}a: 1\nb: x\n", r#"{"a":1,"b":"x"}"#),
+    ];
+    for (src, want) in cases {
+        assert_eq!(values_json(src), *want, "{src:?}");
+    }
+    let long = "k".repeat(1100);
+    assert_eq!(
+        values_json(&format!("{long}: 1\n")),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: mapping values are not allowed in this context"
+    );
+    assert_eq!(
+        values_json(&format!("a: {{\"{long}\": 1}}\n")),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: did not find expected ',' or '}'"
+    );
+    assert!(!values_json(&format!("{}: 1\n", "k".repeat(1024))).starts_with("Error"));
+    assert!(values_json(&format!("{}: 1\n", "k".repeat(1025))).starts_with("Error"));
+    assert!(!values_json(&format!("a: {{\"{}\": 1}}\n", "k".repeat(1022))).starts_with("Error"));
+    assert!(values_json(&format!("a: {{\"{}\": 1}}\n", "k".repeat(1023))).starts_with("Error"));
+}
