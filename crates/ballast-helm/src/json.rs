@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
 
-/// Nesting deeper than this is refused on reading (Go's limit is 10000).
-const MAX_DEPTH: usize = 10_000;
+/// Nesting deeper than this is refused (Go's reading limit is 10000; see
+/// [`crate::yaml::MAX_NESTING`]).
+const MAX_DEPTH: usize = crate::yaml::MAX_NESTING;
 
 /// `json.Marshal`: compact, HTML characters escaped.
 pub fn to_json(v: &Value) -> Result<String, String> {

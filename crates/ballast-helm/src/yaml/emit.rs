@@ -44,7 +44,7 @@ pub fn to_yaml(v: &Value) -> Result<String, String> {
 
 /// Builds the v2 node of a value after its JSON round trip.
 fn v2_node(v: &Value, depth: usize) -> Result<Node, String> {
-    if depth > 10_000 {
+    if depth > super::MAX_NESTING {
         return Err("json: unsupported value: encountered a cycle".into());
     }
     Ok(match v {
@@ -84,7 +84,7 @@ pub fn to_yaml_pretty(v: &Value) -> Result<String, String> {
 }
 
 fn v3_node(v: &Value, depth: usize) -> Result<Node, String> {
-    if depth > 10_000 {
+    if depth > super::MAX_NESTING {
         return Err("yaml: exceeded max depth".into());
     }
     Ok(match v {

@@ -10,8 +10,9 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 use super::YamlError;
 use super::resolve::{CORE, Scalar, resolve};
 
-/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion.
-const MAX_DEPTH: usize = 10_000;
+/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion
+/// (at 10000; see [`super::MAX_NESTING`]).
+const MAX_DEPTH: usize = super::MAX_NESTING;
 
 #[derive(Debug)]
 enum Kind {

@@ -23,6 +23,10 @@ pub use emit::to_yaml_pretty;
 pub(crate) use emit::{format_g_shortest, plain_digits};
 pub use load::Mode;
 
+/// How deep values may nest in the readers and writers of this crate (Go allows 10000; no
+/// chart comes near, and a bound keeps every recursion far from the thread's stack limit).
+pub const MAX_NESTING: usize = 256;
+
 /// A YAML document Helm would refuse, with Helm's message (e.g. `error converting YAML to
 /// JSON: yaml: line 3: mapping values are not allowed in this context`).
 #[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]

@@ -388,3 +388,40 @@ fn line_endings_bom_and_long_keys() {
     assert!(!values_json(&format!("a: {{\"{}\": 1}}\n", "k".repeat(1022))).starts_with("Error"));
     assert!(values_json(&format!("a: {{\"{}\": 1}}\n", "k".repeat(1023))).starts_with("Error"));
 }
+
+#[test]
+fn alias_expansion_is_bounded() {
+    let mut src = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for i in 1..9 {
+        let items = vec![format!("*a{}", i - 1); 9].join(",");
+        src.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+    }
+    let start = std::time::Instant::now();
+    assert_eq!(
+        values_json(&src),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: document contains excessive aliasing"
+    );
+    assert!(start.elapsed().as_secs() < 5);
+}
+
+#[test]
+fn deep_nesting_fails_cleanly() {
+    // saphyr-parser nests flow collections at most 255 deep (libyaml 10000).
+    for depth in [200usize, 300, 20_000] {
+        let flow = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(values_json(&flow).starts_with("Error"), depth > 255, "{depth}");
+    }
+    // Block nesting is bounded so that no reader or writer recursion can overflow.
+    for depth in [MAX_NESTING - 1, MAX_NESTING + 1, 3_000] {
+        let mut block = String::new();
+        for i in 0..depth {
+            block.push_str(&" ".repeat(i));
+            block.push_str("k:\n");
+        }
+        let got = parse_values(&block);
+        assert_eq!(got.is_err(), depth > MAX_NESTING, "{depth}");
+        if let Ok(v) = got {
+            assert!(to_yaml(&v).is_ok() && to_yaml_pretty(&v).is_ok() && to_json(&v).is_ok());
+        }
+    }
+}
