@@ -421,7 +421,7 @@ impl Decoder<'_> {
                 Mode::Raw => Value::Uint(u),
             },
             Scalar::Float(f) => {
-                if self.mode == Mode::Json && !f.is_finite() {
+                if !f.is_finite() {
                     self.saw_non_finite = true;
                 }
                 Value::Float(f)
@@ -595,6 +595,18 @@ fn key_string(k: &Value) -> Option<String> {
         Value::Float(f) => float32_key(*f),
         _ => return None,
     })
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: how sigs.k8s.io/yaml writes a float into a string
+/// field.
+pub(crate) fn float32_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    super::emit::format_g_shortest(&format!("{:e}", f as f32))
 }
 
 /// `strconv.FormatFloat(f, 'g', -1, 32)` with `.inf`/`-.inf`/`.nan` as sigs.k8s.io/yaml
