@@ -132,9 +132,11 @@ fn kind(v: &Value) -> &'static str {
     }
 }
 
-/// A string field as sigs.k8s.io/yaml fills it: numbers and booleans become their text
-/// (floats as float32 `%g`), null leaves "", collections fail with their JSON kind.
-fn string_field(v: &Value) -> Result<String, &'static str> {
+/// A Go `string` struct field as sigs.k8s.io/yaml fills it from a [`super::parse_document_raw`]
+/// value (Chart.yaml's `version: 1.10`, an annotation `weight: 5`): numbers and booleans
+/// become their text (floats as float32 `%g`: 1.10 → "1.1", 1e6 → "1e+06"), null leaves "",
+/// a list or map fails with the JSON kind Go names (`array`, `object`).
+pub fn string_field(v: &Value) -> Result<String, &'static str> {
     Ok(match v {
         Value::Nil => String::new(),
         Value::String(s) => s.to_string(),

@@ -22,7 +22,7 @@ use ballast_gotemplate::value::Map;
 pub use emit::to_yaml;
 pub use emit::to_yaml_pretty;
 pub(crate) use emit::{format_g_shortest, plain_digits};
-pub use head::{Head, HeadMetadata, parse_head};
+pub use head::{Head, HeadMetadata, parse_head, string_field};
 pub use load::Mode;
 
 /// How deep values may nest in the readers and writers of this crate (Go allows 10000; no

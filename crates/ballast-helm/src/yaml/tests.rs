@@ -425,3 +425,34 @@ fn deep_nesting_fails_cleanly() {
         }
     }
 }
+
+/// Times reading and writing each values file listed in `$BALLAST_FORMATS_BENCH`.
+#[test]
+#[ignore]
+fn corpus_timing() {
+    let Ok(list) = std::env::var("BALLAST_FORMATS_BENCH") else {
+        return;
+    };
+    for path in std::fs::read_to_string(list).unwrap().lines() {
+        let src = std::fs::read_to_string(path).unwrap();
+        let t = std::time::Instant::now();
+        let v = parse_values(&src).unwrap();
+        let parse = t.elapsed();
+        let t = std::time::Instant::now();
+        let y = to_yaml(&v).unwrap();
+        let yaml = t.elapsed();
+        let t = std::time::Instant::now();
+        let j = to_json(&v).unwrap();
+        let json = t.elapsed();
+        let t = std::time::Instant::now();
+        let p = to_yaml_pretty(&v).unwrap();
+        let pretty = t.elapsed();
+        eprintln!(
+            "{path}: {} bytes; parse {parse:?}, toYaml {yaml:?} ({}), toJson {json:?} ({}), toYamlPretty {pretty:?} ({})",
+            src.len(),
+            y.len(),
+            j.len(),
+            p.len()
+        );
+    }
+}
