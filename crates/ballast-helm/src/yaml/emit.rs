@@ -44,7 +44,7 @@ pub fn to_yaml(v: &Value) -> Result<String, String> {
 
 /// Builds the v2 node of a value after its JSON round trip.
 fn v2_node(v: &Value, depth: usize) -> Result<Node, String> {
-    if depth > 10_000 {
+    if depth > super::MAX_NESTING {
         return Err("json: unsupported value: encountered a cycle".into());
     }
     Ok(match v {
@@ -66,10 +66,8 @@ fn v2_node(v: &Value, depth: usize) -> Result<Node, String> {
             let m = m
                 .try_borrow()
                 .map_err(|_| "json: unsupported value: encountered a cycle".to_string())?;
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_by(|a, b| key_order(a.0, b.0));
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, item) in entries {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, item) in sorted_entries(&m, Flavor::V2) {
                 out.push((string_node(&fold_nel(k), Flavor::V2), v2_node(item, depth + 1)?));
             }
             Node::Map(out)
@@ -86,7 +84,7 @@ pub fn to_yaml_pretty(v: &Value) -> Result<String, String> {
 }
 
 fn v3_node(v: &Value, depth: usize) -> Result<Node, String> {
-    if depth > 10_000 {
+    if depth > super::MAX_NESTING {
         return Err("yaml: exceeded max depth".into());
     }
     Ok(match v {
@@ -100,10 +98,8 @@ fn v3_node(v: &Value, depth: usize) -> Result<Node, String> {
         Value::List(l) => Node::Seq(l.iter().map(|i| v3_node(i, depth + 1)).collect::<Result<_, _>>()?),
         Value::Map(m) => {
             let m = m.try_borrow().map_err(|_| "yaml: exceeded max depth".to_string())?;
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_by(|a, b| key_order(a.0, b.0));
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, item) in entries {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, item) in sorted_entries(&m, Flavor::V3) {
                 out.push((string_node(k, Flavor::V3), v3_node(item, depth + 1)?));
             }
             Node::Map(out)
@@ -253,13 +249,20 @@ fn is_base60_float(s: &str) -> bool {
     i == b.len()
 }
 
+/// A map's entries in goyaml's key order, each key decoded to chars once.
+fn sorted_entries(m: &ballast_gotemplate::value::Map, flavor: Flavor) -> Vec<(&String, &Value)> {
+    let mut keyed: Vec<(Vec<char>, &String, &Value)> = m.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
+    keyed.sort_by(|a, b| key_order(&a.0, &b.0, flavor));
+    keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
+}
+
 /// goyaml's map key order: numbers compared as numbers inside strings, non-letters before
-/// letters, letters by code point.
-pub(crate) fn key_order(a: &str, b: &str) -> Ordering {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+/// letters (yaml.v3: letters first right after a digit), letters by code point.
+fn key_order(ar: &[char], br: &[char], flavor: Flavor) -> Ordering {
+    let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
+            digits = ar[i].is_numeric();
             continue;
         }
         let al = ar[i].is_alphabetic();
@@ -268,7 +271,8 @@ pub(crate) fn key_order(a: &str, b: &str) -> Ordering {
             return ar[i].cmp(&br[i]);
         }
         if al || bl {
-            return if bl { Ordering::Less } else { Ordering::Greater };
+            let a_first = if digits && flavor == Flavor::V3 { al } else { bl };
+            return if a_first { Ordering::Less } else { Ordering::Greater };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
         if ar[i] == '0' || br[i] == '0' {

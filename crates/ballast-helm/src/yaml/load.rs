@@ -10,8 +10,9 @@ use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
 use super::YamlError;
 use super::resolve::{CORE, Scalar, resolve};
 
-/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion.
-const MAX_DEPTH: usize = 10_000;
+/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion
+/// (at 10000; see [`super::MAX_NESTING`]).
+const MAX_DEPTH: usize = super::MAX_NESTING;
 
 #[derive(Debug)]
 enum Kind {
@@ -73,11 +74,50 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
             ("found unexpected end of stream", true)
         }
         i if i.starts_with("invalid trailing content after") => ("did not find expected key", false),
+        "comment intercepting the multiline text" => {
+            // libyaml ends the scalar at the comment and trips on the next line: a scalar
+            // alone on its line was a required key ("could not find expected ':'"), one after
+            // `key:` or `-` a finished value followed by a stray node.
+            let line = src.lines().nth(line0).unwrap_or("");
+            let before_comment = line.split(" #").next().unwrap_or("").trim_start();
+            let col = line.len() - line.trim_start().len();
+            // A scalar right under `key:` starts that key's value: no block is open at its
+            // column yet, so it was not a required key.
+            let before: Vec<&str> = src.lines().take(line0).collect();
+            let opens_block = before
+                .iter()
+                .rev()
+                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+                .is_some_and(|prev| {
+                    let indent = prev.len() - prev.trim_start().len();
+                    let body = prev.split(" #").next().unwrap_or("").trim_end();
+                    let last = body.rsplit(' ').next().unwrap_or("");
+                    indent < col && (body.ends_with(':') || (last.starts_with(['&', '!']) && body.contains(": ")))
+                });
+            line0 += 1;
+            if before_comment.contains(": ") || before_comment.starts_with('-') || opens_block {
+                ("did not find expected key", false)
+            } else {
+                ("could not find expected ':'", true)
+            }
+        }
+        i if i.contains("escape") && i.contains("nicode") || i.contains("surrogate") => {
+            ("found invalid Unicode character escape code", true)
+        }
         "simple key expect ':'" | "simple key expected" => ("could not find expected ':'", true),
         "mapping values are not allowed in this context" => ("mapping values are not allowed in this context", true),
         "block sequence entries are not allowed in this context" => {
             ("block sequence entries are not allowed in this context", true)
         }
+        "a block scalar content cannot start with a tab" => {
+            line0 += 1;
+            ("found a tab character where an indentation space is expected", true)
+        }
+        "while scanning a plain scalar, found a tab" => {
+            line0 += 1;
+            ("found a tab character that violates indentation", true)
+        }
+        "\"-\" is only valid inside a block" => ("did not find expected node content", false),
         "tabs disallowed within this context (block indentation)" => {
             ("found character that cannot start any token", true)
         }
@@ -103,16 +143,54 @@ fn anchor_name(src: &str, at: usize) -> String {
         .collect()
 }
 
+/// Parses every document of `src` into node trees, as leniently as libyaml where saphyr is
+/// stricter (see [`super::lenient`]): such a failure is repaired and parsed again, a bounded
+/// number of times. Returns the text the nodes index into.
+fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str>, Vec<Doc>), YamlError> {
+    // libyaml's reader refuses C0/C1 controls (but tab, LF, CR, NEL), DEL, surrogates and
+    // U+FFFE/U+FFFF anywhere in the input.
+    let allowed = |c: char| matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..);
+    if !src.chars().all(allowed) {
+        return Err(YamlError::new("yaml: control characters are not allowed".into()));
+    }
+    let mut text = std::borrow::Cow::Borrowed(src);
+    let mut first_error = None;
+    for _ in 0..32 {
+        match parse_docs(&text, first_only) {
+            Ok(docs) => return Ok((text, docs)),
+            Err((e, repair)) => {
+                let first = first_error.get_or_insert(e);
+                let fixed = repair.and_then(|(info, at)| super::lenient::repair(&text, &info, at));
+                match fixed {
+                    Some(f) => text = std::borrow::Cow::Owned(f),
+                    None => return Err(first.clone()),
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
+}
+
+/// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].
+type Repair = Option<(String, usize)>;
+
 /// Parses every document of `src` into node trees.
-fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
+fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
     let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
     // Open collections: (node index, pending children).
-    let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
-        let (ev, span): (Event, Span) = next.map_err(|e| scan_error(src, &e))?;
+        let (ev, span): (Event, Span) = next.map_err(|e| {
+            let mut info = e.info().to_string();
+            if first_only && stack.is_empty() && doc.as_ref().is_none_or(|d| d.root.is_none()) {
+                // goyaml.v2 reads only the first document, which may end before the error.
+                info.push_str(" (at the root)");
+            }
+            (scan_error(src, &e), Some((info, e.marker().index())))
+        })?;
         let new_node = |doc: &mut Doc, kind: Kind| {
             doc.nodes.push(Node { kind });
             doc.nodes.len() - 1
@@ -138,12 +216,13 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::Alias(id) => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 let target = anchors.get(id).copied().flatten().ok_or_else(|| {
-                    YamlError::new(format!(
-                        "yaml: unknown anchor '{}' referenced",
-                        anchor_name(src, span.start.index())
-                    ))
+                    let name = anchor_name(src, span.start.index());
+                    (
+                        YamlError::new(format!("yaml: unknown anchor '{name}' referenced")),
+                        None,
+                    )
                 })?;
                 let n = new_node(
                     d,
@@ -157,7 +236,14 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::Scalar(value, style, anchor, tag) => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                if let Some((top, children, start)) = stack.last()
+                    && matches!(d.nodes[*top].kind, Kind::Map(_))
+                    && children.len() % 2 == 0
+                    && span.end.index().saturating_sub(span.start.index()) > 1024
+                {
+                    return Err((long_key_error(src, *start, span), None));
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
                 let n = new_node(
@@ -174,9 +260,9 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 if stack.len() >= MAX_DEPTH {
-                    return Err(YamlError::new("yaml: exceeded max depth of 10000".into()));
+                    return Err((YamlError::new("yaml: exceeded max depth of 10000".into()), None));
                 }
                 let kind = if matches!(ev, Event::SequenceStart(..)) {
                     Kind::Seq(Vec::new())
@@ -185,15 +271,15 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
                 };
                 let n = new_node(d, kind);
                 set_anchor(&mut anchors, anchor, n);
-                stack.push((n, Vec::new()));
+                stack.push((n, Vec::new(), span.start.index()));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
-                let (n, children) = stack
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                let (n, children, _) = stack
                     .pop()
-                    .ok_or_else(|| YamlError::new("yaml: unbalanced collection".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: unbalanced collection".into()), None))?;
                 match &mut d.nodes[n].kind {
                     Kind::Seq(c) | Kind::Map(c) => *c = children,
                     _ => {}
@@ -208,6 +294,22 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
     Ok(docs)
 }
 
+/// libyaml gives up on an implicit key whose `:` is more than 1024 characters past its start.
+fn long_key_error(src: &str, map_start: usize, key: Span) -> YamlError {
+    let flow = src.chars().nth(map_start) == Some('{');
+    let line0 = key.end.line().saturating_sub(1);
+    let (msg, line) = if flow {
+        ("did not find expected ',' or '}'", line0)
+    } else {
+        ("mapping values are not allowed in this context", line0 + 1)
+    };
+    if line0 == 0 {
+        YamlError::new(format!("yaml: {msg}"))
+    } else {
+        YamlError::new(format!("yaml: line {line}: {msg}"))
+    }
+}
+
 fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
     if id == 0 {
         return;
@@ -218,9 +320,9 @@ fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
     anchors[id] = Some(node);
 }
 
-fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>)], n: usize) {
+fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>, usize)], n: usize) {
     match stack.last_mut() {
-        Some((_, children)) => children.push(n),
+        Some((_, children, _)) => children.push(n),
         None => doc.root = Some(n),
     }
 }
@@ -238,8 +340,8 @@ struct Decoder<'a> {
     /// The first error sigs.k8s.io/yaml's conversion to JSON finds (a null key), reported
     /// only if decoding succeeds.
     key_error: Option<String>,
-    /// The first value JSON cannot encode (NaN, ±Inf).
-    json_error: Option<String>,
+    /// A NaN or ±Inf was decoded (it fails the JSON step if it is still in the result).
+    saw_non_finite: bool,
 }
 
 fn allowed_alias_ratio(decode_count: u64) -> f64 {
@@ -319,15 +421,8 @@ impl Decoder<'_> {
                 Mode::Raw => Value::Uint(u),
             },
             Scalar::Float(f) => {
-                if self.mode == Mode::Json && !f.is_finite() && self.json_error.is_none() {
-                    let shown = if f.is_nan() {
-                        "NaN"
-                    } else if f > 0.0 {
-                        "+Inf"
-                    } else {
-                        "-Inf"
-                    };
-                    self.json_error = Some(format!("json: unsupported value: {shown}"));
+                if !f.is_finite() {
+                    self.saw_non_finite = true;
                 }
                 Value::Float(f)
             }
@@ -366,27 +461,34 @@ impl Decoder<'_> {
             let mode = std::mem::replace(&mut self.mode, Mode::Raw);
             let key = self.node(k);
             self.mode = mode;
-            let key = key?;
-            let key = match key_string(&key) {
+            let key_value = key?;
+            let key = match key_string(&key_value) {
                 Some(s) => s,
                 None => {
-                    if matches!(key, Value::Map(_) | Value::List(_)) {
-                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key))));
+                    if matches!(key_value, Value::Map(_) | Value::List(_)) {
+                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key_value))));
                     }
-                    // A null key: sigs.k8s.io/yaml rejects it after decoding.
-                    let val = match v {
-                        Some(v) => self.node(v)?,
-                        None => Value::Nil,
-                    };
-                    if self.key_error.is_none() {
-                        self.key_error = Some(format!(
-                            "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
-                            go_sharp_v(&val)
-                        ));
-                    }
+                    // A null key: sigs.k8s.io/yaml rejects it after decoding (the last value
+                    // given to it is the one Go's map holds).
+                    let val = self.raw_value(v)?;
+                    self.key_error = Some(format!(
+                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                        go_sharp_v(&val)
+                    ));
                     continue;
                 }
             };
+            if let Value::Uint(u) = key_value {
+                // sigs.k8s.io/yaml has no case for uint64 keys.
+                let val = self.raw_value(v)?;
+                if self.key_error.is_none() {
+                    self.key_error = Some(format!(
+                        "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+                        go_sharp_v(&val)
+                    ));
+                }
+                continue;
+            }
             let val = match v {
                 Some(v) => self.node(v)?,
                 None => Value::Nil,
@@ -394,6 +496,15 @@ impl Decoder<'_> {
             m.insert(key, val);
         }
         Ok(())
+    }
+
+    /// Decodes an optional value node with goyaml.v2's own number types (for messages).
+    fn raw_value(&mut self, v: Option<usize>) -> DResult {
+        let Some(v) = v else { return Ok(Value::Nil) };
+        let mode = std::mem::replace(&mut self.mode, Mode::Raw);
+        let val = self.node(v);
+        self.mode = mode;
+        val
     }
 
     fn is_merge(&self, n: usize) -> bool {
@@ -486,6 +597,18 @@ fn key_string(k: &Value) -> Option<String> {
     })
 }
 
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: how sigs.k8s.io/yaml writes a float into a string
+/// field.
+pub(crate) fn float32_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    super::emit::format_g_shortest(&format!("{:e}", f as f32))
+}
+
 /// `strconv.FormatFloat(f, 'g', -1, 32)` with `.inf`/`-.inf`/`.nan` as sigs.k8s.io/yaml
 /// prints a float map key.
 fn float32_key(f: f64) -> String {
@@ -516,6 +639,7 @@ fn go_sharp_v(v: &Value) -> String {
             format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
         }
         Value::Float(f) => ballast_gotemplate::fmt::format_float_g(*f),
+        Value::Uint(u) => format!("{u:#x}"),
         v => v.to_string(),
     }
 }
@@ -523,17 +647,17 @@ fn go_sharp_v(v: &Value) -> String {
 /// Decodes the first document of `src` (goyaml.v2's `Unmarshal` reads only that one).
 /// `Ok(Value::Nil)` for an empty document.
 pub fn decode_first(src: &str, mode: Mode) -> Result<Value, YamlError> {
-    let docs = parse_docs(src, true)?;
+    let (src, docs) = parse_source(src, true)?;
     match docs.first() {
-        Some(d) => decode_doc(src, d, mode),
+        Some(d) => decode_doc(&src, d, mode),
         None => Ok(Value::Nil),
     }
 }
 
 /// Decodes every document of `src`.
 pub fn decode_all(src: &str, mode: Mode) -> Result<Vec<Value>, YamlError> {
-    let docs = parse_docs(src, false)?;
-    docs.iter().map(|d| decode_doc(src, d, mode)).collect()
+    let (src, docs) = parse_source(src, false)?;
+    docs.iter().map(|d| decode_doc(&src, d, mode)).collect()
 }
 
 fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {
@@ -547,11 +671,14 @@ fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {
         alias_depth: 0,
         expanding: HashSet::new(),
         key_error: None,
-        json_error: None,
+        saw_non_finite: false,
     };
     let v = d.node(root)?;
-    if let Some(e) = d.key_error.or(d.json_error) {
+    if let Some(e) = d.key_error {
         return Err(YamlError::new(e));
+    }
+    if d.saw_non_finite {
+        crate::json::to_json(&v).map_err(YamlError::new)?;
     }
     Ok(v)
 }

@@ -11,16 +11,23 @@
 //! in `%g` form).
 
 mod emit;
+mod head;
+mod lenient;
 mod load;
 mod resolve;
 
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
 
-pub(crate) use emit::plain_digits;
 pub use emit::to_yaml;
 pub use emit::to_yaml_pretty;
+pub(crate) use emit::{format_g_shortest, plain_digits};
+pub use head::{Head, HeadMetadata, parse_head, string_field};
 pub use load::Mode;
+
+/// How deep values may nest in the readers and writers of this crate (Go allows 10000; no
+/// chart comes near, and a bound keeps every recursion far from the thread's stack limit).
+pub const MAX_NESTING: usize = 256;
 
 /// A YAML document Helm would refuse, with Helm's message (e.g. `error converting YAML to
 /// JSON: yaml: line 3: mapping values are not allowed in this context`).
@@ -135,8 +142,9 @@ pub fn parse_document(src: &str) -> Result<Value, YamlError> {
 }
 
 /// Like [`parse_document`] but keeps goyaml.v2's own number types (`Int64`, `Uint`,
-/// `Float`) and NaN/±Inf: what a Go struct field sees before JSON (e.g. Chart.yaml's string
-/// fields, which sigs.k8s.io/yaml fills from a number's text).
+/// `Float`): what a Go struct field sees before JSON (e.g. Chart.yaml's string fields, which
+/// sigs.k8s.io/yaml fills from a number's text; see [`parse_head`] for how). NaN and ±Inf
+/// still fail, as the JSON step fails on them.
 pub fn parse_document_raw(src: &str) -> Result<Value, YamlError> {
     load::decode_first(src, Mode::Raw).map_err(YamlError::converting)
 }
