@@ -221,7 +221,10 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error>
         let data: std::rc::Rc<[u8]> = f.data.into();
         match name.as_str() {
             "Chart.yaml" => {}
-            "Chart.lock" => c.lock = Some(data),
+            "Chart.lock" => {
+                crate::yaml::parse_document(&text(&data)).map_err(|e| Error(format!("cannot load Chart.lock: {e}")))?;
+                c.lock = Some(data);
+            }
             "values.yaml" => {
                 c.values = crate::yaml::parse_values(&text(&data))
                     .map_err(|e| Error(format!("cannot load values.yaml: {e}")))?;
@@ -235,6 +238,8 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error>
                         .map_err(|e| Error(format!("cannot load requirements.yaml: {e}")))?;
                     fill_metadata(md, &doc).map_err(|e| Error(format!("cannot load requirements.yaml: {e}")))?;
                 } else {
+                    crate::yaml::parse_document(&text(&data))
+                        .map_err(|e| Error(format!("cannot load requirements.lock: {e}")))?;
                     c.lock = Some(data.clone());
                 }
                 if md.api_version == "v1" {

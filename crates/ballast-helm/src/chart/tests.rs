@@ -174,7 +174,13 @@ fn load_errors_as_helm() {
         load(tmp.path()).unwrap_err().0,
         "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 1: did not find expected node content"
     );
-    write(tmp.path(), &[("values.yaml", b""), ("charts/foo.txt", b"hi")]);
+    write(tmp.path(), &[("values.yaml", b""), ("Chart.lock", b"a: [\n")]);
+    assert_eq!(
+        load(tmp.path()).unwrap_err().0,
+        "cannot load Chart.lock: error converting YAML to JSON: yaml: line 1: did not find expected node content"
+    );
+    std::fs::remove_file(tmp.path().join("Chart.lock")).unwrap();
+    write(tmp.path(), &[("charts/foo.txt", b"hi")]);
     assert_eq!(
         load(tmp.path()).unwrap_err().0,
         "error unpacking subchart foo.txt in L: Chart.yaml file is missing"
