@@ -347,6 +347,41 @@ mod tests {
     }
 
     #[test]
+    fn template_numbers_match_helm() {
+        let entries = [
+            ("a", Value::Float(1.0 / 3.0)),
+            ("b", Value::Float(1e21)),
+            ("c", Value::Float(0.3)),
+            ("d", Value::Int64(5)),
+            ("e", Value::Float(1.0)),
+            ("f", Value::Float(100.0)),
+            ("g", Value::Float(1.5e6)),
+            ("h", Value::Float(1e-7)),
+            ("i", Value::Int(123456789)),
+            ("j", Value::list(vec![])),
+        ];
+        let d = Value::map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        assert_eq!(
+            call("toYaml", d.clone()),
+            "a: 0.3333333333333333\nb: 1e+21\nc: 0.3\nd: 5\ne: 1\nf: 100\ng: 1500000\nh: 1e-07\ni: 123456789\nj: []"
+        );
+        assert_eq!(
+            call("toJson", d.clone()),
+            r#"{"a":0.3333333333333333,"b":1e+21,"c":0.3,"d":5,"e":1,"f":100,"g":1500000,"h":1e-7,"i":123456789,"j":[]}"#
+        );
+        assert_eq!(
+            call("toYamlPretty", d.clone()),
+            "a: 0.3333333333333333\nb: 1e+21\nc: 0.3\nd: 5\ne: 1\nf: 100\ng: 1.5e+06\nh: 1e-07\ni: 123456789\nj: []"
+        );
+        assert_eq!(
+            call("toToml", d),
+            "a = 0.3333333333333333\nb = 1e+21\nc = 0.3\nd = 5\ne = 1.0\nf = 100.0\ng = 1.5e+06\nh = 1e-07\ni = 123456789\nj = []\n"
+        );
+        assert_eq!(call("toYaml", Value::Float(f64::NAN)), "");
+        assert_eq!(call("toJson", Value::Float(f64::INFINITY)), "");
+    }
+
+    #[test]
     fn complex_keys_match_helm() {
         let src = include_str!("../../tests/fixtures/formats/keys.yaml");
         let v = crate::yaml::parse_values(src).unwrap();
