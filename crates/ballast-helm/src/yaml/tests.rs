@@ -144,8 +144,11 @@ fn errors_as_helm_prints_them() {
     for (src, want) in cases {
         let got = match parse_values(src) {
             Ok(v) => to_json(&v).unwrap(),
-            Err(ValuesError::Unmarshal(e)) => e.0,
-            Err(e) => e.to_string(),
+            Err(e) => {
+                e.0.strip_prefix("cannot unmarshal yaml document: ")
+                    .unwrap_or(&e.0)
+                    .to_string()
+            }
         };
         if got != *want {
             bad.push(format!("{src:?}\n  got  {got}\n  want {want}"));
