@@ -11,6 +11,7 @@
 //! in `%g` form).
 
 mod emit;
+mod emitter;
 mod head;
 mod lenient;
 mod load;

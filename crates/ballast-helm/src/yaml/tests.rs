@@ -463,5 +463,8 @@ fn corpus_timing() {
 #[test]
 fn merge_keys_in_document_order() {
     let src = "b: &b {a: 2, c: 3}\nx:\n  a: 1\n  <<: *b\ny:\n  <<: *b\n  a: 1\nz:\n  <<: [{a: 5}, *b]\nw:\n  a: 0\n  <<: [{a: 5}, *b]\n";
-    assert_eq!(values_json(src), include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end());
+    assert_eq!(
+        values_json(src),
+        include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end()
+    );
 }
