@@ -12,6 +12,7 @@
 
 mod emit;
 mod emitter;
+mod errors;
 mod head;
 mod lenient;
 mod load;
