@@ -227,6 +227,13 @@ mod tests {
             ("fromYaml", "? a\n: 1", r#"{"a":1}"#),
             ("fromYaml", "a: &x 1\nb: *x", r#"{"a":1,"b":1}"#),
             ("fromYaml", "a:\n- 1\n-   - 2", r#"{"a":[1,[2]]}"#),
+            ("fromYaml", "\n  a: 1\n  b:\n    - x\n", r#"{"a":1,"b":["x"]}"#),
+            ("fromYaml", "  \n\n  a: 1\n  b: 2  \n", r#"{"a":1,"b":2}"#),
+            ("fromYaml", "---\na: 1\n", r#"{"a":1}"#),
+            ("fromYaml", "# c\n---\n# d\na: [1,2]\n...\n", r#"{"a":[1,2]}"#),
+            ("fromYaml", "a:\n- b: 1\n  c: 2\n- d\n", r#"{"a":[{"b":1,"c":2},"d"]}"#),
+            ("fromYaml", "  a: 1\n b: 2\n", r#"{"a":1}"#),
+            ("fromYamlArray", "\n- a\n-  b\n", r#"["a","b"]"#),
             (
                 "fromJson",
                 "[1]",

@@ -36,21 +36,32 @@ pub(super) fn scan_error(src: &str, e: &ScanError) -> YamlError {
             let line = src.lines().nth(line0).unwrap_or("");
             let before_comment = line.split(" #").next().unwrap_or("").trim_start();
             let col = line.len() - line.trim_start().len();
-            // A scalar right under `key:` starts that key's value: no block is open at its
-            // column yet, so it was not a required key.
+            // What holds the scalar: `- a #c` a sequence, `k: a #c` a mapping; a scalar alone
+            // on its line is the value of a `key:` or `-` line above it, or else a key itself.
             let before: Vec<&str> = src.lines().take(line0).collect();
-            let opens_block = before
+            let opener = before
                 .iter()
                 .rev()
                 .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                .is_some_and(|prev| {
+                .and_then(|prev| {
                     let indent = prev.len() - prev.trim_start().len();
                     let body = prev.split(" #").next().unwrap_or("").trim_end();
                     let last = body.rsplit(' ').next().unwrap_or("");
-                    indent < col && (body.ends_with(':') || (last.starts_with(['&', '!']) && body.contains(": ")))
+                    let opens = last.starts_with(['&', '!']) || body.ends_with(':') || body.trim_start() == "-";
+                    if indent >= col || !opens {
+                        return None;
+                    }
+                    let body = if last.starts_with(['&', '!']) {
+                        body[..body.len() - last.len()].trim_end()
+                    } else {
+                        body
+                    };
+                    Some(if body.ends_with('-') { "sequence" } else { "mapping" })
                 });
             line0 += 1;
-            if before_comment.contains(": ") || before_comment.starts_with('-') || opens_block {
+            if before_comment.starts_with("- ") || opener == Some("sequence") {
+                ("did not find expected '-' indicator", false)
+            } else if before_comment.contains(": ") || opener == Some("mapping") {
                 ("did not find expected key", false)
             } else {
                 ("could not find expected ':'", true)

@@ -91,6 +91,16 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
+        if let Err(e) = &next
+            && first_only
+            && stack.is_empty()
+            && doc.as_ref().is_some_and(|d| d.root.is_some())
+            && e.info() == "did not find expected <document start>"
+        {
+            // The first document is complete; libyaml would trip only on reading the next
+            // one, which goyaml.v2's Unmarshal never asks for.
+            break;
+        }
         let (ev, span): (Event, Span) = next.map_err(|e| {
             let mut info = e.info().to_string();
             if first_only && stack.is_empty() && doc.as_ref().is_none_or(|d| d.root.is_none()) {
