@@ -236,6 +236,34 @@ mod tests {
             ("fromYamlArray", "\n- a\n-  b\n", r#"["a","b"]"#),
             (
                 "fromJson",
+                "é",
+                r#"{"Error":"invalid character 'Ã' looking for beginning of value"}"#,
+            ),
+            (
+                "fromJson",
+                "\u{feff}{}",
+                r#"{"Error":"invalid character 'ï' looking for beginning of value"}"#,
+            ),
+            (
+                "fromJson",
+                "{\"a\":1}x",
+                r#"{"Error":"invalid character 'x' after top-level value"}"#,
+            ),
+            (
+                "fromJson",
+                "[1 2]",
+                r#"{"Error":"invalid character '2' after array element"}"#,
+            ),
+            (
+                "fromJson",
+                "\"\\ud800\"",
+                r#"{"Error":"json: cannot unmarshal string into Go value of type map[string]interface {}"}"#,
+            ),
+            ("fromJson", "{\"a\":\"\\u00e9\\t\"}", r#"{"a":"é\t"}"#),
+            ("mustFromJson", "1", "1"),
+            ("fromJsonArray", "[1,[2,{\"a\":null}]]", r#"[1,[2,{"a":null}]]"#),
+            (
+                "fromJson",
                 "[1]",
                 r#"{"Error":"json: cannot unmarshal array into Go value of type map[string]interface {}"}"#,
             ),
