@@ -61,22 +61,31 @@ fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str
     if !src.chars().all(allowed) {
         return Err(YamlError::new("yaml: control characters are not allowed".into()));
     }
-    let mut text = std::borrow::Cow::Borrowed(src);
-    let mut first_error = None;
+    // YAML 1.1 (libyaml) also breaks lines at NEL, LS and PS; YAML 1.2 (saphyr) does not.
+    let mut text = if src.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
+        std::borrow::Cow::Owned(src.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n"))
+    } else {
+        std::borrow::Cow::Borrowed(src)
+    };
+    let mut last_error = None;
     for _ in 0..32 {
         match parse_docs(&text, first_only) {
             Ok(docs) => return Ok((text, docs)),
             Err((e, repair)) => {
-                let first = first_error.get_or_insert(e);
+                // A repaired text is what libyaml would have read: its error is the one to
+                // report.
                 let fixed = repair.and_then(|(info, at)| super::lenient::repair(&text, &info, at));
                 match fixed {
-                    Some(f) => text = std::borrow::Cow::Owned(f),
-                    None => return Err(first.clone()),
+                    Some(f) => {
+                        last_error = Some(e);
+                        text = std::borrow::Cow::Owned(f);
+                    }
+                    None => return Err(e),
                 }
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
+    Err(last_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
 }
 
 /// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].

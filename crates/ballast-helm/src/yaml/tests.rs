@@ -468,3 +468,26 @@ fn merge_keys_in_document_order() {
         include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end()
     );
 }
+
+#[test]
+fn yaml_1_1_line_breaks() {
+    assert_eq!(
+        values_json("a: x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+    assert_eq!(
+        values_json("a: \"p\u{2028}q\"\nb: |\n  x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 6: could not find expected ':'"
+    );
+}
+
+#[test]
+fn quoted_continuations_at_any_indentation() {
+    assert_eq!(values_json("a: \"p\nq\"\nb: 1\n"), r#"{"a":"p q","b":1}"#);
+    assert_eq!(values_json("a:\n  b: \"p\n q\"\n"), r#"{"a":{"b":"p q"}}"#);
+    assert_eq!(values_json("a: 'p\nq'\n"), r#"{"a":"p q"}"#);
+    assert_eq!(
+        values_json("a: p\nq\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+}
