@@ -61,9 +61,20 @@ fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str
     if !src.chars().all(allowed) {
         return Err(YamlError::new("yaml: control characters are not allowed".into()));
     }
-    // YAML 1.1 (libyaml) also breaks lines at NEL, LS and PS; YAML 1.2 (saphyr) does not.
-    let mut text = if src.contains(['\u{85}', '\u{2028}', '\u{2029}']) {
-        std::borrow::Cow::Owned(src.replace(['\u{85}', '\u{2028}', '\u{2029}'], "\n"))
+    // YAML 1.1 (libyaml) also breaks lines at NEL, LS and PS, which YAML 1.2 (saphyr) does
+    // not; a lone CR breaks a line in both, and reads as LF (saphyr does not fold it inside a
+    // quoted scalar as libyaml does). Each becomes a LF: the same lines, the same char indices.
+    let mut text = if src.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        let mut out = String::with_capacity(src.len());
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() != Some(&'\n') => out.push('\n'),
+                '\u{85}' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+                c => out.push(c),
+            }
+        }
+        std::borrow::Cow::Owned(out)
     } else {
         std::borrow::Cow::Borrowed(src)
     };
@@ -94,6 +105,13 @@ type Repair = Option<(String, usize)>;
 /// Parses every document of `src` into node trees.
 fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
     let mut parser = Parser::new_from_str(src);
+    // A block scalar that runs to the end of an input without a final newline has no final
+    // line break in libyaml; saphyr adds one.
+    let eof_chars = if src.is_empty() || src.ends_with('\n') {
+        usize::MAX
+    } else {
+        src.chars().count()
+    };
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
     // Open collections: (node index, pending children).
@@ -173,14 +191,14 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                 }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
-                let n = new_node(
-                    d,
-                    Kind::Scalar {
-                        value: value.into_owned(),
-                        plain,
-                        tag,
-                    },
-                );
+                let mut value = value.into_owned();
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && span.end.index() >= eof_chars
+                    && value.ends_with('\n')
+                {
+                    value.pop();
+                }
+                let n = new_node(d, Kind::Scalar { value, plain, tag });
                 set_anchor(&mut anchors, anchor, n);
                 attach(d, &mut stack, n);
             }

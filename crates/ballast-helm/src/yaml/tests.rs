@@ -373,6 +373,10 @@ fn line_endings_bom_and_long_keys() {
             r#"{"a":1,"b":"x\ny\n","c":"p q","d":"m n\n"}"#,
         ),
         ("\u{feff}a: 1\nb: x\n", r#"{"a":1,"b":"x"}"#),
+        // The values reader ends every line, the last one too, with a newline.
+        ("a: |\n  x ", r#"{"a":"x \n"}"#),
+        ("a: |\n  x", r#"{"a":"x\n"}"#),
+        ("a: |-\r\n  x\r\n  y\r\nb: \"p\rq\"\r\n", r#"{"a":"x\ny","b":"p q"}"#),
     ];
     for (src, want) in cases {
         assert_eq!(values_json(src), *want, "{src:?}");
