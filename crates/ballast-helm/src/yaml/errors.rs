@@ -27,7 +27,7 @@ pub(super) fn scan_error(src: &str, e: &ScanError) -> YamlError {
             // libyaml stops earlier at a `\/` escape (YAML 1.1 has none), else reports it where
             // the stream ends.
             let start = src.char_indices().nth(mark.index()).map_or(src.len(), |(i, _)| i);
-            let rest = src[start..].as_bytes();
+            let rest = &src.as_bytes()[start..];
             let mut i = 0;
             let mut slash = None;
             while i < rest.len() {
