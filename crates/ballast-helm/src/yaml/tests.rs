@@ -144,8 +144,11 @@ fn errors_as_helm_prints_them() {
     for (src, want) in cases {
         let got = match parse_values(src) {
             Ok(v) => to_json(&v).unwrap(),
-            Err(ValuesError::Unmarshal(e)) => e.0,
-            Err(e) => e.to_string(),
+            Err(e) => {
+                e.0.strip_prefix("cannot unmarshal yaml document: ")
+                    .unwrap_or(&e.0)
+                    .to_string()
+            }
         };
         if got != *want {
             bad.push(format!("{src:?}\n  got  {got}\n  want {want}"));
@@ -370,6 +373,10 @@ fn line_endings_bom_and_long_keys() {
             r#"{"a":1,"b":"x\ny\n","c":"p q","d":"m n\n"}"#,
         ),
         ("\u{feff}a: 1\nb: x\n", r#"{"a":1,"b":"x"}"#),
+        // The values reader ends every line, the last one too, with a newline.
+        ("a: |\n  x ", r#"{"a":"x \n"}"#),
+        ("a: |\n  x", r#"{"a":"x\n"}"#),
+        ("a: |-\r\n  x\r\n  y\r\nb: \"p\rq\"\r\n", r#"{"a":"x\ny","b":"p q"}"#),
     ];
     for (src, want) in cases {
         assert_eq!(values_json(src), *want, "{src:?}");
@@ -455,4 +462,49 @@ fn corpus_timing() {
             p.len()
         );
     }
+}
+
+#[test]
+fn merge_keys_in_document_order() {
+    let src = "b: &b {a: 2, c: 3}\nx:\n  a: 1\n  <<: *b\ny:\n  <<: *b\n  a: 1\nz:\n  <<: [{a: 5}, *b]\nw:\n  a: 0\n  <<: [{a: 5}, *b]\n";
+    assert_eq!(
+        values_json(src),
+        include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end()
+    );
+}
+
+#[test]
+fn yaml_1_1_line_breaks() {
+    assert_eq!(
+        values_json("a: x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+    assert_eq!(
+        values_json("a: \"p\u{2028}q\"\nb: |\n  x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 6: could not find expected ':'"
+    );
+}
+
+#[test]
+fn quoted_continuations_at_any_indentation() {
+    assert_eq!(values_json("a: \"p\nq\"\nb: 1\n"), r#"{"a":"p q","b":1}"#);
+    assert_eq!(values_json("a:\n  b: \"p\n q\"\n"), r#"{"a":{"b":"p q"}}"#);
+    assert_eq!(values_json("a: 'p\nq'\n"), r#"{"a":"p q"}"#);
+    assert_eq!(
+        values_json("a: p\nq\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+}
+
+#[test]
+fn json_only_escapes_are_refused() {
+    assert_eq!(
+        values_json("a: \"http:\\/\\/x\"\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: found unknown escape character"
+    );
+    assert_eq!(
+        values_json("b: 1\na: \"x\\\\/y \\\\\\/\"\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 2: found unknown escape character"
+    );
+    assert_eq!(values_json("a: \"x\\\\/y\"\nb: 'c\\/'\n"), r#"{"a":"x\\/y","b":"c\\/"}"#);
 }
