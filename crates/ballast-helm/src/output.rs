@@ -133,6 +133,8 @@ pub struct PrintOptions {
     /// Print only documents of these templates (Go `filepath.Match` patterns on the path
     /// without the top chart's name).
     pub show_only: Vec<String>,
+    /// `--no-hooks`: leave out every hook.
+    pub no_hooks: bool,
 }
 
 /// A YAML reader for a document's head: the first document of `src` as a value (nil for
@@ -337,7 +339,7 @@ pub fn print(
     }
     let mut out = format!("{}\n", release_manifest.trim());
     for h in &hooks {
-        if opts.skip_tests && h.is_test() {
+        if opts.no_hooks || (opts.skip_tests && h.is_test()) {
             continue;
         }
         out.push_str(&format!("---\n# Source: {}\n{}\n", h.manifest.path, h.manifest.content));
@@ -556,7 +558,7 @@ mod tests {
         let opts = PrintOptions {
             include_crds: true,
             skip_tests: true,
-            show_only: vec![],
+            ..Default::default()
         };
         let out = print(&probe_files(), &crds, &opts, &parse).unwrap();
         assert!(out.starts_with("---\n# Source: p/crds/c.yaml\nkind: CustomResourceDefinition\nmetadata:\n  name: c\n\n---\n# Source: p/templates/a.yaml\napiVersion: v1\nkind: Namespace\n"));

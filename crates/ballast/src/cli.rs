@@ -617,6 +617,9 @@ pub struct TemplateArgs {
     /// Do not validate values against values.schema.json.
     #[arg(long)]
     pub skip_schema_validation: bool,
+    /// Leave out every hook.
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 /// `build`.

@@ -30,6 +30,7 @@ pub fn run(args: &TemplateArgs) -> Result<u8> {
         show_only: args.show_only.clone(),
         is_upgrade: args.is_upgrade,
         skip_schema_validation: args.skip_schema_validation,
+        no_hooks: args.no_hooks,
     };
     match ballast_helm::template(&args.chart, &opts) {
         Ok(text) => {
