@@ -1,0 +1,932 @@
+//! The executor: walks a parsed tree with data, following Go's `text/template/exec.go`
+//! (pipelines, fields, variables, control structures, `template` calls, Go's error texts).
+//!
+//! A value read out of a map or list is Go's `interface{}`: a field of such a nil value fails
+//! ("nil pointer evaluating interface {}.x") where a field of an untyped nil gives nil. The
+//! executor tracks that distinction as a `boxed` flag beside values it reads from collections.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::builtins::{self, Builtin};
+use crate::func::{Arity, Env};
+use crate::parse::{Arg, Branch, Callee, Cmd, GoString, Node, Pipe, TemplateCall, Tree};
+use crate::value::Value;
+use crate::{Error, ErrorInfo, ErrorKind, MissingKey, Templates};
+
+/// Non-local exits of a walk.
+pub(crate) enum Flow {
+    Break,
+    Continue,
+    Err(Box<Error>),
+}
+
+impl From<Box<Error>> for Flow {
+    fn from(e: Box<Error>) -> Flow {
+        Flow::Err(e)
+    }
+}
+
+type R<T> = Result<T, Box<Error>>;
+
+struct Var {
+    name: Rc<str>,
+    value: Value,
+    boxed: bool,
+}
+
+/// One execution of a template set.
+pub(crate) struct Exec<'a> {
+    set: &'a Templates,
+    overlays: Vec<HashMap<Rc<str>, Rc<Tree>>>,
+    tree: Rc<Tree>,
+    vars: Vec<Var>,
+    out: String,
+    depth: usize,
+    iterations: u64,
+    start: Instant,
+    ticks: u32,
+    dot_boxed: bool,
+    stack_base: usize,
+}
+
+/// A node an error is reported at: its position and Go's text of it.
+struct At<'n>(usize, &'n dyn GoString);
+
+const TEMPLATE_DEPTH: usize = 100_000;
+
+impl<'a> Exec<'a> {
+    pub(crate) fn new(set: &'a Templates, tree: Rc<Tree>) -> Exec<'a> {
+        Exec {
+            set,
+            overlays: Vec::new(),
+            tree,
+            vars: Vec::new(),
+            out: String::new(),
+            depth: 0,
+            iterations: 0,
+            start: Instant::now(),
+            ticks: 0,
+            dot_boxed: false,
+            stack_base: crate::stack_addr(),
+        }
+    }
+
+    /// An error if nesting went past the depth or stack budget.
+    fn check_depth(&self) -> Option<String> {
+        let max = self.set.limits.max_depth.min(TEMPLATE_DEPTH);
+        if self.depth >= max {
+            return Some(format!("exceeded maximum template depth ({max})"));
+        }
+        let used = self.stack_base.abs_diff(crate::stack_addr());
+        if used > self.set.limits.max_stack {
+            return Some(format!(
+                "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
+                self.depth, self.set.limits.max_stack
+            ));
+        }
+        None
+    }
+
+    /// Runs the current tree with `data` as `.` and `$`, returning the output.
+    pub(crate) fn run(&mut self, data: &Value) -> Result<String, Error> {
+        self.vars = vec![Var {
+            name: Rc::from("$"),
+            value: data.clone(),
+            boxed: false,
+        }];
+        let tree = self.tree.clone();
+        match self.walk_list(data, &tree.root) {
+            Ok(()) => Ok(std::mem::take(&mut self.out)),
+            Err(Flow::Err(e)) => Err(*e),
+            Err(_) => Ok(std::mem::take(&mut self.out)),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Rc<Tree>> {
+        for o in self.overlays.iter().rev() {
+            if let Some(t) = o.get(name) {
+                return Some(t.clone());
+            }
+        }
+        self.set.trees.get(name).cloned()
+    }
+
+    // ---- errors ----
+
+    fn error_at(&self, at: At<'_>, msg: String, function: Option<&str>) -> Box<Error> {
+        let src = &self.tree.source;
+        let (line, col) = src.line_col(at.0);
+        let full = at.1.go_string();
+        let context = if full.chars().count() > 20 {
+            let mut s: String = full.chars().take(20).collect();
+            s.push_str("...");
+            s
+        } else {
+            full
+        };
+        let message = format!(
+            "template: {}:{}:{}: executing {} at <{}>: {}",
+            src.parse_name,
+            line,
+            col,
+            crate::fmt::quote(&self.tree.name),
+            context,
+            msg
+        );
+        Box::new(Error {
+            message,
+            info: Box::new(ErrorInfo {
+                kind: ErrorKind::Exec,
+                template: self.tree.name.to_string(),
+                file: src.parse_name.clone(),
+                line,
+                col,
+                context,
+                detail: msg,
+                function: function.map(str::to_string),
+            }),
+        })
+    }
+
+    fn limit_error(&self, msg: String) -> Box<Error> {
+        Box::new(Error {
+            message: format!("template: {}: {}", self.tree.name, msg),
+            info: Box::new(ErrorInfo {
+                kind: ErrorKind::Limit,
+                template: self.tree.name.to_string(),
+                file: self.tree.source.parse_name.clone(),
+                detail: msg,
+                ..ErrorInfo::default()
+            }),
+        })
+    }
+
+    fn tick(&mut self) -> R<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(1024) && self.start.elapsed() > self.set.limits.time_budget {
+            return Err(self.limit_error(format!(
+                "execution exceeded the time budget of {:?}",
+                self.set.limits.time_budget
+            )));
+        }
+        Ok(())
+    }
+
+    fn check_output(&self) -> R<()> {
+        if self.out.len() > self.set.limits.max_output {
+            return Err(self.limit_error(format!(
+                "output exceeds the limit of {} bytes",
+                self.set.limits.max_output
+            )));
+        }
+        Ok(())
+    }
+
+    // ---- walking ----
+
+    fn walk_list(&mut self, dot: &Value, list: &[Node]) -> Result<(), Flow> {
+        for n in list {
+            self.walk(dot, n)?;
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &Value, node: &Node) -> Result<(), Flow> {
+        match node {
+            Node::Text(t) => {
+                self.out.push_str(t);
+                self.check_output()?;
+            }
+            Node::Action(pipe) => {
+                self.tick()?;
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    if v.is_nil() {
+                        self.out.push_str("<no value>");
+                    } else {
+                        crate::fmt::write_value(&mut self.out, &v, true);
+                    }
+                    self.check_output()?;
+                }
+            }
+            Node::If(b) => self.walk_if_or_with(false, dot, b)?,
+            Node::With(b) => self.walk_if_or_with(true, dot, b)?,
+            Node::Range(b) => self.walk_range(dot, b)?,
+            Node::Template(t) => self.walk_template(dot, t)?,
+            Node::Break => return Err(Flow::Break),
+            Node::Continue => return Err(Flow::Continue),
+        }
+        Ok(())
+    }
+
+    fn walk_if_or_with(&mut self, with: bool, dot: &Value, b: &Branch) -> Result<(), Flow> {
+        let mark = self.vars.len();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let r = if val.truthy() {
+            if with {
+                let saved = std::mem::replace(&mut self.dot_boxed, false);
+                let r = self.walk_list(&val, &b.list);
+                self.dot_boxed = saved;
+                r
+            } else {
+                self.walk_list(dot, &b.list)
+            }
+        } else if let Some(e) = &b.else_list {
+            self.walk_list(dot, e)
+        } else {
+            Ok(())
+        };
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn walk_range(&mut self, dot: &Value, b: &Branch) -> Result<(), Flow> {
+        let mark = self.vars.len();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let body_mark = self.vars.len();
+        let saved_boxed = self.dot_boxed;
+        let r = self.range_items(dot, b, &val, body_mark);
+        self.dot_boxed = saved_boxed;
+        self.vars.truncate(mark);
+        r
+    }
+
+    fn range_items(&mut self, dot: &Value, b: &Branch, val: &Value, mark: usize) -> Result<(), Flow> {
+        let ran = match val {
+            Value::List(l) => {
+                for (i, e) in l.iter().enumerate() {
+                    if self.iteration(b, Value::Int(i as i64), false, e, true, mark)? {
+                        break;
+                    }
+                }
+                !l.is_empty()
+            }
+            Value::Bytes(bytes) => {
+                for (i, e) in bytes.iter().enumerate() {
+                    if self.iteration(b, Value::Int(i as i64), false, &Value::Int(*e as i64), false, mark)? {
+                        break;
+                    }
+                }
+                !bytes.is_empty()
+            }
+            Value::Map(m) => {
+                // Snapshot the entries: the body may change the map.
+                let entries: Vec<(String, Value)> = m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                for (k, v) in &entries {
+                    if self.iteration(b, Value::from(k.as_str()), false, v, true, mark)? {
+                        break;
+                    }
+                }
+                !entries.is_empty()
+            }
+            Value::Int(_) | Value::Int64(_) | Value::Uint(_) => {
+                if b.pipe.decl.len() > 1 {
+                    let at = self.last_node_of(&b.pipe);
+                    return Err(self
+                        .error_at(
+                            at,
+                            format!("can't use {} to iterate over more than one variable", val),
+                            None,
+                        )
+                        .into());
+                }
+                let n: i128 = match val {
+                    Value::Int(i) | Value::Int64(i) => *i as i128,
+                    Value::Uint(u) => *u as i128,
+                    _ => 0,
+                };
+                let mut i: i128 = 0;
+                while i < n {
+                    let v = match val {
+                        Value::Int(_) => Value::Int(i as i64),
+                        Value::Int64(_) => Value::Int64(i as i64),
+                        _ => Value::Uint(i as u64),
+                    };
+                    if self.iteration(b, v.clone(), false, &v, false, mark)? {
+                        break;
+                    }
+                    i += 1;
+                }
+                n > 0
+            }
+            Value::Nil => false,
+            _ => {
+                let at = self.last_node_of(&b.pipe);
+                return Err(self
+                    .error_at(at, format!("range can't iterate over {}", val), None)
+                    .into());
+            }
+        };
+        if !ran && let Some(e) = &b.else_list {
+            return self.walk_list(dot, e);
+        }
+        Ok(())
+    }
+
+    /// One range iteration; true when the body executed `break`.
+    fn iteration(
+        &mut self,
+        b: &Branch,
+        index: Value,
+        index_boxed: bool,
+        elem: &Value,
+        elem_boxed: bool,
+        mark: usize,
+    ) -> Result<bool, Flow> {
+        self.iterations += 1;
+        if self.iterations > self.set.limits.max_iterations {
+            return Err(self
+                .limit_error(format!(
+                    "range iterations exceed the limit of {}",
+                    self.set.limits.max_iterations
+                ))
+                .into());
+        }
+        self.tick()?;
+        let decl = &b.pipe.decl;
+        if !decl.is_empty() {
+            if b.pipe.is_assign {
+                if decl.len() > 1 {
+                    self.set_var(&decl[0], index.clone(), index_boxed);
+                } else {
+                    self.set_var(&decl[0], elem.clone(), elem_boxed);
+                }
+            } else {
+                self.set_top_var(1, elem.clone(), elem_boxed);
+            }
+        }
+        if decl.len() > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&decl[1], elem.clone(), elem_boxed);
+            } else {
+                self.set_top_var(2, index, index_boxed);
+            }
+        }
+        self.dot_boxed = elem_boxed;
+        let r = self.walk_list(elem, &b.list);
+        self.vars.truncate(mark);
+        match r {
+            Ok(()) | Err(Flow::Continue) => Ok(false),
+            Err(Flow::Break) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    fn walk_template(&mut self, dot: &Value, t: &TemplateCall) -> Result<(), Flow> {
+        let Some(tree) = self.lookup(&t.name) else {
+            return Err(self
+                .error_at(
+                    At(t.pos, t),
+                    format!("template {} not defined", crate::fmt::quote(&t.name)),
+                    None,
+                )
+                .into());
+        };
+        if let Some(msg) = self.check_depth() {
+            return Err(self.error_at(At(t.pos, t), msg, None).into());
+        }
+        let new_dot = match &t.pipe {
+            Some(p) => self.eval_pipeline(dot, p)?,
+            None => Value::Nil,
+        };
+        let saved_vars = std::mem::replace(
+            &mut self.vars,
+            vec![Var {
+                name: Rc::from("$"),
+                value: new_dot.clone(),
+                boxed: false,
+            }],
+        );
+        let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+        let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
+        self.depth += 1;
+        let r = self.walk_list(&new_dot, &tree.root);
+        self.depth -= 1;
+        self.vars = saved_vars;
+        self.tree = saved_tree;
+        self.dot_boxed = saved_boxed;
+        match r {
+            Err(Flow::Err(e)) => Err(Flow::Err(e)),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- variables ----
+
+    fn set_var(&mut self, name: &str, value: Value, boxed: bool) -> bool {
+        match self.vars.iter_mut().rev().find(|v| &*v.name == name) {
+            Some(v) => {
+                v.value = value;
+                v.boxed = boxed;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_top_var(&mut self, n: usize, value: Value, boxed: bool) {
+        let len = self.vars.len();
+        if n <= len {
+            let v = &mut self.vars[len - n];
+            v.value = value;
+            v.boxed = boxed;
+        }
+    }
+
+    fn var_value(&self, name: &str) -> Option<(Value, bool)> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|v| &*v.name == name)
+            .map(|v| (v.value.clone(), v.boxed))
+    }
+
+    // ---- evaluation ----
+
+    /// The node Go's state points at after evaluating `pipe` (for errors raised afterwards).
+    fn last_node_of<'p>(&self, pipe: &'p Pipe) -> At<'p> {
+        let Some(cmd) = pipe.cmds.last() else {
+            return At(pipe.pos, pipe);
+        };
+        let first = &cmd.args[0];
+        match first {
+            Arg::Ident(..) => match cmd.args.last() {
+                Some(a) => At(a.pos(), a),
+                None => At(first.pos(), first),
+            },
+            Arg::Pipe(p) => self.last_node_of(p),
+            a => At(a.pos(), a),
+        }
+    }
+
+    pub(crate) fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+        if self.stack_base.abs_diff(crate::stack_addr()) > self.set.limits.max_stack {
+            let msg = format!(
+                "expression nesting exceeded the stack budget of {} bytes",
+                self.set.limits.max_stack
+            );
+            return Err(self.limit_error(msg));
+        }
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, pipe, cmd, value)?);
+        }
+        let value = value.unwrap_or_default();
+        for v in &pipe.decl {
+            if pipe.is_assign {
+                if !self.set_var(v, value.clone(), false) {
+                    let at = self.last_node_of(pipe);
+                    return Err(self.error_at(at, format!("undefined variable: {v}"), None));
+                }
+            } else {
+                self.vars.push(Var {
+                    name: v.clone(),
+                    value: value.clone(),
+                    boxed: false,
+                });
+            }
+        }
+        Ok(value)
+    }
+
+    fn not_a_function(&self, args: &[Arg], fin: &Option<Value>) -> R<()> {
+        if args.len() > 1 || fin.is_some() {
+            let a = &args[0];
+            return Err(self.error_at(
+                At(a.pos(), a),
+                format!("can't give argument to non-function {}", a.go_string()),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Value, pipe: &Pipe, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field(pos, idents) => {
+                let boxed = self.dot_boxed;
+                Ok(self
+                    .eval_field_chain(dot, dot.clone(), boxed, At(*pos, first), idents, &cmd.args, fin)?
+                    .0)
+            }
+            Arg::Chain(..) => Ok(self.eval_chain(dot, first, &cmd.args, fin)?.0),
+            Arg::Ident(pos, name, callee) => {
+                self.eval_function(dot, At(*pos, first), name, callee, cmd, cmd.pos, &cmd.args, fin)
+            }
+            Arg::Pipe(p) => {
+                if cmd.args.len() > 1 || fin.is_some() {
+                    return Err(self.error_at(
+                        At(pipe.pos, pipe),
+                        format!("can't give argument to non-function {}", first.go_string()),
+                        None,
+                    ));
+                }
+                self.eval_pipeline(dot, p)
+            }
+            Arg::Variable(..) => Ok(self.eval_variable(dot, first, &cmd.args, fin)?.0),
+            _ => {
+                self.not_a_function(&cmd.args, &fin)?;
+                match first {
+                    Arg::Bool(_, b) => Ok(Value::Bool(*b)),
+                    Arg::Dot(_) => Ok(dot.clone()),
+                    Arg::Nil(p) => Err(self.error_at(At(*p, first), "nil is not a command".into(), None)),
+                    Arg::Number(p, n) => self.constant(At(*p, first), n),
+                    Arg::String(_, _, v) => Ok(v.clone()),
+                    _ => Err(self.error_at(
+                        At(first.pos(), first),
+                        format!("can't evaluate command {}", crate::fmt::quote(&first.go_string())),
+                        None,
+                    )),
+                }
+            }
+        }
+    }
+
+    fn constant(&self, at: At<'_>, n: &crate::parse::Number) -> R<Value> {
+        match &n.value {
+            Ok(v) => Ok(v.clone()),
+            Err(msg) => Err(self.error_at(at, msg.clone(), None)),
+        }
+    }
+
+    fn eval_chain(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
+        let Arg::Chain(pos, inner, fields) = node else {
+            return Ok((Value::Nil, false));
+        };
+        if let Arg::Nil(_) = **inner {
+            return Err(self.error_at(
+                At(*pos, node),
+                format!("indirection through explicit nil in {}", node.go_string()),
+                None,
+            ));
+        }
+        let receiver = self.eval_arg(dot, inner)?;
+        let at = match &**inner {
+            Arg::Pipe(p) => self.last_node_of(p),
+            other => At(other.pos(), other),
+        };
+        self.eval_field_chain(dot, receiver, false, at, fields, args, fin)
+    }
+
+    fn eval_variable(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
+        let Arg::Variable(pos, idents) = node else {
+            return Ok((Value::Nil, false));
+        };
+        let Some((value, boxed)) = self.var_value(&idents[0]) else {
+            return Err(self.error_at(At(*pos, node), format!("undefined variable: {}", idents[0]), None));
+        };
+        if idents.len() == 1 {
+            self.not_a_function(args, &fin)?;
+            return Ok((value, boxed));
+        }
+        self.eval_field_chain(dot, value, boxed, At(*pos, node), &idents[1..], args, fin)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field_chain(
+        &mut self,
+        dot: &Value,
+        mut receiver: Value,
+        mut boxed: bool,
+        at: At<'_>,
+        idents: &[Rc<str>],
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<(Value, bool)> {
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            (receiver, boxed) = self.eval_field(dot, ident, At(at.0, at.1), &[], None, &receiver, boxed)?;
+        }
+        self.eval_field(dot, &idents[n - 1], at, args, fin, &receiver, boxed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        at: At<'_>,
+        args: &[Arg],
+        fin: Option<Value>,
+        receiver: &Value,
+        boxed: bool,
+    ) -> R<(Value, bool)> {
+        let has_args = args.len() > 1 || fin.is_some();
+        match receiver {
+            Value::Nil => {
+                if boxed {
+                    return Err(self.error_at(at, format!("nil pointer evaluating interface {{}}.{name}"), None));
+                }
+                if self.set.missing_key == MissingKey::Error {
+                    return Err(self.error_at(
+                        at,
+                        format!("nil data; no entry for key {}", crate::fmt::quote(name)),
+                        None,
+                    ));
+                }
+                Ok((Value::Nil, false))
+            }
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.error_at(at, format!("{name} is not a method but has arguments"), None));
+                }
+                let got = m.borrow().get(name).cloned();
+                match got {
+                    Some(v) => Ok((v, true)),
+                    None => match self.set.missing_key {
+                        MissingKey::Default => Ok((Value::Nil, false)),
+                        MissingKey::Zero => Ok((Value::Nil, true)),
+                        MissingKey::Error => Err(self.error_at(
+                            at,
+                            format!("map has no entry for key {}", crate::fmt::quote(name)),
+                            None,
+                        )),
+                    },
+                }
+            }
+            Value::Object(o) => {
+                let o = o.clone();
+                if !has_args && let Some(v) = o.field(name) {
+                    return Ok((v, false));
+                }
+                let mut argv = Vec::with_capacity(args.len());
+                for a in args.iter().skip(1) {
+                    argv.push(self.eval_arg(dot, a)?);
+                }
+                if let Some(f) = fin {
+                    argv.push(f);
+                }
+                match o.method(name, &argv) {
+                    Some(Ok(v)) => Ok((v, false)),
+                    Some(Err(e)) => Err(self.error_at(at, format!("error calling {name}: {e}"), Some(name))),
+                    None => {
+                        if o.field(name).is_some() {
+                            return Err(self.error_at(
+                                at,
+                                format!("{name} has arguments but cannot be invoked as function"),
+                                None,
+                            ));
+                        }
+                        let typ = if boxed {
+                            "interface {}".to_string()
+                        } else {
+                            o.type_name()
+                        };
+                        Err(self.error_at(at, format!("can't evaluate field {name} in type {typ}"), None))
+                    }
+                }
+            }
+            other => {
+                let typ = if boxed {
+                    "interface {}".to_string()
+                } else {
+                    other.type_name()
+                };
+                Err(self.error_at(at, format!("can't evaluate field {name} in type {typ}"), None))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        at: At<'_>,
+        name: &str,
+        callee: &Callee,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        let arg_nodes = if args.is_empty() { args } else { &args[1..] };
+        let num_in = arg_nodes.len() + usize::from(fin.is_some());
+        let arity = match callee {
+            Callee::Builtin(b) => b.arity(),
+            Callee::Func(f) => f.arity,
+        };
+        match arity {
+            Arity::Exact(n) if num_in != n => {
+                return Err(self.error_at(
+                    at,
+                    format!("wrong number of args for {name}: want {n} got {num_in}"),
+                    None,
+                ));
+            }
+            Arity::AtLeast(n) if num_in < n => {
+                return Err(self.error_at(
+                    at,
+                    format!(
+                        "wrong number of args for {name}: want at least {n} got {}",
+                        arg_nodes.len()
+                    ),
+                    None,
+                ));
+            }
+            _ => {}
+        }
+        if let Callee::Builtin(b @ (Builtin::And | Builtin::Or)) = callee {
+            let is_or = *b == Builtin::Or;
+            let mut v = Value::Nil;
+            for a in arg_nodes {
+                v = self.eval_arg(dot, a)?;
+                if v.truthy() == is_or {
+                    return Ok(v);
+                }
+            }
+            if let Some(f) = fin {
+                v = f;
+            }
+            return Ok(v);
+        }
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && let Some(first) = arg_nodes.first()
+        {
+            match first {
+                Arg::Bool(..) | Arg::Number(..) | Arg::Nil(_) => {
+                    let msg = match first {
+                        Arg::Nil(_) => "cannot assign nil to string".to_string(),
+                        _ => format!("expected string; found {}", first.go_string()),
+                    };
+                    return Err(self.error_at(At(first.pos(), first), msg, None));
+                }
+                _ => {}
+            }
+        }
+        let mut argv = Vec::with_capacity(num_in);
+        for a in arg_nodes {
+            argv.push(self.eval_arg(dot, a)?);
+        }
+        if let Some(f) = fin {
+            argv.push(f);
+        }
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && arg_nodes.is_empty()
+            && !matches!(argv[0], Value::String(_))
+        {
+            return Err(self.error_at(
+                at,
+                format!("wrong type for value; expected string; got {}", argv[0].type_name()),
+                None,
+            ));
+        }
+        if let Callee::Builtin(Builtin::Call) = callee
+            && !argv[0].is_nil()
+        {
+            let what = arg_nodes
+                .first()
+                .map(|a| format!("{} ", a.go_string()))
+                .unwrap_or_default();
+            let msg = format!("non-function {what}of type {}", argv[0].type_name());
+            let pos = if args.is_empty() { at.0 } else { cmd_pos };
+            return Err(self.error_at(At(pos, cmd), format!("error calling call: {msg}"), Some("call")));
+        }
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && let Some(first) = arg_nodes.first()
+            && !matches!(argv[0], Value::String(_))
+        {
+            let msg = if argv[0].is_nil() {
+                "invalid value; expected string".to_string()
+            } else {
+                format!("wrong type for value; expected string; got {}", argv[0].type_name())
+            };
+            return Err(self.error_at(At(first.pos(), first), msg, None));
+        }
+        let result = match callee {
+            Callee::Builtin(b) => builtins::call(*b, &argv),
+            Callee::Func(f) => {
+                let f = f.f.clone();
+                self.depth += 1;
+                let r = if let Some(msg) = self.check_depth() {
+                    Err(msg)
+                } else if self.depth > self.set.limits.max_depth {
+                    Err(format!(
+                        "exceeded maximum template depth ({})",
+                        self.set.limits.max_depth
+                    ))
+                } else {
+                    f(self, &argv)
+                };
+                self.depth -= 1;
+                r
+            }
+        };
+        match result {
+            Ok(v) => {
+                if let Value::String(s) = &v
+                    && s.len() > self.set.limits.max_output
+                {
+                    return Err(self.limit_error(format!(
+                        "a value of {} bytes exceeds the output limit of {} bytes",
+                        s.len(),
+                        self.set.limits.max_output
+                    )));
+                }
+                Ok(v)
+            }
+            Err(e) => {
+                let pos = if args.is_empty() { at.0 } else { cmd_pos };
+                Err(self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name)))
+            }
+        }
+    }
+
+    fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> R<Value> {
+        match arg {
+            Arg::Dot(_) => Ok(dot.clone()),
+            Arg::Nil(_) => Ok(Value::Nil),
+            Arg::Field(pos, idents) => {
+                let boxed = self.dot_boxed;
+                Ok(self
+                    .eval_field_chain(
+                        dot,
+                        dot.clone(),
+                        boxed,
+                        At(*pos, arg),
+                        idents,
+                        std::slice::from_ref(arg),
+                        None,
+                    )?
+                    .0)
+            }
+            Arg::Variable(..) => Ok(self.eval_variable(dot, arg, &[], None)?.0),
+            Arg::Pipe(p) => self.eval_pipeline(dot, p),
+            Arg::Ident(pos, name, callee) => self.eval_function(dot, At(*pos, arg), name, callee, arg, *pos, &[], None),
+            Arg::Chain(..) => Ok(self.eval_chain(dot, arg, &[], None)?.0),
+            Arg::Bool(_, b) => Ok(Value::Bool(*b)),
+            Arg::Number(p, n) => self.constant(At(*p, arg), n),
+            Arg::String(_, _, v) => Ok(v.clone()),
+        }
+    }
+
+    // ---- nested executions (for Env) ----
+
+    fn run_nested(&mut self, tree: Rc<Tree>, data: Value) -> Result<String, Error> {
+        if let Some(msg) = self.check_depth() {
+            return Err(*self.limit_error(msg));
+        }
+        let saved_vars = std::mem::replace(
+            &mut self.vars,
+            vec![Var {
+                name: Rc::from("$"),
+                value: data.clone(),
+                boxed: false,
+            }],
+        );
+        let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+        let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
+        let saved_out = std::mem::take(&mut self.out);
+        self.depth += 1;
+        let r = self.walk_list(&data, &tree.root);
+        self.depth -= 1;
+        let out = std::mem::replace(&mut self.out, saved_out);
+        self.vars = saved_vars;
+        self.tree = saved_tree;
+        self.dot_boxed = saved_boxed;
+        match r {
+            Err(Flow::Err(e)) => Err(*e),
+            _ => Ok(out),
+        }
+    }
+}
+
+impl Env for Exec<'_> {
+    fn execute_template(&mut self, name: &str, data: Value) -> Result<String, Error> {
+        let Some(tree) = self.lookup(name) else {
+            return Err(Error::msg(format!(
+                "template: no template {} associated with template {}",
+                crate::fmt::quote(name),
+                crate::fmt::quote(&self.set.root_name)
+            )));
+        };
+        self.run_nested(tree, data)
+    }
+
+    fn execute_source(&mut self, name: &str, src: &str, data: Value) -> Result<String, Error> {
+        let trees = crate::parse::parse(name, src, &self.set.funcs).map_err(Error::parse)?;
+        // Go executes the parsed template itself; the set (here an overlay on it) takes each
+        // tree unless it is empty and the name is already defined.
+        let mut own = None;
+        let mut overlay: HashMap<Rc<str>, Rc<Tree>> = HashMap::new();
+        for (n, t) in trees {
+            if &*n == name {
+                own = Some(t.clone());
+            }
+            let exists = overlay.contains_key(&n) || self.lookup(&n).is_some();
+            if exists && crate::parse::is_empty_tree(&t.root) {
+                continue;
+            }
+            overlay.insert(n, t);
+        }
+        let Some(tree) = own else {
+            return Err(Error::msg(format!("template: {name}: no such template")));
+        };
+        self.overlays.push(overlay);
+        let r = self.run_nested(tree, data);
+        self.overlays.pop();
+        r
+    }
+}
