@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use ballast_gotemplate::{Args, Arity, Func, FuncMap, Limits, MissingKey, Templates, Value};
+use ballast_gotemplate::{Args, Arity, ErrorKind, Func, FuncMap, Limits, MissingKey, Templates, Value};
 
 use crate::Error;
 use crate::chart::Chart;
@@ -181,7 +181,7 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
                 Ok(s) => Ok(Value::from(s.replace("<no value>", ""))),
                 Err(e) => {
                     let q = ballast_gotemplate::fmt::quote(&src);
-                    if is_parse_error(&e.message) {
+                    if e.info.kind == ErrorKind::Parse {
                         Err(format!("cannot parse template {q}: {}", e.message))
                     } else {
                         Err(format!("error during tpl function execution for {q}: {}", e.message))
@@ -223,19 +223,6 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
     );
 }
 
-/// A Go template parse error of a `tpl` text: `template: gotpl:LINE: ...` (no column).
-fn is_parse_error(msg: &str) -> bool {
-    let Some(rest) = msg
-        .strip_prefix("template: ")
-        .and_then(|r| r.strip_prefix(ROOT_NAME))
-        .and_then(|r| r.strip_prefix(':'))
-    else {
-        return false;
-    };
-    let digits = rest.bytes().take_while(u8::is_ascii_digit).count();
-    digits > 0 && rest[digits..].starts_with(": ")
-}
-
 /// Renders every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
 /// executed file's output by name, `NOTES.txt` files included.
@@ -250,8 +237,9 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context<'_>) -> Result<BTreeM
     let mut funcs = crate::funcs::sprig();
     add_render_functions(&mut funcs);
     let mut set = Templates::new(Rc::new(funcs));
-    set.missing_key(MissingKey::Zero).limits(ctx.limits.clone());
-    set.parse(ROOT_NAME, "").map_err(|e| Error(e.message))?;
+    set.missing_key(MissingKey::Zero)
+        .limits(ctx.limits.clone())
+        .root_name(ROOT_NAME);
     for name in &order {
         let r = &tpls[name];
         set.parse(name, &r.src)
@@ -481,9 +469,5 @@ mod tests {
             ),
             "parse error at (q/templates/t.yaml:1): missing value for if"
         );
-        assert!(is_parse_error("template: gotpl:1: function \"nope\" not defined"));
-        assert!(!is_parse_error(
-            "template: gotpl:1:5: executing \"gotpl\" at <.x.y>: nil pointer"
-        ));
     }
 }

@@ -204,7 +204,6 @@ mod pipeline {
     }
 
     pub fn parse_document(src: &str) -> Result<Value, String> {
-        let _ = src;
-        Err("YAML reading not available yet".into())
+        crate::yaml::parse_document(src).map_err(|e| e.0)
     }
 }

@@ -138,7 +138,8 @@ pub struct PrintOptions {
 }
 
 /// A YAML reader for a document's head: the first document of `src` as a value (nil for
-/// an empty or comment-only document), or the parser's message.
+/// an empty or comment-only document), or the parser's message as helm prints it after
+/// `YAML parse error on <file>: ` (`error converting YAML to JSON: yaml: line N: ...`).
 pub type ParseDoc<'a> = &'a dyn Fn(&str) -> Result<Value, String>;
 
 static SEP: LazyLock<Regex> =
@@ -258,7 +259,6 @@ pub fn sort_manifests(
         }
         for doc in split_manifests(content) {
             let head = parse(&doc)
-                .map_err(|e| format!("error converting YAML to JSON: {e}"))
                 .and_then(|v| head_of(&v))
                 .map_err(|e| Error(format!("YAML parse error on {path}: {e}")))?;
             let manifest = Manifest {
@@ -491,7 +491,7 @@ mod tests {
     /// A tiny reader for the test documents: `key: value` lines, two-space nesting.
     fn parse(src: &str) -> Result<Value, String> {
         if src.contains('[') {
-            return Err("yaml: line 1: did not find expected node content".into());
+            return Err("error converting YAML to JSON: yaml: line 1: did not find expected node content".into());
         }
         let root = Value::empty_map();
         let mut stack: Vec<(usize, Value)> = vec![(0, root.clone())];

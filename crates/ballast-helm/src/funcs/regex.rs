@@ -268,14 +268,10 @@ pub(crate) mod test_support {
 
     impl Env for NoEnv {
         fn execute_template(&mut self, name: &str, _: Value) -> Result<String, ballast_gotemplate::Error> {
-            Err(ballast_gotemplate::Error {
-                message: format!("no template {name}"),
-            })
+            Err(ballast_gotemplate::Error::msg(format!("no template {name}")))
         }
         fn execute_source(&mut self, name: &str, _: &str, _: Value) -> Result<String, ballast_gotemplate::Error> {
-            Err(ballast_gotemplate::Error {
-                message: format!("no template {name}"),
-            })
+            Err(ballast_gotemplate::Error::msg(format!("no template {name}")))
         }
     }
 
