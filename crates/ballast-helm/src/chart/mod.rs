@@ -1,6 +1,15 @@
-//! Charts: loading from a directory or a `.tgz`, `Chart.yaml` metadata, dependencies.
+//! Charts: loading from a directory or a `.tgz` ([`load()`], [`load_archive`]), `.helmignore`
+//! ([`ignore`]), `Chart.yaml` metadata ([`metadata`]), dependencies ([`deps`]).
+
+pub mod archive;
+pub mod deps;
+pub mod ignore;
+pub mod load;
+pub mod metadata;
 
 use std::rc::Rc;
+
+pub use load::{check_dependencies, load, load_archive, load_dir, load_files};
 
 use ballast_gotemplate::Value;
 
