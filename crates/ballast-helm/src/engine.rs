@@ -32,29 +32,13 @@ const WARN_START: &str = "HELM_ERR_START";
 const WARN_END: &str = "HELM_ERR_END";
 
 /// What a render needs besides the chart and its values.
-pub struct Context<'a> {
-    /// `.Release`, shared by every chart.
+pub struct Context {
+    /// `.Release`, shared by every chart ([`crate::capabilities::release_object`]).
     pub release: Value,
     /// `.Capabilities`, shared by every chart.
     pub capabilities: Value,
-    /// `.Chart` of a chart (`IsRoot` is added by the engine).
-    pub chart_object: &'a dyn Fn(&Chart) -> Value,
-    /// `.Files` of a chart.
-    pub files_object: &'a dyn Fn(&Chart) -> Value,
     /// Bounds of each file's execution.
     pub limits: Limits,
-}
-
-/// `.Release` as `helm template` sets it: revision 1, service `Helm`.
-pub fn release_object(name: &str, namespace: &str, is_upgrade: bool) -> Value {
-    let mut m = BTreeMap::new();
-    m.insert("Name".to_string(), Value::str(name));
-    m.insert("Namespace".to_string(), Value::str(namespace));
-    m.insert("IsUpgrade".to_string(), Value::Bool(is_upgrade));
-    m.insert("IsInstall".to_string(), Value::Bool(!is_upgrade));
-    m.insert("Revision".to_string(), Value::Int(1));
-    m.insert("Service".to_string(), Value::str("Helm"));
-    Value::map(m)
 }
 
 struct Renderable {
@@ -79,13 +63,10 @@ fn collect(
     full_path: &str,
     parent: &Value,
     is_root: bool,
-    ctx: &Context<'_>,
+    ctx: &Context,
     out: &mut BTreeMap<String, Renderable>,
 ) -> Value {
-    let chart_obj = (ctx.chart_object)(chart);
-    if let Value::Map(m) = &chart_obj {
-        m.borrow_mut().insert("IsRoot".into(), Value::Bool(is_root));
-    }
+    let chart_obj = crate::capabilities::chart_object(&chart.metadata, is_root);
     let values = if is_root {
         get(parent, "Values")
     } else {
@@ -98,7 +79,7 @@ fn collect(
     let subcharts = Value::empty_map();
     let mut scope = BTreeMap::new();
     scope.insert("Chart".to_string(), chart_obj);
-    scope.insert("Files".to_string(), (ctx.files_object)(chart));
+    scope.insert("Files".to_string(), crate::files::Files::new(&chart.files).into_value());
     scope.insert("Release".to_string(), ctx.release.clone());
     scope.insert("Capabilities".to_string(), ctx.capabilities.clone());
     scope.insert("Values".to_string(), values);
@@ -226,7 +207,7 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
 /// Renders every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
 /// executed file's output by name, `NOTES.txt` files included.
-pub fn render(chart: &Chart, values: &Value, ctx: &Context<'_>) -> Result<BTreeMap<String, String>, Error> {
+pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
     let mut top = BTreeMap::new();
     top.insert("Values".to_string(), values.clone());
     let top = Value::map(top);
@@ -252,10 +233,8 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context<'_>) -> Result<BTreeM
         }
         let r = &tpls[name];
         if let Value::Map(m) = &r.scope {
-            let mut t = BTreeMap::new();
-            t.insert("Name".to_string(), Value::str(name));
-            t.insert("BasePath".to_string(), Value::str(&r.base_path));
-            m.borrow_mut().insert("Template".into(), Value::map(t));
+            let t = crate::capabilities::template_object(name, &r.base_path);
+            m.borrow_mut().insert("Template".into(), t);
         }
         let out = set
             .execute(name, &r.scope)

@@ -65,21 +65,79 @@ pub struct TemplateOptions {
 /// The message helm appends to an error found while rendering (not while loading).
 pub const DEBUG_HINT: &str = "\n\nUse --debug flag to render out invalid YAML";
 
-/// Renders the chart at `chart` (a directory or a `.tgz`) with the user values of
-/// `opts.values` and prints it exactly as `helm template` does.
-pub fn template(chart: &Path, opts: &TemplateOptions) -> Result<String, Error> {
-    let chart = pipeline::load(chart)?;
-    let user = pipeline::user_values(&opts.values)?;
-    template_loaded(chart, &user, opts)
+/// Stack of the thread a render runs on: deep `include`/`tpl` nesting recurses.
+const RENDER_STACK: usize = 256 << 20;
+
+/// Runs `f` on a thread with a stack large enough for [`RENDER_STACK`]'s budget.
+fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+    std::thread::Builder::new()
+        .name("helm-render".into())
+        .stack_size(RENDER_STACK)
+        .spawn(f)
+        .map_err(|e| Error(format!("cannot start the render: {e}")))?
+        .join()
+        .unwrap_or_else(|_| Err(Error("the render failed unexpectedly".into())))
 }
 
-/// [`template`] for a chart already loaded and user values already merged (the `-f` files
-/// and `--set` family of `opts.values` are not read).
+/// Renders the chart at `chart` (a directory or a `.tgz`) with the user values of
+/// `opts.values` and prints it exactly as `helm template` does. Runs on its own thread
+/// (a large stack for deep template nesting).
+pub fn template(chart: &Path, opts: &TemplateOptions) -> Result<String, Error> {
+    let (chart, opts) = (chart.to_path_buf(), opts.clone());
+    on_render_thread(move || {
+        let user = opts.values.merge()?;
+        let chart = chart::load(&chart)?;
+        installable(&chart)?;
+        template_loaded(chart, &user, &opts)
+    })
+}
+
+/// [`template`] for a chart given as its files (paths from the chart root, `/`-separated,
+/// `.helmignore` already applied) and values files given as texts (`-f`, in order; names for
+/// messages), for callers that read files themselves (Kustomize's `helmCharts`, confined to
+/// a repository). `opts.values` is not read.
+pub fn template_files(
+    files: Vec<(String, Vec<u8>)>,
+    values: Vec<(String, String)>,
+    opts: &TemplateOptions,
+) -> Result<String, Error> {
+    let opts = opts.clone();
+    on_render_thread(move || {
+        let files = files
+            .into_iter()
+            .map(|(name, data)| chart::archive::BufferedFile {
+                name,
+                data: chart::archive::trim_bom(data),
+            })
+            .collect();
+        let mut user = Value::empty_map();
+        for (name, text) in &values {
+            let doc = values::parse_values_doc(text).map_err(|e| Error(format!("failed to parse {name}: {e}")))?;
+            user = values::merge_maps(&user, &doc);
+        }
+        let chart = chart::load_files(files)?;
+        installable(&chart)?;
+        chart::check_dependencies(&chart)?;
+        template_loaded(chart, &user, &opts)
+    })
+}
+
+/// [`template`] for a chart already loaded and user values already merged (`opts.values` is
+/// not read), on the calling thread.
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
-    let caps = pipeline::capabilities(opts)?;
-    let (chart, values) = pipeline::prepare(chart, user, opts)?;
-    pipeline::check_kube_version(&chart, opts).map_err(render_err)?;
+    let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(|e| {
+        Error(format!(
+            "invalid kube version '{}': {e}",
+            opts.kube_version.as_deref().unwrap_or("")
+        ))
+    })?;
+    let (chart, values) = values::prepare(chart, user)?;
+    if !opts.skip_schema_validation {
+        schema_check(&chart, &values)?;
+    }
+    caps.check_kube_version(&chart.metadata)
+        .map_err(|e| render_err(Error(e)))?;
     let name = if opts.release_name.is_empty() {
         "release-name"
     } else {
@@ -91,11 +149,12 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
         &opts.namespace
     };
     let ctx = engine::Context {
-        release: engine::release_object(name, namespace, opts.is_upgrade),
-        capabilities: caps,
-        chart_object: &pipeline::chart_object,
-        files_object: &pipeline::files_object,
-        limits: ballast_gotemplate::Limits::default(),
+        release: capabilities::release_object(name, namespace, opts.is_upgrade, 1),
+        capabilities: caps.into_value(),
+        limits: ballast_gotemplate::Limits {
+            max_stack: RENDER_STACK / 2,
+            ..ballast_gotemplate::Limits::default()
+        },
     };
     let rendered = engine::render(&chart, &values, &ctx).map_err(render_err)?;
     let print = output::PrintOptions {
@@ -106,7 +165,8 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     };
     let mut crds = Vec::new();
     collect_crds(&chart, &chart.metadata.name, &mut crds);
-    output::print(&rendered, &crds, &print, &pipeline::parse_document).map_err(|e| {
+    let parse = |src: &str| yaml::parse_document(src).map_err(|e| e.0);
+    output::print(&rendered, &crds, &print, &parse).map_err(|e| {
         if e.0.starts_with("YAML parse error") {
             render_err(e)
         } else {
@@ -115,17 +175,18 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     })
 }
 
-/// Loads a chart from its files (paths from the chart root, `/`-separated), as Helm's
-/// `loader.LoadFiles`: for callers that read the files themselves (confined), e.g. Kustomize's
-/// `helmCharts`.
-pub fn load_chart_files(files: Vec<chart::ChartFile>) -> Result<Chart, Error> {
-    pipeline::load_files(files)
+/// Helm's `checkIfInstallable`: only application charts render.
+fn installable(chart: &Chart) -> Result<(), Error> {
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => Ok(()),
+        t => Err(Error(format!("{t} charts are not installable"))),
+    }
 }
 
-/// User values from values files' texts (`-f`), deep-merged in order; `name` is used in
-/// error messages.
-pub fn merge_values_files(docs: &[(String, String)]) -> Result<Value, Error> {
-    pipeline::merge_values_docs(docs)
+/// Values schema validation (`values.schema.json` of each chart).
+fn schema_check(chart: &Chart, values: &Value) -> Result<(), Error> {
+    let _ = (chart, values);
+    Ok(())
 }
 
 /// Helm's `CRDObjects`: each chart's `crds/*.{yaml,yml,json}` files, the chart's own first,
@@ -142,68 +203,5 @@ fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<output::Crd>) {
     }
     for dep in &chart.dependencies {
         collect_crds(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
-    }
-}
-
-/// The steps of a render that the chart, values and format modules provide.
-mod pipeline {
-    use std::path::Path;
-
-    use ballast_gotemplate::Value;
-
-    use crate::chart::{Chart, ChartFile};
-    use crate::{Error, TemplateOptions};
-
-    fn missing(what: &str) -> Error {
-        Error(format!("{what}: not available yet"))
-    }
-
-    pub fn load(path: &Path) -> Result<Chart, Error> {
-        let _ = path;
-        Err(missing("chart loading"))
-    }
-
-    pub fn load_files(files: Vec<ChartFile>) -> Result<Chart, Error> {
-        let _ = files;
-        Err(missing("chart loading"))
-    }
-
-    pub fn user_values(opts: &crate::values::ValueOptions) -> Result<Value, Error> {
-        let _ = opts;
-        Err(missing("values"))
-    }
-
-    pub fn merge_values_docs(docs: &[(String, String)]) -> Result<Value, Error> {
-        let _ = docs;
-        Err(missing("values"))
-    }
-
-    pub fn capabilities(opts: &TemplateOptions) -> Result<Value, Error> {
-        let _ = opts;
-        Err(missing("capabilities"))
-    }
-
-    pub fn prepare(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<(Chart, Value), Error> {
-        let _ = (user, opts);
-        Ok((chart, Value::empty_map()))
-    }
-
-    pub fn check_kube_version(chart: &Chart, opts: &TemplateOptions) -> Result<(), Error> {
-        let _ = (chart, opts);
-        Ok(())
-    }
-
-    pub fn chart_object(chart: &Chart) -> Value {
-        let _ = chart;
-        Value::empty_map()
-    }
-
-    pub fn files_object(chart: &Chart) -> Value {
-        let _ = chart;
-        Value::Nil
-    }
-
-    pub fn parse_document(src: &str) -> Result<Value, String> {
-        crate::yaml::parse_document(src).map_err(|e| e.0)
     }
 }
