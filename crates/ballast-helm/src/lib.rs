@@ -132,9 +132,10 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
             opts.kube_version.as_deref().unwrap_or("")
         ))
     })?;
-    let (chart, values) = values::prepare(chart, user)?;
+    // From here on, helm has a release to show: its errors end with the --debug hint.
+    let (chart, values) = values::prepare(chart, user).map_err(render_err)?;
     if !opts.skip_schema_validation {
-        schema_check(&chart, &values)?;
+        schema_check(&chart, &values).map_err(render_err)?;
     }
     caps.check_kube_version(&chart.metadata)
         .map_err(|e| render_err(Error(e)))?;

@@ -15,9 +15,8 @@
 //! name from the clock).
 
 use std::path::{Path, PathBuf};
-use std::rc::Rc;
 
-use ballast_helm::chart::ChartFile;
+use ballast_helm::chart::ignore::{HELM_IGNORE, Rules};
 use serde_json::Value;
 
 use super::{Res, err, load_text, rel};
@@ -239,10 +238,7 @@ fn inflate(root: &Root, dir: &Path, entry: &Value, global_home: &str) -> Result<
         let text = read_in_root(root, dir, &f, "additionalValuesFiles")?;
         docs.push((f, text));
     }
-    let user = ballast_helm::merge_values_files(&docs).map_err(|e| e.0)?;
-
     let files = read_chart(root, &chart_dir)?;
-    let chart = ballast_helm::load_chart_files(files).map_err(|e| format!("{name}: {}", e.0))?;
     let opts = ballast_helm::TemplateOptions {
         release_name: release,
         namespace: string_field(entry, "namespace")?,
@@ -253,7 +249,9 @@ fn inflate(root: &Root, dir: &Path, entry: &Value, global_home: &str) -> Result<
         api_versions: string_list(entry, "apiVersions")?,
         ..Default::default()
     };
-    Ok(ballast_helm::template_loaded(chart, &user, &opts).map_err(|e| format!("{name}: {}", e.0))?)
+    // helm's advice to rerun with --debug does not apply here.
+    Ok(ballast_helm::template_files(files, docs, &opts)
+        .map_err(|e| format!("{name}: {}", e.0.trim_end_matches(ballast_helm::DEBUG_HINT)))?)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -285,12 +283,21 @@ fn merge2(src: &Value, dest: Value) -> Value {
     }
 }
 
-/// Every file under the chart directory, read through the root (symlinks followed only
-/// within it), named from the chart root with `/` separators.
-fn read_chart(root: &Root, chart_dir: &Path) -> Result<Vec<ChartFile>, Failure> {
+/// Every file under the chart directory that its `.helmignore` (plus Helm's default rule)
+/// keeps, read through the root (symlinks followed only within it), named from the chart root
+/// with `/` separators, in path order.
+fn read_chart(root: &Root, chart_dir: &Path) -> Result<Vec<(String, Vec<u8>)>, Failure> {
+    let ignore_path = chart_dir.join(HELM_IGNORE);
+    let mut rules = if ignore_path.is_file() {
+        let text = root.read(&ignore_path)?;
+        Rules::parse(&text).map_err(|e| format!("{}: {e}", rel(root, &ignore_path).display()))?
+    } else {
+        Rules::default()
+    };
+    rules.add_defaults();
     let mut files = Vec::new();
-    let mut stack: Vec<(PathBuf, usize)> = vec![(chart_dir.to_path_buf(), 0)];
-    while let Some((d, depth)) = stack.pop() {
+    let mut stack: Vec<(PathBuf, String, usize)> = vec![(chart_dir.to_path_buf(), String::new(), 0)];
+    while let Some((d, prefix, depth)) = stack.pop() {
         if depth > MAX_CHART_DEPTH {
             return Err(format!("{}: directories nested too deep", rel(root, &d).display()).into());
         }
@@ -298,16 +305,23 @@ fn read_chart(root: &Root, chart_dir: &Path) -> Result<Vec<ChartFile>, Failure> 
             path: rel(root, &d),
             source,
         };
-        let mut entries: Vec<PathBuf> = std::fs::read_dir(&d)
+        let mut names: Vec<String> = std::fs::read_dir(&d)
             .map_err(io)?
-            .map(|e| e.map(|e| e.path()))
+            .map(|e| e.map(|e| e.file_name().to_string_lossy().into_owned()))
             .collect::<Result<_, _>>()
             .map_err(io)?;
-        entries.sort();
-        for p in entries {
+        names.sort();
+        for n in names {
+            let p = d.join(&n);
+            let name = if prefix.is_empty() { n } else { format!("{prefix}/{n}") };
             let canon = root.confine(&p)?;
             if canon.is_dir() {
-                stack.push((p, depth + 1));
+                if !rules.ignore(&name, true) {
+                    stack.push((p, name, depth + 1));
+                }
+                continue;
+            }
+            if rules.ignore(&name, false) {
                 continue;
             }
             if files.len() >= MAX_CHART_FILES {
@@ -316,20 +330,10 @@ fn read_chart(root: &Root, chart_dir: &Path) -> Result<Vec<ChartFile>, Failure> 
             let data = root.read_bytes(&p)?;
             root.charge(data.len() as u64)
                 .map_err(|m| format!("{}: {m}", rel(root, &p).display()))?;
-            let name = p
-                .strip_prefix(chart_dir)
-                .unwrap_or(&p)
-                .components()
-                .map(|c| c.as_os_str().to_string_lossy().into_owned())
-                .collect::<Vec<_>>()
-                .join("/");
-            files.push(ChartFile {
-                name,
-                data: Rc::from(data),
-            });
+            files.push((name, data));
         }
     }
-    files.sort_by(|a, b| a.name.cmp(&b.name));
+    files.sort_by(|a, b| a.0.cmp(&b.0));
     Ok(files)
 }
 
