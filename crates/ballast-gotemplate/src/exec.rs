@@ -11,7 +11,7 @@ use std::time::Instant;
 
 use crate::builtins::{self, Builtin};
 use crate::func::{Arity, Env};
-use crate::parse::{Arg, Branch, Callee, Cmd, GoString, Node, Pipe, TemplateCall, Tree};
+use crate::parse::{Arg, AtKind, Branch, Callee, Cmd, GoString, Node, Pipe, TemplateCall, Tree};
 use crate::value::Value;
 use crate::{Error, ErrorInfo, ErrorKind, MissingKey, Templates};
 
@@ -49,10 +49,22 @@ pub(crate) struct Exec<'a> {
     ticks: u32,
     dot_boxed: bool,
     stack_base: usize,
+    /// The node evaluation last reached (Go's `state.node`), for errors raised after a
+    /// pipeline ran: its position and kind.
+    at: (usize, AtKind),
 }
 
 /// A node an error is reported at: its position and Go's text of it.
 struct At<'n>(usize, &'n dyn GoString);
+
+/// A node's text already rendered.
+struct Text(String);
+
+impl GoString for Text {
+    fn write_go(&self, out: &mut String) {
+        out.push_str(&self.0);
+    }
+}
 
 const TEMPLATE_DEPTH: usize = 100_000;
 
@@ -70,7 +82,21 @@ impl<'a> Exec<'a> {
             ticks: 0,
             dot_boxed: false,
             stack_base: crate::stack_addr(),
+            at: (0, AtKind::Pipe),
         }
+    }
+
+    /// Marks the node evaluation reached.
+    #[inline]
+    fn mark(&mut self, pos: usize, kind: AtKind) {
+        self.at = (pos, kind);
+    }
+
+    /// An error at the node evaluation last reached.
+    fn error_here(&self, msg: String) -> Box<Error> {
+        let (pos, kind) = self.at;
+        let text = crate::parse::find_context(&self.tree.root, pos, kind).unwrap_or_default();
+        self.error_at(At(pos, &Text(text)), msg, None)
     }
 
     /// An error if nesting went past the depth or stack budget.
@@ -119,13 +145,7 @@ impl<'a> Exec<'a> {
         let src = &self.tree.source;
         let (line, col) = src.line_col(at.0);
         let full = at.1.go_string();
-        let context = if full.chars().count() > 20 {
-            let mut s: String = full.chars().take(20).collect();
-            s.push_str("...");
-            s
-        } else {
-            full
-        };
+        let context = full;
         let message = format!(
             "template: {}:{}:{}: executing {} at <{}>: {}",
             src.parse_name,
@@ -283,14 +303,8 @@ impl<'a> Exec<'a> {
             }
             Value::Int(_) | Value::Int64(_) | Value::Uint(_) => {
                 if b.pipe.decl.len() > 1 {
-                    let at = self.last_node_of(&b.pipe);
-                    return Err(self
-                        .error_at(
-                            at,
-                            format!("can't use {} to iterate over more than one variable", val),
-                            None,
-                        )
-                        .into());
+                    let msg = format!("can't use {} to iterate over more than one variable", val);
+                    return Err(self.error_here(msg).into());
                 }
                 let n: i128 = match val {
                     Value::Int(i) | Value::Int64(i) => *i as i128,
@@ -313,10 +327,7 @@ impl<'a> Exec<'a> {
             }
             Value::Nil => false,
             _ => {
-                let at = self.last_node_of(&b.pipe);
-                return Err(self
-                    .error_at(at, format!("range can't iterate over {}", val), None)
-                    .into());
+                return Err(self.error_here(format!("range can't iterate over {}", val)).into());
             }
         };
         if !ran && let Some(e) = &b.else_list {
@@ -401,9 +412,11 @@ impl<'a> Exec<'a> {
         );
         let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
         let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
+        let saved_at = self.at;
         self.depth += 1;
         let r = self.walk_list(&new_dot, &tree.root);
         self.depth -= 1;
+        self.at = saved_at;
         self.vars = saved_vars;
         self.tree = saved_tree;
         self.dot_boxed = saved_boxed;
@@ -445,30 +458,15 @@ impl<'a> Exec<'a> {
 
     // ---- evaluation ----
 
-    /// The node Go's state points at after evaluating `pipe` (for errors raised afterwards).
-    fn last_node_of<'p>(&self, pipe: &'p Pipe) -> At<'p> {
-        let Some(cmd) = pipe.cmds.last() else {
-            return At(pipe.pos, pipe);
-        };
-        let first = &cmd.args[0];
-        match first {
-            Arg::Ident(..) => match cmd.args.last() {
-                Some(a) => At(a.pos(), a),
-                None => At(first.pos(), first),
-            },
-            Arg::Pipe(p) => self.last_node_of(p),
-            a => At(a.pos(), a),
-        }
-    }
-
     pub(crate) fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         if self.stack_base.abs_diff(crate::stack_addr()) > self.set.limits.max_stack {
             let msg = format!(
-                "expression nesting exceeded the stack budget of {} bytes",
-                self.set.limits.max_stack
+                "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
+                self.depth, self.set.limits.max_stack
             );
             return Err(self.limit_error(msg));
         }
+        self.mark(pipe.pos, AtKind::Pipe);
         let mut value: Option<Value> = None;
         for cmd in &pipe.cmds {
             value = Some(self.eval_command(dot, pipe, cmd, value)?);
@@ -477,8 +475,7 @@ impl<'a> Exec<'a> {
         for v in &pipe.decl {
             if pipe.is_assign {
                 if !self.set_var(v, value.clone(), false) {
-                    let at = self.last_node_of(pipe);
-                    return Err(self.error_at(at, format!("undefined variable: {v}"), None));
+                    return Err(self.error_here(format!("undefined variable: {v}")));
                 }
             } else {
                 self.vars.push(Var {
@@ -507,6 +504,7 @@ impl<'a> Exec<'a> {
         let first = &cmd.args[0];
         match first {
             Arg::Field(pos, idents) => {
+                self.mark(*pos, AtKind::Arg);
                 let boxed = self.dot_boxed;
                 Ok(self
                     .eval_field_chain(dot, dot.clone(), boxed, At(*pos, first), idents, &cmd.args, fin)?
@@ -518,16 +516,14 @@ impl<'a> Exec<'a> {
             }
             Arg::Pipe(p) => {
                 if cmd.args.len() > 1 || fin.is_some() {
-                    return Err(self.error_at(
-                        At(pipe.pos, pipe),
-                        format!("can't give argument to non-function {}", first.go_string()),
-                        None,
-                    ));
+                    let _ = pipe;
+                    return Err(self.error_here(format!("can't give argument to non-function {}", first.go_string())));
                 }
                 self.eval_pipeline(dot, p)
             }
             Arg::Variable(..) => Ok(self.eval_variable(dot, first, &cmd.args, fin)?.0),
             _ => {
+                self.mark(first.pos(), AtKind::Arg);
                 self.not_a_function(&cmd.args, &fin)?;
                 match first {
                     Arg::Bool(_, b) => Ok(Value::Bool(*b)),
@@ -563,18 +559,18 @@ impl<'a> Exec<'a> {
                 None,
             ));
         }
+        self.mark(*pos, AtKind::Arg);
         let receiver = self.eval_arg(dot, inner)?;
-        let at = match &**inner {
-            Arg::Pipe(p) => self.last_node_of(p),
-            other => At(other.pos(), other),
-        };
-        self.eval_field_chain(dot, receiver, false, at, fields, args, fin)
+        let (at_pos, kind) = self.at;
+        let text = Text(crate::parse::find_context(&self.tree.root, at_pos, kind).unwrap_or_default());
+        self.eval_field_chain(dot, receiver, false, At(at_pos, &text), fields, args, fin)
     }
 
     fn eval_variable(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
         let Arg::Variable(pos, idents) = node else {
             return Ok((Value::Nil, false));
         };
+        self.mark(*pos, AtKind::Arg);
         let Some((value, boxed)) = self.var_value(&idents[0]) else {
             return Err(self.error_at(At(*pos, node), format!("undefined variable: {}", idents[0]), None));
         };
@@ -702,6 +698,7 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {
+        self.mark(at.0, AtKind::Arg);
         let arg_nodes = if args.is_empty() { args } else { &args[1..] };
         let num_in = arg_nodes.len() + usize::from(fin.is_some());
         let arity = match callee {
@@ -757,9 +754,13 @@ impl<'a> Exec<'a> {
             }
         }
         let mut argv = Vec::with_capacity(num_in);
+        let mut boxed = Vec::with_capacity(arg_nodes.len());
         for a in arg_nodes {
-            argv.push(self.eval_arg(dot, a)?);
+            let (v, b) = self.eval_arg_boxed(dot, a)?;
+            boxed.push(b);
+            argv.push(v);
         }
+        let first_boxed = boxed.first().copied().unwrap_or(false);
         if let Some(f) = fin {
             argv.push(f);
         }
@@ -796,6 +797,10 @@ impl<'a> Exec<'a> {
             return Err(self.error_at(At(first.pos(), first), msg, None));
         }
         let result = match callee {
+            // len of an untyped nil makes Go's reflection fail; of an interface{} nil, a message.
+            Callee::Builtin(Builtin::Len) if argv[0].is_nil() && !first_boxed => {
+                Err("reflect: call of reflect.Value.Type on zero Value".to_string())
+            }
             Callee::Builtin(b) => builtins::call(*b, &argv),
             Callee::Func(f) => {
                 let f = f.f.clone();
@@ -828,37 +833,93 @@ impl<'a> Exec<'a> {
                 Ok(v)
             }
             Err(e) => {
+                if let Some(err) = self.argument_type_error(&e, arg_nodes, &argv, &boxed) {
+                    return Err(err);
+                }
                 let pos = if args.is_empty() { at.0 } else { cmd_pos };
                 Err(self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name)))
             }
         }
     }
 
+    /// A function that rejected an argument's type ([`crate::Args`]'s "wrong type for value;
+    /// expected T; got U" or "invalid value; expected T") fails, in Go, while its arguments
+    /// are evaluated: the error names the argument, not the call. Finds the argument and words
+    /// the error as Go's evaluator does (constants: "expected string; found 1").
+    fn argument_type_error(&self, msg: &str, nodes: &[Arg], argv: &[Value], boxed: &[bool]) -> Option<Box<Error>> {
+        let (want, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+            let (t, u) = rest.split_once("; got ")?;
+            (t, Some(u))
+        } else {
+            (msg.strip_prefix("invalid value; expected ")?, None)
+        };
+        let i = argv.iter().enumerate().position(|(i, v)| match got {
+            None => v.is_nil(),
+            Some(u) => {
+                (!v.is_nil() && v.type_name() == u)
+                    || (v.is_nil() && u == "interface {}" && boxed.get(i) == Some(&true))
+            }
+        })?;
+        let Some(node) = nodes.get(i) else {
+            // The piped value: Go reports it at the node evaluation last reached.
+            return Some(self.error_here(msg.to_string()));
+        };
+        let text = match node {
+            Arg::Nil(_) => format!("cannot assign nil to {want}"),
+            Arg::Number(..) | Arg::String(..) | Arg::Bool(..) => {
+                let what = match want {
+                    "string" => "string",
+                    "bool" => "bool",
+                    "float64" | "float32" => "float",
+                    t if t.starts_with("int") || t.starts_with("uint") => "integer",
+                    _ => {
+                        return Some(self.error_at(
+                            At(node.pos(), node),
+                            format!("can't handle {} for arg of type {want}", node.go_string()),
+                            None,
+                        ));
+                    }
+                };
+                format!("expected {what}; found {}", node.go_string())
+            }
+            _ if argv[i].is_nil() && boxed.get(i) == Some(&true) => {
+                format!("wrong type for value; expected {want}; got interface {{}}")
+            }
+            _ => msg.to_string(),
+        };
+        Some(self.error_at(At(node.pos(), node), text, None))
+    }
+
     fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> R<Value> {
+        Ok(self.eval_arg_boxed(dot, arg)?.0)
+    }
+
+    /// An argument's value, and whether it is an `interface{}` read out of a collection.
+    fn eval_arg_boxed(&mut self, dot: &Value, arg: &Arg) -> R<(Value, bool)> {
+        let kind = if matches!(arg, Arg::Pipe(_)) {
+            AtKind::Pipe
+        } else {
+            AtKind::Arg
+        };
+        self.mark(arg.pos(), kind);
         match arg {
-            Arg::Dot(_) => Ok(dot.clone()),
-            Arg::Nil(_) => Ok(Value::Nil),
+            Arg::Dot(_) => Ok((dot.clone(), self.dot_boxed)),
+            Arg::Nil(_) => Ok((Value::Nil, false)),
             Arg::Field(pos, idents) => {
                 let boxed = self.dot_boxed;
-                Ok(self
-                    .eval_field_chain(
-                        dot,
-                        dot.clone(),
-                        boxed,
-                        At(*pos, arg),
-                        idents,
-                        std::slice::from_ref(arg),
-                        None,
-                    )?
-                    .0)
+                let one = std::slice::from_ref(arg);
+                self.eval_field_chain(dot, dot.clone(), boxed, At(*pos, arg), idents, one, None)
             }
-            Arg::Variable(..) => Ok(self.eval_variable(dot, arg, &[], None)?.0),
-            Arg::Pipe(p) => self.eval_pipeline(dot, p),
-            Arg::Ident(pos, name, callee) => self.eval_function(dot, At(*pos, arg), name, callee, arg, *pos, &[], None),
-            Arg::Chain(..) => Ok(self.eval_chain(dot, arg, &[], None)?.0),
-            Arg::Bool(_, b) => Ok(Value::Bool(*b)),
-            Arg::Number(p, n) => self.constant(At(*p, arg), n),
-            Arg::String(_, _, v) => Ok(v.clone()),
+            Arg::Variable(..) => self.eval_variable(dot, arg, &[], None),
+            Arg::Pipe(p) => Ok((self.eval_pipeline(dot, p)?, false)),
+            Arg::Ident(pos, name, callee) => Ok((
+                self.eval_function(dot, At(*pos, arg), name, callee, arg, *pos, &[], None)?,
+                false,
+            )),
+            Arg::Chain(..) => self.eval_chain(dot, arg, &[], None),
+            Arg::Bool(_, b) => Ok((Value::Bool(*b), false)),
+            Arg::Number(p, n) => Ok((self.constant(At(*p, arg), n)?, false)),
+            Arg::String(_, _, v) => Ok((v.clone(), false)),
         }
     }
 
@@ -879,9 +940,11 @@ impl<'a> Exec<'a> {
         let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
         let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
         let saved_out = std::mem::take(&mut self.out);
+        let saved_at = self.at;
         self.depth += 1;
         let r = self.walk_list(&data, &tree.root);
         self.depth -= 1;
+        self.at = saved_at;
         let out = std::mem::replace(&mut self.out, saved_out);
         self.vars = saved_vars;
         self.tree = saved_tree;

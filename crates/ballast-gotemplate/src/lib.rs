@@ -5,7 +5,18 @@
 //!
 //! Use: build a [`Templates`] set with a [`FuncMap`], [`Templates::parse`] each file into it
 //! (its `define`s join the set), then [`Templates::execute`] a template by name with data.
-//! Execution is bounded by [`Limits`] (output size, call depth, range iterations, time).
+//! Execution is bounded by [`Limits`] (output size, call depth and stack, range iterations,
+//! time); exceeding one is an [`Error`] of kind [`ErrorKind::Limit`], never a hang or a crash.
+//!
+//! Semantics are Go 1.23's (as Helm v4 uses): `range` over an integer, `else with`,
+//! `break`/`continue`, short-circuit `and`/`or`, `missingkey` options. A template is parsed
+//! once into a tree and executed over it; values are shared (`Rc`), never deep-copied.
+//!
+//! Functions that run templates (Helm's `include` and `tpl`) receive an [`Env`]:
+//! [`Env::execute_template`] runs a template of the set, [`Env::execute_source`] parses a text
+//! in an overlay of the set (its `define`s do not leak) and runs it.
+//!
+//! Errors carry Go's full text in [`Error::message`] and its parts in [`ErrorInfo`].
 
 mod builtins;
 

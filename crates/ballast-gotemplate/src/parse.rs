@@ -223,6 +223,51 @@ impl GoString for TemplateCall {
     }
 }
 
+/// What kind of node an execution position refers to (Go's `state.at`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum AtKind {
+    Pipe,
+    Cmd,
+    Arg,
+}
+
+/// Go's text of the node of `kind` at byte `pos` in `list`, if there is one.
+pub(crate) fn find_context(list: &[Node], pos: usize, kind: AtKind) -> Option<String> {
+    list.iter().find_map(|n| match n {
+        Node::Text(_) | Node::Break | Node::Continue => None,
+        Node::Action(p) => find_in_pipe(p, pos, kind),
+        Node::If(b) | Node::With(b) | Node::Range(b) => find_in_pipe(&b.pipe, pos, kind)
+            .or_else(|| find_context(&b.list, pos, kind))
+            .or_else(|| b.else_list.as_deref().and_then(|e| find_context(e, pos, kind))),
+        Node::Template(t) => t.pipe.as_ref().and_then(|p| find_in_pipe(p, pos, kind)),
+    })
+}
+
+fn find_in_pipe(p: &Pipe, pos: usize, kind: AtKind) -> Option<String> {
+    if kind == AtKind::Pipe && p.pos == pos {
+        return Some(p.go_string());
+    }
+    p.cmds.iter().find_map(|c| {
+        if kind == AtKind::Cmd && c.pos == pos {
+            return Some(c.go_string());
+        }
+        c.args.iter().find_map(|a| find_in_arg(a, pos, kind))
+    })
+}
+
+fn find_in_arg(a: &Arg, pos: usize, kind: AtKind) -> Option<String> {
+    match a {
+        Arg::Pipe(p) => find_in_pipe(p, pos, kind),
+        Arg::Chain(p, inner, _) => {
+            if kind == AtKind::Arg && *p == pos {
+                return Some(a.go_string());
+            }
+            find_in_arg(inner, pos, kind)
+        }
+        _ => (kind == AtKind::Arg && a.pos() == pos).then(|| a.go_string()),
+    }
+}
+
 /// True if the body holds only white space (Go's `IsEmptyTree`): such a definition does not
 /// replace an earlier one.
 pub(crate) fn is_empty_tree(list: &[Node]) -> bool {
@@ -818,7 +863,7 @@ fn unquote_char(s: &str, quote: char) -> PResult<(Unq, &str)> {
             Ok((Unq::Char(c), tail))
         }
         '0'..='7' => {
-            if rest.len() < 2 {
+            if rest.len() < 2 || !rest.is_char_boundary(2) {
                 return Err("invalid syntax".into());
             }
             let digits = format!("{e}{}", &rest[..2]);

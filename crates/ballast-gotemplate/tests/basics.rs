@@ -315,3 +315,60 @@ fn objects_fields_and_methods() {
     );
     err("{{ len .c }}", "error calling len: len of type sprig.certificate");
 }
+
+/// A function rejecting an argument's type fails as Go's argument evaluation does (probed
+/// with `helm template` using sprig's `upper(string)` and `trunc(int, string)`).
+#[test]
+fn argument_type_errors_name_the_argument() {
+    use ballast_gotemplate::{Args, Arity, FuncMap, MissingKey, Templates};
+    let mut f = FuncMap::new();
+    f.pure("upper", Arity::Exact(1), |a| {
+        Ok(Value::from(Args::string(&a[0])?.to_uppercase()))
+    });
+    f.pure("trunc", Arity::Exact(2), |a| {
+        let n = Args::int(&a[0])?;
+        let s = Args::string(&a[1])?;
+        Ok(Value::from(s.chars().take(n.max(0) as usize).collect::<String>()))
+    });
+    let mut t = Templates::new(std::rc::Rc::new(f));
+    t.missing_key(MissingKey::Zero);
+    let values = map(vec![("one", Value::Float(1.0)), ("nul", Value::Nil), ("str", s("abc"))]);
+    let d = map(vec![("Values", values)]);
+    let run = |t: &mut Templates, src: &str| {
+        t.parse("t", src).unwrap();
+        t.execute("t", &d).unwrap_err().message
+    };
+    let cases = [
+        (
+            "a: {{ upper .Values.one }}",
+            "t:1:19: executing \"t\" at <.Values.one>: wrong type for value; expected string; got float64",
+        ),
+        (
+            "a: {{ .Values.one | upper }}",
+            "t:1:20: executing \"t\" at <upper>: wrong type for value; expected string; got float64",
+        ),
+        (
+            "a: {{ upper .Values.nul }}",
+            "t:1:19: executing \"t\" at <.Values.nul>: wrong type for value; expected string; got interface {}",
+        ),
+        (
+            "a: {{ trunc .Values.one \"abc\" }}",
+            "t:1:19: executing \"t\" at <.Values.one>: wrong type for value; expected int; got float64",
+        ),
+        (
+            "a: {{ trunc \"x\" \"abc\" }}",
+            "t:1:12: executing \"t\" at <\"x\">: expected integer; found \"x\"",
+        ),
+        (
+            "a: {{ upper 1 }}",
+            "t:1:12: executing \"t\" at <1>: expected string; found 1",
+        ),
+        (
+            "a: {{ upper nil }}",
+            "t:1:12: executing \"t\" at <nil>: cannot assign nil to string",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(run(&mut t, src), format!("template: {want}"), "{src}");
+    }
+}

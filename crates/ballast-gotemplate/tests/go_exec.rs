@@ -51,11 +51,21 @@ const NEWER_GO: &[&str] = &[
     "lexTests: numbers",
 ];
 
+/// Errors only Go before 1.22 gives: ranging over an integer. And the builtin `slice`'s index
+/// type message, moot for Helm (sprig's `slice` replaces it).
+fn go119_only(err: &str) -> bool {
+    if let Some((_, tail)) = err.rsplit_once("range can't iterate over ") {
+        return tail.parse::<i64>().is_ok();
+    }
+    err.contains("error calling slice: cannot index slice/array with type interface {}")
+}
+
 #[test]
 fn go_exec_cases() {
     let text = [
         include_str!("data/exec_cases.jsonl"),
         include_str!("data/parse_cases.jsonl"),
+        include_str!("data/random_cases.jsonl"),
     ]
     .concat();
     let mut failures = Vec::new();
@@ -68,7 +78,7 @@ fn go_exec_cases() {
         let want_out = c["out"].as_str().unwrap_or_default();
         let want_err = c["err"].as_str().unwrap_or_default().to_string();
         let data = value(&c["data"]);
-        if NEWER_GO.contains(&name) {
+        if NEWER_GO.contains(&name) || go119_only(&want_err) {
             continue;
         }
         n += 1;

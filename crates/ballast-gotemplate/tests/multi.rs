@@ -156,7 +156,7 @@ fn errors_carry_their_parts() {
     assert_eq!(e.info.context, "fail");
     t.parse("n.yaml", "{{ eq \"aaaaaaaaaaaaaaaaaaaaaa\" 1 }}").unwrap();
     let e = t.execute("n.yaml", &Value::Nil).unwrap_err();
-    assert_eq!(e.info.context, "eq \"aaaaaaaaaaaaaaaa...");
+    assert_eq!(e.info.context, "eq \"aaaaaaaaaaaaaaaaaaaaaa\" 1");
 }
 
 #[test]
@@ -210,11 +210,8 @@ fn limits_stop_runaway_templates() {
     t.parse("inc", r#"{{define "i"}}{{include "i" .}}{{end}}{{include "i" .}}"#)
         .unwrap();
     let e = t.execute("inc", &Value::Nil).unwrap_err();
-    assert!(
-        e.message.contains("exceeded maximum template depth"),
-        "{}",
-        &e.message[..200]
-    );
+    let tail = &e.message[e.message.len().saturating_sub(300)..];
+    assert!(e.message.contains("exceeded maximum template depth"), "{}", tail);
 }
 
 #[test]

@@ -44,8 +44,8 @@ pub fn funcs() -> FuncMap {
     f.pure("fail", Arity::Exact(0), |_| Err("it failed".to_string()));
     f.pure("dict", Arity::AtLeast(0), |a| {
         let mut m = Map::new();
-        for p in a.chunks(2) {
-            m.insert(p[0].to_string(), p.get(1).cloned().unwrap_or_default());
+        for p in a.chunks_exact(2) {
+            m.insert(ballast_gotemplate::fmt::sprint(&p[..1]), p[1].clone());
         }
         Ok(Value::map(m))
     });
