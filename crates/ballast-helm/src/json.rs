@@ -225,24 +225,36 @@ pub enum Target {
 /// `json.Unmarshal` into `interface{}`: numbers become `Float`; errors as Go words them
 /// (`invalid character 'x' looking for beginning of value`, `unexpected end of JSON input`).
 pub fn from_json(src: &str) -> Result<Value, String> {
-    from_json_into(src, Target::Any)
+    from_json_into(src, Target::Any).map_err(|e| e.message)
 }
 
-/// `json.Unmarshal` into a map or a list (`json: cannot unmarshal array into Go value of
-/// type map[string]interface {}` otherwise; `null` gives `Nil`).
-pub fn from_json_into(src: &str, target: Target) -> Result<Value, String> {
+/// A failed `json.Unmarshal`.
+#[derive(Debug)]
+pub struct JsonError {
+    /// Go's message.
+    pub message: String,
+    /// What Go leaves in the target after a type error found past the syntax check (a number
+    /// out of float64's range is left as nil, the rest decoded); `None` after a syntax error
+    /// or a top-level type mismatch.
+    pub partial: Option<Value>,
+}
+
+/// `json.Unmarshal` into a map, a list or `interface{}` (`json: cannot unmarshal array into
+/// Go value of type map[string]interface {}` when the kind differs; `null` gives `Nil`).
+pub fn from_json_into(src: &str, target: Target) -> Result<Value, JsonError> {
+    let syntax = |message| JsonError { message, partial: None };
     let mut p = JsonParser {
         b: src.as_bytes(),
         src,
         i: 0,
+        type_error: None,
     };
     p.ws();
-    let v = p.value(0)?;
+    let v = p.value(0).map_err(syntax)?;
     p.ws();
     if p.i < p.b.len() {
-        return Err(p.invalid("after top-level value"));
+        return Err(syntax(p.invalid("after top-level value")));
     }
-    let v = v.map_err(|e: String| e)?;
     let kind = match &v {
         Value::Nil => return Ok(v),
         Value::Map(_) => "object",
@@ -251,14 +263,22 @@ pub fn from_json_into(src: &str, target: Target) -> Result<Value, String> {
         Value::Bool(_) => "bool",
         _ => "number",
     };
-    match (target, kind) {
-        (Target::Any, _) | (Target::Map, "object") | (Target::List, "array") => Ok(v),
-        (Target::Map, _) => Err(format!(
-            "json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
-        )),
-        (Target::List, _) => Err(format!(
-            "json: cannot unmarshal {kind} into Go value of type []interface {{}}"
-        )),
+    let mismatch = match (target, kind) {
+        (Target::Any, _) | (Target::Map, "object") | (Target::List, "array") => None,
+        (Target::Map, _) => Some("map[string]interface {}"),
+        (Target::List, _) => Some("[]interface {}"),
+    };
+    if let Some(go_type) = mismatch {
+        return Err(syntax(format!(
+            "json: cannot unmarshal {kind} into Go value of type {go_type}"
+        )));
+    }
+    match p.type_error {
+        Some(message) => Err(JsonError {
+            message,
+            partial: Some(v),
+        }),
+        None => Ok(v),
     }
 }
 
@@ -266,11 +286,9 @@ struct JsonParser<'a> {
     b: &'a [u8],
     src: &'a str,
     i: usize,
+    /// The first type error (Go reports syntax errors first, then decodes on).
+    type_error: Option<String>,
 }
-
-/// A parsed value, or a type error found after the syntax was checked (Go reports syntax
-/// errors first).
-type Parsed = Result<Value, String>;
 
 impl JsonParser<'_> {
     fn ws(&mut self) {
@@ -295,7 +313,17 @@ impl JsonParser<'_> {
         format!("invalid character {shown} {context}")
     }
 
-    fn value(&mut self, depth: usize) -> Result<Parsed, String> {
+    /// At the end of input Go's scanner feeds a space to the pending state: inside a literal
+    /// or a number that is "invalid character ' '".
+    fn invalid_at_end(&self, context: &str) -> String {
+        if self.i >= self.b.len() {
+            format!("invalid character ' ' {context}")
+        } else {
+            self.invalid(context)
+        }
+    }
+
+    fn value(&mut self, depth: usize) -> Result<Value, String> {
         if depth > MAX_DEPTH {
             return Err("exceeded max depth".into());
         }
@@ -304,11 +332,10 @@ impl JsonParser<'_> {
             Some(b'{') => {
                 self.i += 1;
                 let mut m = Map::new();
-                let mut err = None;
                 self.ws();
                 if self.b.get(self.i) == Some(&b'}') {
                     self.i += 1;
-                    return Ok(Ok(Value::map(m)));
+                    return Ok(Value::map(m));
                 }
                 loop {
                     self.ws();
@@ -322,12 +349,8 @@ impl JsonParser<'_> {
                     }
                     self.i += 1;
                     self.ws();
-                    match self.value(depth + 1)? {
-                        Ok(v) => {
-                            m.insert(k, v);
-                        }
-                        Err(e) => err = err.or(Some(e)),
-                    }
+                    let v = self.value(depth + 1)?;
+                    m.insert(k, v);
                     self.ws();
                     match self.b.get(self.i) {
                         Some(b',') => self.i += 1,
@@ -338,26 +361,19 @@ impl JsonParser<'_> {
                         _ => return Err(self.invalid("after object key:value pair")),
                     }
                 }
-                Ok(match err {
-                    Some(e) => Err(e),
-                    None => Ok(Value::map(m)),
-                })
+                Ok(Value::map(m))
             }
             Some(b'[') => {
                 self.i += 1;
                 let mut l = Vec::new();
-                let mut err = None;
                 self.ws();
                 if self.b.get(self.i) == Some(&b']') {
                     self.i += 1;
-                    return Ok(Ok(Value::list(l)));
+                    return Ok(Value::list(l));
                 }
                 loop {
                     self.ws();
-                    match self.value(depth + 1)? {
-                        Ok(v) => l.push(v),
-                        Err(e) => err = err.or(Some(e)),
-                    }
+                    l.push(self.value(depth + 1)?);
                     self.ws();
                     match self.b.get(self.i) {
                         Some(b',') => self.i += 1,
@@ -368,12 +384,9 @@ impl JsonParser<'_> {
                         _ => return Err(self.invalid("after array element")),
                     }
                 }
-                Ok(match err {
-                    Some(e) => Err(e),
-                    None => Ok(Value::list(l)),
-                })
+                Ok(Value::list(l))
             }
-            Some(b'"') => Ok(Ok(Value::from(self.string()?))),
+            Some(b'"') => Ok(Value::from(self.string()?)),
             Some(b't') => self.literal("true", Value::Bool(true)),
             Some(b'f') => self.literal("false", Value::Bool(false)),
             Some(b'n') => self.literal("null", Value::Nil),
@@ -382,18 +395,18 @@ impl JsonParser<'_> {
         }
     }
 
-    fn literal(&mut self, word: &str, v: Value) -> Result<Parsed, String> {
+    fn literal(&mut self, word: &str, v: Value) -> Result<Value, String> {
         for (n, expect) in word.bytes().enumerate() {
             if n == 0 {
                 self.i += 1;
                 continue;
             }
             if self.b.get(self.i) != Some(&expect) {
-                return Err(self.invalid(&format!("in literal {word} (expecting '{}')", expect as char)));
+                return Err(self.invalid_at_end(&format!("in literal {word} (expecting '{}')", expect as char)));
             }
             self.i += 1;
         }
-        Ok(Ok(v))
+        Ok(v)
     }
 
     fn digits(&mut self) -> usize {
@@ -404,12 +417,12 @@ impl JsonParser<'_> {
         self.i - start
     }
 
-    fn number(&mut self) -> Result<Parsed, String> {
+    fn number(&mut self) -> Result<Value, String> {
         let start = self.i;
         if self.b[self.i] == b'-' {
             self.i += 1;
             if !matches!(self.b.get(self.i), Some(b'0'..=b'9')) {
-                return Err(self.invalid("in numeric literal"));
+                return Err(self.invalid_at_end("in numeric literal"));
             }
         }
         if self.b.get(self.i) == Some(&b'0') {
@@ -420,7 +433,7 @@ impl JsonParser<'_> {
         if self.b.get(self.i) == Some(&b'.') {
             self.i += 1;
             if self.digits() == 0 {
-                return Err(self.invalid("after decimal point in numeric literal"));
+                return Err(self.invalid_at_end("after decimal point in numeric literal"));
             }
         }
         if matches!(self.b.get(self.i), Some(b'e' | b'E')) {
@@ -429,15 +442,20 @@ impl JsonParser<'_> {
                 self.i += 1;
             }
             if self.digits() == 0 {
-                return Err(self.invalid("in exponent of numeric literal"));
+                return Err(self.invalid_at_end("in exponent of numeric literal"));
             }
         }
         let text = &self.src[start..self.i];
         Ok(match text.parse::<f64>() {
-            Ok(f) if f.is_finite() => Ok(Value::Float(f)),
-            _ => Err(format!(
-                "json: cannot unmarshal number {text} into Go value of type float64"
-            )),
+            Ok(f) if f.is_finite() => Value::Float(f),
+            _ => {
+                if self.type_error.is_none() {
+                    self.type_error = Some(format!(
+                        "json: cannot unmarshal number {text} into Go value of type float64"
+                    ));
+                }
+                Value::Nil
+            }
         })
     }
 
@@ -557,7 +575,7 @@ mod tests {
             "invalid character 'x' after top-level value"
         );
         assert_eq!(
-            from_json_into("[1]", Target::Map).unwrap_err(),
+            from_json_into("[1]", Target::Map).unwrap_err().message,
             "json: cannot unmarshal array into Go value of type map[string]interface {}"
         );
     }

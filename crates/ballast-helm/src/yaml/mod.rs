@@ -12,16 +12,15 @@
 
 mod emit;
 mod load;
-mod pretty;
 mod resolve;
 
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
 
-pub(crate) use emit::plain_digits;
 pub use emit::to_yaml;
+pub use emit::to_yaml_pretty;
+pub(crate) use emit::{format_g_shortest, plain_digits};
 pub use load::Mode;
-pub use pretty::to_yaml_pretty;
 
 /// A YAML document Helm would refuse, with Helm's message (e.g. `error converting YAML to
 /// JSON: yaml: line 3: mapping values are not allowed in this context`).

@@ -218,7 +218,7 @@ fn parse_digits(digits: &str, base: u32, neg: bool) -> Option<Scalar> {
 
 /// goyaml.v2's timestamp forms: `2006-1-2`, `2006-1-2T15:4:5.999999999Z07:00` (also `t`),
 /// `2006-1-2 15:4:5.999999999`.
-fn is_timestamp(s: &str) -> bool {
+pub(crate) fn is_timestamp(s: &str) -> bool {
     let b = s.as_bytes();
     let year = b.iter().take_while(|c| c.is_ascii_digit()).count();
     if year != 4 || b.get(4) != Some(&b'-') {

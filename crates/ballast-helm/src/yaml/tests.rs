@@ -188,3 +188,45 @@ fn documents_merge_and_anchors() {
     }
     assert!(bad.is_empty(), "{}", bad.join("\n"));
 }
+
+fn fixture_values() -> Value {
+    parse_values(include_str!("../../tests/fixtures/formats/styles.yaml")).unwrap()
+}
+
+fn diff(got: &str, want: &str) -> String {
+    for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        if g != w {
+            return format!("line {}:\n got  {g:?}\n want {w:?}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: got {} lines, want {}",
+        got.lines().count(),
+        want.lines().count()
+    )
+}
+
+#[test]
+fn to_yaml_matches_helm() {
+    let got = to_yaml(&fixture_values()).unwrap();
+    let want = include_str!("../../tests/fixtures/formats/styles.toYaml.txt");
+    assert!(got == want, "{}", diff(&got, want));
+}
+
+#[test]
+fn to_yaml_pretty_matches_helm() {
+    let got = to_yaml_pretty(&fixture_values()).unwrap();
+    let want = include_str!("../../tests/fixtures/formats/styles.toYamlPretty.txt");
+    assert!(got == want, "{}", diff(&got, want));
+}
+
+#[test]
+fn to_json_matches_helm() {
+    let v = fixture_values();
+    let got = crate::json::to_json(&v).unwrap() + "\n";
+    let want = include_str!("../../tests/fixtures/formats/styles.toJson.txt");
+    assert!(got == want, "{}", diff(&got, want));
+    let got = crate::json::to_pretty_json(&v).unwrap() + "\n";
+    let want = include_str!("../../tests/fixtures/formats/styles.toPrettyJson.txt");
+    assert!(got == want, "{}", diff(&got, want));
+}
