@@ -327,6 +327,25 @@ mod tests {
     }
 
     #[test]
+    fn as_config_and_secrets_as_helm() {
+        let f = files(&[
+            ("a.txt", "a"),
+            ("files/b.txt", "b\nline two\n"),
+            ("files/sub/c.txt", "c\n"),
+            ("files/d.json", "{\"d\":1}\n"),
+        ]);
+        assert_eq!(
+            f.glob("files/**").as_config(),
+            "b.txt: |\n  b\n  line two\nc.txt: |\n  c\nd.json: |\n  {\"d\":1}"
+        );
+        assert_eq!(
+            f.glob("files/*").as_secrets(),
+            "b.txt: YgpsaW5lIHR3bwo=\nd.json: eyJkIjoxfQo="
+        );
+        assert_eq!(f.glob("nomatch").as_config(), "{}");
+    }
+
+    #[test]
     fn get_lines_and_methods() {
         let f = files(&[("a.txt", "x\ny\n"), ("e", ""), ("two", "1\n\n2")]);
         assert_eq!(f.get("a.txt"), "x\ny\n");

@@ -6,6 +6,8 @@ pub mod deps;
 pub mod ignore;
 pub mod load;
 pub mod metadata;
+#[cfg(test)]
+mod tests;
 
 use std::rc::Rc;
 

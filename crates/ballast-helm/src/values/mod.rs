@@ -145,4 +145,4 @@ pub fn prepare(chart: Chart, user: &Value) -> Result<(Chart, Value), Error> {
 }
 
 #[cfg(test)]
-mod tests;
+pub(crate) mod tests;
