@@ -210,6 +210,72 @@ fn build_custom_cert(b64cert: &str, b64key: &str) -> Result<Value, String> {
     .value())
 }
 
+/// Go's `base64.StdEncoding.DecodeString`: padding required, line breaks skipped, the last
+/// symbol's unused bits ignored; an error gives the offending input byte's position.
+fn go_base64(s: &str) -> Result<Vec<u8>, usize> {
+    let src = s.as_bytes();
+    let value = |c: u8| match c {
+        b'A'..=b'Z' => Some(c - b'A'),
+        b'a'..=b'z' => Some(c - b'a' + 26),
+        b'0'..=b'9' => Some(c - b'0' + 52),
+        b'+' => Some(62),
+        b'/' => Some(63),
+        _ => None,
+    };
+    let newline = |c: u8| c == b'\n' || c == b'\r';
+    let mut out = Vec::with_capacity(src.len() / 4 * 3);
+    let mut si = 0;
+    loop {
+        let mut quantum = [0u8; 4];
+        let mut j = 0;
+        let mut len = 4;
+        while j < 4 {
+            let Some(&c) = src.get(si) else {
+                if j == 0 {
+                    return Ok(out);
+                }
+                return Err(si - j);
+            };
+            si += 1;
+            if let Some(v) = value(c) {
+                quantum[j] = v;
+                j += 1;
+                continue;
+            }
+            if newline(c) {
+                continue;
+            }
+            if c != b'=' || j < 2 {
+                return Err(si - 1);
+            }
+            if j == 2 {
+                while src.get(si).is_some_and(|&c| newline(c)) {
+                    si += 1;
+                }
+                match src.get(si) {
+                    None => return Err(src.len()),
+                    Some(b'=') => si += 1,
+                    Some(_) => return Err(si - 1),
+                }
+            }
+            while src.get(si).is_some_and(|&c| newline(c)) {
+                si += 1;
+            }
+            if si < src.len() {
+                return Err(si);
+            }
+            len = j;
+            break;
+        }
+        let v = quantum.iter().fold(0u32, |a, &d| a << 6 | u32::from(d));
+        let bytes = v.to_be_bytes();
+        out.extend_from_slice(&bytes[1..len]);
+        if len < 4 {
+            return Ok(out);
+        }
+    }
+}
+
 fn aes_key(password: &str) -> [u8; 32] {
     let mut key = [0u8; 32];
     let n = password.len().min(32);
@@ -240,12 +306,7 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     if crypt64.is_empty() {
         return Ok(String::new());
     }
-    let crypt = STANDARD.decode(crypt64).map_err(|e| match e {
-        base64::DecodeError::InvalidByte(i, _) | base64::DecodeError::InvalidLastSymbol(i, _) => {
-            format!("illegal base64 data at input byte {i}")
-        }
-        _ => format!("illegal base64 data at input byte {}", crypt64.len() / 4 * 4),
-    })?;
+    let crypt = go_base64(crypt64).map_err(|i| format!("illegal base64 data at input byte {i}"))?;
     if crypt.len() < 16 {
         return Err(format!(
             "runtime error: slice bounds out of range [:16] with capacity {}",

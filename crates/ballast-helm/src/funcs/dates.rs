@@ -208,6 +208,35 @@ impl GoTime {
     }
 }
 
+/// A `time.Month` or `time.Weekday`: an integer printed as its name.
+struct GoNamedInt {
+    type_name: &'static str,
+    name: &'static str,
+    value: i64,
+}
+
+impl Object for GoNamedInt {
+    fn type_name(&self) -> String {
+        self.type_name.into()
+    }
+    fn kind(&self) -> &'static str {
+        "int"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        (name == "String").then(|| Value::str(self.name))
+    }
+    fn fmt_go(&self) -> String {
+        self.name.into()
+    }
+    fn to_data(&self) -> Value {
+        Value::Int(self.value)
+    }
+}
+
+fn named_int(type_name: &'static str, name: &'static str, value: i64) -> Value {
+    Value::Object(Rc::new(GoNamedInt { type_name, name, value }))
+}
+
 /// A `time.Duration` as a template sees it (`Sub` gives one).
 struct GoDuration(i64);
 
@@ -251,14 +280,14 @@ impl Object for GoTime {
         let c = civil(self.ts, off);
         Some(match name {
             "Year" => Value::Int(c.year),
-            "Month" => Value::str(layout::month_name(c.month)),
+            "Month" => named_int("time.Month", layout::month_name(c.month), i64::from(c.month)),
             "Day" => Value::Int(i64::from(c.day)),
             "Hour" => Value::Int(i64::from(c.hour)),
             "Minute" => Value::Int(i64::from(c.minute)),
             "Second" => Value::Int(i64::from(c.second)),
             "Nanosecond" => Value::Int(i64::from(c.nanos)),
             "YearDay" => Value::Int(i64::from(c.yday)),
-            "Weekday" => Value::str(layout::weekday_name(c.weekday)),
+            "Weekday" => named_int("time.Weekday", layout::weekday_name(c.weekday), i64::from(c.weekday)),
             "Unix" => Value::Int64(self.ts.as_second()),
             "UnixMilli" => Value::Int64((self.unix_nanos() / 1_000_000) as i64),
             "UnixMicro" => Value::Int64((self.unix_nanos() / 1_000) as i64),

@@ -12,133 +12,303 @@ use regex::{Regex, RegexBuilder};
 /// Upper bound on a compiled program, so a template cannot exhaust memory with `a{1000}{1000}`.
 const SIZE_LIMIT: usize = 8 << 20;
 
-/// Rewrites a Go pattern into the `regex` crate's syntax with the same meaning.
-fn translate(p: &str) -> String {
+/// A counted repetition `{n}`, `{n,}` or `{n,m}` at the start of `s`: its length and its
+/// bounds (`None` for a missing maximum; a bound of eight or more digits is out of range, as
+/// in Go). Anything else is not a repetition, and Go reads its `{` as a literal.
+fn counted_repeat(s: &str) -> Option<(usize, i64, Option<i64>)> {
+    let b = s.as_bytes();
+    let number = |from: usize| {
+        let n = b[from..].iter().take_while(|c| c.is_ascii_digit()).count();
+        let v = if n >= 8 {
+            -1
+        } else {
+            s[from..from + n].parse::<i64>().unwrap_or(-1)
+        };
+        (n, v)
+    };
+    let (n1, min) = number(1);
+    if n1 == 0 {
+        return None;
+    }
+    let mut i = 1 + n1;
+    let mut max = Some(min);
+    if b.get(i) == Some(&b',') {
+        i += 1;
+        let (n2, v) = number(i);
+        max = if n2 == 0 { None } else { Some(v) };
+        i += n2;
+    }
+    (b.get(i) == Some(&b'}')).then_some((i + 1, min, max))
+}
+
+/// Rewrites a Go pattern into the `regex` crate's syntax with the same meaning, refusing
+/// what Go's parser refuses and the crate would accept (nested repetitions, counts above
+/// 1000) with Go's message.
+fn translate(p: &str) -> Result<String, String> {
+    let err = |code: &str, expr: &str| format!("error parsing regexp: {code}: `{expr}`");
     let mut out = String::with_capacity(p.len() + 8);
-    let mut chars = p.chars().peekable();
     let mut in_class = false;
     let mut class_start = false;
-    while let Some(c) = chars.next() {
-        let at_class_start = class_start;
-        class_start = false;
-        match c {
-            '\\' => {
-                let Some(n) = chars.next() else {
-                    out.push('\\');
-                    break;
-                };
-                let class = |set: &str, neg: bool| match (in_class, neg) {
-                    (false, false) => format!("[{set}]"),
-                    (false, true) => format!("[^{set}]"),
-                    (true, false) => set.to_string(),
-                    (true, true) => format!("[^{set}]"),
-                };
-                match n {
-                    'd' => out.push_str(&class("0-9", false)),
-                    'D' => out.push_str(&class("0-9", true)),
-                    'w' => out.push_str(&class("0-9A-Za-z_", false)),
-                    'W' => out.push_str(&class("0-9A-Za-z_", true)),
-                    's' => out.push_str(&class(r"\t\n\f\r ", false)),
-                    'S' => out.push_str(&class(r"\t\n\f\r ", true)),
-                    'b' if !in_class => out.push_str(r"(?-u:\b)"),
-                    'B' if !in_class => out.push_str(r"(?-u:\B)"),
-                    'Q' => {
-                        let mut lit = String::new();
-                        while let Some(q) = chars.next() {
-                            if q == '\\' && chars.peek() == Some(&'E') {
-                                chars.next();
-                                break;
-                            }
-                            lit.push(q);
-                        }
-                        if in_class {
-                            for q in lit.chars() {
-                                out.push_str(&regex::escape(q.encode_utf8(&mut [0; 4])));
-                            }
-                        } else {
-                            out.push_str(&regex::escape(&lit));
-                        }
-                    }
-                    _ => {
-                        out.push('\\');
-                        out.push(n);
-                    }
+    // Where the last repetition operator began, while it is the last thing read.
+    let mut last_repeat: Option<usize> = None;
+    // Whether something precedes that a repetition may apply to.
+    let mut can_repeat = false;
+    // Where a flags-only group `(?i)` begins in the output, while it is the last thing read.
+    let mut flags_at: Option<usize> = None;
+    let mut i = 0;
+    while let Some(c) = p[i..].chars().next() {
+        let start = i;
+        i += c.len_utf8();
+        if in_class {
+            let at_class_start = class_start;
+            class_start = false;
+            match c {
+                '\\' => i = translate_escape(p, i, true, &mut out),
+                '[' if p[i..].starts_with(':') => {
+                    // A POSIX class `[:alpha:]`, copied whole.
+                    let end = p[i..].find(']').map_or(p.len(), |e| i + e + 1);
+                    out.push_str(&p[start..end]);
+                    i = end;
                 }
+                '[' | '&' | '~' => {
+                    out.push('\\');
+                    out.push(c);
+                }
+                ']' if !at_class_start => {
+                    out.push(']');
+                    in_class = false;
+                }
+                _ => out.push(c),
             }
-            '[' if !in_class => {
+            continue;
+        }
+        let mut repeat_end = None;
+        match c {
+            '*' | '+' | '?' => repeat_end = Some(i),
+            '{' => match counted_repeat(&p[start..]) {
+                Some((len, min, max)) => {
+                    let end = start + len;
+                    if !(0..=1000).contains(&min) || max.is_some_and(|m| !(0..=1000).contains(&m) || min > m) {
+                        return Err(err("invalid repeat count", &p[start..end]));
+                    }
+                    repeat_end = Some(end);
+                }
+                None => {
+                    out.push_str(r"\{");
+                    (last_repeat, can_repeat) = (None, true);
+                    continue;
+                }
+            },
+            _ => {}
+        }
+        if let Some(mut end) = repeat_end {
+            if p[end..].starts_with('?') {
+                end += 1;
+            }
+            if let Some(prev) = last_repeat {
+                return Err(err("invalid nested repetition operator", &p[prev..end]));
+            }
+            if !can_repeat {
+                return Err(err("missing argument to repetition operator", &p[start..end]));
+            }
+            match flags_at.take() {
+                // Go repeats the atom before `(?i)`; the crate wants the operator next to it.
+                Some(at) => out.insert_str(at, &p[start..end]),
+                None => out.push_str(&p[start..end]),
+            }
+            i = end;
+            last_repeat = Some(start);
+            continue;
+        }
+        let prior_can_repeat = can_repeat;
+        let group_at = out.len();
+        flags_at = None;
+        last_repeat = None;
+        can_repeat = true;
+        match c {
+            '\\' => i = translate_escape(p, i, false, &mut out),
+            '[' => {
                 out.push('[');
                 in_class = true;
                 class_start = true;
-                if chars.peek() == Some(&'^') {
+                if p[i..].starts_with('^') {
                     out.push('^');
-                    chars.next();
+                    i += 1;
                 }
                 // A `]` first in a class is a literal in Go.
-                if chars.peek() == Some(&']') {
+                if p[i..].starts_with(']') {
                     out.push_str(r"\]");
-                    chars.next();
+                    i += 1;
                 }
             }
-            '[' if in_class => {
-                if chars.peek() == Some(&':') {
-                    // A POSIX class `[:alpha:]`, copied whole.
-                    out.push('[');
-                    for q in chars.by_ref() {
-                        out.push(q);
-                        if q == ']' {
-                            break;
-                        }
+            '(' => {
+                out.push('(');
+                can_repeat = false;
+                let rest = &p[i..];
+                if rest.starts_with('?') {
+                    let len = if rest.starts_with("?P<") || rest.starts_with("?<") {
+                        rest.find('>').map_or(rest.len(), |k| k + 1)
+                    } else {
+                        rest.find([':', ')']).map_or(rest.len(), |k| k + 1)
+                    };
+                    out.push_str(&rest[..len]);
+                    i += len;
+                    if rest[..len].ends_with(')') {
+                        // `(?i)` sets flags without opening a group.
+                        can_repeat = prior_can_repeat;
+                        flags_at = Some(group_at);
                     }
-                } else {
-                    out.push_str(r"\[");
                 }
             }
-            ']' if in_class && !at_class_start => {
-                out.push(']');
-                in_class = false;
-            }
-            '&' | '~' if in_class => {
-                out.push('\\');
-                out.push(c);
+            '|' => {
+                out.push('|');
+                can_repeat = false;
             }
             _ => out.push(c),
         }
     }
-    out
+    Ok(out)
 }
 
-/// Go's wording for a pattern the parser refuses, from the `regex` crate's description.
-fn go_error(pattern: &str, e: &regex::Error) -> String {
-    let text = e.to_string();
-    let code = if text.contains("unclosed group") {
-        "missing closing )"
-    } else if text.contains("unopened group") {
-        "unexpected )"
-    } else if text.contains("unclosed character class") {
-        "missing closing ]"
-    } else if text.contains("repetition operator missing expression") {
-        "missing argument to repetition operator"
-    } else if text.contains("invalid character class range") {
-        "invalid character class range"
-    } else if text.contains("escape") {
-        "invalid escape sequence"
-    } else if text.contains("repetition") || text.contains("decimal") {
-        "invalid repeat count"
-    } else if text.contains("exceeds size limit") {
-        "expression too large"
-    } else {
-        "invalid or unsupported Perl syntax"
+/// Translates the escape whose backslash ends just before `i`; returns where it ends.
+fn translate_escape(p: &str, i: usize, in_class: bool, out: &mut String) -> usize {
+    let Some(n) = p[i..].chars().next() else {
+        out.push('\\');
+        return i;
     };
-    format!("error parsing regexp: {code}: `{pattern}`")
+    let next = i + n.len_utf8();
+    let class = |set: &str, neg: bool| match (in_class, neg) {
+        (false, false) => format!("[{set}]"),
+        (_, true) => format!("[^{set}]"),
+        (true, false) => set.to_string(),
+    };
+    match n {
+        'd' => out.push_str(&class("0-9", false)),
+        'D' => out.push_str(&class("0-9", true)),
+        'w' => out.push_str(&class("0-9A-Za-z_", false)),
+        'W' => out.push_str(&class("0-9A-Za-z_", true)),
+        's' => out.push_str(&class(r"\t\n\f\r ", false)),
+        'S' => out.push_str(&class(r"\t\n\f\r ", true)),
+        'b' if !in_class => out.push_str(r"(?-u:\b)"),
+        'B' if !in_class => out.push_str(r"(?-u:\B)"),
+        'Q' => {
+            let end = p[next..].find(r"\E").map_or(p.len(), |k| next + k);
+            let lit = &p[next..end];
+            if in_class {
+                for q in lit.chars() {
+                    out.push_str(&regex::escape(q.encode_utf8(&mut [0; 4])));
+                }
+            } else {
+                out.push_str(&regex::escape(lit));
+            }
+            return (end + 2).min(p.len());
+        }
+        'x' | 'p' | 'P' if p[next..].starts_with('{') => {
+            // `\x{263a}`, `\p{Greek}`: the braces belong to the escape.
+            let end = p[next..].find('}').map_or(p.len(), |k| next + k + 1);
+            out.push('\\');
+            out.push_str(&p[i..end]);
+            return end;
+        }
+        '0'..='7' if n == '0' || p[next..].starts_with(|c: char| ('0'..='7').contains(&c)) => {
+            // Go's octal escapes: up to three digits.
+            let digits = p[i..].chars().take(3).take_while(|c| ('0'..='7').contains(c)).count();
+            let value = u32::from_str_radix(&p[i..i + digits], 8).unwrap_or(0);
+            out.push_str(&format!("\\x{{{value:x}}}"));
+            return i + digits;
+        }
+        _ => {
+            out.push('\\');
+            out.push(n);
+        }
+    }
+    next
 }
 
-/// Compiles a Go pattern, or gives Go's error text.
+/// The part of the pattern the `regex` crate's error points at (its caret line), as byte
+/// offsets into `pattern`.
+fn error_span(text: &str, pattern: &str) -> Option<(usize, usize)> {
+    let mut lines = text.lines().skip(1);
+    let shown = lines.next()?.strip_prefix("    ")?;
+    let carets = lines.next()?.strip_prefix("    ")?;
+    if shown != pattern {
+        return None;
+    }
+    let from = carets.find('^')?;
+    let len = carets[from..].chars().take_while(|&c| c == '^').count();
+    let byte = |chars: usize| pattern.char_indices().nth(chars).map_or(pattern.len(), |(b, _)| b);
+    Some((byte(from), byte(from + len)))
+}
+
+/// Go's wording for a pattern the parser refuses, from the `regex` crate's description: Go
+/// names the offending part, or for unbalanced groups the whole pattern.
+fn go_error(pattern: &str, translated: &str, e: &regex::Error) -> String {
+    let text = e.to_string();
+    // The span is usable when the translation left the pattern as it was.
+    let span = if translated == pattern {
+        error_span(&text, pattern)
+    } else {
+        None
+    };
+    let part = |to_end: bool| match span {
+        Some((a, b)) => &pattern[a..if to_end { pattern.len() } else { b }],
+        None => pattern,
+    };
+    let (code, expr) = if text.contains("unclosed group") {
+        ("missing closing )", pattern)
+    } else if text.contains("unopened group") {
+        ("unexpected )", pattern)
+    } else if text.contains("unclosed character class") {
+        ("missing closing ]", part(true))
+    } else if text.contains("repetition operator missing expression") {
+        ("missing argument to repetition operator", part(false))
+    } else if text.contains("invalid character class range") {
+        ("invalid character class range", part(false))
+    } else if text.contains("reached end of pattern prematurely") && pattern.ends_with('\\') {
+        ("trailing backslash at end of expression", "")
+    } else if text.contains("escape") || text.contains("backreferences") {
+        ("invalid escape sequence", part(false))
+    } else if text.contains("repetition") || text.contains("decimal") {
+        ("invalid repeat count", part(false))
+    } else if text.contains("exceeds size limit") {
+        ("expression too large", pattern)
+    } else {
+        ("invalid or unsupported Perl syntax", pattern)
+    };
+    format!("error parsing regexp: {code}: `{expr}`")
+}
+
+/// How many compiled patterns each thread keeps (charts call the same few in loops).
+const CACHE_SIZE: usize = 128;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<Regex, String>>> =
+        std::cell::RefCell::new(std::collections::HashMap::new());
+}
+
+/// Compiles a Go pattern, or gives Go's error text; results are cached per thread.
 fn compile(pattern: &str) -> Result<Regex, String> {
-    RegexBuilder::new(&translate(pattern))
+    if let Some(hit) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+        return hit;
+    }
+    let result = compile_uncached(pattern);
+    CACHE.with(|c| {
+        let mut c = c.borrow_mut();
+        if c.len() >= CACHE_SIZE {
+            c.clear();
+        }
+        c.insert(pattern.to_string(), result.clone());
+    });
+    result
+}
+
+fn compile_uncached(pattern: &str) -> Result<Regex, String> {
+    let translated = translate(pattern)?;
+    RegexBuilder::new(&translated)
         .size_limit(SIZE_LIMIT)
         .dfa_size_limit(SIZE_LIMIT)
         .build()
-        .map_err(|e| go_error(pattern, &e))
+        .map_err(|e| go_error(pattern, &translated, &e))
 }
 
 /// Go's `regexp.MustCompile` panic text, as the template engine reports it.
@@ -300,133 +470,4 @@ pub(crate) mod test_support {
 }
 
 #[cfg(test)]
-mod tests {
-    use super::test_support::{call, call_err};
-    use super::*;
-
-    fn funcs() -> FuncMap {
-        let mut m = FuncMap::new();
-        register(&mut m);
-        m
-    }
-
-    fn s(m: &FuncMap, name: &str, args: &[Value]) -> String {
-        call(m, name, args).to_string()
-    }
-
-    #[test]
-    fn match_and_find() {
-        let m = funcs();
-        assert_eq!(s(&m, "regexMatch", &["(".into(), "x".into()]), "false");
-        assert_eq!(s(&m, "regexMatch", &["^a.c$".into(), "abc".into()]), "true");
-        assert_eq!(s(&m, "mustRegexMatch", &["b".into(), "abc".into()]), "true");
-        assert_eq!(
-            call_err(&m, "mustRegexMatch", &["(".into(), "x".into()]),
-            "error parsing regexp: missing closing ): `(`"
-        );
-        assert_eq!(s(&m, "regexFind", &["b+".into(), "abbbc".into()]), "bbb");
-        assert_eq!(s(&m, "regexFind", &["z".into(), "abc".into()]), "");
-        assert_eq!(
-            call_err(&m, "regexFind", &["(".into(), "x".into()]),
-            "regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"
-        );
-        assert_eq!(
-            call_err(&m, "mustRegexFind", &["(".into(), "x".into()]),
-            "error parsing regexp: missing closing ): `(`"
-        );
-    }
-
-    #[test]
-    fn find_all() {
-        let m = funcs();
-        let fa = |p: &str, t: &str, n: i64| s(&m, "regexFindAll", &[p.into(), t.into(), Value::Int(n)]);
-        assert_eq!(fa("a.", "abacad", -1), "[ab ac ad]");
-        assert_eq!(fa("a.", "abacad", 2), "[ab ac]");
-        assert_eq!(fa("a.", "abacad", 0), "[]");
-        assert_eq!(fa("x*", "abc", -1), "[   ]");
-        assert_eq!(fa("", "abc", -1), "[   ]");
-        // From Go's regexp: empty matches right after a match are skipped.
-        let q = |p: &str, t: &str| {
-            let Value::List(l) = call(&m, "regexFindAll", &[p.into(), t.into(), Value::Int(-1)]) else {
-                panic!()
-            };
-            l.iter().map(|v| v.to_string()).collect::<Vec<_>>()
-        };
-        assert_eq!(q("a*", "baaac"), ["", "aaa", ""]);
-        assert_eq!(q("a|", "baaac"), ["", "a", "a", "a", ""]);
-        assert_eq!(q("b*", "abbbcb"), ["", "bbb", "b"]);
-        assert_eq!(q(r"\w+", "héllo wörld_1"), ["h", "llo", "w", "rld_1"]);
-        assert_eq!(q(r"\d", "1٣2"), ["1", "2"]);
-        assert_eq!(q(r"\bx", "éx x"), ["x", "x"]);
-        assert_eq!(q("[[:alpha:]]+", "ab1c"), ["ab", "c"]);
-        assert_eq!(q(r"\s+", "a\u{a0}b c"), [" "]);
-        assert_eq!(q(r"[]a]+", "x]a]y"), ["]a]"]);
-        assert_eq!(q(r"[[&]+", "x[&y"), ["[&"]);
-        assert_eq!(q(r"\Q.*\E+", "a.*.*b"), [".*", ".*"]);
-        assert_eq!(q(r"[\d\s]+", "a1 2b"), ["1 2"]);
-        assert_eq!(q(r"[^\D]+", "a12b"), ["12"]);
-    }
-
-    #[test]
-    fn split() {
-        let m = funcs();
-        let sp = |p: &str, t: &str, n: i64| s(&m, "regexSplit", &[p.into(), t.into(), Value::Int(n)]);
-        assert_eq!(sp("a", "banana", -1), "[b n n ]");
-        assert_eq!(sp("a", "banana", 2), "[b nana]");
-        assert_eq!(sp("a", "banana", 0), "[]");
-        assert_eq!(sp("", "abc", -1), "[a b c]");
-        assert_eq!(sp("x*", "abc", -1), "[a b c]");
-        assert_eq!(sp("a*", "baaac", -1), "[b c]");
-        assert_eq!(sp("a", "", -1), "[]");
-        assert_eq!(sp("a|", "baaac", -1), "[b   c]");
-        assert_eq!(sp("b*", "abbbcb", -1), "[a c ]");
-        assert_eq!(
-            call_err(&m, "regexSplit", &["(".into(), "x".into(), Value::Int(1)]),
-            "regexp: Compile(`(`): error parsing regexp: missing closing ): `(`"
-        );
-        assert_eq!(
-            s(&m, "mustRegexSplit", &["-".into(), "a-b".into(), Value::Int(-1)]),
-            "[a b]"
-        );
-    }
-
-    #[test]
-    fn replace() {
-        let m = funcs();
-        let r = |f: &str, p: &str, t: &str, w: &str| s(&m, f, &[p.into(), t.into(), w.into()]);
-        assert_eq!(r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "${1}W"), "-W-xxW-");
-        assert_eq!(r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "$1W"), "---");
-        assert_eq!(r("regexReplaceAll", "a(?P<n>x*)b", "-ab-axxb-", "<$n>"), "-<>-<xx>-");
-        assert_eq!(
-            r("regexReplaceAllLiteral", "a(x*)b", "-ab-axxb-", "${1}"),
-            "-${1}-${1}-"
-        );
-        assert_eq!(
-            r("regexReplaceAll", "a(x*)b", "-ab-axxb-", "$$ $2 $x ${"),
-            "-$   ${-$   ${-"
-        );
-        assert_eq!(r("regexReplaceAll", "", "abc", "-"), "-a-b-c-");
-        assert_eq!(r("regexReplaceAll", "x*", "abc", "-"), "-a-b-c-");
-        assert_eq!(r("regexReplaceAll", "a*", "baaac", "<$0>"), "<>b<aaa>c<>");
-        assert_eq!(r("regexReplaceAll", "a|", "baaac", "<$0>"), "<>b<a><a><a>c<>");
-        assert_eq!(r("mustRegexReplaceAll", "b", "abc", "x"), "axc");
-        assert_eq!(r("mustRegexReplaceAllLiteral", "b", "abc", "$0"), "a$0c");
-    }
-
-    #[test]
-    fn quote_meta() {
-        let m = funcs();
-        assert_eq!(
-            s(&m, "regexQuoteMeta", &["1.5-2.0?*+()[]{}^$|\\".into()]),
-            r"1\.5-2\.0\?\*\+\(\)\[\]\{\}\^\$\|\\"
-        );
-    }
-
-    #[test]
-    fn go_errors() {
-        let e = |p: &str| compile(p).unwrap_err();
-        assert_eq!(e("a)"), "error parsing regexp: unexpected ): `a)`");
-        assert_eq!(e("[a"), "error parsing regexp: missing closing ]: `[a`");
-        assert!(e("a{1000}{1000}{1000}").starts_with("error parsing regexp: "));
-    }
-}
+mod tests;

@@ -2,6 +2,9 @@
 
 use super::*;
 
+#[path = "go_cases.rs"]
+mod go_cases;
+
 const CHECK_ONE: &[(&str, &str, bool)] = &[
     ("=2.0.0", "1.2.3", false),
     ("=2.0.0", "2.0.0", true),
@@ -422,4 +425,18 @@ fn helm_probes() {
     assert_eq!(v.set_prerelease("rc").unwrap().to_string(), "1.2.3-rc+meta");
     assert_eq!(v.set_metadata("").unwrap().to_string(), "1.2.3-beta.1");
     assert_eq!(Version::parse("01.2").unwrap().to_string(), "1.2.0");
+}
+
+#[test]
+fn go_differential() {
+    for (c, v, want) in go_cases::GO_CASES {
+        let got = Constraints::parse(c)
+            .map_err(|e| e.to_string())
+            .and_then(|cs| Version::parse(v).map(|v| cs.check(&v)).map_err(|e| e.to_string()));
+        assert_eq!(
+            got.as_ref().map_err(String::as_str),
+            want.as_ref().map_err(|e| *e),
+            "{c:?} on {v:?}"
+        );
+    }
 }

@@ -294,3 +294,33 @@ fn rsa_private_key() {
         assert_eq!(rsa::traits::PublicKeyParts::size(&*key), 512);
     }
 }
+
+#[test]
+fn go_base64() {
+    // Go's base64.StdEncoding.DecodeString on these inputs.
+    for (input, want) in [
+        ("abc", Err(0)),
+        ("a", Err(0)),
+        ("abcde", Err(4)),
+        ("ab=c", Err(2)),
+        ("abc=d", Err(4)),
+        ("AAAA!", Err(4)),
+        ("abcd===", Err(4)),
+        ("=abc", Err(0)),
+        ("ab\ncd", Ok(vec![0x69, 0xb7, 0x1d])),
+        ("ab==", Ok(vec![0x69])),
+        ("abc=", Ok(vec![0x69, 0xb7])),
+        ("", Ok(vec![])),
+    ] {
+        assert_eq!(super::go_base64(input), want, "{input:?}");
+    }
+    let m = funcs();
+    assert_eq!(
+        call_err(&m, "decryptAES", &["k".into(), "abcde".into()]),
+        "illegal base64 data at input byte 4"
+    );
+    assert_eq!(
+        call_err(&m, "decryptAES", &["k".into(), "AAAA".into()]),
+        "runtime error: slice bounds out of range [:16] with capacity 3"
+    );
+}

@@ -115,6 +115,7 @@ fn parses() {
         let Value::Object(o) = &t else { panic!() };
         assert_eq!(o.field("Year").unwrap().to_string(), "2024");
         assert_eq!(o.field("Month").unwrap().to_string(), "March");
+        assert_eq!(o.field("Month").unwrap().type_name(), "time.Month");
         assert_eq!(o.field("Weekday").unwrap().to_string(), "Friday");
         assert_eq!(o.field("Unix").unwrap().to_string(), "1709251200");
         assert_eq!(
