@@ -186,8 +186,7 @@ fn installable(chart: &Chart) -> Result<(), Error> {
 
 /// Values schema validation (`values.schema.json` of each chart).
 fn schema_check(chart: &Chart, values: &Value) -> Result<(), Error> {
-    let _ = (chart, values);
-    Ok(())
+    schema::validate(chart, values)
 }
 
 /// Helm's `CRDObjects`: each chart's `crds/*.{yaml,yml,json}` files, the chart's own first,
