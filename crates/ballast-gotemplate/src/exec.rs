@@ -93,6 +93,7 @@ impl<'a> Exec<'a> {
     }
 
     /// An error at the node evaluation last reached.
+    #[inline(never)]
     fn error_here(&self, msg: String) -> Box<Error> {
         let (pos, kind) = self.at;
         let text = crate::parse::find_context(&self.tree.root, pos, kind).unwrap_or_default();
@@ -100,6 +101,7 @@ impl<'a> Exec<'a> {
     }
 
     /// An error if nesting went past the depth or stack budget.
+    #[inline(never)]
     fn check_depth(&self) -> Option<String> {
         let max = self.set.limits.max_depth.min(TEMPLATE_DEPTH);
         if self.depth >= max {
@@ -141,6 +143,7 @@ impl<'a> Exec<'a> {
 
     // ---- errors ----
 
+    #[inline(never)]
     fn error_at(&self, at: At<'_>, msg: String, function: Option<&str>) -> Box<Error> {
         let src = &self.tree.source;
         let (line, col) = src.line_col(at.0);
@@ -170,6 +173,7 @@ impl<'a> Exec<'a> {
         })
     }
 
+    #[inline(never)]
     fn limit_error(&self, msg: String) -> Box<Error> {
         Box::new(Error {
             message: format!("template: {}: {}", self.tree.name, msg),
@@ -183,23 +187,36 @@ impl<'a> Exec<'a> {
         })
     }
 
+    #[inline]
     fn tick(&mut self) -> R<()> {
         self.ticks = self.ticks.wrapping_add(1);
         if self.ticks.is_multiple_of(1024) && self.start.elapsed() > self.set.limits.time_budget {
-            return Err(self.limit_error(format!(
-                "execution exceeded the time budget of {:?}",
-                self.set.limits.time_budget
-            )));
+            return Err(self.time_error());
         }
         Ok(())
     }
 
+    #[cold]
+    #[inline(never)]
+    fn time_error(&self) -> Box<Error> {
+        self.limit_error(format!(
+            "execution exceeded the time budget of {:?}",
+            self.set.limits.time_budget
+        ))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn output_error(&self) -> Box<Error> {
+        self.limit_error(format!(
+            "output exceeds the limit of {} bytes",
+            self.set.limits.max_output
+        ))
+    }
+
     fn check_output(&self) -> R<()> {
         if self.out.len() > self.set.limits.max_output {
-            return Err(self.limit_error(format!(
-                "output exceeds the limit of {} bytes",
-                self.set.limits.max_output
-            )));
+            return Err(self.output_error());
         }
         Ok(())
     }
@@ -241,6 +258,7 @@ impl<'a> Exec<'a> {
         Ok(())
     }
 
+    #[inline(never)]
     fn walk_if_or_with(&mut self, with: bool, dot: &Value, b: &Branch) -> Result<(), Flow> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
@@ -262,6 +280,7 @@ impl<'a> Exec<'a> {
         r
     }
 
+    #[inline(never)]
     fn walk_range(&mut self, dot: &Value, b: &Branch) -> Result<(), Flow> {
         let mark = self.vars.len();
         let val = self.eval_pipeline(dot, &b.pipe)?;
@@ -273,6 +292,7 @@ impl<'a> Exec<'a> {
         r
     }
 
+    #[inline(never)]
     fn range_items(&mut self, dot: &Value, b: &Branch, val: &Value, mark: usize) -> Result<(), Flow> {
         let ran = match val {
             Value::List(l) => {
@@ -340,6 +360,7 @@ impl<'a> Exec<'a> {
     }
 
     /// One range iteration; true when the body executed `break`.
+    #[inline(never)]
     fn iteration(
         &mut self,
         b: &Branch,
@@ -388,6 +409,7 @@ impl<'a> Exec<'a> {
         }
     }
 
+    #[inline(never)]
     fn walk_template(&mut self, dot: &Value, t: &TemplateCall) -> Result<(), Flow> {
         let Some(tree) = self.lookup(&t.name) else {
             return Err(self
@@ -461,13 +483,18 @@ impl<'a> Exec<'a> {
 
     // ---- evaluation ----
 
+    #[cold]
+    #[inline(never)]
+    fn stack_error(&self) -> Box<Error> {
+        self.limit_error(format!(
+            "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
+            self.depth, self.set.limits.max_stack
+        ))
+    }
+
     pub(crate) fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
         if self.stack_base.abs_diff(crate::stack_addr()) > self.set.limits.max_stack {
-            let msg = format!(
-                "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
-                self.depth, self.set.limits.max_stack
-            );
-            return Err(self.limit_error(msg));
+            return Err(self.stack_error());
         }
         self.mark(pipe.pos, AtKind::Pipe);
         let mut value: Option<Value> = None;
@@ -491,6 +518,7 @@ impl<'a> Exec<'a> {
         Ok(value)
     }
 
+    #[inline(never)]
     fn not_a_function(&self, args: &[Arg], fin: &Option<Value>) -> R<()> {
         if args.len() > 1 || fin.is_some() {
             let a = &args[0];
@@ -525,7 +553,16 @@ impl<'a> Exec<'a> {
                 self.eval_pipeline(dot, p)
             }
             Arg::Variable(..) => Ok(self.eval_variable(dot, first, &cmd.args, fin)?.0),
-            _ => {
+            _ => self.eval_literal_command(dot, cmd, fin),
+        }
+    }
+
+    /// A command whose first word is a constant, `.` or `nil`.
+    #[inline(never)]
+    fn eval_literal_command(&mut self, dot: &Value, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
+        let first = &cmd.args[0];
+        {
+            {
                 self.mark(first.pos(), AtKind::Arg);
                 self.not_a_function(&cmd.args, &fin)?;
                 match first {
@@ -708,25 +745,12 @@ impl<'a> Exec<'a> {
             Callee::Builtin(b) => b.arity(),
             Callee::Func(f) => f.arity,
         };
-        match arity {
-            Arity::Exact(n) if num_in != n => {
-                return Err(self.error_at(
-                    at,
-                    format!("wrong number of args for {name}: want {n} got {num_in}"),
-                    None,
-                ));
-            }
-            Arity::AtLeast(n) if num_in < n => {
-                return Err(self.error_at(
-                    at,
-                    format!(
-                        "wrong number of args for {name}: want at least {n} got {}",
-                        arg_nodes.len()
-                    ),
-                    None,
-                ));
-            }
-            _ => {}
+        let bad_arity = match arity {
+            Arity::Exact(n) => num_in != n,
+            Arity::AtLeast(n) => num_in < n,
+        };
+        if bad_arity {
+            return Err(self.arity_error(at, name, arity, num_in, arg_nodes.len()));
         }
         if let Callee::Builtin(b @ (Builtin::And | Builtin::Or)) = callee {
             let is_or = *b == Builtin::Or;
@@ -744,17 +768,9 @@ impl<'a> Exec<'a> {
         }
         if let Callee::Builtin(Builtin::Printf) = callee
             && let Some(first) = arg_nodes.first()
+            && matches!(first, Arg::Bool(..) | Arg::Number(..) | Arg::Nil(_))
         {
-            match first {
-                Arg::Bool(..) | Arg::Number(..) | Arg::Nil(_) => {
-                    let msg = match first {
-                        Arg::Nil(_) => "cannot assign nil to string".to_string(),
-                        _ => format!("expected string; found {}", first.go_string()),
-                    };
-                    return Err(self.error_at(At(first.pos(), first), msg, None));
-                }
-                _ => {}
-            }
+            return Err(self.printf_constant_error(first));
         }
         let mut argv = Vec::with_capacity(num_in);
         let mut boxed = Vec::with_capacity(arg_nodes.len());
@@ -767,37 +783,8 @@ impl<'a> Exec<'a> {
         if let Some(f) = fin {
             argv.push(f);
         }
-        if let Callee::Builtin(Builtin::Printf) = callee
-            && arg_nodes.is_empty()
-            && !matches!(argv[0], Value::String(_))
-        {
-            return Err(self.error_at(
-                at,
-                format!("wrong type for value; expected string; got {}", argv[0].type_name()),
-                None,
-            ));
-        }
-        if let Callee::Builtin(Builtin::Call) = callee
-            && !argv[0].is_nil()
-        {
-            let what = arg_nodes
-                .first()
-                .map(|a| format!("{} ", a.go_string()))
-                .unwrap_or_default();
-            let msg = format!("non-function {what}of type {}", argv[0].type_name());
-            let pos = if args.is_empty() { at.0 } else { cmd_pos };
-            return Err(self.error_at(At(pos, cmd), format!("error calling call: {msg}"), Some("call")));
-        }
-        if let Callee::Builtin(Builtin::Printf) = callee
-            && let Some(first) = arg_nodes.first()
-            && !matches!(argv[0], Value::String(_))
-        {
-            let msg = if argv[0].is_nil() {
-                "invalid value; expected string".to_string()
-            } else {
-                format!("wrong type for value; expected string; got {}", argv[0].type_name())
-            };
-            return Err(self.error_at(At(first.pos(), first), msg, None));
+        if matches!(callee, Callee::Builtin(Builtin::Printf | Builtin::Call)) {
+            self.builtin_arg_checks(callee, &at, cmd, cmd_pos, args, arg_nodes, &argv)?;
         }
         let result = match callee {
             // len of an untyped nil makes Go's reflection fail; of an interface{} nil, a message.
@@ -823,32 +810,116 @@ impl<'a> Exec<'a> {
             }
         };
         match result {
-            Ok(v) => {
-                if let Value::String(s) = &v
-                    && s.len() > self.set.limits.max_output
-                {
-                    return Err(self.limit_error(format!(
-                        "a value of {} bytes exceeds the output limit of {} bytes",
-                        s.len(),
-                        self.set.limits.max_output
-                    )));
-                }
-                Ok(v)
-            }
-            Err(e) => {
-                if let Some(err) = self.argument_type_error(&e, arg_nodes, &argv, &boxed) {
-                    return Err(err);
-                }
-                let pos = if args.is_empty() { at.0 } else { cmd_pos };
-                Err(self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name)))
-            }
+            Ok(Value::String(s)) if s.len() > self.set.limits.max_output => Err(self.value_too_big(s.len())),
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.call_error(e, &at, name, cmd, cmd_pos, args, arg_nodes, &argv, &boxed)),
         }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn arity_error(&self, at: At<'_>, name: &str, arity: Arity, num_in: usize, num_args: usize) -> Box<Error> {
+        let msg = match arity {
+            Arity::Exact(n) => format!("wrong number of args for {name}: want {n} got {num_in}"),
+            Arity::AtLeast(n) => format!("wrong number of args for {name}: want at least {n} got {num_args}"),
+        };
+        self.error_at(at, msg, None)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn printf_constant_error(&self, first: &Arg) -> Box<Error> {
+        let msg = match first {
+            Arg::Nil(_) => "cannot assign nil to string".to_string(),
+            _ => format!("expected string; found {}", first.go_string()),
+        };
+        self.error_at(At(first.pos(), first), msg, None)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn value_too_big(&self, len: usize) -> Box<Error> {
+        self.limit_error(format!(
+            "a value of {len} bytes exceeds the output limit of {} bytes",
+            self.set.limits.max_output
+        ))
+    }
+
+    /// `printf`'s format must be a string; `call` needs a function (templates have none).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn builtin_arg_checks(
+        &self,
+        callee: &Callee,
+        at: &At<'_>,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        arg_nodes: &[Arg],
+        argv: &[Value],
+    ) -> R<()> {
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && !matches!(argv[0], Value::String(_))
+        {
+            return Err(match arg_nodes.first() {
+                None => self.error_at(
+                    At(at.0, at.1),
+                    format!("wrong type for value; expected string; got {}", argv[0].type_name()),
+                    None,
+                ),
+                Some(first) => {
+                    let msg = if argv[0].is_nil() {
+                        "invalid value; expected string".to_string()
+                    } else {
+                        format!("wrong type for value; expected string; got {}", argv[0].type_name())
+                    };
+                    self.error_at(At(first.pos(), first), msg, None)
+                }
+            });
+        }
+        if let Callee::Builtin(Builtin::Call) = callee
+            && !argv[0].is_nil()
+        {
+            let what = arg_nodes
+                .first()
+                .map(|a| format!("{} ", a.go_string()))
+                .unwrap_or_default();
+            let msg = format!("non-function {what}of type {}", argv[0].type_name());
+            let pos = if args.is_empty() { at.0 } else { cmd_pos };
+            return Err(self.error_at(At(pos, cmd), format!("error calling call: {msg}"), Some("call")));
+        }
+        Ok(())
+    }
+
+    /// The error for a function that returned `Err(e)`: Go's "error calling NAME: e", or an
+    /// argument type error.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    fn call_error(
+        &self,
+        e: String,
+        at: &At<'_>,
+        name: &str,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        arg_nodes: &[Arg],
+        argv: &[Value],
+        boxed: &[bool],
+    ) -> Box<Error> {
+        if let Some(err) = self.argument_type_error(&e, arg_nodes, argv, boxed) {
+            return err;
+        }
+        let pos = if args.is_empty() { at.0 } else { cmd_pos };
+        self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name))
     }
 
     /// A function that rejected an argument's type ([`crate::Args`]'s "wrong type for value;
     /// expected T; got U" or "invalid value; expected T") fails, in Go, while its arguments
     /// are evaluated: the error names the argument, not the call. Finds the argument and words
     /// the error as Go's evaluator does (constants: "expected string; found 1").
+    #[inline(never)]
     fn argument_type_error(&self, msg: &str, nodes: &[Arg], argv: &[Value], boxed: &[bool]) -> Option<Box<Error>> {
         let (want, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
             let (t, u) = rest.split_once("; got ")?;

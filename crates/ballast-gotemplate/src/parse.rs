@@ -223,6 +223,40 @@ impl GoString for TemplateCall {
     }
 }
 
+/// Writes a body as Go's `ListNode.String()` (the template in canonical form).
+pub(crate) fn write_list(list: &[Node], out: &mut String) {
+    for n in list {
+        match n {
+            Node::Text(t) => out.push_str(t),
+            Node::Action(p) => {
+                out.push_str("{{");
+                p.write_go(out);
+                out.push_str("}}");
+            }
+            Node::If(b) => write_branch("if", b, out),
+            Node::With(b) => write_branch("with", b, out),
+            Node::Range(b) => write_branch("range", b, out),
+            Node::Template(t) => t.write_go(out),
+            Node::Break => out.push_str("{{break}}"),
+            Node::Continue => out.push_str("{{continue}}"),
+        }
+    }
+}
+
+fn write_branch(kw: &str, b: &Branch, out: &mut String) {
+    out.push_str("{{");
+    out.push_str(kw);
+    out.push(' ');
+    b.pipe.write_go(out);
+    out.push_str("}}");
+    write_list(&b.list, out);
+    if let Some(e) = &b.else_list {
+        out.push_str("{{else}}");
+        write_list(e, out);
+    }
+    out.push_str("{{end}}");
+}
+
 /// What kind of node an execution position refers to (Go's `state.at`).
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
 pub(crate) enum AtKind {
@@ -932,6 +966,42 @@ fn underscores_ok(digits: &str, prefixed: bool) -> bool {
     true
 }
 
+/// A hexadecimal float constant (`0x1p60`, `-0x1.8p-2`): hex mantissa, binary exponent.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X"))?;
+    let (mant, exp) = body.split_once(['p', 'P'])?;
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut m: u128 = 0;
+    let mut shift: i64 = 0;
+    for (i, c) in int_part.chars().chain(frac_part.chars()).enumerate() {
+        let d = c.to_digit(16)? as u128;
+        if m >> 120 == 0 {
+            m = m * 16 + d;
+            if i >= int_part.len() {
+                shift -= 4;
+            }
+        } else if i < int_part.len() {
+            shift += 4;
+        }
+    }
+    let e: i64 = exp.parse().ok()?;
+    let e = (e + shift).clamp(-2000, 2000) as i32;
+    let h = e / 2;
+    let v = (m as f64) * 2f64.powi(h) * 2f64.powi(e - h);
+    if !v.is_finite() {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
 /// A number constant as Go's parser and `idealConstant` see it.
 fn number(text: &str, typ: Tok) -> PResult<Number> {
     let boxed = text.to_string().into_boxed_str();
@@ -970,10 +1040,9 @@ fn number(text: &str, typ: Tok) -> PResult<Number> {
             });
         }
     }
-    // Floats (hex floats are not supported beyond what Rust parses).
     let clean: String = text.chars().filter(|c| *c != '_').collect();
     let f = if is_hex {
-        None
+        parse_hex_float(&clean)
     } else {
         clean.parse::<f64>().ok().filter(|f| f.is_finite())
     };

@@ -166,6 +166,10 @@ CASES = [
     ("hex", "{{print 0x123}}", TVAL), ("hex _", "{{print 0x1_23}}", TVAL), ("HEX", "{{print 0X123ABC}}", TVAL),
     ("float", "{{print 123.4}}", TVAL), ("float _", "{{print 0_0_1_2_3.4}}", TVAL),
     ("print multi", "{{print 1_2_3_4 7.5_00_00_00}}", TVAL),
+    ("hex float", "{{print +0x1.ep+2}}", TVAL), ("hex float _", "{{print +0x_1.e_0p+0_2}}", TVAL),
+    ("HEX float", "{{print +0X1.EP+2}}", TVAL), ("print multi2", "{{print 1234 0x0_1.e_0p+02}}", TVAL),
+    ("hex float big", "{{print 0x1p60 -0x1p-2 0x.8p1 0x1.fffffffffffffp1023}}", TVAL),
+    ("hex float type", "{{printf `%T %T` 0x1p4 0x10}}", TVAL),
     ("negative", "{{print -5 +5 -1.5 .5 5.}}", TVAL), ("char", "{{print 'a' '\\n' '\\x41' '\\u00e9'}}", TVAL),
     ("bad number", "{{print 1a}}", TVAL), ("bad octal", "{{print 09}}", TVAL),
     # Fixed bugs.
