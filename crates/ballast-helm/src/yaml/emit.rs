@@ -66,10 +66,8 @@ fn v2_node(v: &Value, depth: usize) -> Result<Node, String> {
             let m = m
                 .try_borrow()
                 .map_err(|_| "json: unsupported value: encountered a cycle".to_string())?;
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_by(|a, b| key_order(a.0, b.0));
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, item) in entries {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, item) in sorted_entries(&m) {
                 out.push((string_node(&fold_nel(k), Flavor::V2), v2_node(item, depth + 1)?));
             }
             Node::Map(out)
@@ -100,10 +98,8 @@ fn v3_node(v: &Value, depth: usize) -> Result<Node, String> {
         Value::List(l) => Node::Seq(l.iter().map(|i| v3_node(i, depth + 1)).collect::<Result<_, _>>()?),
         Value::Map(m) => {
             let m = m.try_borrow().map_err(|_| "yaml: exceeded max depth".to_string())?;
-            let mut entries: Vec<(&String, &Value)> = m.iter().collect();
-            entries.sort_by(|a, b| key_order(a.0, b.0));
-            let mut out = Vec::with_capacity(entries.len());
-            for (k, item) in entries {
+            let mut out = Vec::with_capacity(m.len());
+            for (k, item) in sorted_entries(&m) {
                 out.push((string_node(k, Flavor::V3), v3_node(item, depth + 1)?));
             }
             Node::Map(out)
@@ -253,11 +249,16 @@ fn is_base60_float(s: &str) -> bool {
     i == b.len()
 }
 
+/// A map's entries in goyaml's key order, each key decoded to chars once.
+fn sorted_entries(m: &ballast_gotemplate::value::Map) -> Vec<(&String, &Value)> {
+    let mut keyed: Vec<(Vec<char>, &String, &Value)> = m.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
+    keyed.sort_by(|a, b| key_order(&a.0, &b.0));
+    keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
+}
+
 /// goyaml's map key order: numbers compared as numbers inside strings, non-letters before
 /// letters, letters by code point.
-pub(crate) fn key_order(a: &str, b: &str) -> Ordering {
-    let ar: Vec<char> = a.chars().collect();
-    let br: Vec<char> = b.chars().collect();
+fn key_order(ar: &[char], br: &[char]) -> Ordering {
     for i in 0..ar.len().min(br.len()) {
         if ar[i] == br[i] {
             continue;

@@ -78,6 +78,15 @@ fn scan_error(src: &str, e: &ScanError) -> YamlError {
         "block sequence entries are not allowed in this context" => {
             ("block sequence entries are not allowed in this context", true)
         }
+        "a block scalar content cannot start with a tab" => {
+            line0 += 1;
+            ("found a tab character where an indentation space is expected", true)
+        }
+        "while scanning a plain scalar, found a tab" => {
+            line0 += 1;
+            ("found a tab character that violates indentation", true)
+        }
+        "\"-\" is only valid inside a block" => ("did not find expected node content", false),
         "tabs disallowed within this context (block indentation)" => {
             ("found character that cannot start any token", true)
         }
@@ -103,8 +112,33 @@ fn anchor_name(src: &str, at: usize) -> String {
         .collect()
 }
 
+/// Parses every document of `src` into node trees, as leniently as libyaml where saphyr is
+/// stricter (see [`super::lenient`]): such a failure is repaired and parsed again, a bounded
+/// number of times. Returns the text the nodes index into.
+fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str>, Vec<Doc>), YamlError> {
+    let mut text = std::borrow::Cow::Borrowed(src);
+    let mut first_error = None;
+    for _ in 0..32 {
+        match parse_docs(&text, first_only) {
+            Ok(docs) => return Ok((text, docs)),
+            Err((e, repair)) => {
+                let first = first_error.get_or_insert(e);
+                let fixed = repair.and_then(|(info, at)| super::lenient::repair(&text, &info, at));
+                match fixed {
+                    Some(f) => text = std::borrow::Cow::Owned(f),
+                    None => return Err(first.clone()),
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
+}
+
+/// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].
+type Repair = Option<(String, usize)>;
+
 /// Parses every document of `src` into node trees.
-fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
+fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
     let mut parser = Parser::new_from_str(src);
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
@@ -112,7 +146,8 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
     let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
-        let (ev, span): (Event, Span) = next.map_err(|e| scan_error(src, &e))?;
+        let (ev, span): (Event, Span) =
+            next.map_err(|e| (scan_error(src, &e), Some((e.info().to_string(), e.marker().index()))))?;
         let new_node = |doc: &mut Doc, kind: Kind| {
             doc.nodes.push(Node { kind });
             doc.nodes.len() - 1
@@ -138,12 +173,13 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::Alias(id) => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 let target = anchors.get(id).copied().flatten().ok_or_else(|| {
-                    YamlError::new(format!(
-                        "yaml: unknown anchor '{}' referenced",
-                        anchor_name(src, span.start.index())
-                    ))
+                    let name = anchor_name(src, span.start.index());
+                    (
+                        YamlError::new(format!("yaml: unknown anchor '{name}' referenced")),
+                        None,
+                    )
                 })?;
                 let n = new_node(
                     d,
@@ -157,7 +193,7 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::Scalar(value, style, anchor, tag) => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
                 let n = new_node(
@@ -174,9 +210,9 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 if stack.len() >= MAX_DEPTH {
-                    return Err(YamlError::new("yaml: exceeded max depth of 10000".into()));
+                    return Err((YamlError::new("yaml: exceeded max depth of 10000".into()), None));
                 }
                 let kind = if matches!(ev, Event::SequenceStart(..)) {
                     Kind::Seq(Vec::new())
@@ -190,10 +226,10 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, YamlError> {
             Event::SequenceEnd | Event::MappingEnd => {
                 let d = doc
                     .as_mut()
-                    .ok_or_else(|| YamlError::new("yaml: event outside a document".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 let (n, children) = stack
                     .pop()
-                    .ok_or_else(|| YamlError::new("yaml: unbalanced collection".into()))?;
+                    .ok_or_else(|| (YamlError::new("yaml: unbalanced collection".into()), None))?;
                 match &mut d.nodes[n].kind {
                     Kind::Seq(c) | Kind::Map(c) => *c = children,
                     _ => {}
@@ -523,17 +559,17 @@ fn go_sharp_v(v: &Value) -> String {
 /// Decodes the first document of `src` (goyaml.v2's `Unmarshal` reads only that one).
 /// `Ok(Value::Nil)` for an empty document.
 pub fn decode_first(src: &str, mode: Mode) -> Result<Value, YamlError> {
-    let docs = parse_docs(src, true)?;
+    let (src, docs) = parse_source(src, true)?;
     match docs.first() {
-        Some(d) => decode_doc(src, d, mode),
+        Some(d) => decode_doc(&src, d, mode),
         None => Ok(Value::Nil),
     }
 }
 
 /// Decodes every document of `src`.
 pub fn decode_all(src: &str, mode: Mode) -> Result<Vec<Value>, YamlError> {
-    let docs = parse_docs(src, false)?;
-    docs.iter().map(|d| decode_doc(src, d, mode)).collect()
+    let (src, docs) = parse_source(src, false)?;
+    docs.iter().map(|d| decode_doc(&src, d, mode)).collect()
 }
 
 fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {

@@ -11,6 +11,7 @@
 //! in `%g` form).
 
 mod emit;
+mod lenient;
 mod load;
 mod resolve;
 

@@ -230,3 +230,54 @@ fn to_json_matches_helm() {
     let want = include_str!("../../tests/fixtures/formats/styles.toPrettyJson.txt");
     assert!(got == want, "{}", diff(&got, want));
 }
+
+/// Writes `toJson`, `toYaml` and `toYamlPretty` of each values file listed (one path a line)
+/// in `$BALLAST_FORMATS_CORPUS` into `<path>.ballast.{json,yaml,pretty}`, for comparison
+/// with `helm template` output; does nothing without the variable.
+#[test]
+#[ignore]
+fn corpus_dump() {
+    let Ok(list) = std::env::var("BALLAST_FORMATS_CORPUS") else {
+        return;
+    };
+    let list = std::fs::read_to_string(list).unwrap();
+    for path in list.lines() {
+        let src = std::fs::read_to_string(path).unwrap();
+        let (j, y, p) = match parse_values(&src) {
+            Ok(v) => (
+                to_json(&v).unwrap_or_else(|e| e),
+                to_yaml(&v).unwrap_or_else(|e| e),
+                to_yaml_pretty(&v).unwrap_or_else(|e| e),
+            ),
+            Err(e) => (format!("Error: {e}"), format!("Error: {e}"), format!("Error: {e}")),
+        };
+        std::fs::write(format!("{path}.ballast.json"), j).unwrap();
+        std::fs::write(format!("{path}.ballast.yaml"), y).unwrap();
+        std::fs::write(format!("{path}.ballast.pretty"), p).unwrap();
+    }
+}
+
+/// Reads every document of each YAML stream listed in `$BALLAST_FORMATS_DOCS` and reports
+/// the ones that fail (for streams `helm` itself printed, there should be none).
+#[test]
+#[ignore]
+fn corpus_documents() {
+    let Ok(list) = std::env::var("BALLAST_FORMATS_DOCS") else {
+        return;
+    };
+    let list = std::fs::read_to_string(list).unwrap();
+    let mut failures = Vec::new();
+    let start = std::time::Instant::now();
+    let mut bytes = 0;
+    for path in list.lines() {
+        let src = std::fs::read_to_string(path).unwrap();
+        bytes += src.len();
+        for (i, doc) in src.split("\n---\n").enumerate() {
+            if let Err(e) = parse_document(doc) {
+                failures.push(format!("{path} doc {i}: {e}"));
+            }
+        }
+    }
+    eprintln!("{bytes} bytes in {:?}", start.elapsed());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
