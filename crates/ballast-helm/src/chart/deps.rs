@@ -163,10 +163,10 @@ fn process_import_values(c: &mut Chart, depth: usize) -> Result<(), Error> {
             let (child, parent) = match iv {
                 Value::Map(m) => {
                     let m = m.borrow();
-                    let get = |k: &str| {
-                        m.get(k)
-                            .and_then(|v| v.as_str().map(str::to_string))
-                            .unwrap_or_default()
+                    // Go's `fmt.Sprintf("%v", v)`: a missing key is `<nil>`.
+                    let get = |k: &str| match m.get(k) {
+                        None => "<nil>".to_string(),
+                        Some(v) => ballast_gotemplate::fmt::sprint_value(v),
                     };
                     (get("child"), get("parent"))
                 }

@@ -36,6 +36,28 @@ pub struct Chart {
     pub dependencies: Vec<Chart>,
 }
 
+impl Chart {
+    /// Fails for a library chart (`library charts are not installable`), as `helm template`.
+    pub fn check_installable(&self) -> Result<(), crate::Error> {
+        if self.metadata.chart_type == "library" {
+            return Err(crate::Error("library charts are not installable".into()));
+        }
+        Ok(())
+    }
+
+    /// The values a subchart's templates see: the map under `name` (its name or alias) in its
+    /// parent's values; an empty map if absent.
+    pub fn scoped_values(parent_values: &Value, name: &str) -> Value {
+        match parent_values {
+            Value::Map(m) => match m.borrow().get(name) {
+                Some(v @ Value::Map(_)) => v.clone(),
+                _ => Value::empty_map(),
+            },
+            _ => Value::empty_map(),
+        }
+    }
+}
+
 /// A file of a chart: its path from the chart root, with `/` separators, and its bytes.
 #[derive(Clone, Debug)]
 pub struct ChartFile {

@@ -4,7 +4,7 @@
 //! Rules: the destination (user values) wins; keys only in the source (chart defaults) are
 //! copied; maps are coalesced recursively; a map never replaces a scalar nor a scalar a map
 //! (the destination is kept). When coalescing (not merging), a destination `null` for a key
-//! the source has deletes the key. Every subchart gets the map under its name, coalesced with
+//! the source has deletes the key (inside tables: only when the source's value is not null). Every subchart gets the map under its name, coalesced with
 //! its own defaults, and the parent's `global` map copied into it (the parent's globals win).
 
 use std::cell::RefCell;
@@ -41,7 +41,8 @@ fn coalesce_tables_at(dst: &MapRef, src: &MapRef, merge: bool, depth: usize) {
             None => {
                 dst.borrow_mut().insert(key, val);
             }
-            Some(Value::Nil) if !merge => {
+            // A user null deletes a default, unless the default is null too.
+            Some(Value::Nil) if !merge && !val.is_nil() => {
                 dst.borrow_mut().remove(&key);
             }
             Some(Value::Map(dm)) => {

@@ -132,10 +132,12 @@ pub fn typed_val(s: &str) -> Value {
     if s == "0" {
         return Value::Int64(0);
     }
-    if !s.is_empty() && !s.starts_with('0') && parse_go_int(s) {
-        if let Ok(i) = s.trim_start_matches('+').parse::<i64>() {
-            return Value::Int64(i);
-        }
+    if !s.is_empty()
+        && !s.starts_with('0')
+        && parse_go_int(s)
+        && let Ok(i) = s.trim_start_matches('+').parse::<i64>()
+    {
+        return Value::Int64(i);
     }
     Value::str(s)
 }
