@@ -78,6 +78,10 @@ fn translate(p: &str) -> Result<String, String> {
                     out.push(']');
                     in_class = false;
                 }
+                // Go (Perl syntax) takes `-` after a class such as `\w` as a literal: `[\w-.]`.
+                '-' if [r"\w", r"\W", r"\d", r"\D", r"\s", r"\S"].iter().any(|e| p[..start].ends_with(e)) => {
+                    out.push_str(r"\-");
+                }
                 _ => out.push(c),
             }
             continue;
