@@ -9,6 +9,7 @@
 //! - [`funcs`]: sprig v3 and Helm's functions, on [`ballast_gotemplate`].
 //! - [`engine`]: every template of every enabled chart parsed into one set and executed.
 //! - [`output`]: documents split, sorted in Helm's install order and printed as `helm template`.
+//! - [`release`]: Helm's release record and its storage Secret, as helm v4 writes them.
 
 pub mod capabilities;
 pub mod chart;
@@ -17,6 +18,7 @@ pub mod files;
 pub mod funcs;
 pub mod json;
 pub mod output;
+pub mod release;
 pub mod schema;
 pub mod semver;
 pub mod toml;
