@@ -192,8 +192,9 @@ impl Releases {
 
     fn deadline(opts: &ActionOptions) -> i64 {
         let t = i64::try_from(opts.timeout.as_secs()).unwrap_or(i64::MAX / 4);
-        // Every hook and the wait each have the timeout; a margin covers the applies.
-        now().as_second().saturating_add(t.saturating_mul(3)).saturating_add(60)
+        // Pre hooks, the wait and post hooks each have the timeout; a margin covers the
+        // applies and the record writes.
+        now().as_second().saturating_add(t.saturating_mul(3)).saturating_add(30)
     }
 
     /// Applies a release's objects with server-side apply.

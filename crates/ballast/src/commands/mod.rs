@@ -11,6 +11,7 @@ mod export;
 mod flux_format;
 mod flux_objects;
 mod get;
+mod helm;
 pub mod install;
 mod local;
 mod reconcile;
@@ -31,6 +32,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
+        Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,
