@@ -23,6 +23,8 @@ mod flux_cli;
 mod git_isolation;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
+/// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
+mod helm_release;
 /// `ballast local up | down | status`.
 mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
