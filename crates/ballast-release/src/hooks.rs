@@ -158,6 +158,12 @@ mod tests {
             hook_state("Job", &job(json!([{"type": "Complete", "status": "True"}]))),
             Ok(true)
         );
-        assert!(hook_state("Job", &job(json!([{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]))).is_err());
+        assert!(
+            hook_state(
+                "Job",
+                &job(json!([{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]))
+            )
+            .is_err()
+        );
     }
 }

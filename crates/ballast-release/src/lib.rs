@@ -27,7 +27,7 @@ use std::collections::BTreeSet;
 use std::path::Path;
 use std::time::Duration;
 
-use ballast_apply::{ApplyOptions, Applier};
+use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::{Inventory, Manifest, ObjectRef};
 use ballast_helm::release::render::{ReleaseRenderOptions, RenderedRelease, render_release};
 use ballast_helm::release::{Info, Release, Status, rfc3339};
@@ -182,9 +182,8 @@ impl Releases {
             )));
         }
         last.release.info.status = Status::Failed;
-        last.release.info.description = format!(
-            "{status} interrupted: the operation stopped before completing (recovered by Ballast)"
-        );
+        last.release.info.description =
+            format!("{status} interrupted: the operation stopped before completing (recovered by Ballast)");
         last.deadline = None;
         self.store.update(&last.release, None).await?;
         Ok(records)
@@ -401,8 +400,15 @@ impl Releases {
             labels: current.labels.clone(),
             extra: Map::new(),
         };
-        self.change(&mut release, &current, deployed.as_ref(), "upgrade", "Upgrade complete", opts)
-            .await?;
+        self.change(
+            &mut release,
+            &current,
+            deployed.as_ref(),
+            "upgrade",
+            "Upgrade complete",
+            opts,
+        )
+        .await?;
         Ok(release)
     }
 
@@ -500,7 +506,9 @@ impl Releases {
     pub async fn uninstall(&self, name: &str, opts: &ActionOptions) -> Result<Release, ReleaseError> {
         let records = self.records(name, opts).await?;
         let Some(mut release) = records.last().map(|s| s.release.clone()) else {
-            return Err(ReleaseError(format!("uninstall: Release not loaded: {name}: release: not found")));
+            return Err(ReleaseError(format!(
+                "uninstall: Release not loaded: {name}: release: not found"
+            )));
         };
         if release.info.status == Status::Uninstalled {
             return Err(ReleaseError(format!("release {name} is already uninstalled")));

@@ -5,9 +5,9 @@
 
 use std::path::PathBuf;
 
+use ballast_core::Scope;
 use ballast_core::{Manifest, ObjectRef, Origin};
 use ballast_kube::Cluster;
-use ballast_core::Scope;
 use serde_json::{Value, json};
 
 use crate::ReleaseError;
@@ -17,8 +17,7 @@ pub const RESOURCE_POLICY: &str = "helm.sh/resource-policy";
 
 /// The documents of a manifest stream (comments and empty documents dropped).
 pub fn documents(text: &str) -> Result<Vec<Value>, ReleaseError> {
-    let docs =
-        ballast_render::yaml::parse_stream(text).map_err(|e| ReleaseError(format!("release manifest: {e}")))?;
+    let docs = ballast_render::yaml::parse_stream(text).map_err(|e| ReleaseError(format!("release manifest: {e}")))?;
     Ok(docs.into_iter().filter(|d| !d.is_null()).collect())
 }
 

@@ -32,7 +32,10 @@ fn reads_a_secret_written_by_helm() {
     );
     assert_eq!(r.hooks.len(), 1);
     let h = &r.hooks[0];
-    assert_eq!((h.name.as_str(), h.kind.as_str(), h.weight), ("r1-pre", "ConfigMap", -1));
+    assert_eq!(
+        (h.name.as_str(), h.kind.as_str(), h.weight),
+        ("r1-pre", "ConfigMap", -1)
+    );
     assert_eq!(h.events, ["pre-install", "pre-upgrade"]);
     assert_eq!(h.delete_policies, ["before-hook-creation"]);
     assert_eq!(h.last_run.phase, "Succeeded");
@@ -61,7 +64,9 @@ fn round_trip_keeps_helms_json() {
         use std::io::Read;
         let bytes = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, &record).unwrap();
         let mut s = String::new();
-        flate2::read::GzDecoder::new(bytes.as_slice()).read_to_string(&mut s).unwrap();
+        flate2::read::GzDecoder::new(bytes.as_slice())
+            .read_to_string(&mut s)
+            .unwrap();
         s
     };
     let helm: Value = serde_json::from_str(&raw).unwrap();
@@ -111,7 +116,13 @@ fn secret_as_helms_driver_writes_it() {
 fn bad_records_are_errors() {
     assert!(decode("%%%").is_err());
     assert!(decode("H4sIAAAA").is_err());
-    assert!(decode(&base64::Engine::encode(&base64::engine::general_purpose::STANDARD, b"{}")).is_err());
+    assert!(
+        decode(&base64::Engine::encode(
+            &base64::engine::general_purpose::STANDARD,
+            b"{}"
+        ))
+        .is_err()
+    );
     assert!(from_secret(&serde_json::json!({"metadata": {"name": "x"}})).is_err());
 }
 
@@ -159,7 +170,11 @@ fn renders_a_release_as_helm_stores_it() {
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-pre\n  annotations:\n    helm.sh/hook: pre-install,pre-upgrade\n    helm.sh/hook-weight: \"-1\"\ndata:\n  a: b\n",
     )
     .unwrap();
-    std::fs::write(c.join("templates/NOTES.txt"), "Thanks for installing {{ .Release.Name }}.\n").unwrap();
+    std::fs::write(
+        c.join("templates/NOTES.txt"),
+        "Thanks for installing {{ .Release.Name }}.\n",
+    )
+    .unwrap();
     let opts = super::render::ReleaseRenderOptions {
         name: "r1".into(),
         namespace: "default".into(),
@@ -181,6 +196,9 @@ fn renders_a_release_as_helm_stores_it() {
     let mut helm_hooks = serde_json::to_value(&helm.hooks).unwrap();
     helm_hooks[0]["last_run"] = serde_json::json!({"phase": ""});
     assert_eq!(hooks, helm_hooks);
-    let names = |r: &Option<Vec<super::File>>| r.as_ref().map(|t| t.iter().map(|f| (f.name.clone(), f.data.clone())).collect::<Vec<_>>());
+    let names = |r: &Option<Vec<super::File>>| {
+        r.as_ref()
+            .map(|t| t.iter().map(|f| (f.name.clone(), f.data.clone())).collect::<Vec<_>>())
+    };
     assert_eq!(names(&out.chart.templates), names(&helm.chart.templates));
 }

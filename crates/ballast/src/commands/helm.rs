@@ -104,9 +104,17 @@ pub async fn run(cmd: &HelmCommand, kubeconfig: Option<&Path>, context: Option<&
             .map(|r| format!("release {:?} uninstalled\n", r.name)),
         HelmCommand::List(a) => Releases::new(&cluster, &a.namespace).list().await.map(|list| {
             let mut rows = vec![
-                ["NAME", "NAMESPACE", "REVISION", "UPDATED", "STATUS", "CHART", "APP VERSION"]
-                    .map(String::from)
-                    .to_vec(),
+                [
+                    "NAME",
+                    "NAMESPACE",
+                    "REVISION",
+                    "UPDATED",
+                    "STATUS",
+                    "CHART",
+                    "APP VERSION",
+                ]
+                .map(String::from)
+                .to_vec(),
             ];
             for r in list {
                 rows.push(vec![

@@ -146,7 +146,10 @@ fn a_ballast_release_is_read_by_helm() {
     assert_eq!(list[0]["status"], "deployed");
     assert_eq!(list[0]["chart"], "demo-0.1.0");
     assert_eq!(list[0]["app_version"], "1.0");
-    assert_eq!(helm_history("web", &ns), vec![(1, "deployed".into(), "Install complete".into())]);
+    assert_eq!(
+        helm_history("web", &ns),
+        vec![(1, "deployed".into(), "Install complete".into())]
+    );
 
     let manifest = helm(&["get", "manifest", "web", "-n", &ns]).ok().stdout;
     assert_eq!(
@@ -154,12 +157,23 @@ fn a_ballast_release_is_read_by_helm() {
         "---\n# Source: demo/templates/cm.yaml\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: web-cm\ndata:\n  greeting: \"hey\"\n  revision: \"1\"\n\n"
     );
     // `helm template` renders the same manifest.
-    let template = helm(&["template", "web", &p(c.path()), "-n", &ns, "-f", &values.display().to_string()])
-        .ok()
-        .stdout;
+    let template = helm(&[
+        "template",
+        "web",
+        &p(c.path()),
+        "-n",
+        &ns,
+        "-f",
+        &values.display().to_string(),
+    ])
+    .ok()
+    .stdout;
     assert!(template.contains(manifest.trim()), "{template}");
     let user = helm_json(&["get", "values", "web", "-n", &ns]);
-    assert_eq!(user, serde_json::json!({"greeting": "hey", "extra": {"enabled": true, "level": 3}}));
+    assert_eq!(
+        user,
+        serde_json::json!({"greeting": "hey", "extra": {"enabled": true, "level": 3}})
+    );
     let all = helm_json(&["get", "values", "web", "-n", &ns, "--all"]);
     assert_eq!(all["greeting"], "hey");
     let notes = helm(&["get", "notes", "web", "-n", &ns]).ok().stdout;
@@ -178,7 +192,11 @@ fn a_ballast_release_is_read_by_helm() {
     let history = ballast(&["helm", "history", "web", "-n", &ns]).ok();
     let rows = history.lines();
     assert_eq!(rows.len(), 3, "{}", history.stdout);
-    assert!(rows[1].contains("superseded") && rows[2].contains("deployed"), "{}", history.stdout);
+    assert!(
+        rows[1].contains("superseded") && rows[2].contains("deployed"),
+        "{}",
+        history.stdout
+    );
     // And helm uninstalls it.
     helm(&["uninstall", "web", "-n", &ns]).ok();
     assert_eq!(get("configmap", Some(&ns), "web-cm"), None);
@@ -205,7 +223,17 @@ fn a_helm_release_is_upgraded_in_place() {
     helm(&["install", "app", &p(v1.path()), "-n", &ns]).ok();
     let cm_uid = uid("configmap", &ns, "app-cm").expect("installed by helm");
     let v2 = chart("0.2.0", &[("cm.yaml", CM)]);
-    let run = ballast(&["helm", "upgrade", "app", &p(v2.path()), "-n", &ns, "--set", "greeting=ballast"]).ok();
+    let run = ballast(&[
+        "helm",
+        "upgrade",
+        "app",
+        &p(v2.path()),
+        "-n",
+        &ns,
+        "--set",
+        "greeting=ballast",
+    ])
+    .ok();
     assert!(run.stdout.contains("REVISION: 2"), "{}", run.stdout);
     // Same object (same UID), new data; the dropped object deleted, the kept one kept.
     assert_eq!(uid("configmap", &ns, "app-cm").as_deref(), Some(cm_uid.as_str()));
@@ -214,7 +242,10 @@ fn a_helm_release_is_upgraded_in_place() {
     assert_eq!(get("configmap", Some(&ns), "app-old"), None);
     assert!(get("configmap", Some(&ns), "app-kept").is_some());
     // One field manager, helm's: a later `helm upgrade` has no conflict.
-    assert_eq!(managers(&get("configmap", Some(&ns), "app-cm").unwrap()), vec!["helm".to_string()]);
+    assert_eq!(
+        managers(&get("configmap", Some(&ns), "app-cm").unwrap()),
+        vec!["helm".to_string()]
+    );
     assert_eq!(
         helm_history("app", &ns),
         vec![
@@ -224,7 +255,16 @@ fn a_helm_release_is_upgraded_in_place() {
     );
     let list = helm_json(&["list", "-n", &ns]);
     assert_eq!(list[0]["chart"], "demo-0.2.0");
-    helm(&["upgrade", "app", &p(v2.path()), "-n", &ns, "--set", "greeting=helm-again"]).ok();
+    helm(&[
+        "upgrade",
+        "app",
+        &p(v2.path()),
+        "-n",
+        &ns,
+        "--set",
+        "greeting=helm-again",
+    ])
+    .ok();
     assert_eq!(uid("configmap", &ns, "app-cm").as_deref(), Some(cm_uid.as_str()));
     assert_eq!(cm_data(&ns, "app-cm", "greeting"), "helm-again");
 }
@@ -233,8 +273,28 @@ fn a_helm_release_is_upgraded_in_place() {
 fn helm_rollback_of_a_ballast_release_is_seen_by_ballast() {
     let ns = namespace("hr-rollback");
     let c = simple_chart();
-    ballast(&["helm", "install", "rb", &p(c.path()), "-n", &ns, "--set", "greeting=one"]).ok();
-    ballast(&["helm", "upgrade", "rb", &p(c.path()), "-n", &ns, "--set", "greeting=two"]).ok();
+    ballast(&[
+        "helm",
+        "install",
+        "rb",
+        &p(c.path()),
+        "-n",
+        &ns,
+        "--set",
+        "greeting=one",
+    ])
+    .ok();
+    ballast(&[
+        "helm",
+        "upgrade",
+        "rb",
+        &p(c.path()),
+        "-n",
+        &ns,
+        "--set",
+        "greeting=two",
+    ])
+    .ok();
     assert_eq!(cm_data(&ns, "rb-cm", "greeting"), "two");
     helm(&["rollback", "rb", "1", "-n", &ns]).ok();
     assert_eq!(cm_data(&ns, "rb-cm", "greeting"), "one");
@@ -242,13 +302,20 @@ fn helm_rollback_of_a_ballast_release_is_seen_by_ballast() {
     let rows = history.lines();
     assert_eq!(rows.len(), 4, "{}", history.stdout);
     assert!(rows[3].starts_with('3'), "{}", history.stdout);
-    assert!(rows[3].contains("deployed") && rows[3].contains("Rollback to 1"), "{}", history.stdout);
+    assert!(
+        rows[3].contains("deployed") && rows[3].contains("Rollback to 1"),
+        "{}",
+        history.stdout
+    );
     assert!(rows[2].contains("superseded"), "{}", history.stdout);
     // Ballast rolls back too (to 2), as a new revision helm reads.
     ballast(&["helm", "rollback", "rb", "2", "-n", &ns]).ok();
     assert_eq!(cm_data(&ns, "rb-cm", "greeting"), "two");
     let h = helm_history("rb", &ns);
-    assert_eq!(h.last().unwrap(), &(4, "deployed".to_string(), "Rollback to 2".to_string()));
+    assert_eq!(
+        h.last().unwrap(),
+        &(4, "deployed".to_string(), "Rollback to 2".to_string())
+    );
     assert_eq!(h.iter().filter(|r| r.1 == "deployed").count(), 1, "{h:?}");
     let values = helm_json(&["get", "values", "rb", "-n", &ns]);
     assert_eq!(values, serde_json::json!({"greeting": "two"}));
@@ -325,7 +392,9 @@ fn hooks_run_by_weight_with_their_delete_policies() {
     assert!(rv(&ns, "h-post") > rv(&ns, "hk-cm"));
     // hook-succeeded: deleted after success (the ConfigMap and the completed Job).
     assert_eq!(get("configmap", Some(&ns), "h-gone"), None);
-    wait_for("hook job deleted", 30, || get("job", Some(&ns), "hk-job").is_none().then_some(()));
+    wait_for("hook job deleted", 30, || {
+        get("job", Some(&ns), "hk-job").is_none().then_some(())
+    });
     // hook-failed only: kept after success. Hooks are not in the manifest.
     assert!(get("configmap", Some(&ns), "h-post").is_some());
     let manifest = helm(&["get", "manifest", "hk", "-n", &ns]).ok().stdout;
@@ -361,7 +430,8 @@ fn a_failing_hook_fails_the_release_naming_it() {
     finish_job(&ns, "hf-migrate", "Failed", "BackoffLimitExceeded");
     let run = finish(child).fails();
     assert!(
-        run.stderr.contains("pre-install hook Job/hf-migrate failed: BackoffLimitExceeded"),
+        run.stderr
+            .contains("pre-install hook Job/hf-migrate failed: BackoffLimitExceeded"),
         "{}",
         run.stderr
     );
@@ -372,7 +442,9 @@ fn a_failing_hook_fails_the_release_naming_it() {
     assert!(h[0].2.contains("Job/hf-migrate"), "{h:?}");
     assert_eq!(get("configmap", Some(&ns), "hf-cm"), None);
     // hook-failed: the failed Job deleted; the earlier hook-succeeded hook deleted too.
-    wait_for("failed hook deleted", 30, || get("job", Some(&ns), "hf-migrate").is_none().then_some(()));
+    wait_for("failed hook deleted", 30, || {
+        get("job", Some(&ns), "hf-migrate").is_none().then_some(())
+    });
     assert_eq!(get("configmap", Some(&ns), "first"), None);
     // A failed install can be installed again (new revision).
     let c2 = simple_chart();
@@ -400,14 +472,30 @@ fn a_stale_pending_upgrade_is_recovered() {
     assert_ne!(refused.code, 0);
     assert!(refused.stderr.contains("another operation"), "{}", refused.stderr);
     let early = ballast(&["helm", "upgrade", "st", &p(c.path()), "-n", &ns]).fails();
-    assert!(early.stderr.contains("another operation (install/upgrade/rollback) is in progress"), "{}", early.stderr);
+    assert!(
+        early
+            .stderr
+            .contains("another operation (install/upgrade/rollback) is in progress"),
+        "{}",
+        early.stderr
+    );
     // Past the deadline (3 x timeout + 30 s), the pending revision is marked failed and the
     // upgrade proceeds.
     let deadline = Duration::from_secs(3 * 2 + 30 + 2);
     if let Some(rest) = deadline.checked_sub(killed_at.elapsed()) {
         std::thread::sleep(rest);
     }
-    let run = ballast(&["helm", "upgrade", "st", &p(c.path()), "-n", &ns, "--set", "greeting=recovered"]).ok();
+    let run = ballast(&[
+        "helm",
+        "upgrade",
+        "st",
+        &p(c.path()),
+        "-n",
+        &ns,
+        "--set",
+        "greeting=recovered",
+    ])
+    .ok();
     assert!(run.stdout.contains("REVISION: 3"), "{}", run.stdout);
     assert_eq!(cm_data(&ns, "st-cm", "greeting"), "recovered");
     let h = helm_history("st", &ns);
