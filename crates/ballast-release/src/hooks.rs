@@ -49,6 +49,7 @@ fn hook_state(kind: &str, object: &Value) -> Result<bool, String> {
     match kind {
         "Job" => match ballast_health::health(object) {
             HealthStatus::Current => Ok(true),
+            HealthStatus::Failed(why) if why.is_empty() => Err("job failed".into()),
             HealthStatus::Failed(why) => Err(why),
             _ => Ok(false),
         },

@@ -105,3 +105,47 @@ pub fn keep(m: &Manifest) -> bool {
         .and_then(Value::as_str)
         .is_some_and(|p| p.trim().eq_ignore_ascii_case("keep"))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn marks_as_helm_does() {
+        let mut o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"x": "y"}}});
+        mark(&mut o, "web", "apps");
+        assert_eq!(o["metadata"]["labels"], json!({"x": "y", "app.kubernetes.io/managed-by": "Helm"}));
+        assert_eq!(
+            o["metadata"]["annotations"],
+            json!({"meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "apps"})
+        );
+        let mut bad = json!({"metadata": {"name": "a", "labels": null, "annotations": "x"}});
+        mark(&mut bad, "web", "apps");
+        assert_eq!(bad["metadata"]["labels"]["app.kubernetes.io/managed-by"], "Helm");
+    }
+
+    #[test]
+    fn keep_policy() {
+        let m = |ann: Value| {
+            Manifest::new(
+                json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "annotations": ann}}),
+                Origin {
+                    file: PathBuf::from("m"),
+                    document: 0,
+                },
+            )
+            .unwrap()
+        };
+        assert!(keep(&m(json!({RESOURCE_POLICY: "keep"}))));
+        assert!(keep(&m(json!({RESOURCE_POLICY: " Keep "}))));
+        assert!(!keep(&m(json!({RESOURCE_POLICY: "delete"}))));
+        assert!(!keep(&m(json!({}))));
+    }
+
+    #[test]
+    fn documents_skip_empty_ones() {
+        let docs = documents("---\n# Source: a\napiVersion: v1\nkind: A\n---\n---\n# c\n").unwrap();
+        assert_eq!(docs.len(), 1);
+        assert!(documents("a: [").is_err());
+    }
+}
