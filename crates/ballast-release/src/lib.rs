@@ -469,7 +469,9 @@ impl Releases {
             .rev()
             .find(|s| s.release.info.status == Status::Deployed)
             .map(|s| s.release.clone());
-        let current = deployed.clone().unwrap_or_else(|| latest.clone());
+        // As helm: the objects to delete are those of the latest revision (a failed upgrade's
+        // new objects go too), not only of the last deployed one.
+        let current = latest.clone();
         let mut hooks = target.hooks.clone();
         for h in &mut hooks {
             h.last_run = Default::default();

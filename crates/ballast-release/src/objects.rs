@@ -114,7 +114,10 @@ mod tests {
     fn marks_as_helm_does() {
         let mut o = json!({"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "a", "labels": {"x": "y"}}});
         mark(&mut o, "web", "apps");
-        assert_eq!(o["metadata"]["labels"], json!({"x": "y", "app.kubernetes.io/managed-by": "Helm"}));
+        assert_eq!(
+            o["metadata"]["labels"],
+            json!({"x": "y", "app.kubernetes.io/managed-by": "Helm"})
+        );
         assert_eq!(
             o["metadata"]["annotations"],
             json!({"meta.helm.sh/release-name": "web", "meta.helm.sh/release-namespace": "apps"})

@@ -506,3 +506,83 @@ fn a_stale_pending_upgrade_is_recovered() {
     // helm works on it again.
     helm(&["upgrade", "st", &p(c.path()), "-n", &ns]).ok();
 }
+
+#[test]
+fn crds_wait_and_delete_and_rollback_hooks() {
+    let ns = namespace("hr-lifecycle");
+    let c = chart(
+        "0.1.0",
+        &[
+            ("cm.yaml", CM),
+            (
+                "widget.yaml",
+                "apiVersion: example.com/v1\nkind: HrWidget\nmetadata:\n  name: {{ .Release.Name }}-w\nspec:\n  size: 1\n",
+            ),
+            ("pre-rb.yaml", &hook("pre-rb", "pre-rollback", 0, None)),
+            ("post-del.yaml", &hook("post-del", "post-delete", 0, None)),
+            (
+                "pre-del.yaml",
+                &hook("pre-del", "pre-delete", 0, Some("hook-succeeded")),
+            ),
+        ],
+    );
+    std::fs::create_dir_all(c.path().join("crds")).unwrap();
+    std::fs::write(
+        c.path().join("crds/widget.yaml"),
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: hrwidgets.example.com\nspec:\n  group: example.com\n  scope: Namespaced\n  names:\n    kind: HrWidget\n    plural: hrwidgets\n    singular: hrwidget\n    listKind: HrWidgetList\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n",
+    )
+    .unwrap();
+    // crds/ installed first, then the custom resource of the manifest.
+    ballast(&["helm", "install", "lc", &p(c.path()), "-n", &ns]).ok();
+    assert!(get("hrwidget", Some(&ns), "lc-w").is_some());
+    // Not in the manifest: CRDs are never upgraded or deleted with the release.
+    let manifest = helm(&["get", "manifest", "lc", "-n", &ns]).ok().stdout;
+    assert!(!manifest.contains("CustomResourceDefinition"), "{manifest}");
+
+    // A Deployment that never becomes available (no nodes): --wait fails the upgrade, which is
+    // recorded failed while the previous revision stays deployed.
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n";
+    std::fs::write(c.path().join("templates/deploy.yaml"), deploy).unwrap();
+    let run = ballast(&[
+        "helm",
+        "upgrade",
+        "lc",
+        &p(c.path()),
+        "-n",
+        &ns,
+        "--wait",
+        "--timeout",
+        "3s",
+    ])
+    .fails();
+    assert!(
+        run.stderr.contains("resources not ready") && run.stderr.contains("lc-web"),
+        "{}",
+        run.stderr
+    );
+    let h = helm_history("lc", &ns);
+    assert_eq!(
+        h.iter().map(|r| r.1.as_str()).collect::<Vec<_>>(),
+        vec!["deployed", "failed"],
+        "{h:?}"
+    );
+    // Roll back to 1: pre-rollback hook runs, the Deployment added by 2 is deleted.
+    ballast(&["helm", "rollback", "lc", "1", "-n", &ns]).ok();
+    assert!(get("configmap", Some(&ns), "pre-rb").is_some());
+    assert_eq!(get("deployment", Some(&ns), "lc-web"), None);
+    let h = helm_history("lc", &ns);
+    assert_eq!(
+        h.last().unwrap(),
+        &(3, "deployed".to_string(), "Rollback to 1".to_string())
+    );
+    // Uninstall: pre-delete (hook-succeeded: then deleted), objects deleted, post-delete.
+    ballast(&["helm", "uninstall", "lc", "-n", &ns]).ok();
+    assert_eq!(get("configmap", Some(&ns), "lc-cm"), None);
+    assert_eq!(get("hrwidget", Some(&ns), "lc-w"), None);
+    assert_eq!(get("configmap", Some(&ns), "pre-del"), None);
+    assert!(get("configmap", Some(&ns), "post-del").is_some());
+    assert!(get("customresourcedefinition", None, "hrwidgets.example.com").is_some());
+    let gone = helm(&["history", "lc", "-n", &ns]);
+    assert_ne!(gone.code, 0);
+    assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
+}
