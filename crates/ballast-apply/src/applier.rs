@@ -45,6 +45,9 @@ pub struct ApplyOptions {
     /// Recreate (delete, then create) every object whose change touches an immutable field.
     /// Without it, only objects annotated `kustomize.toolkit.fluxcd.io/force: Enabled` are.
     pub recreate: bool,
+    /// More field managers whose fields (main resource, any operation) this applier takes
+    /// over, besides `ballast_plan::TAKEN_OVER` (a Helm release: `helm`'s client-side entry).
+    pub take_over: Vec<String>,
 }
 
 impl Default for ApplyOptions {
@@ -60,6 +63,7 @@ impl Default for ApplyOptions {
             allow_protected_prune: false,
             own_namespaces: Vec::new(),
             recreate: false,
+            take_over: Vec::new(),
         }
     }
 }
@@ -608,7 +612,9 @@ impl<'a> Applier<'a> {
         let takeover = match (&live, apply_policy) {
             (Some(l), ApplyPolicy::Override | ApplyPolicy::IfNotPresent) => {
                 let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                ballast_plan::takeover_patch(l, self.cluster.field_manager(), api_version)
+                let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
+                from.extend(self.options.take_over.iter().map(String::as_str));
+                ballast_plan::takeover_patch_from(l, &from, self.cluster.field_manager(), api_version)
             }
             _ => None,
         };

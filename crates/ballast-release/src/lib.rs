@@ -201,7 +201,13 @@ impl Releases {
         if objects.is_empty() {
             return Ok(());
         }
-        let applier = Applier::new(&self.cluster, ApplyOptions::default());
+        // helm's client-side entry (a release helm applied with `--server-side=false`) joins
+        // helm's apply entry, as helm 4 does when it moves a release to server-side apply.
+        let options = ApplyOptions {
+            take_over: vec![HELM_FIELD_MANAGER.to_string()],
+            ..ApplyOptions::default()
+        };
+        let applier = Applier::new(&self.cluster, options);
         applier.apply(objects, &Inventory::default()).await.map_err(err)?;
         Ok(())
     }

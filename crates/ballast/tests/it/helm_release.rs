@@ -586,3 +586,48 @@ fn crds_wait_and_delete_and_rollback_hooks() {
     assert_ne!(gone.code, 0);
     assert!(gone.stderr.contains("not found"), "{}", gone.stderr);
 }
+
+#[test]
+fn a_client_side_helm_release_moves_to_server_side_apply() {
+    let ns = namespace("hr-csa");
+    let c = simple_chart();
+    helm(&["install", "csa", &p(c.path()), "-n", &ns, "--server-side=false"]).ok();
+    let before = get("configmap", Some(&ns), "csa-cm").unwrap();
+    assert!(
+        before["metadata"]["managedFields"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["manager"] == "helm" && e["operation"] == "Update"),
+        "{before}"
+    );
+    ballast(&[
+        "helm",
+        "upgrade",
+        "csa",
+        &p(c.path()),
+        "-n",
+        &ns,
+        "--set",
+        "greeting=ssa",
+    ])
+    .ok();
+    let after = get("configmap", Some(&ns), "csa-cm").unwrap();
+    assert_eq!(after["metadata"]["uid"], before["metadata"]["uid"]);
+    let entries: Vec<(String, String)> = after["metadata"]["managedFields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| {
+            (
+                e["manager"].as_str().unwrap().into(),
+                e["operation"].as_str().unwrap().into(),
+            )
+        })
+        .collect();
+    assert_eq!(entries, vec![("helm".to_string(), "Apply".to_string())]);
+    // helm's next upgrade (server-side, as the release now says) has no conflict.
+    helm(&["upgrade", "csa", &p(c.path()), "-n", &ns, "--set", "greeting=helm"]).ok();
+    assert_eq!(cm_data(&ns, "csa-cm", "greeting"), "helm");
+    assert_eq!(helm_history("csa", &ns).len(), 3);
+}
