@@ -12,6 +12,7 @@
 //!   pre-/post-rollback hooks.
 //! - [`Releases::uninstall`]: `uninstalling` → pre-delete hooks → objects deleted (keep
 //!   honoured) → post-delete hooks → records deleted, or kept as `uninstalled`.
+//! - [`Releases::test`]: the `test` hooks of the deployed revision, their runs recorded.
 //! - History is pruned to `history_max` revisions, never removing the last deployed one.
 //!
 //! A release whose latest revision is `pending-*` is held by an operation in progress. Ballast
@@ -547,6 +548,23 @@ impl Releases {
             }
         }
         Ok(release)
+    }
+
+    /// Runs the `test` hooks of the deployed revision of `name` (as `helm test`); their last
+    /// runs are recorded in the revision whatever the outcome.
+    pub async fn test(&self, name: &str, opts: &ActionOptions) -> Result<Release, ReleaseError> {
+        let records = self.store.history(name).await?;
+        let Some(mut release) = records
+            .iter()
+            .rev()
+            .find(|s| s.release.info.status == Status::Deployed)
+            .map(|s| s.release.clone())
+        else {
+            return Err(ReleaseError(format!("release {name}: has no deployed releases")));
+        };
+        let outcome = hooks::run(&self.cluster, &mut release.hooks, "test", &self.namespace, opts.timeout).await;
+        self.store.update(&release, None).await?;
+        outcome.map(|()| release)
     }
 
     /// Deletes the oldest revisions beyond `history_max`, never the last deployed one.

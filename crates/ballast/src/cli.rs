@@ -640,6 +640,8 @@ pub enum HelmCommand {
     List(HelmNamespaceArgs),
     /// The revisions of a release: REVISION UPDATED STATUS CHART APP VERSION DESCRIPTION.
     History(HelmReleaseArgs),
+    /// Run the test hooks of a release (exit 2 when one fails, naming it).
+    Test(HelmReleaseArgs),
 }
 
 /// Options of every release action.

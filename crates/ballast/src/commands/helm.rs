@@ -1,4 +1,4 @@
-//! `ballast helm install|upgrade|rollback|uninstall|list|history`: Helm releases on the
+//! `ballast helm install|upgrade|rollback|uninstall|list|history|test`: Helm releases on the
 //! cluster, stored as helm v4 stores them (`helm list`, `helm history`, `helm rollback` work
 //! on them, and these commands on helm's). Exit 0: done; 2: the action failed (the release
 //! is recorded `failed`, the message names the step, e.g. the hook).
@@ -129,6 +129,22 @@ pub async fn run(cmd: &HelmCommand, kubeconfig: Option<&Path>, context: Option<&
             }
             table(rows)
         }),
+        HelmCommand::Test(a) => Releases::new(&cluster, &a.namespace)
+            .test(&a.release, &options(&a.action, false)?)
+            .await
+            .map(|r| {
+                let mut out = status(&r);
+                for h in r.hooks.iter().filter(|h| h.events.iter().any(|e| e == "test")) {
+                    out.push_str(&format!(
+                        "TEST SUITE:     {}\nLast Started:   {}\nLast Completed: {}\nPhase:          {}\n",
+                        h.name,
+                        when(&h.last_run.started_at),
+                        when(&h.last_run.completed_at),
+                        h.last_run.phase
+                    ));
+                }
+                out
+            }),
         HelmCommand::History(a) => Releases::new(&cluster, &a.namespace)
             .history(&a.release)
             .await

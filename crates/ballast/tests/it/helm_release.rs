@@ -631,3 +631,61 @@ fn a_client_side_helm_release_moves_to_server_side_apply() {
     assert_eq!(cm_data(&ns, "csa-cm", "greeting"), "helm");
     assert_eq!(helm_history("csa", &ns).len(), 3);
 }
+
+#[test]
+fn test_hooks_run_and_are_recorded() {
+    let ns = namespace("hr-test");
+    let pod = "apiVersion: v1\nkind: Pod\nmetadata:\n  name: {{ .Release.Name }}-check\n  annotations:\n    helm.sh/hook: test\nspec:\n  restartPolicy: Never\n  containers:\n  - name: c\n    image: busybox\n";
+    let c = chart("0.1.0", &[("cm.yaml", CM), ("test.yaml", pod)]);
+    ballast(&["helm", "install", "tt", &p(c.path()), "-n", &ns]).ok();
+    // Test hooks are not run on install.
+    assert_eq!(get("pod", Some(&ns), "tt-check"), None);
+    let child = ballast_spawn(&["helm", "test", "tt", "-n", &ns, "--timeout", "60s"]);
+    wait_for("test pod", 60, || get("pod", Some(&ns), "tt-check"));
+    kubectl(&[
+        "patch",
+        "pod",
+        "tt-check",
+        "-n",
+        &ns,
+        "--subresource=status",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"status": {"phase": "Succeeded"}}"#,
+    ]);
+    let run = finish(child).ok();
+    assert!(
+        run.stdout.contains("TEST SUITE:     tt-check") && run.stdout.contains("Succeeded"),
+        "{}",
+        run.stdout
+    );
+    // helm reads the recorded run.
+    let status = helm(&["status", "tt", "-n", &ns]).ok().stdout;
+    assert!(status.contains("TEST SUITE:     tt-check"), "{status}");
+    assert!(status.contains("Phase:          Succeeded"), "{status}");
+    // A failing test names its hook; the release stays deployed.
+    let child = ballast_spawn(&["helm", "test", "tt", "-n", &ns, "--timeout", "60s"]);
+    wait_for("test pod recreated", 60, || {
+        get("pod", Some(&ns), "tt-check").filter(|p| p["status"]["phase"] != "Succeeded")
+    });
+    kubectl(&[
+        "patch",
+        "pod",
+        "tt-check",
+        "-n",
+        &ns,
+        "--subresource=status",
+        "--type",
+        "merge",
+        "-p",
+        r#"{"status": {"phase": "Failed", "message": "exit code 1"}}"#,
+    ]);
+    let run = finish(child).fails();
+    assert!(
+        run.stderr.contains("test hook Pod/tt-check failed: exit code 1"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(helm_history("tt", &ns).last().unwrap().1, "deployed");
+}
