@@ -667,6 +667,10 @@ pub struct HelmNamespaceArgs {
     /// Namespace of the releases (and of their records).
     #[arg(short, long, default_value = "default", value_name = "NS")]
     pub namespace: String,
+    /// Also releases whose latest revision is uninstalled, superseded or uninstalling (by
+    /// default, as helm: deployed, failed and pending ones).
+    #[arg(short, long)]
+    pub all: bool,
 }
 
 /// `helm history` and `helm uninstall`.

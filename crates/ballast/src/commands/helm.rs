@@ -8,7 +8,7 @@ use std::path::Path;
 
 use anyhow::Result;
 use ballast_core::parse_duration;
-use ballast_helm::release::Release;
+use ballast_helm::release::{Release, Status};
 use ballast_helm::values::ValueOptions;
 use ballast_release::{ActionOptions, Releases};
 
@@ -117,6 +117,11 @@ pub async fn run(cmd: &HelmCommand, kubeconfig: Option<&Path>, context: Option<&
                 .to_vec(),
             ];
             for r in list {
+                let shown =
+                    a.all || matches!(r.info.status, Status::Deployed | Status::Failed) || r.info.status.is_pending();
+                if !shown {
+                    continue;
+                }
                 rows.push(vec![
                     r.name.clone(),
                     r.namespace.clone(),

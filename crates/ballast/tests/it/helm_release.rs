@@ -328,6 +328,14 @@ fn helm_rollback_of_a_ballast_release_is_seen_by_ballast() {
     assert_eq!(get("configmap", Some(&ns), "rb-cm"), None);
     let h = helm_history("rb", &ns);
     assert_eq!(h.last().unwrap().1, "uninstalled", "{h:?}");
+    // Listed only with --all, as helm lists it.
+    assert_eq!(ballast(&["helm", "list", "-n", &ns]).ok().lines().len(), 1);
+    let all = ballast(&["helm", "list", "-n", &ns, "--all"]).ok();
+    assert!(
+        all.lines().len() == 2 && all.lines()[1].contains("uninstalled"),
+        "{}",
+        all.stdout
+    );
 }
 
 fn hook(name: &str, events: &str, weight: i64, policy: Option<&str>) -> String {
