@@ -226,6 +226,19 @@ impl Cluster {
         self.resource(r).is_ok()
     }
 
+    /// What the server serves as Helm's `.Capabilities.APIVersions` lists it: every
+    /// `group/version` (`v1` for the core group) and every `group/version/Kind`, sorted.
+    pub fn api_versions(&self) -> Vec<String> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = std::collections::BTreeSet::new();
+        for (g, v, k) in res.by_gvk.keys() {
+            let gv = if g.is_empty() { v.clone() } else { format!("{g}/{v}") };
+            out.insert(format!("{gv}/{k}"));
+            out.insert(gv);
+        }
+        out.into_iter().collect()
+    }
+
     /// A version the server serves for `r`'s group and kind (when `r`'s own version is gone).
     pub fn served_version(&self, r: &ObjectRef) -> Option<String> {
         let res = self.resources.read().unwrap_or_else(|p| p.into_inner());

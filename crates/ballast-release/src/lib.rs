@@ -63,6 +63,8 @@ pub struct ActionOptions {
     pub keep_history: bool,
     /// A pending record another tool left (no Ballast deadline) is stale once this old.
     pub pending_grace: Duration,
+    /// install: create the release namespace when it does not exist.
+    pub create_namespace: bool,
 }
 
 impl Default for ActionOptions {
@@ -74,6 +76,7 @@ impl Default for ActionOptions {
             no_hooks: false,
             keep_history: false,
             pending_grace: Duration::from_secs(300),
+            create_namespace: false,
         }
     }
 }
@@ -148,6 +151,7 @@ impl Releases {
             is_upgrade,
             kube_version: self.kube_version().await,
             values: values.clone(),
+            api_versions: self.cluster.api_versions(),
         };
         let chart = chart.to_path_buf();
         tokio::task::spawn_blocking(move || render_release(&chart, &opts))
@@ -277,6 +281,21 @@ impl Releases {
         self.cluster.refresh().await.map_err(err)
     }
 
+    /// Creates the release namespace when it does not exist (helm's `--create-namespace`).
+    async fn create_namespace(&self) -> Result<(), ReleaseError> {
+        let r = ObjectRef::new("v1", "Namespace", None, &self.namespace);
+        if self.cluster.get(&r).await.map_err(err)?.is_some() {
+            return Ok(());
+        }
+        let ns = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": {"name": self.namespace}},
+        });
+        self.cluster.apply(&r, &ns, false, false).await.map_err(err)?;
+        Ok(())
+    }
+
     /// Installs the chart at `chart` as release `name` (revision 1, or after the last
     /// revision when only uninstalled or failed records remain).
     pub async fn install(
@@ -296,8 +315,16 @@ impl Releases {
             )));
         }
         let version = records.last().map_or(1, |s| s.release.version + 1);
-        let rendered = self.render(name, chart, values, version, false).await?;
-        self.install_crds(&rendered).await?;
+        if opts.create_namespace {
+            self.create_namespace().await?;
+        }
+        let mut rendered = self.render(name, chart, values, version, false).await?;
+        if !rendered.crds.is_empty() {
+            // As helm: CRDs first, then the chart rendered again against what the cluster now
+            // serves (`.Capabilities.APIVersions` holds the new kinds).
+            self.install_crds(&rendered).await?;
+            rendered = self.render(name, chart, values, version, false).await?;
+        }
         let objects = release_objects(&self.cluster, &rendered.manifest, name, &self.namespace)?;
         let t = rfc3339(now());
         let mut release = Release {

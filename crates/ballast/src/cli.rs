@@ -726,6 +726,9 @@ pub struct HelmChartArgs {
     /// Values as a=<JSON>.
     #[arg(long, value_name = "VALS")]
     pub set_json: Vec<String>,
+    /// install: create the namespace when it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
     /// Action options.
     #[command(flatten)]
     pub action: HelmActionArgs,

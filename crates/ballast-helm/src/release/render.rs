@@ -31,6 +31,8 @@ pub struct ReleaseRenderOptions {
     pub kube_version: Option<String>,
     /// `-f` and the `--set` family.
     pub values: ValueOptions,
+    /// `.Capabilities.APIVersions` entries besides helm's defaults (the cluster's).
+    pub api_versions: Vec<String>,
 }
 
 /// A `crds/` file of the chart, installed before anything else on install.
@@ -84,7 +86,7 @@ pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) ->
             text: String::from_utf8_lossy(&c.data).into_owned(),
         })
         .collect();
-    let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &[])
+    let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
         .map_err(|e| Error(format!("invalid kube version: {e}")))?;
     let (chart, values) = crate::values::prepare(chart, user).map_err(render_err)?;
     crate::schema_check(&chart, &values).map_err(render_err)?;

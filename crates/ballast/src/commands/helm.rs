@@ -87,7 +87,15 @@ pub async fn run(cmd: &HelmCommand, kubeconfig: Option<&Path>, context: Option<&
     let cluster = connect(kubeconfig, context).await?;
     let outcome = match cmd {
         HelmCommand::Install(a) => Releases::new(&cluster, &a.namespace)
-            .install(&a.release, &a.chart, &values(a), &options(&a.action, false)?)
+            .install(
+                &a.release,
+                &a.chart,
+                &values(a),
+                &ActionOptions {
+                    create_namespace: a.create_namespace,
+                    ..options(&a.action, false)?
+                },
+            )
             .await
             .map(|r| status(&r)),
         HelmCommand::Upgrade(a) => Releases::new(&cluster, &a.namespace)
