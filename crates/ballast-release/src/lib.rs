@@ -81,6 +81,20 @@ impl Default for ActionOptions {
     }
 }
 
+/// True when a pending revision is no longer held by a live operation: Ballast's deadline
+/// (Unix seconds) has passed, or, for a revision without one (another tool's), its
+/// `last_deployed` is older than `grace` (or unreadable).
+pub fn is_stale(release: &Release, deadline: Option<i64>, now: i64, grace: Duration) -> bool {
+    match deadline {
+        Some(d) => now > d,
+        None => {
+            let at: Option<jiff::Timestamp> = release.info.last_deployed.parse().ok();
+            let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+            at.is_none_or(|t| now.saturating_sub(t.as_second()) > grace)
+        }
+    }
+}
+
 /// The releases of one namespace (records stored there, as helm's default).
 pub struct Releases {
     cluster: Cluster,
@@ -171,16 +185,7 @@ impl Releases {
         if !status.is_pending() {
             return Ok(records);
         }
-        let now_s = now().as_second();
-        let stale = match last.deadline {
-            Some(d) => now_s > d,
-            None => {
-                let at: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
-                let grace = i64::try_from(opts.pending_grace.as_secs()).unwrap_or(i64::MAX);
-                at.is_none_or(|t| now_s.saturating_sub(t.as_second()) > grace)
-            }
-        };
-        if !stale {
+        if !is_stale(&last.release, last.deadline, now().as_second(), opts.pending_grace) {
             return Err(ReleaseError(format!(
                 "release {name}: another operation (install/upgrade/rollback) is in progress (revision {} is {status}); it is recovered once its deadline passes",
                 last.release.version
@@ -620,5 +625,35 @@ impl Releases {
             excess -= 1;
         }
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(last_deployed: &str) -> Release {
+        serde_json::from_value(serde_json::json!({
+            "name": "r", "version": 2, "namespace": "default",
+            "info": {"status": "pending-upgrade", "last_deployed": last_deployed},
+            "chart": {"metadata": {"name": "c", "version": "1.0.0"}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pending_revisions_go_stale() {
+        let grace = Duration::from_secs(300);
+        let t = "2026-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second();
+        let r = pending("2026-01-01T00:00:00Z");
+        // Ballast's own: held until its deadline, whatever its age.
+        assert!(!is_stale(&r, Some(t + 100), t + 100, grace));
+        assert!(is_stale(&r, Some(t + 100), t + 101, grace));
+        assert!(!is_stale(&r, Some(t + 10_000), t + 1_000, grace));
+        // Another tool's: held for the grace period after its last write.
+        assert!(!is_stale(&r, None, t + 300, grace));
+        assert!(is_stale(&r, None, t + 301, grace));
+        // Unreadable time: never held forever.
+        assert!(is_stale(&pending(""), None, t, grace));
     }
 }

@@ -729,6 +729,10 @@ pub struct HelmChartArgs {
     /// install: create the namespace when it does not exist.
     #[arg(long)]
     pub create_namespace: bool,
+    /// upgrade: install the release when it does not exist (or only uninstalled revisions
+    /// remain).
+    #[arg(short, long)]
+    pub install: bool,
     /// Action options.
     #[command(flatten)]
     pub action: HelmActionArgs,

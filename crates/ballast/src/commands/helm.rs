@@ -98,10 +98,36 @@ pub async fn run(cmd: &HelmCommand, kubeconfig: Option<&Path>, context: Option<&
             )
             .await
             .map(|r| status(&r)),
-        HelmCommand::Upgrade(a) => Releases::new(&cluster, &a.namespace)
-            .upgrade(&a.release, &a.chart, &values(a), &options(&a.action, false)?)
-            .await
-            .map(|r| format!("Release {:?} has been upgraded.\n{}", r.name, status(&r))),
+        HelmCommand::Upgrade(a) => {
+            let releases = Releases::new(&cluster, &a.namespace);
+            let opts = ActionOptions {
+                create_namespace: a.create_namespace,
+                ..options(&a.action, false)?
+            };
+            let fresh = a.install
+                && releases
+                    .history(&a.release)
+                    .await
+                    .map(|h| h.last().is_none_or(|r| r.info.status == Status::Uninstalled))
+                    .unwrap_or(false);
+            if fresh {
+                releases
+                    .install(&a.release, &a.chart, &values(a), &opts)
+                    .await
+                    .map(|r| {
+                        format!(
+                            "Release {:?} does not exist. Installing it now.\n{}",
+                            r.name,
+                            status(&r)
+                        )
+                    })
+            } else {
+                releases
+                    .upgrade(&a.release, &a.chart, &values(a), &opts)
+                    .await
+                    .map(|r| format!("Release {:?} has been upgraded.\n{}", r.name, status(&r)))
+            }
+        }
         HelmCommand::Rollback(a) => Releases::new(&cluster, &a.namespace)
             .rollback(&a.release, a.revision, &options(&a.action, false)?)
             .await

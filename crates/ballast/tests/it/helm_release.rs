@@ -273,9 +273,11 @@ fn a_helm_release_is_upgraded_in_place() {
 fn helm_rollback_of_a_ballast_release_is_seen_by_ballast() {
     let ns = namespace("hr-rollback");
     let c = simple_chart();
-    ballast(&[
+    // upgrade --install installs a release that does not exist.
+    let first = ballast(&[
         "helm",
-        "install",
+        "upgrade",
+        "--install",
         "rb",
         &p(c.path()),
         "-n",
@@ -284,6 +286,11 @@ fn helm_rollback_of_a_ballast_release_is_seen_by_ballast() {
         "greeting=one",
     ])
     .ok();
+    assert!(
+        first.stdout.contains("Installing it now") && first.stdout.contains("REVISION: 1"),
+        "{}",
+        first.stdout
+    );
     ballast(&[
         "helm",
         "upgrade",
