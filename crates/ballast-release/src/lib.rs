@@ -361,26 +361,27 @@ impl Releases {
             self.hooks(&mut release, "post-install", opts).await
         }
         .await;
-        self.finish(&mut release, outcome, "Install complete", None).await?;
+        self.finish(&mut release, outcome, "Install complete").await?;
         self.prune_history(name, opts).await?;
         Ok(release)
     }
 
-    /// Writes the outcome of an action: `deployed` (the previous deployed revision
-    /// `superseded`), or `failed` with helm's description, returning the error.
+    /// Writes the outcome of an action: `deployed` (every other deployed revision
+    /// `superseded`, as helm does), or `failed` with helm's description, returning the error.
     async fn finish(
         &self,
         release: &mut Release,
         outcome: Result<(), ReleaseError>,
         done: &str,
-        previous: Option<&Release>,
     ) -> Result<(), ReleaseError> {
         match outcome {
             Ok(()) => {
-                if let Some(p) = previous {
-                    let mut p = p.clone();
-                    p.info.status = Status::Superseded;
-                    self.store.update(&p, None).await?;
+                for s in self.store.history(&release.name).await? {
+                    if s.release.info.status == Status::Deployed && s.release.version != release.version {
+                        let mut p = s.release;
+                        p.info.status = Status::Superseded;
+                        self.store.update(&p, None).await?;
+                    }
                 }
                 release.info.status = Status::Deployed;
                 if release.info.description.ends_with("underway") {
@@ -414,7 +415,10 @@ impl Releases {
             .rev()
             .find(|s| s.release.info.status == Status::Deployed)
             .map(|s| s.release.clone());
-        let current = deployed.clone().unwrap_or_else(|| latest.clone());
+        if deployed.is_none() && matches!(latest.info.status, Status::Uninstalled | Status::Uninstalling) {
+            return Err(ReleaseError(format!("release {name}: has no deployed releases")));
+        }
+        let current = deployed.unwrap_or_else(|| latest.clone());
         let version = latest.version + 1;
         let rendered = self.render(name, chart, values, version, true).await?;
         let t = rfc3339(now());
@@ -439,15 +443,8 @@ impl Releases {
             labels: current.labels.clone(),
             extra: Map::new(),
         };
-        self.change(
-            &mut release,
-            &current,
-            deployed.as_ref(),
-            "upgrade",
-            "Upgrade complete",
-            opts,
-        )
-        .await?;
+        self.change(&mut release, &current, "upgrade", "Upgrade complete", opts)
+            .await?;
         Ok(release)
     }
 
@@ -457,7 +454,6 @@ impl Releases {
         &self,
         release: &mut Release,
         current: &Release,
-        deployed: Option<&Release>,
         event: &str,
         done: &str,
         opts: &ActionOptions,
@@ -477,7 +473,7 @@ impl Releases {
         if release.info.description == "Preparing upgrade" {
             release.info.description = "Upgrade underway".into();
         }
-        self.finish(release, outcome, done, deployed).await?;
+        self.finish(release, outcome, done).await?;
         self.prune_history(&name, opts).await
     }
 
@@ -503,11 +499,6 @@ impl Releases {
                 "release {name}: revision {target_version} not found"
             )));
         };
-        let deployed = records
-            .iter()
-            .rev()
-            .find(|s| s.release.info.status == Status::Deployed)
-            .map(|s| s.release.clone());
         // As helm: the objects to delete are those of the latest revision (a failed upgrade's
         // new objects go too), not only of the last deployed one.
         let current = latest.clone();
@@ -537,8 +528,7 @@ impl Releases {
             extra: Map::new(),
         };
         let done = release.info.description.clone();
-        self.change(&mut release, &current, deployed.as_ref(), "rollback", &done, opts)
-            .await?;
+        self.change(&mut release, &current, "rollback", &done, opts).await?;
         Ok(release)
     }
 
