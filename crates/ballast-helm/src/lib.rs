@@ -85,6 +85,7 @@ fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Se
 pub fn template(chart: &Path, opts: &TemplateOptions) -> Result<String, Error> {
     let (chart, opts) = (chart.to_path_buf(), opts.clone());
     on_render_thread(move || {
+        locate(&chart)?;
         let user = opts.values.merge()?;
         let chart = chart::load(&chart)?;
         installable(&chart)?;
@@ -174,6 +175,27 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
             e
         }
     })
+}
+
+/// Helm's `LocateChart` for a chart that is not on disk: a path is "not found"; any other
+/// name would be looked up in a repository, which `ballast template` never does.
+fn locate(chart: &Path) -> Result<(), Error> {
+    if std::fs::metadata(chart).is_ok() {
+        return Ok(());
+    }
+    let name = chart.to_string_lossy();
+    let name = name.trim();
+    if chart.is_absolute() || name.starts_with('.') {
+        return Err(Error(format!("path {} not found", ballast_gotemplate::fmt::quote(name))));
+    }
+    match name.split_once('/') {
+        None => Err(Error(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+        ))),
+        Some((repo, _)) => Err(Error(format!(
+            "{name}: not a local chart, and charts are not fetched from repositories (repo {repo}); download it first"
+        ))),
+    }
 }
 
 /// Helm's `checkIfInstallable`: only application charts render.
