@@ -186,7 +186,10 @@ fn locate(chart: &Path) -> Result<(), Error> {
     let name = chart.to_string_lossy();
     let name = name.trim();
     if chart.is_absolute() || name.starts_with('.') {
-        return Err(Error(format!("path {} not found", ballast_gotemplate::fmt::quote(name))));
+        return Err(Error(format!(
+            "path {} not found",
+            ballast_gotemplate::fmt::quote(name)
+        )));
     }
     match name.split_once('/') {
         None => Err(Error(format!(
