@@ -15,7 +15,11 @@
 /// A repaired text for a saphyr-parser error (`info` at char index `at`) that libyaml would
 /// not raise; `None` when the error stands.
 pub fn repair(src: &str, info: &str, at: usize) -> Option<String> {
-    match info {
+    let (base, at_root) = match info.strip_suffix(" (at the root)") {
+        Some(b) => (b, true),
+        None => (info, false),
+    };
+    match base {
         "invalid indentation" | "invalid indentation in flow construct" => indent_flow_lines(src),
         "':' must be followed by a valid YAML whitespace" | "'-' must be followed by a valid YAML whitespace" => {
             // The tabs between the indicator and the mark become spaces.
@@ -30,6 +34,13 @@ pub fn repair(src: &str, info: &str, at: usize) -> Option<String> {
                 i -= 1;
             }
             changed.then(|| chars.into_iter().collect())
+        }
+        "comment intercepting the multiline text" if at_root => {
+            // libyaml ends the root scalar at the comment; what follows would be a second
+            // document, which goyaml.v2's Unmarshal never reads.
+            let byte = src.char_indices().nth(at).map_or(src.len(), |(i, _)| i);
+            let end = src[byte..].find('\n').map_or(src.len(), |i| byte + i + 1);
+            (end < src.len()).then(|| src[..end].to_string())
         }
         _ => None,
     }
