@@ -61,22 +61,42 @@ fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str
     if !src.chars().all(allowed) {
         return Err(YamlError::new("yaml: control characters are not allowed".into()));
     }
-    let mut text = std::borrow::Cow::Borrowed(src);
-    let mut first_error = None;
+    // YAML 1.1 (libyaml) also breaks lines at NEL, LS and PS, which YAML 1.2 (saphyr) does
+    // not; a lone CR breaks a line in both, and reads as LF (saphyr does not fold it inside a
+    // quoted scalar as libyaml does). Each becomes a LF: the same lines, the same char indices.
+    let mut text = if src.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        let mut out = String::with_capacity(src.len());
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() != Some(&'\n') => out.push('\n'),
+                '\u{85}' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+                c => out.push(c),
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(src)
+    };
+    let mut last_error = None;
     for _ in 0..32 {
         match parse_docs(&text, first_only) {
             Ok(docs) => return Ok((text, docs)),
             Err((e, repair)) => {
-                let first = first_error.get_or_insert(e);
+                // A repaired text is what libyaml would have read: its error is the one to
+                // report.
                 let fixed = repair.and_then(|(info, at)| super::lenient::repair(&text, &info, at));
                 match fixed {
-                    Some(f) => text = std::borrow::Cow::Owned(f),
-                    None => return Err(first.clone()),
+                    Some(f) => {
+                        last_error = Some(e);
+                        text = std::borrow::Cow::Owned(f);
+                    }
+                    None => return Err(e),
                 }
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
+    Err(last_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
 }
 
 /// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].
@@ -85,6 +105,13 @@ type Repair = Option<(String, usize)>;
 /// Parses every document of `src` into node trees.
 fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
     let mut parser = Parser::new_from_str(src);
+    // A block scalar that runs to the end of an input without a final newline has no final
+    // line break in libyaml; saphyr adds one.
+    let eof_chars = if src.is_empty() || src.ends_with('\n') {
+        usize::MAX
+    } else {
+        src.chars().count()
+    };
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
     // Open collections: (node index, pending children).
@@ -164,14 +191,14 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                 }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
                 let plain = style == ScalarStyle::Plain;
-                let n = new_node(
-                    d,
-                    Kind::Scalar {
-                        value: value.into_owned(),
-                        plain,
-                        tag,
-                    },
-                );
+                let mut value = value.into_owned();
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && span.end.index() >= eof_chars
+                    && value.ends_with('\n')
+                {
+                    value.pop();
+                }
+                let n = new_node(d, Kind::Scalar { value, plain, tag });
                 set_anchor(&mut anchors, anchor, n);
                 attach(d, &mut stack, n);
             }

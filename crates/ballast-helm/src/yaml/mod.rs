@@ -59,7 +59,7 @@ pub fn parse_values(src: &str) -> Result<Value, YamlError> {
     let mut out = Map::new();
     let unmarshal = |e: YamlError| YamlError(format!("cannot unmarshal yaml document: {}", e.0));
     for chunk in split_documents(src)? {
-        let v = parse_document(chunk).map_err(unmarshal)?;
+        let v = parse_document(&chunk).map_err(unmarshal)?;
         match v {
             Value::Nil => {}
             Value::Map(m) => {
@@ -98,14 +98,15 @@ fn merge_maps(a: &mut Map, b: Map) {
 }
 
 /// k8s.io/apimachinery's YAML reader: documents end at a line starting `---` whose rest is
-/// blank or a comment; empty documents are dropped.
-fn split_documents(src: &str) -> Result<Vec<&str>, YamlError> {
+/// blank or a comment; empty documents are dropped. Its line reader ends every line with
+/// `\n` (the last one too) and drops the `\r` of `\r\n`.
+fn split_documents(src: &str) -> Result<Vec<String>, YamlError> {
     let mut docs = Vec::new();
-    let mut start = 0;
-    let mut pos = 0;
-    while pos < src.len() {
-        let end = src[pos..].find('\n').map_or(src.len(), |i| pos + i + 1);
-        let line = &src[pos..end];
+    let mut doc = String::new();
+    for raw in src.split_inclusive('\n') {
+        let line = raw
+            .strip_suffix('\n')
+            .map_or(raw, |l| l.strip_suffix('\r').unwrap_or(l));
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
@@ -113,15 +114,16 @@ fn split_documents(src: &str) -> Result<Vec<&str>, YamlError> {
                     "error reading yaml document: invalid Yaml document separator: {trimmed}"
                 )));
             }
-            if pos > start {
-                docs.push(&src[start..pos]);
+            if !doc.is_empty() {
+                docs.push(std::mem::take(&mut doc));
             }
-            start = end;
+            continue;
         }
-        pos = end;
+        doc.push_str(line);
+        doc.push('\n');
     }
-    if src.len() > start {
-        docs.push(&src[start..]);
+    if !doc.is_empty() {
+        docs.push(doc);
     }
     Ok(docs)
 }

@@ -373,6 +373,10 @@ fn line_endings_bom_and_long_keys() {
             r#"{"a":1,"b":"x\ny\n","c":"p q","d":"m n\n"}"#,
         ),
         ("\u{feff}a: 1\nb: x\n", r#"{"a":1,"b":"x"}"#),
+        // The values reader ends every line, the last one too, with a newline.
+        ("a: |\n  x ", r#"{"a":"x \n"}"#),
+        ("a: |\n  x", r#"{"a":"x\n"}"#),
+        ("a: |-\r\n  x\r\n  y\r\nb: \"p\rq\"\r\n", r#"{"a":"x\ny","b":"p q"}"#),
     ];
     for (src, want) in cases {
         assert_eq!(values_json(src), *want, "{src:?}");
@@ -466,5 +470,28 @@ fn merge_keys_in_document_order() {
     assert_eq!(
         values_json(src),
         include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end()
+    );
+}
+
+#[test]
+fn yaml_1_1_line_breaks() {
+    assert_eq!(
+        values_json("a: x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+    assert_eq!(
+        values_json("a: \"p\u{2028}q\"\nb: |\n  x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 6: could not find expected ':'"
+    );
+}
+
+#[test]
+fn quoted_continuations_at_any_indentation() {
+    assert_eq!(values_json("a: \"p\nq\"\nb: 1\n"), r#"{"a":"p q","b":1}"#);
+    assert_eq!(values_json("a:\n  b: \"p\n q\"\n"), r#"{"a":{"b":"p q"}}"#);
+    assert_eq!(values_json("a: 'p\nq'\n"), r#"{"a":"p q"}"#);
+    assert_eq!(
+        values_json("a: p\nq\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
     );
 }
