@@ -206,7 +206,8 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
 
 /// Renders every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
-/// executed file's output by name, `NOTES.txt` files included.
+/// executed file's output by name, `NOTES.txt` files included. Bounded: each file by
+/// `ctx.limits`, and the whole chart by the same output size and time budget.
 pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
     let mut top = BTreeMap::new();
     top.insert("Values".to_string(), values.clone());
@@ -227,9 +228,17 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
             .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
     }
     let mut rendered = BTreeMap::new();
+    let started = std::time::Instant::now();
+    let mut total = 0usize;
     for name in &order {
         if is_partial(name) {
             continue;
+        }
+        if started.elapsed() > ctx.limits.time_budget {
+            return Err(Error(format!(
+                "rendering the chart took longer than {:?}; stopped before {name}",
+                ctx.limits.time_budget
+            )));
         }
         let r = &tpls[name];
         if let Value::Map(m) = &r.scope {
@@ -239,6 +248,13 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
         let out = set
             .execute(name, &r.scope)
             .map_err(|e| Error(shorten(&reformat_exec_error(name, &e.message))))?;
+        total = total.saturating_add(out.len());
+        if total > ctx.limits.max_output {
+            return Err(Error(format!(
+                "the chart's rendered output exceeds {} bytes (at {name})",
+                ctx.limits.max_output
+            )));
+        }
         rendered.insert(name.clone(), out.replace("<no value>", ""));
     }
     Ok(rendered)
