@@ -348,17 +348,22 @@ mod tests {
     /// as helm printed it] pairs.
     #[test]
     fn from_yaml_cases_match_helm() {
-        let cases = json::from_json(include_str!("../../tests/fixtures/formats/fromYaml-cases.json")).unwrap();
-        let Value::List(cases) = cases else { unreachable!() };
         let mut bad = Vec::new();
-        for case in cases.iter() {
-            let Value::List(pair) = case else { unreachable!() };
-            let (Some(input), Some(want)) = (pair[0].as_str(), pair[1].as_str()) else {
-                unreachable!()
-            };
-            let got = json::to_json(&from_yaml(input)).unwrap();
-            if got != want {
-                bad.push(format!("{input:?}\n  got  {got}\n  want {want}"));
+        for file in [
+            include_str!("../../tests/fixtures/formats/fromYaml-cases.json"),
+            include_str!("../../tests/fixtures/formats/fromYaml-cases2.json"),
+        ] {
+            let cases = json::from_json(file).unwrap();
+            let Value::List(cases) = cases else { unreachable!() };
+            for case in cases.iter() {
+                let Value::List(pair) = case else { unreachable!() };
+                let (Some(input), Some(want)) = (pair[0].as_str(), pair[1].as_str()) else {
+                    unreachable!()
+                };
+                let got = json::to_json(&from_yaml(input)).unwrap();
+                if got != want {
+                    bad.push(format!("{input:?}\n  got  {got}\n  want {want}"));
+                }
             }
         }
         assert!(bad.is_empty(), "{}", bad.join("\n"));

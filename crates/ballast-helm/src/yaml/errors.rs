@@ -24,9 +24,33 @@ pub(super) fn scan_error(src: &str, e: &ScanError) -> YamlError {
             ("did not find expected '-' indicator", false)
         }
         "while scanning a quoted scalar, found unexpected end of stream" => {
-            // libyaml reports it where the stream ends.
-            line0 = src.bytes().filter(|b| *b == b'\n').count();
-            ("found unexpected end of stream", true)
+            // libyaml stops earlier at a `\/` escape (YAML 1.1 has none), else reports it where
+            // the stream ends.
+            let start = src.char_indices().nth(mark.index()).map_or(src.len(), |(i, _)| i);
+            let rest = &src.as_bytes()[start..];
+            let mut i = 0;
+            let mut slash = None;
+            while i < rest.len() {
+                if rest[i] == b'\\' {
+                    if rest.get(i + 1) == Some(&b'/') {
+                        slash = Some(start + i);
+                        break;
+                    }
+                    i += 2;
+                } else {
+                    i += 1;
+                }
+            }
+            match slash {
+                Some(at) => {
+                    line0 = src[..at].matches('\n').count();
+                    ("found unknown escape character", true)
+                }
+                None => {
+                    line0 = src.bytes().filter(|b| *b == b'\n').count();
+                    ("found unexpected end of stream", true)
+                }
+            }
         }
         i if i.starts_with("invalid trailing content after") => ("did not find expected key", false),
         "comment intercepting the multiline text" => {
@@ -90,8 +114,29 @@ pub(super) fn scan_error(src: &str, e: &ScanError) -> YamlError {
         i if i.starts_with("unexpected character") || i.starts_with("unexpected end of") => {
             ("found character that cannot start any token", true)
         }
+        "misplaced bracket" => {
+            // libyaml reads the bracket as a token where a key (after a finished value) or a
+            // value (right after `:`) was expected.
+            let before: String = src.chars().take(e.marker().index()).collect();
+            let after_indicator = before.trim_end().ends_with([':', '-', ',']);
+            (
+                if after_indicator {
+                    "did not find expected node content"
+                } else {
+                    "did not find expected key"
+                },
+                false,
+            )
+        }
         i => (i, true),
     };
+    // libyaml's message is the problem without its "while ..." context (and spells
+    // "hexdecimal").
+    let msg = match msg.strip_prefix("while ") {
+        Some(rest) => rest.split_once(", ").map_or(msg, |(_, p)| p),
+        None => msg,
+    };
+    let msg = msg.replace("hexadecimal", "hexdecimal");
     let line = if scanner { line0 + 1 } else { line0 };
     if line0 == 0 {
         YamlError::new(format!("yaml: {msg}"))
@@ -105,7 +150,7 @@ pub(super) fn anchor_name(src: &str, at: usize) -> String {
     let rest: String = src.chars().skip(at).take(1024).collect();
     let rest = rest.trim_start_matches(['*', '&']);
     rest.chars()
-        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .take_while(|c| c.is_alphanumeric() || matches!(c, '-' | '_'))
         .collect()
 }
 

@@ -78,6 +78,21 @@ fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str
     } else {
         std::borrow::Cow::Borrowed(src)
     };
+    // libyaml knows only the %YAML and %TAG directives.
+    if let Some((n, line)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        && line.starts_with('%')
+        && !line.starts_with("%YAML")
+        && !line.starts_with("%TAG")
+    {
+        return Err(YamlError::new(if n == 0 {
+            "yaml: found unknown directive name".to_string()
+        } else {
+            format!("yaml: line {}: found unknown directive name", n + 1)
+        }));
+    }
     let mut last_error = None;
     for _ in 0..32 {
         match parse_docs(&text, first_only) {
@@ -112,6 +127,10 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     } else {
         src.chars().count()
     };
+    // YAML 1.1 has no `\/` escape (1.2 and JSON do): byte offsets of chars, only when needed.
+    let char_bytes: Option<Vec<usize>> = src
+        .contains("\\/")
+        .then(|| src.char_indices().map(|(i, _)| i).chain([src.len()]).collect());
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
     // Open collections: (node index, pending children).
@@ -190,6 +209,18 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                     return Err((long_key_error(src, *start, span), None));
                 }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                if style == ScalarStyle::DoubleQuoted
+                    && let Some(bytes) = &char_bytes
+                    && let Some(at) = slash_escape(src, bytes, span)
+                {
+                    let line0 = src[..at].matches('\n').count();
+                    let msg = if line0 == 0 {
+                        "yaml: found unknown escape character".to_string()
+                    } else {
+                        format!("yaml: line {}: found unknown escape character", line0 + 1)
+                    };
+                    return Err((YamlError::new(msg), None));
+                }
                 let plain = style == ScalarStyle::Plain;
                 let mut value = value.into_owned();
                 if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
@@ -237,6 +268,25 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
         docs.push(d);
     }
     Ok(docs)
+}
+
+/// The byte offset of a `\/` escape inside the double-quoted scalar at `span`.
+fn slash_escape(src: &str, char_bytes: &[usize], span: Span) -> Option<usize> {
+    let start = *char_bytes.get(span.start.index())?;
+    let end = *char_bytes.get(span.end.index()).unwrap_or(&src.len());
+    let raw = src.get(start..end)?.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' {
+            if raw.get(i + 1) == Some(&b'/') {
+                return Some(start + i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
 }
 
 fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {

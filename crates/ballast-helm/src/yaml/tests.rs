@@ -495,3 +495,16 @@ fn quoted_continuations_at_any_indentation() {
         "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
     );
 }
+
+#[test]
+fn json_only_escapes_are_refused() {
+    assert_eq!(
+        values_json("a: \"http:\\/\\/x\"\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: found unknown escape character"
+    );
+    assert_eq!(
+        values_json("b: 1\na: \"x\\\\/y \\\\\\/\"\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 2: found unknown escape character"
+    );
+    assert_eq!(values_json("a: \"x\\\\/y\"\nb: 'c\\/'\n"), r#"{"a":"x\\/y","b":"c\\/"}"#);
+}
