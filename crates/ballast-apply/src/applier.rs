@@ -4,7 +4,7 @@ use std::collections::{HashMap, HashSet};
 use std::time::{Duration, Instant};
 
 use ballast_core::{Action, Change, ChangeSet, ChangeSetEntry, Inventory, Manifest, ObjectRef, Plan, Stage, Step};
-use ballast_kube::{Cluster, FIELD_MANAGER, KubeError, conflict_managers};
+use ballast_kube::{Cluster, KubeError, conflict_managers};
 use ballast_plan::policy::{self, ApplyPolicy};
 use ballast_plan::{
     ManagedFields, StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest,
@@ -45,6 +45,9 @@ pub struct ApplyOptions {
     /// Recreate (delete, then create) every object whose change touches an immutable field.
     /// Without it, only objects annotated `kustomize.toolkit.fluxcd.io/force: Enabled` are.
     pub recreate: bool,
+    /// More field managers whose fields (main resource, any operation) this applier takes
+    /// over, besides `ballast_plan::TAKEN_OVER` (a Helm release: `helm`'s client-side entry).
+    pub take_over: Vec<String>,
 }
 
 impl Default for ApplyOptions {
@@ -60,6 +63,7 @@ impl Default for ApplyOptions {
             allow_protected_prune: false,
             own_namespaces: Vec::new(),
             recreate: false,
+            take_over: Vec::new(),
         }
     }
 }
@@ -608,13 +612,15 @@ impl<'a> Applier<'a> {
         let takeover = match (&live, apply_policy) {
             (Some(l), ApplyPolicy::Override | ApplyPolicy::IfNotPresent) => {
                 let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                ballast_plan::takeover_patch(l, FIELD_MANAGER, api_version)
+                let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
+                from.extend(self.options.take_over.iter().map(String::as_str));
+                ballast_plan::takeover_patch_from(l, &from, self.cluster.field_manager(), api_version)
             }
             _ => None,
         };
         if let Some(l) = &live
             && takeover.is_none()
-            && already_applied(&object, l, FIELD_MANAGER)
+            && already_applied(&object, l, self.cluster.field_manager())
         {
             // The live object already holds exactly what this apply would send: no dry-run.
             let desired = l.clone();
@@ -636,7 +642,7 @@ impl<'a> Applier<'a> {
                     // Our own Update entry (left by a removal patch) is not another applier.
                     // Nor is a manager whose fields this apply takes over (Flux's).
                     .filter(|m| {
-                        *m != FIELD_MANAGER
+                        *m != self.cluster.field_manager()
                             && !(takeover.is_some() && ballast_plan::TAKEN_OVER.contains(&m.as_str()))
                             && live.as_ref().is_some_and(|l| ManagedFields::of(l).is_applier(m))
                     })
@@ -675,7 +681,7 @@ impl<'a> Applier<'a> {
             && !extras.is_empty()
             && !self.options.force
         {
-            let appliers = ballast_plan::atomic::key_appliers(l, &extras, FIELD_MANAGER);
+            let appliers = ballast_plan::atomic::key_appliers(l, &extras, self.cluster.field_manager());
             if !appliers.is_empty() {
                 return Err(KubeError::Conflict {
                     object: r.to_string(),

@@ -20,7 +20,7 @@
 use std::collections::{BTreeMap, HashMap, HashSet};
 
 use ballast_core::{Action, Change, ChangeSet, ObjectRef, Step};
-use ballast_kube::{Cluster, FIELD_MANAGER, KubeError};
+use ballast_kube::{Cluster, KubeError};
 use ballast_plan::{ManagedFields, prune_order};
 use serde_json::Value;
 
@@ -182,7 +182,7 @@ pub(crate) async fn plan_prunes(
             steps.push(step(r, Action::Skip, Some(live), &why));
             continue;
         }
-        if !ManagedFields::of(&live).manages(FIELD_MANAGER) {
+        if !ManagedFields::of(&live).manages(cluster.field_manager()) {
             steps.push(step(r, Action::Skip, Some(live), "no longer managed by ballast"));
             continue;
         }

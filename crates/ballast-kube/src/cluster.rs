@@ -74,6 +74,7 @@ pub struct Cluster {
     resources: Arc<RwLock<Resources>>,
     writes: Arc<std::sync::atomic::AtomicU64>,
     dry_runs: Arc<std::sync::atomic::AtomicU64>,
+    field_manager: Arc<str>,
 }
 
 impl Cluster {
@@ -109,12 +110,28 @@ impl Cluster {
             resources: Arc::default(),
             writes: Arc::default(),
             dry_runs: Arc::default(),
+            field_manager: Arc::from(FIELD_MANAGER),
         };
         cluster.refresh().await.map_err(|e| match e {
             KubeError::Discovery(m) => KubeError::Connect(format!("{server}: {m}")),
             other => other,
         })?;
         Ok(cluster)
+    }
+
+    /// The same cluster (shared discovery and counters) applying as `manager` instead of
+    /// [`FIELD_MANAGER`] (Helm releases apply as `helm`, as helm 4 does).
+    pub fn with_field_manager(&self, manager: &str) -> Cluster {
+        Cluster {
+            field_manager: Arc::from(manager),
+            ..self.clone()
+        }
+    }
+
+    /// The field manager applies and patches are sent with ([`FIELD_MANAGER`] unless set by
+    /// [`Cluster::with_field_manager`]).
+    pub fn field_manager(&self) -> &str {
+        &self.field_manager
     }
 
     /// The underlying client.
@@ -207,6 +224,19 @@ impl Cluster {
     /// True if the server serves this group/version/kind.
     pub fn serves(&self, r: &ObjectRef) -> bool {
         self.resource(r).is_ok()
+    }
+
+    /// What the server serves as Helm's `.Capabilities.APIVersions` lists it: every
+    /// `group/version` (`v1` for the core group) and every `group/version/Kind`, sorted.
+    pub fn api_versions(&self) -> Vec<String> {
+        let res = self.resources.read().unwrap_or_else(|p| p.into_inner());
+        let mut out = std::collections::BTreeSet::new();
+        for (g, v, k) in res.by_gvk.keys() {
+            let gv = if g.is_empty() { v.clone() } else { format!("{g}/{v}") };
+            out.insert(format!("{gv}/{k}"));
+            out.insert(gv);
+        }
+        out.into_iter().collect()
     }
 
     /// A version the server serves for `r`'s group and kind (when `r`'s own version is gone).
@@ -400,11 +430,11 @@ impl Cluster {
         }
     }
 
-    /// Server-side apply of `object` with field manager [`FIELD_MANAGER`]; with `dry_run` the server
+    /// Server-side apply of `object` with the cluster's field manager ([`Cluster::field_manager`]); with `dry_run` the server
     /// computes and validates the result without persisting it. Returns the resulting object.
     pub async fn apply(&self, r: &ObjectRef, object: &Value, dry_run: bool, force: bool) -> Result<Value, KubeError> {
         let api = self.api(r)?;
-        let mut params = PatchParams::apply(FIELD_MANAGER);
+        let mut params = PatchParams::apply(&self.field_manager);
         params.force = force;
         params.dry_run = dry_run;
         let verb = if dry_run { "dry-run" } else { "apply" };
@@ -425,7 +455,7 @@ impl Cluster {
         let api = self.api(r)?;
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let params = PatchParams {
-            field_manager: Some(FIELD_MANAGER.to_string()),
+            field_manager: Some(self.field_manager.to_string()),
             ..Default::default()
         };
         let ops: json_patch::Patch = serde_json::from_value(patch.clone()).map_err(|e| KubeError::Transport {

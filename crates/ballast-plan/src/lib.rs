@@ -11,7 +11,7 @@ pub mod settled;
 pub mod validate;
 
 pub use diff::{mask_secret, unified_diff};
-pub use managed::{LAST_APPLIED, ManagedEntry, ManagedFields, TAKEN_OVER, takeover_patch};
+pub use managed::{LAST_APPLIED, ManagedEntry, ManagedFields, TAKEN_OVER, takeover_patch, takeover_patch_from};
 pub use normalize::{changed_paths, normalize_for_compare, object_digest, prepare_for_apply};
 pub use order::{StageKind, apply_order, prune_order, stage_of};
 pub use settled::already_applied;

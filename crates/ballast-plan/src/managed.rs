@@ -131,11 +131,24 @@ pub const LAST_APPLIED: &str = "kubectl.kubernetes.io/last-applied-configuration
 /// `manager`'s `Apply` entry for `api_version`, and drops the last-applied annotation; conditional
 /// on the live `resourceVersion`. `None` when there is nothing to take over.
 pub fn takeover_patch(live: &Value, manager: &str, api_version: &str) -> Option<Value> {
+    takeover_patch_from(live, &TAKEN_OVER, manager, api_version)
+}
+
+/// [`takeover_patch`] for the managers named in `from` (main resource only), whatever their
+/// operation; `manager`'s own `Apply` entry is never among them. A Helm release applied as
+/// `helm` takes over `helm`'s client-side (`Update`) entry this way, as helm 4 does when a
+/// release moves from client-side to server-side apply.
+pub fn takeover_patch_from(live: &Value, from: &[&str], manager: &str, api_version: &str) -> Option<Value> {
     let entries = live.pointer("/metadata/managedFields")?.as_array()?;
+    let mine = |e: &Value| {
+        e.get("manager").and_then(Value::as_str) == Some(manager)
+            && e.get("operation").and_then(Value::as_str) == Some("Apply")
+            && e.get("subresource").and_then(Value::as_str).unwrap_or("").is_empty()
+    };
     let taken = |e: &Value| {
         let name = e.get("manager").and_then(Value::as_str).unwrap_or("");
         let sub = e.get("subresource").and_then(Value::as_str).unwrap_or("");
-        TAKEN_OVER.contains(&name) && sub.is_empty()
+        from.contains(&name) && sub.is_empty() && !mine(e)
     };
     let has_annotation = live
         .pointer("/metadata/annotations")
@@ -144,11 +157,6 @@ pub fn takeover_patch(live: &Value, manager: &str, api_version: &str) -> Option<
     if !entries.iter().any(taken) && !has_annotation {
         return None;
     }
-    let mine = |e: &Value| {
-        e.get("manager").and_then(Value::as_str) == Some(manager)
-            && e.get("operation").and_then(Value::as_str) == Some("Apply")
-            && e.get("subresource").and_then(Value::as_str).unwrap_or("").is_empty()
-    };
     let mut fields = Value::Object(Map::new());
     for e in entries.iter().filter(|e| taken(e) || mine(e)) {
         if let Some(f) = e.get("fieldsV1") {
@@ -195,6 +203,23 @@ fn merge_sets(into: &mut Value, from: &Value) {
 mod takeover_tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn a_managers_own_update_entry_joins_its_apply_entry() {
+        let live = json!({"metadata": {"resourceVersion": "3", "managedFields": [
+            {"manager": "helm", "operation": "Update", "apiVersion": "v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:data": {"f:a": {}}}},
+            {"manager": "helm", "operation": "Apply", "apiVersion": "v1", "fieldsType": "FieldsV1",
+             "fieldsV1": {"f:data": {"f:b": {}}}}]}});
+        let patch = takeover_patch_from(&live, &["helm"], "helm", "v1").unwrap();
+        let fields = patch[1]["value"].as_array().unwrap();
+        assert_eq!(fields.len(), 1);
+        assert_eq!(fields[0]["operation"], "Apply");
+        assert_eq!(fields[0]["fieldsV1"], json!({"f:data": {"f:a": {}, "f:b": {}}}));
+        let applied_only = json!({"metadata": {"managedFields": [live["metadata"]["managedFields"][1].clone()]}});
+        assert!(takeover_patch_from(&applied_only, &["helm"], "helm", "v1").is_none());
+        assert!(takeover_patch(&live, "helm", "v1").is_none());
+    }
 
     #[test]
     fn kubectl_and_flux_fields_become_ballasts() {

@@ -24,6 +24,11 @@ pub struct Cli {
 pub enum Command {
     /// Render a directory (or a Git source) and print the objects as YAML.
     Build(BuildArgs),
+    /// Render a local Helm chart (directory or .tgz) and print it as `helm template` does.
+    Template(TemplateArgs),
+    /// Helm releases on the cluster, stored as the helm CLI stores them.
+    #[command(subcommand)]
+    Helm(HelmCommand),
     /// Show what a sync would change, including prunes, as a unified diff.
     /// Exit 0: no change; 1: changes; 2: error.
     Diff(DiffArgs),
@@ -564,6 +569,173 @@ impl RenderArgs {
             max_objects: self.max_objects,
         }
     }
+}
+
+/// `template`: the flags of `helm template` that need no cluster and no repository.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Release name (`.Release.Name`).
+    pub release: String,
+    /// Chart: a directory or a `.tgz` archive.
+    pub chart: PathBuf,
+    /// Release namespace (`.Release.Namespace`).
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// Values files, merged in order (comma-separated or repeated).
+    #[arg(short = 'f', long = "values", value_name = "FILE", value_delimiter = ',')]
+    pub values: Vec<PathBuf>,
+    /// Values as a=b,c.d=e (typed: numbers, booleans, null).
+    #[arg(long, value_name = "VALS")]
+    pub set: Vec<String>,
+    /// Values as a=b, always strings.
+    #[arg(long, value_name = "VALS")]
+    pub set_string: Vec<String>,
+    /// Values as a=<JSON>.
+    #[arg(long, value_name = "VALS")]
+    pub set_json: Vec<String>,
+    /// Values read from files, as a=path.
+    #[arg(long, value_name = "VALS")]
+    pub set_file: Vec<String>,
+    /// One literal string value, commas included, as a=b.
+    #[arg(long, value_name = "VAL")]
+    pub set_literal: Vec<String>,
+    /// Print the raw crds/ files first.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Kubernetes version for .Capabilities.KubeVersion (default v1.35.0).
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for .Capabilities.APIVersions (group/version or group/version/Kind).
+    #[arg(short = 'a', long, value_name = "GV", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    /// Print only these templates (paths without the chart name, globs allowed).
+    #[arg(short = 's', long, value_name = "PATH")]
+    pub show_only: Vec<String>,
+    /// Set .Release.IsUpgrade instead of .Release.IsInstall.
+    #[arg(long)]
+    pub is_upgrade: bool,
+    /// Do not validate values against values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+    /// Leave out every hook.
+    #[arg(long)]
+    pub no_hooks: bool,
+}
+
+/// `helm`: release actions, readable and writable by the helm CLI (v4) too.
+#[derive(Debug, Subcommand)]
+pub enum HelmCommand {
+    /// Install a chart as a new release.
+    Install(HelmChartArgs),
+    /// Upgrade a release to a chart and values (a helm-installed release too, in place).
+    Upgrade(HelmChartArgs),
+    /// Roll a release back to a revision (default: the previous one), as a new revision.
+    Rollback(HelmRollbackArgs),
+    /// Uninstall a release: its hooks, its objects (`helm.sh/resource-policy: keep` honoured).
+    Uninstall(HelmReleaseArgs),
+    /// The releases of a namespace: NAME NAMESPACE REVISION UPDATED STATUS CHART APP VERSION.
+    List(HelmNamespaceArgs),
+    /// The revisions of a release: REVISION UPDATED STATUS CHART APP VERSION DESCRIPTION.
+    History(HelmReleaseArgs),
+    /// Run the test hooks of a release (exit 2 when one fails, naming it).
+    Test(HelmReleaseArgs),
+}
+
+/// Options of every release action.
+#[derive(Debug, Args)]
+pub struct HelmActionArgs {
+    /// How long each hook, and the wait for the objects, may take.
+    #[arg(long, default_value = "5m", value_name = "DURATION")]
+    pub timeout: String,
+    /// Wait for every object of the release to be healthy (kstatus) before the post hooks.
+    #[arg(long)]
+    pub wait: bool,
+    /// Run no hooks.
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// Revisions kept (0: no limit).
+    #[arg(long, default_value_t = 10, value_name = "N")]
+    pub history_max: usize,
+}
+
+/// `helm list`.
+#[derive(Debug, Args)]
+pub struct HelmNamespaceArgs {
+    /// Namespace of the releases (and of their records).
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// Also releases whose latest revision is uninstalled, superseded or uninstalling (by
+    /// default, as helm: deployed, failed and pending ones).
+    #[arg(short, long)]
+    pub all: bool,
+}
+
+/// `helm history` and `helm uninstall`.
+#[derive(Debug, Args)]
+pub struct HelmReleaseArgs {
+    /// Release name.
+    pub release: String,
+    /// Namespace of the release.
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// uninstall: keep the records, marked `uninstalled`.
+    #[arg(long)]
+    pub keep_history: bool,
+    /// Action options.
+    #[command(flatten)]
+    pub action: HelmActionArgs,
+}
+
+/// `helm rollback`.
+#[derive(Debug, Args)]
+pub struct HelmRollbackArgs {
+    /// Release name.
+    pub release: String,
+    /// Revision to roll back to (default: the one before the latest).
+    pub revision: Option<i64>,
+    /// Namespace of the release.
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// Action options.
+    #[command(flatten)]
+    pub action: HelmActionArgs,
+}
+
+/// `helm install` and `helm upgrade`.
+#[derive(Debug, Args)]
+pub struct HelmChartArgs {
+    /// Release name.
+    pub release: String,
+    /// Chart: a directory or a `.tgz` archive.
+    pub chart: PathBuf,
+    /// Namespace of the release.
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// Values files, merged in order (comma-separated or repeated).
+    #[arg(short = 'f', long = "values", value_name = "FILE", value_delimiter = ',')]
+    pub values: Vec<PathBuf>,
+    /// Values as a=b,c.d=e (typed: numbers, booleans, null).
+    #[arg(long, value_name = "VALS")]
+    pub set: Vec<String>,
+    /// Values as a=b, always strings.
+    #[arg(long, value_name = "VALS")]
+    pub set_string: Vec<String>,
+    /// Values as a=<JSON>.
+    #[arg(long, value_name = "VALS")]
+    pub set_json: Vec<String>,
+    /// install: create the namespace when it does not exist.
+    #[arg(long)]
+    pub create_namespace: bool,
+    /// upgrade: install the release when it does not exist (or only uninstalled revisions
+    /// remain).
+    #[arg(short, long)]
+    pub install: bool,
+    /// Action options.
+    #[command(flatten)]
+    pub action: HelmActionArgs,
 }
 
 /// `build`.

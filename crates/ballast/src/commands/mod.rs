@@ -11,11 +11,13 @@ mod export;
 mod flux_format;
 mod flux_objects;
 mod get;
+mod helm;
 pub mod install;
 mod local;
 mod reconcile;
 mod sync;
 mod target;
+mod template;
 mod tree;
 mod uninstall;
 
@@ -29,6 +31,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
     let context = cli.context.as_deref();
     match &cli.command {
         Command::Build(args) => build::run(args).await,
+        Command::Template(args) => template::run(args),
+        Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,

@@ -21,6 +21,8 @@ mod flux_apply;
 mod flux_cli;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
+/// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
+mod helm_release;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.

@@ -1,0 +1,170 @@
+//! Hooks run as helm runs them: the hooks of one event by weight, then name; each one's
+//! previous object deleted first (`before-hook-creation`, the default), then created and
+//! waited for (a Job until Complete, a Pod until Succeeded, any other kind at once); on a
+//! failure the failed hook is deleted if it says `hook-failed`, and the hooks that already
+//! succeeded are deleted if they say `hook-succeeded`; after every hook of the event
+//! succeeded, those saying `hook-succeeded` are deleted.
+//!
+//! Guarantees: a failure names the event, the hook's kind and name, and why; hooks are never
+//! part of the release manifest and never pruned.
+
+use std::time::{Duration, Instant};
+
+use ballast_core::{HealthStatus, ObjectRef};
+use ballast_helm::release::{HookRecord, rfc3339};
+use ballast_kube::Cluster;
+use serde_json::Value;
+
+use crate::ReleaseError;
+use crate::objects::hook_object;
+
+const POLL: Duration = Duration::from_millis(250);
+
+fn has_policy(h: &HookRecord, policy: &str) -> bool {
+    h.delete_policies.iter().any(|p| p == policy)
+}
+
+fn now() -> String {
+    rfc3339(jiff::Timestamp::now())
+}
+
+/// Deletes an object and waits until it is gone (at most `timeout`).
+async fn delete_and_wait(cluster: &Cluster, r: &ObjectRef, timeout: Duration) -> Result<(), ReleaseError> {
+    if !cluster.delete(r, None).await.map_err(|e| ReleaseError(e.to_string()))? {
+        return Ok(());
+    }
+    let deadline = Instant::now() + timeout;
+    while Instant::now() < deadline {
+        match cluster.get(r).await {
+            Ok(None) => return Ok(()),
+            Ok(Some(_)) => tokio::time::sleep(POLL).await,
+            Err(e) => return Err(ReleaseError(e.to_string())),
+        }
+    }
+    Err(ReleaseError(format!("{r}: still there {timeout:?} after its deletion")))
+}
+
+/// How a hook object stands: `Ok(true)` done, `Ok(false)` still running, `Err` failed.
+fn hook_state(kind: &str, object: &Value) -> Result<bool, String> {
+    match kind {
+        "Job" => match ballast_health::health(object) {
+            HealthStatus::Current => Ok(true),
+            HealthStatus::Failed(why) if why.is_empty() => Err("job failed".into()),
+            HealthStatus::Failed(why) => Err(why),
+            _ => Ok(false),
+        },
+        "Pod" => match object.pointer("/status/phase").and_then(Value::as_str) {
+            Some("Succeeded") => Ok(true),
+            Some("Failed") => {
+                let why = object
+                    .pointer("/status/message")
+                    .or_else(|| object.pointer("/status/reason"))
+                    .and_then(Value::as_str)
+                    .unwrap_or("pod failed");
+                Err(why.to_string())
+            }
+            _ => Ok(false),
+        },
+        _ => Ok(true),
+    }
+}
+
+/// Waits for a hook's object to complete.
+async fn wait_hook(cluster: &Cluster, r: &ObjectRef, timeout: Duration) -> Result<(), String> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        match cluster.get(r).await {
+            Ok(Some(o)) => match hook_state(&r.kind, &o) {
+                Ok(true) => return Ok(()),
+                Ok(false) => {}
+                Err(why) => return Err(why),
+            },
+            Ok(None) => return Err("deleted while it ran".into()),
+            Err(e) => return Err(e.to_string()),
+        }
+        if Instant::now() >= deadline {
+            return Err(format!("not complete within {}s", timeout.as_secs()));
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+/// Runs the hooks of `event` among `hooks` (their `last_run` updated in place).
+pub async fn run(
+    cluster: &Cluster,
+    hooks: &mut [HookRecord],
+    event: &str,
+    namespace: &str,
+    timeout: Duration,
+) -> Result<(), ReleaseError> {
+    let mut order: Vec<usize> = (0..hooks.len())
+        .filter(|&i| hooks[i].events.iter().any(|e| e == event))
+        .collect();
+    order.sort_by(|&a, &b| (hooks[a].weight, &hooks[a].name).cmp(&(hooks[b].weight, &hooks[b].name)));
+    let mut done: Vec<(usize, ObjectRef)> = Vec::new();
+    for i in order {
+        let object = hook_object(cluster, &hooks[i].manifest, namespace)?;
+        let r = object.object_ref();
+        if has_policy(&hooks[i], "before-hook-creation") {
+            delete_and_wait(cluster, &r, timeout).await?;
+        }
+        hooks[i].last_run.started_at = now();
+        hooks[i].last_run.completed_at.clear();
+        hooks[i].last_run.phase = "Running".into();
+        let outcome = match cluster.apply(&r, &object.object, false, true).await {
+            Ok(_) => wait_hook(cluster, &r, timeout).await,
+            Err(e) => Err(e.to_string()),
+        };
+        hooks[i].last_run.completed_at = now();
+        if let Err(why) = outcome {
+            hooks[i].last_run.phase = "Failed".into();
+            if has_policy(&hooks[i], "hook-failed") {
+                let _ = cluster.delete(&r, None).await;
+            }
+            for (j, done_ref) in &done {
+                if has_policy(&hooks[*j], "hook-succeeded") {
+                    let _ = cluster.delete(done_ref, None).await;
+                }
+            }
+            return Err(ReleaseError(format!(
+                "{event} hook {}/{} failed: {why}",
+                hooks[i].kind, hooks[i].name
+            )));
+        }
+        hooks[i].last_run.phase = "Succeeded".into();
+        done.push((i, r));
+    }
+    for (j, r) in &done {
+        if has_policy(&hooks[*j], "hook-succeeded") {
+            delete_and_wait(cluster, r, timeout).await?;
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn hook_states() {
+        assert_eq!(hook_state("ConfigMap", &json!({})), Ok(true));
+        assert_eq!(hook_state("Pod", &json!({"status": {"phase": "Running"}})), Ok(false));
+        assert_eq!(hook_state("Pod", &json!({"status": {"phase": "Succeeded"}})), Ok(true));
+        assert!(hook_state("Pod", &json!({"status": {"phase": "Failed"}})).is_err());
+        let job = |c: Value| json!({"apiVersion": "batch/v1", "kind": "Job", "status": {"conditions": c}});
+        assert_eq!(hook_state("Job", &job(json!([]))), Ok(false));
+        assert_eq!(
+            hook_state("Job", &job(json!([{"type": "Complete", "status": "True"}]))),
+            Ok(true)
+        );
+        assert!(
+            hook_state(
+                "Job",
+                &job(json!([{"type": "Failed", "status": "True", "message": "BackoffLimitExceeded"}]))
+            )
+            .is_err()
+        );
+    }
+}

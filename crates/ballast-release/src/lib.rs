@@ -1,0 +1,649 @@
+//! Helm releases on a cluster, stored exactly as the helm CLI (v4) stores them, so either
+//! tool can list, upgrade, roll back or uninstall what the other did.
+//!
+//! Actions (each writes its revision first in a `pending-*` state, then the outcome):
+//! - [`Releases::install`]: pending-install → pre-install hooks → server-side apply of the
+//!   manifest (field manager `helm`, as helm 4) → wait (kstatus, optional) → post-install →
+//!   `deployed`; any failure → `failed`, described as helm describes it.
+//! - [`Releases::upgrade`]: revision N+1 (pending-upgrade) → pre-upgrade hooks → apply →
+//!   objects the new manifest dropped deleted (unless `helm.sh/resource-policy: keep`) →
+//!   wait → post-upgrade → the previous deployed revision `superseded`, this one `deployed`.
+//! - [`Releases::rollback`]: a new revision copying revision R (`Rollback to R`), with
+//!   pre-/post-rollback hooks.
+//! - [`Releases::uninstall`]: `uninstalling` → pre-delete hooks → objects deleted (keep
+//!   honoured) → post-delete hooks → records deleted, or kept as `uninstalled`.
+//! - [`Releases::test`]: the `test` hooks of the deployed revision, their runs recorded.
+//! - History is pruned to `history_max` revisions, never removing the last deployed one.
+//!
+//! A release whose latest revision is `pending-*` is held by an operation in progress. Ballast
+//! records when its own operation gives up; once that time has passed (or, for a record
+//! another tool left, once it is older than [`ActionOptions::pending_grace`]), the record is
+//! stale: it is marked `failed` and the new action proceeds. A release is never held forever.
+
+pub mod hooks;
+pub mod objects;
+pub mod store;
+
+use std::collections::BTreeSet;
+use std::path::Path;
+use std::time::Duration;
+
+use ballast_apply::{Applier, ApplyOptions};
+use ballast_core::{Inventory, Manifest, ObjectRef};
+use ballast_helm::release::render::{ReleaseRenderOptions, RenderedRelease, render_release};
+use ballast_helm::release::{Info, Release, Status, rfc3339};
+use ballast_helm::values::ValueOptions;
+use ballast_kube::Cluster;
+use serde_json::Map;
+
+use crate::objects::{keep, release_objects};
+use crate::store::{Store, Stored};
+
+/// The field manager helm 4 applies with; Ballast's releases use it too, so an upgrade by
+/// either tool owns the same fields.
+pub const HELM_FIELD_MANAGER: &str = "helm";
+
+/// A failed release action; the message says which step and why.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct ReleaseError(pub String);
+
+/// Options shared by every action.
+#[derive(Clone, Debug)]
+pub struct ActionOptions {
+    /// How long each hook, and the wait for the release's objects, may take.
+    pub timeout: Duration,
+    /// Wait for every object of the release to be healthy (kstatus) before post hooks.
+    pub wait: bool,
+    /// Revisions kept (0: all). helm's upgrade default is 10.
+    pub history_max: usize,
+    /// Run no hooks.
+    pub no_hooks: bool,
+    /// uninstall: keep the records, marked `uninstalled`.
+    pub keep_history: bool,
+    /// A pending record another tool left (no Ballast deadline) is stale once this old.
+    pub pending_grace: Duration,
+    /// install: create the release namespace when it does not exist.
+    pub create_namespace: bool,
+}
+
+impl Default for ActionOptions {
+    fn default() -> Self {
+        ActionOptions {
+            timeout: Duration::from_secs(300),
+            wait: false,
+            history_max: 10,
+            no_hooks: false,
+            keep_history: false,
+            pending_grace: Duration::from_secs(300),
+            create_namespace: false,
+        }
+    }
+}
+
+/// True when a pending revision is no longer held by a live operation: Ballast's deadline
+/// (Unix seconds) has passed, or, for a revision without one (another tool's), its
+/// `last_deployed` is older than `grace` (or unreadable).
+pub fn is_stale(release: &Release, deadline: Option<i64>, now: i64, grace: Duration) -> bool {
+    match deadline {
+        Some(d) => now > d,
+        None => {
+            let at: Option<jiff::Timestamp> = release.info.last_deployed.parse().ok();
+            let grace = i64::try_from(grace.as_secs()).unwrap_or(i64::MAX);
+            at.is_none_or(|t| now.saturating_sub(t.as_second()) > grace)
+        }
+    }
+}
+
+/// The releases of one namespace (records stored there, as helm's default).
+pub struct Releases {
+    cluster: Cluster,
+    store: Store,
+    namespace: String,
+}
+
+fn now() -> jiff::Timestamp {
+    jiff::Timestamp::now()
+}
+
+fn refs(manifests: &[Manifest]) -> Vec<ObjectRef> {
+    manifests.iter().map(Manifest::object_ref).collect()
+}
+
+fn err(e: impl std::fmt::Display) -> ReleaseError {
+    ReleaseError(e.to_string())
+}
+
+impl Releases {
+    /// Releases in `namespace`; objects are applied with field manager [`HELM_FIELD_MANAGER`].
+    pub fn new(cluster: &Cluster, namespace: &str) -> Self {
+        Releases {
+            cluster: cluster.with_field_manager(HELM_FIELD_MANAGER),
+            store: Store::new(cluster.client().clone(), namespace),
+            namespace: namespace.to_string(),
+        }
+    }
+
+    /// Every revision of `name`, oldest first.
+    pub async fn history(&self, name: &str) -> Result<Vec<Release>, ReleaseError> {
+        Ok(self.store.history(name).await?.into_iter().map(|s| s.release).collect())
+    }
+
+    /// The latest revision of every release in the namespace, by name.
+    pub async fn list(&self) -> Result<Vec<Release>, ReleaseError> {
+        let mut latest: Vec<Release> = Vec::new();
+        for s in self.store.all().await? {
+            match latest.last_mut() {
+                Some(l) if l.name == s.release.name => *l = s.release,
+                _ => latest.push(s.release),
+            }
+        }
+        Ok(latest)
+    }
+
+    async fn kube_version(&self) -> Option<String> {
+        self.cluster
+            .client()
+            .apiserver_version()
+            .await
+            .ok()
+            .map(|v| v.git_version)
+    }
+
+    async fn render(
+        &self,
+        name: &str,
+        chart: &Path,
+        values: &ValueOptions,
+        revision: i64,
+        is_upgrade: bool,
+    ) -> Result<RenderedRelease, ReleaseError> {
+        let opts = ReleaseRenderOptions {
+            name: name.to_string(),
+            namespace: self.namespace.clone(),
+            revision,
+            is_upgrade,
+            kube_version: self.kube_version().await,
+            values: values.clone(),
+            api_versions: self.cluster.api_versions(),
+        };
+        let chart = chart.to_path_buf();
+        tokio::task::spawn_blocking(move || render_release(&chart, &opts))
+            .await
+            .map_err(err)?
+            .map_err(|e| ReleaseError(e.0))
+    }
+
+    /// The records of `name`, with a stale pending latest revision recovered (marked
+    /// failed); an error if a live operation holds it.
+    async fn records(&self, name: &str, opts: &ActionOptions) -> Result<Vec<Stored>, ReleaseError> {
+        let mut records = self.store.history(name).await?;
+        let Some(last) = records.last_mut() else {
+            return Ok(records);
+        };
+        let status = last.release.info.status;
+        if !status.is_pending() {
+            return Ok(records);
+        }
+        if !is_stale(&last.release, last.deadline, now().as_second(), opts.pending_grace) {
+            return Err(ReleaseError(format!(
+                "release {name}: another operation (install/upgrade/rollback) is in progress (revision {} is {status}); it is recovered once its deadline passes",
+                last.release.version
+            )));
+        }
+        last.release.info.status = Status::Failed;
+        last.release.info.description =
+            format!("{status} interrupted: the operation stopped before completing (recovered by Ballast)");
+        last.deadline = None;
+        self.store.update(&last.release, None).await?;
+        Ok(records)
+    }
+
+    fn deadline(opts: &ActionOptions) -> i64 {
+        let t = i64::try_from(opts.timeout.as_secs()).unwrap_or(i64::MAX / 4);
+        // Pre hooks, the wait and post hooks each have the timeout; a margin covers the
+        // applies and the record writes.
+        now().as_second().saturating_add(t.saturating_mul(3)).saturating_add(30)
+    }
+
+    /// Applies a release's objects with server-side apply.
+    async fn apply(&self, objects: &[Manifest]) -> Result<(), ReleaseError> {
+        if objects.is_empty() {
+            return Ok(());
+        }
+        // helm's client-side entry (a release helm applied with `--server-side=false`) joins
+        // helm's apply entry, as helm 4 does when it moves a release to server-side apply.
+        let options = ApplyOptions {
+            take_over: vec![HELM_FIELD_MANAGER.to_string()],
+            ..ApplyOptions::default()
+        };
+        let applier = Applier::new(&self.cluster, options);
+        applier.apply(objects, &Inventory::default()).await.map_err(err)?;
+        Ok(())
+    }
+
+    async fn wait(&self, objects: &[Manifest], opts: &ActionOptions) -> Result<(), ReleaseError> {
+        if !opts.wait || objects.is_empty() {
+            return Ok(());
+        }
+        let report = ballast_health::Waiter::new(&self.cluster)
+            .wait(&refs(objects), opts.timeout)
+            .await;
+        if report.all_healthy() {
+            Ok(())
+        } else {
+            Err(ReleaseError(format!(
+                "resources not ready: {}",
+                report.unhealthy().join("; ")
+            )))
+        }
+    }
+
+    async fn hooks(&self, release: &mut Release, event: &str, opts: &ActionOptions) -> Result<(), ReleaseError> {
+        if opts.no_hooks {
+            return Ok(());
+        }
+        hooks::run(&self.cluster, &mut release.hooks, event, &self.namespace, opts.timeout).await
+    }
+
+    /// Deletes `old` objects absent from `new` (unless kept), last installed first.
+    async fn delete_dropped(&self, old: &[Manifest], new: &[Manifest]) -> Result<(), ReleaseError> {
+        let wanted: BTreeSet<String> = new.iter().map(|m| m.object_ref().to_string()).collect();
+        let mut errors = Vec::new();
+        for m in old.iter().rev() {
+            let r = m.object_ref();
+            if wanted.contains(&r.to_string()) || keep(m) || !self.cluster.serves(&r) {
+                continue;
+            }
+            if let Err(e) = self.cluster.delete(&r, None).await {
+                errors.push(e.to_string());
+            }
+        }
+        if errors.is_empty() {
+            Ok(())
+        } else {
+            Err(ReleaseError(errors.join("; ")))
+        }
+    }
+
+    /// Applies the CRDs of a chart first (helm installs `crds/` before anything else and
+    /// never upgrades or deletes them).
+    async fn install_crds(&self, rendered: &RenderedRelease) -> Result<(), ReleaseError> {
+        let mut crds = Vec::new();
+        for c in &rendered.crds {
+            for (i, doc) in objects::documents(&c.text)?.into_iter().enumerate() {
+                let origin = ballast_core::Origin {
+                    file: c.path.clone().into(),
+                    document: i,
+                };
+                crds.push(Manifest::new(doc, origin).map_err(err)?);
+            }
+        }
+        if crds.is_empty() {
+            return Ok(());
+        }
+        self.apply(&crds).await?;
+        self.cluster.refresh().await.map_err(err)
+    }
+
+    /// Creates the release namespace when it does not exist (helm's `--create-namespace`).
+    async fn create_namespace(&self) -> Result<(), ReleaseError> {
+        let r = ObjectRef::new("v1", "Namespace", None, &self.namespace);
+        if self.cluster.get(&r).await.map_err(err)?.is_some() {
+            return Ok(());
+        }
+        let ns = serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": {"name": self.namespace}},
+        });
+        self.cluster.apply(&r, &ns, false, false).await.map_err(err)?;
+        Ok(())
+    }
+
+    /// Installs the chart at `chart` as release `name` (revision 1, or after the last
+    /// revision when only uninstalled or failed records remain).
+    pub async fn install(
+        &self,
+        name: &str,
+        chart: &Path,
+        values: &ValueOptions,
+        opts: &ActionOptions,
+    ) -> Result<Release, ReleaseError> {
+        let records = self.records(name, opts).await?;
+        if let Some(last) = records.last()
+            && !matches!(last.release.info.status, Status::Uninstalled | Status::Failed)
+        {
+            return Err(ReleaseError(format!(
+                "cannot re-use a name that is still in use: release {name} exists (revision {}, {})",
+                last.release.version, last.release.info.status
+            )));
+        }
+        let version = records.last().map_or(1, |s| s.release.version + 1);
+        if opts.create_namespace {
+            self.create_namespace().await?;
+        }
+        let mut rendered = self.render(name, chart, values, version, false).await?;
+        if !rendered.crds.is_empty() {
+            // As helm: CRDs first, then the chart rendered again against what the cluster now
+            // serves (`.Capabilities.APIVersions` holds the new kinds).
+            self.install_crds(&rendered).await?;
+            rendered = self.render(name, chart, values, version, false).await?;
+        }
+        let objects = release_objects(&self.cluster, &rendered.manifest, name, &self.namespace)?;
+        let t = rfc3339(now());
+        let mut release = Release {
+            name: name.to_string(),
+            info: Info {
+                first_deployed: t.clone(),
+                last_deployed: t,
+                deleted: String::new(),
+                description: "Initial install underway".into(),
+                status: Status::PendingInstall,
+                notes: rendered.notes.clone(),
+                extra: Map::new(),
+            },
+            chart: rendered.chart,
+            config: rendered.config,
+            manifest: rendered.manifest,
+            hooks: rendered.hooks,
+            version,
+            namespace: self.namespace.clone(),
+            apply_method: "ssa".into(),
+            labels: Default::default(),
+            extra: Map::new(),
+        };
+        self.store.create(&release, Some(Self::deadline(opts))).await?;
+        let outcome = async {
+            self.hooks(&mut release, "pre-install", opts).await?;
+            self.apply(&objects).await?;
+            self.wait(&objects, opts).await?;
+            self.hooks(&mut release, "post-install", opts).await
+        }
+        .await;
+        self.finish(&mut release, outcome, "Install complete").await?;
+        self.prune_history(name, opts).await?;
+        Ok(release)
+    }
+
+    /// Writes the outcome of an action: `deployed` (every other deployed revision
+    /// `superseded`, as helm does), or `failed` with helm's description, returning the error.
+    async fn finish(
+        &self,
+        release: &mut Release,
+        outcome: Result<(), ReleaseError>,
+        done: &str,
+    ) -> Result<(), ReleaseError> {
+        match outcome {
+            Ok(()) => {
+                for s in self.store.history(&release.name).await? {
+                    if s.release.info.status == Status::Deployed && s.release.version != release.version {
+                        let mut p = s.release;
+                        p.info.status = Status::Superseded;
+                        self.store.update(&p, None).await?;
+                    }
+                }
+                release.info.status = Status::Deployed;
+                if release.info.description.ends_with("underway") {
+                    release.info.description = done.to_string();
+                }
+                self.store.update(release, None).await
+            }
+            Err(e) => {
+                release.info.status = Status::Failed;
+                release.info.description = format!("Release {:?} failed: {e}", release.name);
+                self.store.update(release, None).await?;
+                Err(ReleaseError(format!("release {} failed: {e}", release.name)))
+            }
+        }
+    }
+
+    /// Upgrades release `name` to the chart at `chart` with `values`.
+    pub async fn upgrade(
+        &self,
+        name: &str,
+        chart: &Path,
+        values: &ValueOptions,
+        opts: &ActionOptions,
+    ) -> Result<Release, ReleaseError> {
+        let records = self.records(name, opts).await?;
+        let Some(latest) = records.last().map(|s| s.release.clone()) else {
+            return Err(ReleaseError(format!("release {name}: has no deployed releases")));
+        };
+        let deployed = records
+            .iter()
+            .rev()
+            .find(|s| s.release.info.status == Status::Deployed)
+            .map(|s| s.release.clone());
+        if deployed.is_none() && matches!(latest.info.status, Status::Uninstalled | Status::Uninstalling) {
+            return Err(ReleaseError(format!("release {name}: has no deployed releases")));
+        }
+        let current = deployed.unwrap_or_else(|| latest.clone());
+        let version = latest.version + 1;
+        let rendered = self.render(name, chart, values, version, true).await?;
+        let t = rfc3339(now());
+        let mut release = Release {
+            name: name.to_string(),
+            info: Info {
+                first_deployed: current.info.first_deployed.clone(),
+                last_deployed: t,
+                deleted: String::new(),
+                description: "Preparing upgrade".into(),
+                status: Status::PendingUpgrade,
+                notes: rendered.notes.clone(),
+                extra: Map::new(),
+            },
+            chart: rendered.chart,
+            config: rendered.config,
+            manifest: rendered.manifest,
+            hooks: rendered.hooks,
+            version,
+            namespace: self.namespace.clone(),
+            apply_method: "ssa".into(),
+            labels: current.labels.clone(),
+            extra: Map::new(),
+        };
+        self.change(&mut release, &current, "upgrade", "Upgrade complete", opts)
+            .await?;
+        Ok(release)
+    }
+
+    /// The common part of upgrade and rollback: pending record, pre hooks, apply, delete what
+    /// the new manifest dropped, wait, post hooks, outcome.
+    async fn change(
+        &self,
+        release: &mut Release,
+        current: &Release,
+        event: &str,
+        done: &str,
+        opts: &ActionOptions,
+    ) -> Result<(), ReleaseError> {
+        let name = release.name.clone();
+        let new = release_objects(&self.cluster, &release.manifest, &name, &self.namespace)?;
+        let old = release_objects(&self.cluster, &current.manifest, &name, &self.namespace)?;
+        self.store.create(release, Some(Self::deadline(opts))).await?;
+        let outcome = async {
+            self.hooks(release, &format!("pre-{event}"), opts).await?;
+            self.apply(&new).await?;
+            self.delete_dropped(&old, &new).await?;
+            self.wait(&new, opts).await?;
+            self.hooks(release, &format!("post-{event}"), opts).await
+        }
+        .await;
+        if release.info.description == "Preparing upgrade" {
+            release.info.description = "Upgrade underway".into();
+        }
+        self.finish(release, outcome, done).await?;
+        self.prune_history(&name, opts).await
+    }
+
+    /// Rolls release `name` back to `revision` (default: the one before the latest) as a new
+    /// revision.
+    pub async fn rollback(
+        &self,
+        name: &str,
+        revision: Option<i64>,
+        opts: &ActionOptions,
+    ) -> Result<Release, ReleaseError> {
+        let records = self.records(name, opts).await?;
+        let Some(latest) = records.last().map(|s| s.release.clone()) else {
+            return Err(ReleaseError(format!("release: not found: {name}")));
+        };
+        let target_version = revision.filter(|r| *r > 0).unwrap_or(latest.version - 1);
+        let Some(target) = records
+            .iter()
+            .find(|s| s.release.version == target_version)
+            .map(|s| s.release.clone())
+        else {
+            return Err(ReleaseError(format!(
+                "release {name}: revision {target_version} not found"
+            )));
+        };
+        // As helm: the objects to delete are those of the latest revision (a failed upgrade's
+        // new objects go too), not only of the last deployed one.
+        let current = latest.clone();
+        let mut hooks = target.hooks.clone();
+        for h in &mut hooks {
+            h.last_run = Default::default();
+        }
+        let mut release = Release {
+            name: name.to_string(),
+            info: Info {
+                first_deployed: current.info.first_deployed.clone(),
+                last_deployed: rfc3339(now()),
+                deleted: String::new(),
+                description: format!("Rollback to {target_version}"),
+                status: Status::PendingRollback,
+                notes: target.info.notes.clone(),
+                extra: Map::new(),
+            },
+            chart: target.chart.clone(),
+            config: target.config.clone(),
+            manifest: target.manifest.clone(),
+            hooks,
+            version: latest.version + 1,
+            namespace: self.namespace.clone(),
+            apply_method: "ssa".into(),
+            labels: target.labels.clone(),
+            extra: Map::new(),
+        };
+        let done = release.info.description.clone();
+        self.change(&mut release, &current, "rollback", &done, opts).await?;
+        Ok(release)
+    }
+
+    /// Uninstalls release `name`: its objects deleted (kept ones left), its records deleted
+    /// or, with `keep_history`, kept as `uninstalled`.
+    pub async fn uninstall(&self, name: &str, opts: &ActionOptions) -> Result<Release, ReleaseError> {
+        let records = self.records(name, opts).await?;
+        let Some(mut release) = records.last().map(|s| s.release.clone()) else {
+            return Err(ReleaseError(format!(
+                "uninstall: Release not loaded: {name}: release: not found"
+            )));
+        };
+        if release.info.status == Status::Uninstalled {
+            return Err(ReleaseError(format!("release {name} is already uninstalled")));
+        }
+        release.info.status = Status::Uninstalling;
+        release.info.deleted = rfc3339(now());
+        self.store.update(&release, Some(Self::deadline(opts))).await?;
+        let objects = release_objects(&self.cluster, &release.manifest, name, &self.namespace)?;
+        let outcome = async {
+            self.hooks(&mut release, "pre-delete", opts).await?;
+            self.delete_dropped(&objects, &[]).await?;
+            self.hooks(&mut release, "post-delete", opts).await
+        }
+        .await;
+        if let Err(e) = outcome {
+            release.info.status = Status::Failed;
+            release.info.description = format!("uninstallation completed with 1 error(s): {e}");
+            self.store.update(&release, None).await?;
+            return Err(ReleaseError(format!("release {name}: uninstall failed: {e}")));
+        }
+        if opts.keep_history {
+            release.info.status = Status::Uninstalled;
+            release.info.description = "Uninstallation complete".into();
+            self.store.update(&release, None).await?;
+        } else {
+            for s in &records {
+                self.store.delete(name, s.release.version).await?;
+            }
+        }
+        Ok(release)
+    }
+
+    /// Runs the `test` hooks of the deployed revision of `name` (as `helm test`); their last
+    /// runs are recorded in the revision whatever the outcome.
+    pub async fn test(&self, name: &str, opts: &ActionOptions) -> Result<Release, ReleaseError> {
+        let records = self.store.history(name).await?;
+        let Some(mut release) = records
+            .iter()
+            .rev()
+            .find(|s| s.release.info.status == Status::Deployed)
+            .map(|s| s.release.clone())
+        else {
+            return Err(ReleaseError(format!("release {name}: has no deployed releases")));
+        };
+        let outcome = hooks::run(&self.cluster, &mut release.hooks, "test", &self.namespace, opts.timeout).await;
+        self.store.update(&release, None).await?;
+        outcome.map(|()| release)
+    }
+
+    /// Deletes the oldest revisions beyond `history_max`, never the last deployed one.
+    async fn prune_history(&self, name: &str, opts: &ActionOptions) -> Result<(), ReleaseError> {
+        if opts.history_max == 0 {
+            return Ok(());
+        }
+        let records = self.store.history(name).await?;
+        if records.len() <= opts.history_max {
+            return Ok(());
+        }
+        let last_deployed = records
+            .iter()
+            .rev()
+            .find(|s| s.release.info.status == Status::Deployed)
+            .map(|s| s.release.version);
+        let mut excess = records.len() - opts.history_max;
+        for s in &records {
+            if excess == 0 {
+                break;
+            }
+            if Some(s.release.version) == last_deployed {
+                continue;
+            }
+            self.store.delete(name, s.release.version).await?;
+            excess -= 1;
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn pending(last_deployed: &str) -> Release {
+        serde_json::from_value(serde_json::json!({
+            "name": "r", "version": 2, "namespace": "default",
+            "info": {"status": "pending-upgrade", "last_deployed": last_deployed},
+            "chart": {"metadata": {"name": "c", "version": "1.0.0"}},
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn pending_revisions_go_stale() {
+        let grace = Duration::from_secs(300);
+        let t = "2026-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second();
+        let r = pending("2026-01-01T00:00:00Z");
+        // Ballast's own: held until its deadline, whatever its age.
+        assert!(!is_stale(&r, Some(t + 100), t + 100, grace));
+        assert!(is_stale(&r, Some(t + 100), t + 101, grace));
+        assert!(!is_stale(&r, Some(t + 10_000), t + 1_000, grace));
+        // Another tool's: held for the grace period after its last write.
+        assert!(!is_stale(&r, None, t + 300, grace));
+        assert!(is_stale(&r, None, t + 301, grace));
+        // Unreadable time: never held forever.
+        assert!(is_stale(&pending(""), None, t, grace));
+    }
+}
