@@ -1,5 +1,5 @@
 //! Functions a template can call: the registry ([`FuncMap`]), the calling convention
-//! ([`Func`], [`Call`]) and typed argument access with Go's error messages ([`Args`]).
+//! ([`Func`], [`Env`]) and typed argument access with Go's error messages ([`Args`]).
 //!
 //! Go checks a function's existence when a template is parsed and its arity when it is
 //! called ("wrong number of args for upper: want 1 got 2"); both use [`Arity`]. A function
@@ -85,7 +85,9 @@ impl FuncMap {
 }
 
 /// Typed access to arguments, with the messages Go's reflection gives when a value does not
-/// fit a parameter's type ("wrong type for value; expected string; got int").
+/// fit a parameter's type ("wrong type for value; expected string; got int"). A function that
+/// returns such a message unchanged gets Go's report of it: at the argument, not as "error
+/// calling NAME" (and for a constant argument in Go's words, "expected string; found 1").
 pub struct Args;
 
 impl Args {

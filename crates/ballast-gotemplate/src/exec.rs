@@ -1,0 +1,1069 @@
+//! The executor: walks a parsed tree with data, following Go's `text/template/exec.go`
+//! (pipelines, fields, variables, control structures, `template` calls, Go's error texts).
+//!
+//! A value read out of a map or list is Go's `interface{}`: a field of such a nil value fails
+//! ("nil pointer evaluating interface {}.x") where a field of an untyped nil gives nil. The
+//! executor tracks that distinction as a `boxed` flag beside values it reads from collections.
+
+use std::collections::HashMap;
+use std::rc::Rc;
+use std::time::Instant;
+
+use crate::builtins::{self, Builtin};
+use crate::func::{Arity, Env};
+use crate::parse::{Arg, AtKind, Branch, Callee, Cmd, GoString, Node, Pipe, TemplateCall, Tree};
+use crate::value::Value;
+use crate::{Error, ErrorInfo, ErrorKind, MissingKey, Templates};
+
+/// Non-local exits of a walk.
+pub(crate) enum Flow {
+    Break,
+    Continue,
+    Err(Box<Error>),
+}
+
+impl From<Box<Error>> for Flow {
+    fn from(e: Box<Error>) -> Flow {
+        Flow::Err(e)
+    }
+}
+
+type R<T> = Result<T, Box<Error>>;
+
+struct Var {
+    name: Rc<str>,
+    value: Value,
+    boxed: bool,
+}
+
+/// One execution of a template set.
+pub(crate) struct Exec<'a> {
+    set: &'a Templates,
+    overlays: Vec<HashMap<Rc<str>, Rc<Tree>>>,
+    tree: Rc<Tree>,
+    vars: Vec<Var>,
+    out: String,
+    depth: usize,
+    iterations: u64,
+    start: Instant,
+    ticks: u32,
+    dot_boxed: bool,
+    stack_base: usize,
+    /// The node evaluation last reached (Go's `state.node`), for errors raised after a
+    /// pipeline ran: its position and kind.
+    at: (usize, AtKind),
+}
+
+/// A node an error is reported at: its position and Go's text of it.
+struct At<'n>(usize, &'n dyn GoString);
+
+/// A node's text already rendered.
+struct Text(String);
+
+impl GoString for Text {
+    fn write_go(&self, out: &mut String) {
+        out.push_str(&self.0);
+    }
+}
+
+const TEMPLATE_DEPTH: usize = 100_000;
+
+impl<'a> Exec<'a> {
+    pub(crate) fn new(set: &'a Templates, tree: Rc<Tree>) -> Exec<'a> {
+        Exec {
+            set,
+            overlays: Vec::new(),
+            tree,
+            vars: Vec::new(),
+            out: String::new(),
+            depth: 0,
+            iterations: 0,
+            start: Instant::now(),
+            ticks: 0,
+            dot_boxed: false,
+            stack_base: crate::stack_addr(),
+            at: (0, AtKind::Pipe),
+        }
+    }
+
+    /// Marks the node evaluation reached.
+    #[inline]
+    fn mark(&mut self, pos: usize, kind: AtKind) {
+        self.at = (pos, kind);
+    }
+
+    /// An error at the node evaluation last reached.
+    #[inline(never)]
+    fn error_here(&self, msg: String) -> Box<Error> {
+        let (pos, kind) = self.at;
+        let text = crate::parse::find_context(&self.tree.root, pos, kind).unwrap_or_default();
+        self.error_at(At(pos, &Text(text)), msg, None)
+    }
+
+    /// An error if nesting went past the depth or stack budget.
+    #[inline(never)]
+    fn check_depth(&self) -> Option<String> {
+        let max = self.set.limits.max_depth.min(TEMPLATE_DEPTH);
+        if self.depth >= max {
+            return Some(format!("exceeded maximum template depth ({max})"));
+        }
+        let used = self.stack_base.abs_diff(crate::stack_addr());
+        if used > self.set.limits.max_stack {
+            return Some(format!(
+                "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
+                self.depth, self.set.limits.max_stack
+            ));
+        }
+        None
+    }
+
+    /// Runs the current tree with `data` as `.` and `$`, returning the output.
+    pub(crate) fn run(&mut self, data: &Value) -> Result<String, Error> {
+        self.vars = vec![Var {
+            name: Rc::from("$"),
+            value: data.clone(),
+            boxed: false,
+        }];
+        let tree = self.tree.clone();
+        match self.walk_list(data, &tree.root) {
+            Ok(()) => Ok(std::mem::take(&mut self.out)),
+            Err(Flow::Err(e)) => Err(*e),
+            Err(_) => Ok(std::mem::take(&mut self.out)),
+        }
+    }
+
+    fn lookup(&self, name: &str) -> Option<Rc<Tree>> {
+        for o in self.overlays.iter().rev() {
+            if let Some(t) = o.get(name) {
+                return Some(t.clone());
+            }
+        }
+        self.set.trees.get(name).cloned()
+    }
+
+    // ---- errors ----
+
+    #[inline(never)]
+    fn error_at(&self, at: At<'_>, msg: String, function: Option<&str>) -> Box<Error> {
+        let src = &self.tree.source;
+        let (line, col) = src.line_col(at.0);
+        let full = at.1.go_string();
+        let context = full;
+        let message = format!(
+            "template: {}:{}:{}: executing {} at <{}>: {}",
+            src.parse_name,
+            line,
+            col,
+            crate::fmt::quote(&self.tree.name),
+            context,
+            msg
+        );
+        Box::new(Error {
+            message,
+            info: Box::new(ErrorInfo {
+                kind: ErrorKind::Exec,
+                template: self.tree.name.to_string(),
+                file: src.parse_name.clone(),
+                line,
+                col,
+                context,
+                detail: msg,
+                function: function.map(str::to_string),
+            }),
+        })
+    }
+
+    #[inline(never)]
+    fn limit_error(&self, msg: String) -> Box<Error> {
+        Box::new(Error {
+            message: format!("template: {}: {}", self.tree.name, msg),
+            info: Box::new(ErrorInfo {
+                kind: ErrorKind::Limit,
+                template: self.tree.name.to_string(),
+                file: self.tree.source.parse_name.clone(),
+                detail: msg,
+                ..ErrorInfo::default()
+            }),
+        })
+    }
+
+    #[inline]
+    fn tick(&mut self) -> R<()> {
+        self.ticks = self.ticks.wrapping_add(1);
+        if self.ticks.is_multiple_of(1024) && self.start.elapsed() > self.set.limits.time_budget {
+            return Err(self.time_error());
+        }
+        Ok(())
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn time_error(&self) -> Box<Error> {
+        self.limit_error(format!(
+            "execution exceeded the time budget of {:?}",
+            self.set.limits.time_budget
+        ))
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn output_error(&self) -> Box<Error> {
+        self.limit_error(format!(
+            "output exceeds the limit of {} bytes",
+            self.set.limits.max_output
+        ))
+    }
+
+    fn check_output(&self) -> R<()> {
+        if self.out.len() > self.set.limits.max_output {
+            return Err(self.output_error());
+        }
+        Ok(())
+    }
+
+    // ---- walking ----
+
+    fn walk_list(&mut self, dot: &Value, list: &[Node]) -> Result<(), Flow> {
+        for n in list {
+            self.walk(dot, n)?;
+        }
+        Ok(())
+    }
+
+    fn walk(&mut self, dot: &Value, node: &Node) -> Result<(), Flow> {
+        match node {
+            Node::Text(t) => {
+                self.out.push_str(t);
+                self.check_output()?;
+            }
+            Node::Action(pipe) => {
+                self.tick()?;
+                let v = self.eval_pipeline(dot, pipe)?;
+                if pipe.decl.is_empty() {
+                    if v.is_nil() {
+                        self.out.push_str("<no value>");
+                    } else {
+                        crate::fmt::write_value(&mut self.out, &v, true);
+                    }
+                    self.check_output()?;
+                }
+            }
+            Node::If(b) => self.walk_if_or_with(false, dot, b)?,
+            Node::With(b) => self.walk_if_or_with(true, dot, b)?,
+            Node::Range(b) => self.walk_range(dot, b)?,
+            Node::Template(t) => self.walk_template(dot, t)?,
+            Node::Break => return Err(Flow::Break),
+            Node::Continue => return Err(Flow::Continue),
+        }
+        Ok(())
+    }
+
+    #[inline(never)]
+    fn walk_if_or_with(&mut self, with: bool, dot: &Value, b: &Branch) -> Result<(), Flow> {
+        let mark = self.vars.len();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let r = if val.truthy() {
+            if with {
+                let saved = std::mem::replace(&mut self.dot_boxed, false);
+                let r = self.walk_list(&val, &b.list);
+                self.dot_boxed = saved;
+                r
+            } else {
+                self.walk_list(dot, &b.list)
+            }
+        } else if let Some(e) = &b.else_list {
+            self.walk_list(dot, e)
+        } else {
+            Ok(())
+        };
+        self.vars.truncate(mark);
+        r
+    }
+
+    #[inline(never)]
+    fn walk_range(&mut self, dot: &Value, b: &Branch) -> Result<(), Flow> {
+        let mark = self.vars.len();
+        let val = self.eval_pipeline(dot, &b.pipe)?;
+        let body_mark = self.vars.len();
+        let saved_boxed = self.dot_boxed;
+        let r = self.range_items(dot, b, &val, body_mark);
+        self.dot_boxed = saved_boxed;
+        self.vars.truncate(mark);
+        r
+    }
+
+    #[inline(never)]
+    fn range_items(&mut self, dot: &Value, b: &Branch, val: &Value, mark: usize) -> Result<(), Flow> {
+        let ran = match val {
+            Value::List(l) => {
+                for (i, e) in l.iter().enumerate() {
+                    if self.iteration(b, Value::Int(i as i64), false, e, true, mark)? {
+                        break;
+                    }
+                }
+                !l.is_empty()
+            }
+            Value::Bytes(bytes) => {
+                for (i, e) in bytes.iter().enumerate() {
+                    if self.iteration(b, Value::Int(i as i64), false, &Value::Int(*e as i64), false, mark)? {
+                        break;
+                    }
+                }
+                !bytes.is_empty()
+            }
+            Value::Map(m) => {
+                // Snapshot the entries: the body may change the map.
+                let entries: Vec<(String, Value)> = m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
+                for (k, v) in &entries {
+                    if self.iteration(b, Value::from(k.as_str()), false, v, true, mark)? {
+                        break;
+                    }
+                }
+                !entries.is_empty()
+            }
+            Value::Int(_) | Value::Int64(_) | Value::Uint(_) => {
+                if b.pipe.decl.len() > 1 {
+                    let msg = format!("can't use {} to iterate over more than one variable", val);
+                    return Err(self.error_here(msg).into());
+                }
+                let n: i128 = match val {
+                    Value::Int(i) | Value::Int64(i) => *i as i128,
+                    Value::Uint(u) => *u as i128,
+                    _ => 0,
+                };
+                let mut i: i128 = 0;
+                while i < n {
+                    let v = match val {
+                        Value::Int(_) => Value::Int(i as i64),
+                        Value::Int64(_) => Value::Int64(i as i64),
+                        _ => Value::Uint(i as u64),
+                    };
+                    if self.iteration(b, v.clone(), false, &v, false, mark)? {
+                        break;
+                    }
+                    i += 1;
+                }
+                n > 0
+            }
+            Value::Nil => false,
+            Value::Object(o) if o.entries().is_some() => {
+                return self.range_items(dot, b, &val.as_map_value(), mark);
+            }
+            _ => {
+                return Err(self.error_here(format!("range can't iterate over {}", val)).into());
+            }
+        };
+        if !ran && let Some(e) = &b.else_list {
+            return self.walk_list(dot, e);
+        }
+        Ok(())
+    }
+
+    /// One range iteration; true when the body executed `break`.
+    #[inline(never)]
+    fn iteration(
+        &mut self,
+        b: &Branch,
+        index: Value,
+        index_boxed: bool,
+        elem: &Value,
+        elem_boxed: bool,
+        mark: usize,
+    ) -> Result<bool, Flow> {
+        self.iterations += 1;
+        if self.iterations > self.set.limits.max_iterations {
+            return Err(self
+                .limit_error(format!(
+                    "range iterations exceed the limit of {}",
+                    self.set.limits.max_iterations
+                ))
+                .into());
+        }
+        self.tick()?;
+        let decl = &b.pipe.decl;
+        if !decl.is_empty() {
+            if b.pipe.is_assign {
+                if decl.len() > 1 {
+                    self.set_var(&decl[0], index.clone(), index_boxed);
+                } else {
+                    self.set_var(&decl[0], elem.clone(), elem_boxed);
+                }
+            } else {
+                self.set_top_var(1, elem.clone(), elem_boxed);
+            }
+        }
+        if decl.len() > 1 {
+            if b.pipe.is_assign {
+                self.set_var(&decl[1], elem.clone(), elem_boxed);
+            } else {
+                self.set_top_var(2, index, index_boxed);
+            }
+        }
+        self.dot_boxed = elem_boxed;
+        let r = self.walk_list(elem, &b.list);
+        self.vars.truncate(mark);
+        match r {
+            Ok(()) | Err(Flow::Continue) => Ok(false),
+            Err(Flow::Break) => Ok(true),
+            Err(e) => Err(e),
+        }
+    }
+
+    #[inline(never)]
+    fn walk_template(&mut self, dot: &Value, t: &TemplateCall) -> Result<(), Flow> {
+        let Some(tree) = self.lookup(&t.name) else {
+            return Err(self
+                .error_at(
+                    At(t.pos, t),
+                    format!("template {} not defined", crate::fmt::quote(&t.name)),
+                    None,
+                )
+                .into());
+        };
+        if let Some(msg) = self.check_depth() {
+            return Err(self.error_at(At(t.pos, t), msg, None).into());
+        }
+        let new_dot = match &t.pipe {
+            Some(p) => self.eval_pipeline(dot, p)?,
+            None => Value::Nil,
+        };
+        let saved_vars = std::mem::replace(
+            &mut self.vars,
+            vec![Var {
+                name: Rc::from("$"),
+                value: new_dot.clone(),
+                boxed: false,
+            }],
+        );
+        let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+        let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
+        let saved_at = self.at;
+        self.depth += 1;
+        let r = self.walk_list(&new_dot, &tree.root);
+        self.depth -= 1;
+        self.at = saved_at;
+        self.vars = saved_vars;
+        self.tree = saved_tree;
+        self.dot_boxed = saved_boxed;
+        match r {
+            Err(Flow::Err(e)) => Err(Flow::Err(e)),
+            _ => Ok(()),
+        }
+    }
+
+    // ---- variables ----
+
+    fn set_var(&mut self, name: &str, value: Value, boxed: bool) -> bool {
+        match self.vars.iter_mut().rev().find(|v| &*v.name == name) {
+            Some(v) => {
+                v.value = value;
+                v.boxed = boxed;
+                true
+            }
+            None => false,
+        }
+    }
+
+    fn set_top_var(&mut self, n: usize, value: Value, boxed: bool) {
+        let len = self.vars.len();
+        if n <= len {
+            let v = &mut self.vars[len - n];
+            v.value = value;
+            v.boxed = boxed;
+        }
+    }
+
+    fn var_value(&self, name: &str) -> Option<(Value, bool)> {
+        self.vars
+            .iter()
+            .rev()
+            .find(|v| &*v.name == name)
+            .map(|v| (v.value.clone(), v.boxed))
+    }
+
+    // ---- evaluation ----
+
+    #[cold]
+    #[inline(never)]
+    fn stack_error(&self) -> Box<Error> {
+        self.limit_error(format!(
+            "exceeded maximum template depth: {} nested calls used the stack budget of {} bytes",
+            self.depth, self.set.limits.max_stack
+        ))
+    }
+
+    pub(crate) fn eval_pipeline(&mut self, dot: &Value, pipe: &Pipe) -> R<Value> {
+        if self.stack_base.abs_diff(crate::stack_addr()) > self.set.limits.max_stack {
+            return Err(self.stack_error());
+        }
+        self.mark(pipe.pos, AtKind::Pipe);
+        let mut value: Option<Value> = None;
+        for cmd in &pipe.cmds {
+            value = Some(self.eval_command(dot, pipe, cmd, value)?);
+        }
+        let value = value.unwrap_or_default();
+        for v in &pipe.decl {
+            if pipe.is_assign {
+                if !self.set_var(v, value.clone(), false) {
+                    return Err(self.error_here(format!("undefined variable: {v}")));
+                }
+            } else {
+                self.vars.push(Var {
+                    name: v.clone(),
+                    value: value.clone(),
+                    boxed: false,
+                });
+            }
+        }
+        Ok(value)
+    }
+
+    #[inline(never)]
+    fn not_a_function(&self, args: &[Arg], fin: &Option<Value>) -> R<()> {
+        if args.len() > 1 || fin.is_some() {
+            let a = &args[0];
+            return Err(self.error_at(
+                At(a.pos(), a),
+                format!("can't give argument to non-function {}", a.go_string()),
+                None,
+            ));
+        }
+        Ok(())
+    }
+
+    fn eval_command(&mut self, dot: &Value, pipe: &Pipe, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
+        let first = &cmd.args[0];
+        match first {
+            Arg::Field(pos, idents) => {
+                self.mark(*pos, AtKind::Arg);
+                let boxed = self.dot_boxed;
+                Ok(self
+                    .eval_field_chain(dot, dot.clone(), boxed, At(*pos, first), idents, &cmd.args, fin)?
+                    .0)
+            }
+            Arg::Chain(..) => Ok(self.eval_chain(dot, first, &cmd.args, fin)?.0),
+            Arg::Ident(pos, name, callee) => {
+                self.eval_function(dot, At(*pos, first), name, callee, cmd, cmd.pos, &cmd.args, fin)
+            }
+            Arg::Pipe(p) => {
+                if cmd.args.len() > 1 || fin.is_some() {
+                    let _ = pipe;
+                    return Err(self.error_here(format!("can't give argument to non-function {}", first.go_string())));
+                }
+                self.eval_pipeline(dot, p)
+            }
+            Arg::Variable(..) => Ok(self.eval_variable(dot, first, &cmd.args, fin)?.0),
+            _ => self.eval_literal_command(dot, cmd, fin),
+        }
+    }
+
+    /// A command whose first word is a constant, `.` or `nil`.
+    #[inline(never)]
+    fn eval_literal_command(&mut self, dot: &Value, cmd: &Cmd, fin: Option<Value>) -> R<Value> {
+        let first = &cmd.args[0];
+        {
+            {
+                self.mark(first.pos(), AtKind::Arg);
+                self.not_a_function(&cmd.args, &fin)?;
+                match first {
+                    Arg::Bool(_, b) => Ok(Value::Bool(*b)),
+                    Arg::Dot(_) => Ok(dot.clone()),
+                    Arg::Nil(p) => Err(self.error_at(At(*p, first), "nil is not a command".into(), None)),
+                    Arg::Number(p, n) => self.constant(At(*p, first), n),
+                    Arg::String(_, _, v) => Ok(v.clone()),
+                    _ => Err(self.error_at(
+                        At(first.pos(), first),
+                        format!("can't evaluate command {}", crate::fmt::quote(&first.go_string())),
+                        None,
+                    )),
+                }
+            }
+        }
+    }
+
+    fn constant(&self, at: At<'_>, n: &crate::parse::Number) -> R<Value> {
+        match &n.value {
+            Ok(v) => Ok(v.clone()),
+            Err(msg) => Err(self.error_at(at, msg.clone(), None)),
+        }
+    }
+
+    fn eval_chain(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
+        let Arg::Chain(pos, inner, fields) = node else {
+            return Ok((Value::Nil, false));
+        };
+        if let Arg::Nil(_) = **inner {
+            return Err(self.error_at(
+                At(*pos, node),
+                format!("indirection through explicit nil in {}", node.go_string()),
+                None,
+            ));
+        }
+        self.mark(*pos, AtKind::Arg);
+        let receiver = self.eval_arg(dot, inner)?;
+        let (at_pos, kind) = self.at;
+        let text = Text(crate::parse::find_context(&self.tree.root, at_pos, kind).unwrap_or_default());
+        self.eval_field_chain(dot, receiver, false, At(at_pos, &text), fields, args, fin)
+    }
+
+    fn eval_variable(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
+        let Arg::Variable(pos, idents) = node else {
+            return Ok((Value::Nil, false));
+        };
+        self.mark(*pos, AtKind::Arg);
+        let Some((value, boxed)) = self.var_value(&idents[0]) else {
+            return Err(self.error_at(At(*pos, node), format!("undefined variable: {}", idents[0]), None));
+        };
+        if idents.len() == 1 {
+            self.not_a_function(args, &fin)?;
+            return Ok((value, boxed));
+        }
+        self.eval_field_chain(dot, value, boxed, At(*pos, node), &idents[1..], args, fin)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field_chain(
+        &mut self,
+        dot: &Value,
+        mut receiver: Value,
+        mut boxed: bool,
+        at: At<'_>,
+        idents: &[Rc<str>],
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<(Value, bool)> {
+        let n = idents.len();
+        for ident in &idents[..n - 1] {
+            (receiver, boxed) = self.eval_field(dot, ident, At(at.0, at.1), &[], None, &receiver, boxed)?;
+        }
+        self.eval_field(dot, &idents[n - 1], at, args, fin, &receiver, boxed)
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_field(
+        &mut self,
+        dot: &Value,
+        name: &str,
+        at: At<'_>,
+        args: &[Arg],
+        fin: Option<Value>,
+        receiver: &Value,
+        boxed: bool,
+    ) -> R<(Value, bool)> {
+        let has_args = args.len() > 1 || fin.is_some();
+        match receiver {
+            Value::Nil => {
+                if boxed {
+                    return Err(self.error_at(at, format!("nil pointer evaluating interface {{}}.{name}"), None));
+                }
+                if self.set.missing_key == MissingKey::Error {
+                    return Err(self.error_at(
+                        at,
+                        format!("nil data; no entry for key {}", crate::fmt::quote(name)),
+                        None,
+                    ));
+                }
+                Ok((Value::Nil, false))
+            }
+            Value::Map(m) => {
+                if has_args {
+                    return Err(self.error_at(at, format!("{name} is not a method but has arguments"), None));
+                }
+                let got = m.borrow().get(name).cloned();
+                match got {
+                    Some(v) => Ok((v, true)),
+                    None => match self.set.missing_key {
+                        MissingKey::Default => Ok((Value::Nil, false)),
+                        MissingKey::Zero => Ok((Value::Nil, true)),
+                        MissingKey::Error => Err(self.error_at(
+                            at,
+                            format!("map has no entry for key {}", crate::fmt::quote(name)),
+                            None,
+                        )),
+                    },
+                }
+            }
+            Value::Object(o) => {
+                let o = o.clone();
+                if !has_args && let Some(v) = o.field(name) {
+                    return Ok((v, false));
+                }
+                let mut argv = Vec::with_capacity(args.len());
+                for a in args.iter().skip(1) {
+                    argv.push(self.eval_arg(dot, a)?);
+                }
+                if let Some(f) = fin {
+                    argv.push(f);
+                }
+                match o.method(name, &argv) {
+                    Some(Ok(v)) => Ok((v, false)),
+                    Some(Err(e)) => Err(self.error_at(at, format!("error calling {name}: {e}"), Some(name))),
+                    None => {
+                        if o.field(name).is_some() {
+                            return Err(self.error_at(
+                                at,
+                                format!("{name} has arguments but cannot be invoked as function"),
+                                None,
+                            ));
+                        }
+                        let typ = if boxed {
+                            "interface {}".to_string()
+                        } else {
+                            o.type_name()
+                        };
+                        Err(self.error_at(at, format!("can't evaluate field {name} in type {typ}"), None))
+                    }
+                }
+            }
+            other => {
+                let typ = if boxed {
+                    "interface {}".to_string()
+                } else {
+                    other.type_name()
+                };
+                Err(self.error_at(at, format!("can't evaluate field {name} in type {typ}"), None))
+            }
+        }
+    }
+
+    #[allow(clippy::too_many_arguments)]
+    fn eval_function(
+        &mut self,
+        dot: &Value,
+        at: At<'_>,
+        name: &str,
+        callee: &Callee,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<Value> {
+        self.mark(at.0, AtKind::Arg);
+        let arg_nodes = if args.is_empty() { args } else { &args[1..] };
+        let num_in = arg_nodes.len() + usize::from(fin.is_some());
+        let arity = match callee {
+            Callee::Builtin(b) => b.arity(),
+            Callee::Func(f) => f.arity,
+        };
+        let bad_arity = match arity {
+            Arity::Exact(n) => num_in != n,
+            Arity::AtLeast(n) => num_in < n,
+        };
+        if bad_arity {
+            return Err(self.arity_error(at, name, arity, num_in, arg_nodes.len()));
+        }
+        if let Callee::Builtin(b @ (Builtin::And | Builtin::Or)) = callee {
+            let is_or = *b == Builtin::Or;
+            let mut v = Value::Nil;
+            for a in arg_nodes {
+                v = self.eval_arg(dot, a)?;
+                if v.truthy() == is_or {
+                    return Ok(v);
+                }
+            }
+            if let Some(f) = fin {
+                v = f;
+            }
+            return Ok(v);
+        }
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && let Some(first) = arg_nodes.first()
+            && matches!(first, Arg::Bool(..) | Arg::Number(..) | Arg::Nil(_))
+        {
+            return Err(self.printf_constant_error(first));
+        }
+        let mut argv = Vec::with_capacity(num_in);
+        let mut boxed = Vec::with_capacity(arg_nodes.len());
+        for a in arg_nodes {
+            let (v, b) = self.eval_arg_boxed(dot, a)?;
+            boxed.push(b);
+            argv.push(v);
+        }
+        let first_boxed = boxed.first().copied().unwrap_or(false);
+        if let Some(f) = fin {
+            argv.push(f);
+        }
+        if matches!(callee, Callee::Builtin(Builtin::Printf | Builtin::Call)) {
+            self.builtin_arg_checks(callee, &at, cmd, cmd_pos, args, arg_nodes, &argv)?;
+        }
+        let result = match callee {
+            // len of an untyped nil makes Go's reflection fail; of an interface{} nil, a message.
+            Callee::Builtin(Builtin::Len) if argv[0].is_nil() && !first_boxed => {
+                Err("reflect: call of reflect.Value.Type on zero Value".to_string())
+            }
+            Callee::Builtin(b) => builtins::call(*b, &argv),
+            Callee::Func(f) => {
+                let f = f.f.clone();
+                self.depth += 1;
+                let r = if let Some(msg) = self.check_depth() {
+                    Err(msg)
+                } else if self.depth > self.set.limits.max_depth {
+                    Err(format!(
+                        "exceeded maximum template depth ({})",
+                        self.set.limits.max_depth
+                    ))
+                } else {
+                    f(self, &argv)
+                };
+                self.depth -= 1;
+                r
+            }
+        };
+        match result {
+            Ok(Value::String(s)) if s.len() > self.set.limits.max_output => Err(self.value_too_big(s.len())),
+            Ok(v) => Ok(v),
+            Err(e) => Err(self.call_error(e, &at, name, cmd, cmd_pos, args, arg_nodes, &argv, &boxed)),
+        }
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn arity_error(&self, at: At<'_>, name: &str, arity: Arity, num_in: usize, num_args: usize) -> Box<Error> {
+        let msg = match arity {
+            Arity::Exact(n) => format!("wrong number of args for {name}: want {n} got {num_in}"),
+            Arity::AtLeast(n) => format!("wrong number of args for {name}: want at least {n} got {num_args}"),
+        };
+        self.error_at(at, msg, None)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn printf_constant_error(&self, first: &Arg) -> Box<Error> {
+        let msg = match first {
+            Arg::Nil(_) => "cannot assign nil to string".to_string(),
+            _ => format!("expected string; found {}", first.go_string()),
+        };
+        self.error_at(At(first.pos(), first), msg, None)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn value_too_big(&self, len: usize) -> Box<Error> {
+        self.limit_error(format!(
+            "a value of {len} bytes exceeds the output limit of {} bytes",
+            self.set.limits.max_output
+        ))
+    }
+
+    /// `printf`'s format must be a string; `call` needs a function (templates have none).
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn builtin_arg_checks(
+        &self,
+        callee: &Callee,
+        at: &At<'_>,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        arg_nodes: &[Arg],
+        argv: &[Value],
+    ) -> R<()> {
+        if let Callee::Builtin(Builtin::Printf) = callee
+            && !matches!(argv[0], Value::String(_))
+        {
+            return Err(match arg_nodes.first() {
+                None => self.error_at(
+                    At(at.0, at.1),
+                    format!("wrong type for value; expected string; got {}", argv[0].type_name()),
+                    None,
+                ),
+                Some(first) => {
+                    let msg = if argv[0].is_nil() {
+                        "invalid value; expected string".to_string()
+                    } else {
+                        format!("wrong type for value; expected string; got {}", argv[0].type_name())
+                    };
+                    self.error_at(At(first.pos(), first), msg, None)
+                }
+            });
+        }
+        if let Callee::Builtin(Builtin::Call) = callee
+            && !argv[0].is_nil()
+        {
+            let what = arg_nodes
+                .first()
+                .map(|a| format!("{} ", a.go_string()))
+                .unwrap_or_default();
+            let msg = format!("non-function {what}of type {}", argv[0].type_name());
+            let pos = if args.is_empty() { at.0 } else { cmd_pos };
+            return Err(self.error_at(At(pos, cmd), format!("error calling call: {msg}"), Some("call")));
+        }
+        Ok(())
+    }
+
+    /// The error for a function that returned `Err(e)`: Go's "error calling NAME: e", or an
+    /// argument type error.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    #[inline(never)]
+    fn call_error(
+        &self,
+        e: String,
+        at: &At<'_>,
+        name: &str,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        arg_nodes: &[Arg],
+        argv: &[Value],
+        boxed: &[bool],
+    ) -> Box<Error> {
+        if let Some(err) = self.argument_type_error(&e, arg_nodes, argv, boxed) {
+            return err;
+        }
+        let pos = if args.is_empty() { at.0 } else { cmd_pos };
+        self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name))
+    }
+
+    /// A function that rejected an argument's type ([`crate::Args`]'s "wrong type for value;
+    /// expected T; got U" or "invalid value; expected T") fails, in Go, while its arguments
+    /// are evaluated: the error names the argument, not the call. Finds the argument and words
+    /// the error as Go's evaluator does (constants: "expected string; found 1").
+    #[inline(never)]
+    fn argument_type_error(&self, msg: &str, nodes: &[Arg], argv: &[Value], boxed: &[bool]) -> Option<Box<Error>> {
+        let (want, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+            let (t, u) = rest.split_once("; got ")?;
+            (t, Some(u))
+        } else {
+            (msg.strip_prefix("invalid value; expected ")?, None)
+        };
+        let i = argv.iter().enumerate().position(|(i, v)| match got {
+            None => v.is_nil(),
+            Some(u) => {
+                (!v.is_nil() && v.type_name() == u)
+                    || (v.is_nil() && u == "interface {}" && boxed.get(i) == Some(&true))
+            }
+        })?;
+        let Some(node) = nodes.get(i) else {
+            // The piped value: Go reports it at the node evaluation last reached.
+            return Some(self.error_here(msg.to_string()));
+        };
+        let text = match node {
+            Arg::Nil(_) => format!("cannot assign nil to {want}"),
+            Arg::Number(..) | Arg::String(..) | Arg::Bool(..) => {
+                let what = match want {
+                    "string" => "string",
+                    "bool" => "bool",
+                    "float64" | "float32" => "float",
+                    t if t.starts_with("int") || t.starts_with("uint") => "integer",
+                    _ => {
+                        return Some(self.error_at(
+                            At(node.pos(), node),
+                            format!("can't handle {} for arg of type {want}", node.go_string()),
+                            None,
+                        ));
+                    }
+                };
+                format!("expected {what}; found {}", node.go_string())
+            }
+            _ if argv[i].is_nil() && boxed.get(i) == Some(&true) => {
+                format!("wrong type for value; expected {want}; got interface {{}}")
+            }
+            _ => msg.to_string(),
+        };
+        Some(self.error_at(At(node.pos(), node), text, None))
+    }
+
+    fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> R<Value> {
+        Ok(self.eval_arg_boxed(dot, arg)?.0)
+    }
+
+    /// An argument's value, and whether it is an `interface{}` read out of a collection.
+    fn eval_arg_boxed(&mut self, dot: &Value, arg: &Arg) -> R<(Value, bool)> {
+        let kind = if matches!(arg, Arg::Pipe(_)) {
+            AtKind::Pipe
+        } else {
+            AtKind::Arg
+        };
+        self.mark(arg.pos(), kind);
+        match arg {
+            Arg::Dot(_) => Ok((dot.clone(), self.dot_boxed)),
+            Arg::Nil(_) => Ok((Value::Nil, false)),
+            Arg::Field(pos, idents) => {
+                let boxed = self.dot_boxed;
+                let one = std::slice::from_ref(arg);
+                self.eval_field_chain(dot, dot.clone(), boxed, At(*pos, arg), idents, one, None)
+            }
+            Arg::Variable(..) => self.eval_variable(dot, arg, &[], None),
+            Arg::Pipe(p) => Ok((self.eval_pipeline(dot, p)?, false)),
+            Arg::Ident(pos, name, callee) => Ok((
+                self.eval_function(dot, At(*pos, arg), name, callee, arg, *pos, &[], None)?,
+                false,
+            )),
+            Arg::Chain(..) => self.eval_chain(dot, arg, &[], None),
+            Arg::Bool(_, b) => Ok((Value::Bool(*b), false)),
+            Arg::Number(p, n) => Ok((self.constant(At(*p, arg), n)?, false)),
+            Arg::String(_, _, v) => Ok((v.clone(), false)),
+        }
+    }
+
+    // ---- nested executions (for Env) ----
+
+    fn run_nested(&mut self, tree: Rc<Tree>, data: Value) -> Result<String, Error> {
+        if let Some(msg) = self.check_depth() {
+            return Err(*self.limit_error(msg));
+        }
+        let saved_vars = std::mem::replace(
+            &mut self.vars,
+            vec![Var {
+                name: Rc::from("$"),
+                value: data.clone(),
+                boxed: false,
+            }],
+        );
+        let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
+        let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
+        let saved_out = std::mem::take(&mut self.out);
+        let saved_at = self.at;
+        self.depth += 1;
+        let r = self.walk_list(&data, &tree.root);
+        self.depth -= 1;
+        self.at = saved_at;
+        let out = std::mem::replace(&mut self.out, saved_out);
+        self.vars = saved_vars;
+        self.tree = saved_tree;
+        self.dot_boxed = saved_boxed;
+        match r {
+            Err(Flow::Err(e)) => Err(*e),
+            _ => Ok(out),
+        }
+    }
+}
+
+impl Env for Exec<'_> {
+    fn execute_template(&mut self, name: &str, data: Value) -> Result<String, Error> {
+        let Some(tree) = self.lookup(name) else {
+            return Err(Error::msg(format!(
+                "template: no template {} associated with template {}",
+                crate::fmt::quote(name),
+                crate::fmt::quote(&self.set.root_name)
+            )));
+        };
+        self.run_nested(tree, data)
+    }
+
+    fn execute_source(&mut self, name: &str, src: &str, data: Value) -> Result<String, Error> {
+        let trees = crate::parse::parse(name, src, &self.set.funcs).map_err(Error::parse)?;
+        // Go executes the parsed template itself; the set (here an overlay on it) takes each
+        // tree unless it is empty and the name is already defined.
+        let mut own = None;
+        let mut overlay: HashMap<Rc<str>, Rc<Tree>> = HashMap::new();
+        for (n, t) in trees {
+            if &*n == name {
+                own = Some(t.clone());
+            }
+            let exists = overlay.contains_key(&n) || self.lookup(&n).is_some();
+            if exists && crate::parse::is_empty_tree(&t.root) {
+                continue;
+            }
+            overlay.insert(n, t);
+        }
+        let Some(tree) = own else {
+            return Err(Error::msg(format!("template: {name}: no such template")));
+        };
+        self.overlays.push(overlay);
+        let r = self.run_nested(tree, data);
+        self.overlays.pop();
+        r
+    }
+}

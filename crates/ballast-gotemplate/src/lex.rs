@@ -1,0 +1,634 @@
+//! The lexer: template text into items, with Go's rules for delimiters, trim markers
+//! (`{{- ` and ` -}}`, the space is required), comments, quoted strings, numbers and keywords.
+//!
+//! The whole input is lexed eagerly; an error item ends the stream.
+
+/// The kind of a lexed item.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Tok {
+    Error,
+    Bool,
+    Char,
+    CharConstant,
+    Assign,
+    Declare,
+    Eof,
+    Field,
+    Identifier,
+    LeftDelim,
+    LeftParen,
+    Number,
+    Pipe,
+    RawString,
+    RightDelim,
+    RightParen,
+    Space,
+    String,
+    Text,
+    Variable,
+    // Keywords.
+    Block,
+    Break,
+    Continue,
+    Dot,
+    Define,
+    Else,
+    End,
+    If,
+    Nil,
+    Range,
+    Template,
+    With,
+}
+
+impl Tok {
+    fn is_keyword(self) -> bool {
+        matches!(
+            self,
+            Tok::Block
+                | Tok::Break
+                | Tok::Continue
+                | Tok::Dot
+                | Tok::Define
+                | Tok::Else
+                | Tok::End
+                | Tok::If
+                | Tok::Nil
+                | Tok::Range
+                | Tok::Template
+                | Tok::With
+        )
+    }
+}
+
+/// One lexed item: its kind, byte offset, text and 1-based line.
+#[derive(Clone, Debug)]
+pub(crate) struct Item {
+    pub typ: Tok,
+    pub pos: usize,
+    pub val: String,
+    pub line: usize,
+}
+
+impl std::fmt::Display for Item {
+    /// Go's `item.String()`, used in "unexpected ..." parse errors.
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.typ {
+            Tok::Eof => f.write_str("EOF"),
+            Tok::Error => f.write_str(&self.val),
+            t if t.is_keyword() => write!(f, "<{}>", self.val),
+            _ if self.val.chars().count() > 10 => {
+                let short: String = self.val.chars().take(10).collect();
+                write!(f, "{}...", crate::fmt::quote(&short))
+            }
+            _ => f.write_str(&crate::fmt::quote(&self.val)),
+        }
+    }
+}
+
+const LEFT: &str = "{{";
+const RIGHT: &str = "}}";
+
+fn is_space(c: u8) -> bool {
+    matches!(c, b' ' | b'\t' | b'\r' | b'\n')
+}
+
+fn is_alnum(c: char) -> bool {
+    c == '_' || c.is_alphabetic() || c.is_numeric()
+}
+
+fn has_left_trim(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && b[0] == b'-' && is_space(b[1])
+}
+
+fn has_right_trim(s: &str) -> bool {
+    let b = s.as_bytes();
+    b.len() >= 2 && is_space(b[0]) && b[1] == b'-'
+}
+
+fn keyword(word: &str) -> Option<Tok> {
+    Some(match word {
+        "block" => Tok::Block,
+        "break" => Tok::Break,
+        "continue" => Tok::Continue,
+        "define" => Tok::Define,
+        "else" => Tok::Else,
+        "end" => Tok::End,
+        "if" => Tok::If,
+        "range" => Tok::Range,
+        "nil" => Tok::Nil,
+        "template" => Tok::Template,
+        "with" => Tok::With,
+        _ => return None,
+    })
+}
+
+struct Lexer<'s> {
+    input: &'s str,
+    pos: usize,
+    start: usize,
+    line: usize,
+    start_line: usize,
+    paren_depth: i32,
+    items: Vec<Item>,
+}
+
+/// Lexes `input` into items ending with `Eof` or `Error`.
+pub(crate) fn lex(input: &str) -> Vec<Item> {
+    let mut l = Lexer {
+        input,
+        pos: 0,
+        start: 0,
+        line: 1,
+        start_line: 1,
+        paren_depth: 0,
+        items: Vec::new(),
+    };
+    l.run();
+    l.items
+}
+
+impl<'s> Lexer<'s> {
+    fn rest(&self) -> &'s str {
+        &self.input[self.pos..]
+    }
+    fn peek(&self) -> Option<char> {
+        self.rest().chars().next()
+    }
+    fn next(&mut self) -> Option<char> {
+        let c = self.peek()?;
+        self.pos += c.len_utf8();
+        if c == '\n' {
+            self.line += 1;
+        }
+        Some(c)
+    }
+    fn backup(&mut self, c: Option<char>) {
+        if let Some(c) = c {
+            self.pos -= c.len_utf8();
+            if c == '\n' {
+                self.line -= 1;
+            }
+        }
+    }
+    fn emit(&mut self, typ: Tok) {
+        let val = self.input[self.start..self.pos].to_string();
+        self.items.push(Item {
+            typ,
+            pos: self.start,
+            val,
+            line: self.start_line,
+        });
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+    fn ignore(&mut self) {
+        self.start = self.pos;
+        self.start_line = self.line;
+    }
+    /// Moves to `pos` by skipping (not via next), counting newlines.
+    fn skip_to(&mut self, pos: usize) {
+        self.line += self.input[self.pos..pos].matches('\n').count();
+        self.pos = pos;
+    }
+    fn error(&mut self, msg: String) {
+        self.items.push(Item {
+            typ: Tok::Error,
+            pos: self.start,
+            val: msg,
+            line: self.start_line,
+        });
+    }
+    fn accept(&mut self, valid: &str) -> bool {
+        match self.peek() {
+            Some(c) if valid.contains(c) => {
+                self.next();
+                true
+            }
+            _ => false,
+        }
+    }
+    fn accept_run(&mut self, valid: &str) {
+        while self.accept(valid) {}
+    }
+
+    fn run(&mut self) {
+        loop {
+            if !self.lex_text() {
+                return;
+            }
+            if !self.lex_left_delim() {
+                return;
+            }
+        }
+    }
+
+    /// Lexes text up to the next `{{`; false at the end of input.
+    fn lex_text(&mut self) -> bool {
+        if let Some(x) = self.rest().find(LEFT) {
+            if x > 0 {
+                let delim = self.pos + x;
+                let mut text_end = delim;
+                if has_left_trim(&self.input[delim + LEFT.len()..]) {
+                    let t = &self.input[self.start..delim];
+                    text_end = self.start + t.trim_end_matches([' ', '\t', '\r', '\n']).len();
+                }
+                self.skip_to(text_end);
+                if self.pos > self.start {
+                    self.emit(Tok::Text);
+                }
+                self.skip_to(delim);
+                self.ignore();
+            }
+            true
+        } else {
+            self.skip_to(self.input.len());
+            if self.pos > self.start {
+                self.emit(Tok::Text);
+            }
+            self.emit(Tok::Eof);
+            false
+        }
+    }
+
+    /// At `{{`: lexes a comment or an action; false when lexing must stop.
+    fn lex_left_delim(&mut self) -> bool {
+        self.pos += LEFT.len();
+        let trim = has_left_trim(self.rest());
+        let after = if trim { 2 } else { 0 };
+        if self.input[self.pos + after..].starts_with("/*") {
+            self.skip_to(self.pos + after);
+            self.ignore();
+            return self.lex_comment();
+        }
+        self.emit(Tok::LeftDelim);
+        self.skip_to(self.pos + after);
+        self.ignore();
+        self.paren_depth = 0;
+        self.lex_inside_action()
+    }
+
+    fn lex_comment(&mut self) -> bool {
+        self.pos += 2;
+        let Some(x) = self.rest().find("*/") else {
+            self.error("unclosed comment".into());
+            return false;
+        };
+        self.skip_to(self.pos + x + 2);
+        let (delim, trim) = self.at_right_delim();
+        if !delim {
+            self.error("comment ends before closing delimiter".into());
+            return false;
+        }
+        if trim {
+            self.pos += 2;
+        }
+        self.pos += RIGHT.len();
+        if trim {
+            let rest = self.rest();
+            let n = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
+            self.skip_to(self.pos + n);
+        }
+        self.ignore();
+        true
+    }
+
+    fn at_right_delim(&self) -> (bool, bool) {
+        let rest = self.rest();
+        if has_right_trim(rest) && rest[2..].starts_with(RIGHT) {
+            return (true, true);
+        }
+        (rest.starts_with(RIGHT), false)
+    }
+
+    fn lex_right_delim(&mut self) {
+        let trim = has_right_trim(self.rest());
+        if trim {
+            self.skip_to(self.pos + 2);
+            self.ignore();
+        }
+        self.pos += RIGHT.len();
+        self.emit(Tok::RightDelim);
+        if trim {
+            let rest = self.rest();
+            let n = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
+            self.skip_to(self.pos + n);
+            self.ignore();
+        }
+    }
+
+    fn at_terminator(&self) -> bool {
+        match self.peek() {
+            None => true,
+            Some(c) if c.is_ascii() && is_space(c as u8) => true,
+            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            _ => self.rest().starts_with(RIGHT),
+        }
+    }
+
+    /// Lexes the inside of an action up to and including `}}`; false when lexing must stop.
+    fn lex_inside_action(&mut self) -> bool {
+        loop {
+            let (delim, _) = self.at_right_delim();
+            if delim {
+                if self.paren_depth == 0 {
+                    self.lex_right_delim();
+                    return true;
+                }
+                self.error("unclosed left paren".into());
+                return false;
+            }
+            let r = self.next();
+            match r {
+                None => {
+                    self.error("unclosed action".into());
+                    return false;
+                }
+                Some(c) if c.is_ascii() && is_space(c as u8) => {
+                    self.backup(r);
+                    self.lex_space();
+                }
+                Some('=') => self.emit(Tok::Assign),
+                Some(':') => {
+                    if self.next() != Some('=') {
+                        self.error("expected :=".into());
+                        return false;
+                    }
+                    self.emit(Tok::Declare);
+                }
+                Some('|') => self.emit(Tok::Pipe),
+                Some('"') => {
+                    if !self.lex_quote() {
+                        return false;
+                    }
+                }
+                Some('`') => {
+                    if !self.lex_raw_quote() {
+                        return false;
+                    }
+                }
+                Some('$') => {
+                    if !self.lex_variable() {
+                        return false;
+                    }
+                }
+                Some('\'') => {
+                    if !self.lex_char() {
+                        return false;
+                    }
+                }
+                Some('.') => {
+                    let next_is_digit = self.peek().is_some_and(|c| c.is_ascii_digit());
+                    if !next_is_digit {
+                        if !self.lex_field_or_variable(Tok::Field) {
+                            return false;
+                        }
+                    } else {
+                        self.backup(r);
+                        if !self.lex_number() {
+                            return false;
+                        }
+                    }
+                }
+                Some(c) if c == '+' || c == '-' || c.is_ascii_digit() => {
+                    self.backup(r);
+                    if !self.lex_number() {
+                        return false;
+                    }
+                }
+                Some(c) if is_alnum(c) => {
+                    self.backup(r);
+                    if !self.lex_identifier() {
+                        return false;
+                    }
+                }
+                Some('(') => {
+                    self.emit(Tok::LeftParen);
+                    self.paren_depth += 1;
+                }
+                Some(')') => {
+                    self.emit(Tok::RightParen);
+                    self.paren_depth -= 1;
+                    if self.paren_depth < 0 {
+                        self.error("unexpected right paren".into());
+                        return false;
+                    }
+                }
+                Some(c) if c.is_ascii() && !c.is_ascii_control() => self.emit(Tok::Char),
+                Some(c) => {
+                    self.error(format!("unrecognized character in action: {}", go_unicode(c)));
+                    return false;
+                }
+            }
+        }
+    }
+
+    fn lex_space(&mut self) {
+        let mut n = 0;
+        while let Some(c) = self.peek() {
+            if !(c.is_ascii() && is_space(c as u8)) {
+                break;
+            }
+            self.next();
+            n += 1;
+        }
+        let before = &self.input[self.pos - 1..];
+        if has_right_trim(before) && before[2..].starts_with(RIGHT) {
+            let c = self.input[..self.pos].chars().next_back();
+            self.backup(c);
+            if n == 1 {
+                return;
+            }
+        }
+        self.emit(Tok::Space);
+    }
+
+    fn lex_identifier(&mut self) -> bool {
+        while let Some(c) = self.peek() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.next();
+        }
+        if !self.at_terminator() {
+            let c = self.peek().unwrap_or('\0');
+            self.error(format!("bad character {}", go_unicode(c)));
+            return false;
+        }
+        let word = &self.input[self.start..self.pos];
+        if let Some(k) = keyword(word) {
+            self.emit(k);
+        } else if word == "true" || word == "false" {
+            self.emit(Tok::Bool);
+        } else {
+            self.emit(Tok::Identifier);
+        }
+        true
+    }
+
+    fn lex_variable(&mut self) -> bool {
+        if self.at_terminator() {
+            self.emit(Tok::Variable);
+            return true;
+        }
+        self.lex_field_or_variable(Tok::Variable)
+    }
+
+    fn lex_field_or_variable(&mut self, typ: Tok) -> bool {
+        if self.at_terminator() {
+            self.emit(if typ == Tok::Variable { Tok::Variable } else { Tok::Dot });
+            return true;
+        }
+        while let Some(c) = self.peek() {
+            if !is_alnum(c) {
+                break;
+            }
+            self.next();
+        }
+        if !self.at_terminator() {
+            let c = self.peek().unwrap_or('\0');
+            self.error(format!("bad character {}", go_unicode(c)));
+            return false;
+        }
+        self.emit(typ);
+        true
+    }
+
+    fn lex_char(&mut self) -> bool {
+        loop {
+            match self.next() {
+                Some('\\') => match self.next() {
+                    None | Some('\n') => {
+                        self.error("unterminated character constant".into());
+                        return false;
+                    }
+                    _ => {}
+                },
+                None | Some('\n') => {
+                    self.error("unterminated character constant".into());
+                    return false;
+                }
+                Some('\'') => break,
+                _ => {}
+            }
+        }
+        self.emit(Tok::CharConstant);
+        true
+    }
+
+    fn lex_number(&mut self) -> bool {
+        if !self.scan_number() {
+            let text = self.input[self.start..self.pos].to_string();
+            self.error(format!("bad number syntax: {}", crate::fmt::quote(&text)));
+            return false;
+        }
+        self.emit(Tok::Number);
+        true
+    }
+
+    fn scan_number(&mut self) -> bool {
+        self.accept("+-");
+        let mut digits = "0123456789_";
+        if self.accept("0") {
+            if self.accept("xX") {
+                digits = "0123456789abcdefABCDEF_";
+            } else if self.accept("oO") {
+                digits = "01234567_";
+            } else if self.accept("bB") {
+                digits = "01_";
+            }
+        }
+        self.accept_run(digits);
+        if self.accept(".") {
+            self.accept_run(digits);
+        }
+        if digits.len() == 11 && self.accept("eE") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        if digits.len() == 23 && self.accept("pP") {
+            self.accept("+-");
+            self.accept_run("0123456789_");
+        }
+        self.accept("i");
+        if self.peek().is_some_and(is_alnum) {
+            self.next();
+            return false;
+        }
+        true
+    }
+
+    fn lex_quote(&mut self) -> bool {
+        loop {
+            match self.next() {
+                Some('\\') => match self.next() {
+                    None | Some('\n') => {
+                        self.error("unterminated quoted string".into());
+                        return false;
+                    }
+                    _ => {}
+                },
+                None | Some('\n') => {
+                    self.error("unterminated quoted string".into());
+                    return false;
+                }
+                Some('"') => break,
+                _ => {}
+            }
+        }
+        self.emit(Tok::String);
+        true
+    }
+
+    fn lex_raw_quote(&mut self) -> bool {
+        let Some(x) = self.rest().find('`') else {
+            self.error("unterminated raw quoted string".into());
+            return false;
+        };
+        self.skip_to(self.pos + x + 1);
+        self.emit(Tok::RawString);
+        true
+    }
+}
+
+/// Go's `%#U`: `U+0023 '#'`.
+fn go_unicode(c: char) -> String {
+    if crate::fmt::is_go_printable(c) {
+        format!("U+{:04X} '{c}'", c as u32)
+    } else {
+        format!("U+{:04X}", c as u32)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn kinds(s: &str) -> Vec<(Tok, String)> {
+        lex(s).into_iter().map(|i| (i.typ, i.val)).collect()
+    }
+
+    #[test]
+    fn trims_and_comments() {
+        let k = kinds("a  {{- 3 -}}  b{{/* c */}}d");
+        assert_eq!(
+            k,
+            vec![
+                (Tok::Text, "a".into()),
+                (Tok::LeftDelim, "{{".into()),
+                (Tok::Number, "3".into()),
+                (Tok::RightDelim, "}}".into()),
+                (Tok::Text, "b".into()),
+                (Tok::Text, "d".into()),
+                (Tok::Eof, "".into()),
+            ]
+        );
+    }
+
+    #[test]
+    fn negative_number_without_space() {
+        let k = kinds("{{-3}}");
+        assert_eq!(k[1], (Tok::Number, "-3".into()));
+    }
+}

@@ -1,0 +1,1079 @@
+//! The parser: items into trees (Go's `text/template/parse`), one per template name: the file
+//! itself and each `define`/`block` in it. Function names are checked against the builtins and
+//! the [`FuncMap`] at parse time, variables against the declarations in scope.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::rc::Rc;
+
+use crate::builtins::Builtin;
+use crate::func::{Func, FuncMap};
+use crate::lex::{Item, Tok, lex};
+use crate::value::Value;
+
+/// A parsed template: its name, the file it came from (with the whole text, for positions),
+/// and its body.
+pub(crate) struct Tree {
+    pub name: Rc<str>,
+    pub source: Rc<Source>,
+    pub root: Vec<Node>,
+}
+
+/// The text a tree was parsed from, for line and column numbers in errors.
+pub(crate) struct Source {
+    pub parse_name: String,
+    pub text: String,
+}
+
+impl Source {
+    /// Go's `ErrorContext` location: `name:line:col`, col the 0-based byte offset in its line.
+    pub fn line_col(&self, pos: usize) -> (usize, usize) {
+        let pos = pos.min(self.text.len());
+        let before = &self.text.as_bytes()[..pos];
+        let line = 1 + before.iter().filter(|b| **b == b'\n').count();
+        let col = match before.iter().rposition(|b| *b == b'\n') {
+            Some(i) => pos - (i + 1),
+            None => pos,
+        };
+        (line, col)
+    }
+}
+
+/// A node of a template body.
+pub(crate) enum Node {
+    Text(Box<str>),
+    Action(Pipe),
+    If(Box<Branch>),
+    With(Box<Branch>),
+    Range(Box<Branch>),
+    Template(Box<TemplateCall>),
+    Break,
+    Continue,
+}
+
+/// The parts of `if`, `with` and `range`.
+pub(crate) struct Branch {
+    pub pipe: Pipe,
+    pub list: Vec<Node>,
+    pub else_list: Option<Vec<Node>>,
+}
+
+/// `{{template "name" pipeline}}`.
+pub(crate) struct TemplateCall {
+    pub pos: usize,
+    pub name: Rc<str>,
+    pub pipe: Option<Pipe>,
+}
+
+/// A pipeline with its declarations: `$x := a | b c`.
+pub(crate) struct Pipe {
+    pub pos: usize,
+    pub is_assign: bool,
+    pub decl: Vec<Rc<str>>,
+    pub cmds: Vec<Cmd>,
+}
+
+/// One stage of a pipeline.
+pub(crate) struct Cmd {
+    pub pos: usize,
+    pub args: Vec<Arg>,
+}
+
+/// A function as resolved at parse time.
+#[derive(Clone)]
+pub(crate) enum Callee {
+    Builtin(Builtin),
+    Func(Func),
+}
+
+/// An operand.
+pub(crate) enum Arg {
+    Dot(usize),
+    Nil(usize),
+    Bool(usize, bool),
+    Number(usize, Box<Number>),
+    String(usize, Box<str>, Value),
+    Field(usize, Vec<Rc<str>>),
+    Variable(usize, Vec<Rc<str>>),
+    Ident(usize, Rc<str>, Callee),
+    Pipe(Box<Pipe>),
+    Chain(usize, Box<Arg>, Vec<Rc<str>>),
+}
+
+/// A number constant: its text and the value Go gives it (`int` when it has no `.eEpP`,
+/// `float64` otherwise), or the exec-time error for an integer out of int range.
+pub(crate) struct Number {
+    pub text: Box<str>,
+    pub value: Result<Value, String>,
+}
+
+impl Arg {
+    pub fn pos(&self) -> usize {
+        match self {
+            Arg::Dot(p)
+            | Arg::Nil(p)
+            | Arg::Bool(p, _)
+            | Arg::Number(p, _)
+            | Arg::String(p, _, _)
+            | Arg::Field(p, _)
+            | Arg::Variable(p, _)
+            | Arg::Ident(p, _, _)
+            | Arg::Chain(p, _, _) => *p,
+            Arg::Pipe(p) => p.pos,
+        }
+    }
+}
+
+/// Go's `Node.String()`, as error messages quote nodes.
+pub(crate) trait GoString {
+    fn write_go(&self, out: &mut String);
+    fn go_string(&self) -> String {
+        let mut s = String::new();
+        self.write_go(&mut s);
+        s
+    }
+}
+
+impl GoString for Arg {
+    fn write_go(&self, out: &mut String) {
+        match self {
+            Arg::Dot(_) => out.push('.'),
+            Arg::Nil(_) => out.push_str("nil"),
+            Arg::Bool(_, b) => out.push_str(if *b { "true" } else { "false" }),
+            Arg::Number(_, n) => out.push_str(&n.text),
+            Arg::String(_, quoted, _) => out.push_str(quoted),
+            Arg::Field(_, f) => {
+                for x in f {
+                    out.push('.');
+                    out.push_str(x);
+                }
+            }
+            Arg::Variable(_, v) => {
+                for (i, x) in v.iter().enumerate() {
+                    if i > 0 {
+                        out.push('.');
+                    }
+                    out.push_str(x);
+                }
+            }
+            Arg::Ident(_, name, _) => out.push_str(name),
+            Arg::Pipe(p) => p.write_go(out),
+            Arg::Chain(_, node, fields) => {
+                if let Arg::Pipe(p) = &**node {
+                    out.push('(');
+                    p.write_go(out);
+                    out.push(')');
+                } else {
+                    node.write_go(out);
+                }
+                for f in fields {
+                    out.push('.');
+                    out.push_str(f);
+                }
+            }
+        }
+    }
+}
+
+impl GoString for Cmd {
+    fn write_go(&self, out: &mut String) {
+        for (i, a) in self.args.iter().enumerate() {
+            if i > 0 {
+                out.push(' ');
+            }
+            if let Arg::Pipe(p) = a {
+                out.push('(');
+                p.write_go(out);
+                out.push(')');
+            } else {
+                a.write_go(out);
+            }
+        }
+    }
+}
+
+impl GoString for Pipe {
+    fn write_go(&self, out: &mut String) {
+        if !self.decl.is_empty() {
+            for (i, v) in self.decl.iter().enumerate() {
+                if i > 0 {
+                    out.push_str(", ");
+                }
+                out.push_str(v);
+            }
+            out.push_str(if self.is_assign { " = " } else { " := " });
+        }
+        for (i, c) in self.cmds.iter().enumerate() {
+            if i > 0 {
+                out.push_str(" | ");
+            }
+            c.write_go(out);
+        }
+    }
+}
+
+impl GoString for TemplateCall {
+    fn write_go(&self, out: &mut String) {
+        let _ = write!(out, "{{{{template {}", crate::fmt::quote(&self.name));
+        if let Some(p) = &self.pipe {
+            out.push(' ');
+            p.write_go(out);
+        }
+        out.push_str("}}");
+    }
+}
+
+/// Writes a body as Go's `ListNode.String()` (the template in canonical form).
+pub(crate) fn write_list(list: &[Node], out: &mut String) {
+    for n in list {
+        match n {
+            Node::Text(t) => out.push_str(t),
+            Node::Action(p) => {
+                out.push_str("{{");
+                p.write_go(out);
+                out.push_str("}}");
+            }
+            Node::If(b) => write_branch("if", b, out),
+            Node::With(b) => write_branch("with", b, out),
+            Node::Range(b) => write_branch("range", b, out),
+            Node::Template(t) => t.write_go(out),
+            Node::Break => out.push_str("{{break}}"),
+            Node::Continue => out.push_str("{{continue}}"),
+        }
+    }
+}
+
+fn write_branch(kw: &str, b: &Branch, out: &mut String) {
+    out.push_str("{{");
+    out.push_str(kw);
+    out.push(' ');
+    b.pipe.write_go(out);
+    out.push_str("}}");
+    write_list(&b.list, out);
+    if let Some(e) = &b.else_list {
+        out.push_str("{{else}}");
+        write_list(e, out);
+    }
+    out.push_str("{{end}}");
+}
+
+/// What kind of node an execution position refers to (Go's `state.at`).
+#[derive(Clone, Copy, PartialEq, Eq, Debug)]
+pub(crate) enum AtKind {
+    Pipe,
+    Cmd,
+    Arg,
+}
+
+/// Go's text of the node of `kind` at byte `pos` in `list`, if there is one.
+pub(crate) fn find_context(list: &[Node], pos: usize, kind: AtKind) -> Option<String> {
+    list.iter().find_map(|n| match n {
+        Node::Text(_) | Node::Break | Node::Continue => None,
+        Node::Action(p) => find_in_pipe(p, pos, kind),
+        Node::If(b) | Node::With(b) | Node::Range(b) => find_in_pipe(&b.pipe, pos, kind)
+            .or_else(|| find_context(&b.list, pos, kind))
+            .or_else(|| b.else_list.as_deref().and_then(|e| find_context(e, pos, kind))),
+        Node::Template(t) => t.pipe.as_ref().and_then(|p| find_in_pipe(p, pos, kind)),
+    })
+}
+
+fn find_in_pipe(p: &Pipe, pos: usize, kind: AtKind) -> Option<String> {
+    if kind == AtKind::Pipe && p.pos == pos {
+        return Some(p.go_string());
+    }
+    p.cmds.iter().find_map(|c| {
+        if kind == AtKind::Cmd && c.pos == pos {
+            return Some(c.go_string());
+        }
+        c.args.iter().find_map(|a| find_in_arg(a, pos, kind))
+    })
+}
+
+fn find_in_arg(a: &Arg, pos: usize, kind: AtKind) -> Option<String> {
+    match a {
+        Arg::Pipe(p) => find_in_pipe(p, pos, kind),
+        Arg::Chain(p, inner, _) => {
+            if kind == AtKind::Arg && *p == pos {
+                return Some(a.go_string());
+            }
+            find_in_arg(inner, pos, kind)
+        }
+        _ => (kind == AtKind::Arg && a.pos() == pos).then(|| a.go_string()),
+    }
+}
+
+/// True if the body holds only white space (Go's `IsEmptyTree`): such a definition does not
+/// replace an earlier one.
+pub(crate) fn is_empty_tree(list: &[Node]) -> bool {
+    list.iter().all(|n| matches!(n, Node::Text(t) if t.trim().is_empty()))
+}
+
+/// A tree with its name.
+pub(crate) type Named = (Rc<str>, Rc<Tree>);
+
+/// What ends an item list.
+enum Stop {
+    End,
+    Else,
+}
+
+type PResult<T> = Result<T, String>;
+
+/// Stack bytes the parser may use for nesting.
+const PARSE_STACK: usize = 256 << 10;
+
+pub(crate) struct Parser<'f> {
+    toks: Vec<Item>,
+    i: usize,
+    hi: usize,
+    parse_name: String,
+    vars: Vec<String>,
+    range_depth: usize,
+    action_line: usize,
+    funcs: &'f FuncMap,
+    source: Rc<Source>,
+    stack_base: usize,
+    /// Trees parsed from this text, in order of completion.
+    pub trees: Vec<Named>,
+}
+
+/// Parses `text` as template `name`: the trees of the file and of its `define`s, or Go's
+/// parse error message ("template: NAME:LINE: ...").
+pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named>, String> {
+    let source = Rc::new(Source {
+        parse_name: name.to_string(),
+        text: text.to_string(),
+    });
+    let mut p = Parser {
+        toks: lex(text),
+        i: 0,
+        hi: 0,
+        parse_name: name.to_string(),
+        vars: vec!["$".into()],
+        range_depth: 0,
+        action_line: 0,
+        funcs,
+        source,
+        stack_base: crate::stack_addr(),
+        trees: Vec::new(),
+    };
+    p.parse_top(name).map_err(|m| p.format_err(&m))?;
+    Ok(p.trees)
+}
+
+impl Parser<'_> {
+    fn format_err(&self, msg: &str) -> String {
+        let line = self
+            .toks
+            .get(self.hi.min(self.toks.len().saturating_sub(1)))
+            .map_or(1, |t| t.line);
+        format!("template: {}:{}: {}", self.parse_name, line, msg)
+    }
+
+    fn next(&mut self) -> Item {
+        let idx = self.i.min(self.toks.len() - 1);
+        self.i = idx + 1;
+        if idx > self.hi {
+            self.hi = idx;
+        }
+        self.toks[idx].clone()
+    }
+    fn backup(&mut self) {
+        self.i -= 1;
+    }
+    fn peek(&mut self) -> Item {
+        let t = self.next();
+        self.backup();
+        t
+    }
+    fn next_non_space(&mut self) -> Item {
+        loop {
+            let t = self.next();
+            if t.typ != Tok::Space {
+                return t;
+            }
+        }
+    }
+    fn peek_non_space(&mut self) -> Item {
+        let t = self.next_non_space();
+        self.backup();
+        t
+    }
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+        let t = self.next_non_space();
+        if t.typ != typ {
+            return Err(self.unexpected(&t, context));
+        }
+        Ok(t)
+    }
+    fn unexpected(&self, t: &Item, context: &str) -> String {
+        if t.typ == Tok::Error {
+            let mut extra = String::new();
+            if self.action_line != 0 && self.action_line != t.line {
+                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+                if t.val.ends_with(" action") {
+                    extra = extra[" in action".len()..].to_string();
+                }
+            }
+            return format!("{t}{extra}");
+        }
+        format!("unexpected {t} in {context}")
+    }
+
+    fn add_tree(&mut self, name: Rc<str>, root: Vec<Node>) -> PResult<()> {
+        let tree = Rc::new(Tree {
+            name: name.clone(),
+            source: self.source.clone(),
+            root,
+        });
+        if let Some(idx) = self.trees.iter().position(|(n, _)| *n == name) {
+            if is_empty_tree(&self.trees[idx].1.root) {
+                self.trees[idx] = (name, tree);
+            } else if !is_empty_tree(&tree.root) {
+                return Err(format!(
+                    "template: multiple definition of template {}",
+                    crate::fmt::quote(&name)
+                ));
+            }
+            return Ok(());
+        }
+        self.trees.push((name, tree));
+        Ok(())
+    }
+
+    fn parse_top(&mut self, name: &str) -> PResult<()> {
+        let mut root = Vec::new();
+        while self.peek().typ != Tok::Eof {
+            if self.peek().typ == Tok::LeftDelim {
+                let save = self.i;
+                self.next();
+                if self.next_non_space().typ == Tok::Define {
+                    self.parse_definition()?;
+                    continue;
+                }
+                self.i = save;
+            }
+            match self.text_or_action()? {
+                Ok(n) => root.push(n),
+                Err(Stop::End) => return Err("unexpected {{end}}".into()),
+                Err(Stop::Else) => return Err("unexpected {{else}}".into()),
+            }
+        }
+        self.add_tree(Rc::from(name), root)
+    }
+
+    fn parse_definition(&mut self) -> PResult<()> {
+        const CONTEXT: &str = "define clause";
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        let t = self.next_non_space();
+        if t.typ != Tok::String && t.typ != Tok::RawString {
+            return Err(self.unexpected(&t, CONTEXT));
+        }
+        let name = unquote(&t.val)?;
+        self.expect(Tok::RightDelim, CONTEXT)?;
+        let (root, stop) = self.item_list()?;
+        if let Stop::Else = stop {
+            return Err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
+        }
+        self.add_tree(Rc::from(name.as_str()), root)?;
+        self.vars = saved_vars;
+        self.range_depth = saved_depth;
+        Ok(())
+    }
+
+    fn item_list(&mut self) -> PResult<(Vec<Node>, Stop)> {
+        let mut list = Vec::new();
+        while self.peek_non_space().typ != Tok::Eof {
+            match self.text_or_action()? {
+                Ok(n) => list.push(n),
+                Err(stop) => return Ok((list, stop)),
+            }
+        }
+        Err("unexpected EOF".into())
+    }
+
+    fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
+        let t = self.next_non_space();
+        match t.typ {
+            Tok::Text => Ok(Ok(Node::Text(t.val.into_boxed_str()))),
+            Tok::LeftDelim => {
+                self.action_line = t.line;
+                let r = self.action();
+                self.action_line = 0;
+                r
+            }
+            _ => Err(self.unexpected(&t, "input")),
+        }
+    }
+
+    fn action(&mut self) -> PResult<Result<Node, Stop>> {
+        let t = self.next_non_space();
+        match t.typ {
+            Tok::Block => return self.block_control().map(Ok),
+            Tok::Break => return self.break_control(t.pos, "break").map(Ok),
+            Tok::Continue => return self.break_control(t.pos, "continue").map(Ok),
+            Tok::Else => return self.else_control().map(Err),
+            Tok::End => {
+                self.expect(Tok::RightDelim, "end")?;
+                return Ok(Err(Stop::End));
+            }
+            Tok::If => return self.control("if").map(|b| Ok(Node::If(b))),
+            Tok::Range => return self.control("range").map(|b| Ok(Node::Range(b))),
+            Tok::With => return self.control("with").map(|b| Ok(Node::With(b))),
+            Tok::Template => return self.template_control().map(Ok),
+            _ => {}
+        }
+        self.backup();
+        let pipe = self.pipeline("command", Tok::RightDelim)?;
+        Ok(Ok(Node::Action(pipe)))
+    }
+
+    fn break_control(&mut self, pos: usize, word: &str) -> PResult<Node> {
+        let t = self.next_non_space();
+        if t.typ != Tok::RightDelim {
+            return Err(self.unexpected(&t, &format!("{{{{{word}}}}}")));
+        }
+        if self.range_depth == 0 {
+            return Err(format!("{{{{{word}}}}} outside {{{{range}}}}"));
+        }
+        let _ = pos;
+        Ok(if word == "break" { Node::Break } else { Node::Continue })
+    }
+
+    fn else_control(&mut self) -> PResult<Stop> {
+        let p = self.peek_non_space();
+        if p.typ == Tok::If || p.typ == Tok::With {
+            return Ok(Stop::Else);
+        }
+        self.expect(Tok::RightDelim, "else")?;
+        Ok(Stop::Else)
+    }
+
+    /// An error when nesting (of parentheses and control structures) gets too deep to parse
+    /// within the stack budget.
+    fn check_nesting(&self) -> PResult<()> {
+        if self.stack_base.abs_diff(crate::stack_addr()) > PARSE_STACK {
+            return Err("template nesting too deep".into());
+        }
+        Ok(())
+    }
+
+    fn control(&mut self, context: &str) -> PResult<Box<Branch>> {
+        self.check_nesting()?;
+        let mark = self.vars.len();
+        let pipe = self.pipeline(context, Tok::RightDelim)?;
+        if context == "range" {
+            self.range_depth += 1;
+        }
+        let (list, stop) = self.item_list()?;
+        if context == "range" {
+            self.range_depth -= 1;
+        }
+        let mut else_list = None;
+        if let Stop::Else = stop {
+            let p = self.peek_non_space();
+            if context == "if" && p.typ == Tok::If {
+                self.next_non_space();
+                else_list = Some(vec![Node::If(self.control("if")?)]);
+            } else if context == "with" && p.typ == Tok::With {
+                self.next_non_space();
+                else_list = Some(vec![Node::With(self.control("with")?)]);
+            } else {
+                let (l, stop) = self.item_list()?;
+                if let Stop::Else = stop {
+                    return Err("expected end; found {{else}}".into());
+                }
+                else_list = Some(l);
+            }
+        }
+        self.vars.truncate(mark);
+        Ok(Box::new(Branch { pipe, list, else_list }))
+    }
+
+    fn template_name(&mut self, t: &Item, context: &str) -> PResult<String> {
+        match t.typ {
+            Tok::String | Tok::RawString => unquote(&t.val),
+            _ => Err(self.unexpected(t, context)),
+        }
+    }
+
+    fn template_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "template clause";
+        let t = self.next_non_space();
+        let name = self.template_name(&t, CONTEXT)?;
+        let mut pipe = None;
+        if self.next_non_space().typ != Tok::RightDelim {
+            self.backup();
+            pipe = Some(self.pipeline(CONTEXT, Tok::RightDelim)?);
+        }
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: t.pos,
+            name: Rc::from(name.as_str()),
+            pipe,
+        })))
+    }
+
+    fn block_control(&mut self) -> PResult<Node> {
+        const CONTEXT: &str = "block clause";
+        let t = self.next_non_space();
+        let name = self.template_name(&t, CONTEXT)?;
+        let pipe = self.pipeline(CONTEXT, Tok::RightDelim)?;
+        let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
+        let saved_depth = std::mem::replace(&mut self.range_depth, 0);
+        let (root, stop) = self.item_list()?;
+        if let Stop::Else = stop {
+            return Err(format!("unexpected {{{{else}}}} in {CONTEXT}"));
+        }
+        self.vars = saved_vars;
+        self.range_depth = saved_depth;
+        let name: Rc<str> = Rc::from(name.as_str());
+        self.add_tree(name.clone(), root)?;
+        Ok(Node::Template(Box::new(TemplateCall {
+            pos: t.pos,
+            name,
+            pipe: Some(pipe),
+        })))
+    }
+
+    fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
+        self.check_nesting()?;
+        let pos = self.peek_non_space().pos;
+        let mut pipe = Pipe {
+            pos,
+            is_assign: false,
+            decl: Vec::new(),
+            cmds: Vec::new(),
+        };
+        'decls: loop {
+            let v = self.peek_non_space();
+            if v.typ != Tok::Variable {
+                break;
+            }
+            let save = self.i;
+            self.next_non_space();
+            let after = self.peek();
+            let next = self.peek_non_space();
+            if next.typ == Tok::Assign || next.typ == Tok::Declare {
+                pipe.is_assign = next.typ == Tok::Assign;
+                self.next_non_space();
+                pipe.decl.push(Rc::from(v.val.as_str()));
+                self.vars.push(v.val.clone());
+                break;
+            } else if next.typ == Tok::Char && next.val == "," {
+                self.next_non_space();
+                pipe.decl.push(Rc::from(v.val.as_str()));
+                self.vars.push(v.val.clone());
+                if context == "range" && pipe.decl.len() < 2 {
+                    match self.peek_non_space().typ {
+                        Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
+                        _ => return Err("range can only initialize variables".into()),
+                    }
+                }
+                return Err(format!("too many declarations in {context}"));
+            } else {
+                let _ = after;
+                self.i = save;
+                break;
+            }
+        }
+        loop {
+            let t = self.next_non_space();
+            if t.typ == end {
+                self.check_pipeline(&pipe, context)?;
+                return Ok(pipe);
+            }
+            match t.typ {
+                Tok::Bool
+                | Tok::CharConstant
+                | Tok::Dot
+                | Tok::Field
+                | Tok::Identifier
+                | Tok::Number
+                | Tok::Nil
+                | Tok::RawString
+                | Tok::String
+                | Tok::Variable
+                | Tok::LeftParen => {
+                    self.backup();
+                    let c = self.command()?;
+                    pipe.cmds.push(c);
+                }
+                _ => return Err(self.unexpected(&t, context)),
+            }
+        }
+    }
+
+    fn check_pipeline(&self, pipe: &Pipe, context: &str) -> PResult<()> {
+        if pipe.cmds.is_empty() {
+            return Err(format!("missing value for {context}"));
+        }
+        for (i, c) in pipe.cmds.iter().enumerate().skip(1) {
+            if matches!(
+                c.args[0],
+                Arg::Bool(..) | Arg::Dot(_) | Arg::Nil(_) | Arg::Number(..) | Arg::String(..)
+            ) {
+                return Err(format!("non executable command in pipeline stage {}", i + 1));
+            }
+        }
+        Ok(())
+    }
+
+    fn command(&mut self) -> PResult<Cmd> {
+        let pos = self.peek_non_space().pos;
+        let mut args = Vec::new();
+        loop {
+            self.peek_non_space();
+            if let Some(op) = self.operand()? {
+                args.push(op);
+            }
+            let t = self.next();
+            match t.typ {
+                Tok::Space => continue,
+                Tok::RightDelim | Tok::RightParen => self.backup(),
+                Tok::Pipe => {}
+                _ => return Err(self.unexpected(&t, "operand")),
+            }
+            break;
+        }
+        if args.is_empty() {
+            return Err("empty command".into());
+        }
+        Ok(Cmd { pos, args })
+    }
+
+    fn operand(&mut self) -> PResult<Option<Arg>> {
+        let Some(node) = self.term()? else {
+            return Ok(None);
+        };
+        if self.peek().typ == Tok::Field {
+            let pos = self.peek().pos;
+            let mut fields: Vec<Rc<str>> = Vec::new();
+            while self.peek().typ == Tok::Field {
+                let t = self.next();
+                fields.push(Rc::from(&t.val[1..]));
+            }
+            return Ok(Some(match node {
+                Arg::Field(_, mut f) => {
+                    f.extend(fields);
+                    Arg::Field(pos, f)
+                }
+                Arg::Variable(_, mut v) => {
+                    v.extend(fields);
+                    Arg::Variable(pos, v)
+                }
+                Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
+                    return Err(format!(
+                        "unexpected . after term {}",
+                        crate::fmt::quote(&node.go_string())
+                    ));
+                }
+                other => Arg::Chain(pos, Box::new(other), fields),
+            }));
+        }
+        Ok(Some(node))
+    }
+
+    fn term(&mut self) -> PResult<Option<Arg>> {
+        let t = self.next_non_space();
+        Ok(Some(match t.typ {
+            Tok::Identifier => {
+                let callee = match self.funcs.get(&t.val) {
+                    Some(f) => Callee::Func(f.clone()),
+                    None => match Builtin::from_name(&t.val) {
+                        Some(b) => Callee::Builtin(b),
+                        None => return Err(format!("function {} not defined", crate::fmt::quote(&t.val))),
+                    },
+                };
+                Arg::Ident(t.pos, Rc::from(t.val.as_str()), callee)
+            }
+            Tok::Dot => Arg::Dot(t.pos),
+            Tok::Nil => Arg::Nil(t.pos),
+            Tok::Variable => {
+                let parts: Vec<Rc<str>> = t.val.split('.').map(Rc::from).collect();
+                if !self.vars.iter().any(|v| **v == *parts[0]) {
+                    return Err(format!("undefined variable {}", crate::fmt::quote(&parts[0])));
+                }
+                Arg::Variable(t.pos, parts)
+            }
+            Tok::Field => Arg::Field(t.pos, t.val[1..].split('.').map(Rc::from).collect()),
+            Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
+            Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(&t.val, t.typ)?)),
+            Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
+            Tok::String | Tok::RawString => {
+                let s = unquote(&t.val)?;
+                Arg::String(t.pos, t.val.clone().into_boxed_str(), Value::from(s))
+            }
+            _ => {
+                self.backup();
+                return Ok(None);
+            }
+        }))
+    }
+}
+
+/// Go's `strconv.Unquote` for the string forms the lexer produces.
+pub(crate) fn unquote(s: &str) -> PResult<String> {
+    if let Some(raw) = s.strip_prefix('`') {
+        let raw = raw.strip_suffix('`').ok_or("invalid syntax")?;
+        return Ok(raw.replace('\r', ""));
+    }
+    let inner = s
+        .strip_prefix('"')
+        .and_then(|x| x.strip_suffix('"'))
+        .ok_or("invalid syntax")?;
+    let mut out = String::with_capacity(inner.len());
+    let mut rest = inner;
+    while !rest.is_empty() {
+        let (c, tail) = unquote_char(rest, '"')?;
+        match c {
+            Unq::Char(c) => out.push(c),
+            Unq::Byte(b) => {
+                // A \x or octal escape: a raw byte. Non-UTF-8 bytes cannot be held in a Rust
+                // string; they become U+FFFD as Go's printing of them would.
+                if b < 0x80 {
+                    out.push(b as char);
+                } else {
+                    out.push('\u{FFFD}');
+                }
+            }
+        }
+        rest = tail;
+    }
+    Ok(out)
+}
+
+enum Unq {
+    Char(char),
+    Byte(u8),
+}
+
+fn unquote_char(s: &str, quote: char) -> PResult<(Unq, &str)> {
+    let mut chars = s.chars();
+    let c = chars.next().ok_or("invalid syntax")?;
+    if c == quote && (quote == '\'' || quote == '"') {
+        return Err("invalid syntax".into());
+    }
+    if c != '\\' {
+        return Ok((Unq::Char(c), chars.as_str()));
+    }
+    let e = chars.next().ok_or("invalid syntax")?;
+    let rest = chars.as_str();
+    let simple = match e {
+        'a' => Some('\u{07}'),
+        'b' => Some('\u{08}'),
+        'f' => Some('\u{0c}'),
+        'n' => Some('\n'),
+        'r' => Some('\r'),
+        't' => Some('\t'),
+        'v' => Some('\u{0b}'),
+        '\\' => Some('\\'),
+        '\'' | '"' => {
+            if e != quote {
+                return Err("invalid syntax".into());
+            }
+            Some(e)
+        }
+        _ => None,
+    };
+    if let Some(c) = simple {
+        return Ok((Unq::Char(c), rest));
+    }
+    let hex = |n: usize| -> PResult<(u32, &str)> {
+        if rest.len() < n || !rest.is_char_boundary(n) {
+            return Err("invalid syntax".into());
+        }
+        let v = u32::from_str_radix(&rest[..n], 16).map_err(|_| "invalid syntax")?;
+        Ok((v, &rest[n..]))
+    };
+    match e {
+        'x' => {
+            let (v, tail) = hex(2)?;
+            Ok((Unq::Byte(v as u8), tail))
+        }
+        'u' | 'U' => {
+            let (v, tail) = hex(if e == 'u' { 4 } else { 8 })?;
+            let c = char::from_u32(v).ok_or("invalid syntax")?;
+            Ok((Unq::Char(c), tail))
+        }
+        '0'..='7' => {
+            if rest.len() < 2 || !rest.is_char_boundary(2) {
+                return Err("invalid syntax".into());
+            }
+            let digits = format!("{e}{}", &rest[..2]);
+            let v = u32::from_str_radix(&digits, 8).map_err(|_| "invalid syntax")?;
+            if v > 255 {
+                return Err("invalid syntax".into());
+            }
+            Ok((Unq::Byte(v as u8), &rest[2..]))
+        }
+        _ => Err("invalid syntax".into()),
+    }
+}
+
+/// Go's `strconv.ParseInt(s, 0, 64)`-like integer parse into i128 (None on syntax error).
+fn parse_go_int(text: &str) -> Option<i128> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let lower = body.to_ascii_lowercase();
+    let (radix, digits, prefixed) = if let Some(d) = lower.strip_prefix("0x") {
+        (16, d.to_string(), true)
+    } else if let Some(d) = lower.strip_prefix("0o") {
+        (8, d.to_string(), true)
+    } else if let Some(d) = lower.strip_prefix("0b") {
+        (2, d.to_string(), true)
+    } else if lower.len() > 1 && lower.starts_with('0') {
+        (8, lower[1..].to_string(), true)
+    } else {
+        (10, lower.clone(), false)
+    };
+    if !underscores_ok(&digits, prefixed) {
+        return None;
+    }
+    let clean: String = digits.chars().filter(|c| *c != '_').collect();
+    if clean.is_empty() {
+        return None;
+    }
+    let mut v: i128 = 0;
+    for c in clean.chars() {
+        let d = c.to_digit(radix)? as i128;
+        v = v.checked_mul(radix as i128)?.checked_add(d)?;
+        if v > u64::MAX as i128 + 1 {
+            return Some(if neg { -v } else { v });
+        }
+    }
+    Some(if neg { -v } else { v })
+}
+
+fn underscores_ok(digits: &str, prefixed: bool) -> bool {
+    if !digits.contains('_') {
+        return true;
+    }
+    let b = digits.as_bytes();
+    // After a base prefix an underscore may come first; otherwise only between digits.
+    for (i, c) in b.iter().enumerate() {
+        if *c == b'_' {
+            let prev_ok = if i == 0 { prefixed } else { b[i - 1] != b'_' };
+            let next_ok = i + 1 < b.len() && b[i + 1] != b'_';
+            if !prev_ok || !next_ok {
+                return false;
+            }
+        }
+    }
+    true
+}
+
+/// A hexadecimal float constant (`0x1p60`, `-0x1.8p-2`): hex mantissa, binary exponent.
+fn parse_hex_float(text: &str) -> Option<f64> {
+    let (neg, body) = match text.as_bytes().first()? {
+        b'-' => (true, &text[1..]),
+        b'+' => (false, &text[1..]),
+        _ => (false, text),
+    };
+    let body = body.strip_prefix("0x").or_else(|| body.strip_prefix("0X"))?;
+    let (mant, exp) = body.split_once(['p', 'P'])?;
+    let (int_part, frac_part) = mant.split_once('.').unwrap_or((mant, ""));
+    if int_part.is_empty() && frac_part.is_empty() {
+        return None;
+    }
+    let mut m: u128 = 0;
+    let mut shift: i64 = 0;
+    for (i, c) in int_part.chars().chain(frac_part.chars()).enumerate() {
+        let d = c.to_digit(16)? as u128;
+        if m >> 120 == 0 {
+            m = m * 16 + d;
+            if i >= int_part.len() {
+                shift -= 4;
+            }
+        } else if i < int_part.len() {
+            shift += 4;
+        }
+    }
+    let e: i64 = exp.parse().ok()?;
+    let e = (e + shift).clamp(-2000, 2000) as i32;
+    let h = e / 2;
+    let v = (m as f64) * 2f64.powi(h) * 2f64.powi(e - h);
+    if !v.is_finite() {
+        return None;
+    }
+    Some(if neg { -v } else { v })
+}
+
+/// A number constant as Go's parser and `idealConstant` see it.
+fn number(text: &str, typ: Tok) -> PResult<Number> {
+    let boxed = text.to_string().into_boxed_str();
+    if typ == Tok::CharConstant {
+        let inner = &text[1..];
+        let (c, tail) = unquote_char(inner, '\'')?;
+        if tail != "'" {
+            return Err(format!("malformed character constant: {text}"));
+        }
+        let v = match c {
+            Unq::Char(c) => c as i64,
+            Unq::Byte(b) => b as i64,
+        };
+        return Ok(Number {
+            text: boxed,
+            value: Ok(Value::Int(v)),
+        });
+    }
+    if text.ends_with('i') {
+        return Err(format!("illegal number syntax: {}", crate::fmt::quote(text)));
+    }
+    let has_float_marks = text.contains(['.', 'e', 'E', 'p', 'P']);
+    let lower = text.trim_start_matches(['+', '-']).to_ascii_lowercase();
+    let is_hex = lower.starts_with("0x");
+    if let Some(i) = parse_go_int(text) {
+        if i >= i64::MIN as i128 && i <= i64::MAX as i128 {
+            return Ok(Number {
+                text: boxed,
+                value: Ok(Value::Int(i as i64)),
+            });
+        }
+        if i >= 0 && i <= u64::MAX as i128 {
+            return Ok(Number {
+                text: boxed,
+                value: Err(format!("{text} overflows int")),
+            });
+        }
+    }
+    let clean: String = text.chars().filter(|c| *c != '_').collect();
+    let f = if is_hex {
+        parse_hex_float(&clean)
+    } else {
+        clean.parse::<f64>().ok().filter(|f| f.is_finite())
+    };
+    match f {
+        Some(f) => {
+            if !has_float_marks {
+                return Err(format!("integer overflow: {}", crate::fmt::quote(text)));
+            }
+            Ok(Number {
+                text: boxed,
+                value: Ok(Value::Float(f)),
+            })
+        }
+        None => Err(format!("illegal number syntax: {}", crate::fmt::quote(text))),
+    }
+}
+
+/// Parses a file into the map `set` with Go's association rule: a later definition replaces an
+/// earlier one unless its body is empty.
+pub(crate) fn parse_into(
+    set: &mut HashMap<Rc<str>, Rc<Tree>>,
+    name: &str,
+    text: &str,
+    funcs: &FuncMap,
+) -> Result<(), String> {
+    let trees = parse(name, text, funcs)?;
+    for (n, t) in trees {
+        if set.contains_key(&n) && is_empty_tree(&t.root) {
+            continue;
+        }
+        set.insert(n, t);
+    }
+    Ok(())
+}

@@ -1,0 +1,238 @@
+//! Template sets: Go's multi_test.go cases (definitions across parses, redefinition, empty
+//! definitions), plus the `Env` entry points Helm's `include` and `tpl` use, and the limits.
+
+mod common;
+
+use std::rc::Rc;
+use std::time::Duration;
+
+use ballast_gotemplate::{Limits, MissingKey, Templates, Value};
+use common::*;
+
+const MULTI_TEXT1: &str = r#"{{define "x"}}TEXT{{end}}{{define "dotV"}}{{.V}}{{end}}"#;
+const MULTI_TEXT2: &str = r#"{{define "dot"}}{{.}}{{end}}{{define "nested"}}{{template "dot" .}}{{end}}"#;
+
+fn set() -> Templates {
+    let mut t = Templates::new(Rc::new(funcs()));
+    t.missing_key(MissingKey::Zero);
+    t
+}
+
+fn tval() -> Value {
+    map(vec![
+        ("I", Value::Int(17)),
+        ("SI", list(vec![Value::Int(3), Value::Int(4), Value::Int(5)])),
+        ("U", map(vec![("V", s("v"))])),
+    ])
+}
+
+fn exec(t: &mut Templates, src: &str, data: &Value) -> Result<String, String> {
+    t.parse("main", src).map_err(|e| e.message)?;
+    t.execute("main", data).map_err(|e| e.message)
+}
+
+#[test]
+fn multi_exec_tests() {
+    let cases: &[(&str, &str)] = &[
+        ("", ""),
+        ("some text", "some text"),
+        (r#"{{template "x" .SI}}"#, "TEXT"),
+        (r#"{{template "x"}}"#, "TEXT"),
+        (r#"{{template "dot" .I}}"#, "17"),
+        (r#"{{template "dot" .SI}}"#, "[3 4 5]"),
+        (r#"{{template "dotV" .U}}"#, "v"),
+        (r#"{{template "nested" .I}}"#, "17"),
+        (r#"{{template "nested" $x:=.SI}},{{index $x 1}}"#, "[3 4 5],4"),
+        (r#"{{oneArg "joe"}}"#, "oneArg=joe"),
+    ];
+    for (src, want) in cases {
+        let mut t = set();
+        t.parse("m1", MULTI_TEXT1).unwrap();
+        t.parse("m2", MULTI_TEXT2).unwrap();
+        assert_eq!(exec(&mut t, src, &tval()).as_deref(), Ok(*want), "{src}");
+    }
+}
+
+#[test]
+fn redefinition_and_empty_definitions() {
+    let mut t = set();
+    t.parse("a", r#"{{define "foo"}}x{{end}}"#).unwrap();
+    t.parse("b", r#"{{define "foo"}}y{{end}}"#).unwrap();
+    assert_eq!(exec(&mut t, r#"{{template "foo"}}"#, &Value::Nil).as_deref(), Ok("y"));
+    // An empty (white space only) definition does not replace a non-empty one.
+    t.parse("c", "{{define \"foo\"}} \n {{end}}").unwrap();
+    assert_eq!(exec(&mut t, r#"{{template "foo"}}"#, &Value::Nil).as_deref(), Ok("y"));
+    // Two non-empty definitions in one text are an error.
+    let e = t
+        .parse("d", r#"{{define "z"}}1{{end}}{{define "z"}}2{{end}}"#)
+        .unwrap_err();
+    assert_eq!(
+        e.message,
+        "template: d:1: template: multiple definition of template \"z\""
+    );
+    // The same template name parsed twice: the later wins unless empty.
+    let mut t = set();
+    t.parse("f", "x").unwrap();
+    t.parse("f", "y").unwrap();
+    assert_eq!(t.execute("f", &Value::Nil).unwrap(), "y");
+    t.parse("f", "  ").unwrap();
+    assert_eq!(t.execute("f", &Value::Nil).unwrap(), "y");
+    assert!(t.has("f") && !t.has("g"));
+    assert_eq!(
+        t.execute("g", &Value::Nil).unwrap_err().message,
+        "template: no template \"g\" associated with template \"\""
+    );
+}
+
+#[test]
+fn include_and_tpl() {
+    let mut t = set();
+    t.root_name("gotpl");
+    t.parse(
+        "helpers",
+        r#"{{define "h"}}[{{.}}]{{end}}{{define "nest"}}{{include "h" . | upper}}{{end}}"#,
+    )
+    .unwrap();
+    let d = map(vec![("a", s("x")), ("tp", s("{{ .a }}-{{ include \"h\" 1 }}"))]);
+    assert_eq!(exec(&mut t, r#"{{include "nest" .a}}"#, &d).as_deref(), Ok("[X]"));
+    assert_eq!(exec(&mut t, r#"{{tpl .tp .}}"#, &d).as_deref(), Ok("x-[1]"));
+    // tpl's defines stay in its clone of the set.
+    let src = r#"{{tpl "{{define \"h\"}}OVER{{end}}{{template \"h\"}}" .}}|{{include "h" 2}}"#;
+    assert_eq!(exec(&mut t, src, &d).as_deref(), Ok("OVER|[2]"));
+    assert!(!t.has("tpl"));
+    // Errors inside include come back wrapped by the caller.
+    let e = exec(&mut t, r#"{{include "nope" .}}"#, &d).unwrap_err();
+    assert_eq!(
+        e,
+        "template: main:1:2: executing \"main\" at <include \"nope\" .>: error calling include: template: no template \"nope\" associated with template \"gotpl\""
+    );
+    let e = exec(&mut t, r#"{{tpl "{{ .a.b }}" .}}"#, &d).unwrap_err();
+    assert_eq!(
+        e,
+        "template: main:1:2: executing \"main\" at <tpl \"{{ .a.b }}\" .>: error calling tpl: template: tpl:1:5: executing \"tpl\" at <.a.b>: can't evaluate field b in type interface {}"
+    );
+    let e = exec(&mut t, r#"{{tpl "{{ nofunc }}" .}}"#, &d).unwrap_err();
+    assert!(
+        e.ends_with("error calling tpl: template: tpl:1: function \"nofunc\" not defined"),
+        "{e}"
+    );
+}
+
+#[test]
+fn errors_carry_their_parts() {
+    let mut t = set();
+    t.parse("f.yaml", "a\n{{ define \"d\" }}\n  {{ .x.y }}{{ end }}")
+        .unwrap();
+    t.parse("g.yaml", "{{ template \"d\" . }}").unwrap();
+    let e = t.execute("g.yaml", &map(vec![])).unwrap_err();
+    assert_eq!(
+        e.message,
+        "template: f.yaml:3:7: executing \"d\" at <.x.y>: nil pointer evaluating interface {}.y"
+    );
+    assert_eq!(e.info.file, "f.yaml");
+    assert_eq!(e.info.template, "d");
+    assert_eq!((e.info.line, e.info.col), (3, 7));
+    assert_eq!(e.info.context, ".x.y");
+    assert_eq!(e.info.detail, "nil pointer evaluating interface {}.y");
+    assert_eq!(e.info.function, None);
+    t.parse("h.yaml", "\n{{ fail }}").unwrap();
+    let e = t.execute("h.yaml", &Value::Nil).unwrap_err();
+    assert_eq!(e.info.function.as_deref(), Some("fail"));
+    assert_eq!(e.info.detail, "error calling fail: it failed");
+    let e = t.parse("p.yaml", "x\n{{ if }}").unwrap_err();
+    assert_eq!(e.message, "template: p.yaml:2: missing value for if");
+    assert_eq!(
+        (e.info.file.as_str(), e.info.line, e.info.detail.as_str()),
+        ("p.yaml", 2, "missing value for if")
+    );
+    // Contexts longer than 20 characters are cut as Go does.
+    t.parse("l.yaml", "{{ printf \"%s\" (fail) \"aaaaaaaaaaaaaa\" }}")
+        .unwrap();
+    let e = t.execute("l.yaml", &Value::Nil).unwrap_err();
+    assert_eq!(e.info.context, "fail");
+    t.parse("m.yaml", "{{ fail | printf \"%s %s\" \"aaaaaaaaaaaaaa\" }}")
+        .unwrap();
+    let e = t.execute("m.yaml", &Value::Nil).unwrap_err();
+    assert_eq!(e.info.context, "fail");
+    t.parse("n.yaml", "{{ eq \"aaaaaaaaaaaaaaaaaaaaaa\" 1 }}").unwrap();
+    let e = t.execute("n.yaml", &Value::Nil).unwrap_err();
+    assert_eq!(e.info.context, "eq \"aaaaaaaaaaaaaaaaaaaaaa\" 1");
+}
+
+#[test]
+fn limits_stop_runaway_templates() {
+    let mut t = set();
+    t.parse("rec", r#"{{define "r"}}x{{template "r" .}}{{end}}{{template "r" .}}"#)
+        .unwrap();
+    let e = t.execute("rec", &Value::Nil).unwrap_err();
+    assert!(e.message.contains("exceeded maximum template depth"), "{}", e.message);
+
+    let mut t = set();
+    t.limits(Limits {
+        max_output: 1000,
+        ..Limits::default()
+    });
+    t.parse("big", "{{range 2000}}ab{{end}}").unwrap();
+    let e = t.execute("big", &Value::Nil).unwrap_err();
+    assert!(
+        e.message.contains("output exceeds the limit of 1000 bytes"),
+        "{}",
+        e.message
+    );
+    t.parse("grow", "{{$x := \"ab\"}}{{range 30}}{{$x = print $x $x}}{{end}}")
+        .unwrap();
+    let e = t.execute("grow", &Value::Nil).unwrap_err();
+    assert!(e.message.contains("exceeds the output limit"), "{}", e.message);
+
+    let mut t = set();
+    t.limits(Limits {
+        max_iterations: 100,
+        ..Limits::default()
+    });
+    t.parse("it", "{{range 50}}{{range 50}}{{end}}{{end}}").unwrap();
+    let e = t.execute("it", &Value::Nil).unwrap_err();
+    assert!(
+        e.message.contains("range iterations exceed the limit of 100"),
+        "{}",
+        e.message
+    );
+
+    let mut t = set();
+    t.limits(Limits {
+        time_budget: Duration::from_millis(50),
+        ..Limits::default()
+    });
+    t.parse("slow", "{{range 100000000}}{{end}}").unwrap();
+    let e = t.execute("slow", &Value::Nil).unwrap_err();
+    assert!(e.message.contains("time budget"), "{}", e.message);
+
+    let mut t = set();
+    t.parse("inc", r#"{{define "i"}}{{include "i" .}}{{end}}{{include "i" .}}"#)
+        .unwrap();
+    let e = t.execute("inc", &Value::Nil).unwrap_err();
+    let tail = &e.message[e.message.len().saturating_sub(300)..];
+    assert!(e.message.contains("exceeded maximum template depth"), "{}", tail);
+}
+
+#[test]
+fn deep_nesting_is_an_error_not_a_crash() {
+    let mut t = set();
+    let deep = format!(
+        "{}1{}",
+        "{{".to_string() + &"(".repeat(100_000),
+        ")".repeat(100_000) + "}}"
+    );
+    let e = t.parse("deep", &deep).unwrap_err();
+    assert!(e.message.contains("nesting too deep"), "{}", e.message);
+    let deep_if = "{{if 1}}".repeat(100_000);
+    let e = t.parse("deepif", &deep_if).unwrap_err();
+    assert!(e.message.contains("nesting too deep"), "{}", e.message);
+}
+
+#[test]
+fn tpl_runs_its_own_text_even_when_empty() {
+    let mut t = set();
+    t.parse("x", "X").unwrap();
+    t.parse("main", "[{{ tpl \"\" . }}][{{ tpl \"  \" . }}]").unwrap();
+    assert_eq!(t.execute("main", &Value::Nil).unwrap(), "[][  ]");
+}
