@@ -1,6 +1,6 @@
 //! Helm render speed, Ballast in process vs `helm template` (helm v4.1.4, one process per
-//! chart), on the same public charts in the same run. Reports medians, the ratio and whether
-//! the outputs are the same; asserts nothing.
+//! chart), on the same public charts in the same run, in rounds alternating between the two.
+//! Reports medians, the ratio and whether the outputs are the same; asserts nothing.
 //!
 //!   cargo bench -p ballast-helm --bench template
 //!
@@ -41,6 +41,9 @@ const CHARTS: &[(&str, &str, &str, &str)] = &[
         "monitoring",
     ),
 ];
+
+/// Rounds per chart.
+const ROUNDS: usize = 5;
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -106,7 +109,7 @@ fn unshare_cost(unshare: bool) -> Duration {
 }
 
 /// Runs in process until `budget` is spent (at least 3 runs, at most 200): the median and the
-/// output (or the error).
+/// output (or the error, after the first failed run).
 fn ours(chart: &Path, opts: &TemplateOptions, budget: Duration) -> (Duration, Result<String, String>) {
     let mut times = Vec::new();
     let start = Instant::now();
@@ -196,9 +199,32 @@ fn main() {
         // Once, untimed: warm the page cache for both.
         let _ = ballast_helm::template(&chart, &opts);
         let (_, expected) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
-        let (b, got) = ours(&chart, &opts, Duration::from_secs(2));
-        let (h, _) = theirs(&helm, unshare, home.path(), &chart, release, ns, 5);
-        let h = h.saturating_sub(overhead);
+        // Rounds alternating between the two, so that a change of load on the machine falls
+        // on both: per round, a batch of in-process renders (its median) and one helm run.
+        let (mut bs, mut hs) = (Vec::new(), Vec::new());
+        let mut got = Err(String::new());
+        for r in 0..ROUNDS {
+            let run_ours = |bs: &mut Vec<Duration>| {
+                let (b, out) = ours(&chart, &opts, Duration::from_millis(400));
+                bs.push(b);
+                out
+            };
+            let run_theirs = |hs: &mut Vec<Duration>| {
+                let (h, _) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
+                hs.push(h.saturating_sub(overhead));
+            };
+            if r % 2 == 0 {
+                got = run_ours(&mut bs);
+                run_theirs(&mut hs);
+            } else {
+                run_theirs(&mut hs);
+                got = run_ours(&mut bs);
+            }
+            if got.is_err() {
+                break;
+            }
+        }
+        let (b, h) = (median(bs), median(hs));
         match got {
             Ok(text) => {
                 let diff = differing_lines(&text, &expected);
