@@ -338,7 +338,7 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                 _ => {
                     return Err(format!(
                         "non-comparable types {}: {}, {}: {}",
-                        a,
+                        sprintf("%s", std::slice::from_ref(a)),
                         a.type_name(),
                         b.type_name(),
                         b

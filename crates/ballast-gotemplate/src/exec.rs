@@ -54,6 +54,14 @@ pub(crate) struct Exec<'a> {
     at: (usize, AtKind),
 }
 
+/// A function call after its arguments were evaluated.
+enum Prepared {
+    /// A builtin ran (or `and`/`or` short-circuited): its value.
+    Done(Value),
+    /// A registered function to call with these arguments (and their `boxed` flags).
+    Call(Rc<crate::func::FuncImpl>, Vec<Value>, Vec<bool>),
+}
+
 /// A node an error is reported at: its position and Go's text of it.
 struct At<'n>(usize, &'n dyn GoString);
 
@@ -726,6 +734,8 @@ impl<'a> Exec<'a> {
         }
     }
 
+    /// Calls a function: its arguments are evaluated in [`Exec::prepare_call`], out of line, so
+    /// that the frame live during the call (which may run templates) stays small.
     #[allow(clippy::too_many_arguments)]
     fn eval_function(
         &mut self,
@@ -738,6 +748,41 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {
+        let (f, argv, boxed) = match self.prepare_call(dot, &at, name, callee, cmd, cmd_pos, args, fin)? {
+            Prepared::Done(v) => return Ok(v),
+            Prepared::Call(f, argv, boxed) => (f, argv, boxed),
+        };
+        self.depth += 1;
+        let r = match self.check_depth() {
+            Some(msg) => Err(msg),
+            None => f(self, &argv),
+        };
+        self.depth -= 1;
+        match r {
+            Ok(Value::String(s)) if s.len() > self.set.limits.max_output => Err(self.value_too_big(s.len())),
+            Ok(v) => Ok(v),
+            Err(e) => {
+                let arg_nodes = if args.is_empty() { args } else { &args[1..] };
+                Err(self.call_error(e, &at, name, cmd, cmd_pos, args, arg_nodes, &argv, &boxed))
+            }
+        }
+    }
+
+    /// Checks arity, evaluates the arguments, and runs builtins; a registered function is
+    /// returned with its arguments for [`Exec::eval_function`] to call.
+    #[allow(clippy::too_many_arguments)]
+    #[inline(never)]
+    fn prepare_call(
+        &mut self,
+        dot: &Value,
+        at: &At<'_>,
+        name: &str,
+        callee: &Callee,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+        fin: Option<Value>,
+    ) -> R<Prepared> {
         self.mark(at.0, AtKind::Arg);
         let arg_nodes = if args.is_empty() { args } else { &args[1..] };
         let num_in = arg_nodes.len() + usize::from(fin.is_some());
@@ -750,7 +795,7 @@ impl<'a> Exec<'a> {
             Arity::AtLeast(n) => num_in < n,
         };
         if bad_arity {
-            return Err(self.arity_error(at, name, arity, num_in, arg_nodes.len()));
+            return Err(self.arity_error(At(at.0, at.1), name, arity, num_in, arg_nodes.len()));
         }
         if let Callee::Builtin(b @ (Builtin::And | Builtin::Or)) = callee {
             let is_or = *b == Builtin::Or;
@@ -758,13 +803,13 @@ impl<'a> Exec<'a> {
             for a in arg_nodes {
                 v = self.eval_arg(dot, a)?;
                 if v.truthy() == is_or {
-                    return Ok(v);
+                    return Ok(Prepared::Done(v));
                 }
             }
             if let Some(f) = fin {
                 v = f;
             }
-            return Ok(v);
+            return Ok(Prepared::Done(v));
         }
         if let Callee::Builtin(Builtin::Printf) = callee
             && let Some(first) = arg_nodes.first()
@@ -783,36 +828,24 @@ impl<'a> Exec<'a> {
         if let Some(f) = fin {
             argv.push(f);
         }
-        if matches!(callee, Callee::Builtin(Builtin::Printf | Builtin::Call)) {
-            self.builtin_arg_checks(callee, &at, cmd, cmd_pos, args, arg_nodes, &argv)?;
+        let b = match callee {
+            Callee::Func(f) => return Ok(Prepared::Call(f.f.clone(), argv, boxed)),
+            Callee::Builtin(b) => *b,
+        };
+        if matches!(b, Builtin::Printf | Builtin::Call) {
+            self.builtin_arg_checks(callee, at, cmd, cmd_pos, args, arg_nodes, &argv)?;
         }
-        let result = match callee {
+        let result = match b {
             // len of an untyped nil makes Go's reflection fail; of an interface{} nil, a message.
-            Callee::Builtin(Builtin::Len) if argv[0].is_nil() && !first_boxed => {
+            Builtin::Len if argv[0].is_nil() && !first_boxed => {
                 Err("reflect: call of reflect.Value.Type on zero Value".to_string())
             }
-            Callee::Builtin(b) => builtins::call(*b, &argv),
-            Callee::Func(f) => {
-                let f = f.f.clone();
-                self.depth += 1;
-                let r = if let Some(msg) = self.check_depth() {
-                    Err(msg)
-                } else if self.depth > self.set.limits.max_depth {
-                    Err(format!(
-                        "exceeded maximum template depth ({})",
-                        self.set.limits.max_depth
-                    ))
-                } else {
-                    f(self, &argv)
-                };
-                self.depth -= 1;
-                r
-            }
+            b => builtins::call(b, &argv),
         };
         match result {
             Ok(Value::String(s)) if s.len() > self.set.limits.max_output => Err(self.value_too_big(s.len())),
-            Ok(v) => Ok(v),
-            Err(e) => Err(self.call_error(e, &at, name, cmd, cmd_pos, args, arg_nodes, &argv, &boxed)),
+            Ok(v) => Ok(Prepared::Done(v)),
+            Err(e) => Err(self.call_error(e, at, name, cmd, cmd_pos, args, arg_nodes, &argv, &boxed)),
         }
     }
 

@@ -61,8 +61,8 @@ pub struct Limits {
     pub max_depth: usize,
     /// Stack bytes one execution may use for nested `template`/`include`/`tpl` calls (the
     /// executor recurses); the executing thread needs this much plus some headroom. The
-    /// default, 1 MiB, fits a 2 MiB thread and allows about 700 nested `include`s in a release
-    /// build (2500 `template`s); Helm allows 1000 nested `include`s of one name, so run
+    /// default, 1 MiB, fits a 2 MiB thread and allows about 800 nested `include`s in a release
+    /// build (3000 `template`s); Helm allows 1000 nested `include`s of one name, so run
     /// on a thread with a larger stack and raise this to reach that.
     pub max_stack: usize,
     /// Maximum total `range` iterations.

@@ -8,8 +8,9 @@ use std::fmt::Write as _;
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
 
-/// Nesting deeper than this is refused on reading (Go's limit is 10000).
-const MAX_DEPTH: usize = 10_000;
+/// Nesting deeper than this is refused (Go's reading limit is 10000; see
+/// [`crate::yaml::MAX_NESTING`]).
+const MAX_DEPTH: usize = crate::yaml::MAX_NESTING;
 
 /// `json.Marshal`: compact, HTML characters escaped.
 pub fn to_json(v: &Value) -> Result<String, String> {
@@ -301,7 +302,8 @@ impl JsonParser<'_> {
         if self.i >= self.b.len() {
             return "unexpected end of JSON input".into();
         }
-        let c = self.src[self.i..].chars().next().unwrap_or('\u{fffd}');
+        // Go's scanner reads bytes: a non-ASCII character is named by its first byte.
+        let c = char::from(self.b[self.i]);
         let shown = match c {
             '\'' => "'\\''".to_string(),
             '"' => "'\"'".to_string(),

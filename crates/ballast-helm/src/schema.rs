@@ -245,11 +245,11 @@ fn message(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String {
     };
     match kind {
         K::Type { kind } => {
-            let mut want: Vec<String> = match kind {
+            // In the validator's type order: null, boolean, integer, number, string, array, object.
+            let want: Vec<String> = match kind {
                 TypeKind::Single(t) => vec![t.to_string()],
                 TypeKind::Multiple(set) => set.iter().map(|t| t.to_string()).collect(),
             };
-            want.sort();
             format!("got {}, want {}", type_name(instance), want.join(" or "))
         }
         K::Required { property } => {
@@ -354,6 +354,17 @@ mod tests {
             format!(
                 "{HEAD}S:\n- at '/n': got number, want null or string\n- at '/obj': validation failed\n  - at '/obj': missing properties 'a', 'b'\n  - at '/obj/c': value must be 5\n- at '/port': maximum: got 20, want 10\n- at '/s': minLength: got 2, want 3\n"
             )
+        );
+    }
+
+    #[test]
+    fn nested_single_errors_and_type_order() {
+        // As helm prints for traefik: a single error deep in a property is one line.
+        let schema = br#"{"type": "object", "properties": {"ports": {"type": "object", "properties": {"web": {"type": "object", "properties": {"port": {"type": "integer"}}}}}, "replicas": {"type": ["integer", "null"]}}}"#;
+        let vals = crate::values::strvals::parse("replicas=abc,ports.web.port=x").unwrap();
+        assert_eq!(
+            validate_single(&vals, schema).unwrap_err(),
+            "- at '/ports/web/port': got string, want integer\n- at '/replicas': got string, want null or integer\n"
         );
     }
 

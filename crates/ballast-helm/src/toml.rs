@@ -10,7 +10,7 @@ use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
 
 /// Nesting deeper than this fails (BurntSushi recurses without bound; we refuse instead).
-const MAX_DEPTH: usize = 1000;
+const MAX_DEPTH: usize = crate::yaml::MAX_NESTING;
 
 /// BurntSushi/toml `Encoder.Encode` over the value; the error text as Helm's `toToml`
 /// returns it.
@@ -308,5 +308,7 @@ mod tests {
             r#"{"v":"0000-01-01T07:32:00Z","w":"1979-05-27T00:00:00Z","x":1000000,"y":16,"z":"a"}"#
         );
         assert!(from_toml("a = ").is_err());
+        let deep = format!("a = {}{}", "[".repeat(5000), "]".repeat(5000));
+        let _ = from_toml(&deep);
     }
 }

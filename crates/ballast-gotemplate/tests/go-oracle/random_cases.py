@@ -110,3 +110,18 @@ FIELDS[:] = [f for f in FIELDS if f not in (".missing.x", ".a.x", ".l.x", ".m.z.
 for i in range(1500):
     tmpl = body(3, [])
     print(json.dumps({"name": "printing %d" % i, "tmpl": tmpl, "data": DATA, "zero": i % 2 == 0}, ensure_ascii=False))
+
+# A third batch: definitions called with template/block, text with newlines (line and column
+# numbers in errors), trim markers everywhere.
+FUNCS1[:] = ["not", "len", "html", "print", "echo", "list"]
+FUNCS2[:] = ["and", "or", "eq", "lt", "index", "print", "printf", "dict"]
+FIELDS[:] = FIELDS + [".missing.x", ".a.x", ".l.x", ".m.z.q"]
+for i in range(1000):
+    defs = []
+    for d in range(R.randint(0, 2)):
+        defs.append('{{define "d%d"}}%s{{end}}' % (d, body(1, [])))
+    main = body(2, [])
+    calls = "".join(R.choice(['{{template "d%d" %s}}', '\n{{- template "d%d" %s -}}\n']) % (d, R.choice([".", ".m", "$.l", ".b"])) for d in range(len(defs)))
+    blk = R.choice(["", '{{block "bb" .b}}\n {{.c}} {{.nope.x}}{{end}}', '{{block "bb" .}}{{.a.x}}{{end}}'])
+    text = "\n".join(defs) + "\n" + main.replace(" ", "\n ", 1) + calls + blk
+    print(json.dumps({"name": "defines %d" % i, "tmpl": text, "data": DATA, "zero": i % 2 == 0}, ensure_ascii=False))

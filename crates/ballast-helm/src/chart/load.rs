@@ -13,8 +13,12 @@ use crate::values::go_io_error;
 
 /// How deep subcharts may nest (`charts/a/charts/b/...`, archives included).
 pub const MAX_NESTING: usize = 32;
+/// The most bytes all archives of one chart (its own and those of nested subcharts)
+/// decompress to together.
+pub const MAX_TOTAL_SIZE: u64 = 256 * 1024 * 1024;
+
 /// How deep directories are walked.
-const MAX_DIR_DEPTH: usize = 64;
+pub const MAX_DIR_DEPTH: usize = 64;
 
 /// Loads the chart at `path`: a directory (with `.helmignore`) or a gzipped tar archive.
 /// Subcharts in `charts/` (directories and `.tgz`) are loaded recursively. Then checks, as
@@ -49,7 +53,7 @@ pub fn check_dependencies(chart: &Chart) -> Result<(), Error> {
     )))
 }
 
-/// Loads a chart archive file.
+/// Loads a chart archive file (see [`load_archive`]).
 pub fn load_file(path: &Path) -> Result<Chart, Error> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| Error(format!("open {}: {}", path.display(), go_io_error(&e))))?;
@@ -72,18 +76,28 @@ pub fn load_file(path: &Path) -> Result<Chart, Error> {
     load_archive(&data)
 }
 
-/// Loads a chart from the bytes of a gzipped tar archive with one top directory.
+/// Loads a chart from the bytes of a gzipped tar archive with one top directory, and checks
+/// its dependencies are present (as [`load`]).
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, Error> {
-    load_archive_at(bytes, 0)
+    let chart = load_archive_at(bytes, 0, &mut { MAX_TOTAL_SIZE })?;
+    check_dependencies(&chart)?;
+    Ok(chart)
 }
 
-fn load_archive_at(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
+fn load_archive_at(bytes: &[u8], depth: usize, budget: &mut u64) -> Result<Chart, Error> {
     let files = archive::load_archive_files(bytes).map_err(Error)?;
-    load_files_at(files, depth)
+    let size: u64 = files.iter().map(|f| f.data.len() as u64).sum();
+    if size > *budget {
+        return Err(Error(format!(
+            "chart archives (nested subcharts included) decompress to more than {MAX_TOTAL_SIZE} bytes"
+        )));
+    }
+    *budget -= size;
+    load_files_at(files, depth, budget)
 }
 
-/// Loads a chart directory, skipping what `.helmignore` (plus `templates/.?*`) ignores.
-/// Symbolic links are followed (a link to a directory at most [`MAX_DIR_DEPTH`] deep);
+/// Loads a chart directory (without the dependency check of [`load`]), skipping what `.helmignore` (plus `templates/.?*`) ignores.
+/// Symbolic links are followed (directories at most 64 deep);
 /// special files are refused.
 pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
     let ignore_path = dir.join(HELM_IGNORE);
@@ -106,7 +120,7 @@ pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
     let mut files = Vec::new();
     let mut total = 0u64;
     walk(dir, "", &rules, &mut files, &mut total, 0)?;
-    load_files_at(files, 0)
+    load_files_at(files, 0, &mut { MAX_TOTAL_SIZE })
 }
 
 fn walk(
@@ -177,16 +191,17 @@ fn walk(
     Ok(())
 }
 
-/// Builds a chart from its files (names from the chart root), as Helm's `LoadFiles`.
+/// Builds a chart from its files (names from the chart root), as Helm's `LoadFiles` (without
+/// the dependency check of [`load`]).
 pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
-    load_files_at(files, 0)
+    load_files_at(files, 0, &mut { MAX_TOTAL_SIZE })
 }
 
 fn text(data: &[u8]) -> String {
     String::from_utf8_lossy(data).into_owned()
 }
 
-fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error> {
+fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Result<Chart, Error> {
     if depth > MAX_NESTING {
         return Err(Error(format!("subcharts nest deeper than {MAX_NESTING} levels")));
     }
@@ -217,7 +232,10 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error>
         let data: std::rc::Rc<[u8]> = f.data.into();
         match name.as_str() {
             "Chart.yaml" => {}
-            "Chart.lock" => c.lock = Some(data),
+            "Chart.lock" => {
+                crate::yaml::parse_document(&text(&data)).map_err(|e| Error(format!("cannot load Chart.lock: {e}")))?;
+                c.lock = Some(data);
+            }
             "values.yaml" => {
                 c.values = crate::yaml::parse_values(&text(&data))
                     .map_err(|e| Error(format!("cannot load values.yaml: {e}")))?;
@@ -231,6 +249,8 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error>
                         .map_err(|e| Error(format!("cannot load requirements.yaml: {e}")))?;
                     fill_metadata(md, &doc).map_err(|e| Error(format!("cannot load requirements.yaml: {e}")))?;
                 } else {
+                    crate::yaml::parse_document(&text(&data))
+                        .map_err(|e| Error(format!("cannot load requirements.lock: {e}")))?;
                     c.lock = Some(data.clone());
                 }
                 if md.api_version == "v1" {
@@ -270,7 +290,7 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error>
                     c.metadata.name, file.name
                 )));
             }
-            load_archive_at(&file.data, depth + 1)
+            load_archive_at(&file.data, depth + 1, budget)
         } else {
             let buff: Vec<BufferedFile> = files
                 .into_iter()
@@ -280,7 +300,7 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error>
                     Some(f)
                 })
                 .collect();
-            load_files_at(buff, depth + 1)
+            load_files_at(buff, depth + 1, budget)
         };
         let sc = sc.map_err(|e| Error(format!("error unpacking subchart {n} in {}: {}", c.metadata.name, e.0)))?;
         c.dependencies.push(sc);

@@ -26,24 +26,9 @@ fn wrong(v: &Value, field: &str, ty: &str) -> String {
 }
 
 /// A YAML scalar for a Go `string` field: sigs.k8s.io/yaml writes numbers and booleans as
-/// their text (floats as `FormatFloat(f, 'g', -1, 32)`).
+/// their text (floats as float32 `%g`); `None` for lists and maps.
 fn scalar_string(v: &Value) -> Option<String> {
-    match v {
-        Value::String(s) => Some(s.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        Value::Int(i) | Value::Int64(i) => Some(i.to_string()),
-        Value::Uint(u) => Some(u.to_string()),
-        Value::Float(f) => {
-            let x = *f as f32;
-            let a = x.abs();
-            if x == 0.0 || (1e-4..1e6).contains(&a) {
-                Some(x.to_string())
-            } else {
-                Some(ballast_gotemplate::fmt::format_float_g(f64::from(x)))
-            }
-        }
-        _ => None,
-    }
+    crate::yaml::string_field(v).ok()
 }
 
 /// The entries of a JSON object, looked up as encoding/json does: an exact key first, then

@@ -174,7 +174,13 @@ fn load_errors_as_helm() {
         load(tmp.path()).unwrap_err().0,
         "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 1: did not find expected node content"
     );
-    write(tmp.path(), &[("values.yaml", b""), ("charts/foo.txt", b"hi")]);
+    write(tmp.path(), &[("values.yaml", b""), ("Chart.lock", b"a: [\n")]);
+    assert_eq!(
+        load(tmp.path()).unwrap_err().0,
+        "cannot load Chart.lock: error converting YAML to JSON: yaml: line 1: did not find expected node content"
+    );
+    std::fs::remove_file(tmp.path().join("Chart.lock")).unwrap();
+    write(tmp.path(), &[("charts/foo.txt", b"hi")]);
     assert_eq!(
         load(tmp.path()).unwrap_err().0,
         "error unpacking subchart foo.txt in L: Chart.yaml file is missing"
@@ -207,4 +213,79 @@ fn archive_chart_loads() {
     let path = tmp.path().join("p-0.1.0.tgz");
     std::fs::write(&path, &a).unwrap();
     assert_eq!(load(&path).unwrap().templates.len(), 1);
+}
+
+#[test]
+fn chart_object_as_helm_prints_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            (
+                "Chart.yaml",
+                b"apiVersion: v2\nname: q\nversion: 0.1.0\nannotations: {a: b}\nmaintainers: [{name: m, email: e}]\ndependencies:\n- name: sub\n  version: 0.1.0\n  alias: s2\n  import-values: [foo]\n  condition: a.b\n  tags: [t1]\n",
+            ),
+            ("charts/sub/Chart.yaml", b"apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+        ],
+    );
+    let c = load(tmp.path()).unwrap();
+    let (c, _) = crate::values::prepare(c, &ballast_gotemplate::Value::empty_map()).unwrap();
+    let top = crate::capabilities::chart_object(&c.metadata, true);
+    assert_eq!(
+        crate::json::to_json(&top).unwrap(),
+        r#"{"APIVersion":"v2","Annotations":{"a":"b"},"AppVersion":"","Condition":"","Dependencies":[{"Alias":"s2","Condition":"a.b","Enabled":true,"ImportValues":[{"child":"exports.foo","parent":"."}],"Name":"s2","Repository":"","Tags":["t1"],"Version":"0.1.0"}],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":true,"Keywords":[],"KubeVersion":"","Maintainers":[{"Email":"e","Name":"m","URL":""}],"Name":"q","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
+    );
+    let sub = crate::capabilities::chart_object(&c.dependencies[0].metadata, false);
+    assert_eq!(
+        crate::json::to_json(&sub).unwrap(),
+        r#"{"APIVersion":"v2","Annotations":{},"AppVersion":"","Condition":"","Dependencies":[],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":false,"Keywords":[],"KubeVersion":"","Maintainers":[],"Name":"s2","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
+    );
+}
+
+#[test]
+fn helmignore_patterns_as_helm() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut files: Vec<(&str, &[u8])> = vec![
+        ("Chart.yaml", b"apiVersion: v2\nname: hi\nversion: 0.1.0\n"),
+        ("templates/t.yaml", b"x"),
+        (
+            ".helmignore",
+            b"# comment\n*.txt\n/top.md\nsub/*.yaml\nbuild/\n[ab].md\nsecret?\n*.bak\n.hidden\n  docs/readme  \n",
+        ),
+    ];
+    for f in [
+        "a.txt",
+        "top.md",
+        "x/top.md",
+        "sub/a.yaml",
+        "sub/deep/b.yaml",
+        "sub/c.json",
+        "build/o",
+        "x/build/o",
+        "a.md",
+        "b.md",
+        "c.md",
+        "secret1",
+        "secret12",
+        "docs/readme",
+        "docs/.hidden",
+        ".hidden",
+        "x/y.bak",
+    ] {
+        files.push((f, b"\n"));
+    }
+    write(tmp.path(), &files);
+    let c = load(tmp.path()).unwrap();
+    // `helm template` shows these in `.Files`.
+    assert_eq!(
+        file_names(&c),
+        [
+            ".helmignore",
+            "c.md",
+            "secret12",
+            "sub/c.json",
+            "sub/deep/b.yaml",
+            "x/top.md"
+        ]
+    );
 }

@@ -333,13 +333,13 @@ fn decrypt_aes(password: &str, crypt64: &str) -> Result<String, String> {
     Ok(String::from_utf8_lossy(&plain[..end as usize]).into_owned())
 }
 
-/// A `uint32` parameter.
+/// A `uint32` parameter: an integer constant in range (an `int64` or `uint64` value does not
+/// fit, as in Go).
 fn uint32(v: &Value) -> Result<u32, String> {
     match v {
-        Value::Int(_) | Value::Int64(_) | Value::Uint(_) => v
-            .as_i64()
-            .and_then(|i| u32::try_from(i).ok())
-            .ok_or_else(|| format!("wrong type for value; expected uint32; got {}", v.type_name())),
+        Value::Int(i) => {
+            u32::try_from(*i).map_err(|_| format!("wrong type for value; expected uint32; got {}", v.type_name()))
+        }
         Value::Nil => Err("invalid value; expected uint32".into()),
         _ => Err(format!("wrong type for value; expected uint32; got {}", v.type_name())),
     }

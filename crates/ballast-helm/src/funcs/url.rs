@@ -344,8 +344,24 @@ pub fn register(m: &mut FuncMap) {
 
 #[cfg(test)]
 mod tests {
-    use super::super::regex::test_support::{call, call_err};
+    use super::super::regex::test_support::{call, call_err, try_call};
     use super::*;
+
+    #[path = "go_cases.rs"]
+    mod go_cases;
+
+    #[test]
+    fn go_differential() {
+        let m = funcs();
+        for (input, want) in go_cases::GO_CASES {
+            let got = try_call(&m, "urlParse", &[Value::str(input)]).map(|v| v.to_string());
+            assert_eq!(
+                got.as_ref().map(String::as_str).map_err(String::as_str),
+                *want,
+                "{input:?}"
+            );
+        }
+    }
 
     fn funcs() -> FuncMap {
         let mut m = FuncMap::new();

@@ -2,6 +2,18 @@
 //! chart defaults ([`coalesce`]), dependency conditions, tags, aliases and `import-values`
 //! ([`prepare`]).
 //!
+//! A render, as `helm template` orders it:
+//! 1. [`crate::chart::load()`] (checks that listed dependencies are in `charts/`), then
+//!    [`crate::chart::Chart::check_installable`] (library charts);
+//! 2. [`ValueOptions::merge`]: the user's values;
+//! 3. [`crate::capabilities::Capabilities::new`] and `check_kube_version` (the chart's
+//!    `kubeVersion`);
+//! 4. [`prepare`]: the enabled charts and the values tree;
+//! 5. [`crate::schema::validate`] unless `--skip-schema-validation`;
+//! 6. per chart, `.Values` is [`crate::chart::Chart::scoped_values`] of its parent's values
+//!    under its (alias) name, `.Chart` is [`crate::capabilities::chart_object`], `.Files` is
+//!    [`crate::files::Files`] of its own `files`.
+//!
 //! The entry point for a render is [`prepare`]: it takes the loaded chart and the merged user
 //! values and returns the chart with only its enabled dependencies (aliased copies renamed)
 //! and the coalesced values tree that `.Values` shows at the top; a subchart's `.Values` is the

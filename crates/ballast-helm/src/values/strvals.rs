@@ -655,6 +655,15 @@ mod tests {
             ),
             ("a[0]x=1", "unexpected data at end of array index: ['x']"),
             ("a={b,c", "list must terminate with '}'"),
+            ("a.=1", "key map \"a\" has no value"),
+            ("a..b=1", "key map \"a\" has no value"),
+            (
+                "a[ 1]=x",
+                "error parsing index: strconv.Atoi: parsing \" 1\": invalid syntax",
+            ),
+            (",", "key \"\" has no value (cannot end with ,)"),
+            ("a=1,,b=2", "key \"\" has no value (cannot end with ,)"),
+            ("a={},b={{x}}", "key \"}\" has no value"),
         ];
         for (input, want) in cases {
             assert_eq!(set(&[input]).unwrap_err(), want, "{input}");

@@ -15,7 +15,11 @@
 /// A repaired text for a saphyr-parser error (`info` at char index `at`) that libyaml would
 /// not raise; `None` when the error stands.
 pub fn repair(src: &str, info: &str, at: usize) -> Option<String> {
-    match info {
+    let (base, at_root) = match info.strip_suffix(" (at the root)") {
+        Some(b) => (b, true),
+        None => (info, false),
+    };
+    match base {
         "invalid indentation" | "invalid indentation in flow construct" => indent_flow_lines(src),
         "':' must be followed by a valid YAML whitespace" | "'-' must be followed by a valid YAML whitespace" => {
             // The tabs between the indicator and the mark become spaces.
@@ -31,8 +35,44 @@ pub fn repair(src: &str, info: &str, at: usize) -> Option<String> {
             }
             changed.then(|| chars.into_iter().collect())
         }
+        "invalid indentation in quoted scalar" => indent_quoted_lines(src, at),
+        "comment intercepting the multiline text" if at_root => {
+            // libyaml ends the root scalar at the comment; what follows would be a second
+            // document, which goyaml.v2's Unmarshal never reads.
+            let byte = src.char_indices().nth(at).map_or(src.len(), |(i, _)| i);
+            let end = src[byte..].find('\n').map_or(src.len(), |i| byte + i + 1);
+            (end < src.len()).then(|| src[..end].to_string())
+        }
         _ => None,
     }
+}
+
+/// libyaml takes a quoted scalar's continuation lines at any indentation (their leading
+/// blanks are folded away); saphyr wants them indented past the enclosing block. Indents the
+/// lines after the one where the scalar starts (char index `at`, its quote), up to the one
+/// holding the next such quote, one column past the starting line.
+fn indent_quoted_lines(src: &str, at: usize) -> Option<String> {
+    let (byte, quote) = src.char_indices().nth(at)?;
+    let line_start = src[..byte].rfind('\n').map_or(0, |i| i + 1);
+    let first_end = src[byte..].find('\n').map(|i| byte + i + 1)?;
+    let first = &src[line_start..first_end];
+    let want = first.len() - first.trim_start_matches(' ').len() + 1;
+    let mut out = String::with_capacity(src.len() + 64);
+    out.push_str(&src[..first_end]);
+    let mut fixing = !src[byte + quote.len_utf8()..first_end].contains(quote);
+    let mut changed = false;
+    for line in src[first_end..].split_inclusive('\n') {
+        let lead = line.len() - line.trim_start_matches(' ').len();
+        if fixing && !line.trim().is_empty() && lead < want {
+            out.extend(std::iter::repeat_n(' ', want - lead));
+            changed = true;
+        }
+        out.push_str(line);
+        if line.contains(quote) {
+            fixing = false;
+        }
+    }
+    changed.then_some(out)
 }
 
 /// Returns `src` with every line that starts inside a flow collection indented at least one

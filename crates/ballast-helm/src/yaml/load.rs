@@ -5,13 +5,15 @@ use std::collections::HashSet;
 
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::YamlError;
+use super::errors::{anchor_name, go_sharp_v, long_key_error, scan_error};
 use super::resolve::{CORE, Scalar, resolve};
 
-/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion.
-const MAX_DEPTH: usize = 10_000;
+/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion
+/// (at 10000; see [`super::MAX_NESTING`]).
+const MAX_DEPTH: usize = super::MAX_NESTING;
 
 #[derive(Debug)]
 enum Kind {
@@ -49,89 +51,67 @@ pub enum Mode {
     Raw,
 }
 
-/// Translates a parser error into goyaml.v2's message, with its odd line numbering (scanner
-/// errors print the 1-based line, parser errors the 0-based one, and none on line 0).
-fn scan_error(src: &str, e: &ScanError) -> YamlError {
-    let info = e.info();
-    let mark = e.marker();
-    let mut line0 = mark.line().saturating_sub(1);
-    let (msg, scanner) = match info {
-        "while parsing node, found unknown anchor" => {
-            let name = anchor_name(src, mark.index());
-            return YamlError::new(format!("yaml: unknown anchor '{name}' referenced"));
-        }
-        "while parsing a block mapping, did not find expected key" => ("did not find expected key", false),
-        "while parsing a node, did not find expected node content" => ("did not find expected node content", false),
-        "while parsing a flow mapping, did not find expected ',' or '}'" => ("did not find expected ',' or '}'", false),
-        "while parsing a flow sequence, expected ',' or ']'" => ("did not find expected ',' or ']'", false),
-        "while parsing a block collection, did not find expected '-' indicator" => {
-            ("did not find expected '-' indicator", false)
-        }
-        "while scanning a quoted scalar, found unexpected end of stream" => {
-            // libyaml reports it where the stream ends.
-            line0 = src.bytes().filter(|b| *b == b'\n').count();
-            ("found unexpected end of stream", true)
-        }
-        i if i.starts_with("invalid trailing content after") => ("did not find expected key", false),
-        "simple key expect ':'" | "simple key expected" => ("could not find expected ':'", true),
-        "mapping values are not allowed in this context" => ("mapping values are not allowed in this context", true),
-        "block sequence entries are not allowed in this context" => {
-            ("block sequence entries are not allowed in this context", true)
-        }
-        "a block scalar content cannot start with a tab" => {
-            line0 += 1;
-            ("found a tab character where an indentation space is expected", true)
-        }
-        "while scanning a plain scalar, found a tab" => {
-            line0 += 1;
-            ("found a tab character that violates indentation", true)
-        }
-        "\"-\" is only valid inside a block" => ("did not find expected node content", false),
-        "tabs disallowed within this context (block indentation)" => {
-            ("found character that cannot start any token", true)
-        }
-        i if i.starts_with("unexpected character") || i.starts_with("unexpected end of") => {
-            ("found character that cannot start any token", true)
-        }
-        i => (i, true),
-    };
-    let line = if scanner { line0 + 1 } else { line0 };
-    if line0 == 0 {
-        YamlError::new(format!("yaml: {msg}"))
-    } else {
-        YamlError::new(format!("yaml: line {line}: {msg}"))
-    }
-}
-
-/// The anchor or alias name at char index `at` (its `*`/`&` included or not).
-fn anchor_name(src: &str, at: usize) -> String {
-    let rest: String = src.chars().skip(at).take(1024).collect();
-    let rest = rest.trim_start_matches(['*', '&']);
-    rest.chars()
-        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
-        .collect()
-}
-
 /// Parses every document of `src` into node trees, as leniently as libyaml where saphyr is
 /// stricter (see [`super::lenient`]): such a failure is repaired and parsed again, a bounded
 /// number of times. Returns the text the nodes index into.
 fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str>, Vec<Doc>), YamlError> {
-    let mut text = std::borrow::Cow::Borrowed(src);
-    let mut first_error = None;
+    // libyaml's reader refuses C0/C1 controls (but tab, LF, CR, NEL), DEL, surrogates and
+    // U+FFFE/U+FFFF anywhere in the input.
+    let allowed = |c: char| matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..);
+    if !src.chars().all(allowed) {
+        return Err(YamlError::new("yaml: control characters are not allowed".into()));
+    }
+    // YAML 1.1 (libyaml) also breaks lines at NEL, LS and PS, which YAML 1.2 (saphyr) does
+    // not; a lone CR breaks a line in both, and reads as LF (saphyr does not fold it inside a
+    // quoted scalar as libyaml does). Each becomes a LF: the same lines, the same char indices.
+    let mut text = if src.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+        let mut out = String::with_capacity(src.len());
+        let mut chars = src.chars().peekable();
+        while let Some(c) = chars.next() {
+            match c {
+                '\r' if chars.peek() != Some(&'\n') => out.push('\n'),
+                '\u{85}' | '\u{2028}' | '\u{2029}' => out.push('\n'),
+                c => out.push(c),
+            }
+        }
+        std::borrow::Cow::Owned(out)
+    } else {
+        std::borrow::Cow::Borrowed(src)
+    };
+    // libyaml knows only the %YAML and %TAG directives.
+    if let Some((n, line)) = text
+        .lines()
+        .enumerate()
+        .find(|(_, l)| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
+        && line.starts_with('%')
+        && !line.starts_with("%YAML")
+        && !line.starts_with("%TAG")
+    {
+        return Err(YamlError::new(if n == 0 {
+            "yaml: found unknown directive name".to_string()
+        } else {
+            format!("yaml: line {}: found unknown directive name", n + 1)
+        }));
+    }
+    let mut last_error = None;
     for _ in 0..32 {
         match parse_docs(&text, first_only) {
             Ok(docs) => return Ok((text, docs)),
             Err((e, repair)) => {
-                let first = first_error.get_or_insert(e);
+                // A repaired text is what libyaml would have read: its error is the one to
+                // report.
                 let fixed = repair.and_then(|(info, at)| super::lenient::repair(&text, &info, at));
                 match fixed {
-                    Some(f) => text = std::borrow::Cow::Owned(f),
-                    None => return Err(first.clone()),
+                    Some(f) => {
+                        last_error = Some(e);
+                        text = std::borrow::Cow::Owned(f);
+                    }
+                    None => return Err(e),
                 }
             }
         }
     }
-    Err(first_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
+    Err(last_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
 }
 
 /// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].
@@ -140,14 +120,41 @@ type Repair = Option<(String, usize)>;
 /// Parses every document of `src` into node trees.
 fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
     let mut parser = Parser::new_from_str(src);
+    // A block scalar that runs to the end of an input without a final newline has no final
+    // line break in libyaml; saphyr adds one.
+    let eof_chars = if src.is_empty() || src.ends_with('\n') {
+        usize::MAX
+    } else {
+        src.chars().count()
+    };
+    // YAML 1.1 has no `\/` escape (1.2 and JSON do): byte offsets of chars, only when needed.
+    let char_bytes: Option<Vec<usize>> = src
+        .contains("\\/")
+        .then(|| src.char_indices().map(|(i, _)| i).chain([src.len()]).collect());
     let mut docs = Vec::new();
     let mut anchors: Vec<Option<usize>> = Vec::new();
     // Open collections: (node index, pending children).
-    let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
-        let (ev, span): (Event, Span) =
-            next.map_err(|e| (scan_error(src, &e), Some((e.info().to_string(), e.marker().index()))))?;
+        if let Err(e) = &next
+            && first_only
+            && stack.is_empty()
+            && doc.as_ref().is_some_and(|d| d.root.is_some())
+            && e.info() == "did not find expected <document start>"
+        {
+            // The first document is complete; libyaml would trip only on reading the next
+            // one, which goyaml.v2's Unmarshal never asks for.
+            break;
+        }
+        let (ev, span): (Event, Span) = next.map_err(|e| {
+            let mut info = e.info().to_string();
+            if first_only && stack.is_empty() && doc.as_ref().is_none_or(|d| d.root.is_none()) {
+                // goyaml.v2 reads only the first document, which may end before the error.
+                info.push_str(" (at the root)");
+            }
+            (scan_error(src, &e), Some((info, e.marker().index())))
+        })?;
         let new_node = |doc: &mut Doc, kind: Kind| {
             doc.nodes.push(Node { kind });
             doc.nodes.len() - 1
@@ -194,16 +201,35 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                 let d = doc
                     .as_mut()
                     .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                if let Some((top, children, start)) = stack.last()
+                    && matches!(d.nodes[*top].kind, Kind::Map(_))
+                    && children.len() % 2 == 0
+                    && span.end.index().saturating_sub(span.start.index()) > 1024
+                {
+                    return Err((long_key_error(src, *start, span), None));
+                }
                 let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                if style == ScalarStyle::DoubleQuoted
+                    && let Some(bytes) = &char_bytes
+                    && let Some(at) = slash_escape(src, bytes, span)
+                {
+                    let line0 = src[..at].matches('\n').count();
+                    let msg = if line0 == 0 {
+                        "yaml: found unknown escape character".to_string()
+                    } else {
+                        format!("yaml: line {}: found unknown escape character", line0 + 1)
+                    };
+                    return Err((YamlError::new(msg), None));
+                }
                 let plain = style == ScalarStyle::Plain;
-                let n = new_node(
-                    d,
-                    Kind::Scalar {
-                        value: value.into_owned(),
-                        plain,
-                        tag,
-                    },
-                );
+                let mut value = value.into_owned();
+                if matches!(style, ScalarStyle::Literal | ScalarStyle::Folded)
+                    && span.end.index() >= eof_chars
+                    && value.ends_with('\n')
+                {
+                    value.pop();
+                }
+                let n = new_node(d, Kind::Scalar { value, plain, tag });
                 set_anchor(&mut anchors, anchor, n);
                 attach(d, &mut stack, n);
             }
@@ -221,13 +247,13 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                 };
                 let n = new_node(d, kind);
                 set_anchor(&mut anchors, anchor, n);
-                stack.push((n, Vec::new()));
+                stack.push((n, Vec::new(), span.start.index()));
             }
             Event::SequenceEnd | Event::MappingEnd => {
                 let d = doc
                     .as_mut()
                     .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
-                let (n, children) = stack
+                let (n, children, _) = stack
                     .pop()
                     .ok_or_else(|| (YamlError::new("yaml: unbalanced collection".into()), None))?;
                 match &mut d.nodes[n].kind {
@@ -244,6 +270,25 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     Ok(docs)
 }
 
+/// The byte offset of a `\/` escape inside the double-quoted scalar at `span`.
+fn slash_escape(src: &str, char_bytes: &[usize], span: Span) -> Option<usize> {
+    let start = *char_bytes.get(span.start.index())?;
+    let end = *char_bytes.get(span.end.index()).unwrap_or(&src.len());
+    let raw = src.get(start..end)?.as_bytes();
+    let mut i = 0;
+    while i < raw.len() {
+        if raw[i] == b'\\' {
+            if raw.get(i + 1) == Some(&b'/') {
+                return Some(start + i);
+            }
+            i += 2;
+        } else {
+            i += 1;
+        }
+    }
+    None
+}
+
 fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
     if id == 0 {
         return;
@@ -254,9 +299,9 @@ fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
     anchors[id] = Some(node);
 }
 
-fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>)], n: usize) {
+fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>, usize)], n: usize) {
     match stack.last_mut() {
-        Some((_, children)) => children.push(n),
+        Some((_, children, _)) => children.push(n),
         None => doc.root = Some(n),
     }
 }
@@ -274,8 +319,8 @@ struct Decoder<'a> {
     /// The first error sigs.k8s.io/yaml's conversion to JSON finds (a null key), reported
     /// only if decoding succeeds.
     key_error: Option<String>,
-    /// The first value JSON cannot encode (NaN, ±Inf).
-    json_error: Option<String>,
+    /// A NaN or ±Inf was decoded (it fails the JSON step if it is still in the result).
+    saw_non_finite: bool,
 }
 
 fn allowed_alias_ratio(decode_count: u64) -> f64 {
@@ -355,15 +400,8 @@ impl Decoder<'_> {
                 Mode::Raw => Value::Uint(u),
             },
             Scalar::Float(f) => {
-                if self.mode == Mode::Json && !f.is_finite() && self.json_error.is_none() {
-                    let shown = if f.is_nan() {
-                        "NaN"
-                    } else if f > 0.0 {
-                        "+Inf"
-                    } else {
-                        "-Inf"
-                    };
-                    self.json_error = Some(format!("json: unsupported value: {shown}"));
+                if !f.is_finite() {
+                    self.saw_non_finite = true;
                 }
                 Value::Float(f)
             }
@@ -402,27 +440,34 @@ impl Decoder<'_> {
             let mode = std::mem::replace(&mut self.mode, Mode::Raw);
             let key = self.node(k);
             self.mode = mode;
-            let key = key?;
-            let key = match key_string(&key) {
+            let key_value = key?;
+            let key = match key_string(&key_value) {
                 Some(s) => s,
                 None => {
-                    if matches!(key, Value::Map(_) | Value::List(_)) {
-                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key))));
+                    if matches!(key_value, Value::Map(_) | Value::List(_)) {
+                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key_value))));
                     }
-                    // A null key: sigs.k8s.io/yaml rejects it after decoding.
-                    let val = match v {
-                        Some(v) => self.node(v)?,
-                        None => Value::Nil,
-                    };
-                    if self.key_error.is_none() {
-                        self.key_error = Some(format!(
-                            "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
-                            go_sharp_v(&val)
-                        ));
-                    }
+                    // A null key: sigs.k8s.io/yaml rejects it after decoding (the last value
+                    // given to it is the one Go's map holds).
+                    let val = self.raw_value(v)?;
+                    self.key_error = Some(format!(
+                        "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                        go_sharp_v(&val)
+                    ));
                     continue;
                 }
             };
+            if let Value::Uint(u) = key_value {
+                // sigs.k8s.io/yaml has no case for uint64 keys.
+                let val = self.raw_value(v)?;
+                if self.key_error.is_none() {
+                    self.key_error = Some(format!(
+                        "unsupported map key of type: uint64, key: {u:#x}, value: {}",
+                        go_sharp_v(&val)
+                    ));
+                }
+                continue;
+            }
             let val = match v {
                 Some(v) => self.node(v)?,
                 None => Value::Nil,
@@ -430,6 +475,15 @@ impl Decoder<'_> {
             m.insert(key, val);
         }
         Ok(())
+    }
+
+    /// Decodes an optional value node with goyaml.v2's own number types (for messages).
+    fn raw_value(&mut self, v: Option<usize>) -> DResult {
+        let Some(v) = v else { return Ok(Value::Nil) };
+        let mode = std::mem::replace(&mut self.mode, Mode::Raw);
+        let val = self.node(v);
+        self.mode = mode;
+        val
     }
 
     fn is_merge(&self, n: usize) -> bool {
@@ -522,6 +576,18 @@ fn key_string(k: &Value) -> Option<String> {
     })
 }
 
+/// `strconv.FormatFloat(f, 'g', -1, 32)`: how sigs.k8s.io/yaml writes a float into a string
+/// field.
+pub(crate) fn float32_text(f: f64) -> String {
+    if f.is_nan() {
+        return "NaN".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { "+Inf".into() } else { "-Inf".into() };
+    }
+    super::emit::format_g_shortest(&format!("{:e}", f as f32))
+}
+
 /// `strconv.FormatFloat(f, 'g', -1, 32)` with `.inf`/`-.inf`/`.nan` as sigs.k8s.io/yaml
 /// prints a float map key.
 fn float32_key(f: f64) -> String {
@@ -532,28 +598,6 @@ fn float32_key(f: f64) -> String {
         return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
     }
     super::emit::format_g_shortest(&format!("{:e}", f as f32))
-}
-
-/// A small `%#v`-like print for error messages.
-fn go_sharp_v(v: &Value) -> String {
-    match v {
-        Value::Nil => "<nil>".into(),
-        Value::String(s) => ballast_gotemplate::fmt::quote(s),
-        Value::List(l) => {
-            let items: Vec<String> = l.iter().map(go_sharp_v).collect();
-            format!("[]interface {{}}{{{}}}", items.join(", "))
-        }
-        Value::Map(m) => {
-            let items: Vec<String> = m
-                .borrow()
-                .iter()
-                .map(|(k, v)| format!("{}:{}", ballast_gotemplate::fmt::quote(k), go_sharp_v(v)))
-                .collect();
-            format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
-        }
-        Value::Float(f) => ballast_gotemplate::fmt::format_float_g(*f),
-        v => v.to_string(),
-    }
 }
 
 /// Decodes the first document of `src` (goyaml.v2's `Unmarshal` reads only that one).
@@ -583,11 +627,14 @@ fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {
         alias_depth: 0,
         expanding: HashSet::new(),
         key_error: None,
-        json_error: None,
+        saw_non_finite: false,
     };
     let v = d.node(root)?;
-    if let Some(e) = d.key_error.or(d.json_error) {
+    if let Some(e) = d.key_error {
         return Err(YamlError::new(e));
+    }
+    if d.saw_non_finite {
+        crate::json::to_json(&v).map_err(YamlError::new)?;
     }
     Ok(v)
 }

@@ -11,6 +11,9 @@
 //! in `%g` form).
 
 mod emit;
+mod emitter;
+mod errors;
+mod head;
 mod lenient;
 mod load;
 mod resolve;
@@ -21,7 +24,12 @@ use ballast_gotemplate::value::Map;
 pub use emit::to_yaml;
 pub use emit::to_yaml_pretty;
 pub(crate) use emit::{format_g_shortest, plain_digits};
+pub use head::{Head, HeadMetadata, parse_head, string_field};
 pub use load::Mode;
+
+/// How deep values may nest in the readers and writers of this crate (Go allows 10000; no
+/// chart comes near, and a bound keeps every recursion far from the thread's stack limit).
+pub const MAX_NESTING: usize = 256;
 
 /// A YAML document Helm would refuse, with Helm's message (e.g. `error converting YAML to
 /// JSON: yaml: line 3: mapping values are not allowed in this context`).
@@ -43,12 +51,15 @@ impl YamlError {
 /// sigs.k8s.io/yaml into a map, and the maps are deep-merged in order (later wins). Empty
 /// documents are skipped, so empty input gives an empty map. Every number is a `Float`.
 ///
-/// Errors carry the text helm prints after `cannot unmarshal yaml document: ` (or
-/// `error reading yaml document: ` for a bad separator line; see [`ValuesError`]).
-pub fn parse_values(src: &str) -> Result<Value, ValuesError> {
+/// The error is `LoadValues`' own text, to which helm prefixes `failed to parse FILE: ` (for
+/// `-f`) or `cannot load values.yaml: `: `cannot unmarshal yaml document: error converting
+/// YAML to JSON: yaml: line 3: ...`, or `error reading yaml document: invalid Yaml document
+/// separator: ...` for a `---` line followed by more than a comment.
+pub fn parse_values(src: &str) -> Result<Value, YamlError> {
     let mut out = Map::new();
+    let unmarshal = |e: YamlError| YamlError(format!("cannot unmarshal yaml document: {}", e.0));
     for chunk in split_documents(src)? {
-        let v = parse_document(chunk).map_err(ValuesError::Unmarshal)?;
+        let v = parse_document(&chunk).map_err(unmarshal)?;
         match v {
             Value::Nil => {}
             Value::Map(m) => {
@@ -64,26 +75,13 @@ pub fn parse_values(src: &str) -> Result<Value, ValuesError> {
                     Value::Float(_) => "number",
                     _ => "string",
                 };
-                return Err(ValuesError::Unmarshal(YamlError(format!(
+                return Err(unmarshal(YamlError(format!(
                     "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
                 ))));
             }
         }
     }
     Ok(Value::map(out))
-}
-
-/// Why a values file could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ValuesError {
-    /// A line starting `---` followed by more than a comment; helm prints
-    /// `error reading yaml document: {0}`.
-    #[error("error reading yaml document: {0}")]
-    Separator(String),
-    /// A document that is not YAML or not a map; helm prints
-    /// `cannot unmarshal yaml document: {0}`.
-    #[error("cannot unmarshal yaml document: {0}")]
-    Unmarshal(YamlError),
 }
 
 /// helm's `MergeMaps`: `b`'s keys over `a`'s, maps merged recursively.
@@ -100,30 +98,32 @@ fn merge_maps(a: &mut Map, b: Map) {
 }
 
 /// k8s.io/apimachinery's YAML reader: documents end at a line starting `---` whose rest is
-/// blank or a comment; empty documents are dropped.
-fn split_documents(src: &str) -> Result<Vec<&str>, ValuesError> {
+/// blank or a comment; empty documents are dropped. Its line reader ends every line with
+/// `\n` (the last one too) and drops the `\r` of `\r\n`.
+fn split_documents(src: &str) -> Result<Vec<String>, YamlError> {
     let mut docs = Vec::new();
-    let mut start = 0;
-    let mut pos = 0;
-    while pos < src.len() {
-        let end = src[pos..].find('\n').map_or(src.len(), |i| pos + i + 1);
-        let line = &src[pos..end];
+    let mut doc = String::new();
+    for raw in src.split_inclusive('\n') {
+        let line = raw
+            .strip_suffix('\n')
+            .map_or(raw, |l| l.strip_suffix('\r').unwrap_or(l));
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(ValuesError::Separator(format!(
-                    "invalid Yaml document separator: {trimmed}"
+                return Err(YamlError(format!(
+                    "error reading yaml document: invalid Yaml document separator: {trimmed}"
                 )));
             }
-            if pos > start {
-                docs.push(&src[start..pos]);
+            if !doc.is_empty() {
+                docs.push(std::mem::take(&mut doc));
             }
-            start = end;
+            continue;
         }
-        pos = end;
+        doc.push_str(line);
+        doc.push('\n');
     }
-    if src.len() > start {
-        docs.push(&src[start..]);
+    if !doc.is_empty() {
+        docs.push(doc);
     }
     Ok(docs)
 }
@@ -136,8 +136,9 @@ pub fn parse_document(src: &str) -> Result<Value, YamlError> {
 }
 
 /// Like [`parse_document`] but keeps goyaml.v2's own number types (`Int64`, `Uint`,
-/// `Float`) and NaN/±Inf: what a Go struct field sees before JSON (e.g. Chart.yaml's string
-/// fields, which sigs.k8s.io/yaml fills from a number's text).
+/// `Float`): what a Go struct field sees before JSON (e.g. Chart.yaml's string fields, which
+/// sigs.k8s.io/yaml fills from a number's text; see [`parse_head`] for how). NaN and ±Inf
+/// still fail, as the JSON step fails on them.
 pub fn parse_document_raw(src: &str) -> Result<Value, YamlError> {
     load::decode_first(src, Mode::Raw).map_err(YamlError::converting)
 }

@@ -53,7 +53,7 @@ pub fn resolve(tag: Option<&str>, value: &str) -> Result<Scalar, String> {
     let tag_suffix = tag.map(|t| t.strip_prefix(CORE).unwrap_or("\u{0}"));
     // Only "", str, bool, int, float and timestamp tags are resolved; others keep the text.
     match tag_suffix {
-        None | Some("str" | "bool" | "int" | "float" | "timestamp") => {}
+        None | Some("str" | "bool" | "int" | "float" | "timestamp" | "null") => {}
         Some(_) => return Ok(Scalar::Str),
     }
     let (resolved, timestamp) = resolve_plain(value, tag_suffix);
@@ -91,8 +91,15 @@ fn resolve_plain(value: &str, tag: Option<&str>) -> (Scalar, bool) {
     }
     match hint {
         b'.' => {
-            if is_yaml_float(value)
-                && let Some(f) = parse_float(value)
+            // Go's ParseFloat: underscores allowed between digits.
+            let b = value.as_bytes();
+            let underscores_ok = b.iter().enumerate().all(|(i, c)| {
+                *c != b'_' || (i > 0 && b[i - 1].is_ascii_digit() && b.get(i + 1).is_some_and(u8::is_ascii_digit))
+            });
+            let plain: String = value.chars().filter(|c| *c != '_').collect();
+            if underscores_ok
+                && is_yaml_float(&plain)
+                && let Some(f) = parse_float(&plain)
             {
                 return (Scalar::Float(f), false);
             }
@@ -339,6 +346,8 @@ mod tests {
         assert_eq!(r("12345678901234567890"), Scalar::Uint(12345678901234567890));
         assert_eq!(r("1e400"), Scalar::Str);
         assert_eq!(r(".5"), Scalar::Float(0.5));
+        assert_eq!(r(".51_000"), Scalar::Float(0.51));
+        assert_eq!(r("._5"), Scalar::Str);
         assert_eq!(r("1e6"), Scalar::Float(1e6));
         assert_eq!(r("2001-12-14t21:59:43.10-05:00"), Scalar::Str);
         assert_eq!(r("~"), Scalar::Null);

@@ -144,8 +144,11 @@ fn errors_as_helm_prints_them() {
     for (src, want) in cases {
         let got = match parse_values(src) {
             Ok(v) => to_json(&v).unwrap(),
-            Err(ValuesError::Unmarshal(e)) => e.0,
-            Err(e) => e.to_string(),
+            Err(e) => {
+                e.0.strip_prefix("cannot unmarshal yaml document: ")
+                    .unwrap_or(&e.0)
+                    .to_string()
+            }
         };
         if got != *want {
             bad.push(format!("{src:?}\n  got  {got}\n  want {want}"));
@@ -246,8 +249,10 @@ fn corpus_dump() {
         let (j, y, p) = match parse_values(&src) {
             Ok(v) => (
                 to_json(&v).unwrap_or_else(|e| e),
-                to_yaml(&v).unwrap_or_else(|e| e),
-                to_yaml_pretty(&v).unwrap_or_else(|e| e),
+                crate::funcs::formats::to_yaml(&v).unwrap_or_else(|e| e),
+                to_yaml_pretty(&v)
+                    .map(|s| s.strip_suffix('\n').unwrap_or(&s).to_string())
+                    .unwrap_or_else(|e| e),
             ),
             Err(e) => (format!("Error: {e}"), format!("Error: {e}"), format!("Error: {e}")),
         };
@@ -280,4 +285,226 @@ fn corpus_documents() {
     }
     eprintln!("{bytes} bytes in {:?}", start.elapsed());
     assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
+
+#[test]
+fn random_values_match_helm() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats/random");
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let stem = path.with_extension("");
+        let want = |kind: &str| std::fs::read_to_string(format!("{}.{kind}.txt", stem.display())).unwrap();
+        let v = parse_values(&src).unwrap();
+        let got_json = to_json(&v).unwrap();
+        let got_yaml = crate::funcs::formats::to_yaml(&v).unwrap();
+        let pretty = to_yaml_pretty(&v).unwrap();
+        let got_pretty = pretty.strip_suffix('\n').unwrap_or(&pretty);
+        for (kind, got) in [
+            ("toJson", got_json.as_str()),
+            ("toYaml", &got_yaml),
+            ("toYamlPretty", got_pretty),
+        ] {
+            let want = want(kind);
+            if got != want {
+                bad.push(format!("{} {kind}: {}", path.display(), diff(got, &want)));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 8);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn random_block_values_match_helm() {
+    let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/formats/random-block");
+    let mut checked = 0;
+    let mut bad = Vec::new();
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.extension().is_none_or(|e| e != "yaml") {
+            continue;
+        }
+        let src = std::fs::read_to_string(&path).unwrap();
+        let stem = path.with_extension("");
+        let want = |kind: &str| std::fs::read_to_string(format!("{}.{kind}.txt", stem.display())).ok();
+        let (json, v) = match parse_values(&src) {
+            Ok(v) => (to_json(&v).unwrap() + "\n", Some(v)),
+            Err(e) => (format!("Error: {e}\n"), None),
+        };
+        if Some(&json) != want("toJson").as_ref() {
+            bad.push(format!(
+                "{} toJson: {}",
+                path.display(),
+                diff(&json, &want("toJson").unwrap_or_default())
+            ));
+        }
+        if let (Some(v), Some(want_yaml), Some(want_pretty)) = (v, want("toYaml"), want("toYamlPretty")) {
+            let got = crate::funcs::formats::to_yaml(&v).unwrap();
+            if got != want_yaml {
+                bad.push(format!("{} toYaml: {}", path.display(), diff(&got, &want_yaml)));
+            }
+            let pretty = to_yaml_pretty(&v).unwrap();
+            if pretty.strip_suffix('\n').unwrap_or(&pretty) != want_pretty {
+                bad.push(format!(
+                    "{} toYamlPretty: {}",
+                    path.display(),
+                    diff(&pretty, &want_pretty)
+                ));
+            }
+        }
+        checked += 1;
+    }
+    assert!(checked >= 10);
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn line_endings_bom_and_long_keys() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "a: 1\r\nb: |\r\n  x\r\n  y\r\nc: \"p\r\n  q\"\r\nd: >\r\n  m\r\n  n\r\n",
+            r#"{"a":1,"b":"x\ny\n","c":"p q","d":"m n\n"}"#,
+        ),
+        ("\u{feff}a: 1\nb: x\n", r#"{"a":1,"b":"x"}"#),
+        // The values reader ends every line, the last one too, with a newline.
+        ("a: |\n  x ", r#"{"a":"x \n"}"#),
+        ("a: |\n  x", r#"{"a":"x\n"}"#),
+        ("a: |-\r\n  x\r\n  y\r\nb: \"p\rq\"\r\n", r#"{"a":"x\ny","b":"p q"}"#),
+    ];
+    for (src, want) in cases {
+        assert_eq!(values_json(src), *want, "{src:?}");
+    }
+    let long = "k".repeat(1100);
+    assert_eq!(
+        values_json(&format!("{long}: 1\n")),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: mapping values are not allowed in this context"
+    );
+    assert_eq!(
+        values_json(&format!("a: {{\"{long}\": 1}}\n")),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: did not find expected ',' or '}'"
+    );
+    assert!(!values_json(&format!("{}: 1\n", "k".repeat(1024))).starts_with("Error"));
+    assert!(values_json(&format!("{}: 1\n", "k".repeat(1025))).starts_with("Error"));
+    assert!(!values_json(&format!("a: {{\"{}\": 1}}\n", "k".repeat(1022))).starts_with("Error"));
+    assert!(values_json(&format!("a: {{\"{}\": 1}}\n", "k".repeat(1023))).starts_with("Error"));
+}
+
+#[test]
+fn alias_expansion_is_bounded() {
+    let mut src = String::from("a0: &a0 [\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\",\"lol\"]\n");
+    for i in 1..9 {
+        let items = vec![format!("*a{}", i - 1); 9].join(",");
+        src.push_str(&format!("a{i}: &a{i} [{items}]\n"));
+    }
+    let start = std::time::Instant::now();
+    assert_eq!(
+        values_json(&src),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: document contains excessive aliasing"
+    );
+    assert!(start.elapsed().as_secs() < 5);
+}
+
+#[test]
+fn deep_nesting_fails_cleanly() {
+    // saphyr-parser nests flow collections at most 255 deep (libyaml 10000).
+    for depth in [200usize, 300, 20_000] {
+        let flow = format!("a: {}{}\n", "[".repeat(depth), "]".repeat(depth));
+        assert_eq!(values_json(&flow).starts_with("Error"), depth > 255, "{depth}");
+    }
+    // Block nesting is bounded so that no reader or writer recursion can overflow.
+    for depth in [MAX_NESTING - 1, MAX_NESTING + 1, 3_000] {
+        let mut block = String::new();
+        for i in 0..depth {
+            block.push_str(&" ".repeat(i));
+            block.push_str("k:\n");
+        }
+        let got = parse_values(&block);
+        assert_eq!(got.is_err(), depth > MAX_NESTING, "{depth}");
+        if let Ok(v) = got {
+            assert!(to_yaml(&v).is_ok() && to_yaml_pretty(&v).is_ok() && to_json(&v).is_ok());
+        }
+    }
+}
+
+/// Times reading and writing each values file listed in `$BALLAST_FORMATS_BENCH`.
+#[test]
+#[ignore]
+fn corpus_timing() {
+    let Ok(list) = std::env::var("BALLAST_FORMATS_BENCH") else {
+        return;
+    };
+    for path in std::fs::read_to_string(list).unwrap().lines() {
+        let src = std::fs::read_to_string(path).unwrap();
+        let t = std::time::Instant::now();
+        let v = parse_values(&src).unwrap();
+        let parse = t.elapsed();
+        let t = std::time::Instant::now();
+        let y = to_yaml(&v).unwrap();
+        let yaml = t.elapsed();
+        let t = std::time::Instant::now();
+        let j = to_json(&v).unwrap();
+        let json = t.elapsed();
+        let t = std::time::Instant::now();
+        let p = to_yaml_pretty(&v).unwrap();
+        let pretty = t.elapsed();
+        eprintln!(
+            "{path}: {} bytes; parse {parse:?}, toYaml {yaml:?} ({}), toJson {json:?} ({}), toYamlPretty {pretty:?} ({})",
+            src.len(),
+            y.len(),
+            j.len(),
+            p.len()
+        );
+    }
+}
+
+#[test]
+fn merge_keys_in_document_order() {
+    let src = "b: &b {a: 2, c: 3}\nx:\n  a: 1\n  <<: *b\ny:\n  <<: *b\n  a: 1\nz:\n  <<: [{a: 5}, *b]\nw:\n  a: 0\n  <<: [{a: 5}, *b]\n";
+    assert_eq!(
+        values_json(src),
+        include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end()
+    );
+}
+
+#[test]
+fn yaml_1_1_line_breaks() {
+    assert_eq!(
+        values_json("a: x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+    assert_eq!(
+        values_json("a: \"p\u{2028}q\"\nb: |\n  x\u{85}y\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 6: could not find expected ':'"
+    );
+}
+
+#[test]
+fn quoted_continuations_at_any_indentation() {
+    assert_eq!(values_json("a: \"p\nq\"\nb: 1\n"), r#"{"a":"p q","b":1}"#);
+    assert_eq!(values_json("a:\n  b: \"p\n q\"\n"), r#"{"a":{"b":"p q"}}"#);
+    assert_eq!(values_json("a: 'p\nq'\n"), r#"{"a":"p q"}"#);
+    assert_eq!(
+        values_json("a: p\nq\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 3: could not find expected ':'"
+    );
+}
+
+#[test]
+fn json_only_escapes_are_refused() {
+    assert_eq!(
+        values_json("a: \"http:\\/\\/x\"\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: found unknown escape character"
+    );
+    assert_eq!(
+        values_json("b: 1\na: \"x\\\\/y \\\\\\/\"\n"),
+        "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 2: found unknown escape character"
+    );
+    assert_eq!(values_json("a: \"x\\\\/y\"\nb: 'c\\/'\n"), r#"{"a":"x\\/y","b":"c\\/"}"#);
 }
