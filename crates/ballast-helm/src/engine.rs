@@ -206,7 +206,8 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
 
 /// Renders every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
-/// executed file's output by name, `NOTES.txt` files included.
+/// executed file's output by name, `NOTES.txt` files included. Bounded: each file by
+/// `ctx.limits`, and the whole chart by the same output size and time budget.
 pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
     let mut top = BTreeMap::new();
     top.insert("Values".to_string(), values.clone());
@@ -227,9 +228,17 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
             .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
     }
     let mut rendered = BTreeMap::new();
+    let started = std::time::Instant::now();
+    let mut total = 0usize;
     for name in &order {
         if is_partial(name) {
             continue;
+        }
+        if started.elapsed() > ctx.limits.time_budget {
+            return Err(Error(format!(
+                "rendering the chart took longer than {:?}; stopped before {name}",
+                ctx.limits.time_budget
+            )));
         }
         let r = &tpls[name];
         if let Value::Map(m) = &r.scope {
@@ -238,10 +247,57 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
         }
         let out = set
             .execute(name, &r.scope)
-            .map_err(|e| Error(reformat_exec_error(name, &e.message)))?;
+            .map_err(|e| Error(shorten(&reformat_exec_error(name, &e.message))))?;
+        total = total.saturating_add(out.len());
+        if total > ctx.limits.max_output {
+            return Err(Error(format!(
+                "the chart's rendered output exceeds {} bytes (at {name})",
+                ctx.limits.max_output
+            )));
+        }
         rendered.insert(name.clone(), out.replace("<no value>", ""));
     }
     Ok(rendered)
+}
+
+/// Most lines and bytes of an error message; a longer one (a chain of a thousand nested
+/// `include`s) keeps its beginning and end, with how much was left out in between.
+const MAX_ERROR_LINES: usize = 40;
+const MAX_ERROR_BYTES: usize = 8 << 10;
+
+/// An error message cut to a readable size: repeated `error calling` links of a one-line chain
+/// and the middle lines of a long trace are replaced by a count.
+pub fn shorten(msg: &str) -> String {
+    const LINK: &str = ": error calling ";
+    let mut msg = msg.to_string();
+    let links: Vec<&str> = msg.split(LINK).collect();
+    if links.len() > 8 {
+        let n = links.len();
+        let mut out = links[..3].join(LINK);
+        out.push_str(&format!("{LINK}[... {} nested calls left out ...]", n - 6));
+        out.push_str(LINK);
+        out.push_str(&links[n - 3..].join(LINK));
+        msg = out;
+    }
+    let lines: Vec<&str> = msg.lines().collect();
+    if lines.len() > MAX_ERROR_LINES {
+        let keep = MAX_ERROR_LINES / 2;
+        let mut out = lines[..keep].join("\n");
+        out.push_str(&format!("\n[... {} lines left out ...]\n", lines.len() - 2 * keep));
+        out.push_str(&lines[lines.len() - keep..].join("\n"));
+        msg = out;
+    }
+    if msg.len() > MAX_ERROR_BYTES {
+        let cut = |at: usize| (0..=at).rev().find(|i| msg.is_char_boundary(*i)).unwrap_or(0);
+        let (head, tail) = (cut(MAX_ERROR_BYTES / 2), cut(msg.len() - MAX_ERROR_BYTES / 2));
+        msg = format!(
+            "{} [... {} bytes left out ...] {}",
+            &msg[..head],
+            tail - head,
+            &msg[tail..]
+        );
+    }
+    msg
 }
 
 /// Helm's `cleanupParseError`: `parse error at (<file>:<line>): <last part>`.
@@ -437,6 +493,20 @@ mod tests {
     fn function_errors_stay_one_line() {
         let m = "template: q/templates/t.yaml:1:3: executing \"q/templates/t.yaml\" at <lt 1 2.0>: error calling lt: incompatible types for comparison: int and float64";
         assert_eq!(reformat_exec_error("q/templates/t.yaml", m), m);
+    }
+
+    #[test]
+    fn long_chains_are_shortened() {
+        let link = "template: t.yaml:1:3: executing \"a\" at <include \"a\" .>: error calling include: ";
+        let m = format!(
+            "{}rendering template has a nested reference name: a: unable to execute template",
+            link.repeat(1000)
+        );
+        let s = shorten(&m);
+        assert!(s.len() < 2000, "{}", s.len());
+        assert!(s.contains("[... 995 nested calls left out ...]"), "{s}");
+        assert!(s.ends_with("rendering template has a nested reference name: a: unable to execute template"));
+        assert_eq!(shorten("short"), "short");
     }
 
     #[test]

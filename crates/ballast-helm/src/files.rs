@@ -164,7 +164,12 @@ impl Object for Files {
         format!("map[{}]", items.join(" "))
     }
     fn entries(&self) -> Option<Map> {
-        Some(self.files.iter().map(|(k, v)| (k.clone(), Value::Bytes(v.clone()))).collect())
+        Some(
+            self.files
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .collect(),
+        )
     }
     fn to_data(&self) -> Value {
         use base64::Engine;

@@ -85,6 +85,7 @@ fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Se
 pub fn template(chart: &Path, opts: &TemplateOptions) -> Result<String, Error> {
     let (chart, opts) = (chart.to_path_buf(), opts.clone());
     on_render_thread(move || {
+        locate(&chart)?;
         let user = opts.values.merge()?;
         let chart = chart::load(&chart)?;
         installable(&chart)?;
@@ -176,6 +177,30 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     })
 }
 
+/// Helm's `LocateChart` for a chart that is not on disk: a path is "not found"; any other
+/// name would be looked up in a repository, which `ballast template` never does.
+fn locate(chart: &Path) -> Result<(), Error> {
+    if std::fs::metadata(chart).is_ok() {
+        return Ok(());
+    }
+    let name = chart.to_string_lossy();
+    let name = name.trim();
+    if chart.is_absolute() || name.starts_with('.') {
+        return Err(Error(format!(
+            "path {} not found",
+            ballast_gotemplate::fmt::quote(name)
+        )));
+    }
+    match name.split_once('/') {
+        None => Err(Error(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+        ))),
+        Some((repo, _)) => Err(Error(format!(
+            "{name}: not a local chart, and charts are not fetched from repositories (repo {repo}); download it first"
+        ))),
+    }
+}
+
 /// Helm's `checkIfInstallable`: only application charts render.
 fn installable(chart: &Chart) -> Result<(), Error> {
     match chart.metadata.chart_type.as_str() {
@@ -203,5 +228,91 @@ fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<output::Crd>) {
     }
     for dep in &chart.dependencies {
         collect_crds(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(dir: &Path, files: &[(&str, &str)]) {
+        for (name, text) in files {
+            let p = dir.join(name);
+            std::fs::create_dir_all(p.parent().expect("parent")).expect("mkdir");
+            std::fs::write(p, text).expect("write");
+        }
+    }
+
+    /// As `helm template r .` printed it: the parent's `define` wins over the subchart's,
+    /// subchart values are scoped and coalesced, a library chart gives only its defines,
+    /// `tpl` sees `.Template`, `<no value>` is removed.
+    #[test]
+    fn renders_charts_and_subcharts_as_helm() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write(
+            d.path(),
+            &[
+                ("p/Chart.yaml", "apiVersion: v2\nname: p\nversion: 0.1.0\n"),
+                ("p/values.yaml", "a: top\nsub:\n  b: fromparent\n"),
+                ("p/templates/_x.tpl", r#"{{ define "x" }}parent-x{{ end }}"#),
+                (
+                    "p/templates/a.yaml",
+                    "kind: A\nx: {{ include \"x\" . }}\ns: {{ include \"s\" .Subcharts.sub }}\nt: {{ tpl \"{{ .Values.a }}-{{ .Template.Name }}\" . }}\nm: \"{{ .Values.missing }}\"\nl: {{ include \"l\" . }}\n",
+                ),
+                ("p/charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+                ("p/charts/sub/values.yaml", "b: subdefault\nc: subonly\n"),
+                (
+                    "p/charts/sub/templates/_x.tpl",
+                    r#"{{ define "x" }}sub-x{{ end }}{{ define "s" }}sub-s {{ .Values.b }}{{ end }}"#,
+                ),
+                (
+                    "p/charts/sub/templates/b.yaml",
+                    "kind: B\nx: {{ include \"x\" . }}\nb: {{ .Values.b }}\nc: {{ .Values.c }}\nbase: {{ .Template.BasePath }}\n",
+                ),
+                (
+                    "p/charts/lib/Chart.yaml",
+                    "apiVersion: v2\nname: lib\nversion: 0.1.0\ntype: library\n",
+                ),
+                ("p/charts/lib/templates/_l.tpl", r#"{{ define "l" }}lib-l{{ end }}"#),
+                ("p/charts/lib/templates/never.yaml", "kind: Never\n"),
+            ],
+        );
+        let out = template(
+            &d.path().join("p"),
+            &TemplateOptions {
+                release_name: "r".into(),
+                ..Default::default()
+            },
+        )
+        .unwrap();
+        assert_eq!(
+            out,
+            "---\n# Source: p/templates/a.yaml\nkind: A\nx: parent-x\ns: sub-s fromparent\nt: top-p/templates/a.yaml\nm: \"\"\nl: lib-l\n---\n# Source: p/charts/sub/templates/b.yaml\nkind: B\nx: parent-x\nb: fromparent\nc: subonly\nbase: p/charts/sub/templates\n"
+        );
+    }
+
+    #[test]
+    fn errors_read_as_helm_prints_them() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write(
+            d.path(),
+            &[
+                ("q/Chart.yaml", "apiVersion: v2\nname: q\nversion: 0.1.0\n"),
+                ("q/templates/t.yaml", "{{ required \"need x\" .Values.x }}"),
+            ],
+        );
+        let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
+        assert_eq!(
+            e.0,
+            format!("execution error at (q/templates/t.yaml:1:3): need x{DEBUG_HINT}")
+        );
+        write(d.path(), &[("q/templates/t.yaml", "{{ .Values.x.y }}")]);
+        let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
+        assert_eq!(
+            e.0,
+            format!(
+                "q/templates/t.yaml:1:10\n  executing \"q/templates/t.yaml\" at <.Values.x.y>:\n    nil pointer evaluating interface {{}}.y{DEBUG_HINT}"
+            )
+        );
     }
 }

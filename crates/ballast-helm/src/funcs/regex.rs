@@ -79,7 +79,10 @@ fn translate(p: &str) -> Result<String, String> {
                     in_class = false;
                 }
                 // Go (Perl syntax) takes `-` after a class such as `\w` as a literal: `[\w-.]`.
-                '-' if [r"\w", r"\W", r"\d", r"\D", r"\s", r"\S"].iter().any(|e| p[..start].ends_with(e)) => {
+                '-' if [r"\w", r"\W", r"\d", r"\D", r"\s", r"\S"]
+                    .iter()
+                    .any(|e| p[..start].ends_with(e)) =>
+                {
                     out.push_str(r"\-");
                 }
                 _ => out.push(c),

@@ -156,9 +156,9 @@ fn inflate(root: &Root, dir: &Path, entry: &Value, global_home: &str) -> Result<
         return Err("nameTemplate: not supported".to_string().into());
     }
     let merge = match string_field(entry, "valuesMerge")?.as_str() {
-        "" | "override" => Merge::Override,
-        "merge" => Merge::Merge,
-        "replace" => Merge::Replace,
+        "" | "override" => ValuesMerge::Override,
+        "merge" => ValuesMerge::Merge,
+        "replace" => ValuesMerge::Replace,
         _ => return Err("valuesMerge must be one of [merge override replace]".to_string().into()),
     };
     let home = if global_home.is_empty() { "charts" } else { global_home };
@@ -209,8 +209,8 @@ fn inflate(root: &Root, dir: &Path, entry: &Value, global_home: &str) -> Result<
     } else {
         let inline = Value::Object(inline);
         let merged = match merge {
-            Merge::Replace => inline,
-            Merge::Override | Merge::Merge => {
+            ValuesMerge::Replace => inline,
+            ValuesMerge::Override | ValuesMerge::Merge => {
                 let text = read_values()?;
                 let file_values = root
                     .parse(&text)
@@ -223,7 +223,7 @@ fn inflate(root: &Root, dir: &Path, entry: &Value, global_home: &str) -> Result<
                 } else {
                     file_values
                 };
-                if merge == Merge::Override {
+                if merge == ValuesMerge::Override {
                     merge2(&inline, file_values)
                 } else {
                     merge2(&file_values, inline)
@@ -255,7 +255,7 @@ fn inflate(root: &Root, dir: &Path, entry: &Value, global_home: &str) -> Result<
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]
-enum Merge {
+enum ValuesMerge {
     Override,
     Merge,
     Replace,
