@@ -2,11 +2,13 @@
 """Ballast against the reference tools, same inputs, same run, alternating runs.
 
 Run through `scripts/bench`, which installs what is missing, builds Ballast (release) and starts a
-control plane on loopback. Inputs are generated here from fixed seeds. Prints one table and
-writes it, with the machine and the date, to BENCHMARKS.md.
+control plane on loopback when a group needs one (cluster, controller). Inputs are generated here
+from fixed seeds, or are the public charts of crates/ballast-helm/tests/fixtures/charts. Prints one
+table and writes it, with the machine and the date, to BENCHMARKS.md; a run of some groups keeps
+the rows of the other groups from the previous BENCHMARKS.md.
 
-Environment (set by scripts/bench): BALLAST, KUBECTL, KUBECONFIG, BENCH_WORK, ROUNDS, and
-BENCH_ONLY (comma list of groups: render, cluster, controller, git; default all).
+Environment (set by scripts/bench): BALLAST, BALLAST_ROOT, KUBECTL, HELM, KUBECONFIG, BENCH_WORK,
+ROUNDS, and BENCH_ONLY (comma list of groups: render, cluster, controller, git, helm; default all).
 """
 
 import base64
@@ -23,9 +25,11 @@ import urllib.request
 
 B = os.environ["BALLAST"]
 KUBECTL = os.environ["KUBECTL"]
+HELM = os.environ.get("HELM", os.path.expanduser("~/.cache/ballast/bin/helm"))
 WORK = os.environ["BENCH_WORK"]
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-ONLY = set(filter(None, os.environ.get("BENCH_ONLY", "render,cluster,controller,git").split(",")))
+GROUPS = ("render", "cluster", "controller", "git", "helm")
+ONLY = set(filter(None, os.environ.get("BENCH_ONLY", ",".join(GROUPS)).split(",")))
 N = int(os.environ.get("N", "1000"))
 APPS = int(os.environ.get("APPS", "100"))
 PER_APP = int(os.environ.get("PER_APP", "50"))
@@ -467,6 +471,89 @@ def bench_git():
                  "the serving side's pack-objects is a child of the fetching process.")
 
 
+# ---------------------------------------------------------------- helm
+
+# (label, archive in crates/ballast-helm/tests/fixtures/charts, release, namespace), each with its
+# default values: small to large, the large umbrella chart last, on its own row.
+HELM_CHARTS = [
+    ("podinfo (small, apiVersion v1)", "podinfo-6.14.1.tgz", "podinfo", ""),
+    ("ingress-nginx", "ingress-nginx-4.15.1.tgz", "ingress", "ingress-nginx"),
+    ("cert-manager (schema)", "cert-manager-v0.0.0.tgz", "cert-manager", "cert-manager"),
+    ("redis (bitnami common library)", "redis-23.1.1.tgz", "redis", ""),
+    ("airflow (bitnami, 3 subcharts)", "airflow-25.1.0.tgz", "af", ""),
+    ("argo-cd (CRDs, redis-ha subchart)", "argo-cd-10.1.1.tgz", "argocd", "argocd"),
+    ("large umbrella: kube-prometheus-stack (4 subcharts)", "kube-prometheus-stack-88.5.3.tgz", "kps", "monitoring"),
+]
+
+
+def differing_lines(a, b):
+    """Lines that differ, a line with a random value compared only up to its first ': '."""
+    la, lb = a.splitlines(), b.splitlines()
+    key = lambda l: l.split(": ", 1)[0]
+    return abs(len(la) - len(lb)) + sum(1 for x, y in zip(la, lb) if x != y and key(x) != key(y))
+
+
+def bench_helm():
+    charts = os.path.join(os.environ["BALLAST_ROOT"], "crates", "ballast-helm", "tests", "fixtures", "charts")
+    home = os.path.join(WORK, "helm-home")
+    # helm offline (inside `unshare -n` where that works) and with no user configuration.
+    env = {k: v for k, v in os.environ.items() if not k.startswith("HELM_")}
+    env.update(KUBECONFIG=os.path.join(home, "no-kubeconfig"), HELM_CACHE_HOME=os.path.join(home, "cache"),
+               HELM_CONFIG_HOME=os.path.join(home, "config"), HELM_DATA_HOME=os.path.join(home, "data"), NO_COLOR="1")
+    wrap = ["unshare", "-n"] if subprocess.run(["unshare", "-n", "true"], capture_output=True).returncode == 0 else []
+    # What the wrapper alone costs, taken off helm's times so that the ratio is helm's own.
+    overhead = statistics.median(timed(wrap + ["true"])[0] for _ in range(10)) if wrap else 0.0
+    for label, archive, release, ns in HELM_CHARTS:
+        chart = os.path.join(charts, archive)
+        flags = ["-n", ns] if ns else []
+        bcmd = [B, "template", release, chart] + flags
+        hcmd = wrap + [HELM, "template", release, chart] + flags
+        # Once each, untimed: warms the page cache and checks that both render the same.
+        hp = subprocess.run(hcmd, capture_output=True, env=env)
+        if hp.returncode:
+            sys.exit(f"bench: helm template {archive} failed:\n{hp.stderr.decode()[-2000:]}")
+        bp = subprocess.run(bcmd, capture_output=True)
+        expected = hp.stdout.decode()
+        lines = len(expected.splitlines())
+        if bp.returncode:
+            err = bp.stderr.decode().strip().splitlines()
+            notes.append(f"Helm: `ballast template` failed on {archive}, no row: {err[0] if err else ''}")
+            log(f"helm: {archive}: ballast template failed")
+            continue
+        diff = differing_lines(bp.stdout.decode(), expected)
+        if diff:
+            notes.append(f"Helm: on {archive}, {diff} of {lines} lines differ from helm's output.")
+        log(f"helm: {archive} ({lines} lines), one process each")
+        bs, hs = [], []
+        for r in range(ROUNDS):
+            for tool in (["b", "h"] if r % 2 == 0 else ["h", "b"]):
+                if tool == "b":
+                    bs.append(timed(bcmd)[:2])
+                else:
+                    w, rss = timed(hcmd, env=env)[:2]
+                    hs.append((max(w - overhead, 0.0), rss))
+        add_row("helm", f"template {label}, {lines} lines (one process)", bs, hs, "helm template", 10)
+    # The controller renders in process: the same charts without a process per chart.
+    log("helm: in process (cargo bench -p ballast-helm --bench template)")
+    _, out, _ = run(["cargo", "bench", "--quiet", "--locked", "-p", "ballast-helm", "--bench", "template"],
+                    cwd=os.environ["BALLAST_ROOT"], env=dict(os.environ, BALLAST_HELM=HELM))
+    for line in out.splitlines():
+        cells = [c.strip() for c in line.strip().strip("|").split("|")]
+        if len(cells) != 6 or not cells[3].endswith(" ms"):
+            continue
+        if cells[2].endswith(" ms"):
+            ours, theirs = float(cells[2][:-3]) / 1000, float(cells[3][:-3]) / 1000
+            rows.append(("helm", f"template in process: {cells[0]}, {cells[1]} lines", [(ours, 0.0)], [(theirs, 0.0)],
+                         "helm template (one process per chart)", 30, "s"))
+        if cells[5] != "= helm":
+            notes.append(f"Helm in process: {cells[0]}: {cells[5]}.")
+    notes.append(f"Helm: the reference helm v4.1.4 runs {'inside `unshare -n` (offline)' if wrap else 'as is'} with no "
+                 f"user configuration; the cost of the wrapper alone ({overhead * 1000:.1f} ms, measured) is taken off "
+                 "helm's times. Charts are the public archives of `crates/ballast-helm/tests/fixtures/charts` with "
+                 "their default values; lines holding random values (generated passwords, certificates) are compared "
+                 "only up to their first `: `.")
+
+
 # ---------------------------------------------------------------- report
 
 
@@ -480,9 +567,9 @@ def fmt(v, unit):
     return f"{v:.2f} {unit}"
 
 
-def table():
-    lines = ["| group | measure | ballast median | peer median | ratio | ballast peak RSS | peer peak RSS | peer | goal |",
-             "|---|---|---|---|---|---|---|---|---|"]
+def table_lines():
+    """One table line per row, in the order the rows were added."""
+    lines = []
     for group, measure, b, p, peer, goal, unit in rows:
         bm = statistics.median(s for s, _ in b)
         brss = max(r for _, r in b)
@@ -499,16 +586,50 @@ def table():
                 limit = float(goal.split()[1])
                 goal_txt = f"{goal}: {'met' if bm < limit else 'missed'}"
             lines.append(f"| {group} | {measure} | {fmt(bm, unit)} | | | | | | {goal_txt} |")
-    return "\n".join(lines)
+    return lines
+
+
+TABLE_HEAD = ["| group | measure | ballast median | peer median | ratio | ballast peak RSS | peer peak RSS | peer | goal |",
+              "|---|---|---|---|---|---|---|---|---|"]
+
+
+def previous(path):
+    """The previous BENCHMARKS.md: its date, table lines by group, notes, and what follows them
+    (the hand-written sections from the first `## ` heading on)."""
+    if not os.path.exists(path):
+        return None, {}, [], ""
+    text = open(path).read()
+    head, sep, rest = text.partition("\n## ")
+    tail = sep.lstrip("\n") + rest if sep else ""
+    date, by_group, old_notes = None, {}, []
+    for line in head.splitlines():
+        if line.startswith("Generated by") and " on " in line:
+            date = line.rsplit(" on ", 1)[1].split(".")[0].split(";")[0]
+        elif line.startswith("| ") and not line.startswith("| group |"):
+            by_group.setdefault(line.split("|")[1].strip(), []).append(line)
+        elif line.startswith("- "):
+            old_notes.append(line[2:])
+    return date, by_group, old_notes, tail
 
 
 def main():
-    groups = [("render", bench_render), ("cluster", bench_cluster), ("controller", bench_controller), ("git", bench_git)]
+    groups = [("render", bench_render), ("cluster", bench_cluster), ("controller", bench_controller), ("git", bench_git),
+              ("helm", bench_helm)]
     for name, fn in groups:
         if name in ONLY:
             fn()
-    t = table()
-    print(t)
+    new = table_lines()
+    print("\n".join(TABLE_HEAD + new))
+    # Groups not run keep their rows and notes from the previous file.
+    date, old_rows, old_notes, tail = previous("BENCHMARKS.md")
+    kept = [g for g in GROUPS if g not in ONLY and old_rows.get(g)]
+    lines = list(TABLE_HEAD)
+    for g in GROUPS:
+        if g in ONLY:
+            lines += [l for l in new if l.split("|")[1].strip() == g]
+        else:
+            lines += old_rows.get(g, [])
+    all_notes = [n for n in old_notes if n.split(":", 1)[0].split()[0].lower() in kept] + notes
     cpu = ""
     for line in open("/proc/cpuinfo"):
         if line.startswith("model name"):
@@ -517,14 +638,18 @@ def main():
     mem = int(open("/proc/meminfo").readline().split()[1]) / 1048576
     with open("BENCHMARKS.md", "w") as f:
         f.write("# Benchmarks\n\n")
-        f.write(f"Generated by `scripts/bench` (ROUNDS={ROUNDS}, groups: {', '.join(sorted(ONLY))}) on {time.strftime('%Y-%m-%d', time.gmtime())}.\n")
+        carried = f"; rows of {', '.join(kept)} from the run of {date or 'an earlier date'}" if kept else ""
+        f.write(f"Generated by `scripts/bench` (ROUNDS={ROUNDS}, groups: {', '.join(g for g in GROUPS if g in ONLY)}) on "
+                f"{time.strftime('%Y-%m-%d', time.gmtime())}{carried}.\n")
         f.write(f"Machine: {os.cpu_count()} CPUs ({cpu}), {mem:.0f} GiB, {os.uname().sysname} {os.uname().release}.\n")
-        f.write("One run: the same kube-apiserver 1.20.2 (etcd on disk, loopback), the same generated inputs, runs "
-                "alternating between Ballast and the peer; times are medians over rounds, RSS the peak over rounds. "
-                "Ratio is peer time / Ballast time.\n\n")
-        f.write(t + "\n")
-        if notes:
-            f.write("\n" + "\n".join(f"- {n}" for n in notes) + "\n")
+        f.write("One run: the same inputs (and for the cluster and controller groups the same kube-apiserver 1.20.2, "
+                "etcd on disk, loopback), runs alternating between Ballast and the peer; times are medians over rounds, "
+                "RSS the peak over rounds. Ratio is peer time / Ballast time.\n\n")
+        f.write("\n".join(lines) + "\n")
+        if all_notes:
+            f.write("\n" + "\n".join(f"- {n}" for n in all_notes) + "\n")
+        if tail:
+            f.write("\n" + tail)
     log("wrote BENCHMARKS.md")
 
 

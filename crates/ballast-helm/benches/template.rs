@@ -1,0 +1,254 @@
+//! Helm render speed, Ballast in process vs `helm template` (helm v4.1.4, one process per
+//! chart), on the same public charts in the same run, in rounds alternating between the two.
+//! Reports medians, the ratio and whether the outputs are the same; asserts nothing.
+//!
+//!   cargo bench -p ballast-helm --bench template
+//!
+//! Charts: archives of `tests/fixtures/charts/` (their origins are in its README), each with its
+//! default values, as the conformance cases of the same name render them. helm runs offline
+//! inside `unshare -n` where that works, with no user configuration; the cost of `unshare -n`
+//! alone (measured here, a few ms) is taken off helm's times, so that the ratio is helm's own.
+//! The reference helm is `$BALLAST_HELM` or `~/.cache/ballast/bin/helm` (`scripts/install-deps`).
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use ballast_helm::TemplateOptions;
+
+/// (label, archive, release, namespace): small to large; the umbrella chart last.
+const CHARTS: &[(&str, &str, &str, &str)] = &[
+    ("podinfo (small, apiVersion v1)", "podinfo-6.14.1.tgz", "podinfo", ""),
+    ("ingress-nginx", "ingress-nginx-4.15.1.tgz", "ingress", "ingress-nginx"),
+    (
+        "cert-manager (schema)",
+        "cert-manager-v0.0.0.tgz",
+        "cert-manager",
+        "cert-manager",
+    ),
+    ("redis (bitnami common library)", "redis-23.1.1.tgz", "redis", ""),
+    ("airflow (bitnami, 3 subcharts)", "airflow-25.1.0.tgz", "af", ""),
+    (
+        "argo-cd (CRDs, redis-ha subchart)",
+        "argo-cd-10.1.1.tgz",
+        "argocd",
+        "argocd",
+    ),
+    (
+        "kube-prometheus-stack (umbrella, 4 subcharts)",
+        "kube-prometheus-stack-88.5.3.tgz",
+        "kps",
+        "monitoring",
+    ),
+];
+
+/// Rounds per chart.
+const ROUNDS: usize = 5;
+
+fn median(mut v: Vec<Duration>) -> Duration {
+    v.sort();
+    v[v.len() / 2]
+}
+
+fn helm_binary() -> PathBuf {
+    match std::env::var_os("BALLAST_HELM") {
+        Some(p) => PathBuf::from(p),
+        None => {
+            let home = std::env::var_os("HOME").expect("HOME");
+            Path::new(&home).join(".cache/ballast/bin/helm")
+        }
+    }
+}
+
+fn can_unshare() -> bool {
+    Command::new("unshare")
+        .args(["-n", "true"])
+        .output()
+        .is_ok_and(|o| o.status.success())
+}
+
+/// `helm ARGS`, offline where possible, with `home` as its only configuration.
+fn helm_command(helm: &Path, unshare: bool, home: &Path) -> Command {
+    let mut cmd = if unshare {
+        let mut c = Command::new("unshare");
+        c.arg("-n").arg(helm);
+        c
+    } else {
+        Command::new(helm)
+    };
+    for (k, _) in std::env::vars_os() {
+        if k.to_string_lossy().starts_with("HELM_") {
+            cmd.env_remove(k);
+        }
+    }
+    cmd.env("KUBECONFIG", home.join("no-kubeconfig"))
+        .env("HELM_CACHE_HOME", home.join("cache"))
+        .env("HELM_CONFIG_HOME", home.join("config"))
+        .env("HELM_DATA_HOME", home.join("data"))
+        .env("NO_COLOR", "1");
+    cmd
+}
+
+/// The median wall time of `unshare -n true`: what the wrapper alone adds to a helm run.
+fn unshare_cost(unshare: bool) -> Duration {
+    if !unshare {
+        return Duration::ZERO;
+    }
+    let times = (0..20)
+        .map(|_| {
+            let t = Instant::now();
+            let ok = Command::new("unshare")
+                .args(["-n", "true"])
+                .status()
+                .is_ok_and(|s| s.success());
+            assert!(ok, "unshare -n true");
+            t.elapsed()
+        })
+        .collect();
+    median(times)
+}
+
+/// Runs in process until `budget` is spent (at least 3 runs, at most 200): the median and the
+/// output (or the error, after the first failed run).
+fn ours(chart: &Path, opts: &TemplateOptions, budget: Duration) -> (Duration, Result<String, String>) {
+    let mut times = Vec::new();
+    let start = Instant::now();
+    let mut out = Err(String::new());
+    while times.len() < 3 || (start.elapsed() < budget && times.len() < 200) {
+        let t = Instant::now();
+        out = ballast_helm::template(chart, opts).map_err(|e| e.to_string());
+        times.push(t.elapsed());
+        if out.is_err() {
+            break;
+        }
+    }
+    (median(times), out)
+}
+
+fn theirs(
+    helm: &Path,
+    unshare: bool,
+    home: &Path,
+    chart: &Path,
+    release: &str,
+    ns: &str,
+    runs: usize,
+) -> (Duration, String) {
+    let mut times = Vec::new();
+    let mut text = String::new();
+    for _ in 0..runs {
+        let mut cmd = helm_command(helm, unshare, home);
+        cmd.arg("template").arg(release).arg(chart);
+        if !ns.is_empty() {
+            cmd.args(["-n", ns]);
+        }
+        let t = Instant::now();
+        let out = cmd.output().expect("helm template");
+        times.push(t.elapsed());
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        text = String::from_utf8_lossy(&out.stdout).into_owned();
+    }
+    (median(times), text)
+}
+
+/// Lines that differ, a line holding a random value (a generated password or certificate)
+/// being compared only up to its first `": "`, as the conformance suite does.
+fn differing_lines(a: &str, b: &str) -> usize {
+    let key = |l: &str| l.split_once(": ").map_or(l, |(k, _)| k).to_string();
+    let (la, lb): (Vec<&str>, Vec<&str>) = (a.lines().collect(), b.lines().collect());
+    let mut n = la.len().abs_diff(lb.len());
+    for (x, y) in la.iter().zip(&lb) {
+        if x != y && key(x) != key(y) {
+            n += 1;
+        }
+    }
+    n
+}
+
+fn main() {
+    let helm = helm_binary();
+    assert!(
+        helm.is_file(),
+        "the reference helm is missing at {}: run scripts/install-deps (or set BALLAST_HELM)",
+        helm.display()
+    );
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts");
+    let home = tempfile::tempdir().unwrap();
+    let unshare = can_unshare();
+    let overhead = unshare_cost(unshare);
+    eprintln!(
+        "helm: {} ({}); unshare -n alone: {:.1} ms, taken off helm's times",
+        helm.display(),
+        if unshare {
+            "inside unshare -n"
+        } else {
+            "unshare -n unavailable"
+        },
+        overhead.as_secs_f64() * 1e3
+    );
+
+    println!("| chart | lines | ballast (in process) | helm template | ratio | output |");
+    println!("|---|---|---|---|---|---|");
+    for &(label, archive, release, ns) in CHARTS {
+        let chart = fixtures.join(archive);
+        let opts = TemplateOptions {
+            release_name: release.to_string(),
+            namespace: ns.to_string(),
+            ..TemplateOptions::default()
+        };
+        // Once, untimed: warm the page cache for both.
+        let _ = ballast_helm::template(&chart, &opts);
+        let (_, expected) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
+        // Rounds alternating between the two, so that a change of load on the machine falls
+        // on both: per round, a batch of in-process renders (its median) and one helm run.
+        let (mut bs, mut hs) = (Vec::new(), Vec::new());
+        let mut got = Err(String::new());
+        for r in 0..ROUNDS {
+            let run_ours = |bs: &mut Vec<Duration>| {
+                let (b, out) = ours(&chart, &opts, Duration::from_millis(400));
+                bs.push(b);
+                out
+            };
+            let run_theirs = |hs: &mut Vec<Duration>| {
+                let (h, _) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
+                hs.push(h.saturating_sub(overhead));
+            };
+            if r % 2 == 0 {
+                got = run_ours(&mut bs);
+                run_theirs(&mut hs);
+            } else {
+                run_theirs(&mut hs);
+                got = run_ours(&mut bs);
+            }
+            if got.is_err() {
+                break;
+            }
+        }
+        let (b, h) = (median(bs), median(hs));
+        match got {
+            Ok(text) => {
+                let diff = differing_lines(&text, &expected);
+                let same = if diff == 0 {
+                    "= helm".to_string()
+                } else {
+                    format!("{diff} lines differ")
+                };
+                println!(
+                    "| {label} | {} | {:.2} ms | {:.1} ms | {:.0}x | {same} |",
+                    expected.lines().count(),
+                    b.as_secs_f64() * 1e3,
+                    h.as_secs_f64() * 1e3,
+                    h.as_secs_f64() / b.as_secs_f64()
+                );
+            }
+            Err(e) => {
+                let e = e.lines().next().unwrap_or("").replace('|', "/");
+                println!(
+                    "| {label} | {} | failed | {:.1} ms | | ballast: {e} |",
+                    expected.lines().count(),
+                    h.as_secs_f64() * 1e3
+                );
+            }
+        }
+    }
+}
