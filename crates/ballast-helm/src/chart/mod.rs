@@ -1,6 +1,17 @@
-//! Charts: loading from a directory or a `.tgz`, `Chart.yaml` metadata, dependencies.
+//! Charts: loading from a directory or a `.tgz` ([`load()`], [`load_archive`]), `.helmignore`
+//! ([`ignore`]), `Chart.yaml` metadata ([`metadata`]), dependencies ([`deps`]).
+
+pub mod archive;
+pub mod deps;
+pub mod ignore;
+pub mod load;
+pub mod metadata;
+#[cfg(test)]
+mod tests;
 
 use std::rc::Rc;
+
+pub use load::{check_dependencies, load, load_archive, load_dir, load_files};
 
 use ballast_gotemplate::Value;
 
@@ -23,6 +34,28 @@ pub struct Chart {
     pub files: Vec<ChartFile>,
     /// Subcharts from `charts/` (directories and archives).
     pub dependencies: Vec<Chart>,
+}
+
+impl Chart {
+    /// Fails for a library chart (`library charts are not installable`), as `helm template`.
+    pub fn check_installable(&self) -> Result<(), crate::Error> {
+        if self.metadata.chart_type == "library" {
+            return Err(crate::Error("library charts are not installable".into()));
+        }
+        Ok(())
+    }
+
+    /// The values a subchart's templates see: the map under `name` (its name or alias) in its
+    /// parent's values; an empty map if absent.
+    pub fn scoped_values(parent_values: &Value, name: &str) -> Value {
+        match parent_values {
+            Value::Map(m) => match m.borrow().get(name) {
+                Some(v @ Value::Map(_)) => v.clone(),
+                _ => Value::empty_map(),
+            },
+            _ => Value::empty_map(),
+        }
+    }
 }
 
 /// A file of a chart: its path from the chart root, with `/` separators, and its bytes.

@@ -1,0 +1,275 @@
+//! Chart archives (`.tgz`): read safely into a list of files named from the chart root.
+//!
+//! Guarantees: no entry escapes the chart (absolute paths, `..`, Windows drive paths are
+//! refused), links (symbolic and hard) and special files are refused, every file is at most
+//! [`MAX_FILE_SIZE`] bytes, the whole chart at most [`MAX_CHART_SIZE`] bytes and
+//! [`MAX_ENTRIES`] entries, and every entry lies under one top directory. Errors name the
+//! entry at fault.
+
+use std::io::Read;
+
+/// The most bytes of one decompressed file (Helm's `MaxDecompressedFileSize`, 5 MiB).
+pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
+/// The most bytes of a decompressed chart (Helm's `MaxDecompressedChartSize`, 100 MiB).
+pub const MAX_CHART_SIZE: u64 = 100 * 1024 * 1024;
+/// The most entries of one archive.
+pub const MAX_ENTRIES: usize = 20_000;
+
+/// A file read from a chart: its path from the chart root (with `/`) and its bytes (a UTF-8
+/// byte-order mark removed).
+#[derive(Clone, Debug)]
+pub struct BufferedFile {
+    /// Path from the chart root.
+    pub name: String,
+    /// Content.
+    pub data: Vec<u8>,
+}
+
+/// Removes a leading UTF-8 byte-order mark, as Helm does for every chart file.
+pub fn trim_bom(mut data: Vec<u8>) -> Vec<u8> {
+    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        data.drain(..3);
+    }
+    data
+}
+
+/// `path.Clean` of Go for a `/`-separated relative path.
+pub(crate) fn clean(p: &str) -> String {
+    let mut out: Vec<&str> = Vec::new();
+    for part in p.split('/') {
+        match part {
+            "" | "." => {}
+            ".." => {
+                if matches!(out.last(), Some(l) if *l != "..") {
+                    out.pop();
+                } else {
+                    out.push("..");
+                }
+            }
+            _ => out.push(part),
+        }
+    }
+    if out.is_empty() { ".".into() } else { out.join("/") }
+}
+
+/// The files of a gzipped tar chart archive, named from inside its single top directory.
+pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<BufferedFile>, String> {
+    if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
+        return Err("gzip: invalid header".into());
+    }
+    let gz = flate2::read::GzDecoder::new(bytes);
+    let mut tar = tar::Archive::new(gz);
+    let entries = tar.entries().map_err(|e| format!("reading chart archive: {e}"))?;
+    let mut files = Vec::new();
+    let mut remaining = MAX_CHART_SIZE;
+    let mut top: Option<String> = None;
+    for (count, entry) in entries.enumerate() {
+        if count >= MAX_ENTRIES {
+            return Err(format!("chart archive has more than {MAX_ENTRIES} entries"));
+        }
+        let mut entry = entry.map_err(|e| format!("reading chart archive: {e}"))?;
+        let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
+        let kind = entry.header().entry_type();
+        use tar::EntryType as T;
+        match kind {
+            T::Directory | T::XGlobalHeader | T::XHeader | T::GNULongName | T::GNULongLink => continue,
+            T::Symlink => {
+                return Err(format!(
+                    "chart archive entry {raw_name:?} is a symbolic link, which is not allowed"
+                ));
+            }
+            T::Link => {
+                return Err(format!(
+                    "chart archive entry {raw_name:?} is a hard link, which is not allowed"
+                ));
+            }
+            T::Regular | T::Continuous => {}
+            _ => return Err(format!("chart archive entry {raw_name:?} is not a regular file")),
+        }
+        let delim = if raw_name.contains('\\') { '\\' } else { '/' };
+        let parts: Vec<&str> = raw_name.split(delim).collect();
+        let first = parts[0].to_string();
+        if first == "Chart.yaml" {
+            return Err("chart yaml not in base directory".into());
+        }
+        let rest = parts[1..].join("/");
+        if rest.starts_with('/') || first.is_empty() {
+            return Err(format!("chart illegally contains absolute paths: {raw_name:?}"));
+        }
+        let n = clean(&rest);
+        if n == "." {
+            return Err(format!(
+                "chart illegally contains content outside the base directory: {raw_name:?}"
+            ));
+        }
+        if n.starts_with("..") {
+            return Err(format!("chart illegally references parent directory: {raw_name:?}"));
+        }
+        if is_drive_path(&n) || first.contains(':') {
+            return Err(format!("chart contains illegally named files: {raw_name:?}"));
+        }
+        match &top {
+            None => top = Some(first),
+            Some(t) if *t != first => {
+                return Err(format!(
+                    "chart archive has more than one top directory: {t:?} and {first:?} ({raw_name:?})"
+                ));
+            }
+            Some(_) => {}
+        }
+        let size = entry
+            .header()
+            .size()
+            .map_err(|e| format!("chart archive entry {raw_name:?}: {e}"))?;
+        if size > remaining {
+            return Err(format!(
+                "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+            ));
+        }
+        if size > MAX_FILE_SIZE {
+            return Err(format!(
+                "decompressed chart file {raw_name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+            ));
+        }
+        let mut data = Vec::with_capacity(size as usize);
+        let read = (&mut entry)
+            .take(remaining.min(MAX_FILE_SIZE + 1))
+            .read_to_end(&mut data)
+            .map_err(|e| format!("chart archive entry {raw_name:?}: {e}"))? as u64;
+        if read > MAX_FILE_SIZE {
+            return Err(format!(
+                "decompressed chart file {raw_name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+            ));
+        }
+        remaining = remaining.saturating_sub(read);
+        if read < size || remaining == 0 {
+            return Err(format!(
+                "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+            ));
+        }
+        files.push(BufferedFile {
+            name: n,
+            data: trim_bom(data),
+        });
+    }
+    if files.is_empty() {
+        return Err("no files in chart archive".into());
+    }
+    Ok(files)
+}
+
+/// `c:/x`-style paths.
+fn is_drive_path(n: &str) -> bool {
+    let b = n.as_bytes();
+    b.len() >= 2 && b[0].is_ascii_alphabetic() && b[1] == b':'
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    enum E<'a> {
+        File(&'a str, &'a [u8]),
+        Symlink(&'a str, &'a str),
+        Hard(&'a str, &'a str),
+        /// A file whose path is written raw into the header (bypassing the tar crate's checks).
+        Raw(&'a str, &'a [u8]),
+    }
+
+    fn tgz(entries: &[E]) -> Vec<u8> {
+        let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+        let mut b = tar::Builder::new(gz);
+        for e in entries {
+            let mut h = tar::Header::new_gnu();
+            match e {
+                E::File(n, d) => {
+                    h.set_size(d.len() as u64);
+                    h.set_mode(0o644);
+                    h.set_cksum();
+                    b.append_data(&mut h, n, *d).unwrap();
+                }
+                E::Symlink(n, t) | E::Hard(n, t) => {
+                    h.set_entry_type(if matches!(e, E::Symlink(..)) {
+                        tar::EntryType::Symlink
+                    } else {
+                        tar::EntryType::Link
+                    });
+                    h.set_size(0);
+                    b.append_link(&mut h, n, t).unwrap();
+                }
+                E::Raw(n, d) => {
+                    h.set_size(d.len() as u64);
+                    h.set_mode(0o644);
+                    let name = &mut h.as_old_mut().name;
+                    name[..n.len()].copy_from_slice(n.as_bytes());
+                    h.set_cksum();
+                    b.append(&h, *d).unwrap();
+                }
+            }
+        }
+        b.into_inner().unwrap().finish().unwrap()
+    }
+
+    #[test]
+    fn reads_one_top_folder() {
+        let a = tgz(&[
+            E::File("c/Chart.yaml", b"name: c"),
+            E::File("c/templates/a.yaml", b"\xEF\xBB\xBFx"),
+            E::Raw("c/./b/../d.txt", b"d"),
+        ]);
+        let files = load_archive_files(&a).unwrap();
+        let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+        assert_eq!(names, ["Chart.yaml", "templates/a.yaml", "d.txt"]);
+        assert_eq!(files[1].data, b"x");
+    }
+
+    #[test]
+    fn refuses_unsafe_entries() {
+        let cases: Vec<(Vec<u8>, &str)> = vec![
+            (
+                tgz(&[E::File("c/Chart.yaml", b""), E::Symlink("c/l", "/etc/passwd")]),
+                "\"c/l\" is a symbolic link",
+            ),
+            (
+                tgz(&[E::File("c/Chart.yaml", b""), E::Hard("c/h", "c/Chart.yaml")]),
+                "\"c/h\" is a hard link",
+            ),
+            (
+                tgz(&[E::Raw("c/../../etc/x", b"x")]),
+                "references parent directory: \"c/../../etc/x\"",
+            ),
+            (tgz(&[E::Raw("c//etc/x", b"x")]), "absolute paths"),
+            (tgz(&[E::Raw("/etc/x", b"x")]), "absolute paths"),
+            (tgz(&[E::File("Chart.yaml", b"x")]), "chart yaml not in base directory"),
+            (
+                tgz(&[E::File("a/Chart.yaml", b"x"), E::File("b/x", b"x")]),
+                "more than one top directory",
+            ),
+            (tgz(&[]), "no files in chart archive"),
+            (b"not gzip".to_vec(), "gzip: invalid header"),
+        ];
+        for (a, want) in cases {
+            let err = load_archive_files(&a).unwrap_err();
+            assert!(err.contains(want), "{err} does not contain {want}");
+        }
+    }
+
+    #[test]
+    fn refuses_large_files() {
+        let big = vec![b'a'; MAX_FILE_SIZE as usize + 1];
+        let a = tgz(&[E::File("c/big", &big)]);
+        assert!(
+            load_archive_files(&a)
+                .unwrap_err()
+                .contains("\"c/big\" is larger than the maximum file size")
+        );
+    }
+
+    #[test]
+    fn go_clean() {
+        assert_eq!(clean("a/./b/../c"), "a/c");
+        assert_eq!(clean("../a"), "../a");
+        assert_eq!(clean("a/../.."), "..");
+        assert_eq!(clean(""), ".");
+    }
+}

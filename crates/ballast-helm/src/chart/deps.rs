@@ -1,0 +1,203 @@
+//! Dependencies as Helm processes them before a render (`ProcessDependenciesWithMerge`):
+//! aliases, tags, conditions, removal of disabled subcharts, then `import-values`.
+
+use ballast_gotemplate::Value;
+
+use super::{Chart, Dependency};
+use crate::Error;
+use crate::values::coalesce::{coalesce_tables, coalesce_values, merge_maps, path_value, table};
+
+/// The deepest chart nesting processed (a guard against pathological inputs).
+const MAX_NESTING: usize = 64;
+
+/// Whether `version` satisfies the dependency's `constraint` (Helm's `IsCompatibleRange`): an
+/// empty or invalid constraint, or an invalid version, never matches.
+pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
+    if constraint.trim().is_empty() {
+        return false;
+    }
+    let Ok(v) = crate::semver::Version::parse(version) else {
+        return false;
+    };
+    match crate::semver::Constraints::parse(constraint) {
+        Ok(c) => c.check(&v),
+        Err(_) => false,
+    }
+}
+
+/// Enables, aliases and prunes dependencies at every level against the user's values, then
+/// merges `import-values` into each parent's defaults (children first).
+pub fn process_dependencies(chart: &mut Chart, user: &Value) -> Result<(), Error> {
+    process_enabled(chart, user, "", 0)?;
+    process_import_values(chart, 0)
+}
+
+/// A copy of the subchart matching `dep` (by name and version range), renamed to its alias.
+fn alias_dependency(charts: &[Chart], dep: &Dependency) -> Option<Chart> {
+    let c = charts
+        .iter()
+        .find(|c| c.metadata.name == dep.name && is_compatible_range(&dep.version, &c.metadata.version))?;
+    let mut out = c.clone();
+    if !dep.alias.is_empty() {
+        out.metadata.name = dep.alias.clone();
+    }
+    Some(out)
+}
+
+fn process_enabled(c: &mut Chart, v: &Value, path: &str, depth: usize) -> Result<(), Error> {
+    if depth > MAX_NESTING {
+        return Err(Error(format!(
+            "chart {} nests dependencies deeper than {MAX_NESTING} levels",
+            c.metadata.name
+        )));
+    }
+    if c.metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    // Subcharts not listed (by name and compatible version) are kept as they are; listed ones
+    // are replaced by their (aliased) copies.
+    let mut deps: Vec<Chart> = c
+        .dependencies
+        .iter()
+        .filter(|existing| {
+            !c.metadata.dependencies.iter().any(|req| {
+                existing.metadata.name == req.name && is_compatible_range(&req.version, &existing.metadata.version)
+            })
+        })
+        .cloned()
+        .collect();
+    for req in &mut c.metadata.dependencies {
+        if let Some(copy) = alias_dependency(&c.dependencies, req) {
+            deps.push(copy);
+        }
+        if !req.alias.is_empty() {
+            req.name = req.alias.clone();
+        }
+    }
+    c.dependencies = deps;
+    for req in &mut c.metadata.dependencies {
+        req.enabled = true;
+    }
+    let cvals = coalesce_values(c, v, false)?;
+    process_tags(&mut c.metadata.dependencies, &cvals);
+    process_conditions(&mut c.metadata.dependencies, &cvals, path);
+    let removed: Vec<String> = c
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !r.enabled)
+        .map(|r| r.name.clone())
+        .collect();
+    c.dependencies.retain(|d| !removed.contains(&d.metadata.name));
+    c.metadata.dependencies.retain(|r| !removed.contains(&r.name));
+    for sub in &mut c.dependencies {
+        let subpath = format!("{path}{}.", sub.metadata.name);
+        process_enabled(sub, &cvals, &subpath, depth + 1)?;
+    }
+    Ok(())
+}
+
+/// `tags`: a dependency is disabled when none of its tags is true and one is false.
+fn process_tags(reqs: &mut [Dependency], cvals: &Value) {
+    let Some(Value::Map(tags)) = table(cvals, "tags") else {
+        return;
+    };
+    let tags = tags.borrow();
+    for r in reqs.iter_mut() {
+        let (mut has_true, mut has_false) = (false, false);
+        for t in &r.tags {
+            match tags.get(t) {
+                Some(Value::Bool(true)) => has_true = true,
+                Some(Value::Bool(false)) => has_false = true,
+                _ => {}
+            }
+        }
+        r.enabled = has_true || !has_false;
+    }
+}
+
+/// `condition`: the first of its comma-separated paths that holds a bool decides.
+fn process_conditions(reqs: &mut [Dependency], cvals: &Value, path: &str) {
+    for r in reqs.iter_mut() {
+        for cond in r.condition.trim().split(',') {
+            if cond.is_empty() {
+                continue;
+            }
+            if let Some(Value::Bool(b)) = path_value(cvals, &format!("{path}{cond}")) {
+                r.enabled = b;
+                break;
+            }
+        }
+    }
+}
+
+/// `{a: {b: data}}` for the path `a.b`; `data` itself for `.`.
+fn path_to_map(path: &str, data: Value) -> Value {
+    if path == "." {
+        return data;
+    }
+    let mut cur = data;
+    for part in path.split('.').rev() {
+        let mut m = ballast_gotemplate::value::Map::new();
+        m.insert(part.to_string(), cur);
+        cur = Value::map(m);
+    }
+    cur
+}
+
+fn process_import_values(c: &mut Chart, depth: usize) -> Result<(), Error> {
+    if depth > MAX_NESTING {
+        return Ok(());
+    }
+    for d in &mut c.dependencies {
+        process_import_values(d, depth + 1)?;
+    }
+    if c.metadata.dependencies.is_empty() {
+        return Ok(());
+    }
+    let cvals = coalesce_values(c, &Value::empty_map(), true)?;
+    let mut b = Value::empty_map();
+    for r in &mut c.metadata.dependencies {
+        let mut out = Vec::new();
+        for iv in &r.import_values {
+            let (child, parent) = match iv {
+                Value::Map(m) => {
+                    let m = m.borrow();
+                    // Go's `fmt.Sprintf("%v", v)`: a missing key is `<nil>`.
+                    let get = |k: &str| match m.get(k) {
+                        None => "<nil>".to_string(),
+                        Some(v) => ballast_gotemplate::fmt::sprint_value(v),
+                    };
+                    (get("child"), get("parent"))
+                }
+                Value::String(s) => (format!("exports.{s}"), ".".to_string()),
+                _ => continue,
+            };
+            let mut pair = ballast_gotemplate::value::Map::new();
+            pair.insert("child".into(), Value::str(&child));
+            pair.insert("parent".into(), Value::str(&parent));
+            out.push(Value::map(pair));
+            let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
+                continue;
+            };
+            let imported = path_to_map(&parent, vv.deep_copy());
+            b = merge_tables(&b, &imported);
+        }
+        r.import_values = out;
+    }
+    let merged = cvals.deep_copy();
+    if let (Value::Map(dst), Value::Map(src)) = (&merged, &b) {
+        coalesce_tables(dst, src, true);
+    }
+    c.values = merged;
+    Ok(())
+}
+
+/// Helm's `MergeTables(dst, src)`: `dst` wins, nulls kept.
+fn merge_tables(dst: &Value, src: &Value) -> Value {
+    let out = merge_maps(&Value::empty_map(), dst);
+    if let (Value::Map(d), Value::Map(s)) = (&out, src) {
+        coalesce_tables(d, s, true);
+    }
+    out
+}

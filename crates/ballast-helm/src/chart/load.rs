@@ -1,0 +1,289 @@
+//! Loading a chart from a directory, a `.tgz` file or archive bytes, as Helm's v2 loader.
+
+use std::path::Path;
+
+use ballast_gotemplate::Value;
+
+use super::archive::{self, BufferedFile, MAX_CHART_SIZE, MAX_ENTRIES, MAX_FILE_SIZE};
+use super::ignore::{HELM_IGNORE, Rules};
+use super::metadata::{fill_metadata, validate};
+use super::{Chart, ChartFile, Metadata};
+use crate::Error;
+use crate::values::go_io_error;
+
+/// How deep subcharts may nest (`charts/a/charts/b/...`, archives included).
+pub const MAX_NESTING: usize = 32;
+/// How deep directories are walked.
+const MAX_DIR_DEPTH: usize = 64;
+
+/// Loads the chart at `path`: a directory (with `.helmignore`) or a gzipped tar archive.
+/// Subcharts in `charts/` (directories and `.tgz`) are loaded recursively. Then checks, as
+/// `helm template` does, that every dependency listed in `Chart.yaml` is in `charts/`
+/// (`found in Chart.yaml, but missing in charts/ directory: a, b`).
+pub fn load(path: &Path) -> Result<Chart, Error> {
+    let meta = std::fs::metadata(path).map_err(|e| Error(format!("stat {}: {}", path.display(), go_io_error(&e))))?;
+    let chart = if meta.is_dir() {
+        load_dir(path)?
+    } else {
+        load_file(path)?
+    };
+    check_dependencies(&chart)?;
+    Ok(chart)
+}
+
+/// Every dependency of `Chart.yaml` must have a subchart of that name in `charts/`.
+pub fn check_dependencies(chart: &Chart) -> Result<(), Error> {
+    let missing: Vec<&str> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|r| !chart.dependencies.iter().any(|d| d.metadata.name == r.name))
+        .map(|r| r.name.as_str())
+        .collect();
+    if missing.is_empty() {
+        return Ok(());
+    }
+    Err(Error(format!(
+        "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: {}",
+        missing.join(", ")
+    )))
+}
+
+/// Loads a chart archive file.
+pub fn load_file(path: &Path) -> Result<Chart, Error> {
+    use std::io::Read;
+    let f = std::fs::File::open(path).map_err(|e| Error(format!("open {}: {}", path.display(), go_io_error(&e))))?;
+    let mut data = Vec::new();
+    f.take(MAX_CHART_SIZE + 1)
+        .read_to_end(&mut data)
+        .map_err(|e| Error(format!("read {}: {e}", path.display())))?;
+    if data.len() as u64 > MAX_CHART_SIZE {
+        return Err(Error(format!(
+            "chart archive {} is larger than {MAX_CHART_SIZE} bytes",
+            path.display()
+        )));
+    }
+    if !data.starts_with(&[0x1f, 0x8b]) {
+        return Err(Error(format!(
+            "file '{}' does not appear to be a gzipped archive",
+            path.display()
+        )));
+    }
+    load_archive(&data)
+}
+
+/// Loads a chart from the bytes of a gzipped tar archive with one top directory.
+pub fn load_archive(bytes: &[u8]) -> Result<Chart, Error> {
+    load_archive_at(bytes, 0)
+}
+
+fn load_archive_at(bytes: &[u8], depth: usize) -> Result<Chart, Error> {
+    let files = archive::load_archive_files(bytes).map_err(Error)?;
+    load_files_at(files, depth)
+}
+
+/// Loads a chart directory, skipping what `.helmignore` (plus `templates/.?*`) ignores.
+/// Symbolic links are followed (a link to a directory at most [`MAX_DIR_DEPTH`] deep);
+/// special files are refused.
+pub fn load_dir(dir: &Path) -> Result<Chart, Error> {
+    let ignore_path = dir.join(HELM_IGNORE);
+    let mut rules = if ignore_path.is_file() {
+        let text = std::fs::read_to_string(&ignore_path)
+            .map_err(|e| Error(format!("open {}: {}", ignore_path.display(), go_io_error(&e))))?;
+        Rules::parse(&text).map_err(Error)?
+    } else {
+        Rules::default()
+    };
+    rules.add_defaults();
+    let chart_yaml = dir.join("Chart.yaml");
+    if !chart_yaml.exists() {
+        return Err(Error(format!(
+            "unable to detect chart at {}: open {}: no such file or directory",
+            chart_yaml.display(),
+            chart_yaml.display()
+        )));
+    }
+    let mut files = Vec::new();
+    let mut total = 0u64;
+    walk(dir, "", &rules, &mut files, &mut total, 0)?;
+    load_files_at(files, 0)
+}
+
+fn walk(
+    dir: &Path,
+    rel: &str,
+    rules: &Rules,
+    files: &mut Vec<BufferedFile>,
+    total: &mut u64,
+    depth: usize,
+) -> Result<(), Error> {
+    if depth > MAX_DIR_DEPTH {
+        return Err(Error(format!(
+            "chart directory {} nests deeper than {MAX_DIR_DEPTH} levels",
+            dir.display()
+        )));
+    }
+    let rd = std::fs::read_dir(dir).map_err(|e| Error(format!("open {}: {}", dir.display(), go_io_error(&e))))?;
+    let mut names: Vec<String> = Vec::new();
+    for entry in rd {
+        let entry = entry.map_err(|e| Error(format!("read {}: {e}", dir.display())))?;
+        names.push(entry.file_name().to_string_lossy().into_owned());
+    }
+    names.sort();
+    for name in names {
+        let path = dir.join(&name);
+        let n = if rel.is_empty() {
+            name.clone()
+        } else {
+            format!("{rel}/{name}")
+        };
+        // Follows symbolic links.
+        let meta =
+            std::fs::metadata(&path).map_err(|e| Error(format!("stat {}: {}", path.display(), go_io_error(&e))))?;
+        if meta.is_dir() {
+            if rules.ignore(&n, true) {
+                continue;
+            }
+            walk(&path, &n, rules, files, total, depth + 1)?;
+            continue;
+        }
+        if rules.ignore(&n, false) {
+            continue;
+        }
+        if !meta.is_file() {
+            return Err(Error(format!(
+                "cannot load irregular file {} as it has file mode type bits set",
+                path.display()
+            )));
+        }
+        if meta.len() > MAX_FILE_SIZE {
+            return Err(Error(format!(
+                "chart file {name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
+            )));
+        }
+        *total += meta.len();
+        if *total > MAX_CHART_SIZE || files.len() >= MAX_ENTRIES {
+            return Err(Error(format!(
+                "chart directory {} is larger than the maximum size",
+                dir.display()
+            )));
+        }
+        let data = std::fs::read(&path).map_err(|e| Error(format!("open {}: {}", path.display(), go_io_error(&e))))?;
+        files.push(BufferedFile {
+            name: n,
+            data: archive::trim_bom(data),
+        });
+    }
+    Ok(())
+}
+
+/// Builds a chart from its files (names from the chart root), as Helm's `LoadFiles`.
+pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
+    load_files_at(files, 0)
+}
+
+fn text(data: &[u8]) -> String {
+    String::from_utf8_lossy(data).into_owned()
+}
+
+fn load_files_at(files: Vec<BufferedFile>, depth: usize) -> Result<Chart, Error> {
+    if depth > MAX_NESTING {
+        return Err(Error(format!("subcharts nest deeper than {MAX_NESTING} levels")));
+    }
+    let mut c = Chart {
+        values: Value::empty_map(),
+        ..Chart::default()
+    };
+    let mut metadata: Option<Metadata> = None;
+    for f in files.iter().filter(|f| f.name == "Chart.yaml") {
+        let doc = crate::yaml::parse_document_raw(&text(&f.data))
+            .map_err(|e| Error(format!("cannot load Chart.yaml: {e}")))?;
+        let mut md = metadata.take().unwrap_or_default();
+        fill_metadata(&mut md, &doc).map_err(|e| Error(format!("cannot load Chart.yaml: {e}")))?;
+        if md.api_version.is_empty() {
+            md.api_version = "v1".into();
+        }
+        metadata = Some(md);
+    }
+    if let Some(md) = &metadata
+        && md.api_version != "v1"
+        && md.api_version != "v2"
+    {
+        return Err(Error("invalid chart apiVersion".into()));
+    }
+    let mut subcharts: std::collections::BTreeMap<String, Vec<BufferedFile>> = Default::default();
+    for f in files {
+        let name = f.name.clone();
+        let data: std::rc::Rc<[u8]> = f.data.into();
+        match name.as_str() {
+            "Chart.yaml" => {}
+            "Chart.lock" => c.lock = Some(data),
+            "values.yaml" => {
+                c.values = crate::yaml::parse_values(&text(&data))
+                    .map_err(|e| Error(format!("cannot load values.yaml: {e}")))?;
+                c.raw_values = Some(data);
+            }
+            "values.schema.json" => c.schema = Some(data),
+            "requirements.yaml" | "requirements.lock" => {
+                let md = metadata.get_or_insert_with(Metadata::default);
+                if name == "requirements.yaml" {
+                    let doc = crate::yaml::parse_document_raw(&text(&data))
+                        .map_err(|e| Error(format!("cannot load requirements.yaml: {e}")))?;
+                    fill_metadata(md, &doc).map_err(|e| Error(format!("cannot load requirements.yaml: {e}")))?;
+                } else {
+                    c.lock = Some(data.clone());
+                }
+                if md.api_version == "v1" {
+                    c.files.push(ChartFile { name, data });
+                }
+            }
+            n if n.starts_with("templates/") => c.templates.push(ChartFile { name, data }),
+            n if n.starts_with("charts/") => {
+                if n.ends_with(".prov") {
+                    c.files.push(ChartFile { name, data });
+                    continue;
+                }
+                let fname = &n["charts/".len()..];
+                let cname = fname.split('/').next().unwrap_or("").to_string();
+                subcharts.entry(cname).or_default().push(BufferedFile {
+                    name: fname.to_string(),
+                    data: data.to_vec(),
+                });
+            }
+            _ => c.files.push(ChartFile { name, data }),
+        }
+    }
+    let Some(mut md) = metadata else {
+        return Err(Error("Chart.yaml file is missing".into()));
+    };
+    validate(&mut md).map_err(Error)?;
+    c.metadata = md;
+    for (n, files) in subcharts {
+        if n.starts_with('_') || n.starts_with('.') {
+            continue;
+        }
+        let sc = if n.ends_with(".tgz") {
+            let Some(file) = files.first() else { continue };
+            if file.name != n {
+                return Err(Error(format!(
+                    "error unpacking subchart tar in {}: expected {n}, got {}",
+                    c.metadata.name, file.name
+                )));
+            }
+            load_archive_at(&file.data, depth + 1)
+        } else {
+            let buff: Vec<BufferedFile> = files
+                .into_iter()
+                .filter_map(|mut f| {
+                    let (_, rest) = f.name.split_once('/')?;
+                    f.name = rest.to_string();
+                    Some(f)
+                })
+                .collect();
+            load_files_at(buff, depth + 1)
+        };
+        let sc = sc.map_err(|e| Error(format!("error unpacking subchart {n} in {}: {}", c.metadata.name, e.0)))?;
+        c.dependencies.push(sc);
+    }
+    Ok(c)
+}

@@ -1,0 +1,210 @@
+//! Loading whole charts, against what `helm template` shows of them.
+
+use std::path::Path;
+
+use super::*;
+use crate::values::tests::j;
+
+fn write(dir: &Path, files: &[(&str, &[u8])]) {
+    for (name, data) in files {
+        let p = dir.join(name);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, data).unwrap();
+    }
+}
+
+fn tgz(top: &str, files: &[(&str, &str)]) -> Vec<u8> {
+    let gz = flate2::write::GzEncoder::new(Vec::new(), flate2::Compression::fast());
+    let mut b = tar::Builder::new(gz);
+    for (n, d) in files {
+        let mut h = tar::Header::new_gnu();
+        h.set_size(d.len() as u64);
+        h.set_mode(0o644);
+        h.set_cksum();
+        b.append_data(&mut h, format!("{top}/{n}"), d.as_bytes()).unwrap();
+    }
+    b.into_inner().unwrap().finish().unwrap()
+}
+
+fn file_names(c: &Chart) -> Vec<&str> {
+    c.files.iter().map(|f| f.name.as_str()).collect()
+}
+
+#[test]
+fn yaml_1_1_metadata_helmignore_and_files() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            (
+                "Chart.yaml",
+                b"apiVersion: v2\nname: N\nversion: 1.10\nappVersion: 1.0\n",
+            ),
+            ("templates/t.yaml", b"x"),
+            ("templates/.hidden", b"x"),
+            ("files/a.txt", b"x\n"),
+            ("files/b.yaml", b"y\n"),
+            ("crds/c.yaml", b"c\n"),
+            ("README.md", b"r\n"),
+            ("values.yaml", b"a: 1\n"),
+            (".helmignore", b"*.md\n"),
+        ],
+    );
+    let c = load(tmp.path()).unwrap();
+    // `N` is YAML 1.1's false; numbers become their Go text.
+    assert_eq!(c.metadata.name, "false");
+    assert_eq!(c.metadata.version, "1.1");
+    assert_eq!(c.metadata.app_version, "1");
+    assert_eq!(
+        file_names(&c),
+        [".helmignore", "crds/c.yaml", "files/a.txt", "files/b.yaml"]
+    );
+    let t: Vec<&str> = c.templates.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(t, ["templates/t.yaml"]);
+    assert_eq!(j(&c.values), r#"{"a":1}"#);
+    // A negated rule ignores everything it does not match, Chart.yaml included.
+    std::fs::write(tmp.path().join(".helmignore"), "*.md\n!files/*.txt\n").unwrap();
+    assert_eq!(load(tmp.path()).unwrap_err().0, "Chart.yaml file is missing");
+}
+
+#[test]
+fn v1_requirements_and_archived_subchart() {
+    let tmp = tempfile::tempdir().unwrap();
+    let sub = tgz(
+        "sub",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+            ("values.yaml", "on: true\nk: 1\n"),
+            ("templates/s.yaml", "s"),
+        ],
+    );
+    write(
+        tmp.path(),
+        &[
+            ("Chart.yaml", b"name: v1c\nversion: 0.1.0\n"),
+            (
+                "requirements.yaml",
+                b"dependencies:\n- name: sub\n  version: 0.1.0\n  condition: sub.on\n",
+            ),
+            ("templates/t.yaml", b"x"),
+            ("charts/sub-0.1.0.tgz", &sub),
+            ("charts/sub-0.1.0.tgz.prov", b"p"),
+        ],
+    );
+    let c = load(tmp.path()).unwrap();
+    assert_eq!(c.metadata.api_version, "v1");
+    assert_eq!(file_names(&c), ["charts/sub-0.1.0.tgz.prov", "requirements.yaml"]);
+    assert_eq!(c.dependencies.len(), 1);
+    assert_eq!(c.dependencies[0].templates[0].name, "templates/s.yaml");
+    let (c2, vals) = crate::values::prepare(c.clone(), &ballast_gotemplate::Value::empty_map()).unwrap();
+    assert_eq!(j(&vals), r#"{"sub":{"global":{},"k":1,"true":true}}"#);
+    assert_eq!(c2.dependencies.len(), 1);
+    let user = crate::values::strvals::parse("sub.on=false").unwrap();
+    let (c3, vals) = crate::values::prepare(c, &user).unwrap();
+    assert_eq!(j(&vals), r#"{"sub":{"on":false}}"#);
+    assert!(c3.dependencies.is_empty());
+}
+
+#[test]
+fn load_errors_as_helm() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "apiVersion: v2\nname: L\nversion: 0.1.0\ndependencies:\n- name: redis\n  version: 1.0.0\n- name: zz\n",
+            "an error occurred while checking for chart dependencies. You may need to run `helm dependency build` to fetch missing dependencies: found in Chart.yaml, but missing in charts/ directory: redis, zz",
+        ),
+        (
+            "apiVersion: v2\nversion: 0.1.0\n",
+            "validation: chart.metadata.name is required",
+        ),
+        (
+            "apiVersion: v2\nname: a/b\nversion: 0.1.0\n",
+            "validation: chart.metadata.name \"a/b\" is invalid",
+        ),
+        (
+            "apiVersion: v2\nname: ..\nversion: 0.1.0\n",
+            "validation: chart.metadata.name \"..\" is not allowed",
+        ),
+        (
+            "apiVersion: v2\nname: L\n",
+            "validation: chart.metadata.version is required",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: x.y\n",
+            "validation: chart.metadata.version \"x.y\" is invalid",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: 1.0.0\ntype: foo\n",
+            "validation: chart.metadata.type must be application or library",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: 1.0.0\ndependencies:\n- name: a\n  alias: \"x y\"\n",
+            "validation: dependency \"a\" has disallowed characters in the alias",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: 1.0.0\ndependencies:\n- name: a\n- name: a\n",
+            "validation: more than one dependency with name or alias \"a\"",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: 1.0.0\nfoo: [\n",
+            "cannot load Chart.yaml: error converting YAML to JSON: yaml: line 4: did not find expected node content",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: 1.0.0\nkeywords: 5\n",
+            "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field Metadata.keywords of type []string",
+        ),
+        ("apiVersion: v3\nname: L\nversion: 1.0.0\n", "invalid chart apiVersion"),
+    ];
+    for (chart_yaml, want) in cases {
+        let tmp = tempfile::tempdir().unwrap();
+        write(
+            tmp.path(),
+            &[("Chart.yaml", chart_yaml.as_bytes()), ("templates/t.yaml", b"x")],
+        );
+        assert_eq!(load(tmp.path()).unwrap_err().0, *want, "{chart_yaml}");
+    }
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            ("Chart.yaml", b"apiVersion: v2\nname: L\nversion: 1.0.0\n"),
+            ("values.yaml", b"a: ["),
+        ],
+    );
+    assert_eq!(
+        load(tmp.path()).unwrap_err().0,
+        "cannot load values.yaml: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 1: did not find expected node content"
+    );
+    write(tmp.path(), &[("values.yaml", b""), ("charts/foo.txt", b"hi")]);
+    assert_eq!(
+        load(tmp.path()).unwrap_err().0,
+        "error unpacking subchart foo.txt in L: Chart.yaml file is missing"
+    );
+    std::fs::remove_file(tmp.path().join("charts/foo.txt")).unwrap();
+    write(tmp.path(), &[("charts/e/Chart.yaml", b"apiVersion: v2")]);
+    assert_eq!(
+        load(tmp.path()).unwrap_err().0,
+        "error unpacking subchart e in L: validation: chart.metadata.name is required"
+    );
+    // Directories under charts/ starting with `_` or `.` are skipped; an empty one loads nothing.
+    std::fs::remove_dir_all(tmp.path().join("charts/e")).unwrap();
+    write(tmp.path(), &[("charts/_x/Chart.yaml", b"bad: [")]);
+    std::fs::create_dir_all(tmp.path().join("charts/empty")).unwrap();
+    assert!(load(tmp.path()).unwrap().dependencies.is_empty());
+}
+
+#[test]
+fn archive_chart_loads() {
+    let a = tgz(
+        "p",
+        &[
+            ("Chart.yaml", "apiVersion: v2\nname: p\nversion: 0.1.0\n"),
+            ("templates/a.yaml", "a"),
+        ],
+    );
+    let c = load_archive(&a).unwrap();
+    assert_eq!(c.metadata.name, "p");
+    let tmp = tempfile::tempdir().unwrap();
+    let path = tmp.path().join("p-0.1.0.tgz");
+    std::fs::write(&path, &a).unwrap();
+    assert_eq!(load(&path).unwrap().templates.len(), 1);
+}

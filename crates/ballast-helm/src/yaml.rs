@@ -1,1 +1,0 @@
-//! yaml (to be written).

@@ -1,0 +1,593 @@
+//! Reading YAML as goyaml.v2 does (a node tree, then a decode into Go's `interface{}`), and the
+//! sigs.k8s.io/yaml step after it (keys made strings, numbers through JSON).
+
+use std::collections::HashSet;
+
+use ballast_gotemplate::Value;
+use ballast_gotemplate::value::Map;
+use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+
+use super::YamlError;
+use super::resolve::{CORE, Scalar, resolve};
+
+/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion.
+const MAX_DEPTH: usize = 10_000;
+
+#[derive(Debug)]
+enum Kind {
+    Scalar {
+        value: String,
+        plain: bool,
+        tag: Option<String>,
+    },
+    Seq(Vec<usize>),
+    Map(Vec<usize>),
+    Alias {
+        target: usize,
+        at: usize,
+    },
+}
+
+#[derive(Debug)]
+struct Node {
+    kind: Kind,
+}
+
+/// One parsed document: an arena of nodes and its root (`None` for an empty document).
+struct Doc {
+    nodes: Vec<Node>,
+    root: Option<usize>,
+}
+
+/// How decoded numbers are represented.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    /// As after sigs.k8s.io/yaml's JSON round trip: every number a `Float`; NaN and ±Inf
+    /// are errors.
+    Json,
+    /// As goyaml.v2 leaves them: `Int64`, `Uint` and `Float`.
+    Raw,
+}
+
+/// Translates a parser error into goyaml.v2's message, with its odd line numbering (scanner
+/// errors print the 1-based line, parser errors the 0-based one, and none on line 0).
+fn scan_error(src: &str, e: &ScanError) -> YamlError {
+    let info = e.info();
+    let mark = e.marker();
+    let mut line0 = mark.line().saturating_sub(1);
+    let (msg, scanner) = match info {
+        "while parsing node, found unknown anchor" => {
+            let name = anchor_name(src, mark.index());
+            return YamlError::new(format!("yaml: unknown anchor '{name}' referenced"));
+        }
+        "while parsing a block mapping, did not find expected key" => ("did not find expected key", false),
+        "while parsing a node, did not find expected node content" => ("did not find expected node content", false),
+        "while parsing a flow mapping, did not find expected ',' or '}'" => ("did not find expected ',' or '}'", false),
+        "while parsing a flow sequence, expected ',' or ']'" => ("did not find expected ',' or ']'", false),
+        "while parsing a block collection, did not find expected '-' indicator" => {
+            ("did not find expected '-' indicator", false)
+        }
+        "while scanning a quoted scalar, found unexpected end of stream" => {
+            // libyaml reports it where the stream ends.
+            line0 = src.bytes().filter(|b| *b == b'\n').count();
+            ("found unexpected end of stream", true)
+        }
+        i if i.starts_with("invalid trailing content after") => ("did not find expected key", false),
+        "simple key expect ':'" | "simple key expected" => ("could not find expected ':'", true),
+        "mapping values are not allowed in this context" => ("mapping values are not allowed in this context", true),
+        "block sequence entries are not allowed in this context" => {
+            ("block sequence entries are not allowed in this context", true)
+        }
+        "a block scalar content cannot start with a tab" => {
+            line0 += 1;
+            ("found a tab character where an indentation space is expected", true)
+        }
+        "while scanning a plain scalar, found a tab" => {
+            line0 += 1;
+            ("found a tab character that violates indentation", true)
+        }
+        "\"-\" is only valid inside a block" => ("did not find expected node content", false),
+        "tabs disallowed within this context (block indentation)" => {
+            ("found character that cannot start any token", true)
+        }
+        i if i.starts_with("unexpected character") || i.starts_with("unexpected end of") => {
+            ("found character that cannot start any token", true)
+        }
+        i => (i, true),
+    };
+    let line = if scanner { line0 + 1 } else { line0 };
+    if line0 == 0 {
+        YamlError::new(format!("yaml: {msg}"))
+    } else {
+        YamlError::new(format!("yaml: line {line}: {msg}"))
+    }
+}
+
+/// The anchor or alias name at char index `at` (its `*`/`&` included or not).
+fn anchor_name(src: &str, at: usize) -> String {
+    let rest: String = src.chars().skip(at).take(1024).collect();
+    let rest = rest.trim_start_matches(['*', '&']);
+    rest.chars()
+        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
+        .collect()
+}
+
+/// Parses every document of `src` into node trees, as leniently as libyaml where saphyr is
+/// stricter (see [`super::lenient`]): such a failure is repaired and parsed again, a bounded
+/// number of times. Returns the text the nodes index into.
+fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str>, Vec<Doc>), YamlError> {
+    let mut text = std::borrow::Cow::Borrowed(src);
+    let mut first_error = None;
+    for _ in 0..32 {
+        match parse_docs(&text, first_only) {
+            Ok(docs) => return Ok((text, docs)),
+            Err((e, repair)) => {
+                let first = first_error.get_or_insert(e);
+                let fixed = repair.and_then(|(info, at)| super::lenient::repair(&text, &info, at));
+                match fixed {
+                    Some(f) => text = std::borrow::Cow::Owned(f),
+                    None => return Err(first.clone()),
+                }
+            }
+        }
+    }
+    Err(first_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
+}
+
+/// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].
+type Repair = Option<(String, usize)>;
+
+/// Parses every document of `src` into node trees.
+fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
+    let mut parser = Parser::new_from_str(src);
+    let mut docs = Vec::new();
+    let mut anchors: Vec<Option<usize>> = Vec::new();
+    // Open collections: (node index, pending children).
+    let mut stack: Vec<(usize, Vec<usize>)> = Vec::new();
+    let mut doc: Option<Doc> = None;
+    while let Some(next) = parser.next_event() {
+        let (ev, span): (Event, Span) =
+            next.map_err(|e| (scan_error(src, &e), Some((e.info().to_string(), e.marker().index()))))?;
+        let new_node = |doc: &mut Doc, kind: Kind| {
+            doc.nodes.push(Node { kind });
+            doc.nodes.len() - 1
+        };
+        match ev {
+            Event::StreamStart | Event::Nothing => {}
+            Event::StreamEnd => break,
+            Event::DocumentStart(_) => {
+                doc = Some(Doc {
+                    nodes: Vec::new(),
+                    root: None,
+                });
+                anchors.clear();
+            }
+            Event::DocumentEnd => {
+                if let Some(d) = doc.take() {
+                    docs.push(d);
+                }
+                if first_only {
+                    break;
+                }
+            }
+            Event::Alias(id) => {
+                let d = doc
+                    .as_mut()
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                let target = anchors.get(id).copied().flatten().ok_or_else(|| {
+                    let name = anchor_name(src, span.start.index());
+                    (
+                        YamlError::new(format!("yaml: unknown anchor '{name}' referenced")),
+                        None,
+                    )
+                })?;
+                let n = new_node(
+                    d,
+                    Kind::Alias {
+                        target,
+                        at: span.start.index(),
+                    },
+                );
+                attach(d, &mut stack, n);
+            }
+            Event::Scalar(value, style, anchor, tag) => {
+                let d = doc
+                    .as_mut()
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                let tag = tag.map(|t| format!("{}{}", t.handle, t.suffix));
+                let plain = style == ScalarStyle::Plain;
+                let n = new_node(
+                    d,
+                    Kind::Scalar {
+                        value: value.into_owned(),
+                        plain,
+                        tag,
+                    },
+                );
+                set_anchor(&mut anchors, anchor, n);
+                attach(d, &mut stack, n);
+            }
+            Event::SequenceStart(anchor, _) | Event::MappingStart(anchor, _) => {
+                let d = doc
+                    .as_mut()
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                if stack.len() >= MAX_DEPTH {
+                    return Err((YamlError::new("yaml: exceeded max depth of 10000".into()), None));
+                }
+                let kind = if matches!(ev, Event::SequenceStart(..)) {
+                    Kind::Seq(Vec::new())
+                } else {
+                    Kind::Map(Vec::new())
+                };
+                let n = new_node(d, kind);
+                set_anchor(&mut anchors, anchor, n);
+                stack.push((n, Vec::new()));
+            }
+            Event::SequenceEnd | Event::MappingEnd => {
+                let d = doc
+                    .as_mut()
+                    .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
+                let (n, children) = stack
+                    .pop()
+                    .ok_or_else(|| (YamlError::new("yaml: unbalanced collection".into()), None))?;
+                match &mut d.nodes[n].kind {
+                    Kind::Seq(c) | Kind::Map(c) => *c = children,
+                    _ => {}
+                }
+                attach(d, &mut stack, n);
+            }
+        }
+    }
+    if let Some(d) = doc.take() {
+        docs.push(d);
+    }
+    Ok(docs)
+}
+
+fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
+    if id == 0 {
+        return;
+    }
+    if anchors.len() <= id {
+        anchors.resize(id + 1, None);
+    }
+    anchors[id] = Some(node);
+}
+
+fn attach(doc: &mut Doc, stack: &mut [(usize, Vec<usize>)], n: usize) {
+    match stack.last_mut() {
+        Some((_, children)) => children.push(n),
+        None => doc.root = Some(n),
+    }
+}
+
+/// goyaml.v2's decoder state: alias expansion is bounded as v2 bounds it ("document contains
+/// excessive aliasing").
+struct Decoder<'a> {
+    src: &'a str,
+    doc: &'a Doc,
+    mode: Mode,
+    decode_count: u64,
+    alias_count: u64,
+    alias_depth: u32,
+    expanding: HashSet<usize>,
+    /// The first error sigs.k8s.io/yaml's conversion to JSON finds (a null key), reported
+    /// only if decoding succeeds.
+    key_error: Option<String>,
+    /// The first value JSON cannot encode (NaN, ±Inf).
+    json_error: Option<String>,
+}
+
+fn allowed_alias_ratio(decode_count: u64) -> f64 {
+    const LOW: u64 = 400_000;
+    const HIGH: u64 = 4_000_000;
+    if decode_count <= LOW {
+        0.99
+    } else if decode_count >= HIGH {
+        0.10
+    } else {
+        0.99 - 0.89 * ((decode_count - LOW) as f64 / (HIGH - LOW) as f64)
+    }
+}
+
+type DResult = Result<Value, YamlError>;
+
+impl Decoder<'_> {
+    fn fail(msg: String) -> YamlError {
+        YamlError::new(format!("yaml: {msg}"))
+    }
+
+    fn node(&mut self, n: usize) -> DResult {
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if self.alias_count > 100
+            && self.decode_count > 1000
+            && self.alias_count as f64 / self.decode_count as f64 > allowed_alias_ratio(self.decode_count)
+        {
+            return Err(Decoder::fail("document contains excessive aliasing".into()));
+        }
+        let doc = self.doc;
+        match &doc.nodes[n].kind {
+            Kind::Scalar { value, plain, tag } => self.scalar(value, *plain, tag.as_deref()),
+            Kind::Alias { target, at } => {
+                if !self.expanding.insert(n) {
+                    let name = anchor_name(self.src, *at);
+                    return Err(Decoder::fail(format!("anchor '{name}' value contains itself")));
+                }
+                self.alias_depth += 1;
+                let v = self.node(*target);
+                self.alias_depth -= 1;
+                self.expanding.remove(&n);
+                v
+            }
+            Kind::Seq(items) => {
+                let mut out = Vec::with_capacity(items.len());
+                for &i in items {
+                    out.push(self.node(i)?);
+                }
+                Ok(Value::list(out))
+            }
+            Kind::Map(_) => {
+                let mut m = Map::new();
+                self.fill_map(n, &mut m)?;
+                Ok(Value::map(m))
+            }
+        }
+    }
+
+    fn scalar(&mut self, value: &str, plain: bool, tag: Option<&str>) -> DResult {
+        let resolved = if tag.is_none() && !plain {
+            Scalar::Str
+        } else {
+            resolve(tag, value).map_err(Decoder::fail)?
+        };
+        Ok(match resolved {
+            Scalar::Null => Value::Nil,
+            Scalar::Bool(b) => Value::Bool(b),
+            Scalar::Int(i) => match self.mode {
+                Mode::Json => Value::Float(i as f64),
+                Mode::Raw => Value::Int64(i),
+            },
+            Scalar::Uint(u) => match self.mode {
+                Mode::Json => Value::Float(u as f64),
+                Mode::Raw => Value::Uint(u),
+            },
+            Scalar::Float(f) => {
+                if self.mode == Mode::Json && !f.is_finite() && self.json_error.is_none() {
+                    let shown = if f.is_nan() {
+                        "NaN"
+                    } else if f > 0.0 {
+                        "+Inf"
+                    } else {
+                        "-Inf"
+                    };
+                    self.json_error = Some(format!("json: unsupported value: {shown}"));
+                }
+                Value::Float(f)
+            }
+            Scalar::Str => {
+                if tag == Some("tag:yaml.org,2002:binary") {
+                    use base64::Engine as _;
+                    let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+                    let bytes = base64::engine::general_purpose::STANDARD
+                        .decode(clean)
+                        .map_err(|_| Decoder::fail("!!binary value contains invalid base64 data".into()))?;
+                    Value::from(String::from_utf8_lossy(&bytes).into_owned())
+                } else {
+                    Value::str(value)
+                }
+            }
+        })
+    }
+
+    /// Decodes mapping node `n` into `m`, merge keys first-come as v2 does them (in place).
+    fn fill_map(&mut self, n: usize, m: &mut Map) -> Result<(), YamlError> {
+        let doc = self.doc;
+        let Kind::Map(children) = &doc.nodes[n].kind else {
+            return Err(Decoder::fail(
+                "map merge requires map or sequence of maps as the value".into(),
+            ));
+        };
+        for pair in children.chunks(2) {
+            let (k, v) = (pair[0], pair.get(1).copied());
+            if self.is_merge(k) {
+                if let Some(v) = v {
+                    self.merge(v, m)?;
+                }
+                continue;
+            }
+            // Keys are stringified from their YAML type (a float key prints as float32).
+            let mode = std::mem::replace(&mut self.mode, Mode::Raw);
+            let key = self.node(k);
+            self.mode = mode;
+            let key = key?;
+            let key = match key_string(&key) {
+                Some(s) => s,
+                None => {
+                    if matches!(key, Value::Map(_) | Value::List(_)) {
+                        return Err(Decoder::fail(format!("invalid map key: {}", go_sharp_v(&key))));
+                    }
+                    // A null key: sigs.k8s.io/yaml rejects it after decoding.
+                    let val = match v {
+                        Some(v) => self.node(v)?,
+                        None => Value::Nil,
+                    };
+                    if self.key_error.is_none() {
+                        self.key_error = Some(format!(
+                            "unsupported map key of type: %!s(<nil>), key: <nil>, value: {}",
+                            go_sharp_v(&val)
+                        ));
+                    }
+                    continue;
+                }
+            };
+            let val = match v {
+                Some(v) => self.node(v)?,
+                None => Value::Nil,
+            };
+            m.insert(key, val);
+        }
+        Ok(())
+    }
+
+    fn is_merge(&self, n: usize) -> bool {
+        match &self.doc.nodes[n].kind {
+            Kind::Scalar { value, plain, tag } => {
+                value == "<<"
+                    && ((*plain && tag.is_none()) || tag.as_deref().and_then(|t| t.strip_prefix(CORE)) == Some("merge"))
+            }
+            _ => false,
+        }
+    }
+
+    fn merge(&mut self, v: usize, m: &mut Map) -> Result<(), YamlError> {
+        let want_map = || Decoder::fail("map merge requires map or sequence of maps as the value".into());
+        let doc = self.doc;
+        let resolve_alias = |mut i: usize| {
+            let mut hops = 0;
+            while let Kind::Alias { target, .. } = doc.nodes[i].kind {
+                i = target;
+                hops += 1;
+                if hops > 1000 {
+                    break;
+                }
+            }
+            i
+        };
+        match &doc.nodes[v].kind {
+            Kind::Map(_) => self.fill_map(v, m),
+            Kind::Alias { .. } => {
+                if !matches!(doc.nodes[resolve_alias(v)].kind, Kind::Map(_)) {
+                    return Err(want_map());
+                }
+                self.merge_alias(v, m)
+            }
+            Kind::Seq(items) => {
+                for &i in items.iter().rev() {
+                    if !matches!(doc.nodes[resolve_alias(i)].kind, Kind::Map(_)) {
+                        return Err(want_map());
+                    }
+                    if matches!(doc.nodes[i].kind, Kind::Alias { .. }) {
+                        self.merge_alias(i, m)?;
+                    } else {
+                        self.decode_count += 1;
+                        self.fill_map(i, m)?;
+                    }
+                }
+                Ok(())
+            }
+            Kind::Scalar { .. } => Err(want_map()),
+        }
+    }
+
+    /// Merges an alias of a mapping into `m`, counting it as v2 counts alias decodes.
+    fn merge_alias(&mut self, a: usize, m: &mut Map) -> Result<(), YamlError> {
+        let Kind::Alias { target, at } = self.doc.nodes[a].kind else {
+            return Ok(());
+        };
+        self.decode_count += 1;
+        if self.alias_depth > 0 {
+            self.alias_count += 1;
+        }
+        if !self.expanding.insert(a) {
+            let name = anchor_name(self.src, at);
+            return Err(Decoder::fail(format!("anchor '{name}' value contains itself")));
+        }
+        self.alias_depth += 1;
+        let r = match self.doc.nodes[target].kind {
+            Kind::Alias { .. } => self.merge_alias(target, m),
+            _ => {
+                self.decode_count += 1;
+                self.alias_count += 1;
+                self.fill_map(target, m)
+            }
+        };
+        self.alias_depth -= 1;
+        self.expanding.remove(&a);
+        r
+    }
+}
+
+/// The JSON key sigs.k8s.io/yaml makes of a YAML key; `None` for null, maps and lists.
+fn key_string(k: &Value) -> Option<String> {
+    Some(match k {
+        Value::String(s) => s.to_string(),
+        Value::Bool(b) => b.to_string(),
+        Value::Int64(i) | Value::Int(i) => i.to_string(),
+        Value::Uint(u) => u.to_string(),
+        Value::Float(f) => float32_key(*f),
+        _ => return None,
+    })
+}
+
+/// `strconv.FormatFloat(f, 'g', -1, 32)` with `.inf`/`-.inf`/`.nan` as sigs.k8s.io/yaml
+/// prints a float map key.
+fn float32_key(f: f64) -> String {
+    if f.is_nan() {
+        return ".nan".into();
+    }
+    if f.is_infinite() {
+        return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
+    }
+    super::emit::format_g_shortest(&format!("{:e}", f as f32))
+}
+
+/// A small `%#v`-like print for error messages.
+fn go_sharp_v(v: &Value) -> String {
+    match v {
+        Value::Nil => "<nil>".into(),
+        Value::String(s) => ballast_gotemplate::fmt::quote(s),
+        Value::List(l) => {
+            let items: Vec<String> = l.iter().map(go_sharp_v).collect();
+            format!("[]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Map(m) => {
+            let items: Vec<String> = m
+                .borrow()
+                .iter()
+                .map(|(k, v)| format!("{}:{}", ballast_gotemplate::fmt::quote(k), go_sharp_v(v)))
+                .collect();
+            format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
+        }
+        Value::Float(f) => ballast_gotemplate::fmt::format_float_g(*f),
+        v => v.to_string(),
+    }
+}
+
+/// Decodes the first document of `src` (goyaml.v2's `Unmarshal` reads only that one).
+/// `Ok(Value::Nil)` for an empty document.
+pub fn decode_first(src: &str, mode: Mode) -> Result<Value, YamlError> {
+    let (src, docs) = parse_source(src, true)?;
+    match docs.first() {
+        Some(d) => decode_doc(&src, d, mode),
+        None => Ok(Value::Nil),
+    }
+}
+
+/// Decodes every document of `src`.
+pub fn decode_all(src: &str, mode: Mode) -> Result<Vec<Value>, YamlError> {
+    let (src, docs) = parse_source(src, false)?;
+    docs.iter().map(|d| decode_doc(&src, d, mode)).collect()
+}
+
+fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {
+    let Some(root) = doc.root else { return Ok(Value::Nil) };
+    let mut d = Decoder {
+        src,
+        doc,
+        mode,
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+        expanding: HashSet::new(),
+        key_error: None,
+        json_error: None,
+    };
+    let v = d.node(root)?;
+    if let Some(e) = d.key_error.or(d.json_error) {
+        return Err(YamlError::new(e));
+    }
+    Ok(v)
+}

@@ -1,0 +1,151 @@
+//! YAML as Helm's Go libraries read and write it.
+//!
+//! Reading ([`parse_values`], [`parse_document`], [`parse_all`]) follows goyaml.v2 (YAML 1.1:
+//! `yes`/`no`/`on`/`off`/`y`/`n` are booleans, keys too; `0777` is octal; timestamps stay
+//! strings; anchors, aliases and `<<` merge keys are resolved) and then sigs.k8s.io/yaml's trip
+//! through JSON: keys become strings, every number a `float64`, `.inf`/`.nan` fail.
+//!
+//! Writing: [`to_yaml`] is sigs.k8s.io/yaml's `Marshal` (goyaml.v2's emitter over the JSON form:
+//! sorted keys, sequences not indented under a key, long plain strings folded at 80 columns);
+//! [`to_yaml_pretty`] is yaml.v3 with a 2-space indent (sequences indented, no folding, floats
+//! in `%g` form).
+
+mod emit;
+mod lenient;
+mod load;
+mod resolve;
+
+use ballast_gotemplate::Value;
+use ballast_gotemplate::value::Map;
+
+pub use emit::to_yaml;
+pub use emit::to_yaml_pretty;
+pub(crate) use emit::{format_g_shortest, plain_digits};
+pub use load::Mode;
+
+/// A YAML document Helm would refuse, with Helm's message (e.g. `error converting YAML to
+/// JSON: yaml: line 3: mapping values are not allowed in this context`).
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+#[error("{0}")]
+pub struct YamlError(pub String);
+
+impl YamlError {
+    fn new(msg: String) -> YamlError {
+        YamlError(msg)
+    }
+    fn converting(self) -> YamlError {
+        YamlError(format!("error converting YAML to JSON: {}", self.0))
+    }
+}
+
+/// Reads a values file (`values.yaml`, a `-f` file) as helm v4's `LoadValues` does: the text
+/// is split into documents at lines starting `---` (k8s' YAML reader), each is read with
+/// sigs.k8s.io/yaml into a map, and the maps are deep-merged in order (later wins). Empty
+/// documents are skipped, so empty input gives an empty map. Every number is a `Float`.
+///
+/// Errors carry the text helm prints after `cannot unmarshal yaml document: ` (or
+/// `error reading yaml document: ` for a bad separator line; see [`ValuesError`]).
+pub fn parse_values(src: &str) -> Result<Value, ValuesError> {
+    let mut out = Map::new();
+    for chunk in split_documents(src)? {
+        let v = parse_document(chunk).map_err(ValuesError::Unmarshal)?;
+        match v {
+            Value::Nil => {}
+            Value::Map(m) => {
+                let m = std::rc::Rc::try_unwrap(m)
+                    .map(|c| c.into_inner())
+                    .unwrap_or_else(|rc| rc.borrow().clone());
+                merge_maps(&mut out, m);
+            }
+            other => {
+                let kind = match other {
+                    Value::List(_) => "array",
+                    Value::Bool(_) => "bool",
+                    Value::Float(_) => "number",
+                    _ => "string",
+                };
+                return Err(ValuesError::Unmarshal(YamlError(format!(
+                    "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
+                ))));
+            }
+        }
+    }
+    Ok(Value::map(out))
+}
+
+/// Why a values file could not be read.
+#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
+pub enum ValuesError {
+    /// A line starting `---` followed by more than a comment; helm prints
+    /// `error reading yaml document: {0}`.
+    #[error("error reading yaml document: {0}")]
+    Separator(String),
+    /// A document that is not YAML or not a map; helm prints
+    /// `cannot unmarshal yaml document: {0}`.
+    #[error("cannot unmarshal yaml document: {0}")]
+    Unmarshal(YamlError),
+}
+
+/// helm's `MergeMaps`: `b`'s keys over `a`'s, maps merged recursively.
+fn merge_maps(a: &mut Map, b: Map) {
+    for (k, v) in b {
+        if let (Value::Map(new), Some(Value::Map(old))) = (&v, a.get(&k)) {
+            let mut merged = old.borrow().clone();
+            merge_maps(&mut merged, new.borrow().clone());
+            a.insert(k, Value::map(merged));
+            continue;
+        }
+        a.insert(k, v);
+    }
+}
+
+/// k8s.io/apimachinery's YAML reader: documents end at a line starting `---` whose rest is
+/// blank or a comment; empty documents are dropped.
+fn split_documents(src: &str) -> Result<Vec<&str>, ValuesError> {
+    let mut docs = Vec::new();
+    let mut start = 0;
+    let mut pos = 0;
+    while pos < src.len() {
+        let end = src[pos..].find('\n').map_or(src.len(), |i| pos + i + 1);
+        let line = &src[pos..end];
+        if let Some(rest) = line.strip_prefix("---") {
+            let trimmed = rest.trim();
+            if !trimmed.is_empty() && !trimmed.starts_with('#') {
+                return Err(ValuesError::Separator(format!(
+                    "invalid Yaml document separator: {trimmed}"
+                )));
+            }
+            if pos > start {
+                docs.push(&src[start..pos]);
+            }
+            start = end;
+        }
+        pos = end;
+    }
+    if src.len() > start {
+        docs.push(&src[start..]);
+    }
+    Ok(docs)
+}
+
+/// Reads one YAML document as sigs.k8s.io/yaml's `Unmarshal` into `interface{}` does: the
+/// first document only, numbers as `Float`, keys as strings; `Nil` for an empty document.
+/// Errors are `error converting YAML to JSON: yaml: line N: ...` as Go prints them.
+pub fn parse_document(src: &str) -> Result<Value, YamlError> {
+    load::decode_first(src, Mode::Json).map_err(YamlError::converting)
+}
+
+/// Like [`parse_document`] but keeps goyaml.v2's own number types (`Int64`, `Uint`,
+/// `Float`) and NaN/±Inf: what a Go struct field sees before JSON (e.g. Chart.yaml's string
+/// fields, which sigs.k8s.io/yaml fills from a number's text).
+pub fn parse_document_raw(src: &str) -> Result<Value, YamlError> {
+    load::decode_first(src, Mode::Raw).map_err(YamlError::converting)
+}
+
+/// Every document of a stream, each as [`parse_document`] reads it (empty ones as `Nil`).
+pub fn parse_all(src: &str) -> Result<Vec<Value>, YamlError> {
+    load::decode_all(src, Mode::Json).map_err(YamlError::converting)
+}
+
+#[cfg(test)]
+mod tests;

@@ -1,0 +1,283 @@
+//! Expectations captured from `helm template` (v4.1.4) over the fixtures in
+//! `tests/fixtures/formats/`.
+
+use super::*;
+use crate::json::to_json;
+
+fn values_json(src: &str) -> String {
+    match parse_values(src) {
+        Ok(v) => to_json(&v).unwrap(),
+        Err(e) => format!("Error: {e}"),
+    }
+}
+
+#[test]
+fn scalars_resolve_as_goyaml_v2() {
+    let src = include_str!("../../tests/fixtures/formats/scalars.yaml");
+    assert_eq!(
+        values_json(src),
+        r#"{"0.1":5,"1":3,"1.5":4,"a":true,"abc":"123","b":false,"big":9007199254740992,"c":true,"d":false,"e":true,"f":"yEs","false":1,"g":511,"h":31,"i":null,"j":"2001-12-14t21:59:43.10-05:00","k":"2002-12-14","l":1000000,"m":0.1,"neg":0,"o":12345678901234567000,"p":1000,"q":12,"r":0.5,"s":1,"t":15,"tf":3,"true":6,"ts":true,"tt":true,"tu":"tRUE","u":5,"v":-5,"w":"1e400","x":"0777","z":null}"#
+    );
+}
+
+#[test]
+fn errors_as_helm_prints_them() {
+    let cases: &[(&str, &str)] = &[
+        (
+            "a: .inf\n",
+            "error converting YAML to JSON: json: unsupported value: +Inf",
+        ),
+        (
+            "a: -.Inf\n",
+            "error converting YAML to JSON: json: unsupported value: -Inf",
+        ),
+        (
+            "a: .nan\n",
+            "error converting YAML to JSON: json: unsupported value: NaN",
+        ),
+        (
+            "a: b: c\n",
+            "error converting YAML to JSON: yaml: mapping values are not allowed in this context",
+        ),
+        (
+            "a: 1\nb: 2\nc: d: e\n",
+            "error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context",
+        ),
+        (
+            "a:\n  b: 1\n c: 2\n",
+            "error converting YAML to JSON: yaml: line 2: did not find expected key",
+        ),
+        (
+            "- a\n- b\n",
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal array into Go value of type map[string]interface {}",
+        ),
+        (
+            "hello\n",
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal string into Go value of type map[string]interface {}",
+        ),
+        (
+            "a: \"abc\n",
+            "error converting YAML to JSON: yaml: line 2: found unexpected end of stream",
+        ),
+        (
+            "a:\n\tb: 1\n",
+            "error converting YAML to JSON: yaml: line 2: found character that cannot start any token",
+        ),
+        (
+            "a: *x\n",
+            "error converting YAML to JSON: yaml: unknown anchor 'x' referenced",
+        ),
+        (
+            "a: &x [*x]\n",
+            "error converting YAML to JSON: yaml: anchor 'x' value contains itself",
+        ),
+        (
+            "~: 1\n",
+            "error converting YAML to JSON: unsupported map key of type: %!s(<nil>), key: <nil>, value: 1",
+        ),
+        (
+            "[1]: 2\n",
+            "error converting YAML to JSON: yaml: invalid map key: []interface {}{1}",
+        ),
+        (
+            "a: !!int abc\n",
+            "error converting YAML to JSON: yaml: cannot decode !!str `abc` as a !!int",
+        ),
+        (
+            "a: [1, 2\n",
+            "error converting YAML to JSON: yaml: line 1: did not find expected ',' or ']'",
+        ),
+        (
+            "a: 1\n---\nb: [\n",
+            "error converting YAML to JSON: yaml: line 1: did not find expected node content",
+        ),
+        (
+            "a: 1\nb: 2\n  c: 3\n",
+            "error converting YAML to JSON: yaml: line 3: mapping values are not allowed in this context",
+        ),
+        (
+            "a: 1\n- b\n",
+            "error converting YAML to JSON: yaml: line 1: did not find expected key",
+        ),
+        (
+            "a: 'x\n",
+            "error converting YAML to JSON: yaml: line 2: found unexpected end of stream",
+        ),
+        (
+            "a: |\n  x\n b\n",
+            "error converting YAML to JSON: yaml: line 2: did not find expected key",
+        ),
+        (
+            "a: @x\n",
+            "error converting YAML to JSON: yaml: found character that cannot start any token",
+        ),
+        (
+            "a: `x\n",
+            "error converting YAML to JSON: yaml: found character that cannot start any token",
+        ),
+        (
+            "a: [\n",
+            "error converting YAML to JSON: yaml: line 1: did not find expected node content",
+        ),
+        (
+            "a: {b: 1\n",
+            "error converting YAML to JSON: yaml: line 1: did not find expected ',' or '}'",
+        ),
+        (
+            "\"a\n",
+            "error converting YAML to JSON: yaml: line 2: found unexpected end of stream",
+        ),
+        (
+            "a: b\n  c: d\n",
+            "error converting YAML to JSON: yaml: line 2: mapping values are not allowed in this context",
+        ),
+        (
+            "key: \"value\" extra\n",
+            "error converting YAML to JSON: yaml: did not find expected key",
+        ),
+        (
+            "a: x\n#c\n  - b",
+            "error converting YAML to JSON: yaml: line 2: did not find expected key",
+        ),
+    ];
+    let mut bad = Vec::new();
+    for (src, want) in cases {
+        let got = match parse_values(src) {
+            Ok(v) => to_json(&v).unwrap(),
+            Err(ValuesError::Unmarshal(e)) => e.0,
+            Err(e) => e.to_string(),
+        };
+        if got != *want {
+            bad.push(format!("{src:?}\n  got  {got}\n  want {want}"));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+#[test]
+fn documents_merge_and_anchors() {
+    let cases: &[(&str, &str)] = &[
+        ("a: 1\na: 2\n", r#"{"a":2}"#),
+        (
+            "x: &a {p: 1, q: 2}\ny:\n  p: 0\n  <<: *a\n  r: 3\nz:\n  <<: [*a, {p: 5, s: 6}]\n",
+            r#"{"true":{"p":1,"q":2,"r":3},"x":{"p":1,"q":2},"z":{"p":1,"q":2,"s":6}}"#,
+        ),
+        ("---\na: 1\n---\nb: 2\n", r#"{"a":1,"b":2}"#),
+        ("", "{}"),
+        ("# c\n", "{}"),
+        ("---\n", "{}"),
+        ("a: {x: 1}\n---\na: {y: 2}\n", r#"{"a":{"true":2,"x":1}}"#),
+        ("a: {x: 1}\nb: 1\n---\na: null\n", r#"{"a":null,"b":1}"#),
+        ("a: {x: 1}\n---\na: 5\n---\nc: 1\n", r#"{"a":5,"c":1}"#),
+        ("a: [1]\n---\na: [2]\n", r#"{"a":[2]}"#),
+        ("a: 1\n--- # x\nb: 2\n...\nc: 3\n", r#"{"a":1,"b":2}"#),
+        ("a: 1\n...\n---\nb: 1", r#"{"a":1,"b":1}"#),
+        ("a: 1\n  \t\n", r#"{"a":1}"#),
+        ("a:\n- b\n c\n", r#"{"a":["b c"]}"#),
+        (
+            "--- a: 1\n",
+            "Error: error reading yaml document: invalid Yaml document separator: a: 1",
+        ),
+    ];
+    let mut bad = Vec::new();
+    for (src, want) in cases {
+        let got = values_json(src);
+        if got != *want {
+            bad.push(format!("{src:?}\n  got  {got}\n  want {want}"));
+        }
+    }
+    assert!(bad.is_empty(), "{}", bad.join("\n"));
+}
+
+fn fixture_values() -> Value {
+    parse_values(include_str!("../../tests/fixtures/formats/styles.yaml")).unwrap()
+}
+
+fn diff(got: &str, want: &str) -> String {
+    for (i, (g, w)) in got.lines().zip(want.lines()).enumerate() {
+        if g != w {
+            return format!("line {}:\n got  {g:?}\n want {w:?}", i + 1);
+        }
+    }
+    format!(
+        "lengths differ: got {} lines, want {}",
+        got.lines().count(),
+        want.lines().count()
+    )
+}
+
+#[test]
+fn to_yaml_matches_helm() {
+    let got = to_yaml(&fixture_values()).unwrap();
+    let want = include_str!("../../tests/fixtures/formats/styles.toYaml.txt");
+    assert!(got == want, "{}", diff(&got, want));
+}
+
+#[test]
+fn to_yaml_pretty_matches_helm() {
+    let got = to_yaml_pretty(&fixture_values()).unwrap();
+    let want = include_str!("../../tests/fixtures/formats/styles.toYamlPretty.txt");
+    assert!(got == want, "{}", diff(&got, want));
+}
+
+#[test]
+fn to_json_matches_helm() {
+    let v = fixture_values();
+    let got = crate::json::to_json(&v).unwrap() + "\n";
+    let want = include_str!("../../tests/fixtures/formats/styles.toJson.txt");
+    assert!(got == want, "{}", diff(&got, want));
+    let got = crate::json::to_pretty_json(&v).unwrap() + "\n";
+    let want = include_str!("../../tests/fixtures/formats/styles.toPrettyJson.txt");
+    assert!(got == want, "{}", diff(&got, want));
+}
+
+/// Writes `toJson`, `toYaml` and `toYamlPretty` of each values file listed (one path a line)
+/// in `$BALLAST_FORMATS_CORPUS` into `<path>.ballast.{json,yaml,pretty}`, for comparison
+/// with `helm template` output; does nothing without the variable.
+#[test]
+#[ignore]
+fn corpus_dump() {
+    let Ok(list) = std::env::var("BALLAST_FORMATS_CORPUS") else {
+        return;
+    };
+    let list = std::fs::read_to_string(list).unwrap();
+    for path in list.lines() {
+        let src = std::fs::read_to_string(path).unwrap();
+        let (j, y, p) = match parse_values(&src) {
+            Ok(v) => (
+                to_json(&v).unwrap_or_else(|e| e),
+                to_yaml(&v).unwrap_or_else(|e| e),
+                to_yaml_pretty(&v).unwrap_or_else(|e| e),
+            ),
+            Err(e) => (format!("Error: {e}"), format!("Error: {e}"), format!("Error: {e}")),
+        };
+        std::fs::write(format!("{path}.ballast.json"), j).unwrap();
+        std::fs::write(format!("{path}.ballast.yaml"), y).unwrap();
+        std::fs::write(format!("{path}.ballast.pretty"), p).unwrap();
+    }
+}
+
+/// Reads every document of each YAML stream listed in `$BALLAST_FORMATS_DOCS` and reports
+/// the ones that fail (for streams `helm` itself printed, there should be none).
+#[test]
+#[ignore]
+fn corpus_documents() {
+    let Ok(list) = std::env::var("BALLAST_FORMATS_DOCS") else {
+        return;
+    };
+    let list = std::fs::read_to_string(list).unwrap();
+    let mut failures = Vec::new();
+    let start = std::time::Instant::now();
+    let mut bytes = 0;
+    for path in list.lines() {
+        let src = std::fs::read_to_string(path).unwrap();
+        bytes += src.len();
+        for (i, doc) in src.split("\n---\n").enumerate() {
+            if let Err(e) = parse_document(doc) {
+                failures.push(format!("{path} doc {i}: {e}"));
+            }
+        }
+    }
+    eprintln!("{bytes} bytes in {:?}", start.elapsed());
+    assert!(failures.is_empty(), "{}", failures.join("\n"));
+}
