@@ -21,11 +21,16 @@
 //!   file is extracted.
 
 mod git;
+pub mod helm_repo;
+pub mod oci;
+pub mod remote;
 mod semver_range;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
+pub use remote::{BasicAuth, ChartSourceError, TlsOptions};
 pub use git::{ARTIFACT_GRACE, WriteCheckout, cached, checkout_for_write, fetch};
 pub use semver_range::{SemverRange, parse_version};
 
