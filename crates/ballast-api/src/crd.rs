@@ -53,7 +53,15 @@ const HELM_REPOSITORY_OLDER: &[Older] = &[
     },
     Older {
         name: "v1beta1",
-        spec: &["url", "secretRef", "passCredentials", "interval", "timeout", "suspend", "accessFrom"],
+        spec: &[
+            "url",
+            "secretRef",
+            "passCredentials",
+            "interval",
+            "timeout",
+            "suspend",
+            "accessFrom",
+        ],
         without: &[],
     },
 ];
@@ -341,7 +349,10 @@ mod tests {
                 "ocirepositories.source.toolkit.fluxcd.io"
             ]
         );
-        for (crd, olders) in crds.iter().zip([HELM_REPOSITORY_OLDER, HELM_CHART_OLDER, OCI_REPOSITORY_OLDER]) {
+        for (crd, olders) in crds
+            .iter()
+            .zip([HELM_REPOSITORY_OLDER, HELM_CHART_OLDER, OCI_REPOSITORY_OLDER])
+        {
             let versions: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
             assert_eq!(versions.len(), olders.len() + 1);
             assert_eq!(versions[0], "v1");

@@ -23,5 +23,5 @@ pub use crd::{all_crds, crd_values, helm_source_crds};
 pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
 pub use helm_chart::{HelmChart, HelmChartSpec, HelmChartStatus};
 pub use helm_repository::{HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};
-pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
+pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};

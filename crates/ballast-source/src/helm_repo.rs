@@ -73,8 +73,8 @@ impl ChartIndex {
     /// Parses an `index.yaml` (or its JSON form). Entries without a name, a version or a URL
     /// are skipped, as Helm skips invalid entries.
     pub fn parse(bytes: &[u8]) -> Result<ChartIndex, ChartSourceError> {
-        let text = std::str::from_utf8(bytes)
-            .map_err(|_| ChartSourceError::Invalid("index.yaml: not UTF-8 text".into()))?;
+        let text =
+            std::str::from_utf8(bytes).map_err(|_| ChartSourceError::Invalid("index.yaml: not UTF-8 text".into()))?;
         let doc = ballast_helm::yaml::parse_document_raw(text)
             .map_err(|e| ChartSourceError::Invalid(format!("index.yaml: {e}")))?;
         let Value::Map(top) = doc else {
@@ -114,9 +114,10 @@ impl ChartIndex {
     /// The entry for `chart` and `range` (empty means `*`): the exact version if the index has
     /// it, else the newest matching version.
     pub fn resolve(&self, chart: &str, range: &str) -> Result<&IndexEntry, ChartSourceError> {
-        let versions = self.entries.get(chart).filter(|v| !v.is_empty()).ok_or_else(|| {
-            ChartSourceError::NotFound(format!("no chart named {chart:?} in the repository index"))
-        })?;
+        let versions =
+            self.entries.get(chart).filter(|v| !v.is_empty()).ok_or_else(|| {
+                ChartSourceError::NotFound(format!("no chart named {chart:?} in the repository index"))
+            })?;
         let range = range.trim();
         if let Some(e) = versions.iter().find(|e| !range.is_empty() && e.version == range) {
             return Ok(e);
@@ -309,7 +310,11 @@ impl HelmRepositoryClient {
     pub async fn index(&self, cache: &IndexCache) -> Result<Arc<ChartIndex>, ChartSourceError> {
         let url = resolve_reference(&self.url, "index.yaml")?;
         let auth = self.options.auth.as_ref().map(BasicAuth::header);
-        let scope = if self.options.pass_credentials { AuthScope::AnyHost } else { AuthScope::SameHost };
+        let scope = if self.options.pass_credentials {
+            AuthScope::AnyHost
+        } else {
+            AuthScope::SameHost
+        };
         let resp = self
             .http
             .get(
@@ -344,16 +349,17 @@ impl HelmRepositoryClient {
         chart: &str,
         range: &str,
     ) -> Result<ChartArtifact, ChartSourceError> {
-        let entry = index
-            .resolve(chart, range)
-            .map_err(|e| with_repo(e, &self.url()))?;
+        let entry = index.resolve(chart, range).map_err(|e| with_repo(e, &self.url()))?;
         self.download(entry).await
     }
 
     /// Downloads the archive of one index entry.
     pub async fn download(&self, entry: &IndexEntry) -> Result<ChartArtifact, ChartSourceError> {
         let first = entry.urls.first().ok_or_else(|| {
-            ChartSourceError::Invalid(format!("chart {} {} has no URL in the index", entry.name, entry.version))
+            ChartSourceError::Invalid(format!(
+                "chart {} {} has no URL in the index",
+                entry.name, entry.version
+            ))
         })?;
         let url = resolve_reference(&self.url, first)?;
         let same_host = authority_of(&parse_uri(&url)?) == authority_of(&parse_uri(&self.url)?);
@@ -363,10 +369,21 @@ impl HelmRepositoryClient {
             .as_ref()
             .filter(|_| same_host || self.options.pass_credentials)
             .map(BasicAuth::header);
-        let scope = if self.options.pass_credentials { AuthScope::AnyHost } else { AuthScope::SameHost };
+        let scope = if self.options.pass_credentials {
+            AuthScope::AnyHost
+        } else {
+            AuthScope::SameHost
+        };
         let resp = self
             .http
-            .get(&url, None, auth.as_ref(), scope, self.options.limits.max_chart_size, "chart")
+            .get(
+                &url,
+                None,
+                auth.as_ref(),
+                scope,
+                self.options.limits.max_chart_size,
+                "chart",
+            )
             .await?;
         check_status(&url, &resp)?;
         let digest = sha256_digest(&resp.body);
@@ -408,7 +425,10 @@ pub(crate) fn check_status(url: &str, resp: &crate::remote::Response) -> Result<
             status,
             hint: ": check the username and password of the secretRef",
         }),
-        404 => Err(ChartSourceError::NotFound(format!("{}: not found (404)", redact_url(url)))),
+        404 => Err(ChartSourceError::NotFound(format!(
+            "{}: not found (404)",
+            redact_url(url)
+        ))),
         _ => Err(ChartSourceError::Status {
             url: redact_url(url),
             status,
@@ -459,7 +479,11 @@ fn normalize_path(path: &str) -> String {
         }
     }
     let joined = out.join("/");
-    if joined.starts_with('/') { joined } else { format!("/{joined}") }
+    if joined.starts_with('/') {
+        joined
+    } else {
+        format!("/{joined}")
+    }
 }
 
 #[cfg(test)]
@@ -538,7 +562,10 @@ generated: "2026-01-01T00:00:00Z"
         assert_eq!(r("http://h:1", "index.yaml"), "http://h:1/index.yaml");
         assert_eq!(r("http://h:1/charts", "/other/a.tgz"), "http://h:1/other/a.tgz");
         assert_eq!(r("http://h:1/charts", "../x/a.tgz"), "http://h:1/x/a.tgz");
-        assert_eq!(r("http://h:1/charts?token=t", "a.tgz"), "http://h:1/charts/a.tgz?token=t");
+        assert_eq!(
+            r("http://h:1/charts?token=t", "a.tgz"),
+            "http://h:1/charts/a.tgz?token=t"
+        );
         assert_eq!(r("http://h:1/charts", "https://cdn/a.tgz"), "https://cdn/a.tgz");
     }
 

@@ -29,9 +29,9 @@ mod semver_range;
 use std::path::PathBuf;
 use std::time::Duration;
 
+pub use git::{ARTIFACT_GRACE, WriteCheckout, cached, checkout_for_write, fetch};
 pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
 pub use remote::{BasicAuth, ChartSourceError, TlsOptions};
-pub use git::{ARTIFACT_GRACE, WriteCheckout, cached, checkout_for_write, fetch};
 pub use semver_range::{SemverRange, parse_version};
 
 /// Which revision to fetch.

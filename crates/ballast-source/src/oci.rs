@@ -36,7 +36,8 @@ pub const MAX_TAGS: usize = 100_000;
 /// Largest manifest accepted.
 pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
 
-const MANIFEST_ACCEPT: &str = "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+const MANIFEST_ACCEPT: &str =
+    "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
 /// A repository in a registry, from `oci://host[:port]/path`.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -150,7 +151,11 @@ pub struct OciClient {
 #[derive(Debug, PartialEq, Eq)]
 enum Challenge {
     Basic,
-    Bearer { realm: String, service: Option<String>, scope: Option<String> },
+    Bearer {
+        realm: String,
+        service: Option<String>,
+        scope: Option<String>,
+    },
 }
 
 impl OciClient {
@@ -228,14 +233,25 @@ impl OciClient {
 
     /// A pull token from the registry's token service.
     async fn token(&self, realm: &str, service: Option<&str>, scope: &str) -> Result<HeaderValue, ChartSourceError> {
-        let mut url = format!("{realm}{}scope={}", if realm.contains('?') { '&' } else { '?' }, encode(scope));
+        let mut url = format!(
+            "{realm}{}scope={}",
+            if realm.contains('?') { '&' } else { '?' },
+            encode(scope)
+        );
         if let Some(service) = service {
             url.push_str(&format!("&service={}", encode(service)));
         }
         let basic = self.options.auth.as_ref().map(BasicAuth::header);
         let resp = self
             .http
-            .get(&url, Some("application/json"), basic.as_ref(), AuthScope::SameHost, 1 << 20, "token")
+            .get(
+                &url,
+                Some("application/json"),
+                basic.as_ref(),
+                AuthScope::SameHost,
+                1 << 20,
+                "token",
+            )
             .await?;
         if resp.status == 401 || resp.status == 403 {
             return Err(self.auth_error(&url, resp.status.as_u16(), self.options.auth.is_none()));
@@ -268,7 +284,9 @@ impl OciClient {
         let mut url = format!("{}/tags/list?n=1000", self.base(repo));
         let mut tags = Vec::new();
         for _ in 0..MAX_TAG_PAGES {
-            let resp = self.get(repo, &url, Some("application/json"), 16 << 20, "tag list").await?;
+            let resp = self
+                .get(repo, &url, Some("application/json"), 16 << 20, "tag list")
+                .await?;
             check(&url, &resp)?;
             let json: serde_json::Value = serde_json::from_slice(&resp.body)
                 .map_err(|e| ChartSourceError::Invalid(format!("{url}: tag list: {e}")))?;
@@ -370,7 +388,12 @@ impl OciClient {
             .ok_or_else(|| {
                 ChartSourceError::Invalid(format!(
                     "{repo}:{tag}: not a Helm chart: no layer of type {HELM_CHART_LAYER} (layers: {})",
-                    manifest.layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", ")
+                    manifest
+                        .layers
+                        .iter()
+                        .map(|l| l.media_type.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 ))
             })?;
         let bytes = self.blob(&repo, layer, limit).await?;
@@ -416,7 +439,12 @@ impl OciClient {
                     .as_ref()
                     .map(|m| format!(" of type {m}"))
                     .unwrap_or_default(),
-                manifest.layers.iter().map(|l| l.media_type.as_str()).collect::<Vec<_>>().join(", ")
+                manifest
+                    .layers
+                    .iter()
+                    .map(|l| l.media_type.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
             ))
         })?
         .clone();
@@ -443,7 +471,9 @@ fn newest_matching(tags: &[String], range: &str, repo: &OciUrl) -> Result<String
         .map_err(|e| ChartSourceError::Invalid(format!("invalid version range {range:?}: {e}")))?;
     let mut best: Option<(Version, &String)> = None;
     for t in tags {
-        let Ok(v) = Version::parse(&t.replace('_', "+")) else { continue };
+        let Ok(v) = Version::parse(&t.replace('_', "+")) else {
+            continue;
+        };
         if !constraints.check(&v) {
             continue;
         }
@@ -451,15 +481,25 @@ fn newest_matching(tags: &[String], range: &str, repo: &OciUrl) -> Result<String
             best = Some((v, t));
         }
     }
-    best.map(|(v, t)| if t.contains('_') { t.replace('_', "+") } else { v.original().to_string() })
-        .ok_or_else(|| {
-            let mut shown: Vec<&str> = tags.iter().rev().take(5).map(String::as_str).collect();
-            shown.reverse();
-            ChartSourceError::NotFound(format!(
-                "{repo}: no tag matches {range:?} (tags: {})",
-                if shown.is_empty() { "none".to_string() } else { shown.join(", ") }
-            ))
-        })
+    best.map(|(v, t)| {
+        if t.contains('_') {
+            t.replace('_', "+")
+        } else {
+            v.original().to_string()
+        }
+    })
+    .ok_or_else(|| {
+        let mut shown: Vec<&str> = tags.iter().rev().take(5).map(String::as_str).collect();
+        shown.reverse();
+        ChartSourceError::NotFound(format!(
+            "{repo}: no tag matches {range:?} (tags: {})",
+            if shown.is_empty() {
+                "none".to_string()
+            } else {
+                shown.join(", ")
+            }
+        ))
+    })
 }
 
 /// Which manifest an `OCIRepository` follows.
@@ -535,9 +575,15 @@ fn parse_manifest(body: &[u8], digest: String) -> Result<Manifest, String> {
         .unwrap_or("application/vnd.oci.image.manifest.v1+json")
         .to_string();
     if media_type.contains("index") || media_type.contains("manifest.list") {
-        return Err(format!("the reference points at an index ({media_type}), not an image manifest"));
+        return Err(format!(
+            "the reference points at an index ({media_type}), not an image manifest"
+        ));
     }
-    let config = json.get("config").map(descriptor).transpose()?.ok_or("manifest: no config")?;
+    let config = json
+        .get("config")
+        .map(descriptor)
+        .transpose()?
+        .ok_or("manifest: no config")?;
     let layers = json
         .get("layers")
         .and_then(|l| l.as_array())
@@ -653,7 +699,10 @@ mod tests {
 
     #[test]
     fn challenges_parse() {
-        assert_eq!(parse_challenge("Basic realm=\"Registry Realm\""), Some(Challenge::Basic));
+        assert_eq!(
+            parse_challenge("Basic realm=\"Registry Realm\""),
+            Some(Challenge::Basic)
+        );
         assert_eq!(
             parse_challenge(
                 r#"Bearer realm="https://auth.example/token",service="registry.example",scope="repository:a/b:pull,push""#
@@ -700,7 +749,11 @@ mod tests {
         assert_eq!(m.layers[0].size, 20);
         assert_eq!(m.annotations["org.opencontainers.image.version"], "1.0.0");
         let index = r#"{"schemaVersion":2,"mediaType":"application/vnd.oci.image.index.v1+json","manifests":[]}"#;
-        assert!(parse_manifest(index.as_bytes(), "sha256:x".into()).unwrap_err().contains("index"));
+        assert!(
+            parse_manifest(index.as_bytes(), "sha256:x".into())
+                .unwrap_err()
+                .contains("index")
+        );
         let bad = body.replace(&d, "md5:00");
         assert!(parse_manifest(bad.as_bytes(), "sha256:x".into()).is_err());
     }

@@ -154,7 +154,11 @@ impl Response {
     pub fn detail(&self) -> String {
         let text = String::from_utf8_lossy(&self.body);
         let text: String = text.trim().chars().take(200).collect();
-        if text.is_empty() { String::new() } else { format!(": {text}") }
+        if text.is_empty() {
+            String::new()
+        } else {
+            format!(": {text}")
+        }
     }
 }
 
@@ -283,10 +287,14 @@ impl HttpClient {
             let req = req
                 .body(Empty::new())
                 .map_err(|e| ChartSourceError::Invalid(format!("{shown}: {e}")))?;
-            let resp = self.client.request(req).await.map_err(|e| ChartSourceError::Unreachable {
-                url: shown.clone(),
-                message: error_chain(&e),
-            })?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| ChartSourceError::Unreachable {
+                    url: shown.clone(),
+                    message: error_chain(&e),
+                })?;
             let status = resp.status();
             if status.is_redirection()
                 && let Some(location) = resp.headers().get(header::LOCATION).and_then(|l| l.to_str().ok())
@@ -296,7 +304,11 @@ impl HttpClient {
             }
             let headers = resp.headers().clone();
             // Error bodies are read only a little: they are for messages.
-            let limit = if status.is_success() { limit } else { limit.min(64 << 10) };
+            let limit = if status.is_success() {
+                limit
+            } else {
+                limit.min(64 << 10)
+            };
             if let Some(len) = headers
                 .get(header::CONTENT_LENGTH)
                 .and_then(|v| v.to_str().ok())
@@ -304,7 +316,11 @@ impl HttpClient {
                 && len > limit
                 && status.is_success()
             {
-                return Err(ChartSourceError::TooLarge { url: shown, what, limit });
+                return Err(ChartSourceError::TooLarge {
+                    url: shown,
+                    what,
+                    limit,
+                });
             }
             let mut body = resp.into_body();
             let mut buf = Vec::new();
@@ -316,7 +332,11 @@ impl HttpClient {
                 if let Ok(data) = frame.into_data() {
                     if buf.len() as u64 + data.len() as u64 > limit {
                         if status.is_success() {
-                            return Err(ChartSourceError::TooLarge { url: shown, what, limit });
+                            return Err(ChartSourceError::TooLarge {
+                                url: shown,
+                                what,
+                                limit,
+                            });
                         }
                         break;
                     }
@@ -432,7 +452,9 @@ mod tests {
             "http://127.0.0.1:8080/charts/a.tgz"
         );
         assert_eq!(
-            resolve_location(&base, "https://s3.example/x?sig=1").unwrap().to_string(),
+            resolve_location(&base, "https://s3.example/x?sig=1")
+                .unwrap()
+                .to_string(),
             "https://s3.example/x?sig=1"
         );
     }

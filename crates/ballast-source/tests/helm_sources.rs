@@ -16,9 +16,7 @@ use axum::extract::{Request, State};
 use axum::http::StatusCode;
 use axum::response::Response;
 use ballast_source::helm_repo::{HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
-use ballast_source::oci::{
-    HELM_CHART_LAYER, LayerOperation, LayerSelector, OciClient, OciOptions, OciReference,
-};
+use ballast_source::oci::{HELM_CHART_LAYER, LayerOperation, LayerSelector, OciClient, OciOptions, OciReference};
 use ballast_source::{BasicAuth, ChartSourceError};
 use base64::Engine;
 
@@ -185,13 +183,22 @@ async fn http_repository_resolves_ranges_and_downloads_verified_charts() {
     assert!(Arc::ptr_eq(&index, &again), "an unchanged index is parsed once");
     assert_eq!(cache.len(), 1);
 
-    for (range, want) in [("", "1.1.0"), ("^1", "1.1.0"), ("~1.0", "1.0.0"), (">=2.0.0-0", "2.0.0-rc.1")] {
+    for (range, want) in [
+        ("", "1.1.0"),
+        ("^1", "1.1.0"),
+        ("~1.0", "1.0.0"),
+        (">=2.0.0-0", "2.0.0-rc.1"),
+    ] {
         let chart = client.fetch_chart(&index, "podinfo", range).await.unwrap();
         assert_eq!(chart.revision(), want, "range {range:?}");
         assert_eq!(chart.digest, sha256(&archives[want]));
         assert_eq!(chart.bytes, archives[want]);
     }
-    let e = client.fetch_chart(&index, "podinfo", ">=3").await.unwrap_err().to_string();
+    let e = client
+        .fetch_chart(&index, "podinfo", ">=3")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(">=3") && e.contains("1.1.0"), "{e}");
     let e = client.fetch_chart(&index, "nginx", "*").await.unwrap_err().to_string();
     assert!(e.contains("\"nginx\"") && e.contains(&url), "{e}");
@@ -227,7 +234,11 @@ async fn http_repository_with_relative_urls_and_size_limits() {
 
     // A chart whose bytes differ from the index digest is refused.
     std::fs::write(dir.join("podinfo-1.0.0.tgz"), b"tampered").unwrap();
-    let e = client.fetch_chart(&index, "podinfo", "1.0.0").await.unwrap_err().to_string();
+    let e = client
+        .fetch_chart(&index, "podinfo", "1.0.0")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("digest mismatch"), "{e}");
 }
 
@@ -258,7 +269,10 @@ async fn http_repository_basic_auth_and_pass_credentials() {
         let e = client.index(&cache).await.unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, ChartSourceError::Auth { status: 401, .. }), "{msg}");
-        assert!(msg.contains(&index_server.url) && msg.contains("authentication failed"), "{msg}");
+        assert!(
+            msg.contains(&index_server.url) && msg.contains("authentication failed"),
+            "{msg}"
+        );
         assert!(!msg.contains("wrong-password") && !msg.contains(SECRET), "{msg}");
         assert!(!format!("{e:?}").contains("wrong-password"));
     }
@@ -267,7 +281,11 @@ async fn http_repository_basic_auth_and_pass_credentials() {
     // passCredentials it gets no credentials and refuses.
     let client = HelmRepositoryClient::new(&index_server.url, opts(basic("user", SECRET), false)).unwrap();
     let index = client.index(&cache).await.unwrap();
-    let e = client.fetch_chart(&index, "podinfo", "^1").await.unwrap_err().to_string();
+    let e = client
+        .fetch_chart(&index, "podinfo", "^1")
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("authentication failed") && e.contains(&charts_url), "{e}");
     assert!(!e.contains(SECRET), "{e}");
     assert!(
@@ -290,8 +308,8 @@ struct Registry {
 
 impl Registry {
     fn start(user: &str, password: &str) -> Registry {
-        let bin = ballast_local::find_binary("docker-registry")
-            .unwrap_or_else(|e| panic!("{e} (scripts/install-deps)"));
+        let bin =
+            ballast_local::find_binary("docker-registry").unwrap_or_else(|e| panic!("{e} (scripts/install-deps)"));
         let dir = tempfile::tempdir().unwrap();
         let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
         let hash = bcrypt::hash_with_result(password, 5)
@@ -388,9 +406,17 @@ async fn oci_registry_with_htpasswd_serves_pushed_charts() {
         assert_eq!(chart.bytes, archives[want]);
         assert_eq!(chart.digest, sha256(&archives[want]));
     }
-    let e = client.fetch_chart(&repo_url, "podinfo", ">=3", limit).await.unwrap_err().to_string();
+    let e = client
+        .fetch_chart(&repo_url, "podinfo", ">=3", limit)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains(">=3") && e.contains("oci://127.0.0.1"), "{e}");
-    let e = client.fetch_chart(&repo_url, "podinfo", "9.9.9", limit).await.unwrap_err().to_string();
+    let e = client
+        .fetch_chart(&repo_url, "podinfo", "9.9.9", limit)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("9.9.9"), "{e}");
 
     // OCIRepository: tag, semver and digest references; revision as Flux reports it.
@@ -411,7 +437,12 @@ async fn oci_registry_with_htpasswd_serves_pushed_charts() {
         .unwrap();
     assert_eq!(by_semver.revision, format!("1.1.0@{}", digests["1.1.0"]));
     let by_digest = client
-        .fetch_artifact(&chart_repo, &OciReference::Digest(digests["1.0.0"].clone()), &LayerSelector::default(), limit)
+        .fetch_artifact(
+            &chart_repo,
+            &OciReference::Digest(digests["1.0.0"].clone()),
+            &LayerSelector::default(),
+            limit,
+        )
         .await
         .unwrap();
     assert_eq!(by_digest.revision, digests["1.0.0"]);
@@ -440,7 +471,10 @@ async fn oci_registry_with_htpasswd_serves_pushed_charts() {
         let e = client.fetch_chart(&repo_url, "podinfo", "^1", limit).await.unwrap_err();
         let msg = e.to_string();
         assert!(matches!(e, ChartSourceError::Auth { status: 401, .. }), "{msg}");
-        assert!(msg.contains(&format!("127.0.0.1:{}", registry.port)) && msg.contains(hint), "{msg}");
+        assert!(
+            msg.contains(&format!("127.0.0.1:{}", registry.port)) && msg.contains(hint),
+            "{msg}"
+        );
         assert!(!msg.contains("wrong-password") && !msg.contains(SECRET), "{msg}");
     }
 
@@ -451,7 +485,11 @@ async fn oci_registry_with_htpasswd_serves_pushed_charts() {
         ..Default::default()
     })
     .unwrap();
-    let e = client.fetch_chart(&repo_url, "podinfo", "1.0.0", limit).await.unwrap_err().to_string();
+    let e = client
+        .fetch_chart(&repo_url, "podinfo", "1.0.0", limit)
+        .await
+        .unwrap_err()
+        .to_string();
     assert!(e.contains("unreachable") && !e.contains(SECRET), "{e}");
 }
 
@@ -531,7 +569,10 @@ async fn token_registry(State(st): State<TokenRegistry>, req: Request) -> Respon
         if start + 2 < st.tags.len() {
             resp = resp.header(
                 "link",
-                format!("</v2/org/app/tags/list?n=2&last={}>; rel=\"next\"", page[page.len() - 1]),
+                format!(
+                    "</v2/org/app/tags/list?n=2&last={}>; rel=\"next\"",
+                    page[page.len() - 1]
+                ),
             );
         }
         return resp.body(Body::from(body)).unwrap();
@@ -546,7 +587,10 @@ async fn token_registry(State(st): State<TokenRegistry>, req: Request) -> Respon
     if let Some(digest) = path.strip_prefix("/v2/org/app/blobs/") {
         return Response::builder()
             .status(307)
-            .header("location", format!("http://127.0.0.1:{}/storage/{digest}", st.storage_port))
+            .header(
+                "location",
+                format!("http://127.0.0.1:{}/storage/{digest}", st.storage_port),
+            )
             .body(Body::empty())
             .unwrap();
     }
@@ -613,7 +657,12 @@ async fn oci_token_service_pagination_and_redirects_to_storage() {
     assert_eq!(client.tags(&repo).await.unwrap(), tags, "every page is read");
 
     let art = client
-        .fetch_artifact(&url, &OciReference::Semver(">=1.0.0 <2.0.0".into()), &LayerSelector::default(), 1 << 20)
+        .fetch_artifact(
+            &url,
+            &OciReference::Semver(">=1.0.0 <2.0.0".into()),
+            &LayerSelector::default(),
+            1 << 20,
+        )
         .await
         .unwrap();
     assert_eq!(art.tag.as_deref(), Some("1.4.0"));
@@ -621,7 +670,12 @@ async fn oci_token_service_pagination_and_redirects_to_storage() {
     assert_eq!(art.bytes, layer);
     assert_eq!(art.operation, LayerOperation::Extract);
     let latest = client
-        .fetch_artifact(&url, &OciReference::Tag("latest".into()), &LayerSelector::default(), 1 << 20)
+        .fetch_artifact(
+            &url,
+            &OciReference::Tag("latest".into()),
+            &LayerSelector::default(),
+            1 << 20,
+        )
         .await
         .unwrap();
     assert!(latest.revision.starts_with("latest@sha256:"));
