@@ -20,6 +20,7 @@
 //!   [`DEFAULT_MAX_ARTIFACT_SIZE`]) is refused, naming the repository and revision, before any
 //!   file is extracted.
 
+pub mod chart_archive;
 mod git;
 pub mod helm_repo;
 pub mod oci;
@@ -31,7 +32,7 @@ use std::time::Duration;
 
 pub use git::{ARTIFACT_GRACE, WriteCheckout, cached, checkout_for_write, fetch};
 pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
-pub use remote::{BasicAuth, ChartSourceError, TlsOptions};
+pub use remote::{BasicAuth, ChartSourceError, TlsOptions, basic_auth_from_secret, tls_from_secret};
 pub use semver_range::{SemverRange, parse_version};
 
 /// Which revision to fetch.

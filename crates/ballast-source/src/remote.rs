@@ -74,6 +74,87 @@ impl BasicAuth {
     }
 }
 
+/// Basic credentials from a source's `secretRef` data: `username` and `password`, or, for a
+/// registry, a `.dockerconfigjson` entry for `registry` (`host[:port]`). `None` when the secret
+/// holds neither. Errors name the secret and the missing key, never a value.
+pub fn basic_auth_from_secret(
+    secret: &str,
+    data: &std::collections::BTreeMap<String, Vec<u8>>,
+    registry: Option<&str>,
+) -> Result<Option<BasicAuth>, ChartSourceError> {
+    let text = |k: &str| -> Result<Option<String>, ChartSourceError> {
+        data.get(k)
+            .map(|v| {
+                String::from_utf8(v.clone())
+                    .map_err(|_| ChartSourceError::Invalid(format!("secret {secret}: {k} is not UTF-8")))
+            })
+            .transpose()
+    };
+    match (text("username")?, text("password")?) {
+        (Some(username), Some(password)) => return Ok(Some(BasicAuth { username, password })),
+        (None, None) => {}
+        _ => {
+            return Err(ChartSourceError::Invalid(format!(
+                "secret {secret}: username and password must be given together"
+            )));
+        }
+    }
+    let (Some(registry), Some(config)) = (registry, data.get(".dockerconfigjson")) else {
+        return Ok(None);
+    };
+    let json: serde_json::Value = serde_json::from_slice(config)
+        .map_err(|_| ChartSourceError::Invalid(format!("secret {secret}: .dockerconfigjson is not JSON")))?;
+    let Some(auths) = json.get("auths").and_then(|a| a.as_object()) else {
+        return Ok(None);
+    };
+    let entry = auths.iter().find(|(k, _)| {
+        let host = k.split("://").last().unwrap_or(k);
+        host.split('/').next() == Some(registry)
+    });
+    let Some((_, entry)) = entry else { return Ok(None) };
+    let field = |k: &str| entry.get(k).and_then(|v| v.as_str()).filter(|v| !v.is_empty());
+    if let (Some(u), Some(p)) = (field("username"), field("password")) {
+        return Ok(Some(BasicAuth {
+            username: u.to_string(),
+            password: p.to_string(),
+        }));
+    }
+    let Some(auth) = field("auth") else { return Ok(None) };
+    use base64::Engine;
+    let decoded = base64::engine::general_purpose::STANDARD
+        .decode(auth)
+        .ok()
+        .and_then(|b| String::from_utf8(b).ok())
+        .ok_or_else(|| ChartSourceError::Invalid(format!("secret {secret}: the auth of {registry} is not base64")))?;
+    let (u, p) = decoded.split_once(':').ok_or_else(|| {
+        ChartSourceError::Invalid(format!("secret {secret}: the auth of {registry} is not user:password"))
+    })?;
+    Ok(Some(BasicAuth {
+        username: u.to_string(),
+        password: p.to_string(),
+    }))
+}
+
+/// TLS settings from a `certSecretRef`'s data (`ca.crt`, `tls.crt`, `tls.key`), or from the
+/// keys older `secretRef`s used (`caFile`, `certFile`, `keyFile`).
+pub fn tls_from_secret(
+    secret: &str,
+    data: &std::collections::BTreeMap<String, Vec<u8>>,
+) -> Result<TlsOptions, ChartSourceError> {
+    let pick = |a: &str, b: &str| data.get(a).or_else(|| data.get(b)).cloned();
+    let tls = TlsOptions {
+        ca_pem: pick("ca.crt", "caFile"),
+        client_cert_pem: pick("tls.crt", "certFile"),
+        client_key_pem: pick("tls.key", "keyFile"),
+    };
+    if tls.client_cert_pem.is_some() != tls.client_key_pem.is_some() {
+        return Err(ChartSourceError::Invalid(format!(
+            "secret {secret}: tls.crt and tls.key must be given together"
+        )));
+    }
+    Ok(tls)
+}
+
 /// Why a chart repository or registry operation failed. Messages name the URL (credentials
 /// redacted) and never carry credentials.
 #[derive(Debug, thiserror::Error)]
@@ -473,6 +554,43 @@ mod tests {
         let e = parse_uri("https://user:s3cret@example.com/").unwrap_err().to_string();
         assert!(!e.contains("s3cret"), "{e}");
         assert!(parse_uri("ftp://example.com/").is_err());
+    }
+
+    #[test]
+    fn credentials_come_from_secrets_without_echo() {
+        use std::collections::BTreeMap;
+        let data = |pairs: &[(&str, &str)]| -> BTreeMap<String, Vec<u8>> {
+            pairs
+                .iter()
+                .map(|(k, v)| (k.to_string(), v.as_bytes().to_vec()))
+                .collect()
+        };
+        let b = basic_auth_from_secret("s", &data(&[("username", "u"), ("password", "pw1")]), None)
+            .unwrap()
+            .unwrap();
+        assert_eq!((b.username.as_str(), b.password.as_str()), ("u", "pw1"));
+        let e = basic_auth_from_secret("s", &data(&[("password", "pw1")]), None)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("secret s") && !e.contains("pw1"), "{e}");
+        assert_eq!(basic_auth_from_secret("s", &data(&[]), Some("r")).unwrap(), None);
+        let docker =
+            r#"{"auths":{"https://ghcr.io":{"auth":"cm9ib3Q6cHcy"},"127.0.0.1:5000":{"username":"a","password":"b"}}}"#;
+        let d = data(&[(".dockerconfigjson", docker)]);
+        let b = basic_auth_from_secret("s", &d, Some("ghcr.io")).unwrap().unwrap();
+        assert_eq!((b.username.as_str(), b.password.as_str()), ("robot", "pw2"));
+        let b = basic_auth_from_secret("s", &d, Some("127.0.0.1:5000"))
+            .unwrap()
+            .unwrap();
+        assert_eq!(b.username, "a");
+        assert_eq!(basic_auth_from_secret("s", &d, Some("quay.io")).unwrap(), None);
+        let t = tls_from_secret("c", &data(&[("ca.crt", "CA"), ("certFile", "C"), ("keyFile", "K")])).unwrap();
+        assert_eq!(t.ca_pem.as_deref(), Some(&b"CA"[..]));
+        assert_eq!(t.client_key_pem.as_deref(), Some(&b"K"[..]));
+        let e = tls_from_secret("c", &data(&[("tls.key", "K")]))
+            .unwrap_err()
+            .to_string();
+        assert!(!e.contains('K') || !e.contains(": K"), "{e}");
     }
 
     #[test]
