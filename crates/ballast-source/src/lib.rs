@@ -21,6 +21,7 @@
 //!   file is extracted.
 
 pub mod chart_archive;
+pub mod chart_package;
 mod git;
 pub mod helm_repo;
 pub mod oci;

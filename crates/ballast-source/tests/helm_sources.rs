@@ -866,3 +866,65 @@ async fn https_repository_trusts_the_given_ca_and_presents_a_client_certificate(
     let index = client.index(&cache).await.unwrap();
     assert_eq!(index.resolve("podinfo", "~1.0").unwrap().version, "1.0.0");
 }
+
+#[test]
+fn a_chart_packaged_from_a_source_renders_in_helm_as_its_directory_does() {
+    let home = tempfile::tempdir().unwrap();
+    let src = home.path().join("git");
+    let dir = src.join("deploy/chart");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: web\nversion: 0.3.0\n").unwrap();
+    std::fs::write(dir.join("values.yaml"), "replicas: 2\nimage: nginx\n").unwrap();
+    std::fs::write(dir.join("values-prod.yaml"), "replicas: 5\n").unwrap();
+    std::fs::write(dir.join(".helmignore"), "*.md\n").unwrap();
+    std::fs::write(dir.join("NOTES.md"), "ignored\n").unwrap();
+    std::fs::write(
+        dir.join("templates/cm.yaml"),
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  replicas: {{ .Values.replicas | quote }}\n  image: {{ .Values.image | default \"none\" }}\n  version: {{ .Chart.Version }}\n",
+    )
+    .unwrap();
+    let artifact =
+        ballast_source::chart_package::package_chart_dir(&src, "deploy/chart", Some("abcdef012345"), 1 << 20).unwrap();
+    assert_eq!(artifact.version, "0.3.0+abcdef012345");
+    let ours = home.path().join("ours.tgz");
+    std::fs::write(&ours, &artifact.bytes).unwrap();
+    let rendered = run_helm(home.path(), &["template", "x", ours.to_str().unwrap()]);
+    assert!(rendered.contains("version: 0.3.0+abcdef012345"), "{rendered}");
+    assert!(rendered.contains("replicas: \"2\""), "{rendered}");
+
+    // helm package of the same directory holds the same files.
+    let out = home.path().join("out");
+    run_helm(
+        home.path(),
+        &["package", dir.to_str().unwrap(), "-d", out.to_str().unwrap()],
+    );
+    let list = |bytes: &[u8]| -> Vec<String> {
+        let mut a = tar::Archive::new(flate2::read::GzDecoder::new(bytes));
+        let mut v: Vec<String> = a
+            .entries()
+            .unwrap()
+            .map(|e| e.unwrap().path().unwrap().to_string_lossy().into_owned())
+            .collect();
+        v.sort();
+        v
+    };
+    let helms = std::fs::read(out.join("web-0.3.0.tgz")).unwrap();
+    assert_eq!(list(&artifact.bytes), list(&helms));
+
+    // valuesFiles: values.yaml then values-prod.yaml, merged into the artifact's values.yaml.
+    let (merged, used) = ballast_source::chart_archive::with_values_files(
+        &artifact.bytes,
+        &["values.yaml", "values-prod.yaml"],
+        false,
+        1 << 20,
+    )
+    .unwrap();
+    assert_eq!(used.len(), 2);
+    let merged_path = home.path().join("merged.tgz");
+    std::fs::write(&merged_path, merged).unwrap();
+    let rendered = run_helm(home.path(), &["template", "x", merged_path.to_str().unwrap()]);
+    assert!(
+        rendered.contains("replicas: \"5\"") && rendered.contains("image: nginx"),
+        "{rendered}"
+    );
+}
