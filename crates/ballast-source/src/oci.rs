@@ -419,8 +419,13 @@ impl OciClient {
         let (tag, target) = match reference {
             OciReference::Digest(d) => (None, d.clone()),
             OciReference::Tag(t) => (Some(t.clone()), t.clone()),
-            OciReference::Semver(range) => {
-                let tags = self.tags(&repo).await?;
+            OciReference::Semver { range, filter } => {
+                let mut tags = self.tags(&repo).await?;
+                if let Some(filter) = filter {
+                    let re = regex::Regex::new(filter)
+                        .map_err(|e| ChartSourceError::Invalid(format!("invalid semverFilter {filter:?}: {e}")))?;
+                    tags.retain(|t| re.is_match(t));
+                }
                 let t = newest_matching(&tags, range, &repo)?;
                 (Some(t.clone()), t)
             }
@@ -507,10 +512,39 @@ fn newest_matching(tags: &[String], range: &str, repo: &OciUrl) -> Result<String
 pub enum OciReference {
     /// A tag (`latest` when nothing is given, as in Flux).
     Tag(String),
-    /// The tag of the newest version matching a Masterminds range.
-    Semver(String),
+    /// The tag of the newest version matching a Masterminds range, among the tags matching
+    /// `filter` (a regular expression, Flux's `semverFilter`) when given.
+    Semver {
+        /// The range.
+        range: String,
+        /// Tags considered.
+        filter: Option<String>,
+    },
     /// A manifest digest (`sha256:...`).
     Digest(String),
+}
+
+impl OciReference {
+    /// Flux's precedence over `ref`'s fields: `digest`, then `semver` (with `semverFilter`),
+    /// then `tag`, then the tag `latest`. Empty strings count as absent.
+    pub fn from_fields(
+        tag: Option<&str>,
+        semver: Option<&str>,
+        semver_filter: Option<&str>,
+        digest: Option<&str>,
+    ) -> OciReference {
+        let given = |v: Option<&str>| v.map(str::trim).filter(|v| !v.is_empty()).map(str::to_string);
+        if let Some(d) = given(digest) {
+            OciReference::Digest(d)
+        } else if let Some(range) = given(semver) {
+            OciReference::Semver {
+                range,
+                filter: given(semver_filter),
+            }
+        } else {
+            OciReference::Tag(given(tag).unwrap_or_else(|| "latest".into()))
+        }
+    }
 }
 
 /// What to do with the selected layer.
@@ -756,6 +790,29 @@ mod tests {
         );
         let bad = body.replace(&d, "md5:00");
         assert!(parse_manifest(bad.as_bytes(), "sha256:x".into()).is_err());
+    }
+
+    #[test]
+    fn references_follow_flux_precedence() {
+        assert_eq!(
+            OciReference::from_fields(None, None, None, None),
+            OciReference::Tag("latest".into())
+        );
+        assert_eq!(
+            OciReference::from_fields(Some("v1"), Some(">=1"), Some("^v"), None),
+            OciReference::Semver {
+                range: ">=1".into(),
+                filter: Some("^v".into())
+            }
+        );
+        assert_eq!(
+            OciReference::from_fields(Some("v1"), Some(">=1"), None, Some("sha256:ab")),
+            OciReference::Digest("sha256:ab".into())
+        );
+        assert_eq!(
+            OciReference::from_fields(Some("v1"), Some(""), None, Some(" ")),
+            OciReference::Tag("v1".into())
+        );
     }
 
     #[test]

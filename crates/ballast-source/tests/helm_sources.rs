@@ -432,7 +432,15 @@ async fn oci_registry_with_htpasswd_serves_pushed_charts() {
     assert_eq!(by_tag.revision, format!("1.0.0@{}", digests["1.0.0"]));
     assert_eq!(by_tag.bytes, archives["1.0.0"]);
     let by_semver = client
-        .fetch_artifact(&chart_repo, &OciReference::Semver("<1.2".into()), &copy, limit)
+        .fetch_artifact(
+            &chart_repo,
+            &OciReference::Semver {
+                range: "<1.2".into(),
+                filter: None,
+            },
+            &copy,
+            limit,
+        )
         .await
         .unwrap();
     assert_eq!(by_semver.revision, format!("1.1.0@{}", digests["1.1.0"]));
@@ -659,13 +667,29 @@ async fn oci_token_service_pagination_and_redirects_to_storage() {
     let art = client
         .fetch_artifact(
             &url,
-            &OciReference::Semver(">=1.0.0 <2.0.0".into()),
+            &OciReference::Semver {
+                range: ">=1.0.0 <2.0.0".into(),
+                filter: None,
+            },
             &LayerSelector::default(),
             1 << 20,
         )
         .await
         .unwrap();
     assert_eq!(art.tag.as_deref(), Some("1.4.0"));
+    let filtered = client
+        .fetch_artifact(
+            &url,
+            &OciReference::Semver {
+                range: "*".into(),
+                filter: Some(r"^1\.3\.".into()),
+            },
+            &LayerSelector::default(),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(filtered.tag.as_deref(), Some("1.3.2"));
     assert_eq!(art.revision, format!("1.4.0@{}", sha256(&manifests["1.4.0"])));
     assert_eq!(art.bytes, layer);
     assert_eq!(art.operation, LayerOperation::Extract);
