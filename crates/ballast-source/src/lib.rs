@@ -35,6 +35,7 @@ pub mod artifact_store;
 pub mod chart_archive;
 pub mod chart_package;
 mod git;
+mod helm_index;
 pub mod helm_repo;
 pub mod oci;
 pub mod remote;
