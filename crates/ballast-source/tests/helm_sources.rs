@@ -952,3 +952,29 @@ fn a_chart_packaged_from_a_source_renders_in_helm_as_its_directory_does() {
         "{rendered}"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_silent_server_times_out_with_a_clear_error() {
+    // Accepts connections and never answers.
+    let listener = tokio::net::TcpListener::from_std(free_listener()).unwrap();
+    let url = format!("http://{}", listener.local_addr().unwrap());
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((s, _)) = listener.accept().await {
+            held.push(s);
+        }
+    });
+    let started = Instant::now();
+    let client = HelmRepositoryClient::new(
+        &url,
+        HelmRepositoryOptions {
+            timeout: Some(Duration::from_millis(500)),
+            ..Default::default()
+        },
+    )
+    .unwrap();
+    let e = client.index(&IndexCache::default()).await.unwrap_err();
+    assert!(matches!(e, ChartSourceError::Timeout { .. }), "{e}");
+    assert!(e.to_string().contains("timed out after 500ms"), "{e}");
+    assert!(started.elapsed() < Duration::from_secs(5));
+}
