@@ -17,7 +17,7 @@
 //! - basic credentials go to the index, and to the chart only when it is on the repository's
 //!   host (and port) unless `pass_credentials` is set (Flux's `passCredentials`).
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -194,11 +194,22 @@ fn sort_newest_first(list: &mut [IndexEntry]) {
 }
 
 /// Parsed indexes by the sha256 of their bytes, shared by every repository client; at most
-/// `capacity` indexes are kept (the least recently used is dropped first).
+/// `capacity` indexes are kept (the least recently used is dropped first). It also remembers
+/// each index URL's `ETag`/`Last-Modified`, so an unchanged index is asked for conditionally
+/// and not downloaded again (a `304 Not Modified` reuses the cached index).
 #[derive(Debug)]
 pub struct IndexCache {
     inner: Mutex<Vec<(String, Arc<ChartIndex>)>>,
+    validators: Mutex<HashMap<String, Validator>>,
     capacity: usize,
+}
+
+/// What a server said identifies an index version.
+#[derive(Clone, Debug)]
+struct Validator {
+    etag: Option<String>,
+    last_modified: Option<String>,
+    digest: String,
 }
 
 impl Default for IndexCache {
@@ -212,6 +223,7 @@ impl IndexCache {
     pub fn new(capacity: usize) -> Self {
         IndexCache {
             inner: Mutex::new(Vec::new()),
+            validators: Mutex::new(HashMap::new()),
             capacity: capacity.max(1),
         }
     }
@@ -329,19 +341,60 @@ impl HelmRepositoryClient {
         } else {
             AuthScope::SameHost
         };
+        // Ask conditionally when the index this URL last gave is still cached.
+        let known = cache
+            .validators
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .get(&url)
+            .cloned()
+            .and_then(|v| cache.get(&v.digest).map(|index| (v, index)));
+        let mut conditions = Vec::new();
+        if let Some((v, _)) = &known {
+            if let Some(etag) = &v.etag {
+                conditions.push((http::header::IF_NONE_MATCH, etag.clone()));
+            }
+            if let Some(lm) = &v.last_modified {
+                conditions.push((http::header::IF_MODIFIED_SINCE, lm.clone()));
+            }
+        }
         let resp = self
             .http
-            .get(
+            .get_with(
                 &url,
                 Some("application/x-yaml, application/yaml, text/yaml, */*"),
+                &conditions,
                 auth.as_ref(),
                 scope,
                 self.options.limits.max_index_size,
                 "index",
             )
             .await?;
+        if resp.status == http::StatusCode::NOT_MODIFIED
+            && let Some((_, index)) = known
+        {
+            return Ok(index);
+        }
         check_status(&url, &resp)?;
         let digest = sha256_digest(&resp.body);
+        let header =
+            |name: http::header::HeaderName| resp.headers.get(name).and_then(|v| v.to_str().ok()).map(str::to_string);
+        let validator = Validator {
+            etag: header(http::header::ETAG),
+            last_modified: header(http::header::LAST_MODIFIED),
+            digest: digest.clone(),
+        };
+        {
+            let mut validators = cache.validators.lock().unwrap_or_else(|p| p.into_inner());
+            if validator.etag.is_some() || validator.last_modified.is_some() {
+                if validators.len() >= 1024 {
+                    validators.clear();
+                }
+                validators.insert(url.clone(), validator);
+            } else {
+                validators.remove(&url);
+            }
+        }
         if let Some(index) = cache.get(&digest) {
             return Ok(index);
         }

@@ -331,8 +331,28 @@ impl HttpClient {
         limit: u64,
         what: &'static str,
     ) -> Result<Response, ChartSourceError> {
+        self.get_with(url, accept, &[], auth, scope, limit, what).await
+    }
+
+    /// [`HttpClient::get`] with extra request headers (e.g. `If-None-Match`).
+    #[allow(clippy::too_many_arguments)]
+    pub async fn get_with(
+        &self,
+        url: &str,
+        accept: Option<&str>,
+        extra: &[(header::HeaderName, String)],
+        auth: Option<&HeaderValue>,
+        scope: AuthScope,
+        limit: u64,
+        what: &'static str,
+    ) -> Result<Response, ChartSourceError> {
         let shown = redact_url(url);
-        match tokio::time::timeout(self.timeout, self.get_inner(url, accept, auth, scope, limit, what)).await {
+        match tokio::time::timeout(
+            self.timeout,
+            self.get_inner(url, accept, extra, auth, scope, limit, what),
+        )
+        .await
+        {
             Ok(r) => r,
             Err(_) => Err(ChartSourceError::Timeout {
                 url: shown,
@@ -341,10 +361,12 @@ impl HttpClient {
         }
     }
 
+    #[allow(clippy::too_many_arguments)]
     async fn get_inner(
         &self,
         url: &str,
         accept: Option<&str>,
+        extra: &[(header::HeaderName, String)],
         auth: Option<&HeaderValue>,
         scope: AuthScope,
         limit: u64,
@@ -360,6 +382,9 @@ impl HttpClient {
                 req = req.header(header::ACCEPT, accept);
             }
             req = req.header(header::USER_AGENT, concat!("ballast/", env!("CARGO_PKG_VERSION")));
+            for (name, value) in extra {
+                req = req.header(name, value.as_str());
+            }
             if let Some(auth) = auth
                 && (scope == AuthScope::AnyHost || authority_of(&uri) == origin)
             {

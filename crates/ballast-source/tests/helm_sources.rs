@@ -136,8 +136,24 @@ async fn serve_static(State(st): State<StaticState>, req: Request) -> Response {
     if rel.contains("..") {
         return Response::builder().status(400).body(Body::empty()).unwrap();
     }
+    let if_none_match = req
+        .headers()
+        .get("if-none-match")
+        .and_then(|v| v.to_str().ok())
+        .map(str::to_string);
     match std::fs::read(st.root.join(rel)) {
-        Ok(b) => Response::builder().status(200).body(Body::from(b)).unwrap(),
+        Ok(b) => {
+            let etag = format!("\"{}\"", &sha256(&b)[7..23]);
+            if if_none_match.as_deref() == Some(etag.as_str()) {
+                st.seen_auth.lock().unwrap().push(Some("304".into()));
+                return Response::builder().status(304).body(Body::empty()).unwrap();
+            }
+            Response::builder()
+                .status(200)
+                .header("etag", etag)
+                .body(Body::from(b))
+                .unwrap()
+        }
         Err(_) => Response::builder().status(404).body(Body::from("not found")).unwrap(),
     }
 }
@@ -182,6 +198,24 @@ async fn http_repository_resolves_ranges_and_downloads_verified_charts() {
     let again = client.index(&cache).await.unwrap();
     assert!(Arc::ptr_eq(&index, &again), "an unchanged index is parsed once");
     assert_eq!(cache.len(), 1);
+    assert_eq!(
+        server
+            .seen_auth
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|a| a.as_deref() == Some("304"))
+            .count(),
+        1,
+        "the second read is conditional and not downloaded again"
+    );
+    // A changed index is downloaded and parsed again.
+    let mut text = std::fs::read_to_string(dir.join("charts/index.yaml")).unwrap();
+    text.push_str("# changed\n");
+    std::fs::write(dir.join("charts/index.yaml"), text).unwrap();
+    let changed = client.index(&cache).await.unwrap();
+    assert_ne!(changed.digest, index.digest);
+    assert_eq!(cache.len(), 2);
 
     for (range, want) in [
         ("", "1.1.0"),
