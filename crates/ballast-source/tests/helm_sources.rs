@@ -465,6 +465,11 @@ async fn oci_registry_with_htpasswd_serves_pushed_charts() {
         .unwrap();
     assert_eq!(by_tag.revision, format!("1.0.0@{}", digests["1.0.0"]));
     assert_eq!(by_tag.bytes, archives["1.0.0"]);
+    // operation: extract gives the chart's tree.
+    let tree = home.path().join("extracted");
+    ballast_source::chart_archive::extract_tgz(&by_tag.bytes, &tree, 1 << 20).unwrap();
+    let chart_yaml = std::fs::read_to_string(tree.join("podinfo/Chart.yaml")).unwrap();
+    assert!(chart_yaml.contains("version: 1.0.0"), "{chart_yaml}");
     let by_semver = client
         .fetch_artifact(
             &chart_repo,
@@ -569,7 +574,8 @@ async fn token_registry(State(st): State<TokenRegistry>, req: Request) -> Respon
             "Basic {}",
             base64::engine::general_purpose::STANDARD.encode(format!("robot:{SECRET}"))
         );
-        if auth.as_deref() != Some(want.as_str()) {
+        let public = query.contains("repository%3Apublic%2Fapp%3Apull");
+        if auth.as_deref() != Some(want.as_str()) && !(public && auth.is_none()) {
             return reply(401, b"{\"errors\":[{\"code\":\"UNAUTHORIZED\"}]}".to_vec());
         }
         return reply(200, format!("{{\"token\":\"{TOKEN}\"}}").into_bytes());
@@ -583,13 +589,18 @@ async fn token_registry(State(st): State<TokenRegistry>, req: Request) -> Respon
             .map(|b| reply(200, b.clone()))
             .unwrap_or_else(|| reply(404, Vec::new()));
     }
+    let repo = if path.starts_with("/v2/public/app/") {
+        "public/app"
+    } else {
+        "org/app"
+    };
     if auth.as_deref() != Some(&format!("Bearer {TOKEN}")) {
         return Response::builder()
             .status(401)
             .header(
                 "www-authenticate",
                 format!(
-                    "Bearer realm=\"http://127.0.0.1:{}/token\",service=\"test-registry\",scope=\"repository:org/app:pull\"",
+                    "Bearer realm=\"http://127.0.0.1:{}/token\",service=\"test-registry\",scope=\"repository:{repo}:pull\"",
                     st.port
                 ),
             )
@@ -619,14 +630,20 @@ async fn token_registry(State(st): State<TokenRegistry>, req: Request) -> Respon
         }
         return resp.body(Body::from(body)).unwrap();
     }
-    if let Some(reference) = path.strip_prefix("/v2/org/app/manifests/") {
+    if let Some(reference) = path
+        .strip_prefix("/v2/org/app/manifests/")
+        .or_else(|| path.strip_prefix("/v2/public/app/manifests/"))
+    {
         return st
             .manifests
             .get(reference)
             .map(|m| reply(200, m.clone()))
             .unwrap_or_else(|| reply(404, Vec::new()));
     }
-    if let Some(digest) = path.strip_prefix("/v2/org/app/blobs/") {
+    if let Some(digest) = path
+        .strip_prefix("/v2/org/app/blobs/")
+        .or_else(|| path.strip_prefix("/v2/public/app/blobs/"))
+    {
         return Response::builder()
             .status(307)
             .header(
@@ -761,6 +778,25 @@ async fn oci_token_service_pagination_and_redirects_to_storage() {
         .await
         .unwrap_err();
     assert!(matches!(e, ChartSourceError::TooLarge { .. }), "{e}");
+
+    // An anonymous client gets a pull token for the public repository, and none for the other.
+    let anonymous = OciClient::new(OciOptions {
+        insecure: true,
+        ..Default::default()
+    })
+    .unwrap();
+    let public = anonymous
+        .fetch_artifact(
+            &format!("oci://127.0.0.1:{port}/public/app"),
+            &OciReference::Tag("1.0.0".into()),
+            &LayerSelector::default(),
+            1 << 20,
+        )
+        .await
+        .unwrap();
+    assert_eq!(public.bytes, layer);
+    let e = anonymous.tags(&repo).await.unwrap_err().to_string();
+    assert!(e.contains("none were given"), "{e}");
 
     // The token service refuses a bad password: clear, secret-free.
     let bad = OciClient::new(OciOptions {
