@@ -373,7 +373,7 @@ impl OciClient {
     ) -> Result<ChartArtifact, ChartSourceError> {
         let repo = OciUrl::parse(repository_url)?.join(chart);
         let range = range.trim();
-        let version = if !range.is_empty() && Version::parse(range).is_ok() {
+        let version = if is_exact_version(range) {
             range.to_string()
         } else {
             let tags = self.tags(&repo).await?;
@@ -468,6 +468,19 @@ impl OciClient {
             bytes,
         })
     }
+}
+
+/// True for a full version (`1.2.3`, `v1.2.3-rc.1+b`): fetched by tag without listing tags.
+/// Anything shorter (`1`, `1.2`) is a range, as for Flux.
+fn is_exact_version(text: &str) -> bool {
+    let core = text.strip_prefix('v').unwrap_or(text);
+    let core = core.split(['-', '+']).next().unwrap_or("");
+    let parts: Vec<&str> = core.split('.').collect();
+    parts.len() == 3
+        && parts
+            .iter()
+            .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        && Version::parse(text).is_ok()
 }
 
 /// The tag holding the newest version matching `range` (tags with `_` read as `+`).
@@ -790,6 +803,17 @@ mod tests {
         );
         let bad = body.replace(&d, "md5:00");
         assert!(parse_manifest(bad.as_bytes(), "sha256:x".into()).is_err());
+    }
+
+    #[test]
+    fn only_full_versions_skip_the_tag_list() {
+        assert!(is_exact_version("1.2.3"));
+        assert!(is_exact_version("1.2.3-rc.1+build.7"));
+        assert!(!is_exact_version("1"));
+        assert!(!is_exact_version("1.2"));
+        assert!(!is_exact_version("1.2.x"));
+        assert!(!is_exact_version(">=1.2.3"));
+        assert!(!is_exact_version(""));
     }
 
     #[test]
