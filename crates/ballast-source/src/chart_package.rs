@@ -100,6 +100,26 @@ pub fn package_chart_dir(
     })
 }
 
+/// The build metadata Flux's `reconcileStrategy: Revision` appends to a chart's version: the
+/// first 12 hex digits of the source revision's commit or digest (`main@sha1:<hex>`,
+/// `sha256:<hex>`, `<tag>@sha256:<hex>`), or the revision itself, sanitized, when it has none.
+pub fn revision_metadata(revision: &str) -> String {
+    let hex = revision.rsplit(':').next().unwrap_or(revision);
+    if revision.contains(':') && hex.len() >= 12 && hex.chars().all(|c| c.is_ascii_hexdigit()) {
+        return hex[..12].to_string();
+    }
+    revision
+        .chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '.' {
+                c
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
 /// `Chart.yaml` with its `version` replaced (the document re-emitted as Helm's YAML).
 fn with_version(chart_yaml: &[u8], version: &str) -> Result<Vec<u8>, ChartSourceError> {
     let text =
@@ -252,6 +272,15 @@ mod tests {
         assert_eq!(r.version, "1.2.3+0123456789ab");
         let loaded = ballast_helm::chart::load_archive(&r.bytes).unwrap();
         assert_eq!(loaded.metadata.version, "1.2.3+0123456789ab");
+    }
+
+    #[test]
+    fn revision_metadata_is_the_short_commit_or_digest() {
+        let c = "0123456789abcdef0123456789abcdef01234567";
+        assert_eq!(revision_metadata(&format!("main@sha1:{c}")), "0123456789ab");
+        assert_eq!(revision_metadata(&format!("sha256:{c}")), "0123456789ab");
+        assert_eq!(revision_metadata(&format!("v1.0@sha256:{c}")), "0123456789ab");
+        assert_eq!(revision_metadata("rev/1"), "rev-1");
     }
 
     #[test]
