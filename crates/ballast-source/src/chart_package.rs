@@ -9,6 +9,9 @@
 //! - symbolic links are followed only when they stay inside the source root; entries are
 //!   `<chart name>/<path>`, in sorted order, with modes 0644/0755 and a fixed time, so the same
 //!   tree gives the same archive bytes and digest;
+//! - [`package_chart_dir_with_dependencies`] fetches what `charts/` lacks (`file://` paths
+//!   that stay inside the source, HTTP repositories and `oci://` registries by URL), as Flux
+//!   does when it builds a chart from a source;
 //! - with version metadata (Flux's `reconcileStrategy: Revision`), `Chart.yaml`'s version
 //!   becomes `<version>+<metadata>`.
 
@@ -19,7 +22,10 @@ use ballast_helm::Value;
 use ballast_helm::chart::archive::BufferedFile;
 use ballast_helm::chart::ignore::Rules;
 
-use crate::helm_repo::ChartArtifact;
+use std::sync::Arc;
+
+use crate::helm_repo::{ChartArtifact, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
+use crate::oci::{OciClient, OciOptions};
 use crate::remote::{ChartSourceError, sha256_digest};
 
 /// Files read from one chart directory at most.
@@ -35,6 +41,111 @@ pub fn package_chart_dir(
     version_metadata: Option<&str>,
     max_size: u64,
 ) -> Result<ChartArtifact, ChartSourceError> {
+    let (dir, files, chart) = collect(root, path, max_size)?;
+    ballast_helm::chart::check_dependencies(&chart)
+        .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?}: {e}")))?;
+    finish(&dir, files, &chart, version_metadata)
+}
+
+/// Where the dependencies a chart does not vendor are fetched from (Flux builds them when it
+/// packages a chart from a source): `file://` paths inside the source, HTTP repositories and
+/// `oci://` registries by URL, each with these settings.
+#[derive(Default)]
+pub struct DependencySources {
+    /// Settings for HTTP repositories named by URL.
+    pub http: HelmRepositoryOptions,
+    /// Settings for `oci://` registries.
+    pub oci: OciOptions,
+    /// The index cache to use.
+    pub index_cache: Arc<IndexCache>,
+}
+
+/// Dependencies fetched for one chart at most.
+pub const MAX_DEPENDENCIES: usize = 64;
+
+/// Like [`package_chart_dir`], but the dependencies of `Chart.yaml` missing from `charts/`
+/// are fetched (at the newest version matching their range) and added to the archive as
+/// `charts/<name>-<version>.tgz`. Repository names (`@name`, `alias:name`) are refused: they
+/// name a local helm configuration a controller does not have.
+pub async fn package_chart_dir_with_dependencies(
+    root: &Path,
+    path: &str,
+    version_metadata: Option<&str>,
+    max_size: u64,
+    sources: &DependencySources,
+) -> Result<ChartArtifact, ChartSourceError> {
+    let (dir, mut files, chart) = collect(root, path, max_size)?;
+    let missing: Vec<_> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|d| !chart.dependencies.iter().any(|c| c.metadata.name == d.name))
+        .collect();
+    if missing.len() > MAX_DEPENDENCIES {
+        return Err(ChartSourceError::Invalid(format!(
+            "chart at {path:?}: more than {MAX_DEPENDENCIES} dependencies to fetch"
+        )));
+    }
+    let root = root
+        .canonicalize()
+        .map_err(|e| ChartSourceError::Invalid(format!("{}: {e}", root.display())))?;
+    let limit = sources.http.limits.max_chart_size;
+    for dep in missing {
+        let repo = dep.repository.trim();
+        let what = |e: ChartSourceError| {
+            ChartSourceError::Invalid(format!("chart at {path:?}: dependency {:?} ({repo}): {e}", dep.name))
+        };
+        let fetched = if let Some(rel) = repo.strip_prefix("file://") {
+            let target = dir
+                .join(rel)
+                .canonicalize()
+                .map_err(|e| what(ChartSourceError::Invalid(e.to_string())))?;
+            let inside = target
+                .strip_prefix(&root)
+                .map_err(|_| what(ChartSourceError::Invalid("the path leaves the source".into())))?;
+            package_chart_dir(&root, &inside.to_string_lossy(), None, max_size).map_err(what)?
+        } else if repo.starts_with("oci://") {
+            let client = OciClient::new(sources.oci.clone()).map_err(what)?;
+            client
+                .fetch_chart(repo, &dep.name, &dep.version, limit)
+                .await
+                .map_err(what)?
+        } else if repo.starts_with("http://") || repo.starts_with("https://") {
+            let client = HelmRepositoryClient::new(repo, sources.http.clone()).map_err(what)?;
+            let index = client.index(&sources.index_cache).await.map_err(what)?;
+            client
+                .fetch_chart(&index, &dep.name, &dep.version)
+                .await
+                .map_err(what)?
+        } else {
+            return Err(what(ChartSourceError::Invalid(
+                "only file://, http(s):// and oci:// repositories can be fetched; vendor it in charts/".into(),
+            )));
+        };
+        files.push((
+            format!("charts/{}-{}.tgz", fetched.name, fetched.version),
+            fetched.bytes,
+            false,
+        ));
+    }
+    let loaded: Vec<BufferedFile> = files
+        .iter()
+        .map(|(name, data, _)| BufferedFile {
+            name: name.clone(),
+            data: data.clone(),
+        })
+        .collect();
+    let chart = ballast_helm::chart::load_files(loaded)
+        .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?} with its dependencies: {e}")))?;
+    ballast_helm::chart::check_dependencies(&chart)
+        .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?}: {e}")))?;
+    finish(&dir, files, &chart, version_metadata)
+}
+
+type Files = Vec<(String, Vec<u8>, bool)>;
+
+/// The chart directory, its files as Helm loads them, and the loaded chart.
+fn collect(root: &Path, path: &str, max_size: u64) -> Result<(PathBuf, Files, ballast_helm::Chart), ChartSourceError> {
     let rel = Path::new(path.trim_start_matches("./").trim_start_matches('/'));
     if rel.components().any(|c| matches!(c, std::path::Component::ParentDir)) {
         return Err(ChartSourceError::Invalid(format!(
@@ -67,8 +178,16 @@ pub fn package_chart_dir(
         .collect();
     let chart = ballast_helm::chart::load_files(loaded)
         .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?}: {e}")))?;
-    ballast_helm::chart::check_dependencies(&chart)
-        .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?}: {e}")))?;
+    Ok((dir, files, chart))
+}
+
+/// Applies the version metadata and writes the archive.
+fn finish(
+    dir: &Path,
+    mut files: Files,
+    chart: &ballast_helm::Chart,
+    version_metadata: Option<&str>,
+) -> Result<ChartArtifact, ChartSourceError> {
     let name = chart.metadata.name.clone();
     let mut version = chart.metadata.version.clone();
     if let Some(meta) = version_metadata.filter(|m| !m.is_empty()) {

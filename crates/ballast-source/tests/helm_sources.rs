@@ -1048,3 +1048,88 @@ async fn a_silent_server_times_out_with_a_clear_error() {
     assert!(e.to_string().contains("timed out after 500ms"), "{e}");
     assert!(started.elapsed() < Duration::from_secs(5));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_chart_from_a_source_gets_its_dependencies_from_paths_and_repositories() {
+    let home = tempfile::tempdir().unwrap();
+    // An HTTP repository with podinfo 1.0.0 and 1.1.0 (and a 2.0.0 pre-release).
+    let listener = free_listener();
+    let repo_url = format!("http://{}/", listener.local_addr().unwrap());
+    let repo_dir = home.path().join("repo");
+    chart_repo(home.path(), &repo_dir, Some(&repo_url));
+    let _server = StaticServer::start(listener, &repo_dir, None);
+
+    let src = home.path().join("git");
+    let write = |rel: &str, text: &str| {
+        let p = src.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write(
+        "charts/common/Chart.yaml",
+        "apiVersion: v2\nname: common\nversion: 0.2.0\n",
+    );
+    write(
+        "charts/common/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: common-{{ .Release.Name }}\n",
+    );
+    write(
+        "charts/app/Chart.yaml",
+        &format!(
+            "apiVersion: v2\nname: app\nversion: 1.0.0\ndependencies:\n- name: common\n  version: 0.2.0\n  repository: file://../common\n- name: podinfo\n  version: ^1\n  repository: {repo_url}\n"
+        ),
+    );
+    write(
+        "charts/app/templates/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: app-{{ .Release.Name }}\n",
+    );
+
+    // Without fetching, the missing dependencies are named.
+    let e = ballast_source::chart_package::package_chart_dir(&src, "charts/app", None, 1 << 20)
+        .unwrap_err()
+        .to_string();
+    assert!(e.contains("common") && e.contains("podinfo"), "{e}");
+
+    let sources = ballast_source::chart_package::DependencySources::default();
+    let artifact =
+        ballast_source::chart_package::package_chart_dir_with_dependencies(&src, "charts/app", None, 1 << 20, &sources)
+            .await
+            .unwrap();
+    let path = home.path().join("app.tgz");
+    std::fs::write(&path, &artifact.bytes).unwrap();
+    let rendered = run_helm(home.path(), &["template", "x", path.to_str().unwrap()]);
+    for name in ["app-x", "common-x", "name: x"] {
+        assert!(rendered.contains(name), "{name} missing in {rendered}");
+    }
+    assert!(
+        rendered.contains("v: \"1.1.0\""),
+        "podinfo ^1 resolves to 1.1.0: {rendered}"
+    );
+
+    // A path out of the source and a named repository are refused by name.
+    write(
+        "charts/bad/Chart.yaml",
+        "apiVersion: v2\nname: bad\nversion: 1.0.0\ndependencies:\n- name: x\n  version: 1.0.0\n  repository: file://../../../repo\n",
+    );
+    let e =
+        ballast_source::chart_package::package_chart_dir_with_dependencies(&src, "charts/bad", None, 1 << 20, &sources)
+            .await
+            .unwrap_err()
+            .to_string();
+    assert!(e.contains("\"x\"") && e.contains("leaves the source"), "{e}");
+    write(
+        "charts/named/Chart.yaml",
+        "apiVersion: v2\nname: named\nversion: 1.0.0\ndependencies:\n- name: y\n  version: 1.0.0\n  repository: \"@stable\"\n",
+    );
+    let e = ballast_source::chart_package::package_chart_dir_with_dependencies(
+        &src,
+        "charts/named",
+        None,
+        1 << 20,
+        &sources,
+    )
+    .await
+    .unwrap_err()
+    .to_string();
+    assert!(e.contains("@stable") && e.contains("vendor it"), "{e}");
+}
