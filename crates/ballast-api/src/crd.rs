@@ -3,7 +3,7 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{GitRepository, Kustomization};
+use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 
 /// Every CRD Ballast serves, each with `v1` (storage) and the older `v1beta2` and `v1beta1`
 /// versions, each version with its own fields.
@@ -20,6 +20,107 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         with_older_versions(structural(Kustomization::crd()), KUSTOMIZATION_OLDER),
     ]
 }
+
+/// The CRDs of the Helm chart sources — `HelmRepository` and `HelmChart` (`v1`, `v1beta2`,
+/// `v1beta1`) and `OCIRepository` (`v1`, `v1beta2`) — built like [`all_crds`]. Kept apart from
+/// [`all_crds`] (which `install` applies and `uninstall` guards) until their reconcilers serve
+/// them.
+pub fn helm_source_crds() -> Vec<CustomResourceDefinition> {
+    vec![
+        with_older_versions(structural(HelmRepository::crd()), HELM_REPOSITORY_OLDER),
+        with_older_versions(structural(HelmChart::crd()), HELM_CHART_OLDER),
+        with_older_versions(structural(OCIRepository::crd()), OCI_REPOSITORY_OLDER),
+    ]
+}
+
+const HELM_REPOSITORY_OLDER: &[Older] = &[
+    Older {
+        name: "v1beta2",
+        spec: &[
+            "url",
+            "secretRef",
+            "certSecretRef",
+            "passCredentials",
+            "interval",
+            "insecure",
+            "timeout",
+            "suspend",
+            "accessFrom",
+            "type",
+            "provider",
+        ],
+        without: &[],
+    },
+    Older {
+        name: "v1beta1",
+        spec: &[
+            "url",
+            "secretRef",
+            "passCredentials",
+            "interval",
+            "timeout",
+            "suspend",
+            "accessFrom",
+        ],
+        without: &[],
+    },
+];
+
+const HELM_CHART_OLDER: &[Older] = &[
+    Older {
+        name: "v1beta2",
+        spec: &[
+            "chart",
+            "version",
+            "sourceRef",
+            "interval",
+            "reconcileStrategy",
+            "valuesFiles",
+            "valuesFile",
+            "ignoreMissingValuesFiles",
+            "suspend",
+            "accessFrom",
+            "verify",
+        ],
+        without: &[],
+    },
+    Older {
+        name: "v1beta1",
+        spec: &[
+            "chart",
+            "version",
+            "sourceRef",
+            "interval",
+            "reconcileStrategy",
+            "valuesFiles",
+            "valuesFile",
+            "suspend",
+            "accessFrom",
+        ],
+        without: &[],
+    },
+];
+
+const OCI_REPOSITORY_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "url",
+        "ref",
+        "layerSelector",
+        "provider",
+        "secretRef",
+        "verify",
+        "serviceAccountName",
+        "certSecretRef",
+        "proxySecretRef",
+        "interval",
+        "timeout",
+        "ignore",
+        "insecure",
+        "suspend",
+    ],
+    without: &[],
+}];
 
 /// An older served version: its name, the `spec` fields it has, and nested properties (paths
 /// under `spec`) it lacks.
@@ -234,6 +335,82 @@ mod tests {
         assert_eq!(props["patches"]["items"]["type"], "object");
         let text = serde_json::to_string(&ks).unwrap();
         assert!(!text.contains("\"default\""), "defaults left in the schema");
+    }
+
+    #[test]
+    fn helm_sources_serve_flux_versions_and_keep_every_field_in_storage() {
+        let crds = helm_source_crds();
+        let names: Vec<&str> = crds.iter().map(|c| c.metadata.name.as_deref().unwrap_or("")).collect();
+        assert_eq!(
+            names,
+            [
+                "helmrepositories.source.toolkit.fluxcd.io",
+                "helmcharts.source.toolkit.fluxcd.io",
+                "ocirepositories.source.toolkit.fluxcd.io"
+            ]
+        );
+        for (crd, olders) in crds
+            .iter()
+            .zip([HELM_REPOSITORY_OLDER, HELM_CHART_OLDER, OCI_REPOSITORY_OLDER])
+        {
+            let versions: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
+            assert_eq!(versions.len(), olders.len() + 1);
+            assert_eq!(versions[0], "v1");
+            assert!(crd.spec.versions[0].storage);
+            let crd = serde_json::to_value(crd).unwrap();
+            let v1 = spec_fields(&crd, 0);
+            for (i, older) in olders.iter().enumerate() {
+                let fields = spec_fields(&crd, i + 1);
+                for f in older.spec {
+                    assert!(fields.iter().any(|x| x == f), "{} {f} missing", older.name);
+                    assert!(v1.iter().any(|x| x == f), "storage v1 would prune {f}");
+                }
+            }
+            assert!(!serde_json::to_string(&crd).unwrap().contains("\"default\""));
+        }
+        let hr = serde_json::to_value(&crds[0]).unwrap();
+        assert!(spec_fields(&hr, 0).iter().any(|f| f == "type"));
+        assert!(!spec_fields(&hr, 2).iter().any(|f| f == "type"), "v1beta1 had no type");
+        let oci = serde_json::to_value(&crds[2]).unwrap();
+        let spec = &oci["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["spec"];
+        let selector = &spec["properties"]["layerSelector"]["properties"];
+        assert!(selector.get("mediaType").is_some() && selector.get("operation").is_some());
+        assert!(spec["properties"]["ref"]["properties"].get("semverFilter").is_some());
+        assert_eq!(oci["spec"]["names"]["plural"], "ocirepositories");
+    }
+
+    #[test]
+    fn flux_manifests_deserialize() {
+        let hr: crate::HelmRepository = serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmRepository",
+            "metadata": {"name": "podinfo", "namespace": "flux-system"},
+            "spec": {"type": "oci", "url": "oci://ghcr.io/stefanprodan/charts", "interval": "5m",
+                     "secretRef": {"name": "creds"}, "passCredentials": true}
+        }))
+        .unwrap();
+        assert!(hr.spec.is_oci());
+        let hc: crate::HelmChart = serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+            "metadata": {"name": "podinfo"},
+            "spec": {"chart": "podinfo", "interval": "1m",
+                     "sourceRef": {"kind": "HelmRepository", "name": "podinfo"},
+                     "valuesFile": "a.yaml", "valuesFiles": ["b.yaml"]}
+        }))
+        .unwrap();
+        assert_eq!(hc.spec.version_range(), "*");
+        assert_eq!(hc.spec.all_values_files(), ["a.yaml", "b.yaml"]);
+        let oci: crate::OCIRepository = serde_json::from_value(serde_json::json!({
+            "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "OCIRepository",
+            "metadata": {"name": "podinfo"},
+            "spec": {"url": "oci://ghcr.io/stefanprodan/charts/podinfo", "interval": "10m",
+                     "ref": {"semver": ">=6.0.0"},
+                     "layerSelector": {"mediaType": "application/vnd.cncf.helm.chart.content.v1.tar+gzip", "operation": "copy"}},
+            "status": {"artifact": {"path": "p", "url": "u", "revision": "6.5.0@sha256:abc",
+                       "digest": "sha256:def", "lastUpdateTime": "2026-01-01T00:00:00Z", "size": 1234}}
+        }))
+        .unwrap();
+        assert_eq!(oci.spec.reference.unwrap().semver.as_deref(), Some(">=6.0.0"));
+        assert_eq!(oci.status.unwrap().artifact.unwrap().size, Some(1234));
     }
 
     fn spec_fields(crd: &serde_json::Value, version: usize) -> Vec<String> {

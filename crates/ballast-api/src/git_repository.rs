@@ -165,4 +165,10 @@ pub struct Artifact {
     pub digest: Option<String>,
     /// When the artifact was produced (RFC 3339).
     pub last_update_time: String,
+    /// Size of the artifact in bytes.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub size: Option<i64>,
+    /// Metadata of the artifact (e.g. an OCI manifest's annotations).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub metadata: Option<std::collections::BTreeMap<String, String>>,
 }

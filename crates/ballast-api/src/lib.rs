@@ -1,5 +1,6 @@
 //! The Kubernetes API Ballast serves, compatible with Flux:
-//! `source.toolkit.fluxcd.io` [`GitRepository`] and `kustomize.toolkit.fluxcd.io` [`Kustomization`].
+//! `source.toolkit.fluxcd.io` [`GitRepository`], [`HelmRepository`], [`HelmChart`] and
+//! [`OCIRepository`], and `kustomize.toolkit.fluxcd.io` [`Kustomization`].
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
 //! `v1beta1`, each with the fields Flux served in it (no conversion webhook, like Flux), so
@@ -11,10 +12,16 @@
 pub mod condition;
 mod crd;
 pub mod git_repository;
+pub mod helm_chart;
+pub mod helm_repository;
 pub mod kustomization;
 pub mod meta;
+pub mod oci_repository;
 
 pub use condition::{Condition, ConditionStatus};
-pub use crd::{all_crds, crd_values};
+pub use crd::{all_crds, crd_values, helm_source_crds};
 pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
+pub use helm_chart::{HelmChart, HelmChartSpec, HelmChartStatus};
+pub use helm_repository::{HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
+pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};

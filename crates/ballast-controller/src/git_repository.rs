@@ -193,6 +193,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, Reconcil
         revision: artifact.revision.to_string(),
         digest: Some(artifact.digest),
         last_update_time: crate::status::now(),
+        ..Default::default()
     })
 }
 

@@ -1,3 +1,5 @@
+//! Sources.
+//!
 //! Git sources: resolve a reference (branch, tag, semver range, commit), fetch it into a
 //! content-addressed cache, and hand out an [`ballast_core::Artifact`].
 //!
@@ -19,14 +21,32 @@
 //! - a tree larger than [`FetchOptions::max_artifact_size`] (default
 //!   [`DEFAULT_MAX_ARTIFACT_SIZE`]) is refused, naming the repository and revision, before any
 //!   file is extracted.
+//!
+//! Helm chart sources (asynchronous, over HTTP(S); see each module for its guarantees):
+//! [`helm_repo`] reads an HTTP chart repository's `index.yaml` and downloads charts
+//! (`HelmRepository` of the default type), [`oci`] reads OCI registries (`HelmRepository` of
+//! `type: oci`, `OCIRepository`), [`chart_package`] packages a chart directory of a source
+//! (`HelmChart` from a `GitRepository`), [`chart_archive`] merges `valuesFiles` into a chart
+//! and extracts layers, [`artifact_store`] keeps the files they produce, and [`remote`] holds
+//! the HTTP client, credentials from secrets and the errors ([`ChartSourceError`]).
+//!
 
+pub mod artifact_store;
+pub mod chart_archive;
+pub mod chart_package;
 mod git;
+mod helm_index;
+pub mod helm_repo;
+pub mod oci;
+pub mod remote;
 mod semver_range;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use git::{ARTIFACT_GRACE, WriteCheckout, cached, checkout_for_write, fetch};
+pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
+pub use remote::{BasicAuth, ChartSourceError, TlsOptions, basic_auth_from_secret, tls_from_secret};
 pub use semver_range::{SemverRange, parse_version};
 
 /// Which revision to fetch.
