@@ -125,6 +125,16 @@ impl Args {
             _ => Err(Args::wrong("float64", v)),
         }
     }
+    /// A `string` parameter read as Go reads a string: its bytes. Besides strings, a
+    /// [`Value::Bytes`] fits: it stands for a Go string holding bytes that are not UTF-8
+    /// (Helm's `.Files.Get` of a binary file, sprig's `toString` of such bytes).
+    pub fn bytes(v: &Value) -> Result<&[u8], String> {
+        match v {
+            Value::String(s) => Ok(s.as_bytes()),
+            Value::Bytes(b) => Ok(b),
+            _ => Err(Args::wrong("string", v)),
+        }
+    }
     /// A `bool` parameter.
     pub fn bool(v: &Value) -> Result<bool, String> {
         match v {

@@ -67,6 +67,12 @@ pub trait Object {
     fn entries(&self) -> Option<Map> {
         None
     }
+    /// For a Go struct: its JSON fields in declaration order, as encoding/json writes them
+    /// (`toJson` keeps struct order where a map's keys are sorted); `None` (the default) to
+    /// encode [`Object::to_data`].
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        None
+    }
 }
 
 impl Value {

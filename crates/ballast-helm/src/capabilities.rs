@@ -247,6 +247,14 @@ impl Object for HelmVersion {
                 .collect(),
         )
     }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(
+            HELM_VERSION
+                .iter()
+                .map(|(_, k, v)| (k.to_string(), Value::str(v)))
+                .collect(),
+        )
+    }
 }
 
 /// `.Capabilities`.

@@ -137,7 +137,15 @@ impl Object for Files {
             }
         };
         let r = match name {
-            "Get" => one(args).map(|p| Value::str(&self.get(&p))),
+            // A file that is not UTF-8 comes back as bytes standing for Go's byte string, so
+            // that `b64enc`, `sha256sum` and `len` see the file's own bytes.
+            "Get" => one(args).map(|p| {
+                let bytes = self.get_bytes(&p);
+                match std::str::from_utf8(&bytes) {
+                    Ok(s) => Value::str(s),
+                    Err(_) => Value::Bytes(bytes),
+                }
+            }),
             "GetBytes" => one(args).map(|p| Value::Bytes(self.get_bytes(&p))),
             "Glob" => one(args).map(|p| self.glob(&p).into_value()),
             "Lines" => one(args)

@@ -108,32 +108,45 @@ impl Encoder<'_> {
                 let m = m
                     .try_borrow()
                     .map_err(|_| "json: unsupported value: encountered a cycle".to_string())?;
-                if m.is_empty() {
-                    self.out.push_str("{}");
-                    return Ok(());
-                }
-                self.out.push('{');
-                for (i, (k, item)) in m.iter().enumerate() {
-                    if i > 0 {
-                        self.out.push(',');
-                    }
-                    if self.indent {
-                        self.newline(depth + 1);
-                    }
-                    write_string(self.out, k, self.escape_html);
-                    self.out.push(':');
-                    if self.indent {
-                        self.out.push(' ');
-                    }
-                    self.value(item, depth + 1)?;
-                }
-                if self.indent {
-                    self.newline(depth);
-                }
-                self.out.push('}');
+                self.object(m.iter().map(|(k, v)| (k.as_str(), v)), depth)?;
             }
-            Value::Object(o) => self.value(&o.to_data(), depth + 1)?,
+            Value::Object(o) => match o.json_fields() {
+                Some(fields) => self.object(fields.iter().map(|(k, v)| (k.as_str(), v)), depth)?,
+                None => self.value(&o.to_data(), depth)?,
+            },
         }
+        Ok(())
+    }
+
+    /// A JSON object of these members, in this order.
+    fn object<'v>(
+        &mut self,
+        members: impl ExactSizeIterator<Item = (&'v str, &'v Value)>,
+        depth: usize,
+    ) -> Result<(), String> {
+        if members.len() == 0 {
+            self.out.push_str("{}");
+            return Ok(());
+        }
+        self.out.push('{');
+        for (i, (k, item)) in members.enumerate() {
+            if i > 0 {
+                self.out.push(',');
+            }
+            if self.indent {
+                self.newline(depth + 1);
+            }
+            write_string(self.out, k, self.escape_html);
+            self.out.push(':');
+            if self.indent {
+                self.out.push(' ');
+            }
+            self.value(item, depth + 1)?;
+        }
+        if self.indent {
+            self.newline(depth);
+        }
+        self.out.push('}');
         Ok(())
     }
 }

@@ -21,8 +21,8 @@ use sha2::{Digest, Sha256, Sha512};
 use cert::{Certificate, Issuer, Template};
 use keys::Key;
 
-fn digest_hex<D: Digest>(s: &str) -> Value {
-    Value::from(hex::encode(D::digest(s.as_bytes())))
+fn digest_hex<D: Digest>(s: &[u8]) -> Value {
+    Value::from(hex::encode(D::digest(s)))
 }
 
 /// sprig's `bcrypt`: cost 10, `$2a$` form; errors come back as text.
@@ -348,18 +348,16 @@ fn uint32(v: &Value) -> Result<u32, String> {
 /// Registers this group's functions.
 pub fn register(m: &mut FuncMap) {
     m.pure("sha1sum", Arity::Exact(1), |a| {
-        Ok(digest_hex::<Sha1>(Args::string(&a[0])?))
+        Ok(digest_hex::<Sha1>(Args::bytes(&a[0])?))
     });
     m.pure("sha256sum", Arity::Exact(1), |a| {
-        Ok(digest_hex::<Sha256>(Args::string(&a[0])?))
+        Ok(digest_hex::<Sha256>(Args::bytes(&a[0])?))
     });
     m.pure("sha512sum", Arity::Exact(1), |a| {
-        Ok(digest_hex::<Sha512>(Args::string(&a[0])?))
+        Ok(digest_hex::<Sha512>(Args::bytes(&a[0])?))
     });
     m.pure("adler32sum", Arity::Exact(1), |a| {
-        Ok(Value::from(
-            adler2::adler32_slice(Args::string(&a[0])?.as_bytes()).to_string(),
-        ))
+        Ok(Value::from(adler2::adler32_slice(Args::bytes(&a[0])?).to_string()))
     });
     m.pure("bcrypt", Arity::Exact(1), |a| {
         Ok(Value::from(bcrypt_hash(Args::string(&a[0])?)))

@@ -9,14 +9,14 @@ pub fn register(m: &mut FuncMap) {
     use Arity::Exact;
     m.pure("b64enc", Exact(1), |a| {
         Ok(base64::engine::general_purpose::STANDARD
-            .encode(Args::string(&a[0])?)
+            .encode(Args::bytes(&a[0])?)
             .into())
     });
     m.pure("b64dec", Exact(1), |a| {
         Ok(text(b64_decode(Args::string(&a[0])?.as_bytes())))
     });
     m.pure("b32enc", Exact(1), |a| {
-        Ok(data_encoding::BASE32.encode(Args::string(&a[0])?.as_bytes()).into())
+        Ok(data_encoding::BASE32.encode(Args::bytes(&a[0])?).into())
     });
     m.pure("b32dec", Exact(1), |a| {
         Ok(text(b32_decode(Args::string(&a[0])?.as_bytes())))

@@ -119,7 +119,13 @@ pub fn register(m: &mut FuncMap) {
         let (one, many, n) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::int(&a[2])?);
         Ok(Value::str(if n == 1 { one } else { many }))
     });
-    m.pure("toString", Exact(1), |a| Ok(strval(&a[0]).into()));
+    m.pure("toString", Exact(1), |a| {
+        Ok(match &a[0] {
+            // Bytes that are not UTF-8 stay bytes: a Go string holding them (see `Args::bytes`).
+            Value::Bytes(b) if std::str::from_utf8(b).is_err() => a[0].clone(),
+            v => strval(v).into(),
+        })
+    });
     m.pure("toStrings", Exact(1), |a| Ok(string_list(&to_strings(&a[0]))));
     m.pure("split", Exact(2), |a| {
         let (sep, s) = (Args::string(&a[0])?, Args::string(&a[1])?);

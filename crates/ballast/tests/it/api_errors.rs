@@ -241,7 +241,10 @@ fn a_watch_that_cannot_be_established_turns_readyz_red_and_is_logged() {
     });
     // Two watches read GitRepositories (the sources' own and the Kustomizations' view of them):
     // whichever crosses the threshold first names itself.
-    assert!(body.contains("watch GitRepository") && body.contains(" failing for "), "{body}");
+    assert!(
+        body.contains("watch GitRepository") && body.contains(" failing for "),
+        "{body}"
+    );
     assert!(body.contains("watch refused"), "names the error: {body}");
     // Each watch logs its own failure (they start independently: wait for both).
     wait_for("both watches' failures logged", 30, || {
