@@ -322,8 +322,8 @@ type PResult<T> = Result<T, String>;
 /// Stack bytes the parser may use for nesting.
 const PARSE_STACK: usize = 256 << 10;
 
-pub(crate) struct Parser<'f> {
-    toks: Vec<Item>,
+pub(crate) struct Parser<'f, 's> {
+    toks: Vec<Item<'s>>,
     i: usize,
     hi: usize,
     parse_name: String,
@@ -361,7 +361,7 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named
     Ok(p.trees)
 }
 
-impl Parser<'_> {
+impl<'s> Parser<'_, 's> {
     fn format_err(&self, msg: &str) -> String {
         let line = self
             .toks
@@ -370,7 +370,7 @@ impl Parser<'_> {
         format!("template: {}:{}: {}", self.parse_name, line, msg)
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'s> {
         let idx = self.i.min(self.toks.len() - 1);
         self.i = idx + 1;
         if idx > self.hi {
@@ -381,12 +381,12 @@ impl Parser<'_> {
     fn backup(&mut self) {
         self.i -= 1;
     }
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'s> {
         let t = self.next();
         self.backup();
         t
     }
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'s> {
         loop {
             let t = self.next();
             if t.typ != Tok::Space {
@@ -394,12 +394,12 @@ impl Parser<'_> {
             }
         }
     }
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'s> {
         let t = self.next_non_space();
         self.backup();
         t
     }
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'s>> {
         let t = self.next_non_space();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
@@ -496,7 +496,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
         let t = self.next_non_space();
         match t.typ {
-            Tok::Text => Ok(Ok(Node::Text(t.val.into_boxed_str()))),
+            Tok::Text => Ok(Ok(Node::Text(Box::from(&*t.val)))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -657,13 +657,13 @@ impl Parser<'_> {
             if next.typ == Tok::Assign || next.typ == Tok::Declare {
                 pipe.is_assign = next.typ == Tok::Assign;
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val.clone());
+                pipe.decl.push(Rc::from(&*v.val));
+                self.vars.push(v.val.to_string());
                 break;
             } else if next.typ == Tok::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val.clone());
+                pipe.decl.push(Rc::from(&*v.val));
+                self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
@@ -785,7 +785,7 @@ impl Parser<'_> {
                         None => return Err(format!("function {} not defined", crate::fmt::quote(&t.val))),
                     },
                 };
-                Arg::Ident(t.pos, Rc::from(t.val.as_str()), callee)
+                Arg::Ident(t.pos, Rc::from(&*t.val), callee)
             }
             Tok::Dot => Arg::Dot(t.pos),
             Tok::Nil => Arg::Nil(t.pos),
@@ -802,7 +802,7 @@ impl Parser<'_> {
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
                 let s = unquote(&t.val)?;
-                Arg::String(t.pos, t.val.clone().into_boxed_str(), Value::from(s))
+                Arg::String(t.pos, Box::from(&*t.val), Value::from(s))
             }
             _ => {
                 self.backup();
