@@ -335,6 +335,9 @@ pub(crate) struct Parser<'f, 's> {
     stack_base: usize,
     /// Trees parsed from this text, in order of completion.
     pub trees: Vec<Named>,
+    /// Field, variable and function names seen so far: each distinct name is allocated once
+    /// and shared by every node that uses it.
+    names: std::collections::HashSet<Rc<str>>,
 }
 
 /// Parses `text` as template `name`: the trees of the file and of its `define`s, or Go's
@@ -356,12 +359,22 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named
         source,
         stack_base: crate::stack_addr(),
         trees: Vec::new(),
+        names: std::collections::HashSet::new(),
     };
     p.parse_top(name).map_err(|m| p.format_err(&m))?;
     Ok(p.trees)
 }
 
 impl<'s> Parser<'_, 's> {
+    /// The shared copy of `name` (see [`Parser::names`]).
+    fn intern(&mut self, name: &str) -> Rc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Rc<str> = Rc::from(name);
+        self.names.insert(n.clone());
+        n
+    }
     fn format_err(&self, msg: &str) -> String {
         let line = self
             .toks
@@ -657,12 +670,12 @@ impl<'s> Parser<'_, 's> {
             if next.typ == Tok::Assign || next.typ == Tok::Declare {
                 pipe.is_assign = next.typ == Tok::Assign;
                 self.next_non_space();
-                pipe.decl.push(Rc::from(&*v.val));
+                pipe.decl.push(self.intern(&v.val));
                 self.vars.push(v.val.to_string());
                 break;
             } else if next.typ == Tok::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(Rc::from(&*v.val));
+                pipe.decl.push(self.intern(&v.val));
                 self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
@@ -751,7 +764,7 @@ impl<'s> Parser<'_, 's> {
             let mut fields: Vec<Rc<str>> = Vec::new();
             while self.peek().typ == Tok::Field {
                 let t = self.next();
-                fields.push(Rc::from(&t.val[1..]));
+                fields.push(self.intern(&t.val[1..]));
             }
             return Ok(Some(match node {
                 Arg::Field(_, mut f) => {
@@ -785,18 +798,18 @@ impl<'s> Parser<'_, 's> {
                         None => return Err(format!("function {} not defined", crate::fmt::quote(&t.val))),
                     },
                 };
-                Arg::Ident(t.pos, Rc::from(&*t.val), callee)
+                Arg::Ident(t.pos, self.intern(&t.val), callee)
             }
             Tok::Dot => Arg::Dot(t.pos),
             Tok::Nil => Arg::Nil(t.pos),
             Tok::Variable => {
-                let parts: Vec<Rc<str>> = t.val.split('.').map(Rc::from).collect();
+                let parts: Vec<Rc<str>> = t.val.split('.').map(|p| self.intern(p)).collect();
                 if !self.vars.iter().any(|v| **v == *parts[0]) {
                     return Err(format!("undefined variable {}", crate::fmt::quote(&parts[0])));
                 }
                 Arg::Variable(t.pos, parts)
             }
-            Tok::Field => Arg::Field(t.pos, t.val[1..].split('.').map(Rc::from).collect()),
+            Tok::Field => Arg::Field(t.pos, t.val[1..].split('.').map(|p| self.intern(p)).collect()),
             Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(&t.val, t.typ)?)),
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),

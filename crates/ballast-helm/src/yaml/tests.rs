@@ -506,5 +506,8 @@ fn json_only_escapes_are_refused() {
         values_json("b: 1\na: \"x\\\\/y \\\\\\/\"\n"),
         "Error: cannot unmarshal yaml document: error converting YAML to JSON: yaml: line 2: found unknown escape character"
     );
-    assert_eq!(values_json("a: \"x\\\\/y\"\nb: 'c\\/'\n"), r#"{"a":"x\\/y","b":"c\\/"}"#);
+    assert_eq!(
+        values_json("a: \"x\\\\/y\"\nb: 'c\\/'\n"),
+        r#"{"a":"x\\/y","b":"c\\/"}"#
+    );
 }
