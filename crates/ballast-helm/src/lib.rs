@@ -127,12 +127,7 @@ pub fn template_files(
 /// not read), on the calling thread.
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
-    let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(|e| {
-        Error(format!(
-            "invalid kube version '{}': {e}",
-            opts.kube_version.as_deref().unwrap_or("")
-        ))
-    })?;
+    let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
     // From here on, helm has a release to show: its errors end with the --debug hint.
     let (chart, values) = values::prepare(chart, user).map_err(render_err)?;
     if !opts.skip_schema_validation {
