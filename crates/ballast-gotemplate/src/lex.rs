@@ -63,14 +63,15 @@ impl Tok {
 
 /// One lexed item: its kind, byte offset, text and 1-based line.
 #[derive(Clone, Debug)]
-pub(crate) struct Item {
+pub(crate) struct Item<'s> {
     pub typ: Tok,
     pub pos: usize,
-    pub val: String,
+    /// The text: a slice of the input, or an owned error message (cheap to clone).
+    pub val: std::borrow::Cow<'s, str>,
     pub line: usize,
 }
 
-impl std::fmt::Display for Item {
+impl std::fmt::Display for Item<'_> {
     /// Go's `item.String()`, used in "unexpected ..." parse errors.
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
@@ -131,11 +132,11 @@ struct Lexer<'s> {
     line: usize,
     start_line: usize,
     paren_depth: i32,
-    items: Vec<Item>,
+    items: Vec<Item<'s>>,
 }
 
 /// Lexes `input` into items ending with `Eof` or `Error`.
-pub(crate) fn lex(input: &str) -> Vec<Item> {
+pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
     let mut l = Lexer {
         input,
         pos: 0,
@@ -173,7 +174,7 @@ impl<'s> Lexer<'s> {
         }
     }
     fn emit(&mut self, typ: Tok) {
-        let val = self.input[self.start..self.pos].to_string();
+        let val = std::borrow::Cow::Borrowed(&self.input[self.start..self.pos]);
         self.items.push(Item {
             typ,
             pos: self.start,
@@ -196,7 +197,7 @@ impl<'s> Lexer<'s> {
         self.items.push(Item {
             typ: Tok::Error,
             pos: self.start,
-            val: msg,
+            val: std::borrow::Cow::Owned(msg),
             line: self.start_line,
         });
     }
@@ -606,7 +607,7 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(Tok, String)> {
-        lex(s).into_iter().map(|i| (i.typ, i.val)).collect()
+        lex(s).into_iter().map(|i| (i.typ, i.val.into_owned())).collect()
     }
 
     #[test]

@@ -322,8 +322,8 @@ type PResult<T> = Result<T, String>;
 /// Stack bytes the parser may use for nesting.
 const PARSE_STACK: usize = 256 << 10;
 
-pub(crate) struct Parser<'f> {
-    toks: Vec<Item>,
+pub(crate) struct Parser<'f, 's> {
+    toks: Vec<Item<'s>>,
     i: usize,
     hi: usize,
     parse_name: String,
@@ -335,6 +335,9 @@ pub(crate) struct Parser<'f> {
     stack_base: usize,
     /// Trees parsed from this text, in order of completion.
     pub trees: Vec<Named>,
+    /// Field, variable and function names seen so far: each distinct name is allocated once
+    /// and shared by every node that uses it.
+    names: std::collections::HashSet<Rc<str>>,
 }
 
 /// Parses `text` as template `name`: the trees of the file and of its `define`s, or Go's
@@ -356,12 +359,22 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named
         source,
         stack_base: crate::stack_addr(),
         trees: Vec::new(),
+        names: std::collections::HashSet::new(),
     };
     p.parse_top(name).map_err(|m| p.format_err(&m))?;
     Ok(p.trees)
 }
 
-impl Parser<'_> {
+impl<'s> Parser<'_, 's> {
+    /// The shared copy of `name` (see [`Parser::names`]).
+    fn intern(&mut self, name: &str) -> Rc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Rc<str> = Rc::from(name);
+        self.names.insert(n.clone());
+        n
+    }
     fn format_err(&self, msg: &str) -> String {
         let line = self
             .toks
@@ -370,7 +383,7 @@ impl Parser<'_> {
         format!("template: {}:{}: {}", self.parse_name, line, msg)
     }
 
-    fn next(&mut self) -> Item {
+    fn next(&mut self) -> Item<'s> {
         let idx = self.i.min(self.toks.len() - 1);
         self.i = idx + 1;
         if idx > self.hi {
@@ -381,12 +394,12 @@ impl Parser<'_> {
     fn backup(&mut self) {
         self.i -= 1;
     }
-    fn peek(&mut self) -> Item {
+    fn peek(&mut self) -> Item<'s> {
         let t = self.next();
         self.backup();
         t
     }
-    fn next_non_space(&mut self) -> Item {
+    fn next_non_space(&mut self) -> Item<'s> {
         loop {
             let t = self.next();
             if t.typ != Tok::Space {
@@ -394,12 +407,12 @@ impl Parser<'_> {
             }
         }
     }
-    fn peek_non_space(&mut self) -> Item {
+    fn peek_non_space(&mut self) -> Item<'s> {
         let t = self.next_non_space();
         self.backup();
         t
     }
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'s>> {
         let t = self.next_non_space();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
@@ -496,7 +509,7 @@ impl Parser<'_> {
     fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
         let t = self.next_non_space();
         match t.typ {
-            Tok::Text => Ok(Ok(Node::Text(t.val.into_boxed_str()))),
+            Tok::Text => Ok(Ok(Node::Text(Box::from(&*t.val)))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -657,13 +670,13 @@ impl Parser<'_> {
             if next.typ == Tok::Assign || next.typ == Tok::Declare {
                 pipe.is_assign = next.typ == Tok::Assign;
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val.clone());
+                pipe.decl.push(self.intern(&v.val));
+                self.vars.push(v.val.to_string());
                 break;
             } else if next.typ == Tok::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(Rc::from(v.val.as_str()));
-                self.vars.push(v.val.clone());
+                pipe.decl.push(self.intern(&v.val));
+                self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
@@ -751,7 +764,7 @@ impl Parser<'_> {
             let mut fields: Vec<Rc<str>> = Vec::new();
             while self.peek().typ == Tok::Field {
                 let t = self.next();
-                fields.push(Rc::from(&t.val[1..]));
+                fields.push(self.intern(&t.val[1..]));
             }
             return Ok(Some(match node {
                 Arg::Field(_, mut f) => {
@@ -785,24 +798,24 @@ impl Parser<'_> {
                         None => return Err(format!("function {} not defined", crate::fmt::quote(&t.val))),
                     },
                 };
-                Arg::Ident(t.pos, Rc::from(t.val.as_str()), callee)
+                Arg::Ident(t.pos, self.intern(&t.val), callee)
             }
             Tok::Dot => Arg::Dot(t.pos),
             Tok::Nil => Arg::Nil(t.pos),
             Tok::Variable => {
-                let parts: Vec<Rc<str>> = t.val.split('.').map(Rc::from).collect();
+                let parts: Vec<Rc<str>> = t.val.split('.').map(|p| self.intern(p)).collect();
                 if !self.vars.iter().any(|v| **v == *parts[0]) {
                     return Err(format!("undefined variable {}", crate::fmt::quote(&parts[0])));
                 }
                 Arg::Variable(t.pos, parts)
             }
-            Tok::Field => Arg::Field(t.pos, t.val[1..].split('.').map(Rc::from).collect()),
+            Tok::Field => Arg::Field(t.pos, t.val[1..].split('.').map(|p| self.intern(p)).collect()),
             Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(&t.val, t.typ)?)),
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
                 let s = unquote(&t.val)?;
-                Arg::String(t.pos, t.val.clone().into_boxed_str(), Value::from(s))
+                Arg::String(t.pos, Box::from(&*t.val), Value::from(s))
             }
             _ => {
                 self.backup();

@@ -255,7 +255,12 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
                 ctx.limits.max_output
             )));
         }
-        rendered.insert(name.clone(), out.replace("<no value>", ""));
+        let out = if out.contains("<no value>") {
+            out.replace("<no value>", "")
+        } else {
+            out
+        };
+        rendered.insert(name.clone(), out);
     }
     Ok(rendered)
 }

@@ -94,15 +94,44 @@ fn validate_into(chart: &Chart, values: &Value, out: &mut String, depth: usize) 
     }
 }
 
+/// Most compiled schemas kept by [`compiled`] (the cache is emptied when full).
+const MAX_COMPILED: usize = 64;
+
+type Compiled = std::sync::Arc<jsonschema::Validator>;
+
+/// The validator of one schema document, compiled once per process: a chart rendered again
+/// (or a subchart shared by many charts) reuses it. Keyed by the document's SHA-256.
+fn compiled(schema: &[u8]) -> Result<Compiled, String> {
+    use sha2::Digest;
+    use std::collections::HashMap;
+    use std::sync::{Mutex, OnceLock};
+    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Compiled>>> = OnceLock::new();
+    let key: [u8; 32] = sha2::Sha256::digest(schema).into();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
+        return Ok(v);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(schema).map_err(|e| format!("{e}\n"))?;
+    let validator = std::sync::Arc::new(
+        jsonschema::options()
+            .with_retriever(Offline)
+            .with_base_uri("file:///values.schema.json")
+            .build(&doc)
+            .map_err(|e| format!("{e}\n"))?,
+    );
+    if let Ok(mut c) = cache.lock() {
+        if c.len() >= MAX_COMPILED {
+            c.clear();
+        }
+        c.insert(key, validator.clone());
+    }
+    Ok(validator)
+}
+
 /// Validates values against one schema document. The error is the list of findings (each
 /// line ending in a newline), or why the schema could not be used.
 pub fn validate_single(values: &Value, schema: &[u8]) -> Result<(), String> {
-    let schema: serde_json::Value = serde_json::from_slice(schema).map_err(|e| format!("{e}\n"))?;
-    let validator = jsonschema::options()
-        .with_retriever(Offline)
-        .with_base_uri("file:///values.schema.json")
-        .build(&schema)
-        .map_err(|e| format!("{e}\n"))?;
+    let validator = compiled(schema)?;
     let instance = to_json(values);
     let mut errors: Vec<Finding> = Vec::new();
     // Missing properties of one object are reported together.

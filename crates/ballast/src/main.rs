@@ -12,8 +12,18 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let _ = rustls::crypto::ring::default_provider().install_default();
     let cli = cli::Cli::parse();
+    // `template` renders charts on the calling thread: no runtime to start for it.
+    if let cli::Command::Template(args) = &cli.command {
+        return match commands::template::run(args) {
+            Ok(code) => ExitCode::from(code),
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::from(2)
+            }
+        };
+    }
+    let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
         .worker_threads(2)
         .enable_all()

@@ -285,27 +285,26 @@ fn go_error(pattern: &str, translated: &str, e: &regex::Error) -> String {
     format!("error parsing regexp: {code}: `{expr}`")
 }
 
-/// How many compiled patterns each thread keeps (charts call the same few in loops).
+/// How many compiled patterns the process keeps (charts call the same few in loops).
 const CACHE_SIZE: usize = 128;
 
-thread_local! {
-    static CACHE: std::cell::RefCell<std::collections::HashMap<String, Result<Regex, String>>> =
-        std::cell::RefCell::new(std::collections::HashMap::new());
-}
+/// Compiled patterns (and Go's error texts), shared by every render of the process: each
+/// render runs on its own thread, so a per-thread cache would be empty at each render.
+static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Result<Regex, String>>>> =
+    std::sync::LazyLock::new(Default::default);
 
-/// Compiles a Go pattern, or gives Go's error text; results are cached per thread.
+/// Compiles a Go pattern, or gives Go's error text; results are cached per process.
 fn compile(pattern: &str) -> Result<Regex, String> {
-    if let Some(hit) = CACHE.with(|c| c.borrow().get(pattern).cloned()) {
+    if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(pattern).cloned()) {
         return hit;
     }
     let result = compile_uncached(pattern);
-    CACHE.with(|c| {
-        let mut c = c.borrow_mut();
+    if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_SIZE {
             c.clear();
         }
         c.insert(pattern.to_string(), result.clone());
-    });
+    }
     result
 }
 

@@ -58,13 +58,16 @@ fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str
     // libyaml's reader refuses C0/C1 controls (but tab, LF, CR, NEL), DEL, surrogates and
     // U+FFFE/U+FFFF anywhere in the input.
     let allowed = |c: char| matches!(c as u32, 0x09 | 0x0A | 0x0D | 0x20..=0x7E | 0x85 | 0xA0..=0xD7FF | 0xE000..=0xFFFD | 0x10000..);
-    if !src.chars().all(allowed) {
+    // Fast path: printable ASCII, tab and LF only (rendered manifests nearly always) need
+    // neither check below nor any line-break rewriting.
+    let plain = src.bytes().all(|b| matches!(b, 0x09 | 0x0A | 0x20..=0x7E));
+    if !plain && !src.chars().all(allowed) {
         return Err(YamlError::new("yaml: control characters are not allowed".into()));
     }
     // YAML 1.1 (libyaml) also breaks lines at NEL, LS and PS, which YAML 1.2 (saphyr) does
     // not; a lone CR breaks a line in both, and reads as LF (saphyr does not fold it inside a
     // quoted scalar as libyaml does). Each becomes a LF: the same lines, the same char indices.
-    let mut text = if src.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
+    let mut text = if !plain && src.contains(['\r', '\u{85}', '\u{2028}', '\u{2029}']) {
         let mut out = String::with_capacity(src.len());
         let mut chars = src.chars().peekable();
         while let Some(c) = chars.next() {

@@ -17,7 +17,7 @@ mod local;
 mod reconcile;
 mod sync;
 mod target;
-mod template;
+pub(crate) mod template;
 mod tree;
 mod uninstall;
 

@@ -1,0 +1,34 @@
+//! Renders one chart in a loop and prints the median time per render (for profiling).
+//!
+//! Usage: `render_loop CHART RELEASE [NAMESPACE] [N]`.
+
+use std::path::Path;
+use std::time::Instant;
+
+use ballast_helm::TemplateOptions;
+
+fn main() {
+    let args: Vec<String> = std::env::args().collect();
+    let chart = Path::new(&args[1]);
+    let opts = TemplateOptions {
+        release_name: args.get(2).cloned().unwrap_or_default(),
+        namespace: args.get(3).cloned().unwrap_or_default(),
+        ..TemplateOptions::default()
+    };
+    let n: usize = args.get(4).and_then(|s| s.parse().ok()).unwrap_or(20);
+    let mut times = Vec::new();
+    let mut len = 0;
+    for _ in 0..n {
+        let t = Instant::now();
+        let out = ballast_helm::template(chart, &opts).unwrap_or_else(|e| e.0);
+        times.push(t.elapsed());
+        len = out.len();
+    }
+    times.sort();
+    println!(
+        "{} bytes; median {:.2} ms; min {:.2} ms",
+        len,
+        times[n / 2].as_secs_f64() * 1e3,
+        times[0].as_secs_f64() * 1e3
+    );
+}
