@@ -116,6 +116,7 @@ fn length(v: &Value) -> Result<usize, String> {
         Value::Bytes(b) => Ok(b.len()),
         Value::List(l) => Ok(l.len()),
         Value::Map(m) => Ok(m.borrow().len()),
+        Value::Object(o) if o.entries().is_some() => length(&v.as_map_value()),
         other => Err(format!("len of type {}", other.type_name())),
     }
 }
@@ -137,7 +138,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     if item.is_nil() {
         return Err("index of untyped nil".into());
     }
-    let mut item = item.clone();
+    let mut item = item.as_map_value();
     for ix in indexes {
         let next = match &item {
             Value::Nil => return Err("index of nil pointer".into()),
@@ -163,7 +164,7 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
             }
             other => return Err(format!("can't index item of type {}", other.type_name())),
         };
-        item = next;
+        item = next.as_map_value();
     }
     Ok(item)
 }

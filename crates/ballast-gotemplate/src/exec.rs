@@ -354,6 +354,9 @@ impl<'a> Exec<'a> {
                 n > 0
             }
             Value::Nil => false,
+            Value::Object(o) if o.entries().is_some() => {
+                return self.range_items(dot, b, &val.as_map_value(), mark);
+            }
             _ => {
                 return Err(self.error_here(format!("range can't iterate over {}", val)).into());
             }

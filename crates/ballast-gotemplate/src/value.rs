@@ -62,6 +62,11 @@ pub trait Object {
     fn fmt_go(&self) -> String;
     /// The value as encoding/json sees it (for `toJson`, `toYaml`); `Nil` if it marshals to null.
     fn to_data(&self) -> Value;
+    /// For a Go map type (e.g. Helm's `.Files`, a `map[string][]byte`): its entries, which
+    /// `range`, `len` and `index` use as a map's; `None` (the default) for a struct or pointer.
+    fn entries(&self) -> Option<Map> {
+        None
+    }
 }
 
 impl Value {
@@ -100,7 +105,7 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(_) => true,
+            Value::Object(o) => o.entries().is_none_or(|e| !e.is_empty()),
         }
     }
 
@@ -151,6 +156,14 @@ impl Value {
             Value::Int(i) | Value::Int64(i) => Some(*i),
             Value::Uint(u) => i64::try_from(*u).ok(),
             _ => None,
+        }
+    }
+
+    /// An [`Object`] of a Go map type as the map of its entries; any other value as it is.
+    pub fn as_map_value(&self) -> Value {
+        match self {
+            Value::Object(o) => o.entries().map(Value::map).unwrap_or_else(|| self.clone()),
+            v => v.clone(),
         }
     }
 

@@ -1,1 +1,452 @@
-//! engine (to be written).
+//! The render: every template of every enabled chart parsed into one Go template set and
+//! executed, file by file, as Helm's engine does.
+//!
+//! - Templates are named from the top chart's parent (`mychart/templates/x.yaml`,
+//!   `mychart/charts/sub/templates/y.yaml`, an aliased subchart under its alias) and parsed
+//!   in Helm's order (more `/` first, then reverse lexicographic), so a parent's `define`
+//!   replaces a subchart's of the same name.
+//! - Each chart's templates see one shared data map: `.Values` (the chart's scope of the
+//!   values), `.Release`, `.Chart`, `.Capabilities`, `.Files`, `.Subcharts` and `.Template`.
+//! - Besides sprig, the set has Helm's render-state functions: `include`, `tpl`,
+//!   `required`, `fail`, `lookup` (an empty map: no cluster) and `getHostByName` ("").
+//! - Every `<no value>` is removed from each file's output; partials (`_*`) are parsed but
+//!   not executed; a library chart contributes only its partials.
+//! - Errors read as helm v4 prints them ([`reformat_exec_error`], [`cleanup_parse_error`]).
+
+use std::cell::RefCell;
+use std::collections::{BTreeMap, HashMap};
+use std::rc::Rc;
+
+use ballast_gotemplate::{Args, Arity, ErrorKind, Func, FuncMap, Limits, MissingKey, Templates, Value};
+
+use crate::Error;
+use crate::chart::Chart;
+
+/// The name of the root template of the set: the name `tpl` parses its text under.
+pub const ROOT_NAME: &str = "gotpl";
+
+/// How deep one name may be `include`d within itself before the render fails.
+pub const MAX_INCLUDE_DEPTH: usize = 1000;
+
+const WARN_START: &str = "HELM_ERR_START";
+const WARN_END: &str = "HELM_ERR_END";
+
+/// What a render needs besides the chart and its values.
+pub struct Context {
+    /// `.Release`, shared by every chart ([`crate::capabilities::release_object`]).
+    pub release: Value,
+    /// `.Capabilities`, shared by every chart.
+    pub capabilities: Value,
+    /// Bounds of each file's execution.
+    pub limits: Limits,
+}
+
+struct Renderable {
+    src: String,
+    /// The chart's shared data map (`.`), given `Template` before each execution.
+    scope: Value,
+    base_path: String,
+}
+
+/// True for a partial (`_*`): parsed for its `define`s, never executed.
+fn is_partial(name: &str) -> bool {
+    name.rsplit('/').next().is_some_and(|b| b.starts_with('_'))
+}
+
+fn is_library(chart: &Chart) -> bool {
+    chart.metadata.chart_type == "library"
+}
+
+/// Helm's `recAllTpls`: the chart's data map, its templates registered under `full_path`.
+fn collect(
+    chart: &Chart,
+    full_path: &str,
+    parent: &Value,
+    is_root: bool,
+    ctx: &Context,
+    out: &mut BTreeMap<String, Renderable>,
+) -> Value {
+    let chart_obj = crate::capabilities::chart_object(&chart.metadata, is_root);
+    let values = if is_root {
+        get(parent, "Values")
+    } else {
+        match get(&get(parent, "Values"), &chart.metadata.name) {
+            v @ Value::Map(_) => v,
+            _ => Value::empty_map(),
+        }
+    };
+    let values = if values.is_nil() { Value::empty_map() } else { values };
+    let subcharts = Value::empty_map();
+    let mut scope = BTreeMap::new();
+    scope.insert("Chart".to_string(), chart_obj);
+    scope.insert("Files".to_string(), crate::files::Files::new(&chart.files).into_value());
+    scope.insert("Release".to_string(), ctx.release.clone());
+    scope.insert("Capabilities".to_string(), ctx.capabilities.clone());
+    scope.insert("Values".to_string(), values);
+    scope.insert("Subcharts".to_string(), subcharts.clone());
+    let scope = Value::map(scope);
+    for dep in &chart.dependencies {
+        let sub_path = format!("{full_path}/charts/{}", dep.metadata.name);
+        let sub = collect(dep, &sub_path, &scope, false, ctx, out);
+        if let Value::Map(m) = &subcharts {
+            m.borrow_mut().insert(dep.metadata.name.clone(), sub);
+        }
+    }
+    for t in &chart.templates {
+        if is_library(chart) && !is_partial(&t.name) {
+            continue;
+        }
+        out.insert(
+            format!("{full_path}/{}", t.name),
+            Renderable {
+                src: String::from_utf8_lossy(&t.data).into_owned(),
+                scope: scope.clone(),
+                base_path: format!("{full_path}/templates"),
+            },
+        );
+    }
+    scope
+}
+
+fn get(map: &Value, key: &str) -> Value {
+    match map {
+        Value::Map(m) => m.borrow().get(key).cloned().unwrap_or(Value::Nil),
+        _ => Value::Nil,
+    }
+}
+
+/// Helm's `sortTemplates`: more `/` first, then reverse lexicographic.
+pub fn sort_templates<'a>(names: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+    let mut v: Vec<String> = names.into_iter().cloned().collect();
+    v.sort_by(|a, b| {
+        let (ca, cb) = (a.matches('/').count(), b.matches('/').count());
+        cb.cmp(&ca).then_with(|| b.cmp(a))
+    });
+    v
+}
+
+fn warn_wrap(msg: &str) -> String {
+    format!("{WARN_START}{msg}{WARN_END}")
+}
+
+/// Helm's render-state functions added to `funcs`; `include` recursion is counted across
+/// the whole render (and `tpl` calls inside it).
+pub fn add_render_functions(funcs: &mut FuncMap) {
+    let counter: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
+    funcs.insert(
+        "include",
+        Func::new(Arity::Exact(2), move |env, args| {
+            let name = Args::string(&args[0])?.to_string();
+            {
+                let mut c = counter.borrow_mut();
+                let n = c.entry(name.clone()).or_insert(0);
+                if *n > MAX_INCLUDE_DEPTH {
+                    return Err(format!(
+                        "rendering template has a nested reference name: {name}: unable to execute template"
+                    ));
+                }
+                *n += 1;
+            }
+            let r = env.execute_template(&name, args[1].clone());
+            if let Some(n) = counter.borrow_mut().get_mut(&name) {
+                *n = n.saturating_sub(1);
+            }
+            r.map(Value::from).map_err(|e| e.message)
+        }),
+    );
+    funcs.insert(
+        "tpl",
+        Func::new(Arity::Exact(2), move |env, args| {
+            let src = Args::string(&args[0])?.to_string();
+            match env.execute_source(ROOT_NAME, &src, args[1].clone()) {
+                Ok(s) => Ok(Value::from(s.replace("<no value>", ""))),
+                Err(e) => {
+                    let q = ballast_gotemplate::fmt::quote(&src);
+                    if e.info.kind == ErrorKind::Parse {
+                        Err(format!("cannot parse template {q}: {}", e.message))
+                    } else {
+                        Err(format!("error during tpl function execution for {q}: {}", e.message))
+                    }
+                }
+            }
+        }),
+    );
+    funcs.insert(
+        "required",
+        Func::pure(Arity::Exact(2), |args| {
+            let warn = Args::string(&args[0])?;
+            match &args[1] {
+                Value::Nil => Err(warn_wrap(warn)),
+                Value::String(s) if s.is_empty() => Err(warn_wrap(warn)),
+                v => Ok(v.clone()),
+            }
+        }),
+    );
+    funcs.insert(
+        "fail",
+        Func::pure(Arity::Exact(1), |args| Err(warn_wrap(Args::string(&args[0])?))),
+    );
+    funcs.insert(
+        "lookup",
+        Func::pure(Arity::Exact(4), |args| {
+            for a in args {
+                Args::string(a)?;
+            }
+            Ok(Value::empty_map())
+        }),
+    );
+    funcs.insert(
+        "getHostByName",
+        Func::pure(Arity::Exact(1), |args| {
+            Args::string(&args[0])?;
+            Ok(Value::str(""))
+        }),
+    );
+}
+
+/// Renders every template of `chart` (and its enabled subcharts, already in
+/// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
+/// executed file's output by name, `NOTES.txt` files included.
+pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
+    let mut top = BTreeMap::new();
+    top.insert("Values".to_string(), values.clone());
+    let top = Value::map(top);
+    let mut tpls = BTreeMap::new();
+    collect(chart, &chart.metadata.name, &top, true, ctx, &mut tpls);
+    let order = sort_templates(tpls.keys());
+
+    let mut funcs = crate::funcs::sprig();
+    add_render_functions(&mut funcs);
+    let mut set = Templates::new(Rc::new(funcs));
+    set.missing_key(MissingKey::Zero)
+        .limits(ctx.limits.clone())
+        .root_name(ROOT_NAME);
+    for name in &order {
+        let r = &tpls[name];
+        set.parse(name, &r.src)
+            .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
+    }
+    let mut rendered = BTreeMap::new();
+    for name in &order {
+        if is_partial(name) {
+            continue;
+        }
+        let r = &tpls[name];
+        if let Value::Map(m) = &r.scope {
+            let t = crate::capabilities::template_object(name, &r.base_path);
+            m.borrow_mut().insert("Template".into(), t);
+        }
+        let out = set
+            .execute(name, &r.scope)
+            .map_err(|e| Error(reformat_exec_error(name, &e.message)))?;
+        rendered.insert(name.clone(), out.replace("<no value>", ""));
+    }
+    Ok(rendered)
+}
+
+/// Helm's `cleanupParseError`: `parse error at (<file>:<line>): <last part>`.
+pub fn cleanup_parse_error(filename: &str, msg: &str) -> String {
+    let tokens: Vec<&str> = msg.split(": ").collect();
+    if tokens.len() == 1 {
+        return format!("parse error in ({filename}): {msg}");
+    }
+    format!("parse error at ({}): {}", tokens[1], tokens[tokens.len() - 1])
+}
+
+#[derive(PartialEq, Eq)]
+struct Traceable {
+    location: String,
+    executed: String,
+    message: String,
+}
+
+impl Traceable {
+    fn render(&self, out: &mut String) {
+        if !self.location.is_empty() {
+            out.push_str(&format!("{}\n  ", self.location));
+        }
+        if !self.executed.is_empty() {
+            out.push_str(&format!("{}\n    ", self.executed));
+        }
+        if !self.message.is_empty() {
+            out.push_str(&format!("{}\n", self.message));
+        }
+    }
+}
+
+fn cut_template(msg: &str) -> &str {
+    match msg.find(" template:") {
+        Some(i) => &msg[..i],
+        None => msg,
+    }
+}
+
+/// One link of Go's error chain, and the next (the error a function returned, when the
+/// message says `error calling NAME: <inner>`).
+fn parse_link(s: &str) -> Option<(Traceable, Option<&str>)> {
+    let rest = s.strip_prefix("template: ")?;
+    if rest.starts_with("no template ") {
+        return Some((
+            Traceable {
+                location: String::new(),
+                executed: String::new(),
+                message: s.into(),
+            },
+            None,
+        ));
+    }
+    if let Some(idx) = rest.find(": executing ") {
+        let location = &rest[..idx];
+        let after = &rest[idx + ": executing ".len()..];
+        if let Some(q) = after.strip_prefix('"')
+            && let Some(end) = q.find('"')
+        {
+            let func = &q[..end];
+            if let Some(at) = q[end + 1..].strip_prefix(" at <")
+                && let Some(end_loc) = at.find(">: ")
+            {
+                let loc_name = &at[..end_loc];
+                let err = &at[end_loc + 3..];
+                return Some((
+                    Traceable {
+                        location: location.into(),
+                        executed: format!("executing \"{func}\" at <{loc_name}>:"),
+                        message: cut_template(err).into(),
+                    },
+                    inner_error(err),
+                ));
+            }
+        }
+        return None;
+    }
+    let sep = rest.rfind(": ")?;
+    let err = &rest[sep + 2..];
+    Some((
+        Traceable {
+            location: rest[..sep].into(),
+            executed: String::new(),
+            message: cut_template(err).into(),
+        },
+        inner_error(err),
+    ))
+}
+
+/// The error wrapped by `error calling NAME: <inner>`.
+fn inner_error(err: &str) -> Option<&str> {
+    let rest = err.strip_prefix("error calling ")?;
+    let i = rest.find(": ")?;
+    Some(&rest[i + 2..])
+}
+
+/// Helm's `reformatExecErrorMsg`: a `fail`/`required` message as `execution error at
+/// (<file>:<line>:<col>): <msg>`; a chain of template errors as helm v4's multi-line trace;
+/// any other error (one a function returned) unchanged.
+pub fn reformat_exec_error(filename: &str, msg: &str) -> String {
+    let tokens: Vec<&str> = msg.splitn(3, ": ").collect();
+    if tokens.len() != 3 {
+        return format!("execution error in ({filename}): {msg}");
+    }
+    if let Some(start) = tokens[2].find(WARN_START)
+        && let Some(end) = tokens[2].rfind(WARN_END)
+        && end >= start + WARN_START.len()
+    {
+        return format!(
+            "execution error at ({}): {}",
+            tokens[1],
+            &tokens[2][start + WARN_START.len()..end]
+        );
+    }
+    let mut links: Vec<Traceable> = Vec::new();
+    let mut current = Some(msg);
+    let mut steps = 0;
+    while let Some(s) = current {
+        steps += 1;
+        let Some((t, next)) = parse_link(s) else {
+            return msg.to_string();
+        };
+        if steps > 10_000 {
+            return msg.to_string();
+        }
+        if links.last() != Some(&t) {
+            links.push(t);
+        }
+        current = next;
+    }
+    let mut out = String::new();
+    for l in &links {
+        l.render(&mut out);
+    }
+    out.trim().to_string()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn templates_sort_deepest_first_then_reverse() {
+        let names: Vec<String> = [
+            "p/templates/a.yaml",
+            "p/templates/b.yaml",
+            "p/charts/s/templates/z.yaml",
+            "p/templates/_h.tpl",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect();
+        assert_eq!(
+            sort_templates(&names),
+            [
+                "p/charts/s/templates/z.yaml",
+                "p/templates/b.yaml",
+                "p/templates/a.yaml",
+                "p/templates/_h.tpl"
+            ]
+        );
+    }
+
+    #[test]
+    fn fail_and_required_read_as_execution_errors() {
+        let m = "template: q/templates/t.yaml:1:3: executing \"q/templates/t.yaml\" at <fail \"boom\">: error calling fail: HELM_ERR_STARTboomHELM_ERR_END";
+        assert_eq!(
+            reformat_exec_error("q/templates/t.yaml", m),
+            "execution error at (q/templates/t.yaml:1:3): boom"
+        );
+    }
+
+    #[test]
+    fn engine_errors_read_as_a_trace() {
+        let m = "template: q/templates/t.yaml:1:10: executing \"q/templates/t.yaml\" at <.Values.x.y>: nil pointer evaluating interface {}.y";
+        assert_eq!(
+            reformat_exec_error("q/templates/t.yaml", m),
+            "q/templates/t.yaml:1:10\n  executing \"q/templates/t.yaml\" at <.Values.x.y>:\n    nil pointer evaluating interface {}.y"
+        );
+        let m = "template: q/templates/t.yaml:2:3: executing \"q/templates/t.yaml\" at <include \"h\" .>: error calling include: template: q/templates/_h.tpl:1:26: executing \"h\" at <.Values.x.y>: nil pointer evaluating interface {}.y";
+        assert_eq!(
+            reformat_exec_error("q/templates/t.yaml", m),
+            "q/templates/t.yaml:2:3\n  executing \"q/templates/t.yaml\" at <include \"h\" .>:\n    error calling include:\nq/templates/_h.tpl:1:26\n  executing \"h\" at <.Values.x.y>:\n    nil pointer evaluating interface {}.y"
+        );
+        let m = "template: q/templates/t.yaml:1:3: executing \"q/templates/t.yaml\" at <include \"nope\" .>: error calling include: template: no template \"nope\" associated with template \"gotpl\"";
+        assert_eq!(
+            reformat_exec_error("q/templates/t.yaml", m),
+            "q/templates/t.yaml:1:3\n  executing \"q/templates/t.yaml\" at <include \"nope\" .>:\n    error calling include:\ntemplate: no template \"nope\" associated with template \"gotpl\""
+        );
+    }
+
+    #[test]
+    fn function_errors_stay_one_line() {
+        let m = "template: q/templates/t.yaml:1:3: executing \"q/templates/t.yaml\" at <lt 1 2.0>: error calling lt: incompatible types for comparison: int and float64";
+        assert_eq!(reformat_exec_error("q/templates/t.yaml", m), m);
+    }
+
+    #[test]
+    fn parse_errors_keep_the_line() {
+        assert_eq!(
+            cleanup_parse_error(
+                "q/templates/t.yaml",
+                "template: q/templates/t.yaml:1: missing value for if"
+            ),
+            "parse error at (q/templates/t.yaml:1): missing value for if"
+        );
+    }
+}

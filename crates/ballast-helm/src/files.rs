@@ -163,6 +163,14 @@ impl Object for Files {
             .collect();
         format!("map[{}]", items.join(" "))
     }
+    fn entries(&self) -> Option<Map> {
+        Some(
+            self.files
+                .iter()
+                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .collect(),
+        )
+    }
     fn to_data(&self) -> Value {
         use base64::Engine;
         let m: Map = self

@@ -302,7 +302,8 @@ impl JsonParser<'_> {
         if self.i >= self.b.len() {
             return "unexpected end of JSON input".into();
         }
-        let c = self.src[self.i..].chars().next().unwrap_or('\u{fffd}');
+        // Go's scanner reads bytes: a non-ASCII character is named by its first byte.
+        let c = char::from(self.b[self.i]);
         let shown = match c {
             '\'' => "'\\''".to_string(),
             '"' => "'\"'".to_string(),

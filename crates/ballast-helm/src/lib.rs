@@ -58,11 +58,175 @@ pub struct TemplateOptions {
     pub is_upgrade: bool,
     /// `--skip-schema-validation`.
     pub skip_schema_validation: bool,
+    /// `--no-hooks`: leave out every hook.
+    pub no_hooks: bool,
 }
 
-/// Renders the chart at `chart` (a directory or a `.tgz`) and prints it exactly as
-/// `helm template` does.
+/// The message helm appends to an error found while rendering (not while loading).
+pub const DEBUG_HINT: &str = "\n\nUse --debug flag to render out invalid YAML";
+
+/// Stack of the thread a render runs on: deep `include`/`tpl` nesting recurses.
+const RENDER_STACK: usize = 256 << 20;
+
+/// Runs `f` on a thread with a stack large enough for [`RENDER_STACK`]'s budget.
+fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+    std::thread::Builder::new()
+        .name("helm-render".into())
+        .stack_size(RENDER_STACK)
+        .spawn(f)
+        .map_err(|e| Error(format!("cannot start the render: {e}")))?
+        .join()
+        .unwrap_or_else(|_| Err(Error("the render failed unexpectedly".into())))
+}
+
+/// Renders the chart at `chart` (a directory or a `.tgz`) with the user values of
+/// `opts.values` and prints it exactly as `helm template` does. Runs on its own thread
+/// (a large stack for deep template nesting).
 pub fn template(chart: &Path, opts: &TemplateOptions) -> Result<String, Error> {
-    let _ = (chart, opts);
-    Err(Error("not implemented yet".into()))
+    let (chart, opts) = (chart.to_path_buf(), opts.clone());
+    on_render_thread(move || {
+        locate(&chart)?;
+        let user = opts.values.merge()?;
+        let chart = chart::load(&chart)?;
+        installable(&chart)?;
+        template_loaded(chart, &user, &opts)
+    })
+}
+
+/// [`template`] for a chart given as its files (paths from the chart root, `/`-separated,
+/// `.helmignore` already applied) and values files given as texts (`-f`, in order; names for
+/// messages), for callers that read files themselves (Kustomize's `helmCharts`, confined to
+/// a repository). `opts.values` is not read.
+pub fn template_files(
+    files: Vec<(String, Vec<u8>)>,
+    values: Vec<(String, String)>,
+    opts: &TemplateOptions,
+) -> Result<String, Error> {
+    let opts = opts.clone();
+    on_render_thread(move || {
+        let files = files
+            .into_iter()
+            .map(|(name, data)| chart::archive::BufferedFile {
+                name,
+                data: chart::archive::trim_bom(data),
+            })
+            .collect();
+        let mut user = Value::empty_map();
+        for (name, text) in &values {
+            let doc = values::parse_values_doc(text).map_err(|e| Error(format!("failed to parse {name}: {e}")))?;
+            user = values::merge_maps(&user, &doc);
+        }
+        let chart = chart::load_files(files)?;
+        installable(&chart)?;
+        chart::check_dependencies(&chart)?;
+        template_loaded(chart, &user, &opts)
+    })
+}
+
+/// [`template`] for a chart already loaded and user values already merged (`opts.values` is
+/// not read), on the calling thread.
+pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
+    let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
+    let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(|e| {
+        Error(format!(
+            "invalid kube version '{}': {e}",
+            opts.kube_version.as_deref().unwrap_or("")
+        ))
+    })?;
+    // From here on, helm has a release to show: its errors end with the --debug hint.
+    let (chart, values) = values::prepare(chart, user).map_err(render_err)?;
+    if !opts.skip_schema_validation {
+        schema_check(&chart, &values).map_err(render_err)?;
+    }
+    caps.check_kube_version(&chart.metadata)
+        .map_err(|e| render_err(Error(e)))?;
+    let name = if opts.release_name.is_empty() {
+        "release-name"
+    } else {
+        &opts.release_name
+    };
+    let namespace = if opts.namespace.is_empty() {
+        "default"
+    } else {
+        &opts.namespace
+    };
+    let ctx = engine::Context {
+        release: capabilities::release_object(name, namespace, opts.is_upgrade, 1),
+        capabilities: caps.into_value(),
+        limits: ballast_gotemplate::Limits {
+            max_stack: RENDER_STACK / 2,
+            ..ballast_gotemplate::Limits::default()
+        },
+    };
+    let rendered = engine::render(&chart, &values, &ctx).map_err(render_err)?;
+    let print = output::PrintOptions {
+        include_crds: opts.include_crds,
+        skip_tests: opts.skip_tests,
+        show_only: opts.show_only.clone(),
+        no_hooks: opts.no_hooks,
+    };
+    let mut crds = Vec::new();
+    collect_crds(&chart, &chart.metadata.name, &mut crds);
+    let parse = |src: &str| yaml::parse_document(src).map_err(|e| e.0);
+    output::print(&rendered, &crds, &print, &parse).map_err(|e| {
+        if e.0.starts_with("YAML parse error") {
+            render_err(e)
+        } else {
+            e
+        }
+    })
+}
+
+/// Helm's `LocateChart` for a chart that is not on disk: a path is "not found"; any other
+/// name would be looked up in a repository, which `ballast template` never does.
+fn locate(chart: &Path) -> Result<(), Error> {
+    if std::fs::metadata(chart).is_ok() {
+        return Ok(());
+    }
+    let name = chart.to_string_lossy();
+    let name = name.trim();
+    if chart.is_absolute() || name.starts_with('.') {
+        return Err(Error(format!(
+            "path {} not found",
+            ballast_gotemplate::fmt::quote(name)
+        )));
+    }
+    match name.split_once('/') {
+        None => Err(Error(format!(
+            "non-absolute URLs should be in form of repo_name/path_to_chart, got: {name}"
+        ))),
+        Some((repo, _)) => Err(Error(format!(
+            "{name}: not a local chart, and charts are not fetched from repositories (repo {repo}); download it first"
+        ))),
+    }
+}
+
+/// Helm's `checkIfInstallable`: only application charts render.
+fn installable(chart: &Chart) -> Result<(), Error> {
+    match chart.metadata.chart_type.as_str() {
+        "" | "application" => Ok(()),
+        t => Err(Error(format!("{t} charts are not installable"))),
+    }
+}
+
+/// Values schema validation (`values.schema.json` of each chart).
+fn schema_check(chart: &Chart, values: &Value) -> Result<(), Error> {
+    schema::validate(chart, values)
+}
+
+/// Helm's `CRDObjects`: each chart's `crds/*.{yaml,yml,json}` files, the chart's own first,
+/// then its (enabled) subcharts', named from the top chart's parent.
+fn collect_crds(chart: &Chart, full_path: &str, out: &mut Vec<output::Crd>) {
+    for f in &chart.files {
+        let ext = f.name.rsplit_once('.').map(|(_, e)| e.to_ascii_lowercase());
+        if f.name.starts_with("crds/") && matches!(ext.as_deref(), Some("yaml" | "yml" | "json")) {
+            out.push(output::Crd {
+                path: format!("{full_path}/{}", f.name),
+                data: f.data.to_vec(),
+            });
+        }
+    }
+    for dep in &chart.dependencies {
+        collect_crds(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
+    }
 }

@@ -437,9 +437,9 @@ mod tests {
             .map(|m| m.name().to_string())
             .collect();
         assert_eq!(names, ["p-a", "b"]);
-        let d = tree(&[("app/kustomization.yaml", "helmCharts: []\n")]);
+        let d = tree(&[("app/kustomization.yaml", "openapi: {}\n")]);
         let e = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap_err().to_string();
-        assert_eq!(e, "app/kustomization.yaml: helmCharts: not supported yet");
+        assert_eq!(e, "app/kustomization.yaml: openapi: not supported yet");
     }
 
     #[test]

@@ -24,6 +24,8 @@ pub struct Cli {
 pub enum Command {
     /// Render a directory (or a Git source) and print the objects as YAML.
     Build(BuildArgs),
+    /// Render a local Helm chart (directory or .tgz) and print it as `helm template` does.
+    Template(TemplateArgs),
     /// Show what a sync would change, including prunes, as a unified diff.
     /// Exit 0: no change; 1: changes; 2: error.
     Diff(DiffArgs),
@@ -564,6 +566,60 @@ impl RenderArgs {
             max_objects: self.max_objects,
         }
     }
+}
+
+/// `template`: the flags of `helm template` that need no cluster and no repository.
+#[derive(Debug, Args)]
+pub struct TemplateArgs {
+    /// Release name (`.Release.Name`).
+    pub release: String,
+    /// Chart: a directory or a `.tgz` archive.
+    pub chart: PathBuf,
+    /// Release namespace (`.Release.Namespace`).
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// Values files, merged in order (comma-separated or repeated).
+    #[arg(short = 'f', long = "values", value_name = "FILE", value_delimiter = ',')]
+    pub values: Vec<PathBuf>,
+    /// Values as a=b,c.d=e (typed: numbers, booleans, null).
+    #[arg(long, value_name = "VALS")]
+    pub set: Vec<String>,
+    /// Values as a=b, always strings.
+    #[arg(long, value_name = "VALS")]
+    pub set_string: Vec<String>,
+    /// Values as a=<JSON>.
+    #[arg(long, value_name = "VALS")]
+    pub set_json: Vec<String>,
+    /// Values read from files, as a=path.
+    #[arg(long, value_name = "VALS")]
+    pub set_file: Vec<String>,
+    /// One literal string value, commas included, as a=b.
+    #[arg(long, value_name = "VAL")]
+    pub set_literal: Vec<String>,
+    /// Print the raw crds/ files first.
+    #[arg(long)]
+    pub include_crds: bool,
+    /// Leave out test hooks.
+    #[arg(long)]
+    pub skip_tests: bool,
+    /// Kubernetes version for .Capabilities.KubeVersion (default v1.35.0).
+    #[arg(long, value_name = "VERSION")]
+    pub kube_version: Option<String>,
+    /// Extra API versions for .Capabilities.APIVersions (group/version or group/version/Kind).
+    #[arg(short = 'a', long, value_name = "GV", value_delimiter = ',')]
+    pub api_versions: Vec<String>,
+    /// Print only these templates (paths without the chart name, globs allowed).
+    #[arg(short = 's', long, value_name = "PATH")]
+    pub show_only: Vec<String>,
+    /// Set .Release.IsUpgrade instead of .Release.IsInstall.
+    #[arg(long)]
+    pub is_upgrade: bool,
+    /// Do not validate values against values.schema.json.
+    #[arg(long)]
+    pub skip_schema_validation: bool,
+    /// Leave out every hook.
+    #[arg(long)]
+    pub no_hooks: bool,
 }
 
 /// `build`.

@@ -227,6 +227,41 @@ mod tests {
             ("fromYaml", "? a\n: 1", r#"{"a":1}"#),
             ("fromYaml", "a: &x 1\nb: *x", r#"{"a":1,"b":1}"#),
             ("fromYaml", "a:\n- 1\n-   - 2", r#"{"a":[1,[2]]}"#),
+            ("fromYaml", "\n  a: 1\n  b:\n    - x\n", r#"{"a":1,"b":["x"]}"#),
+            ("fromYaml", "  \n\n  a: 1\n  b: 2  \n", r#"{"a":1,"b":2}"#),
+            ("fromYaml", "---\na: 1\n", r#"{"a":1}"#),
+            ("fromYaml", "# c\n---\n# d\na: [1,2]\n...\n", r#"{"a":[1,2]}"#),
+            ("fromYaml", "a:\n- b: 1\n  c: 2\n- d\n", r#"{"a":[{"b":1,"c":2},"d"]}"#),
+            ("fromYaml", "  a: 1\n b: 2\n", r#"{"a":1}"#),
+            ("fromYamlArray", "\n- a\n-  b\n", r#"["a","b"]"#),
+            (
+                "fromJson",
+                "é",
+                r#"{"Error":"invalid character 'Ã' looking for beginning of value"}"#,
+            ),
+            (
+                "fromJson",
+                "\u{feff}{}",
+                r#"{"Error":"invalid character 'ï' looking for beginning of value"}"#,
+            ),
+            (
+                "fromJson",
+                "{\"a\":1}x",
+                r#"{"Error":"invalid character 'x' after top-level value"}"#,
+            ),
+            (
+                "fromJson",
+                "[1 2]",
+                r#"{"Error":"invalid character '2' after array element"}"#,
+            ),
+            (
+                "fromJson",
+                "\"\\ud800\"",
+                r#"{"Error":"json: cannot unmarshal string into Go value of type map[string]interface {}"}"#,
+            ),
+            ("fromJson", "{\"a\":\"\\u00e9\\t\"}", r#"{"a":"é\t"}"#),
+            ("mustFromJson", "1", "1"),
+            ("fromJsonArray", "[1,[2,{\"a\":null}]]", r#"[1,[2,{"a":null}]]"#),
             (
                 "fromJson",
                 "[1]",
@@ -344,6 +379,41 @@ mod tests {
             call("toToml", Value::Nil),
             "reflect: call of reflect.Value.Type on zero Value"
         );
+    }
+
+    #[test]
+    fn template_numbers_match_helm() {
+        let entries = [
+            ("a", Value::Float(1.0 / 3.0)),
+            ("b", Value::Float(1e21)),
+            ("c", Value::Float(0.3)),
+            ("d", Value::Int64(5)),
+            ("e", Value::Float(1.0)),
+            ("f", Value::Float(100.0)),
+            ("g", Value::Float(1.5e6)),
+            ("h", Value::Float(1e-7)),
+            ("i", Value::Int(123456789)),
+            ("j", Value::list(vec![])),
+        ];
+        let d = Value::map(entries.into_iter().map(|(k, v)| (k.to_string(), v)).collect());
+        assert_eq!(
+            call("toYaml", d.clone()),
+            "a: 0.3333333333333333\nb: 1e+21\nc: 0.3\nd: 5\ne: 1\nf: 100\ng: 1500000\nh: 1e-07\ni: 123456789\nj: []"
+        );
+        assert_eq!(
+            call("toJson", d.clone()),
+            r#"{"a":0.3333333333333333,"b":1e+21,"c":0.3,"d":5,"e":1,"f":100,"g":1500000,"h":1e-7,"i":123456789,"j":[]}"#
+        );
+        assert_eq!(
+            call("toYamlPretty", d.clone()),
+            "a: 0.3333333333333333\nb: 1e+21\nc: 0.3\nd: 5\ne: 1\nf: 100\ng: 1.5e+06\nh: 1e-07\ni: 123456789\nj: []"
+        );
+        assert_eq!(
+            call("toToml", d),
+            "a = 0.3333333333333333\nb = 1e+21\nc = 0.3\nd = 5\ne = 1.0\nf = 100.0\ng = 1.5e+06\nh = 1e-07\ni = 123456789\nj = []\n"
+        );
+        assert_eq!(call("toYaml", Value::Float(f64::NAN)), "");
+        assert_eq!(call("toJson", Value::Float(f64::INFINITY)), "");
     }
 
     #[test]

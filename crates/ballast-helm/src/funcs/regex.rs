@@ -78,6 +78,13 @@ fn translate(p: &str) -> Result<String, String> {
                     out.push(']');
                     in_class = false;
                 }
+                // Go (Perl syntax) takes `-` after a class such as `\w` as a literal: `[\w-.]`.
+                '-' if [r"\w", r"\W", r"\d", r"\D", r"\s", r"\S"]
+                    .iter()
+                    .any(|e| p[..start].ends_with(e)) =>
+                {
+                    out.push_str(r"\-");
+                }
                 _ => out.push(c),
             }
             continue;
@@ -438,14 +445,10 @@ pub(crate) mod test_support {
 
     impl Env for NoEnv {
         fn execute_template(&mut self, name: &str, _: Value) -> Result<String, ballast_gotemplate::Error> {
-            Err(ballast_gotemplate::Error {
-                message: format!("no template {name}"),
-            })
+            Err(ballast_gotemplate::Error::msg(format!("no template {name}")))
         }
         fn execute_source(&mut self, name: &str, _: &str, _: Value) -> Result<String, ballast_gotemplate::Error> {
-            Err(ballast_gotemplate::Error {
-                message: format!("no template {name}"),
-            })
+            Err(ballast_gotemplate::Error::msg(format!("no template {name}")))
         }
     }
 

@@ -5,9 +5,10 @@ use std::collections::HashSet;
 
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
-use saphyr_parser::{Event, Parser, ScalarStyle, ScanError, Span};
+use saphyr_parser::{Event, Parser, ScalarStyle, Span};
 
 use super::YamlError;
+use super::errors::{anchor_name, go_sharp_v, long_key_error, scan_error};
 use super::resolve::{CORE, Scalar, resolve};
 
 /// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion
@@ -50,99 +51,6 @@ pub enum Mode {
     Raw,
 }
 
-/// Translates a parser error into goyaml.v2's message, with its odd line numbering (scanner
-/// errors print the 1-based line, parser errors the 0-based one, and none on line 0).
-fn scan_error(src: &str, e: &ScanError) -> YamlError {
-    let info = e.info();
-    let mark = e.marker();
-    let mut line0 = mark.line().saturating_sub(1);
-    let (msg, scanner) = match info {
-        "while parsing node, found unknown anchor" => {
-            let name = anchor_name(src, mark.index());
-            return YamlError::new(format!("yaml: unknown anchor '{name}' referenced"));
-        }
-        "while parsing a block mapping, did not find expected key" => ("did not find expected key", false),
-        "while parsing a node, did not find expected node content" => ("did not find expected node content", false),
-        "while parsing a flow mapping, did not find expected ',' or '}'" => ("did not find expected ',' or '}'", false),
-        "while parsing a flow sequence, expected ',' or ']'" => ("did not find expected ',' or ']'", false),
-        "while parsing a block collection, did not find expected '-' indicator" => {
-            ("did not find expected '-' indicator", false)
-        }
-        "while scanning a quoted scalar, found unexpected end of stream" => {
-            // libyaml reports it where the stream ends.
-            line0 = src.bytes().filter(|b| *b == b'\n').count();
-            ("found unexpected end of stream", true)
-        }
-        i if i.starts_with("invalid trailing content after") => ("did not find expected key", false),
-        "comment intercepting the multiline text" => {
-            // libyaml ends the scalar at the comment and trips on the next line: a scalar
-            // alone on its line was a required key ("could not find expected ':'"), one after
-            // `key:` or `-` a finished value followed by a stray node.
-            let line = src.lines().nth(line0).unwrap_or("");
-            let before_comment = line.split(" #").next().unwrap_or("").trim_start();
-            let col = line.len() - line.trim_start().len();
-            // A scalar right under `key:` starts that key's value: no block is open at its
-            // column yet, so it was not a required key.
-            let before: Vec<&str> = src.lines().take(line0).collect();
-            let opens_block = before
-                .iter()
-                .rev()
-                .find(|l| !l.trim().is_empty() && !l.trim_start().starts_with('#'))
-                .is_some_and(|prev| {
-                    let indent = prev.len() - prev.trim_start().len();
-                    let body = prev.split(" #").next().unwrap_or("").trim_end();
-                    let last = body.rsplit(' ').next().unwrap_or("");
-                    indent < col && (body.ends_with(':') || (last.starts_with(['&', '!']) && body.contains(": ")))
-                });
-            line0 += 1;
-            if before_comment.contains(": ") || before_comment.starts_with('-') || opens_block {
-                ("did not find expected key", false)
-            } else {
-                ("could not find expected ':'", true)
-            }
-        }
-        i if i.contains("escape") && i.contains("nicode") || i.contains("surrogate") => {
-            ("found invalid Unicode character escape code", true)
-        }
-        "simple key expect ':'" | "simple key expected" => ("could not find expected ':'", true),
-        "mapping values are not allowed in this context" => ("mapping values are not allowed in this context", true),
-        "block sequence entries are not allowed in this context" => {
-            ("block sequence entries are not allowed in this context", true)
-        }
-        "a block scalar content cannot start with a tab" => {
-            line0 += 1;
-            ("found a tab character where an indentation space is expected", true)
-        }
-        "while scanning a plain scalar, found a tab" => {
-            line0 += 1;
-            ("found a tab character that violates indentation", true)
-        }
-        "\"-\" is only valid inside a block" => ("did not find expected node content", false),
-        "tabs disallowed within this context (block indentation)" => {
-            ("found character that cannot start any token", true)
-        }
-        i if i.starts_with("unexpected character") || i.starts_with("unexpected end of") => {
-            ("found character that cannot start any token", true)
-        }
-        i => (i, true),
-    };
-    let line = if scanner { line0 + 1 } else { line0 };
-    if line0 == 0 {
-        YamlError::new(format!("yaml: {msg}"))
-    } else {
-        YamlError::new(format!("yaml: line {line}: {msg}"))
-    }
-}
-
-/// The anchor or alias name at char index `at` (its `*`/`&` included or not).
-fn anchor_name(src: &str, at: usize) -> String {
-    let rest: String = src.chars().skip(at).take(1024).collect();
-    let rest = rest.trim_start_matches(['*', '&']);
-    rest.chars()
-        .take_while(|c| !c.is_whitespace() && !matches!(c, ',' | '[' | ']' | '{' | '}'))
-        .collect()
-}
-
 /// Parses every document of `src` into node trees, as leniently as libyaml where saphyr is
 /// stricter (see [`super::lenient`]): such a failure is repaired and parsed again, a bounded
 /// number of times. Returns the text the nodes index into.
@@ -183,6 +91,16 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
     let mut stack: Vec<(usize, Vec<usize>, usize)> = Vec::new();
     let mut doc: Option<Doc> = None;
     while let Some(next) = parser.next_event() {
+        if let Err(e) = &next
+            && first_only
+            && stack.is_empty()
+            && doc.as_ref().is_some_and(|d| d.root.is_some())
+            && e.info() == "did not find expected <document start>"
+        {
+            // The first document is complete; libyaml would trip only on reading the next
+            // one, which goyaml.v2's Unmarshal never asks for.
+            break;
+        }
         let (ev, span): (Event, Span) = next.map_err(|e| {
             let mut info = e.info().to_string();
             if first_only && stack.is_empty() && doc.as_ref().is_none_or(|d| d.root.is_none()) {
@@ -292,22 +210,6 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
         docs.push(d);
     }
     Ok(docs)
-}
-
-/// libyaml gives up on an implicit key whose `:` is more than 1024 characters past its start.
-fn long_key_error(src: &str, map_start: usize, key: Span) -> YamlError {
-    let flow = src.chars().nth(map_start) == Some('{');
-    let line0 = key.end.line().saturating_sub(1);
-    let (msg, line) = if flow {
-        ("did not find expected ',' or '}'", line0)
-    } else {
-        ("mapping values are not allowed in this context", line0 + 1)
-    };
-    if line0 == 0 {
-        YamlError::new(format!("yaml: {msg}"))
-    } else {
-        YamlError::new(format!("yaml: line {line}: {msg}"))
-    }
 }
 
 fn set_anchor(anchors: &mut Vec<Option<usize>>, id: usize, node: usize) {
@@ -619,29 +521,6 @@ fn float32_key(f: f64) -> String {
         return if f > 0.0 { ".inf".into() } else { "-.inf".into() };
     }
     super::emit::format_g_shortest(&format!("{:e}", f as f32))
-}
-
-/// A small `%#v`-like print for error messages.
-fn go_sharp_v(v: &Value) -> String {
-    match v {
-        Value::Nil => "<nil>".into(),
-        Value::String(s) => ballast_gotemplate::fmt::quote(s),
-        Value::List(l) => {
-            let items: Vec<String> = l.iter().map(go_sharp_v).collect();
-            format!("[]interface {{}}{{{}}}", items.join(", "))
-        }
-        Value::Map(m) => {
-            let items: Vec<String> = m
-                .borrow()
-                .iter()
-                .map(|(k, v)| format!("{}:{}", ballast_gotemplate::fmt::quote(k), go_sharp_v(v)))
-                .collect();
-            format!("map[interface {{}}]interface {{}}{{{}}}", items.join(", "))
-        }
-        Value::Float(f) => ballast_gotemplate::fmt::format_float_g(*f),
-        Value::Uint(u) => format!("{u:#x}"),
-        v => v.to_string(),
-    }
 }
 
 /// Decodes the first document of `src` (goyaml.v2's `Unmarshal` reads only that one).

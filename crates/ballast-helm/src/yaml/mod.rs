@@ -11,6 +11,8 @@
 //! in `%g` form).
 
 mod emit;
+mod emitter;
+mod errors;
 mod head;
 mod lenient;
 mod load;
@@ -49,12 +51,15 @@ impl YamlError {
 /// sigs.k8s.io/yaml into a map, and the maps are deep-merged in order (later wins). Empty
 /// documents are skipped, so empty input gives an empty map. Every number is a `Float`.
 ///
-/// Errors carry the text helm prints after `cannot unmarshal yaml document: ` (or
-/// `error reading yaml document: ` for a bad separator line; see [`ValuesError`]).
-pub fn parse_values(src: &str) -> Result<Value, ValuesError> {
+/// The error is `LoadValues`' own text, to which helm prefixes `failed to parse FILE: ` (for
+/// `-f`) or `cannot load values.yaml: `: `cannot unmarshal yaml document: error converting
+/// YAML to JSON: yaml: line 3: ...`, or `error reading yaml document: invalid Yaml document
+/// separator: ...` for a `---` line followed by more than a comment.
+pub fn parse_values(src: &str) -> Result<Value, YamlError> {
     let mut out = Map::new();
+    let unmarshal = |e: YamlError| YamlError(format!("cannot unmarshal yaml document: {}", e.0));
     for chunk in split_documents(src)? {
-        let v = parse_document(chunk).map_err(ValuesError::Unmarshal)?;
+        let v = parse_document(chunk).map_err(unmarshal)?;
         match v {
             Value::Nil => {}
             Value::Map(m) => {
@@ -70,26 +75,13 @@ pub fn parse_values(src: &str) -> Result<Value, ValuesError> {
                     Value::Float(_) => "number",
                     _ => "string",
                 };
-                return Err(ValuesError::Unmarshal(YamlError(format!(
+                return Err(unmarshal(YamlError(format!(
                     "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {kind} into Go value of type map[string]interface {{}}"
                 ))));
             }
         }
     }
     Ok(Value::map(out))
-}
-
-/// Why a values file could not be read.
-#[derive(Clone, Debug, PartialEq, Eq, thiserror::Error)]
-pub enum ValuesError {
-    /// A line starting `---` followed by more than a comment; helm prints
-    /// `error reading yaml document: {0}`.
-    #[error("error reading yaml document: {0}")]
-    Separator(String),
-    /// A document that is not YAML or not a map; helm prints
-    /// `cannot unmarshal yaml document: {0}`.
-    #[error("cannot unmarshal yaml document: {0}")]
-    Unmarshal(YamlError),
 }
 
 /// helm's `MergeMaps`: `b`'s keys over `a`'s, maps merged recursively.
@@ -107,7 +99,7 @@ fn merge_maps(a: &mut Map, b: Map) {
 
 /// k8s.io/apimachinery's YAML reader: documents end at a line starting `---` whose rest is
 /// blank or a comment; empty documents are dropped.
-fn split_documents(src: &str) -> Result<Vec<&str>, ValuesError> {
+fn split_documents(src: &str) -> Result<Vec<&str>, YamlError> {
     let mut docs = Vec::new();
     let mut start = 0;
     let mut pos = 0;
@@ -117,8 +109,8 @@ fn split_documents(src: &str) -> Result<Vec<&str>, ValuesError> {
         if let Some(rest) = line.strip_prefix("---") {
             let trimmed = rest.trim();
             if !trimmed.is_empty() && !trimmed.starts_with('#') {
-                return Err(ValuesError::Separator(format!(
-                    "invalid Yaml document separator: {trimmed}"
+                return Err(YamlError(format!(
+                    "error reading yaml document: invalid Yaml document separator: {trimmed}"
                 )));
             }
             if pos > start {

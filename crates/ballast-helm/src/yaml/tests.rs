@@ -144,8 +144,11 @@ fn errors_as_helm_prints_them() {
     for (src, want) in cases {
         let got = match parse_values(src) {
             Ok(v) => to_json(&v).unwrap(),
-            Err(ValuesError::Unmarshal(e)) => e.0,
-            Err(e) => e.to_string(),
+            Err(e) => {
+                e.0.strip_prefix("cannot unmarshal yaml document: ")
+                    .unwrap_or(&e.0)
+                    .to_string()
+            }
         };
         if got != *want {
             bad.push(format!("{src:?}\n  got  {got}\n  want {want}"));
@@ -455,4 +458,13 @@ fn corpus_timing() {
             p.len()
         );
     }
+}
+
+#[test]
+fn merge_keys_in_document_order() {
+    let src = "b: &b {a: 2, c: 3}\nx:\n  a: 1\n  <<: *b\ny:\n  <<: *b\n  a: 1\nz:\n  <<: [{a: 5}, *b]\nw:\n  a: 0\n  <<: [{a: 5}, *b]\n";
+    assert_eq!(
+        values_json(src),
+        include_str!("../../tests/fixtures/formats/merge.toJson.txt").trim_end()
+    );
 }

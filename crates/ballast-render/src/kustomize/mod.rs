@@ -6,7 +6,8 @@
 //! `commonAnnotations`, `images`, `replicas`, `configMapGenerator`, `secretGenerator`,
 //! `generatorOptions`, `patches` (strategic merge or JSON 6902, inline or from a file, with target
 //! selectors), `patchesStrategicMerge`, `patchesJson6902`, `replacements`, `vars`, `crds`
-//! (name-reference extensions), `components`, `sortOptions`, `configurations`, and
+//! (name-reference extensions), `components`, `sortOptions`, `configurations`, `helmCharts` and
+//! `helmGlobals` (local charts inflated by the native Helm engine, see `helm`), and
 //! `generators`/`transformers`/`validators` holding kustomize's builtin plugin configurations
 //! (see `plugins`). The builtin transformers, name references and vars work from kustomize's
 //! field-spec tables (`fieldspec`, `builtin_fieldspecs.yaml`) plus `configurations:`. Strategic
@@ -16,7 +17,7 @@
 //! Safety: nothing outside the repository root is read: every file (kustomization files
 //! themselves, resources, patches, generator files and env files, components, replacement
 //! sources, `crds`, `configurations`, plugin configurations) is read through [`Root`], which
-//! follows symlinks and refuses a target outside the root, and within its [`Limits`]; `openapi` and `helmCharts` are refused without being
+//! follows symlinks and refuses a target outside the root, and within its [`Limits`]; `openapi` is refused without being
 //! read. Remote resources are refused, a cycle of kustomizations is an error, and every error
 //! names the kustomization file and the entry at fault, never a generator literal.
 
@@ -24,6 +25,7 @@
 mod confine_tests;
 mod fieldspec;
 mod generate;
+mod helm;
 mod nameref;
 mod order;
 mod patch;
@@ -287,6 +289,8 @@ const SUPPORTED: &[&str] = &[
     "transformers",
     "generators",
     "validators",
+    "helmCharts",
+    "helmGlobals",
 ];
 
 /// Fields that hold a list of strings (kustomize refuses anything else in them).
@@ -333,6 +337,7 @@ fn build_dir(
     load_resources(root, &file, &k, &mut out, stack, declared, &mut cfg)?;
     load_configurations(root, &dir, &file, &k, &mut cfg)?;
     generate::generators(root, &dir, &file, &k, &mut out)?;
+    helm::generate(root, &dir, &file, &k, &mut out)?;
     plugins::generators(root, &dir, &file, &k, &mut out, stack, declared)?;
     stack.pop();
     for entry in strings(&k["components"]) {
@@ -447,6 +452,7 @@ fn apply_component(
     load_resources(root, &file, &k, out, stack, declared, cfg)?;
     load_configurations(root, dir, &file, &k, cfg)?;
     generate::generators(root, dir, &file, &k, out)?;
+    helm::generate(root, dir, &file, &k, out)?;
     plugins::generators(root, dir, &file, &k, out, stack, declared)?;
     for entry in strings(&k["components"]) {
         let path = resolve(root, dir, &entry, &file)?;
@@ -497,10 +503,15 @@ fn check_crds(
 
 /// Reads the objects of one resource file.
 pub(crate) fn load_file(root: &Root, path: &Path) -> Result<Vec<Res>, RenderError> {
-    let r = rel(root, path);
     let text = root.read(path)?;
+    load_text(root, path, &text)
+}
+
+/// The objects of a YAML stream, as if read from `path` (errors and origins name it).
+pub(crate) fn load_text(root: &Root, path: &Path, text: &str) -> Result<Vec<Res>, RenderError> {
+    let r = rel(root, path);
     let parsed = root
-        .parse_full(&text)
+        .parse_full(text)
         .map_err(|error| RenderError::Syntax { file: r.clone(), error })?;
     let (docs, nulls) = (parsed.docs, parsed.explicit_nulls);
     let mut out = Vec::new();

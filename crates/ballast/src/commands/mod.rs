@@ -16,6 +16,7 @@ mod local;
 mod reconcile;
 mod sync;
 mod target;
+mod template;
 mod tree;
 mod uninstall;
 
@@ -29,6 +30,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     let context = cli.context.as_deref();
     match &cli.command {
         Command::Build(args) => build::run(args).await,
+        Command::Template(args) => template::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,

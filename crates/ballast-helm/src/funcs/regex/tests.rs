@@ -286,3 +286,14 @@ fn group_arities() {
     }
     assert_eq!(m.names().count(), want.len());
 }
+
+#[test]
+fn dash_after_a_perl_class_is_literal() {
+    // redis-ha's `^[\w-\.]+$`: Go accepts it, `-` being a literal.
+    let m = funcs();
+    assert_eq!(
+        s(&m, "regexMatch", &[r"^[\w-\.]+$".into(), "my-master.1".into()]),
+        "true"
+    );
+    assert_eq!(s(&m, "regexMatch", &[r"^[\w-\.]+$".into(), "a b".into()]), "false");
+}
