@@ -11,9 +11,11 @@ mod export;
 mod flux_format;
 mod flux_objects;
 mod get;
+mod helmfile;
 pub mod install;
 mod local;
 mod reconcile;
+mod render;
 mod sync;
 mod target;
 mod template;
@@ -31,6 +33,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
+        Command::Helmfile(args) => helmfile::run(args),
+        Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,
