@@ -305,3 +305,23 @@ fn build_prints_the_resolved_state() {
         )
     );
 }
+
+#[test]
+fn needs_resolve_namespaces_and_glob_sub_helmfiles() {
+    let d = repo(&[
+        (
+            "helmfile.yaml",
+            "helmfiles:\n- releases/*.yaml\nreleases:\n- name: app\n  namespace: apps\n  chart: ./chart\n  needs: [db, infra/net]\n- name: db\n  namespace: apps\n  chart: ./chart\n- name: net\n  namespace: infra\n  chart: ./chart\n",
+        ),
+        ("releases/b.yaml", "releases:\n- name: second\n  chart: ../chart\n"),
+        ("releases/a.yaml", "releases:\n- name: first\n  chart: ../chart\n"),
+    ]);
+    let out = template(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap();
+    let names: Vec<&str> = out
+        .log
+        .lines()
+        .filter_map(|l| l.strip_prefix("Templating release="))
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(names, ["first", "second", "db", "net", "app"]);
+}

@@ -188,3 +188,52 @@ fn helmfile_template_and_list() {
         "NAME \tNAMESPACE\tENABLED\tINSTALLED\tLABELS                             \tCHART       \tVERSION\nextra\tapps     \ttrue   \tfalse    \tchart:app,name:extra,namespace:apps\t./charts/app\n"
     );
 }
+
+#[test]
+fn render_a_chart_and_a_plain_directory() {
+    let src = source();
+    write(
+        src.path(),
+        &[
+            (
+                "plain/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  namespace: x\n---\napiVersion: v1\nkind: Namespace\nmetadata:\n  name: x\n",
+            ),
+            ("kust/kustomization.yaml", "namespace: k\nresources:\n- cm.yaml\n"),
+            (
+                "kust/cm.yaml",
+                "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: b\n",
+            ),
+        ],
+    );
+    let o = ballast(
+        src.path(),
+        &["render", "charts/app", "-n", "shop", "--out", "out/chart"],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        files(&src.path().join("out/chart")),
+        [
+            ".ballast-render",
+            "_/configmap-app-config.yaml",
+            "shop/deployment.apps-app.yaml"
+        ]
+    );
+    let o = ballast(src.path(), &["render", "plain", "--out", "out/plain"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        files(&src.path().join("out/plain")),
+        [".ballast-render", "_/namespace-x.yaml", "x/configmap-a.yaml"]
+    );
+    let o = ballast(src.path(), &["render", "kust", "--out", "out/kust"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(
+        files(&src.path().join("out/kust")),
+        [".ballast-render", "k/configmap-b.yaml"]
+    );
+    // Files in DIR that a render did not write are left alone.
+    write(src.path(), &[("out/kust/README.md", "mine\n")]);
+    let o = ballast(src.path(), &["render", "kust", "--out", "out/kust"]);
+    assert_eq!(o.status.code(), Some(0));
+    assert!(src.path().join("out/kust/README.md").is_file());
+}
