@@ -149,6 +149,99 @@ fn execute_once(st: &State, r: &Value, vals: &Value, name: &str) -> Result<Value
     Ok(Value::map(out))
 }
 
+/// How deep release templates may inherit from one another.
+const MAX_INHERIT: usize = 16;
+
+/// `src`'s fields filled into `dst` as helmfile's mergo merge without override does: a field
+/// `dst` lacks (or has empty) is taken, lists are appended, maps merged by key (`dst` wins).
+fn fill(dst: &Value, src: &Value) -> Value {
+    match (dst, src) {
+        (Value::Map(a), Value::Map(b)) => {
+            let mut out = a.borrow().clone();
+            for (k, v) in b.borrow().iter() {
+                let merged = match out.get(k) {
+                    None | Some(Value::Nil) => v.clone(),
+                    Some(old) => fill(old, v),
+                };
+                out.insert(k.clone(), merged);
+            }
+            Value::map(out)
+        }
+        (Value::List(a), Value::List(b)) => {
+            let mut out = a.as_ref().clone();
+            out.extend(b.iter().cloned());
+            Value::list(out)
+        }
+        (Value::String(a), b) if a.is_empty() => b.clone(),
+        (a, _) => a.clone(),
+    }
+}
+
+/// A release spec with its `inherit:` templates (from the state's `templates:`) merged in,
+/// as helmfile resolves them: each template (itself resolved first, `except` fields
+/// dropped) fills the fields, then the release's own fields are filled in.
+fn inherit(st: &State, r: &Value, path: &[String]) -> Result<Value, Error> {
+    let inherits = items(&get(r, "inherit"));
+    if inherits.is_empty() {
+        return Ok(r.clone());
+    }
+    if path.len() > MAX_INHERIT {
+        return Err(Error(format!("release templates inherit deeper than {MAX_INHERIT}")));
+    }
+    let name = text(&get(r, "name"));
+    let mut merged = Value::empty_map();
+    for inh in &inherits {
+        let tname = text(&get(inh, "template"));
+        if tname.is_empty() {
+            return Ok(r.clone());
+        }
+        let mut p = path.to_vec();
+        p.push(tname.clone());
+        if path.contains(&tname) {
+            return Err(Error(format!(
+                "unable to load release \"{name}\" with template: cyclic inheritance detected: {}",
+                p.join("->")
+            )));
+        }
+        let t = get(&st.field("templates"), &tname);
+        if t.is_nil() {
+            return Err(Error(format!(
+                "release \"{name}\" tried to inherit inexistent release template \"{tname}\""
+            )));
+        }
+        let src = inherit(st, &t, &p)?;
+        let mut src = match src {
+            Value::Map(m) => m.borrow().clone(),
+            _ => Map::new(),
+        };
+        for k in items(&get(inh, "except")) {
+            let k = text(&k);
+            let field = match k.as_str() {
+                "labels" | "values" | "valuesTemplate" | "secrets" | "set" | "setString" => k.clone(),
+                "setTemplate" => k.clone(),
+                _ => {
+                    return Err(Error(format!(
+                        "\"{k}\" is not allowed under `inherit`. Allowed values are \"set\", \"setTemplate\", \"values\", \"valuesTemplate\", \"secrets\", and \"labels\""
+                    )));
+                }
+            };
+            src.remove(&field);
+        }
+        merged = fill(&merged, &Value::map(src));
+    }
+    let mut own = match r {
+        Value::Map(m) => m.borrow().clone(),
+        _ => Map::new(),
+    };
+    own.remove("inherit");
+    let mut out = match fill(&merged, &Value::map(own)) {
+        Value::Map(m) => m.borrow().clone(),
+        _ => Map::new(),
+    };
+    out.remove("inherit");
+    Ok(Value::map(out))
+}
+
 /// The releases of `st` with templates executed, in file order.
 pub fn releases(st: &State) -> Result<Vec<Release>, Error> {
     let vals = st.values();
@@ -158,7 +251,7 @@ pub fn releases(st: &State) -> Result<Vec<Release>, Error> {
     let mut out = Vec::new();
     for (i, raw) in items(&st.field("releases")).iter().enumerate() {
         let raw_name = text(&get(raw, "name"));
-        let mut spec = raw.clone();
+        let mut spec = inherit(st, raw, &[])?;
         if !override_ns.is_empty()
             && let Value::Map(m) = &spec
         {

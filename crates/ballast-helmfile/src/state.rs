@@ -198,7 +198,9 @@ pub fn load(
     let content = tmpl::read_limited(file).map_err(Error)?;
     let content = content.replace("\r\n", "\n");
     let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
-    let render = file.extension().is_some_and(|e| e == "gotmpl");
+    // helmfile v1 renders only `.gotmpl` files (or every file with HELMFILE_RENDER_YAML=true).
+    let render = file.extension().is_some_and(|e| e == "gotmpl")
+        || std::env::var("HELMFILE_RENDER_YAML").is_ok_and(|v| v == "true");
     let has_env = overrode.is_some();
     let mut env: Option<Env> = None;
     let mut final_doc: Option<Value> = None;

@@ -63,3 +63,17 @@ fn kubedog_tracking_build() {
     );
     assert_eq!(out, want);
 }
+
+/// helmfile's run also added the (unused) chart repository with `helm repo add`; those two
+/// log lines are not printed here (no repository is contacted), the rest is identical.
+#[test]
+fn release_template_inheritance() {
+    let name = "release_template_inheritance";
+    let out = template(&opts(name, "", &[])).unwrap();
+    let want: String = expected(name, "output.yaml")
+        .lines()
+        .filter(|l| !l.starts_with("Adding repo") && !l.contains("has been added to your repositories"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    assert_eq!(out.combined, want);
+}
