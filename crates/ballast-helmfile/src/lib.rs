@@ -269,6 +269,10 @@ pub fn render_release(st: &State, r: &Release) -> Result<String, Error> {
                 strvals::parse_into(s, &user, strvals::Reader::Typed)
                     .map_err(|e| format!("failed parsing --set data: {e}"))?;
             }
+            for s in &input.set_string {
+                strvals::parse_into(s, &user, strvals::Reader::String)
+                    .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
+            }
             let read = |p: &str| -> Result<Value, String> { tmpl::read_limited(Path::new(p)).map(Value::from) };
             for s in &input.set_file {
                 strvals::parse_into(s, &user, strvals::Reader::File(&read))
@@ -278,6 +282,8 @@ pub fn render_release(st: &State, r: &Release) -> Result<String, Error> {
                 release_name: name,
                 namespace,
                 include_crds: true,
+                kube_version: input.kube_version.clone(),
+                api_versions: input.api_versions.clone(),
                 ..Default::default()
             };
             ballast_helm::template_loaded(chart, &user, &opts).map_err(|e| e.0)

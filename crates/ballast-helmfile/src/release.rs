@@ -538,16 +538,47 @@ pub struct HelmInput {
     pub set: Vec<String>,
     /// `--set-file`, paths resolved.
     pub set_file: Vec<String>,
+    /// `--set-string` (`setString`).
+    pub set_string: Vec<String>,
+    /// `--kube-version` (the release's `kubeVersion`, else the state's).
+    pub kube_version: Option<String>,
+    /// `--api-versions` (the release's `apiVersions`, else the state's).
+    pub api_versions: Vec<String>,
+}
+
+/// Whether a values or chart reference names something to fetch (go-getter or a URL).
+fn is_remote(s: &str) -> bool {
+    s.contains("::") || s.contains("://")
 }
 
 /// Reads the values of `r` (relative to its state file).
 pub fn helm_input(st: &State, r: &Release) -> Result<HelmInput, Error> {
     let mut input = HelmInput::default();
     let data = release_data(st, &r.spec, &st.values());
+    if !items(&get(&r.spec, "secrets")).is_empty() {
+        return Err(Error(format!(
+            "release \"{}\": `secrets` (helm-secrets/sops) are not supported; use values files",
+            r.name
+        )));
+    }
+    let handler = match get(&r.spec, "missingFileHandler") {
+        Value::Nil => text(&st.field("missingFileHandler")),
+        v => text(&v),
+    };
     for (i, v) in r.values.iter().enumerate() {
         match v {
             Value::String(s) => {
+                if is_remote(s) {
+                    return Err(Error(format!(
+                        "release \"{}\": values \"{s}\" would be fetched; remote values are not supported (no network)",
+                        r.name
+                    )));
+                }
                 let path = tmpl::resolve(&r.dir, s);
+                if !path.exists() && !handler.is_empty() && handler != "Error" {
+                    // helmfile's Warn/Info/Debug handlers skip a missing values file.
+                    continue;
+                }
                 let src = tmpl::read_limited(&path).map_err(Error)?;
                 let text = if s.ends_with(".gotmpl") {
                     tmpl::render(
@@ -570,6 +601,25 @@ pub fn helm_input(st: &State, r: &Release) -> Result<HelmInput, Error> {
             other => return Err(Error(format!("unexpected type of value: {}", other.type_name()))),
         }
     }
+    for s in items(&get(&r.spec, "setString")) {
+        input.set_string.push(format!(
+            "{}={}",
+            text(&get(&s, "name")),
+            escape(&text(&get(&s, "value")))
+        ));
+    }
+    input.kube_version = [get(&r.spec, "kubeVersion"), st.field("kubeVersion")]
+        .iter()
+        .map(text)
+        .find(|v| !v.is_empty());
+    input.api_versions = {
+        let own: Vec<String> = items(&get(&r.spec, "apiVersions")).iter().map(text).collect();
+        if own.is_empty() {
+            items(&st.field("apiVersions")).iter().map(text).collect()
+        } else {
+            own
+        }
+    };
     for s in &r.set {
         if let Some(f) = &s.file {
             input

@@ -216,16 +216,15 @@ pub fn load(
         } else {
             part.to_string()
         };
-        let docs = ballast_helm::yaml::decode_all(&raw, ballast_helm::yaml::Mode::Raw).map_err(|e| {
+        let docs = parse_yaml(&raw).map_err(|e| {
             let hint = if render {
                 ""
             } else {
                 ". Started seeing this since Helmfile v1? Add the .gotmpl file extension"
             };
             Error(format!(
-                "failed to read {}: reading document at index 1{hint}: {}",
-                file.display(),
-                e.0
+                "failed to read {}: reading document at index 1{hint}: {e}",
+                file.display()
             ))
         })?;
         let mut doc = Value::empty_map();
@@ -430,9 +429,30 @@ pub fn load_values_entries(entries: &[Value], dir: &Path, ctx: &Env) -> Result<V
     Ok(out)
 }
 
-/// The first YAML document of `src` (goyaml's `Unmarshal`), `Nil` when empty.
+/// A YAML stream read as helmfile's YAML library (yaml.v3) reads it: only `true`/`false` are
+/// booleans, integers are Go `int`s, merge keys (`<<`) and anchors resolved.
+pub fn parse_yaml(src: &str) -> Result<Vec<Value>, String> {
+    let docs = ballast_render::yaml::parse_stream(src).map_err(|e| e.to_string())?;
+    Ok(docs.iter().map(from_json).collect())
+}
+
+/// A value of the YAML front end as Go's `interface{}` holds it after yaml.v3.
+fn from_json(j: &serde_json::Value) -> Value {
+    match j {
+        serde_json::Value::Null => Value::Nil,
+        serde_json::Value::Bool(b) => Value::Bool(*b),
+        serde_json::Value::Number(n) => match (n.as_i64(), n.as_u64()) {
+            (Some(i), _) => Value::Int(i),
+            (None, Some(u)) => Value::Uint(u),
+            _ => Value::Float(n.as_f64().unwrap_or(0.0)),
+        },
+        serde_json::Value::String(s) => Value::str(s),
+        serde_json::Value::Array(a) => Value::list(a.iter().map(from_json).collect()),
+        serde_json::Value::Object(o) => Value::map(o.iter().map(|(k, v)| (k.clone(), from_json(v))).collect()),
+    }
+}
+
+/// The first YAML document of `src` (yaml.v3's `Unmarshal`), `Nil` when empty.
 pub fn first_doc(src: &str) -> Result<Value, String> {
-    ballast_helm::yaml::decode_all(src, ballast_helm::yaml::Mode::Raw)
-        .map(|d| d.into_iter().next().unwrap_or(Value::Nil))
-        .map_err(|e| e.0)
+    parse_yaml(src).map(|d| d.into_iter().next().unwrap_or(Value::Nil))
 }

@@ -325,3 +325,35 @@ fn needs_resolve_namespaces_and_glob_sub_helmfiles() {
         .collect();
     assert_eq!(names, ["first", "second", "db", "net", "app"]);
 }
+
+#[test]
+fn set_string_kube_version_and_missing_file_handler() {
+    let d = repo(&[
+        (
+            "chart/templates/kv.yaml",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: kv\ndata:\n  kube: {{ .Capabilities.KubeVersion.Version | quote }}\n  n: {{ kindOf .Values.n | quote }}\n",
+        ),
+        (
+            "helmfile.yaml",
+            "kubeVersion: v1.30.2\nreleases:\n- name: a\n  chart: ./chart\n  missingFileHandler: Warn\n  values:\n  - absent.yaml\n  setString:\n  - name: n\n    value: \"12\"\n",
+        ),
+    ]);
+    let out = template(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap();
+    assert!(
+        out.stdout.contains("  kube: \"v1.30.2\"\n  n: \"string\"\n"),
+        "{}",
+        out.stdout
+    );
+    let d = repo(&[(
+        "helmfile.yaml",
+        "releases:\n- name: a\n  chart: ./chart\n  values:\n  - absent.yaml\n",
+    )]);
+    let err = template(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap_err();
+    assert!(err.0.contains("absent.yaml: no such file or directory"), "{err}");
+    let d = repo(&[(
+        "helmfile.yaml",
+        "releases:\n- name: a\n  chart: ./chart\n  values:\n  - git::https://example.invalid/x.git@v.yaml\n",
+    )]);
+    let err = template(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap_err();
+    assert!(err.0.contains("remote values are not supported"), "{err}");
+}

@@ -25,7 +25,7 @@ pub use emit::to_yaml;
 pub use emit::to_yaml_pretty;
 pub(crate) use emit::{format_g_shortest, plain_digits};
 pub use head::{Head, HeadMetadata, parse_head, string_field};
-pub use load::{Mode, decode_all};
+pub use load::Mode;
 
 /// How deep values may nest in the readers and writers of this crate (Go allows 10000; no
 /// chart comes near, and a bound keeps every recursion far from the thread's stack limit).
