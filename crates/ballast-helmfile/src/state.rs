@@ -188,6 +188,20 @@ pub fn load(
     evaluate_bases: bool,
     depth: usize,
 ) -> Result<State, LoadError> {
+    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    load_in(file, &dir, env_name, overrode, evaluate_bases, depth)
+}
+
+/// [`load`] with relative paths starting at `dir` (a base's paths are relative to the
+/// helmfile that lists it, as helmfile resolves them).
+fn load_in(
+    file: &Path,
+    dir: &Path,
+    env_name: &str,
+    overrode: Option<&Value>,
+    evaluate_bases: bool,
+    depth: usize,
+) -> Result<State, LoadError> {
     if depth > MAX_DEPTH {
         return Err(Error(format!(
             "{}: bases and sub-helmfiles nest deeper than {MAX_DEPTH}",
@@ -197,7 +211,7 @@ pub fn load(
     }
     let content = tmpl::read_limited(file).map_err(Error)?;
     let content = content.replace("\r\n", "\n");
-    let dir = file.parent().map(Path::to_path_buf).unwrap_or_default();
+    let dir = dir.to_path_buf();
     // helmfile v1 renders only `.gotmpl` files (or every file with HELMFILE_RENDER_YAML=true).
     let render = file.extension().is_some_and(|e| e == "gotmpl")
         || std::env::var("HELMFILE_RENDER_YAML").is_ok_and(|v| v == "true");
@@ -309,7 +323,7 @@ fn load_bases(
     let mut layers = Vec::new();
     for b in &bases {
         let path = tmpl::resolve(dir, &text(b));
-        let st = load(&path, env_name, overrode, false, depth + 1)?;
+        let st = load_in(&path, dir, env_name, overrode, false, depth + 1)?;
         layers.push(st.doc);
     }
     layers.push(doc.clone());
