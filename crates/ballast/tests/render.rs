@@ -103,8 +103,8 @@ fn render_out_then_check() {
         files(&out),
         [
             ".ballast-render",
-            "_/configmap-extra-config.yaml",
-            "_/configmap-web-config.yaml",
+            "apps/configmap-extra-config.yaml",
+            "apps/configmap-web-config.yaml",
             "apps/deployment.apps-extra.yaml",
             "apps/deployment.apps-web.yaml",
         ]
@@ -145,7 +145,7 @@ fn render_out_then_check() {
         files(&out),
         [
             ".ballast-render",
-            "_/configmap-web-config.yaml",
+            "apps/configmap-web-config.yaml",
             "apps/deployment.apps-web.yaml"
         ]
     );
@@ -215,7 +215,7 @@ fn render_a_chart_and_a_plain_directory() {
         files(&src.path().join("out/chart")),
         [
             ".ballast-render",
-            "_/configmap-app-config.yaml",
+            "shop/configmap-app-config.yaml",
             "shop/deployment.apps-app.yaml"
         ]
     );

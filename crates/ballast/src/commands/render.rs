@@ -3,6 +3,11 @@
 //! file per object, so CI can commit the result to a GitOps repository that Ballast (or Flux)
 //! then syncs like any other.
 //!
+//! Objects a chart renders without a namespace are given the release namespace when their
+//! kind is namespaced (built-in kinds, or kinds whose CRD is in the same render), as `helm
+//! install` would place them, so the written files deploy where Helm would have put them;
+//! kinds of unknown scope are left as rendered.
+//!
 //! Layout, deterministic for the same objects: `<namespace>/<kind>[.<group>]-<name>.yaml`
 //! (lowercase kind; `_` for objects that state no namespace), each file the object as the
 //! kubectl-style emitter writes it. `DIR/.ballast-render` lists the files written, sorted; a
@@ -13,6 +18,8 @@ use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
+use ballast_core::{Manifest, Origin};
+use ballast_render::scope::WithCrds;
 use ballast_render::{BuiltinScopes, RenderSpec, Scope, Scopes, render_plain};
 use serde_json::Value;
 
@@ -76,8 +83,14 @@ fn render_unit(args: &RenderUnitArgs) -> Result<Vec<Value>> {
                 environment: args.environment.clone().unwrap_or_default(),
                 selectors: args.selector.clone(),
             };
-            let out = ballast_helmfile::template(&opts)?;
-            objects_of(&out.stdout)
+            let mut released = Vec::new();
+            for v in ballast_helmfile::visit(&opts)? {
+                for r in ballast_helmfile::to_render(&v) {
+                    let text = ballast_helmfile::render_release(&v.state, r)?;
+                    released.push((objects_of(&text)?, r.namespace.clone()));
+                }
+            }
+            Ok(in_release_namespaces(released))
         }
         Unit::Chart(chart) => {
             let name = match &args.release {
@@ -98,7 +111,10 @@ fn render_unit(args: &RenderUnitArgs) -> Result<Vec<Value>> {
                 ..Default::default()
             };
             let text = ballast_helm::template(&chart, &opts)?;
-            objects_of(&text)
+            Ok(in_release_namespaces(vec![(
+                objects_of(&text)?,
+                args.namespace.clone(),
+            )]))
         }
         Unit::Plain(dir) => {
             let spec = RenderSpec {
@@ -114,6 +130,48 @@ fn render_unit(args: &RenderUnitArgs) -> Result<Vec<Value>> {
                 .collect())
         }
     }
+}
+
+/// Each release's objects, those of a namespaced kind without a namespace placed in the
+/// release's namespace (`default` when it names none).
+fn in_release_namespaces(released: Vec<(Vec<Value>, String)>) -> Vec<Value> {
+    let all: Vec<Manifest> = released
+        .iter()
+        .flat_map(|(objs, _)| objs.iter())
+        .enumerate()
+        .filter_map(|(i, o)| {
+            Manifest::new(
+                o.clone(),
+                Origin {
+                    file: PathBuf::from("rendered"),
+                    document: i,
+                },
+            )
+            .ok()
+        })
+        .collect();
+    let scopes = WithCrds::new(&BuiltinScopes, &all);
+    let mut out = Vec::new();
+    for (objs, ns) in released {
+        let ns = if ns.is_empty() { "default".to_string() } else { ns };
+        for mut o in objs {
+            let api = o.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+            let group = api.rsplit_once('/').map(|(g, _)| g).unwrap_or("").to_string();
+            let kind = o.get("kind").and_then(Value::as_str).unwrap_or("").to_string();
+            let missing = o
+                .pointer("/metadata/namespace")
+                .and_then(Value::as_str)
+                .is_none_or(str::is_empty);
+            if missing
+                && scopes.scope(&group, &kind) == Some(Scope::Namespaced)
+                && let Some(meta) = o.get_mut("metadata").and_then(Value::as_object_mut)
+            {
+                meta.insert("namespace".into(), Value::String(ns.clone()));
+            }
+            out.push(o);
+        }
+    }
+    out
 }
 
 /// A safe path element from an object field (no separators, never `.`/`..`, never empty).
