@@ -15,6 +15,7 @@
 pub mod release;
 pub mod state;
 pub mod tmpl;
+pub mod yaml3;
 
 use std::path::{Path, PathBuf};
 
@@ -550,7 +551,7 @@ pub fn build(opts: &Options) -> Result<String, Error> {
             s.push_str("releases:\n");
             for fields in &rels {
                 s.push_str("  - ");
-                s.push_str(&emit_entries(fields, 4, true)?);
+                s.push_str(&yaml3::emit_entries(fields, 4, true)?);
             }
         }
         s.push_str("templates: {}\n");
@@ -559,89 +560,15 @@ pub fn build(opts: &Options) -> Result<String, Error> {
             s.push_str("renderedvalues: {}\n");
         } else {
             s.push_str("renderedvalues:\n");
-            s.push_str(&emit(&vals, 2)?);
+            s.push_str(&yaml3::emit(&vals, 2)?);
         }
     }
     Ok(s)
-}
-
-/// A scalar as YAML at indentation `ind` (block scalars' lines re-indented).
-fn scalar(v: &Value, ind: usize) -> Result<String, Error> {
-    match v {
-        Value::Map(m) if m.borrow().is_empty() => return Ok("{}\n".into()),
-        Value::List(l) if l.is_empty() => return Ok("[]\n".into()),
-        _ => {}
-    }
-    let y = ballast_helm::yaml::to_yaml(v).map_err(Error)?;
-    let mut lines = y.lines();
-    let mut out = String::from(lines.next().unwrap_or(""));
-    out.push('\n');
-    for l in lines {
-        if l.is_empty() {
-            out.push('\n');
-        } else {
-            out.push_str(&" ".repeat(ind));
-            out.push_str(l.strip_prefix("  ").unwrap_or(l));
-            out.push('\n');
-        }
-    }
-    Ok(out)
-}
-
-fn is_block(v: &Value) -> bool {
-    matches!(v, Value::Map(m) if !m.borrow().is_empty()) || matches!(v, Value::List(l) if !l.is_empty())
-}
-
-/// Map entries as goyaml v3 (indent 2, lists indented under their key) writes them, the
-/// first line without indentation (the caller placed it), the others at `ind`.
-fn emit_entries(entries: &[(String, Value)], ind: usize, first_inline: bool) -> Result<String, Error> {
-    let mut s = String::new();
-    for (i, (k, v)) in entries.iter().enumerate() {
-        if i > 0 || !first_inline {
-            s.push_str(&" ".repeat(ind));
-        }
-        let key = scalar(&Value::from(k.clone()), ind)?;
-        s.push_str(key.trim_end());
-        s.push(':');
-        if is_block(v) {
-            s.push('\n');
-            s.push_str(&emit(v, ind + 2)?);
-        } else {
-            s.push(' ');
-            s.push_str(&scalar(v, ind + 2)?);
-        }
-    }
-    Ok(s)
-}
-
-/// A map or list as goyaml v3 with indent 2 writes it, at `ind`.
-fn emit(v: &Value, ind: usize) -> Result<String, Error> {
-    match v {
-        Value::Map(m) => {
-            let entries: Vec<(String, Value)> = m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
-            emit_entries(&entries, ind, false)
-        }
-        Value::List(l) => {
-            let mut s = String::new();
-            for item in l.iter() {
-                s.push_str(&" ".repeat(ind));
-                s.push_str("- ");
-                if is_block(item) {
-                    let inner = emit(item, ind + 2)?;
-                    s.push_str(inner.trim_start());
-                } else {
-                    s.push_str(&scalar(item, ind + 2)?);
-                }
-            }
-            Ok(s)
-        }
-        other => scalar(other, ind),
-    }
 }
 
 /// Fields in the given order at `ind`.
 fn ordered_yaml(fields: &[(String, Value)], ind: usize) -> Result<String, Error> {
-    emit_entries(fields, ind, false)
+    yaml3::emit_entries(fields, ind, false)
 }
 
 #[cfg(test)]

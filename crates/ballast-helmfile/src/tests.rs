@@ -357,3 +357,61 @@ fn set_string_kube_version_and_missing_file_handler() {
     let err = template(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap_err();
     assert!(err.0.contains("remote values are not supported"), "{err}");
 }
+
+#[test]
+fn helmfile_template_functions() {
+    let d = repo(&[
+        ("data/a.txt", "from-file"),
+        (
+            "helmfile.yaml.gotmpl",
+            r#"values:
+- m:
+    k: v
+  list: [x, y]
+---
+{{ $m := dict "a" (dict "b" 1) }}
+releases:
+- name: a
+  chart: ./chart
+  labels:
+    get: {{ get "a.b" $m | quote }}
+    dflt: {{ get "a.z" "dz" $m | quote }}
+    nil: {{ getOrNil "a.z" $m | toString | quote }}
+    file: {{ readFile "data/a.txt" | quote }}
+    isfile: {{ isFile "data/a.txt" | quote }}
+    tpl: {{ tpl "{{ .Values.m.k }}-t" . | quote }}
+    env: {{ env "BALLAST_HELMFILE_TEST_UNSET" | default "none" | quote }}
+    yaml: {{ toYaml .Values.list | quote }}
+    dir: {{ readDir "data" | join "," | quote }}
+"#,
+        ),
+    ]);
+    let v = visit(&opts(d.path(), "helmfile.yaml.gotmpl", "", &[])).unwrap();
+    let l = &v[0].releases[0].labels;
+    assert_eq!(l["get"], "1");
+    assert_eq!(l["dflt"], "dz");
+    assert_eq!(l["nil"], "<nil>");
+    assert_eq!(l["file"], "from-file");
+    assert_eq!(l["isfile"], "true");
+    assert_eq!(l["tpl"], "v-t");
+    assert_eq!(l["env"], "none");
+    // yaml.v3 quotes YAML 1.1 booleans such as `y`.
+    assert_eq!(l["yaml"], "- x\n- \"y\"\n");
+    assert_eq!(l["dir"], "data/a.txt");
+    let d = repo(&[(
+        "helmfile.yaml.gotmpl",
+        "releases:\n- name: a\n  chart: ./chart\n  version: {{ requiredEnv \"BALLAST_HELMFILE_TEST_UNSET\" }}\n",
+    )]);
+    let err = visit(&opts(d.path(), "helmfile.yaml.gotmpl", "", &[])).unwrap_err();
+    assert!(
+        err.0
+            .contains("required env var `BALLAST_HELMFILE_TEST_UNSET` is not set"),
+        "{err}"
+    );
+    let d = repo(&[(
+        "helmfile.yaml.gotmpl",
+        "releases:\n- name: {{ get \"x.y\" .Values }}\n  chart: ./chart\n",
+    )]);
+    let err = visit(&opts(d.path(), "helmfile.yaml.gotmpl", "", &[])).unwrap_err();
+    assert!(err.0.contains("no value exist for key \"x\" in map[]"), "{err}");
+}
