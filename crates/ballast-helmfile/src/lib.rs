@@ -39,6 +39,10 @@ pub struct Options {
     pub environment: String,
     /// `-l`, each `k=v[,k2!=v2]`; a release matches if any selector matches.
     pub selectors: Vec<String>,
+    /// `--state-values-file`: values files over the top state file's environment values.
+    pub state_values_files: Vec<PathBuf>,
+    /// `--state-values-set a.b=c`: values over those (Helm's `--set` syntax).
+    pub state_values_set: Vec<String>,
 }
 
 impl Options {
@@ -132,10 +136,11 @@ pub fn visit(opts: &Options) -> Result<Vec<Visited>, Error> {
         Some(f) => state_files(f)?,
         None => default_files()?,
     };
+    let overrode = state_values(opts)?;
     let mut out = Vec::new();
     let mut matched = false;
     for f in &files {
-        matched |= visit_file(f, opts.env(), None, &selectors, 0, &mut out)?;
+        matched |= visit_file(f, opts.env(), overrode.as_ref(), &selectors, 0, &mut out)?;
     }
     if !matched {
         return Err(Error(format!(
@@ -145,6 +150,25 @@ pub fn visit(opts: &Options) -> Result<Vec<Visited>, Error> {
         )));
     }
     Ok(out)
+}
+
+/// The command line's state values (`--state-values-file`, then `--state-values-set`), given
+/// to the top state files as a parent gives values to a sub-helmfile; `None` without any.
+fn state_values(opts: &Options) -> Result<Option<Value>, Error> {
+    if opts.state_values_files.is_empty() && opts.state_values_set.is_empty() {
+        return Ok(None);
+    }
+    let files: Vec<Value> = opts
+        .state_values_files
+        .iter()
+        .map(|p| Value::from(p.display().to_string()))
+        .collect();
+    let vals = state::load_values_entries(&files, Path::new(""), &state::Env::new(opts.env()))?;
+    for s in &opts.state_values_set {
+        ballast_helm::values::strvals::parse_into(s, &vals, ballast_helm::values::strvals::Reader::Typed)
+            .map_err(|e| Error(format!("--state-values-set {s}: {e}")))?;
+    }
+    Ok(Some(vals))
 }
 
 fn visit_file(

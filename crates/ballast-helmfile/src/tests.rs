@@ -30,6 +30,7 @@ fn opts(dir: &Path, file: &str, env: &str, sel: &[&str]) -> Options {
         file: Some(dir.join(file)),
         environment: env.into(),
         selectors: sel.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     }
 }
 
@@ -414,4 +415,19 @@ releases:
     )]);
     let err = visit(&opts(d.path(), "helmfile.yaml.gotmpl", "", &[])).unwrap_err();
     assert!(err.0.contains("no value exist for key \"x\" in map[]"), "{err}");
+}
+
+#[test]
+fn state_values_from_the_command_line() {
+    let d = repo(&[
+        ("helmfile.yaml.gotmpl", LAYERED),
+        ("common.yaml", "greeting: hello\nns: apps\n"),
+        ("env/staging.yaml", "ns: apps-staging\n"),
+        ("override.yaml", "greeting: hi\n"),
+    ]);
+    let mut o = opts(d.path(), "helmfile.yaml.gotmpl", "staging", &[]);
+    o.state_values_files = vec![d.path().join("override.yaml")];
+    o.state_values_set = vec!["ns=cli".into()];
+    let out = template(&o).unwrap();
+    assert_eq!(out.stdout, cm("web", "cli", "hi-staging"));
 }

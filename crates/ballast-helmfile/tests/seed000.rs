@@ -14,6 +14,7 @@ fn render(env: &str, selectors: &[&str]) -> ballast_helmfile::Output {
         file: Some(root().join("helmfile.yaml.gotmpl")),
         environment: env.into(),
         selectors: selectors.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     })
     .unwrap()
 }

@@ -21,6 +21,7 @@ fn opts(name: &str, env: &str, selectors: &[&str]) -> Options {
         file: Some(case(name).join("input.yaml.gotmpl")),
         environment: env.into(),
         selectors: selectors.iter().map(|s| s.to_string()).collect(),
+        ..Default::default()
     }
 }
 

@@ -640,6 +640,12 @@ pub struct HelmfileArgs {
     /// Release selector `key=value[,key!=value]`; repeated selectors are alternatives.
     #[arg(short = 'l', long = "selector", global = true, value_name = "SEL")]
     pub selector: Vec<String>,
+    /// State values files, over the environment's values (repeatable).
+    #[arg(long = "state-values-file", global = true, value_name = "FILE")]
+    pub state_values_file: Vec<PathBuf>,
+    /// State values as a.b=c (Helm's --set syntax; repeatable).
+    #[arg(long = "state-values-set", global = true, value_name = "VALS")]
+    pub state_values_set: Vec<String>,
     /// What to do.
     #[command(subcommand)]
     pub verb: HelmfileVerb,
@@ -676,6 +682,12 @@ pub struct RenderUnitArgs {
     /// Helmfile release selector (repeatable).
     #[arg(short = 'l', long = "selector", value_name = "SEL")]
     pub selector: Vec<String>,
+    /// Helmfile state values files (repeatable).
+    #[arg(long = "state-values-file", value_name = "FILE")]
+    pub state_values_file: Vec<PathBuf>,
+    /// Helmfile state values as a.b=c (repeatable).
+    #[arg(long = "state-values-set", value_name = "VALS")]
+    pub state_values_set: Vec<String>,
     /// Chart: release name (default: the chart's directory name).
     #[arg(long, value_name = "NAME")]
     pub release: Option<String>,

@@ -15,6 +15,8 @@ pub fn options(args: &HelmfileArgs) -> Options {
         file: args.file.clone(),
         environment: args.environment.clone().unwrap_or_default(),
         selectors: args.selector.clone(),
+        state_values_files: args.state_values_file.clone(),
+        state_values_set: args.state_values_set.clone(),
     }
 }
 

@@ -82,6 +82,8 @@ fn render_unit(args: &RenderUnitArgs) -> Result<Vec<Value>> {
                 file: Some(file),
                 environment: args.environment.clone().unwrap_or_default(),
                 selectors: args.selector.clone(),
+                state_values_files: args.state_values_file.clone(),
+                state_values_set: args.state_values_set.clone(),
             };
             let mut released = Vec::new();
             for v in ballast_helmfile::visit(&opts)? {
