@@ -237,3 +237,37 @@ fn render_a_chart_and_a_plain_directory() {
     assert_eq!(o.status.code(), Some(0));
     assert!(src.path().join("out/kust/README.md").is_file());
 }
+
+#[test]
+fn state_values_set_reaches_the_render() {
+    let src = source();
+    let o = ballast(
+        src.path(),
+        &[
+            "render",
+            ".",
+            "-e",
+            "production",
+            "--state-values-set",
+            "replicas=5",
+            "--out",
+            "out",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let web = std::fs::read_to_string(src.path().join("out/apps/deployment.apps-web.yaml")).unwrap();
+    assert!(web.ends_with("replicas: 5\n"), "{web}");
+    let o = ballast(
+        src.path(),
+        &[
+            "helmfile",
+            "--state-values-set",
+            "replicas=4",
+            "-e",
+            "production",
+            "build",
+        ],
+    );
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("renderedvalues:\n  extra: false\n  replicas: 4\n"));
+}
