@@ -29,6 +29,12 @@ pub enum Command {
     /// Helm releases on the cluster, stored as the helm CLI stores them.
     #[command(subcommand)]
     Helm(HelmCommand),
+    /// Helmfile: `template`, `build` and `list` of a helmfile, releases rendered natively.
+    Helmfile(HelmfileArgs),
+    /// Render a unit (a Helmfile environment, a chart, a Kustomize or plain path) into a
+    /// directory, one file per object (the rendered-manifests pattern); `--check` exits 1
+    /// when the directory is out of date.
+    Render(RenderUnitArgs),
     /// Show what a sync would change, including prunes, as a unified diff.
     /// Exit 0: no change; 1: changes; 2: error.
     Diff(DiffArgs),
@@ -736,6 +742,80 @@ pub struct HelmChartArgs {
     /// Action options.
     #[command(flatten)]
     pub action: HelmActionArgs,
+}
+
+/// `helmfile`: helmfile's global flags and a verb.
+#[derive(Debug, Args)]
+pub struct HelmfileArgs {
+    /// State file or directory (default: helmfile.yaml, helmfile.yaml.gotmpl or helmfile.d/).
+    #[arg(short = 'f', long = "file", global = true, value_name = "FILE")]
+    pub file: Option<PathBuf>,
+    /// Environment (default: `default`).
+    #[arg(short = 'e', long = "environment", global = true, value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Release selector `key=value[,key!=value]`; repeated selectors are alternatives.
+    #[arg(short = 'l', long = "selector", global = true, value_name = "SEL")]
+    pub selector: Vec<String>,
+    /// State values files, over the environment's values (repeatable).
+    #[arg(long = "state-values-file", global = true, value_name = "FILE")]
+    pub state_values_file: Vec<PathBuf>,
+    /// State values as a.b=c (Helm's --set syntax; repeatable).
+    #[arg(long = "state-values-set", global = true, value_name = "VALS")]
+    pub state_values_set: Vec<String>,
+    /// What to do.
+    #[command(subcommand)]
+    pub verb: HelmfileVerb,
+}
+
+/// `helmfile` verbs.
+#[derive(Debug, Clone, Copy, Subcommand)]
+pub enum HelmfileVerb {
+    /// Render every selected release as `helmfile template` does.
+    Template,
+    /// Print the resolved state as `helmfile build` does.
+    Build,
+    /// List the selected releases as `helmfile list` does.
+    List,
+}
+
+/// `render`.
+#[derive(Debug, Args)]
+#[command(group = clap::ArgGroup::new("dest").required(true).args(["out", "check"]))]
+pub struct RenderUnitArgs {
+    /// The unit: a helmfile (file, or a directory holding helmfile.yaml[.gotmpl]), a chart
+    /// (directory with Chart.yaml, or .tgz), or a Kustomize or plain directory.
+    pub unit: PathBuf,
+    /// Write the objects here (one file per object, plus `.ballast-render` listing them);
+    /// files of objects that no longer render are removed.
+    #[arg(long, value_name = "DIR")]
+    pub out: Option<PathBuf>,
+    /// Compare with this directory instead of writing: exit 1 when it is out of date.
+    #[arg(long, value_name = "DIR")]
+    pub check: Option<PathBuf>,
+    /// Helmfile environment.
+    #[arg(short = 'e', long = "environment", value_name = "ENV")]
+    pub environment: Option<String>,
+    /// Helmfile release selector (repeatable).
+    #[arg(short = 'l', long = "selector", value_name = "SEL")]
+    pub selector: Vec<String>,
+    /// Helmfile state values files (repeatable).
+    #[arg(long = "state-values-file", value_name = "FILE")]
+    pub state_values_file: Vec<PathBuf>,
+    /// Helmfile state values as a.b=c (repeatable).
+    #[arg(long = "state-values-set", value_name = "VALS")]
+    pub state_values_set: Vec<String>,
+    /// Chart: release name (default: the chart's directory name).
+    #[arg(long, value_name = "NAME")]
+    pub release: Option<String>,
+    /// Chart: release namespace.
+    #[arg(short, long, default_value = "default", value_name = "NS")]
+    pub namespace: String,
+    /// Chart: values files, merged in order.
+    #[arg(long = "values", value_name = "FILE", value_delimiter = ',')]
+    pub values: Vec<PathBuf>,
+    /// Render limits (Kustomize and plain paths).
+    #[command(flatten)]
+    pub render: RenderArgs,
 }
 
 /// `build`.

@@ -12,9 +12,11 @@ mod flux_format;
 mod flux_objects;
 mod get;
 mod helm;
+mod helmfile;
 pub mod install;
 mod local;
 mod reconcile;
+mod render;
 mod sync;
 mod target;
 pub(crate) mod template;
@@ -33,6 +35,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
+        Command::Helmfile(args) => helmfile::run(args),
+        Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,

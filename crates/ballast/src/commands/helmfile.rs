@@ -1,0 +1,52 @@
+//! `ballast helmfile template|build|list`: a helmfile read as helmfile v1 reads it, every
+//! release rendered by the native Helm engine. No helm or helmfile binary, no network.
+//! (`diff` and `apply` need Helm release storage and come with it.)
+
+use std::io::Write;
+
+use anyhow::Result;
+use ballast_helmfile::Options;
+
+use crate::cli::{HelmfileArgs, HelmfileVerb};
+
+/// The helmfile options of the flags.
+pub fn options(args: &HelmfileArgs) -> Options {
+    Options {
+        file: args.file.clone(),
+        environment: args.environment.clone().unwrap_or_default(),
+        selectors: args.selector.clone(),
+        state_values_files: args.state_values_file.clone(),
+        state_values_set: args.state_values_set.clone(),
+    }
+}
+
+fn print(text: &str) -> Result<()> {
+    let mut out = std::io::stdout().lock();
+    match out.write_all(text.as_bytes()).and_then(|_| out.flush()) {
+        Err(e) if e.kind() != std::io::ErrorKind::BrokenPipe => Err(e.into()),
+        _ => Ok(()),
+    }
+}
+
+/// Runs the verb; helmfile's message on stderr and exit code 1 on failure, as helmfile.
+pub fn run(args: &HelmfileArgs) -> Result<u8> {
+    let opts = options(args);
+    let result = match args.verb {
+        HelmfileVerb::Template => ballast_helmfile::template(&opts).map(|o| {
+            eprint!("{}", o.log);
+            o.stdout
+        }),
+        HelmfileVerb::Build => ballast_helmfile::build(&opts),
+        HelmfileVerb::List => ballast_helmfile::list(&opts),
+    };
+    match result {
+        Ok(text) => {
+            print(&text)?;
+            Ok(0)
+        }
+        Err(e) => {
+            eprintln!("{e}");
+            Ok(1)
+        }
+    }
+}
