@@ -39,9 +39,23 @@ impl Source {
     }
 }
 
+/// Literal text of a template: a range of its shared source (no copy of its own).
+pub(crate) struct Text {
+    source: Rc<Source>,
+    start: usize,
+    end: usize,
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.source.text.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
 /// A node of a template body.
 pub(crate) enum Node {
-    Text(Box<str>),
+    Text(Text),
     Action(Pipe),
     If(Box<Branch>),
     With(Box<Branch>),
@@ -509,7 +523,11 @@ impl<'s> Parser<'_, 's> {
     fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
         let t = self.next_non_space();
         match t.typ {
-            Tok::Text => Ok(Ok(Node::Text(Box::from(&*t.val)))),
+            Tok::Text => Ok(Ok(Node::Text(Text {
+                source: self.source.clone(),
+                start: t.pos,
+                end: t.pos + t.val.len(),
+            }))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
