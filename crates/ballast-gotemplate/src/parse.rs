@@ -39,7 +39,8 @@ impl Source {
     }
 }
 
-/// Literal text of a template: a range of its shared source (no copy of its own).
+/// Text of a template (literal text, a quoted string constant): a range of its shared
+/// source (no copy of its own).
 pub(crate) struct Text {
     source: Rc<Source>,
     start: usize,
@@ -106,7 +107,7 @@ pub(crate) enum Arg {
     Nil(usize),
     Bool(usize, bool),
     Number(usize, Box<Number>),
-    String(usize, Box<str>, Value),
+    String(usize, Text, Value),
     Field(usize, Vec<Rc<str>>),
     Variable(usize, Vec<Rc<str>>),
     Ident(usize, Rc<str>, Callee),
@@ -833,7 +834,12 @@ impl<'s> Parser<'_, 's> {
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
                 let s = unquote(&t.val)?;
-                Arg::String(t.pos, Box::from(&*t.val), Value::from(s))
+                let quoted = Text {
+                    source: self.source.clone(),
+                    start: t.pos,
+                    end: t.pos + t.val.len(),
+                };
+                Arg::String(t.pos, quoted, Value::from(s))
             }
             _ => {
                 self.backup();
