@@ -39,9 +39,24 @@ impl Source {
     }
 }
 
+/// Text of a template (literal text, a quoted string constant): a range of its shared
+/// source (no copy of its own).
+pub(crate) struct Text {
+    source: Rc<Source>,
+    start: usize,
+    end: usize,
+}
+
+impl std::ops::Deref for Text {
+    type Target = str;
+    fn deref(&self) -> &str {
+        self.source.text.get(self.start..self.end).unwrap_or_default()
+    }
+}
+
 /// A node of a template body.
 pub(crate) enum Node {
-    Text(Box<str>),
+    Text(Text),
     Action(Pipe),
     If(Box<Branch>),
     With(Box<Branch>),
@@ -92,7 +107,7 @@ pub(crate) enum Arg {
     Nil(usize),
     Bool(usize, bool),
     Number(usize, Box<Number>),
-    String(usize, Box<str>, Value),
+    String(usize, Text, Value),
     Field(usize, Vec<Rc<str>>),
     Variable(usize, Vec<Rc<str>>),
     Ident(usize, Rc<str>, Callee),
@@ -509,7 +524,11 @@ impl<'s> Parser<'_, 's> {
     fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
         let t = self.next_non_space();
         match t.typ {
-            Tok::Text => Ok(Ok(Node::Text(Box::from(&*t.val)))),
+            Tok::Text => Ok(Ok(Node::Text(Text {
+                source: self.source.clone(),
+                start: t.pos,
+                end: t.pos + t.val.len(),
+            }))),
             Tok::LeftDelim => {
                 self.action_line = t.line;
                 let r = self.action();
@@ -815,7 +834,12 @@ impl<'s> Parser<'_, 's> {
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
                 let s = unquote(&t.val)?;
-                Arg::String(t.pos, Box::from(&*t.val), Value::from(s))
+                let quoted = Text {
+                    source: self.source.clone(),
+                    start: t.pos,
+                    end: t.pos + t.val.len(),
+                };
+                Arg::String(t.pos, quoted, Value::from(s))
             }
             _ => {
                 self.backup();

@@ -164,7 +164,7 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     };
     let mut crds = Vec::new();
     collect_crds(&chart, &chart.metadata.name, &mut crds);
-    let parse = |src: &str| yaml::parse_document(src).map_err(|e| e.0);
+    let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
     output::print(&rendered, &crds, &print, &parse).map_err(|e| {
         if e.0.starts_with("YAML parse error") {
             render_err(e)

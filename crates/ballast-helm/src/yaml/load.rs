@@ -641,3 +641,86 @@ fn decode_doc(src: &str, doc: &Doc, mode: Mode) -> Result<Value, YamlError> {
     }
     Ok(v)
 }
+
+/// The root keys a document's head is read from (`output::head_of` looks up only these).
+const HEAD_KEYS: [&str; 3] = ["apiVersion", "kind", "metadata"];
+
+impl Decoder<'_> {
+    /// True when decoding node `n` cannot fail and needs no alias bookkeeping: no aliases,
+    /// tags or merge keys, every key a scalar that is neither null nor an unsigned integer,
+    /// no NaN or ±Inf anywhere. Such a node decodes exactly as [`Decoder::node`] would with
+    /// any of its map entries left out.
+    fn is_plain(&self, n: usize) -> bool {
+        match &self.doc.nodes[n].kind {
+            Kind::Scalar { value, plain, tag } => {
+                tag.is_none() && (!*plain || !matches!(resolve(None, value), Ok(Scalar::Float(f)) if !f.is_finite()))
+            }
+            Kind::Alias { .. } => false,
+            Kind::Seq(items) => items.iter().all(|&i| self.is_plain(i)),
+            Kind::Map(children) => children.chunks(2).all(|pair| {
+                let key_ok = match &self.doc.nodes[pair[0]].kind {
+                    Kind::Scalar { value, plain, tag } => {
+                        tag.is_none()
+                            && (!*plain
+                                || (value != "<<"
+                                    && match resolve(None, value) {
+                                        Ok(Scalar::Null | Scalar::Uint(_)) | Err(_) => false,
+                                        Ok(Scalar::Float(f)) => f.is_finite(),
+                                        Ok(_) => true,
+                                    }))
+                    }
+                    _ => false,
+                };
+                key_ok && pair.get(1).is_none_or(|&v| self.is_plain(v))
+            }),
+        }
+    }
+
+    /// The string key of plain-checked key node `k` when it is one of [`HEAD_KEYS`].
+    fn head_key(&self, k: usize) -> Option<&'static str> {
+        let Kind::Scalar { value, plain, .. } = &self.doc.nodes[k].kind else {
+            return None;
+        };
+        let name = HEAD_KEYS.iter().find(|h| **h == value.as_str())?;
+        // A plain key resolving to something else than a string is not spelt like a head key
+        // once stringified (no bool, number or null is spelt `kind`), but check anyway.
+        (!*plain || matches!(resolve(None, value), Ok(Scalar::Str))).then_some(*name)
+    }
+}
+
+/// [`decode_first`] in [`Mode::Json`] with, when the document is a mapping that decodes
+/// without error (see [`Decoder::is_plain`]), only its `apiVersion`, `kind` and `metadata`
+/// entries kept. Everything else — results and errors — is exactly [`decode_first`]'s.
+pub fn decode_first_head(src: &str) -> Result<Value, YamlError> {
+    let (src, docs) = parse_source(src, true)?;
+    let Some(doc) = docs.first() else { return Ok(Value::Nil) };
+    let Some(root) = doc.root else { return Ok(Value::Nil) };
+    let mut d = Decoder {
+        src: &src,
+        doc,
+        mode: Mode::Json,
+        decode_count: 0,
+        alias_count: 0,
+        alias_depth: 0,
+        expanding: HashSet::new(),
+        key_error: None,
+        saw_non_finite: false,
+    };
+    let Kind::Map(children) = &doc.nodes[root].kind else {
+        return decode_doc(&src, doc, Mode::Json);
+    };
+    if !d.is_plain(root) {
+        return decode_doc(&src, doc, Mode::Json);
+    }
+    let mut m = Map::new();
+    for pair in children.chunks(2) {
+        if let Some(key) = d.head_key(pair[0]) {
+            let val = match pair.get(1) {
+                Some(&v) => d.node(v)?,
+                None => Value::Nil,
+            };
+            m.insert(key.to_string(), val);
+        }
+    }
+    Ok(Value::map(m))
+}

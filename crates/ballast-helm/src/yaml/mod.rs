@@ -135,6 +135,13 @@ pub fn parse_document(src: &str) -> Result<Value, YamlError> {
     load::decode_first(src, Mode::Json).map_err(YamlError::converting)
 }
 
+/// [`parse_document`] for reading a document's head: a mapping that decodes without error
+/// keeps only its `apiVersion`, `kind` and `metadata` entries (the rest is checked, not
+/// built). Any other document, and every error, is exactly [`parse_document`]'s.
+pub fn parse_document_head(src: &str) -> Result<Value, YamlError> {
+    load::decode_first_head(src).map_err(YamlError::converting)
+}
+
 /// Like [`parse_document`] but keeps goyaml.v2's own number types (`Int64`, `Uint`,
 /// `Float`): what a Go struct field sees before JSON (e.g. Chart.yaml's string fields, which
 /// sigs.k8s.io/yaml fills from a number's text; see [`parse_head`] for how). NaN and ±Inf

@@ -511,3 +511,33 @@ fn json_only_escapes_are_refused() {
         r#"{"a":"x\\/y","b":"c\\/"}"#
     );
 }
+
+#[test]
+fn head_reads_match_full_reads() {
+    let head = |v: Result<Value, YamlError>| v.map_err(|e| e.0).and_then(|v| crate::output::head_of(&v));
+    for src in [
+        "",
+        "# only a comment\n",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: a\n  annotations:\n    x: 1\ndata:\n  k: v\n",
+        "kind: A\nkind: B\nmetadata: {name: n}\nspec: [1, 2, {a: b}]\n",
+        "'kind': A\n\"apiVersion\": v\nextra: .5\n",
+        "kind: A\nspec:\n  ~: 1\n",
+        "kind: A\nspec:\n  18446744073709551615: 1\n",
+        "kind: A\nspec:\n  x: .inf\n",
+        "kind: A\nspec:\n  .nan: 1\n",
+        "kind: A\nspec: &a {x: 1}\nother: *a\n",
+        "kind: A\nspec:\n  <<: {x: 1}\n",
+        "kind: A\nspec: !!binary '%%'\n",
+        "kind: A\nspec: !!int x\n",
+        "kind: A\nspec:\n  ? [1]\n  : 2\n",
+        "kind: [A]\nspec: 1\n",
+        "kind: A\nmetadata:\n  annotations: 5\n",
+        "kind: A\nmetadata: 5\nspec: {a: 1}\n",
+        "- a\n- b\n",
+        "hello\n",
+        "x: 1\na: b: c\n",
+        "kind: A\nspec:\n  true: 1\n  1.5: 2\n  3: 4\n",
+    ] {
+        assert_eq!(head(parse_document_head(src)), head(parse_document(src)), "{src:?}");
+    }
+}
