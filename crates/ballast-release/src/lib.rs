@@ -246,8 +246,11 @@ impl Releases {
         hooks::run(&self.cluster, &mut release.hooks, event, &self.namespace, opts.timeout).await
     }
 
-    /// Deletes `old` objects absent from `new` (unless kept), last installed first.
-    async fn delete_dropped(&self, old: &[Manifest], new: &[Manifest]) -> Result<(), ReleaseError> {
+    /// Deletes `old` objects absent from `new` (unless kept), last installed first. Only the
+    /// live object this release owns is deleted: one whose `meta.helm.sh/release-name` or
+    /// `-namespace` names another release is left alone (it was taken over), and the delete
+    /// carries the UID read, so an object recreated meanwhile is never removed.
+    async fn delete_dropped(&self, release: &str, old: &[Manifest], new: &[Manifest]) -> Result<(), ReleaseError> {
         let wanted: BTreeSet<String> = new.iter().map(|m| m.object_ref().to_string()).collect();
         let mut errors = Vec::new();
         for m in old.iter().rev() {
@@ -255,7 +258,22 @@ impl Releases {
             if wanted.contains(&r.to_string()) || keep(m) || !self.cluster.serves(&r) {
                 continue;
             }
-            if let Err(e) = self.cluster.delete(&r, None).await {
+            let live = match self.cluster.get(&r).await {
+                Ok(Some(live)) => live,
+                Ok(None) => continue,
+                Err(e) => {
+                    errors.push(e.to_string());
+                    continue;
+                }
+            };
+            let owner = |key: &str| ballast_core::manifest::annotation(&live, key);
+            if owner("meta.helm.sh/release-name").is_some_and(|n| n != release)
+                || owner("meta.helm.sh/release-namespace").is_some_and(|n| n != self.namespace)
+            {
+                continue;
+            }
+            let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
+            if let Err(e) = self.cluster.delete(&r, uid).await {
                 errors.push(e.to_string());
             }
         }
@@ -465,7 +483,7 @@ impl Releases {
         let outcome = async {
             self.hooks(release, &format!("pre-{event}"), opts).await?;
             self.apply(&new).await?;
-            self.delete_dropped(&old, &new).await?;
+            self.delete_dropped(&name, &old, &new).await?;
             self.wait(&new, opts).await?;
             self.hooks(release, &format!("post-{event}"), opts).await
         }
@@ -550,7 +568,7 @@ impl Releases {
         let objects = release_objects(&self.cluster, &release.manifest, name, &self.namespace)?;
         let outcome = async {
             self.hooks(&mut release, "pre-delete", opts).await?;
-            self.delete_dropped(&objects, &[]).await?;
+            self.delete_dropped(name, &objects, &[]).await?;
             self.hooks(&mut release, "post-delete", opts).await
         }
         .await;

@@ -270,6 +270,36 @@ fn a_helm_release_is_upgraded_in_place() {
 }
 
 #[test]
+fn an_object_another_release_took_over_is_not_deleted_by_an_upgrade() {
+    let ns = namespace("hr-owner");
+    let extra = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: shared\ndata: {a: b}\n";
+    let v1 = chart("0.1.0", &[("cm.yaml", CM), ("shared.yaml", extra)]);
+    ballast(&["helm", "install", "app", &p(v1.path()), "-n", &ns]).ok();
+    let shared = uid("configmap", &ns, "shared").expect("installed");
+    // Another release now owns it (as `helm upgrade --take-ownership` would mark it).
+    kubectl(&[
+        "annotate",
+        "configmap",
+        "shared",
+        "-n",
+        &ns,
+        "--overwrite",
+        "meta.helm.sh/release-name=other",
+    ]);
+    let v2 = chart("0.2.0", &[("cm.yaml", CM)]);
+    ballast(&["helm", "upgrade", "app", &p(v2.path()), "-n", &ns]).ok();
+    assert_eq!(
+        uid("configmap", &ns, "shared").as_deref(),
+        Some(shared.as_str()),
+        "kept, same object"
+    );
+    // Uninstalling the release leaves it too; the release's own object goes.
+    ballast(&["helm", "uninstall", "app", "-n", &ns]).ok();
+    assert_eq!(uid("configmap", &ns, "shared").as_deref(), Some(shared.as_str()));
+    assert_eq!(get("configmap", Some(&ns), "app-cm"), None);
+}
+
+#[test]
 fn helm_rollback_of_a_ballast_release_is_seen_by_ballast() {
     let ns = namespace("hr-rollback");
     let c = simple_chart();
