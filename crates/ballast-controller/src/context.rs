@@ -41,6 +41,11 @@ pub struct Context {
     pub allow_file_sources: bool,
     /// Largest Git tree accepted, in bytes.
     pub max_artifact_size: u64,
+    /// Files made by chart sources (`HelmChart`, `OCIRepository`), under `<cache>/artifacts`,
+    /// laid out as Flux's storage: `<kind>/<namespace>/<name>/<file>`. Readers go through
+    /// [`ArtifactStore::open`](ballast_source::artifact_store::ArtifactStore::open), which checks
+    /// the path's shape and the digest.
+    pub artifacts: ballast_source::artifact_store::ArtifactStore,
 }
 
 impl Context {
@@ -63,6 +68,7 @@ impl Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,
             cluster,
+            artifacts: ballast_source::artifact_store::ArtifactStore::new(cache_dir.join("artifacts"), 3),
             cache_dir,
             metrics,
             drift,

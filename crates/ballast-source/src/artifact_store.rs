@@ -90,6 +90,36 @@ impl ArtifactStore {
         })
     }
 
+    /// The root directory.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// Reads a stored artifact by its `path` relative to the root (as [`StoredArtifact::path`]
+    /// and Flux's `artifact.path`: `<kind>/<namespace>/<name>/<file>`), checking its content
+    /// against `digest` (`sha256:<hex>`). A path of any other shape (absolute, `..`, more or
+    /// fewer parts), a missing file or other bytes is an error: what a status says is never
+    /// trusted further than this store and the digest.
+    pub fn open(&self, path: &str, digest: &str) -> Result<Vec<u8>, ChartSourceError> {
+        let parts: Vec<&str> = path.split('/').collect();
+        let valid = parts.len() == 4
+            && parts
+                .iter()
+                .all(|p| !p.is_empty() && *p != "." && *p != ".." && !p.contains('\\'));
+        if !valid {
+            return Err(ChartSourceError::Invalid(format!("invalid artifact path {path:?}")));
+        }
+        let file = parts.iter().fold(self.root.clone(), |dir, p| dir.join(p));
+        let bytes = std::fs::read(&file).map_err(|e| ChartSourceError::Invalid(format!("artifact {path}: {e}")))?;
+        let actual = sha256_digest(&bytes);
+        if actual != digest {
+            return Err(ChartSourceError::Invalid(format!(
+                "artifact {path}: digest {actual} does not match {digest}"
+            )));
+        }
+        Ok(bytes)
+    }
+
     /// Removes all but the `keep` most recent files of `dir`, never `current`.
     fn collect(&self, dir: &Path, current: &str) {
         let Ok(rd) = std::fs::read_dir(dir) else { return };
@@ -151,5 +181,14 @@ mod tests {
         assert_eq!(again.digest, c.digest);
         assert!(store.store("HelmChart", "..", "web", "x", b"").is_err());
         assert!(store.store("HelmChart", "ns", "web", "a/b", b"").is_err());
+        assert_eq!(store.open(&c.path, &c.digest).unwrap(), b"three");
+        assert!(store.open(&c.path, &a.digest).is_err(), "another digest");
+        assert!(
+            store.open("helmchart/default/web/web-1.0.0.tgz", &a.digest).is_err(),
+            "collected"
+        );
+        assert!(store.open("helmchart/../web/web-1.2.0.tgz", &c.digest).is_err());
+        assert!(store.open("/etc/passwd", &c.digest).is_err());
+        assert!(store.open("web/web-1.2.0.tgz", &c.digest).is_err());
     }
 }

@@ -7,41 +7,23 @@
 use std::collections::BTreeMap;
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::{Child, Command, Stdio};
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use axum::body::Body;
 use axum::extract::{Request, State};
-use axum::http::StatusCode;
 use axum::response::Response;
 use ballast_source::helm_repo::{HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
 use ballast_source::oci::{HELM_CHART_LAYER, LayerOperation, LayerSelector, OciClient, OciOptions, OciReference};
 use ballast_source::{BasicAuth, ChartSourceError};
+use ballast_testenv::charts::{ChartServer, Helm, Registry, pushed_digest};
 use base64::Engine;
 
 const SECRET: &str = "s3cret-Pa55";
 
-fn helm() -> PathBuf {
-    ballast_local::find_binary("helm").unwrap_or_else(|e| panic!("{e} (scripts/install-deps)"))
-}
-
 /// Runs helm with its configuration and caches in `home`.
 fn run_helm(home: &Path, args: &[&str]) -> String {
-    let out = Command::new(helm())
-        .args(args)
-        .env("HELM_CONFIG_HOME", home.join("config"))
-        .env("HELM_CACHE_HOME", home.join("cache"))
-        .env("HELM_DATA_HOME", home.join("data"))
-        .env("HELM_REGISTRY_CONFIG", home.join("registry.json"))
-        .output()
-        .expect("run helm");
-    assert!(
-        out.status.success(),
-        "helm {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).to_string() + &String::from_utf8_lossy(&out.stderr)
+    Helm::new(home).run(args)
 }
 
 /// Packages chart `name` at `version` into `out` with the reference helm; returns the archive.
@@ -75,89 +57,6 @@ fn free_listener() -> TcpListener {
     l
 }
 
-/// A static file server on loopback, optionally behind basic auth; it records the
-/// `Authorization` headers it was sent.
-struct StaticServer {
-    url: String,
-    seen_auth: Arc<Mutex<Vec<Option<String>>>>,
-    _task: tokio::task::JoinHandle<()>,
-}
-
-#[derive(Clone)]
-struct StaticState {
-    root: PathBuf,
-    basic: Option<(String, String)>,
-    seen_auth: Arc<Mutex<Vec<Option<String>>>>,
-}
-
-impl StaticServer {
-    fn start(listener: TcpListener, root: &Path, basic: Option<(&str, &str)>) -> StaticServer {
-        let url = format!("http://{}", listener.local_addr().unwrap());
-        let seen_auth = Arc::new(Mutex::new(Vec::new()));
-        let state = StaticState {
-            root: root.to_path_buf(),
-            basic: basic.map(|(u, p)| (u.to_string(), p.to_string())),
-            seen_auth: seen_auth.clone(),
-        };
-        let task = tokio::spawn(async move {
-            let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-            let app = axum::Router::new().fallback(serve_static).with_state(state);
-            let _ = axum::serve(listener, app).await;
-        });
-        StaticServer {
-            url,
-            seen_auth,
-            _task: task,
-        }
-    }
-}
-
-async fn serve_static(State(st): State<StaticState>, req: Request) -> Response {
-    let auth = req
-        .headers()
-        .get("authorization")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    st.seen_auth.lock().unwrap().push(auth.clone());
-    if let Some((u, p)) = &st.basic {
-        let want = format!(
-            "Basic {}",
-            base64::engine::general_purpose::STANDARD.encode(format!("{u}:{p}"))
-        );
-        if auth.as_deref() != Some(want.as_str()) {
-            return Response::builder()
-                .status(StatusCode::UNAUTHORIZED)
-                .header("www-authenticate", "Basic realm=\"charts\"")
-                .body(Body::from("unauthorized"))
-                .unwrap();
-        }
-    }
-    let rel = req.uri().path().trim_start_matches('/').to_string();
-    if rel.contains("..") {
-        return Response::builder().status(400).body(Body::empty()).unwrap();
-    }
-    let if_none_match = req
-        .headers()
-        .get("if-none-match")
-        .and_then(|v| v.to_str().ok())
-        .map(str::to_string);
-    match std::fs::read(st.root.join(rel)) {
-        Ok(b) => {
-            let etag = format!("\"{}\"", &sha256(&b)[7..23]);
-            if if_none_match.as_deref() == Some(etag.as_str()) {
-                st.seen_auth.lock().unwrap().push(Some("304".into()));
-                return Response::builder().status(304).body(Body::empty()).unwrap();
-            }
-            Response::builder()
-                .status(200)
-                .header("etag", etag)
-                .body(Body::from(b))
-                .unwrap()
-        }
-        Err(_) => Response::builder().status(404).body(Body::from("not found")).unwrap(),
-    }
-}
-
 /// A chart repository directory with podinfo 1.0.0, 1.1.0, 2.0.0-rc.1, indexed for `url`
 /// (relative URLs when `url` is None).
 fn chart_repo(home: &Path, dir: &Path, url: Option<&str>) -> BTreeMap<String, Vec<u8>> {
@@ -188,7 +87,7 @@ async fn http_repository_resolves_ranges_and_downloads_verified_charts() {
     let listener = free_listener();
     let url = format!("http://{}/charts", listener.local_addr().unwrap());
     let archives = chart_repo(home.path(), &dir.join("charts"), Some(&url));
-    let server = StaticServer::start(listener, &dir, None);
+    let server = ChartServer::start_on(listener, &dir, None);
     assert!(url.starts_with(&server.url));
 
     let client = HelmRepositoryClient::new(&url, HelmRepositoryOptions::default()).unwrap();
@@ -244,7 +143,7 @@ async fn http_repository_with_relative_urls_and_size_limits() {
     let dir = home.path().join("repo");
     let listener = free_listener();
     chart_repo(home.path(), &dir, None);
-    let server = StaticServer::start(listener, &dir, None);
+    let server = ChartServer::start_on(listener, &dir, None);
     let cache = IndexCache::default();
     let client = HelmRepositoryClient::new(&format!("{}/", server.url), HelmRepositoryOptions::default()).unwrap();
     let index = client.index(&cache).await.unwrap();
@@ -287,8 +186,8 @@ async fn http_repository_basic_auth_and_pass_credentials() {
     let index_dir = home.path().join("index");
     std::fs::create_dir_all(&index_dir).unwrap();
     std::fs::copy(charts_dir.join("index.yaml"), index_dir.join("index.yaml")).unwrap();
-    let charts = StaticServer::start(charts_listener, &charts_dir, Some(("user", SECRET)));
-    let index_server = StaticServer::start(free_listener(), &index_dir, Some(("user", SECRET)));
+    let charts = ChartServer::start_on(charts_listener, &charts_dir, Some(("user", SECRET)));
+    let index_server = ChartServer::start_on(free_listener(), &index_dir, Some(("user", SECRET)));
 
     let opts = |auth, pass_credentials| HelmRepositoryOptions {
         auth,
@@ -334,67 +233,6 @@ async fn http_repository_basic_auth_and_pass_credentials() {
 }
 
 /// Debian's docker-registry on loopback with an htpasswd user; killed when dropped.
-struct Registry {
-    child: Child,
-    port: u16,
-    _dir: tempfile::TempDir,
-}
-
-impl Registry {
-    fn start(user: &str, password: &str) -> Registry {
-        let bin =
-            ballast_local::find_binary("docker-registry").unwrap_or_else(|e| panic!("{e} (scripts/install-deps)"));
-        let dir = tempfile::tempdir().unwrap();
-        let port = TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
-        let hash = bcrypt::hash_with_result(password, 5)
-            .unwrap()
-            .format_for_version(bcrypt::Version::TwoY);
-        let htpasswd = dir.path().join("htpasswd");
-        std::fs::write(&htpasswd, format!("{user}:{hash}\n")).unwrap();
-        let config = dir.path().join("config.yml");
-        std::fs::write(
-            &config,
-            format!(
-                "version: 0.1\nlog:\n  level: error\nstorage:\n  filesystem:\n    rootdirectory: {}\nhttp:\n  addr: 127.0.0.1:{port}\nauth:\n  htpasswd:\n    realm: ballast-test\n    path: {}\n",
-                dir.path().join("data").display(),
-                htpasswd.display()
-            ),
-        )
-        .unwrap();
-        let child = Command::new(bin)
-            .arg("serve")
-            .arg(&config)
-            .stdout(Stdio::null())
-            .stderr(std::fs::File::create(dir.path().join("registry.log")).unwrap())
-            .spawn()
-            .expect("start docker-registry");
-        let registry = Registry { child, port, _dir: dir };
-        let deadline = Instant::now() + Duration::from_secs(20);
-        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
-            assert!(Instant::now() < deadline, "the registry did not listen on {port}");
-            std::thread::sleep(Duration::from_millis(100));
-        }
-        registry
-    }
-}
-
-impl Drop for Registry {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
-}
-
-/// The manifest digest `helm push` printed.
-fn pushed_digest(output: &str) -> String {
-    output
-        .lines()
-        .find_map(|l| l.strip_prefix("Digest: "))
-        .unwrap_or_else(|| panic!("no digest in {output}"))
-        .trim()
-        .to_string()
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oci_registry_with_htpasswd_serves_pushed_charts() {
     let home = tempfile::tempdir().unwrap();
@@ -1057,7 +895,7 @@ async fn a_chart_from_a_source_gets_its_dependencies_from_paths_and_repositories
     let repo_url = format!("http://{}/", listener.local_addr().unwrap());
     let repo_dir = home.path().join("repo");
     chart_repo(home.path(), &repo_dir, Some(&repo_url));
-    let _server = StaticServer::start(listener, &repo_dir, None);
+    let _server = ChartServer::start_on(listener, &repo_dir, None);
 
     let src = home.path().join("git");
     let write = |rel: &str, text: &str| {

@@ -7,9 +7,12 @@
 //! - [`git`] builds fixture repositories with the `git` command line and serves them over
 //!   `file://`, smart HTTP (`git http-backend` behind a small server on 127.0.0.1, with optional
 //!   basic or bearer auth) and SSH (`sshd` on 127.0.0.1 with its own host key).
+//! - [`charts`]: the reference helm CLI in a home of its own, chart repositories served over
+//!   HTTP (optionally with basic auth) and `docker-registry` with an htpasswd user.
 //!
 //! A missing binary fails the test with a message saying how to install it; nothing skips.
 
+pub mod charts;
 pub mod git;
 mod http_git;
 pub mod ssh;
