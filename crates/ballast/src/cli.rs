@@ -119,6 +119,12 @@ pub enum ExportCommand {
 pub enum ExportSource {
     /// GitRepositories.
     Git(ExportArgs),
+    /// HelmRepositories.
+    Helm(ExportArgs),
+    /// HelmCharts.
+    Chart(ExportArgs),
+    /// OCIRepositories.
+    Oci(ExportArgs),
 }
 
 /// What to export.
@@ -282,6 +288,66 @@ pub enum CreateCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(CreateKustomization),
+    /// A HelmRelease.
+    #[command(alias = "hr")]
+    Helmrelease(CreateHelmRelease),
+}
+
+/// `create helmrelease`.
+#[derive(Debug, Args)]
+pub struct CreateHelmRelease {
+    /// Name.
+    pub name: String,
+    /// Chart source, `Kind/name[.namespace]` (HelmRepository or GitRepository).
+    #[arg(long, value_name = "KIND/NAME[.NAMESPACE]")]
+    pub source: Option<String>,
+    /// Chart name (or path in a GitRepository).
+    #[arg(long)]
+    pub chart: Option<String>,
+    /// Chart version or semver range.
+    #[arg(long, value_name = "VERSION")]
+    pub chart_version: Option<String>,
+    /// Chart from an object instead: `OCIRepository/name[.namespace]` or
+    /// `HelmChart/name[.namespace]`.
+    #[arg(long, value_name = "KIND/NAME[.NAMESPACE]")]
+    pub chart_ref: Option<String>,
+    /// Helm release name (default `[<target-namespace>-]<name>`).
+    #[arg(long)]
+    pub release_name: Option<String>,
+    /// Namespace of the release's objects (default: the HelmRelease's).
+    #[arg(long)]
+    pub target_namespace: Option<String>,
+    /// Namespace of the release records (default: the target namespace).
+    #[arg(long)]
+    pub storage_namespace: Option<String>,
+    /// Create the target namespace on install.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub create_target_namespace: bool,
+    /// HelmReleases that must be ready first (`NAME` or `NAMESPACE/NAME`; repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',', value_name = "[NS/]NAME")]
+    pub depends_on: Vec<String>,
+    /// Local values files merged into `spec.values` (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// `Secret/name` or `ConfigMap/name` holding `values.yaml` (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "KIND/NAME")]
+    pub values_from: Vec<String>,
+    /// Service account to impersonate.
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// `reconcileStrategy` of the chart: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    /// How often to check for a new chart version.
+    #[arg(long, value_name = "DURATION")]
+    pub chart_interval: Option<String>,
+    /// Upgrade CRDs policy: Skip, Create or CreateReplace.
+    #[arg(long)]
+    pub crds: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// `create source`.
@@ -289,6 +355,95 @@ pub enum CreateCommand {
 pub enum CreateSource {
     /// A GitRepository.
     Git(CreateGit),
+    /// A HelmRepository (an `oci://` URL makes it `type: oci`); `--username`/`--password` or
+    /// certificate files go into a Secret `helm-NAME`, as Flux makes it.
+    Helm(CreateHelm),
+    /// An OCIRepository.
+    Oci(CreateOci),
+}
+
+/// `create source helm`.
+#[derive(Debug, Args)]
+pub struct CreateHelm {
+    /// Name.
+    pub name: String,
+    /// Repository URL: http://, https:// or oci://.
+    #[arg(long)]
+    pub url: String,
+    /// Existing Secret with basic auth, TLS or docker-config credentials.
+    #[arg(long)]
+    pub secret_ref: Option<String>,
+    /// Basic auth user name (written to the Secret `helm-NAME`).
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Basic auth password (written to the Secret `helm-NAME`, never printed; prefer the
+    /// environment variable).
+    #[arg(short, long, env = "BALLAST_HELM_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Client certificate file (with --key-file).
+    #[arg(long, value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Client key file (with --cert-file).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// CA certificate file.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Send the credentials to chart URLs on other hosts too.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub pass_credentials: bool,
+    /// Credential provider of an `oci://` repository (`generic`, `aws`, `azure`, `gcp`).
+    #[arg(long)]
+    pub oci_provider: Option<String>,
+    /// Timeout of each index or chart download.
+    #[arg(long, value_name = "DURATION")]
+    pub fetch_timeout: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
+}
+
+/// `create source oci`.
+#[derive(Debug, Args)]
+pub struct CreateOci {
+    /// Name.
+    pub name: String,
+    /// Repository URL, `oci://host/path`.
+    #[arg(long)]
+    pub url: String,
+    /// Tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Semver range over tags.
+    #[arg(long, value_name = "RANGE")]
+    pub tag_semver: Option<String>,
+    /// Manifest digest, `sha256:<hex>`.
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Existing Secret with registry credentials.
+    #[arg(long)]
+    pub secret_ref: Option<String>,
+    /// Existing Secret with TLS material.
+    #[arg(long)]
+    pub cert_ref: Option<String>,
+    /// Credential provider (`generic`, `aws`, `azure`, `gcp`).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Plain http:// to the registry.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub insecure: bool,
+    /// Paths to ignore (.gitignore syntax; repeat or separate with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
+    /// Which layer, `<media-type>:<operation>` (operation `extract` or `copy`).
+    #[arg(long, value_name = "MEDIA-TYPE:OPERATION")]
+    pub layer_selector: Option<String>,
+    /// Timeout of each registry operation.
+    #[arg(long, value_name = "DURATION")]
+    pub fetch_timeout: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// Flags every `create` verb takes, as `flux create` does.
@@ -408,6 +563,12 @@ pub enum GetCommand {
 pub enum GetSources {
     /// GitRepositories.
     Git(GetArgs),
+    /// HelmRepositories.
+    Helm(GetArgs),
+    /// HelmCharts.
+    Chart(GetArgs),
+    /// OCIRepositories.
+    Oci(GetArgs),
 }
 
 /// Options of `get`.
@@ -440,6 +601,23 @@ pub enum ReconcileCommand {
 pub enum ReconcileSource {
     /// A GitRepository.
     Git(NamedArgs),
+    /// A HelmRepository (`type: oci` ones are not reconciled, as in Flux).
+    Helm(NamedArgs),
+    /// A HelmChart.
+    Chart(ReconcileChart),
+    /// An OCIRepository.
+    Oci(NamedArgs),
+}
+
+/// `reconcile source chart`.
+#[derive(Debug, Args)]
+pub struct ReconcileChart {
+    /// Which one.
+    #[command(flatten)]
+    pub target: NamedArgs,
+    /// Reconcile its source first.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub with_source: bool,
 }
 
 /// `reconcile kustomization`.
@@ -482,6 +660,12 @@ pub enum TargetCommand {
 pub enum TargetSource {
     /// A GitRepository.
     Git(NamedArgs),
+    /// A HelmRepository.
+    Helm(NamedArgs),
+    /// A HelmChart.
+    Chart(NamedArgs),
+    /// An OCIRepository.
+    Oci(NamedArgs),
 }
 
 /// Where the desired state comes from.

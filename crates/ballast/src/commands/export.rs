@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 use kube::api::{Api, ListParams};
 use serde_json::{Map, Value, json};
 
@@ -19,6 +19,15 @@ pub async fn run(cmd: &ExportCommand, kubeconfig: Option<&Path>, context: Option
     match cmd {
         ExportCommand::Source(ExportSource::Git(a)) => {
             export::<GitRepository>(Api::namespaced(client, &a.namespace), a).await
+        }
+        ExportCommand::Source(ExportSource::Helm(a)) => {
+            export::<HelmRepository>(Api::namespaced(client, &a.namespace), a).await
+        }
+        ExportCommand::Source(ExportSource::Chart(a)) => {
+            export::<HelmChart>(Api::namespaced(client, &a.namespace), a).await
+        }
+        ExportCommand::Source(ExportSource::Oci(a)) => {
+            export::<OCIRepository>(Api::namespaced(client, &a.namespace), a).await
         }
         ExportCommand::Kustomization(a) => export::<Kustomization>(Api::namespaced(client, &a.namespace), a).await,
     }

@@ -5,11 +5,11 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 use kube::ResourceExt;
 use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
 
-use super::flux_objects::{FluxObject, ready};
+use super::flux_objects::{FluxObject, ready, truncate_hex};
 use crate::cli::{GetArgs, GetCommand, GetSources};
 use crate::pipeline::connect;
 
@@ -19,6 +19,18 @@ pub async fn run(cmd: &GetCommand, kubeconfig: Option<&Path>, context: Option<&s
     match cmd {
         GetCommand::Sources(GetSources::Git(args)) => {
             let api: Api<GitRepository> = api(client, args);
+            show(&api, args).await
+        }
+        GetCommand::Sources(GetSources::Helm(args)) => {
+            let api: Api<HelmRepository> = api(client, args);
+            show(&api, args).await
+        }
+        GetCommand::Sources(GetSources::Chart(args)) => {
+            let api: Api<HelmChart> = api(client, args);
+            show(&api, args).await
+        }
+        GetCommand::Sources(GetSources::Oci(args)) => {
+            let api: Api<OCIRepository> = api(client, args);
             show(&api, args).await
         }
         GetCommand::Kustomizations(args) => {
@@ -97,10 +109,13 @@ fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
 }
 
 fn row<K: FluxObject>(o: &K, all: bool) -> Vec<String> {
-    let (status, message) = ready(o);
+    let (status, mut message) = ready(o);
+    if K::SHORT_HEX_MESSAGE {
+        message = truncate_hex(&message);
+    }
     let mut r = vec![
         o.name_any(),
-        o.revision(),
+        o.list_revision(),
         if o.suspended() { "True" } else { "False" }.into(),
         status,
         message,

@@ -1,13 +1,48 @@
-//! `ballast reconcile source git NAME` and `ballast reconcile kustomization NAME [--with-source]`.
+//! `ballast reconcile source git|helm|chart|oci NAME` and `ballast reconcile kustomization NAME
+//! [--with-source]`.
 
 use std::path::Path;
 
 use anyhow::Result;
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 use ballast_core::parse_duration;
 use kube::api::Api;
 
 use super::flux_objects::{FluxObject, request_and_wait};
+
+/// Reconciles a HelmChart, its source first with `with_source` (as `flux reconcile source chart
+/// --with-source` and `flux reconcile hr --with-source` do).
+pub async fn reconcile_chart(
+    client: &kube::Client,
+    namespace: &str,
+    name: &str,
+    with_source: bool,
+    timeout: std::time::Duration,
+) -> Result<HelmChart> {
+    let api: Api<HelmChart> = Api::namespaced(client.clone(), namespace);
+    if with_source {
+        let chart = api.get(name).await?;
+        let source = &chart.spec.source_ref;
+        match source.kind.as_str() {
+            "HelmRepository" => {
+                let sources: Api<HelmRepository> = Api::namespaced(client.clone(), namespace);
+                let s = request_and_wait(&sources, &source.name, timeout).await?;
+                if !s.is_static() {
+                    println!("✔ fetched revision {}", s.revision());
+                }
+            }
+            "GitRepository" => {
+                let sources: Api<GitRepository> = Api::namespaced(client.clone(), namespace);
+                let s = request_and_wait(&sources, &source.name, timeout).await?;
+                println!("✔ fetched revision {}", s.revision());
+            }
+            other => anyhow::bail!("cannot reconcile source of kind {other}"),
+        }
+    }
+    let o = request_and_wait(&api, name, timeout).await?;
+    println!("✔ fetched revision {}", o.revision());
+    Ok(o)
+}
 use crate::cli::{ReconcileCommand, ReconcileSource};
 use crate::pipeline::connect;
 
@@ -19,6 +54,23 @@ pub async fn run(cmd: &ReconcileCommand, kubeconfig: Option<&Path>, context: Opt
             let api: Api<GitRepository> = Api::namespaced(client, &a.namespace);
             let o = request_and_wait(&api, &a.name, parse_duration(&a.timeout).map_err(anyhow::Error::msg)?).await?;
             println!("✔ fetched revision {}", o.revision());
+        }
+        ReconcileCommand::Source(ReconcileSource::Helm(a)) => {
+            let api: Api<HelmRepository> = Api::namespaced(client, &a.namespace);
+            let o = request_and_wait(&api, &a.name, parse_duration(&a.timeout).map_err(anyhow::Error::msg)?).await?;
+            if !o.is_static() {
+                println!("✔ fetched revision {}", o.revision());
+            }
+        }
+        ReconcileCommand::Source(ReconcileSource::Oci(a)) => {
+            let api: Api<OCIRepository> = Api::namespaced(client, &a.namespace);
+            let o = request_and_wait(&api, &a.name, parse_duration(&a.timeout).map_err(anyhow::Error::msg)?).await?;
+            println!("✔ fetched revision {}", o.revision());
+        }
+        ReconcileCommand::Source(ReconcileSource::Chart(c)) => {
+            let a = &c.target;
+            let timeout = parse_duration(&a.timeout).map_err(anyhow::Error::msg)?;
+            reconcile_chart(&client, &a.namespace, &a.name, c.with_source, timeout).await?;
         }
         ReconcileCommand::Kustomization(k) => {
             let a = &k.target;

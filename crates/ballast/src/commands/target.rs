@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 use ballast_core::parse_duration;
 use kube::api::{Api, DeleteParams};
 
@@ -30,6 +30,15 @@ pub async fn run(verb: Verb, cmd: &TargetCommand, kubeconfig: Option<&Path>, con
         TargetCommand::Source(TargetSource::Git(a)) => {
             act::<GitRepository>(verb, Api::namespaced(client, &a.namespace), a).await
         }
+        TargetCommand::Source(TargetSource::Helm(a)) => {
+            act::<HelmRepository>(verb, Api::namespaced(client, &a.namespace), a).await
+        }
+        TargetCommand::Source(TargetSource::Chart(a)) => {
+            act::<HelmChart>(verb, Api::namespaced(client, &a.namespace), a).await
+        }
+        TargetCommand::Source(TargetSource::Oci(a)) => {
+            act::<OCIRepository>(verb, Api::namespaced(client, &a.namespace), a).await
+        }
         TargetCommand::Kustomization(a) => act::<Kustomization>(verb, Api::namespaced(client, &a.namespace), a).await,
     }
 }
@@ -45,7 +54,9 @@ async fn act<K: FluxObject>(verb: Verb, api: Api<K>, a: &NamedArgs) -> Result<u8
             set_suspend(&api, &a.name, false).await?;
             println!("► {} {} resumed", K::KIND, a.name);
             let o = request_and_wait(&api, &a.name, timeout).await?;
-            println!("✔ {} reconciliation completed: {}", K::KIND, o.revision());
+            if !o.is_static() {
+                println!("✔ {} reconciliation completed: {}", K::KIND, o.revision());
+            }
         }
         Verb::Delete => {
             api.delete(&a.name, &DeleteParams::default()).await?;

@@ -1,0 +1,495 @@
+//! The Flux CLI's Helm verbs typed with `ballast`: `create source helm|oci` (and `--export` as
+//! Flux's own golden files print it), `get|export|reconcile|suspend|resume|delete source
+//! helm|chart|oci`, the credentials Secret `create source helm` writes.
+
+use std::process::Command;
+use std::sync::OnceLock;
+
+use crate::support::{Run, ballast, get, kubectl, namespace};
+
+/// `ballast <args>` without a cluster (for `--export`).
+fn offline(args: &[&str]) -> Run {
+    let out = Command::new(env!("CARGO_BIN_EXE_ballast"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .env_remove("KUBECONFIG")
+        .env_remove("BALLAST_HELM_PASSWORD")
+        .output()
+        .expect("run ballast");
+    Run {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+/// The Helm source CRDs on the test cluster, once.
+fn helm_source_crds() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        let dir = tempfile::tempdir().unwrap();
+        let crds: Vec<serde_json::Value> = ballast_api::helm_source_crds()
+            .iter()
+            .map(|c| serde_json::to_value(c).unwrap())
+            .collect();
+        let file = dir.path().join("crds.json");
+        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": crds});
+        std::fs::write(&file, list.to_string()).unwrap();
+        kubectl(&["apply", "-f", file.to_str().unwrap()]);
+        for name in ["helmrepositories", "helmcharts", "ocirepositories"] {
+            kubectl(&[
+                "wait",
+                "--for",
+                "condition=established",
+                "--timeout",
+                "60s",
+                &format!("crd/{name}.source.toolkit.fluxcd.io"),
+            ]);
+        }
+    });
+}
+
+// Expected texts: the Flux CLI's golden files (cmd/flux/testdata/create_source_helm/*.golden,
+// testdata/oci/export*.golden), the namespace template filled with flux-system.
+
+#[test]
+fn create_source_helm_export_prints_what_flux_prints() {
+    let https = offline(&[
+        "create",
+        "source",
+        "helm",
+        "podinfo",
+        "--url=https://stefanprodan.github.io/charts/podinfo",
+        "--interval",
+        "5m",
+        "--export",
+    ])
+    .ok();
+    assert_eq!(
+        https.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 5m0s\n  url: https://stefanprodan.github.io/charts/podinfo\n"
+    );
+    let oci = offline(&[
+        "create",
+        "source",
+        "helm",
+        "podinfo",
+        "--url=oci://ghcr.io/stefanprodan/charts/podinfo",
+        "--interval",
+        "5m",
+        "--export",
+    ])
+    .ok();
+    assert_eq!(
+        oci.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 5m0s\n  type: oci\n  url: oci://ghcr.io/stefanprodan/charts/podinfo\n"
+    );
+    let with_secret = offline(&[
+        "create",
+        "source",
+        "helm",
+        "podinfo",
+        "--url=oci://ghcr.io/stefanprodan/charts/podinfo",
+        "--interval",
+        "5m",
+        "--secret-ref=creds",
+        "--export",
+    ])
+    .ok();
+    assert_eq!(
+        with_secret.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 5m0s\n  secretRef:\n    name: creds\n  type: oci\n  url: oci://ghcr.io/stefanprodan/charts/podinfo\n"
+    );
+    let bad = offline(&[
+        "create",
+        "source",
+        "helm",
+        "podinfo",
+        "--url=git://example.com/charts",
+        "--export",
+    ])
+    .fails();
+    assert!(
+        bad.stderr
+            .contains("url scheme 'git' not supported, can be: http, https and oci"),
+        "{}",
+        bad.stderr
+    );
+    // As Flux: --export prints the HelmRepository only; the password goes nowhere.
+    let creds = offline(&[
+        "create",
+        "source",
+        "helm",
+        "podinfo",
+        "--url=https://charts.example/",
+        "--username=u",
+        "--password=hunter2-secret",
+        "--pass-credentials",
+        "--export",
+    ])
+    .ok();
+    assert!(!creds.stdout.contains("secretRef") && !creds.stdout.contains("passCredentials"));
+    assert!(!creds.stdout.contains("hunter2") && !creds.stderr.contains("hunter2"));
+}
+
+#[test]
+fn create_source_oci_export_prints_what_flux_prints() {
+    let base = [
+        "create",
+        "source",
+        "oci",
+        "podinfo",
+        "--url=oci://ghcr.io/stefanprodan/manifests/podinfo",
+        "--tag=6.3.5",
+        "--interval",
+        "10m",
+    ];
+    let plain = offline(&[&base[..], &["--export"]].concat()).ok();
+    assert_eq!(
+        plain.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  ref:\n    tag: 6.3.5\n  url: oci://ghcr.io/stefanprodan/manifests/podinfo\n"
+    );
+    let secret = offline(&[&base[..], &["--secret-ref=creds", "--export"]].concat()).ok();
+    assert_eq!(
+        secret.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  ref:\n    tag: 6.3.5\n  secretRef:\n    name: creds\n  url: oci://ghcr.io/stefanprodan/manifests/podinfo\n"
+    );
+    let layer = offline(
+        &[
+            &base[..],
+            &[
+                "--layer-selector=application/vnd.cncf.helm.chart.content.v1.tar+gzip:copy",
+                "--export",
+            ],
+        ]
+        .concat(),
+    )
+    .ok();
+    assert_eq!(
+        layer.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  interval: 10m0s\n  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n    operation: copy\n  ref:\n    tag: 6.3.5\n  url: oci://ghcr.io/stefanprodan/manifests/podinfo\n"
+    );
+    let op = offline(
+        &[
+            &base[..],
+            &[
+                "--layer-selector=application/vnd.cncf.helm.chart.content.v1.tar+gzip:move",
+                "--export",
+            ],
+        ]
+        .concat(),
+    )
+    .fails();
+    assert!(
+        op.stderr.contains(
+            "invalid --layer-selector \"application/vnd.cncf.helm.chart.content.v1.tar+gzip:move\": operation must be \"extract\" or \"copy\""
+        ),
+        "{}",
+        op.stderr
+    );
+    let form = offline(
+        &[
+            &base[..],
+            &[
+                "--layer-selector=application/vnd.cncf.helm.chart.content.v1.tar+gzip",
+                "--export",
+            ],
+        ]
+        .concat(),
+    )
+    .fails();
+    assert!(
+        form.stderr.contains("must be in the format '<media-type>:<operation>'"),
+        "{}",
+        form.stderr
+    );
+    let noref = offline(&[
+        "create",
+        "source",
+        "oci",
+        "podinfo",
+        "--url=oci://ghcr.io/stefanprodan/manifests/podinfo",
+        "--export",
+    ])
+    .fails();
+    assert!(
+        noref.stderr.contains("--tag, --tag-semver or --digest is required"),
+        "{}",
+        noref.stderr
+    );
+}
+
+#[test]
+fn create_source_helm_writes_the_credentials_secret_and_never_prints_the_password() {
+    helm_source_crds();
+    let ns = namespace("hcli-src");
+    let run = ballast(&[
+        "create",
+        "source",
+        "helm",
+        "charts",
+        "--url=https://charts.example/repo",
+        "--username=reader",
+        "--password=hunter2-secret",
+        "--pass-credentials",
+        "-n",
+        &ns,
+    ])
+    .ok();
+    assert!(
+        !run.stdout.contains("hunter2") && !run.stderr.contains("hunter2"),
+        "{}{}",
+        run.stdout,
+        run.stderr
+    );
+    assert!(
+        run.stdout.contains(&format!("Secret/{ns}/helm-charts created")),
+        "{}",
+        run.stdout
+    );
+    let secret = get("secret", Some(&ns), "helm-charts").expect("secret helm-charts");
+    assert_eq!(secret["type"], "kubernetes.io/basic-auth");
+    assert_eq!(secret["data"]["username"], "cmVhZGVy");
+    assert_eq!(secret["data"]["password"], "aHVudGVyMi1zZWNyZXQ=");
+    let repo = get("helmrepositories.source.toolkit.fluxcd.io", Some(&ns), "charts").expect("repo");
+    assert_eq!(repo["spec"]["secretRef"]["name"], "helm-charts");
+    assert_eq!(repo["spec"]["passCredentials"], true);
+    assert_eq!(repo["spec"]["interval"], "1m0s");
+    assert!(repo["spec"].get("type").is_none());
+
+    // Again with another password: both are configured, not duplicated.
+    let again = ballast(&[
+        "create",
+        "source",
+        "helm",
+        "charts",
+        "--url=https://charts.example/repo",
+        "--username=reader",
+        "--password=rotated-secret",
+        "-n",
+        &ns,
+    ])
+    .ok();
+    assert!(again.stdout.contains("configured"), "{}", again.stdout);
+    let secret = get("secret", Some(&ns), "helm-charts").unwrap();
+    assert_eq!(secret["data"]["password"], "cm90YXRlZC1zZWNyZXQ=");
+
+    // export source helm: the object as Flux exports it, no status, no secret values.
+    let exported = ballast(&["export", "source", "helm", "charts", "-n", &ns]).ok().stdout;
+    assert_eq!(
+        exported,
+        format!(
+            "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: charts\n  namespace: {ns}\nspec:\n  interval: 1m0s\n  secretRef:\n    name: helm-charts\n  url: https://charts.example/repo\n"
+        )
+    );
+}
+
+#[test]
+fn get_reconcile_suspend_resume_delete_helm_sources() {
+    helm_source_crds();
+    let ns = namespace("hcli-get");
+    ballast(&[
+        "create",
+        "source",
+        "helm",
+        "oci-charts",
+        "--url=oci://registry.example/charts",
+        "-n",
+        &ns,
+    ])
+    .ok();
+    ballast(&[
+        "create",
+        "source",
+        "oci",
+        "manifests",
+        "--url=oci://registry.example/manifests",
+        "--tag-semver=1.x",
+        "-n",
+        &ns,
+    ])
+    .ok();
+    let chart = format!(
+        r#"{{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"HelmChart","metadata":{{"name":"podinfo","namespace":"{ns}"}},"spec":{{"chart":"podinfo","interval":"1m","sourceRef":{{"kind":"HelmRepository","name":"oci-charts"}},"version":"6.x"}}}}"#
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("chart.json"), chart).unwrap();
+    kubectl(&["apply", "-f", dir.path().join("chart.json").to_str().unwrap()]);
+
+    // A type: oci HelmRepository is static: Ready as Flux lists it, never waited for.
+    let helm = ballast(&["get", "sources", "helm", "-n", &ns]).ok();
+    let lines = helm.lines();
+    assert_eq!(
+        lines[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    );
+    assert_eq!(
+        lines[1].split('\t').map(str::trim).collect::<Vec<_>>(),
+        ["oci-charts", "", "False", "True", "Helm repository is Ready"]
+    );
+    let r = ballast(&["reconcile", "source", "helm", "oci-charts", "-n", &ns]).ok();
+    assert!(
+        r.stdout.contains("✔ reconciliation not supported by the object"),
+        "{}",
+        r.stdout
+    );
+
+    // Nothing reconciles the others in this test: listed as waiting.
+    let oci = ballast(&["get", "sources", "oci", "-n", &ns]).ok();
+    assert!(oci.lines()[1].starts_with("manifests"), "{}", oci.stdout);
+    assert!(oci.lines()[1].ends_with("waiting to be reconciled"), "{}", oci.stdout);
+    let charts = ballast(&["get", "sources", "chart", "-A"]).ok();
+    assert!(
+        charts
+            .lines()
+            .iter()
+            .any(|l| l.starts_with(&ns) && l.contains("podinfo")),
+        "{}",
+        charts.stdout
+    );
+
+    // export source chart / oci: spec as stored.
+    let exported = ballast(&["export", "source", "chart", "podinfo", "-n", &ns])
+        .ok()
+        .stdout;
+    assert!(
+        exported.contains("spec:\n  chart: podinfo\n  interval: 1m\n  sourceRef:\n    kind: HelmRepository\n    name: oci-charts\n  version: 6.x\n"),
+        "{exported}"
+    );
+    let exported = ballast(&["export", "source", "oci", "--all", "-n", &ns]).ok().stdout;
+    assert!(exported.contains("  ref:\n    semver: 1.x\n"), "{exported}");
+
+    // suspend / resume (a suspended object refuses reconcile) / delete.
+    ballast(&["suspend", "source", "chart", "podinfo", "-n", &ns]).ok();
+    let hc = get("helmcharts.source.toolkit.fluxcd.io", Some(&ns), "podinfo").unwrap();
+    assert_eq!(hc["spec"]["suspend"], true);
+    let refused = ballast(&["reconcile", "source", "chart", "podinfo", "-n", &ns]).fails();
+    assert!(refused.stderr.contains("suspended"), "{}", refused.stderr);
+    let listed = ballast(&["get", "sources", "chart", "-n", &ns]).ok();
+    assert!(listed.lines()[1].contains("\tTrue "), "{}", listed.stdout);
+    ballast(&["suspend", "source", "oci", "manifests", "-n", &ns]).ok();
+    ballast(&["resume", "source", "helm", "oci-charts", "-n", &ns]).ok();
+    ballast(&["delete", "source", "oci", "manifests", "-n", &ns, "--timeout", "30s"]).ok();
+    assert!(get("ocirepositories.source.toolkit.fluxcd.io", Some(&ns), "manifests").is_none());
+    ballast(&["delete", "source", "chart", "podinfo", "-n", &ns, "--timeout", "30s"]).ok();
+    ballast(&["delete", "source", "helm", "oci-charts", "-n", &ns, "--timeout", "30s"]).ok();
+    assert!(get("helmrepositories.source.toolkit.fluxcd.io", Some(&ns), "oci-charts").is_none());
+}
+
+// Expected texts: Flux's cmd/flux/testdata/create_hr/{basic,or_basic,hc_basic}.yaml.
+#[test]
+fn create_helmrelease_export_prints_what_flux_prints() {
+    let basic = offline(&[
+        "create",
+        "helmrelease",
+        "podinfo",
+        "--source",
+        "Helmrepository/podinfo",
+        "--chart",
+        "podinfo",
+        "--interval=1m0s",
+        "--export",
+    ])
+    .ok();
+    assert_eq!(
+        basic.stdout,
+        "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      reconcileStrategy: ChartVersion\n      sourceRef:\n        kind: HelmRepository\n        name: podinfo\n  interval: 1m0s\n"
+    );
+    for (kind, _) in [("OCIRepository", "or_basic"), ("HelmChart", "hc_basic")] {
+        let out = offline(&[
+            "create",
+            "hr",
+            "podinfo",
+            "--chart-ref",
+            &format!("{kind}/podinfo"),
+            "--interval=1m0s",
+            "--export",
+        ])
+        .ok();
+        assert_eq!(
+            out.stdout,
+            format!(
+                "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  chartRef:\n    kind: {kind}\n    name: podinfo\n  interval: 1m0s\n"
+            )
+        );
+    }
+    for (args, error) in [
+        (
+            vec!["create", "helmrelease", "podinfo", "--export"],
+            "chart or chart-ref is required",
+        ),
+        (
+            vec![
+                "create",
+                "helmrelease",
+                "podinfo",
+                "--chart",
+                "podinfo",
+                "--chart-ref",
+                "foobar/podinfo",
+                "--export",
+            ],
+            "cannot use --chart in combination with --chart-ref",
+        ),
+        (
+            vec![
+                "create",
+                "helmrelease",
+                "podinfo",
+                "--source",
+                "foobar/podinfo",
+                "--chart",
+                "podinfo",
+                "--export",
+            ],
+            "source kind 'foobar' is not supported, must be one of: HelmRepository, GitRepository, Bucket",
+        ),
+        (
+            vec![
+                "create",
+                "helmrelease",
+                "podinfo",
+                "--chart-ref",
+                "foobar/podinfo",
+                "--export",
+            ],
+            "chart reference kind 'foobar' is not supported, must be one of: OCIRepository, HelmChart",
+        ),
+    ] {
+        let run = offline(&args).fails();
+        assert!(run.stderr.contains(error), "{args:?}: {}", run.stderr);
+    }
+
+    // Every other flag, in the fields Flux writes for it.
+    let dir = tempfile::tempdir().unwrap();
+    let a = dir.path().join("a.yaml");
+    let b = dir.path().join("b.yaml");
+    std::fs::write(&a, "replicaCount: 2\nimage:\n  tag: '1.0'\n  pullPolicy: Always\n").unwrap();
+    std::fs::write(&b, "image:\n  tag: '2.0'\nextra: [1, two]\n").unwrap();
+    let full = offline(&[
+        "create",
+        "hr",
+        "web",
+        "-n",
+        "apps",
+        "--source=HelmRepository/charts.flux-system",
+        "--chart=podinfo",
+        "--chart-version=>=6.0.0 <7.0.0",
+        "--values",
+        a.to_str().unwrap(),
+        "--values",
+        b.to_str().unwrap(),
+        "--values-from=secret/web-values",
+        "--target-namespace=prod",
+        "--create-target-namespace",
+        "--release-name=web-prod",
+        "--depends-on=infra,ops/db",
+        "--interval=10m",
+        "--export",
+    ])
+    .ok();
+    assert_eq!(
+        full.stdout,
+        "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      reconcileStrategy: ChartVersion\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n        namespace: flux-system\n      version: '>=6.0.0 <7.0.0'\n  dependsOn:\n  - name: infra\n  - name: db\n    namespace: ops\n  install:\n    createNamespace: true\n  interval: 10m0s\n  releaseName: web-prod\n  storageNamespace: prod\n  targetNamespace: prod\n  values:\n    extra:\n    - 1\n    - two\n    image:\n      pullPolicy: Always\n      tag: '2.0'\n    replicaCount: 2\n  valuesFrom:\n  - kind: Secret\n    name: web-values\n"
+    );
+}
