@@ -73,9 +73,16 @@ pub enum Command {
     Export(ExportCommand),
     /// Show Kubernetes events of Flux objects.
     Events(EventsArgs),
-    /// Show what a Kustomization manages, as a tree.
+    /// Show what a Kustomization or HelmRelease manages, as a tree.
     #[command(subcommand)]
     Tree(TreeCommand),
+    /// The release history of a HelmRelease.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Roll a HelmRelease's release back (the HelmRelease is suspended first, so its
+    /// controller does not upgrade it again; `resume` returns it to the spec).
+    #[command(subcommand)]
+    Rollback(RollbackCommand),
     /// Put Ballast and its sync objects into a Git repository and let the cluster manage itself.
     #[command(subcommand)]
     Bootstrap(BootstrapCommand),
@@ -112,6 +119,9 @@ pub enum ExportCommand {
     /// Kustomizations.
     #[command(alias = "ks")]
     Kustomization(ExportArgs),
+    /// HelmReleases.
+    #[command(alias = "hr")]
+    Helmrelease(ExportArgs),
 }
 
 /// `export source`.
@@ -160,6 +170,40 @@ pub enum TreeCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(TreeArgs),
+    /// A HelmRelease: the objects of its release.
+    #[command(alias = "hr")]
+    Helmrelease(TreeArgs),
+}
+
+/// `history`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// A HelmRelease: revision, chart, app version, status, time, digest.
+    #[command(alias = "hr")]
+    Helmrelease(TreeArgs),
+}
+
+/// `rollback`.
+#[derive(Debug, Subcommand)]
+pub enum RollbackCommand {
+    /// A HelmRelease.
+    #[command(alias = "hr")]
+    Helmrelease(RollbackHelmRelease),
+}
+
+/// `rollback helmrelease`.
+#[derive(Debug, Args)]
+pub struct RollbackHelmRelease {
+    /// Name.
+    pub name: String,
+    /// Release revision to roll back to (default: the one before the latest).
+    pub revision: Option<i64>,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// How long hooks and the rollback may take.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
 }
 
 /// `tree kustomization`.
@@ -553,7 +597,7 @@ pub enum GetCommand {
     /// Kustomizations.
     #[command(alias = "ks", alias = "kustomization")]
     Kustomizations(GetArgs),
-    /// HelmReleases (listed when the cluster serves them; Ballast does not reconcile them).
+    /// HelmReleases.
     #[command(alias = "hr", alias = "helmrelease")]
     Helmreleases(GetArgs),
 }
@@ -594,6 +638,26 @@ pub enum ReconcileCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(ReconcileKustomization),
+    /// A HelmRelease.
+    #[command(alias = "hr")]
+    Helmrelease(ReconcileHelmRelease),
+}
+
+/// `reconcile helmrelease`.
+#[derive(Debug, Args)]
+pub struct ReconcileHelmRelease {
+    /// Which one.
+    #[command(flatten)]
+    pub target: NamedArgs,
+    /// Reconcile its chart and the chart's source first.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub with_source: bool,
+    /// Force a one-off install or upgrade (`reconcile.fluxcd.io/forceAt`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub force: bool,
+    /// Reset the failure counts (`reconcile.fluxcd.io/resetAt`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub reset: bool,
 }
 
 /// `reconcile source`.
@@ -653,6 +717,9 @@ pub enum TargetCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(NamedArgs),
+    /// A HelmRelease (deleting it uninstalls its release).
+    #[command(alias = "hr")]
+    Helmrelease(NamedArgs),
 }
 
 /// Source kinds for `suspend`, `resume`, `delete`.

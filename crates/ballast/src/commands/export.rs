@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use kube::api::{Api, ListParams};
 use serde_json::{Map, Value, json};
 
@@ -30,6 +30,7 @@ pub async fn run(cmd: &ExportCommand, kubeconfig: Option<&Path>, context: Option
             export::<OCIRepository>(Api::namespaced(client, &a.namespace), a).await
         }
         ExportCommand::Kustomization(a) => export::<Kustomization>(Api::namespaced(client, &a.namespace), a).await,
+        ExportCommand::Helmrelease(a) => export::<HelmRelease>(Api::namespaced(client, &a.namespace), a).await,
     }
 }
 
@@ -56,6 +57,8 @@ fn clean(v: Value) -> Value {
     }
     if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
         ann.remove("reconcile.fluxcd.io/requestedAt");
+        ann.remove("reconcile.fluxcd.io/forceAt");
+        ann.remove("reconcile.fluxcd.io/resetAt");
         ann.remove("kubectl.kubernetes.io/last-applied-configuration");
         if ann.is_empty() {
             meta.remove("annotations");

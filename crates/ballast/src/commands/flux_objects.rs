@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use ballast_api::condition::{Condition, find};
 use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
-use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use kube::api::{Api, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
 use serde::de::DeserializeOwned;
@@ -43,6 +43,33 @@ pub trait FluxObject:
     }
     /// True when `get` shortens hex digests in the message, as Flux does for Helm sources.
     const SHORT_HEX_MESSAGE: bool = false;
+}
+
+impl FluxObject for HelmRelease {
+    const KIND: &'static str = "HelmRelease";
+    fn conditions(&self) -> Vec<Condition> {
+        self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+    }
+    /// As Flux: the chart version of the latest release snapshot, else the last attempted
+    /// revision.
+    fn revision(&self) -> String {
+        let Some(s) = self.status.as_ref() else {
+            return String::new();
+        };
+        match s.history.first() {
+            Some(h) => h.chart_version.clone(),
+            None => s.last_attempted_revision.clone().unwrap_or_default(),
+        }
+    }
+    fn suspended(&self) -> bool {
+        self.spec.suspend == Some(true)
+    }
+    fn last_handled(&self) -> Option<String> {
+        self.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone())
+    }
+    fn observed_generation(&self) -> Option<i64> {
+        self.status.as_ref().and_then(|s| s.observed_generation)
+    }
 }
 
 /// The artifact revision of a source's status.
@@ -187,6 +214,17 @@ pub fn ready<K: FluxObject>(o: &K) -> (String, String) {
 /// Sets `reconcile.fluxcd.io/requestedAt` and waits until the controller handled it; returns the
 /// object as it was then. Fails with the Ready message if the reconcile failed.
 pub async fn request_and_wait<K: FluxObject>(api: &Api<K>, name: &str, timeout: Duration) -> Result<K> {
+    request_and_wait_with(api, name, timeout, &[]).await
+}
+
+/// `request_and_wait`, setting `also` (more annotations, e.g. `reconcile.fluxcd.io/forceAt`) to
+/// the same token.
+pub async fn request_and_wait_with<K: FluxObject>(
+    api: &Api<K>,
+    name: &str,
+    timeout: Duration,
+    also: &[&str],
+) -> Result<K> {
     let Some(current) = api.get_opt(name).await? else {
         bail!("{} {name} not found", K::KIND)
     };
@@ -198,7 +236,12 @@ pub async fn request_and_wait<K: FluxObject>(api: &Api<K>, name: &str, timeout: 
         return Ok(current);
     }
     let token = jiff::Timestamp::now().to_string();
-    let patch = json!({"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: token}}});
+    let mut annotations = serde_json::Map::new();
+    annotations.insert(RECONCILE_REQUEST_ANNOTATION.into(), json!(token));
+    for a in also {
+        annotations.insert((*a).into(), json!(token));
+    }
+    let patch = json!({"metadata": {"annotations": annotations}});
     api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     println!(
         "► annotating {} {name} in {} namespace",

@@ -1,13 +1,13 @@
-//! `ballast get sources git` and `ballast get kustomizations`.
+//! `ballast get sources git|helm|chart|oci`, `ballast get kustomizations|helmreleases`.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, ListParams};
 
 use super::flux_objects::{FluxObject, ready, truncate_hex};
 use crate::cli::{GetArgs, GetCommand, GetSources};
@@ -37,67 +37,11 @@ pub async fn run(cmd: &GetCommand, kubeconfig: Option<&Path>, context: Option<&s
             let api: Api<Kustomization> = api(client, args);
             show(&api, args).await
         }
-        GetCommand::Helmreleases(args) => helm_releases(client, args).await,
-    }
-}
-
-/// Lists HelmReleases when the cluster serves them (another controller reconciles them; Ballast
-/// only shows their Ready condition).
-async fn helm_releases(client: kube::Client, args: &GetArgs) -> Result<u8> {
-    let gvk = GroupVersionKind::gvk("helm.toolkit.fluxcd.io", "v2", "HelmRelease");
-    let resource = ApiResource::from_gvk_with_plural(&gvk, "helmreleases");
-    let api: Api<DynamicObject> = if args.all_namespaces {
-        Api::all_with(client, &resource)
-    } else {
-        Api::namespaced_with(client, &args.namespace, &resource)
-    };
-    let where_ = if args.all_namespaces {
-        "any namespace".to_string()
-    } else {
-        args.namespace.clone()
-    };
-    let items = match api.list(&ListParams::default()).await {
-        Ok(l) => l.items,
-        Err(kube::Error::Api(e)) if e.code == 404 => {
-            eprintln!(
-                "no HelmRelease objects found in {where_} (the cluster does not serve helm.toolkit.fluxcd.io/v2; Ballast does not reconcile Helm releases)"
-            );
-            return Ok(0);
+        GetCommand::Helmreleases(args) => {
+            let api: Api<HelmRelease> = api(client, args);
+            show(&api, args).await
         }
-        Err(e) => return Err(e.into()),
-    };
-    if items.is_empty() {
-        eprintln!("no HelmRelease objects found in {where_}");
-        return Ok(0);
     }
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|o| {
-            let status = &o.data["status"];
-            let ready = status["conditions"]
-                .as_array()
-                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
-            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-            let mut r = vec![
-                o.name_any(),
-                text(&status["lastAttemptedRevision"]),
-                if o.data["spec"]["suspend"] == true {
-                    "True"
-                } else {
-                    "False"
-                }
-                .into(),
-                ready.map(|c| text(&c["status"])).unwrap_or_else(|| "Unknown".into()),
-                ready.map(|c| text(&c["message"])).unwrap_or_default(),
-            ];
-            if args.all_namespaces {
-                r.insert(0, o.namespace().unwrap_or_default());
-            }
-            r
-        })
-        .collect();
-    print_table(&rows, args.all_namespaces);
-    Ok(0)
 }
 
 fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {

@@ -15,6 +15,7 @@ mod flux_secret;
 mod get;
 mod helm;
 mod helmfile;
+mod helmrelease;
 pub mod install;
 mod local;
 mod reconcile;
@@ -55,6 +56,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Export(cmd) => export::run(cmd, kubeconfig, context).await,
         Command::Events(args) => events::run(args, kubeconfig, context).await,
         Command::Tree(cmd) => tree::run(cmd, kubeconfig, context).await,
+        Command::History(cmd) => helmrelease::history_command(cmd, kubeconfig, context).await,
+        Command::Rollback(cmd) => helmrelease::rollback_command(cmd, kubeconfig, context).await,
         Command::Bootstrap(cmd) => bootstrap::run(cmd, kubeconfig, context).await,
     }
 }

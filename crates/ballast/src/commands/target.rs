@@ -4,7 +4,7 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use ballast_core::parse_duration;
 use kube::api::{Api, DeleteParams};
 
@@ -40,6 +40,7 @@ pub async fn run(verb: Verb, cmd: &TargetCommand, kubeconfig: Option<&Path>, con
             act::<OCIRepository>(verb, Api::namespaced(client, &a.namespace), a).await
         }
         TargetCommand::Kustomization(a) => act::<Kustomization>(verb, Api::namespaced(client, &a.namespace), a).await,
+        TargetCommand::Helmrelease(a) => act::<HelmRelease>(verb, Api::namespaced(client, &a.namespace), a).await,
     }
 }
 

@@ -1,11 +1,11 @@
 //! The Flux CLI's Helm verbs typed with `ballast`: `create source helm|oci` (and `--export` as
 //! Flux's own golden files print it), `get|export|reconcile|suspend|resume|delete source
-//! helm|chart|oci`, the credentials Secret `create source helm` writes.
-
-use std::process::Command;
-use std::sync::OnceLock;
+//! helm|chart|oci`, the credentials Secret `create source helm` writes, and the HelmRelease
+//! verbs (`create|get|export|suspend|resume|delete|reconcile|history|rollback|tree
+//! helmrelease`).
 
 use crate::support::{Run, ballast, get, kubectl, namespace};
+use std::process::Command;
 
 /// `ballast <args>` without a cluster (for `--export`).
 fn offline(args: &[&str]) -> Run {
@@ -23,30 +23,9 @@ fn offline(args: &[&str]) -> Run {
     }
 }
 
-/// The Helm source CRDs on the test cluster, once.
+/// The Flux CRDs, Helm kinds included (`ballast install`), once.
 fn helm_source_crds() {
-    static DONE: OnceLock<()> = OnceLock::new();
-    DONE.get_or_init(|| {
-        let dir = tempfile::tempdir().unwrap();
-        let crds: Vec<serde_json::Value> = ballast_api::helm_source_crds()
-            .iter()
-            .map(|c| serde_json::to_value(c).unwrap())
-            .collect();
-        let file = dir.path().join("crds.json");
-        let list = serde_json::json!({"apiVersion": "v1", "kind": "List", "items": crds});
-        std::fs::write(&file, list.to_string()).unwrap();
-        kubectl(&["apply", "-f", file.to_str().unwrap()]);
-        for name in ["helmrepositories", "helmcharts", "ocirepositories"] {
-            kubectl(&[
-                "wait",
-                "--for",
-                "condition=established",
-                "--timeout",
-                "60s",
-                &format!("crd/{name}.source.toolkit.fluxcd.io"),
-            ]);
-        }
-    });
+    crate::support::install();
 }
 
 // Expected texts: the Flux CLI's golden files (cmd/flux/testdata/create_source_helm/*.golden,
@@ -492,4 +471,124 @@ fn create_helmrelease_export_prints_what_flux_prints() {
         full.stdout,
         "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: apps\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      reconcileStrategy: ChartVersion\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n        namespace: flux-system\n      version: '>=6.0.0 <7.0.0'\n  dependsOn:\n  - name: infra\n  - name: db\n    namespace: ops\n  install:\n    createNamespace: true\n  interval: 10m0s\n  releaseName: web-prod\n  storageNamespace: prod\n  targetNamespace: prod\n  values:\n    extra:\n    - 1\n    - two\n    image:\n      pullPolicy: Always\n      tag: '2.0'\n    replicaCount: 2\n  valuesFrom:\n  - kind: Secret\n    name: web-values\n"
     );
+}
+
+/// A chart directory at `version` (one ConfigMap named after the release).
+fn chart(dir: &std::path::Path, version: &str) -> String {
+    let root = ballast_testenv::charts::write_chart(&dir.join(version), "app", version, "message: hi\n", &[]);
+    root.display().to_string()
+}
+
+#[test]
+fn helmrelease_verbs_on_a_release_the_cli_installed() {
+    helm_source_crds();
+    let ns = namespace("hcli-hr");
+    let dir = tempfile::tempdir().unwrap();
+    // The release the HelmRelease names (release name = its name, same namespace), made by the
+    // helm verbs: revisions 1 (1.0.0) and 2 (2.0.0).
+    ballast(&["helm", "install", "web", &chart(dir.path(), "1.0.0"), "-n", &ns]).ok();
+    ballast(&["helm", "upgrade", "web", &chart(dir.path(), "2.0.0"), "-n", &ns]).ok();
+    let created = ballast(&[
+        "create",
+        "hr",
+        "web",
+        "-n",
+        &ns,
+        "--source=HelmRepository/charts",
+        "--chart=app",
+        "--chart-version=2.0.0",
+    ])
+    .ok();
+    assert!(
+        created.stdout.contains(&format!("HelmRelease/{ns}/web created")),
+        "{}",
+        created.stdout
+    );
+
+    // get: Flux's columns; no controller here, so no status yet.
+    let got = ballast(&["get", "helmreleases", "-n", &ns]).ok();
+    assert_eq!(
+        got.lines()[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    );
+    assert!(got.lines()[1].starts_with("web"), "{}", got.stdout);
+
+    // export: as `flux export hr` lays it out.
+    let exported = ballast(&["export", "helmrelease", "web", "-n", &ns]).ok().stdout;
+    assert_eq!(
+        exported,
+        format!(
+            "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  chart:\n    spec:\n      chart: app\n      reconcileStrategy: ChartVersion\n      sourceRef:\n        kind: HelmRepository\n        name: charts\n      version: 2.0.0\n  interval: 1m0s\n"
+        )
+    );
+
+    // history: the release records, newest first.
+    let history = ballast(&["history", "helmrelease", "web", "-n", &ns]).ok();
+    let rows: Vec<Vec<&str>> = history
+        .lines()
+        .iter()
+        .map(|l| l.split('\t').map(str::trim).collect())
+        .collect();
+    assert_eq!(
+        rows[0],
+        ["REVISION", "CHART", "APP VERSION", "STATUS", "UPDATED", "DIGEST"]
+    );
+    assert_eq!(rows[1][..4], ["2", "app@2.0.0", "2.0.0", "deployed"]);
+    assert_eq!(rows[2][..4], ["1", "app@1.0.0", "1.0.0", "superseded"]);
+
+    // tree: the objects of the deployed release (no inventory in the status: from its manifest).
+    let tree = ballast(&["tree", "hr", "web", "-n", &ns]).ok();
+    assert_eq!(tree.stdout, format!("HelmRelease/{ns}/web\n└── ConfigMap/{ns}/web\n"));
+
+    // reconcile --force --reset: the three annotations carry the same token (nothing
+    // reconciles here, so the wait ends at its timeout with an error).
+    let r = ballast(&[
+        "reconcile",
+        "hr",
+        "web",
+        "-n",
+        &ns,
+        "--force",
+        "--reset",
+        "--timeout",
+        "1s",
+    ])
+    .fails();
+    assert!(r.stderr.contains("not reconciled within"), "{}", r.stderr);
+    let hr = get("helmreleases.helm.toolkit.fluxcd.io", Some(&ns), "web").unwrap();
+    let ann = &hr["metadata"]["annotations"];
+    let token = ann["reconcile.fluxcd.io/requestedAt"].as_str().unwrap();
+    assert_eq!(ann["reconcile.fluxcd.io/forceAt"], token);
+    assert_eq!(ann["reconcile.fluxcd.io/resetAt"], token);
+    let exported = ballast(&["export", "hr", "web", "-n", &ns]).ok().stdout;
+    assert!(!exported.contains("annotations"), "{exported}");
+
+    // rollback: the HelmRelease is suspended first, then the release rolls back to 1 as a new
+    // revision 3 (what `helm rollback` records).
+    let rb = ballast(&["rollback", "helmrelease", "web", "1", "-n", &ns]).ok();
+    assert!(rb.stdout.contains("✔ HelmRelease web suspended"), "{}", rb.stdout);
+    let hr = get("helmreleases.helm.toolkit.fluxcd.io", Some(&ns), "web").unwrap();
+    assert_eq!(hr["spec"]["suspend"], true);
+    assert!(
+        hr["metadata"]["annotations"]["ballast.dev/rolled-back"]
+            .as_str()
+            .unwrap()
+            .starts_with("1@")
+    );
+    let cm = get("configmap", Some(&ns), "web").unwrap();
+    assert_eq!(cm["data"]["version"], "1.0.0");
+    let history = ballast(&["helm", "history", "web", "-n", &ns]).ok();
+    assert!(history.stdout.contains("Rollback to 1"), "{}", history.stdout);
+    // Suspended: reconcile refuses until resumed.
+    let refused = ballast(&["reconcile", "hr", "web", "-n", &ns]).fails();
+    assert!(refused.stderr.contains("suspended"), "{}", refused.stderr);
+    let listed = ballast(&["get", "hr", "-n", &ns]).ok();
+    assert!(listed.lines()[1].contains("\tTrue "), "{}", listed.stdout);
+    // A revision that does not exist is refused before anything is written.
+    let missing = ballast(&["rollback", "hr", "web", "9", "-n", &ns]).fails();
+    assert!(missing.stderr.contains("has no revision 9"), "{}", missing.stderr);
+
+    // delete: gone (no finalizer without a controller).
+    ballast(&["delete", "hr", "web", "-n", &ns, "--timeout", "30s"]).ok();
+    assert!(get("helmreleases.helm.toolkit.fluxcd.io", Some(&ns), "web").is_none());
 }
