@@ -7,39 +7,22 @@
 //! rollback stays until `ballast resume helmrelease NAME`, which upgrades the release back to
 //! what the spec asks for (as Flux's controller does after a manual `helm rollback`).
 
+use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
 use ballast_api::HelmRelease;
 use ballast_api::helm_release::Snapshot;
-use std::path::Path;
-
-use ballast_api::helm_release::shorten_release_name;
+use ballast_controller::helm_release::{release_name, target_namespace};
 use ballast_core::{Inventory, InventoryEntry, ObjectRef, parse_duration};
 use ballast_helm::release::{Release, Status};
 use ballast_kube::Cluster;
 use ballast_release::{ActionOptions, Releases};
 use kube::api::{Api, Patch, PatchParams};
 use serde_json::json;
-use sha2::Digest;
 
 use crate::cli::{HistoryCommand, RollbackCommand};
 use crate::pipeline::connect;
-
-/// The release name, as the HelmRelease controller (and Flux) computes it.
-fn release_name(hr: &HelmRelease) -> String {
-    shorten_release_name(&hr.full_release_name(), |s| {
-        sha2::Sha256::digest(s.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    })
-}
-
-/// Namespace of the release (its objects and, as the controller keeps them, its records).
-fn target_namespace(hr: &HelmRelease) -> String {
-    hr.target_namespace()
-}
 
 /// `history helmrelease`.
 pub async fn history_command(cmd: &HistoryCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {

@@ -31,6 +31,16 @@ async fn reconcile_release_source(client: &kube::Client, hr: &HelmRelease, timeo
         }
         return Ok(());
     }
+    // The controller records the HelmChart it made as `status.helmChart` (`namespace/name`).
+    if let Some((ns, name)) = hr
+        .status
+        .as_ref()
+        .and_then(|s| s.helm_chart.as_deref())
+        .and_then(|c| c.split_once('/'))
+    {
+        reconcile_chart(client, ns, name, true, timeout).await?;
+        return Ok(());
+    }
     let Some(chart) = &hr.spec.chart else {
         anyhow::bail!("HelmRelease has neither spec.chart nor spec.chartRef");
     };

@@ -4,7 +4,10 @@
 //! verbs (`create|get|export|suspend|resume|delete|reconcile|history|rollback|tree
 //! helmrelease`).
 
-use crate::support::{Run, ballast, get, kubectl, namespace};
+use ballast_testenv::charts::write_chart;
+use ballast_testenv::git::GitRepo;
+
+use crate::support::{ControllerProcess, Run, ballast, get, kubectl, namespace, wait_for};
 use std::process::Command;
 
 /// `ballast <args>` without a cluster (for `--export`).
@@ -591,4 +594,144 @@ fn helmrelease_verbs_on_a_release_the_cli_installed() {
     // delete: gone (no finalizer without a controller).
     ballast(&["delete", "hr", "web", "-n", &ns, "--timeout", "30s"]).ok();
     assert!(get("helmreleases.helm.toolkit.fluxcd.io", Some(&ns), "web").is_none());
+}
+
+/// Waits until the HelmRelease is Ready at `version` (the controller's work).
+fn ready_at(ns: &str, name: &str, version: &str) {
+    wait_for(&format!("HelmRelease {name} Ready at {version}"), 120, || {
+        let hr = get("helmreleases.helm.toolkit.fluxcd.io", Some(ns), name)?;
+        let ready = hr["status"]["conditions"]
+            .as_array()?
+            .iter()
+            .any(|c| c["type"] == "Ready" && c["status"] == "True");
+        (ready && hr["status"]["history"][0]["chartVersion"] == version).then_some(())
+    });
+}
+
+#[test]
+fn helmrelease_verbs_with_the_controller() {
+    helm_source_crds();
+    let ns = namespace("hcli-ctl");
+    let repo = GitRepo::new();
+    write_chart(&repo.path().join("charts"), "demo", "0.1.0", "message: default\n", &[]);
+    repo.commit("chart 0.1.0");
+    let url = repo.url();
+    ballast(&[
+        "create", "source", "git", "charts", "--url", &url, "--branch", "main", "-n", &ns,
+    ])
+    .ok();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    ballast(&[
+        "create",
+        "hr",
+        "demo",
+        "-n",
+        &ns,
+        "--source=GitRepository/charts",
+        "--chart=./charts/demo",
+        "--interval=1h",
+    ])
+    .ok();
+    ready_at(&ns, "demo", "0.1.0");
+
+    // get: Flux's row for a released HelmRelease.
+    let got = ballast(&["get", "hr", "-n", &ns]).ok();
+    let row: Vec<&str> = got.lines()[1].split('\t').map(str::trim).collect();
+    assert_eq!(row[..4], ["demo", "0.1.0", "False", "True"], "{}", got.stdout);
+
+    // A new chart version in Git: reconcile --with-source walks GitRepository, HelmChart,
+    // HelmRelease, as Flux's golden output does.
+    write_chart(&repo.path().join("charts"), "demo", "0.2.0", "message: default\n", &[]);
+    repo.commit("chart 0.2.0");
+    let r = ballast(&["reconcile", "hr", "demo", "-n", &ns, "--with-source", "--timeout", "2m"]).ok();
+    let order: Vec<&str> = r
+        .lines()
+        .into_iter()
+        .filter(|l| l.starts_with("► annotating"))
+        .collect();
+    assert_eq!(
+        order,
+        [
+            format!("► annotating GitRepository charts in {ns} namespace"),
+            format!("► annotating HelmChart {ns}-demo in {ns} namespace"),
+            format!("► annotating HelmRelease demo in {ns} namespace"),
+        ],
+        "{}",
+        r.stdout
+    );
+    assert!(r.stdout.contains("✔ fetched revision 0.2.0\n"), "{}", r.stdout);
+    assert!(r.stdout.ends_with("✔ applied revision 0.2.0\n"), "{}", r.stdout);
+    assert_eq!(get("configmap", Some(&ns), "demo").unwrap()["data"]["version"], "0.2.0");
+
+    // history: records with the digests of status.history.
+    let history = ballast(&["history", "hr", "demo", "-n", &ns]).ok();
+    let rows: Vec<Vec<&str>> = history
+        .lines()
+        .iter()
+        .map(|l| l.split('\t').map(str::trim).collect())
+        .collect();
+    assert_eq!(
+        rows[1][..4],
+        ["2", "demo@0.2.0", "0.2.0", "deployed"],
+        "{}",
+        history.stdout
+    );
+    assert_eq!(
+        rows[2][..4],
+        ["1", "demo@0.1.0", "0.1.0", "superseded"],
+        "{}",
+        history.stdout
+    );
+    assert!(rows[1][5].starts_with("sha256:"), "{}", history.stdout);
+
+    // tree: the release's objects.
+    let tree = ballast(&["tree", "hr", "demo", "-n", &ns]).ok();
+    assert_eq!(tree.stdout, format!("HelmRelease/{ns}/demo\n└── ConfigMap/{ns}/demo\n"));
+
+    // --force: one forced upgrade, a new revision with the same chart.
+    ballast(&["reconcile", "hr", "demo", "-n", &ns, "--force", "--timeout", "2m"]).ok();
+    let history = ballast(&["history", "hr", "demo", "-n", &ns]).ok();
+    assert!(history.lines()[1].starts_with("3"), "{}", history.stdout);
+
+    // rollback: suspended first, so the controller leaves the rolled-back release alone; a
+    // reconcile is refused while suspended; resume upgrades it back to the spec's chart.
+    let rb = ballast(&["rollback", "hr", "demo", "1", "-n", &ns]).ok();
+    assert!(
+        rb.stdout.contains("rolled back to revision 1 (now revision 4)"),
+        "{}",
+        rb.stdout
+    );
+    assert_eq!(get("configmap", Some(&ns), "demo").unwrap()["data"]["version"], "0.1.0");
+    ballast(&["reconcile", "hr", "demo", "-n", &ns]).fails();
+    let listed = ballast(&["get", "hr", "-n", &ns]).ok();
+    assert!(listed.lines()[1].contains("\tTrue "), "{}", listed.stdout);
+    let resumed = ballast(&["resume", "hr", "demo", "-n", &ns, "--timeout", "2m"]).ok();
+    assert!(
+        resumed.stdout.contains("reconciliation completed: 0.2.0"),
+        "{}",
+        resumed.stdout
+    );
+    assert_eq!(get("configmap", Some(&ns), "demo").unwrap()["data"]["version"], "0.2.0");
+    let history = ballast(&["history", "hr", "demo", "-n", &ns]).ok();
+    let rows: Vec<Vec<&str>> = history
+        .lines()
+        .iter()
+        .map(|l| l.split('\t').map(str::trim).collect())
+        .collect();
+    assert_eq!(
+        rows[1][..4],
+        ["5", "demo@0.2.0", "0.2.0", "deployed"],
+        "{}",
+        history.stdout
+    );
+    assert_eq!(
+        rows[2][..4],
+        ["4", "demo@0.1.0", "0.1.0", "superseded"],
+        "{}",
+        history.stdout
+    );
+
+    // delete: the finalizer uninstalls the release.
+    ballast(&["delete", "hr", "demo", "-n", &ns, "--timeout", "2m"]).ok();
+    assert!(get("configmap", Some(&ns), "demo").is_none());
 }
