@@ -4,6 +4,32 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+/// `diff helmrelease ...` and `diff hr ...` become the hidden `diff-helmrelease ...` (clap
+/// cannot give `diff` both a required `--name` and an object subcommand); every other
+/// command line is returned unchanged. Only the verb position counts: global options
+/// (`--kubeconfig F`, `--context C`, or their `=` forms) may come first.
+pub fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "--kubeconfig" || a == "--context" {
+            i += 2;
+            continue;
+        }
+        if a.starts_with("--kubeconfig=") || a.starts_with("--context=") {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let is = |j: usize, words: &[&str]| args.get(j).is_some_and(|a| words.iter().any(|w| a == *w));
+    if is(i, &["diff"]) && is(i + 1, &["helmrelease", "hr"]) {
+        args[i] = "diff-helmrelease".into();
+        args.remove(i + 1);
+    }
+    args
+}
+
 /// Ballast keeps Kubernetes clusters equal to what Git says.
 #[derive(Debug, Parser)]
 #[command(name = "ballast", version, about, propagate_version = true)]
@@ -35,9 +61,16 @@ pub enum Command {
     /// directory, one file per object (the rendered-manifests pattern); `--check` exits 1
     /// when the directory is out of date.
     Render(RenderUnitArgs),
-    /// Show what a sync would change, including prunes, as a unified diff.
+    /// Show what a sync would change, including prunes, as a unified diff; `diff helmrelease
+    /// NAME` shows what the next upgrade of a HelmRelease would change.
     /// Exit 0: no change; 1: changes; 2: error.
     Diff(DiffArgs),
+    /// `diff helmrelease NAME`: what the next upgrade of a HelmRelease would change, its chart
+    /// built and its values composed as the controller does, planned against the live release
+    /// (Secret values masked; values from Secrets never printed).
+    /// Exit 0: no change; 1: changes; 2: error.
+    #[command(name = "diff-helmrelease", hide = true)]
+    DiffHelmrelease(DiffHelmRelease),
     /// Run one reconcile pass: fetch, render, apply, prune, wait.
     Sync(SyncArgs),
     /// A local control plane (etcd + kube-apiserver + kube-controller-manager) on loopback.
@@ -1130,6 +1163,20 @@ pub struct DiffArgs {
     pub no_prune: bool,
 }
 
+/// `diff helmrelease` (typed as `diff helmrelease NAME` or `diff hr NAME`; see
+/// [`rewrite_args`]).
+#[derive(Debug, Args)]
+pub struct DiffHelmRelease {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Limit for fetching the chart.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+}
+
 /// `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -1170,4 +1217,38 @@ pub enum LocalAction {
     Down,
     /// Show whether it runs. Exit 0: running and ready; 1: not running.
     Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_args;
+
+    fn rewrite(line: &str) -> String {
+        let args = line.split(' ').map(std::ffi::OsString::from).collect();
+        rewrite_args(args)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn diff_helmrelease_becomes_the_hidden_verb() {
+        assert_eq!(
+            rewrite("ballast diff hr web -n apps"),
+            "ballast diff-helmrelease web -n apps"
+        );
+        assert_eq!(
+            rewrite("ballast --kubeconfig k --context=c diff helmrelease web"),
+            "ballast --kubeconfig k --context=c diff-helmrelease web"
+        );
+        for same in [
+            "ballast diff --name hr --path .",
+            "ballast sync hr",
+            "ballast --context diff diff --name x",
+            "ballast build --path hr",
+        ] {
+            assert_eq!(rewrite(same), same);
+        }
+    }
 }

@@ -7,6 +7,7 @@ mod controller;
 mod create;
 mod create_helm;
 mod diff;
+mod diff_helmrelease;
 mod events;
 mod export;
 mod flux_format;
@@ -41,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Helmfile(args) => helmfile::run(args),
         Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
+        Command::DiffHelmrelease(args) => diff_helmrelease::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,
         Command::Controller(args) => controller::run(args, kubeconfig, context).await,
