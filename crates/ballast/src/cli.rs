@@ -1175,6 +1175,9 @@ pub struct DiffHelmRelease {
     /// Limit for fetching the chart.
     #[arg(long, default_value = "5m")]
     pub timeout: String,
+    /// Accept a chart from a `file://` GitRepository (as the controller's flag).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub allow_file_sources: bool,
 }
 
 /// `sync`.

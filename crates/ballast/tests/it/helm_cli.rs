@@ -735,3 +735,130 @@ fn helmrelease_verbs_with_the_controller() {
     ballast(&["delete", "hr", "demo", "-n", &ns, "--timeout", "2m"]).ok();
     assert!(get("configmap", Some(&ns), "demo").is_none());
 }
+
+#[test]
+fn diff_helmrelease_shows_the_next_upgrade_and_never_a_secret_value() {
+    helm_source_crds();
+    let ns = namespace("hcli-diff");
+    let cm = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\ndata:\n  version: {{ .Chart.Version | quote }}\n  message: {{ .Values.message | default \"none\" | quote }}\n";
+    let secret = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-creds\nstringData:\n  password: {{ .Values.password | quote }}\n";
+    let repo = GitRepo::new();
+    write_chart(
+        &repo.path().join("charts"),
+        "demo",
+        "0.1.0",
+        "message: default\npassword: none\n",
+        &[("cm.yaml", cm), ("secret.yaml", secret)],
+    );
+    repo.commit("chart 0.1.0");
+    let url = repo.url();
+    ballast(&[
+        "create", "source", "git", "charts", "--url", &url, "--branch", "main", "-n", &ns,
+    ])
+    .ok();
+    kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "demo-values",
+        "-n",
+        &ns,
+        "--from-literal=values.yaml=password: s3cr3t-one",
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "message: one\n").unwrap();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    ballast(&[
+        "create",
+        "hr",
+        "demo",
+        "-n",
+        &ns,
+        "--source=GitRepository/charts",
+        "--chart=./charts/demo",
+        "--values",
+        values.to_str().unwrap(),
+        "--values-from=Secret/demo-values",
+        "--interval=1h",
+    ])
+    .ok();
+    ready_at(&ns, "demo", "0.1.0");
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", "helmrelease", "demo", "-n", &ns];
+        args.extend_from_slice(extra);
+        ballast(&args)
+    };
+
+    // In sync: exit 0, nothing printed.
+    let same = diff(&["--allow-file-sources"]);
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    assert_eq!(same.stdout, "");
+    // file:// charts need the flag, as in the controller.
+    let refused = diff(&[]).fails();
+    assert!(refused.stderr.contains("file://"), "{}", refused.stderr);
+
+    // Suspended (so the controller leaves it), then changed: values, the valuesFrom Secret and
+    // the chart version.
+    ballast(&["suspend", "hr", "demo", "-n", &ns]).ok();
+    kubectl(&[
+        "patch",
+        "helmrelease",
+        "demo",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"values":{"message":"two"}}}"#,
+    ]);
+    kubectl(&[
+        "patch",
+        "secret",
+        "demo-values",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"stringData":{"values.yaml":"password: s3cr3t-two"}}"#,
+    ]);
+    write_chart(
+        &repo.path().join("charts"),
+        "demo",
+        "0.2.0",
+        "message: default\npassword: none\n",
+        &[("cm.yaml", cm), ("secret.yaml", secret)],
+    );
+    repo.commit("chart 0.2.0");
+    // The chart is built from the source's current artifact, as the HelmChart reconciler
+    // builds it: fetch the new commit first.
+    ballast(&["reconcile", "source", "git", "charts", "-n", &ns]).ok();
+    let changed = diff(&["--allow-file-sources"]);
+    assert_eq!(changed.code, 1, "{}{}", changed.stdout, changed.stderr);
+    let out = &changed.stdout;
+    assert!(
+        out.contains("-  message: one\n") && out.contains("+  message: two\n"),
+        "{out}"
+    );
+    assert!(
+        out.contains("-  version: 0.1.0\n") && out.contains("+  version: 0.2.0\n"),
+        "{out}"
+    );
+    assert!(out.contains(&format!("Secret/{ns}/demo-creds")), "{out}");
+    for text in [&changed.stdout, &changed.stderr, &same.stderr] {
+        assert!(!text.contains("s3cr3t"), "a secret value was printed:\n{text}");
+        assert!(
+            !text.contains("czNjcjN0"),
+            "a secret value was printed (base64):\n{text}"
+        );
+    }
+    assert!(changed.stderr.contains("upgrade of release"), "{}", changed.stderr);
+    // Nothing was written: the release is still at revision 1, the ConfigMap unchanged.
+    assert_eq!(get("configmap", Some(&ns), "demo").unwrap()["data"]["message"], "one");
+    let history = ballast(&["history", "hr", "demo", "-n", &ns]).ok();
+    assert_eq!(history.lines().len(), 2, "{}", history.stdout);
+
+    // A HelmRelease that does not exist: exit 2.
+    ballast(&["diff", "hr", "nope", "-n", &ns]).fails();
+}
