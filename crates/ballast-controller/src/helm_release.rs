@@ -476,10 +476,10 @@ fn check_spec(hr: &HelmRelease) -> Result<(), ReconcileError> {
     if let Err(e) = ballast_plan::validate::dns_label(&target) {
         return Err(ReconcileError::Invalid(format!("spec.targetNamespace {target:?}: {e}")));
     }
-    if hr.storage_namespace() != target {
+    let storage = hr.storage_namespace();
+    if let Err(e) = ballast_plan::validate::dns_label(&storage) {
         return Err(ReconcileError::Invalid(format!(
-            "spec.storageNamespace {:?} differs from the release namespace {target:?}: not supported yet (records are stored with the objects' namespace)",
-            hr.storage_namespace()
+            "spec.storageNamespace {storage:?}: {e}"
         )));
     }
     Ok(())
@@ -719,9 +719,9 @@ async fn chart_source(
 
 /// Recovers a `pending-*` latest revision Ballast wrote before this process started: the
 /// operation that wrote it died with its controller.
-async fn recover_interrupted(ctx: &Context, namespace: &str, name: &str) -> Result<bool, ReconcileError> {
+async fn recover_interrupted(ctx: &Context, storage_namespace: &str, name: &str) -> Result<bool, ReconcileError> {
     let Some(parts) = ctx.helm.get() else { return Ok(false) };
-    let store = ballast_release::store::Store::new(ctx.client.clone(), namespace);
+    let store = ballast_release::store::Store::new(ctx.client.clone(), storage_namespace);
     let mut records = store.history(name).await.map_err(|e| ReconcileError::Release(e.0))?;
     let Some(last) = records.last_mut() else {
         return Ok(false);
@@ -811,18 +811,16 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     let force_at = hr.annotations().get(FORCE_REQUEST_ANNOTATION).cloned();
     let force = force_at.is_some() && force_at != status.last_handled_force_at;
 
-    if recover_interrupted(ctx, &namespace, &release).await? {
+    if recover_interrupted(ctx, &hr.storage_namespace(), &release).await? {
         ctx.event(
             hr,
             EventType::Warning,
             "PendingRecovered",
-            &format!(
-                "release {namespace}/{release}: an operation interrupted by a controller restart was marked failed"
-            ),
+            &format!("release {release}: an operation interrupted by a controller restart was marked failed"),
         )
         .await;
     }
-    let releases = Releases::new(&ctx.cluster, &namespace);
+    let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
     let history = releases
         .history(&release)
         .await
@@ -993,7 +991,15 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                         .and_then(|r| r.remediate_last_failure)
                         .unwrap_or(retries > 0)
                 };
-                if !out_of_retries || remediate_last {
+                // Only a failed revision needs remediation: a chart that failed to render left
+                // none.
+                let failed_record = releases
+                    .history(&release)
+                    .await
+                    .ok()
+                    .and_then(|h| h.last().map(|r| r.info.status == Status::Failed))
+                    .unwrap_or(false);
+                if failed_record && (!out_of_retries || remediate_last) {
                     remediate(hr, ctx, &releases, &release, todo, timeout, status).await;
                 }
                 update_history(status, &releases, &release).await;
@@ -1406,8 +1412,8 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
     if !hr.suspended() {
         let release = release_name(hr);
         let namespace = hr.target_namespace();
-        let _ = recover_interrupted(ctx, &namespace, &release).await;
-        let releases = Releases::new(&ctx.cluster, &namespace);
+        let _ = recover_interrupted(ctx, &hr.storage_namespace(), &release).await;
+        let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
         let history = releases
             .history(&release)
             .await

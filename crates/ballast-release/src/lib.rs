@@ -127,6 +127,17 @@ impl Releases {
         }
     }
 
+    /// Releases whose objects go in `namespace` and whose records are stored in
+    /// `storage_namespace` (Flux's `storageNamespace`; helm itself stores them with the objects,
+    /// as [`Releases::new`] does).
+    pub fn with_storage(cluster: &Cluster, namespace: &str, storage_namespace: &str) -> Self {
+        Releases {
+            cluster: cluster.with_field_manager(HELM_FIELD_MANAGER),
+            store: Store::new(cluster.client().clone(), storage_namespace),
+            namespace: namespace.to_string(),
+        }
+    }
+
     /// Every revision of `name`, oldest first.
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, ReleaseError> {
         Ok(self.store.history(name).await?.into_iter().map(|s| s.release).collect())
