@@ -20,7 +20,7 @@ use ballast_controller::helm_chart::{ChartBuild, build};
 use ballast_controller::helm_release::{compose_values, release_name, target_namespace};
 use ballast_core::parse_duration;
 use ballast_helm::values::ValueOptions;
-use ballast_release::{ActionOptions, Releases};
+use ballast_release::ActionOptions;
 use kube::ResourceExt;
 use kube::api::Api;
 
@@ -154,7 +154,7 @@ pub async fn run(a: &DiffHelmRelease, kubeconfig: Option<&Path>, context: Option
             .unwrap_or(false),
         ..ActionOptions::default()
     };
-    let plan = Releases::new(&cluster, &namespace)
+    let plan = super::helmrelease::releases_of(&cluster, &hr)
         .plan(
             &release,
             &chart_file,

@@ -13,7 +13,7 @@ use std::time::Duration;
 use anyhow::{Result, bail};
 use ballast_api::HelmRelease;
 use ballast_api::helm_release::Snapshot;
-use ballast_controller::helm_release::{release_name, target_namespace};
+use ballast_controller::helm_release::{release_name, storage_namespace, target_namespace};
 use ballast_core::{Inventory, InventoryEntry, ObjectRef, parse_duration};
 use ballast_helm::release::{Release, Status};
 use ballast_kube::Cluster;
@@ -70,9 +70,15 @@ fn table(rows: &[Vec<String>]) -> String {
     out
 }
 
+/// The releases of a HelmRelease as its controller reaches them: objects in the target
+/// namespace, records in the storage namespace.
+pub(super) fn releases_of(cluster: &Cluster, hr: &HelmRelease) -> Releases {
+    Releases::with_storage(cluster, &target_namespace(hr), &storage_namespace(hr))
+}
+
 /// The release records of a HelmRelease, oldest first.
 async fn records(cluster: &Cluster, hr: &HelmRelease) -> Result<Vec<Release>> {
-    Releases::new(cluster, &target_namespace(hr))
+    releases_of(cluster, hr)
         .history(&release_name(hr))
         .await
         .map_err(|e| anyhow::anyhow!("{e}"))
@@ -150,7 +156,7 @@ pub async fn rollback(
     let hr = api.get(name).await?;
     let release = release_name(&hr);
     let target_ns = target_namespace(&hr);
-    let releases = Releases::new(cluster, &target_ns);
+    let releases = releases_of(cluster, &hr);
     let history = releases.history(&release).await.map_err(|e| anyhow::anyhow!("{e}"))?;
     let Some(latest) = history.last() else {
         bail!("HelmRelease {namespace}/{name}: release {target_ns}/{release} has no revision to roll back");

@@ -539,6 +539,24 @@ fn helmrelease_verbs_on_a_release_the_cli_installed() {
     assert_eq!(rows[1][..4], ["2", "app@2.0.0", "2.0.0", "deployed"]);
     assert_eq!(rows[2][..4], ["1", "app@1.0.0", "1.0.0", "superseded"]);
 
+    // A HelmRelease in another namespace naming the same release: objects and records in the
+    // target namespace (`create hr` sets storageNamespace to it, as Flux does).
+    let other = namespace("hcli-hr-other");
+    ballast(&[
+        "create",
+        "hr",
+        "remote",
+        "-n",
+        &other,
+        "--source=HelmRepository/charts",
+        "--chart=app",
+        &format!("--target-namespace={ns}"),
+        "--release-name=web",
+    ])
+    .ok();
+    let remote = ballast(&["history", "hr", "remote", "-n", &other]).ok();
+    assert_eq!(remote.stdout, history.stdout);
+
     // tree: the objects of the deployed release (no inventory in the status: from its manifest).
     let tree = ballast(&["tree", "hr", "web", "-n", &ns]).ok();
     assert_eq!(tree.stdout, format!("HelmRelease/{ns}/web\n└── ConfigMap/{ns}/web\n"));
