@@ -6,7 +6,7 @@ use std::time::{Duration, Instant};
 use anyhow::{Result, bail};
 use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use ballast_core::parse_duration;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, Preconditions};
 
 use super::flux_objects::{FluxObject, request_and_wait, set_suspend};
 use crate::cli::{NamedArgs, TargetCommand, TargetSource};
@@ -60,7 +60,18 @@ async fn act<K: FluxObject>(verb: Verb, api: Api<K>, a: &NamedArgs) -> Result<u8
             }
         }
         Verb::Delete => {
-            api.delete(&a.name, &DeleteParams::default()).await?;
+            // The delete carries the UID read here: an object recreated meanwhile is not deleted.
+            let Some(current) = api.get_opt(&a.name).await? else {
+                bail!("{} {} not found in {} namespace", K::KIND, a.name, a.namespace);
+            };
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: current.meta().uid.clone(),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            api.delete(&a.name, &params).await?;
             println!("► deleting {} {} in {} namespace", K::KIND, a.name, a.namespace);
             let deadline = Instant::now() + timeout;
             while api.get_opt(&a.name).await?.is_some() {
