@@ -64,5 +64,36 @@ fn clean(v: Value) -> Value {
             meta.remove("annotations");
         }
     }
-    json!({"apiVersion": v["apiVersion"], "kind": v["kind"], "metadata": meta, "spec": v["spec"]})
+    let mut spec = v["spec"].clone();
+    go_durations(&mut spec, 0);
+    json!({"apiVersion": v["apiVersion"], "kind": v["kind"], "metadata": meta, "spec": spec})
 }
+
+/// Duration fields as the Flux CLI prints them after reading them into Go's `metav1.Duration`
+/// (`5m` → `5m0s`), at any depth of the spec (`chart.spec.interval`); other values as stored.
+fn go_durations(v: &mut Value, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                match child {
+                    Value::String(text) if DURATION_FIELDS.contains(&k.as_str()) => {
+                        if let Ok(n) = flux_format::parse_go_duration(text) {
+                            *text = flux_format::format_go_duration(n);
+                        }
+                    }
+                    // Values are the chart's, not durations.
+                    _ if k == "values" => {}
+                    _ => go_durations(child, depth + 1),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| go_durations(x, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Spec fields of Flux's kinds typed `metav1.Duration`.
+const DURATION_FIELDS: [&str; 3] = ["interval", "timeout", "retryInterval"];

@@ -880,3 +880,41 @@ fn diff_helmrelease_shows_the_next_upgrade_and_never_a_secret_value() {
     // A HelmRelease that does not exist: exit 2.
     ballast(&["diff", "hr", "nope", "-n", &ns]).fails();
 }
+
+// Flux's cmd/flux/testdata/export: objects written as objects.yaml writes them, exported as
+// helm-repo.yaml, helm-chart.yaml (identical) and helm-release.yaml print them — except the
+// fields Flux's CRDs default on the server (`provider: generic` of the HelmRepository;
+// `reconcileStrategy` and `version: '*'` of the HelmRelease's chart template), which Ballast's
+// CRDs leave unset. Durations are printed as Go's `metav1.Duration` prints them (`5m0s`).
+#[test]
+fn export_prints_what_flux_export_prints() {
+    helm_source_crds();
+    let ns = namespace("hcli-export");
+    let objects = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  interval: 5m\n  timeout: 1m0s\n  url: https://stefanprodan.github.io/podinfo\n---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  chart: podinfo\n  interval: 1m0s\n  reconcileStrategy: ChartVersion\n  sourceRef:\n    kind: HelmRepository\n    name: podinfo\n  version: '*'\n---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  interval: 5m\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: flux-systen\n        namespace: {ns}\n"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::write(dir.path().join("objects.yaml"), objects).unwrap();
+    kubectl(&["apply", "-f", dir.path().join("objects.yaml").to_str().unwrap()]);
+    let repo = ballast(&["export", "source", "helm", "flux-system", "-n", &ns]).ok();
+    assert_eq!(
+        repo.stdout,
+        format!(
+            "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  interval: 5m0s\n  timeout: 1m0s\n  url: https://stefanprodan.github.io/podinfo\n"
+        )
+    );
+    let chart = ballast(&["export", "source", "chart", "flux-system", "-n", &ns]).ok();
+    assert_eq!(
+        chart.stdout,
+        format!(
+            "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  chart: podinfo\n  interval: 1m0s\n  reconcileStrategy: ChartVersion\n  sourceRef:\n    kind: HelmRepository\n    name: podinfo\n  version: '*'\n"
+        )
+    );
+    let release = ballast(&["export", "helmrelease", "flux-system", "-n", &ns]).ok();
+    assert_eq!(
+        release.stdout,
+        format!(
+            "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: flux-systen\n        namespace: {ns}\n  interval: 5m0s\n"
+        )
+    );
+}
