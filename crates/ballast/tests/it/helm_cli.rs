@@ -330,12 +330,12 @@ fn get_reconcile_suspend_resume_delete_helm_sources() {
         charts.stdout
     );
 
-    // export source chart / oci: spec as stored.
+    // export source chart / oci: the spec, durations as Go prints them.
     let exported = ballast(&["export", "source", "chart", "podinfo", "-n", &ns])
         .ok()
         .stdout;
     assert!(
-        exported.contains("spec:\n  chart: podinfo\n  interval: 1m\n  sourceRef:\n    kind: HelmRepository\n    name: oci-charts\n  version: 6.x\n"),
+        exported.contains("spec:\n  chart: podinfo\n  interval: 1m0s\n  sourceRef:\n    kind: HelmRepository\n    name: oci-charts\n  version: 6.x\n"),
         "{exported}"
     );
     let exported = ballast(&["export", "source", "oci", "--all", "-n", &ns]).ok().stdout;
