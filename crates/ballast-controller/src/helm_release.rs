@@ -67,9 +67,9 @@ pub struct HelmParts {
     pub trigger: tokio::sync::mpsc::UnboundedSender<KubeRef<HelmRelease>>,
     /// The controller's cache.
     pub store: Store<HelmRelease>,
-    /// When this controller process started (Unix seconds): a pending revision Ballast wrote
-    /// before then was interrupted.
-    pub started: i64,
+    /// When this controller started its HelmRelease controller: a pending revision Ballast
+    /// wrote before then was interrupted.
+    pub started: jiff::Timestamp,
 }
 
 /// The release name: `spec.releaseName`, else `[<targetNamespace>-]<name>`, shortened past 53
@@ -731,7 +731,7 @@ async fn recover_interrupted(ctx: &Context, storage_namespace: &str, name: &str)
         return Ok(false);
     }
     let written: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
-    if written.is_some_and(|t| t.as_second() >= parts.started) {
+    if written.is_some_and(|t| t >= parts.started) {
         return Ok(false);
     }
     last.release.info.status = Status::Failed;
@@ -1164,14 +1164,6 @@ async fn remediate(
             keep_history: u.keep_history == Some(true),
             ..ActionOptions::default()
         };
-        status.last_attempted_release_action = Some(
-            if failed == Plan::Install {
-                "uninstall"
-            } else {
-                "uninstall-remediation"
-            }
-            .into(),
-        );
         releases
             .uninstall(release, &options)
             .await
@@ -1201,7 +1193,6 @@ async fn remediate(
                 .find(|r| matches!(r.info.status, Status::Deployed | Status::Superseded))
                 .map(|r| r.version)
         });
-        status.last_attempted_release_action = Some("rollback".into());
         match target {
             None => Err((
                 "RollbackFailed",

@@ -376,7 +376,7 @@ fn helm_controllers(
         health.clone(),
         drift::HELM_MANAGED_LABEL,
     );
-    let started = jiff::Timestamp::now().as_second();
+    let started = jiff::Timestamp::now();
     let _ = ctx.helm.set(helm_release::HelmParts {
         drift,
         trigger,
