@@ -632,7 +632,18 @@ pub enum GetCommand {
     Kustomizations(GetArgs),
     /// HelmReleases.
     #[command(alias = "hr", alias = "helmrelease")]
-    Helmreleases(GetArgs),
+    Helmreleases(GetHelmReleases),
+}
+
+/// `get helmreleases`.
+#[derive(Debug, Args)]
+pub struct GetHelmReleases {
+    /// Namespace, all namespaces, watch.
+    #[command(flatten)]
+    pub common: GetArgs,
+    /// Add a SOURCE column, `Kind/namespace/name` of the chart's source (or `chartRef`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub show_source: bool,
 }
 
 /// `get sources`.

@@ -43,6 +43,10 @@ pub trait FluxObject:
     }
     /// True when `get` shortens hex digests in the message, as Flux does for Helm sources.
     const SHORT_HEX_MESSAGE: bool = false;
+    /// `Kind/namespace/name` of the object's source (`get helmreleases --show-source`).
+    fn source_ref(&self) -> String {
+        String::new()
+    }
 }
 
 impl FluxObject for HelmRelease {
@@ -69,6 +73,21 @@ impl FluxObject for HelmRelease {
     }
     fn observed_generation(&self) -> Option<i64> {
         self.status.as_ref().and_then(|s| s.observed_generation)
+    }
+    /// As Flux: the `chartRef`, else the chart template's `sourceRef`, namespace defaulted.
+    fn source_ref(&self) -> String {
+        let own = self.metadata.namespace.clone().unwrap_or_default();
+        let ns = |n: &Option<String>| n.clone().filter(|n| !n.is_empty()).unwrap_or_else(|| own.clone());
+        if let Some(r) = &self.spec.chart_ref {
+            return format!("{}/{}/{}", r.kind, ns(&r.namespace), r.name);
+        }
+        match &self.spec.chart {
+            Some(c) => {
+                let r = &c.spec.source_ref;
+                format!("{}/{}/{}", r.kind, ns(&r.namespace), r.name)
+            }
+            None => String::new(),
+        }
     }
 }
 

@@ -37,9 +37,9 @@ pub async fn run(cmd: &GetCommand, kubeconfig: Option<&Path>, context: Option<&s
             let api: Api<Kustomization> = api(client, args);
             show(&api, args).await
         }
-        GetCommand::Helmreleases(args) => {
-            let api: Api<HelmRelease> = api(client, args);
-            show(&api, args).await
+        GetCommand::Helmreleases(a) => {
+            let api: Api<HelmRelease> = api(client, &a.common);
+            show_with(&api, &a.common, a.show_source).await
         }
     }
 }
@@ -52,7 +52,7 @@ fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
     }
 }
 
-fn row<K: FluxObject>(o: &K, all: bool) -> Vec<String> {
+fn row<K: FluxObject>(o: &K, all: bool, source: bool) -> Vec<String> {
     let (status, mut message) = ready(o);
     if K::SHORT_HEX_MESSAGE {
         message = truncate_hex(&message);
@@ -64,17 +64,23 @@ fn row<K: FluxObject>(o: &K, all: bool) -> Vec<String> {
         status,
         message,
     ];
+    if source {
+        r.insert(1, o.source_ref());
+    }
     if all {
         r.insert(0, o.namespace().unwrap_or_default());
     }
     r
 }
 
-fn print_table(rows: &[Vec<String>], all: bool) {
+fn print_table(rows: &[Vec<String>], all: bool, source: bool) {
     let mut header: Vec<String> = ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
         .iter()
         .map(|s| s.to_string())
         .collect();
+    if source {
+        header.insert(1, "SOURCE".into());
+    }
     if all {
         header.insert(0, "NAMESPACE".into());
     }
@@ -106,8 +112,13 @@ fn print_table(rows: &[Vec<String>], all: bool) {
 }
 
 async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
+    show_with(api, args, false).await
+}
+
+/// `show`, with a SOURCE column when `source`.
+async fn show_with<K: FluxObject>(api: &Api<K>, args: &GetArgs, source: bool) -> Result<u8> {
     let list = api.list(&ListParams::default()).await?;
-    let rows: Vec<Vec<String>> = list.items.iter().map(|o| row(o, args.all_namespaces)).collect();
+    let rows: Vec<Vec<String>> = list.items.iter().map(|o| row(o, args.all_namespaces, source)).collect();
     if rows.is_empty() && !args.watch {
         eprintln!(
             "no {} objects found in {}",
@@ -120,7 +131,7 @@ async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
         );
         return Ok(0);
     }
-    print_table(&rows, args.all_namespaces);
+    print_table(&rows, args.all_namespaces, source);
     if !args.watch {
         return Ok(0);
     }
@@ -129,13 +140,13 @@ async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
         .iter()
         .map(|o| {
             let key = format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any());
-            (key, row(o, args.all_namespaces))
+            (key, row(o, args.all_namespaces, source))
         })
         .collect();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         for o in api.list(&ListParams::default()).await?.items {
-            let r = row(&o, args.all_namespaces);
+            let r = row(&o, args.all_namespaces, source);
             let key = format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any());
             if last.get(&key) != Some(&r) {
                 println!("{}", r.join("\t"));

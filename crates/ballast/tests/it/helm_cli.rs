@@ -515,6 +515,19 @@ fn helmrelease_verbs_on_a_release_the_cli_installed() {
         ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
     );
     assert!(got.lines()[1].starts_with("web"), "{}", got.stdout);
+    let sourced = ballast(&["get", "hr", "-n", &ns, "--show-source"]).ok();
+    assert_eq!(
+        sourced.lines()[0].split_whitespace().collect::<Vec<_>>(),
+        ["NAME", "SOURCE", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+    );
+    assert_eq!(
+        sourced.lines()[1]
+            .split('\t')
+            .map(str::trim)
+            .take(2)
+            .collect::<Vec<_>>(),
+        ["web", format!("HelmRepository/{ns}/charts").as_str()]
+    );
 
     // export: as `flux export hr` lays it out.
     let exported = ballast(&["export", "helmrelease", "web", "-n", &ns]).ok().stdout;
