@@ -43,7 +43,7 @@ pub async fn rollback_command(cmd: &RollbackCommand, kubeconfig: Option<&Path>, 
 /// rolled back to and when.
 pub const ROLLBACK_ANNOTATION: &str = "ballast.dev/rolled-back";
 
-/// Columns as helm's time column prints them (UTC).
+/// A record's time as `YYYY-MM-DD HH:MM:SS` (UTC); the text as stored when it does not parse.
 fn when(rfc3339: &str) -> String {
     rfc3339
         .parse::<jiff::Timestamp>()
@@ -135,10 +135,10 @@ pub async fn history(cluster: &Cluster, namespace: &str, name: &str) -> Result<u
     Ok(0)
 }
 
-/// `sha256:<first 12 hex>`.
+/// `sha256:<first 12 digits>` (character-safe on any status text).
 fn short_digest(d: &str) -> String {
     match d.split_once(':') {
-        Some((alg, hex)) => format!("{alg}:{}", &hex[..hex.len().min(12)]),
+        Some((alg, hex)) => format!("{alg}:{}", hex.chars().take(12).collect::<String>()),
         None => d.chars().take(12).collect(),
     }
 }
@@ -224,4 +224,18 @@ pub async fn tree(cluster: &Cluster, namespace: &str, name: &str) -> Result<u8> 
         println!("{}{r}", if last { "└── " } else { "├── " });
     }
     Ok(0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn digests_and_times_never_panic() {
+        assert_eq!(short_digest("sha256:0123456789abcdef"), "sha256:0123456789ab");
+        assert_eq!(short_digest("sha256:ééééééééééééé"), "sha256:éééééééééééé");
+        assert_eq!(short_digest("x"), "x");
+        assert_eq!(when("2026-11-30T01:02:03Z"), "2026-11-30 01:02:03");
+        assert_eq!(when("not a time"), "not a time");
+    }
 }
