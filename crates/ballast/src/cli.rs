@@ -437,6 +437,30 @@ pub enum CreateSource {
     Helm(CreateHelm),
     /// An OCIRepository.
     Oci(CreateOci),
+    /// A HelmChart.
+    Chart(CreateChart),
+}
+
+/// `create source chart`.
+#[derive(Debug, Args)]
+pub struct CreateChart {
+    /// Name.
+    pub name: String,
+    /// Source, `Kind/name` in the same namespace (HelmRepository or GitRepository).
+    #[arg(long, value_name = "KIND/NAME")]
+    pub source: Option<String>,
+    /// Chart name (or path in a GitRepository).
+    #[arg(long)]
+    pub chart: Option<String>,
+    /// Chart version or semver range.
+    #[arg(long, value_name = "VERSION")]
+    pub chart_version: Option<String>,
+    /// `reconcileStrategy`: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// `create source helm`.

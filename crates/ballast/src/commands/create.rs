@@ -1,4 +1,4 @@
-//! `ballast create source git|helm|oci` and `ballast create kustomization`, like `flux create`.
+//! `ballast create source git|helm|oci|chart` and `ballast create kustomization`, like `flux create`.
 
 use std::path::Path;
 
@@ -6,7 +6,7 @@ use anyhow::{Result, bail};
 use ballast_core::ObjectRef;
 use serde_json::{Map, Value, json};
 
-use super::create_helm::{helm_credentials, helm_release, helm_repository, oci_repository};
+use super::create_helm::{helm_chart, helm_credentials, helm_release, helm_repository, oci_repository};
 use super::flux_format::{self, go_duration};
 use super::flux_secret;
 use crate::cli::{CreateCommand, CreateCommon, CreateGit, CreateKustomization, CreateSource};
@@ -36,6 +36,7 @@ pub async fn run(cmd: &CreateCommand, kubeconfig: Option<&Path>, context: Option
             (object, args.common.export)
         }
         CreateCommand::Source(CreateSource::Oci(args)) => (oci_repository(args)?, args.common.export),
+        CreateCommand::Source(CreateSource::Chart(args)) => (helm_chart(args)?, args.common.export),
         CreateCommand::Kustomization(args) => (kustomization(args)?, args.common.export),
         CreateCommand::Helmrelease(args) => (helm_release(args)?, args.common.export),
     };

@@ -1,5 +1,5 @@
-//! `create source helm`, `create source oci` and `create helmrelease`: the objects the Flux CLI
-//! builds for the same flags.
+//! `create source helm|oci|chart` and `create helmrelease`: the objects the Flux CLI builds for
+//! the same flags.
 
 use anyhow::{Result, bail};
 use serde_json::{Map, Value, json};
@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::create::metadata;
 use super::flux_format::go_duration;
 use super::flux_secret::HelmCredentials;
-use crate::cli::{CreateHelm, CreateHelmRelease, CreateOci};
+use crate::cli::{CreateChart, CreateHelm, CreateHelmRelease, CreateOci};
 
 /// The HelmRepository `create source helm` describes, as Flux builds it: `type: oci` for an
 /// `oci://` URL; `secretRef` (and `passCredentials`) only with `--secret-ref` here, the
@@ -183,6 +183,43 @@ fn chart_source(text: &str) -> Result<Value> {
         r["namespace"] = json!(ns);
     }
     Ok(r)
+}
+
+/// The HelmChart `create source chart` describes, with the fields Flux sets for the same flags.
+pub fn helm_chart(a: &CreateChart) -> Result<Value> {
+    let meta = metadata(&a.name, &a.common)?;
+    let interval = go_duration("interval", &a.common.interval)?;
+    let Some(source) = &a.source else {
+        bail!("chart source is required");
+    };
+    let source_ref = chart_source(source)?;
+    if source_ref.get("namespace").is_some() {
+        bail!("--source {source:?}: a HelmChart's source is in its own namespace (Kind/name)");
+    }
+    let Some(chart) = a.chart.as_deref().filter(|c| !c.is_empty()) else {
+        bail!("chart name or path is required");
+    };
+    if a.reconcile_strategy != "ChartVersion" && a.reconcile_strategy != "Revision" {
+        bail!(
+            "'{}' is an invalid reconcile strategy(valid: Revision, ChartVersion)",
+            a.reconcile_strategy
+        );
+    }
+    let mut spec = json!({
+        "chart": chart,
+        "interval": interval,
+        "reconcileStrategy": a.reconcile_strategy,
+        "sourceRef": source_ref,
+    });
+    if let Some(v) = a.chart_version.as_deref().filter(|v| !v.is_empty()) {
+        spec["version"] = json!(v);
+    }
+    Ok(json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1",
+        "kind": "HelmChart",
+        "metadata": meta,
+        "spec": spec,
+    }))
 }
 
 /// Values files merged as Flux merges them (maps deeply, anything else replaced).

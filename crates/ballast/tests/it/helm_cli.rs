@@ -291,12 +291,18 @@ fn get_reconcile_suspend_resume_delete_helm_sources() {
         &ns,
     ])
     .ok();
-    let chart = format!(
-        r#"{{"apiVersion":"source.toolkit.fluxcd.io/v1","kind":"HelmChart","metadata":{{"name":"podinfo","namespace":"{ns}"}},"spec":{{"chart":"podinfo","interval":"1m","sourceRef":{{"kind":"HelmRepository","name":"oci-charts"}},"version":"6.x"}}}}"#
-    );
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(dir.path().join("chart.json"), chart).unwrap();
-    kubectl(&["apply", "-f", dir.path().join("chart.json").to_str().unwrap()]);
+    ballast(&[
+        "create",
+        "source",
+        "chart",
+        "podinfo",
+        "--source=HelmRepository/oci-charts",
+        "--chart=podinfo",
+        "--chart-version=6.x",
+        "-n",
+        &ns,
+    ])
+    .ok();
 
     // A type: oci HelmRepository is static: Ready as Flux lists it, never waited for.
     let helm = ballast(&["get", "sources", "helm", "-n", &ns]).ok();
@@ -335,7 +341,7 @@ fn get_reconcile_suspend_resume_delete_helm_sources() {
         .ok()
         .stdout;
     assert!(
-        exported.contains("spec:\n  chart: podinfo\n  interval: 1m0s\n  sourceRef:\n    kind: HelmRepository\n    name: oci-charts\n  version: 6.x\n"),
+        exported.contains("spec:\n  chart: podinfo\n  interval: 1m0s\n  reconcileStrategy: ChartVersion\n  sourceRef:\n    kind: HelmRepository\n    name: oci-charts\n  version: 6.x\n"),
         "{exported}"
     );
     let exported = ballast(&["export", "source", "oci", "--all", "-n", &ns]).ok().stdout;
@@ -930,4 +936,61 @@ fn export_prints_what_flux_export_prints() {
             "---\napiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: flux-system\n  namespace: {ns}\nspec:\n  chart:\n    spec:\n      chart: podinfo\n      sourceRef:\n        kind: HelmRepository\n        name: flux-systen\n        namespace: {ns}\n  interval: 5m0s\n"
         )
     );
+}
+
+// Flux's cmd/flux/testdata/create_source_chart/basic.yaml (its test runs with the interval flag
+// reset to zero, hence `--interval 0s` here) and the errors of create_source_chart_test.go.
+#[test]
+fn create_source_chart_export_prints_what_flux_prints() {
+    let basic = offline(&[
+        "create",
+        "source",
+        "chart",
+        "podinfo",
+        "--source",
+        "helmrepository/podinfo",
+        "--chart",
+        "podinfo",
+        "--interval",
+        "0s",
+        "--export",
+    ])
+    .ok();
+    assert_eq!(
+        basic.stdout,
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmChart\nmetadata:\n  name: podinfo\n  namespace: flux-system\nspec:\n  chart: podinfo\n  interval: 0s\n  reconcileStrategy: ChartVersion\n  sourceRef:\n    kind: HelmRepository\n    name: podinfo\n"
+    );
+    for (args, error) in [
+        (
+            vec!["create", "source", "chart", "podinfo", "--export"],
+            "chart source is required",
+        ),
+        (
+            vec![
+                "create",
+                "source",
+                "chart",
+                "podinfo",
+                "--source",
+                "helmrepository/podinfo",
+                "--export",
+            ],
+            "chart name or path is required",
+        ),
+        (
+            vec![
+                "create",
+                "source",
+                "chart",
+                "podinfo",
+                "--source",
+                "foobar/podinfo",
+                "--export",
+            ],
+            "source kind 'foobar' is not supported, must be one of: HelmRepository, GitRepository, Bucket",
+        ),
+    ] {
+        let run = offline(&args).fails();
+        assert!(run.stderr.contains(error), "{args:?}: {}", run.stderr);
+    }
 }
