@@ -433,6 +433,17 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     if s.depends_on.iter().flatten().any(|d| d.ready_expr.is_some()) {
         out.push("spec.dependsOn[].readyExpr");
     }
+    // Releases install a chart's CRDs on install and leave them on upgrade (Flux's defaults).
+    let install = s.install.clone().unwrap_or_default();
+    if install.skip_crds == Some(true) || matches!(install.crds.as_deref(), Some("Skip" | "CreateReplace")) {
+        out.push("spec.install.crds (other than Create)");
+    }
+    if matches!(
+        s.upgrade.as_ref().and_then(|u| u.crds.as_deref()),
+        Some("Create" | "CreateReplace")
+    ) {
+        out.push("spec.upgrade.crds (other than Skip)");
+    }
     if s.upgrade.as_ref().and_then(|u| u.preserve_values) == Some(true) {
         out.push("spec.upgrade.preserveValues");
     }

@@ -528,3 +528,62 @@ fn bad_repository_credentials_fail_clearly_without_the_password() {
         );
     }
 }
+
+#[test]
+fn oci_repository_charts_install_and_bad_credentials_fail_clearly() {
+    let ns = namespace("hr-oci");
+    let password = "oci-pa55word-93";
+    let registry = ballast_testenv::charts::Registry::start("ci", password);
+    let home = tempfile::tempdir().unwrap();
+    let h = Helm::new(home.path());
+    let src = tempfile::tempdir().unwrap();
+    let chart = write_chart(src.path(), "demo", "1.2.0", "message: from-oci\n", &[]);
+    let tgz = h.package(&chart, &home.path().join("out"));
+    let repo_url = format!("oci://{}/charts", registry.host());
+    h.run(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &repo_url,
+        "--plain-http",
+        "--username",
+        "ci",
+        "--password",
+        password,
+    ]);
+    let wrong = "oci-wr0ng-pa55word-61";
+    let controller = ControllerProcess::start(&ns, &[]);
+    let release = |name: &str, secret: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {secret}\n  namespace: {ns}\nstringData:\n  username: ci\n  password: {}\n---\n\
+             apiVersion: source.toolkit.fluxcd.io/v1\nkind: HelmRepository\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  type: oci\n  url: {repo_url}\n  insecure: true\n  interval: 1m\n  secretRef:\n    name: {secret}\n---\n\
+             apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  interval: 1m\n  chart:\n    spec:\n      chart: demo\n      version: \"1.x\"\n      sourceRef:\n        kind: HelmRepository\n        name: {name}\n",
+            if secret == "good" { password } else { wrong }
+        )
+    };
+    apply(&release("oci-app", "good"));
+    apply(&release("oci-denied", "bad"));
+    let cm = wait_for("the OCI chart released", 90, || {
+        get("configmap", Some(&ns), "oci-app").filter(|c| c["data"]["version"] == "1.2.0")
+    });
+    assert_eq!(cm["data"]["message"], "from-oci");
+    wait_for("Ready", 30, || ready_true("helmrelease", &ns, "oci-app"));
+    let (_, reason, message) = wait_for("the denied fetch reported", 60, || {
+        condition("helmchart", &ns, &format!("{ns}-oci-denied"), "FetchFailed").filter(|(s, _, _)| s == "True")
+    });
+    assert_eq!(reason, "ChartPullError");
+    assert!(message.contains("authentication failed"), "{message}");
+    wait_for("the HelmRelease names the cause", 60, || {
+        ready("helmrelease", &ns, "oci-denied").filter(|(s, m)| s == "False" && m.contains("authentication failed"))
+    });
+    for text in [
+        serde_json::to_string(&get("helmchart", Some(&ns), &format!("{ns}-oci-denied")).unwrap()).unwrap(),
+        serde_json::to_string(&get("helmrelease", Some(&ns), "oci-denied").unwrap()).unwrap(),
+        controller.log(),
+        format!("{:?}", events(&ns)),
+    ] {
+        assert!(
+            !text.contains(wrong) && !text.contains(password),
+            "a password was printed: {text}"
+        );
+    }
+}
