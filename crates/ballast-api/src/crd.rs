@@ -3,10 +3,12 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use crate::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 
-/// Every CRD Ballast serves, each with `v1` (storage) and the older `v1beta2` and `v1beta1`
-/// versions, each version with its own fields.
+/// Every CRD Ballast serves: `GitRepository`, `Kustomization` and `HelmRelease`, then the chart
+/// sources of [`helm_source_crds`]. Each has its storage version (`v1`; `v2` for `HelmRelease`)
+/// and the older versions Flux served (`v1beta2` and `v1beta1`, `v2beta2` and `v2beta1`;
+/// `OCIRepository` only `v1beta2`), each version with its own fields.
 ///
 /// Without a conversion webhook the API server converts between versions by rewriting
 /// `apiVersion`, and prunes what the storage version's schema does not know. So the v1 schema
@@ -15,15 +17,82 @@ use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIReposito
 /// reach the reconcilers, which translate, ignore with a warning, or refuse them by name — and
 /// each older version serves the subset Flux served in it.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![
+    let mut crds = vec![
         with_older_versions(structural(GitRepository::crd()), GIT_REPOSITORY_OLDER),
         with_older_versions(structural(Kustomization::crd()), KUSTOMIZATION_OLDER),
-    ]
+        with_older_versions(structural(HelmRelease::crd()), HELM_RELEASE_OLDER),
+    ];
+    crds.extend(helm_source_crds());
+    crds
 }
 
+/// `spec` fields of `HelmRelease` `v2beta2` and `v2beta1` (the same list; they differ below it).
+const HELM_RELEASE_V2BETA: &[&str] = &[
+    "chart",
+    "chartRef",
+    "interval",
+    "kubeConfig",
+    "suspend",
+    "releaseName",
+    "targetNamespace",
+    "storageNamespace",
+    "dependsOn",
+    "timeout",
+    "maxHistory",
+    "serviceAccountName",
+    "persistentClient",
+    "driftDetection",
+    "install",
+    "upgrade",
+    "test",
+    "rollback",
+    "uninstall",
+    "valuesFrom",
+    "values",
+    "postRenderers",
+];
+
+/// Nested fields `v2` added.
+const HELM_RELEASE_V2_ONLY: &[&str] = &[
+    "install/strategy",
+    "install/disableSchemaValidation",
+    "install/disableTakeOwnership",
+    "install/serverSideApply",
+    "upgrade/strategy",
+    "upgrade/disableSchemaValidation",
+    "upgrade/disableTakeOwnership",
+    "upgrade/serverSideApply",
+    "upgrade/chartNameChangeStrategy",
+    "rollback/serverSideApply",
+];
+
+const HELM_RELEASE_OLDER: &[Older] = &[
+    Older {
+        name: "v2beta2",
+        spec: HELM_RELEASE_V2BETA,
+        without: HELM_RELEASE_V2_ONLY,
+    },
+    Older {
+        name: "v2beta1",
+        spec: HELM_RELEASE_V2BETA,
+        without: &[
+            "install/strategy",
+            "install/disableSchemaValidation",
+            "install/disableTakeOwnership",
+            "install/serverSideApply",
+            "upgrade/strategy",
+            "upgrade/disableSchemaValidation",
+            "upgrade/disableTakeOwnership",
+            "upgrade/serverSideApply",
+            "upgrade/chartNameChangeStrategy",
+            "rollback/serverSideApply",
+            "chart/spec/ignoreMissingValuesFiles",
+        ],
+    },
+];
+
 /// The CRDs of the Helm chart sources — `HelmRepository` and `HelmChart` (`v1`, `v1beta2`,
-/// `v1beta1`) and `OCIRepository` (`v1`, `v1beta2`) — built like [`all_crds`]. Kept apart from
-/// [`all_crds`] (which `install` applies and `uninstall` guards) until their reconcilers serve
+/// `v1beta1`) and `OCIRepository` (`v1`, `v1beta2`) — built like [`all_crds`], which includes
 /// them.
 pub fn helm_source_crds() -> Vec<CustomResourceDefinition> {
     vec![
@@ -292,8 +361,8 @@ fn with_older_versions(mut crd: CustomResourceDefinition, versions: &[Older]) ->
         older.storage = false;
         older.deprecated = Some(true);
         older.deprecation_warning = Some(format!(
-            "{}/{name} {} is deprecated, upgrade to v1",
-            crd.spec.group, crd.spec.names.kind
+            "{}/{name} {} is deprecated, upgrade to {}",
+            crd.spec.group, crd.spec.names.kind, v1.name
         ));
         crd.spec.versions.push(older);
     }
@@ -314,11 +383,31 @@ mod tests {
 
     #[test]
     fn crds_serve_three_versions_and_store_v1() {
-        for crd in all_crds() {
+        let crds = all_crds();
+        let kinds: Vec<&str> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
+        assert_eq!(
+            kinds,
+            [
+                "GitRepository",
+                "Kustomization",
+                "HelmRelease",
+                "HelmRepository",
+                "HelmChart",
+                "OCIRepository"
+            ]
+        );
+        for crd in crds {
             let names: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-            assert_eq!(names, ["v1", "v1beta2", "v1beta1"]);
+            if crd.spec.group == "helm.toolkit.fluxcd.io" {
+                assert_eq!(names, ["v2", "v2beta2", "v2beta1"]);
+            } else if crd.spec.names.kind == "OCIRepository" {
+                assert_eq!(names, ["v1", "v1beta2"]);
+            } else {
+                assert_eq!(names, ["v1", "v1beta2", "v1beta1"]);
+            }
             let storage: Vec<bool> = crd.spec.versions.iter().map(|v| v.storage).collect();
-            assert_eq!(storage, [true, false, false]);
+            assert!(storage[0]);
+            assert!(storage[1..].iter().all(|s| !s));
             assert!(
                 crd.spec
                     .versions
@@ -411,6 +500,136 @@ mod tests {
         .unwrap();
         assert_eq!(oci.spec.reference.unwrap().semver.as_deref(), Some(">=6.0.0"));
         assert_eq!(oci.status.unwrap().artifact.unwrap().size, Some(1234));
+    }
+
+    #[test]
+    fn helm_release_serves_v2_and_its_betas_each_with_its_own_fields() {
+        let crd = all_crds()
+            .into_iter()
+            .find(|c| c.spec.names.kind == "HelmRelease")
+            .expect("HelmRelease in all_crds");
+        assert_eq!(
+            crd.metadata.name.as_deref(),
+            Some("helmreleases.helm.toolkit.fluxcd.io")
+        );
+        assert_eq!(crd.spec.names.short_names.as_deref(), Some(&["hr".to_string()][..]));
+        let crd = serde_json::to_value(&crd).unwrap();
+        let v1 = spec_fields(&crd, 0);
+        for (i, older) in HELM_RELEASE_OLDER.iter().enumerate() {
+            let fields = spec_fields(&crd, i + 1);
+            for f in older.spec {
+                assert!(fields.iter().any(|x| x == f), "{} {f} missing", older.name);
+                assert!(v1.iter().any(|x| x == f), "storage v2 would prune {f}");
+            }
+            for f in &fields {
+                assert!(
+                    older.spec.contains(&f.as_str()) || EXTENSIONS.contains(&f.as_str()),
+                    "{f}"
+                );
+            }
+        }
+        for f in [
+            "commonMetadata",
+            "postRenderStrategy",
+            "waitStrategy",
+            "healthCheckExprs",
+        ] {
+            assert!(v1.iter().any(|x| x == f), "v2 has {f}");
+            assert!(!spec_fields(&crd, 1).iter().any(|x| x == f), "v2beta2 has no {f}");
+        }
+        let spec =
+            |v: usize| &crd["spec"]["versions"][v]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"];
+        assert!(spec(0)["install"]["properties"].get("strategy").is_some());
+        assert!(spec(1)["install"]["properties"].get("strategy").is_none());
+        assert!(spec(1)["install"]["properties"].get("remediation").is_some());
+        assert_eq!(
+            spec(0)["upgrade"]["properties"]["remediation"]["properties"]["strategy"]["type"],
+            "string"
+        );
+        assert!(spec(0)["install"]["properties"].get("crds").is_some());
+        assert!(spec(0)["install"]["properties"].get("skipCRDs").is_some());
+        assert!(
+            spec(0)["chart"]["properties"]["spec"]["properties"]
+                .get("valuesFile")
+                .is_some()
+        );
+        assert!(
+            spec(1)["chart"]["properties"]["spec"]["properties"]
+                .get("ignoreMissingValuesFiles")
+                .is_some()
+        );
+        assert!(
+            spec(2)["chart"]["properties"]["spec"]["properties"]
+                .get("ignoreMissingValuesFiles")
+                .is_none()
+        );
+        assert_eq!(spec(0)["values"]["x-kubernetes-preserve-unknown-fields"], true);
+        assert!(spec(0)["values"].get("type").is_none());
+        let status = &crd["spec"]["versions"][0]["schema"]["openAPIV3Schema"]["properties"]["status"]["properties"];
+        for f in [
+            "history",
+            "lastAttemptedRevision",
+            "lastAttemptedValuesChecksum",
+            "lastAttemptedConfigDigest",
+            "lastAttemptedGeneration",
+            "lastAttemptedReleaseAction",
+            "failures",
+            "installFailures",
+            "upgradeFailures",
+            "helmChart",
+            "storageNamespace",
+            "lastHandledForceAt",
+            "lastHandledResetAt",
+            "lastHandledReconcileAt",
+            "lastAppliedRevision",
+            "lastReleaseRevision",
+            "conditions",
+        ] {
+            assert!(status.get(f).is_some(), "status {f}");
+        }
+        let columns = &crd["spec"]["versions"][0]["additionalPrinterColumns"];
+        let names: Vec<&str> = columns
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c["name"].as_str().unwrap())
+            .collect();
+        assert_eq!(names, ["Age", "Ready", "Status"]);
+        assert_eq!(
+            crd["spec"]["versions"][1]["deprecationWarning"],
+            "helm.toolkit.fluxcd.io/v2beta2 HelmRelease is deprecated, upgrade to v2"
+        );
+        assert!(!serde_json::to_string(&crd).unwrap().contains("\"default\""));
+    }
+
+    #[test]
+    fn flux_helm_release_deserializes_with_flux_defaults() {
+        let hr: crate::HelmRelease = serde_json::from_value(serde_json::json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": "podinfo", "namespace": "flux-system"},
+            "spec": {"interval": "10m", "targetNamespace": "apps",
+                     "chart": {"spec": {"chart": "podinfo", "version": ">=6.0.0",
+                               "sourceRef": {"kind": "HelmRepository", "name": "podinfo"}}},
+                     "install": {"crds": "CreateReplace", "remediation": {"retries": 3},
+                                 "strategy": {"name": "RetryOnFailure", "retryInterval": "2m"}},
+                     "upgrade": {"remediation": {"retries": -1, "strategy": "uninstall"}},
+                     "valuesFrom": [{"kind": "Secret", "name": "s", "valuesKey": "k", "targetPath": "a.b", "optional": true}],
+                     "values": {"replicaCount": 2},
+                     "postRenderers": [{"kustomize": {"images": [{"name": "nginx", "newTag": "1"}],
+                                        "patches": [{"patch": "- op: add", "target": {"kind": "Deployment"}}]}}]}
+        }))
+        .unwrap();
+        assert_eq!(hr.full_release_name(), "apps-podinfo");
+        assert_eq!(hr.target_namespace(), "apps");
+        assert_eq!(hr.storage_namespace(), "flux-system");
+        assert_eq!(hr.helm_chart_name(), "flux-system-podinfo");
+        assert_eq!(hr.drift_mode(), "enabled");
+        assert_eq!(hr.max_history(), 5);
+        assert_eq!(hr.spec.install.as_ref().unwrap().crds.as_deref(), Some("CreateReplace"));
+        assert_eq!(hr.spec.upgrade.unwrap().remediation.unwrap().strategy(), "uninstall");
+        let short = crate::helm_release::shorten_release_name(&"x".repeat(60), |_| "0123456789abcdef".into());
+        assert_eq!(short, format!("{}-0123456789ab", "x".repeat(40)));
+        assert_eq!(short.len(), 53);
     }
 
     fn spec_fields(crd: &serde_json::Value, version: usize) -> Vec<String> {

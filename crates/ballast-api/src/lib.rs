@@ -1,6 +1,7 @@
 //! The Kubernetes API Ballast serves, compatible with Flux:
 //! `source.toolkit.fluxcd.io` [`GitRepository`], [`HelmRepository`], [`HelmChart`] and
-//! [`OCIRepository`], and `kustomize.toolkit.fluxcd.io` [`Kustomization`].
+//! [`OCIRepository`], `kustomize.toolkit.fluxcd.io` [`Kustomization`], and
+//! `helm.toolkit.fluxcd.io` [`HelmRelease`] (`v2` stored; `v2beta2` and `v2beta1` served).
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
 //! `v1beta1`, each with the fields Flux served in it (no conversion webhook, like Flux), so
@@ -13,6 +14,7 @@ pub mod condition;
 mod crd;
 pub mod git_repository;
 pub mod helm_chart;
+pub mod helm_release;
 pub mod helm_repository;
 pub mod kustomization;
 pub mod meta;
@@ -22,6 +24,7 @@ pub use condition::{Condition, ConditionStatus};
 pub use crd::{all_crds, crd_values, helm_source_crds};
 pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
 pub use helm_chart::{HelmChart, HelmChartSpec, HelmChartStatus};
+pub use helm_release::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 pub use helm_repository::{HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
 pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};

@@ -46,6 +46,10 @@ pub struct Context {
     /// [`ArtifactStore::open`](ballast_source::artifact_store::ArtifactStore::open), which checks
     /// the path's shape and the digest.
     pub artifacts: ballast_source::artifact_store::ArtifactStore,
+    /// Parsed Helm repository indexes, by digest, shared by every HelmChart.
+    pub index_cache: std::sync::Arc<ballast_source::IndexCache>,
+    /// The HelmRelease controller's parts, once it runs.
+    pub helm: OnceLock<crate::helm_release::HelmParts>,
 }
 
 impl Context {
@@ -78,6 +82,8 @@ impl Context {
             own_namespace: "flux-system".into(),
             allow_file_sources: false,
             max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
+            index_cache: std::sync::Arc::new(ballast_source::IndexCache::new(64)),
+            helm: OnceLock::new(),
         }
     }
 

@@ -22,43 +22,81 @@ use tokio::sync::mpsc::UnboundedSender;
 
 use crate::watch_health::WatchHealth;
 
-type Owner = KubeRef<Kustomization>;
-
 /// The label every object applied by a Kustomization carries (with its name as value).
 pub const OWNER_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
 
-#[derive(Default)]
-struct State {
-    owner_of: HashMap<ObjectRef, Owner>,
-    owned_by: HashMap<Owner, Vec<ObjectRef>>,
+/// The label helm (and Ballast's releases) put on every object of a release.
+pub const HELM_MANAGED_LABEL: &str = "app.kubernetes.io/managed-by=Helm";
+
+struct State<K: kube::Resource<DynamicType = ()>> {
+    owner_of: HashMap<ObjectRef, KubeRef<K>>,
+    owned_by: HashMap<KubeRef<K>, Vec<ObjectRef>>,
     expected: HashMap<ObjectRef, u64>,
     watching: HashSet<(String, String, String)>,
 }
 
-/// Watches managed objects and asks for reconciles when they drift.
-#[derive(Clone)]
-pub struct DriftWatch {
-    state: Arc<Mutex<State>>,
-    cluster: Cluster,
-    trigger: UnboundedSender<Owner>,
-    health: WatchHealth,
+impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
+    fn default() -> Self {
+        State {
+            owner_of: HashMap::new(),
+            owned_by: HashMap::new(),
+            expected: HashMap::new(),
+            watching: HashSet::new(),
+        }
+    }
 }
 
-impl DriftWatch {
-    /// A drift watch that sends owners to reconcile on `trigger` and reports its watches'
-    /// failures to `health`.
-    pub fn new(cluster: Cluster, trigger: UnboundedSender<Owner>, health: WatchHealth) -> Self {
+/// Watches managed objects and asks for reconciles of their owner (a Kustomization, or
+/// another kind of owner `K` such as a HelmRelease) when they drift.
+pub struct DriftWatch<K: kube::Resource<DynamicType = ()> = Kustomization> {
+    state: Arc<Mutex<State<K>>>,
+    cluster: Cluster,
+    trigger: UnboundedSender<KubeRef<K>>,
+    health: WatchHealth,
+    selector: &'static str,
+}
+
+impl<K: kube::Resource<DynamicType = ()>> Clone for DriftWatch<K> {
+    fn clone(&self) -> Self {
         DriftWatch {
-            state: Arc::default(),
+            state: self.state.clone(),
+            cluster: self.cluster.clone(),
+            trigger: self.trigger.clone(),
+            health: self.health.clone(),
+            selector: self.selector,
+        }
+    }
+}
+
+impl DriftWatch<Kustomization> {
+    /// A drift watch of Kustomizations' objects (selected by [`OWNER_LABEL`]) that sends owners
+    /// to reconcile on `trigger` and reports its watches' failures to `health`.
+    pub fn new(cluster: Cluster, trigger: UnboundedSender<KubeRef<Kustomization>>, health: WatchHealth) -> Self {
+        Self::with_selector(cluster, trigger, health, OWNER_LABEL)
+    }
+}
+
+impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
+    /// A drift watch of the objects matching the label `selector` (the watches select only
+    /// them), owned by objects of kind `K`.
+    pub fn with_selector(
+        cluster: Cluster,
+        trigger: UnboundedSender<KubeRef<K>>,
+        health: WatchHealth,
+        selector: &'static str,
+    ) -> Self {
+        DriftWatch {
+            state: Arc::new(Mutex::new(State::default())),
             cluster,
             trigger,
             health,
+            selector,
         }
     }
 
     /// Records what `owner` owns now, and the digest each applied object should keep; starts
     /// watches for kinds not watched yet.
-    pub fn track(&self, owner: &Kustomization, objects: &[ObjectRef], digests: &HashMap<ObjectRef, u64>) {
+    pub fn track(&self, owner: &K, objects: &[ObjectRef], digests: &HashMap<ObjectRef, u64>) {
         let owner = KubeRef::from_obj(owner);
         let mut new_kinds = Vec::new();
         {
@@ -101,7 +139,7 @@ impl DriftWatch {
             // neither lists nor streams the rest of the cluster. An object whose label is
             // removed leaves the selection, which the server reports as a deletion: the owner
             // reconciles and puts the label back.
-            let config = watcher::Config::default().labels(OWNER_LABEL);
+            let config = watcher::Config::default().labels(this.selector);
             let mut events = watcher(api, config).default_backoff().boxed();
             let name = if like.group.is_empty() {
                 format!("drift {}/{}", like.version, like.kind)

@@ -33,6 +33,13 @@ pub enum ReconcileError {
     /// The spec is invalid; retrying will not help.
     #[error("{0}")]
     Invalid(String),
+    /// A chart could not be fetched from its repository or registry (credentials never in the
+    /// message).
+    #[error("{0}")]
+    ChartPull(String),
+    /// A Helm release action failed.
+    #[error("{0}")]
+    Release(String),
 }
 
 impl ReconcileError {
@@ -48,6 +55,8 @@ impl ReconcileError {
             ReconcileError::Health(_) => "HealthCheckFailed",
             ReconcileError::Dependency(_) => "DependencyNotReady",
             ReconcileError::Invalid(_) => "InvalidSpec",
+            ReconcileError::ChartPull(_) => "ChartPullError",
+            ReconcileError::Release(_) => "ReleaseFailed",
         }
     }
 

@@ -175,7 +175,8 @@ pub fn git_ref(repo: &GitRepository) -> GitRef {
 }
 
 async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, ReconcileError> {
-    let (source, _keys) = source_of(repo, ctx, git_ref(repo)).await?;
+    let access = GitAccess::of(ctx);
+    let (source, _keys) = source_of(repo, &access, git_ref(repo)).await?;
     let timeout = repo
         .spec
         .timeout
@@ -183,7 +184,7 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, Reconcil
         .map(parse_duration)
         .transpose()
         .map_err(ReconcileError::Invalid)?;
-    let options = fetch_options(ctx, timeout.unwrap_or(Duration::from_secs(60)));
+    let options = fetch_options(&access, timeout.unwrap_or(Duration::from_secs(60)));
     let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options))
         .await
         .map_err(|e| ReconcileError::Build(e.to_string()))??;
@@ -197,9 +198,35 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, Reconcil
     })
 }
 
-fn fetch_options(ctx: &Context, timeout: Duration) -> FetchOptions {
-    let mut options = FetchOptions::new(ctx.cache_dir.clone(), timeout);
-    options.max_artifact_size = ctx.max_artifact_size;
+/// What reading a GitRepository's tree needs: a client for its secret, the Git cache, and the
+/// controller's limits. Made from a [`Context`], or by a caller without one (the CLI).
+#[derive(Clone)]
+pub struct GitAccess {
+    /// Client to read the repository's secret.
+    pub client: kube::Client,
+    /// Git cache directory.
+    pub cache_dir: PathBuf,
+    /// Accept `file://` URLs.
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted, in bytes.
+    pub max_artifact_size: u64,
+}
+
+impl GitAccess {
+    /// The controller's settings.
+    pub fn of(ctx: &Context) -> Self {
+        GitAccess {
+            client: ctx.client.clone(),
+            cache_dir: ctx.cache_dir.clone(),
+            allow_file_sources: ctx.allow_file_sources,
+            max_artifact_size: ctx.max_artifact_size,
+        }
+    }
+}
+
+fn fetch_options(access: &GitAccess, timeout: Duration) -> FetchOptions {
+    let mut options = FetchOptions::new(access.cache_dir.clone(), timeout);
+    options.max_artifact_size = access.max_artifact_size;
     options
 }
 
@@ -209,7 +236,7 @@ fn fetch_options(ctx: &Context, timeout: Duration) -> FetchOptions {
 /// GitRepositories). The guard keeps SSH key files alive.
 async fn source_of(
     repo: &GitRepository,
-    ctx: &Context,
+    ctx: &GitAccess,
     reference: GitRef,
 ) -> Result<(GitSource, Option<tempfile::TempDir>), ReconcileError> {
     if repo.spec.url.starts_with("file://") && !ctx.allow_file_sources {
@@ -234,9 +261,18 @@ async fn source_of(
 /// the object's status: a cached copy made for the same URL and credentials is used as is,
 /// anything else is fetched (and so checked with the remote, with the repository's credentials).
 pub async fn artifact_root(repo: &GitRepository, revision: &str, ctx: &Context) -> Result<PathBuf, ReconcileError> {
+    artifact_root_with(repo, revision, &GitAccess::of(ctx)).await
+}
+
+/// [`artifact_root`] with explicit settings.
+pub async fn artifact_root_with(
+    repo: &GitRepository,
+    revision: &str,
+    access: &GitAccess,
+) -> Result<PathBuf, ReconcileError> {
     let commit = revision.rsplit("sha1:").next().unwrap_or_default().to_string();
-    let (source, _keys) = source_of(repo, ctx, GitRef::Commit(commit.clone())).await?;
-    let options = fetch_options(ctx, Duration::from_secs(60));
+    let (source, _keys) = source_of(repo, access, GitRef::Commit(commit.clone())).await?;
+    let options = fetch_options(access, Duration::from_secs(60));
     let artifact = tokio::task::spawn_blocking(move || match ballast_source::cached(&source, &options, &commit) {
         Some(root) => Ok(root),
         None => ballast_source::fetch(&source, &options).map(|a| a.root),
@@ -250,7 +286,7 @@ pub async fn artifact_root(repo: &GitRepository, revision: &str, ctx: &Context) 
 /// temporary directory that lives as long as the returned guard.
 async fn auth(
     repo: &GitRepository,
-    ctx: &Context,
+    ctx: &GitAccess,
     ns: &str,
 ) -> Result<(Auth, Option<tempfile::TempDir>), ReconcileError> {
     let Some(secret_ref) = &repo.spec.secret_ref else {

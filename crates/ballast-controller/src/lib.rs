@@ -1,4 +1,5 @@
-//! Ballast's controller: Flux-compatible `GitRepository` and `Kustomization` reconcilers.
+//! Ballast's controller: Flux-compatible `GitRepository` and `Kustomization` reconcilers, and
+//! `HelmChart` and `HelmRelease` reconcilers when the cluster serves their CRDs.
 //!
 //! - A GitRepository is fetched every `interval` (and on spec changes and reconcile requests);
 //!   its artifact is a directory in the local content-addressed cache.
@@ -16,11 +17,17 @@
 //!   [`ControllerOptions::watch_unready_after`] turns `/readyz` red until it works again.
 //! - GitRepositories with `file://` URLs are refused unless
 //!   [`ControllerOptions::allow_file_sources`] is set.
+//! - A HelmChart reconciles every `interval`, on spec changes and reconcile requests, and when
+//!   its GitRepository has a new artifact or its HelmRepository changes; a HelmRelease every
+//!   `interval`, on spec and annotation changes, when its HelmChart or OCIRepository has a new
+//!   artifact, when a dependency becomes Ready, and when an object of its release drifts.
 
 mod context;
 pub mod drift;
 mod error;
 pub mod git_repository;
+pub mod helm_chart;
+pub mod helm_release;
 mod http;
 pub mod kustomization;
 pub mod leader;
@@ -35,10 +42,11 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use ballast_kube::Cluster;
-use futures::StreamExt;
+use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
+use kube::ResourceExt;
 use kube::api::Api;
 use kube::runtime::controller::{self, Action, Controller};
 use kube::runtime::reflector::ObjectRef as KubeRef;
@@ -227,8 +235,11 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             futures::future::ready(())
         });
 
+    let mut controllers: Vec<futures::future::BoxFuture<'static, ()>> =
+        vec![repo_controller.boxed(), ks_controller.boxed()];
+    controllers.extend(helm_controllers(&ctx, &options, &health, config_for(&options)));
     ready.store(true, Ordering::Relaxed);
-    let controllers = futures::future::join(repo_controller, ks_controller);
+    let controllers = futures::future::join_all(controllers);
     match lease {
         None => {
             controllers.await;
@@ -247,6 +258,198 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             }
         }
     }
+}
+
+fn config_for(options: &ControllerOptions) -> controller::Config {
+    controller::Config::default().concurrency(options.concurrency)
+}
+
+fn serves(ctx: &Context, api_version: &str, kind: &str) -> bool {
+    ctx.cluster
+        .serves(&ballast_core::ObjectRef::new(api_version, kind, Some("default"), "x"))
+}
+
+/// The HelmChart and HelmRelease controllers, for the CRDs the cluster serves (a missing one is
+/// logged once and its controller not started).
+fn helm_controllers(
+    ctx: &Arc<Context>,
+    options: &ControllerOptions,
+    health: &watch_health::WatchHealth,
+    config: controller::Config,
+) -> Vec<futures::future::BoxFuture<'static, ()>> {
+    let mut out: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
+    let client = ctx.client.clone();
+    fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match ns {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    let ns = &options.watch_namespace;
+    let charts_served = serves(ctx, "source.toolkit.fluxcd.io/v1", "HelmChart");
+    if !charts_served {
+        eprintln!(
+            "the cluster does not serve source.toolkit.fluxcd.io/v1 HelmChart: HelmChart and HelmRelease controllers not started"
+        );
+        return out;
+    }
+    let (chart_store, chart_writer) = reflector::store();
+    let chart_controller = Controller::for_stream(
+        watched(api::<HelmChart>(&client, ns), health, "HelmChart")
+            .reflect(chart_writer)
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
+        chart_store,
+    )
+    .with_config(config.clone());
+    let store = chart_controller.store();
+    let git_sources = watched(
+        api::<GitRepository>(&client, ns),
+        health,
+        "GitRepository (HelmChart sources)",
+    )
+    .touched_objects()
+    .predicate_filter(artifact_revision, Default::default());
+    let s1 = store.clone();
+    let mut chart_controller = chart_controller.watches_stream(git_sources, move |repo: GitRepository| {
+        let state = s1.state();
+        helm_chart::charts_of_source(
+            state.iter().map(|c| &**c),
+            "GitRepository",
+            &repo.namespace().unwrap_or_default(),
+            &repo.name_any(),
+        )
+    });
+    if serves(ctx, "source.toolkit.fluxcd.io/v1", "HelmRepository") {
+        let repos = watched(
+            api::<HelmRepository>(&client, ns),
+            health,
+            "HelmRepository (HelmChart sources)",
+        )
+        .touched_objects()
+        .predicate_filter(asks_for_reconcile, Default::default());
+        let s2 = store.clone();
+        chart_controller = chart_controller.watches_stream(repos, move |repo: HelmRepository| {
+            let state = s2.state();
+            helm_chart::charts_of_source(
+                state.iter().map(|c| &**c),
+                "HelmRepository",
+                &repo.namespace().unwrap_or_default(),
+                &repo.name_any(),
+            )
+        });
+    }
+    out.push(
+        chart_controller
+            .shutdown_on_signal()
+            .run(helm_chart::reconcile, error_policy, ctx.clone())
+            .for_each(|result| {
+                log_result("HelmChart", result);
+                futures::future::ready(())
+            })
+            .boxed(),
+    );
+
+    if !serves(ctx, "helm.toolkit.fluxcd.io/v2", "HelmRelease") {
+        eprintln!(
+            "the cluster does not serve helm.toolkit.fluxcd.io/v2 HelmRelease: HelmRelease controller not started"
+        );
+        return out;
+    }
+    let (hr_store, hr_writer) = reflector::store();
+    let hr_controller = Controller::for_stream(
+        watched(api::<HelmRelease>(&client, ns), health, "HelmRelease")
+            .reflect(hr_writer)
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
+        hr_store,
+    )
+    .with_config(config);
+    let store = hr_controller.store();
+    let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
+    let drift = drift::DriftWatch::with_selector(
+        ctx.cluster.clone(),
+        trigger.clone(),
+        health.clone(),
+        drift::HELM_MANAGED_LABEL,
+    );
+    let started = jiff::Timestamp::now();
+    let _ = ctx.helm.set(helm_release::HelmParts {
+        drift,
+        trigger,
+        store: store.clone(),
+        started,
+    });
+    let charts = watched(api::<HelmChart>(&client, ns), health, "HelmChart (HelmRelease sources)")
+        .touched_objects()
+        .predicate_filter(chart_artifact, Default::default());
+    let s1 = store.clone();
+    let mut hr_controller = hr_controller.watches_stream(charts, move |chart: HelmChart| {
+        helm_release::releases_of_source(
+            &s1,
+            "HelmChart",
+            &chart.namespace().unwrap_or_default(),
+            &chart.name_any(),
+        )
+    });
+    if serves(ctx, "source.toolkit.fluxcd.io/v1", "OCIRepository") {
+        let repos = watched(
+            api::<OCIRepository>(&client, ns),
+            health,
+            "OCIRepository (HelmRelease sources)",
+        )
+        .touched_objects()
+        .predicate_filter(oci_artifact, Default::default());
+        let s2 = store.clone();
+        hr_controller = hr_controller.watches_stream(repos, move |repo: OCIRepository| {
+            helm_release::releases_of_source(
+                &s2,
+                "OCIRepository",
+                &repo.namespace().unwrap_or_default(),
+                &repo.name_any(),
+            )
+        });
+    }
+    out.push(
+        hr_controller
+            .reconcile_on(tokio_stream(triggers))
+            .shutdown_on_signal()
+            .run(helm_release::reconcile, error_policy, ctx.clone())
+            .for_each(|result| {
+                log_result("HelmRelease", result);
+                futures::future::ready(())
+            })
+            .boxed(),
+    );
+    out
+}
+
+/// The digest of a HelmChart's artifact.
+fn chart_artifact(chart: &HelmChart) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    chart
+        .status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| (&a.revision, &a.digest))
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The digest of an OCIRepository's artifact.
+fn oci_artifact(repo: &OCIRepository) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| (&a.revision, &a.digest))
+        .hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// Renews the lease until it is lost; returns why.

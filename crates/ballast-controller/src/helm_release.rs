@@ -1,0 +1,1597 @@
+//! The HelmRelease reconciler, as named steps: finalize or ensure the finalizer, check the spec,
+//! wait for dependencies, get the chart (a HelmChart made from `spec.chart`, or `chartRef`),
+//! compose the values, decide (install, upgrade, nothing), act through `ballast-release`,
+//! remediate a failure (rollback or uninstall) within the retries, test, correct drift, report.
+//!
+//! Guarantees:
+//! - a release is upgraded only when the chart (name, version), the values or the `forceAt`
+//!   annotation ask for it; drift is corrected by re-applying the deployed release's objects;
+//! - after the retries are exhausted nothing is attempted (`Stalled=True`, reason
+//!   `RetriesExceeded`) until the spec, the chart revision or the values change, or the
+//!   `reconcile.fluxcd.io/resetAt` (reset the counts) or `forceAt` (one upgrade) annotation
+//!   is set to a new value;
+//! - a `pending-*` revision Ballast wrote before this controller process started is an
+//!   interrupted operation (one controller acts at a time): it is marked failed and the release
+//!   proceeds, so a killed controller never leaves "another operation is in progress";
+//! - values from Secrets are never printed: errors name the Secret and key, the values reach
+//!   the release through a private temporary file only.
+
+use std::collections::{BTreeMap, HashMap};
+use std::path::Path;
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_api::condition::{ConditionStatus, find, remove_condition, set_condition};
+use ballast_api::helm_chart::HelmChart;
+use ballast_api::helm_release::{
+    FORCE_REQUEST_ANNOTATION, HELM_RELEASE_FINALIZER, HelmRelease, HelmReleaseStatus, RESET_REQUEST_ANNOTATION,
+    Snapshot, TestHookStatus, shorten_release_name,
+};
+use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use ballast_api::oci_repository::OCIRepository;
+use ballast_apply::{Applier, ApplyOptions};
+use ballast_core::{Action as PlanAction, Change, Inventory, ObjectRef};
+use ballast_helm::release::{Release, Status};
+use ballast_helm::values::ValueOptions;
+use ballast_release::{ActionOptions, HELM_FIELD_MANAGER, Releases};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use kube::runtime::controller::Action;
+use kube::runtime::events::EventType;
+use kube::runtime::reflector::{ObjectRef as KubeRef, Store};
+use kube::{Resource, ResourceExt};
+use serde_json::{Value, json};
+use sha2::Digest;
+
+use crate::context::Context;
+use crate::drift::DriftWatch;
+use crate::error::ReconcileError;
+use crate::schedule;
+use crate::status::{condition, mark_failed, mark_ready, mark_reconciling};
+
+/// Labels on the HelmChart made for a HelmRelease's `spec.chart` (Flux's).
+pub const HR_NAME_LABEL: &str = "helm.toolkit.fluxcd.io/name";
+/// See [`HR_NAME_LABEL`].
+pub const HR_NAMESPACE_LABEL: &str = "helm.toolkit.fluxcd.io/namespace";
+
+/// Snapshots kept in `status.history`.
+const HISTORY_KEPT: usize = 10;
+/// How long to wait before looking at a dependency or a chart again.
+const NOT_READY_RETRY: Duration = Duration::from_secs(5);
+
+/// What the HelmRelease controller shares with its reconciles.
+pub struct HelmParts {
+    /// Watches on the releases' objects.
+    pub drift: DriftWatch<HelmRelease>,
+    /// Asks the HelmRelease controller to reconcile an object now.
+    pub trigger: tokio::sync::mpsc::UnboundedSender<KubeRef<HelmRelease>>,
+    /// The controller's cache.
+    pub store: Store<HelmRelease>,
+    /// When this controller started its HelmRelease controller: a pending revision Ballast
+    /// wrote before then was interrupted.
+    pub started: jiff::Timestamp,
+}
+
+/// The release name: `spec.releaseName`, else `[<targetNamespace>-]<name>`, shortened past 53
+/// characters to its first 40, `-` and 12 hex digits of its SHA-256 (as Flux).
+pub fn release_name(hr: &HelmRelease) -> String {
+    shorten_release_name(&hr.full_release_name(), |s| {
+        hex::encode(sha2::Sha256::digest(s.as_bytes()))
+    })
+}
+
+/// Namespace of the release records.
+pub fn storage_namespace(hr: &HelmRelease) -> String {
+    hr.storage_namespace()
+}
+
+/// Namespace of the release's objects.
+pub fn target_namespace(hr: &HelmRelease) -> String {
+    hr.target_namespace()
+}
+
+/// Flux's `MergeMaps`: `b` deep-merged over `a`, maps recursively, anything else replaced.
+fn merge_maps(a: &mut Value, b: Value) {
+    match (a, b) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, v) in b {
+                match a.get_mut(&k) {
+                    Some(existing) if existing.is_object() && v.is_object() => merge_maps(existing, v),
+                    _ => {
+                        a.insert(k, v);
+                    }
+                }
+            }
+        }
+        (a, b) => *a = b,
+    }
+}
+
+/// Sets `value` at `path` (Helm's `--set` path syntax) as Flux's `targetPath` does: a quoted
+/// value is a string, anything else typed as `--set` types it.
+fn set_path(values: &mut Value, path: &str, value: &str) -> Result<(), String> {
+    use ballast_helm::values::strvals::{Reader, json_to_value, parse_into};
+    let quoted = value.len() >= 2
+        && ((value.starts_with('"') && value.ends_with('"')) || (value.starts_with('\'') && value.ends_with('\'')));
+    let (text, reader) = if quoted {
+        (value.trim_matches(['"', '\'']), Reader::String)
+    } else {
+        (value, Reader::Typed)
+    };
+    let dest = json_to_value(values);
+    parse_into(&format!("{path}={text}"), &dest, reader)?;
+    *values = helm_to_json(&dest)?;
+    Ok(())
+}
+
+/// A Helm value as JSON, numbers kept as Helm prints them (integers stay integers).
+fn helm_to_json(v: &ballast_helm::Value) -> Result<Value, String> {
+    let text = ballast_helm::json::to_json(v)?;
+    serde_json::from_str(&text).map_err(|e| e.to_string())
+}
+
+/// The values of a release: `valuesFrom` in order (a whole YAML document merged, or one value
+/// at `targetPath`), then `values`, as Flux composes them. A missing object or key fails unless
+/// `optional`. Errors name the object and key, never a value.
+pub async fn compose_values(client: &kube::Client, hr: &HelmRelease) -> Result<Value, ReconcileError> {
+    let ns = hr.namespace().unwrap_or_default();
+    let mut result = json!({});
+    for r in hr.spec.values_from.iter().flatten() {
+        let key = r
+            .values_key
+            .clone()
+            .filter(|k| !k.is_empty())
+            .unwrap_or_else(|| "values.yaml".into());
+        let optional = r.optional == Some(true);
+        let what = format!("{} '{ns}/{}'", r.kind, r.name);
+        let data: Option<BTreeMap<String, Vec<u8>>> = match r.kind.as_str() {
+            "Secret" => {
+                let api: Api<Secret> = Api::namespaced(client.clone(), &ns);
+                api.get_opt(&r.name).await?.map(|s| {
+                    let mut data: BTreeMap<String, Vec<u8>> =
+                        s.data.unwrap_or_default().into_iter().map(|(k, v)| (k, v.0)).collect();
+                    for (k, v) in s.string_data.unwrap_or_default() {
+                        data.insert(k, v.into_bytes());
+                    }
+                    data
+                })
+            }
+            "ConfigMap" => {
+                let api: Api<ConfigMap> = Api::namespaced(client.clone(), &ns);
+                api.get_opt(&r.name).await?.map(|c| {
+                    let mut data: BTreeMap<String, Vec<u8>> = c
+                        .binary_data
+                        .unwrap_or_default()
+                        .into_iter()
+                        .map(|(k, v)| (k, v.0))
+                        .collect();
+                    for (k, v) in c.data.unwrap_or_default() {
+                        data.insert(k, v.into_bytes());
+                    }
+                    data
+                })
+            }
+            other => {
+                return Err(ReconcileError::Invalid(format!(
+                    "spec.valuesFrom: unsupported kind {other:?} (ConfigMap or Secret)"
+                )));
+            }
+        };
+        let Some(data) = data else {
+            if optional {
+                continue;
+            }
+            return Err(ReconcileError::Dependency(format!("could not find {what}")));
+        };
+        let Some(bytes) = data.get(&key) else {
+            if optional {
+                continue;
+            }
+            return Err(ReconcileError::Dependency(format!("missing key '{key}' in {what}")));
+        };
+        let text = String::from_utf8(bytes.clone())
+            .map_err(|_| ReconcileError::Invalid(format!("key '{key}' in {what} is not UTF-8")))?;
+        if let Some(path) = r.target_path.as_deref().filter(|p| !p.is_empty()) {
+            set_path(&mut result, path, &text).map_err(|e| {
+                // The parser's message may quote the value: name the path only.
+                let _ = e;
+                ReconcileError::Invalid(format!(
+                    "unable to merge value from key '{key}' in {what} into target path '{path}'"
+                ))
+            })?;
+            continue;
+        }
+        let doc = ballast_helm::values::parse_values_doc(&text).map_err(|_| {
+            ReconcileError::Invalid(format!(
+                "unable to read values from key '{key}' in {what}: not a YAML map"
+            ))
+        })?;
+        let doc = helm_to_json(&doc).map_err(|_| {
+            ReconcileError::Invalid(format!(
+                "unable to read values from key '{key}' in {what}: not a YAML map"
+            ))
+        })?;
+        if !doc.is_object() && !doc.is_null() {
+            return Err(ReconcileError::Invalid(format!(
+                "unable to read values from key '{key}' in {what}: not a YAML map"
+            )));
+        }
+        if doc.is_object() {
+            merge_maps(&mut result, doc);
+        }
+    }
+    if let Some(values) = hr.spec.values.clone().filter(Value::is_object) {
+        merge_maps(&mut result, values);
+    }
+    Ok(result)
+}
+
+/// JSON with sorted keys: the same values give the same text, whatever their order.
+fn canonical(v: &Value) -> String {
+    fn sorted(v: &Value) -> Value {
+        match v {
+            Value::Object(m) => {
+                let b: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sorted(v))).collect();
+                let mut out = serde_json::Map::new();
+                for (k, v) in b {
+                    out.insert(k.clone(), v);
+                }
+                Value::Object(out)
+            }
+            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
+            other => other.clone(),
+        }
+    }
+    let mut keys = Vec::new();
+    fn write(v: &Value, out: &mut Vec<String>) {
+        match v {
+            Value::Object(m) => {
+                let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+                entries.sort_by(|a, b| a.0.cmp(b.0));
+                out.push("{".into());
+                for (i, (k, v)) in entries.into_iter().enumerate() {
+                    if i > 0 {
+                        out.push(",".into());
+                    }
+                    out.push(serde_json::to_string(k).unwrap_or_default());
+                    out.push(":".into());
+                    write(v, out);
+                }
+                out.push("}".into());
+            }
+            Value::Array(a) => {
+                out.push("[".into());
+                for (i, v) in a.iter().enumerate() {
+                    if i > 0 {
+                        out.push(",".into());
+                    }
+                    write(v, out);
+                }
+                out.push("]".into());
+            }
+            other => out.push(other.to_string()),
+        }
+    }
+    write(&sorted(v), &mut keys);
+    keys.concat()
+}
+
+/// `sha256:<hex>` of values, key order aside (empty values and `{}` alike).
+pub fn config_digest(values: &Value) -> String {
+    let v = if values.is_null() { json!({}) } else { values.clone() };
+    format!("sha256:{}", hex::encode(sha2::Sha256::digest(canonical(&v).as_bytes())))
+}
+
+fn sha1_hex(values: &Value) -> String {
+    let v = if values.is_null() { json!({}) } else { values.clone() };
+    hex::encode(sha1::Sha1::digest(canonical(&v).as_bytes()))
+}
+
+/// A reconcile's failure, as reported in status.
+struct Failure {
+    reason: String,
+    message: String,
+    stalled: bool,
+    retry: Option<Duration>,
+}
+
+impl From<ReconcileError> for Failure {
+    fn from(e: ReconcileError) -> Self {
+        let retry =
+            matches!(e, ReconcileError::Dependency(_) | ReconcileError::ArtifactNotReady(_)).then_some(NOT_READY_RETRY);
+        let reason = match &e {
+            ReconcileError::Dependency(_) => "DependencyNotReady",
+            ReconcileError::ArtifactNotReady(_) => "ArtifactFailed",
+            other => other.reason(),
+        };
+        Failure {
+            reason: reason.into(),
+            stalled: e.stalled(),
+            message: e.to_string(),
+            retry,
+        }
+    }
+}
+
+impl From<kube::Error> for Failure {
+    fn from(e: kube::Error) -> Self {
+        ReconcileError::from(e).into()
+    }
+}
+
+/// Reconciles one HelmRelease.
+pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let started = std::time::Instant::now();
+    let ns = hr.namespace().unwrap_or_default();
+    let name = hr.name_any();
+    let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    if hr.meta().deletion_timestamp.is_some() {
+        return finalize(&hr, &api, &ctx).await;
+    }
+    if !hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
+        let mut finalizers = hr.finalizers().to_vec();
+        finalizers.push(HELM_RELEASE_FINALIZER.into());
+        let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": hr.resource_version()}});
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        return Ok(Action::await_change());
+    }
+    if hr.suspended() {
+        ctx.metrics.record("HelmRelease", &ns, &name, None, started.elapsed());
+        return Ok(Action::await_change());
+    }
+    let interval = schedule::interval(Some(&hr.spec.interval), Duration::from_secs(600));
+    let generation = hr.meta().generation;
+    let mut status = hr.status.clone().unwrap_or_default();
+    mark_reconciling(&mut status.conditions, generation, status.observed_generation);
+    let patch = json!({"status": {"conditions": status.conditions}});
+    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    status.last_handled_reconcile_at = hr.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
+    let outcome = run(&hr, &ctx, &mut status).await;
+    status.observed_generation = generation;
+    let action = match outcome {
+        Ok(Done { reason, message }) => {
+            mark_ready(&mut status.conditions, &reason, &message, generation);
+            trigger_dependents(&hr, &ctx);
+            Action::requeue(schedule::jittered(interval))
+        }
+        Err(f) => {
+            eprintln!("HelmRelease {ns}/{name}: {}: {}", f.reason, f.message);
+            mark_failed(&mut status.conditions, &f.reason, &f.message, generation, f.stalled);
+            ctx.event(&*hr, EventType::Warning, &f.reason, &f.message).await;
+            Action::requeue(schedule::jittered(f.retry.unwrap_or(interval).min(interval)))
+        }
+    };
+    let patch = json!({"status": status});
+    let mut attempt = 0;
+    loop {
+        match api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+        {
+            Ok(_) => break,
+            Err(e) if attempt >= 4 => return Err(e.into()),
+            Err(_) => {
+                attempt += 1;
+                tokio::time::sleep(Duration::from_millis(200 * attempt)).await;
+            }
+        }
+    }
+    let ready = find(&status.conditions, "Ready").map(|c| c.status);
+    ctx.metrics.record("HelmRelease", &ns, &name, ready, started.elapsed());
+    Ok(action)
+}
+
+/// A successful reconcile: the `Ready` reason and message.
+struct Done {
+    reason: String,
+    message: String,
+}
+
+/// The chart to release: its archive and what identifies it.
+struct ChartSource {
+    bytes: Vec<u8>,
+    /// The artifact's revision.
+    revision: String,
+    /// The artifact's digest.
+    digest: String,
+    /// `Chart.yaml` name and version, read from the archive.
+    name: String,
+    version: String,
+    /// The OCI artifact's digest, for snapshots (chartRef OCIRepository).
+    oci_digest: Option<String>,
+}
+
+fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
+    let s = &hr.spec;
+    let mut out = Vec::new();
+    if s.kube_config.is_some() {
+        out.push("spec.kubeConfig");
+    }
+    if s.service_account_name.as_deref().is_some_and(|n| !n.is_empty()) {
+        out.push("spec.serviceAccountName");
+    }
+    if s.post_renderers.as_ref().is_some_and(|p| !p.is_empty()) {
+        out.push("spec.postRenderers");
+    }
+    if s.common_metadata.is_some() {
+        out.push("spec.commonMetadata");
+    }
+    if s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()) {
+        out.push("spec.healthCheckExprs");
+    }
+    if s.chart.as_ref().is_some_and(|c| c.spec.verify.is_some()) {
+        out.push("spec.chart.spec.verify");
+    }
+    if s.drift_detection
+        .as_ref()
+        .and_then(|d| d.ignore.as_ref())
+        .is_some_and(|i| !i.is_empty())
+    {
+        out.push("spec.driftDetection.ignore");
+    }
+    if s.depends_on.iter().flatten().any(|d| d.ready_expr.is_some()) {
+        out.push("spec.dependsOn[].readyExpr");
+    }
+    // Releases install a chart's CRDs on install and leave them on upgrade (Flux's defaults).
+    let install = s.install.clone().unwrap_or_default();
+    if install.skip_crds == Some(true) || matches!(install.crds.as_deref(), Some("Skip" | "CreateReplace")) {
+        out.push("spec.install.crds (other than Create)");
+    }
+    if matches!(
+        s.upgrade.as_ref().and_then(|u| u.crds.as_deref()),
+        Some("Create" | "CreateReplace")
+    ) {
+        out.push("spec.upgrade.crds (other than Skip)");
+    }
+    if s.upgrade.as_ref().and_then(|u| u.preserve_values) == Some(true) {
+        out.push("spec.upgrade.preserveValues");
+    }
+    out
+}
+
+fn check_spec(hr: &HelmRelease) -> Result<(), ReconcileError> {
+    let missing = unsupported(hr);
+    if !missing.is_empty() {
+        return Err(ReconcileError::Invalid(format!(
+            "not supported yet: {}",
+            missing.join(", ")
+        )));
+    }
+    match (&hr.spec.chart, &hr.spec.chart_ref) {
+        (Some(_), Some(_)) => Err(ReconcileError::Invalid(
+            "spec.chart and spec.chartRef are mutually exclusive".into(),
+        )),
+        (None, None) => Err(ReconcileError::Invalid(
+            "one of spec.chart or spec.chartRef is required".into(),
+        )),
+        _ => Ok(()),
+    }?;
+    if let Some(r) = &hr.spec.chart_ref
+        && !matches!(r.kind.as_str(), "HelmChart" | "OCIRepository")
+    {
+        return Err(ReconcileError::Invalid(format!(
+            "spec.chartRef.kind {:?}: not supported (HelmChart or OCIRepository)",
+            r.kind
+        )));
+    }
+    match hr.drift_mode() {
+        "enabled" | "warn" | "disabled" => {}
+        other => {
+            return Err(ReconcileError::Invalid(format!(
+                "spec.driftDetection.mode {other:?}: expected enabled, warn or disabled"
+            )));
+        }
+    }
+    let target = hr.target_namespace();
+    if let Err(e) = ballast_plan::validate::dns_label(&target) {
+        return Err(ReconcileError::Invalid(format!("spec.targetNamespace {target:?}: {e}")));
+    }
+    let storage = hr.storage_namespace();
+    if let Err(e) = ballast_plan::validate::dns_label(&storage) {
+        return Err(ReconcileError::Invalid(format!(
+            "spec.storageNamespace {storage:?}: {e}"
+        )));
+    }
+    Ok(())
+}
+
+async fn check_dependencies(hr: &HelmRelease, ctx: &Context) -> Result<(), ReconcileError> {
+    let own_ns = hr.namespace().unwrap_or_default();
+    for dep in hr.spec.depends_on.iter().flatten() {
+        let ns = dep
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| own_ns.clone());
+        let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
+        let Some(d) = api.get_opt(&dep.name).await? else {
+            return Err(ReconcileError::Dependency(format!(
+                "dependency 'HelmRelease/{ns}/{}' not found",
+                dep.name
+            )));
+        };
+        let st = d.status.clone().unwrap_or_default();
+        let ready = find(&st.conditions, "Ready").is_some_and(|c| c.is_true());
+        if !ready || st.observed_generation != d.meta().generation {
+            return Err(ReconcileError::Dependency(format!(
+                "dependency 'HelmRelease/{ns}/{}' is not ready",
+                dep.name
+            )));
+        }
+    }
+    Ok(())
+}
+
+/// Asks for a reconcile of every HelmRelease that depends on `hr` (it just became Ready).
+fn trigger_dependents(hr: &HelmRelease, ctx: &Context) {
+    let Some(parts) = ctx.helm.get() else { return };
+    let ns = hr.namespace().unwrap_or_default();
+    let name = hr.name_any();
+    for other in parts.store.state() {
+        let other_ns = other.namespace().unwrap_or_default();
+        let depends = other.spec.depends_on.iter().flatten().any(|d| {
+            d.name == name
+                && d.namespace
+                    .clone()
+                    .filter(|n| !n.is_empty())
+                    .unwrap_or_else(|| other_ns.clone())
+                    == ns
+        });
+        if depends {
+            let _ = parts.trigger.send(KubeRef::from_obj(&*other));
+        }
+    }
+}
+
+/// Creates or updates the HelmChart of `spec.chart`: `<namespace>-<name>` in the source's
+/// namespace, labelled with the HelmRelease (and owned by it when in the same namespace).
+async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, String), ReconcileError> {
+    let Some(template) = &hr.spec.chart else {
+        return Err(ReconcileError::Invalid("spec.chart is not set".into()));
+    };
+    let own_ns = hr.namespace().unwrap_or_default();
+    let ns = template
+        .spec
+        .source_ref
+        .namespace
+        .clone()
+        .filter(|n| !n.is_empty())
+        .unwrap_or_else(|| own_ns.clone());
+    let name = hr.helm_chart_name();
+    let mut labels: BTreeMap<String, String> = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.labels.clone())
+        .unwrap_or_default();
+    labels.insert(HR_NAME_LABEL.into(), hr.name_any());
+    labels.insert(HR_NAMESPACE_LABEL.into(), own_ns.clone());
+    let annotations = template
+        .metadata
+        .as_ref()
+        .and_then(|m| m.annotations.clone())
+        .unwrap_or_default();
+    let mut metadata = json!({"name": name, "namespace": ns, "labels": labels, "annotations": annotations});
+    if ns == own_ns
+        && let Some(uid) = hr.uid()
+    {
+        metadata["ownerReferences"] = json!([{
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "name": hr.name_any(), "uid": uid, "blockOwnerDeletion": false, "controller": true,
+        }]);
+    }
+    let t = &template.spec;
+    let mut values_files: Vec<String> = t.values_file.iter().cloned().collect();
+    values_files.extend(t.values_files.iter().flatten().cloned());
+    let mut spec = json!({
+        "chart": t.chart,
+        "sourceRef": {"kind": t.source_ref.kind, "name": t.source_ref.name},
+        "interval": t.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
+    });
+    if let Some(v) = t.version.as_ref().filter(|v| !v.is_empty()) {
+        spec["version"] = json!(v);
+    }
+    if let Some(s) = &t.reconcile_strategy {
+        spec["reconcileStrategy"] = json!(s);
+    }
+    if !values_files.is_empty() {
+        spec["valuesFiles"] = json!(values_files);
+    }
+    if t.ignore_missing_values_files == Some(true) {
+        spec["ignoreMissingValuesFiles"] = json!(true);
+    }
+    if let Some(v) = &t.source_ref.api_version {
+        spec["sourceRef"]["apiVersion"] = json!(v);
+    }
+    let object = json!({
+        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
+        "metadata": metadata, "spec": spec,
+    });
+    let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
+    api.patch(&name, &PatchParams::apply("ballast").force(), &Patch::Apply(&object))
+        .await?;
+    Ok((ns, name))
+}
+
+/// Deletes the HelmChart recorded in `status.helmChart` (made for an earlier `spec.chart`), by
+/// the UID read, if it is still labelled as this HelmRelease's.
+async fn delete_helm_chart(hr: &HelmRelease, ctx: &Context, recorded: &str) -> Result<(), ReconcileError> {
+    let Some((ns, name)) = recorded.split_once('/') else {
+        return Ok(());
+    };
+    let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), ns);
+    let Some(chart) = api.get_opt(name).await? else {
+        return Ok(());
+    };
+    let labels = chart.labels();
+    let ours = labels.get(HR_NAME_LABEL) == Some(&hr.name_any())
+        && labels.get(HR_NAMESPACE_LABEL).map(String::as_str) == hr.namespace().as_deref();
+    if !ours {
+        return Ok(());
+    }
+    let dp = DeleteParams {
+        preconditions: Some(Preconditions {
+            uid: chart.uid(),
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    match api.delete(name, &dp).await {
+        Ok(_) => Ok(()),
+        Err(kube::Error::Api(e)) if e.code == 404 || e.code == 409 => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The chart archive of the release, read from the artifact store by path and digest.
+async fn chart_source(
+    hr: &HelmRelease,
+    ctx: &Context,
+    status: &mut HelmReleaseStatus,
+) -> Result<ChartSource, ReconcileError> {
+    let own_ns = hr.namespace().unwrap_or_default();
+    let (kind, ns, name) = if hr.spec.chart.is_some() {
+        let (ns, name) = ensure_helm_chart(hr, ctx).await?;
+        status.helm_chart = Some(format!("{ns}/{name}"));
+        ("HelmChart".to_string(), ns, name)
+    } else {
+        let r = hr.spec.chart_ref.clone().unwrap_or_default();
+        if let Some(old) = status.helm_chart.take() {
+            delete_helm_chart(hr, ctx, &old).await?;
+        }
+        let ns = r
+            .namespace
+            .clone()
+            .filter(|n| !n.is_empty())
+            .unwrap_or_else(|| own_ns.clone());
+        (r.kind, ns, r.name)
+    };
+    let (artifact, oci) = match kind.as_str() {
+        "HelmChart" => {
+            let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
+            let chart = api
+                .get_opt(&name)
+                .await?
+                .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' not found")))?;
+            let st = chart.status.clone().unwrap_or_default();
+            if st.observed_generation != chart.meta().generation {
+                return Err(ReconcileError::ArtifactNotReady(format!(
+                    "HelmChart '{ns}/{name}' is not ready: latest generation of object has not been reconciled"
+                )));
+            }
+            if let Some(c) = find(&st.conditions, "Ready").filter(|c| c.status == ConditionStatus::False) {
+                return Err(ReconcileError::ArtifactNotReady(format!(
+                    "HelmChart '{ns}/{name}' is not ready: {}",
+                    c.message
+                )));
+            }
+            let artifact = st.artifact.ok_or_else(|| {
+                ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' is not ready: no artifact"))
+            })?;
+            (artifact, false)
+        }
+        _ => {
+            let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &ns);
+            let repo = api
+                .get_opt(&name)
+                .await?
+                .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("OCIRepository '{ns}/{name}' not found")))?;
+            let artifact = repo.status.and_then(|s| s.artifact).ok_or_else(|| {
+                ReconcileError::ArtifactNotReady(format!("OCIRepository '{ns}/{name}' is not ready: no artifact"))
+            })?;
+            (artifact, true)
+        }
+    };
+    let digest = artifact.digest.clone().unwrap_or_default();
+    let bytes = ctx
+        .artifacts
+        .open(&artifact.path, &digest)
+        .map_err(|e| ReconcileError::ArtifactNotReady(format!("{kind} '{ns}/{name}': {e}")))?;
+    let (chart_name, chart_version) = {
+        let bytes = bytes.clone();
+        tokio::task::spawn_blocking(move || {
+            ballast_helm::chart::load_archive(&bytes)
+                .map(|c| (c.metadata.name.clone(), c.metadata.version.clone()))
+                .map_err(|e| e.to_string())
+        })
+        .await
+        .map_err(|e| ReconcileError::Build(e.to_string()))?
+        .map_err(|e| ReconcileError::Build(format!("{kind} '{ns}/{name}': chart archive: {e}")))?
+    };
+    Ok(ChartSource {
+        bytes,
+        revision: artifact.revision.clone(),
+        name: chart_name,
+        version: chart_version,
+        oci_digest: oci.then(|| artifact.revision.rsplit('@').next().unwrap_or_default().to_string()),
+        digest,
+    })
+}
+
+/// Recovers a `pending-*` latest revision Ballast wrote before this process started: the
+/// operation that wrote it died with its controller.
+async fn recover_interrupted(ctx: &Context, storage_namespace: &str, name: &str) -> Result<bool, ReconcileError> {
+    let Some(parts) = ctx.helm.get() else { return Ok(false) };
+    let store = ballast_release::store::Store::new(ctx.client.clone(), storage_namespace);
+    let mut records = store.history(name).await.map_err(|e| ReconcileError::Release(e.0))?;
+    let Some(last) = records.last_mut() else {
+        return Ok(false);
+    };
+    let status = last.release.info.status;
+    if !status.is_pending() || last.deadline.is_none() {
+        return Ok(false);
+    }
+    let written: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
+    if written.is_some_and(|t| t >= parts.started) {
+        return Ok(false);
+    }
+    last.release.info.status = Status::Failed;
+    last.release.info.description =
+        format!("{status} interrupted: the controller stopped before completing (recovered by Ballast on restart)");
+    store
+        .update(&last.release, None)
+        .await
+        .map_err(|e| ReconcileError::Release(e.0))?;
+    Ok(true)
+}
+
+fn duration_of(text: Option<&str>, default: Duration) -> Duration {
+    text.and_then(|t| ballast_core::parse_duration(t).ok())
+        .unwrap_or(default)
+}
+
+/// What to do with the release.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Plan {
+    Install,
+    Upgrade,
+    Nothing,
+}
+
+/// The release action the HelmRelease asks for, given the release's records.
+fn plan(history: &[Release], chart: &ChartSource, digest: &str, force: bool) -> Plan {
+    let Some(latest) = history.last() else {
+        return Plan::Install;
+    };
+    let deployed_before = history
+        .iter()
+        .any(|r| matches!(r.info.status, Status::Deployed | Status::Superseded));
+    match latest.info.status {
+        Status::Uninstalled | Status::Uninstalling => return Plan::Install,
+        Status::Failed if !deployed_before => return Plan::Install,
+        _ => {}
+    }
+    let meta = &latest.chart.metadata;
+    let in_sync = latest.info.status == Status::Deployed
+        && meta.get("name").and_then(Value::as_str) == Some(chart.name.as_str())
+        && meta.get("version").and_then(Value::as_str) == Some(chart.version.as_str())
+        && config_digest(&latest.config) == digest;
+    if in_sync && !force {
+        Plan::Nothing
+    } else {
+        Plan::Upgrade
+    }
+}
+
+/// The pipeline proper; updates `status` as it goes.
+async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) -> Result<Done, Failure> {
+    check_spec(hr)?;
+    check_dependencies(hr, ctx).await?;
+    let chart = chart_source(hr, ctx, status).await?;
+    let values = compose_values(&ctx.client, hr).await?;
+    let digest = config_digest(&values);
+    let generation = hr.meta().generation;
+    let release = release_name(hr);
+    let namespace = hr.target_namespace();
+    status.storage_namespace = Some(hr.storage_namespace());
+
+    // A new attempt (spec, chart or values changed) or a reset request clears the counts.
+    let new_attempt = status.last_attempted_generation != generation
+        || status.last_attempted_revision.as_deref() != Some(chart.revision.as_str())
+        || status.last_attempted_config_digest.as_deref() != Some(digest.as_str());
+    let reset = hr.annotations().get(RESET_REQUEST_ANNOTATION).cloned();
+    let reset_requested = reset.is_some() && reset != status.last_handled_reset_at;
+    if new_attempt || reset_requested {
+        status.failures = None;
+        status.install_failures = None;
+        status.upgrade_failures = None;
+    }
+    if reset_requested {
+        status.last_handled_reset_at = reset;
+    }
+    let force_at = hr.annotations().get(FORCE_REQUEST_ANNOTATION).cloned();
+    let force = force_at.is_some() && force_at != status.last_handled_force_at;
+
+    if recover_interrupted(ctx, &hr.storage_namespace(), &release).await? {
+        ctx.event(
+            hr,
+            EventType::Warning,
+            "PendingRecovered",
+            &format!("release {release}: an operation interrupted by a controller restart was marked failed"),
+        )
+        .await;
+    }
+    let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+    let history = releases
+        .history(&release)
+        .await
+        .map_err(|e| ReconcileError::Release(e.0))?;
+    let mut todo = plan(&history, &chart, &digest, force);
+
+    let install = hr.spec.install.clone().unwrap_or_default();
+    let upgrade = hr.spec.upgrade.clone().unwrap_or_default();
+    let retry_on_failure =
+        |s: &Option<ballast_api::helm_release::ActionStrategy>| s.as_ref().is_some_and(|s| s.name == "RetryOnFailure");
+    let retry_interval = |s: &Option<ballast_api::helm_release::ActionStrategy>| {
+        duration_of(
+            s.as_ref().and_then(|s| s.retry_interval.as_deref()),
+            Duration::from_secs(300),
+        )
+    };
+    let install_retries = install.remediation.as_ref().and_then(|r| r.retries).unwrap_or(0);
+    let upgrade_retries = upgrade.remediation.as_ref().and_then(|r| r.retries).unwrap_or(0);
+    let exhausted = |count: Option<i64>, retries: i64| retries >= 0 && count.unwrap_or(0) > retries;
+
+    if todo != Plan::Nothing && !force {
+        let (what, count, retries, strategy) = match todo {
+            Plan::Install => ("install", status.install_failures, install_retries, &install.strategy),
+            _ => ("upgrade", status.upgrade_failures, upgrade_retries, &upgrade.strategy),
+        };
+        if !retry_on_failure(strategy) && exhausted(count, retries) {
+            let last = find(&status.conditions, "Released")
+                .filter(|c| c.status == ConditionStatus::False)
+                .map(|c| format!(": {}", c.message))
+                .unwrap_or_default();
+            return Err(Failure {
+                reason: "RetriesExceeded".into(),
+                message: format!(
+                    "Failed to {what} after {} attempt(s){last}; change the spec, publish a new chart revision or change the values, or set the annotation {RESET_REQUEST_ANNOTATION} (retry) or {FORCE_REQUEST_ANNOTATION} (one forced upgrade)",
+                    count.unwrap_or(0)
+                ),
+                stalled: true,
+                retry: None,
+            });
+        }
+    }
+    if force {
+        status.last_handled_force_at = force_at;
+        if todo == Plan::Nothing {
+            todo = Plan::Upgrade;
+        }
+    }
+
+    let wait_disabled = match todo {
+        Plan::Install => install.disable_wait == Some(true),
+        _ => upgrade.disable_wait == Some(true),
+    };
+    let timeout = duration_of(hr.spec.timeout.as_deref(), Duration::from_secs(300));
+    let action_timeout = match todo {
+        Plan::Install => duration_of(install.timeout.as_deref(), timeout),
+        _ => duration_of(upgrade.timeout.as_deref(), timeout),
+    };
+    let options = ActionOptions {
+        timeout: action_timeout,
+        wait: !wait_disabled,
+        history_max: usize::try_from(hr.max_history()).unwrap_or(0),
+        no_hooks: match todo {
+            Plan::Install => install.disable_hooks == Some(true),
+            _ => upgrade.disable_hooks == Some(true),
+        },
+        keep_history: false,
+        create_namespace: install.create_namespace == Some(true),
+        ..ActionOptions::default()
+    };
+
+    let mut result_message = None;
+    if todo != Plan::Nothing {
+        let verb = if todo == Plan::Install { "install" } else { "upgrade" };
+        status.last_attempted_release_action = Some(verb.into());
+        status.last_attempted_revision = Some(chart.revision.clone());
+        status.last_attempted_revision_digest = Some(chart.digest.clone());
+        status.last_attempted_config_digest = Some(digest.clone());
+        status.last_attempted_values_checksum = Some(sha1_hex(&values));
+        status.last_attempted_generation = generation;
+        let dir = tempfile::tempdir().map_err(|e| ReconcileError::Build(e.to_string()))?;
+        let chart_file = dir.path().join(format!("{}-{}.tgz", chart.name, chart.version));
+        let values_file = dir.path().join("values.json");
+        write_private(&chart_file, &chart.bytes)?;
+        write_private(&values_file, canonical(&values).as_bytes())?;
+        let value_options = ValueOptions {
+            files: vec![values_file],
+            ..Default::default()
+        };
+        let started = std::time::Instant::now();
+        let outcome = match todo {
+            Plan::Install => releases.install(&release, &chart_file, &value_options, &options).await,
+            _ => releases.upgrade(&release, &chart_file, &value_options, &options).await,
+        };
+        drop(dir);
+        status.last_attempted_release_action_duration = Some(format!("{:.3}s", started.elapsed().as_secs_f64()));
+        let outcome = match outcome {
+            Ok(r) => run_tests(hr, ctx, &releases, &release, timeout, status)
+                .await
+                .map(|()| r),
+            Err(e) => Err(e.0),
+        };
+        match outcome {
+            Ok(r) => {
+                let reason = if todo == Plan::Install {
+                    "InstallSucceeded"
+                } else {
+                    "UpgradeSucceeded"
+                };
+                let message = format!(
+                    "Helm {verb} succeeded for release {namespace}/{release}.v{} with chart {}@{}",
+                    r.version, chart.name, chart.version
+                );
+                set_condition(
+                    &mut status.conditions,
+                    condition("Released", ConditionStatus::True, reason, &message, generation),
+                );
+                remove_condition(&mut status.conditions, "Remediated");
+                status.install_failures = None;
+                status.upgrade_failures = None;
+                status.failures = None;
+                ctx.event(hr, EventType::Normal, reason, &message).await;
+                result_message = Some((reason.to_string(), message));
+            }
+            Err(e) => {
+                let reason = if todo == Plan::Install {
+                    "InstallFailed"
+                } else {
+                    "UpgradeFailed"
+                };
+                let message = format!(
+                    "Helm {verb} failed for release {namespace}/{release} with chart {}@{}: {e}",
+                    chart.name, chart.version
+                );
+                set_condition(
+                    &mut status.conditions,
+                    condition("Released", ConditionStatus::False, reason, &message, generation),
+                );
+                ctx.event(hr, EventType::Warning, reason, &message).await;
+                status.failures = Some(status.failures.unwrap_or(0) + 1);
+                let (count, retries, strategy) = if todo == Plan::Install {
+                    status.install_failures = Some(status.install_failures.unwrap_or(0) + 1);
+                    (status.install_failures, install_retries, &install.strategy)
+                } else {
+                    status.upgrade_failures = Some(status.upgrade_failures.unwrap_or(0) + 1);
+                    (status.upgrade_failures, upgrade_retries, &upgrade.strategy)
+                };
+                update_history(status, &releases, &release).await;
+                if retry_on_failure(strategy) {
+                    let after = retry_interval(strategy);
+                    return Err(Failure {
+                        reason: reason.into(),
+                        message: format!("{message}; retrying in {after:?} (strategy RetryOnFailure)"),
+                        stalled: false,
+                        retry: Some(after),
+                    });
+                }
+                let out_of_retries = exhausted(count, retries);
+                let remediate_last = if todo == Plan::Install {
+                    install
+                        .remediation
+                        .as_ref()
+                        .and_then(|r| r.remediate_last_failure)
+                        .unwrap_or(false)
+                } else {
+                    upgrade
+                        .remediation
+                        .as_ref()
+                        .and_then(|r| r.remediate_last_failure)
+                        .unwrap_or(retries > 0)
+                };
+                // Only a failed revision needs remediation: a chart that failed to render left
+                // none.
+                let failed_record = releases
+                    .history(&release)
+                    .await
+                    .ok()
+                    .and_then(|h| h.last().map(|r| r.info.status == Status::Failed))
+                    .unwrap_or(false);
+                if failed_record && (!out_of_retries || remediate_last) {
+                    remediate(hr, ctx, &releases, &release, todo, timeout, status).await;
+                }
+                update_history(status, &releases, &release).await;
+                if out_of_retries {
+                    return Err(Failure {
+                        reason: "RetriesExceeded".into(),
+                        message: format!(
+                            "Failed to {verb} after {} attempt(s): {message}; change the spec, publish a new chart revision or change the values, or set the annotation {RESET_REQUEST_ANNOTATION} (retry) or {FORCE_REQUEST_ANNOTATION} (one forced upgrade)",
+                            count.unwrap_or(0)
+                        ),
+                        stalled: true,
+                        retry: None,
+                    });
+                }
+                return Err(Failure {
+                    reason: reason.into(),
+                    message,
+                    stalled: false,
+                    retry: Some(Duration::from_secs(1)),
+                });
+            }
+        }
+    }
+    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, status).await?;
+    update_history(status, &releases, &release).await;
+    if let Some(first) = status.history.first_mut()
+        && first.chart_version == chart.version
+    {
+        first.oci_digest = chart.oci_digest.clone();
+    }
+    let (reason, message) = match result_message {
+        Some(m) => m,
+        None => {
+            let current = status.history.first();
+            let message = match current {
+                Some(s) => format!(
+                    "Helm release {namespace}/{release}.v{} with chart {}@{} is in sync",
+                    s.version, s.chart_name, s.chart_version
+                ),
+                None => format!("Helm release {namespace}/{release} is in sync"),
+            };
+            if find(&status.conditions, "Released").is_none_or(|c| c.status != ConditionStatus::True) {
+                set_condition(
+                    &mut status.conditions,
+                    condition(
+                        "Released",
+                        ConditionStatus::True,
+                        "InstallSucceeded",
+                        &message,
+                        generation,
+                    ),
+                );
+            }
+            ("ReconciliationSucceeded".to_string(), message)
+        }
+    };
+    let message = match drift_note {
+        Some(note) => format!("{message}; {note}"),
+        None => message,
+    };
+    Ok(Done { reason, message })
+}
+
+fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {
+    use std::os::unix::fs::OpenOptionsExt;
+    std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .and_then(|mut f| std::io::Write::write_all(&mut f, bytes))
+        .map_err(|e| ReconcileError::Build(format!("{}: {e}", path.display())))
+}
+
+/// Runs the chart's tests when `spec.test.enable`; a failure fails the action unless
+/// `ignoreFailures`.
+async fn run_tests(
+    hr: &HelmRelease,
+    ctx: &Context,
+    releases: &Releases,
+    release: &str,
+    timeout: Duration,
+    status: &mut HelmReleaseStatus,
+) -> Result<(), String> {
+    let test = hr.spec.test.clone().unwrap_or_default();
+    let generation = hr.meta().generation;
+    if test.enable != Some(true) {
+        remove_condition(&mut status.conditions, "TestSuccess");
+        return Ok(());
+    }
+    let options = ActionOptions {
+        timeout: duration_of(test.timeout.as_deref(), timeout),
+        ..ActionOptions::default()
+    };
+    match releases.test(release, &options).await {
+        Ok(r) => {
+            let message = format!(
+                "Helm test succeeded for release {}/{release}.v{}",
+                r.namespace, r.version
+            );
+            set_condition(
+                &mut status.conditions,
+                condition(
+                    "TestSuccess",
+                    ConditionStatus::True,
+                    "TestSucceeded",
+                    &message,
+                    generation,
+                ),
+            );
+            ctx.event(hr, EventType::Normal, "TestSucceeded", &message).await;
+            Ok(())
+        }
+        Err(e) => {
+            let message = format!("Helm test failed for release {release}: {e}");
+            set_condition(
+                &mut status.conditions,
+                condition(
+                    "TestSuccess",
+                    ConditionStatus::False,
+                    "TestFailed",
+                    &message,
+                    generation,
+                ),
+            );
+            ctx.event(hr, EventType::Warning, "TestFailed", &message).await;
+            if test.ignore_failures == Some(true) {
+                Ok(())
+            } else {
+                Err(message)
+            }
+        }
+    }
+}
+
+/// Remediates a failed install (uninstall) or upgrade (rollback to the last successful
+/// revision, or uninstall), recording `Remediated`.
+async fn remediate(
+    hr: &HelmRelease,
+    ctx: &Context,
+    releases: &Releases,
+    release: &str,
+    failed: Plan,
+    timeout: Duration,
+    status: &mut HelmReleaseStatus,
+) {
+    let generation = hr.meta().generation;
+    let upgrade_strategy = hr
+        .spec
+        .upgrade
+        .as_ref()
+        .and_then(|u| u.remediation.as_ref())
+        .map(|r| r.strategy().to_string())
+        .unwrap_or_else(|| "rollback".into());
+    let uninstall = failed == Plan::Install || upgrade_strategy == "uninstall";
+    let outcome = if uninstall {
+        let u = hr.spec.uninstall.clone().unwrap_or_default();
+        let options = ActionOptions {
+            timeout: duration_of(u.timeout.as_deref(), timeout),
+            no_hooks: u.disable_hooks == Some(true),
+            keep_history: u.keep_history == Some(true),
+            ..ActionOptions::default()
+        };
+        releases
+            .uninstall(release, &options)
+            .await
+            .map(|r| {
+                (
+                    "UninstallSucceeded",
+                    format!(
+                        "Helm uninstall succeeded for release {}/{release}.v{}",
+                        r.namespace, r.version
+                    ),
+                )
+            })
+            .map_err(|e| ("UninstallFailed", e.0))
+    } else {
+        let r = hr.spec.rollback.clone().unwrap_or_default();
+        let options = ActionOptions {
+            timeout: duration_of(r.timeout.as_deref(), timeout),
+            wait: r.disable_wait != Some(true),
+            no_hooks: r.disable_hooks == Some(true),
+            history_max: usize::try_from(hr.max_history()).unwrap_or(0),
+            ..ActionOptions::default()
+        };
+        let target = releases.history(release).await.ok().and_then(|h| {
+            h.iter()
+                .rev()
+                .skip(1)
+                .find(|r| matches!(r.info.status, Status::Deployed | Status::Superseded))
+                .map(|r| r.version)
+        });
+        match target {
+            None => Err((
+                "RollbackFailed",
+                "no earlier successful revision to roll back to".to_string(),
+            )),
+            Some(v) => releases
+                .rollback(release, Some(v), &options)
+                .await
+                .map(|r| {
+                    (
+                        "RollbackSucceeded",
+                        format!(
+                            "Helm rollback to previous release {}/{release}.v{v} with chart succeeded (now v{})",
+                            r.namespace, r.version
+                        ),
+                    )
+                })
+                .map_err(|e| ("RollbackFailed", e.0)),
+        }
+    };
+    let (state, reason, message) = match outcome {
+        Ok((reason, message)) => (ConditionStatus::True, reason, message),
+        Err((reason, message)) => (ConditionStatus::False, reason, message),
+    };
+    set_condition(
+        &mut status.conditions,
+        condition("Remediated", state, reason, &message, generation),
+    );
+    let kind = if state == ConditionStatus::True {
+        EventType::Normal
+    } else {
+        EventType::Warning
+    };
+    ctx.event(hr, kind, reason, &message).await;
+}
+
+/// Re-applies the deployed release's objects (`enabled`: drift corrected, reported), or
+/// compares them (`warn`: drift reported), and watches them so a live change asks for a
+/// reconcile at once. `disabled` stops watching.
+async fn correct_drift(
+    hr: &HelmRelease,
+    ctx: &Context,
+    releases: &Releases,
+    release: &str,
+    namespace: &str,
+    status: &mut HelmReleaseStatus,
+) -> Result<Option<String>, ReconcileError> {
+    let Some(parts) = ctx.helm.get() else { return Ok(None) };
+    let mode = hr.drift_mode().to_string();
+    let history = releases
+        .history(release)
+        .await
+        .map_err(|e| ReconcileError::Release(e.0))?;
+    let Some(deployed) = history.iter().rev().find(|r| r.info.status == Status::Deployed) else {
+        parts.drift.track(hr, &[], &HashMap::new());
+        return Ok(None);
+    };
+    let objects = ballast_release::objects::release_objects(&ctx.cluster, &deployed.manifest, release, namespace)
+        .map_err(|e| ReconcileError::Release(e.0))?;
+    let refs: Vec<ObjectRef> = objects.iter().map(|m| m.object_ref()).collect();
+    status.inventory = Some(ballast_api::kustomization::ResourceInventory {
+        entries: Inventory::from_refs(refs.iter())
+            .entries
+            .into_iter()
+            .map(|e| ballast_api::kustomization::ResourceRef { id: e.id, v: e.v })
+            .collect(),
+    });
+    if mode == "disabled" {
+        parts.drift.track(hr, &[], &HashMap::new());
+        return Ok(None);
+    }
+    let cluster = ctx.cluster.with_field_manager(HELM_FIELD_MANAGER);
+    let options = ApplyOptions {
+        take_over: vec![HELM_FIELD_MANAGER.to_string()],
+        ..ApplyOptions::default()
+    };
+    let applier = Applier::new(&cluster, options);
+    let mut digests = HashMap::new();
+    let note = if mode == "enabled" {
+        let changes = applier
+            .apply(&objects, &Inventory::default())
+            .await
+            .map_err(|e| ReconcileError::Apply(format!("drift correction: {e}")))?;
+        digests.extend(
+            changes
+                .entries
+                .iter()
+                .filter_map(|e| Some((e.object.clone(), e.digest?))),
+        );
+        let corrected: Vec<String> = changes
+            .entries
+            .iter()
+            .filter(|e| matches!(e.change, Change::Created | Change::Configured))
+            .map(|e| {
+                if e.change == Change::Created {
+                    format!("{} (deleted live, recreated)", e.object)
+                } else if e.fields.is_empty() {
+                    e.object.to_string()
+                } else {
+                    format!("{} ({})", e.object, e.fields.join(", "))
+                }
+            })
+            .collect();
+        if corrected.is_empty() {
+            None
+        } else {
+            let note = format!("drift corrected: {}", corrected.join("; "));
+            ctx.metrics.drift_corrected(
+                &hr.namespace().unwrap_or_default(),
+                &hr.name_any(),
+                corrected.len() as u64,
+            );
+            ctx.event(hr, EventType::Warning, "DriftCorrected", &note).await;
+            Some(note)
+        }
+    } else {
+        let plan = applier
+            .plan(&objects, &Inventory::default())
+            .await
+            .map_err(|e| ReconcileError::Apply(format!("drift detection: {e}")))?;
+        let drifted: Vec<String> = plan
+            .steps()
+            .filter(|s| matches!(s.action, PlanAction::Create | PlanAction::Update))
+            .map(|s| {
+                if s.action == PlanAction::Create {
+                    format!("{} (missing)", s.object)
+                } else {
+                    format!("{} ({})", s.object, s.fields.join(", "))
+                }
+            })
+            .collect();
+        for s in plan.steps() {
+            if let Some(live) = &s.live {
+                digests.insert(s.object.clone(), ballast_plan::object_digest(live));
+            }
+        }
+        if drifted.is_empty() {
+            None
+        } else {
+            let note = format!("drift detected (mode warn, not corrected): {}", drifted.join("; "));
+            ctx.event(hr, EventType::Warning, "DriftDetected", &note).await;
+            Some(note)
+        }
+    };
+    parts.drift.track(hr, &refs, &digests);
+    Ok(note)
+}
+
+/// `status.history`: the newest revisions first, as Flux's snapshots.
+async fn update_history(status: &mut HelmReleaseStatus, releases: &Releases, release: &str) {
+    let Ok(history) = releases.history(release).await else {
+        return;
+    };
+    status.last_release_revision = history.last().map(|r| r.version);
+    status.history = history.iter().rev().take(HISTORY_KEPT).map(snapshot).collect();
+    if let Some(deployed) = history.iter().rev().find(|r| r.info.status == Status::Deployed) {
+        let meta = &deployed.chart.metadata;
+        status.last_applied_revision = meta.get("version").and_then(Value::as_str).map(String::from);
+    }
+}
+
+fn snapshot(r: &Release) -> Snapshot {
+    let meta = &r.chart.metadata;
+    let text = |k: &str| meta.get(k).and_then(Value::as_str).unwrap_or_default().to_string();
+    let record = serde_json::to_vec(r).unwrap_or_default();
+    let tests: BTreeMap<String, TestHookStatus> = r
+        .hooks
+        .iter()
+        .filter(|h| h.events.iter().any(|e| e == "test"))
+        .filter(|h| !h.last_run.phase.is_empty())
+        .map(|h| {
+            (
+                format!("{}/{}", r.namespace, h.name),
+                TestHookStatus {
+                    last_started: Some(h.last_run.started_at.clone()).filter(|s| !s.is_empty()),
+                    last_completed: Some(h.last_run.completed_at.clone()).filter(|s| !s.is_empty()),
+                    phase: Some(h.last_run.phase.clone()),
+                },
+            )
+        })
+        .collect();
+    Snapshot {
+        api_version: Some("v2".into()),
+        digest: format!("sha256:{}", hex::encode(sha2::Sha256::digest(&record))),
+        name: r.name.clone(),
+        namespace: r.namespace.clone(),
+        version: r.version,
+        status: r.info.status.as_str().to_string(),
+        action: None,
+        chart_name: text("name"),
+        chart_version: text("version"),
+        app_version: Some(text("appVersion")).filter(|s| !s.is_empty()),
+        config_digest: config_digest(&r.config),
+        first_deployed: r.info.first_deployed.clone(),
+        last_deployed: r.info.last_deployed.clone(),
+        deleted: Some(r.info.deleted.clone()).filter(|s| !s.is_empty()),
+        test_hooks: (!tests.is_empty()).then_some(tests),
+        oci_digest: None,
+    }
+}
+
+/// Deleting a HelmRelease: uninstall its release (unless suspended), delete the HelmChart made
+/// for it, then let it go.
+async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Result<Action, ReconcileError> {
+    if !hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
+        return Ok(Action::await_change());
+    }
+    if !hr.suspended() {
+        let release = release_name(hr);
+        let namespace = hr.target_namespace();
+        let _ = recover_interrupted(ctx, &hr.storage_namespace(), &release).await;
+        let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+        let history = releases
+            .history(&release)
+            .await
+            .map_err(|e| ReconcileError::Release(e.0))?;
+        if history.last().is_some_and(|r| r.info.status != Status::Uninstalled) {
+            let u = hr.spec.uninstall.clone().unwrap_or_default();
+            let timeout = duration_of(hr.spec.timeout.as_deref(), Duration::from_secs(300));
+            let options = ActionOptions {
+                timeout: duration_of(u.timeout.as_deref(), timeout),
+                no_hooks: u.disable_hooks == Some(true),
+                keep_history: u.keep_history == Some(true),
+                ..ActionOptions::default()
+            };
+            match releases.uninstall(&release, &options).await {
+                Ok(_) => {
+                    let note = format!("Helm uninstall succeeded for release {namespace}/{release}");
+                    ctx.event(hr, EventType::Normal, "UninstallSucceeded", &note).await;
+                }
+                Err(e) => {
+                    ctx.event(hr, EventType::Warning, "UninstallFailed", &e.0).await;
+                    return Err(ReconcileError::Release(e.0));
+                }
+            }
+        }
+    }
+    if let Some(chart) = hr.status.as_ref().and_then(|s| s.helm_chart.clone()) {
+        delete_helm_chart(hr, ctx, &chart).await?;
+    }
+    if let Some(parts) = ctx.helm.get() {
+        parts.drift.track(hr, &[], &HashMap::new());
+    }
+    let finalizers: Vec<String> = hr
+        .finalizers()
+        .iter()
+        .filter(|f| *f != HELM_RELEASE_FINALIZER)
+        .cloned()
+        .collect();
+    let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": hr.resource_version()}});
+    api.patch(&hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
+    Ok(Action::await_change())
+}
+
+/// The HelmReleases to reconcile when a HelmChart or OCIRepository changed.
+pub fn releases_of_source(store: &Store<HelmRelease>, kind: &str, ns: &str, name: &str) -> Vec<KubeRef<HelmRelease>> {
+    store
+        .state()
+        .into_iter()
+        .filter(|hr| {
+            let own = hr.namespace().unwrap_or_default();
+            let made = hr
+                .status
+                .as_ref()
+                .and_then(|s| s.helm_chart.as_deref())
+                .is_some_and(|c| kind == "HelmChart" && c == format!("{ns}/{name}"));
+            let template = kind == "HelmChart"
+                && hr.spec.chart.as_ref().is_some_and(|c| {
+                    hr.helm_chart_name() == name
+                        && c.spec
+                            .source_ref
+                            .namespace
+                            .clone()
+                            .filter(|n| !n.is_empty())
+                            .unwrap_or_else(|| own.clone())
+                            == ns
+                });
+            let referenced = hr.spec.chart_ref.as_ref().is_some_and(|r| {
+                r.kind == kind
+                    && r.name == name
+                    && r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own.clone()) == ns
+            });
+            made || template || referenced
+        })
+        .map(|hr| KubeRef::from_obj(&*hr))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn values_merge_as_flux_and_digest_ignores_key_order() {
+        let mut a = json!({"a": {"b": 1, "c": [1, 2]}, "d": "x"});
+        merge_maps(&mut a, json!({"a": {"b": 2, "c": [3]}, "e": null}));
+        assert_eq!(a, json!({"a": {"b": 2, "c": [3]}, "d": "x", "e": null}));
+        let x: Value = serde_json::from_str(r#"{"b": 1, "a": {"y": 2, "x": 1}}"#).unwrap();
+        let y: Value = serde_json::from_str(r#"{"a": {"x": 1, "y": 2}, "b": 1}"#).unwrap();
+        assert_eq!(config_digest(&x), config_digest(&y));
+        assert_eq!(config_digest(&Value::Null), config_digest(&json!({})));
+        assert_ne!(config_digest(&x), config_digest(&json!({"b": 2})));
+    }
+
+    #[test]
+    fn target_path_sets_typed_or_quoted_string_values() {
+        let mut v = json!({"a": {"keep": true}});
+        set_path(&mut v, "a.b.c", "42").unwrap();
+        set_path(&mut v, "a.s", "\"42\"").unwrap();
+        set_path(&mut v, "list[1]", "x").unwrap();
+        assert_eq!(v["a"]["b"]["c"], json!(42));
+        assert_eq!(v["a"]["s"], json!("42"));
+        assert_eq!(v["a"]["keep"], json!(true));
+        assert_eq!(v["list"], json!([null, "x"]));
+    }
+
+    fn hr(name: &str, target: Option<&str>, release: Option<&str>) -> HelmRelease {
+        serde_json::from_value(json!({
+            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
+            "metadata": {"name": name, "namespace": "flux-system"},
+            "spec": {"interval": "1m", "targetNamespace": target, "releaseName": release,
+                     "chartRef": {"kind": "HelmChart", "name": "c"}}
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn release_names_as_flux() {
+        assert_eq!(release_name(&hr("podinfo", None, None)), "podinfo");
+        assert_eq!(release_name(&hr("podinfo", Some("apps"), None)), "apps-podinfo");
+        assert_eq!(release_name(&hr("podinfo", Some("apps"), Some("mine"))), "mine");
+        let long = release_name(&hr(&"n".repeat(50), Some("team-namespace"), None));
+        assert_eq!(long.len(), 53);
+        let full = format!("team-namespace-{}", "n".repeat(50));
+        let sum = hex::encode(sha2::Sha256::digest(full.as_bytes()));
+        assert_eq!(long, format!("{}-{}", &full[..40], &sum[..12]));
+    }
+
+    fn record(version: i64, status: &str, chart_version: &str, config: Value) -> Release {
+        serde_json::from_value(json!({
+            "name": "r", "version": version, "namespace": "default",
+            "info": {"status": status, "last_deployed": "2026-01-01T00:00:00Z"},
+            "chart": {"metadata": {"name": "c", "version": chart_version}},
+            "config": config,
+        }))
+        .unwrap()
+    }
+
+    #[test]
+    fn plans_follow_the_records() {
+        let chart = ChartSource {
+            bytes: Vec::new(),
+            revision: "1.0.0".into(),
+            digest: String::new(),
+            name: "c".into(),
+            version: "1.0.0".into(),
+            oci_digest: None,
+        };
+        let values = json!({"a": 1});
+        let d = config_digest(&values);
+        assert_eq!(plan(&[], &chart, &d, false), Plan::Install);
+        let deployed = record(1, "deployed", "1.0.0", values.clone());
+        assert_eq!(plan(std::slice::from_ref(&deployed), &chart, &d, false), Plan::Nothing);
+        assert_eq!(plan(std::slice::from_ref(&deployed), &chart, &d, true), Plan::Upgrade);
+        assert_eq!(
+            plan(
+                std::slice::from_ref(&deployed),
+                &chart,
+                &config_digest(&json!({"a": 2})),
+                false
+            ),
+            Plan::Upgrade
+        );
+        let old = record(1, "deployed", "0.9.0", values.clone());
+        assert_eq!(plan(&[old], &chart, &d, false), Plan::Upgrade);
+        assert_eq!(
+            plan(&[record(1, "failed", "1.0.0", values.clone())], &chart, &d, false),
+            Plan::Install
+        );
+        let failed_upgrade = [
+            record(1, "superseded", "1.0.0", values.clone()),
+            record(2, "failed", "1.0.0", values.clone()),
+        ];
+        assert_eq!(plan(&failed_upgrade, &chart, &d, false), Plan::Upgrade);
+        assert_eq!(
+            plan(&[record(1, "uninstalled", "1.0.0", values)], &chart, &d, false),
+            Plan::Install
+        );
+    }
+}
