@@ -10,6 +10,7 @@
 //! are also in the v1 storage schema so they are never pruned on their way to storage; the
 //! reconcilers translate them to their v1 meaning or report them.
 
+pub mod argo;
 pub mod condition;
 mod crd;
 pub mod git_repository;
@@ -20,6 +21,7 @@ pub mod kustomization;
 pub mod meta;
 pub mod oci_repository;
 
+pub use argo::{AppProject, Application, argo_crds};
 pub use condition::{Condition, ConditionStatus};
 pub use crd::{all_crds, crd_values, helm_source_crds};
 pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};

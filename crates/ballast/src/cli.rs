@@ -354,6 +354,10 @@ pub struct InstallArgs {
     /// Controller image (`scripts/build-image` builds it; push it where the cluster pulls from).
     #[arg(long, default_value = concat!("ballast:", env!("CARGO_PKG_VERSION")), value_name = "REF")]
     pub image: String,
+    /// Also install Argo CD's `Application` and `AppProject` CRDs (`argoproj.io/v1alpha1`),
+    /// unless the cluster already serves Argo CD's own, which are then used as they are.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub argo: bool,
 }
 
 /// `create`.

@@ -61,12 +61,34 @@ pub fn as_manifests(values: Vec<Value>, origin: &str) -> Result<Vec<Manifest>> {
 }
 
 pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
-    let values = manifests(&args.namespace, &args.image);
+    let mut values = manifests(&args.namespace, &args.image);
+    let argo: Vec<Value> = if args.argo {
+        ballast_api::argo_crds()
+            .iter()
+            .filter_map(|c| serde_json::to_value(c).ok())
+            .collect()
+    } else {
+        Vec::new()
+    };
     if args.export {
+        values.splice(0..0, argo);
         print!("---\n{}", to_yaml_stream(values.iter()));
         return Ok(0);
     }
     let cluster = connect(kubeconfig, context).await?;
+    let mut argo_kept = Vec::new();
+    for crd in argo {
+        let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_string();
+        let r = ballast_core::ObjectRef::new("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &name);
+        if let Some(live) = cluster.get(&r).await? {
+            if !written_by_ballast(&live) {
+                println!("CustomResourceDefinition/{name} kept: the cluster serves Argo CD's own");
+                continue;
+            }
+        }
+        argo_kept.push(crd);
+    }
+    values.splice(0..0, argo_kept);
     let manifests = as_manifests(values, "install")?;
     let changes = Applier::new(
         &cluster,
@@ -82,4 +104,14 @@ pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<
         println!("{e}");
     }
     Ok(0)
+}
+
+/// Whether a live CRD was applied by Ballast (field manager `ballast`), rather than by Argo CD's
+/// installation.
+fn written_by_ballast(live: &Value) -> bool {
+    live["metadata"]["managedFields"]
+        .as_array()
+        .into_iter()
+        .flatten()
+        .any(|m| m["manager"] == "ballast" && m["operation"] == "Apply")
 }
