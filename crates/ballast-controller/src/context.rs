@@ -50,6 +50,8 @@ pub struct Context {
     pub index_cache: std::sync::Arc<ballast_source::IndexCache>,
     /// The HelmRelease controller's parts, once it runs.
     pub helm: OnceLock<crate::helm_release::HelmParts>,
+    /// The Argo CD Application controller's parts, once it runs.
+    pub argo: OnceLock<crate::application::ArgoParts>,
 }
 
 impl Context {
@@ -84,6 +86,7 @@ impl Context {
             max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
             index_cache: std::sync::Arc::new(ballast_source::IndexCache::new(64)),
             helm: OnceLock::new(),
+            argo: OnceLock::new(),
         }
     }
 

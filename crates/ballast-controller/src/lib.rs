@@ -22,6 +22,9 @@
 //!   `interval`, on spec and annotation changes, when its HelmChart or OCIRepository has a new
 //!   artifact, when a dependency becomes Ready, and when an object of its release drifts.
 
+pub mod application;
+pub mod argo_render;
+pub mod argo_sync;
 mod context;
 pub mod drift;
 mod error;
@@ -238,6 +241,8 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let mut controllers: Vec<futures::future::BoxFuture<'static, ()>> =
         vec![repo_controller.boxed(), ks_controller.boxed()];
     controllers.extend(helm_controllers(&ctx, &options, &health, config_for(&options)));
+    // Argo CD's API: a separate controller, only when the cluster serves it.
+    controllers.extend(argo_controllers(&ctx, &options, &health, config_for(&options)));
     ready.store(true, Ordering::Relaxed);
     let controllers = futures::future::join_all(controllers);
     match lease {
@@ -425,6 +430,46 @@ fn helm_controllers(
             .boxed(),
     );
     out
+}
+
+/// The Argo CD `Application` controller, when the cluster serves `applications.argoproj.io`
+/// (else logged once and not started). Kept apart from the Flux controllers: it shares only the
+/// context (cluster, Git cache, events).
+fn argo_controllers(
+    ctx: &Arc<Context>,
+    options: &ControllerOptions,
+    health: &watch_health::WatchHealth,
+    config: controller::Config,
+) -> Vec<futures::future::BoxFuture<'static, ()>> {
+    use ballast_api::Application;
+    if !serves(ctx, ballast_api::argo::ARGO_API_VERSION, "Application") {
+        eprintln!("the cluster does not serve argoproj.io/v1alpha1 Application: Application controller not started");
+        return Vec::new();
+    }
+    let api: Api<Application> = match &options.watch_namespace {
+        Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+        None => Api::all(ctx.client.clone()),
+    };
+    let (store, writer) = reflector::store();
+    let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
+    let drift = drift::DriftWatch::with_selector(ctx.cluster.clone(), trigger, health.clone(), application::APP_LABEL);
+    let _ = ctx.argo.set(application::ArgoParts { drift });
+    let controller = Controller::for_stream(
+        watched(api, health, "Application")
+            .reflect(writer)
+            .applied_objects()
+            .predicate_filter(application::asks_for_reconcile, Default::default()),
+        store,
+    )
+    .with_config(config)
+    .reconcile_on(tokio_stream(triggers))
+    .shutdown_on_signal()
+    .run(application::reconcile, error_policy, ctx.clone())
+    .for_each(|result| {
+        log_result("Application", result);
+        futures::future::ready(())
+    });
+    vec![controller.boxed()]
 }
 
 /// The digest of a HelmChart's artifact.

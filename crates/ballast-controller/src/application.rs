@@ -1,0 +1,879 @@
+//! The Argo CD `Application` reconciler (`argoproj.io/v1alpha1`), started only when the cluster
+//! serves `applications.argoproj.io`.
+//!
+//! Each reconcile: fetch the source (Git: branch, tag, commit or `HEAD`, through
+//! `ballast-source` as `ballast sync` fetches), render it ([`crate::argo_render`]), mark every
+//! object with Argo CD's tracking annotation, compare with the live objects (a server-side dry
+//! run), then sync ([`crate::argo_sync`]) when an `operation` asks for it, or when
+//! `syncPolicy.automated` is on and the Application is `OutOfSync` (drift re-synced only with
+//! `selfHeal`; a revision whose automated sync failed is not retried automatically), and write
+//! Argo CD's status: `sync`, `health`, `resources`, `operationState`, `history`, `reconciledAt`.
+//!
+//! Ownership: an object belongs to the Application when its `argocd.argoproj.io/tracking-id`
+//! annotation names it (`<app>:<group>/<kind>:<namespace>/<name>`, the format Argo CD writes,
+//! so both tools read each other's objects). Only such objects are ever pruned, each delete
+//! carrying the UID just read. The `resources-finalizer.argocd.argoproj.io` finalizer deletes
+//! them (except `Delete=false`) when the Application is deleted.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Arc;
+use std::time::Duration;
+
+use ballast_api::argo::{
+    AppCondition, Application, ApplicationSource, ApplicationStatus, HealthStatus, Operation, OperationState,
+    ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, TRACKING_ID, has_option, parse_tracking_id,
+    tracking_id,
+};
+use ballast_core::ObjectRef;
+use ballast_source::{FetchOptions, GitRef, GitSource};
+use kube::api::{Api, Patch, PatchParams};
+use kube::runtime::controller::Action;
+use kube::runtime::reflector::ObjectRef as KubeRef;
+use serde_json::{Value, json};
+
+use crate::argo_sync::{self, Phase, PruneCandidate, SyncParams, Task};
+use crate::context::Context;
+use crate::drift::DriftWatch;
+use crate::error::ReconcileError;
+
+/// The label Ballast adds to every object of an Application (value: the tracking name) so the
+/// drift watch selects them; ownership is read from [`TRACKING_ID`] only.
+pub const APP_LABEL: &str = "ballast.dev/argocd-application";
+/// Argo CD's cascade-delete finalizer.
+pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
+/// Argo CD's refresh request annotation (removed once handled).
+pub const REFRESH_ANNOTATION: &str = "argocd.argoproj.io/refresh";
+/// How often an Application is compared with Git without other triggers (Argo CD's default
+/// `timeout.reconciliation`).
+pub const RECONCILIATION: Duration = Duration::from_secs(120);
+
+/// What reading and comparing an Application needs: the cluster, the Git cache and the
+/// controller's limits. Made from a [`Context`], or by a caller without one (the CLI).
+#[derive(Clone)]
+pub struct AppAccess {
+    /// The cluster.
+    pub cluster: ballast_kube::Cluster,
+    /// Git cache directory.
+    pub cache_dir: std::path::PathBuf,
+    /// Accept `file://` repository URLs.
+    pub allow_file_sources: bool,
+    /// Largest Git tree accepted, in bytes.
+    pub max_artifact_size: u64,
+    /// The control plane's namespace (Applications there are tracked by their bare name).
+    pub own_namespace: String,
+}
+
+impl AppAccess {
+    /// The controller's settings.
+    pub fn of(ctx: &Context) -> Self {
+        AppAccess {
+            cluster: ctx.cluster.clone(),
+            cache_dir: ctx.cache_dir.clone(),
+            allow_file_sources: ctx.allow_file_sources,
+            max_artifact_size: ctx.max_artifact_size,
+            own_namespace: ctx.own_namespace.clone(),
+        }
+    }
+}
+
+/// One object's difference: live (absent: to create) and desired after a server-side dry run
+/// (absent: to prune).
+pub type Difference = (ObjectRef, Option<Value>, Option<Value>);
+
+/// What syncing `app` now would change, as the controller compares (render, dry run, ignore
+/// differences, prune candidates); hooks left out. `Err` says why it could not be computed.
+pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<Difference>), String> {
+    let app_name = app.instance_name(&control_namespace(app, access));
+    let source = app
+        .spec
+        .source
+        .clone()
+        .ok_or("spec.source is required (multi-source is not supported yet)")?;
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
+    let (root, revision) = fetch(&source, None, access).await.map_err(|e| e.to_string())?;
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let (src, ns, cluster) = (source.clone(), namespace.clone(), access.cluster.clone());
+    let rendered = tokio::task::spawn_blocking(move || crate::argo_render::render(&root, &src, &name, &ns, &cluster))
+        .await
+        .map_err(|e| e.to_string())??;
+    let mut tasks = tasks(rendered.objects, &app_name, &namespace, &revision, 0, access)?;
+    let live = compare(app, &mut tasks, access).await;
+    let mut out = Vec::new();
+    for t in tasks.iter().filter(|t| !t.hook && !t.in_sync) {
+        let mut desired = t.object.clone();
+        ballast_plan::prepare_for_apply(&mut desired);
+        let dry = access.cluster.apply(&t.r, &desired, true, true).await.ok();
+        let clean = |v: Option<Value>| v.map(|v| ballast_plan::normalize_for_compare(&v));
+        out.push((
+            t.r.clone(),
+            clean(live.get(&t.r).cloned()),
+            clean(dry.or(Some(desired))),
+        ));
+    }
+    for (c, l) in prune_candidates(app, &app_name, &tasks, access).await {
+        out.push((c.r, Some(ballast_plan::normalize_for_compare(&l)), None));
+    }
+    Ok((revision, out))
+}
+
+/// The Application controller's parts.
+pub struct ArgoParts {
+    /// Drift of the Applications' objects.
+    pub drift: DriftWatch<Application>,
+}
+
+fn in_cluster(app: &Application) -> bool {
+    let d = &app.spec.destination;
+    match (&d.server, &d.name) {
+        (Some(s), _) if !s.is_empty() => s == "https://kubernetes.default.svc",
+        (_, Some(n)) if !n.is_empty() => n == "in-cluster",
+        _ => false,
+    }
+}
+
+fn control_namespace(app: &Application, ctx: &AppAccess) -> String {
+    match app.metadata.namespace.as_deref() {
+        Some(ns) if ns == "argocd" || ns == ctx.own_namespace => ns.to_string(),
+        _ => "argocd".into(),
+    }
+}
+
+/// The Git reference of a `targetRevision`: `HEAD` (or empty) the default branch, 40 hex digits a
+/// commit, anything else a branch (then a tag, as Argo CD resolves names).
+pub fn git_refs(target: Option<&str>) -> Vec<GitRef> {
+    match target.map(str::trim).filter(|t| !t.is_empty() && *t != "HEAD") {
+        None => vec![GitRef::Default],
+        Some(t) if t.len() == 40 && t.chars().all(|c| c.is_ascii_hexdigit()) => vec![GitRef::Commit(t.to_lowercase())],
+        Some(t) => match (t.strip_prefix("refs/heads/"), t.strip_prefix("refs/tags/")) {
+            (Some(b), _) => vec![GitRef::Branch(b.into())],
+            (_, Some(tag)) => vec![GitRef::Tag(tag.into())],
+            _ => vec![GitRef::Branch(t.into()), GitRef::Tag(t.into())],
+        },
+    }
+}
+
+async fn fetch(
+    source: &ApplicationSource,
+    revision: Option<&str>,
+    ctx: &AppAccess,
+) -> Result<(std::path::PathBuf, String), ReconcileError> {
+    if source.repo_url.starts_with("file://") && !ctx.allow_file_sources {
+        return Err(ReconcileError::Invalid(format!(
+            "{}: file:// sources are refused; start the controller with --allow-file-sources to accept them",
+            ballast_source::redact_url(&source.repo_url)
+        )));
+    }
+    let mut last = None;
+    for reference in git_refs(revision.or(source.target_revision.as_deref())) {
+        let git = GitSource {
+            url: source.repo_url.clone(),
+            reference,
+            auth: ballast_source::Auth::None,
+            insecure: false,
+        };
+        let mut options = FetchOptions::new(ctx.cache_dir.clone(), Duration::from_secs(60));
+        options.max_artifact_size = ctx.max_artifact_size;
+        match tokio::task::spawn_blocking(move || ballast_source::fetch(&git, &options))
+            .await
+            .map_err(|e| ReconcileError::Build(e.to_string()))?
+        {
+            Ok(a) => return Ok((a.root, a.revision.commit.clone())),
+            Err(e) => last = Some(e),
+        }
+    }
+    Err(last
+        .map(ReconcileError::from)
+        .unwrap_or_else(|| ReconcileError::Build("no revision".into())))
+}
+
+/// The desired objects as tasks: namespace defaulted to the destination's, tracking annotation
+/// and drift label added, hooks named and phased, ordered as Argo CD runs them.
+fn tasks(
+    objects: Vec<Value>,
+    app_name: &str,
+    namespace: &str,
+    revision: &str,
+    started: i64,
+    ctx: &AppAccess,
+) -> Result<Vec<Task>, String> {
+    let mut out = Vec::new();
+    let label = label_value(app_name);
+    for mut o in objects {
+        let api_version = o["apiVersion"].as_str().unwrap_or("").to_string();
+        let kind = o["kind"].as_str().unwrap_or("").to_string();
+        let probe = ObjectRef::new(&api_version, &kind, Some("default"), "x");
+        let namespaced = ctx
+            .cluster
+            .api_resource(&probe)
+            .map(|(_, scope)| scope == ballast_core::Scope::Namespaced)
+            .unwrap_or(kind != "CustomResourceDefinition" && kind != "Namespace");
+        if namespaced {
+            if o["metadata"]["namespace"].as_str().unwrap_or("").is_empty() && !namespace.is_empty() {
+                o["metadata"]["namespace"] = json!(namespace);
+            }
+        } else if let Some(m) = o["metadata"].as_object_mut() {
+            m.remove("namespace");
+        }
+        let phases = argo_sync::hook_phases(&o);
+        let hook = phases.is_some();
+        let phases = phases.unwrap_or_else(|| vec![Phase::Sync]);
+        for phase in phases {
+            let mut o = o.clone();
+            if o["metadata"]["name"].as_str().unwrap_or("").is_empty() {
+                let Some(generate) = o["metadata"]["generateName"].as_str().filter(|g| !g.is_empty()) else {
+                    return Err(format!("{kind}: no metadata.name"));
+                };
+                o["metadata"]["name"] = json!(argo_sync::hook_name(generate, revision, phase, started));
+            }
+            let name = o["metadata"]["name"].as_str().unwrap_or("").to_string();
+            let ns = o["metadata"]["namespace"].as_str().map(str::to_string);
+            let r = ObjectRef::new(&api_version, &kind, ns.as_deref(), &name);
+            let id = tracking_id(app_name, &r.group, &kind, ns.as_deref().unwrap_or(namespace), &name);
+            if !o["metadata"]["annotations"].is_object() {
+                o["metadata"]["annotations"] = json!({});
+            }
+            o["metadata"]["annotations"][TRACKING_ID] = json!(id);
+            if !o["metadata"]["labels"].is_object() {
+                o["metadata"]["labels"] = json!({});
+            }
+            o["metadata"]["labels"][APP_LABEL] = json!(label);
+            out.push(Task {
+                wave: argo_sync::wave(&o),
+                delete_policies: argo_sync::delete_policies(&o),
+                object: o,
+                r,
+                phase,
+                hook,
+                in_sync: false,
+            });
+        }
+    }
+    argo_sync::order(&mut out);
+    Ok(out)
+}
+
+/// A label value for the tracking name (≤ 63 characters; longer names are cut and suffixed by
+/// a digest).
+fn label_value(name: &str) -> String {
+    if name.len() <= 63 && name.chars().all(|c| c.is_ascii_alphanumeric() || "-_.".contains(c)) {
+        return name.to_string();
+    }
+    use sha2::Digest;
+    let digest = hex::encode(sha2::Sha256::digest(name.as_bytes()));
+    let keep: String = name.chars().filter(|c| c.is_ascii_alphanumeric()).take(40).collect();
+    format!("{keep}-{}", &digest[..16])
+}
+
+fn remove_pointers(o: &mut Value, pointers: &[String]) {
+    for p in pointers {
+        let Some((parent, key)) = p.rsplit_once('/') else {
+            continue;
+        };
+        let key = key.replace("~1", "/").replace("~0", "~");
+        let target = if parent.is_empty() {
+            Some(&mut *o)
+        } else {
+            o.pointer_mut(parent)
+        };
+        match target {
+            Some(Value::Object(m)) => {
+                m.remove(&key);
+            }
+            Some(Value::Array(a)) => {
+                if let Ok(i) = key.parse::<usize>()
+                    && i < a.len()
+                {
+                    a.remove(i);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+fn ignored_pointers(app: &Application, r: &ObjectRef) -> Vec<String> {
+    app.spec
+        .ignore_differences
+        .iter()
+        .filter(|d| d.group == r.group && d.kind == r.kind)
+        .filter(|d| d.name.as_deref().is_none_or(|n| n.is_empty() || n == r.name))
+        .filter(|d| {
+            d.namespace
+                .as_deref()
+                .is_none_or(|n| n.is_empty() || Some(n) == r.namespace.as_deref())
+        })
+        .flat_map(|d| d.json_pointers.iter().cloned())
+        .collect()
+}
+
+/// Compares each non-hook task with its live object (server-side dry run), marking `in_sync`;
+/// returns the live objects.
+async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> HashMap<ObjectRef, Value> {
+    let mut live_of = HashMap::new();
+    for t in tasks.iter_mut().filter(|t| !t.hook) {
+        let Ok(Some(live)) = ctx.cluster.get(&t.r).await else {
+            continue;
+        };
+        let mut desired = t.object.clone();
+        ballast_plan::prepare_for_apply(&mut desired);
+        if let Ok(mut dry) = ctx.cluster.apply(&t.r, &desired, true, true).await {
+            let mut l = live.clone();
+            let pointers = ignored_pointers(app, &t.r);
+            remove_pointers(&mut dry, &pointers);
+            remove_pointers(&mut l, &pointers);
+            t.in_sync = ballast_plan::object_digest(&dry) == ballast_plan::object_digest(&l);
+        }
+        live_of.insert(t.r.clone(), live);
+    }
+    live_of
+}
+
+/// Objects the last status listed that Git no longer has, live and still tracked by this
+/// Application.
+async fn prune_candidates(
+    app: &Application,
+    app_name: &str,
+    tasks: &[Task],
+    ctx: &AppAccess,
+) -> Vec<(PruneCandidate, Value)> {
+    let mut out = Vec::new();
+    let previous = app.status.as_ref().map(|s| s.resources.clone()).unwrap_or_default();
+    for res in previous {
+        let api_version = if res.group.is_empty() {
+            res.version.clone()
+        } else {
+            format!("{}/{}", res.group, res.version)
+        };
+        let r = ObjectRef::new(&api_version, &res.kind, res.namespace.as_deref(), &res.name);
+        if tasks
+            .iter()
+            .any(|t| t.r.group == r.group && t.r.kind == r.kind && t.r.namespace == r.namespace && t.r.name == r.name)
+        {
+            continue;
+        }
+        let Ok(Some(live)) = ctx.cluster.get(&r).await else {
+            continue;
+        };
+        let owner = live["metadata"]["annotations"][TRACKING_ID]
+            .as_str()
+            .and_then(parse_tracking_id)
+            .map(|p| p.0.to_string());
+        if owner.as_deref() != Some(app_name) {
+            continue;
+        }
+        let c = PruneCandidate {
+            r,
+            uid: live["metadata"]["uid"].as_str().unwrap_or_default().to_string(),
+            wave: argo_sync::wave(&live),
+            options: argo_sync::object_options(&live),
+        };
+        out.push((c, live));
+    }
+    out
+}
+
+fn resource_status(r: &ObjectRef, synced: bool, live: Option<&Value>, wave: i64, prune: bool) -> ResourceStatus {
+    let health = match live {
+        None => Some(HealthStatus {
+            status: "Missing".into(),
+            message: None,
+        }),
+        Some(l) => argo_sync::health(l).map(|(s, m)| HealthStatus {
+            status: s,
+            message: Some(m).filter(|m| !m.is_empty()),
+        }),
+    };
+    ResourceStatus {
+        group: r.group.clone(),
+        version: r.version.clone(),
+        kind: r.kind.clone(),
+        namespace: r.namespace.clone(),
+        name: r.name.clone(),
+        status: Some(if synced { "Synced" } else { "OutOfSync" }.into()),
+        health,
+        hook: None,
+        requires_pruning: prune.then_some(true),
+        sync_wave: Some(wave),
+    }
+}
+
+struct Comparison {
+    resources: Vec<ResourceStatus>,
+    synced: bool,
+    health: HealthStatus,
+}
+
+async fn assess(
+    app: &Application,
+    app_name: &str,
+    tasks: &mut [Task],
+    ctx: &AppAccess,
+) -> (Comparison, Vec<PruneCandidate>) {
+    let live = compare(app, tasks, ctx).await;
+    let candidates = prune_candidates(app, app_name, tasks, ctx).await;
+    let mut resources: Vec<ResourceStatus> = tasks
+        .iter()
+        .filter(|t| !t.hook)
+        .map(|t| resource_status(&t.r, t.in_sync, live.get(&t.r), t.wave, false))
+        .collect();
+    resources.extend(
+        candidates
+            .iter()
+            .map(|(c, l)| resource_status(&c.r, false, Some(l), c.wave, true)),
+    );
+    let synced = resources.iter().all(|r| r.status.as_deref() == Some("Synced"));
+    let mut worst: Option<HealthStatus> = None;
+    for r in resources.iter().filter(|r| r.requires_pruning != Some(true)) {
+        let Some(h) = &r.health else { continue };
+        if h.status == "Missing" {
+            continue;
+        }
+        if worst
+            .as_ref()
+            .is_none_or(|w| argo_sync::health_rank(&h.status) > argo_sync::health_rank(&w.status))
+        {
+            worst = Some(h.clone());
+        }
+    }
+    let health = if resources.is_empty() {
+        HealthStatus {
+            status: "Missing".into(),
+            message: None,
+        }
+    } else if resources
+        .iter()
+        .all(|r| r.health.as_ref().is_some_and(|h| h.status == "Missing"))
+    {
+        HealthStatus {
+            status: "Missing".into(),
+            message: None,
+        }
+    } else {
+        worst.unwrap_or(HealthStatus {
+            status: "Healthy".into(),
+            message: None,
+        })
+    };
+    (
+        Comparison {
+            resources,
+            synced,
+            health,
+        },
+        candidates.into_iter().map(|(c, _)| c).collect(),
+    )
+}
+
+fn condition(type_: &str, message: String) -> AppCondition {
+    AppCondition {
+        type_: type_.into(),
+        message,
+        last_transition_time: Some(crate::status::now()),
+    }
+}
+
+async fn write(
+    app: &Application,
+    ctx: &Context,
+    status: &ApplicationStatus,
+    clear_operation: bool,
+) -> Result<(), ReconcileError> {
+    let api: Api<Application> = Api::namespaced(
+        ctx.client.clone(),
+        app.metadata.namespace.as_deref().unwrap_or("default"),
+    );
+    // A merge patch keeps what it does not name: lists that became empty are sent as null.
+    let mut body = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
+    for key in ["conditions", "resources", "history", "operationState", "sync", "health"] {
+        if body.get(key).is_none() {
+            body[key] = Value::Null;
+        }
+    }
+    let mut patch = json!({"status": body});
+    if clear_operation {
+        patch["operation"] = Value::Null;
+    }
+    if app
+        .metadata
+        .annotations
+        .as_ref()
+        .is_some_and(|a| a.contains_key(REFRESH_ANNOTATION))
+    {
+        patch["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
+    }
+    api.patch(
+        app.metadata.name.as_deref().unwrap_or_default(),
+        &PatchParams::default(),
+        &Patch::Merge(&patch),
+    )
+    .await?;
+    Ok(())
+}
+
+async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Action, ReconcileError> {
+    let has = app
+        .metadata
+        .finalizers
+        .iter()
+        .flatten()
+        .any(|f| f.starts_with(RESOURCES_FINALIZER));
+    if has {
+        for res in app.status.as_ref().map(|s| s.resources.clone()).unwrap_or_default() {
+            let api_version = if res.group.is_empty() {
+                res.version.clone()
+            } else {
+                format!("{}/{}", res.group, res.version)
+            };
+            let r = ObjectRef::new(&api_version, &res.kind, res.namespace.as_deref(), &res.name);
+            let Ok(Some(live)) = ctx.cluster.get(&r).await else {
+                continue;
+            };
+            let owner = live["metadata"]["annotations"][TRACKING_ID]
+                .as_str()
+                .and_then(parse_tracking_id)
+                .map(|p| p.0.to_string());
+            if owner.as_deref() != Some(app_name)
+                || has_option(
+                    argo_sync::object_options(&live).iter().map(String::as_str),
+                    "Delete",
+                    "false",
+                )
+            {
+                continue;
+            }
+            ctx.cluster.delete(&r, live["metadata"]["uid"].as_str()).await?;
+        }
+        let keep: Vec<String> = app
+            .metadata
+            .finalizers
+            .iter()
+            .flatten()
+            .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
+            .cloned()
+            .collect();
+        let api: Api<Application> = Api::namespaced(
+            ctx.client.clone(),
+            app.metadata.namespace.as_deref().unwrap_or("default"),
+        );
+        let patch = json!({"metadata": {"finalizers": keep, "resourceVersion": app.metadata.resource_version}});
+        api.patch(
+            app.metadata.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    }
+    Ok(Action::await_change())
+}
+
+/// Reconciles one Application.
+pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    let access = AppAccess::of(&ctx);
+    let app_name = app.instance_name(&control_namespace(&app, &access));
+    if app.metadata.deletion_timestamp.is_some() {
+        return finalize(&app, &ctx, &app_name).await;
+    }
+    let mut status = app.status.clone().unwrap_or_default();
+    status.reconciled_at = Some(crate::status::now());
+    status
+        .conditions
+        .retain(|c| c.type_ != "InvalidSpecError" && c.type_ != "ComparisonError" && c.type_ != "SyncError");
+    let requeue = Action::requeue(crate::schedule::jittered(RECONCILIATION));
+    let op = app.operation.clone().filter(|o| o.sync.is_some());
+    let invalid = if !in_cluster(&app) {
+        Some(
+            "only the in-cluster destination (server https://kubernetes.default.svc or name in-cluster) is supported"
+                .to_string(),
+        )
+    } else if !app.spec.sources.is_empty() {
+        Some("spec.sources (multi-source Applications) is not supported yet".to_string())
+    } else if app.spec.source.is_none() {
+        Some("spec.source is required".to_string())
+    } else {
+        None
+    };
+    if let Some(message) = invalid {
+        status.conditions.push(condition("InvalidSpecError", message));
+        write(&app, &ctx, &status, false).await?;
+        return Ok(Action::await_change());
+    }
+    let sync_op = op.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
+    let source = sync_op
+        .source
+        .clone()
+        .or_else(|| app.spec.source.clone())
+        .unwrap_or_default();
+    let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
+    let (root, revision) = match fetch(&source, sync_op.revision.as_deref().filter(|_| op.is_some()), &access).await {
+        Ok(x) => x,
+        Err(e) => {
+            status.conditions.push(condition(
+                "ComparisonError",
+                format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url)),
+            ));
+            status.sync = Some(SyncStatus {
+                status: "Unknown".into(),
+                ..status.sync.clone().unwrap_or_default()
+            });
+            write(&app, &ctx, &status, false).await?;
+            return Ok(requeue);
+        }
+    };
+    let started = jiff::Timestamp::now();
+    let name_for_helm = app.metadata.name.clone().unwrap_or_default();
+    let rendered = {
+        let (root, source, ns, cluster) = (root.clone(), source.clone(), namespace.clone(), ctx.cluster.clone());
+        tokio::task::spawn_blocking(move || crate::argo_render::render(&root, &source, &name_for_helm, &ns, &cluster))
+            .await
+            .map_err(|e| ReconcileError::Build(e.to_string()))?
+    };
+    let rendered = match rendered.and_then(|r| {
+        let st = r.source_type;
+        tasks(
+            r.objects,
+            &app_name,
+            &namespace,
+            &revision,
+            started.as_second(),
+            &access,
+        )
+        .map(|t| (t, st))
+    }) {
+        Ok(x) => x,
+        Err(e) => {
+            status.conditions.push(condition(
+                "ComparisonError",
+                format!("rendering {}: {e}", source.path.as_deref().unwrap_or(".")),
+            ));
+            if op.is_some() {
+                let now = crate::status::now();
+                status.operation_state = Some(OperationState {
+                    operation: op.clone().unwrap_or_default(),
+                    phase: "Error".into(),
+                    message: Some(format!("rendering failed: {e}")),
+                    started_at: now.clone(),
+                    finished_at: Some(now),
+                    ..Default::default()
+                });
+            }
+            status.sync = Some(SyncStatus {
+                status: "Unknown".into(),
+                revision: Some(revision),
+                compared_to: None,
+            });
+            write(&app, &ctx, &status, op.is_some()).await?;
+            return Ok(requeue);
+        }
+    };
+    let (mut tasks, source_type) = rendered;
+    status.source_type = Some(source_type.into());
+    let (cmp, candidates) = assess(&app, &app_name, &mut tasks, &access).await;
+    let compared_to = json!({"source": source, "destination": app.spec.destination});
+
+    // Decide: an operation, or automated sync of an OutOfSync Application.
+    let automated = app.automated().cloned();
+    let last = status.operation_state.clone();
+    let same_revision_last = last
+        .as_ref()
+        .and_then(|s| s.sync_result.as_ref())
+        .map(|r| r.revision.as_str())
+        == Some(revision.as_str());
+    let (run, prune, initiated) = if let Some(op) = &op {
+        (
+            true,
+            sync_op.prune == Some(true),
+            op.initiated_by
+                .clone()
+                .unwrap_or_else(|| json!({"username": "ballast"})),
+        )
+    } else if let Some(a) = &automated {
+        let last_failed =
+            same_revision_last && last.as_ref().is_some_and(|s| s.phase == "Failed" || s.phase == "Error");
+        let drift_only = same_revision_last && last.as_ref().is_some_and(|s| s.phase == "Succeeded");
+        let all_prune = !cmp.resources.is_empty() && cmp.resources.iter().all(|r| r.requires_pruning == Some(true));
+        if cmp.synced || last_failed || (drift_only && a.self_heal != Some(true)) {
+            (false, false, Value::Null)
+        } else if a.prune == Some(true) && all_prune && a.allow_empty != Some(true) {
+            status
+                .conditions
+                .push(condition("SyncError", "auto-sync will wipe out all resources".into()));
+            (false, false, Value::Null)
+        } else {
+            (true, a.prune == Some(true), json!({"automated": true}))
+        }
+    } else {
+        (false, false, Value::Null)
+    };
+
+    let mut clear_operation = false;
+    if run {
+        clear_operation = op.is_some();
+        let operation = Operation {
+            sync: Some(ballast_api::argo::SyncOperation {
+                revision: Some(revision.clone()),
+                prune: Some(prune),
+                sync_options: sync_op.sync_options.clone(),
+                ..Default::default()
+            }),
+            initiated_by: Some(initiated.clone()),
+            ..Default::default()
+        };
+        let started_at = crate::status::now();
+        status.operation_state = Some(OperationState {
+            operation: operation.clone(),
+            phase: "Running".into(),
+            message: Some("sync running".into()),
+            started_at: started_at.clone(),
+            ..Default::default()
+        });
+        write(&app, &ctx, &status, false).await?;
+        let mut options: Vec<String> = app.sync_options().to_vec();
+        options.extend(sync_op.sync_options.iter().cloned());
+        let params = SyncParams {
+            prune,
+            options: &options,
+            namespace: &namespace,
+            namespace_metadata: app
+                .spec
+                .sync_policy
+                .as_ref()
+                .and_then(|p| p.managed_namespace_metadata.as_ref()),
+        };
+        let outcome = argo_sync::sync(&ctx.cluster, &tasks, &candidates, &params).await;
+        let finished = crate::status::now();
+        status.operation_state = Some(OperationState {
+            operation,
+            phase: if outcome.ok { "Succeeded" } else { "Failed" }.into(),
+            message: Some(outcome.message.clone()),
+            sync_result: Some(SyncOperationResult {
+                revision: revision.clone(),
+                source: Some(source.clone()),
+                resources: outcome.results.clone(),
+            }),
+            started_at: started_at.clone(),
+            finished_at: Some(finished.clone()),
+            retry_count: None,
+        });
+        if outcome.ok {
+            let id = status.history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
+            status.history.push(RevisionHistory {
+                id,
+                revision: revision.clone(),
+                deployed_at: finished,
+                deploy_started_at: Some(started_at),
+                source: Some(source.clone()),
+                initiated_by: Some(initiated),
+            });
+            let limit = app.spec.revision_history_limit.unwrap_or(10).max(1) as usize;
+            if status.history.len() > limit {
+                let cut = status.history.len() - limit;
+                status.history.drain(..cut);
+            }
+        } else {
+            status.conditions.push(condition("SyncError", outcome.message.clone()));
+        }
+        ctx.event(
+            &*app,
+            if outcome.ok {
+                kube::runtime::events::EventType::Normal
+            } else {
+                kube::runtime::events::EventType::Warning
+            },
+            if outcome.ok {
+                "OperationCompleted"
+            } else {
+                "OperationFailed"
+            },
+            &format!("sync to {revision}: {}", outcome.message),
+        )
+        .await;
+    }
+    // Status after the sync (or the comparison alone).
+    let cmp = if run {
+        let mut fresh = tasks.clone();
+        let mut after = app.as_ref().clone();
+        if let Some(s) = after.status.as_mut() {
+            s.resources = cmp.resources.clone();
+        }
+        assess(&after, &app_name, &mut fresh, &access).await.0
+    } else {
+        cmp
+    };
+    status.sync = Some(SyncStatus {
+        status: if cmp.synced { "Synced" } else { "OutOfSync" }.into(),
+        revision: Some(revision.clone()),
+        compared_to: Some(compared_to),
+    });
+    status.health = Some(cmp.health);
+    status.resources = cmp.resources;
+    write(&app, &ctx, &status, clear_operation).await?;
+    // Drift: watch what the Application owns, expecting what is live now.
+    if let Some(parts) = ctx.argo.get() {
+        let mut refs = Vec::new();
+        let mut digests = HashMap::new();
+        for t in tasks.iter().filter(|t| !t.hook) {
+            if let Ok(Some(live)) = ctx.cluster.get(&t.r).await {
+                digests.insert(t.r.clone(), ballast_plan::object_digest(&live));
+            }
+            refs.push(t.r.clone());
+        }
+        parts.drift.track(&app, &refs, &digests);
+    }
+    Ok(requeue)
+}
+
+/// What of an Application asks for a reconcile: `spec`, `operation`, annotations, finalizers
+/// and deletion (its status has no subresource, so `generation` moves with every status write
+/// and cannot be used).
+pub fn asks_for_reconcile(app: &Application) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&app.spec).unwrap_or_default().hash(&mut h);
+    serde_json::to_string(&app.operation).unwrap_or_default().hash(&mut h);
+    app.metadata
+        .annotations
+        .clone()
+        .unwrap_or_default()
+        .into_iter()
+        .collect::<BTreeMap<_, _>>()
+        .hash(&mut h);
+    app.metadata.finalizers.hash(&mut h);
+    app.metadata.deletion_timestamp.is_some().hash(&mut h);
+    Some(h.finish())
+}
+
+/// A reference for the drift trigger.
+pub fn key(app: &Application) -> KubeRef<Application> {
+    KubeRef::from_obj(app)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn target_revision_as_argo_cd_resolves_it() {
+        assert!(matches!(git_refs(None)[0], GitRef::Default));
+        assert!(matches!(git_refs(Some("HEAD"))[0], GitRef::Default));
+        let sha = "0123456789abcdef0123456789abcdef01234567";
+        assert!(matches!(&git_refs(Some(sha))[0], GitRef::Commit(c) if c == sha));
+        let named = git_refs(Some("v1.2.0"));
+        assert!(matches!(&named[0], GitRef::Branch(b) if b == "v1.2.0"));
+        assert!(matches!(&named[1], GitRef::Tag(t) if t == "v1.2.0"));
+    }
+
+    #[test]
+    fn json_pointers_removed_for_comparison() {
+        let mut o = json!({"spec": {"replicas": 3, "template": {}}, "metadata": {"annotations": {"a/b": "x"}}});
+        remove_pointers(&mut o, &["/spec/replicas".into(), "/metadata/annotations/a~1b".into()]);
+        assert_eq!(o, json!({"spec": {"template": {}}, "metadata": {"annotations": {}}}));
+    }
+
+    #[test]
+    fn label_value_is_a_valid_label() {
+        assert_eq!(label_value("guestbook"), "guestbook");
+        let long = label_value(&"x".repeat(100));
+        assert!(long.len() <= 63);
+        assert_eq!(label_value("team_gb"), "team_gb");
+    }
+}
