@@ -119,6 +119,9 @@ pub enum Command {
     /// Put Ballast and its sync objects into a Git repository and let the cluster manage itself.
     #[command(subcommand)]
     Bootstrap(BootstrapCommand),
+    /// Argo CD Applications: `list`, `get`, `diff`, `sync`, `history`, `rollback`.
+    #[command(subcommand, alias = "apps")]
+    App(crate::commands::app::AppCommand),
 }
 
 /// `check`.

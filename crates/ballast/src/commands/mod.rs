@@ -1,5 +1,6 @@
 //! One file per verb.
 
+pub mod app;
 mod bootstrap;
 mod build;
 mod check;
@@ -61,5 +62,6 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::History(cmd) => helmrelease::history_command(cmd, kubeconfig, context).await,
         Command::Rollback(cmd) => helmrelease::rollback_command(cmd, kubeconfig, context).await,
         Command::Bootstrap(cmd) => bootstrap::run(cmd, kubeconfig, context).await,
+        Command::App(cmd) => app::run(cmd, kubeconfig, context).await,
     }
 }

@@ -1,0 +1,342 @@
+//! `ballast app list|get|diff|sync|history|rollback`: Argo CD Applications, as `argocd app`
+//! handles them. `sync` and `rollback` write the `operation` field as `argocd app sync` and
+//! `argocd app rollback` write it and wait for the controller's `operationState`; `rollback` is
+//! refused while automated sync is on (as Argo CD). Exit codes: `diff` 0 (no change), 1
+//! (changes), 2 (error); `sync`/`rollback` 0 (Succeeded), 1 (Failed), 2 (error or timeout).
+
+use std::path::Path;
+use std::time::Duration;
+
+use anyhow::{Context as _, Result, anyhow, bail};
+use ballast_api::Application;
+use ballast_controller::application::{AppAccess, diff};
+use clap::{ArgAction, Args, Subcommand};
+use kube::api::{Api, ListParams, Patch, PatchParams};
+use serde_json::json;
+
+use crate::pipeline::{ballast_cache_dir, connect};
+
+/// `app`.
+#[derive(Debug, Subcommand)]
+pub enum AppCommand {
+    /// List Applications with their sync and health status.
+    List(AppListArgs),
+    /// Show an Application: source, destination, status and its objects.
+    Get(AppNameArgs),
+    /// What a sync would change (exit 0: none, 1: changes, 2: error).
+    Diff(AppNameArgs),
+    /// Ask the controller to sync now (writes `operation.sync`) and wait for the result.
+    Sync(AppSyncArgs),
+    /// The deployment history.
+    History(AppNameArgs),
+    /// Sync to the revision of a history entry (refused while automated sync is on).
+    Rollback(AppRollbackArgs),
+}
+
+/// `app list`.
+#[derive(Debug, Args)]
+pub struct AppListArgs {
+    /// Namespace of the Applications.
+    #[arg(short = 'N', long = "app-namespace", default_value = "argocd")]
+    pub app_namespace: String,
+    /// Every namespace.
+    #[arg(short = 'A', long, action = ArgAction::SetTrue)]
+    pub all_namespaces: bool,
+}
+
+/// An Application by name.
+#[derive(Debug, Args)]
+pub struct AppNameArgs {
+    /// Application name.
+    pub name: String,
+    /// Namespace of the Application.
+    #[arg(short = 'N', long = "app-namespace", default_value = "argocd")]
+    pub app_namespace: String,
+}
+
+/// `app sync`.
+#[derive(Debug, Args)]
+pub struct AppSyncArgs {
+    #[command(flatten)]
+    pub app: AppNameArgs,
+    /// Delete objects Git no longer has.
+    #[arg(long, action = ArgAction::SetTrue)]
+    pub prune: bool,
+    /// Revision to sync (default: the source's targetRevision).
+    #[arg(long)]
+    pub revision: Option<String>,
+    /// Sync options for this sync (`Name=value`, repeatable).
+    #[arg(long = "sync-option")]
+    pub sync_options: Vec<String>,
+    /// How long to wait for the result.
+    #[arg(long, default_value = "10m")]
+    pub timeout: String,
+}
+
+/// `app rollback`.
+#[derive(Debug, Args)]
+pub struct AppRollbackArgs {
+    #[command(flatten)]
+    pub app: AppNameArgs,
+    /// History id (default: the entry before the last).
+    pub id: Option<i64>,
+    /// How long to wait for the result.
+    #[arg(long, default_value = "10m")]
+    pub timeout: String,
+}
+
+/// Runs an `app` command.
+pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
+    let cluster = connect(kubeconfig, context).await?;
+    let client = cluster.client().clone();
+    let api = |ns: &str| -> Api<Application> { Api::namespaced(client.clone(), ns) };
+    match cmd {
+        AppCommand::List(a) => {
+            let apps: Api<Application> = if a.all_namespaces {
+                Api::all(client.clone())
+            } else {
+                api(&a.app_namespace)
+            };
+            let list = apps
+                .list(&ListParams::default())
+                .await
+                .context("listing Applications")?;
+            println!(
+                "{:<30} {:<12} {:<12} {:<12} {:<10} REPO",
+                "NAME", "SYNC", "HEALTH", "REVISION", "PROJECT"
+            );
+            for app in list.items {
+                let st = app.status.clone().unwrap_or_default();
+                let rev: String = st
+                    .sync
+                    .as_ref()
+                    .and_then(|s| s.revision.clone())
+                    .unwrap_or_default()
+                    .chars()
+                    .take(7)
+                    .collect();
+                println!(
+                    "{:<30} {:<12} {:<12} {:<12} {:<10} {}",
+                    qualified(&app, a.all_namespaces),
+                    st.sync.map(|s| s.status).unwrap_or_else(|| "Unknown".into()),
+                    st.health.map(|h| h.status).unwrap_or_else(|| "Unknown".into()),
+                    rev,
+                    app.spec.project,
+                    app.spec
+                        .source
+                        .as_ref()
+                        .map(|s| ballast_source::redact_url(&s.repo_url))
+                        .unwrap_or_default()
+                );
+            }
+            Ok(0)
+        }
+        AppCommand::Get(a) => {
+            let app = get(&api(&a.app_namespace), &a.name).await?;
+            print_app(&app);
+            Ok(0)
+        }
+        AppCommand::Diff(a) => {
+            let app = get(&api(&a.app_namespace), &a.name).await?;
+            let access = AppAccess {
+                cluster: cluster.clone(),
+                cache_dir: ballast_cache_dir().join("git"),
+                allow_file_sources: true,
+                max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
+                own_namespace: "argocd".into(),
+            };
+            let (revision, changes) = diff(&app, &access).await.map_err(|e| anyhow!("{}: {e}", a.name))?;
+            let yaml = |v: &serde_json::Value| ballast_render::emit::to_yaml(v);
+            for (r, live, desired) in &changes {
+                print!(
+                    "{}",
+                    ballast_plan::diff::unified_diff(r, live.as_ref(), desired.as_ref(), &yaml)
+                );
+            }
+            eprintln!("{}: {} object(s) differ at {revision}", a.name, changes.len());
+            Ok(if changes.is_empty() { 0 } else { 1 })
+        }
+        AppCommand::Sync(a) => {
+            let apps = api(&a.app.app_namespace);
+            let app = get(&apps, &a.app.name).await?;
+            let revision = a
+                .revision
+                .clone()
+                .or_else(|| app.spec.source.as_ref().and_then(|s| s.target_revision.clone()))
+                .unwrap_or_else(|| "HEAD".into());
+            let op = json!({"operation": {
+                "sync": {"revision": revision, "prune": a.prune, "syncOptions": a.sync_options},
+                "initiatedBy": {"username": whoami()}}});
+            operate(&apps, &app, op, &a.timeout).await
+        }
+        AppCommand::History(a) => {
+            let app = get(&api(&a.app_namespace), &a.name).await?;
+            println!("{:<4} {:<22} REVISION", "ID", "DATE");
+            for h in app.status.map(|s| s.history).unwrap_or_default() {
+                let path = h.source.as_ref().and_then(|s| s.path.clone()).unwrap_or_default();
+                println!("{:<4} {:<22} {} ({})", h.id, h.deployed_at, h.revision, path);
+            }
+            Ok(0)
+        }
+        AppCommand::Rollback(a) => {
+            let apps = api(&a.app.app_namespace);
+            let app = get(&apps, &a.app.name).await?;
+            if app.automated().is_some() {
+                bail!("rollback cannot be initiated when auto-sync is enabled");
+            }
+            let history = app.status.clone().map(|s| s.history).unwrap_or_default();
+            let entry = match a.id {
+                Some(id) => history.iter().find(|h| h.id == id),
+                None => history.iter().rev().nth(1),
+            }
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: no history entry {}",
+                    a.app.name,
+                    a.id.map(|i| i.to_string()).unwrap_or_else(|| "before the last".into())
+                )
+            })?;
+            let op = json!({"operation": {
+                "sync": {"revision": entry.revision, "source": entry.source},
+                "initiatedBy": {"username": whoami()}}});
+            operate(&apps, &app, op, &a.timeout).await
+        }
+    }
+}
+
+fn whoami() -> String {
+    std::env::var("USER").unwrap_or_else(|_| "ballast".into())
+}
+
+fn qualified(app: &Application, with_ns: bool) -> String {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    if with_ns {
+        format!("{}/{name}", app.metadata.namespace.clone().unwrap_or_default())
+    } else {
+        name
+    }
+}
+
+async fn get(api: &Api<Application>, name: &str) -> Result<Application> {
+    api.get_opt(name)
+        .await
+        .with_context(|| format!("reading Application {name}"))?
+        .ok_or_else(|| anyhow!("Application {name} not found"))
+}
+
+/// Writes the operation and waits until the controller finished it (a new `finishedAt`, the
+/// operation cleared).
+async fn operate(api: &Api<Application>, app: &Application, patch: serde_json::Value, timeout: &str) -> Result<u8> {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let before = app
+        .status
+        .as_ref()
+        .and_then(|s| s.operation_state.as_ref())
+        .and_then(|o| o.finished_at.clone());
+    let timeout = ballast_core::parse_duration(timeout).map_err(anyhow::Error::msg)?;
+    api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+        .await
+        .with_context(|| format!("writing the operation of Application {name}"))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let now = get(api, &name).await?;
+        let state = now.status.as_ref().and_then(|s| s.operation_state.clone());
+        if let Some(s) = state.filter(|s| s.finished_at.is_some() && s.finished_at != before && now.operation.is_none())
+        {
+            for r in s
+                .sync_result
+                .as_ref()
+                .map(|r| r.resources.as_slice())
+                .unwrap_or_default()
+            {
+                println!(
+                    "{:<10} {:<24} {:<20} {:<40} {:<12} {}",
+                    r.sync_phase.clone().unwrap_or_default(),
+                    r.kind,
+                    r.namespace,
+                    r.name,
+                    r.status,
+                    r.message.clone().unwrap_or_default()
+                );
+            }
+            println!("Phase: {}\nMessage: {}", s.phase, s.message.clone().unwrap_or_default());
+            return Ok(if s.phase == "Succeeded" { 0 } else { 1 });
+        }
+        if tokio::time::Instant::now() >= deadline {
+            bail!("Application {name}: the operation did not finish within {timeout:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+}
+
+fn print_app(app: &Application) {
+    let st = app.status.clone().unwrap_or_default();
+    let src = app.spec.source.clone().unwrap_or_default();
+    println!(
+        "Name:          {}/{}",
+        app.metadata.namespace.clone().unwrap_or_default(),
+        app.metadata.name.clone().unwrap_or_default()
+    );
+    println!("Project:       {}", app.spec.project);
+    println!("Repo:          {}", ballast_source::redact_url(&src.repo_url));
+    println!(
+        "Target:        {}",
+        src.target_revision.clone().unwrap_or_else(|| "HEAD".into())
+    );
+    println!("Path:          {}", src.path.clone().unwrap_or_default());
+    println!(
+        "Destination:   {} {}",
+        app.spec
+            .destination
+            .server
+            .clone()
+            .or(app.spec.destination.name.clone())
+            .unwrap_or_default(),
+        app.spec.destination.namespace.clone().unwrap_or_default()
+    );
+    println!(
+        "Sync Policy:   {}",
+        if app.automated().is_some() {
+            "Automated"
+        } else {
+            "Manual"
+        }
+    );
+    println!(
+        "Sync Status:   {} ({})",
+        st.sync
+            .as_ref()
+            .map(|s| s.status.clone())
+            .unwrap_or_else(|| "Unknown".into()),
+        st.sync.as_ref().and_then(|s| s.revision.clone()).unwrap_or_default()
+    );
+    println!(
+        "Health Status: {}",
+        st.health
+            .as_ref()
+            .map(|h| h.status.clone())
+            .unwrap_or_else(|| "Unknown".into())
+    );
+    if let Some(op) = &st.operation_state {
+        println!("Operation:     {} {}", op.phase, op.message.clone().unwrap_or_default());
+    }
+    for c in &st.conditions {
+        println!("Condition:     {}: {}", c.type_, c.message);
+    }
+    println!();
+    println!(
+        "{:<12} {:<24} {:<20} {:<40} {:<10} HEALTH",
+        "GROUP", "KIND", "NAMESPACE", "NAME", "STATUS"
+    );
+    for r in &st.resources {
+        println!(
+            "{:<12} {:<24} {:<20} {:<40} {:<10} {}",
+            r.group,
+            r.kind,
+            r.namespace.clone().unwrap_or_default(),
+            r.name,
+            r.status.clone().unwrap_or_default(),
+            r.health.as_ref().map(|h| h.status.clone()).unwrap_or_default()
+        );
+    }
+}
