@@ -116,6 +116,10 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     Ok((revision, out))
 }
 
+/// How soon an Application whose health is not settled (`Progressing`, `Missing`) is looked at
+/// again.
+pub const PROGRESS_POLL: Duration = Duration::from_secs(3);
+
 /// The Application controller's parts.
 pub struct ArgoParts {
     /// Drift of the Applications' objects.
@@ -804,6 +808,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         revision: Some(revision.clone()),
         compared_to: Some(compared_to),
     });
+    // Argo CD follows its objects' status through its cache; Ballast looks again soon while
+    // the Application is not settled (status changes alone trigger nothing).
+    let settled = matches!(cmp.health.status.as_str(), "Healthy" | "Degraded" | "Suspended");
+    let requeue = if settled {
+        requeue
+    } else {
+        Action::requeue(crate::schedule::jittered(PROGRESS_POLL))
+    };
     status.health = Some(cmp.health);
     status.resources = cmp.resources;
     write(&app, &ctx, &status, clear_operation).await?;

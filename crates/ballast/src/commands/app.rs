@@ -143,7 +143,7 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
                 cache_dir: ballast_cache_dir().join("git"),
                 allow_file_sources: true,
                 max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
-                own_namespace: "argocd".into(),
+                own_namespace: control_namespace(&cluster, &app).await,
             };
             let (revision, changes) = diff(&app, &access).await.map_err(|e| anyhow!("{}: {e}", a.name))?;
             let yaml = |v: &serde_json::Value| ballast_render::emit::to_yaml(v);
@@ -202,6 +202,34 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
             operate(&apps, &app, op, &a.timeout).await
         }
     }
+}
+
+/// The control plane's namespace as the objects of `app` show it: their tracking ids name the
+/// Application bare (it lives in the control namespace) or as `<namespace>_<name>`; `argocd`
+/// (Argo CD's) when no live object tells.
+async fn control_namespace(cluster: &ballast_kube::Cluster, app: &Application) -> String {
+    let name = app.metadata.name.clone().unwrap_or_default();
+    let ns = app.metadata.namespace.clone().unwrap_or_default();
+    for r in app.status.iter().flat_map(|s| s.resources.iter()).take(20) {
+        let api_version = if r.group.is_empty() {
+            r.version.clone()
+        } else {
+            format!("{}/{}", r.group, r.version)
+        };
+        let or = ballast_core::ObjectRef::new(&api_version, &r.kind, r.namespace.as_deref(), &r.name);
+        let Ok(Some(live)) = cluster.get(&or).await else {
+            continue;
+        };
+        let id = live["metadata"]["annotations"][ballast_api::argo::TRACKING_ID]
+            .as_str()
+            .unwrap_or("");
+        match ballast_api::argo::parse_tracking_id(id) {
+            Some((owner, ..)) if owner == name => return ns,
+            Some((owner, ..)) if owner == format!("{ns}_{name}") => return "argocd".into(),
+            _ => {}
+        }
+    }
+    "argocd".into()
 }
 
 fn whoami() -> String {

@@ -5,6 +5,8 @@ mod support;
 
 /// API errors: 429 and 5xx retried through a refusing proxy.
 mod api_errors;
+/// Argo CD Applications: sync, waves, hooks, manual sync, prune, self-heal, app of apps.
+mod argo;
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
