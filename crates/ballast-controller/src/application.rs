@@ -439,15 +439,11 @@ async fn assess(
             worst = Some(h.clone());
         }
     }
-    let health = if resources.is_empty() {
-        HealthStatus {
-            status: "Missing".into(),
-            message: None,
-        }
-    } else if resources
+    let health = if resources
         .iter()
         .all(|r| r.health.as_ref().is_some_and(|h| h.status == "Missing"))
     {
+        // No live resources at all (or none rendered): Missing, as Argo CD.
         HealthStatus {
             status: "Missing".into(),
             message: None,

@@ -445,12 +445,13 @@ pub async fn dry_run(cluster: &Cluster, tasks: &[Task], options: &[String]) -> R
 
 async fn run_group(cluster: &Cluster, group: &[&Task], wait: bool, out: &mut Outcome) -> bool {
     for t in group {
-        if t.hook && t.delete_policies.iter().any(|p| p == "BeforeHookCreation") {
-            if let Err(e) = delete_and_wait(cluster, &t.r).await {
-                out.results.push(result(&t.r, "SyncFailed", e.clone(), Some(t)));
-                out.message = e;
-                return false;
-            }
+        if t.hook
+            && t.delete_policies.iter().any(|p| p == "BeforeHookCreation")
+            && let Err(e) = delete_and_wait(cluster, &t.r).await
+        {
+            out.results.push(result(&t.r, "SyncFailed", e.clone(), Some(t)));
+            out.message = e;
+            return false;
         }
         if !t.hook && t.in_sync {
             out.results.push(result(&t.r, "Synced", "unchanged", Some(t)));

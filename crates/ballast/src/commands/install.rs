@@ -80,11 +80,11 @@ pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<
     for crd in argo {
         let name = crd["metadata"]["name"].as_str().unwrap_or_default().to_string();
         let r = ballast_core::ObjectRef::new("apiextensions.k8s.io/v1", "CustomResourceDefinition", None, &name);
-        if let Some(live) = cluster.get(&r).await? {
-            if !written_by_ballast(&live) {
-                println!("CustomResourceDefinition/{name} kept: the cluster serves Argo CD's own");
-                continue;
-            }
+        if let Some(live) = cluster.get(&r).await?
+            && !written_by_ballast(&live)
+        {
+            println!("CustomResourceDefinition/{name} kept: the cluster serves Argo CD's own");
+            continue;
         }
         argo_kept.push(crd);
     }
