@@ -1034,7 +1034,14 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             }
         }
     }
-    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, status).await?;
+    // The history first: a failed drift correction still records the release.
+    update_history(status, &releases, &release).await;
+    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, status)
+        .await
+        .map_err(|e| Failure {
+            retry: Some(Duration::from_secs(10)),
+            ..Failure::from(e)
+        })?;
     update_history(status, &releases, &release).await;
     if let Some(first) = status.history.first_mut()
         && first.chart_version == chart.version
