@@ -259,6 +259,23 @@ fn failed_upgrades_are_rolled_back_then_stall_with_a_clear_reason() {
         get("helmrelease", Some(&ns), "rb").filter(|h| h["status"]["lastHandledResetAt"] == "first")?;
         (latest(&helm_history(&ns, "rb")) > revision).then_some(())
     });
+    // Stalled again; forceAt: one more upgrade is attempted.
+    wait_for("Stalled again", 60, || {
+        condition("helmrelease", &ns, "rb", "Stalled").filter(|(s, _, _)| s == "True")
+    });
+    let revision = latest(&helm_history(&ns, "rb"));
+    kubectl(&[
+        "annotate",
+        "helmrelease",
+        "rb",
+        "-n",
+        &ns,
+        "reconcile.fluxcd.io/forceAt=once",
+    ]);
+    wait_for("the forced upgrade attempted", 60, || {
+        get("helmrelease", Some(&ns), "rb").filter(|h| h["status"]["lastHandledForceAt"] == "once")?;
+        (latest(&helm_history(&ns, "rb")) > revision).then_some(())
+    });
 
     // A spec change is a new attempt: fixed values are released.
     merge_patch(
@@ -586,4 +603,34 @@ fn oci_repository_charts_install_and_bad_credentials_fail_clearly() {
             "a password was printed: {text}"
         );
     }
+}
+
+#[test]
+fn v2beta1_and_v2beta2_helm_releases_are_served_and_released() {
+    let ns = namespace("hr-beta");
+    let _repo = git_chart(&ns, &[("cm.yaml", CM)]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    for (version, name) in [("v2beta1", "beta-one"), ("v2beta2", "beta-two")] {
+        apply(&format!(
+            "apiVersion: helm.toolkit.fluxcd.io/{version}\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  interval: 1m\n  chart:\n    spec:\n      chart: ./charts/demo\n      sourceRef:\n        kind: GitRepository\n        name: charts\n  install:\n    remediation:\n      retries: 2\n  values:\n    message: {version}\n"
+        ));
+    }
+    for (version, name) in [("v2beta1", "beta-one"), ("v2beta2", "beta-two")] {
+        wait_for("released", 90, || {
+            get("configmap", Some(&ns), name).filter(|c| c["data"]["message"] == version)
+        });
+        wait_for("Ready", 30, || ready_true("helmrelease", &ns, name));
+    }
+    // A field v2beta2 never had is refused by the API server for that version.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2beta2\nkind: HelmRelease\nmetadata:\n  name: beta-three\n  namespace: {ns}\nspec:\n  interval: 1m\n  chartRef:\n    kind: HelmChart\n    name: x\n  commonMetadata:\n    labels:\n      a: b\n"
+        ),
+    )
+    .unwrap();
+    let out = kubectl_raw(&["apply", "--validate=strict", "-f", &file.path().display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("commonMetadata"), "{err}");
 }
