@@ -192,9 +192,8 @@ pub async fn compose_values(client: &kube::Client, hr: &HelmRelease) -> Result<V
         let text = String::from_utf8(bytes.clone())
             .map_err(|_| ReconcileError::Invalid(format!("key '{key}' in {what} is not UTF-8")))?;
         if let Some(path) = r.target_path.as_deref().filter(|p| !p.is_empty()) {
-            set_path(&mut result, path, &text).map_err(|e| {
-                // The parser's message may quote the value: name the path only.
-                let _ = e;
+            // The parser's message may quote the value: the error names the path only.
+            set_path(&mut result, path, &text).map_err(|_| {
                 ReconcileError::Invalid(format!(
                     "unable to merge value from key '{key}' in {what} into target path '{path}'"
                 ))
@@ -228,20 +227,6 @@ pub async fn compose_values(client: &kube::Client, hr: &HelmRelease) -> Result<V
 
 /// JSON with sorted keys: the same values give the same text, whatever their order.
 fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let b: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sorted(v))).collect();
-                let mut out = serde_json::Map::new();
-                for (k, v) in b {
-                    out.insert(k.clone(), v);
-                }
-                Value::Object(out)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
     let mut keys = Vec::new();
     fn write(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -272,7 +257,7 @@ fn canonical(v: &Value) -> String {
             other => out.push(other.to_string()),
         }
     }
-    write(&sorted(v), &mut keys);
+    write(v, &mut keys);
     keys.concat()
 }
 
