@@ -634,3 +634,28 @@ fn v2beta1_and_v2beta2_helm_releases_are_served_and_released() {
     let err = String::from_utf8_lossy(&out.stderr);
     assert!(!out.status.success() && err.contains("commonMetadata"), "{err}");
 }
+
+#[test]
+fn tests_run_when_enabled_and_a_suspended_release_is_left_on_delete() {
+    let ns = namespace("hr-test");
+    let test_hook = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\ndata:\n  checked: \"yes\"\n";
+    let _repo = git_chart(&ns, &[("cm.yaml", CM), ("test.yaml", test_hook)]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    apply(&git_release(&ns, "tested", "  test:\n    enable: true\n"));
+    wait_for("Ready", 90, || ready_true("helmrelease", &ns, "tested"));
+    let (s, reason, message) = condition("helmrelease", &ns, "tested", "TestSuccess").expect("TestSuccess");
+    assert_eq!((s.as_str(), reason.as_str()), ("True", "TestSucceeded"), "{message}");
+    assert!(
+        get("configmap", Some(&ns), "tested-test").is_some(),
+        "the test hook ran"
+    );
+
+    // Suspended, then deleted: the release stays.
+    merge_patch("helmrelease", "tested", &ns, r#"{"spec":{"suspend":true}}"#);
+    kubectl(&["delete", "helmrelease", "tested", "-n", &ns, "--timeout=60s"]);
+    assert!(
+        get("configmap", Some(&ns), "tested").is_some(),
+        "a suspended release is left installed"
+    );
+    assert_eq!(helm_history(&ns, "tested").last().unwrap()["status"], "deployed");
+}
