@@ -804,6 +804,13 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     if reset_requested {
         status.last_handled_reset_at = reset;
     }
+    // What this reconcile works from, as Flux records it every time (a lost status write is
+    // corrected by the next reconcile).
+    status.last_attempted_revision = Some(chart.revision.clone());
+    status.last_attempted_revision_digest = Some(chart.digest.clone());
+    status.last_attempted_config_digest = Some(digest.clone());
+    status.last_attempted_values_checksum = Some(sha1_hex(&values));
+    status.last_attempted_generation = generation;
     let force_at = hr.annotations().get(FORCE_REQUEST_ANNOTATION).cloned();
     let force = force_at.is_some() && force_at != status.last_handled_force_at;
 
@@ -891,11 +898,6 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     if todo != Plan::Nothing {
         let verb = if todo == Plan::Install { "install" } else { "upgrade" };
         status.last_attempted_release_action = Some(verb.into());
-        status.last_attempted_revision = Some(chart.revision.clone());
-        status.last_attempted_revision_digest = Some(chart.digest.clone());
-        status.last_attempted_config_digest = Some(digest.clone());
-        status.last_attempted_values_checksum = Some(sha1_hex(&values));
-        status.last_attempted_generation = generation;
         let dir = tempfile::tempdir().map_err(|e| ReconcileError::Build(e.to_string()))?;
         let chart_file = dir.path().join(format!("{}-{}.tgz", chart.name, chart.version));
         let values_file = dir.path().join("values.json");

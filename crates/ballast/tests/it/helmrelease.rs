@@ -58,6 +58,25 @@ fn condition(kind: &str, ns: &str, name: &str, type_: &str) -> Option<(String, S
     ))
 }
 
+/// Waits until the HelmRelease satisfies `f`; on timeout, fails with its status and the
+/// controller's log.
+fn wait_hr(controller: &ControllerProcess, ns: &str, name: &str, what: &str, secs: u64, f: impl Fn(&Value) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let hr = get("helmrelease", Some(ns), name).unwrap_or_default();
+        if f(&hr) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}: {}\ncontroller log:\n{}",
+            serde_json::to_string_pretty(&hr["status"]).unwrap(),
+            controller.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn ready_true(kind: &str, ns: &str, name: &str) -> Option<()> {
     ready(kind, ns, name).filter(|(s, _)| s == "True").map(|_| ())
 }
@@ -140,10 +159,8 @@ fn git_chart_installs_upgrades_on_values_and_uninstalls_on_delete() {
         get("configmap", Some(&ns), "demo").filter(|c| c["data"]["message"] == "two")
     });
     assert_eq!(cm["metadata"]["uid"], uid, "upgraded in place");
-    wait_for("revision 2 in status", 30, || {
-        get("helmrelease", Some(&ns), "demo").filter(|h| {
-            h["status"]["history"][0]["version"] == 2 && h["status"]["lastAttemptedReleaseAction"] == "upgrade"
-        })
+    wait_hr(&_controller, &ns, "demo", "revision 2 in status", 30, |h| {
+        h["status"]["history"][0]["version"] == 2 && h["status"]["lastAttemptedReleaseAction"] == "upgrade"
     });
     let history = helm_history(&ns, "demo");
     let statuses: Vec<&str> = history.iter().map(|h| h["status"].as_str().unwrap()).collect();
@@ -193,10 +210,8 @@ fn repository_range_upgrades_to_a_new_chart_version() {
     wait_for("1.1.0 released", 60, || {
         get("configmap", Some(&ns), "web").filter(|c| c["data"]["version"] == "1.1.0")
     });
-    wait_for("status records 1.1.0", 60, || {
-        get("helmrelease", Some(&ns), "web").filter(|h| {
-            h["status"]["lastAttemptedRevision"] == "1.1.0" && h["status"]["history"][0]["chartVersion"] == "1.1.0"
-        })
+    wait_hr(&_controller, &ns, "web", "status records 1.1.0", 60, |h| {
+        h["status"]["lastAttemptedRevision"] == "1.1.0" && h["status"]["history"][0]["chartVersion"] == "1.1.0"
     });
     let history = helm_history(&ns, "web");
     assert_eq!(history.last().unwrap()["chart"], "demo-1.1.0");
