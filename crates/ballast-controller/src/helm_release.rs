@@ -310,6 +310,13 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     let ns = hr.namespace().unwrap_or_default();
     let name = hr.name_any();
     let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    // The status this reconcile builds on is read fresh: the cache may not hold the previous
+    // reconcile's status yet (a drift event right after an upgrade triggers the next one), and
+    // a status built on a stale one would undo it (failure counts, history, conditions).
+    let Some(hr) = api.get_opt(&name).await? else {
+        return Ok(Action::await_change());
+    };
+    let hr = Arc::new(hr);
     if hr.meta().deletion_timestamp.is_some() {
         return finalize(&hr, &api, &ctx).await;
     }
