@@ -5,8 +5,9 @@ use kube::CustomResourceExt;
 
 use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
 
-/// Every CRD Ballast serves, each with `v1` (storage) and the older `v1beta2` and `v1beta1`
-/// versions, each version with its own fields.
+/// Every CRD Ballast serves: `GitRepository` and `Kustomization`, then the chart sources of
+/// [`helm_source_crds`]. Each has `v1` (storage) and the older versions Flux served
+/// (`v1beta2`, and `v1beta1` except for `OCIRepository`), each version with its own fields.
 ///
 /// Without a conversion webhook the API server converts between versions by rewriting
 /// `apiVersion`, and prunes what the storage version's schema does not know. So the v1 schema
@@ -15,15 +16,16 @@ use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIReposito
 /// reach the reconcilers, which translate, ignore with a warning, or refuse them by name — and
 /// each older version serves the subset Flux served in it.
 pub fn all_crds() -> Vec<CustomResourceDefinition> {
-    vec![
+    let mut crds = vec![
         with_older_versions(structural(GitRepository::crd()), GIT_REPOSITORY_OLDER),
         with_older_versions(structural(Kustomization::crd()), KUSTOMIZATION_OLDER),
-    ]
+    ];
+    crds.extend(helm_source_crds());
+    crds
 }
 
 /// The CRDs of the Helm chart sources — `HelmRepository` and `HelmChart` (`v1`, `v1beta2`,
-/// `v1beta1`) and `OCIRepository` (`v1`, `v1beta2`) — built like [`all_crds`]. Kept apart from
-/// [`all_crds`] (which `install` applies and `uninstall` guards) until their reconcilers serve
+/// `v1beta1`) and `OCIRepository` (`v1`, `v1beta2`) — built like [`all_crds`], which includes
 /// them.
 pub fn helm_source_crds() -> Vec<CustomResourceDefinition> {
     vec![
@@ -314,11 +316,29 @@ mod tests {
 
     #[test]
     fn crds_serve_three_versions_and_store_v1() {
-        for crd in all_crds() {
+        let crds = all_crds();
+        let names: Vec<&str> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
+        assert_eq!(
+            names,
+            [
+                "GitRepository",
+                "Kustomization",
+                "HelmRepository",
+                "HelmChart",
+                "OCIRepository"
+            ]
+        );
+        for crd in crds {
             let names: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-            assert_eq!(names, ["v1", "v1beta2", "v1beta1"]);
+            let want: &[&str] = if crd.spec.names.kind == "OCIRepository" {
+                &["v1", "v1beta2"]
+            } else {
+                &["v1", "v1beta2", "v1beta1"]
+            };
+            assert_eq!(names, want);
             let storage: Vec<bool> = crd.spec.versions.iter().map(|v| v.storage).collect();
-            assert_eq!(storage, [true, false, false]);
+            assert_eq!(storage.iter().filter(|s| **s).count(), 1);
+            assert!(storage[0], "v1 is stored");
             assert!(
                 crd.spec
                     .versions

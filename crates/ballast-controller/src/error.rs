@@ -33,6 +33,15 @@ pub enum ReconcileError {
     /// The spec is invalid; retrying will not help.
     #[error("{0}")]
     Invalid(String),
+    /// A chart source (HTTP chart repository, OCI registry) failed, with Flux's reason
+    /// (`AuthenticationFailed`, `OCIArtifactPullFailed`, `URLInvalid`, ...).
+    #[error("{message}")]
+    Source {
+        /// Flux's condition reason.
+        reason: &'static str,
+        /// What failed (no credentials).
+        message: String,
+    },
 }
 
 impl ReconcileError {
@@ -48,6 +57,7 @@ impl ReconcileError {
             ReconcileError::Health(_) => "HealthCheckFailed",
             ReconcileError::Dependency(_) => "DependencyNotReady",
             ReconcileError::Invalid(_) => "InvalidSpec",
+            ReconcileError::Source { reason, .. } => reason,
         }
     }
 

@@ -23,6 +23,9 @@ mod flux_cli;
 mod git_isolation;
 /// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
 mod helm_release;
+/// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
+/// from an OCIRepository.
+mod helm_sources;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.
