@@ -3,11 +3,14 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use crate::{
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository,
+};
 
-/// Every CRD Ballast serves: `GitRepository` and `Kustomization`, then the chart sources of
-/// [`helm_source_crds`]. Each has `v1` (storage) and the older versions Flux served
-/// (`v1beta2`, and `v1beta1` except for `OCIRepository`), each version with its own fields.
+/// Every CRD Ballast serves: `GitRepository` and `Kustomization`, the chart sources of
+/// [`helm_source_crds`], then `ArtifactGenerator` (`v1beta1` only) and `ExternalArtifact` (`v1`
+/// only). The others have `v1` (storage) and the older versions Flux served (`v1beta2`, and
+/// `v1beta1` except for `OCIRepository`), each version with its own fields.
 ///
 /// Without a conversion webhook the API server converts between versions by rewriting
 /// `apiVersion`, and prunes what the storage version's schema does not know. So the v1 schema
@@ -21,6 +24,9 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         with_older_versions(structural(Kustomization::crd()), KUSTOMIZATION_OLDER),
     ];
     crds.extend(helm_source_crds());
+    // Flux 2.7's source composition: one version each, as Flux serves them.
+    crds.push(structural(ArtifactGenerator::crd()));
+    crds.push(structural(ExternalArtifact::crd()));
     crds
 }
 
@@ -325,20 +331,23 @@ mod tests {
                 "Kustomization",
                 "HelmRepository",
                 "HelmChart",
-                "OCIRepository"
+                "OCIRepository",
+                "ArtifactGenerator",
+                "ExternalArtifact"
             ]
         );
         for crd in crds {
             let names: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-            let want: &[&str] = if crd.spec.names.kind == "OCIRepository" {
-                &["v1", "v1beta2"]
-            } else {
-                &["v1", "v1beta2", "v1beta1"]
+            let want: &[&str] = match crd.spec.names.kind.as_str() {
+                "OCIRepository" => &["v1", "v1beta2"],
+                "ArtifactGenerator" => &["v1beta1"],
+                "ExternalArtifact" => &["v1"],
+                _ => &["v1", "v1beta2", "v1beta1"],
             };
             assert_eq!(names, want);
             let storage: Vec<bool> = crd.spec.versions.iter().map(|v| v.storage).collect();
             assert_eq!(storage.iter().filter(|s| **s).count(), 1);
-            assert!(storage[0], "v1 is stored");
+            assert!(storage[0], "the first version is stored");
             assert!(
                 crd.spec
                     .versions

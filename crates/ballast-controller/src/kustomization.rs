@@ -5,6 +5,7 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ballast_api::artifact_generator::ExternalArtifact;
 use ballast_api::condition::{ConditionStatus, find, remove_condition, set_condition};
 use ballast_api::git_repository::GitRepository;
 use ballast_api::kustomization::{Kustomization, KustomizationStatus, ResourceInventory, ResourceRef};
@@ -315,7 +316,7 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
         return Err(ReconcileError::Invalid(format!("spec.targetNamespace {ns:?}: {e}")));
     }
     if !SOURCE_KINDS.contains(&s.source_ref.kind.as_str()) {
-        missing.push("spec.sourceRef.kind (GitRepository or OCIRepository)");
+        missing.push("spec.sourceRef.kind (GitRepository, OCIRepository or ExternalArtifact)");
     }
     if missing.is_empty() {
         Ok(())
@@ -351,12 +352,12 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Rec
 }
 
 /// Source kinds a Kustomization reads.
-pub const SOURCE_KINDS: &[&str] = &["GitRepository", "OCIRepository"];
+pub const SOURCE_KINDS: &[&str] = &["GitRepository", "OCIRepository", "ExternalArtifact"];
 
 /// The source's revision and a directory holding it: a GitRepository's tree (re-fetched by
-/// exact commit if this process's cache does not have it), or an OCIRepository's artifact
-/// extracted into a content-addressed directory (read through the artifact store and checked
-/// against its digest).
+/// exact commit if this process's cache does not have it), or an OCIRepository's or
+/// ExternalArtifact's artifact extracted into a content-addressed directory (read through the
+/// artifact store and checked against its digest).
 async fn artifact(
     ks: &Kustomization,
     ctx: &Context,
@@ -372,6 +373,13 @@ async fn artifact(
     let not_found = || ReconcileError::ArtifactNotReady(format!("Source '{kind}/{ns}/{name}' not found"));
     let no_artifact =
         || ReconcileError::ArtifactNotReady(format!("Source '{kind}/{ns}/{name}' is not ready, artifact not found"));
+    if kind == "ExternalArtifact" {
+        let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &ns);
+        let ea = api.get_opt(name).await?.ok_or_else(not_found)?;
+        let artifact = ea.status.and_then(|s| s.artifact).ok_or_else(no_artifact)?;
+        let root = crate::oci_repository::tree(ctx, "ExternalArtifact", &ns, name, &artifact).await?;
+        return Ok((artifact.revision, root, None));
+    }
     if kind == "OCIRepository" {
         let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &ns);
         let repo = api.get_opt(name).await?.ok_or_else(not_found)?;

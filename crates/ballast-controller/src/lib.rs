@@ -20,7 +20,12 @@
 //!   ([`helm_repository`]); an OCIRepository's layer likewise ([`oci_repository`]), and a
 //!   Kustomization whose `sourceRef` is an OCIRepository follows its artifact as it follows a
 //!   GitRepository's.
+//! - Source composition (Flux 2.7): an ArtifactGenerator runs whenever one of its sources has a
+//!   new artifact and publishes ExternalArtifacts ([`artifact_generator`]), which Kustomizations
+//!   follow as they follow an OCIRepository.
 
+mod artifact_copy;
+pub mod artifact_generator;
 mod chart_source;
 mod context;
 pub mod drift;
@@ -42,7 +47,7 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ballast_api::{GitRepository, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{ArtifactGenerator, ExternalArtifact, GitRepository, HelmRepository, Kustomization, OCIRepository};
 use ballast_kube::Cluster;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -110,6 +115,8 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
         ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
         ("source.toolkit.fluxcd.io/v1", "OCIRepository"),
+        ("source.toolkit.fluxcd.io/v1", "ExternalArtifact"),
+        ("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator"),
     ] {
         if !cluster.serves(&ballast_core::ObjectRef::new(api_version, kind, Some("default"), "x")) {
             return Err(ControllerError::MissingCrds(format!("{api_version} {kind}")));
@@ -218,6 +225,20 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let oci_sources = watched(oci_sources, &health, "OCIRepository (Kustomization sources)")
         .touched_objects()
         .predicate_filter(oci_artifact_revision, Default::default());
+    let external: Api<ExternalArtifact> = match &options.watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let external = watched(external, &health, "ExternalArtifact (Kustomization sources)")
+        .touched_objects()
+        .predicate_filter(
+            |ea: &ExternalArtifact| revision_hash(ea.status.as_ref().and_then(|s| s.artifact.as_ref())),
+            Default::default(),
+        );
+    let ks_for_external = store.clone();
+    let ks_controller = ks_controller.watches_stream(external, move |ea: ExternalArtifact| {
+        using_source(&ks_for_external, "ExternalArtifact", &ea)
+    });
     let ks_for_oci = store.clone();
     let ks_controller = ks_controller.watches_stream(oci_sources, move |repo: OCIRepository| {
         using_source(&ks_for_oci, "OCIRepository", &repo)
@@ -290,6 +311,51 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         controllers.push(oci_controller.boxed());
     }
     // --- end chart sources ---
+
+    // --- Source composition: ArtifactGenerator -> ExternalArtifact ---
+    {
+        let generators: Api<ArtifactGenerator> = match &options.watch_namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let (git, oci): (Api<GitRepository>, Api<OCIRepository>) = match &options.watch_namespace {
+            Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
+        let (gen_store, gen_writer) = reflector::store();
+        let gen_controller = Controller::for_stream(
+            watched(generators, &health, "ArtifactGenerator")
+                .reflect(gen_writer)
+                .applied_objects()
+                .predicate_filter(asks_for_reconcile, Default::default()),
+            gen_store,
+        )
+        .with_config(config.clone());
+        let gen_store = gen_controller.store();
+        let git_sources = watched(git, &health, "GitRepository (ArtifactGenerator sources)")
+            .touched_objects()
+            .predicate_filter(artifact_revision, Default::default());
+        let oci_sources = watched(oci, &health, "OCIRepository (ArtifactGenerator sources)")
+            .touched_objects()
+            .predicate_filter(oci_artifact_revision, Default::default());
+        let for_git = gen_store.clone();
+        let for_oci = gen_store;
+        let gen_controller = gen_controller
+            .watches_stream(git_sources, move |repo: GitRepository| {
+                generators_using(&for_git, "GitRepository", &repo)
+            })
+            .watches_stream(oci_sources, move |repo: OCIRepository| {
+                generators_using(&for_oci, "OCIRepository", &repo)
+            })
+            .shutdown_on_signal()
+            .run(artifact_generator::reconcile, error_policy, ctx.clone())
+            .for_each(|result| {
+                log_result("ArtifactGenerator", result);
+                futures::future::ready(())
+            });
+        controllers.push(gen_controller.boxed());
+    }
+    // --- end source composition ---
 
     ready.store(true, Ordering::Relaxed);
     let controllers = futures::future::join_all(controllers);
@@ -415,6 +481,36 @@ fn using_source<K: kube::Resource>(
         })
         .map(|ks| KubeRef::from_obj(&*ks))
         .collect()
+}
+
+/// Every ArtifactGenerator reading `kind`/`source` (its namespace defaulting to the generator's).
+fn generators_using<K: kube::Resource>(
+    store: &reflector::Store<ArtifactGenerator>,
+    kind: &str,
+    source: &K,
+) -> Vec<KubeRef<ArtifactGenerator>> {
+    let ns = source.meta().namespace.clone().unwrap_or_default();
+    let name = source.meta().name.clone().unwrap_or_default();
+    store
+        .state()
+        .into_iter()
+        .filter(|g| {
+            let own = g.metadata.namespace.clone().unwrap_or_default();
+            g.spec
+                .sources
+                .iter()
+                .any(|s| s.kind == kind && s.name == name && s.namespace.clone().unwrap_or_else(|| own.clone()) == ns)
+        })
+        .map(|g| KubeRef::from_obj(&*g))
+        .collect()
+}
+
+/// A hash of an artifact's revision and digest (none yet counts too).
+fn revision_hash(artifact: Option<&ballast_api::git_repository::Artifact>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    artifact.map(|a| (&a.revision, &a.digest)).hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The revision of an OCIRepository's artifact (none yet counts too).

@@ -13,7 +13,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository,
+};
 use ballast_core::ObjectRef;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -70,6 +72,21 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
         &cluster,
         &client,
         "ocirepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    // A generator first: its ExternalArtifacts are owned by it.
+    remove_sources::<ArtifactGenerator>(
+        &cluster,
+        &client,
+        "artifactgenerators.source.extensions.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<ExternalArtifact>(
+        &cluster,
+        &client,
+        "externalartifacts.source.toolkit.fluxcd.io",
         &mut blocked,
     )
     .await?;
@@ -165,7 +182,8 @@ async fn sweep_kustomizations(client: &kube::Client, blocked: &mut Vec<Blocked>)
     Ok(())
 }
 
-/// Deletes every object of source kind `K` (its CRD named `crd`), if the cluster serves it;
+/// Deletes every object of source kind `K` (its CRD named `crd`; any group), if the cluster
+/// serves it;
 /// those held by another finalizer are added to `blocked`.
 async fn remove_sources<K>(
     cluster: &ballast_kube::Cluster,
@@ -180,7 +198,8 @@ where
         + std::fmt::Debug,
 {
     let kind = K::kind(&());
-    if !cluster.serves(&ObjectRef::new("source.toolkit.fluxcd.io/v1", &kind, Some("x"), "x")) {
+    let api_version = K::api_version(&());
+    if !cluster.serves(&ObjectRef::new(&api_version, &kind, Some("x"), "x")) {
         return Ok(());
     }
     let api: Api<K> = Api::all(client.clone());

@@ -54,7 +54,9 @@ fn wait_ready(kind: &str, ns: &str, name: &str, status: &str) -> Value {
         let o = get(kind, Some(ns), name)?;
         let generation = o["metadata"]["generation"].as_i64();
         let (s, _, _) = condition(&o, "Ready")?;
-        (s == status && o["status"]["observedGeneration"].as_i64() == generation).then_some(o)
+        // ExternalArtifact's status has no observedGeneration (as Flux's).
+        let observed = o["status"]["observedGeneration"].as_i64().or(generation);
+        (s == status && observed == generation).then_some(o)
     })
 }
 
@@ -369,4 +371,116 @@ fn oci_repository_by_tag_semver_and_digest_feeds_a_kustomization() {
     assert!(everything.contains("AuthenticationFailed"));
     assert!(!everything.contains(SECRET), "a password leaked");
     assert!(!everything.contains("not-the-password"), "a password leaked");
+}
+
+#[test]
+fn artifact_generator_splits_a_repository_into_external_artifacts() {
+    let ns = namespace("hsrc-gen");
+    let repo = ballast_testenv::git::GitRepo::new();
+    let cm = |name: &str, value: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\n  namespace: {ns}\ndata:\n  v: \"{value}\"\n"
+        )
+    };
+    repo.write("apps/base/app.yaml", &cm("app", "1"));
+    repo.write("apps/staging/kustomization.yaml", "resources:\n- ../base/app.yaml\n");
+    repo.write("apps/staging/notes.txt", "not a manifest");
+    repo.write("infrastructure/infra.yaml", &cm("infra", "1"));
+    let first = repo.commit("one");
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let generator = format!(
+        "apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: split\n  namespace: {ns}\nspec:\n  sources:\n  - alias: monorepo\n    kind: GitRepository\n    name: mono\n  artifacts:\n  - name: infrastructure\n    originRevision: \"@monorepo\"\n    copy:\n    - from: \"@monorepo/infrastructure/**\"\n      to: \"@artifact/\"\n  - name: apps\n    copy:\n    - from: \"@monorepo/apps/base/**\"\n      to: \"@artifact/base/\"\n    - from: \"@monorepo/apps/staging/**\"\n      to: \"@artifact/staging/\"\n      exclude: [\"*.txt\"]\n  - name: pinned\n    revision: \"@monorepo\"\n    copy:\n    - from: \"@monorepo/infrastructure/infra.yaml\"\n      to: \"@artifact/one.yaml\"\n---\n"
+    );
+    let ks = |name: &str, source: &str, path: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  interval: 10m\n  prune: true\n  path: {path}\n  sourceRef:\n    kind: ExternalArtifact\n    name: {source}\n---\n"
+        )
+    };
+    let mut yaml = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: mono\n  namespace: {ns}\nspec:\n  url: {}\n  interval: 1s\n  ref:\n    branch: main\n---\n",
+        repo.url()
+    );
+    yaml += &generator;
+    yaml += &ks("infra", "infrastructure", "./");
+    yaml += &ks("apps", "apps", "./staging");
+    apply(&yaml);
+
+    let g = wait_ready("artifactgenerator", &ns, "split", "True");
+    assert_eq!(g["status"]["inventory"].as_array().map(Vec::len), Some(3), "{g}");
+    let infra = wait_ready("externalartifact", &ns, "infrastructure", "True");
+    let (path, revision, digest) = artifact(&infra);
+    assert_eq!(revision, format!("latest@{digest}"));
+    assert_eq!(
+        path,
+        format!(
+            "externalartifact/{ns}/infrastructure/{}.tar.gz",
+            digest.trim_start_matches("sha256:")
+        )
+    );
+    assert_eq!(
+        infra["status"]["artifact"]["metadata"]["org.opencontainers.image.revision"],
+        format!("main@sha1:{first}")
+    );
+    assert_eq!(infra["spec"]["sourceRef"]["kind"], "ArtifactGenerator");
+    let pinned = wait_ready("externalartifact", &ns, "pinned", "True");
+    assert_eq!(artifact(&pinned).1, format!("main@sha1:{first}"));
+    wait_ready("kustomization", &ns, "infra", "True");
+    wait_ready("kustomization", &ns, "apps", "True");
+    assert_eq!(get("configmap", Some(&ns), "infra").unwrap()["data"]["v"], "1");
+    assert_eq!(get("configmap", Some(&ns), "app").unwrap()["data"]["v"], "1");
+    let apps_before = artifact(&get("externalartifact", Some(&ns), "apps").unwrap()).1;
+
+    // A change under apps/ only: a new apps revision, the infrastructure artifact unchanged.
+    repo.write("apps/base/app.yaml", &cm("app", "2"));
+    repo.commit("two");
+    wait_for("the app ConfigMap from the new apps artifact", 60, || {
+        (get("configmap", Some(&ns), "app")?["data"]["v"] == "2").then_some(())
+    });
+    let apps_after = artifact(&get("externalartifact", Some(&ns), "apps").unwrap()).1;
+    assert_ne!(apps_before, apps_after);
+    let infra_now = get("externalartifact", Some(&ns), "infrastructure").unwrap();
+    assert_eq!(
+        artifact(&infra_now).1,
+        revision,
+        "content unchanged, revision unchanged"
+    );
+    assert_eq!(
+        infra_now["status"]["artifact"]["lastUpdateTime"],
+        infra["status"]["artifact"]["lastUpdateTime"]
+    );
+
+    // An output dropped from the spec: its ExternalArtifact is deleted.
+    merge_patch(
+        "artifactgenerator",
+        "split",
+        &ns,
+        r#"{"spec":{"artifacts":[{"name":"infrastructure","copy":[{"from":"@monorepo/infrastructure/**","to":"@artifact/"}]},{"name":"apps","copy":[{"from":"@monorepo/apps/base/**","to":"@artifact/base/"},{"from":"@monorepo/apps/staging/**","to":"@artifact/staging/","exclude":["*.txt"]}]}]}}"#,
+    );
+    wait_for("the pinned ExternalArtifact deleted", 60, || {
+        get("externalartifact", Some(&ns), "pinned").is_none().then_some(())
+    });
+
+    // A spec Ballast cannot honour is refused by name, and stalls.
+    merge_patch(
+        "artifactgenerator",
+        "split",
+        &ns,
+        r#"{"spec":{"sources":[{"alias":"monorepo","kind":"GitRepository","name":"mono"},{"alias":"b","kind":"Bucket","name":"x"}]}}"#,
+    );
+    let g = wait_ready("artifactgenerator", &ns, "split", "False");
+    let (s, reason, message) = condition(&g, "Stalled").unwrap();
+    assert_eq!((s.as_str(), reason.as_str()), ("True", "InvalidSpec"));
+    assert!(message.contains("kind Bucket is not supported yet"), "{message}");
+    // A copy matching nothing names the pattern.
+    merge_patch(
+        "artifactgenerator",
+        "split",
+        &ns,
+        r#"{"spec":{"sources":[{"alias":"monorepo","kind":"GitRepository","name":"mono"}],"artifacts":[{"name":"apps","copy":[{"from":"@monorepo/nothing/**","to":"@artifact/"}]}]}}"#,
+    );
+    wait_for("a failing copy reported", 60, || {
+        let g = get("artifactgenerator", Some(&ns), "split")?;
+        let (s, _, message) = condition(&g, "Ready")?;
+        (s == "False" && message.contains("nothing/**") && message.contains("matches no files")).then_some(())
+    });
 }
