@@ -26,7 +26,7 @@
 
 mod artifact_copy;
 pub mod artifact_generator;
-mod chart_source;
+pub mod chart_source;
 mod context;
 pub mod drift;
 mod error;
