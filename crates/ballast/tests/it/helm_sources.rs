@@ -233,6 +233,18 @@ fn helm_repository_of_type_oci_has_no_artifact() {
 /// Packages `app` at `version` with a plain manifest under `app/manifests/` and pushes it.
 /// Returns the manifest digest and the archive's path.
 fn push_app(helm: &Helm, work: &Path, registry: &Registry, ns: &str, version: &str) -> (String, std::path::PathBuf) {
+    push_app_with(helm, work, registry, ns, version, &[])
+}
+
+/// [`push_app`] with more files under the chart (path, text).
+fn push_app_with(
+    helm: &Helm,
+    work: &Path,
+    registry: &Registry,
+    ns: &str,
+    version: &str,
+    extra: &[(&str, &str)],
+) -> (String, std::path::PathBuf) {
     let src = work.join(format!("src-{version}"));
     let chart = write_chart(&src, "app", version, "message: hi\n", &[]);
     std::fs::create_dir_all(chart.join("manifests")).unwrap();
@@ -243,6 +255,9 @@ fn push_app(helm: &Helm, work: &Path, registry: &Registry, ns: &str, version: &s
         ),
     )
     .unwrap();
+    for (path, text) in extra {
+        std::fs::write(chart.join(path), text).unwrap();
+    }
     let tgz = helm.package(&chart, &work.join("out"));
     let out = helm.run(&[
         "push",
@@ -483,4 +498,85 @@ fn artifact_generator_splits_a_repository_into_external_artifacts() {
         let (s, _, message) = condition(&g, "Ready")?;
         (s == "False" && message.contains("nothing/**") && message.contains("matches no files")).then_some(())
     });
+}
+
+#[test]
+fn oci_repository_ignore_layer_selector_and_suspend() {
+    let ns = namespace("hsrc-oci2");
+    let work = tempfile::tempdir().unwrap();
+    let helm = Helm::new(&work.path().join("helm"));
+    let registry = Registry::start("ci", SECRET);
+    let skipped = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: skipped\n  namespace: {ns}\n");
+    push_app_with(
+        &helm,
+        work.path(),
+        &registry,
+        &ns,
+        "1.0.0",
+        &[("manifests/skip.yaml", &skipped)],
+    );
+    let url = format!("oci://{}/charts/app", registry.host());
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let mut yaml = basic_secret(&ns, "basic", "ci", SECRET);
+    yaml += &oci_repository(&ns, "ignoring", &url, "tag: 1.0.0", "basic", "  ignore: skip.yaml\n");
+    yaml += &oci_repository(
+        &ns,
+        "wrongtype",
+        &url,
+        "tag: 1.0.0",
+        "basic",
+        "  layerSelector:\n    mediaType: application/x-none\n",
+    );
+    yaml += &oci_repository(&ns, "held", &url, "semver: \">=1.0.0\"", "basic", "");
+    yaml += &oci_repository(&ns, "follows", &url, "semver: \">=1.0.0\"", "basic", "");
+    yaml += &format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  interval: 1m\n  prune: true\n  path: ./app/manifests\n  sourceRef:\n    kind: OCIRepository\n    name: ignoring\n---\n"
+    );
+    apply(&yaml);
+
+    // ignore: the rules are recorded and honoured where the tree is rendered.
+    let o = wait_ready("ocirepository", &ns, "ignoring", "True");
+    assert_eq!(o["status"]["observedIgnore"], "skip.yaml");
+    wait_ready("kustomization", &ns, "app", "True");
+    assert!(get("configmap", Some(&ns), "from-oci").is_some());
+    assert!(
+        get("configmap", Some(&ns), "skipped").is_none(),
+        "an ignored file was applied"
+    );
+
+    // A layer selector that matches nothing names the layers there are.
+    let o = wait_ready("ocirepository", &ns, "wrongtype", "False");
+    let (_, reason, message) = condition(&o, "FetchFailed").unwrap();
+    assert_eq!(reason, "OCIArtifactPullFailed");
+    assert!(
+        message.contains("no layer of type application/x-none")
+            && message.contains("application/vnd.cncf.helm.chart.content.v1.tar+gzip"),
+        "{message}"
+    );
+
+    // A suspended repository stays where it is while another one moves on.
+    let held = wait_ready("ocirepository", &ns, "held", "True");
+    let held_revision = artifact(&held).1;
+    assert!(held_revision.starts_with("1.0.0@"), "{held_revision}");
+    wait_ready("ocirepository", &ns, "follows", "True");
+    merge_patch("ocirepository", "held", &ns, r#"{"spec":{"suspend":true}}"#);
+    let (d110, _) = push_app(&helm, work.path(), &registry, &ns, "1.1.0");
+    wait_for("the unsuspended repository at 1.1.0", 60, || {
+        let o = get("ocirepository", Some(&ns), "follows")?;
+        (artifact(&o).1 == format!("1.1.0@{d110}")).then_some(())
+    });
+    // Another reconcile of `follows` after that one, so every interval has come round.
+    let seen = get("ocirepository", Some(&ns), "follows").unwrap()["metadata"]["resourceVersion"].clone();
+    merge_patch(
+        "ocirepository",
+        "follows",
+        &ns,
+        r#"{"metadata":{"annotations":{"reconcile.fluxcd.io/requestedAt":"again"}}}"#,
+    );
+    wait_for("another reconcile of follows", 60, || {
+        let o = get("ocirepository", Some(&ns), "follows")?;
+        (o["status"]["lastHandledReconcileAt"] == "again" && o["metadata"]["resourceVersion"] != seen).then_some(())
+    });
+    let held = get("ocirepository", Some(&ns), "held").unwrap();
+    assert_eq!(artifact(&held).1, held_revision, "a suspended repository moved");
 }
