@@ -177,13 +177,14 @@ async fn generate(
         let source_ns = s.namespace.clone().unwrap_or_else(|| ns.to_string());
         sources.push(read_source(ctx, &s.alias, &s.kind, &source_ns, &s.name).await?);
     }
-    status.observed_sources_digest = Some(
-        sources
-            .iter()
-            .map(|s| format!("{}={}", s.alias, s.revision))
-            .collect::<Vec<_>>()
-            .join(","),
-    );
+    status.observed_sources_digest = Some({
+        use sha2::Digest;
+        let mut hasher = sha2::Sha256::new();
+        for s in &sources {
+            hasher.update(format!("{}={}\n", s.alias, s.revision));
+        }
+        format!("sha256:{}", hex::encode(hasher.finalize()))
+    });
     let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), ns);
     let mut inventory = Vec::new();
     for output in &generator.spec.artifacts {

@@ -544,6 +544,13 @@ fn oci_repository_ignore_layer_selector_and_suspend() {
         "an ignored file was applied"
     );
 
+    // An OCIRepository as a generator's source; the artifact takes its revision.
+    apply(&format!(
+        "apiVersion: source.extensions.fluxcd.io/v1beta1\nkind: ArtifactGenerator\nmetadata:\n  name: from-oci\n  namespace: {ns}\nspec:\n  sources:\n  - alias: chart\n    kind: OCIRepository\n    name: ignoring\n  artifacts:\n  - name: one-file\n    revision: \"@chart\"\n    copy:\n    - from: \"@chart/app/manifests/cm.yaml\"\n      to: \"@artifact/deploy/\"\n"
+    ));
+    let ea = wait_ready("externalartifact", &ns, "one-file", "True");
+    assert_eq!(artifact(&ea).1, artifact(&o).1, "the source's revision");
+
     // A layer selector that matches nothing names the layers there are.
     let o = wait_ready("ocirepository", &ns, "wrongtype", "False");
     let (_, reason, message) = condition(&o, "FetchFailed").unwrap();
