@@ -96,3 +96,16 @@ pub fn fetch_error(what: &str, e: ChartSourceError, reason: &'static str) -> Rec
         message: format!("{what}: {e}"),
     }
 }
+
+/// A client that could not be built from its TLS material: `AuthenticationFailed`, naming the
+/// `certSecretRef` (never its content).
+pub fn tls_error(ns: &str, cert_secret: Option<&str>, e: ChartSourceError) -> ReconcileError {
+    let what = match cert_secret {
+        Some(name) => format!("certSecretRef '{ns}/{name}': "),
+        None => String::new(),
+    };
+    ReconcileError::Source {
+        reason: AUTHENTICATION_FAILED,
+        message: format!("failed to construct the TLS configuration: {what}{e}"),
+    }
+}

@@ -201,6 +201,10 @@ async fn client(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<HelmRe
             ),
         });
     }
+    ballast_source::helm_repo::resolve_reference(url, "index.yaml").map_err(|e| ReconcileError::Source {
+        reason: URL_INVALID,
+        message: e.to_string(),
+    })?;
     let secret = repo.spec.secret_ref.as_ref().map(|s| s.name.as_str());
     let auth = chart_source::basic_auth(ctx, ns, secret, None).await?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
@@ -212,10 +216,8 @@ async fn client(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<HelmRe
         timeout: Some(chart_source::timeout(repo.spec.timeout.as_deref())?),
         ..Default::default()
     };
-    HelmRepositoryClient::new(url, options).map_err(|e| ReconcileError::Source {
-        reason: URL_INVALID,
-        message: e.to_string(),
-    })
+    // The URL was checked above: what is left to fail is the TLS configuration.
+    HelmRepositoryClient::new(url, options).map_err(|e| chart_source::tls_error(ns, cert, e))
 }
 
 /// Reads the index; stores it when its digest is new (checked as a Helm index first). Returns

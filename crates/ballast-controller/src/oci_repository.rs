@@ -205,10 +205,8 @@ async fn client(repo: &OCIRepository, ctx: &Context, ns: &str) -> Result<(OciCli
         insecure: repo.spec.insecure == Some(true),
         timeout: Some(chart_source::timeout(repo.spec.timeout.as_deref())?),
     };
-    let client = OciClient::new(options).map_err(|e| ReconcileError::Source {
-        reason: URL_INVALID,
-        message: e.to_string(),
-    })?;
+    // What can fail here is the TLS configuration.
+    let client = OciClient::new(options).map_err(|e| chart_source::tls_error(ns, cert, e))?;
     Ok((client, url))
 }
 

@@ -129,6 +129,11 @@ fn helm_repository_stores_the_index_with_and_without_basic_auth() {
     yaml += &helm_repository(&ns, "wrong", &private.url, Some("bad"));
     yaml += &helm_repository(&ns, "anonymous", &private.url, None);
     yaml += &helm_repository(&ns, "missing", &private.url, Some("nowhere"));
+    yaml += &format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: badca\n  namespace: {ns}\nstringData:\n  ca.crt: not-a-certificate-7781\n---\n"
+    );
+    yaml += &helm_repository(&ns, "badtls", &open.url.replace("http://", "https://"), None)
+        .replace("spec:\n", "spec:\n  certSecretRef:\n    name: badca\n");
     apply(&yaml);
 
     for (name, dir) in [("open", open_dir.path()), ("private", private_dir.path())] {
@@ -179,6 +184,12 @@ fn helm_repository_stores_the_index_with_and_without_basic_auth() {
         message.contains(&format!("secret '{ns}/nowhere' not found")),
         "{message}"
     );
+
+    let o = wait_ready("helmrepository", &ns, "badtls", "False");
+    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    assert_eq!(reason, "AuthenticationFailed", "{message}");
+    assert!(message.contains(&format!("certSecretRef '{ns}/badca'")), "{message}");
+    assert!(!message.contains("not-a-certificate-7781"), "{message}");
 
     // A new chart version: the interval reads the new index, the revision moves.
     let before = artifact(&get("helmrepository", Some(&ns), "open").unwrap()).1;
