@@ -28,6 +28,9 @@ mod helm_release;
 /// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
 /// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
 mod helmrelease;
+/// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
+/// from an OCIRepository.
+mod helm_sources;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.
