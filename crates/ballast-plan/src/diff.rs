@@ -76,6 +76,17 @@ pub fn unified_diff(
     desired: Option<&Value>,
     to_yaml: &dyn Fn(&Value) -> String,
 ) -> String {
+    unified_diff_with_context(object, live, desired, to_yaml, 3)
+}
+
+/// [`unified_diff`] with `context` lines around each change (`diff -U`).
+pub fn unified_diff_with_context(
+    object: &ObjectRef,
+    live: Option<&Value>,
+    desired: Option<&Value>,
+    to_yaml: &dyn Fn(&Value) -> String,
+    context: usize,
+) -> String {
     let (live, desired) = mask_secret(live, desired);
     let a = live.as_ref().map(to_yaml).unwrap_or_default();
     let b = desired.as_ref().map(to_yaml).unwrap_or_default();
@@ -94,7 +105,7 @@ pub fn unified_diff(
     };
     TextDiff::from_lines(&a, &b)
         .unified_diff()
-        .context_radius(3)
+        .context_radius(context)
         .header(&header_a, &header_b)
         .to_string()
 }

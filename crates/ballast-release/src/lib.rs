@@ -22,7 +22,10 @@
 
 pub mod hooks;
 pub mod objects;
+pub mod plan;
 pub mod store;
+
+pub use plan::{ReleasePlan, plan_diff, plan_diff_with_context};
 
 use std::collections::BTreeSet;
 use std::path::Path;
@@ -277,10 +280,7 @@ impl Releases {
                     continue;
                 }
             };
-            let owner = |key: &str| ballast_core::manifest::annotation(&live, key);
-            if owner("meta.helm.sh/release-name").is_some_and(|n| n != release)
-                || owner("meta.helm.sh/release-namespace").is_some_and(|n| n != self.namespace)
-            {
+            if !self.owns(release, &live) {
                 continue;
             }
             let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
@@ -293,6 +293,23 @@ impl Releases {
         } else {
             Err(ReleaseError(errors.join("; ")))
         }
+    }
+
+    /// False when the live object's `meta.helm.sh/release-name` or `-namespace` names another
+    /// release (another release took it over).
+    fn owns(&self, release: &str, live: &serde_json::Value) -> bool {
+        let owner = |key: &str| ballast_core::manifest::annotation(live, key);
+        !(owner("meta.helm.sh/release-name").is_some_and(|n| n != release)
+            || owner("meta.helm.sh/release-namespace").is_some_and(|n| n != self.namespace))
+    }
+
+    /// The Namespace `--create-namespace` creates.
+    fn namespace_object(&self) -> serde_json::Value {
+        serde_json::json!({
+            "apiVersion": "v1",
+            "kind": "Namespace",
+            "metadata": {"name": self.namespace, "labels": {"name": self.namespace}},
+        })
     }
 
     /// Applies the CRDs of a chart first (helm installs `crds/` before anything else and
@@ -321,11 +338,7 @@ impl Releases {
         if self.cluster.get(&r).await.map_err(err)?.is_some() {
             return Ok(());
         }
-        let ns = serde_json::json!({
-            "apiVersion": "v1",
-            "kind": "Namespace",
-            "metadata": {"name": self.namespace, "labels": {"name": self.namespace}},
-        });
+        let ns = self.namespace_object();
         self.cluster.apply(&r, &ns, false, false).await.map_err(err)?;
         Ok(())
     }

@@ -4,6 +4,32 @@ use std::path::PathBuf;
 
 use clap::{ArgAction, Args, Parser, Subcommand};
 
+/// `diff helmrelease ...` and `diff hr ...` become the hidden `diff-helmrelease ...` (clap
+/// cannot give `diff` both a required `--name` and an object subcommand); every other
+/// command line is returned unchanged. Only the verb position counts: global options
+/// (`--kubeconfig F`, `--context C`, or their `=` forms) may come first.
+pub fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
+    let mut i = 1;
+    while i < args.len() {
+        let a = args[i].to_string_lossy();
+        if a == "--kubeconfig" || a == "--context" {
+            i += 2;
+            continue;
+        }
+        if a.starts_with("--kubeconfig=") || a.starts_with("--context=") {
+            i += 1;
+            continue;
+        }
+        break;
+    }
+    let is = |j: usize, words: &[&str]| args.get(j).is_some_and(|a| words.iter().any(|w| a == *w));
+    if is(i, &["diff"]) && is(i + 1, &["helmrelease", "hr"]) {
+        args[i] = "diff-helmrelease".into();
+        args.remove(i + 1);
+    }
+    args
+}
+
 /// Ballast keeps Kubernetes clusters equal to what Git says.
 #[derive(Debug, Parser)]
 #[command(name = "ballast", version, about, propagate_version = true)]
@@ -35,9 +61,16 @@ pub enum Command {
     /// directory, one file per object (the rendered-manifests pattern); `--check` exits 1
     /// when the directory is out of date.
     Render(RenderUnitArgs),
-    /// Show what a sync would change, including prunes, as a unified diff.
+    /// Show what a sync would change, including prunes, as a unified diff; `diff helmrelease
+    /// NAME` shows what the next upgrade of a HelmRelease would change.
     /// Exit 0: no change; 1: changes; 2: error.
     Diff(DiffArgs),
+    /// `diff helmrelease NAME`: what the next upgrade of a HelmRelease would change, its chart
+    /// built and its values composed as the controller does, planned against the live release
+    /// (Secret values masked; values from Secrets never printed).
+    /// Exit 0: no change; 1: changes; 2: error.
+    #[command(name = "diff-helmrelease", hide = true)]
+    DiffHelmrelease(DiffHelmRelease),
     /// Run one reconcile pass: fetch, render, apply, prune, wait.
     Sync(SyncArgs),
     /// A local control plane (etcd + kube-apiserver + kube-controller-manager) on loopback.
@@ -73,9 +106,16 @@ pub enum Command {
     Export(ExportCommand),
     /// Show Kubernetes events of Flux objects.
     Events(EventsArgs),
-    /// Show what a Kustomization manages, as a tree.
+    /// Show what a Kustomization or HelmRelease manages, as a tree.
     #[command(subcommand)]
     Tree(TreeCommand),
+    /// The release history of a HelmRelease.
+    #[command(subcommand)]
+    History(HistoryCommand),
+    /// Roll a HelmRelease's release back (the HelmRelease is suspended first, so its
+    /// controller does not upgrade it again; `resume` returns it to the spec).
+    #[command(subcommand)]
+    Rollback(RollbackCommand),
     /// Put Ballast and its sync objects into a Git repository and let the cluster manage itself.
     #[command(subcommand)]
     Bootstrap(BootstrapCommand),
@@ -112,6 +152,9 @@ pub enum ExportCommand {
     /// Kustomizations.
     #[command(alias = "ks")]
     Kustomization(ExportArgs),
+    /// HelmReleases.
+    #[command(alias = "hr")]
+    Helmrelease(ExportArgs),
 }
 
 /// `export source`.
@@ -119,6 +162,12 @@ pub enum ExportCommand {
 pub enum ExportSource {
     /// GitRepositories.
     Git(ExportArgs),
+    /// HelmRepositories.
+    Helm(ExportArgs),
+    /// HelmCharts.
+    Chart(ExportArgs),
+    /// OCIRepositories.
+    Oci(ExportArgs),
 }
 
 /// What to export.
@@ -154,6 +203,40 @@ pub enum TreeCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(TreeArgs),
+    /// A HelmRelease: the objects of its release.
+    #[command(alias = "hr")]
+    Helmrelease(TreeArgs),
+}
+
+/// `history`.
+#[derive(Debug, Subcommand)]
+pub enum HistoryCommand {
+    /// A HelmRelease: revision, chart, app version, status, time, digest.
+    #[command(alias = "hr")]
+    Helmrelease(TreeArgs),
+}
+
+/// `rollback`.
+#[derive(Debug, Subcommand)]
+pub enum RollbackCommand {
+    /// A HelmRelease.
+    #[command(alias = "hr")]
+    Helmrelease(RollbackHelmRelease),
+}
+
+/// `rollback helmrelease`.
+#[derive(Debug, Args)]
+pub struct RollbackHelmRelease {
+    /// Name.
+    pub name: String,
+    /// Release revision to roll back to (default: the one before the latest).
+    pub revision: Option<i64>,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// How long hooks and the rollback may take.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
 }
 
 /// `tree kustomization`.
@@ -282,6 +365,66 @@ pub enum CreateCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(CreateKustomization),
+    /// A HelmRelease.
+    #[command(alias = "hr")]
+    Helmrelease(CreateHelmRelease),
+}
+
+/// `create helmrelease`.
+#[derive(Debug, Args)]
+pub struct CreateHelmRelease {
+    /// Name.
+    pub name: String,
+    /// Chart source, `Kind/name[.namespace]` (HelmRepository or GitRepository).
+    #[arg(long, value_name = "KIND/NAME[.NAMESPACE]")]
+    pub source: Option<String>,
+    /// Chart name (or path in a GitRepository).
+    #[arg(long)]
+    pub chart: Option<String>,
+    /// Chart version or semver range.
+    #[arg(long, value_name = "VERSION")]
+    pub chart_version: Option<String>,
+    /// Chart from an object instead: `OCIRepository/name[.namespace]` or
+    /// `HelmChart/name[.namespace]`.
+    #[arg(long, value_name = "KIND/NAME[.NAMESPACE]")]
+    pub chart_ref: Option<String>,
+    /// Helm release name (default `[<target-namespace>-]<name>`).
+    #[arg(long)]
+    pub release_name: Option<String>,
+    /// Namespace of the release's objects (default: the HelmRelease's).
+    #[arg(long)]
+    pub target_namespace: Option<String>,
+    /// Namespace of the release records (default: the target namespace).
+    #[arg(long)]
+    pub storage_namespace: Option<String>,
+    /// Create the target namespace on install.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub create_target_namespace: bool,
+    /// HelmReleases that must be ready first (`NAME` or `NAMESPACE/NAME`; repeat or separate
+    /// with commas).
+    #[arg(long, value_delimiter = ',', value_name = "[NS/]NAME")]
+    pub depends_on: Vec<String>,
+    /// Local values files merged into `spec.values` (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+    /// `Secret/name` or `ConfigMap/name` holding `values.yaml` (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "KIND/NAME")]
+    pub values_from: Vec<String>,
+    /// Service account to impersonate.
+    #[arg(long)]
+    pub service_account: Option<String>,
+    /// `reconcileStrategy` of the chart: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    /// How often to check for a new chart version.
+    #[arg(long, value_name = "DURATION")]
+    pub chart_interval: Option<String>,
+    /// Upgrade CRDs policy: Skip, Create or CreateReplace.
+    #[arg(long)]
+    pub crds: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// `create source`.
@@ -289,6 +432,119 @@ pub enum CreateCommand {
 pub enum CreateSource {
     /// A GitRepository.
     Git(CreateGit),
+    /// A HelmRepository (an `oci://` URL makes it `type: oci`); `--username`/`--password` or
+    /// certificate files go into a Secret `helm-NAME`, as Flux makes it.
+    Helm(CreateHelm),
+    /// An OCIRepository.
+    Oci(CreateOci),
+    /// A HelmChart.
+    Chart(CreateChart),
+}
+
+/// `create source chart`.
+#[derive(Debug, Args)]
+pub struct CreateChart {
+    /// Name.
+    pub name: String,
+    /// Source, `Kind/name` in the same namespace (HelmRepository or GitRepository).
+    #[arg(long, value_name = "KIND/NAME")]
+    pub source: Option<String>,
+    /// Chart name (or path in a GitRepository).
+    #[arg(long)]
+    pub chart: Option<String>,
+    /// Chart version or semver range.
+    #[arg(long, value_name = "VERSION")]
+    pub chart_version: Option<String>,
+    /// `reconcileStrategy`: ChartVersion or Revision.
+    #[arg(long, default_value = "ChartVersion")]
+    pub reconcile_strategy: String,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
+}
+
+/// `create source helm`.
+#[derive(Debug, Args)]
+pub struct CreateHelm {
+    /// Name.
+    pub name: String,
+    /// Repository URL: http://, https:// or oci://.
+    #[arg(long)]
+    pub url: String,
+    /// Existing Secret with basic auth, TLS or docker-config credentials.
+    #[arg(long)]
+    pub secret_ref: Option<String>,
+    /// Basic auth user name (written to the Secret `helm-NAME`).
+    #[arg(short, long)]
+    pub username: Option<String>,
+    /// Basic auth password (written to the Secret `helm-NAME`, never printed; prefer the
+    /// environment variable).
+    #[arg(short, long, env = "BALLAST_HELM_PASSWORD", hide_env_values = true)]
+    pub password: Option<String>,
+    /// Client certificate file (with --key-file).
+    #[arg(long, value_name = "FILE")]
+    pub cert_file: Option<PathBuf>,
+    /// Client key file (with --cert-file).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// CA certificate file.
+    #[arg(long, value_name = "FILE")]
+    pub ca_file: Option<PathBuf>,
+    /// Send the credentials to chart URLs on other hosts too.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub pass_credentials: bool,
+    /// Credential provider of an `oci://` repository (`generic`, `aws`, `azure`, `gcp`).
+    #[arg(long)]
+    pub oci_provider: Option<String>,
+    /// Timeout of each index or chart download.
+    #[arg(long, value_name = "DURATION")]
+    pub fetch_timeout: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
+}
+
+/// `create source oci`.
+#[derive(Debug, Args)]
+pub struct CreateOci {
+    /// Name.
+    pub name: String,
+    /// Repository URL, `oci://host/path`.
+    #[arg(long)]
+    pub url: String,
+    /// Tag.
+    #[arg(long)]
+    pub tag: Option<String>,
+    /// Semver range over tags.
+    #[arg(long, value_name = "RANGE")]
+    pub tag_semver: Option<String>,
+    /// Manifest digest, `sha256:<hex>`.
+    #[arg(long)]
+    pub digest: Option<String>,
+    /// Existing Secret with registry credentials.
+    #[arg(long)]
+    pub secret_ref: Option<String>,
+    /// Existing Secret with TLS material.
+    #[arg(long)]
+    pub cert_ref: Option<String>,
+    /// Credential provider (`generic`, `aws`, `azure`, `gcp`).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Plain http:// to the registry.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub insecure: bool,
+    /// Paths to ignore (.gitignore syntax; repeat or separate with commas).
+    #[arg(long, value_delimiter = ',')]
+    pub ignore_paths: Vec<String>,
+    /// Which layer, `<media-type>:<operation>` (operation `extract` or `copy`).
+    #[arg(long, value_name = "MEDIA-TYPE:OPERATION")]
+    pub layer_selector: Option<String>,
+    /// Timeout of each registry operation.
+    #[arg(long, value_name = "DURATION")]
+    pub fetch_timeout: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// Flags every `create` verb takes, as `flux create` does.
@@ -398,9 +654,20 @@ pub enum GetCommand {
     /// Kustomizations.
     #[command(alias = "ks", alias = "kustomization")]
     Kustomizations(GetArgs),
-    /// HelmReleases (listed when the cluster serves them; Ballast does not reconcile them).
+    /// HelmReleases.
     #[command(alias = "hr", alias = "helmrelease")]
-    Helmreleases(GetArgs),
+    Helmreleases(GetHelmReleases),
+}
+
+/// `get helmreleases`.
+#[derive(Debug, Args)]
+pub struct GetHelmReleases {
+    /// Namespace, all namespaces, watch.
+    #[command(flatten)]
+    pub common: GetArgs,
+    /// Add a SOURCE column, `Kind/namespace/name` of the chart's source (or `chartRef`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub show_source: bool,
 }
 
 /// `get sources`.
@@ -408,6 +675,12 @@ pub enum GetCommand {
 pub enum GetSources {
     /// GitRepositories.
     Git(GetArgs),
+    /// HelmRepositories.
+    Helm(GetArgs),
+    /// HelmCharts.
+    Chart(GetArgs),
+    /// OCIRepositories.
+    Oci(GetArgs),
 }
 
 /// Options of `get`.
@@ -433,6 +706,26 @@ pub enum ReconcileCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(ReconcileKustomization),
+    /// A HelmRelease.
+    #[command(alias = "hr")]
+    Helmrelease(ReconcileHelmRelease),
+}
+
+/// `reconcile helmrelease`.
+#[derive(Debug, Args)]
+pub struct ReconcileHelmRelease {
+    /// Which one.
+    #[command(flatten)]
+    pub target: NamedArgs,
+    /// Reconcile its chart and the chart's source first.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub with_source: bool,
+    /// Force a one-off install or upgrade (`reconcile.fluxcd.io/forceAt`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub force: bool,
+    /// Reset the failure counts (`reconcile.fluxcd.io/resetAt`).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub reset: bool,
 }
 
 /// `reconcile source`.
@@ -440,6 +733,23 @@ pub enum ReconcileCommand {
 pub enum ReconcileSource {
     /// A GitRepository.
     Git(NamedArgs),
+    /// A HelmRepository (`type: oci` ones are not reconciled, as in Flux).
+    Helm(NamedArgs),
+    /// A HelmChart.
+    Chart(ReconcileChart),
+    /// An OCIRepository.
+    Oci(NamedArgs),
+}
+
+/// `reconcile source chart`.
+#[derive(Debug, Args)]
+pub struct ReconcileChart {
+    /// Which one.
+    #[command(flatten)]
+    pub target: NamedArgs,
+    /// Reconcile its source first.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub with_source: bool,
 }
 
 /// `reconcile kustomization`.
@@ -475,6 +785,9 @@ pub enum TargetCommand {
     /// A Kustomization.
     #[command(alias = "ks")]
     Kustomization(NamedArgs),
+    /// A HelmRelease (deleting it uninstalls its release).
+    #[command(alias = "hr")]
+    Helmrelease(NamedArgs),
 }
 
 /// Source kinds for `suspend`, `resume`, `delete`.
@@ -482,6 +795,12 @@ pub enum TargetCommand {
 pub enum TargetSource {
     /// A GitRepository.
     Git(NamedArgs),
+    /// A HelmRepository.
+    Helm(NamedArgs),
+    /// A HelmChart.
+    Chart(NamedArgs),
+    /// An OCIRepository.
+    Oci(NamedArgs),
 }
 
 /// Where the desired state comes from.
@@ -879,6 +1198,23 @@ pub struct DiffArgs {
     pub no_prune: bool,
 }
 
+/// `diff helmrelease` (typed as `diff helmrelease NAME` or `diff hr NAME`; see
+/// [`rewrite_args`]).
+#[derive(Debug, Args)]
+pub struct DiffHelmRelease {
+    /// Name.
+    pub name: String,
+    /// Namespace.
+    #[arg(short, long, default_value = "flux-system")]
+    pub namespace: String,
+    /// Limit for fetching the chart.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
+    /// Accept a chart from a `file://` GitRepository (as the controller's flag).
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub allow_file_sources: bool,
+}
+
 /// `sync`.
 #[derive(Debug, Args)]
 pub struct SyncArgs {
@@ -919,4 +1255,38 @@ pub enum LocalAction {
     Down,
     /// Show whether it runs. Exit 0: running and ready; 1: not running.
     Status,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::rewrite_args;
+
+    fn rewrite(line: &str) -> String {
+        let args = line.split(' ').map(std::ffi::OsString::from).collect();
+        rewrite_args(args)
+            .iter()
+            .map(|a| a.to_string_lossy().into_owned())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    #[test]
+    fn diff_helmrelease_becomes_the_hidden_verb() {
+        assert_eq!(
+            rewrite("ballast diff hr web -n apps"),
+            "ballast diff-helmrelease web -n apps"
+        );
+        assert_eq!(
+            rewrite("ballast --kubeconfig k --context=c diff helmrelease web"),
+            "ballast --kubeconfig k --context=c diff-helmrelease web"
+        );
+        for same in [
+            "ballast diff --name hr --path .",
+            "ballast sync hr",
+            "ballast --context diff diff --name x",
+            "ballast build --path hr",
+        ] {
+            assert_eq!(rewrite(same), same);
+        }
+    }
 }

@@ -12,7 +12,7 @@ use std::process::ExitCode;
 use clap::Parser;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse();
+    let cli = cli::Cli::parse_from(cli::rewrite_args(std::env::args_os().collect()));
     // `template` renders charts on the calling thread: no runtime to start for it.
     if let cli::Command::Template(args) = &cli.command {
         return match commands::template::run(args) {

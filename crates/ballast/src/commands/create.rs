@@ -1,4 +1,4 @@
-//! `ballast create source git` and `ballast create kustomization`, like `flux create`.
+//! `ballast create source git|helm|oci|chart` and `ballast create kustomization`, like `flux create`.
 
 use std::path::Path;
 
@@ -6,31 +6,63 @@ use anyhow::{Result, bail};
 use ballast_core::ObjectRef;
 use serde_json::{Map, Value, json};
 
+use super::create_helm::{helm_chart, helm_credentials, helm_release, helm_repository, oci_repository};
 use super::flux_format::{self, go_duration};
+use super::flux_secret;
 use crate::cli::{CreateCommand, CreateCommon, CreateGit, CreateKustomization, CreateSource};
 use crate::pipeline::connect;
 
 pub async fn run(cmd: &CreateCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
-    let (object, export) = match cmd {
+    let mut secret = None;
+    let (mut object, export) = match cmd {
         CreateCommand::Source(CreateSource::Git(args)) => (git_repository(args)?, args.common.export),
+        CreateCommand::Source(CreateSource::Helm(args)) => {
+            let object = helm_repository(args)?;
+            if args.secret_ref.is_none() {
+                let creds = helm_credentials(args)?;
+                if !creds.is_empty() {
+                    if args.common.export {
+                        // As `flux create source helm --export`: only the HelmRepository is
+                        // printed; the credentials are not written anywhere.
+                        eprintln!(
+                            "note: --export prints the HelmRepository only; the credentials are not exported (create a Secret and pass --secret-ref)"
+                        );
+                    } else {
+                        let name = format!("helm-{}", args.name);
+                        secret = Some((flux_secret::helm_secret(&name, &args.common.namespace, &creds), name));
+                    }
+                }
+            }
+            (object, args.common.export)
+        }
+        CreateCommand::Source(CreateSource::Oci(args)) => (oci_repository(args)?, args.common.export),
+        CreateCommand::Source(CreateSource::Chart(args)) => (helm_chart(args)?, args.common.export),
         CreateCommand::Kustomization(args) => (kustomization(args)?, args.common.export),
+        CreateCommand::Helmrelease(args) => (helm_release(args)?, args.common.export),
     };
     if export {
         print!("{}", flux_format::export(&object));
         return Ok(0);
     }
     let cluster = connect(kubeconfig, context).await?;
-    let r = ObjectRef::new(
-        object["apiVersion"].as_str().unwrap_or_default(),
-        object["kind"].as_str().unwrap_or_default(),
-        object["metadata"]["namespace"].as_str(),
-        object["metadata"]["name"].as_str().unwrap_or_default(),
-    );
+    let r = object_ref(&object);
     if !cluster.serves(&r) {
         bail!(
             "{r}: the cluster does not serve {} yet; run `ballast install` first",
             r.api_version()
         );
+    }
+    if let Some((secret, name)) = secret {
+        let sr = object_ref(&secret);
+        let existed = cluster.get(&sr).await?.is_some();
+        cluster.apply(&sr, &secret, false, true).await?;
+        println!("{sr} {}", if existed { "configured" } else { "created" });
+        object["spec"]["secretRef"] = json!({"name": name});
+        if let CreateCommand::Source(CreateSource::Helm(a)) = cmd
+            && a.pass_credentials
+        {
+            object["spec"]["passCredentials"] = Value::Bool(true);
+        }
     }
     let existed = cluster.get(&r).await?.is_some();
     cluster.apply(&r, &object, false, true).await?;
@@ -38,11 +70,21 @@ pub async fn run(cmd: &CreateCommand, kubeconfig: Option<&Path>, context: Option
     Ok(0)
 }
 
+/// The reference of an object built here.
+fn object_ref(object: &Value) -> ObjectRef {
+    ObjectRef::new(
+        object["apiVersion"].as_str().unwrap_or_default(),
+        object["kind"].as_str().unwrap_or_default(),
+        object["metadata"]["namespace"].as_str(),
+        object["metadata"]["name"].as_str().unwrap_or_default(),
+    )
+}
+
 /// Source kinds a Kustomization may name in Flux; Ballast reconciles GitRepositories.
 const SOURCE_KINDS: [&str; 3] = ["OCIRepository", "GitRepository", "Bucket"];
 
 /// An RFC 1123 label, as Flux requires of the names it creates.
-fn check_name(name: &str) -> Result<()> {
+pub(super) fn check_name(name: &str) -> Result<()> {
     let ok = (2..=63).contains(&name.len())
         && name
             .bytes()
@@ -58,7 +100,7 @@ fn check_name(name: &str) -> Result<()> {
 }
 
 /// `metadata` with the name, namespace and `--label`s.
-fn metadata(name: &str, common: &CreateCommon) -> Result<Value> {
+pub(super) fn metadata(name: &str, common: &CreateCommon) -> Result<Value> {
     check_name(name)?;
     let mut meta = json!({"name": name, "namespace": common.namespace});
     if !common.label.is_empty() {

@@ -4,7 +4,7 @@
 use std::path::Path;
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use kube::api::{Api, ListParams};
 use serde_json::{Map, Value, json};
 
@@ -20,7 +20,17 @@ pub async fn run(cmd: &ExportCommand, kubeconfig: Option<&Path>, context: Option
         ExportCommand::Source(ExportSource::Git(a)) => {
             export::<GitRepository>(Api::namespaced(client, &a.namespace), a).await
         }
+        ExportCommand::Source(ExportSource::Helm(a)) => {
+            export::<HelmRepository>(Api::namespaced(client, &a.namespace), a).await
+        }
+        ExportCommand::Source(ExportSource::Chart(a)) => {
+            export::<HelmChart>(Api::namespaced(client, &a.namespace), a).await
+        }
+        ExportCommand::Source(ExportSource::Oci(a)) => {
+            export::<OCIRepository>(Api::namespaced(client, &a.namespace), a).await
+        }
         ExportCommand::Kustomization(a) => export::<Kustomization>(Api::namespaced(client, &a.namespace), a).await,
+        ExportCommand::Helmrelease(a) => export::<HelmRelease>(Api::namespaced(client, &a.namespace), a).await,
     }
 }
 
@@ -47,10 +57,43 @@ fn clean(v: Value) -> Value {
     }
     if let Some(Value::Object(ann)) = meta.get_mut("annotations") {
         ann.remove("reconcile.fluxcd.io/requestedAt");
+        ann.remove("reconcile.fluxcd.io/forceAt");
+        ann.remove("reconcile.fluxcd.io/resetAt");
         ann.remove("kubectl.kubernetes.io/last-applied-configuration");
         if ann.is_empty() {
             meta.remove("annotations");
         }
     }
-    json!({"apiVersion": v["apiVersion"], "kind": v["kind"], "metadata": meta, "spec": v["spec"]})
+    let mut spec = v["spec"].clone();
+    go_durations(&mut spec, 0);
+    json!({"apiVersion": v["apiVersion"], "kind": v["kind"], "metadata": meta, "spec": spec})
 }
+
+/// Duration fields as the Flux CLI prints them after reading them into Go's `metav1.Duration`
+/// (`5m` → `5m0s`), at any depth of the spec (`chart.spec.interval`); other values as stored.
+fn go_durations(v: &mut Value, depth: usize) {
+    if depth > 16 {
+        return;
+    }
+    match v {
+        Value::Object(m) => {
+            for (k, child) in m.iter_mut() {
+                match child {
+                    Value::String(text) if DURATION_FIELDS.contains(&k.as_str()) => {
+                        if let Ok(n) = flux_format::parse_go_duration(text) {
+                            *text = flux_format::format_go_duration(n);
+                        }
+                    }
+                    // Values are the chart's, not durations.
+                    _ if k == "values" => {}
+                    _ => go_durations(child, depth + 1),
+                }
+            }
+        }
+        Value::Array(a) => a.iter_mut().for_each(|x| go_durations(x, depth + 1)),
+        _ => {}
+    }
+}
+
+/// Spec fields of Flux's kinds typed `metav1.Duration`.
+const DURATION_FIELDS: [&str; 3] = ["interval", "timeout", "retryInterval"];

@@ -1,15 +1,15 @@
-//! `ballast get sources git` and `ballast get kustomizations`.
+//! `ballast get sources git|helm|chart|oci`, `ballast get kustomizations|helmreleases`.
 
 use std::collections::HashMap;
 use std::path::Path;
 use std::time::Duration;
 
 use anyhow::Result;
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use kube::ResourceExt;
-use kube::api::{Api, ApiResource, DynamicObject, GroupVersionKind, ListParams};
+use kube::api::{Api, ListParams};
 
-use super::flux_objects::{FluxObject, ready};
+use super::flux_objects::{FluxObject, ready, truncate_hex};
 use crate::cli::{GetArgs, GetCommand, GetSources};
 use crate::pipeline::connect;
 
@@ -21,71 +21,27 @@ pub async fn run(cmd: &GetCommand, kubeconfig: Option<&Path>, context: Option<&s
             let api: Api<GitRepository> = api(client, args);
             show(&api, args).await
         }
+        GetCommand::Sources(GetSources::Helm(args)) => {
+            let api: Api<HelmRepository> = api(client, args);
+            show(&api, args).await
+        }
+        GetCommand::Sources(GetSources::Chart(args)) => {
+            let api: Api<HelmChart> = api(client, args);
+            show(&api, args).await
+        }
+        GetCommand::Sources(GetSources::Oci(args)) => {
+            let api: Api<OCIRepository> = api(client, args);
+            show(&api, args).await
+        }
         GetCommand::Kustomizations(args) => {
             let api: Api<Kustomization> = api(client, args);
             show(&api, args).await
         }
-        GetCommand::Helmreleases(args) => helm_releases(client, args).await,
-    }
-}
-
-/// Lists HelmReleases when the cluster serves them (another controller reconciles them; Ballast
-/// only shows their Ready condition).
-async fn helm_releases(client: kube::Client, args: &GetArgs) -> Result<u8> {
-    let gvk = GroupVersionKind::gvk("helm.toolkit.fluxcd.io", "v2", "HelmRelease");
-    let resource = ApiResource::from_gvk_with_plural(&gvk, "helmreleases");
-    let api: Api<DynamicObject> = if args.all_namespaces {
-        Api::all_with(client, &resource)
-    } else {
-        Api::namespaced_with(client, &args.namespace, &resource)
-    };
-    let where_ = if args.all_namespaces {
-        "any namespace".to_string()
-    } else {
-        args.namespace.clone()
-    };
-    let items = match api.list(&ListParams::default()).await {
-        Ok(l) => l.items,
-        Err(kube::Error::Api(e)) if e.code == 404 => {
-            eprintln!(
-                "no HelmRelease objects found in {where_} (the cluster does not serve helm.toolkit.fluxcd.io/v2; Ballast does not reconcile Helm releases)"
-            );
-            return Ok(0);
+        GetCommand::Helmreleases(a) => {
+            let api: Api<HelmRelease> = api(client, &a.common);
+            show_with(&api, &a.common, a.show_source).await
         }
-        Err(e) => return Err(e.into()),
-    };
-    if items.is_empty() {
-        eprintln!("no HelmRelease objects found in {where_}");
-        return Ok(0);
     }
-    let rows: Vec<Vec<String>> = items
-        .iter()
-        .map(|o| {
-            let status = &o.data["status"];
-            let ready = status["conditions"]
-                .as_array()
-                .and_then(|cs| cs.iter().find(|c| c["type"] == "Ready"));
-            let text = |v: &serde_json::Value| v.as_str().unwrap_or_default().to_string();
-            let mut r = vec![
-                o.name_any(),
-                text(&status["lastAttemptedRevision"]),
-                if o.data["spec"]["suspend"] == true {
-                    "True"
-                } else {
-                    "False"
-                }
-                .into(),
-                ready.map(|c| text(&c["status"])).unwrap_or_else(|| "Unknown".into()),
-                ready.map(|c| text(&c["message"])).unwrap_or_default(),
-            ];
-            if args.all_namespaces {
-                r.insert(0, o.namespace().unwrap_or_default());
-            }
-            r
-        })
-        .collect();
-    print_table(&rows, args.all_namespaces);
-    Ok(0)
 }
 
 fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
@@ -96,26 +52,35 @@ fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
     }
 }
 
-fn row<K: FluxObject>(o: &K, all: bool) -> Vec<String> {
-    let (status, message) = ready(o);
+fn row<K: FluxObject>(o: &K, all: bool, source: bool) -> Vec<String> {
+    let (status, mut message) = ready(o);
+    if K::SHORT_HEX_MESSAGE {
+        message = truncate_hex(&message);
+    }
     let mut r = vec![
         o.name_any(),
-        o.revision(),
+        o.list_revision(),
         if o.suspended() { "True" } else { "False" }.into(),
         status,
         message,
     ];
+    if source {
+        r.insert(1, o.source_ref());
+    }
     if all {
         r.insert(0, o.namespace().unwrap_or_default());
     }
     r
 }
 
-fn print_table(rows: &[Vec<String>], all: bool) {
+fn print_table(rows: &[Vec<String>], all: bool, source: bool) {
     let mut header: Vec<String> = ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
         .iter()
         .map(|s| s.to_string())
         .collect();
+    if source {
+        header.insert(1, "SOURCE".into());
+    }
     if all {
         header.insert(0, "NAMESPACE".into());
     }
@@ -147,8 +112,13 @@ fn print_table(rows: &[Vec<String>], all: bool) {
 }
 
 async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
+    show_with(api, args, false).await
+}
+
+/// `show`, with a SOURCE column when `source`.
+async fn show_with<K: FluxObject>(api: &Api<K>, args: &GetArgs, source: bool) -> Result<u8> {
     let list = api.list(&ListParams::default()).await?;
-    let rows: Vec<Vec<String>> = list.items.iter().map(|o| row(o, args.all_namespaces)).collect();
+    let rows: Vec<Vec<String>> = list.items.iter().map(|o| row(o, args.all_namespaces, source)).collect();
     if rows.is_empty() && !args.watch {
         eprintln!(
             "no {} objects found in {}",
@@ -161,7 +131,7 @@ async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
         );
         return Ok(0);
     }
-    print_table(&rows, args.all_namespaces);
+    print_table(&rows, args.all_namespaces, source);
     if !args.watch {
         return Ok(0);
     }
@@ -170,13 +140,13 @@ async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
         .iter()
         .map(|o| {
             let key = format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any());
-            (key, row(o, args.all_namespaces))
+            (key, row(o, args.all_namespaces, source))
         })
         .collect();
     loop {
         tokio::time::sleep(Duration::from_secs(1)).await;
         for o in api.list(&ListParams::default()).await?.items {
-            let r = row(&o, args.all_namespaces);
+            let r = row(&o, args.all_namespaces, source);
             let key = format!("{}/{}", o.namespace().unwrap_or_default(), o.name_any());
             if last.get(&key) != Some(&r) {
                 println!("{}", r.join("\t"));

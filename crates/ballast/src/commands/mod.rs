@@ -5,14 +5,18 @@ mod build;
 mod check;
 mod controller;
 mod create;
+mod create_helm;
 mod diff;
+mod diff_helmrelease;
 mod events;
 mod export;
 mod flux_format;
 mod flux_objects;
+mod flux_secret;
 mod get;
 mod helm;
 mod helmfile;
+mod helmrelease;
 pub mod install;
 mod local;
 mod reconcile;
@@ -38,6 +42,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Helmfile(args) => helmfile::run(args),
         Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
+        Command::DiffHelmrelease(args) => diff_helmrelease::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,
         Command::Local(args) => local::run(args).await,
         Command::Controller(args) => controller::run(args, kubeconfig, context).await,
@@ -53,6 +58,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Export(cmd) => export::run(cmd, kubeconfig, context).await,
         Command::Events(args) => events::run(args, kubeconfig, context).await,
         Command::Tree(cmd) => tree::run(cmd, kubeconfig, context).await,
+        Command::History(cmd) => helmrelease::history_command(cmd, kubeconfig, context).await,
+        Command::Rollback(cmd) => helmrelease::rollback_command(cmd, kubeconfig, context).await,
         Command::Bootstrap(cmd) => bootstrap::run(cmd, kubeconfig, context).await,
     }
 }

@@ -4,9 +4,9 @@ use std::path::Path;
 use std::time::{Duration, Instant};
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
 use ballast_core::parse_duration;
-use kube::api::{Api, DeleteParams};
+use kube::api::{Api, DeleteParams, Preconditions};
 
 use super::flux_objects::{FluxObject, request_and_wait, set_suspend};
 use crate::cli::{NamedArgs, TargetCommand, TargetSource};
@@ -30,7 +30,17 @@ pub async fn run(verb: Verb, cmd: &TargetCommand, kubeconfig: Option<&Path>, con
         TargetCommand::Source(TargetSource::Git(a)) => {
             act::<GitRepository>(verb, Api::namespaced(client, &a.namespace), a).await
         }
+        TargetCommand::Source(TargetSource::Helm(a)) => {
+            act::<HelmRepository>(verb, Api::namespaced(client, &a.namespace), a).await
+        }
+        TargetCommand::Source(TargetSource::Chart(a)) => {
+            act::<HelmChart>(verb, Api::namespaced(client, &a.namespace), a).await
+        }
+        TargetCommand::Source(TargetSource::Oci(a)) => {
+            act::<OCIRepository>(verb, Api::namespaced(client, &a.namespace), a).await
+        }
         TargetCommand::Kustomization(a) => act::<Kustomization>(verb, Api::namespaced(client, &a.namespace), a).await,
+        TargetCommand::Helmrelease(a) => act::<HelmRelease>(verb, Api::namespaced(client, &a.namespace), a).await,
     }
 }
 
@@ -45,10 +55,23 @@ async fn act<K: FluxObject>(verb: Verb, api: Api<K>, a: &NamedArgs) -> Result<u8
             set_suspend(&api, &a.name, false).await?;
             println!("► {} {} resumed", K::KIND, a.name);
             let o = request_and_wait(&api, &a.name, timeout).await?;
-            println!("✔ {} reconciliation completed: {}", K::KIND, o.revision());
+            if !o.is_static() {
+                println!("✔ {} reconciliation completed: {}", K::KIND, o.revision());
+            }
         }
         Verb::Delete => {
-            api.delete(&a.name, &DeleteParams::default()).await?;
+            // The delete carries the UID read here: an object recreated meanwhile is not deleted.
+            let Some(current) = api.get_opt(&a.name).await? else {
+                bail!("{} {} not found in {} namespace", K::KIND, a.name, a.namespace);
+            };
+            let params = DeleteParams {
+                preconditions: Some(Preconditions {
+                    uid: current.meta().uid.clone(),
+                    resource_version: None,
+                }),
+                ..DeleteParams::default()
+            };
+            api.delete(&a.name, &params).await?;
             println!("► deleting {} {} in {} namespace", K::KIND, a.name, a.namespace);
             let deadline = Instant::now() + timeout;
             while api.get_opt(&a.name).await?.is_some() {

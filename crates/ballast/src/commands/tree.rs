@@ -1,5 +1,5 @@
 //! `ballast tree kustomization NAME`: the objects a Kustomization manages, nested Kustomizations
-//! expanded.
+//! expanded (`tree helmrelease` is in `helmrelease.rs`).
 
 use std::path::Path;
 
@@ -12,8 +12,13 @@ use crate::cli::{TreeArgs, TreeCommand};
 use crate::pipeline::connect;
 
 pub async fn run(cmd: &TreeCommand, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
-    let TreeCommand::Kustomization(TreeArgs { name, namespace }) = cmd;
     let cluster = connect(kubeconfig, context).await?;
+    let (name, namespace) = match cmd {
+        TreeCommand::Kustomization(TreeArgs { name, namespace }) => (name, namespace),
+        TreeCommand::Helmrelease(TreeArgs { name, namespace }) => {
+            return super::helmrelease::tree(&cluster, namespace, name).await;
+        }
+    };
     println!("Kustomization/{namespace}/{name}");
     let mut out = String::new();
     walk(cluster.client(), namespace, name, "", &mut out, 0).await?;

@@ -13,7 +13,9 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository,
+};
 use ballast_core::ObjectRef;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -50,21 +52,44 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
     if kustomizations_served {
         sweep_kustomizations(&client, &mut blocked).await?;
     }
-    if cluster.serves(&ObjectRef::new(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
-        Some("x"),
-        "x",
-    )) {
-        let api: Api<GitRepository> = Api::all(client.clone());
-        for r in api.list(&ListParams::default()).await?.items {
-            let nsd: Api<GitRepository> = Api::namespaced(client.clone(), &r.namespace().unwrap_or_default());
-            match remove(&nsd, &r, "gitrepositories.source.toolkit.fluxcd.io").await? {
-                None => println!("✔ {} deleted", describe(&r)),
-                Some(b) => blocked.push(b),
-            }
-        }
-    }
+    // Sources: deleted before their CRDs, so a foreign finalizer on one keeps its CRD.
+    remove_sources::<GitRepository>(
+        &cluster,
+        &client,
+        "gitrepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<HelmRepository>(
+        &cluster,
+        &client,
+        "helmrepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<HelmChart>(&cluster, &client, "helmcharts.source.toolkit.fluxcd.io", &mut blocked).await?;
+    remove_sources::<OCIRepository>(
+        &cluster,
+        &client,
+        "ocirepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    // A generator first: its ExternalArtifacts are owned by it.
+    remove_sources::<ArtifactGenerator>(
+        &cluster,
+        &client,
+        "artifactgenerators.source.extensions.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<ExternalArtifact>(
+        &cluster,
+        &client,
+        "externalartifacts.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
     let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace, super::install::DEFAULT_IMAGE)
         .iter()
         .map(|v| {
@@ -152,6 +177,37 @@ async fn sweep_kustomizations(client: &kube::Client, blocked: &mut Vec<Blocked>)
                 None => println!("✔ {} deleted (suspended first: workloads kept)", describe(ks)),
                 Some(b) => blocked.push(b),
             }
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every object of source kind `K` (its CRD named `crd`; any group), if the cluster
+/// serves it;
+/// those held by another finalizer are added to `blocked`.
+async fn remove_sources<K>(
+    cluster: &ballast_kube::Cluster,
+    client: &kube::Client,
+    crd: &'static str,
+    blocked: &mut Vec<Blocked>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let kind = K::kind(&());
+    let api_version = K::api_version(&());
+    if !cluster.serves(&ObjectRef::new(&api_version, &kind, Some("x"), "x")) {
+        return Ok(());
+    }
+    let api: Api<K> = Api::all(client.clone());
+    for r in api.list(&ListParams::default()).await?.items {
+        let nsd: Api<K> = Api::namespaced(client.clone(), &r.meta().namespace.clone().unwrap_or_default());
+        match remove(&nsd, &r, crd).await? {
+            None => println!("✔ {} deleted", describe(&r)),
+            Some(b) => blocked.push(b),
         }
     }
     Ok(())

@@ -166,11 +166,20 @@ fn a_refused_field_names_itself_and_stalls() {
         ("kustomization", "app", "spec.healthCheckExprs"),
         ("gitrepository", "with-include", "spec.include"),
     ] {
-        let (_, message) = wait_for("Ready=False naming the field", 60, || {
-            ready(kind, &ns, name).filter(|(s, _)| s == "False")
+        // Settled: a reconcile in flight (a new source artifact asks for one) shows
+        // `Reconciling` for a moment; what must hold is where it ends.
+        let obj = wait_for("Ready=False, Stalled, not reconciling", 60, || {
+            get(kind, Some(&ns), name).filter(|o| {
+                condition(o, "Ready").is_some_and(|c| c["status"] == "False")
+                    && condition(o, "Stalled").is_some()
+                    && condition(o, "Reconciling").is_none()
+            })
         });
+        let message = condition(&obj, "Ready").unwrap()["message"]
+            .as_str()
+            .unwrap_or_default()
+            .to_string();
         assert!(message.contains(field), "{message}");
-        let obj = get(kind, Some(&ns), name).unwrap();
         let stalled = condition(&obj, "Stalled").expect("Stalled");
         assert_eq!(stalled["status"], "True");
         assert_eq!(stalled["reason"], "InvalidSpec");

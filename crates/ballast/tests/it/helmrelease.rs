@@ -535,7 +535,7 @@ fn bad_repository_credentials_fail_clearly_without_the_password() {
     let (_, reason, message) = wait_for("the HelmChart's fetch failure", 60, || {
         condition("helmchart", &ns, &format!("{ns}-app"), "FetchFailed").filter(|(s, _, _)| s == "True")
     });
-    assert_eq!(reason, "ChartPullError");
+    assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("authentication failed"), "{message}");
     let (_, hr_message) = wait_for("the HelmRelease names the cause", 60, || {
         ready("helmrelease", &ns, "app").filter(|(s, m)| s == "False" && m.contains("authentication failed"))
@@ -602,7 +602,7 @@ fn oci_repository_charts_install_and_bad_credentials_fail_clearly() {
     let (_, reason, message) = wait_for("the denied fetch reported", 60, || {
         condition("helmchart", &ns, &format!("{ns}-oci-denied"), "FetchFailed").filter(|(s, _, _)| s == "True")
     });
-    assert_eq!(reason, "ChartPullError");
+    assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("authentication failed"), "{message}");
     wait_for("the HelmRelease names the cause", 60, || {
         ready("helmrelease", &ns, "oci-denied").filter(|(s, m)| s == "False" && m.contains("authentication failed"))

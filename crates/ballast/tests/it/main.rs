@@ -21,8 +21,13 @@ mod flux_apply;
 mod flux_cli;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
+/// Flux's Helm verbs: `create|get|export|reconcile|suspend|resume|delete` of Helm sources.
+mod helm_cli;
 /// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
 mod helm_release;
+/// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
+/// from an OCIRepository.
+mod helm_sources;
 /// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
 /// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
 mod helmrelease;
