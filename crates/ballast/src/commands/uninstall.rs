@@ -1,9 +1,10 @@
 //! `ballast uninstall`: removes Ballast, leaves the workloads it reconciled.
 //!
 //! Guarantees, whether or not a controller (Ballast's or Flux's) is still running:
-//! - no workload is pruned: every Kustomization is suspended before it is deleted, and a
-//!   controller finalizing a suspended Kustomization deletes nothing (Flux's rule, which Ballast
-//!   follows), so there is no window in which a deletion can be taken for a prune request;
+//! - no workload is pruned: every Kustomization and HelmRelease is suspended before it is
+//!   deleted, and a controller finalizing a suspended one deletes nothing (Flux's rule, which
+//!   Ballast follows: no prune, no Helm uninstall), so there is no window in which a deletion can
+//!   be taken for a prune or uninstall request;
 //! - only Flux's finalizer (`finalizers.fluxcd.io`) is ever removed. An object that also carries
 //!   another controller's finalizer is left to that controller: it is reported, its CRD (and the
 //!   namespace it lives in) are kept so that controller can finish, and the command ends with an
@@ -14,7 +15,8 @@ use std::time::Duration;
 
 use anyhow::{Result, bail};
 use ballast_api::{
-    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRepository, Kustomization, OCIRepository,
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
+    OCIRepository,
 };
 use ballast_core::ObjectRef;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
@@ -51,6 +53,14 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
     ));
     if kustomizations_served {
         sweep_kustomizations(&client, &mut blocked).await?;
+    }
+    if cluster.serves(&ObjectRef::new(
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
+        Some("x"),
+        "x",
+    )) {
+        sweep_helm_releases(&client, &mut blocked).await?;
     }
     // Sources: deleted before their CRDs, so a foreign finalizer on one keeps its CRD.
     remove_sources::<GitRepository>(
@@ -177,6 +187,32 @@ async fn sweep_kustomizations(client: &kube::Client, blocked: &mut Vec<Blocked>)
                 None => println!("✔ {} deleted (suspended first: workloads kept)", describe(ks)),
                 Some(b) => blocked.push(b),
             }
+        }
+    }
+    Ok(())
+}
+
+/// The HelmRelease CRD.
+const HELM_RELEASE_CRD: &str = "helmreleases.helm.toolkit.fluxcd.io";
+
+/// Every HelmRelease suspended, then deleted: a controller finalizing a suspended HelmRelease
+/// leaves its release installed, so no workload is uninstalled.
+async fn sweep_helm_releases(client: &kube::Client, blocked: &mut Vec<Blocked>) -> Result<()> {
+    let api: Api<HelmRelease> = Api::all(client.clone());
+    let items = api.list(&ListParams::default()).await?.items;
+    for hr in &items {
+        if hr.spec.suspend != Some(true) {
+            let nsd: Api<HelmRelease> = Api::namespaced(client.clone(), &hr.namespace().unwrap_or_default());
+            let patch = json!({"spec": {"suspend": true}});
+            nsd.patch(&hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+    }
+    for hr in &items {
+        let nsd: Api<HelmRelease> = Api::namespaced(client.clone(), &hr.namespace().unwrap_or_default());
+        match remove(&nsd, hr, HELM_RELEASE_CRD).await? {
+            None => println!("✔ {} deleted (suspended first: release kept)", describe(hr)),
+            Some(b) => blocked.push(b),
         }
     }
     Ok(())
