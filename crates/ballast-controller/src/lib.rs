@@ -461,7 +461,7 @@ fn helm_controllers(
             "HelmRepository (HelmChart sources)",
         )
         .touched_objects()
-        .predicate_filter(asks_for_reconcile, Default::default());
+        .predicate_filter(helm_repository_changed, Default::default());
         let s2 = store.clone();
         chart_controller = chart_controller.watches_stream(repos, move |repo: HelmRepository| {
             let state = s2.state();
@@ -556,6 +556,19 @@ fn helm_controllers(
             .boxed(),
     );
     out
+}
+
+/// A HelmRepository's spec and index revision: either changing concerns its HelmCharts.
+fn helm_repository_changed(repo: &HelmRepository) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    repo.metadata.generation.hash(&mut hasher);
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| &a.revision)
+        .hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The digest of a HelmChart's artifact.
