@@ -403,12 +403,6 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     if s.service_account_name.as_deref().is_some_and(|n| !n.is_empty()) {
         out.push("spec.serviceAccountName");
     }
-    if s.post_renderers.as_ref().is_some_and(|p| !p.is_empty()) {
-        out.push("spec.postRenderers");
-    }
-    if s.common_metadata.is_some() {
-        out.push("spec.commonMetadata");
-    }
     if s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()) {
         out.push("spec.healthCheckExprs");
     }
@@ -830,7 +824,10 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         )
         .await;
     }
-    let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+    let mut releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+    if let Some(post_render) = post_renderer(hr) {
+        releases = releases.with_post_renderer(post_render);
+    }
     let history = releases
         .history(&release)
         .await
@@ -877,6 +874,11 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         if todo == Plan::Nothing {
             todo = Plan::Upgrade;
         }
+    }
+    // New post-renderers (or common metadata) change the manifest, not the chart or values.
+    let post_digest = post_render_digest(hr);
+    if todo == Plan::Nothing && post_digest != status.observed_post_renderers_digest {
+        todo = Plan::Upgrade;
     }
 
     let wait_disabled = match todo {
@@ -943,6 +945,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                     condition("Released", ConditionStatus::True, reason, &message, generation),
                 );
                 remove_condition(&mut status.conditions, "Remediated");
+                status.observed_post_renderers_digest = post_digest.clone();
                 status.install_failures = None;
                 status.upgrade_failures = None;
                 status.failures = None;
@@ -1073,6 +1076,76 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         None => message,
     };
     Ok(Done { reason, message })
+}
+
+/// The kustomize steps of `spec.postRenderers` (each `{patches, images}`, deprecated patch
+/// fields translated) then `spec.commonMetadata`, in order; empty when there are none.
+fn post_render_steps(hr: &HelmRelease) -> Vec<Value> {
+    let mut steps = Vec::new();
+    for pr in hr.spec.post_renderers.iter().flatten() {
+        let Some(k) = &pr.kustomize else { continue };
+        let mut patches: Vec<Value> = Vec::new();
+        for p in k.patches_strategic_merge.iter().flatten() {
+            patches.push(json!({ "patch": p.to_string() }));
+        }
+        for p in k.patches.iter().flatten() {
+            patches.push(serde_json::to_value(p).unwrap_or_default());
+        }
+        for p in k.patches_json6902.iter().flatten() {
+            let ops = serde_json::to_string(&p.patch).unwrap_or_default();
+            patches.push(json!({ "patch": ops, "target": p.target }));
+        }
+        steps.push(json!({
+            "patches": if patches.is_empty() { Value::Null } else { Value::Array(patches) },
+            "images": k.images,
+        }));
+    }
+    if let Some(meta) = &hr.spec.common_metadata {
+        steps.push(json!({ "commonMetadata": meta }));
+    }
+    steps
+}
+
+/// `sha256:<hex>` of the post-render steps: a change asks for an upgrade, as Flux's
+/// `observedPostRenderersDigest` does.
+fn post_render_digest(hr: &HelmRelease) -> Option<String> {
+    let steps = post_render_steps(hr);
+    (!steps.is_empty()).then(|| config_digest(&Value::Array(steps)))
+}
+
+/// The post-renderer of a HelmRelease: its kustomize steps applied by Ballast's Kustomize
+/// engine to the rendered manifest (hooks untouched), or `None` without any.
+fn post_renderer(hr: &HelmRelease) -> Option<ballast_release::PostRenderer> {
+    let steps = post_render_steps(hr);
+    if steps.is_empty() {
+        return None;
+    }
+    let origin = std::path::PathBuf::from(format!(
+        "HelmRelease/{}/{}",
+        hr.namespace().unwrap_or_default(),
+        hr.name_any()
+    ));
+    Some(Arc::new(move |manifest: &str| {
+        let docs = ballast_render::yaml::parse_stream(manifest).map_err(|e| e.to_string())?;
+        let mut manifests = Vec::new();
+        for (i, doc) in docs.into_iter().filter(|d| !d.is_null()).enumerate() {
+            let origin = ballast_core::Origin {
+                file: "manifest".into(),
+                document: i,
+            };
+            manifests.push(ballast_core::Manifest::new(doc, origin).map_err(|e| e.to_string())?);
+        }
+        // No file is read: the steps carry their patches inline.
+        let empty = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for step in &steps {
+            manifests =
+                ballast_render::kustomize::apply_overrides(empty.path(), empty.path(), manifests, step, &origin)
+                    .map_err(|e| e.to_string())?;
+        }
+        Ok(ballast_render::emit::to_yaml_stream(
+            manifests.iter().map(|m| &m.object),
+        ))
+    }))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {

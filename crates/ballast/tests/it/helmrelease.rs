@@ -674,3 +674,42 @@ fn tests_run_when_enabled_and_a_suspended_release_is_left_on_delete() {
     );
     assert_eq!(helm_history(&ns, "tested").last().unwrap()["status"], "deployed");
 }
+
+#[test]
+fn post_renderers_and_common_metadata_shape_the_release() {
+    let ns = namespace("hr-postrender");
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n      - name: app\n        image: registry.invalid/app:1.0.0\n";
+    let _repo = git_chart(&ns, &[("cm.yaml", CM), ("deploy.yaml", deploy)]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let spec = |extra: &str| {
+        format!(
+            "  install:\n    disableWait: true\n  upgrade:\n    disableWait: true\n  commonMetadata:\n    labels:\n      team: platform\n  postRenderers:\n  - kustomize:\n      images:\n      - name: registry.invalid/app\n        newTag: \"2.0.0\"\n      patches:\n      - target:\n          kind: ConfigMap\n        patch: |\n          - op: add\n            path: /data/extra\n            value: {extra}\n"
+        )
+    };
+    apply(&git_release(&ns, "pr", &spec("first")));
+    let cm = wait_for("the post-rendered ConfigMap", 90, || {
+        get("configmap", Some(&ns), "pr").filter(|c| c["data"]["extra"] == "first")
+    });
+    assert_eq!(cm["metadata"]["labels"]["team"], "platform");
+    let d = get("deployment", Some(&ns), "pr").unwrap();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.invalid/app:2.0.0"
+    );
+    assert_eq!(d["metadata"]["labels"]["team"], "platform");
+    wait_for("Ready", 30, || ready_true("helmrelease", &ns, "pr"));
+    // The release records the post-rendered manifest, as helm does.
+    let home = tempfile::tempdir().unwrap();
+    let manifest = helm(home.path(), &["get", "manifest", "pr", "-n", &ns]).ok().stdout;
+    assert!(
+        manifest.contains("registry.invalid/app:2.0.0") && manifest.contains("extra: first"),
+        "{manifest}"
+    );
+
+    // A post-renderer change alone (same chart, same values) upgrades the release.
+    apply(&git_release(&ns, "pr", &spec("second")));
+    wait_for("the new post-render released", 60, || {
+        get("configmap", Some(&ns), "pr").filter(|c| c["data"]["extra"] == "second")
+    });
+    assert_eq!(helm_history(&ns, "pr").len(), 2);
+}
