@@ -13,6 +13,7 @@ mod flux_objects;
 mod get;
 mod helm;
 mod helmfile;
+mod helmfile_live;
 pub mod install;
 mod local;
 mod reconcile;
@@ -35,7 +36,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
-        Command::Helmfile(args) => helmfile::run(args),
+        Command::Helmfile(args) => helmfile::run(args, kubeconfig, context).await,
         Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,

@@ -23,12 +23,16 @@ mod flux_cli;
 mod git_isolation;
 /// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
 mod helm_release;
+/// `ballast helmfile diff|apply`: exit codes, needs order, idempotence, seed 000.
+mod helmfile;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.
 mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
 mod local_build;
+/// `Releases::plan`: install plan, no change, values change, dropped templates, masking.
+mod release_plan;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
 mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,

@@ -1,0 +1,562 @@
+//! `ballast helmfile diff|apply`: the selected releases of each state file compared with the
+//! cluster (`Releases::plan`) and, for `apply`, upgraded or installed where they differ.
+//!
+//! As helmfile: state files run one after another (sub-helmfiles first); within one, every
+//! release is prepared (values read and parsed) and planned before anything is written, so
+//! a bad values file or a failing render applies nothing. `apply` then uninstalls the
+//! `installed: false` releases that are present (reverse `needs` order), and upgrades the
+//! releases whose plan changes something in `needs` batches, the releases of a batch in
+//! parallel (at most `--concurrency`). A failed batch stops the releases after it.
+//! Exit codes as helmfile's: 1 on error; with `--detailed-exitcode`, 2 when there were
+//! changes (diff: detected; apply: applied), else 0.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use anyhow::Result;
+use ballast_helm::release::Status;
+use ballast_helm::values::ValueOptions;
+use ballast_helmfile::Value;
+use ballast_helmfile::state::{get, text};
+use ballast_helmfile::{Needs, Visited};
+use ballast_kube::Cluster;
+use ballast_release::{ActionOptions, ReleasePlan, Releases, plan_diff_with_context};
+use tokio::sync::Semaphore;
+use tokio::task::JoinSet;
+
+use crate::cli::{HelmfileApplyArgs, HelmfileArgs, HelmfileDiffArgs};
+use crate::pipeline::connect;
+
+/// helmDefaults and release fields that change what helm would do and Ballast does not do:
+/// refused by name when set to true.
+const REFUSED_FLAGS: &[&str] = &[
+    "force",
+    "recreatePods",
+    "reuseValues",
+    "verify",
+    "waitForJobs",
+    "cleanupOnFail",
+    "enableDNS",
+    "skipSchemaValidation",
+];
+
+/// helmDefaults and release fields refused by name when not empty.
+const REFUSED_TEXT: &[&str] = &["postRenderer", "kubeContext", "tillerNamespace"];
+
+/// One release to diff or apply, with everything it needs as owned, thread-safe data.
+#[derive(Clone)]
+struct Job {
+    name: String,
+    namespace: String,
+    chart_ref: String,
+    chart: PathBuf,
+    values: ValueOptions,
+    opts: ActionOptions,
+    atomic: bool,
+}
+
+/// A release planned: its job and what would change.
+struct Planned {
+    job: Job,
+    plan: ReleasePlan,
+}
+
+/// What one state file's releases need: to upgrade (in batches) and to delete.
+struct StateRun {
+    /// Batches of planned releases (only those installed and enabled).
+    batches: Vec<Vec<Planned>>,
+    /// `installed: false` releases present on the cluster, in `needs` order.
+    deletions: Vec<Job>,
+}
+
+fn bool_field(v: &Value, key: &str) -> Option<bool> {
+    match get(v, key) {
+        Value::Bool(b) => Some(b),
+        Value::String(s) => match s.trim() {
+            "true" => Some(true),
+            "false" => Some(false),
+            _ => None,
+        },
+        _ => None,
+    }
+}
+
+/// A field of the release, else of helmDefaults.
+fn setting<T>(spec: &Value, defaults: &Value, read: impl Fn(&Value) -> Option<T>) -> Option<T> {
+    read(spec).or_else(|| read(defaults))
+}
+
+fn seconds(v: &Value, key: &str) -> Option<u64> {
+    let t = text(&get(v, key));
+    let t = t.trim();
+    if t.is_empty() {
+        return None;
+    }
+    t.parse::<f64>()
+        .ok()
+        .filter(|f| f.is_finite() && *f >= 0.0 && *f < 1e9)
+        .map(|f| f as u64)
+}
+
+/// The job of one release: helmDefaults and the release's own settings, the command line
+/// over both; refused settings named.
+fn job(
+    v: &Visited,
+    r: &ballast_helmfile::Release,
+    default_ns: &str,
+    common: &HelmfileDiffArgs,
+    apply: Option<&HelmfileApplyArgs>,
+    tmp: &Path,
+    n: usize,
+) -> Result<Job, String> {
+    let defaults = v.state.field("helmDefaults");
+    let at = |e: String| format!("in {}: release \"{}\": {e}", v.state.file.display(), r.name);
+    for key in REFUSED_FLAGS {
+        for (what, src) in [("helmDefaults", &defaults), ("release", &r.spec)] {
+            if bool_field(src, key) == Some(true) {
+                return Err(at(format!("{what}.{key} is not supported by ballast helmfile")));
+            }
+        }
+    }
+    for key in REFUSED_TEXT {
+        for (what, src) in [("helmDefaults", &defaults), ("release", &r.spec)] {
+            if !text(&get(src, key)).trim().is_empty() {
+                return Err(at(format!("{what}.{key} is not supported by ballast helmfile")));
+            }
+        }
+    }
+    let (chart, input) = ballast_helmfile::release_input(&v.state, r).map_err(|e| e.0)?;
+    let dir = tmp.join(format!("{n}"));
+    std::fs::create_dir_all(&dir).map_err(|e| at(format!("{}: {e}", dir.display())))?;
+    let mut files = Vec::new();
+    for (i, (_, src)) in input.values.iter().enumerate() {
+        let f = dir.join(format!("values-{i}.yaml"));
+        std::fs::write(&f, src).map_err(|e| at(format!("{}: {e}", f.display())))?;
+        files.push(f);
+    }
+    files.extend(common.values.iter().cloned());
+    let mut set = input.set.clone();
+    set.extend(common.set.iter().cloned());
+    let values = ValueOptions {
+        files,
+        set,
+        set_string: input.set_string.clone(),
+        set_file: input.set_file.clone(),
+        ..ValueOptions::default()
+    };
+    let wait = apply.is_some_and(|a| a.wait) || setting(&r.spec, &defaults, |s| bool_field(s, "wait")).unwrap_or(false);
+    let atomic = setting(&r.spec, &defaults, |s| bool_field(s, "atomic")).unwrap_or(false);
+    let timeout = apply
+        .map(|a| a.timeout)
+        .filter(|t| *t > 0)
+        .or_else(|| setting(&r.spec, &defaults, |s| seconds(s, "timeout")))
+        .unwrap_or(300);
+    let history_max = setting(&r.spec, &defaults, |s| seconds(s, "historyMax")).unwrap_or(10);
+    let no_hooks = setting(&r.spec, &defaults, |s| bool_field(s, "disableHooks")).unwrap_or(false);
+    let opts = ActionOptions {
+        timeout: Duration::from_secs(timeout),
+        // helm's --atomic implies --wait.
+        wait: wait || atomic,
+        history_max: usize::try_from(history_max).unwrap_or(usize::MAX),
+        no_hooks,
+        create_namespace: r.create_namespace,
+        ..ActionOptions::default()
+    };
+    let namespace = if r.namespace.is_empty() {
+        default_ns.to_string()
+    } else {
+        r.namespace.clone()
+    };
+    Ok(Job {
+        name: r.name.clone(),
+        namespace,
+        chart_ref: r.chart.clone(),
+        chart,
+        values,
+        opts,
+        atomic,
+    })
+}
+
+/// Runs `f` on every job, at most `limit` at once (0: all), results in job order.
+async fn each<T, F, Fut>(jobs: Vec<Job>, limit: usize, cluster: &Cluster, f: F) -> Vec<(Job, T)>
+where
+    T: Send + 'static,
+    F: Fn(Cluster, Job) -> Fut,
+    Fut: std::future::Future<Output = T> + Send + 'static,
+{
+    let permits = Arc::new(Semaphore::new(if limit == 0 { jobs.len().max(1) } else { limit }));
+    let mut set = JoinSet::new();
+    for (i, j) in jobs.iter().enumerate() {
+        let fut = f(cluster.clone(), j.clone());
+        let permits = permits.clone();
+        set.spawn(async move {
+            let _permit = permits.acquire_owned().await;
+            (i, fut.await)
+        });
+    }
+    let mut out: Vec<Option<T>> = jobs.iter().map(|_| None).collect();
+    while let Some(r) = set.join_next().await {
+        if let Ok((i, t)) = r
+            && let Some(slot) = out.get_mut(i)
+        {
+            *slot = Some(t);
+        }
+    }
+    jobs.into_iter()
+        .zip(out)
+        .filter_map(|(j, t)| t.map(|t| (j, t)))
+        .collect()
+}
+
+/// True when the release has a revision that is not uninstalled (as `helm list` shows it).
+async fn present(cluster: &Cluster, job: &Job) -> Result<bool, String> {
+    let history = Releases::new(cluster, &job.namespace)
+        .history(&job.name)
+        .await
+        .map_err(|e| format!("release \"{}\": {e}", job.name))?;
+    Ok(history.last().is_some_and(|r| r.info.status != Status::Uninstalled))
+}
+
+/// Prepares and plans every release of one state file; nothing is written.
+async fn prepare(
+    cluster: &Cluster,
+    v: &Visited,
+    common: &HelmfileDiffArgs,
+    apply: Option<&HelmfileApplyArgs>,
+    tmp: &Path,
+) -> Result<StateRun, Vec<String>> {
+    let needs = if common.include_transitive_needs {
+        Needs::Transitive
+    } else if common.include_needs || !common.skip_needs {
+        Needs::Direct
+    } else {
+        Needs::Skip
+    };
+    let batches = ballast_helmfile::batches(&v.releases, &v.selected, needs).map_err(|e| vec![e.0])?;
+    let mut errors = Vec::new();
+    let mut upgrade: Vec<Vec<Job>> = Vec::new();
+    let mut delete = Vec::new();
+    let mut n = 0;
+    for batch in &batches {
+        let mut jobs = Vec::new();
+        for &i in batch {
+            let r = &v.releases[i];
+            if !r.enabled {
+                continue;
+            }
+            n += 1;
+            match job(v, r, cluster.default_namespace(), common, apply, tmp, n) {
+                Ok(j) if r.installed => jobs.push(j),
+                Ok(j) => delete.push(j),
+                Err(e) => errors.push(e),
+            }
+        }
+        upgrade.push(jobs);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    let mut deletions = Vec::new();
+    for (j, p) in each(delete, common.concurrency, cluster, |c, j| async move {
+        present(&c, &j).await
+    })
+    .await
+    {
+        match p {
+            Ok(true) => deletions.push(j),
+            Ok(false) => {}
+            Err(e) => errors.push(e),
+        }
+    }
+    let mut planned = Vec::new();
+    for jobs in upgrade {
+        let results = each(jobs, common.concurrency, cluster, |c, j| async move {
+            Releases::new(&c, &j.namespace)
+                .plan(&j.name, &j.chart, &j.values, &j.opts)
+                .await
+        })
+        .await;
+        let mut batch = Vec::new();
+        for (job, r) in results {
+            match r {
+                Ok(plan) => batch.push(Planned { job, plan }),
+                Err(e) => errors.push(format!("in {}: release \"{}\": {e}", v.state.file.display(), job.name)),
+            }
+        }
+        planned.push(batch);
+    }
+    if !errors.is_empty() {
+        return Err(errors);
+    }
+    Ok(StateRun {
+        batches: planned,
+        deletions,
+    })
+}
+
+/// Prints each release's diff (stdout) and the affected releases (stderr); returns whether
+/// anything changes.
+fn report(run: &StateRun, common: &HelmfileDiffArgs, context: usize) -> bool {
+    let mut affected = Vec::new();
+    for p in run.batches.iter().flatten() {
+        let j = &p.job;
+        eprintln!(
+            "Comparing release={}, chart={}, namespace={}",
+            j.name, j.chart_ref, j.namespace
+        );
+        if !p.plan.changed {
+            continue;
+        }
+        affected.push(format!("  {} ({}) UPDATED", j.name, j.chart_ref));
+        if common.suppress_diff || (common.skip_diff_on_install && !p.plan.exists) {
+            continue;
+        }
+        let text = if context == 3 {
+            p.plan.diff.clone()
+        } else {
+            plan_diff_with_context(&p.plan.plan, context)
+        };
+        print!("{text}");
+    }
+    for j in &run.deletions {
+        affected.push(format!("  {} ({}) DELETED", j.name, j.chart_ref));
+    }
+    affected.sort();
+    if affected.is_empty() {
+        eprintln!("No affected releases");
+        false
+    } else {
+        eprintln!("Affected releases are:\n{}\n", affected.join("\n"));
+        true
+    }
+}
+
+/// What one apply did to one release.
+struct Done {
+    name: String,
+    namespace: String,
+    chart: String,
+    version: String,
+    took: Duration,
+}
+
+async fn upgrade(cluster: Cluster, job: Job, exists: bool) -> Result<Done, String> {
+    let started = Instant::now();
+    let releases = Releases::new(&cluster, &job.namespace);
+    let outcome = if exists {
+        releases.upgrade(&job.name, &job.chart, &job.values, &job.opts).await
+    } else {
+        releases.install(&job.name, &job.chart, &job.values, &job.opts).await
+    };
+    match outcome {
+        Ok(r) => Ok(Done {
+            name: job.name,
+            namespace: job.namespace,
+            chart: job.chart_ref,
+            version: r.chart.version().to_string(),
+            took: started.elapsed(),
+        }),
+        Err(e) => {
+            let mut msg = format!("release \"{}\" in namespace \"{}\": {e}", job.name, job.namespace);
+            if job.atomic {
+                // helm's --atomic: a failed upgrade is rolled back, a failed install removed.
+                let undo = if exists {
+                    releases
+                        .rollback(&job.name, None, &job.opts)
+                        .await
+                        .map(|_| "rolled back")
+                } else {
+                    releases.uninstall(&job.name, &job.opts).await.map(|_| "uninstalled")
+                };
+                match undo {
+                    Ok(what) => msg.push_str(&format!(" (atomic: {what})")),
+                    Err(u) => msg.push_str(&format!(" (atomic: undo failed: {u})")),
+                }
+            }
+            Err(msg)
+        }
+    }
+}
+
+fn table(title: &str, header: &[&str], rows: Vec<Vec<String>>) -> String {
+    let mut all = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
+    all.extend(rows);
+    let cols = header.len();
+    let widths: Vec<usize> = (0..cols)
+        .map(|c| {
+            all.iter()
+                .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
+                .max()
+                .unwrap_or(0)
+        })
+        .collect();
+    let mut out = format!("\n{title}\n");
+    for row in all {
+        let line: Vec<String> = row
+            .iter()
+            .enumerate()
+            .map(|(c, v)| format!("{v:<w$}", w = widths[c]))
+            .collect();
+        out.push_str(line.join("   ").trim_end());
+        out.push('\n');
+    }
+    out
+}
+
+/// Applies one state file's plan; returns whether anything was written and the errors.
+async fn execute(cluster: &Cluster, run: StateRun, concurrency: usize) -> (bool, Vec<String>) {
+    let mut errors = Vec::new();
+    let mut deleted = Vec::new();
+    let mut upgraded = Vec::new();
+    // Deletions first, in reverse needs order, as helmfile.
+    for j in run.deletions.into_iter().rev() {
+        let started = Instant::now();
+        let opts = j.opts.clone();
+        match Releases::new(cluster, &j.namespace).uninstall(&j.name, &opts).await {
+            Ok(_) => deleted.push(vec![j.name, j.namespace, format!("{}s", started.elapsed().as_secs())]),
+            Err(e) => errors.push(format!("release \"{}\": {e}", j.name)),
+        }
+    }
+    if errors.is_empty() {
+        for batch in run.batches {
+            let exists: BTreeMap<String, bool> = batch
+                .iter()
+                .map(|p| (format!("{}/{}", p.job.namespace, p.job.name), p.plan.exists))
+                .collect();
+            let jobs: Vec<Job> = batch.into_iter().filter(|p| p.plan.changed).map(|p| p.job).collect();
+            let results = each(jobs, concurrency, cluster, |c, j| {
+                let e = exists
+                    .get(&format!("{}/{}", j.namespace, j.name))
+                    .copied()
+                    .unwrap_or(false);
+                upgrade(c, j, e)
+            })
+            .await;
+            for (_, r) in results {
+                match r {
+                    Ok(d) => upgraded.push(d),
+                    Err(e) => errors.push(e),
+                }
+            }
+            if !errors.is_empty() {
+                break;
+            }
+        }
+    }
+    let wrote = !deleted.is_empty() || !upgraded.is_empty();
+    if !upgraded.is_empty() {
+        let rows = upgraded
+            .into_iter()
+            .map(|d| {
+                vec![
+                    d.name,
+                    d.namespace,
+                    d.chart,
+                    d.version,
+                    format!("{}s", d.took.as_secs()),
+                ]
+            })
+            .collect();
+        eprint!(
+            "{}",
+            table(
+                "UPDATED RELEASES:",
+                &["NAME", "NAMESPACE", "CHART", "VERSION", "DURATION"],
+                rows
+            )
+        );
+    }
+    if !deleted.is_empty() {
+        eprint!(
+            "{}",
+            table("DELETED RELEASES:", &["NAME", "NAMESPACE", "DURATION"], deleted)
+        );
+    }
+    (wrote, errors)
+}
+
+/// Runs `helmfile diff` (`apply` None) or `helmfile apply`.
+pub async fn run(
+    args: &HelmfileArgs,
+    common: &HelmfileDiffArgs,
+    apply: Option<&HelmfileApplyArgs>,
+    kubeconfig: Option<&Path>,
+    context: Option<&str>,
+) -> Result<u8> {
+    if common.show_secrets {
+        eprintln!("--show-secrets is refused: Ballast never prints Secret values");
+        return Ok(1);
+    }
+    // Under `helmfile`, a numeric --context is helmfile's diff context; the kube context is
+    // --kube-context.
+    let (lines, kube_context) = match context.map(|c| (c, c.parse::<usize>())) {
+        Some((_, Ok(n))) => (n, args.kube_context.as_deref()),
+        Some((c, Err(_))) => (3, args.kube_context.as_deref().or(Some(c))),
+        None => (3, args.kube_context.as_deref()),
+    };
+    let lines = if lines == 0 { 3 } else { lines.min(1000) };
+    let visited = match ballast_helmfile::visit(&super::helmfile::options(args)) {
+        Ok(v) => v,
+        Err(e) => {
+            eprintln!("{e}");
+            return Ok(1);
+        }
+    };
+    let cluster = match connect(kubeconfig, kube_context).await {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("{e:#}");
+            return Ok(1);
+        }
+    };
+    let tmp = std::env::temp_dir().join(format!("ballast-helmfile-{}", std::process::id()));
+    let outcome = states(&cluster, &visited, common, apply, &tmp, lines).await;
+    let _ = std::fs::remove_dir_all(&tmp);
+    match outcome {
+        Err(errors) => {
+            for e in errors {
+                eprintln!("{e}");
+            }
+            Ok(1)
+        }
+        Ok(changed) if changed && common.detailed_exitcode => {
+            if apply.is_none() {
+                eprintln!("Identified at least one change");
+            }
+            Ok(2)
+        }
+        Ok(_) => Ok(0),
+    }
+}
+
+/// Every state file in turn; true when something changed (diff) or was written (apply).
+async fn states(
+    cluster: &Cluster,
+    visited: &[Visited],
+    common: &HelmfileDiffArgs,
+    apply: Option<&HelmfileApplyArgs>,
+    tmp: &Path,
+    lines: usize,
+) -> Result<bool, Vec<String>> {
+    let mut any = false;
+    for v in visited {
+        let run = prepare(cluster, v, common, apply, tmp).await?;
+        let changed = report(&run, common, lines);
+        if apply.is_none() {
+            any |= changed;
+            continue;
+        }
+        if !changed {
+            continue;
+        }
+        let (wrote, errors) = execute(cluster, run, common.concurrency).await;
+        any |= wrote;
+        if !errors.is_empty() {
+            return Err(errors);
+        }
+    }
+    Ok(any)
+}
