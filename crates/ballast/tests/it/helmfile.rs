@@ -365,3 +365,58 @@ fn seed000_staging_apply_then_rendered_manifests_synced() {
     assert_eq!(a["spec"], b["spec"]);
     assert!(get("serviceaccount", Some(&format!("{q}-system")), "sealed-secrets-stg").is_some());
 }
+
+const DEPLOY: &str = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}-web\nspec:\n  replicas: 1\n  selector:\n    matchLabels: {app: web}\n  template:\n    metadata:\n      labels: {app: web}\n    spec:\n      containers:\n      - name: web\n        image: nginx\n";
+
+#[test]
+fn a_failed_release_stops_what_needs_it_and_atomic_removes_it() {
+    let ns = namespace("hfile-fail");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        &d.join("charts/web/Chart.yaml"),
+        "apiVersion: v2\nname: web\nversion: 0.1.0\n",
+    );
+    write(&d.join("charts/web/templates/deploy.yaml"), DEPLOY);
+    write(
+        &d.join("charts/demo/Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    );
+    write(&d.join("charts/demo/values.yaml"), "greeting: hello\n");
+    write(&d.join("charts/demo/templates/cm.yaml"), CM);
+    // A Deployment never becomes available (the test cluster has no nodes): with wait, the
+    // install fails; atomic uninstalls it; b, which needs it, is never installed.
+    let state = format!(
+        "releases:\n\
+         - name: a\n  namespace: {ns}\n  chart: ./charts/web\n  wait: true\n  timeout: 2\n  atomic: true\n\
+         - name: b\n  namespace: {ns}\n  chart: ./charts/demo\n  needs:\n  - {ns}/a\n"
+    );
+    write(&d.join("helmfile.yaml"), &state);
+    let run = hf(d, &["apply"]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stderr.contains("release \"a\"") && run.stderr.contains("resources not ready"),
+        "{}",
+        run.stderr
+    );
+    assert!(run.stderr.contains("atomic: uninstalled"), "{}", run.stderr);
+    assert!(helm_list(&ns).is_empty(), "{:?}", helm_list(&ns));
+    assert!(get("deployment", Some(&ns), "a-web").is_none());
+    assert!(
+        get("configmap", Some(&ns), "b-cm").is_none(),
+        "b applied after a failed"
+    );
+
+    // helmDefaults Ballast does not implement are refused by name, before anything is written.
+    write(
+        &d.join("helmfile.yaml"),
+        &format!("helmDefaults:\n  force: true\n{state}"),
+    );
+    let run = hf(d, &["diff"]);
+    assert_eq!(run.code, 1);
+    assert!(
+        run.stderr.contains("helmDefaults.force is not supported"),
+        "{}",
+        run.stderr
+    );
+}
