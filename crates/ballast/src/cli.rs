@@ -804,7 +804,8 @@ pub struct HelmfileDiffArgs {
     /// Print no diff (the affected releases are still listed).
     #[arg(long)]
     pub suppress_diff: bool,
-    /// Releases not installed yet are not diffed (counted as changed).
+    /// Releases not installed yet are neither planned nor diffed: apply installs them (their
+    /// kinds may come from a CRD a release they need installs).
     #[arg(long)]
     pub skip_diff_on_install: bool,
     /// Hooks are never diffed by Ballast; accepted for helmfile compatibility.

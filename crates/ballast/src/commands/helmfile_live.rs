@@ -272,8 +272,17 @@ async fn prepare(
         }
     }
     let mut planned = Vec::new();
+    let skip_new = common.skip_diff_on_install;
     for jobs in upgrade {
-        let results = each(jobs, common.concurrency, cluster, |c, j| async move {
+        let results = each(jobs, common.concurrency, cluster, move |c, j| async move {
+            // --skip-diff-on-install: a release not installed yet is not planned (nor
+            // dry-run: its kinds may come from a release it needs); it is installed.
+            if skip_new && !present(&c, &j).await.map_err(ballast_release::ReleaseError)? {
+                return Ok(ReleasePlan {
+                    changed: true,
+                    ..ReleasePlan::default()
+                });
+            }
             Releases::new(&c, &j.namespace)
                 .plan(&j.name, &j.chart, &j.values, &j.opts)
                 .await
@@ -478,6 +487,15 @@ async fn execute(cluster: &Cluster, run: StateRun, concurrency: usize) -> (bool,
     (wrote, errors)
 }
 
+/// A fresh directory only this user can read (it holds the releases' values).
+fn private_dir(dir: &Path) -> std::io::Result<()> {
+    use std::os::unix::fs::DirBuilderExt;
+    if dir.exists() {
+        std::fs::remove_dir_all(dir)?;
+    }
+    std::fs::DirBuilder::new().mode(0o700).create(dir)
+}
+
 /// Runs `helmfile diff` (`apply` None) or `helmfile apply`.
 pub async fn run(
     args: &HelmfileArgs,
@@ -513,6 +531,10 @@ pub async fn run(
         }
     };
     let tmp = std::env::temp_dir().join(format!("ballast-helmfile-{}", std::process::id()));
+    if let Err(e) = private_dir(&tmp) {
+        eprintln!("{}: {e}", tmp.display());
+        return Ok(1);
+    }
     let outcome = states(&cluster, &visited, common, apply, &tmp, lines).await;
     let _ = std::fs::remove_dir_all(&tmp);
     match outcome {

@@ -420,3 +420,41 @@ fn a_failed_release_stops_what_needs_it_and_atomic_removes_it() {
         run.stderr
     );
 }
+
+#[test]
+fn a_custom_resource_whose_crd_a_needed_release_installs() {
+    let ns = namespace("hfile-crd");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let group = format!("hf{}.example.com", std::process::id());
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: gadgets.{group}\nspec:\n  group: {group}\n  names: {{kind: Gadget, plural: gadgets, singular: gadget, listKind: GadgetList}}\n  scope: Namespaced\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    schema:\n      openAPIV3Schema:\n        type: object\n        x-kubernetes-preserve-unknown-fields: true\n"
+    );
+    write(
+        &d.join("charts/defs/Chart.yaml"),
+        "apiVersion: v2\nname: defs\nversion: 0.1.0\n",
+    );
+    write(&d.join("charts/defs/crds/gadget.yaml"), &crd);
+    write(&d.join("charts/defs/templates/cm.yaml"), CM);
+    write(
+        &d.join("charts/use/Chart.yaml"),
+        "apiVersion: v2\nname: use\nversion: 0.1.0\n",
+    );
+    write(
+        &d.join("charts/use/templates/gadget.yaml"),
+        &format!("apiVersion: {group}/v1\nkind: Gadget\nmetadata:\n  name: g1\nspec:\n  size: 3\n"),
+    );
+    write(
+        &d.join("helmfile.yaml"),
+        &format!(
+            "releases:\n- name: use\n  namespace: {ns}\n  chart: ./charts/use\n  needs: [{ns}/defs]\n- name: defs\n  namespace: {ns}\n  chart: ./charts/defs\n"
+        ),
+    );
+    let run = hf(d, &["apply", "--skip-diff-on-install"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(get(&format!("gadgets.{group}"), Some(&ns), "g1").is_some());
+    assert_eq!(helm_list(&ns).len(), 2);
+    // Installed: the next diff plans both and finds nothing to change.
+    let run = hf(d, &["diff", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+}
