@@ -127,24 +127,30 @@ fn job(
             }
         }
     }
-    let (chart, input) = ballast_helmfile::release_input(&v.state, r).map_err(|e| e.0)?;
-    let dir = tmp.join(format!("{n}"));
-    std::fs::create_dir_all(&dir).map_err(|e| at(format!("{}: {e}", dir.display())))?;
-    let mut files = Vec::new();
-    for (i, (_, src)) in input.values.iter().enumerate() {
-        let f = dir.join(format!("values-{i}.yaml"));
-        std::fs::write(&f, src).map_err(|e| at(format!("{}: {e}", f.display())))?;
-        files.push(f);
-    }
-    files.extend(common.values.iter().cloned());
-    let mut set = input.set.clone();
-    set.extend(common.set.iter().cloned());
-    let values = ValueOptions {
-        files,
-        set,
-        set_string: input.set_string.clone(),
-        set_file: input.set_file.clone(),
-        ..ValueOptions::default()
+    // A release to uninstall needs neither its chart nor its values.
+    let (chart, values) = if r.installed {
+        let (chart, input) = ballast_helmfile::release_input(&v.state, r).map_err(|e| e.0)?;
+        let dir = tmp.join(format!("{n}"));
+        std::fs::create_dir_all(&dir).map_err(|e| at(format!("{}: {e}", dir.display())))?;
+        let mut files = Vec::new();
+        for (i, (_, src)) in input.values.iter().enumerate() {
+            let f = dir.join(format!("values-{i}.yaml"));
+            std::fs::write(&f, src).map_err(|e| at(format!("{}: {e}", f.display())))?;
+            files.push(f);
+        }
+        files.extend(common.values.iter().cloned());
+        let mut set = input.set.clone();
+        set.extend(common.set.iter().cloned());
+        let values = ValueOptions {
+            files,
+            set,
+            set_string: input.set_string.clone(),
+            set_file: input.set_file.clone(),
+            ..ValueOptions::default()
+        };
+        (chart, values)
+    } else {
+        (PathBuf::new(), ValueOptions::default())
     };
     let wait = apply.is_some_and(|a| a.wait) || setting(&r.spec, &defaults, |s| bool_field(s, "wait")).unwrap_or(false);
     let atomic = setting(&r.spec, &defaults, |s| bool_field(s, "atomic")).unwrap_or(false);
@@ -180,14 +186,16 @@ fn job(
     })
 }
 
-/// Runs `f` on every job, at most `limit` at once (0: all), results in job order.
-async fn each<T, F, Fut>(jobs: Vec<Job>, limit: usize, cluster: &Cluster, f: F) -> Vec<(Job, T)>
+/// Runs `f` on every job, at most `limit` at once (0: all), results in job order; a task
+/// that did not finish (a panic) is an error naming its release.
+async fn each<T, F, Fut>(jobs: Vec<Job>, limit: usize, cluster: &Cluster, f: F) -> Vec<(Job, Result<T, String>)>
 where
     T: Send + 'static,
     F: Fn(Cluster, Job) -> Fut,
     Fut: std::future::Future<Output = T> + Send + 'static,
 {
-    let permits = Arc::new(Semaphore::new(if limit == 0 { jobs.len().max(1) } else { limit }));
+    let all = jobs.len().max(1);
+    let permits = Arc::new(Semaphore::new(if limit == 0 { all } else { limit.min(all) }));
     let mut set = JoinSet::new();
     for (i, j) in jobs.iter().enumerate() {
         let fut = f(cluster.clone(), j.clone());
@@ -207,7 +215,10 @@ where
     }
     jobs.into_iter()
         .zip(out)
-        .filter_map(|(j, t)| t.map(|t| (j, t)))
+        .map(|(j, t)| {
+            let t = t.ok_or_else(|| format!("release \"{}\": the task stopped unexpectedly", j.name));
+            (j, t)
+        })
         .collect()
 }
 
@@ -265,7 +276,7 @@ async fn prepare(
     })
     .await
     {
-        match p {
+        match p.and_then(|p| p) {
             Ok(true) => deletions.push(j),
             Ok(false) => {}
             Err(e) => errors.push(e),
@@ -290,7 +301,7 @@ async fn prepare(
         .await;
         let mut batch = Vec::new();
         for (job, r) in results {
-            match r {
+            match r.and_then(|r| r.map_err(|e| e.to_string())) {
                 Ok(plan) => batch.push(Planned { job, plan }),
                 Err(e) => errors.push(format!("in {}: release \"{}\": {e}", v.state.file.display(), job.name)),
             }
@@ -445,7 +456,7 @@ async fn execute(cluster: &Cluster, run: StateRun, concurrency: usize) -> (bool,
             })
             .await;
             for (_, r) in results {
-                match r {
+                match r.and_then(|r| r) {
                     Ok(d) => upgraded.push(d),
                     Err(e) => errors.push(e),
                 }
