@@ -458,3 +458,78 @@ fn a_custom_resource_whose_crd_a_needed_release_installs() {
     let run = hf(d, &["diff", "--detailed-exitcode"]);
     assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
 }
+
+#[test]
+fn seed000_production_installs_monitoring_after_the_release_it_needs() {
+    let p = format!("s1-{}", std::process::id());
+    let dir = seed000(&p);
+    let file = dir.path().join("helmfile.yaml.gotmpl").display().to_string();
+    let run = ballast(&[
+        "helmfile",
+        "-f",
+        &file,
+        "-e",
+        "production",
+        "apply",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let (system, mon) = (format!("{p}-system"), format!("{p}-monitoring"));
+    assert_eq!(helm_list(&mon), [("monitoring".into(), "1".into(), "deployed".into())]);
+    assert!(get("configmap", Some(&mon), "monitoring-dashboards").is_some());
+    assert!(get("serviceaccount", Some(&system), "sealed-secrets-prd-pro").is_some());
+    assert!(record_version(&system, "sealed-secrets", 1) < record_version(&mon, "monitoring", 1));
+    let run = ballast(&[
+        "helmfile",
+        "-f",
+        &file,
+        "-e",
+        "production",
+        "apply",
+        "--detailed-exitcode",
+    ]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+}
+
+#[test]
+fn atomic_rolls_a_failed_upgrade_back() {
+    let ns = namespace("hfile-atomic");
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    write(
+        &d.join("charts/demo/Chart.yaml"),
+        "apiVersion: v2\nname: demo\nversion: 0.1.0\n",
+    );
+    write(&d.join("charts/demo/values.yaml"), "greeting: hello\n");
+    write(&d.join("charts/demo/templates/cm.yaml"), CM);
+    write(
+        &d.join("helmfile.yaml"),
+        &format!(
+            "helmDefaults:\n  atomic: true\n  timeout: 2\nreleases:\n- name: a\n  namespace: {ns}\n  chart: ./charts/demo\n"
+        ),
+    );
+    hf(d, &["apply"]).ok();
+    // The new revision adds a Deployment that never becomes available: atomic waits, the
+    // upgrade fails and is rolled back to revision 1.
+    write(&d.join("charts/demo/templates/deploy.yaml"), DEPLOY);
+    let run = hf(d, &["apply"]);
+    assert_eq!(run.code, 1, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("atomic: rolled back"), "{}", run.stderr);
+    let history = helm(&["history", "a", "-n", &ns, "-o", "json"]).ok();
+    let history: Value = serde_json::from_str(&history.stdout).unwrap();
+    let rows: Vec<(String, String)> = history
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| {
+            (
+                r["status"].as_str().unwrap().to_string(),
+                r["description"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    assert_eq!(rows.len(), 3, "{rows:?}");
+    assert_eq!(rows[1].0, "failed", "{rows:?}");
+    assert_eq!(rows[2], ("deployed".to_string(), "Rollback to 1".to_string()));
+    assert!(get("deployment", Some(&ns), "a-web").is_none());
+}
