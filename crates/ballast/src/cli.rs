@@ -808,7 +808,7 @@ pub struct HelmfileDiffArgs {
     /// kinds may come from a CRD a release they need installs).
     #[arg(long)]
     pub skip_diff_on_install: bool,
-    /// Hooks are never diffed by Ballast; accepted for helmfile compatibility.
+    /// Do not compare hooks (a release whose only change is a hook is then unchanged).
     #[arg(long)]
     pub no_hooks: bool,
     /// With selectors: leave out the releases the selected ones need (the default).

@@ -284,6 +284,7 @@ async fn prepare(
     }
     let mut planned = Vec::new();
     let skip_new = common.skip_diff_on_install;
+    let no_hooks = common.no_hooks;
     for jobs in upgrade {
         let results = each(jobs, common.concurrency, cluster, move |c, j| async move {
             // --skip-diff-on-install: a release not installed yet is not planned (nor
@@ -295,7 +296,16 @@ async fn prepare(
                 });
             }
             Releases::new(&c, &j.namespace)
-                .plan(&j.name, &j.chart, &j.values, &j.opts)
+                .plan(
+                    &j.name,
+                    &j.chart,
+                    &j.values,
+                    // --no-hooks: hooks are not compared.
+                    &ActionOptions {
+                        no_hooks: j.opts.no_hooks || no_hooks,
+                        ..j.opts.clone()
+                    },
+                )
                 .await
         })
         .await;
@@ -337,7 +347,7 @@ fn report(run: &StateRun, common: &HelmfileDiffArgs, context: usize) -> bool {
         let text = if context == 3 {
             p.plan.diff.clone()
         } else {
-            plan_diff_with_context(&p.plan.plan, context)
+            plan_diff_with_context(&p.plan.plan, context) + &p.plan.hooks_diff
         };
         print!("{text}");
     }

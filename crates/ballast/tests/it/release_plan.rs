@@ -24,6 +24,7 @@ fn write_chart(dir: &Path, templates: &[(&str, &str)]) {
 const CM: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-cm\ndata:\n  greeting: {{ .Values.greeting | quote }}\n";
 const SECRET: &str = "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {{ .Release.Name }}-s\nstringData:\n  password: {{ .Values.password | quote }}\n";
 const EXTRA: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata:\n  a: b\n";
+const HOOK: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-hook\n  annotations:\n    helm.sh/hook: pre-upgrade\ndata:\n  msg: {{ .Values.hookmsg | default \"one\" | quote }}\n";
 const KEPT: &str = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-kept\n  annotations:\n    helm.sh/resource-policy: keep\ndata:\n  a: b\n";
 
 fn rt() -> tokio::runtime::Runtime {
@@ -61,6 +62,7 @@ fn plan_shows_install_no_change_values_change_and_deletions() {
             ("s.yaml", SECRET),
             ("extra.yaml", EXTRA),
             ("kept.yaml", KEPT),
+            ("hook.yaml", HOOK),
         ],
     );
     let opts = ActionOptions::default();
@@ -116,8 +118,33 @@ fn plan_shows_install_no_change_values_change_and_deletions() {
         );
         assert_eq!(cm_greeting(&ns), "hello", "plan wrote the change");
 
+        // A change in a hook only: changed (as helm-diff compares hooks), objects unchanged;
+        // not a change when hooks are not compared.
+        let hook = ValueOptions {
+            set: vec!["hookmsg=two".into()],
+            ..ValueOptions::default()
+        };
+        let p = releases.plan("web", chart, &hook, &opts).await.unwrap();
+        assert!(
+            p.changed && p.plan.steps().all(|s| s.action == Action::Unchanged),
+            "{}",
+            p.diff
+        );
+        assert!(
+            p.hooks_diff.contains("web-hook") && p.hooks_diff.contains("two"),
+            "{}",
+            p.hooks_diff
+        );
+        assert!(p.diff.contains("web-hook"), "{}", p.diff);
+        let no_hooks = ActionOptions {
+            no_hooks: true,
+            ..ActionOptions::default()
+        };
+        let p = releases.plan("web", chart, &hook, &no_hooks).await.unwrap();
+        assert!(!p.changed && p.hooks_diff.is_empty(), "{}", p.diff);
+
         // Dropped templates: the plain one deleted, the kept one kept.
-        write_chart(chart, &[("cm.yaml", CM), ("s.yaml", SECRET)]);
+        write_chart(chart, &[("cm.yaml", CM), ("s.yaml", SECRET), ("hook.yaml", HOOK)]);
         let p = releases.plan("web", chart, &none, &opts).await.unwrap();
         assert!(p.changed);
         let a = actions(&p);
