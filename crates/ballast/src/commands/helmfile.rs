@@ -48,7 +48,17 @@ pub async fn run(args: &HelmfileArgs, kubeconfig: Option<&std::path::Path>, cont
         }
         Err(e) => {
             eprintln!("{e}");
-            Ok(1)
+            Ok(exit_code(&e))
         }
+    }
+}
+
+/// helmfile's exit code for an error: 3 when no release matched the selectors and the
+/// environment in any state file, else 1.
+pub fn exit_code(e: &ballast_helmfile::Error) -> u8 {
+    if e.0.starts_with("err: no releases found that matches") {
+        3
+    } else {
+        1
     }
 }

@@ -7,7 +7,7 @@
 //! `installed: false` releases that are present (reverse `needs` order), and upgrades the
 //! releases whose plan changes something in `needs` batches, the releases of a batch in
 //! parallel (at most `--concurrency`). A failed batch stops the releases after it.
-//! Exit codes as helmfile's: 1 on error; with `--detailed-exitcode`, 2 when there were
+//! Exit codes as helmfile's: 1 on error, 3 when no release matched; with `--detailed-exitcode`, 2 when there were
 //! changes (diff: detected; apply: applied), else 0.
 
 use std::collections::BTreeMap;
@@ -541,7 +541,7 @@ pub async fn run(
         Ok(v) => v,
         Err(e) => {
             eprintln!("{e}");
-            return Ok(1);
+            return Ok(super::helmfile::exit_code(&e));
         }
     };
     let cluster = match connect(kubeconfig, kube_context).await {

@@ -248,6 +248,10 @@ fn selectors_and_needs_flags() {
     );
     let run = hf(d, &["-l", "name=c", "diff", "--include-transitive-needs"]);
     assert!(run.stdout.contains("a-cm"), "{}", run.stdout);
+    // No release matches: helmfile's exit code 3.
+    let run = hf(d, &["-l", "name=none", "diff"]);
+    assert_eq!(run.code, 3, "{}", run.stderr);
+    assert!(run.stderr.contains("no releases found"), "{}", run.stderr);
     // --show-secrets is refused: Secret values are never printed.
     assert_eq!(hf(d, &["diff", "--show-secrets"]).code, 1);
     // apply --include-transitive-needs installs the chain, concurrency 1.
