@@ -10,7 +10,9 @@
 //!
 //! The entry points: [`visit`] (every state file with its selected releases, sub-helmfiles
 //! first as helmfile runs them), then [`template`], [`list`] and [`build`], which print what
-//! `helmfile template`, `helmfile list` and `helmfile build` print.
+//! `helmfile template`, `helmfile list` and `helmfile build` print. For the cluster verbs
+//! (`diff`, `apply`, in the CLI): [`batches`] (the `needs` groups a run goes through) and
+//! [`release_input`] (a release's chart and values, checked before anything is written).
 
 pub mod release;
 pub mod state;
