@@ -6,14 +6,14 @@
 //! a bad values file or a failing render applies nothing. `apply` then uninstalls the
 //! `installed: false` releases that are present (reverse `needs` order), and upgrades the
 //! releases whose plan changes something in `needs` batches, the releases of a batch in
-//! parallel (at most `--concurrency`). A failed batch stops the releases after it.
-//! Exit codes as helmfile's: 1 on error, 3 when no release matched; with `--detailed-exitcode`, 2 when there were
-//! changes (diff: detected; apply: applied), else 0.
+//! parallel (at most `--concurrency`); a failed batch stops the releases after it (the
+//! writing half is `helmfile_apply`). Exit codes as helmfile's: 1 on error, 3 when no
+//! release matched; with `--detailed-exitcode`, 2 when there were changes (diff: detected;
+//! apply: applied), else 0.
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use anyhow::Result;
 use ballast_helm::release::Status;
@@ -47,28 +47,28 @@ const REFUSED_TEXT: &[&str] = &["postRenderer", "kubeContext", "tillerNamespace"
 
 /// One release to diff or apply, with everything it needs as owned, thread-safe data.
 #[derive(Clone)]
-struct Job {
-    name: String,
-    namespace: String,
-    chart_ref: String,
-    chart: PathBuf,
-    values: ValueOptions,
-    opts: ActionOptions,
-    atomic: bool,
+pub(super) struct Job {
+    pub(super) name: String,
+    pub(super) namespace: String,
+    pub(super) chart_ref: String,
+    pub(super) chart: PathBuf,
+    pub(super) values: ValueOptions,
+    pub(super) opts: ActionOptions,
+    pub(super) atomic: bool,
 }
 
 /// A release planned: its job and what would change.
-struct Planned {
-    job: Job,
-    plan: ReleasePlan,
+pub(super) struct Planned {
+    pub(super) job: Job,
+    pub(super) plan: ReleasePlan,
 }
 
 /// What one state file's releases need: to upgrade (in batches) and to delete.
-struct StateRun {
+pub(super) struct StateRun {
     /// Batches of planned releases (only those installed and enabled).
-    batches: Vec<Vec<Planned>>,
+    pub(super) batches: Vec<Vec<Planned>>,
     /// `installed: false` releases present on the cluster, in `needs` order.
-    deletions: Vec<Job>,
+    pub(super) deletions: Vec<Job>,
 }
 
 fn bool_field(v: &Value, key: &str) -> Option<bool> {
@@ -188,7 +188,12 @@ fn job(
 
 /// Runs `f` on every job, at most `limit` at once (0: all), results in job order; a task
 /// that did not finish (a panic) is an error naming its release.
-async fn each<T, F, Fut>(jobs: Vec<Job>, limit: usize, cluster: &Cluster, f: F) -> Vec<(Job, Result<T, String>)>
+pub(super) async fn each<T, F, Fut>(
+    jobs: Vec<Job>,
+    limit: usize,
+    cluster: &Cluster,
+    f: F,
+) -> Vec<(Job, Result<T, String>)>
 where
     T: Send + 'static,
     F: Fn(Cluster, Job) -> Fut,
@@ -364,150 +369,6 @@ fn report(run: &StateRun, common: &HelmfileDiffArgs, context: usize) -> bool {
     }
 }
 
-/// What one apply did to one release.
-struct Done {
-    name: String,
-    namespace: String,
-    chart: String,
-    version: String,
-    took: Duration,
-}
-
-async fn upgrade(cluster: Cluster, job: Job, exists: bool) -> Result<Done, String> {
-    let started = Instant::now();
-    let releases = Releases::new(&cluster, &job.namespace);
-    let outcome = if exists {
-        releases.upgrade(&job.name, &job.chart, &job.values, &job.opts).await
-    } else {
-        releases.install(&job.name, &job.chart, &job.values, &job.opts).await
-    };
-    match outcome {
-        Ok(r) => Ok(Done {
-            name: job.name,
-            namespace: job.namespace,
-            chart: job.chart_ref,
-            version: r.chart.version().to_string(),
-            took: started.elapsed(),
-        }),
-        Err(e) => {
-            let mut msg = format!("release \"{}\" in namespace \"{}\": {e}", job.name, job.namespace);
-            if job.atomic {
-                // helm's --atomic: a failed upgrade is rolled back, a failed install removed.
-                let undo = if exists {
-                    releases
-                        .rollback(&job.name, None, &job.opts)
-                        .await
-                        .map(|_| "rolled back")
-                } else {
-                    releases.uninstall(&job.name, &job.opts).await.map(|_| "uninstalled")
-                };
-                match undo {
-                    Ok(what) => msg.push_str(&format!(" (atomic: {what})")),
-                    Err(u) => msg.push_str(&format!(" (atomic: undo failed: {u})")),
-                }
-            }
-            Err(msg)
-        }
-    }
-}
-
-fn table(title: &str, header: &[&str], rows: Vec<Vec<String>>) -> String {
-    let mut all = vec![header.iter().map(|h| h.to_string()).collect::<Vec<_>>()];
-    all.extend(rows);
-    let cols = header.len();
-    let widths: Vec<usize> = (0..cols)
-        .map(|c| {
-            all.iter()
-                .map(|r| r.get(c).map_or(0, |v| v.chars().count()))
-                .max()
-                .unwrap_or(0)
-        })
-        .collect();
-    let mut out = format!("\n{title}\n");
-    for row in all {
-        let line: Vec<String> = row
-            .iter()
-            .enumerate()
-            .map(|(c, v)| format!("{v:<w$}", w = widths[c]))
-            .collect();
-        out.push_str(line.join("   ").trim_end());
-        out.push('\n');
-    }
-    out
-}
-
-/// Applies one state file's plan; returns whether anything was written and the errors.
-async fn execute(cluster: &Cluster, run: StateRun, concurrency: usize) -> (bool, Vec<String>) {
-    let mut errors = Vec::new();
-    let mut deleted = Vec::new();
-    let mut upgraded = Vec::new();
-    // Deletions first, in reverse needs order, as helmfile.
-    for j in run.deletions.into_iter().rev() {
-        let started = Instant::now();
-        let opts = j.opts.clone();
-        match Releases::new(cluster, &j.namespace).uninstall(&j.name, &opts).await {
-            Ok(_) => deleted.push(vec![j.name, j.namespace, format!("{}s", started.elapsed().as_secs())]),
-            Err(e) => errors.push(format!("release \"{}\": {e}", j.name)),
-        }
-    }
-    if errors.is_empty() {
-        for batch in run.batches {
-            let exists: BTreeMap<String, bool> = batch
-                .iter()
-                .map(|p| (format!("{}/{}", p.job.namespace, p.job.name), p.plan.exists))
-                .collect();
-            let jobs: Vec<Job> = batch.into_iter().filter(|p| p.plan.changed).map(|p| p.job).collect();
-            let results = each(jobs, concurrency, cluster, |c, j| {
-                let e = exists
-                    .get(&format!("{}/{}", j.namespace, j.name))
-                    .copied()
-                    .unwrap_or(false);
-                upgrade(c, j, e)
-            })
-            .await;
-            for (_, r) in results {
-                match r.and_then(|r| r) {
-                    Ok(d) => upgraded.push(d),
-                    Err(e) => errors.push(e),
-                }
-            }
-            if !errors.is_empty() {
-                break;
-            }
-        }
-    }
-    let wrote = !deleted.is_empty() || !upgraded.is_empty();
-    if !upgraded.is_empty() {
-        let rows = upgraded
-            .into_iter()
-            .map(|d| {
-                vec![
-                    d.name,
-                    d.namespace,
-                    d.chart,
-                    d.version,
-                    format!("{}s", d.took.as_secs()),
-                ]
-            })
-            .collect();
-        eprint!(
-            "{}",
-            table(
-                "UPDATED RELEASES:",
-                &["NAME", "NAMESPACE", "CHART", "VERSION", "DURATION"],
-                rows
-            )
-        );
-    }
-    if !deleted.is_empty() {
-        eprint!(
-            "{}",
-            table("DELETED RELEASES:", &["NAME", "NAMESPACE", "DURATION"], deleted)
-        );
-    }
-    (wrote, errors)
-}
-
 /// A fresh directory only this user can read (it holds the releases' values).
 fn private_dir(dir: &Path) -> std::io::Result<()> {
     use std::os::unix::fs::DirBuilderExt;
@@ -595,7 +456,7 @@ async fn states(
         if !changed {
             continue;
         }
-        let (wrote, errors) = execute(cluster, run, common.concurrency).await;
+        let (wrote, errors) = super::helmfile_apply::execute(cluster, run, common.concurrency).await;
         any |= wrote;
         if !errors.is_empty() {
             return Err(errors);

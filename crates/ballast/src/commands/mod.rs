@@ -13,6 +13,7 @@ mod flux_objects;
 mod get;
 mod helm;
 mod helmfile;
+mod helmfile_apply;
 mod helmfile_live;
 pub mod install;
 mod local;
