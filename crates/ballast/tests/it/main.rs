@@ -31,12 +31,16 @@ mod helmrelease;
 /// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
 /// from an OCIRepository.
 mod helm_sources;
+/// `ballast helmfile diff|apply`: exit codes, needs order, idempotence, seed 000.
+mod helmfile;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.
 mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
 mod local_build;
+/// `Releases::plan`: install plan, no change, values change, dropped templates, masking.
+mod release_plan;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
 mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,
