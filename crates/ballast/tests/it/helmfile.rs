@@ -537,3 +537,52 @@ fn atomic_rolls_a_failed_upgrade_back() {
     assert_eq!(rows[2], ("deployed".to_string(), "Rollback to 1".to_string()));
     assert!(get("deployment", Some(&ns), "a-web").is_none());
 }
+
+/// Seed 000's flow with the controller: the staging environment rendered into a second Git
+/// repository, committed, and followed by a GitRepository + Kustomization; a values change in
+/// the source repository, rendered and committed again, reaches the cluster with no command
+/// typed against it.
+#[test]
+fn seed000_rendered_into_git_is_followed_by_the_controller() {
+    let q = format!("c0-{}", std::process::id());
+    let copy = seed000(&q);
+    let ns = namespace("seed000-ctl");
+    for n in [format!("{q}-system"), format!("{q}-apps")] {
+        kubectl(&["create", "namespace", &n]);
+    }
+    let repo = GitRepo::new();
+    let unit = copy.path().display().to_string();
+    let out = repo.path().join("staging").display().to_string();
+    ballast(&["render", &unit, "-e", "staging", "--out", &out]).ok();
+    repo.commit("rendered staging");
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let url = repo.url();
+    let manifest = format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: rendered\n  namespace: {ns}\nspec:\n  \
+         interval: 1s\n  url: {url}\n  ref:\n    branch: main\n---\n\
+         apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: staging\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  path: ./staging\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: rendered\n"
+    );
+    let file = tempfile::NamedTempFile::new().unwrap();
+    write(file.path(), &manifest);
+    kubectl(&["apply", "-f", file.path().to_str().unwrap()]);
+    let apps = format!("{q}-apps");
+    let first = wait_for("the rendered staging applied by the controller", 90, || {
+        get("deployment", Some(&apps), "demoapp").map(|_| image(&apps))
+    });
+    assert_eq!(first, "registry.example.com/demoapp:1.4.2");
+
+    // A values change in the source repository: the rendered directory is out of date until
+    // rendered again; once committed, the controller applies it.
+    let gitops = copy.path().join("releases/gitops/helmfile.yaml.gotmpl");
+    let text = std::fs::read_to_string(&gitops).unwrap();
+    write(&gitops, &text.replace("\"1.4.2\"", "\"1.4.7\""));
+    assert_eq!(ballast(&["render", &unit, "-e", "staging", "--check", &out]).code, 1);
+    ballast(&["render", &unit, "-e", "staging", "--out", &out]).ok();
+    ballast(&["render", &unit, "-e", "staging", "--check", &out]).ok();
+    repo.commit("rendered staging: demoapp 1.4.7");
+    wait_for("the new image applied by the controller", 90, || {
+        (image(&apps) == "registry.example.com/demoapp:1.4.7").then_some(())
+    });
+    assert!(get("serviceaccount", Some(&format!("{q}-system")), "sealed-secrets-stg").is_some());
+}
