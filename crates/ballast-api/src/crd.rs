@@ -3,12 +3,16 @@
 use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomResourceDefinition;
 use kube::CustomResourceExt;
 
-use crate::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
+use crate::{
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
+    OCIRepository,
+};
 
-/// Every CRD Ballast serves: `GitRepository`, `Kustomization` and `HelmRelease`, then the chart
-/// sources of [`helm_source_crds`]. Each has its storage version (`v1`; `v2` for `HelmRelease`)
-/// and the older versions Flux served (`v1beta2` and `v1beta1`, `v2beta2` and `v2beta1`;
-/// `OCIRepository` only `v1beta2`), each version with its own fields.
+/// Every CRD Ballast serves: `GitRepository`, `Kustomization` and `HelmRelease`, the chart
+/// sources of [`helm_source_crds`], then `ArtifactGenerator` (`v1beta1` only) and
+/// `ExternalArtifact` (`v1` only). The others have their storage version (`v1`; `v2` for
+/// `HelmRelease`) and the older versions Flux served (`v1beta2` and `v1beta1`, `v2beta2` and
+/// `v2beta1`; `OCIRepository` only `v1beta2`), each version with its own fields.
 ///
 /// Without a conversion webhook the API server converts between versions by rewriting
 /// `apiVersion`, and prunes what the storage version's schema does not know. So the v1 schema
@@ -23,6 +27,9 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
         with_older_versions(structural(HelmRelease::crd()), HELM_RELEASE_OLDER),
     ];
     crds.extend(helm_source_crds());
+    // Flux 2.7's source composition: one version each, as Flux serves them.
+    crds.push(structural(ArtifactGenerator::crd()));
+    crds.push(structural(ExternalArtifact::crd()));
     crds
 }
 
@@ -384,30 +391,33 @@ mod tests {
     #[test]
     fn crds_serve_three_versions_and_store_v1() {
         let crds = all_crds();
-        let kinds: Vec<&str> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
+        let names: Vec<&str> = crds.iter().map(|c| c.spec.names.kind.as_str()).collect();
         assert_eq!(
-            kinds,
+            names,
             [
                 "GitRepository",
                 "Kustomization",
                 "HelmRelease",
                 "HelmRepository",
                 "HelmChart",
-                "OCIRepository"
+                "OCIRepository",
+                "ArtifactGenerator",
+                "ExternalArtifact"
             ]
         );
         for crd in crds {
             let names: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
-            if crd.spec.group == "helm.toolkit.fluxcd.io" {
-                assert_eq!(names, ["v2", "v2beta2", "v2beta1"]);
-            } else if crd.spec.names.kind == "OCIRepository" {
-                assert_eq!(names, ["v1", "v1beta2"]);
-            } else {
-                assert_eq!(names, ["v1", "v1beta2", "v1beta1"]);
-            }
+            let want: &[&str] = match crd.spec.names.kind.as_str() {
+                "HelmRelease" => &["v2", "v2beta2", "v2beta1"],
+                "OCIRepository" => &["v1", "v1beta2"],
+                "ArtifactGenerator" => &["v1beta1"],
+                "ExternalArtifact" => &["v1"],
+                _ => &["v1", "v1beta2", "v1beta1"],
+            };
+            assert_eq!(names, want);
             let storage: Vec<bool> = crd.spec.versions.iter().map(|v| v.storage).collect();
-            assert!(storage[0]);
-            assert!(storage[1..].iter().all(|s| !s));
+            assert_eq!(storage.iter().filter(|s| **s).count(), 1);
+            assert!(storage[0], "the first version is stored");
             assert!(
                 crd.spec
                     .versions

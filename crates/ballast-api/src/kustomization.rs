@@ -198,7 +198,7 @@ pub struct CrossNamespaceSourceReference {
     /// API version of the source.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub api_version: Option<String>,
-    /// `GitRepository` (also `OCIRepository`, `Bucket`: not supported yet).
+    /// `GitRepository`, `OCIRepository` or `ExternalArtifact` (`Bucket`: not supported yet).
     pub kind: String,
     /// Name of the source.
     pub name: String,

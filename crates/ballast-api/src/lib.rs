@@ -1,6 +1,7 @@
 //! The Kubernetes API Ballast serves, compatible with Flux:
 //! `source.toolkit.fluxcd.io` [`GitRepository`], [`HelmRepository`], [`HelmChart`] and
-//! [`OCIRepository`], `kustomize.toolkit.fluxcd.io` [`Kustomization`], and
+//! [`OCIRepository`], [`ExternalArtifact`], `source.extensions.fluxcd.io`
+//! [`ArtifactGenerator`], `kustomize.toolkit.fluxcd.io` [`Kustomization`], and
 //! `helm.toolkit.fluxcd.io` [`HelmRelease`] (`v2` stored; `v2beta2` and `v2beta1` served).
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
@@ -11,6 +12,7 @@
 //! reconcilers translate them to their v1 meaning or report them.
 
 pub mod argo;
+pub mod artifact_generator;
 pub mod condition;
 mod crd;
 pub mod git_repository;
@@ -22,6 +24,7 @@ pub mod meta;
 pub mod oci_repository;
 
 pub use argo::{AppProject, Application, argo_crds};
+pub use artifact_generator::{ArtifactGenerator, ArtifactGeneratorSpec, ExternalArtifact, ExternalArtifactSpec};
 pub use condition::{Condition, ConditionStatus};
 pub use crd::{all_crds, crd_values, helm_source_crds};
 pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};

@@ -40,6 +40,15 @@ pub enum ReconcileError {
     /// A Helm release action failed.
     #[error("{0}")]
     Release(String),
+    /// A chart source (HTTP chart repository, OCI registry) failed, with Flux's reason
+    /// (`AuthenticationFailed`, `OCIArtifactPullFailed`, `URLInvalid`, ...).
+    #[error("{message}")]
+    Source {
+        /// Flux's condition reason.
+        reason: &'static str,
+        /// What failed (no credentials).
+        message: String,
+    },
 }
 
 impl ReconcileError {
@@ -57,6 +66,7 @@ impl ReconcileError {
             ReconcileError::Invalid(_) => "InvalidSpec",
             ReconcileError::ChartPull(_) => "ChartPullError",
             ReconcileError::Release(_) => "ReleaseFailed",
+            ReconcileError::Source { reason, .. } => reason,
         }
     }
 

@@ -104,8 +104,10 @@ impl std::fmt::Debug for BuiltChart {
     }
 }
 
+/// A failed pull with Flux's reason: `AuthenticationFailed` for refused credentials,
+/// `ChartPullError` otherwise.
 fn pull(e: ChartSourceError) -> ReconcileError {
-    ReconcileError::ChartPull(e.to_string())
+    crate::chart_source::fetch_error("chart pull error", e, "ChartPullError")
 }
 
 fn built(e: ChartSourceError) -> ReconcileError {
@@ -385,7 +387,7 @@ pub async fn reconcile(chart: Arc<HelmChart>, ctx: Arc<Context>) -> Result<Actio
             let message = e.to_string();
             eprintln!("HelmChart {ns}/{name}: {}: {message}", e.reason());
             let (kind, other) = match e {
-                ReconcileError::Build(_) => ("BuildFailed", "FetchFailed"),
+                ReconcileError::Build(_) | ReconcileError::Invalid(_) => ("BuildFailed", "FetchFailed"),
                 _ => ("FetchFailed", "BuildFailed"),
             };
             remove_condition(&mut status.conditions, other);

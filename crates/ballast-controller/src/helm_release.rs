@@ -192,9 +192,8 @@ pub async fn compose_values(client: &kube::Client, hr: &HelmRelease) -> Result<V
         let text = String::from_utf8(bytes.clone())
             .map_err(|_| ReconcileError::Invalid(format!("key '{key}' in {what} is not UTF-8")))?;
         if let Some(path) = r.target_path.as_deref().filter(|p| !p.is_empty()) {
-            set_path(&mut result, path, &text).map_err(|e| {
-                // The parser's message may quote the value: name the path only.
-                let _ = e;
+            // The parser's message may quote the value: the error names the path only.
+            set_path(&mut result, path, &text).map_err(|_| {
                 ReconcileError::Invalid(format!(
                     "unable to merge value from key '{key}' in {what} into target path '{path}'"
                 ))
@@ -228,20 +227,6 @@ pub async fn compose_values(client: &kube::Client, hr: &HelmRelease) -> Result<V
 
 /// JSON with sorted keys: the same values give the same text, whatever their order.
 fn canonical(v: &Value) -> String {
-    fn sorted(v: &Value) -> Value {
-        match v {
-            Value::Object(m) => {
-                let b: BTreeMap<&String, Value> = m.iter().map(|(k, v)| (k, sorted(v))).collect();
-                let mut out = serde_json::Map::new();
-                for (k, v) in b {
-                    out.insert(k.clone(), v);
-                }
-                Value::Object(out)
-            }
-            Value::Array(a) => Value::Array(a.iter().map(sorted).collect()),
-            other => other.clone(),
-        }
-    }
     let mut keys = Vec::new();
     fn write(v: &Value, out: &mut Vec<String>) {
         match v {
@@ -272,7 +257,7 @@ fn canonical(v: &Value) -> String {
             other => out.push(other.to_string()),
         }
     }
-    write(&sorted(v), &mut keys);
+    write(v, &mut keys);
     keys.concat()
 }
 
@@ -325,6 +310,13 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     let ns = hr.namespace().unwrap_or_default();
     let name = hr.name_any();
     let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
+    // The status this reconcile builds on is read fresh: the cache may not hold the previous
+    // reconcile's status yet (a drift event right after an upgrade triggers the next one), and
+    // a status built on a stale one would undo it (failure counts, history, conditions).
+    let Some(hr) = api.get_opt(&name).await? else {
+        return Ok(Action::await_change());
+    };
+    let hr = Arc::new(hr);
     if hr.meta().deletion_timestamp.is_some() {
         return finalize(&hr, &api, &ctx).await;
     }
@@ -410,12 +402,6 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     }
     if s.service_account_name.as_deref().is_some_and(|n| !n.is_empty()) {
         out.push("spec.serviceAccountName");
-    }
-    if s.post_renderers.as_ref().is_some_and(|p| !p.is_empty()) {
-        out.push("spec.postRenderers");
-    }
-    if s.common_metadata.is_some() {
-        out.push("spec.commonMetadata");
     }
     if s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()) {
         out.push("spec.healthCheckExprs");
@@ -819,6 +805,13 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     if reset_requested {
         status.last_handled_reset_at = reset;
     }
+    // What this reconcile works from, as Flux records it every time (a lost status write is
+    // corrected by the next reconcile).
+    status.last_attempted_revision = Some(chart.revision.clone());
+    status.last_attempted_revision_digest = Some(chart.digest.clone());
+    status.last_attempted_config_digest = Some(digest.clone());
+    status.last_attempted_values_checksum = Some(sha1_hex(&values));
+    status.last_attempted_generation = generation;
     let force_at = hr.annotations().get(FORCE_REQUEST_ANNOTATION).cloned();
     let force = force_at.is_some() && force_at != status.last_handled_force_at;
 
@@ -831,7 +824,10 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         )
         .await;
     }
-    let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+    let mut releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+    if let Some(post_render) = post_renderer(hr) {
+        releases = releases.with_post_renderer(post_render);
+    }
     let history = releases
         .history(&release)
         .await
@@ -879,6 +875,11 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             todo = Plan::Upgrade;
         }
     }
+    // New post-renderers (or common metadata) change the manifest, not the chart or values.
+    let post_digest = post_render_digest(hr);
+    if todo == Plan::Nothing && post_digest != status.observed_post_renderers_digest {
+        todo = Plan::Upgrade;
+    }
 
     let wait_disabled = match todo {
         Plan::Install => install.disable_wait == Some(true),
@@ -906,11 +907,6 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     if todo != Plan::Nothing {
         let verb = if todo == Plan::Install { "install" } else { "upgrade" };
         status.last_attempted_release_action = Some(verb.into());
-        status.last_attempted_revision = Some(chart.revision.clone());
-        status.last_attempted_revision_digest = Some(chart.digest.clone());
-        status.last_attempted_config_digest = Some(digest.clone());
-        status.last_attempted_values_checksum = Some(sha1_hex(&values));
-        status.last_attempted_generation = generation;
         let dir = tempfile::tempdir().map_err(|e| ReconcileError::Build(e.to_string()))?;
         let chart_file = dir.path().join(format!("{}-{}.tgz", chart.name, chart.version));
         let values_file = dir.path().join("values.json");
@@ -949,6 +945,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                     condition("Released", ConditionStatus::True, reason, &message, generation),
                 );
                 remove_condition(&mut status.conditions, "Remediated");
+                status.observed_post_renderers_digest = post_digest.clone();
                 status.install_failures = None;
                 status.upgrade_failures = None;
                 status.failures = None;
@@ -1034,7 +1031,14 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             }
         }
     }
-    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, status).await?;
+    // The history first: a failed drift correction still records the release.
+    update_history(status, &releases, &release).await;
+    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, status)
+        .await
+        .map_err(|e| Failure {
+            retry: Some(Duration::from_secs(10)),
+            ..Failure::from(e)
+        })?;
     update_history(status, &releases, &release).await;
     if let Some(first) = status.history.first_mut()
         && first.chart_version == chart.version
@@ -1072,6 +1076,76 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         None => message,
     };
     Ok(Done { reason, message })
+}
+
+/// The kustomize steps of `spec.postRenderers` (each `{patches, images}`, deprecated patch
+/// fields translated) then `spec.commonMetadata`, in order; empty when there are none.
+fn post_render_steps(hr: &HelmRelease) -> Vec<Value> {
+    let mut steps = Vec::new();
+    for pr in hr.spec.post_renderers.iter().flatten() {
+        let Some(k) = &pr.kustomize else { continue };
+        let mut patches: Vec<Value> = Vec::new();
+        for p in k.patches_strategic_merge.iter().flatten() {
+            patches.push(json!({ "patch": p.to_string() }));
+        }
+        for p in k.patches.iter().flatten() {
+            patches.push(serde_json::to_value(p).unwrap_or_default());
+        }
+        for p in k.patches_json6902.iter().flatten() {
+            let ops = serde_json::to_string(&p.patch).unwrap_or_default();
+            patches.push(json!({ "patch": ops, "target": p.target }));
+        }
+        steps.push(json!({
+            "patches": if patches.is_empty() { Value::Null } else { Value::Array(patches) },
+            "images": k.images,
+        }));
+    }
+    if let Some(meta) = &hr.spec.common_metadata {
+        steps.push(json!({ "commonMetadata": meta }));
+    }
+    steps
+}
+
+/// `sha256:<hex>` of the post-render steps: a change asks for an upgrade, as Flux's
+/// `observedPostRenderersDigest` does.
+fn post_render_digest(hr: &HelmRelease) -> Option<String> {
+    let steps = post_render_steps(hr);
+    (!steps.is_empty()).then(|| config_digest(&Value::Array(steps)))
+}
+
+/// The post-renderer of a HelmRelease: its kustomize steps applied by Ballast's Kustomize
+/// engine to the rendered manifest (hooks untouched), or `None` without any.
+fn post_renderer(hr: &HelmRelease) -> Option<ballast_release::PostRenderer> {
+    let steps = post_render_steps(hr);
+    if steps.is_empty() {
+        return None;
+    }
+    let origin = std::path::PathBuf::from(format!(
+        "HelmRelease/{}/{}",
+        hr.namespace().unwrap_or_default(),
+        hr.name_any()
+    ));
+    Some(Arc::new(move |manifest: &str| {
+        let docs = ballast_render::yaml::parse_stream(manifest).map_err(|e| e.to_string())?;
+        let mut manifests = Vec::new();
+        for (i, doc) in docs.into_iter().filter(|d| !d.is_null()).enumerate() {
+            let origin = ballast_core::Origin {
+                file: "manifest".into(),
+                document: i,
+            };
+            manifests.push(ballast_core::Manifest::new(doc, origin).map_err(|e| e.to_string())?);
+        }
+        // No file is read: the steps carry their patches inline.
+        let empty = tempfile::tempdir().map_err(|e| e.to_string())?;
+        for step in &steps {
+            manifests =
+                ballast_render::kustomize::apply_overrides(empty.path(), empty.path(), manifests, step, &origin)
+                    .map_err(|e| e.to_string())?;
+        }
+        Ok(ballast_render::emit::to_yaml_stream(
+            manifests.iter().map(|m| &m.object),
+        ))
+    }))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> Result<(), ReconcileError> {

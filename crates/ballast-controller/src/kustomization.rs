@@ -5,10 +5,12 @@
 use std::sync::Arc;
 use std::time::Duration;
 
+use ballast_api::artifact_generator::ExternalArtifact;
 use ballast_api::condition::{ConditionStatus, find, remove_condition, set_condition};
 use ballast_api::git_repository::GitRepository;
 use ballast_api::kustomization::{Kustomization, KustomizationStatus, ResourceInventory, ResourceRef};
 use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use ballast_api::oci_repository::OCIRepository;
 use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::{Change, ChangeSet, Inventory, InventoryEntry, Manifest, ObjectRef, parse_duration};
 use ballast_health::Waiter;
@@ -313,8 +315,8 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     {
         return Err(ReconcileError::Invalid(format!("spec.targetNamespace {ns:?}: {e}")));
     }
-    if s.source_ref.kind != "GitRepository" {
-        missing.push("spec.sourceRef.kind (only GitRepository)");
+    if !SOURCE_KINDS.contains(&s.source_ref.kind.as_str()) {
+        missing.push("spec.sourceRef.kind (GitRepository, OCIRepository or ExternalArtifact)");
     }
     if missing.is_empty() {
         Ok(())
@@ -349,8 +351,13 @@ async fn check_dependencies(ks: &Kustomization, ctx: &Context) -> Result<(), Rec
     Ok(())
 }
 
-/// The source's revision and a directory holding it (re-fetched by exact commit if this
-/// process's cache does not have it).
+/// Source kinds a Kustomization reads.
+pub const SOURCE_KINDS: &[&str] = &["GitRepository", "OCIRepository", "ExternalArtifact"];
+
+/// The source's revision and a directory holding it: a GitRepository's tree (re-fetched by
+/// exact commit if this process's cache does not have it), or an OCIRepository's or
+/// ExternalArtifact's artifact extracted into a content-addressed directory (read through the
+/// artifact store and checked against its digest).
 async fn artifact(
     ks: &Kustomization,
     ctx: &Context,
@@ -362,16 +369,32 @@ async fn artifact(
         .clone()
         .unwrap_or_else(|| ks.namespace().unwrap_or_default());
     let name = &ks.spec.source_ref.name;
+    let kind = ks.spec.source_ref.kind.as_str();
+    let not_found = || ReconcileError::ArtifactNotReady(format!("Source '{kind}/{ns}/{name}' not found"));
+    let no_artifact =
+        || ReconcileError::ArtifactNotReady(format!("Source '{kind}/{ns}/{name}' is not ready, artifact not found"));
+    if kind == "ExternalArtifact" {
+        let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &ns);
+        let ea = api.get_opt(name).await?.ok_or_else(not_found)?;
+        let artifact = ea.status.and_then(|s| s.artifact).ok_or_else(no_artifact)?;
+        let root = crate::oci_repository::tree(ctx, "ExternalArtifact", &ns, name, &artifact).await?;
+        return Ok((artifact.revision, root, None));
+    }
+    if kind == "OCIRepository" {
+        let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &ns);
+        let repo = api.get_opt(name).await?.ok_or_else(not_found)?;
+        let status = repo.status.clone().unwrap_or_default();
+        let artifact = status.artifact.ok_or_else(no_artifact)?;
+        let root = crate::oci_repository::tree(ctx, "OCIRepository", &ns, name, &artifact).await?;
+        return Ok((artifact.revision, root, status.observed_ignore));
+    }
     let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
-    let repo = api
-        .get_opt(name)
-        .await?
-        .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("Source 'GitRepository/{ns}/{name}' not found")))?;
-    let artifact = repo.status.as_ref().and_then(|s| s.artifact.clone()).ok_or_else(|| {
-        ReconcileError::ArtifactNotReady(format!(
-            "Source 'GitRepository/{ns}/{name}' is not ready, artifact not found"
-        ))
-    })?;
+    let repo = api.get_opt(name).await?.ok_or_else(not_found)?;
+    let artifact = repo
+        .status
+        .as_ref()
+        .and_then(|s| s.artifact.clone())
+        .ok_or_else(no_artifact)?;
     let ignore = repo.spec.ignore.clone();
     // The path comes from the revision inside our cache, never from `status.artifact.path`.
     let root = crate::git_repository::artifact_root(&repo, &artifact.revision, ctx).await?;

@@ -21,20 +21,32 @@
 //!   its GitRepository has a new artifact or its HelmRepository changes; a HelmRelease every
 //!   `interval`, on spec and annotation changes, when its HelmChart or OCIRepository has a new
 //!   artifact, when a dependency becomes Ready, and when an object of its release drifts.
+//! - Chart sources: a HelmRepository's index is read every `interval` and stored as an artifact
+//!   ([`helm_repository`]); an OCIRepository's layer likewise ([`oci_repository`]), and a
+//!   Kustomization whose `sourceRef` is an OCIRepository follows its artifact as it follows a
+//!   GitRepository's.
+//! - Source composition (Flux 2.7): an ArtifactGenerator runs whenever one of its sources has a
+//!   new artifact and publishes ExternalArtifacts ([`artifact_generator`]), which Kustomizations
+//!   follow as they follow an OCIRepository.
 
 pub mod application;
 pub mod argo_render;
 pub mod argo_sync;
+mod artifact_copy;
+pub mod artifact_generator;
+pub mod chart_source;
 mod context;
 pub mod drift;
 mod error;
 pub mod git_repository;
 pub mod helm_chart;
 pub mod helm_release;
+pub mod helm_repository;
 mod http;
 pub mod kustomization;
 pub mod leader;
 mod metrics;
+pub mod oci_repository;
 pub mod schedule;
 mod status;
 pub mod watch_health;
@@ -45,7 +57,10 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::Duration;
 
-use ballast_api::{GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization, OCIRepository};
+use ballast_api::{
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
+    OCIRepository,
+};
 use ballast_kube::Cluster;
 use futures::{FutureExt, StreamExt};
 use k8s_openapi::api::coordination::v1::Lease;
@@ -112,6 +127,10 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     for (api_version, kind) in [
         ("source.toolkit.fluxcd.io/v1", "GitRepository"),
         ("kustomize.toolkit.fluxcd.io/v1", "Kustomization"),
+        ("source.toolkit.fluxcd.io/v1", "HelmRepository"),
+        ("source.toolkit.fluxcd.io/v1", "OCIRepository"),
+        ("source.toolkit.fluxcd.io/v1", "ExternalArtifact"),
+        ("source.extensions.fluxcd.io/v1beta1", "ArtifactGenerator"),
     ] {
         if !cluster.serves(&ballast_core::ObjectRef::new(api_version, kind, Some("default"), "x")) {
             return Err(ControllerError::MissingCrds(format!("{api_version} {kind}")));
@@ -206,13 +225,38 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             .predicate_filter(asks_for_reconcile, Default::default()),
         ks_store,
     )
-    .with_config(config);
+    .with_config(config.clone());
     let store = ks_controller.store();
     let _ = ctx.kustomizations.set(store.clone());
     // Only a new artifact concerns a Kustomization, not the source's progress conditions.
     let sources = watched(repos, &health, "GitRepository (Kustomization sources)")
         .touched_objects()
         .predicate_filter(artifact_revision, Default::default());
+    let oci_sources: Api<OCIRepository> = match &options.watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let oci_sources = watched(oci_sources, &health, "OCIRepository (Kustomization sources)")
+        .touched_objects()
+        .predicate_filter(oci_artifact_revision, Default::default());
+    let external: Api<ExternalArtifact> = match &options.watch_namespace {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    };
+    let external = watched(external, &health, "ExternalArtifact (Kustomization sources)")
+        .touched_objects()
+        .predicate_filter(
+            |ea: &ExternalArtifact| revision_hash(ea.status.as_ref().and_then(|s| s.artifact.as_ref())),
+            Default::default(),
+        );
+    let ks_for_external = store.clone();
+    let ks_controller = ks_controller.watches_stream(external, move |ea: ExternalArtifact| {
+        using_source(&ks_for_external, "ExternalArtifact", &ea)
+    });
+    let ks_for_oci = store.clone();
+    let ks_controller = ks_controller.watches_stream(oci_sources, move |repo: OCIRepository| {
+        using_source(&ks_for_oci, "OCIRepository", &repo)
+    });
     let ks_controller = ks_controller
         .watches_stream(sources, move |repo: GitRepository| {
             // A source changed (new artifact, most likely): every Kustomization using it.
@@ -243,6 +287,93 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     controllers.extend(helm_controllers(&ctx, &options, &health, config_for(&options)));
     // Argo CD's API: a separate controller, only when the cluster serves it.
     controllers.extend(argo_controllers(&ctx, &options, &health, config_for(&options)));
+
+    // --- Chart sources: HelmRepository, OCIRepository ---
+    {
+        let (helm_repos, oci_repos): (Api<HelmRepository>, Api<OCIRepository>) = match &options.watch_namespace {
+            Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
+        let (helm_store, helm_writer) = reflector::store();
+        let helm_controller = Controller::for_stream(
+            watched(helm_repos, &health, "HelmRepository")
+                .reflect(helm_writer)
+                .applied_objects()
+                .predicate_filter(asks_for_reconcile, Default::default()),
+            helm_store,
+        )
+        .with_config(config.clone())
+        .shutdown_on_signal()
+        .run(helm_repository::reconcile, error_policy, ctx.clone())
+        .for_each(|result| {
+            log_result("HelmRepository", result);
+            futures::future::ready(())
+        });
+        controllers.push(helm_controller.boxed());
+        let (oci_store, oci_writer) = reflector::store();
+        let oci_controller = Controller::for_stream(
+            watched(oci_repos, &health, "OCIRepository")
+                .reflect(oci_writer)
+                .applied_objects()
+                .predicate_filter(asks_for_reconcile, Default::default()),
+            oci_store,
+        )
+        .with_config(config.clone())
+        .shutdown_on_signal()
+        .run(oci_repository::reconcile, error_policy, ctx.clone())
+        .for_each(|result| {
+            log_result("OCIRepository", result);
+            futures::future::ready(())
+        });
+        controllers.push(oci_controller.boxed());
+    }
+    // --- end chart sources ---
+
+    // --- Source composition: ArtifactGenerator -> ExternalArtifact ---
+    {
+        let generators: Api<ArtifactGenerator> = match &options.watch_namespace {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        };
+        let (git, oci): (Api<GitRepository>, Api<OCIRepository>) = match &options.watch_namespace {
+            Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
+            None => (Api::all(client.clone()), Api::all(client.clone())),
+        };
+        let (gen_store, gen_writer) = reflector::store();
+        let gen_controller = Controller::for_stream(
+            watched(generators, &health, "ArtifactGenerator")
+                .reflect(gen_writer)
+                .applied_objects()
+                .predicate_filter(asks_for_reconcile, Default::default()),
+            gen_store,
+        )
+        .with_config(config.clone());
+        let gen_store = gen_controller.store();
+        let git_sources = watched(git, &health, "GitRepository (ArtifactGenerator sources)")
+            .touched_objects()
+            .predicate_filter(artifact_revision, Default::default());
+        let oci_sources = watched(oci, &health, "OCIRepository (ArtifactGenerator sources)")
+            .touched_objects()
+            .predicate_filter(oci_artifact_revision, Default::default());
+        let for_git = gen_store.clone();
+        let for_oci = gen_store;
+        let gen_controller = gen_controller
+            .watches_stream(git_sources, move |repo: GitRepository| {
+                generators_using(&for_git, "GitRepository", &repo)
+            })
+            .watches_stream(oci_sources, move |repo: OCIRepository| {
+                generators_using(&for_oci, "OCIRepository", &repo)
+            })
+            .shutdown_on_signal()
+            .run(artifact_generator::reconcile, error_policy, ctx.clone())
+            .for_each(|result| {
+                log_result("ArtifactGenerator", result);
+                futures::future::ready(())
+            });
+        controllers.push(gen_controller.boxed());
+    }
+    // --- end source composition ---
+
     ready.store(true, Ordering::Relaxed);
     let controllers = futures::future::join_all(controllers);
     match lease {
@@ -335,7 +466,7 @@ fn helm_controllers(
             "HelmRepository (HelmChart sources)",
         )
         .touched_objects()
-        .predicate_filter(asks_for_reconcile, Default::default());
+        .predicate_filter(helm_repository_changed, Default::default());
         let s2 = store.clone();
         chart_controller = chart_controller.watches_stream(repos, move |repo: HelmRepository| {
             let state = s2.state();
@@ -472,6 +603,19 @@ fn argo_controllers(
     vec![controller.boxed()]
 }
 
+/// A HelmRepository's spec and index revision: either changing concerns its HelmCharts.
+fn helm_repository_changed(repo: &HelmRepository) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    repo.metadata.generation.hash(&mut hasher);
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| &a.revision)
+        .hash(&mut hasher);
+    Some(hasher.finish())
+}
+
 /// The digest of a HelmChart's artifact.
 fn chart_artifact(chart: &HelmChart) -> Option<u64> {
     use std::hash::{Hash, Hasher};
@@ -576,6 +720,70 @@ fn asks_for_reconcile<K: kube::Resource>(obj: &K) -> Option<u64> {
     meta.annotations.hash(&mut hasher);
     meta.finalizers.hash(&mut hasher);
     meta.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// Every Kustomization whose `sourceRef` is `kind`/`source` (its namespace defaulting to the
+/// Kustomization's).
+fn using_source<K: kube::Resource>(
+    store: &reflector::Store<Kustomization>,
+    kind: &str,
+    source: &K,
+) -> Vec<KubeRef<Kustomization>> {
+    let ns = source.meta().namespace.clone().unwrap_or_default();
+    let name = source.meta().name.clone().unwrap_or_default();
+    store
+        .state()
+        .into_iter()
+        .filter(|ks| {
+            let own = ks.metadata.namespace.clone().unwrap_or_default();
+            ks.spec.source_ref.kind == kind
+                && ks.spec.source_ref.name == name
+                && ks.spec.source_ref.namespace.clone().unwrap_or(own) == ns
+        })
+        .map(|ks| KubeRef::from_obj(&*ks))
+        .collect()
+}
+
+/// Every ArtifactGenerator reading `kind`/`source` (its namespace defaulting to the generator's).
+fn generators_using<K: kube::Resource>(
+    store: &reflector::Store<ArtifactGenerator>,
+    kind: &str,
+    source: &K,
+) -> Vec<KubeRef<ArtifactGenerator>> {
+    let ns = source.meta().namespace.clone().unwrap_or_default();
+    let name = source.meta().name.clone().unwrap_or_default();
+    store
+        .state()
+        .into_iter()
+        .filter(|g| {
+            let own = g.metadata.namespace.clone().unwrap_or_default();
+            g.spec
+                .sources
+                .iter()
+                .any(|s| s.kind == kind && s.name == name && s.namespace.clone().unwrap_or_else(|| own.clone()) == ns)
+        })
+        .map(|g| KubeRef::from_obj(&*g))
+        .collect()
+}
+
+/// A hash of an artifact's revision and digest (none yet counts too).
+fn revision_hash(artifact: Option<&ballast_api::git_repository::Artifact>) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    artifact.map(|a| (&a.revision, &a.digest)).hash(&mut hasher);
+    Some(hasher.finish())
+}
+
+/// The revision of an OCIRepository's artifact (none yet counts too).
+fn oci_artifact_revision(repo: &OCIRepository) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    repo.status
+        .as_ref()
+        .and_then(|s| s.artifact.as_ref())
+        .map(|a| (&a.revision, &a.digest))
+        .hash(&mut hasher);
     Some(hasher.finish())
 }
 

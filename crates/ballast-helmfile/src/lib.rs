@@ -10,7 +10,9 @@
 //!
 //! The entry points: [`visit`] (every state file with its selected releases, sub-helmfiles
 //! first as helmfile runs them), then [`template`], [`list`] and [`build`], which print what
-//! `helmfile template`, `helmfile list` and `helmfile build` print.
+//! `helmfile template`, `helmfile list` and `helmfile build` print. For the cluster verbs
+//! (`diff`, `apply`, in the CLI): [`batches`] (the `needs` groups a run goes through) and
+//! [`release_input`] (a release's chart and values, checked before anything is written).
 
 pub mod release;
 pub mod state;
@@ -19,9 +21,9 @@ pub mod yaml3;
 
 use std::path::{Path, PathBuf};
 
-use ballast_gotemplate::Value;
+pub use ballast_gotemplate::Value;
 
-pub use release::{Release, Selector};
+pub use release::{Needs, Release, Selector, batches};
 use state::{LoadError, State, get, items, text};
 
 /// A failed load or render, with helmfile's message where helmfile has one.
@@ -318,6 +320,41 @@ pub fn render_release(st: &State, r: &Release) -> Result<String, Error> {
         .join()
         .unwrap_or_else(|_| Err("the render failed unexpectedly".into()));
     out.map_err(|e| Error(format!("in {}: release \"{}\": {e}", st.file.display(), r.name)))
+}
+
+/// What a cluster action (`diff`, `apply`) needs of one release, checked before anything
+/// is written: the local chart, and the release's values (each document parsed, every
+/// `--set` entry read), so a bad values file fails the whole run naming the file and the
+/// release.
+pub fn release_input(st: &State, r: &Release) -> Result<(PathBuf, release::HelmInput), Error> {
+    use ballast_helm::values::{parse_values_doc, strvals};
+    let chart = r.chart_path();
+    let at = |e: String| Error(format!("in {}: release \"{}\": {e}", st.file.display(), r.name));
+    if !chart.exists() {
+        let kind = if r.chart.starts_with("oci://") {
+            "OCI registries"
+        } else {
+            "chart repositories"
+        };
+        return Err(at(format!(
+            "chart \"{}\" is not a local chart, and {kind} are not fetched (no network); use a local chart path",
+            r.chart
+        )));
+    }
+    let input = release::helm_input(st, r).map_err(|e| at(e.0))?;
+    for (file, src) in &input.values {
+        parse_values_doc(src).map_err(|e| at(format!("failed to parse {file}: {e}")))?;
+    }
+    let scratch = Value::empty_map();
+    for s in &input.set {
+        strvals::parse_into(s, &scratch, strvals::Reader::Typed)
+            .map_err(|e| at(format!("failed parsing --set data: {e}")))?;
+    }
+    for s in &input.set_string {
+        strvals::parse_into(s, &scratch, strvals::Reader::String)
+            .map_err(|e| at(format!("failed parsing --set-string data: {e}")))?;
+    }
+    Ok((chart, input))
 }
 
 /// The releases `template` renders of a visited state, in order: selected, installed, and

@@ -448,6 +448,95 @@ pub fn selected(selectors: &[Selector], r: &Release) -> bool {
     selectors.is_empty() || selectors.iter().any(|s| s.matches(&r.labels))
 }
 
+/// The release id a `needs` entry of `r` names (`name`, `ns/name` or `ctx/ns/name`; a bare
+/// name is in `r`'s namespace).
+pub fn need_id(r: &Release, need: &str) -> String {
+    let parts: Vec<&str> = need.split('/').collect();
+    match parts.as_slice() {
+        [name] if r.namespace.is_empty() => name.to_string(),
+        [name] => format!("{}/{name}", r.namespace),
+        [ns, name] | [_, ns, name] if ns.is_empty() => name.to_string(),
+        [ns, name] | [_, ns, name] => format!("{ns}/{name}"),
+        _ => need.to_string(),
+    }
+}
+
+/// Which `needs` of the selected releases join a `diff` or `apply` (helmfile's
+/// `--skip-needs`, `--include-needs`, `--include-transitive-needs`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum Needs {
+    /// Only the selected releases (helmfile's default).
+    #[default]
+    Skip,
+    /// The selected releases and what they need directly.
+    Direct,
+    /// The selected releases and everything they need, transitively.
+    Transitive,
+}
+
+/// The releases (indices into `all`) a `diff` or `apply` acts on, in batches: each batch
+/// holds the releases whose needs are in earlier batches (helmfile's DAG groups), in file
+/// order; releases of one batch are independent of each other. `selected` are the releases
+/// the selectors chose; `needs` says which of their needs join them.
+pub fn batches(all: &[Release], selected: &[usize], needs: Needs) -> Result<Vec<Vec<usize>>, Error> {
+    let ids: HashMap<String, usize> = all.iter().enumerate().map(|(i, r)| (r.id(), i)).collect();
+    let deps_of = |i: usize| -> Vec<usize> {
+        all[i]
+            .needs
+            .iter()
+            .filter_map(|n| ids.get(&need_id(&all[i], n)).copied())
+            .collect()
+    };
+    let mut chosen = vec![false; all.len()];
+    let mut queue: Vec<usize> = Vec::new();
+    for &i in selected.iter().filter(|&&i| i < all.len()) {
+        chosen[i] = true;
+        queue.push(i);
+    }
+    if needs != Needs::Skip {
+        let mut k = 0;
+        while k < queue.len() {
+            let i = queue[k];
+            k += 1;
+            for d in deps_of(i) {
+                if !chosen[d] {
+                    chosen[d] = true;
+                    if needs == Needs::Transitive {
+                        queue.push(d);
+                    }
+                }
+            }
+        }
+    }
+    let deps: Vec<Vec<usize>> = (0..all.len())
+        .map(|i| {
+            if chosen[i] {
+                deps_of(i).into_iter().filter(|&d| chosen[d]).collect()
+            } else {
+                Vec::new()
+            }
+        })
+        .collect();
+    let mut done: Vec<bool> = chosen.iter().map(|c| !c).collect();
+    let total = chosen.iter().filter(|c| **c).count();
+    let mut out: Vec<Vec<usize>> = Vec::new();
+    let mut placed = 0;
+    while placed < total {
+        let batch: Vec<usize> = (0..all.len())
+            .filter(|&i| !done[i] && deps[i].iter().all(|&d| done[d]))
+            .collect();
+        if batch.is_empty() {
+            return Err(Error(format!("needs: {}", describe_cycle(all, &deps, &done))));
+        }
+        for &i in &batch {
+            done[i] = true;
+        }
+        placed += batch.len();
+        out.push(batch);
+    }
+    Ok(out)
+}
+
 /// `releases` ordered by `needs`: a release after everything it needs, otherwise in file
 /// order (helmfile's DAG batches, each batch in file order). A `needs` entry naming no
 /// release of the state is an error unless `skip_missing` (it names a release left out by
@@ -457,14 +546,7 @@ pub fn order(releases: &[Release], all: &[Release]) -> Result<Vec<usize>, Error>
     let mut deps: Vec<Vec<usize>> = vec![Vec::new(); releases.len()];
     for (i, r) in releases.iter().enumerate() {
         for need in &r.needs {
-            let parts: Vec<&str> = need.split('/').collect();
-            let id = match parts.as_slice() {
-                [name] if r.namespace.is_empty() => name.to_string(),
-                [name] => format!("{}/{name}", r.namespace),
-                [ns, name] | [_, ns, name] if ns.is_empty() => name.to_string(),
-                [ns, name] | [_, ns, name] => format!("{ns}/{name}"),
-                _ => need.clone(),
-            };
+            let id = need_id(r, need);
             match ids.get(&id) {
                 Some(&j) => deps[i].push(j),
                 None if all.iter().any(|a| a.id() == id) => {}

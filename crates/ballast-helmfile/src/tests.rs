@@ -431,3 +431,58 @@ fn state_values_from_the_command_line() {
     let out = template(&o).unwrap();
     assert_eq!(out.stdout, cm("web", "cli", "hi-staging"));
 }
+
+/// Names of each batch `diff`/`apply` would run.
+fn batch_names(v: &crate::Visited, needs: crate::Needs) -> Vec<Vec<String>> {
+    crate::batches(&v.releases, &v.selected, needs)
+        .unwrap()
+        .into_iter()
+        .map(|b| b.into_iter().map(|i| v.releases[i].name.clone()).collect())
+        .collect()
+}
+
+const CHAIN: &str = "releases:
+- name: c
+  chart: ./chart
+  needs: [b]
+- name: b
+  chart: ./chart
+  needs: [a]
+- name: a
+  chart: ./chart
+- name: x
+  chart: ./chart
+";
+
+#[test]
+fn batches_group_independent_releases_and_include_needs_on_request() {
+    let d = repo(&[("helmfile.yaml", CHAIN)]);
+    let all = visit(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap();
+    assert_eq!(
+        batch_names(&all[0], crate::Needs::Skip),
+        [vec!["a", "x"], vec!["b"], vec!["c"]]
+    );
+    let only_c = visit(&opts(d.path(), "helmfile.yaml", "", &["name=c"])).unwrap();
+    assert_eq!(batch_names(&only_c[0], crate::Needs::Skip), [vec!["c"]]);
+    assert_eq!(batch_names(&only_c[0], crate::Needs::Direct), [vec!["b"], vec!["c"]]);
+    assert_eq!(
+        batch_names(&only_c[0], crate::Needs::Transitive),
+        [vec!["a"], vec!["b"], vec!["c"]]
+    );
+}
+
+#[test]
+fn release_input_names_a_bad_values_file_and_its_release() {
+    let d = repo(&[
+        ("bad.yaml", "msg: [unclosed\n"),
+        (
+            "helmfile.yaml",
+            "releases:\n- name: web\n  chart: ./chart\n  values:\n  - bad.yaml\n- name: far\n  chart: oci://example.invalid/x\n",
+        ),
+    ]);
+    let v = &visit(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap()[0];
+    let e = crate::release_input(&v.state, &v.releases[0]).unwrap_err();
+    assert!(e.0.contains("release \"web\"") && e.0.contains("bad.yaml"), "{e}");
+    let e = crate::release_input(&v.state, &v.releases[1]).unwrap_err();
+    assert!(e.0.contains("OCI registries are not fetched"), "{e}");
+}

@@ -98,11 +98,16 @@ pub fn is_stale(release: &Release, deadline: Option<i64>, now: i64, grace: Durat
     }
 }
 
+/// A post-renderer (helm's `--post-renderer`): the rendered manifest in, the manifest to
+/// install out. Hooks are not post-rendered.
+pub type PostRenderer = std::sync::Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
+
 /// The releases of one namespace (records stored there, as helm's default).
 pub struct Releases {
     cluster: Cluster,
     store: Store,
     namespace: String,
+    post_render: Option<PostRenderer>,
 }
 
 fn now() -> jiff::Timestamp {
@@ -124,6 +129,7 @@ impl Releases {
             cluster: cluster.with_field_manager(HELM_FIELD_MANAGER),
             store: Store::new(cluster.client().clone(), namespace),
             namespace: namespace.to_string(),
+            post_render: None,
         }
     }
 
@@ -135,7 +141,15 @@ impl Releases {
             cluster: cluster.with_field_manager(HELM_FIELD_MANAGER),
             store: Store::new(cluster.client().clone(), storage_namespace),
             namespace: namespace.to_string(),
+            post_render: None,
         }
+    }
+
+    /// The same releases, every rendered manifest passed through `post_render` before it is
+    /// recorded and applied (install, upgrade and plan).
+    pub fn with_post_renderer(mut self, post_render: PostRenderer) -> Self {
+        self.post_render = Some(post_render);
+        self
     }
 
     /// Every revision of `name`, oldest first.
@@ -182,10 +196,15 @@ impl Releases {
             api_versions: self.cluster.api_versions(),
         };
         let chart = chart.to_path_buf();
-        tokio::task::spawn_blocking(move || render_release(&chart, &opts))
+        let mut rendered = tokio::task::spawn_blocking(move || render_release(&chart, &opts))
             .await
             .map_err(err)?
-            .map_err(|e| ReleaseError(e.0))
+            .map_err(|e| ReleaseError(e.0))?;
+        if let Some(post_render) = &self.post_render {
+            rendered.manifest =
+                post_render(&rendered.manifest).map_err(|e| ReleaseError(format!("post-render: {e}")))?;
+        }
+        Ok(rendered)
     }
 
     /// The records of `name`, with a stale pending latest revision recovered (marked

@@ -9,15 +9,16 @@
 //! (`helm.sh/resource-policy: keep`) or owned by another release. The diff masks Secret
 //! values as `ballast diff` does.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
 use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::{Action, Inventory, Manifest, ObjectRef, Plan, Step};
-use ballast_helm::release::Status;
+use ballast_helm::release::{HookRecord, Status};
 use ballast_helm::values::ValueOptions;
 use ballast_plan::{normalize_for_compare, unified_diff_with_context};
 use ballast_render::emit::to_yaml;
+use serde_json::Value;
 
 use crate::objects::{documents, keep, release_objects};
 use crate::{ActionOptions, HELM_FIELD_MANAGER, ReleaseError, Releases, err};
@@ -33,8 +34,11 @@ pub struct ReleasePlan {
     pub plan: Plan,
     /// Unified diff of every changed object (live → desired), Secret values masked.
     pub diff: String,
-    /// True when applying the plan would write or delete an object.
+    /// True when applying the plan would write or delete an object, or a hook differs.
     pub changed: bool,
+    /// The hooks that differ from the revision an upgrade replaces (every hook of an
+    /// install), as a masked diff; empty with `ActionOptions::no_hooks`. Part of `diff`.
+    pub hooks_diff: String,
 }
 
 /// The masked unified diff of a plan's changed objects, as `ballast diff` prints it (without
@@ -68,6 +72,66 @@ pub fn plan_diff_with_context(plan: &Plan, context: usize) -> String {
             out.push_str(&format!("# {}: {reason}\n", step.object));
         }
         out.push_str(&text);
+    }
+    out
+}
+
+/// A hook's identity and its object (unparsable documents compare as text).
+fn hook_object(h: &HookRecord) -> (String, Option<Value>) {
+    let object = documents(&h.manifest).ok().and_then(|d| d.into_iter().next());
+    (format!("{}/{}/{}", h.path, h.kind, h.name), object)
+}
+
+/// The masked diff of the hooks that differ between `old` and `new` (helm-diff compares
+/// hooks unless told not to).
+fn hooks_diff(old: &[HookRecord], new: &[HookRecord]) -> String {
+    let old: BTreeMap<String, (Option<Value>, &str)> = old
+        .iter()
+        .map(|h| {
+            let (k, o) = hook_object(h);
+            (k, (o, h.manifest.as_str()))
+        })
+        .collect();
+    let new: BTreeMap<String, (Option<Value>, &str)> = new
+        .iter()
+        .map(|h| {
+            let (k, o) = hook_object(h);
+            (k, (o, h.manifest.as_str()))
+        })
+        .collect();
+    let keys: BTreeSet<&String> = old.keys().chain(new.keys()).collect();
+    let mut out = String::new();
+    for k in keys {
+        let (a, b) = (old.get(k), new.get(k));
+        if a.map(|x| x.1) == b.map(|x| x.1) {
+            continue;
+        }
+        let object = [b, a]
+            .into_iter()
+            .flatten()
+            .find_map(|x| x.0.as_ref())
+            .and_then(|o| {
+                let origin = ballast_core::Origin {
+                    file: "hook".into(),
+                    document: 0,
+                };
+                Manifest::new(o.clone(), origin).ok()
+            })
+            .map(|m| m.object_ref());
+        let Some(r) = object else {
+            out.push_str(&format!("# hook {k} changed (not a readable object)\n"));
+            continue;
+        };
+        let text = unified_diff_with_context(
+            &r,
+            a.and_then(|x| x.0.as_ref()),
+            b.and_then(|x| x.0.as_ref()),
+            &to_yaml,
+            3,
+        );
+        if !text.is_empty() {
+            out.push_str(&format!("# hook {k}\n{text}"));
+        }
     }
     out
 }
@@ -138,13 +202,22 @@ impl Releases {
             let old = release_objects(&self.cluster, &current.manifest, name, &self.namespace)?;
             plan.prunes = self.dropped(name, &old, &objects).await?;
         }
-        let diff = plan_diff(&plan);
-        let changed = plan.has_changes();
+        let hooks_diff = if opts.no_hooks {
+            String::new()
+        } else {
+            hooks_diff(
+                current.filter(|_| exists).map(|c| c.hooks.as_slice()).unwrap_or(&[]),
+                &rendered.hooks,
+            )
+        };
+        let diff = plan_diff(&plan) + &hooks_diff;
+        let changed = plan.has_changes() || !hooks_diff.is_empty();
         Ok(ReleasePlan {
             exists,
             plan,
             diff,
             changed,
+            hooks_diff,
         })
     }
 

@@ -409,6 +409,34 @@ impl HelmRepositoryClient {
         Ok(index)
     }
 
+    /// The repository's `index.yaml` exactly as served, and its `sha256:<hex>` digest (Flux's
+    /// `HelmRepository` revision), read within [`HelmLimits::max_index_size`] with the
+    /// repository's credentials. Not parsed: the caller checks it with [`ChartIndex::parse`]
+    /// when the digest is new.
+    pub async fn index_file(&self) -> Result<(Vec<u8>, String), ChartSourceError> {
+        let url = resolve_reference(&self.url, "index.yaml")?;
+        let auth = self.options.auth.as_ref().map(BasicAuth::header);
+        let scope = if self.options.pass_credentials {
+            AuthScope::AnyHost
+        } else {
+            AuthScope::SameHost
+        };
+        let resp = self
+            .http
+            .get(
+                &url,
+                Some("application/x-yaml, application/yaml, text/yaml, */*"),
+                auth.as_ref(),
+                scope,
+                self.options.limits.max_index_size,
+                "index",
+            )
+            .await?;
+        check_status(&url, &resp)?;
+        let digest = sha256_digest(&resp.body);
+        Ok((resp.body, digest))
+    }
+
     /// Resolves `chart` at `range` in `index` and downloads it.
     pub async fn fetch_chart(
         &self,

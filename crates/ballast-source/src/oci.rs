@@ -415,6 +415,14 @@ impl OciClient {
         selector: &LayerSelector,
         limit: u64,
     ) -> Result<OciArtifact, ChartSourceError> {
+        let resolved = self.resolve(url, reference).await?;
+        self.pull_layer(resolved, selector, limit).await
+    }
+
+    /// The manifest `reference` points at, and the revision Flux reports for it
+    /// (`<tag>@sha256:<manifest digest>`, or the digest alone), without pulling any layer: an
+    /// unchanged revision costs a tag list (for a semver range) and one manifest request.
+    pub async fn resolve(&self, url: &str, reference: &OciReference) -> Result<ResolvedManifest, ChartSourceError> {
         let repo = OciUrl::parse(url)?;
         let (tag, target) = match reference {
             OciReference::Digest(d) => (None, d.clone()),
@@ -431,6 +439,32 @@ impl OciClient {
             }
         };
         let manifest = self.manifest(&repo, &target).await?;
+        let revision = match &tag {
+            Some(t) => format!("{t}@{}", manifest.digest),
+            None => manifest.digest.clone(),
+        };
+        Ok(ResolvedManifest {
+            repo,
+            tag,
+            revision,
+            manifest,
+        })
+    }
+
+    /// The layer of a resolved manifest that `selector` picks, at most `limit` bytes, checked
+    /// against its digest.
+    pub async fn pull_layer(
+        &self,
+        resolved: ResolvedManifest,
+        selector: &LayerSelector,
+        limit: u64,
+    ) -> Result<OciArtifact, ChartSourceError> {
+        let ResolvedManifest {
+            repo,
+            tag,
+            revision,
+            manifest,
+        } = resolved;
         let layer = match &selector.media_type {
             Some(mt) => manifest.layers.iter().find(|l| &l.media_type == mt),
             None => manifest.layers.first(),
@@ -454,10 +488,6 @@ impl OciClient {
         })?
         .clone();
         let bytes = self.blob(&repo, &layer, limit).await?;
-        let revision = match &tag {
-            Some(t) => format!("{t}@{}", manifest.digest),
-            None => manifest.digest.clone(),
-        };
         Ok(OciArtifact {
             url: repo.to_string(),
             tag,
@@ -468,6 +498,19 @@ impl OciClient {
             bytes,
         })
     }
+}
+
+/// A manifest found for an `OCIRepository` reference, before any layer is pulled.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ResolvedManifest {
+    /// The repository.
+    pub repo: OciUrl,
+    /// The tag, unless the reference was a digest.
+    pub tag: Option<String>,
+    /// Flux's revision: `<tag>@sha256:<manifest digest>`, or the digest alone.
+    pub revision: String,
+    /// The manifest.
+    pub manifest: Manifest,
 }
 
 /// True for a full version (`1.2.3`, `v1.2.3-rc.1+b`): fetched by tag without listing tags.

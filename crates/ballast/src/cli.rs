@@ -1088,13 +1088,17 @@ pub struct HelmfileArgs {
     /// State values as a.b=c (Helm's --set syntax; repeatable).
     #[arg(long = "state-values-set", global = true, value_name = "VALS")]
     pub state_values_set: Vec<String>,
+    /// Kubeconfig context for diff and apply (helmfile's flag; under `helmfile`, a numeric
+    /// `--context N` is helmfile's lines of diff context).
+    #[arg(long = "kube-context", global = true, value_name = "NAME")]
+    pub kube_context: Option<String>,
     /// What to do.
     #[command(subcommand)]
     pub verb: HelmfileVerb,
 }
 
 /// `helmfile` verbs.
-#[derive(Debug, Clone, Copy, Subcommand)]
+#[derive(Debug, Clone, Subcommand)]
 pub enum HelmfileVerb {
     /// Render every selected release as `helmfile template` does.
     Template,
@@ -1102,6 +1106,70 @@ pub enum HelmfileVerb {
     Build,
     /// List the selected releases as `helmfile list` does.
     List,
+    /// Diff every selected release against the cluster (Secret values always masked).
+    /// With --detailed-exitcode: 0 no changes, 2 changes, 1 error.
+    Diff(HelmfileDiffArgs),
+    /// Upgrade (or install) the selected releases that differ, in `needs` order (independent
+    /// ones in parallel); uninstall `installed: false` ones that are present. Stored as Helm
+    /// releases the helm CLI reads.
+    Apply(HelmfileApplyArgs),
+}
+
+/// The flags `helmfile diff` and `helmfile apply` share.
+#[derive(Debug, Clone, Args)]
+pub struct HelmfileDiffArgs {
+    /// Exit 2 instead of 0 when there are changes (diff: detected; apply: applied).
+    #[arg(long)]
+    pub detailed_exitcode: bool,
+    /// Secret values are always masked by Ballast; accepted for helmfile compatibility.
+    #[arg(long)]
+    pub suppress_secrets: bool,
+    /// Refused: Ballast never prints Secret values.
+    #[arg(long)]
+    pub show_secrets: bool,
+    /// Print no diff (the affected releases are still listed).
+    #[arg(long)]
+    pub suppress_diff: bool,
+    /// Releases not installed yet are neither planned nor diffed: apply installs them (their
+    /// kinds may come from a CRD a release they need installs).
+    #[arg(long)]
+    pub skip_diff_on_install: bool,
+    /// Do not compare hooks (a release whose only change is a hook is then unchanged).
+    #[arg(long)]
+    pub no_hooks: bool,
+    /// With selectors: leave out the releases the selected ones need (the default).
+    #[arg(long, default_value_t = true, action = clap::ArgAction::Set, num_args = 0..=1,
+          default_missing_value = "true", require_equals = true, value_name = "BOOL")]
+    pub skip_needs: bool,
+    /// With selectors: include the releases the selected ones need directly.
+    #[arg(long)]
+    pub include_needs: bool,
+    /// With selectors: include every release the selected ones need, transitively.
+    #[arg(long)]
+    pub include_transitive_needs: bool,
+    /// Releases diffed or applied at once (0: unlimited).
+    #[arg(long, default_value_t = 0, value_name = "N")]
+    pub concurrency: usize,
+    /// More values for every release, as helm's --set (repeatable).
+    #[arg(long, value_name = "VALS")]
+    pub set: Vec<String>,
+    /// More values files for every release (repeatable).
+    #[arg(long, value_name = "FILE")]
+    pub values: Vec<PathBuf>,
+}
+
+/// `helmfile apply`.
+#[derive(Debug, Clone, Args)]
+pub struct HelmfileApplyArgs {
+    /// The flags shared with diff.
+    #[command(flatten)]
+    pub diff: HelmfileDiffArgs,
+    /// Wait for every object of a release to be healthy (over helmDefaults.wait).
+    #[arg(long)]
+    pub wait: bool,
+    /// Seconds each release may take (over helmDefaults.timeout; 0: that, else 300).
+    #[arg(long, default_value_t = 0, value_name = "SECONDS")]
+    pub timeout: u64,
 }
 
 /// `render`.

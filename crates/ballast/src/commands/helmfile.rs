@@ -1,6 +1,6 @@
 //! `ballast helmfile template|build|list`: a helmfile read as helmfile v1 reads it, every
 //! release rendered by the native Helm engine. No helm or helmfile binary, no network.
-//! (`diff` and `apply` need Helm release storage and come with it.)
+//! `diff` and `apply` act on the cluster (`helmfile_live`).
 
 use std::io::Write;
 
@@ -29,9 +29,11 @@ fn print(text: &str) -> Result<()> {
 }
 
 /// Runs the verb; helmfile's message on stderr and exit code 1 on failure, as helmfile.
-pub fn run(args: &HelmfileArgs) -> Result<u8> {
+pub async fn run(args: &HelmfileArgs, kubeconfig: Option<&std::path::Path>, context: Option<&str>) -> Result<u8> {
     let opts = options(args);
-    let result = match args.verb {
+    let result = match &args.verb {
+        HelmfileVerb::Diff(d) => return super::helmfile_live::run(args, d, None, kubeconfig, context).await,
+        HelmfileVerb::Apply(a) => return super::helmfile_live::run(args, &a.diff, Some(a), kubeconfig, context).await,
         HelmfileVerb::Template => ballast_helmfile::template(&opts).map(|o| {
             eprint!("{}", o.log);
             o.stdout
@@ -46,7 +48,17 @@ pub fn run(args: &HelmfileArgs) -> Result<u8> {
         }
         Err(e) => {
             eprintln!("{e}");
-            Ok(1)
+            Ok(exit_code(&e))
         }
+    }
+}
+
+/// helmfile's exit code for an error: 3 when no release matched the selectors and the
+/// environment in any state file, else 1.
+pub fn exit_code(e: &ballast_helmfile::Error) -> u8 {
+    if e.0.starts_with("err: no releases found that matches") {
+        3
+    } else {
+        1
     }
 }

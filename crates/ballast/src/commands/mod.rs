@@ -17,6 +17,8 @@ mod flux_secret;
 mod get;
 mod helm;
 mod helmfile;
+mod helmfile_apply;
+mod helmfile_live;
 mod helmrelease;
 pub mod install;
 mod local;
@@ -40,7 +42,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
-        Command::Helmfile(args) => helmfile::run(args),
+        Command::Helmfile(args) => helmfile::run(args, kubeconfig, context).await,
         Command::Render(args) => render::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::DiffHelmrelease(args) => diff_helmrelease::run(args, kubeconfig, context).await,

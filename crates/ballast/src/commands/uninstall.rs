@@ -1,9 +1,10 @@
 //! `ballast uninstall`: removes Ballast, leaves the workloads it reconciled.
 //!
 //! Guarantees, whether or not a controller (Ballast's or Flux's) is still running:
-//! - no workload is pruned: every Kustomization is suspended before it is deleted, and a
-//!   controller finalizing a suspended Kustomization deletes nothing (Flux's rule, which Ballast
-//!   follows), so there is no window in which a deletion can be taken for a prune request;
+//! - no workload is pruned: every Kustomization and HelmRelease is suspended before it is
+//!   deleted, and a controller finalizing a suspended one deletes nothing (Flux's rule, which
+//!   Ballast follows: no prune, no Helm uninstall), so there is no window in which a deletion can
+//!   be taken for a prune or uninstall request;
 //! - only Flux's finalizer (`finalizers.fluxcd.io`) is ever removed. An object that also carries
 //!   another controller's finalizer is left to that controller: it is reported, its CRD (and the
 //!   namespace it lives in) are kept so that controller can finish, and the command ends with an
@@ -13,7 +14,10 @@ use std::path::Path;
 use std::time::Duration;
 
 use anyhow::{Result, bail};
-use ballast_api::{GitRepository, Kustomization};
+use ballast_api::{
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
+    OCIRepository,
+};
 use ballast_core::ObjectRef;
 use kube::api::{Api, DeleteParams, ListParams, Patch, PatchParams};
 use kube::{Resource, ResourceExt};
@@ -51,20 +55,51 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
         sweep_kustomizations(&client, &mut blocked).await?;
     }
     if cluster.serves(&ObjectRef::new(
-        "source.toolkit.fluxcd.io/v1",
-        "GitRepository",
+        "helm.toolkit.fluxcd.io/v2",
+        "HelmRelease",
         Some("x"),
         "x",
     )) {
-        let api: Api<GitRepository> = Api::all(client.clone());
-        for r in api.list(&ListParams::default()).await?.items {
-            let nsd: Api<GitRepository> = Api::namespaced(client.clone(), &r.namespace().unwrap_or_default());
-            match remove(&nsd, &r, "gitrepositories.source.toolkit.fluxcd.io").await? {
-                None => println!("✔ {} deleted", describe(&r)),
-                Some(b) => blocked.push(b),
-            }
-        }
+        sweep_helm_releases(&client, &mut blocked).await?;
     }
+    // Sources: deleted before their CRDs, so a foreign finalizer on one keeps its CRD.
+    remove_sources::<GitRepository>(
+        &cluster,
+        &client,
+        "gitrepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<HelmRepository>(
+        &cluster,
+        &client,
+        "helmrepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<HelmChart>(&cluster, &client, "helmcharts.source.toolkit.fluxcd.io", &mut blocked).await?;
+    remove_sources::<OCIRepository>(
+        &cluster,
+        &client,
+        "ocirepositories.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    // A generator first: its ExternalArtifacts are owned by it.
+    remove_sources::<ArtifactGenerator>(
+        &cluster,
+        &client,
+        "artifactgenerators.source.extensions.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<ExternalArtifact>(
+        &cluster,
+        &client,
+        "externalartifacts.source.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
     let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace, super::install::DEFAULT_IMAGE)
         .iter()
         .map(|v| {
@@ -152,6 +187,63 @@ async fn sweep_kustomizations(client: &kube::Client, blocked: &mut Vec<Blocked>)
                 None => println!("✔ {} deleted (suspended first: workloads kept)", describe(ks)),
                 Some(b) => blocked.push(b),
             }
+        }
+    }
+    Ok(())
+}
+
+/// The HelmRelease CRD.
+const HELM_RELEASE_CRD: &str = "helmreleases.helm.toolkit.fluxcd.io";
+
+/// Every HelmRelease suspended, then deleted: a controller finalizing a suspended HelmRelease
+/// leaves its release installed, so no workload is uninstalled.
+async fn sweep_helm_releases(client: &kube::Client, blocked: &mut Vec<Blocked>) -> Result<()> {
+    let api: Api<HelmRelease> = Api::all(client.clone());
+    let items = api.list(&ListParams::default()).await?.items;
+    for hr in &items {
+        if hr.spec.suspend != Some(true) {
+            let nsd: Api<HelmRelease> = Api::namespaced(client.clone(), &hr.namespace().unwrap_or_default());
+            let patch = json!({"spec": {"suspend": true}});
+            nsd.patch(&hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+                .await?;
+        }
+    }
+    for hr in &items {
+        let nsd: Api<HelmRelease> = Api::namespaced(client.clone(), &hr.namespace().unwrap_or_default());
+        match remove(&nsd, hr, HELM_RELEASE_CRD).await? {
+            None => println!("✔ {} deleted (suspended first: release kept)", describe(hr)),
+            Some(b) => blocked.push(b),
+        }
+    }
+    Ok(())
+}
+
+/// Deletes every object of source kind `K` (its CRD named `crd`; any group), if the cluster
+/// serves it;
+/// those held by another finalizer are added to `blocked`.
+async fn remove_sources<K>(
+    cluster: &ballast_kube::Cluster,
+    client: &kube::Client,
+    crd: &'static str,
+    blocked: &mut Vec<Blocked>,
+) -> Result<()>
+where
+    K: Resource<DynamicType = (), Scope = kube::core::NamespaceResourceScope>
+        + Clone
+        + DeserializeOwned
+        + std::fmt::Debug,
+{
+    let kind = K::kind(&());
+    let api_version = K::api_version(&());
+    if !cluster.serves(&ObjectRef::new(&api_version, &kind, Some("x"), "x")) {
+        return Ok(());
+    }
+    let api: Api<K> = Api::all(client.clone());
+    for r in api.list(&ListParams::default()).await?.items {
+        let nsd: Api<K> = Api::namespaced(client.clone(), &r.meta().namespace.clone().unwrap_or_default());
+        match remove(&nsd, &r, crd).await? {
+            None => println!("✔ {} deleted", describe(&r)),
+            Some(b) => blocked.push(b),
         }
     }
     Ok(())

@@ -58,6 +58,25 @@ fn condition(kind: &str, ns: &str, name: &str, type_: &str) -> Option<(String, S
     ))
 }
 
+/// Waits until the HelmRelease satisfies `f`; on timeout, fails with its status and the
+/// controller's log.
+fn wait_hr(controller: &ControllerProcess, ns: &str, name: &str, what: &str, secs: u64, f: impl Fn(&Value) -> bool) {
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
+    loop {
+        let hr = get("helmrelease", Some(ns), name).unwrap_or_default();
+        if f(&hr) {
+            return;
+        }
+        assert!(
+            std::time::Instant::now() < deadline,
+            "timed out after {secs}s waiting for {what}: {}\ncontroller log:\n{}",
+            serde_json::to_string_pretty(&hr["status"]).unwrap(),
+            controller.log()
+        );
+        std::thread::sleep(std::time::Duration::from_millis(200));
+    }
+}
+
 fn ready_true(kind: &str, ns: &str, name: &str) -> Option<()> {
     ready(kind, ns, name).filter(|(s, _)| s == "True").map(|_| ())
 }
@@ -140,10 +159,8 @@ fn git_chart_installs_upgrades_on_values_and_uninstalls_on_delete() {
         get("configmap", Some(&ns), "demo").filter(|c| c["data"]["message"] == "two")
     });
     assert_eq!(cm["metadata"]["uid"], uid, "upgraded in place");
-    wait_for("revision 2 in status", 30, || {
-        get("helmrelease", Some(&ns), "demo").filter(|h| {
-            h["status"]["history"][0]["version"] == 2 && h["status"]["lastAttemptedReleaseAction"] == "upgrade"
-        })
+    wait_hr(&_controller, &ns, "demo", "revision 2 in status", 30, |h| {
+        h["status"]["history"][0]["version"] == 2 && h["status"]["lastAttemptedReleaseAction"] == "upgrade"
     });
     let history = helm_history(&ns, "demo");
     let statuses: Vec<&str> = history.iter().map(|h| h["status"].as_str().unwrap()).collect();
@@ -193,10 +210,8 @@ fn repository_range_upgrades_to_a_new_chart_version() {
     wait_for("1.1.0 released", 60, || {
         get("configmap", Some(&ns), "web").filter(|c| c["data"]["version"] == "1.1.0")
     });
-    wait_for("status records 1.1.0", 60, || {
-        get("helmrelease", Some(&ns), "web").filter(|h| {
-            h["status"]["lastAttemptedRevision"] == "1.1.0" && h["status"]["history"][0]["chartVersion"] == "1.1.0"
-        })
+    wait_hr(&_controller, &ns, "web", "status records 1.1.0", 60, |h| {
+        h["status"]["lastAttemptedRevision"] == "1.1.0" && h["status"]["history"][0]["chartVersion"] == "1.1.0"
     });
     let history = helm_history(&ns, "web");
     assert_eq!(history.last().unwrap()["chart"], "demo-1.1.0");
@@ -257,6 +272,23 @@ fn failed_upgrades_are_rolled_back_then_stall_with_a_clear_reason() {
     ]);
     wait_for("the reset handled and a new attempt made", 60, || {
         get("helmrelease", Some(&ns), "rb").filter(|h| h["status"]["lastHandledResetAt"] == "first")?;
+        (latest(&helm_history(&ns, "rb")) > revision).then_some(())
+    });
+    // Stalled again; forceAt: one more upgrade is attempted.
+    wait_for("Stalled again", 60, || {
+        condition("helmrelease", &ns, "rb", "Stalled").filter(|(s, _, _)| s == "True")
+    });
+    let revision = latest(&helm_history(&ns, "rb"));
+    kubectl(&[
+        "annotate",
+        "helmrelease",
+        "rb",
+        "-n",
+        &ns,
+        "reconcile.fluxcd.io/forceAt=once",
+    ]);
+    wait_for("the forced upgrade attempted", 60, || {
+        get("helmrelease", Some(&ns), "rb").filter(|h| h["status"]["lastHandledForceAt"] == "once")?;
         (latest(&helm_history(&ns, "rb")) > revision).then_some(())
     });
 
@@ -503,7 +535,7 @@ fn bad_repository_credentials_fail_clearly_without_the_password() {
     let (_, reason, message) = wait_for("the HelmChart's fetch failure", 60, || {
         condition("helmchart", &ns, &format!("{ns}-app"), "FetchFailed").filter(|(s, _, _)| s == "True")
     });
-    assert_eq!(reason, "ChartPullError");
+    assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("authentication failed"), "{message}");
     let (_, hr_message) = wait_for("the HelmRelease names the cause", 60, || {
         ready("helmrelease", &ns, "app").filter(|(s, m)| s == "False" && m.contains("authentication failed"))
@@ -570,7 +602,7 @@ fn oci_repository_charts_install_and_bad_credentials_fail_clearly() {
     let (_, reason, message) = wait_for("the denied fetch reported", 60, || {
         condition("helmchart", &ns, &format!("{ns}-oci-denied"), "FetchFailed").filter(|(s, _, _)| s == "True")
     });
-    assert_eq!(reason, "ChartPullError");
+    assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("authentication failed"), "{message}");
     wait_for("the HelmRelease names the cause", 60, || {
         ready("helmrelease", &ns, "oci-denied").filter(|(s, m)| s == "False" && m.contains("authentication failed"))
@@ -586,4 +618,98 @@ fn oci_repository_charts_install_and_bad_credentials_fail_clearly() {
             "a password was printed: {text}"
         );
     }
+}
+
+#[test]
+fn v2beta1_and_v2beta2_helm_releases_are_served_and_released() {
+    let ns = namespace("hr-beta");
+    let _repo = git_chart(&ns, &[("cm.yaml", CM)]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    for (version, name) in [("v2beta1", "beta-one"), ("v2beta2", "beta-two")] {
+        apply(&format!(
+            "apiVersion: helm.toolkit.fluxcd.io/{version}\nkind: HelmRelease\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  interval: 1m\n  chart:\n    spec:\n      chart: ./charts/demo\n      sourceRef:\n        kind: GitRepository\n        name: charts\n  install:\n    remediation:\n      retries: 2\n  values:\n    message: {version}\n"
+        ));
+    }
+    for (version, name) in [("v2beta1", "beta-one"), ("v2beta2", "beta-two")] {
+        wait_for("released", 90, || {
+            get("configmap", Some(&ns), name).filter(|c| c["data"]["message"] == version)
+        });
+        wait_for("Ready", 30, || ready_true("helmrelease", &ns, name));
+    }
+    // A field v2beta2 never had is refused by the API server for that version.
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        format!(
+            "apiVersion: helm.toolkit.fluxcd.io/v2beta2\nkind: HelmRelease\nmetadata:\n  name: beta-three\n  namespace: {ns}\nspec:\n  interval: 1m\n  chartRef:\n    kind: HelmChart\n    name: x\n  commonMetadata:\n    labels:\n      a: b\n"
+        ),
+    )
+    .unwrap();
+    let out = kubectl_raw(&["apply", "--validate=strict", "-f", &file.path().display().to_string()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.contains("commonMetadata"), "{err}");
+}
+
+#[test]
+fn tests_run_when_enabled_and_a_suspended_release_is_left_on_delete() {
+    let ns = namespace("hr-test");
+    let test_hook = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-test\n  annotations:\n    helm.sh/hook: test\ndata:\n  checked: \"yes\"\n";
+    let _repo = git_chart(&ns, &[("cm.yaml", CM), ("test.yaml", test_hook)]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    apply(&git_release(&ns, "tested", "  test:\n    enable: true\n"));
+    wait_for("Ready", 90, || ready_true("helmrelease", &ns, "tested"));
+    let (s, reason, message) = condition("helmrelease", &ns, "tested", "TestSuccess").expect("TestSuccess");
+    assert_eq!((s.as_str(), reason.as_str()), ("True", "TestSucceeded"), "{message}");
+    assert!(
+        get("configmap", Some(&ns), "tested-test").is_some(),
+        "the test hook ran"
+    );
+
+    // Suspended, then deleted: the release stays.
+    merge_patch("helmrelease", "tested", &ns, r#"{"spec":{"suspend":true}}"#);
+    kubectl(&["delete", "helmrelease", "tested", "-n", &ns, "--timeout=60s"]);
+    assert!(
+        get("configmap", Some(&ns), "tested").is_some(),
+        "a suspended release is left installed"
+    );
+    assert_eq!(helm_history(&ns, "tested").last().unwrap()["status"], "deployed");
+}
+
+#[test]
+fn post_renderers_and_common_metadata_shape_the_release() {
+    let ns = namespace("hr-postrender");
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n      - name: app\n        image: registry.invalid/app:1.0.0\n";
+    let _repo = git_chart(&ns, &[("cm.yaml", CM), ("deploy.yaml", deploy)]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let spec = |extra: &str| {
+        format!(
+            "  install:\n    disableWait: true\n  upgrade:\n    disableWait: true\n  commonMetadata:\n    labels:\n      team: platform\n  postRenderers:\n  - kustomize:\n      images:\n      - name: registry.invalid/app\n        newTag: \"2.0.0\"\n      patches:\n      - target:\n          kind: ConfigMap\n        patch: |\n          - op: add\n            path: /data/extra\n            value: {extra}\n"
+        )
+    };
+    apply(&git_release(&ns, "pr", &spec("first")));
+    let cm = wait_for("the post-rendered ConfigMap", 90, || {
+        get("configmap", Some(&ns), "pr").filter(|c| c["data"]["extra"] == "first")
+    });
+    assert_eq!(cm["metadata"]["labels"]["team"], "platform");
+    let d = get("deployment", Some(&ns), "pr").unwrap();
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "registry.invalid/app:2.0.0"
+    );
+    assert_eq!(d["metadata"]["labels"]["team"], "platform");
+    wait_for("Ready", 30, || ready_true("helmrelease", &ns, "pr"));
+    // The release records the post-rendered manifest, as helm does.
+    let home = tempfile::tempdir().unwrap();
+    let manifest = helm(home.path(), &["get", "manifest", "pr", "-n", &ns]).ok().stdout;
+    assert!(
+        manifest.contains("registry.invalid/app:2.0.0") && manifest.contains("extra: first"),
+        "{manifest}"
+    );
+
+    // A post-renderer change alone (same chart, same values) upgrades the release.
+    apply(&git_release(&ns, "pr", &spec("second")));
+    wait_for("the new post-render released", 60, || {
+        get("configmap", Some(&ns), "pr").filter(|c| c["data"]["extra"] == "second")
+    });
+    assert_eq!(helm_history(&ns, "pr").len(), 2);
 }

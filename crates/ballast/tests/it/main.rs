@@ -27,6 +27,11 @@ mod git_isolation;
 mod helm_cli;
 /// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
 mod helm_release;
+/// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
+/// from an OCIRepository.
+mod helm_sources;
+/// `ballast helmfile diff|apply`: exit codes, needs order, idempotence, seed 000.
+mod helmfile;
 /// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
 /// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
 mod helmrelease;
@@ -36,6 +41,8 @@ mod image;
 mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
 mod local_build;
+/// `Releases::plan`: install plan, no change, values change, dropped templates, masking.
+mod release_plan;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.
 mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,

@@ -99,6 +99,7 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
     repo.write("app/deploy.yaml", &deployment(ns, "web", 1));
     repo.write("app/cm.yaml", &configmap(ns, "settings", "v1"));
     repo.write("held/cm.yaml", &configmap(ns, "held-settings", "v1"));
+    ballast_testenv::charts::write_chart(&repo.path().join("charts"), "demo", "0.1.0", "message: kept\n", &[]);
     repo.commit("app");
     let flux = format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
@@ -107,7 +108,10 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
          interval: 1s\n  prune: true\n  path: ./app\n  sourceRef:\n    kind: GitRepository\n    name: app\n---\n\
          apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: held\n  namespace: {ns}\n  \
          finalizers:\n  - example.com/keep\nspec:\n  interval: 1s\n  prune: true\n  path: ./held\n  sourceRef:\n    \
-         kind: GitRepository\n    name: app\n",
+         kind: GitRepository\n    name: app\n---\n\
+         apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: rel\n  namespace: {ns}\nspec:\n  \
+         interval: 1m\n  chart:\n    spec:\n      chart: ./charts/demo\n      sourceRef:\n        kind: GitRepository\n        \
+         name: app\n",
         url = repo.url()
     );
     apply_on(&kc, &flux);
@@ -116,6 +120,7 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
         ("deployment", "web"),
         ("configmap", "settings"),
         ("configmap", "held-settings"),
+        ("configmap", "rel"),
     ];
     let uids: Vec<String> = owned
         .iter()
@@ -146,6 +151,12 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
         "{}",
         run.stdout
     );
+    assert!(
+        run.stdout
+            .contains("HelmRelease/uninstall-race/rel deleted (suspended first: release kept)"),
+        "{}",
+        run.stdout
+    );
     // Give a running controller every chance to prune, then look.
     std::thread::sleep(std::time::Duration::from_secs(3));
     for ((kind, name), uid) in owned.iter().zip(&uids) {
@@ -156,6 +167,11 @@ fn uninstall_with_a_running_controller_prunes_nothing_and_keeps_foreign_finalize
         );
     }
     assert!(uid_on(&kc, "kustomization", ns, "app").is_none());
+    assert!(uid_on(&kc, "helmrelease", ns, "rel").is_none());
+    assert!(
+        uid_on(&kc, "secret", ns, "sh.helm.release.v1.rel.v1").is_some(),
+        "the Helm release stays installed"
+    );
     let finalizers = jsonpath_on(&kc, "kustomization", ns, "held", "{.metadata.finalizers}");
     assert!(
         finalizers.contains("example.com/keep"),
