@@ -116,6 +116,46 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     Ok((revision, out))
 }
 
+/// The condition naming fields that are set but that Ballast does not act on yet (the sync
+/// still runs; a warning, as Argo CD's `*Warning` condition types).
+pub const UNSUPPORTED_WARNING: &str = "UnsupportedFieldWarning";
+
+/// Fields of `app` that are set but not acted on by Ballast (others that cannot be honoured,
+/// such as `sources` or a remote destination, stop the reconcile with `InvalidSpecError`).
+pub fn unsupported_fields(app: &Application) -> Vec<String> {
+    let mut out = Vec::new();
+    if let Some(p) = &app.spec.sync_policy
+        && p.retry.is_some()
+    {
+        out.push("spec.syncPolicy.retry".to_string());
+    }
+    for (i, d) in app.spec.ignore_differences.iter().enumerate() {
+        if !d.jq_path_expressions.is_empty() {
+            out.push(format!("spec.ignoreDifferences[{i}].jqPathExpressions"));
+        }
+        if !d.managed_fields_managers.is_empty() {
+            out.push(format!("spec.ignoreDifferences[{i}].managedFieldsManagers"));
+        }
+    }
+    for (k, v) in &app.spec.extra {
+        if !v.is_null() && k != "info" {
+            out.push(format!("spec.{k}"));
+        }
+    }
+    if let Some(op) = app.operation.as_ref().and_then(|o| o.sync.as_ref()) {
+        if !op.resources.is_empty() {
+            out.push("operation.sync.resources".to_string());
+        }
+        if op.dry_run == Some(true) {
+            out.push("operation.sync.dryRun".to_string());
+        }
+        if op.sync_strategy.is_some() {
+            out.push("operation.sync.syncStrategy".to_string());
+        }
+    }
+    out
+}
+
 /// How soon an Application whose health is not settled (`Progressing`, `Missing`) is looked at
 /// again.
 pub const PROGRESS_POLL: Duration = Duration::from_secs(3);
@@ -575,9 +615,12 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     }
     let mut status = app.status.clone().unwrap_or_default();
     status.reconciled_at = Some(crate::status::now());
-    status
-        .conditions
-        .retain(|c| c.type_ != "InvalidSpecError" && c.type_ != "ComparisonError" && c.type_ != "SyncError");
+    status.conditions.retain(|c| {
+        !matches!(
+            c.type_.as_str(),
+            "InvalidSpecError" | "ComparisonError" | "SyncError" | UNSUPPORTED_WARNING
+        )
+    });
     let requeue = Action::requeue(crate::schedule::jittered(RECONCILIATION));
     let op = app.operation.clone().filter(|o| o.sync.is_some());
     let invalid = if !in_cluster(&app) {
@@ -596,6 +639,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         status.conditions.push(condition("InvalidSpecError", message));
         write(&app, &ctx, &status, false).await?;
         return Ok(Action::await_change());
+    }
+    let unsupported = unsupported_fields(&app);
+    if !unsupported.is_empty() {
+        status.conditions.push(condition(
+            UNSUPPORTED_WARNING,
+            format!(
+                "set but not supported by Ballast yet (not acted on): {}",
+                unsupported.join(", ")
+            ),
+        ));
     }
     let sync_op = op.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
     let source = sync_op
@@ -875,6 +928,28 @@ mod tests {
         let mut o = json!({"spec": {"replicas": 3, "template": {}}, "metadata": {"annotations": {"a/b": "x"}}});
         remove_pointers(&mut o, &["/spec/replicas".into(), "/metadata/annotations/a~1b".into()]);
         assert_eq!(o, json!({"spec": {"template": {}}, "metadata": {"annotations": {}}}));
+    }
+
+    #[test]
+    fn unsupported_fields_are_named() {
+        let app: Application = serde_json::from_value(json!({
+            "metadata": {"name": "a"},
+            "spec": {"project": "default", "destination": {"name": "in-cluster"},
+                     "syncPolicy": {"retry": {"limit": 2}},
+                     "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec"]}],
+                     "info": [{"name": "x", "value": "y"}], "somethingNew": true},
+            "operation": {"sync": {"dryRun": true}}
+        }))
+        .unwrap();
+        assert_eq!(
+            unsupported_fields(&app),
+            [
+                "spec.syncPolicy.retry",
+                "spec.ignoreDifferences[0].jqPathExpressions",
+                "spec.somethingNew",
+                "operation.sync.dryRun"
+            ]
+        );
     }
 
     #[test]
