@@ -446,3 +446,72 @@ fn app_of_apps_renders_children_helm_and_kustomize() {
         format!("apps:argoproj.io/Application:{ns}/example.guestbook")
     );
 }
+
+#[test]
+fn helm_hooks_mapped_to_argo_phases_and_hook_weight_as_wave() {
+    let ns = namespace("argo-hh");
+    let repo = example_repo();
+    let _c = controller(&ns);
+    create_app(&ns, "helm-hooks", spec(&repo, "helm-hooks", &ns, true));
+    let a = wait_app(&ns, "helm-hooks", 120, |a| {
+        kubelet(&ns, "", &[]);
+        state(a).2 == "Succeeded"
+    });
+    let results = a["status"]["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .unwrap()
+        .clone();
+    let find = |kind: &str, name: &str| {
+        results
+            .iter()
+            .position(|r| r["kind"] == kind && r["name"].as_str().unwrap().starts_with(name))
+            .unwrap_or_else(|| panic!("{kind}/{name} in {results:?}"))
+    };
+    let (schema, up, rs, svc, down) = (
+        find("Job", "upgrade-sql-schema"),
+        find("Job", "maint-page-up"),
+        find("ReplicaSet", "frontend"),
+        find("Service", "frontend"),
+        find("Job", "maint-page-down"),
+    );
+    assert!(schema < up && up < rs && rs < svc && svc < down, "{results:#?}");
+    assert_eq!(results[schema]["hookType"], "PreSync");
+    assert_eq!(results[down]["hookType"], "PostSync");
+    assert!(
+        results[svc]["hookType"].is_null(),
+        "a Service with only helm.sh/hook-weight is no hook"
+    );
+    let svc_status = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .cloned()
+        .unwrap();
+    assert_eq!(svc_status["syncWave"], 2);
+}
+
+#[test]
+fn pre_post_sync_kustomize_bases_with_hooks_deleted_on_success() {
+    let ns = namespace("argo-pps");
+    let repo = example_repo();
+    let _c = controller(&ns);
+    create_app(&ns, "pre-post-sync", spec(&repo, "pre-post-sync", &ns, true));
+    let a = wait_app(&ns, "pre-post-sync", 120, |a| {
+        kubelet(&ns, "", &[]);
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(a["status"]["sourceType"], "Kustomize");
+    assert!(get("deployment", Some(&ns), "pre-post-sync-kustomize-guestbook-ui").is_some());
+    // HookSucceeded: both hooks are gone once they completed.
+    assert!(get("job", Some(&ns), "pre-post-sync-before").is_none());
+    assert!(get("job", Some(&ns), "pre-post-sync-after").is_none());
+    let results = a["status"]["operationState"]["syncResult"]["resources"]
+        .as_array()
+        .unwrap();
+    let hook = results
+        .iter()
+        .find(|r| r["name"] == "pre-post-sync-before")
+        .expect("PreSync hook result");
+    assert_eq!(hook["hookPhase"], "Succeeded");
+}
