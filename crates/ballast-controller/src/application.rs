@@ -129,6 +129,23 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
     {
         out.push("spec.syncPolicy.retry".to_string());
     }
+    for option in app.sync_options() {
+        let (name, value) = option.split_once('=').unwrap_or((option.as_str(), ""));
+        // Options Ballast acts on, and the others at the value that changes nothing.
+        let honoured = matches!(
+            name,
+            "CreateNamespace" | "PruneLast" | "ServerSideApply" | "ApplyOutOfSyncOnly"
+        ) || matches!(
+            (name, value),
+            (
+                "Replace" | "Force" | "FailOnSharedResource" | "RespectIgnoreDifferences",
+                "false"
+            ) | ("Validate", "true")
+        );
+        if !honoured {
+            out.push(format!("spec.syncPolicy.syncOptions {option}"));
+        }
+    }
     for (i, d) in app.spec.ignore_differences.iter().enumerate() {
         if !d.jq_path_expressions.is_empty() {
             out.push(format!("spec.ignoreDifferences[{i}].jqPathExpressions"));
@@ -935,7 +952,9 @@ mod tests {
         let app: Application = serde_json::from_value(json!({
             "metadata": {"name": "a"},
             "spec": {"project": "default", "destination": {"name": "in-cluster"},
-                     "syncPolicy": {"retry": {"limit": 2}},
+                     "syncPolicy": {"retry": {"limit": 2},
+                                    "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=true",
+                                                    "PrunePropagationPolicy=orphan"]},
                      "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec"]}],
                      "info": [{"name": "x", "value": "y"}], "somethingNew": true},
             "operation": {"sync": {"dryRun": true}}
@@ -945,6 +964,8 @@ mod tests {
             unsupported_fields(&app),
             [
                 "spec.syncPolicy.retry",
+                "spec.syncPolicy.syncOptions Replace=true",
+                "spec.syncPolicy.syncOptions PrunePropagationPolicy=orphan",
                 "spec.ignoreDifferences[0].jqPathExpressions",
                 "spec.somethingNew",
                 "operation.sync.dryRun"
