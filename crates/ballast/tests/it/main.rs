@@ -19,20 +19,23 @@ mod flux_api;
 mod flux_apply;
 /// Flux's CLI verbatim: the getting-started guide and the example README; flag forms.
 mod flux_cli;
+/// fluxcd/flux2-kustomize-helm-example's clusters/staging, unchanged, on a dedicated control
+/// plane with its chart registries mirrored on loopback.
+mod flux_example;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
 /// Flux's Helm verbs: `create|get|export|reconcile|suspend|resume|delete` of Helm sources.
 mod helm_cli;
 /// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
 mod helm_release;
-/// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
-/// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
-mod helmrelease;
 /// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
 /// from an OCIRepository.
 mod helm_sources;
 /// `ballast helmfile diff|apply`: exit codes, needs order, idempotence, seed 000.
 mod helmfile;
+/// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
+/// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
+mod helmrelease;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.
