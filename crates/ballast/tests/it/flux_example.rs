@@ -177,7 +177,7 @@ fn mark_pods(cluster: &Cluster) {
                         "state": {"running": {"startedAt": now}}})
                 })
                 .collect();
-            serde_json::json!({"phase": "Running", "startTime": now, "podIP": "10.244.0.10", "containerStatuses": statuses,
+            serde_json::json!({"phase": "Running", "startTime": now, "containerStatuses": statuses,
                 "conditions": [
                     {"type": "PodScheduled", "status": "True", "lastTransitionTime": now},
                     {"type": "Initialized", "status": "True", "lastTransitionTime": now},
@@ -231,37 +231,94 @@ fn spec_url(file: &str, kind: &str) -> String {
         .to_string()
 }
 
-/// The stand-in for the registry's cert-manager chart: the upstream chart archive of the Helm
-/// fixtures (built from cert-manager's repository as `v0.0.0`), packaged as `v1.19.1` so that
-/// the example's `semver: "1.x"` selects it, without its two webhook configurations: the test
-/// control plane has no pod network, so an API server call to the webhook would fail and, with
-/// `failurePolicy: Fail`, refuse every cert-manager object (the example's ClusterIssuer).
-fn cert_manager_chart(helm: &Helm, work: &Path) -> PathBuf {
-    let src = work.join("cert-manager-src");
+/// The test control plane's Kubernetes version is v1.20.2; the published podinfo and
+/// cert-manager charts require `>=1.23.0-0` and `>= 1.22.0-0` (`kubeVersion`), which Helm, and
+/// Ballast as Helm, refuse to install there. Their stand-ins are the published archives of the
+/// Helm fixtures repackaged by the reference helm without that one `Chart.yaml` line (and with
+/// the changes [`cert_manager_chart`] lists); every template and value is as published.
+fn repackage(helm: &Helm, work: &Path, archive: &str, name: &str, edit: impl FnOnce(&Path, String) -> String) -> PathBuf {
+    let src = work.join(format!("{name}-src"));
     std::fs::create_dir_all(&src).unwrap();
     let status = Command::new("tar")
-        .args(["xzf", &format!("{CHARTS}/cert-manager-v0.0.0.tgz"), "-C"])
+        .args(["xzf", &format!("{CHARTS}/{archive}"), "-C"])
         .arg(&src)
         .status()
         .unwrap();
     assert!(status.success());
-    let chart = src.join("cert-manager");
+    let chart = src.join(name);
     let meta = std::fs::read_to_string(chart.join("Chart.yaml")).unwrap();
-    assert!(meta.contains("\nversion: v0.0.0\n"), "{meta}");
-    let meta = meta
-        .replace("\nversion: v0.0.0\n", "\nversion: v1.19.1\n")
-        .replace("appVersion: v0.0.0", "appVersion: v1.19.1");
+    let without: Vec<&str> = meta.lines().filter(|l| !l.starts_with("kubeVersion:")).collect();
+    assert_eq!(without.len() + 1, meta.lines().count(), "one kubeVersion line in {meta}");
+    let meta = edit(&chart, without.join("\n") + "\n");
     std::fs::write(chart.join("Chart.yaml"), meta).unwrap();
-    for webhook in ["webhook-mutating-webhook.yaml", "webhook-validating-webhook.yaml"] {
-        std::fs::remove_file(chart.join("templates").join(webhook)).unwrap();
-    }
     helm.package(&chart, &work.join("packaged"))
+}
+
+/// `text` without the YAML keys `keys` (block keys: the key's line and the lines indented
+/// under it, or list items at its own indentation).
+fn drop_yaml_keys(text: &str, keys: &[&str]) -> (String, usize) {
+    let mut out = String::new();
+    let mut skipping: Option<usize> = None;
+    let mut dropped = 0;
+    for line in text.lines() {
+        let indent = line.len() - line.trim_start().len();
+        if let Some(at) = skipping {
+            let under = indent > at || (indent == at && line.trim_start().starts_with("- "));
+            if under && !line.trim().is_empty() {
+                continue;
+            }
+            skipping = None;
+        }
+        if keys.iter().any(|k| line.trim_start().strip_prefix(k) == Some(":")) {
+            skipping = Some(indent);
+            dropped += 1;
+            continue;
+        }
+        out.push_str(line);
+        out.push('\n');
+    }
+    (out, dropped)
+}
+
+/// The stand-in for the registry's cert-manager chart (see [`repackage`]): built from
+/// cert-manager's repository as `v0.0.0`, packaged as `v1.19.1` so that the example's
+/// `semver: "1.x"` selects it, and:
+/// - without its two webhook configurations: the test control plane has no pod network, so an
+///   API server call to the webhook would fail and, with `failurePolicy: Fail`, refuse every
+///   cert-manager object (the example's ClusterIssuer);
+/// - its CRDs without the fields Kubernetes v1.20 does not know (`selectableFields`, 1.30+, and
+///   `x-kubernetes-validations`, 1.25+), which its server-side apply refuses as undeclared.
+fn cert_manager_chart(helm: &Helm, work: &Path) -> PathBuf {
+    repackage(helm, work, "cert-manager-v0.0.0.tgz", "cert-manager", |chart, meta| {
+        for webhook in ["webhook-mutating-webhook.yaml", "webhook-validating-webhook.yaml"] {
+            std::fs::remove_file(chart.join("templates").join(webhook)).unwrap();
+        }
+        let mut dropped = 0;
+        for entry in std::fs::read_dir(chart.join("templates")).unwrap() {
+            let path = entry.unwrap().path();
+            if path.file_name().unwrap().to_string_lossy().starts_with("crd-") {
+                let text = std::fs::read_to_string(&path).unwrap();
+                let (text, n) = drop_yaml_keys(&text, &["selectableFields", "x-kubernetes-validations"]);
+                dropped += n;
+                std::fs::write(&path, text).unwrap();
+            }
+        }
+        assert_eq!(dropped, 6, "4 selectableFields and 2 x-kubernetes-validations");
+        assert!(meta.contains("\nversion: v0.0.0\n"), "{meta}");
+        meta.replace("\nversion: v0.0.0\n", "\nversion: v1.19.1\n")
+            .replace("appVersion: v0.0.0", "appVersion: v1.19.1")
+    })
+}
+
+/// The stand-in for podinfo 6.14.1 (see [`repackage`]).
+fn podinfo_chart(helm: &Helm, work: &Path) -> PathBuf {
+    repackage(helm, work, "podinfo-6.14.1.tgz", "podinfo", |_, meta| meta)
 }
 
 /// A structural CRD of the Gateway API (`gateway.networking.k8s.io/v1`), schema kept minimal.
 fn gateway_api_crd(kind: &str, plural: &str, scope: &str) -> String {
     format!(
-        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.gateway.networking.k8s.io\nspec:\n  group: gateway.networking.k8s.io\n  names:\n    kind: {kind}\n    listKind: {kind}List\n    plural: {plural}\n    singular: {singular}\n  scope: {scope}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources:\n      status: {{}}\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            x-kubernetes-preserve-unknown-fields: true\n          status:\n            type: object\n            x-kubernetes-preserve-unknown-fields: true\n",
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: {plural}.gateway.networking.k8s.io\n  annotations:\n    api-approved.kubernetes.io: https://github.com/kubernetes-sigs/gateway-api/pull/3328\nspec:\n  group: gateway.networking.k8s.io\n  names:\n    kind: {kind}\n    listKind: {kind}List\n    plural: {plural}\n    singular: {singular}\n  scope: {scope}\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources:\n      status: {{}}\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            x-kubernetes-preserve-unknown-fields: true\n          status:\n            type: object\n            x-kubernetes-preserve-unknown-fields: true\n",
         singular = kind.to_lowercase()
     )
 }
@@ -329,11 +386,7 @@ fn staging_reconciles_unchanged_from_local_chart_mirrors() {
     // The chart registries, on loopback. podinfo: an HTTP Helm repository indexed by helm.
     let podinfo_dir = work.path().join("podinfo-repo");
     std::fs::create_dir_all(&podinfo_dir).unwrap();
-    std::fs::copy(
-        format!("{CHARTS}/podinfo-6.14.1.tgz"),
-        podinfo_dir.join("podinfo-6.14.1.tgz"),
-    )
-    .unwrap();
+    std::fs::copy(podinfo_chart(&helm, work.path()), podinfo_dir.join("podinfo-6.14.1.tgz")).unwrap();
     helm.index(&podinfo_dir, None);
     let podinfo_server = ChartServer::start(&podinfo_dir, None);
     // cert-manager and gateway-helm: OCI charts in docker-registry, pushed by helm.
