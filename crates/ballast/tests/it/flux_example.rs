@@ -231,11 +231,10 @@ fn spec_url(file: &str, kind: &str) -> String {
         .to_string()
 }
 
-/// The test control plane's Kubernetes version is v1.20.2; the published podinfo and
-/// cert-manager charts require `>=1.23.0-0` and `>= 1.22.0-0` (`kubeVersion`), which Helm, and
-/// Ballast as Helm, refuse to install there. Their stand-ins are the published archives of the
-/// Helm fixtures repackaged by the reference helm without that one `Chart.yaml` line (and with
-/// the changes [`cert_manager_chart`] lists); every template and value is as published.
+/// The test control plane's Kubernetes version is v1.20.2; the published podinfo chart requires
+/// `>=1.23.0-0` (`kubeVersion`), which Helm, and Ballast as Helm, refuse to install there. Its
+/// stand-in is the published archive of the Helm fixtures repackaged by the reference helm
+/// without that one `Chart.yaml` line; every template and value is as published.
 fn repackage(helm: &Helm, work: &Path, archive: &str, name: &str, edit: impl FnOnce(&Path, String) -> String) -> PathBuf {
     let src = work.join(format!("{name}-src"));
     std::fs::create_dir_all(&src).unwrap();
@@ -254,60 +253,28 @@ fn repackage(helm: &Helm, work: &Path, archive: &str, name: &str, edit: impl FnO
     helm.package(&chart, &work.join("packaged"))
 }
 
-/// `text` without the YAML keys `keys` (block keys: the key's line and the lines indented
-/// under it, or list items at its own indentation).
-fn drop_yaml_keys(text: &str, keys: &[&str]) -> (String, usize) {
-    let mut out = String::new();
-    let mut skipping: Option<usize> = None;
-    let mut dropped = 0;
-    for line in text.lines() {
-        let indent = line.len() - line.trim_start().len();
-        if let Some(at) = skipping {
-            let under = indent > at || (indent == at && line.trim_start().starts_with("- "));
-            if under && !line.trim().is_empty() {
-                continue;
-            }
-            skipping = None;
-        }
-        if keys.iter().any(|k| line.trim_start().strip_prefix(k) == Some(":")) {
-            skipping = Some(indent);
-            dropped += 1;
-            continue;
-        }
-        out.push_str(line);
-        out.push('\n');
-    }
-    (out, dropped)
-}
-
-/// The stand-in for the registry's cert-manager chart (see [`repackage`]): built from
-/// cert-manager's repository as `v0.0.0`, packaged as `v1.19.1` so that the example's
-/// `semver: "1.x"` selects it, and:
-/// - without its two webhook configurations: the test control plane has no pod network, so an
-///   API server call to the webhook would fail and, with `failurePolicy: Fail`, refuse every
-///   cert-manager object (the example's ClusterIssuer);
-/// - its CRDs without the fields Kubernetes v1.20 does not know (`selectableFields`, 1.30+, and
-///   `x-kubernetes-validations`, 1.25+), which its server-side apply refuses as undeclared.
+/// The stand-in for the registry's cert-manager chart, version `v1.19.1` (the example asks for
+/// `semver: "1.x"`). The published chart (the Helm fixtures' `cert-manager-v0.0.0.tgz`) renders
+/// the example's values, but the test control plane (Kubernetes v1.20.2, no pod network) cannot
+/// take it: its CRDs carry fields v1.20 does not know (`selectableFields`,
+/// `x-kubernetes-validations`) and list-map keys whose empty defaults v1.20 refuses, and its
+/// webhook configurations (`failurePolicy: Fail`) would refuse every cert-manager object since
+/// no webhook can be reached. This chart keeps what the example relies on: the values
+/// `crds.enabled`/`crds.keep` (the ClusterIssuer CRD, structural, kept or not as the real chart
+/// does), `config` (written to the controller's ConfigMap, as the real chart does) and a
+/// `cert-manager` Deployment.
 fn cert_manager_chart(helm: &Helm, work: &Path) -> PathBuf {
-    repackage(helm, work, "cert-manager-v0.0.0.tgz", "cert-manager", |chart, meta| {
-        for webhook in ["webhook-mutating-webhook.yaml", "webhook-validating-webhook.yaml"] {
-            std::fs::remove_file(chart.join("templates").join(webhook)).unwrap();
-        }
-        let mut dropped = 0;
-        for entry in std::fs::read_dir(chart.join("templates")).unwrap() {
-            let path = entry.unwrap().path();
-            if path.file_name().unwrap().to_string_lossy().starts_with("crd-") {
-                let text = std::fs::read_to_string(&path).unwrap();
-                let (text, n) = drop_yaml_keys(&text, &["selectableFields", "x-kubernetes-validations"]);
-                dropped += n;
-                std::fs::write(&path, text).unwrap();
-            }
-        }
-        assert_eq!(dropped, 6, "4 selectableFields and 2 x-kubernetes-validations");
-        assert!(meta.contains("\nversion: v0.0.0\n"), "{meta}");
-        meta.replace("\nversion: v0.0.0\n", "\nversion: v1.19.1\n")
-            .replace("appVersion: v0.0.0", "appVersion: v1.19.1")
-    })
+    let crd = "{{- if .Values.crds.enabled }}\napiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: clusterissuers.cert-manager.io\n  {{- if .Values.crds.keep }}\n  annotations:\n    helm.sh/resource-policy: keep\n  {{- end }}\nspec:\n  group: cert-manager.io\n  names:\n    kind: ClusterIssuer\n    listKind: ClusterIssuerList\n    plural: clusterissuers\n    singular: clusterissuer\n  scope: Cluster\n  versions:\n  - name: v1\n    served: true\n    storage: true\n    subresources:\n      status: {}\n    schema:\n      openAPIV3Schema:\n        type: object\n        properties:\n          spec:\n            type: object\n            x-kubernetes-preserve-unknown-fields: true\n          status:\n            type: object\n            x-kubernetes-preserve-unknown-fields: true\n{{- end }}\n";
+    let config = "{{- if .Values.config }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cert-manager\n  namespace: {{ .Release.Namespace }}\ndata:\n  config.yaml: |\n    apiVersion: controller.config.cert-manager.io/v1alpha1\n    kind: ControllerConfiguration\n    {{- .Values.config | toYaml | nindent 4 }}\n{{- end }}\n";
+    let deployment = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: cert-manager\n  namespace: {{ .Release.Namespace }}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: cert-manager\n  template:\n    metadata:\n      labels:\n        app: cert-manager\n    spec:\n      containers:\n      - name: cert-manager-controller\n        image: registry.invalid/cert-manager-controller:{{ .Chart.AppVersion }}\n        args:\n        - --config=/var/cert-manager/config/config.yaml\n";
+    let chart = ballast_testenv::charts::write_chart(
+        &work.join("cert-manager-src"),
+        "cert-manager",
+        "v1.19.1",
+        "crds:\n  enabled: false\n  keep: true\nconfig: {}\n",
+        &[("crd-clusterissuers.yaml", crd), ("controller-config.yaml", config), ("deployment.yaml", deployment)],
+    );
+    helm.package(&chart, &work.join("packaged"))
 }
 
 /// The stand-in for podinfo 6.14.1 (see [`repackage`]).
@@ -574,8 +541,16 @@ fn staging_reconciles_unchanged_from_local_chart_mirrors() {
     let hr = k.get("helmrepository", Some("podinfo"), "podinfo").unwrap();
     assert!(!hr["status"].to_string().contains(&podinfo_server.url), "{hr}");
 
-    // cert-manager's values (crds.enabled) installed its CRDs; infra-configs' ClusterIssuer
-    // carries the staging ACME server its patch sets.
+    // cert-manager's values reached the chart: crds.enabled installed its CRD (crds.keep:
+    // false leaves it unannotated), config.enableGatewayAPI is in its ConfigMap; infra-configs'
+    // ClusterIssuer carries the staging ACME server its patch sets.
+    let crd = k.get("crd", None, "clusterissuers.cert-manager.io").expect("ClusterIssuer CRD");
+    assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null(), "{crd}");
+    let config = k.get("configmap", Some("cert-manager"), "cert-manager").expect("cert-manager config");
+    assert!(
+        config["data"]["config.yaml"].as_str().unwrap_or("").contains("enableGatewayAPI: true"),
+        "{config}"
+    );
     let issuer = k.get("clusterissuer", None, "letsencrypt").expect("ClusterIssuer");
     assert_eq!(
         issuer["spec"]["acme"]["server"],
