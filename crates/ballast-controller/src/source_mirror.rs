@@ -227,7 +227,7 @@ impl SourceMirrors {
             out.push(mirror);
         }
         // Longest FROM first: the most specific mirror wins.
-        out.sort_by(|a, b| b.from.len().cmp(&a.from.len()));
+        out.sort_by_key(|m| std::cmp::Reverse(m.from.len()));
         Ok(SourceMirrors(out))
     }
 

@@ -235,7 +235,13 @@ fn spec_url(file: &str, kind: &str) -> String {
 /// `>=1.23.0-0` (`kubeVersion`), which Helm, and Ballast as Helm, refuse to install there. Its
 /// stand-in is the published archive of the Helm fixtures repackaged by the reference helm
 /// without that one `Chart.yaml` line; every template and value is as published.
-fn repackage(helm: &Helm, work: &Path, archive: &str, name: &str, edit: impl FnOnce(&Path, String) -> String) -> PathBuf {
+fn repackage(
+    helm: &Helm,
+    work: &Path,
+    archive: &str,
+    name: &str,
+    edit: impl FnOnce(&Path, String) -> String,
+) -> PathBuf {
     let src = work.join(format!("{name}-src"));
     std::fs::create_dir_all(&src).unwrap();
     let status = Command::new("tar")
@@ -247,7 +253,11 @@ fn repackage(helm: &Helm, work: &Path, archive: &str, name: &str, edit: impl FnO
     let chart = src.join(name);
     let meta = std::fs::read_to_string(chart.join("Chart.yaml")).unwrap();
     let without: Vec<&str> = meta.lines().filter(|l| !l.starts_with("kubeVersion:")).collect();
-    assert_eq!(without.len() + 1, meta.lines().count(), "one kubeVersion line in {meta}");
+    assert_eq!(
+        without.len() + 1,
+        meta.lines().count(),
+        "one kubeVersion line in {meta}"
+    );
     let meta = edit(&chart, without.join("\n") + "\n");
     std::fs::write(chart.join("Chart.yaml"), meta).unwrap();
     helm.package(&chart, &work.join("packaged"))
@@ -272,7 +282,11 @@ fn cert_manager_chart(helm: &Helm, work: &Path) -> PathBuf {
         "cert-manager",
         "v1.19.1",
         "crds:\n  enabled: false\n  keep: true\nconfig: {}\n",
-        &[("crd-clusterissuers.yaml", crd), ("controller-config.yaml", config), ("deployment.yaml", deployment)],
+        &[
+            ("crd-clusterissuers.yaml", crd),
+            ("controller-config.yaml", config),
+            ("deployment.yaml", deployment),
+        ],
     );
     helm.package(&chart, &work.join("packaged"))
 }
@@ -353,7 +367,11 @@ fn staging_reconciles_unchanged_from_local_chart_mirrors() {
     // The chart registries, on loopback. podinfo: an HTTP Helm repository indexed by helm.
     let podinfo_dir = work.path().join("podinfo-repo");
     std::fs::create_dir_all(&podinfo_dir).unwrap();
-    std::fs::copy(podinfo_chart(&helm, work.path()), podinfo_dir.join("podinfo-6.14.1.tgz")).unwrap();
+    std::fs::copy(
+        podinfo_chart(&helm, work.path()),
+        podinfo_dir.join("podinfo-6.14.1.tgz"),
+    )
+    .unwrap();
     helm.index(&podinfo_dir, None);
     let podinfo_server = ChartServer::start(&podinfo_dir, None);
     // cert-manager and gateway-helm: OCI charts in docker-registry, pushed by helm.
@@ -544,11 +562,21 @@ fn staging_reconciles_unchanged_from_local_chart_mirrors() {
     // cert-manager's values reached the chart: crds.enabled installed its CRD (crds.keep:
     // false leaves it unannotated), config.enableGatewayAPI is in its ConfigMap; infra-configs'
     // ClusterIssuer carries the staging ACME server its patch sets.
-    let crd = k.get("crd", None, "clusterissuers.cert-manager.io").expect("ClusterIssuer CRD");
-    assert!(crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null(), "{crd}");
-    let config = k.get("configmap", Some("cert-manager"), "cert-manager").expect("cert-manager config");
+    let crd = k
+        .get("crd", None, "clusterissuers.cert-manager.io")
+        .expect("ClusterIssuer CRD");
     assert!(
-        config["data"]["config.yaml"].as_str().unwrap_or("").contains("enableGatewayAPI: true"),
+        crd["metadata"]["annotations"]["helm.sh/resource-policy"].is_null(),
+        "{crd}"
+    );
+    let config = k
+        .get("configmap", Some("cert-manager"), "cert-manager")
+        .expect("cert-manager config");
+    assert!(
+        config["data"]["config.yaml"]
+            .as_str()
+            .unwrap_or("")
+            .contains("enableGatewayAPI: true"),
         "{config}"
     );
     let issuer = k.get("clusterissuer", None, "letsencrypt").expect("ClusterIssuer");
