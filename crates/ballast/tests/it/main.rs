@@ -28,14 +28,14 @@ mod git_isolation;
 mod helm_cli;
 /// `ballast helm`: releases shared with the helm CLI, hooks, stale pending recovery.
 mod helm_release;
+/// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
+/// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
+mod helmrelease;
 /// Chart sources in the controller: HelmRepository (HTTP, oci), OCIRepository, a Kustomization
 /// from an OCIRepository.
 mod helm_sources;
 /// `ballast helmfile diff|apply`: exit codes, needs order, idempotence, seed 000.
 mod helmfile;
-/// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
-/// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
-mod helmrelease;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
 /// `ballast local up | down | status`.
