@@ -48,6 +48,8 @@ pub struct Context {
     pub artifacts: ballast_source::artifact_store::ArtifactStore,
     /// Parsed Helm repository indexes, by digest, shared by every HelmChart.
     pub index_cache: std::sync::Arc<ballast_source::IndexCache>,
+    /// Mirrors of chart sources (`--source-mirror`), applied where their clients are built.
+    pub source_mirrors: std::sync::Arc<crate::source_mirror::SourceMirrors>,
     /// The HelmRelease controller's parts, once it runs.
     pub helm: OnceLock<crate::helm_release::HelmParts>,
     /// The Argo CD Application controller's parts, once it runs.
@@ -85,6 +87,7 @@ impl Context {
             allow_file_sources: false,
             max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
             index_cache: std::sync::Arc::new(ballast_source::IndexCache::new(64)),
+            source_mirrors: Default::default(),
             helm: OnceLock::new(),
             argo: OnceLock::new(),
         }

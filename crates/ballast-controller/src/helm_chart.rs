@@ -50,6 +50,8 @@ pub struct ChartBuild {
     pub max_size: u64,
     /// Parsed repository indexes, by digest, shared between builds.
     pub index_cache: Arc<IndexCache>,
+    /// Mirrors of repository URLs (`--source-mirror`).
+    pub mirrors: Arc<crate::source_mirror::SourceMirrors>,
 }
 
 impl Default for ChartBuild {
@@ -60,6 +62,7 @@ impl Default for ChartBuild {
             timeout: Duration::from_secs(60),
             max_size: HelmLimits::default().max_chart_size,
             index_cache: Arc::new(IndexCache::new(32)),
+            mirrors: Default::default(),
         }
     }
 }
@@ -73,6 +76,7 @@ impl ChartBuild {
             timeout: Duration::from_secs(60),
             max_size: HelmLimits::default().max_chart_size,
             index_cache: ctx.index_cache.clone(),
+            mirrors: ctx.source_mirrors.clone(),
         }
     }
 }
@@ -266,24 +270,43 @@ async fn from_repository(
         .as_deref()
         .and_then(|t| ballast_core::parse_duration(t).ok())
         .unwrap_or(opts.timeout);
+    // A `--source-mirror` of the URL: the source's credentials reach it only when it says so.
+    let mirrored = opts.mirrors.rewrite(&repo.spec.url);
+    let registry = mirrored.registry();
+    let keep = async |(auth, tls): (Option<BasicAuth>, TlsOptions)| -> Result<_, ReconcileError> {
+        let auth = mirrored.auth(client, auth, registry.as_deref()).await?;
+        Ok((
+            auth,
+            if mirrored.credentials {
+                tls
+            } else {
+                TlsOptions::default()
+            },
+        ))
+    };
     let artifact = if repo.spec.is_oci() {
         let registry = OciUrl::parse(&repo.spec.url).map_err(pull)?.registry;
-        let (auth, tls) = repository_auth(client, repo, Some(&registry)).await?;
+        let (auth, tls) = keep(repository_auth(client, repo, Some(&registry)).await?).await?;
+        let insecure = if mirrored.mirrored {
+            mirrored.plain_http
+        } else {
+            repo.spec.insecure == Some(true)
+        };
         let client = OciClient::new(OciOptions {
             auth,
             tls,
-            insecure: repo.spec.insecure == Some(true),
+            insecure,
             timeout: Some(timeout),
         })
         .map_err(pull)?;
         client
-            .fetch_chart(&repo.spec.url, chart, range, opts.max_size)
+            .fetch_chart(&mirrored.url, chart, range, opts.max_size)
             .await
             .map_err(pull)?
     } else {
-        let (auth, tls) = repository_auth(client, repo, None).await?;
+        let (auth, tls) = keep(repository_auth(client, repo, None).await?).await?;
         let client = HelmRepositoryClient::new(
-            &repo.spec.url,
+            &mirrored.url,
             HelmRepositoryOptions {
                 auth,
                 tls,

@@ -191,7 +191,9 @@ async fn check_oci(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<(),
 
 /// The repository's client: URL, credentials, TLS, timeout.
 async fn client(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<HelmRepositoryClient, ReconcileError> {
-    let url = &repo.spec.url;
+    // A `--source-mirror` of the URL is used from here on; messages keep naming the spec's URL.
+    let mirrored = ctx.source_mirrors.rewrite(&repo.spec.url);
+    let url = &mirrored.url;
     if !(url.starts_with("http://") || url.starts_with("https://")) {
         return Err(ReconcileError::Source {
             reason: URL_INVALID,
@@ -209,6 +211,8 @@ async fn client(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<HelmRe
     let auth = chart_source::basic_auth(ctx, ns, secret, None).await?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
     let tls = chart_source::tls(ctx, ns, cert).await?;
+    let auth = mirrored.auth(&ctx.client, auth, None).await?;
+    let tls = if mirrored.credentials { tls } else { Default::default() };
     let options = HelmRepositoryOptions {
         auth,
         tls,

@@ -48,6 +48,7 @@ pub mod leader;
 mod metrics;
 pub mod oci_repository;
 pub mod schedule;
+pub mod source_mirror;
 mod status;
 pub mod watch_health;
 
@@ -101,6 +102,8 @@ pub struct ControllerOptions {
     pub max_artifact_size: u64,
     /// A watch failing this long makes `/readyz` fail.
     pub watch_unready_after: Duration,
+    /// Mirrors of chart sources' URLs (`--source-mirror`, see [`source_mirror`]).
+    pub source_mirrors: source_mirror::SourceMirrors,
 }
 
 /// Why the controller stopped.
@@ -190,6 +193,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         health.clone(),
     );
     ctx.allow_file_sources = options.allow_file_sources;
+    ctx.source_mirrors = Arc::new(options.source_mirrors.clone());
     ctx.max_artifact_size = options.max_artifact_size;
     ctx.prune_budget = options.prune_budget;
     ctx.own_namespace = options.lease_namespace.clone();

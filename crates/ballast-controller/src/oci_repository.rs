@@ -190,7 +190,8 @@ async fn patch_status(
 
 /// The registry client of `repo`: credentials (basic or `.dockerconfigjson` for the URL's
 /// host), TLS material, `insecure`, `timeout`.
-async fn client(repo: &OCIRepository, ctx: &Context, ns: &str) -> Result<(OciClient, OciUrl), ReconcileError> {
+/// The URL returned is the one to pull from: the spec's, or its `--source-mirror`.
+async fn client(repo: &OCIRepository, ctx: &Context, ns: &str) -> Result<(OciClient, String), ReconcileError> {
     let url = OciUrl::parse(&repo.spec.url).map_err(|e| ReconcileError::Source {
         reason: URL_INVALID,
         message: e.to_string(),
@@ -199,15 +200,29 @@ async fn client(repo: &OCIRepository, ctx: &Context, ns: &str) -> Result<(OciCli
     let auth = chart_source::basic_auth(ctx, ns, secret, Some(&url.registry)).await?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
     let tls = chart_source::tls(ctx, ns, cert).await?;
-    let options = OciOptions {
-        auth,
-        tls,
-        insecure: repo.spec.insecure == Some(true),
-        timeout: Some(chart_source::timeout(repo.spec.timeout.as_deref())?),
+    let mirrored = ctx.source_mirrors.rewrite(&repo.spec.url);
+    let options = if mirrored.mirrored {
+        OciUrl::parse(&mirrored.url).map_err(|e| ReconcileError::Source {
+            reason: URL_INVALID,
+            message: format!("source mirror of {}: {e}", ballast_source::redact_url(&repo.spec.url)),
+        })?;
+        OciOptions {
+            auth: mirrored.auth(&ctx.client, auth, mirrored.registry().as_deref()).await?,
+            tls: if mirrored.credentials { tls } else { Default::default() },
+            insecure: mirrored.plain_http,
+            timeout: Some(chart_source::timeout(repo.spec.timeout.as_deref())?),
+        }
+    } else {
+        OciOptions {
+            auth,
+            tls,
+            insecure: repo.spec.insecure == Some(true),
+            timeout: Some(chart_source::timeout(repo.spec.timeout.as_deref())?),
+        }
     };
     // What can fail here is the TLS configuration.
     let client = OciClient::new(options).map_err(|e| chart_source::tls_error(ns, cert, e))?;
-    Ok((client, url))
+    Ok((client, mirrored.url))
 }
 
 /// Resolves the reference; pulls and stores the layer unless the current artifact already
@@ -221,9 +236,13 @@ async fn pull(
     let selector = layer_selector(repo.spec.layer_selector.as_ref())?;
     let reference = reference(repo);
     let (client, url) = client(repo, ctx, ns).await?;
-    let what = format!("failed to pull artifact from '{url}' ({})", describe(&reference));
+    let what = format!(
+        "failed to pull artifact from '{}' ({})",
+        ballast_source::redact_url(&repo.spec.url),
+        describe(&reference)
+    );
     let resolved = client
-        .resolve(&repo.spec.url, &reference)
+        .resolve(&url, &reference)
         .await
         .map_err(|e| chart_source::fetch_error(&what, e, PULL_FAILED))?;
     if let Some(current) = &status.artifact

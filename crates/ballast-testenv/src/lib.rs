@@ -42,7 +42,19 @@ static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
 /// The shared control plane, started on first use. Panics with install instructions when the
 /// binaries are missing, or with the component's log when it fails to start.
 pub fn cluster() -> &'static TestCluster {
-    CLUSTER.get_or_init(|| {
+    CLUSTER.get_or_init(start_cluster)
+}
+
+/// A control plane of its own (not shared with the binary's other tests), for a test whose
+/// fixed names (well-known namespaces, cluster-scoped objects) would collide with theirs or
+/// whose controller watches every namespace. Stopped, and its state removed, when the test
+/// binary exits, as [`cluster`]'s.
+pub fn dedicated_cluster() -> TestCluster {
+    start_cluster()
+}
+
+fn start_cluster() -> TestCluster {
+    {
         install_crypto();
         let bins = Binaries::find().unwrap_or_else(|e| panic!("cluster tests need a real control plane: {e}"));
         let dir = tempfile::Builder::new()
@@ -83,7 +95,7 @@ pub fn cluster() -> &'static TestCluster {
             dir,
             pids,
         }
-    })
+    }
 }
 
 /// Stops `pids` and removes `dirs` once this process is gone, whatever way it ends.

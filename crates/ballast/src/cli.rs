@@ -343,6 +343,14 @@ pub struct ControllerArgs {
     /// A watch of the API server failing for this long makes /readyz fail.
     #[arg(long, default_value = "60s", value_name = "DURATION")]
     pub watch_unready_after: String,
+    /// Fetch chart sources (HelmRepository, OCIRepository, HelmChart) whose URL starts with
+    /// FROM (at a path boundary) from TO instead, for air-gapped clusters; repeatable, the
+    /// longest FROM wins. `http(s)://` mirrors `http(s)://`, `oci://` mirrors `oci://`. Plain
+    /// HTTP only to a loopback mirror or with `,insecure`; the source's credentials are sent to
+    /// the mirror only with `,pass-credentials`; a mirror's own login is a Secret named with
+    /// `,secret=NAMESPACE/NAME`. Statuses keep the source's own URL.
+    #[arg(long = "source-mirror", value_name = "FROM=TO[,OPTION]")]
+    pub source_mirrors: Vec<String>,
 }
 
 /// `install`.

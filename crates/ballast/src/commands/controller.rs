@@ -26,6 +26,8 @@ pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Opti
         allow_file_sources: args.allow_file_sources,
         max_artifact_size: ballast_source::parse_size(&args.max_artifact_size).map_err(anyhow::Error::msg)?,
         watch_unready_after: ballast_core::parse_duration(&args.watch_unready_after).map_err(anyhow::Error::msg)?,
+        source_mirrors: ballast_controller::source_mirror::SourceMirrors::parse(&args.source_mirrors)
+            .map_err(anyhow::Error::msg)?,
     };
     ballast_controller::run(cluster, options).await?;
     Ok(0)

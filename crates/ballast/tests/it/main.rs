@@ -21,6 +21,9 @@ mod flux_api;
 mod flux_apply;
 /// Flux's CLI verbatim: the getting-started guide and the example README; flag forms.
 mod flux_cli;
+/// fluxcd/flux2-kustomize-helm-example's clusters/staging, unchanged, on a dedicated control
+/// plane with its chart registries mirrored on loopback.
+mod flux_example;
 /// Git isolation in the controller: file:// sources need --allow-file-sources.
 mod git_isolation;
 /// Flux's Helm verbs: `create|get|export|reconcile|suspend|resume|delete` of Helm sources.
