@@ -349,7 +349,9 @@ fn objects_handed_from_a_sync_to_a_kustomization_and_back_are_pruned_by_their_ow
         let w = get("configmap", Some(&ns), "w")?;
         (w["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"] == "app").then_some(())
     });
-    // 3. `w` leaves Git: the sync that left it does not delete it ...
+    // 3. `w` leaves Git: the sync that left it does not delete it ... (the Kustomization is
+    //    suspended meanwhile, so it cannot prune `w` before the sync has looked at it)
+    ballast(&["suspend", "kustomization", "app", "-n", &ns]).ok();
     served.repo.remove("apps/demo/w.yaml");
     served.commit("drop w");
     let run = ballast(&["sync", "--name", &unit, "--url", &url, "--path", "apps/demo", "--prune"]).ok();
@@ -360,6 +362,7 @@ fn objects_handed_from_a_sync_to_a_kustomization_and_back_are_pruned_by_their_ow
         run.stdout
     );
     // ... its owner, the Kustomization, does.
+    ballast(&["resume", "kustomization", "app", "-n", &ns]).ok();
     wait_for("the Kustomization to prune w", 60, || {
         get("configmap", Some(&ns), "w").is_none().then_some(())
     });
