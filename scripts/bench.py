@@ -8,7 +8,8 @@ table and writes it, with the machine and the date, to BENCHMARKS.md; a run of s
 the rows of the other groups from the previous BENCHMARKS.md.
 
 Environment (set by scripts/bench): BALLAST, BALLAST_ROOT, KUBECTL, HELM, KUBECONFIG, BENCH_WORK,
-ROUNDS, and BENCH_ONLY (comma list of groups: render, cluster, controller, git, helm; default all).
+ROUNDS, and BENCH_ONLY (comma list of groups: render, cluster, controller, helmrelease, git, helm;
+default all).
 """
 
 import base64
@@ -28,7 +29,7 @@ KUBECTL = os.environ["KUBECTL"]
 HELM = os.environ.get("HELM", os.path.expanduser("~/.cache/ballast/bin/helm"))
 WORK = os.environ["BENCH_WORK"]
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-GROUPS = ("render", "cluster", "controller", "git", "helm")
+GROUPS = ("render", "cluster", "controller", "helmrelease", "git", "helm")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", ",".join(GROUPS)).split(",")))
 N = int(os.environ.get("N", "1000"))
 APPS = int(os.environ.get("APPS", "100"))
@@ -37,6 +38,9 @@ EDITS = int(os.environ.get("EDITS", "20"))
 IDLE = int(os.environ.get("IDLE", "60"))
 GIT_COMMITS = int(os.environ.get("GIT_COMMITS", "10000"))
 GIT_FILES = int(os.environ.get("GIT_FILES", "5000"))
+RELEASES = int(os.environ.get("RELEASES", "100"))
+HR_IDLE = int(os.environ.get("HR_IDLE", "10"))
+HR_CONCURRENCY = os.environ.get("HR_CONCURRENCY", "8")
 
 rows = []  # (group, measure, ballast samples, peer samples, peer name, goal, unit)
 notes = []
@@ -403,6 +407,145 @@ def bench_controller():
     add_row("controller", f"drift heal p95 ({EDITS} live edits)", single(p95), None, "", None)
 
 
+# ---------------------------------------------------------------- helmrelease
+
+# Flux's published figure: 1,000 HelmReleases of a small chart in 8 m 12 s, helm-controller at
+# about 400 MiB. Per release: 0.49 s and 0.4 MiB; the goal is a tenth of both.
+FLUX_RELEASES, FLUX_SECONDS, FLUX_MIB = 1000, 8 * 60 + 12, 400.0
+
+
+def hr_chart(src, version, message):
+    """A small chart at charts/app: a ConfigMap, a Service and a Deployment (no kubelet here: the
+    releases set disableWait)."""
+    d = os.path.join(src, "charts", "app")
+    write(os.path.join(d, "Chart.yaml"), f"apiVersion: v2\nname: app\nversion: {version}\nappVersion: \"{version}\"\n")
+    write(os.path.join(d, "values.yaml"), f"message: {message}\nreplicas: 1\nindex: 0\n")
+    write(os.path.join(d, "templates", "configmap.yaml"),
+          "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}\n  labels:\n    app: {{ .Release.Name }}\n"
+          "data:\n  message: {{ .Values.message | quote }}\n  index: {{ .Values.index | quote }}\n  chart: {{ .Chart.Version | quote }}\n")
+    write(os.path.join(d, "templates", "service.yaml"),
+          "apiVersion: v1\nkind: Service\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  selector:\n    app: {{ .Release.Name }}\n"
+          "  ports:\n  - name: http\n    port: 80\n    targetPort: 8080\n")
+    write(os.path.join(d, "templates", "deployment.yaml"),
+          "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: {{ .Values.replicas }}\n"
+          "  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n"
+          "      annotations:\n        checksum/config: {{ .Values.message | sha256sum }}\n    spec:\n      containers:\n      - name: app\n"
+          "        image: registry.invalid/bench/app:{{ .Chart.AppVersion }}\n        ports:\n        - containerPort: 8080\n")
+
+
+def bench_helmrelease():
+    base = os.path.join(WORK, "helmrelease")
+    repo, src = os.path.join(base, "repo.git"), os.path.join(base, "src")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    run(["git", "init", "--quiet", "--bare", repo])
+    run(["git", "init", "--quiet", "--initial-branch=main", src])
+    hr_chart(src, "0.1.0", "hello")
+    run([*git, "-C", src, "add", "-A"])
+    run([*git, "-C", src, "commit", "--quiet", "-m", "chart 0.1.0"])
+    run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+    ns = "bench-hr"
+    run([KUBECTL, "create", "namespace", ns])
+    run([B, "install"])
+    flux = os.path.join(base, "flux")
+    docs = [f"apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: charts\n  namespace: {ns}\n"
+            f"spec:\n  url: file://{repo}\n  interval: 1s\n  ref:\n    branch: main\n"]
+    for r in range(RELEASES):
+        docs.append(f"apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: app-{r:03}\n  namespace: {ns}\n"
+                    "spec:\n  interval: 10m\n  chart:\n    spec:\n      chart: ./charts/app\n      interval: 10m\n"
+                    "      sourceRef:\n        kind: GitRepository\n        name: charts\n"
+                    "  install:\n    disableWait: true\n  upgrade:\n    disableWait: true\n"
+                    f"  values:\n    index: {r}\n")
+    write(os.path.join(flux, "releases.yaml"), "---\n".join(docs))
+
+    log(f"helmrelease: {RELEASES} HelmReleases of a small chart (ConfigMap, Service, Deployment)")
+    ctl = subprocess.Popen([B, "controller", "--allow-file-sources", "--metrics-addr", "127.0.0.1:0", "--concurrency",
+                            HR_CONCURRENCY],
+                           stdout=open(os.path.join(base, "controller.out"), "w"),
+                           stderr=open(os.path.join(base, "controller.err"), "w"))
+    try:
+        HRS = f"/apis/helm.toolkit.fluxcd.io/v2/namespaces/{ns}/helmreleases"
+
+        def ready(version):
+            """HelmReleases Ready for their generation with `version` deployed (one LIST)."""
+            n = 0
+            for h in api("GET", HRS)["items"]:
+                st = h.get("status", {})
+                ok = any(c["type"] == "Ready" and c["status"] == "True" for c in st.get("conditions", []))
+                ok = ok and st.get("observedGeneration") == h["metadata"].get("generation")
+                hist = st.get("history") or [{}]
+                n += ok and hist[0].get("chartVersion") == version and hist[0].get("status") == "deployed"
+            return n
+
+        def wait_all(version, limit=900):
+            t = time.time()
+            while (n := ready(version)) < RELEASES:
+                if time.time() - t > limit:
+                    sys.exit(f"bench: {n} of {RELEASES} HelmReleases ready with {version} after {limit}s")
+                # A LIST of 100 HelmReleases costs the API server tens of ms on 2 CPUs: polled
+                # twice a second so that the poll does not compete with the controller.
+                time.sleep(0.5)
+
+        # The controller's own footprint before any object exists.
+        time.sleep(5)
+        rss_empty = proc_rss_mib(ctl.pid)
+        c_start = proc_cpu_seconds(ctl.pid)
+        t0 = time.time()
+        run([B, "sync", "--name", "releases", "--path", flux, "--inventory-namespace", ns])
+        wait_all("0.1.0")
+        cold = time.time() - t0
+        cpu_cold = proc_cpu_seconds(ctl.pid) - c_start
+        rss_peak_cold = proc_rss_mib(ctl.pid)
+        time.sleep(10)
+        rss_rest = proc_rss_mib(ctl.pid)
+        c0 = proc_cpu_seconds(ctl.pid)
+        time.sleep(HR_IDLE)
+        idle_cpu = (proc_cpu_seconds(ctl.pid) - c0) * 60 / HR_IDLE
+        hr_chart(src, "0.2.0", "upgraded")
+        run([*git, "-C", src, "commit", "--quiet", "-am", "chart 0.2.0"])
+        c1 = proc_cpu_seconds(ctl.pid)
+        t1 = time.time()
+        run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+        wait_all("0.2.0")
+        upgrade = time.time() - t1
+        cpu_upgrade = proc_cpu_seconds(ctl.pid) - c1
+        time.sleep(10)
+        rss_after = proc_rss_mib(ctl.pid)
+        # Every release's objects carry the new chart version.
+        cms = api("GET", f"/api/v1/namespaces/{ns}/configmaps?labelSelector=app")["items"]
+        upgraded = sum(1 for c in cms if c.get("data", {}).get("chart") == "0.2.0")
+        if upgraded != RELEASES:
+            sys.exit(f"bench: {upgraded} of {RELEASES} release ConfigMaps carry chart 0.2.0")
+    finally:
+        ctl.terminate()
+        ctl.wait()
+    load = open("/proc/loadavg").read().split()[:3]
+    single = lambda v: [(v, 0.0)]
+    flux_s, flux_mib = FLUX_SECONDS / FLUX_RELEASES, FLUX_MIB / FLUX_RELEASES
+    peer = "Flux helm-controller, published (1,000 releases in 8 m 12 s, ~400 MiB)"
+    add_row("helmrelease", f"{RELEASES} HelmReleases (small chart): cold start -> all Ready", single(cold), None, "", None)
+    add_row("helmrelease", "cold start, per release", single(cold / RELEASES), single(flux_s), peer, 10)
+    add_row("helmrelease", "new chart version pushed -> all upgraded and Ready", single(upgrade), None, "", None)
+    add_row("helmrelease", "upgrade, per release", single(upgrade / RELEASES), single(flux_s), peer, 10)
+    add_row("helmrelease", "controller CPU, cold start (all releases)", single(cpu_cold), None, "", None, "cpu-s")
+    add_row("helmrelease", "controller CPU, upgrade (all releases)", single(cpu_upgrade), None, "", None, "cpu-s")
+    add_row("helmrelease", "controller RSS with no object", single(rss_empty), None, "", None, "MiB")
+    add_row("helmrelease", f"controller RSS at rest ({RELEASES} releases)", single(rss_rest), None, "", None, "MiB")
+    add_row("helmrelease", "controller RSS at rest, per release", single(rss_rest / RELEASES), single(flux_mib), peer, 10, "MiB")
+    add_row("helmrelease", "controller RSS at rest, per release above the empty controller",
+            single(max(rss_rest - rss_empty, 0.0) / RELEASES), single(flux_mib), peer, 10, "MiB")
+    add_row("helmrelease", "controller RSS after the upgrade", single(rss_after), None, "", None, "MiB")
+    add_row("helmrelease", "controller CPU per idle minute", single(idle_cpu), None, "", None, "cpu-s")
+    notes.append(f"HelmRelease: one GitRepository (file://, 1 s interval) holding a chart of a ConfigMap, a Service and a "
+                 f"Deployment (install and upgrade with disableWait: the control plane has no kubelet); {RELEASES} "
+                 f"HelmReleases of it in one namespace, each its own release and values; `ballast controller "
+                 f"--concurrency {HR_CONCURRENCY}`. Ready means Ready=True for the object's generation with the chart version "
+                 "deployed in `status.history`, polled with one LIST every 0.5 s; the upgrade is a new chart version pushed to Git. "
+                 f"RSS is VmRSS 10 s after the last release was Ready (peak seen at the end of the cold start: "
+                 f"{rss_peak_cold:.0f} MiB); idle CPU over {HR_IDLE} s. Load average at the end of the group: "
+                 f"{' '.join(load)} on {os.cpu_count()} CPUs (a shared machine). Flux's figure is from its own "
+                 "published benchmark on other hardware, not measured here.")
+
+
 # ---------------------------------------------------------------- git
 
 
@@ -563,7 +706,7 @@ def fmt(v, unit):
             return f"{v * 1000:.2f} ms"
         return f"{v * 1000:.0f} ms" if v < 1 else f"{v:.2f} s"
     if unit == "MiB":
-        return f"{v:.0f} MiB"
+        return f"{v:.2f} MiB" if v < 10 else f"{v:.0f} MiB"
     return f"{v:.2f} {unit}"
 
 
@@ -604,7 +747,7 @@ def previous(path):
     date, by_group, old_notes = None, {}, []
     for line in head.splitlines():
         if line.startswith("Generated by") and " on " in line:
-            date = line.rsplit(" on ", 1)[1].split(".")[0].split(";")[0]
+            date = line.split(") on ", 1)[1].split()[0].rstrip(".;") if ") on " in line else None
         elif line.startswith("| ") and not line.startswith("| group |"):
             by_group.setdefault(line.split("|")[1].strip(), []).append(line)
         elif line.startswith("- "):
@@ -613,8 +756,8 @@ def previous(path):
 
 
 def main():
-    groups = [("render", bench_render), ("cluster", bench_cluster), ("controller", bench_controller), ("git", bench_git),
-              ("helm", bench_helm)]
+    groups = [("render", bench_render), ("cluster", bench_cluster), ("controller", bench_controller),
+              ("helmrelease", bench_helmrelease), ("git", bench_git), ("helm", bench_helm)]
     for name, fn in groups:
         if name in ONLY:
             fn()
