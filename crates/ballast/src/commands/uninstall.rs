@@ -268,10 +268,18 @@ where
 {
     let name = o.name_any();
     if o.meta().deletion_timestamp.is_none() {
-        let dp = DeleteParams::background();
+        // Only the object read: one recreated under the same name meanwhile is not deleted.
+        let dp = DeleteParams {
+            preconditions: Some(kube::api::Preconditions {
+                uid: o.meta().uid.clone(),
+                resource_version: None,
+            }),
+            ..DeleteParams::background()
+        };
         match api.delete(&name, &dp).await {
             Ok(_) => {}
-            Err(kube::Error::Api(s)) if s.code == 404 => return Ok(None),
+            // 409: the name now holds another object; the one read is gone.
+            Err(kube::Error::Api(s)) if s.code == 404 || s.code == 409 => return Ok(None),
             Err(e) => return Err(e.into()),
         }
     }
