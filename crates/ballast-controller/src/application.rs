@@ -529,16 +529,21 @@ fn condition(type_: &str, message: String) -> AppCondition {
     }
 }
 
+/// Writes `status`. With `ran`, the operation is cleared too, but only while it is still the
+/// one that was run: a newer operation written meanwhile (another `app sync`) is kept for the
+/// next reconcile, never wiped unrun. The check and the clear are one write, preconditioned on
+/// the `resourceVersion` read.
 async fn write(
     app: &Application,
     ctx: &Context,
     status: &ApplicationStatus,
-    clear_operation: bool,
+    ran: Option<&Operation>,
 ) -> Result<(), ReconcileError> {
     let api: Api<Application> = Api::namespaced(
         ctx.client.clone(),
         app.metadata.namespace.as_deref().unwrap_or("default"),
     );
+    let name = app.metadata.name.as_deref().unwrap_or_default();
     // A merge patch keeps what it does not name: lists that became empty are sent as null.
     let mut body = serde_json::to_value(status).unwrap_or_else(|_| json!({}));
     for key in ["conditions", "resources", "history", "operationState", "sync", "health"] {
@@ -547,9 +552,6 @@ async fn write(
         }
     }
     let mut patch = json!({"status": body});
-    if clear_operation {
-        patch["operation"] = Value::Null;
-    }
     if app
         .metadata
         .annotations
@@ -558,13 +560,47 @@ async fn write(
     {
         patch["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
     }
-    api.patch(
-        app.metadata.name.as_deref().unwrap_or_default(),
-        &PatchParams::default(),
-        &Patch::Merge(&patch),
-    )
-    .await?;
+    let Some(ran) = ran else {
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
+        return Ok(());
+    };
+    for _ in 0..5 {
+        let Some(fresh) = api.get_opt(name).await? else {
+            return Ok(());
+        };
+        let mut p = patch.clone();
+        if fresh.operation.as_ref() == Some(ran) {
+            p["operation"] = Value::Null;
+            if p.get("metadata").is_none() {
+                p["metadata"] = json!({});
+            }
+            p["metadata"]["resourceVersion"] = json!(fresh.metadata.resource_version);
+        }
+        match api.patch(name, &PatchParams::default(), &Patch::Merge(&p)).await {
+            Err(kube::Error::Api(e)) if e.code == 409 => continue,
+            other => {
+                other?;
+                return Ok(());
+            }
+        }
+    }
+    // Still racing after five tries: write the status, leave the operation to the next reconcile.
+    api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
     Ok(())
+}
+
+/// Ends `op` unrun, in phase `Error` with `message` (as Argo CD ends an operation whose
+/// manifests could not be generated), so whoever asked for it stops waiting.
+fn end_operation(status: &mut ApplicationStatus, op: &Operation, message: String) {
+    let now = crate::status::now();
+    status.operation_state = Some(OperationState {
+        operation: op.clone(),
+        phase: "Error".into(),
+        message: Some(message),
+        started_at: now.clone(),
+        finished_at: Some(now),
+        ..Default::default()
+    });
 }
 
 async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Action, ReconcileError> {
@@ -625,6 +661,16 @@ async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Ac
 
 /// Reconciles one Application.
 pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
+    // The watch cache may lag behind this controller's own last write (an operation already
+    // run and cleared, a sync already recorded): decide from the API server's copy.
+    let api: Api<Application> = Api::namespaced(
+        ctx.client.clone(),
+        app.metadata.namespace.as_deref().unwrap_or("default"),
+    );
+    let Some(app) = api.get_opt(app.metadata.name.as_deref().unwrap_or_default()).await? else {
+        return Ok(Action::await_change());
+    };
+    let app = Arc::new(app);
     let access = AppAccess::of(&ctx);
     let app_name = app.instance_name(&control_namespace(&app, &access));
     if app.metadata.deletion_timestamp.is_some() {
@@ -653,8 +699,11 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         None
     };
     if let Some(message) = invalid {
+        if let Some(op) = &op {
+            end_operation(&mut status, op, format!("the Application is invalid: {message}"));
+        }
         status.conditions.push(condition("InvalidSpecError", message));
-        write(&app, &ctx, &status, false).await?;
+        write(&app, &ctx, &status, op.as_ref()).await?;
         return Ok(Action::await_change());
     }
     let unsupported = unsupported_fields(&app);
@@ -677,15 +726,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     let (root, revision) = match fetch(&source, sync_op.revision.as_deref().filter(|_| op.is_some()), &access).await {
         Ok(x) => x,
         Err(e) => {
-            status.conditions.push(condition(
-                "ComparisonError",
-                format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url)),
-            ));
+            let message = format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url));
+            if let Some(op) = &op {
+                end_operation(&mut status, op, message.clone());
+            }
+            status.conditions.push(condition("ComparisonError", message));
             status.sync = Some(SyncStatus {
                 status: "Unknown".into(),
                 ..status.sync.clone().unwrap_or_default()
             });
-            write(&app, &ctx, &status, false).await?;
+            write(&app, &ctx, &status, op.as_ref()).await?;
             return Ok(requeue);
         }
     };
@@ -715,23 +765,15 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 "ComparisonError",
                 format!("rendering {}: {e}", source.path.as_deref().unwrap_or(".")),
             ));
-            if op.is_some() {
-                let now = crate::status::now();
-                status.operation_state = Some(OperationState {
-                    operation: op.clone().unwrap_or_default(),
-                    phase: "Error".into(),
-                    message: Some(format!("rendering failed: {e}")),
-                    started_at: now.clone(),
-                    finished_at: Some(now),
-                    ..Default::default()
-                });
+            if let Some(op) = &op {
+                end_operation(&mut status, op, format!("rendering failed: {e}"));
             }
             status.sync = Some(SyncStatus {
                 status: "Unknown".into(),
                 revision: Some(revision),
                 compared_to: None,
             });
-            write(&app, &ctx, &status, op.is_some()).await?;
+            write(&app, &ctx, &status, op.as_ref()).await?;
             return Ok(requeue);
         }
     };
@@ -775,9 +817,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         (false, false, Value::Null)
     };
 
-    let mut clear_operation = false;
     if run {
-        clear_operation = op.is_some();
         let operation = Operation {
             sync: Some(ballast_api::argo::SyncOperation {
                 revision: Some(revision.clone()),
@@ -796,7 +836,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             started_at: started_at.clone(),
             ..Default::default()
         });
-        write(&app, &ctx, &status, false).await?;
+        write(&app, &ctx, &status, None).await?;
         let mut options: Vec<String> = app.sync_options().to_vec();
         options.extend(sync_op.sync_options.iter().cloned());
         let params = SyncParams {
@@ -884,7 +924,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     };
     status.health = Some(cmp.health);
     status.resources = cmp.resources;
-    write(&app, &ctx, &status, clear_operation).await?;
+    write(&app, &ctx, &status, op.as_ref()).await?;
     // Drift: watch what the Application owns, expecting what is live now.
     if let Some(parts) = ctx.argo.get() {
         let mut refs = Vec::new();

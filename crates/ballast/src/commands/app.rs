@@ -252,15 +252,12 @@ async fn get(api: &Api<Application>, name: &str) -> Result<Application> {
         .ok_or_else(|| anyhow!("Application {name} not found"))
 }
 
-/// Writes the operation and waits until the controller finished it (a new `finishedAt`, the
-/// operation cleared).
+/// Writes the operation and waits until the controller finished it: the operation cleared (the
+/// controller clears only the operation it ran, after writing its result) and the operation
+/// state finished. `finishedAt` has second precision, so two syncs in one second look alike:
+/// it is not what tells them apart.
 async fn operate(api: &Api<Application>, app: &Application, patch: serde_json::Value, timeout: &str) -> Result<u8> {
     let name = app.metadata.name.clone().unwrap_or_default();
-    let before = app
-        .status
-        .as_ref()
-        .and_then(|s| s.operation_state.as_ref())
-        .and_then(|o| o.finished_at.clone());
     let timeout = ballast_core::parse_duration(timeout).map_err(anyhow::Error::msg)?;
     api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
         .await
@@ -269,8 +266,7 @@ async fn operate(api: &Api<Application>, app: &Application, patch: serde_json::V
     loop {
         let now = get(api, &name).await?;
         let state = now.status.as_ref().and_then(|s| s.operation_state.clone());
-        if let Some(s) = state.filter(|s| s.finished_at.is_some() && s.finished_at != before && now.operation.is_none())
-        {
+        if let Some(s) = state.filter(|s| s.finished_at.is_some() && now.operation.is_none()) {
             for r in s
                 .sync_result
                 .as_ref()

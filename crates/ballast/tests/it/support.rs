@@ -294,8 +294,17 @@ impl ControllerProcess {
 }
 
 impl Drop for ControllerProcess {
+    /// Stops the controller; when the test is failing, prints the end of its log to tell why.
     fn drop(&mut self) {
         self.kill();
+        if std::thread::panicking() {
+            let log = self.log();
+            let tail: Vec<&str> = log.lines().rev().take(60).collect();
+            eprintln!("--- last lines of the controller's log ({}) ---", self.log.display());
+            for line in tail.into_iter().rev() {
+                eprintln!("{line}");
+            }
+        }
     }
 }
 
