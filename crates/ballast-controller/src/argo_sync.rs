@@ -144,7 +144,8 @@ pub fn object_options(o: &Value) -> Vec<String> {
         .unwrap_or_default()
 }
 
-/// Helm's install order of kinds (Argo CD's too); unknown kinds last.
+/// The apply order of kinds within a wave as Argo CD's sync engine (gitops-engine) ranks them,
+/// itself derived from Helm's install order; unknown kinds last.
 const KIND_ORDER: &[&str] = &[
     "Namespace",
     "NetworkPolicy",

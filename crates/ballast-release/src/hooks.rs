@@ -28,15 +28,37 @@ fn now() -> String {
     rfc3339(jiff::Timestamp::now())
 }
 
-/// Deletes an object and waits until it is gone (at most `timeout`).
-async fn delete_and_wait(cluster: &Cluster, r: &ObjectRef, timeout: Duration) -> Result<(), ReleaseError> {
-    if !cluster.delete(r, None).await.map_err(|e| ReleaseError(e.to_string()))? {
-        return Ok(());
+/// Deletes the object `uid` names under `r` (or, without `uid`, the one read now), the UID a
+/// precondition: an object recreated meanwhile under the same name is never deleted in its place
+/// (nothing is deleted then). Waits until it is gone (at most `timeout`).
+async fn delete_and_wait(
+    cluster: &Cluster,
+    r: &ObjectRef,
+    uid: Option<&str>,
+    timeout: Duration,
+) -> Result<(), ReleaseError> {
+    let read;
+    let uid = match uid {
+        Some(u) => u,
+        None => {
+            let Some(live) = cluster.get(r).await.map_err(|e| ReleaseError(e.to_string()))? else {
+                return Ok(());
+            };
+            read = live["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+            &read
+        }
+    };
+    match cluster.delete(r, Some(uid)).await {
+        Ok(true) => {}
+        Ok(false) => return Ok(()),
+        Err(e) if e.is_precondition_failed() => return Ok(()),
+        Err(e) => return Err(ReleaseError(e.to_string())),
     }
     let deadline = Instant::now() + timeout;
     while Instant::now() < deadline {
         match cluster.get(r).await {
             Ok(None) => return Ok(()),
+            Ok(Some(o)) if o["metadata"]["uid"].as_str() != Some(uid) => return Ok(()),
             Ok(Some(_)) => tokio::time::sleep(POLL).await,
             Err(e) => return Err(ReleaseError(e.to_string())),
         }
@@ -101,29 +123,34 @@ pub async fn run(
         .filter(|&i| hooks[i].events.iter().any(|e| e == event))
         .collect();
     order.sort_by(|&a, &b| (hooks[a].weight, &hooks[a].name).cmp(&(hooks[b].weight, &hooks[b].name)));
-    let mut done: Vec<(usize, ObjectRef)> = Vec::new();
+    // Each hook run, with the UID its apply returned: a delete policy deletes that object only.
+    let mut done: Vec<(usize, ObjectRef, Option<String>)> = Vec::new();
     for i in order {
         let object = hook_object(cluster, &hooks[i].manifest, namespace)?;
         let r = object.object_ref();
         if has_policy(&hooks[i], "before-hook-creation") {
-            delete_and_wait(cluster, &r, timeout).await?;
+            delete_and_wait(cluster, &r, None, timeout).await?;
         }
         hooks[i].last_run.started_at = now();
         hooks[i].last_run.completed_at.clear();
         hooks[i].last_run.phase = "Running".into();
+        let mut uid = None;
         let outcome = match cluster.apply(&r, &object.object, false, true).await {
-            Ok(_) => wait_hook(cluster, &r, timeout).await,
+            Ok(applied) => {
+                uid = applied["metadata"]["uid"].as_str().map(str::to_string);
+                wait_hook(cluster, &r, timeout).await
+            }
             Err(e) => Err(e.to_string()),
         };
         hooks[i].last_run.completed_at = now();
         if let Err(why) = outcome {
             hooks[i].last_run.phase = "Failed".into();
-            if has_policy(&hooks[i], "hook-failed") {
-                let _ = cluster.delete(&r, None).await;
+            if has_policy(&hooks[i], "hook-failed") && uid.is_some() {
+                let _ = cluster.delete(&r, uid.as_deref()).await;
             }
-            for (j, done_ref) in &done {
-                if has_policy(&hooks[*j], "hook-succeeded") {
-                    let _ = cluster.delete(done_ref, None).await;
+            for (j, done_ref, done_uid) in &done {
+                if has_policy(&hooks[*j], "hook-succeeded") && done_uid.is_some() {
+                    let _ = cluster.delete(done_ref, done_uid.as_deref()).await;
                 }
             }
             return Err(ReleaseError(format!(
@@ -132,11 +159,11 @@ pub async fn run(
             )));
         }
         hooks[i].last_run.phase = "Succeeded".into();
-        done.push((i, r));
+        done.push((i, r, uid));
     }
-    for (j, r) in &done {
-        if has_policy(&hooks[*j], "hook-succeeded") {
-            delete_and_wait(cluster, r, timeout).await?;
+    for (j, r, uid) in &done {
+        if has_policy(&hooks[*j], "hook-succeeded") && uid.is_some() {
+            delete_and_wait(cluster, r, uid.as_deref(), timeout).await?;
         }
     }
     Ok(())

@@ -135,8 +135,18 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
             println!("◎ {r} kept: objects of this kind wait for another controller's finalizer");
             continue;
         }
-        if cluster.serves(&r) && cluster.delete(&r, None).await? {
-            println!("✔ {r} deleted");
+        if !cluster.serves(&r) {
+            continue;
+        }
+        // Only the object read: one recreated under the same name meanwhile is not deleted.
+        let Some(live) = cluster.get(&r).await? else {
+            continue;
+        };
+        match cluster.delete(&r, live["metadata"]["uid"].as_str()).await {
+            Ok(true) => println!("✔ {r} deleted"),
+            Ok(false) => {}
+            Err(e) if e.is_precondition_failed() => println!("◎ {r} kept: recreated while uninstalling"),
+            Err(e) => return Err(e.into()),
         }
     }
     if !blocked.is_empty() {
