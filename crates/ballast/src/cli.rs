@@ -122,6 +122,14 @@ pub enum Command {
     /// Argo CD Applications: `list`, `get`, `diff`, `sync`, `history`, `rollback`.
     #[command(subcommand, alias = "apps")]
     App(crate::commands::app::AppCommand),
+    /// CI helpers editing files in place: `set image` (as `kustomize edit set image`),
+    /// `set value` (a key path in a YAML file). Exit 0 changed, 3 nothing to do, 2 error.
+    #[command(subcommand)]
+    Set(crate::commands::image_edit::SetCommand),
+    /// CI helper: `bump image NAME --to V | --from-registry REPO --policy RANGE`.
+    /// Exit 0 changed, 3 nothing to do, 2 error.
+    #[command(subcommand)]
+    Bump(crate::commands::image_edit::BumpCommand),
 }
 
 /// `check`.

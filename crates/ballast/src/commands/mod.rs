@@ -20,6 +20,7 @@ mod helmfile;
 mod helmfile_apply;
 mod helmfile_live;
 mod helmrelease;
+pub mod image_edit;
 pub mod install;
 mod local;
 mod reconcile;
@@ -44,6 +45,8 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
         Command::Helmfile(args) => helmfile::run(args, kubeconfig, context).await,
         Command::Render(args) => render::run(args),
+        Command::Set(cmd) => image_edit::run_set(cmd),
+        Command::Bump(cmd) => image_edit::run_bump(cmd).await,
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::DiffHelmrelease(args) => diff_helmrelease::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,

@@ -11,6 +11,8 @@ mod argo;
 mod bad_input;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
 mod bootstrap;
+/// CI helpers `set image`, `set value`, `bump image` editing files in place (no cluster).
+mod ci_helpers;
 /// The controller: Flux objects, source watch, drift, prune, health, dependencies.
 mod controller;
 /// diff: exit codes, prunes, masking.
