@@ -130,6 +130,9 @@ pub enum Command {
     /// Exit 0 changed, 3 nothing to do, 2 error.
     #[command(subcommand)]
     Bump(crate::commands::image_edit::BumpCommand),
+    /// CI helper: commit what changed in a checkout and push it, rebasing onto a branch that
+    /// moved meanwhile (never forcing). Exit 0 pushed, 3 nothing to commit, 2 error.
+    CommitPush(crate::commands::commit_push::CommitPushArgs),
 }
 
 /// `check`.

@@ -194,3 +194,109 @@ fn bump_image_in_a_kustomization_keeps_the_new_name_and_drops_the_digest() {
     );
     assert!(kustomize(dir.path()).contains("image: registry.local/app:v1.1.0"));
 }
+
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .arg("-C")
+        .arg(dir)
+        .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+        .args(args)
+        .output()
+        .expect("run git");
+    assert!(
+        out.status.success(),
+        "git {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8_lossy(&out.stdout).trim().to_string()
+}
+
+/// Two CI jobs edit the same repository: the second push is not a fast-forward, so it is
+/// rebased onto the first and pushed; both commits end up on the branch. A conflicting edit is
+/// refused without pushing or forcing anything.
+#[test]
+fn commit_push_rebases_onto_a_concurrent_push_and_never_forces() {
+    let root = tempfile::tempdir().unwrap();
+    let remote = root.path().join("remote.git");
+    git(
+        root.path(),
+        &[
+            "init",
+            "--quiet",
+            "--bare",
+            "--initial-branch=main",
+            remote.to_str().unwrap(),
+        ],
+    );
+    let url = format!("file://{}", remote.display());
+    let seed = root.path().join("seed");
+    git(root.path(), &["clone", "--quiet", &url, seed.to_str().unwrap()]);
+    std::fs::write(seed.join("values.yaml"), "image:\n  tag: \"1.0.0\"\n").unwrap();
+    std::fs::write(seed.join("other.yaml"), "a: 1\n").unwrap();
+    git(&seed, &["add", "-A"]);
+    git(&seed, &["commit", "--quiet", "-m", "seed"]);
+    git(&seed, &["push", "--quiet", "origin", "HEAD:refs/heads/main"]);
+    let a = root.path().join("a");
+    let b = root.path().join("b");
+    git(root.path(), &["clone", "--quiet", &url, a.to_str().unwrap()]);
+    git(root.path(), &["clone", "--quiet", &url, b.to_str().unwrap()]);
+
+    // Nothing changed: exit 3, nothing pushed.
+    let push = |dir: &Path, msg: &str| {
+        run(&[
+            "commit-push",
+            "--repo",
+            dir.to_str().unwrap(),
+            "--branch",
+            "main",
+            "-m",
+            msg,
+            "--author-name",
+            "ci",
+            "--author-email",
+            "ci@example.invalid",
+            "-o",
+            "json",
+        ])
+    };
+    assert_eq!(push(&a, "nothing").code, 3);
+
+    // Job A bumps the tag and pushes; job B, from the older head, edits another file.
+    let out = run(&[
+        "set",
+        "value",
+        a.join("values.yaml").to_str().unwrap(),
+        "image.tag=1.1.0",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = push(&a, "bump app to 1.1.0");
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    std::fs::write(b.join("other.yaml"), "a: 2\n").unwrap();
+    let out = push(&b, "other change");
+    assert_eq!(out.code, 0, "{} {}", out.stdout, out.stderr);
+    let json: serde_json::Value = serde_json::from_str(out.stdout.trim()).unwrap();
+    assert_eq!(json["rebases"], 1, "{}", out.stdout);
+    let log = git(&remote, &["log", "--format=%s", "main"]);
+    assert_eq!(
+        log.lines().collect::<Vec<_>>(),
+        ["other change", "bump app to 1.1.0", "seed"]
+    );
+    assert_eq!(git(&remote, &["show", "main:values.yaml"]), "image:\n  tag: \"1.1.0\"");
+
+    // Job C, still on the seed, sets the same value differently: a conflict, nothing pushed.
+    let c = root.path().join("c");
+    git(root.path(), &["clone", "--quiet", &url, c.to_str().unwrap()]);
+    git(&c, &["reset", "--quiet", "--hard", "HEAD~2"]);
+    let out = run(&[
+        "set",
+        "value",
+        c.join("values.yaml").to_str().unwrap(),
+        "image.tag=2.0.0",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let out = push(&c, "bump app to 2.0.0");
+    assert_eq!(out.code, 2, "{} {}", out.stdout, out.stderr);
+    assert!(out.stderr.contains("conflicts"), "{}", out.stderr);
+    assert_eq!(git(&remote, &["log", "--format=%s", "-1", "main"]), "other change");
+    assert_eq!(git(&c, &["status", "--porcelain"]), "", "the rebase was not undone");
+}
