@@ -15,7 +15,7 @@ pub mod policy;
 pub mod setters;
 pub mod values;
 
-pub use constraint::{Constraint, ConstraintError, parse_tag};
+pub use constraint::{Constraint, ConstraintError, Version, parse_tag};
 pub use kustomization::{EditError, ImageOverride, parse_override, set_images, split_image};
 pub use policy::{Policy, PolicyError, Selection, TagFilter, exclusions, select};
 pub use setters::{Change, ImageRef, Marker, ObjectId, SetterError, parse_marker, update};
