@@ -57,5 +57,7 @@ mod safety;
 mod source;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.
 mod sync;
+/// Tag-driven releases: staging follows main, production follows v* tags (seed 004).
+mod tag_releases;
 /// `uninstall` with a running controller: nothing pruned, foreign finalizers kept.
 mod uninstall;
