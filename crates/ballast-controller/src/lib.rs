@@ -29,11 +29,14 @@
 //!   new artifact and publishes ExternalArtifacts ([`artifact_generator`]), which Kustomizations
 //!   follow as they follow an OCIRepository.
 
+pub mod app_project;
 pub mod application;
 pub mod argo_render;
+pub mod argo_retry;
 pub mod argo_sync;
 mod artifact_copy;
 pub mod artifact_generator;
+pub mod auto_rollback;
 pub mod chart_source;
 mod context;
 pub mod drift;
@@ -48,8 +51,11 @@ pub mod leader;
 mod metrics;
 pub mod oci_repository;
 pub mod schedule;
+pub mod shared_resource;
 pub mod source_mirror;
 mod status;
+pub mod sync_gate;
+pub mod sync_window;
 pub mod watch_health;
 
 use std::net::SocketAddr;
