@@ -1070,7 +1070,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     status.health = Some(health);
     status.resources = cmp.resources;
     // Rollback on Degraded (`ballast.dev/rollback-on-degraded`).
-    let decision = crate::auto_rollback::decide(&app, &status, &revision, jiff::Timestamp::now());
+    let target = requested.is_none().then_some(revision.as_str());
+    let decision = crate::auto_rollback::decide(&app, &status, target, jiff::Timestamp::now());
     if let Some((_, message)) = &decision.rollback {
         status
             .conditions

@@ -50,12 +50,13 @@ pub struct Decision {
     pub recheck: Option<Duration>,
 }
 
-/// Decides from `status` (just computed) at `now`; `revision` is the one the source resolves to.
-pub fn decide(app: &Application, status: &ApplicationStatus, revision: &str, now: jiff::Timestamp) -> Decision {
+/// Decides from `status` (just computed) at `now`; `target` is the revision the source's
+/// `targetRevision` resolves to (`None` when this reconcile ran an operation for another one).
+pub fn decide(app: &Application, status: &ApplicationStatus, target: Option<&str>, now: jiff::Timestamp) -> Decision {
     let mut d = Decision::default();
     // A newer revision lifts the hold.
     if let Some(h) = held(app)
-        && h != revision
+        && target.is_some_and(|t| t != h)
     {
         d.annotations.insert(HELD.into(), None);
     }
@@ -180,11 +181,11 @@ mod tests {
     #[test]
     fn healthy_is_remembered_and_degraded_rolls_back_when_due() {
         let now: jiff::Timestamp = "2026-11-30T12:01:00Z".parse().unwrap();
-        let d = decide(&app(&[]), &status("Healthy", "2026-11-30T12:00:30Z"), "bad", now);
+        let d = decide(&app(&[]), &status("Healthy", "2026-11-30T12:00:30Z"), Some("bad"), now);
         assert_eq!(d.annotations.get(LAST_HEALTHY), Some(&Some("1".to_string())));
         let a = app(&[(ANNOTATION, "1m"), (LAST_HEALTHY, "0")]);
         // Degraded for 30 s only: not yet, look again in time.
-        let d = decide(&a, &status("Degraded", "2026-11-30T12:00:30Z"), "bad", now);
+        let d = decide(&a, &status("Degraded", "2026-11-30T12:00:30Z"), Some("bad"), now);
         assert!(d.rollback.is_none());
         assert_eq!(d.recheck, Some(Duration::from_secs(31)));
         // Degraded for 2 min: back to "good", "bad" held.
@@ -209,7 +210,10 @@ mod tests {
         );
         assert_eq!(d, Decision::default());
         // A newer revision lifts the hold.
-        let d = decide(&app(&[(HELD, "bad")]), &status("Healthy", "x"), "newer", now);
+        let d = decide(&app(&[(HELD, "bad")]), &status("Healthy", "x"), Some("newer"), now);
         assert_eq!(d.annotations.get(HELD), Some(&None));
+        // The rollback's own sync (to another revision than the target's) keeps it.
+        let d = decide(&app(&[(HELD, "bad")]), &status("Healthy", "x"), None, now);
+        assert_eq!(d.annotations.get(HELD), None);
     }
 }
