@@ -996,11 +996,12 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             finished_at: Some(finished.clone()),
             retry_count,
         };
-        if !outcome.ok && crate::argo_retry::schedule(&mut state, jiff::Timestamp::now()) {
-            if let Some(at) = crate::argo_retry::pending(&state) {
-                let wait = jiff::Timestamp::now().duration_until(at);
-                requeue = Action::requeue(Duration::try_from(wait).unwrap_or_default() + Duration::from_secs(1));
-            }
+        if !outcome.ok
+            && crate::argo_retry::schedule(&mut state, jiff::Timestamp::now())
+            && let Some(at) = crate::argo_retry::pending(&state)
+        {
+            let wait = jiff::Timestamp::now().duration_until(at);
+            requeue = Action::requeue(Duration::try_from(wait).unwrap_or_default() + Duration::from_secs(1));
         }
         status.operation_state = Some(state);
         if outcome.ok {

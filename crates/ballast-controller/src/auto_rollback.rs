@@ -192,7 +192,7 @@ mod tests {
         let d = decide(
             &a,
             &status("Degraded", "2026-11-30T11:59:00Z"),
-            "bad",
+            Some("bad"),
             now + jiff::SignedDuration::from_secs(60),
         );
         let (target, message) = d.rollback.clone().unwrap();
@@ -205,7 +205,7 @@ mod tests {
         let d = decide(
             &app(&[(LAST_HEALTHY, "0")]),
             &status("Degraded", "2026-11-30T10:00:00Z"),
-            "bad",
+            Some("bad"),
             now,
         );
         assert_eq!(d, Decision::default());
