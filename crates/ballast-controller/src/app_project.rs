@@ -63,6 +63,27 @@ pub async fn load(client: &kube::Client, app: &Application, namespace: &str) -> 
     }
 }
 
+/// The Applications among `apps` that use `project` (by name, the project living in their
+/// namespace or in Argo CD's `argocd`): a change of the project concerns them.
+pub fn applications_of(
+    apps: &[std::sync::Arc<Application>],
+    project: &AppProject,
+) -> Vec<kube::runtime::reflector::ObjectRef<Application>> {
+    let name = project.metadata.name.as_deref().unwrap_or_default();
+    let ns = project.metadata.namespace.as_deref().unwrap_or_default();
+    apps.iter()
+        .filter(|a| {
+            let uses = if a.spec.project.is_empty() {
+                "default"
+            } else {
+                a.spec.project.as_str()
+            };
+            uses == name && (a.metadata.namespace.as_deref() == Some(ns) || ns == "argocd")
+        })
+        .map(|a| kube::runtime::reflector::ObjectRef::from_obj(a.as_ref()))
+        .collect()
+}
+
 /// A gobwas glob match, with `/` as separator or none; an invalid pattern matches nothing.
 pub fn glob(pattern: &str, value: &str, slash_separates: bool) -> bool {
     if pattern == "*" {

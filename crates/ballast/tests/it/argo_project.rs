@@ -119,7 +119,7 @@ fn app_project_refuses_source_destination_and_kinds_as_argo_cd() {
         json!({"sourceRepos": ["file://**"],
                "destinations": [{"server": "https://kubernetes.default.svc", "namespace": "team-*"}]}),
     );
-    refresh(&ns, "small");
+    // No refresh: a changed AppProject concerns its Applications at once.
     wait_app(&ns, "small", 60, |a| {
         has_condition(
             a,
@@ -139,7 +139,7 @@ fn app_project_refuses_source_destination_and_kinds_as_argo_cd() {
                "destinations": [{"name": "in-cluster", "namespace": ns}],
                "namespaceResourceBlacklist": [{"group": "", "kind": "Service"}]}),
     );
-    refresh(&ns, "small");
+
     let a = wait_app(&ns, "small", 60, |a| state(a).2 == "Failed");
     assert!(
         conditions(&a).iter().all(|(t, _)| t != "InvalidSpecError"),
@@ -214,19 +214,43 @@ fn deny_sync_window_blocks_automated_and_manual_sync_until_removed() {
     assert_eq!(state(&a).2, "Running");
     assert!(get("configmap", Some(&ns), "settings").is_none());
 
-    // The window removed: the sync runs.
+    // manualSync on the window: the waiting manual sync runs (the AppProject change is seen).
+    project(
+        &ns,
+        "frozen",
+        json!({"sourceRepos": ["*"], "destinations": [{"server": "*", "namespace": "*"}],
+               "syncWindows": [
+                 {"kind": "deny", "schedule": "* * * * *", "duration": "1h", "applications": ["small*"],
+                  "timeZone": "Europe/Berlin", "manualSync": true}]}),
+    );
+    wait_app(&ns, "small", 60, |a| state(a).2 == "Succeeded");
+    assert!(get("configmap", Some(&ns), "settings").is_some());
+
+    // Automated sync is still blocked: a new revision waits.
+    repo.write(
+        "small/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  k: v2\n",
+    );
+    let second = repo.commit("v2");
+    refresh(&ns, "small");
+    let a = wait_app(&ns, "small", 60, |a| {
+        a["status"]["sync"]["revision"] == second.as_str() && has_condition(a, "SyncWindowBlocked", "deny")
+    });
+    assert_eq!(state(&a).0, "OutOfSync");
+    assert_eq!(get("configmap", Some(&ns), "settings").unwrap()["data"]["k"], "v");
+
+    // The window removed: the automated sync runs (no refresh: the AppProject change is seen).
     merge_patch(
         "appprojects.argoproj.io",
         "frozen",
         &ns,
         r#"{"spec": {"syncWindows": null}}"#,
     );
-    refresh(&ns, "small");
     let a = wait_app(&ns, "small", 90, |a| {
-        state(a).0 == "Synced" && state(a).2 == "Succeeded"
+        state(a).0 == "Synced" && a["status"]["operationState"]["syncResult"]["revision"] == second.as_str()
     });
     assert!(!has_condition(&a, "SyncWindowBlocked", ""), "{:?}", conditions(&a));
-    assert!(get("configmap", Some(&ns), "settings").is_some());
+    assert_eq!(get("configmap", Some(&ns), "settings").unwrap()["data"]["k"], "v2");
 }
 
 #[test]
