@@ -764,10 +764,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     }
     // What is asked: a new operation, else a retry that is due.
     let requested = op.clone().or_else(|| {
-        pending_retry
-            .as_ref()
-            .filter(|(_, at)| *at <= now)
-            .map(|(s, _)| s.operation.clone())
+        pending_retry.as_ref().filter(|(_, at)| *at <= now).map(|(s, _)| {
+            // `retry.refresh`: the retry syncs the source's latest revision.
+            let mut o = s.operation.clone();
+            if o.retry.as_ref().and_then(|r| r.refresh) == Some(true)
+                && let Some(sync) = o.sync.as_mut()
+            {
+                sync.revision = None;
+            }
+            o
+        })
     });
     let sync_op = requested.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
     let source = sync_op
@@ -849,7 +855,15 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         .and_then(|s| s.sync_result.as_ref())
         .map(|r| r.revision.as_str())
         == Some(revision.as_str());
-    let held = crate::auto_rollback::held(&app).is_some_and(|h| h == revision);
+    let held = requested.is_none() && crate::auto_rollback::held(&app).is_some_and(|h| h == revision);
+    if held {
+        status.conditions.push(condition(
+            crate::auto_rollback::CONDITION,
+            format!(
+                "rolled back on Degraded: {revision} is held out of automated sync; a newer revision lifts the hold"
+            ),
+        ));
+    }
     let (mut run, prune, initiated) = if let Some(op) = &requested {
         (
             true,
@@ -862,12 +876,6 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         // A retry waits for its back-off.
         (false, false, Value::Null)
     } else if held && automated.is_some() {
-        status.conditions.push(condition(
-            crate::auto_rollback::CONDITION,
-            format!(
-                "{revision} is held out of automated sync after a rollback on Degraded; a newer revision lifts the hold"
-            ),
-        ));
         (false, false, Value::Null)
     } else if let Some(a) = &automated {
         let last_failed =
