@@ -352,9 +352,9 @@ fn another_apps_object_is_not_taken_over_and_named_in_shared_resource_warning() 
     );
 }
 
-fn web(replicas: u32, version: &str) -> String {
+fn web(version: &str) -> String {
     format!(
-        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: {replicas}\n  progressDeadlineSeconds: 3\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n        v: \"{version}\"\n    spec:\n      containers:\n      - name: web\n        image: example.invalid/web:{version}\n"
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  progressDeadlineSeconds: 3\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n        v: \"{version}\"\n    spec:\n      containers:\n      - name: web\n        image: example.invalid/web:{version}\n"
     )
 }
 
@@ -362,7 +362,7 @@ fn web(replicas: u32, version: &str) -> String {
 fn degraded_app_rolled_back_to_last_healthy_revision_which_is_then_held() {
     let ns = namespace("argo-rod");
     let repo = GitRepo::new();
-    repo.write("web/deploy.yaml", &web(1, "1"));
+    repo.write("web/deploy.yaml", &web("1"));
     let good = repo.commit("good");
     let _c = controller(&ns);
     let app_json = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
@@ -380,7 +380,7 @@ fn degraded_app_rolled_back_to_last_healthy_revision_which_is_then_held() {
     });
 
     // A revision whose Pods never become ready: Degraded once the progress deadline passes.
-    repo.write("web/deploy.yaml", &web(1, "2"));
+    repo.write("web/deploy.yaml", &web("2"));
     let bad = repo.commit("bad");
     refresh(&ns, "web");
     let a = wait_app(&ns, "web", 120, |a| {
@@ -411,8 +411,13 @@ fn degraded_app_rolled_back_to_last_healthy_revision_which_is_then_held() {
     let d = get("deployment", Some(&ns), "web").unwrap();
     assert_eq!(d["spec"]["template"]["metadata"]["labels"]["v"], "1");
 
-    // A newer revision lifts the hold and is synced.
-    repo.write("web/deploy.yaml", &web(2, "1"));
+    // A newer revision lifts the hold and is synced (the Deployment as the healthy one, so no
+    // progress deadline is at stake; a ConfigMap added).
+    repo.write("web/deploy.yaml", &web("1"));
+    repo.write(
+        "web/extra.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: extra\ndata:\n  k: v\n",
+    );
     let newer = repo.commit("newer");
     refresh(&ns, "web");
     let a = wait_app(&ns, "web", 120, |a| {
@@ -420,5 +425,5 @@ fn degraded_app_rolled_back_to_last_healthy_revision_which_is_then_held() {
         a["status"]["operationState"]["syncResult"]["revision"] == newer.as_str() && state(a).2 == "Succeeded"
     });
     assert!(a["metadata"]["annotations"]["ballast.dev/held-revision"].is_null());
-    assert_eq!(get("deployment", Some(&ns), "web").unwrap()["spec"]["replicas"], 2);
+    assert!(get("configmap", Some(&ns), "extra").is_some());
 }
