@@ -52,7 +52,12 @@ pub async fn load(client: &kube::Client, app: &Application, namespace: &str) -> 
         app.spec.project.as_str()
     };
     let api: Api<AppProject> = Api::namespaced(client.clone(), namespace);
-    match api.get_opt(name).await {
+    // A cluster that does not serve AppProjects answers 404 for the kind: no project exists.
+    let found = match api.get_opt(name).await {
+        Err(kube::Error::Api(e)) if e.code == 404 => Ok(None),
+        other => other,
+    };
+    match found {
         Ok(Some(p)) => Ok(p),
         Ok(None) if name == "default" => Ok(default_project(namespace)),
         Ok(None) => Err(format!(
@@ -319,6 +324,27 @@ mod tests {
         assert!(!kind_permitted(&p, "", "ConfigMap", "c", true));
         assert!(kind_permitted(&p, "", "Namespace", "team-a", false));
         assert!(!kind_permitted(&p, "", "Namespace", "prod", false));
+    }
+
+    #[test]
+    fn a_project_concerns_the_applications_using_it() {
+        let app = |ns: &str, name: &str, project: &str| {
+            std::sync::Arc::new(
+                serde_json::from_value::<Application>(json!({
+                    "metadata": {"name": name, "namespace": ns}, "spec": {"project": project}}))
+                .unwrap(),
+            )
+        };
+        let apps = [app("a", "one", "p"), app("a", "two", ""), app("b", "three", "p")];
+        let mut p = AppProject::default();
+        p.metadata.name = Some("p".into());
+        p.metadata.namespace = Some("a".into());
+        let names: Vec<String> = applications_of(&apps, &p).into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["one"]);
+        p.metadata.name = Some("default".into());
+        p.metadata.namespace = Some("argocd".into());
+        let names: Vec<String> = applications_of(&apps, &p).into_iter().map(|r| r.name).collect();
+        assert_eq!(names, ["two"], "an empty project is `default`");
     }
 
     #[test]
