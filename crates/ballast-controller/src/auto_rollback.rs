@@ -4,7 +4,8 @@
 //! (from `status.history`), and the revision it left is held out of automated sync until a
 //! newer one arrives. An event and the condition [`CONDITION`] say what happened.
 //!
-//! Bookkeeping lives in the Application's annotations (its status keeps Argo CD's shape):
+//! Bookkeeping lives in the annotations of the Applications that ask for it (their status keeps
+//! Argo CD's shape):
 //! [`LAST_HEALTHY`] (the history id last seen Synced and Healthy) and [`HELD`] (the revision held
 //! back). The rollback itself is an `operation` written as `ballast app rollback` writes it, so
 //! it runs, is recorded and is reported like any other sync.
@@ -60,6 +61,10 @@ pub fn decide(app: &Application, status: &ApplicationStatus, target: Option<&str
     {
         d.annotations.insert(HELD.into(), None);
     }
+    // Only Applications that ask for the rollback are annotated.
+    let Some(after) = annotation(app, ANNOTATION) else {
+        return d;
+    };
     let Some(latest) = status.history.last() else {
         return d;
     };
@@ -72,7 +77,7 @@ pub fn decide(app: &Application, status: &ApplicationStatus, target: Option<&str
         d.annotations.insert(LAST_HEALTHY.into(), Some(latest.id.to_string()));
         return d;
     }
-    let Some(after) = annotation(app, ANNOTATION).and_then(|v| ballast_core::duration::parse_duration(v).ok()) else {
+    let Ok(after) = ballast_core::duration::parse_duration(after) else {
         return d;
     };
     if !op_ok || health.is_none_or(|h| h.status != "Degraded") || last_healthy == Some(latest.id) {
@@ -181,8 +186,15 @@ mod tests {
     #[test]
     fn healthy_is_remembered_and_degraded_rolls_back_when_due() {
         let now: jiff::Timestamp = "2026-11-30T12:01:00Z".parse().unwrap();
-        let d = decide(&app(&[]), &status("Healthy", "2026-11-30T12:00:30Z"), Some("bad"), now);
+        let d = decide(
+            &app(&[(ANNOTATION, "1m")]),
+            &status("Healthy", "2026-11-30T12:00:30Z"),
+            Some("bad"),
+            now,
+        );
         assert_eq!(d.annotations.get(LAST_HEALTHY), Some(&Some("1".to_string())));
+        let d = decide(&app(&[]), &status("Healthy", "2026-11-30T12:00:30Z"), Some("bad"), now);
+        assert_eq!(d, Decision::default(), "not annotated: nothing written");
         let a = app(&[(ANNOTATION, "1m"), (LAST_HEALTHY, "0")]);
         // Degraded for 30 s only: not yet, look again in time.
         let d = decide(&a, &status("Degraded", "2026-11-30T12:00:30Z"), Some("bad"), now);
