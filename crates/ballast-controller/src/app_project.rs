@@ -89,6 +89,27 @@ pub fn applications_of(
         .collect()
 }
 
+/// AppProject fields that restrict Applications but that Ballast does not enforce, named as
+/// `AppProject <name> spec.<field>` (reported with the Application's unsupported fields).
+pub fn unenforced(project: &AppProject) -> Vec<String> {
+    const RESTRICTING: [&str; 6] = [
+        "sourceNamespaces",
+        "permitOnlyProjectScopedClusters",
+        "signatureKeys",
+        "sourceIntegrity",
+        "destinationServiceAccounts",
+        "orphanedResources",
+    ];
+    let name = project.metadata.name.as_deref().unwrap_or("default");
+    project
+        .spec
+        .extra
+        .iter()
+        .filter(|(k, v)| RESTRICTING.contains(&k.as_str()) && !v.is_null() && **v != serde_json::Value::Bool(false))
+        .map(|(k, _)| format!("AppProject {name} spec.{k}"))
+        .collect()
+}
+
 /// A gobwas glob match, with `/` as separator or none; an invalid pattern matches nothing.
 pub fn glob(pattern: &str, value: &str, slash_separates: bool) -> bool {
     if pattern == "*" {
@@ -324,6 +345,15 @@ mod tests {
         assert!(!kind_permitted(&p, "", "ConfigMap", "c", true));
         assert!(kind_permitted(&p, "", "Namespace", "team-a", false));
         assert!(!kind_permitted(&p, "", "Namespace", "prod", false));
+    }
+
+    #[test]
+    fn unenforced_restrictions_are_named() {
+        let mut p = AppProject::default();
+        p.metadata.name = Some("p".into());
+        p.spec = spec(json!({"sourceRepos": ["*"], "sourceNamespaces": ["team-*"],
+                             "permitOnlyProjectScopedClusters": false, "roles": [{"name": "r"}]}));
+        assert_eq!(unenforced(&p), ["AppProject p spec.sourceNamespaces"]);
     }
 
     #[test]

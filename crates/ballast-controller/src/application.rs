@@ -752,7 +752,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             return Ok(requeue);
         }
     };
-    let unsupported = unsupported_fields(&app);
+    let mut unsupported = unsupported_fields(&app);
+    unsupported.extend(crate::app_project::unenforced(&project));
     if !unsupported.is_empty() {
         status.conditions.push(condition(
             UNSUPPORTED_WARNING,
