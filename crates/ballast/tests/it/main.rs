@@ -7,6 +7,9 @@ mod support;
 mod api_errors;
 /// Argo CD Applications: sync, waves, hooks, manual sync, prune, self-heal, app of apps.
 mod argo;
+/// Argo CD AppProjects (sources, destinations, kinds), sync windows, retry, shared resources,
+/// rollback on Degraded, `app delete`.
+mod argo_project;
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
