@@ -186,7 +186,9 @@ impl Origin {
 
     fn shown(&self) -> String {
         match self {
-            Origin::Http(r) | Origin::Oci { repo: Some(r), .. } => format!("repository \"{}\" ({})", r.name, self.url()),
+            Origin::Http(r) | Origin::Oci { repo: Some(r), .. } => {
+                format!("repository \"{}\" ({})", r.name, self.url())
+            }
             Origin::Oci { repo: None, .. } => format!("registry {}", self.url()),
         }
     }
@@ -215,9 +217,13 @@ pub fn chart_for(st: &State, r: &Release) -> Result<PathBuf, Error> {
     })?;
     let devel = flag(&get(&r.spec, "devel")) || flag(&get(&st.field("helmDefaults"), "devel"));
     let version = r.version.trim();
-    let range = if version.is_empty() && devel { ">0.0.0-0" } else { version };
-    let skip_tls = flag(&get(&r.spec, "insecureSkipTLSVerify"))
-        || flag(&get(&st.field("helmDefaults"), "insecureSkipTLSVerify"));
+    let range = if version.is_empty() && devel {
+        ">0.0.0-0"
+    } else {
+        version
+    };
+    let skip_tls =
+        flag(&get(&r.spec, "insecureSkipTLSVerify")) || flag(&get(&st.field("helmDefaults"), "insecureSkipTLSVerify"));
     let plain_http = flag(&get(&r.spec, "plainHttp"));
     fetch(session, &origin, &chart, range, skip_tls, plain_http, &st.dir)
         .map_err(|e| at(format!("chart \"{}\" from {}: {e}", r.chart, origin.shown())))
@@ -239,6 +245,12 @@ fn origin(r: &Release, repos: &[Repository]) -> Result<(Origin, String), String>
             .find(|x| x.oci && OciUrl::parse(&x.url).is_ok_and(|u| u.registry == full.registry))
             .cloned();
         return Ok((Origin::Oci { url, repo }, name.to_string()));
+    }
+    if r.chart.contains("::") || r.chart.contains("://") {
+        return Err(format!(
+            "chart \"{}\": only local charts, repository/chart and oci:// charts are supported (go-getter and chart URLs are not fetched)",
+            redact_url(&r.chart)
+        ));
     }
     let Some((repo_name, name)) = r.chart.split_once('/') else {
         return Err(format!(
@@ -283,7 +295,13 @@ fn cached_path(cache: &Path, url: &str, chart: &str, version: &str) -> PathBuf {
     let key = hex::encode(sha2::Sha256::digest(format!("{url}\n{chart}\n{version}").as_bytes()));
     let safe = |s: &str| -> String {
         s.chars()
-            .map(|c| if c.is_ascii_alphanumeric() || "._-+".contains(c) { c } else { '_' })
+            .map(|c| {
+                if c.is_ascii_alphanumeric() || "._-+".contains(c) {
+                    c
+                } else {
+                    '_'
+                }
+            })
             .collect()
     };
     cache
@@ -535,7 +553,11 @@ fn with_dependencies(st: &State, dir: &Path, repos: &[Repository]) -> Result<Pat
                         plain_http: false,
                     }))
                 }
-                None => return Err(what("only file://, http(s)://, oci://, @name and alias:name repositories are supported".into())),
+                None => {
+                    return Err(what(
+                        "only file://, http(s)://, oci://, @name and alias:name repositories are supported".into(),
+                    ));
+                }
             };
             let path = fetch(session, &origin, &dep.name, &dep.version, false, false, &st.dir)
                 .map_err(|e| what(format!("from {}: {e}", origin.shown())))?;
@@ -553,11 +575,11 @@ fn with_dependencies(st: &State, dir: &Path, repos: &[Repository]) -> Result<Pat
     }
     let packaged = chart_package::package_chart_dir_with_archives(dir, archives, MAX_LOCAL_CHART).map_err(explain)?;
     let hex = packaged.digest.trim_start_matches("sha256:");
-    let path = session
-        .cache
-        .join("helmfile-charts")
-        .join("built")
-        .join(format!("{}-{}.tgz", &hex[..hex.len().min(32)], packaged.name));
+    let path = session.cache.join("helmfile-charts").join("built").join(format!(
+        "{}-{}.tgz",
+        &hex[..hex.len().min(32)],
+        packaged.name
+    ));
     if !path.is_file() {
         store(&path, &packaged.bytes)?;
     }

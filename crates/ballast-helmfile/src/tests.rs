@@ -494,5 +494,8 @@ fn release_input_names_a_bad_values_file_and_its_release() {
     let e = crate::release_input(&v.state, &v.releases[0]).unwrap_err();
     assert!(e.0.contains("release \"web\"") && e.0.contains("bad.yaml"), "{e}");
     let e = crate::release_input(&v.state, &v.releases[1]).unwrap_err();
-    assert!(e.0.contains("release \"far\"") && e.0.contains("registry oci://example.invalid/charts"), "{e}");
+    assert!(
+        e.0.contains("release \"far\"") && e.0.contains("registry oci://example.invalid/charts"),
+        "{e}"
+    );
 }

@@ -129,7 +129,11 @@ impl Fixture {
 
 fn stdout(helm: &Helm, args: &[&str]) -> String {
     let out = helm.command(args).output().expect("run helm");
-    assert!(out.status.success(), "helm {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "helm {args:?}: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -165,7 +169,9 @@ fn repository_and_oci_charts_render_as_helm_templates_them_and_are_cached() {
         ),
     );
     let out = template(&opts(&file, cache.path())).unwrap();
-    let front = fx.helm_http("front", "web", Some("^1.0"), false).replace("web-default", "from-helmfile");
+    let front = fx
+        .helm_http("front", "web", Some("^1.0"), false)
+        .replace("web-default", "from-helmfile");
     assert!(front.contains("chart: web-1.1.0"), "helm picked {front}");
     let edge = fx.helm_http("edge", "web", None, true);
     assert!(edge.contains("chart: web-2.0.0-rc.1"), "helm picked {edge}");
@@ -226,16 +232,28 @@ fn bad_credentials_unknown_charts_and_unmatched_versions_fail_clearly() {
     assert!(!e.contains(wrong) && !e.contains(OCI_PASSWORD), "{e}");
 
     let e = run(&fx.repositories(HTTP_PASSWORD), "- name: front\n  chart: web/nope\n");
-    assert!(e.contains("release \"front\"") && e.contains("no chart named \"nope\""), "{e}");
+    assert!(
+        e.contains("release \"front\"") && e.contains("no chart named \"nope\""),
+        "{e}"
+    );
 
-    let e = run(&fx.repositories(HTTP_PASSWORD), "- name: front\n  chart: web/web\n  version: '>=3.0.0'\n");
+    let e = run(
+        &fx.repositories(HTTP_PASSWORD),
+        "- name: front\n  chart: web/web\n  version: '>=3.0.0'\n",
+    );
     assert!(
         e.contains("release \"front\"") && e.contains("no version of chart \"web\" matches \">=3.0.0\""),
         "{e}"
     );
 
-    let e = run(&fx.repositories(HTTP_PASSWORD), "- name: store\n  chart: oci/db\n  version: ~0.9\n");
-    assert!(e.contains("release \"store\"") && e.contains("no tag matches \"~0.9\""), "{e}");
+    let e = run(
+        &fx.repositories(HTTP_PASSWORD),
+        "- name: store\n  chart: oci/db\n  version: ~0.9\n",
+    );
+    assert!(
+        e.contains("release \"store\"") && e.contains("no tag matches \"~0.9\""),
+        "{e}"
+    );
 
     let e = run(&fx.repositories(HTTP_PASSWORD), "- name: x\n  chart: elsewhere/web\n");
     assert!(e.contains("no repository named \"elsewhere\""), "{e}");
@@ -246,7 +264,13 @@ fn local_chart_dependencies_come_from_repositories_as_helm_dependency_build() {
     let fx = Fixture::start();
     let dir = tempfile::tempdir().unwrap();
     let cache = tempfile::tempdir().unwrap();
-    let app = write_chart(dir.path(), "app", "0.1.0", "message: app\nweb:\n  message: from-parent\n", &[]);
+    let app = write_chart(
+        dir.path(),
+        "app",
+        "0.1.0",
+        "message: app\nweb:\n  message: from-parent\n",
+        &[],
+    );
     let deps = format!(
         "dependencies:\n- name: web\n  version: ~1.0.0\n  repository: {}\n- name: db\n  version: ^0.3.0\n  repository: oci://{}/charts\n",
         fx.http.url,
@@ -257,14 +281,23 @@ fn local_chart_dependencies_come_from_repositories_as_helm_dependency_build() {
     std::fs::write(&chart_yaml, format!("{meta}{deps}")).unwrap();
     let file = state(
         dir.path(),
-        &format!("{}releases:\n- name: full\n  chart: ./app\n", fx.repositories(HTTP_PASSWORD)),
+        &format!(
+            "{}releases:\n- name: full\n  chart: ./app\n",
+            fx.repositories(HTTP_PASSWORD)
+        ),
     );
     let out = template(&opts(&file, cache.path())).unwrap();
     assert!(!app.join("charts").exists(), "the source chart is left as it is");
 
     // What helm renders with those versions vendored (web 1.0.0, db 0.3.0).
     let vendored = tempfile::tempdir().unwrap();
-    let copy = write_chart(vendored.path(), "app", "0.1.0", "message: app\nweb:\n  message: from-parent\n", &[]);
+    let copy = write_chart(
+        vendored.path(),
+        "app",
+        "0.1.0",
+        "message: app\nweb:\n  message: from-parent\n",
+        &[],
+    );
     std::fs::write(copy.join("Chart.yaml"), format!("{meta}{deps}")).unwrap();
     let charts = copy.join("charts");
     std::fs::create_dir_all(&charts).unwrap();
@@ -297,8 +330,14 @@ fn local_chart_dependencies_come_from_repositories_as_helm_dependency_build() {
         charts.to_str().unwrap(),
     ]);
     run_ok(db);
-    let expected = stdout(&fx.helm, &["template", "full", copy.to_str().unwrap(), "--include-crds"]);
-    assert!(expected.contains("chart: web-1.0.0") && expected.contains("chart: db-0.3.0"), "{expected}");
+    let expected = stdout(
+        &fx.helm,
+        &["template", "full", copy.to_str().unwrap(), "--include-crds"],
+    );
+    assert!(
+        expected.contains("chart: web-1.0.0") && expected.contains("chart: db-0.3.0"),
+        "{expected}"
+    );
     assert_eq!(out.stdout, format!("{expected}\n"));
 }
 

@@ -631,12 +631,14 @@ fn repository_and_oci_charts_apply_diff_and_upgrade_with_the_version_constraint(
         )
     };
     write(&d.join("helmfile.yaml"), &state("~1.0.0"));
-    let version = |name: &str| {
-        get("configmap", Some(&ns), name).map(|o| o["data"]["version"].as_str().unwrap_or("").to_string())
-    };
+    let version =
+        |name: &str| get("configmap", Some(&ns), name).map(|o| o["data"]["version"].as_str().unwrap_or("").to_string());
     let quiet = |run: &Run| {
         for pw in [http_pw, oci_pw] {
-            assert!(!run.stdout.contains(pw) && !run.stderr.contains(pw), "a password was printed");
+            assert!(
+                !run.stdout.contains(pw) && !run.stderr.contains(pw),
+                "a password was printed"
+            );
         }
     };
 
@@ -667,7 +669,11 @@ fn repository_and_oci_charts_apply_diff_and_upgrade_with_the_version_constraint(
     write(&d.join("helmfile.yaml"), &state("^1.0.0"));
     let run = hf(d, &["diff", "--detailed-exitcode"]);
     assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
-    assert!(run.stdout.contains("1.1.0") && !run.stdout.contains("store"), "{}", run.stdout);
+    assert!(
+        run.stdout.contains("1.1.0") && !run.stdout.contains("store"),
+        "{}",
+        run.stdout
+    );
     quiet(&run);
     hf(d, &["apply"]).ok();
     assert_eq!(version("front").as_deref(), Some("1.1.0"));
@@ -678,7 +684,10 @@ fn repository_and_oci_charts_apply_diff_and_upgrade_with_the_version_constraint(
     );
 
     // Wrong credentials: the run fails naming the release and the repository, applies nothing.
-    write(&d.join("helmfile.yaml"), &state("^1.0.0").replace(http_pw, "wr0ng-pa55"));
+    write(
+        &d.join("helmfile.yaml"),
+        &state("^1.0.0").replace(http_pw, "wr0ng-pa55"),
+    );
     let run = hf(d, &["apply"]);
     assert_ne!(run.code, 0);
     assert!(
