@@ -334,20 +334,22 @@ fn read_pem(dir: &Path, file: &str, what: &str) -> Result<Option<Vec<u8>>, Strin
         .map_err(|e| format!("{what} {}: {}", p.display(), tmpl::io_text(&e)))
 }
 
-/// The TLS settings of a repository entry (files relative to the state file's directory).
+/// The TLS settings of a repository entry (files relative to the state file's directory);
+/// verification is skipped only when the entry (`skipTLSVerify`) or the release / helmDefaults
+/// (`insecureSkipTLSVerify`) ask for it.
 fn tls(repo: Option<&Repository>, dir: &Path, skip_verify: bool) -> Result<TlsOptions, String> {
-    if skip_verify || repo.is_some_and(|r| r.skip_tls_verify) {
-        return Err(
-            "skipping TLS verification (skipTLSVerify / insecureSkipTLSVerify) is not supported; give the server's CA with caFile".into(),
-        );
-    }
+    let insecure_skip_verify = skip_verify || repo.is_some_and(|r| r.skip_tls_verify);
     let Some(r) = repo else {
-        return Ok(TlsOptions::default());
+        return Ok(TlsOptions {
+            insecure_skip_verify,
+            ..Default::default()
+        });
     };
     Ok(TlsOptions {
         ca_pem: read_pem(dir, &r.ca_file, "caFile")?,
         client_cert_pem: read_pem(dir, &r.cert_file, "certFile")?,
         client_key_pem: read_pem(dir, &r.key_file, "keyFile")?,
+        insecure_skip_verify,
     })
 }
 

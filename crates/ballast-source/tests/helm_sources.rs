@@ -785,6 +785,18 @@ async fn https_repository_trusts_the_given_ca_and_presents_a_client_certificate(
     let chart = client.fetch_chart(&index, "podinfo", "^1").await.unwrap();
     assert_eq!(chart.version, "1.1.0");
 
+    // Verification skipped when asked for by name (helm's --insecure-skip-tls-verify).
+    let skip = HelmRepositoryOptions {
+        tls: ballast_source::TlsOptions {
+            insecure_skip_verify: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let client = HelmRepositoryClient::new(&url, skip).unwrap();
+    let index = client.index(&IndexCache::default()).await.unwrap();
+    assert_eq!(index.resolve("podinfo", "^1").unwrap().version, "1.1.0");
+
     // A server that requires a client certificate.
     let listener = free_listener();
     let url = format!("https://{}", listener.local_addr().unwrap());
