@@ -6,7 +6,7 @@
 use std::path::{Path, PathBuf};
 
 use ballast_helmfile::{Options, template};
-use ballast_testenv::charts::{ChartServer, Helm, Registry, write_chart};
+use ballast_testenv::charts::{ChartServer, Helm, HttpsChartServer, Pki, Registry, write_chart};
 
 const USER: &str = "ci";
 const HTTP_PASSWORD: &str = "http-pa55-7731";
@@ -344,4 +344,74 @@ fn local_chart_dependencies_come_from_repositories_as_helm_dependency_build() {
 fn run_ok(mut cmd: std::process::Command) {
     let out = cmd.output().expect("run helm");
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+}
+
+#[test]
+fn https_repositories_with_ca_client_certificates_or_skipped_verification() {
+    let home = tempfile::tempdir().unwrap();
+    let helm = Helm::new(home.path());
+    let src = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    helm.package(&chart(src.path(), "web", "1.0.0"), repo.path());
+    helm.index(repo.path(), None);
+    let pki = Pki::generate();
+    let bind = || std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let plain = HttpsChartServer::start_on(bind(), repo.path(), &pki, false);
+    let mutual = HttpsChartServer::start_on(bind(), repo.path(), &pki, true);
+    let dir = tempfile::tempdir().unwrap();
+    for (name, pem) in [
+        ("ca.pem", &pki.ca),
+        ("client.pem", &pki.client_cert),
+        ("client-key.pem", &pki.client_key),
+    ] {
+        std::fs::write(dir.path().join(name), pem).unwrap();
+    }
+    let run = |repo: &str, cache: &Path| {
+        let file = state(
+            dir.path(),
+            &format!("repositories:\n- name: web\n{repo}releases:\n- name: a\n  chart: web/web\n"),
+        );
+        template(&opts(&file, cache))
+    };
+    let expected = stdout(
+        &helm,
+        &[
+            "template",
+            "a",
+            repo.path().join("web-1.0.0.tgz").to_str().unwrap(),
+            "--include-crds",
+        ],
+    );
+
+    // The server's CA given by caFile (relative to the state file).
+    let cache = tempfile::tempdir().unwrap();
+    let out = run(&format!("  url: {}\n  caFile: ca.pem\n", plain.url), cache.path()).unwrap();
+    assert_eq!(out.stdout, format!("{expected}\n"));
+
+    // Unknown issuer: a TLS error naming the release and the repository.
+    let cache = tempfile::tempdir().unwrap();
+    let e = run(&format!("  url: {}\n", plain.url), cache.path()).unwrap_err().0;
+    assert!(
+        e.contains("release \"a\"") && e.contains("repository \"web\"") && e.to_lowercase().contains("certificate"),
+        "{e}"
+    );
+    // ... unless verification is skipped by name.
+    let out = run(&format!("  url: {}\n  skipTLSVerify: true\n", plain.url), cache.path()).unwrap();
+    assert_eq!(out.stdout, format!("{expected}\n"));
+
+    // A server that requires a client certificate: certFile and keyFile.
+    let cache = tempfile::tempdir().unwrap();
+    let e = run(&format!("  url: {}\n  caFile: ca.pem\n", mutual.url), cache.path())
+        .unwrap_err()
+        .0;
+    assert!(e.contains("repository \"web\"") && e.contains("unreachable"), "{e}");
+    let out = run(
+        &format!(
+            "  url: {}\n  caFile: ca.pem\n  certFile: client.pem\n  keyFile: client-key.pem\n",
+            mutual.url
+        ),
+        cache.path(),
+    )
+    .unwrap();
+    assert_eq!(out.stdout, format!("{expected}\n"));
 }

@@ -7,6 +7,8 @@
 //!   basic auth; it records the `Authorization` headers it was sent and answers `If-None-Match`.
 //!   It runs on a thread of its own, so sync and async tests can both use it.
 //! - [`Registry`]: Debian's `docker-registry` with an htpasswd user.
+//! - [`Pki`] and [`HttpsChartServer`]: a CA with server and client certificates, and an HTTPS
+//!   chart repository (optionally requiring a client certificate).
 //!
 //! A missing binary fails with how to install it (`scripts/install-deps`).
 
@@ -304,4 +306,160 @@ pub fn pushed_digest(output: &str) -> String {
         .unwrap_or_else(|| panic!("no digest in {output}"))
         .trim()
         .to_string()
+}
+
+/// A CA, a serving certificate for 127.0.0.1 and a client certificate signed by it, all PEM.
+pub struct Pki {
+    /// The CA certificate.
+    pub ca: String,
+    /// The server's certificate (for `127.0.0.1`).
+    pub server_cert: String,
+    /// The server's key.
+    pub server_key: String,
+    /// A client certificate (for mutual TLS).
+    pub client_cert: String,
+    /// Its key.
+    pub client_key: String,
+}
+
+impl Pki {
+    /// A fresh CA with its two certificates.
+    pub fn generate() -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let server_key = KeyPair::generate().expect("server key");
+        let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("server params")
+            .signed_by(&server_key, &issuer)
+            .expect("server certificate");
+        let client_key = KeyPair::generate().expect("client key");
+        let client = CertificateParams::new(vec!["client".to_string()])
+            .expect("client params")
+            .signed_by(&client_key, &issuer)
+            .expect("client certificate");
+        Pki {
+            ca: ca_cert.pem(),
+            server_cert: server.pem(),
+            server_key: server_key.serialize_pem(),
+            client_cert: client.pem(),
+            client_key: client_key.serialize_pem(),
+        }
+    }
+}
+
+/// A minimal HTTPS file server (one request per connection, no auth) on 127.0.0.1 for a
+/// chart repository directory, serving the [`Pki`] server certificate and, when `mutual`,
+/// requiring a client certificate signed by its CA. It runs on a thread of its own and stops
+/// on drop.
+pub struct HttpsChartServer {
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpsChartServer {
+    /// Serves `root` on `listener` (bound to loopback by the caller, so the index can name
+    /// the URL before the server starts).
+    pub fn start_on(listener: TcpListener, root: &Path, pki: &Pki, mutual: bool) -> HttpsChartServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        listener.set_nonblocking(true).expect("nonblocking");
+        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certs = vec![CertificateDer::from_pem_slice(pki.server_cert.as_bytes()).expect("server cert")];
+        let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions");
+        let builder = if mutual {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).expect("CA"))
+                .expect("root");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let config = builder.with_single_cert(certs, key).expect("server config");
+        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let root = root.to_path_buf();
+        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .expect("runtime");
+            rt.block_on(async move {
+                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
+                loop {
+                    let tcp = tokio::select! {
+                        _ = &mut stopped => return,
+                        accepted = listener.accept() => match accepted {
+                            Ok((tcp, _)) => tcp,
+                            Err(_) => return,
+                        },
+                    };
+                    let (acceptor, root) = (acceptor.clone(), root.clone());
+                    tokio::spawn(async move { serve_tls(acceptor, tcp, root).await });
+                }
+            });
+        });
+        HttpsChartServer {
+            url,
+            stop: Some(stop),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for HttpsChartServer {
+    fn drop(&mut self) {
+        if let Some(stop) = self.stop.take() {
+            let _ = stop.send(());
+        }
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+async fn serve_tls(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream, root: PathBuf) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let Ok(mut tls) = acceptor.accept(tcp).await else {
+        return;
+    };
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {
+        match tls.read(&mut buf).await {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
+    let (status, body) = match std::fs::read(root.join(path)) {
+        Ok(b) if !path.contains("..") => ("200 OK", b),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let _ = tls
+        .write_all(
+            format!(
+                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+                body.len()
+            )
+            .as_bytes(),
+        )
+        .await;
+    let _ = tls.write_all(&body).await;
+    let _ = tls.shutdown().await;
 }
