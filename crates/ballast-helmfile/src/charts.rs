@@ -19,18 +19,14 @@
 //! - errors name the state file, the release and the repository (its URL with credentials
 //!   redacted), never a credential.
 //!
-//! A local chart whose `Chart.yaml` lists dependencies missing from `charts/` gets them as
-//! `helmfile deps` / `helm dependency build` would: `file://` paths, repository URLs
-//! (`https://`, `oci://`) and `@name` / `alias:name` entries naming a repository of the state;
-//! the chart with its dependencies is packaged into the cache (content-addressed) and that
-//! archive is rendered.
+//! A local chart's dependencies from repositories: [`crate::deps`].
 
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
+use ballast_gotemplate::Value;
 use ballast_helm::semver::Version;
-use ballast_source::chart_package;
 use ballast_source::oci::{OciClient, OciOptions, OciUrl};
 use ballast_source::{
     BasicAuth, ChartIndex, ChartSourceError, HelmRepositoryClient, HelmRepositoryOptions, IndexCache, TlsOptions,
@@ -45,14 +41,14 @@ use crate::tmpl;
 /// Largest chart archive accepted (helm has no limit; Flux's default is 10 MiB).
 const MAX_CHART_SIZE: u64 = 64 << 20;
 /// Largest local chart directory packaged with its dependencies.
-const MAX_LOCAL_CHART: u64 = 256 << 20;
+pub(crate) const MAX_LOCAL_CHART: u64 = 256 << 20;
 
 /// The chart resolution of one run: where archives are cached, and the indexes and tag lists
 /// already read in this run (each repository is asked once per run). Shared by every state
 /// file a run visits.
 #[derive(Clone, Default)]
 pub struct Charts {
-    session: Option<Arc<Session>>,
+    pub(crate) session: Option<Arc<Session>>,
 }
 
 impl std::fmt::Debug for Charts {
@@ -64,8 +60,8 @@ impl std::fmt::Debug for Charts {
     }
 }
 
-struct Session {
-    cache: PathBuf,
+pub(crate) struct Session {
+    pub(crate) cache: PathBuf,
     index_cache: Arc<IndexCache>,
     indexes: Mutex<HashMap<String, Arc<ChartIndex>>>,
     tags: Mutex<HashMap<String, Vec<String>>>,
@@ -103,6 +99,25 @@ pub struct Repository {
     plain_http: bool,
 }
 
+impl Repository {
+    /// A repository known by its URL only (a chart dependency's `repository:`): no
+    /// credentials, default TLS.
+    pub fn anonymous(url: &str) -> Repository {
+        Repository {
+            name: url.to_string(),
+            url: url.to_string(),
+            oci: url.starts_with("oci://"),
+            auth: None,
+            ca_file: String::new(),
+            cert_file: String::new(),
+            key_file: String::new(),
+            skip_tls_verify: false,
+            pass_credentials: false,
+            plain_http: false,
+        }
+    }
+}
+
 impl std::fmt::Debug for Repository {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Repository")
@@ -114,14 +129,12 @@ impl std::fmt::Debug for Repository {
     }
 }
 
-fn flag(v: &Value) -> bool {
+pub(crate) fn flag(v: &Value) -> bool {
     match v {
         Value::Bool(b) => *b,
         v => text(v).trim() == "true",
     }
 }
-
-use ballast_gotemplate::Value;
 
 /// The `repositories:` of a state, credentials completed from the environment as helmfile
 /// does (`<NAME>_USERNAME`, `<NAME>_PASSWORD`, the name upper-cased with `-` as `_`).
@@ -168,12 +181,17 @@ pub fn repositories(st: &State) -> Result<Vec<Repository>, Error> {
 }
 
 /// Where a chart is fetched from.
-enum Origin {
+pub(crate) enum Origin {
     /// An HTTP(S) chart repository.
     Http(Repository),
     /// An OCI repository holding the chart under `<url>/<chart>`; the entry whose
     /// credentials and settings apply, if any.
-    Oci { url: String, repo: Option<Repository> },
+    Oci {
+        /// `oci://host/path`.
+        url: String,
+        /// The `repositories:` entry that applies.
+        repo: Option<Repository>,
+    },
 }
 
 impl Origin {
@@ -184,7 +202,7 @@ impl Origin {
         }
     }
 
-    fn shown(&self) -> String {
+    pub(crate) fn shown(&self) -> String {
         match self {
             Origin::Http(r) | Origin::Oci { repo: Some(r), .. } => {
                 format!("repository \"{}\" ({})", r.name, self.url())
@@ -203,7 +221,7 @@ pub fn chart_for(st: &State, r: &Release) -> Result<PathBuf, Error> {
     let repos = repositories(st).map_err(|e| at(e.0))?;
     if !r.chart.starts_with("oci://") && local.exists() {
         if local.is_dir() {
-            return with_dependencies(st, &local, &repos).map_err(at);
+            return crate::deps::with_dependencies(st, &local, &repos).map_err(at);
         }
         return Ok(local);
     }
@@ -226,6 +244,7 @@ pub fn chart_for(st: &State, r: &Release) -> Result<PathBuf, Error> {
         flag(&get(&r.spec, "insecureSkipTLSVerify")) || flag(&get(&st.field("helmDefaults"), "insecureSkipTLSVerify"));
     let plain_http = flag(&get(&r.spec, "plainHttp"));
     fetch(session, &origin, &chart, range, skip_tls, plain_http, &st.dir)
+        .map(|f| f.path)
         .map_err(|e| at(format!("chart \"{}\" from {}: {e}", r.chart, origin.shown())))
 }
 
@@ -311,7 +330,7 @@ fn cached_path(cache: &Path, url: &str, chart: &str, version: &str) -> PathBuf {
 }
 
 /// Writes `bytes` at `path` completely or not at all.
-fn store(path: &Path, bytes: &[u8]) -> Result<(), String> {
+pub(crate) fn store(path: &Path, bytes: &[u8]) -> Result<(), String> {
     use std::io::Write;
     let dir = path.parent().ok_or("cache path without a directory")?;
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
@@ -354,7 +373,7 @@ fn tls(repo: Option<&Repository>, dir: &Path, skip_verify: bool) -> Result<TlsOp
 }
 
 /// Explains a source error in helmfile's terms (never with credentials).
-fn explain(e: ChartSourceError) -> String {
+pub(crate) fn explain(e: ChartSourceError) -> String {
     match e {
         ChartSourceError::Auth { url, status, .. } => {
             format!("{url}: authentication failed ({status}): check the repository's username and password")
@@ -382,8 +401,16 @@ fn block_on<T: Send + 'static>(
         .unwrap_or_else(|_| Err("the fetch failed unexpectedly".into()))
 }
 
+/// A chart archive in the cache.
+pub(crate) struct Fetched {
+    /// The archive.
+    pub path: PathBuf,
+    /// The version picked.
+    pub version: String,
+}
+
 /// The cached archive of `chart` at `range` from `origin`, fetched when missing.
-fn fetch(
+pub(crate) fn fetch(
     session: &Arc<Session>,
     origin: &Origin,
     chart: &str,
@@ -391,15 +418,22 @@ fn fetch(
     skip_tls: bool,
     plain_http: bool,
     dir: &Path,
-) -> Result<PathBuf, String> {
+) -> Result<Fetched, String> {
+    let key_url = match origin {
+        Origin::Http(repo) => &repo.url,
+        Origin::Oci { url, .. } => url,
+    };
+    if pinned(range) {
+        let path = cached_path(&session.cache, key_url, chart, range);
+        if path.is_file() {
+            return Ok(Fetched {
+                path,
+                version: range.to_string(),
+            });
+        }
+    }
     match origin {
         Origin::Http(repo) => {
-            if pinned(range) {
-                let path = cached_path(&session.cache, &repo.url, chart, range);
-                if path.is_file() {
-                    return Ok(path);
-                }
-            }
             let options = HelmRepositoryOptions {
                 auth: repo.auth.clone(),
                 tls: tls(Some(repo), dir, skip_tls)?,
@@ -435,13 +469,13 @@ fn fetch(
                 let entry = index
                     .resolve(&chart2, &range2)
                     .map_err(|e| format!("{}: {}", client.url(), explain(e)))?;
-                let path = cached_path(&session2.cache, &url, &chart2, &entry.version);
-                if path.is_file() {
-                    return Ok(path);
+                let version = entry.version.clone();
+                let path = cached_path(&session2.cache, &url, &chart2, &version);
+                if !path.is_file() {
+                    let artifact = client.download(entry).await.map_err(explain)?;
+                    store(&path, &artifact.bytes)?;
                 }
-                let artifact = client.download(entry).await.map_err(explain)?;
-                store(&path, &artifact.bytes)?;
-                Ok(path)
+                Ok(Fetched { path, version })
             })
         }
         Origin::Oci { url, repo } => {
@@ -480,114 +514,15 @@ fn fetch(
                     ballast_source::oci::newest_matching(&tags, range, &target).map_err(explain)?
                 };
                 let path = cached_path(&session2.cache, &url, &chart2, &version);
-                if path.is_file() {
-                    return Ok(path);
+                if !path.is_file() {
+                    let artifact = client
+                        .fetch_chart(&url, &chart2, &version, MAX_CHART_SIZE)
+                        .await
+                        .map_err(explain)?;
+                    store(&path, &artifact.bytes)?;
                 }
-                let artifact = client
-                    .fetch_chart(&url, &chart2, &version, MAX_CHART_SIZE)
-                    .await
-                    .map_err(explain)?;
-                store(&path, &artifact.bytes)?;
-                Ok(path)
+                Ok(Fetched { path, version })
             })
         }
     }
-}
-
-/// A local chart directory as rendered: itself when `charts/` holds every dependency of its
-/// `Chart.yaml` (or a dependency names no repository: the loader then says what is missing),
-/// else the chart packaged with the missing ones fetched, as `helm dependency build` would.
-fn with_dependencies(st: &State, dir: &Path, repos: &[Repository]) -> Result<PathBuf, String> {
-    let missing = chart_package::missing_dependencies(dir).map_err(explain)?;
-    if missing.iter().all(|d| d.repository.trim().is_empty()) {
-        return Ok(dir.to_path_buf());
-    }
-    let session = st
-        .charts
-        .session
-        .as_ref()
-        .ok_or("the chart has dependencies to fetch, and this run has no chart cache directory")?;
-    let mut archives = Vec::new();
-    for dep in &missing {
-        let repo = dep.repository.trim();
-        let what = |e: String| format!("dependency \"{}\" ({repo}): {e}", dep.name);
-        let path = if let Some(rel) = repo.strip_prefix("file://") {
-            let target = dir.join(rel);
-            chart_package::package_chart_dir(&target, ".", None, MAX_LOCAL_CHART)
-                .map(|a| (a.name, a.version, a.bytes))
-                .map_err(|e| what(explain(e)))?
-        } else {
-            let named = repo.strip_prefix('@').or_else(|| repo.strip_prefix("alias:"));
-            let origin = match named {
-                Some(n) => {
-                    let r = repos
-                        .iter()
-                        .find(|x| x.name == n)
-                        .ok_or_else(|| what(format!("no repository named \"{n}\" is in repositories:")))?;
-                    if r.oci {
-                        Origin::Oci {
-                            url: r.url.clone(),
-                            repo: Some(r.clone()),
-                        }
-                    } else {
-                        Origin::Http(r.clone())
-                    }
-                }
-                None if repo.starts_with("oci://") => Origin::Oci {
-                    url: repo.trim_end_matches('/').to_string(),
-                    repo: repos.iter().find(|x| x.oci && same_registry(&x.url, repo)).cloned(),
-                },
-                None if repo.starts_with("http://") || repo.starts_with("https://") => {
-                    // helm uses the settings of a configured repository with the same URL.
-                    let known = repos
-                        .iter()
-                        .find(|x| !x.oci && x.url.trim_end_matches('/') == repo.trim_end_matches('/'));
-                    Origin::Http(known.cloned().unwrap_or_else(|| Repository {
-                        name: repo.to_string(),
-                        url: repo.to_string(),
-                        oci: false,
-                        auth: None,
-                        ca_file: String::new(),
-                        cert_file: String::new(),
-                        key_file: String::new(),
-                        skip_tls_verify: false,
-                        pass_credentials: false,
-                        plain_http: false,
-                    }))
-                }
-                None => {
-                    return Err(what(
-                        "only file://, http(s)://, oci://, @name and alias:name repositories are supported".into(),
-                    ));
-                }
-            };
-            let path = fetch(session, &origin, &dep.name, &dep.version, false, false, &st.dir)
-                .map_err(|e| what(format!("from {}: {e}", origin.shown())))?;
-            let bytes = std::fs::read(&path).map_err(|e| what(format!("{}: {e}", path.display())))?;
-            let version = path
-                .file_name()
-                .and_then(|n| n.to_str())
-                .and_then(|n| n.strip_prefix(&format!("{}-", dep.name)))
-                .and_then(|n| n.strip_suffix(".tgz"))
-                .unwrap_or(&dep.version)
-                .to_string();
-            (dep.name.clone(), version, bytes)
-        };
-        archives.push(path);
-    }
-    let packaged = chart_package::package_chart_dir_with_archives(dir, archives, MAX_LOCAL_CHART).map_err(explain)?;
-    let hex = packaged.digest.trim_start_matches("sha256:");
-    let path = session.cache.join("helmfile-charts").join("built").join(format!(
-        "{}-{}.tgz",
-        &hex[..hex.len().min(32)],
-        packaged.name
-    ));
-    if !path.is_file() {
-        store(&path, &packaged.bytes)?;
-    }
-    Ok(path)
-}
-
-fn same_registry(a: &str, b: &str) -> bool {
-    matches!((OciUrl::parse(a), OciUrl::parse(b)), (Ok(x), Ok(y)) if x.registry == y.registry)
 }

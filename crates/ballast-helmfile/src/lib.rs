@@ -16,6 +16,7 @@
 //! [`release_input`] (a release's chart and values, checked before anything is written).
 
 pub mod charts;
+mod deps;
 pub mod release;
 pub mod state;
 pub mod tmpl;
