@@ -76,7 +76,10 @@ pub(crate) fn with_dependencies(st: &State, dir: &Path, repos: &[Repository]) ->
             let version = fetched.version;
             (dep.name.clone(), version, bytes)
         };
-        archives.push(path);
+        // Two dependencies on one chart version (an alias) share one archive, as in helm.
+        if !archives.iter().any(|(n, v, _)| *n == path.0 && *v == path.1) {
+            archives.push(path);
+        }
     }
     let packaged = chart_package::package_chart_dir_with_archives(dir, archives, MAX_LOCAL_CHART).map_err(explain)?;
     let hex = packaged.digest.trim_start_matches("sha256:");

@@ -271,8 +271,12 @@ fn local_chart_dependencies_come_from_repositories_as_helm_dependency_build() {
         "message: app\nweb:\n  message: from-parent\n",
         &[],
     );
+    // web by URL, db by registry URL, web again under an alias by repository name, and a
+    // chart next to it by path.
+    chart(dir.path(), "lib", "0.0.1");
     let deps = format!(
-        "dependencies:\n- name: web\n  version: ~1.0.0\n  repository: {}\n- name: db\n  version: ^0.3.0\n  repository: oci://{}/charts\n",
+        "dependencies:\n- name: web\n  version: ~1.0.0\n  repository: {}\n- name: db\n  version: ^0.3.0\n  repository: oci://{}/charts\n\
+         - name: web\n  alias: edge\n  version: 1.0.0\n  repository: '@web'\n- name: lib\n  version: 0.0.1\n  repository: file://../0.0.1/lib\n",
         fx.http.url,
         fx.registry.host()
     );
@@ -330,14 +334,15 @@ fn local_chart_dependencies_come_from_repositories_as_helm_dependency_build() {
         charts.to_str().unwrap(),
     ]);
     run_ok(db);
+    fx.helm.package(&dir.path().join("0.0.1/lib"), &charts);
     let expected = stdout(
         &fx.helm,
         &["template", "full", copy.to_str().unwrap(), "--include-crds"],
     );
-    assert!(
-        expected.contains("chart: web-1.0.0") && expected.contains("chart: db-0.3.0"),
-        "{expected}"
-    );
+    for c in ["web-1.0.0", "db-0.3.0", "lib-0.0.1"] {
+        assert!(expected.contains(&format!("chart: {c}")), "{c} in {expected}");
+    }
+    assert!(expected.contains("# Source: app/charts/edge/"), "{expected}");
     assert_eq!(out.stdout, format!("{expected}\n"));
 }
 
