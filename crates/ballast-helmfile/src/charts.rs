@@ -97,6 +97,7 @@ pub struct Repository {
     skip_tls_verify: bool,
     pass_credentials: bool,
     plain_http: bool,
+    verify: bool,
 }
 
 impl Repository {
@@ -114,6 +115,7 @@ impl Repository {
             skip_tls_verify: false,
             pass_credentials: false,
             plain_http: false,
+            verify: false,
         }
     }
 }
@@ -175,6 +177,7 @@ pub fn repositories(st: &State) -> Result<Vec<Repository>, Error> {
             skip_tls_verify: flag(&get(r, "skipTLSVerify")) || flag(&get(r, "insecureSkipTLSVerify")),
             pass_credentials: flag(&get(r, "passCredentials")),
             plain_http: flag(&get(r, "plainHttp")),
+            verify: flag(&get(r, "verify")),
         });
     }
     Ok(out)
@@ -226,6 +229,14 @@ pub fn chart_for(st: &State, r: &Release) -> Result<PathBuf, Error> {
         return Ok(local);
     }
     let (origin, chart) = origin(r, &repos).map_err(at)?;
+    if let Origin::Http(repo) | Origin::Oci { repo: Some(repo), .. } = &origin
+        && repo.verify
+    {
+        return Err(at(format!(
+            "repository \"{}\": verify (chart provenance) is not supported by ballast helmfile",
+            repo.name
+        )));
+    }
     let session = st.charts.session.as_ref().ok_or_else(|| {
         at(format!(
             "chart \"{}\" comes from {}, and this run has no chart cache directory",

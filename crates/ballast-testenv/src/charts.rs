@@ -354,12 +354,13 @@ impl Pki {
 
 /// A minimal HTTPS file server (one request per connection, no auth) on 127.0.0.1 for a
 /// chart repository directory, serving the [`Pki`] server certificate and, when `mutual`,
-/// requiring a client certificate signed by its CA. It runs on a thread of its own and stops
-/// on drop.
+/// requiring a client certificate signed by its CA. Blocking rustls on a thread of its own;
+/// stops on drop.
 pub struct HttpsChartServer {
     /// `https://127.0.0.1:<port>`.
     pub url: String,
-    stop: Option<tokio::sync::oneshot::Sender<()>>,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    addr: std::net::SocketAddr,
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
@@ -369,8 +370,8 @@ impl HttpsChartServer {
     pub fn start_on(listener: TcpListener, root: &Path, pki: &Pki, mutual: bool) -> HttpsChartServer {
         use rustls::pki_types::pem::PemObject;
         use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-        listener.set_nonblocking(true).expect("nonblocking");
-        let url = format!("https://{}", listener.local_addr().expect("addr"));
+        listener.set_nonblocking(false).expect("blocking listener");
+        let addr = listener.local_addr().expect("addr");
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let certs = vec![CertificateDer::from_pem_slice(pki.server_cert.as_bytes()).expect("server cert")];
         let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
@@ -389,33 +390,24 @@ impl HttpsChartServer {
         } else {
             builder.with_no_client_auth()
         };
-        let config = builder.with_single_cert(certs, key).expect("server config");
-        let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
+        let config = Arc::new(builder.with_single_cert(certs, key).expect("server config"));
         let root = root.to_path_buf();
-        let (stop, mut stopped) = tokio::sync::oneshot::channel::<()>();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
         let thread = std::thread::spawn(move || {
-            let rt = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
-                .expect("runtime");
-            rt.block_on(async move {
-                let listener = tokio::net::TcpListener::from_std(listener).expect("listener");
-                loop {
-                    let tcp = tokio::select! {
-                        _ = &mut stopped => return,
-                        accepted = listener.accept() => match accepted {
-                            Ok((tcp, _)) => tcp,
-                            Err(_) => return,
-                        },
-                    };
-                    let (acceptor, root) = (acceptor.clone(), root.clone());
-                    tokio::spawn(async move { serve_tls(acceptor, tcp, root).await });
+            for tcp in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
                 }
-            });
+                let Ok(tcp) = tcp else { continue };
+                let (config, root) = (config.clone(), root.clone());
+                std::thread::spawn(move || serve_tls(config, tcp, &root));
+            }
         });
         HttpsChartServer {
-            url,
-            stop: Some(stop),
+            url: format!("https://{addr}"),
+            stop,
+            addr,
             thread: Some(thread),
         }
     }
@@ -423,24 +415,26 @@ impl HttpsChartServer {
 
 impl Drop for HttpsChartServer {
     fn drop(&mut self) {
-        if let Some(stop) = self.stop.take() {
-            let _ = stop.send(());
-        }
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
         if let Some(t) = self.thread.take() {
             let _ = t.join();
         }
     }
 }
 
-async fn serve_tls(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStream, root: PathBuf) {
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let Ok(mut tls) = acceptor.accept(tcp).await else {
+fn serve_tls(config: Arc<rustls::ServerConfig>, tcp: std::net::TcpStream, root: &Path) {
+    use std::io::{Read, Write};
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(conn) = rustls::ServerConnection::new(config) else {
         return;
     };
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
     let mut head = Vec::new();
     let mut buf = [0u8; 1024];
     while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {
-        match tls.read(&mut buf).await {
+        match tls.read(&mut buf) {
             Ok(0) | Err(_) => return,
             Ok(n) => head.extend_from_slice(&buf[..n]),
         }
@@ -451,15 +445,14 @@ async fn serve_tls(acceptor: tokio_rustls::TlsAcceptor, tcp: tokio::net::TcpStre
         Ok(b) if !path.contains("..") => ("200 OK", b),
         _ => ("404 Not Found", b"not found".to_vec()),
     };
-    let _ = tls
-        .write_all(
-            format!(
-                "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                body.len()
-            )
-            .as_bytes(),
+    let _ = tls.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
         )
-        .await;
-    let _ = tls.write_all(&body).await;
-    let _ = tls.shutdown().await;
+        .as_bytes(),
+    );
+    let _ = tls.write_all(&body);
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
 }
