@@ -255,9 +255,15 @@ fn bad_credentials_unknown_charts_and_unmatched_versions_fail_clearly() {
         "{e}"
     );
 
-    let verified = fx.repositories(HTTP_PASSWORD).replace("  username: ci\n  password: http", "  verify: true\n  username: ci\n  password: http");
+    let verified = fx.repositories(HTTP_PASSWORD).replace(
+        "  username: ci\n  password: http",
+        "  verify: true\n  username: ci\n  password: http",
+    );
     let e = run(&verified, "- name: front\n  chart: web/web\n");
-    assert!(e.contains("repository \"web\": verify (chart provenance) is not supported"), "{e}");
+    assert!(
+        e.contains("repository \"web\": verify (chart provenance) is not supported"),
+        "{e}"
+    );
 
     let e = run(&fx.repositories(HTTP_PASSWORD), "- name: x\n  chart: elsewhere/web\n");
     assert!(e.contains("no repository named \"elsewhere\""), "{e}");
