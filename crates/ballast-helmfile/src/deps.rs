@@ -17,6 +17,12 @@ use crate::state::State;
 /// `Chart.yaml` (or a dependency names no repository: the loader then says what is missing),
 /// else the chart packaged with the missing ones fetched, as `helm dependency build` would.
 pub(crate) fn with_dependencies(st: &State, dir: &Path, repos: &[Repository]) -> Result<PathBuf, String> {
+    // Most charts declare no dependency: skip reading the whole chart for them.
+    let declares = std::fs::read_to_string(dir.join("Chart.yaml")).map_or(true, |t| t.contains("dependencies"))
+        || dir.join("requirements.yaml").exists();
+    if !declares {
+        return Ok(dir.to_path_buf());
+    }
     let missing = chart_package::missing_dependencies(dir).map_err(explain)?;
     if missing.iter().all(|d| d.repository.trim().is_empty()) {
         return Ok(dir.to_path_buf());
