@@ -299,9 +299,39 @@ pub struct DirectorySource {
     /// Leave out files matching this glob (or `{a,b}` list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<String>,
-    /// Jsonnet options (not supported by Ballast yet).
+    /// Jsonnet options for the `*.jsonnet` files of the directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jsonnet: Option<Value>,
+    pub jsonnet: Option<JsonnetSource>,
+}
+
+/// `source.directory.jsonnet`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetSource {
+    /// External variables (`std.extVar`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_vars: Vec<JsonnetVar>,
+    /// Top-level arguments (passed when the file evaluates to a function).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlas: Vec<JsonnetVar>,
+    /// Library search paths, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+}
+
+/// One Jsonnet external variable or top-level argument.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetVar {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Value: a string, or Jsonnet code when `code` is true.
+    #[serde(default)]
+    pub value: String,
+    /// `value` is Jsonnet code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<bool>,
 }
 
 /// `spec.destination`.

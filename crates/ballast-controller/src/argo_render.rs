@@ -1,11 +1,12 @@
 //! Rendering an Argo CD Application's source as Argo CD's repo server does: a Helm chart
 //! (`helm template` semantics, in process), a Kustomize directory (the kustomization edited the
 //! way `kustomize edit` edits it for `spec.source.kustomize`, then built by the native engine), or
-//! a plain directory (`*.yaml`, `*.yml`, `*.json`; `recurse`, `include`, `exclude`).
+//! a plain directory (`*.yaml`, `*.yml`, `*.json`; `recurse`, `include`, `exclude`) whose
+//! `*.jsonnet` files are evaluated in process ([`crate::argo_jsonnet`]).
 //!
 //! Guarantees: nothing outside the repository root is read (every path is resolved and checked,
 //! Kustomize reads through the engine's `Root`); sizes are bounded (the render limits, at most
-//! [`MAX_FILES`] files for a directory); features Ballast lacks (jsonnet, plugins, Helm
+//! [`MAX_FILES`] files for a directory); features Ballast lacks (plugins, Helm
 //! repository charts) are refused by name, never ignored.
 
 use std::path::{Path, PathBuf};
@@ -14,6 +15,8 @@ use ballast_api::argo::{ApplicationSource, DirectorySource, HelmSource, Kustomiz
 use ballast_core::Scopes;
 use ballast_render::{RenderSpec, render_plain};
 use serde_json::{Value, json};
+
+use crate::argo_jsonnet;
 
 /// Most files a directory source may hold.
 pub const MAX_FILES: usize = 10_000;
@@ -43,9 +46,6 @@ pub fn render(
     if source.plugin.is_some() {
         return Err("spec.source.plugin (Config Management Plugins) is not supported".into());
     }
-    if source.directory.as_ref().is_some_and(|d| d.jsonnet.is_some()) {
-        return Err("spec.source.directory.jsonnet is not supported yet".into());
-    }
     let rel = source.path.clone().unwrap_or_default();
     let rel = rel.trim_start_matches("./").trim_start_matches('/');
     let rel = if rel.is_empty() { "." } else { rel };
@@ -73,7 +73,8 @@ pub fn render(
             source_type: "Kustomize",
         });
     }
-    let objects = directory(&dir, &source.directory.clone().unwrap_or_default())?;
+    let env = build_env(source, app, namespace);
+    let objects = directory(root, &dir, &source.directory.clone().unwrap_or_default(), &env)?;
     Ok(Rendered {
         objects,
         source_type: "Directory",
@@ -94,8 +95,30 @@ fn confined(root: &Path, rel: &Path) -> Result<PathBuf, String> {
     Ok(resolved)
 }
 
+/// The build variables Argo CD offers to Jsonnet `extVars`/`tlas` values.
+fn build_env(source: &ApplicationSource, app: &str, namespace: &str) -> argo_jsonnet::BuildEnv {
+    [
+        ("ARGOCD_APP_NAME", app),
+        ("ARGOCD_APP_NAMESPACE", namespace),
+        ("ARGOCD_APP_SOURCE_PATH", source.path.as_deref().unwrap_or("")),
+        ("ARGOCD_APP_SOURCE_REPO_URL", source.repo_url.as_str()),
+        (
+            "ARGOCD_APP_SOURCE_TARGET_REVISION",
+            source.target_revision.as_deref().unwrap_or(""),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>, String> {
     let docs = ballast_render::yaml::parse_stream(text).map_err(|e| format!("{file}: {e}"))?;
+    objects_of(docs, file)
+}
+
+/// Documents as objects: nulls dropped, `List` kinds expanded, anything else refused.
+fn objects_of(docs: Vec<Value>, file: &str) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for doc in docs {
         match doc {
@@ -131,7 +154,14 @@ fn globs(pattern: &str) -> Result<globset::GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-fn directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, String> {
+/// A directory's manifests (`*.yaml`, `*.yml`, `*.json`) and Jsonnet files (`*.jsonnet`,
+/// evaluated to an object or an array of objects; `*.libsonnet` only imported), by path order.
+fn directory(
+    root: &Path,
+    dir: &Path,
+    opts: &DirectorySource,
+    env: &argo_jsonnet::BuildEnv,
+) -> Result<Vec<Value>, String> {
     let include = opts
         .include
         .as_deref()
@@ -169,7 +199,7 @@ fn directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, String> {
                 }
                 continue;
             }
-            if !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")) {
+            if ![".yaml", ".yml", ".json", ".jsonnet"].iter().any(|x| name.ends_with(x)) {
                 continue;
             }
             let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
@@ -194,6 +224,15 @@ fn directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, String> {
         let len = std::fs::metadata(&path).map(|m| m.len()).unwrap_or(0);
         if len > MAX_FILE {
             return Err(format!("{rel}: larger than {MAX_FILE} bytes"));
+        }
+        if rel.ends_with(".jsonnet") {
+            let jsonnet = opts.jsonnet.clone().unwrap_or_default();
+            let docs = match argo_jsonnet::evaluate(root, &path, &jsonnet, env)? {
+                Value::Array(items) => items,
+                other => vec![other],
+            };
+            out.extend(objects_of(docs, &rel)?);
+            continue;
         }
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{rel}: {e}"))?;
         out.extend(parse_documents(&text, &rel)?);
@@ -515,6 +554,18 @@ mod tests {
         std::fs::write(d.path().join("a.yaml"), cm("a")).unwrap();
         std::fs::write(d.path().join("b.yml"), cm("b")).unwrap();
         std::fs::write(d.path().join("notes.txt"), "x").unwrap();
+        // Jsonnet: an array, a List, a lone object; `.libsonnet` is only imported.
+        std::fs::write(
+            d.path().join("j.libsonnet"),
+            "{ cm(n):: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: n}} }",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("j.jsonnet"),
+            "local j = import 'j.libsonnet'; [j.cm('j1'), {apiVersion: 'v1', kind: 'List', items: [j.cm('j2')]}]",
+        )
+        .unwrap();
+        std::fs::write(d.path().join("k.jsonnet"), "(import 'j.libsonnet').cm('k')").unwrap();
         std::fs::create_dir(d.path().join("sub")).unwrap();
         std::fs::write(
             d.path().join("sub/c.json"),
@@ -523,24 +574,24 @@ mod tests {
         .unwrap();
         let dir = d.path().canonicalize().unwrap();
         let names = |o: &DirectorySource| -> Vec<String> {
-            directory(&dir, o)
+            directory(&dir, &dir, o, &Default::default())
                 .unwrap()
                 .iter()
                 .map(|v| v["metadata"]["name"].as_str().unwrap().to_string())
                 .collect()
         };
-        assert_eq!(names(&DirectorySource::default()), ["a", "b"]);
+        assert_eq!(names(&DirectorySource::default()), ["a", "b", "j1", "j2", "k"]);
         let rec = DirectorySource {
             recurse: Some(true),
             ..Default::default()
         };
-        assert_eq!(names(&rec), ["a", "b", "c"]);
+        assert_eq!(names(&rec), ["a", "b", "j1", "j2", "k", "c"]);
         let ex = DirectorySource {
             recurse: Some(true),
             exclude: Some("{b.yml,sub/*}".into()),
             ..Default::default()
         };
-        assert_eq!(names(&ex), ["a"]);
+        assert_eq!(names(&ex), ["a", "j1", "j2", "k"]);
         let inc = DirectorySource {
             recurse: Some(true),
             include: Some("*.json".into()),

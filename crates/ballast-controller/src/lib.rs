@@ -30,6 +30,7 @@
 //!   follow as they follow an OCIRepository.
 
 pub mod application;
+pub mod argo_jsonnet;
 pub mod argo_render;
 pub mod argo_sync;
 mod artifact_copy;

@@ -515,3 +515,86 @@ fn pre_post_sync_kustomize_bases_with_hooks_deleted_on_success() {
         .expect("PreSync hook result");
     assert_eq!(hook["hookPhase"], "Succeeded");
 }
+
+#[test]
+fn jsonnet_guestbook_and_jsonnet_tlas_ext_vars_libs() {
+    let ns = namespace("argo-jsonnet");
+    let repo = example_repo();
+    let _c = controller(&ns);
+    create_app(&ns, "jsonnet-guestbook", spec(&repo, "jsonnet-guestbook", &ns, true));
+    // Argo CD shows this app Progressing: its Service is a LoadBalancer that never gets an
+    // address on a cluster without a load balancer.
+    let a = wait_app(&ns, "jsonnet-guestbook", 120, |a| {
+        kubelet(&ns, "", &[]);
+        let deployment_healthy = a["status"]["resources"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["kind"] == "Deployment" && r["health"]["status"] == "Healthy")
+        });
+        deployment_healthy && state(a) == ("Synced".into(), "Progressing".into(), "Succeeded".into())
+    });
+    assert_eq!(a["status"]["sourceType"], "Directory");
+    let d = get("deployment", Some(&ns), "jsonnet-guestbook-ui").expect("jsonnet Deployment");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/argoprojlabs/argocd-e2e-container:0.2"
+    );
+    let s = get("service", Some(&ns), "jsonnet-guestbook-ui").expect("jsonnet Service");
+    assert_eq!(s["spec"]["type"], "LoadBalancer");
+    let svc = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .expect("Service in resources")
+        .clone();
+    assert_eq!(svc["health"]["status"], "Progressing", "{svc}");
+    let dep = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Deployment")
+        .expect("Deployment in resources")
+        .clone();
+    assert_eq!(dep["health"]["status"], "Healthy", "{dep}");
+
+    // tlas, extVars (one as code, one with a build variable) and libs.
+    let mut s = spec(&repo, "jsonnet-tla", &ns, true);
+    s["source"]["directory"] = json!({"jsonnet": {
+        "extVars": [{"name": "app", "value": "$ARGOCD_APP_NAME"},
+                    {"name": "limits", "value": "{cpu: '%dm' % (250 * 2)}", "code": true}],
+        "tlas": [{"name": "tier", "value": "web"}, {"name": "replicas", "value": "1 + 2", "code": true}],
+        "libs": ["jsonnet-lib"]}});
+    create_app(&ns, "settings", s);
+    wait_app(&ns, "settings", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    let cm = get("configmap", Some(&ns), "settings-web").expect("ConfigMap from the Jsonnet List");
+    assert_eq!(cm["data"], json!({"tier": "web", "replicas": "3", "cpu": "500m"}));
+    assert!(
+        get("configmap", Some(&ns), "must-not-exist").is_none(),
+        ".libsonnet rendered on its own"
+    );
+
+    // A Jsonnet error is a ComparisonError naming the file and line, and nothing is applied.
+    repo.write("jsonnet-tla/broken.jsonnet", "{\n  a: error 'no such setting'\n}\n");
+    repo.commit("broken jsonnet");
+    kubectl(&[
+        "annotate",
+        "application",
+        "settings",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    let a = wait_app(&ns, "settings", 120, |a| {
+        a["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["message"].as_str().unwrap_or("").contains("broken.jsonnet:2"))
+        })
+    });
+    assert!(
+        a["status"]["conditions"].to_string().contains("no such setting"),
+        "{}",
+        a["status"]["conditions"]
+    );
+}
