@@ -479,6 +479,12 @@ pub struct SyncOperation {
     /// Source to sync (a rollback sets it from history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// Revisions to sync, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// Sources to sync (multi-source; a rollback sets them from history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// Only these objects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Value>,
@@ -530,6 +536,9 @@ pub struct SyncStatus {
     /// The commit compared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The revisions compared with, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// What was compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_to: Option<Value>,
@@ -620,6 +629,12 @@ pub struct SyncOperationResult {
     /// The source synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// The revisions synced, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// The sources synced (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// Each object's result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceResult>,
@@ -668,9 +683,15 @@ pub struct RevisionHistory {
     /// Auto-incremented id.
     #[serde(default)]
     pub id: i64,
-    /// The commit deployed.
-    #[serde(default)]
+    /// The commit deployed (empty for a multi-source Application, as Argo CD leaves it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub revision: String,
+    /// The revisions deployed, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// The sources deployed (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// When (RFC 3339).
     #[serde(default)]
     pub deployed_at: String,

@@ -31,6 +31,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef as KubeRef;
 use serde_json::{Value, json};
 
+use crate::argo_sources::LoadError;
 use crate::argo_sync::{self, Phase, PruneCandidate, SyncParams, Task};
 use crate::context::Context;
 use crate::drift::DriftWatch;
@@ -84,19 +85,17 @@ pub type Difference = (ObjectRef, Option<Value>, Option<Value>);
 /// differences, prune candidates); hooks left out. `Err` says why it could not be computed.
 pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<Difference>), String> {
     let app_name = app.instance_name(&control_namespace(app, access));
-    let source = app
-        .spec
-        .source
-        .clone()
-        .ok_or("spec.source is required (multi-source is not supported yet)")?;
+    if app.spec.source.is_none() && app.spec.sources.is_empty() {
+        return Err("spec.source or spec.sources is required".into());
+    }
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let (root, revision) = fetch(&source, None, access).await.map_err(|e| e.to_string())?;
-    let name = app.metadata.name.clone().unwrap_or_default();
-    let (src, ns, cluster) = (source.clone(), namespace.clone(), access.cluster.clone());
-    let rendered = tokio::task::spawn_blocking(move || crate::argo_render::render(&root, &src, &name, &ns, &cluster))
+    let loaded = crate::argo_sources::load(app, None, access)
         .await
-        .map_err(|e| e.to_string())??;
-    let mut tasks = tasks(rendered.objects, &app_name, &namespace, &revision, 0, access)?;
+        .map_err(|e| match e {
+            LoadError::Fetch(m) | LoadError::Render(m) => m,
+        })?;
+    let revision = loaded.revision.clone();
+    let mut tasks = tasks(loaded.objects, &app_name, &namespace, &revision, 0, access)?;
     let live = compare(app, &mut tasks, access).await;
     let mut out = Vec::new();
     for t in tasks.iter().filter(|t| !t.hook && !t.in_sync) {
@@ -213,7 +212,8 @@ pub fn git_refs(target: Option<&str>) -> Vec<GitRef> {
     }
 }
 
-async fn fetch(
+/// Fetches one Git source at `revision` (else its `targetRevision`): its tree and commit.
+pub(crate) async fn fetch(
     source: &ApplicationSource,
     revision: Option<&str>,
     ctx: &AppAccess,
@@ -681,7 +681,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     status.conditions.retain(|c| {
         !matches!(
             c.type_.as_str(),
-            "InvalidSpecError" | "ComparisonError" | "SyncError" | UNSUPPORTED_WARNING
+            "InvalidSpecError" | "ComparisonError" | "SyncError" | "RepeatedResourceWarning" | UNSUPPORTED_WARNING
         )
     });
     let requeue = Action::requeue(crate::schedule::jittered(RECONCILIATION));
@@ -691,10 +691,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             "only the in-cluster destination (server https://kubernetes.default.svc or name in-cluster) is supported"
                 .to_string(),
         )
-    } else if !app.spec.sources.is_empty() {
-        Some("spec.sources (multi-source Applications) is not supported yet".to_string())
-    } else if app.spec.source.is_none() {
-        Some("spec.source is required".to_string())
+    } else if app.spec.source.is_none() && app.spec.sources.is_empty() {
+        Some("spec.source or spec.sources is required".to_string())
     } else {
         None
     };
@@ -717,15 +715,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         ));
     }
     let sync_op = op.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
-    let source = sync_op
-        .source
-        .clone()
-        .or_else(|| app.spec.source.clone())
-        .unwrap_or_default();
+    let (sources, _) = crate::argo_sources::sources_of(&app, op.as_ref().and(Some(&sync_op)));
+    let source = sources.first().cloned().unwrap_or_default();
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let (root, revision) = match fetch(&source, sync_op.revision.as_deref().filter(|_| op.is_some()), &access).await {
-        Ok(x) => x,
-        Err(e) => {
+    let started = jiff::Timestamp::now();
+    let loaded = match crate::argo_sources::load(&app, op.as_ref().and(Some(&sync_op)), &access).await {
+        Ok(x) => Ok(x),
+        Err(LoadError::Render(e)) => Err(e),
+        Err(LoadError::Fetch(e)) => {
             let message = format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url));
             if let Some(op) = &op {
                 end_operation(&mut status, op, message.clone());
@@ -739,25 +736,18 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             return Ok(requeue);
         }
     };
-    let started = jiff::Timestamp::now();
-    let name_for_helm = app.metadata.name.clone().unwrap_or_default();
-    let rendered = {
-        let (root, source, ns, cluster) = (root.clone(), source.clone(), namespace.clone(), ctx.cluster.clone());
-        tokio::task::spawn_blocking(move || crate::argo_render::render(&root, &source, &name_for_helm, &ns, &cluster))
-            .await
-            .map_err(|e| ReconcileError::Build(e.to_string()))?
-    };
-    let rendered = match rendered.and_then(|r| {
+    let revision = loaded.as_ref().map(|l| l.revision.clone()).unwrap_or_default();
+    let rendered = match loaded.and_then(|mut r| {
         let st = r.source_type;
         tasks(
-            r.objects,
+            std::mem::take(&mut r.objects),
             &app_name,
             &namespace,
             &revision,
             started.as_second(),
             &access,
         )
-        .map(|t| (t, st))
+        .map(|t| (t, st, r))
     }) {
         Ok(x) => x,
         Err(e) => {
@@ -771,16 +761,35 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             status.sync = Some(SyncStatus {
                 status: "Unknown".into(),
                 revision: Some(revision),
-                compared_to: None,
+                ..Default::default()
             });
             write(&app, &ctx, &status, op.as_ref()).await?;
             return Ok(requeue);
         }
     };
-    let (mut tasks, source_type) = rendered;
+    let (mut tasks, source_type, loaded) = rendered;
     status.source_type = Some(source_type.into());
+    if !loaded.repeated.is_empty() {
+        status.conditions.push(condition(
+            "RepeatedResourceWarning",
+            format!(
+                "objects produced by more than one source (the last source wins): {}",
+                loaded.repeated.join(", ")
+            ),
+        ));
+    }
     let (cmp, candidates) = assess(&app, &app_name, &mut tasks, &access).await;
-    let compared_to = json!({"source": source, "destination": app.spec.destination});
+    let compared_to = if loaded.multi {
+        json!({"sources": loaded.sources, "destination": app.spec.destination})
+    } else {
+        json!({"source": source, "destination": app.spec.destination})
+    };
+    // Multi-source: Argo CD records `revisions`/`sources` and leaves `revision`/`source` empty.
+    let (one_source, one_revision) = if loaded.multi {
+        (None, String::new())
+    } else {
+        (Some(source.clone()), revision.clone())
+    };
 
     // Decide: an operation, or automated sync of an OutOfSync Application.
     let automated = app.automated().cloned();
@@ -820,7 +829,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     if run {
         let operation = Operation {
             sync: Some(ballast_api::argo::SyncOperation {
-                revision: Some(revision.clone()),
+                revision: (!loaded.multi).then(|| revision.clone()),
+                revisions: loaded.revisions.clone(),
                 prune: Some(prune),
                 sync_options: sync_op.sync_options.clone(),
                 ..Default::default()
@@ -856,8 +866,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             phase: if outcome.ok { "Succeeded" } else { "Failed" }.into(),
             message: Some(outcome.message.clone()),
             sync_result: Some(SyncOperationResult {
-                revision: revision.clone(),
-                source: Some(source.clone()),
+                revision: one_revision.clone(),
+                source: one_source.clone(),
+                revisions: loaded.revisions.clone(),
+                sources: if loaded.multi {
+                    loaded.sources.clone()
+                } else {
+                    Vec::new()
+                },
                 resources: outcome.results.clone(),
             }),
             started_at: started_at.clone(),
@@ -868,10 +884,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             let id = status.history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
             status.history.push(RevisionHistory {
                 id,
-                revision: revision.clone(),
+                revision: one_revision.clone(),
+                revisions: loaded.revisions.clone(),
+                sources: if loaded.multi {
+                    loaded.sources.clone()
+                } else {
+                    Vec::new()
+                },
                 deployed_at: finished,
                 deploy_started_at: Some(started_at),
-                source: Some(source.clone()),
+                source: one_source.clone(),
                 initiated_by: Some(initiated),
             });
             let limit = app.spec.revision_history_limit.unwrap_or(10).max(1) as usize;
@@ -911,7 +933,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     };
     status.sync = Some(SyncStatus {
         status: if cmp.synced { "Synced" } else { "OutOfSync" }.into(),
-        revision: Some(revision.clone()),
+        revision: (!loaded.multi).then(|| revision.clone()),
+        revisions: loaded.revisions.clone(),
         compared_to: Some(compared_to),
     });
     // Argo CD follows its objects' status through its cache; Ballast looks again soon while

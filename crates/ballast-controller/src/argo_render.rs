@@ -9,6 +9,7 @@
 //! [`MAX_FILES`] files for a directory); features Ballast lacks (plugins, Helm
 //! repository charts) are refused by name, never ignored.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ballast_api::argo::{ApplicationSource, DirectorySource, HelmSource, KustomizeSource};
@@ -31,15 +32,23 @@ pub struct Rendered {
     pub source_type: &'static str,
 }
 
-/// Renders `source` from the repository tree at `root` for an Application named `app` whose
-/// destination namespace is `namespace`.
-pub fn render(
-    root: &Path,
-    source: &ApplicationSource,
-    app: &str,
-    namespace: &str,
-    scopes: &dyn Scopes,
-) -> Result<Rendered, String> {
+/// What rendering a source needs besides its tree.
+pub struct RenderContext<'a> {
+    /// The Application's name (Helm's default release name, `$ARGOCD_APP_NAME`).
+    pub app: &'a str,
+    /// The destination namespace.
+    pub namespace: &'a str,
+    /// The revision fetched (`$ARGOCD_APP_REVISION`).
+    pub revision: &'a str,
+    /// The trees of the Application's `ref` sources, by ref name (`$name/path` value files).
+    pub refs: &'a BTreeMap<String, PathBuf>,
+    /// Namespace scopes of kinds (Kustomize).
+    pub scopes: &'a dyn Scopes,
+}
+
+/// Renders `source` from the repository tree at `root`.
+pub fn render(root: &Path, source: &ApplicationSource, ctx: &RenderContext<'_>) -> Result<Rendered, String> {
+    let (app, namespace, scopes) = (ctx.app, ctx.namespace, ctx.scopes);
     if source.chart.is_some() {
         return Err("spec.source.chart (a chart from a Helm repository) is not supported yet; use a chart in Git (spec.source.path)".into());
     }
@@ -60,7 +69,7 @@ pub fn render(
         .find(|f| f.is_file());
     if is_helm {
         let helm = source.helm.clone().unwrap_or_default();
-        let objects = helm_template(&dir, &helm, app, namespace)?;
+        let objects = helm_template(&dir, &helm, app, namespace, ctx.refs)?;
         return Ok(Rendered {
             objects,
             source_type: "Helm",
@@ -73,7 +82,7 @@ pub fn render(
             source_type: "Kustomize",
         });
     }
-    let env = build_env(source, app, namespace);
+    let env = build_env(source, ctx);
     let objects = directory(root, &dir, &source.directory.clone().unwrap_or_default(), &env)?;
     Ok(Rendered {
         objects,
@@ -96,10 +105,15 @@ fn confined(root: &Path, rel: &Path) -> Result<PathBuf, String> {
 }
 
 /// The build variables Argo CD offers to Jsonnet `extVars`/`tlas` values.
-fn build_env(source: &ApplicationSource, app: &str, namespace: &str) -> argo_jsonnet::BuildEnv {
+fn build_env(source: &ApplicationSource, ctx: &RenderContext<'_>) -> argo_jsonnet::BuildEnv {
     [
-        ("ARGOCD_APP_NAME", app),
-        ("ARGOCD_APP_NAMESPACE", namespace),
+        ("ARGOCD_APP_NAME", ctx.app),
+        ("ARGOCD_APP_NAMESPACE", ctx.namespace),
+        ("ARGOCD_APP_REVISION", ctx.revision),
+        (
+            "ARGOCD_APP_REVISION_SHORT",
+            ctx.revision.get(..7).unwrap_or(ctx.revision),
+        ),
         ("ARGOCD_APP_SOURCE_PATH", source.path.as_deref().unwrap_or("")),
         ("ARGOCD_APP_SOURCE_REPO_URL", source.repo_url.as_str()),
         (
@@ -240,7 +254,29 @@ fn directory(
     Ok(out)
 }
 
-fn helm_template(dir: &Path, helm: &HelmSource, app: &str, namespace: &str) -> Result<Vec<Value>, String> {
+/// A `valueFiles` entry: `$ref/path` from the tree of the `ref` source named `ref`, else a path
+/// in the chart directory; `None` when the file is missing.
+fn value_file(dir: &Path, f: &str, refs: &BTreeMap<String, PathBuf>) -> Result<Option<PathBuf>, String> {
+    let path = match f.strip_prefix('$') {
+        Some(rest) => {
+            let (name, rel) = rest.split_once('/').unwrap_or((rest, ""));
+            let root = refs
+                .get(name)
+                .ok_or_else(|| format!("valueFiles: {f}: no source has ref {name:?}"))?;
+            confined(root, Path::new(rel)).map_err(|e| format!("valueFiles: {e}"))?
+        }
+        None => confined(dir, Path::new(f)).map_err(|e| format!("valueFiles: {e}"))?,
+    };
+    Ok(path.is_file().then_some(path))
+}
+
+fn helm_template(
+    dir: &Path,
+    helm: &HelmSource,
+    app: &str,
+    namespace: &str,
+    refs: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<Value>, String> {
     let unsupported: Vec<&String> = helm
         .extra
         .iter()
@@ -253,14 +289,11 @@ fn helm_template(dir: &Path, helm: &HelmSource, app: &str, namespace: &str) -> R
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut values = ballast_helm::values::ValueOptions::default();
     for f in &helm.value_files {
-        let path = confined(dir, Path::new(f)).map_err(|e| format!("valueFiles: {e}"))?;
-        if !path.is_file() {
-            if helm.ignore_missing_value_files == Some(true) {
-                continue;
-            }
-            return Err(format!("valueFiles: {f}: no such file in the chart"));
+        match value_file(dir, f, refs)? {
+            Some(path) => values.files.push(path),
+            None if helm.ignore_missing_value_files == Some(true) => {}
+            None => return Err(format!("valueFiles: {f}: no such file")),
         }
-        values.files.push(path);
     }
     // `valuesObject` wins over `values` (Argo CD uses one of them, after the files).
     let inline = match (&helm.values_object, &helm.values) {

@@ -30,8 +30,10 @@
 //!   follow as they follow an OCIRepository.
 
 pub mod application;
+pub mod argo_chart;
 pub mod argo_jsonnet;
 pub mod argo_render;
+pub mod argo_sources;
 pub mod argo_sync;
 mod artifact_copy;
 pub mod artifact_generator;

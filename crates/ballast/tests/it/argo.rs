@@ -598,3 +598,92 @@ fn jsonnet_guestbook_and_jsonnet_tlas_ext_vars_libs() {
         a["status"]["conditions"]
     );
 }
+
+#[test]
+fn multi_source_helm_with_ref_values_and_a_directory() {
+    let ns = namespace("argo-multi");
+    let repo = example_repo();
+    // A second repository holding only values, used through `ref: values`.
+    let values = GitRepo::new();
+    values.write("envs/prod/values.yaml", "replicaCount: 2\nservice:\n  port: 8080\n");
+    values.commit("prod values");
+    let _c = controller(&ns);
+    let s = json!({
+        "project": "default",
+        "sources": [
+            {"repoURL": repo.url(), "targetRevision": "HEAD", "path": "helm-guestbook",
+             "helm": {"releaseName": "multi", "valueFiles": ["values.yaml", "$values/envs/prod/values.yaml"]}},
+            {"repoURL": values.url(), "targetRevision": "HEAD", "ref": "values"},
+            {"repoURL": repo.url(), "targetRevision": "HEAD", "path": "guestbook"}
+        ],
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+        "syncPolicy": {"automated": {"prune": true, "selfHeal": true}}
+    });
+    create_app(&ns, "multi", s);
+    let a = wait_app(&ns, "multi", 120, |a| {
+        kubelet(&ns, "", &[]);
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    let (head, values_head) = (repo.head(), values.head());
+    // Objects of both rendered sources; the values from the `ref` source applied.
+    let d = get("deployment", Some(&ns), "multi-helm-guestbook").expect("chart Deployment");
+    assert_eq!(d["spec"]["replicas"], 2);
+    let svc = get("service", Some(&ns), "multi-helm-guestbook").expect("chart Service");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8080);
+    assert!(
+        get("deployment", Some(&ns), "guestbook-ui").is_some(),
+        "directory source"
+    );
+    // Status and history as Argo CD writes them for multi-source Applications.
+    let st = &a["status"];
+    assert_eq!(
+        st["sync"]["revisions"],
+        json!([head, values_head, head]),
+        "{}",
+        st["sync"]
+    );
+    assert!(st["sync"].get("revision").is_none(), "{}", st["sync"]);
+    assert_eq!(st["sync"]["comparedTo"]["sources"].as_array().map(Vec::len), Some(3));
+    let h = &st["history"][0];
+    assert_eq!(h["revisions"], json!([head, values_head, head]), "{h}");
+    assert_eq!(h["sources"][1]["ref"], "values", "{h}");
+    assert!(h.get("revision").is_none() && h.get("source").is_none(), "{h}");
+    assert_eq!(
+        st["operationState"]["syncResult"]["revisions"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let hist = ballast(&["app", "history", "multi", "-N", &ns]).ok();
+    assert!(hist.stdout.contains(&values_head), "{}", hist.stdout);
+
+    // A new commit to the values repository alone is picked up.
+    values.write("envs/prod/values.yaml", "replicaCount: 3\nservice:\n  port: 8080\n");
+    values.commit("three replicas");
+    kubectl(&[
+        "annotate",
+        "application",
+        "multi",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    wait_for("the values repository's change applied", 120, || {
+        let d = get("deployment", Some(&ns), "multi-helm-guestbook")?;
+        (d["spec"]["replicas"] == 3).then_some(())
+    });
+
+    // A `$ref` that names no source is a ComparisonError, nothing guessed.
+    let mut bad = a["spec"].clone();
+    bad["sources"][0]["helm"]["valueFiles"] = json!(["$nothing/values.yaml"]);
+    bad["syncPolicy"] = Value::Null;
+    create_app(&ns, "multi-bad", bad);
+    wait_app(&ns, "multi-bad", 120, |a| {
+        a["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("no source has ref \"nothing\"")
+            })
+        })
+    });
+}
