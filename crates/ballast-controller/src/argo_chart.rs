@@ -151,6 +151,8 @@ pub async fn fetch(
     if chart.is_empty() || chart.contains("..") {
         return Err(format!("spec.source.chart {chart:?} is not a chart name"));
     }
+    // The archive's folder is the chart's own name (an OCI chart may be `path/name`).
+    let base = chart.rsplit('/').next().unwrap_or(chart);
     let range = version.or(source.target_revision.as_deref()).unwrap_or("").trim();
     let range = if range == "HEAD" { "" } else { range };
     let creds = credentials(access.cluster.client(), &access.own_namespace, &source.repo_url).await?;
@@ -160,8 +162,8 @@ pub async fn fetch(
     };
     if ballast_source::oci::is_exact_version(range) {
         let dir = cache_dir(&access.cache_dir, &repo_key, chart, range);
-        if dir.join(chart).join("Chart.yaml").is_file() {
-            return Ok((dir.join(chart), range.to_string()));
+        if dir.join(base).join("Chart.yaml").is_file() {
+            return Ok((dir.join(base), range.to_string()));
         }
     }
     let redacted = ballast_source::redact_url(&source.repo_url);
@@ -196,7 +198,7 @@ pub async fn fetch(
         }
     };
     let dir = cache_dir(&access.cache_dir, &repo_key, chart, &artifact.version);
-    if !dir.join(chart).join("Chart.yaml").is_file() {
+    if !dir.join(base).join("Chart.yaml").is_file() {
         let parent = access.cache_dir.join("argo-charts");
         std::fs::create_dir_all(&parent).map_err(|e| format!("{}: {e}", parent.display()))?;
         let tmp = tempfile::tempdir_in(&parent).map_err(|e| e.to_string())?;
@@ -213,7 +215,7 @@ pub async fn fetch(
             let _ = std::fs::remove_dir_all(&kept);
         }
     }
-    Ok((dir.join(chart), artifact.version))
+    Ok((dir.join(base), artifact.version))
 }
 
 /// A registry on this machine is reached over plain HTTP (as `helm` does for `localhost`).

@@ -6,8 +6,9 @@
 //!
 //! Guarantees: nothing outside the repository root is read (every path is resolved and checked,
 //! Kustomize reads through the engine's `Root`); sizes are bounded (the render limits, at most
-//! [`MAX_FILES`] files for a directory); features Ballast lacks (plugins, Helm
-//! repository charts) are refused by name, never ignored.
+//! [`MAX_FILES`] files for a directory); features Ballast lacks (plugins) are refused by
+//! name, never ignored. A chart from a chart repository is fetched and extracted first
+//! ([`crate::argo_chart`]) and comes here as a chart directory.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -50,7 +51,7 @@ pub struct RenderContext<'a> {
 pub fn render(root: &Path, source: &ApplicationSource, ctx: &RenderContext<'_>) -> Result<Rendered, String> {
     let (app, namespace, scopes) = (ctx.app, ctx.namespace, ctx.scopes);
     if source.chart.is_some() {
-        return Err("spec.source.chart (a chart from a Helm repository) is not supported yet; use a chart in Git (spec.source.path)".into());
+        return Err("spec.source.chart: the chart must be fetched from its repository before rendering".into());
     }
     if source.plugin.is_some() {
         return Err("spec.source.plugin (Config Management Plugins) is not supported".into());

@@ -1,6 +1,6 @@
 //! An Application's sources fetched and rendered, one source (`spec.source`) or several
 //! (`spec.sources`), as Argo CD's repo server and controller combine them: every source is
-//! fetched at its own `targetRevision` (an operation's `revision`/`revisions` win); a source
+//! fetched (Git, or a chart repository through [`crate::argo_chart`]) at its own `targetRevision` (an operation's `revision`/`revisions` win); a source
 //! with `ref` lends its tree to the others' `helm.valueFiles` as `$<ref>/<path>`; a source that
 //! has a `ref` and neither `path` nor `chart` is not rendered; the objects of all rendered
 //! sources are merged in source order, a later source's object replacing an earlier one with the
@@ -79,9 +79,16 @@ pub async fn load(app: &Application, op: Option<&SyncOperation>, access: &AppAcc
                 o.revision.clone()
             }
         });
-        let (root, revision) = crate::application::fetch(source, wanted.as_deref(), access)
-            .await
-            .map_err(|e| LoadError::Fetch(format!("{}{e}", label(multi, i, source))))?;
+        let fetched = if is_chart(source) {
+            crate::argo_chart::fetch(source, wanted.as_deref(), access)
+                .await
+                .map(|(dir, version)| (dir.parent().map(PathBuf::from).unwrap_or(dir), version))
+        } else {
+            crate::application::fetch(source, wanted.as_deref(), access)
+                .await
+                .map_err(|e| e.to_string())
+        };
+        let (root, revision) = fetched.map_err(|e| LoadError::Fetch(format!("{}{e}", label(multi, i, source))))?;
         roots.push(root);
         revisions.push(revision);
     }
@@ -110,7 +117,8 @@ pub async fn load(app: &Application, op: Option<&SyncOperation>, access: &AppAcc
                 refs: &refs,
                 scopes: &cluster,
             };
-            let r = argo_render::render(root, source, &ctx).map_err(|e| format!("{}{e}", label(multi, i, source)))?;
+            let r = argo_render::render(root, &as_tree(source), &ctx)
+                .map_err(|e| format!("{}{e}", label(multi, i, source)))?;
             out.push((r.source_type, r.objects));
         }
         Ok::<_, String>(out)
@@ -129,6 +137,26 @@ pub async fn load(app: &Application, op: Option<&SyncOperation>, access: &AppAcc
         multi,
         repeated,
     })
+}
+
+/// A chart from a chart repository (`chart` set).
+fn is_chart(source: &ApplicationSource) -> bool {
+    source.chart.as_deref().is_some_and(|c| !c.trim().is_empty())
+}
+
+/// A chart source as the chart directory it was extracted to (named after the chart, a Helm
+/// source); other sources unchanged.
+fn as_tree(source: &ApplicationSource) -> ApplicationSource {
+    if !is_chart(source) {
+        return source.clone();
+    }
+    let mut s = source.clone();
+    s.path = s
+        .chart
+        .take()
+        .map(|c| c.trim().rsplit('/').next().unwrap_or("").to_string());
+    s.helm.get_or_insert_with(Default::default);
+    s
 }
 
 /// `sources[i] (url): ` for a multi-source Application, nothing otherwise.

@@ -687,3 +687,138 @@ fn multi_source_helm_with_ref_values_and_a_directory() {
         })
     });
 }
+
+/// An Argo CD repository Secret (`repository` or `repo-creds`) in `ns`.
+fn repo_secret(ns: &str, name: &str, kind: &str, url: &str, user: &str, password: &str, extra: &str) {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    argocd.argoproj.io/secret-type: {kind}\nstringData:\n  url: {url}\n  type: helm\n  username: {user}\n  password: {password}\n{extra}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+}
+
+fn chart_spec(ns: &str, repo_url: &str, chart: &str, revision: &str) -> Value {
+    json!({
+        "project": "default",
+        "source": {"repoURL": repo_url, "chart": chart, "targetRevision": revision,
+                   "helm": {"parameters": [{"name": "message", "value": "from-argo"}]}},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+        "syncPolicy": {"automated": {"prune": true}}
+    })
+}
+
+#[test]
+fn helm_charts_from_http_and_oci_repositories_with_repository_secrets() {
+    use ballast_testenv::charts::{ChartServer, Helm, Registry, write_chart};
+    const PASSWORD: &str = "argo-chart-pw-1";
+    let ns = namespace("argo-charts");
+    let work = tempfile::tempdir().unwrap();
+    let helm = Helm::new(&work.path().join("helm"));
+    let repo_dir = work.path().join("repo");
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        let chart = write_chart(&work.path().join(format!("src-{v}")), "hello", v, "message: hi\n", &[]);
+        helm.package(&chart, &repo_dir);
+    }
+    helm.index(&repo_dir, None);
+    let server = ChartServer::start(&repo_dir, Some(("argo", PASSWORD)));
+    let _c = controller(&ns);
+
+    // Without credentials the repository refuses: a ComparisonError, nothing applied.
+    create_app(&ns, "exact", chart_spec(&ns, &server.url, "hello", "1.0.0"));
+    let a = wait_app(&ns, "exact", 120, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+    });
+    assert!(get("configmap", Some(&ns), "exact").is_none());
+    // The repository Secret, as Argo CD reads it, then a refresh.
+    repo_secret(&ns, "hello-repo", "repository", &server.url, "argo", PASSWORD, "");
+    kubectl(&[
+        "annotate",
+        "application",
+        "exact",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    let a2 = wait_app(&ns, "exact", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(a2["status"]["sync"]["revision"], "1.0.0");
+    assert_eq!(a2["status"]["sourceType"], "Helm");
+    assert_eq!(a2["status"]["history"][0]["source"]["chart"], "hello");
+    let cm = get("configmap", Some(&ns), "exact").expect("chart ConfigMap");
+    assert_eq!(cm["data"], json!({"version": "1.0.0", "message": "from-argo"}));
+    for status in [&a["status"], &a2["status"]] {
+        assert!(!status.to_string().contains(PASSWORD), "a credential in the status");
+    }
+    let seen = server.seen_auth.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|h| h.as_deref().is_some_and(|h| h.starts_with("Basic "))),
+        "{seen:?}"
+    );
+
+    // A semver constraint takes the newest match.
+    create_app(&ns, "ranged", chart_spec(&ns, &server.url, "hello", "^1.0.0"));
+    let r = wait_app(&ns, "ranged", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(r["status"]["sync"]["revision"], "1.1.0");
+    assert_eq!(
+        get("configmap", Some(&ns), "ranged").unwrap()["data"]["version"],
+        "1.1.0"
+    );
+
+    // The exact version is cached: another comparison asks the repository nothing.
+    let before = server.seen_auth.lock().unwrap().len();
+    let reconciled = a2["status"]["reconciledAt"].clone();
+    kubectl(&[
+        "annotate",
+        "application",
+        "exact",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    wait_app(&ns, "exact", 60, |a| a["status"]["reconciledAt"] != reconciled);
+    // `ranged` may reconcile meanwhile (it reads the index); count the chart downloads only.
+    let after: Vec<_> = server.seen_auth.lock().unwrap()[before..].to_vec();
+    assert!(after.len() <= 1, "requests after a cached comparison: {after:?}");
+
+    // OCI: `host/path` without a scheme, credentials from a `repo-creds` prefix Secret.
+    let registry = Registry::start("ci", PASSWORD);
+    let chart = write_chart(&work.path().join("src-oci"), "hello", "3.0.0", "message: hi\n", &[]);
+    let tgz = helm.package(&chart, &work.path().join("oci-out"));
+    helm.run(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &format!("oci://{}/charts", registry.host()),
+        "--plain-http",
+        "--username",
+        "ci",
+        "--password",
+        PASSWORD,
+    ]);
+    repo_secret(
+        &ns,
+        "registry-creds",
+        "repo-creds",
+        &registry.host(),
+        "ci",
+        PASSWORD,
+        "  enableOCI: \"true\"\n",
+    );
+    create_app(
+        &ns,
+        "oci",
+        chart_spec(&ns, &format!("{}/charts", registry.host()), "hello", ">=3.0.0"),
+    );
+    let o = wait_app(&ns, "oci", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(o["status"]["sync"]["revision"], "3.0.0");
+    assert_eq!(get("configmap", Some(&ns), "oci").unwrap()["data"]["version"], "3.0.0");
+}
