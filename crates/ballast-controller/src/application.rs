@@ -133,26 +133,16 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
         // Options Ballast acts on, and the others at the value that changes nothing.
         let honoured = matches!(
             name,
-            "CreateNamespace" | "PruneLast" | "ServerSideApply" | "ApplyOutOfSyncOnly"
+            "CreateNamespace" | "PruneLast" | "ServerSideApply" | "ApplyOutOfSyncOnly" | "RespectIgnoreDifferences"
         ) || matches!(
             (name, value),
-            (
-                "Replace" | "Force" | "FailOnSharedResource" | "RespectIgnoreDifferences",
-                "false"
-            ) | ("Validate", "true")
+            ("Replace" | "Force" | "FailOnSharedResource", "false") | ("Validate", "true")
         );
         if !honoured {
             out.push(format!("spec.syncPolicy.syncOptions {option}"));
         }
     }
-    for (i, d) in app.spec.ignore_differences.iter().enumerate() {
-        if !d.jq_path_expressions.is_empty() {
-            out.push(format!("spec.ignoreDifferences[{i}].jqPathExpressions"));
-        }
-        if !d.managed_fields_managers.is_empty() {
-            out.push(format!("spec.ignoreDifferences[{i}].managedFieldsManagers"));
-        }
-    }
+    out.extend(crate::argo_ignore::refused(&app.spec.ignore_differences));
     for (k, v) in &app.spec.extra {
         if !v.is_null() && k != "info" {
             out.push(format!("spec.{k}"));
@@ -325,48 +315,6 @@ fn label_value(name: &str) -> String {
     format!("{keep}-{}", &digest[..16])
 }
 
-fn remove_pointers(o: &mut Value, pointers: &[String]) {
-    for p in pointers {
-        let Some((parent, key)) = p.rsplit_once('/') else {
-            continue;
-        };
-        let key = key.replace("~1", "/").replace("~0", "~");
-        let target = if parent.is_empty() {
-            Some(&mut *o)
-        } else {
-            o.pointer_mut(parent)
-        };
-        match target {
-            Some(Value::Object(m)) => {
-                m.remove(&key);
-            }
-            Some(Value::Array(a)) => {
-                if let Ok(i) = key.parse::<usize>()
-                    && i < a.len()
-                {
-                    a.remove(i);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn ignored_pointers(app: &Application, r: &ObjectRef) -> Vec<String> {
-    app.spec
-        .ignore_differences
-        .iter()
-        .filter(|d| d.group == r.group && d.kind == r.kind)
-        .filter(|d| d.name.as_deref().is_none_or(|n| n.is_empty() || n == r.name))
-        .filter(|d| {
-            d.namespace
-                .as_deref()
-                .is_none_or(|n| n.is_empty() || Some(n) == r.namespace.as_deref())
-        })
-        .flat_map(|d| d.json_pointers.iter().cloned())
-        .collect()
-}
-
 /// Compares each non-hook task with its live object (server-side dry run), marking `in_sync`;
 /// returns the live objects.
 async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> HashMap<ObjectRef, Value> {
@@ -379,9 +327,7 @@ async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> Hash
         ballast_plan::prepare_for_apply(&mut desired);
         if let Ok(mut dry) = ctx.cluster.apply(&t.r, &desired, true, true).await {
             let mut l = live.clone();
-            let pointers = ignored_pointers(app, &t.r);
-            remove_pointers(&mut dry, &pointers);
-            remove_pointers(&mut l, &pointers);
+            crate::argo_ignore::normalize(&app.spec.ignore_differences, &t.r, &mut dry, &mut l);
             t.in_sync = ballast_plan::object_digest(&dry) == ballast_plan::object_digest(&l);
         }
         live_of.insert(t.r.clone(), live);
@@ -859,7 +805,15 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 .as_ref()
                 .and_then(|p| p.managed_namespace_metadata.as_ref()),
         };
-        let outcome = argo_sync::sync(&ctx.cluster, &tasks, &candidates, &params).await;
+        let respected =
+            crate::argo_ignore::respected(&app.spec.ignore_differences, &options, &tasks, &ctx.cluster).await;
+        let outcome = argo_sync::sync(
+            &ctx.cluster,
+            respected.as_deref().unwrap_or(&tasks),
+            &candidates,
+            &params,
+        )
+        .await;
         let finished = crate::status::now();
         status.operation_state = Some(OperationState {
             operation,
@@ -1004,13 +958,6 @@ mod tests {
     }
 
     #[test]
-    fn json_pointers_removed_for_comparison() {
-        let mut o = json!({"spec": {"replicas": 3, "template": {}}, "metadata": {"annotations": {"a/b": "x"}}});
-        remove_pointers(&mut o, &["/spec/replicas".into(), "/metadata/annotations/a~1b".into()]);
-        assert_eq!(o, json!({"spec": {"template": {}}, "metadata": {"annotations": {}}}));
-    }
-
-    #[test]
     fn unsupported_fields_are_named() {
         let app: Application = serde_json::from_value(json!({
             "metadata": {"name": "a"},
@@ -1018,7 +965,7 @@ mod tests {
                      "syncPolicy": {"retry": {"limit": 2},
                                     "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=true",
                                                     "PrunePropagationPolicy=orphan"]},
-                     "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec"]}],
+                     "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec", ".spec | length"]}],
                      "info": [{"name": "x", "value": "y"}], "somethingNew": true},
             "operation": {"sync": {"dryRun": true}}
         }))
@@ -1029,7 +976,7 @@ mod tests {
                 "spec.syncPolicy.retry",
                 "spec.syncPolicy.syncOptions Replace=true",
                 "spec.syncPolicy.syncOptions PrunePropagationPolicy=orphan",
-                "spec.ignoreDifferences[0].jqPathExpressions",
+                "spec.ignoreDifferences[0].jqPathExpressions[1] \".spec | length\": unsupported jq at \"length\"",
                 "spec.somethingNew",
                 "operation.sync.dryRun"
             ]

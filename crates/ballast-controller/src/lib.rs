@@ -31,6 +31,7 @@
 
 pub mod application;
 pub mod argo_chart;
+pub mod argo_ignore;
 pub mod argo_jsonnet;
 pub mod argo_render;
 pub mod argo_sources;

@@ -822,3 +822,95 @@ fn helm_charts_from_http_and_oci_repositories_with_repository_secrets() {
     assert_eq!(o["status"]["sync"]["revision"], "3.0.0");
     assert_eq!(get("configmap", Some(&ns), "oci").unwrap()["data"]["version"], "3.0.0");
 }
+
+#[test]
+fn ignore_differences_jq_managed_fields_and_respect_in_sync() {
+    let ns = namespace("argo-ignore");
+    let repo = GitRepo::new();
+    let deploy = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
+        )
+    };
+    let cm = |other: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: git\n  other: {other}\n")
+    };
+    repo.write("ignore/deploy.yaml", &deploy("nginx:1"));
+    repo.write("ignore/cm.yaml", &cm("one"));
+    repo.commit("app");
+    let _c = controller(&ns);
+    let mut s = spec(&repo, "ignore", &ns, true);
+    s["syncPolicy"]["syncOptions"] = json!(["RespectIgnoreDifferences=true"]);
+    s["ignoreDifferences"] = json!([
+        {"group": "apps", "kind": "Deployment", "jqPathExpressions": [".spec.replicas"]},
+        {"group": "", "kind": "ConfigMap", "name": "settings", "managedFieldsManagers": ["operator"]},
+        {"group": "*", "kind": "Secret", "jqPathExpressions": [".data | keys"]}
+    ]);
+    create_app(&ns, "ignore", s);
+    let a = wait_app(&ns, "ignore", 120, |a| {
+        kubelet(&ns, "", &[]);
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    // The expression outside the subset is refused by name in a condition.
+    let conds = a["status"]["conditions"].to_string();
+    assert!(
+        conds.contains("jqPathExpressions[0]") && conds.contains(".data | keys"),
+        "{conds}"
+    );
+
+    // Scaled by hand (say, an autoscaler): ignored, so Synced and not healed back.
+    kubectl(&["scale", "deployment", "web", "-n", &ns, "--replicas=3"]);
+    // A field of the ConfigMap taken over by another manager: ignored too.
+    kubectl(&[
+        "patch",
+        "configmap",
+        "settings",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "--field-manager",
+        "operator",
+        "-p",
+        r#"{"data":{"mode":"live"}}"#,
+    ]);
+    let before = app(&ns, "ignore")["status"]["reconciledAt"].clone();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    kubectl(&[
+        "annotate",
+        "application",
+        "ignore",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    let a = wait_app(&ns, "ignore", 60, |a| a["status"]["reconciledAt"] != before);
+    assert_eq!(state(&a).0, "Synced", "{}", a["status"]);
+    assert_eq!(get("deployment", Some(&ns), "web").unwrap()["spec"]["replicas"], 3);
+
+    // A new commit is synced; RespectIgnoreDifferences keeps the ignored live values.
+    repo.write("ignore/deploy.yaml", &deploy("nginx:2"));
+    repo.write("ignore/cm.yaml", &cm("two"));
+    let head = repo.commit("nginx 2");
+    kubectl(&[
+        "annotate",
+        "application",
+        "ignore",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    wait_app(&ns, "ignore", 120, |a| {
+        kubelet(&ns, "", &[]);
+        a["status"]["operationState"]["syncResult"]["revision"] == head.as_str()
+            && state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    let d = get("deployment", Some(&ns), "web").unwrap();
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
+    assert_eq!(
+        d["spec"]["replicas"], 3,
+        "the ignored replicas were overwritten by the sync"
+    );
+    let c = get("configmap", Some(&ns), "settings").unwrap();
+    assert_eq!(c["data"], json!({"mode": "live", "other": "two"}));
+}
