@@ -227,6 +227,9 @@ pub fn health(o: &Value) -> Option<(String, String)> {
             ("Progressing".into(), format!("child application {sync} {h}"))
         });
     }
+    if (group, kind) == ("argoproj.io", "Rollout") {
+        return Some(crate::argo_rollout::health(o));
+    }
     let builtin = matches!(
         (group, kind),
         ("apps", "Deployment" | "StatefulSet" | "ReplicaSet" | "DaemonSet")

@@ -34,6 +34,7 @@ pub mod argo_chart;
 pub mod argo_ignore;
 pub mod argo_jsonnet;
 pub mod argo_render;
+pub mod argo_rollout;
 pub mod argo_sources;
 pub mod argo_sync;
 mod artifact_copy;

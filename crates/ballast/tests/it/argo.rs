@@ -914,3 +914,78 @@ fn ignore_differences_jq_managed_fields_and_respect_in_sync() {
     let c = get("configmap", Some(&ns), "settings").unwrap();
     assert_eq!(c["data"], json!({"mode": "live", "other": "two"}));
 }
+
+/// A stub of Argo Rollouts' `Rollout` CRD (no controller): any spec, a status subresource.
+fn rollout_crd() {
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rollouts.argoproj.io
+spec:
+  group: argoproj.io
+  names: {kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout, shortNames: [ro]}
+  scope: Namespaced
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crd.yaml");
+    std::fs::write(&file, crd).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    wait_for("the Rollout CRD established", 60, || {
+        kubectl_raw(&["get", "rollouts.argoproj.io", "-A"])
+            .status
+            .success()
+            .then_some(())
+    });
+}
+
+#[test]
+fn blue_green_rollout_progressing_until_the_active_service_is_cut_over() {
+    let ns = namespace("argo-bg");
+    rollout_crd();
+    let repo = example_repo();
+    let _c = controller(&ns);
+    create_app(&ns, "blue-green", spec(&repo, "blue-green", &ns, true));
+    // No Rollouts controller: Argo CD shows the app Progressing (spec not observed).
+    let a = wait_app(&ns, "blue-green", 120, |a| {
+        state(a) == ("Synced".into(), "Progressing".into(), "Succeeded".into())
+    });
+    assert_eq!(a["status"]["sourceType"], "Helm");
+    let rollout = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Rollout")
+        .expect("Rollout in resources")
+        .clone();
+    assert_eq!(rollout["health"]["status"], "Progressing", "{rollout}");
+    assert!(get("service", Some(&ns), "blue-green-argotest").is_some());
+    assert!(get("service", Some(&ns), "blue-green-argotest-preview").is_some());
+    // Play the Rollouts controller: observed, one replica available, active Service cut over.
+    let r = get("rollouts.argoproj.io", Some(&ns), "blue-green-argotest").expect("Rollout");
+    let generation = r["metadata"]["generation"].as_i64().unwrap();
+    let status = json!({"status": {"observedGeneration": generation.to_string(), "currentPodHash": "abc",
+        "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1, "stableRS": "abc",
+        "blueGreen": {"activeSelector": "abc"}}});
+    kubectl(&[
+        "patch",
+        "rollouts.argoproj.io",
+        "blue-green-argotest",
+        "-n",
+        &ns,
+        "--subresource=status",
+        "--type",
+        "merge",
+        "-p",
+        &status.to_string(),
+    ]);
+    wait_app(&ns, "blue-green", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+}
