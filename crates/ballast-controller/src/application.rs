@@ -92,7 +92,7 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     let loaded = crate::argo_sources::load(app, None, access)
         .await
         .map_err(|e| match e {
-            LoadError::Fetch(m) | LoadError::Render(m) => m,
+            LoadError::Fetch(m) | LoadError::Render(m, _) => m,
         })?;
     let revision = loaded.revision.clone();
     let mut tasks = tasks(loaded.objects, &app_name, &namespace, &revision, 0, access)?;
@@ -667,7 +667,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     let started = jiff::Timestamp::now();
     let loaded = match crate::argo_sources::load(&app, op.as_ref().and(Some(&sync_op)), &access).await {
         Ok(x) => Ok(x),
-        Err(LoadError::Render(e)) => Err(e),
+        Err(LoadError::Render(e, revision)) => Err((e, revision)),
         Err(LoadError::Fetch(e)) => {
             let message = format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url));
             if let Some(op) = &op {
@@ -682,8 +682,11 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             return Ok(requeue);
         }
     };
-    let revision = loaded.as_ref().map(|l| l.revision.clone()).unwrap_or_default();
-    let rendered = match loaded.and_then(|mut r| {
+    let revision = match &loaded {
+        Ok(l) => l.revision.clone(),
+        Err((_, r)) => r.clone(),
+    };
+    let rendered = match loaded.map_err(|(e, _)| e).and_then(|mut r| {
         let st = r.source_type;
         tasks(
             std::mem::take(&mut r.objects),

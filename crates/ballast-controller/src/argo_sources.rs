@@ -45,8 +45,8 @@ pub struct Loaded {
 pub enum LoadError {
     /// A source could not be fetched.
     Fetch(String),
-    /// A source could not be rendered.
-    Render(String),
+    /// A source could not be rendered: why, and the first source's revision.
+    Render(String, String),
 }
 
 /// The sources an Application syncs: the operation's when it names them, else the spec's;
@@ -124,8 +124,8 @@ pub async fn load(app: &Application, op: Option<&SyncOperation>, access: &AppAcc
         Ok::<_, String>(out)
     })
     .await
-    .map_err(|e| LoadError::Render(e.to_string()))?
-    .map_err(LoadError::Render)?;
+    .map_err(|e| LoadError::Render(e.to_string(), String::new()))?
+    .map_err(|e| LoadError::Render(e, revisions.first().cloned().unwrap_or_default()))?;
     let source_type = rendered.first().map(|(t, _)| *t).unwrap_or("Directory");
     let (objects, repeated) = merge(rendered.into_iter().map(|(_, o)| o));
     Ok(Loaded {
