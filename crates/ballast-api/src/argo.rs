@@ -336,9 +336,39 @@ pub struct DirectorySource {
     /// Leave out files matching this glob (or `{a,b}` list).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub exclude: Option<String>,
-    /// Jsonnet options (not supported by Ballast yet).
+    /// Jsonnet options for the `*.jsonnet` files of the directory.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    pub jsonnet: Option<Value>,
+    pub jsonnet: Option<JsonnetSource>,
+}
+
+/// `source.directory.jsonnet`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetSource {
+    /// External variables (`std.extVar`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub ext_vars: Vec<JsonnetVar>,
+    /// Top-level arguments (passed when the file evaluates to a function).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub tlas: Vec<JsonnetVar>,
+    /// Library search paths, relative to the repository root.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub libs: Vec<String>,
+}
+
+/// One Jsonnet external variable or top-level argument.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct JsonnetVar {
+    /// Name.
+    #[serde(default)]
+    pub name: String,
+    /// Value: a string, or Jsonnet code when `code` is true.
+    #[serde(default)]
+    pub value: String,
+    /// `value` is Jsonnet code.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub code: Option<bool>,
 }
 
 /// `spec.destination`.
@@ -486,6 +516,12 @@ pub struct SyncOperation {
     /// Source to sync (a rollback sets it from history).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// Revisions to sync, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// Sources to sync (multi-source; a rollback sets them from history).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// Only these objects.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<Value>,
@@ -537,6 +573,9 @@ pub struct SyncStatus {
     /// The commit compared with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub revision: Option<String>,
+    /// The revisions compared with, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
     /// What was compared.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub compared_to: Option<Value>,
@@ -630,6 +669,12 @@ pub struct SyncOperationResult {
     /// The source synced.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source: Option<ApplicationSource>,
+    /// The revisions synced, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// The sources synced (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// Each object's result.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub resources: Vec<ResourceResult>,
@@ -678,9 +723,15 @@ pub struct RevisionHistory {
     /// Auto-incremented id.
     #[serde(default)]
     pub id: i64,
-    /// The commit deployed.
-    #[serde(default)]
+    /// The commit deployed (empty for a multi-source Application, as Argo CD leaves it).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub revision: String,
+    /// The revisions deployed, one per source (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub revisions: Vec<String>,
+    /// The sources deployed (multi-source Applications).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sources: Vec<ApplicationSource>,
     /// When (RFC 3339).
     #[serde(default)]
     pub deployed_at: String,

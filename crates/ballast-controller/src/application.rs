@@ -31,6 +31,7 @@ use kube::runtime::controller::Action;
 use kube::runtime::reflector::ObjectRef as KubeRef;
 use serde_json::{Value, json};
 
+use crate::argo_sources::LoadError;
 use crate::argo_sync::{self, Phase, PruneCandidate, SyncParams, Task};
 use crate::context::Context;
 use crate::drift::DriftWatch;
@@ -84,19 +85,17 @@ pub type Difference = (ObjectRef, Option<Value>, Option<Value>);
 /// differences, prune candidates); hooks left out. `Err` says why it could not be computed.
 pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<Difference>), String> {
     let app_name = app.instance_name(&control_namespace(app, access));
-    let source = app
-        .spec
-        .source
-        .clone()
-        .ok_or("spec.source is required (multi-source is not supported yet)")?;
+    if app.spec.source.is_none() && app.spec.sources.is_empty() {
+        return Err("spec.source or spec.sources is required".into());
+    }
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let (root, revision) = fetch(&source, None, access).await.map_err(|e| e.to_string())?;
-    let name = app.metadata.name.clone().unwrap_or_default();
-    let (src, ns, cluster) = (source.clone(), namespace.clone(), access.cluster.clone());
-    let rendered = tokio::task::spawn_blocking(move || crate::argo_render::render(&root, &src, &name, &ns, &cluster))
+    let loaded = crate::argo_sources::load(app, None, access)
         .await
-        .map_err(|e| e.to_string())??;
-    let mut tasks = tasks(rendered.objects, &app_name, &namespace, &revision, 0, access)?;
+        .map_err(|e| match e {
+            LoadError::Fetch(m) | LoadError::Render(m, _) => m,
+        })?;
+    let revision = loaded.revision.clone();
+    let mut tasks = tasks(loaded.objects, &app_name, &namespace, &revision, 0, access)?;
     let live = compare(app, &mut tasks, access).await;
     let mut out = Vec::new();
     for t in tasks.iter().filter(|t| !t.hook && !t.in_sync) {
@@ -129,26 +128,21 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
         // Options Ballast acts on, and the others at the value that changes nothing.
         let honoured = matches!(
             name,
-            "CreateNamespace" | "PruneLast" | "ServerSideApply" | "ApplyOutOfSyncOnly" | "FailOnSharedResource"
+            "CreateNamespace"
+                | "PruneLast"
+                | "ServerSideApply"
+                | "ApplyOutOfSyncOnly"
+                | "FailOnSharedResource"
+                | "RespectIgnoreDifferences"
         ) || matches!(
             (name, value),
-            (
-                "Replace" | "Force" | "FailOnSharedResource" | "RespectIgnoreDifferences",
-                "false"
-            ) | ("Validate", "true")
+            ("Replace" | "Force" | "FailOnSharedResource", "false") | ("Validate", "true")
         );
         if !honoured {
             out.push(format!("spec.syncPolicy.syncOptions {option}"));
         }
     }
-    for (i, d) in app.spec.ignore_differences.iter().enumerate() {
-        if !d.jq_path_expressions.is_empty() {
-            out.push(format!("spec.ignoreDifferences[{i}].jqPathExpressions"));
-        }
-        if !d.managed_fields_managers.is_empty() {
-            out.push(format!("spec.ignoreDifferences[{i}].managedFieldsManagers"));
-        }
-    }
+    out.extend(crate::argo_ignore::refused(&app.spec.ignore_differences));
     for (k, v) in &app.spec.extra {
         if !v.is_null() && k != "info" {
             out.push(format!("spec.{k}"));
@@ -214,7 +208,8 @@ pub fn git_refs(target: Option<&str>) -> Vec<GitRef> {
     }
 }
 
-async fn fetch(
+/// Fetches one Git source at `revision` (else its `targetRevision`): its tree and commit.
+pub(crate) async fn fetch(
     source: &ApplicationSource,
     revision: Option<&str>,
     ctx: &AppAccess,
@@ -326,48 +321,6 @@ fn label_value(name: &str) -> String {
     format!("{keep}-{}", &digest[..16])
 }
 
-fn remove_pointers(o: &mut Value, pointers: &[String]) {
-    for p in pointers {
-        let Some((parent, key)) = p.rsplit_once('/') else {
-            continue;
-        };
-        let key = key.replace("~1", "/").replace("~0", "~");
-        let target = if parent.is_empty() {
-            Some(&mut *o)
-        } else {
-            o.pointer_mut(parent)
-        };
-        match target {
-            Some(Value::Object(m)) => {
-                m.remove(&key);
-            }
-            Some(Value::Array(a)) => {
-                if let Ok(i) = key.parse::<usize>()
-                    && i < a.len()
-                {
-                    a.remove(i);
-                }
-            }
-            _ => {}
-        }
-    }
-}
-
-fn ignored_pointers(app: &Application, r: &ObjectRef) -> Vec<String> {
-    app.spec
-        .ignore_differences
-        .iter()
-        .filter(|d| d.group == r.group && d.kind == r.kind)
-        .filter(|d| d.name.as_deref().is_none_or(|n| n.is_empty() || n == r.name))
-        .filter(|d| {
-            d.namespace
-                .as_deref()
-                .is_none_or(|n| n.is_empty() || Some(n) == r.namespace.as_deref())
-        })
-        .flat_map(|d| d.json_pointers.iter().cloned())
-        .collect()
-}
-
 /// Compares each non-hook task with its live object (server-side dry run), marking `in_sync`;
 /// returns the live objects.
 async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> HashMap<ObjectRef, Value> {
@@ -380,9 +333,7 @@ async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> Hash
         ballast_plan::prepare_for_apply(&mut desired);
         if let Ok(mut dry) = ctx.cluster.apply(&t.r, &desired, true, true).await {
             let mut l = live.clone();
-            let pointers = ignored_pointers(app, &t.r);
-            remove_pointers(&mut dry, &pointers);
-            remove_pointers(&mut l, &pointers);
+            crate::argo_ignore::normalize(&app.spec.ignore_differences, &t.r, &mut dry, &mut l);
             t.in_sync = ballast_plan::object_digest(&dry) == ballast_plan::object_digest(&l);
         }
         live_of.insert(t.r.clone(), live);
@@ -694,7 +645,12 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     status.conditions.retain(|c| {
         !matches!(
             c.type_.as_str(),
-            "InvalidSpecError" | "ComparisonError" | "SyncError" | UNSUPPORTED_WARNING | SYNC_WINDOW_CONDITION
+            "InvalidSpecError"
+                | "ComparisonError"
+                | "SyncError"
+                | "RepeatedResourceWarning"
+                | UNSUPPORTED_WARNING
+                | SYNC_WINDOW_CONDITION
         ) && c.type_ != crate::shared_resource::CONDITION
             && c.type_ != crate::auto_rollback::CONDITION
     });
@@ -712,10 +668,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             "only the in-cluster destination (server https://kubernetes.default.svc or name in-cluster) is supported"
                 .to_string(),
         )
-    } else if !app.spec.sources.is_empty() {
-        Some("spec.sources (multi-source Applications) is not supported yet".to_string())
-    } else if app.spec.source.is_none() {
-        Some("spec.source is required".to_string())
+    } else if app.spec.source.is_none() && app.spec.sources.is_empty() {
+        Some("spec.source or spec.sources is required".to_string())
     } else {
         None
     };
@@ -777,21 +731,15 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         })
     });
     let sync_op = requested.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
-    let source = sync_op
-        .source
-        .clone()
-        .or_else(|| app.spec.source.clone())
-        .unwrap_or_default();
+    let asked = requested.as_ref().and(Some(&sync_op));
+    let (sources, _) = crate::argo_sources::sources_of(&app, asked);
+    let source = sources.first().cloned().unwrap_or_default();
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let (root, revision) = match fetch(
-        &source,
-        sync_op.revision.as_deref().filter(|_| requested.is_some()),
-        &access,
-    )
-    .await
-    {
-        Ok(x) => x,
-        Err(e) => {
+    let started = jiff::Timestamp::now();
+    let loaded = match crate::argo_sources::load(&app, asked, &access).await {
+        Ok(x) => Ok(x),
+        Err(LoadError::Render(e, revision)) => Err((e, revision)),
+        Err(LoadError::Fetch(e)) => {
             let message = format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url));
             if let Some(op) = &op {
                 end_operation(&mut status, op, message.clone());
@@ -805,25 +753,21 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             return Ok(requeue);
         }
     };
-    let started = jiff::Timestamp::now();
-    let name_for_helm = app.metadata.name.clone().unwrap_or_default();
-    let rendered = {
-        let (root, source, ns, cluster) = (root.clone(), source.clone(), namespace.clone(), ctx.cluster.clone());
-        tokio::task::spawn_blocking(move || crate::argo_render::render(&root, &source, &name_for_helm, &ns, &cluster))
-            .await
-            .map_err(|e| ReconcileError::Build(e.to_string()))?
+    let revision = match &loaded {
+        Ok(l) => l.revision.clone(),
+        Err((_, r)) => r.clone(),
     };
-    let rendered = match rendered.and_then(|r| {
+    let rendered = match loaded.map_err(|(e, _)| e).and_then(|mut r| {
         let st = r.source_type;
         tasks(
-            r.objects,
+            std::mem::take(&mut r.objects),
             &app_name,
             &namespace,
             &revision,
             started.as_second(),
             &access,
         )
-        .map(|t| (t, st))
+        .map(|t| (t, st, r))
     }) {
         Ok(x) => x,
         Err(e) => {
@@ -837,16 +781,35 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             status.sync = Some(SyncStatus {
                 status: "Unknown".into(),
                 revision: Some(revision),
-                compared_to: None,
+                ..Default::default()
             });
             write(&app, &ctx, &status, op.as_ref()).await?;
             return Ok(requeue);
         }
     };
-    let (mut tasks, source_type) = rendered;
+    let (mut tasks, source_type, loaded) = rendered;
     status.source_type = Some(source_type.into());
+    if !loaded.repeated.is_empty() {
+        status.conditions.push(condition(
+            "RepeatedResourceWarning",
+            format!(
+                "objects produced by more than one source (the last source wins): {}",
+                loaded.repeated.join(", ")
+            ),
+        ));
+    }
     let (cmp, candidates) = assess(&app, &app_name, &mut tasks, &access).await;
-    let compared_to = json!({"source": source, "destination": app.spec.destination});
+    let compared_to = if loaded.multi {
+        json!({"sources": loaded.sources, "destination": app.spec.destination})
+    } else {
+        json!({"source": source, "destination": app.spec.destination})
+    };
+    // Multi-source: Argo CD records `revisions`/`sources` and leaves `revision`/`source` empty.
+    let (one_source, one_revision) = if loaded.multi {
+        (None, String::new())
+    } else {
+        (Some(source.clone()), revision.clone())
+    };
 
     // Decide: an operation, or automated sync of an OutOfSync Application.
     let automated = app.automated().cloned();
@@ -946,7 +909,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             .and_then(|(s, _)| s.retry_count);
         let operation = Operation {
             sync: Some(ballast_api::argo::SyncOperation {
-                revision: Some(revision.clone()),
+                revision: (!loaded.multi).then(|| revision.clone()),
+                revisions: loaded.revisions.clone(),
                 prune: Some(prune),
                 sync_options: sync_op.sync_options.clone(),
                 source: sync_op.source.clone(),
@@ -981,11 +945,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 .as_ref()
                 .and_then(|p| p.managed_namespace_metadata.as_ref()),
         };
-        let gate = crate::sync_gate::check(&project, &tasks, &shared, &options);
+        let respected =
+            crate::argo_ignore::respected(&app.spec.ignore_differences, &options, &tasks, &ctx.cluster).await;
+        let to_sync = respected.as_deref().unwrap_or(&tasks);
+        let gate = crate::sync_gate::check(&project, to_sync, &shared, &options);
         let outcome = match crate::sync_gate::refused(&gate) {
             Some(refused) => refused,
             None => {
-                let allowed: Vec<Task> = tasks.iter().filter(|t| !gate.skip.contains(&t.r)).cloned().collect();
+                let allowed: Vec<Task> = to_sync.iter().filter(|t| !gate.skip.contains(&t.r)).cloned().collect();
                 let mut outcome = argo_sync::sync(&ctx.cluster, &allowed, &candidates, &params).await;
                 crate::sync_gate::finish(gate, &mut outcome);
                 outcome
@@ -997,8 +964,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             phase: if outcome.ok { "Succeeded" } else { "Failed" }.into(),
             message: Some(outcome.message.clone()),
             sync_result: Some(SyncOperationResult {
-                revision: revision.clone(),
-                source: Some(source.clone()),
+                revision: one_revision.clone(),
+                source: one_source.clone(),
+                revisions: loaded.revisions.clone(),
+                sources: if loaded.multi {
+                    loaded.sources.clone()
+                } else {
+                    Vec::new()
+                },
                 resources: outcome.results.clone(),
             }),
             started_at: started_at.clone(),
@@ -1017,10 +990,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             let id = status.history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
             status.history.push(RevisionHistory {
                 id,
-                revision: revision.clone(),
+                revision: one_revision.clone(),
+                revisions: loaded.revisions.clone(),
+                sources: if loaded.multi {
+                    loaded.sources.clone()
+                } else {
+                    Vec::new()
+                },
                 deployed_at: finished,
                 deploy_started_at: Some(started_at),
-                source: Some(source.clone()),
+                source: one_source.clone(),
                 initiated_by: Some(initiated),
             });
             let limit = app.spec.revision_history_limit.unwrap_or(10).max(1) as usize;
@@ -1060,7 +1039,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     };
     status.sync = Some(SyncStatus {
         status: if cmp.synced { "Synced" } else { "OutOfSync" }.into(),
-        revision: Some(revision.clone()),
+        revision: (!loaded.multi).then(|| revision.clone()),
+        revisions: loaded.revisions.clone(),
         compared_to: Some(compared_to),
     });
     // Argo CD follows its objects' status through its cache; Ballast looks again soon while
@@ -1166,13 +1146,6 @@ mod tests {
     }
 
     #[test]
-    fn json_pointers_removed_for_comparison() {
-        let mut o = json!({"spec": {"replicas": 3, "template": {}}, "metadata": {"annotations": {"a/b": "x"}}});
-        remove_pointers(&mut o, &["/spec/replicas".into(), "/metadata/annotations/a~1b".into()]);
-        assert_eq!(o, json!({"spec": {"template": {}}, "metadata": {"annotations": {}}}));
-    }
-
-    #[test]
     fn unsupported_fields_are_named() {
         let app: Application = serde_json::from_value(json!({
             "metadata": {"name": "a"},
@@ -1180,7 +1153,7 @@ mod tests {
                      "syncPolicy": {"retry": {"limit": 2},
                                     "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=true",
                                                     "PrunePropagationPolicy=orphan"]},
-                     "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec"]}],
+                     "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec", ".spec | length"]}],
                      "info": [{"name": "x", "value": "y"}], "somethingNew": true},
             "operation": {"sync": {"dryRun": true}}
         }))
@@ -1190,7 +1163,7 @@ mod tests {
             [
                 "spec.syncPolicy.syncOptions Replace=true",
                 "spec.syncPolicy.syncOptions PrunePropagationPolicy=orphan",
-                "spec.ignoreDifferences[0].jqPathExpressions",
+                "spec.ignoreDifferences[0].jqPathExpressions[1] \".spec | length\": unsupported jq at \"length\"",
                 "spec.somethingNew",
                 "operation.sync.dryRun"
             ]

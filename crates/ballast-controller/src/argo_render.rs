@@ -1,19 +1,24 @@
 //! Rendering an Argo CD Application's source as Argo CD's repo server does: a Helm chart
 //! (`helm template` semantics, in process), a Kustomize directory (the kustomization edited the
 //! way `kustomize edit` edits it for `spec.source.kustomize`, then built by the native engine), or
-//! a plain directory (`*.yaml`, `*.yml`, `*.json`; `recurse`, `include`, `exclude`).
+//! a plain directory (`*.yaml`, `*.yml`, `*.json`; `recurse`, `include`, `exclude`) whose
+//! `*.jsonnet` files are evaluated in process ([`crate::argo_jsonnet`]).
 //!
 //! Guarantees: nothing outside the repository root is read (every path is resolved and checked,
 //! Kustomize reads through the engine's `Root`); sizes are bounded (the render limits, at most
-//! [`MAX_FILES`] files for a directory); features Ballast lacks (jsonnet, plugins, Helm
-//! repository charts) are refused by name, never ignored.
+//! [`MAX_FILES`] files for a directory); features Ballast lacks (plugins) are refused by
+//! name, never ignored. A chart from a chart repository is fetched and extracted first
+//! ([`crate::argo_chart`]) and comes here as a chart directory.
 
+use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use ballast_api::argo::{ApplicationSource, DirectorySource, HelmSource, KustomizeSource};
 use ballast_core::Scopes;
 use ballast_render::{RenderSpec, render_plain};
 use serde_json::{Value, json};
+
+use crate::argo_jsonnet;
 
 /// Most files a directory source may hold.
 pub const MAX_FILES: usize = 10_000;
@@ -28,23 +33,28 @@ pub struct Rendered {
     pub source_type: &'static str,
 }
 
-/// Renders `source` from the repository tree at `root` for an Application named `app` whose
-/// destination namespace is `namespace`.
-pub fn render(
-    root: &Path,
-    source: &ApplicationSource,
-    app: &str,
-    namespace: &str,
-    scopes: &dyn Scopes,
-) -> Result<Rendered, String> {
+/// What rendering a source needs besides its tree.
+pub struct RenderContext<'a> {
+    /// The Application's name (Helm's default release name, `$ARGOCD_APP_NAME`).
+    pub app: &'a str,
+    /// The destination namespace.
+    pub namespace: &'a str,
+    /// The revision fetched (`$ARGOCD_APP_REVISION`).
+    pub revision: &'a str,
+    /// The trees of the Application's `ref` sources, by ref name (`$name/path` value files).
+    pub refs: &'a BTreeMap<String, PathBuf>,
+    /// Namespace scopes of kinds (Kustomize).
+    pub scopes: &'a dyn Scopes,
+}
+
+/// Renders `source` from the repository tree at `root`.
+pub fn render(root: &Path, source: &ApplicationSource, ctx: &RenderContext<'_>) -> Result<Rendered, String> {
+    let (app, namespace, scopes) = (ctx.app, ctx.namespace, ctx.scopes);
     if source.chart.is_some() {
-        return Err("spec.source.chart (a chart from a Helm repository) is not supported yet; use a chart in Git (spec.source.path)".into());
+        return Err("spec.source.chart: the chart must be fetched from its repository before rendering".into());
     }
     if source.plugin.is_some() {
         return Err("spec.source.plugin (Config Management Plugins) is not supported".into());
-    }
-    if source.directory.as_ref().is_some_and(|d| d.jsonnet.is_some()) {
-        return Err("spec.source.directory.jsonnet is not supported yet".into());
     }
     let rel = source.path.clone().unwrap_or_default();
     let rel = rel.trim_start_matches("./").trim_start_matches('/');
@@ -60,7 +70,7 @@ pub fn render(
         .find(|f| f.is_file());
     if is_helm {
         let helm = source.helm.clone().unwrap_or_default();
-        let objects = helm_template(&dir, &helm, app, namespace)?;
+        let objects = helm_template(&dir, &helm, app, namespace, ctx.refs)?;
         return Ok(Rendered {
             objects,
             source_type: "Helm",
@@ -73,7 +83,8 @@ pub fn render(
             source_type: "Kustomize",
         });
     }
-    let objects = directory(&dir, &source.directory.clone().unwrap_or_default())?;
+    let env = build_env(source, ctx);
+    let objects = directory(root, &dir, &source.directory.clone().unwrap_or_default(), &env)?;
     Ok(Rendered {
         objects,
         source_type: "Directory",
@@ -94,8 +105,35 @@ fn confined(root: &Path, rel: &Path) -> Result<PathBuf, String> {
     Ok(resolved)
 }
 
+/// The build variables Argo CD offers to Jsonnet `extVars`/`tlas` values.
+fn build_env(source: &ApplicationSource, ctx: &RenderContext<'_>) -> argo_jsonnet::BuildEnv {
+    [
+        ("ARGOCD_APP_NAME", ctx.app),
+        ("ARGOCD_APP_NAMESPACE", ctx.namespace),
+        ("ARGOCD_APP_REVISION", ctx.revision),
+        (
+            "ARGOCD_APP_REVISION_SHORT",
+            ctx.revision.get(..7).unwrap_or(ctx.revision),
+        ),
+        ("ARGOCD_APP_SOURCE_PATH", source.path.as_deref().unwrap_or("")),
+        ("ARGOCD_APP_SOURCE_REPO_URL", source.repo_url.as_str()),
+        (
+            "ARGOCD_APP_SOURCE_TARGET_REVISION",
+            source.target_revision.as_deref().unwrap_or(""),
+        ),
+    ]
+    .into_iter()
+    .map(|(k, v)| (k.to_string(), v.to_string()))
+    .collect()
+}
+
 fn parse_documents(text: &str, file: &str) -> Result<Vec<Value>, String> {
     let docs = ballast_render::yaml::parse_stream(text).map_err(|e| format!("{file}: {e}"))?;
+    objects_of(docs, file)
+}
+
+/// Documents as objects: nulls dropped, `List` kinds expanded, anything else refused.
+fn objects_of(docs: Vec<Value>, file: &str) -> Result<Vec<Value>, String> {
     let mut out = Vec::new();
     for doc in docs {
         match doc {
@@ -131,7 +169,14 @@ fn globs(pattern: &str) -> Result<globset::GlobSet, String> {
     b.build().map_err(|e| e.to_string())
 }
 
-fn directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, String> {
+/// A directory's manifests (`*.yaml`, `*.yml`, `*.json`) and Jsonnet files (`*.jsonnet`,
+/// evaluated to an object or an array of objects; `*.libsonnet` only imported), by path order.
+fn directory(
+    root: &Path,
+    dir: &Path,
+    opts: &DirectorySource,
+    env: &argo_jsonnet::BuildEnv,
+) -> Result<Vec<Value>, String> {
     let include = opts
         .include
         .as_deref()
@@ -169,7 +214,7 @@ fn directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, String> {
                 }
                 continue;
             }
-            if !(name.ends_with(".yaml") || name.ends_with(".yml") || name.ends_with(".json")) {
+            if ![".yaml", ".yml", ".json", ".jsonnet"].iter().any(|x| name.ends_with(x)) {
                 continue;
             }
             let rel = path.strip_prefix(dir).unwrap_or(&path).to_string_lossy().into_owned();
@@ -195,13 +240,44 @@ fn directory(dir: &Path, opts: &DirectorySource) -> Result<Vec<Value>, String> {
         if len > MAX_FILE {
             return Err(format!("{rel}: larger than {MAX_FILE} bytes"));
         }
+        if rel.ends_with(".jsonnet") {
+            let jsonnet = opts.jsonnet.clone().unwrap_or_default();
+            let docs = match argo_jsonnet::evaluate(root, &path, &jsonnet, env)? {
+                Value::Array(items) => items,
+                other => vec![other],
+            };
+            out.extend(objects_of(docs, &rel)?);
+            continue;
+        }
         let text = std::fs::read_to_string(&path).map_err(|e| format!("{rel}: {e}"))?;
         out.extend(parse_documents(&text, &rel)?);
     }
     Ok(out)
 }
 
-fn helm_template(dir: &Path, helm: &HelmSource, app: &str, namespace: &str) -> Result<Vec<Value>, String> {
+/// A `valueFiles` entry: `$ref/path` from the tree of the `ref` source named `ref`, else a path
+/// in the chart directory; `None` when the file is missing.
+fn value_file(dir: &Path, f: &str, refs: &BTreeMap<String, PathBuf>) -> Result<Option<PathBuf>, String> {
+    let path = match f.strip_prefix('$') {
+        Some(rest) => {
+            let (name, rel) = rest.split_once('/').unwrap_or((rest, ""));
+            let root = refs
+                .get(name)
+                .ok_or_else(|| format!("valueFiles: {f}: no source has ref {name:?}"))?;
+            confined(root, Path::new(rel)).map_err(|e| format!("valueFiles: {e}"))?
+        }
+        None => confined(dir, Path::new(f)).map_err(|e| format!("valueFiles: {e}"))?,
+    };
+    Ok(path.is_file().then_some(path))
+}
+
+fn helm_template(
+    dir: &Path,
+    helm: &HelmSource,
+    app: &str,
+    namespace: &str,
+    refs: &BTreeMap<String, PathBuf>,
+) -> Result<Vec<Value>, String> {
     let unsupported: Vec<&String> = helm
         .extra
         .iter()
@@ -214,14 +290,11 @@ fn helm_template(dir: &Path, helm: &HelmSource, app: &str, namespace: &str) -> R
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let mut values = ballast_helm::values::ValueOptions::default();
     for f in &helm.value_files {
-        let path = confined(dir, Path::new(f)).map_err(|e| format!("valueFiles: {e}"))?;
-        if !path.is_file() {
-            if helm.ignore_missing_value_files == Some(true) {
-                continue;
-            }
-            return Err(format!("valueFiles: {f}: no such file in the chart"));
+        match value_file(dir, f, refs)? {
+            Some(path) => values.files.push(path),
+            None if helm.ignore_missing_value_files == Some(true) => {}
+            None => return Err(format!("valueFiles: {f}: no such file")),
         }
-        values.files.push(path);
     }
     // `valuesObject` wins over `values` (Argo CD uses one of them, after the files).
     let inline = match (&helm.values_object, &helm.values) {
@@ -515,6 +588,18 @@ mod tests {
         std::fs::write(d.path().join("a.yaml"), cm("a")).unwrap();
         std::fs::write(d.path().join("b.yml"), cm("b")).unwrap();
         std::fs::write(d.path().join("notes.txt"), "x").unwrap();
+        // Jsonnet: an array, a List, a lone object; `.libsonnet` is only imported.
+        std::fs::write(
+            d.path().join("j.libsonnet"),
+            "{ cm(n):: {apiVersion: 'v1', kind: 'ConfigMap', metadata: {name: n}} }",
+        )
+        .unwrap();
+        std::fs::write(
+            d.path().join("j.jsonnet"),
+            "local j = import 'j.libsonnet'; [j.cm('j1'), {apiVersion: 'v1', kind: 'List', items: [j.cm('j2')]}]",
+        )
+        .unwrap();
+        std::fs::write(d.path().join("k.jsonnet"), "(import 'j.libsonnet').cm('k')").unwrap();
         std::fs::create_dir(d.path().join("sub")).unwrap();
         std::fs::write(
             d.path().join("sub/c.json"),
@@ -523,24 +608,24 @@ mod tests {
         .unwrap();
         let dir = d.path().canonicalize().unwrap();
         let names = |o: &DirectorySource| -> Vec<String> {
-            directory(&dir, o)
+            directory(&dir, &dir, o, &Default::default())
                 .unwrap()
                 .iter()
                 .map(|v| v["metadata"]["name"].as_str().unwrap().to_string())
                 .collect()
         };
-        assert_eq!(names(&DirectorySource::default()), ["a", "b"]);
+        assert_eq!(names(&DirectorySource::default()), ["a", "b", "j1", "j2", "k"]);
         let rec = DirectorySource {
             recurse: Some(true),
             ..Default::default()
         };
-        assert_eq!(names(&rec), ["a", "b", "c"]);
+        assert_eq!(names(&rec), ["a", "b", "j1", "j2", "k", "c"]);
         let ex = DirectorySource {
             recurse: Some(true),
             exclude: Some("{b.yml,sub/*}".into()),
             ..Default::default()
         };
-        assert_eq!(names(&ex), ["a"]);
+        assert_eq!(names(&ex), ["a", "j1", "j2", "k"]);
         let inc = DirectorySource {
             recurse: Some(true),
             include: Some("*.json".into()),

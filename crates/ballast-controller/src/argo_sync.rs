@@ -218,7 +218,8 @@ pub fn health(o: &Value) -> Option<(String, String)> {
     if kind == "Application" && group == "argoproj.io" {
         let sync = o["status"]["sync"]["status"].as_str().unwrap_or("");
         let h = o["status"]["health"]["status"].as_str().unwrap_or("");
-        let fresh = o["status"]["sync"]["comparedTo"]["source"] == o["spec"]["source"];
+        let fresh = o["status"]["sync"]["comparedTo"]["source"] == o["spec"]["source"]
+            && o["status"]["sync"]["comparedTo"]["sources"] == o["spec"]["sources"];
         return Some(if sync == "Synced" && h == "Healthy" && fresh {
             ("Healthy".into(), String::new())
         } else if h == "Degraded" {
@@ -226,6 +227,9 @@ pub fn health(o: &Value) -> Option<(String, String)> {
         } else {
             ("Progressing".into(), format!("child application {sync} {h}"))
         });
+    }
+    if (group, kind) == ("argoproj.io", "Rollout") {
+        return Some(crate::argo_rollout::health(o));
     }
     let builtin = matches!(
         (group, kind),

@@ -515,7 +515,8 @@ pub struct ResolvedManifest {
 
 /// True for a full version (`1.2.3`, `v1.2.3-rc.1+b`): fetched by tag without listing tags.
 /// Anything shorter (`1`, `1.2`) is a range, as for Flux.
-fn is_exact_version(text: &str) -> bool {
+/// `text` is one exact version (`1.2.3`, `v1.2.3-rc.1`), not a range.
+pub fn is_exact_version(text: &str) -> bool {
     let core = text.strip_prefix('v').unwrap_or(text);
     let core = core.split(['-', '+']).next().unwrap_or("");
     let parts: Vec<&str> = core.split('.').collect();

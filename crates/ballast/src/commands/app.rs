@@ -189,8 +189,23 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
             let app = get(&api(&a.app_namespace), &a.name).await?;
             println!("{:<4} {:<22} REVISION", "ID", "DATE");
             for h in app.status.map(|s| s.history).unwrap_or_default() {
-                let path = h.source.as_ref().and_then(|s| s.path.clone()).unwrap_or_default();
-                println!("{:<4} {:<22} {} ({})", h.id, h.deployed_at, h.revision, path);
+                if h.revisions.is_empty() {
+                    let path = h.source.as_ref().and_then(|s| s.path.clone()).unwrap_or_default();
+                    println!("{:<4} {:<22} {} ({})", h.id, h.deployed_at, h.revision, path);
+                } else {
+                    // Multi-source: one revision per source.
+                    let each: Vec<String> = h
+                        .revisions
+                        .iter()
+                        .zip(
+                            h.sources
+                                .iter()
+                                .map(|s| s.path.clone().or(s.reference.clone()).unwrap_or_default()),
+                        )
+                        .map(|(r, p)| format!("{r} ({p})"))
+                        .collect();
+                    println!("{:<4} {:<22} {}", h.id, h.deployed_at, each.join(", "));
+                }
             }
             Ok(0)
         }
@@ -212,8 +227,13 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
                     a.id.map(|i| i.to_string()).unwrap_or_else(|| "before the last".into())
                 )
             })?;
+            let sync = if entry.revisions.is_empty() {
+                json!({"revision": entry.revision, "source": entry.source})
+            } else {
+                json!({"revisions": entry.revisions, "sources": entry.sources})
+            };
             let op = json!({"operation": {
-                "sync": {"revision": entry.revision, "source": entry.source},
+                "sync": sync,
                 "initiatedBy": {"username": whoami()}}});
             operate(&apps, &app, op, &a.timeout).await
         }

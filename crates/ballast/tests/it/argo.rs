@@ -515,3 +515,477 @@ fn pre_post_sync_kustomize_bases_with_hooks_deleted_on_success() {
         .expect("PreSync hook result");
     assert_eq!(hook["hookPhase"], "Succeeded");
 }
+
+#[test]
+fn jsonnet_guestbook_and_jsonnet_tlas_ext_vars_libs() {
+    let ns = namespace("argo-jsonnet");
+    let repo = example_repo();
+    let _c = controller(&ns);
+    create_app(&ns, "jsonnet-guestbook", spec(&repo, "jsonnet-guestbook", &ns, true));
+    // Argo CD shows this app Progressing: its Service is a LoadBalancer that never gets an
+    // address on a cluster without a load balancer.
+    let a = wait_app(&ns, "jsonnet-guestbook", 120, |a| {
+        kubelet(&ns, "", &[]);
+        let deployment_healthy = a["status"]["resources"].as_array().is_some_and(|r| {
+            r.iter()
+                .any(|r| r["kind"] == "Deployment" && r["health"]["status"] == "Healthy")
+        });
+        deployment_healthy && state(a) == ("Synced".into(), "Progressing".into(), "Succeeded".into())
+    });
+    assert_eq!(a["status"]["sourceType"], "Directory");
+    let d = get("deployment", Some(&ns), "jsonnet-guestbook-ui").expect("jsonnet Deployment");
+    assert_eq!(
+        d["spec"]["template"]["spec"]["containers"][0]["image"],
+        "quay.io/argoprojlabs/argocd-e2e-container:0.2"
+    );
+    let s = get("service", Some(&ns), "jsonnet-guestbook-ui").expect("jsonnet Service");
+    assert_eq!(s["spec"]["type"], "LoadBalancer");
+    let svc = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Service")
+        .expect("Service in resources")
+        .clone();
+    assert_eq!(svc["health"]["status"], "Progressing", "{svc}");
+    let dep = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Deployment")
+        .expect("Deployment in resources")
+        .clone();
+    assert_eq!(dep["health"]["status"], "Healthy", "{dep}");
+
+    // tlas, extVars (one as code, one with a build variable) and libs.
+    let mut s = spec(&repo, "jsonnet-tla", &ns, true);
+    s["source"]["directory"] = json!({"jsonnet": {
+        "extVars": [{"name": "app", "value": "$ARGOCD_APP_NAME"},
+                    {"name": "limits", "value": "{cpu: '%dm' % (250 * 2)}", "code": true}],
+        "tlas": [{"name": "tier", "value": "web"}, {"name": "replicas", "value": "1 + 2", "code": true}],
+        "libs": ["jsonnet-lib"]}});
+    create_app(&ns, "settings", s);
+    wait_app(&ns, "settings", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    let cm = get("configmap", Some(&ns), "settings-web").expect("ConfigMap from the Jsonnet List");
+    assert_eq!(cm["data"], json!({"tier": "web", "replicas": "3", "cpu": "500m"}));
+    assert!(
+        get("configmap", Some(&ns), "must-not-exist").is_none(),
+        ".libsonnet rendered on its own"
+    );
+
+    // A Jsonnet error is a ComparisonError naming the file and line, and nothing is applied.
+    repo.write("jsonnet-tla/broken.jsonnet", "{\n  a: error 'no such setting'\n}\n");
+    repo.commit("broken jsonnet");
+    kubectl(&[
+        "annotate",
+        "application",
+        "settings",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    let a = wait_app(&ns, "settings", 120, |a| {
+        a["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter()
+                .any(|c| c["message"].as_str().unwrap_or("").contains("broken.jsonnet:2"))
+        })
+    });
+    assert!(
+        a["status"]["conditions"].to_string().contains("no such setting"),
+        "{}",
+        a["status"]["conditions"]
+    );
+}
+
+#[test]
+fn multi_source_helm_with_ref_values_and_a_directory() {
+    let ns = namespace("argo-multi");
+    let repo = example_repo();
+    // A second repository holding only values, used through `ref: values`.
+    let values = GitRepo::new();
+    values.write("envs/prod/values.yaml", "replicaCount: 2\nservice:\n  port: 8080\n");
+    values.commit("prod values");
+    let _c = controller(&ns);
+    let s = json!({
+        "project": "default",
+        "sources": [
+            {"repoURL": repo.url(), "targetRevision": "HEAD", "path": "helm-guestbook",
+             "helm": {"releaseName": "multi", "valueFiles": ["values.yaml", "$values/envs/prod/values.yaml"]}},
+            {"repoURL": values.url(), "targetRevision": "HEAD", "ref": "values"},
+            {"repoURL": repo.url(), "targetRevision": "HEAD", "path": "guestbook"}
+        ],
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+        "syncPolicy": {"automated": {"prune": true, "selfHeal": true}}
+    });
+    create_app(&ns, "multi", s);
+    let a = wait_app(&ns, "multi", 120, |a| {
+        kubelet(&ns, "", &[]);
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    let (head, values_head) = (repo.head(), values.head());
+    // Objects of both rendered sources; the values from the `ref` source applied.
+    let d = get("deployment", Some(&ns), "multi-helm-guestbook").expect("chart Deployment");
+    assert_eq!(d["spec"]["replicas"], 2);
+    let svc = get("service", Some(&ns), "multi-helm-guestbook").expect("chart Service");
+    assert_eq!(svc["spec"]["ports"][0]["port"], 8080);
+    assert!(
+        get("deployment", Some(&ns), "guestbook-ui").is_some(),
+        "directory source"
+    );
+    // Status and history as Argo CD writes them for multi-source Applications.
+    let st = &a["status"];
+    assert_eq!(
+        st["sync"]["revisions"],
+        json!([head, values_head, head]),
+        "{}",
+        st["sync"]
+    );
+    assert!(st["sync"].get("revision").is_none(), "{}", st["sync"]);
+    assert_eq!(st["sync"]["comparedTo"]["sources"].as_array().map(Vec::len), Some(3));
+    let h = &st["history"][0];
+    assert_eq!(h["revisions"], json!([head, values_head, head]), "{h}");
+    assert_eq!(h["sources"][1]["ref"], "values", "{h}");
+    assert!(h.get("revision").is_none() && h.get("source").is_none(), "{h}");
+    assert_eq!(
+        st["operationState"]["syncResult"]["revisions"].as_array().map(Vec::len),
+        Some(3)
+    );
+    let hist = ballast(&["app", "history", "multi", "-N", &ns]).ok();
+    assert!(hist.stdout.contains(&values_head), "{}", hist.stdout);
+
+    // A new commit to the values repository alone is picked up.
+    values.write("envs/prod/values.yaml", "replicaCount: 3\nservice:\n  port: 8080\n");
+    values.commit("three replicas");
+    kubectl(&[
+        "annotate",
+        "application",
+        "multi",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    wait_for("the values repository's change applied", 120, || {
+        let d = get("deployment", Some(&ns), "multi-helm-guestbook")?;
+        (d["spec"]["replicas"] == 3).then_some(())
+    });
+
+    // A `$ref` that names no source is a ComparisonError, nothing guessed.
+    let mut bad = a["spec"].clone();
+    bad["sources"][0]["helm"]["valueFiles"] = json!(["$nothing/values.yaml"]);
+    bad["syncPolicy"] = Value::Null;
+    create_app(&ns, "multi-bad", bad);
+    wait_app(&ns, "multi-bad", 120, |a| {
+        a["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["message"]
+                    .as_str()
+                    .unwrap_or("")
+                    .contains("no source has ref \"nothing\"")
+            })
+        })
+    });
+}
+
+/// An Argo CD repository Secret (`repository` or `repo-creds`) in `ns`.
+fn repo_secret(ns: &str, name: &str, kind: &str, url: &str, user: &str, password: &str, extra: &str) {
+    let yaml = format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\n  labels:\n    argocd.argoproj.io/secret-type: {kind}\nstringData:\n  url: {url}\n  type: helm\n  username: {user}\n  password: {password}\n{extra}"
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("secret.yaml");
+    std::fs::write(&file, yaml).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+}
+
+fn chart_spec(ns: &str, repo_url: &str, chart: &str, revision: &str) -> Value {
+    json!({
+        "project": "default",
+        "source": {"repoURL": repo_url, "chart": chart, "targetRevision": revision,
+                   "helm": {"parameters": [{"name": "message", "value": "from-argo"}]}},
+        "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+        "syncPolicy": {"automated": {"prune": true}}
+    })
+}
+
+#[test]
+fn helm_charts_from_http_and_oci_repositories_with_repository_secrets() {
+    use ballast_testenv::charts::{ChartServer, Helm, Registry, write_chart};
+    const PASSWORD: &str = "argo-chart-pw-1";
+    let ns = namespace("argo-charts");
+    let work = tempfile::tempdir().unwrap();
+    let helm = Helm::new(&work.path().join("helm"));
+    let repo_dir = work.path().join("repo");
+    for v in ["1.0.0", "1.1.0", "2.0.0"] {
+        let chart = write_chart(&work.path().join(format!("src-{v}")), "hello", v, "message: hi\n", &[]);
+        helm.package(&chart, &repo_dir);
+    }
+    helm.index(&repo_dir, None);
+    let server = ChartServer::start(&repo_dir, Some(("argo", PASSWORD)));
+    let _c = controller(&ns);
+
+    // Without credentials the repository refuses: a ComparisonError, nothing applied.
+    create_app(&ns, "exact", chart_spec(&ns, &server.url, "hello", "1.0.0"));
+    let a = wait_app(&ns, "exact", 120, |a| {
+        a["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "ComparisonError"))
+    });
+    assert!(get("configmap", Some(&ns), "exact").is_none());
+    // The repository Secret, as Argo CD reads it, then a refresh.
+    repo_secret(&ns, "hello-repo", "repository", &server.url, "argo", PASSWORD, "");
+    kubectl(&[
+        "annotate",
+        "application",
+        "exact",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    let a2 = wait_app(&ns, "exact", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(a2["status"]["sync"]["revision"], "1.0.0");
+    assert_eq!(a2["status"]["sourceType"], "Helm");
+    assert_eq!(a2["status"]["history"][0]["source"]["chart"], "hello");
+    let cm = get("configmap", Some(&ns), "exact").expect("chart ConfigMap");
+    assert_eq!(cm["data"], json!({"version": "1.0.0", "message": "from-argo"}));
+    for status in [&a["status"], &a2["status"]] {
+        assert!(!status.to_string().contains(PASSWORD), "a credential in the status");
+    }
+    let seen = server.seen_auth.lock().unwrap().clone();
+    assert!(
+        seen.iter()
+            .any(|h| h.as_deref().is_some_and(|h| h.starts_with("Basic "))),
+        "{seen:?}"
+    );
+
+    // A semver constraint takes the newest match.
+    create_app(&ns, "ranged", chart_spec(&ns, &server.url, "hello", "^1.0.0"));
+    let r = wait_app(&ns, "ranged", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(r["status"]["sync"]["revision"], "1.1.0");
+    assert_eq!(
+        get("configmap", Some(&ns), "ranged").unwrap()["data"]["version"],
+        "1.1.0"
+    );
+
+    // The exact version is cached: another comparison asks the repository nothing.
+    let before = server.seen_auth.lock().unwrap().len();
+    let reconciled = a2["status"]["reconciledAt"].clone();
+    kubectl(&[
+        "annotate",
+        "application",
+        "exact",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    wait_app(&ns, "exact", 60, |a| a["status"]["reconciledAt"] != reconciled);
+    // `ranged` may reconcile meanwhile (it reads the index); count the chart downloads only.
+    let after: Vec<_> = server.seen_auth.lock().unwrap()[before..].to_vec();
+    assert!(after.len() <= 1, "requests after a cached comparison: {after:?}");
+
+    // OCI: `host/path` without a scheme, credentials from a `repo-creds` prefix Secret.
+    let registry = Registry::start("ci", PASSWORD);
+    let chart = write_chart(&work.path().join("src-oci"), "hello", "3.0.0", "message: hi\n", &[]);
+    let tgz = helm.package(&chart, &work.path().join("oci-out"));
+    helm.run(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &format!("oci://{}/charts", registry.host()),
+        "--plain-http",
+        "--username",
+        "ci",
+        "--password",
+        PASSWORD,
+    ]);
+    repo_secret(
+        &ns,
+        "registry-creds",
+        "repo-creds",
+        &registry.host(),
+        "ci",
+        PASSWORD,
+        "  enableOCI: \"true\"\n",
+    );
+    create_app(
+        &ns,
+        "oci",
+        chart_spec(&ns, &format!("{}/charts", registry.host()), "hello", ">=3.0.0"),
+    );
+    let o = wait_app(&ns, "oci", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    assert_eq!(o["status"]["sync"]["revision"], "3.0.0");
+    assert_eq!(get("configmap", Some(&ns), "oci").unwrap()["data"]["version"], "3.0.0");
+}
+
+#[test]
+fn ignore_differences_jq_managed_fields_and_respect_in_sync() {
+    let ns = namespace("argo-ignore");
+    let repo = GitRepo::new();
+    let deploy = |image: &str| {
+        format!(
+            "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: web\n  template:\n    metadata:\n      labels:\n        app: web\n    spec:\n      containers:\n      - name: web\n        image: {image}\n"
+        )
+    };
+    let cm = |other: &str| {
+        format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  mode: git\n  other: {other}\n")
+    };
+    repo.write("ignore/deploy.yaml", &deploy("nginx:1"));
+    repo.write("ignore/cm.yaml", &cm("one"));
+    repo.commit("app");
+    let _c = controller(&ns);
+    let mut s = spec(&repo, "ignore", &ns, true);
+    s["syncPolicy"]["syncOptions"] = json!(["RespectIgnoreDifferences=true"]);
+    s["ignoreDifferences"] = json!([
+        {"group": "apps", "kind": "Deployment", "jqPathExpressions": [".spec.replicas"]},
+        {"group": "", "kind": "ConfigMap", "name": "settings", "managedFieldsManagers": ["operator"]},
+        {"group": "*", "kind": "Secret", "jqPathExpressions": [".data | keys"]}
+    ]);
+    create_app(&ns, "ignore", s);
+    let a = wait_app(&ns, "ignore", 120, |a| {
+        kubelet(&ns, "", &[]);
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    // The expression outside the subset is refused by name in a condition.
+    let conds = a["status"]["conditions"].to_string();
+    assert!(
+        conds.contains("jqPathExpressions[0]") && conds.contains(".data | keys"),
+        "{conds}"
+    );
+
+    // Scaled by hand (say, an autoscaler): ignored, so Synced and not healed back.
+    kubectl(&["scale", "deployment", "web", "-n", &ns, "--replicas=3"]);
+    // A field of the ConfigMap taken over by another manager: ignored too.
+    kubectl(&[
+        "patch",
+        "configmap",
+        "settings",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "--field-manager",
+        "operator",
+        "-p",
+        r#"{"data":{"mode":"live"}}"#,
+    ]);
+    let before = app(&ns, "ignore")["status"]["reconciledAt"].clone();
+    std::thread::sleep(std::time::Duration::from_secs(1));
+    kubectl(&[
+        "annotate",
+        "application",
+        "ignore",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    let a = wait_app(&ns, "ignore", 60, |a| a["status"]["reconciledAt"] != before);
+    assert_eq!(state(&a).0, "Synced", "{}", a["status"]);
+    assert_eq!(get("deployment", Some(&ns), "web").unwrap()["spec"]["replicas"], 3);
+
+    // A new commit is synced; RespectIgnoreDifferences keeps the ignored live values.
+    repo.write("ignore/deploy.yaml", &deploy("nginx:2"));
+    repo.write("ignore/cm.yaml", &cm("two"));
+    let head = repo.commit("nginx 2");
+    kubectl(&[
+        "annotate",
+        "application",
+        "ignore",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+    ]);
+    wait_app(&ns, "ignore", 120, |a| {
+        kubelet(&ns, "", &[]);
+        a["status"]["operationState"]["syncResult"]["revision"] == head.as_str()
+            && state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+    let d = get("deployment", Some(&ns), "web").unwrap();
+    assert_eq!(d["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:2");
+    assert_eq!(
+        d["spec"]["replicas"], 3,
+        "the ignored replicas were overwritten by the sync"
+    );
+    let c = get("configmap", Some(&ns), "settings").unwrap();
+    assert_eq!(c["data"], json!({"mode": "live", "other": "two"}));
+}
+
+/// A stub of Argo Rollouts' `Rollout` CRD (no controller): any spec, a status subresource.
+fn rollout_crd() {
+    let crd = r#"apiVersion: apiextensions.k8s.io/v1
+kind: CustomResourceDefinition
+metadata:
+  name: rollouts.argoproj.io
+spec:
+  group: argoproj.io
+  names: {kind: Rollout, listKind: RolloutList, plural: rollouts, singular: rollout, shortNames: [ro]}
+  scope: Namespaced
+  versions:
+  - name: v1alpha1
+    served: true
+    storage: true
+    subresources: {status: {}}
+    schema:
+      openAPIV3Schema: {type: object, x-kubernetes-preserve-unknown-fields: true}
+"#;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("crd.yaml");
+    std::fs::write(&file, crd).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    wait_for("the Rollout CRD established", 60, || {
+        kubectl_raw(&["get", "rollouts.argoproj.io", "-A"])
+            .status
+            .success()
+            .then_some(())
+    });
+}
+
+#[test]
+fn blue_green_rollout_progressing_until_the_active_service_is_cut_over() {
+    let ns = namespace("argo-bg");
+    rollout_crd();
+    let repo = example_repo();
+    let _c = controller(&ns);
+    create_app(&ns, "blue-green", spec(&repo, "blue-green", &ns, true));
+    // No Rollouts controller: Argo CD shows the app Progressing (spec not observed).
+    let a = wait_app(&ns, "blue-green", 120, |a| {
+        state(a) == ("Synced".into(), "Progressing".into(), "Succeeded".into())
+    });
+    assert_eq!(a["status"]["sourceType"], "Helm");
+    let rollout = a["status"]["resources"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|r| r["kind"] == "Rollout")
+        .expect("Rollout in resources")
+        .clone();
+    assert_eq!(rollout["health"]["status"], "Progressing", "{rollout}");
+    assert!(get("service", Some(&ns), "blue-green-argotest").is_some());
+    assert!(get("service", Some(&ns), "blue-green-argotest-preview").is_some());
+    // Play the Rollouts controller: observed, one replica available, active Service cut over.
+    let r = get("rollouts.argoproj.io", Some(&ns), "blue-green-argotest").expect("Rollout");
+    let generation = r["metadata"]["generation"].as_i64().unwrap();
+    let status = json!({"status": {"observedGeneration": generation.to_string(), "currentPodHash": "abc",
+        "replicas": 1, "updatedReplicas": 1, "availableReplicas": 1, "stableRS": "abc",
+        "blueGreen": {"activeSelector": "abc"}}});
+    kubectl(&[
+        "patch",
+        "rollouts.argoproj.io",
+        "blue-green-argotest",
+        "-n",
+        &ns,
+        "--subresource=status",
+        "--type",
+        "merge",
+        "-p",
+        &status.to_string(),
+    ]);
+    wait_app(&ns, "blue-green", 120, |a| {
+        state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
+    });
+}
