@@ -52,6 +52,8 @@ pub(crate) struct Exec<'a> {
     /// The node evaluation last reached (Go's `state.node`), for errors raised after a
     /// pipeline ran: its position and kind.
     at: (usize, AtKind),
+    /// The name `$`, shared by every template run's first variable.
+    dollar: Rc<str>,
 }
 
 /// A function call after its arguments were evaluated.
@@ -91,7 +93,17 @@ impl<'a> Exec<'a> {
             dot_boxed: false,
             stack_base: crate::stack_addr(),
             at: (0, AtKind::Pipe),
+            dollar: Rc::from("$"),
         }
+    }
+
+    /// The variables a template run starts with: `$`, holding `value`.
+    fn root_vars(&self, value: Value) -> Vec<Var> {
+        vec![Var {
+            name: self.dollar.clone(),
+            value,
+            boxed: false,
+        }]
     }
 
     /// Marks the node evaluation reached.
@@ -127,11 +139,7 @@ impl<'a> Exec<'a> {
 
     /// Runs the current tree with `data` as `.` and `$`, returning the output.
     pub(crate) fn run(&mut self, data: &Value) -> Result<String, Error> {
-        self.vars = vec![Var {
-            name: Rc::from("$"),
-            value: data.clone(),
-            boxed: false,
-        }];
+        self.vars = self.root_vars(data.clone());
         let tree = self.tree.clone();
         match self.walk_list(data, &tree.root) {
             Ok(()) => Ok(std::mem::take(&mut self.out)),
@@ -435,14 +443,8 @@ impl<'a> Exec<'a> {
             Some(p) => self.eval_pipeline(dot, p)?,
             None => Value::Nil,
         };
-        let saved_vars = std::mem::replace(
-            &mut self.vars,
-            vec![Var {
-                name: Rc::from("$"),
-                value: new_dot.clone(),
-                boxed: false,
-            }],
-        );
+        let root = self.root_vars(new_dot.clone());
+        let saved_vars = std::mem::replace(&mut self.vars, root);
         let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
         let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
         let saved_at = self.at;
@@ -1036,14 +1038,8 @@ impl<'a> Exec<'a> {
         if let Some(msg) = self.check_depth() {
             return Err(*self.limit_error(msg));
         }
-        let saved_vars = std::mem::replace(
-            &mut self.vars,
-            vec![Var {
-                name: Rc::from("$"),
-                value: data.clone(),
-                boxed: false,
-            }],
-        );
+        let root = self.root_vars(data.clone());
+        let saved_vars = std::mem::replace(&mut self.vars, root);
         let saved_tree = std::mem::replace(&mut self.tree, tree.clone());
         let saved_boxed = std::mem::replace(&mut self.dot_boxed, false);
         let saved_out = std::mem::take(&mut self.out);

@@ -98,6 +98,19 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphabetic() || c.is_numeric()
 }
 
+/// The offset of the first `{{` in `s`: a search for `{` (memchr) then a check of the next byte.
+fn find_left_delim(s: &str) -> Option<usize> {
+    let mut from = 0;
+    while let Some(k) = s.get(from..).and_then(|r| r.find('{')) {
+        let at = from + k;
+        if s.as_bytes().get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
+}
+
 fn has_left_trim(s: &str) -> bool {
     let b = s.as_bytes();
     b.len() >= 2 && b[0] == b'-' && is_space(b[1])
@@ -227,7 +240,7 @@ impl<'s> Lexer<'s> {
 
     /// Lexes text up to the next `{{`; false at the end of input.
     fn lex_text(&mut self) -> bool {
-        if let Some(x) = self.rest().find(LEFT) {
+        if let Some(x) = find_left_delim(self.rest()) {
             if x > 0 {
                 let delim = self.pos + x;
                 let mut text_end = delim;
@@ -446,11 +459,20 @@ impl<'s> Lexer<'s> {
     }
 
     fn lex_identifier(&mut self) -> bool {
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
+        loop {
+            // ASCII letters, digits and `_` a byte at a time (none is a newline); any other
+            // letter or digit a character at a time.
+            let ascii = self
+                .rest()
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_');
+            self.pos += ascii.count();
+            match self.peek() {
+                Some(c) if !c.is_ascii() && is_alnum(c) => {
+                    self.next();
+                }
+                _ => break,
             }
-            self.next();
         }
         if !self.at_terminator() {
             let c = self.peek().unwrap_or('\0');
@@ -481,11 +503,20 @@ impl<'s> Lexer<'s> {
             self.emit(if typ == Tok::Variable { Tok::Variable } else { Tok::Dot });
             return true;
         }
-        while let Some(c) = self.peek() {
-            if !is_alnum(c) {
-                break;
+        loop {
+            // ASCII letters, digits and `_` a byte at a time (none is a newline); any other
+            // letter or digit a character at a time.
+            let ascii = self
+                .rest()
+                .bytes()
+                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_');
+            self.pos += ascii.count();
+            match self.peek() {
+                Some(c) if !c.is_ascii() && is_alnum(c) => {
+                    self.next();
+                }
+                _ => break,
             }
-            self.next();
         }
         if !self.at_terminator() {
             let c = self.peek().unwrap_or('\0');

@@ -179,6 +179,8 @@ pub struct Templates {
     limits: Limits,
     root_name: String,
     trees: HashMap<Rc<str>, Rc<parse::Tree>>,
+    /// Shared by the parses of the set's files.
+    interner: parse::Interner,
 }
 
 impl Templates {
@@ -190,6 +192,7 @@ impl Templates {
             limits: Limits::default(),
             root_name: String::new(),
             trees: HashMap::new(),
+            interner: parse::Interner::default(),
         }
     }
     /// Sets the `missingkey` option.
@@ -212,7 +215,7 @@ impl Templates {
     /// later definition replaces an earlier one unless its body is empty; two non-empty
     /// definitions of one name in the same `src` are an error.
     pub fn parse(&mut self, name: &str, src: &str) -> Result<(), Error> {
-        parse::parse_into(&mut self.trees, name, src, &self.funcs).map_err(Error::parse)
+        parse::parse_into(&mut self.trees, &mut self.interner, name, src, &self.funcs).map_err(Error::parse)
     }
     /// True if the set holds a template of that name.
     pub fn has(&self, name: &str) -> bool {

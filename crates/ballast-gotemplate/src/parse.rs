@@ -108,11 +108,37 @@ pub(crate) enum Arg {
     Bool(usize, bool),
     Number(usize, Box<Number>),
     String(usize, Text, Value),
-    Field(usize, Vec<Rc<str>>),
-    Variable(usize, Vec<Rc<str>>),
+    Field(usize, Names),
+    Variable(usize, Names),
     Ident(usize, Rc<str>, Callee),
     Pipe(Box<Pipe>),
-    Chain(usize, Box<Arg>, Vec<Rc<str>>),
+    Chain(usize, Box<Arg>, Names),
+}
+
+/// A chain of field or variable names (`.Values.image.tag`, `$x.a`), shared by every node that
+/// spells the same chain (see [`Interner`]).
+pub(crate) type Names = Rc<[Rc<str>]>;
+
+/// What a set's parses share so that a name, a chain of names or a string constant spelt many
+/// times (`.Values`, `"common.names.fullname"`) is allocated once: fewer allocations to parse
+/// a chart, and fewer to free when its trees are dropped. Keys are the source spelling.
+#[derive(Clone, Default)]
+pub(crate) struct Interner {
+    names: std::collections::HashSet<Rc<str>>,
+    chains: HashMap<Box<str>, Names>,
+    strings: HashMap<Box<str>, Value>,
+}
+
+impl Interner {
+    /// The shared copy of `name`.
+    fn name(&mut self, name: &str) -> Rc<str> {
+        if let Some(n) = self.names.get(name) {
+            return n.clone();
+        }
+        let n: Rc<str> = Rc::from(name);
+        self.names.insert(n.clone());
+        n
+    }
 }
 
 /// A number constant: its text and the value Go gives it (`int` when it has no `.eEpP`,
@@ -158,7 +184,7 @@ impl GoString for Arg {
             Arg::Number(_, n) => out.push_str(&n.text),
             Arg::String(_, quoted, _) => out.push_str(quoted),
             Arg::Field(_, f) => {
-                for x in f {
+                for x in f.iter() {
                     out.push('.');
                     out.push_str(x);
                 }
@@ -181,7 +207,7 @@ impl GoString for Arg {
                 } else {
                     node.write_go(out);
                 }
-                for f in fields {
+                for f in fields.iter() {
                     out.push('.');
                     out.push_str(f);
                 }
@@ -350,14 +376,24 @@ pub(crate) struct Parser<'f, 's> {
     stack_base: usize,
     /// Trees parsed from this text, in order of completion.
     pub trees: Vec<Named>,
-    /// Field, variable and function names seen so far: each distinct name is allocated once
-    /// and shared by every node that uses it.
-    names: std::collections::HashSet<Rc<str>>,
+    /// Names, chains and string constants seen so far (by this parse and, through a set,
+    /// by earlier ones).
+    interner: &'f mut Interner,
 }
 
 /// Parses `text` as template `name`: the trees of the file and of its `define`s, or Go's
 /// parse error message ("template: NAME:LINE: ...").
 pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named>, String> {
+    parse_with(name, text, funcs, &mut Interner::default())
+}
+
+/// [`parse`], sharing `interner` with other parses.
+pub(crate) fn parse_with(
+    name: &str,
+    text: &str,
+    funcs: &FuncMap,
+    interner: &mut Interner,
+) -> Result<Vec<Named>, String> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
         text: text.to_string(),
@@ -374,21 +410,28 @@ pub(crate) fn parse(name: &str, text: &str, funcs: &FuncMap) -> Result<Vec<Named
         source,
         stack_base: crate::stack_addr(),
         trees: Vec::new(),
-        names: std::collections::HashSet::new(),
+        interner,
     };
     p.parse_top(name).map_err(|m| p.format_err(&m))?;
     Ok(p.trees)
 }
 
 impl<'s> Parser<'_, 's> {
-    /// The shared copy of `name` (see [`Parser::names`]).
+    /// The shared copy of `name` (see [`Interner`]).
     fn intern(&mut self, name: &str) -> Rc<str> {
-        if let Some(n) = self.names.get(name) {
-            return n.clone();
+        self.interner.name(name)
+    }
+
+    /// The shared chain of names spelt `key` in the source: fields (`.a.b`: `a`, `b`) or a
+    /// variable and its fields (`$x.a`: `$x`, `a`).
+    fn intern_chain(&mut self, key: &str) -> Names {
+        if let Some(c) = self.interner.chains.get(key) {
+            return c.clone();
         }
-        let n: Rc<str> = Rc::from(name);
-        self.names.insert(n.clone());
-        n
+        let parts = key.strip_prefix('.').unwrap_or(key).split('.');
+        let chain: Names = parts.map(|p| self.interner.name(p)).collect();
+        self.interner.chains.insert(key.into(), chain.clone());
+        chain
     }
     fn format_err(&self, msg: &str) -> String {
         let line = self
@@ -780,19 +823,22 @@ impl<'s> Parser<'_, 's> {
         };
         if self.peek().typ == Tok::Field {
             let pos = self.peek().pos;
-            let mut fields: Vec<Rc<str>> = Vec::new();
+            let mut end = pos;
             while self.peek().typ == Tok::Field {
                 let t = self.next();
-                fields.push(self.intern(&t.val[1..]));
+                end = t.pos + t.val.len();
             }
             return Ok(Some(match node {
-                Arg::Field(_, mut f) => {
-                    f.extend(fields);
-                    Arg::Field(pos, f)
-                }
-                Arg::Variable(_, mut v) => {
-                    v.extend(fields);
-                    Arg::Variable(pos, v)
+                // `.a.b` and `$x.a` are spelt without a break in the source: the chain is
+                // interned by that spelling.
+                Arg::Field(start, _) | Arg::Variable(start, _) => {
+                    let source = self.source.clone();
+                    let chain = self.intern_chain(source.text.get(start..end).unwrap_or_default());
+                    if matches!(node, Arg::Field(..)) {
+                        Arg::Field(pos, chain)
+                    } else {
+                        Arg::Variable(pos, chain)
+                    }
                 }
                 Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
                     return Err(format!(
@@ -800,7 +846,11 @@ impl<'s> Parser<'_, 's> {
                         crate::fmt::quote(&node.go_string())
                     ));
                 }
-                other => Arg::Chain(pos, Box::new(other), fields),
+                other => {
+                    let source = self.source.clone();
+                    let fields = self.intern_chain(source.text.get(pos..end).unwrap_or_default());
+                    Arg::Chain(pos, Box::new(other), fields)
+                }
             }));
         }
         Ok(Some(node))
@@ -822,24 +872,31 @@ impl<'s> Parser<'_, 's> {
             Tok::Dot => Arg::Dot(t.pos),
             Tok::Nil => Arg::Nil(t.pos),
             Tok::Variable => {
-                let parts: Vec<Rc<str>> = t.val.split('.').map(|p| self.intern(p)).collect();
-                if !self.vars.iter().any(|v| **v == *parts[0]) {
-                    return Err(format!("undefined variable {}", crate::fmt::quote(&parts[0])));
+                let head = t.val.split('.').next().unwrap_or_default();
+                if !self.vars.iter().any(|v| **v == *head) {
+                    return Err(format!("undefined variable {}", crate::fmt::quote(head)));
                 }
-                Arg::Variable(t.pos, parts)
+                Arg::Variable(t.pos, self.intern_chain(&t.val))
             }
-            Tok::Field => Arg::Field(t.pos, t.val[1..].split('.').map(|p| self.intern(p)).collect()),
+            Tok::Field => Arg::Field(t.pos, self.intern_chain(&t.val)),
             Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
             Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(&t.val, t.typ)?)),
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
-                let s = unquote(&t.val)?;
+                let value = match self.interner.strings.get(&*t.val) {
+                    Some(v) => v.clone(),
+                    None => {
+                        let v = Value::from(unquote(&t.val)?);
+                        self.interner.strings.insert(t.val.as_ref().into(), v.clone());
+                        v
+                    }
+                };
                 let quoted = Text {
                     source: self.source.clone(),
                     start: t.pos,
                     end: t.pos + t.val.len(),
                 };
-                Arg::String(t.pos, quoted, Value::from(s))
+                Arg::String(t.pos, quoted, value)
             }
             _ => {
                 self.backup();
@@ -1101,11 +1158,12 @@ fn number(text: &str, typ: Tok) -> PResult<Number> {
 /// earlier one unless its body is empty.
 pub(crate) fn parse_into(
     set: &mut HashMap<Rc<str>, Rc<Tree>>,
+    interner: &mut Interner,
     name: &str,
     text: &str,
     funcs: &FuncMap,
 ) -> Result<(), String> {
-    let trees = parse(name, text, funcs)?;
+    let trees = parse_with(name, text, funcs, interner)?;
     for (n, t) in trees {
         if set.contains_key(&n) && is_empty_tree(&t.root) {
             continue;

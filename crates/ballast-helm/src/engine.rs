@@ -99,7 +99,7 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                src: String::from_utf8_lossy(&t.data).into_owned(),
+                src: crate::chart::utf8_lossy(&t.data).into_owned(),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -136,10 +136,13 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
     funcs.insert(
         "include",
         Func::new(Arity::Exact(2), move |env, args| {
-            let name = Args::string(&args[0])?.to_string();
+            let name = Args::string(&args[0])?;
             {
                 let mut c = counter.borrow_mut();
-                let n = c.entry(name.clone()).or_insert(0);
+                if !c.contains_key(name) {
+                    c.insert(name.to_string(), 0);
+                }
+                let n = c.get_mut(name).ok_or("include: the call count is missing")?;
                 if *n > MAX_INCLUDE_DEPTH {
                     return Err(format!(
                         "rendering template has a nested reference name: {name}: unable to execute template"
@@ -147,8 +150,8 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
                 }
                 *n += 1;
             }
-            let r = env.execute_template(&name, args[1].clone());
-            if let Some(n) = counter.borrow_mut().get_mut(&name) {
+            let r = env.execute_template(name, args[1].clone());
+            if let Some(n) = counter.borrow_mut().get_mut(name) {
                 *n = n.saturating_sub(1);
             }
             r.map(Value::from).map_err(|e| e.message)

@@ -197,8 +197,8 @@ pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
     load_files_at(files, 0, &mut { MAX_TOTAL_SIZE })
 }
 
-fn text(data: &[u8]) -> String {
-    String::from_utf8_lossy(data).into_owned()
+fn text(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    crate::chart::utf8_lossy(data)
 }
 
 fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Result<Chart, Error> {
@@ -228,7 +228,18 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
     }
     let mut subcharts: std::collections::BTreeMap<String, Vec<BufferedFile>> = Default::default();
     for f in files {
-        let name = f.name.clone();
+        // A subchart's file is moved to it as it is; any other becomes shared (`Rc`).
+        if let Some(fname) = f.name.strip_prefix("charts/")
+            && !f.name.ends_with(".prov")
+        {
+            let cname = fname.split('/').next().unwrap_or("").to_string();
+            subcharts.entry(cname).or_default().push(BufferedFile {
+                name: fname.to_string(),
+                data: f.data,
+            });
+            continue;
+        }
+        let name = f.name;
         let data: std::rc::Rc<[u8]> = f.data.into();
         match name.as_str() {
             "Chart.yaml" => {}
@@ -258,18 +269,6 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
                 }
             }
             n if n.starts_with("templates/") => c.templates.push(ChartFile { name, data }),
-            n if n.starts_with("charts/") => {
-                if n.ends_with(".prov") {
-                    c.files.push(ChartFile { name, data });
-                    continue;
-                }
-                let fname = &n["charts/".len()..];
-                let cname = fname.split('/').next().unwrap_or("").to_string();
-                subcharts.entry(cname).or_default().push(BufferedFile {
-                    name: fname.to_string(),
-                    data: data.to_vec(),
-                });
-            }
             _ => c.files.push(ChartFile { name, data }),
         }
     }

@@ -58,6 +58,15 @@ impl Chart {
     }
 }
 
+/// `data` as text, invalid UTF-8 replaced by U+FFFD as `String::from_utf8_lossy` does; borrowed
+/// when already valid (checked by the faster `std::str::from_utf8` first).
+pub fn utf8_lossy(data: &[u8]) -> std::borrow::Cow<'_, str> {
+    match std::str::from_utf8(data) {
+        Ok(s) => std::borrow::Cow::Borrowed(s),
+        Err(_) => String::from_utf8_lossy(data),
+    }
+}
+
 /// A file of a chart: its path from the chart root, with `/` separators, and its bytes.
 #[derive(Clone, Debug)]
 pub struct ChartFile {
