@@ -198,7 +198,7 @@ pub struct TagFilter {
 }
 
 /// An image a policy chose.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize, JsonSchema)]
 pub struct ImageRef {
     /// The image name (the ImageRepository's `image`).
     pub name: String,
