@@ -20,6 +20,7 @@ mod helmfile;
 mod helmfile_apply;
 mod helmfile_live;
 mod helmrelease;
+mod image;
 pub mod install;
 mod local;
 mod reconcile;
