@@ -376,3 +376,89 @@ spec:
     assert_eq!(show(&bare, "main", "review/values.yaml").unwrap(), values);
     drop(server);
 }
+
+/// A served Git repository that accepts pushes, holding `files`.
+fn served_repo(files: &[(&str, &str)]) -> (tempfile::TempDir, std::path::PathBuf, GitHttpServer) {
+    let repo = GitRepo::new();
+    for (path, text) in files {
+        repo.write(path, text);
+    }
+    repo.commit("app");
+    let root = tempfile::tempdir().unwrap();
+    let bare = repo.publish(root.path(), "app");
+    Command::new("git")
+        .arg("--git-dir")
+        .arg(&bare)
+        .args(["config", "http.receivepack", "true"])
+        .status()
+        .unwrap();
+    let server = GitHttpServer::start(root.path(), HttpAuth::None);
+    (root, bare, server)
+}
+
+#[test]
+fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
+    let ns = namespace("imgcli");
+    let registry = Registry::start("ci", SECRET);
+    let host = registry.host();
+    let image = format!("{host}/team/cli");
+    push_tags(&registry, "team/cli", &["1.0.0", "1.1.0", "2.0.0"]);
+    let file = format!("image: {image}:1.0.0 # {{\"$imagepolicy\": \"{ns}:cli\"}}\n");
+    let (_root, bare, server) = served_repo(&[("deploy/app.yaml", &file)]);
+    let url = server.repo_url("app");
+    install();
+    let docker = serde_json::json!({"auths": {host.clone(): {"username": "ci", "password": SECRET}}}).to_string();
+    apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata: {{name: regcred, namespace: {ns}}}\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{docker}'\n"
+    ));
+    ballast(&["create", "source", "git", "app", "--url", &url, "--branch", "main", "--interval", "1m", "-n", &ns]).ok();
+
+    // --export prints what Flux's CLI prints for the same flags.
+    let exported = ballast(&[
+        "create", "image", "policy", "cli", "--image-ref", "cli", "--select-semver", "<2.0.0", "-n", &ns, "--export",
+    ])
+    .ok()
+    .stdout;
+    assert!(exported.contains("kind: ImagePolicy") && exported.contains("range: <2.0.0"), "{exported}");
+    assert!(get("imagepolicy", Some(&ns), "cli").is_none(), "--export applies nothing");
+
+    ballast(&[
+        "create", "image", "repository", "cli", "--image", &image, "--secret-ref", "regcred", "--insecure",
+        "--interval", "10m", "-n", &ns,
+    ])
+    .ok();
+    ballast(&["create", "image", "policy", "cli", "--image-ref", "cli", "--select-semver", "<2.0.0", "-n", &ns]).ok();
+    ballast(&[
+        "create", "image", "update", "cli", "--git-repo-ref", "app", "--git-repo-path", "./deploy",
+        "--checkout-branch", "main", "--author-email", "cli@example.invalid", "--interval", "10m", "-n", &ns,
+    ])
+    .ok();
+    let _controller = ControllerProcess::start(&ns, &[]);
+
+    let out = ballast(&["reconcile", "image", "repository", "cli", "-n", &ns, "--timeout", "2m"]).ok().stdout;
+    assert!(out.contains("✔ scan fetched 3 tags"), "{out}");
+    wait_for("policy resolved", 60, || latest_tag(&ns, "cli").filter(|t| t == "1.1.0"));
+    let out = ballast(&["reconcile", "image", "update", "cli", "-n", &ns, "--timeout", "2m"]).ok().stdout;
+    assert!(out.contains("✔ last push commit"), "{out}");
+    assert_eq!(show(&bare, "main", "deploy/app.yaml").unwrap(), file.replace(":1.0.0", ":1.1.0"));
+    let log = git_log(&bare, "main");
+    assert_eq!(log[0], "Flux <cli@example.invalid>|Update from image update automation", "{log:#?}");
+
+    let out = ballast(&["get", "images", "all", "-n", &ns]).ok().stdout;
+    for expected in ["LAST SCAN", "LATEST IMAGE", "LAST RUN", &format!("{image}:1.1.0")] {
+        assert!(out.contains(expected), "{expected} not in {out}");
+    }
+    let out = ballast(&["get", "images", "policy", "-n", &ns]).ok().stdout;
+    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("cli") && l.contains("True")), "{out}");
+
+    ballast(&["suspend", "image", "update", "cli", "-n", &ns]).ok();
+    let a = get("imageupdateautomation", Some(&ns), "cli").unwrap();
+    assert_eq!(a["spec"]["suspend"], true);
+    let refused = ballast(&["reconcile", "image", "update", "cli", "-n", &ns]).fails();
+    assert!(refused.stderr.contains("suspended"), "{}", refused.stderr);
+    let out = ballast(&["resume", "image", "update", "cli", "-n", &ns, "--timeout", "2m"]).ok().stdout;
+    assert!(out.contains("reconciliation completed"), "{out}");
+    assert_eq!(git_log(&bare, "main").len(), 2, "nothing more to push");
+    ballast(&["delete", "image", "policy", "cli", "-n", &ns]).ok();
+    assert!(get("imagepolicy", Some(&ns), "cli").is_none());
+}
