@@ -66,7 +66,13 @@ const IMAGE_REPOSITORY_OLDER: &[Older] = &[Older {
 
 const IMAGE_POLICY_OLDER: &[Older] = &[Older {
     name: "v1beta2",
-    spec: &["imageRepositoryRef", "policy", "filterTags", "digestReflectionPolicy", "interval"],
+    spec: &[
+        "imageRepositoryRef",
+        "policy",
+        "filterTags",
+        "digestReflectionPolicy",
+        "interval",
+    ],
     without: &[],
 }];
 

@@ -472,7 +472,10 @@ mod tests {
     #[test]
     fn images_split_at_the_tag_not_the_port() {
         let r = split_image("127.0.0.1:5000/app:1.2.3").unwrap();
-        assert_eq!((r.name.as_str(), r.tag.as_str(), r.digest), ("127.0.0.1:5000/app", "1.2.3", None));
+        assert_eq!(
+            (r.name.as_str(), r.tag.as_str(), r.digest),
+            ("127.0.0.1:5000/app", "1.2.3", None)
+        );
         assert!(split_image("127.0.0.1:5000/app").is_none());
         let r = split_image("app:1@sha256:ab").unwrap();
         assert_eq!(r.digest.as_deref(), Some("sha256:ab"));

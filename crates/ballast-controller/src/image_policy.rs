@@ -189,12 +189,22 @@ async fn evaluate(
         .as_ref()
         .and_then(|s| s.last_scan_result.as_ref())
         .map(|s| s.revision.clone())
-        .ok_or_else(|| not_ready(format!("ImageRepository '{repo_ns}/{}' has not been scanned yet", r.name)))?;
+        .ok_or_else(|| {
+            not_ready(format!(
+                "ImageRepository '{repo_ns}/{}' has not been scanned yet",
+                r.name
+            ))
+        })?;
     let scanned = image_repository::scanned_tags(ctx, &repo_ns, &r.name)
         .filter(|s| s.revision == revision)
-        .ok_or_else(|| not_ready(format!("the tags of ImageRepository '{repo_ns}/{}' are not held yet", r.name)))?;
-    let selection = ballast_image::select(&scanned.tags, &[], filter.as_ref(), &rule)
-        .map_err(|e| ReconcileError::Source {
+        .ok_or_else(|| {
+            not_ready(format!(
+                "the tags of ImageRepository '{repo_ns}/{}' are not held yet",
+                r.name
+            ))
+        })?;
+    let selection =
+        ballast_image::select(&scanned.tags, &[], filter.as_ref(), &rule).map_err(|e| ReconcileError::Source {
             reason: "ReconciliationFailed",
             message: format!("cannot determine latest tag for policy: {e}"),
         })?;

@@ -96,16 +96,24 @@ pub fn parse_image(image: &str) -> Result<(OciUrl, String), ReconcileError> {
         _ => (None, image),
     };
     if rest.contains(':') {
-        return Err(invalid("the image must not have a tag (tags are chosen by ImagePolicies)"));
+        return Err(invalid(
+            "the image must not have a tag (tags are chosen by ImagePolicies)",
+        ));
     }
     let valid = |c: char| c.is_ascii_lowercase() || c.is_ascii_digit() || "._-/".contains(c);
     if rest.is_empty() || !rest.chars().all(valid) || rest.starts_with('/') || rest.ends_with('/') {
-        return Err(invalid("invalid repository name (lowercase letters, digits, '.', '_', '-', '/')"));
+        return Err(invalid(
+            "invalid repository name (lowercase letters, digits, '.', '_', '-', '/')",
+        ));
     }
     let (registry, canonical_host, path) = match first {
         Some(host) => (host.to_ascii_lowercase(), host.to_ascii_lowercase(), rest.to_string()),
         None if rest.contains('/') => ("registry-1.docker.io".into(), "docker.io".into(), rest.to_string()),
-        None => ("registry-1.docker.io".into(), "docker.io".into(), format!("library/{rest}")),
+        None => (
+            "registry-1.docker.io".into(),
+            "docker.io".into(),
+            format!("library/{rest}"),
+        ),
     };
     let canonical = format!("{canonical_host}/{path}");
     Ok((
@@ -200,7 +208,10 @@ pub async fn reconcile(repo: Arc<ImageRepository>, ctx: Arc<Context>) -> Result<
     let result = if missing.is_empty() {
         scan(&repo, &ctx).await
     } else {
-        Err(ReconcileError::Invalid(format!("not supported yet: {}", missing.join(", "))))
+        Err(ReconcileError::Invalid(format!(
+            "not supported yet: {}",
+            missing.join(", ")
+        )))
     };
     match result {
         Ok(scanned) => {
@@ -264,7 +275,10 @@ fn scan_not_due(
         .conditions
         .iter()
         .any(|c| c.type_ == "Ready" && c.is_true() && c.observed_generation == repo.meta().generation);
-    if !ready || status.observed_generation != repo.meta().generation || status.last_handled_reconcile_at.as_deref() != requested {
+    if !ready
+        || status.observed_generation != repo.meta().generation
+        || status.last_handled_reconcile_at.as_deref() != requested
+    {
         return None;
     }
     let result = status.last_scan_result.as_ref()?;
@@ -289,7 +303,10 @@ async fn scan(repo: &ImageRepository, ctx: &Context) -> Result<ScannedTags, Reco
             READ_OPERATION_FAILED,
         )
     })?;
-    let tags: Vec<String> = tags.into_iter().filter(|t| !excluded.iter().any(|r| r.is_match(t))).collect();
+    let tags: Vec<String> = tags
+        .into_iter()
+        .filter(|t| !excluded.iter().any(|r| r.is_match(t)))
+        .collect();
     Ok(ScannedTags {
         revision: tags_revision(&tags),
         canonical,
@@ -304,17 +321,29 @@ mod tests {
     #[test]
     fn image_names_are_read_as_flux_reads_them() {
         let (url, canonical) = parse_image("alpine").unwrap();
-        assert_eq!((url.registry.as_str(), url.repository.as_str()), ("registry-1.docker.io", "library/alpine"));
+        assert_eq!(
+            (url.registry.as_str(), url.repository.as_str()),
+            ("registry-1.docker.io", "library/alpine")
+        );
         assert_eq!(canonical, "docker.io/library/alpine");
         let (url, canonical) = parse_image("fluxcd/flux").unwrap();
         assert_eq!(url.repository, "fluxcd/flux");
         assert_eq!(canonical, "docker.io/fluxcd/flux");
         let (url, canonical) = parse_image("127.0.0.1:5000/team/app").unwrap();
-        assert_eq!((url.registry.as_str(), url.repository.as_str()), ("127.0.0.1:5000", "team/app"));
+        assert_eq!(
+            (url.registry.as_str(), url.repository.as_str()),
+            ("127.0.0.1:5000", "team/app")
+        );
         assert_eq!(canonical, "127.0.0.1:5000/team/app");
         let (url, _) = parse_image("localhost/app").unwrap();
         assert_eq!(url.registry, "localhost");
-        for bad in ["https://ghcr.io/a/b", "ghcr.io/a/b:1.0", "app@sha256:00", "ghcr.io/A", ""] {
+        for bad in [
+            "https://ghcr.io/a/b",
+            "ghcr.io/a/b:1.0",
+            "app@sha256:00",
+            "ghcr.io/A",
+            "",
+        ] {
             let e = parse_image(bad).unwrap_err();
             assert_eq!(e.reason(), IMAGE_URL_INVALID, "{bad}");
         }

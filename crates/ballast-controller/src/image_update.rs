@@ -151,11 +151,15 @@ fn visit(
     if !yaml {
         return Ok(());
     }
-    let Ok(meta) = std::fs::symlink_metadata(file) else { return Ok(()) };
+    let Ok(meta) = std::fs::symlink_metadata(file) else {
+        return Ok(());
+    };
     if !meta.is_file() || meta.len() > MAX_FILE_SIZE {
         return Ok(());
     }
-    let Ok(text) = std::fs::read_to_string(file) else { return Ok(()) };
+    let Ok(text) = std::fs::read_to_string(file) else {
+        return Ok(());
+    };
     if !text.contains(ballast_image::setters::MARKER) {
         return Ok(());
     }
@@ -278,7 +282,10 @@ pub fn commit_message(
 }
 
 /// Every ImageUpdateAutomation of `store` in the namespace of `policy`.
-pub fn automations_for(store: &Store<ImageUpdateAutomation>, policy: &ImagePolicy) -> Vec<KubeRef<ImageUpdateAutomation>> {
+pub fn automations_for(
+    store: &Store<ImageUpdateAutomation>,
+    policy: &ImagePolicy,
+) -> Vec<KubeRef<ImageUpdateAutomation>> {
     let ns = policy.namespace().unwrap_or_default();
     store
         .state()
@@ -328,7 +335,10 @@ pub async fn reconcile(auto: Arc<ImageUpdateAutomation>, ctx: Arc<Context>) -> R
     status.last_automation_run_time = Some(crate::status::now());
     match result {
         Ok(Some((commit, branch, message))) => {
-            let note = format!("pushed commit '{}' to branch '{branch}'\n{message}", &commit[..7.min(commit.len())]);
+            let note = format!(
+                "pushed commit '{}' to branch '{branch}'\n{message}",
+                &commit[..7.min(commit.len())]
+            );
             status.last_push_commit = Some(commit);
             status.last_push_time = status.last_automation_run_time.clone();
             ctx.event(&*auto, EventType::Normal, "Succeeded", &note).await;
@@ -353,7 +363,11 @@ pub async fn reconcile(auto: Arc<ImageUpdateAutomation>, ctx: Arc<Context>) -> R
 }
 
 /// The selected policies with a chosen image, by name.
-async fn policies(auto: &ImageUpdateAutomation, ctx: &Context, ns: &str) -> Result<BTreeMap<String, ImageRef>, ReconcileError> {
+async fn policies(
+    auto: &ImageUpdateAutomation,
+    ctx: &Context,
+    ns: &str,
+) -> Result<BTreeMap<String, ImageRef>, ReconcileError> {
     let api: Api<ImagePolicy> = Api::namespaced(ctx.client.clone(), ns);
     let selector = auto.spec.policy_selector.clone().unwrap_or_default();
     let mut out = BTreeMap::new();
@@ -381,7 +395,10 @@ async fn run(
 ) -> Result<Option<(String, String, String)>, ReconcileError> {
     let missing = unsupported(auto);
     if !missing.is_empty() {
-        return Err(ReconcileError::Invalid(format!("not supported yet: {}", missing.join(", "))));
+        return Err(ReconcileError::Invalid(format!(
+            "not supported yet: {}",
+            missing.join(", ")
+        )));
     }
     let update = auto.spec.update.clone().unwrap_or_default();
     if update.strategy.as_deref().is_some_and(|s| s != "Setters") {
@@ -466,14 +483,7 @@ async fn run(
             PUSH_ATTEMPTS,
             (&author.name, &author.email),
             |dir| update_tree(dir, &path, &lookup),
-            |changed| {
-                commit_message(
-                    template.as_deref(),
-                    (&automation.0, &automation.1),
-                    &values,
-                    changed,
-                )
-            },
+            |changed| commit_message(template.as_deref(), (&automation.0, &automation.1), &values, changed),
         );
         let head = std::process::Command::new("git")
             .arg("-C")
@@ -535,12 +545,24 @@ mod tests {
         let lookup = |ns: &str, n: &str| (ns == "ns" && n == "app").then(|| image("2.0.0"));
         let changed = update_tree(&root, "./apps", &lookup).unwrap();
         assert_eq!(changed.files.keys().collect::<Vec<_>>(), ["apps/deploy.yaml"]);
-        assert!(std::fs::read_to_string(root.join("apps/deploy.yaml")).unwrap().contains("app:2.0.0 #"));
-        assert_eq!(std::fs::read_to_string(outside.join("x.yaml")).unwrap(), marked, "link followed");
+        assert!(
+            std::fs::read_to_string(root.join("apps/deploy.yaml"))
+                .unwrap()
+                .contains("app:2.0.0 #")
+        );
+        assert_eq!(
+            std::fs::read_to_string(outside.join("x.yaml")).unwrap(),
+            marked,
+            "link followed"
+        );
         assert_eq!(std::fs::read_to_string(root.join("apps/notes.txt")).unwrap(), marked);
         assert!(update_tree(&root, "../outside", &lookup).is_err());
         assert!(update_tree(&root, "/etc", &lookup).is_err());
-        assert!(update_tree(&root, "apps/link", &lookup).unwrap_err().contains("symbolic link"));
+        assert!(
+            update_tree(&root, "apps/link", &lookup)
+                .unwrap_err()
+                .contains("symbolic link")
+        );
         // A second run finds nothing to change.
         assert!(update_tree(&root, "", &lookup).unwrap().files.is_empty());
     }
@@ -564,7 +586,10 @@ mod tests {
             }],
         );
         let values: BTreeMap<String, String> = [("env".to_string(), "prod".to_string())].into();
-        assert_eq!(commit_message(None, ("ns", "auto"), &values, &changed).unwrap(), DEFAULT_MESSAGE);
+        assert_eq!(
+            commit_message(None, ("ns", "auto"), &values, &changed).unwrap(),
+            DEFAULT_MESSAGE
+        );
         let t = "Automation {{ .AutomationObject }} ({{ .Values.env }})\n{{ range $f, $o := .Changed.FileChanges }}- {{ $f }}\n{{ end }}{{ range $k, $c := .Changed.Objects }}{{ $k }}{{ range $c }}: {{ .OldValue }} -> {{ .NewValue }}{{ end }}\n{{ end }}{{ len .Changed.Changes }} {{ upper \"x\" }}";
         assert_eq!(
             commit_message(Some(t), ("ns", "auto"), &values, &changed).unwrap(),

@@ -628,21 +628,25 @@ fn image_controllers(
     )
     .with_config(config.clone());
     let policy_store = policies.store();
-    let scans = watched(api::<ImageRepository>(&client, ns), health, "ImageRepository (ImagePolicy sources)")
-        .touched_objects()
-        .predicate_filter(
-            |r: &ImageRepository| {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                r.status
-                    .as_ref()
-                    .and_then(|s| s.last_scan_result.as_ref())
-                    .map(|s| &s.revision)
-                    .hash(&mut hasher);
-                Some(hasher.finish())
-            },
-            Default::default(),
-        );
+    let scans = watched(
+        api::<ImageRepository>(&client, ns),
+        health,
+        "ImageRepository (ImagePolicy sources)",
+    )
+    .touched_objects()
+    .predicate_filter(
+        |r: &ImageRepository| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            r.status
+                .as_ref()
+                .and_then(|s| s.last_scan_result.as_ref())
+                .map(|s| &s.revision)
+                .hash(&mut hasher);
+            Some(hasher.finish())
+        },
+        Default::default(),
+    );
     let policies = policies
         .watches_stream(scans, move |repo: ImageRepository| {
             image_policy::policies_of(&policy_store, &repo)
@@ -657,25 +661,33 @@ fn image_controllers(
 
     let (store, writer) = reflector::store();
     let automations = Controller::for_stream(
-        watched(api::<ImageUpdateAutomation>(&client, ns), health, "ImageUpdateAutomation")
-            .reflect(writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
+        watched(
+            api::<ImageUpdateAutomation>(&client, ns),
+            health,
+            "ImageUpdateAutomation",
+        )
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(asks_for_reconcile, Default::default()),
         store,
     )
     .with_config(config);
     let auto_store = automations.store();
-    let chosen = watched(api::<ImagePolicy>(&client, ns), health, "ImagePolicy (ImageUpdateAutomation sources)")
-        .touched_objects()
-        .predicate_filter(
-            |p: &ImagePolicy| {
-                use std::hash::{Hash, Hasher};
-                let mut hasher = std::collections::hash_map::DefaultHasher::new();
-                p.status.as_ref().and_then(|s| s.latest()).hash(&mut hasher);
-                Some(hasher.finish())
-            },
-            Default::default(),
-        );
+    let chosen = watched(
+        api::<ImagePolicy>(&client, ns),
+        health,
+        "ImagePolicy (ImageUpdateAutomation sources)",
+    )
+    .touched_objects()
+    .predicate_filter(
+        |p: &ImagePolicy| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            p.status.as_ref().and_then(|s| s.latest()).hash(&mut hasher);
+            Some(hasher.finish())
+        },
+        Default::default(),
+    );
     let automations = automations
         .watches_stream(chosen, move |policy: ImagePolicy| {
             image_update::automations_for(&auto_store, &policy)

@@ -918,7 +918,11 @@ impl WriteCheckout {
         let target = self.push_branch.as_deref().unwrap_or(&self.branch);
         let spec = format!("HEAD:refs/heads/{target}");
         // Not `--quiet`: git then keeps the `[rejected] (fetch first)` line a retry needs.
-        let force = if self.push_branch.is_some() { "--force" } else { "--no-force" };
+        let force = if self.push_branch.is_some() {
+            "--force"
+        } else {
+            "--no-force"
+        };
         let mut last = None;
         for attempt in 0..attempts.max(1) {
             if attempt > 0 {
@@ -954,9 +958,15 @@ impl WriteCheckout {
 /// A push refused because the remote branch moved (`git push` says `[rejected]`, `fetch first`
 /// or `non-fast-forward`).
 fn is_rejected(message: &str) -> bool {
-    ["[rejected]", "non-fast-forward", "fetch first", "stale info", "failed to update ref"]
-        .iter()
-        .any(|s| message.contains(s))
+    [
+        "[rejected]",
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+        "failed to update ref",
+    ]
+    .iter()
+    .any(|s| message.contains(s))
 }
 
 /// What [`WriteCheckout::push_rebasing`] did.
@@ -1006,7 +1016,11 @@ mod tests {
             .args(args)
             .output()
             .unwrap();
-        assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         String::from_utf8_lossy(&out.stdout).trim().to_string()
     }
 
@@ -1016,7 +1030,16 @@ mod tests {
         let remote = tmp.path().join("remote.git");
         let seed = tmp.path().join("seed");
         fs::create_dir_all(&seed).unwrap();
-        sh(tmp.path(), &["init", "--quiet", "--bare", "--initial-branch=main", remote.to_str().unwrap()]);
+        sh(
+            tmp.path(),
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                remote.to_str().unwrap(),
+            ],
+        );
         sh(&seed, &["init", "--quiet", "--initial-branch=main"]);
         fs::write(seed.join("app.yaml"), "image: app:1.0.0\n").unwrap();
         sh(&seed, &["add", "."]);

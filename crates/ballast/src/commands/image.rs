@@ -14,8 +14,7 @@ use super::flux_format::go_duration;
 use super::flux_objects::{FluxObject, request_and_wait};
 use super::target::{Verb, act};
 use crate::cli::{
-    CreateImage, CreateImagePolicy, CreateImageRepository, CreateImageUpdate, GetImages, ReconcileImage,
-    TargetImage,
+    CreateImage, CreateImagePolicy, CreateImageRepository, CreateImageUpdate, GetImages, ReconcileImage, TargetImage,
 };
 
 /// The common status accessors of the three kinds.
@@ -25,7 +24,10 @@ macro_rules! image_kind {
             const KIND: &'static str = $kind;
             const REVISION_COLUMN: &'static str = $column;
             fn conditions(&self) -> Vec<Condition> {
-                self.status.as_ref().map(|s| s.conditions.clone()).unwrap_or_default()
+                self.status
+                    .as_ref()
+                    .map(|s| s.conditions.clone())
+                    .unwrap_or_default()
             }
             fn revision(&self) -> String {
                 let $o = self;
@@ -35,7 +37,9 @@ macro_rules! image_kind {
                 self.spec.suspend == Some(true)
             }
             fn last_handled(&self) -> Option<String> {
-                self.status.as_ref().and_then(|s| s.last_handled_reconcile_at.clone())
+                self.status
+                    .as_ref()
+                    .and_then(|s| s.last_handled_reconcile_at.clone())
             }
             fn observed_generation(&self) -> Option<i64> {
                 self.status.as_ref().and_then(|s| s.observed_generation)
@@ -225,7 +229,10 @@ pub async fn reconcile(client: kube::Client, cmd: &ReconcileImage) -> Result<()>
                 Some(commit) => println!(
                     "✔ last push commit {} at {}",
                     &commit[..8.min(commit.len())],
-                    o.status.as_ref().and_then(|s| s.last_push_time.clone()).unwrap_or_default()
+                    o.status
+                        .as_ref()
+                        .and_then(|s| s.last_push_time.clone())
+                        .unwrap_or_default()
                 ),
                 None => println!("✔ repository up-to-date"),
             }
@@ -239,9 +246,7 @@ pub async fn target(verb: Verb, client: kube::Client, cmd: &TargetImage) -> Resu
     match cmd {
         TargetImage::Repository(a) => act::<ImageRepository>(verb, Api::namespaced(client, &a.namespace), a).await,
         TargetImage::Policy(a) => act::<ImagePolicy>(verb, Api::namespaced(client, &a.namespace), a).await,
-        TargetImage::Update(a) => {
-            act::<ImageUpdateAutomation>(verb, Api::namespaced(client, &a.namespace), a).await
-        }
+        TargetImage::Update(a) => act::<ImageUpdateAutomation>(verb, Api::namespaced(client, &a.namespace), a).await,
     }
 }
 
@@ -275,7 +280,10 @@ mod tests {
         };
         let p = image_policy(&a).unwrap();
         assert_eq!(p["spec"]["policy"], json!({"numerical": {"order": "asc"}}));
-        assert_eq!(p["spec"]["filterTags"], json!({"pattern": "^main-(?P<n>[0-9]+)", "extract": "$n"}));
+        assert_eq!(
+            p["spec"]["filterTags"],
+            json!({"pattern": "^main-(?P<n>[0-9]+)", "extract": "$n"})
+        );
         assert_eq!(p["spec"]["digestReflectionPolicy"], "IfNotPresent");
         let bad = CreateImagePolicy {
             select_numeric: Some("up".into()),

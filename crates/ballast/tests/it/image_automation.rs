@@ -16,7 +16,11 @@ use crate::support::*;
 const SECRET: &str = "img-Pa55-word";
 
 fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl").args(["-sS", "--fail-with-body"]).args(args).output().unwrap();
+    let out = Command::new("curl")
+        .args(["-sS", "--fail-with-body"])
+        .args(args)
+        .output()
+        .unwrap();
     assert!(
         out.status.success(),
         "curl {args:?}: {}{}",
@@ -28,7 +32,11 @@ fn curl(args: &[&str]) -> String {
 
 fn sha256(path: &Path) -> String {
     let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout).split_whitespace().next().unwrap().to_string()
+    String::from_utf8_lossy(&out.stdout)
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .to_string()
 }
 
 /// Pushes `tags` of `name` as zero-layer OCI manifests (one config blob, a distinct annotation
@@ -41,7 +49,17 @@ fn push_tags(registry: &Registry, name: &str, tags: &[&str]) {
     let digest = format!("sha256:{}", sha256(&config));
     let user = format!("ci:{SECRET}");
     let base = format!("http://{}/v2/{name}", registry.host());
-    let headers = curl(&["-u", &user, "-X", "POST", "-D", "-", "-o", "/dev/null", &format!("{base}/blobs/uploads/")]);
+    let headers = curl(&[
+        "-u",
+        &user,
+        "-X",
+        "POST",
+        "-D",
+        "-",
+        "-o",
+        "/dev/null",
+        &format!("{base}/blobs/uploads/"),
+    ]);
     let location = headers
         .lines()
         .find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")))
@@ -104,7 +122,9 @@ fn show(bare: &Path, branch: &str, path: &str) -> Option<String> {
         .args(["show", &format!("{branch}:{path}")])
         .output()
         .unwrap();
-    out.status.success().then(|| String::from_utf8_lossy(&out.stdout).into_owned())
+    out.status
+        .success()
+        .then(|| String::from_utf8_lossy(&out.stdout).into_owned())
 }
 
 fn git_log(bare: &Path, branch: &str) -> Vec<String> {
@@ -114,7 +134,10 @@ fn git_log(bare: &Path, branch: &str) -> Vec<String> {
         .args(["log", "--format=%an <%ae>|%s", branch])
         .output()
         .unwrap();
-    String::from_utf8_lossy(&out.stdout).lines().map(str::to_string).collect()
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .map(str::to_string)
+        .collect()
 }
 
 fn latest_tag(ns: &str, policy: &str) -> Option<String> {
@@ -123,7 +146,10 @@ fn latest_tag(ns: &str, policy: &str) -> Option<String> {
 }
 
 fn condition(obj: &Value, type_: &str) -> Option<(String, String, String)> {
-    let c = obj["status"]["conditions"].as_array()?.iter().find(|c| c["type"] == type_)?;
+    let c = obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)?;
     Some((
         c["status"].as_str()?.to_string(),
         c["reason"].as_str()?.to_string(),
@@ -148,7 +174,17 @@ fn new_tags_flow_from_the_registry_into_git_and_onto_the_cluster() {
     push_tags(
         &registry,
         "team/app",
-        &["1.0.0", "0.9.0", "1.1.0-rc.1", "5", "12", "20260528-153652", "main-3-abc", "main-10-def", "nightly.sig"],
+        &[
+            "1.0.0",
+            "0.9.0",
+            "1.1.0-rc.1",
+            "5",
+            "12",
+            "20260528-153652",
+            "main-3-abc",
+            "main-10-def",
+            "nightly.sig",
+        ],
     );
 
     let repo = GitRepo::new();
@@ -171,7 +207,8 @@ fn new_tags_flow_from_the_registry_into_git_and_onto_the_cluster() {
     let url = server.repo_url("app");
 
     let docker = serde_json::json!({"auths": {host.clone(): {"username": "ci", "password": SECRET}}}).to_string();
-    let wrong = serde_json::json!({"auths": {host.clone(): {"username": "ci", "password": "not-the-Pa55"}}}).to_string();
+    let wrong =
+        serde_json::json!({"auths": {host.clone(): {"username": "ci", "password": "not-the-Pa55"}}}).to_string();
     let mut objects = String::new();
     for (name, config) in [("regcred", &docker), ("badcred", &wrong)] {
         objects.push_str(&format!(
@@ -281,15 +318,29 @@ spec:
     assert_eq!(r["status"]["lastScanResult"]["latestTags"][0], "main-3-abc");
     assert_eq!(wait_for("semver policy", 60, || latest_tag(&ns, "app")), "1.0.0");
     assert_eq!(wait_for("numerical policy", 60, || latest_tag(&ns, "numbers")), "12");
-    assert_eq!(wait_for("filtered numerical policy", 60, || latest_tag(&ns, "builds")), "main-10-def");
-    assert_eq!(wait_for("alphabetical policy", 60, || latest_tag(&ns, "letters")), "main-10-def");
+    assert_eq!(
+        wait_for("filtered numerical policy", 60, || latest_tag(&ns, "builds")),
+        "main-10-def"
+    );
+    assert_eq!(
+        wait_for("alphabetical policy", 60, || latest_tag(&ns, "letters")),
+        "main-10-def"
+    );
     let numbers = get("imagepolicy", Some(&ns), "numbers").unwrap();
     let (status, _, message) = condition(&numbers, "Ready").unwrap();
     assert_eq!(status, "True");
-    assert!(message.contains("20260528-153652") && message.contains("skipped"), "{message}");
+    assert!(
+        message.contains("20260528-153652") && message.contains("skipped"),
+        "{message}"
+    );
     let app = get("imagepolicy", Some(&ns), "app").unwrap();
     assert_eq!(app["status"]["latestRef"]["name"], image.as_str());
-    assert!(app["status"]["latestRef"]["digest"].as_str().unwrap().starts_with("sha256:"));
+    assert!(
+        app["status"]["latestRef"]["digest"]
+            .as_str()
+            .unwrap()
+            .starts_with("sha256:")
+    );
 
     // Wrong password: reported, never shown.
     let denied = wait_for("denied scan reported", 60, || {
@@ -297,7 +348,10 @@ spec:
         condition(&r, "Ready").filter(|c| c.0 == "False")
     });
     assert_eq!(denied.1, "AuthenticationFailed", "{denied:?}");
-    assert!(!denied.2.contains("not-the-Pa55") && !denied.2.contains(SECRET), "{denied:?}");
+    assert!(
+        !denied.2.contains("not-the-Pa55") && !denied.2.contains(SECRET),
+        "{denied:?}"
+    );
     let all_events = format!("{:?}", events(&ns));
     assert!(!all_events.contains("not-the-Pa55") && !all_events.contains(SECRET));
 
@@ -312,12 +366,21 @@ spec:
     };
     let digest_of = |tag: &str| {
         let p = get("imagepolicy", Some(&ns), "app")?;
-        (p["status"]["latestRef"]["tag"] == tag).then(|| p["status"]["latestRef"]["digest"].as_str().map(str::to_string))?
+        (p["status"]["latestRef"]["tag"] == tag)
+            .then(|| p["status"]["latestRef"]["digest"].as_str().map(str::to_string))?
     };
     let d1 = wait_for("digest of 1.0.0", 60, || digest_of("1.0.0"));
-    wait_for("the Deployment applied at 1.0.0", 180, applied_image(format!("{image}:1.0.0@{d1}")));
+    wait_for(
+        "the Deployment applied at 1.0.0",
+        180,
+        applied_image(format!("{image}:1.0.0@{d1}")),
+    );
     let after_first = show(&bare, "main", "apps/demo/deploy.yaml").unwrap();
-    assert_eq!(after_first, original.replace(":0.9.0", &format!(":1.0.0@{d1}")), "only the marked value changed");
+    assert_eq!(
+        after_first,
+        original.replace(":0.9.0", &format!(":1.0.0@{d1}")),
+        "only the marked value changed"
+    );
     // The builds policy changed other/build.yaml on main, in its own commit.
     let build = wait_for("other/build.yaml updated on main", 120, || {
         show(&bare, "main", "other/build.yaml").filter(|t| t.contains("main-10-def"))
@@ -325,20 +388,36 @@ spec:
     assert_eq!(build, other.replace("main-3-abc", "main-10-def"));
     // Nothing more to change: later runs push nothing.
     let run_at = |name: &str| {
-        get("imageupdateautomation", Some(&ns), name).and_then(|a| a["status"]["lastAutomationRunTime"].as_str().map(str::to_string))
+        get("imageupdateautomation", Some(&ns), name)
+            .and_then(|a| a["status"]["lastAutomationRunTime"].as_str().map(str::to_string))
     };
     let first_run = wait_for("main automation ran", 60, || run_at("main"));
-    wait_for("main automation ran again", 60, || run_at("main").filter(|t| *t != first_run));
+    wait_for("main automation ran again", 60, || {
+        run_at("main").filter(|t| *t != first_run)
+    });
     let auto_commits = |log: &[String]| log.iter().filter(|l| l.contains("|[auto]")).count();
-    assert_eq!(auto_commits(&git_log(&bare, "main")), 1, "{:#?}", git_log(&bare, "main"));
+    assert_eq!(
+        auto_commits(&git_log(&bare, "main")),
+        1,
+        "{:#?}",
+        git_log(&bare, "main")
+    );
 
     // A new tag: a commit in Git, then on the cluster.
     push_tags(&registry, "team/app", &["1.2.0"]);
     let d2 = wait_for("digest of 1.2.0", 60, || digest_of("1.2.0"));
     assert_ne!(d1, d2);
-    wait_for("the Deployment applied at 1.2.0", 180, applied_image(format!("{image}:1.2.0@{d2}")));
+    wait_for(
+        "the Deployment applied at 1.2.0",
+        180,
+        applied_image(format!("{image}:1.2.0@{d2}")),
+    );
     let written = show(&bare, "main", "apps/demo/deploy.yaml").unwrap();
-    assert_eq!(written, original.replace(":0.9.0", &format!(":1.2.0@{d2}")), "only the marked value changed");
+    assert_eq!(
+        written,
+        original.replace(":0.9.0", &format!(":1.2.0@{d2}")),
+        "only the marked value changed"
+    );
     let log = git_log(&bare, "main");
     for expected in [
         format!("image-bot <bot@example.invalid>|[auto] {ns}/main {image}:0.9.0 -> {image}:1.0.0@{d1}"),
@@ -347,7 +426,11 @@ spec:
     ] {
         assert!(log.contains(&expected), "{expected} not in {log:#?}");
     }
-    assert_eq!(log.last().map(|l| l.ends_with("|app")), Some(true), "no commit lost: {log:#?}");
+    assert_eq!(
+        log.last().map(|l| l.ends_with("|app")),
+        Some(true),
+        "no commit lost: {log:#?}"
+    );
     let p = get("imagepolicy", Some(&ns), "app").unwrap();
     assert_eq!(p["status"]["observedPreviousRef"]["tag"], "1.0.0");
     let a = wait_for("main automation status after the push", 60, || {
@@ -365,13 +448,18 @@ spec:
     )
     .into_owned();
     let pushed = a["status"]["lastPushCommit"].as_str().unwrap();
-    assert!(head.lines().any(|l| l.starts_with(pushed) && l.contains("1.2.0")), "{pushed} {head}");
+    assert!(
+        head.lines().any(|l| l.starts_with(pushed) && l.contains("1.2.0")),
+        "{pushed} {head}"
+    );
     assert!(a["status"]["lastPushTime"].is_string());
     assert!(a["status"]["observedPolicies"].get("numbers").is_none(), "not selected");
     assert_eq!(condition(&a, "Ready").unwrap().0, "True");
 
     // The review automation pushed to its own branch; main's review/ is untouched.
-    let review = wait_for("review branch pushed", 120, || show(&bare, "image-updates", "review/values.yaml"));
+    let review = wait_for("review branch pushed", 120, || {
+        show(&bare, "image-updates", "review/values.yaml")
+    });
     assert_eq!(review, values.replace("\"5\"", "\"12\""));
     assert_eq!(show(&bare, "main", "review/values.yaml").unwrap(), values);
     drop(server);
@@ -411,52 +499,138 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
     apply(&format!(
         "apiVersion: v1\nkind: Secret\nmetadata: {{name: regcred, namespace: {ns}}}\ntype: kubernetes.io/dockerconfigjson\nstringData:\n  .dockerconfigjson: '{docker}'\n"
     ));
-    ballast(&["create", "source", "git", "app", "--url", &url, "--branch", "main", "--interval", "1m", "-n", &ns]).ok();
+    ballast(&[
+        "create",
+        "source",
+        "git",
+        "app",
+        "--url",
+        &url,
+        "--branch",
+        "main",
+        "--interval",
+        "1m",
+        "-n",
+        &ns,
+    ])
+    .ok();
 
     // --export prints what Flux's CLI prints for the same flags.
     let exported = ballast(&[
-        "create", "image", "policy", "cli", "--image-ref", "cli", "--select-semver", "<2.0.0", "-n", &ns, "--export",
+        "create",
+        "image",
+        "policy",
+        "cli",
+        "--image-ref",
+        "cli",
+        "--select-semver",
+        "<2.0.0",
+        "-n",
+        &ns,
+        "--export",
     ])
     .ok()
     .stdout;
-    assert!(exported.contains("kind: ImagePolicy") && exported.contains("range: <2.0.0"), "{exported}");
-    assert!(get("imagepolicy", Some(&ns), "cli").is_none(), "--export applies nothing");
+    assert!(
+        exported.contains("kind: ImagePolicy") && exported.contains("range: <2.0.0"),
+        "{exported}"
+    );
+    assert!(
+        get("imagepolicy", Some(&ns), "cli").is_none(),
+        "--export applies nothing"
+    );
 
     ballast(&[
-        "create", "image", "repository", "cli", "--image", &image, "--secret-ref", "regcred", "--insecure",
-        "--interval", "10m", "-n", &ns,
+        "create",
+        "image",
+        "repository",
+        "cli",
+        "--image",
+        &image,
+        "--secret-ref",
+        "regcred",
+        "--insecure",
+        "--interval",
+        "10m",
+        "-n",
+        &ns,
     ])
     .ok();
-    ballast(&["create", "image", "policy", "cli", "--image-ref", "cli", "--select-semver", "<2.0.0", "-n", &ns]).ok();
     ballast(&[
-        "create", "image", "update", "cli", "--git-repo-ref", "app", "--git-repo-path", "./deploy",
-        "--checkout-branch", "main", "--author-email", "cli@example.invalid", "--interval", "10m", "-n", &ns,
+        "create",
+        "image",
+        "policy",
+        "cli",
+        "--image-ref",
+        "cli",
+        "--select-semver",
+        "<2.0.0",
+        "-n",
+        &ns,
+    ])
+    .ok();
+    ballast(&[
+        "create",
+        "image",
+        "update",
+        "cli",
+        "--git-repo-ref",
+        "app",
+        "--git-repo-path",
+        "./deploy",
+        "--checkout-branch",
+        "main",
+        "--author-email",
+        "cli@example.invalid",
+        "--interval",
+        "10m",
+        "-n",
+        &ns,
     ])
     .ok();
     let _controller = ControllerProcess::start(&ns, &[]);
 
-    let out = ballast(&["reconcile", "image", "repository", "cli", "-n", &ns, "--timeout", "2m"]).ok().stdout;
+    let out = ballast(&["reconcile", "image", "repository", "cli", "-n", &ns, "--timeout", "2m"])
+        .ok()
+        .stdout;
     assert!(out.contains("✔ scan fetched 3 tags"), "{out}");
-    wait_for("policy resolved", 60, || latest_tag(&ns, "cli").filter(|t| t == "1.1.0"));
-    let out = ballast(&["reconcile", "image", "update", "cli", "-n", &ns, "--timeout", "2m"]).ok().stdout;
+    wait_for("policy resolved", 60, || {
+        latest_tag(&ns, "cli").filter(|t| t == "1.1.0")
+    });
+    let out = ballast(&["reconcile", "image", "update", "cli", "-n", &ns, "--timeout", "2m"])
+        .ok()
+        .stdout;
     assert!(out.contains("✔ last push commit"), "{out}");
-    assert_eq!(show(&bare, "main", "deploy/app.yaml").unwrap(), file.replace(":1.0.0", ":1.1.0"));
+    assert_eq!(
+        show(&bare, "main", "deploy/app.yaml").unwrap(),
+        file.replace(":1.0.0", ":1.1.0")
+    );
     let log = git_log(&bare, "main");
-    assert_eq!(log[0], "Flux <cli@example.invalid>|Update from image update automation", "{log:#?}");
+    assert_eq!(
+        log[0], "Flux <cli@example.invalid>|Update from image update automation",
+        "{log:#?}"
+    );
 
     let out = ballast(&["get", "images", "all", "-n", &ns]).ok().stdout;
     for expected in ["LAST SCAN", "LATEST IMAGE", "LAST RUN", &format!("{image}:1.1.0")] {
         assert!(out.contains(expected), "{expected} not in {out}");
     }
     let out = ballast(&["get", "images", "policy", "-n", &ns]).ok().stdout;
-    assert!(out.lines().nth(1).is_some_and(|l| l.starts_with("cli") && l.contains("True")), "{out}");
+    assert!(
+        out.lines()
+            .nth(1)
+            .is_some_and(|l| l.starts_with("cli") && l.contains("True")),
+        "{out}"
+    );
 
     ballast(&["suspend", "image", "update", "cli", "-n", &ns]).ok();
     let a = get("imageupdateautomation", Some(&ns), "cli").unwrap();
     assert_eq!(a["spec"]["suspend"], true);
     let refused = ballast(&["reconcile", "image", "update", "cli", "-n", &ns]).fails();
     assert!(refused.stderr.contains("suspended"), "{}", refused.stderr);
-    let out = ballast(&["resume", "image", "update", "cli", "-n", &ns, "--timeout", "2m"]).ok().stdout;
+    let out = ballast(&["resume", "image", "update", "cli", "-n", &ns, "--timeout", "2m"])
+        .ok()
+        .stdout;
     assert!(out.contains("reconciliation completed"), "{out}");
     assert_eq!(git_log(&bare, "main").len(), 2, "nothing more to push");
     ballast(&["delete", "image", "policy", "cli", "-n", &ns]).ok();

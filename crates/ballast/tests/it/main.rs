@@ -38,10 +38,10 @@ mod helmfile;
 /// The HelmRelease controller: Git and HTTP chart sources, upgrades, remediation, retries,
 /// drift, valuesFrom Secrets, dependsOn, adoption, a SIGKILLed controller, bad credentials.
 mod helmrelease;
-/// Image automation: registry tags to policies to commits in Git to the cluster.
-mod image_automation;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
+/// Image automation: registry tags to policies to commits in Git to the cluster.
+mod image_automation;
 /// `ballast local up | down | status`.
 mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
