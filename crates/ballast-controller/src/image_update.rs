@@ -495,9 +495,15 @@ async fn run(
             .map(|o| String::from_utf8_lossy(&o.stdout).trim().to_string());
         match result {
             Ok(Pushed::Nothing) => Ok((None, head)),
-            Ok(Pushed::Commit { commit, edit, .. }) => {
-                let message = commit_message(template.as_deref(), (&automation.0, &automation.1), &values, &edit)
-                    .unwrap_or_default();
+            Ok(Pushed::Commit { commit, edit, attempts }) => {
+                let mut message =
+                    commit_message(template.as_deref(), (&automation.0, &automation.1), &values, &edit)
+                        .unwrap_or_default();
+                if attempts > 1 {
+                    message.push_str(&format!(
+                        "\n(pushed at attempt {attempts}: the branch moved meanwhile; the update was redone on its new head)"
+                    ));
+                }
                 Ok((Some((commit, push_branch, message)), head))
             }
             Err(RebaseError::Git(e)) => Err(failure(GIT_FAILED, e.to_string())),

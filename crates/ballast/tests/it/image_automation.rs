@@ -623,6 +623,27 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
         "{out}"
     );
 
+    // v1beta2 is served: a policy written for it is reconciled, and reads back with
+    // `latestImage`.
+    apply(&format!(
+        "apiVersion: image.toolkit.fluxcd.io/v1beta2\nkind: ImagePolicy\nmetadata: {{name: legacy, namespace: {ns}}}\nspec: {{imageRepositoryRef: {{name: cli}}, policy: {{semver: {{range: '~1.0'}}}}}}\n"
+    ));
+    wait_for("v1beta2 policy resolved", 60, || {
+        latest_tag(&ns, "legacy").filter(|t| t == "1.0.0")
+    });
+    let legacy: Value = serde_json::from_str(&kubectl(&[
+        "get",
+        "imagepolicies.v1beta2.image.toolkit.fluxcd.io",
+        "legacy",
+        "-n",
+        &ns,
+        "-o",
+        "json",
+    ]))
+    .unwrap();
+    assert_eq!(legacy["apiVersion"], "image.toolkit.fluxcd.io/v1beta2");
+    assert_eq!(legacy["status"]["latestImage"], format!("{image}:1.0.0").as_str());
+
     ballast(&["suspend", "image", "update", "cli", "-n", &ns]).ok();
     let a = get("imageupdateautomation", Some(&ns), "cli").unwrap();
     assert_eq!(a["spec"]["suspend"], true);
