@@ -263,8 +263,8 @@ impl<'a> Git<'a> {
         if has("Host key verification failed") || has("REMOTE HOST IDENTIFICATION HAS CHANGED") {
             SourceError::HostKey { url }
         } else if has("Authentication failed")
-            || has("401")
-            || has("403")
+            || has_status(stderr, "401")
+            || has_status(stderr, "403")
             || has("could not read Username")
             || has("Permission denied")
         {
@@ -944,7 +944,11 @@ impl WriteCheckout {
                         attempts: attempt + 1,
                     });
                 }
-                Err(SourceError::Unreachable { message, .. }) if is_rejected(&message) => last = Some(message),
+                Err(SourceError::Unreachable { message, .. } | SourceError::Auth { message, .. })
+                    if is_rejected(&message) =>
+                {
+                    last = Some(message)
+                }
                 Err(e) => return Err(e.into()),
             }
         }
@@ -955,8 +959,19 @@ impl WriteCheckout {
     }
 }
 
+/// True when `text` holds the HTTP status `code` as a word of its own (not inside a commit hash
+/// such as `c401b23...`, which a refused push prints).
+fn has_status(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
 /// A push refused because the remote branch moved (`git push` says `[rejected]`, `fetch first`
-/// or `non-fast-forward`).
+/// or `non-fast-forward`; or, when it moved while the push was received, `cannot lock ref` /
+/// `failed to update ref`).
 fn is_rejected(message: &str) -> bool {
     [
         "[rejected]",
@@ -964,6 +979,7 @@ fn is_rejected(message: &str) -> bool {
         "fetch first",
         "stale info",
         "failed to update ref",
+        "cannot lock ref",
     ]
     .iter()
     .any(|s| message.contains(s))
@@ -1117,6 +1133,17 @@ mod tests {
         assert_eq!(sh(&remote, &["rev-parse", "main"]), main);
         assert_eq!(sh(&remote, &["log", "--format=%s", "-1", "image-updates"]), "review me");
         assert_eq!(sh(&remote, &["rev-parse", "image-updates^"]), main);
+    }
+
+    #[test]
+    fn http_statuses_are_words_not_parts_of_a_hash() {
+        assert!(has_status("The requested URL returned error: 401", "401"));
+        assert!(has_status("error: 403\n", "403"));
+        assert!(!has_status(
+            "cannot lock ref: is at c401b23a but expected f489f5",
+            "401"
+        ));
+        assert!(!has_status("commit 4031", "403"));
     }
 
     #[test]

@@ -588,6 +588,37 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
         &ns,
     ])
     .ok();
+    // A concurrent push: someone else's commit lands on main while the automation's push is
+    // received (a pre-receive hook moves main, once). The automation must fetch it, redo its
+    // update on top and push again — never overwrite it.
+    let work = tempfile::tempdir().unwrap();
+    let git = |args: &[&str]| {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(work.path())
+            .args(["-c", "user.name=human", "-c", "user.email=human@example.invalid"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    };
+    git(&["clone", "--quiet", bare.to_str().unwrap(), "."]);
+    std::fs::write(work.path().join("human.txt"), "by hand\n").unwrap();
+    git(&["add", "."]);
+    git(&["commit", "--quiet", "-m", "by hand"]);
+    git(&["push", "--quiet", "origin", "HEAD:refs/heads/human"]);
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        "#!/bin/sh\nunset GIT_QUARANTINE_PATH GIT_OBJECT_DIRECTORY GIT_ALTERNATE_OBJECT_DIRECTORIES\nif [ ! -e raced ]; then touch raced; git update-ref refs/heads/main refs/heads/human; fi\nexit 0\n",
+    )
+    .unwrap();
+    Command::new("chmod").arg("755").arg(&hook).status().unwrap();
+
     let _controller = ControllerProcess::start(&ns, &[]);
 
     let out = ballast(&["reconcile", "image", "repository", "cli", "-n", &ns, "--timeout", "2m"])
@@ -606,10 +637,22 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
         file.replace(":1.0.0", ":1.1.0")
     );
     let log = git_log(&bare, "main");
+    assert_eq!(log.len(), 3, "{log:#?}");
+    assert_eq!(log[0], "Flux <cli@example.invalid>|Update from image update automation");
     assert_eq!(
-        log[0], "Flux <cli@example.invalid>|Update from image update automation",
-        "{log:#?}"
+        log[1], "human <human@example.invalid>|by hand",
+        "the concurrent commit is kept"
     );
+    assert!(log[2].ends_with("|app"), "{log:#?}");
+    assert!(bare.join("raced").exists(), "the race happened");
+    assert_eq!(show(&bare, "main", "human.txt").as_deref(), Some("by hand\n"));
+    // Said in the push's event (the Ready message is the latest run's: "up-to-date").
+    wait_for("the push event names the second attempt", 30, || {
+        events(&ns)
+            .iter()
+            .any(|(_, m)| m.contains("pushed at attempt 2"))
+            .then_some(())
+    });
 
     let out = ballast(&["get", "images", "all", "-n", &ns]).ok().stdout;
     for expected in ["LAST SCAN", "LATEST IMAGE", "LAST RUN", &format!("{image}:1.1.0")] {
@@ -653,7 +696,7 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
         .ok()
         .stdout;
     assert!(out.contains("reconciliation completed"), "{out}");
-    assert_eq!(git_log(&bare, "main").len(), 2, "nothing more to push");
+    assert_eq!(git_log(&bare, "main").len(), 3, "nothing more to push");
     ballast(&["delete", "image", "policy", "cli", "-n", &ns]).ok();
     assert!(get("imagepolicy", Some(&ns), "cli").is_none());
 }
