@@ -132,10 +132,17 @@ pub async fn client(repo: &ImageRepository, ctx: &Context) -> Result<(OciClient,
     let (url, canonical) = parse_image(&repo.spec.image)?;
     let secret = repo.spec.secret_ref.as_ref().map(|s| s.name.as_str());
     let host = canonical.split('/').next().unwrap_or_default().to_string();
-    let mut auth = chart_source::basic_auth(ctx, &ns, secret, Some(&url.registry)).await;
-    if url.registry != host && matches!(auth, Err(_) | Ok(None)) && secret.is_some() {
-        // `docker.io` entries of a docker config serve `registry-1.docker.io`.
-        auth = chart_source::basic_auth(ctx, &ns, secret, Some(&host)).await;
+    // A docker config names Docker Hub `docker.io` or `index.docker.io`, not the API host.
+    let mut hosts = vec![url.registry.clone()];
+    if host == "docker.io" {
+        hosts.extend(["docker.io".to_string(), "index.docker.io".to_string()]);
+    }
+    let mut auth = Ok(None);
+    for h in &hosts {
+        auth = chart_source::basic_auth(ctx, &ns, secret, Some(h)).await;
+        if matches!(auth, Ok(Some(_))) || secret.is_none() {
+            break;
+        }
     }
     let auth = auth?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
