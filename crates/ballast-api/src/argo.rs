@@ -45,8 +45,9 @@ pub struct Application {
     pub status: Option<ApplicationStatus>,
 }
 
-/// An Argo CD AppProject: a group of Applications with restrictions. Ballast reads it (the
-/// `default` project exists implicitly); `syncWindows` are parsed, not enforced.
+/// An Argo CD AppProject: a group of Applications with restrictions (source repositories,
+/// destinations, resource kinds, sync windows), enforced by the Application controller; the
+/// `default` project allows everything when absent, as Argo CD creates it.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct AppProject {
     /// Always `argoproj.io/v1alpha1` when written.
@@ -75,12 +76,39 @@ pub struct AppProjectSpec {
     /// Description.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub description: Option<String>,
-    /// Sync windows (parsed; not enforced by Ballast yet).
+    /// Sync windows.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub sync_windows: Vec<SyncWindow>,
+    /// Cluster-scoped kinds allowed (none when empty or absent).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_resource_whitelist: Vec<ResourceRestriction>,
+    /// Cluster-scoped kinds refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub cluster_resource_blacklist: Vec<ResourceRestriction>,
+    /// Namespaced kinds allowed (every kind when absent, none when empty, as Argo CD).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub namespace_resource_whitelist: Option<Vec<ResourceRestriction>>,
+    /// Namespaced kinds refused.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub namespace_resource_blacklist: Vec<ResourceRestriction>,
     /// Every other field, kept as is.
     #[serde(flatten)]
     pub extra: BTreeMap<String, Value>,
+}
+
+/// A group/kind (and, for cluster-scoped kinds, name) pattern of an AppProject's resource
+/// lists: Go `filepath.Match` globs.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ResourceRestriction {
+    /// API group glob (`""` = core).
+    #[serde(default)]
+    pub group: String,
+    /// Kind glob.
+    #[serde(default)]
+    pub kind: String,
+    /// Name glob (cluster-scoped lists only; any name when empty).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
 }
 
 /// One sync window of an AppProject.
@@ -111,6 +139,15 @@ pub struct SyncWindow {
     /// Time zone of the schedule.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub time_zone: Option<String>,
+    /// Match `applications`, `namespaces` and `clusters` all (instead of any).
+    #[serde(default, rename = "andOperator", skip_serializing_if = "Option::is_none")]
+    pub and_operator: Option<bool>,
+    /// Let a sync started while allowed run on.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sync_overrun: Option<bool>,
+    /// Description.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
 }
 
 /// `Application.spec`.
@@ -515,6 +552,9 @@ pub struct HealthStatus {
     /// Why.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
+    /// When the status last changed (RFC 3339; Application health only).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub last_transition_time: Option<String>,
 }
 
 /// One object of `status.resources`.

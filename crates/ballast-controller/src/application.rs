@@ -124,17 +124,12 @@ pub const UNSUPPORTED_WARNING: &str = "UnsupportedFieldWarning";
 /// such as `sources` or a remote destination, stop the reconcile with `InvalidSpecError`).
 pub fn unsupported_fields(app: &Application) -> Vec<String> {
     let mut out = Vec::new();
-    if let Some(p) = &app.spec.sync_policy
-        && p.retry.is_some()
-    {
-        out.push("spec.syncPolicy.retry".to_string());
-    }
     for option in app.sync_options() {
         let (name, value) = option.split_once('=').unwrap_or((option.as_str(), ""));
         // Options Ballast acts on, and the others at the value that changes nothing.
         let honoured = matches!(
             name,
-            "CreateNamespace" | "PruneLast" | "ServerSideApply" | "ApplyOutOfSyncOnly"
+            "CreateNamespace" | "PruneLast" | "ServerSideApply" | "ApplyOutOfSyncOnly" | "FailOnSharedResource"
         ) || matches!(
             (name, value),
             (
@@ -172,6 +167,12 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
     }
     out
 }
+
+/// The condition saying why an automated sync waits for a sync window.
+pub const SYNC_WINDOW_CONDITION: &str = "SyncWindowBlocked";
+/// How often a sync blocked by a sync window is looked at again (a window opening or closing
+/// is seen within this).
+pub const WINDOW_POLL: Duration = Duration::from_secs(20);
 
 /// How soon an Application whose health is not settled (`Progressing`, `Missing`) is looked at
 /// again.
@@ -437,11 +438,12 @@ fn resource_status(r: &ObjectRef, synced: bool, live: Option<&Value>, wave: i64,
     let health = match live {
         None => Some(HealthStatus {
             status: "Missing".into(),
-            message: None,
+            ..Default::default()
         }),
         Some(l) => argo_sync::health(l).map(|(s, m)| HealthStatus {
             status: s,
             message: Some(m).filter(|m| !m.is_empty()),
+            ..Default::default()
         }),
     };
     ResourceStatus {
@@ -462,6 +464,8 @@ struct Comparison {
     resources: Vec<ResourceStatus>,
     synced: bool,
     health: HealthStatus,
+    /// Objects another Application tracks, with its name.
+    shared: Vec<(ObjectRef, String)>,
 }
 
 async fn assess(
@@ -503,19 +507,28 @@ async fn assess(
         // No live resources at all (or none rendered): Missing, as Argo CD.
         HealthStatus {
             status: "Missing".into(),
-            message: None,
+            ..Default::default()
         }
     } else {
         worst.unwrap_or(HealthStatus {
             status: "Healthy".into(),
-            message: None,
+            ..Default::default()
         })
     };
+    let shared = tasks
+        .iter()
+        .filter(|t| !t.hook)
+        .filter_map(|t| {
+            let other = crate::shared_resource::other_owner(live.get(&t.r)?, app_name)?;
+            Some((t.r.clone(), other))
+        })
+        .collect();
     (
         Comparison {
             resources,
             synced,
             health,
+            shared,
         },
         candidates.into_iter().map(|(c, _)| c).collect(),
     )
@@ -681,9 +694,17 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     status.conditions.retain(|c| {
         !matches!(
             c.type_.as_str(),
-            "InvalidSpecError" | "ComparisonError" | "SyncError" | UNSUPPORTED_WARNING
-        )
+            "InvalidSpecError" | "ComparisonError" | "SyncError" | UNSUPPORTED_WARNING | SYNC_WINDOW_CONDITION
+        ) && c.type_ != crate::shared_resource::CONDITION
+            && c.type_ != crate::auto_rollback::CONDITION
     });
+    let now = jiff::Timestamp::now();
+    // A retry of a failed operation waiting in the status (none while a new operation waits).
+    let pending_retry = status
+        .operation_state
+        .clone()
+        .filter(|_| app.operation.is_none())
+        .and_then(|s| crate::argo_retry::pending(&s).map(|at| (s, at)));
     let requeue = Action::requeue(crate::schedule::jittered(RECONCILIATION));
     let op = app.operation.clone().filter(|o| o.sync.is_some());
     let invalid = if !in_cluster(&app) {
@@ -706,7 +727,33 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         write(&app, &ctx, &status, op.as_ref()).await?;
         return Ok(Action::await_change());
     }
-    let unsupported = unsupported_fields(&app);
+    // The AppProject: its source and destination restrictions (Argo CD's InvalidSpecError).
+    let project = match crate::app_project::load(&ctx.client, &app, &control_namespace(&app, &access)).await {
+        Ok(p) => Ok(p).and_then(|p| {
+            let refused = crate::app_project::validate(&app, &p);
+            if refused.is_empty() { Ok(p) } else { Err(refused) }
+        }),
+        Err(m) => Err(vec![m]),
+    };
+    let project = match project {
+        Ok(p) => p,
+        Err(messages) => {
+            if let Some(op) = &op {
+                end_operation(
+                    &mut status,
+                    op,
+                    format!("the Application is invalid: {}", messages.join("; ")),
+                );
+            }
+            for m in messages {
+                status.conditions.push(condition("InvalidSpecError", m));
+            }
+            write(&app, &ctx, &status, op.as_ref()).await?;
+            return Ok(requeue);
+        }
+    };
+    let mut unsupported = unsupported_fields(&app);
+    unsupported.extend(crate::app_project::unenforced(&project));
     if !unsupported.is_empty() {
         status.conditions.push(condition(
             UNSUPPORTED_WARNING,
@@ -716,14 +763,33 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             ),
         ));
     }
-    let sync_op = op.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
+    // What is asked: a new operation, else a retry that is due.
+    let requested = op.clone().or_else(|| {
+        pending_retry.as_ref().filter(|(_, at)| *at <= now).map(|(s, _)| {
+            // `retry.refresh`: the retry syncs the source's latest revision.
+            let mut o = s.operation.clone();
+            if o.retry.as_ref().and_then(|r| r.refresh) == Some(true)
+                && let Some(sync) = o.sync.as_mut()
+            {
+                sync.revision = None;
+            }
+            o
+        })
+    });
+    let sync_op = requested.as_ref().and_then(|o| o.sync.clone()).unwrap_or_default();
     let source = sync_op
         .source
         .clone()
         .or_else(|| app.spec.source.clone())
         .unwrap_or_default();
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let (root, revision) = match fetch(&source, sync_op.revision.as_deref().filter(|_| op.is_some()), &access).await {
+    let (root, revision) = match fetch(
+        &source,
+        sync_op.revision.as_deref().filter(|_| requested.is_some()),
+        &access,
+    )
+    .await
+    {
         Ok(x) => x,
         Err(e) => {
             let message = format!("failed to fetch {}: {e}", ballast_source::redact_url(&source.repo_url));
@@ -790,7 +856,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         .and_then(|s| s.sync_result.as_ref())
         .map(|r| r.revision.as_str())
         == Some(revision.as_str());
-    let (run, prune, initiated) = if let Some(op) = &op {
+    let held = requested.is_none() && crate::auto_rollback::held(&app).is_some_and(|h| h == revision);
+    if held {
+        status.conditions.push(condition(
+            crate::auto_rollback::CONDITION,
+            format!(
+                "rolled back on Degraded: {revision} is held out of automated sync; a newer revision lifts the hold"
+            ),
+        ));
+    }
+    let (mut run, prune, initiated) = if let Some(op) = &requested {
         (
             true,
             sync_op.prune == Some(true),
@@ -798,6 +873,11 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 .clone()
                 .unwrap_or_else(|| json!({"username": "ballast"})),
         )
+    } else if pending_retry.is_some() {
+        // A retry waits for its back-off.
+        (false, false, Value::Null)
+    } else if held && automated.is_some() {
+        (false, false, Value::Null)
     } else if let Some(a) = &automated {
         let last_failed =
             same_revision_last && last.as_ref().is_some_and(|s| s.phase == "Failed" || s.phase == "Error");
@@ -817,15 +897,66 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         (false, false, Value::Null)
     };
 
+    // Sync windows: a blocked automated sync waits (condition), a blocked manual one stays
+    // requested and Running, as Argo CD keeps it.
+    let mut clear = op.clone();
+    let mut requeue = requeue;
     if run {
+        let manual = initiated.get("automated") != Some(&Value::Bool(true));
+        let verdict = crate::sync_window::blocked(&project.spec.sync_windows, &app, manual, now);
+        if let Some(why) = verdict.unwrap_or_else(Some) {
+            run = false;
+            requeue = Action::requeue(WINDOW_POLL);
+            if let Some(op) = &op {
+                clear = None;
+                status.operation_state = Some(OperationState {
+                    operation: op.clone(),
+                    phase: "Running".into(),
+                    message: Some(format!("Sync operation blocked by sync window: {why}")),
+                    started_at: crate::status::now(),
+                    ..Default::default()
+                });
+            } else {
+                status.conditions.push(condition(
+                    SYNC_WINDOW_CONDITION,
+                    format!("automated sync blocked: {why}"),
+                ));
+            }
+        }
+    }
+    if let Some((_, at)) = pending_retry.as_ref().filter(|_| !run) {
+        let wait = now.duration_until(*at);
+        requeue = Action::requeue(Duration::try_from(wait).unwrap_or_default() + Duration::from_secs(1));
+    }
+    let qualified = crate::shared_resource::qualified_name(&app, &control_namespace(&app, &access));
+    let shared: Vec<(ObjectRef, String)> = cmp
+        .shared
+        .iter()
+        .map(|(r, other)| (r.clone(), crate::shared_resource::message(r, &qualified, other)))
+        .collect();
+    for (_, m) in &shared {
+        status
+            .conditions
+            .push(condition(crate::shared_resource::CONDITION, m.clone()));
+    }
+    if run {
+        let retry_count = pending_retry
+            .as_ref()
+            .filter(|_| op.is_none())
+            .and_then(|(s, _)| s.retry_count);
         let operation = Operation {
             sync: Some(ballast_api::argo::SyncOperation {
                 revision: Some(revision.clone()),
                 prune: Some(prune),
                 sync_options: sync_op.sync_options.clone(),
+                source: sync_op.source.clone(),
                 ..Default::default()
             }),
             initiated_by: Some(initiated.clone()),
+            retry: requested
+                .as_ref()
+                .and_then(|o| o.retry.clone())
+                .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone())),
             ..Default::default()
         };
         let started_at = crate::status::now();
@@ -834,6 +965,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             phase: "Running".into(),
             message: Some("sync running".into()),
             started_at: started_at.clone(),
+            retry_count,
             ..Default::default()
         });
         write(&app, &ctx, &status, None).await?;
@@ -849,9 +981,18 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 .as_ref()
                 .and_then(|p| p.managed_namespace_metadata.as_ref()),
         };
-        let outcome = argo_sync::sync(&ctx.cluster, &tasks, &candidates, &params).await;
+        let gate = crate::sync_gate::check(&project, &tasks, &shared, &options);
+        let outcome = match crate::sync_gate::refused(&gate) {
+            Some(refused) => refused,
+            None => {
+                let allowed: Vec<Task> = tasks.iter().filter(|t| !gate.skip.contains(&t.r)).cloned().collect();
+                let mut outcome = argo_sync::sync(&ctx.cluster, &allowed, &candidates, &params).await;
+                crate::sync_gate::finish(gate, &mut outcome);
+                outcome
+            }
+        };
         let finished = crate::status::now();
-        status.operation_state = Some(OperationState {
+        let mut state = OperationState {
             operation,
             phase: if outcome.ok { "Succeeded" } else { "Failed" }.into(),
             message: Some(outcome.message.clone()),
@@ -862,8 +1003,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             }),
             started_at: started_at.clone(),
             finished_at: Some(finished.clone()),
-            retry_count: None,
-        });
+            retry_count,
+        };
+        if !outcome.ok
+            && crate::argo_retry::schedule(&mut state, jiff::Timestamp::now())
+            && let Some(at) = crate::argo_retry::pending(&state)
+        {
+            let wait = jiff::Timestamp::now().duration_until(at);
+            requeue = Action::requeue(Duration::try_from(wait).unwrap_or_default() + Duration::from_secs(1));
+        }
+        status.operation_state = Some(state);
         if outcome.ok {
             let id = status.history.iter().map(|h| h.id).max().unwrap_or(-1) + 1;
             status.history.push(RevisionHistory {
@@ -917,14 +1066,50 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     // Argo CD follows its objects' status through its cache; Ballast looks again soon while
     // the Application is not settled (status changes alone trigger nothing).
     let settled = matches!(cmp.health.status.as_str(), "Healthy" | "Degraded" | "Suspended");
-    let requeue = if settled {
+    let mut requeue = if settled {
         requeue
     } else {
         Action::requeue(crate::schedule::jittered(PROGRESS_POLL))
     };
-    status.health = Some(cmp.health);
+    let mut health = cmp.health;
+    let previous = status.health.as_ref();
+    health.last_transition_time = match previous {
+        Some(p) if p.status == health.status => p.last_transition_time.clone(),
+        _ => Some(crate::status::now()),
+    };
+    status.health = Some(health);
     status.resources = cmp.resources;
-    write(&app, &ctx, &status, op.as_ref()).await?;
+    // Rollback on Degraded (`ballast.dev/rollback-on-degraded`).
+    let target = requested.is_none().then_some(revision.as_str());
+    let decision = crate::auto_rollback::decide(&app, &status, target, jiff::Timestamp::now());
+    if let Some((_, message)) = &decision.rollback {
+        status
+            .conditions
+            .push(condition(crate::auto_rollback::CONDITION, message.clone()));
+        ctx.event(
+            &*app,
+            kube::runtime::events::EventType::Warning,
+            "RolledBackOnDegraded",
+            message,
+        )
+        .await;
+    }
+    if let Some(recheck) = decision.recheck {
+        requeue = Action::requeue(recheck.min(RECONCILIATION));
+    }
+    write(&app, &ctx, &status, clear.as_ref()).await?;
+    if let Some(patch) = crate::auto_rollback::patch(&decision) {
+        let api: Api<Application> = Api::namespaced(
+            ctx.client.clone(),
+            app.metadata.namespace.as_deref().unwrap_or("default"),
+        );
+        api.patch(
+            app.metadata.name.as_deref().unwrap_or_default(),
+            &PatchParams::default(),
+            &Patch::Merge(&patch),
+        )
+        .await?;
+    }
     // Drift: watch what the Application owns, expecting what is live now.
     if let Some(parts) = ctx.argo.get() {
         let mut refs = Vec::new();
@@ -1003,7 +1188,6 @@ mod tests {
         assert_eq!(
             unsupported_fields(&app),
             [
-                "spec.syncPolicy.retry",
                 "spec.syncPolicy.syncOptions Replace=true",
                 "spec.syncPolicy.syncOptions PrunePropagationPolicy=orphan",
                 "spec.ignoreDifferences[0].jqPathExpressions",

@@ -33,11 +33,14 @@
 //!   repository's scan changes ([`image_policy`]); an ImageUpdateAutomation runs every
 //!   `interval` and when a policy of its namespace chooses a new image ([`image_update`]).
 
+pub mod app_project;
 pub mod application;
 pub mod argo_render;
+pub mod argo_retry;
 pub mod argo_sync;
 mod artifact_copy;
 pub mod artifact_generator;
+pub mod auto_rollback;
 pub mod chart_source;
 mod context;
 pub mod drift;
@@ -55,8 +58,11 @@ pub mod leader;
 mod metrics;
 pub mod oci_repository;
 pub mod schedule;
+pub mod shared_resource;
 pub mod source_mirror;
 mod status;
+pub mod sync_gate;
+pub mod sync_window;
 pub mod watch_health;
 
 use std::net::SocketAddr;
@@ -724,21 +730,34 @@ fn argo_controllers(
     let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
     let drift = drift::DriftWatch::with_selector(ctx.cluster.clone(), trigger, health.clone(), application::APP_LABEL);
     let _ = ctx.argo.set(application::ArgoParts { drift });
-    let controller = Controller::for_stream(
+    let apps = store.clone();
+    let mut controller = Controller::for_stream(
         watched(api, health, "Application")
             .reflect(writer)
             .applied_objects()
             .predicate_filter(application::asks_for_reconcile, Default::default()),
         store,
-    )
-    .with_config(config)
-    .reconcile_on(tokio_stream(triggers))
-    .shutdown_on_signal()
-    .run(application::reconcile, error_policy, ctx.clone())
-    .for_each(|result| {
-        log_result("Application", result);
-        futures::future::ready(())
-    });
+    );
+    // A changed AppProject (restrictions, sync windows) concerns the Applications using it.
+    if serves(ctx, ballast_api::argo::ARGO_API_VERSION, "AppProject") {
+        let projects: Api<ballast_api::argo::AppProject> = match &options.watch_namespace {
+            Some(ns) => Api::namespaced(ctx.client.clone(), ns),
+            None => Api::all(ctx.client.clone()),
+        };
+        controller = controller.watches_stream(
+            watched(projects, health, "AppProject").touched_objects(),
+            move |p: ballast_api::argo::AppProject| app_project::applications_of(&apps.state(), &p),
+        );
+    }
+    let controller = controller
+        .with_config(config)
+        .reconcile_on(tokio_stream(triggers))
+        .shutdown_on_signal()
+        .run(application::reconcile, error_policy, ctx.clone())
+        .for_each(|result| {
+            log_result("Application", result);
+            futures::future::ready(())
+        });
     vec![controller.boxed()]
 }
 

@@ -197,9 +197,19 @@ impl Object for Files {
 
 /// A gobwas glob (separator `/`) as an anchored regular expression; `None` if invalid.
 pub fn glob_regex(pattern: &str) -> Option<regex::Regex> {
+    glob_regex_with(pattern, Some('/'))
+}
+
+/// A gobwas glob as an anchored regular expression, with `separator` (which `*` and `?` do not
+/// match; `**` does) or none (`*` matches anything); `None` if invalid.
+pub fn glob_regex_with(pattern: &str, separator: Option<char>) -> Option<regex::Regex> {
     let chars: Vec<char> = pattern.chars().collect();
     let mut pos = 0;
-    let body = glob_seq(&chars, &mut pos, 0)?;
+    let any = match separator {
+        Some(s) => format!("[^{}]", escape_class(s)),
+        None => ".".to_string(),
+    };
+    let body = glob_seq(&chars, &mut pos, 0, &any)?;
     if pos != chars.len() {
         return None;
     }
@@ -207,7 +217,7 @@ pub fn glob_regex(pattern: &str) -> Option<regex::Regex> {
 }
 
 /// Translates until the end, or (inside braces) an unnested `,` or `}`.
-fn glob_seq(c: &[char], pos: &mut usize, depth: usize) -> Option<String> {
+fn glob_seq(c: &[char], pos: &mut usize, depth: usize, any: &str) -> Option<String> {
     if depth > 32 {
         return None;
     }
@@ -226,12 +236,13 @@ fn glob_seq(c: &[char], pos: &mut usize, depth: usize) -> Option<String> {
                     out.push_str(".*");
                     *pos += 2;
                 } else {
-                    out.push_str("[^/]*");
+                    out.push_str(any);
+                    out.push('*');
                     *pos += 1;
                 }
             }
             '?' => {
-                out.push_str("[^/]");
+                out.push_str(any);
                 *pos += 1;
             }
             '[' => {
@@ -268,7 +279,7 @@ fn glob_seq(c: &[char], pos: &mut usize, depth: usize) -> Option<String> {
                 *pos += 1;
                 let mut alts = Vec::new();
                 loop {
-                    alts.push(glob_seq(c, pos, depth + 1)?);
+                    alts.push(glob_seq(c, pos, depth + 1, any)?);
                     match c.get(*pos) {
                         Some(',') => *pos += 1,
                         Some('}') => {

@@ -1,5 +1,6 @@
 //! Helmfile, as helmfile v1 reads state files, with every release rendered in process by
-//! the native Helm engine (`ballast-helm`): no helm or helmfile binary, no network.
+//! the native Helm engine (`ballast-helm`): no helm or helmfile binary. Charts from chart
+//! repositories and OCI registries are fetched into Ballast's cache first ([`charts`]).
 //!
 //! - [`state`]: one state file: `---` parts rendered as Go templates (`.gotmpl`), `bases`,
 //!   `environments` and top-level `values` layered, a missing environment detected as
@@ -14,6 +15,8 @@
 //! (`diff`, `apply`, in the CLI): [`batches`] (the `needs` groups a run goes through) and
 //! [`release_input`] (a release's chart and values, checked before anything is written).
 
+pub mod charts;
+mod deps;
 pub mod release;
 pub mod state;
 pub mod tmpl;
@@ -45,6 +48,9 @@ pub struct Options {
     pub state_values_files: Vec<PathBuf>,
     /// `--state-values-set a.b=c`: values over those (Helm's `--set` syntax).
     pub state_values_set: Vec<String>,
+    /// Ballast's cache directory: charts from repositories and registries are kept under it;
+    /// none refuses them.
+    pub cache_dir: Option<PathBuf>,
 }
 
 impl Options {
@@ -143,6 +149,10 @@ pub fn visit(opts: &Options) -> Result<Vec<Visited>, Error> {
     let mut matched = false;
     for f in &files {
         matched |= visit_file(f, opts.env(), overrode.as_ref(), &selectors, 0, &mut out)?;
+    }
+    let session = opts.cache_dir.clone().map(charts::Charts::new).unwrap_or_default();
+    for v in &mut out {
+        v.state.charts = session.clone();
     }
     if !matched {
         return Err(Error(format!(
@@ -266,18 +276,7 @@ const RENDER_STACK: usize = 256 << 20;
 /// Renders one release with the native Helm engine, as `helm template NAME CHART
 /// [--namespace NS] -f ... --set ... --include-crds` prints it.
 pub fn render_release(st: &State, r: &Release) -> Result<String, Error> {
-    let chart = r.chart_path();
-    if !chart.exists() {
-        let kind = if r.chart.starts_with("oci://") {
-            "OCI registries"
-        } else {
-            "chart repositories"
-        };
-        return Err(Error(format!(
-            "release \"{}\": chart \"{}\" is not a local chart, and {kind} are not fetched (no network); use a local chart path",
-            r.name, r.chart
-        )));
-    }
+    let chart = charts::chart_for(st, r)?;
     let input = release::helm_input(st, r)?;
     let (name, namespace) = (r.name.clone(), r.namespace.clone());
     let handle = std::thread::Builder::new()
@@ -323,24 +322,13 @@ pub fn render_release(st: &State, r: &Release) -> Result<String, Error> {
 }
 
 /// What a cluster action (`diff`, `apply`) needs of one release, checked before anything
-/// is written: the local chart, and the release's values (each document parsed, every
+/// is written: the chart (local, or fetched into the cache: [`charts::chart_for`]), and the release's values (each document parsed, every
 /// `--set` entry read), so a bad values file fails the whole run naming the file and the
 /// release.
 pub fn release_input(st: &State, r: &Release) -> Result<(PathBuf, release::HelmInput), Error> {
     use ballast_helm::values::{parse_values_doc, strvals};
-    let chart = r.chart_path();
     let at = |e: String| Error(format!("in {}: release \"{}\": {e}", st.file.display(), r.name));
-    if !chart.exists() {
-        let kind = if r.chart.starts_with("oci://") {
-            "OCI registries"
-        } else {
-            "chart repositories"
-        };
-        return Err(at(format!(
-            "chart \"{}\" is not a local chart, and {kind} are not fetched (no network); use a local chart path",
-            r.chart
-        )));
-    }
+    let chart = charts::chart_for(st, r)?;
     let input = release::helm_input(st, r).map_err(|e| at(e.0))?;
     for (file, src) in &input.values {
         parse_values_doc(src).map_err(|e| at(format!("failed to parse {file}: {e}")))?;

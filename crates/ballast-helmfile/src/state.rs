@@ -80,6 +80,9 @@ pub struct State {
     pub doc: Value,
     /// The environment after every part.
     pub env: Env,
+    /// Where remote charts are resolved (set by [`crate::visit`]; none: remote charts are
+    /// refused).
+    pub charts: crate::charts::Charts,
 }
 
 impl State {
@@ -292,6 +295,7 @@ fn load_in(
         dir,
         doc,
         env: env.unwrap_or_else(|| Env::new(env_name)),
+        charts: Default::default(),
     })
 }
 

@@ -280,13 +280,23 @@ fn plain_yaml_is_not_a_template_in_v1() {
 }
 
 #[test]
-fn remote_charts_are_refused_without_network() {
+fn remote_charts_need_a_cache_and_a_known_repository() {
     let d = repo(&[(
         "helmfile.yaml",
-        "repositories:\n- name: bitnami\n  url: https://charts.example.invalid\nreleases:\n- name: a\n  chart: bitnami/nginx\n",
+        "repositories:\n- name: bitnami\n  url: https://charts.example.invalid\n  password: s3cr3t-value\nreleases:\n- name: a\n  chart: bitnami/nginx\n- name: b\n  chart: other/nginx\n",
     )]);
     let err = template(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap_err();
-    assert!(err.0.contains("not a local chart"), "{err}");
+    assert!(
+        err.0.contains("release \"a\"") && err.0.contains("repository \"bitnami\"") && err.0.contains("no chart cache"),
+        "{err}"
+    );
+    assert!(!err.0.contains("s3cr3t"), "{err}");
+    let v = &visit(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap()[0];
+    let err = crate::release_input(&v.state, &v.releases[1]).unwrap_err();
+    assert!(
+        err.0.contains("helmfile.yaml") && err.0.contains("no repository named \"other\""),
+        "{err}"
+    );
 }
 
 #[test]
@@ -477,12 +487,15 @@ fn release_input_names_a_bad_values_file_and_its_release() {
         ("bad.yaml", "msg: [unclosed\n"),
         (
             "helmfile.yaml",
-            "releases:\n- name: web\n  chart: ./chart\n  values:\n  - bad.yaml\n- name: far\n  chart: oci://example.invalid/x\n",
+            "releases:\n- name: web\n  chart: ./chart\n  values:\n  - bad.yaml\n- name: far\n  chart: oci://example.invalid/charts/x\n",
         ),
     ]);
     let v = &visit(&opts(d.path(), "helmfile.yaml", "", &[])).unwrap()[0];
     let e = crate::release_input(&v.state, &v.releases[0]).unwrap_err();
     assert!(e.0.contains("release \"web\"") && e.0.contains("bad.yaml"), "{e}");
     let e = crate::release_input(&v.state, &v.releases[1]).unwrap_err();
-    assert!(e.0.contains("OCI registries are not fetched"), "{e}");
+    assert!(
+        e.0.contains("release \"far\"") && e.0.contains("registry oci://example.invalid/charts"),
+        "{e}"
+    );
 }

@@ -160,7 +160,7 @@ pub fn select(
             .iter()
             .filter_map(|(value, tag)| parse_tag(value).map(|v| (v, tag)))
             .filter(|(v, _)| range.check(v))
-            .max_by(|a, b| a.0.cmp_precedence(&b.0).then_with(|| b.1.cmp(a.1)))
+            .max_by(|a, b| a.0.compare(&b.0).then_with(|| b.1.cmp(a.1)))
             .map(|(_, tag)| tag.clone()),
         Policy::Alphabetical { descending } => {
             let mut it = candidates.iter();

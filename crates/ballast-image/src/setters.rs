@@ -204,6 +204,30 @@ enum Style {
 }
 
 /// Splits a line into content and its trailing comment (`#` after whitespace, outside quotes).
+pub(crate) fn split_line(line: &str) -> (&str, Option<&str>) {
+    split_comment(line)
+}
+
+/// The string a scalar's text holds (quotes removed and unescaped).
+pub(crate) fn unquote_text(text: &str) -> String {
+    match text.as_bytes().first() {
+        Some(b'"') => unquote(text, Style::Double),
+        Some(b'\'') => unquote(text, Style::Single),
+        _ => text.to_string(),
+    }
+}
+
+/// `value` written as a scalar quoted the way `old` was (plain when `old` is `None` or plain;
+/// double-quoted when plain would not read back as the same string).
+pub(crate) fn quote_like(value: &str, old: Option<&str>) -> String {
+    let style = match old.and_then(|o| o.as_bytes().first()) {
+        Some(b'"') => Style::Double,
+        Some(b'\'') => Style::Single,
+        _ => Style::Plain,
+    };
+    quote(value, style)
+}
+
 fn split_comment(line: &str) -> (&str, Option<&str>) {
     let bytes = line.as_bytes();
     let (mut single, mut double) = (false, false);
@@ -394,12 +418,7 @@ impl DocumentScan {
 }
 
 fn scalar_text(v: &str) -> String {
-    let v = v.trim();
-    match v.as_bytes().first() {
-        Some(b'"') => unquote(v, Style::Double),
-        Some(b'\'') => unquote(v, Style::Single),
-        _ => v.to_string(),
-    }
+    unquote_text(v.trim())
 }
 
 #[cfg(test)]

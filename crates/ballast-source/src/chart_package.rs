@@ -128,6 +128,54 @@ pub async fn package_chart_dir_with_dependencies(
             false,
         ));
     }
+    finish_with_dependencies(&dir, files, path, version_metadata)
+}
+
+/// The dependencies of the chart directory `dir`'s `Chart.yaml` that its `charts/` lacks
+/// (at most [`MAX_DEPENDENCIES`]), for a caller that fetches them itself.
+pub fn missing_dependencies(dir: &Path) -> Result<Vec<ballast_helm::chart::Dependency>, ChartSourceError> {
+    let (_, _, chart) = collect(dir, ".", MAX_SIZE_FOR_LISTING)?;
+    let missing: Vec<_> = chart
+        .metadata
+        .dependencies
+        .iter()
+        .filter(|d| !chart.dependencies.iter().any(|c| c.metadata.name == d.name))
+        .cloned()
+        .collect();
+    if missing.len() > MAX_DEPENDENCIES {
+        return Err(ChartSourceError::Invalid(format!(
+            "chart at {}: more than {MAX_DEPENDENCIES} dependencies to fetch",
+            dir.display()
+        )));
+    }
+    Ok(missing)
+}
+
+/// Files of a chart directory read at most by [`missing_dependencies`].
+const MAX_SIZE_FOR_LISTING: u64 = 256 << 20;
+
+/// Packages the chart directory `dir` with `archives` (name, version, `.tgz` bytes) added
+/// as `charts/<name>-<version>.tgz`: what [`package_chart_dir_with_dependencies`] does with
+/// dependencies a caller fetched itself. The result is checked: every dependency present.
+pub fn package_chart_dir_with_archives(
+    dir: &Path,
+    archives: Vec<(String, String, Vec<u8>)>,
+    max_size: u64,
+) -> Result<ChartArtifact, ChartSourceError> {
+    let (dir, mut files, _) = collect(dir, ".", max_size)?;
+    for (name, version, bytes) in archives {
+        files.push((format!("charts/{name}-{version}.tgz"), bytes, false));
+    }
+    finish_with_dependencies(&dir, files, &dir.display().to_string(), None)
+}
+
+/// Loads the chart files with their added dependencies, checks them and writes the archive.
+fn finish_with_dependencies(
+    dir: &Path,
+    files: Files,
+    path: &str,
+    version_metadata: Option<&str>,
+) -> Result<ChartArtifact, ChartSourceError> {
     let loaded: Vec<BufferedFile> = files
         .iter()
         .map(|(name, data, _)| BufferedFile {
@@ -139,7 +187,7 @@ pub async fn package_chart_dir_with_dependencies(
         .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?} with its dependencies: {e}")))?;
     ballast_helm::chart::check_dependencies(&chart)
         .map_err(|e| ChartSourceError::Invalid(format!("chart at {path:?}: {e}")))?;
-    finish(&dir, files, &chart, version_metadata)
+    finish(dir, files, &chart, version_metadata)
 }
 
 type Files = Vec<(String, Vec<u8>, bool)>;

@@ -526,8 +526,9 @@ fn is_exact_version(text: &str) -> bool {
         && Version::parse(text).is_ok()
 }
 
-/// The tag holding the newest version matching `range` (tags with `_` read as `+`).
-fn newest_matching(tags: &[String], range: &str, repo: &OciUrl) -> Result<String, ChartSourceError> {
+/// The tag holding the newest version matching `range` (tags with `_` read as `+`), as helm
+/// picks a chart version among a registry's tags.
+pub fn newest_matching(tags: &[String], range: &str, repo: &OciUrl) -> Result<String, ChartSourceError> {
     let constraints = Constraints::parse(range)
         .map_err(|e| ChartSourceError::Invalid(format!("invalid version range {range:?}: {e}")))?;
     let mut best: Option<(Version, &String)> = None;

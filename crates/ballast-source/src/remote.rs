@@ -36,6 +36,10 @@ pub struct TlsOptions {
     pub client_cert_pem: Option<Vec<u8>>,
     /// PEM client private key.
     pub client_key_pem: Option<Vec<u8>>,
+    /// Accept any server certificate (helm's `--insecure-skip-tls-verify`, helmfile's
+    /// `skipTLSVerify`): the connection is encrypted but the server is not authenticated.
+    /// Off unless a user asks for it by name.
+    pub insecure_skip_verify: bool,
 }
 
 impl std::fmt::Debug for TlsOptions {
@@ -44,6 +48,7 @@ impl std::fmt::Debug for TlsOptions {
             .field("ca", &self.ca_pem.is_some())
             .field("client_cert", &self.client_cert_pem.is_some())
             .field("client_key", &self.client_key_pem.as_ref().map(|_| "***"))
+            .field("insecure_skip_verify", &self.insecure_skip_verify)
             .finish()
     }
 }
@@ -146,6 +151,7 @@ pub fn tls_from_secret(
         ca_pem: pick("ca.crt", "caFile"),
         client_cert_pem: pick("tls.crt", "certFile"),
         client_key_pem: pick("tls.key", "keyFile"),
+        insecure_skip_verify: false,
     };
     if tls.client_cert_pem.is_some() != tls.client_key_pem.is_some() {
         return Err(ChartSourceError::Invalid(format!(
@@ -243,6 +249,47 @@ impl Response {
     }
 }
 
+/// The verifier of [`TlsOptions::insecure_skip_verify`]: any certificate chain is accepted,
+/// handshake signatures are still checked (so the peer holds the key of the certificate it
+/// showed).
+#[derive(Debug)]
+struct AnyServer(Arc<rustls::crypto::CryptoProvider>);
+
+impl rustls::client::danger::ServerCertVerifier for AnyServer {
+    fn verify_server_cert(
+        &self,
+        _end_entity: &CertificateDer<'_>,
+        _intermediates: &[CertificateDer<'_>],
+        _server_name: &rustls::pki_types::ServerName<'_>,
+        _ocsp_response: &[u8],
+        _now: rustls::pki_types::UnixTime,
+    ) -> Result<rustls::client::danger::ServerCertVerified, rustls::Error> {
+        Ok(rustls::client::danger::ServerCertVerified::assertion())
+    }
+
+    fn verify_tls12_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls12_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn verify_tls13_signature(
+        &self,
+        message: &[u8],
+        cert: &CertificateDer<'_>,
+        dss: &rustls::DigitallySignedStruct,
+    ) -> Result<rustls::client::danger::HandshakeSignatureValid, rustls::Error> {
+        rustls::crypto::verify_tls13_signature(message, cert, dss, &self.0.signature_verification_algorithms)
+    }
+
+    fn supported_verify_schemes(&self) -> Vec<rustls::SignatureScheme> {
+        self.0.signature_verification_algorithms.supported_schemes()
+    }
+}
+
 /// Which hosts receive an `Authorization` header.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum AuthScope {
@@ -264,7 +311,7 @@ impl HttpClient {
     /// if one is given; every request is bounded by `timeout`.
     pub fn new(tls: &TlsOptions, timeout: Duration) -> Result<Self, ChartSourceError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let builder = rustls::ClientConfig::builder_with_provider(provider)
+        let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
             .map_err(|e| ChartSourceError::Invalid(format!("TLS: {e}")))?;
         let mut roots = rustls::RootCertStore::empty();
@@ -287,7 +334,13 @@ impl HttpClient {
                 roots.add_parsable_certificates(native);
             }
         }
-        let builder = builder.with_root_certificates(roots);
+        let builder = if tls.insecure_skip_verify {
+            builder
+                .dangerous()
+                .with_custom_certificate_verifier(Arc::new(AnyServer(provider)))
+        } else {
+            builder.with_root_certificates(roots)
+        };
         let config = match (&tls.client_cert_pem, &tls.client_key_pem) {
             (Some(cert), Some(key)) => {
                 let chain = CertificateDer::pem_slice_iter(cert)

@@ -16,7 +16,7 @@ use axum::response::Response;
 use ballast_source::helm_repo::{HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
 use ballast_source::oci::{HELM_CHART_LAYER, LayerOperation, LayerSelector, OciClient, OciOptions, OciReference};
 use ballast_source::{BasicAuth, ChartSourceError};
-use ballast_testenv::charts::{ChartServer, Helm, Registry, pushed_digest};
+use ballast_testenv::charts::{ChartServer, Helm, HttpsChartServer, Pki, Registry, pushed_digest};
 use base64::Engine;
 
 const SECRET: &str = "s3cret-Pa55";
@@ -648,116 +648,15 @@ async fn oci_token_service_pagination_and_redirects_to_storage() {
     assert!(!e.contains("wrong-password"), "{e}");
 }
 
-/// A CA, a serving certificate for 127.0.0.1 and a client certificate, all PEM.
-struct Pki {
-    ca: String,
-    server_cert: String,
-    server_key: String,
-    client_cert: String,
-    client_key: String,
-}
-
-fn pki() -> Pki {
-    use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
-    let ca_key = KeyPair::generate().unwrap();
-    let mut ca = CertificateParams::new(Vec::<String>::new()).unwrap();
-    ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
-    let ca_cert = ca.self_signed(&ca_key).unwrap();
-    let issuer = rcgen::Issuer::new(ca, ca_key);
-    let server_key = KeyPair::generate().unwrap();
-    let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
-        .unwrap()
-        .signed_by(&server_key, &issuer)
-        .unwrap();
-    let client_key = KeyPair::generate().unwrap();
-    let client = CertificateParams::new(vec!["client".to_string()])
-        .unwrap()
-        .signed_by(&client_key, &issuer)
-        .unwrap();
-    Pki {
-        ca: ca_cert.pem(),
-        server_cert: server.pem(),
-        server_key: server_key.serialize_pem(),
-        client_cert: client.pem(),
-        client_key: client_key.serialize_pem(),
-    }
-}
-
-/// A minimal HTTPS file server (one request per connection) on loopback, requiring a client
-/// certificate signed by the CA when `mutual`.
-fn start_https(listener: TcpListener, root: PathBuf, pki: &Pki, mutual: bool) {
-    use rustls::pki_types::pem::PemObject;
-    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
-    use tokio::io::{AsyncReadExt, AsyncWriteExt};
-    let provider = Arc::new(rustls::crypto::ring::default_provider());
-    let certs = vec![CertificateDer::from_pem_slice(pki.server_cert.as_bytes()).unwrap()];
-    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).unwrap();
-    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-        .with_safe_default_protocol_versions()
-        .unwrap();
-    let builder = if mutual {
-        let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).unwrap())
-            .unwrap();
-        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-            .build()
-            .unwrap();
-        builder.with_client_cert_verifier(verifier)
-    } else {
-        builder.with_no_client_auth()
-    };
-    let config = builder.with_single_cert(certs, key).unwrap();
-    let acceptor = tokio_rustls::TlsAcceptor::from(Arc::new(config));
-    tokio::spawn(async move {
-        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
-        while let Ok((tcp, _)) = listener.accept().await {
-            let acceptor = acceptor.clone();
-            let root = root.clone();
-            tokio::spawn(async move {
-                let Ok(mut tls) = acceptor.accept(tcp).await else {
-                    return;
-                };
-                let mut head = Vec::new();
-                let mut buf = [0u8; 1024];
-                while !head.windows(4).any(|w| w == b"\r\n\r\n") {
-                    match tls.read(&mut buf).await {
-                        Ok(0) | Err(_) => return,
-                        Ok(n) => head.extend_from_slice(&buf[..n]),
-                    }
-                }
-                let head = String::from_utf8_lossy(&head).to_string();
-                let path = head.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
-                let (status, body) = match std::fs::read(root.join(path)) {
-                    Ok(b) if !path.contains("..") => ("200 OK", b),
-                    _ => ("404 Not Found", b"not found".to_vec()),
-                };
-                let _ = tls
-                    .write_all(
-                        format!(
-                            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
-                            body.len()
-                        )
-                        .as_bytes(),
-                    )
-                    .await;
-                let _ = tls.write_all(&body).await;
-                let _ = tls.shutdown().await;
-            });
-        }
-    });
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn https_repository_trusts_the_given_ca_and_presents_a_client_certificate() {
     let home = tempfile::tempdir().unwrap();
-    let pki = pki();
+    let pki = Pki::generate();
     let dir = home.path().join("repo");
     let listener = free_listener();
     let url = format!("https://{}", listener.local_addr().unwrap());
     chart_repo(home.path(), &dir, Some(&url));
-    start_https(listener, dir.clone(), &pki, false);
+    let _server = HttpsChartServer::start_on(listener, &dir, &pki, false);
 
     // Unknown issuer without the CA: a clear TLS error.
     let cache = IndexCache::default();
@@ -785,12 +684,24 @@ async fn https_repository_trusts_the_given_ca_and_presents_a_client_certificate(
     let chart = client.fetch_chart(&index, "podinfo", "^1").await.unwrap();
     assert_eq!(chart.version, "1.1.0");
 
+    // Verification skipped when asked for by name (helm's --insecure-skip-tls-verify).
+    let skip = HelmRepositoryOptions {
+        tls: ballast_source::TlsOptions {
+            insecure_skip_verify: true,
+            ..Default::default()
+        },
+        ..Default::default()
+    };
+    let client = HelmRepositoryClient::new(&url, skip).unwrap();
+    let index = client.index(&IndexCache::default()).await.unwrap();
+    assert_eq!(index.resolve("podinfo", "^1").unwrap().version, "1.1.0");
+
     // A server that requires a client certificate.
     let listener = free_listener();
     let url = format!("https://{}", listener.local_addr().unwrap());
     let dir2 = home.path().join("repo2");
     chart_repo(home.path(), &dir2, Some(&url));
-    start_https(listener, dir2, &pki, true);
+    let _mutual = HttpsChartServer::start_on(listener, &dir2, &pki, true);
     let client = HelmRepositoryClient::new(&url, ca_only(false)).unwrap();
     let e = client.index(&cache).await.unwrap_err().to_string();
     assert!(e.contains("unreachable"), "{e}");

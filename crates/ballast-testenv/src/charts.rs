@@ -7,6 +7,8 @@
 //!   basic auth; it records the `Authorization` headers it was sent and answers `If-None-Match`.
 //!   It runs on a thread of its own, so sync and async tests can both use it.
 //! - [`Registry`]: Debian's `docker-registry` with an htpasswd user.
+//! - [`Pki`] and [`HttpsChartServer`]: a CA with server and client certificates, and an HTTPS
+//!   chart repository (optionally requiring a client certificate).
 //!
 //! A missing binary fails with how to install it (`scripts/install-deps`).
 
@@ -304,4 +306,153 @@ pub fn pushed_digest(output: &str) -> String {
         .unwrap_or_else(|| panic!("no digest in {output}"))
         .trim()
         .to_string()
+}
+
+/// A CA, a serving certificate for 127.0.0.1 and a client certificate signed by it, all PEM.
+pub struct Pki {
+    /// The CA certificate.
+    pub ca: String,
+    /// The server's certificate (for `127.0.0.1`).
+    pub server_cert: String,
+    /// The server's key.
+    pub server_key: String,
+    /// A client certificate (for mutual TLS).
+    pub client_cert: String,
+    /// Its key.
+    pub client_key: String,
+}
+
+impl Pki {
+    /// A fresh CA with its two certificates.
+    pub fn generate() -> Pki {
+        use rcgen::{BasicConstraints, CertificateParams, IsCa, KeyPair, KeyUsagePurpose};
+        let ca_key = KeyPair::generate().expect("CA key");
+        let mut ca = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca.key_usages = vec![KeyUsagePurpose::KeyCertSign, KeyUsagePurpose::DigitalSignature];
+        let ca_cert = ca.self_signed(&ca_key).expect("CA certificate");
+        let issuer = rcgen::Issuer::new(ca, ca_key);
+        let server_key = KeyPair::generate().expect("server key");
+        let server = CertificateParams::new(vec!["127.0.0.1".to_string()])
+            .expect("server params")
+            .signed_by(&server_key, &issuer)
+            .expect("server certificate");
+        let client_key = KeyPair::generate().expect("client key");
+        let client = CertificateParams::new(vec!["client".to_string()])
+            .expect("client params")
+            .signed_by(&client_key, &issuer)
+            .expect("client certificate");
+        Pki {
+            ca: ca_cert.pem(),
+            server_cert: server.pem(),
+            server_key: server_key.serialize_pem(),
+            client_cert: client.pem(),
+            client_key: client_key.serialize_pem(),
+        }
+    }
+}
+
+/// A minimal HTTPS file server (one request per connection, no auth) on 127.0.0.1 for a
+/// chart repository directory, serving the [`Pki`] server certificate and, when `mutual`,
+/// requiring a client certificate signed by its CA. Blocking rustls on a thread of its own;
+/// stops on drop.
+pub struct HttpsChartServer {
+    /// `https://127.0.0.1:<port>`.
+    pub url: String,
+    stop: Arc<std::sync::atomic::AtomicBool>,
+    addr: std::net::SocketAddr,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl HttpsChartServer {
+    /// Serves `root` on `listener` (bound to loopback by the caller, so the index can name
+    /// the URL before the server starts).
+    pub fn start_on(listener: TcpListener, root: &Path, pki: &Pki, mutual: bool) -> HttpsChartServer {
+        use rustls::pki_types::pem::PemObject;
+        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+        listener.set_nonblocking(false).expect("blocking listener");
+        let addr = listener.local_addr().expect("addr");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        let certs = vec![CertificateDer::from_pem_slice(pki.server_cert.as_bytes()).expect("server cert")];
+        let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
+        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+            .with_safe_default_protocol_versions()
+            .expect("TLS versions");
+        let builder = if mutual {
+            let mut roots = rustls::RootCertStore::empty();
+            roots
+                .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).expect("CA"))
+                .expect("root");
+            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+                .build()
+                .expect("client verifier");
+            builder.with_client_cert_verifier(verifier)
+        } else {
+            builder.with_no_client_auth()
+        };
+        let config = Arc::new(builder.with_single_cert(certs, key).expect("server config"));
+        let root = root.to_path_buf();
+        let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let stopping = stop.clone();
+        let thread = std::thread::spawn(move || {
+            for tcp in listener.incoming() {
+                if stopping.load(std::sync::atomic::Ordering::SeqCst) {
+                    return;
+                }
+                let Ok(tcp) = tcp else { continue };
+                let (config, root) = (config.clone(), root.clone());
+                std::thread::spawn(move || serve_tls(config, tcp, &root));
+            }
+        });
+        HttpsChartServer {
+            url: format!("https://{addr}"),
+            stop,
+            addr,
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for HttpsChartServer {
+    fn drop(&mut self) {
+        self.stop.store(true, std::sync::atomic::Ordering::SeqCst);
+        // Wake the accept loop so it sees the flag.
+        let _ = std::net::TcpStream::connect(self.addr);
+        if let Some(t) = self.thread.take() {
+            let _ = t.join();
+        }
+    }
+}
+
+fn serve_tls(config: Arc<rustls::ServerConfig>, tcp: std::net::TcpStream, root: &Path) {
+    use std::io::{Read, Write};
+    let _ = tcp.set_read_timeout(Some(Duration::from_secs(30)));
+    let Ok(conn) = rustls::ServerConnection::new(config) else {
+        return;
+    };
+    let mut tls = rustls::StreamOwned::new(conn, tcp);
+    let mut head = Vec::new();
+    let mut buf = [0u8; 1024];
+    while !head.windows(4).any(|w| w == b"\r\n\r\n") && head.len() < 64 << 10 {
+        match tls.read(&mut buf) {
+            Ok(0) | Err(_) => return,
+            Ok(n) => head.extend_from_slice(&buf[..n]),
+        }
+    }
+    let head = String::from_utf8_lossy(&head).to_string();
+    let path = head.split_whitespace().nth(1).unwrap_or("/").trim_start_matches('/');
+    let (status, body) = match std::fs::read(root.join(path)) {
+        Ok(b) if !path.contains("..") => ("200 OK", b),
+        _ => ("404 Not Found", b"not found".to_vec()),
+    };
+    let _ = tls.write_all(
+        format!(
+            "HTTP/1.1 {status}\r\nContent-Length: {}\r\nConnection: close\r\n\r\n",
+            body.len()
+        )
+        .as_bytes(),
+    );
+    let _ = tls.write_all(&body);
+    tls.conn.send_close_notify();
+    let _ = tls.flush();
 }

@@ -122,6 +122,17 @@ pub enum Command {
     /// Argo CD Applications: `list`, `get`, `diff`, `sync`, `history`, `rollback`.
     #[command(subcommand, alias = "apps")]
     App(crate::commands::app::AppCommand),
+    /// CI helpers editing files in place: `set image` (as `kustomize edit set image`),
+    /// `set value` (a key path in a YAML file). Exit 0 changed, 3 nothing to do, 2 error.
+    #[command(subcommand)]
+    Set(crate::commands::image_edit::SetCommand),
+    /// CI helper: `bump image NAME --to V | --from-registry REPO --policy RANGE`.
+    /// Exit 0 changed, 3 nothing to do, 2 error.
+    #[command(subcommand)]
+    Bump(crate::commands::image_edit::BumpCommand),
+    /// CI helper: commit what changed in a checkout and push it, rebasing onto a branch that
+    /// moved meanwhile (never forcing). Exit 0 pushed, 3 nothing to commit, 2 error.
+    CommitPush(crate::commands::commit_push::CommitPushArgs),
 }
 
 /// `check`.

@@ -363,7 +363,7 @@ fn retag(image: &str, name: &str, entry: &Value) -> Option<String> {
     if !image_matches(image, name) {
         return None;
     }
-    let (base, tag, digest) = split_image(image);
+    let (base, tag, digest) = ballast_image::split_image(image);
     let mut base = base.to_string();
     let (mut tag, mut digest) = (tag.to_string(), digest.to_string());
     if let Some(n) = entry["newName"].as_str().filter(|s| !s.is_empty()) {
@@ -410,22 +410,6 @@ fn image_matches(image: &str, name: &str) -> bool {
     rest.is_empty()
 }
 
-/// (name, tag, digest) of an image reference; separators are looked for after the first `/`
-/// (so a registry's `host:port` is not a tag).
-fn split_image(image: &str) -> (&str, &str, &str) {
-    let start = image.find('/').filter(|&i| i > 0).unwrap_or(0);
-    let search = &image[start..];
-    let at = search.find('@').map(|i| i + start);
-    let colon = search.find(':').map(|i| i + start);
-    match (colon, at) {
-        (None, None) => (image, "", ""),
-        (c, Some(d)) if c.is_none_or(|c| d < c) => (&image[..d], "", &image[d + 1..]),
-        (Some(c), Some(d)) => (&image[..c], &image[c + 1..d], &image[d + 1..]),
-        (Some(c), None) => (&image[..c], &image[c + 1..], ""),
-        (None, Some(_)) => unreachable!("handled above"),
-    }
-}
-
 /// Every reference to a renamed object follows it (the `nameReference` table of `cfg`).
 pub(crate) fn fix_name_references(out: &mut [Res], cfg: &Config) -> Result<(), String> {
     super::nameref::fix(out, &cfg.name_reference)
@@ -437,10 +421,12 @@ mod tests {
 
     #[test]
     fn image_references_split_like_kustomize() {
-        assert_eq!(split_image("nginx"), ("nginx", "", ""));
-        assert_eq!(split_image("nginx:1.2"), ("nginx", "1.2", ""));
-        assert_eq!(split_image("localhost:5000/app:v1"), ("localhost:5000/app", "v1", ""));
-        assert_eq!(split_image("app@sha256:abc"), ("app", "", "sha256:abc"));
+        let split = ballast_image::split_image;
+        assert_eq!(split("nginx"), ("nginx", "", ""));
+        assert_eq!(split("nginx:1.2"), ("nginx", "1.2", ""));
+        assert_eq!(split("localhost:5000/app:v1"), ("localhost:5000/app", "v1", ""));
+        assert_eq!(split("app@sha256:abc"), ("app", "", "sha256:abc"));
+        assert_eq!(split("app:1@sha256:abc"), ("app", "1", "sha256:abc"));
         assert!(image_matches("nginx:1@sha256:ab", "nginx"));
         assert!(!image_matches("nginx-x:1", "nginx"));
         let e = json!({"newTag": "2.0"});

@@ -1,5 +1,6 @@
-//! `ballast app list|get|diff|sync|history|rollback`: Argo CD Applications, as `argocd app`
-//! handles them. `sync` and `rollback` write the `operation` field as `argocd app sync` and
+//! `ballast app list|get|diff|sync|history|rollback|delete`: Argo CD Applications, as `argocd
+//! app` handles them. `delete` cascades through the resources finalizer (added when absent), or
+//! with `--cascade=false` removes it first so the objects stay. `sync` and `rollback` write the `operation` field as `argocd app sync` and
 //! `argocd app rollback` write it and wait for the controller's `operationState`; `rollback` is
 //! refused while automated sync is on (as Argo CD). Exit codes: `diff` 0 (no change), 1
 //! (changes), 2 (error); `sync`/`rollback` 0 (Succeeded), 1 (Failed), 2 (error or timeout).
@@ -31,6 +32,21 @@ pub enum AppCommand {
     History(AppNameArgs),
     /// Sync to the revision of a history entry (refused while automated sync is on).
     Rollback(AppRollbackArgs),
+    /// Delete an Application, with its objects (default) or without (`--cascade=false`).
+    Delete(AppDeleteArgs),
+}
+
+/// `app delete`.
+#[derive(Debug, Args)]
+pub struct AppDeleteArgs {
+    #[command(flatten)]
+    pub app: AppNameArgs,
+    /// Delete the Application's objects too (through its resources finalizer).
+    #[arg(long, default_value_t = true, action = ArgAction::Set, num_args = 0..=1, default_missing_value = "true")]
+    pub cascade: bool,
+    /// How long to wait until the Application is gone.
+    #[arg(long, default_value = "5m")]
+    pub timeout: String,
 }
 
 /// `app list`.
@@ -201,7 +217,74 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
                 "initiatedBy": {"username": whoami()}}});
             operate(&apps, &app, op, &a.timeout).await
         }
+        AppCommand::Delete(a) => delete(&api(&a.app.app_namespace), a).await,
     }
+}
+
+/// Sets the resources finalizer as `--cascade` asks (added for a cascading delete, removed for
+/// an orphaning one; the write is preconditioned on the version read), then deletes the
+/// Application with the UID read and waits until it is gone.
+async fn delete(api: &Api<Application>, a: &AppDeleteArgs) -> Result<u8> {
+    use ballast_controller::application::RESOURCES_FINALIZER;
+    let name = &a.app.name;
+    let timeout = ballast_core::parse_duration(&a.timeout).map_err(anyhow::Error::msg)?;
+    let app = get(api, name).await?;
+    let finalizers: Vec<String> = app.metadata.finalizers.clone().unwrap_or_default();
+    let has = finalizers.iter().any(|f| f.starts_with(RESOURCES_FINALIZER));
+    let wanted: Option<Vec<String>> = match (a.cascade, has) {
+        (true, false) => Some(
+            finalizers
+                .iter()
+                .cloned()
+                .chain([RESOURCES_FINALIZER.to_string()])
+                .collect(),
+        ),
+        (false, true) => Some(
+            finalizers
+                .iter()
+                .filter(|f| !f.starts_with(RESOURCES_FINALIZER))
+                .cloned()
+                .collect(),
+        ),
+        _ => None,
+    };
+    if let Some(f) = wanted {
+        let patch = json!({"metadata": {"finalizers": f, "resourceVersion": app.metadata.resource_version}});
+        api.patch(name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .with_context(|| format!("setting the finalizers of Application {name}"))?;
+    }
+    let uid = app.metadata.uid.clone();
+    let params = kube::api::DeleteParams {
+        preconditions: Some(kube::api::Preconditions {
+            uid,
+            resource_version: None,
+        }),
+        ..Default::default()
+    };
+    api.delete(name, &params)
+        .await
+        .with_context(|| format!("deleting Application {name}"))?;
+    let deadline = tokio::time::Instant::now() + timeout;
+    while api
+        .get_opt(name)
+        .await?
+        .is_some_and(|n| n.metadata.uid == app.metadata.uid)
+    {
+        if tokio::time::Instant::now() >= deadline {
+            bail!("Application {name} is still there after {timeout:?} (its objects are being deleted)");
+        }
+        tokio::time::sleep(Duration::from_millis(500)).await;
+    }
+    println!(
+        "Application {name} deleted{}",
+        if a.cascade {
+            " with its objects"
+        } else {
+            " (its objects kept)"
+        }
+    );
+    Ok(0)
 }
 
 /// The control plane's namespace as the objects of `app` show it: their tracking ids name the
@@ -266,7 +349,7 @@ async fn operate(api: &Api<Application>, app: &Application, patch: serde_json::V
     loop {
         let now = get(api, &name).await?;
         let state = now.status.as_ref().and_then(|s| s.operation_state.clone());
-        if let Some(s) = state.filter(|s| s.finished_at.is_some() && now.operation.is_none()) {
+        if let Some(s) = state.filter(|s| s.finished_at.is_some() && s.phase != "Running" && now.operation.is_none()) {
             for r in s
                 .sync_result
                 .as_ref()

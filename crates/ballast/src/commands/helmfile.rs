@@ -1,5 +1,6 @@
 //! `ballast helmfile template|build|list`: a helmfile read as helmfile v1 reads it, every
-//! release rendered by the native Helm engine. No helm or helmfile binary, no network.
+//! release rendered by the native Helm engine. No helm or helmfile binary; charts from
+//! repositories and registries are fetched into Ballast's cache (`BALLAST_CACHE`).
 //! `diff` and `apply` act on the cluster (`helmfile_live`).
 
 use std::io::Write;
@@ -17,6 +18,7 @@ pub fn options(args: &HelmfileArgs) -> Options {
         selectors: args.selector.clone(),
         state_values_files: args.state_values_file.clone(),
         state_values_set: args.state_values_set.clone(),
+        cache_dir: Some(crate::pipeline::ballast_cache_dir()),
     }
 }
 

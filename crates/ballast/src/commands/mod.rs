@@ -4,6 +4,7 @@ pub mod app;
 mod bootstrap;
 mod build;
 mod check;
+pub mod commit_push;
 mod controller;
 mod create;
 mod create_helm;
@@ -21,6 +22,7 @@ mod helmfile_apply;
 mod helmfile_live;
 mod helmrelease;
 mod image;
+pub mod image_edit;
 pub mod install;
 mod local;
 mod reconcile;
@@ -45,6 +47,9 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
         Command::Helmfile(args) => helmfile::run(args, kubeconfig, context).await,
         Command::Render(args) => render::run(args),
+        Command::Set(cmd) => image_edit::run_set(cmd),
+        Command::Bump(cmd) => image_edit::run_bump(cmd).await,
+        Command::CommitPush(args) => commit_push::run(args),
         Command::Diff(args) => diff::run(args, kubeconfig, context).await,
         Command::DiffHelmrelease(args) => diff_helmrelease::run(args, kubeconfig, context).await,
         Command::Sync(args) => sync::run(args, kubeconfig, context).await,

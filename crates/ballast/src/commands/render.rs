@@ -84,6 +84,7 @@ fn render_unit(args: &RenderUnitArgs) -> Result<Vec<Value>> {
                 selectors: args.selector.clone(),
                 state_values_files: args.state_values_file.clone(),
                 state_values_set: args.state_values_set.clone(),
+                cache_dir: Some(crate::pipeline::ballast_cache_dir()),
             };
             let mut released = Vec::new();
             for v in ballast_helmfile::visit(&opts)? {

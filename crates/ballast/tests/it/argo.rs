@@ -42,7 +42,7 @@ fn copy_into(repo: &GitRepo, dir: &Path, prefix: &str) {
 }
 
 /// The example apps in a Git repository (served over file://).
-fn example_repo() -> GitRepo {
+pub(crate) fn example_repo() -> GitRepo {
     let repo = GitRepo::new();
     copy_into(&repo, &fixtures(), "");
     repo.commit("argocd-example-apps");
@@ -51,12 +51,12 @@ fn example_repo() -> GitRepo {
 
 /// A controller for Applications in `ns` (its control namespace: Applications there are
 /// tracked by their bare name, as in Argo CD's `argocd` namespace).
-fn controller(ns: &str) -> ControllerProcess {
+pub(crate) fn controller(ns: &str) -> ControllerProcess {
     install_argo();
     ControllerProcess::start(ns, &["--lease-namespace", ns])
 }
 
-fn create_app(ns: &str, name: &str, spec: Value) {
+pub(crate) fn create_app(ns: &str, name: &str, spec: Value) {
     let app = json!({"apiVersion": "argoproj.io/v1alpha1", "kind": "Application",
         "metadata": {"name": name, "namespace": ns}, "spec": spec});
     let dir = tempfile::tempdir().unwrap();
@@ -65,7 +65,7 @@ fn create_app(ns: &str, name: &str, spec: Value) {
     kubectl(&["create", "-f", file.to_str().unwrap()]);
 }
 
-fn spec(repo: &GitRepo, path: &str, ns: &str, automated: bool) -> Value {
+pub(crate) fn spec(repo: &GitRepo, path: &str, ns: &str, automated: bool) -> Value {
     let mut s = json!({
         "project": "default",
         "source": {"repoURL": repo.url(), "targetRevision": "HEAD", "path": path},
@@ -77,13 +77,13 @@ fn spec(repo: &GitRepo, path: &str, ns: &str, automated: bool) -> Value {
     s
 }
 
-fn app(ns: &str, name: &str) -> Value {
+pub(crate) fn app(ns: &str, name: &str) -> Value {
     get("applications.argoproj.io", Some(ns), name).expect("application exists")
 }
 
 /// Plays kubelet for the Pods in `ns` matching `selector` (all when empty): Job Pods become
 /// Succeeded (or Failed when their Job is in `failing`), the others Running and Ready.
-fn kubelet(ns: &str, selector: &str, failing: &[&str]) {
+pub(crate) fn kubelet(ns: &str, selector: &str, failing: &[&str]) {
     let mut args = vec!["get", "pods", "-n", ns, "-o", "json"];
     if !selector.is_empty() {
         args.extend(["-l", selector]);
@@ -118,7 +118,7 @@ fn kubelet(ns: &str, selector: &str, failing: &[&str]) {
 
 /// Waits until `done` holds for the Application; on timeout, fails showing its status and the
 /// controller's log.
-fn wait_app(ns: &str, name: &str, secs: u64, mut done: impl FnMut(&Value) -> bool) -> Value {
+pub(crate) fn wait_app(ns: &str, name: &str, secs: u64, mut done: impl FnMut(&Value) -> bool) -> Value {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(secs);
     loop {
         let a = app(ns, name);
@@ -135,7 +135,7 @@ fn wait_app(ns: &str, name: &str, secs: u64, mut done: impl FnMut(&Value) -> boo
     }
 }
 
-fn state(a: &Value) -> (String, String, String) {
+pub(crate) fn state(a: &Value) -> (String, String, String) {
     (
         a["status"]["sync"]["status"].as_str().unwrap_or("").to_string(),
         a["status"]["health"]["status"].as_str().unwrap_or("").to_string(),

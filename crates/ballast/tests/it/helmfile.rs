@@ -586,3 +586,116 @@ fn seed000_rendered_into_git_is_followed_by_the_controller() {
     });
     assert!(get("serviceaccount", Some(&format!("{q}-system")), "sealed-secrets-stg").is_some());
 }
+
+/// Releases of charts from an HTTP chart repository (basic auth) and an OCI registry:
+/// installed with the versions helm picks, read by helm, unchanged on a second run, upgraded
+/// when the constraint admits a newer version; no credential in any output.
+#[test]
+fn repository_and_oci_charts_apply_diff_and_upgrade_with_the_version_constraint() {
+    use ballast_testenv::charts::{ChartServer, Helm, Registry, write_chart};
+    let ns = namespace("hfile-repo");
+    let (user, http_pw, oci_pw) = ("ci", "hf-http-pa55-206", "hf-oci-pa55-918");
+    let home = tempfile::tempdir().unwrap();
+    let h = Helm::new(home.path());
+    let src = tempfile::tempdir().unwrap();
+    let repo = tempfile::tempdir().unwrap();
+    for v in ["1.0.0", "1.1.0"] {
+        let c = write_chart(&src.path().join(v), "web", v, "message: web\n", &[]);
+        h.package(&c, repo.path());
+    }
+    h.index(repo.path(), None);
+    let server = ChartServer::start(repo.path(), Some((user, http_pw)));
+    let registry = Registry::start(user, oci_pw);
+    let db = write_chart(src.path(), "db", "0.3.0", "message: db\n", &[]);
+    let tgz = h.package(&db, &src.path().join("oci"));
+    h.run(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &format!("oci://{}/charts", registry.host()),
+        "--plain-http",
+        "--username",
+        user,
+        "--password",
+        oci_pw,
+    ]);
+    let dir = tempfile::tempdir().unwrap();
+    let d = dir.path();
+    let state = |web_version: &str| {
+        format!(
+            "repositories:\n- name: web\n  url: {}\n  username: {user}\n  password: {http_pw}\n\
+             - name: oci\n  url: {}/charts\n  oci: true\n  plainHttp: true\n  username: {user}\n  password: {oci_pw}\n\
+             releases:\n- name: front\n  namespace: {ns}\n  chart: web/web\n  version: '{web_version}'\n\
+             - name: store\n  namespace: {ns}\n  chart: oci/db\n  version: 0.3.0\n  needs:\n  - {ns}/front\n",
+            server.url,
+            registry.host()
+        )
+    };
+    write(&d.join("helmfile.yaml"), &state("~1.0.0"));
+    let version =
+        |name: &str| get("configmap", Some(&ns), name).map(|o| o["data"]["version"].as_str().unwrap_or("").to_string());
+    let quiet = |run: &Run| {
+        for pw in [http_pw, oci_pw] {
+            assert!(
+                !run.stdout.contains(pw) && !run.stderr.contains(pw),
+                "a password was printed"
+            );
+        }
+    };
+
+    let run = hf(d, &["apply"]).ok();
+    quiet(&run);
+    assert_eq!(version("front").as_deref(), Some("1.0.0"));
+    assert_eq!(version("store").as_deref(), Some("0.3.0"));
+    let listed = helm(&["list", "-n", &ns, "-o", "json"]).ok().stdout;
+    assert!(
+        listed.contains("\"chart\":\"web-1.0.0\"") && listed.contains("\"chart\":\"db-0.3.0\""),
+        "{listed}"
+    );
+
+    // Nothing changed: no difference, nothing applied, no chart downloaded again.
+    let before = server.seen_auth.lock().unwrap().len();
+    let run = hf(d, &["diff", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    let run = hf(d, &["apply", "--detailed-exitcode"]);
+    assert_eq!(run.code, 0, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(run.stderr.contains("No affected releases"), "{}", run.stderr);
+    assert_eq!(
+        server.seen_auth.lock().unwrap().len() - before,
+        2,
+        "each run reads the index once and downloads no chart"
+    );
+
+    // A wider constraint picks 1.1.0: diff shows it, apply upgrades only that release.
+    write(&d.join("helmfile.yaml"), &state("^1.0.0"));
+    let run = hf(d, &["diff", "--detailed-exitcode"]);
+    assert_eq!(run.code, 2, "stdout:\n{}\nstderr:\n{}", run.stdout, run.stderr);
+    assert!(
+        run.stdout.contains("1.1.0") && !run.stdout.contains("store"),
+        "{}",
+        run.stdout
+    );
+    quiet(&run);
+    hf(d, &["apply"]).ok();
+    assert_eq!(version("front").as_deref(), Some("1.1.0"));
+    let listed = helm_list(&ns);
+    assert_eq!(
+        listed.iter().map(|r| (r.0.as_str(), r.1.as_str())).collect::<Vec<_>>(),
+        [("front", "2"), ("store", "1")]
+    );
+
+    // Wrong credentials: the run fails naming the release and the repository, applies nothing.
+    write(
+        &d.join("helmfile.yaml"),
+        &state("^1.0.0").replace(http_pw, "wr0ng-pa55"),
+    );
+    let run = hf(d, &["apply"]);
+    assert_ne!(run.code, 0);
+    assert!(
+        run.stderr.contains("release \"front\"")
+            && run.stderr.contains("repository \"web\"")
+            && run.stderr.contains("authentication failed"),
+        "{}",
+        run.stderr
+    );
+    assert!(!run.stderr.contains("wr0ng-pa55"), "{}", run.stderr);
+}

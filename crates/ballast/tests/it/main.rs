@@ -7,10 +7,15 @@ mod support;
 mod api_errors;
 /// Argo CD Applications: sync, waves, hooks, manual sync, prune, self-heal, app of apps.
 mod argo;
+/// Argo CD AppProjects (sources, destinations, kinds), sync windows, retry, shared resources,
+/// rollback on Degraded, `app delete`.
+mod argo_project;
 /// sync and diff refuse bad input and lose nothing.
 mod bad_input;
 /// `bootstrap git`: self-management from Git, idempotence, restoring a fresh cluster.
 mod bootstrap;
+/// CI helpers `set image`, `set value`, `bump image` editing files in place (no cluster).
+mod ci_helpers;
 /// The controller: Flux objects, source watch, drift, prune, health, dependencies.
 mod controller;
 /// diff: exit codes, prunes, masking.
@@ -57,5 +62,7 @@ mod safety;
 mod source;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.
 mod sync;
+/// Tag-driven releases: staging follows main, production follows v* tags (seed 004).
+mod tag_releases;
 /// `uninstall` with a running controller: nothing pruned, foreign finalizers kept.
 mod uninstall;
