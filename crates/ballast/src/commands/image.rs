@@ -255,8 +255,7 @@ mod tests {
     use super::*;
     use crate::cli::CreateCommon;
 
-    fn common(name: &str) -> CreateCommon {
-        let _ = name;
+    fn common() -> CreateCommon {
         CreateCommon {
             interval: "5m".into(),
             export: true,
@@ -276,7 +275,7 @@ mod tests {
             filter_regex: Some("^main-(?P<n>[0-9]+)".into()),
             filter_extract: Some("$n".into()),
             reflect_digest: Some("IfNotPresent".into()),
-            common: common("app"),
+            common: common(),
         };
         let p = image_policy(&a).unwrap();
         assert_eq!(p["spec"]["policy"], json!({"numerical": {"order": "asc"}}));
