@@ -4,8 +4,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use crate::{
-    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
-    OCIRepository,
+    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, ImagePolicy,
+    ImageRepository, ImageUpdateAutomation, Kustomization, OCIRepository,
 };
 
 /// Every CRD Ballast serves: `GitRepository`, `Kustomization` and `HelmRelease`, the chart
@@ -30,8 +30,57 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
     // Flux 2.7's source composition: one version each, as Flux serves them.
     crds.push(structural(ArtifactGenerator::crd()));
     crds.push(structural(ExternalArtifact::crd()));
+    crds.extend(image_crds());
     crds
 }
+
+/// The image automation CRDs — `ImageRepository`, `ImagePolicy`, `ImageUpdateAutomation`
+/// (`v1` stored, `v1beta2` served with its fields) — built like [`all_crds`], which includes
+/// them.
+pub fn image_crds() -> Vec<CustomResourceDefinition> {
+    vec![
+        with_older_versions(structural(ImageRepository::crd()), IMAGE_REPOSITORY_OLDER),
+        with_older_versions(structural(ImagePolicy::crd()), IMAGE_POLICY_OLDER),
+        with_older_versions(structural(ImageUpdateAutomation::crd()), IMAGE_UPDATE_OLDER),
+    ]
+}
+
+const IMAGE_REPOSITORY_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "image",
+        "certSecretRef",
+        "secretRef",
+        "serviceAccountName",
+        "proxySecretRef",
+        "interval",
+        "timeout",
+        "suspend",
+        "accessFrom",
+        "exclusionList",
+        "provider",
+        "insecure",
+    ],
+    without: &[],
+}];
+
+const IMAGE_POLICY_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "imageRepositoryRef",
+        "policy",
+        "filterTags",
+        "digestReflectionPolicy",
+        "interval",
+    ],
+    without: &[],
+}];
+
+const IMAGE_UPDATE_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &["sourceRef", "git", "interval", "policySelector", "update", "suspend"],
+    without: &["git/commit/messageTemplateValues"],
+}];
 
 /// `spec` fields of `HelmRelease` `v2beta2` and `v2beta1` (the same list; they differ below it).
 const HELM_RELEASE_V2BETA: &[&str] = &[
@@ -402,14 +451,17 @@ mod tests {
                 "HelmChart",
                 "OCIRepository",
                 "ArtifactGenerator",
-                "ExternalArtifact"
+                "ExternalArtifact",
+                "ImageRepository",
+                "ImagePolicy",
+                "ImageUpdateAutomation"
             ]
         );
         for crd in crds {
             let names: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
             let want: &[&str] = match crd.spec.names.kind.as_str() {
                 "HelmRelease" => &["v2", "v2beta2", "v2beta1"],
-                "OCIRepository" => &["v1", "v1beta2"],
+                "OCIRepository" | "ImageRepository" | "ImagePolicy" | "ImageUpdateAutomation" => &["v1", "v1beta2"],
                 "ArtifactGenerator" => &["v1beta1"],
                 "ExternalArtifact" => &["v1"],
                 _ => &["v1", "v1beta2", "v1beta1"],
@@ -476,6 +528,33 @@ mod tests {
         assert!(selector.get("mediaType").is_some() && selector.get("operation").is_some());
         assert!(spec["properties"]["ref"]["properties"].get("semverFilter").is_some());
         assert_eq!(oci["spec"]["names"]["plural"], "ocirepositories");
+    }
+
+    #[test]
+    fn image_crds_serve_v1beta2_and_keep_every_field_in_storage() {
+        let crds = image_crds();
+        for (crd, olders) in crds
+            .iter()
+            .zip([IMAGE_REPOSITORY_OLDER, IMAGE_POLICY_OLDER, IMAGE_UPDATE_OLDER])
+        {
+            assert_eq!(crd.spec.group, "image.toolkit.fluxcd.io");
+            let crd = serde_json::to_value(crd).unwrap();
+            let v1 = spec_fields(&crd, 0);
+            for f in olders[0].spec {
+                assert!(spec_fields(&crd, 1).iter().any(|x| x == f), "v1beta2 {f} missing");
+                assert!(v1.iter().any(|x| x == f), "storage v1 would prune {f}");
+            }
+        }
+        let iua = serde_json::to_value(&crds[2]).unwrap();
+        let commit = |i: usize| {
+            iua["spec"]["versions"][i]["schema"]["openAPIV3Schema"]["properties"]["spec"]["properties"]["git"]
+                ["properties"]["commit"]["properties"]
+                .clone()
+        };
+        assert!(commit(0).get("messageTemplateValues").is_some());
+        assert!(commit(1).get("messageTemplateValues").is_none(), "v1 only");
+        let repo = serde_json::to_value(&crds[0]).unwrap();
+        assert_eq!(repo["spec"]["names"]["shortNames"][0], "imgrepo");
     }
 
     #[test]

@@ -1,7 +1,8 @@
 //! The Kubernetes API Ballast serves, compatible with Flux:
 //! `source.toolkit.fluxcd.io` [`GitRepository`], [`HelmRepository`], [`HelmChart`] and
 //! [`OCIRepository`], [`ExternalArtifact`], `source.extensions.fluxcd.io`
-//! [`ArtifactGenerator`], `kustomize.toolkit.fluxcd.io` [`Kustomization`], and
+//! [`ArtifactGenerator`], `image.toolkit.fluxcd.io` [`ImageRepository`], [`ImagePolicy`]
+//! and [`ImageUpdateAutomation`], `kustomize.toolkit.fluxcd.io` [`Kustomization`], and
 //! `helm.toolkit.fluxcd.io` [`HelmRelease`] (`v2` stored; `v2beta2` and `v2beta1` served).
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
@@ -19,6 +20,7 @@ pub mod git_repository;
 pub mod helm_chart;
 pub mod helm_release;
 pub mod helm_repository;
+pub mod image;
 pub mod kustomization;
 pub mod meta;
 pub mod oci_repository;
@@ -26,10 +28,11 @@ pub mod oci_repository;
 pub use argo::{AppProject, Application, argo_crds};
 pub use artifact_generator::{ArtifactGenerator, ArtifactGeneratorSpec, ExternalArtifact, ExternalArtifactSpec};
 pub use condition::{Condition, ConditionStatus};
-pub use crd::{all_crds, crd_values, helm_source_crds};
+pub use crd::{all_crds, crd_values, helm_source_crds, image_crds};
 pub use git_repository::{GitRepository, GitRepositorySpec, GitRepositoryStatus};
 pub use helm_chart::{HelmChart, HelmChartSpec, HelmChartStatus};
 pub use helm_release::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 pub use helm_repository::{HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};
+pub use image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
 pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};

@@ -234,7 +234,7 @@ fn fetch_options(access: &GitAccess, timeout: Duration) -> FetchOptions {
 /// secret and `spec.insecure`. A `file://` URL is refused unless the controller was started with
 /// `--allow-file-sources` (it would read this machine's files on behalf of whoever may create
 /// GitRepositories). The guard keeps SSH key files alive.
-async fn source_of(
+pub(crate) async fn source_of(
     repo: &GitRepository,
     ctx: &GitAccess,
     reference: GitRef,

@@ -28,6 +28,10 @@
 //! - Source composition (Flux 2.7): an ArtifactGenerator runs whenever one of its sources has a
 //!   new artifact and publishes ExternalArtifacts ([`artifact_generator`]), which Kustomizations
 //!   follow as they follow an OCIRepository.
+//! - Image automation, when the cluster serves `image.toolkit.fluxcd.io/v1`: ImageRepositories
+//!   scan tags every `interval` ([`image_repository`]); an ImagePolicy chooses again when its
+//!   repository's scan changes ([`image_policy`]); an ImageUpdateAutomation runs every
+//!   `interval` and when a policy of its namespace chooses a new image ([`image_update`]).
 
 pub mod app_project;
 pub mod application;
@@ -51,6 +55,9 @@ pub mod helm_chart;
 pub mod helm_release;
 pub mod helm_repository;
 mod http;
+pub mod image_policy;
+pub mod image_repository;
+pub mod image_update;
 pub mod kustomization;
 pub mod leader;
 mod metrics;
@@ -300,6 +307,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let mut controllers: Vec<futures::future::BoxFuture<'static, ()>> =
         vec![repo_controller.boxed(), ks_controller.boxed()];
     controllers.extend(helm_controllers(&ctx, &options, &health, config_for(&options)));
+    controllers.extend(image_controllers(&ctx, &options, &health, config_for(&options)));
     // Argo CD's API: a separate controller, only when the cluster serves it.
     controllers.extend(argo_controllers(&ctx, &options, &health, config_for(&options)));
 
@@ -575,6 +583,133 @@ fn helm_controllers(
             })
             .boxed(),
     );
+    out
+}
+
+/// The image automation controllers (ImageRepository, ImagePolicy, ImageUpdateAutomation),
+/// when the cluster serves `image.toolkit.fluxcd.io/v1` (else logged once and not started).
+fn image_controllers(
+    ctx: &Arc<Context>,
+    options: &ControllerOptions,
+    health: &watch_health::WatchHealth,
+    config: controller::Config,
+) -> Vec<futures::future::BoxFuture<'static, ()>> {
+    use ballast_api::image::{IMAGE_API_VERSION, ImagePolicy, ImageRepository, ImageUpdateAutomation};
+    if !serves(ctx, IMAGE_API_VERSION, "ImageUpdateAutomation") {
+        eprintln!("the cluster does not serve {IMAGE_API_VERSION} ImageUpdateAutomation: image automation not started");
+        return Vec::new();
+    }
+    fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
+    where
+        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+    {
+        match ns {
+            Some(ns) => Api::namespaced(client.clone(), ns),
+            None => Api::all(client.clone()),
+        }
+    }
+    let client = ctx.client.clone();
+    let ns = &options.watch_namespace;
+    let mut out: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
+
+    let (store, writer) = reflector::store();
+    let repos = Controller::for_stream(
+        watched(api::<ImageRepository>(&client, ns), health, "ImageRepository")
+            .reflect(writer)
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
+        store,
+    )
+    .with_config(config.clone())
+    .shutdown_on_signal()
+    .run(image_repository::reconcile, error_policy, ctx.clone())
+    .for_each(|result| {
+        log_result("ImageRepository", result);
+        futures::future::ready(())
+    });
+    out.push(repos.boxed());
+
+    let (store, writer) = reflector::store();
+    let policies = Controller::for_stream(
+        watched(api::<ImagePolicy>(&client, ns), health, "ImagePolicy")
+            .reflect(writer)
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
+        store,
+    )
+    .with_config(config.clone());
+    let policy_store = policies.store();
+    let scans = watched(
+        api::<ImageRepository>(&client, ns),
+        health,
+        "ImageRepository (ImagePolicy sources)",
+    )
+    .touched_objects()
+    .predicate_filter(
+        |r: &ImageRepository| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            r.status
+                .as_ref()
+                .and_then(|s| s.last_scan_result.as_ref())
+                .map(|s| &s.revision)
+                .hash(&mut hasher);
+            Some(hasher.finish())
+        },
+        Default::default(),
+    );
+    let policies = policies
+        .watches_stream(scans, move |repo: ImageRepository| {
+            image_policy::policies_of(&policy_store, &repo)
+        })
+        .shutdown_on_signal()
+        .run(image_policy::reconcile, error_policy, ctx.clone())
+        .for_each(|result| {
+            log_result("ImagePolicy", result);
+            futures::future::ready(())
+        });
+    out.push(policies.boxed());
+
+    let (store, writer) = reflector::store();
+    let automations = Controller::for_stream(
+        watched(
+            api::<ImageUpdateAutomation>(&client, ns),
+            health,
+            "ImageUpdateAutomation",
+        )
+        .reflect(writer)
+        .applied_objects()
+        .predicate_filter(asks_for_reconcile, Default::default()),
+        store,
+    )
+    .with_config(config);
+    let auto_store = automations.store();
+    let chosen = watched(
+        api::<ImagePolicy>(&client, ns),
+        health,
+        "ImagePolicy (ImageUpdateAutomation sources)",
+    )
+    .touched_objects()
+    .predicate_filter(
+        |p: &ImagePolicy| {
+            use std::hash::{Hash, Hasher};
+            let mut hasher = std::collections::hash_map::DefaultHasher::new();
+            p.status.as_ref().and_then(|s| s.latest()).hash(&mut hasher);
+            Some(hasher.finish())
+        },
+        Default::default(),
+    );
+    let automations = automations
+        .watches_stream(chosen, move |policy: ImagePolicy| {
+            image_update::automations_for(&auto_store, &policy)
+        })
+        .shutdown_on_signal()
+        .run(image_update::reconcile, error_policy, ctx.clone())
+        .for_each(|result| {
+            log_result("ImageUpdateAutomation", result);
+            futures::future::ready(())
+        });
+    out.push(automations.boxed());
     out
 }
 

@@ -263,8 +263,8 @@ impl<'a> Git<'a> {
         if has("Host key verification failed") || has("REMOTE HOST IDENTIFICATION HAS CHANGED") {
             SourceError::HostKey { url }
         } else if has("Authentication failed")
-            || has("401")
-            || has("403")
+            || has_status(stderr, "401")
+            || has_status(stderr, "403")
             || has("could not read Username")
             || has("Permission denied")
         {
@@ -804,6 +804,7 @@ fn link_tree(from: &Path, to: &Path) -> std::io::Result<()> {
 pub struct WriteCheckout {
     dir: tempfile::TempDir,
     branch: String,
+    push_branch: Option<String>,
     source: GitSource,
     options: FetchOptions,
 }
@@ -843,6 +844,7 @@ pub fn checkout_for_write(source: &GitSource, options: &FetchOptions) -> Result<
     Ok(WriteCheckout {
         dir,
         branch: branch.clone(),
+        push_branch: None,
         source: source.clone(),
         options: options.clone(),
     })
@@ -852,6 +854,13 @@ impl WriteCheckout {
     /// The working tree.
     pub fn path(&self) -> &Path {
         self.dir.path()
+    }
+
+    /// Makes [`WriteCheckout::push_rebasing`] push to `branch` instead of the checkout branch
+    /// (Flux's `git.push.branch`: a branch for review). That branch is then the checkout
+    /// branch plus the new commit, force-pushed as Flux does: it belongs to the automation.
+    pub fn set_push_branch(&mut self, branch: &str) {
+        self.push_branch = (branch != self.branch).then(|| branch.to_string());
     }
 
     /// Commits every change; returns the new commit, or `None` when nothing changed.
@@ -885,11 +894,257 @@ impl WriteCheckout {
         git.run_in(self.path(), &["push", "--quiet", "origin", &spec])
             .map(|_| ())
     }
+
+    /// Commits the edit `apply` makes to the work tree and pushes it to the checkout branch, so
+    /// that no commit is ever lost: the push is fast-forward only, and when the remote refuses
+    /// it because the branch moved (non-fast-forward), the new head is fetched, the work tree
+    /// reset to it, `apply` run again on it (the edit is redone, not replayed as a patch, so it
+    /// never conflicts) and the push retried — at most `attempts` times in all.
+    ///
+    /// `apply` is called once per attempt, on a clean work tree at the branch head; the message
+    /// is computed from its result by `message`. With [`WriteCheckout::set_push_branch`] the
+    /// commit goes to that branch instead (force-pushed, so never refused). Returns what was
+    /// pushed, or
+    /// [`Pushed::Nothing`] when `apply` left nothing to commit (nothing is pushed then). Other
+    /// errors (authentication, an unreachable remote) are returned at once, without a retry.
+    pub fn push_rebasing<T, E>(
+        &self,
+        attempts: usize,
+        author: (&str, &str),
+        mut apply: impl FnMut(&Path) -> Result<T, E>,
+        message: impl Fn(&T) -> Result<String, E>,
+    ) -> Result<Pushed<T>, RebaseError<E>> {
+        let git = Git::new(&self.source, &self.options)?;
+        let target = self.push_branch.as_deref().unwrap_or(&self.branch);
+        let spec = format!("HEAD:refs/heads/{target}");
+        // Not `--quiet`: git then keeps the `[rejected] (fetch first)` line a retry needs.
+        let force = if self.push_branch.is_some() {
+            "--force"
+        } else {
+            "--no-force"
+        };
+        let mut last = None;
+        for attempt in 0..attempts.max(1) {
+            if attempt > 0 {
+                let branch = format!("refs/heads/{}", self.branch);
+                git.run_in(self.path(), &["fetch", "--quiet", "origin", &branch])?;
+                git.run_in(self.path(), &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
+                git.run_in(self.path(), &["clean", "--quiet", "-fdx"])?;
+            }
+            let edit = apply(self.path()).map_err(RebaseError::Edit)?;
+            let text = message(&edit).map_err(RebaseError::Edit)?;
+            let Some(commit) = self.commit_all(&text, author.0, author.1)? else {
+                return Ok(Pushed::Nothing);
+            };
+            match git.run_in(self.path(), &["push", force, "origin", &spec]) {
+                Ok(_) => {
+                    return Ok(Pushed::Commit {
+                        commit,
+                        edit,
+                        attempts: attempt + 1,
+                    });
+                }
+                Err(SourceError::Unreachable { message, .. } | SourceError::Auth { message, .. })
+                    if is_rejected(&message) =>
+                {
+                    last = Some(message)
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+        Err(RebaseError::Retries {
+            attempts: attempts.max(1),
+            message: last.unwrap_or_default(),
+        })
+    }
+}
+
+/// True when `text` holds the HTTP status `code` as a word of its own (not inside a commit hash
+/// such as `c401b23...`, which a refused push prints).
+fn has_status(text: &str, code: &str) -> bool {
+    text.match_indices(code).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + code.len()..].chars().next();
+        !before.is_some_and(|c| c.is_ascii_alphanumeric()) && !after.is_some_and(|c| c.is_ascii_alphanumeric())
+    })
+}
+
+/// A push refused because the remote branch moved (`git push` says `[rejected]`, `fetch first`
+/// or `non-fast-forward`; or, when it moved while the push was received, `cannot lock ref` /
+/// `failed to update ref`).
+fn is_rejected(message: &str) -> bool {
+    [
+        "[rejected]",
+        "non-fast-forward",
+        "fetch first",
+        "stale info",
+        "failed to update ref",
+        "cannot lock ref",
+    ]
+    .iter()
+    .any(|s| message.contains(s))
+}
+
+/// What [`WriteCheckout::push_rebasing`] did.
+#[derive(Debug)]
+pub enum Pushed<T> {
+    /// The edit left the tree as it was: no commit, no push.
+    Nothing,
+    /// A commit was pushed.
+    Commit {
+        /// The commit pushed.
+        commit: String,
+        /// What the last run of the edit returned.
+        edit: T,
+        /// Pushes tried (1 when the branch did not move meanwhile).
+        attempts: usize,
+    },
+}
+
+/// Why [`WriteCheckout::push_rebasing`] pushed nothing.
+#[derive(Debug, thiserror::Error)]
+pub enum RebaseError<E> {
+    /// A Git operation failed.
+    #[error("{0}")]
+    Git(#[from] SourceError),
+    /// The edit (or the message) failed.
+    #[error("{0}")]
+    Edit(E),
+    /// The branch kept moving: every attempt was refused as non-fast-forward.
+    #[error("push refused {attempts} times: the branch kept moving ({message})")]
+    Retries {
+        /// Attempts made.
+        attempts: usize,
+        /// Git's last refusal.
+        message: String,
+    },
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn sh(dir: &Path, args: &[&str]) -> String {
+        let out = Command::new("git")
+            .arg("-C")
+            .arg(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@example.invalid"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    }
+
+    /// A bare remote with `main` holding `app.yaml`, and a checkout of it for writing.
+    fn remote_and_checkout() -> (tempfile::TempDir, GitSource, FetchOptions) {
+        let tmp = tempfile::tempdir().unwrap();
+        let remote = tmp.path().join("remote.git");
+        let seed = tmp.path().join("seed");
+        fs::create_dir_all(&seed).unwrap();
+        sh(
+            tmp.path(),
+            &[
+                "init",
+                "--quiet",
+                "--bare",
+                "--initial-branch=main",
+                remote.to_str().unwrap(),
+            ],
+        );
+        sh(&seed, &["init", "--quiet", "--initial-branch=main"]);
+        fs::write(seed.join("app.yaml"), "image: app:1.0.0\n").unwrap();
+        sh(&seed, &["add", "."]);
+        sh(&seed, &["commit", "--quiet", "-m", "seed"]);
+        sh(&seed, &["push", "--quiet", remote.to_str().unwrap(), "main"]);
+        let source = GitSource {
+            url: format!("file://{}", remote.display()),
+            reference: GitRef::Branch("main".into()),
+            auth: Auth::None,
+            insecure: false,
+        };
+        let options = FetchOptions::new(tmp.path().join("cache"), Duration::from_secs(30));
+        (tmp, source, options)
+    }
+
+    #[test]
+    fn push_rebasing_redoes_the_edit_on_a_branch_that_moved_and_loses_no_commit() {
+        let (tmp, source, options) = remote_and_checkout();
+        let checkout = checkout_for_write(&source, &options).unwrap();
+        // Someone else pushes between our checkout and our push.
+        let other = checkout_for_write(&source, &options).unwrap();
+        fs::write(other.path().join("other.yaml"), "x: 1\n").unwrap();
+        other.commit_all("theirs", "o", "o@example.invalid").unwrap();
+        other.push().unwrap();
+        let mut runs = 0;
+        let pushed = checkout
+            .push_rebasing(
+                3,
+                ("bot", "bot@example.invalid"),
+                |dir| {
+                    runs += 1;
+                    fs::write(dir.join("app.yaml"), "image: app:2.0.0\n").map(|_| runs)
+                },
+                |runs| Ok::<_, std::io::Error>(format!("update (run {runs})")),
+            )
+            .unwrap();
+        let Pushed::Commit { commit, attempts, edit } = pushed else {
+            panic!("nothing pushed")
+        };
+        assert_eq!((attempts, edit), (2, 2), "refused once, redone on the new head");
+        let remote = tmp.path().join("remote.git");
+        let log = sh(&remote, &["log", "--format=%s", "main"]);
+        assert_eq!(log.lines().collect::<Vec<_>>(), ["update (run 2)", "theirs", "seed"]);
+        assert_eq!(sh(&remote, &["rev-parse", "main"]), commit);
+        // Nothing left to change: no commit, no push.
+        let again = checkout_for_write(&source, &options).unwrap();
+        let pushed = again
+            .push_rebasing(
+                3,
+                ("bot", "bot@example.invalid"),
+                |dir| fs::write(dir.join("app.yaml"), "image: app:2.0.0\n"),
+                |_| Ok::<_, std::io::Error>("m".to_string()),
+            )
+            .unwrap();
+        assert!(matches!(pushed, Pushed::Nothing));
+        assert_eq!(sh(&remote, &["rev-parse", "main"]), commit);
+    }
+
+    #[test]
+    fn push_rebasing_to_a_review_branch_leaves_the_checkout_branch_alone() {
+        let (tmp, source, options) = remote_and_checkout();
+        let remote = tmp.path().join("remote.git");
+        let main = sh(&remote, &["rev-parse", "main"]);
+        let mut checkout = checkout_for_write(&source, &options).unwrap();
+        checkout.set_push_branch("image-updates");
+        let pushed = checkout
+            .push_rebasing(
+                3,
+                ("bot", "bot@example.invalid"),
+                |dir| fs::write(dir.join("app.yaml"), "image: app:3.0.0\n"),
+                |_| Ok::<_, std::io::Error>("review me".to_string()),
+            )
+            .unwrap();
+        assert!(matches!(pushed, Pushed::Commit { .. }));
+        assert_eq!(sh(&remote, &["rev-parse", "main"]), main);
+        assert_eq!(sh(&remote, &["log", "--format=%s", "-1", "image-updates"]), "review me");
+        assert_eq!(sh(&remote, &["rev-parse", "image-updates^"]), main);
+    }
+
+    #[test]
+    fn http_statuses_are_words_not_parts_of_a_hash() {
+        assert!(has_status("The requested URL returned error: 401", "401"));
+        assert!(has_status("error: 403\n", "403"));
+        assert!(!has_status(
+            "cannot lock ref: is at c401b23a but expected f489f5",
+            "401"
+        ));
+        assert!(!has_status("commit 4031", "403"));
+    }
 
     #[test]
     fn credentials_in_a_url_become_a_header_never_an_argument() {

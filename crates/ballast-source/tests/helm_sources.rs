@@ -882,3 +882,43 @@ async fn a_chart_from_a_source_gets_its_dependencies_from_paths_and_repositories
     .to_string();
     assert!(e.contains("@stable") && e.contains("vendor it"), "{e}");
 }
+
+/// A registry answering the tag list with 429, a 5xx, an HTML page (status 200) and a JSON
+/// object that is not a tag list: each is an error naming the registry, never "no tags".
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oci_tag_lists_that_are_not_tag_lists_are_errors_not_empty() {
+    async fn odd(req: Request) -> Response {
+        let reply = |status: u16, ct: &str, body: &str| {
+            Response::builder()
+                .status(status)
+                .header("content-type", ct)
+                .body(Body::from(body.to_string()))
+                .unwrap()
+        };
+        match req.uri().path() {
+            "/v2/busy/app/tags/list" => reply(429, "application/json", r#"{"errors":[{"code":"TOOMANYREQUESTS"}]}"#),
+            "/v2/down/app/tags/list" => reply(503, "text/plain", "maintenance"),
+            "/v2/html/app/tags/list" => reply(200, "text/html", "<html><body>Sign in</body></html>"),
+            "/v2/ok/app/tags/list" => reply(200, "application/json", r#"{"name":"ok/app","tags":["1.0.0"]}"#),
+            _ => reply(404, "application/json", "{}"),
+        }
+    }
+    let listener = free_listener();
+    let port = listener.local_addr().unwrap().port();
+    tokio::spawn(async move {
+        let listener = tokio::net::TcpListener::from_std(listener).unwrap();
+        let _ = axum::serve(listener, axum::Router::new().fallback(odd)).await;
+    });
+    let client = OciClient::new(OciOptions {
+        insecure: true,
+        timeout: Some(Duration::from_secs(20)),
+        ..Default::default()
+    })
+    .unwrap();
+    let repo = |name: &str| ballast_source::oci::OciUrl::parse(&format!("oci://127.0.0.1:{port}/{name}/app")).unwrap();
+    assert_eq!(client.tags(&repo("ok")).await.unwrap(), ["1.0.0"]);
+    for name in ["busy", "down", "html"] {
+        let e = client.tags(&repo(name)).await.expect_err(name).to_string();
+        assert!(e.contains(&format!("127.0.0.1:{port}")), "{name}: {e}");
+    }
+}

@@ -394,6 +394,116 @@ pub enum CreateCommand {
     /// A HelmRelease.
     #[command(alias = "hr")]
     Helmrelease(CreateHelmRelease),
+    /// Image automation: an ImageRepository, ImagePolicy or ImageUpdateAutomation.
+    #[command(subcommand)]
+    Image(CreateImage),
+}
+
+/// `create image`.
+#[derive(Debug, Subcommand)]
+pub enum CreateImage {
+    /// An ImageRepository: scan an image's tags.
+    Repository(CreateImageRepository),
+    /// An ImagePolicy: choose the newest tag of an ImageRepository.
+    Policy(CreateImagePolicy),
+    /// An ImageUpdateAutomation: write chosen images into a GitRepository's files.
+    Update(CreateImageUpdate),
+}
+
+/// `create image repository`.
+#[derive(Debug, Args)]
+pub struct CreateImageRepository {
+    /// Name.
+    pub name: String,
+    /// The image, `[host[:port]/]path`, without tag.
+    #[arg(long)]
+    pub image: String,
+    /// Secret of type `kubernetes.io/dockerconfigjson` with the registry's credentials.
+    #[arg(long)]
+    pub secret_ref: Option<String>,
+    /// Secret with TLS material (`ca.crt`, `tls.crt`, `tls.key`).
+    #[arg(long)]
+    pub cert_ref: Option<String>,
+    /// Limit of one scan.
+    #[arg(long, value_name = "DURATION")]
+    pub timeout: Option<String>,
+    /// Credential provider (`generic`).
+    #[arg(long)]
+    pub provider: Option<String>,
+    /// Regular expressions of tags to leave out (repeat or separate with commas).
+    #[arg(long, value_delimiter = ',', value_name = "REGEX")]
+    pub exclusion_list: Vec<String>,
+    /// Plain http:// to the registry.
+    #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
+    pub insecure: bool,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
+}
+
+/// `create image policy`.
+#[derive(Debug, Args)]
+pub struct CreateImagePolicy {
+    /// Name.
+    pub name: String,
+    /// The ImageRepository, `NAME` or `NAMESPACE/NAME`.
+    #[arg(long, value_name = "[NS/]NAME")]
+    pub image_ref: String,
+    /// Newest version in a semver range.
+    #[arg(long, value_name = "RANGE", group = "select")]
+    pub select_semver: Option<String>,
+    /// Numerical order (`asc` picks the greatest).
+    #[arg(long, value_name = "ORDER", group = "select")]
+    pub select_numeric: Option<String>,
+    /// Alphabetical order (`asc` picks the greatest).
+    #[arg(long, value_name = "ORDER", group = "select")]
+    pub select_alpha: Option<String>,
+    /// Keep only tags matching this regular expression.
+    #[arg(long, value_name = "REGEX")]
+    pub filter_regex: Option<String>,
+    /// Compare this expansion of the filter's groups (`$1`, `$name`) instead of the tag.
+    #[arg(long, value_name = "TEMPLATE", requires = "filter_regex")]
+    pub filter_extract: Option<String>,
+    /// Look the tag's digest up: `Never`, `IfNotPresent` or `Always`.
+    #[arg(long, value_name = "POLICY")]
+    pub reflect_digest: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
+}
+
+/// `create image update`.
+#[derive(Debug, Args)]
+pub struct CreateImageUpdate {
+    /// Name.
+    pub name: String,
+    /// The GitRepository to update.
+    #[arg(long, value_name = "NAME")]
+    pub git_repo_ref: String,
+    /// Namespace of the GitRepository (default: the automation's).
+    #[arg(long, value_name = "NAMESPACE")]
+    pub git_repo_namespace: Option<String>,
+    /// Directory of the repository to update.
+    #[arg(long, default_value = "./", value_name = "PATH")]
+    pub git_repo_path: String,
+    /// Branch to check out (default: the GitRepository's).
+    #[arg(long, value_name = "BRANCH")]
+    pub checkout_branch: Option<String>,
+    /// Branch to push to (default: the checkout branch).
+    #[arg(long, value_name = "BRANCH")]
+    pub push_branch: Option<String>,
+    /// Commit author name.
+    #[arg(long, default_value = "Flux")]
+    pub author_name: String,
+    /// Commit author email.
+    #[arg(long)]
+    pub author_email: String,
+    /// Go template of the commit message.
+    #[arg(long, value_name = "TEMPLATE")]
+    pub commit_template: Option<String>,
+    /// Shared flags.
+    #[command(flatten)]
+    pub common: CreateCommon,
 }
 
 /// `create helmrelease`.
@@ -683,6 +793,22 @@ pub enum GetCommand {
     /// HelmReleases.
     #[command(alias = "hr", alias = "helmrelease")]
     Helmreleases(GetHelmReleases),
+    /// Image automation objects.
+    #[command(subcommand, alias = "image")]
+    Images(GetImages),
+}
+
+/// `get images`.
+#[derive(Debug, Subcommand)]
+pub enum GetImages {
+    /// ImageRepositories, ImagePolicies and ImageUpdateAutomations.
+    All(GetArgs),
+    /// ImageRepositories.
+    Repository(GetArgs),
+    /// ImagePolicies.
+    Policy(GetArgs),
+    /// ImageUpdateAutomations.
+    Update(GetArgs),
 }
 
 /// `get helmreleases`.
@@ -735,6 +861,18 @@ pub enum ReconcileCommand {
     /// A HelmRelease.
     #[command(alias = "hr")]
     Helmrelease(ReconcileHelmRelease),
+    /// An ImageRepository (a new scan) or an ImageUpdateAutomation (a new run).
+    #[command(subcommand)]
+    Image(ReconcileImage),
+}
+
+/// `reconcile image`.
+#[derive(Debug, Subcommand)]
+pub enum ReconcileImage {
+    /// An ImageRepository.
+    Repository(NamedArgs),
+    /// An ImageUpdateAutomation.
+    Update(NamedArgs),
 }
 
 /// `reconcile helmrelease`.
@@ -814,6 +952,20 @@ pub enum TargetCommand {
     /// A HelmRelease (deleting it uninstalls its release).
     #[command(alias = "hr")]
     Helmrelease(NamedArgs),
+    /// Image automation objects.
+    #[command(subcommand)]
+    Image(TargetImage),
+}
+
+/// Image automation kinds for `suspend`, `resume`, `delete`.
+#[derive(Debug, Subcommand)]
+pub enum TargetImage {
+    /// An ImageRepository.
+    Repository(NamedArgs),
+    /// An ImagePolicy.
+    Policy(NamedArgs),
+    /// An ImageUpdateAutomation.
+    Update(NamedArgs),
 }
 
 /// Source kinds for `suspend`, `resume`, `delete`.

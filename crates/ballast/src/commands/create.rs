@@ -39,6 +39,7 @@ pub async fn run(cmd: &CreateCommand, kubeconfig: Option<&Path>, context: Option
         CreateCommand::Source(CreateSource::Chart(args)) => (helm_chart(args)?, args.common.export),
         CreateCommand::Kustomization(args) => (kustomization(args)?, args.common.export),
         CreateCommand::Helmrelease(args) => (helm_release(args)?, args.common.export),
+        CreateCommand::Image(cmd) => super::image::create(cmd)?,
     };
     if export {
         print!("{}", flux_format::export(&object));

@@ -43,6 +43,9 @@ pub trait FluxObject:
     }
     /// True when `get` shortens hex digests in the message, as Flux does for Helm sources.
     const SHORT_HEX_MESSAGE: bool = false;
+    /// The header of `get`'s revision column (Flux's `LAST SCAN`, `LATEST IMAGE`, `LAST RUN`
+    /// for the image kinds).
+    const REVISION_COLUMN: &'static str = "REVISION";
     /// `Kind/namespace/name` of the object's source (`get helmreleases --show-source`).
     fn source_ref(&self) -> String {
         String::new()

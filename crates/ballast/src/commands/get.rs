@@ -1,4 +1,5 @@
-//! `ballast get sources git|helm|chart|oci`, `ballast get kustomizations|helmreleases`.
+//! `ballast get sources git|helm|chart|oci`, `ballast get kustomizations|helmreleases`,
+//! `ballast get images all|repository|policy|update`.
 
 use std::collections::HashMap;
 use std::path::Path;
@@ -41,10 +42,11 @@ pub async fn run(cmd: &GetCommand, kubeconfig: Option<&Path>, context: Option<&s
             let api: Api<HelmRelease> = api(client, &a.common);
             show_with(&api, &a.common, a.show_source).await
         }
+        GetCommand::Images(cmd) => super::image::get(client, cmd).await,
     }
 }
 
-fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
+pub(super) fn api<K: FluxObject>(client: kube::Client, args: &GetArgs) -> Api<K> {
     if args.all_namespaces {
         Api::all(client)
     } else {
@@ -73,8 +75,8 @@ fn row<K: FluxObject>(o: &K, all: bool, source: bool) -> Vec<String> {
     r
 }
 
-fn print_table(rows: &[Vec<String>], all: bool, source: bool) {
-    let mut header: Vec<String> = ["NAME", "REVISION", "SUSPENDED", "READY", "MESSAGE"]
+fn print_table(rows: &[Vec<String>], all: bool, source: bool, revision: &str) {
+    let mut header: Vec<String> = ["NAME", revision, "SUSPENDED", "READY", "MESSAGE"]
         .iter()
         .map(|s| s.to_string())
         .collect();
@@ -111,7 +113,7 @@ fn print_table(rows: &[Vec<String>], all: bool, source: bool) {
     }
 }
 
-async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
+pub(super) async fn show<K: FluxObject>(api: &Api<K>, args: &GetArgs) -> Result<u8> {
     show_with(api, args, false).await
 }
 
@@ -131,7 +133,7 @@ async fn show_with<K: FluxObject>(api: &Api<K>, args: &GetArgs, source: bool) ->
         );
         return Ok(0);
     }
-    print_table(&rows, args.all_namespaces, source);
+    print_table(&rows, args.all_namespaces, source, K::REVISION_COLUMN);
     if !args.watch {
         return Ok(0);
     }

@@ -21,6 +21,7 @@ mod helmfile;
 mod helmfile_apply;
 mod helmfile_live;
 mod helmrelease;
+mod image;
 pub mod image_edit;
 pub mod install;
 mod local;

@@ -157,6 +157,7 @@ pub async fn run(cmd: &ReconcileCommand, kubeconfig: Option<&Path>, context: Opt
             let o = request_and_wait(&api, &a.name, timeout).await?;
             println!("✔ applied revision {}", o.revision());
         }
+        ReconcileCommand::Image(cmd) => super::image::reconcile(client, cmd).await?,
     }
     Ok(0)
 }

@@ -41,10 +41,11 @@ pub async fn run(verb: Verb, cmd: &TargetCommand, kubeconfig: Option<&Path>, con
         }
         TargetCommand::Kustomization(a) => act::<Kustomization>(verb, Api::namespaced(client, &a.namespace), a).await,
         TargetCommand::Helmrelease(a) => act::<HelmRelease>(verb, Api::namespaced(client, &a.namespace), a).await,
+        TargetCommand::Image(cmd) => super::image::target(verb, client, cmd).await,
     }
 }
 
-async fn act<K: FluxObject>(verb: Verb, api: Api<K>, a: &NamedArgs) -> Result<u8> {
+pub(super) async fn act<K: FluxObject>(verb: Verb, api: Api<K>, a: &NamedArgs) -> Result<u8> {
     let timeout = parse_duration(&a.timeout).map_err(anyhow::Error::msg)?;
     match verb {
         Verb::Suspend => {

@@ -100,6 +100,28 @@ pub async fn run(args: &UninstallArgs, kubeconfig: Option<&Path>, context: Optio
         &mut blocked,
     )
     .await?;
+    // Image automation: the automations first (they write to Git), then what they read.
+    remove_sources::<ballast_api::ImageUpdateAutomation>(
+        &cluster,
+        &client,
+        "imageupdateautomations.image.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<ballast_api::ImagePolicy>(
+        &cluster,
+        &client,
+        "imagepolicies.image.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
+    remove_sources::<ballast_api::ImageRepository>(
+        &cluster,
+        &client,
+        "imagerepositories.image.toolkit.fluxcd.io",
+        &mut blocked,
+    )
+    .await?;
     let mut objects: Vec<ObjectRef> = super::install::manifests(&args.namespace, super::install::DEFAULT_IMAGE)
         .iter()
         .map(|v| {

@@ -45,6 +45,8 @@ mod helmfile;
 mod helmrelease;
 /// `scripts/build-image`: pushed to a registry on loopback, pulled back by digest, run.
 mod image;
+/// Image automation: registry tags to policies to commits in Git to the cluster.
+mod image_automation;
 /// `ballast local up | down | status`.
 mod local;
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
