@@ -4,13 +4,14 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use crate::{
-    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
-    OCIRepository,
+    Alert, ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, Kustomization,
+    OCIRepository, Provider, Receiver,
 };
 
 /// Every CRD Ballast serves: `GitRepository`, `Kustomization` and `HelmRelease`, the chart
-/// sources of [`helm_source_crds`], then `ArtifactGenerator` (`v1beta1` only) and
-/// `ExternalArtifact` (`v1` only). The others have their storage version (`v1`; `v2` for
+/// sources of [`helm_source_crds`], then `ArtifactGenerator` (`v1beta1` only),
+/// `ExternalArtifact` (`v1` only), and `Provider`, `Alert` (`v1beta3`) and `Receiver` (`v1`),
+/// each also served as `v1beta2`. The others have their storage version (`v1`; `v2` for
 /// `HelmRelease`) and the older versions Flux served (`v1beta2` and `v1beta1`, `v2beta2` and
 /// `v2beta1`; `OCIRepository` only `v1beta2`), each version with its own fields.
 ///
@@ -30,8 +31,50 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
     // Flux 2.7's source composition: one version each, as Flux serves them.
     crds.push(structural(ArtifactGenerator::crd()));
     crds.push(structural(ExternalArtifact::crd()));
+    // Notifications: Provider and Alert store v1beta3, Receiver v1; all serve v1beta2.
+    crds.push(with_older_versions(structural(Provider::crd()), PROVIDER_OLDER));
+    crds.push(with_older_versions(structural(Alert::crd()), ALERT_OLDER));
+    crds.push(with_older_versions(structural(Receiver::crd()), RECEIVER_OLDER));
     crds
 }
+
+const PROVIDER_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "type",
+        "interval",
+        "channel",
+        "username",
+        "address",
+        "timeout",
+        "proxy",
+        "secretRef",
+        "certSecretRef",
+        "suspend",
+    ],
+    without: &[],
+}];
+
+const ALERT_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "providerRef",
+        "eventSeverity",
+        "eventSources",
+        "inclusionList",
+        "exclusionList",
+        "eventMetadata",
+        "summary",
+        "suspend",
+    ],
+    without: &[],
+}];
+
+const RECEIVER_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &["type", "interval", "events", "resources", "secretRef", "suspend"],
+    without: &[],
+}];
 
 /// `spec` fields of `HelmRelease` `v2beta2` and `v2beta1` (the same list; they differ below it).
 const HELM_RELEASE_V2BETA: &[&str] = &[
@@ -402,7 +445,10 @@ mod tests {
                 "HelmChart",
                 "OCIRepository",
                 "ArtifactGenerator",
-                "ExternalArtifact"
+                "ExternalArtifact",
+                "Provider",
+                "Alert",
+                "Receiver"
             ]
         );
         for crd in crds {
@@ -412,6 +458,8 @@ mod tests {
                 "OCIRepository" => &["v1", "v1beta2"],
                 "ArtifactGenerator" => &["v1beta1"],
                 "ExternalArtifact" => &["v1"],
+                "Provider" | "Alert" => &["v1beta3", "v1beta2"],
+                "Receiver" => &["v1", "v1beta2"],
                 _ => &["v1", "v1beta2", "v1beta1"],
             };
             assert_eq!(names, want);
