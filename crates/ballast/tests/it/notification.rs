@@ -34,7 +34,8 @@ impl Recorded {
     }
 }
 
-/// An HTTP endpoint on 127.0.0.1 recording every request; answers 200, or hangs.
+/// An HTTP endpoint on 127.0.0.1 recording every request; answers 200 (after answering 500 to
+/// the first `failures` requests), or hangs.
 struct Recorder {
     url: String,
     seen: Arc<Mutex<Vec<Recorded>>>,
@@ -42,6 +43,10 @@ struct Recorder {
 
 impl Recorder {
     fn start(hang: bool) -> Self {
+        Self::start_failing(hang, 0)
+    }
+
+    fn start_failing(hang: bool, failures: usize) -> Self {
         let listener = TcpListener::bind("127.0.0.1:0").unwrap();
         let url = format!("http://{}/hook", listener.local_addr().unwrap());
         let seen = Arc::new(Mutex::new(Vec::new()));
@@ -49,7 +54,7 @@ impl Recorder {
         std::thread::spawn(move || {
             for stream in listener.incoming().flatten() {
                 let shared = shared.clone();
-                std::thread::spawn(move || serve(stream, &shared, hang));
+                std::thread::spawn(move || serve(stream, &shared, hang, failures));
             }
         });
         Recorder { url, seen }
@@ -59,7 +64,7 @@ impl Recorder {
     }
 }
 
-fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hang: bool) {
+fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hang: bool, failures: usize) {
     let mut reader = BufReader::new(stream.try_clone().unwrap());
     let mut stream = stream;
     loop {
@@ -90,12 +95,21 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hang: bool) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
-        seen.lock().unwrap().push(Recorded { headers, body });
+        let count = {
+            let mut seen = seen.lock().unwrap();
+            seen.push(Recorded { headers, body });
+            seen.len()
+        };
         if hang {
             std::thread::sleep(Duration::from_secs(300));
             return;
         }
-        let _ = stream.write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok");
+        let answer: &[u8] = if count <= failures {
+            b"HTTP/1.1 500 Internal Server Error\r\ncontent-length: 4\r\n\r\nfail"
+        } else {
+            b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"
+        };
+        let _ = stream.write_all(answer);
     }
 }
 
@@ -155,6 +169,7 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     let signed = Recorder::start(false);
     let excluded = Recorder::start(false);
     let hanging = Recorder::start(true);
+    let flaky = Recorder::start_failing(false, 1);
     let token = "hmac-token-4f2a";
     let mut objects = flux_objects(&ns, &repo.url(), "1s");
     objects += &kustomization(&ns, "good", "./app");
@@ -172,6 +187,7 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     );
     objects += &provider(&ns, "excluded", "generic", &excluded.url, "");
     objects += &provider(&ns, "hanging", "generic", &hanging.url, "  timeout: 2m\n");
+    objects += &provider(&ns, "flaky", "generic", &flaky.url, "");
     objects += &provider(&ns, "proxied", "generic", &errors.url, "  proxy: http://127.0.0.1:9\n");
     objects += &alert(&ns, "errors", "errors", "  eventSeverity: error\n");
     objects += &alert(
@@ -182,6 +198,7 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     );
     objects += &alert(&ns, "excluded", "excluded", "  exclusionList:\n  - missing-dir\n");
     objects += &alert(&ns, "hanging", "hanging", "");
+    objects += &alert(&ns, "flaky", "flaky", "  eventSeverity: error\n");
     apply(&objects);
     let _controller = ControllerProcess::start(&ns, &[]);
 
@@ -232,6 +249,13 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
             .find(|r| r.json()["involvedObject"]["name"] == "good" && r.json()["severity"] == "info")
     });
     assert_eq!(success.json()["reason"], "ReconciliationSucceeded");
+
+    // A 500 is retried: the first event the flaky endpoint refused arrives again, identical.
+    wait_for("the refused delivery retried, identical", 60, || {
+        let seen = flaky.requests();
+        let first = seen.first()?;
+        seen[1..].iter().any(|r| r.body == first.body).then_some(())
+    });
 
     // The hanging endpoint holds a delivery open, and reconciles go on: a new commit is applied.
     wait_for("a delivery held by the hanging endpoint", 60, || {
