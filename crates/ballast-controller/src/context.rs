@@ -127,7 +127,20 @@ impl Context {
         reason: &str,
         note: &str,
     ) {
-        self.notify(object, type_, reason, note);
+        self.event_at_revision(object, None, type_, reason, note).await;
+    }
+
+    /// [`Context::event`] for an object whose status does not hold the revision yet: Alerts
+    /// get `revision` in the event's metadata.
+    pub async fn event_at_revision<K: Resource<DynamicType = ()> + serde::Serialize>(
+        &self,
+        object: &K,
+        revision: Option<&str>,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        self.notify(object, revision, type_, reason, note);
         let mut note = note.to_string();
         if note.len() > 1000 {
             let mut cut = 997;
@@ -152,6 +165,7 @@ impl Context {
     fn notify<K: Resource<DynamicType = ()> + serde::Serialize>(
         &self,
         object: &K,
+        revision: Option<&str>,
         type_: EventType,
         reason: &str,
         note: &str,
@@ -163,7 +177,9 @@ impl Context {
         }
         let r = object.object_ref(&());
         let mut metadata = std::collections::BTreeMap::new();
-        if let Ok(value) = serde_json::to_value(object) {
+        if let Some(revision) = revision {
+            metadata.insert("revision".to_string(), revision.to_string());
+        } else if let Ok(value) = serde_json::to_value(object) {
             let revision = [
                 "/status/lastAttemptedRevision",
                 "/status/lastAppliedRevision",

@@ -226,6 +226,12 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     assert!(event["timestamp"].as_str().unwrap().ends_with('Z'), "{event}");
     assert!(event["reason"].as_str().is_some_and(|r| !r.is_empty()), "{event}");
     assert!(event["message"].as_str().unwrap().contains("missing-dir"), "{event}");
+    let head = repo.head();
+    assert_eq!(
+        event["metadata"]["revision"],
+        format!("main@sha1:{head}").as_str(),
+        "the attempted revision: {event}"
+    );
     assert_eq!(failure.header("gotk-component"), Some("kustomize-controller"));
     assert!(failure.header("x-signature").is_none());
 
@@ -249,6 +255,10 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
             .find(|r| r.json()["involvedObject"]["name"] == "good" && r.json()["severity"] == "info")
     });
     assert_eq!(success.json()["reason"], "ReconciliationSucceeded");
+    assert_eq!(
+        success.json()["metadata"]["revision"],
+        format!("main@sha1:{head}").as_str()
+    );
 
     // A 500 is retried: the first event the flaky endpoint refused arrives again, identical.
     wait_for("the refused delivery retried, identical", 60, || {
