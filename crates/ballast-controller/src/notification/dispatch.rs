@@ -131,6 +131,7 @@ pub async fn resolve(
         address: spec.address.clone().unwrap_or_default(),
         channel: spec.channel.clone(),
         username: spec.username.clone(),
+        uid: provider.metadata.uid.clone().unwrap_or_default(),
         ..Default::default()
     };
     if let Some(r) = &spec.secret_ref {
@@ -236,7 +237,8 @@ async fn deliver(client: &kube::Client, ns: &str, name: &str, event: &FluxEvent)
         }
     };
     let delivery = match provider::delivery(&target, event) {
-        Ok(d) => d,
+        Ok(Some(d)) => d,
+        Ok(None) => return,
         Err(e) => {
             eprintln!("notification: provider {ns}/{name}: {e}");
             return;

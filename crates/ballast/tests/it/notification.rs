@@ -18,6 +18,7 @@ use crate::support::*;
 /// One request a [`Recorder`] received.
 #[derive(Clone, Debug)]
 struct Recorded {
+    path: String,
     headers: Vec<(String, String)>,
     body: Vec<u8>,
 }
@@ -97,7 +98,8 @@ fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hang: bool, failures: u
         }
         let count = {
             let mut seen = seen.lock().unwrap();
-            seen.push(Recorded { headers, body });
+            let path = line.split_whitespace().nth(1).unwrap_or("").to_string();
+            seen.push(Recorded { path, headers, body });
             seen.len()
         };
         if hang {
@@ -170,6 +172,7 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     let excluded = Recorder::start(false);
     let hanging = Recorder::start(true);
     let flaky = Recorder::start_failing(false, 1);
+    let git_host = Recorder::start(false);
     let token = "hmac-token-4f2a";
     let mut objects = flux_objects(&ns, &repo.url(), "1s");
     objects += &kustomization(&ns, "good", "./app");
@@ -188,6 +191,8 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     objects += &provider(&ns, "excluded", "generic", &excluded.url, "");
     objects += &provider(&ns, "hanging", "generic", &hanging.url, "  timeout: 2m\n");
     objects += &provider(&ns, "flaky", "generic", &flaky.url, "");
+    let repo_url = git_host.url.replace("/hook", "/org/app");
+    objects += &provider(&ns, "github", "github", &repo_url, "  secretRef:\n    name: hmac\n");
     objects += &provider(&ns, "proxied", "generic", &errors.url, "  proxy: http://127.0.0.1:9\n");
     objects += &alert(&ns, "errors", "errors", "  eventSeverity: error\n");
     objects += &alert(
@@ -199,6 +204,7 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     objects += &alert(&ns, "excluded", "excluded", "  exclusionList:\n  - missing-dir\n");
     objects += &alert(&ns, "hanging", "hanging", "");
     objects += &alert(&ns, "flaky", "flaky", "  eventSeverity: error\n");
+    objects += &alert(&ns, "github", "github", "");
     apply(&objects);
     let _controller = ControllerProcess::start(&ns, &[]);
 
@@ -259,6 +265,22 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
         success.json()["metadata"]["revision"],
         format!("main@sha1:{head}").as_str()
     );
+
+    // Commit statuses on the GitHub API path for the applied (or attempted) commit.
+    let statuses = format!("/api/v3/repos/org/app/statuses/{head}");
+    for (name, state) in [("good", "success"), ("broken", "failure")] {
+        let r = wait_for(&format!("the {state} commit status of {name}"), 120, || {
+            git_host.requests().into_iter().find(|r| {
+                r.path == statuses
+                    && r.json()["state"] == state
+                    && r.json()["context"]
+                        .as_str()
+                        .unwrap_or("")
+                        .starts_with(&format!("kustomization/{name}/"))
+            })
+        });
+        assert_eq!(r.header("authorization"), Some(format!("Bearer {token}").as_str()));
+    }
 
     // A 500 is retried: the first event the flaky endpoint refused arrives again, identical.
     wait_for("the refused delivery retried, identical", 60, || {
