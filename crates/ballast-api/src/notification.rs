@@ -28,7 +28,8 @@ use crate::meta::LocalObjectReference;
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ProviderSpec {
-    /// `generic`, `generic-hmac`, `slack`, `msteams`, `discord` (others are refused by name).
+    /// `generic`, `generic-hmac`, `slack`, `msteams`, `discord`, or a commit status: `github`,
+    /// `gitlab`, `gitea` (others are refused by name).
     #[serde(rename = "type")]
     pub provider_type: String,
     /// Channel (Slack and chat providers).
