@@ -11,6 +11,8 @@
 //!   path at once;
 //! - signatures and tokens are checked in constant time, on the raw body, before any parsing;
 //!   a failure is 401 with an empty body (no detail on what was wrong);
+//! - a GitHub or GitLab delivery id (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`) already
+//!   accepted within [`REPLAY_WINDOW`] is a replay: 409, no effect;
 //! - only then is each resource annotated with `reconcile.fluxcd.io/requestedAt`.
 
 use std::collections::HashMap;
@@ -38,6 +40,11 @@ pub const MAX_BODY: usize = 1 << 20;
 pub const BURST: f64 = 10.0;
 /// Calls a Receiver takes per second, sustained.
 pub const PER_SECOND: f64 = 2.0;
+/// How long an accepted delivery id is remembered.
+pub const REPLAY_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Delivery ids remembered at most (the oldest are forgotten first).
+const REPLAY_MEMORY: usize = 4096;
+
 /// Receiver types served.
 pub const SUPPORTED: &[&str] = &["generic", "generic-hmac", "github", "gitlab"];
 
@@ -148,9 +155,32 @@ struct Hooks {
     client: kube::Client,
     receivers: Store<Receiver>,
     buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+    deliveries: Arc<Mutex<HashMap<String, Instant>>>,
 }
 
 impl Hooks {
+    /// Records `id` (per path); false when it was accepted within [`REPLAY_WINDOW`].
+    fn first_delivery(&self, path: &str, id: &str) -> bool {
+        let Ok(mut seen) = self.deliveries.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let key = format!("{path} {id}");
+        if seen.get(&key).is_some_and(|at| now.duration_since(*at) < REPLAY_WINDOW) {
+            return false;
+        }
+        if seen.len() >= REPLAY_MEMORY {
+            seen.retain(|_, at| now.duration_since(*at) < REPLAY_WINDOW);
+            if seen.len() >= REPLAY_MEMORY
+                && let Some(oldest) = seen.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone())
+            {
+                seen.remove(&oldest);
+            }
+        }
+        seen.insert(key, now);
+        true
+    }
+
     /// Takes a token from the bucket of `path`; false when it is empty.
     fn admit(&self, path: &str) -> bool {
         let Ok(mut buckets) = self.buckets.lock() else {
@@ -182,6 +212,7 @@ pub async fn serve(addr: SocketAddr, client: kube::Client, receivers: Store<Rece
         client,
         receivers,
         buckets: Default::default(),
+        deliveries: Default::default(),
     };
     let app = Router::new()
         .route("/hook/{digest}", post(handle))
@@ -228,6 +259,14 @@ async fn handle(State(hooks): State<Hooks>, Path(digest): Path<String>, headers:
         Verdict::EventNotAccepted => return StatusCode::BAD_REQUEST,
         Verdict::Acknowledge => return StatusCode::OK,
         Verdict::Reconcile => {}
+    }
+    let delivery = ["x-github-delivery", "x-gitlab-event-uuid"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
+    if let Some(id) = delivery
+        && !hooks.first_delivery(&path, id)
+    {
+        return StatusCode::CONFLICT;
     }
     let mut failed = false;
     for r in &receiver.spec.resources {

@@ -398,7 +398,11 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
         post(
             &base,
             &path,
-            &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", sig)],
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", sig),
+                ("X-GitHub-Delivery", "delivery-1"),
+            ],
             body,
         )
     };
@@ -442,4 +446,12 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
         let repo = get("gitrepository", Some(&ns), "app")?;
         (repo["status"]["lastHandledReconcileAt"].as_str() == Some(requested.as_str())).then_some(())
     });
+
+    // The same delivery again (a replay of the accepted body and signature) changes nothing.
+    let status = wait_for("the replay answered", 30, || {
+        let s = push(&good, body);
+        (s != 429).then_some(s)
+    });
+    assert_eq!(status, 409, "a replayed delivery is refused");
+    assert_eq!(annotation(&ns), Some(requested), "the replay changed nothing");
 }
