@@ -4,8 +4,8 @@ use k8s_openapi::apiextensions_apiserver::pkg::apis::apiextensions::v1::CustomRe
 use kube::CustomResourceExt;
 
 use crate::{
-    ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, ImagePolicy,
-    ImageRepository, ImageUpdateAutomation, Kustomization, OCIRepository,
+    Alert, ArtifactGenerator, ExternalArtifact, GitRepository, HelmChart, HelmRelease, HelmRepository, ImagePolicy,
+    ImageRepository, ImageUpdateAutomation, Kustomization, OCIRepository, Provider, Receiver,
 };
 
 /// Every CRD Ballast serves: `GitRepository`, `Kustomization` and `HelmRelease`, the chart
@@ -31,6 +31,10 @@ pub fn all_crds() -> Vec<CustomResourceDefinition> {
     crds.push(structural(ArtifactGenerator::crd()));
     crds.push(structural(ExternalArtifact::crd()));
     crds.extend(image_crds());
+    // Notifications: Provider and Alert store v1beta3, Receiver v1; all serve v1beta2.
+    crds.push(with_older_versions(structural(Provider::crd()), PROVIDER_OLDER));
+    crds.push(with_older_versions(structural(Alert::crd()), ALERT_OLDER));
+    crds.push(with_older_versions(structural(Receiver::crd()), RECEIVER_OLDER));
     crds
 }
 
@@ -80,6 +84,44 @@ const IMAGE_UPDATE_OLDER: &[Older] = &[Older {
     name: "v1beta2",
     spec: &["sourceRef", "git", "interval", "policySelector", "update", "suspend"],
     without: &["git/commit/messageTemplateValues"],
+}];
+
+const PROVIDER_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "type",
+        "interval",
+        "channel",
+        "username",
+        "address",
+        "timeout",
+        "proxy",
+        "secretRef",
+        "certSecretRef",
+        "suspend",
+    ],
+    without: &[],
+}];
+
+const ALERT_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &[
+        "providerRef",
+        "eventSeverity",
+        "eventSources",
+        "inclusionList",
+        "exclusionList",
+        "eventMetadata",
+        "summary",
+        "suspend",
+    ],
+    without: &[],
+}];
+
+const RECEIVER_OLDER: &[Older] = &[Older {
+    name: "v1beta2",
+    spec: &["type", "interval", "events", "resources", "secretRef", "suspend"],
+    without: &[],
 }];
 
 /// `spec` fields of `HelmRelease` `v2beta2` and `v2beta1` (the same list; they differ below it).
@@ -454,7 +496,10 @@ mod tests {
                 "ExternalArtifact",
                 "ImageRepository",
                 "ImagePolicy",
-                "ImageUpdateAutomation"
+                "ImageUpdateAutomation",
+                "Provider",
+                "Alert",
+                "Receiver"
             ]
         );
         for crd in crds {

@@ -2,8 +2,9 @@
 //! `source.toolkit.fluxcd.io` [`GitRepository`], [`HelmRepository`], [`HelmChart`] and
 //! [`OCIRepository`], [`ExternalArtifact`], `source.extensions.fluxcd.io`
 //! [`ArtifactGenerator`], `image.toolkit.fluxcd.io` [`ImageRepository`], [`ImagePolicy`]
-//! and [`ImageUpdateAutomation`], `kustomize.toolkit.fluxcd.io` [`Kustomization`], and
-//! `helm.toolkit.fluxcd.io` [`HelmRelease`] (`v2` stored; `v2beta2` and `v2beta1` served).
+//! and [`ImageUpdateAutomation`], `kustomize.toolkit.fluxcd.io` [`Kustomization`],
+//! `helm.toolkit.fluxcd.io` [`HelmRelease`] (`v2` stored; `v2beta2` and `v2beta1` served), and
+//! `notification.toolkit.fluxcd.io` [`Provider`], [`Alert`] and [`Receiver`].
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
 //! `v1beta1`, each with the fields Flux served in it (no conversion webhook, like Flux), so
@@ -23,6 +24,7 @@ pub mod helm_repository;
 pub mod image;
 pub mod kustomization;
 pub mod meta;
+pub mod notification;
 pub mod oci_repository;
 
 pub use argo::{AppProject, Application, argo_crds};
@@ -35,4 +37,5 @@ pub use helm_release::{HelmRelease, HelmReleaseSpec, HelmReleaseStatus};
 pub use helm_repository::{HelmRepository, HelmRepositorySpec, HelmRepositoryStatus};
 pub use image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
+pub use notification::{Alert, AlertSpec, Provider, ProviderSpec, Receiver, ReceiverSpec};
 pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};

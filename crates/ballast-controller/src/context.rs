@@ -54,6 +54,10 @@ pub struct Context {
     pub helm: OnceLock<crate::helm_release::HelmParts>,
     /// The Argo CD Application controller's parts, once it runs.
     pub argo: OnceLock<crate::application::ArgoParts>,
+    /// Sends events to matching Alerts, when the cluster serves the notification API.
+    pub notifier: OnceLock<crate::notification::dispatch::Dispatcher>,
+    /// This replica's identity (events' `reportingInstance`).
+    pub identity: String,
 }
 
 impl Context {
@@ -90,6 +94,8 @@ impl Context {
             source_mirrors: Default::default(),
             helm: OnceLock::new(),
             argo: OnceLock::new(),
+            notifier: OnceLock::new(),
+            identity: identity.into(),
         }
     }
 
@@ -112,8 +118,29 @@ impl Context {
         }
     }
 
-    /// Publishes an event on `object` (best effort: a failure to record is not a reconcile failure).
-    pub async fn event<K: Resource<DynamicType = ()>>(&self, object: &K, type_: EventType, reason: &str, note: &str) {
+    /// Publishes an event on `object` (best effort: a failure to record is not a reconcile
+    /// failure), and queues it for the matching Alerts (never waiting on a Provider).
+    pub async fn event<K: Resource<DynamicType = ()> + serde::Serialize>(
+        &self,
+        object: &K,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        self.event_at_revision(object, None, type_, reason, note).await;
+    }
+
+    /// [`Context::event`] for an object whose status does not hold the revision yet: Alerts
+    /// get `revision` in the event's metadata.
+    pub async fn event_at_revision<K: Resource<DynamicType = ()> + serde::Serialize>(
+        &self,
+        object: &K,
+        revision: Option<&str>,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        self.notify(object, revision, type_, reason, note);
         let mut note = note.to_string();
         if note.len() > 1000 {
             let mut cut = 997;
@@ -131,5 +158,61 @@ impl Context {
             secondary: None,
         };
         let _ = self.recorder.publish(&event, &object.object_ref(&())).await;
+    }
+
+    /// Queues the event for the Alerts (when some exist), in Flux's payload shape; the
+    /// revision is the object's last attempted, applied or stored one.
+    fn notify<K: Resource<DynamicType = ()> + serde::Serialize>(
+        &self,
+        object: &K,
+        revision: Option<&str>,
+        type_: EventType,
+        reason: &str,
+        note: &str,
+    ) {
+        use crate::notification::{dispatch::Outgoing, event};
+        let Some(notifier) = self.notifier.get() else { return };
+        if !notifier.has_alerts() {
+            return;
+        }
+        let r = object.object_ref(&());
+        let mut metadata = std::collections::BTreeMap::new();
+        if let Some(revision) = revision {
+            metadata.insert("revision".to_string(), revision.to_string());
+        } else if let Ok(value) = serde_json::to_value(object) {
+            let revision = [
+                "/status/lastAttemptedRevision",
+                "/status/lastAppliedRevision",
+                "/status/artifact/revision",
+                "/status/sync/revision",
+            ]
+            .iter()
+            .find_map(|p| value.pointer(p).and_then(|v| v.as_str()).filter(|v| !v.is_empty()));
+            if let Some(revision) = revision {
+                metadata.insert("revision".to_string(), revision.to_string());
+            }
+        }
+        let kind = r.kind.clone().unwrap_or_default();
+        let out = Outgoing {
+            event: event::FluxEvent {
+                involved_object: event::InvolvedObject {
+                    kind: kind.clone(),
+                    namespace: r.namespace.unwrap_or_default(),
+                    name: r.name.unwrap_or_default(),
+                    uid: r.uid.unwrap_or_default(),
+                    api_version: r.api_version.unwrap_or_default(),
+                    resource_version: r.resource_version.unwrap_or_default(),
+                },
+                severity: if type_ == EventType::Warning { "error" } else { "info" }.into(),
+                timestamp: crate::status::now(),
+                message: event::truncate(note.to_string(), event::MAX_MESSAGE),
+                reason: reason.into(),
+                metadata,
+                reporting_controller: event::reporting_controller(&kind).into(),
+                reporting_instance: self.identity.clone(),
+            },
+            labels: object.meta().labels.clone().unwrap_or_default(),
+        };
+        notifier.send(out);
     }
 }

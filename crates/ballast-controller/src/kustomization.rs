@@ -113,7 +113,9 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                     ),
                 );
             }
-            ctx.event(&*ks, EventType::Warning, e.reason(), &message).await;
+            let attempted = status.last_attempted_revision.as_deref();
+            ctx.event_at_revision(&*ks, attempted, EventType::Warning, e.reason(), &message)
+                .await;
             let again = if matches!(e, ReconcileError::Dependency(_) | ReconcileError::ArtifactNotReady(_)) {
                 DEPENDENCY_RETRY.min(retry)
             } else {
@@ -227,6 +229,7 @@ async fn run(
         ks,
         ctx,
         &changes,
+        &revision,
         status.last_applied_revision.as_deref() == Some(revision.as_str()),
     )
     .await;
@@ -516,7 +519,7 @@ async fn check_health(
 
 /// Events summarising a change set: what was written, and — when the revision did not change —
 /// which objects drifted and which fields were put back.
-async fn report_changes(ks: &Kustomization, ctx: &Context, changes: &ChangeSet, same_revision: bool) {
+async fn report_changes(ks: &Kustomization, ctx: &Context, changes: &ChangeSet, revision: &str, same_revision: bool) {
     let written: Vec<String> = changes
         .entries
         .iter()
@@ -556,8 +559,14 @@ async fn report_changes(ks: &Kustomization, ctx: &Context, changes: &ChangeSet, 
             .await;
         }
     }
-    ctx.event(ks, EventType::Normal, "ReconciliationSucceeded", &written.join("\n"))
-        .await;
+    ctx.event_at_revision(
+        ks,
+        Some(revision),
+        EventType::Normal,
+        "ReconciliationSucceeded",
+        &written.join("\n"),
+    )
+    .await;
 }
 
 /// Deleting a Kustomization: with `prune: true`, delete what it applied; then let it go.

@@ -25,6 +25,9 @@
 //!   ([`helm_repository`]); an OCIRepository's layer likewise ([`oci_repository`]), and a
 //!   Kustomization whose `sourceRef` is an OCIRepository follows its artifact as it follows a
 //!   GitRepository's.
+//! - Notifications ([`notification`]): every event a reconciler records is also queued for the
+//!   matching Alerts and sent to their Providers off the reconcile path; with
+//!   [`ControllerOptions::webhook_addr`], Receivers' webhooks ask their resources to reconcile.
 //! - Source composition (Flux 2.7): an ArtifactGenerator runs whenever one of its sources has a
 //!   new artifact and publishes ExternalArtifacts ([`artifact_generator`]), which Kustomizations
 //!   follow as they follow an OCIRepository.
@@ -61,6 +64,7 @@ pub mod image_update;
 pub mod kustomization;
 pub mod leader;
 mod metrics;
+pub mod notification;
 pub mod oci_repository;
 pub mod schedule;
 pub mod shared_resource;
@@ -122,6 +126,8 @@ pub struct ControllerOptions {
     pub watch_unready_after: Duration,
     /// Mirrors of chart sources' URLs (`--source-mirror`, see [`source_mirror`]).
     pub source_mirrors: source_mirror::SourceMirrors,
+    /// Address of the Receivers' webhook server (`--webhook-addr`; off when `None`).
+    pub webhook_addr: Option<SocketAddr>,
 }
 
 /// Why the controller stopped.
@@ -310,6 +316,8 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     controllers.extend(image_controllers(&ctx, &options, &health, config_for(&options)));
     // Argo CD's API: a separate controller, only when the cluster serves it.
     controllers.extend(argo_controllers(&ctx, &options, &health, config_for(&options)));
+    // Notifications: Alerts out, Receivers in.
+    controllers.extend(notification::controllers(&ctx, &options, &health, config_for(&options)).await?);
 
     // --- Chart sources: HelmRepository, OCIRepository ---
     {

@@ -15,7 +15,7 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use http::{HeaderMap, HeaderValue, Request, StatusCode, Uri, header};
-use http_body_util::{BodyExt, Empty};
+use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -230,9 +230,12 @@ pub enum ChartSourceError {
 }
 
 /// A response whose body was read within its limit.
-pub(crate) struct Response {
+pub struct Response {
+    /// HTTP status.
     pub status: StatusCode,
+    /// Response headers.
     pub headers: HeaderMap,
+    /// Body, at most the limit asked for.
     pub body: Vec<u8>,
 }
 
@@ -301,8 +304,8 @@ pub(crate) enum AuthScope {
 
 /// HTTP/1.1 client over rustls (ring), with the system's roots or the given CA.
 #[derive(Clone)]
-pub(crate) struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Empty<Bytes>>,
+pub struct HttpClient {
+    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
     timeout: Duration,
 }
 
@@ -372,10 +375,67 @@ impl HttpClient {
         Ok(HttpClient { client, timeout })
     }
 
+    /// POSTs `body` to `url` with `headers` (marked sensitive: never printed), without following
+    /// redirects (a redirect is answered as it is). The response body is read up to 64 KiB; the
+    /// whole exchange is bounded by the client's timeout.
+    pub async fn post(
+        &self,
+        url: &str,
+        headers: &[(header::HeaderName, HeaderValue)],
+        body: Vec<u8>,
+    ) -> Result<Response, ChartSourceError> {
+        let shown = redact_url(url);
+        let exchange = async {
+            let mut req = Request::post(parse_uri(url)?)
+                .header(header::USER_AGENT, concat!("ballast/", env!("CARGO_PKG_VERSION")));
+            for (name, value) in headers {
+                let mut value = value.clone();
+                value.set_sensitive(true);
+                req = req.header(name, value);
+            }
+            let req = req
+                .body(Full::new(Bytes::from(body)))
+                .map_err(|e| ChartSourceError::Invalid(format!("{shown}: {e}")))?;
+            let resp = self
+                .client
+                .request(req)
+                .await
+                .map_err(|e| ChartSourceError::Unreachable {
+                    url: shown.clone(),
+                    message: error_chain(&e),
+                })?;
+            let status = resp.status();
+            let headers = resp.headers().clone();
+            let mut stream = resp.into_body();
+            let mut buf = Vec::new();
+            while let Some(frame) = stream.frame().await {
+                let Ok(frame) = frame else { break };
+                if let Ok(data) = frame.into_data() {
+                    if buf.len() + data.len() > 64 << 10 {
+                        break;
+                    }
+                    buf.extend_from_slice(&data);
+                }
+            }
+            Ok(Response {
+                status,
+                headers,
+                body: buf,
+            })
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
+            Ok(r) => r,
+            Err(_) => Err(ChartSourceError::Timeout {
+                url: shown,
+                timeout: self.timeout,
+            }),
+        }
+    }
+
     /// GETs `url`, following redirects, reading at most `limit` bytes of body (`what` names the
     /// body in the error). `auth` goes to the first URL's host, or to every host with
     /// [`AuthScope::AnyHost`].
-    pub async fn get(
+    pub(crate) async fn get(
         &self,
         url: &str,
         accept: Option<&str>,
@@ -389,7 +449,7 @@ impl HttpClient {
 
     /// [`HttpClient::get`] with extra request headers (e.g. `If-None-Match`).
     #[allow(clippy::too_many_arguments)]
-    pub async fn get_with(
+    pub(crate) async fn get_with(
         &self,
         url: &str,
         accept: Option<&str>,
@@ -444,7 +504,7 @@ impl HttpClient {
                 req = req.header(header::AUTHORIZATION, auth.clone());
             }
             let req = req
-                .body(Empty::new())
+                .body(Full::new(Bytes::new()))
                 .map_err(|e| ChartSourceError::Invalid(format!("{shown}: {e}")))?;
             let resp = self
                 .client

@@ -362,6 +362,10 @@ pub struct ControllerArgs {
     /// `,secret=NAMESPACE/NAME`. Statuses keep the source's own URL.
     #[arg(long = "source-mirror", value_name = "FROM=TO[,OPTION]")]
     pub source_mirrors: Vec<String>,
+    /// Serve Receivers' webhooks (`POST /hook/<digest>`, the Receiver's status.webhookPath) on
+    /// this address; off by default.
+    #[arg(long, value_name = "ADDR")]
+    pub webhook_addr: Option<std::net::SocketAddr>,
 }
 
 /// `install`.

@@ -28,6 +28,7 @@ pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Opti
         watch_unready_after: ballast_core::parse_duration(&args.watch_unready_after).map_err(anyhow::Error::msg)?,
         source_mirrors: ballast_controller::source_mirror::SourceMirrors::parse(&args.source_mirrors)
             .map_err(anyhow::Error::msg)?,
+        webhook_addr: args.webhook_addr,
     };
     ballast_controller::run(cluster, options).await?;
     Ok(0)

@@ -49,8 +49,10 @@ mod image;
 mod image_automation;
 /// `ballast local up | down | status`.
 mod local;
+
 /// `build --path` outside a Git work tree resolves like `kubectl kustomize`; `--root` confines.
 mod local_build;
+mod notification;
 /// `Releases::plan`: install plan, no change, values change, dropped templates, masking.
 mod release_plan;
 /// Hostile sources: symlinks out of the root, bounded input, secrets kept out of messages.

@@ -1,0 +1,390 @@
+//! The webhook server (`ballast controller --webhook-addr`): `POST /hook/<digest>` asks the
+//! Receiver's `resources` to reconcile at once.
+//!
+//! Guarantees, in the order they apply:
+//! - a body over [`MAX_BODY`] is refused with 413 before anything else reads it;
+//! - an unknown path is 404; each Receiver takes at most [`BURST`] calls at once and
+//!   [`PER_SECOND`] a second after that (429 beyond, before any signature is computed);
+//! - a suspended or not Ready Receiver answers 503;
+//! - the path is recomputed from the Secret's current `token` (`hex(sha256(token + name +
+//!   namespace))`, as Flux) and compared in constant time, so a rotated token retires the old
+//!   path at once;
+//! - signatures and tokens are checked in constant time, on the raw body, before any parsing;
+//!   a failure is 401 with an empty body (no detail on what was wrong);
+//! - a GitHub or GitLab delivery id (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`) already
+//!   accepted within [`REPLAY_WINDOW`] is a replay: 409, no effect;
+//! - only then is each resource annotated with `reconcile.fluxcd.io/requestedAt`.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+
+use axum::Router;
+use axum::body::Bytes;
+use axum::extract::{DefaultBodyLimit, Path, State};
+use axum::http::{HeaderMap, StatusCode};
+use axum::routing::post;
+use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
+use ballast_api::notification::{CrossNamespaceObjectReference, Receiver};
+use hmac::{Hmac, Mac};
+use k8s_openapi::api::core::v1::Secret;
+use kube::api::{Api, ApiResource, DynamicObject, ListParams, Patch, PatchParams};
+use kube::core::GroupVersionKind;
+use kube::runtime::reflector::Store;
+use sha2::{Digest, Sha256};
+
+/// Largest body accepted, in bytes.
+pub const MAX_BODY: usize = 1 << 20;
+/// Calls a Receiver takes at once.
+pub const BURST: f64 = 10.0;
+/// Calls a Receiver takes per second, sustained.
+pub const PER_SECOND: f64 = 2.0;
+/// How long an accepted delivery id is remembered.
+pub const REPLAY_WINDOW: std::time::Duration = std::time::Duration::from_secs(3600);
+/// Delivery ids remembered at most (the oldest are forgotten first).
+const REPLAY_MEMORY: usize = 4096;
+
+/// Receiver types served.
+pub const SUPPORTED: &[&str] = &["generic", "generic-hmac", "github", "gitlab"];
+
+/// `/hook/<hex sha256(token + name + namespace)>`, Flux's `status.webhookPath`.
+pub fn webhook_path(token: &str, name: &str, namespace: &str) -> String {
+    let digest = Sha256::digest(format!("{token}{name}{namespace}").as_bytes());
+    format!("/hook/{}", hex::encode(digest))
+}
+
+/// Equal in constant time (for equal lengths; lengths are not secret here).
+pub fn same(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+}
+
+/// True when `header` is `<algo>=<hex HMAC(body, token)>` with sha1, sha256 or sha512 (only the
+/// algorithms in `allowed`), checked in constant time.
+pub fn signature_valid(header: &str, token: &[u8], body: &[u8], allowed: &[&str]) -> bool {
+    let Some((algo, sig)) = header.trim().split_once('=') else {
+        return false;
+    };
+    let Ok(sig) = hex::decode(sig) else { return false };
+    if !allowed.contains(&algo) {
+        return false;
+    }
+    match algo {
+        "sha1" => Hmac::<sha1::Sha1>::new_from_slice(token).is_ok_and(|mut m| {
+            m.update(body);
+            m.verify_slice(&sig).is_ok()
+        }),
+        "sha256" => Hmac::<Sha256>::new_from_slice(token).is_ok_and(|mut m| {
+            m.update(body);
+            m.verify_slice(&sig).is_ok()
+        }),
+        "sha512" => Hmac::<sha2::Sha512>::new_from_slice(token).is_ok_and(|mut m| {
+            m.update(body);
+            m.verify_slice(&sig).is_ok()
+        }),
+        _ => false,
+    }
+}
+
+/// What a call is, once authenticated.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Verdict {
+    /// Reconcile the resources.
+    Reconcile,
+    /// Answer 200 and do nothing (GitHub's `ping`).
+    Acknowledge,
+    /// An event type the Receiver does not take (400).
+    EventNotAccepted,
+    /// Bad or missing token or signature (401).
+    Unauthorized,
+}
+
+/// Checks a call to a Receiver of `receiver_type` holding `token`, whose `events` filter is
+/// `events` (empty: any).
+pub fn verify(receiver_type: &str, token: &str, events: &[String], headers: &HeaderMap, body: &[u8]) -> Verdict {
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
+    let accepted = |event: Option<&str>| {
+        events.is_empty() || event.is_some_and(|e| events.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    };
+    let token_bytes = token.as_bytes();
+    match receiver_type {
+        "generic" => Verdict::Reconcile,
+        "generic-hmac" => match header("x-signature") {
+            Some(sig) if signature_valid(sig, token_bytes, body, &["sha1", "sha256", "sha512"]) => Verdict::Reconcile,
+            _ => Verdict::Unauthorized,
+        },
+        "github" => {
+            let ok = match (header("x-hub-signature-256"), header("x-hub-signature")) {
+                (Some(sig), _) => signature_valid(sig, token_bytes, body, &["sha256"]),
+                (None, Some(sig)) => signature_valid(sig, token_bytes, body, &["sha1"]),
+                _ => false,
+            };
+            let event = header("x-github-event");
+            if !ok {
+                Verdict::Unauthorized
+            } else if event == Some("ping") {
+                Verdict::Acknowledge
+            } else if !accepted(event) {
+                Verdict::EventNotAccepted
+            } else {
+                Verdict::Reconcile
+            }
+        }
+        "gitlab" => {
+            if !header("x-gitlab-token").is_some_and(|t| same(t.as_bytes(), token_bytes)) {
+                Verdict::Unauthorized
+            } else if !accepted(header("x-gitlab-event")) {
+                Verdict::EventNotAccepted
+            } else {
+                Verdict::Reconcile
+            }
+        }
+        _ => Verdict::Unauthorized,
+    }
+}
+
+/// A token bucket.
+struct Bucket {
+    tokens: f64,
+    at: Instant,
+}
+
+/// Shared with the handler.
+#[derive(Clone)]
+struct Hooks {
+    client: kube::Client,
+    receivers: Store<Receiver>,
+    buckets: Arc<Mutex<HashMap<String, Bucket>>>,
+    deliveries: Arc<Mutex<HashMap<String, Instant>>>,
+}
+
+impl Hooks {
+    /// Records `id` (per path); false when it was accepted within [`REPLAY_WINDOW`].
+    fn first_delivery(&self, path: &str, id: &str) -> bool {
+        let Ok(mut seen) = self.deliveries.lock() else {
+            return false;
+        };
+        let now = Instant::now();
+        let key = format!("{path} {id}");
+        if seen.get(&key).is_some_and(|at| now.duration_since(*at) < REPLAY_WINDOW) {
+            return false;
+        }
+        if seen.len() >= REPLAY_MEMORY {
+            seen.retain(|_, at| now.duration_since(*at) < REPLAY_WINDOW);
+            if seen.len() >= REPLAY_MEMORY
+                && let Some(oldest) = seen.iter().min_by_key(|(_, at)| **at).map(|(k, _)| k.clone())
+            {
+                seen.remove(&oldest);
+            }
+        }
+        seen.insert(key, now);
+        true
+    }
+
+    /// Takes a token from the bucket of `path`; false when it is empty.
+    fn admit(&self, path: &str) -> bool {
+        let Ok(mut buckets) = self.buckets.lock() else {
+            return false;
+        };
+        if buckets.len() > 10_000 {
+            buckets.clear();
+        }
+        let now = Instant::now();
+        let b = buckets
+            .entry(path.to_string())
+            .or_insert(Bucket { tokens: BURST, at: now });
+        b.tokens = (b.tokens + now.duration_since(b.at).as_secs_f64() * PER_SECOND).min(BURST);
+        b.at = now;
+        if b.tokens >= 1.0 {
+            b.tokens -= 1.0;
+            true
+        } else {
+            false
+        }
+    }
+}
+
+/// Serves the webhooks on `addr` until the process ends. Returns the bound address.
+pub async fn serve(addr: SocketAddr, client: kube::Client, receivers: Store<Receiver>) -> std::io::Result<SocketAddr> {
+    let listener = tokio::net::TcpListener::bind(addr).await?;
+    let bound = listener.local_addr()?;
+    let hooks = Hooks {
+        client,
+        receivers,
+        buckets: Default::default(),
+        deliveries: Default::default(),
+    };
+    let app = Router::new()
+        .route("/hook/{digest}", post(handle))
+        .layer(DefaultBodyLimit::max(MAX_BODY))
+        .with_state(hooks);
+    tokio::spawn(async move {
+        let _ = axum::serve(listener, app).await;
+    });
+    Ok(bound)
+}
+
+async fn handle(State(hooks): State<Hooks>, Path(digest): Path<String>, headers: HeaderMap, body: Bytes) -> StatusCode {
+    let path = format!("/hook/{digest}");
+    let Some(receiver) = hooks
+        .receivers
+        .state()
+        .into_iter()
+        .find(|r| r.status.as_ref().and_then(|s| s.webhook_path.as_deref()) == Some(path.as_str()))
+    else {
+        return StatusCode::NOT_FOUND;
+    };
+    if !hooks.admit(&path) {
+        return StatusCode::TOO_MANY_REQUESTS;
+    }
+    let ready = receiver
+        .status
+        .as_ref()
+        .and_then(|s| s.conditions.iter().find(|c| c.type_ == "Ready"))
+        .is_some_and(|c| c.is_true());
+    if receiver.spec.suspend == Some(true) || !ready {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    }
+    let ns = receiver.metadata.namespace.clone().unwrap_or_default();
+    let name = receiver.metadata.name.clone().unwrap_or_default();
+    let Some(token) = token(&hooks.client, &ns, &receiver.spec.secret_ref.name).await else {
+        return StatusCode::SERVICE_UNAVAILABLE;
+    };
+    if !same(webhook_path(&token, &name, &ns).as_bytes(), path.as_bytes()) {
+        return StatusCode::NOT_FOUND;
+    }
+    let events = receiver.spec.events.clone().unwrap_or_default();
+    match verify(&receiver.spec.receiver_type, &token, &events, &headers, &body) {
+        Verdict::Unauthorized => return StatusCode::UNAUTHORIZED,
+        Verdict::EventNotAccepted => return StatusCode::BAD_REQUEST,
+        Verdict::Acknowledge => return StatusCode::OK,
+        Verdict::Reconcile => {}
+    }
+    let delivery = ["x-github-delivery", "x-gitlab-event-uuid"]
+        .iter()
+        .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
+    if let Some(id) = delivery
+        && !hooks.first_delivery(&path, id)
+    {
+        return StatusCode::CONFLICT;
+    }
+    let mut failed = false;
+    for r in &receiver.spec.resources {
+        if let Err(e) = request_reconcile(&hooks.client, &ns, r).await {
+            eprintln!("receiver {ns}/{name}: {} {}: {e}", r.kind, r.name);
+            failed = true;
+        }
+    }
+    if failed {
+        StatusCode::INTERNAL_SERVER_ERROR
+    } else {
+        StatusCode::OK
+    }
+}
+
+/// The Secret's `token`, or `None` when it cannot be read.
+pub async fn token(client: &kube::Client, ns: &str, secret: &str) -> Option<String> {
+    let api: Api<Secret> = Api::namespaced(client.clone(), ns);
+    let s = api.get_opt(secret).await.ok()??;
+    let t = s.data?.get("token")?.0.clone();
+    String::from_utf8(t)
+        .ok()
+        .map(|t| t.trim().to_string())
+        .filter(|t| !t.is_empty())
+}
+
+/// The API version of a kind a Receiver can name without `apiVersion`.
+pub fn default_api_version(kind: &str) -> Option<&'static str> {
+    Some(match kind {
+        "GitRepository" | "HelmRepository" | "HelmChart" | "OCIRepository" | "Bucket" | "ExternalArtifact" => {
+            "source.toolkit.fluxcd.io/v1"
+        }
+        "Kustomization" => "kustomize.toolkit.fluxcd.io/v1",
+        "HelmRelease" => "helm.toolkit.fluxcd.io/v2",
+        "ImageRepository" | "ImagePolicy" | "ImageUpdateAutomation" => "image.toolkit.fluxcd.io/v1",
+        "ArtifactGenerator" => "source.extensions.fluxcd.io/v1beta1",
+        "Application" => "argoproj.io/v1alpha1",
+        _ => return None,
+    })
+}
+
+/// Sets `reconcile.fluxcd.io/requestedAt` to now on the resource (or, with name `*`, on every
+/// object of the kind carrying `matchLabels`) in its namespace (default `ns`).
+async fn request_reconcile(client: &kube::Client, ns: &str, r: &CrossNamespaceObjectReference) -> Result<(), String> {
+    let api_version = r
+        .api_version
+        .as_deref()
+        .or_else(|| default_api_version(&r.kind))
+        .ok_or_else(|| format!("unknown kind {}: set apiVersion", r.kind))?;
+    let (group, version) = api_version.rsplit_once('/').unwrap_or(("", api_version));
+    let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &r.kind));
+    let ns = r.namespace.as_deref().unwrap_or(ns);
+    let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
+    let names: Vec<String> = if r.name == "*" {
+        let selector: Vec<String> = r
+            .match_labels
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}={v}"))
+            .collect();
+        let list = api
+            .list(&ListParams::default().labels(&selector.join(",")))
+            .await
+            .map_err(|e| e.to_string())?;
+        list.items.into_iter().filter_map(|o| o.metadata.name).collect()
+    } else {
+        vec![r.name.clone()]
+    };
+    let now = jiff::Timestamp::now().to_string();
+    let patch = serde_json::json!({"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: now}}});
+    for name in names {
+        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await
+            .map_err(|e| e.to_string())?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn signed(algo: &str, token: &str, body: &[u8]) -> String {
+        let mut m = Hmac::<Sha256>::new_from_slice(token.as_bytes()).unwrap();
+        m.update(body);
+        format!("{algo}={}", hex::encode(m.finalize().into_bytes()))
+    }
+
+    #[test]
+    fn github_needs_the_signature_and_answers_ping() {
+        let body = br#"{"ref":"refs/heads/main"}"#;
+        let mut h = HeaderMap::new();
+        h.insert("x-github-event", "push".parse().unwrap());
+        assert_eq!(verify("github", "t", &[], &h, body), Verdict::Unauthorized);
+        h.insert("x-hub-signature-256", signed("sha256", "t", body).parse().unwrap());
+        assert_eq!(verify("github", "t", &[], &h, body), Verdict::Reconcile);
+        assert_eq!(verify("github", "other", &[], &h, body), Verdict::Unauthorized);
+        assert_eq!(verify("github", "t", &[], &h, b"{}"), Verdict::Unauthorized);
+        assert_eq!(
+            verify("github", "t", &["tag".into()], &h, body),
+            Verdict::EventNotAccepted
+        );
+        h.insert("x-github-event", "ping".parse().unwrap());
+        assert_eq!(verify("github", "t", &["push".into()], &h, body), Verdict::Acknowledge);
+    }
+
+    #[test]
+    fn gitlab_and_generic_hmac_and_paths() {
+        let mut h = HeaderMap::new();
+        h.insert("x-gitlab-token", "t".parse().unwrap());
+        assert_eq!(verify("gitlab", "t", &[], &h, b""), Verdict::Reconcile);
+        assert_eq!(verify("gitlab", "u", &[], &h, b""), Verdict::Unauthorized);
+        let mut h = HeaderMap::new();
+        h.insert("x-signature", signed("sha256", "t", b"x").parse().unwrap());
+        assert_eq!(verify("generic-hmac", "t", &[], &h, b"x"), Verdict::Reconcile);
+        assert_eq!(verify("generic-hmac", "t", &[], &h, b"y"), Verdict::Unauthorized);
+        assert!(webhook_path("t", "n", "ns").starts_with("/hook/"));
+        assert_eq!(webhook_path("t", "n", "ns").len(), 6 + 64);
+        assert!(same(b"abc", b"abc") && !same(b"abc", b"abd") && !same(b"abc", b"ab"));
+    }
+}
