@@ -300,3 +300,68 @@ fn commit_push_rebases_onto_a_concurrent_push_and_never_forces() {
     assert_eq!(git(&remote, &["log", "--format=%s", "-1", "main"]), "other change");
     assert_eq!(git(&c, &["status", "--porcelain"]), "", "the rebase was not undone");
 }
+
+/// `bump image --from-registry`: the newest tag of a real registry (docker-registry with
+/// htpasswd) in a semver range, prereleases and tags that are no version skipped; a wrong
+/// password fails without showing it.
+#[test]
+fn bump_image_from_a_registry_picks_the_newest_tag_in_range() {
+    use crate::image_automation::{SECRET, push_tags};
+    let registry = ballast_testenv::charts::Registry::start("ci", SECRET);
+    push_tags(
+        &registry,
+        "org/app",
+        &["1.0.0", "1.4.2", "v1.5.0", "2.0.0", "1.6.0-rc.1", "latest", "1.10"],
+    );
+    let dir = tempfile::tempdir().unwrap();
+    let values = dir.path().join("values.yaml");
+    std::fs::write(&values, "image:\n  repository: org/app\n  tag: 1.0.0 # bumped by CI\n").unwrap();
+    let repo = format!("{}/org/app", registry.host());
+    let bump = |password: &str, range: &str| {
+        Command::new(env!("CARGO_BIN_EXE_ballast"))
+            .args([
+                "bump",
+                "image",
+                "app",
+                "--from-registry",
+                &repo,
+                "--policy",
+                range,
+                "--insecure",
+            ])
+            .args([
+                "--username",
+                "ci",
+                "--file",
+                values.to_str().unwrap(),
+                "--key",
+                "image.tag",
+                "-o",
+                "json",
+            ])
+            .env("BALLAST_REGISTRY_PASSWORD", password)
+            .output()
+            .expect("run ballast")
+    };
+    let out = bump(SECRET, ">=1.0.0 <2.0.0");
+    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    let json: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(json["tag"], "v1.5.0");
+    assert_eq!(
+        std::fs::read_to_string(&values).unwrap(),
+        "image:\n  repository: org/app\n  tag: v1.5.0 # bumped by CI\n"
+    );
+    let out = bump(SECRET, ">=1.0.0 <2.0.0");
+    assert_eq!(out.status.code(), Some(3), "nothing newer: nothing to do");
+    let out = bump("wrong-password", ">=1.0.0");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(
+        err.contains("401") || err.to_lowercase().contains("unauthorized"),
+        "{err}"
+    );
+    assert!(!err.contains("wrong-password"), "{err}");
+    let out = bump(SECRET, ">=3.0.0");
+    assert_eq!(out.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("no tag matches"));
+}

@@ -13,7 +13,7 @@ use serde_json::Value;
 
 use crate::support::*;
 
-const SECRET: &str = "img-Pa55-word";
+pub(crate) const SECRET: &str = "img-Pa55-word";
 
 fn curl(args: &[&str]) -> String {
     let out = Command::new("curl")
@@ -41,7 +41,7 @@ fn sha256(path: &Path) -> String {
 
 /// Pushes `tags` of `name` as zero-layer OCI manifests (one config blob, a distinct annotation
 /// per tag), as the registry HTTP API takes them: blob upload (POST then PUT), manifest PUT.
-fn push_tags(registry: &Registry, name: &str, tags: &[&str]) {
+pub(crate) fn push_tags(registry: &Registry, name: &str, tags: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     let config = dir.path().join("config.json");
     let body = r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
