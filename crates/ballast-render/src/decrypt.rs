@@ -2,7 +2,9 @@
 //!
 //! A [`Decrypt`] given in [`crate::RenderSpec::decrypt`] sees, in memory, every file a
 //! kustomization reads as data (`secretGenerator`/`configMapGenerator` `files` and `envs`, patch
-//! files) before it is used, and every object of the render before namespaces are assigned.
+//! files) before it is used, every YAML document as it is parsed (before any transformer
+//! changes a value an integrity check covers), and every object of the render before
+//! namespaces are assigned.
 //! Nothing decrypted is written to disk; implementations must never put a plaintext value in
 //! an error message.
 

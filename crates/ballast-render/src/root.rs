@@ -165,7 +165,7 @@ impl Root {
 
     /// [`Root::parse`], with what else the parser saw (explicit nulls).
     pub fn parse_full(&self, text: &str) -> Result<crate::yaml::Parsed, YamlError> {
-        let parsed = parse_stream_limited(text, &self.limits)?;
+        let mut parsed = parse_stream_limited(text, &self.limits)?;
         self.charge(parsed.expanded).map_err(|message| YamlError {
             document: parsed.docs.len(),
             line: 0,
@@ -173,6 +173,19 @@ impl Root {
             message,
             limit: Some(Limit::RenderSize),
         })?;
+        // Encrypted documents are decrypted as read, before any transformer changes a value
+        // their MAC covers (a namespace, a name prefix, labels).
+        if let Some(d) = &self.decrypt {
+            for (document, doc) in parsed.docs.iter_mut().enumerate() {
+                d.object(doc).map_err(|message| YamlError {
+                    document,
+                    line: 0,
+                    column: 0,
+                    message: format!("document {document}: {message}"),
+                    limit: None,
+                })?;
+            }
+        }
         Ok(parsed)
     }
 

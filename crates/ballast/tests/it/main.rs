@@ -55,6 +55,8 @@ mod render_safety;
 mod safety;
 /// Git sources: refs, semver, HTTP auth, SSH host keys.
 mod source;
+/// SOPS: Kustomization `spec.decryption` end to end, `build --decryption-key-file`, `sops` CLI.
+mod sops;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.
 mod sync;
 /// `uninstall` with a running controller: nothing pruned, foreign finalizers kept.
