@@ -431,7 +431,10 @@ async fn build(
     {
         return Err(ReconcileError::Build(format!(
             "Secret/{}/{} is SOPS encrypted, configuring decryption is required",
-            m.object.pointer("/metadata/namespace").and_then(|n| n.as_str()).unwrap_or_default(),
+            m.object
+                .pointer("/metadata/namespace")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default(),
             m.name()
         )));
     }
@@ -485,8 +488,10 @@ async fn decryptor(
         let data = crate::chart_source::secret_data(ctx, &ns, name).await?;
         for (key, value) in data.iter().filter(|(k, _)| k.ends_with(".agekey")) {
             let source = format!("spec.decryption.secretRef: Secret {ns}/{name} key {key}");
-            let text = std::str::from_utf8(value).map_err(|_| ReconcileError::Invalid(format!("{source}: not UTF-8")))?;
-            keys.add(text, &source).map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+            let text =
+                std::str::from_utf8(value).map_err(|_| ReconcileError::Invalid(format!("{source}: not UTF-8")))?;
+            keys.add(text, &source)
+                .map_err(|e| ReconcileError::Invalid(e.to_string()))?;
         }
     }
     Ok(Some(Arc::new(ballast_sops::SopsDecryptor::new(keys))))

@@ -125,13 +125,27 @@ pub fn decrypt(text: &str, key: &[u8; 32], path: &str) -> Result<Plain, Error> {
     data.extend_from_slice(&tag);
     let gcm = SopsGcm::new(key.into());
     let plain = gcm
-        .decrypt(Nonce::from_slice(&iv), Payload { msg: &data, aad: path.as_bytes() })
+        .decrypt(
+            Nonce::from_slice(&iv),
+            Payload {
+                msg: &data,
+                aad: path.as_bytes(),
+            },
+        )
         .map_err(|_| bad("authentication failed (wrong data key, or the value or its key path was changed)"))?;
     let text = || String::from_utf8(plain.clone()).map_err(|_| bad("plaintext is not UTF-8"));
     Ok(match ty.unwrap_or("str") {
         "str" | "time" | "comment" => Plain::Str(text()?),
-        "int" => Plain::Int(text()?.parse().map_err(|_| bad("type int, but the plaintext is not an integer"))?),
-        "float" => Plain::Float(text()?.parse().map_err(|_| bad("type float, but the plaintext is not a number"))?),
+        "int" => Plain::Int(
+            text()?
+                .parse()
+                .map_err(|_| bad("type int, but the plaintext is not an integer"))?,
+        ),
+        "float" => Plain::Float(
+            text()?
+                .parse()
+                .map_err(|_| bad("type float, but the plaintext is not a number"))?,
+        ),
         "bool" => Plain::Bool(match text()?.as_str() {
             "1" | "t" | "T" | "TRUE" | "true" | "True" => true,
             "0" | "f" | "F" | "FALSE" | "false" | "False" => false,
@@ -152,7 +166,13 @@ pub fn encrypt(value: &Plain, key: &[u8; 32], path: &str) -> Result<String, Erro
     let gcm = SopsGcm::new(key.into());
     let plain = value.to_bytes();
     let out = gcm
-        .encrypt(Nonce::from_slice(&iv), Payload { msg: &plain, aad: path.as_bytes() })
+        .encrypt(
+            Nonce::from_slice(&iv),
+            Payload {
+                msg: &plain,
+                aad: path.as_bytes(),
+            },
+        )
         .map_err(|_| Error::Value {
             path: path.to_string(),
             problem: "encryption failed".into(),

@@ -100,8 +100,12 @@ impl Keys {
             if line.is_empty() || line.starts_with('#') {
                 continue;
             }
-            let id = x25519::Identity::from_str(line)
-                .map_err(|_| Error::Key(format!("{source}: line {}: not an age X25519 identity (AGE-SECRET-KEY-1…)", i + 1)))?;
+            let id = x25519::Identity::from_str(line).map_err(|_| {
+                Error::Key(format!(
+                    "{source}: line {}: not an age X25519 identity (AGE-SECRET-KEY-1…)",
+                    i + 1
+                ))
+            })?;
             self.identities.push(id);
             n += 1;
         }
@@ -127,7 +131,9 @@ impl Keys {
 /// Parses an age recipient (`age1…`).
 pub fn parse_recipient(s: &str) -> Result<x25519::Recipient, Error> {
     if s.starts_with("age1pq1") {
-        return Err(Error::Unsupported(format!("post-quantum age recipient {s} is not supported")));
+        return Err(Error::Unsupported(format!(
+            "post-quantum age recipient {s} is not supported"
+        )));
     }
     x25519::Recipient::from_str(s.trim()).map_err(|_| Error::Key(format!("{s:?} is not an age X25519 recipient")))
 }
@@ -199,5 +205,11 @@ pub fn encrypt(bytes: &[u8], format: Format, recipients: &[x25519::Recipient], r
     walk.value(&mut tree, &mut Vec::new(), 0)?;
     let mac = walk.mac();
     md.mac = cipher::encrypt(&Plain::Str(mac), &key, &md.mac_aad())?;
-    store::emit_encrypted(store::Doc { tree, sops: md.to_value() }, format)
+    store::emit_encrypted(
+        store::Doc {
+            tree,
+            sops: md.to_value(),
+        },
+        format,
+    )
 }

@@ -56,7 +56,13 @@ impl Metadata {
             .as_object()
             .ok_or_else(|| Error::Format("the sops metadata is not a mapping".into()))?;
         let mut md = Metadata::default();
-        for st in m.get("age").and_then(Value::as_array).into_iter().flatten().take(MAX_STANZAS) {
+        for st in m
+            .get("age")
+            .and_then(Value::as_array)
+            .into_iter()
+            .flatten()
+            .take(MAX_STANZAS)
+        {
             let (Some(recipient), Some(enc)) = (text(&st["recipient"]), text(&st["enc"])) else {
                 return Err(Error::Format("sops.age entry without recipient or enc".into()));
             };
@@ -214,8 +220,18 @@ pub fn unflatten(flat: &[(String, String)]) -> Value {
         let mut first = true;
         while let Some(part) = parts.next() {
             let last = parts.peek().is_none();
-            let next = || if last { Value::String(value.clone()) } else { Value::Null };
-            if let Some(n) = part.strip_prefix("list_").and_then(|n| n.parse::<usize>().ok()).filter(|_| !first) {
+            let next = || {
+                if last {
+                    Value::String(value.clone())
+                } else {
+                    Value::Null
+                }
+            };
+            if let Some(n) = part
+                .strip_prefix("list_")
+                .and_then(|n| n.parse::<usize>().ok())
+                .filter(|_| !first)
+            {
                 if !cur.is_array() {
                     *cur = Value::Array(Vec::new());
                 }
@@ -231,7 +247,11 @@ pub fn unflatten(flat: &[(String, String)]) -> Value {
                 }
                 cur = &mut a[n];
             } else {
-                let name = if first { part } else { part.strip_prefix("map_").unwrap_or(part) };
+                let name = if first {
+                    part
+                } else {
+                    part.strip_prefix("map_").unwrap_or(part)
+                };
                 if !cur.is_object() {
                     *cur = Value::Object(Map::new());
                 }
@@ -253,7 +273,11 @@ pub fn flatten(v: &Value, prefix: &str, out: &mut Vec<(String, String)>) {
     match v {
         Value::Object(m) => {
             for (k, c) in m {
-                let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}__map_{k}") };
+                let key = if prefix.is_empty() {
+                    k.clone()
+                } else {
+                    format!("{prefix}__map_{k}")
+                };
                 flatten(c, &key, out);
             }
         }

@@ -1,8 +1,8 @@
 //! The render hook: Flux's `spec.decryption` rules over what a build reads and produces.
 
+use ballast_render::decrypt::{Decrypt, FileUse};
 use base64::Engine;
 use base64::engine::general_purpose::STANDARD;
-use ballast_render::decrypt::{Decrypt, FileUse};
 use serde_json::Value;
 
 use crate::{Format, Keys, decrypt, decrypt_value, is_encrypted};
@@ -58,7 +58,10 @@ impl Decrypt for SopsDecryptor {
 
     fn object(&self, object: &mut Value) -> Result<(), String> {
         if object
-            .pointer(&format!("/metadata/annotations/{}", DECRYPT_ANNOTATION.replace('/', "~1")))
+            .pointer(&format!(
+                "/metadata/annotations/{}",
+                DECRYPT_ANNOTATION.replace('/', "~1")
+            ))
             .and_then(Value::as_str)
             == Some("disabled")
         {
@@ -68,11 +71,15 @@ impl Decrypt for SopsDecryptor {
             format!(
                 "{} {}",
                 object["kind"].as_str().unwrap_or_default(),
-                object.pointer("/metadata/name").and_then(Value::as_str).unwrap_or_default()
+                object
+                    .pointer("/metadata/name")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
             )
         };
         if is_encrypted_object(object) {
-            let plain = decrypt_value(object.clone(), &self.keys).map_err(|e| format!("{}: SOPS decryption failed: {e}", what()))?;
+            let plain = decrypt_value(object.clone(), &self.keys)
+                .map_err(|e| format!("{}: SOPS decryption failed: {e}", what()))?;
             *object = plain;
             return Ok(());
         }

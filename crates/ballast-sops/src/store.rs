@@ -137,7 +137,11 @@ fn dotenv_line(out: &mut String, k: &str, v: &Value) -> Result<(), Error> {
         Value::Number(_) | Value::Bool(_) => crate::Plain::from_value(v)
             .map(|p| String::from_utf8_lossy(&p.to_bytes()).into_owned())
             .unwrap_or_default(),
-        _ => return Err(Error::Format(format!("dotenv cannot hold the nested value of key {k:?}"))),
+        _ => {
+            return Err(Error::Format(format!(
+                "dotenv cannot hold the nested value of key {k:?}"
+            )));
+        }
     };
     out.push_str(k);
     out.push('=');

@@ -8,7 +8,9 @@ use ballast_sops::{Error, Format, Keys, Rules, SopsDecryptor, decrypt, encrypt, 
 use serde_json::{Value, json};
 
 fn fixture(p: &str) -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/kustomize-controller").join(p)
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("tests/fixtures/kustomize-controller")
+        .join(p)
 }
 
 fn read(p: &str) -> Vec<u8> {
@@ -22,18 +24,32 @@ fn keys(file: &str) -> Keys {
 }
 
 fn yaml(bytes: &[u8]) -> Value {
-    ballast_render::yaml::parse_stream(std::str::from_utf8(bytes).unwrap()).unwrap().remove(0)
+    ballast_render::yaml::parse_stream(std::str::from_utf8(bytes).unwrap())
+        .unwrap()
+        .remove(0)
 }
 
 #[test]
 fn decrypts_yaml_made_by_sops_and_verifies_the_mac() {
-    let out = decrypt(&read("algorithms/age.yaml"), Format::Yaml, Format::Yaml, &keys("keys/age.txt")).unwrap();
+    let out = decrypt(
+        &read("algorithms/age.yaml"),
+        Format::Yaml,
+        Format::Yaml,
+        &keys("keys/age.txt"),
+    )
+    .unwrap();
     let v = yaml(&out);
     assert_eq!(v["stringData"]["key"], "value");
     assert_eq!(v["metadata"]["name"], "age");
     assert!(v.get("sops").is_none());
     // sops 3.10.2, another key.
-    let out = decrypt(&read("global/secret.yaml"), Format::Yaml, Format::Yaml, &keys("keys/age-global.txt")).unwrap();
+    let out = decrypt(
+        &read("global/secret.yaml"),
+        Format::Yaml,
+        Format::Yaml,
+        &keys("keys/age-global.txt"),
+    )
+    .unwrap();
     assert_eq!(yaml(&out)["metadata"]["name"], "global-age-secret");
     assert!(yaml(&out)["stringData"]["key"].as_str().is_some_and(|s| !s.is_empty()));
 }
@@ -67,17 +83,36 @@ fn a_tampered_file_fails_the_mac() {
 
 #[test]
 fn errors_name_recipients_and_unsupported_keys_never_values() {
-    let err = decrypt(&read("algorithms/age.yaml"), Format::Yaml, Format::Yaml, &keys("keys/age-global.txt")).unwrap_err();
+    let err = decrypt(
+        &read("algorithms/age.yaml"),
+        Format::Yaml,
+        Format::Yaml,
+        &keys("keys/age-global.txt"),
+    )
+    .unwrap_err();
     let msg = err.to_string();
-    assert!(msg.contains("age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29"), "{msg}");
+    assert!(
+        msg.contains("age1l44xcng8dqj32nlv6d930qvvrny05hglzcv9qpc7kxjc6902ma4qufys29"),
+        "{msg}"
+    );
     assert!(!msg.contains("value"), "{msg}");
-    let msg = decrypt(&read("algorithms/pgp.yaml"), Format::Yaml, Format::Yaml, &keys("keys/age.txt"))
-        .unwrap_err()
-        .to_string();
+    let msg = decrypt(
+        &read("algorithms/pgp.yaml"),
+        Format::Yaml,
+        Format::Yaml,
+        &keys("keys/age.txt"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("unsupported kinds") && msg.contains("pgp"), "{msg}");
-    let msg = decrypt(&read("algorithms/age-pq.yaml"), Format::Yaml, Format::Yaml, &keys("keys/age.txt"))
-        .unwrap_err()
-        .to_string();
+    let msg = decrypt(
+        &read("algorithms/age-pq.yaml"),
+        Format::Yaml,
+        Format::Yaml,
+        &keys("keys/age.txt"),
+    )
+    .unwrap_err()
+    .to_string();
     assert!(msg.contains("post-quantum age age1pq1"), "{msg}");
 }
 
@@ -95,7 +130,11 @@ fn render_hook_decrypts_secret_data_objects_and_generator_files() {
     let mut obj = yaml(&read("patches/merge1.yaml"));
     d.object(&mut obj).unwrap();
     assert!(obj.get("sops").is_none());
-    assert!(obj["stringData"]["key"].as_str().is_some_and(|s| !s.starts_with("ENC[")));
+    assert!(
+        obj["stringData"]["key"]
+            .as_str()
+            .is_some_and(|s| !s.starts_with("ENC["))
+    );
     // Opt-out annotation.
     let mut kept = yaml(&read("algorithms/age.yaml"));
     kept["metadata"]["annotations"] = json!({"kustomize.toolkit.fluxcd.io/decrypt": "disabled"});
@@ -132,7 +171,10 @@ fn our_files_round_trip_in_every_format_with_types_and_rules() {
     let enc = encrypt(doc.as_bytes(), Format::Yaml, std::slice::from_ref(&r), rules).unwrap();
     let text = String::from_utf8(enc.clone()).unwrap();
     assert!(!text.contains("hunter2") && !text.contains("5432"), "{text}");
-    assert!(text.contains("type:int") && text.contains("type:float") && text.contains("type:bool"), "{text}");
+    assert!(
+        text.contains("type:int") && text.contains("type:float") && text.contains("type:bool"),
+        "{text}"
+    );
     assert!(text.contains("name: s") && text.contains("encrypted_regex"), "{text}");
     let back = yaml(&decrypt(&enc, Format::Yaml, Format::Yaml, &k).unwrap());
     assert_eq!(back, yaml(doc.as_bytes()));
@@ -141,16 +183,37 @@ fn our_files_round_trip_in_every_format_with_types_and_rules() {
     let json_doc = br#"{"a": "x", "b_unencrypted": "y", "n": 3}"#;
     let enc = encrypt(json_doc, Format::Json, std::slice::from_ref(&r), Rules::default()).unwrap();
     let text = String::from_utf8(enc.clone()).unwrap();
-    assert!(text.contains("\"b_unencrypted\": \"y\"") && text.contains("\"mac\": \"ENC["), "{text}");
+    assert!(
+        text.contains("\"b_unencrypted\": \"y\"") && text.contains("\"mac\": \"ENC["),
+        "{text}"
+    );
     let back: Value = serde_json::from_slice(&decrypt(&enc, Format::Json, Format::Json, &k).unwrap()).unwrap();
     assert_eq!(back, json!({"a": "x", "b_unencrypted": "y", "n": 3}));
 
-    let enc = encrypt(b"USER=me\nPASS=multi\\nline\n", Format::Dotenv, std::slice::from_ref(&r), Rules::default()).unwrap();
+    let enc = encrypt(
+        b"USER=me\nPASS=multi\\nline\n",
+        Format::Dotenv,
+        std::slice::from_ref(&r),
+        Rules::default(),
+    )
+    .unwrap();
     assert!(String::from_utf8_lossy(&enc).contains("sops_mac=ENC["));
-    assert_eq!(decrypt(&enc, Format::Dotenv, Format::Dotenv, &k).unwrap(), b"USER=me\nPASS=multi\\nline\n");
+    assert_eq!(
+        decrypt(&enc, Format::Dotenv, Format::Dotenv, &k).unwrap(),
+        b"USER=me\nPASS=multi\\nline\n"
+    );
 
-    let enc = encrypt(b"raw\nbytes", Format::Binary, std::slice::from_ref(&r), Rules::default()).unwrap();
-    assert_eq!(decrypt(&enc, Format::Binary, Format::Binary, &k).unwrap(), b"raw\nbytes");
+    let enc = encrypt(
+        b"raw\nbytes",
+        Format::Binary,
+        std::slice::from_ref(&r),
+        Rules::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        decrypt(&enc, Format::Binary, Format::Binary, &k).unwrap(),
+        b"raw\nbytes"
+    );
 
     // mac_only_encrypted: unencrypted values may change.
     let rules = Rules {
@@ -160,7 +223,10 @@ fn our_files_round_trip_in_every_format_with_types_and_rules() {
     };
     let enc = encrypt(doc.as_bytes(), Format::Yaml, std::slice::from_ref(&r), rules).unwrap();
     let edited = String::from_utf8(enc).unwrap().replace("name: s\n", "name: t\n");
-    assert_eq!(yaml(&decrypt(edited.as_bytes(), Format::Yaml, Format::Yaml, &k).unwrap())["metadata"]["name"], "t");
+    assert_eq!(
+        yaml(&decrypt(edited.as_bytes(), Format::Yaml, Format::Yaml, &k).unwrap())["metadata"]["name"],
+        "t"
+    );
 }
 
 #[test]
@@ -172,18 +238,40 @@ fn debian_age_decrypts_our_data_key_stanzas() {
     );
     let (secret, k) = new_identity();
     let (_, other) = new_identity();
-    let recipients: Vec<_> = [&k, &other].iter().map(|k| parse_recipient(&k.recipients()[0]).unwrap()).collect();
-    let enc = encrypt(b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: v\n", Format::Yaml, &recipients, Rules::default()).unwrap();
+    let recipients: Vec<_> = [&k, &other]
+        .iter()
+        .map(|k| parse_recipient(&k.recipients()[0]).unwrap())
+        .collect();
+    let enc = encrypt(
+        b"apiVersion: v1\nkind: Secret\nmetadata:\n  name: s\nstringData:\n  k: v\n",
+        Format::Yaml,
+        &recipients,
+        Rules::default(),
+    )
+    .unwrap();
     let doc = yaml(&enc);
     let dir = tempfile::tempdir().unwrap();
     let key_file = dir.path().join("key.txt");
     std::fs::write(&key_file, format!("{secret}\n")).unwrap();
     let stanzas = doc["sops"]["age"].as_array().unwrap();
     assert_eq!(stanzas.len(), 2);
-    let stanza = stanzas.iter().find(|s| s["recipient"] == k.recipients()[0].as_str()).unwrap();
+    let stanza = stanzas
+        .iter()
+        .find(|s| s["recipient"] == k.recipients()[0].as_str())
+        .unwrap();
     let armored = dir.path().join("stanza.age");
     std::fs::write(&armored, stanza["enc"].as_str().unwrap()).unwrap();
-    let out = Command::new("age").arg("-d").arg("-i").arg(&key_file).arg(&armored).output().unwrap();
+    let out = Command::new("age")
+        .arg("-d")
+        .arg("-i")
+        .arg(&key_file)
+        .arg(&armored)
+        .output()
+        .unwrap();
     assert!(out.status.success(), "age -d: {}", String::from_utf8_lossy(&out.stderr));
-    assert_eq!(out.stdout.len(), 32, "the plaintext of a stanza is the 32-byte data key");
+    assert_eq!(
+        out.stdout.len(),
+        32,
+        "the plaintext of a stanza is the 32-byte data key"
+    );
 }

@@ -934,7 +934,10 @@ impl RenderArgs {
             .map_err(|e| anyhow::anyhow!("--decryption-key-file {}: {e}", file.display()))?;
         let mut keys = ballast_sops::Keys::default();
         if keys.add(&text, &file.display().to_string())? == 0 {
-            anyhow::bail!("--decryption-key-file {}: no age identity (AGE-SECRET-KEY-1…) in it", file.display());
+            anyhow::bail!(
+                "--decryption-key-file {}: no age identity (AGE-SECRET-KEY-1…) in it",
+                file.display()
+            );
         }
         Ok(Some(std::sync::Arc::new(ballast_sops::SopsDecryptor::new(keys))))
     }

@@ -30,7 +30,9 @@ fn format(file: &Path, given: Option<&str>) -> Result<Format> {
 }
 
 fn read(file: &Path) -> Result<Vec<u8>> {
-    let len = std::fs::metadata(file).with_context(|| file.display().to_string())?.len();
+    let len = std::fs::metadata(file)
+        .with_context(|| file.display().to_string())?
+        .len();
     if len > ballast_sops::MAX_INPUT as u64 {
         bail!("{}: larger than {} bytes", file.display(), ballast_sops::MAX_INPUT);
     }

@@ -48,7 +48,9 @@ fn files(ns: &str) -> Vec<(String, String)> {
     let secret = encrypt(
         tmp.path(),
         "secret.yaml",
-        &format!("apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: {ns}\nstringData:\n  password: {PASSWORD}\n"),
+        &format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: db\n  namespace: {ns}\nstringData:\n  password: {PASSWORD}\n"
+        ),
         &["--encrypted-regex", "^(data|stringData)$"],
     );
     let env = encrypt(tmp.path(), "app.env", &format!("TOKEN={TOKEN}\n"), &[]);
@@ -130,11 +132,16 @@ fn a_kustomization_with_decryption_syncs_sops_secrets_and_never_shows_them() {
     // The file the sops tool made.
     let real = wait_for("Secret age", 60, || get("secret", Some(&ns), "age"));
     assert_eq!(real["data"]["key"], b64("value"));
-    wait_for("Ready", 60, || ready("kustomization", &ns, "app").filter(|(s, _)| s == "True"));
+    wait_for("Ready", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
 
     // Without decryption an encrypted Secret is refused; a tampered file fails its MAC.
     let m = ready_message(&ns, "no-keys");
-    assert!(m.contains("is SOPS encrypted, configuring decryption is required"), "{m}");
+    assert!(
+        m.contains("is SOPS encrypted, configuring decryption is required"),
+        "{m}"
+    );
     let m = ready_message(&ns, "tampered");
     assert!(m.contains("MAC mismatch"), "{m}");
     assert!(get("secret", Some(&ns), "db-tampered").is_none());
@@ -149,7 +156,10 @@ fn a_kustomization_with_decryption_syncs_sops_secrets_and_never_shows_them() {
     }
     for secret in [PASSWORD, TOKEN] {
         for form in [secret.to_string(), b64(secret)] {
-            assert!(!seen.contains(&form), "a secret value shows in the log, events or status");
+            assert!(
+                !seen.contains(&form),
+                "a secret value shows in the log, events or status"
+            );
         }
     }
     drop(repo);
@@ -166,8 +176,13 @@ fn build_decrypts_with_a_key_file_and_refuses_a_wrong_one() {
     }
     let app = dir.path().join("app").display().to_string();
     let key = key_file().display().to_string();
-    let out = ballast(&["build", "--path", &app, "--decryption-key-file", &key]).ok().stdout;
-    assert!(out.contains(&format!("password: {PASSWORD}")) || out.contains(&b64(PASSWORD)), "{out}");
+    let out = ballast(&["build", "--path", &app, "--decryption-key-file", &key])
+        .ok()
+        .stdout;
+    assert!(
+        out.contains(&format!("password: {PASSWORD}")) || out.contains(&b64(PASSWORD)),
+        "{out}"
+    );
     assert!(out.contains(&b64(TOKEN)), "{out}");
     assert!(!out.contains("sops:"), "{out}");
     // Another key: the error names the recipient and shows no value.
