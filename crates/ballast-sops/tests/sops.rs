@@ -275,3 +275,42 @@ fn debian_age_decrypts_our_data_key_stanzas() {
         "the plaintext of a stanza is the 32-byte data key"
     );
 }
+
+/// The kustomize-controller trees built by the render with the hook, as Flux builds them.
+#[test]
+fn render_decrypts_flux_testdata_trees() {
+    use ballast_render::{BuiltinScopes, RenderSpec, render_plain};
+    use std::sync::Arc;
+    let spec = |path: &str, decrypt: bool| RenderSpec {
+        path: path.into(),
+        default_namespace: Some("default".into()),
+        decrypt: decrypt.then(|| Arc::new(SopsDecryptor::new(keys("keys/age.txt"))) as Arc<dyn Decrypt>),
+        ..Default::default()
+    };
+    let root = fixture("");
+    let data = |path: &str, name: &str| -> Value {
+        let ms = render_plain(&root, &spec(path, true), &BuiltinScopes).unwrap();
+        let m = ms.iter().find(|m| m.object["metadata"]["name"] == name).unwrap();
+        m.object.clone()
+    };
+    use base64::Engine;
+    let b = |s: &str| base64::engine::general_purpose::STANDARD.encode(s);
+    assert_eq!(data("envs", "envs-secret")["data"]["key"], b("value"));
+    assert_eq!(data("files", "files-secret")["data"]["key"], b("value"));
+    assert_eq!(data("inside", "inside-secret")["data"]["key"], b("value"));
+    let patched = data("patches", "patches-secret");
+    assert!(patched.get("sops").is_none(), "{patched}");
+    assert!(
+        patched["stringData"]["merge2"]
+            .as_str()
+            .is_some_and(|s| !s.starts_with("ENC[")),
+        "{patched}"
+    );
+    // Without the hook the files stay encrypted.
+    let ms = render_plain(&root, &spec("envs", false), &BuiltinScopes).unwrap();
+    let s = ms
+        .iter()
+        .find(|m| m.object["metadata"]["name"] == "envs-secret")
+        .unwrap();
+    assert_ne!(s.object["data"]["key"], b("value"));
+}
