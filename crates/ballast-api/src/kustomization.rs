@@ -82,7 +82,7 @@ pub struct KustomizationSpec {
     /// Variable substitution after build. Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_build: Option<serde_json::Value>,
-    /// Secret decryption. Not supported yet.
+    /// Secret decryption: `provider: sops` with age keys (`*.agekey`) in `secretRef`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub decryption: Option<serde_json::Value>,
     /// Apply to another cluster. Not supported yet.

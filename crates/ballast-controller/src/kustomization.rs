@@ -291,7 +291,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     let mut missing = Vec::new();
     for (field, set) in [
         ("spec.postBuild", s.post_build.is_some()),
-        ("spec.decryption", s.decryption.is_some()),
         ("spec.kubeConfig", s.kube_config.is_some()),
         ("spec.serviceAccountName", s.service_account_name.is_some()),
         ("spec.deletionPolicy", s.deletion_policy.is_some()),
@@ -417,6 +416,7 @@ async fn build(
         target_namespace: ks.spec.target_namespace.clone(),
         default_namespace: Some("default".into()),
         ignore,
+        decrypt: decryptor(ks, ctx).await?,
         ..Default::default()
     };
     let manifests = match render_plain(root, &spec, &ctx.cluster) {
@@ -427,6 +427,20 @@ async fn build(
         }
         other => other.map_err(|e| ReconcileError::Build(e.to_string()))?,
     };
+    if spec.decrypt.is_none()
+        && let Some(m) = manifests
+            .iter()
+            .find(|m| m.kind() == "Secret" && m.object.get("sops").is_some())
+    {
+        return Err(ReconcileError::Build(format!(
+            "Secret/{}/{} is SOPS encrypted, configuring decryption is required",
+            m.object
+                .pointer("/metadata/namespace")
+                .and_then(|n| n.as_str())
+                .unwrap_or_default(),
+            m.name()
+        )));
+    }
     // Flux's Kustomization-level overrides, applied on top of the build as Flux does.
     let spec_value = serde_json::to_value(&ks.spec).unwrap_or_default();
     let overrides = json!({
@@ -452,6 +466,38 @@ async fn build(
     let base_dir = root.join(&spec.path);
     ballast_render::kustomize::apply_overrides(root, &base_dir, manifests, &overrides, &origin)
         .map_err(|e| ReconcileError::Build(e.to_string()))
+}
+
+/// The decryption hook of `spec.decryption` (`provider: sops`): age identities from every
+/// `*.agekey` key of `secretRef` (a Secret in the Kustomization's namespace). Decryption happens
+/// in memory during the render; the MAC of every SOPS document is verified. Errors name the
+/// Secret and key, never key material.
+async fn decryptor(
+    ks: &Kustomization,
+    ctx: &Context,
+) -> Result<Option<Arc<dyn ballast_render::decrypt::Decrypt>>, ReconcileError> {
+    let Some(d) = &ks.spec.decryption else {
+        return Ok(None);
+    };
+    let provider = d["provider"].as_str().unwrap_or_default();
+    if provider != "sops" {
+        return Err(ReconcileError::Invalid(format!(
+            "spec.decryption.provider {provider:?}: only \"sops\" is supported"
+        )));
+    }
+    let mut keys = ballast_sops::Keys::default();
+    if let Some(name) = d.pointer("/secretRef/name").and_then(|n| n.as_str()) {
+        let ns = ks.namespace().unwrap_or_default();
+        let data = crate::chart_source::secret_data(ctx, &ns, name).await?;
+        for (key, value) in data.iter().filter(|(k, _)| k.ends_with(".agekey")) {
+            let source = format!("spec.decryption.secretRef: Secret {ns}/{name} key {key}");
+            let text =
+                std::str::from_utf8(value).map_err(|_| ReconcileError::Invalid(format!("{source}: not UTF-8")))?;
+            keys.add(text, &source)
+                .map_err(|e| ReconcileError::Invalid(e.to_string()))?;
+        }
+    }
+    Ok(Some(Arc::new(ballast_sops::SopsDecryptor::new(keys))))
 }
 
 async fn check_health(

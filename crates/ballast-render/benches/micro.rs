@@ -56,6 +56,7 @@ fn benches(c: &mut Criterion) {
         default_namespace: Some("default".into()),
         ignore: None,
         limits: Default::default(),
+        decrypt: None,
     };
     let mut g = c.benchmark_group("render");
     g.throughput(Throughput::Elements(1000));

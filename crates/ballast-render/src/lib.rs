@@ -12,6 +12,7 @@
 //! expansion, nesting), and the whole render within a total size and object count (defaults
 //! and flags in [`limits`]). Error messages never quote scalar values or generator literals.
 
+pub mod decrypt;
 pub mod emit;
 pub mod kustomize;
 pub mod limits;
@@ -21,6 +22,7 @@ pub mod scope;
 pub mod yaml;
 
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use ballast_core::{ManifestError, Origin};
 
@@ -43,6 +45,9 @@ pub struct RenderSpec {
     pub ignore: Option<String>,
     /// Bounds on what the render reads and produces.
     pub limits: Limits,
+    /// Decrypts encrypted files and objects in memory (Flux `spec.decryption`); `None` leaves
+    /// them as they are.
+    pub decrypt: Option<Arc<dyn decrypt::Decrypt>>,
 }
 
 /// Why a render failed. Every variant names the file (and object or document) at fault.
@@ -103,6 +108,14 @@ pub enum RenderError {
         /// File (or what was being rendered).
         file: PathBuf,
         /// Which limit, and how to raise it.
+        message: String,
+    },
+    /// An encrypted file or object cannot be decrypted.
+    #[error("{file}: {message}")]
+    Decrypt {
+        /// File (and document) or object.
+        file: PathBuf,
+        /// Why; never a plaintext value.
         message: String,
     },
     /// A kustomization cannot be built.

@@ -73,7 +73,7 @@ impl Ignores {
 ///   none); cluster-scoped objects lose any namespace they carry;
 /// - a kind that `scopes` does not know and no CRD in the output defines is an error.
 pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Result<Vec<Manifest>, RenderError> {
-    let root = Root::new(root, spec.limits)?;
+    let root = Root::new(root, spec.limits)?.with_decrypt(spec.decrypt.clone());
     let start = root.join(&spec.path);
     let start = start
         .canonicalize()
@@ -119,6 +119,14 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
             }
         }
         check_objects(&root, file, manifests.len())?;
+    }
+    if let Some(d) = root.decryptor() {
+        for m in &mut manifests {
+            d.object(&mut m.object).map_err(|message| RenderError::Decrypt {
+                file: PathBuf::from(m.origin.to_string()),
+                message,
+            })?;
+        }
     }
     check_output(&root, spec, &manifests)?;
     assign_namespaces(&mut manifests, spec, scopes)?;

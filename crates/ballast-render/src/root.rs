@@ -13,10 +13,12 @@ use std::fs;
 use std::io::Read;
 use std::ops::Deref;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 
 use serde_json::Value;
 
 use crate::RenderError;
+use crate::decrypt::{Decrypt, FileUse};
 use crate::limits::{Limit, Limits, Size, VALUE_OVERHEAD};
 use crate::yaml::{YamlError, parse_stream_limited};
 
@@ -27,6 +29,7 @@ pub struct Root {
     path: PathBuf,
     limits: Limits,
     used: Cell<u64>,
+    decrypt: Option<Arc<dyn Decrypt>>,
 }
 
 impl Root {
@@ -40,7 +43,31 @@ impl Root {
             path,
             limits,
             used: Cell::new(0),
+            decrypt: None,
         })
+    }
+
+    /// This root with a decryption hook for the files read as data and the objects built.
+    pub fn with_decrypt(mut self, decrypt: Option<Arc<dyn Decrypt>>) -> Root {
+        self.decrypt = decrypt;
+        self
+    }
+
+    /// The decryption hook, if any.
+    pub fn decryptor(&self) -> Option<&dyn Decrypt> {
+        self.decrypt.as_deref()
+    }
+
+    /// `bytes` read from `p` and used as `usage`, decrypted in memory by the hook (unchanged
+    /// without one).
+    pub fn decrypt_file(&self, p: &Path, bytes: Vec<u8>, usage: FileUse<'_>) -> Result<Vec<u8>, RenderError> {
+        match &self.decrypt {
+            None => Ok(bytes),
+            Some(d) => d.file(bytes, usage).map_err(|message| RenderError::Decrypt {
+                file: self.rel(p),
+                message,
+            }),
+        }
     }
 
     /// The limits of this render.
@@ -138,7 +165,7 @@ impl Root {
 
     /// [`Root::parse`], with what else the parser saw (explicit nulls).
     pub fn parse_full(&self, text: &str) -> Result<crate::yaml::Parsed, YamlError> {
-        let parsed = parse_stream_limited(text, &self.limits)?;
+        let mut parsed = parse_stream_limited(text, &self.limits)?;
         self.charge(parsed.expanded).map_err(|message| YamlError {
             document: parsed.docs.len(),
             line: 0,
@@ -146,6 +173,19 @@ impl Root {
             message,
             limit: Some(Limit::RenderSize),
         })?;
+        // Encrypted documents are decrypted as read, before any transformer changes a value
+        // their MAC covers (a namespace, a name prefix, labels).
+        if let Some(d) = &self.decrypt {
+            for (document, doc) in parsed.docs.iter_mut().enumerate() {
+                d.object(doc).map_err(|message| YamlError {
+                    document,
+                    line: 0,
+                    column: 0,
+                    message: format!("document {document}: {message}"),
+                    limit: None,
+                })?;
+            }
+        }
         Ok(parsed)
     }
 

@@ -52,6 +52,9 @@ pub enum Command {
     Build(BuildArgs),
     /// Render a local Helm chart (directory or .tgz) and print it as `helm template` does.
     Template(TemplateArgs),
+    /// Encrypt or decrypt a SOPS file with age keys (YAML, JSON, dotenv or binary), as `sops` does.
+    #[command(subcommand)]
+    Sops(SopsCommand),
     /// Helm releases on the cluster, stored as the helm CLI stores them.
     #[command(subcommand)]
     Helm(HelmCommand),
@@ -1063,6 +1066,10 @@ pub struct RenderArgs {
     /// Most objects the render may produce.
     #[arg(long, default_value_t = 50_000, value_name = "N")]
     pub max_objects: usize,
+    /// age identities (`AGE-SECRET-KEY-1…` lines, as in a Flux `*.agekey`) to decrypt SOPS
+    /// files and objects with, in memory, as Flux's `spec.decryption` does (MAC verified).
+    #[arg(long, value_name = "FILE")]
+    pub decryption_key_file: Option<PathBuf>,
 }
 
 impl RenderArgs {
@@ -1075,6 +1082,23 @@ impl RenderArgs {
             max_render_size: self.max_render_size,
             max_objects: self.max_objects,
         }
+    }
+
+    /// The SOPS decryption hook of `--decryption-key-file`, `None` without the flag.
+    pub fn decrypt(&self) -> anyhow::Result<Option<std::sync::Arc<dyn ballast_render::decrypt::Decrypt>>> {
+        let Some(file) = &self.decryption_key_file else {
+            return Ok(None);
+        };
+        let text = std::fs::read_to_string(file)
+            .map_err(|e| anyhow::anyhow!("--decryption-key-file {}: {e}", file.display()))?;
+        let mut keys = ballast_sops::Keys::default();
+        if keys.add(&text, &file.display().to_string())? == 0 {
+            anyhow::bail!(
+                "--decryption-key-file {}: no age identity (AGE-SECRET-KEY-1…) in it",
+                file.display()
+            );
+        }
+        Ok(Some(std::sync::Arc::new(ballast_sops::SopsDecryptor::new(keys))))
     }
 }
 
@@ -1539,4 +1563,55 @@ mod tests {
             assert_eq!(rewrite(same), same);
         }
     }
+}
+
+/// `sops`.
+#[derive(Debug, Subcommand)]
+pub enum SopsCommand {
+    /// Encrypt FILE for age recipients and print the SOPS document (format from the file name).
+    Encrypt(SopsEncryptArgs),
+    /// Decrypt FILE (MAC verified) and print the plaintext. Identities come from --key-file,
+    /// else SOPS_AGE_KEY_FILE, SOPS_AGE_KEY and ~/.config/sops/age/keys.txt, as `sops` reads them.
+    Decrypt(SopsDecryptArgs),
+}
+
+/// `sops encrypt`.
+#[derive(Debug, Args)]
+pub struct SopsEncryptArgs {
+    /// age recipients (`age1…`), comma-separated or repeated.
+    #[arg(long, value_name = "RECIPIENT", value_delimiter = ',', required = true)]
+    pub age: Vec<String>,
+    /// Encrypt only values under a key matching this regex.
+    #[arg(long, value_name = "REGEX")]
+    pub encrypted_regex: Option<String>,
+    /// Leave values under a key matching this regex in the clear.
+    #[arg(long, value_name = "REGEX")]
+    pub unencrypted_regex: Option<String>,
+    /// Encrypt only values under a key ending with this suffix.
+    #[arg(long, value_name = "SUFFIX")]
+    pub encrypted_suffix: Option<String>,
+    /// Leave values under a key ending with this suffix in the clear (default `_unencrypted`).
+    #[arg(long, value_name = "SUFFIX")]
+    pub unencrypted_suffix: Option<String>,
+    /// Cover only encrypted values with the MAC.
+    #[arg(long)]
+    pub mac_only_encrypted: bool,
+    /// Format instead of the file name's (yaml, json, dotenv, binary).
+    #[arg(long, value_name = "FORMAT")]
+    pub input_type: Option<String>,
+    /// The plain file.
+    pub file: PathBuf,
+}
+
+/// `sops decrypt`.
+#[derive(Debug, Args)]
+pub struct SopsDecryptArgs {
+    /// File of age identities (`AGE-SECRET-KEY-1…` lines).
+    #[arg(long, value_name = "FILE")]
+    pub key_file: Option<PathBuf>,
+    /// Format instead of the file name's (yaml, json, dotenv, binary).
+    #[arg(long, value_name = "FORMAT")]
+    pub input_type: Option<String>,
+    /// The encrypted file.
+    pub file: PathBuf,
 }

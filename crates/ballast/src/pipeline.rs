@@ -6,7 +6,7 @@ use anyhow::{Context, Result, bail};
 use ballast_apply::{InventoryStore, StoredInventory};
 use ballast_core::{Manifest, Scopes, parse_duration};
 use ballast_kube::{Cluster, ConnectOptions};
-use ballast_render::{Limits, RenderSpec, render_plain};
+use ballast_render::{RenderSpec, render_plain};
 use ballast_source::{Auth, FetchOptions, GitRef, GitSource};
 
 use crate::cli::{SourceArgs, SyncTarget};
@@ -229,14 +229,15 @@ pub fn render(
     target_namespace: Option<&str>,
     default_namespace: Option<&str>,
     scopes: &dyn Scopes,
-    limits: Limits,
+    args: &crate::cli::RenderArgs,
 ) -> Result<Vec<Manifest>> {
     let spec = RenderSpec {
         path: desired.path.clone(),
         target_namespace: target_namespace.map(str::to_string),
         default_namespace: default_namespace.map(str::to_string),
         ignore: None,
-        limits,
+        limits: args.limits(),
+        decrypt: args.decrypt()?,
     };
     Ok(render_plain(&desired.root, &spec, scopes)?)
 }
@@ -272,7 +273,7 @@ pub async fn prepare(target: &SyncTarget, kubeconfig: Option<&Path>, context: Op
         target.target_namespace.as_deref(),
         Some(target.target_namespace.as_deref().unwrap_or("default")),
         &cluster,
-        target.render.limits(),
+        &target.render,
     )?;
     t.lap("render");
     let previous = inventory_store(&cluster, target).load().await?;

@@ -9,6 +9,7 @@ use sha2::{Digest, Sha256};
 
 use super::{Res, err, rel, resolve, strings};
 use crate::RenderError;
+use crate::decrypt::FileUse;
 use crate::root::Root;
 
 /// Adds (or merges into, or replaces) the generated ConfigMaps and Secrets.
@@ -56,6 +57,9 @@ pub(crate) fn generators(
                 };
                 let p = resolve(root, dir, &path, file).map_err(within)?;
                 let bytes = root.read_data_bytes(&p).map_err(|e| here(e.to_string()))?;
+                let bytes = root
+                    .decrypt_file(&p, bytes, FileUse::GeneratorFile(&key))
+                    .map_err(|e| here(e.to_string()))?;
                 check_key(&key).map_err(|m| here(format!("{}: {m}", rel(root, &p).display())))?;
                 // A file that is not UTF-8 goes to binaryData (base64), as in kustomize.
                 match String::from_utf8(bytes) {
@@ -74,6 +78,15 @@ pub(crate) fn generators(
             for entry in envs {
                 let p = resolve(root, dir, &entry, file).map_err(within)?;
                 let text = root.read_data(&p).map_err(|e| here(e.to_string()))?;
+                let text = match root.decryptor() {
+                    None => text,
+                    Some(_) => {
+                        let bytes = root
+                            .decrypt_file(&p, text.into_bytes(), FileUse::GeneratorEnv(&entry))
+                            .map_err(|e| here(e.to_string()))?;
+                        String::from_utf8(bytes).map_err(|_| here("decrypted env file is not UTF-8".into()))?
+                    }
+                };
                 let env = rel(root, &p);
                 for (n, line) in text.lines().enumerate() {
                     // As kustomize: leading blanks go, trailing ones stay; a line without `=`

@@ -7,6 +7,7 @@ use serde_json::Value;
 
 use super::{Res, err, resolve, strings};
 use crate::RenderError;
+use crate::decrypt::FileUse;
 use crate::root::Root;
 
 /// `patchesStrategicMerge` and `patches`.
@@ -99,7 +100,14 @@ fn inline_or_file(root: &Root, dir: &Path, file: &Path, entry: &str, what: &str)
 
 fn read(root: &Root, dir: &Path, file: &Path, path: &str, what: &str) -> Result<String, RenderError> {
     let p = resolve(root, dir, path, file)?;
-    root.read(&p).map_err(|e| err(root, file, format!("{what}: {e}")))
+    let text = root.read(&p).map_err(|e| err(root, file, format!("{what}: {e}")))?;
+    if root.decryptor().is_none() {
+        return Ok(text);
+    }
+    let bytes = root
+        .decrypt_file(&p, text.into_bytes(), FileUse::Patch(path))
+        .map_err(|e| err(root, file, format!("{what}: {e}")))?;
+    String::from_utf8(bytes).map_err(|_| err(root, file, format!("{what}: decrypted patch is not UTF-8")))
 }
 
 fn docs(root: &Root, file: &Path, text: &str, what: &str) -> Result<Vec<Value>, RenderError> {

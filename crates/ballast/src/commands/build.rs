@@ -27,7 +27,7 @@ pub async fn run(args: &BuildArgs) -> Result<u8> {
         args.target_namespace.as_deref(),
         None,
         &AssumeNamespaced,
-        args.render.limits(),
+        &args.render,
     )?;
     let text = to_yaml_stream(manifests.iter().map(|m| &m.object));
     let mut out = std::io::stdout().lock();

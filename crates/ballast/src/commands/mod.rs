@@ -27,6 +27,7 @@ pub mod install;
 mod local;
 mod reconcile;
 mod render;
+mod sops;
 mod sync;
 mod target;
 pub(crate) mod template;
@@ -44,6 +45,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
     match &cli.command {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
+        Command::Sops(cmd) => sops::run(cmd),
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
         Command::Helmfile(args) => helmfile::run(args, kubeconfig, context).await,
         Command::Render(args) => render::run(args),

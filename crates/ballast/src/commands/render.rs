@@ -126,6 +126,7 @@ fn render_unit(args: &RenderUnitArgs) -> Result<Vec<Value>> {
                 default_namespace: None,
                 ignore: None,
                 limits: args.render.limits(),
+                decrypt: args.render.decrypt()?,
             };
             Ok(render_plain(&dir, &spec, &AssumeNamespaced)?
                 .into_iter()

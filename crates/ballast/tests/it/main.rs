@@ -60,6 +60,8 @@ mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,
 /// ownership by inclusion, validation before writing, crash safety.
 mod safety;
+/// SOPS: Kustomization `spec.decryption` end to end, `build --decryption-key-file`, `sops` CLI.
+mod sops;
 /// Git sources: refs, semver, HTTP auth, SSH host keys.
 mod source;
 /// sync: create, no-op, configure, prune, ownership, staging, conflicts, drift, wait.
