@@ -229,31 +229,13 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     };
     let config = controller::Config::default().concurrency(options.concurrency);
 
-    let (repo_store, repo_writer) = reflector::store();
-    let repo_controller = Controller::for_stream(
-        watched(repos.clone(), &health, "GitRepository")
-            .reflect(repo_writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
-        repo_store,
-    )
-    .with_config(config.clone())
-    .shutdown_on_signal()
-    .run(git_repository::reconcile, error_policy, ctx.clone())
-    .for_each(|result| {
-        log_result("GitRepository", result);
-        futures::future::ready(())
-    });
+    let repo_controller = controller_of(repos.clone(), &health, "GitRepository", &config).run_logged(
+        git_repository::reconcile,
+        &ctx,
+        "GitRepository",
+    );
 
-    let (ks_store, ks_writer) = reflector::store();
-    let ks_controller = Controller::for_stream(
-        watched(kustomizations, &health, "Kustomization")
-            .reflect(ks_writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
-        ks_store,
-    )
-    .with_config(config.clone());
+    let ks_controller = controller_of(kustomizations, &health, "Kustomization", &config);
     let store = ks_controller.store();
     let _ = ctx.kustomizations.set(store.clone());
     // Only a new artifact concerns a Kustomization, not the source's progress conditions.
@@ -303,12 +285,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
                 .collect::<Vec<_>>()
         })
         .reconcile_on(tokio_stream(triggers))
-        .shutdown_on_signal()
-        .run(kustomization::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            log_result("Kustomization", result);
-            futures::future::ready(())
-        });
+        .run_logged(kustomization::reconcile, &ctx, "Kustomization");
 
     let mut controllers: Vec<futures::future::BoxFuture<'static, ()>> =
         vec![repo_controller.boxed(), ks_controller.boxed()];
@@ -325,37 +302,17 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
             None => (Api::all(client.clone()), Api::all(client.clone())),
         };
-        let (helm_store, helm_writer) = reflector::store();
-        let helm_controller = Controller::for_stream(
-            watched(helm_repos, &health, "HelmRepository")
-                .reflect(helm_writer)
-                .applied_objects()
-                .predicate_filter(asks_for_reconcile, Default::default()),
-            helm_store,
-        )
-        .with_config(config.clone())
-        .shutdown_on_signal()
-        .run(helm_repository::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            log_result("HelmRepository", result);
-            futures::future::ready(())
-        });
+        let helm_controller = controller_of(helm_repos, &health, "HelmRepository", &config).run_logged(
+            helm_repository::reconcile,
+            &ctx,
+            "HelmRepository",
+        );
         controllers.push(helm_controller.boxed());
-        let (oci_store, oci_writer) = reflector::store();
-        let oci_controller = Controller::for_stream(
-            watched(oci_repos, &health, "OCIRepository")
-                .reflect(oci_writer)
-                .applied_objects()
-                .predicate_filter(asks_for_reconcile, Default::default()),
-            oci_store,
-        )
-        .with_config(config.clone())
-        .shutdown_on_signal()
-        .run(oci_repository::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            log_result("OCIRepository", result);
-            futures::future::ready(())
-        });
+        let oci_controller = controller_of(oci_repos, &health, "OCIRepository", &config).run_logged(
+            oci_repository::reconcile,
+            &ctx,
+            "OCIRepository",
+        );
         controllers.push(oci_controller.boxed());
     }
     // --- end chart sources ---
@@ -370,15 +327,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             Some(ns) => (Api::namespaced(client.clone(), ns), Api::namespaced(client.clone(), ns)),
             None => (Api::all(client.clone()), Api::all(client.clone())),
         };
-        let (gen_store, gen_writer) = reflector::store();
-        let gen_controller = Controller::for_stream(
-            watched(generators, &health, "ArtifactGenerator")
-                .reflect(gen_writer)
-                .applied_objects()
-                .predicate_filter(asks_for_reconcile, Default::default()),
-            gen_store,
-        )
-        .with_config(config.clone());
+        let gen_controller = controller_of(generators, &health, "ArtifactGenerator", &config);
         let gen_store = gen_controller.store();
         let git_sources = watched(git, &health, "GitRepository (ArtifactGenerator sources)")
             .touched_objects()
@@ -395,12 +344,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             .watches_stream(oci_sources, move |repo: OCIRepository| {
                 generators_using(&for_oci, "OCIRepository", &repo)
             })
-            .shutdown_on_signal()
-            .run(artifact_generator::reconcile, error_policy, ctx.clone())
-            .for_each(|result| {
-                log_result("ArtifactGenerator", result);
-                futures::future::ready(())
-            });
+            .run_logged(artifact_generator::reconcile, &ctx, "ArtifactGenerator");
         controllers.push(gen_controller.boxed());
     }
     // --- end source composition ---
@@ -446,15 +390,6 @@ fn helm_controllers(
 ) -> Vec<futures::future::BoxFuture<'static, ()>> {
     let mut out: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
     let client = ctx.client.clone();
-    fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        match ns {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        }
-    }
     let ns = &options.watch_namespace;
     let charts_served = serves(ctx, "source.toolkit.fluxcd.io/v1", "HelmChart");
     if !charts_served {
@@ -463,15 +398,7 @@ fn helm_controllers(
         );
         return out;
     }
-    let (chart_store, chart_writer) = reflector::store();
-    let chart_controller = Controller::for_stream(
-        watched(api::<HelmChart>(&client, ns), health, "HelmChart")
-            .reflect(chart_writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
-        chart_store,
-    )
-    .with_config(config.clone());
+    let chart_controller = controller_of(api::<HelmChart>(&client, ns), health, "HelmChart", &config);
     let store = chart_controller.store();
     let git_sources = watched(
         api::<GitRepository>(&client, ns),
@@ -511,12 +438,7 @@ fn helm_controllers(
     }
     out.push(
         chart_controller
-            .shutdown_on_signal()
-            .run(helm_chart::reconcile, error_policy, ctx.clone())
-            .for_each(|result| {
-                log_result("HelmChart", result);
-                futures::future::ready(())
-            })
+            .run_logged(helm_chart::reconcile, ctx, "HelmChart")
             .boxed(),
     );
 
@@ -526,15 +448,7 @@ fn helm_controllers(
         );
         return out;
     }
-    let (hr_store, hr_writer) = reflector::store();
-    let hr_controller = Controller::for_stream(
-        watched(api::<HelmRelease>(&client, ns), health, "HelmRelease")
-            .reflect(hr_writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
-        hr_store,
-    )
-    .with_config(config);
+    let hr_controller = controller_of(api::<HelmRelease>(&client, ns), health, "HelmRelease", &config);
     let store = hr_controller.store();
     let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
     let drift = drift::DriftWatch::with_selector(
@@ -583,12 +497,7 @@ fn helm_controllers(
     out.push(
         hr_controller
             .reconcile_on(tokio_stream(triggers))
-            .shutdown_on_signal()
-            .run(helm_release::reconcile, error_policy, ctx.clone())
-            .for_each(|result| {
-                log_result("HelmRelease", result);
-                futures::future::ready(())
-            })
+            .run_logged(helm_release::reconcile, ctx, "HelmRelease")
             .boxed(),
     );
     out
@@ -607,45 +516,18 @@ fn image_controllers(
         eprintln!("the cluster does not serve {IMAGE_API_VERSION} ImageUpdateAutomation: image automation not started");
         return Vec::new();
     }
-    fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
-    where
-        K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        match ns {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        }
-    }
     let client = ctx.client.clone();
     let ns = &options.watch_namespace;
     let mut out: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
 
-    let (store, writer) = reflector::store();
-    let repos = Controller::for_stream(
-        watched(api::<ImageRepository>(&client, ns), health, "ImageRepository")
-            .reflect(writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
-        store,
-    )
-    .with_config(config.clone())
-    .shutdown_on_signal()
-    .run(image_repository::reconcile, error_policy, ctx.clone())
-    .for_each(|result| {
-        log_result("ImageRepository", result);
-        futures::future::ready(())
-    });
+    let repos = controller_of(api::<ImageRepository>(&client, ns), health, "ImageRepository", &config).run_logged(
+        image_repository::reconcile,
+        ctx,
+        "ImageRepository",
+    );
     out.push(repos.boxed());
 
-    let (store, writer) = reflector::store();
-    let policies = Controller::for_stream(
-        watched(api::<ImagePolicy>(&client, ns), health, "ImagePolicy")
-            .reflect(writer)
-            .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
-        store,
-    )
-    .with_config(config.clone());
+    let policies = controller_of(api::<ImagePolicy>(&client, ns), health, "ImagePolicy", &config);
     let policy_store = policies.store();
     let scans = watched(
         api::<ImageRepository>(&client, ns),
@@ -670,27 +552,15 @@ fn image_controllers(
         .watches_stream(scans, move |repo: ImageRepository| {
             image_policy::policies_of(&policy_store, &repo)
         })
-        .shutdown_on_signal()
-        .run(image_policy::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            log_result("ImagePolicy", result);
-            futures::future::ready(())
-        });
+        .run_logged(image_policy::reconcile, ctx, "ImagePolicy");
     out.push(policies.boxed());
 
-    let (store, writer) = reflector::store();
-    let automations = Controller::for_stream(
-        watched(
-            api::<ImageUpdateAutomation>(&client, ns),
-            health,
-            "ImageUpdateAutomation",
-        )
-        .reflect(writer)
-        .applied_objects()
-        .predicate_filter(asks_for_reconcile, Default::default()),
-        store,
-    )
-    .with_config(config);
+    let automations = controller_of(
+        api::<ImageUpdateAutomation>(&client, ns),
+        health,
+        "ImageUpdateAutomation",
+        &config,
+    );
     let auto_store = automations.store();
     let chosen = watched(
         api::<ImagePolicy>(&client, ns),
@@ -711,12 +581,7 @@ fn image_controllers(
         .watches_stream(chosen, move |policy: ImagePolicy| {
             image_update::automations_for(&auto_store, &policy)
         })
-        .shutdown_on_signal()
-        .run(image_update::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            log_result("ImageUpdateAutomation", result);
-            futures::future::ready(())
-        });
+        .run_logged(image_update::reconcile, ctx, "ImageUpdateAutomation");
     out.push(automations.boxed());
     out
 }
@@ -765,12 +630,7 @@ fn argo_controllers(
     let controller = controller
         .with_config(config)
         .reconcile_on(tokio_stream(triggers))
-        .shutdown_on_signal()
-        .run(application::reconcile, error_policy, ctx.clone())
-        .for_each(|result| {
-            log_result("Application", result);
-            futures::future::ready(())
-        });
+        .run_logged(application::reconcile, ctx, "Application");
     vec![controller.boxed()]
 }
 
@@ -843,6 +703,77 @@ async fn release(api: &Api<Lease>, cfg: &leader::LeaseConfig) {
             &kube::api::Patch::Merge(&patch),
         )
         .await;
+}
+
+/// `K` in the watched namespace, or in all namespaces.
+fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
+where
+    K: kube::Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
+{
+    match ns {
+        Some(ns) => Api::namespaced(client.clone(), ns),
+        None => Api::all(client.clone()),
+    }
+}
+
+/// The controller of `K` most kinds use: a watch of `api` (its health reported as `what`)
+/// into a reflector store, an object passed on only when [`asks_for_reconcile`] sees a change.
+pub(crate) fn controller_of<K>(
+    api: Api<K>,
+    health: &watch_health::WatchHealth,
+    what: &'static str,
+    config: &controller::Config,
+) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    let (store, writer) = reflector::store();
+    Controller::for_stream(
+        watched(api, health, what)
+            .reflect(writer)
+            .applied_objects()
+            .predicate_filter(asks_for_reconcile, Default::default()),
+        store,
+    )
+    .with_config(config.clone())
+}
+
+/// Running a controller until the shutdown signal, every failed reconcile logged.
+pub(crate) trait RunLogged<K> {
+    /// Runs `reconcile` for each object (errors requeued by [`error_policy`]), logging failures
+    /// as `kind`.
+    fn run_logged<F, Fut>(
+        self,
+        reconcile: F,
+        ctx: &Arc<Context>,
+        kind: &'static str,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static
+    where
+        F: FnMut(Arc<K>, Arc<Context>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Action, ReconcileError>> + Send + 'static;
+}
+
+impl<K> RunLogged<K> for Controller<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    fn run_logged<F, Fut>(
+        self,
+        reconcile: F,
+        ctx: &Arc<Context>,
+        kind: &'static str,
+    ) -> impl std::future::Future<Output = ()> + Send + 'static
+    where
+        F: FnMut(Arc<K>, Arc<Context>) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = Result<Action, ReconcileError>> + Send + 'static,
+    {
+        self.shutdown_on_signal()
+            .run(reconcile, error_policy, ctx.clone())
+            .for_each(move |result| {
+                log_result(kind, result);
+                futures::future::ready(())
+            })
+    }
 }
 
 /// A watch of `api` with client-go's backoff, reporting its failures and recoveries to `health`.

@@ -137,8 +137,8 @@ pub(crate) async fn controllers(
     health: &crate::watch_health::WatchHealth,
     config: kube::runtime::controller::Config,
 ) -> Result<Vec<futures::future::BoxFuture<'static, ()>>, crate::ControllerError> {
-    use futures::{FutureExt, StreamExt};
-    use kube::runtime::{Controller, WatchStreamExt, reflector};
+    use crate::RunLogged;
+    use futures::FutureExt;
 
     let mut out: Vec<futures::future::BoxFuture<'static, ()>> = Vec::new();
     let served = ["Provider", "Alert"]
@@ -154,76 +154,26 @@ pub(crate) async fn controllers(
         eprintln!("the cluster does not serve notification.toolkit.fluxcd.io: notifications not started");
         return Ok(out);
     }
-    fn api<K>(client: &kube::Client, ns: &Option<String>) -> Api<K>
-    where
-        K: Resource<Scope = k8s_openapi::NamespaceResourceScope, DynamicType = ()>,
-    {
-        match ns {
-            Some(ns) => Api::namespaced(client.clone(), ns),
-            None => Api::all(client.clone()),
-        }
-    }
+    use crate::api;
     let client = ctx.client.clone();
     let ns = &options.watch_namespace;
 
-    let (alert_store, alert_writer) = reflector::store();
+    let alerts = crate::controller_of(api::<Alert>(&client, ns), health, "Alert", &config);
     let _ = ctx
         .notifier
-        .set(dispatch::Dispatcher::start(client.clone(), alert_store.clone()));
-    let alerts = Controller::for_stream(
-        crate::watched(api::<Alert>(&client, ns), health, "Alert")
-            .reflect(alert_writer)
-            .applied_objects()
-            .predicate_filter(crate::asks_for_reconcile, Default::default()),
-        alert_store,
-    )
-    .with_config(config.clone())
-    .shutdown_on_signal()
-    .run(reconcile_alert, crate::error_policy, ctx.clone())
-    .for_each(|r| {
-        crate::log_result("Alert", r);
-        futures::future::ready(())
-    });
-    out.push(alerts.boxed());
+        .set(dispatch::Dispatcher::start(client.clone(), alerts.store()));
+    out.push(alerts.run_logged(reconcile_alert, ctx, "Alert").boxed());
 
-    let (provider_store, provider_writer) = reflector::store();
-    let providers = Controller::for_stream(
-        crate::watched(api::<Provider>(&client, ns), health, "Provider")
-            .reflect(provider_writer)
-            .applied_objects()
-            .predicate_filter(crate::asks_for_reconcile, Default::default()),
-        provider_store,
-    )
-    .with_config(config.clone())
-    .shutdown_on_signal()
-    .run(reconcile_provider, crate::error_policy, ctx.clone())
-    .for_each(|r| {
-        crate::log_result("Provider", r);
-        futures::future::ready(())
-    });
-    out.push(providers.boxed());
+    let providers = crate::controller_of(api::<Provider>(&client, ns), health, "Provider", &config);
+    out.push(providers.run_logged(reconcile_provider, ctx, "Provider").boxed());
 
-    let (receiver_store, receiver_writer) = reflector::store();
+    let receivers = crate::controller_of(api::<Receiver>(&client, ns), health, "Receiver", &config);
     if let Some(addr) = options.webhook_addr {
-        let bound = receiver::serve(addr, client.clone(), receiver_store.clone())
+        let bound = receiver::serve(addr, client.clone(), receivers.store())
             .await
             .map_err(|source| crate::ControllerError::Listen { addr, source })?;
         eprintln!("ballast controller {}: webhooks on http://{bound}", options.identity);
     }
-    let receivers = Controller::for_stream(
-        crate::watched(api::<Receiver>(&client, ns), health, "Receiver")
-            .reflect(receiver_writer)
-            .applied_objects()
-            .predicate_filter(crate::asks_for_reconcile, Default::default()),
-        receiver_store,
-    )
-    .with_config(config)
-    .shutdown_on_signal()
-    .run(reconcile_receiver, crate::error_policy, ctx.clone())
-    .for_each(|r| {
-        crate::log_result("Receiver", r);
-        futures::future::ready(())
-    });
-    out.push(receivers.boxed());
+    out.push(receivers.run_logged(reconcile_receiver, ctx, "Receiver").boxed());
     Ok(out)
 }
