@@ -320,13 +320,16 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     if hr.meta().deletion_timestamp.is_some() {
         return finalize(&hr, &api, &ctx).await;
     }
-    if !hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
+    let hr = if hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
+        hr
+    } else {
+        // The reconcile goes on with the patched object: adding the finalizer asks for no
+        // reconcile of its own (see `asks_for_reconcile`).
         let mut finalizers = hr.finalizers().to_vec();
         finalizers.push(HELM_RELEASE_FINALIZER.into());
         let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": hr.resource_version()}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-        return Ok(Action::await_change());
-    }
+        Arc::new(api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?)
+    };
     if hr.suspended() {
         ctx.metrics.record("HelmRelease", &ns, &name, None, started.elapsed());
         return Ok(Action::await_change());
@@ -714,31 +717,37 @@ async fn chart_source(
     })
 }
 
-/// Recovers a `pending-*` latest revision Ballast wrote before this process started: the
-/// operation that wrote it died with its controller.
-async fn recover_interrupted(ctx: &Context, storage_namespace: &str, name: &str) -> Result<bool, ReconcileError> {
-    let Some(parts) = ctx.helm.get() else { return Ok(false) };
-    let store = ballast_release::store::Store::new(ctx.client.clone(), storage_namespace);
-    let mut records = store.history(name).await.map_err(|e| ReconcileError::Release(e.0))?;
-    let Some(last) = records.last_mut() else {
-        return Ok(false);
+/// The release's records, read by their known names when `status.history` names them all (the
+/// same release and storage namespace, fewer snapshots than are kept), else with one LIST; then
+/// a `pending-*` latest revision Ballast wrote before this controller started is recovered
+/// (marked failed: the operation that wrote it died with its process). Returns the releases
+/// and whether a revision was recovered.
+async fn open_releases(
+    hr: &HelmRelease,
+    ctx: &Context,
+    status: &HelmReleaseStatus,
+) -> Result<(Releases, bool), ReconcileError> {
+    let release = release_name(hr);
+    let storage = hr.storage_namespace();
+    let mut releases = Releases::with_storage(&ctx.cluster, &hr.target_namespace(), &storage);
+    if let Some(post_render) = post_renderer(hr) {
+        releases = releases.with_post_renderer(post_render);
+    }
+    let complete = status.storage_namespace.as_deref() == Some(storage.as_str())
+        && status.history.len() < HISTORY_KEPT
+        && status.history.iter().all(|s| s.name == release);
+    let known: Vec<i64> = if complete {
+        status.history.iter().map(|s| s.version).collect()
+    } else {
+        Vec::new()
     };
-    let status = last.release.info.status;
-    if !status.is_pending() || last.deadline.is_none() {
-        return Ok(false);
-    }
-    let written: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
-    if written.is_some_and(|t| t >= parts.started) {
-        return Ok(false);
-    }
-    last.release.info.status = Status::Failed;
-    last.release.info.description =
-        format!("{status} interrupted: the controller stopped before completing (recovered by Ballast on restart)");
-    store
-        .update(&last.release, None)
-        .await
-        .map_err(|e| ReconcileError::Release(e.0))?;
-    Ok(true)
+    let e = |e: ballast_release::ReleaseError| ReconcileError::Release(e.0);
+    releases.load_known(&release, &known).await.map_err(e)?;
+    let recovered = match ctx.helm.get() {
+        Some(parts) => releases.recover_interrupted(&release, parts.started).await.map_err(e)?,
+        None => false,
+    };
+    Ok((releases, recovered))
 }
 
 fn duration_of(text: Option<&str>, default: Duration) -> Duration {
@@ -789,6 +798,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     let generation = hr.meta().generation;
     let release = release_name(hr);
     let namespace = hr.target_namespace();
+    let (releases, recovered) = open_releases(hr, ctx, status).await?;
     status.storage_namespace = Some(hr.storage_namespace());
 
     // A new attempt (spec, chart or values changed) or a reset request clears the counts.
@@ -815,7 +825,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     let force_at = hr.annotations().get(FORCE_REQUEST_ANNOTATION).cloned();
     let force = force_at.is_some() && force_at != status.last_handled_force_at;
 
-    if recover_interrupted(ctx, &hr.storage_namespace(), &release).await? {
+    if recovered {
         ctx.event(
             hr,
             EventType::Warning,
@@ -823,10 +833,6 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             &format!("release {release}: an operation interrupted by a controller restart was marked failed"),
         )
         .await;
-    }
-    let mut releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
-    if let Some(post_render) = post_renderer(hr) {
-        releases = releases.with_post_renderer(post_render);
     }
     let history = releases
         .history(&release)
@@ -1488,8 +1494,8 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
     if !hr.suspended() {
         let release = release_name(hr);
         let namespace = hr.target_namespace();
-        let _ = recover_interrupted(ctx, &hr.storage_namespace(), &release).await;
-        let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+        let status = hr.status.clone().unwrap_or_default();
+        let (releases, _) = open_releases(hr, ctx, &status).await?;
         let history = releases
             .history(&release)
             .await
@@ -1531,6 +1537,19 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
     api.patch(&hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     Ok(Action::await_change())
+}
+
+/// What asks for a HelmRelease reconcile when its object changes (as Flux's generation-changed
+/// and reconcile-requested predicates): its generation, its annotations (`reconcile.fluxcd.io/*`
+/// requests) or its deletion. Status writes, and the finalizer a reconcile adds, ask for none.
+pub fn asks_for_reconcile(hr: &HelmRelease) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = hr.meta();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The HelmReleases to reconcile when a HelmChart or OCIRepository changed.

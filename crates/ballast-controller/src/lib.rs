@@ -504,7 +504,7 @@ fn helm_controllers(
         watched(api::<HelmRelease>(&client, ns), health, "HelmRelease")
             .reflect(hr_writer)
             .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
+            .predicate_filter(helm_release::asks_for_reconcile, Default::default()),
         hr_store,
     )
     .with_config(config);

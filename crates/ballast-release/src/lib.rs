@@ -19,6 +19,13 @@
 //! records when its own operation gives up; once that time has passed (or, for a record
 //! another tool left, once it is older than [`ActionOptions::pending_grace`]), the record is
 //! stale: it is marked `failed` and the new action proceeds. A release is never held forever.
+//!
+//! Reads: a [`Releases`] value reads a release's records once (one LIST by label, or GETs by
+//! the records' known names with [`Releases::load_known`]) and then keeps them in step with its
+//! own writes, so an action and everything its caller reads after it cost no further scan of
+//! the storage namespace. A value is meant for one operation (a command, a reconcile): a new
+//! value sees other writers' changes. Two writers never both create the same revision (the
+//! create fails for the second), which is what keeps concurrent actions apart.
 
 pub mod hooks;
 pub mod objects;
@@ -27,8 +34,9 @@ pub mod store;
 
 pub use plan::{ReleasePlan, plan_diff, plan_diff_with_context};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ballast_apply::{Applier, ApplyOptions};
@@ -108,7 +116,13 @@ pub struct Releases {
     store: Store,
     namespace: String,
     post_render: Option<PostRenderer>,
+    /// The records read so far, by release name, oldest first, with this value's writes.
+    known: Mutex<HashMap<String, Vec<Stored>>>,
 }
+
+/// At most this many revisions past the latest known one are probed by name before
+/// [`Releases::load_known`] falls back to one LIST.
+const PROBE_MAX: i64 = 8;
 
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
@@ -130,6 +144,7 @@ impl Releases {
             store: Store::new(cluster.client().clone(), namespace),
             namespace: namespace.to_string(),
             post_render: None,
+            known: Mutex::default(),
         }
     }
 
@@ -142,6 +157,7 @@ impl Releases {
             store: Store::new(cluster.client().clone(), storage_namespace),
             namespace: namespace.to_string(),
             post_render: None,
+            known: Mutex::default(),
         }
     }
 
@@ -152,9 +168,141 @@ impl Releases {
         self
     }
 
-    /// Every revision of `name`, oldest first.
+    /// Every revision of `name`, oldest first (read once per value, then kept in step with
+    /// this value's writes).
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, ReleaseError> {
-        Ok(self.store.history(name).await?.into_iter().map(|s| s.release).collect())
+        Ok(self.stored(name).await?.into_iter().map(|s| s.release).collect())
+    }
+
+    /// Reads the records of `name` by their Secrets' names when the caller knows which
+    /// revisions exist (`versions`: every revision it saw, e.g. a HelmRelease's
+    /// `status.history`): each is read with a GET, then the revisions after the latest are
+    /// probed until one is missing, so a revision another tool wrote since is found. Falls
+    /// back to one LIST when `versions` is empty or its latest revision is gone (the history
+    /// changed in a way the names cannot tell). Either way the records are then known to this
+    /// value.
+    pub async fn load_known(&self, name: &str, versions: &[i64]) -> Result<(), ReleaseError> {
+        let Some(&latest) = versions.iter().max() else {
+            self.stored(name).await?;
+            return Ok(());
+        };
+        let mut records = Vec::new();
+        let mut wanted: Vec<i64> = versions.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for v in wanted {
+            if let Some(s) = self.store.get(name, v).await? {
+                records.push(s);
+            } else if v == latest {
+                return self.reload(name).await;
+            }
+        }
+        let mut next = latest.saturating_add(1);
+        loop {
+            if next > latest.saturating_add(PROBE_MAX) {
+                return self.reload(name).await;
+            }
+            match self.store.get(name, next).await? {
+                Some(s) => records.push(s),
+                None => break,
+            }
+            next = next.saturating_add(1);
+        }
+        self.lock().insert(name.to_string(), records);
+        Ok(())
+    }
+
+    /// Forgets what was read of `name` and reads its records again (one LIST).
+    async fn reload(&self, name: &str) -> Result<(), ReleaseError> {
+        self.lock().remove(name);
+        self.stored(name).await.map(|_| ())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Stored>>> {
+        self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The records of `name`, oldest first: read once (one LIST), then as this value wrote them.
+    async fn stored(&self, name: &str) -> Result<Vec<Stored>, ReleaseError> {
+        if let Some(known) = self.lock().get(name) {
+            return Ok(known.clone());
+        }
+        let records = self.store.history(name).await?;
+        self.lock().insert(name.to_string(), records.clone());
+        Ok(records)
+    }
+
+    /// Records a write of `release` in what this value knows (when it knows that release).
+    fn remember(&self, release: &Release, deadline: Option<i64>) {
+        let mut known = self.lock();
+        let Some(records) = known.get_mut(&release.name) else {
+            return;
+        };
+        let stored = Stored {
+            release: release.clone(),
+            deadline,
+        };
+        match records.iter_mut().find(|s| s.release.version == release.version) {
+            Some(s) => *s = stored,
+            None => {
+                records.push(stored);
+                records.sort_by_key(|s| s.release.version);
+            }
+        }
+    }
+
+    /// Creates the record of a new revision (fails if it exists).
+    async fn create_record(&self, release: &Release, deadline: Option<i64>) -> Result<(), ReleaseError> {
+        if let Err(e) = self.store.create(release, deadline).await {
+            // Another writer got there first: what this value knew is out of date.
+            self.lock().remove(&release.name);
+            return Err(e);
+        }
+        self.remember(release, deadline);
+        Ok(())
+    }
+
+    /// Replaces the record of a revision.
+    async fn update_record(&self, release: &Release, deadline: Option<i64>) -> Result<(), ReleaseError> {
+        if let Err(e) = self.store.update(release, deadline).await {
+            self.lock().remove(&release.name);
+            return Err(e);
+        }
+        self.remember(release, deadline);
+        Ok(())
+    }
+
+    /// Deletes the record of a revision.
+    async fn delete_record(&self, name: &str, version: i64) -> Result<(), ReleaseError> {
+        self.store.delete(name, version).await?;
+        if let Some(records) = self.lock().get_mut(name) {
+            records.retain(|s| s.release.version != version);
+        }
+        Ok(())
+    }
+
+    /// Marks failed a `pending-*` latest revision of `name` that Ballast wrote (it carries an
+    /// operation deadline) before `started`: the process that was running the operation is
+    /// gone, so nothing will complete it. Returns whether a revision was recovered.
+    pub async fn recover_interrupted(&self, name: &str, started: jiff::Timestamp) -> Result<bool, ReleaseError> {
+        let records = self.stored(name).await?;
+        let Some(last) = records.last() else {
+            return Ok(false);
+        };
+        let status = last.release.info.status;
+        if !status.is_pending() || last.deadline.is_none() {
+            return Ok(false);
+        }
+        let written: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
+        if written.is_some_and(|t| t >= started) {
+            return Ok(false);
+        }
+        let mut release = last.release.clone();
+        release.info.status = Status::Failed;
+        release.info.description =
+            format!("{status} interrupted: the controller stopped before completing (recovered by Ballast on restart)");
+        self.update_record(&release, None).await?;
+        Ok(true)
     }
 
     /// The latest revision of every release in the namespace, by name.
@@ -210,7 +358,7 @@ impl Releases {
     /// The records of `name`, with a stale pending latest revision recovered (marked
     /// failed); an error if a live operation holds it.
     async fn records(&self, name: &str, opts: &ActionOptions) -> Result<Vec<Stored>, ReleaseError> {
-        let mut records = self.store.history(name).await?;
+        let mut records = self.stored(name).await?;
         let Some(last) = records.last_mut() else {
             return Ok(records);
         };
@@ -228,7 +376,7 @@ impl Releases {
         last.release.info.description =
             format!("{status} interrupted: the operation stopped before completing (recovered by Ballast)");
         last.deadline = None;
-        self.store.update(&last.release, None).await?;
+        self.update_record(&last.release, None).await?;
         Ok(records)
     }
 
@@ -414,7 +562,7 @@ impl Releases {
             labels: Default::default(),
             extra: Map::new(),
         };
-        self.store.create(&release, Some(Self::deadline(opts))).await?;
+        self.create_record(&release, Some(Self::deadline(opts))).await?;
         let outcome = async {
             self.hooks(&mut release, "pre-install", opts).await?;
             self.apply(&objects).await?;
@@ -437,23 +585,23 @@ impl Releases {
     ) -> Result<(), ReleaseError> {
         match outcome {
             Ok(()) => {
-                for s in self.store.history(&release.name).await? {
+                for s in self.stored(&release.name).await? {
                     if s.release.info.status == Status::Deployed && s.release.version != release.version {
                         let mut p = s.release;
                         p.info.status = Status::Superseded;
-                        self.store.update(&p, None).await?;
+                        self.update_record(&p, None).await?;
                     }
                 }
                 release.info.status = Status::Deployed;
                 if release.info.description.ends_with("underway") {
                     release.info.description = done.to_string();
                 }
-                self.store.update(release, None).await
+                self.update_record(release, None).await
             }
             Err(e) => {
                 release.info.status = Status::Failed;
                 release.info.description = format!("Release {:?} failed: {e}", release.name);
-                self.store.update(release, None).await?;
+                self.update_record(release, None).await?;
                 Err(ReleaseError(format!("release {} failed: {e}", release.name)))
             }
         }
@@ -522,7 +670,7 @@ impl Releases {
         let name = release.name.clone();
         let new = release_objects(&self.cluster, &release.manifest, &name, &self.namespace)?;
         let old = release_objects(&self.cluster, &current.manifest, &name, &self.namespace)?;
-        self.store.create(release, Some(Self::deadline(opts))).await?;
+        self.create_record(release, Some(Self::deadline(opts))).await?;
         let outcome = async {
             self.hooks(release, &format!("pre-{event}"), opts).await?;
             self.apply(&new).await?;
@@ -607,7 +755,7 @@ impl Releases {
         }
         release.info.status = Status::Uninstalling;
         release.info.deleted = rfc3339(now());
-        self.store.update(&release, Some(Self::deadline(opts))).await?;
+        self.update_record(&release, Some(Self::deadline(opts))).await?;
         let objects = release_objects(&self.cluster, &release.manifest, name, &self.namespace)?;
         let outcome = async {
             self.hooks(&mut release, "pre-delete", opts).await?;
@@ -618,16 +766,16 @@ impl Releases {
         if let Err(e) = outcome {
             release.info.status = Status::Failed;
             release.info.description = format!("uninstallation completed with 1 error(s): {e}");
-            self.store.update(&release, None).await?;
+            self.update_record(&release, None).await?;
             return Err(ReleaseError(format!("release {name}: uninstall failed: {e}")));
         }
         if opts.keep_history {
             release.info.status = Status::Uninstalled;
             release.info.description = "Uninstallation complete".into();
-            self.store.update(&release, None).await?;
+            self.update_record(&release, None).await?;
         } else {
             for s in &records {
-                self.store.delete(name, s.release.version).await?;
+                self.delete_record(name, s.release.version).await?;
             }
         }
         Ok(release)
@@ -636,7 +784,7 @@ impl Releases {
     /// Runs the `test` hooks of the deployed revision of `name` (as `helm test`); their last
     /// runs are recorded in the revision whatever the outcome.
     pub async fn test(&self, name: &str, opts: &ActionOptions) -> Result<Release, ReleaseError> {
-        let records = self.store.history(name).await?;
+        let records = self.stored(name).await?;
         let Some(mut release) = records
             .iter()
             .rev()
@@ -646,7 +794,7 @@ impl Releases {
             return Err(ReleaseError(format!("release {name}: has no deployed releases")));
         };
         let outcome = hooks::run(&self.cluster, &mut release.hooks, "test", &self.namespace, opts.timeout).await;
-        self.store.update(&release, None).await?;
+        self.update_record(&release, None).await?;
         outcome.map(|()| release)
     }
 
@@ -655,7 +803,7 @@ impl Releases {
         if opts.history_max == 0 {
             return Ok(());
         }
-        let records = self.store.history(name).await?;
+        let records = self.stored(name).await?;
         if records.len() <= opts.history_max {
             return Ok(());
         }
@@ -672,7 +820,7 @@ impl Releases {
             if Some(s.release.version) == last_deployed {
                 continue;
             }
-            self.store.delete(name, s.release.version).await?;
+            self.delete_record(name, s.release.version).await?;
             excess -= 1;
         }
         Ok(())

@@ -149,7 +149,7 @@ impl Releases {
         values: &ValueOptions,
         opts: &ActionOptions,
     ) -> Result<ReleasePlan, ReleaseError> {
-        let records = self.store.history(name).await?;
+        let records = self.stored(name).await?;
         let latest = records.last().map(|s| &s.release);
         let exists = latest.is_some_and(|l| l.info.status != Status::Uninstalled);
         let version = latest.map_or(1, |l| l.version + 1);
