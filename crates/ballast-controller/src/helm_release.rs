@@ -22,7 +22,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_api::condition::{ConditionStatus, find, remove_condition, set_condition};
-use ballast_api::helm_chart::HelmChart;
+use ballast_api::helm_chart::{HelmChart, HelmChartSpec, LocalHelmChartSourceReference};
 use ballast_api::helm_release::{
     FORCE_REQUEST_ANNOTATION, HELM_RELEASE_FINALIZER, HelmRelease, HelmReleaseStatus, RESET_REQUEST_ANNOTATION,
     Snapshot, TestHookStatus, shorten_release_name,
@@ -33,9 +33,10 @@ use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::{Action as PlanAction, Change, Inventory, ObjectRef};
 use ballast_helm::release::{Release, Status};
 use ballast_helm::values::ValueOptions;
-use ballast_release::{ActionOptions, HELM_FIELD_MANAGER, Releases};
+use ballast_release::{ActionOptions, HELM_FIELD_MANAGER, Releases, TestFilter};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef as KubeRef, Store};
@@ -439,6 +440,16 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     out
 }
 
+/// Fields set that Ballast accepts without acting on them (each with why): named in the Ready
+/// message and in an `IgnoredFields` warning event, never silently ignored.
+fn ignored(hr: &HelmRelease) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if hr.spec.rollback.as_ref().and_then(|r| r.recreate) == Some(true) {
+        out.push("spec.rollback.recreate (helm 4 has no pod restart on rollback)");
+    }
+    out
+}
+
 fn check_spec(hr: &HelmRelease) -> Result<(), ReconcileError> {
     let missing = unsupported(hr);
     if !missing.is_empty() {
@@ -533,21 +544,20 @@ fn trigger_dependents(hr: &HelmRelease, ctx: &Context) {
     }
 }
 
-/// Creates or updates the HelmChart of `spec.chart`: `<namespace>-<name>` in the source's
-/// namespace, labelled with the HelmRelease (and owned by it when in the same namespace).
-async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, String), ReconcileError> {
-    let Some(template) = &hr.spec.chart else {
-        return Err(ReconcileError::Invalid("spec.chart is not set".into()));
-    };
+/// The HelmChart the controller keeps for `spec.chart` (`None` without one):
+/// `<namespace>-<name>` in the source's namespace, the template's metadata, labelled with the
+/// HelmRelease (and owned by it when in the same namespace). `ballast diff helmrelease`
+/// builds its chart from the same object.
+pub fn helm_chart_of(hr: &HelmRelease) -> Option<HelmChart> {
+    let template = hr.spec.chart.as_ref()?;
     let own_ns = hr.namespace().unwrap_or_default();
-    let ns = template
-        .spec
+    let t = &template.spec;
+    let ns = t
         .source_ref
         .namespace
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| own_ns.clone());
-    let name = hr.helm_chart_name();
     let mut labels: BTreeMap<String, String> = template
         .metadata
         .as_ref()
@@ -560,42 +570,55 @@ async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, S
         .as_ref()
         .and_then(|m| m.annotations.clone())
         .unwrap_or_default();
-    let mut metadata = json!({"name": name, "namespace": ns, "labels": labels, "annotations": annotations});
+    let mut values_files: Vec<String> = t.values_file.iter().cloned().collect();
+    values_files.extend(t.values_files.iter().flatten().cloned());
+    let mut chart = HelmChart::new(
+        &hr.helm_chart_name(),
+        HelmChartSpec {
+            chart: t.chart.clone(),
+            version: t.version.clone().filter(|v| !v.is_empty()),
+            source_ref: LocalHelmChartSourceReference {
+                api_version: t.source_ref.api_version.clone(),
+                kind: t.source_ref.kind.clone(),
+                name: t.source_ref.name.clone(),
+            },
+            interval: t.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
+            reconcile_strategy: t.reconcile_strategy.clone(),
+            values_files: (!values_files.is_empty()).then_some(values_files),
+            ignore_missing_values_files: t.ignore_missing_values_files.filter(|i| *i),
+            ..HelmChartSpec::default()
+        },
+    );
+    chart.metadata.namespace = Some(ns.clone());
+    chart.metadata.labels = Some(labels);
+    chart.metadata.annotations = Some(annotations);
     if ns == own_ns
         && let Some(uid) = hr.uid()
     {
-        metadata["ownerReferences"] = json!([{
-            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "name": hr.name_any(), "uid": uid, "blockOwnerDeletion": false, "controller": true,
+        chart.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "helm.toolkit.fluxcd.io/v2".into(),
+            kind: "HelmRelease".into(),
+            name: hr.name_any(),
+            uid,
+            block_owner_deletion: Some(false),
+            controller: Some(true),
         }]);
     }
-    let t = &template.spec;
-    let mut values_files: Vec<String> = t.values_file.iter().cloned().collect();
-    values_files.extend(t.values_files.iter().flatten().cloned());
-    let mut spec = json!({
-        "chart": t.chart,
-        "sourceRef": {"kind": t.source_ref.kind, "name": t.source_ref.name},
-        "interval": t.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
-    });
-    if let Some(v) = t.version.as_ref().filter(|v| !v.is_empty()) {
-        spec["version"] = json!(v);
+    Some(chart)
+}
+
+/// Creates or updates the HelmChart of `spec.chart` ([`helm_chart_of`]); returns its
+/// namespace and name.
+async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, String), ReconcileError> {
+    let Some(chart) = helm_chart_of(hr) else {
+        return Err(ReconcileError::Invalid("spec.chart is not set".into()));
+    };
+    let ns = chart.namespace().unwrap_or_default();
+    let name = chart.name_any();
+    let mut object = serde_json::to_value(&chart).map_err(|e| ReconcileError::Build(e.to_string()))?;
+    if let Some(o) = object.as_object_mut() {
+        o.remove("status");
     }
-    if let Some(s) = &t.reconcile_strategy {
-        spec["reconcileStrategy"] = json!(s);
-    }
-    if !values_files.is_empty() {
-        spec["valuesFiles"] = json!(values_files);
-    }
-    if t.ignore_missing_values_files == Some(true) {
-        spec["ignoreMissingValuesFiles"] = json!(true);
-    }
-    if let Some(v) = &t.source_ref.api_version {
-        spec["sourceRef"]["apiVersion"] = json!(v);
-    }
-    let object = json!({
-        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
-        "metadata": metadata, "spec": spec,
-    });
     let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
     api.patch(&name, &PatchParams::apply("ballast").force(), &Patch::Apply(&object))
         .await?;
@@ -815,6 +838,11 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     if reset_requested {
         status.last_handled_reset_at = reset;
     }
+    let ignored = ignored(hr);
+    if new_attempt && !ignored.is_empty() {
+        let note = format!("fields not applied: {}", ignored.join(", "));
+        ctx.event(hr, EventType::Warning, "IgnoredFields", &note).await;
+    }
     // What this reconcile works from, as Flux records it every time (a lost status write is
     // corrected by the next reconcile).
     status.last_attempted_revision = Some(chart.revision.clone());
@@ -906,6 +934,16 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         },
         keep_history: false,
         create_namespace: install.create_namespace == Some(true),
+        force: todo != Plan::Install && upgrade.force == Some(true),
+        cleanup_on_fail: todo != Plan::Install && upgrade.cleanup_on_fail == Some(true),
+        wait_for_jobs: match todo {
+            Plan::Install => install.disable_wait_for_jobs != Some(true),
+            _ => upgrade.disable_wait_for_jobs != Some(true),
+        },
+        skip_schema_validation: match todo {
+            Plan::Install => install.disable_schema_validation == Some(true),
+            _ => upgrade.disable_schema_validation == Some(true),
+        },
         ..ActionOptions::default()
     };
 
@@ -1077,10 +1115,13 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             ("ReconciliationSucceeded".to_string(), message)
         }
     };
-    let message = match drift_note {
+    let mut message = match drift_note {
         Some(note) => format!("{message}; {note}"),
         None => message,
     };
+    if !ignored.is_empty() {
+        message = format!("{message}; fields not applied: {}", ignored.join(", "));
+    }
     Ok(Done { reason, message })
 }
 
@@ -1184,6 +1225,7 @@ async fn run_tests(
     }
     let options = ActionOptions {
         timeout: duration_of(test.timeout.as_deref(), timeout),
+        test_filter: test_filter(hr),
         ..ActionOptions::default()
     };
     match releases.test(release, &options).await {
@@ -1227,6 +1269,39 @@ async fn run_tests(
     }
 }
 
+/// `spec.uninstall` as action options: timeout, hooks, history kept, the propagation of the
+/// deletions (`deletionPropagation`, background by default) and the wait for the objects to be
+/// gone (unless `disableWait`), as Flux's uninstall.
+fn uninstall_options(hr: &HelmRelease, timeout: Duration) -> ActionOptions {
+    let u = hr.spec.uninstall.clone().unwrap_or_default();
+    ActionOptions {
+        timeout: duration_of(u.timeout.as_deref(), timeout),
+        no_hooks: u.disable_hooks == Some(true),
+        keep_history: u.keep_history == Some(true),
+        wait_for_delete: u.disable_wait != Some(true),
+        deletion_propagation: match u.deletion_propagation.as_deref() {
+            Some("foreground") => PropagationPolicy::Foreground,
+            Some("orphan") => PropagationPolicy::Orphan,
+            _ => PropagationPolicy::Background,
+        },
+        ..ActionOptions::default()
+    }
+}
+
+/// `spec.test.filters` as the tests to run: names to leave out (`exclude: true`) and, when
+/// any filter includes, only those.
+fn test_filter(hr: &HelmRelease) -> TestFilter {
+    let mut filter = TestFilter::default();
+    for f in hr.spec.test.iter().flat_map(|t| t.filters.iter().flatten()) {
+        if f.exclude == Some(true) {
+            filter.skip.push(f.name.clone());
+        } else {
+            filter.only.push(f.name.clone());
+        }
+    }
+    filter
+}
+
 /// Remediates a failed install (uninstall) or upgrade (rollback to the last successful
 /// revision, or uninstall), recording `Remediated`.
 async fn remediate(
@@ -1248,13 +1323,7 @@ async fn remediate(
         .unwrap_or_else(|| "rollback".into());
     let uninstall = failed == Plan::Install || upgrade_strategy == "uninstall";
     let outcome = if uninstall {
-        let u = hr.spec.uninstall.clone().unwrap_or_default();
-        let options = ActionOptions {
-            timeout: duration_of(u.timeout.as_deref(), timeout),
-            no_hooks: u.disable_hooks == Some(true),
-            keep_history: u.keep_history == Some(true),
-            ..ActionOptions::default()
-        };
+        let options = uninstall_options(hr, timeout);
         releases
             .uninstall(release, &options)
             .await
@@ -1273,8 +1342,11 @@ async fn remediate(
         let options = ActionOptions {
             timeout: duration_of(r.timeout.as_deref(), timeout),
             wait: r.disable_wait != Some(true),
+            wait_for_jobs: r.disable_wait_for_jobs != Some(true),
             no_hooks: r.disable_hooks == Some(true),
             history_max: usize::try_from(hr.max_history()).unwrap_or(0),
+            force: r.force == Some(true),
+            cleanup_on_fail: r.cleanup_on_fail == Some(true),
             ..ActionOptions::default()
         };
         let target = releases.history(release).await.ok().and_then(|h| {
@@ -1501,14 +1573,8 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
             .await
             .map_err(|e| ReconcileError::Release(e.0))?;
         if history.last().is_some_and(|r| r.info.status != Status::Uninstalled) {
-            let u = hr.spec.uninstall.clone().unwrap_or_default();
             let timeout = duration_of(hr.spec.timeout.as_deref(), Duration::from_secs(300));
-            let options = ActionOptions {
-                timeout: duration_of(u.timeout.as_deref(), timeout),
-                no_hooks: u.disable_hooks == Some(true),
-                keep_history: u.keep_history == Some(true),
-                ..ActionOptions::default()
-            };
+            let options = uninstall_options(hr, timeout);
             match releases.uninstall(&release, &options).await {
                 Ok(_) => {
                     let note = format!("Helm uninstall succeeded for release {namespace}/{release}");

@@ -45,6 +45,7 @@ use ballast_helm::release::render::{ReleaseRenderOptions, RenderedRelease, rende
 use ballast_helm::release::{Info, Release, Status, rfc3339};
 use ballast_helm::values::ValueOptions;
 use ballast_kube::Cluster;
+use kube::api::PropagationPolicy;
 use serde_json::Map;
 
 use crate::objects::{keep, release_objects};
@@ -76,6 +77,43 @@ pub struct ActionOptions {
     pub pending_grace: Duration,
     /// install: create the release namespace when it does not exist.
     pub create_namespace: bool,
+    /// upgrade and rollback: fields another manager owns are taken (conflicts forced), and an
+    /// object whose update the API server refuses (an immutable field) is deleted and created
+    /// anew (helm's `--force`).
+    pub force: bool,
+    /// upgrade and rollback: when the action fails, the objects it created (absent before it)
+    /// are deleted (helm's `--cleanup-on-fail`).
+    pub cleanup_on_fail: bool,
+    /// With `wait`, Jobs are waited for until complete (helm's `--wait-for-jobs`); else they
+    /// are left out of the wait.
+    pub wait_for_jobs: bool,
+    /// The values are not checked against the chart's `values.schema.json` (helm's
+    /// `--skip-schema-validation`).
+    pub skip_schema_validation: bool,
+    /// uninstall: how each deletion reaches the object's dependents (helm's
+    /// `--cascade`: background, foreground or orphan).
+    pub deletion_propagation: PropagationPolicy,
+    /// uninstall: wait (at most `timeout`) until the deleted objects are gone (helm's
+    /// `uninstall --wait`).
+    pub wait_for_delete: bool,
+    /// test: which tests run (helm's `test --filter`).
+    pub test_filter: TestFilter,
+}
+
+/// The tests a `test` runs, by hook name (helm's `--filter name=...` and `!name=...`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestFilter {
+    /// Only these run (all when empty).
+    pub only: Vec<String>,
+    /// These never run.
+    pub skip: Vec<String>,
+}
+
+impl TestFilter {
+    /// True when the test hook `name` runs.
+    pub fn runs(&self, name: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|n| n == name)) && !self.skip.iter().any(|n| n == name)
+    }
 }
 
 impl Default for ActionOptions {
@@ -88,6 +126,13 @@ impl Default for ActionOptions {
             keep_history: false,
             pending_grace: Duration::from_secs(300),
             create_namespace: false,
+            force: false,
+            cleanup_on_fail: false,
+            wait_for_jobs: true,
+            skip_schema_validation: false,
+            deletion_propagation: PropagationPolicy::Background,
+            wait_for_delete: false,
+            test_filter: TestFilter::default(),
         }
     }
 }
@@ -333,6 +378,7 @@ impl Releases {
         values: &ValueOptions,
         revision: i64,
         is_upgrade: bool,
+        opts: &ActionOptions,
     ) -> Result<RenderedRelease, ReleaseError> {
         let opts = ReleaseRenderOptions {
             name: name.to_string(),
@@ -342,6 +388,7 @@ impl Releases {
             kube_version: self.kube_version().await,
             values: values.clone(),
             api_versions: self.cluster.api_versions(),
+            skip_schema_validation: opts.skip_schema_validation,
         };
         let chart = chart.to_path_buf();
         let mut rendered = tokio::task::spawn_blocking(move || render_release(&chart, &opts))
@@ -387,8 +434,9 @@ impl Releases {
         now().as_second().saturating_add(t.saturating_mul(3)).saturating_add(30)
     }
 
-    /// Applies a release's objects with server-side apply.
-    async fn apply(&self, objects: &[Manifest]) -> Result<(), ReleaseError> {
+    /// Applies a release's objects with server-side apply (`force`: conflicts forced, refused
+    /// updates recreated). The objects it created are added to `created`, also when it fails.
+    async fn apply(&self, objects: &[Manifest], force: bool, created: &mut Vec<ObjectRef>) -> Result<(), ReleaseError> {
         if objects.is_empty() {
             return Ok(());
         }
@@ -396,19 +444,35 @@ impl Releases {
         // helm's apply entry, as helm 4 does when it moves a release to server-side apply.
         let options = ApplyOptions {
             take_over: vec![HELM_FIELD_MANAGER.to_string()],
+            force,
+            recreate: force,
             ..ApplyOptions::default()
         };
         let applier = Applier::new(&self.cluster, options);
-        applier.apply(objects, &Inventory::default()).await.map_err(err)?;
-        Ok(())
+        let (changes, outcome) = match applier.apply(objects, &Inventory::default()).await {
+            Ok(changes) => (changes, Ok(())),
+            Err(e) => (e.changes.clone(), Err(err(e))),
+        };
+        created.extend(
+            changes
+                .entries
+                .iter()
+                .filter(|e| e.change == ballast_core::Change::Created)
+                .map(|e| e.object.clone()),
+        );
+        outcome
     }
 
     async fn wait(&self, objects: &[Manifest], opts: &ActionOptions) -> Result<(), ReleaseError> {
         if !opts.wait || objects.is_empty() {
             return Ok(());
         }
+        let mut waited = refs(objects);
+        if !opts.wait_for_jobs {
+            waited.retain(|r| !(r.kind == "Job" && r.group == "batch"));
+        }
         let report = ballast_health::Waiter::new(&self.cluster)
-            .wait(&refs(objects), opts.timeout)
+            .wait(&waited, opts.timeout)
             .await;
         if report.all_healthy() {
             Ok(())
@@ -431,9 +495,17 @@ impl Releases {
     /// live object this release owns is deleted: one whose `meta.helm.sh/release-name` or
     /// `-namespace` names another release is left alone (it was taken over), and the delete
     /// carries the UID read, so an object recreated meanwhile is never removed.
-    async fn delete_dropped(&self, release: &str, old: &[Manifest], new: &[Manifest]) -> Result<(), ReleaseError> {
+    /// Returns the objects deleted.
+    async fn delete_dropped(
+        &self,
+        release: &str,
+        old: &[Manifest],
+        new: &[Manifest],
+        propagation: PropagationPolicy,
+    ) -> Result<Vec<ObjectRef>, ReleaseError> {
         let wanted: BTreeSet<String> = new.iter().map(|m| m.object_ref().to_string()).collect();
         let mut errors = Vec::new();
+        let mut deleted = Vec::new();
         for m in old.iter().rev() {
             let r = m.object_ref();
             if wanted.contains(&r.to_string()) || keep(m) || !self.cluster.serves(&r) {
@@ -451,15 +523,49 @@ impl Releases {
                 continue;
             }
             let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
-            if let Err(e) = self.cluster.delete(&r, uid).await {
-                errors.push(e.to_string());
+            match self.cluster.delete_propagated(&r, uid, propagation.clone()).await {
+                Ok(_) => deleted.push(r),
+                Err(e) => errors.push(e.to_string()),
             }
         }
         if errors.is_empty() {
-            Ok(())
+            Ok(deleted)
         } else {
             Err(ReleaseError(errors.join("; ")))
         }
+    }
+
+    /// Deletes an object a failed action created (by the UID read, if this release still
+    /// owns it).
+    async fn delete_created(&self, release: &str, r: &ObjectRef) -> Result<(), ReleaseError> {
+        let Some(live) = self.cluster.get(r).await.map_err(err)? else {
+            return Ok(());
+        };
+        if !self.owns(release, &live) {
+            return Ok(());
+        }
+        let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
+        self.cluster.delete(r, uid).await.map(|_| ()).map_err(err)
+    }
+
+    /// Waits (at most `timeout`) until every object of `refs` is gone.
+    async fn wait_deleted(&self, refs: &[ObjectRef], timeout: Duration) -> Result<(), ReleaseError> {
+        let deadline = std::time::Instant::now() + timeout;
+        for r in refs {
+            loop {
+                if self.cluster.get(r).await.map_err(err)?.is_none() {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(ReleaseError(format!(
+                        "{r}: still there {}s after its deletion",
+                        timeout.as_secs()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        Ok(())
     }
 
     /// False when the live object's `meta.helm.sh/release-name` or `-namespace` names another
@@ -495,7 +601,7 @@ impl Releases {
         if crds.is_empty() {
             return Ok(());
         }
-        self.apply(&crds).await?;
+        self.apply(&crds, false, &mut Vec::new()).await?;
         self.cluster.refresh().await.map_err(err)
     }
 
@@ -532,12 +638,12 @@ impl Releases {
         if opts.create_namespace {
             self.create_namespace().await?;
         }
-        let mut rendered = self.render(name, chart, values, version, false).await?;
+        let mut rendered = self.render(name, chart, values, version, false, opts).await?;
         if !rendered.crds.is_empty() {
             // As helm: CRDs first, then the chart rendered again against what the cluster now
             // serves (`.Capabilities.APIVersions` holds the new kinds).
             self.install_crds(&rendered).await?;
-            rendered = self.render(name, chart, values, version, false).await?;
+            rendered = self.render(name, chart, values, version, false, opts).await?;
         }
         let objects = release_objects(&self.cluster, &rendered.manifest, name, &self.namespace)?;
         let t = rfc3339(now());
@@ -565,7 +671,7 @@ impl Releases {
         self.create_record(&release, Some(Self::deadline(opts))).await?;
         let outcome = async {
             self.hooks(&mut release, "pre-install", opts).await?;
-            self.apply(&objects).await?;
+            self.apply(&objects, false, &mut Vec::new()).await?;
             self.wait(&objects, opts).await?;
             self.hooks(&mut release, "post-install", opts).await
         }
@@ -629,7 +735,7 @@ impl Releases {
         }
         let current = deployed.unwrap_or_else(|| latest.clone());
         let version = latest.version + 1;
-        let rendered = self.render(name, chart, values, version, true).await?;
+        let rendered = self.render(name, chart, values, version, true, opts).await?;
         let t = rfc3339(now());
         let mut release = Release {
             name: name.to_string(),
@@ -671,14 +777,33 @@ impl Releases {
         let new = release_objects(&self.cluster, &release.manifest, &name, &self.namespace)?;
         let old = release_objects(&self.cluster, &current.manifest, &name, &self.namespace)?;
         self.create_record(release, Some(Self::deadline(opts))).await?;
+        let mut created = Vec::new();
         let outcome = async {
             self.hooks(release, &format!("pre-{event}"), opts).await?;
-            self.apply(&new).await?;
-            self.delete_dropped(&name, &old, &new).await?;
+            self.apply(&new, opts.force, &mut created).await?;
+            self.delete_dropped(&name, &old, &new, PropagationPolicy::Background)
+                .await?;
             self.wait(&new, opts).await?;
             self.hooks(release, &format!("post-{event}"), opts).await
         }
         .await;
+        let outcome = match outcome {
+            Err(e) if opts.cleanup_on_fail && !created.is_empty() => {
+                // As helm: only what this action created goes, never what existed before it.
+                let mut errors = Vec::new();
+                for r in created.iter().rev() {
+                    if let Err(e) = self.delete_created(&name, r).await {
+                        errors.push(e.0);
+                    }
+                }
+                Err(if errors.is_empty() {
+                    e
+                } else {
+                    ReleaseError(format!("{e}; cleanup on fail: {}", errors.join("; ")))
+                })
+            }
+            other => other,
+        };
         if release.info.description == "Preparing upgrade" {
             release.info.description = "Upgrade underway".into();
         }
@@ -759,7 +884,12 @@ impl Releases {
         let objects = release_objects(&self.cluster, &release.manifest, name, &self.namespace)?;
         let outcome = async {
             self.hooks(&mut release, "pre-delete", opts).await?;
-            self.delete_dropped(name, &objects, &[]).await?;
+            let deleted = self
+                .delete_dropped(name, &objects, &[], opts.deletion_propagation.clone())
+                .await?;
+            if opts.wait_for_delete {
+                self.wait_deleted(&deleted, opts.timeout).await?;
+            }
             self.hooks(&mut release, "post-delete", opts).await
         }
         .await;
@@ -793,7 +923,16 @@ impl Releases {
         else {
             return Err(ReleaseError(format!("release {name}: has no deployed releases")));
         };
-        let outcome = hooks::run(&self.cluster, &mut release.hooks, "test", &self.namespace, opts.timeout).await;
+        let filter = &opts.test_filter;
+        let outcome = hooks::run_selected(
+            &self.cluster,
+            &mut release.hooks,
+            "test",
+            &self.namespace,
+            opts.timeout,
+            &|h| filter.runs(&h.name),
+        )
+        .await;
         self.update_record(&release, None).await?;
         outcome.map(|()| release)
     }

@@ -161,7 +161,7 @@ impl Releases {
             .find(|s| s.release.info.status == Status::Deployed)
             .map(|s| &s.release)
             .or(latest.filter(|_| exists));
-        let rendered = self.render(name, chart, values, version, exists).await?;
+        let rendered = self.render(name, chart, values, version, exists, opts).await?;
         let mut objects = Vec::new();
         if opts.create_namespace && !exists {
             let r = ObjectRef::new("v1", "Namespace", None, &self.namespace);
