@@ -14,7 +14,20 @@
 //!   interrupted operation (one controller acts at a time): it is marked failed and the release
 //!   proceeds, so a killed controller never leaves "another operation is in progress";
 //! - values from Secrets are never printed: errors name the Secret and key, the values reach
-//!   the release through a private temporary file only.
+//!   the release through a private temporary file only;
+//! - the action fields map onto helm's (as Flux's helm-controller does): `upgrade.force` and
+//!   `rollback.force` (conflicts forced, refused updates recreated), `cleanupOnFail`,
+//!   `disableWaitForJobs`, `disableSchemaValidation`, `test.filters`,
+//!   `uninstall.deletionPropagation` and `uninstall.disableWait` (else the uninstall waits for
+//!   the objects to be gone). `install.replace` asks for what Ballast always does (an
+//!   uninstalled or failed release's name is reused); `disableOpenAPIValidation` for what it
+//!   always does too (no client-side OpenAPI validation: the API server validates what it is
+//!   sent). A field set that Ballast does not act on (`rollback.recreate`: helm 4 has no pod
+//!   restart) is named in the Ready message and an `IgnoredFields` warning event;
+//! - cost: the release's records are read once per reconcile, by their Secrets' names when
+//!   `status.history` names them all (one GET each, no scan of the storage namespace), and the
+//!   action's own writes are reused, not read again; status writes and the finalizer ask for no
+//!   reconcile of their own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -607,22 +620,33 @@ pub fn helm_chart_of(hr: &HelmRelease) -> Option<HelmChart> {
     Some(chart)
 }
 
-/// Creates or updates the HelmChart of `spec.chart` ([`helm_chart_of`]); returns its
-/// namespace and name.
-async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, String), ReconcileError> {
+/// Creates or updates the HelmChart of `spec.chart` ([`helm_chart_of`]) and returns it as the
+/// API server holds it. A live HelmChart already as described (spec, labels, annotations,
+/// owner) is left unwritten: one GET instead of an apply on every reconcile.
+async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<HelmChart, ReconcileError> {
     let Some(chart) = helm_chart_of(hr) else {
         return Err(ReconcileError::Invalid("spec.chart is not set".into()));
     };
     let ns = chart.namespace().unwrap_or_default();
     let name = chart.name_any();
+    let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
+    if let Some(live) = api.get_opt(&name).await?
+        && live.spec == chart.spec
+        && live.metadata.labels == chart.metadata.labels
+        && live.metadata.annotations.clone().unwrap_or_default()
+            == chart.metadata.annotations.clone().unwrap_or_default()
+        && live.metadata.owner_references.clone().unwrap_or_default()
+            == chart.metadata.owner_references.clone().unwrap_or_default()
+    {
+        return Ok(live);
+    }
     let mut object = serde_json::to_value(&chart).map_err(|e| ReconcileError::Build(e.to_string()))?;
     if let Some(o) = object.as_object_mut() {
         o.remove("status");
     }
-    let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
-    api.patch(&name, &PatchParams::apply("ballast").force(), &Patch::Apply(&object))
-        .await?;
-    Ok((ns, name))
+    Ok(api
+        .patch(&name, &PatchParams::apply("ballast").force(), &Patch::Apply(&object))
+        .await?)
 }
 
 /// Deletes the HelmChart recorded in `status.helmChart` (made for an earlier `spec.chart`), by
@@ -662,9 +686,12 @@ async fn chart_source(
     status: &mut HelmReleaseStatus,
 ) -> Result<ChartSource, ReconcileError> {
     let own_ns = hr.namespace().unwrap_or_default();
+    let mut made = None;
     let (kind, ns, name) = if hr.spec.chart.is_some() {
-        let (ns, name) = ensure_helm_chart(hr, ctx).await?;
+        let chart = ensure_helm_chart(hr, ctx).await?;
+        let (ns, name) = (chart.namespace().unwrap_or_default(), chart.name_any());
         status.helm_chart = Some(format!("{ns}/{name}"));
+        made = Some(chart);
         ("HelmChart".to_string(), ns, name)
     } else {
         let r = hr.spec.chart_ref.clone().unwrap_or_default();
@@ -680,11 +707,13 @@ async fn chart_source(
     };
     let (artifact, oci) = match kind.as_str() {
         "HelmChart" => {
-            let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
-            let chart = api
-                .get_opt(&name)
-                .await?
-                .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' not found")))?;
+            let chart = match made {
+                Some(chart) => chart,
+                None => Api::<HelmChart>::namespaced(ctx.client.clone(), &ns)
+                    .get_opt(&name)
+                    .await?
+                    .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' not found")))?,
+            };
             let st = chart.status.clone().unwrap_or_default();
             if st.observed_generation != chart.meta().generation {
                 return Err(ReconcileError::ArtifactNotReady(format!(
