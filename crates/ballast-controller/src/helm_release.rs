@@ -72,6 +72,10 @@ pub const HR_NAMESPACE_LABEL: &str = "helm.toolkit.fluxcd.io/namespace";
 const HISTORY_KEPT: usize = 10;
 /// How long to wait before looking at a dependency or a chart again.
 const NOT_READY_RETRY: Duration = Duration::from_secs(5);
+/// How a HelmChart still being built is reported: its generation not reconciled yet, or no
+/// artifact yet.
+const NOT_RECONCILED: &str = "latest generation of object has not been reconciled";
+const NO_ARTIFACT: &str = "no artifact";
 
 /// What the HelmRelease controller shares with its reconciles.
 pub struct HelmParts {
@@ -292,6 +296,8 @@ struct Failure {
     message: String,
     stalled: bool,
     retry: Option<Duration>,
+    /// The HelmChart has not produced the artifact of its current generation yet.
+    building: bool,
 }
 
 impl From<ReconcileError> for Failure {
@@ -308,6 +314,7 @@ impl From<ReconcileError> for Failure {
             stalled: e.stalled(),
             message: e.to_string(),
             retry,
+            building: false,
         }
     }
 }
@@ -351,10 +358,16 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     let interval = schedule::interval(Some(&hr.spec.interval), Duration::from_secs(600));
     let generation = hr.meta().generation;
     let mut status = hr.status.clone().unwrap_or_default();
+    // Already shown as reconciling this generation (a retry, or the reconcile the chart's
+    // artifact asks for): the status written at the end says the rest.
+    let shown = status.observed_generation == generation
+        && find(&status.conditions, "Reconciling").is_some_and(|c| c.is_true() && c.observed_generation == generation);
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let patch = json!({"status": {"conditions": status.conditions}});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    if !shown {
+        let patch = json!({"status": {"conditions": status.conditions}});
+        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+    }
     status.last_handled_reconcile_at = hr.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     let outcome = run(&hr, &ctx, &mut status).await;
     status.observed_generation = generation;
@@ -367,7 +380,11 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
         Err(f) => {
             eprintln!("HelmRelease {ns}/{name}: {}: {}", f.reason, f.message);
             mark_failed(&mut status.conditions, &f.reason, &f.message, generation, f.stalled);
-            ctx.event(&*hr, EventType::Warning, &f.reason, &f.message).await;
+            // A chart still being built is progress, not a failure worth an event; its
+            // artifact asks for the next reconcile.
+            if !f.building {
+                ctx.event(&*hr, EventType::Warning, &f.reason, &f.message).await;
+            }
             Action::requeue(schedule::jittered(f.retry.unwrap_or(interval).min(interval)))
         }
     };
@@ -717,7 +734,7 @@ async fn chart_source(
             let st = chart.status.clone().unwrap_or_default();
             if st.observed_generation != chart.meta().generation {
                 return Err(ReconcileError::ArtifactNotReady(format!(
-                    "HelmChart '{ns}/{name}' is not ready: latest generation of object has not been reconciled"
+                    "HelmChart '{ns}/{name}' is not ready: {NOT_RECONCILED}"
                 )));
             }
             if let Some(c) = find(&st.conditions, "Ready").filter(|c| c.status == ConditionStatus::False) {
@@ -727,7 +744,7 @@ async fn chart_source(
                 )));
             }
             let artifact = st.artifact.ok_or_else(|| {
-                ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' is not ready: no artifact"))
+                ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' is not ready: {NO_ARTIFACT}"))
             })?;
             (artifact, false)
         }
@@ -844,7 +861,17 @@ fn plan(history: &[Release], chart: &ChartSource, digest: &str, force: bool) -> 
 async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) -> Result<Done, Failure> {
     check_spec(hr)?;
     check_dependencies(hr, ctx).await?;
-    let chart = chart_source(hr, ctx, status).await?;
+    let chart = match chart_source(hr, ctx, status).await {
+        Ok(chart) => chart,
+        Err(e) => {
+            let building = hr.spec.chart.is_some()
+                && matches!(&e, ReconcileError::ArtifactNotReady(m) if m.ends_with(NOT_RECONCILED) || m.ends_with(NO_ARTIFACT));
+            return Err(Failure {
+                building,
+                ..Failure::from(e)
+            });
+        }
+    };
     let values = compose_values(&ctx.client, hr).await?;
     let digest = config_digest(&values);
     let generation = hr.meta().generation;
@@ -929,6 +956,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                 ),
                 stalled: true,
                 retry: None,
+                building: false,
             });
         }
     }
@@ -1056,6 +1084,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                         message: format!("{message}; retrying in {after:?} (strategy RetryOnFailure)"),
                         stalled: false,
                         retry: Some(after),
+                        building: false,
                     });
                 }
                 let out_of_retries = exhausted(count, retries);
@@ -1093,6 +1122,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                         ),
                         stalled: true,
                         retry: None,
+                        building: false,
                     });
                 }
                 return Err(Failure {
@@ -1100,6 +1130,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                     message,
                     stalled: false,
                     retry: Some(Duration::from_secs(1)),
+                    building: false,
                 });
             }
         }

@@ -980,6 +980,22 @@ mod tests {
     }
 
     #[test]
+    fn test_filters_select_as_helm() {
+        let all = TestFilter::default();
+        assert!(all.runs("a") && all.runs("b"));
+        let skip = TestFilter {
+            skip: vec!["b".into()],
+            ..TestFilter::default()
+        };
+        assert!(skip.runs("a") && !skip.runs("b"));
+        let only = TestFilter {
+            only: vec!["a".into(), "b".into()],
+            skip: vec!["b".into()],
+        };
+        assert!(only.runs("a") && !only.runs("b") && !only.runs("c"));
+    }
+
+    #[test]
     fn pending_revisions_go_stale() {
         let grace = Duration::from_secs(300);
         let t = "2026-01-01T00:00:00Z".parse::<jiff::Timestamp>().unwrap().as_second();
