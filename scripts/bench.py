@@ -15,6 +15,7 @@ default all).
 import base64
 import json
 import os
+import re
 import random
 import shutil
 import ssl
@@ -433,6 +434,26 @@ def hr_chart(src, version, message):
           "        image: registry.invalid/bench/app:{{ .Chart.AppVersion }}\n        ports:\n        - containerPort: 8080\n")
 
 
+def write_request_counts(path):
+    """The API server's requests so far (`apiserver_request_total` and the server time of
+    `apiserver_request_duration_seconds_sum`) by verb and resource, most first, to `path`."""
+    text = subprocess.run([KUBECTL, "get", "--raw", "/metrics"], check=True, capture_output=True, text=True).stdout
+    counts, seconds = {}, {}
+    for line in text.splitlines():
+        for metric, into in (("apiserver_request_total{", counts), ("apiserver_request_duration_seconds_sum{", seconds)):
+            if not line.startswith(metric):
+                continue
+            labels = dict(re.findall(r'(\w+)="([^"]*)"', line[len(metric) - 1:line.rindex("}")]))
+            key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
+            into[key] = into.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    rows = sorted(counts.items(), key=lambda kv: -kv[1])
+    with open(path, "w") as f:
+        for (verb, resource, sub), n in rows:
+            if n >= 20:
+                name = f"{resource}/{sub}" if sub else resource
+                f.write(f"{verb} {name}\t{n:.0f}\t{seconds.get((verb, resource, sub), 0.0):.1f} s\n")
+
+
 def bench_helmrelease():
     base = os.path.join(WORK, "helmrelease")
     repo, src = os.path.join(base, "repo.git"), os.path.join(base, "src")
@@ -515,6 +536,8 @@ def bench_helmrelease():
         upgraded = sum(1 for c in cms if c.get("data", {}).get("chart") == "0.2.0")
         if upgraded != RELEASES:
             sys.exit(f"bench: {upgraded} of {RELEASES} release ConfigMaps carry chart 0.2.0")
+        if os.environ.get("HR_REQUESTS"):
+            write_request_counts(os.environ["HR_REQUESTS"])
     finally:
         ctl.terminate()
         ctl.wait()

@@ -12,7 +12,6 @@ use ballast_source::{BasicAuth, ChartSourceError, TlsOptions};
 use k8s_openapi::api::core::v1::Secret;
 use kube::api::Api;
 
-use crate::context::Context;
 use crate::error::ReconcileError;
 
 /// Flux's reason for a refused login or unusable credentials.
@@ -21,8 +20,12 @@ pub const AUTHENTICATION_FAILED: &str = "AuthenticationFailed";
 pub const URL_INVALID: &str = "URLInvalid";
 
 /// The data of Secret `ns/name`. A missing Secret is an authentication failure naming it.
-pub async fn secret_data(ctx: &Context, ns: &str, name: &str) -> Result<BTreeMap<String, Vec<u8>>, ReconcileError> {
-    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), ns);
+pub async fn secret_data(
+    client: &kube::Client,
+    ns: &str,
+    name: &str,
+) -> Result<BTreeMap<String, Vec<u8>>, ReconcileError> {
+    let secrets: Api<Secret> = Api::namespaced(client.clone(), ns);
     let secret = secrets.get_opt(name).await?.ok_or_else(|| ReconcileError::Source {
         reason: AUTHENTICATION_FAILED,
         message: format!("secret '{ns}/{name}' not found"),
@@ -38,13 +41,13 @@ pub async fn secret_data(ctx: &Context, ns: &str, name: &str) -> Result<BTreeMap
 /// Basic credentials of `secretRef` (`username`/`password`, or the `.dockerconfigjson` entry
 /// of `registry`), `None` without a `secretRef`. A secret holding neither is refused by name.
 pub async fn basic_auth(
-    ctx: &Context,
+    client: &kube::Client,
     ns: &str,
     secret: Option<&str>,
     registry: Option<&str>,
 ) -> Result<Option<BasicAuth>, ReconcileError> {
     let Some(name) = secret else { return Ok(None) };
-    let data = secret_data(ctx, ns, name).await?;
+    let data = secret_data(client, ns, name).await?;
     let shown = format!("{ns}/{name}");
     match ballast_source::basic_auth_from_secret(&shown, &data, registry) {
         Ok(Some(auth)) => Ok(Some(auth)),
@@ -65,11 +68,11 @@ pub async fn basic_auth(
 }
 
 /// TLS material of `certSecretRef` (`ca.crt`, `tls.crt` + `tls.key`); defaults without one.
-pub async fn tls(ctx: &Context, ns: &str, secret: Option<&str>) -> Result<TlsOptions, ReconcileError> {
+pub async fn tls(client: &kube::Client, ns: &str, secret: Option<&str>) -> Result<TlsOptions, ReconcileError> {
     let Some(name) = secret else {
         return Ok(TlsOptions::default());
     };
-    let data = secret_data(ctx, ns, name).await?;
+    let data = secret_data(client, ns, name).await?;
     ballast_source::tls_from_secret(&format!("{ns}/{name}"), &data).map_err(|e| ReconcileError::Source {
         reason: AUTHENTICATION_FAILED,
         message: e.to_string(),

@@ -14,7 +14,20 @@
 //!   interrupted operation (one controller acts at a time): it is marked failed and the release
 //!   proceeds, so a killed controller never leaves "another operation is in progress";
 //! - values from Secrets are never printed: errors name the Secret and key, the values reach
-//!   the release through a private temporary file only.
+//!   the release through a private temporary file only;
+//! - the action fields map onto helm's (as Flux's helm-controller does): `upgrade.force` and
+//!   `rollback.force` (conflicts forced, refused updates recreated), `cleanupOnFail`,
+//!   `disableWaitForJobs`, `disableSchemaValidation`, `test.filters`,
+//!   `uninstall.deletionPropagation` and `uninstall.disableWait` (else the uninstall waits for
+//!   the objects to be gone). `install.replace` asks for what Ballast always does (an
+//!   uninstalled or failed release's name is reused); `disableOpenAPIValidation` for what it
+//!   always does too (no client-side OpenAPI validation: the API server validates what it is
+//!   sent). A field set that Ballast does not act on (`rollback.recreate`: helm 4 has no pod
+//!   restart) is named in the Ready message and an `IgnoredFields` warning event;
+//! - cost: the release's records are read once per reconcile, by their Secrets' names when
+//!   `status.history` names them all (one GET each, no scan of the storage namespace), and the
+//!   action's own writes are reused, not read again; status writes and the finalizer ask for no
+//!   reconcile of their own.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -22,7 +35,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_api::condition::{ConditionStatus, find, remove_condition, set_condition};
-use ballast_api::helm_chart::HelmChart;
+use ballast_api::helm_chart::{HelmChart, HelmChartSpec, LocalHelmChartSourceReference};
 use ballast_api::helm_release::{
     FORCE_REQUEST_ANNOTATION, HELM_RELEASE_FINALIZER, HelmRelease, HelmReleaseStatus, RESET_REQUEST_ANNOTATION,
     Snapshot, TestHookStatus, shorten_release_name,
@@ -33,9 +46,10 @@ use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::{Action as PlanAction, Change, Inventory, ObjectRef};
 use ballast_helm::release::{Release, Status};
 use ballast_helm::values::ValueOptions;
-use ballast_release::{ActionOptions, HELM_FIELD_MANAGER, Releases};
+use ballast_release::{ActionOptions, HELM_FIELD_MANAGER, Releases, TestFilter};
 use k8s_openapi::api::core::v1::{ConfigMap, Secret};
-use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions};
+use k8s_openapi::apimachinery::pkg::apis::meta::v1::OwnerReference;
+use kube::api::{Api, DeleteParams, Patch, PatchParams, Preconditions, PropagationPolicy};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
 use kube::runtime::reflector::{ObjectRef as KubeRef, Store};
@@ -58,6 +72,10 @@ pub const HR_NAMESPACE_LABEL: &str = "helm.toolkit.fluxcd.io/namespace";
 const HISTORY_KEPT: usize = 10;
 /// How long to wait before looking at a dependency or a chart again.
 const NOT_READY_RETRY: Duration = Duration::from_secs(5);
+/// How a HelmChart still being built is reported: its generation not reconciled yet, or no
+/// artifact yet.
+const NOT_RECONCILED: &str = "latest generation of object has not been reconciled";
+const NO_ARTIFACT: &str = "no artifact";
 
 /// What the HelmRelease controller shares with its reconciles.
 pub struct HelmParts {
@@ -278,6 +296,8 @@ struct Failure {
     message: String,
     stalled: bool,
     retry: Option<Duration>,
+    /// The HelmChart has not produced the artifact of its current generation yet.
+    building: bool,
 }
 
 impl From<ReconcileError> for Failure {
@@ -294,6 +314,7 @@ impl From<ReconcileError> for Failure {
             stalled: e.stalled(),
             message: e.to_string(),
             retry,
+            building: false,
         }
     }
 }
@@ -320,13 +341,16 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     if hr.meta().deletion_timestamp.is_some() {
         return finalize(&hr, &api, &ctx).await;
     }
-    if !hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
+    let hr = if hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
+        hr
+    } else {
+        // The reconcile goes on with the patched object: adding the finalizer asks for no
+        // reconcile of its own (see `asks_for_reconcile`).
         let mut finalizers = hr.finalizers().to_vec();
         finalizers.push(HELM_RELEASE_FINALIZER.into());
         let patch = json!({"metadata": {"finalizers": finalizers, "resourceVersion": hr.resource_version()}});
-        api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
-        return Ok(Action::await_change());
-    }
+        Arc::new(api.patch(&name, &PatchParams::default(), &Patch::Merge(&patch)).await?)
+    };
     if hr.suspended() {
         ctx.metrics.record("HelmRelease", &ns, &name, None, started.elapsed());
         return Ok(Action::await_change());
@@ -334,10 +358,16 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     let interval = schedule::interval(Some(&hr.spec.interval), Duration::from_secs(600));
     let generation = hr.meta().generation;
     let mut status = hr.status.clone().unwrap_or_default();
+    // Already shown as reconciling this generation (a retry, or the reconcile the chart's
+    // artifact asks for): the status written at the end says the rest.
+    let shown = status.observed_generation == generation
+        && find(&status.conditions, "Reconciling").is_some_and(|c| c.is_true() && c.observed_generation == generation);
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let patch = json!({"status": {"conditions": status.conditions}});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    if !shown {
+        let patch = json!({"status": {"conditions": status.conditions}});
+        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+    }
     status.last_handled_reconcile_at = hr.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     let outcome = run(&hr, &ctx, &mut status).await;
     status.observed_generation = generation;
@@ -350,7 +380,11 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
         Err(f) => {
             eprintln!("HelmRelease {ns}/{name}: {}: {}", f.reason, f.message);
             mark_failed(&mut status.conditions, &f.reason, &f.message, generation, f.stalled);
-            ctx.event(&*hr, EventType::Warning, &f.reason, &f.message).await;
+            // A chart still being built is progress, not a failure worth an event; its
+            // artifact asks for the next reconcile.
+            if !f.building {
+                ctx.event(&*hr, EventType::Warning, &f.reason, &f.message).await;
+            }
             Action::requeue(schedule::jittered(f.retry.unwrap_or(interval).min(interval)))
         }
     };
@@ -432,6 +466,16 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     }
     if s.upgrade.as_ref().and_then(|u| u.preserve_values) == Some(true) {
         out.push("spec.upgrade.preserveValues");
+    }
+    out
+}
+
+/// Fields set that Ballast accepts without acting on them (each with why): named in the Ready
+/// message and in an `IgnoredFields` warning event, never silently ignored.
+fn ignored(hr: &HelmRelease) -> Vec<&'static str> {
+    let mut out = Vec::new();
+    if hr.spec.rollback.as_ref().and_then(|r| r.recreate) == Some(true) {
+        out.push("spec.rollback.recreate (helm 4 has no pod restart on rollback)");
     }
     out
 }
@@ -530,21 +574,20 @@ fn trigger_dependents(hr: &HelmRelease, ctx: &Context) {
     }
 }
 
-/// Creates or updates the HelmChart of `spec.chart`: `<namespace>-<name>` in the source's
-/// namespace, labelled with the HelmRelease (and owned by it when in the same namespace).
-async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, String), ReconcileError> {
-    let Some(template) = &hr.spec.chart else {
-        return Err(ReconcileError::Invalid("spec.chart is not set".into()));
-    };
+/// The HelmChart the controller keeps for `spec.chart` (`None` without one):
+/// `<namespace>-<name>` in the source's namespace, the template's metadata, labelled with the
+/// HelmRelease (and owned by it when in the same namespace). `ballast diff helmrelease`
+/// builds its chart from the same object.
+pub fn helm_chart_of(hr: &HelmRelease) -> Option<HelmChart> {
+    let template = hr.spec.chart.as_ref()?;
     let own_ns = hr.namespace().unwrap_or_default();
-    let ns = template
-        .spec
+    let t = &template.spec;
+    let ns = t
         .source_ref
         .namespace
         .clone()
         .filter(|n| !n.is_empty())
         .unwrap_or_else(|| own_ns.clone());
-    let name = hr.helm_chart_name();
     let mut labels: BTreeMap<String, String> = template
         .metadata
         .as_ref()
@@ -557,46 +600,70 @@ async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<(String, S
         .as_ref()
         .and_then(|m| m.annotations.clone())
         .unwrap_or_default();
-    let mut metadata = json!({"name": name, "namespace": ns, "labels": labels, "annotations": annotations});
+    let mut values_files: Vec<String> = t.values_file.iter().cloned().collect();
+    values_files.extend(t.values_files.iter().flatten().cloned());
+    let mut chart = HelmChart::new(
+        &hr.helm_chart_name(),
+        HelmChartSpec {
+            chart: t.chart.clone(),
+            version: t.version.clone().filter(|v| !v.is_empty()),
+            source_ref: LocalHelmChartSourceReference {
+                api_version: t.source_ref.api_version.clone(),
+                kind: t.source_ref.kind.clone(),
+                name: t.source_ref.name.clone(),
+            },
+            interval: t.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
+            reconcile_strategy: t.reconcile_strategy.clone(),
+            values_files: (!values_files.is_empty()).then_some(values_files),
+            ignore_missing_values_files: t.ignore_missing_values_files.filter(|i| *i),
+            ..HelmChartSpec::default()
+        },
+    );
+    chart.metadata.namespace = Some(ns.clone());
+    chart.metadata.labels = Some(labels);
+    chart.metadata.annotations = Some(annotations);
     if ns == own_ns
         && let Some(uid) = hr.uid()
     {
-        metadata["ownerReferences"] = json!([{
-            "apiVersion": "helm.toolkit.fluxcd.io/v2", "kind": "HelmRelease",
-            "name": hr.name_any(), "uid": uid, "blockOwnerDeletion": false, "controller": true,
+        chart.metadata.owner_references = Some(vec![OwnerReference {
+            api_version: "helm.toolkit.fluxcd.io/v2".into(),
+            kind: "HelmRelease".into(),
+            name: hr.name_any(),
+            uid,
+            block_owner_deletion: Some(false),
+            controller: Some(true),
         }]);
     }
-    let t = &template.spec;
-    let mut values_files: Vec<String> = t.values_file.iter().cloned().collect();
-    values_files.extend(t.values_files.iter().flatten().cloned());
-    let mut spec = json!({
-        "chart": t.chart,
-        "sourceRef": {"kind": t.source_ref.kind, "name": t.source_ref.name},
-        "interval": t.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
-    });
-    if let Some(v) = t.version.as_ref().filter(|v| !v.is_empty()) {
-        spec["version"] = json!(v);
-    }
-    if let Some(s) = &t.reconcile_strategy {
-        spec["reconcileStrategy"] = json!(s);
-    }
-    if !values_files.is_empty() {
-        spec["valuesFiles"] = json!(values_files);
-    }
-    if t.ignore_missing_values_files == Some(true) {
-        spec["ignoreMissingValuesFiles"] = json!(true);
-    }
-    if let Some(v) = &t.source_ref.api_version {
-        spec["sourceRef"]["apiVersion"] = json!(v);
-    }
-    let object = json!({
-        "apiVersion": "source.toolkit.fluxcd.io/v1", "kind": "HelmChart",
-        "metadata": metadata, "spec": spec,
-    });
+    Some(chart)
+}
+
+/// Creates or updates the HelmChart of `spec.chart` ([`helm_chart_of`]) and returns it as the
+/// API server holds it. A live HelmChart already as described (spec, labels, annotations,
+/// owner) is left unwritten: one GET instead of an apply on every reconcile.
+async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<HelmChart, ReconcileError> {
+    let Some(chart) = helm_chart_of(hr) else {
+        return Err(ReconcileError::Invalid("spec.chart is not set".into()));
+    };
+    let ns = chart.namespace().unwrap_or_default();
+    let name = chart.name_any();
     let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
-    api.patch(&name, &PatchParams::apply("ballast").force(), &Patch::Apply(&object))
-        .await?;
-    Ok((ns, name))
+    if let Some(live) = api.get_opt(&name).await?
+        && live.spec == chart.spec
+        && live.metadata.labels == chart.metadata.labels
+        && live.metadata.annotations.clone().unwrap_or_default()
+            == chart.metadata.annotations.clone().unwrap_or_default()
+        && live.metadata.owner_references.clone().unwrap_or_default()
+            == chart.metadata.owner_references.clone().unwrap_or_default()
+    {
+        return Ok(live);
+    }
+    let mut object = serde_json::to_value(&chart).map_err(|e| ReconcileError::Build(e.to_string()))?;
+    if let Some(o) = object.as_object_mut() {
+        o.remove("status");
+    }
+    Ok(api
+        .patch(&name, &PatchParams::apply("ballast").force(), &Patch::Apply(&object))
+        .await?)
 }
 
 /// Deletes the HelmChart recorded in `status.helmChart` (made for an earlier `spec.chart`), by
@@ -636,9 +703,12 @@ async fn chart_source(
     status: &mut HelmReleaseStatus,
 ) -> Result<ChartSource, ReconcileError> {
     let own_ns = hr.namespace().unwrap_or_default();
+    let mut made = None;
     let (kind, ns, name) = if hr.spec.chart.is_some() {
-        let (ns, name) = ensure_helm_chart(hr, ctx).await?;
+        let chart = ensure_helm_chart(hr, ctx).await?;
+        let (ns, name) = (chart.namespace().unwrap_or_default(), chart.name_any());
         status.helm_chart = Some(format!("{ns}/{name}"));
+        made = Some(chart);
         ("HelmChart".to_string(), ns, name)
     } else {
         let r = hr.spec.chart_ref.clone().unwrap_or_default();
@@ -654,15 +724,17 @@ async fn chart_source(
     };
     let (artifact, oci) = match kind.as_str() {
         "HelmChart" => {
-            let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
-            let chart = api
-                .get_opt(&name)
-                .await?
-                .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' not found")))?;
+            let chart = match made {
+                Some(chart) => chart,
+                None => Api::<HelmChart>::namespaced(ctx.client.clone(), &ns)
+                    .get_opt(&name)
+                    .await?
+                    .ok_or_else(|| ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' not found")))?,
+            };
             let st = chart.status.clone().unwrap_or_default();
             if st.observed_generation != chart.meta().generation {
                 return Err(ReconcileError::ArtifactNotReady(format!(
-                    "HelmChart '{ns}/{name}' is not ready: latest generation of object has not been reconciled"
+                    "HelmChart '{ns}/{name}' is not ready: {NOT_RECONCILED}"
                 )));
             }
             if let Some(c) = find(&st.conditions, "Ready").filter(|c| c.status == ConditionStatus::False) {
@@ -672,7 +744,7 @@ async fn chart_source(
                 )));
             }
             let artifact = st.artifact.ok_or_else(|| {
-                ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' is not ready: no artifact"))
+                ReconcileError::ArtifactNotReady(format!("HelmChart '{ns}/{name}' is not ready: {NO_ARTIFACT}"))
             })?;
             (artifact, false)
         }
@@ -714,31 +786,37 @@ async fn chart_source(
     })
 }
 
-/// Recovers a `pending-*` latest revision Ballast wrote before this process started: the
-/// operation that wrote it died with its controller.
-async fn recover_interrupted(ctx: &Context, storage_namespace: &str, name: &str) -> Result<bool, ReconcileError> {
-    let Some(parts) = ctx.helm.get() else { return Ok(false) };
-    let store = ballast_release::store::Store::new(ctx.client.clone(), storage_namespace);
-    let mut records = store.history(name).await.map_err(|e| ReconcileError::Release(e.0))?;
-    let Some(last) = records.last_mut() else {
-        return Ok(false);
+/// The release's records, read by their known names when `status.history` names them all (the
+/// same release and storage namespace, fewer snapshots than are kept), else with one LIST; then
+/// a `pending-*` latest revision Ballast wrote before this controller started is recovered
+/// (marked failed: the operation that wrote it died with its process). Returns the releases
+/// and whether a revision was recovered.
+async fn open_releases(
+    hr: &HelmRelease,
+    ctx: &Context,
+    status: &HelmReleaseStatus,
+) -> Result<(Releases, bool), ReconcileError> {
+    let release = release_name(hr);
+    let storage = hr.storage_namespace();
+    let mut releases = Releases::with_storage(&ctx.cluster, &hr.target_namespace(), &storage);
+    if let Some(post_render) = post_renderer(hr) {
+        releases = releases.with_post_renderer(post_render);
+    }
+    let complete = status.storage_namespace.as_deref() == Some(storage.as_str())
+        && status.history.len() < HISTORY_KEPT
+        && status.history.iter().all(|s| s.name == release);
+    let known: Vec<i64> = if complete {
+        status.history.iter().map(|s| s.version).collect()
+    } else {
+        Vec::new()
     };
-    let status = last.release.info.status;
-    if !status.is_pending() || last.deadline.is_none() {
-        return Ok(false);
-    }
-    let written: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
-    if written.is_some_and(|t| t >= parts.started) {
-        return Ok(false);
-    }
-    last.release.info.status = Status::Failed;
-    last.release.info.description =
-        format!("{status} interrupted: the controller stopped before completing (recovered by Ballast on restart)");
-    store
-        .update(&last.release, None)
-        .await
-        .map_err(|e| ReconcileError::Release(e.0))?;
-    Ok(true)
+    let e = |e: ballast_release::ReleaseError| ReconcileError::Release(e.0);
+    releases.load_known(&release, &known).await.map_err(e)?;
+    let recovered = match ctx.helm.get() {
+        Some(parts) => releases.recover_interrupted(&release, parts.started).await.map_err(e)?,
+        None => false,
+    };
+    Ok((releases, recovered))
 }
 
 fn duration_of(text: Option<&str>, default: Duration) -> Duration {
@@ -783,12 +861,23 @@ fn plan(history: &[Release], chart: &ChartSource, digest: &str, force: bool) -> 
 async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) -> Result<Done, Failure> {
     check_spec(hr)?;
     check_dependencies(hr, ctx).await?;
-    let chart = chart_source(hr, ctx, status).await?;
+    let chart = match chart_source(hr, ctx, status).await {
+        Ok(chart) => chart,
+        Err(e) => {
+            let building = hr.spec.chart.is_some()
+                && matches!(&e, ReconcileError::ArtifactNotReady(m) if m.ends_with(NOT_RECONCILED) || m.ends_with(NO_ARTIFACT));
+            return Err(Failure {
+                building,
+                ..Failure::from(e)
+            });
+        }
+    };
     let values = compose_values(&ctx.client, hr).await?;
     let digest = config_digest(&values);
     let generation = hr.meta().generation;
     let release = release_name(hr);
     let namespace = hr.target_namespace();
+    let (releases, recovered) = open_releases(hr, ctx, status).await?;
     status.storage_namespace = Some(hr.storage_namespace());
 
     // A new attempt (spec, chart or values changed) or a reset request clears the counts.
@@ -805,6 +894,11 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     if reset_requested {
         status.last_handled_reset_at = reset;
     }
+    let ignored = ignored(hr);
+    if new_attempt && !ignored.is_empty() {
+        let note = format!("fields not applied: {}", ignored.join(", "));
+        ctx.event(hr, EventType::Warning, "IgnoredFields", &note).await;
+    }
     // What this reconcile works from, as Flux records it every time (a lost status write is
     // corrected by the next reconcile).
     status.last_attempted_revision = Some(chart.revision.clone());
@@ -815,7 +909,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     let force_at = hr.annotations().get(FORCE_REQUEST_ANNOTATION).cloned();
     let force = force_at.is_some() && force_at != status.last_handled_force_at;
 
-    if recover_interrupted(ctx, &hr.storage_namespace(), &release).await? {
+    if recovered {
         ctx.event(
             hr,
             EventType::Warning,
@@ -823,10 +917,6 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             &format!("release {release}: an operation interrupted by a controller restart was marked failed"),
         )
         .await;
-    }
-    let mut releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
-    if let Some(post_render) = post_renderer(hr) {
-        releases = releases.with_post_renderer(post_render);
     }
     let history = releases
         .history(&release)
@@ -866,6 +956,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                 ),
                 stalled: true,
                 retry: None,
+                building: false,
             });
         }
     }
@@ -900,6 +991,16 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
         },
         keep_history: false,
         create_namespace: install.create_namespace == Some(true),
+        force: todo != Plan::Install && upgrade.force == Some(true),
+        cleanup_on_fail: todo != Plan::Install && upgrade.cleanup_on_fail == Some(true),
+        wait_for_jobs: match todo {
+            Plan::Install => install.disable_wait_for_jobs != Some(true),
+            _ => upgrade.disable_wait_for_jobs != Some(true),
+        },
+        skip_schema_validation: match todo {
+            Plan::Install => install.disable_schema_validation == Some(true),
+            _ => upgrade.disable_schema_validation == Some(true),
+        },
         ..ActionOptions::default()
     };
 
@@ -983,6 +1084,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                         message: format!("{message}; retrying in {after:?} (strategy RetryOnFailure)"),
                         stalled: false,
                         retry: Some(after),
+                        building: false,
                     });
                 }
                 let out_of_retries = exhausted(count, retries);
@@ -1020,6 +1122,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                         ),
                         stalled: true,
                         retry: None,
+                        building: false,
                     });
                 }
                 return Err(Failure {
@@ -1027,6 +1130,7 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
                     message,
                     stalled: false,
                     retry: Some(Duration::from_secs(1)),
+                    building: false,
                 });
             }
         }
@@ -1071,10 +1175,13 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
             ("ReconciliationSucceeded".to_string(), message)
         }
     };
-    let message = match drift_note {
+    let mut message = match drift_note {
         Some(note) => format!("{message}; {note}"),
         None => message,
     };
+    if !ignored.is_empty() {
+        message = format!("{message}; fields not applied: {}", ignored.join(", "));
+    }
     Ok(Done { reason, message })
 }
 
@@ -1178,6 +1285,7 @@ async fn run_tests(
     }
     let options = ActionOptions {
         timeout: duration_of(test.timeout.as_deref(), timeout),
+        test_filter: test_filter(hr),
         ..ActionOptions::default()
     };
     match releases.test(release, &options).await {
@@ -1221,6 +1329,39 @@ async fn run_tests(
     }
 }
 
+/// `spec.uninstall` as action options: timeout, hooks, history kept, the propagation of the
+/// deletions (`deletionPropagation`, background by default) and the wait for the objects to be
+/// gone (unless `disableWait`), as Flux's uninstall.
+fn uninstall_options(hr: &HelmRelease, timeout: Duration) -> ActionOptions {
+    let u = hr.spec.uninstall.clone().unwrap_or_default();
+    ActionOptions {
+        timeout: duration_of(u.timeout.as_deref(), timeout),
+        no_hooks: u.disable_hooks == Some(true),
+        keep_history: u.keep_history == Some(true),
+        wait_for_delete: u.disable_wait != Some(true),
+        deletion_propagation: match u.deletion_propagation.as_deref() {
+            Some("foreground") => PropagationPolicy::Foreground,
+            Some("orphan") => PropagationPolicy::Orphan,
+            _ => PropagationPolicy::Background,
+        },
+        ..ActionOptions::default()
+    }
+}
+
+/// `spec.test.filters` as the tests to run: names to leave out (`exclude: true`) and, when
+/// any filter includes, only those.
+fn test_filter(hr: &HelmRelease) -> TestFilter {
+    let mut filter = TestFilter::default();
+    for f in hr.spec.test.iter().flat_map(|t| t.filters.iter().flatten()) {
+        if f.exclude == Some(true) {
+            filter.skip.push(f.name.clone());
+        } else {
+            filter.only.push(f.name.clone());
+        }
+    }
+    filter
+}
+
 /// Remediates a failed install (uninstall) or upgrade (rollback to the last successful
 /// revision, or uninstall), recording `Remediated`.
 async fn remediate(
@@ -1242,13 +1383,7 @@ async fn remediate(
         .unwrap_or_else(|| "rollback".into());
     let uninstall = failed == Plan::Install || upgrade_strategy == "uninstall";
     let outcome = if uninstall {
-        let u = hr.spec.uninstall.clone().unwrap_or_default();
-        let options = ActionOptions {
-            timeout: duration_of(u.timeout.as_deref(), timeout),
-            no_hooks: u.disable_hooks == Some(true),
-            keep_history: u.keep_history == Some(true),
-            ..ActionOptions::default()
-        };
+        let options = uninstall_options(hr, timeout);
         releases
             .uninstall(release, &options)
             .await
@@ -1267,8 +1402,11 @@ async fn remediate(
         let options = ActionOptions {
             timeout: duration_of(r.timeout.as_deref(), timeout),
             wait: r.disable_wait != Some(true),
+            wait_for_jobs: r.disable_wait_for_jobs != Some(true),
             no_hooks: r.disable_hooks == Some(true),
             history_max: usize::try_from(hr.max_history()).unwrap_or(0),
+            force: r.force == Some(true),
+            cleanup_on_fail: r.cleanup_on_fail == Some(true),
             ..ActionOptions::default()
         };
         let target = releases.history(release).await.ok().and_then(|h| {
@@ -1488,21 +1626,15 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
     if !hr.suspended() {
         let release = release_name(hr);
         let namespace = hr.target_namespace();
-        let _ = recover_interrupted(ctx, &hr.storage_namespace(), &release).await;
-        let releases = Releases::with_storage(&ctx.cluster, &namespace, &hr.storage_namespace());
+        let status = hr.status.clone().unwrap_or_default();
+        let (releases, _) = open_releases(hr, ctx, &status).await?;
         let history = releases
             .history(&release)
             .await
             .map_err(|e| ReconcileError::Release(e.0))?;
         if history.last().is_some_and(|r| r.info.status != Status::Uninstalled) {
-            let u = hr.spec.uninstall.clone().unwrap_or_default();
             let timeout = duration_of(hr.spec.timeout.as_deref(), Duration::from_secs(300));
-            let options = ActionOptions {
-                timeout: duration_of(u.timeout.as_deref(), timeout),
-                no_hooks: u.disable_hooks == Some(true),
-                keep_history: u.keep_history == Some(true),
-                ..ActionOptions::default()
-            };
+            let options = uninstall_options(hr, timeout);
             match releases.uninstall(&release, &options).await {
                 Ok(_) => {
                     let note = format!("Helm uninstall succeeded for release {namespace}/{release}");
@@ -1531,6 +1663,19 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
     api.patch(&hr.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
         .await?;
     Ok(Action::await_change())
+}
+
+/// What asks for a HelmRelease reconcile when its object changes (as Flux's generation-changed
+/// and reconcile-requested predicates): its generation, its annotations (`reconcile.fluxcd.io/*`
+/// requests) or its deletion. Status writes, and the finalizer a reconcile adds, ask for none.
+pub fn asks_for_reconcile(hr: &HelmRelease) -> Option<u64> {
+    use std::hash::{Hash, Hasher};
+    let meta = hr.meta();
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    meta.generation.hash(&mut hasher);
+    meta.annotations.hash(&mut hasher);
+    meta.deletion_timestamp.is_some().hash(&mut hasher);
+    Some(hasher.finish())
 }
 
 /// The HelmReleases to reconcile when a HelmChart or OCIRepository changed.

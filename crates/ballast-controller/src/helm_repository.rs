@@ -183,9 +183,9 @@ async fn check_oci(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<(),
         message: e.to_string(),
     })?;
     let secret = repo.spec.secret_ref.as_ref().map(|s| s.name.as_str());
-    chart_source::basic_auth(ctx, ns, secret, Some(&url.registry)).await?;
+    chart_source::basic_auth(&ctx.client, ns, secret, Some(&url.registry)).await?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
-    chart_source::tls(ctx, ns, cert).await?;
+    chart_source::tls(&ctx.client, ns, cert).await?;
     Ok(())
 }
 
@@ -208,9 +208,9 @@ async fn client(repo: &HelmRepository, ctx: &Context, ns: &str) -> Result<HelmRe
         message: e.to_string(),
     })?;
     let secret = repo.spec.secret_ref.as_ref().map(|s| s.name.as_str());
-    let auth = chart_source::basic_auth(ctx, ns, secret, None).await?;
+    let auth = chart_source::basic_auth(&ctx.client, ns, secret, None).await?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
-    let tls = chart_source::tls(ctx, ns, cert).await?;
+    let tls = chart_source::tls(&ctx.client, ns, cert).await?;
     let auth = mirrored.auth(&ctx.client, auth, None).await?;
     let tls = if mirrored.credentials { tls } else { Default::default() };
     let options = HelmRepositoryOptions {

@@ -139,14 +139,14 @@ pub async fn client(repo: &ImageRepository, ctx: &Context) -> Result<(OciClient,
     }
     let mut auth = Ok(None);
     for h in &hosts {
-        auth = chart_source::basic_auth(ctx, &ns, secret, Some(h)).await;
+        auth = chart_source::basic_auth(&ctx.client, &ns, secret, Some(h)).await;
         if matches!(auth, Ok(Some(_))) || secret.is_none() {
             break;
         }
     }
     let auth = auth?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
-    let tls = chart_source::tls(ctx, &ns, cert).await?;
+    let tls = chart_source::tls(&ctx.client, &ns, cert).await?;
     let interval = crate::schedule::interval(Some(&repo.spec.interval), Duration::from_secs(600));
     let timeout = match repo.spec.timeout.as_deref() {
         Some(_) => chart_source::timeout(repo.spec.timeout.as_deref())?,

@@ -488,7 +488,7 @@ async fn decryptor(
     let mut keys = ballast_sops::Keys::default();
     if let Some(name) = d.pointer("/secretRef/name").and_then(|n| n.as_str()) {
         let ns = ks.namespace().unwrap_or_default();
-        let data = crate::chart_source::secret_data(ctx, &ns, name).await?;
+        let data = crate::chart_source::secret_data(&ctx.client, &ns, name).await?;
         for (key, value) in data.iter().filter(|(k, _)| k.ends_with(".agekey")) {
             let source = format!("spec.decryption.secretRef: Secret {ns}/{name} key {key}");
             let text =

@@ -448,7 +448,14 @@ fn helm_controllers(
         );
         return out;
     }
-    let hr_controller = controller_of(api::<HelmRelease>(&client, ns), health, "HelmRelease", &config);
+    // Its own predicate: the finalizer and status writes ask for no reconcile.
+    let hr_controller = controller_with(
+        api::<HelmRelease>(&client, ns),
+        health,
+        "HelmRelease",
+        &config,
+        helm_release::asks_for_reconcile,
+    );
     let store = hr_controller.store();
     let (trigger, triggers) = tokio::sync::mpsc::unbounded_channel();
     let drift = drift::DriftWatch::with_selector(
@@ -727,12 +734,27 @@ pub(crate) fn controller_of<K>(
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
+    controller_with(api, health, what, config, asks_for_reconcile)
+}
+
+/// [`controller_of`] with another predicate: an object is passed on when `changed` gives a new
+/// value for it.
+pub(crate) fn controller_with<K>(
+    api: Api<K>,
+    health: &watch_health::WatchHealth,
+    what: &'static str,
+    config: &controller::Config,
+    changed: fn(&K) -> Option<u64>,
+) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
     let (store, writer) = reflector::store();
     Controller::for_stream(
         watched(api, health, what)
             .reflect(writer)
             .applied_objects()
-            .predicate_filter(asks_for_reconcile, Default::default()),
+            .predicate_filter(changed, Default::default()),
         store,
     )
     .with_config(config.clone())

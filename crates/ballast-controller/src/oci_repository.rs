@@ -36,6 +36,7 @@ use serde_json::json;
 use crate::chart_source::{self, URL_INVALID};
 use crate::context::Context;
 use crate::error::ReconcileError;
+use crate::source_mirror::SourceMirrors;
 use crate::status::{condition, mark_failed, mark_ready};
 
 /// Flux's reason for a failed pull.
@@ -191,23 +192,28 @@ async fn patch_status(
 /// The registry client of `repo`: credentials (basic or `.dockerconfigjson` for the URL's
 /// host), TLS material, `insecure`, `timeout`.
 /// The URL returned is the one to pull from: the spec's, or its `--source-mirror`.
-async fn client(repo: &OCIRepository, ctx: &Context, ns: &str) -> Result<(OciClient, String), ReconcileError> {
+async fn client(
+    repo: &OCIRepository,
+    kube: &kube::Client,
+    mirrors: &SourceMirrors,
+    ns: &str,
+) -> Result<(OciClient, String), ReconcileError> {
     let url = OciUrl::parse(&repo.spec.url).map_err(|e| ReconcileError::Source {
         reason: URL_INVALID,
         message: e.to_string(),
     })?;
     let secret = repo.spec.secret_ref.as_ref().map(|s| s.name.as_str());
-    let auth = chart_source::basic_auth(ctx, ns, secret, Some(&url.registry)).await?;
+    let auth = chart_source::basic_auth(kube, ns, secret, Some(&url.registry)).await?;
     let cert = repo.spec.cert_secret_ref.as_ref().map(|s| s.name.as_str());
-    let tls = chart_source::tls(ctx, ns, cert).await?;
-    let mirrored = ctx.source_mirrors.rewrite(&repo.spec.url);
+    let tls = chart_source::tls(kube, ns, cert).await?;
+    let mirrored = mirrors.rewrite(&repo.spec.url);
     let options = if mirrored.mirrored {
         OciUrl::parse(&mirrored.url).map_err(|e| ReconcileError::Source {
             reason: URL_INVALID,
             message: format!("source mirror of {}: {e}", ballast_source::redact_url(&repo.spec.url)),
         })?;
         OciOptions {
-            auth: mirrored.auth(&ctx.client, auth, mirrored.registry().as_deref()).await?,
+            auth: mirrored.auth(kube, auth, mirrored.registry().as_deref()).await?,
             tls: if mirrored.credentials { tls } else { Default::default() },
             insecure: mirrored.plain_http,
             timeout: Some(chart_source::timeout(repo.spec.timeout.as_deref())?),
@@ -235,7 +241,7 @@ async fn pull(
 ) -> Result<Artifact, ReconcileError> {
     let selector = layer_selector(repo.spec.layer_selector.as_ref())?;
     let reference = reference(repo);
-    let (client, url) = client(repo, ctx, ns).await?;
+    let (client, url) = client(repo, &ctx.client, &ctx.source_mirrors, ns).await?;
     let what = format!(
         "failed to pull artifact from '{}' ({})",
         ballast_source::redact_url(&repo.spec.url),
@@ -297,6 +303,35 @@ async fn pull(
         size: i64::try_from(stored.size).ok(),
         metadata: (!annotations.is_empty()).then_some(annotations),
     })
+}
+
+/// The layer `repo` selects, pulled as its reconciler pulls it (credentials, TLS, `insecure`,
+/// `--source-mirror`) but kept in memory, not stored: the bytes and the revision. For
+/// `ballast diff helmrelease` of a `chartRef` OCIRepository.
+pub async fn fetch_layer(
+    kube: &kube::Client,
+    repo: &OCIRepository,
+    mirrors: &SourceMirrors,
+    max_size: u64,
+) -> Result<(Vec<u8>, String), ReconcileError> {
+    let ns = repo.namespace().unwrap_or_default();
+    let selector = layer_selector(repo.spec.layer_selector.as_ref())?;
+    let reference = reference(repo);
+    let (client, url) = client(repo, kube, mirrors, &ns).await?;
+    let what = format!(
+        "failed to pull artifact from '{}' ({})",
+        ballast_source::redact_url(&repo.spec.url),
+        describe(&reference)
+    );
+    let resolved = client
+        .resolve(&url, &reference)
+        .await
+        .map_err(|e| chart_source::fetch_error(&what, e, PULL_FAILED))?;
+    let pulled = client
+        .pull_layer(resolved, &selector, max_size)
+        .await
+        .map_err(|e| chart_source::fetch_error(&what, e, PULL_FAILED))?;
+    Ok((pulled.bytes, pulled.revision))
 }
 
 /// Where extracted artifacts live: `<cache>/artifact-trees/<sha256 hex>/`.

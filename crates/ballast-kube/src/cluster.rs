@@ -474,10 +474,22 @@ impl Cluster {
     /// server refuses with a 409 ([`KubeError::is_precondition_failed`]). Prune always passes
     /// the UID it read. Returns `false` if it was already gone.
     pub async fn delete(&self, r: &ObjectRef, uid: Option<&str>) -> Result<bool, KubeError> {
+        self.delete_propagated(r, uid, PropagationPolicy::Background).await
+    }
+
+    /// [`Cluster::delete`] with the given propagation of the deletion to dependents
+    /// (`Foreground`: the object stays until its dependents are gone; `Orphan`: they are
+    /// left).
+    pub async fn delete_propagated(
+        &self,
+        r: &ObjectRef,
+        uid: Option<&str>,
+        propagation: PropagationPolicy,
+    ) -> Result<bool, KubeError> {
         let api = self.api(r)?;
         self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let dp = DeleteParams {
-            propagation_policy: Some(PropagationPolicy::Background),
+            propagation_policy: Some(propagation),
             preconditions: uid.map(|u| kube::api::Preconditions {
                 uid: Some(u.to_string()),
                 resource_version: None,

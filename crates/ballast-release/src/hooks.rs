@@ -119,8 +119,21 @@ pub async fn run(
     namespace: &str,
     timeout: Duration,
 ) -> Result<(), ReleaseError> {
+    run_selected(cluster, hooks, event, namespace, timeout, &|_| true).await
+}
+
+/// [`run`] for the hooks of `event` that `selected` keeps; the others are left as they are
+/// (not run, their last run unchanged).
+pub async fn run_selected(
+    cluster: &Cluster,
+    hooks: &mut [HookRecord],
+    event: &str,
+    namespace: &str,
+    timeout: Duration,
+    selected: &(dyn Fn(&HookRecord) -> bool + Sync),
+) -> Result<(), ReleaseError> {
     let mut order: Vec<usize> = (0..hooks.len())
-        .filter(|&i| hooks[i].events.iter().any(|e| e == event))
+        .filter(|&i| hooks[i].events.iter().any(|e| e == event) && selected(&hooks[i]))
         .collect();
     order.sort_by(|&a, &b| (hooks[a].weight, &hooks[a].name).cmp(&(hooks[b].weight, &hooks[b].name)));
     // Each hook run, with the UID its apply returned: a delete policy deletes that object only.

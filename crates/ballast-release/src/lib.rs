@@ -19,6 +19,13 @@
 //! records when its own operation gives up; once that time has passed (or, for a record
 //! another tool left, once it is older than [`ActionOptions::pending_grace`]), the record is
 //! stale: it is marked `failed` and the new action proceeds. A release is never held forever.
+//!
+//! Reads: a [`Releases`] value reads a release's records once (one LIST by label, or GETs by
+//! the records' known names with [`Releases::load_known`]) and then keeps them in step with its
+//! own writes, so an action and everything its caller reads after it cost no further scan of
+//! the storage namespace. A value is meant for one operation (a command, a reconcile): a new
+//! value sees other writers' changes. Two writers never both create the same revision (the
+//! create fails for the second), which is what keeps concurrent actions apart.
 
 pub mod hooks;
 pub mod objects;
@@ -27,8 +34,9 @@ pub mod store;
 
 pub use plan::{ReleasePlan, plan_diff, plan_diff_with_context};
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
+use std::sync::Mutex;
 use std::time::Duration;
 
 use ballast_apply::{Applier, ApplyOptions};
@@ -37,6 +45,7 @@ use ballast_helm::release::render::{ReleaseRenderOptions, RenderedRelease, rende
 use ballast_helm::release::{Info, Release, Status, rfc3339};
 use ballast_helm::values::ValueOptions;
 use ballast_kube::Cluster;
+use kube::api::PropagationPolicy;
 use serde_json::Map;
 
 use crate::objects::{keep, release_objects};
@@ -68,6 +77,43 @@ pub struct ActionOptions {
     pub pending_grace: Duration,
     /// install: create the release namespace when it does not exist.
     pub create_namespace: bool,
+    /// upgrade and rollback: fields another manager owns are taken (conflicts forced), and an
+    /// object whose update the API server refuses (an immutable field) is deleted and created
+    /// anew (helm's `--force`).
+    pub force: bool,
+    /// upgrade and rollback: when the action fails, the objects it created (absent before it)
+    /// are deleted (helm's `--cleanup-on-fail`).
+    pub cleanup_on_fail: bool,
+    /// With `wait`, Jobs are waited for until complete (helm's `--wait-for-jobs`); else they
+    /// are left out of the wait.
+    pub wait_for_jobs: bool,
+    /// The values are not checked against the chart's `values.schema.json` (helm's
+    /// `--skip-schema-validation`).
+    pub skip_schema_validation: bool,
+    /// uninstall: how each deletion reaches the object's dependents (helm's
+    /// `--cascade`: background, foreground or orphan).
+    pub deletion_propagation: PropagationPolicy,
+    /// uninstall: wait (at most `timeout`) until the deleted objects are gone (helm's
+    /// `uninstall --wait`).
+    pub wait_for_delete: bool,
+    /// test: which tests run (helm's `test --filter`).
+    pub test_filter: TestFilter,
+}
+
+/// The tests a `test` runs, by hook name (helm's `--filter name=...` and `!name=...`).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct TestFilter {
+    /// Only these run (all when empty).
+    pub only: Vec<String>,
+    /// These never run.
+    pub skip: Vec<String>,
+}
+
+impl TestFilter {
+    /// True when the test hook `name` runs.
+    pub fn runs(&self, name: &str) -> bool {
+        (self.only.is_empty() || self.only.iter().any(|n| n == name)) && !self.skip.iter().any(|n| n == name)
+    }
 }
 
 impl Default for ActionOptions {
@@ -80,6 +126,13 @@ impl Default for ActionOptions {
             keep_history: false,
             pending_grace: Duration::from_secs(300),
             create_namespace: false,
+            force: false,
+            cleanup_on_fail: false,
+            wait_for_jobs: true,
+            skip_schema_validation: false,
+            deletion_propagation: PropagationPolicy::Background,
+            wait_for_delete: false,
+            test_filter: TestFilter::default(),
         }
     }
 }
@@ -108,7 +161,13 @@ pub struct Releases {
     store: Store,
     namespace: String,
     post_render: Option<PostRenderer>,
+    /// The records read so far, by release name, oldest first, with this value's writes.
+    known: Mutex<HashMap<String, Vec<Stored>>>,
 }
+
+/// At most this many revisions past the latest known one are probed by name before
+/// [`Releases::load_known`] falls back to one LIST.
+const PROBE_MAX: i64 = 8;
 
 fn now() -> jiff::Timestamp {
     jiff::Timestamp::now()
@@ -130,6 +189,7 @@ impl Releases {
             store: Store::new(cluster.client().clone(), namespace),
             namespace: namespace.to_string(),
             post_render: None,
+            known: Mutex::default(),
         }
     }
 
@@ -142,6 +202,7 @@ impl Releases {
             store: Store::new(cluster.client().clone(), storage_namespace),
             namespace: namespace.to_string(),
             post_render: None,
+            known: Mutex::default(),
         }
     }
 
@@ -152,9 +213,141 @@ impl Releases {
         self
     }
 
-    /// Every revision of `name`, oldest first.
+    /// Every revision of `name`, oldest first (read once per value, then kept in step with
+    /// this value's writes).
     pub async fn history(&self, name: &str) -> Result<Vec<Release>, ReleaseError> {
-        Ok(self.store.history(name).await?.into_iter().map(|s| s.release).collect())
+        Ok(self.stored(name).await?.into_iter().map(|s| s.release).collect())
+    }
+
+    /// Reads the records of `name` by their Secrets' names when the caller knows which
+    /// revisions exist (`versions`: every revision it saw, e.g. a HelmRelease's
+    /// `status.history`): each is read with a GET, then the revisions after the latest are
+    /// probed until one is missing, so a revision another tool wrote since is found. Falls
+    /// back to one LIST when `versions` is empty or its latest revision is gone (the history
+    /// changed in a way the names cannot tell). Either way the records are then known to this
+    /// value.
+    pub async fn load_known(&self, name: &str, versions: &[i64]) -> Result<(), ReleaseError> {
+        let Some(&latest) = versions.iter().max() else {
+            self.stored(name).await?;
+            return Ok(());
+        };
+        let mut records = Vec::new();
+        let mut wanted: Vec<i64> = versions.to_vec();
+        wanted.sort_unstable();
+        wanted.dedup();
+        for v in wanted {
+            if let Some(s) = self.store.get(name, v).await? {
+                records.push(s);
+            } else if v == latest {
+                return self.reload(name).await;
+            }
+        }
+        let mut next = latest.saturating_add(1);
+        loop {
+            if next > latest.saturating_add(PROBE_MAX) {
+                return self.reload(name).await;
+            }
+            match self.store.get(name, next).await? {
+                Some(s) => records.push(s),
+                None => break,
+            }
+            next = next.saturating_add(1);
+        }
+        self.lock().insert(name.to_string(), records);
+        Ok(())
+    }
+
+    /// Forgets what was read of `name` and reads its records again (one LIST).
+    async fn reload(&self, name: &str) -> Result<(), ReleaseError> {
+        self.lock().remove(name);
+        self.stored(name).await.map(|_| ())
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<String, Vec<Stored>>> {
+        self.known.lock().unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The records of `name`, oldest first: read once (one LIST), then as this value wrote them.
+    async fn stored(&self, name: &str) -> Result<Vec<Stored>, ReleaseError> {
+        if let Some(known) = self.lock().get(name) {
+            return Ok(known.clone());
+        }
+        let records = self.store.history(name).await?;
+        self.lock().insert(name.to_string(), records.clone());
+        Ok(records)
+    }
+
+    /// Records a write of `release` in what this value knows (when it knows that release).
+    fn remember(&self, release: &Release, deadline: Option<i64>) {
+        let mut known = self.lock();
+        let Some(records) = known.get_mut(&release.name) else {
+            return;
+        };
+        let stored = Stored {
+            release: release.clone(),
+            deadline,
+        };
+        match records.iter_mut().find(|s| s.release.version == release.version) {
+            Some(s) => *s = stored,
+            None => {
+                records.push(stored);
+                records.sort_by_key(|s| s.release.version);
+            }
+        }
+    }
+
+    /// Creates the record of a new revision (fails if it exists).
+    async fn create_record(&self, release: &Release, deadline: Option<i64>) -> Result<(), ReleaseError> {
+        if let Err(e) = self.store.create(release, deadline).await {
+            // Another writer got there first: what this value knew is out of date.
+            self.lock().remove(&release.name);
+            return Err(e);
+        }
+        self.remember(release, deadline);
+        Ok(())
+    }
+
+    /// Replaces the record of a revision.
+    async fn update_record(&self, release: &Release, deadline: Option<i64>) -> Result<(), ReleaseError> {
+        if let Err(e) = self.store.update(release, deadline).await {
+            self.lock().remove(&release.name);
+            return Err(e);
+        }
+        self.remember(release, deadline);
+        Ok(())
+    }
+
+    /// Deletes the record of a revision.
+    async fn delete_record(&self, name: &str, version: i64) -> Result<(), ReleaseError> {
+        self.store.delete(name, version).await?;
+        if let Some(records) = self.lock().get_mut(name) {
+            records.retain(|s| s.release.version != version);
+        }
+        Ok(())
+    }
+
+    /// Marks failed a `pending-*` latest revision of `name` that Ballast wrote (it carries an
+    /// operation deadline) before `started`: the process that was running the operation is
+    /// gone, so nothing will complete it. Returns whether a revision was recovered.
+    pub async fn recover_interrupted(&self, name: &str, started: jiff::Timestamp) -> Result<bool, ReleaseError> {
+        let records = self.stored(name).await?;
+        let Some(last) = records.last() else {
+            return Ok(false);
+        };
+        let status = last.release.info.status;
+        if !status.is_pending() || last.deadline.is_none() {
+            return Ok(false);
+        }
+        let written: Option<jiff::Timestamp> = last.release.info.last_deployed.parse().ok();
+        if written.is_some_and(|t| t >= started) {
+            return Ok(false);
+        }
+        let mut release = last.release.clone();
+        release.info.status = Status::Failed;
+        release.info.description =
+            format!("{status} interrupted: the controller stopped before completing (recovered by Ballast on restart)");
+        self.update_record(&release, None).await?;
+        Ok(true)
     }
 
     /// The latest revision of every release in the namespace, by name.
@@ -185,6 +378,7 @@ impl Releases {
         values: &ValueOptions,
         revision: i64,
         is_upgrade: bool,
+        opts: &ActionOptions,
     ) -> Result<RenderedRelease, ReleaseError> {
         let opts = ReleaseRenderOptions {
             name: name.to_string(),
@@ -194,6 +388,7 @@ impl Releases {
             kube_version: self.kube_version().await,
             values: values.clone(),
             api_versions: self.cluster.api_versions(),
+            skip_schema_validation: opts.skip_schema_validation,
         };
         let chart = chart.to_path_buf();
         let mut rendered = tokio::task::spawn_blocking(move || render_release(&chart, &opts))
@@ -210,7 +405,7 @@ impl Releases {
     /// The records of `name`, with a stale pending latest revision recovered (marked
     /// failed); an error if a live operation holds it.
     async fn records(&self, name: &str, opts: &ActionOptions) -> Result<Vec<Stored>, ReleaseError> {
-        let mut records = self.store.history(name).await?;
+        let mut records = self.stored(name).await?;
         let Some(last) = records.last_mut() else {
             return Ok(records);
         };
@@ -228,7 +423,7 @@ impl Releases {
         last.release.info.description =
             format!("{status} interrupted: the operation stopped before completing (recovered by Ballast)");
         last.deadline = None;
-        self.store.update(&last.release, None).await?;
+        self.update_record(&last.release, None).await?;
         Ok(records)
     }
 
@@ -239,8 +434,9 @@ impl Releases {
         now().as_second().saturating_add(t.saturating_mul(3)).saturating_add(30)
     }
 
-    /// Applies a release's objects with server-side apply.
-    async fn apply(&self, objects: &[Manifest]) -> Result<(), ReleaseError> {
+    /// Applies a release's objects with server-side apply (`force`: conflicts forced, refused
+    /// updates recreated). The objects it created are added to `created`, also when it fails.
+    async fn apply(&self, objects: &[Manifest], force: bool, created: &mut Vec<ObjectRef>) -> Result<(), ReleaseError> {
         if objects.is_empty() {
             return Ok(());
         }
@@ -248,19 +444,35 @@ impl Releases {
         // helm's apply entry, as helm 4 does when it moves a release to server-side apply.
         let options = ApplyOptions {
             take_over: vec![HELM_FIELD_MANAGER.to_string()],
+            force,
+            recreate: force,
             ..ApplyOptions::default()
         };
         let applier = Applier::new(&self.cluster, options);
-        applier.apply(objects, &Inventory::default()).await.map_err(err)?;
-        Ok(())
+        let (changes, outcome) = match applier.apply(objects, &Inventory::default()).await {
+            Ok(changes) => (changes, Ok(())),
+            Err(e) => (e.changes.clone(), Err(err(e))),
+        };
+        created.extend(
+            changes
+                .entries
+                .iter()
+                .filter(|e| e.change == ballast_core::Change::Created)
+                .map(|e| e.object.clone()),
+        );
+        outcome
     }
 
     async fn wait(&self, objects: &[Manifest], opts: &ActionOptions) -> Result<(), ReleaseError> {
         if !opts.wait || objects.is_empty() {
             return Ok(());
         }
+        let mut waited = refs(objects);
+        if !opts.wait_for_jobs {
+            waited.retain(|r| !(r.kind == "Job" && r.group == "batch"));
+        }
         let report = ballast_health::Waiter::new(&self.cluster)
-            .wait(&refs(objects), opts.timeout)
+            .wait(&waited, opts.timeout)
             .await;
         if report.all_healthy() {
             Ok(())
@@ -283,9 +495,17 @@ impl Releases {
     /// live object this release owns is deleted: one whose `meta.helm.sh/release-name` or
     /// `-namespace` names another release is left alone (it was taken over), and the delete
     /// carries the UID read, so an object recreated meanwhile is never removed.
-    async fn delete_dropped(&self, release: &str, old: &[Manifest], new: &[Manifest]) -> Result<(), ReleaseError> {
+    /// Returns the objects deleted.
+    async fn delete_dropped(
+        &self,
+        release: &str,
+        old: &[Manifest],
+        new: &[Manifest],
+        propagation: PropagationPolicy,
+    ) -> Result<Vec<ObjectRef>, ReleaseError> {
         let wanted: BTreeSet<String> = new.iter().map(|m| m.object_ref().to_string()).collect();
         let mut errors = Vec::new();
+        let mut deleted = Vec::new();
         for m in old.iter().rev() {
             let r = m.object_ref();
             if wanted.contains(&r.to_string()) || keep(m) || !self.cluster.serves(&r) {
@@ -303,15 +523,49 @@ impl Releases {
                 continue;
             }
             let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
-            if let Err(e) = self.cluster.delete(&r, uid).await {
-                errors.push(e.to_string());
+            match self.cluster.delete_propagated(&r, uid, propagation.clone()).await {
+                Ok(_) => deleted.push(r),
+                Err(e) => errors.push(e.to_string()),
             }
         }
         if errors.is_empty() {
-            Ok(())
+            Ok(deleted)
         } else {
             Err(ReleaseError(errors.join("; ")))
         }
+    }
+
+    /// Deletes an object a failed action created (by the UID read, if this release still
+    /// owns it).
+    async fn delete_created(&self, release: &str, r: &ObjectRef) -> Result<(), ReleaseError> {
+        let Some(live) = self.cluster.get(r).await.map_err(err)? else {
+            return Ok(());
+        };
+        if !self.owns(release, &live) {
+            return Ok(());
+        }
+        let uid = live.pointer("/metadata/uid").and_then(|u| u.as_str());
+        self.cluster.delete(r, uid).await.map(|_| ()).map_err(err)
+    }
+
+    /// Waits (at most `timeout`) until every object of `refs` is gone.
+    async fn wait_deleted(&self, refs: &[ObjectRef], timeout: Duration) -> Result<(), ReleaseError> {
+        let deadline = std::time::Instant::now() + timeout;
+        for r in refs {
+            loop {
+                if self.cluster.get(r).await.map_err(err)?.is_none() {
+                    break;
+                }
+                if std::time::Instant::now() >= deadline {
+                    return Err(ReleaseError(format!(
+                        "{r}: still there {}s after its deletion",
+                        timeout.as_secs()
+                    )));
+                }
+                tokio::time::sleep(Duration::from_millis(250)).await;
+            }
+        }
+        Ok(())
     }
 
     /// False when the live object's `meta.helm.sh/release-name` or `-namespace` names another
@@ -347,7 +601,7 @@ impl Releases {
         if crds.is_empty() {
             return Ok(());
         }
-        self.apply(&crds).await?;
+        self.apply(&crds, false, &mut Vec::new()).await?;
         self.cluster.refresh().await.map_err(err)
     }
 
@@ -384,12 +638,12 @@ impl Releases {
         if opts.create_namespace {
             self.create_namespace().await?;
         }
-        let mut rendered = self.render(name, chart, values, version, false).await?;
+        let mut rendered = self.render(name, chart, values, version, false, opts).await?;
         if !rendered.crds.is_empty() {
             // As helm: CRDs first, then the chart rendered again against what the cluster now
             // serves (`.Capabilities.APIVersions` holds the new kinds).
             self.install_crds(&rendered).await?;
-            rendered = self.render(name, chart, values, version, false).await?;
+            rendered = self.render(name, chart, values, version, false, opts).await?;
         }
         let objects = release_objects(&self.cluster, &rendered.manifest, name, &self.namespace)?;
         let t = rfc3339(now());
@@ -414,10 +668,10 @@ impl Releases {
             labels: Default::default(),
             extra: Map::new(),
         };
-        self.store.create(&release, Some(Self::deadline(opts))).await?;
+        self.create_record(&release, Some(Self::deadline(opts))).await?;
         let outcome = async {
             self.hooks(&mut release, "pre-install", opts).await?;
-            self.apply(&objects).await?;
+            self.apply(&objects, false, &mut Vec::new()).await?;
             self.wait(&objects, opts).await?;
             self.hooks(&mut release, "post-install", opts).await
         }
@@ -437,23 +691,23 @@ impl Releases {
     ) -> Result<(), ReleaseError> {
         match outcome {
             Ok(()) => {
-                for s in self.store.history(&release.name).await? {
+                for s in self.stored(&release.name).await? {
                     if s.release.info.status == Status::Deployed && s.release.version != release.version {
                         let mut p = s.release;
                         p.info.status = Status::Superseded;
-                        self.store.update(&p, None).await?;
+                        self.update_record(&p, None).await?;
                     }
                 }
                 release.info.status = Status::Deployed;
                 if release.info.description.ends_with("underway") {
                     release.info.description = done.to_string();
                 }
-                self.store.update(release, None).await
+                self.update_record(release, None).await
             }
             Err(e) => {
                 release.info.status = Status::Failed;
                 release.info.description = format!("Release {:?} failed: {e}", release.name);
-                self.store.update(release, None).await?;
+                self.update_record(release, None).await?;
                 Err(ReleaseError(format!("release {} failed: {e}", release.name)))
             }
         }
@@ -481,7 +735,7 @@ impl Releases {
         }
         let current = deployed.unwrap_or_else(|| latest.clone());
         let version = latest.version + 1;
-        let rendered = self.render(name, chart, values, version, true).await?;
+        let rendered = self.render(name, chart, values, version, true, opts).await?;
         let t = rfc3339(now());
         let mut release = Release {
             name: name.to_string(),
@@ -522,15 +776,34 @@ impl Releases {
         let name = release.name.clone();
         let new = release_objects(&self.cluster, &release.manifest, &name, &self.namespace)?;
         let old = release_objects(&self.cluster, &current.manifest, &name, &self.namespace)?;
-        self.store.create(release, Some(Self::deadline(opts))).await?;
+        self.create_record(release, Some(Self::deadline(opts))).await?;
+        let mut created = Vec::new();
         let outcome = async {
             self.hooks(release, &format!("pre-{event}"), opts).await?;
-            self.apply(&new).await?;
-            self.delete_dropped(&name, &old, &new).await?;
+            self.apply(&new, opts.force, &mut created).await?;
+            self.delete_dropped(&name, &old, &new, PropagationPolicy::Background)
+                .await?;
             self.wait(&new, opts).await?;
             self.hooks(release, &format!("post-{event}"), opts).await
         }
         .await;
+        let outcome = match outcome {
+            Err(e) if opts.cleanup_on_fail && !created.is_empty() => {
+                // As helm: only what this action created goes, never what existed before it.
+                let mut errors = Vec::new();
+                for r in created.iter().rev() {
+                    if let Err(e) = self.delete_created(&name, r).await {
+                        errors.push(e.0);
+                    }
+                }
+                Err(if errors.is_empty() {
+                    e
+                } else {
+                    ReleaseError(format!("{e}; cleanup on fail: {}", errors.join("; ")))
+                })
+            }
+            other => other,
+        };
         if release.info.description == "Preparing upgrade" {
             release.info.description = "Upgrade underway".into();
         }
@@ -607,27 +880,32 @@ impl Releases {
         }
         release.info.status = Status::Uninstalling;
         release.info.deleted = rfc3339(now());
-        self.store.update(&release, Some(Self::deadline(opts))).await?;
+        self.update_record(&release, Some(Self::deadline(opts))).await?;
         let objects = release_objects(&self.cluster, &release.manifest, name, &self.namespace)?;
         let outcome = async {
             self.hooks(&mut release, "pre-delete", opts).await?;
-            self.delete_dropped(name, &objects, &[]).await?;
+            let deleted = self
+                .delete_dropped(name, &objects, &[], opts.deletion_propagation.clone())
+                .await?;
+            if opts.wait_for_delete {
+                self.wait_deleted(&deleted, opts.timeout).await?;
+            }
             self.hooks(&mut release, "post-delete", opts).await
         }
         .await;
         if let Err(e) = outcome {
             release.info.status = Status::Failed;
             release.info.description = format!("uninstallation completed with 1 error(s): {e}");
-            self.store.update(&release, None).await?;
+            self.update_record(&release, None).await?;
             return Err(ReleaseError(format!("release {name}: uninstall failed: {e}")));
         }
         if opts.keep_history {
             release.info.status = Status::Uninstalled;
             release.info.description = "Uninstallation complete".into();
-            self.store.update(&release, None).await?;
+            self.update_record(&release, None).await?;
         } else {
             for s in &records {
-                self.store.delete(name, s.release.version).await?;
+                self.delete_record(name, s.release.version).await?;
             }
         }
         Ok(release)
@@ -636,7 +914,7 @@ impl Releases {
     /// Runs the `test` hooks of the deployed revision of `name` (as `helm test`); their last
     /// runs are recorded in the revision whatever the outcome.
     pub async fn test(&self, name: &str, opts: &ActionOptions) -> Result<Release, ReleaseError> {
-        let records = self.store.history(name).await?;
+        let records = self.stored(name).await?;
         let Some(mut release) = records
             .iter()
             .rev()
@@ -645,8 +923,17 @@ impl Releases {
         else {
             return Err(ReleaseError(format!("release {name}: has no deployed releases")));
         };
-        let outcome = hooks::run(&self.cluster, &mut release.hooks, "test", &self.namespace, opts.timeout).await;
-        self.store.update(&release, None).await?;
+        let filter = &opts.test_filter;
+        let outcome = hooks::run_selected(
+            &self.cluster,
+            &mut release.hooks,
+            "test",
+            &self.namespace,
+            opts.timeout,
+            &|h| filter.runs(&h.name),
+        )
+        .await;
+        self.update_record(&release, None).await?;
         outcome.map(|()| release)
     }
 
@@ -655,7 +942,7 @@ impl Releases {
         if opts.history_max == 0 {
             return Ok(());
         }
-        let records = self.store.history(name).await?;
+        let records = self.stored(name).await?;
         if records.len() <= opts.history_max {
             return Ok(());
         }
@@ -672,7 +959,7 @@ impl Releases {
             if Some(s.release.version) == last_deployed {
                 continue;
             }
-            self.store.delete(name, s.release.version).await?;
+            self.delete_record(name, s.release.version).await?;
             excess -= 1;
         }
         Ok(())
@@ -690,6 +977,22 @@ mod tests {
             "chart": {"metadata": {"name": "c", "version": "1.0.0"}},
         }))
         .unwrap()
+    }
+
+    #[test]
+    fn test_filters_select_as_helm() {
+        let all = TestFilter::default();
+        assert!(all.runs("a") && all.runs("b"));
+        let skip = TestFilter {
+            skip: vec!["b".into()],
+            ..TestFilter::default()
+        };
+        assert!(skip.runs("a") && !skip.runs("b"));
+        let only = TestFilter {
+            only: vec!["a".into(), "b".into()],
+            skip: vec!["b".into()],
+        };
+        assert!(only.runs("a") && !only.runs("b") && !only.runs("c"));
     }
 
     #[test]

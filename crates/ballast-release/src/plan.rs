@@ -149,7 +149,7 @@ impl Releases {
         values: &ValueOptions,
         opts: &ActionOptions,
     ) -> Result<ReleasePlan, ReleaseError> {
-        let records = self.store.history(name).await?;
+        let records = self.stored(name).await?;
         let latest = records.last().map(|s| &s.release);
         let exists = latest.is_some_and(|l| l.info.status != Status::Uninstalled);
         let version = latest.map_or(1, |l| l.version + 1);
@@ -161,7 +161,7 @@ impl Releases {
             .find(|s| s.release.info.status == Status::Deployed)
             .map(|s| &s.release)
             .or(latest.filter(|_| exists));
-        let rendered = self.render(name, chart, values, version, exists).await?;
+        let rendered = self.render(name, chart, values, version, exists, opts).await?;
         let mut objects = Vec::new();
         if opts.create_namespace && !exists {
             let r = ObjectRef::new("v1", "Namespace", None, &self.namespace);

@@ -46,6 +46,22 @@ fn to_secret(release: &Release, namespace: &str, created: bool, deadline: Option
     serde_json::from_value(object).map_err(|e| ReleaseError(format!("cannot build the release Secret: {e}")))
 }
 
+/// The record a Secret holds (`None`: not a release Secret).
+fn stored(s: &Secret) -> Result<Option<Stored>, ReleaseError> {
+    if s.type_.as_deref() != Some(storage::SECRET_TYPE) {
+        return Ok(None);
+    }
+    let deadline = s
+        .metadata
+        .annotations
+        .as_ref()
+        .and_then(|a| a.get(DEADLINE_ANNOTATION))
+        .and_then(|d| d.parse().ok());
+    let value: Value = serde_json::to_value(s).map_err(|e| ReleaseError(e.to_string()))?;
+    let release = storage::from_secret(&value).map_err(|e| ReleaseError(e.0))?;
+    Ok(Some(Stored { release, deadline }))
+}
+
 impl Store {
     /// The records in `namespace`.
     pub fn new(client: kube::Client, namespace: &str) -> Self {
@@ -65,6 +81,17 @@ impl Store {
         self.list("owner=helm").await
     }
 
+    /// The record of revision `version` of `name`, read by its Secret's name (one GET: no scan
+    /// of the namespace's Secrets); `None` when it does not exist.
+    pub async fn get(&self, name: &str, version: i64) -> Result<Option<Stored>, ReleaseError> {
+        let secret = storage::secret_name(name, version);
+        match self.api.get_opt(&secret).await {
+            Ok(Some(s)) => stored(&s),
+            Ok(None) => Ok(None),
+            Err(e) => Err(ReleaseError(format!("cannot read {secret}: {e}"))),
+        }
+    }
+
     async fn list(&self, selector: &str) -> Result<Vec<Stored>, ReleaseError> {
         let list = self
             .api
@@ -72,19 +99,8 @@ impl Store {
             .await
             .map_err(|e| ReleaseError(format!("cannot list release Secrets in {}: {e}", self.namespace)))?;
         let mut out = Vec::new();
-        for s in list.items {
-            if s.type_.as_deref() != Some(storage::SECRET_TYPE) {
-                continue;
-            }
-            let deadline = s
-                .metadata
-                .annotations
-                .as_ref()
-                .and_then(|a| a.get(DEADLINE_ANNOTATION))
-                .and_then(|d| d.parse().ok());
-            let value: Value = serde_json::to_value(&s).map_err(|e| ReleaseError(e.to_string()))?;
-            let release = storage::from_secret(&value).map_err(|e| ReleaseError(e.0))?;
-            out.push(Stored { release, deadline });
+        for s in &list.items {
+            out.extend(stored(s)?);
         }
         out.sort_by(|a, b| {
             (a.release.name.as_str(), a.release.version).cmp(&(b.release.name.as_str(), b.release.version))

@@ -1487,6 +1487,10 @@ pub struct DiffHelmRelease {
     /// Accept a chart from a `file://` GitRepository (as the controller's flag).
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub allow_file_sources: bool,
+    /// The controller's `--source-mirror` (FROM=TO[,OPTION], repeatable): the chart is fetched
+    /// from where the controller fetches it.
+    #[arg(long = "source-mirror", value_name = "FROM=TO[,OPTION]")]
+    pub source_mirrors: Vec<String>,
 }
 
 /// `sync`.

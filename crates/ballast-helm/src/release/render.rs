@@ -33,6 +33,9 @@ pub struct ReleaseRenderOptions {
     pub values: ValueOptions,
     /// `.Capabilities.APIVersions` entries besides helm's defaults (the cluster's).
     pub api_versions: Vec<String>,
+    /// Skip the check of the values against the chart's `values.schema.json` (helm's
+    /// `--skip-schema-validation`).
+    pub skip_schema_validation: bool,
 }
 
 /// A `crds/` file of the chart, installed before anything else on install.
@@ -89,7 +92,9 @@ pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) ->
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
         .map_err(|e| Error(format!("invalid kube version: {e}")))?;
     let (chart, values) = crate::values::prepare(chart, user).map_err(render_err)?;
-    crate::schema_check(&chart, &values).map_err(render_err)?;
+    if !opts.skip_schema_validation {
+        crate::schema_check(&chart, &values).map_err(render_err)?;
+    }
     caps.check_kube_version(&chart.metadata)
         .map_err(|e| render_err(Error(e)))?;
     let namespace = if opts.namespace.is_empty() {

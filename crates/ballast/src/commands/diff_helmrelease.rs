@@ -1,8 +1,10 @@
 //! `ballast diff helmrelease NAME`: what the next upgrade (or install) of a HelmRelease would
 //! change, computed without writing anything.
 //!
-//! The chart is built as the HelmChart reconciler builds it (`helm_chart::build`, from the
-//! HelmChart the HelmRelease's `spec.chart` template describes, or the `chartRef` HelmChart),
+//! The chart is got as the controller gets it (the HelmChart the HelmRelease's `spec.chart`
+//! template describes, `helm_release::helm_chart_of`, or the `chartRef` HelmChart, built by
+//! `helm_chart::build`; a `chartRef` OCIRepository's layer pulled by
+//! `oci_repository::fetch_layer`), from the controller's `--source-mirror` when given,
 //! the values are composed as the HelmRelease reconciler composes them (`compose_values`:
 //! `valuesFrom` in order, then `values`), and `Releases::plan` compares the rendered release
 //! with the live objects by a server-side dry-run. The printed diff masks Secret values; the
@@ -15,9 +17,12 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Result, anyhow, bail};
 use ballast_api::HelmRelease;
-use ballast_api::helm_chart::{HelmChart, HelmChartSpec, LocalHelmChartSourceReference};
+use ballast_api::helm_chart::HelmChart;
+use ballast_api::oci_repository::OCIRepository;
 use ballast_controller::helm_chart::{ChartBuild, build};
-use ballast_controller::helm_release::{compose_values, release_name, target_namespace};
+use ballast_controller::helm_release::{compose_values, helm_chart_of, release_name, target_namespace};
+use ballast_controller::oci_repository::fetch_layer;
+use ballast_controller::source_mirror::SourceMirrors;
 use ballast_core::parse_duration;
 use ballast_helm::values::ValueOptions;
 use ballast_release::ActionOptions;
@@ -69,54 +74,47 @@ impl Drop for Scratch {
     }
 }
 
-/// The HelmChart the HelmRelease reconciler keeps for `spec.chart` (`<namespace>-<name>` in
-/// the source's namespace), as the template describes it now; or the `chartRef` HelmChart.
-async fn chart_of(client: &kube::Client, hr: &HelmRelease) -> Result<HelmChart> {
+/// The chart archive, its name and version, as the controller gets it: the HelmChart of
+/// `spec.chart` ([`helm_chart_of`]) or of a `chartRef` built as the HelmChart reconciler
+/// builds it, or the layer of a `chartRef` OCIRepository pulled as its reconciler pulls it;
+/// from the `--source-mirror` the controller would use.
+async fn chart_of(client: &kube::Client, hr: &HelmRelease, opts: &ChartBuild) -> Result<(Vec<u8>, String, String)> {
     let own_ns = hr.namespace().unwrap_or_default();
-    if let Some(r) = &hr.spec.chart_ref {
-        let ns = r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own_ns);
-        return match r.kind.as_str() {
-            "HelmChart" => Ok(Api::<HelmChart>::namespaced(client.clone(), &ns).get(&r.name).await?),
-            other => bail!(
-                "HelmRelease {}: diff builds charts of spec.chart or a chartRef HelmChart; a chartRef {other} is not supported yet",
-                hr.name_any()
-            ),
-        };
-    }
-    let Some(template) = &hr.spec.chart else {
-        bail!(
-            "HelmRelease {}: neither spec.chart nor spec.chartRef is set",
-            hr.name_any()
-        );
+    let what = format!("HelmRelease {own_ns}/{}", hr.name_any());
+    let chart = match (&hr.spec.chart_ref, helm_chart_of(hr)) {
+        (Some(r), _) => {
+            let ns = r.namespace.clone().filter(|n| !n.is_empty()).unwrap_or(own_ns.clone());
+            match r.kind.as_str() {
+                "HelmChart" => Api::<HelmChart>::namespaced(client.clone(), &ns).get(&r.name).await?,
+                "OCIRepository" => {
+                    let repo = Api::<OCIRepository>::namespaced(client.clone(), &ns)
+                        .get(&r.name)
+                        .await?;
+                    let (bytes, _) = fetch_layer(client, &repo, &opts.mirrors, opts.max_size)
+                        .await
+                        .map_err(|e| anyhow!("{what}: chart: {e}"))?;
+                    let (name, version) = tokio::task::spawn_blocking({
+                        let bytes = bytes.clone();
+                        move || {
+                            ballast_helm::chart::load_archive(&bytes)
+                                .map(|c| (c.metadata.name.clone(), c.metadata.version.clone()))
+                                .map_err(|e| e.to_string())
+                        }
+                    })
+                    .await?
+                    .map_err(|e| anyhow!("{what}: OCIRepository '{ns}/{}': chart archive: {e}", r.name))?;
+                    return Ok((bytes, name, version));
+                }
+                other => bail!("{what}: spec.chartRef.kind {other:?}: not supported (HelmChart or OCIRepository)"),
+            }
+        }
+        (None, Some(chart)) => chart,
+        (None, None) => bail!("{what}: neither spec.chart nor spec.chartRef is set"),
     };
-    let t = &template.spec;
-    let ns = t
-        .source_ref
-        .namespace
-        .clone()
-        .filter(|n| !n.is_empty())
-        .unwrap_or(own_ns);
-    let mut values_files: Vec<String> = t.values_file.iter().cloned().collect();
-    values_files.extend(t.values_files.iter().flatten().cloned());
-    let mut chart = HelmChart::new(
-        &hr.helm_chart_name(),
-        HelmChartSpec {
-            chart: t.chart.clone(),
-            version: t.version.clone().filter(|v| !v.is_empty()),
-            source_ref: LocalHelmChartSourceReference {
-                api_version: t.source_ref.api_version.clone(),
-                kind: t.source_ref.kind.clone(),
-                name: t.source_ref.name.clone(),
-            },
-            interval: t.interval.clone().unwrap_or_else(|| hr.spec.interval.clone()),
-            reconcile_strategy: t.reconcile_strategy.clone(),
-            values_files: (!values_files.is_empty()).then_some(values_files),
-            ignore_missing_values_files: t.ignore_missing_values_files,
-            ..HelmChartSpec::default()
-        },
-    );
-    chart.metadata.namespace = Some(ns);
-    Ok(chart)
+    let built = build(client, &chart, opts)
+        .await
+        .map_err(|e| anyhow!("{what}: chart: {e}"))?;
+    Ok((built.bytes, built.name, built.version))
 }
 
 pub async fn run(a: &DiffHelmRelease, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
@@ -126,21 +124,19 @@ pub async fn run(a: &DiffHelmRelease, kubeconfig: Option<&Path>, context: Option
     let hr = Api::<HelmRelease>::namespaced(client.clone(), &a.namespace)
         .get(&a.name)
         .await?;
-    let chart = chart_of(&client, &hr).await?;
     let opts = ChartBuild {
         cache_dir: ballast_cache_dir(),
         allow_file_sources: a.allow_file_sources,
         timeout,
+        mirrors: std::sync::Arc::new(SourceMirrors::parse(&a.source_mirrors).map_err(anyhow::Error::msg)?),
         ..ChartBuild::default()
     };
-    let built = build(&client, &chart, &opts)
-        .await
-        .map_err(|e| anyhow!("HelmRelease {}/{}: chart: {e}", a.namespace, a.name))?;
+    let (chart_bytes, chart_name, chart_version) = chart_of(&client, &hr, &opts).await?;
     let values = compose_values(&client, &hr)
         .await
         .map_err(|e| anyhow!("HelmRelease {}/{}: values: {e}", a.namespace, a.name))?;
     let scratch = Scratch::new()?;
-    let chart_file = scratch.write("chart.tgz", &built.bytes)?;
+    let chart_file = scratch.write("chart.tgz", &chart_bytes)?;
     let values_file = scratch.write("values.json", values.to_string().as_bytes())?;
     let release = release_name(&hr);
     let namespace = target_namespace(&hr);
@@ -178,8 +174,8 @@ pub async fn run(a: &DiffHelmRelease, kubeconfig: Option<&Path>, context: Option
         a.namespace,
         a.name,
         if plan.exists { "upgrade of" } else { "install of" },
-        built.name,
-        built.version
+        chart_name,
+        chart_version
     );
     let text = if colour() {
         colour_diff(&plan.diff)

@@ -994,3 +994,94 @@ fn create_source_chart_export_prints_what_flux_prints() {
         assert!(run.stderr.contains(error), "{args:?}: {}", run.stderr);
     }
 }
+
+#[test]
+fn diff_helmrelease_of_an_oci_chart_ref_fetches_through_the_controllers_source_mirror() {
+    use ballast_testenv::charts::{Helm, Registry};
+    helm_source_crds();
+    let ns = namespace("hcli-diff-oci");
+    let password = "mirror-pa55word-27";
+    let registry = Registry::start("ci", password);
+    let home = tempfile::tempdir().unwrap();
+    let h = Helm::new(home.path());
+    let src = tempfile::tempdir().unwrap();
+    let chart = write_chart(src.path(), "demo", "1.0.0", "message: from-oci\n", &[]);
+    let tgz = h.package(&chart, &home.path().join("out"));
+    h.run(&[
+        "push",
+        tgz.to_str().unwrap(),
+        &format!("oci://{}/charts", registry.host()),
+        "--plain-http",
+        "--username",
+        "ci",
+        "--password",
+        password,
+    ]);
+    // The manifests name an upstream registry this machine cannot reach; the controller and
+    // the diff read it from the loopback mirror.
+    let mirror = format!(
+        "oci://charts.invalid/charts=oci://{}/charts,pass-credentials",
+        registry.host()
+    );
+    kubectl(&[
+        "create",
+        "secret",
+        "generic",
+        "registry-login",
+        "-n",
+        &ns,
+        "--from-literal=username=ci",
+        &format!("--from-literal=password={password}"),
+    ]);
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(
+        file.path(),
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: OCIRepository\nmetadata:\n  name: demo\n  namespace: {ns}\nspec:\n  url: oci://charts.invalid/charts/demo\n  interval: 1m\n  ref:\n    tag: 1.0.0\n  secretRef:\n    name: registry-login\n  layerSelector:\n    mediaType: application/vnd.cncf.helm.chart.content.v1.tar+gzip\n    operation: copy\n---\n\
+             apiVersion: helm.toolkit.fluxcd.io/v2\nkind: HelmRelease\nmetadata:\n  name: demo\n  namespace: {ns}\nspec:\n  interval: 1h\n  chartRef:\n    kind: OCIRepository\n    name: demo\n  values:\n    message: one\n"
+        ),
+    )
+    .unwrap();
+    let _controller = ControllerProcess::start(&ns, &["--source-mirror", &mirror]);
+    kubectl(&["apply", "-f", &file.path().display().to_string()]);
+    ready_at(&ns, "demo", "1.0.0");
+    assert_eq!(get("configmap", Some(&ns), "demo").unwrap()["data"]["message"], "one");
+
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["diff", "helmrelease", "demo", "-n", &ns, "--timeout", "30s"];
+        args.extend_from_slice(extra);
+        ballast(&args)
+    };
+    let same = diff(&["--source-mirror", &mirror]);
+    assert_eq!(same.code, 0, "{}{}", same.stdout, same.stderr);
+    ballast(&["suspend", "hr", "demo", "-n", &ns]).ok();
+    kubectl(&[
+        "patch",
+        "helmrelease",
+        "demo",
+        "-n",
+        &ns,
+        "--type",
+        "merge",
+        "-p",
+        r#"{"spec":{"values":{"message":"two"}}}"#,
+    ]);
+    let changed = diff(&["--source-mirror", &mirror]);
+    assert_eq!(changed.code, 1, "{}{}", changed.stdout, changed.stderr);
+    assert!(
+        changed.stdout.contains("-  message: one\n") && changed.stdout.contains("+  message: two\n"),
+        "{}",
+        changed.stdout
+    );
+    assert!(changed.stderr.contains("with chart demo@1.0.0"), "{}", changed.stderr);
+    // Without the mirror the upstream registry is what it tries, and cannot reach: exit 2.
+    let unreachable = diff(&[]);
+    assert_eq!(unreachable.code, 2, "{}{}", unreachable.stdout, unreachable.stderr);
+    assert!(unreachable.stderr.contains("charts.invalid"), "{}", unreachable.stderr);
+    for run in [&same, &changed, &unreachable] {
+        assert!(
+            !run.stdout.contains(password) && !run.stderr.contains(password),
+            "the password was printed"
+        );
+    }
+}

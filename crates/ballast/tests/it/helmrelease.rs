@@ -713,3 +713,206 @@ fn post_renderers_and_common_metadata_shape_the_release() {
     });
     assert_eq!(helm_history(&ns, "pr").len(), 2);
 }
+
+/// A Git chart `demo` with `templates` and, when given, a `values.schema.json`.
+fn git_chart_with(ns: &str, templates: &[(&str, &str)], schema: Option<&str>) -> GitRepo {
+    let repo = GitRepo::new();
+    let root = write_chart(
+        &repo.path().join("charts"),
+        "demo",
+        "0.1.0",
+        "message: default\n",
+        templates,
+    );
+    if let Some(schema) = schema {
+        std::fs::write(root.join("values.schema.json"), schema).unwrap();
+    }
+    repo.commit("chart");
+    apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: charts\n  namespace: {ns}\nspec:\n  url: {}\n  interval: 1s\n  ref:\n    branch: main\n",
+        repo.url()
+    ));
+    repo
+}
+
+#[test]
+fn upgrade_force_recreates_and_cleanup_on_fail_deletes_what_a_failed_upgrade_created() {
+    let ns = namespace("hr-force");
+    let frozen = "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-frozen\nimmutable: true\ndata:\n  message: {{ .Values.message | default \"none\" | quote }}\n";
+    let extra = "{{- if .Values.extra }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{ .Release.Name }}-extra\ndata:\n  made: by-the-upgrade\n{{- end }}\n";
+    // A post-upgrade hook the API server refuses: the upgrade fails after its objects were
+    // applied.
+    let hook = "{{- if .Values.failHook }}\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: Not_A_Valid_Name\n  annotations:\n    helm.sh/hook: post-upgrade\ndata: {}\n{{- end }}\n";
+    let _repo = git_chart_with(
+        &ns,
+        &[
+            ("cm.yaml", CM),
+            ("frozen.yaml", frozen),
+            ("extra.yaml", extra),
+            ("hook.yaml", hook),
+        ],
+        None,
+    );
+    let controller = ControllerProcess::start(&ns, &[]);
+    let values = "  values:\n    message: one\n";
+    apply(&git_release(
+        &ns,
+        "forced",
+        &format!("  upgrade:\n    force: true\n{values}"),
+    ));
+    apply(&git_release(
+        &ns,
+        "cleaned",
+        &format!("  upgrade:\n    cleanupOnFail: true\n{values}"),
+    ));
+    apply(&git_release(&ns, "kept", values));
+    for name in ["forced", "cleaned", "kept"] {
+        wait_for("installed and Ready", 90, || ready_true("helmrelease", &ns, name));
+    }
+
+    // force: an immutable ConfigMap's data change is refused as an update; the upgrade
+    // deletes it and creates it anew.
+    let uid = get("configmap", Some(&ns), "forced-frozen").unwrap()["metadata"]["uid"].clone();
+    merge_patch("helmrelease", "forced", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
+    let cm = wait_for("the frozen ConfigMap recreated", 60, || {
+        get("configmap", Some(&ns), "forced-frozen").filter(|c| c["data"]["message"] == "two")
+    });
+    assert_ne!(cm["metadata"]["uid"], uid, "recreated, not updated");
+    wait_hr(&controller, &ns, "forced", "the forced upgrade released", 60, |h| {
+        h["status"]["history"][0]["version"] == 2 && h["status"]["history"][0]["status"] == "deployed"
+    });
+
+    // cleanupOnFail: what the failed upgrade created is deleted; without it, it stays.
+    for name in ["cleaned", "kept"] {
+        merge_patch(
+            "helmrelease",
+            name,
+            &ns,
+            r#"{"spec":{"values":{"extra":true,"failHook":true}}}"#,
+        );
+    }
+    for name in ["cleaned", "kept"] {
+        wait_hr(&controller, &ns, name, "the upgrade failed", 90, |h| {
+            h["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Released" && c["reason"] == "UpgradeFailed")
+            }) && h["status"]["history"][0]["status"] == "failed"
+        });
+    }
+    let (_, _, message) = condition("helmrelease", &ns, "cleaned", "Released").unwrap();
+    assert!(message.contains("Not_A_Valid_Name"), "{message}");
+    assert!(
+        get("configmap", Some(&ns), "kept-extra").is_some(),
+        "without cleanupOnFail the created object stays"
+    );
+    assert!(
+        get("configmap", Some(&ns), "cleaned-extra").is_none(),
+        "cleanupOnFail deletes what the failed upgrade created"
+    );
+    // What existed before the upgrade is never cleaned up.
+    assert!(get("configmap", Some(&ns), "cleaned").is_some());
+    assert!(get("configmap", Some(&ns), "cleaned-frozen").is_some());
+}
+
+#[test]
+fn jobs_schema_test_filters_and_orphan_uninstall_act_as_helm_and_ignored_fields_are_named() {
+    let ns = namespace("hr-options");
+    // No kubelet on the test control plane: the Job never completes.
+    let job = "apiVersion: batch/v1\nkind: Job\nmetadata:\n  name: {{ .Release.Name }}-job\nspec:\n  template:\n    spec:\n      restartPolicy: Never\n      containers:\n      - name: run\n        image: registry.invalid/job:1\n";
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 1\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n    spec:\n      containers:\n      - name: app\n        image: registry.invalid/app:1\n";
+    let test = |n: &str| {
+        format!(
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {{{{ .Release.Name }}}}-test-{n}\n  annotations:\n    helm.sh/hook: test\ndata:\n  ran: \"yes\"\n"
+        )
+    };
+    let (test_a, test_b) = (test("a"), test("b"));
+    let schema = r#"{"$schema": "http://json-schema.org/draft-07/schema#", "type": "object", "properties": {"message": {"type": "string"}}}"#;
+    let repo = git_chart_with(
+        &ns,
+        &[
+            ("cm.yaml", CM),
+            ("job.yaml", job),
+            ("deploy.yaml", deploy),
+            ("test-a.yaml", &test_a),
+            ("test-b.yaml", &test_b),
+        ],
+        Some(schema),
+    );
+    let controller = ControllerProcess::start(&ns, &[]);
+    // install.disableWait: the Deployment's Pod never runs on this control plane.
+    let spec = "  install:\n    disableWait: true\n    disableSchemaValidation: true\n  test:\n    enable: true\n    filters:\n    - name: opts-test-b\n      exclude: true\n  rollback:\n    recreate: true\n  uninstall:\n    deletionPropagation: orphan\n  values:\n    message: 5\n";
+    apply(&git_release(&ns, "opts", spec));
+    wait_hr(&controller, &ns, "opts", "installed and Ready", 90, |h| {
+        h["status"]["conditions"]
+            .as_array()
+            .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    });
+    // disableSchemaValidation: a value the schema refuses is released.
+    assert_eq!(get("configmap", Some(&ns), "opts").unwrap()["data"]["message"], "5");
+    // test.filters: the excluded test never ran.
+    let (s, _, message) = condition("helmrelease", &ns, "opts", "TestSuccess").unwrap();
+    assert_eq!(s, "True", "{message}");
+    assert!(get("configmap", Some(&ns), "opts-test-a").is_some(), "test a ran");
+    assert!(
+        get("configmap", Some(&ns), "opts-test-b").is_none(),
+        "test b is excluded"
+    );
+    // A field Ballast does not act on is named, never silently ignored.
+    let (_, message) = ready("helmrelease", &ns, "opts").unwrap();
+    assert!(message.contains("spec.rollback.recreate"), "{message}");
+    assert!(
+        events(&ns)
+            .iter()
+            .any(|(reason, note)| reason == "IgnoredFields" && note.contains("spec.rollback.recreate")),
+        "{:?}",
+        events(&ns)
+    );
+
+    // disableWaitForJobs: with the wait on, a Job that never completes does not hold the
+    // install (a chart of a ConfigMap and the Job).
+    write_chart(
+        &repo.path().join("charts"),
+        "jobs",
+        "0.1.0",
+        "message: default\n",
+        &[("cm.yaml", CM), ("job.yaml", job)],
+    );
+    repo.commit("jobs chart");
+    apply(
+        &git_release(&ns, "jobs", "  install:\n    disableWaitForJobs: true\n")
+            .replace("chart: ./charts/demo", "chart: ./charts/jobs"),
+    );
+    wait_hr(
+        &controller,
+        &ns,
+        "jobs",
+        "installed and Ready with the Job still running",
+        90,
+        |h| {
+            h["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        },
+    );
+    let job = get("job", Some(&ns), "jobs-job").expect("the Job is installed");
+    assert!(job["status"]["succeeded"].is_null(), "the Job has not completed: {job}");
+
+    // deletionPropagation: orphan: the Deployment goes, its ReplicaSet stays.
+    wait_for("the Deployment's ReplicaSet", 60, || {
+        let out = kubectl(&["get", "replicasets", "-n", &ns, "-l", "app=opts", "-o", "name"]);
+        (!out.trim().is_empty()).then_some(())
+    });
+    kubectl(&["delete", "helmrelease", "opts", "-n", &ns, "--timeout=90s"]);
+    assert!(get("deployment", Some(&ns), "opts").is_none());
+    let out = kubectl(&["get", "replicasets", "-n", &ns, "-l", "app=opts", "-o", "json"]);
+    let sets: Value = serde_json::from_str(&out).unwrap();
+    let sets = sets["items"].as_array().unwrap();
+    assert_eq!(sets.len(), 1, "the ReplicaSet is orphaned, not deleted");
+    assert!(
+        sets[0]["metadata"]["ownerReferences"]
+            .as_array()
+            .is_none_or(|o| o.is_empty()),
+        "{}",
+        sets[0]
+    );
+}
