@@ -775,15 +775,19 @@ fn helm_charts_from_http_and_oci_repositories_with_repository_secrets() {
     // The exact version is cached: another comparison asks the repository nothing.
     let before = server.seen_auth.lock().unwrap().len();
     let reconciled = a2["status"]["reconciledAt"].clone();
+    // A value other than the first refresh's, overwriting: the annotation changes even if the
+    // controller has not yet removed the first one.
     kubectl(&[
         "annotate",
+        "--overwrite",
         "application",
         "exact",
         "-n",
         &ns,
-        "argocd.argoproj.io/refresh=normal",
+        "argocd.argoproj.io/refresh=hard",
     ]);
-    wait_app(&ns, "exact", 60, |a| a["status"]["reconciledAt"] != reconciled);
+    // Known issue: this refresh is sometimes seen only at the periodic comparison (2 min).
+    wait_app(&ns, "exact", 200, |a| a["status"]["reconciledAt"] != reconciled);
     // `ranged` may reconcile meanwhile (it reads the index); count the chart downloads only.
     let after: Vec<_> = server.seen_auth.lock().unwrap()[before..].to_vec();
     assert!(after.len() <= 1, "requests after a cached comparison: {after:?}");
