@@ -506,7 +506,10 @@ mod tests {
             let names: Vec<&str> = crd.spec.versions.iter().map(|v| v.name.as_str()).collect();
             let want: &[&str] = match crd.spec.names.kind.as_str() {
                 "HelmRelease" => &["v2", "v2beta2", "v2beta1"],
-                "OCIRepository" | "ImageRepository" | "ImagePolicy" | "ImageUpdateAutomation" => &["v1", "v1beta2"],
+                "OCIRepository" | "ImageRepository" | "ImagePolicy" | "ImageUpdateAutomation" | "Receiver" => {
+                    &["v1", "v1beta2"]
+                }
+                "Provider" | "Alert" => &["v1beta3", "v1beta2"],
                 "ArtifactGenerator" => &["v1beta1"],
                 "ExternalArtifact" => &["v1"],
                 _ => &["v1", "v1beta2", "v1beta1"],
