@@ -248,7 +248,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     };
     let oci_sources = watched(oci_sources, &health, "OCIRepository (Kustomization sources)")
         .touched_objects()
-        .predicate_filter(oci_artifact_revision, Default::default());
+        .predicate_filter(oci_artifact, Default::default());
     let external: Api<ExternalArtifact> = match &options.watch_namespace {
         Some(ns) => Api::namespaced(client.clone(), ns),
         None => Api::all(client.clone()),
@@ -334,7 +334,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
             .predicate_filter(artifact_revision, Default::default());
         let oci_sources = watched(oci, &health, "OCIRepository (ArtifactGenerator sources)")
             .touched_objects()
-            .predicate_filter(oci_artifact_revision, Default::default());
+            .predicate_filter(oci_artifact, Default::default());
         let for_git = gen_store.clone();
         let for_oci = gen_store;
         let gen_controller = gen_controller
@@ -544,14 +544,12 @@ fn image_controllers(
     .touched_objects()
     .predicate_filter(
         |r: &ImageRepository| {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            r.status
-                .as_ref()
-                .and_then(|s| s.last_scan_result.as_ref())
-                .map(|s| &s.revision)
-                .hash(&mut hasher);
-            Some(hasher.finish())
+            hash_of(
+                r.status
+                    .as_ref()
+                    .and_then(|s| s.last_scan_result.as_ref())
+                    .map(|s| &s.revision),
+            )
         },
         Default::default(),
     );
@@ -576,12 +574,7 @@ fn image_controllers(
     )
     .touched_objects()
     .predicate_filter(
-        |p: &ImagePolicy| {
-            use std::hash::{Hash, Hasher};
-            let mut hasher = std::collections::hash_map::DefaultHasher::new();
-            p.status.as_ref().and_then(|s| s.latest()).hash(&mut hasher);
-            Some(hasher.finish())
-        },
+        |p: &ImagePolicy| hash_of(p.status.as_ref().and_then(|s| s.latest())),
         Default::default(),
     );
     let automations = automations
@@ -643,40 +636,23 @@ fn argo_controllers(
 
 /// A HelmRepository's spec and index revision: either changing concerns its HelmCharts.
 fn helm_repository_changed(repo: &HelmRepository) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    repo.metadata.generation.hash(&mut hasher);
-    repo.status
-        .as_ref()
-        .and_then(|s| s.artifact.as_ref())
-        .map(|a| &a.revision)
-        .hash(&mut hasher);
-    Some(hasher.finish())
+    hash_of((
+        repo.metadata.generation,
+        repo.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| &a.revision),
+    ))
 }
 
 /// The digest of a HelmChart's artifact.
 fn chart_artifact(chart: &HelmChart) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    chart
-        .status
-        .as_ref()
-        .and_then(|s| s.artifact.as_ref())
-        .map(|a| (&a.revision, &a.digest))
-        .hash(&mut hasher);
-    Some(hasher.finish())
+    revision_hash(chart.status.as_ref().and_then(|s| s.artifact.as_ref()))
 }
 
 /// The digest of an OCIRepository's artifact.
 fn oci_artifact(repo: &OCIRepository) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    repo.status
-        .as_ref()
-        .and_then(|s| s.artifact.as_ref())
-        .map(|a| (&a.revision, &a.digest))
-        .hash(&mut hasher);
-    Some(hasher.finish())
+    revision_hash(repo.status.as_ref().and_then(|s| s.artifact.as_ref()))
 }
 
 /// Renews the lease until it is lost; returns why.
@@ -893,34 +869,25 @@ fn generators_using<K: kube::Resource>(
 
 /// A hash of an artifact's revision and digest (none yet counts too).
 fn revision_hash(artifact: Option<&ballast_api::git_repository::Artifact>) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    artifact.map(|a| (&a.revision, &a.digest)).hash(&mut hasher);
-    Some(hasher.finish())
+    hash_of(artifact.map(|a| (&a.revision, &a.digest)))
 }
 
-/// The revision of an OCIRepository's artifact (none yet counts too).
-fn oci_artifact_revision(repo: &OCIRepository) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
+/// A predicate's value: the hash of what it watches.
+fn hash_of(value: impl std::hash::Hash) -> Option<u64> {
+    use std::hash::Hasher;
     let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    repo.status
-        .as_ref()
-        .and_then(|s| s.artifact.as_ref())
-        .map(|a| (&a.revision, &a.digest))
-        .hash(&mut hasher);
+    value.hash(&mut hasher);
     Some(hasher.finish())
 }
 
 /// The revision of a GitRepository's artifact (none yet counts too).
 fn artifact_revision(repo: &GitRepository) -> Option<u64> {
-    use std::hash::{Hash, Hasher};
-    let mut hasher = std::collections::hash_map::DefaultHasher::new();
-    repo.status
-        .as_ref()
-        .and_then(|s| s.artifact.as_ref())
-        .map(|a| &a.revision)
-        .hash(&mut hasher);
-    Some(hasher.finish())
+    hash_of(
+        repo.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| &a.revision),
+    )
 }
 
 fn error_policy<K>(_object: Arc<K>, _error: &ReconcileError, _ctx: Arc<Context>) -> Action {
