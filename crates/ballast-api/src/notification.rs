@@ -159,7 +159,8 @@ pub struct NotificationStatus {
 )]
 #[serde(rename_all = "camelCase")]
 pub struct ReceiverSpec {
-    /// `generic`, `generic-hmac`, `github`, `gitlab` (others are refused by name).
+    /// `generic`, `generic-hmac`, `github`, `gitlab`, `bitbucket`, `harbor`, `dockerhub` (others
+    /// are refused by name).
     #[serde(rename = "type")]
     pub receiver_type: String,
     /// How often the Receiver is checked (default `10m`).
@@ -171,7 +172,8 @@ pub struct ReceiverSpec {
     pub events: Option<Vec<String>>,
     /// Objects asked to reconcile by a valid call.
     pub resources: Vec<CrossNamespaceObjectReference>,
-    /// CEL filter over the resources (not supported: the Receiver is not Ready while set).
+    /// CEL expression over `res` (the resource's metadata) and `req` (the JSON body): only the
+    /// resources for which it is true are asked to reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub resource_filter: Option<String>,
     /// Secret with the `token` the path and signatures derive from.

@@ -5,6 +5,7 @@
 
 pub mod dispatch;
 pub mod event;
+pub mod filter;
 pub mod provider;
 pub mod receiver;
 
@@ -113,8 +114,8 @@ pub async fn reconcile_receiver(r: Arc<Receiver>, ctx: Arc<Context>) -> Result<A
             )),
             None,
         )
-    } else if r.spec.resource_filter.is_some() {
-        (Err("resourceFilter (CEL) is not supported".into()), None)
+    } else if let Some(Err(e)) = r.spec.resource_filter.as_deref().map(filter::ResourceFilter::compile) {
+        (Err(e), None)
     } else {
         match receiver::token(&ctx.client, &ns, secret).await {
             Some(token) => {

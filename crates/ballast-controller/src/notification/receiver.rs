@@ -11,9 +11,12 @@
 //!   path at once;
 //! - signatures and tokens are checked in constant time, on the raw body, before any parsing;
 //!   a failure is 401 with an empty body (no detail on what was wrong);
-//! - a GitHub or GitLab delivery id (`X-GitHub-Delivery`, `X-Gitlab-Event-UUID`) already
-//!   accepted within [`REPLAY_WINDOW`] is a replay: 409, no effect;
-//! - only then is each resource annotated with `reconcile.fluxcd.io/requestedAt`.
+//! - a delivery id (GitHub's `X-GitHub-Delivery`, GitLab's `X-Gitlab-Event-UUID`, Bitbucket's
+//!   `X-Request-Id`/`X-Request-UUID`) or, for `github` and `bitbucket`, a body already accepted
+//!   within [`REPLAY_WINDOW`] is a replay: 409, no effect;
+//! - with a `resourceFilter`, a JSON body that is not an object is 400;
+//! - only then is each resource the `resourceFilter` accepts annotated with
+//!   `reconcile.fluxcd.io/requestedAt`.
 
 use std::collections::HashMap;
 use std::net::SocketAddr;
@@ -34,6 +37,8 @@ use kube::core::GroupVersionKind;
 use kube::runtime::reflector::Store;
 use sha2::{Digest, Sha256};
 
+use super::filter::{ResourceFilter, request_value};
+
 /// Largest body accepted, in bytes.
 pub const MAX_BODY: usize = 1 << 20;
 /// Calls a Receiver takes at once.
@@ -46,7 +51,7 @@ pub const REPLAY_WINDOW: std::time::Duration = std::time::Duration::from_secs(36
 const REPLAY_MEMORY: usize = 4096;
 
 /// Receiver types served.
-pub const SUPPORTED: &[&str] = &["generic", "generic-hmac", "github", "gitlab"];
+pub const SUPPORTED: &[&str] = &["generic", "generic-hmac", "github", "gitlab", "bitbucket", "harbor", "dockerhub"];
 
 /// `/hook/<hex sha256(token + name + namespace)>`, Flux's `status.webhookPath`.
 pub fn webhook_path(token: &str, name: &str, namespace: &str) -> String {
@@ -93,18 +98,66 @@ pub enum Verdict {
     Reconcile,
     /// Answer 200 and do nothing (GitHub's `ping`).
     Acknowledge,
-    /// An event type the Receiver does not take (400).
-    EventNotAccepted,
+    /// An event type the Receiver does not take, an unsupported `Content-Type` or a payload
+    /// that does not decode (400).
+    BadRequest,
     /// Bad or missing token or signature (401).
     Unauthorized,
 }
 
+/// A GitHub-style signature as Flux checks it for `github` and `bitbucket` (go-github's
+/// `ValidatePayload`): `X-Hub-Signature-256`, else `X-Hub-Signature`, holding
+/// `<sha1|sha256|sha512>=<hex HMAC(body, token)>`; the body must be JSON or a form.
+fn hub_signature(headers: &HeaderMap, token: &[u8], body: &[u8]) -> Verdict {
+    let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok()).filter(|v| !v.is_empty());
+    let Some(sig) = header("x-hub-signature-256").or_else(|| header("x-hub-signature")) else {
+        return Verdict::Unauthorized;
+    };
+    if !signature_valid(sig, token, body, &["sha1", "sha256", "sha512"]) {
+        return Verdict::Unauthorized;
+    }
+    let media = header("content-type")
+        .and_then(|ct| ct.split(';').next())
+        .map(|m| m.trim().to_ascii_lowercase());
+    match media.as_deref() {
+        Some("application/json" | "application/x-www-form-urlencoded") => Verdict::Reconcile,
+        _ => Verdict::BadRequest,
+    }
+}
+
+/// Docker Hub's push payload, decoded as Flux decodes it (fields optional, types checked).
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct DockerHubPush {
+    push_data: Option<DockerHubPushData>,
+    repository: Option<DockerHubRepository>,
+}
+
+/// `push_data` of [`DockerHubPush`].
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct DockerHubPushData {
+    tag: Option<String>,
+}
+
+/// `repository` of [`DockerHubPush`].
+#[derive(serde::Deserialize)]
+#[allow(dead_code)]
+struct DockerHubRepository {
+    repo_url: Option<String>,
+}
+
 /// Checks a call to a Receiver of `receiver_type` holding `token`, whose `events` filter is
-/// `events` (empty: any).
+/// `events` (empty: any). Each type as Flux's notification-controller checks it, with every
+/// token and signature compared in constant time.
 pub fn verify(receiver_type: &str, token: &str, events: &[String], headers: &HeaderMap, body: &[u8]) -> Verdict {
     let header = |k: &str| headers.get(k).and_then(|v| v.to_str().ok());
     let accepted = |event: Option<&str>| {
         events.is_empty() || event.is_some_and(|e| events.iter().any(|x| x.eq_ignore_ascii_case(e)))
+    };
+    let filtered = |verdict: Verdict, event: Option<&str>| match verdict {
+        Verdict::Reconcile if !accepted(event) => Verdict::BadRequest,
+        v => v,
     };
     let token_bytes = token.as_bytes();
     match receiver_type {
@@ -114,33 +167,53 @@ pub fn verify(receiver_type: &str, token: &str, events: &[String], headers: &Hea
             _ => Verdict::Unauthorized,
         },
         "github" => {
-            let ok = match (header("x-hub-signature-256"), header("x-hub-signature")) {
-                (Some(sig), _) => signature_valid(sig, token_bytes, body, &["sha256"]),
-                (None, Some(sig)) => signature_valid(sig, token_bytes, body, &["sha1"]),
-                _ => false,
-            };
             let event = header("x-github-event");
-            if !ok {
-                Verdict::Unauthorized
-            } else if event == Some("ping") {
-                Verdict::Acknowledge
-            } else if !accepted(event) {
-                Verdict::EventNotAccepted
-            } else {
-                Verdict::Reconcile
+            match hub_signature(headers, token_bytes, body) {
+                Verdict::Reconcile if event == Some("ping") => Verdict::Acknowledge,
+                v => filtered(v, event),
             }
         }
+        "bitbucket" => filtered(hub_signature(headers, token_bytes, body), header("x-event-key")),
         "gitlab" => {
             if !header("x-gitlab-token").is_some_and(|t| same(t.as_bytes(), token_bytes)) {
                 Verdict::Unauthorized
-            } else if !accepted(header("x-gitlab-event")) {
-                Verdict::EventNotAccepted
             } else {
-                Verdict::Reconcile
+                filtered(Verdict::Reconcile, header("x-gitlab-event"))
             }
         }
+        "harbor" => {
+            if header("authorization").is_some_and(|t| same(t.as_bytes(), token_bytes)) {
+                Verdict::Reconcile
+            } else {
+                Verdict::Unauthorized
+            }
+        }
+        // No authentication beyond the secret path (as Flux): the payload must decode.
+        "dockerhub" => match serde_json::Deserializer::from_slice(body)
+            .into_iter::<DockerHubPush>()
+            .next()
+        {
+            Some(Ok(_)) => Verdict::Reconcile,
+            _ => Verdict::BadRequest,
+        },
         _ => Verdict::Unauthorized,
     }
+}
+
+/// The header naming a delivery, for the Receiver types whose hosts send one.
+fn delivery_header(receiver_type: &str) -> &'static [&'static str] {
+    match receiver_type {
+        "github" => &["x-github-delivery"],
+        "gitlab" => &["x-gitlab-event-uuid"],
+        "bitbucket" => &["x-request-id", "x-request-uuid"],
+        _ => &[],
+    }
+}
+
+/// True for the types whose every event has a body of its own (a push names its commits), so
+/// an accepted body seen again within [`REPLAY_WINDOW`] is a replay whatever its delivery id.
+fn unique_bodies(receiver_type: &str) -> bool {
+    matches!(receiver_type, "github" | "bitbucket")
 }
 
 /// A token bucket.
@@ -256,21 +329,44 @@ async fn handle(State(hooks): State<Hooks>, Path(digest): Path<String>, headers:
     let events = receiver.spec.events.clone().unwrap_or_default();
     match verify(&receiver.spec.receiver_type, &token, &events, &headers, &body) {
         Verdict::Unauthorized => return StatusCode::UNAUTHORIZED,
-        Verdict::EventNotAccepted => return StatusCode::BAD_REQUEST,
+        Verdict::BadRequest => return StatusCode::BAD_REQUEST,
         Verdict::Acknowledge => return StatusCode::OK,
         Verdict::Reconcile => {}
     }
-    let delivery = ["x-github-delivery", "x-gitlab-event-uuid"]
+    let kind = receiver.spec.receiver_type.as_str();
+    let filter = match receiver.spec.resource_filter.as_deref().map(ResourceFilter::compile) {
+        None => None,
+        Some(Ok(f)) => Some(f),
+        Some(Err(e)) => {
+            eprintln!("receiver {ns}/{name}: {e}");
+            return StatusCode::SERVICE_UNAVAILABLE;
+        }
+    };
+    let req = match &filter {
+        Some(_) => {
+            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+            match request_value(content_type, &body) {
+                Ok(v) => v,
+                Err(_) => return StatusCode::BAD_REQUEST,
+            }
+        }
+        None => serde_json::Value::Null,
+    };
+    let delivery = delivery_header(kind)
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
-    if let Some(id) = delivery
-        && !hooks.first_delivery(&path, id)
-    {
+    let body_id = unique_bodies(kind).then(|| format!("body {}", hex::encode(Sha256::digest(&body))));
+    let fresh = [delivery.map(|d| format!("delivery {d}")), body_id]
+        .into_iter()
+        .flatten()
+        .fold(true, |fresh, id| hooks.first_delivery(&path, &id) && fresh);
+    if !fresh {
         return StatusCode::CONFLICT;
     }
+    let filter = filter.as_ref().map(|f| (f, &req));
     let mut failed = false;
     for r in &receiver.spec.resources {
-        if let Err(e) = request_reconcile(&hooks.client, &ns, r).await {
+        if let Err(e) = request_reconcile(&hooks.client, &ns, r, filter).await {
             eprintln!("receiver {ns}/{name}: {} {}: {e}", r.kind, r.name);
             failed = true;
         }
@@ -309,8 +405,14 @@ pub fn default_api_version(kind: &str) -> Option<&'static str> {
 }
 
 /// Sets `reconcile.fluxcd.io/requestedAt` to now on the resource (or, with name `*`, on every
-/// object of the kind carrying `matchLabels`) in its namespace (default `ns`).
-async fn request_reconcile(client: &kube::Client, ns: &str, r: &CrossNamespaceObjectReference) -> Result<(), String> {
+/// object of the kind carrying `matchLabels`) in its namespace (default `ns`); with a `filter`
+/// (the Receiver's `resourceFilter` and the call's `req`), only on the objects it accepts.
+async fn request_reconcile(
+    client: &kube::Client,
+    ns: &str,
+    r: &CrossNamespaceObjectReference,
+    filter: Option<(&ResourceFilter, &serde_json::Value)>,
+) -> Result<(), String> {
     let api_version = r
         .api_version
         .as_deref()
@@ -320,7 +422,7 @@ async fn request_reconcile(client: &kube::Client, ns: &str, r: &CrossNamespaceOb
     let resource = ApiResource::from_gvk(&GroupVersionKind::gvk(group, version, &r.kind));
     let ns = r.namespace.as_deref().unwrap_or(ns);
     let api: Api<DynamicObject> = Api::namespaced_with(client.clone(), ns, &resource);
-    let names: Vec<String> = if r.name == "*" {
+    let objects: Vec<DynamicObject> = if r.name == "*" {
         let selector: Vec<String> = r
             .match_labels
             .iter()
@@ -328,13 +430,38 @@ async fn request_reconcile(client: &kube::Client, ns: &str, r: &CrossNamespaceOb
             .map(|(k, v)| format!("{k}={v}"))
             .collect();
         let list = api
-            .list(&ListParams::default().labels(&selector.join(",")))
+            .list_metadata(&ListParams::default().labels(&selector.join(",")))
             .await
             .map_err(|e| e.to_string())?;
-        list.items.into_iter().filter_map(|o| o.metadata.name).collect()
+        list.items
+            .into_iter()
+            .map(|o| DynamicObject {
+                types: None,
+                metadata: o.metadata,
+                data: serde_json::Value::Null,
+            })
+            .collect()
+    } else if filter.is_some() {
+        let meta = api.get_metadata(&r.name).await.map_err(|e| e.to_string())?;
+        vec![DynamicObject {
+            types: None,
+            metadata: meta.metadata,
+            data: serde_json::Value::Null,
+        }]
     } else {
-        vec![r.name.clone()]
+        vec![DynamicObject::new(&r.name, &resource)]
     };
+    let mut names = Vec::new();
+    for o in objects {
+        let Some(name) = o.metadata.name.clone() else { continue };
+        if let Some((filter, req)) = filter {
+            let res = serde_json::json!({"apiVersion": api_version, "kind": r.kind, "metadata": o.metadata});
+            if !filter.accepts(&res, req)? {
+                continue;
+            }
+        }
+        names.push(name);
+    }
     let now = jiff::Timestamp::now().to_string();
     let patch = serde_json::json!({"metadata": {"annotations": {RECONCILE_REQUEST_ANNOTATION: now}}});
     for name in names {
@@ -360,6 +487,7 @@ mod tests {
         let body = br#"{"ref":"refs/heads/main"}"#;
         let mut h = HeaderMap::new();
         h.insert("x-github-event", "push".parse().unwrap());
+        h.insert("content-type", "application/json".parse().unwrap());
         assert_eq!(verify("github", "t", &[], &h, body), Verdict::Unauthorized);
         h.insert("x-hub-signature-256", signed("sha256", "t", body).parse().unwrap());
         assert_eq!(verify("github", "t", &[], &h, body), Verdict::Reconcile);
@@ -367,10 +495,48 @@ mod tests {
         assert_eq!(verify("github", "t", &[], &h, b"{}"), Verdict::Unauthorized);
         assert_eq!(
             verify("github", "t", &["tag".into()], &h, body),
-            Verdict::EventNotAccepted
+            Verdict::BadRequest
         );
         h.insert("x-github-event", "ping".parse().unwrap());
         assert_eq!(verify("github", "t", &["push".into()], &h, body), Verdict::Acknowledge);
+    }
+
+    #[test]
+    fn bitbucket_harbor_and_dockerhub_as_flux_checks_them() {
+        let body = br#"{"eventKey":"repo:refs_changed"}"#;
+        let mut h = HeaderMap::new();
+        h.insert("x-event-key", "repo:refs_changed".parse().unwrap());
+        h.insert("content-type", "application/json".parse().unwrap());
+        assert_eq!(verify("bitbucket", "t", &[], &h, body), Verdict::Unauthorized);
+        h.insert("x-hub-signature", signed("sha256", "t", body).parse().unwrap());
+        assert_eq!(verify("bitbucket", "t", &[], &h, body), Verdict::Reconcile);
+        assert_eq!(verify("bitbucket", "u", &[], &h, body), Verdict::Unauthorized);
+        assert_eq!(verify("bitbucket", "t", &[], &h, b"{}"), Verdict::Unauthorized);
+        assert_eq!(
+            verify("bitbucket", "t", &["repo:refs_changed".into()], &h, body),
+            Verdict::Reconcile
+        );
+        assert_eq!(verify("bitbucket", "t", &["pr:merged".into()], &h, body), Verdict::BadRequest);
+        h.insert("content-type", "text/plain".parse().unwrap());
+        assert_eq!(verify("bitbucket", "t", &[], &h, body), Verdict::BadRequest);
+
+        let mut h = HeaderMap::new();
+        assert_eq!(verify("harbor", "t", &[], &h, b"{}"), Verdict::Unauthorized);
+        h.insert("authorization", "Bearer t".parse().unwrap());
+        assert_eq!(verify("harbor", "t", &[], &h, b"{}"), Verdict::Unauthorized);
+        h.insert("authorization", "t".parse().unwrap());
+        assert_eq!(verify("harbor", "t", &[], &h, b"{}"), Verdict::Reconcile);
+
+        let h = HeaderMap::new();
+        let push = br#"{"push_data":{"tag":"1.0"},"repository":{"repo_url":"https://hub/r/a"}}"#;
+        assert_eq!(verify("dockerhub", "t", &[], &h, push), Verdict::Reconcile);
+        assert_eq!(verify("dockerhub", "t", &[], &h, b"{}"), Verdict::Reconcile);
+        assert_eq!(verify("dockerhub", "t", &[], &h, b"not json"), Verdict::BadRequest);
+        assert_eq!(
+            verify("dockerhub", "t", &[], &h, br#"{"push_data":{"tag":1}}"#),
+            Verdict::BadRequest
+        );
+        assert_eq!(verify("dockerhub", "t", &[], &h, b""), Verdict::BadRequest);
     }
 
     #[test]
