@@ -3,7 +3,8 @@
 //! Git host or registry ask for a reconcile at once through a webhook.
 //!
 //! Flux's `v1beta3` Provider and Alert have no status; Ballast adds an optional one with a
-//! `Ready` condition, so a refused spec (a `proxy`, a missing Secret, a bad regex) is visible.
+//! `Ready` condition, so a refused spec (an `https` proxy, a missing Secret, a bad regex) is
+//! visible.
 
 use std::collections::BTreeMap;
 
@@ -46,13 +47,13 @@ pub struct ProviderSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     #[schemars(regex(pattern = r"^([0-9]+(\.[0-9]+)?(ms|s|m))+$"))]
     pub timeout: Option<String>,
-    /// HTTP proxy URL (not supported: the Provider is not Ready while it is set).
+    /// HTTP proxy URL (`http://`; deliveries are tunnelled through it with `CONNECT`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy: Option<String>,
-    /// Secret with a `proxy` URL (not supported, like `proxy`).
+    /// Secret with the proxy's `address`, and `username` + `password` (wins over `proxy`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub proxy_secret_ref: Option<LocalObjectReference>,
-    /// Secret with `address`, `token`, `username`, `password`, `headers` (a YAML map).
+    /// Secret with `address`, `token`, `username`, `password`, `headers` (a YAML map), `proxy`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub secret_ref: Option<LocalObjectReference>,
     /// Secret with `ca.crt`, and `tls.crt` + `tls.key` for a client certificate.

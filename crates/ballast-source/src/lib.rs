@@ -46,7 +46,7 @@ use std::time::Duration;
 
 pub use git::{ARTIFACT_GRACE, Pushed, RebaseError, WriteCheckout, cached, checkout_for_write, fetch};
 pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
-pub use remote::{BasicAuth, ChartSourceError, HttpClient, TlsOptions, basic_auth_from_secret, tls_from_secret};
+pub use remote::{BasicAuth, ChartSourceError, HttpClient, Proxy, TlsOptions, basic_auth_from_secret, tls_from_secret};
 pub use semver_range::SemverRange;
 
 /// Which revision to fetch.

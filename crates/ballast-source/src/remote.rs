@@ -19,6 +19,7 @@ use http_body_util::{BodyExt, Full};
 use hyper_rustls::HttpsConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::client::legacy::connect::proxy::Tunnel;
 use rustls::pki_types::pem::PemObject;
 use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 
@@ -302,10 +303,90 @@ pub(crate) enum AuthScope {
     AnyHost,
 }
 
-/// HTTP/1.1 client over rustls (ring), with the system's roots or the given CA.
+/// An HTTP proxy every connection is tunnelled through (`CONNECT host:port`), whatever the
+/// target's scheme: TLS to an `https` target runs inside the tunnel.
+#[derive(Clone, PartialEq, Eq)]
+pub struct Proxy {
+    /// `http://host:port` of the proxy (an `https` proxy is refused).
+    pub url: String,
+    /// `Proxy-Authorization: Basic` credentials.
+    pub auth: Option<BasicAuth>,
+}
+
+impl std::fmt::Debug for Proxy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Proxy")
+            .field("url", &redact_url(&self.url))
+            .field("auth", &self.auth)
+            .finish()
+    }
+}
+
+impl Proxy {
+    /// The proxy at `url` (`http://[user:password@]host[:port]`; credentials in the URL are
+    /// moved to [`Proxy::auth`] unless `auth` is given). Errors never show the credentials.
+    pub fn parse(url: &str, auth: Option<BasicAuth>) -> Result<Self, ChartSourceError> {
+        let shown = redact_url(url);
+        let uri: Uri = url
+            .trim()
+            .parse()
+            .map_err(|_| ChartSourceError::Invalid(format!("proxy {shown}: not a URL")))?;
+        match uri.scheme_str() {
+            Some("http") => {}
+            Some("https") => {
+                return Err(ChartSourceError::Invalid(format!(
+                    "proxy {shown}: https proxies are not supported (use an http:// proxy; TLS to the target runs inside its tunnel)"
+                )));
+            }
+            _ => return Err(ChartSourceError::Invalid(format!("proxy {shown}: the scheme must be http"))),
+        }
+        let authority = uri
+            .authority()
+            .ok_or_else(|| ChartSourceError::Invalid(format!("proxy {shown}: no host")))?;
+        let (userinfo, host) = match authority.as_str().rsplit_once('@') {
+            Some((u, h)) => (Some(u), h),
+            None => (None, authority.as_str()),
+        };
+        let auth = auth.or_else(|| {
+            userinfo.map(|u| {
+                let (user, password) = u.split_once(':').unwrap_or((u, ""));
+                BasicAuth {
+                    username: user.to_string(),
+                    password: password.to_string(),
+                }
+            })
+        });
+        Ok(Proxy {
+            url: format!("http://{host}"),
+            auth,
+        })
+    }
+}
+
+/// The connection pool: direct, or through a [`Proxy`].
+#[derive(Clone)]
+enum Pool {
+    Direct(Client<HttpsConnector<HttpConnector>, Full<Bytes>>),
+    Tunnelled(Client<HttpsConnector<Tunnel<HttpConnector>>, Full<Bytes>>),
+}
+
+impl Pool {
+    async fn request(
+        &self,
+        req: Request<Full<Bytes>>,
+    ) -> Result<http::Response<hyper::body::Incoming>, hyper_util::client::legacy::Error> {
+        match self {
+            Pool::Direct(c) => c.request(req).await,
+            Pool::Tunnelled(c) => c.request(req).await,
+        }
+    }
+}
+
+/// HTTP/1.1 client over rustls (ring), with the system's roots or the given CA. The process
+/// environment's proxy variables are not read: a proxy is used only when one is given.
 #[derive(Clone)]
 pub struct HttpClient {
-    client: Client<HttpsConnector<HttpConnector>, Full<Bytes>>,
+    client: Pool,
     timeout: Duration,
 }
 
@@ -313,6 +394,11 @@ impl HttpClient {
     /// A client trusting `tls.ca_pem` (or the system roots), presenting the client certificate
     /// if one is given; every request is bounded by `timeout`.
     pub fn new(tls: &TlsOptions, timeout: Duration) -> Result<Self, ChartSourceError> {
+        Self::with_proxy(tls, timeout, None)
+    }
+
+    /// [`HttpClient::new`], every connection tunnelled through `proxy` when one is given.
+    pub fn with_proxy(tls: &TlsOptions, timeout: Duration, proxy: Option<&Proxy>) -> Result<Self, ChartSourceError> {
         let provider = Arc::new(rustls::crypto::ring::default_provider());
         let builder = rustls::ClientConfig::builder_with_provider(provider.clone())
             .with_safe_default_protocol_versions()
@@ -366,12 +452,25 @@ impl HttpClient {
         tcp.enforce_http(false);
         tcp.set_nodelay(true);
         tcp.set_connect_timeout(Some(timeout));
-        let https = hyper_rustls::HttpsConnectorBuilder::new()
+        let builder = hyper_rustls::HttpsConnectorBuilder::new()
             .with_tls_config(config)
             .https_or_http()
-            .enable_http1()
-            .wrap_connector(tcp);
-        let client = Client::builder(hyper_util::rt::TokioExecutor::new()).build(https);
+            .enable_http1();
+        let executor = hyper_util::rt::TokioExecutor::new();
+        let client = match proxy {
+            None => Pool::Direct(Client::builder(executor).build(builder.wrap_connector(tcp))),
+            Some(p) => {
+                let uri: Uri = p
+                    .url
+                    .parse()
+                    .map_err(|_| ChartSourceError::Invalid(format!("proxy {}: not a URL", redact_url(&p.url))))?;
+                let mut tunnel = Tunnel::new(uri, tcp);
+                if let Some(auth) = &p.auth {
+                    tunnel = tunnel.with_auth(auth.header());
+                }
+                Pool::Tunnelled(Client::builder(executor).build(builder.wrap_connector(tunnel)))
+            }
+        };
         Ok(HttpClient { client, timeout })
     }
 
@@ -658,6 +757,24 @@ pub(crate) fn sha256_digest(bytes: &[u8]) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn proxies_are_http_with_credentials_moved_out_of_the_url() {
+        let p = Proxy::parse("http://me:s3cret@127.0.0.1:3128", None).unwrap();
+        assert_eq!(p.url, "http://127.0.0.1:3128");
+        assert_eq!(p.auth.as_ref().map(|a| a.password.as_str()), Some("s3cret"));
+        assert!(!format!("{p:?}").contains("s3cret"));
+        let given = BasicAuth {
+            username: "u".into(),
+            password: "p".into(),
+        };
+        let p = Proxy::parse("http://127.0.0.1:3128", Some(given.clone())).unwrap();
+        assert_eq!(p.auth, Some(given));
+        let https = Proxy::parse("https://me:s3cret@proxy:443", None).unwrap_err().to_string();
+        assert!(https.contains("https proxies are not supported") && !https.contains("s3cret"), "{https}");
+        assert!(Proxy::parse("socks5://proxy:1080", None).is_err());
+        assert!(Proxy::parse("not a url", None).is_err());
+    }
 
     #[test]
     fn redirects_resolve_against_the_current_url() {

@@ -9,7 +9,11 @@
 //!   by the Provider's `timeout` (default 15 s); connection errors, timeouts, 429 and 5xx are
 //!   retried [`ATTEMPTS`] times in all with a doubling wait; other answers are final;
 //! - the Provider's address, token and headers are read from its Secret at delivery time, go
-//!   into the request only, and never into a log line (URLs are shown redacted and without path).
+//!   into the request only, and never into a log line (URLs are shown redacted and without path);
+//! - a delivery goes through a proxy only when the Provider sets one (`spec.proxy`, the
+//!   secretRef's `proxy`, `proxySecretRef` with `address`, `username`, `password`; the last
+//!   wins, as in Flux), tunnelled with `CONNECT`; the environment's proxy variables are never
+//!   read. An unusable proxy (not `http://`) leaves the Provider not Ready.
 
 use std::collections::BTreeMap;
 use std::sync::Arc;
@@ -115,9 +119,6 @@ pub async fn resolve(
 ) -> Result<(Target, ballast_source::HttpClient), ProviderError> {
     let ns = provider.metadata.namespace.clone().unwrap_or_default();
     let spec = &provider.spec;
-    if spec.proxy.is_some() || spec.proxy_secret_ref.is_some() {
-        return Err(ProviderError("proxy and proxySecretRef are not supported".into()));
-    }
     if !provider::SUPPORTED.contains(&spec.provider_type.as_str()) {
         return Err(ProviderError(format!(
             "type {:?} is not supported (supported: {})",
@@ -126,6 +127,8 @@ pub async fn resolve(
         )));
     }
     let secrets: Api<Secret> = Api::namespaced(client.clone(), &ns);
+    // Flux's order: spec.proxy, then the secretRef's `proxy`, then proxySecretRef; the last wins.
+    let mut proxy = spec.proxy.clone().map(|url| (url, None));
     let mut target = Target {
         provider_type: spec.provider_type.clone(),
         address: spec.address.clone().unwrap_or_default(),
@@ -141,6 +144,9 @@ pub async fn resolve(
             target.address = a;
         }
         target.token = text("token");
+        if let Some(p) = text("proxy").filter(|p| !p.is_empty()) {
+            proxy = Some((p, None));
+        }
         if let Some(h) = text("headers") {
             target.headers = parse_headers(&h)
                 .ok_or_else(|| ProviderError(format!("secret {}: headers is not a map of strings", r.name)))?;
@@ -156,11 +162,28 @@ pub async fn resolve(
         let data = secret_data(&secrets, &r.name).await?;
         tls = ballast_source::tls_from_secret(&r.name, &data).map_err(|e| ProviderError(e.to_string()))?;
     }
+    if let Some(r) = &spec.proxy_secret_ref {
+        let data = secret_data(&secrets, &r.name).await?;
+        let text = |k: &str| data.get(k).map(|v| String::from_utf8_lossy(v).trim().to_string());
+        let address = text("address")
+            .filter(|a| !a.is_empty())
+            .ok_or_else(|| ProviderError(format!("secret {}: no proxy address", r.name)))?;
+        let auth = text("username").map(|username| ballast_source::BasicAuth {
+            username,
+            password: text("password").unwrap_or_default(),
+        });
+        proxy = Some((address, auth));
+    }
+    let proxy = proxy
+        .map(|(url, auth)| ballast_source::Proxy::parse(&url, auth))
+        .transpose()
+        .map_err(|e| ProviderError(e.to_string()))?;
     let timeout = match &spec.timeout {
         Some(t) => ballast_core::duration::parse_duration(t).map_err(|e| ProviderError(format!("timeout: {e}")))?,
         None => Duration::from_secs(15),
     };
-    let http = ballast_source::HttpClient::new(&tls, timeout).map_err(|e| ProviderError(e.to_string()))?;
+    let http = ballast_source::HttpClient::with_proxy(&tls, timeout, proxy.as_ref())
+        .map_err(|e| ProviderError(e.to_string()))?;
     Ok((target, http))
 }
 

@@ -74,7 +74,7 @@ impl HasNotificationStatus for Receiver {
     }
 }
 
-/// Checks a Provider: supported type, no proxy, Secrets readable, an address.
+/// Checks a Provider: supported type, Secrets readable, an address, a usable proxy if any.
 pub async fn reconcile_provider(p: Arc<Provider>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let outcome = dispatch::resolve(&ctx.client, &p)
         .await
