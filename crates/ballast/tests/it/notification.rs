@@ -1,7 +1,9 @@
 //! Notifications: Alerts send reconcilers' events to loopback Providers (generic, signed
-//! generic-hmac, filtered by severity and inclusion/exclusion lists, a hanging one never
-//! blocking reconciles); a Receiver's GitHub-style webhook makes its GitRepository reconcile,
-//! while a wrong signature, an oversized body and a burst are refused without effect.
+//! generic-hmac, through a loopback CONNECT proxy, commit statuses on GitHub's, GitLab's and
+//! Gitea's paths, filtered by severity and inclusion/exclusion lists, a hanging one never
+//! blocking reconciles); Receivers' webhooks (github, bitbucket, harbor, dockerhub, with a
+//! resourceFilter) make their resources reconcile, while a wrong signature or token, a replayed
+//! body, a 10 MiB body and a flood of 1,000 calls are refused without effect.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{TcpListener, TcpStream};
@@ -63,6 +65,63 @@ impl Recorder {
     fn requests(&self) -> Vec<Recorded> {
         self.seen.lock().unwrap().clone()
     }
+}
+
+/// An HTTP CONNECT proxy on 127.0.0.1 recording the `host:port` of every tunnel it opens.
+struct ConnectProxy {
+    url: String,
+    tunnels: Arc<Mutex<Vec<String>>>,
+}
+
+impl ConnectProxy {
+    fn start() -> Self {
+        let listener = TcpListener::bind("127.0.0.1:0").unwrap();
+        let url = format!("http://{}", listener.local_addr().unwrap());
+        let tunnels = Arc::new(Mutex::new(Vec::new()));
+        let shared = tunnels.clone();
+        std::thread::spawn(move || {
+            for client in listener.incoming().flatten() {
+                let shared = shared.clone();
+                std::thread::spawn(move || tunnel(client, &shared));
+            }
+        });
+        ConnectProxy { url, tunnels }
+    }
+    fn tunnels(&self) -> Vec<String> {
+        self.tunnels.lock().unwrap().clone()
+    }
+}
+
+fn tunnel(client: TcpStream, seen: &Mutex<Vec<String>>) {
+    let mut reader = BufReader::new(client.try_clone().unwrap());
+    let mut line = String::new();
+    if reader.read_line(&mut line).unwrap_or(0) == 0 {
+        return;
+    }
+    loop {
+        let mut h = String::new();
+        if reader.read_line(&mut h).unwrap_or(0) == 0 || h.trim_end().is_empty() {
+            break;
+        }
+    }
+    let mut parts = line.split_whitespace();
+    let (Some("CONNECT"), Some(target)) = (parts.next(), parts.next()) else {
+        let _ = (&client).write_all(b"HTTP/1.1 405 Method Not Allowed\r\ncontent-length: 0\r\n\r\n");
+        return;
+    };
+    seen.lock().unwrap().push(target.to_string());
+    let Ok(upstream) = TcpStream::connect(target) else {
+        let _ = (&client).write_all(b"HTTP/1.1 502 Bad Gateway\r\ncontent-length: 0\r\n\r\n");
+        return;
+    };
+    let _ = (&client).write_all(b"HTTP/1.1 200 Connection established\r\n\r\n");
+    let (mut up_read, mut up_write) = (upstream.try_clone().unwrap(), upstream);
+    let mut down_write = client;
+    // The reader hands over what it buffered past the request head first.
+    std::thread::spawn(move || {
+        let _ = std::io::copy(&mut reader, &mut up_write);
+    });
+    let _ = std::io::copy(&mut up_read, &mut down_write);
 }
 
 fn serve(stream: TcpStream, seen: &Mutex<Vec<Recorded>>, hang: bool, failures: usize) {
@@ -193,7 +252,12 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     objects += &provider(&ns, "flaky", "generic", &flaky.url, "");
     let repo_url = git_host.url.replace("/hook", "/org/app");
     objects += &provider(&ns, "github", "github", &repo_url, "  secretRef:\n    name: hmac\n");
-    objects += &provider(&ns, "proxied", "generic", &errors.url, "  proxy: http://127.0.0.1:9\n");
+    let proxy = ConnectProxy::start();
+    let proxied = Recorder::start(false);
+    objects += &provider(&ns, "proxied", "generic", &proxied.url, &format!("  proxy: {}\n", proxy.url));
+    objects += &provider(&ns, "tls-proxy", "generic", &errors.url, "  proxy: https://127.0.0.1:9\n");
+    objects += &provider(&ns, "gitlab", "gitlab", &repo_url, "  secretRef:\n    name: hmac\n");
+    objects += &provider(&ns, "gitea", "gitea", &repo_url, "  secretRef:\n    name: hmac\n");
     objects += &alert(&ns, "errors", "errors", "  eventSeverity: error\n");
     objects += &alert(
         &ns,
@@ -205,14 +269,17 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     objects += &alert(&ns, "hanging", "hanging", "");
     objects += &alert(&ns, "flaky", "flaky", "  eventSeverity: error\n");
     objects += &alert(&ns, "github", "github", "");
+    objects += &alert(&ns, "gitlab", "gitlab", "");
+    objects += &alert(&ns, "gitea", "gitea", "");
+    objects += &alert(&ns, "proxied", "proxied", "  eventSeverity: error\n");
     apply(&objects);
     let _controller = ControllerProcess::start(&ns, &[]);
 
-    // Provider status: the proxy is refused by name.
-    let (_, message) = wait_for("the proxied Provider not Ready", 60, || {
-        ready("provider", &ns, "proxied").filter(|(s, _)| s == "False")
+    // Provider status: an https proxy is refused by name.
+    let (_, message) = wait_for("the https-proxied Provider not Ready", 60, || {
+        ready("provider", &ns, "tls-proxy").filter(|(s, _)| s == "False")
     });
-    assert!(message.contains("proxy"), "{message}");
+    assert!(message.contains("https proxies are not supported"), "{message}");
     wait_for("the signed Provider Ready", 60, || {
         ready("provider", &ns, "signed").filter(|(s, _)| s == "True")
     });
@@ -281,6 +348,40 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
         });
         assert_eq!(r.header("authorization"), Some(format!("Bearer {token}").as_str()));
     }
+
+    // GitLab's and Gitea's status APIs get the same outcomes, in their own vocabularies.
+    let gitlab = format!("/api/v4/projects/org%2Fapp/statuses/{head}");
+    let gitea = format!("/api/v1/repos/org/app/statuses/{head}");
+    for (path, key, state, auth) in [
+        (&gitlab, "name", "success", ("private-token", token.to_string())),
+        (&gitlab, "name", "failed", ("private-token", token.to_string())),
+        (&gitea, "context", "success", ("authorization", format!("token {token}"))),
+        (&gitea, "context", "failure", ("authorization", format!("token {token}"))),
+    ] {
+        let r = wait_for(&format!("the {state} status at {path}"), 120, || {
+            git_host.requests().into_iter().find(|r| {
+                &r.path == path
+                    && r.json()["state"] == state
+                    && r.json()[key].as_str().unwrap_or("").starts_with("kustomization/")
+            })
+        });
+        assert_eq!(r.header(auth.0), Some(auth.1.as_str()));
+    }
+
+    // The proxied Provider's delivery went through the proxy's tunnel to the endpoint.
+    let through = wait_for("the failure delivered through the proxy", 120, || {
+        proxied
+            .requests()
+            .into_iter()
+            .find(|r| r.json()["involvedObject"]["name"] == "broken")
+    });
+    assert_eq!(through.json()["severity"], "error");
+    let endpoint = proxied.url.trim_start_matches("http://").trim_end_matches("/hook");
+    assert!(
+        proxy.tunnels().iter().any(|t| t == endpoint),
+        "the proxy opened a tunnel to {endpoint}: {:?}",
+        proxy.tunnels()
+    );
 
     // A 500 is retried: the first event the flaky endpoint refused arrives again, identical.
     wait_for("the refused delivery retried, identical", 60, || {
@@ -352,9 +453,35 @@ fn post(base: &str, path: &str, headers: &[(&str, &str)], body: &[u8]) -> u16 {
 }
 
 fn annotation(ns: &str) -> Option<String> {
-    get("gitrepository", Some(ns), "app")?["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
+    annotation_of(ns, "app")
+}
+
+fn annotation_of(ns: &str, name: &str) -> Option<String> {
+    get("gitrepository", Some(ns), name)?["metadata"]["annotations"]["reconcile.fluxcd.io/requestedAt"]
         .as_str()
         .map(str::to_string)
+}
+
+/// The address the controller's webhook server printed.
+fn webhook_base(controller: &ControllerProcess) -> String {
+    wait_for("the webhook address", 30, || {
+        controller
+            .log()
+            .split("webhooks on ")
+            .nth(1)
+            .map(|r| r.lines().next().unwrap_or("").trim().to_string())
+    })
+}
+
+/// The Receiver's `status.webhookPath` once it is Ready.
+fn webhook_path(ns: &str, name: &str) -> String {
+    wait_for(&format!("the Receiver {name} Ready"), 60, || {
+        ready("receiver", ns, name).filter(|(s, _)| s == "True")
+    });
+    get("receiver", Some(ns), name).unwrap()["status"]["webhookPath"]
+        .as_str()
+        .unwrap()
+        .to_string()
 }
 
 #[test]
@@ -373,13 +500,7 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
     );
     apply(&objects);
     let controller = ControllerProcess::start(&ns, &["--webhook-addr", "127.0.0.1:0"]);
-    let base = wait_for("the webhook address", 30, || {
-        controller
-            .log()
-            .split("webhooks on ")
-            .nth(1)
-            .map(|r| r.lines().next().unwrap_or("").trim().to_string())
-    });
+    let base = webhook_base(&controller);
     let path = wait_for("the Receiver's webhookPath", 60, || {
         get("receiver", Some(&ns), "github")?["status"]["webhookPath"]
             .as_str()
@@ -429,10 +550,15 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
         body,
     );
     assert_eq!(ping, 200, "ping answered");
-    // A burst of 200 calls: the Receiver's rate limit answers 429 before any signature work.
-    let statuses: Vec<u16> = (0..200).map(|_| push(&bad, body)).collect();
-    assert!(statuses.contains(&429), "a burst is limited: {statuses:?}");
-    assert!(statuses.iter().all(|s| *s == 401 || *s == 429), "{statuses:?}");
+    // A flood of 1,000 calls from 20 connections at once: the Receiver's rate limit answers
+    // 429 before any signature work, every other one is refused, and nothing changes.
+    let statuses = flood(&base, &path, 1000, &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &bad)], body);
+    assert!(statuses.contains(&429), "a flood is limited");
+    assert!(
+        statuses.iter().all(|s| *s == 401 || *s == 429),
+        "every call refused: {:?}",
+        statuses.iter().filter(|s| **s != 401 && **s != 429).collect::<Vec<_>>()
+    );
     assert_eq!(annotation(&ns), None, "refused calls changed nothing");
 
     // A valid push (once the bucket has refilled) asks the GitRepository to reconcile.
@@ -453,5 +579,129 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
         (s != 429).then_some(s)
     });
     assert_eq!(status, 409, "a replayed delivery is refused");
-    assert_eq!(annotation(&ns), Some(requested), "the replay changed nothing");
+    // The old body and its signature under a fresh delivery id: still a replay.
+    let status = wait_for("the replayed body answered", 30, || {
+        let s = post(
+            &base,
+            &path,
+            &[
+                ("X-GitHub-Event", "push"),
+                ("X-Hub-Signature-256", &good),
+                ("X-GitHub-Delivery", "delivery-forged"),
+            ],
+            body,
+        );
+        (s != 429).then_some(s)
+    });
+    assert_eq!(status, 409, "an old body under a new delivery id is refused");
+    assert_eq!(annotation(&ns), Some(requested), "the replays changed nothing");
+}
+
+/// `count` POSTs spread over 20 threads at once; every status.
+fn flood(base: &str, path: &str, count: usize, headers: &[(&str, &str)], body: &[u8]) -> Vec<u16> {
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..20)
+            .map(|_| scope.spawn(|| (0..count / 20).map(|_| post(base, path, headers, body)).collect::<Vec<_>>()))
+            .collect();
+        workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
+    })
+}
+
+fn receiver(ns: &str, name: &str, type_: &str, extra: &str, resources: &str) -> String {
+    format!(
+        "---\napiVersion: notification.toolkit.fluxcd.io/v1\nkind: Receiver\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
+         type: {type_}\n  secretRef:\n    name: hook\n{extra}  resources:\n{resources}"
+    )
+}
+
+fn labelled_repo(ns: &str, name: &str, url: &str) -> String {
+    format!(
+        "---\napiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: {ns}\n  \
+         labels:\n    team: web\nspec:\n  url: {url}\n  interval: 1h\n  ref:\n    branch: main\n"
+    )
+}
+
+#[test]
+fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
+    let ns = namespace("receivers");
+    install();
+    let repo = GitRepo::new();
+    repo.write("app/cm.yaml", &configmap(&ns, "pushed", "v1"));
+    repo.commit("app");
+    let token = "receivers-token-51d0";
+    let app = "  - kind: GitRepository\n    name: app\n";
+    let team = "  - kind: GitRepository\n    name: '*'\n    matchLabels:\n      team: web\n";
+    let mut objects = format!(
+        "---\napiVersion: v1\nkind: Secret\nmetadata:\n  name: hook\n  namespace: {ns}\nstringData:\n  token: {token}\n"
+    );
+    objects += &labelled_repo(&ns, "app", &repo.url());
+    objects += &labelled_repo(&ns, "site", &repo.url());
+    objects += &receiver(&ns, "bitbucket", "bitbucket", "  events: ['repo:refs_changed']\n", app);
+    objects += &receiver(&ns, "harbor", "harbor", "", app);
+    objects += &receiver(
+        &ns,
+        "dockerhub",
+        "dockerhub",
+        "  resourceFilter: req.push_data.tag.split('-').first().value() == res.metadata.name\n",
+        team,
+    );
+    objects += &receiver(&ns, "sets", "generic", "  resourceFilter: sets.contains([1], [1])\n", app);
+    apply(&objects);
+    let controller = ControllerProcess::start(&ns, &["--webhook-addr", "127.0.0.1:0"]);
+    let base = webhook_base(&controller);
+
+    // A filter using Flux's sets extension is refused by name.
+    let (_, message) = wait_for("the sets Receiver not Ready", 60, || {
+        ready("receiver", &ns, "sets").filter(|(s, _)| s == "False")
+    });
+    assert!(message.contains("sets"), "{message}");
+
+    // Bitbucket Server: X-Hub-Signature over the body, the event in X-Event-Key.
+    let path = webhook_path(&ns, "bitbucket");
+    let body = br#"{"eventKey":"repo:refs_changed","changes":[{"toHash":"1111111111111111111111111111111111111111"}]}"#;
+    let good = format!("sha256={}", hmac_hex(token.as_bytes(), body));
+    let bad = format!("sha256={}", hmac_hex(b"wrong-token", body));
+    let call = |sig: &str, event: &str, request: &str, body: &[u8]| {
+        post(
+            &base,
+            &path,
+            &[("X-Hub-Signature", sig), ("X-Event-Key", event), ("X-Request-Id", request)],
+            body,
+        )
+    };
+    assert_eq!(call(&bad, "repo:refs_changed", "r-1", body), 401, "wrong signature");
+    assert_eq!(call(&good, "pr:merged", "r-2", body), 400, "an event not taken");
+    assert_eq!(annotation(&ns), None, "refused calls changed nothing");
+    assert_eq!(call(&good, "repo:refs_changed", "r-3", body), 200);
+    let first = annotation(&ns).expect("the bitbucket push asked app to reconcile");
+    assert_eq!(call(&good, "repo:refs_changed", "r-3", body), 409, "the same delivery again");
+    assert_eq!(call(&good, "repo:refs_changed", "r-4", body), 409, "the old body again");
+    assert_eq!(annotation(&ns), Some(first.clone()), "replays changed nothing");
+
+    // Harbor: the Authorization header is the token itself.
+    let path = webhook_path(&ns, "harbor");
+    let event = br#"{"type":"PUSH_ARTIFACT","event_data":{"resources":[{"tag":"1.0"}]}}"#;
+    assert_eq!(post(&base, &path, &[], event), 401, "no token");
+    let bearer = format!("Bearer {token}");
+    assert_eq!(post(&base, &path, &[("Authorization", &bearer)], event), 401, "not Flux's form");
+    assert_eq!(post(&base, &path, &[("Authorization", "other")], event), 401, "wrong token");
+    assert_eq!(annotation(&ns), Some(first.clone()), "refused calls changed nothing");
+    assert_eq!(post(&base, &path, &[("Authorization", token)], event), 200);
+    let second = annotation(&ns).unwrap();
+    assert_ne!(second, first, "the harbor call asked app to reconcile again");
+
+    // Docker Hub: no signature (the path is the secret); the payload must decode; the
+    // resourceFilter picks, of the labelled repositories, the one the tag names.
+    let path = webhook_path(&ns, "dockerhub");
+    assert_eq!(post(&base, &path, &[], b"not json"), 400);
+    assert_eq!(post(&base, &path, &[], br#"{"push_data":{"tag":7}}"#), 400);
+    assert_eq!(annotation_of(&ns, "site"), None);
+    let push = br#"{"push_data":{"tag":"site-1.2.0"},"repository":{"repo_url":"https://hub.docker.test/r/org/site"}}"#;
+    assert_eq!(post(&base, &path, &[], push), 200);
+    let site = annotation_of(&ns, "site").expect("the filter accepted site");
+    assert_eq!(annotation(&ns), Some(second), "the filter refused app");
+    wait_for("site handled the request", 60, || {
+        let repo = get("gitrepository", Some(&ns), "site")?;
+        (repo["status"]["lastHandledReconcileAt"].as_str() == Some(site.as_str())).then_some(())
+    });
 }
