@@ -8,8 +8,8 @@ table and writes it, with the machine and the date, to BENCHMARKS.md; a run of s
 the rows of the other groups from the previous BENCHMARKS.md.
 
 Environment (set by scripts/bench): BALLAST, BALLAST_ROOT, KUBECTL, HELM, KUBECONFIG, BENCH_WORK,
-ROUNDS, and BENCH_ONLY (comma list of groups: render, cluster, controller, helmrelease, git, helm;
-default all).
+ROUNDS, and BENCH_ONLY (comma list of groups: render, cluster, controller, webhook, helmrelease,
+git, helm; default all).
 """
 
 import base64
@@ -23,6 +23,7 @@ import statistics
 import subprocess
 import sys
 import time
+import urllib.error
 import urllib.request
 
 B = os.environ["BALLAST"]
@@ -30,7 +31,7 @@ KUBECTL = os.environ["KUBECTL"]
 HELM = os.environ.get("HELM", os.path.expanduser("~/.cache/ballast/bin/helm"))
 WORK = os.environ["BENCH_WORK"]
 ROUNDS = int(os.environ.get("ROUNDS", "3"))
-GROUPS = ("render", "cluster", "controller", "helmrelease", "git", "helm")
+GROUPS = ("render", "cluster", "controller", "webhook", "helmrelease", "git", "helm")
 ONLY = set(filter(None, os.environ.get("BENCH_ONLY", ",".join(GROUPS)).split(",")))
 N = int(os.environ.get("N", "1000"))
 APPS = int(os.environ.get("APPS", "100"))
@@ -42,6 +43,9 @@ GIT_FILES = int(os.environ.get("GIT_FILES", "5000"))
 RELEASES = int(os.environ.get("RELEASES", "100"))
 HR_IDLE = int(os.environ.get("HR_IDLE", "10"))
 HR_CONCURRENCY = os.environ.get("HR_CONCURRENCY", "8")
+PUSHES = int(os.environ.get("PUSHES", "20"))
+POLL_PUSHES = int(os.environ.get("POLL_PUSHES", "5"))
+POLL_INTERVAL = int(os.environ.get("POLL_INTERVAL", "60"))
 
 rows = []  # (group, measure, ballast samples, peer samples, peer name, goal, unit)
 notes = []
@@ -406,6 +410,150 @@ def bench_controller():
     add_row("controller", "controller CPU per idle minute", single(idle_cpu), None, "", None, "cpu-s")
     add_row("controller", f"drift heal p50 ({EDITS} live edits)", single(p50), None, "", "< 2 s")
     add_row("controller", f"drift heal p95 ({EDITS} live edits)", single(p95), None, "", None)
+
+
+# ---------------------------------------------------------------- webhook
+
+def percentiles(samples):
+    s = sorted(samples)
+    return statistics.median(s), s[min(len(s) - 1, int(round(0.95 * len(s))) - 1)]
+
+
+def free_port():
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def bench_webhook():
+    """`git push` -> GitHub-style Receiver webhook -> the pushed ConfigMap applied, against the
+    same push found by polling (GitRepository interval POLL_INTERVAL s, pushes at random points
+    of the interval)."""
+    import hashlib
+    import hmac
+    import uuid
+    ns = "webhook-bench"
+    base = os.path.join(WORK, "webhook")
+    repo, src = os.path.join(base, "repo.git"), os.path.join(base, "src")
+    git = ["git", "-c", "user.name=bench", "-c", "user.email=bench@localhost"]
+    run(["git", "init", "--quiet", "--bare", repo])
+    run(["git", "init", "--quiet", "--initial-branch=main", src])
+
+    def commit(rev):
+        docs = [d.replace("key: value-", f"key: rev-{rev}-value-") for d in mixed_objects(ns, 20, seed=7, rev=str(rev))]
+        write_objects(os.path.join(src, "app"), docs, files=2)
+        run([*git, "-C", src, "add", "-A"])
+        run([*git, "-C", src, "commit", "--quiet", "-m", f"rev {rev}"])
+        return run(["git", "-C", src, "rev-parse", "HEAD"])[1].strip()
+
+    commit(0)
+    run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+    run([B, "install"])
+    run([KUBECTL, "create", "namespace", ns], ok=(0, 1))
+    token = uuid.uuid4().hex
+    port = free_port()
+    objects = os.path.join(base, "objects.yaml")
+    write(objects, f"""apiVersion: v1
+kind: Secret
+metadata: {{name: hook, namespace: {ns}}}
+stringData: {{token: {token}}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: app, namespace: {ns}}}
+spec: {{url: "file://{repo}", interval: 1h, ref: {{branch: main}}}}
+---
+apiVersion: kustomize.toolkit.fluxcd.io/v1
+kind: Kustomization
+metadata: {{name: app, namespace: {ns}}}
+spec: {{interval: 1h, prune: true, path: ./app, sourceRef: {{kind: GitRepository, name: app}}}}
+---
+apiVersion: notification.toolkit.fluxcd.io/v1
+kind: Receiver
+metadata: {{name: github, namespace: {ns}}}
+spec:
+  type: github
+  events: [push]
+  secretRef: {{name: hook}}
+  resources: [{{kind: GitRepository, name: app}}]
+""")
+    run([KUBECTL, "apply", "-f", objects])
+    ctl = subprocess.Popen([B, "controller", "--allow-file-sources", "--watch-namespace", ns,
+                            "--webhook-addr", f"127.0.0.1:{port}", "--metrics-addr", "127.0.0.1:0"],
+                           stdout=open(os.path.join(base, "controller.out"), "w"),
+                           stderr=open(os.path.join(base, "controller.err"), "w"))
+    CM = f"/api/v1/namespaces/{ns}/configmaps/obj-00000"
+    RECV = f"/apis/notification.toolkit.fluxcd.io/v1/namespaces/{ns}/receivers/github"
+    GR = f"/apis/source.toolkit.fluxcd.io/v1/namespaces/{ns}/gitrepositories/app"
+
+    def applied(rev, limit):
+        t = time.time()
+        while True:
+            try:
+                if api("GET", CM)["data"]["key"].startswith(f"rev-{rev}-"):
+                    return
+            except urllib.error.HTTPError:
+                pass
+            if time.time() - t > limit:
+                sys.exit(f"bench: rev {rev} not applied after {limit}s")
+            time.sleep(0.02)
+
+    def hook(path, head):
+        body = json.dumps({"ref": "refs/heads/main", "after": head}).encode()
+        sig = "sha256=" + hmac.new(token.encode(), body, hashlib.sha256).hexdigest()
+        req = urllib.request.Request(f"http://127.0.0.1:{port}{path}", data=body, method="POST")
+        for k, v in (("Content-Type", "application/json"), ("X-GitHub-Event", "push"),
+                     ("X-GitHub-Delivery", str(uuid.uuid4())), ("X-Hub-Signature-256", sig)):
+            req.add_header(k, v)
+        with urllib.request.urlopen(req, timeout=30) as r:
+            if r.status != 200:
+                sys.exit(f"bench: webhook answered {r.status}")
+
+    try:
+        applied(0, 300)
+        t = time.time()
+        while not api("GET", RECV).get("status", {}).get("webhookPath"):
+            if time.time() - t > 120:
+                sys.exit("bench: the Receiver has no webhookPath")
+            time.sleep(0.2)
+        path = api("GET", RECV)["status"]["webhookPath"]
+        log(f"webhook: {PUSHES} pushes -> webhook -> applied")
+        pushed = []
+        for rev in range(1, PUSHES + 1):
+            head = commit(rev)
+            t = time.time()
+            run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+            hook(path, head)
+            applied(rev, 120)
+            pushed.append(time.time() - t)
+            time.sleep(1.0)  # the Receiver's rate limit is 2 calls a second
+        log(f"webhook: {POLL_PUSHES} pushes found by polling every {POLL_INTERVAL} s")
+        api("PATCH", GR, {"spec": {"interval": f"{POLL_INTERVAL}s"}}, "application/merge-patch+json")
+        rnd = random.Random(17)
+        polled = []
+        for rev in range(PUSHES + 1, PUSHES + 1 + POLL_PUSHES):
+            head = commit(rev)
+            time.sleep(rnd.uniform(0, POLL_INTERVAL))
+            t = time.time()
+            run(["git", "-C", src, "push", "--quiet", repo, "HEAD:refs/heads/main"])
+            applied(rev, POLL_INTERVAL * 3 + 60)
+            polled.append(time.time() - t)
+    finally:
+        ctl.terminate()
+        ctl.wait()
+    p50, p95 = percentiles(pushed)
+    q50, q95 = percentiles(polled)
+    single = lambda v: [(v, 0.0)]
+    add_row("webhook", f"push -> Receiver webhook -> applied p50 ({PUSHES} pushes)", single(p50), None, "", "< 3 s")
+    add_row("webhook", f"push -> Receiver webhook -> applied p95 ({PUSHES} pushes)", single(p95), None, "", None)
+    add_row("webhook", f"push -> applied by polling every {POLL_INTERVAL} s, p50 ({POLL_PUSHES} pushes)", single(q50), None, "", None)
+    add_row("webhook", f"push -> applied by polling every {POLL_INTERVAL} s, p95 ({POLL_PUSHES} pushes)", single(q95), None, "", None)
+    load = os.getloadavg()
+    notes.append(f"webhook: one Kustomization of 20 objects from a file:// repository; a push is timed from `git push` to "
+                 f"its ConfigMap read back changed (GET every 20 ms); the webhook is a signed GitHub push call to "
+                 f"`--webhook-addr` right after the push; the polling rows push at a random point of the interval. "
+                 f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs.")
 
 
 # ---------------------------------------------------------------- helmrelease
@@ -780,7 +928,7 @@ def previous(path):
 
 def main():
     groups = [("render", bench_render), ("cluster", bench_cluster), ("controller", bench_controller),
-              ("helmrelease", bench_helmrelease), ("git", bench_git), ("helm", bench_helm)]
+              ("webhook", bench_webhook), ("helmrelease", bench_helmrelease), ("git", bench_git), ("helm", bench_helm)]
     for name, fn in groups:
         if name in ONLY:
             fn()

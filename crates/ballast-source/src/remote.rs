@@ -338,7 +338,11 @@ impl Proxy {
                     "proxy {shown}: https proxies are not supported (use an http:// proxy; TLS to the target runs inside its tunnel)"
                 )));
             }
-            _ => return Err(ChartSourceError::Invalid(format!("proxy {shown}: the scheme must be http"))),
+            _ => {
+                return Err(ChartSourceError::Invalid(format!(
+                    "proxy {shown}: the scheme must be http"
+                )));
+            }
         }
         let authority = uri
             .authority()
@@ -770,8 +774,13 @@ mod tests {
         };
         let p = Proxy::parse("http://127.0.0.1:3128", Some(given.clone())).unwrap();
         assert_eq!(p.auth, Some(given));
-        let https = Proxy::parse("https://me:s3cret@proxy:443", None).unwrap_err().to_string();
-        assert!(https.contains("https proxies are not supported") && !https.contains("s3cret"), "{https}");
+        let https = Proxy::parse("https://me:s3cret@proxy:443", None)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            https.contains("https proxies are not supported") && !https.contains("s3cret"),
+            "{https}"
+        );
         assert!(Proxy::parse("socks5://proxy:1080", None).is_err());
         assert!(Proxy::parse("not a url", None).is_err());
     }

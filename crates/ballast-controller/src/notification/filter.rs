@@ -164,7 +164,8 @@ pub fn request_value(content_type: Option<&str>, body: &[u8]) -> Result<serde_js
     if !json {
         return Ok(serde_json::json!({}));
     }
-    let mut stream = serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Map<String, serde_json::Value>>();
+    let mut stream =
+        serde_json::Deserializer::from_slice(body).into_iter::<serde_json::Map<String, serde_json::Value>>();
     match stream.next() {
         Some(Ok(map)) => Ok(serde_json::Value::Object(map)),
         _ => Err("the body is not a JSON object".into()),
@@ -203,9 +204,21 @@ mod tests {
 
     #[test]
     fn refused_by_name_and_errors_are_errors() {
-        assert!(ResourceFilter::compile("claims.sub == 'x'").unwrap_err().contains("generic-oidc"));
-        assert!(ResourceFilter::compile("sets.contains([1], [1])").unwrap_err().contains("sets"));
-        assert!(ResourceFilter::compile("other == 1").unwrap_err().contains("undeclared"));
+        assert!(
+            ResourceFilter::compile("claims.sub == 'x'")
+                .unwrap_err()
+                .contains("generic-oidc")
+        );
+        assert!(
+            ResourceFilter::compile("sets.contains([1], [1])")
+                .unwrap_err()
+                .contains("sets")
+        );
+        assert!(
+            ResourceFilter::compile("other == 1")
+                .unwrap_err()
+                .contains("undeclared")
+        );
         assert!(ResourceFilter::compile("res.metadata.name ==").is_err());
         assert!(ResourceFilter::compile(&"a".repeat(MAX_LEN + 1)).is_err());
         let not_bool = ResourceFilter::compile("res.metadata.name").unwrap();

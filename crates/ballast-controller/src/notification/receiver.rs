@@ -51,7 +51,15 @@ pub const REPLAY_WINDOW: std::time::Duration = std::time::Duration::from_secs(36
 const REPLAY_MEMORY: usize = 4096;
 
 /// Receiver types served.
-pub const SUPPORTED: &[&str] = &["generic", "generic-hmac", "github", "gitlab", "bitbucket", "harbor", "dockerhub"];
+pub const SUPPORTED: &[&str] = &[
+    "generic",
+    "generic-hmac",
+    "github",
+    "gitlab",
+    "bitbucket",
+    "harbor",
+    "dockerhub",
+];
 
 /// `/hook/<hex sha256(token + name + namespace)>`, Flux's `status.webhookPath`.
 pub fn webhook_path(token: &str, name: &str, namespace: &str) -> String {
@@ -493,10 +501,7 @@ mod tests {
         assert_eq!(verify("github", "t", &[], &h, body), Verdict::Reconcile);
         assert_eq!(verify("github", "other", &[], &h, body), Verdict::Unauthorized);
         assert_eq!(verify("github", "t", &[], &h, b"{}"), Verdict::Unauthorized);
-        assert_eq!(
-            verify("github", "t", &["tag".into()], &h, body),
-            Verdict::BadRequest
-        );
+        assert_eq!(verify("github", "t", &["tag".into()], &h, body), Verdict::BadRequest);
         h.insert("x-github-event", "ping".parse().unwrap());
         assert_eq!(verify("github", "t", &["push".into()], &h, body), Verdict::Acknowledge);
     }
@@ -516,7 +521,10 @@ mod tests {
             verify("bitbucket", "t", &["repo:refs_changed".into()], &h, body),
             Verdict::Reconcile
         );
-        assert_eq!(verify("bitbucket", "t", &["pr:merged".into()], &h, body), Verdict::BadRequest);
+        assert_eq!(
+            verify("bitbucket", "t", &["pr:merged".into()], &h, body),
+            Verdict::BadRequest
+        );
         h.insert("content-type", "text/plain".parse().unwrap());
         assert_eq!(verify("bitbucket", "t", &[], &h, body), Verdict::BadRequest);
 

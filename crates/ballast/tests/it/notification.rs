@@ -254,8 +254,20 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     objects += &provider(&ns, "github", "github", &repo_url, "  secretRef:\n    name: hmac\n");
     let proxy = ConnectProxy::start();
     let proxied = Recorder::start(false);
-    objects += &provider(&ns, "proxied", "generic", &proxied.url, &format!("  proxy: {}\n", proxy.url));
-    objects += &provider(&ns, "tls-proxy", "generic", &errors.url, "  proxy: https://127.0.0.1:9\n");
+    objects += &provider(
+        &ns,
+        "proxied",
+        "generic",
+        &proxied.url,
+        &format!("  proxy: {}\n", proxy.url),
+    );
+    objects += &provider(
+        &ns,
+        "tls-proxy",
+        "generic",
+        &errors.url,
+        "  proxy: https://127.0.0.1:9\n",
+    );
     objects += &provider(&ns, "gitlab", "gitlab", &repo_url, "  secretRef:\n    name: hmac\n");
     objects += &provider(&ns, "gitea", "gitea", &repo_url, "  secretRef:\n    name: hmac\n");
     objects += &alert(&ns, "errors", "errors", "  eventSeverity: error\n");
@@ -355,8 +367,18 @@ fn alerts_reach_generic_and_signed_providers_filtered_and_a_hanging_one_blocks_n
     for (path, key, state, auth) in [
         (&gitlab, "name", "success", ("private-token", token.to_string())),
         (&gitlab, "name", "failed", ("private-token", token.to_string())),
-        (&gitea, "context", "success", ("authorization", format!("token {token}"))),
-        (&gitea, "context", "failure", ("authorization", format!("token {token}"))),
+        (
+            &gitea,
+            "context",
+            "success",
+            ("authorization", format!("token {token}")),
+        ),
+        (
+            &gitea,
+            "context",
+            "failure",
+            ("authorization", format!("token {token}")),
+        ),
     ] {
         let r = wait_for(&format!("the {state} status at {path}"), 120, || {
             git_host.requests().into_iter().find(|r| {
@@ -552,7 +574,13 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
     assert_eq!(ping, 200, "ping answered");
     // A flood of 1,000 calls from 20 connections at once: the Receiver's rate limit answers
     // 429 before any signature work, every other one is refused, and nothing changes.
-    let statuses = flood(&base, &path, 1000, &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &bad)], body);
+    let statuses = flood(
+        &base,
+        &path,
+        1000,
+        &[("X-GitHub-Event", "push"), ("X-Hub-Signature-256", &bad)],
+        body,
+    );
     assert!(statuses.contains(&429), "a flood is limited");
     assert!(
         statuses.iter().all(|s| *s == 401 || *s == 429),
@@ -601,7 +629,13 @@ fn a_signed_github_push_reconciles_the_source_and_bad_calls_change_nothing() {
 fn flood(base: &str, path: &str, count: usize, headers: &[(&str, &str)], body: &[u8]) -> Vec<u16> {
     std::thread::scope(|scope| {
         let workers: Vec<_> = (0..20)
-            .map(|_| scope.spawn(|| (0..count / 20).map(|_| post(base, path, headers, body)).collect::<Vec<_>>()))
+            .map(|_| {
+                scope.spawn(|| {
+                    (0..count / 20)
+                        .map(|_| post(base, path, headers, body))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         workers.into_iter().flat_map(|w| w.join().unwrap()).collect()
     })
@@ -645,7 +679,13 @@ fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
         "  resourceFilter: req.push_data.tag.split('-').first().value() == res.metadata.name\n",
         team,
     );
-    objects += &receiver(&ns, "sets", "generic", "  resourceFilter: sets.contains([1], [1])\n", app);
+    objects += &receiver(
+        &ns,
+        "sets",
+        "generic",
+        "  resourceFilter: sets.contains([1], [1])\n",
+        app,
+    );
     apply(&objects);
     let controller = ControllerProcess::start(&ns, &["--webhook-addr", "127.0.0.1:0"]);
     let base = webhook_base(&controller);
@@ -665,7 +705,11 @@ fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
         post(
             &base,
             &path,
-            &[("X-Hub-Signature", sig), ("X-Event-Key", event), ("X-Request-Id", request)],
+            &[
+                ("X-Hub-Signature", sig),
+                ("X-Event-Key", event),
+                ("X-Request-Id", request),
+            ],
             body,
         )
     };
@@ -674,7 +718,11 @@ fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
     assert_eq!(annotation(&ns), None, "refused calls changed nothing");
     assert_eq!(call(&good, "repo:refs_changed", "r-3", body), 200);
     let first = annotation(&ns).expect("the bitbucket push asked app to reconcile");
-    assert_eq!(call(&good, "repo:refs_changed", "r-3", body), 409, "the same delivery again");
+    assert_eq!(
+        call(&good, "repo:refs_changed", "r-3", body),
+        409,
+        "the same delivery again"
+    );
     assert_eq!(call(&good, "repo:refs_changed", "r-4", body), 409, "the old body again");
     assert_eq!(annotation(&ns), Some(first.clone()), "replays changed nothing");
 
@@ -683,8 +731,16 @@ fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
     let event = br#"{"type":"PUSH_ARTIFACT","event_data":{"resources":[{"tag":"1.0"}]}}"#;
     assert_eq!(post(&base, &path, &[], event), 401, "no token");
     let bearer = format!("Bearer {token}");
-    assert_eq!(post(&base, &path, &[("Authorization", &bearer)], event), 401, "not Flux's form");
-    assert_eq!(post(&base, &path, &[("Authorization", "other")], event), 401, "wrong token");
+    assert_eq!(
+        post(&base, &path, &[("Authorization", &bearer)], event),
+        401,
+        "not Flux's form"
+    );
+    assert_eq!(
+        post(&base, &path, &[("Authorization", "other")], event),
+        401,
+        "wrong token"
+    );
     assert_eq!(annotation(&ns), Some(first.clone()), "refused calls changed nothing");
     assert_eq!(post(&base, &path, &[("Authorization", token)], event), 200);
     let second = annotation(&ns).unwrap();
