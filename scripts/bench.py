@@ -553,7 +553,8 @@ spec:
     notes.append(f"webhook: one Kustomization of 20 objects from a file:// repository; a push is timed from `git push` to "
                  f"its ConfigMap read back changed (GET every 20 ms); the webhook is a signed GitHub push call to "
                  f"`--webhook-addr` right after the push; the polling rows push at a random point of the interval. "
-                 f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs.")
+                 f"Load average at the end: {load[0]:.1f}, {load[1]:.1f}, {load[2]:.1f} on {os.cpu_count()} CPUs; "
+                 f"{'a debug' if '/debug/' in B else 'the release'} build.")
 
 
 # ---------------------------------------------------------------- helmrelease

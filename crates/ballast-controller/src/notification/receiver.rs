@@ -364,11 +364,14 @@ async fn handle(State(hooks): State<Hooks>, Path(digest): Path<String>, headers:
         .iter()
         .find_map(|h| headers.get(*h).and_then(|v| v.to_str().ok()));
     let body_id = unique_bodies(kind).then(|| format!("body {}", hex::encode(Sha256::digest(&body))));
-    let fresh = [delivery.map(|d| format!("delivery {d}")), body_id]
+    // Every id is recorded (no short circuit), so a replay under a new delivery id also
+    // retires that id.
+    let seen: Vec<bool> = [delivery.map(|d| format!("delivery {d}")), body_id]
         .into_iter()
         .flatten()
-        .fold(true, |fresh, id| hooks.first_delivery(&path, &id) && fresh);
-    if !fresh {
+        .map(|id| hooks.first_delivery(&path, &id))
+        .collect();
+    if seen.contains(&false) {
         return StatusCode::CONFLICT;
     }
     let filter = filter.as_ref().map(|f| (f, &req));
