@@ -128,6 +128,19 @@ pub struct CrossNamespaceObjectReference {
     pub match_labels: Option<BTreeMap<String, String>>,
 }
 
+/// A Receiver's resource: a reference and its own CEL `filter` (Flux v1).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct ReceiverResource {
+    /// The object, or with name `*` the objects carrying `matchLabels`.
+    #[serde(flatten)]
+    pub reference: CrossNamespaceObjectReference,
+    /// CEL expression over `res` and `req`, with the Receiver's `resourceFilter`: a resource is
+    /// asked to reconcile only when both (when set) are true.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub filter: Option<String>,
+}
+
 /// Status of a Provider, Alert or Receiver.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
@@ -172,7 +185,7 @@ pub struct ReceiverSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub events: Option<Vec<String>>,
     /// Objects asked to reconcile by a valid call.
-    pub resources: Vec<CrossNamespaceObjectReference>,
+    pub resources: Vec<ReceiverResource>,
     /// CEL expression over `res` (the resource's metadata) and `req` (the JSON body): only the
     /// resources for which it is true are asked to reconcile.
     #[serde(default, skip_serializing_if = "Option::is_none")]

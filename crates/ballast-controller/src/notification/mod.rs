@@ -114,7 +114,7 @@ pub async fn reconcile_receiver(r: Arc<Receiver>, ctx: Arc<Context>) -> Result<A
             )),
             None,
         )
-    } else if let Some(Err(e)) = r.spec.resource_filter.as_deref().map(filter::ResourceFilter::compile) {
+    } else if let Err(e) = receiver::Filters::compile(&r) {
         (Err(e), None)
     } else {
         match receiver::token(&ctx.client, &ns, secret).await {

@@ -15,7 +15,7 @@
 //!   `X-Request-Id`/`X-Request-UUID`) or, for `github` and `bitbucket`, a body already accepted
 //!   within [`REPLAY_WINDOW`] is a replay: 409, no effect;
 //! - with a `resourceFilter`, a JSON body that is not an object is 400;
-//! - only then is each resource the `resourceFilter` accepts annotated with
+//! - only then is each resource the `resourceFilter` and its own `filter` accept annotated with
 //!   `reconcile.fluxcd.io/requestedAt`.
 
 use std::collections::HashMap;
@@ -342,23 +342,21 @@ async fn handle(State(hooks): State<Hooks>, Path(digest): Path<String>, headers:
         Verdict::Reconcile => {}
     }
     let kind = receiver.spec.receiver_type.as_str();
-    let filter = match receiver.spec.resource_filter.as_deref().map(ResourceFilter::compile) {
-        None => None,
-        Some(Ok(f)) => Some(f),
-        Some(Err(e)) => {
+    let filters = match Filters::compile(&receiver) {
+        Ok(f) => f,
+        Err(e) => {
             eprintln!("receiver {ns}/{name}: {e}");
             return StatusCode::SERVICE_UNAVAILABLE;
         }
     };
-    let req = match &filter {
-        Some(_) => {
-            let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
-            match request_value(content_type, &body) {
-                Ok(v) => v,
-                Err(_) => return StatusCode::BAD_REQUEST,
-            }
+    let req = if filters.any() {
+        let content_type = headers.get("content-type").and_then(|v| v.to_str().ok());
+        match request_value(content_type, &body) {
+            Ok(v) => v,
+            Err(_) => return StatusCode::BAD_REQUEST,
         }
-        None => serde_json::Value::Null,
+    } else {
+        serde_json::Value::Null
     };
     let delivery = delivery_header(kind)
         .iter()
@@ -374,10 +372,14 @@ async fn handle(State(hooks): State<Hooks>, Path(digest): Path<String>, headers:
     if seen.contains(&false) {
         return StatusCode::CONFLICT;
     }
-    let filter = filter.as_ref().map(|f| (f, &req));
     let mut failed = false;
-    for r in &receiver.spec.resources {
-        if let Err(e) = request_reconcile(&hooks.client, &ns, r, filter).await {
+    for (i, resource) in receiver.spec.resources.iter().enumerate() {
+        let r = &resource.reference;
+        let chosen = Chosen {
+            filters: filters.of(i),
+            req: &req,
+        };
+        if let Err(e) = request_reconcile(&hooks.client, &ns, r, &chosen).await {
             eprintln!("receiver {ns}/{name}: {} {}: {e}", r.kind, r.name);
             failed = true;
         }
@@ -400,6 +402,69 @@ pub async fn token(client: &kube::Client, ns: &str, secret: &str) -> Option<Stri
         .filter(|t| !t.is_empty())
 }
 
+/// A Receiver's compiled filters: its `resourceFilter`, and each resource's `filter`.
+pub struct Filters {
+    top: Option<ResourceFilter>,
+    each: Vec<Option<ResourceFilter>>,
+}
+
+impl Filters {
+    /// Compiles every expression of `receiver`; the first error (naming the field) otherwise.
+    pub fn compile(receiver: &Receiver) -> Result<Self, String> {
+        let top = receiver
+            .spec
+            .resource_filter
+            .as_deref()
+            .map(ResourceFilter::compile)
+            .transpose()?;
+        let each = receiver
+            .spec
+            .resources
+            .iter()
+            .map(|r| {
+                r.filter
+                    .as_deref()
+                    .map(|f| {
+                        ResourceFilter::compile(f).map_err(|e| format!("resources[{}].filter: {e}", r.reference.name))
+                    })
+                    .transpose()
+            })
+            .collect::<Result<_, _>>()?;
+        Ok(Filters { top, each })
+    }
+
+    /// True when some expression is set (the body is then read as `req`).
+    fn any(&self) -> bool {
+        self.top.is_some() || self.each.iter().any(Option::is_some)
+    }
+
+    /// The filters applying to resource `i`: the top one, then its own.
+    fn of(&self, i: usize) -> Vec<&ResourceFilter> {
+        self.top
+            .iter()
+            .chain(self.each.get(i).and_then(Option::as_ref))
+            .collect()
+    }
+}
+
+/// The filters applying to one resource, and the call's `req`.
+struct Chosen<'a> {
+    filters: Vec<&'a ResourceFilter>,
+    req: &'a serde_json::Value,
+}
+
+impl Chosen<'_> {
+    /// True when every filter accepts `res`.
+    fn accepts(&self, res: &serde_json::Value) -> Result<bool, String> {
+        for f in &self.filters {
+            if !f.accepts(res, self.req)? {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+}
+
 /// The API version of a kind a Receiver can name without `apiVersion`.
 pub fn default_api_version(kind: &str) -> Option<&'static str> {
     Some(match kind {
@@ -416,13 +481,13 @@ pub fn default_api_version(kind: &str) -> Option<&'static str> {
 }
 
 /// Sets `reconcile.fluxcd.io/requestedAt` to now on the resource (or, with name `*`, on every
-/// object of the kind carrying `matchLabels`) in its namespace (default `ns`); with a `filter`
-/// (the Receiver's `resourceFilter` and the call's `req`), only on the objects it accepts.
+/// object of the kind carrying `matchLabels`) in its namespace (default `ns`), when every filter
+/// of `chosen` accepts it.
 async fn request_reconcile(
     client: &kube::Client,
     ns: &str,
     r: &CrossNamespaceObjectReference,
-    filter: Option<(&ResourceFilter, &serde_json::Value)>,
+    chosen: &Chosen<'_>,
 ) -> Result<(), String> {
     let api_version = r
         .api_version
@@ -452,7 +517,7 @@ async fn request_reconcile(
                 data: serde_json::Value::Null,
             })
             .collect()
-    } else if filter.is_some() {
+    } else if !chosen.filters.is_empty() {
         let meta = api.get_metadata(&r.name).await.map_err(|e| e.to_string())?;
         vec![DynamicObject {
             types: None,
@@ -465,9 +530,9 @@ async fn request_reconcile(
     let mut names = Vec::new();
     for o in objects {
         let Some(name) = o.metadata.name.clone() else { continue };
-        if let Some((filter, req)) = filter {
+        if !chosen.filters.is_empty() {
             let res = serde_json::json!({"apiVersion": api_version, "kind": r.kind, "metadata": o.metadata});
-            if !filter.accepts(&res, req)? {
+            if !chosen.accepts(&res)? {
                 continue;
             }
         }

@@ -672,12 +672,15 @@ fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
     objects += &labelled_repo(&ns, "site", &repo.url());
     objects += &receiver(&ns, "bitbucket", "bitbucket", "  events: ['repo:refs_changed']\n", app);
     objects += &receiver(&ns, "harbor", "harbor", "", app);
+    // The Receiver's resourceFilter and the resource's own filter stack (both must accept).
+    let team_named_by_tag =
+        format!("{team}    filter: req.push_data.tag.split('-').first().value() == res.metadata.name\n");
     objects += &receiver(
         &ns,
         "dockerhub",
         "dockerhub",
-        "  resourceFilter: req.push_data.tag.split('-').first().value() == res.metadata.name\n",
-        team,
+        "  resourceFilter: has(req.push_data)\n",
+        &team_named_by_tag,
     );
     objects += &receiver(
         &ns,
@@ -751,11 +754,17 @@ fn bitbucket_harbor_and_dockerhub_receivers_and_a_resource_filter() {
     let path = webhook_path(&ns, "dockerhub");
     assert_eq!(post(&base, &path, &[], b"not json"), 400);
     assert_eq!(post(&base, &path, &[], br#"{"push_data":{"tag":7}}"#), 400);
+    let no_push = br#"{"repository":{"repo_url":"https://hub.docker.test/r/org/site"}}"#;
+    assert_eq!(
+        post(&base, &path, &[], no_push),
+        200,
+        "valid, and the resourceFilter refuses all"
+    );
     assert_eq!(annotation_of(&ns, "site"), None);
     let push = br#"{"push_data":{"tag":"site-1.2.0"},"repository":{"repo_url":"https://hub.docker.test/r/org/site"}}"#;
     assert_eq!(post(&base, &path, &[], push), 200);
-    let site = annotation_of(&ns, "site").expect("the filter accepted site");
-    assert_eq!(annotation(&ns), Some(second), "the filter refused app");
+    let site = annotation_of(&ns, "site").expect("both filters accepted site");
+    assert_eq!(annotation(&ns), Some(second), "the resource's filter refused app");
     wait_for("site handled the request", 60, || {
         let repo = get("gitrepository", Some(&ns), "site")?;
         (repo["status"]["lastHandledReconcileAt"].as_str() == Some(site.as_str())).then_some(())
