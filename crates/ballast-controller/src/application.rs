@@ -11,7 +11,8 @@
 //!
 //! Ownership: an object belongs to the Application when its `argocd.argoproj.io/tracking-id`
 //! annotation names it (`<app>:<group>/<kind>:<namespace>/<name>`, the format Argo CD writes,
-//! so both tools read each other's objects). Only such objects are ever pruned, each delete
+//! so both tools read each other's objects), or, with label tracking chosen in `argocd-cm`, its
+//! instance label ([`crate::argo_tracking`]). Only such objects are ever pruned, each delete
 //! carrying the UID just read. The `resources-finalizer.argocd.argoproj.io` finalizer deletes
 //! them (except `Delete=false`) when the Application is deleted.
 
@@ -21,8 +22,7 @@ use std::time::Duration;
 
 use ballast_api::argo::{
     AppCondition, Application, ApplicationSource, ApplicationStatus, HealthStatus, Operation, OperationState,
-    ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, TRACKING_ID, has_option, parse_tracking_id,
-    tracking_id,
+    ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, has_option, tracking_id,
 };
 use ballast_core::ObjectRef;
 use ballast_source::{FetchOptions, GitRef, GitSource};
@@ -33,12 +33,13 @@ use serde_json::{Value, json};
 
 use crate::argo_sources::LoadError;
 use crate::argo_sync::{self, Phase, PruneCandidate, SyncParams, Task};
+use crate::argo_tracking::Tracking;
 use crate::context::Context;
 use crate::drift::DriftWatch;
 use crate::error::ReconcileError;
 
 /// The label Ballast adds to every object of an Application (value: the tracking name) so the
-/// drift watch selects them; ownership is read from [`TRACKING_ID`] only.
+/// drift watch selects them; ownership is read by [`Tracking`] only.
 pub const APP_LABEL: &str = "ballast.dev/argocd-application";
 /// Argo CD's cascade-delete finalizer.
 pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
@@ -62,6 +63,9 @@ pub struct AppAccess {
     pub max_artifact_size: u64,
     /// The control plane's namespace (Applications there are tracked by their bare name).
     pub own_namespace: String,
+    /// How objects are marked as owned and recognised (`argocd-cm`; read by the reconcile and
+    /// by [`diff`] from the Application's control namespace).
+    pub tracking: Tracking,
 }
 
 impl AppAccess {
@@ -73,6 +77,7 @@ impl AppAccess {
             allow_file_sources: ctx.allow_file_sources,
             max_artifact_size: ctx.max_artifact_size,
             own_namespace: ctx.own_namespace.clone(),
+            tracking: Tracking::default(),
         }
     }
 }
@@ -88,6 +93,9 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     if app.spec.source.is_none() && app.spec.sources.is_empty() {
         return Err("spec.source or spec.sources is required".into());
     }
+    let mut access = access.clone();
+    access.tracking = Tracking::load(&access.cluster, &control_namespace(app, &access)).await?;
+    let access = &access;
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let loaded = crate::argo_sources::load(app, None, access)
         .await
@@ -134,10 +142,12 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
                 | "ApplyOutOfSyncOnly"
                 | "FailOnSharedResource"
                 | "RespectIgnoreDifferences"
-        ) || matches!(
-            (name, value),
-            ("Replace" | "Force" | "FailOnSharedResource", "false") | ("Validate", "true")
+                | "Replace"
+                | "Validate"
+                | "SkipDryRunOnMissingResource"
+                | "PrunePropagationPolicy"
         );
+        let _ = value;
         if !honoured {
             out.push(format!("spec.syncPolicy.syncOptions {option}"));
         }
@@ -155,11 +165,22 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
         if op.dry_run == Some(true) {
             out.push("operation.sync.dryRun".to_string());
         }
-        if op.sync_strategy.is_some() {
+        if op
+            .sync_strategy
+            .as_ref()
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.keys().any(|k| k != "apply" && k != "hook"))
+        {
             out.push("operation.sync.syncStrategy".to_string());
         }
     }
     out
+}
+
+/// The operation's `syncStrategy.apply.force` or `syncStrategy.hook.force` (`argocd app sync
+/// --force`).
+fn strategy_force(strategy: Option<&Value>) -> bool {
+    strategy.is_some_and(|s| s["apply"]["force"] == true || s["hook"]["force"] == true)
 }
 
 /// The condition saying why an automated sync waits for a sync window.
@@ -286,10 +307,7 @@ fn tasks(
             let ns = o["metadata"]["namespace"].as_str().map(str::to_string);
             let r = ObjectRef::new(&api_version, &kind, ns.as_deref(), &name);
             let id = tracking_id(app_name, &r.group, &kind, ns.as_deref().unwrap_or(namespace), &name);
-            if !o["metadata"]["annotations"].is_object() {
-                o["metadata"]["annotations"] = json!({});
-            }
-            o["metadata"]["annotations"][TRACKING_ID] = json!(id);
+            ctx.tracking.mark(&mut o, app_name, &id)?;
             if !o["metadata"]["labels"].is_object() {
                 o["metadata"]["labels"] = json!({});
             }
@@ -367,11 +385,7 @@ async fn prune_candidates(
         let Ok(Some(live)) = ctx.cluster.get(&r).await else {
             continue;
         };
-        let owner = live["metadata"]["annotations"][TRACKING_ID]
-            .as_str()
-            .and_then(parse_tracking_id)
-            .map(|p| p.0.to_string());
-        if owner.as_deref() != Some(app_name) {
+        if ctx.tracking.owner(&live).as_deref() != Some(app_name) {
             continue;
         }
         let c = PruneCandidate {
@@ -470,7 +484,7 @@ async fn assess(
         .iter()
         .filter(|t| !t.hook)
         .filter_map(|t| {
-            let other = crate::shared_resource::other_owner(live.get(&t.r)?, app_name)?;
+            let other = crate::shared_resource::other_owner(live.get(&t.r)?, app_name, &ctx.tracking)?;
             Some((t.r.clone(), other))
         })
         .collect();
@@ -567,7 +581,12 @@ fn end_operation(status: &mut ApplicationStatus, op: &Operation, message: String
     });
 }
 
-async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Action, ReconcileError> {
+async fn finalize(
+    app: &Application,
+    ctx: &Context,
+    access: &AppAccess,
+    app_name: &str,
+) -> Result<Action, ReconcileError> {
     let has = app
         .metadata
         .finalizers
@@ -585,11 +604,7 @@ async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Ac
             let Ok(Some(live)) = ctx.cluster.get(&r).await else {
                 continue;
             };
-            let owner = live["metadata"]["annotations"][TRACKING_ID]
-                .as_str()
-                .and_then(parse_tracking_id)
-                .map(|p| p.0.to_string());
-            if owner.as_deref() != Some(app_name)
+            if access.tracking.owner(&live).as_deref() != Some(app_name)
                 || has_option(
                     argo_sync::object_options(&live).iter().map(String::as_str),
                     "Delete",
@@ -635,10 +650,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         return Ok(Action::await_change());
     };
     let app = Arc::new(app);
-    let access = AppAccess::of(&ctx);
+    let mut access = AppAccess::of(&ctx);
     let app_name = app.instance_name(&control_namespace(&app, &access));
+    let tracking = Tracking::load(&ctx.cluster, &control_namespace(&app, &access)).await;
+    access.tracking = tracking.clone().unwrap_or_default();
     if app.metadata.deletion_timestamp.is_some() {
-        return finalize(&app, &ctx, &app_name).await;
+        // An unreadable or unknown tracking method deletes nothing.
+        return match tracking {
+            Ok(_) => finalize(&app, &ctx, &access, &app_name).await,
+            Err(e) => Err(ReconcileError::Invalid(e)),
+        };
     }
     let mut status = app.status.clone().unwrap_or_default();
     status.reconciled_at = Some(crate::status::now());
@@ -663,7 +684,9 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         .and_then(|s| crate::argo_retry::pending(&s).map(|at| (s, at)));
     let requeue = Action::requeue(crate::schedule::jittered(RECONCILIATION));
     let op = app.operation.clone().filter(|o| o.sync.is_some());
-    let invalid = if !in_cluster(&app) {
+    let invalid = if let Err(e) = &tracking {
+        Some(e.clone())
+    } else if !in_cluster(&app) {
         Some(
             "only the in-cluster destination (server https://kubernetes.default.svc or name in-cluster) is supported"
                 .to_string(),
@@ -920,7 +943,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             retry: requested
                 .as_ref()
                 .and_then(|o| o.retry.clone())
-                .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone())),
+                .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()))
+                .or_else(|| requested.is_none().then(crate::argo_retry::automated_default)),
             ..Default::default()
         };
         let started_at = crate::status::now();
@@ -937,6 +961,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         options.extend(sync_op.sync_options.iter().cloned());
         let params = SyncParams {
             prune,
+            force: strategy_force(sync_op.sync_strategy.as_ref()),
             options: &options,
             namespace: &namespace,
             namespace_metadata: app
