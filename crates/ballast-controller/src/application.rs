@@ -53,8 +53,11 @@ pub const RECONCILIATION: Duration = Duration::from_secs(120);
 /// controller's limits. Made from a [`Context`], or by a caller without one (the CLI).
 #[derive(Clone)]
 pub struct AppAccess {
-    /// The cluster.
+    /// The cluster Ballast runs in (Applications, Secrets, `argocd-cm`).
     pub cluster: ballast_kube::Cluster,
+    /// The destination cluster the objects go to (the same cluster unless the destination is a
+    /// registered cluster, [`crate::argo_cluster`]).
+    pub target: ballast_kube::Cluster,
     /// Git cache directory.
     pub cache_dir: std::path::PathBuf,
     /// Accept `file://` repository URLs.
@@ -73,6 +76,7 @@ impl AppAccess {
     pub fn of(ctx: &Context) -> Self {
         AppAccess {
             cluster: ctx.cluster.clone(),
+            target: ctx.cluster.clone(),
             cache_dir: ctx.cache_dir.clone(),
             allow_file_sources: ctx.allow_file_sources,
             max_artifact_size: ctx.max_artifact_size,
@@ -94,7 +98,12 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
         return Err("spec.source or spec.sources is required".into());
     }
     let mut access = access.clone();
-    access.tracking = Tracking::load(&access.cluster, &control_namespace(app, &access)).await?;
+    let control = control_namespace(app, &access);
+    access.tracking = Tracking::load(&access.cluster, &control).await?;
+    let dest = crate::argo_cluster::resolve(access.cluster.client(), &control, &app.spec.destination).await?;
+    if let Some(remote) = dest.remote {
+        access.target = remote;
+    }
     let access = &access;
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let loaded = crate::argo_sources::load(app, None, access)
@@ -109,7 +118,7 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     for t in tasks.iter().filter(|t| !t.hook && !t.in_sync) {
         let mut desired = t.object.clone();
         ballast_plan::prepare_for_apply(&mut desired);
-        let dry = access.cluster.apply(&t.r, &desired, true, true).await.ok();
+        let dry = access.target.apply(&t.r, &desired, true, true).await.ok();
         let clean = |v: Option<Value>| v.map(|v| ballast_plan::normalize_for_compare(&v));
         out.push((
             t.r.clone(),
@@ -199,15 +208,6 @@ pub struct ArgoParts {
     pub drift: DriftWatch<Application>,
 }
 
-fn in_cluster(app: &Application) -> bool {
-    let d = &app.spec.destination;
-    match (&d.server, &d.name) {
-        (Some(s), _) if !s.is_empty() => s == "https://kubernetes.default.svc",
-        (_, Some(n)) if !n.is_empty() => n == "in-cluster",
-        _ => false,
-    }
-}
-
 fn control_namespace(app: &Application, ctx: &AppAccess) -> String {
     match app.metadata.namespace.as_deref() {
         Some(ns) if ns == "argocd" || ns == ctx.own_namespace => ns.to_string(),
@@ -281,7 +281,7 @@ fn tasks(
         let kind = o["kind"].as_str().unwrap_or("").to_string();
         let probe = ObjectRef::new(&api_version, &kind, Some("default"), "x");
         let namespaced = ctx
-            .cluster
+            .target
             .api_resource(&probe)
             .map(|(_, scope)| scope == ballast_core::Scope::Namespaced)
             .unwrap_or(kind != "CustomResourceDefinition" && kind != "Namespace");
@@ -344,12 +344,12 @@ fn label_value(name: &str) -> String {
 async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> HashMap<ObjectRef, Value> {
     let mut live_of = HashMap::new();
     for t in tasks.iter_mut().filter(|t| !t.hook) {
-        let Ok(Some(live)) = ctx.cluster.get(&t.r).await else {
+        let Ok(Some(live)) = ctx.target.get(&t.r).await else {
             continue;
         };
         let mut desired = t.object.clone();
         ballast_plan::prepare_for_apply(&mut desired);
-        if let Ok(mut dry) = ctx.cluster.apply(&t.r, &desired, true, true).await {
+        if let Ok(mut dry) = ctx.target.apply(&t.r, &desired, true, true).await {
             let mut l = live.clone();
             crate::argo_ignore::normalize(&app.spec.ignore_differences, &t.r, &mut dry, &mut l);
             t.in_sync = ballast_plan::object_digest(&dry) == ballast_plan::object_digest(&l);
@@ -382,7 +382,7 @@ async fn prune_candidates(
         {
             continue;
         }
-        let Ok(Some(live)) = ctx.cluster.get(&r).await else {
+        let Ok(Some(live)) = ctx.target.get(&r).await else {
             continue;
         };
         if ctx.tracking.owner(&live).as_deref() != Some(app_name) {
@@ -601,7 +601,7 @@ async fn finalize(
                 format!("{}/{}", res.group, res.version)
             };
             let r = ObjectRef::new(&api_version, &res.kind, res.namespace.as_deref(), &res.name);
-            let Ok(Some(live)) = ctx.cluster.get(&r).await else {
+            let Ok(Some(live)) = access.target.get(&r).await else {
                 continue;
             };
             if access.tracking.owner(&live).as_deref() != Some(app_name)
@@ -613,7 +613,7 @@ async fn finalize(
             {
                 continue;
             }
-            ctx.cluster.delete(&r, live["metadata"]["uid"].as_str()).await?;
+            access.target.delete(&r, live["metadata"]["uid"].as_str()).await?;
         }
         let keep: Vec<String> = app
             .metadata
@@ -652,13 +652,19 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     let app = Arc::new(app);
     let mut access = AppAccess::of(&ctx);
     let app_name = app.instance_name(&control_namespace(&app, &access));
-    let tracking = Tracking::load(&ctx.cluster, &control_namespace(&app, &access)).await;
+    let control = control_namespace(&app, &access);
+    let tracking = Tracking::load(&ctx.cluster, &control).await;
     access.tracking = tracking.clone().unwrap_or_default();
+    let dest = crate::argo_cluster::resolve(&ctx.client, &control, &app.spec.destination).await;
+    if let Ok(Some(remote)) = dest.as_ref().map(|d| d.remote.clone()) {
+        access.target = remote;
+    }
     if app.metadata.deletion_timestamp.is_some() {
-        // An unreadable or unknown tracking method deletes nothing.
-        return match tracking {
-            Ok(_) => finalize(&app, &ctx, &access, &app_name).await,
-            Err(e) => Err(ReconcileError::Invalid(e)),
+        // An unreadable or unknown tracking method, or an unreachable destination, deletes
+        // nothing.
+        return match (&tracking, &dest) {
+            (Ok(_), Ok(_)) => finalize(&app, &ctx, &access, &app_name).await,
+            (Err(e), _) | (_, Err(e)) => Err(ReconcileError::Invalid(e.clone())),
         };
     }
     let mut status = app.status.clone().unwrap_or_default();
@@ -686,11 +692,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     let op = app.operation.clone().filter(|o| o.sync.is_some());
     let invalid = if let Err(e) = &tracking {
         Some(e.clone())
-    } else if !in_cluster(&app) {
-        Some(
-            "only the in-cluster destination (server https://kubernetes.default.svc or name in-cluster) is supported"
-                .to_string(),
-        )
+    } else if let Err(e) = &dest {
+        Some(format!("application destination spec is invalid: {e}"))
     } else if app.spec.source.is_none() && app.spec.sources.is_empty() {
         Some("spec.source or spec.sources is required".to_string())
     } else {
@@ -702,12 +705,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         }
         status.conditions.push(condition("InvalidSpecError", message));
         write(&app, &ctx, &status, op.as_ref()).await?;
-        return Ok(Action::await_change());
+        // Looked at again: a cluster Secret or `argocd-cm` may be fixed without the
+        // Application changing.
+        return Ok(requeue);
     }
+    let dest = dest.map_err(ReconcileError::Invalid)?;
+    let cluster_id = (dest.server.as_str(), dest.name.as_str());
     // The AppProject: its source and destination restrictions (Argo CD's InvalidSpecError).
     let project = match crate::app_project::load(&ctx.client, &app, &control_namespace(&app, &access)).await {
         Ok(p) => Ok(p).and_then(|p| {
-            let refused = crate::app_project::validate(&app, &p);
+            let refused = crate::app_project::validate(&app, &p, cluster_id);
             if refused.is_empty() { Ok(p) } else { Err(refused) }
         }),
         Err(m) => Err(vec![m]),
@@ -971,14 +978,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 .and_then(|p| p.managed_namespace_metadata.as_ref()),
         };
         let respected =
-            crate::argo_ignore::respected(&app.spec.ignore_differences, &options, &tasks, &ctx.cluster).await;
+            crate::argo_ignore::respected(&app.spec.ignore_differences, &options, &tasks, &access.target).await;
         let to_sync = respected.as_deref().unwrap_or(&tasks);
-        let gate = crate::sync_gate::check(&project, to_sync, &shared, &options);
+        let gate = crate::sync_gate::check(&project, cluster_id, to_sync, &shared, &options);
         let outcome = match crate::sync_gate::refused(&gate) {
             Some(refused) => refused,
             None => {
                 let allowed: Vec<Task> = to_sync.iter().filter(|t| !gate.skip.contains(&t.r)).cloned().collect();
-                let mut outcome = argo_sync::sync(&ctx.cluster, &allowed, &candidates, &params).await;
+                let mut outcome = argo_sync::sync(&access.target, &allowed, &candidates, &params).await;
                 crate::sync_gate::finish(gate, &mut outcome);
                 outcome
             }
@@ -1115,8 +1122,9 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         )
         .await?;
     }
-    // Drift: watch what the Application owns, expecting what is live now.
-    if let Some(parts) = ctx.argo.get() {
+    // Drift: watch what the Application owns, expecting what is live now (the watch runs on
+    // the local cluster: a registered cluster's drift is seen by the periodic comparison).
+    if let Some(parts) = ctx.argo.get().filter(|_| dest.remote.is_none()) {
         let mut refs = Vec::new();
         let mut digests = HashMap::new();
         for t in tasks.iter().filter(|t| !t.hook) {

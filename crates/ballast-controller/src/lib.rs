@@ -40,6 +40,7 @@ pub mod app_project;
 pub mod application;
 pub mod argo_apply;
 pub mod argo_chart;
+pub mod argo_cluster;
 pub mod argo_ignore;
 pub mod argo_jsonnet;
 pub mod argo_render;

@@ -156,6 +156,7 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
             let app = get(&api(&a.app_namespace), &a.name).await?;
             let access = AppAccess {
                 cluster: cluster.clone(),
+                target: cluster.clone(),
                 cache_dir: ballast_cache_dir().join("git"),
                 allow_file_sources: true,
                 max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,

@@ -7,6 +7,9 @@ mod support;
 mod api_errors;
 /// Argo CD Applications: sync, waves, hooks, manual sync, prune, self-heal, app of apps.
 mod argo;
+/// Argo CD registered clusters: `destination.name` through a cluster Secret with a
+/// ServiceAccount token.
+mod argo_cluster;
 /// Argo CD sync options (Replace, Force), implicit retries, label tracking, an Application handed
 /// over from Argo CD, seed 004 (staging automated, production manual).
 mod argo_options;
