@@ -241,16 +241,32 @@ pub(crate) async fn fetch(
             ballast_source::redact_url(&source.repo_url)
         )));
     }
+    // Argo CD's repository Secrets: basic credentials and TLS settings (never for file://).
+    let creds = if source.repo_url.starts_with("file://") {
+        crate::argo_chart::RepoCreds::default()
+    } else {
+        crate::argo_chart::credentials(ctx.cluster.client(), &ctx.own_namespace, &source.repo_url)
+            .await
+            .map_err(ReconcileError::Build)?
+    };
+    let auth = match creds.auth {
+        Some(b) => ballast_source::Auth::Basic {
+            username: b.username,
+            password: b.password,
+        },
+        None => ballast_source::Auth::None,
+    };
     let mut last = None;
     for reference in git_refs(revision.or(source.target_revision.as_deref())) {
         let git = GitSource {
             url: source.repo_url.clone(),
             reference,
-            auth: ballast_source::Auth::None,
+            auth: auth.clone(),
             insecure: false,
         };
         let mut options = FetchOptions::new(ctx.cache_dir.clone(), Duration::from_secs(60));
         options.max_artifact_size = ctx.max_artifact_size;
+        options.tls = creds.tls.clone();
         match tokio::task::spawn_blocking(move || ballast_source::fetch(&git, &options))
             .await
             .map_err(|e| ReconcileError::Build(e.to_string()))?

@@ -203,3 +203,69 @@ fn chart_repositories_over_tls_with_repository_secret_client_certificates_ca_and
         "the client key leaked into the status"
     );
 }
+
+#[test]
+fn git_repository_over_mutual_tls_with_repository_secret_credentials_and_ca() {
+    use ballast_testenv::charts::Pki;
+    use ballast_testenv::tls_proxy::TlsProxy;
+    use ballast_testenv::{GitHttpServer, HttpAuth};
+    const PASSWORD: &str = "argo-git-pw-7";
+    let ns = namespace("argo-gittls");
+    let repo = ballast_testenv::git::GitRepo::new();
+    repo.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-tls\ndata:\n  k: v\n",
+    );
+    repo.commit("app");
+    let root = tempfile::tempdir().unwrap();
+    repo.publish(root.path(), "app");
+    let http = GitHttpServer::start(root.path(), HttpAuth::Basic("argo".into(), PASSWORD.into()));
+    let upstream: std::net::SocketAddr = http.url.trim_start_matches("http://").parse().unwrap();
+    let pki = Pki::generate();
+    let proxy = TlsProxy::start(upstream, &pki, true);
+    let url = format!("{}/app.git", proxy.url);
+    let _c = controller(&ns);
+    create_app(
+        &ns,
+        "gittls",
+        json!({"project": "default",
+               "source": {"repoURL": url, "targetRevision": "HEAD", "path": "app"},
+               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+               "syncPolicy": {"automated": {"prune": true}}}),
+    );
+    // Neither trusted nor identified: a ComparisonError, nothing applied.
+    wait_app(&ns, "gittls", 120, |a| {
+        a["status"]["conditions"].to_string().contains("ComparisonError")
+    });
+    assert!(get("configmap", Some(&ns), "from-tls").is_none());
+    // The CA by host, and a repository Secret with the client certificate and credentials.
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "argocd-tls-certs-cm", "namespace": ns},
+        "data": {"127.0.0.1": pki.ca}});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cm.json");
+    std::fs::write(&file, cm.to_string()).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply_secret(
+        &ns,
+        "app-git",
+        json!({"url": url, "type": "git", "username": "argo", "password": PASSWORD,
+               "tlsClientCertData": pki.client_cert, "tlsClientCertKey": pki.client_key}),
+    );
+    kubectl(&[
+        "annotate",
+        "applications.argoproj.io",
+        "gittls",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+        "--overwrite",
+    ]);
+    let a = synced(&ns, "gittls");
+    assert!(get("configmap", Some(&ns), "from-tls").is_some());
+    let text = a.to_string();
+    assert!(
+        !text.contains(PASSWORD) && !text.contains("PRIVATE KEY"),
+        "a credential in the status"
+    );
+}
