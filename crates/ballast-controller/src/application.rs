@@ -137,7 +137,7 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
 pub const UNSUPPORTED_WARNING: &str = "UnsupportedFieldWarning";
 
 /// Fields of `app` that are set but not acted on by Ballast (others that cannot be honoured,
-/// such as `sources` or a remote destination, stop the reconcile with `InvalidSpecError`).
+/// such as a destination no cluster Secret names, stop the reconcile with `InvalidSpecError`).
 pub fn unsupported_fields(app: &Application) -> Vec<String> {
     let mut out = Vec::new();
     for option in app.sync_options() {
@@ -155,8 +155,7 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
                 | "Validate"
                 | "SkipDryRunOnMissingResource"
                 | "PrunePropagationPolicy"
-        );
-        let _ = value;
+        ) || (name, value) == ("ClientSideApplyMigration", "false");
         if !honoured {
             out.push(format!("spec.syncPolicy.syncOptions {option}"));
         }
@@ -1200,18 +1199,17 @@ mod tests {
             "metadata": {"name": "a"},
             "spec": {"project": "default", "destination": {"name": "in-cluster"},
                      "syncPolicy": {"retry": {"limit": 2},
-                                    "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=true",
-                                                    "PrunePropagationPolicy=orphan"]},
+                                    "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=false",
+                                                    "PrunePropagationPolicy=orphan", "ClientSideApplyMigration=true"]},
                      "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec", ".spec | length"]}],
                      "info": [{"name": "x", "value": "y"}], "somethingNew": true},
-            "operation": {"sync": {"dryRun": true}}
+            "operation": {"sync": {"dryRun": true, "syncStrategy": {"apply": {"force": true}}}}
         }))
         .unwrap();
         assert_eq!(
             unsupported_fields(&app),
             [
-                "spec.syncPolicy.syncOptions Replace=true",
-                "spec.syncPolicy.syncOptions PrunePropagationPolicy=orphan",
+                "spec.syncPolicy.syncOptions ClientSideApplyMigration=true",
                 "spec.ignoreDifferences[0].jqPathExpressions[1] \".spec | length\": unsupported jq at \"length\"",
                 "spec.somethingNew",
                 "operation.sync.dryRun"
