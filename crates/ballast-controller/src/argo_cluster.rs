@@ -125,9 +125,8 @@ async fn connect(s: &Secret, server: &str) -> Result<Cluster, String> {
         return Ok(c.clone());
     }
     let config: Value = match field(s, "config") {
-        Some(text) if !text.trim().is_empty() => {
-            serde_json::from_str(&text).map_err(|e| format!("{secret}: config is not JSON ({})", e.classify_name()))?
-        }
+        Some(text) if !text.trim().is_empty() => serde_json::from_str(&text)
+            .map_err(|e| format!("{secret}: config is not JSON ({})", json_error_kind(&e)))?,
         _ => json!({}),
     };
     let kubeconfig = kubeconfig(server, &config).map_err(|m| format!("{secret}: {m}"))?;
@@ -148,19 +147,13 @@ async fn connect(s: &Secret, server: &str) -> Result<Cluster, String> {
     Ok(cluster)
 }
 
-/// Names a serde error's category without its input.
-trait Classify {
-    fn classify_name(&self) -> &'static str;
-}
-
-impl Classify for serde_json::Error {
-    fn classify_name(&self) -> &'static str {
-        match self.classify() {
-            serde_json::error::Category::Io => "read error",
-            serde_json::error::Category::Syntax => "syntax error",
-            serde_json::error::Category::Data => "unexpected data",
-            serde_json::error::Category::Eof => "truncated",
-        }
+/// A JSON error's category, never its text (which may quote the input).
+fn json_error_kind(e: &serde_json::Error) -> &'static str {
+    match e.classify() {
+        serde_json::error::Category::Io => "read error",
+        serde_json::error::Category::Syntax => "syntax error",
+        serde_json::error::Category::Data => "unexpected data",
+        serde_json::error::Category::Eof => "truncated",
     }
 }
 

@@ -118,7 +118,7 @@ fn automated_sync_without_retry_is_retried_five_times_as_argo_cd() {
 }
 
 #[test]
-fn label_tracking_from_argocd_cm_marks_prunes_and_deletes_by_the_instance_label() {
+fn label_tracking_from_argocd_cm_marks_and_prunes_by_the_instance_label() {
     let ns = namespace("argo-label");
     apply_json(
         &json!({"apiVersion": "v1", "kind": "ConfigMap",
