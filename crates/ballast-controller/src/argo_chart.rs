@@ -232,7 +232,6 @@ pub async fn fetch(
                 tls: creds.tls,
                 insecure: is_loopback(url),
                 timeout: Some(TIMEOUT),
-                ..Default::default()
             })
             .map_err(failed)?;
             client.fetch_chart(url, chart, range, MAX_CHART).await.map_err(failed)?
