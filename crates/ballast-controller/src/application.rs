@@ -240,7 +240,7 @@ pub(crate) async fn fetch(
             ballast_source::redact_url(&source.repo_url)
         )));
     }
-    // Argo CD's repository Secrets: basic credentials and TLS settings (never for file://).
+    // Argo CD's repository Secrets: credentials and TLS settings (never for file://).
     let creds = if source.repo_url.starts_with("file://") {
         crate::argo_chart::RepoCreds::default()
     } else {
@@ -248,12 +248,21 @@ pub(crate) async fn fetch(
             .await
             .map_err(ReconcileError::Build)?
     };
-    let auth = match creds.auth {
-        Some(b) => ballast_source::Auth::Basic {
+    // SSH: the key with Argo CD's known host keys (the files live until this fetch ends).
+    let mut _ssh_files = None;
+    let auth = match (creds.auth, &creds.ssh_private_key) {
+        (_, Some(key)) if source.repo_url.starts_with("ssh://") => {
+            let (auth, files) = crate::argo_ssh::auth(ctx.cluster.client(), &ctx.own_namespace, key)
+                .await
+                .map_err(ReconcileError::Build)?;
+            _ssh_files = Some(files);
+            auth
+        }
+        (Some(b), _) => ballast_source::Auth::Basic {
             username: b.username,
             password: b.password,
         },
-        None => ballast_source::Auth::None,
+        (None, _) => ballast_source::Auth::None,
     };
     let mut last = None;
     for reference in git_refs(revision.or(source.target_revision.as_deref())) {

@@ -12,8 +12,9 @@
 //! `tlsClientCertKey` (a PEM client certificate and key, for mutual TLS), `insecure: "true"`
 //! (the server's certificate not verified), and the CA certificates trusted for the
 //! repository's host from the `argocd-tls-certs-cm` ConfigMap (key: the host name, value: PEM
-//! certificates; they replace the system's roots for that host). They are never logged or put
-//! in a status or error.
+//! certificates, trusted for that host). The same Secrets serve Git
+//! sources ([`crate::application`]; `sshPrivateKey` through [`crate::argo_ssh`]). They are
+//! never logged or put in a status or error.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -71,6 +72,8 @@ pub struct RepoCreds {
     pub enable_oci: bool,
     /// TLS settings (client certificate, `insecure`, CA from [`TLS_CERTS_CONFIGMAP`]).
     pub tls: TlsOptions,
+    /// `sshPrivateKey` (Git over SSH).
+    pub ssh_private_key: Option<String>,
 }
 
 /// The host name of `url` (no scheme, user-info, port or path), lower case.
@@ -183,6 +186,7 @@ pub async fn credentials(client: &kube::Client, namespace: &str, repo_url: &str)
         auth,
         enable_oci: field(s, "enableOCI").is_some_and(|v| v == "true"),
         tls,
+        ssh_private_key: field(s, "sshPrivateKey").filter(|k| !k.trim().is_empty()),
     })
 }
 

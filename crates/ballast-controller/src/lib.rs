@@ -47,6 +47,7 @@ pub mod argo_render;
 pub mod argo_retry;
 pub mod argo_rollout;
 pub mod argo_sources;
+pub mod argo_ssh;
 pub mod argo_sync;
 pub mod argo_tracking;
 mod artifact_copy;

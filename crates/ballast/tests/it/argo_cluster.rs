@@ -1,8 +1,9 @@
-//! Argo CD connections: chart repositories over TLS (repository Secret client certificates,
-//! `insecure`, `argocd-tls-certs-cm`), and destinations that are registered clusters: the test
-//! API server registered again
-//! under its 127.0.0.1 URL as a cluster Secret (`argocd.argoproj.io/secret-type: cluster`) with
-//! a ServiceAccount's token, and Applications deploying through it by `destination.name`.
+//! Argo CD connections: Git over SSH (`sshPrivateKey`, `argocd-ssh-known-hosts-cm`) and over
+//! mutual TLS, chart repositories over TLS (repository Secret client certificates, `insecure`,
+//! `argocd-tls-certs-cm`), and destinations that are registered clusters: the test API server
+//! registered again under its 127.0.0.1 URL as a cluster Secret
+//! (`argocd.argoproj.io/secret-type: cluster`) with a ServiceAccount's token, and Applications
+//! deploying through it by `destination.name`.
 
 use serde_json::{Value, json};
 
@@ -268,4 +269,55 @@ fn git_repository_over_mutual_tls_with_repository_secret_credentials_and_ca() {
         !text.contains(PASSWORD) && !text.contains("PRIVATE KEY"),
         "a credential in the status"
     );
+}
+
+#[test]
+fn git_over_ssh_with_the_repository_secret_key_and_argo_cd_known_hosts() {
+    use ballast_testenv::ssh::SshServer;
+    let ns = namespace("argo-ssh");
+    let repo = ballast_testenv::git::GitRepo::new();
+    repo.write(
+        "app/cm.yaml",
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: over-ssh\ndata:\n  k: v\n",
+    );
+    repo.commit("app");
+    let root = tempfile::tempdir().unwrap();
+    let bare = repo.publish(root.path(), "app");
+    let server = SshServer::start();
+    let url = server.url(&bare);
+    let key = std::fs::read_to_string(&server.client_key).unwrap();
+    let _c = controller(&ns);
+    apply_secret(&ns, "app-ssh", json!({"url": url, "type": "git", "sshPrivateKey": key}));
+    create_app(
+        &ns,
+        "ssh",
+        json!({"project": "default",
+               "source": {"repoURL": url, "targetRevision": "HEAD", "path": "app"},
+               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+               "syncPolicy": {"automated": {"prune": true}}}),
+    );
+    // No known host keys: refused (never trusted on first use), nothing applied.
+    wait_app(&ns, "ssh", 120, |a| {
+        a["status"]["conditions"].to_string().contains("no SSH host keys")
+    });
+    assert!(get("configmap", Some(&ns), "over-ssh").is_none());
+    let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
+        "metadata": {"name": "argocd-ssh-known-hosts-cm", "namespace": ns},
+        "data": {"ssh_known_hosts": std::fs::read_to_string(&server.known_hosts).unwrap()}});
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("cm.json");
+    std::fs::write(&file, cm.to_string()).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    kubectl(&[
+        "annotate",
+        "applications.argoproj.io",
+        "ssh",
+        "-n",
+        &ns,
+        "argocd.argoproj.io/refresh=normal",
+        "--overwrite",
+    ]);
+    let a = synced(&ns, "ssh");
+    assert!(get("configmap", Some(&ns), "over-ssh").is_some());
+    assert!(!a.to_string().contains("PRIVATE KEY"), "the key leaked into the status");
 }

@@ -7,8 +7,8 @@ mod support;
 mod api_errors;
 /// Argo CD Applications: sync, waves, hooks, manual sync, prune, self-heal, app of apps.
 mod argo;
-/// Argo CD registered clusters: `destination.name` through a cluster Secret with a
-/// ServiceAccount token.
+/// Argo CD connections: registered clusters (`destination.name` through a cluster Secret with a
+/// ServiceAccount token), Git over SSH and mutual TLS, chart repositories over TLS.
 mod argo_cluster;
 /// Argo CD sync options (Replace, Force), implicit retries, label tracking, an Application handed
 /// over from Argo CD, seed 004 (staging automated, production manual).
