@@ -158,11 +158,8 @@ pub fn source_permitted(project: &AppProjectSpec, repo_url: &str) -> bool {
     any
 }
 
-/// The destination cluster as Argo CD resolves it: `(server, name)` of the in-cluster
-/// destination (the only one Ballast serves).
-pub fn resolve_cluster(_dst: &Destination) -> (String, String) {
-    (IN_CLUSTER_SERVER.into(), IN_CLUSTER_NAME.into())
-}
+/// The in-cluster destination as `(server, name)`.
+pub const IN_CLUSTER: (&str, &str) = (IN_CLUSTER_SERVER, IN_CLUSTER_NAME);
 
 /// Whether the project allows `namespace` on the destination cluster (`server`, `name`).
 pub fn destination_permitted(project: &AppProjectSpec, server: &str, name: &str, namespace: &str) -> bool {
@@ -213,8 +210,9 @@ pub fn kind_permitted(project: &AppProjectSpec, group: &str, kind: &str, name: &
 }
 
 /// Argo CD's `InvalidSpecError` messages for an Application its project forbids (source
-/// repositories, then the destination); empty when allowed.
-pub fn validate(app: &Application, project: &AppProject) -> Vec<String> {
+/// repositories, then the destination on `cluster`, its resolved `(server, name)`); empty when
+/// allowed.
+pub fn validate(app: &Application, project: &AppProject, cluster: (&str, &str)) -> Vec<String> {
     let name = project.metadata.name.as_deref().unwrap_or("default");
     let mut out = Vec::new();
     let sources = app.spec.source.iter().chain(app.spec.sources.iter());
@@ -227,7 +225,7 @@ pub fn validate(app: &Application, project: &AppProject) -> Vec<String> {
         }
     }
     let dst = &app.spec.destination;
-    let (server, cluster) = resolve_cluster(dst);
+    let (server, cluster) = (cluster.0.to_string(), cluster.1.to_string());
     let namespace = dst.namespace.as_deref().unwrap_or("");
     if !destination_permitted(&project.spec, &server, &cluster, namespace) {
         let shown = if dst.name.as_deref().is_some_and(|n| !n.is_empty()) {
@@ -249,13 +247,14 @@ pub fn object_refused(
     kind: &str,
     name: &str,
     namespace: Option<&str>,
+    cluster: (&str, &str),
 ) -> Option<String> {
     let pname = project.metadata.name.as_deref().unwrap_or("default");
     if !kind_permitted(&project.spec, group, kind, name, namespace.is_some()) {
         return Some(format!("resource {group}:{kind} is not permitted in project {pname}"));
     }
     if let Some(ns) = namespace
-        && !destination_permitted(&project.spec, IN_CLUSTER_SERVER, IN_CLUSTER_NAME, ns)
+        && !destination_permitted(&project.spec, cluster.0, cluster.1, ns)
     {
         return Some(format!("namespace {ns} is not permitted in project '{pname}'"));
     }
@@ -390,20 +389,20 @@ mod tests {
         p.spec = spec(json!({"sourceRepos": ["https://other/*"],
                              "destinations": [{"server": "*", "namespace": "dev"}]}));
         assert_eq!(
-            validate(&app, &p),
+            validate(&app, &p, IN_CLUSTER),
             [
                 "application repo https://git.example/x is not permitted in project 'p'",
                 "application destination server 'https://kubernetes.default.svc' and namespace 'prod' do not match any of the allowed destinations in project 'p'"
             ]
         );
         assert_eq!(
-            object_refused(&p, "", "Namespace", "n", None).as_deref(),
+            object_refused(&p, "", "Namespace", "n", None, IN_CLUSTER).as_deref(),
             Some("resource :Namespace is not permitted in project p")
         );
         assert_eq!(
-            object_refused(&p, "", "ConfigMap", "c", Some("kube-system")).as_deref(),
+            object_refused(&p, "", "ConfigMap", "c", Some("kube-system"), IN_CLUSTER).as_deref(),
             Some("namespace kube-system is not permitted in project 'p'")
         );
-        assert_eq!(object_refused(&p, "", "ConfigMap", "c", Some("dev")), None);
+        assert_eq!(object_refused(&p, "", "ConfigMap", "c", Some("dev"), IN_CLUSTER), None);
     }
 }

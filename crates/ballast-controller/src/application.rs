@@ -11,7 +11,8 @@
 //!
 //! Ownership: an object belongs to the Application when its `argocd.argoproj.io/tracking-id`
 //! annotation names it (`<app>:<group>/<kind>:<namespace>/<name>`, the format Argo CD writes,
-//! so both tools read each other's objects). Only such objects are ever pruned, each delete
+//! so both tools read each other's objects), or, with label tracking chosen in `argocd-cm`, its
+//! instance label ([`crate::argo_tracking`]). Only such objects are ever pruned, each delete
 //! carrying the UID just read. The `resources-finalizer.argocd.argoproj.io` finalizer deletes
 //! them (except `Delete=false`) when the Application is deleted.
 
@@ -21,8 +22,7 @@ use std::time::Duration;
 
 use ballast_api::argo::{
     AppCondition, Application, ApplicationSource, ApplicationStatus, HealthStatus, Operation, OperationState,
-    ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, TRACKING_ID, has_option, parse_tracking_id,
-    tracking_id,
+    ResourceStatus, RevisionHistory, SyncOperationResult, SyncStatus, has_option, tracking_id,
 };
 use ballast_core::ObjectRef;
 use ballast_source::{FetchOptions, GitRef, GitSource};
@@ -33,12 +33,13 @@ use serde_json::{Value, json};
 
 use crate::argo_sources::LoadError;
 use crate::argo_sync::{self, Phase, PruneCandidate, SyncParams, Task};
+use crate::argo_tracking::Tracking;
 use crate::context::Context;
 use crate::drift::DriftWatch;
 use crate::error::ReconcileError;
 
 /// The label Ballast adds to every object of an Application (value: the tracking name) so the
-/// drift watch selects them; ownership is read from [`TRACKING_ID`] only.
+/// drift watch selects them; ownership is read by [`Tracking`] only.
 pub const APP_LABEL: &str = "ballast.dev/argocd-application";
 /// Argo CD's cascade-delete finalizer.
 pub const RESOURCES_FINALIZER: &str = "resources-finalizer.argocd.argoproj.io";
@@ -52,8 +53,11 @@ pub const RECONCILIATION: Duration = Duration::from_secs(120);
 /// controller's limits. Made from a [`Context`], or by a caller without one (the CLI).
 #[derive(Clone)]
 pub struct AppAccess {
-    /// The cluster.
+    /// The cluster Ballast runs in (Applications, Secrets, `argocd-cm`).
     pub cluster: ballast_kube::Cluster,
+    /// The destination cluster the objects go to (the same cluster unless the destination is a
+    /// registered cluster, [`crate::argo_cluster`]).
+    pub target: ballast_kube::Cluster,
     /// Git cache directory.
     pub cache_dir: std::path::PathBuf,
     /// Accept `file://` repository URLs.
@@ -62,6 +66,9 @@ pub struct AppAccess {
     pub max_artifact_size: u64,
     /// The control plane's namespace (Applications there are tracked by their bare name).
     pub own_namespace: String,
+    /// How objects are marked as owned and recognised (`argocd-cm`; read by the reconcile and
+    /// by [`diff`] from the Application's control namespace).
+    pub tracking: Tracking,
 }
 
 impl AppAccess {
@@ -69,10 +76,12 @@ impl AppAccess {
     pub fn of(ctx: &Context) -> Self {
         AppAccess {
             cluster: ctx.cluster.clone(),
+            target: ctx.cluster.clone(),
             cache_dir: ctx.cache_dir.clone(),
             allow_file_sources: ctx.allow_file_sources,
             max_artifact_size: ctx.max_artifact_size,
             own_namespace: ctx.own_namespace.clone(),
+            tracking: Tracking::default(),
         }
     }
 }
@@ -88,6 +97,14 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     if app.spec.source.is_none() && app.spec.sources.is_empty() {
         return Err("spec.source or spec.sources is required".into());
     }
+    let mut access = access.clone();
+    let control = control_namespace(app, &access);
+    access.tracking = Tracking::load(&access.cluster, &control).await?;
+    let dest = crate::argo_cluster::resolve(access.cluster.client(), &control, &app.spec.destination).await?;
+    if let Some(remote) = dest.remote {
+        access.target = remote;
+    }
+    let access = &access;
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
     let loaded = crate::argo_sources::load(app, None, access)
         .await
@@ -101,7 +118,7 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
     for t in tasks.iter().filter(|t| !t.hook && !t.in_sync) {
         let mut desired = t.object.clone();
         ballast_plan::prepare_for_apply(&mut desired);
-        let dry = access.cluster.apply(&t.r, &desired, true, true).await.ok();
+        let dry = access.target.apply(&t.r, &desired, true, true).await.ok();
         let clean = |v: Option<Value>| v.map(|v| ballast_plan::normalize_for_compare(&v));
         out.push((
             t.r.clone(),
@@ -120,7 +137,7 @@ pub async fn diff(app: &Application, access: &AppAccess) -> Result<(String, Vec<
 pub const UNSUPPORTED_WARNING: &str = "UnsupportedFieldWarning";
 
 /// Fields of `app` that are set but not acted on by Ballast (others that cannot be honoured,
-/// such as `sources` or a remote destination, stop the reconcile with `InvalidSpecError`).
+/// such as a destination no cluster Secret names, stop the reconcile with `InvalidSpecError`).
 pub fn unsupported_fields(app: &Application) -> Vec<String> {
     let mut out = Vec::new();
     for option in app.sync_options() {
@@ -134,10 +151,11 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
                 | "ApplyOutOfSyncOnly"
                 | "FailOnSharedResource"
                 | "RespectIgnoreDifferences"
-        ) || matches!(
-            (name, value),
-            ("Replace" | "Force" | "FailOnSharedResource", "false") | ("Validate", "true")
-        );
+                | "Replace"
+                | "Validate"
+                | "SkipDryRunOnMissingResource"
+                | "PrunePropagationPolicy"
+        ) || (name, value) == ("ClientSideApplyMigration", "false");
         if !honoured {
             out.push(format!("spec.syncPolicy.syncOptions {option}"));
         }
@@ -155,11 +173,22 @@ pub fn unsupported_fields(app: &Application) -> Vec<String> {
         if op.dry_run == Some(true) {
             out.push("operation.sync.dryRun".to_string());
         }
-        if op.sync_strategy.is_some() {
+        if op
+            .sync_strategy
+            .as_ref()
+            .and_then(Value::as_object)
+            .is_some_and(|m| m.keys().any(|k| k != "apply" && k != "hook"))
+        {
             out.push("operation.sync.syncStrategy".to_string());
         }
     }
     out
+}
+
+/// The operation's `syncStrategy.apply.force` or `syncStrategy.hook.force` (`argocd app sync
+/// --force`).
+fn strategy_force(strategy: Option<&Value>) -> bool {
+    strategy.is_some_and(|s| s["apply"]["force"] == true || s["hook"]["force"] == true)
 }
 
 /// The condition saying why an automated sync waits for a sync window.
@@ -176,15 +205,6 @@ pub const PROGRESS_POLL: Duration = Duration::from_secs(3);
 pub struct ArgoParts {
     /// Drift of the Applications' objects.
     pub drift: DriftWatch<Application>,
-}
-
-fn in_cluster(app: &Application) -> bool {
-    let d = &app.spec.destination;
-    match (&d.server, &d.name) {
-        (Some(s), _) if !s.is_empty() => s == "https://kubernetes.default.svc",
-        (_, Some(n)) if !n.is_empty() => n == "in-cluster",
-        _ => false,
-    }
 }
 
 fn control_namespace(app: &Application, ctx: &AppAccess) -> String {
@@ -220,16 +240,41 @@ pub(crate) async fn fetch(
             ballast_source::redact_url(&source.repo_url)
         )));
     }
+    // Argo CD's repository Secrets: credentials and TLS settings (never for file://).
+    let creds = if source.repo_url.starts_with("file://") {
+        crate::argo_chart::RepoCreds::default()
+    } else {
+        crate::argo_chart::credentials(ctx.cluster.client(), &ctx.own_namespace, &source.repo_url)
+            .await
+            .map_err(ReconcileError::Build)?
+    };
+    // SSH: the key with Argo CD's known host keys (the files live until this fetch ends).
+    let mut _ssh_files = None;
+    let auth = match (creds.auth, &creds.ssh_private_key) {
+        (_, Some(key)) if source.repo_url.starts_with("ssh://") => {
+            let (auth, files) = crate::argo_ssh::auth(ctx.cluster.client(), &ctx.own_namespace, key)
+                .await
+                .map_err(ReconcileError::Build)?;
+            _ssh_files = Some(files);
+            auth
+        }
+        (Some(b), _) => ballast_source::Auth::Basic {
+            username: b.username,
+            password: b.password,
+        },
+        (None, _) => ballast_source::Auth::None,
+    };
     let mut last = None;
     for reference in git_refs(revision.or(source.target_revision.as_deref())) {
         let git = GitSource {
             url: source.repo_url.clone(),
             reference,
-            auth: ballast_source::Auth::None,
+            auth: auth.clone(),
             insecure: false,
         };
         let mut options = FetchOptions::new(ctx.cache_dir.clone(), Duration::from_secs(60));
         options.max_artifact_size = ctx.max_artifact_size;
+        options.tls = creds.tls.clone();
         match tokio::task::spawn_blocking(move || ballast_source::fetch(&git, &options))
             .await
             .map_err(|e| ReconcileError::Build(e.to_string()))?
@@ -260,7 +305,7 @@ fn tasks(
         let kind = o["kind"].as_str().unwrap_or("").to_string();
         let probe = ObjectRef::new(&api_version, &kind, Some("default"), "x");
         let namespaced = ctx
-            .cluster
+            .target
             .api_resource(&probe)
             .map(|(_, scope)| scope == ballast_core::Scope::Namespaced)
             .unwrap_or(kind != "CustomResourceDefinition" && kind != "Namespace");
@@ -286,10 +331,7 @@ fn tasks(
             let ns = o["metadata"]["namespace"].as_str().map(str::to_string);
             let r = ObjectRef::new(&api_version, &kind, ns.as_deref(), &name);
             let id = tracking_id(app_name, &r.group, &kind, ns.as_deref().unwrap_or(namespace), &name);
-            if !o["metadata"]["annotations"].is_object() {
-                o["metadata"]["annotations"] = json!({});
-            }
-            o["metadata"]["annotations"][TRACKING_ID] = json!(id);
+            ctx.tracking.mark(&mut o, app_name, &id)?;
             if !o["metadata"]["labels"].is_object() {
                 o["metadata"]["labels"] = json!({});
             }
@@ -326,12 +368,12 @@ fn label_value(name: &str) -> String {
 async fn compare(app: &Application, tasks: &mut [Task], ctx: &AppAccess) -> HashMap<ObjectRef, Value> {
     let mut live_of = HashMap::new();
     for t in tasks.iter_mut().filter(|t| !t.hook) {
-        let Ok(Some(live)) = ctx.cluster.get(&t.r).await else {
+        let Ok(Some(live)) = ctx.target.get(&t.r).await else {
             continue;
         };
         let mut desired = t.object.clone();
         ballast_plan::prepare_for_apply(&mut desired);
-        if let Ok(mut dry) = ctx.cluster.apply(&t.r, &desired, true, true).await {
+        if let Ok(mut dry) = ctx.target.apply(&t.r, &desired, true, true).await {
             let mut l = live.clone();
             crate::argo_ignore::normalize(&app.spec.ignore_differences, &t.r, &mut dry, &mut l);
             t.in_sync = ballast_plan::object_digest(&dry) == ballast_plan::object_digest(&l);
@@ -364,14 +406,10 @@ async fn prune_candidates(
         {
             continue;
         }
-        let Ok(Some(live)) = ctx.cluster.get(&r).await else {
+        let Ok(Some(live)) = ctx.target.get(&r).await else {
             continue;
         };
-        let owner = live["metadata"]["annotations"][TRACKING_ID]
-            .as_str()
-            .and_then(parse_tracking_id)
-            .map(|p| p.0.to_string());
-        if owner.as_deref() != Some(app_name) {
+        if ctx.tracking.owner(&live).as_deref() != Some(app_name) {
             continue;
         }
         let c = PruneCandidate {
@@ -470,7 +508,7 @@ async fn assess(
         .iter()
         .filter(|t| !t.hook)
         .filter_map(|t| {
-            let other = crate::shared_resource::other_owner(live.get(&t.r)?, app_name)?;
+            let other = crate::shared_resource::other_owner(live.get(&t.r)?, app_name, &ctx.tracking)?;
             Some((t.r.clone(), other))
         })
         .collect();
@@ -567,7 +605,12 @@ fn end_operation(status: &mut ApplicationStatus, op: &Operation, message: String
     });
 }
 
-async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Action, ReconcileError> {
+async fn finalize(
+    app: &Application,
+    ctx: &Context,
+    access: &AppAccess,
+    app_name: &str,
+) -> Result<Action, ReconcileError> {
     let has = app
         .metadata
         .finalizers
@@ -582,14 +625,10 @@ async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Ac
                 format!("{}/{}", res.group, res.version)
             };
             let r = ObjectRef::new(&api_version, &res.kind, res.namespace.as_deref(), &res.name);
-            let Ok(Some(live)) = ctx.cluster.get(&r).await else {
+            let Ok(Some(live)) = access.target.get(&r).await else {
                 continue;
             };
-            let owner = live["metadata"]["annotations"][TRACKING_ID]
-                .as_str()
-                .and_then(parse_tracking_id)
-                .map(|p| p.0.to_string());
-            if owner.as_deref() != Some(app_name)
+            if access.tracking.owner(&live).as_deref() != Some(app_name)
                 || has_option(
                     argo_sync::object_options(&live).iter().map(String::as_str),
                     "Delete",
@@ -598,7 +637,7 @@ async fn finalize(app: &Application, ctx: &Context, app_name: &str) -> Result<Ac
             {
                 continue;
             }
-            ctx.cluster.delete(&r, live["metadata"]["uid"].as_str()).await?;
+            access.target.delete(&r, live["metadata"]["uid"].as_str()).await?;
         }
         let keep: Vec<String> = app
             .metadata
@@ -635,10 +674,22 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         return Ok(Action::await_change());
     };
     let app = Arc::new(app);
-    let access = AppAccess::of(&ctx);
+    let mut access = AppAccess::of(&ctx);
     let app_name = app.instance_name(&control_namespace(&app, &access));
+    let control = control_namespace(&app, &access);
+    let tracking = Tracking::load(&ctx.cluster, &control).await;
+    access.tracking = tracking.clone().unwrap_or_default();
+    let dest = crate::argo_cluster::resolve(&ctx.client, &control, &app.spec.destination).await;
+    if let Ok(Some(remote)) = dest.as_ref().map(|d| d.remote.clone()) {
+        access.target = remote;
+    }
     if app.metadata.deletion_timestamp.is_some() {
-        return finalize(&app, &ctx, &app_name).await;
+        // An unreadable or unknown tracking method, or an unreachable destination, deletes
+        // nothing.
+        return match (&tracking, &dest) {
+            (Ok(_), Ok(_)) => finalize(&app, &ctx, &access, &app_name).await,
+            (Err(e), _) | (_, Err(e)) => Err(ReconcileError::Invalid(e.clone())),
+        };
     }
     let mut status = app.status.clone().unwrap_or_default();
     status.reconciled_at = Some(crate::status::now());
@@ -663,11 +714,10 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         .and_then(|s| crate::argo_retry::pending(&s).map(|at| (s, at)));
     let requeue = Action::requeue(crate::schedule::jittered(RECONCILIATION));
     let op = app.operation.clone().filter(|o| o.sync.is_some());
-    let invalid = if !in_cluster(&app) {
-        Some(
-            "only the in-cluster destination (server https://kubernetes.default.svc or name in-cluster) is supported"
-                .to_string(),
-        )
+    let invalid = if let Err(e) = &tracking {
+        Some(e.clone())
+    } else if let Err(e) = &dest {
+        Some(format!("application destination spec is invalid: {e}"))
     } else if app.spec.source.is_none() && app.spec.sources.is_empty() {
         Some("spec.source or spec.sources is required".to_string())
     } else {
@@ -679,12 +729,16 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         }
         status.conditions.push(condition("InvalidSpecError", message));
         write(&app, &ctx, &status, op.as_ref()).await?;
-        return Ok(Action::await_change());
+        // Looked at again: a cluster Secret or `argocd-cm` may be fixed without the
+        // Application changing.
+        return Ok(requeue);
     }
+    let dest = dest.map_err(ReconcileError::Invalid)?;
+    let cluster_id = (dest.server.as_str(), dest.name.as_str());
     // The AppProject: its source and destination restrictions (Argo CD's InvalidSpecError).
     let project = match crate::app_project::load(&ctx.client, &app, &control_namespace(&app, &access)).await {
         Ok(p) => Ok(p).and_then(|p| {
-            let refused = crate::app_project::validate(&app, &p);
+            let refused = crate::app_project::validate(&app, &p, cluster_id);
             if refused.is_empty() { Ok(p) } else { Err(refused) }
         }),
         Err(m) => Err(vec![m]),
@@ -920,7 +974,8 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
             retry: requested
                 .as_ref()
                 .and_then(|o| o.retry.clone())
-                .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone())),
+                .or_else(|| app.spec.sync_policy.as_ref().and_then(|p| p.retry.clone()))
+                .or_else(|| requested.is_none().then(crate::argo_retry::automated_default)),
             ..Default::default()
         };
         let started_at = crate::status::now();
@@ -937,6 +992,7 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         options.extend(sync_op.sync_options.iter().cloned());
         let params = SyncParams {
             prune,
+            force: strategy_force(sync_op.sync_strategy.as_ref()),
             options: &options,
             namespace: &namespace,
             namespace_metadata: app
@@ -946,14 +1002,14 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
                 .and_then(|p| p.managed_namespace_metadata.as_ref()),
         };
         let respected =
-            crate::argo_ignore::respected(&app.spec.ignore_differences, &options, &tasks, &ctx.cluster).await;
+            crate::argo_ignore::respected(&app.spec.ignore_differences, &options, &tasks, &access.target).await;
         let to_sync = respected.as_deref().unwrap_or(&tasks);
-        let gate = crate::sync_gate::check(&project, to_sync, &shared, &options);
+        let gate = crate::sync_gate::check(&project, cluster_id, to_sync, &shared, &options);
         let outcome = match crate::sync_gate::refused(&gate) {
             Some(refused) => refused,
             None => {
                 let allowed: Vec<Task> = to_sync.iter().filter(|t| !gate.skip.contains(&t.r)).cloned().collect();
-                let mut outcome = argo_sync::sync(&ctx.cluster, &allowed, &candidates, &params).await;
+                let mut outcome = argo_sync::sync(&access.target, &allowed, &candidates, &params).await;
                 crate::sync_gate::finish(gate, &mut outcome);
                 outcome
             }
@@ -1090,8 +1146,9 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
         )
         .await?;
     }
-    // Drift: watch what the Application owns, expecting what is live now.
-    if let Some(parts) = ctx.argo.get() {
+    // Drift: watch what the Application owns, expecting what is live now (the watch runs on
+    // the local cluster: a registered cluster's drift is seen by the periodic comparison).
+    if let Some(parts) = ctx.argo.get().filter(|_| dest.remote.is_none()) {
         let mut refs = Vec::new();
         let mut digests = HashMap::new();
         for t in tasks.iter().filter(|t| !t.hook) {
@@ -1151,18 +1208,17 @@ mod tests {
             "metadata": {"name": "a"},
             "spec": {"project": "default", "destination": {"name": "in-cluster"},
                      "syncPolicy": {"retry": {"limit": 2},
-                                    "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=true",
-                                                    "PrunePropagationPolicy=orphan"]},
+                                    "syncOptions": ["CreateNamespace=true", "Replace=true", "Validate=false",
+                                                    "PrunePropagationPolicy=orphan", "ClientSideApplyMigration=true"]},
                      "ignoreDifferences": [{"kind": "Deployment", "jqPathExpressions": [".spec", ".spec | length"]}],
                      "info": [{"name": "x", "value": "y"}], "somethingNew": true},
-            "operation": {"sync": {"dryRun": true}}
+            "operation": {"sync": {"dryRun": true, "syncStrategy": {"apply": {"force": true}}}}
         }))
         .unwrap();
         assert_eq!(
             unsupported_fields(&app),
             [
-                "spec.syncPolicy.syncOptions Replace=true",
-                "spec.syncPolicy.syncOptions PrunePropagationPolicy=orphan",
+                "spec.syncPolicy.syncOptions ClientSideApplyMigration=true",
                 "spec.ignoreDifferences[0].jqPathExpressions[1] \".spec | length\": unsupported jq at \"length\"",
                 "spec.somethingNew",
                 "operation.sync.dryRun"

@@ -8,7 +8,13 @@
 //! Credentials come from Argo CD's repository Secrets in the controller's namespace: label
 //! `argocd.argoproj.io/secret-type: repository` (its `url` equal to `repoURL`) wins over
 //! `repo-creds` (the longest `url` prefix of `repoURL`); fields `username`, `password`, `type`
-//! (`helm`), `enableOCI`. They are never logged or put in a status or error.
+//! (`helm`), `enableOCI`, and TLS as Argo CD reads it: `tlsClientCertData` and
+//! `tlsClientCertKey` (a PEM client certificate and key, for mutual TLS), `insecure: "true"`
+//! (the server's certificate not verified), and the CA certificates trusted for the
+//! repository's host from the `argocd-tls-certs-cm` ConfigMap (key: the host name, value: PEM
+//! certificates, trusted for that host). The same Secrets serve Git
+//! sources ([`crate::application`]; `sshPrivateKey` through [`crate::argo_ssh`]). They are
+//! never logged or put in a status or error.
 
 use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
@@ -16,13 +22,15 @@ use std::time::Duration;
 
 use ballast_api::argo::ApplicationSource;
 use ballast_source::oci::{OciClient, OciOptions};
-use ballast_source::{BasicAuth, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
-use k8s_openapi::api::core::v1::Secret;
+use ballast_source::{BasicAuth, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache, TlsOptions};
+use k8s_openapi::api::core::v1::{ConfigMap, Secret};
 use kube::api::{Api, ListParams};
 use sha2::{Digest, Sha256};
 
 use crate::application::AppAccess;
 
+/// Argo CD's ConfigMap of CA certificates by repository host.
+pub const TLS_CERTS_CONFIGMAP: &str = "argocd-tls-certs-cm";
 /// The label of Argo CD's repository Secrets.
 pub const SECRET_TYPE_LABEL: &str = "argocd.argoproj.io/secret-type";
 /// Largest chart archive accepted.
@@ -62,9 +70,40 @@ pub struct RepoCreds {
     pub auth: Option<BasicAuth>,
     /// `enableOCI: "true"`.
     pub enable_oci: bool,
+    /// TLS settings (client certificate, `insecure`, CA from [`TLS_CERTS_CONFIGMAP`]).
+    pub tls: TlsOptions,
+    /// `sshPrivateKey` (Git over SSH).
+    pub ssh_private_key: Option<String>,
 }
 
-fn field(s: &Secret, key: &str) -> Option<String> {
+/// The host name of `url` (no scheme, user-info, port or path), lower case.
+pub fn host_of(url: &str) -> String {
+    let rest = url.trim().split_once("://").map(|(_, r)| r).unwrap_or(url.trim());
+    let authority = rest.split('/').next().unwrap_or("");
+    let authority = authority.rsplit_once('@').map(|(_, h)| h).unwrap_or(authority);
+    let host = if let Some(v6) = authority.strip_prefix('[') {
+        v6.split(']').next().unwrap_or("")
+    } else {
+        authority.rsplit_once(':').map(|(h, _)| h).unwrap_or(authority)
+    };
+    host.to_lowercase()
+}
+
+/// The CA certificates `argocd-tls-certs-cm` in `namespace` holds for `host` (absent: none).
+async fn trusted_ca(client: &kube::Client, namespace: &str, host: &str) -> Result<Option<Vec<u8>>, String> {
+    let api: Api<ConfigMap> = Api::namespaced(client.clone(), namespace);
+    let cm = api
+        .get_opt(TLS_CERTS_CONFIGMAP)
+        .await
+        .map_err(|e| format!("reading {namespace}/{TLS_CERTS_CONFIGMAP}: {e}"))?;
+    Ok(cm
+        .and_then(|c| c.data)
+        .and_then(|d| d.get(host).cloned())
+        .filter(|pem| !pem.trim().is_empty())
+        .map(String::into_bytes))
+}
+
+pub(crate) fn field(s: &Secret, key: &str) -> Option<String> {
     if let Some(v) = s.data.as_ref().and_then(|d| d.get(key)) {
         return String::from_utf8(v.0.clone()).ok();
     }
@@ -116,16 +155,38 @@ pub async fn credentials(client: &kube::Client, namespace: &str, repo_url: &str)
             best = Some((rank, s));
         }
     }
+    let ca_pem = trusted_ca(client, namespace, &host_of(repo_url)).await?;
     let Some((_, s)) = best else {
-        return Ok(RepoCreds::default());
+        return Ok(RepoCreds {
+            tls: TlsOptions {
+                ca_pem,
+                ..Default::default()
+            },
+            ..Default::default()
+        });
     };
     let auth = match (field(s, "username"), field(s, "password")) {
         (Some(username), Some(password)) if !username.is_empty() => Some(BasicAuth { username, password }),
         _ => None,
     };
+    let pem = |key: &str| field(s, key).filter(|v| !v.trim().is_empty()).map(String::into_bytes);
+    let tls = TlsOptions {
+        ca_pem,
+        client_cert_pem: pem("tlsClientCertData"),
+        client_key_pem: pem("tlsClientCertKey"),
+        insecure_skip_verify: field(s, "insecure").is_some_and(|v| v.trim() == "true"),
+    };
+    if tls.client_cert_pem.is_some() != tls.client_key_pem.is_some() {
+        return Err(format!(
+            "repository Secret {}: tlsClientCertData and tlsClientCertKey go together",
+            s.metadata.name.as_deref().unwrap_or_default()
+        ));
+    }
     Ok(RepoCreds {
         auth,
         enable_oci: field(s, "enableOCI").is_some_and(|v| v == "true"),
+        tls,
+        ssh_private_key: field(s, "sshPrivateKey").filter(|k| !k.trim().is_empty()),
     })
 }
 
@@ -172,9 +233,9 @@ pub async fn fetch(
         ChartRepo::Oci(url) => {
             let client = OciClient::new(OciOptions {
                 auth: creds.auth,
+                tls: creds.tls,
                 insecure: is_loopback(url),
                 timeout: Some(TIMEOUT),
-                ..Default::default()
             })
             .map_err(failed)?;
             client.fetch_chart(url, chart, range, MAX_CHART).await.map_err(failed)?
@@ -184,6 +245,7 @@ pub async fn fetch(
                 url,
                 HelmRepositoryOptions {
                     auth: creds.auth,
+                    tls: creds.tls,
                     timeout: Some(TIMEOUT),
                     limits: HelmLimits {
                         max_chart_size: MAX_CHART,
@@ -248,6 +310,14 @@ mod tests {
             ChartRepo::Oci("oci://r.example/c".into())
         );
         assert!(same_url("HTTPS://r.example/c/", "https://r.example/c"));
+    }
+
+    #[test]
+    fn host_names_as_argo_cd_keys_its_certificates() {
+        assert_eq!(host_of("https://127.0.0.1:8443/charts"), "127.0.0.1");
+        assert_eq!(host_of("https://user@Charts.Example/x"), "charts.example");
+        assert_eq!(host_of("registry.example:5000/charts"), "registry.example");
+        assert_eq!(host_of("oci://[::1]:5000/c"), "::1");
     }
 
     #[test]

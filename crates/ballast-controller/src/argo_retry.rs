@@ -22,6 +22,19 @@ pub const DEFAULT_MAX: Duration = Duration::from_secs(180);
 /// Most attempts Ballast makes whatever the limit (a negative limit is "unlimited" in Argo CD).
 pub const MAX_ATTEMPTS: i64 = 1000;
 
+/// Attempts Argo CD retries an automated sync that names no `retry`.
+pub const AUTOMATED_LIMIT: i64 = 5;
+
+/// The retry of an automated sync whose Application sets no `syncPolicy.retry`: Argo CD's
+/// controller gives every automated operation `RetryStrategy{Limit: 5}` (default back-off)
+/// unless the sync policy names one.
+pub fn automated_default() -> RetryStrategy {
+    RetryStrategy {
+        limit: Some(AUTOMATED_LIMIT),
+        ..Default::default()
+    }
+}
+
 fn duration_of(v: Option<&Value>) -> Result<Option<Duration>, String> {
     match v {
         None | Some(Value::Null) => Ok(None),

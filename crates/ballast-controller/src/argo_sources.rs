@@ -99,7 +99,7 @@ pub async fn load(app: &Application, op: Option<&SyncOperation>, access: &AppAcc
         .collect();
     let app_name = app.metadata.name.clone().unwrap_or_default();
     let namespace = app.spec.destination.namespace.clone().unwrap_or_default();
-    let cluster = access.cluster.clone();
+    let cluster = access.target.clone();
     let (srcs, revs) = (sources.clone(), revisions.clone());
     let rendered = tokio::task::spawn_blocking(move || {
         let mut out: Vec<(&'static str, Vec<Value>)> = Vec::new();

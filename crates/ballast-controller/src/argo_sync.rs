@@ -14,6 +14,8 @@ use std::time::Duration;
 use ballast_api::argo::{ResourceResult, has_option};
 use ballast_core::ObjectRef;
 use ballast_kube::Cluster;
+
+use crate::argo_apply::{self, Mode, delete_and_wait};
 use serde_json::{Value, json};
 
 /// Longest wait for a wave (or a hook) to become healthy (or complete).
@@ -333,6 +335,8 @@ pub struct SyncParams<'a> {
     pub namespace: &'a str,
     /// Labels and annotations for a namespace made by `CreateNamespace=true`.
     pub namespace_metadata: Option<&'a Value>,
+    /// The operation's `syncStrategy` force (`Force=true` for every object).
+    pub force: bool,
 }
 
 fn result(t: &ObjectRef, status: &str, message: impl Into<String>, task: Option<&Task>) -> ResourceResult {
@@ -348,23 +352,6 @@ fn result(t: &ObjectRef, status: &str, message: impl Into<String>, task: Option<
         hook_phase: None,
         sync_phase: task.map(|t| t.phase.name().to_string()),
     }
-}
-
-async fn delete_and_wait(cluster: &Cluster, r: &ObjectRef) -> Result<(), String> {
-    let Some(live) = cluster.get(r).await.map_err(|e| e.to_string())? else {
-        return Ok(());
-    };
-    let uid = live["metadata"]["uid"].as_str().map(str::to_string);
-    cluster.delete(r, uid.as_deref()).await.map_err(|e| e.to_string())?;
-    for _ in 0..600 {
-        match cluster.get(r).await.map_err(|e| e.to_string())? {
-            Some(o) if o["metadata"]["uid"].as_str() == uid.as_deref() => {
-                tokio::time::sleep(Duration::from_millis(200)).await
-            }
-            _ => return Ok(()),
-        }
-    }
-    Err(format!("{r}: still there 120s after its deletion"))
 }
 
 /// Waits until every task of a wave is healthy (hooks: completed). `Err` names the first that
@@ -405,14 +392,24 @@ async fn wait_wave(cluster: &Cluster, tasks: &[&Task]) -> Result<(), (ObjectRef,
     }
 }
 
-async fn apply(cluster: &Cluster, t: &Task, dry_run: bool) -> Result<Value, String> {
+/// Writes a task's object as its sync options say ([`argo_apply`]).
+async fn apply(cluster: &Cluster, t: &Task, how: &How<'_>, dry_run: bool) -> Result<(Value, &'static str), String> {
     let mut o = t.object.clone();
     ballast_plan::prepare_for_apply(&mut o);
-    cluster.apply(&t.r, &o, dry_run, true).await.map_err(|e| e.to_string())
+    let mode = Mode::of(how.options, how.force, &t.object);
+    argo_apply::write(cluster, &t.r, &o, mode, dry_run).await
+}
+
+/// The Application-wide settings of how objects are written.
+#[derive(Clone, Copy)]
+struct How<'a> {
+    options: &'a [String],
+    force: bool,
 }
 
 /// Dry-runs every task; the first failure is returned (nothing written).
-pub async fn dry_run(cluster: &Cluster, tasks: &[Task], options: &[String]) -> Result<(), String> {
+pub async fn dry_run(cluster: &Cluster, tasks: &[Task], options: &[String], force: bool) -> Result<(), String> {
+    let how = How { options, force };
     let skip_missing = has_option(
         options.iter().map(String::as_str),
         "SkipDryRunOnMissingResource",
@@ -443,12 +440,12 @@ pub async fn dry_run(cluster: &Cluster, tasks: &[Task], options: &[String]) -> R
                 continue;
             }
         }
-        apply(cluster, t, true).await?;
+        apply(cluster, t, &how, true).await?;
     }
     Ok(())
 }
 
-async fn run_group(cluster: &Cluster, group: &[&Task], wait: bool, out: &mut Outcome) -> bool {
+async fn run_group(cluster: &Cluster, group: &[&Task], how: &How<'_>, wait: bool, out: &mut Outcome) -> bool {
     for t in group {
         if t.hook
             && t.delete_policies.iter().any(|p| p == "BeforeHookCreation")
@@ -462,13 +459,9 @@ async fn run_group(cluster: &Cluster, group: &[&Task], wait: bool, out: &mut Out
             out.results.push(result(&t.r, "Synced", "unchanged", Some(t)));
             continue;
         }
-        match apply(cluster, t, false).await {
-            Ok(live) => {
-                let what = if t.hook {
-                    "hook created"
-                } else {
-                    "applied (server-side)"
-                };
+        match apply(cluster, t, how, false).await {
+            Ok((live, done)) => {
+                let what = if t.hook { "hook created" } else { done };
                 out.results.push(result(&t.r, "Synced", what, Some(t)));
                 if !t.hook {
                     out.applied.push((t.r.clone(), live));
@@ -528,7 +521,25 @@ async fn run_group(cluster: &Cluster, group: &[&Task], wait: bool, out: &mut Out
     }
 }
 
-async fn prune(cluster: &Cluster, candidates: &[PruneCandidate], enabled: bool, out: &mut Outcome) -> bool {
+/// `PrunePropagationPolicy=foreground|background|orphan` (the last one set); background when
+/// absent (Argo CD defaults to foreground: Ballast does not wait for dependents unless asked).
+pub fn prune_propagation(options: &[String]) -> kube::api::PropagationPolicy {
+    use kube::api::PropagationPolicy as P;
+    let value = options
+        .iter()
+        .rev()
+        .find_map(|o| o.split_once('=').filter(|(n, _)| n.trim() == "PrunePropagationPolicy"))
+        .map(|(_, v)| v.trim().to_ascii_lowercase());
+    match value.as_deref() {
+        Some("foreground") => P::Foreground,
+        Some("orphan") => P::Orphan,
+        _ => P::Background,
+    }
+}
+
+async fn prune(cluster: &Cluster, candidates: &[PruneCandidate], params: &SyncParams<'_>, out: &mut Outcome) -> bool {
+    let enabled = params.prune;
+    let propagation = prune_propagation(params.options);
     let mut list = candidates.to_vec();
     // Reverse wave order, and the reverse of the apply order within a wave.
     list.sort_by(|a, b| (b.wave, kind_rank(&b.r.kind), &b.r.name).cmp(&(a.wave, kind_rank(&a.r.kind), &a.r.name)));
@@ -543,7 +554,7 @@ async fn prune(cluster: &Cluster, candidates: &[PruneCandidate], enabled: bool, 
                 .push(result(&c.r, "PruneSkipped", "ignored (no prune)", None));
             continue;
         }
-        match cluster.delete(&c.r, Some(&c.uid)).await {
+        match cluster.delete_propagated(&c.r, Some(&c.uid), propagation.clone()).await {
             Ok(_) => out.results.push(result(&c.r, "Pruned", "pruned", None)),
             Err(e) => {
                 out.results.push(result(&c.r, "SyncFailed", e.to_string(), None));
@@ -564,6 +575,10 @@ pub async fn sync(
 ) -> Outcome {
     let mut out = Outcome::default();
     let opts = || params.options.iter().map(String::as_str);
+    let how = How {
+        options: params.options,
+        force: params.force,
+    };
     if has_option(opts(), "CreateNamespace", "true") && !params.namespace.is_empty() {
         let mut ns = json!({"apiVersion": "v1", "kind": "Namespace", "metadata": {"name": params.namespace}});
         if let Some(meta) = params.namespace_metadata {
@@ -578,7 +593,7 @@ pub async fn sync(
         }
     }
     let (main, fail_hooks): (Vec<&Task>, Vec<&Task>) = tasks.iter().partition(|t| t.phase != Phase::SyncFail);
-    if let Err(e) = dry_run(cluster, tasks, params.options).await {
+    if let Err(e) = dry_run(cluster, tasks, params.options, params.force).await {
         out.message = format!("one or more objects failed to apply (dry run): {e}");
         return out;
     }
@@ -600,26 +615,26 @@ pub async fn sync(
     for (i, g) in groups.iter().enumerate() {
         if !pruned_early && g[0].phase > Phase::Sync {
             pruned_early = true;
-            if !prune(cluster, &early, params.prune, &mut out).await {
+            if !prune(cluster, &early, params, &mut out).await {
                 ok = false;
                 break;
             }
         }
-        if !run_group(cluster, g, i + 1 < count, &mut out).await {
+        if !run_group(cluster, g, &how, i + 1 < count, &mut out).await {
             ok = false;
             break;
         }
     }
     if ok && !pruned_early {
-        ok = prune(cluster, &early, params.prune, &mut out).await;
+        ok = prune(cluster, &early, params, &mut out).await;
     }
     if ok {
-        ok = prune(cluster, &late, params.prune, &mut out).await;
+        ok = prune(cluster, &late, params, &mut out).await;
     }
     if !ok {
         let failure = out.message.clone();
         if !fail_hooks.is_empty() {
-            let _ = run_group(cluster, &fail_hooks, false, &mut out).await;
+            let _ = run_group(cluster, &fail_hooks, &how, false, &mut out).await;
         }
         out.message = failure;
         out.ok = false;
@@ -729,6 +744,24 @@ mod tests {
         order(&mut tasks);
         let names: Vec<&str> = tasks.iter().map(|t| t.r.name.as_str()).collect();
         assert_eq!(names, ["pre", "z", "b", "a", "hook"]);
+    }
+
+    #[test]
+    fn prune_propagation_policy_option() {
+        use kube::api::PropagationPolicy as P;
+        let o = |v: &[&str]| v.iter().map(|s| s.to_string()).collect::<Vec<_>>();
+        assert!(matches!(prune_propagation(&o(&[])), P::Background));
+        assert!(matches!(
+            prune_propagation(&o(&["PrunePropagationPolicy=foreground"])),
+            P::Foreground
+        ));
+        assert!(matches!(
+            prune_propagation(&o(&[
+                "PrunePropagationPolicy=foreground",
+                "PrunePropagationPolicy=Orphan"
+            ])),
+            P::Orphan
+        ));
     }
 
     #[test]

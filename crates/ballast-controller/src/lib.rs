@@ -38,14 +38,18 @@
 
 pub mod app_project;
 pub mod application;
+pub mod argo_apply;
 pub mod argo_chart;
+pub mod argo_cluster;
 pub mod argo_ignore;
 pub mod argo_jsonnet;
 pub mod argo_render;
 pub mod argo_retry;
 pub mod argo_rollout;
 pub mod argo_sources;
+pub mod argo_ssh;
 pub mod argo_sync;
+pub mod argo_tracking;
 mod artifact_copy;
 pub mod artifact_generator;
 pub mod auto_rollback;

@@ -36,14 +36,26 @@ fn failed(t: &Task, message: String) -> ResourceResult {
     }
 }
 
-/// Checks `tasks` against `project` and the objects `shared` (reference, message).
-pub fn check(project: &AppProject, tasks: &[Task], shared: &[(ObjectRef, String)], options: &[String]) -> Gate {
+/// Checks `tasks` against `project` (on the destination `cluster`, its `(server, name)`) and the
+/// objects `shared` (reference, message).
+pub fn check(
+    project: &AppProject,
+    cluster: (&str, &str),
+    tasks: &[Task],
+    shared: &[(ObjectRef, String)],
+    options: &[String],
+) -> Gate {
     let mut gate = Gate::default();
     let mut reasons: Vec<String> = Vec::new();
     for t in tasks {
-        if let Some(why) =
-            crate::app_project::object_refused(project, &t.r.group, &t.r.kind, &t.r.name, t.r.namespace.as_deref())
-        {
+        if let Some(why) = crate::app_project::object_refused(
+            project,
+            &t.r.group,
+            &t.r.kind,
+            &t.r.name,
+            t.r.namespace.as_deref(),
+            cluster,
+        ) {
             gate.results.push(failed(t, why.clone()));
             if !reasons.contains(&why) {
                 reasons.push(why);

@@ -6,7 +6,7 @@ use std::sync::{Arc, RwLock};
 
 use ballast_core::{Manifest, ObjectRef, Scope, Scopes};
 use futures::StreamExt;
-use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PropagationPolicy};
+use kube::api::{Api, DeleteParams, DynamicObject, Patch, PatchParams, PostParams, PropagationPolicy};
 use kube::config::{KubeConfigOptions, Kubeconfig};
 use kube::discovery::ApiResource;
 use kube::{Client, Config};
@@ -433,10 +433,27 @@ impl Cluster {
     /// Server-side apply of `object` with the cluster's field manager ([`Cluster::field_manager`]); with `dry_run` the server
     /// computes and validates the result without persisting it. Returns the resulting object.
     pub async fn apply(&self, r: &ObjectRef, object: &Value, dry_run: bool, force: bool) -> Result<Value, KubeError> {
+        self.apply_validated(r, object, dry_run, force, true).await
+    }
+
+    /// [`Cluster::apply`]; without `validate`, the request asks the server to drop fields its
+    /// schema does not know (`fieldValidation=Ignore`, as `kubectl apply --validate=false`;
+    /// servers before 1.25 ignore the parameter).
+    pub async fn apply_validated(
+        &self,
+        r: &ObjectRef,
+        object: &Value,
+        dry_run: bool,
+        force: bool,
+        validate: bool,
+    ) -> Result<Value, KubeError> {
         let api = self.api(r)?;
         let mut params = PatchParams::apply(&self.field_manager);
         params.force = force;
         params.dry_run = dry_run;
+        if !validate {
+            params = params.validation_ignore();
+        }
         let verb = if dry_run { "dry-run" } else { "apply" };
         if dry_run {
             self.dry_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -447,6 +464,63 @@ impl Cluster {
             .await
             .map(to_value)
             .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
+    }
+
+    /// Replaces the whole object (an update, `kubectl replace`): what `object` lacks is removed,
+    /// whoever set it. `resource_version` (the one read) makes the update conditional: a change
+    /// made since is refused (409), never overwritten unseen. Returns the resulting object.
+    pub async fn replace(
+        &self,
+        r: &ObjectRef,
+        object: &Value,
+        resource_version: Option<&str>,
+        dry_run: bool,
+    ) -> Result<Value, KubeError> {
+        let api = self.api(r)?;
+        let verb = if dry_run { "dry-run" } else { "replace" };
+        let mut obj = object.clone();
+        if let (Some(rv), Some(meta)) = (resource_version, obj["metadata"].as_object_mut()) {
+            meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
+        }
+        let obj: DynamicObject = serde_json::from_value(obj).map_err(|e| KubeError::Transport {
+            object: r.to_string(),
+            verb,
+            message: e.to_string(),
+        })?;
+        self.count(dry_run);
+        let params = PostParams {
+            dry_run,
+            field_manager: Some(self.field_manager.to_string()),
+        };
+        api.replace(&r.name, &params, &obj)
+            .await
+            .map(to_value)
+            .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
+    }
+
+    /// Creates the object (`kubectl create`); refused (409) when it exists. Returns it.
+    pub async fn create(&self, r: &ObjectRef, object: &Value, dry_run: bool) -> Result<Value, KubeError> {
+        let api = self.api(r)?;
+        let verb = if dry_run { "dry-run" } else { "create" };
+        let obj: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| KubeError::Transport {
+            object: r.to_string(),
+            verb,
+            message: e.to_string(),
+        })?;
+        self.count(dry_run);
+        let params = PostParams {
+            dry_run,
+            field_manager: Some(self.field_manager.to_string()),
+        };
+        api.create(&params, &obj)
+            .await
+            .map(to_value)
+            .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
+    }
+
+    fn count(&self, dry_run: bool) {
+        let counter = if dry_run { &self.dry_runs } else { &self.writes };
+        counter.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     }
 
     /// A JSON patch (RFC 6902) sent with field manager [`FIELD_MANAGER`] (used to remove keys

@@ -106,6 +106,43 @@ struct Git<'a> {
     /// [`Git::cached`]; empty for a write checkout, which uses no cache).
     dir: PathBuf,
     env: Vec<(String, String)>,
+    /// The TLS files git reads (removed when the fetch ends).
+    _tls: Option<tempfile::TempDir>,
+}
+
+/// Writes the TLS settings git reads from files into a private temporary directory (files
+/// readable by this user only, removed with it) and names them in `env` (`GIT_SSL_CAINFO`,
+/// `GIT_SSL_CERT`, `GIT_SSL_KEY`; `GIT_SSL_NO_VERIFY` when the server is not to be verified:
+/// the environment, because git's `http.sslCAInfo` setting is not honoured by every build).
+/// `None` when no file is needed.
+fn tls_env(tls: &crate::TlsOptions, env: &mut Vec<(String, String)>) -> Result<Option<tempfile::TempDir>, SourceError> {
+    if tls.insecure_skip_verify {
+        env.push(("GIT_SSL_NO_VERIFY".into(), "1".into()));
+    }
+    let files = [
+        ("GIT_SSL_CAINFO", "ca.pem", &tls.ca_pem),
+        ("GIT_SSL_CERT", "client.pem", &tls.client_cert_pem),
+        ("GIT_SSL_KEY", "client-key.pem", &tls.client_key_pem),
+    ];
+    if files.iter().all(|(_, _, pem)| pem.is_none()) {
+        return Ok(None);
+    }
+    let local = |e: std::io::Error| SourceError::Local(format!("TLS files: {e}"));
+    let dir = tempfile::Builder::new()
+        .prefix("ballast-git-tls-")
+        .tempdir()
+        .map_err(local)?;
+    for (key, name, pem) in files {
+        let Some(pem) = pem else { continue };
+        let path = dir.path().join(name);
+        let mut file = fs::OpenOptions::new();
+        file.write(true).create_new(true);
+        #[cfg(unix)]
+        std::os::unix::fs::OpenOptionsExt::mode(&mut file, 0o600);
+        std::io::Write::write_all(&mut file.open(&path).map_err(local)?, pem).map_err(local)?;
+        env.push((key.into(), path.display().to_string()));
+    }
+    Ok(Some(dir))
 }
 
 impl<'a> Git<'a> {
@@ -159,6 +196,11 @@ impl<'a> Git<'a> {
                 )));
             }
         }
+        let tls = if scheme == "https" {
+            tls_env(&options.tls, &mut env)?
+        } else {
+            None
+        };
         if scheme == "ssh" && !matches!(auth, Auth::Ssh { .. }) {
             // Never fall back to the user's own keys or known_hosts: be explicit or fail.
             env.push(("GIT_SSH_COMMAND".into(), "ssh -o BatchMode=yes -o StrictHostKeyChecking=yes -o UserKnownHostsFile=/dev/null -o GlobalKnownHostsFile=/dev/null -o ConnectTimeout=10".into()));
@@ -176,6 +218,7 @@ impl<'a> Git<'a> {
             auth,
             dir: PathBuf::new(),
             env,
+            _tls: tls,
         })
     }
 

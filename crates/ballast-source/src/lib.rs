@@ -146,6 +146,9 @@ pub struct FetchOptions {
     pub max_artifact_size: u64,
     /// Artifacts kept per cached repository (the most recently used; at least one).
     pub keep_artifacts: usize,
+    /// TLS settings of an `https://` remote: CA certificates trusted instead of the system's,
+    /// a client certificate and key (mutual TLS), or no verification of the server.
+    pub tls: TlsOptions,
 }
 
 impl FetchOptions {
@@ -156,6 +159,7 @@ impl FetchOptions {
             timeout,
             max_artifact_size: DEFAULT_MAX_ARTIFACT_SIZE,
             keep_artifacts: DEFAULT_KEEP_ARTIFACTS,
+            tls: TlsOptions::default(),
         }
     }
 }

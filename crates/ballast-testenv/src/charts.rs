@@ -368,29 +368,9 @@ impl HttpsChartServer {
     /// Serves `root` on `listener` (bound to loopback by the caller, so the index can name
     /// the URL before the server starts).
     pub fn start_on(listener: TcpListener, root: &Path, pki: &Pki, mutual: bool) -> HttpsChartServer {
-        use rustls::pki_types::pem::PemObject;
-        use rustls::pki_types::{CertificateDer, PrivateKeyDer};
         listener.set_nonblocking(false).expect("blocking listener");
         let addr = listener.local_addr().expect("addr");
-        let provider = Arc::new(rustls::crypto::ring::default_provider());
-        let certs = vec![CertificateDer::from_pem_slice(pki.server_cert.as_bytes()).expect("server cert")];
-        let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
-        let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
-            .with_safe_default_protocol_versions()
-            .expect("TLS versions");
-        let builder = if mutual {
-            let mut roots = rustls::RootCertStore::empty();
-            roots
-                .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).expect("CA"))
-                .expect("root");
-            let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
-                .build()
-                .expect("client verifier");
-            builder.with_client_cert_verifier(verifier)
-        } else {
-            builder.with_no_client_auth()
-        };
-        let config = Arc::new(builder.with_single_cert(certs, key).expect("server config"));
+        let config = server_tls_config(pki, mutual);
         let root = root.to_path_buf();
         let stop = Arc::new(std::sync::atomic::AtomicBool::new(false));
         let stopping = stop.clone();
@@ -411,6 +391,32 @@ impl HttpsChartServer {
             thread: Some(thread),
         }
     }
+}
+
+/// The rustls server configuration for the [`Pki`] server certificate (127.0.0.1), requiring a
+/// client certificate signed by its CA when `mutual`.
+pub fn server_tls_config(pki: &Pki, mutual: bool) -> Arc<rustls::ServerConfig> {
+    use rustls::pki_types::pem::PemObject;
+    use rustls::pki_types::{CertificateDer, PrivateKeyDer};
+    let provider = Arc::new(rustls::crypto::ring::default_provider());
+    let certs = vec![CertificateDer::from_pem_slice(pki.server_cert.as_bytes()).expect("server cert")];
+    let key = PrivateKeyDer::from_pem_slice(pki.server_key.as_bytes()).expect("server key");
+    let builder = rustls::ServerConfig::builder_with_provider(provider.clone())
+        .with_safe_default_protocol_versions()
+        .expect("TLS versions");
+    let builder = if mutual {
+        let mut roots = rustls::RootCertStore::empty();
+        roots
+            .add(CertificateDer::from_pem_slice(pki.ca.as_bytes()).expect("CA"))
+            .expect("root");
+        let verifier = rustls::server::WebPkiClientVerifier::builder_with_provider(Arc::new(roots), provider)
+            .build()
+            .expect("client verifier");
+        builder.with_client_cert_verifier(verifier)
+    } else {
+        builder.with_no_client_auth()
+    };
+    Arc::new(builder.with_single_cert(certs, key).expect("server config"))
 }
 
 impl Drop for HttpsChartServer {

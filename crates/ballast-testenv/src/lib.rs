@@ -9,6 +9,8 @@
 //!   basic or bearer auth) and SSH (`sshd` on 127.0.0.1 with its own host key).
 //! - [`charts`]: the reference helm CLI in a home of its own, chart repositories served over
 //!   HTTP (optionally with basic auth) and `docker-registry` with an htpasswd user.
+//! - [`tls_proxy`]: a TLS front (optionally requiring a client certificate) for a plain loopback
+//!   server, such as the smart-HTTP Git server.
 //!
 //! A missing binary fails the test with a message saying how to install it; nothing skips.
 
@@ -16,6 +18,7 @@ pub mod charts;
 pub mod git;
 mod http_git;
 pub mod ssh;
+pub mod tls_proxy;
 
 use std::os::unix::process::CommandExt;
 use std::path::{Path, PathBuf};

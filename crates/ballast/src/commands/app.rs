@@ -156,10 +156,12 @@ pub async fn run(cmd: &AppCommand, kubeconfig: Option<&Path>, context: Option<&s
             let app = get(&api(&a.app_namespace), &a.name).await?;
             let access = AppAccess {
                 cluster: cluster.clone(),
+                target: cluster.clone(),
                 cache_dir: ballast_cache_dir().join("git"),
                 allow_file_sources: true,
                 max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
                 own_namespace: control_namespace(&cluster, &app).await,
+                tracking: Default::default(),
             };
             let (revision, changes) = diff(&app, &access).await.map_err(|e| anyhow!("{}: {e}", a.name))?;
             let yaml = |v: &serde_json::Value| ballast_render::emit::to_yaml(v);
@@ -323,12 +325,15 @@ async fn control_namespace(cluster: &ballast_kube::Cluster, app: &Application) -
         let Ok(Some(live)) = cluster.get(&or).await else {
             continue;
         };
-        let id = live["metadata"]["annotations"][ballast_api::argo::TRACKING_ID]
-            .as_str()
-            .unwrap_or("");
-        match ballast_api::argo::parse_tracking_id(id) {
-            Some((owner, ..)) if owner == name => return ns,
-            Some((owner, ..)) if owner == format!("{ns}_{name}") => return "argocd".into(),
+        // The tracking annotation, else the instance label (label tracking).
+        let owner = ballast_controller::argo_tracking::annotation_owner(&live).or_else(|| {
+            live["metadata"]["labels"][ballast_controller::argo_tracking::INSTANCE_LABEL]
+                .as_str()
+                .map(str::to_string)
+        });
+        match owner {
+            Some(owner) if owner == name => return ns,
+            Some(owner) if owner == format!("{ns}_{name}") => return "argocd".into(),
             _ => {}
         }
     }

@@ -295,7 +295,10 @@ fn failing_presync_hook_stops_the_sync_and_runs_syncfail_hooks() {
     let ns = namespace("argo-fail");
     let repo = example_repo();
     let _c = controller(&ns);
-    create_app(&ns, "presync-fail", spec(&repo, "presync-fail", &ns, true));
+    let mut s = spec(&repo, "presync-fail", &ns, true);
+    // No retry (Argo CD retries an automated sync 5 times unless told otherwise).
+    s["syncPolicy"]["retry"] = json!({"limit": 0});
+    create_app(&ns, "presync-fail", s);
     let a = wait_for("the sync to fail", 120, || {
         kubelet(&ns, "", &["migrate"]);
         let a = app(&ns, "presync-fail");

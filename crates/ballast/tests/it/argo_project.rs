@@ -96,6 +96,8 @@ fn app_project_refuses_source_destination_and_kinds_as_argo_cd() {
     );
     let mut s = spec(&repo, "small", &ns, true);
     s["project"] = json!("restricted");
+    // No retry (Argo CD retries an automated sync 5 times unless told otherwise).
+    s["syncPolicy"]["retry"] = json!({"limit": 0});
     create_app(&ns, "small", s);
     wait_app(&ns, "small", 60, |a| {
         has_condition(
@@ -310,7 +312,9 @@ fn another_apps_object_is_not_taken_over_and_named_in_shared_resource_warning() 
     wait_app(&ns, "one", 60, |a| state(a).2 == "Succeeded");
     let cm = get("configmap", Some(&ns), "settings").unwrap();
     let uid = cm["metadata"]["uid"].clone();
-    create_app(&ns, "two", spec(&repo, "two", &ns, true));
+    let mut s = spec(&repo, "two", &ns, true);
+    s["syncPolicy"]["retry"] = json!({"limit": 0});
+    create_app(&ns, "two", s);
     let a = wait_app(&ns, "two", 60, |a| state(a).2 == "Failed");
     assert!(
         has_condition(

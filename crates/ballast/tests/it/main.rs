@@ -7,6 +7,12 @@ mod support;
 mod api_errors;
 /// Argo CD Applications: sync, waves, hooks, manual sync, prune, self-heal, app of apps.
 mod argo;
+/// Argo CD connections: registered clusters (`destination.name` through a cluster Secret with a
+/// ServiceAccount token), Git over SSH and mutual TLS, chart repositories over TLS.
+mod argo_cluster;
+/// Argo CD sync options (Replace, Force), implicit retries, label tracking, an Application handed
+/// over from Argo CD, seed 004 (staging automated, production manual).
+mod argo_options;
 /// Argo CD AppProjects (sources, destinations, kinds), sync windows, retry, shared resources,
 /// rollback on Degraded, `app delete`.
 mod argo_project;
