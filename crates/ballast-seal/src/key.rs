@@ -188,3 +188,19 @@ fn self_signed(pair: KeyPair, cn: &str) -> Result<String, SealError> {
     let cert = params.self_signed(&signer).map_err(fail)?;
     Ok(cert.pem())
 }
+
+/// A key Secret's `tls.key` and `tls.crt` read together (as the controller stores them): the
+/// private key and the certificate's public key, refused when they are not one pair.
+pub fn read_key_secret(tls_key: &[u8], tls_crt: &[u8]) -> Result<(UnsealingKey, SealingKey), SealError> {
+    let text = |b: &[u8], what: &str| {
+        std::str::from_utf8(b)
+            .map(str::to_string)
+            .map_err(|_| SealError::Key(format!("{what} is not PEM text")))
+    };
+    let key = UnsealingKey::from_pem(&text(tls_key, "tls.key")?)?;
+    let cert = SealingKey::from_pem(&text(tls_crt, "tls.crt")?)?;
+    if cert.spki() != key.sealing_key().spki() {
+        return Err(SealError::Key("tls.crt does not hold tls.key's public key".into()));
+    }
+    Ok((key, cert))
+}

@@ -20,7 +20,7 @@ pub mod scope;
 
 pub use document::{Unsealed, seal_secret, unseal_sealed_secret};
 pub use hybrid::{seal, unseal};
-pub use key::{GeneratedKey, SealingKey, UnsealingKey, generate};
+pub use key::{GeneratedKey, SealingKey, UnsealingKey, generate, read_key_secret};
 pub use scope::Scope;
 
 /// `apiVersion` of SealedSecrets.
