@@ -669,12 +669,21 @@ fn sealed_secret_controllers(
     let _ = ctx.sealing.set(ring.clone());
     // Ends with the process, not with the controllers: it only sleeps between key checks.
     tokio::spawn(ring.run());
+    // A Secret edited or deleted concerns its owner at once (metadata only: the watch holds no
+    // Secret data).
+    let secrets = watched(
+        api::<kube::core::PartialObjectMeta<k8s_openapi::api::core::v1::Secret>>(&ctx.client, &options.watch_namespace),
+        health,
+        "Secret (SealedSecret outputs)",
+    )
+    .touched_objects();
     let controller = controller_of(
         api::<SealedSecret>(&ctx.client, &options.watch_namespace),
         health,
         "SealedSecret",
         &config,
     )
+    .owns_stream(secrets)
     .run_logged(sealed_secret::reconcile, ctx, "SealedSecret");
     vec![controller.boxed()]
 }

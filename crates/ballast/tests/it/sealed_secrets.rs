@@ -161,6 +161,13 @@ fn an_imported_sealed_secrets_key_unseals_real_kubeseal_output() {
     wait_for("Synced=True", 60, || {
         synced(ns, "credentials").filter(|(s, _)| s == "True")
     });
+    // A deleted Secret comes back at once (its deletion reconciles its owner).
+    let first_uid = secret["metadata"]["uid"].clone();
+    kubectl(&["delete", "secret", "credentials", "-n", ns]);
+    let again = wait_for("Secret credentials recreated", 60, || {
+        get("secret", Some(ns), "credentials").filter(|s| s["metadata"]["uid"] != first_uid)
+    });
+    assert_eq!(again["data"]["token"], b64(KUBESEAL_VALUE));
     // The imported key is the only one: none was generated.
     assert_eq!(key_secrets(ns).len(), 1);
 
