@@ -50,7 +50,8 @@ pub struct SecretTemplateSpec {
     /// The Secret's `immutable`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub immutable: Option<bool>,
-    /// Go templates over the unsealed values (not supported: refused with a condition).
+    /// Go templates (sprig functions) over the unsealed values: each output is the value of its
+    /// key.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub data: Option<BTreeMap<String, String>>,
 }

@@ -8,6 +8,8 @@
 //!   4096-bit key is generated at start; with a renewal period, a new key is added whenever the
 //!   newest is that old — the newest key seals (its certificate is served at `/v1/cert.pem`), all
 //!   keys unseal, none is ever deleted;
+//! - `spec.template.data` values are Go templates (sprig) over the unsealed values, as
+//!   sealed-secrets renders them;
 //! - values unseal with the label of the SealedSecret's own namespace, name and scope (its
 //!   metadata annotations); a template naming another Secret or claiming another scope is refused;
 //! - the Secret gets the template's labels, annotations, type and immutable, the SealedSecret's
@@ -231,6 +233,40 @@ fn read_key(secret: &Secret) -> Result<LoadedKey, String> {
     })
 }
 
+/// Most output of one `spec.template.data` template.
+const MAX_TEMPLATE_OUTPUT: usize = 1 << 20;
+
+/// `spec.template.data`, as sealed-secrets runs it: each value a Go template (sprig functions)
+/// over the unsealed values (`{{ .password }}`), its output the value of its key. A template
+/// that does not parse is reported with Go's message (the template is in the manifest, not a
+/// secret); one that fails while running only by its key, since the message could quote a value.
+fn render_templates(mut unsealed: ballast_seal::Unsealed) -> Result<ballast_seal::Unsealed, String> {
+    if unsealed.templates.is_empty() {
+        return Ok(unsealed);
+    }
+    use ballast_gotemplate::{Limits, Templates, Value};
+    let mut set = Templates::new(std::rc::Rc::new(ballast_helm::funcs::sprig()));
+    set.limits(Limits {
+        max_output: MAX_TEMPLATE_OUTPUT,
+        ..Limits::default()
+    });
+    let data: ballast_gotemplate::Map = unsealed
+        .data
+        .iter()
+        .map(|(k, v)| (k.clone(), Value::from(String::from_utf8_lossy(v).into_owned())))
+        .collect();
+    let data = Value::map(data);
+    for (key, text) in &unsealed.templates {
+        set.parse(key, text)
+            .map_err(|e| format!("spec.template.data.{key}: {}", e.message))?;
+        let out = set
+            .execute(key, &data)
+            .map_err(|_| format!("spec.template.data.{key}: the template failed while running"))?;
+        unsealed.data.insert(key.clone(), out.into_bytes());
+    }
+    Ok(unsealed)
+}
+
 /// Reconciles one SealedSecret.
 pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     if ss.metadata.deletion_timestamp.is_some() {
@@ -243,13 +279,16 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     let name = ss.name_any();
     let keys = ring.keys().await?;
     let value = serde_json::to_value(&*ss).map_err(|e| ReconcileError::Build(e.to_string()))?;
-    let unsealed = match ballast_seal::unseal_sealed_secret(&value, &keys) {
+    let unsealed = match ballast_seal::unseal_sealed_secret(&value, &keys)
+        .map_err(|e| e.to_string())
+        .and_then(render_templates)
+    {
         Ok(u) => u,
         Err(e) => {
             let message = if keys.is_empty() {
                 format!("{e} (no key Secret in {} yet)", ring.options.namespace)
             } else {
-                e.to_string()
+                e
             };
             report(&ss, &ctx, false, "ErrUnsealFailed", &message).await?;
             // A key imported later makes it work: look again.

@@ -152,6 +152,9 @@ pub struct Unsealed {
     pub immutable: Option<bool>,
     /// The values.
     pub data: BTreeMap<String, Vec<u8>>,
+    /// `spec.template.data`: Go templates over the values, each giving the value of its key
+    /// (rendered by the controller; [`Unsealed::to_secret`] leaves them out).
+    pub templates: BTreeMap<String, String>,
 }
 
 impl std::fmt::Debug for Unsealed {
@@ -257,18 +260,9 @@ fn encrypted_entries(sealed: &Value) -> Result<Vec<(String, String, Vec<u8>)>, S
 
 /// Unseals a SealedSecret with `keys` (newest first is fastest): every value of
 /// `spec.encryptedData` with the label of the SealedSecret's own namespace, name and scope.
-/// `spec.template.data` is refused (Go templates are not supported).
 pub fn unseal_sealed_secret(sealed: &Value, keys: &[UnsealingKey]) -> Result<Unsealed, SealError> {
     let (namespace, name, scope) = identity(sealed)?;
     let template = &sealed["spec"]["template"];
-    if template
-        .get("data")
-        .is_some_and(|d| d.as_object().is_some_and(|m| !m.is_empty()))
-    {
-        return Err(SealError::Document(
-            "spec.template.data (Go templates) is not supported".into(),
-        ));
-    }
     let label = scope.label(&namespace, &name);
     let mut data = BTreeMap::new();
     for (k, _, v) in encrypted_entries(sealed)? {
@@ -288,6 +282,7 @@ pub fn unseal_sealed_secret(sealed: &Value, keys: &[UnsealingKey]) -> Result<Uns
         type_: template["type"].as_str().map(str::to_string),
         immutable: template["immutable"].as_bool(),
         data,
+        templates: map(&template["data"]),
     })
 }
 

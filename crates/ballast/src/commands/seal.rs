@@ -62,7 +62,7 @@ pub struct SealArgs {
     #[arg(long, action = ArgAction::SetTrue)]
     pub re_encrypt: bool,
     /// Unseal SealedSecrets from stdin with --recovery-private-key files and print the Secrets
-    /// (disaster recovery: prints secret values).
+    /// (disaster recovery: prints secret values; spec.template.data is not rendered).
     #[arg(long, action = ArgAction::SetTrue)]
     pub recovery_unseal: bool,
     /// A private key PEM file (repeatable) instead of the cluster's keys.

@@ -207,13 +207,17 @@ fn an_imported_sealed_secrets_key_unseals_real_kubeseal_output() {
     );
     let sealed = ballast_stdin(&["seal", "--cert", &url], &manifest).ok().stdout;
     assert!(!sealed.contains(PASSWORD), "{sealed}");
-    let sealed: Value = serde_json::from_str(&sealed).expect("JSON by default, as kubeseal");
+    let mut sealed: Value = serde_json::from_str(&sealed).expect("JSON by default, as kubeseal");
     assert_eq!(sealed["kind"], "SealedSecret");
+    // spec.template.data: Go templates (sprig) over the values, as sealed-secrets renders them.
+    sealed["spec"]["template"]["data"] = serde_json::json!({"dsn": "user=app password={{ .password | upper }}"});
     apply(&sealed.to_string());
     let api = wait_for("Secret api unsealed", 60, || {
         get("secret", Some(ns), "api").filter(|s| s["data"]["password"].is_string())
     });
     assert_eq!(api["data"]["password"], b64(PASSWORD));
+    let dsn = format!("user=app password={}", PASSWORD.to_uppercase());
+    assert_eq!(api["data"]["dsn"], b64(&dsn));
     assert_eq!(api["type"], "kubernetes.io/basic-auth");
     assert_eq!(api["metadata"]["labels"]["app"], "api");
 
@@ -250,7 +254,7 @@ fn an_imported_sealed_secrets_key_unseals_real_kubeseal_output() {
     );
     assert_eq!(get("secret", Some(ns), "taken").unwrap()["data"]["k"], b64("mine"));
 
-    assert_never_shown(&controller, ns, &[KUBESEAL_VALUE, PASSWORD]);
+    assert_never_shown(&controller, ns, &[KUBESEAL_VALUE, PASSWORD, &PASSWORD.to_uppercase()]);
 }
 
 #[test]
