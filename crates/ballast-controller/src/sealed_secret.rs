@@ -381,3 +381,39 @@ async fn report(ss: &SealedSecret, ctx: &Context, ok: bool, reason: &str, messag
     ctx.event(ss, type_, reason, message).await;
     Ok(())
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn unsealed(templates: &[(&str, &str)]) -> ballast_seal::Unsealed {
+        ballast_seal::Unsealed {
+            namespace: "ns".into(),
+            name: "db".into(),
+            scope: ballast_seal::Scope::Strict,
+            labels: Default::default(),
+            annotations: Default::default(),
+            type_: None,
+            immutable: None,
+            data: [("password".to_string(), b"hunter2".to_vec())].into(),
+            templates: templates.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+        }
+    }
+
+    #[test]
+    fn template_data_renders_over_the_values_and_failures_never_quote_them() {
+        let out = render_templates(unsealed(&[
+            ("dsn", "pg://app:{{ .password | upper }}@db"),
+            ("plain", "text"),
+        ]))
+        .unwrap();
+        assert_eq!(out.data["dsn"], b"pg://app:HUNTER2@db");
+        assert_eq!(out.data["plain"], b"text");
+        assert_eq!(out.data["password"], b"hunter2");
+        let err = render_templates(unsealed(&[("bad", "{{ .password ")])).unwrap_err();
+        assert!(err.starts_with("spec.template.data.bad: "), "{err}");
+        let err = render_templates(unsealed(&[("n", "{{ mustToDate \"2006-01-02\" .password }}")])).unwrap_err();
+        assert_eq!(err, "spec.template.data.n: the template failed while running");
+        assert!(!err.contains("hunter2"));
+    }
+}
