@@ -389,7 +389,7 @@ const KUSTOMIZATION_OLDER: &[Older] = &[
 /// Makes the generated schema acceptable to every API server we support: free-form fields
 /// (`serde_json::Value`) become objects that preserve unknown fields, and `default`s (which
 /// serde's `#[serde(default)]` produces) are dropped — defaults belong to the reconcilers.
-fn structural(crd: CustomResourceDefinition) -> CustomResourceDefinition {
+pub(crate) fn structural(crd: CustomResourceDefinition) -> CustomResourceDefinition {
     let mut v = serde_json::to_value(&crd).unwrap_or_default();
     if let Some(versions) = v.pointer_mut("/spec/versions").and_then(|x| x.as_array_mut()) {
         for version in versions {

@@ -4,7 +4,8 @@
 //! [`ArtifactGenerator`], `image.toolkit.fluxcd.io` [`ImageRepository`], [`ImagePolicy`]
 //! and [`ImageUpdateAutomation`], `kustomize.toolkit.fluxcd.io` [`Kustomization`],
 //! `helm.toolkit.fluxcd.io` [`HelmRelease`] (`v2` stored; `v2beta2` and `v2beta1` served), and
-//! `notification.toolkit.fluxcd.io` [`Provider`], [`Alert`] and [`Receiver`].
+//! `notification.toolkit.fluxcd.io` [`Provider`], [`Alert`] and [`Receiver`]; and Bitnami's
+//! `bitnami.com/v1alpha1` [`SealedSecret`] ([`sealed_secret_crds`], installed apart).
 //!
 //! Types are written once, for the storage version `v1`; the CRDs also serve `v1beta2` and
 //! `v1beta1`, each with the fields Flux served in it (no conversion webhook, like Flux), so
@@ -26,6 +27,7 @@ pub mod kustomization;
 pub mod meta;
 pub mod notification;
 pub mod oci_repository;
+pub mod sealed_secret;
 
 pub use argo::{AppProject, Application, argo_crds};
 pub use artifact_generator::{ArtifactGenerator, ArtifactGeneratorSpec, ExternalArtifact, ExternalArtifactSpec};
@@ -39,3 +41,4 @@ pub use image::{ImagePolicy, ImageRepository, ImageUpdateAutomation};
 pub use kustomization::{Kustomization, KustomizationSpec, KustomizationStatus};
 pub use notification::{Alert, AlertSpec, Provider, ProviderSpec, Receiver, ReceiverSpec};
 pub use oci_repository::{OCIRepository, OCIRepositorySpec, OCIRepositoryStatus};
+pub use sealed_secret::{SealedSecret, SealedSecretSpec, SealedSecretStatus, sealed_secret_crds};

@@ -58,6 +58,8 @@ pub struct Context {
     pub notifier: OnceLock<crate::notification::dispatch::Dispatcher>,
     /// This replica's identity (events' `reportingInstance`).
     pub identity: String,
+    /// The SealedSecret controller's keys, once it runs.
+    pub sealing: OnceLock<std::sync::Arc<crate::sealed_secret::KeyRing>>,
 }
 
 impl Context {
@@ -96,6 +98,7 @@ impl Context {
             argo: OnceLock::new(),
             notifier: OnceLock::new(),
             identity: identity.into(),
+            sealing: OnceLock::new(),
         }
     }
 

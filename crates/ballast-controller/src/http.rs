@@ -1,4 +1,5 @@
-//! `/healthz`, `/readyz` and `/metrics`.
+//! `/healthz`, `/readyz`, `/metrics` and `/v1/cert.pem` (the SealedSecret certificate, as
+//! sealed-secrets' controller serves it).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
@@ -21,6 +22,8 @@ pub struct Probe {
     pub metrics: Metrics,
     /// Watches that keep failing make the controller not ready.
     pub watches: WatchHealth,
+    /// The newest SealedSecret certificate, served at `/v1/cert.pem` (404 until there is one).
+    pub cert: crate::sealed_secret::CertSlot,
 }
 
 /// Serves the endpoints on `addr` until the process ends. Returns the bound address.
@@ -45,6 +48,19 @@ pub async fn serve(addr: SocketAddr, probe: Probe) -> std::io::Result<SocketAddr
             "/metrics",
             get(|State(p): State<Probe>| async move {
                 ([("content-type", "text/plain; version=0.0.4")], p.metrics.encode())
+            }),
+        )
+        .route(
+            "/v1/cert.pem",
+            get(|State(p): State<Probe>| async move {
+                match p.cert.read().map(|c| c.clone()).unwrap_or_default() {
+                    Some(pem) => (StatusCode::OK, [("content-type", "application/x-pem-file")], pem),
+                    None => (
+                        StatusCode::NOT_FOUND,
+                        [("content-type", "text/plain")],
+                        "no SealedSecret key yet".to_string(),
+                    ),
+                }
             }),
         )
         .with_state(probe);

@@ -71,6 +71,7 @@ mod metrics;
 pub mod notification;
 pub mod oci_repository;
 pub mod schedule;
+pub mod sealed_secret;
 pub mod shared_resource;
 pub mod source_mirror;
 mod status;
@@ -132,6 +133,8 @@ pub struct ControllerOptions {
     pub source_mirrors: source_mirror::SourceMirrors,
     /// Address of the Receivers' webhook server (`--webhook-addr`; off when `None`).
     pub webhook_addr: Option<SocketAddr>,
+    /// SealedSecret keys: namespace, renewal, size (see [`sealed_secret`]).
+    pub sealed_secret_keys: sealed_secret::KeyOptions,
 }
 
 /// Why the controller stopped.
@@ -170,10 +173,12 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let metrics = Metrics::default();
     let ready = Arc::new(AtomicBool::new(false));
     let health = watch_health::WatchHealth::new(options.watch_unready_after);
+    let cert = sealed_secret::CertSlot::default();
     let probe = http::Probe {
         ready: ready.clone(),
         metrics: metrics.clone(),
         watches: health.clone(),
+        cert: cert.clone(),
     };
     let addr = http::serve(options.metrics_addr, probe)
         .await
@@ -297,6 +302,14 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     controllers.extend(image_controllers(&ctx, &options, &health, config_for(&options)));
     // Argo CD's API: a separate controller, only when the cluster serves it.
     controllers.extend(argo_controllers(&ctx, &options, &health, config_for(&options)));
+    // Bitnami's SealedSecret, when the cluster serves it.
+    controllers.extend(sealed_secret_controllers(
+        &ctx,
+        &options,
+        &health,
+        config_for(&options),
+        cert,
+    ));
     // Notifications: Alerts out, Receivers in.
     controllers.extend(notification::controllers(&ctx, &options, &health, config_for(&options)).await?);
 
@@ -635,6 +648,47 @@ fn argo_controllers(
         .with_config(config)
         .reconcile_on(tokio_stream(triggers))
         .run_logged(application::reconcile, ctx, "Application");
+    vec![controller.boxed()]
+}
+
+/// The SealedSecret controller and its key keeper, when the cluster serves
+/// `sealedsecrets.bitnami.com` (else logged once and not started).
+fn sealed_secret_controllers(
+    ctx: &Arc<Context>,
+    options: &ControllerOptions,
+    health: &watch_health::WatchHealth,
+    config: controller::Config,
+    cert: sealed_secret::CertSlot,
+) -> Vec<futures::future::BoxFuture<'static, ()>> {
+    use ballast_api::SealedSecret;
+    if !serves(ctx, ballast_seal::API_VERSION, "SealedSecret") {
+        eprintln!("the cluster does not serve bitnami.com/v1alpha1 SealedSecret: SealedSecret controller not started");
+        return Vec::new();
+    }
+    let ring = Arc::new(sealed_secret::KeyRing::new(
+        ctx.client.clone(),
+        options.sealed_secret_keys.clone(),
+        cert,
+    ));
+    let _ = ctx.sealing.set(ring.clone());
+    // Ends with the process, not with the controllers: it only sleeps between key checks.
+    tokio::spawn(ring.run());
+    // A Secret edited or deleted concerns its owner at once (metadata only: the watch holds no
+    // Secret data).
+    let secrets = watched(
+        api::<kube::core::PartialObjectMeta<k8s_openapi::api::core::v1::Secret>>(&ctx.client, &options.watch_namespace),
+        health,
+        "Secret (SealedSecret outputs)",
+    )
+    .touched_objects();
+    let controller = controller_of(
+        api::<SealedSecret>(&ctx.client, &options.watch_namespace),
+        health,
+        "SealedSecret",
+        &config,
+    )
+    .owns_stream(secrets)
+    .run_logged(sealed_secret::reconcile, ctx, "SealedSecret");
     vec![controller.boxed()]
 }
 

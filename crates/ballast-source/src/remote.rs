@@ -550,6 +550,12 @@ impl HttpClient {
         self.get_with(url, accept, &[], auth, scope, limit, what).await
     }
 
+    /// GETs `url` without credentials, following redirects, reading at most `limit` bytes of
+    /// body (`what` names it in errors).
+    pub async fn get_public(&self, url: &str, limit: u64, what: &'static str) -> Result<Response, ChartSourceError> {
+        self.get(url, None, None, AuthScope::SameHost, limit, what).await
+    }
+
     /// [`HttpClient::get`] with extra request headers (e.g. `If-None-Match`).
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn get_with(

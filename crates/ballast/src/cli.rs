@@ -55,6 +55,9 @@ pub enum Command {
     /// Encrypt or decrypt a SOPS file with age keys (YAML, JSON, dotenv or binary), as `sops` does.
     #[command(subcommand)]
     Sops(SopsCommand),
+    /// Seal Secrets for the cluster's SealedSecret controller, as `kubeseal` does (a Secret
+    /// manifest on stdin, `--raw` values, `--fetch-cert`, `--re-encrypt` files in place).
+    Seal(crate::commands::seal::SealArgs),
     /// Helm releases on the cluster, stored as the helm CLI stores them.
     #[command(subcommand)]
     Helm(HelmCommand),
@@ -369,6 +372,19 @@ pub struct ControllerArgs {
     /// this address; off by default.
     #[arg(long, value_name = "ADDR")]
     pub webhook_addr: Option<std::net::SocketAddr>,
+    /// Namespace of the SealedSecret key Secrets (default: --lease-namespace).
+    #[arg(long, value_name = "NS")]
+    pub sealed_secrets_key_namespace: Option<String>,
+    /// Add a SealedSecret key when the newest is this old (old keys are kept for unsealing);
+    /// 0 disables renewal.
+    #[arg(long, default_value = "720h", value_name = "DURATION")]
+    pub sealed_secrets_key_renew_period: String,
+    /// RSA size of new SealedSecret keys (2048, 3072, 4096, 8192).
+    #[arg(long, default_value_t = 4096, value_name = "BITS")]
+    pub sealed_secrets_key_size: usize,
+    /// Subject CN of new SealedSecret certificates (default: empty subject, as sealed-secrets).
+    #[arg(long, default_value = "", value_name = "CN")]
+    pub sealed_secrets_my_cn: String,
 }
 
 /// `install`.

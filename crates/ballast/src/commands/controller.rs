@@ -29,6 +29,18 @@ pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Opti
         source_mirrors: ballast_controller::source_mirror::SourceMirrors::parse(&args.source_mirrors)
             .map_err(anyhow::Error::msg)?,
         webhook_addr: args.webhook_addr,
+        sealed_secret_keys: ballast_controller::sealed_secret::KeyOptions {
+            namespace: args
+                .sealed_secrets_key_namespace
+                .clone()
+                .unwrap_or_else(|| args.lease_namespace.clone()),
+            renew_period: Some(
+                ballast_core::parse_duration(&args.sealed_secrets_key_renew_period).map_err(anyhow::Error::msg)?,
+            )
+            .filter(|d| !d.is_zero()),
+            bits: args.sealed_secrets_key_size,
+            cn: args.sealed_secrets_my_cn.clone(),
+        },
     };
     ballast_controller::run(cluster, options).await?;
     Ok(0)

@@ -62,14 +62,20 @@ pub fn as_manifests(values: Vec<Value>, origin: &str) -> Result<Vec<Manifest>> {
 
 pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<&str>) -> Result<u8> {
     let mut values = manifests(&args.namespace, &args.image);
-    let argo: Vec<Value> = if args.argo {
-        ballast_api::argo_crds()
-            .iter()
-            .filter_map(|c| serde_json::to_value(c).ok())
-            .collect()
-    } else {
-        Vec::new()
-    };
+    // CRDs another installation may already serve: Bitnami's SealedSecret (always), Argo CD's
+    // Application and AppProject (with --argo).
+    let mut foreign: Vec<Value> = ballast_api::sealed_secret_crds()
+        .iter()
+        .filter_map(|c| serde_json::to_value(c).ok())
+        .collect();
+    if args.argo {
+        foreign.extend(
+            ballast_api::argo_crds()
+                .iter()
+                .filter_map(|c| serde_json::to_value(c).ok()),
+        );
+    }
+    let argo = foreign;
     if args.export {
         values.splice(0..0, argo);
         print!("---\n{}", to_yaml_stream(values.iter()));
@@ -83,7 +89,7 @@ pub async fn run(args: &InstallArgs, kubeconfig: Option<&Path>, context: Option<
         if let Some(live) = cluster.get(&r).await?
             && !written_by_ballast(&live)
         {
-            println!("CustomResourceDefinition/{name} kept: the cluster serves Argo CD's own");
+            println!("CustomResourceDefinition/{name} kept: the cluster serves another installation's own");
             continue;
         }
         argo_kept.push(crd);

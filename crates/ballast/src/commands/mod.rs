@@ -27,6 +27,7 @@ pub mod install;
 mod local;
 mod reconcile;
 mod render;
+pub(crate) mod seal;
 mod sops;
 mod sync;
 mod target;
@@ -46,6 +47,7 @@ pub async fn run(cli: Cli) -> Result<u8> {
         Command::Build(args) => build::run(args).await,
         Command::Template(args) => template::run(args),
         Command::Sops(cmd) => sops::run(cmd),
+        Command::Seal(args) => seal::run(args, kubeconfig, context).await,
         Command::Helm(cmd) => helm::run(cmd, kubeconfig, context).await,
         Command::Helmfile(args) => helmfile::run(args, kubeconfig, context).await,
         Command::Render(args) => render::run(args),

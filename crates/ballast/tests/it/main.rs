@@ -67,6 +67,7 @@ mod render_safety;
 /// ownership by inclusion, validation before writing, crash safety.
 mod safety;
 /// SOPS: Kustomization `spec.decryption` end to end, `build --decryption-key-file`, `sops` CLI.
+mod sealed_secrets;
 mod sops;
 /// Git sources: refs, semver, HTTP auth, SSH host keys.
 mod source;
