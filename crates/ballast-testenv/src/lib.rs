@@ -9,11 +9,13 @@
 //!   basic or bearer auth) and SSH (`sshd` on 127.0.0.1 with its own host key).
 //! - [`charts`]: the reference helm CLI in a home of its own, chart repositories served over
 //!   HTTP (optionally with basic auth) and `docker-registry` with an htpasswd user.
+//! - [`gpg`]: a GnuPG key ring of its own and `git verify-commit` against it.
 //!
 //! A missing binary fails the test with a message saying how to install it; nothing skips.
 
 pub mod charts;
 pub mod git;
+pub mod gpg;
 mod http_git;
 pub mod ssh;
 
