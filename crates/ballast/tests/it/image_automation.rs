@@ -656,6 +656,7 @@ fn signed_commits_refspecs_push_options_and_index_digests() {
                     - {{ $file }}: {{ $o.Kind }} {{ $o.Namespace }}/{{ $o.Name }}{{ range $changes }} {{ .OldValue }} -> {{ .NewValue }}{{ end }}\n\
                     {{ end }}{{ end }}";
     let key_yaml = serde_json::to_string(&gpg.secret_key).unwrap();
+    install();
     apply(&format!(
         r#"apiVersion: v1
 kind: Secret
@@ -707,7 +708,7 @@ spec:
     push:
       branch: auto
       refspec: refs/heads/auto:refs/heads/review/auto
-      options: {{ci.skip: "", note: hello}}
+      options: {{ci.skip: "true", note: hello}}
 ---
 apiVersion: image.toolkit.fluxcd.io/v1
 kind: ImageUpdateAutomation
@@ -724,7 +725,6 @@ spec:
 "#,
         template_yaml = serde_json::to_string(template).unwrap()
     ));
-    install();
     let _controller = ControllerProcess::start(&ns, &[]);
 
     // The index tag is chosen and its digest is the index's own, not a platform's.
@@ -777,7 +777,7 @@ spec:
     );
     // Both pushes (branch, refspec) carried the options, in Flux's form.
     let options = std::fs::read_to_string(&seen).unwrap();
-    assert_eq!(options, "2:ci.skip:note=hello\n".repeat(2), "{options}");
+    assert_eq!(options, "2:ci.skip=true:note=hello\n".repeat(2), "{options}");
     let a = wait_for("signed automation ready", 60, || {
         let a = get("imageupdateautomation", Some(&ns), "signed")?;
         (a["status"]["lastPushCommit"] == commit.as_str()).then_some(a)
