@@ -339,16 +339,24 @@ pub struct GitCheckoutSpec {
 pub struct CommitSpec {
     /// The author of the commits.
     pub author: CommitUser,
-    /// Key to sign commits with. Not supported yet.
+    /// OpenPGP key to sign commits with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
-    #[schemars(schema_with = "crate::meta::any_json")]
-    pub signing_key: Option<serde_json::Value>,
+    pub signing_key: Option<SigningKey>,
     /// Go template of the commit message.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template: Option<String>,
     /// Values given to the template as `.Values`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub message_template_values: Option<BTreeMap<String, String>>,
+}
+
+/// `git.commit.signingKey`: a Secret holding an armored OpenPGP private key in `git.asc` and,
+/// when the key is protected, its `passphrase`.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[serde(rename_all = "camelCase")]
+pub struct SigningKey {
+    /// The Secret, in the automation's namespace.
+    pub secret_ref: crate::meta::LocalObjectReference,
 }
 
 /// A commit's author.
@@ -367,10 +375,10 @@ pub struct PushSpec {
     /// Branch to push to (created from the checkout branch when missing).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub branch: Option<String>,
-    /// A refspec to push. Not supported yet.
+    /// A refspec (`src:dst`) pushed as well, after the branch.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub refspec: Option<String>,
-    /// Git push options. Not supported yet.
+    /// Git push options (`git push -o key=value`; `-o key` for an empty value).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub options: Option<BTreeMap<String, String>>,
 }

@@ -10,7 +10,8 @@
 //! - `status.latestRef{name, tag, digest}` (and `v1beta2`'s `latestImage`); the image chosen
 //!   before is kept in `observedPreviousRef`; with `digestReflectionPolicy: IfNotPresent` the
 //!   digest is looked up once per tag, with `Always` at every run, with `Never` (the default) not
-//!   at all;
+//!   at all; the digest is the one the tag resolves to, for a multi-platform tag the image
+//!   index's (or Docker manifest list's) own digest, as Flux reports it;
 //! - when nothing matches, `latestRef` keeps the previous choice and `Ready=False` says why.
 
 use std::sync::Arc;
@@ -221,14 +222,14 @@ async fn evaluate(
         "IfNotPresent" if known.is_some() => known,
         "IfNotPresent" | "Always" => {
             let (client, url, _) = image_repository::client(&repo, ctx).await?;
-            let manifest = client.manifest(&url, &chosen.tag).await.map_err(|e| {
+            let digest = client.reference_digest(&url, &chosen.tag).await.map_err(|e| {
                 crate::chart_source::fetch_error(
                     &format!("failed to read the digest of {}:{}", chosen.name, chosen.tag),
                     e,
                     image_repository::READ_OPERATION_FAILED,
                 )
             })?;
-            Some(manifest.digest)
+            Some(digest)
         }
         _ => None,
     };

@@ -19,6 +19,11 @@
 //!   the checkout branch by [`ballast_source::WriteCheckout::push_rebasing`]: a branch that
 //!   moved meanwhile is fetched, the setters run again on its new head, and the push retried
 //!   (at most [`PUSH_ATTEMPTS`] times) — a concurrent commit is never overwritten;
+//! - with `git.commit.signingKey`, the Secret's `git.asc` OpenPGP key (unlocked with its
+//!   `passphrase`) signs every commit; a missing or unusable key fails the run before anything
+//!   is cloned, naming the Secret, never showing the key or the passphrase;
+//! - `git.push.options` go with every push; `git.push.refspec` is pushed once the branch is,
+//!   never forced (a forced or deleting refspec is refused);
 //! - status: `lastAutomationRunTime` every run, `lastPushCommit`/`lastPushTime` only on a push,
 //!   `observedPolicies`, `observedSourceRevision`; failures with Flux's reasons
 //!   (`GitOperationFailed`, `UpdateFailed`, `InvalidSourceConfiguration`,
@@ -26,15 +31,13 @@
 
 use std::collections::BTreeMap;
 use std::path::{Component, Path, PathBuf};
-use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Duration;
 
 use ballast_api::GitRepository;
 use ballast_api::image::{ImagePolicy, ImageRef, ImageUpdateAutomation, ImageUpdateAutomationStatus};
 use ballast_api::meta::RECONCILE_REQUEST_ANNOTATION;
-use ballast_gotemplate::{Map, Object, Templates, Value};
-use ballast_image::{Change, ObjectId};
+use ballast_source::commit_signing::CommitSigner;
 use ballast_source::{FetchOptions, GitRef, Pushed, RebaseError};
 use kube::api::{Api, ListParams, Patch, PatchParams};
 use kube::runtime::controller::Action;
@@ -45,12 +48,11 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::ReconcileError;
+pub use crate::image_message::{Changed, DEFAULT_MESSAGE, commit_message};
 use crate::status::{mark_failed, mark_ready};
 
 /// Pushes tried before giving up on a branch that keeps moving.
 pub const PUSH_ATTEMPTS: usize = 5;
-/// Flux's default commit message.
-pub const DEFAULT_MESSAGE: &str = "Update from image update automation";
 /// Files and directories visited at most under `update.path`.
 pub const MAX_ENTRIES: usize = 100_000;
 /// Largest file read for markers.
@@ -66,13 +68,6 @@ fn failure(reason: &'static str, message: impl Into<String>) -> ReconcileError {
         reason,
         message: message.into(),
     }
-}
-
-/// What one run of the setters changed: per file (relative to the work tree), the changes.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct Changed {
-    /// Changes by file path.
-    pub files: BTreeMap<String, Vec<Change>>,
 }
 
 /// Runs the setters over `path` (relative) of the work tree `root`, writing every file whose
@@ -172,115 +167,6 @@ fn visit(
     Ok(())
 }
 
-/// `.AutomationObject`: prints as `namespace/name`, with fields `Name` and `Namespace`.
-struct NamespacedName {
-    namespace: String,
-    name: String,
-}
-
-impl Object for NamespacedName {
-    fn type_name(&self) -> String {
-        "types.NamespacedName".into()
-    }
-    fn kind(&self) -> &'static str {
-        "struct"
-    }
-    fn field(&self, name: &str) -> Option<Value> {
-        match name {
-            "Name" => Some(Value::str(&self.name)),
-            "Namespace" => Some(Value::str(&self.namespace)),
-            "String" => Some(Value::str(&self.fmt_go())),
-            _ => None,
-        }
-    }
-    fn fmt_go(&self) -> String {
-        format!("{}/{}", self.namespace, self.name)
-    }
-    fn to_data(&self) -> Value {
-        let mut m = Map::new();
-        m.insert("Name".into(), Value::str(&self.name));
-        m.insert("Namespace".into(), Value::str(&self.namespace));
-        Value::map(m)
-    }
-}
-
-fn object_key(o: &Option<ObjectId>) -> String {
-    match o {
-        Some(o) if o.namespace.is_empty() => format!("{}/{}", o.kind, o.name),
-        Some(o) => format!("{}/{}/{}", o.kind, o.namespace, o.name),
-        None => String::new(),
-    }
-}
-
-fn change_value(c: &Change) -> Value {
-    let mut m = Map::new();
-    m.insert("OldValue".into(), Value::str(&c.old_value));
-    m.insert("NewValue".into(), Value::str(&c.new_value));
-    m.insert("Setter".into(), Value::str(&c.setter));
-    Value::map(m)
-}
-
-/// The commit message: `template` (Flux's default when empty) run with Flux's data. Objects,
-/// as keys of `.Changed.FileChanges` and `.Changed.Objects`, are written `Kind/namespace/name`.
-/// Templates using fields Flux removed (`.Updated`, `.Changed.ImageResult`) are refused.
-pub fn commit_message(
-    template: Option<&str>,
-    automation: (&str, &str),
-    values: &BTreeMap<String, String>,
-    changed: &Changed,
-) -> Result<String, String> {
-    let Some(template) = template.filter(|t| !t.trim().is_empty()) else {
-        return Ok(DEFAULT_MESSAGE.to_string());
-    };
-    for removed in [".Updated", ".Changed.ImageResult"] {
-        if template.contains(removed) {
-            return Err(format!(
-                "messageTemplate uses {removed}, which Flux's v1 API removed; use .Changed"
-            ));
-        }
-    }
-    let mut files = Map::new();
-    let mut objects: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-    let mut all = Vec::new();
-    for (file, changes) in &changed.files {
-        let mut per_object: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-        for c in changes {
-            let v = change_value(c);
-            per_object.entry(object_key(&c.object)).or_default().push(v.clone());
-            objects.entry(object_key(&c.object)).or_default().push(v.clone());
-            all.push(v);
-        }
-        let per_object: Map = per_object.into_iter().map(|(k, v)| (k, Value::list(v))).collect();
-        files.insert(file.clone(), Value::map(per_object));
-    }
-    let mut changed_map = Map::new();
-    changed_map.insert("FileChanges".into(), Value::map(files));
-    changed_map.insert(
-        "Objects".into(),
-        Value::map(objects.into_iter().map(|(k, v)| (k, Value::list(v))).collect()),
-    );
-    changed_map.insert("Changes".into(), Value::list(all));
-    let mut data = Map::new();
-    data.insert(
-        "AutomationObject".into(),
-        Value::Object(Rc::new(NamespacedName {
-            namespace: automation.0.to_string(),
-            name: automation.1.to_string(),
-        })),
-    );
-    data.insert("Changed".into(), Value::map(changed_map));
-    data.insert(
-        "Values".into(),
-        Value::map(values.iter().map(|(k, v)| (k.clone(), Value::str(v))).collect()),
-    );
-    let mut set = Templates::new(Rc::new(ballast_helm::funcs::sprig()));
-    set.root_name("commit message");
-    set.parse("commit message", template)
-        .map_err(|e| format!("messageTemplate: {}", e.message))?;
-    set.execute("commit message", &Value::map(data))
-        .map_err(|e| format!("messageTemplate: {}", e.message))
-}
-
 /// Every ImageUpdateAutomation of `store` in the namespace of `policy`.
 pub fn automations_for(
     store: &Store<ImageUpdateAutomation>,
@@ -295,22 +181,27 @@ pub fn automations_for(
         .collect()
 }
 
-fn unsupported(a: &ImageUpdateAutomation) -> Vec<&'static str> {
-    let mut out = Vec::new();
-    if let Some(git) = &a.spec.git {
-        if git.commit.signing_key.is_some() {
-            out.push("spec.git.commit.signingKey");
-        }
-        if let Some(push) = &git.push {
-            if push.refspec.is_some() {
-                out.push("spec.git.push.refspec");
-            }
-            if push.options.as_ref().is_some_and(|o| !o.is_empty()) {
-                out.push("spec.git.push.options");
-            }
-        }
-    }
-    out
+/// The commit signer of `git.commit.signingKey`: the Secret's `git.asc` key, unlocked with
+/// its `passphrase`. Errors name the Secret and the key, never their values.
+async fn signer(
+    ctx: &Context,
+    ns: &str,
+    git: &ballast_api::image::GitSpec,
+) -> Result<Option<CommitSigner>, ReconcileError> {
+    let Some(key) = &git.commit.signing_key else {
+        return Ok(None);
+    };
+    let name = &key.secret_ref.name;
+    let data = crate::chart_source::secret_data(&ctx.client, ns, name).await?;
+    let armored = data.get("git.asc").ok_or_else(|| {
+        failure(
+            INVALID_SOURCE,
+            format!("signing key secret '{ns}/{name}' does not contain a 'git.asc' key"),
+        )
+    })?;
+    CommitSigner::from_armored(armored, data.get("passphrase").map(Vec::as_slice))
+        .map(Some)
+        .map_err(|e| failure(INVALID_SOURCE, format!("secret '{ns}/{name}': {e}")))
 }
 
 /// Reconciles one ImageUpdateAutomation.
@@ -393,13 +284,6 @@ async fn run(
     ns: &str,
     status: &mut ImageUpdateAutomationStatus,
 ) -> Result<Option<(String, String, String)>, ReconcileError> {
-    let missing = unsupported(auto);
-    if !missing.is_empty() {
-        return Err(ReconcileError::Invalid(format!(
-            "not supported yet: {}",
-            missing.join(", ")
-        )));
-    }
     let update = auto.spec.update.clone().unwrap_or_default();
     if update.strategy.as_deref().is_some_and(|s| s != "Setters") {
         return Err(ReconcileError::Invalid(format!(
@@ -454,6 +338,10 @@ async fn run(
         .and_then(|p| p.branch.clone())
         .filter(|b| !b.is_empty())
         .unwrap_or_else(|| branch.clone());
+    let push = git.push.clone().unwrap_or_default();
+    let refspec = push.refspec.clone().filter(|r| !r.is_empty());
+    let push_options = push.options.clone().unwrap_or_default();
+    let signer = signer(ctx, ns, &git).await?;
     let selected = policies(auto, ctx, ns).await?;
     status.observed_policies = Some(selected.clone());
     let access = crate::git_repository::GitAccess::of(ctx);
@@ -469,6 +357,15 @@ async fn run(
     let pushed = tokio::task::spawn_blocking(move || {
         let mut checkout = ballast_source::checkout_for_write(&source, &options).map_err(ReconcileError::from)?;
         checkout.set_push_branch(&push_branch);
+        if let Some(refspec) = &refspec {
+            checkout
+                .set_push_refspec(refspec)
+                .map_err(|e| ReconcileError::Invalid(format!("spec.git.push.refspec: {e}")))?;
+        }
+        checkout.set_push_options(&push_options);
+        if let Some(signer) = signer {
+            checkout.set_signer(signer);
+        }
         let lookup = |pns: &str, pname: &str| {
             (pns == own_ns)
                 .then(|| selected.get(pname))
@@ -504,7 +401,11 @@ async fn run(
                         "\n(pushed at attempt {attempts}: the branch moved meanwhile; the update was redone on its new head)"
                     ));
                 }
-                Ok((Some((commit, push_branch, message)), head))
+                let target = match &refspec {
+                    Some(r) => format!("{push_branch}' and refspec '{r}"),
+                    None => push_branch,
+                };
+                Ok((Some((commit, target, message)), head))
             }
             Err(RebaseError::Git(e)) => Err(failure(GIT_FAILED, e.to_string())),
             Err(RebaseError::Edit(e)) if e.starts_with("messageTemplate") || e.contains("update.path") => {
@@ -571,38 +472,5 @@ mod tests {
         );
         // A second run finds nothing to change.
         assert!(update_tree(&root, "", &lookup).unwrap().files.is_empty());
-    }
-
-    #[test]
-    fn commit_messages_use_flux_template_data() {
-        let mut changed = Changed::default();
-        changed.files.insert(
-            "apps/deploy.yaml".into(),
-            vec![Change {
-                line: 2,
-                old_value: "app:1.0.0".into(),
-                new_value: "app:2.0.0".into(),
-                setter: "ns:app".into(),
-                object: Some(ObjectId {
-                    api_version: "apps/v1".into(),
-                    kind: "Deployment".into(),
-                    name: "web".into(),
-                    namespace: "prod".into(),
-                }),
-            }],
-        );
-        let values: BTreeMap<String, String> = [("env".to_string(), "prod".to_string())].into();
-        assert_eq!(
-            commit_message(None, ("ns", "auto"), &values, &changed).unwrap(),
-            DEFAULT_MESSAGE
-        );
-        let t = "Automation {{ .AutomationObject }} ({{ .Values.env }})\n{{ range $f, $o := .Changed.FileChanges }}- {{ $f }}\n{{ end }}{{ range $k, $c := .Changed.Objects }}{{ $k }}{{ range $c }}: {{ .OldValue }} -> {{ .NewValue }}{{ end }}\n{{ end }}{{ len .Changed.Changes }} {{ upper \"x\" }}";
-        assert_eq!(
-            commit_message(Some(t), ("ns", "auto"), &values, &changed).unwrap(),
-            "Automation ns/auto (prod)\n- apps/deploy.yaml\nDeployment/prod/web: app:1.0.0 -> app:2.0.0\n1 X"
-        );
-        let e = commit_message(Some("{{ .Updated }}"), ("ns", "a"), &values, &changed).unwrap_err();
-        assert!(e.contains(".Updated"), "{e}");
-        assert!(commit_message(Some("{{ .Nope"), ("ns", "a"), &values, &changed).is_err());
     }
 }

@@ -62,6 +62,7 @@ pub mod helm_chart;
 pub mod helm_release;
 pub mod helm_repository;
 mod http;
+mod image_message;
 pub mod image_policy;
 pub mod image_repository;
 pub mod image_update;

@@ -117,6 +117,7 @@ fn length(v: &Value) -> Result<usize, String> {
         Value::List(l) => Ok(l.len()),
         Value::Map(m) => Ok(m.borrow().len()),
         Value::Object(o) if o.entries().is_some() => length(&v.as_map_value()),
+        Value::Object(o) if o.keyed_entries().is_some() => Ok(o.keyed_entries().map_or(0, |e| e.len())),
         other => Err(format!("len of type {}", other.type_name())),
     }
 }

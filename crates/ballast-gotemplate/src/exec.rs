@@ -365,6 +365,15 @@ impl<'a> Exec<'a> {
             Value::Object(o) if o.entries().is_some() => {
                 return self.range_items(dot, b, &val.as_map_value(), mark);
             }
+            Value::Object(o) if o.keyed_entries().is_some() => {
+                let entries = o.keyed_entries().unwrap_or_default();
+                for (k, v) in &entries {
+                    if self.iteration(b, k.clone(), false, v, true, mark)? {
+                        break;
+                    }
+                }
+                !entries.is_empty()
+            }
             _ => {
                 return Err(self.error_here(format!("range can't iterate over {}", val)).into());
             }

@@ -67,6 +67,12 @@ pub trait Object {
     fn entries(&self) -> Option<Map> {
         None
     }
+    /// For a Go map whose keys are not strings (e.g. struct keys): its entries in Go's sorted
+    /// key order; `range` gives each key as the index value, `len` counts them. `None` (the
+    /// default) for every other type.
+    fn keyed_entries(&self) -> Option<Vec<(Value, Value)>> {
+        None
+    }
     /// For a Go struct: its JSON fields in declaration order, as encoding/json writes them
     /// (`toJson` keeps struct order where a map's keys are sorted); `None` (the default) to
     /// encode [`Object::to_data`].
@@ -111,7 +117,10 @@ impl Value {
             Value::Bytes(b) => !b.is_empty(),
             Value::List(l) => !l.is_empty(),
             Value::Map(m) => !m.borrow().is_empty(),
-            Value::Object(o) => o.entries().is_none_or(|e| !e.is_empty()),
+            Value::Object(o) => match o.keyed_entries() {
+                Some(e) => !e.is_empty(),
+                None => o.entries().is_none_or(|e| !e.is_empty()),
+            },
         }
     }
 

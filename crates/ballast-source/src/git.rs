@@ -11,6 +11,7 @@ use ballast_core::{Artifact, Revision};
 use base64::Engine;
 use sha2::{Digest, Sha256};
 
+use crate::commit_signing::CommitSigner;
 use crate::{Auth, FetchOptions, GitRef, GitSource, SemverRange, SourceError, redact_url};
 
 /// Resolves `source.reference` on the remote and returns the artifact of that commit, fetching
@@ -848,6 +849,9 @@ pub struct WriteCheckout {
     dir: tempfile::TempDir,
     branch: String,
     push_branch: Option<String>,
+    push_refspec: Option<String>,
+    push_options: Vec<String>,
+    signer: Option<CommitSigner>,
     source: GitSource,
     options: FetchOptions,
 }
@@ -888,6 +892,9 @@ pub fn checkout_for_write(source: &GitSource, options: &FetchOptions) -> Result<
         dir,
         branch: branch.clone(),
         push_branch: None,
+        push_refspec: None,
+        push_options: Vec::new(),
+        signer: None,
         source: source.clone(),
         options: options.clone(),
     })
@@ -904,6 +911,73 @@ impl WriteCheckout {
     /// branch plus the new commit, force-pushed as Flux does: it belongs to the automation.
     pub fn set_push_branch(&mut self, branch: &str) {
         self.push_branch = (branch != self.branch).then(|| branch.to_string());
+    }
+
+    /// Makes [`WriteCheckout::push_rebasing`] also push `refspec` (`src:dst`, Flux's
+    /// `git.push.refspec`) once the branch is pushed, without force: `src` names a ref of this
+    /// checkout (`HEAD`, `refs/heads/<checkout or push branch>`). A deletion (empty `src`), a
+    /// forced refspec (`+`) and anything but one `src:dst` pair are refused, as Flux does.
+    pub fn set_push_refspec(&mut self, refspec: &str) -> Result<(), SourceError> {
+        let invalid = |why: &str| SourceError::Invalid(format!("push refspec {refspec:?}: {why}"));
+        if refspec.starts_with('+') {
+            return Err(invalid("forced refspecs are not supported"));
+        }
+        let Some((src, dst)) = refspec.split_once(':') else {
+            return Err(invalid("expected <src>:<dst>"));
+        };
+        if src.is_empty() {
+            return Err(invalid("deletion refspecs are not supported"));
+        }
+        let bad = |r: &str| {
+            r.is_empty()
+                || r.contains(':')
+                || r.starts_with('-')
+                || r.chars()
+                    .any(|c| c.is_whitespace() || c.is_control() || "~^?*[\\".contains(c))
+                || r.contains("..")
+        };
+        if bad(src) || bad(dst) {
+            return Err(invalid("not a valid reference pair"));
+        }
+        self.push_refspec = Some(refspec.to_string());
+        Ok(())
+    }
+
+    /// Push options sent with every push (`git push -o key=value`, or `-o key` for an empty
+    /// value; Flux's `git.push.options`). The server must accept push options.
+    pub fn set_push_options(&mut self, options: &BTreeMap<String, String>) {
+        self.push_options = options
+            .iter()
+            .map(|(k, v)| if v.is_empty() { k.clone() } else { format!("{k}={v}") })
+            .collect();
+    }
+
+    /// Signs every commit made from now on with `signer` (a `gpgsig` header, as `git commit -S`
+    /// writes it).
+    pub fn set_signer(&mut self, signer: CommitSigner) {
+        self.signer = Some(signer);
+    }
+
+    /// `git push` arguments before the refspec: the push options.
+    fn push_args(&self) -> Vec<&str> {
+        self.push_options.iter().flat_map(|o| ["-o", o.as_str()]).collect()
+    }
+
+    /// Rewrites `HEAD` as the same commit signed by the signer (the work tree is unchanged).
+    fn sign_head(&self, git: &Git<'_>, signer: &CommitSigner) -> Result<String, SourceError> {
+        let raw = git.run_in(self.path(), &["cat-file", "commit", "HEAD"])?;
+        let signed = signer
+            .sign_commit(&raw)
+            .map_err(|e| SourceError::Invalid(e.to_string()))?;
+        let file = tempfile::NamedTempFile::new().map_err(|e| SourceError::Local(e.to_string()))?;
+        fs::write(file.path(), &signed).map_err(|e| SourceError::Local(e.to_string()))?;
+        let path = file.path().display().to_string();
+        let new = git.run_in(self.path(), &["hash-object", "-t", "commit", "-w", &path])?;
+        let new = String::from_utf8_lossy(&new).trim().to_string();
+        let old = git.run_in(self.path(), &["rev-parse", "HEAD"])?;
+        let old = String::from_utf8_lossy(&old).trim().to_string();
+        git.run_in(self.path(), &["update-ref", "-m", "sign", "HEAD", &new, &old])?;
+        Ok(new)
     }
 
     /// Commits every change; returns the new commit, or `None` when nothing changed.
@@ -923,8 +997,21 @@ impl WriteCheckout {
         let email = format!("user.email={author_email}");
         git.run_in(
             self.path(),
-            &["-c", &name, "-c", &email, "commit", "--quiet", "-m", message],
+            &[
+                "-c",
+                &name,
+                "-c",
+                &email,
+                "commit",
+                "--quiet",
+                "--no-verify",
+                "-m",
+                message,
+            ],
         )?;
+        if let Some(signer) = &self.signer {
+            return self.sign_head(&git, signer).map(Some);
+        }
         let head = git.run_in(self.path(), &["rev-parse", "HEAD"])?;
         Ok(Some(String::from_utf8_lossy(&head).trim().to_string()))
     }
@@ -946,10 +1033,13 @@ impl WriteCheckout {
     ///
     /// `apply` is called once per attempt, on a clean work tree at the branch head; the message
     /// is computed from its result by `message`. With [`WriteCheckout::set_push_branch`] the
-    /// commit goes to that branch instead (force-pushed, so never refused). Returns what was
-    /// pushed, or
-    /// [`Pushed::Nothing`] when `apply` left nothing to commit (nothing is pushed then). Other
-    /// errors (authentication, an unreachable remote) are returned at once, without a retry.
+    /// commit goes to that branch instead (force-pushed, so never refused). Every push carries
+    /// the [`WriteCheckout::set_push_options`]; once the commit is pushed, the
+    /// [`WriteCheckout::set_push_refspec`] is pushed too (once, never forced). Commits are
+    /// signed when [`WriteCheckout::set_signer`] was called. The retry rule is
+    /// [`push_retrying`]'s. Returns what was pushed, or [`Pushed::Nothing`] when `apply` left
+    /// nothing to commit (nothing is pushed then). Other errors (authentication, an
+    /// unreachable remote, a refused refspec) are returned at once, without a retry.
     pub fn push_rebasing<T, E>(
         &self,
         attempts: usize,
@@ -966,40 +1056,106 @@ impl WriteCheckout {
         } else {
             "--no-force"
         };
-        let mut last = None;
-        for attempt in 0..attempts.max(1) {
-            if attempt > 0 {
-                let branch = format!("refs/heads/{}", self.branch);
-                git.run_in(self.path(), &["fetch", "--quiet", "origin", &branch])?;
-                git.run_in(self.path(), &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
-                git.run_in(self.path(), &["clean", "--quiet", "-fdx"])?;
-            }
-            let edit = apply(self.path()).map_err(RebaseError::Edit)?;
-            let text = message(&edit).map_err(RebaseError::Edit)?;
-            let Some(commit) = self.commit_all(&text, author.0, author.1)? else {
-                return Ok(Pushed::Nothing);
-            };
-            match git.run_in(self.path(), &["push", force, "origin", &spec]) {
-                Ok(_) => {
-                    return Ok(Pushed::Commit {
+        let mut push = vec!["push", force];
+        push.extend(self.push_args());
+        push.extend(["origin", spec.as_str()]);
+        let outcome = push_retrying(attempts, |attempt| {
+            let mut run = || -> Result<PushAttempt<Pushed<T>, RebaseError<E>>, RebaseError<E>> {
+                if attempt > 0 {
+                    let branch = format!("refs/heads/{}", self.branch);
+                    git.run_in(self.path(), &["fetch", "--quiet", "origin", &branch])?;
+                    git.run_in(self.path(), &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
+                    git.run_in(self.path(), &["clean", "--quiet", "-fdx"])?;
+                }
+                let edit = apply(self.path()).map_err(RebaseError::Edit)?;
+                let text = message(&edit).map_err(RebaseError::Edit)?;
+                let Some(commit) = self.commit_all(&text, author.0, author.1)? else {
+                    return Ok(PushAttempt::Pushed(Pushed::Nothing));
+                };
+                Ok(match git.run_in(self.path(), &push) {
+                    Ok(_) => PushAttempt::Pushed(Pushed::Commit {
                         commit,
                         edit,
                         attempts: attempt + 1,
-                    });
-                }
-                Err(SourceError::Unreachable { message, .. } | SourceError::Auth { message, .. })
-                    if is_rejected(&message) =>
-                {
-                    last = Some(message)
-                }
-                Err(e) => return Err(e.into()),
+                    }),
+                    Err(SourceError::Unreachable { message, .. } | SourceError::Auth { message, .. })
+                        if is_push_rejected(&message) =>
+                    {
+                        PushAttempt::Rejected(message)
+                    }
+                    Err(e) => PushAttempt::Failed(e.into()),
+                })
+            };
+            run().unwrap_or_else(PushAttempt::Failed)
+        });
+        let pushed = match outcome {
+            Ok((pushed, _)) => pushed,
+            Err(PushRetryError::Failed(e)) => return Err(e),
+            Err(PushRetryError::Retries { attempts, message }) => {
+                return Err(RebaseError::Retries { attempts, message });
             }
+        };
+        if let (Pushed::Commit { .. }, Some(refspec)) = (&pushed, &self.push_refspec) {
+            if let Some(branch) = &self.push_branch {
+                // As in Flux's checkout, the push branch is a local branch holding the commit.
+                git.run_in(self.path(), &["branch", "--force", "--quiet", branch, "HEAD"])?;
+            }
+            let mut push = vec!["push", "--quiet", "--no-force"];
+            push.extend(self.push_args());
+            push.extend(["origin", "--", refspec.as_str()]);
+            git.run_in(self.path(), &push)?;
         }
-        Err(RebaseError::Retries {
-            attempts: attempts.max(1),
-            message: last.unwrap_or_default(),
-        })
+        Ok(pushed)
     }
+}
+
+/// What one attempt of [`push_retrying`] came to.
+#[derive(Debug)]
+pub enum PushAttempt<T, E> {
+    /// Done (pushed, or nothing to push).
+    Pushed(T),
+    /// The remote refused the push because the branch moved (git's message): retry.
+    Rejected(String),
+    /// Any other failure: no retry.
+    Failed(E),
+}
+
+/// Why [`push_retrying`] gave up.
+#[derive(Debug)]
+pub enum PushRetryError<E> {
+    /// An attempt failed for another reason than a moved branch.
+    Failed(E),
+    /// Every attempt was refused because the branch kept moving.
+    Retries {
+        /// Attempts made.
+        attempts: usize,
+        /// Git's last refusal.
+        message: String,
+    },
+}
+
+/// The one retry rule of every push that must not lose a commit: runs `attempt(0)`,
+/// `attempt(1)`, ... until one pushes or fails for a reason other than a moved branch, at most
+/// `attempts` times (at least once). `attempt(n)` with `n > 0` first catches up with the
+/// branch that moved (fetch, then rebase or redo the edit) and never forces. Returns the
+/// result and the attempts made.
+pub fn push_retrying<T, E>(
+    attempts: usize,
+    mut attempt: impl FnMut(usize) -> PushAttempt<T, E>,
+) -> Result<(T, usize), PushRetryError<E>> {
+    let attempts = attempts.max(1);
+    let mut last = String::new();
+    for n in 0..attempts {
+        match attempt(n) {
+            PushAttempt::Pushed(t) => return Ok((t, n + 1)),
+            PushAttempt::Rejected(message) => last = message,
+            PushAttempt::Failed(e) => return Err(PushRetryError::Failed(e)),
+        }
+    }
+    Err(PushRetryError::Retries {
+        attempts,
+        message: last,
+    })
 }
 
 /// True when `text` holds the HTTP status `code` as a word of its own (not inside a commit hash
@@ -1015,7 +1171,7 @@ fn has_status(text: &str, code: &str) -> bool {
 /// A push refused because the remote branch moved (`git push` says `[rejected]`, `fetch first`
 /// or `non-fast-forward`; or, when it moved while the push was received, `cannot lock ref` /
 /// `failed to update ref`).
-fn is_rejected(message: &str) -> bool {
+pub fn is_push_rejected(message: &str) -> bool {
     [
         "[rejected]",
         "non-fast-forward",
@@ -1176,6 +1332,111 @@ mod tests {
         assert_eq!(sh(&remote, &["rev-parse", "main"]), main);
         assert_eq!(sh(&remote, &["log", "--format=%s", "-1", "image-updates"]), "review me");
         assert_eq!(sh(&remote, &["rev-parse", "image-updates^"]), main);
+    }
+
+    #[test]
+    fn signed_commits_pass_git_verify_commit_and_bad_keys_are_refused() {
+        use crate::commit_signing::CommitSigner;
+        let gpg = ballast_testenv::gpg::GpgHome::generate("Bot <bot@example.invalid>", "s3cret phrase");
+        let key = gpg.secret_key.as_bytes();
+        assert!(
+            CommitSigner::from_armored(key, None)
+                .unwrap_err()
+                .to_string()
+                .contains("passphrase")
+        );
+        let wrong = CommitSigner::from_armored(key, Some(b"nope")).unwrap_err().to_string();
+        assert!(wrong.contains("unlock") && !wrong.contains("nope"), "{wrong}");
+        assert!(CommitSigner::from_armored(b"not a key", None).is_err());
+        // Like Go's ReadArmoredKeyRing, only the first armored block is read.
+        let twice = format!("{}{}", gpg.secret_key, gpg.secret_key);
+        let first = CommitSigner::from_armored(twice.as_bytes(), Some(b"s3cret phrase")).unwrap();
+        assert_eq!(first.fingerprint().to_uppercase(), gpg.fingerprint);
+        let signer = CommitSigner::from_armored(key, Some(b"s3cret phrase")).unwrap();
+        assert_eq!(signer.fingerprint().to_uppercase(), gpg.fingerprint);
+
+        let (tmp, source, options) = remote_and_checkout();
+        let remote = tmp.path().join("remote.git");
+        let mut checkout = checkout_for_write(&source, &options).unwrap();
+        checkout.set_signer(signer);
+        let pushed = checkout
+            .push_rebasing(
+                3,
+                ("bot", "bot@example.invalid"),
+                |dir| fs::write(dir.join("app.yaml"), "image: app:4.0.0\n"),
+                |_| Ok::<_, std::io::Error>("signed update\n\nwith a body".to_string()),
+            )
+            .unwrap();
+        let Pushed::Commit { commit, .. } = pushed else {
+            panic!("nothing pushed")
+        };
+        assert_eq!(sh(&remote, &["rev-parse", "main"]), commit);
+        let status = gpg.verify_commit(&remote, &commit).unwrap();
+        assert!(status.contains("GOODSIG") && status.contains("VALIDSIG"), "{status}");
+        assert!(status.contains(&gpg.fingerprint), "{status}");
+        assert_eq!(
+            sh(&remote, &["log", "--format=%an|%B", "-1", "main"]),
+            "bot|signed update\n\nwith a body"
+        );
+        // An unsigned commit is refused by the same check.
+        let parent = sh(&remote, &["rev-parse", "main^"]);
+        assert!(gpg.verify_commit(&remote, &parent).is_err());
+    }
+
+    #[test]
+    fn push_refspec_and_push_options_follow_flux() {
+        let (tmp, source, options) = remote_and_checkout();
+        let remote = tmp.path().join("remote.git");
+        sh(&remote, &["config", "receive.advertisePushOptions", "true"]);
+        let hook = remote.join("hooks/pre-receive");
+        let seen = tmp.path().join("push-options");
+        fs::write(
+            &hook,
+            format!(
+                "#!/bin/sh\ni=0\nwhile [ $i -lt \"${{GIT_PUSH_OPTION_COUNT:-0}}\" ]; do eval \"echo \\$GIT_PUSH_OPTION_$i\" >> '{}'; i=$((i+1)); done\n",
+                seen.display()
+            ),
+        )
+        .unwrap();
+        fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+        let mut checkout = checkout_for_write(&source, &options).unwrap();
+        for bad in [
+            "+refs/heads/main:refs/heads/x",
+            ":refs/heads/x",
+            "refs/heads/main",
+            "a:b c",
+            "-x:y",
+        ] {
+            assert!(checkout.set_push_refspec(bad).is_err(), "{bad}");
+        }
+        checkout.set_push_branch("auto");
+        checkout
+            .set_push_refspec("refs/heads/auto:refs/heads/for-review")
+            .unwrap();
+        checkout.set_push_options(&BTreeMap::from([
+            ("merge_request.create".to_string(), String::new()),
+            ("merge_request.target".to_string(), "release".to_string()),
+        ]));
+        let main = sh(&remote, &["rev-parse", "main"]);
+        let pushed = checkout
+            .push_rebasing(
+                3,
+                ("bot", "bot@example.invalid"),
+                |dir| fs::write(dir.join("app.yaml"), "image: app:5.0.0\n"),
+                |_| Ok::<_, std::io::Error>("update".to_string()),
+            )
+            .unwrap();
+        let Pushed::Commit { commit, .. } = pushed else {
+            panic!("nothing pushed")
+        };
+        assert_eq!(sh(&remote, &["rev-parse", "main"]), main, "the checkout branch moved");
+        assert_eq!(sh(&remote, &["rev-parse", "auto"]), commit);
+        assert_eq!(sh(&remote, &["rev-parse", "for-review"]), commit);
+        // Both pushes (branch, then refspec) carried the options.
+        assert_eq!(
+            fs::read_to_string(&seen).unwrap(),
+            "merge_request.create\nmerge_request.target=release\n".repeat(2)
+        );
     }
 
     #[test]

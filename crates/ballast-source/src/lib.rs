@@ -34,6 +34,7 @@
 pub mod artifact_store;
 pub mod chart_archive;
 pub mod chart_package;
+pub mod commit_signing;
 mod git;
 mod helm_index;
 pub mod helm_repo;
@@ -44,7 +45,10 @@ mod semver_range;
 use std::path::PathBuf;
 use std::time::Duration;
 
-pub use git::{ARTIFACT_GRACE, Pushed, RebaseError, WriteCheckout, cached, checkout_for_write, fetch};
+pub use git::{
+    ARTIFACT_GRACE, PushAttempt, PushRetryError, Pushed, RebaseError, WriteCheckout, cached, checkout_for_write, fetch,
+    is_push_rejected, push_retrying,
+};
 pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
 pub use remote::{BasicAuth, ChartSourceError, HttpClient, Proxy, TlsOptions, basic_auth_from_secret, tls_from_secret};
 pub use semver_range::SemverRange;

@@ -39,6 +39,11 @@ pub const MAX_MANIFEST_SIZE: u64 = 4 << 20;
 const MANIFEST_ACCEPT: &str =
     "application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
 
+/// Image manifests and multi-platform indexes, both OCI and Docker.
+const ANY_MANIFEST_ACCEPT: &str = "application/vnd.oci.image.index.v1+json, \
+     application/vnd.docker.distribution.manifest.list.v2+json, \
+     application/vnd.oci.image.manifest.v1+json, application/vnd.docker.distribution.manifest.v2+json";
+
 /// A repository in a registry, from `oci://host[:port]/path`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct OciUrl {
@@ -336,6 +341,30 @@ impl OciClient {
             });
         }
         parse_manifest(&resp.body, digest).map_err(|e| ChartSourceError::Invalid(format!("{repo}:{reference}: {e}")))
+    }
+
+    /// The digest of what `reference` (a tag) points at, as a registry client resolving it
+    /// reports it: an image manifest's, or a multi-platform image index's (OCI image index or
+    /// Docker manifest list) own digest — never one platform's. The digest is computed from
+    /// the bytes served; an answer that is not a manifest or an index is refused.
+    pub async fn reference_digest(&self, repo: &OciUrl, reference: &str) -> Result<String, ChartSourceError> {
+        let url = format!("{}/manifests/{reference}", self.base(repo));
+        let resp = self
+            .get(repo, &url, Some(ANY_MANIFEST_ACCEPT), MAX_MANIFEST_SIZE, "manifest")
+            .await?;
+        if resp.status == 404 {
+            return Err(ChartSourceError::NotFound(format!("{repo}: no manifest {reference:?}")));
+        }
+        check(&url, &resp)?;
+        let json: serde_json::Value = serde_json::from_slice(&resp.body)
+            .map_err(|e| ChartSourceError::Invalid(format!("{repo}:{reference}: manifest: {e}")))?;
+        let indexed = json.get("manifests").is_some_and(|m| m.is_array());
+        if !indexed && json.get("config").is_none() {
+            return Err(ChartSourceError::Invalid(format!(
+                "{repo}:{reference}: neither an image manifest nor an image index"
+            )));
+        }
+        Ok(sha256_digest(&resp.body))
     }
 
     /// The blob of `desc`, at most `limit` bytes, checked against its digest.

@@ -241,6 +241,8 @@ pub struct Registry {
     child: Child,
     /// Its port.
     pub port: u16,
+    user: String,
+    password: String,
     _dir: tempfile::TempDir,
 }
 
@@ -276,7 +278,13 @@ impl Registry {
             .stderr(std::fs::File::create(dir.path().join("registry.log")).expect("registry log"))
             .spawn()
             .expect("start docker-registry");
-        let registry = Registry { child, port, _dir: dir };
+        let registry = Registry {
+            child,
+            port,
+            user: user.to_string(),
+            password: password.to_string(),
+            _dir: dir,
+        };
         let deadline = Instant::now() + Duration::from_secs(20);
         while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
             assert!(Instant::now() < deadline, "the registry did not listen on {port}");
@@ -289,7 +297,139 @@ impl Registry {
     pub fn host(&self) -> String {
         format!("127.0.0.1:{}", self.port)
     }
+
+    /// `curl` as the registry's user; panics with curl's output on a failure.
+    fn curl(&self, args: &[&str]) -> String {
+        let user = format!("{}:{}", self.user, self.password);
+        let out = Command::new("curl")
+            .args(["-sS", "--fail-with-body", "-u", &user])
+            .args(args)
+            .output()
+            .expect("curl (scripts/install-deps)");
+        assert!(
+            out.status.success(),
+            "curl {args:?}: {}{}",
+            String::from_utf8_lossy(&out.stdout),
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8_lossy(&out.stdout).into_owned()
+    }
+
+    /// Uploads `bytes` as a blob of `name` (POST, then PUT with its digest); returns the digest.
+    pub fn push_blob(&self, name: &str, bytes: &[u8]) -> String {
+        let digest = format!("sha256:{}", sha256_hex(bytes));
+        let headers = self.curl(&[
+            "-X",
+            "POST",
+            "-D",
+            "-",
+            "-o",
+            "/dev/null",
+            &format!("http://{}/v2/{name}/blobs/uploads/", self.host()),
+        ]);
+        let location = headers
+            .lines()
+            .find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")))
+            .expect("upload location")
+            .trim()
+            .to_string();
+        let location = if location.starts_with('/') {
+            format!("http://{}{location}", self.host())
+        } else {
+            location
+        };
+        let sep = if location.contains('?') { '&' } else { '?' };
+        let file = tempfile::NamedTempFile::new().expect("blob file");
+        std::fs::write(file.path(), bytes).expect("blob file");
+        self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            "Content-Type: application/octet-stream",
+            "--data-binary",
+            &format!("@{}", file.path().display()),
+            &format!("{location}{sep}digest={digest}"),
+        ]);
+        digest
+    }
+
+    /// Puts `manifest` (of `media_type`) as `reference` (a tag or digest) of `name`; returns
+    /// its digest.
+    pub fn push_manifest(&self, name: &str, reference: &str, media_type: &str, manifest: &str) -> String {
+        let file = tempfile::NamedTempFile::new().expect("manifest file");
+        std::fs::write(file.path(), manifest).expect("manifest file");
+        self.curl(&[
+            "-X",
+            "PUT",
+            "-H",
+            &format!("Content-Type: {media_type}"),
+            "--data-binary",
+            &format!("@{}", file.path().display()),
+            &format!("http://{}/v2/{name}/manifests/{reference}", self.host()),
+        ]);
+        format!("sha256:{}", sha256_hex(manifest.as_bytes()))
+    }
+
+    /// A zero-layer OCI image manifest for `os`/`arch` (its config blob uploaded), annotated
+    /// with `version`: (manifest text, digest).
+    fn image_manifest(&self, name: &str, os: &str, arch: &str, version: &str) -> (String, String) {
+        let config = format!(
+            r#"{{"architecture":"{arch}","os":"{os}","rootfs":{{"type":"layers","diff_ids":[]}},"config":{{}}}}"#
+        );
+        let digest = self.push_blob(name, config.as_bytes());
+        let manifest = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_MANIFEST,
+            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": config.len()},
+            "layers": [],
+            "annotations": {"org.opencontainers.image.version": version}
+        })
+        .to_string();
+        let digest = format!("sha256:{}", sha256_hex(manifest.as_bytes()));
+        (manifest, digest)
+    }
+
+    /// Pushes `tags` of `name` as zero-layer OCI image manifests (one per tag: a distinct
+    /// annotation each); returns their digests in order.
+    pub fn push_tags(&self, name: &str, tags: &[&str]) -> Vec<String> {
+        tags.iter()
+            .map(|tag| {
+                let (manifest, _) = self.image_manifest(name, "linux", "amd64", tag);
+                self.push_manifest(name, tag, OCI_MANIFEST, &manifest)
+            })
+            .collect()
+    }
+
+    /// Pushes `tag` of `name` as a multi-platform OCI image index over one zero-layer image
+    /// per `os/arch` of `platforms` (each pushed by digest first); returns (the index's digest,
+    /// the platform manifests' digests).
+    pub fn push_index(&self, name: &str, tag: &str, platforms: &[&str]) -> (String, Vec<String>) {
+        let mut entries = Vec::new();
+        let mut digests = Vec::new();
+        for platform in platforms {
+            let (os, arch) = platform.split_once('/').expect("os/arch");
+            let (manifest, digest) = self.image_manifest(name, os, arch, tag);
+            self.push_manifest(name, &digest, OCI_MANIFEST, &manifest);
+            entries.push(serde_json::json!({
+                "mediaType": OCI_MANIFEST,
+                "digest": digest,
+                "size": manifest.len(),
+                "platform": {"os": os, "architecture": arch}
+            }));
+            digests.push(digest);
+        }
+        let index = serde_json::json!({
+            "schemaVersion": 2,
+            "mediaType": OCI_INDEX,
+            "manifests": entries
+        })
+        .to_string();
+        (self.push_manifest(name, tag, OCI_INDEX, &index), digests)
+    }
 }
+
+const OCI_MANIFEST: &str = "application/vnd.oci.image.manifest.v1+json";
+const OCI_INDEX: &str = "application/vnd.oci.image.index.v1+json";
 
 impl Drop for Registry {
     fn drop(&mut self) {

@@ -11,11 +11,13 @@
 //!   HTTP (optionally with basic auth) and `docker-registry` with an htpasswd user.
 //! - [`tls_proxy`]: a TLS front (optionally requiring a client certificate) for a plain loopback
 //!   server, such as the smart-HTTP Git server.
+//! - [`gpg`]: a GnuPG key ring of its own and `git verify-commit` against it.
 //!
 //! A missing binary fails the test with a message saying how to install it; nothing skips.
 
 pub mod charts;
 pub mod git;
+pub mod gpg;
 mod http_git;
 pub mod ssh;
 pub mod tls_proxy;

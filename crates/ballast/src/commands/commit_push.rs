@@ -3,13 +3,15 @@
 //!
 //! A push never loses a commit: a non-fast-forward answer (someone pushed meanwhile) is met by
 //! fetching the branch, rebasing the commit onto it and pushing again, a bounded number of
-//! times; never by force. A rebase that conflicts is undone and reported. Nothing is committed
+//! times; never by force (the retry rule is `ballast_source::push_retrying`, shared with the
+//! image automation's pushes). A rebase that conflicts is undone and reported. Nothing is committed
 //! or pushed when nothing changed (exit 3).
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
+use ballast_source::{PushAttempt, PushRetryError};
 use clap::Args;
 use serde_json::json;
 
@@ -106,48 +108,65 @@ pub fn run(a: &CommitPushArgs) -> Result<u8> {
     }
     git.ok(&["commit", "--quiet", "--no-verify", "-m", &a.message])?;
     let refspec = format!("HEAD:refs/heads/{}", a.branch);
-    let attempts = a.attempts.clamp(1, 50);
-    for attempt in 1..=attempts {
-        let push = git.run(&["push", "--porcelain", &a.remote, &refspec])?;
-        if push.status.success() {
-            let commit = git.ok(&["rev-parse", "HEAD"])?;
-            return report(a, Some(commit), attempt - 1);
+    let attempts = a.attempts.clamp(1, 50) as usize;
+    let outcome = ballast_source::push_retrying(attempts, |attempt| {
+        if attempt > 0 {
+            // Someone pushed meanwhile: replay our commit on top of theirs.
+            if let Err(e) = catch_up(&git, a) {
+                return PushAttempt::Failed(e);
+            }
         }
+        let push = match git.run(&["push", "--porcelain", &a.remote, &refspec]) {
+            Ok(p) => p,
+            Err(e) => return PushAttempt::Failed(e),
+        };
         let said = format!(
             "{}{}",
             String::from_utf8_lossy(&push.stdout),
             String::from_utf8_lossy(&push.stderr)
         );
-        let behind = [
-            "non-fast-forward",
-            "fetch first",
-            "[rejected]",
-            "failed to update ref",
-            "stale info",
-        ]
-        .iter()
-        .any(|m| said.contains(m));
-        if !behind || attempt == attempts {
-            bail!(
-                "push to {} {} failed after {attempt} attempt(s): {}",
+        if push.status.success() {
+            PushAttempt::Pushed(())
+        } else if ballast_source::is_push_rejected(&said) {
+            PushAttempt::Rejected(said)
+        } else {
+            PushAttempt::Failed(anyhow::anyhow!(
+                "push to {} {} failed after {} attempt(s): {}",
                 a.remote,
                 a.branch,
+                attempt + 1,
                 redact(said.trim())
-            );
+            ))
         }
-        // Someone pushed meanwhile: replay our commit on top of theirs.
-        git.ok(&["fetch", "--quiet", &a.remote, &a.branch])?;
-        let rebase = git.run(&["rebase", "--quiet", "FETCH_HEAD"])?;
-        if !rebase.status.success() {
-            let _ = git.run(&["rebase", "--abort"]);
-            bail!(
-                "the branch {} changed the same lines meanwhile: the rebase conflicts; nothing was pushed \
-                 (the commit is kept locally; re-run the edit on the new head)",
-                a.branch
-            );
+    });
+    match outcome {
+        Ok(((), made)) => {
+            let commit = git.ok(&["rev-parse", "HEAD"])?;
+            report(a, Some(commit), (made - 1) as u32)
         }
+        Err(PushRetryError::Failed(e)) => Err(e),
+        Err(PushRetryError::Retries { attempts, message }) => bail!(
+            "push to {} {} failed after {attempts} attempt(s): {}",
+            a.remote,
+            a.branch,
+            redact(message.trim())
+        ),
     }
-    unreachable!("the loop returns or fails on its last attempt")
+}
+
+/// Fetches the branch and rebases the commit onto it; a conflicting rebase is undone.
+fn catch_up(git: &Git<'_>, a: &CommitPushArgs) -> Result<()> {
+    git.ok(&["fetch", "--quiet", &a.remote, &a.branch])?;
+    let rebase = git.run(&["rebase", "--quiet", "FETCH_HEAD"])?;
+    if !rebase.status.success() {
+        let _ = git.run(&["rebase", "--abort"]);
+        bail!(
+            "the branch {} changed the same lines meanwhile: the rebase conflicts; nothing was pushed \
+             (the commit is kept locally; re-run the edit on the new head)",
+            a.branch
+        );
+    }
+    Ok(())
 }
 
 fn report(a: &CommitPushArgs, commit: Option<String>, rebases: u32) -> Result<u8> {

@@ -306,10 +306,9 @@ fn commit_push_rebases_onto_a_concurrent_push_and_never_forces() {
 /// password fails without showing it.
 #[test]
 fn bump_image_from_a_registry_picks_the_newest_tag_in_range() {
-    use crate::image_automation::{SECRET, push_tags};
+    use crate::image_automation::SECRET;
     let registry = ballast_testenv::charts::Registry::start("ci", SECRET);
-    push_tags(
-        &registry,
+    registry.push_tags(
         "org/app",
         &["1.0.0", "1.4.2", "v1.5.0", "2.0.0", "1.6.0-rc.1", "latest", "1.10"],
     );

@@ -15,98 +15,6 @@ use crate::support::*;
 
 pub(crate) const SECRET: &str = "img-Pa55-word";
 
-fn curl(args: &[&str]) -> String {
-    let out = Command::new("curl")
-        .args(["-sS", "--fail-with-body"])
-        .args(args)
-        .output()
-        .unwrap();
-    assert!(
-        out.status.success(),
-        "curl {args:?}: {}{}",
-        String::from_utf8_lossy(&out.stdout),
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8_lossy(&out.stdout).into_owned()
-}
-
-fn sha256(path: &Path) -> String {
-    let out = Command::new("sha256sum").arg(path).output().unwrap();
-    String::from_utf8_lossy(&out.stdout)
-        .split_whitespace()
-        .next()
-        .unwrap()
-        .to_string()
-}
-
-/// Pushes `tags` of `name` as zero-layer OCI manifests (one config blob, a distinct annotation
-/// per tag), as the registry HTTP API takes them: blob upload (POST then PUT), manifest PUT.
-pub(crate) fn push_tags(registry: &Registry, name: &str, tags: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("config.json");
-    let body = r#"{"architecture":"amd64","os":"linux","rootfs":{"type":"layers","diff_ids":[]},"config":{}}"#;
-    std::fs::write(&config, body).unwrap();
-    let digest = format!("sha256:{}", sha256(&config));
-    let user = format!("ci:{SECRET}");
-    let base = format!("http://{}/v2/{name}", registry.host());
-    let headers = curl(&[
-        "-u",
-        &user,
-        "-X",
-        "POST",
-        "-D",
-        "-",
-        "-o",
-        "/dev/null",
-        &format!("{base}/blobs/uploads/"),
-    ]);
-    let location = headers
-        .lines()
-        .find_map(|l| l.strip_prefix("Location: ").or_else(|| l.strip_prefix("location: ")))
-        .expect("upload location")
-        .trim()
-        .to_string();
-    let location = if location.starts_with('/') {
-        format!("http://{}{location}", registry.host())
-    } else {
-        location
-    };
-    let sep = if location.contains('?') { '&' } else { '?' };
-    curl(&[
-        "-u",
-        &user,
-        "-X",
-        "PUT",
-        "-H",
-        "Content-Type: application/octet-stream",
-        "--data-binary",
-        &format!("@{}", config.display()),
-        &format!("{location}{sep}digest={digest}"),
-    ]);
-    for tag in tags {
-        let manifest = serde_json::json!({
-            "schemaVersion": 2,
-            "mediaType": "application/vnd.oci.image.manifest.v1+json",
-            "config": {"mediaType": "application/vnd.oci.image.config.v1+json", "digest": digest, "size": body.len()},
-            "layers": [],
-            "annotations": {"org.opencontainers.image.version": tag}
-        });
-        let file = dir.path().join("manifest.json");
-        std::fs::write(&file, manifest.to_string()).unwrap();
-        curl(&[
-            "-u",
-            &user,
-            "-X",
-            "PUT",
-            "-H",
-            "Content-Type: application/vnd.oci.image.manifest.v1+json",
-            "--data-binary",
-            &format!("@{}", file.display()),
-            &format!("{base}/manifests/{tag}"),
-        ]);
-    }
-}
-
 fn apply(yaml: &str) {
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("objects.yaml");
@@ -171,8 +79,7 @@ fn new_tags_flow_from_the_registry_into_git_and_onto_the_cluster() {
     let registry = Registry::start("ci", SECRET);
     let host = registry.host();
     let image = format!("{host}/team/app");
-    push_tags(
-        &registry,
+    registry.push_tags(
         "team/app",
         &[
             "1.0.0",
@@ -404,7 +311,7 @@ spec:
     );
 
     // A new tag: a commit in Git, then on the cluster.
-    push_tags(&registry, "team/app", &["1.2.0"]);
+    registry.push_tags("team/app", &["1.2.0"]);
     let d2 = wait_for("digest of 1.2.0", 60, || digest_of("1.2.0"));
     assert_ne!(d1, d2);
     wait_for(
@@ -490,7 +397,7 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
     let registry = Registry::start("ci", SECRET);
     let host = registry.host();
     let image = format!("{host}/team/cli");
-    push_tags(&registry, "team/cli", &["1.0.0", "1.1.0", "2.0.0"]);
+    registry.push_tags("team/cli", &["1.0.0", "1.1.0", "2.0.0"]);
     let file = format!("image: {image}:1.0.0 # {{\"$imagepolicy\": \"{ns}:cli\"}}\n");
     let (_root, bare, server) = served_repo(&[("deploy/app.yaml", &file)]);
     let url = server.repo_url("app");
@@ -699,4 +606,192 @@ fn the_cli_creates_lists_reconciles_suspends_and_resumes_image_automation() {
     assert_eq!(git_log(&bare, "main").len(), 3, "nothing more to push");
     ballast(&["delete", "image", "policy", "cli", "-n", &ns]).ok();
     assert!(get("imagepolicy", Some(&ns), "cli").is_none());
+}
+
+/// Flux's signing, push refspec, push options, struct-keyed `.Changed` data and multi-platform
+/// digests together: a tag that is an OCI image index is reflected with the index's own digest;
+/// the automation's commit is signed with the Secret's passphrase-protected key (made by GnuPG,
+/// accepted by `git verify-commit`), pushed to its branch and to the refspec, each push carrying
+/// the push options; a Secret without `git.asc` is reported without any secret value.
+#[test]
+fn signed_commits_refspecs_push_options_and_index_digests() {
+    let ns = namespace("imgsign");
+    let registry = Registry::start("ci", SECRET);
+    let host = registry.host();
+    let image = format!("{host}/team/multi");
+    registry.push_tags("team/multi", &["1.0.0"]);
+    let (index, platforms) = registry.push_index("team/multi", "2.0.0", &["linux/amd64", "linux/arm64"]);
+    assert!(!platforms.contains(&index));
+
+    let file = format!(
+        "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: prod\nspec:\n  template:\n    spec:\n      containers:\n        - name: web\n          image: {image}:1.0.0 # {{\"$imagepolicy\": \"{ns}:multi\"}}\n"
+    );
+    let (root, bare, server) = served_repo(&[("deploy/app.yaml", &file)]);
+    let url = server.repo_url("app");
+    // The server records the push options every push carries.
+    let seen = root.path().join("push-options");
+    let hook = bare.join("hooks/pre-receive");
+    std::fs::write(
+        &hook,
+        format!(
+            "#!/bin/sh\necho \"$GIT_PUSH_OPTION_COUNT:$GIT_PUSH_OPTION_0:$GIT_PUSH_OPTION_1\" >> '{}'\n",
+            seen.display()
+        ),
+    )
+    .unwrap();
+    std::fs::set_permissions(&hook, std::os::unix::fs::PermissionsExt::from_mode(0o755)).unwrap();
+    Command::new("git")
+        .arg("--git-dir")
+        .arg(&bare)
+        .args(["config", "receive.advertisePushOptions", "true"])
+        .status()
+        .unwrap();
+    let main_before = git_log(&bare, "main");
+
+    let passphrase = "sign-Pa55-phrase";
+    let gpg = ballast_testenv::gpg::GpgHome::generate("Image Bot <bot@example.invalid>", passphrase);
+    let docker = serde_json::json!({"auths": {host.clone(): {"username": "ci", "password": SECRET}}}).to_string();
+    let template = "Update {{ len .Changed.Objects }} object(s)\n\
+                    {{ range $file, $objects := .Changed.FileChanges }}{{ range $o, $changes := $objects }}\
+                    - {{ $file }}: {{ $o.Kind }} {{ $o.Namespace }}/{{ $o.Name }}{{ range $changes }} {{ .OldValue }} -> {{ .NewValue }}{{ end }}\n\
+                    {{ end }}{{ end }}";
+    let key_yaml = serde_json::to_string(&gpg.secret_key).unwrap();
+    install();
+    apply(&format!(
+        r#"apiVersion: v1
+kind: Secret
+metadata: {{name: regcred, namespace: {ns}}}
+type: kubernetes.io/dockerconfigjson
+stringData:
+  .dockerconfigjson: '{docker}'
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: signing, namespace: {ns}}}
+stringData:
+  git.asc: {key_yaml}
+  passphrase: "{passphrase}"
+---
+apiVersion: v1
+kind: Secret
+metadata: {{name: nokey, namespace: {ns}}}
+stringData: {{passphrase: "{passphrase}"}}
+---
+apiVersion: source.toolkit.fluxcd.io/v1
+kind: GitRepository
+metadata: {{name: app, namespace: {ns}}}
+spec: {{url: "{url}", ref: {{branch: main}}, interval: 10m}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageRepository
+metadata: {{name: multi, namespace: {ns}}}
+spec: {{image: "{image}", interval: 10m, insecure: true, secretRef: {{name: regcred}}}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImagePolicy
+metadata: {{name: multi, namespace: {ns}}}
+spec: {{imageRepositoryRef: {{name: multi}}, policy: {{semver: {{range: ">=1.0.0"}}}}, digestReflectionPolicy: IfNotPresent}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: signed, namespace: {ns}}}
+spec:
+  interval: 10m
+  sourceRef: {{kind: GitRepository, name: app}}
+  update: {{path: ./deploy}}
+  git:
+    checkout: {{ref: {{branch: main}}}}
+    commit:
+      author: {{name: image-bot, email: bot@example.invalid}}
+      signingKey: {{secretRef: {{name: signing}}}}
+      messageTemplate: {template_yaml}
+    push:
+      branch: auto
+      refspec: refs/heads/auto:refs/heads/review/auto
+      options: {{ci.skip: "true", note: hello}}
+---
+apiVersion: image.toolkit.fluxcd.io/v1
+kind: ImageUpdateAutomation
+metadata: {{name: unsigned, namespace: {ns}}}
+spec:
+  interval: 10m
+  sourceRef: {{kind: GitRepository, name: app}}
+  update: {{path: ./deploy}}
+  git:
+    commit:
+      author: {{name: image-bot, email: bot@example.invalid}}
+      signingKey: {{secretRef: {{name: nokey}}}}
+    push: {{branch: never}}
+"#,
+        template_yaml = serde_json::to_string(template).unwrap()
+    ));
+    let _controller = ControllerProcess::start(&ns, &[]);
+
+    // The index tag is chosen and its digest is the index's own, not a platform's.
+    let reflected = wait_for("the index digest reflected", 120, || {
+        let p = get("imagepolicy", Some(&ns), "multi")?;
+        (p["status"]["latestRef"]["tag"] == "2.0.0")
+            .then(|| p["status"]["latestRef"]["digest"].as_str().map(str::to_string))?
+    });
+    assert_eq!(reflected, index);
+
+    // The commit lands on the push branch and on the refspec's destination, signed.
+    let written = wait_for("the signed commit pushed", 180, || {
+        show(&bare, "review/auto", "deploy/app.yaml").filter(|t| t.contains("2.0.0"))
+    });
+    assert_eq!(written, file.replace(":1.0.0 ", &format!(":2.0.0@{index} ")));
+    let rev = |r: &str| {
+        let out = Command::new("git")
+            .arg("--git-dir")
+            .arg(&bare)
+            .args(["rev-parse", r])
+            .output()
+            .unwrap();
+        String::from_utf8_lossy(&out.stdout).trim().to_string()
+    };
+    let commit = rev("auto");
+    assert_eq!(rev("review/auto"), commit);
+    assert_eq!(git_log(&bare, "main"), main_before, "the checkout branch is untouched");
+    let status = gpg
+        .verify_commit(&bare, &commit)
+        .expect("git verify-commit accepts the commit");
+    assert!(
+        status.contains("GOODSIG") && status.contains(&gpg.fingerprint),
+        "{status}"
+    );
+    assert!(gpg.verify_commit(&bare, "main").is_err(), "main's commit is not signed");
+    let message = String::from_utf8_lossy(
+        &Command::new("git")
+            .arg("--git-dir")
+            .arg(&bare)
+            .args(["log", "--format=%B", "-1", &commit])
+            .output()
+            .unwrap()
+            .stdout,
+    )
+    .trim()
+    .to_string();
+    assert_eq!(
+        message,
+        format!("Update 1 object(s)\n- deploy/app.yaml: Deployment prod/web {image}:1.0.0 -> {image}:2.0.0@{index}")
+    );
+    // Both pushes (branch, refspec) carried the options, in Flux's form.
+    let options = std::fs::read_to_string(&seen).unwrap();
+    assert_eq!(options, "2:ci.skip=true:note=hello\n".repeat(2), "{options}");
+    let a = wait_for("signed automation ready", 60, || {
+        let a = get("imageupdateautomation", Some(&ns), "signed")?;
+        (a["status"]["lastPushCommit"] == commit.as_str()).then_some(a)
+    });
+    assert_eq!(condition(&a, "Ready").unwrap().0, "True");
+
+    // A Secret without the key: reported by name, no secret value anywhere.
+    let failed = wait_for("missing key reported", 120, || {
+        let a = get("imageupdateautomation", Some(&ns), "unsigned")?;
+        condition(&a, "Ready").filter(|c| c.0 == "False")
+    });
+    assert!(failed.2.contains("git.asc") && failed.2.contains("nokey"), "{failed:?}");
+    let shown = format!("{failed:?}{:?}", events(&ns));
+    assert!(!shown.contains(passphrase) && !shown.contains("PRIVATE KEY"));
+    assert!(show(&bare, "never", "deploy/app.yaml").is_none());
+    drop(server);
 }
