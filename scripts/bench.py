@@ -608,6 +608,7 @@ def scale_fleet(label, apps, per_app, per_source):
 
 def bench_scale():
     single = lambda v: [(v, 0.0)]
+    run([B, "install"])
     for label, apps, per_app, per_source in SCALE_CONFIGS:
         if label not in SCALE_ONLY:
             continue

@@ -215,7 +215,13 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
         }
     }
 
-    fn observe(&self, like: &ObjectRef, object: DynamicObject, deleted: bool) {
+    fn observe(&self, like: &ObjectRef, mut object: DynamicObject, deleted: bool) {
+        // Items of the watch's initial list come without their type; put it back so they
+        // digest like the objects of watch events and of applies.
+        object.types = Some(kube::api::TypeMeta {
+            api_version: like.api_version(),
+            kind: like.kind.clone(),
+        });
         let r = ObjectRef {
             group: like.group.clone(),
             version: like.version.clone(),
