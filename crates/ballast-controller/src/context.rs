@@ -33,6 +33,9 @@ pub struct Context {
     pub trigger: UnboundedSender<KubeRef<Kustomization>>,
     /// The Kustomization controller's cache, once it runs.
     pub kustomizations: OnceLock<Store<Kustomization>>,
+    /// The GitRepository controller's cache, once it runs (a Kustomization reads its source's
+    /// revision there when deciding that nothing changed).
+    pub git_repositories: OnceLock<Store<ballast_api::git_repository::GitRepository>>,
     /// Default deletion budget of a Kustomization's prune.
     pub prune_budget: ballast_apply::PruneBudget,
     /// The controller's own namespace: never pruned.
@@ -88,6 +91,7 @@ impl Context {
             drift,
             trigger,
             kustomizations: OnceLock::new(),
+            git_repositories: OnceLock::new(),
             prune_budget: ballast_apply::PruneBudget::default(),
             own_namespace: "flux-system".into(),
             allow_file_sources: false,

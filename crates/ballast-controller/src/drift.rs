@@ -6,6 +6,12 @@
 //! normalized digest differs from that — an edit, a scale, a delete — asks for a reconcile of the
 //! owner at once. Status-only changes and our own writes leave the digest unchanged and trigger
 //! nothing.
+//!
+//! The watches also keep, per owned object, the digest of its live state as last seen (a
+//! `u64`, not the object): [`DriftWatch::in_sync`] tells from memory alone, with no request,
+//! whether everything an owner owns is live as it was applied. A watch that restarts (relist)
+//! forgets what it saw of its kind until the relist has shown it again, and asks the owners of
+//! objects gone meanwhile to reconcile.
 
 use std::collections::{HashMap, HashSet};
 use std::sync::{Arc, Mutex};
@@ -32,6 +38,9 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     owner_of: HashMap<ObjectRef, KubeRef<K>>,
     owned_by: HashMap<KubeRef<K>, Vec<ObjectRef>>,
     expected: HashMap<ObjectRef, u64>,
+    /// Digest of each watched object's live state as its watch last saw it (the watches select
+    /// only labelled objects, so this is bounded by what the owners applied).
+    live: HashMap<ObjectRef, u64>,
     watching: HashSet<(String, String, String)>,
 }
 
@@ -41,6 +50,7 @@ impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
             owner_of: HashMap::new(),
             owned_by: HashMap::new(),
             expected: HashMap::new(),
+            live: HashMap::new(),
             watching: HashSet::new(),
         }
     }
@@ -148,7 +158,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             };
             while let Some(event) = events.next().await {
                 match event {
-                    Ok(watcher::Event::Apply(o)) => {
+                    Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                         this.health.succeeded(&name);
                         this.observe(&like, o, false)
                     }
@@ -156,14 +166,62 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                         this.health.succeeded(&name);
                         this.observe(&like, o, true)
                     }
-                    Ok(_) => this.health.succeeded(&name),
+                    Ok(watcher::Event::Init) => {
+                        this.health.succeeded(&name);
+                        this.forget_kind(&like);
+                    }
+                    Ok(watcher::Event::InitDone) => {
+                        this.health.succeeded(&name);
+                        this.missing_after_relist(&like);
+                    }
                     Err(e) => this.health.failed(&name, &e.to_string()),
                 }
             }
         });
     }
 
-    fn observe(&self, like: &ObjectRef, object: DynamicObject, deleted: bool) {
+    /// True when every object of `objects` (what `owner` owns) is live with the digest it was
+    /// applied with, as the watches last saw it. Answered from memory: no request. False for an
+    /// object not applied by this process yet, not seen by its watch yet (a watch starting or
+    /// relisting), deleted, or drifted.
+    pub fn in_sync(&self, objects: &[ObjectRef]) -> bool {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        objects.iter().all(|r| match (st.expected.get(r), st.live.get(r)) {
+            (Some(e), Some(l)) => e == l,
+            _ => false,
+        })
+    }
+
+    /// A watch of `like`'s kind (re)lists: what it saw of that kind is forgotten until the list
+    /// shows it again.
+    fn forget_kind(&self, like: &ObjectRef) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.live.retain(|r, _| !same_kind(r, like));
+    }
+
+    /// After a relist of `like`'s kind: owners of objects the list did not show (deleted while
+    /// the watch was down) reconcile.
+    fn missing_after_relist(&self, like: &ObjectRef) {
+        let owners: HashSet<KubeRef<K>> = {
+            let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            st.owner_of
+                .iter()
+                .filter(|(r, _)| same_kind(r, like) && st.expected.contains_key(*r) && !st.live.contains_key(*r))
+                .map(|(_, o)| o.clone())
+                .collect()
+        };
+        for owner in owners {
+            let _ = self.trigger.send(owner);
+        }
+    }
+
+    fn observe(&self, like: &ObjectRef, mut object: DynamicObject, deleted: bool) {
+        // Items of the watch's initial list come without their type; put it back so they
+        // digest like the objects of watch events and of applies.
+        object.types = Some(kube::api::TypeMeta {
+            api_version: like.api_version(),
+            kind: like.kind.clone(),
+        });
         let r = ObjectRef {
             group: like.group.clone(),
             version: like.version.clone(),
@@ -172,15 +230,22 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             name: object.metadata.name.clone().unwrap_or_default(),
         };
         let owner = {
-            let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            // What the watch sees is kept even before an owner is known: an object created by
+            // a sync is usually seen before the sync records it.
+            if deleted {
+                st.live.remove(&r);
+            } else {
+                let live = object_digest(&serde_json::to_value(&object).unwrap_or_default());
+                st.live.insert(r.clone(), live);
+            }
             let Some(owner) = st.owner_of.get(&r).cloned() else {
                 return;
             };
             if !deleted {
                 // Only a known expectation can be drifted from; without one, wait for a sync.
                 let Some(expected) = st.expected.get(&r) else { return };
-                let live = serde_json::to_value(&object).unwrap_or_default();
-                if *expected == object_digest(&live) {
+                if Some(expected) == st.live.get(&r) {
                     return;
                 }
             }
@@ -188,4 +253,9 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
         };
         let _ = self.trigger.send(owner);
     }
+}
+
+/// Same group, version and kind.
+fn same_kind(a: &ObjectRef, b: &ObjectRef) -> bool {
+    a.kind == b.kind && a.group == b.group && a.version == b.version
 }

@@ -49,7 +49,9 @@ fn unsupported(repo: &GitRepository) -> Vec<&'static str> {
 }
 
 /// Reconciles one GitRepository. Guarantees: a failed fetch keeps the previous artifact in status
-/// (Kustomizations keep applying the last good revision) and says why in `FetchFailed` and `Ready`.
+/// (Kustomizations keep applying the last good revision) and says why in `FetchFailed` and `Ready`;
+/// a periodic poll that finds the same revision sends no API request (one `ls-remote`, shared
+/// with the sources of the same URL polled at the same time).
 pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Action, ReconcileError> {
     let started = std::time::Instant::now();
     let ns = repo.namespace().unwrap_or_default();
@@ -62,11 +64,20 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
     }
     let generation = repo.meta().generation;
     let mut status = repo.status.clone().unwrap_or_default();
+    // A periodic poll of a Ready source (same generation, no new reconcile request) is not
+    // announced: when the remote has not moved either, the poll writes nothing at all.
+    let requested = repo.annotations().get(RECONCILE_REQUEST_ANNOTATION);
+    let settled = status.observed_generation == generation
+        && status.last_handled_reconcile_at.as_ref() == requested
+        && ballast_api::condition::find(&status.conditions, "Ready").is_some_and(|c| c.is_true())
+        && ballast_api::condition::find(&status.conditions, "Reconciling").is_none();
     // kstatus: Reconciling while working (observedGeneration moves only when done).
     crate::status::mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let patch = json!({"status": {"conditions": status.conditions}});
-    api.patch_status(&repo.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    if !settled {
+        let patch = json!({"status": {"conditions": status.conditions}});
+        api.patch_status(&repo.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+            .await?;
+    }
     status.observed_generation = generation;
     status.last_handled_reconcile_at = repo.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if repo.spec.git_implementation.is_some() {
@@ -135,7 +146,11 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
             Action::requeue(crate::schedule::jittered(interval))
         }
     };
-    patch_status(&api, &repo.name_any(), &status).await?;
+    // Nothing moved (same artifact, same conditions): no write.
+    let unchanged = repo.status.as_ref().map(|s| json!(s)) == Some(json!(status));
+    if !unchanged {
+        patch_status(&api, &repo.name_any(), &status).await?;
+    }
     let ready = status.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.status);
     ctx.metrics
         .record("GitRepository", &ns, &repo.name_any(), ready, started.elapsed());

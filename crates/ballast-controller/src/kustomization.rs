@@ -67,6 +67,17 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         return Ok(Action::await_change());
     }
     let interval = schedule::interval(Some(&ks.spec.interval), Duration::from_secs(600));
+    if unchanged(&ks, &ctx) {
+        ctx.metrics.unchanged_reconcile();
+        ctx.metrics.record(
+            "Kustomization",
+            &ns,
+            &name,
+            Some(ConditionStatus::True),
+            started.elapsed(),
+        );
+        return Ok(Action::requeue(schedule::jittered(interval)));
+    }
     let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
     let generation = ks.meta().generation;
     let mut status = ks.status.clone().unwrap_or_default();
@@ -146,6 +157,56 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     ctx.metrics
         .record("Kustomization", &ns, &name, ready, started.elapsed());
     Ok(action)
+}
+
+/// True when a reconcile has nothing to do, decided from the caches alone, with no request:
+/// the last reconcile succeeded for this generation and this reconcile request, the
+/// GitRepository's artifact (from the GitRepository watch's cache) is still the revision it
+/// applied, and every object of its inventory is live with the digest it was applied with (from
+/// the drift watches, [`crate::drift::DriftWatch::in_sync`]). A drift, a deletion, a new revision,
+/// a spec change or `reconcile.fluxcd.io/requestedAt` each make it false, and the full path
+/// runs. Kustomizations that wait for health, check health or depend on others, and other
+/// source kinds, always take the full path (health and dependencies change without a new
+/// revision).
+fn unchanged(ks: &Kustomization, ctx: &Context) -> bool {
+    let spec = &ks.spec;
+    if spec.wait == Some(true)
+        || spec.health_checks.as_ref().is_some_and(|h| !h.is_empty())
+        || spec.depends_on.as_ref().is_some_and(|d| !d.is_empty())
+        || spec.source_ref.kind != "GitRepository"
+    {
+        return false;
+    }
+    let Some(status) = &ks.status else { return false };
+    let generation = ks.meta().generation;
+    let ready = find(&status.conditions, "Ready").is_some_and(|c| c.is_true() && c.observed_generation == generation);
+    let requested = ks.annotations().get(RECONCILE_REQUEST_ANNOTATION);
+    let Some(applied) = status.last_applied_revision.as_deref() else {
+        return false;
+    };
+    if !ready
+        || status.observed_generation != generation
+        || status.last_handled_reconcile_at.as_ref() != requested
+        || status.last_attempted_revision.as_deref() != Some(applied)
+    {
+        return false;
+    }
+    let Some(repos) = ctx.git_repositories.get() else {
+        return false;
+    };
+    let source_ns = spec
+        .source_ref
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ks.namespace().unwrap_or_default());
+    let key = kube::runtime::reflector::ObjectRef::<GitRepository>::new(&spec.source_ref.name).within(&source_ns);
+    let source_revision = repos.get(&key).and_then(|r| {
+        r.status
+            .as_ref()
+            .and_then(|s| s.artifact.as_ref())
+            .map(|a| a.revision.clone())
+    });
+    source_revision.as_deref() == Some(applied) && ctx.drift.in_sync(&inventory_of(status).refs())
 }
 
 /// The pipeline proper. Updates `status` (inventory, attempted revision) as it goes, so a failure

@@ -172,6 +172,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         }
     }
     let metrics = Metrics::default();
+    metrics.count_requests(cluster.requests().clone());
     let ready = Arc::new(AtomicBool::new(false));
     let health = watch_health::WatchHealth::new(options.watch_unready_after);
     let cert = sealed_secret::CertSlot::default();
@@ -239,11 +240,9 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     };
     let config = controller::Config::default().concurrency(options.concurrency);
 
-    let repo_controller = controller_of(repos.clone(), &health, "GitRepository", &config).run_logged(
-        git_repository::reconcile,
-        &ctx,
-        "GitRepository",
-    );
+    let repo_controller = controller_of(repos.clone(), &health, "GitRepository", &config);
+    let _ = ctx.git_repositories.set(repo_controller.store());
+    let repo_controller = repo_controller.run_logged(git_repository::reconcile, &ctx, "GitRepository");
 
     let ks_controller = controller_of(kustomizations, &health, "Kustomization", &config);
     let store = ks_controller.store();

@@ -19,6 +19,11 @@ struct ObjectLabels {
 }
 
 #[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct VerbLabels {
+    verb: &'static str,
+}
+
+#[derive(Clone, Debug, Hash, PartialEq, Eq, EncodeLabelSet)]
 struct ConditionLabels {
     kind: String,
     name: String,
@@ -34,6 +39,9 @@ pub struct Metrics {
     duration: Family<ObjectLabels, Histogram>,
     condition: Family<ConditionLabels, Gauge>,
     drift: Family<ObjectLabels, Counter>,
+    api_requests: Family<VerbLabels, Counter>,
+    request_source: Arc<std::sync::OnceLock<ballast_kube::RequestCounts>>,
+    unchanged: Counter,
 }
 
 impl Default for Metrics {
@@ -59,11 +67,26 @@ impl Default for Metrics {
             "Live changes to managed objects that were corrected",
             drift.clone(),
         );
+        let api_requests = Family::<VerbLabels, Counter>::default();
+        registry.register(
+            "ballast_api_requests",
+            "Requests sent to the API server, by verb (every attempt of a retried request)",
+            api_requests.clone(),
+        );
+        let unchanged = Counter::default();
+        registry.register(
+            "ballast_kustomization_unchanged_reconciles",
+            "Kustomization reconciles answered from the caches alone (no request)",
+            unchanged.clone(),
+        );
         Metrics {
             registry: Arc::new(Mutex::new(registry)),
             duration,
             condition,
             drift,
+            api_requests,
+            request_source: Arc::default(),
+            unchanged,
         }
     }
 }
@@ -105,10 +128,27 @@ impl Metrics {
         self.drift.get_or_create(&labels).inc_by(count);
     }
 
+    /// Serves `counts` as `ballast_api_requests_total{verb}` (the first source given stays).
+    pub fn count_requests(&self, counts: ballast_kube::RequestCounts) {
+        let _ = self.request_source.set(counts);
+    }
+
+    /// Counts a Kustomization reconcile answered from the caches alone.
+    pub fn unchanged_reconcile(&self) {
+        self.unchanged.inc();
+    }
+
     /// Prometheus text format.
     pub fn encode(&self) -> String {
         let mut out = String::new();
         let registry = self.registry.lock().unwrap_or_else(|p| p.into_inner());
+        // Brought up to the source's counts under the registry's lock: one encoder at a time.
+        if let Some(counts) = self.request_source.get() {
+            for (verb, n) in counts.snapshot() {
+                let counter = self.api_requests.get_or_create(&VerbLabels { verb });
+                counter.inc_by(n.saturating_sub(counter.get()));
+            }
+        }
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     }

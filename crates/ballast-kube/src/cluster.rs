@@ -74,6 +74,7 @@ pub struct Cluster {
     resources: Arc<RwLock<Resources>>,
     writes: Arc<std::sync::atomic::AtomicU64>,
     dry_runs: Arc<std::sync::atomic::AtomicU64>,
+    requests: crate::requests::RequestCounts,
     field_manager: Arc<str>,
 }
 
@@ -103,13 +104,15 @@ impl Cluster {
     pub async fn from_config(config: Config) -> Result<Self, KubeError> {
         let default_namespace = config.default_namespace.clone();
         let server = config.cluster_url.to_string();
-        let client = http_client(config).map_err(|e| KubeError::Connect(e.to_string()))?;
+        let requests = crate::requests::RequestCounts::default();
+        let client = http_client(config, requests.clone()).map_err(|e| KubeError::Connect(e.to_string()))?;
         let cluster = Cluster {
             client,
             default_namespace,
             resources: Arc::default(),
             writes: Arc::default(),
             dry_runs: Arc::default(),
+            requests,
             field_manager: Arc::from(FIELD_MANAGER),
         };
         cluster.refresh().await.map_err(|e| match e {
@@ -143,6 +146,12 @@ impl Cluster {
     /// clones so far.
     pub fn writes(&self) -> u64 {
         self.writes.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// Every request sent to the API server through this handle's client and its clones (every
+    /// attempt of a retried request, watches and discovery included), by verb.
+    pub fn requests(&self) -> &crate::requests::RequestCounts {
+        &self.requests
     }
 
     /// Server-side dry-runs sent through this handle and its clones so far.
@@ -613,9 +622,10 @@ fn to_value(o: DynamicObject) -> Value {
 }
 
 /// The API client: kube's stack (base URI, authentication, extra headers, timeouts) and
-/// [`crate::retry`] (429 and safe 5xx retried with backoff) over a TCP connector with `TCP_NODELAY`. Without it, the first request on every new connection waits for
+/// [`crate::retry`] (429 and safe 5xx retried with backoff), every attempt counted into
+/// `requests` ([`crate::requests`]), over a TCP connector with `TCP_NODELAY`. Without it, the first request on every new connection waits for
 /// the server's delayed ACK of the TLS handshake's last flight (about 40 ms on Linux).
-fn http_client(config: Config) -> Result<Client, kube::Error> {
+fn http_client(config: Config, requests: crate::requests::RequestCounts) -> Result<Client, kube::Error> {
     use kube::client::ConfigExt;
     let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
     tcp.enforce_http(false);
@@ -633,6 +643,7 @@ fn http_client(config: Config) -> Result<Client, kube::Error> {
         .layer(config.extra_headers_layer()?)
         .map_err(tower::BoxError::from)
         .layer(crate::retry::RetryLayer::default())
+        .layer(crate::requests::CountLayer::new(requests))
         .service(http);
     Ok(Client::new(service, config.default_namespace))
 }

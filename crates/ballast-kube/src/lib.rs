@@ -6,11 +6,13 @@
 //! never invented and fields a newer manifest has are never dropped.
 //!
 //! Every request goes through [`retry`]: `429` (honouring `Retry-After`) and `5xx` are retried
-//! with backoff when sending the request again is safe.
+//! with backoff when sending the request again is safe, and is counted by verb ([`requests`]).
 
 mod cluster;
 mod error;
+pub mod requests;
 pub mod retry;
 
 pub use cluster::{Cluster, ConnectOptions, FIELD_MANAGER};
 pub use error::{KubeError, conflict_managers};
+pub use requests::RequestCounts;

@@ -21,7 +21,10 @@ use crate::{Auth, FetchOptions, GitRef, GitSource, SemverRange, SourceError, red
 /// - the cache is keyed by the URL (without credentials) and a salted digest of the
 ///   credentials: a caller never gets a copy fetched with someone else's credentials;
 /// - every call reaches the remote with the caller's credentials first (`ls-remote`), an exact
-///   commit included, so a cached copy is never served to a caller the remote refuses;
+///   commit included, so a cached copy is never served to a caller the remote refuses; calls
+///   of one process with the same URL and credentials share a listing that started after they
+///   asked (never an older one), so many sources of one repository polled at once cost about
+///   two `ls-remote`s;
 /// - one fetch at a time per cached repository, across processes (an exclusive file lock);
 /// - a tree larger than [`FetchOptions::max_artifact_size`] is refused before anything is
 ///   extracted;
@@ -319,6 +322,40 @@ impl<'a> Git<'a> {
     }
 
     /// (ref name, commit) for the requested reference, from one `ls-remote`.
+    /// `git ls-remote --symref` of the remote, shared by every caller of this process with the
+    /// same cache key (same URL, same credentials): a caller waits for a listing in flight and
+    /// takes the first one that *started* after it asked, so a listing is never older than the
+    /// call (a push before the call is always seen), while many sources of one repository polled
+    /// at once cost about two listings, not one each. Without a cache (a write checkout), each
+    /// call lists on its own.
+    fn listing(&self) -> Result<Vec<u8>, SourceError> {
+        type Slot = std::sync::Arc<std::sync::Mutex<Option<(Instant, std::sync::Arc<Vec<u8>>)>>>;
+        static LISTINGS: std::sync::OnceLock<std::sync::Mutex<std::collections::HashMap<PathBuf, Slot>>> =
+            std::sync::OnceLock::new();
+        let args = ["ls-remote", "--symref", self.remote.as_str()];
+        if self.dir.as_os_str().is_empty() {
+            return self.run(None, &args);
+        }
+        let asked = Instant::now();
+        let slot = {
+            let mut map = LISTINGS
+                .get_or_init(Default::default)
+                .lock()
+                .unwrap_or_else(|p| p.into_inner());
+            map.entry(self.dir.clone()).or_default().clone()
+        };
+        let mut last = slot.lock().unwrap_or_else(|p| p.into_inner());
+        if let Some((started, out)) = &*last
+            && *started >= asked
+        {
+            return Ok(out.to_vec());
+        }
+        let started = Instant::now();
+        let out = self.run(None, &args)?;
+        *last = Some((started, std::sync::Arc::new(out.clone())));
+        Ok(out)
+    }
+
     fn resolve(&self) -> Result<(String, String), SourceError> {
         if let GitRef::Commit(c) = &self.source.reference {
             if c.len() != 40 || !c.chars().all(|ch| ch.is_ascii_hexdigit()) {
@@ -328,7 +365,7 @@ impl<'a> Git<'a> {
             self.run(None, &["ls-remote", &self.remote, "HEAD"])?;
             return Ok((String::new(), c.to_lowercase()));
         }
-        let out = self.run(None, &["ls-remote", "--symref", &self.remote])?;
+        let out = self.listing()?;
         let text = String::from_utf8_lossy(&out);
         let mut refs: BTreeMap<String, String> = BTreeMap::new();
         let mut head_target = None;

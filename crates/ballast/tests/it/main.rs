@@ -66,6 +66,9 @@ mod render_safety;
 /// Safety: identity across API groups, exact drift, protected prune, deletion budget,
 /// ownership by inclusion, validation before writing, crash safety.
 mod safety;
+/// Scale: an unchanged reconcile sends no request (drift still healed); 300 apps Ready and a
+/// push that writes exactly what changed.
+mod scale;
 /// SOPS: Kustomization `spec.decryption` end to end, `build --decryption-key-file`, `sops` CLI.
 mod sealed_secrets;
 mod sops;

@@ -1,0 +1,254 @@
+use std::collections::BTreeMap;
+
+use ballast_testenv::git::GitRepo;
+use serde_json::Value;
+
+use crate::support::*;
+
+/// A Git repository published as a bare repository on disk (the controller reads it through
+/// `file://`, allowed with `--allow-file-sources`).
+struct Published {
+    repo: GitRepo,
+    bare: std::path::PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl Published {
+    fn new(files: &[(String, String)]) -> Self {
+        let repo = GitRepo::new();
+        for (path, text) in files {
+            repo.write(path, text);
+        }
+        repo.commit("apps");
+        let root = tempfile::tempdir().unwrap();
+        let bare = repo.publish(root.path(), "apps");
+        Published {
+            repo,
+            bare,
+            _root: root,
+        }
+    }
+
+    fn url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+
+    /// Commits what was written and pushes it; returns Flux's revision of it.
+    fn push(&self, message: &str) -> String {
+        let sha = self.repo.commit(message);
+        self.repo.push(&self.bare);
+        format!("main@sha1:{sha}")
+    }
+}
+
+fn git_repository(ns: &str, name: &str, url: &str, interval: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
+         spec:\n  url: {url}\n  interval: {interval}\n  ref:\n    branch: main\n"
+    )
+}
+
+fn kustomization(ns: &str, name: &str, source: &str, path: &str, interval: &str) -> String {
+    format!(
+        "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\n\
+         spec:\n  interval: {interval}\n  path: {path}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: {source}\n"
+    )
+}
+
+/// Applies YAML documents with kubectl.
+fn apply_docs(docs: &[String]) {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("objects.yaml");
+    std::fs::write(&file, docs.join("---\n")).unwrap();
+    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+}
+
+/// From the controller's `/metrics`: requests sent to the API server other than watches (a
+/// watch is one long request that stays open; re-opening one is not a reconcile's doing),
+/// Kustomization reconciles answered from the caches alone, and GitRepository reconciles.
+fn counters(probe: &str) -> (u64, u64, u64) {
+    let (code, body) = http_get(probe, "/metrics");
+    assert_eq!(code, 200, "{body}");
+    let (mut requests, mut unchanged, mut polls) = (0.0, 0.0, 0.0);
+    for line in body.lines() {
+        let value = || {
+            line.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        };
+        if line.starts_with("ballast_api_requests_total{") && !line.contains("verb=\"watch\"") {
+            requests += value();
+        } else if line.starts_with("ballast_kustomization_unchanged_reconciles_total") {
+            unchanged += value();
+        } else if line.starts_with("gotk_reconcile_duration_seconds_count{") && line.contains("kind=\"GitRepository\"")
+        {
+            polls += value();
+        }
+    }
+    (requests as u64, unchanged as u64, polls as u64)
+}
+
+#[test]
+fn an_unchanged_reconcile_sends_no_request_and_drift_still_heals() {
+    let ns = namespace("scale-noop");
+    let files: Vec<(String, String)> = (0..4)
+        .map(|i| (format!("apps/demo/cm-{i}.yaml"), configmap(&ns, &format!("c{i}"), "1")))
+        .chain([("apps/demo/web.yaml".to_string(), deployment(&ns, "web", 1))])
+        .collect();
+    let published = Published::new(&files);
+    install();
+    // The source polls every 2 s, the Kustomization reconciles every 2 s: nothing changes.
+    apply_docs(&[
+        git_repository(&ns, "apps", &published.url(), "2s"),
+        kustomization(&ns, "demo", "apps", "./apps/demo", "2s"),
+    ]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    let probe = controller.probe_url();
+    wait_for("Kustomization Ready", 120, || {
+        ready("kustomization", &ns, "demo").filter(|(s, _)| s == "True")
+    });
+    // Once the drift watches have seen every object as applied, reconciles come from the caches.
+    wait_for("a reconcile answered from the caches", 120, || {
+        (counters(&probe).1 >= 2).then_some(())
+    });
+    let (before, unchanged, polls) = counters(&probe);
+    wait_for("three more unchanged reconciles and source polls", 120, || {
+        let (_, u, p) = counters(&probe);
+        (u >= unchanged + 3 && p >= polls + 3).then_some(())
+    });
+    let (after, _, _) = counters(&probe);
+    assert_eq!(
+        after - before,
+        0,
+        "unchanged reconciles and source polls sent API requests ({before} -> {after})"
+    );
+
+    // Drift still arrives through the watch: an edit and a deletion are put back.
+    merge_patch("configmap", "c1", &ns, r#"{"data":{"key":"edited"}}"#);
+    let started = std::time::Instant::now();
+    wait_for("the edit undone", 60, || {
+        get("configmap", Some(&ns), "c1").filter(|c| c["data"]["key"] == "1")
+    });
+    eprintln!("edit healed in {:?}", started.elapsed());
+    kubectl(&["delete", "configmap", "c2", "-n", &ns]);
+    let started = std::time::Instant::now();
+    wait_for("the deleted object recreated", 60, || get("configmap", Some(&ns), "c2"));
+    eprintln!("deletion healed in {:?}", started.elapsed());
+    kubectl(&["scale", "deployment", "web", "-n", &ns, "--replicas=3"]);
+    wait_for("the scale undone", 60, || {
+        get("deployment", Some(&ns), "web").filter(|d| d["spec"]["replicas"] == 1)
+    });
+    // And then reconciles are answered from the caches again.
+    let (_, unchanged, _) = counters(&probe);
+    wait_for("unchanged reconciles again after the heals", 120, || {
+        (counters(&probe).1 >= unchanged + 2).then_some(())
+    });
+}
+
+/// The `data.key` and resourceVersion of every ConfigMap in `ns`, by name.
+fn configmaps(ns: &str) -> BTreeMap<String, (String, String)> {
+    let list: Value = serde_json::from_str(&kubectl(&["get", "configmaps", "-n", ns, "-o", "json"])).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["metadata"]["labels"]["kustomize.toolkit.fluxcd.io/name"].is_string())
+        .map(|c| {
+            (
+                c["metadata"]["name"].as_str().unwrap().to_string(),
+                (
+                    c["data"]["key"].as_str().unwrap_or("").to_string(),
+                    c["metadata"]["resourceVersion"].as_str().unwrap().to_string(),
+                ),
+            )
+        })
+        .collect()
+}
+
+/// Kustomizations of `ns` Ready for their generation, with `revision` applied when given.
+fn ready_count(ns: &str, revision: Option<&str>) -> usize {
+    let list: Value = serde_json::from_str(&kubectl(&["get", "kustomizations", "-n", ns, "-o", "json"])).unwrap();
+    list["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|k| {
+            let generation = &k["metadata"]["generation"];
+            let ready = k["status"]["conditions"].as_array().is_some_and(|cs| {
+                cs.iter()
+                    .any(|c| c["type"] == "Ready" && c["status"] == "True" && &c["observedGeneration"] == generation)
+            });
+            ready && revision.is_none_or(|r| k["status"]["lastAppliedRevision"] == r)
+        })
+        .count()
+}
+
+#[test]
+fn three_hundred_apps_end_ready_and_a_push_changes_exactly_what_changed() {
+    const APPS: usize = 300;
+    const PER_SOURCE: usize = 10;
+    let ns = namespace("scale-fleet");
+    let app_file = |a: usize, name: &str, value: &str| {
+        (
+            format!("apps/app-{a:03}/{name}.yaml"),
+            configmap(&ns, &format!("app-{a:03}-{name}"), value),
+        )
+    };
+    let files: Vec<(String, String)> = (0..APPS)
+        .flat_map(|a| [app_file(a, "a", "1"), app_file(a, "b", "1")])
+        .collect();
+    let published = Published::new(&files);
+    install();
+    let mut docs: Vec<String> = (0..APPS / PER_SOURCE)
+        .map(|g| git_repository(&ns, &format!("src-{g:02}"), &published.url(), "2s"))
+        .collect();
+    docs.extend((0..APPS).map(|a| {
+        kustomization(
+            &ns,
+            &format!("app-{a:03}"),
+            &format!("src-{:02}", a / PER_SOURCE),
+            &format!("./apps/app-{a:03}"),
+            "10m",
+        )
+    }));
+    apply_docs(&docs);
+    let _controller = ControllerProcess::start(&ns, &["--concurrency", "8"]);
+    wait_for("every app Ready", 1200, || {
+        (ready_count(&ns, None) == APPS).then_some(())
+    });
+    let before = configmaps(&ns);
+    assert_eq!(
+        before.len(),
+        2 * APPS,
+        "{:?}",
+        before.keys().take(5).collect::<Vec<_>>()
+    );
+
+    // One push: `a` of every third app changes, `b` of app 1 goes; nothing else moves.
+    for a in (0..APPS).step_by(3) {
+        let (path, text) = app_file(a, "a", "2");
+        published.repo.write(&path, &text);
+    }
+    published.repo.remove("apps/app-001/b.yaml");
+    let revision = published.push("every third app");
+    wait_for("every app at the new revision", 1200, || {
+        (ready_count(&ns, Some(&revision)) == APPS).then_some(())
+    });
+    let after = configmaps(&ns);
+    let mut changed = Vec::new();
+    for (name, (value, rv)) in &before {
+        match after.get(name) {
+            None => assert_eq!(name, "app-001-b", "only app-001-b is pruned"),
+            Some((v, r)) if r != rv => {
+                assert_eq!(v, "2", "{name} was written but its value is {v}");
+                changed.push(name.clone());
+            }
+            Some((v, _)) => assert_eq!(v, value, "{name}"),
+        }
+    }
+    let expected: Vec<String> = (0..APPS).step_by(3).map(|a| format!("app-{a:03}-a")).collect();
+    assert_eq!(changed, expected, "exactly the changed objects were written");
+    assert!(!after.contains_key("app-001-b"), "app-001-b pruned");
+    assert_eq!(after.len(), 2 * APPS - 1);
+}
