@@ -440,6 +440,12 @@ def request_counts():
     text = subprocess.run([KUBECTL, "get", "--raw", "/metrics"], check=True, capture_output=True, text=True).stdout
     counts, seconds = {}, {}
     for line in text.splitlines():
+        # Watches the server closed on a slow reader (their clients list again).
+        if line.startswith("apiserver_terminated_watchers_total{"):
+            resource = re.search(r'resource="([^"]*)"', line)
+            key = ("TERMINATED WATCH", resource.group(1) if resource else "", "")
+            counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+            continue
         for metric, into in (("apiserver_request_total{", counts), ("apiserver_request_duration_seconds_sum{", seconds)):
             if not line.startswith(metric):
                 continue
@@ -485,7 +491,7 @@ def write_request_counts(path):
     rows = sorted(counts.items(), key=lambda kv: -kv[1])
     with open(path, "w") as f:
         for (verb, resource, sub), n in rows:
-            if n >= 20:
+            if n >= 20 or verb in ("WATCH", "TERMINATED WATCH"):
                 name = f"{resource}/{sub}" if sub else resource
                 f.write(f"{verb} {name}\t{n:.0f}\t{seconds.get((verb, resource, sub), 0.0):.1f} s\n")
 

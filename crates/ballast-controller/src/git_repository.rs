@@ -62,12 +62,11 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
     }
     let generation = repo.meta().generation;
     let mut status = repo.status.clone().unwrap_or_default();
-    // kstatus: Reconciling while working (observedGeneration moves only when done), written on
-    // its own only for a fetch still running after `PROGRESS_AFTER`: a fetch finding the same
-    // revision changes nothing, and the API server tells no watcher about a patch that changes
-    // nothing (the 1 s interval of a quiet repository costs no watch event).
+    // kstatus: Reconciling while working (observedGeneration moves only when done).
     crate::status::mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let progress = json!({"status": {"conditions": status.conditions}});
+    let patch = json!({"status": {"conditions": status.conditions}});
+    api.patch_status(&repo.name_any(), &PatchParams::default(), &Patch::Merge(&patch))
+        .await?;
     status.observed_generation = generation;
     status.last_handled_reconcile_at = repo.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if repo.spec.git_implementation.is_some() {
@@ -90,13 +89,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
     }
     let missing = unsupported(&repo);
     let result = if missing.is_empty() {
-        crate::status::with_progress(fetch(&repo, &ctx), async {
-            // Best effort: the outcome's write follows and says it all.
-            let _ = api
-                .patch_status(&repo.name_any(), &PatchParams::default(), &Patch::Merge(&progress))
-                .await;
-        })
-        .await
+        fetch(&repo, &ctx).await
     } else {
         Err(ReconcileError::Invalid(format!(
             "not supported yet: {}",

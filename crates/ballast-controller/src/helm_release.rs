@@ -402,17 +402,26 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
             Action::requeue(schedule::jittered(f.retry.unwrap_or(interval).min(interval)))
         }
     };
-    let patch = json!({"status": status});
     // A reconcile that changed nothing (a periodic one finding the release in sync) writes
     // nothing.
-    let unchanged = !progress_written && hr.status.as_ref() == Some(&status);
+    if progress_written || hr.status.as_ref() != Some(&status) {
+        write_status(&api, &name, &status).await?;
+    }
+    let ready = find(&status.conditions, "Ready").map(|c| c.status);
+    ctx.metrics.record("HelmRelease", &ns, &name, ready, started.elapsed());
+    Ok(action)
+}
+
+/// Writes `status`, retried up to 4 times (200 ms, 400 ms... apart).
+async fn write_status(api: &Api<HelmRelease>, name: &str, status: &HelmReleaseStatus) -> Result<(), ReconcileError> {
+    let patch = json!({"status": status});
     let mut attempt = 0;
-    while !unchanged {
+    loop {
         match api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(_) => break,
+            Ok(_) => return Ok(()),
             Err(e) if attempt >= 4 => return Err(e.into()),
             Err(_) => {
                 attempt += 1;
@@ -420,9 +429,6 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
             }
         }
     }
-    let ready = find(&status.conditions, "Ready").map(|c| c.status);
-    ctx.metrics.record("HelmRelease", &ns, &name, ready, started.elapsed());
-    Ok(action)
 }
 
 /// A successful reconcile: the `Ready` reason and message.
