@@ -222,7 +222,9 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             };
             while let Some(event) = events.next().await {
                 match event {
-                    Ok(watcher::Event::Apply(o)) => {
+                    // The initial list counts too: an object created before its watch started
+                    // gets its baseline there (else a controller's later annotation is drift).
+                    Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                         this.health.succeeded(&name);
                         this.observe(&like, o, false)
                     }
@@ -237,7 +239,13 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
         });
     }
 
-    fn observe(&self, like: &ObjectRef, object: DynamicObject, deleted: bool) {
+    fn observe(&self, like: &ObjectRef, mut object: DynamicObject, deleted: bool) {
+        // Items of a watch's initial list come without their type: put it back, so that they
+        // digest as the objects of watch events and of applies do.
+        object.types = Some(kube::api::TypeMeta {
+            api_version: like.api_version(),
+            kind: like.kind.clone(),
+        });
         let r = ObjectRef {
             group: like.group.clone(),
             version: like.version.clone(),
