@@ -816,22 +816,64 @@ def hr_chart(src, version, message):
           "        image: registry.invalid/bench/app:{{ .Chart.AppVersion }}\n        ports:\n        - containerPort: 8080\n")
 
 
-def write_request_counts(path):
-    """The API server's requests so far (`apiserver_request_total` and the server time of
-    `apiserver_request_duration_seconds_sum`) by verb and resource, most first, to `path`."""
+def request_counts():
+    """The API server's requests so far (`apiserver_request_total`) and their server time
+    (`apiserver_request_duration_seconds_sum`), by (verb, resource, subresource)."""
     text = subprocess.run([KUBECTL, "get", "--raw", "/metrics"], check=True, capture_output=True, text=True).stdout
     counts, seconds = {}, {}
     for line in text.splitlines():
+        # Watches the server closed on a slow reader (their clients list again).
+        if line.startswith("apiserver_terminated_watchers_total{"):
+            resource = re.search(r'resource="([^"]*)"', line)
+            key = ("TERMINATED WATCH", resource.group(1) if resource else "", "")
+            counts[key] = counts.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+            continue
         for metric, into in (("apiserver_request_total{", counts), ("apiserver_request_duration_seconds_sum{", seconds)):
             if not line.startswith(metric):
                 continue
             labels = dict(re.findall(r'(\w+)="([^"]*)"', line[len(metric) - 1:line.rindex("}")]))
             key = (labels.get("verb", ""), labels.get("resource", ""), labels.get("subresource", ""))
             into[key] = into.get(key, 0.0) + float(line.rsplit(" ", 1)[1])
+    return counts, seconds
+
+
+def controller_reconciles(err_log):
+    """Reconciles so far by kind, from the controller's metrics (its address read from its log)."""
+    text = open(err_log).read()
+    if "probes and metrics on " not in text:
+        return {}
+    base = text.split("probes and metrics on ")[1].split()[0]
+    with urllib.request.urlopen(base + "/metrics") as r:
+        body = r.read().decode()
+    out = {}
+    for line in body.splitlines():
+        if line.startswith("gotk_reconcile_duration_seconds_count{"):
+            kind = re.search(r'kind="([^"]*)"', line)
+            key = kind.group(1) if kind else "?"
+            out[key] = out.get(key, 0) + int(float(line.rsplit(" ", 1)[1]))
+    return out
+
+
+def write_idle_detail(path, seconds, before, after):
+    """What the controller did in an idle window: reconciles by kind and API requests (deltas)."""
+    with open(path, "w") as f:
+        f.write(f"idle window: {seconds} s\n")
+        for kind in sorted(set(before[0]) | set(after[0])):
+            f.write(f"reconciles {kind}\t{after[0].get(kind, 0) - before[0].get(kind, 0)}\n")
+        rows = sorted(((k, n - before[1].get(k, 0.0)) for k, n in after[1].items()), key=lambda kv: -kv[1])
+        for (verb, resource, sub), n in rows:
+            if n >= 1:
+                name = f"{resource}/{sub}" if sub else resource
+                f.write(f"{verb} {name}\t{n:.0f}\n")
+
+
+def write_request_counts(path):
+    """The API server's requests so far by verb and resource, most first, to `path`."""
+    counts, seconds = request_counts()
     rows = sorted(counts.items(), key=lambda kv: -kv[1])
     with open(path, "w") as f:
         for (verb, resource, sub), n in rows:
-            if n >= 20:
+            if n >= 20 or verb in ("WATCH", "TERMINATED WATCH"):
                 name = f"{resource}/{sub}" if sub else resource
                 f.write(f"{verb} {name}\t{n:.0f}\t{seconds.get((verb, resource, sub), 0.0):.1f} s\n")
 
@@ -900,9 +942,14 @@ def bench_helmrelease():
         rss_peak_cold = proc_rss_mib(ctl.pid)
         time.sleep(10)
         rss_rest = proc_rss_mib(ctl.pid)
+        err_log = os.path.join(base, "controller.err")
+        detail = os.environ.get("HR_IDLE_DETAIL")
+        before = (controller_reconciles(err_log), request_counts()[0]) if detail else None
         c0 = proc_cpu_seconds(ctl.pid)
         time.sleep(HR_IDLE)
         idle_cpu = (proc_cpu_seconds(ctl.pid) - c0) * 60 / HR_IDLE
+        if detail:
+            write_idle_detail(detail, HR_IDLE, before, (controller_reconciles(err_log), request_counts()[0]))
         hr_chart(src, "0.2.0", "upgraded")
         run([*git, "-C", src, "commit", "--quiet", "-am", "chart 0.2.0"])
         c1 = proc_cpu_seconds(ctl.pid)

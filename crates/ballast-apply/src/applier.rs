@@ -48,6 +48,11 @@ pub struct ApplyOptions {
     /// More field managers whose fields (main resource, any operation) this applier takes
     /// over, besides `ballast_plan::TAKEN_OVER` (a Helm release: `helm`'s client-side entry).
     pub take_over: Vec<String>,
+    /// An object that does not exist yet is created without a dry-run first (one request
+    /// instead of two): the create itself is validated, but only when its turn comes, after the
+    /// objects before it were written (as helm installs). Without it, every object is
+    /// validated by a dry-run before anything is written.
+    pub create_without_dry_run: bool,
 }
 
 impl Default for ApplyOptions {
@@ -64,6 +69,7 @@ impl Default for ApplyOptions {
             own_namespaces: Vec::new(),
             recreate: false,
             take_over: Vec::new(),
+            create_without_dry_run: false,
         }
     }
 }
@@ -600,6 +606,17 @@ impl<'a> Applier<'a> {
         let apply_policy = ApplyPolicy::of(&m.object);
         if policy::reconcile_disabled(Some(&m.object), live.as_ref()) {
             return Ok(Planned::ignored(r, live, object, policy::RECONCILE_ANNOTATION));
+        }
+        if live.is_none() && self.options.create_without_dry_run && apply_policy != ApplyPolicy::Ignore {
+            let desired = object.clone();
+            return Ok(Planned::without_dry_run(
+                r,
+                Action::Create,
+                desired,
+                None,
+                object,
+                false,
+            ));
         }
         if apply_policy == ApplyPolicy::Ignore || (apply_policy == ApplyPolicy::IfNotPresent && live.is_some()) {
             let reason = apply_policy.describe();

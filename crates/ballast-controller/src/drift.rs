@@ -5,7 +5,13 @@
 //! each sync the reconciler records, per object, the digest of what it applied. A watch event whose
 //! normalized digest differs from that — an edit, a scale, a delete — asks for a reconcile of the
 //! owner at once. Status-only changes and our own writes leave the digest unchanged and trigger
-//! nothing.
+//! nothing. While an owner is held ([`DriftWatch::hold`], for the length of its reconcile), what
+//! its objects show is remembered and compared, when the hold ends, with the digests the
+//! reconcile recorded: the reconcile's own writes (a new revision's objects) trigger nothing, a
+//! live change made meanwhile still does. A change limited to fields the owner's field manager
+//! does not own (a controller's annotation, such as the Deployment revision) is not drift: once
+//! an object was seen as expected, what the manager's fields hold ([`owned_digest`]) is its
+//! baseline, and a later state with the same baseline triggers nothing.
 //!
 //! The watches also keep, per owned object, the digest of its live state as last seen (a
 //! `u64`, not the object): [`DriftWatch::in_sync`] tells from memory alone, with no request,
@@ -19,7 +25,7 @@ use std::sync::{Arc, Mutex};
 use ballast_api::Kustomization;
 use ballast_core::ObjectRef;
 use ballast_kube::Cluster;
-use ballast_plan::object_digest;
+use ballast_plan::{object_digest, owned_digest};
 use futures::StreamExt;
 use kube::api::{Api, DynamicObject};
 use kube::runtime::reflector::ObjectRef as KubeRef;
@@ -42,7 +48,19 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     /// only labelled objects, so this is bounded by what the owners applied).
     live: HashMap<ObjectRef, u64>,
     watching: HashSet<(String, String, String)>,
+    /// Owners being reconciled: the last digest each of their objects showed meanwhile (`None`
+    /// once deleted).
+    held: HashMap<KubeRef<K>, HashMap<ObjectRef, Vec<Seen>>>,
+    /// What the field manager's fields held when the object was last seen as expected.
+    baseline: HashMap<ObjectRef, u64>,
 }
+
+/// One state a watch reported: `None` once deleted, else its digest and the digest of what the
+/// field manager owns in it.
+type Seen = Option<(u64, Option<u64>)>;
+
+/// States remembered per object while its owner is held (the latest ones).
+const HELD_STATES: usize = 8;
 
 impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
     fn default() -> Self {
@@ -52,6 +70,8 @@ impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
             expected: HashMap::new(),
             live: HashMap::new(),
             watching: HashSet::new(),
+            held: HashMap::new(),
+            baseline: HashMap::new(),
         }
     }
 }
@@ -64,6 +84,8 @@ pub struct DriftWatch<K: kube::Resource<DynamicType = ()> = Kustomization> {
     trigger: UnboundedSender<KubeRef<K>>,
     health: WatchHealth,
     selector: &'static str,
+    /// The field manager the owners' objects are applied with, when ownership is judged.
+    manager: Option<Arc<str>>,
 }
 
 impl<K: kube::Resource<DynamicType = ()>> Clone for DriftWatch<K> {
@@ -74,6 +96,7 @@ impl<K: kube::Resource<DynamicType = ()>> Clone for DriftWatch<K> {
             trigger: self.trigger.clone(),
             health: self.health.clone(),
             selector: self.selector,
+            manager: self.manager.clone(),
         }
     }
 }
@@ -97,11 +120,21 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     ) -> Self {
         DriftWatch {
             state: Arc::new(Mutex::new(State::default())),
+            manager: None,
             cluster,
             trigger,
             health,
             selector,
         }
+    }
+
+    /// The same watch, judging ownership by field manager `manager` (the one the owners'
+    /// objects are applied with): a change limited to fields neither it nor a manager its
+    /// applies take over owns is not drift (see the module documentation). Without it, any
+    /// change is.
+    pub fn with_manager(mut self, manager: &str) -> Self {
+        self.manager = Some(manager.into());
+        self
     }
 
     /// Records what `owner` owns now, and the digest each applied object should keep; starts
@@ -116,13 +149,16 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                 if st.owner_of.get(&old) == Some(&owner) && !keep.contains(&old) {
                     st.owner_of.remove(&old);
                     st.expected.remove(&old);
+                    st.baseline.remove(&old);
                 }
             }
             for r in objects {
                 st.owner_of.insert(r.clone(), owner.clone());
                 // Without a new digest (not applied this time), the last known one still holds.
-                if let Some(d) = digests.get(r) {
-                    st.expected.insert(r.clone(), *d);
+                if let Some(d) = digests.get(r)
+                    && st.expected.insert(r.clone(), *d) != Some(*d)
+                {
+                    st.baseline.remove(r);
                 }
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone());
                 if st.watching.insert(key) {
@@ -135,6 +171,44 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
         }
         for r in new_kinds {
             self.spawn_watch(r);
+        }
+    }
+
+    /// Holds `owner`'s drift triggers until the returned guard is dropped (one reconcile of it:
+    /// the controller never runs two at once). Meanwhile the last state each of its objects
+    /// shows is remembered; on drop, an object deleted meanwhile, or whose last digest differs
+    /// from the expectation recorded by then ([`DriftWatch::track`]), asks for one reconcile of
+    /// the owner. The owner's own writes during the reconcile, once tracked, trigger nothing.
+    pub fn hold(&self, owner: &K) -> DriftHold<K> {
+        let owner = KubeRef::from_obj(owner);
+        self.state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .held
+            .insert(owner.clone(), HashMap::new());
+        DriftHold {
+            watch: self.clone(),
+            owner,
+        }
+    }
+
+    /// Ends a hold: whether anything `owner` still owns drifted meanwhile (see [`Self::hold`]).
+    fn release(&self, owner: &KubeRef<K>) {
+        let drifted = {
+            let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+            let held = st.held.remove(owner).unwrap_or_default();
+            let mut drifted = false;
+            for (r, states) in held {
+                if st.owner_of.get(&r) == Some(owner) {
+                    // In order: a state as expected sets the baseline the later ones are read by.
+                    let last = states.into_iter().fold(false, |_, seen| judge(&mut st, &r, seen));
+                    drifted |= last;
+                }
+            }
+            drifted
+        };
+        if drifted {
+            let _ = self.trigger.send(owner.clone());
         }
     }
 
@@ -158,6 +232,8 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             };
             while let Some(event) = events.next().await {
                 match event {
+                    // The initial list counts too: an object created before its watch started
+                    // gets its baseline there (else a controller's later annotation is drift).
                     Ok(watcher::Event::Apply(o) | watcher::Event::InitApply(o)) => {
                         this.health.succeeded(&name);
                         this.observe(&like, o, false)
@@ -233,21 +309,33 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             // What the watch sees is kept even before an owner is known: an object created by
             // a sync is usually seen before the sync records it.
-            if deleted {
-                st.live.remove(&r);
-            } else {
-                let live = object_digest(&serde_json::to_value(&object).unwrap_or_default());
-                st.live.insert(r.clone(), live);
+            let live = (!deleted).then(|| serde_json::to_value(&object).unwrap_or_default());
+            let digest = live.as_ref().map(object_digest);
+            match digest {
+                Some(d) => {
+                    st.live.insert(r.clone(), d);
+                }
+                None => {
+                    st.live.remove(&r);
+                }
             }
             let Some(owner) = st.owner_of.get(&r).cloned() else {
                 return;
             };
-            if !deleted {
-                // Only a known expectation can be drifted from; without one, wait for a sync.
-                let Some(expected) = st.expected.get(&r) else { return };
-                if Some(expected) == st.live.get(&r) {
-                    return;
+            let seen = live.zip(digest).map(|(live, d)| {
+                let owned = self.manager.as_deref().and_then(|m| owned_digest(&live, m));
+                (d, owned)
+            });
+            if let Some(held) = st.held.get_mut(&owner) {
+                let states = held.entry(r).or_default();
+                if states.len() >= HELD_STATES {
+                    states.remove(0);
                 }
+                states.push(seen);
+                return;
+            }
+            if !judge(&mut st, &r, seen) {
+                return;
             }
             owner
         };
@@ -258,4 +346,33 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
 /// Same group, version and kind.
 fn same_kind(a: &ObjectRef, b: &ObjectRef) -> bool {
     a.kind == b.kind && a.group == b.group && a.version == b.version
+
+/// Whether object `r` drifted in state `seen`: deleted, or other than expected with its field
+/// manager's fields other than in its baseline. Only a known expectation can be drifted from;
+/// without one, wait for a sync. A state as expected becomes the baseline.
+fn judge<K: kube::Resource<DynamicType = ()>>(st: &mut State<K>, r: &ObjectRef, seen: Seen) -> bool {
+    let Some((digest, owned)) = seen else { return true };
+    match st.expected.get(r) {
+        None => false,
+        Some(e) if *e == digest => {
+            match owned {
+                Some(o) => st.baseline.insert(r.clone(), o),
+                None => st.baseline.remove(r),
+            };
+            false
+        }
+        Some(_) => owned.is_none() || st.baseline.get(r) != owned.as_ref(),
+    }
+}
+
+/// A hold on an owner's drift triggers ([`DriftWatch::hold`]); dropping it ends the hold.
+pub struct DriftHold<K: kube::Resource<DynamicType = ()> + 'static> {
+    watch: DriftWatch<K>,
+    owner: KubeRef<K>,
+}
+
+impl<K: kube::Resource<DynamicType = ()> + 'static> Drop for DriftHold<K> {
+    fn drop(&mut self) {
+        self.watch.release(&self.owner);
+    }
 }

@@ -35,7 +35,7 @@ use serde_json::json;
 use crate::context::Context;
 use crate::error::ReconcileError;
 use crate::git_repository::GitAccess;
-use crate::status::{condition, mark_failed, mark_ready, mark_reconciling};
+use crate::status::{condition, mark_failed, mark_ready, mark_reconciling, with_progress};
 
 /// How one chart is fetched or packaged.
 #[derive(Clone)]
@@ -346,12 +346,12 @@ pub async fn reconcile(chart: Arc<HelmChart>, ctx: Arc<Context>) -> Result<Actio
     let generation = chart.meta().generation;
     let mut status = chart.status.clone().unwrap_or_default();
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let patch = json!({"status": {"conditions": status.conditions}});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    // One status write per outcome: `Reconciling` on its own only for a reconcile still running
+    // after `PROGRESS_AFTER` (a slow pull).
+    let progress = json!({"status": {"conditions": status.conditions}});
     status.observed_generation = generation;
     status.last_handled_reconcile_at = chart.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
-    let result = async {
+    let work = async {
         if chart.spec.verify.is_some() {
             return Err(ReconcileError::Invalid("spec.verify: not supported yet".into()));
         }
@@ -362,7 +362,13 @@ pub async fn reconcile(chart: Arc<HelmChart>, ctx: Arc<Context>) -> Result<Actio
             .store("HelmChart", &ns, &name, &file, &built.bytes)
             .map_err(|e| ReconcileError::Build(e.to_string()))?;
         Ok((built, stored))
-    }
+    };
+    let result = with_progress(work, async {
+        // Best effort: the outcome's write follows and says it all.
+        let _ = api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&progress))
+            .await;
+    })
     .await;
     let action = match result {
         Ok((built, stored)) => {
@@ -428,6 +434,9 @@ pub async fn reconcile(chart: Arc<HelmChart>, ctx: Arc<Context>) -> Result<Actio
             Action::requeue(crate::schedule::jittered(again))
         }
     };
+    // Written even when it looks unchanged (the cached object may be older than the last
+    // write); the API server stores nothing, and tells no watcher, for a patch that changes
+    // nothing.
     patch_status(&api, &name, &status).await?;
     let ready = status.conditions.iter().find(|c| c.type_ == "Ready").map(|c| c.status);
     ctx.metrics.record("HelmChart", &ns, &name, ready, started.elapsed());

@@ -26,8 +26,11 @@
 //!   restart) is named in the Ready message and an `IgnoredFields` warning event;
 //! - cost: the release's records are read once per reconcile, by their Secrets' names when
 //!   `status.history` names them all (one GET each, no scan of the storage namespace), and the
-//!   action's own writes are reused, not read again; status writes and the finalizer ask for no
-//!   reconcile of their own.
+//!   action's own writes are reused, not read again (nor are the objects it applied, for
+//!   drift); status writes and the finalizer ask for no reconcile of their own; the status is
+//!   written once per reconcile (`Reconciling` on its own only while one runs past 2 s);
+//! - the drift watch holds a release while it is reconciled: its own upgrade is not taken for
+//!   drift, a live change made meanwhile still is.
 
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
@@ -61,7 +64,7 @@ use crate::context::Context;
 use crate::drift::DriftWatch;
 use crate::error::ReconcileError;
 use crate::schedule;
-use crate::status::{condition, mark_failed, mark_ready, mark_reconciling};
+use crate::status::{condition, mark_failed, mark_ready, mark_reconciling, with_progress};
 
 /// Labels on the HelmChart made for a HelmRelease's `spec.chart` (Flux's).
 pub const HR_NAME_LABEL: &str = "helm.toolkit.fluxcd.io/name";
@@ -363,13 +366,24 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     let shown = status.observed_generation == generation
         && find(&status.conditions, "Reconciling").is_some_and(|c| c.is_true() && c.observed_generation == generation);
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    if !shown {
-        let patch = json!({"status": {"conditions": status.conditions}});
-        api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-            .await?;
-    }
+    // One status write per outcome: `Reconciling` is written on its own only when the reconcile
+    // is still running after `PROGRESS_AFTER` (an action waiting for its objects, hooks, tests).
+    let progress = (!shown).then(|| json!({"status": {"conditions": status.conditions}}));
     status.last_handled_reconcile_at = hr.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
-    let outcome = run(&hr, &ctx, &mut status).await;
+    // Drift seen while this reconcile runs (its own action's writes included) is judged
+    // against the digests it records, when it ends.
+    let _hold = ctx.helm.get().map(|parts| parts.drift.hold(&hr));
+    let mut progress_written = false;
+    let outcome = with_progress(run(&hr, &ctx, &mut status), async {
+        if let Some(patch) = &progress {
+            // Best effort: the outcome's write follows and says it all.
+            progress_written = api
+                .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
+                .await
+                .is_ok();
+        }
+    })
+    .await;
     status.observed_generation = generation;
     let action = match outcome {
         Ok(Done { reason, message }) => {
@@ -388,14 +402,26 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
             Action::requeue(schedule::jittered(f.retry.unwrap_or(interval).min(interval)))
         }
     };
+    // A reconcile that changed nothing (a periodic one finding the release in sync) writes
+    // nothing.
+    if progress_written || hr.status.as_ref() != Some(&status) {
+        write_status(&api, &name, &status).await?;
+    }
+    let ready = find(&status.conditions, "Ready").map(|c| c.status);
+    ctx.metrics.record("HelmRelease", &ns, &name, ready, started.elapsed());
+    Ok(action)
+}
+
+/// Writes `status`, retried up to 4 times (200 ms, 400 ms... apart).
+async fn write_status(api: &Api<HelmRelease>, name: &str, status: &HelmReleaseStatus) -> Result<(), ReconcileError> {
     let patch = json!({"status": status});
     let mut attempt = 0;
     loop {
         match api
-            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
+            .patch_status(name, &PatchParams::default(), &Patch::Merge(&patch))
             .await
         {
-            Ok(_) => break,
+            Ok(_) => return Ok(()),
             Err(e) if attempt >= 4 => return Err(e.into()),
             Err(_) => {
                 attempt += 1;
@@ -403,9 +429,6 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
             }
         }
     }
-    let ready = find(&status.conditions, "Ready").map(|c| c.status);
-    ctx.metrics.record("HelmRelease", &ns, &name, ready, started.elapsed());
-    Ok(action)
 }
 
 /// A successful reconcile: the `Ready` reason and message.
@@ -1137,7 +1160,8 @@ async fn run(hr: &HelmRelease, ctx: &Context, status: &mut HelmReleaseStatus) ->
     }
     // The history first: a failed drift correction still records the release.
     update_history(status, &releases, &release).await;
-    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, status)
+    let just_applied = result_message.is_some();
+    let drift_note = correct_drift(hr, ctx, &releases, &release, &namespace, just_applied, status)
         .await
         .map_err(|e| Failure {
             retry: Some(Duration::from_secs(10)),
@@ -1454,13 +1478,15 @@ async fn remediate(
 
 /// Re-applies the deployed release's objects (`enabled`: drift corrected, reported), or
 /// compares them (`warn`: drift reported), and watches them so a live change asks for a
-/// reconcile at once. `disabled` stops watching.
+/// reconcile at once. `disabled` stops watching. `just_applied`: this reconcile's action has
+/// applied the release; its writes are the expectations, nothing is read again.
 async fn correct_drift(
     hr: &HelmRelease,
     ctx: &Context,
     releases: &Releases,
     release: &str,
     namespace: &str,
+    just_applied: bool,
     status: &mut HelmReleaseStatus,
 ) -> Result<Option<String>, ReconcileError> {
     let Some(parts) = ctx.helm.get() else { return Ok(None) };
@@ -1493,6 +1519,18 @@ async fn correct_drift(
         ..ApplyOptions::default()
     };
     let applier = Applier::new(&cluster, options);
+    // The action of this reconcile has just applied every object of the release: nothing to
+    // correct, and the server's answers are the expectations. A change made since is seen by
+    // the drift watch, held until the reconcile ends (see `DriftWatch::hold`).
+    let written = releases.applied_digests();
+    if just_applied && refs.iter().all(|r| written.contains_key(r)) {
+        let digests: HashMap<ObjectRef, u64> = refs
+            .iter()
+            .filter_map(|r| Some((r.clone(), *written.get(r)?)))
+            .collect();
+        parts.drift.track(hr, &refs, &digests);
+        return Ok(None);
+    }
     let mut digests = HashMap::new();
     let note = if mode == "enabled" {
         let changes = applier

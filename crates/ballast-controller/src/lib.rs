@@ -480,7 +480,8 @@ fn helm_controllers(
         trigger.clone(),
         health.clone(),
         drift::HELM_MANAGED_LABEL,
-    );
+    )
+    .with_manager(ballast_release::HELM_FIELD_MANAGER);
     let started = jiff::Timestamp::now();
     let _ = ctx.helm.set(helm_release::HelmParts {
         drift,

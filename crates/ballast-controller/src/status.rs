@@ -85,6 +85,23 @@ pub fn mark_failed(list: &mut Vec<Condition>, reason: &str, message: &str, gener
     }
 }
 
+/// How long a reconcile runs before its `Reconciling` condition is written on its own.
+pub const PROGRESS_AFTER: std::time::Duration = std::time::Duration::from_secs(2);
+
+/// Runs `work`; when it is still running after [`PROGRESS_AFTER`], runs `progress` (the write
+/// of `Reconciling`) alongside, once. A reconcile then writes its status once, at its outcome,
+/// and one that takes longer shows `Reconciling` meanwhile. Both are done when this returns, so
+/// the outcome's write always comes after the progress write.
+pub async fn with_progress<T>(work: impl Future<Output = T>, progress: impl Future<Output = ()>) -> T {
+    let mut work = std::pin::pin!(work);
+    tokio::select! {
+        biased;
+        out = &mut work => return out,
+        () = tokio::time::sleep(PROGRESS_AFTER) => {}
+    }
+    tokio::join!(work, progress).0
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

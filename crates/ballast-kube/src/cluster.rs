@@ -64,6 +64,8 @@ struct Resources {
     /// as metrics), one version per group and kind (the group's
     /// preferred version first seen in discovery order), for looking into a namespace.
     namespaced_listable: Vec<(String, String, String)>,
+    /// The server's `gitVersion` (`/version`), read with the discovery.
+    version: Option<String>,
 }
 
 /// A connected cluster with a discovery snapshot. Cheap to clone (shared state).
@@ -170,8 +172,12 @@ impl Cluster {
     /// (an aggregated API that is down) is left out, as kubectl does; the core group is required.
     pub async fn refresh(&self) -> Result<(), KubeError> {
         let disc = |e: kube::Error| KubeError::Discovery(e.to_string());
-        let (core, groups) =
-            futures::try_join!(self.client.list_core_api_versions(), self.client.list_api_groups()).map_err(disc)?;
+        let (core, groups, version) = futures::try_join!(
+            self.client.list_core_api_versions(),
+            self.client.list_api_groups(),
+            async { Ok::<_, kube::Error>(self.client.apiserver_version().await.ok()) },
+        )
+        .map_err(disc)?;
         let mut gvs: Vec<(String, String)> = core.versions.iter().map(|v| (String::new(), v.clone())).collect();
         for g in &groups.groups {
             for v in &g.versions {
@@ -197,7 +203,10 @@ impl Cluster {
             .buffered(DISCOVERY_CONCURRENCY)
             .collect()
             .await;
-        let mut res = Resources::default();
+        let mut res = Resources {
+            version: version.map(|v| v.git_version),
+            ..Resources::default()
+        };
         let mut seen_listable = std::collections::HashSet::new();
         for ((group, version), list) in gvs.iter().zip(lists) {
             let list = match list {
@@ -228,6 +237,12 @@ impl Cluster {
         }
         *self.resources.write().unwrap_or_else(|p| p.into_inner()) = res;
         Ok(())
+    }
+
+    /// The server's version (`gitVersion`, as helm's `.Capabilities.KubeVersion` reads it), as
+    /// of the last discovery; `None` if the server did not answer it then.
+    pub fn server_version(&self) -> Option<String> {
+        self.resources.read().unwrap_or_else(|p| p.into_inner()).version.clone()
     }
 
     /// True if the server serves this group/version/kind.

@@ -213,6 +213,52 @@ pub fn object_digest(object: &Value) -> u64 {
     sum
 }
 
+/// A digest of what server-side applies by `manager` hold in `live`: the values of the fields
+/// of its one `Apply` entry and of the entries of the managers its applies take over
+/// ([`crate::TAKEN_OVER`]) (a list, or a field owned as a whole, taken whole), plus the whole
+/// of each atomic-by-meaning map (see [`crate::atomic`]). A write by someone else to fields
+/// those managers do not own (a controller's annotation) leaves it unchanged; a change of a
+/// field they own, or of who owns it (an edit takes the field), changes it. `None` when the
+/// entry cannot be read with certainty (see [`crate::ManagedFields::applied_set`]).
+pub fn owned_digest(live: &Value, manager: &str) -> Option<u64> {
+    let api_version = live.get("apiVersion").and_then(Value::as_str);
+    let managed = crate::ManagedFields::of(live);
+    let set = managed.applied_set(manager, api_version)?;
+    let mut sum = owned_hash(set, live);
+    for e in managed.entries() {
+        if crate::TAKEN_OVER.contains(&e.manager) {
+            let h = e.fields.map_or(0, |f| owned_hash(f, live));
+            sum = sum.wrapping_add(entry_hash(e.manager, h));
+        }
+    }
+    let group = api_version.and_then(|v| v.rsplit_once('/')).map_or("", |(g, _)| g);
+    let kind = live.get("kind").and_then(Value::as_str).unwrap_or("");
+    for path in crate::atomic::atomic_map_paths(group, kind) {
+        sum = sum.wrapping_add(entry_hash(&path, live.pointer(&path).map_or(0, value_hash)));
+    }
+    Some(sum)
+}
+
+/// The values under a managed-fields set (`f:name` keys: one field; any other key, such as
+/// `.` or a list item's `k:`/`v:`/`i:`: the value whole). The set's depth bounds the walk.
+fn owned_hash(set: &Map<String, Value>, value: &Value) -> u64 {
+    let mut sum = 0u64;
+    for (key, sub) in set {
+        let h = match key.strip_prefix("f:") {
+            Some(name) => {
+                let child = value.get(name).unwrap_or(&Value::Null);
+                match (sub.as_object(), child) {
+                    (Some(s), Value::Object(_)) if !s.is_empty() => owned_hash(s, child),
+                    _ => value_hash(child),
+                }
+            }
+            None => value_hash(value),
+        };
+        sum = sum.wrapping_add(entry_hash(key, h));
+    }
+    sum
+}
+
 fn entry_hash(key: &str, value: u64) -> u64 {
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
@@ -304,6 +350,53 @@ mod tests {
 
     use super::*;
     use serde_json::json;
+
+    fn deployment(replicas: i64, revision: &str, replicas_owner: &str) -> Value {
+        let ours = json!({"f:metadata": {"f:labels": {"f:app": {}}},
+            "f:spec": {"f:template": {"f:spec": {"f:containers": {"k:{\"name\":\"app\"}": {".": {}, "f:image": {}}}}}}});
+        let mut entries = vec![json!({"manager": "helm", "operation": "Apply", "apiVersion": "apps/v1",
+            "fieldsType": "FieldsV1", "fieldsV1": ours})];
+        if replicas_owner == "helm" {
+            entries[0]["fieldsV1"]["f:spec"]["f:replicas"] = json!({});
+        } else {
+            entries.push(
+                json!({"manager": replicas_owner, "operation": "Update", "apiVersion": "apps/v1",
+                "subresource": "scale", "fieldsType": "FieldsV1", "fieldsV1": {"f:spec": {"f:replicas": {}}}}),
+            );
+        }
+        json!({"apiVersion": "apps/v1", "kind": "Deployment",
+            "metadata": {"name": "web", "labels": {"app": "web"}, "managedFields": entries,
+                "annotations": {"deployment.kubernetes.io/revision": revision}},
+            "spec": {"replicas": replicas, "template": {"spec": {"containers": [{"name": "app", "image": "a:1"}]}}},
+            "status": {"replicas": replicas}})
+    }
+
+    #[test]
+    fn owned_digest_ignores_other_writers_fields_only() {
+        let applied = deployment(1, "1", "helm");
+        let d = owned_digest(&applied, "helm").unwrap();
+        // The deployment controller's annotation and status: not ours.
+        assert_eq!(owned_digest(&deployment(1, "2", "helm"), "helm"), Some(d));
+        assert_ne!(object_digest(&deployment(1, "2", "helm")), object_digest(&applied));
+        // A scale takes the field (its value and its owner change).
+        assert_ne!(owned_digest(&deployment(3, "1", "kubectl"), "helm"), Some(d));
+        // An edit of a field we own, in a list item.
+        let mut edited = applied.clone();
+        edited["spec"]["template"]["spec"]["containers"][0]["image"] = json!("a:2");
+        assert_ne!(owned_digest(&edited, "helm"), Some(d));
+        // A client-side `kubectl apply` adds a field: its manager's fields are taken over.
+        let mut csa = applied.clone();
+        csa["metadata"]["managedFields"]
+            .as_array_mut()
+            .unwrap()
+            .push(json!({"manager": "kubectl-client-side-apply",
+            "operation": "Update", "apiVersion": "apps/v1", "fieldsType": "FieldsV1",
+            "fieldsV1": {"f:spec": {"f:minReadySeconds": {}}}}));
+        csa["spec"]["minReadySeconds"] = json!(5);
+        assert_ne!(owned_digest(&csa, "helm"), Some(d));
+        // Another manager's entry is not readable as ours.
+        assert_eq!(owned_digest(&applied, "ballast"), None);
+    }
 
     #[test]
     fn ports_get_protocol_and_quantities_become_strings() {

@@ -163,6 +163,8 @@ pub struct Releases {
     post_render: Option<PostRenderer>,
     /// The records read so far, by release name, oldest first, with this value's writes.
     known: Mutex<HashMap<String, Vec<Stored>>>,
+    /// The digest of each object this value applied (the server's answer to its latest apply).
+    applied: Mutex<HashMap<ObjectRef, u64>>,
 }
 
 /// At most this many revisions past the latest known one are probed by name before
@@ -190,6 +192,7 @@ impl Releases {
             namespace: namespace.to_string(),
             post_render: None,
             known: Mutex::default(),
+            applied: Mutex::default(),
         }
     }
 
@@ -203,6 +206,7 @@ impl Releases {
             namespace: namespace.to_string(),
             post_render: None,
             known: Mutex::default(),
+            applied: Mutex::default(),
         }
     }
 
@@ -362,7 +366,11 @@ impl Releases {
         Ok(latest)
     }
 
+    /// The server's version: the discovery's (no request), else asked now.
     async fn kube_version(&self) -> Option<String> {
+        if let Some(v) = self.cluster.server_version() {
+            return Some(v);
+        }
         self.cluster
             .client()
             .apiserver_version()
@@ -442,10 +450,12 @@ impl Releases {
         }
         // helm's client-side entry (a release helm applied with `--server-side=false`) joins
         // helm's apply entry, as helm 4 does when it moves a release to server-side apply.
+        // As helm: a new object is validated by its create, not by a dry-run first.
         let options = ApplyOptions {
             take_over: vec![HELM_FIELD_MANAGER.to_string()],
             force,
             recreate: force,
+            create_without_dry_run: true,
             ..ApplyOptions::default()
         };
         let applier = Applier::new(&self.cluster, options);
@@ -460,7 +470,20 @@ impl Releases {
                 .filter(|e| e.change == ballast_core::Change::Created)
                 .map(|e| e.object.clone()),
         );
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).extend(
+            changes
+                .entries
+                .iter()
+                .filter_map(|e| Some((e.object.clone(), e.digest?))),
+        );
         outcome
+    }
+
+    /// The digest of each object this value applied, as the server answered its latest apply
+    /// (what the live object stays until someone else changes it); objects it never applied
+    /// are absent.
+    pub fn applied_digests(&self) -> HashMap<ObjectRef, u64> {
+        self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
     async fn wait(&self, objects: &[Manifest], opts: &ActionOptions) -> Result<(), ReleaseError> {

@@ -53,19 +53,6 @@ fn condition(obj: &Value, type_: &str) -> Option<Value> {
         .cloned()
 }
 
-/// How many reconciles the controller reports for one object (`gotk_reconcile_duration_seconds`).
-fn reconciles(probe: &str, ns: &str, name: &str) -> u64 {
-    let (_, text) = http_get(probe, "/metrics");
-    text.lines()
-        .filter(|l| l.starts_with("gotk_reconcile_duration_seconds_count"))
-        .filter(|l| {
-            l.contains("Kustomization") && l.contains(&format!("\"{ns}\"")) && l.contains(&format!("\"{name}\""))
-        })
-        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
-        .map(|v| v as u64)
-        .sum()
-}
-
 #[test]
 fn v1beta2_and_v1beta1_kustomizations_apply_their_deprecated_patches() {
     let ns = namespace("api-patches");
@@ -135,11 +122,11 @@ fn v1beta2_and_v1beta1_kustomizations_apply_their_deprecated_patches() {
     });
     // Status writes do not trigger reconciles: with a 10m interval, the count stays put.
     let probe = controller.probe_url();
-    let before = reconciles(&probe, &ns, "beta2");
+    let before = reconciles(&probe, "Kustomization", &ns, "beta2");
     assert!(before >= 1);
     std::thread::sleep(std::time::Duration::from_secs(4));
     assert_eq!(
-        reconciles(&probe, &ns, "beta2"),
+        reconciles(&probe, "Kustomization", &ns, "beta2"),
         before,
         "the Kustomization kept reconciling"
     );

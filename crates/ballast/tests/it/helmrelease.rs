@@ -335,6 +335,67 @@ fn drift_of_a_chart_deployment_is_healed() {
 }
 
 #[test]
+fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
+    let ns = namespace("hr-once");
+    // The pod template carries the values: an upgrade changes it, and the Deployment
+    // controller then writes its revision annotation (a write that is not drift).
+    let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n      annotations:\n        message: {{ .Values.message | default \"none\" | quote }}\n    spec:\n      containers:\n      - name: app\n        image: registry.invalid/app:1.0.0\n";
+    let _repo = git_chart(&ns, &[("deploy.yaml", deploy), ("cm.yaml", CM)]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    // A 10m interval: no periodic reconcile during the test.
+    let release = git_release(
+        &ns,
+        "web",
+        "  install:\n    disableWait: true\n  upgrade:\n    disableWait: true\n  values:\n    message: one\n",
+    )
+    .replacen("interval: 1m", "interval: 10m", 1);
+    apply(&release);
+    let revision = |n: &str| {
+        get("deployment", Some(&ns), "web")
+            .filter(|d| d["metadata"]["annotations"]["deployment.kubernetes.io/revision"] == n)
+            .map(|_| ())
+    };
+    wait_for("Ready", 90, || ready_true("helmrelease", &ns, "web"));
+    wait_for("the Deployment controller's revision 1", 60, || revision("1"));
+    let probe = controller.probe_url();
+    // Quiet: a retry the install scheduled (5 s after a chart still being built) is done.
+    std::thread::sleep(std::time::Duration::from_secs(6));
+    let before = reconciles(&probe, "HelmRelease", &ns, "web");
+
+    merge_patch("helmrelease", "web", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
+    wait_hr(&controller, &ns, "web", "revision 2 Ready", 60, |h| {
+        h["status"]["history"][0]["version"] == 2
+            && h["status"]["observedGeneration"] == h["metadata"]["generation"]
+            && h["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    });
+    wait_for("the Deployment controller's revision 2", 60, || revision("2"));
+
+    // A live edit is still drift: healed by one reconcile.
+    kubectl(&["scale", "deployment", "web", "-n", &ns, "--replicas=5"]);
+    wait_for("replicas restored", 30, || {
+        get("deployment", Some(&ns), "web").filter(|d| d["spec"]["replicas"] == 2)
+    });
+    wait_for("a drift event naming the field", 30, || {
+        events(&ns)
+            .into_iter()
+            .find(|(r, m)| r == "DriftCorrected" && m.contains("spec.replicas"))
+    });
+    // Quiet again, then count: the upgrade and the correction, one reconcile each (the
+    // upgrade's own writes and the revision annotation ask for none).
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let after = reconciles(&probe, "HelmRelease", &ns, "web");
+    assert_eq!(
+        after - before,
+        2,
+        "reconciles for one upgrade and one correction\ncontroller log:\n{}",
+        controller.log()
+    );
+    assert_eq!(helm_history(&ns, "web").len(), 2);
+}
+
+#[test]
 fn values_from_a_secret_are_used_and_never_printed() {
     let ns = namespace("hr-secret");
     let _repo = git_chart(&ns, &[("cm.yaml", CM)]);

@@ -168,6 +168,23 @@ pub fn configmap_files(ns: &str, n: usize) -> Vec<(String, String)> {
         .collect()
 }
 
+/// How many reconciles of one object the controller at `probe` reports
+/// (`gotk_reconcile_duration_seconds_count` for its kind, namespace and name).
+pub fn reconciles(probe: &str, kind: &str, ns: &str, name: &str) -> u64 {
+    let (_, text) = http_get(probe, "/metrics");
+    let labels = [
+        format!("kind=\"{kind}\""),
+        format!("name=\"{name}\""),
+        format!("namespace=\"{ns}\""),
+    ];
+    text.lines()
+        .filter(|l| l.starts_with("gotk_reconcile_duration_seconds_count"))
+        .filter(|l| labels.iter().all(|x| l.contains(x.as_str())))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
 /// A minimal HTTP/1.0 GET on loopback: (status, body).
 pub fn http_get(base: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
