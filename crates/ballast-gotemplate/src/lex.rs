@@ -157,7 +157,8 @@ pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
         line: 1,
         start_line: 1,
         paren_depth: 0,
-        items: Vec::new(),
+        // About one item per 12 bytes of template text (measured on public charts).
+        items: Vec::with_capacity(input.len() / 12 + 4),
     };
     l.run();
     l.items
@@ -203,7 +204,10 @@ impl<'s> Lexer<'s> {
     }
     /// Moves to `pos` by skipping (not via next), counting newlines.
     fn skip_to(&mut self, pos: usize) {
-        self.line += self.input[self.pos..pos].matches('\n').count();
+        self.line += self.input.as_bytes()[self.pos..pos]
+            .iter()
+            .filter(|&&b| b == b'\n')
+            .count();
         self.pos = pos;
     }
     fn error(&mut self, msg: String) {

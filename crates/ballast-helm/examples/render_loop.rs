@@ -1,4 +1,5 @@
-//! Renders one chart in a loop and prints the median time per render (for profiling).
+//! Renders one chart in a loop and prints the first render's time (cold caches, fresh
+//! memory: what one `ballast template` process pays) and the median (for profiling).
 //!
 //! Usage: `render_loop CHART RELEASE [NAMESPACE] [N]`.
 
@@ -24,10 +25,12 @@ fn main() {
         times.push(t.elapsed());
         len = out.len();
     }
+    let first = times[0];
     times.sort();
     println!(
-        "{} bytes; median {:.2} ms; min {:.2} ms",
+        "{} bytes; first {:.2} ms; median {:.2} ms; min {:.2} ms",
         len,
+        first.as_secs_f64() * 1e3,
         times[n / 2].as_secs_f64() * 1e3,
         times[0].as_secs_f64() * 1e3
     );

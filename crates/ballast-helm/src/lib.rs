@@ -163,7 +163,9 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
         no_hooks: opts.no_hooks,
     };
     let mut crds = Vec::new();
-    collect_crds(&chart, &chart.metadata.name, &mut crds);
+    if opts.include_crds {
+        collect_crds(&chart, &chart.metadata.name, &mut crds);
+    }
     let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
     output::print(&rendered, &crds, &print, &parse).map_err(|e| {
         if e.0.starts_with("YAML parse error") {

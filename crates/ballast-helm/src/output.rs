@@ -246,8 +246,8 @@ fn kind_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 /// Helm's `SortManifests`: every non-partial file (in path order) split into documents, each
 /// parsed for its head, hooks separated from manifests (documents with unknown hook names are
 /// dropped), both stable-sorted by kind in install order.
-pub fn sort_manifests(
-    files: &BTreeMap<String, String>,
+pub fn sort_manifests<'f>(
+    files: impl IntoIterator<Item = (&'f String, &'f String)>,
     parse: ParseDoc<'_>,
 ) -> Result<(Vec<Hook>, Vec<Manifest>), Error> {
     let mut hooks = Vec::new();
@@ -318,36 +318,44 @@ pub fn print(
     opts: &PrintOptions,
     parse: ParseDoc<'_>,
 ) -> Result<String, Error> {
-    let files: BTreeMap<String, String> = files
-        .iter()
-        .filter(|(p, _)| !p.ends_with("NOTES.txt"))
-        .map(|(p, c)| (p.clone(), c.clone()))
-        .collect();
-    let (hooks, manifests) = sort_manifests(&files, parse)?;
+    let files = files.iter().filter(|(p, _)| !p.ends_with("NOTES.txt"));
+    let (hooks, manifests) = sort_manifests(files, parse)?;
     let mut release_manifest = String::new();
     if opts.include_crds {
         for crd in crds {
-            release_manifest.push_str(&format!(
-                "---\n# Source: {}\n{}\n",
-                crd.path,
-                String::from_utf8_lossy(&crd.data)
-            ));
+            push_document(&mut release_manifest, &crd.path, &String::from_utf8_lossy(&crd.data));
         }
     }
     for m in &manifests {
-        release_manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
+        push_document(&mut release_manifest, &m.path, &m.content);
     }
-    let mut out = format!("{}\n", release_manifest.trim());
+    // `release_manifest.trim()` and a newline, without a copy.
+    let kept = release_manifest.trim_end().len();
+    release_manifest.truncate(kept);
+    let lead = release_manifest.len() - release_manifest.trim_start().len();
+    release_manifest.drain(..lead);
+    let mut out = release_manifest;
+    out.push('\n');
     for h in &hooks {
         if opts.no_hooks || (opts.skip_tests && h.is_test()) {
             continue;
         }
-        out.push_str(&format!("---\n# Source: {}\n{}\n", h.manifest.path, h.manifest.content));
+        push_document(&mut out, &h.manifest.path, &h.manifest.content);
     }
     if opts.show_only.is_empty() {
         return Ok(out);
     }
     show_only(&out, &opts.show_only)
+}
+
+/// Appends `---`, the `# Source:` line and the document, as helm prints each.
+fn push_document(out: &mut String, path: &str, content: &str) {
+    out.reserve(path.len() + content.len() + 16);
+    out.push_str("---\n# Source: ");
+    out.push_str(path);
+    out.push('\n');
+    out.push_str(content);
+    out.push('\n');
 }
 
 static SOURCE: LazyLock<Regex> = LazyLock::new(|| Regex::new(r"# Source: [^/\n]+/(.+)").expect("static regex"));

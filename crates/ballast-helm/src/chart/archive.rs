@@ -52,14 +52,37 @@ pub(crate) fn clean(p: &str) -> String {
     if out.is_empty() { ".".into() } else { out.join("/") }
 }
 
+/// The most bytes of a decompressed archive: the chart's limit plus room for tar's headers
+/// (one 512-byte block per entry and padding) and trailer.
+const MAX_TAR_SIZE: u64 = MAX_CHART_SIZE + 2 * 512 * (MAX_ENTRIES as u64 + 2);
+
+/// Decompresses a gzip stream whole, failing when it exceeds [`MAX_TAR_SIZE`] bytes.
+fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    let mut tar = Vec::with_capacity(bytes.len().saturating_mul(4).min(MAX_TAR_SIZE as usize));
+    flate2::read::GzDecoder::new(bytes)
+        .take(MAX_TAR_SIZE + 1)
+        .read_to_end(&mut tar)
+        .map_err(|e| format!("reading chart archive: {e}"))?;
+    if tar.len() as u64 > MAX_TAR_SIZE {
+        return Err(format!(
+            "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+        ));
+    }
+    Ok(tar)
+}
+
 /// The files of a gzipped tar chart archive, named from inside its single top directory.
+/// The archive is decompressed once; each file is copied once out of it.
 pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<BufferedFile>, String> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Err("gzip: invalid header".into());
     }
-    let gz = flate2::read::GzDecoder::new(bytes);
-    let mut tar = tar::Archive::new(gz);
-    let entries = tar.entries().map_err(|e| format!("reading chart archive: {e}"))?;
+    let tar_bytes = gunzip(bytes)?;
+    let mut tar = tar::Archive::new(std::io::Cursor::new(tar_bytes.as_slice()));
+    // Seeking past each entry's data instead of reading it: the data is sliced below.
+    let entries = tar
+        .entries_with_seek()
+        .map_err(|e| format!("reading chart archive: {e}"))?;
     let mut files = Vec::new();
     let mut remaining = MAX_CHART_SIZE;
     let mut top: Option<String> = None;
@@ -67,7 +90,7 @@ pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<BufferedFile>, String> {
         if count >= MAX_ENTRIES {
             return Err(format!("chart archive has more than {MAX_ENTRIES} entries"));
         }
-        let mut entry = entry.map_err(|e| format!("reading chart archive: {e}"))?;
+        let entry = entry.map_err(|e| format!("reading chart archive: {e}"))?;
         let raw_name = String::from_utf8_lossy(&entry.path_bytes()).into_owned();
         let kind = entry.header().entry_type();
         use tar::EntryType as T;
@@ -131,25 +154,20 @@ pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<BufferedFile>, String> {
                 "decompressed chart file {raw_name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
             ));
         }
-        let mut data = Vec::with_capacity(size as usize);
-        let read = (&mut entry)
-            .take(remaining.min(MAX_FILE_SIZE + 1))
-            .read_to_end(&mut data)
-            .map_err(|e| format!("chart archive entry {raw_name:?}: {e}"))? as u64;
-        if read > MAX_FILE_SIZE {
-            return Err(format!(
-                "decompressed chart file {raw_name:?} is larger than the maximum file size {MAX_FILE_SIZE}"
-            ));
-        }
-        remaining = remaining.saturating_sub(read);
-        if read < size || remaining == 0 {
+        let start = usize::try_from(entry.raw_file_position()).unwrap_or(usize::MAX);
+        let data = start
+            .checked_add(size as usize)
+            .and_then(|end| tar_bytes.get(start..end))
+            .ok_or_else(|| format!("chart archive entry {raw_name:?}: unexpected end of archive"))?;
+        remaining -= size;
+        if remaining == 0 {
             return Err(format!(
                 "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
             ));
         }
         files.push(BufferedFile {
             name: n,
-            data: trim_bom(data),
+            data: trim_bom(data.to_vec()),
         });
     }
     if files.is_empty() {
