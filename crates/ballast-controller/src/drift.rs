@@ -346,6 +346,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
 /// Same group, version and kind.
 fn same_kind(a: &ObjectRef, b: &ObjectRef) -> bool {
     a.kind == b.kind && a.group == b.group && a.version == b.version
+}
 
 /// Whether object `r` drifted in state `seen`: deleted, or other than expected with its field
 /// manager's fields other than in its baseline. Only a known expectation can be drifted from;
