@@ -33,8 +33,9 @@ pub struct Context {
     pub trigger: UnboundedSender<KubeRef<Kustomization>>,
     /// The Kustomization controller's cache, once it runs.
     pub kustomizations: OnceLock<Store<Kustomization>>,
-    /// The GitRepository controller's cache, once it runs (a Kustomization reads its source's
-    /// revision there when deciding that nothing changed).
+    /// The cache of the GitRepository watch that triggers Kustomizations, once it runs (a
+    /// Kustomization reads its source's revision there when deciding that nothing changed; it is
+    /// updated before that watch's trigger, so a triggered reconcile never sees an older revision).
     pub git_repositories: OnceLock<Store<ballast_api::git_repository::GitRepository>>,
     /// Default deletion budget of a Kustomization's prune.
     pub prune_budget: ballast_apply::PruneBudget,

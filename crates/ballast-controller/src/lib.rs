@@ -241,14 +241,20 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     let config = controller::Config::default().concurrency(options.concurrency);
 
     let repo_controller = controller_of(repos.clone(), &health, "GitRepository", &config);
-    let _ = ctx.git_repositories.set(repo_controller.store());
     let repo_controller = repo_controller.run_logged(git_repository::reconcile, &ctx, "GitRepository");
 
     let ks_controller = controller_of(kustomizations, &health, "Kustomization", &config);
     let store = ks_controller.store();
     let _ = ctx.kustomizations.set(store.clone());
-    // Only a new artifact concerns a Kustomization, not the source's progress conditions.
+    // Only a new artifact concerns a Kustomization, not the source's progress conditions. The
+    // cache a Kustomization reads its source's revision from (to decide that nothing changed) is
+    // this watch's own: it is updated before the event triggers the Kustomizations, so a
+    // reconcile triggered by a new artifact always sees it (another watch's cache could lag and
+    // let the reconcile conclude "unchanged", losing the push until the next interval).
+    let (source_cache, source_writer) = reflector::store();
+    let _ = ctx.git_repositories.set(source_cache);
     let sources = watched(repos, &health, "GitRepository (Kustomization sources)")
+        .reflect(source_writer)
         .touched_objects()
         .predicate_filter(artifact_revision, Default::default());
     let oci_sources: Api<OCIRepository> = match &options.watch_namespace {

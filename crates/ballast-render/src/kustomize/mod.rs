@@ -306,6 +306,21 @@ const STRING_LISTS: &[&str] = &[
     "patchesStrategicMerge",
 ];
 
+/// Fields that hold a list of mappings (kustomize refuses a string or a number in them, as
+/// `- file.yaml` appended under `images:` instead of `resources:`).
+const MAPPING_LISTS: &[&str] = &[
+    "images",
+    "replicas",
+    "labels",
+    "patches",
+    "patchesJson6902",
+    "configMapGenerator",
+    "secretGenerator",
+    "replacements",
+    "vars",
+    "helmCharts",
+];
+
 fn build_dir(
     root: &Root,
     dir: &Path,
@@ -400,6 +415,21 @@ fn read_kustomization(root: &Root, file: &Path) -> Result<Value, RenderError> {
                 }
             }
             Some(_) => return Err(err(root, file, format!("{key}: expected a list of strings"))),
+        }
+    }
+    for key in MAPPING_LISTS {
+        match &map.get(*key) {
+            None | Some(Value::Null) => {}
+            Some(Value::Array(items)) => {
+                if let Some(i) = items.iter().position(|v| !v.is_object()) {
+                    return Err(err(
+                        root,
+                        file,
+                        format!("{key}[{i}]: expected a mapping, found {}", items[i]),
+                    ));
+                }
+            }
+            Some(_) => return Err(err(root, file, format!("{key}: expected a list of mappings"))),
         }
     }
     Ok(k)
@@ -704,5 +734,31 @@ mod component_tests {
         )
         .unwrap();
         assert_eq!(out[0].object["metadata"]["annotations"]["monitored"], "true");
+    }
+}
+
+#[cfg(test)]
+mod shape_tests {
+    use super::*;
+
+    /// A file name appended under `images:` (meant for `resources:`) is refused, naming the
+    /// file and the entry, as kustomize refuses it; nothing is rendered.
+    #[test]
+    fn a_string_in_a_list_of_mappings_is_refused() {
+        let d = tempfile::tempdir().unwrap();
+        fs::write(
+            d.path().join("kustomization.yaml"),
+            "resources:\n- cm.yaml\nimages:\n- name: nginx\n  newTag: \"2\"\n- db-sealed.yaml\n",
+        )
+        .unwrap();
+        fs::write(
+            d.path().join("cm.yaml"),
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: c\n",
+        )
+        .unwrap();
+        let e = build(d.path(), d.path()).unwrap_err().to_string();
+        assert!(e.contains("kustomization.yaml"), "{e}");
+        assert!(e.contains("images[1]: expected a mapping"), "{e}");
+        assert!(e.contains("db-sealed.yaml"), "{e}");
     }
 }

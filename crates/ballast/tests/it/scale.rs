@@ -146,6 +146,32 @@ fn an_unchanged_reconcile_sends_no_request_and_drift_still_heals() {
     });
 }
 
+/// A push reaches the cluster through the source's new artifact alone: the Kustomization's own
+/// interval (10 m) never comes due in this test, and its "nothing changed" shortcut must see the
+/// new revision whenever the new artifact triggers it. Five pushes in a row, each applied.
+#[test]
+fn every_push_is_applied_through_the_source_trigger_alone() {
+    let ns = namespace("scale-push");
+    let published = Published::new(&[("apps/demo/cm.yaml".to_string(), configmap(&ns, "c", "0"))]);
+    install();
+    apply_docs(&[
+        git_repository(&ns, "apps", &published.url(), "1s"),
+        kustomization(&ns, "demo", "apps", "./apps/demo", "10m"),
+    ]);
+    let _controller = ControllerProcess::start(&ns, &[]);
+    wait_for("Kustomization Ready", 120, || {
+        ready("kustomization", &ns, "demo").filter(|(s, _)| s == "True")
+    });
+    for i in 1..=5 {
+        let value = i.to_string();
+        published.repo.write("apps/demo/cm.yaml", &configmap(&ns, "c", &value));
+        let revision = published.push(&format!("value {i}"));
+        wait_for(&format!("push {i} ({revision}) applied"), 90, || {
+            get("configmap", Some(&ns), "c").filter(|c| c["data"]["key"] == value.as_str())
+        });
+    }
+}
+
 /// The `data.key` and resourceVersion of every ConfigMap in `ns`, by name.
 fn configmaps(ns: &str) -> BTreeMap<String, (String, String)> {
     let list: Value = serde_json::from_str(&kubectl(&["get", "configmaps", "-n", ns, "-o", "json"])).unwrap();
