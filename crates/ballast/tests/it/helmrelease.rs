@@ -334,6 +334,22 @@ fn drift_of_a_chart_deployment_is_healed() {
     assert_eq!(helm_history(&ns, "web").len(), 1);
 }
 
+/// The HelmRelease's reconcile count once it has not moved for 10 s (at most 120 s).
+fn settled_reconciles(probe: &str, ns: &str, name: &str) -> u64 {
+    let mut last = reconciles(probe, "HelmRelease", ns, name);
+    let mut still = std::time::Instant::now();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while still.elapsed() < std::time::Duration::from_secs(10) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let now = reconciles(probe, "HelmRelease", ns, name);
+        if now != last {
+            last = now;
+            still = std::time::Instant::now();
+        }
+    }
+    last
+}
+
 #[test]
 fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     let ns = namespace("hr-once");
@@ -342,6 +358,9 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     let deploy = "apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: {{ .Release.Name }}\nspec:\n  replicas: 2\n  selector:\n    matchLabels:\n      app: {{ .Release.Name }}\n  template:\n    metadata:\n      labels:\n        app: {{ .Release.Name }}\n      annotations:\n        message: {{ .Values.message | default \"none\" | quote }}\n    spec:\n      containers:\n      - name: app\n        image: registry.invalid/app:1.0.0\n";
     let _repo = git_chart(&ns, &[("deploy.yaml", deploy), ("cm.yaml", CM)]);
     let controller = ControllerProcess::start(&ns, &[]);
+    // The source first, so the install does not start with artifact retries (a retry scheduled
+    // by an early failure would fire later, inside the counted window).
+    wait_for("GitRepository Ready", 90, || ready_true("gitrepository", &ns, "charts"));
     // A 10m interval: no periodic reconcile during the test.
     let release = git_release(
         &ns,
@@ -358,9 +377,9 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     wait_for("Ready", 90, || ready_true("helmrelease", &ns, "web"));
     wait_for("the Deployment controller's revision 1", 60, || revision("1"));
     let probe = controller.probe_url();
-    // Quiet: a retry the install scheduled (5 s after a chart still being built) is done.
-    std::thread::sleep(std::time::Duration::from_secs(6));
-    let before = reconciles(&probe, "HelmRelease", &ns, "web");
+    // Quiet: any retry the install scheduled (a chart still being built) is done once the count
+    // has not moved for 10 s.
+    let before = settled_reconciles(&probe, &ns, "web");
 
     merge_patch("helmrelease", "web", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
     wait_hr(&controller, &ns, "web", "revision 2 Ready", 60, |h| {
@@ -384,8 +403,7 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     });
     // Quiet again, then count: the upgrade and the correction, one reconcile each (the
     // upgrade's own writes and the revision annotation ask for none).
-    std::thread::sleep(std::time::Duration::from_secs(4));
-    let after = reconciles(&probe, "HelmRelease", &ns, "web");
+    let after = settled_reconciles(&probe, &ns, "web");
     assert_eq!(
         after - before,
         2,
