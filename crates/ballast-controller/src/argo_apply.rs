@@ -17,8 +17,11 @@
 //! Ballast applies server-side only: `ServerSideApply=true` is what it always does, and
 //! `ServerSideApply=false` (Argo CD's client-side `kubectl apply`) still applies server-side.
 //!
-//! Guarantees: a dry run never writes; a delete always carries the UID read just before, and
-//! the object is created again only once that UID is gone (bounded wait).
+//! Guarantees: a dry run never writes; before an object is deleted to be recreated, the object
+//! that replaces it passes the server's validation and admission (a dry-run create, answered
+//! `AlreadyExists` only once both passed), so an object Git holds in an invalid form is never
+//! deleted; a delete always carries the UID read just before, and the object is created again
+//! only once that UID is gone (bounded wait).
 
 use std::time::Duration;
 
@@ -57,6 +60,17 @@ impl Mode {
 fn never_recreated(r: &ObjectRef) -> bool {
     (r.group.is_empty() && r.kind == "Namespace")
         || (r.group == "apiextensions.k8s.io" && r.kind == "CustomResourceDefinition")
+}
+
+/// Refuses `object` unless the server would accept it as a new object: a dry-run create of an
+/// existing object passes validation and admission before it is answered `AlreadyExists`, so
+/// only that answer (or a success) lets a recreation delete the live object.
+async fn check_recreatable(cluster: &Cluster, r: &ObjectRef, object: &Value) -> Result<(), String> {
+    match cluster.create(r, object, true).await {
+        Ok(_) => Ok(()),
+        Err(e) if e.is_already_exists() => Ok(()),
+        Err(e) => Err(format!("{e} (not recreated: the live object is kept)")),
+    }
 }
 
 /// Deletes the live object with the UID read and waits until that UID is gone (at most
@@ -104,9 +118,12 @@ pub async fn write(
                     .map(|o| (o, "replaced"))
                     .map_err(|e| e.to_string())
             }
-            // Recreated: the object as it will be cannot be dry-run while the old one exists.
-            Some(_) if dry_run => Ok((Value::Null, "replaced (recreated)")),
+            // Recreated: the object as it will be is checked as a new one (a dry-run create).
             Some(_) => {
+                check_recreatable(cluster, r, object).await?;
+                if dry_run {
+                    return Ok((Value::Null, "replaced (recreated)"));
+                }
                 delete_and_wait(cluster, r).await?;
                 cluster
                     .create(r, object, false)
@@ -119,6 +136,7 @@ pub async fn write(
     match cluster.apply_validated(r, object, dry_run, true, mode.validate).await {
         Ok(o) => Ok((o, "applied (server-side)")),
         Err(e) if mode.force && e.is_immutable() && !never_recreated(r) => {
+            check_recreatable(cluster, r, object).await?;
             if dry_run {
                 return Ok((Value::Null, "applied (recreated)"));
             }

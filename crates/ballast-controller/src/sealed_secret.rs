@@ -297,7 +297,8 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
     };
     let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
     let uid = ss.metadata.uid.clone().unwrap_or_default();
-    if let Some(live) = secrets.get_opt(&name).await? {
+    let live = secrets.get_opt(&name).await?;
+    if let Some(live) = &live {
         let owned = live
             .metadata
             .owner_references
@@ -320,15 +321,33 @@ pub async fn reconcile(ss: Arc<SealedSecret>, ctx: Arc<Context>) -> Result<Actio
         json!({"apiVersion": ballast_seal::API_VERSION, "kind": "SealedSecret", "name": name, "uid": uid,
                "controller": true, "blockOwnerDeletion": true})
     });
-    let secret = unsealed.to_secret(owner);
-    secrets
-        .patch(
-            &name,
-            &PatchParams::apply(FIELD_MANAGER).force(),
-            &Patch::Apply(&secret),
-        )
-        .await
-        .map_err(|e| ReconcileError::Apply(format!("Secret {ns}/{name}: {}", without_body(&e))))?;
+    let mut secret = unsealed.to_secret(owner);
+    // The write is conditional on what was judged above: the resourceVersion read (a Secret
+    // changed since is refused, 409) or, for an absent Secret, a create (one that appeared
+    // since is refused, 409); the next reconcile judges again.
+    let written = match live.and_then(|l| l.metadata.resource_version) {
+        Some(rv) => {
+            secret["metadata"]["resourceVersion"] = json!(rv);
+            secrets
+                .patch(
+                    &name,
+                    &PatchParams::apply(FIELD_MANAGER).force(),
+                    &Patch::Apply(&secret),
+                )
+                .await
+        }
+        None => {
+            // Never the serde message: it could quote a value.
+            let secret: Secret = serde_json::from_value(secret)
+                .map_err(|_| ReconcileError::Build(format!("Secret {ns}/{name}: not a valid Secret")))?;
+            let params = PostParams {
+                field_manager: Some(FIELD_MANAGER.to_string()),
+                ..Default::default()
+            };
+            secrets.create(&params, &secret).await
+        }
+    };
+    written.map_err(|e| ReconcileError::Apply(format!("Secret {ns}/{name}: {}", without_body(&e))))?;
     report(&ss, &ctx, true, "Unsealed", "SealedSecret unsealed successfully").await?;
     Ok(Action::requeue(crate::schedule::jittered(Duration::from_secs(600))))
 }

@@ -89,6 +89,11 @@ impl KubeError {
         matches!(self, KubeError::Api { code: 404, .. })
     }
 
+    /// True for a 409 `AlreadyExists` (a create of an object that exists).
+    pub fn is_already_exists(&self) -> bool {
+        matches!(self, KubeError::Api { code: 409, reason, .. } if reason == "AlreadyExists")
+    }
+
     /// True when the server refused a change to a field that cannot change once set (a Job's
     /// template, a Service's `clusterIP`, a Deployment's selector, most of a StatefulSet's spec):
     /// only deleting and creating the object again applies it.

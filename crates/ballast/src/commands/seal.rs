@@ -275,25 +275,37 @@ fn re_encrypt(a: &SealArgs, keys: &[UnsealingKey], newest: &SealingKey) -> Resul
         emit(&a.format, &out)?;
         return Ok(0);
     }
+    if re_encrypt_files(&a.files, keys, newest)? == 0 {
+        println!("every SealedSecret is sealed with the newest key already");
+    }
+    Ok(0)
+}
+
+/// Rewrites in place the SealedSecrets of `paths` (files, and YAML/JSON files under
+/// directories) whose values `newest` does not open yet; returns how many files changed.
+/// Every file is rewritten in memory and read back as the same documents with only those
+/// values changed before the first file is written, so a failure leaves every file as it was.
+fn re_encrypt_files(paths: &[PathBuf], keys: &[UnsealingKey], newest: &SealingKey) -> Result<usize> {
     let mut files = Vec::new();
-    for f in &a.files {
+    for f in paths {
         collect_files(f, &mut files)?;
     }
-    let mut changed = 0;
+    let mut rewrites = Vec::new();
     for f in files {
         let text = String::from_utf8(read_bounded(
             std::fs::File::open(&f).with_context(|| f.display().to_string())?,
         )?)
         .map_err(|_| anyhow!("{}: not UTF-8 text", f.display()))?;
         let Ok(docs) = ballast_render::yaml::parse_stream(&text) else {
-            if a.files.contains(&f) {
+            if paths.contains(&f) {
                 bail!("{}: not YAML or JSON", f.display());
             }
             continue;
         };
         let mut new_text = text.clone();
         let mut count = 0;
-        for doc in docs.iter().filter(|d| d["kind"] == "SealedSecret") {
+        let mut expected = docs.clone();
+        for (i, doc) in docs.iter().enumerate().filter(|(_, d)| d["kind"] == "SealedSecret") {
             let what = format!(
                 "{}: SealedSecret {}/{}",
                 f.display(),
@@ -310,21 +322,40 @@ fn re_encrypt(a: &SealArgs, keys: &[UnsealingKey], newest: &SealingKey) -> Resul
                     );
                 }
                 new_text = new_text.replacen(&r.old, &r.new, 1);
+                expected[i]["spec"]["encryptedData"][&r.key] = Value::String(r.new);
                 count += 1;
             }
         }
-        if count > 0 {
-            let tmp = f.with_extension("ballast-seal.tmp");
-            std::fs::write(&tmp, &new_text).with_context(|| tmp.display().to_string())?;
-            std::fs::rename(&tmp, &f).with_context(|| f.display().to_string())?;
-            println!("{}: {count} value(s) sealed again with the newest key", f.display());
-            changed += 1;
+        if count == 0 {
+            continue;
         }
+        // The rewritten text must read back as the same documents with only the sealed
+        // values changed.
+        let same = ballast_render::yaml::parse_stream(&new_text).is_ok_and(|d| d == expected);
+        if !same {
+            bail!(
+                "{}: the rewritten file does not read back as the same documents; left unchanged",
+                f.display()
+            );
+        }
+        rewrites.push((f, new_text, count));
     }
-    if changed == 0 {
-        println!("every SealedSecret is sealed with the newest key already");
+    let changed = rewrites.len();
+    for (f, new_text, count) in rewrites {
+        // A symbolic link named on the command line: its target is rewritten, the link kept.
+        let target = std::fs::canonicalize(&f).with_context(|| f.display().to_string())?;
+        let mut tmp = target.clone().into_os_string();
+        tmp.push(".ballast-seal.tmp");
+        let tmp = PathBuf::from(tmp);
+        std::fs::write(&tmp, &new_text).with_context(|| tmp.display().to_string())?;
+        let permissions = std::fs::metadata(&target)
+            .with_context(|| f.display().to_string())?
+            .permissions();
+        std::fs::set_permissions(&tmp, permissions).with_context(|| tmp.display().to_string())?;
+        std::fs::rename(&tmp, &target).with_context(|| f.display().to_string())?;
+        println!("{}: {count} value(s) sealed again with the newest key", f.display());
     }
-    Ok(0)
+    Ok(changed)
 }
 
 /// `path` itself, or the `.yaml`/`.yml`/`.json` files under it (hidden directories skipped).
@@ -355,4 +386,51 @@ fn collect_files(path: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
         }
     }
     Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEY: &str = include_str!("../../../ballast-seal/tests/fixtures/controller-key.pem");
+    const SEALED: &str = include_str!("../../../ballast-seal/tests/fixtures/kubeseal-sealed-secret.yaml");
+
+    #[test]
+    fn re_encrypt_checks_every_file_before_writing_any() {
+        let keys = vec![UnsealingKey::from_pem(KEY).unwrap()];
+        let generated = ballast_seal::generate(2048, "").unwrap();
+        let newest_private = UnsealingKey::from_pem(&generated.key_pem).unwrap();
+        let newest = newest_private.sealing_key();
+        let dir = tempfile::tempdir().unwrap();
+        let good = dir.path().join("a.yaml");
+        std::fs::write(&good, SEALED).unwrap();
+        // The same value folded over two lines cannot be rewritten in place.
+        let value = SEALED.lines().find_map(|l| l.trim().strip_prefix("token: ")).unwrap();
+        let folded = SEALED.replace(value, &format!(">-\n      {}\n      {}", &value[..40], &value[40..]));
+        let bad = dir.path().join("b.yaml");
+        std::fs::write(&bad, &folded).unwrap();
+
+        let err = re_encrypt_files(&[dir.path().to_path_buf()], &keys, &newest).unwrap_err();
+        assert!(err.to_string().contains("b.yaml"), "{err}");
+        assert_eq!(std::fs::read_to_string(&good).unwrap(), SEALED, "a.yaml was written");
+        assert_eq!(std::fs::read_to_string(&bad).unwrap(), folded);
+
+        // Alone, the good file is rewritten: one line changes, and the value opens with the
+        // newest key to what the old key opened.
+        assert_eq!(
+            re_encrypt_files(std::slice::from_ref(&good), &keys, &newest).unwrap(),
+            1
+        );
+        let after = std::fs::read_to_string(&good).unwrap();
+        let changed = SEALED.lines().zip(after.lines()).filter(|(a, b)| a != b).count();
+        assert_eq!((changed, SEALED.lines().count()), (1, after.lines().count()));
+        let before = ballast_render::yaml::parse_stream(SEALED).unwrap();
+        let now = ballast_render::yaml::parse_stream(&after).unwrap();
+        let old = ballast_seal::unseal_sealed_secret(&before[0], &keys).unwrap();
+        let new = ballast_seal::unseal_sealed_secret(&now[0], std::slice::from_ref(&newest_private)).unwrap();
+        assert_eq!(old.data, new.data);
+        // With every key, as the cluster holds them: nothing left to do.
+        let all = [keys[0].clone(), newest_private];
+        assert_eq!(re_encrypt_files(&[good], &all, &newest).unwrap(), 0);
+    }
 }
