@@ -479,11 +479,7 @@ impl Cluster {
             params = params.validation_ignore();
         }
         let verb = if dry_run { "dry-run" } else { "apply" };
-        if dry_run {
-            self.dry_runs.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        } else {
-            self.writes.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
-        }
+        self.count(dry_run);
         api.patch(&r.name, &params, &Patch::Apply(object))
             .await
             .map(to_value)
@@ -506,16 +502,7 @@ impl Cluster {
         if let (Some(rv), Some(meta)) = (resource_version, obj["metadata"].as_object_mut()) {
             meta.insert("resourceVersion".into(), Value::String(rv.to_string()));
         }
-        let obj: DynamicObject = serde_json::from_value(obj).map_err(|e| KubeError::Transport {
-            object: r.to_string(),
-            verb,
-            message: e.to_string(),
-        })?;
-        self.count(dry_run);
-        let params = PostParams {
-            dry_run,
-            field_manager: Some(self.field_manager.to_string()),
-        };
+        let (obj, params) = self.post(r, obj, verb, dry_run)?;
         api.replace(&r.name, &params, &obj)
             .await
             .map(to_value)
@@ -526,7 +513,23 @@ impl Cluster {
     pub async fn create(&self, r: &ObjectRef, object: &Value, dry_run: bool) -> Result<Value, KubeError> {
         let api = self.api(r)?;
         let verb = if dry_run { "dry-run" } else { "create" };
-        let obj: DynamicObject = serde_json::from_value(object.clone()).map_err(|e| KubeError::Transport {
+        let (obj, params) = self.post(r, object.clone(), verb, dry_run)?;
+        api.create(&params, &obj)
+            .await
+            .map(to_value)
+            .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
+    }
+
+    /// The typed object and the parameters of a create or replace (`verb`), counted as a
+    /// dry-run or a write.
+    fn post(
+        &self,
+        r: &ObjectRef,
+        object: Value,
+        verb: &'static str,
+        dry_run: bool,
+    ) -> Result<(DynamicObject, PostParams), KubeError> {
+        let obj: DynamicObject = serde_json::from_value(object).map_err(|e| KubeError::Transport {
             object: r.to_string(),
             verb,
             message: e.to_string(),
@@ -536,10 +539,7 @@ impl Cluster {
             dry_run,
             field_manager: Some(self.field_manager.to_string()),
         };
-        api.create(&params, &obj)
-            .await
-            .map(to_value)
-            .map_err(|e| KubeError::from_kube(r.to_string(), verb, e))
+        Ok((obj, params))
     }
 
     fn count(&self, dry_run: bool) {

@@ -1277,6 +1277,18 @@ mod tests {
     }
 
     /// A bare remote with `main` holding `app.yaml`, and a checkout of it for writing.
+    /// Pushes `image: app:<tag>` in `app.yaml` with `message`, as the automation's bot.
+    fn push_image(checkout: &WriteCheckout, tag: &str, message: &str) -> Pushed<()> {
+        checkout
+            .push_rebasing(
+                3,
+                ("bot", "bot@example.invalid"),
+                |dir| fs::write(dir.join("app.yaml"), format!("image: app:{tag}\n")),
+                |_| Ok::<_, std::io::Error>(message.to_string()),
+            )
+            .unwrap()
+    }
+
     fn remote_and_checkout() -> (tempfile::TempDir, GitSource, FetchOptions) {
         let tmp = tempfile::tempdir().unwrap();
         let remote = tmp.path().join("remote.git");
@@ -1338,14 +1350,7 @@ mod tests {
         assert_eq!(sh(&remote, &["rev-parse", "main"]), commit);
         // Nothing left to change: no commit, no push.
         let again = checkout_for_write(&source, &options).unwrap();
-        let pushed = again
-            .push_rebasing(
-                3,
-                ("bot", "bot@example.invalid"),
-                |dir| fs::write(dir.join("app.yaml"), "image: app:2.0.0\n"),
-                |_| Ok::<_, std::io::Error>("m".to_string()),
-            )
-            .unwrap();
+        let pushed = push_image(&again, "2.0.0", "m");
         assert!(matches!(pushed, Pushed::Nothing));
         assert_eq!(sh(&remote, &["rev-parse", "main"]), commit);
     }
@@ -1357,14 +1362,7 @@ mod tests {
         let main = sh(&remote, &["rev-parse", "main"]);
         let mut checkout = checkout_for_write(&source, &options).unwrap();
         checkout.set_push_branch("image-updates");
-        let pushed = checkout
-            .push_rebasing(
-                3,
-                ("bot", "bot@example.invalid"),
-                |dir| fs::write(dir.join("app.yaml"), "image: app:3.0.0\n"),
-                |_| Ok::<_, std::io::Error>("review me".to_string()),
-            )
-            .unwrap();
+        let pushed = push_image(&checkout, "3.0.0", "review me");
         assert!(matches!(pushed, Pushed::Commit { .. }));
         assert_eq!(sh(&remote, &["rev-parse", "main"]), main);
         assert_eq!(sh(&remote, &["log", "--format=%s", "-1", "image-updates"]), "review me");
@@ -1396,14 +1394,7 @@ mod tests {
         let remote = tmp.path().join("remote.git");
         let mut checkout = checkout_for_write(&source, &options).unwrap();
         checkout.set_signer(signer);
-        let pushed = checkout
-            .push_rebasing(
-                3,
-                ("bot", "bot@example.invalid"),
-                |dir| fs::write(dir.join("app.yaml"), "image: app:4.0.0\n"),
-                |_| Ok::<_, std::io::Error>("signed update\n\nwith a body".to_string()),
-            )
-            .unwrap();
+        let pushed = push_image(&checkout, "4.0.0", "signed update\n\nwith a body");
         let Pushed::Commit { commit, .. } = pushed else {
             panic!("nothing pushed")
         };
@@ -1455,14 +1446,7 @@ mod tests {
             ("merge_request.target".to_string(), "release".to_string()),
         ]));
         let main = sh(&remote, &["rev-parse", "main"]);
-        let pushed = checkout
-            .push_rebasing(
-                3,
-                ("bot", "bot@example.invalid"),
-                |dir| fs::write(dir.join("app.yaml"), "image: app:5.0.0\n"),
-                |_| Ok::<_, std::io::Error>("update".to_string()),
-            )
-            .unwrap();
+        let pushed = push_image(&checkout, "5.0.0", "update");
         let Pushed::Commit { commit, .. } = pushed else {
             panic!("nothing pushed")
         };

@@ -77,6 +77,19 @@ pub(crate) fn spec(repo: &GitRepo, path: &str, ns: &str, automated: bool) -> Val
     s
 }
 
+/// Asks for a refresh of the Application, as `argocd app get --refresh` does.
+pub(crate) fn refresh(ns: &str, name: &str) {
+    kubectl(&[
+        "annotate",
+        "applications.argoproj.io",
+        name,
+        "-n",
+        ns,
+        "argocd.argoproj.io/refresh=normal",
+        "--overwrite",
+    ]);
+}
+
 pub(crate) fn app(ns: &str, name: &str) -> Value {
     get("applications.argoproj.io", Some(ns), name).expect("application exists")
 }
@@ -581,14 +594,7 @@ fn jsonnet_guestbook_and_jsonnet_tlas_ext_vars_libs() {
     // A Jsonnet error is a ComparisonError naming the file and line, and nothing is applied.
     repo.write("jsonnet-tla/broken.jsonnet", "{\n  a: error 'no such setting'\n}\n");
     repo.commit("broken jsonnet");
-    kubectl(&[
-        "annotate",
-        "application",
-        "settings",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-    ]);
+    refresh(&ns, "settings");
     let a = wait_app(&ns, "settings", 120, |a| {
         a["status"]["conditions"].as_array().is_some_and(|c| {
             c.iter()
@@ -661,14 +667,7 @@ fn multi_source_helm_with_ref_values_and_a_directory() {
     // A new commit to the values repository alone is picked up.
     values.write("envs/prod/values.yaml", "replicaCount: 3\nservice:\n  port: 8080\n");
     values.commit("three replicas");
-    kubectl(&[
-        "annotate",
-        "application",
-        "multi",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-    ]);
+    refresh(&ns, "multi");
     wait_for("the values repository's change applied", 120, || {
         let d = get("deployment", Some(&ns), "multi-helm-guestbook")?;
         (d["spec"]["replicas"] == 3).then_some(())
@@ -738,14 +737,7 @@ fn helm_charts_from_http_and_oci_repositories_with_repository_secrets() {
     assert!(get("configmap", Some(&ns), "exact").is_none());
     // The repository Secret, as Argo CD reads it, then a refresh.
     repo_secret(&ns, "hello-repo", "repository", &server.url, "argo", PASSWORD, "");
-    kubectl(&[
-        "annotate",
-        "application",
-        "exact",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-    ]);
+    refresh(&ns, "exact");
     let a2 = wait_app(&ns, "exact", 120, |a| {
         state(a) == ("Synced".into(), "Healthy".into(), "Succeeded".into())
     });
@@ -873,14 +865,7 @@ fn ignore_differences_jq_managed_fields_and_respect_in_sync() {
     ]);
     let before = app(&ns, "ignore")["status"]["reconciledAt"].clone();
     std::thread::sleep(std::time::Duration::from_secs(1));
-    kubectl(&[
-        "annotate",
-        "application",
-        "ignore",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-    ]);
+    refresh(&ns, "ignore");
     let a = wait_app(&ns, "ignore", 60, |a| a["status"]["reconciledAt"] != before);
     assert_eq!(state(&a).0, "Synced", "{}", a["status"]);
     assert_eq!(get("deployment", Some(&ns), "web").unwrap()["spec"]["replicas"], 3);
@@ -889,14 +874,7 @@ fn ignore_differences_jq_managed_fields_and_respect_in_sync() {
     repo.write("ignore/deploy.yaml", &deploy("nginx:2"));
     repo.write("ignore/cm.yaml", &cm("two"));
     let head = repo.commit("nginx 2");
-    kubectl(&[
-        "annotate",
-        "application",
-        "ignore",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-    ]);
+    refresh(&ns, "ignore");
     wait_app(&ns, "ignore", 120, |a| {
         kubelet(&ns, "", &[]);
         a["status"]["operationState"]["syncResult"]["revision"] == head.as_str()

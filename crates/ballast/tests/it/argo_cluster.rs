@@ -7,11 +7,32 @@
 
 use serde_json::{Value, json};
 
-use crate::argo::{controller, create_app, state, wait_app};
+use crate::argo::{controller, create_app, refresh, state, wait_app};
 use crate::support::*;
 
 fn conditions(a: &Value) -> String {
     a["status"]["conditions"].to_string()
+}
+
+/// A repository whose `app` folder holds one ConfigMap, `name`.
+fn cm_repo(name: &str) -> ballast_testenv::git::GitRepo {
+    let repo = ballast_testenv::git::GitRepo::new();
+    let cm = format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: {name}\ndata:\n  k: v\n");
+    repo.write("app/cm.yaml", &cm);
+    repo.commit("app");
+    repo
+}
+
+/// An automated, pruning Application of the `app` folder of the Git repository `url`.
+fn git_app(ns: &str, name: &str, url: &str) {
+    create_app(
+        ns,
+        name,
+        json!({"project": "default",
+               "source": {"repoURL": url, "targetRevision": "HEAD", "path": "app"},
+               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
+               "syncPolicy": {"automated": {"prune": true}}}),
+    );
 }
 
 #[test]
@@ -44,17 +65,9 @@ fn destination_name_deploys_through_a_cluster_secret_with_a_service_account_toke
         "metadata": {"name": "cluster-loopback", "namespace": ns,
                      "labels": {"argocd.argoproj.io/secret-type": "cluster"}},
         "stringData": {"name": "loopback", "server": server, "config": config.to_string()}});
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("secret.json");
-    std::fs::write(&file, secret.to_string()).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply(&secret.to_string());
 
-    let repo = ballast_testenv::git::GitRepo::new();
-    repo.write(
-        "app/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  k: v\n",
-    );
-    repo.commit("app");
+    let repo = cm_repo("settings");
     let spec = |name: &str, namespace: &str| {
         json!({"project": "default",
                "source": {"repoURL": repo.url(), "targetRevision": "HEAD", "path": "app"},
@@ -99,15 +112,7 @@ fn destination_name_deploys_through_a_cluster_secret_with_a_service_account_toke
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: other\ndata:\n  k: v\n",
     );
     repo.commit("renamed");
-    kubectl(&[
-        "annotate",
-        "applications.argoproj.io",
-        "remote",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-        "--overwrite",
-    ]);
+    refresh(&ns, "remote");
     wait_for("settings pruned, other deployed", 90, || {
         (get("configmap", Some(&dest), "settings").is_none() && get("configmap", Some(&dest), "other").is_some())
             .then_some(())
@@ -119,10 +124,7 @@ fn apply_secret(ns: &str, name: &str, string_data: Value) {
         "metadata": {"name": name, "namespace": ns,
                      "labels": {"argocd.argoproj.io/secret-type": "repository"}},
         "stringData": string_data});
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("secret.json");
-    std::fs::write(&file, secret.to_string()).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply(&secret.to_string());
 }
 
 fn chart_app(ns: &str, name: &str, url: &str) {
@@ -177,25 +179,14 @@ fn chart_repositories_over_tls_with_repository_secret_client_certificates_ca_and
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "argocd-tls-certs-cm", "namespace": ns},
         "data": {"127.0.0.1": pki.ca}});
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cm.json");
-    std::fs::write(&file, cm.to_string()).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply(&cm.to_string());
     apply_secret(
         &ns,
         "mutual",
         json!({"url": mutual.url, "type": "helm",
                "tlsClientCertData": pki.client_cert, "tlsClientCertKey": pki.client_key}),
     );
-    kubectl(&[
-        "annotate",
-        "applications.argoproj.io",
-        "mtls",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-        "--overwrite",
-    ]);
+    refresh(&ns, "mtls");
     let a = synced(&ns, "mtls");
     assert_eq!(a["status"]["sync"]["revision"], "1.0.0");
     assert!(get("configmap", Some(&ns), "mtls").is_some());
@@ -212,12 +203,7 @@ fn git_repository_over_mutual_tls_with_repository_secret_credentials_and_ca() {
     use ballast_testenv::{GitHttpServer, HttpAuth};
     const PASSWORD: &str = "argo-git-pw-7";
     let ns = namespace("argo-gittls");
-    let repo = ballast_testenv::git::GitRepo::new();
-    repo.write(
-        "app/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: from-tls\ndata:\n  k: v\n",
-    );
-    repo.commit("app");
+    let repo = cm_repo("from-tls");
     let root = tempfile::tempdir().unwrap();
     repo.publish(root.path(), "app");
     let http = GitHttpServer::start(root.path(), HttpAuth::Basic("argo".into(), PASSWORD.into()));
@@ -226,14 +212,7 @@ fn git_repository_over_mutual_tls_with_repository_secret_credentials_and_ca() {
     let proxy = TlsProxy::start(upstream, &pki, true);
     let url = format!("{}/app.git", proxy.url);
     let _c = controller(&ns);
-    create_app(
-        &ns,
-        "gittls",
-        json!({"project": "default",
-               "source": {"repoURL": url, "targetRevision": "HEAD", "path": "app"},
-               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-               "syncPolicy": {"automated": {"prune": true}}}),
-    );
+    git_app(&ns, "gittls", &url);
     // Neither trusted nor identified: a ComparisonError, nothing applied.
     wait_app(&ns, "gittls", 120, |a| {
         a["status"]["conditions"].to_string().contains("ComparisonError")
@@ -243,25 +222,14 @@ fn git_repository_over_mutual_tls_with_repository_secret_credentials_and_ca() {
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "argocd-tls-certs-cm", "namespace": ns},
         "data": {"127.0.0.1": pki.ca}});
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cm.json");
-    std::fs::write(&file, cm.to_string()).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply(&cm.to_string());
     apply_secret(
         &ns,
         "app-git",
         json!({"url": url, "type": "git", "username": "argo", "password": PASSWORD,
                "tlsClientCertData": pki.client_cert, "tlsClientCertKey": pki.client_key}),
     );
-    kubectl(&[
-        "annotate",
-        "applications.argoproj.io",
-        "gittls",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-        "--overwrite",
-    ]);
+    refresh(&ns, "gittls");
     let a = synced(&ns, "gittls");
     assert!(get("configmap", Some(&ns), "from-tls").is_some());
     let text = a.to_string();
@@ -275,12 +243,7 @@ fn git_repository_over_mutual_tls_with_repository_secret_credentials_and_ca() {
 fn git_over_ssh_with_the_repository_secret_key_and_argo_cd_known_hosts() {
     use ballast_testenv::ssh::SshServer;
     let ns = namespace("argo-ssh");
-    let repo = ballast_testenv::git::GitRepo::new();
-    repo.write(
-        "app/cm.yaml",
-        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: over-ssh\ndata:\n  k: v\n",
-    );
-    repo.commit("app");
+    let repo = cm_repo("over-ssh");
     let root = tempfile::tempdir().unwrap();
     let bare = repo.publish(root.path(), "app");
     let server = SshServer::start();
@@ -288,14 +251,7 @@ fn git_over_ssh_with_the_repository_secret_key_and_argo_cd_known_hosts() {
     let key = std::fs::read_to_string(&server.client_key).unwrap();
     let _c = controller(&ns);
     apply_secret(&ns, "app-ssh", json!({"url": url, "type": "git", "sshPrivateKey": key}));
-    create_app(
-        &ns,
-        "ssh",
-        json!({"project": "default",
-               "source": {"repoURL": url, "targetRevision": "HEAD", "path": "app"},
-               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-               "syncPolicy": {"automated": {"prune": true}}}),
-    );
+    git_app(&ns, "ssh", &url);
     // No known host keys: refused (never trusted on first use), nothing applied.
     wait_app(&ns, "ssh", 120, |a| {
         a["status"]["conditions"].to_string().contains("no SSH host keys")
@@ -304,19 +260,8 @@ fn git_over_ssh_with_the_repository_secret_key_and_argo_cd_known_hosts() {
     let cm = json!({"apiVersion": "v1", "kind": "ConfigMap",
         "metadata": {"name": "argocd-ssh-known-hosts-cm", "namespace": ns},
         "data": {"ssh_known_hosts": std::fs::read_to_string(&server.known_hosts).unwrap()}});
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("cm.json");
-    std::fs::write(&file, cm.to_string()).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
-    kubectl(&[
-        "annotate",
-        "applications.argoproj.io",
-        "ssh",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-        "--overwrite",
-    ]);
+    apply(&cm.to_string());
+    refresh(&ns, "ssh");
     let a = synced(&ns, "ssh");
     assert!(get("configmap", Some(&ns), "over-ssh").is_some());
     assert!(!a.to_string().contains("PRIVATE KEY"), "the key leaked into the status");

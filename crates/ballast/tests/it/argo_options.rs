@@ -6,7 +6,7 @@
 use ballast_testenv::git::GitRepo;
 use serde_json::{Value, json};
 
-use crate::argo::{app, controller, create_app, spec, state, wait_app};
+use crate::argo::{app, controller, create_app, refresh, spec, state, wait_app};
 use crate::support::*;
 
 fn uid(kind: &str, ns: &str, name: &str) -> Value {
@@ -14,12 +14,7 @@ fn uid(kind: &str, ns: &str, name: &str) -> Value {
 }
 
 fn apply_json(v: &Value, extra: &[&str]) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("o.json");
-    std::fs::write(&file, v.to_string()).unwrap();
-    let mut args = vec!["apply", "-f", file.to_str().unwrap()];
-    args.extend(extra);
-    kubectl(&args);
+    apply_with(&v.to_string(), extra);
 }
 
 fn result<'a>(a: &'a Value, name: &str) -> &'a Value {
@@ -90,6 +85,30 @@ fn replace_and_force_sync_options_replace_whole_objects_and_recreate_immutable_o
     );
     assert_eq!(result(&a, "migrate")["message"], "replaced (recreated)");
     assert_eq!(state(&a).2, "Succeeded");
+
+    // An immutable change the server would also refuse as a new object (a negative
+    // backoffLimit): the live Job is not deleted, and the sync fails naming the field.
+    let job_uid = uid("job", &ns, "migrate");
+    repo.write(
+        "opts/job.yaml",
+        &job("three").replacen("spec:\n", "spec:\n  backoffLimit: -1\n", 1),
+    );
+    repo.commit("invalid");
+    let run = ballast(&["app", "sync", "opts", "-N", &ns]);
+    assert_ne!(run.code, 0, "{} {}", run.stdout, run.stderr);
+    let a = app(&ns, "opts");
+    let op = &a["status"]["operationState"];
+    assert_eq!(op["phase"], "Failed", "{op:#}");
+    assert!(
+        op["message"].as_str().is_some_and(|m| m.contains("backoffLimit")),
+        "{op:#}"
+    );
+    let live = get("job", Some(&ns), "migrate").expect("the Job is kept");
+    assert_eq!(live["metadata"]["uid"], job_uid, "the Job was deleted");
+    assert_eq!(
+        live["spec"]["template"]["spec"]["containers"][0]["command"],
+        json!(["echo", "two"])
+    );
 }
 
 #[test]
@@ -144,14 +163,7 @@ fn label_tracking_from_argocd_cm_marks_and_prunes_by_the_instance_label() {
     // Ownership is read from the label: b leaves Git and is pruned.
     repo.remove("labels/b.yaml");
     repo.commit("one");
-    kubectl(&[
-        "annotate",
-        "applications.argoproj.io",
-        "labelled",
-        "-n",
-        &ns,
-        "argocd.argoproj.io/refresh=normal",
-    ]);
+    refresh(&ns, "labelled");
     wait_for("b pruned", 90, || {
         get("configmap", Some(&ns), "b").is_none().then_some(())
     });
@@ -304,15 +316,7 @@ fn seed_004_staging_auto_syncs_while_production_waits_for_a_manual_sync() {
     repo.write("environments/production/values.yaml", &values("v1.3.0"));
     repo.commit("release v1.3.0");
     for name in ["app1-staging", "app1-production"] {
-        kubectl(&[
-            "annotate",
-            "applications.argoproj.io",
-            name,
-            "-n",
-            &ns,
-            "argocd.argoproj.io/refresh=normal",
-            "--overwrite",
-        ]);
+        refresh(&ns, name);
     }
     wait_for("staging updated", 90, || {
         (image(&staging).as_deref() == Some("registry.local/app1:main-2222222")).then_some(())

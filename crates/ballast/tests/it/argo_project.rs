@@ -8,10 +8,7 @@ use crate::argo::{app, controller, create_app, kubelet, spec, state, wait_app};
 use crate::support::*;
 
 fn apply_json(v: &Value) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("object.json");
-    std::fs::write(&file, v.to_string()).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply(&v.to_string());
 }
 
 fn project(ns: &str, name: &str, spec: Value) {

@@ -39,12 +39,6 @@ impl Repo {
 }
 
 /// `kubectl apply -f` of a YAML text, as Flux users put their objects in.
-fn kubectl_apply(text: &str) {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    kubectl(&["apply", "-f", &file.path().display().to_string()]);
-}
-
 fn condition(obj: &Value, type_: &str) -> Option<Value> {
     obj["status"]["conditions"]
         .as_array()?
@@ -74,7 +68,7 @@ fn v1beta2_and_v1beta1_kustomizations_apply_their_deprecated_patches() {
              patchesJson6902:\n  - target:\n      version: v1\n      kind: ConfigMap\n      name: {dir}-b\n    patch:\n    - op: add\n      path: /data/patched\n      value: json6902\n"
         )
     };
-    kubectl_apply(&format!(
+    apply(&format!(
         "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  url: {url}\n  ref:\n    branch: main\n  gitImplementation: go-git\n---\n{}---\n{}",
         ks("v1beta2", "beta2"),
@@ -139,7 +133,7 @@ fn a_refused_field_names_itself_and_stalls() {
     let repo = Repo::new(&[("app/cm.yaml", configmap(&ns, "settings", "v1"))]);
     install();
     let _controller = ControllerProcess::start(&ns, &[]);
-    kubectl_apply(&format!(
+    apply(&format!(
         "apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n\
          apiVersion: source.toolkit.fluxcd.io/v1beta2\nkind: GitRepository\nmetadata:\n  name: with-include\n  namespace: {ns}\nspec:\n  \
@@ -182,7 +176,7 @@ fn a_failure_that_will_be_retried_is_reconciling_not_stalled() {
     let ns = namespace("api-retry");
     install();
     let _controller = ControllerProcess::start(&ns, &[]);
-    kubectl_apply(&format!(
+    apply(&format!(
         "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: not-yet\n"
     ));
@@ -225,7 +219,7 @@ fn a_nested_kustomization_without_status_is_not_healthy() {
     assert!(text.contains("child"), "{text}");
     assert!(get("kustomization", Some(&ns), "child").is_some());
     // With a controller and its source, the child becomes Ready and the same wait succeeds.
-    kubectl_apply(&format!(
+    apply(&format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  url: {url}\n  ref:\n    branch: main\n",
         url = repo.url()
@@ -262,7 +256,7 @@ fn ref_name_takes_a_pull_request_ref() {
     ]);
     install();
     let _controller = ControllerProcess::start(&ns, &[]);
-    kubectl_apply(&format!(
+    apply(&format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  url: {url}\n  ref:\n    name: refs/pull/420/head\n---\n\
          apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \

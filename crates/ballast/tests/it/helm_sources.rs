@@ -13,13 +13,6 @@ use crate::support::*;
 const SECRET: &str = "Hs-s3cret-Pa55-7781";
 
 /// `kubectl apply` of a YAML stream.
-fn apply(yaml: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("objects.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
-}
-
 fn basic_secret(ns: &str, name: &str, user: &str, password: &str) -> String {
     format!(
         "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\nstringData:\n  username: {user}\n  password: {password}\n---\n"

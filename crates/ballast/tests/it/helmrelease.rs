@@ -14,9 +14,7 @@ use crate::support::*;
 /// `kubectl apply` of a YAML text (the CRDs installed first).
 fn apply(yaml: &str) {
     install();
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), yaml).unwrap();
-    kubectl(&["apply", "-f", &file.path().display().to_string()]);
+    crate::support::apply(yaml);
 }
 
 /// The reference helm CLI against the test cluster.

@@ -15,13 +15,6 @@ use crate::support::*;
 
 pub(crate) const SECRET: &str = "img-Pa55-word";
 
-fn apply(yaml: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("objects.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
-}
-
 /// The file `path` at the tip of `branch` of a bare repository, if any.
 fn show(bare: &Path, branch: &str, path: &str) -> Option<String> {
     let out = Command::new("git")
@@ -778,11 +771,14 @@ spec:
     // Both pushes (branch, refspec) carried the options, in Flux's form.
     let options = std::fs::read_to_string(&seen).unwrap();
     assert_eq!(options, "2:ci.skip=true:note=hello\n".repeat(2), "{options}");
+    // A later run (a policy or source event) marks Ready Unknown while it runs and keeps
+    // lastPushCommit, so wait for a settled Ready rather than read it once.
     let a = wait_for("signed automation ready", 60, || {
         let a = get("imageupdateautomation", Some(&ns), "signed")?;
-        (a["status"]["lastPushCommit"] == commit.as_str()).then_some(a)
+        let ready = condition(&a, "Ready").is_some_and(|c| c.0 != "Unknown");
+        (a["status"]["lastPushCommit"] == commit.as_str() && ready).then_some(a)
     });
-    assert_eq!(condition(&a, "Ready").unwrap().0, "True");
+    assert_eq!(condition(&a, "Ready").unwrap().0, "True", "{a:#}");
 
     // A Secret without the key: reported by name, no secret value anywhere.
     let failed = wait_for("missing key reported", 120, || {

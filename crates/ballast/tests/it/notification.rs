@@ -184,13 +184,6 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-fn apply(yaml: &str) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("objects.yaml");
-    std::fs::write(&file, yaml).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
-}
-
 fn flux_objects(ns: &str, url: &str, repo_interval: &str) -> String {
     format!(
         "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \

@@ -57,10 +57,7 @@ fn kustomization(ns: &str, name: &str, source: &str, path: &str, interval: &str)
 
 /// Applies YAML documents with kubectl.
 fn apply_docs(docs: &[String]) {
-    let dir = tempfile::tempdir().unwrap();
-    let file = dir.path().join("objects.yaml");
-    std::fs::write(&file, docs.join("---\n")).unwrap();
-    kubectl(&["apply", "-f", file.to_str().unwrap()]);
+    apply(&docs.join("---\n"));
 }
 
 /// From the controller's `/metrics`: requests sent to the API server other than watches (a

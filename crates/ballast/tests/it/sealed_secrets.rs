@@ -52,12 +52,6 @@ fn ballast_stdin(args: &[&str], input: &str) -> Run {
     }
 }
 
-fn apply(text: &str) {
-    let file = tempfile::NamedTempFile::new().unwrap();
-    std::fs::write(file.path(), text).unwrap();
-    kubectl(&["apply", "-f", &file.path().display().to_string()]);
-}
-
 /// The `Synced` condition (status, message) of a SealedSecret.
 fn synced(ns: &str, name: &str) -> Option<(String, String)> {
     let o = get("sealedsecret", Some(ns), name)?;

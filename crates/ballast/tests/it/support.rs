@@ -96,6 +96,22 @@ pub fn kubectl_raw(args: &[&str]) -> std::process::Output {
         .expect("kubectl")
 }
 
+/// `kubectl apply -f` of `text` (YAML or JSON manifests, written to a temporary file) with
+/// `extra` arguments; panics with kubectl's message when it fails.
+pub fn apply_with(text: &str, extra: &[&str]) {
+    let file = tempfile::NamedTempFile::new().unwrap();
+    std::fs::write(file.path(), text).unwrap();
+    let path = file.path().display().to_string();
+    let mut args = vec!["apply", "-f", path.as_str()];
+    args.extend(extra);
+    kubectl(&args);
+}
+
+/// `kubectl apply -f` of `text` (YAML or JSON manifests).
+pub fn apply(text: &str) {
+    apply_with(text, &[]);
+}
+
 /// `kubectl patch <kind> <name> -n <ns> --type merge -p <patch>`.
 pub fn merge_patch(kind: &str, name: &str, ns: &str, patch: &str) {
     kubectl(&["patch", kind, name, "-n", ns, "--type", "merge", "-p", patch]);
