@@ -76,20 +76,10 @@ async fn check_recreatable(cluster: &Cluster, r: &ObjectRef, object: &Value) -> 
 /// Deletes the live object with the UID read and waits until that UID is gone (at most
 /// 120 s).
 pub(crate) async fn delete_and_wait(cluster: &Cluster, r: &ObjectRef) -> Result<(), String> {
-    let Some(live) = cluster.get(r).await.map_err(|e| e.to_string())? else {
-        return Ok(());
-    };
-    let uid = live["metadata"]["uid"].as_str().map(str::to_string);
-    cluster.delete(r, uid.as_deref()).await.map_err(|e| e.to_string())?;
-    for _ in 0..600 {
-        match cluster.get(r).await.map_err(|e| e.to_string())? {
-            Some(o) if o["metadata"]["uid"].as_str() == uid.as_deref() => {
-                tokio::time::sleep(Duration::from_millis(200)).await
-            }
-            _ => return Ok(()),
-        }
-    }
-    Err(format!("{r}: still there 120s after its deletion"))
+    cluster
+        .delete_and_wait(r, None, Duration::from_secs(120))
+        .await
+        .map_err(|e| e.to_string())
 }
 
 /// Writes `object` (ready to apply) as `mode` says; with `dry_run` nothing is written.

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, RwLock};
+use std::time::Duration;
 
 use ballast_core::{Manifest, ObjectRef, Scope, Scopes};
 use futures::StreamExt;
@@ -573,6 +574,44 @@ impl Cluster {
     /// the UID it read. Returns `false` if it was already gone.
     pub async fn delete(&self, r: &ObjectRef, uid: Option<&str>) -> Result<bool, KubeError> {
         self.delete_propagated(r, uid, PropagationPolicy::Background).await
+    }
+
+    /// Deletes the object `uid` names under `r` (without `uid`, the one read now), the UID a
+    /// precondition: an object created again meanwhile under the same name is never deleted in
+    /// its place (nothing is deleted then). Returns once that UID is gone, polling every
+    /// 200 ms, or fails after `timeout`.
+    pub async fn delete_and_wait(&self, r: &ObjectRef, uid: Option<&str>, timeout: Duration) -> Result<(), KubeError> {
+        let read;
+        let uid = match uid {
+            Some(u) => u,
+            None => {
+                let Some(live) = self.get(r).await? else {
+                    return Ok(());
+                };
+                read = live["metadata"]["uid"].as_str().unwrap_or_default().to_string();
+                &read
+            }
+        };
+        match self.delete(r, Some(uid)).await {
+            Ok(true) => {}
+            Ok(false) => return Ok(()),
+            Err(e) if e.is_precondition_failed() => return Ok(()),
+            Err(e) => return Err(e),
+        }
+        let deadline = std::time::Instant::now() + timeout;
+        while std::time::Instant::now() < deadline {
+            match self.get(r).await? {
+                Some(o) if o["metadata"]["uid"].as_str() == Some(uid) => {
+                    tokio::time::sleep(Duration::from_millis(200)).await
+                }
+                _ => return Ok(()),
+            }
+        }
+        Err(KubeError::Transport {
+            object: r.to_string(),
+            verb: "delete",
+            message: format!("still there {timeout:?} after its deletion"),
+        })
     }
 
     /// [`Cluster::delete`] with the given propagation of the deletion to dependents

@@ -28,42 +28,17 @@ fn now() -> String {
     rfc3339(jiff::Timestamp::now())
 }
 
-/// Deletes the object `uid` names under `r` (or, without `uid`, the one read now), the UID a
-/// precondition: an object recreated meanwhile under the same name is never deleted in its place
-/// (nothing is deleted then). Waits until it is gone (at most `timeout`).
+/// [`Cluster::delete_and_wait`], its error a [`ReleaseError`].
 async fn delete_and_wait(
     cluster: &Cluster,
     r: &ObjectRef,
     uid: Option<&str>,
     timeout: Duration,
 ) -> Result<(), ReleaseError> {
-    let read;
-    let uid = match uid {
-        Some(u) => u,
-        None => {
-            let Some(live) = cluster.get(r).await.map_err(|e| ReleaseError(e.to_string()))? else {
-                return Ok(());
-            };
-            read = live["metadata"]["uid"].as_str().unwrap_or_default().to_string();
-            &read
-        }
-    };
-    match cluster.delete(r, Some(uid)).await {
-        Ok(true) => {}
-        Ok(false) => return Ok(()),
-        Err(e) if e.is_precondition_failed() => return Ok(()),
-        Err(e) => return Err(ReleaseError(e.to_string())),
-    }
-    let deadline = Instant::now() + timeout;
-    while Instant::now() < deadline {
-        match cluster.get(r).await {
-            Ok(None) => return Ok(()),
-            Ok(Some(o)) if o["metadata"]["uid"].as_str() != Some(uid) => return Ok(()),
-            Ok(Some(_)) => tokio::time::sleep(POLL).await,
-            Err(e) => return Err(ReleaseError(e.to_string())),
-        }
-    }
-    Err(ReleaseError(format!("{r}: still there {timeout:?} after its deletion")))
+    cluster
+        .delete_and_wait(r, uid, timeout)
+        .await
+        .map_err(|e| ReleaseError(e.to_string()))
 }
 
 /// How a hook object stands: `Ok(true)` done, `Ok(false)` still running, `Err` failed.
