@@ -1085,7 +1085,7 @@ impl Env for Exec<'_> {
         let trees = match cached {
             Some(t) => t,
             None => {
-                let t: Rc<[crate::parse::Named]> = crate::parse::parse(name, src, &self.set.funcs)
+                let t: crate::ParsedSource = crate::parse::parse(name, src, &self.set.funcs)
                     .map_err(Error::parse)?
                     .into();
                 self.set.sources.borrow_mut().put(name, src, t.clone());

@@ -191,16 +191,20 @@ pub struct Templates {
 /// [`SourceCache::MAX_BYTES`] of text; past that, texts are parsed each time.
 #[derive(Clone, Default)]
 pub(crate) struct SourceCache {
-    by_text: HashMap<Box<str>, (Box<str>, Rc<[parse::Named]>)>,
+    /// By text: the name it was parsed as, and its trees.
+    by_text: HashMap<Box<str>, (Box<str>, ParsedSource)>,
     bytes: usize,
 }
+
+/// The trees of one parsed text, shared.
+pub(crate) type ParsedSource = Rc<[parse::Named]>;
 
 impl SourceCache {
     /// Most bytes of text (keys) the cache holds.
     const MAX_BYTES: usize = 4 << 20;
 
     /// The trees of `src` parsed as `name`, if cached.
-    pub(crate) fn get(&self, name: &str, src: &str) -> Option<Rc<[parse::Named]>> {
+    pub(crate) fn get(&self, name: &str, src: &str) -> Option<ParsedSource> {
         match self.by_text.get(src) {
             Some((n, trees)) if &**n == name => Some(trees.clone()),
             _ => None,
@@ -208,7 +212,7 @@ impl SourceCache {
     }
 
     /// Remembers the trees of `src` parsed as `name`, while under the size bound.
-    pub(crate) fn put(&mut self, name: &str, src: &str, trees: Rc<[parse::Named]>) {
+    pub(crate) fn put(&mut self, name: &str, src: &str, trees: ParsedSource) {
         let cost = src.len() + name.len();
         if self.bytes.saturating_add(cost) > Self::MAX_BYTES {
             return;
