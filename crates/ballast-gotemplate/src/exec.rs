@@ -1081,12 +1081,22 @@ impl Env for Exec<'_> {
     }
 
     fn execute_source(&mut self, name: &str, src: &str, data: Value) -> Result<String, Error> {
-        let trees = crate::parse::parse(name, src, &self.set.funcs).map_err(Error::parse)?;
+        let cached = self.set.sources.borrow().get(name, src);
+        let trees = match cached {
+            Some(t) => t,
+            None => {
+                let t: crate::ParsedSource = crate::parse::parse(name, src, &self.set.funcs)
+                    .map_err(Error::parse)?
+                    .into();
+                self.set.sources.borrow_mut().put(name, src, t.clone());
+                t
+            }
+        };
         // Go executes the parsed template itself; the set (here an overlay on it) takes each
         // tree unless it is empty and the name is already defined.
         let mut own = None;
         let mut overlay: HashMap<Rc<str>, Rc<Tree>> = HashMap::new();
-        for (n, t) in trees {
+        for (n, t) in trees.iter().cloned() {
             if &*n == name {
                 own = Some(t.clone());
             }

@@ -181,6 +181,45 @@ pub struct Templates {
     trees: HashMap<Rc<str>, Rc<parse::Tree>>,
     /// Shared by the parses of the set's files.
     interner: parse::Interner,
+    /// Texts already parsed by [`Env::execute_source`] (Helm's `tpl`), with their trees.
+    sources: std::cell::RefCell<SourceCache>,
+}
+
+/// The trees of texts run through [`Env::execute_source`], by text: a chart calls `tpl` on the
+/// same few texts many times (bitnami's `common.tplvalues.render` on every label map), and a
+/// parse is pure (the same name, text and functions give the same trees). Bounded by
+/// [`SourceCache::MAX_BYTES`] of text; past that, texts are parsed each time.
+#[derive(Clone, Default)]
+pub(crate) struct SourceCache {
+    /// By text: the name it was parsed as, and its trees.
+    by_text: HashMap<Box<str>, (Box<str>, ParsedSource)>,
+    bytes: usize,
+}
+
+/// The trees of one parsed text, shared.
+pub(crate) type ParsedSource = Rc<[parse::Named]>;
+
+impl SourceCache {
+    /// Most bytes of text (keys) the cache holds.
+    const MAX_BYTES: usize = 4 << 20;
+
+    /// The trees of `src` parsed as `name`, if cached.
+    pub(crate) fn get(&self, name: &str, src: &str) -> Option<ParsedSource> {
+        match self.by_text.get(src) {
+            Some((n, trees)) if &**n == name => Some(trees.clone()),
+            _ => None,
+        }
+    }
+
+    /// Remembers the trees of `src` parsed as `name`, while under the size bound.
+    pub(crate) fn put(&mut self, name: &str, src: &str, trees: ParsedSource) {
+        let cost = src.len() + name.len();
+        if self.bytes.saturating_add(cost) > Self::MAX_BYTES {
+            return;
+        }
+        self.bytes += cost;
+        self.by_text.insert(src.into(), (name.into(), trees));
+    }
 }
 
 impl Templates {
@@ -193,6 +232,7 @@ impl Templates {
             root_name: String::new(),
             trees: HashMap::new(),
             interner: parse::Interner::default(),
+            sources: Default::default(),
         }
     }
     /// Sets the `missingkey` option.

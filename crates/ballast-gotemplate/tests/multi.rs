@@ -118,6 +118,32 @@ fn include_and_tpl() {
     );
 }
 
+/// The same text run through `tpl` many times (its trees are parsed once and reused) gives the
+/// same output each time, with each call's own data, its defines still kept to that call, and
+/// the same error each time.
+#[test]
+fn tpl_of_the_same_text_again() {
+    let mut t = set();
+    t.root_name("gotpl");
+    t.parse("helpers", r#"{{define "h"}}[{{.}}]{{end}}"#).unwrap();
+    let d = map(vec![("a", s("x")), ("b", s("y"))]);
+    let src = r#"{{range $v := list .a .b}}{{tpl "{{define \"h\"}}<{{.}}>{{end}}{{template \"h\" .}}" $v}}{{include "h" $v}}{{end}}"#;
+    assert_eq!(exec(&mut t, src, &d).as_deref(), Ok("<x>[x]<y>[y]"));
+    assert_eq!(exec(&mut t, src, &d).as_deref(), Ok("<x>[x]<y>[y]"));
+    for _ in 0..2 {
+        let e = exec(&mut t, r#"{{tpl "{{ .a.b }}" .}}"#, &d).unwrap_err();
+        assert!(
+            e.ends_with("executing \"tpl\" at <.a.b>: can't evaluate field b in type interface {}"),
+            "{e}"
+        );
+        let e = exec(&mut t, r#"{{tpl "{{ if }}" .}}"#, &d).unwrap_err();
+        assert!(
+            e.contains("error calling tpl: template: tpl:1: missing value for if"),
+            "{e}"
+        );
+    }
+}
+
 #[test]
 fn errors_carry_their_parts() {
     let mut t = set();

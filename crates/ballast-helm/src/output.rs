@@ -195,7 +195,7 @@ pub fn head_of(doc: &Value) -> Result<Head, String> {
     let mut head = Head::default();
     let map = match doc {
         Value::Nil => return Ok(head),
-        Value::Map(m) => m.borrow().clone(),
+        Value::Map(m) => m.borrow(),
         v => return Err(type_error(v, "value", "util.SimpleHead")),
     };
     for (key, field) in [("apiVersion", &mut head.api_version), ("kind", &mut head.kind)] {
@@ -206,7 +206,7 @@ pub fn head_of(doc: &Value) -> Result<Head, String> {
     }
     let meta = match map.get("metadata") {
         None | Some(Value::Nil) => return Ok(head),
-        Some(Value::Map(m)) => m.borrow().clone(),
+        Some(Value::Map(m)) => m.borrow(),
         Some(v) => return Err(type_error(v, "struct field SimpleHead.metadata", METADATA_TYPE)),
     };
     if let Some(v) = meta.get("name") {

@@ -692,6 +692,15 @@ impl Decoder<'_> {
 /// without error (see [`Decoder::is_plain`]), only its `apiVersion`, `kind` and `metadata`
 /// entries kept. Everything else — results and errors — is exactly [`decode_first`]'s.
 pub fn decode_first_head(src: &str) -> Result<Value, YamlError> {
+    match super::quick::head_lines(src) {
+        Some(head) if head.is_empty() => Ok(Value::empty_map()),
+        Some(head) => decode_first_head_parsed(&head),
+        None => decode_first_head_parsed(src),
+    }
+}
+
+/// [`decode_first_head`] through the full parser, whatever the text.
+pub(super) fn decode_first_head_parsed(src: &str) -> Result<Value, YamlError> {
     let (src, docs) = parse_source(src, true)?;
     let Some(doc) = docs.first() else { return Ok(Value::Nil) };
     let Some(root) = doc.root else { return Ok(Value::Nil) };

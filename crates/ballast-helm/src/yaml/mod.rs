@@ -16,6 +16,7 @@ mod errors;
 mod head;
 mod lenient;
 mod load;
+mod quick;
 mod resolve;
 
 use ballast_gotemplate::Value;

@@ -1,0 +1,561 @@
+//! A quick structural check of a rendered document, so that its head is read without running
+//! the full YAML parser over the whole text (a CRD of thousands of lines has a head of five).
+//!
+//! [`head_lines`] accepts only a strict, common subset of block YAML — printable ASCII, a
+//! block mapping at the root, plain keys, single-line plain or quoted scalars, `|`/`>` block
+//! scalars, `[]`/`{}`, no anchors, aliases, tags, flow collections, multi-line plain scalars,
+//! `\x`/`\u` escapes or `.inf`/`.nan` — in which every document parses without error and
+//! decodes (as [`super::load::decode_first_head`] does) to a mapping whose entries outside the
+//! head cannot fail. For such a document it returns the lines of its root `apiVersion`,
+//! `kind` and `metadata` entries: a document whose head reads exactly as the whole one's.
+//! Anything else gives `None`, and the caller parses the whole text as before.
+
+use super::resolve::{Scalar, resolve};
+
+/// Nesting past this is left to the full parser.
+const MAX_DEPTH: usize = 64;
+/// libyaml's bound on the length of a simple key.
+const MAX_KEY: usize = 1024;
+
+/// One line: its indentation (spaces) and the text after it.
+#[derive(Clone, Copy)]
+struct Line<'s> {
+    indent: usize,
+    text: &'s str,
+}
+
+impl Line<'_> {
+    /// Blank or a comment: no content outside block scalars.
+    fn is_filler(&self) -> bool {
+        self.text.is_empty() || self.text.starts_with('#')
+    }
+    fn is_seq_entry(&self) -> bool {
+        self.text == "-" || self.text.starts_with("- ")
+    }
+}
+
+struct Checker<'s> {
+    lines: Vec<Line<'s>>,
+    i: usize,
+}
+
+/// The lines of `src`'s root `apiVersion`, `kind` and `metadata` entries (joined, in order),
+/// when `src` is in the subset described in the module docs; `None` otherwise.
+pub(super) fn head_lines(src: &str) -> Option<String> {
+    if !src.bytes().all(|b| matches!(b, b'\n' | 0x20..=0x7E)) {
+        return None;
+    }
+    let lines = src
+        .split('\n')
+        .map(|l| {
+            let text = l.trim_start_matches(' ');
+            Line {
+                indent: l.len() - text.len(),
+                text: text.trim_end_matches(' '),
+            }
+        })
+        .collect();
+    let mut c = Checker { lines, i: 0 };
+    c.skip_filler();
+    let first = *c.lines.get(c.i)?;
+    if first.indent != 0 || first.is_seq_entry() {
+        return None;
+    }
+    // Root entries: (start line, is a head key).
+    let mut entries = Vec::new();
+    c.map(0, None, 0, Some(&mut entries))?;
+    c.skip_filler();
+    if c.i < c.lines.len() {
+        return None;
+    }
+    let raw: Vec<&str> = src.split('\n').collect();
+    let mut out = String::new();
+    for (k, &(start, head)) in entries.iter().enumerate() {
+        if !head {
+            continue;
+        }
+        let end = entries.get(k + 1).map_or(raw.len(), |e| e.0);
+        for l in &raw[start..end] {
+            out.push_str(l);
+            out.push('\n');
+        }
+    }
+    Some(out)
+}
+
+impl<'s> Checker<'s> {
+    fn skip_filler(&mut self) {
+        while self.lines.get(self.i).is_some_and(|l| l.is_filler()) {
+            self.i += 1;
+        }
+    }
+
+    /// The next content line, without consuming it.
+    fn peek(&mut self) -> Option<Line<'s>> {
+        self.skip_filler();
+        self.lines.get(self.i).copied()
+    }
+
+    /// A block mapping at `indent`. `first` is an entry already read from the current line
+    /// (after `- `); `root` collects the root entries' starts.
+    fn map(
+        &mut self,
+        indent: usize,
+        first: Option<&'s str>,
+        depth: usize,
+        mut root: Option<&mut Vec<(usize, bool)>>,
+    ) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        if let Some(text) = first {
+            self.entry(text, indent, depth)?;
+        }
+        loop {
+            let Some(line) = self.peek() else { return Some(()) };
+            if line.indent < indent {
+                return Some(());
+            }
+            if line.indent > indent
+                || line.is_seq_entry()
+                || line.text.starts_with("---")
+                || line.text.starts_with("...")
+            {
+                return None;
+            }
+            if let Some(r) = root.as_deref_mut() {
+                let (key, quoted, _) = split_key(line.text)?;
+                let is_head = matches!(key, "apiVersion" | "kind" | "metadata") && (quoted || plain_key_ok(key));
+                r.push((self.i, is_head));
+            }
+            self.entry(line.text, indent, depth)?;
+        }
+    }
+
+    /// One `key: value` entry of a mapping at `indent`, `text` on the current line.
+    fn entry(&mut self, text: &'s str, indent: usize, depth: usize) -> Option<()> {
+        let (key, quoted, rest) = split_key(text)?;
+        if !key_ok(key, quoted) {
+            return None;
+        }
+        self.i += 1;
+        self.value(rest, indent, true, depth)
+    }
+
+    /// The value after `key:` or `- ` (`rest`, trimmed) of a node at `indent`. `in_map`:
+    /// a block sequence may then sit at the key's own indentation.
+    fn value(&mut self, rest: &'s str, indent: usize, in_map: bool, depth: usize) -> Option<()> {
+        if rest.is_empty() || rest.starts_with('#') {
+            return match self.peek() {
+                Some(l) if l.indent > indent && matches!(strip_comment(l.text), "{}" | "[]") => {
+                    self.i += 1;
+                    Some(())
+                }
+                Some(l) if l.indent > indent => {
+                    if l.is_seq_entry() {
+                        self.seq(l.indent, depth + 1)
+                    } else {
+                        self.map(l.indent, None, depth + 1, None)
+                    }
+                }
+                Some(l) if in_map && l.indent == indent && l.is_seq_entry() => self.seq(indent, depth + 1),
+                _ => Some(()),
+            };
+        }
+        match rest.as_bytes()[0] {
+            b'|' | b'>' => {
+                if !matches!(strip_comment(&rest[1..]), "" | "-") {
+                    return None;
+                }
+                self.block_scalar(indent)
+            }
+            b'"' => self.quoted(rest, indent, double_quoted),
+            b'\'' => self.quoted(rest, indent, single_quoted),
+            b'{' => (strip_comment(rest) == "{}").then_some(()),
+            b'[' => trailing_ok(flow_seq(rest)?),
+            _ => {
+                let v = plain(rest)?;
+                if non_finite(v) || rest.contains(" #") {
+                    // A comment ends the scalar: no continuation lines may follow.
+                    return (!non_finite(v)).then_some(());
+                }
+                self.plain_continuation(indent)
+            }
+        }
+    }
+
+    /// The continuation lines of a plain scalar under a node at `indent`: more indented,
+    /// none looking like a key, an entry or a comment (those are left to the full parser).
+    fn plain_continuation(&mut self, indent: usize) -> Option<()> {
+        let mut k = self.i;
+        while let Some(l) = self.lines.get(k) {
+            if l.text.is_empty() {
+                k += 1;
+                continue;
+            }
+            if l.indent <= indent || l.text.starts_with('#') {
+                break;
+            }
+            if l.text.starts_with('-') || l.text.contains(": ") || l.text.contains(" #") || l.text.ends_with(':') {
+                return None;
+            }
+            k += 1;
+            self.i = k;
+        }
+        Some(())
+    }
+
+    /// A quoted scalar starting `rest` (`close` scans a piece of it from an offset), on this
+    /// line or continued on more indented lines (not past a blank one).
+    fn quoted(&mut self, rest: &'s str, indent: usize, close: fn(&str, usize) -> Quote<'_>) -> Option<()> {
+        let (mut piece, mut from) = (rest, 1);
+        loop {
+            match close(piece, from) {
+                Quote::Closed(after) => return trailing_ok(after),
+                Quote::Bad => return None,
+                Quote::Open => {}
+            }
+            let l = self.lines.get(self.i)?;
+            if l.text.is_empty() || l.indent <= indent {
+                return None;
+            }
+            self.i += 1;
+            (piece, from) = (l.text, 0);
+        }
+    }
+
+    /// A block sequence at `indent`, at its first `-` line.
+    fn seq(&mut self, indent: usize, depth: usize) -> Option<()> {
+        if depth > MAX_DEPTH {
+            return None;
+        }
+        loop {
+            let Some(line) = self.peek() else { return Some(()) };
+            if line.indent < indent || (line.indent == indent && !line.is_seq_entry()) {
+                return Some(());
+            }
+            if line.indent > indent {
+                return None;
+            }
+            let after = &line.text[1..];
+            let item = after.trim_start_matches(' ');
+            if item.starts_with('-') && (item == "-" || item.starts_with("- ")) {
+                return None;
+            }
+            let item_indent = indent + 1 + (after.len() - item.len());
+            match split_key(item) {
+                Some(_) => {
+                    self.map(item_indent, Some(item), depth + 1, None)?;
+                }
+                _ => {
+                    self.i += 1;
+                    self.value(item, indent, false, depth + 1)?;
+                }
+            }
+        }
+    }
+
+    /// The content lines of a `|` or `>` scalar under a node at `indent` (the header line
+    /// consumed already): all more indented than the node, none less than the first.
+    fn block_scalar(&mut self, indent: usize) -> Option<()> {
+        let mut content: Option<usize> = None;
+        while let Some(l) = self.lines.get(self.i) {
+            if l.text.is_empty() {
+                // Spaces before the first content line could exceed its indentation.
+                if content.is_none() && l.indent > 0 {
+                    return None;
+                }
+                self.i += 1;
+                continue;
+            }
+            if l.indent <= indent {
+                break;
+            }
+            match content {
+                None => content = Some(l.indent),
+                Some(c) if l.indent < c => return None,
+                Some(_) => {}
+            }
+            self.i += 1;
+        }
+        Some(())
+    }
+}
+
+/// A `key:` or `key: value` line: the key (its text, and whether it was quoted) and the
+/// trimmed text after `key:`. Quoted keys are taken only without escapes.
+fn split_key(text: &str) -> Option<(&str, bool, &str)> {
+    if let Some(q) = text.chars().next().filter(|c| *c == '"' || *c == '\'') {
+        let end = text[1..].find(q)? + 1;
+        let key = &text[1..end];
+        if key.contains('\\') || text[end + 1..].starts_with(q) {
+            return None;
+        }
+        let after = text[end + 1..].trim_start_matches(' ');
+        let rest = after.strip_prefix(':')?;
+        if !(rest.is_empty() || rest.starts_with(' ')) {
+            return None;
+        }
+        return Some((key, true, rest.trim_start_matches(' ')));
+    }
+    let b = text.as_bytes();
+    let mut k = 0;
+    while k < b.len() {
+        match b[k] {
+            b':' if k + 1 == b.len() || b[k + 1] == b' ' => {
+                let key = text[..k].trim_end_matches(' ');
+                return Some((key, false, text[k + 1..].trim_start_matches(' ')));
+            }
+            b'#' if k > 0 && b[k - 1] == b' ' => return None,
+            _ => {}
+        }
+        k += 1;
+    }
+    None
+}
+
+/// A key that decodes to a JSON object key without error (a quoted one always does).
+fn key_ok(key: &str, quoted: bool) -> bool {
+    key.len() <= MAX_KEY && (quoted || plain_key_ok(key))
+}
+
+/// A plain key that decodes to a JSON object key without error.
+fn plain_key_ok(key: &str) -> bool {
+    key.len() <= MAX_KEY
+        && plain_start(key)
+        && key != "<<"
+        && match resolve(None, key) {
+            Ok(Scalar::Null | Scalar::Uint(_)) | Err(_) => false,
+            Ok(Scalar::Float(f)) => f.is_finite(),
+            Ok(_) => true,
+        }
+}
+
+/// True when a plain scalar may start `s` (no indicator, no `- `).
+fn plain_start(s: &str) -> bool {
+    let b = s.as_bytes();
+    match b.first() {
+        Some(c)
+            if c.is_ascii_alphanumeric()
+                || matches!(
+                    c,
+                    b'/' | b'.' | b'_' | b'~' | b'+' | b'$' | b'(' | b')' | b'^' | b'<' | b'=' | b';' | b'\\'
+                ) =>
+        {
+            true
+        }
+        Some(b'-' | b':' | b'?') => b.get(1).is_some_and(|c| *c != b' '),
+        _ => false,
+    }
+}
+
+/// A single-line plain scalar `rest`, without its trailing comment.
+fn plain(rest: &str) -> Option<&str> {
+    if !plain_start(rest) {
+        return None;
+    }
+    let v = strip_comment(rest);
+    if v.contains(": ") || v.ends_with(':') {
+        return None;
+    }
+    Some(v)
+}
+
+/// `s` up to a ` #` comment, trailing spaces removed.
+fn strip_comment(s: &str) -> &str {
+    let cut = s.find(" #").unwrap_or(s.len());
+    s[..cut].trim_end_matches(' ')
+}
+
+/// A plain value that decodes to ±Inf or NaN (which the JSON step refuses).
+fn non_finite(v: &str) -> bool {
+    matches!(resolve(None, v), Ok(Scalar::Float(f)) if !f.is_finite())
+}
+
+/// A one-line flow sequence of quoted or simple plain scalars (`["a", b]`, `[]`): the text
+/// after it.
+fn flow_seq(s: &str) -> Option<&str> {
+    let mut rest = s[1..].trim_start_matches(' ');
+    if let Some(after) = rest.strip_prefix(']') {
+        return Some(after);
+    }
+    loop {
+        let after_item = match rest.as_bytes().first()? {
+            b'"' => match double_quoted(rest, 1) {
+                Quote::Closed(a) => a,
+                _ => return None,
+            },
+            b'\'' => match single_quoted(rest, 1) {
+                Quote::Closed(a) => a,
+                _ => return None,
+            },
+            _ => {
+                let end = rest.find([',', ']']).unwrap_or(rest.len());
+                let item = rest[..end].trim_end_matches(' ');
+                let simple = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b'*');
+                if !plain_start(item) || !item.bytes().all(simple) || non_finite(item) {
+                    return None;
+                }
+                &rest[end..]
+            }
+        };
+        let after_item = after_item.trim_start_matches(' ');
+        if let Some(after) = after_item.strip_prefix(']') {
+            return Some(after);
+        }
+        rest = after_item.strip_prefix(',')?.trim_start_matches(' ');
+        if rest.starts_with(']') {
+            return None;
+        }
+    }
+}
+
+/// What follows a quoted scalar on its line: nothing or a comment.
+fn trailing_ok(after: &str) -> Option<()> {
+    let t = after.trim_start_matches(' ');
+    (t.is_empty() || (t.starts_with('#') && t.len() < after.len())).then_some(())
+}
+
+/// How a piece of a quoted scalar ends.
+enum Quote<'s> {
+    /// Closed: the text after the closing quote.
+    Closed(&'s str),
+    /// Still open at the end of the piece.
+    Open,
+    /// Something left to the full parser (an escape other than the simple ones).
+    Bad,
+}
+
+/// A piece of a `"..."` scalar scanned from `from`, with simple escapes only.
+fn double_quoted(s: &str, from: usize) -> Quote<'_> {
+    let b = s.as_bytes();
+    let mut k = from;
+    while k < b.len() {
+        match b[k] {
+            b'"' => return Quote::Closed(&s[k + 1..]),
+            b'\\' => {
+                let ok = b.get(k + 1).is_some_and(|e| {
+                    matches!(
+                        e,
+                        b'0' | b'a' | b'b' | b't' | b'n' | b'v' | b'f' | b'r' | b'e' | b' ' | b'"' | b'/' | b'\\'
+                    )
+                });
+                if !ok {
+                    return Quote::Bad;
+                }
+                k += 2;
+            }
+            _ => k += 1,
+        }
+    }
+    Quote::Open
+}
+
+/// A piece of a `'...'` scalar scanned from `from`.
+fn single_quoted(s: &str, from: usize) -> Quote<'_> {
+    let b = s.as_bytes();
+    let mut k = from;
+    while k < b.len() {
+        if b[k] == b'\'' {
+            if b.get(k + 1) == Some(&b'\'') {
+                k += 2;
+                continue;
+            }
+            return Quote::Closed(&s[k + 1..]);
+        }
+        k += 1;
+    }
+    Quote::Open
+}
+#[cfg(test)]
+mod tests {
+    use super::super::load::{decode_first_head, decode_first_head_parsed};
+    use super::head_lines;
+
+    /// The quick path (when taken) reads the same head, or fails the same way, as the full parse.
+    fn same(doc: &str) -> bool {
+        let quick = format!("{:?}", decode_first_head(doc));
+        let full = format!("{:?}", decode_first_head_parsed(doc));
+        assert_eq!(quick, full, "document:\n{doc}");
+        head_lines(doc).is_some()
+    }
+
+    #[test]
+    fn quick_heads_read_as_the_full_parse() {
+        let taken = [
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  annotations:\n    a: \"1\"\n    b: 'it''s'\ndata:\n  k: |\n    line\n\n    more\n  j: >-\n    folded\n",
+            "# c\nkind: Pod # trailing\nmetadata:\n  name: p\nspec:\n  containers:\n  - name: c\n    args: [] # none\n    env:\n      - name: A\n        value: \"x\\ty\"\n    resources: {}\n",
+            "kind: A\nspec:\n  x: .5\n  y: 1e3\n  z: ~\n  w: yes\n  list:\n  -\n  - a\n  - - not\n",
+            "metadata:\n  name: 1.10\n  annotations:\n    helm.sh/hook: pre-install\n    helm.sh/hook-weight: \"-5\"\nkind: Job\n",
+            "kind: A\nmetadata:\n  annotations:\n    k: |-\n      text\n    l: v\n",
+            "spec:\n  x: 1\n",
+            "kind: A\nkind: B\n",
+            "kind: A\nmetadata: \n",
+            "kind: A\nmetadata:\n  name: a:b\n  annotations: {}\n",
+            "kind: A\nmetadata:\n  name: long\n    name\n\n    more\n  annotations:\n    a: 'x\n      y'\n    b: \"p\n      q\"\nspec:\n  - a\n    b\n  - k: v\n      w\n",
+            "kind: A\nspec:\n  x: [a, \"b\", 'c' , 1.5, -x]\n  y: [ \"v1\" ] # c\n  z:\n    {}\n",
+            "\"kind\": A\n'metadata':\n  \"name\": x\n  annotations:\n    \"helm.sh/hook\": test\nspec:\n  p: ^[a-z]+$\n  r: :metric:sum\n",
+        ];
+        for doc in taken {
+            same(doc);
+        }
+        // Outside the subset: the full parser decides (and errors stay the same).
+        let left = [
+            "kind: A\nspec:\n  x: .inf\n",
+            "kind: A\nspec: &a\n  x: 1\nother: *a\n",
+            "kind: A\nspec:\n  x: !!str 1\n",
+            "kind: A\nspec:\n  x: [a, b, ]\n",
+            "kind: A\nspec:\n  x: [a: b]\n",
+            "kind: A\nspec:\n  x: [.nan]\n",
+            "kind: A\nspec:\n  x: {a: b}\n",
+            "kind: A\nspec:\n  \"a\\tb\": x\n",
+            "kind: A\nspec:\n  x: %a\n",
+            "kind: A\nspec:\n  x: \"a\n  b\"\n",
+            "kind: A\nspec:\n  x: a: b\n",
+            "kind: A\n  bad: 1\n",
+            "kind: A\nspec:\n\tx: 1\n",
+            "- a\n- b\n",
+            "kind: A\n<<: {}\n",
+            "kind: A\nspec:\n  18446744073709551615: x\n",
+            "kind: A\nspec:\n  x: |\n    a\n   b\n",
+            "kind: A\nspec:\n  x: \"\\u00e9\"\n",
+            "kind: A\nspec:\n  - a\n  b: c\n",
+            "kind: A\nmetadata:\n  name: @x\n",
+            "kind: A\n---\nkind: B\n",
+            "kind: A\nspec: |+\n  a\n\n",
+            "kind: A\nspec: a\n  b: c\n",
+            "kind: A\nspec: a # c\n  b\n",
+            "kind: A\nspec: 'a\nb'\n",
+            "kind: A\nspec: \"a\n\n  b\"\n",
+            "kind: A\nspec:\n  x: 'a\n  b'\n",
+        ];
+        for doc in left {
+            assert!(!same(doc), "quick path taken for:\n{doc}");
+        }
+    }
+
+    /// Every document of every fixture chart's rendering (default values) reads the same
+    /// through both paths, and most take the quick one.
+    #[test]
+    fn fixture_documents_read_the_same() {
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts");
+        let (mut docs, mut quick) = (0, 0);
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.path().extension().is_none_or(|x| x != "tgz") {
+                continue;
+            }
+            let opts = crate::TemplateOptions::default();
+            let Ok(text) = crate::template(&e.path(), &opts) else {
+                continue;
+            };
+            for doc in crate::output::split_manifests(&text) {
+                docs += 1;
+                quick += usize::from(same(&doc));
+            }
+        }
+        assert!(
+            docs > 500 && quick * 100 > docs * 95,
+            "{quick} of {docs} documents read quickly"
+        );
+    }
+}
