@@ -8,7 +8,7 @@ use ballast_kube::{Cluster, KubeError, conflict_managers};
 use ballast_plan::policy::{self, ApplyPolicy};
 use ballast_plan::{
     ManagedFields, StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest,
-    prepare_for_apply, stage_of,
+    owned_digest, prepare_for_apply, stage_of,
 };
 use futures::stream::{self, StreamExt};
 
@@ -355,6 +355,12 @@ impl<'a> Applier<'a> {
             for (step, result) in results {
                 match result {
                     Ok((c, uid, written)) => {
+                        let manager = self.cluster.field_manager();
+                        let (digest, owned_digest) = match (written, step.desired.as_ref()) {
+                            (Some(w), _) => w,
+                            (None, Some(d)) => (Some(object_digest(d)), owned_digest(d, manager)),
+                            (None, None) => (None, None),
+                        };
                         if let Some(uid) = uid {
                             applied.insert(uid, step.object.clone());
                         }
@@ -369,7 +375,8 @@ impl<'a> Applier<'a> {
                             } else {
                                 Vec::new()
                             },
-                            digest: written.or_else(|| step.desired.as_ref().map(object_digest)),
+                            digest,
+                            owned_digest,
                         })
                     }
                     Err(e) => errors.push(e.to_string()),
@@ -434,7 +441,8 @@ impl<'a> Applier<'a> {
         } else {
             Change::Configured
         };
-        Ok((c, uid_of(&o).map(str::to_string), Some(object_digest(&o))))
+        let digests = (Some(object_digest(&o)), owned_digest(&o, self.cluster.field_manager()));
+        Ok((c, uid_of(&o).map(str::to_string), Some(digests)))
     }
 
     /// Deletes the live object of a recreate step (by UID, dependents in the foreground of the
@@ -836,8 +844,9 @@ async fn pending_namespaces(cluster: &Cluster, manifests: &[&Manifest]) -> Resul
     Ok(out)
 }
 
-/// What a step did, and the UID of the live object it leaves.
-type Written = (Change, Option<String>, Option<u64>);
+/// What a step did, the UID of the live object it leaves and, for a write, the digests of the
+/// server's answer (the object's, and what the field manager owns in it).
+type Written = (Change, Option<String>, Option<(Option<u64>, Option<u64>)>);
 
 fn uid_of(object: &Value) -> Option<&str> {
     object

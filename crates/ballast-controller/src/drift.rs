@@ -11,11 +11,14 @@
 //! live change made meanwhile still does. A change limited to fields the owner's field manager
 //! does not own (a controller's annotation, such as the Deployment revision) is not drift: once
 //! an object was seen as expected, what the manager's fields hold ([`owned_digest`]) is its
-//! baseline, and a later state with the same baseline triggers nothing.
+//! baseline, and a later state with the same baseline triggers nothing. The owner's apply answers
+//! give the baseline too ([`DriftWatch::track_applied`]), so a controller that writes to a new
+//! object before the watch shows it as applied wakes nothing either.
 //!
 //! The watches also keep, per owned object, the digest of its live state as last seen (a
-//! `u64`, not the object): [`DriftWatch::in_sync`] tells from memory alone, with no request,
-//! whether everything an owner owns is live as it was applied. A watch that restarts (relist)
+//! `u64`, not the object, and one of its manager's fields): [`DriftWatch::in_sync`] tells from
+//! memory alone, with no request, whether everything an owner owns is live as it was applied
+//! (other managers' fields aside). A watch that restarts (relist)
 //! forgets what it saw of its kind until the relist has shown it again, and asks the owners of
 //! objects gone meanwhile to reconcile.
 
@@ -44,9 +47,10 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     owner_of: HashMap<ObjectRef, KubeRef<K>>,
     owned_by: HashMap<KubeRef<K>, Vec<ObjectRef>>,
     expected: HashMap<ObjectRef, u64>,
-    /// Digest of each watched object's live state as its watch last saw it (the watches select
-    /// only labelled objects, so this is bounded by what the owners applied).
-    live: HashMap<ObjectRef, u64>,
+    /// Digest of each watched object's live state as its watch last saw it, and of what the
+    /// field manager owns in it (the watches select only labelled objects, so this is bounded
+    /// by what the owners applied).
+    live: HashMap<ObjectRef, (u64, Option<u64>)>,
     watching: HashSet<(String, String, String)>,
     /// Owners being reconciled: the last digest each of their objects showed meanwhile (`None`
     /// once deleted).
@@ -140,6 +144,20 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     /// Records what `owner` owns now, and the digest each applied object should keep; starts
     /// watches for kinds not watched yet.
     pub fn track(&self, owner: &K, objects: &[ObjectRef], digests: &HashMap<ObjectRef, u64>) {
+        self.track_applied(owner, objects, digests, &HashMap::new());
+    }
+
+    /// As [`Self::track`], with `baselines`: per applied object, what the field manager owns in
+    /// the apply's answer ([`owned_digest`]). A later state whose owned fields are the same is
+    /// not drift even if the watch never saw the object exactly as applied (another manager
+    /// wrote to it before this call, as the controller manager does to a new Deployment).
+    pub fn track_applied(
+        &self,
+        owner: &K,
+        objects: &[ObjectRef],
+        digests: &HashMap<ObjectRef, u64>,
+        baselines: &HashMap<ObjectRef, u64>,
+    ) {
         let owner = KubeRef::from_obj(owner);
         let mut new_kinds = Vec::new();
         {
@@ -159,6 +177,18 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                     && st.expected.insert(r.clone(), *d) != Some(*d)
                 {
                     st.baseline.remove(r);
+                }
+                if digests.contains_key(r) {
+                    // The apply's answer says what the manager's fields hold; else a state seen
+                    // as applied does (one seen before this call, or later by the watch).
+                    let seen = st
+                        .live
+                        .get(r)
+                        .filter(|(l, _)| digests.get(r) == Some(l))
+                        .and_then(|(_, o)| *o);
+                    if let Some(b) = baselines.get(r).copied().or(seen) {
+                        st.baseline.insert(r.clone(), b);
+                    }
                 }
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone());
                 if st.watching.insert(key) {
@@ -257,13 +287,14 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     }
 
     /// True when every object of `objects` (what `owner` owns) is live with the digest it was
-    /// applied with, as the watches last saw it. Answered from memory: no request. False for an
-    /// object not applied by this process yet, not seen by its watch yet (a watch starting or
-    /// relisting), deleted, or drifted.
+    /// applied with, or (with a field manager) with the fields that manager owns as they were
+    /// then, as the watches last saw it: the same judgement as a drift trigger's. Answered from
+    /// memory: no request. False for an object not applied by this process yet, not seen by its
+    /// watch yet (a watch starting or relisting), deleted, or drifted.
     pub fn in_sync(&self, objects: &[ObjectRef]) -> bool {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
         objects.iter().all(|r| match (st.expected.get(r), st.live.get(r)) {
-            (Some(e), Some(l)) => e == l,
+            (Some(e), Some((l, owned))) => e == l || owned.is_some_and(|o| st.baseline.get(r) == Some(&o)),
             _ => false,
         })
     }
@@ -310,10 +341,13 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             // What the watch sees is kept even before an owner is known: an object created by
             // a sync is usually seen before the sync records it.
             let live = (!deleted).then(|| serde_json::to_value(&object).unwrap_or_default());
-            let digest = live.as_ref().map(object_digest);
-            match digest {
-                Some(d) => {
-                    st.live.insert(r.clone(), d);
+            let seen: Seen = live.map(|live| {
+                let owned = self.manager.as_deref().and_then(|m| owned_digest(&live, m));
+                (object_digest(&live), owned)
+            });
+            match seen {
+                Some(s) => {
+                    st.live.insert(r.clone(), s);
                 }
                 None => {
                     st.live.remove(&r);
@@ -322,10 +356,6 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             let Some(owner) = st.owner_of.get(&r).cloned() else {
                 return;
             };
-            let seen = live.zip(digest).map(|(live, d)| {
-                let owned = self.manager.as_deref().and_then(|m| owned_digest(&live, m));
-                (d, owned)
-            });
             if let Some(held) = st.held.get_mut(&owner) {
                 let states = held.entry(r).or_default();
                 if states.len() >= HELD_STATES {

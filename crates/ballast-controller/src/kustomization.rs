@@ -78,6 +78,9 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         );
         return Ok(Action::requeue(schedule::jittered(interval)));
     }
+    // This reconcile's own writes (a new revision's objects) are not drift; a live change made
+    // meanwhile still triggers one more reconcile when it ends.
+    let _hold = ctx.drift.hold(&ks);
     let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
     let generation = ks.meta().generation;
     let mut status = ks.status.clone().unwrap_or_default();
@@ -95,8 +98,8 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         ctx.event(&*ks, EventType::Warning, "DeprecatedField", &note).await;
     }
     let previous = inventory_of(&status);
-    let mut applied_digests = std::collections::HashMap::new();
-    let outcome = run(&ks, &ctx, &previous, &mut status, &mut applied_digests).await;
+    let mut applied = AppliedDigests::default();
+    let outcome = run(&ks, &ctx, &previous, &mut status, &mut applied).await;
     let action = match outcome {
         Ok((revision, note)) => {
             let message = match note {
@@ -152,7 +155,8 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         }
     }
     // Watch what we own, so live edits come back as reconciles.
-    ctx.drift.track(&ks, &inventory_of(&status).refs(), &applied_digests);
+    ctx.drift
+        .track_applied(&ks, &inventory_of(&status).refs(), &applied.digests, &applied.owned);
     let ready = find(&status.conditions, "Ready").map(|c| c.status);
     ctx.metrics
         .record("Kustomization", &ns, &name, ready, started.elapsed());
@@ -209,6 +213,14 @@ fn unchanged(ks: &Kustomization, ctx: &Context) -> bool {
     source_revision.as_deref() == Some(applied) && ctx.drift.in_sync(&inventory_of(status).refs())
 }
 
+/// Per object of one apply: the digest of the server's answer, and of what Ballast's field
+/// manager owns in it (for the drift watch).
+#[derive(Default)]
+struct AppliedDigests {
+    digests: std::collections::HashMap<ObjectRef, u64>,
+    owned: std::collections::HashMap<ObjectRef, u64>,
+}
+
 /// The pipeline proper. Updates `status` (inventory, attempted revision) as it goes, so a failure
 /// half-way still records everything that was written.
 async fn run(
@@ -216,7 +228,7 @@ async fn run(
     ctx: &Context,
     previous: &Inventory,
     status: &mut KustomizationStatus,
-    digests: &mut std::collections::HashMap<ObjectRef, u64>,
+    applied: &mut AppliedDigests,
 ) -> Result<(String, Option<String>), ReconcileError> {
     check_spec(ks)?;
     check_dependencies(ks, ctx).await?;
@@ -276,12 +288,14 @@ async fn run(
         Ok(c) => (c, None),
         Err(e) => (e.changes.clone(), Some(e)),
     };
-    digests.extend(
-        changes
-            .entries
-            .iter()
-            .filter_map(|e| Some((e.object.clone(), e.digest?))),
-    );
+    for e in &changes.entries {
+        if let Some(d) = e.digest {
+            applied.digests.insert(e.object.clone(), d);
+        }
+        if let Some(o) = e.owned_digest {
+            applied.owned.insert(e.object.clone(), o);
+        }
+    }
     // After a failure, ownership stays with everything recorded before the first write: a write
     // the server committed although the client saw an error is never orphaned.
     let inventory = Inventory::after_apply(&intended, &changes, failure.is_none());

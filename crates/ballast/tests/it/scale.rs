@@ -146,6 +146,92 @@ fn an_unchanged_reconcile_sends_no_request_and_drift_still_heals() {
     });
 }
 
+/// Writes by other field managers to fields Ballast does not own (a controller's annotation, a
+/// label, a status) wake no reconcile of the owner; a scale of a field it owns still does. The
+/// barrier: a scale of another Kustomization's Deployment, healed, comes through the same
+/// Deployment watch after the foreign writes, so they were all seen before it was healed.
+#[test]
+fn other_managers_writes_wake_nothing_and_a_scale_is_still_healed() {
+    let ns = namespace("scale-foreign");
+    let files: Vec<(String, String)> = vec![
+        ("apps/a/web.yaml".into(), deployment(&ns, "web", 1)),
+        ("apps/a/cm.yaml".into(), configmap(&ns, "a", "1")),
+        ("apps/b/barrier.yaml".into(), deployment(&ns, "barrier", 1)),
+        ("apps/b/cm.yaml".into(), configmap(&ns, "b", "1")),
+    ];
+    let published = Published::new(&files);
+    install();
+    // Hour-long intervals: no periodic reconcile inside the test.
+    apply_docs(&[
+        git_repository(&ns, "apps", &published.url(), "1h"),
+        kustomization(&ns, "a", "apps", "./apps/a", "1h"),
+        kustomization(&ns, "b", "apps", "./apps/b", "1h"),
+    ]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    let probe = controller.probe_url();
+    for name in ["a", "b"] {
+        wait_for(&format!("Kustomization {name} Ready"), 120, || {
+            ready("kustomization", &ns, name).filter(|(s, _)| s == "True")
+        });
+    }
+    let before = settled_reconciles(&probe, "Kustomization", &ns, "a");
+    let foreign = "--field-manager=foreign-controller";
+    for round in 1..=5 {
+        let note = format!("note=round-{round}");
+        kubectl(&[
+            "annotate",
+            "deployment",
+            "web",
+            "-n",
+            &ns,
+            &note,
+            "--overwrite",
+            foreign,
+        ]);
+        let tier = format!("tier=round-{round}");
+        kubectl(&["label", "deployment", "web", "-n", &ns, &tier, "--overwrite", foreign]);
+        let status = format!(r#"{{"status":{{"observedGeneration":{round}}}}}"#);
+        kubectl(&[
+            "patch",
+            "deployment",
+            "web",
+            "-n",
+            &ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &status,
+            foreign,
+        ]);
+        kubectl(&["annotate", "configmap", "a", "-n", &ns, &note, "--overwrite", foreign]);
+        // The barrier: B's owned fields edited, and put back through the same watches.
+        kubectl(&["scale", "deployment", "barrier", "-n", &ns, "--replicas=3"]);
+        merge_patch("configmap", "b", &ns, r#"{"data":{"key":"edited"}}"#);
+        wait_for(&format!("round {round}: B's scale and edit healed"), 60, || {
+            let scaled = get("deployment", Some(&ns), "barrier").filter(|d| d["spec"]["replicas"] == 1);
+            let edited = get("configmap", Some(&ns), "b").filter(|c| c["data"]["key"] == "1");
+            scaled.and(edited)
+        });
+    }
+    let after = settled_reconciles(&probe, "Kustomization", &ns, "a");
+    assert_eq!(
+        after,
+        before,
+        "other managers' writes woke reconciles of A; log:\n{}",
+        controller.log()
+    );
+    // What they wrote stays: it is not Ballast's.
+    let web = get("deployment", Some(&ns), "web").unwrap();
+    assert_eq!(web["metadata"]["annotations"]["note"], "round-5");
+
+    // A scale of A's own field is drift: healed, by a reconcile of A.
+    kubectl(&["scale", "deployment", "web", "-n", &ns, "--replicas=4"]);
+    wait_for("A's scale healed", 60, || {
+        get("deployment", Some(&ns), "web").filter(|d| d["spec"]["replicas"] == 1)
+    });
+    assert!(reconciles(&probe, "Kustomization", &ns, "a") > after);
+}
+
 /// A push reaches the cluster through the source's new artifact alone: the Kustomization's own
 /// interval (10 m) never comes due in this test, and its "nothing changed" shortcut must see the
 /// new revision whenever the new artifact triggers it. Five pushes in a row, each applied.
