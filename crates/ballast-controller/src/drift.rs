@@ -57,6 +57,20 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     held: HashMap<KubeRef<K>, HashMap<ObjectRef, Vec<Seen>>>,
     /// What the field manager's fields held when the object was last seen as expected.
     baseline: HashMap<ObjectRef, u64>,
+    /// Digest of the desired object each object was last applied from (see
+    /// [`DriftWatch::live_as_applied`]).
+    desired: HashMap<ObjectRef, u64>,
+}
+
+/// What one apply of an owner's objects left, per object ([`DriftWatch::track_applied`]).
+#[derive(Default)]
+pub struct Applied {
+    /// Digest of the server's answer: what the live object should stay.
+    pub digests: HashMap<ObjectRef, u64>,
+    /// Digest of what the field manager owns in that answer ([`owned_digest`]).
+    pub owned: HashMap<ObjectRef, u64>,
+    /// Digest of the desired object it was applied from ([`object_digest`] of the manifest).
+    pub desired: HashMap<ObjectRef, u64>,
 }
 
 /// One state a watch reported: `None` once deleted, else its digest and the digest of what the
@@ -76,6 +90,7 @@ impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
             watching: HashSet::new(),
             held: HashMap::new(),
             baseline: HashMap::new(),
+            desired: HashMap::new(),
         }
     }
 }
@@ -144,20 +159,20 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     /// Records what `owner` owns now, and the digest each applied object should keep; starts
     /// watches for kinds not watched yet.
     pub fn track(&self, owner: &K, objects: &[ObjectRef], digests: &HashMap<ObjectRef, u64>) {
-        self.track_applied(owner, objects, digests, &HashMap::new());
+        let applied = Applied {
+            digests: digests.clone(),
+            ..Default::default()
+        };
+        self.track_applied(owner, objects, &applied);
     }
 
-    /// As [`Self::track`], with `baselines`: per applied object, what the field manager owns in
-    /// the apply's answer ([`owned_digest`]). A later state whose owned fields are the same is
-    /// not drift even if the watch never saw the object exactly as applied (another manager
-    /// wrote to it before this call, as the controller manager does to a new Deployment).
-    pub fn track_applied(
-        &self,
-        owner: &K,
-        objects: &[ObjectRef],
-        digests: &HashMap<ObjectRef, u64>,
-        baselines: &HashMap<ObjectRef, u64>,
-    ) {
+    /// As [`Self::track`], with more of what the apply left: per object, what the field
+    /// manager owns in the apply's answer (a later state whose owned fields are the same is not
+    /// drift even if the watch never saw the object exactly as applied: another manager wrote
+    /// to it before this call, as the controller manager does to a new Deployment), and the
+    /// desired object's digest ([`Self::live_as_applied`]).
+    pub fn track_applied(&self, owner: &K, objects: &[ObjectRef], applied: &Applied) {
+        let (digests, baselines) = (&applied.digests, &applied.owned);
         let owner = KubeRef::from_obj(owner);
         let mut new_kinds = Vec::new();
         {
@@ -168,6 +183,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                     st.owner_of.remove(&old);
                     st.expected.remove(&old);
                     st.baseline.remove(&old);
+                    st.desired.remove(&old);
                 }
             }
             for r in objects {
@@ -177,6 +193,10 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                     && st.expected.insert(r.clone(), *d) != Some(*d)
                 {
                     st.baseline.remove(r);
+                    st.desired.remove(r);
+                }
+                if let Some(d) = applied.desired.get(r) {
+                    st.desired.insert(r.clone(), *d);
                 }
                 if digests.contains_key(r) {
                     // The apply's answer says what the manager's fields hold; else a state seen
@@ -293,10 +313,15 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     /// watch yet (a watch starting or relisting), deleted, or drifted.
     pub fn in_sync(&self, objects: &[ObjectRef]) -> bool {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        objects.iter().all(|r| match (st.expected.get(r), st.live.get(r)) {
-            (Some(e), Some((l, owned))) => e == l || owned.is_some_and(|o| st.baseline.get(r) == Some(&o)),
-            _ => false,
-        })
+        objects.iter().all(|r| st.in_sync(r))
+    }
+
+    /// True when object `r` is in sync ([`Self::in_sync`]) and was last applied from a desired
+    /// object of digest `desired` ([`Applied::desired`]): applying that object again would
+    /// change nothing. Answered from memory: no request.
+    pub fn live_as_applied(&self, r: &ObjectRef, desired: u64) -> bool {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.desired.get(r) == Some(&desired) && st.in_sync(r)
     }
 
     /// A watch of `like`'s kind (re)lists: what it saw of that kind is forgotten until the list
@@ -370,6 +395,16 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             owner
         };
         let _ = self.trigger.send(owner);
+    }
+}
+
+impl<K: kube::Resource<DynamicType = ()>> State<K> {
+    /// Object `r` is live as applied, or with its field manager's fields as then.
+    fn in_sync(&self, r: &ObjectRef) -> bool {
+        match (self.expected.get(r), self.live.get(r)) {
+            (Some(e), Some((l, owned))) => e == l || owned.is_some_and(|o| self.baseline.get(r) == Some(&o)),
+            _ => false,
+        }
     }
 }
 

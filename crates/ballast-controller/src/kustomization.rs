@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::context::Context;
 use crate::error::ReconcileError;
 use crate::schedule;
-use crate::status::{condition, mark_failed, mark_ready, mark_reconciling};
+use crate::status::{condition, mark_failed, mark_ready, mark_reconciling, with_progress};
 
 /// Finalizer Flux uses; Ballast uses the same so objects move between the two cleanly.
 pub const FINALIZER: &str = "finalizers.fluxcd.io";
@@ -84,11 +84,10 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
     let generation = ks.meta().generation;
     let mut status = ks.status.clone().unwrap_or_default();
-    // kstatus: Reconciling while working (observedGeneration moves only when done).
+    // kstatus: Reconciling while working (observedGeneration moves only when done), written
+    // on its own only by a reconcile still running after a moment (`with_progress`).
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let patch = json!({"status": {"conditions": status.conditions}});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let progress = json!({"status": {"conditions": status.conditions}});
     status.observed_generation = generation;
     status.last_handled_reconcile_at = ks.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if let Some(v) = &ks.spec.validation {
@@ -98,8 +97,14 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         ctx.event(&*ks, EventType::Warning, "DeprecatedField", &note).await;
     }
     let previous = inventory_of(&status);
-    let mut applied = AppliedDigests::default();
-    let outcome = run(&ks, &ctx, &previous, &mut status, &mut applied).await;
+    let mut applied = crate::drift::Applied::default();
+    let outcome = with_progress(run(&ks, &ctx, &previous, &mut status, &mut applied), async {
+        // Best effort: the outcome's write follows and says it all.
+        let _ = api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&progress))
+            .await;
+    })
+    .await;
     let action = match outcome {
         Ok((revision, note)) => {
             let message = match note {
@@ -155,8 +160,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         }
     }
     // Watch what we own, so live edits come back as reconciles.
-    ctx.drift
-        .track_applied(&ks, &inventory_of(&status).refs(), &applied.digests, &applied.owned);
+    ctx.drift.track_applied(&ks, &inventory_of(&status).refs(), &applied);
     let ready = find(&status.conditions, "Ready").map(|c| c.status);
     ctx.metrics
         .record("Kustomization", &ns, &name, ready, started.elapsed());
@@ -213,14 +217,6 @@ fn unchanged(ks: &Kustomization, ctx: &Context) -> bool {
     source_revision.as_deref() == Some(applied) && ctx.drift.in_sync(&inventory_of(status).refs())
 }
 
-/// Per object of one apply: the digest of the server's answer, and of what Ballast's field
-/// manager owns in it (for the drift watch).
-#[derive(Default)]
-struct AppliedDigests {
-    digests: std::collections::HashMap<ObjectRef, u64>,
-    owned: std::collections::HashMap<ObjectRef, u64>,
-}
-
 /// The pipeline proper. Updates `status` (inventory, attempted revision) as it goes, so a failure
 /// half-way still records everything that was written.
 async fn run(
@@ -228,7 +224,7 @@ async fn run(
     ctx: &Context,
     previous: &Inventory,
     status: &mut KustomizationStatus,
-    applied: &mut AppliedDigests,
+    applied: &mut crate::drift::Applied,
 ) -> Result<(String, Option<String>), ReconcileError> {
     check_spec(ks)?;
     check_dependencies(ks, ctx).await?;
@@ -250,6 +246,22 @@ async fn run(
         .as_deref()
         .and_then(|t| parse_duration(t).ok())
         .unwrap_or(interval);
+    // What needs no request: objects live as this process applied them from the same desired
+    // object (none when something is to be pruned: prune checks the UIDs the apply reads).
+    // What needs no GET: objects not owned yet, dry-run first.
+    let desired: std::collections::HashMap<ObjectRef, u64> = manifests
+        .iter()
+        .map(|m| (m.object_ref(), ballast_plan::object_digest(&m.object)))
+        .collect();
+    let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
+    let prunes = ks.spec.prune && !previous.stale(&current).is_empty();
+    let known_applied = desired
+        .iter()
+        .filter(|(r, d)| !prunes && ctx.drift.live_as_applied(r, **d))
+        .map(|(r, _)| r.clone())
+        .collect();
+    let owned: std::collections::HashSet<ObjectRef> = previous.refs().into_iter().collect();
+    let new_objects = current.into_iter().filter(|r| !owned.contains(r)).collect();
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
         // `spec.force` as Flux means it: recreate objects whose immutable fields changed.
@@ -265,6 +277,8 @@ async fn run(
             .map(String::as_str)
             == Some("true"),
         own_namespaces: vec![ctx.own_namespace.clone()],
+        known_applied,
+        new_objects,
         ..Default::default()
     };
     let applier = Applier::new(&ctx.cluster, options);
@@ -291,6 +305,11 @@ async fn run(
     for e in &changes.entries {
         if let Some(d) = e.digest {
             applied.digests.insert(e.object.clone(), d);
+            if matches!(e.change, Change::Created | Change::Configured | Change::Unchanged)
+                && let Some(m) = desired.get(&e.object)
+            {
+                applied.desired.insert(e.object.clone(), *m);
+            }
         }
         if let Some(o) = e.owned_digest {
             applied.owned.insert(e.object.clone(), o);
@@ -465,8 +484,16 @@ async fn artifact(
         let root = crate::oci_repository::tree(ctx, "OCIRepository", &ns, name, &artifact).await?;
         return Ok((artifact.revision, root, status.observed_ignore));
     }
-    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
-    let repo = api.get_opt(name).await?.ok_or_else(not_found)?;
+    // From the source trigger watch's cache when it holds the source (the revision a reconcile
+    // triggered by a new artifact sees, see `unchanged`): no request. Else read.
+    let key = kube::runtime::reflector::ObjectRef::<GitRepository>::new(name).within(&ns);
+    let repo = match ctx.git_repositories.get().and_then(|store| store.get(&key)) {
+        Some(repo) => repo,
+        None => {
+            let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
+            Arc::new(api.get_opt(name).await?.ok_or_else(not_found)?)
+        }
+    };
     let artifact = repo
         .status
         .as_ref()
