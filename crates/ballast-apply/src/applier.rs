@@ -8,7 +8,7 @@ use ballast_kube::{Cluster, KubeError, conflict_managers};
 use ballast_plan::policy::{self, ApplyPolicy};
 use ballast_plan::{
     ManagedFields, StageKind, already_applied, apply_order, changed_paths, normalize_for_compare, object_digest,
-    prepare_for_apply, stage_of,
+    owned_digest, prepare_for_apply, stage_of,
 };
 use futures::stream::{self, StreamExt};
 
@@ -53,6 +53,18 @@ pub struct ApplyOptions {
     /// objects before it were written (as helm installs). Without it, every object is
     /// validated by a dry-run before anything is written.
     pub create_without_dry_run: bool,
+    /// Objects the caller knows are live exactly as this apply would leave them (its own watch
+    /// showed each as last applied, from the same desired object since): neither read nor
+    /// dry-run, reported `Unchanged` without a digest (the caller keeps the one it has). Objects
+    /// whose CRD or Namespace this apply creates or changes are planned as usual. The caller
+    /// gives none when the apply prunes anything (prune tells an object re-applied under another
+    /// API version by the UID the apply read).
+    pub known_applied: HashSet<ObjectRef>,
+    /// Objects the caller does not own yet (absent from its inventory): planned by a dry-run
+    /// first, whose answer tells whether they exist (a dry-run create has no
+    /// `resourceVersion`), sparing the GET. One that exists is read and planned as usual, so
+    /// every object is still validated by a dry-run before the first write.
+    pub new_objects: HashSet<ObjectRef>,
 }
 
 impl Default for ApplyOptions {
@@ -70,6 +82,8 @@ impl Default for ApplyOptions {
             recreate: false,
             take_over: Vec::new(),
             create_without_dry_run: false,
+            known_applied: HashSet::new(),
+            new_objects: HashSet::new(),
         }
     }
 }
@@ -261,8 +275,13 @@ impl<'a> Applier<'a> {
             return Err(ApplyError::new(&ChangeSet::default(), problems));
         }
         let all: Vec<&Manifest> = manifests.iter().collect();
+        let unknown: Vec<&Manifest> = all
+            .iter()
+            .copied()
+            .filter(|m| !self.options.known_applied.contains(&m.object_ref()))
+            .collect();
         let mut waiting = Waiting {
-            namespaces: pending_namespaces(self.cluster, &all).await.map_err(one)?,
+            namespaces: pending_namespaces(self.cluster, &unknown).await.map_err(one)?,
             ..Default::default()
         };
         let mut stages = Vec::new();
@@ -355,6 +374,12 @@ impl<'a> Applier<'a> {
             for (step, result) in results {
                 match result {
                     Ok((c, uid, written)) => {
+                        let manager = self.cluster.field_manager();
+                        let (digest, owned_digest) = match (written, step.desired.as_ref()) {
+                            (Some(w), _) => w,
+                            (None, Some(d)) => (Some(object_digest(d)), owned_digest(d, manager)),
+                            (None, None) => (None, None),
+                        };
                         if let Some(uid) = uid {
                             applied.insert(uid, step.object.clone());
                         }
@@ -369,7 +394,8 @@ impl<'a> Applier<'a> {
                             } else {
                                 Vec::new()
                             },
-                            digest: written.or_else(|| step.desired.as_ref().map(object_digest)),
+                            digest,
+                            owned_digest,
                         })
                     }
                     Err(e) => errors.push(e.to_string()),
@@ -379,7 +405,13 @@ impl<'a> Applier<'a> {
                 return Err(ApplyError::new(&changes, errors));
             }
             if kind == StageKind::Definitions {
-                let refs: Vec<ObjectRef> = objects.iter().map(|m| m.object_ref()).collect();
+                // Known-applied definitions were Established or Active when last applied; no
+                // new kind comes from them.
+                let refs: Vec<ObjectRef> = objects
+                    .iter()
+                    .map(|m| m.object_ref())
+                    .filter(|r| !self.options.known_applied.contains(r))
+                    .collect();
                 self.wait_definitions(&refs)
                     .await
                     .map_err(|e| ApplyError::new(&changes, vec![e]))?;
@@ -434,7 +466,8 @@ impl<'a> Applier<'a> {
         } else {
             Change::Configured
         };
-        Ok((c, uid_of(&o).map(str::to_string), Some(object_digest(&o))))
+        let digests = (Some(object_digest(&o)), owned_digest(&o, self.cluster.field_manager()));
+        Ok((c, uid_of(&o).map(str::to_string), Some(digests)))
     }
 
     /// Deletes the live object of a recreate step (by UID, dependents in the foreground of the
@@ -509,7 +542,7 @@ impl<'a> Applier<'a> {
         let mut groups: HashMap<(String, String, String, Option<String>), Vec<ObjectRef>> = HashMap::new();
         for m in objects {
             let r = m.object_ref();
-            if self.cluster.serves(&r) && !waiting.holds(&r) {
+            if self.cluster.serves(&r) && !waiting.holds(&r) && !self.options.known_applied.contains(&r) {
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone(), r.namespace.clone());
                 groups.entry(key).or_default().push(r);
             }
@@ -597,13 +630,24 @@ impl<'a> Applier<'a> {
             let desired = object.clone();
             return Ok(Planned::without_dry_run(r, action, desired, live, object, true));
         }
+        if self.options.known_applied.contains(&r) {
+            let mut p = Planned::without_dry_run(r, Action::Unchanged, Value::Null, None, object, false);
+            p.step.desired = None;
+            return Ok(p);
+        }
+        let apply_policy = ApplyPolicy::of(&m.object);
         let live = match prefetched {
             Some(live) => live,
+            None if self.options.new_objects.contains(&r) && apply_policy != ApplyPolicy::Ignore => {
+                match self.create_planned(&r, &object).await? {
+                    Some(p) => return Ok(p),
+                    None => self.cluster.get(&r).await?,
+                }
+            }
             None => self.cluster.get(&r).await?,
         };
         // Flux's per-object policies: reconcile disabled on the live object, ssa Ignore, or
         // IfNotPresent on an existing object leave it as it is (still owned).
-        let apply_policy = ApplyPolicy::of(&m.object);
         if policy::reconcile_disabled(Some(&m.object), live.as_ref()) {
             return Ok(Planned::ignored(r, live, object, policy::RECONCILE_ANNOTATION));
         }
@@ -776,6 +820,28 @@ impl<'a> Applier<'a> {
         })
     }
 
+    /// A new object's dry-run first: `Some` plan to create it when the answer shows it does not
+    /// exist (no `resourceVersion`); `None` when it exists or the answer is a conflict or an
+    /// immutable field (the caller reads it and plans as usual).
+    async fn create_planned(&self, r: &ObjectRef, object: &Value) -> Result<Option<Planned>, KubeError> {
+        let dry = match self.cluster.apply(r, object, true, self.options.force).await {
+            Ok(dry) => dry,
+            Err(KubeError::Conflict { .. }) => return Ok(None),
+            Err(e) if e.is_immutable() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let exists = dry
+            .pointer("/metadata/resourceVersion")
+            .and_then(Value::as_str)
+            .is_some_and(|v| !v.is_empty());
+        if exists {
+            return Ok(None);
+        }
+        let mut p = Planned::without_dry_run(r.clone(), Action::Create, dry, None, object.clone(), false);
+        p.force = self.options.force;
+        Ok(Some(p))
+    }
+
     async fn wait_definitions(&self, refs: &[ObjectRef]) -> Result<(), String> {
         let deadline = Instant::now() + self.options.stage_timeout;
         for r in refs.iter().filter(|r| r.is_crd() || r.is_namespace()) {
@@ -836,8 +902,9 @@ async fn pending_namespaces(cluster: &Cluster, manifests: &[&Manifest]) -> Resul
     Ok(out)
 }
 
-/// What a step did, and the UID of the live object it leaves.
-type Written = (Change, Option<String>, Option<u64>);
+/// What a step did, the UID of the live object it leaves and, for a write, the digests of the
+/// server's answer (the object's, and what the field manager owns in it).
+type Written = (Change, Option<String>, Option<(Option<u64>, Option<u64>)>);
 
 fn uid_of(object: &Value) -> Option<&str> {
     object

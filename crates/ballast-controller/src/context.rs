@@ -81,7 +81,9 @@ impl Context {
             controller: "ballast".into(),
             instance: Some(identity.into()),
         };
-        let drift = DriftWatch::new(cluster.clone(), trigger.clone(), health);
+        // Drift is judged on the fields Ballast's applies own: another manager's writes (the
+        // controller manager's revision annotation on a Deployment) wake nothing.
+        let drift = DriftWatch::new(cluster.clone(), trigger.clone(), health).with_manager(cluster.field_manager());
         Context {
             recorder: Recorder::new(client.clone(), reporter),
             client,

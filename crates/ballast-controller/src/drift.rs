@@ -11,11 +11,14 @@
 //! live change made meanwhile still does. A change limited to fields the owner's field manager
 //! does not own (a controller's annotation, such as the Deployment revision) is not drift: once
 //! an object was seen as expected, what the manager's fields hold ([`owned_digest`]) is its
-//! baseline, and a later state with the same baseline triggers nothing.
+//! baseline, and a later state with the same baseline triggers nothing. The owner's apply answers
+//! give the baseline too ([`DriftWatch::track_applied`]), so a controller that writes to a new
+//! object before the watch shows it as applied wakes nothing either.
 //!
 //! The watches also keep, per owned object, the digest of its live state as last seen (a
-//! `u64`, not the object): [`DriftWatch::in_sync`] tells from memory alone, with no request,
-//! whether everything an owner owns is live as it was applied. A watch that restarts (relist)
+//! `u64`, not the object, and one of its manager's fields): [`DriftWatch::in_sync`] tells from
+//! memory alone, with no request, whether everything an owner owns is live as it was applied
+//! (other managers' fields aside). A watch that restarts (relist)
 //! forgets what it saw of its kind until the relist has shown it again, and asks the owners of
 //! objects gone meanwhile to reconcile.
 
@@ -44,15 +47,30 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     owner_of: HashMap<ObjectRef, KubeRef<K>>,
     owned_by: HashMap<KubeRef<K>, Vec<ObjectRef>>,
     expected: HashMap<ObjectRef, u64>,
-    /// Digest of each watched object's live state as its watch last saw it (the watches select
-    /// only labelled objects, so this is bounded by what the owners applied).
-    live: HashMap<ObjectRef, u64>,
+    /// Digest of each watched object's live state as its watch last saw it, and of what the
+    /// field manager owns in it (the watches select only labelled objects, so this is bounded
+    /// by what the owners applied).
+    live: HashMap<ObjectRef, (u64, Option<u64>)>,
     watching: HashSet<(String, String, String)>,
     /// Owners being reconciled: the last digest each of their objects showed meanwhile (`None`
     /// once deleted).
     held: HashMap<KubeRef<K>, HashMap<ObjectRef, Vec<Seen>>>,
     /// What the field manager's fields held when the object was last seen as expected.
     baseline: HashMap<ObjectRef, u64>,
+    /// Digest of the desired object each object was last applied from (see
+    /// [`DriftWatch::live_as_applied`]).
+    desired: HashMap<ObjectRef, u64>,
+}
+
+/// What one apply of an owner's objects left, per object ([`DriftWatch::track_applied`]).
+#[derive(Default)]
+pub struct Applied {
+    /// Digest of the server's answer: what the live object should stay.
+    pub digests: HashMap<ObjectRef, u64>,
+    /// Digest of what the field manager owns in that answer ([`owned_digest`]).
+    pub owned: HashMap<ObjectRef, u64>,
+    /// Digest of the desired object it was applied from ([`object_digest`] of the manifest).
+    pub desired: HashMap<ObjectRef, u64>,
 }
 
 /// One state a watch reported: `None` once deleted, else its digest and the digest of what the
@@ -72,6 +90,7 @@ impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
             watching: HashSet::new(),
             held: HashMap::new(),
             baseline: HashMap::new(),
+            desired: HashMap::new(),
         }
     }
 }
@@ -140,6 +159,20 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     /// Records what `owner` owns now, and the digest each applied object should keep; starts
     /// watches for kinds not watched yet.
     pub fn track(&self, owner: &K, objects: &[ObjectRef], digests: &HashMap<ObjectRef, u64>) {
+        let applied = Applied {
+            digests: digests.clone(),
+            ..Default::default()
+        };
+        self.track_applied(owner, objects, &applied);
+    }
+
+    /// As [`Self::track`], with more of what the apply left: per object, what the field
+    /// manager owns in the apply's answer (a later state whose owned fields are the same is not
+    /// drift even if the watch never saw the object exactly as applied: another manager wrote
+    /// to it before this call, as the controller manager does to a new Deployment), and the
+    /// desired object's digest ([`Self::live_as_applied`]).
+    pub fn track_applied(&self, owner: &K, objects: &[ObjectRef], applied: &Applied) {
+        let (digests, baselines) = (&applied.digests, &applied.owned);
         let owner = KubeRef::from_obj(owner);
         let mut new_kinds = Vec::new();
         {
@@ -150,6 +183,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                     st.owner_of.remove(&old);
                     st.expected.remove(&old);
                     st.baseline.remove(&old);
+                    st.desired.remove(&old);
                 }
             }
             for r in objects {
@@ -159,6 +193,22 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                     && st.expected.insert(r.clone(), *d) != Some(*d)
                 {
                     st.baseline.remove(r);
+                    st.desired.remove(r);
+                }
+                if let Some(d) = applied.desired.get(r) {
+                    st.desired.insert(r.clone(), *d);
+                }
+                if digests.contains_key(r) {
+                    // The apply's answer says what the manager's fields hold; else a state seen
+                    // as applied does (one seen before this call, or later by the watch).
+                    let seen = st
+                        .live
+                        .get(r)
+                        .filter(|(l, _)| digests.get(r) == Some(l))
+                        .and_then(|(_, o)| *o);
+                    if let Some(b) = baselines.get(r).copied().or(seen) {
+                        st.baseline.insert(r.clone(), b);
+                    }
                 }
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone());
                 if st.watching.insert(key) {
@@ -257,15 +307,21 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     }
 
     /// True when every object of `objects` (what `owner` owns) is live with the digest it was
-    /// applied with, as the watches last saw it. Answered from memory: no request. False for an
-    /// object not applied by this process yet, not seen by its watch yet (a watch starting or
-    /// relisting), deleted, or drifted.
+    /// applied with, or (with a field manager) with the fields that manager owns as they were
+    /// then, as the watches last saw it: the same judgement as a drift trigger's. Answered from
+    /// memory: no request. False for an object not applied by this process yet, not seen by its
+    /// watch yet (a watch starting or relisting), deleted, or drifted.
     pub fn in_sync(&self, objects: &[ObjectRef]) -> bool {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        objects.iter().all(|r| match (st.expected.get(r), st.live.get(r)) {
-            (Some(e), Some(l)) => e == l,
-            _ => false,
-        })
+        objects.iter().all(|r| st.in_sync(r))
+    }
+
+    /// True when object `r` is in sync ([`Self::in_sync`]) and was last applied from a desired
+    /// object of digest `desired` ([`Applied::desired`]): applying that object again would
+    /// change nothing. Answered from memory: no request.
+    pub fn live_as_applied(&self, r: &ObjectRef, desired: u64) -> bool {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.desired.get(r) == Some(&desired) && st.in_sync(r)
     }
 
     /// A watch of `like`'s kind (re)lists: what it saw of that kind is forgotten until the list
@@ -310,10 +366,13 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             // What the watch sees is kept even before an owner is known: an object created by
             // a sync is usually seen before the sync records it.
             let live = (!deleted).then(|| serde_json::to_value(&object).unwrap_or_default());
-            let digest = live.as_ref().map(object_digest);
-            match digest {
-                Some(d) => {
-                    st.live.insert(r.clone(), d);
+            let seen: Seen = live.map(|live| {
+                let owned = self.manager.as_deref().and_then(|m| owned_digest(&live, m));
+                (object_digest(&live), owned)
+            });
+            match seen {
+                Some(s) => {
+                    st.live.insert(r.clone(), s);
                 }
                 None => {
                     st.live.remove(&r);
@@ -322,10 +381,6 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             let Some(owner) = st.owner_of.get(&r).cloned() else {
                 return;
             };
-            let seen = live.zip(digest).map(|(live, d)| {
-                let owned = self.manager.as_deref().and_then(|m| owned_digest(&live, m));
-                (d, owned)
-            });
             if let Some(held) = st.held.get_mut(&owner) {
                 let states = held.entry(r).or_default();
                 if states.len() >= HELD_STATES {
@@ -340,6 +395,16 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             owner
         };
         let _ = self.trigger.send(owner);
+    }
+}
+
+impl<K: kube::Resource<DynamicType = ()>> State<K> {
+    /// Object `r` is live as applied, or with its field manager's fields as then.
+    fn in_sync(&self, r: &ObjectRef) -> bool {
+        match (self.expected.get(r), self.live.get(r)) {
+            (Some(e), Some((l, owned))) => e == l || owned.is_some_and(|o| self.baseline.get(r) == Some(&o)),
+            _ => false,
+        }
     }
 }
 

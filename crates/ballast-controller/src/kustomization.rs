@@ -24,7 +24,7 @@ use serde_json::json;
 use crate::context::Context;
 use crate::error::ReconcileError;
 use crate::schedule;
-use crate::status::{condition, mark_failed, mark_ready, mark_reconciling};
+use crate::status::{condition, mark_failed, mark_ready, mark_reconciling, with_progress};
 
 /// Finalizer Flux uses; Ballast uses the same so objects move between the two cleanly.
 pub const FINALIZER: &str = "finalizers.fluxcd.io";
@@ -78,14 +78,16 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         );
         return Ok(Action::requeue(schedule::jittered(interval)));
     }
+    // This reconcile's own writes (a new revision's objects) are not drift; a live change made
+    // meanwhile still triggers one more reconcile when it ends.
+    let _hold = ctx.drift.hold(&ks);
     let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
     let generation = ks.meta().generation;
     let mut status = ks.status.clone().unwrap_or_default();
-    // kstatus: Reconciling while working (observedGeneration moves only when done).
+    // kstatus: Reconciling while working (observedGeneration moves only when done), written
+    // on its own only by a reconcile still running after a moment (`with_progress`).
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
-    let patch = json!({"status": {"conditions": status.conditions}});
-    api.patch_status(&name, &PatchParams::default(), &Patch::Merge(&patch))
-        .await?;
+    let progress = json!({"status": {"conditions": status.conditions}});
     status.observed_generation = generation;
     status.last_handled_reconcile_at = ks.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if let Some(v) = &ks.spec.validation {
@@ -95,8 +97,14 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         ctx.event(&*ks, EventType::Warning, "DeprecatedField", &note).await;
     }
     let previous = inventory_of(&status);
-    let mut applied_digests = std::collections::HashMap::new();
-    let outcome = run(&ks, &ctx, &previous, &mut status, &mut applied_digests).await;
+    let mut applied = crate::drift::Applied::default();
+    let outcome = with_progress(run(&ks, &ctx, &previous, &mut status, &mut applied), async {
+        // Best effort: the outcome's write follows and says it all.
+        let _ = api
+            .patch_status(&name, &PatchParams::default(), &Patch::Merge(&progress))
+            .await;
+    })
+    .await;
     let action = match outcome {
         Ok((revision, note)) => {
             let message = match note {
@@ -152,7 +160,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         }
     }
     // Watch what we own, so live edits come back as reconciles.
-    ctx.drift.track(&ks, &inventory_of(&status).refs(), &applied_digests);
+    ctx.drift.track_applied(&ks, &inventory_of(&status).refs(), &applied);
     let ready = find(&status.conditions, "Ready").map(|c| c.status);
     ctx.metrics
         .record("Kustomization", &ns, &name, ready, started.elapsed());
@@ -216,7 +224,7 @@ async fn run(
     ctx: &Context,
     previous: &Inventory,
     status: &mut KustomizationStatus,
-    digests: &mut std::collections::HashMap<ObjectRef, u64>,
+    applied: &mut crate::drift::Applied,
 ) -> Result<(String, Option<String>), ReconcileError> {
     check_spec(ks)?;
     check_dependencies(ks, ctx).await?;
@@ -238,6 +246,22 @@ async fn run(
         .as_deref()
         .and_then(|t| parse_duration(t).ok())
         .unwrap_or(interval);
+    // What needs no request: objects live as this process applied them from the same desired
+    // object (none when something is to be pruned: prune checks the UIDs the apply reads).
+    // What needs no GET: objects not owned yet, dry-run first.
+    let desired: std::collections::HashMap<ObjectRef, u64> = manifests
+        .iter()
+        .map(|m| (m.object_ref(), ballast_plan::object_digest(&m.object)))
+        .collect();
+    let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
+    let prunes = ks.spec.prune && !previous.stale(&current).is_empty();
+    let known_applied = desired
+        .iter()
+        .filter(|(r, d)| !prunes && ctx.drift.live_as_applied(r, **d))
+        .map(|(r, _)| r.clone())
+        .collect();
+    let owned: std::collections::HashSet<ObjectRef> = previous.refs().into_iter().collect();
+    let new_objects = current.into_iter().filter(|r| !owned.contains(r)).collect();
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
         // `spec.force` as Flux means it: recreate objects whose immutable fields changed.
@@ -253,6 +277,8 @@ async fn run(
             .map(String::as_str)
             == Some("true"),
         own_namespaces: vec![ctx.own_namespace.clone()],
+        known_applied,
+        new_objects,
         ..Default::default()
     };
     let applier = Applier::new(&ctx.cluster, options);
@@ -276,12 +302,19 @@ async fn run(
         Ok(c) => (c, None),
         Err(e) => (e.changes.clone(), Some(e)),
     };
-    digests.extend(
-        changes
-            .entries
-            .iter()
-            .filter_map(|e| Some((e.object.clone(), e.digest?))),
-    );
+    for e in &changes.entries {
+        if let Some(d) = e.digest {
+            applied.digests.insert(e.object.clone(), d);
+            if matches!(e.change, Change::Created | Change::Configured | Change::Unchanged)
+                && let Some(m) = desired.get(&e.object)
+            {
+                applied.desired.insert(e.object.clone(), *m);
+            }
+        }
+        if let Some(o) = e.owned_digest {
+            applied.owned.insert(e.object.clone(), o);
+        }
+    }
     // After a failure, ownership stays with everything recorded before the first write: a write
     // the server committed although the client saw an error is never orphaned.
     let inventory = Inventory::after_apply(&intended, &changes, failure.is_none());
@@ -451,8 +484,16 @@ async fn artifact(
         let root = crate::oci_repository::tree(ctx, "OCIRepository", &ns, name, &artifact).await?;
         return Ok((artifact.revision, root, status.observed_ignore));
     }
-    let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
-    let repo = api.get_opt(name).await?.ok_or_else(not_found)?;
+    // From the source trigger watch's cache when it holds the source (the revision a reconcile
+    // triggered by a new artifact sees, see `unchanged`): no request. Else read.
+    let key = kube::runtime::reflector::ObjectRef::<GitRepository>::new(name).within(&ns);
+    let repo = match ctx.git_repositories.get().and_then(|store| store.get(&key)) {
+        Some(repo) => repo,
+        None => {
+            let api: Api<GitRepository> = Api::namespaced(ctx.client.clone(), &ns);
+            Arc::new(api.get_opt(name).await?.ok_or_else(not_found)?)
+        }
+    };
     let artifact = repo
         .status
         .as_ref()

@@ -54,6 +54,9 @@ pub struct ChangeSetEntry {
     /// Digest of the object as applied (normalized), when known: what the live object should
     /// look like until the next sync.
     pub digest: Option<u64>,
+    /// Digest of what the applying field manager owns in the object as applied
+    /// (`ballast_plan::owned_digest`), when known: a later state with the same is not drift.
+    pub owned_digest: Option<u64>,
 }
 
 impl fmt::Display for ChangeSetEntry {
@@ -87,6 +90,7 @@ impl ChangeSet {
             reason,
             fields: Vec::new(),
             digest: None,
+            owned_digest: None,
         });
     }
 

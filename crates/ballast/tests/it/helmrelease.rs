@@ -332,22 +332,6 @@ fn drift_of_a_chart_deployment_is_healed() {
     assert_eq!(helm_history(&ns, "web").len(), 1);
 }
 
-/// The HelmRelease's reconcile count once it has not moved for 10 s (at most 120 s).
-fn settled_reconciles(probe: &str, ns: &str, name: &str) -> u64 {
-    let mut last = reconciles(probe, "HelmRelease", ns, name);
-    let mut still = std::time::Instant::now();
-    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
-    while still.elapsed() < std::time::Duration::from_secs(10) && std::time::Instant::now() < deadline {
-        std::thread::sleep(std::time::Duration::from_millis(500));
-        let now = reconciles(probe, "HelmRelease", ns, name);
-        if now != last {
-            last = now;
-            still = std::time::Instant::now();
-        }
-    }
-    last
-}
-
 #[test]
 fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     let ns = namespace("hr-once");
@@ -377,7 +361,7 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     let probe = controller.probe_url();
     // Quiet: any retry the install scheduled (a chart still being built) is done once the count
     // has not moved for 10 s.
-    let before = settled_reconciles(&probe, &ns, "web");
+    let before = settled_reconciles(&probe, "HelmRelease", &ns, "web");
 
     merge_patch("helmrelease", "web", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
     wait_hr(&controller, &ns, "web", "revision 2 Ready", 60, |h| {
@@ -401,7 +385,7 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     });
     // Quiet again, then count: the upgrade and the correction, one reconcile each (the
     // upgrade's own writes and the revision annotation ask for none).
-    let after = settled_reconciles(&probe, &ns, "web");
+    let after = settled_reconciles(&probe, "HelmRelease", &ns, "web");
     assert_eq!(
         after - before,
         2,

@@ -143,6 +143,184 @@ fn an_unchanged_reconcile_sends_no_request_and_drift_still_heals() {
     });
 }
 
+/// Writes by other field managers to fields Ballast does not own (a controller's annotation, a
+/// label, a status) wake no reconcile of the owner; a scale of a field it owns still does. The
+/// barrier: a scale of another Kustomization's Deployment, healed, comes through the same
+/// Deployment watch after the foreign writes, so they were all seen before it was healed.
+#[test]
+fn other_managers_writes_wake_nothing_and_a_scale_is_still_healed() {
+    let ns = namespace("scale-foreign");
+    let files: Vec<(String, String)> = vec![
+        ("apps/a/web.yaml".into(), deployment(&ns, "web", 1)),
+        ("apps/a/cm.yaml".into(), configmap(&ns, "a", "1")),
+        ("apps/b/barrier.yaml".into(), deployment(&ns, "barrier", 1)),
+        ("apps/b/cm.yaml".into(), configmap(&ns, "b", "1")),
+    ];
+    let published = Published::new(&files);
+    install();
+    // Hour-long intervals: no periodic reconcile inside the test.
+    apply_docs(&[
+        git_repository(&ns, "apps", &published.url(), "1h"),
+        kustomization(&ns, "a", "apps", "./apps/a", "1h"),
+        kustomization(&ns, "b", "apps", "./apps/b", "1h"),
+    ]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    let probe = controller.probe_url();
+    for name in ["a", "b"] {
+        wait_for(&format!("Kustomization {name} Ready"), 120, || {
+            ready("kustomization", &ns, name).filter(|(s, _)| s == "True")
+        });
+    }
+    let before = settled_reconciles(&probe, "Kustomization", &ns, "a");
+    let foreign = "--field-manager=foreign-controller";
+    for round in 1..=5 {
+        let note = format!("note=round-{round}");
+        kubectl(&[
+            "annotate",
+            "deployment",
+            "web",
+            "-n",
+            &ns,
+            &note,
+            "--overwrite",
+            foreign,
+        ]);
+        let tier = format!("tier=round-{round}");
+        kubectl(&["label", "deployment", "web", "-n", &ns, &tier, "--overwrite", foreign]);
+        let status = format!(r#"{{"status":{{"observedGeneration":{round}}}}}"#);
+        kubectl(&[
+            "patch",
+            "deployment",
+            "web",
+            "-n",
+            &ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &status,
+            foreign,
+        ]);
+        kubectl(&["annotate", "configmap", "a", "-n", &ns, &note, "--overwrite", foreign]);
+        // The barrier: B's owned fields edited, and put back through the same watches.
+        kubectl(&["scale", "deployment", "barrier", "-n", &ns, "--replicas=3"]);
+        merge_patch("configmap", "b", &ns, r#"{"data":{"key":"edited"}}"#);
+        wait_for(&format!("round {round}: B's scale and edit healed"), 60, || {
+            let scaled = get("deployment", Some(&ns), "barrier").filter(|d| d["spec"]["replicas"] == 1);
+            let edited = get("configmap", Some(&ns), "b").filter(|c| c["data"]["key"] == "1");
+            scaled.and(edited)
+        });
+    }
+    let after = settled_reconciles(&probe, "Kustomization", &ns, "a");
+    assert_eq!(
+        after,
+        before,
+        "other managers' writes woke reconciles of A; log:\n{}",
+        controller.log()
+    );
+    // What they wrote stays: it is not Ballast's.
+    let web = get("deployment", Some(&ns), "web").unwrap();
+    assert_eq!(web["metadata"]["annotations"]["note"], "round-5");
+
+    // A scale of A's own field is drift: healed, by a reconcile of A.
+    kubectl(&["scale", "deployment", "web", "-n", &ns, "--replicas=4"]);
+    wait_for("A's scale healed", 60, || {
+        get("deployment", Some(&ns), "web").filter(|d| d["spec"]["replicas"] == 1)
+    });
+    assert!(reconciles(&probe, "Kustomization", &ns, "a") > after);
+}
+
+/// `ballast_api_requests_total` of the controller at `probe`, by verb.
+fn requests_by_verb(probe: &str) -> BTreeMap<String, u64> {
+    let (code, body) = http_get(probe, "/metrics");
+    assert_eq!(code, 200, "{body}");
+    body.lines()
+        .filter_map(|line| {
+            let rest = line.strip_prefix("ballast_api_requests_total{verb=\"")?;
+            let (verb, value) = rest.split_once("\"}")?;
+            Some((verb.to_string(), value.trim().parse::<f64>().ok()? as u64))
+        })
+        .collect()
+}
+
+/// Requests of `verb` between two counts.
+fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, verb: &str) -> u64 {
+    after.get(verb).copied().unwrap_or(0) - before.get(verb).copied().unwrap_or(0)
+}
+
+/// Twenty objects in groups too small for a LIST (each would be read with a GET): a first apply
+/// reads none of them (a dry-run of each tells it is new), and a push that changes one reads
+/// and dry-runs that one only (the others are live as this process applied them, from the same
+/// desired objects, as the drift watches show).
+#[test]
+fn a_first_apply_and_a_push_read_only_what_they_must() {
+    let ns = namespace("scale-reads");
+    let secret = |name: &str| {
+        format!(
+            "apiVersion: v1\nkind: Secret\nmetadata:\n  name: {name}\n  namespace: {ns}\nstringData:\n  key: value\n"
+        )
+    };
+    let account =
+        |name: &str| format!("apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: {name}\n  namespace: {ns}\n");
+    let mut files: Vec<(String, String)> = Vec::new();
+    for i in 0..7 {
+        files.push((format!("apps/demo/cm-{i}.yaml"), configmap(&ns, &format!("c{i}"), "1")));
+        files.push((format!("apps/demo/secret-{i}.yaml"), secret(&format!("s{i}"))));
+    }
+    for i in 0..6 {
+        files.push((format!("apps/demo/sa-{i}.yaml"), account(&format!("a{i}"))));
+    }
+    let published = Published::new(&files);
+    install();
+    apply_docs(&[
+        git_repository(&ns, "apps", &published.url(), "1h"),
+        kustomization(&ns, "demo", "apps", "./apps/demo", "1h"),
+    ]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    let probe = controller.probe_url();
+    wait_for("Kustomization Ready", 120, || {
+        ready("kustomization", &ns, "demo").filter(|(s, _)| s == "True")
+    });
+    settled_reconciles(&probe, "Kustomization", &ns, "demo");
+    let cold = requests_by_verb(&probe);
+    eprintln!("first apply of 20 objects: {cold:?}");
+    assert!(
+        cold.get("get").copied().unwrap_or(0) < 10,
+        "the first apply read the objects it creates: {cold:?}"
+    );
+    for i in 0..7 {
+        assert!(get("configmap", Some(&ns), &format!("c{i}")).is_some());
+        assert!(get("secret", Some(&ns), &format!("s{i}")).is_some());
+    }
+
+    published.repo.write("apps/demo/cm-3.yaml", &configmap(&ns, "c3", "2"));
+    published.push("c3 is 2");
+    kubectl(&[
+        "annotate",
+        "gitrepository",
+        "apps",
+        "-n",
+        &ns,
+        "--overwrite",
+        "reconcile.fluxcd.io/requestedAt=push",
+    ]);
+    wait_for("the push applied", 120, || {
+        get("configmap", Some(&ns), "c3").filter(|c| c["data"]["key"] == "2")
+    });
+    settled_reconciles(&probe, "Kustomization", &ns, "demo");
+    let pushed = requests_by_verb(&probe);
+    eprintln!("push changing 1 of 20 objects: {pushed:?}");
+    assert!(
+        delta(&cold, &pushed, "get") < 10,
+        "the push read objects it did not change: {cold:?} -> {pushed:?}"
+    );
+
+    // A live edit of an unchanged object is still drift: put back, by reading it again.
+    merge_patch("configmap", "c5", &ns, r#"{"data":{"key":"edited"}}"#);
+    wait_for("the edit undone", 60, || {
+        get("configmap", Some(&ns), "c5").filter(|c| c["data"]["key"] == "1")
+    });
+}
+
 /// A push reaches the cluster through the source's new artifact alone: the Kustomization's own
 /// interval (10 m) never comes due in this test, and its "nothing changed" shortcut must see the
 /// new revision whenever the new artifact triggers it. Five pushes in a row, each applied.

@@ -201,6 +201,23 @@ pub fn reconciles(probe: &str, kind: &str, ns: &str, name: &str) -> u64 {
         .sum()
 }
 
+/// [`reconciles`] of one object once the count has not moved for 10 s (at most 120 s): any
+/// retry or trigger still pending from before has run.
+pub fn settled_reconciles(probe: &str, kind: &str, ns: &str, name: &str) -> u64 {
+    let mut last = reconciles(probe, kind, ns, name);
+    let mut still = std::time::Instant::now();
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while still.elapsed() < std::time::Duration::from_secs(10) && std::time::Instant::now() < deadline {
+        std::thread::sleep(std::time::Duration::from_millis(500));
+        let now = reconciles(probe, kind, ns, name);
+        if now != last {
+            last = now;
+            still = std::time::Instant::now();
+        }
+    }
+    last
+}
+
 /// A minimal HTTP/1.0 GET on loopback: (status, body).
 pub fn http_get(base: &str, path: &str) -> (u16, String) {
     use std::io::{Read, Write};
