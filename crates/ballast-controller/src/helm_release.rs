@@ -28,7 +28,9 @@
 //!   `status.history` names them all (one GET each, no scan of the storage namespace), and the
 //!   action's own writes are reused, not read again (nor are the objects it applied, for
 //!   drift); status writes and the finalizer ask for no reconcile of their own; the status is
-//!   written once per reconcile (`Reconciling` on its own only while one runs past 2 s);
+//!   written once per reconcile (`Reconciling` on its own only while one runs past 2 s); the
+//!   HelmRelease and its HelmChart come from the watches' caches (the HelmRelease is read
+//!   again only when its cached status is not the one this process last wrote);
 //! - the drift watch holds a release while it is reconciled: its own upgrade is not taken for
 //!   drift, a live change made meanwhile still is.
 
@@ -91,6 +93,46 @@ pub struct HelmParts {
     /// When this controller started its HelmRelease controller: a pending revision Ballast
     /// wrote before then was interrupted.
     pub started: jiff::Timestamp,
+    /// The HelmCharts, as the watch that triggers HelmRelease reconciles last saw them (updated
+    /// before the trigger: a reconcile asked for by a new artifact sees it).
+    pub charts: Store<HelmChart>,
+    /// Per HelmRelease, the digest of the status this process last wrote ([`status_digest`];
+    /// `None` when a write's outcome is unknown).
+    pub written: std::sync::Mutex<HashMap<KubeRef<HelmRelease>, Option<u64>>>,
+}
+
+impl HelmParts {
+    /// Whether the cached `hr` can be reconciled as it is: its status is the one this process
+    /// last wrote, or this process never wrote one (the cache was listed after any earlier
+    /// write). Otherwise the cache may not hold that write yet and the object is read again.
+    fn cache_current(&self, hr: &HelmRelease) -> bool {
+        let written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        match written.get(&KubeRef::from_obj(hr)) {
+            None => true,
+            Some(digest) => *digest == Some(status_digest(hr.status.as_ref())),
+        }
+    }
+
+    /// Records the outcome of a status write of `hr` (`None`: the write may or may not have
+    /// happened).
+    fn wrote(&self, hr: &HelmRelease, status: Option<&HelmReleaseStatus>) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        written.insert(KubeRef::from_obj(hr), status.map(|s| status_digest(Some(s))));
+    }
+
+    /// Forgets a HelmRelease that is gone.
+    fn forget(&self, hr: &HelmRelease) {
+        let mut written = self.written.lock().unwrap_or_else(|p| p.into_inner());
+        written.remove(&KubeRef::from_obj(hr));
+    }
+}
+
+/// A digest of a status as the API server returns it (its JSON).
+fn status_digest(status: Option<&HelmReleaseStatus>) -> u64 {
+    use std::hash::{Hash, Hasher};
+    let mut hasher = std::collections::hash_map::DefaultHasher::new();
+    serde_json::to_string(&status).unwrap_or_default().hash(&mut hasher);
+    hasher.finish()
 }
 
 /// The release name: `spec.releaseName`, else `[<targetNamespace>-]<name>`, shortened past 53
@@ -334,15 +376,27 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     let ns = hr.namespace().unwrap_or_default();
     let name = hr.name_any();
     let api: Api<HelmRelease> = Api::namespaced(ctx.client.clone(), &ns);
-    // The status this reconcile builds on is read fresh: the cache may not hold the previous
-    // reconcile's status yet (a drift event right after an upgrade triggers the next one), and
-    // a status built on a stale one would undo it (failure counts, history, conditions).
-    let Some(hr) = api.get_opt(&name).await? else {
-        return Ok(Action::await_change());
+    // The status this reconcile builds on is the latest this process wrote: the cache may not
+    // hold the previous reconcile's status yet (a drift event right after an upgrade triggers
+    // the next one), and a status built on a stale one would undo it (failure counts, history,
+    // conditions). Then the object is read again; else the cached one is used as it is.
+    let parts = ctx.helm.get();
+    let hr = if parts.is_some_and(|p| p.cache_current(&hr)) {
+        hr
+    } else {
+        let Some(hr) = api.get_opt(&name).await? else {
+            return Ok(Action::await_change());
+        };
+        Arc::new(hr)
     };
-    let hr = Arc::new(hr);
     if hr.meta().deletion_timestamp.is_some() {
-        return finalize(&hr, &api, &ctx).await;
+        let done = finalize(&hr, &api, &ctx).await;
+        if done.is_ok()
+            && let Some(parts) = parts
+        {
+            parts.forget(&hr);
+        }
+        return done;
     }
     let hr = if hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
         hr
@@ -374,8 +428,10 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     // against the digests it records, when it ends.
     let _hold = ctx.helm.get().map(|parts| parts.drift.hold(&hr));
     let mut progress_written = false;
+    let mut progress_tried = false;
     let outcome = with_progress(run(&hr, &ctx, &mut status), async {
         if let Some(patch) = &progress {
+            progress_tried = true;
             // Best effort: the outcome's write follows and says it all.
             progress_written = api
                 .patch_status(&name, &PatchParams::default(), &Patch::Merge(patch))
@@ -405,7 +461,14 @@ pub async fn reconcile(hr: Arc<HelmRelease>, ctx: Arc<Context>) -> Result<Action
     // A reconcile that changed nothing (a periodic one finding the release in sync) writes
     // nothing.
     if progress_written || hr.status.as_ref() != Some(&status) {
-        write_status(&api, &name, &status).await?;
+        let written = write_status(&api, &name, &status).await;
+        if let Some(parts) = parts {
+            parts.wrote(&hr, written.as_ref().ok().map(|()| &status));
+        }
+        written?;
+    } else if progress_tried && let Some(parts) = parts {
+        // The progress write may have landed (its answer was lost): read the object next time.
+        parts.wrote(&hr, None);
     }
     let ready = find(&status.conditions, "Ready").map(|c| c.status);
     ctx.metrics.record("HelmRelease", &ns, &name, ready, started.elapsed());
@@ -661,8 +724,10 @@ pub fn helm_chart_of(hr: &HelmRelease) -> Option<HelmChart> {
 }
 
 /// Creates or updates the HelmChart of `spec.chart` ([`helm_chart_of`]) and returns it as the
-/// API server holds it. A live HelmChart already as described (spec, labels, annotations,
-/// owner) is left unwritten: one GET instead of an apply on every reconcile.
+/// API server holds it. A HelmChart already as described (spec, labels, annotations, owner) is
+/// left unwritten and taken from the cache of the watch that triggers HelmRelease reconciles
+/// (no request: that watch updates the cache before it asks for a reconcile, so a new artifact
+/// is seen by the reconcile it triggers); without that cache, it is read (one GET).
 async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<HelmChart, ReconcileError> {
     let Some(chart) = helm_chart_of(hr) else {
         return Err(ReconcileError::Invalid("spec.chart is not set".into()));
@@ -670,7 +735,14 @@ async fn ensure_helm_chart(hr: &HelmRelease, ctx: &Context) -> Result<HelmChart,
     let ns = chart.namespace().unwrap_or_default();
     let name = chart.name_any();
     let api: Api<HelmChart> = Api::namespaced(ctx.client.clone(), &ns);
-    if let Some(live) = api.get_opt(&name).await?
+    let cached = match ctx.helm.get() {
+        Some(parts) => parts
+            .charts
+            .get(&KubeRef::new(&name).within(&ns))
+            .map(|c| HelmChart::clone(&c)),
+        None => api.get_opt(&name).await?,
+    };
+    if let Some(live) = cached
         && live.spec == chart.spec
         && live.metadata.labels == chart.metadata.labels
         && live.metadata.annotations.clone().unwrap_or_default()

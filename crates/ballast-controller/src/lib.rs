@@ -489,13 +489,18 @@ fn helm_controllers(
     )
     .with_manager(ballast_release::HELM_FIELD_MANAGER);
     let started = jiff::Timestamp::now();
+    // The HelmCharts as this watch saw them: the cache is written before the trigger.
+    let (chart_cache, chart_writer) = reflector::store();
     let _ = ctx.helm.set(helm_release::HelmParts {
         drift,
         trigger,
         store: store.clone(),
         started,
+        charts: chart_cache,
+        written: Default::default(),
     });
     let charts = watched(api::<HelmChart>(&client, ns), health, "HelmChart (HelmRelease sources)")
+        .reflect(chart_writer)
         .touched_objects()
         .predicate_filter(chart_artifact, Default::default());
     let s1 = store.clone();

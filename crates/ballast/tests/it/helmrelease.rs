@@ -395,6 +395,66 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     assert_eq!(helm_history(&ns, "web").len(), 2);
 }
 
+/// GET requests the controller has sent so far (`ballast_api_requests_total{verb="get"}`).
+fn gets_sent(probe: &str) -> u64 {
+    let (code, body) = http_get(probe, "/metrics");
+    assert_eq!(code, 200, "{body}");
+    body.lines()
+        .filter(|l| l.starts_with("ballast_api_requests_total{") && l.contains("verb=\"get\""))
+        .filter_map(|l| l.rsplit(' ').next()?.parse::<f64>().ok())
+        .map(|v| v as u64)
+        .sum()
+}
+
+#[test]
+fn an_upgrade_reads_only_its_release_records_and_objects() {
+    let ns = namespace("hr-reads");
+    let repo = git_chart(&ns, &[("cm.yaml", CM)]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    wait_for("GitRepository Ready", 90, || ready_true("gitrepository", &ns, "charts"));
+    // No polling inside the counted window: the source, the chart and the release every 10m.
+    apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: charts\n  namespace: {ns}\nspec:\n  url: {}\n  interval: 10m\n  ref:\n    branch: main\n",
+        repo.url()
+    ));
+    let release = git_release(
+        &ns,
+        "app",
+        "  install:\n    disableWait: true\n  upgrade:\n    disableWait: true\n  values:\n    message: one\n",
+    )
+    .replacen("interval: 1m", "interval: 10m", 1)
+    .replacen("interval: 1s", "interval: 10m", 1);
+    apply(&release);
+    wait_for("Ready", 90, || ready_true("helmrelease", &ns, "app"));
+    let probe = controller.probe_url();
+    let before_reconciles = settled_reconciles(&probe, &ns, "app");
+    let before = gets_sent(&probe);
+
+    merge_patch("helmrelease", "app", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
+    wait_hr(&controller, &ns, "app", "revision 2 Ready", 60, |h| {
+        h["status"]["history"][0]["version"] == 2
+            && h["status"]["observedGeneration"] == h["metadata"]["generation"]
+            && h["status"]["conditions"]
+                .as_array()
+                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    });
+    let after_reconciles = settled_reconciles(&probe, &ns, "app");
+    let gets = gets_sent(&probe) - before;
+    assert_eq!(after_reconciles - before_reconciles, 1, "{}", controller.log());
+    // The upgrade reads the deployed revision's record, probes the next one (a revision the
+    // helm CLI may have written) and reads its one object before applying it; the HelmRelease
+    // and its HelmChart come from the watches' caches.
+    assert!(
+        gets <= 3,
+        "{gets} GET requests for one upgrade of a one-object chart\ncontroller log:\n{}",
+        controller.log()
+    );
+    assert_eq!(
+        get("configmap", Some(&ns), "app").map(|c| c["data"]["message"].clone()),
+        Some(Value::from("two"))
+    );
+}
+
 #[test]
 fn values_from_a_secret_are_used_and_never_printed() {
     let ns = namespace("hr-secret");
