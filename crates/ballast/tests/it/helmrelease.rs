@@ -427,7 +427,7 @@ fn an_upgrade_reads_only_its_release_records_and_objects() {
     apply(&release);
     wait_for("Ready", 90, || ready_true("helmrelease", &ns, "app"));
     let probe = controller.probe_url();
-    let before_reconciles = settled_reconciles(&probe, &ns, "app");
+    let before_reconciles = settled_reconciles(&probe, "HelmRelease", &ns, "app");
     let before = gets_sent(&probe);
 
     merge_patch("helmrelease", "app", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
@@ -438,7 +438,7 @@ fn an_upgrade_reads_only_its_release_records_and_objects() {
                 .as_array()
                 .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
     });
-    let after_reconciles = settled_reconciles(&probe, &ns, "app");
+    let after_reconciles = settled_reconciles(&probe, "HelmRelease", &ns, "app");
     let gets = gets_sent(&probe) - before;
     assert_eq!(after_reconciles - before_reconciles, 1, "{}", controller.log());
     // The upgrade reads the deployed revision's record, probes the next one (a revision the
