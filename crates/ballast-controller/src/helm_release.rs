@@ -1594,16 +1594,24 @@ async fn correct_drift(
     // The action of this reconcile has just applied every object of the release: nothing to
     // correct, and the server's answers are the expectations. A change made since is seen by
     // the drift watch, held until the reconcile ends (see `DriftWatch::hold`).
+    // With what helm's manager owns in each answer: another manager's write before the watch
+    // saw the object as applied (the controller manager's revision annotation on a Deployment)
+    // is not drift.
     let written = releases.applied_digests();
     if just_applied && refs.iter().all(|r| written.contains_key(r)) {
-        let digests: HashMap<ObjectRef, u64> = refs
-            .iter()
-            .filter_map(|r| Some((r.clone(), *written.get(r)?)))
-            .collect();
-        parts.drift.track(hr, &refs, &digests);
+        let mut applied = crate::drift::Applied::default();
+        for r in &refs {
+            let Some(d) = written.get(r) else { continue };
+            applied.digests.insert(r.clone(), d.object);
+            if let Some(owned) = d.owned {
+                applied.owned.insert(r.clone(), owned);
+            }
+        }
+        parts.drift.track_applied(hr, &refs, &applied);
         return Ok(None);
     }
     let mut digests = HashMap::new();
+    let mut owned = HashMap::new();
     let note = if mode == "enabled" {
         let changes = applier
             .apply(&objects, &Inventory::default())
@@ -1614,6 +1622,12 @@ async fn correct_drift(
                 .entries
                 .iter()
                 .filter_map(|e| Some((e.object.clone(), e.digest?))),
+        );
+        owned.extend(
+            changes
+                .entries
+                .iter()
+                .filter_map(|e| Some((e.object.clone(), e.owned_digest?))),
         );
         let corrected: Vec<String> = changes
             .entries
@@ -1670,7 +1684,12 @@ async fn correct_drift(
             Some(note)
         }
     };
-    parts.drift.track(hr, &refs, &digests);
+    let applied = crate::drift::Applied {
+        digests,
+        owned,
+        ..Default::default()
+    };
+    parts.drift.track_applied(hr, &refs, &applied);
     Ok(note)
 }
 

@@ -155,6 +155,15 @@ pub fn is_stale(release: &Release, deadline: Option<i64>, now: i64, grace: Durat
 /// install out. Hooks are not post-rendered.
 pub type PostRenderer = std::sync::Arc<dyn Fn(&str) -> Result<String, String> + Send + Sync>;
 
+/// What the server answered to the latest apply of an object.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct AppliedDigests {
+    /// Digest of the whole answer.
+    pub object: u64,
+    /// Digest of what helm's field manager owns in it, when known.
+    pub owned: Option<u64>,
+}
+
 /// The releases of one namespace (records stored there, as helm's default).
 pub struct Releases {
     cluster: Cluster,
@@ -163,8 +172,9 @@ pub struct Releases {
     post_render: Option<PostRenderer>,
     /// The records read so far, by release name, oldest first, with this value's writes.
     known: Mutex<HashMap<String, Vec<Stored>>>,
-    /// The digest of each object this value applied (the server's answer to its latest apply).
-    applied: Mutex<HashMap<ObjectRef, u64>>,
+    /// The digests of each object this value applied (the server's answer to its latest apply,
+    /// and what helm's field manager owns in it).
+    applied: Mutex<HashMap<ObjectRef, AppliedDigests>>,
 }
 
 /// At most this many revisions past the latest known one are probed by name before
@@ -470,19 +480,23 @@ impl Releases {
                 .filter(|e| e.change == ballast_core::Change::Created)
                 .map(|e| e.object.clone()),
         );
-        self.applied.lock().unwrap_or_else(|p| p.into_inner()).extend(
-            changes
-                .entries
-                .iter()
-                .filter_map(|e| Some((e.object.clone(), e.digest?))),
-        );
+        self.applied
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .extend(changes.entries.iter().filter_map(|e| {
+                let digests = AppliedDigests {
+                    object: e.digest?,
+                    owned: e.owned_digest,
+                };
+                Some((e.object.clone(), digests))
+            }));
         outcome
     }
 
-    /// The digest of each object this value applied, as the server answered its latest apply
-    /// (what the live object stays until someone else changes it); objects it never applied
-    /// are absent.
-    pub fn applied_digests(&self) -> HashMap<ObjectRef, u64> {
+    /// The digests of each object this value applied, as the server answered its latest apply
+    /// (what the live object stays until someone else changes it, and what helm's field
+    /// manager owns in it); objects it never applied are absent.
+    pub fn applied_digests(&self) -> HashMap<ObjectRef, AppliedDigests> {
         self.applied.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
 
