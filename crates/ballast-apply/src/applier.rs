@@ -65,6 +65,16 @@ pub struct ApplyOptions {
     /// `resourceVersion`), sparing the GET. One that exists is read and planned as usual, so
     /// every object is still validated by a dry-run before the first write.
     pub new_objects: HashSet<ObjectRef>,
+    /// Objects the caller knows are live as it last applied them (its own watch showed each so,
+    /// by its owned fields), whose desired object changed since, each with the digest
+    /// ([`object_digest`]) of the live object as the watch last saw it: planned by the
+    /// server's dry-run alone, sparing the GET. The answer says whether the apply changes the
+    /// object (its digest against the one given); the change lists no fields. Whenever the
+    /// answer shows anything the plan needs the live object for (a conflict, an immutable
+    /// field, no such object, reconcile disabled, keys of an atomic map outside Git, fields of
+    /// a manager to take over), or the object has an `ssa` policy, the object is read and
+    /// planned as usual. The caller gives none when the apply prunes anything.
+    pub live_as_applied: HashMap<ObjectRef, u64>,
 }
 
 impl Default for ApplyOptions {
@@ -84,6 +94,7 @@ impl Default for ApplyOptions {
             create_without_dry_run: false,
             known_applied: HashSet::new(),
             new_objects: HashSet::new(),
+            live_as_applied: HashMap::new(),
         }
     }
 }
@@ -636,6 +647,12 @@ impl<'a> Applier<'a> {
             return Ok(p);
         }
         let apply_policy = ApplyPolicy::of(&m.object);
+        if let Some(seen) = self.options.live_as_applied.get(&r)
+            && apply_policy == ApplyPolicy::Override
+            && let Some(p) = self.dry_run_planned(m, &r, &object, *seen).await?
+        {
+            return Ok(p);
+        }
         let live = match prefetched {
             Some(live) => live,
             None if self.options.new_objects.contains(&r) && apply_policy != ApplyPolicy::Ignore => {
@@ -818,6 +835,47 @@ impl<'a> Applier<'a> {
             recreate: false,
             deferred: false,
         })
+    }
+
+    /// The plan of an object live as last applied ([`ApplyOptions::live_as_applied`]) from
+    /// its dry-run alone: `None` when the answer shows anything the plan needs the live object
+    /// for (the caller reads it and plans as usual).
+    async fn dry_run_planned(
+        &self,
+        m: &Manifest,
+        r: &ObjectRef,
+        object: &Value,
+        seen: u64,
+    ) -> Result<Option<Planned>, KubeError> {
+        let dry = match self.cluster.apply(r, object, true, self.options.force).await {
+            Ok(dry) => dry,
+            Err(KubeError::Conflict { .. }) => return Ok(None),
+            Err(e) if e.is_immutable() => return Ok(None),
+            Err(e) => return Err(e),
+        };
+        let exists = uid_of(&dry).is_some()
+            && dry
+                .pointer("/metadata/resourceVersion")
+                .and_then(Value::as_str)
+                .is_some_and(|v| !v.is_empty());
+        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
+        from.extend(self.options.take_over.iter().map(String::as_str));
+        if !exists
+            || policy::reconcile_disabled(Some(&m.object), Some(&dry))
+            || !ballast_plan::atomic::foreign_keys(object, &dry).is_empty()
+            || ballast_plan::takeover_patch_from(&dry, &from, self.cluster.field_manager(), api_version).is_some()
+        {
+            return Ok(None);
+        }
+        let action = if object_digest(&dry) == seen {
+            Action::Unchanged
+        } else {
+            Action::Update
+        };
+        let mut p = Planned::without_dry_run(r.clone(), action, dry, None, object.clone(), false);
+        p.force = self.options.force;
+        Ok(Some(p))
     }
 
     /// A new object's dry-run first: `Some` plan to create it when the answer shows it does not

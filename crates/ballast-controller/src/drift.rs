@@ -324,6 +324,14 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
         st.desired.get(r) == Some(&desired) && st.in_sync(r)
     }
 
+    /// The digest of object `r` as its watch last saw it, when it is in sync
+    /// ([`Self::in_sync`]): live as this process last applied it, whatever it was applied
+    /// from. Answered from memory: no request.
+    pub fn in_sync_digest(&self, r: &ObjectRef) -> Option<u64> {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.in_sync(r).then(|| st.live.get(r).map(|(d, _)| *d)).flatten()
+    }
+
     /// A watch of `like`'s kind (re)lists: what it saw of that kind is forgotten until the list
     /// shows it again.
     fn forget_kind(&self, like: &ObjectRef) {

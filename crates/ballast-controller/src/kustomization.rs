@@ -255,12 +255,19 @@ async fn run(
         .collect();
     let current: Vec<ObjectRef> = manifests.iter().map(Manifest::object_ref).collect();
     let prunes = ks.spec.prune && !previous.stale(&current).is_empty();
-    let known_applied = desired
+    let known_applied: std::collections::HashSet<ObjectRef> = desired
         .iter()
         .filter(|(r, d)| !prunes && ctx.drift.live_as_applied(r, **d))
         .map(|(r, _)| r.clone())
         .collect();
     let owned: std::collections::HashSet<ObjectRef> = previous.refs().into_iter().collect();
+    // What needs no GET either: owned objects live as last applied whose desired form changed,
+    // planned by their dry-run alone (same gate as `known_applied`).
+    let live_as_applied = desired
+        .keys()
+        .filter(|r| !prunes && owned.contains(*r) && !known_applied.contains(*r))
+        .filter_map(|r| ctx.drift.in_sync_digest(r).map(|d| (r.clone(), d)))
+        .collect();
     let new_objects = current.into_iter().filter(|r| !owned.contains(r)).collect();
     let options = ApplyOptions {
         force: ks.spec.force == Some(true),
@@ -279,6 +286,7 @@ async fn run(
         own_namespaces: vec![ctx.own_namespace.clone()],
         known_applied,
         new_objects,
+        live_as_applied,
         ..Default::default()
     };
     let applier = Applier::new(&ctx.cluster, options);

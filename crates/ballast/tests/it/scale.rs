@@ -248,11 +248,23 @@ fn delta(before: &BTreeMap<String, u64>, after: &BTreeMap<String, u64>, verb: &s
 }
 
 /// Twenty objects in groups too small for a LIST (each would be read with a GET): a first apply
-/// reads none of them (a dry-run of each tells it is new), and a push that changes one reads
-/// and dry-runs that one only (the others are live as this process applied them, from the same
-/// desired objects, as the drift watches show).
+/// reads none of them (a dry-run of each tells it is new), and a push that changes some reads
+/// none either: the unchanged ones are live as this process applied them, from the same desired
+/// objects, as the drift watches show; the changed ones, live as last applied too, are planned by
+/// their dry-run alone. Exactly the changed objects are written.
 #[test]
 fn a_first_apply_and_a_push_read_only_what_they_must() {
+    let request_sync = |ns: &str, token: &str| {
+        kubectl(&[
+            "annotate",
+            "gitrepository",
+            "apps",
+            "-n",
+            ns,
+            "--overwrite",
+            &format!("reconcile.fluxcd.io/requestedAt={token}"),
+        ])
+    };
     let ns = namespace("scale-reads");
     let secret = |name: &str| {
         format!(
@@ -294,15 +306,7 @@ fn a_first_apply_and_a_push_read_only_what_they_must() {
 
     published.repo.write("apps/demo/cm-3.yaml", &configmap(&ns, "c3", "2"));
     published.push("c3 is 2");
-    kubectl(&[
-        "annotate",
-        "gitrepository",
-        "apps",
-        "-n",
-        &ns,
-        "--overwrite",
-        "reconcile.fluxcd.io/requestedAt=push",
-    ]);
+    request_sync(&ns, "push-1");
     wait_for("the push applied", 120, || {
         get("configmap", Some(&ns), "c3").filter(|c| c["data"]["key"] == "2")
     });
@@ -313,6 +317,46 @@ fn a_first_apply_and_a_push_read_only_what_they_must() {
         delta(&cold, &pushed, "get") < 10,
         "the push read objects it did not change: {cold:?} -> {pushed:?}"
     );
+
+    // Changed objects live as last applied: their dry-runs alone plan them, no GET at all.
+    let before = configmaps(&ns);
+    let changed = ["c0", "c1", "c3"];
+    for name in changed {
+        let file = format!("apps/demo/cm-{}.yaml", &name[1..]);
+        published.repo.write(&file, &configmap(&ns, name, "3"));
+    }
+    published.repo.write(
+        "apps/demo/secret-2.yaml",
+        &secret("s2").replace("key: value", "key: changed"),
+    );
+    published.push("c0, c1, c3 are 3; s2 changed");
+    request_sync(&ns, "push-2");
+    wait_for("the second push applied", 120, || {
+        let s2 = get("secret", Some(&ns), "s2")?;
+        let applied = changed
+            .iter()
+            .all(|n| get("configmap", Some(&ns), n).is_some_and(|c| c["data"]["key"] == "3"));
+        (applied && s2["data"]["key"] == "Y2hhbmdlZA==").then_some(())
+    });
+    settled_reconciles(&probe, "Kustomization", &ns, "demo");
+    let second = requests_by_verb(&probe);
+    eprintln!("push changing 4 of 20 objects: {second:?}");
+    assert_eq!(
+        delta(&pushed, &second, "get"),
+        0,
+        "the push read objects live as last applied: {pushed:?} -> {second:?}"
+    );
+    // Exactly the changed ConfigMaps were written.
+    let after = configmaps(&ns);
+    for (name, (value, version)) in &after {
+        let (old_value, old_version) = &before[name];
+        if changed.contains(&name.as_str()) {
+            assert_eq!(value, "3", "{name}");
+            assert_ne!(version, old_version, "{name} was not written");
+        } else {
+            assert_eq!((value, version), (old_value, old_version), "{name} was written");
+        }
+    }
 
     // A live edit of an unchanged object is still drift: put back, by reading it again.
     merge_patch("configmap", "c5", &ns, r#"{"data":{"key":"edited"}}"#);
