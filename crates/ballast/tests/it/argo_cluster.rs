@@ -23,15 +23,23 @@ fn cm_repo(name: &str) -> ballast_testenv::git::GitRepo {
     repo
 }
 
-/// An automated, pruning Application of the `app` folder of the Git repository `url`.
-fn git_app(ns: &str, name: &str, url: &str) {
+/// An automated, pruning Application of `source`, deployed to its own namespace.
+fn auto_app(ns: &str, name: &str, source: Value) {
     create_app(
         ns,
         name,
-        json!({"project": "default",
-               "source": {"repoURL": url, "targetRevision": "HEAD", "path": "app"},
+        json!({"project": "default", "source": source,
                "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
                "syncPolicy": {"automated": {"prune": true}}}),
+    );
+}
+
+/// An automated, pruning Application of the `app` folder of the Git repository `url`.
+fn git_app(ns: &str, name: &str, url: &str) {
+    auto_app(
+        ns,
+        name,
+        json!({"repoURL": url, "targetRevision": "HEAD", "path": "app"}),
     );
 }
 
@@ -128,13 +136,10 @@ fn apply_secret(ns: &str, name: &str, string_data: Value) {
 }
 
 fn chart_app(ns: &str, name: &str, url: &str) {
-    create_app(
+    auto_app(
         ns,
         name,
-        json!({"project": "default",
-               "source": {"repoURL": url, "chart": "hello", "targetRevision": "1.0.0"},
-               "destination": {"server": "https://kubernetes.default.svc", "namespace": ns},
-               "syncPolicy": {"automated": {"prune": true}}}),
+        json!({"repoURL": url, "chart": "hello", "targetRevision": "1.0.0"}),
     );
 }
 

@@ -332,6 +332,15 @@ fn drift_of_a_chart_deployment_is_healed() {
     assert_eq!(helm_history(&ns, "web").len(), 1);
 }
 
+/// Release revision `n` is the newest in status, Ready=True for the current generation.
+fn revision_ready(h: &Value, n: u64) -> bool {
+    h["status"]["history"][0]["version"] == n
+        && h["status"]["observedGeneration"] == h["metadata"]["generation"]
+        && h["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+}
+
 #[test]
 fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
     let ns = namespace("hr-once");
@@ -365,11 +374,7 @@ fn an_upgrade_is_one_reconcile_and_a_live_edit_is_still_healed() {
 
     merge_patch("helmrelease", "web", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
     wait_hr(&controller, &ns, "web", "revision 2 Ready", 60, |h| {
-        h["status"]["history"][0]["version"] == 2
-            && h["status"]["observedGeneration"] == h["metadata"]["generation"]
-            && h["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        revision_ready(h, 2)
     });
     wait_for("the Deployment controller's revision 2", 60, || revision("2"));
 
@@ -432,11 +437,7 @@ fn an_upgrade_reads_only_its_release_records_and_objects() {
 
     merge_patch("helmrelease", "app", &ns, r#"{"spec":{"values":{"message":"two"}}}"#);
     wait_hr(&controller, &ns, "app", "revision 2 Ready", 60, |h| {
-        h["status"]["history"][0]["version"] == 2
-            && h["status"]["observedGeneration"] == h["metadata"]["generation"]
-            && h["status"]["conditions"]
-                .as_array()
-                .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+        revision_ready(h, 2)
     });
     let after_reconciles = settled_reconciles(&probe, "HelmRelease", &ns, "app");
     let gets = gets_sent(&probe) - before;
