@@ -466,7 +466,7 @@ impl<'a> Applier<'a> {
             self.recreate(p).await?;
         }
         if let Some(patch) = &p.takeover {
-            self.cluster.json_patch(&p.step.object, patch).await?;
+            self.take_over(p, patch).await?;
         }
         if let Some(patch) = &p.removal {
             self.cluster.json_patch(&p.step.object, patch).await?;
@@ -479,6 +479,36 @@ impl<'a> Applier<'a> {
         };
         let digests = (Some(object_digest(&o)), owned_digest(&o, self.cluster.field_manager()));
         Ok((c, uid_of(&o).map(str::to_string), Some(digests)))
+    }
+
+    /// Sends the takeover patch of a step (field ownership of kubectl, Flux and the listed
+    /// managers moved to Ballast's manager), conditional on the `resourceVersion` it was made
+    /// from. Another writer meanwhile (a controller writing the object's status, or the
+    /// Kustomization writing its own status while it applies itself) makes the server refuse
+    /// it (422, the `test` failed): the object is read again and the patch made again from
+    /// what it holds now, at most three times in all; nothing left to take over ends it.
+    async fn take_over(&self, p: &Planned, patch: &Value) -> Result<(), KubeError> {
+        let r = &p.step.object;
+        let mut patch = patch.clone();
+        for attempt in 1.. {
+            match self.cluster.json_patch(r, &patch).await {
+                Ok(_) => return Ok(()),
+                Err(e @ KubeError::Api { code: 422, .. }) if attempt < 3 => {
+                    let Some(live) = self.cluster.get(r).await? else {
+                        return Err(e);
+                    };
+                    let api_version = p.object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+                    let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
+                    from.extend(self.options.take_over.iter().map(String::as_str));
+                    match ballast_plan::takeover_patch_from(&live, &from, self.cluster.field_manager(), api_version) {
+                        Some(fresh) => patch = fresh,
+                        None => return Ok(()),
+                    }
+                }
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(())
     }
 
     /// Deletes the live object of a recreate step (by UID, dependents in the foreground of the
