@@ -490,17 +490,16 @@ impl<'a> Applier<'a> {
     async fn take_over(&self, p: &Planned, patch: &Value) -> Result<(), KubeError> {
         let r = &p.step.object;
         let mut patch = patch.clone();
-        for attempt in 1.. {
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
             match self.cluster.json_patch(r, &patch).await {
                 Ok(_) => return Ok(()),
                 Err(e @ KubeError::Api { code: 422, .. }) if attempt < 3 => {
                     let Some(live) = self.cluster.get(r).await? else {
                         return Err(e);
                     };
-                    let api_version = p.object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                    let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
-                    from.extend(self.options.take_over.iter().map(String::as_str));
-                    match ballast_plan::takeover_patch_from(&live, &from, self.cluster.field_manager(), api_version) {
+                    match self.takeover_patch(&live, &p.object) {
                         Some(fresh) => patch = fresh,
                         None => return Ok(()),
                     }
@@ -508,7 +507,15 @@ impl<'a> Applier<'a> {
                 Err(e) => return Err(e),
             }
         }
-        Ok(())
+    }
+
+    /// The patch moving to Ballast's manager what kubectl, Flux and the options' `take_over`
+    /// managers own in `live` (`None`: nothing to take over).
+    fn takeover_patch(&self, live: &Value, object: &Value) -> Option<Value> {
+        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
+        let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
+        from.extend(self.options.take_over.iter().map(String::as_str));
+        ballast_plan::takeover_patch_from(live, &from, self.cluster.field_manager(), api_version)
     }
 
     /// Deletes the live object of a recreate step (by UID, dependents in the foreground of the
@@ -718,12 +725,7 @@ impl<'a> Applier<'a> {
         // Fields kubectl (client side) or Flux own become Ballast's on this apply, unless the
         // object asks to leave other tools' fields alone (`ssa: Merge`).
         let takeover = match (&live, apply_policy) {
-            (Some(l), ApplyPolicy::Override | ApplyPolicy::IfNotPresent) => {
-                let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-                let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
-                from.extend(self.options.take_over.iter().map(String::as_str));
-                ballast_plan::takeover_patch_from(l, &from, self.cluster.field_manager(), api_version)
-            }
+            (Some(l), ApplyPolicy::Override | ApplyPolicy::IfNotPresent) => self.takeover_patch(l, &object),
             _ => None,
         };
         if let Some(l) = &live
@@ -888,13 +890,10 @@ impl<'a> Applier<'a> {
                 .pointer("/metadata/resourceVersion")
                 .and_then(Value::as_str)
                 .is_some_and(|v| !v.is_empty());
-        let api_version = object.get("apiVersion").and_then(Value::as_str).unwrap_or("");
-        let mut from: Vec<&str> = ballast_plan::TAKEN_OVER.to_vec();
-        from.extend(self.options.take_over.iter().map(String::as_str));
         if !exists
             || policy::reconcile_disabled(Some(&m.object), Some(&dry))
             || !ballast_plan::atomic::foreign_keys(object, &dry).is_empty()
-            || ballast_plan::takeover_patch_from(&dry, &from, self.cluster.field_manager(), api_version).is_some()
+            || self.takeover_patch(&dry, object).is_some()
         {
             return Ok(None);
         }
