@@ -845,6 +845,10 @@ where
 }
 
 /// A watch of `api` with client-go's backoff, reporting its failures and recoveries to `health`.
+///
+/// Objects come without `metadata.managedFields`: no reconciler reads its own objects' field
+/// ownership (the objects it applies are read fresh), and the entries are often the largest part
+/// of a cached object, kept once per object in every watch cache.
 fn watched<K>(
     api: Api<K>,
     health: &watch_health::WatchHealth,
@@ -856,6 +860,7 @@ where
     let health = health.clone();
     watcher(api, watcher::Config::default())
         .default_backoff()
+        .modify(|object| object.meta_mut().managed_fields = None)
         .inspect(move |event| match event {
             Ok(_) => health.succeeded(name),
             Err(e) => health.failed(name, &e.to_string()),
