@@ -122,12 +122,31 @@ fn a_health_wait_holds_no_worker() {
         "d applied before a was Ready"
     );
 
+    // A new revision while `a` waits: the wait is cancelled, the revision applied, and `a`
+    // waits again, for that revision.
+    bare.repo.write("apps/a/cm.yaml", &configmap(&ns, "a", "2"));
+    let revision = bare.push("a: 2");
+    wait_for("a applied the new revision while waiting", 120, || {
+        get("configmap", Some(&ns), "a").filter(|cm| cm["data"]["key"] == "2")
+    });
+    wait_for("a waits for the new revision's health", 120, || {
+        condition(&ns, "a", "Healthy").filter(|(s, _, m)| s == "Unknown" && m.contains(&revision))
+    });
+    // Drift while waiting is healed: the wait is cancelled and the full path runs.
+    kubectl(&["delete", "configmap", "a", "-n", &ns]);
+    wait_for("a's ConfigMap put back while a waits", 120, || {
+        get("configmap", Some(&ns), "a")
+    });
+    // A controller restarted mid-wait: the new one applies and waits again.
+    drop(controller);
+    let controller = ControllerProcess::start(&ns, &["--concurrency", "1"]);
+
     // The object becomes healthy: `a` ends Ready, and `d` follows.
     apply(&configmap(&ns, "gate", "open"));
     let (_, message) = wait_for("a Ready once its health check passes", 120, || {
         ready("kustomization", &ns, "a").filter(|(s, _)| s == "True")
     });
-    assert!(message.starts_with("Applied revision: main@sha1:"), "{message}");
+    assert_eq!(message, format!("Applied revision: {revision}"));
     let (healthy, reason, _) = condition(&ns, "a", "Healthy").unwrap();
     assert_eq!((healthy.as_str(), reason.as_str()), ("True", "Succeeded"));
     let a = get("kustomization", Some(&ns), "a").unwrap();
