@@ -175,34 +175,8 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             {
                 // As Flux shows a running health check: not Ready yet, the request not handled
                 // yet, the generation not observed yet; `lastAppliedRevision` once healthy.
-                let message = format!(
-                    "Running health checks for revision {revision} with a timeout of {}",
-                    ks.spec.timeout.as_deref().unwrap_or(&ks.spec.interval)
-                );
-                for (type_, status_) in [
-                    ("Ready", ConditionStatus::Unknown),
-                    ("Healthy", ConditionStatus::Unknown),
-                ] {
-                    let text = if type_ == "Ready" {
-                        "Reconciliation in progress"
-                    } else {
-                        message.as_str()
-                    };
-                    set_condition(
-                        &mut status.conditions,
-                        condition(type_, status_, "Progressing", text, generation),
-                    );
-                }
-                set_condition(
-                    &mut status.conditions,
-                    condition(
-                        "Reconciling",
-                        ConditionStatus::True,
-                        "Progressing",
-                        &message,
-                        generation,
-                    ),
-                );
+                let timeout_text = ks.spec.timeout.as_deref().unwrap_or(&ks.spec.interval);
+                mark_health_running(&mut status, &revision, timeout_text, generation);
                 status.observed_generation = observed_before;
                 status.last_handled_reconcile_at = handled_before;
                 Outcome::Waiting
@@ -225,6 +199,34 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         retry,
     };
     conclude(&ks, &ctx, &api, status, outcome, Some(&applied), timing).await
+}
+
+/// Conditions of a health check running off the worker, as Flux shows one: `Ready=Unknown`,
+/// `Reconciling=True` and `Healthy=Unknown` (reason `Progressing`).
+fn mark_health_running(status: &mut KustomizationStatus, revision: &str, timeout: &str, generation: Option<i64>) {
+    let message = format!("Running health checks for revision {revision} with a timeout of {timeout}");
+    let progressing = |type_: &str, status: ConditionStatus, message: &str| {
+        condition(type_, status, "Progressing", message, generation)
+    };
+    let list = &mut status.conditions;
+    set_condition(
+        list,
+        progressing("Ready", ConditionStatus::Unknown, "Reconciliation in progress"),
+    );
+    set_condition(list, progressing("Reconciling", ConditionStatus::True, &message));
+    set_condition(list, progressing("Healthy", ConditionStatus::Unknown, &message));
+}
+
+/// `Healthy=True`: every object checked is healthy.
+fn mark_healthy(status: &mut KustomizationStatus, generation: Option<i64>) {
+    let healthy = condition(
+        "Healthy",
+        ConditionStatus::True,
+        "Succeeded",
+        "Health check passed",
+        generation,
+    );
+    set_condition(&mut status.conditions, healthy);
 }
 
 /// How a Kustomization reconcile ended.
@@ -256,16 +258,7 @@ fn health_outcome(
 ) -> Outcome {
     match ended {
         Ended::Healthy => {
-            set_condition(
-                &mut status.conditions,
-                condition(
-                    "Healthy",
-                    ConditionStatus::True,
-                    "Succeeded",
-                    "Health check passed",
-                    generation,
-                ),
-            );
+            mark_healthy(status, generation);
             Outcome::Ready(revision, note)
         }
         Ended::TimedOut(unhealthy) => Outcome::Failed(ReconcileError::Health(format!(
@@ -605,15 +598,7 @@ async fn run(
     // One look now; a wait, if needed, goes on off the worker.
     let report = Waiter::new(&ctx.cluster).wait(&refs, Duration::ZERO).await;
     if report.all_healthy() {
-        let generation = ks.meta().generation;
-        let healthy = condition(
-            "Healthy",
-            ConditionStatus::True,
-            "Succeeded",
-            "Health check passed",
-            generation,
-        );
-        set_condition(&mut status.conditions, healthy);
+        mark_healthy(status, ks.meta().generation);
         return Ok(Ran::Done(revision, note));
     }
     Ok(Ran::Unhealthy {
