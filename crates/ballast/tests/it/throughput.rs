@@ -195,7 +195,8 @@ fn renders(probe: &str) -> u64 {
 fn kustomizations_of_one_path_share_a_render() {
     install();
     let ns = namespace("tp-render");
-    // The base names no namespace: each tenant's `targetNamespace` puts it in its own.
+    // The base names no namespace: each tenant's `targetNamespace` puts it in its own; the last
+    // tenant also prefixes its names.
     let base =
         |v: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  key: \"{v}\"\n");
     let bare = Bare::new(&[
@@ -210,13 +211,17 @@ fn kustomizations_of_one_path_share_a_render() {
             &ns,
             &format!("tenant{i}"),
             "./base",
-            &format!("  targetNamespace: {t}\n"),
+            &format!(
+                "  targetNamespace: {t}\n{}",
+                if i == 3 { "  namePrefix: p-\n" } else { "" }
+            ),
         ));
     }
     docs.push(kustomization(&ns, "other", "./other", ""));
     apply(&docs.join("---\n"));
     let controller = ControllerProcess::start(&ns, &[]);
     let probe = controller.probe_url();
+    let object = |i: usize| if i == 3 { "p-settings" } else { "settings" };
     let names: Vec<String> = (0..4)
         .map(|i| format!("tenant{i}"))
         .chain(["other".to_string()])
@@ -229,8 +234,8 @@ fn kustomizations_of_one_path_share_a_render() {
         }
     };
     all_at("main@sha1:");
-    for t in &tenants {
-        let cm = get("configmap", Some(t), "settings").expect("the tenant's ConfigMap");
+    for (i, t) in tenants.iter().enumerate() {
+        let cm = get("configmap", Some(t), object(i)).expect("the tenant's ConfigMap");
         assert_eq!(cm["data"]["key"], "1");
     }
     assert!(get("configmap", Some(&ns), "other").is_some());
@@ -242,8 +247,8 @@ fn kustomizations_of_one_path_share_a_render() {
     bare.repo.write("other/cm.yaml", &configmap(&ns, "other", "2"));
     let revision = bare.push("v2");
     all_at(&revision);
-    for t in &tenants {
-        let cm = get("configmap", Some(t), "settings").unwrap();
+    for (i, t) in tenants.iter().enumerate() {
+        let cm = get("configmap", Some(t), object(i)).unwrap();
         assert_eq!(cm["data"]["key"], "2");
     }
     assert_eq!(get("configmap", Some(&ns), "other").unwrap()["data"]["key"], "2");
