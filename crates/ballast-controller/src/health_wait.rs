@@ -10,8 +10,9 @@
 //!
 //! Guarantees: at most [`MAX_WAITS`] waits at once (beyond, the caller waits in its worker, as
 //! before); a wait's entry holds the status to write at its end (inventory included) and is
-//! dropped when that status is written, when it is cancelled, or when its object goes away;
-//! nothing survives a restart (a fresh reconcile applies and waits again).
+//! dropped when that status is written, when it is cancelled (a new revision, spec or request,
+//! drift, suspension, deletion), or, once ended, when the set is full; nothing survives a
+//! restart (a fresh reconcile applies and waits again).
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
@@ -127,7 +128,20 @@ impl HealthWaits {
         if let Some(old) = entries.remove(&owner) {
             old.task.abort();
         } else if entries.len() >= MAX_WAITS {
-            return false;
+            // Ended waits whose reconcile never came (their Kustomization gone) make room; a
+            // Kustomization whose outcome is dropped so just applies and waits again.
+            let ended: Vec<KubeRef<Kustomization>> = entries
+                .iter()
+                .filter(|(_, e)| e.ended.lock().unwrap_or_else(|p| p.into_inner()).is_some())
+                .map(|(k, _)| k.clone())
+                .collect();
+            for k in ended {
+                entries.remove(&k);
+                self.drift.unnote(&k);
+            }
+            if entries.len() >= MAX_WAITS {
+                return false;
+            }
         }
         let ended = Arc::new(Mutex::new(None));
         let task = tokio::spawn(watch(
