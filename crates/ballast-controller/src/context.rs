@@ -29,6 +29,10 @@ pub struct Context {
     pub recorder: Recorder,
     /// Watches on managed objects.
     pub drift: DriftWatch,
+    /// Kustomizations waiting for their objects' health, off the workers.
+    pub health_waits: crate::health_wait::HealthWaits,
+    /// Renders shared by Kustomizations of one source revision and path.
+    pub renders: crate::render_cache::RenderCache,
     /// Asks the Kustomization controller to reconcile an object now.
     pub trigger: UnboundedSender<KubeRef<Kustomization>>,
     /// The Kustomization controller's cache, once it runs.
@@ -84,8 +88,11 @@ impl Context {
         // Drift is judged on the fields Ballast's applies own: another manager's writes (the
         // controller manager's revision annotation on a Deployment) wake nothing.
         let drift = DriftWatch::new(cluster.clone(), trigger.clone(), health).with_manager(cluster.field_manager());
+        let health_waits = crate::health_wait::HealthWaits::new(cluster.clone(), drift.clone(), trigger.clone());
         Context {
             recorder: Recorder::new(client.clone(), reporter),
+            health_waits,
+            renders: Default::default(),
             client,
             cluster,
             artifacts: ballast_source::artifact_store::ArtifactStore::new(cache_dir.join("artifacts"), 3),

@@ -60,6 +60,8 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     /// Digest of the desired object each object was last applied from (see
     /// [`DriftWatch::live_as_applied`]).
     desired: HashMap<ObjectRef, u64>,
+    /// Owners whose drift triggers are noted ([`DriftWatch::note`]): whether one was sent.
+    notes: HashMap<KubeRef<K>, bool>,
 }
 
 /// What one apply of an owner's objects left, per object ([`DriftWatch::track_applied`]).
@@ -91,6 +93,7 @@ impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
             held: HashMap::new(),
             baseline: HashMap::new(),
             desired: HashMap::new(),
+            notes: HashMap::new(),
         }
     }
 }
@@ -258,7 +261,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             drifted
         };
         if drifted {
-            let _ = self.trigger.send(owner.clone());
+            self.ask(owner.clone());
         }
     }
 
@@ -351,7 +354,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                 .collect()
         };
         for owner in owners {
-            let _ = self.trigger.send(owner);
+            self.ask(owner);
         }
     }
 
@@ -402,7 +405,40 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             }
             owner
         };
+        self.ask(owner);
+    }
+
+    /// Asks for a reconcile of `owner` because its objects drifted (noted when asked for).
+    fn ask(&self, owner: KubeRef<K>) {
+        if let Some(note) = self
+            .state
+            .lock()
+            .unwrap_or_else(|p| p.into_inner())
+            .notes
+            .get_mut(&owner)
+        {
+            *note = true;
+        }
         let _ = self.trigger.send(owner);
+    }
+
+    /// Notes from now on whether a drift of `owner`'s objects asks for a reconcile (while a
+    /// health wait of it is pending, see [`crate::health_wait`]), until [`Self::unnote`].
+    pub fn note(&self, owner: &KubeRef<K>) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.notes.insert(owner.clone(), false);
+    }
+
+    /// True when a drift of `owner`'s objects asked for a reconcile since [`Self::note`].
+    pub fn noted_drift(&self, owner: &KubeRef<K>) -> bool {
+        let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.notes.get(owner).copied().unwrap_or(false)
+    }
+
+    /// Stops noting `owner`'s drift triggers.
+    pub fn unnote(&self, owner: &KubeRef<K>) {
+        let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
+        st.notes.remove(owner);
     }
 }
 

@@ -18,11 +18,14 @@ use ballast_render::{RenderError, RenderSpec, render_plain};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
+use kube::runtime::reflector::ObjectRef as KubeRef;
 use kube::{Resource, ResourceExt};
 use serde_json::json;
 
 use crate::context::Context;
 use crate::error::ReconcileError;
+use crate::health_wait::{Ended, Finished, Lookup, WaitFor};
+use crate::render_cache::RenderKey;
 use crate::schedule;
 use crate::status::{condition, mark_failed, mark_ready, mark_reconciling, with_progress};
 
@@ -51,7 +54,9 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
     let ns = ks.namespace().unwrap_or_default();
     let name = ks.name_any();
     let api: Api<Kustomization> = Api::namespaced(ctx.client.clone(), &ns);
+    let owner = KubeRef::from_obj(&*ks);
     if ks.meta().deletion_timestamp.is_some() {
+        ctx.health_waits.cancel(&owner);
         return finalize(&ks, &api, &ctx).await;
     }
     if !ks.finalizers().iter().any(|f| f == FINALIZER) {
@@ -63,6 +68,7 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         return Ok(Action::await_change());
     }
     if ks.spec.suspend == Some(true) {
+        ctx.health_waits.cancel(&owner);
         ctx.metrics.record("Kustomization", &ns, &name, None, started.elapsed());
         return Ok(Action::await_change());
     }
@@ -78,16 +84,58 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         );
         return Ok(Action::requeue(schedule::jittered(interval)));
     }
+    let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
+    let generation = ks.meta().generation;
+    // A health wait started by an earlier reconcile for exactly this state (object, generation,
+    // source revision, reconcile request, no drift since): still pending, nothing to do; ended,
+    // write its outcome without applying again. Anything else cancels it.
+    if ctx.health_waits.holds(&owner) {
+        let lookup = match wait_key(&ks, &ctx).await {
+            Some(key) => ctx.health_waits.lookup(&owner, &key),
+            None => {
+                ctx.health_waits.cancel(&owner);
+                Lookup::None
+            }
+        };
+        match lookup {
+            Lookup::Pending => {
+                let ready = ks
+                    .status
+                    .as_ref()
+                    .and_then(|s| find(&s.conditions, "Ready"))
+                    .map(|c| c.status);
+                ctx.metrics
+                    .record("Kustomization", &ns, &name, ready, started.elapsed());
+                return Ok(Action::requeue(schedule::jittered(interval)));
+            }
+            Lookup::Finished(finished) => {
+                let Finished {
+                    ended,
+                    mut status,
+                    note,
+                    timeout,
+                } = finished;
+                let revision = status.last_attempted_revision.clone().unwrap_or_default();
+                let outcome = health_outcome(ended, timeout, revision, note, generation, &mut status);
+                let timing = Timing {
+                    started,
+                    interval,
+                    retry,
+                };
+                return conclude(&ks, &ctx, &api, status, outcome, None, timing).await;
+            }
+            Lookup::None => {}
+        }
+    }
     // This reconcile's own writes (a new revision's objects) are not drift; a live change made
     // meanwhile still triggers one more reconcile when it ends.
     let _hold = ctx.drift.hold(&ks);
-    let retry = schedule::interval(ks.spec.retry_interval.as_deref(), interval);
-    let generation = ks.meta().generation;
     let mut status = ks.status.clone().unwrap_or_default();
     // kstatus: Reconciling while working (observedGeneration moves only when done), written
     // on its own only by a reconcile still running after a moment (`with_progress`).
     mark_reconciling(&mut status.conditions, generation, status.observed_generation);
     let progress = json!({"status": {"conditions": status.conditions}});
+    let (observed_before, handled_before) = (status.observed_generation, status.last_handled_reconcile_at.clone());
     status.observed_generation = generation;
     status.last_handled_reconcile_at = ks.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned();
     if let Some(v) = &ks.spec.validation {
@@ -105,18 +153,149 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             .await;
     })
     .await;
+    let outcome = match outcome {
+        Ok(Ran::Done(revision, note)) => Outcome::Ready(revision, note),
+        Ok(Ran::Unhealthy {
+            revision,
+            note,
+            refs,
+            timeout,
+        }) => {
+            let key = WaitFor {
+                uid: ks.uid(),
+                generation,
+                revision: revision.clone(),
+                requested: status.last_handled_reconcile_at.clone(),
+            };
+            // The status to write once the wait ends: this reconcile's, as if it had waited.
+            let later = status.clone();
+            if ctx
+                .health_waits
+                .start(&ks, key, refs.clone(), timeout, later, note.clone())
+            {
+                // As Flux shows a running health check: not Ready yet, the request not handled
+                // yet, the generation not observed yet; `lastAppliedRevision` once healthy.
+                let timeout_text = ks.spec.timeout.as_deref().unwrap_or(&ks.spec.interval);
+                mark_health_running(&mut status, &revision, timeout_text, generation);
+                status.observed_generation = observed_before;
+                status.last_handled_reconcile_at = handled_before;
+                Outcome::Waiting
+            } else {
+                // The waiting set is full: wait here, in this worker, as before.
+                let report = Waiter::new(&ctx.cluster).wait(&refs, timeout).await;
+                let ended = if report.all_healthy() {
+                    Ended::Healthy
+                } else {
+                    Ended::TimedOut(report.unhealthy())
+                };
+                health_outcome(ended, timeout, revision, note, generation, &mut status)
+            }
+        }
+        Err(e) => Outcome::Failed(e),
+    };
+    let timing = Timing {
+        started,
+        interval,
+        retry,
+    };
+    conclude(&ks, &ctx, &api, status, outcome, Some(&applied), timing).await
+}
+
+/// Conditions of a health check running off the worker, as Flux shows one: `Ready=Unknown`,
+/// `Reconciling=True` and `Healthy=Unknown` (reason `Progressing`).
+fn mark_health_running(status: &mut KustomizationStatus, revision: &str, timeout: &str, generation: Option<i64>) {
+    let message = format!("Running health checks for revision {revision} with a timeout of {timeout}");
+    let progressing = |type_: &str, status: ConditionStatus, message: &str| {
+        condition(type_, status, "Progressing", message, generation)
+    };
+    let list = &mut status.conditions;
+    set_condition(
+        list,
+        progressing("Ready", ConditionStatus::Unknown, "Reconciliation in progress"),
+    );
+    set_condition(list, progressing("Reconciling", ConditionStatus::True, &message));
+    set_condition(list, progressing("Healthy", ConditionStatus::Unknown, &message));
+}
+
+/// `Healthy=True`: every object checked is healthy.
+fn mark_healthy(status: &mut KustomizationStatus, generation: Option<i64>) {
+    let healthy = condition(
+        "Healthy",
+        ConditionStatus::True,
+        "Succeeded",
+        "Health check passed",
+        generation,
+    );
+    set_condition(&mut status.conditions, healthy);
+}
+
+/// How a Kustomization reconcile ended.
+enum Outcome {
+    /// Applied (and healthy): the revision and a note for the Ready message.
+    Ready(String, Option<String>),
+    /// Applied; its health wait goes on off the worker ([`crate::health_wait`]).
+    Waiting,
+    /// Failed.
+    Failed(ReconcileError),
+}
+
+/// When a reconcile started, and its requeue intervals on success and on failure.
+struct Timing {
+    started: std::time::Instant,
+    interval: Duration,
+    retry: Duration,
+}
+
+/// The outcome of a health wait that ended: `Healthy=True` and Ready, or a health failure in
+/// the words of a wait held in the worker.
+fn health_outcome(
+    ended: Ended,
+    timeout: Duration,
+    revision: String,
+    note: Option<String>,
+    generation: Option<i64>,
+    status: &mut KustomizationStatus,
+) -> Outcome {
+    match ended {
+        Ended::Healthy => {
+            mark_healthy(status, generation);
+            Outcome::Ready(revision, note)
+        }
+        Ended::TimedOut(unhealthy) => Outcome::Failed(ReconcileError::Health(format!(
+            "health check failed after {timeout:?}: {}",
+            unhealthy.join("; ")
+        ))),
+    }
+}
+
+/// Ends a reconcile: the outcome into `status` (conditions, events, dependents on Ready), the
+/// status written (it carries the inventory: retried before giving up, so what was applied
+/// stays owned), what was `applied` watched for drift, metrics; the requeue.
+async fn conclude(
+    ks: &Kustomization,
+    ctx: &Context,
+    api: &Api<Kustomization>,
+    mut status: KustomizationStatus,
+    outcome: Outcome,
+    applied: Option<&crate::drift::Applied>,
+    timing: Timing,
+) -> Result<Action, ReconcileError> {
+    let (ns, name) = (ks.namespace().unwrap_or_default(), ks.name_any());
+    let generation = ks.meta().generation;
     let action = match outcome {
-        Ok((revision, note)) => {
+        Outcome::Ready(revision, note) => {
             let message = match note {
                 Some(note) => format!("Applied revision: {revision}; {note}"),
                 None => format!("Applied revision: {revision}"),
             };
             status.last_applied_revision = Some(revision);
             mark_ready(&mut status.conditions, "ReconciliationSucceeded", &message, generation);
-            ctx.trigger_dependents(&ks);
-            Action::requeue(schedule::jittered(interval))
+            ctx.trigger_dependents(ks);
+            Action::requeue(schedule::jittered(timing.interval))
         }
-        Err(e) => {
+        // The wait asks for a reconcile when it ends; this requeue only backs it up.
+        Outcome::Waiting => Action::requeue(schedule::jittered(timing.interval)),
+        Outcome::Failed(e) => {
             let message = e.to_string();
             eprintln!("Kustomization {ns}/{name}: {}: {message}", e.reason());
             mark_failed(&mut status.conditions, e.reason(), &message, generation, e.stalled());
@@ -133,17 +312,16 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                 );
             }
             let attempted = status.last_attempted_revision.as_deref();
-            ctx.event_at_revision(&*ks, attempted, EventType::Warning, e.reason(), &message)
+            ctx.event_at_revision(ks, attempted, EventType::Warning, e.reason(), &message)
                 .await;
             let again = if matches!(e, ReconcileError::Dependency(_) | ReconcileError::ArtifactNotReady(_)) {
-                DEPENDENCY_RETRY.min(retry)
+                DEPENDENCY_RETRY.min(timing.retry)
             } else {
-                retry
+                timing.retry
             };
             Action::requeue(schedule::jittered(again))
         }
     };
-    // The status carries the inventory: retry before giving up, so what was applied stays owned.
     let patch = json!({"status": status});
     let mut attempt = 0;
     loop {
@@ -160,11 +338,60 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
         }
     }
     // Watch what we own, so live edits come back as reconciles.
-    ctx.drift.track_applied(&ks, &inventory_of(&status).refs(), &applied);
+    if let Some(applied) = applied {
+        ctx.drift.track_applied(ks, &inventory_of(&status).refs(), applied);
+    }
     let ready = find(&status.conditions, "Ready").map(|c| c.status);
     ctx.metrics
-        .record("Kustomization", &ns, &name, ready, started.elapsed());
+        .record("Kustomization", &ns, &name, ready, timing.started.elapsed());
     Ok(action)
+}
+
+/// What a health wait of `ks` would have to have been started for to be still valid now:
+/// its UID, generation, reconcile request, and the source's current revision (from the trigger
+/// watch's cache for a GitRepository, read for other kinds). `None` when the revision is not
+/// known.
+async fn wait_key(ks: &Kustomization, ctx: &Context) -> Option<WaitFor> {
+    let kind = ks.spec.source_ref.kind.as_str();
+    let revision = if kind == "GitRepository" {
+        cached_git_revision(ks, ctx)?
+    } else {
+        let ns = source_namespace(ks);
+        let name = &ks.spec.source_ref.name;
+        let artifact = if kind == "OCIRepository" {
+            let api: Api<OCIRepository> = Api::namespaced(ctx.client.clone(), &ns);
+            api.get_opt(name).await.ok()??.status?.artifact?
+        } else {
+            let api: Api<ExternalArtifact> = Api::namespaced(ctx.client.clone(), &ns);
+            api.get_opt(name).await.ok()??.status?.artifact?
+        };
+        artifact.revision
+    };
+    Some(WaitFor {
+        uid: ks.uid(),
+        generation: ks.meta().generation,
+        revision,
+        requested: ks.annotations().get(RECONCILE_REQUEST_ANNOTATION).cloned(),
+    })
+}
+
+/// The namespace of a Kustomization's source.
+fn source_namespace(ks: &Kustomization) -> String {
+    ks.spec
+        .source_ref
+        .namespace
+        .clone()
+        .unwrap_or_else(|| ks.namespace().unwrap_or_default())
+}
+
+/// The revision of a Kustomization's GitRepository as the trigger watch's cache holds it (no
+/// request).
+fn cached_git_revision(ks: &Kustomization, ctx: &Context) -> Option<String> {
+    let repos = ctx.git_repositories.get()?;
+    let key = kube::runtime::reflector::ObjectRef::<GitRepository>::new(&ks.spec.source_ref.name)
+        .within(&source_namespace(ks));
+    let repo = repos.get(&key)?;
+    repo.status.as_ref()?.artifact.as_ref().map(|a| a.revision.clone())
 }
 
 /// True when a reconcile has nothing to do, decided from the caches alone, with no request:
@@ -199,22 +426,26 @@ fn unchanged(ks: &Kustomization, ctx: &Context) -> bool {
     {
         return false;
     }
-    let Some(repos) = ctx.git_repositories.get() else {
-        return false;
-    };
-    let source_ns = spec
-        .source_ref
-        .namespace
-        .clone()
-        .unwrap_or_else(|| ks.namespace().unwrap_or_default());
-    let key = kube::runtime::reflector::ObjectRef::<GitRepository>::new(&spec.source_ref.name).within(&source_ns);
-    let source_revision = repos.get(&key).and_then(|r| {
-        r.status
-            .as_ref()
-            .and_then(|s| s.artifact.as_ref())
-            .map(|a| a.revision.clone())
-    });
-    source_revision.as_deref() == Some(applied) && ctx.drift.in_sync(&inventory_of(status).refs())
+    cached_git_revision(ks, ctx).as_deref() == Some(applied) && ctx.drift.in_sync(&inventory_of(status).refs())
+}
+
+/// What the pipeline did.
+enum Ran {
+    /// Applied, and healthy (or nothing to check): the revision and a note for the Ready
+    /// message.
+    Done(String, Option<String>),
+    /// Applied, but these objects were not all healthy at a first look: wait for them, for
+    /// `timeout`.
+    Unhealthy {
+        /// The revision applied.
+        revision: String,
+        /// The note for the Ready message.
+        note: Option<String>,
+        /// The objects to wait for.
+        refs: Vec<ObjectRef>,
+        /// How long.
+        timeout: Duration,
+    },
 }
 
 /// The pipeline proper. Updates `status` (inventory, attempted revision) as it goes, so a failure
@@ -225,12 +456,12 @@ async fn run(
     previous: &Inventory,
     status: &mut KustomizationStatus,
     applied: &mut crate::drift::Applied,
-) -> Result<(String, Option<String>), ReconcileError> {
+) -> Result<Ran, ReconcileError> {
     check_spec(ks)?;
     check_dependencies(ks, ctx).await?;
     let (revision, root, ignore) = artifact(ks, ctx).await?;
     status.last_attempted_revision = Some(revision.clone());
-    let manifests = build(ks, ctx, &root, ignore).await?;
+    let manifests = build(ks, ctx, &root, &revision, ignore).await?;
     if manifests.is_empty() && !previous.is_empty() {
         return Err(ReconcileError::Build(format!(
             "{}: the source renders no objects but the inventory owns {}; refusing to prune everything",
@@ -358,11 +589,24 @@ async fn run(
         ctx.event(ks, EventType::Warning, "PruneProtected", &kept.join("\n"))
             .await;
     }
-    check_health(ks, ctx, &changes, timeout, status).await?;
-    Ok((
+    let note = (!kept.is_empty()).then(|| format!("not pruned: {}", kept.join("; ")));
+    let refs = health_refs(ks, ctx, &changes);
+    if refs.is_empty() {
+        remove_condition(&mut status.conditions, "Healthy");
+        return Ok(Ran::Done(revision, note));
+    }
+    // One look now; a wait, if needed, goes on off the worker.
+    let report = Waiter::new(&ctx.cluster).wait(&refs, Duration::ZERO).await;
+    if report.all_healthy() {
+        mark_healthy(status, ks.meta().generation);
+        return Ok(Ran::Done(revision, note));
+    }
+    Ok(Ran::Unhealthy {
         revision,
-        (!kept.is_empty()).then(|| format!("not pruned: {}", kept.join("; "))),
-    ))
+        note,
+        refs,
+        timeout,
+    })
 }
 
 /// Annotation approving a prune over the deletion budget, for one revision (`main@sha1:<hex>`,
@@ -513,10 +757,28 @@ async fn artifact(
     Ok((artifact.revision, root, ignore))
 }
 
+/// Renders `spec.path` under `root`, counted in the metrics.
+async fn render(root: &std::path::Path, spec: &RenderSpec, ctx: &Context) -> Result<Vec<Manifest>, ReconcileError> {
+    ctx.metrics.rendered();
+    match render_plain(root, spec, &ctx.cluster) {
+        Err(RenderError::UnknownKind { .. }) => {
+            // A CRD installed since our last discovery (by another Kustomization, say).
+            ctx.cluster.refresh().await?;
+            ctx.metrics.rendered();
+            render_plain(root, spec, &ctx.cluster).map_err(|e| ReconcileError::Build(e.to_string()))
+        }
+        other => other.map_err(|e| ReconcileError::Build(e.to_string())),
+    }
+}
+
+/// The Kustomization's objects: its path rendered (once per source revision and path, shared
+/// by the Kustomizations of that path, [`crate::render_cache`]; alone when it decrypts), put in
+/// its `targetNamespace`, with Flux's Kustomization-level overrides on top.
 async fn build(
     ks: &Kustomization,
     ctx: &Context,
     root: &std::path::Path,
+    revision: &str,
     ignore: Option<String>,
 ) -> Result<Vec<Manifest>, ReconcileError> {
     let path = ks.spec.path.clone().unwrap_or_default();
@@ -529,13 +791,28 @@ async fn build(
         decrypt: decryptor(ks, ctx).await?,
         ..Default::default()
     };
-    let manifests = match render_plain(root, &spec, &ctx.cluster) {
-        Err(RenderError::UnknownKind { .. }) => {
-            // A CRD installed since our last discovery (by another Kustomization, say).
-            ctx.cluster.refresh().await?;
-            render_plain(root, &spec, &ctx.cluster).map_err(|e| ReconcileError::Build(e.to_string()))?
+    let manifests = if spec.decrypt.is_some() {
+        render(root, &spec, ctx).await?
+    } else {
+        let key = RenderKey {
+            revision: revision.to_string(),
+            root: root.to_path_buf(),
+            path: spec.path.clone(),
+            ignore: spec.ignore.clone(),
+            default_namespace: spec.default_namespace.clone(),
+            limits: spec.limits,
+        };
+        let shared_spec = RenderSpec {
+            target_namespace: None,
+            ..spec.clone()
+        };
+        let shared = ctx.renders.get(key, || render(root, &shared_spec, ctx)).await?;
+        let mut manifests = (*shared).clone();
+        if let Some(ns) = &spec.target_namespace {
+            ballast_render::plain::set_target_namespace(&mut manifests, ns)
+                .map_err(|e| ReconcileError::Build(e.to_string()))?;
         }
-        other => other.map_err(|e| ReconcileError::Build(e.to_string()))?,
+        manifests
     };
     if spec.decrypt.is_none()
         && let Some(m) = manifests
@@ -610,21 +887,21 @@ async fn decryptor(
     Ok(Some(Arc::new(ballast_sops::SopsDecryptor::new(keys))))
 }
 
-async fn check_health(
-    ks: &Kustomization,
-    ctx: &Context,
-    changes: &ChangeSet,
-    timeout: Duration,
-    status: &mut KustomizationStatus,
-) -> Result<(), ReconcileError> {
+/// The objects whose health `ks` waits for: with `wait`, every object applied (not the
+/// Kustomization itself); its `healthChecks`.
+fn health_refs(ks: &Kustomization, ctx: &Context, changes: &ChangeSet) -> Vec<ObjectRef> {
     let own_ns = ks.namespace().unwrap_or_default();
     let mut refs: Vec<ObjectRef> = Vec::new();
     if ks.spec.wait == Some(true) {
+        let itself = |r: &ObjectRef| {
+            r.kind == "Kustomization" && r.name == ks.name_any() && r.namespace.as_deref() == Some(own_ns.as_str())
+        };
         refs.extend(
             changes
                 .entries
                 .iter()
                 .filter(|e| matches!(e.change, Change::Created | Change::Configured | Change::Unchanged))
+                .filter(|e| !itself(&e.object))
                 .map(|e| e.object.clone()),
         );
     }
@@ -647,30 +924,7 @@ async fn check_health(
         };
         refs.push(r);
     }
-    if refs.is_empty() {
-        remove_condition(&mut status.conditions, "Healthy");
-        return Ok(());
-    }
-    let report = Waiter::new(&ctx.cluster).wait(&refs, timeout).await;
-    let generation = ks.meta().generation;
-    if report.all_healthy() {
-        set_condition(
-            &mut status.conditions,
-            condition(
-                "Healthy",
-                ConditionStatus::True,
-                "Succeeded",
-                "Health check passed",
-                generation,
-            ),
-        );
-        Ok(())
-    } else {
-        Err(ReconcileError::Health(format!(
-            "health check failed after {timeout:?}: {}",
-            report.unhealthy().join("; ")
-        )))
-    }
+    refs
 }
 
 /// Events summarising a change set: what was written, and — when the revision did not change —

@@ -42,6 +42,7 @@ pub struct Metrics {
     api_requests: Family<VerbLabels, Counter>,
     request_source: Arc<std::sync::OnceLock<ballast_kube::RequestCounts>>,
     unchanged: Counter,
+    renders: Counter,
 }
 
 impl Default for Metrics {
@@ -79,6 +80,12 @@ impl Default for Metrics {
             "Kustomization reconciles answered from the caches alone (no request)",
             unchanged.clone(),
         );
+        let renders = Counter::default();
+        registry.register(
+            "ballast_kustomization_renders",
+            "Renders of a Kustomization's path (one per source revision and path when shared)",
+            renders.clone(),
+        );
         Metrics {
             registry: Arc::new(Mutex::new(registry)),
             duration,
@@ -87,6 +94,7 @@ impl Default for Metrics {
             api_requests,
             request_source: Arc::default(),
             unchanged,
+            renders,
         }
     }
 }
@@ -136,6 +144,11 @@ impl Metrics {
     /// Counts a Kustomization reconcile answered from the caches alone.
     pub fn unchanged_reconcile(&self) {
         self.unchanged.inc();
+    }
+
+    /// Counts a render of a Kustomization's path.
+    pub fn rendered(&self) {
+        self.renders.inc();
     }
 
     /// Prometheus text format.

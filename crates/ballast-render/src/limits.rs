@@ -29,7 +29,7 @@ pub const MAX_DEPTH: usize = 256;
 const MIB: u64 = 1024 * 1024;
 
 /// Bounds on a render (see the module documentation for what each one measures).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub struct Limits {
     /// Largest file that is read, in bytes.
     pub max_file_size: u64,

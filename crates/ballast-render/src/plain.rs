@@ -303,6 +303,18 @@ fn assign_namespaces(manifests: &mut [Manifest], spec: &RenderSpec, scopes: &dyn
     Ok(())
 }
 
+/// Puts every namespaced object of a render made with a `default_namespace` and no
+/// `target_namespace` into `namespace`: the objects [`render_plain`] gives with
+/// `target_namespace: Some(namespace)` (after such a render, the namespaced objects are exactly
+/// those that carry a namespace). Lets one render serve Kustomizations that differ only by
+/// their `targetNamespace`. Errors when two objects then coincide.
+pub fn set_target_namespace(manifests: &mut [Manifest], namespace: &str) -> Result<(), RenderError> {
+    for m in manifests.iter_mut().filter(|m| m.namespace().is_some()) {
+        m.set_namespace(Some(namespace));
+    }
+    check_duplicates(manifests)
+}
+
 fn check_duplicates(manifests: &[Manifest]) -> Result<(), RenderError> {
     let mut seen: HashMap<ObjectRef, &Origin> = HashMap::with_capacity(manifests.len());
     for m in manifests {
@@ -385,6 +397,28 @@ mod tests {
         let ms = render_plain(d.path(), &s, &BuiltinScopes).unwrap();
         assert_eq!(ms[0].namespace(), Some("t"));
         assert_eq!(ms[1].namespace(), None);
+        // The same objects from a render without a target, retargeted afterwards.
+        let mut later = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
+        set_target_namespace(&mut later, "t").unwrap();
+        let objects = |ms: &[Manifest]| ms.iter().map(|m| m.object.clone()).collect::<Vec<_>>();
+        assert_eq!(objects(&later), objects(&ms));
+        // Two objects that only their namespaces told apart coincide.
+        let d = tree(&[(
+            "a.yaml",
+            &format!(
+                "{CM}a
+  namespace: x
+---
+{CM}a
+  namespace: y
+"
+            ),
+        )]);
+        let mut two = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
+        assert!(matches!(
+            set_target_namespace(&mut two, "t"),
+            Err(RenderError::Duplicate { .. })
+        ));
     }
 
     #[test]

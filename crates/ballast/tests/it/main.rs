@@ -78,5 +78,7 @@ mod source;
 mod sync;
 /// Tag-driven releases: staging follows main, production follows v* tags (seed 004).
 mod tag_releases;
+/// Kustomization throughput: health waits hold no worker; one render per path and revision.
+mod throughput;
 /// `uninstall` with a running controller: nothing pruned, foreign finalizers kept.
 mod uninstall;
