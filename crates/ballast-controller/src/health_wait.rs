@@ -8,7 +8,9 @@
 //! object (UID), generation, source revision and reconcile request, and no drift of its objects
 //! (noted by the [`DriftWatch`]). Anything else cancels the wait and the reconcile runs in full.
 //!
-//! Guarantees: at most [`MAX_WAITS`] waits at once (beyond, the caller waits in its worker, as
+//! Guarantees: at most [`LOOKS_AT_ONCE`] waits look at their objects at the same time, so the
+//! requests health waits send stay bounded however many Kustomizations wait (as they were when
+//! each wait held one of the controller's workers); at most [`MAX_WAITS`] waits at once (beyond, the caller waits in its worker, as
 //! before); a wait's entry holds the status to write at its end (inventory included) and is
 //! dropped when that status is written, when it is cancelled (a new revision, spec or request,
 //! drift, suspension, deletion), or, once ended, when the set is full; nothing survives a
@@ -30,6 +32,9 @@ use crate::drift::DriftWatch;
 
 /// Most Kustomizations waiting off the workers at once.
 pub const MAX_WAITS: usize = 1024;
+
+/// Most waits looking at their objects at the same moment (the others queue for their turn).
+pub const LOOKS_AT_ONCE: usize = 4;
 
 /// First pause between two looks at the objects; it doubles up to [`MAX_PAUSE`].
 const FIRST_PAUSE: Duration = Duration::from_millis(500);
@@ -97,6 +102,7 @@ pub struct HealthWaits {
     cluster: Cluster,
     drift: DriftWatch,
     trigger: UnboundedSender<KubeRef<Kustomization>>,
+    looks: Arc<tokio::sync::Semaphore>,
 }
 
 impl HealthWaits {
@@ -108,6 +114,7 @@ impl HealthWaits {
             cluster,
             drift,
             trigger,
+            looks: Arc::new(tokio::sync::Semaphore::new(LOOKS_AT_ONCE)),
         }
     }
 
@@ -146,6 +153,7 @@ impl HealthWaits {
         let ended = Arc::new(Mutex::new(None));
         let task = tokio::spawn(watch(
             self.cluster.clone(),
+            self.looks.clone(),
             refs,
             Instant::now() + timeout,
             ended.clone(),
@@ -230,6 +238,7 @@ impl HealthWaits {
 /// before), records how it ended in `ended`, and asks for a reconcile of `owner`.
 async fn watch(
     cluster: Cluster,
+    looks: Arc<tokio::sync::Semaphore>,
     refs: Vec<ObjectRef>,
     deadline: Instant,
     ended: Arc<Mutex<Option<Ended>>>,
@@ -240,7 +249,11 @@ async fn watch(
     let outcome = loop {
         let left = deadline.saturating_duration_since(Instant::now());
         tokio::time::sleep(pause.min(left)).await;
-        let report = Waiter::new(&cluster).wait(&refs, Duration::ZERO).await;
+        let report = {
+            // Never closed: the set owns the semaphore for its whole life.
+            let _turn = looks.acquire().await;
+            Waiter::new(&cluster).wait(&refs, Duration::ZERO).await
+        };
         if report.all_healthy() {
             break Ended::Healthy;
         }
