@@ -75,8 +75,7 @@ pub fn timed_out(error: &(dyn std::error::Error + 'static)) -> bool {
     // Error chains are short; the bound only guards against a cycle.
     for _ in 0..16 {
         let Some(e) = current else { return false };
-        if e
-            .downcast_ref::<std::io::Error>()
+        if e.downcast_ref::<std::io::Error>()
             .is_some_and(|io| io.kind() == std::io::ErrorKind::TimedOut)
         {
             return true;

@@ -101,7 +101,10 @@ mod tests {
         // The bucket is empty: the next callers are spaced 100 ms apart, in order.
         let waits: Vec<Duration> = (0..3).map(|_| b.reserve(t0)).collect();
         let close = |d: Duration, want: Duration| d.abs_diff(want) < ms(1);
-        assert!(close(waits[0], ms(100)) && close(waits[1], ms(200)) && close(waits[2], ms(300)), "{waits:?}");
+        assert!(
+            close(waits[0], ms(100)) && close(waits[1], ms(200)) && close(waits[2], ms(300)),
+            "{waits:?}"
+        );
         // Once the reserved tokens are refilled (0.3 s) and one more second passed, the bucket
         // is full again but never fuller than its burst.
         let later = t0 + ms(10_000);
