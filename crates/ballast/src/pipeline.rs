@@ -233,8 +233,9 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result
         .context("no cluster (start one with `ballast local up`, or pass --kubeconfig)")
 }
 
-/// Says on stderr when the API server refused requests for load during this run: how many,
-/// and how low the client's in-flight limit went (nothing when it refused none).
+/// Says on stderr when the API server refused requests for load during this run (how many, and
+/// how low the client's in-flight limit went), and how many requests waited for the client-side
+/// rate limit; nothing when neither happened.
 pub fn report_throttling(cluster: &Cluster) {
     let flow = cluster.flow();
     if flow.throttled() > 0 {
@@ -243,6 +244,12 @@ pub fn report_throttling(cluster: &Cluster) {
             flow.throttled(),
             flow.lowest_limit(),
             flow.limit()
+        );
+    }
+    if flow.rate_limited() > 0 {
+        eprintln!(
+            "{} requests waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)",
+            flow.rate_limited()
         );
     }
 }

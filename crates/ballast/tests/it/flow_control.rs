@@ -2,7 +2,8 @@
 //! one mutating and two reading requests at a time (API Priority and Fairness off, so its plain
 //! in-flight limits answer `429` at once) applies every object without an error, and says how
 //! many requests the server refused and how low the client's in-flight limit went; a controller
-//! started against it shows the same on `/metrics`.
+//! started against it shows the same on `/metrics`. The client-side rate limit paces a server
+//! without API Priority and Fairness and stands down for one that has it.
 
 use k8s_openapi::api::core::v1::ConfigMap;
 use kube::api::{Api, ListParams};
@@ -11,6 +12,34 @@ use crate::support::*;
 
 /// ConfigMaps synced.
 const OBJECTS: usize = 300;
+
+/// `N` in `N requests waited for the client-side rate limit` (0 when the line is absent).
+fn rate_limited(stderr: &str) -> u64 {
+    stderr
+        .lines()
+        .find_map(|l| {
+            l.strip_suffix(" requests waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)")
+        })
+        .map_or(0, |n| n.parse().unwrap_or(0))
+}
+
+/// Writes `n` ConfigMaps of namespace `ns` into a new directory, and the Namespace itself when
+/// `with_namespace`.
+fn configmaps(ns: &str, n: usize, with_namespace: bool) -> tempfile::TempDir {
+    let dir = tempfile::tempdir().unwrap();
+    if with_namespace {
+        let namespace = format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n");
+        std::fs::write(dir.path().join("namespace.yaml"), namespace).unwrap();
+    }
+    for i in 0..n {
+        std::fs::write(
+            dir.path().join(format!("cm-{i:03}.yaml")),
+            configmap(ns, &format!("c{i:03}"), "1"),
+        )
+        .unwrap();
+    }
+    dir
+}
 
 /// The numbers in `the API server refused N requests for load; in-flight limit lowered to L,
 /// now M`.
@@ -37,19 +66,7 @@ fn a_refusing_server_lowers_the_limit_and_everything_is_still_applied() {
     // system:masters is exempt from the in-flight limits: sync as a ServiceAccount.
     let kubeconfig = rt.block_on(plane.service_account_kubeconfig("flow-control"));
     let ns = "flow-control";
-    let dir = tempfile::tempdir().unwrap();
-    std::fs::write(
-        dir.path().join("namespace.yaml"),
-        format!("apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {ns}\n"),
-    )
-    .unwrap();
-    for i in 0..OBJECTS {
-        std::fs::write(
-            dir.path().join(format!("cm-{i:03}.yaml")),
-            configmap(ns, &format!("c{i:03}"), "1"),
-        )
-        .unwrap();
-    }
+    let dir = configmaps(ns, OBJECTS, true);
     let path = dir.path().display().to_string();
     // A client-side rate limit far above what the server serves: only the in-flight limit
     // stands between the applier's 32 concurrent requests and the server's one slot.
@@ -134,4 +151,49 @@ fn a_refusing_server_lowers_the_limit_and_everything_is_still_applied() {
     ] {
         assert!(metric(&text, name).is_some(), "{name} on /metrics:\n{text}");
     }
+}
+
+#[test]
+fn the_client_side_rate_limit_paces_a_server_without_fairness_only() {
+    const N: usize = 40;
+    let flags = ["--kube-api-qps=50", "--kube-api-burst=1"];
+    // A server without API Priority and Fairness: requests after the first wait their turn
+    // (discovery, the inventory, a dry-run and an apply per object: over 2 x N requests, most
+    // sent 32 at a time).
+    let plane = ballast_testenv::dedicated_cluster_with(&["--enable-priority-and-fairness=false"]);
+    let ns = "rate-limit";
+    let dir = configmaps(ns, N, true);
+    let sync = |kubeconfig: &std::path::Path, dir: &tempfile::TempDir, ns: &str| {
+        let path = dir.path().display().to_string();
+        let mut args = flags.to_vec();
+        args.extend(["sync", "--name", "paced", "--path", &path, "--inventory-namespace", ns]);
+        ballast_at(kubeconfig, &args).ok()
+    };
+    let run = sync(&plane.kubeconfig, &dir, ns);
+    assert_eq!(
+        run.lines().iter().filter(|l| l.ends_with(" created")).count(),
+        N + 1,
+        "{}",
+        run.stdout
+    );
+    let paced = rate_limited(&run.stderr);
+    assert!(paced >= N as u64, "{paced} requests paced: {}", run.stderr);
+
+    // The shared server runs API Priority and Fairness: once its first answer shows it, nothing
+    // more waits (only the discovery requests sent before any answer may have).
+    let ns = namespace("rate-limit");
+    let dir = configmaps(&ns, N, false);
+    let run = sync(&env().kubeconfig, &dir, &ns);
+    assert_eq!(
+        run.lines().iter().filter(|l| l.ends_with(" created")).count(),
+        N,
+        "{}",
+        run.stdout
+    );
+    let paced = rate_limited(&run.stderr);
+    assert!(
+        paced <= 3,
+        "{paced} requests paced on a server with fairness: {}",
+        run.stderr
+    );
 }
