@@ -5,7 +5,7 @@
 //! - over any interval of `t` seconds at most `burst + qps * t` requests pass;
 //! - waiters are served in the order they asked (each reserves its token when it asks, so a
 //!   later caller never overtakes an earlier one), and no caller waits longer than
-//!   `waiters_ahead / qps` seconds;
+//!   `(1 + callers waiting before it) / qps` seconds;
 //! - a bucket with `qps <= 0` (or not finite) lets everything through at once.
 
 use std::sync::Mutex;
