@@ -175,6 +175,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
     }
     let metrics = Metrics::default();
     metrics.count_requests(cluster.requests().clone());
+    metrics.watch_flow(cluster.flow().clone());
     let ready = Arc::new(AtomicBool::new(false));
     let health = watch_health::WatchHealth::new(options.watch_unready_after);
     let cert = sealed_secret::CertSlot::default();

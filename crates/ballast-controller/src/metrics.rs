@@ -41,8 +41,63 @@ pub struct Metrics {
     drift: Family<ObjectLabels, Counter>,
     api_requests: Family<VerbLabels, Counter>,
     request_source: Arc<std::sync::OnceLock<ballast_kube::RequestCounts>>,
+    flow: FlowMetrics,
     unchanged: Counter,
     renders: Counter,
+}
+
+/// The client's flow control on `/metrics`, read from its [`ballast_kube::FlowStats`].
+#[derive(Clone, Default)]
+struct FlowMetrics {
+    source: Arc<std::sync::OnceLock<ballast_kube::FlowStats>>,
+    limit: Gauge,
+    in_flight: Gauge,
+    waiting: Gauge,
+    throttled: Counter,
+    rate_limited: Counter,
+}
+
+impl FlowMetrics {
+    fn register(&self, registry: &mut Registry) {
+        registry.register(
+            "ballast_api_inflight_limit",
+            "Non-watch requests the client sends to the API server at once now (lowered when the server refuses for load)",
+            self.limit.clone(),
+        );
+        registry.register(
+            "ballast_api_inflight_requests",
+            "Non-watch requests sent to the API server and not answered yet",
+            self.in_flight.clone(),
+        );
+        registry.register(
+            "ballast_api_queued_requests",
+            "Requests waiting for a slot under the in-flight limit",
+            self.waiting.clone(),
+        );
+        registry.register(
+            "ballast_api_throttled",
+            "API server answers that refused a request for load (429, 503 with Retry-After, 504) and timeouts",
+            self.throttled.clone(),
+        );
+        registry.register(
+            "ballast_api_rate_limited",
+            "Requests held back by the client-side rate limit (--kube-api-qps, --kube-api-burst)",
+            self.rate_limited.clone(),
+        );
+    }
+
+    /// Brings the metrics up to the source's values.
+    fn update(&self) {
+        let Some(stats) = self.source.get() else { return };
+        let gauge = |v: u64| i64::try_from(v).unwrap_or(i64::MAX);
+        self.limit.set(gauge(stats.limit()));
+        self.in_flight.set(gauge(stats.in_flight()));
+        self.waiting.set(gauge(stats.waiting()));
+        self.throttled
+            .inc_by(stats.throttled().saturating_sub(self.throttled.get()));
+        self.rate_limited
+            .inc_by(stats.rate_limited().saturating_sub(self.rate_limited.get()));
+    }
 }
 
 impl Default for Metrics {
@@ -74,6 +129,8 @@ impl Default for Metrics {
             "Requests sent to the API server, by verb (every attempt of a retried request)",
             api_requests.clone(),
         );
+        let flow = FlowMetrics::default();
+        flow.register(&mut registry);
         let unchanged = Counter::default();
         registry.register(
             "ballast_kustomization_unchanged_reconciles",
@@ -93,6 +150,7 @@ impl Default for Metrics {
             drift,
             api_requests,
             request_source: Arc::default(),
+            flow,
             unchanged,
             renders,
         }
@@ -141,6 +199,13 @@ impl Metrics {
         let _ = self.request_source.set(counts);
     }
 
+    /// Serves `stats` as `ballast_api_inflight_limit`, `ballast_api_inflight_requests`,
+    /// `ballast_api_queued_requests`, `ballast_api_throttled_total` and
+    /// `ballast_api_rate_limited_total` (the first source given stays).
+    pub fn watch_flow(&self, stats: ballast_kube::FlowStats) {
+        let _ = self.flow.source.set(stats);
+    }
+
     /// Counts a Kustomization reconcile answered from the caches alone.
     pub fn unchanged_reconcile(&self) {
         self.unchanged.inc();
@@ -162,6 +227,7 @@ impl Metrics {
                 counter.inc_by(n.saturating_sub(counter.get()));
             }
         }
+        self.flow.update();
         let _ = prometheus_client::encoding::text::encode(&mut out, &registry);
         out
     }

@@ -31,6 +31,8 @@ pub struct ConnectOptions {
     pub kubeconfig: Option<PathBuf>,
     /// Context in the kubeconfig; default: its current context.
     pub context: Option<String>,
+    /// Client-side rate limit and adaptive in-flight limit.
+    pub limits: crate::flow_control::ClientLimits,
 }
 
 /// Reads a kubeconfig file, or — like kubectl with `KUBECONFIG=a:b` — a list of them separated
@@ -78,6 +80,7 @@ pub struct Cluster {
     writes: Arc<std::sync::atomic::AtomicU64>,
     dry_runs: Arc<std::sync::atomic::AtomicU64>,
     requests: crate::requests::RequestCounts,
+    flow: crate::flow_stats::FlowStats,
     field_manager: Arc<str>,
 }
 
@@ -100,15 +103,30 @@ impl Cluster {
                 .map_err(|e| KubeError::Connect(e.to_string()))?,
             None => Config::infer().await.map_err(|e| KubeError::Connect(e.to_string()))?,
         };
-        Self::from_config(config).await
+        Self::from_config_with(config, &options.limits).await
     }
 
-    /// Connects with a ready `kube` config and runs discovery.
+    /// Connects with a ready `kube` config and the default [`ClientLimits`], and runs discovery.
+    ///
+    /// [`ClientLimits`]: crate::flow_control::ClientLimits
     pub async fn from_config(config: Config) -> Result<Self, KubeError> {
+        Self::from_config_with(config, &crate::flow_control::ClientLimits::default()).await
+    }
+
+    /// Connects with a ready `kube` config and `limits`, and runs discovery.
+    pub async fn from_config_with(
+        config: Config,
+        limits: &crate::flow_control::ClientLimits,
+    ) -> Result<Self, KubeError> {
         let default_namespace = config.default_namespace.clone();
         let server = config.cluster_url.to_string();
         let requests = crate::requests::RequestCounts::default();
-        let client = http_client(config, requests.clone()).map_err(|e| KubeError::Connect(e.to_string()))?;
+        let flow = crate::flow_stats::FlowStats::default();
+        let layers = (
+            crate::flow_control::FlowLayer::new(limits, flow.clone()),
+            crate::requests::CountLayer::new(requests.clone()),
+        );
+        let client = http_client(config, layers).map_err(|e| KubeError::Connect(e.to_string()))?;
         let cluster = Cluster {
             client,
             default_namespace,
@@ -116,6 +134,7 @@ impl Cluster {
             writes: Arc::default(),
             dry_runs: Arc::default(),
             requests,
+            flow,
             field_manager: Arc::from(FIELD_MANAGER),
         };
         cluster.refresh().await.map_err(|e| match e {
@@ -155,6 +174,12 @@ impl Cluster {
     /// attempt of a retried request, watches and discovery included), by verb.
     pub fn requests(&self) -> &crate::requests::RequestCounts {
         &self.requests
+    }
+
+    /// What the client's flow control did (in-flight limit, refusals, rate limiting), shared by
+    /// this handle's clones.
+    pub fn flow(&self) -> &crate::flow_stats::FlowStats {
+        &self.flow
     }
 
     /// Server-side dry-runs sent through this handle and its clones so far.
@@ -679,7 +704,12 @@ fn to_value(o: DynamicObject) -> Value {
 /// [`crate::retry`] (429 and safe 5xx retried with backoff), every attempt counted into
 /// `requests` ([`crate::requests`]), over a TCP connector with `TCP_NODELAY`. Without it, the first request on every new connection waits for
 /// the server's delayed ACK of the TLS handshake's last flight (about 40 ms on Linux).
-fn http_client(config: Config, requests: crate::requests::RequestCounts) -> Result<Client, kube::Error> {
+/// The HTTP stack: kube's layers, then retries, then flow control, then counting, so each
+/// attempt waits for the flow control and is counted once when it is sent.
+fn http_client(
+    config: Config,
+    (flow, count): (crate::flow_control::FlowLayer, crate::requests::CountLayer),
+) -> Result<Client, kube::Error> {
     use kube::client::ConfigExt;
     let mut tcp = hyper_util::client::legacy::connect::HttpConnector::new();
     tcp.enforce_http(false);
@@ -697,7 +727,8 @@ fn http_client(config: Config, requests: crate::requests::RequestCounts) -> Resu
         .layer(config.extra_headers_layer()?)
         .map_err(tower::BoxError::from)
         .layer(crate::retry::RetryLayer::default())
-        .layer(crate::requests::CountLayer::new(requests))
+        .layer(flow)
+        .layer(count)
         .service(http);
     Ok(Client::new(service, config.default_namespace))
 }

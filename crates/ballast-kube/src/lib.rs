@@ -7,12 +7,21 @@
 //!
 //! Every request goes through [`retry`]: `429` (honouring `Retry-After`) and `5xx` are retried
 //! with backoff when sending the request again is safe, and is counted by verb ([`requests`]).
+//! Under the retries, [`flow_control`] paces each attempt: a client-side rate limit
+//! ([`token_bucket`], while the server does not run API Priority and Fairness) and an in-flight
+//! limit that adapts to the server's refusals ([`adaptive_limit`]), reported in [`flow_stats`].
 
+pub mod adaptive_limit;
 mod cluster;
 mod error;
+pub mod flow_control;
+pub mod flow_stats;
 pub mod requests;
 pub mod retry;
+pub mod token_bucket;
 
 pub use cluster::{Cluster, ConnectOptions, FIELD_MANAGER};
 pub use error::{KubeError, conflict_managers};
+pub use flow_control::ClientLimits;
+pub use flow_stats::FlowStats;
 pub use requests::RequestCounts;

@@ -52,9 +52,15 @@ impl RequestCounts {
     }
 }
 
+/// True when a request's query asks for a watch (`watch=true` or `watch=1`): a long request that
+/// stays open as long as the server streams events.
+pub fn is_watch(query: Option<&str>) -> bool {
+    query.is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"))
+}
+
 /// The index in [`VERBS`] of a request, from its method, path and query alone.
 fn verb_index(method: &Method, path: &str, query: Option<&str>) -> usize {
-    let watch = query.is_some_and(|q| q.split('&').any(|p| p == "watch=true" || p == "watch=1"));
+    let watch = is_watch(query);
     let segments: Vec<&str> = path.split('/').filter(|s| !s.is_empty()).collect();
     // `/api/v1/...` or `/apis/<group>/<version>/...`; what follows names the resource.
     let rest: &[&str] = match segments.first() {

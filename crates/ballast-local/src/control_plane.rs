@@ -42,6 +42,8 @@ pub struct StartOptions {
     pub etcd_dir: Option<PathBuf>,
     /// How long to wait for `/readyz`.
     pub ready_timeout: Duration,
+    /// More kube-apiserver flags (`--name=value`), after Ballast's own (a later flag wins).
+    pub apiserver_args: Vec<String>,
 }
 
 impl StartOptions {
@@ -51,6 +53,7 @@ impl StartOptions {
             dir: dir.into(),
             etcd_dir: None,
             ready_timeout: Duration::from_secs(60),
+            apiserver_args: Vec::new(),
         }
     }
 }
@@ -120,28 +123,28 @@ impl ControlPlane {
                     "--log-level=warn".into(),
                 ],
             )?;
-            plane.spawn(
-                "kube-apiserver",
-                &bins.kube_apiserver,
-                &[
-                    format!("--etcd-servers={etcd_url}"),
-                    "--bind-address=127.0.0.1".into(),
-                    "--advertise-address=127.0.0.1".into(),
-                    format!("--secure-port={api_port}"),
-                    "--insecure-port=0".into(),
-                    format!("--tls-cert-file={}", p("apiserver.crt")),
-                    format!("--tls-private-key-file={}", p("apiserver.key")),
-                    format!("--service-account-key-file={}", p("sa.pub")),
-                    format!("--service-account-signing-key-file={}", p("sa.key")),
-                    "--service-account-issuer=https://kubernetes.default.svc".into(),
-                    format!("--token-auth-file={}", p("tokens.csv")),
-                    "--authorization-mode=RBAC".into(),
-                    "--service-cluster-ip-range=10.96.0.0/16".into(),
-                    "--disable-admission-plugins=ServiceAccount".into(),
-                    "--allow-privileged=true".into(),
-                    "--v=0".into(),
-                ],
-            )?;
+            let apiserver_args: Vec<String> = [
+                format!("--etcd-servers={etcd_url}"),
+                "--bind-address=127.0.0.1".into(),
+                "--advertise-address=127.0.0.1".into(),
+                format!("--secure-port={api_port}"),
+                "--insecure-port=0".into(),
+                format!("--tls-cert-file={}", p("apiserver.crt")),
+                format!("--tls-private-key-file={}", p("apiserver.key")),
+                format!("--service-account-key-file={}", p("sa.pub")),
+                format!("--service-account-signing-key-file={}", p("sa.key")),
+                "--service-account-issuer=https://kubernetes.default.svc".into(),
+                format!("--token-auth-file={}", p("tokens.csv")),
+                "--authorization-mode=RBAC".into(),
+                "--service-cluster-ip-range=10.96.0.0/16".into(),
+                "--disable-admission-plugins=ServiceAccount".into(),
+                "--allow-privileged=true".into(),
+                "--v=0".into(),
+            ]
+            .into_iter()
+            .chain(opts.apiserver_args.iter().cloned())
+            .collect();
+            plane.spawn("kube-apiserver", &bins.kube_apiserver, &apiserver_args)?;
             plane.wait_ready(opts.ready_timeout).await?;
             plane.spawn(
                 "kube-controller-manager",

@@ -19,6 +19,7 @@ pub mod charts;
 pub mod git;
 pub mod gpg;
 mod http_git;
+mod service_account;
 pub mod ssh;
 pub mod tls_proxy;
 
@@ -47,7 +48,7 @@ static CLUSTER: OnceLock<TestCluster> = OnceLock::new();
 /// The shared control plane, started on first use. Panics with install instructions when the
 /// binaries are missing, or with the component's log when it fails to start.
 pub fn cluster() -> &'static TestCluster {
-    CLUSTER.get_or_init(start_cluster)
+    CLUSTER.get_or_init(|| start_cluster(&[]))
 }
 
 /// A control plane of its own (not shared with the binary's other tests), for a test whose
@@ -55,10 +56,17 @@ pub fn cluster() -> &'static TestCluster {
 /// whose controller watches every namespace. Stopped, and its state removed, when the test
 /// binary exits, as [`cluster`]'s.
 pub fn dedicated_cluster() -> TestCluster {
-    start_cluster()
+    start_cluster(&[])
 }
 
-fn start_cluster() -> TestCluster {
+/// A control plane of its own whose kube-apiserver gets `apiserver_args` after the usual
+/// flags (a later flag wins), e.g. low in-flight limits to make it refuse requests for load.
+/// Stopped and removed as [`dedicated_cluster`]'s.
+pub fn dedicated_cluster_with(apiserver_args: &[&str]) -> TestCluster {
+    start_cluster(apiserver_args)
+}
+
+fn start_cluster(apiserver_args: &[&str]) -> TestCluster {
     {
         install_crypto();
         let bins = Binaries::find().unwrap_or_else(|e| panic!("cluster tests need a real control plane: {e}"));
@@ -76,6 +84,7 @@ fn start_cluster() -> TestCluster {
         });
         let mut opts = StartOptions::new(&dir);
         opts.etcd_dir = etcd_dir.clone();
+        opts.apiserver_args = apiserver_args.iter().map(|a| a.to_string()).collect();
         // Start on a runtime of our own: callers may be inside another runtime.
         let plane = std::thread::spawn(move || {
             let rt = tokio::runtime::Builder::new_current_thread()

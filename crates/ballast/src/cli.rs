@@ -7,16 +7,18 @@ use clap::{ArgAction, Args, Parser, Subcommand};
 /// `diff helmrelease ...` and `diff hr ...` become the hidden `diff-helmrelease ...` (clap
 /// cannot give `diff` both a required `--name` and an object subcommand); every other
 /// command line is returned unchanged. Only the verb position counts: global options
-/// (`--kubeconfig F`, `--context C`, or their `=` forms) may come first.
+/// (`--kubeconfig F`, `--context C`, `--kube-api-qps Q`, `--kube-api-burst N`, or their `=`
+/// forms) may come first.
 pub fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString> {
     let mut i = 1;
     while i < args.len() {
         let a = args[i].to_string_lossy();
-        if a == "--kubeconfig" || a == "--context" {
+        const VALUED: [&str; 4] = ["--kubeconfig", "--context", "--kube-api-qps", "--kube-api-burst"];
+        if VALUED.contains(&a.as_ref()) {
             i += 2;
             continue;
         }
-        if a.starts_with("--kubeconfig=") || a.starts_with("--context=") {
+        if VALUED.iter().any(|f| a.starts_with(&format!("{f}="))) {
             i += 1;
             continue;
         }
@@ -40,6 +42,14 @@ pub struct Cli {
     /// Kubeconfig context (default: the current context).
     #[arg(long, global = true, value_name = "NAME")]
     pub context: Option<String>,
+    /// Most requests per second to the Kubernetes API after the burst, as Flux's controllers'
+    /// flag (0: no limit). Applies until the server shows it runs API Priority and Fairness
+    /// (Kubernetes 1.20 and later by default), whose own fairness rules then apply.
+    #[arg(long, global = true, default_value_t = ballast_kube::flow_control::DEFAULT_QPS, value_name = "QPS")]
+    pub kube_api_qps: f64,
+    /// Requests to the Kubernetes API that may be sent at once before `--kube-api-qps` applies.
+    #[arg(long, global = true, default_value_t = ballast_kube::flow_control::DEFAULT_BURST, value_name = "N")]
+    pub kube_api_burst: u32,
     /// What to do.
     #[command(subcommand)]
     pub command: Command,
@@ -1573,6 +1583,10 @@ mod tests {
         assert_eq!(
             rewrite("ballast --kubeconfig k --context=c diff helmrelease web"),
             "ballast --kubeconfig k --context=c diff-helmrelease web"
+        );
+        assert_eq!(
+            rewrite("ballast --kube-api-qps 5 --kube-api-burst=10 diff hr web"),
+            "ballast --kube-api-qps 5 --kube-api-burst=10 diff-helmrelease web"
         );
         for same in [
             "ballast diff --name hr --path .",

@@ -204,6 +204,15 @@ fn home() -> PathBuf {
         .unwrap_or_else(|| PathBuf::from("/tmp"))
 }
 
+/// The client limits of this process (`--kube-api-qps`, `--kube-api-burst`), set once from the
+/// command line before any connection.
+static CLIENT_LIMITS: std::sync::OnceLock<ballast_kube::ClientLimits> = std::sync::OnceLock::new();
+
+/// Sets the limits every [`connect`] of this process uses (the first call wins).
+pub fn set_client_limits(limits: ballast_kube::ClientLimits) {
+    let _ = CLIENT_LIMITS.set(limits);
+}
+
 /// Connects to the cluster: the given kubeconfig, else `~/.kube/config`, else the local control
 /// plane's kubeconfig when it runs, else in-cluster configuration.
 pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result<Cluster> {
@@ -217,10 +226,32 @@ pub async fn connect(kubeconfig: Option<&Path>, context: Option<&str>) -> Result
     let options = ConnectOptions {
         kubeconfig,
         context: context.map(str::to_string),
+        limits: CLIENT_LIMITS.get().copied().unwrap_or_default(),
     };
     Cluster::connect(&options)
         .await
         .context("no cluster (start one with `ballast local up`, or pass --kubeconfig)")
+}
+
+/// Says on stderr when the API server refused requests for load during this run (how many, and
+/// how low the client's in-flight limit went), and how many requests waited for the client-side
+/// rate limit; nothing when neither happened.
+pub fn report_throttling(cluster: &Cluster) {
+    let flow = cluster.flow();
+    if flow.throttled() > 0 {
+        eprintln!(
+            "the API server refused {} requests for load; in-flight limit lowered to {}, now {}",
+            flow.throttled(),
+            flow.lowest_limit(),
+            flow.limit()
+        );
+    }
+    if flow.rate_limited() > 0 {
+        eprintln!(
+            "{} requests waited for the client-side rate limit (--kube-api-qps, --kube-api-burst)",
+            flow.rate_limited()
+        );
+    }
 }
 
 /// Renders the desired objects.

@@ -41,6 +41,11 @@ use crate::cli::{Cli, Command};
 
 /// Runs the command; returns the exit code.
 pub async fn run(cli: Cli) -> Result<u8> {
+    crate::pipeline::set_client_limits(ballast_kube::ClientLimits {
+        qps: cli.kube_api_qps,
+        burst: cli.kube_api_burst,
+        ..Default::default()
+    });
     let kubeconfig = cli.kubeconfig.as_deref();
     let context = cli.context.as_deref();
     match &cli.command {

@@ -62,6 +62,7 @@ pub async fn run(args: &SyncArgs, kubeconfig: Option<&Path>, context: Option<&st
     };
     let result = applier.execute(prepared, &previous.inventory).await;
     timer.lap("apply");
+    crate::pipeline::report_throttling(&cluster);
     let (changes, failure) = match result {
         Ok(c) => (c, None),
         Err(e) => (e.changes.clone(), Some(e)),

@@ -98,18 +98,7 @@ impl FlakyProxy {
     }
 
     fn ballast(&self, args: &[&str]) -> Run {
-        let out = std::process::Command::new(env!("CARGO_BIN_EXE_ballast"))
-            .arg("--kubeconfig")
-            .arg(&self.kubeconfig)
-            .args(args)
-            .env("NO_COLOR", "1")
-            .output()
-            .unwrap();
-        Run {
-            code: out.status.code().unwrap_or(-1),
-            stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-            stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-        }
+        ballast_at(&self.kubeconfig, args)
     }
 }
 

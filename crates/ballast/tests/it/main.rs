@@ -26,6 +26,9 @@ mod ci_helpers;
 mod controller;
 /// diff: exit codes, prunes, masking.
 mod diff;
+/// Flow control: `sync` against a kube-apiserver with tiny in-flight limits applies everything,
+/// its in-flight limit lowered by the server's 429s.
+mod flow_control;
 /// Flux API versions and kstatus: deprecated fields, conditions, ref.name, KUBECONFIG lists.
 mod flux_api;
 /// Flux's apply semantics: ssa/force/reconcile policies, prune: false, takeover, recreate.

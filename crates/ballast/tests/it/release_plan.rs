@@ -38,6 +38,7 @@ async fn connect() -> Cluster {
     Cluster::connect(&ConnectOptions {
         kubeconfig: Some(env().kubeconfig.clone()),
         context: None,
+        ..Default::default()
     })
     .await
     .unwrap()

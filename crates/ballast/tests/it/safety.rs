@@ -84,6 +84,7 @@ fn a_delete_never_removes_an_object_recreated_under_the_same_name() {
         let cluster = ballast_kube::Cluster::connect(&ballast_kube::ConnectOptions {
             kubeconfig: Some(env().kubeconfig.clone()),
             context: None,
+            ..Default::default()
         })
         .await
         .unwrap();

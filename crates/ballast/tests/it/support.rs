@@ -57,10 +57,14 @@ pub fn env() -> &'static TestCluster {
 
 /// Runs `ballast --kubeconfig <test cluster> <args>`.
 pub fn ballast(args: &[&str]) -> Run {
-    let kubeconfig = env().kubeconfig.display().to_string();
+    ballast_at(&env().kubeconfig, args)
+}
+
+/// Runs `ballast --kubeconfig <kubeconfig> <args>` (another cluster, or another identity).
+pub fn ballast_at(kubeconfig: &std::path::Path, args: &[&str]) -> Run {
     let out = Command::new(env!("CARGO_BIN_EXE_ballast"))
         .arg("--kubeconfig")
-        .arg(&kubeconfig)
+        .arg(kubeconfig)
         .args(args)
         .env("BALLAST_CACHE", cache())
         .env("NO_COLOR", "1")
