@@ -772,8 +772,9 @@ async fn render(root: &std::path::Path, spec: &RenderSpec, ctx: &Context) -> Res
 }
 
 /// The Kustomization's objects: its path rendered (once per source revision and path, shared
-/// by the Kustomizations of that path, [`crate::render_cache`]; alone when it decrypts), put in
-/// its `targetNamespace`, with Flux's Kustomization-level overrides on top.
+/// by the Kustomizations of that path, [`crate::render_cache`]; alone when it decrypts), with
+/// Flux's Kustomization-level overrides on top, `targetNamespace` among them (kustomize's
+/// namespace transformer, in the order Flux's one kustomization file runs them).
 async fn build(
     ks: &Kustomization,
     ctx: &Context,
@@ -785,7 +786,8 @@ async fn build(
     let path = path.trim_start_matches("./").trim_start_matches('/');
     let spec = RenderSpec {
         path: if path.is_empty() { ".".into() } else { path.into() },
-        target_namespace: ks.spec.target_namespace.clone(),
+        // `targetNamespace` is an override (below): the render, shared or not, has none.
+        target_namespace: None,
         default_namespace: Some("default".into()),
         ignore,
         decrypt: decryptor(ks, ctx).await?,
@@ -802,17 +804,8 @@ async fn build(
             default_namespace: spec.default_namespace.clone(),
             limits: spec.limits,
         };
-        let shared_spec = RenderSpec {
-            target_namespace: None,
-            ..spec.clone()
-        };
-        let shared = ctx.renders.get(key, || render(root, &shared_spec, ctx)).await?;
-        let mut manifests = (*shared).clone();
-        if let Some(ns) = &spec.target_namespace {
-            ballast_render::plain::set_target_namespace(&mut manifests, ns)
-                .map_err(|e| ReconcileError::Build(e.to_string()))?;
-        }
-        manifests
+        let shared = ctx.renders.get(key, || render(root, &spec, ctx)).await?;
+        (*shared).clone()
     };
     if spec.decrypt.is_none()
         && let Some(m) = manifests
@@ -831,6 +824,7 @@ async fn build(
     // Flux's Kustomization-level overrides, applied on top of the build as Flux does.
     let spec_value = serde_json::to_value(&ks.spec).unwrap_or_default();
     let overrides = json!({
+        "namespace": spec_value["targetNamespace"],
         "namePrefix": spec_value["namePrefix"],
         "nameSuffix": spec_value["nameSuffix"],
         "images": spec_value["images"],
@@ -851,8 +845,11 @@ async fn build(
         ks.name_any()
     ));
     let base_dir = root.join(&spec.path);
-    ballast_render::kustomize::apply_overrides(root, &base_dir, manifests, &overrides, &origin)
-        .map_err(|e| ReconcileError::Build(e.to_string()))
+    let mut manifests = ballast_render::kustomize::apply_overrides(root, &base_dir, manifests, &overrides, &origin)
+        .map_err(|e| ReconcileError::Build(e.to_string()))?;
+    ballast_render::plain::settle_namespaces(&mut manifests, &ctx.cluster)
+        .map_err(|e| ReconcileError::Build(e.to_string()))?;
+    Ok(manifests)
 }
 
 /// The decryption hook of `spec.decryption` (`provider: sops`): age identities from every

@@ -303,14 +303,24 @@ fn assign_namespaces(manifests: &mut [Manifest], spec: &RenderSpec, scopes: &dyn
     Ok(())
 }
 
-/// Puts every namespaced object of a render made with a `default_namespace` and no
-/// `target_namespace` into `namespace`: the objects [`render_plain`] gives with
-/// `target_namespace: Some(namespace)` (after such a render, the namespaced objects are exactly
-/// those that carry a namespace). Lets one render serve Kustomizations that differ only by
-/// their `targetNamespace`. Errors when two objects then coincide.
-pub fn set_target_namespace(manifests: &mut [Manifest], namespace: &str) -> Result<(), RenderError> {
-    for m in manifests.iter_mut().filter(|m| m.namespace().is_some()) {
-        m.set_namespace(Some(namespace));
+/// Settles objects after a Kustomization's overrides ([`crate::kustomize::apply_overrides`],
+/// whose namespace transformer, like kustomize's, sets a namespace on every kind it does not know
+/// as cluster-scoped): objects of a kind that `scopes` (or a CRD among `manifests`) says is
+/// cluster-scoped lose their namespace, as the API server drops it; objects of kinds it does not
+/// know are left as they are. Errors when two objects then coincide.
+pub fn settle_namespaces(manifests: &mut [Manifest], scopes: &dyn Scopes) -> Result<(), RenderError> {
+    let scopes = WithCrds::new(scopes, manifests);
+    let cluster: Vec<bool> = manifests
+        .iter()
+        .map(|m| {
+            let r = m.object_ref();
+            scopes.scope(&r.group, &r.kind) == Some(Scope::Cluster)
+        })
+        .collect();
+    for (m, cluster) in manifests.iter_mut().zip(cluster) {
+        if cluster && m.namespace().is_some() {
+            m.set_namespace(None);
+        }
     }
     check_duplicates(manifests)
 }
@@ -397,26 +407,35 @@ mod tests {
         let ms = render_plain(d.path(), &s, &BuiltinScopes).unwrap();
         assert_eq!(ms[0].namespace(), Some("t"));
         assert_eq!(ms[1].namespace(), None);
-        // The same objects from a render without a target, retargeted afterwards.
-        let mut later = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
-        set_target_namespace(&mut later, "t").unwrap();
-        let objects = |ms: &[Manifest]| ms.iter().map(|m| m.object.clone()).collect::<Vec<_>>();
-        assert_eq!(objects(&later), objects(&ms));
-        // Two objects that only their namespaces told apart coincide.
-        let d = tree(&[(
-            "a.yaml",
-            &format!(
-                "{CM}a
-  namespace: x
----
-{CM}a
-  namespace: y
-"
-            ),
-        )]);
-        let mut two = render_plain(d.path(), &spec(), &BuiltinScopes).unwrap();
+    }
+
+    #[test]
+    fn settling_drops_cluster_namespaces_and_finds_coincidences() {
+        let crd = "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: \
+                   gs.example.com\nspec:\n  group: example.com\n  scope: Cluster\n  names:\n    kind: G\n    \
+                   plural: gs\n";
+        let text = format!(
+            "{crd}---\napiVersion: example.com/v1\nkind: G\nmetadata:\n  name: g\n  namespace: t\n---\n\
+             apiVersion: example.com/v1\nkind: Unknown\nmetadata:\n  name: u\n  namespace: t\n---\n{CM}a\n  namespace: t\n"
+        );
+        let mut ms: Vec<Manifest> = crate::yaml::parse_stream(&text)
+            .unwrap()
+            .into_iter()
+            .enumerate()
+            .map(|(i, v)| {
+                let origin = Origin {
+                    file: "a.yaml".into(),
+                    document: i,
+                };
+                Manifest::new(v, origin).unwrap()
+            })
+            .collect();
+        settle_namespaces(&mut ms, &BuiltinScopes).unwrap();
+        let namespaces: Vec<_> = ms.iter().map(Manifest::namespace).collect();
+        assert_eq!(namespaces, [None, None, Some("t"), Some("t")]);
+        let mut twice = [ms[3].clone(), ms[3].clone()];
         assert!(matches!(
-            set_target_namespace(&mut two, "t"),
+            settle_namespaces(&mut twice, &BuiltinScopes),
             Err(RenderError::Duplicate { .. })
         ));
     }

@@ -172,11 +172,16 @@ pub fn build_in(root: &Root, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
         .collect()
 }
 
-/// Applies Flux's Kustomization-level overrides to rendered objects, as Flux does by wrapping the
-/// path in a generated kustomization: `components` (relative to `base_dir`), `namePrefix`,
-/// `nameSuffix`, `images`, `patches` (strategic merge or JSON 6902 with targets), then `commonMetadata` (labels and annotations on each
-/// object's metadata only). References to renamed objects follow. `origin` names the source of
-/// the overrides in errors.
+/// Applies Flux's Kustomization-level overrides to rendered objects, as Flux does by writing them
+/// into the kustomization file at the Kustomization's path: `components` (relative to
+/// `base_dir`) first, then the transformers in the order kustomize runs them from one file:
+/// `patches` (strategic merge or JSON 6902 with targets), `namespace` (Flux's `targetNamespace`:
+/// kustomize's namespace transformer, so besides `metadata.namespace` of every object kustomize
+/// takes as namespaced it renames `Namespace` objects, moves RoleBinding/ClusterRoleBinding
+/// subjects named `default`, APIService services and CRD conversion webhook services, and leaves
+/// the other cluster-scoped objects alone), `namePrefix`, `nameSuffix`, `images`, then
+/// `commonMetadata` (labels and annotations on each object's metadata only). References to
+/// renamed objects follow. `origin` names the source of the overrides in errors.
 pub fn apply_overrides(
     root: &Path,
     base_dir: &Path,
@@ -201,6 +206,7 @@ pub fn apply_overrides(
         )?;
     }
     let k = serde_json::json!({
+        "namespace": overrides["namespace"],
         "namePrefix": overrides["namePrefix"],
         "nameSuffix": overrides["nameSuffix"],
         "images": overrides["images"],

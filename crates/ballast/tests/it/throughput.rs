@@ -195,12 +195,18 @@ fn renders(probe: &str) -> u64 {
 fn kustomizations_of_one_path_share_a_render() {
     install();
     let ns = namespace("tp-render");
-    // The base names no namespace: each tenant's `targetNamespace` puts it in its own; the last
-    // tenant also prefixes its names.
+    // The base names no namespace: each tenant's `targetNamespace` puts it in its own (with
+    // kustomize's namespace transformer, as Flux: the RoleBinding's `default` ServiceAccount
+    // follows); the last tenant also prefixes its names and patches the ConfigMap with a
+    // strategic-merge patch naming no namespace (Flux runs patches before the namespace).
     let base =
         |v: &str| format!("apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings\ndata:\n  key: \"{v}\"\n");
+    let binding = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: readers\n\
+                   roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\n\
+                   subjects:\n- kind: ServiceAccount\n  name: default\n  namespace: default\n";
     let bare = Bare::new(&[
         ("base/cm.yaml", base("1")),
+        ("base/rb.yaml", binding.to_string()),
         ("other/cm.yaml", configmap(&ns, "other", "1")),
     ]);
     let tenants: Vec<String> = (0..4).map(|i| format!("{ns}-t{i}")).collect();
@@ -213,7 +219,12 @@ fn kustomizations_of_one_path_share_a_render() {
             "./base",
             &format!(
                 "  targetNamespace: {t}\n{}",
-                if i == 3 { "  namePrefix: p-\n" } else { "" }
+                if i == 3 {
+                    "  namePrefix: p-\n  patches:\n  - patch: |\n      apiVersion: v1\n      kind: ConfigMap\n      \
+                     metadata:\n        name: settings\n      data:\n        patched: \"yes\"\n"
+                } else {
+                    ""
+                }
             ),
         ));
     }
@@ -237,6 +248,10 @@ fn kustomizations_of_one_path_share_a_render() {
     for (i, t) in tenants.iter().enumerate() {
         let cm = get("configmap", Some(t), object(i)).expect("the tenant's ConfigMap");
         assert_eq!(cm["data"]["key"], "1");
+        assert_eq!(cm["data"]["patched"].as_str(), (i == 3).then_some("yes"));
+        let rb_name = if i == 3 { "p-readers" } else { "readers" };
+        let rb = get("rolebinding", Some(t), rb_name).expect("the tenant's RoleBinding");
+        assert_eq!(rb["subjects"][0]["namespace"], t.as_str(), "{rb}");
     }
     assert!(get("configmap", Some(&ns), "other").is_some());
     // One render of `./base` for the four tenants, one of `./other`.
