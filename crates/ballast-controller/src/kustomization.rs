@@ -14,7 +14,7 @@ use ballast_api::oci_repository::OCIRepository;
 use ballast_apply::{Applier, ApplyOptions};
 use ballast_core::{Change, ChangeSet, Inventory, InventoryEntry, Manifest, ObjectRef, parse_duration};
 use ballast_health::Waiter;
-use ballast_render::{RenderError, RenderSpec, render_plain};
+use ballast_render::{RenderError, RenderSpec, render_with_overrides};
 use kube::api::{Api, Patch, PatchParams};
 use kube::runtime::controller::Action;
 use kube::runtime::events::EventType;
@@ -758,23 +758,30 @@ async fn artifact(
 }
 
 /// Renders `spec.path` under `root`, counted in the metrics.
-async fn render(root: &std::path::Path, spec: &RenderSpec, ctx: &Context) -> Result<Vec<Manifest>, ReconcileError> {
+async fn render(
+    root: &std::path::Path,
+    spec: &RenderSpec,
+    overrides: Option<&serde_json::Value>,
+    ctx: &Context,
+) -> Result<Vec<Manifest>, ReconcileError> {
     ctx.metrics.rendered();
-    match render_plain(root, spec, &ctx.cluster) {
+    match render_with_overrides(root, spec, &ctx.cluster, overrides) {
         Err(RenderError::UnknownKind { .. }) => {
             // A CRD installed since our last discovery (by another Kustomization, say).
             ctx.cluster.refresh().await?;
             ctx.metrics.rendered();
-            render_plain(root, spec, &ctx.cluster).map_err(|e| ReconcileError::Build(e.to_string()))
+            render_with_overrides(root, spec, &ctx.cluster, overrides).map_err(|e| ReconcileError::Build(e.to_string()))
         }
         other => other.map_err(|e| ReconcileError::Build(e.to_string())),
     }
 }
 
-/// The Kustomization's objects: its path rendered (once per source revision and path, shared
-/// by the Kustomizations of that path, [`crate::render_cache`]; alone when it decrypts), with
-/// Flux's Kustomization-level overrides on top, `targetNamespace` among them (kustomize's
-/// namespace transformer, in the order Flux's one kustomization file runs them).
+/// The Kustomization's objects, with Flux's Kustomization-level overrides (`targetNamespace`
+/// among them) run as Flux's one kustomization file at the path runs them. A path without a
+/// kustomization file (or a Kustomization without overrides) is rendered once per source
+/// revision and path, shared by the Kustomizations of that path ([`crate::render_cache`]; alone
+/// when it decrypts), and the overrides apply on top; a path with its own file is rendered for
+/// this Kustomization alone, with the overrides merged into that file in memory.
 async fn build(
     ks: &Kustomization,
     ctx: &Context,
@@ -793,8 +800,27 @@ async fn build(
         decrypt: decryptor(ks, ctx).await?,
         ..Default::default()
     };
-    let manifests = if spec.decrypt.is_some() {
-        render(root, &spec, ctx).await?
+    // Flux's Kustomization-level overrides.
+    let spec_value = serde_json::to_value(&ks.spec).unwrap_or_default();
+    let overrides = json!({
+        "namespace": spec_value["targetNamespace"],
+        "namePrefix": spec_value["namePrefix"],
+        "nameSuffix": spec_value["nameSuffix"],
+        "images": spec_value["images"],
+        // v1 `patches`, with the deprecated `patchesStrategicMerge`/`patchesJson6902` translated.
+        "patches": ks.spec.all_patches(),
+        "commonMetadata": spec_value["commonMetadata"],
+        "components": spec_value["components"],
+    });
+    let no_overrides = overrides
+        .as_object()
+        .is_some_and(|o| o.values().all(serde_json::Value::is_null));
+    // A path with a kustomization file of its own: Flux writes the overrides into that file, so
+    // they run with its own fields (its patches before its name prefix, its replacements after
+    // the target namespace, ...). That render is this Kustomization's alone.
+    let own_file = !no_overrides && ballast_render::kustomize::kustomization_file(&root.join(&spec.path)).is_some();
+    let manifests = if spec.decrypt.is_some() || own_file {
+        render(root, &spec, own_file.then_some(&overrides), ctx).await?
     } else {
         let key = RenderKey {
             revision: revision.to_string(),
@@ -804,7 +830,7 @@ async fn build(
             default_namespace: spec.default_namespace.clone(),
             limits: spec.limits,
         };
-        let shared = ctx.renders.get(key, || render(root, &spec, ctx)).await?;
+        let shared = ctx.renders.get(key, || render(root, &spec, None, ctx)).await?;
         (*shared).clone()
     };
     if spec.decrypt.is_none()
@@ -821,24 +847,17 @@ async fn build(
             m.name()
         )));
     }
-    // Flux's Kustomization-level overrides, applied on top of the build as Flux does.
-    let spec_value = serde_json::to_value(&ks.spec).unwrap_or_default();
-    let overrides = json!({
-        "namespace": spec_value["targetNamespace"],
-        "namePrefix": spec_value["namePrefix"],
-        "nameSuffix": spec_value["nameSuffix"],
-        "images": spec_value["images"],
-        // v1 `patches`, with the deprecated `patchesStrategicMerge`/`patchesJson6902` translated.
-        "patches": ks.spec.all_patches(),
-        "commonMetadata": spec_value["commonMetadata"],
-        "components": spec_value["components"],
-    });
-    if overrides
-        .as_object()
-        .is_some_and(|o| o.values().all(serde_json::Value::is_null))
-    {
+    if no_overrides {
         return Ok(manifests);
     }
+    // Without a file of its own, the overrides apply on top of the shared render as Flux's
+    // generated file runs them; with one, only `commonMetadata` is left (Flux sets it after the
+    // build).
+    let overrides = if own_file {
+        json!({ "commonMetadata": overrides["commonMetadata"] })
+    } else {
+        overrides
+    };
     let origin = std::path::PathBuf::from(format!(
         "Kustomization/{}/{}",
         ks.namespace().unwrap_or_default(),

@@ -27,7 +27,7 @@ use std::sync::Arc;
 use ballast_core::{ManifestError, Origin};
 
 pub use limits::Limits;
-pub use plain::render_plain;
+pub use plain::{render_plain, render_with_overrides};
 pub use root::Root;
 pub use scope::{BuiltinScopes, Scope, Scopes};
 

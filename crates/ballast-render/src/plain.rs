@@ -73,6 +73,19 @@ impl Ignores {
 ///   none); cluster-scoped objects lose any namespace they carry;
 /// - a kind that `scopes` does not know and no CRD in the output defines is an error.
 pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Result<Vec<Manifest>, RenderError> {
+    render_with_overrides(root, spec, scopes, None)
+}
+
+/// [`render_plain`], with Flux's Kustomization-level `overrides` merged in memory into the
+/// kustomization file at `spec.path` when there is one ([`crate::kustomize::build_edited`]);
+/// a path without one renders as [`render_plain`] does (the caller applies the overrides on
+/// top, [`crate::kustomize::apply_overrides`]). Nothing in `root` is modified.
+pub fn render_with_overrides(
+    root: &Path,
+    spec: &RenderSpec,
+    scopes: &dyn Scopes,
+    overrides: Option<&Value>,
+) -> Result<Vec<Manifest>, RenderError> {
     let root = Root::new(root, spec.limits)?.with_decrypt(spec.decrypt.clone());
     let start = root.join(&spec.path);
     let start = start
@@ -102,7 +115,8 @@ pub fn render_plain(root: &Path, spec: &RenderSpec, scopes: &dyn Scopes) -> Resu
     let mut manifests = Vec::new();
     for file in &files {
         if file.is_dir() {
-            manifests.extend(crate::kustomize::build_in(&root, file)?);
+            let edit = overrides.filter(|_| *file == start);
+            manifests.extend(crate::kustomize::build_edited(&root, file, edit)?);
         } else {
             let rel = root.rel(file);
             let text = root.read(file)?;

@@ -1,19 +1,22 @@
 //! Flux fidelity of a Kustomization's overrides, `targetNamespace` above all: every case under
-//! `tests/fixtures/flux_overrides/<case>/` renders `repo/` as the controller does (the shared
-//! render of the path, then [`kustomize::apply_overrides`] with the Kustomization-level fields of
-//! `overrides.json`, `targetNamespace` as `namespace`, then [`plain::settle_namespaces`]) and
-//! must give, field for field, the objects in `expected.yaml`.
+//! `tests/fixtures/flux_overrides/<case>/` renders `repo/` as the controller does (without a
+//! kustomization file in `repo/`: the shared render of the path, then
+//! [`kustomize::apply_overrides`] with the Kustomization-level fields of `overrides.json`,
+//! `targetNamespace` as `namespace`; with one: [`render_with_overrides`], the fields merged into
+//! that file in memory, then `commonMetadata` on top; then [`plain::settle_namespaces`]) and must
+//! give, field for field, the objects in `expected.yaml`.
 //!
 //! `expected.yaml` is the reference's output, committed: `regen.sh` in that directory copies
 //! `repo/`, writes there the kustomization file Flux's kustomize-controller would write for those
 //! fields (`flux-kustomization.yaml`: the generated resource list, or the path's own file, with
-//! `namespace`, `namePrefix`, `nameSuffix` set and the patches appended) and runs the reference
+//! `namespace`, `namePrefix`, `nameSuffix` set, patches and components appended, images merged by
+//! name; `commonMetadata`, which Flux sets after the build, as a metadata-only `labels` entry) and runs the reference
 //! `kubectl kustomize` (kustomize v5.7.1) on it without network.
 
 use std::path::Path;
 
 use ballast_render::yaml::parse_stream;
-use ballast_render::{BuiltinScopes, RenderSpec, kustomize, plain, render_plain};
+use ballast_render::{BuiltinScopes, RenderSpec, kustomize, plain, render_plain, render_with_overrides};
 use serde_json::Value;
 
 fn key(v: &Value) -> String {
@@ -41,9 +44,17 @@ fn ballast(case: &Path) -> Vec<Value> {
         default_namespace: Some("default".into()),
         ..Default::default()
     };
-    let shared = render_plain(&repo, &spec, &BuiltinScopes).unwrap();
-    let mut out =
-        kustomize::apply_overrides(&repo, &repo, shared, &overrides, Path::new("Kustomization/flux/case")).unwrap();
+    let origin = Path::new("Kustomization/flux/case");
+    let mut out = if kustomize::kustomization_file(&repo).is_some() {
+        // The path's own file, with the overrides merged into it; Flux sets `commonMetadata`
+        // after the build.
+        let built = render_with_overrides(&repo, &spec, &BuiltinScopes, Some(&overrides)).unwrap();
+        let after = serde_json::json!({ "commonMetadata": overrides["commonMetadata"] });
+        kustomize::apply_overrides(&repo, &repo, built, &after, origin).unwrap()
+    } else {
+        let shared = render_plain(&repo, &spec, &BuiltinScopes).unwrap();
+        kustomize::apply_overrides(&repo, &repo, shared, &overrides, origin).unwrap()
+    };
     plain::settle_namespaces(&mut out, &BuiltinScopes).unwrap();
     sorted(out.into_iter().map(|m| m.object).collect())
 }
@@ -57,7 +68,7 @@ fn overrides_give_what_flux_gives() {
         .filter(|p| p.is_dir())
         .collect();
     cases.sort();
-    assert!(cases.len() >= 4, "cases under {}", dir.display());
+    assert!(cases.len() >= 8, "cases under {}", dir.display());
     let mut failed = Vec::new();
     for case in &cases {
         let expected = sorted(parse_stream(&std::fs::read_to_string(case.join("expected.yaml")).unwrap()).unwrap());

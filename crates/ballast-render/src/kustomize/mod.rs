@@ -155,16 +155,28 @@ pub fn build(root: &Path, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
 
 /// Builds the kustomization in `dir`, reading only files inside `root`, within its limits.
 pub fn build_in(root: &Root, dir: &Path) -> Result<Vec<Manifest>, RenderError> {
+    build_edited(root, dir, None)
+}
+
+/// Builds the kustomization in `dir` with Flux's Kustomization-level `overrides` (if any) merged
+/// into its top-level kustomization file in memory, as Flux's kustomize-controller writes them
+/// into that file before building (see [`merge_flux_overrides`]): they run in kustomize's one
+/// transformer order together with the file's own fields, after its own components. Nothing is
+/// written to disk; kustomizations the file includes are read as they are.
+pub fn build_edited(root: &Root, dir: &Path, overrides: Option<&Value>) -> Result<Vec<Manifest>, RenderError> {
     let mut stack = Vec::new();
     let mut declared = vars::Declared::default();
     let mut cfg = Config::default();
-    let mut resources = build_dir(root, dir, &mut stack, &mut declared, &mut cfg)?;
+    let mut resources = build_dir(root, dir, overrides, &mut stack, &mut declared, &mut cfg)?;
     let dir = root.confine(dir)?;
     let file = kustomization_file(&dir).ok_or_else(|| RenderError::PathNotFound(rel(root, &dir)))?;
     finish(&mut resources, &cfg).map_err(|m| err(root, &file, m))?;
     vars::crd_name_references(&declared.name_refs, &mut resources);
     vars::resolve(root, &declared.vars, &cfg.var_reference, &mut resources)?;
-    let k = read_kustomization(root, &file)?;
+    let mut k = read_kustomization(root, &file)?;
+    if let Some(o) = overrides {
+        merge_flux_overrides(&mut k, o);
+    }
     order::sort(root, &file, &k, &mut resources)?;
     resources
         .into_iter()
@@ -233,6 +245,52 @@ pub fn apply_overrides(
     out.into_iter()
         .map(|r| Manifest::new(r.obj, r.origin).map_err(RenderError::from))
         .collect()
+}
+
+/// Merges Flux's Kustomization-level `overrides` (`namespace` for `targetNamespace`,
+/// `namePrefix`, `nameSuffix`, `patches`, `components`, `images`) into the kustomization `k` as
+/// Flux's kustomize-controller does when the path has a kustomization file of its own:
+/// `namespace` replaces the file's, a non-empty `namePrefix`/`nameSuffix` replaces the file's,
+/// `patches` and `components` are appended after the file's own, and an image replaces the
+/// file's entry of the same `name` (else it is appended). Other keys (`commonMetadata`, applied
+/// after the build) are ignored.
+pub fn merge_flux_overrides(k: &mut Value, overrides: &Value) {
+    let Some(map) = k.as_object_mut() else {
+        return;
+    };
+    if let Some(ns) = overrides["namespace"].as_str() {
+        map.insert("namespace".into(), Value::String(ns.into()));
+    }
+    for field in ["namePrefix", "nameSuffix"] {
+        if let Some(v) = overrides[field].as_str().filter(|v| !v.is_empty()) {
+            map.insert(field.into(), Value::String(v.into()));
+        }
+    }
+    for field in ["patches", "components"] {
+        if let Some(add) = overrides[field].as_array().filter(|a| !a.is_empty()) {
+            let list = map.entry(field).or_insert_with(|| Value::Array(Vec::new()));
+            if !list.is_array() {
+                *list = Value::Array(Vec::new());
+            }
+            if let Some(list) = list.as_array_mut() {
+                list.extend(add.iter().cloned());
+            }
+        }
+    }
+    if let Some(add) = overrides["images"].as_array().filter(|a| !a.is_empty()) {
+        let list = map.entry("images").or_insert_with(|| Value::Array(Vec::new()));
+        if !list.is_array() {
+            *list = Value::Array(Vec::new());
+        }
+        if let Some(list) = list.as_array_mut() {
+            for image in add {
+                match list.iter_mut().find(|i| i["name"] == image["name"]) {
+                    Some(slot) => *slot = image.clone(),
+                    None => list.push(image.clone()),
+                }
+            }
+        }
+    }
 }
 
 /// The error for one kustomization file.
@@ -330,6 +388,7 @@ const MAPPING_LISTS: &[&str] = &[
 fn build_dir(
     root: &Root,
     dir: &Path,
+    overrides: Option<&Value>,
     stack: &mut Vec<PathBuf>,
     declared: &mut vars::Declared,
     acc_cfg: &mut Config,
@@ -348,7 +407,10 @@ fn build_dir(
             format!("cycle of kustomizations: {}", chain.join(" -> ")),
         ));
     }
-    let k = read_kustomization(root, &file)?;
+    let mut k = read_kustomization(root, &file)?;
+    if let Some(o) = overrides {
+        merge_flux_overrides(&mut k, o);
+    }
     if !stack.is_empty() && k["kind"].as_str() == Some("Component") {
         return Err(err(root, &file, "a Component can only be listed under components"));
     }
@@ -457,7 +519,7 @@ fn load_resources(
         for entry in strings(&k[key]) {
             let path = resolve(root, dir, &entry, file)?;
             if path.is_dir() {
-                out.extend(build_dir(root, &path, stack, declared, cfg)?);
+                out.extend(build_dir(root, &path, None, stack, declared, cfg)?);
             } else {
                 out.extend(load_file(root, &path)?);
             }

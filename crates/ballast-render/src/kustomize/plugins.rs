@@ -41,7 +41,7 @@ fn configs(
         })?;
         if path.is_dir() {
             let mut cfg = Config::default();
-            let built = super::build_dir(root, &path, stack, declared, &mut cfg)?;
+            let built = super::build_dir(root, &path, None, stack, declared, &mut cfg)?;
             out.extend(built.into_iter().map(|r| r.obj));
         } else {
             out.extend(super::load_file(root, &path)?.into_iter().map(|r| r.obj));
