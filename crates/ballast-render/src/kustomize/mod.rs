@@ -249,48 +249,64 @@ pub fn apply_overrides(
 
 /// Merges Flux's Kustomization-level `overrides` (`namespace` for `targetNamespace`,
 /// `namePrefix`, `nameSuffix`, `patches`, `components`, `images`) into the kustomization `k` as
-/// Flux's kustomize-controller does when the path has a kustomization file of its own:
-/// `namespace` replaces the file's, a non-empty `namePrefix`/`nameSuffix` replaces the file's,
-/// `patches` and `components` are appended after the file's own, and an image replaces the
-/// file's entry of the same `name` (else it is appended). Other keys (`commonMetadata`, applied
-/// after the build) are ignored.
+/// Flux's kustomize-controller does when the path has a kustomization file of its own: a
+/// `namespace`, `namePrefix` or `nameSuffix` given replaces the file's; `patches` and
+/// `components` are appended after the file's own; an image merges into the file's entry of the
+/// same `name` like an overlay (its `newName` if set, its `newTag` and `digest` together if
+/// either is set), else it is appended. Other keys (`commonMetadata`, which Flux sets after the
+/// build) are ignored.
 pub fn merge_flux_overrides(k: &mut Value, overrides: &Value) {
     let Some(map) = k.as_object_mut() else {
         return;
     };
-    if let Some(ns) = overrides["namespace"].as_str() {
-        map.insert("namespace".into(), Value::String(ns.into()));
-    }
-    for field in ["namePrefix", "nameSuffix"] {
-        if let Some(v) = overrides[field].as_str().filter(|v| !v.is_empty()) {
+    for field in ["namespace", "namePrefix", "nameSuffix"] {
+        if let Some(v) = overrides[field].as_str() {
             map.insert(field.into(), Value::String(v.into()));
         }
     }
     for field in ["patches", "components"] {
-        if let Some(add) = overrides[field].as_array().filter(|a| !a.is_empty()) {
-            let list = map.entry(field).or_insert_with(|| Value::Array(Vec::new()));
-            if !list.is_array() {
-                *list = Value::Array(Vec::new());
-            }
-            if let Some(list) = list.as_array_mut() {
-                list.extend(add.iter().cloned());
+        if let Some(add) = overrides[field].as_array().filter(|a| !a.is_empty())
+            && let Some(list) = list_mut(map, field)
+        {
+            list.extend(add.iter().cloned());
+        }
+    }
+    let Some(add) = overrides["images"].as_array().filter(|a| !a.is_empty()) else {
+        return;
+    };
+    let Some(list) = list_mut(map, "images") else {
+        return;
+    };
+    let set = |v: &Value| v.as_str().is_some_and(|s| !s.is_empty());
+    for image in add {
+        let Some(slot) = list.iter_mut().find(|i| i["name"] == image["name"]) else {
+            list.push(image.clone());
+            continue;
+        };
+        let Some(slot) = slot.as_object_mut() else {
+            continue;
+        };
+        if set(&image["newName"]) {
+            slot.insert("newName".into(), image["newName"].clone());
+        }
+        if set(&image["newTag"]) || set(&image["digest"]) {
+            for field in ["newTag", "digest"] {
+                match image.get(field).filter(|v| set(v)) {
+                    Some(v) => slot.insert(field.into(), v.clone()),
+                    None => slot.remove(field),
+                };
             }
         }
     }
-    if let Some(add) = overrides["images"].as_array().filter(|a| !a.is_empty()) {
-        let list = map.entry("images").or_insert_with(|| Value::Array(Vec::new()));
-        if !list.is_array() {
-            *list = Value::Array(Vec::new());
-        }
-        if let Some(list) = list.as_array_mut() {
-            for image in add {
-                match list.iter_mut().find(|i| i["name"] == image["name"]) {
-                    Some(slot) => *slot = image.clone(),
-                    None => list.push(image.clone()),
-                }
-            }
-        }
+}
+
+/// The list `field` of a kustomization, made an empty list when missing or not a list.
+fn list_mut<'a>(map: &'a mut serde_json::Map<String, Value>, field: &str) -> Option<&'a mut Vec<Value>> {
+    let list = map.entry(field).or_insert_with(|| Value::Array(Vec::new()));
+    if !list.is_array() {
+        *list = Value::Array(Vec::new());
     }
+    list.as_array_mut()
 }
 
 /// The error for one kustomization file.
