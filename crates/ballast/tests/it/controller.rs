@@ -404,7 +404,7 @@ fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
             (
                 "apps/demo/kustomization.yaml",
                 format!(
-                    "namespace: {ns}\nresources:\n- deploy.yaml\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\n"
+                    "namespace: {ns}\nnamePrefix: own-\nresources:\n- deploy.yaml\nconfigMapGenerator:\n- name: settings\n  literals:\n  - level=info\n"
                 ),
             ),
             ("apps/demo/deploy.yaml", deployment(&ns, "web", 1)),
@@ -415,11 +415,13 @@ fn flux_overrides_and_a_kustomize_overlay_in_the_source() {
         ],
     );
     served.apply_flux_objects(&ns);
+    // Written into the path's own file as Flux does: the patch names the Deployment as the file's
+    // resources do (it runs before the prefix), and `namePrefix` replaces the file's `own-`.
     let patch = serde_json::json!({"spec": {
         "components": ["../monitoring"],
         "namePrefix": "p-",
         "images": [{"name": "registry.invalid/app", "newTag": "2.0.0"}],
-        "patches": [{"target": {"kind": "Deployment"}, "patch": "- op: replace\n  path: /spec/replicas\n  value: 3\n"}],
+        "patches": [{"target": {"kind": "Deployment", "name": "web"}, "patch": "- op: replace\n  path: /spec/replicas\n  value: 3\n"}],
         "commonMetadata": {"labels": {"team": "blue"}},
     }});
     kubectl(&[
