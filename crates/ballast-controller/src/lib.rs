@@ -845,6 +845,9 @@ where
 }
 
 /// A watch of `api` with client-go's backoff, reporting its failures and recoveries to `health`.
+/// Objects come without `metadata.managedFields`: no reconciler reads them from a watch, and
+/// they are often the larger part of a custom resource whose status the controller writes,
+/// kept per object in every cache the watch fills.
 fn watched<K>(
     api: Api<K>,
     health: &watch_health::WatchHealth,
@@ -855,6 +858,7 @@ where
 {
     let health = health.clone();
     watcher(api, watcher::Config::default())
+        .modify(|o| o.meta_mut().managed_fields = None)
         .default_backoff()
         .inspect(move |event| match event {
             Ok(_) => health.succeeded(name),
