@@ -28,25 +28,12 @@ fn helm_repository(ns: &str, name: &str, url: &str, secret: Option<&str>) -> Str
     )
 }
 
-fn condition(obj: &Value, type_: &str) -> Option<(String, String, String)> {
-    let c = obj["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)?
-        .clone();
-    Some((
-        c["status"].as_str()?.to_string(),
-        c["reason"].as_str().unwrap_or("").to_string(),
-        c["message"].as_str().unwrap_or("").to_string(),
-    ))
-}
-
 /// Waits until `kind/name` has `Ready` with `status`; returns the object.
 fn wait_ready(kind: &str, ns: &str, name: &str, status: &str) -> Value {
     wait_for(&format!("{kind} {name} Ready={status}"), 60, || {
         let o = get(kind, Some(ns), name)?;
         let generation = o["metadata"]["generation"].as_i64();
-        let (s, _, _) = condition(&o, "Ready")?;
+        let (s, _, _) = condition_of(&o, "Ready")?;
         // ExternalArtifact's status has no observedGeneration (as Flux's).
         let observed = o["status"]["observedGeneration"].as_i64().or(generation);
         (s == status && observed == generation).then_some(o)
@@ -137,10 +124,10 @@ fn helm_repository_stores_the_index_with_and_without_basic_auth() {
         assert_eq!(digest, index_digest);
         let hex = index_digest.trim_start_matches("sha256:");
         assert_eq!(path, format!("helmrepository/{ns}/{name}/index-{hex}.yaml"));
-        let (s, reason, _) = condition(&o, "ArtifactInStorage").unwrap();
+        let (s, reason, _) = condition_of(&o, "ArtifactInStorage").unwrap();
         assert_eq!((s.as_str(), reason.as_str()), ("True", "Succeeded"));
-        assert!(condition(&o, "FetchFailed").is_none());
-        assert!(condition(&o, "Reconciling").is_none());
+        assert!(condition_of(&o, "FetchFailed").is_none());
+        assert!(condition_of(&o, "Reconciling").is_none());
         assert!(o["status"]["url"].as_str().unwrap().starts_with("file://"));
     }
     // The basic credentials reached the private server.
@@ -156,7 +143,7 @@ fn helm_repository_stores_the_index_with_and_without_basic_auth() {
 
     // Refused credentials: FetchFailed with a clear message, no password anywhere.
     let o = wait_ready("helmrepository", &ns, "wrong", "False");
-    let (s, reason, message) = condition(&o, "FetchFailed").unwrap();
+    let (s, reason, message) = condition_of(&o, "FetchFailed").unwrap();
     assert_eq!(
         (s.as_str(), reason.as_str()),
         ("True", "AuthenticationFailed"),
@@ -168,10 +155,10 @@ fn helm_repository_stores_the_index_with_and_without_basic_auth() {
     );
     assert!(o["status"]["artifact"].is_null());
     let o = wait_ready("helmrepository", &ns, "anonymous", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "AuthenticationFailed", "{message}");
     let o = wait_ready("helmrepository", &ns, "missing", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "AuthenticationFailed");
     assert!(
         message.contains(&format!("secret '{ns}/nowhere' not found")),
@@ -179,7 +166,7 @@ fn helm_repository_stores_the_index_with_and_without_basic_auth() {
     );
 
     let o = wait_ready("helmrepository", &ns, "badtls", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "AuthenticationFailed", "{message}");
     assert!(message.contains(&format!("certSecretRef '{ns}/badca'")), "{message}");
     assert!(!message.contains("not-a-certificate-7781"), "{message}");
@@ -222,15 +209,15 @@ fn helm_repository_of_type_oci_has_no_artifact() {
     // No registry listens there: type oci reads nothing until a HelmChart pulls a chart.
     let o = wait_ready("helmrepository", &ns, "charts", "True");
     assert!(o["status"]["artifact"].is_null(), "{o}");
-    assert!(condition(&o, "ArtifactInStorage").is_none());
-    let (_, _, message) = condition(&o, "Ready").unwrap();
+    assert!(condition_of(&o, "ArtifactInStorage").is_none());
+    let (_, _, message) = condition_of(&o, "Ready").unwrap();
     assert!(message.contains("type oci"), "{message}");
     let o = wait_ready("helmrepository", &ns, "nosecret", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("absent"), "{message}");
     let o = wait_ready("helmrepository", &ns, "tagged", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "URLInvalid", "{message}");
 }
 
@@ -323,7 +310,7 @@ fn oci_repository_by_tag_semver_and_digest_feeds_a_kustomization() {
     let hex = digest.trim_start_matches("sha256:");
     assert_eq!(path, format!("ocirepository/{ns}/bytag/{hex}.tgz"));
     assert_eq!(digest, sha256_file(&tgz100), "the chart layer, as pushed");
-    let (_, _, message) = condition(&o, "Ready").unwrap();
+    let (_, _, message) = condition_of(&o, "Ready").unwrap();
     assert!(message.contains(&revision), "{message}");
     let o = wait_ready("ocirepository", &ns, "bydigest", "True");
     assert_eq!(artifact(&o).1, d100, "a digest reference's revision is the digest");
@@ -342,7 +329,7 @@ fn oci_repository_by_tag_semver_and_digest_feeds_a_kustomization() {
 
     // Errors are clear; credentials never printed.
     let o = wait_ready("ocirepository", &ns, "notag", "False");
-    let (s, reason, message) = condition(&o, "FetchFailed").unwrap();
+    let (s, reason, message) = condition_of(&o, "FetchFailed").unwrap();
     assert_eq!(
         (s.as_str(), reason.as_str()),
         ("True", "OCIArtifactPullFailed"),
@@ -353,11 +340,11 @@ fn oci_repository_by_tag_semver_and_digest_feeds_a_kustomization() {
         "{message}"
     );
     let o = wait_ready("ocirepository", &ns, "baddigest", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "OCIArtifactPullFailed");
     assert!(message.contains(&zeros), "{message}");
     let o = wait_ready("ocirepository", &ns, "badcreds", "False");
-    let (_, reason, message) = condition(&o, "Ready").unwrap();
+    let (_, reason, message) = condition_of(&o, "Ready").unwrap();
     assert_eq!(reason, "AuthenticationFailed", "{message}");
     assert!(message.contains(&registry.host()), "{message}");
 
@@ -487,7 +474,7 @@ fn artifact_generator_splits_a_repository_into_external_artifacts() {
         r#"{"spec":{"sources":[{"alias":"monorepo","kind":"GitRepository","name":"mono"},{"alias":"b","kind":"Bucket","name":"x"}]}}"#,
     );
     let g = wait_ready("artifactgenerator", &ns, "split", "False");
-    let (s, reason, message) = condition(&g, "Stalled").unwrap();
+    let (s, reason, message) = condition_of(&g, "Stalled").unwrap();
     assert_eq!((s.as_str(), reason.as_str()), ("True", "InvalidSpec"));
     assert!(message.contains("kind Bucket is not supported yet"), "{message}");
     // A copy matching nothing names the pattern.
@@ -499,7 +486,7 @@ fn artifact_generator_splits_a_repository_into_external_artifacts() {
     );
     wait_for("a failing copy reported", 60, || {
         let g = get("artifactgenerator", Some(&ns), "split")?;
-        let (s, _, message) = condition(&g, "Ready")?;
+        let (s, _, message) = condition_of(&g, "Ready")?;
         (s == "False" && message.contains("nothing/**") && message.contains("matches no files")).then_some(())
     });
 }
@@ -557,7 +544,7 @@ fn oci_repository_ignore_layer_selector_and_suspend() {
 
     // A layer selector that matches nothing names the layers there are.
     let o = wait_ready("ocirepository", &ns, "wrongtype", "False");
-    let (_, reason, message) = condition(&o, "FetchFailed").unwrap();
+    let (_, reason, message) = condition_of(&o, "FetchFailed").unwrap();
     assert_eq!(reason, "OCIArtifactPullFailed");
     assert!(
         message.contains("no layer of type application/x-none")

@@ -41,21 +41,6 @@ fn helm_history(ns: &str, name: &str) -> Vec<Value> {
         .clone()
 }
 
-/// A condition (status, reason, message) of an object.
-fn condition(kind: &str, ns: &str, name: &str, type_: &str) -> Option<(String, String, String)> {
-    let o = get(kind, Some(ns), name)?;
-    let c = o["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)?
-        .clone();
-    Some((
-        c["status"].as_str()?.to_string(),
-        c["reason"].as_str().unwrap_or("").to_string(),
-        c["message"].as_str().unwrap_or("").to_string(),
-    ))
-}
-
 /// Waits until the HelmRelease satisfies `f`; on timeout, fails with its status and the
 /// controller's log.
 fn wait_hr(controller: &ControllerProcess, ns: &str, name: &str, what: &str, secs: u64, f: impl Fn(&Value) -> bool) {
@@ -132,7 +117,7 @@ fn git_chart_installs_upgrades_on_values_and_uninstalls_on_delete() {
     assert_eq!(st["history"][0]["status"], "deployed");
     assert_eq!(st["history"][0]["chartName"], "demo");
     assert_eq!(
-        condition("helmrelease", &ns, "demo", "Released").unwrap().1,
+        live_condition("helmrelease", &ns, "demo", "Released").unwrap().1,
         "InstallSucceeded"
     );
     let chart = get("helmchart", Some(&ns), &format!("{ns}-demo")).expect("the HelmChart made for it");
@@ -235,7 +220,7 @@ fn failed_upgrades_are_rolled_back_then_stall_with_a_clear_reason() {
         r#"{"spec":{"values":{"message":"bad","cmName":"Not_A_Valid_Name"}}}"#,
     );
     let (_, reason, message) = wait_for("Stalled after the retries", 120, || {
-        condition("helmrelease", &ns, "rb", "Stalled").filter(|(s, _, _)| s == "True")
+        live_condition("helmrelease", &ns, "rb", "Stalled").filter(|(s, _, _)| s == "True")
     });
     assert_eq!(reason, "RetriesExceeded");
     assert!(message.contains("Failed to upgrade after 2 attempt(s)"), "{message}");
@@ -244,7 +229,7 @@ fn failed_upgrades_are_rolled_back_then_stall_with_a_clear_reason() {
         message.contains("reconcile.fluxcd.io/resetAt"),
         "a way forward: {message}"
     );
-    let (s, reason, _) = condition("helmrelease", &ns, "rb", "Remediated").unwrap();
+    let (s, reason, _) = live_condition("helmrelease", &ns, "rb", "Remediated").unwrap();
     assert_eq!((s.as_str(), reason.as_str()), ("True", "RollbackSucceeded"));
     let (s, _) = ready("helmrelease", &ns, "rb").unwrap();
     assert_eq!(s, "False");
@@ -274,7 +259,7 @@ fn failed_upgrades_are_rolled_back_then_stall_with_a_clear_reason() {
     });
     // Stalled again; forceAt: one more upgrade is attempted.
     wait_for("Stalled again", 60, || {
-        condition("helmrelease", &ns, "rb", "Stalled").filter(|(s, _, _)| s == "True")
+        live_condition("helmrelease", &ns, "rb", "Stalled").filter(|(s, _, _)| s == "True")
     });
     let revision = latest(&helm_history(&ns, "rb"));
     kubectl(&[
@@ -301,7 +286,7 @@ fn failed_upgrades_are_rolled_back_then_stall_with_a_clear_reason() {
         get("configmap", Some(&ns), "rb").filter(|c| c["data"]["message"] == "fixed")
     });
     wait_for("Ready again", 30, || ready_true("helmrelease", &ns, "rb"));
-    assert!(condition("helmrelease", &ns, "rb", "Stalled").is_none());
+    assert!(live_condition("helmrelease", &ns, "rb", "Stalled").is_none());
 }
 
 #[test]
@@ -655,7 +640,7 @@ fn bad_repository_credentials_fail_clearly_without_the_password() {
         server.url
     ));
     let (_, reason, message) = wait_for("the HelmChart's fetch failure", 60, || {
-        condition("helmchart", &ns, &format!("{ns}-app"), "FetchFailed").filter(|(s, _, _)| s == "True")
+        live_condition("helmchart", &ns, &format!("{ns}-app"), "FetchFailed").filter(|(s, _, _)| s == "True")
     });
     assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("authentication failed"), "{message}");
@@ -722,7 +707,7 @@ fn oci_repository_charts_install_and_bad_credentials_fail_clearly() {
     assert_eq!(cm["data"]["message"], "from-oci");
     wait_for("Ready", 30, || ready_true("helmrelease", &ns, "oci-app"));
     let (_, reason, message) = wait_for("the denied fetch reported", 60, || {
-        condition("helmchart", &ns, &format!("{ns}-oci-denied"), "FetchFailed").filter(|(s, _, _)| s == "True")
+        live_condition("helmchart", &ns, &format!("{ns}-oci-denied"), "FetchFailed").filter(|(s, _, _)| s == "True")
     });
     assert_eq!(reason, "AuthenticationFailed");
     assert!(message.contains("authentication failed"), "{message}");
@@ -780,7 +765,7 @@ fn tests_run_when_enabled_and_a_suspended_release_is_left_on_delete() {
     let _controller = ControllerProcess::start(&ns, &[]);
     apply(&git_release(&ns, "tested", "  test:\n    enable: true\n"));
     wait_for("Ready", 90, || ready_true("helmrelease", &ns, "tested"));
-    let (s, reason, message) = condition("helmrelease", &ns, "tested", "TestSuccess").expect("TestSuccess");
+    let (s, reason, message) = live_condition("helmrelease", &ns, "tested", "TestSuccess").expect("TestSuccess");
     assert_eq!((s.as_str(), reason.as_str()), ("True", "TestSucceeded"), "{message}");
     assert!(
         get("configmap", Some(&ns), "tested-test").is_some(),
@@ -921,7 +906,7 @@ fn upgrade_force_recreates_and_cleanup_on_fail_deletes_what_a_failed_upgrade_cre
             }) && h["status"]["history"][0]["status"] == "failed"
         });
     }
-    let (_, _, message) = condition("helmrelease", &ns, "cleaned", "Released").unwrap();
+    let (_, _, message) = live_condition("helmrelease", &ns, "cleaned", "Released").unwrap();
     assert!(message.contains("Not_A_Valid_Name"), "{message}");
     assert!(
         get("configmap", Some(&ns), "kept-extra").is_some(),
@@ -972,7 +957,7 @@ fn jobs_schema_test_filters_and_orphan_uninstall_act_as_helm_and_ignored_fields_
     // disableSchemaValidation: a value the schema refuses is released.
     assert_eq!(get("configmap", Some(&ns), "opts").unwrap()["data"]["message"], "5");
     // test.filters: the excluded test never ran.
-    let (s, _, message) = condition("helmrelease", &ns, "opts", "TestSuccess").unwrap();
+    let (s, _, message) = live_condition("helmrelease", &ns, "opts", "TestSuccess").unwrap();
     assert_eq!(s, "True", "{message}");
     assert!(get("configmap", Some(&ns), "opts-test-a").is_some(), "test a ran");
     assert!(

@@ -46,18 +46,6 @@ fn latest_tag(ns: &str, policy: &str) -> Option<String> {
     p["status"]["latestRef"]["tag"].as_str().map(str::to_string)
 }
 
-fn condition(obj: &Value, type_: &str) -> Option<(String, String, String)> {
-    let c = obj["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)?;
-    Some((
-        c["status"].as_str()?.to_string(),
-        c["reason"].as_str()?.to_string(),
-        c["message"].as_str().unwrap_or("").to_string(),
-    ))
-}
-
 /// The Deployment as written in Git: commented, oddly indented, a quoted value elsewhere; only
 /// the marked value may change.
 fn deployment(ns: &str, image: &str) -> String {
@@ -227,7 +215,7 @@ spec:
         "main-10-def"
     );
     let numbers = get("imagepolicy", Some(&ns), "numbers").unwrap();
-    let (status, _, message) = condition(&numbers, "Ready").unwrap();
+    let (status, _, message) = condition_of(&numbers, "Ready").unwrap();
     assert_eq!(status, "True");
     assert!(
         message.contains("20260528-153652") && message.contains("skipped"),
@@ -245,7 +233,7 @@ spec:
     // Wrong password: reported, never shown.
     let denied = wait_for("denied scan reported", 60, || {
         let r = get("imagerepository", Some(&ns), "denied")?;
-        condition(&r, "Ready").filter(|c| c.0 == "False")
+        condition_of(&r, "Ready").filter(|c| c.0 == "False")
     });
     assert_eq!(denied.1, "AuthenticationFailed", "{denied:?}");
     assert!(
@@ -354,7 +342,7 @@ spec:
     );
     assert!(a["status"]["lastPushTime"].is_string());
     assert!(a["status"]["observedPolicies"].get("numbers").is_none(), "not selected");
-    assert_eq!(condition(&a, "Ready").unwrap().0, "True");
+    assert_eq!(condition_of(&a, "Ready").unwrap().0, "True");
 
     // The review automation pushed to its own branch; main's review/ is untouched.
     let review = wait_for("review branch pushed", 120, || {
@@ -775,15 +763,15 @@ spec:
     // lastPushCommit, so wait for a settled Ready rather than read it once.
     let a = wait_for("signed automation ready", 60, || {
         let a = get("imageupdateautomation", Some(&ns), "signed")?;
-        let ready = condition(&a, "Ready").is_some_and(|c| c.0 != "Unknown");
+        let ready = condition_of(&a, "Ready").is_some_and(|c| c.0 != "Unknown");
         (a["status"]["lastPushCommit"] == commit.as_str() && ready).then_some(a)
     });
-    assert_eq!(condition(&a, "Ready").unwrap().0, "True", "{a:#}");
+    assert_eq!(condition_of(&a, "Ready").unwrap().0, "True", "{a:#}");
 
     // A Secret without the key: reported by name, no secret value anywhere.
     let failed = wait_for("missing key reported", 120, || {
         let a = get("imageupdateautomation", Some(&ns), "unsigned")?;
-        condition(&a, "Ready").filter(|c| c.0 == "False")
+        condition_of(&a, "Ready").filter(|c| c.0 == "False")
     });
     assert!(failed.2.contains("git.asc") && failed.2.contains("nokey"), "{failed:?}");
     let shown = format!("{failed:?}{:?}", events(&ns));

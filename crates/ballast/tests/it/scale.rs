@@ -1,45 +1,8 @@
 use std::collections::BTreeMap;
 
-use ballast_testenv::git::GitRepo;
 use serde_json::Value;
 
 use crate::support::*;
-
-/// A Git repository published as a bare repository on disk (the controller reads it through
-/// `file://`, allowed with `--allow-file-sources`).
-struct Published {
-    repo: GitRepo,
-    bare: std::path::PathBuf,
-    _root: tempfile::TempDir,
-}
-
-impl Published {
-    fn new(files: &[(String, String)]) -> Self {
-        let repo = GitRepo::new();
-        for (path, text) in files {
-            repo.write(path, text);
-        }
-        repo.commit("apps");
-        let root = tempfile::tempdir().unwrap();
-        let bare = repo.publish(root.path(), "apps");
-        Published {
-            repo,
-            bare,
-            _root: root,
-        }
-    }
-
-    fn url(&self) -> String {
-        format!("file://{}", self.bare.display())
-    }
-
-    /// Commits what was written and pushes it; returns Flux's revision of it.
-    fn push(&self, message: &str) -> String {
-        let sha = self.repo.commit(message);
-        self.repo.push(&self.bare);
-        format!("main@sha1:{sha}")
-    }
-}
 
 fn git_repository(ns: &str, name: &str, url: &str, interval: &str) -> String {
     format!(
@@ -304,7 +267,9 @@ fn a_first_apply_and_a_push_read_only_what_they_must() {
         assert!(get("secret", Some(&ns), &format!("s{i}")).is_some());
     }
 
-    published.repo.write("apps/demo/cm-3.yaml", &configmap(&ns, "c3", "2"));
+    published
+        .repo()
+        .write("apps/demo/cm-3.yaml", &configmap(&ns, "c3", "2"));
     published.push("c3 is 2");
     request_sync(&ns, "push-1");
     wait_for("the push applied", 120, || {
@@ -323,9 +288,9 @@ fn a_first_apply_and_a_push_read_only_what_they_must() {
     let changed = ["c0", "c1", "c3"];
     for name in changed {
         let file = format!("apps/demo/cm-{}.yaml", &name[1..]);
-        published.repo.write(&file, &configmap(&ns, name, "3"));
+        published.repo().write(&file, &configmap(&ns, name, "3"));
     }
-    published.repo.write(
+    published.repo().write(
         "apps/demo/secret-2.yaml",
         &secret("s2").replace("key: value", "key: changed"),
     );
@@ -383,7 +348,9 @@ fn every_push_is_applied_through_the_source_trigger_alone() {
     });
     for i in 1..=5 {
         let value = i.to_string();
-        published.repo.write("apps/demo/cm.yaml", &configmap(&ns, "c", &value));
+        published
+            .repo()
+            .write("apps/demo/cm.yaml", &configmap(&ns, "c", &value));
         let revision = published.push(&format!("value {i}"));
         wait_for(&format!("push {i} ({revision}) applied"), 90, || {
             get("configmap", Some(&ns), "c").filter(|c| c["data"]["key"] == value.as_str())
@@ -473,9 +440,9 @@ fn three_hundred_apps_end_ready_and_a_push_changes_exactly_what_changed() {
     // One push: `a` of every third app changes, `b` of app 1 goes; nothing else moves.
     for a in (0..APPS).step_by(3) {
         let (path, text) = app_file(a, "a", "2");
-        published.repo.write(&path, &text);
+        published.repo().write(&path, &text);
     }
-    published.repo.remove("apps/app-001/b.yaml");
+    published.repo().remove("apps/app-001/b.yaml");
     let revision = published.push("every third app");
     wait_for("every app at the new revision", 1200, || {
         (ready_count(&ns, Some(&revision)) == APPS).then_some(())

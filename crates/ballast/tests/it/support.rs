@@ -416,3 +416,65 @@ fn a_panic_is_never_an_expected_refusal() {
     }
     .fails();
 }
+
+/// The condition `type_` of an object's status as (status, reason, message); the reason and
+/// message are empty when absent.
+pub fn condition_of(obj: &Value, type_: &str) -> Option<(String, String, String)> {
+    let c = obj["status"]["conditions"]
+        .as_array()?
+        .iter()
+        .find(|c| c["type"] == type_)?;
+    Some((
+        c["status"].as_str()?.to_string(),
+        c["reason"].as_str().unwrap_or("").to_string(),
+        c["message"].as_str().unwrap_or("").to_string(),
+    ))
+}
+
+/// [`condition_of`] the live object `kind` `ns/name`.
+pub fn live_condition(kind: &str, ns: &str, name: &str, type_: &str) -> Option<(String, String, String)> {
+    condition_of(&get(kind, Some(ns), name)?, type_)
+}
+
+/// A Git repository published as a bare repository on disk (the controller reads it through
+/// `file://`, allowed with `--allow-file-sources`), its first commit holding `files`.
+pub struct Published {
+    repo: ballast_testenv::git::GitRepo,
+    bare: PathBuf,
+    _root: tempfile::TempDir,
+}
+
+impl Published {
+    /// Writes `files` (path, text), commits and publishes them.
+    pub fn new<P: AsRef<str>>(files: &[(P, String)]) -> Self {
+        let repo = ballast_testenv::git::GitRepo::new();
+        for (path, text) in files {
+            repo.write(path.as_ref(), text);
+        }
+        repo.commit("apps");
+        let root = tempfile::tempdir().unwrap();
+        let bare = repo.publish(root.path(), "apps");
+        Published {
+            repo,
+            bare,
+            _root: root,
+        }
+    }
+
+    /// The repository the next [`Published::push`] commits in.
+    pub fn repo(&self) -> &ballast_testenv::git::GitRepo {
+        &self.repo
+    }
+
+    /// Its `file://` URL.
+    pub fn url(&self) -> String {
+        format!("file://{}", self.bare.display())
+    }
+
+    /// Commits what was written and pushes it; returns Flux's revision of it.
+    pub fn push(&self, message: &str) -> String {
+        let sha = self.repo.commit(message);
+        self.repo.push(&self.bare);
+        format!("main@sha1:{sha}")
+    }
+}

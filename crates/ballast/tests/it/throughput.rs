@@ -2,49 +2,15 @@
 //! while another waits, with `--concurrency 1`), and Kustomizations of one path and revision
 //! share one render.
 
-use ballast_testenv::git::GitRepo;
-
 use crate::support::*;
 
-/// A Git repository published as a bare repository on disk, read by the controller through
-/// `file://` (allowed in test controllers).
-struct Bare {
-    repo: GitRepo,
-    bare: std::path::PathBuf,
-    _root: tempfile::TempDir,
-}
-
-impl Bare {
-    fn new(files: &[(&str, String)]) -> Self {
-        let repo = GitRepo::new();
-        for (path, text) in files {
-            repo.write(path, text);
-        }
-        repo.commit("apps");
-        let root = tempfile::tempdir().unwrap();
-        let bare = repo.publish(root.path(), "apps");
-        Bare {
-            repo,
-            bare,
-            _root: root,
-        }
-    }
-
-    /// The GitRepository `apps` of `ns` over this repository.
-    fn source(&self, ns: &str) -> String {
-        format!(
-            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: apps\n  namespace: {ns}\n\
-             spec:\n  url: file://{}\n  interval: 1s\n  ref:\n    branch: main\n",
-            self.bare.display()
-        )
-    }
-
-    /// Commits and pushes; returns Flux's revision.
-    fn push(&self, message: &str) -> String {
-        let sha = self.repo.commit(message);
-        self.repo.push(&self.bare);
-        format!("main@sha1:{sha}")
-    }
+/// The GitRepository `apps` of `ns` over `published`, polled every second.
+fn source(published: &Published, ns: &str) -> String {
+    format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: apps\n  namespace: {ns}\n\
+         spec:\n  url: {}\n  interval: 1s\n  ref:\n    branch: main\n",
+        published.url()
+    )
 }
 
 /// A Kustomization of the GitRepository `apps` with extra `spec` lines (two-space indented).
@@ -55,26 +21,11 @@ fn kustomization(ns: &str, name: &str, path: &str, extra: &str) -> String {
     )
 }
 
-/// A condition (status, reason, message) of a Kustomization.
-fn condition(ns: &str, name: &str, type_: &str) -> Option<(String, String, String)> {
-    let o = get("kustomization", Some(ns), name)?;
-    let c = o["status"]["conditions"]
-        .as_array()?
-        .iter()
-        .find(|c| c["type"] == type_)?
-        .clone();
-    Some((
-        c["status"].as_str()?.to_string(),
-        c["reason"].as_str().unwrap_or("").to_string(),
-        c["message"].as_str().unwrap_or("").to_string(),
-    ))
-}
-
 #[test]
 fn a_health_wait_holds_no_worker() {
     install();
     let ns = namespace("tp-wait");
-    let bare = Bare::new(&[
+    let bare = Published::new(&[
         ("apps/a/cm.yaml", configmap(&ns, "a", "1")),
         ("apps/b/cm.yaml", configmap(&ns, "b", "1")),
         ("apps/c/cm.yaml", configmap(&ns, "c", "1")),
@@ -87,7 +38,7 @@ fn a_health_wait_holds_no_worker() {
     );
     apply(&format!(
         "{}---\n{}---\n{}",
-        bare.source(&ns),
+        source(&bare, &ns),
         kustomization(&ns, "a", "./apps/a", &gate),
         kustomization(&ns, "d", "./apps/d", "  dependsOn:\n  - name: a\n"),
     ));
@@ -98,12 +49,14 @@ fn a_health_wait_holds_no_worker() {
     wait_for("b Ready while a waits", 120, || {
         ready("kustomization", &ns, "b").filter(|(s, _)| s == "True")
     });
-    let (status, reason, message) = condition(&ns, "a", "Ready").expect("a has a Ready condition");
+    let (status, reason, message) =
+        live_condition("kustomization", &ns, "a", "Ready").expect("a has a Ready condition");
     assert!(
         status == "Unknown" && reason == "Progressing",
         "a: {status} {reason}: {message}"
     );
-    let (healthy, _, message) = condition(&ns, "a", "Healthy").expect("a has a Healthy condition");
+    let (healthy, _, message) =
+        live_condition("kustomization", &ns, "a", "Healthy").expect("a has a Healthy condition");
     assert_eq!(healthy, "Unknown", "{message}");
     assert!(message.contains("Running health checks for revision"), "{message}");
     let a = get("kustomization", Some(&ns), "a").unwrap();
@@ -124,13 +77,13 @@ fn a_health_wait_holds_no_worker() {
 
     // A new revision while `a` waits: the wait is cancelled, the revision applied, and `a`
     // waits again, for that revision.
-    bare.repo.write("apps/a/cm.yaml", &configmap(&ns, "a", "2"));
+    bare.repo().write("apps/a/cm.yaml", &configmap(&ns, "a", "2"));
     let revision = bare.push("a: 2");
     wait_for("a applied the new revision while waiting", 120, || {
         get("configmap", Some(&ns), "a").filter(|cm| cm["data"]["key"] == "2")
     });
     wait_for("a waits for the new revision's health", 120, || {
-        condition(&ns, "a", "Healthy").filter(|(s, _, m)| s == "Unknown" && m.contains(&revision))
+        live_condition("kustomization", &ns, "a", "Healthy").filter(|(s, _, m)| s == "Unknown" && m.contains(&revision))
     });
     // Drift while waiting is healed: the wait is cancelled and the full path runs.
     kubectl(&["delete", "configmap", "a", "-n", &ns]);
@@ -147,7 +100,7 @@ fn a_health_wait_holds_no_worker() {
         ready("kustomization", &ns, "a").filter(|(s, _)| s == "True")
     });
     assert_eq!(message, format!("Applied revision: {revision}"));
-    let (healthy, reason, _) = condition(&ns, "a", "Healthy").unwrap();
+    let (healthy, reason, _) = live_condition("kustomization", &ns, "a", "Healthy").unwrap();
     assert_eq!((healthy.as_str(), reason.as_str()), ("True", "Succeeded"));
     let a = get("kustomization", Some(&ns), "a").unwrap();
     assert_eq!(a["status"]["lastAppliedRevision"], a["status"]["lastAttemptedRevision"]);
@@ -168,9 +121,9 @@ fn a_health_wait_holds_no_worker() {
         message.contains("health check failed") && message.contains(&format!("ConfigMap/{ns}/never")),
         "{message}"
     );
-    let (_, reason, _) = condition(&ns, "c", "Ready").unwrap();
+    let (_, reason, _) = live_condition("kustomization", &ns, "c", "Ready").unwrap();
     assert_eq!(reason, "HealthCheckFailed");
-    let (healthy, reason, _) = condition(&ns, "c", "Healthy").unwrap();
+    let (healthy, reason, _) = live_condition("kustomization", &ns, "c", "Healthy").unwrap();
     assert_eq!((healthy.as_str(), reason.as_str()), ("False", "HealthCheckFailed"));
     assert!(get("configmap", Some(&ns), "c").is_some());
     drop(controller);
@@ -204,13 +157,13 @@ fn kustomizations_of_one_path_share_a_render() {
     let binding = "apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: readers\n\
                    roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: view\n\
                    subjects:\n- kind: ServiceAccount\n  name: default\n  namespace: default\n";
-    let bare = Bare::new(&[
+    let bare = Published::new(&[
         ("base/cm.yaml", base("1")),
         ("base/rb.yaml", binding.to_string()),
         ("other/cm.yaml", configmap(&ns, "other", "1")),
     ]);
     let tenants: Vec<String> = (0..4).map(|i| format!("{ns}-t{i}")).collect();
-    let mut docs = vec![bare.source(&ns)];
+    let mut docs = vec![source(&bare, &ns)];
     for (i, t) in tenants.iter().enumerate() {
         kubectl(&["create", "namespace", t]);
         docs.push(kustomization(
@@ -258,8 +211,8 @@ fn kustomizations_of_one_path_share_a_render() {
     assert_eq!(renders(&probe), 2);
 
     // A new revision: each path renders once more.
-    bare.repo.write("base/cm.yaml", &base("2"));
-    bare.repo.write("other/cm.yaml", &configmap(&ns, "other", "2"));
+    bare.repo().write("base/cm.yaml", &base("2"));
+    bare.repo().write("other/cm.yaml", &configmap(&ns, "other", "2"));
     let revision = bare.push("v2");
     all_at(&revision);
     for (i, t) in tenants.iter().enumerate() {
