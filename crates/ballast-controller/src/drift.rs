@@ -43,10 +43,23 @@ pub const OWNER_LABEL: &str = "kustomize.toolkit.fluxcd.io/name";
 /// The label helm (and Ballast's releases) put on every object of a release.
 pub const HELM_MANAGED_LABEL: &str = "app.kubernetes.io/managed-by=Helm";
 
+/// What is known of one object an owner applied (one entry per object, so that each object's
+/// reference is kept once here rather than once per fact).
+struct Tracked<K: kube::Resource<DynamicType = ()>> {
+    /// Its owner.
+    owner: KubeRef<K>,
+    /// Digest the live object should keep (the apply's answer), once applied by this process.
+    expected: Option<u64>,
+    /// What the field manager's fields held when the object was last seen as expected.
+    baseline: Option<u64>,
+    /// Digest of the desired object it was last applied from (see
+    /// [`DriftWatch::live_as_applied`]).
+    desired: Option<u64>,
+}
+
 struct State<K: kube::Resource<DynamicType = ()>> {
-    owner_of: HashMap<ObjectRef, KubeRef<K>>,
+    tracked: HashMap<ObjectRef, Tracked<K>>,
     owned_by: HashMap<KubeRef<K>, Vec<ObjectRef>>,
-    expected: HashMap<ObjectRef, u64>,
     /// Digest of each watched object's live state as its watch last saw it, and of what the
     /// field manager owns in it (the watches select only labelled objects, so this is bounded
     /// by what the owners applied).
@@ -55,11 +68,6 @@ struct State<K: kube::Resource<DynamicType = ()>> {
     /// Owners being reconciled: the last digest each of their objects showed meanwhile (`None`
     /// once deleted).
     held: HashMap<KubeRef<K>, HashMap<ObjectRef, Vec<Seen>>>,
-    /// What the field manager's fields held when the object was last seen as expected.
-    baseline: HashMap<ObjectRef, u64>,
-    /// Digest of the desired object each object was last applied from (see
-    /// [`DriftWatch::live_as_applied`]).
-    desired: HashMap<ObjectRef, u64>,
     /// Owners whose drift triggers are noted ([`DriftWatch::note`]): whether one was sent.
     notes: HashMap<KubeRef<K>, bool>,
 }
@@ -85,14 +93,11 @@ const HELD_STATES: usize = 8;
 impl<K: kube::Resource<DynamicType = ()>> Default for State<K> {
     fn default() -> Self {
         State {
-            owner_of: HashMap::new(),
+            tracked: HashMap::new(),
             owned_by: HashMap::new(),
-            expected: HashMap::new(),
             live: HashMap::new(),
             watching: HashSet::new(),
             held: HashMap::new(),
-            baseline: HashMap::new(),
-            desired: HashMap::new(),
             notes: HashMap::new(),
         }
     }
@@ -182,36 +187,37 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             let mut st = self.state.lock().unwrap_or_else(|p| p.into_inner());
             let keep: std::collections::HashSet<&ObjectRef> = objects.iter().collect();
             for old in st.owned_by.remove(&owner).unwrap_or_default() {
-                if st.owner_of.get(&old) == Some(&owner) && !keep.contains(&old) {
-                    st.owner_of.remove(&old);
-                    st.expected.remove(&old);
-                    st.baseline.remove(&old);
-                    st.desired.remove(&old);
+                if st.tracked.get(&old).is_some_and(|t| t.owner == owner) && !keep.contains(&old) {
+                    st.tracked.remove(&old);
                 }
             }
             for r in objects {
-                st.owner_of.insert(r.clone(), owner.clone());
+                // The apply's answer says what the manager's fields hold; else a state seen as
+                // applied does (one seen before this call, or later by the watch).
+                let seen = digests
+                    .get(r)
+                    .and_then(|d| st.live.get(r).filter(|(l, _)| l == d).and_then(|(_, o)| *o));
+                let t = st.tracked.entry(r.clone()).or_insert_with(|| Tracked {
+                    owner: owner.clone(),
+                    expected: None,
+                    baseline: None,
+                    desired: None,
+                });
+                t.owner = owner.clone();
                 // Without a new digest (not applied this time), the last known one still holds.
                 if let Some(d) = digests.get(r)
-                    && st.expected.insert(r.clone(), *d) != Some(*d)
+                    && t.expected.replace(*d) != Some(*d)
                 {
-                    st.baseline.remove(r);
-                    st.desired.remove(r);
+                    t.baseline = None;
+                    t.desired = None;
                 }
                 if let Some(d) = applied.desired.get(r) {
-                    st.desired.insert(r.clone(), *d);
+                    t.desired = Some(*d);
                 }
-                if digests.contains_key(r) {
-                    // The apply's answer says what the manager's fields hold; else a state seen
-                    // as applied does (one seen before this call, or later by the watch).
-                    let seen = st
-                        .live
-                        .get(r)
-                        .filter(|(l, _)| digests.get(r) == Some(l))
-                        .and_then(|(_, o)| *o);
-                    if let Some(b) = baselines.get(r).copied().or(seen) {
-                        st.baseline.insert(r.clone(), b);
-                    }
+                if digests.contains_key(r)
+                    && let Some(b) = baselines.get(r).copied().or(seen)
+                {
+                    t.baseline = Some(b);
                 }
                 let key = (r.group.clone(), r.version.clone(), r.kind.clone());
                 if st.watching.insert(key) {
@@ -252,7 +258,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
             let held = st.held.remove(owner).unwrap_or_default();
             let mut drifted = false;
             for (r, states) in held {
-                if st.owner_of.get(&r) == Some(owner) {
+                if st.tracked.get(&r).is_some_and(|t| &t.owner == owner) {
                     // In order: a state as expected sets the baseline the later ones are read by.
                     let last = states.into_iter().fold(false, |_, seen| judge(&mut st, &r, seen));
                     drifted |= last;
@@ -324,7 +330,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     /// change nothing. Answered from memory: no request.
     pub fn live_as_applied(&self, r: &ObjectRef, desired: u64) -> bool {
         let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-        st.desired.get(r) == Some(&desired) && st.in_sync(r)
+        st.tracked.get(r).and_then(|t| t.desired) == Some(desired) && st.in_sync(r)
     }
 
     /// The digest of object `r` as its watch last saw it, when it is in sync
@@ -347,10 +353,10 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
     fn missing_after_relist(&self, like: &ObjectRef) {
         let owners: HashSet<KubeRef<K>> = {
             let st = self.state.lock().unwrap_or_else(|p| p.into_inner());
-            st.owner_of
+            st.tracked
                 .iter()
-                .filter(|(r, _)| same_kind(r, like) && st.expected.contains_key(*r) && !st.live.contains_key(*r))
-                .map(|(_, o)| o.clone())
+                .filter(|(r, t)| same_kind(r, like) && t.expected.is_some() && !st.live.contains_key(*r))
+                .map(|(_, t)| t.owner.clone())
                 .collect()
         };
         for owner in owners {
@@ -389,7 +395,7 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
                     st.live.remove(&r);
                 }
             }
-            let Some(owner) = st.owner_of.get(&r).cloned() else {
+            let Some(owner) = st.tracked.get(&r).map(|t| t.owner.clone()) else {
                 return;
             };
             if let Some(held) = st.held.get_mut(&owner) {
@@ -445,8 +451,10 @@ impl<K: kube::Resource<DynamicType = ()> + 'static> DriftWatch<K> {
 impl<K: kube::Resource<DynamicType = ()>> State<K> {
     /// Object `r` is live as applied, or with its field manager's fields as then.
     fn in_sync(&self, r: &ObjectRef) -> bool {
-        match (self.expected.get(r), self.live.get(r)) {
-            (Some(e), Some((l, owned))) => e == l || owned.is_some_and(|o| self.baseline.get(r) == Some(&o)),
+        match (self.tracked.get(r), self.live.get(r)) {
+            (Some(t), Some((l, owned))) => {
+                t.expected == Some(*l) || (t.expected.is_some() && owned.is_some() && t.baseline == *owned)
+            }
             _ => false,
         }
     }
@@ -462,16 +470,14 @@ fn same_kind(a: &ObjectRef, b: &ObjectRef) -> bool {
 /// without one, wait for a sync. A state as expected becomes the baseline.
 fn judge<K: kube::Resource<DynamicType = ()>>(st: &mut State<K>, r: &ObjectRef, seen: Seen) -> bool {
     let Some((digest, owned)) = seen else { return true };
-    match st.expected.get(r) {
+    let Some(t) = st.tracked.get_mut(r) else { return false };
+    match t.expected {
         None => false,
-        Some(e) if *e == digest => {
-            match owned {
-                Some(o) => st.baseline.insert(r.clone(), o),
-                None => st.baseline.remove(r),
-            };
+        Some(e) if e == digest => {
+            t.baseline = owned;
             false
         }
-        Some(_) => owned.is_none() || st.baseline.get(r) != owned.as_ref(),
+        Some(_) => owned.is_none() || t.baseline != owned,
     }
 }
 
