@@ -189,7 +189,10 @@ fn other_managers_writes_wake_nothing_and_a_scale_is_still_healed() {
     wait_for("A's scale healed", 60, || {
         get("deployment", Some(&ns), "web").filter(|d| d["spec"]["replicas"] == 1)
     });
-    assert!(reconciles(&probe, "Kustomization", &ns, "a") > after);
+    // The reconcile is counted when it ends, after its apply put the replicas back.
+    wait_for("the heal counted as a reconcile of A", 60, || {
+        (reconciles(&probe, "Kustomization", &ns, "a") > after).then_some(())
+    });
 }
 
 /// `ballast_api_requests_total` of the controller at `probe`, by verb.
