@@ -944,8 +944,9 @@ impl WriteCheckout {
     }
 
     /// Makes [`WriteCheckout::push_rebasing`] push to `branch` instead of the checkout branch
-    /// (Flux's `git.push.branch`: a branch for review). That branch is then the checkout
-    /// branch plus the new commit, force-pushed as Flux does: it belongs to the automation.
+    /// (Flux's `git.push.branch`: a branch for review). That branch is then its own remote head
+    /// (or the checkout branch when the remote has no such branch yet) plus the new commit,
+    /// force-pushed as Flux does: it belongs to the automation.
     pub fn set_push_branch(&mut self, branch: &str) {
         self.push_branch = (branch != self.branch).then(|| branch.to_string());
     }
@@ -993,6 +994,23 @@ impl WriteCheckout {
     /// writes it).
     pub fn set_signer(&mut self, signer: CommitSigner) {
         self.signer = Some(signer);
+    }
+
+    /// True when the remote has `branch`.
+    fn remote_has_branch(&self, git: &Git, branch: &str) -> Result<bool, SourceError> {
+        let head = format!("refs/heads/{branch}");
+        let out = git.run_in(self.path(), &["ls-remote", "--heads", "origin", &head])?;
+        Ok(!out.is_empty())
+    }
+
+    /// Fetches the remote's `branch` and makes the work tree exactly its head (local edits and
+    /// untracked files dropped).
+    fn reset_to_remote(&self, git: &Git, branch: &str) -> Result<(), SourceError> {
+        let head = format!("refs/heads/{branch}");
+        git.run_in(self.path(), &["fetch", "--quiet", "origin", &head])?;
+        git.run_in(self.path(), &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
+        git.run_in(self.path(), &["clean", "--quiet", "-fdx"])?;
+        Ok(())
     }
 
     /// `git push` arguments before the refspec: the push options.
@@ -1070,7 +1088,9 @@ impl WriteCheckout {
     ///
     /// `apply` is called once per attempt, on a clean work tree at the branch head; the message
     /// is computed from its result by `message`. With [`WriteCheckout::set_push_branch`] the
-    /// commit goes to that branch instead (force-pushed, so never refused). Every push carries
+    /// commit goes to that branch instead (force-pushed, so never refused), and the edit is made
+    /// on that branch's remote head when it exists (as Flux does), so an update already pushed
+    /// there is not committed again. Every push carries
     /// the [`WriteCheckout::set_push_options`]; once the commit is pushed, the
     /// [`WriteCheckout::set_push_refspec`] is pushed too (once, never forced). Commits are
     /// signed when [`WriteCheckout::set_signer`] was called. The retry rule is
@@ -1096,13 +1116,20 @@ impl WriteCheckout {
         let mut push = vec!["push", force];
         push.extend(self.push_args());
         push.extend(["origin", spec.as_str()]);
+        // As Flux does, work on the push branch when the remote has it: a later run then finds
+        // its update already there and pushes nothing, instead of committing it again on top of
+        // the checkout branch (a new commit that a non-forced refspec push would be refused).
+        let base = match &self.push_branch {
+            Some(branch) if self.remote_has_branch(&git, branch)? => branch.as_str(),
+            _ => self.branch.as_str(),
+        };
+        if base != self.branch {
+            self.reset_to_remote(&git, base)?;
+        }
         let outcome = push_retrying(attempts, |attempt| {
             let mut run = || -> Result<PushAttempt<Pushed<T>, RebaseError<E>>, RebaseError<E>> {
                 if attempt > 0 {
-                    let branch = format!("refs/heads/{}", self.branch);
-                    git.run_in(self.path(), &["fetch", "--quiet", "origin", &branch])?;
-                    git.run_in(self.path(), &["reset", "--quiet", "--hard", "FETCH_HEAD"])?;
-                    git.run_in(self.path(), &["clean", "--quiet", "-fdx"])?;
+                    self.reset_to_remote(&git, base)?;
                 }
                 let edit = apply(self.path()).map_err(RebaseError::Edit)?;
                 let text = message(&edit).map_err(RebaseError::Edit)?;
@@ -1367,6 +1394,34 @@ mod tests {
         assert_eq!(sh(&remote, &["rev-parse", "main"]), main);
         assert_eq!(sh(&remote, &["log", "--format=%s", "-1", "image-updates"]), "review me");
         assert_eq!(sh(&remote, &["rev-parse", "image-updates^"]), main);
+    }
+
+    #[test]
+    fn a_second_run_to_a_push_branch_builds_on_it_and_pushes_nothing_already_there() {
+        let (tmp, source, options) = remote_and_checkout();
+        let remote = tmp.path().join("remote.git");
+        let run = |tag: &str| {
+            let mut checkout = checkout_for_write(&source, &options).unwrap();
+            checkout.set_push_branch("auto");
+            checkout.set_push_refspec("auto:refs/heads/review/auto").unwrap();
+            push_image(&checkout, tag, &format!("to {tag}"))
+        };
+        assert!(matches!(run("2.0.0"), Pushed::Commit { .. }));
+        let first = sh(&remote, &["rev-parse", "auto"]);
+        assert_eq!(sh(&remote, &["rev-parse", "review/auto"]), first);
+        // The same update again: already on the push branch, so no new commit and no push
+        // (starting again from `main` would commit it anew and the refspec push be refused).
+        assert!(matches!(run("2.0.0"), Pushed::Nothing));
+        assert_eq!(sh(&remote, &["rev-parse", "auto"]), first);
+        // A new update goes on top of the push branch, and the refspec fast-forwards.
+        assert!(matches!(run("2.1.0"), Pushed::Commit { .. }));
+        assert_eq!(sh(&remote, &["rev-parse", "auto^"]), first);
+        assert_eq!(
+            sh(&remote, &["rev-parse", "review/auto"]),
+            sh(&remote, &["rev-parse", "auto"])
+        );
+        let log = sh(&remote, &["log", "--format=%s", "auto"]);
+        assert_eq!(log.lines().collect::<Vec<_>>(), ["to 2.1.0", "to 2.0.0", "seed"]);
     }
 
     #[test]
