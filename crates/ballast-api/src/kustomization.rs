@@ -99,17 +99,18 @@ pub struct KustomizationSpec {
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub validation: Option<String>,
     /// Deprecated (v1beta1/v1beta2): strategic-merge patches, each a partial object naming its
-    /// target. Applied as `patches` entries without a target (see [`KustomizationSpec::all_patches`]).
+    /// target. Written into the kustomization's own `patchesStrategicMerge`, as Flux does (see
+    /// [`KustomizationSpec::legacy_strategic_merge`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patches_strategic_merge: Option<Vec<serde_json::Value>>,
-    /// Deprecated (v1beta1/v1beta2): JSON 6902 patches with their target. Applied as `patches`
-    /// entries with the same target.
+    /// Deprecated (v1beta1/v1beta2): JSON 6902 patches with their target. Written into the
+    /// kustomization's own `patchesJson6902` (see [`KustomizationSpec::legacy_json6902`]).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub patches_json6902: Option<Vec<Json6902Patch>>,
     /// Kustomize build metadata to add (v1). Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub build_metadata: Option<Vec<String>>,
-    /// Leave out components that are not in the source (v1). Not supported yet.
+    /// Leave out `components` that are not in the source (v1), instead of failing the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_missing_components: Option<bool>,
     /// CEL health checks for custom resources (v1). Not supported yet.
@@ -121,21 +122,27 @@ pub struct KustomizationSpec {
 }
 
 impl KustomizationSpec {
-    /// Every patch the spec asks for, in the form of v1 `patches` entries, in kustomize's order:
-    /// `patchesStrategicMerge` (no target: each names its object), then `patches`, then
-    /// `patchesJson6902` (the operations as a JSON document, with their target).
-    pub fn all_patches(&self) -> Option<Vec<serde_json::Value>> {
-        let mut out = Vec::new();
-        for p in self.patches_strategic_merge.iter().flatten() {
-            out.push(serde_json::json!({ "patch": p.to_string() }));
-        }
-        out.extend(self.patches.iter().flatten().cloned());
-        for p in self.patches_json6902.iter().flatten() {
-            let ops = serde_json::to_string(&p.patch).unwrap_or_default();
-            out.push(serde_json::json!({ "patch": ops, "target": p.target }));
-        }
-        let any = self.patches.is_some() || self.patches_strategic_merge.is_some() || self.patches_json6902.is_some();
-        any.then_some(out)
+    /// The deprecated `patchesStrategicMerge` as Flux's kustomize-controller writes them into the
+    /// kustomization file: each patch's JSON text (kustomize reads such a string as an inline
+    /// patch). `None` when the field is unset.
+    pub fn legacy_strategic_merge(&self) -> Option<Vec<serde_json::Value>> {
+        let list = self.patches_strategic_merge.as_ref()?;
+        Some(list.iter().map(|p| serde_json::Value::String(p.to_string())).collect())
+    }
+
+    /// The deprecated `patchesJson6902` as Flux's kustomize-controller writes them into the
+    /// kustomization file: the operations as one JSON text, with their target. `None` when the
+    /// field is unset.
+    pub fn legacy_json6902(&self) -> Option<Vec<serde_json::Value>> {
+        let list = self.patches_json6902.as_ref()?;
+        Some(
+            list.iter()
+                .map(|p| {
+                    let ops = serde_json::to_string(&p.patch).unwrap_or_default();
+                    serde_json::json!({ "patch": ops, "target": p.target })
+                })
+                .collect(),
+        )
     }
 }
 
@@ -267,25 +274,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn deprecated_patches_become_v1_patches_in_kustomize_order() {
+    fn deprecated_patches_keep_their_own_kustomize_fields() {
         let spec: KustomizationSpec = serde_json::from_value(serde_json::json!({
             "sourceRef": {"kind": "GitRepository", "name": "r"},
             "prune": true,
             "interval": "1m",
-            "patches": [{"patch": "- op: remove\n  path: /x", "target": {"kind": "A"}}],
             "patchesStrategicMerge": [{"apiVersion": "v1", "kind": "ConfigMap", "metadata": {"name": "c"}, "data": {"k": "v"}}],
             "patchesJson6902": [{"target": {"kind": "ConfigMap", "name": "c"}, "patch": [{"op": "add", "path": "/data/n", "value": "1"}]}],
         }))
         .unwrap();
-        let all = spec.all_patches().unwrap();
-        assert_eq!(all.len(), 3);
-        let sm: serde_json::Value = serde_json::from_str(all[0]["patch"].as_str().unwrap()).unwrap();
+        let sm = spec.legacy_strategic_merge().unwrap();
+        let sm: serde_json::Value = serde_json::from_str(sm[0].as_str().unwrap()).unwrap();
         assert_eq!(sm["data"]["k"], "v");
-        assert!(all[0].get("target").is_none());
-        assert_eq!(all[1]["target"]["kind"], "A");
-        let ops: serde_json::Value = serde_json::from_str(all[2]["patch"].as_str().unwrap()).unwrap();
+        let json = spec.legacy_json6902().unwrap();
+        let ops: serde_json::Value = serde_json::from_str(json[0]["patch"].as_str().unwrap()).unwrap();
         assert_eq!(ops, serde_json::json!([{"op": "add", "path": "/data/n", "value": "1"}]));
-        assert_eq!(all[2]["target"], serde_json::json!({"kind": "ConfigMap", "name": "c"}));
-        assert_eq!(KustomizationSpec::default().all_patches(), None);
+        assert_eq!(json[0]["target"], serde_json::json!({"kind": "ConfigMap", "name": "c"}));
+        assert_eq!(KustomizationSpec::default().legacy_strategic_merge(), None);
+        assert_eq!(KustomizationSpec::default().legacy_json6902(), None);
     }
 }

@@ -645,10 +645,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
             s.build_metadata.as_ref().is_some_and(|b| !b.is_empty()),
         ),
         (
-            "spec.ignoreMissingComponents",
-            s.ignore_missing_components == Some(true),
-        ),
-        (
             "spec.healthCheckExprs",
             s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()),
         ),
@@ -807,11 +803,18 @@ async fn build(
         "namePrefix": spec_value["namePrefix"],
         "nameSuffix": spec_value["nameSuffix"],
         "images": spec_value["images"],
-        // v1 `patches`, with the deprecated `patchesStrategicMerge`/`patchesJson6902` translated.
-        "patches": ks.spec.all_patches(),
+        "patches": spec_value["patches"],
+        // The deprecated fields go to kustomize's own deprecated fields, as Flux writes them, so
+        // they run at their own place in kustomize's order.
+        "patchesStrategicMerge": ks.spec.legacy_strategic_merge(),
+        "patchesJson6902": ks.spec.legacy_json6902(),
         "commonMetadata": spec_value["commonMetadata"],
         "components": spec_value["components"],
     });
+    let mut overrides = overrides;
+    if ks.spec.ignore_missing_components == Some(true) {
+        ballast_render::kustomize::drop_missing_components(&root.join(&spec.path), &mut overrides);
+    }
     let no_overrides = overrides
         .as_object()
         .is_some_and(|o| o.values().all(serde_json::Value::is_null));

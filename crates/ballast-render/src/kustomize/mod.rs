@@ -187,11 +187,13 @@ pub fn build_edited(root: &Root, dir: &Path, overrides: Option<&Value>) -> Resul
 /// Applies Flux's Kustomization-level overrides to rendered objects, as Flux does by writing them
 /// into the kustomization file at the Kustomization's path: `components` (relative to
 /// `base_dir`) first, then the transformers in the order kustomize runs them from one file:
-/// `patches` (strategic merge or JSON 6902 with targets), `namespace` (Flux's `targetNamespace`:
+/// the deprecated `patchesStrategicMerge`, `patches` (strategic merge or JSON 6902 with
+/// targets), `namespace` (Flux's `targetNamespace`:
 /// kustomize's namespace transformer, so besides `metadata.namespace` of every object kustomize
 /// takes as namespaced it renames `Namespace` objects, moves RoleBinding/ClusterRoleBinding
 /// subjects named `default`, APIService services and CRD conversion webhook services, and leaves
-/// the other cluster-scoped objects alone), `namePrefix`, `nameSuffix`, `images`, then
+/// the other cluster-scoped objects alone), `namePrefix`, `nameSuffix`, the deprecated
+/// `patchesJson6902`, `images`, then
 /// `commonMetadata` (labels and annotations on each object's metadata only). References to
 /// renamed objects follow. `origin` names the source of the overrides in errors.
 pub fn apply_overrides(
@@ -223,6 +225,8 @@ pub fn apply_overrides(
         "nameSuffix": overrides["nameSuffix"],
         "images": overrides["images"],
         "patches": overrides["patches"],
+        "patchesStrategicMerge": overrides["patchesStrategicMerge"],
+        "patchesJson6902": overrides["patchesJson6902"],
     });
     transform::apply_all(root, root, origin, &k, &mut out, &cfg)?;
     for field in ["labels", "annotations"] {
@@ -248,10 +252,11 @@ pub fn apply_overrides(
 }
 
 /// Merges Flux's Kustomization-level `overrides` (`namespace` for `targetNamespace`,
-/// `namePrefix`, `nameSuffix`, `patches`, `components`, `images`) into the kustomization `k` as
-/// Flux's kustomize-controller does when the path has a kustomization file of its own: a
-/// `namespace`, `namePrefix` or `nameSuffix` given replaces the file's; `patches` and
-/// `components` are appended after the file's own; an image merges into the file's entry of the
+/// `namePrefix`, `nameSuffix`, `patches`, the deprecated `patchesStrategicMerge` and
+/// `patchesJson6902`, `components`, `images`) into the kustomization `k` as Flux's
+/// kustomize-controller does when the path has a kustomization file of its own: a `namespace`,
+/// `namePrefix` or `nameSuffix` given replaces the file's; the patch lists and `components` are
+/// appended after the file's own; an image merges into the file's entry of the
 /// same `name` like an overlay (its `newName` if set, its `newTag` and `digest` together if
 /// either is set), else it is appended. Other keys (`commonMetadata`, which Flux sets after the
 /// build) are ignored.
@@ -264,7 +269,7 @@ pub fn merge_flux_overrides(k: &mut Value, overrides: &Value) {
             map.insert(field.into(), Value::String(v.into()));
         }
     }
-    for field in ["patches", "components"] {
+    for field in ["patches", "patchesStrategicMerge", "patchesJson6902", "components"] {
         if let Some(add) = overrides[field].as_array().filter(|a| !a.is_empty())
             && let Some(list) = list_mut(map, field)
         {
@@ -297,6 +302,16 @@ pub fn merge_flux_overrides(k: &mut Value, overrides: &Value) {
                 };
             }
         }
+    }
+}
+
+/// Flux's `ignoreMissingComponents`: leaves out of `overrides["components"]` every component
+/// that does not exist relative to `base_dir` (the Kustomization's path), as Flux does before
+/// writing the list into the kustomization file. A component that exists is kept, and is then
+/// confined to the source like any other.
+pub fn drop_missing_components(base_dir: &Path, overrides: &mut Value) {
+    if let Some(list) = overrides["components"].as_array_mut() {
+        list.retain(|c| c.as_str().is_some_and(|c| base_dir.join(c).exists()));
     }
 }
 
