@@ -79,7 +79,8 @@ pub struct KustomizationSpec {
     /// Kustomize components (paths relative to `path`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub components: Option<Vec<String>>,
-    /// Variable substitution after build. Not supported yet.
+    /// Variable substitution after build (`substitute`, `substituteFrom` ConfigMaps and Secrets),
+    /// as Flux does.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub post_build: Option<serde_json::Value>,
     /// Secret decryption: `provider: sops` with age keys (`*.agekey`) in `secretRef`.

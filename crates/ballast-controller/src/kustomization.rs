@@ -636,7 +636,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     let s = &ks.spec;
     let mut missing = Vec::new();
     for (field, set) in [
-        ("spec.postBuild", s.post_build.is_some()),
         ("spec.kubeConfig", s.kube_config.is_some()),
         ("spec.serviceAccountName", s.service_account_name.is_some()),
         ("spec.deletionPolicy", s.deletion_policy.is_some()),
@@ -777,8 +776,24 @@ async fn render(
 /// kustomization file (or a Kustomization without overrides) is rendered once per source
 /// revision and path, shared by the Kustomizations of that path ([`crate::render_cache`]; alone
 /// when it decrypts), and the overrides apply on top; a path with its own file is rendered for
-/// this Kustomization alone, with the overrides merged into that file in memory.
+/// this Kustomization alone, with the overrides merged into that file in memory. Last,
+/// `spec.postBuild`'s variables are substituted into every object, as Flux does after its build.
 async fn build(
+    ks: &Kustomization,
+    ctx: &Context,
+    root: &std::path::Path,
+    revision: &str,
+    ignore: Option<String>,
+) -> Result<Vec<Manifest>, ReconcileError> {
+    let mut manifests = build_with_overrides(ks, ctx, root, revision, ignore).await?;
+    if let Some(vars) = crate::post_build::variables(&ctx.client, ks).await? {
+        ballast_render::postbuild::substitute(&mut manifests, &vars, false)
+            .map_err(|e| ReconcileError::Build(e.to_string()))?;
+    }
+    Ok(manifests)
+}
+
+async fn build_with_overrides(
     ks: &Kustomization,
     ctx: &Context,
     root: &std::path::Path,

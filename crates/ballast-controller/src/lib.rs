@@ -72,6 +72,7 @@ pub mod leader;
 mod metrics;
 pub mod notification;
 pub mod oci_repository;
+pub mod post_build;
 pub mod render_cache;
 pub mod schedule;
 pub mod sealed_secret;

@@ -14,9 +14,11 @@
 
 pub mod decrypt;
 pub mod emit;
+pub mod envsubst;
 pub mod kustomize;
 pub mod limits;
 pub mod plain;
+pub mod postbuild;
 pub mod root;
 pub mod scope;
 pub mod yaml;
@@ -116,6 +118,14 @@ pub enum RenderError {
         /// File (and document) or object.
         file: PathBuf,
         /// Why; never a plaintext value.
+        message: String,
+    },
+    /// Flux's `postBuild` substitution failed on an object.
+    #[error("{object}: {message}")]
+    Substitute {
+        /// The object (`Kind/namespace/name`), or `postBuild` for the variables themselves.
+        object: PathBuf,
+        /// Why; never a variable's value.
         message: String,
     },
     /// A kustomization cannot be built.

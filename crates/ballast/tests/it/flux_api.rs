@@ -290,3 +290,78 @@ fn kubeconfig_env_is_a_list_of_files() {
         String::from_utf8_lossy(&out.stderr)
     );
 }
+
+#[test]
+fn post_build_substitutes_variables_from_the_spec_configmaps_and_secrets() {
+    let ns = namespace("api-postbuild");
+    let app = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-${{env}}\n  namespace: {ns}\ndata:\n  \
+         greeting: ${{greeting:=hello}}\n  region: ${{region}}\n  token: ${{token}}\n  literal: $${{kept}}\n  \
+         upper: ${{env^^}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\n  namespace: {ns}\n  \
+         annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n  run.sh: echo ${{region}} $$\n---\n\
+         apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: ${{replicas}}\n  \
+         selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      \
+         containers:\n      - name: web\n        image: nginx:${{tag:=1.27}}\n"
+    );
+    let repo = Repo::new(&[("app/app.yaml", app)]);
+    install();
+    let controller = ControllerProcess::start(&ns, &[]);
+    let ks = |name: &str, from: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
+             interval: 10m\n  retryInterval: 2s\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
+             postBuild:\n    substitute:\n      replicas: \"2\"\n      region: override\n    substituteFrom:\n{from}"
+        )
+    };
+    apply(&format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: cluster-vars\n  namespace: {ns}\ndata:\n  env: prod\n  region: eu-1\n---\n\
+         apiVersion: v1\nkind: Secret\nmetadata:\n  name: cluster-secrets\n  namespace: {ns}\nstringData:\n  token: s3cret-value\n---\n\
+         apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n{}",
+        ks(
+            "app",
+            "    - kind: ConfigMap\n      name: cluster-vars\n    - kind: Secret\n      name: cluster-secrets\n    \
+             - kind: ConfigMap\n      name: absent\n      optional: true\n"
+        ),
+        url = repo.url()
+    ));
+    let settings = wait_for("the substituted ConfigMap", 60, || {
+        get("configmap", Some(&ns), "settings-prod")
+    });
+    let data = &settings["data"];
+    assert_eq!(data["greeting"], "hello", "{settings}");
+    assert_eq!(data["region"], "override", "inline substitute wins: {settings}");
+    assert_eq!(data["token"], "s3cret-value", "from the Secret: {settings}");
+    assert_eq!(data["literal"], "${kept}", "$$ escapes: {settings}");
+    assert_eq!(data["upper"], "PROD");
+    let script = get("configmap", Some(&ns), "script").unwrap();
+    assert_eq!(script["data"]["run.sh"], "echo ${region} $$", "disabled: left alone");
+    let web = get("deployment", Some(&ns), "web").unwrap();
+    assert_eq!(web["spec"]["replicas"], 2, "a substituted number is a number");
+    assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
+    wait_for("Ready", 30, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
+
+    // A required source of variables that is missing fails the build, naming it; nothing is
+    // applied or pruned; once it exists the Kustomization becomes Ready.
+    apply(&ks("strict", "    - kind: ConfigMap\n      name: later\n"));
+    let (_, message) = wait_for("the missing ConfigMap reported", 60, || {
+        ready("kustomization", &ns, "strict").filter(|(s, _)| s == "False")
+    });
+    assert!(message.contains("ConfigMap/later"), "{message}");
+    assert!(get("configmap", Some(&ns), "settings-").is_none());
+    apply(&format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: later\n  namespace: {ns}\ndata:\n  env: staging\n"
+    ));
+    wait_for("the ConfigMap of the second Kustomization", 60, || {
+        get("configmap", Some(&ns), "settings-staging")
+    });
+    wait_for("Ready once the variables exist", 60, || {
+        ready("kustomization", &ns, "strict").filter(|(s, _)| s == "True")
+    });
+    // The Secret's value is in no event and in no line of the controller's log.
+    assert!(events(&ns).iter().all(|(_, m)| !m.contains("s3cret-value")));
+    assert!(!controller.log().contains("s3cret-value"));
+    drop(repo.repo);
+}
