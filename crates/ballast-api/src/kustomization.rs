@@ -92,7 +92,9 @@ pub struct KustomizationSpec {
     /// Impersonate a service account. Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub service_account_name: Option<String>,
-    /// `MirrorPrune`, `Delete`, `WaitForTermination`, `Orphan`. Not supported yet.
+    /// What deleting the Kustomization does to its objects: `MirrorPrune` (the default: delete
+    /// them when `prune` is true), `Delete`, `WaitForTermination` (delete and wait until they are
+    /// gone, up to `timeout`), `Orphan` (leave them).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub deletion_policy: Option<String>,
     /// Deprecated (v1beta1/v1beta2): `client`, `server`, `none`. Accepted and ignored, with a

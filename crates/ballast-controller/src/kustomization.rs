@@ -638,7 +638,12 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     for (field, set) in [
         ("spec.kubeConfig", s.kube_config.is_some()),
         ("spec.serviceAccountName", s.service_account_name.is_some()),
-        ("spec.deletionPolicy", s.deletion_policy.is_some()),
+        (
+            "spec.deletionPolicy (MirrorPrune, Delete, WaitForTermination or Orphan)",
+            s.deletion_policy
+                .as_deref()
+                .is_some_and(|p| !matches!(p, "MirrorPrune" | "Delete" | "WaitForTermination" | "Orphan")),
+        ),
         (
             "spec.buildMetadata",
             s.build_metadata.as_ref().is_some_and(|b| !b.is_empty()),
@@ -1013,14 +1018,63 @@ async fn report_changes(ks: &Kustomization, ctx: &Context, changes: &ChangeSet, 
     .await;
 }
 
-/// Deleting a Kustomization: with `prune: true`, delete what it applied; then let it go.
+/// Whether deleting `ks` deletes what it applied, by Flux's `spec.deletionPolicy`:
+/// `MirrorPrune` (the default) follows `prune`, `Delete` and `WaitForTermination` always delete,
+/// `Orphan` (or any other value) never does; a suspended Kustomization never deletes.
+fn deletes_on_deletion(ks: &Kustomization) -> bool {
+    if ks.spec.suspend == Some(true) {
+        return false;
+    }
+    match ks.spec.deletion_policy.as_deref().unwrap_or("MirrorPrune") {
+        "MirrorPrune" => ks.spec.prune,
+        "Delete" | "WaitForTermination" => true,
+        _ => false,
+    }
+}
+
+/// `spec.deletionPolicy: WaitForTermination`: waits (every 2 s, up to the Kustomization's
+/// timeout) until none of `deleted` exists any more (an object there without a deletion
+/// timestamp is another one, created since). On timeout, a warning event; the finalizer goes
+/// anyway, as Flux does.
+async fn wait_for_termination(ks: &Kustomization, ctx: &Context, deleted: &[ObjectRef]) {
+    let text = ks.spec.timeout.as_deref().unwrap_or(&ks.spec.interval);
+    let timeout = schedule::interval(Some(text), Duration::from_secs(600));
+    let deadline = tokio::time::Instant::now() + timeout;
+    loop {
+        let mut left = Vec::new();
+        for r in deleted {
+            match ctx.cluster.get(r).await {
+                Ok(Some(live)) if live.pointer("/metadata/deletionTimestamp").is_some() => left.push(r.to_string()),
+                Ok(_) => {}
+                Err(e) => left.push(format!("{r} ({e})")),
+            }
+        }
+        if left.is_empty() {
+            return;
+        }
+        if tokio::time::Instant::now() >= deadline {
+            let note = format!(
+                "failed to wait for resources termination ({} after {timeout:?}): {}",
+                left.len(),
+                left.join(", ")
+            );
+            ctx.event(ks, EventType::Warning, "TerminationTimeout", &note).await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_secs(2)).await;
+    }
+}
+
+/// Deleting a Kustomization: delete what it applied when its `deletionPolicy` says so (see
+/// [`deletes_on_deletion`]), waiting for the objects to be gone with `WaitForTermination`; then
+/// let it go.
 async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -> Result<Action, ReconcileError> {
     if !ks.finalizers().iter().any(|f| f == FINALIZER) {
         return Ok(Action::await_change());
     }
     let status = ks.status.clone().unwrap_or_default();
     let inventory = inventory_of(&status);
-    if ks.spec.prune && ks.spec.suspend != Some(true) && !inventory.is_empty() {
+    if deletes_on_deletion(ks) && !inventory.is_empty() {
         // Deleting the Kustomization asks for all of it to go: no deletion budget; protected
         // objects (CRDs with custom resources, Namespaces holding others' objects) still stay.
         let options = ApplyOptions {
@@ -1039,6 +1093,15 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
             Ok(changes) => {
                 let deleted: Vec<String> = changes.entries.iter().map(|e| e.to_string()).collect();
                 ctx.event(ks, EventType::Normal, "Pruned", &deleted.join("\n")).await;
+                if ks.spec.deletion_policy.as_deref() == Some("WaitForTermination") {
+                    let gone: Vec<_> = changes
+                        .entries
+                        .iter()
+                        .filter(|e| e.change == Change::Deleted)
+                        .map(|e| e.object.clone())
+                        .collect();
+                    wait_for_termination(ks, ctx, &gone).await;
+                }
                 // Protected objects stay in the cluster; with the Kustomization gone, nothing
                 // owns them any more: say so loudly.
                 let kept = kept_lines(&changes);

@@ -365,3 +365,96 @@ fn post_build_substitutes_variables_from_the_spec_configmaps_and_secrets() {
     assert!(!controller.log().contains("s3cret-value"));
     drop(repo.repo);
 }
+
+#[test]
+fn deletion_policy_decides_what_deleting_a_kustomization_deletes() {
+    let ns = namespace("api-delpolicy");
+    let held = format!(
+        "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: held\n  namespace: {ns}\n  finalizers:\n  - example.com/hold\ndata:\n  key: git\n"
+    );
+    let repo = Repo::new(&[
+        ("mirror/a.yaml", configmap(&ns, "mirror", "git")),
+        ("orphan/a.yaml", configmap(&ns, "orphan", "git")),
+        ("delete/a.yaml", configmap(&ns, "delete", "git")),
+        ("wait/a.yaml", held),
+    ]);
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let ks = |name: &str, prune: bool, policy: &str| {
+        let policy = if policy.is_empty() {
+            String::new()
+        } else {
+            format!("  deletionPolicy: {policy}\n")
+        };
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
+             interval: 10m\n  timeout: 2m\n  path: ./{name}\n  prune: {prune}\n  sourceRef:\n    kind: GitRepository\n    name: app\n{policy}"
+        )
+    };
+    apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n{}---\n{}---\n{}---\n{}",
+        ks("mirror", false, ""),
+        ks("orphan", true, "Orphan"),
+        ks("delete", false, "Delete"),
+        ks("wait", false, "WaitForTermination"),
+        url = repo.url()
+    ));
+    for name in ["mirror", "orphan", "delete", "wait"] {
+        wait_for("Ready", 60, || {
+            ready("kustomization", &ns, name).filter(|(s, _)| s == "True")
+        });
+    }
+    assert!(get("configmap", Some(&ns), "held").is_some());
+    kubectl(&[
+        "delete",
+        "kustomization",
+        "mirror",
+        "orphan",
+        "delete",
+        "wait",
+        "-n",
+        &ns,
+        "--wait=false",
+    ]);
+    for name in ["mirror", "orphan", "delete"] {
+        wait_for("the Kustomization gone", 60, || {
+            get("kustomization", Some(&ns), name).is_none().then_some(())
+        });
+    }
+    assert!(
+        get("configmap", Some(&ns), "mirror").is_some(),
+        "MirrorPrune without prune keeps"
+    );
+    assert!(
+        get("configmap", Some(&ns), "orphan").is_some(),
+        "Orphan keeps even with prune"
+    );
+    wait_for("Delete deletes even without prune", 30, || {
+        get("configmap", Some(&ns), "delete").is_none().then_some(())
+    });
+    // WaitForTermination: the ConfigMap is terminating but held by its finalizer, and the
+    // Kustomization waits for it.
+    wait_for("the held ConfigMap terminating", 30, || {
+        get("configmap", Some(&ns), "held").filter(|c| c["metadata"]["deletionTimestamp"].is_string())
+    });
+    std::thread::sleep(std::time::Duration::from_secs(3));
+    assert!(
+        get("kustomization", Some(&ns), "wait").is_some(),
+        "the Kustomization went before its object terminated"
+    );
+    kubectl(&[
+        "patch",
+        "configmap",
+        "held",
+        "-n",
+        &ns,
+        "--type=merge",
+        "-p",
+        "{\"metadata\":{\"finalizers\":null}}",
+    ]);
+    wait_for("the waiting Kustomization gone once its object is", 30, || {
+        get("kustomization", Some(&ns), "wait").is_none().then_some(())
+    });
+    drop(repo.repo);
+}
