@@ -47,6 +47,8 @@ pub struct Context {
     pub own_namespace: String,
     /// Accept GitRepositories with `file://` URLs.
     pub allow_file_sources: bool,
+    /// ServiceAccount a Kustomization without `spec.serviceAccountName` acts as.
+    pub default_service_account: Option<String>,
     /// Largest Git tree accepted, in bytes.
     pub max_artifact_size: u64,
     /// Files made by chart sources (`HelmChart`, `OCIRepository`), under `<cache>/artifacts`,
@@ -105,6 +107,7 @@ impl Context {
             prune_budget: ballast_apply::PruneBudget::default(),
             own_namespace: "flux-system".into(),
             allow_file_sources: false,
+            default_service_account: None,
             max_artifact_size: ballast_source::DEFAULT_MAX_ARTIFACT_SIZE,
             index_cache: std::sync::Arc::new(ballast_source::IndexCache::new(64)),
             source_mirrors: Default::default(),

@@ -520,7 +520,10 @@ async fn run(
         live_as_applied,
         ..Default::default()
     };
-    let applier = Applier::new(&ctx.cluster, options);
+    // As the Kustomization's ServiceAccount, if it names one (or the controller's default).
+    let account = crate::tenant::account(ctx, ks.spec.service_account_name.as_deref());
+    let cluster = crate::tenant::cluster(ctx, &ks.namespace().unwrap_or_default(), account).await?;
+    let applier = Applier::new(&cluster, options);
     // Every object checked and planned before the first write.
     let prepared = applier
         .prepare(&manifests)
@@ -596,7 +599,7 @@ async fn run(
         return Ok(Ran::Done(revision, note));
     }
     // One look now; a wait, if needed, goes on off the worker.
-    let report = Waiter::new(&ctx.cluster).wait(&refs, Duration::ZERO).await;
+    let report = Waiter::new(&cluster).wait(&refs, Duration::ZERO).await;
     if report.all_healthy() {
         mark_healthy(status, ks.meta().generation);
         return Ok(Ran::Done(revision, note));
@@ -637,7 +640,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
     let mut missing = Vec::new();
     for (field, set) in [
         ("spec.kubeConfig", s.kube_config.is_some()),
-        ("spec.serviceAccountName", s.service_account_name.is_some()),
         (
             "spec.deletionPolicy (MirrorPrune, Delete, WaitForTermination or Orphan)",
             s.deletion_policy
@@ -1036,14 +1038,19 @@ fn deletes_on_deletion(ks: &Kustomization) -> bool {
 /// timeout) until none of `deleted` exists any more (an object there without a deletion
 /// timestamp is another one, created since). On timeout, a warning event; the finalizer goes
 /// anyway, as Flux does.
-async fn wait_for_termination(ks: &Kustomization, ctx: &Context, deleted: &[ObjectRef]) {
+async fn wait_for_termination(
+    ks: &Kustomization,
+    ctx: &Context,
+    cluster: &ballast_kube::Cluster,
+    deleted: &[ObjectRef],
+) {
     let text = ks.spec.timeout.as_deref().unwrap_or(&ks.spec.interval);
     let timeout = schedule::interval(Some(text), Duration::from_secs(600));
     let deadline = tokio::time::Instant::now() + timeout;
     loop {
         let mut left = Vec::new();
         for r in deleted {
-            match ctx.cluster.get(r).await {
+            match cluster.get(r).await {
                 Ok(Some(live)) if live.pointer("/metadata/deletionTimestamp").is_some() => left.push(r.to_string()),
                 Ok(_) => {}
                 Err(e) => left.push(format!("{r} ({e})")),
@@ -1074,7 +1081,19 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
     }
     let status = ks.status.clone().unwrap_or_default();
     let inventory = inventory_of(&status);
-    if deletes_on_deletion(ks) && !inventory.is_empty() {
+    let account = crate::tenant::account(ctx, ks.spec.service_account_name.as_deref());
+    let cluster = match crate::tenant::cluster(ctx, &ks.namespace().unwrap_or_default(), account).await {
+        Ok(cluster) => Some(cluster),
+        Err(e) if deletes_on_deletion(ks) && !inventory.is_empty() => {
+            // As Flux does when the account is gone: say what stays, and let the object go.
+            let left: Vec<String> = inventory.entries.iter().map(|e| e.id.clone()).collect();
+            let note = format!("unable to prune objects ({e}):\n{}", left.join("\n"));
+            ctx.event(ks, EventType::Warning, "PruneFailed", &note).await;
+            None
+        }
+        Err(_) => None,
+    };
+    if let Some(cluster) = cluster.filter(|_| deletes_on_deletion(ks) && !inventory.is_empty()) {
         // Deleting the Kustomization asks for all of it to go: no deletion budget; protected
         // objects (CRDs with custom resources, Namespaces holding others' objects) still stay.
         let options = ApplyOptions {
@@ -1089,7 +1108,7 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
                 == Some("true"),
             ..Default::default()
         };
-        match Applier::new(&ctx.cluster, options).apply(&[], &inventory).await {
+        match Applier::new(&cluster, options).apply(&[], &inventory).await {
             Ok(changes) => {
                 let deleted: Vec<String> = changes.entries.iter().map(|e| e.to_string()).collect();
                 ctx.event(ks, EventType::Normal, "Pruned", &deleted.join("\n")).await;
@@ -1100,7 +1119,7 @@ async fn finalize(ks: &Kustomization, api: &Api<Kustomization>, ctx: &Context) -
                         .filter(|e| e.change == Change::Deleted)
                         .map(|e| e.object.clone())
                         .collect();
-                    wait_for_termination(ks, ctx, &gone).await;
+                    wait_for_termination(ks, ctx, &cluster, &gone).await;
                 }
                 // Protected objects stay in the cluster; with the Kustomization gone, nothing
                 // owns them any more: say so loudly.

@@ -81,6 +81,7 @@ pub mod source_mirror;
 mod status;
 pub mod sync_gate;
 pub mod sync_window;
+pub mod tenant;
 pub mod watch_health;
 
 use std::net::SocketAddr;
@@ -129,6 +130,9 @@ pub struct ControllerOptions {
     /// Accept GitRepositories with `file://` URLs (refused by default: they read this machine's
     /// files).
     pub allow_file_sources: bool,
+    /// ServiceAccount a Kustomization without `spec.serviceAccountName` acts as (`None`: the
+    /// controller itself).
+    pub default_service_account: Option<String>,
     /// Largest Git tree accepted, in bytes.
     pub max_artifact_size: u64,
     /// A watch failing this long makes `/readyz` fail.
@@ -232,6 +236,7 @@ pub async fn run(cluster: Cluster, options: ControllerOptions) -> Result<(), Con
         health.clone(),
     );
     ctx.allow_file_sources = options.allow_file_sources;
+    ctx.default_service_account = options.default_service_account.clone();
     ctx.source_mirrors = Arc::new(options.source_mirrors.clone());
     ctx.max_artifact_size = options.max_artifact_size;
     ctx.prune_budget = options.prune_budget;

@@ -153,6 +153,34 @@ impl Cluster {
         }
     }
 
+    /// The same cluster (shared discovery, counters and flow control) with every request sent as
+    /// `user` in `groups`, through Kubernetes impersonation (`Impersonate-User`,
+    /// `Impersonate-Group`): the API server authorizes each request as that user, so it can do
+    /// no more than that user's RBAC allows. The credentials must be allowed to `impersonate`.
+    pub fn impersonating(&self, user: &str, groups: &[String]) -> Result<Cluster, KubeError> {
+        use http::header::{HeaderName, HeaderValue};
+        let value = |v: &str| {
+            HeaderValue::from_str(v)
+                .map_err(|_| KubeError::Connect(format!("cannot impersonate {v:?}: not a header value")))
+        };
+        let mut headers = vec![(HeaderName::from_static("impersonate-user"), value(user)?)];
+        for g in groups {
+            headers.push((HeaderName::from_static("impersonate-group"), value(g)?));
+        }
+        let base = self.client.clone();
+        let service = tower::service_fn(move |mut request: http::Request<kube::client::Body>| {
+            let base = base.clone();
+            for (name, value) in &headers {
+                request.headers_mut().append(name.clone(), value.clone());
+            }
+            async move { base.send(request).await }
+        });
+        Ok(Cluster {
+            client: Client::new(service, self.default_namespace.clone()),
+            ..self.clone()
+        })
+    }
+
     /// The field manager applies and patches are sent with ([`FIELD_MANAGER`] unless set by
     /// [`Cluster::with_field_manager`]).
     pub fn field_manager(&self) -> &str {

@@ -364,6 +364,11 @@ pub struct ControllerArgs {
     /// otherwise). For tests and single-machine setups.
     #[arg(long, action = ArgAction::Set, num_args = 0..=1, default_value_t = false, default_missing_value = "true", require_equals = true)]
     pub allow_file_sources: bool,
+    /// ServiceAccount (in each Kustomization's own namespace) that Kustomizations without
+    /// `spec.serviceAccountName` apply, prune and check health as (Flux's multi-tenancy lockdown).
+    /// Unset: they act as the controller.
+    #[arg(long, value_name = "NAME")]
+    pub default_service_account: Option<String>,
     /// Largest Git tree accepted per revision (sum of its file sizes; e.g. 256Mi, 1Gi).
     #[arg(long, default_value = "256Mi", value_name = "SIZE")]
     pub max_artifact_size: String,

@@ -24,6 +24,7 @@ pub async fn run(args: &ControllerArgs, kubeconfig: Option<&Path>, context: Opti
         watch_namespace: args.watch_namespace.clone(),
         prune_budget: ballast_apply::PruneBudget::parse(&args.prune_budget).map_err(anyhow::Error::msg)?,
         allow_file_sources: args.allow_file_sources,
+        default_service_account: args.default_service_account.clone().filter(|s| !s.is_empty()),
         max_artifact_size: ballast_source::parse_size(&args.max_artifact_size).map_err(anyhow::Error::msg)?,
         watch_unready_after: ballast_core::parse_duration(&args.watch_unready_after).map_err(anyhow::Error::msg)?,
         source_mirrors: ballast_controller::source_mirror::SourceMirrors::parse(&args.source_mirrors)

@@ -458,3 +458,84 @@ fn deletion_policy_decides_what_deleting_a_kustomization_deletes() {
     });
     drop(repo.repo);
 }
+
+#[test]
+fn kustomizations_act_as_their_service_account() {
+    let ns = namespace("api-tenant");
+    let other = format!("{ns}-other");
+    let repo = Repo::new(&[
+        ("own/a.yaml", configmap(&ns, "own", "git")),
+        ("escalate/a.yaml", configmap(&other, "escalate", "git")),
+        ("admin/a.yaml", configmap(&other, "admin", "git")),
+        ("ghost/a.yaml", configmap(&ns, "ghost", "git")),
+    ]);
+    install();
+    // The tenant may only touch ConfigMaps of its own namespace; `admin` may do anything.
+    apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {other}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tenant\n  namespace: {ns}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: admin\n  namespace: {ns}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: configmaps\n  namespace: {ns}\n\
+         rules:\n- apiGroups: [\"\"]\n  resources: [configmaps]\n  verbs: [\"*\"]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: tenant\n  namespace: {ns}\n\
+         roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: configmaps\n\
+         subjects:\n- kind: ServiceAccount\n  name: tenant\n  namespace: {ns}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: ClusterRoleBinding\nmetadata:\n  name: {ns}-admin\n\
+         roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: ClusterRole\n  name: cluster-admin\n\
+         subjects:\n- kind: ServiceAccount\n  name: admin\n  namespace: {ns}\n"
+    ));
+    // Every Kustomization without an account of its own acts as `tenant`.
+    let _controller = ControllerProcess::start(&ns, &["--default-service-account=tenant"]);
+    let ks = |name: &str, account: &str| {
+        let account = if account.is_empty() {
+            String::new()
+        } else {
+            format!("  serviceAccountName: {account}\n")
+        };
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
+             interval: 10m\n  retryInterval: 5s\n  path: ./{name}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n{account}"
+        )
+    };
+    apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n{}---\n{}---\n{}---\n{}",
+        ks("own", ""),
+        ks("escalate", ""),
+        ks("admin", "admin"),
+        ks("ghost", "ghost"),
+        url = repo.url()
+    ));
+    wait_for("the tenant's own ConfigMap applied", 60, || {
+        ready("kustomization", &ns, "own").filter(|(s, _)| s == "True")
+    });
+    assert!(get("configmap", Some(&ns), "own").is_some());
+    let (_, message) = wait_for("the escalation refused", 60, || {
+        ready("kustomization", &ns, "escalate").filter(|(s, _)| s == "False")
+    });
+    assert!(
+        message.contains("forbidden") && message.contains("escalate"),
+        "{message}"
+    );
+    assert!(
+        get("configmap", Some(&other), "escalate").is_none(),
+        "written past the tenant's RBAC"
+    );
+    wait_for("the admin account applies in another namespace", 60, || {
+        ready("kustomization", &ns, "admin").filter(|(s, _)| s == "True")
+    });
+    assert!(get("configmap", Some(&other), "admin").is_some());
+    let (_, message) = wait_for("a missing account reported", 60, || {
+        ready("kustomization", &ns, "ghost").filter(|(s, _)| s == "False")
+    });
+    assert!(
+        message.contains(&format!("ServiceAccount '{ns}/ghost': not found")),
+        "{message}"
+    );
+    assert!(get("configmap", Some(&ns), "ghost").is_none());
+    // Deleting prunes as the account too.
+    kubectl(&["delete", "kustomization", "own", "-n", &ns]);
+    assert!(get("configmap", Some(&ns), "own").is_none());
+    kubectl(&["delete", "clusterrolebinding", &format!("{ns}-admin")]);
+    drop(repo.repo);
+}
