@@ -520,9 +520,6 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     if s.kube_config.is_some() {
         out.push("spec.kubeConfig");
     }
-    if s.service_account_name.as_deref().is_some_and(|n| !n.is_empty()) {
-        out.push("spec.serviceAccountName");
-    }
     if s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()) {
         out.push("spec.healthCheckExprs");
     }
@@ -893,7 +890,10 @@ async fn open_releases(
 ) -> Result<(Releases, bool), ReconcileError> {
     let release = release_name(hr);
     let storage = hr.storage_namespace();
-    let mut releases = Releases::with_storage(&ctx.cluster, &hr.target_namespace(), &storage);
+    // As the release's ServiceAccount, if it names one (or the controller's default).
+    let account = crate::tenant::account(ctx, hr.spec.service_account_name.as_deref());
+    let cluster = crate::tenant::cluster(ctx, &hr.namespace().unwrap_or_default(), account).await?;
+    let mut releases = Releases::with_storage(&cluster, &hr.target_namespace(), &storage);
     if let Some(post_render) = post_renderer(hr) {
         releases = releases.with_post_renderer(post_render);
     }
@@ -1585,7 +1585,10 @@ async fn correct_drift(
         parts.drift.track(hr, &[], &HashMap::new());
         return Ok(None);
     }
-    let cluster = ctx.cluster.with_field_manager(HELM_FIELD_MANAGER);
+    let account = crate::tenant::account(ctx, hr.spec.service_account_name.as_deref());
+    let cluster = crate::tenant::cluster(ctx, &hr.namespace().unwrap_or_default(), account)
+        .await?
+        .with_field_manager(HELM_FIELD_MANAGER);
     let options = ApplyOptions {
         take_over: vec![HELM_FIELD_MANAGER.to_string()],
         ..ApplyOptions::default()
@@ -1752,7 +1755,17 @@ async fn finalize(hr: &HelmRelease, api: &Api<HelmRelease>, ctx: &Context) -> Re
     if !hr.finalizers().iter().any(|f| f == HELM_RELEASE_FINALIZER) {
         return Ok(Action::await_change());
     }
-    if !hr.suspended() {
+    let account = crate::tenant::account(ctx, hr.spec.service_account_name.as_deref());
+    let account_gone = match crate::tenant::cluster(ctx, &hr.namespace().unwrap_or_default(), account).await {
+        Err(ReconcileError::Apply(e)) => {
+            // The account to uninstall as is gone: say what stays, and let the object go.
+            let note = format!("skipping Helm uninstall of release {}: {e}", release_name(hr));
+            ctx.event(hr, EventType::Warning, "UninstallFailed", &note).await;
+            true
+        }
+        other => other.map(|_| false)?,
+    };
+    if !hr.suspended() && !account_gone {
         let release = release_name(hr);
         let namespace = hr.target_namespace();
         let status = hr.status.clone().unwrap_or_default();

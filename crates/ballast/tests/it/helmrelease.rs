@@ -1023,3 +1023,51 @@ fn jobs_schema_test_filters_and_orphan_uninstall_act_as_helm_and_ignored_fields_
         sets[0]
     );
 }
+
+#[test]
+fn a_release_acts_as_its_service_account() {
+    let ns = namespace("hr-tenant");
+    let other = format!("{ns}-other");
+    let _repo = git_chart(&ns, &[("cm.yaml", CM)]);
+    // The tenant may touch ConfigMaps and release records (Secrets) of its own namespace only.
+    apply(&format!(
+        "apiVersion: v1\nkind: Namespace\nmetadata:\n  name: {other}\n---\n\
+         apiVersion: v1\nkind: ServiceAccount\nmetadata:\n  name: tenant\n  namespace: {ns}\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: Role\nmetadata:\n  name: release\n  namespace: {ns}\n\
+         rules:\n- apiGroups: [\"\"]\n  resources: [configmaps, secrets]\n  verbs: [\"*\"]\n---\n\
+         apiVersion: rbac.authorization.k8s.io/v1\nkind: RoleBinding\nmetadata:\n  name: tenant\n  namespace: {ns}\n\
+         roleRef:\n  apiGroup: rbac.authorization.k8s.io\n  kind: Role\n  name: release\n\
+         subjects:\n- kind: ServiceAccount\n  name: tenant\n  namespace: {ns}\n"
+    ));
+    let controller = ControllerProcess::start(&ns, &[]);
+    apply(&git_release(&ns, "own", "  serviceAccountName: tenant\n"));
+    apply(&git_release(
+        &ns,
+        "escalate",
+        &format!("  serviceAccountName: tenant\n  targetNamespace: {other}\n"),
+    ));
+    wait_for("the tenant's release installed", 90, || {
+        get("configmap", Some(&ns), "own")
+    });
+    wait_hr(&controller, &ns, "own", "Ready", 60, |h| {
+        h["status"]["conditions"]
+            .as_array()
+            .is_some_and(|c| c.iter().any(|c| c["type"] == "Ready" && c["status"] == "True"))
+    });
+    wait_hr(&controller, &ns, "escalate", "the install refused", 90, |h| {
+        h["status"]["conditions"].as_array().is_some_and(|c| {
+            c.iter().any(|c| {
+                c["type"] == "Ready"
+                    && c["status"] == "False"
+                    && c["message"].as_str().is_some_and(|m| m.contains("forbidden"))
+            })
+        })
+    });
+    assert!(
+        get("configmap", Some(&other), "escalate").is_none(),
+        "installed past the tenant's RBAC"
+    );
+    // The uninstall runs as the account too.
+    kubectl(&["delete", "helmrelease", "own", "-n", &ns, "--timeout=60s"]);
+    assert!(get("configmap", Some(&ns), "own").is_none());
+}
