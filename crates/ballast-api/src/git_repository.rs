@@ -51,7 +51,8 @@ pub struct GitRepositorySpec {
     /// Credential provider (`generic`, `azure`, `github`). Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub provider: Option<String>,
-    /// Commit signature verification. Not supported yet.
+    /// OpenPGP signature verification of the fetched commit (`mode: HEAD`, the default), of the
+    /// tag it was fetched by (`Tag`), or both (`TagAndHEAD`), with the public keys of a Secret.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub verify: Option<GitRepositoryVerification>,
     /// Proxy settings secret. Not supported yet.
@@ -104,7 +105,7 @@ pub struct GitRepositoryRef {
     pub commit: Option<String>,
 }
 
-/// Signature verification settings (not supported yet).
+/// Signature verification settings.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
 #[serde(rename_all = "camelCase")]
 pub struct GitRepositoryVerification {
@@ -148,6 +149,9 @@ pub struct GitRepositoryStatus {
     /// `ignore` rules of the last artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_ignore: Option<String>,
+    /// The `spec.verify.mode` the artifact's signatures were verified with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub source_verification_mode: Option<String>,
 }
 
 /// A fetched revision.

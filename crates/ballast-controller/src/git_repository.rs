@@ -27,9 +27,6 @@ fn unsupported(repo: &GitRepository) -> Vec<&'static str> {
     if s.provider.as_deref().is_some_and(|p| p != "generic") {
         out.push("spec.provider");
     }
-    if s.verify.is_some() {
-        out.push("spec.verify");
-    }
     if s.proxy_secret_ref.is_some() {
         out.push("spec.proxySecretRef");
     }
@@ -108,7 +105,24 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
         )))
     };
     let action = match result {
-        Ok(artifact) => {
+        Ok((artifact, verified)) => {
+            match verified {
+                Some((mode, message)) => {
+                    let verified = condition(
+                        "SourceVerified",
+                        ConditionStatus::True,
+                        "Succeeded",
+                        &message,
+                        generation,
+                    );
+                    set_condition(&mut status.conditions, verified);
+                    status.source_verification_mode = Some(mode);
+                }
+                None => {
+                    remove_condition(&mut status.conditions, "SourceVerified");
+                    status.source_verification_mode = None;
+                }
+            }
             let changed = status.artifact.as_ref().map(|a| &a.revision) != Some(&artifact.revision);
             let message = format!("stored artifact for revision '{}'", artifact.revision);
             if changed {
@@ -137,10 +151,21 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
         Err(e) => {
             let message = e.to_string();
             eprintln!("GitRepository {ns}/{}: {}: {message}", repo.name_any(), e.reason());
-            set_condition(
-                &mut status.conditions,
-                condition("FetchFailed", ConditionStatus::True, e.reason(), &message, generation),
-            );
+            if VERIFY_REASONS.contains(&e.reason()) {
+                let failed = condition(
+                    "SourceVerified",
+                    ConditionStatus::False,
+                    e.reason(),
+                    &message,
+                    generation,
+                );
+                set_condition(&mut status.conditions, failed);
+            } else {
+                set_condition(
+                    &mut status.conditions,
+                    condition("FetchFailed", ConditionStatus::True, e.reason(), &message, generation),
+                );
+            }
             mark_failed(&mut status.conditions, e.reason(), &message, generation, e.stalled());
             ctx.event(&*repo, EventType::Warning, e.reason(), &message).await;
             Action::requeue(crate::schedule::jittered(interval))
@@ -189,7 +214,7 @@ pub fn git_ref(repo: &GitRepository) -> GitRef {
     }
 }
 
-async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, ReconcileError> {
+async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<(Artifact, Option<(String, String)>), ReconcileError> {
     let access = GitAccess::of(ctx);
     let (source, _keys) = source_of(repo, &access, git_ref(repo)).await?;
     let timeout = repo
@@ -200,17 +225,128 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<Artifact, Reconcil
         .transpose()
         .map_err(ReconcileError::Invalid)?;
     let options = fetch_options(&access, timeout.unwrap_or(Duration::from_secs(60)));
-    let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&source, &options))
+    let (fetch_source, fetch_options) = (source.clone(), options.clone());
+    let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&fetch_source, &fetch_options))
         .await
         .map_err(|e| ReconcileError::Build(e.to_string()))??;
-    Ok(Artifact {
-        path: artifact.root.display().to_string(),
-        url: format!("file://{}", artifact.root.display()),
-        revision: artifact.revision.to_string(),
-        digest: Some(artifact.digest),
-        last_update_time: crate::status::now(),
-        ..Default::default()
-    })
+    // Nothing unverified reaches the status (and so no Kustomization).
+    let verified = verify(repo, ctx, &source, &options, &artifact.revision).await?;
+    Ok((
+        Artifact {
+            path: artifact.root.display().to_string(),
+            url: format!("file://{}", artifact.root.display()),
+            revision: artifact.revision.to_string(),
+            digest: Some(artifact.digest),
+            last_update_time: crate::status::now(),
+            ..Default::default()
+        },
+        verified,
+    ))
+}
+
+/// Reasons of a failed `spec.verify`, as Flux reports them in `SourceVerified`.
+const VERIFY_REASONS: [&str; 4] = [
+    "VerificationError",
+    "InvalidCommitSignature",
+    "InvalidTagSignature",
+    "InvalidGitObject",
+];
+
+/// `spec.verify`, as Flux's source-controller checks it: the fetched commit's signature (`HEAD`,
+/// the default mode), the annotated tag's (`Tag`: the reference must be a tag or a semver range,
+/// the tag must be signed and point to the commit), or both (`TagAndHEAD`), against every
+/// OpenPGP public key of the Secret. Returns the mode and Flux's `SourceVerified` message, or
+/// `None` without `spec.verify`.
+async fn verify(
+    repo: &GitRepository,
+    ctx: &Context,
+    source: &ballast_source::GitSource,
+    options: &FetchOptions,
+    revision: &ballast_core::Revision,
+) -> Result<Option<(String, String)>, ReconcileError> {
+    let Some(v) = &repo.spec.verify else {
+        return Ok(None);
+    };
+    let mode = v
+        .mode
+        .clone()
+        .filter(|m| !m.is_empty())
+        .unwrap_or_else(|| "HEAD".into());
+    let (tag_mode, head_mode) = match mode.as_str() {
+        "HEAD" => (false, true),
+        "Tag" => (true, false),
+        "TagAndHEAD" => (true, true),
+        other => {
+            return Err(ReconcileError::Invalid(format!(
+                "spec.verify.mode {other:?}: expected HEAD, Tag or TagAndHEAD"
+            )));
+        }
+    };
+    let fail = |reason: &'static str, message: String| ReconcileError::Source { reason, message };
+    let ns = repo.namespace().unwrap_or_default();
+    let name = &v.secret_ref.name;
+    let secrets: Api<Secret> = Api::namespaced(ctx.client.clone(), &ns);
+    let secret = secrets.get_opt(name).await?.ok_or_else(|| {
+        fail(
+            "VerificationError",
+            format!("PGP public keys secret error: secrets \"{name}\" not found"),
+        )
+    })?;
+    let rings: Vec<Vec<u8>> = secret.data.unwrap_or_default().into_values().map(|v| v.0).collect();
+    let keys =
+        ballast_source::signature::TrustedKeys::from_armored(&rings.iter().map(Vec::as_slice).collect::<Vec<_>>())
+            .map_err(|e| fail("VerificationError", format!("PGP public keys secret error: {e}")))?;
+    let commit = revision.commit.clone();
+    let mut lines = Vec::new();
+    if tag_mode {
+        let tag = match git_ref(repo) {
+            GitRef::Tag(t) => t,
+            GitRef::Semver(_) => revision.name.trim_start_matches("refs/tags/").to_string(),
+            _ => {
+                return Err(ReconcileError::Invalid(
+                    "cannot verify tag object's signature if a tag reference is not specified".into(),
+                ));
+            }
+        };
+        let (s, o, t) = (source.clone(), options.clone(), tag.clone());
+        let raw = tokio::task::spawn_blocking(move || ballast_source::tag_object(&s, &o, &t))
+            .await
+            .map_err(|e| ReconcileError::Build(e.to_string()))??
+            .ok_or_else(|| {
+                fail(
+                    "InvalidGitObject",
+                    format!("cannot verify signature of tag '{tag}' since it is not signed"),
+                )
+            })?;
+        let points = String::from_utf8_lossy(&raw).lines().next() == Some(&format!("object {commit}"));
+        let key = if points {
+            keys.verify_tag(&raw)
+        } else {
+            Err(format!("the tag does not point to commit {commit}"))
+        }
+        .map_err(|e| {
+            fail(
+                "InvalidTagSignature",
+                format!("signature verification of tag '{tag}' failed: {e}"),
+            )
+        })?;
+        lines.push(format!("tag '{tag}' with key '{key}'"));
+    }
+    if head_mode {
+        let (s, o, c) = (source.clone(), options.clone(), commit.clone());
+        let raw = tokio::task::spawn_blocking(move || ballast_source::commit_object(&s, &o, &c))
+            .await
+            .map_err(|e| ReconcileError::Build(e.to_string()))??;
+        let key = keys.verify_commit(&raw).map_err(|e| {
+            fail(
+                "InvalidCommitSignature",
+                format!("signature verification of commit '{commit}' failed: unable to verify Git commit: {e}"),
+            )
+        })?;
+        lines.push(format!("commit '{commit}' with key '{key}'"));
+    }
+    let message = format!("verified signature of\n\t- {}", lines.join("\n\t- "));
+    Ok(Some((mode, message)))
 }
 
 /// What reading a GitRepository's tree needs: a client for its secret, the Git cache, and the

@@ -74,6 +74,33 @@ pub fn cached(source: &GitSource, options: &FetchOptions, commit: &str) -> Optio
     serve(&dir, &revision).map(|a| a.root)
 }
 
+/// The raw commit object `commit` (`git cat-file commit`) from this process's cache of
+/// `source`, which [`fetch`] filled: what a signature check reads.
+pub fn commit_object(source: &GitSource, options: &FetchOptions, commit: &str) -> Result<Vec<u8>, SourceError> {
+    let git = Git::cached(source, options)?;
+    let repo = git.repository()?;
+    git.run(Some(&repo), &["cat-file", "commit", commit])
+}
+
+/// The annotated tag object `tag` (`git cat-file tag`) as the remote has it now, fetched into
+/// this process's cache of `source`; `None` for a lightweight tag (a ref straight to a commit).
+pub fn tag_object(source: &GitSource, options: &FetchOptions, tag: &str) -> Result<Option<Vec<u8>>, SourceError> {
+    let git = Git::cached(source, options)?;
+    let _lock = git.lock()?;
+    let repo = git.repository()?;
+    let kept = format!("refs/ballast/tags/{tag}");
+    let spec = format!("+refs/tags/{tag}:{kept}");
+    git.run(
+        Some(&repo),
+        &["fetch", "--quiet", "--no-tags", "--depth=1", git.remote.as_str(), &spec],
+    )?;
+    let kind = git.run(Some(&repo), &["cat-file", "-t", &kept])?;
+    if String::from_utf8_lossy(&kind).trim() != "tag" {
+        return Ok(None);
+    }
+    git.run(Some(&repo), &["cat-file", "tag", &kept]).map(Some)
+}
+
 /// An artifact already in the cache, marked as used now (its `digest` file's modification time
 /// is the last use, which [`Git::collect`] reads).
 fn serve(artifact_dir: &Path, revision: &Revision) -> Option<Artifact> {

@@ -41,13 +41,14 @@ pub mod helm_repo;
 pub mod oci;
 pub mod remote;
 mod semver_range;
+pub mod signature;
 
 use std::path::PathBuf;
 use std::time::Duration;
 
 pub use git::{
-    ARTIFACT_GRACE, PushAttempt, PushRetryError, Pushed, RebaseError, WriteCheckout, cached, checkout_for_write, fetch,
-    is_push_rejected, push_retrying,
+    ARTIFACT_GRACE, PushAttempt, PushRetryError, Pushed, RebaseError, WriteCheckout, cached, checkout_for_write,
+    commit_object, fetch, is_push_rejected, push_retrying, tag_object,
 };
 pub use helm_repo::{ChartArtifact, ChartIndex, HelmLimits, HelmRepositoryClient, HelmRepositoryOptions, IndexCache};
 pub use remote::{BasicAuth, ChartSourceError, HttpClient, Proxy, TlsOptions, basic_auth_from_secret, tls_from_secret};

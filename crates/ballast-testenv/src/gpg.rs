@@ -44,6 +44,30 @@ impl GpgHome {
         home
     }
 
+    /// The armored public key (`gpg --armor --export`).
+    pub fn public_key(&self) -> String {
+        String::from_utf8(self.gpg(&["--armor", "--export", &self.fingerprint]).stdout).expect("armored key")
+    }
+
+    /// Runs git in `dir` with this key ring and key (`user.signingkey`), for `commit -S` and
+    /// `tag -s`; panics with git's output on failure.
+    pub fn git(&self, dir: &Path, args: &[&str]) {
+        let out = Command::new("git")
+            .current_dir(dir)
+            .env("GNUPGHOME", self.path())
+            .env("GIT_CONFIG_NOSYSTEM", "1")
+            .args(["-c", "user.name=Signer", "-c", "user.email=signer@ballast.invalid"])
+            .args(["-c", &format!("user.signingkey={}", self.fingerprint)])
+            .args(args)
+            .output()
+            .expect("git");
+        assert!(
+            out.status.success(),
+            "git {args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+    }
+
     /// The `GNUPGHOME` directory.
     pub fn path(&self) -> &Path {
         self.dir.path()

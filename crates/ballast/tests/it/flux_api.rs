@@ -539,3 +539,83 @@ fn kustomizations_act_as_their_service_account() {
     kubectl(&["delete", "clusterrolebinding", &format!("{ns}-admin")]);
     drop(repo.repo);
 }
+
+#[test]
+fn git_repositories_verify_commit_and_tag_signatures() {
+    use ballast_testenv::gpg::GpgHome;
+    let ns = namespace("api-verify");
+    let trusted = GpgHome::generate("Trusted <trusted@ballast.invalid>", "");
+    let stranger = GpgHome::generate("Stranger <stranger@ballast.invalid>", "");
+    let repo = Repo::new(&[("app/a.yaml", configmap(&ns, "a", "one"))]);
+    let work = repo.repo.path().to_path_buf();
+    trusted.git(&work, &["commit", "--quiet", "--allow-empty", "-S", "-m", "signed"]);
+    trusted.git(&work, &["tag", "-s", "v1.0.0", "-m", "v1.0.0"]);
+    let signed = repo.repo.head();
+    repo.repo.push(&repo.bare);
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let source = |name: &str, reference: &str, mode: &str| {
+        format!(
+            "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
+             interval: 1s\n  url: {url}\n  ref:\n    {reference}\n  verify:\n    mode: {mode}\n    secretRef:\n      name: pgp-keys\n",
+            url = repo.url()
+        )
+    };
+    apply(&format!(
+        "apiVersion: v1\nkind: Secret\nmetadata:\n  name: pgp-keys\n  namespace: {ns}\nstringData:\n  trusted.asc: |\n{}\n---\n{}---\n{}---\n{}",
+        trusted
+            .public_key()
+            .lines()
+            .map(|l| format!("    {l}"))
+            .collect::<Vec<_>>()
+            .join("\n"),
+        source("head", "branch: main", "HEAD"),
+        source("tag", "tag: v1.0.0", "TagAndHEAD"),
+        source("branch-tag", "branch: main", "Tag"),
+    ));
+    for name in ["head", "tag"] {
+        wait_for("Ready with verified signatures", 60, || {
+            ready("gitrepository", &ns, name).filter(|(s, _)| s == "True")
+        });
+        let verified = live_condition("gitrepository", &ns, name, "SourceVerified").unwrap();
+        assert_eq!(verified.0, "True");
+        assert!(
+            verified.2.contains(&format!("commit '{signed}' with key")),
+            "{verified:?}"
+        );
+    }
+    let tag_verified = live_condition("gitrepository", &ns, "tag", "SourceVerified").unwrap();
+    assert!(tag_verified.2.contains("tag 'v1.0.0' with key"), "{tag_verified:?}");
+    assert_eq!(
+        get("gitrepository", Some(&ns), "tag").unwrap()["status"]["sourceVerificationMode"],
+        "TagAndHEAD"
+    );
+    let (_, message) = wait_for("Tag mode without a tag refused", 60, || {
+        ready("gitrepository", &ns, "branch-tag").filter(|(s, _)| s == "False")
+    });
+    assert!(message.contains("cannot verify tag object's signature"), "{message}");
+
+    // A commit signed by a key the Secret does not hold: refused, the verified artifact kept.
+    repo.repo.write("app/a.yaml", &configmap(&ns, "a", "two"));
+    repo.repo.git(&["add", "--all"]);
+    stranger.git(&work, &["commit", "--quiet", "-S", "-m", "not ours"]);
+    let foreign = repo.repo.head();
+    repo.repo.push(&repo.bare);
+    let failed = wait_for("the foreign signature refused", 60, || {
+        live_condition("gitrepository", &ns, "head", "SourceVerified").filter(|c| c.0 == "False")
+    });
+    assert_eq!(failed.1, "InvalidCommitSignature");
+    assert!(
+        failed.2.contains(&foreign) && failed.2.contains("unknown entity"),
+        "{failed:?}"
+    );
+    let obj = get("gitrepository", Some(&ns), "head").unwrap();
+    assert!(
+        obj["status"]["artifact"]["revision"]
+            .as_str()
+            .unwrap()
+            .ends_with(&signed),
+        "the unverified revision reached the status: {obj}"
+    );
+    drop(repo.repo);
+}
