@@ -116,7 +116,8 @@ pub struct KustomizationSpec {
     /// Leave out `components` that are not in the source (v1), instead of failing the build.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ignore_missing_components: Option<bool>,
-    /// CEL health checks for custom resources (v1). Not supported yet.
+    /// CEL health checks for custom resources (v1): `apiVersion`, `kind`, `current`, and the
+    /// optional `inProgress` and `failed`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub health_check_exprs: Option<Vec<serde_json::Value>>,
     /// Fields excluded from apply and drift detection (v1). Not supported yet.

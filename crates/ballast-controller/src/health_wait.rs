@@ -55,6 +55,15 @@ pub struct WaitFor {
     pub requested: Option<String>,
 }
 
+/// The objects a wait looks at, and the health rules that judge some of them (the
+/// Kustomization's `healthCheckExprs`).
+pub struct Watched {
+    /// The objects.
+    pub refs: Vec<ObjectRef>,
+    /// Rules replacing kstatus for the objects they cover.
+    pub rules: Option<ballast_health::Rules>,
+}
+
 /// How a wait ended.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum Ended {
@@ -125,7 +134,7 @@ impl HealthWaits {
         &self,
         ks: &Kustomization,
         key: WaitFor,
-        refs: Vec<ObjectRef>,
+        watched: Watched,
         timeout: Duration,
         status: KustomizationStatus,
         note: Option<String>,
@@ -154,7 +163,7 @@ impl HealthWaits {
         let task = tokio::spawn(watch(
             self.cluster.clone(),
             self.looks.clone(),
-            refs,
+            watched,
             Instant::now() + timeout,
             ended.clone(),
             self.trigger.clone(),
@@ -239,7 +248,7 @@ impl HealthWaits {
 async fn watch(
     cluster: Cluster,
     looks: Arc<tokio::sync::Semaphore>,
-    refs: Vec<ObjectRef>,
+    Watched { refs, rules }: Watched,
     deadline: Instant,
     ended: Arc<Mutex<Option<Ended>>>,
     trigger: UnboundedSender<KubeRef<Kustomization>>,
@@ -252,7 +261,10 @@ async fn watch(
         let report = {
             // Never closed: the set owns the semaphore for its whole life.
             let _turn = looks.acquire().await;
-            Waiter::new(&cluster).wait(&refs, Duration::ZERO).await
+            Waiter::new(&cluster)
+                .with_rules(rules.clone())
+                .wait(&refs, Duration::ZERO)
+                .await
         };
         if report.all_healthy() {
             break Ended::Healthy;

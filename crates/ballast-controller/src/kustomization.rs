@@ -24,7 +24,7 @@ use serde_json::json;
 
 use crate::context::Context;
 use crate::error::ReconcileError;
-use crate::health_wait::{Ended, Finished, Lookup, WaitFor};
+use crate::health_wait::{Ended, Finished, Lookup, WaitFor, Watched};
 use crate::render_cache::RenderKey;
 use crate::schedule;
 use crate::status::{condition, mark_failed, mark_ready, mark_reconciling, with_progress};
@@ -169,10 +169,17 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
             };
             // The status to write once the wait ends: this reconcile's, as if it had waited.
             let later = status.clone();
-            if ctx
-                .health_waits
-                .start(&ks, key, refs.clone(), timeout, later, note.clone())
-            {
+            if ctx.health_waits.start(
+                &ks,
+                key,
+                Watched {
+                    refs: refs.clone(),
+                    rules: health_rules(&ks)?,
+                },
+                timeout,
+                later,
+                note.clone(),
+            ) {
                 // As Flux shows a running health check: not Ready yet, the request not handled
                 // yet, the generation not observed yet; `lastAppliedRevision` once healthy.
                 let timeout_text = ks.spec.timeout.as_deref().unwrap_or(&ks.spec.interval);
@@ -182,7 +189,10 @@ pub async fn reconcile(ks: Arc<Kustomization>, ctx: Arc<Context>) -> Result<Acti
                 Outcome::Waiting
             } else {
                 // The waiting set is full: wait here, in this worker, as before.
-                let report = Waiter::new(&ctx.cluster).wait(&refs, timeout).await;
+                let report = Waiter::new(&ctx.cluster)
+                    .with_rules(health_rules(&ks)?)
+                    .wait(&refs, timeout)
+                    .await;
                 let ended = if report.all_healthy() {
                     Ended::Healthy
                 } else {
@@ -599,7 +609,10 @@ async fn run(
         return Ok(Ran::Done(revision, note));
     }
     // One look now; a wait, if needed, goes on off the worker.
-    let report = Waiter::new(&cluster).wait(&refs, Duration::ZERO).await;
+    let report = Waiter::new(&cluster)
+        .with_rules(health_rules(ks)?)
+        .wait(&refs, Duration::ZERO)
+        .await;
     if report.all_healthy() {
         mark_healthy(status, ks.meta().generation);
         return Ok(Ran::Done(revision, note));
@@ -635,7 +648,15 @@ fn prune_approved(ks: &Kustomization, revision: &str) -> bool {
     approved == revision || (approved.len() >= 7 && hash.starts_with(approved))
 }
 
+/// The Kustomization's `healthCheckExprs` as health rules (`None` without any).
+fn health_rules(ks: &Kustomization) -> Result<Option<ballast_health::Rules>, ReconcileError> {
+    let exprs = crate::health_exprs::HealthExprs::compile(ks.spec.health_check_exprs.as_deref().unwrap_or_default())
+        .map_err(ReconcileError::Invalid)?;
+    Ok(exprs.map(|e| e.rules()))
+}
+
 fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
+    health_rules(ks)?;
     let s = &ks.spec;
     let mut missing = Vec::new();
     for (field, set) in [
@@ -649,10 +670,6 @@ fn check_spec(ks: &Kustomization) -> Result<(), ReconcileError> {
         (
             "spec.buildMetadata",
             s.build_metadata.as_ref().is_some_and(|b| !b.is_empty()),
-        ),
-        (
-            "spec.healthCheckExprs",
-            s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()),
         ),
         ("spec.ignore", s.ignore.as_ref().is_some_and(|i| !i.is_empty())),
     ] {

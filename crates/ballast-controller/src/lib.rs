@@ -58,6 +58,7 @@ mod context;
 pub mod drift;
 mod error;
 pub mod git_repository;
+pub mod health_exprs;
 pub mod health_wait;
 pub mod helm_chart;
 pub mod helm_release;

@@ -223,11 +223,16 @@ fn reason<'a>(o: &'a Value, kind: &str) -> Option<&'a str> {
     find_condition(o, kind)?.get("reason").and_then(Value::as_str)
 }
 
+/// Health rules that replace [`health`] for some objects (Flux's `healthCheckExprs`): `None`
+/// for an object they do not cover.
+pub type Rules = std::sync::Arc<dyn Fn(&Value) -> Option<HealthStatus> + Send + Sync>;
+
 /// Polls objects until all are healthy or the timeout passes.
 pub struct Waiter<'a> {
     cluster: &'a Cluster,
     /// Time between polls.
     pub interval: Duration,
+    rules: Option<Rules>,
 }
 
 impl<'a> Waiter<'a> {
@@ -236,7 +241,14 @@ impl<'a> Waiter<'a> {
         Waiter {
             cluster,
             interval: Duration::from_millis(500),
+            rules: None,
         }
+    }
+
+    /// Judges the objects `rules` covers by them instead of [`health`].
+    pub fn with_rules(mut self, rules: Option<Rules>) -> Self {
+        self.rules = rules;
+        self
     }
 
     /// Waits until every object is [`HealthStatus::Current`] or `timeout` passes; returns the last
@@ -247,7 +259,7 @@ impl<'a> Waiter<'a> {
             let mut report = HealthReport::default();
             for r in refs {
                 let status = match self.cluster.get(r).await {
-                    Ok(Some(o)) => health(&o),
+                    Ok(Some(o)) => self.rules.as_ref().and_then(|r| r(&o)).unwrap_or_else(|| health(&o)),
                     Ok(None) => HealthStatus::NotFound,
                     Err(e) => HealthStatus::InProgress(e.to_string()),
                 };

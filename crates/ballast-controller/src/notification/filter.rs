@@ -71,11 +71,11 @@ fn list_last<'b, 'v>(args: Vec<CowVal<'b, 'v>>) -> Result<CowVal<'b, 'v>, Execut
 }
 
 /// Deepest nesting of brackets accepted (the parser recurses on it).
-const MAX_DEPTH: usize = 64;
+pub(crate) const MAX_DEPTH: usize = 64;
 
 /// Deepest nesting of `(`, `[` and `{` in `expr` (outside of nothing: quotes are not
 /// skipped, so this over-counts brackets in string literals, which is harmless).
-fn nesting(expr: &str) -> usize {
+pub(crate) fn nesting(expr: &str) -> usize {
     let (mut depth, mut max) = (0usize, 0usize);
     for b in expr.bytes() {
         match b {
@@ -90,7 +90,7 @@ fn nesting(expr: &str) -> usize {
     max
 }
 
-fn environment() -> Result<Env, String> {
+pub(crate) fn environment() -> Result<Env, String> {
     let mut env = Env::stdlib();
     env.add_extension(cel::extensions::strings).map_err(|e| e.to_string())?;
     env.add_extension(cel::extensions::encoders)

@@ -619,3 +619,78 @@ fn git_repositories_verify_commit_and_tag_signatures() {
     );
     drop(repo.repo);
 }
+
+#[test]
+fn health_check_exprs_judge_custom_resources() {
+    let ns = namespace("api-cel");
+    let group = format!("{ns}.example.com");
+    let crd = format!(
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  \
+         group: {group}\n  names:\n    kind: Widget\n    plural: widgets\n  scope: Namespaced\n  versions:\n  - name: v1\n    \
+         served: true\n    storage: true\n    subresources:\n      status: {{}}\n    schema:\n      openAPIV3Schema:\n        \
+         type: object\n        x-kubernetes-preserve-unknown-fields: true\n"
+    );
+    let widget =
+        format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: {ns}\nspec:\n  size: 1\n");
+    let repo = Repo::new(&[("app/crd.yaml", crd), ("app/widget.yaml", widget)]);
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n\
+         apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  timeout: 3m\n  wait: true\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
+         healthCheckExprs:\n  - apiVersion: {group}/v1\n    kind: Widget\n    \
+         current: \"status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'True')\"\n",
+        url = repo.url()
+    ));
+    wait_for("the CRD established", 60, || {
+        get("customresourcedefinition", None, &format!("widgets.{group}")).filter(|c| {
+            c["status"]["conditions"]
+                .as_array()
+                .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established" && c["status"] == "True"))
+        })
+    });
+    wait_for("the Widget applied", 60, || {
+        get(&format!("widgets.{group}"), Some(&ns), "w")
+    });
+    // Ready by kstatus (Ready=True) but not Synced: the expression says not yet.
+    let status = |synced: &str| {
+        format!(
+            "{{\"status\":{{\"conditions\":[{{\"type\":\"Ready\",\"status\":\"True\"}},{{\"type\":\"Synced\",\"status\":\"{synced}\"}}]}}}}"
+        )
+    };
+    let patch_status = |synced: &str| {
+        kubectl(&[
+            "patch",
+            &format!("widgets.{group}"),
+            "w",
+            "-n",
+            &ns,
+            "--subresource=status",
+            "--type=merge",
+            "-p",
+            &status(synced),
+        ]);
+    };
+    patch_status("False");
+    std::thread::sleep(std::time::Duration::from_secs(4));
+    let (s, message) = ready("kustomization", &ns, "app").unwrap();
+    assert_ne!(s, "True", "Ready while the expression is false: {message}");
+    patch_status("True");
+    wait_for("Ready once the expression is true", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
+    // A bad expression refuses the spec, naming the entry.
+    merge_patch(
+        "kustomization",
+        "app",
+        &ns,
+        r#"{"spec":{"healthCheckExprs":[{"apiVersion":"a/v1","kind":"X","current":"status.("}]}}"#,
+    );
+    let (_, message) = wait_for("the bad expression refused", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "False")
+    });
+    assert!(message.contains("healthCheckExprs[0].current"), "{message}");
+    drop(repo.repo);
+}
