@@ -140,11 +140,11 @@ fn a_refused_field_names_itself_and_stalls() {
          interval: 10m\n  url: {url}\n  include:\n  - repository:\n      name: app\n    fromPath: a\n    toPath: b\n---\n\
          apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
-         healthCheckExprs:\n  - apiVersion: example.com/v1\n    kind: Widget\n    current: status.ready\n",
+         kubeConfig:\n    secretRef:\n      name: remote\n",
         url = repo.url()
     ));
     for (kind, name, field) in [
-        ("kustomization", "app", "spec.healthCheckExprs"),
+        ("kustomization", "app", "spec.kubeConfig"),
         ("gitrepository", "with-include", "spec.include"),
     ] {
         // Settled: a reconcile in flight (a new source artifact asks for one) shows
