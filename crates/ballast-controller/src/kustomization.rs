@@ -419,6 +419,13 @@ fn unchanged(ks: &Kustomization, ctx: &Context) -> bool {
         || spec.health_checks.as_ref().is_some_and(|h| !h.is_empty())
         || spec.depends_on.as_ref().is_some_and(|d| !d.is_empty())
         || spec.source_ref.kind != "GitRepository"
+        // Variables read from ConfigMaps and Secrets may have changed: render again, as Flux
+        // does at every interval.
+        || spec
+            .post_build
+            .as_ref()
+            .and_then(|p| p["substituteFrom"].as_array())
+            .is_some_and(|from| !from.is_empty())
     {
         return false;
     }

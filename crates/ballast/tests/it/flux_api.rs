@@ -297,7 +297,7 @@ fn post_build_substitutes_variables_from_the_spec_configmaps_and_secrets() {
     let app = format!(
         "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: settings-${{env}}\n  namespace: {ns}\ndata:\n  \
          greeting: ${{greeting:=hello}}\n  region: ${{region}}\n  token: ${{token}}\n  literal: $${{kept}}\n  \
-         upper: ${{env^^}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\n  namespace: {ns}\n  \
+         upper: ${{env^^}}\n  tier: ${{tier:=none}}\n---\napiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: script\n  namespace: {ns}\n  \
          annotations:\n    kustomize.toolkit.fluxcd.io/substitute: disabled\ndata:\n  run.sh: echo ${{region}} $$\n---\n\
          apiVersion: apps/v1\nkind: Deployment\nmetadata:\n  name: web\n  namespace: {ns}\nspec:\n  replicas: ${{replicas}}\n  \
          selector:\n    matchLabels: {{app: web}}\n  template:\n    metadata:\n      labels: {{app: web}}\n    spec:\n      \
@@ -309,7 +309,7 @@ fn post_build_substitutes_variables_from_the_spec_configmaps_and_secrets() {
     let ks = |name: &str, from: &str| {
         format!(
             "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
-             interval: 10m\n  retryInterval: 2s\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
+             interval: 2s\n  retryInterval: 2s\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
              postBuild:\n    substitute:\n      replicas: \"2\"\n      region: override\n    substituteFrom:\n{from}"
         )
     };
@@ -341,6 +341,12 @@ fn post_build_substitutes_variables_from_the_spec_configmaps_and_secrets() {
     assert_eq!(web["spec"]["template"]["spec"]["containers"][0]["image"], "nginx:1.27");
     wait_for("Ready", 30, || {
         ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
+    // A changed ConfigMap of variables is applied at the next interval, the source unchanged.
+    assert_eq!(data["tier"], "none");
+    merge_patch("configmap", "cluster-vars", &ns, r#"{"data":{"tier":"gold"}}"#);
+    wait_for("the new variable applied", 60, || {
+        get("configmap", Some(&ns), "settings-prod").filter(|c| c["data"]["tier"] == "gold")
     });
 
     // A required source of variables that is missing fails the build, naming it; nothing is
