@@ -520,9 +520,6 @@ fn unsupported(hr: &HelmRelease) -> Vec<&'static str> {
     if s.kube_config.is_some() {
         out.push("spec.kubeConfig");
     }
-    if s.health_check_exprs.as_ref().is_some_and(|h| !h.is_empty()) {
-        out.push("spec.healthCheckExprs");
-    }
     if s.chart.as_ref().is_some_and(|c| c.spec.verify.is_some()) {
         out.push("spec.chart.spec.verify");
     }
@@ -893,7 +890,10 @@ async fn open_releases(
     // As the release's ServiceAccount, if it names one (or the controller's default).
     let account = crate::tenant::account(ctx, hr.spec.service_account_name.as_deref());
     let cluster = crate::tenant::cluster(ctx, &hr.namespace().unwrap_or_default(), account).await?;
-    let mut releases = Releases::with_storage(&cluster, &hr.target_namespace(), &storage);
+    let rules = crate::health_exprs::HealthExprs::compile(hr.spec.health_check_exprs.as_deref().unwrap_or_default())
+        .map_err(ReconcileError::Invalid)?
+        .map(|e| e.rules());
+    let mut releases = Releases::with_storage(&cluster, &hr.target_namespace(), &storage).with_health_rules(rules);
     if let Some(post_render) = post_renderer(hr) {
         releases = releases.with_post_renderer(post_render);
     }

@@ -170,6 +170,8 @@ pub struct Releases {
     store: Store,
     namespace: String,
     post_render: Option<PostRenderer>,
+    /// Health rules replacing kstatus for the objects they cover (`healthCheckExprs`).
+    health_rules: Option<ballast_health::Rules>,
     /// The records read so far, by release name, oldest first, with this value's writes.
     known: Mutex<HashMap<String, Vec<Stored>>>,
     /// The digests of each object this value applied (the server's answer to its latest apply,
@@ -201,6 +203,7 @@ impl Releases {
             store: Store::new(cluster.client().clone(), namespace),
             namespace: namespace.to_string(),
             post_render: None,
+            health_rules: None,
             known: Mutex::default(),
             applied: Mutex::default(),
         }
@@ -215,6 +218,7 @@ impl Releases {
             store: Store::new(cluster.client().clone(), storage_namespace),
             namespace: namespace.to_string(),
             post_render: None,
+            health_rules: None,
             known: Mutex::default(),
             applied: Mutex::default(),
         }
@@ -224,6 +228,13 @@ impl Releases {
     /// recorded and applied (install, upgrade and plan).
     pub fn with_post_renderer(mut self, post_render: PostRenderer) -> Self {
         self.post_render = Some(post_render);
+        self
+    }
+
+    /// The same releases, waiting for the objects `rules` covers by them instead of kstatus
+    /// (Flux's `healthCheckExprs`).
+    pub fn with_health_rules(mut self, rules: Option<ballast_health::Rules>) -> Self {
+        self.health_rules = rules;
         self
     }
 
@@ -509,6 +520,7 @@ impl Releases {
             waited.retain(|r| !(r.kind == "Job" && r.group == "batch"));
         }
         let report = ballast_health::Waiter::new(&self.cluster)
+            .with_rules(self.health_rules.clone())
             .wait(&waited, opts.timeout)
             .await;
         if report.all_healthy() {

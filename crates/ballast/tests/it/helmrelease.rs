@@ -1071,3 +1071,37 @@ fn a_release_acts_as_its_service_account() {
     kubectl(&["delete", "helmrelease", "own", "-n", &ns, "--timeout=60s"]);
     assert!(get("configmap", Some(&ns), "own").is_none());
 }
+
+#[test]
+fn health_check_exprs_gate_a_release() {
+    let ns = namespace("hr-cel");
+    let _repo = git_chart(&ns, &[("cm.yaml", CM)]);
+    let controller = ControllerProcess::start(&ns, &[]);
+    // The release is healthy only once its ConfigMap says "go".
+    apply(&git_release(
+        &ns,
+        "gated",
+        "  timeout: 6s\n  values:\n    message: wait\n  healthCheckExprs:\n  - apiVersion: v1\n    kind: ConfigMap\n    \
+         current: \"data.message == 'go'\"\n",
+    ));
+    wait_hr(
+        &controller,
+        &ns,
+        "gated",
+        "the install failing its health check",
+        90,
+        |h| {
+            h["status"]["conditions"].as_array().is_some_and(|c| {
+                c.iter().any(|c| {
+                    c["type"] == "Ready"
+                        && c["status"] == "False"
+                        && c["message"].as_str().is_some_and(|m| m.contains("healthCheckExprs"))
+                })
+            })
+        },
+    );
+    merge_patch("helmrelease", "gated", &ns, r#"{"spec":{"values":{"message":"go"}}}"#);
+    wait_for("Ready once the expression is true", 90, || {
+        ready_true("helmrelease", &ns, "gated")
+    });
+}
