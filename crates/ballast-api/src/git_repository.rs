@@ -64,7 +64,7 @@ pub struct GitRepositorySpec {
     /// Other GitRepositories to include. Not supported yet.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub include: Option<Vec<GitRepositoryInclude>>,
-    /// Directories to check out (sparse checkout). Not supported yet.
+    /// Directories the artifact holds (sparse checkout): only these, each of which must exist.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub sparse_checkout: Option<Vec<String>>,
     /// Deprecated (v1beta1/v1beta2): `go-git` or `libgit2`. Accepted and ignored, with a warning.
@@ -149,6 +149,9 @@ pub struct GitRepositoryStatus {
     /// `ignore` rules of the last artifact.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub observed_ignore: Option<String>,
+    /// The `spec.sparseCheckout` the artifact was made with.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub observed_sparse_checkout: Option<Vec<String>>,
     /// The `spec.verify.mode` the artifact's signatures were verified with.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub source_verification_mode: Option<String>,

@@ -36,9 +36,6 @@ fn unsupported(repo: &GitRepository) -> Vec<&'static str> {
     if s.include.as_ref().is_some_and(|i| !i.is_empty()) {
         out.push("spec.include");
     }
-    if s.sparse_checkout.as_ref().is_some_and(|i| !i.is_empty()) {
-        out.push("spec.sparseCheckout");
-    }
     if s.service_account_name.is_some() {
         out.push("spec.serviceAccountName");
     }
@@ -123,7 +120,9 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
                     status.source_verification_mode = None;
                 }
             }
-            let changed = status.artifact.as_ref().map(|a| &a.revision) != Some(&artifact.revision);
+            // A new revision, or the same one made of other files (`sparseCheckout` changed).
+            let changed = status.artifact.as_ref().map(|a| (&a.revision, &a.digest))
+                != Some((&artifact.revision, &artifact.digest));
             let message = format!("stored artifact for revision '{}'", artifact.revision);
             if changed {
                 ctx.event(&*repo, EventType::Normal, "NewArtifact", &message).await;
@@ -134,6 +133,7 @@ pub async fn reconcile(repo: Arc<GitRepository>, ctx: Arc<Context>) -> Result<Ac
                 status.artifact = Some(artifact);
             }
             status.observed_ignore = repo.spec.ignore.clone();
+            status.observed_sparse_checkout = repo.spec.sparse_checkout.clone().filter(|s| !s.is_empty());
             remove_condition(&mut status.conditions, "FetchFailed");
             set_condition(
                 &mut status.conditions,
@@ -224,7 +224,8 @@ async fn fetch(repo: &GitRepository, ctx: &Context) -> Result<(Artifact, Option<
         .map(parse_duration)
         .transpose()
         .map_err(ReconcileError::Invalid)?;
-    let options = fetch_options(&access, timeout.unwrap_or(Duration::from_secs(60)));
+    let mut options = fetch_options(&access, timeout.unwrap_or(Duration::from_secs(60)));
+    options.sparse = repo.spec.sparse_checkout.clone().unwrap_or_default();
     let (fetch_source, fetch_options) = (source.clone(), options.clone());
     let artifact = tokio::task::spawn_blocking(move || ballast_source::fetch(&fetch_source, &fetch_options))
         .await
@@ -423,7 +424,8 @@ pub async fn artifact_root_with(
 ) -> Result<PathBuf, ReconcileError> {
     let commit = revision.rsplit("sha1:").next().unwrap_or_default().to_string();
     let (source, _keys) = source_of(repo, access, GitRef::Commit(commit.clone())).await?;
-    let options = fetch_options(access, Duration::from_secs(60));
+    let mut options = fetch_options(access, Duration::from_secs(60));
+    options.sparse = repo.spec.sparse_checkout.clone().unwrap_or_default();
     let artifact = tokio::task::spawn_blocking(move || match ballast_source::cached(&source, &options, &commit) {
         Some(root) => Ok(root),
         None => ballast_source::fetch(&source, &options).map(|a| a.root),

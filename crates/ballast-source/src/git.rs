@@ -37,7 +37,7 @@ pub fn fetch(source: &GitSource, options: &FetchOptions) -> Result<Artifact, Sou
         name,
         commit: commit.clone(),
     };
-    let artifact_dir = git.dir.join("artifacts").join(&commit);
+    let artifact_dir = git.dir.join("artifacts").join(artifact_name(&commit, &options.sparse)?);
     if let Some(artifact) = serve(&artifact_dir, &revision) {
         return Ok(artifact);
     }
@@ -66,7 +66,10 @@ pub fn cached(source: &GitSource, options: &FetchOptions, commit: &str) -> Optio
         return None;
     }
     let git = Git::cached(source, options).ok()?;
-    let dir = git.dir.join("artifacts").join(commit.to_lowercase());
+    let dir = git
+        .dir
+        .join("artifacts")
+        .join(artifact_name(&commit.to_lowercase(), &options.sparse).ok()?);
     let revision = Revision {
         name: String::new(),
         commit: commit.to_lowercase(),
@@ -99,6 +102,35 @@ pub fn tag_object(source: &GitSource, options: &FetchOptions, tag: &str) -> Resu
         return Ok(None);
     }
     git.run(Some(&repo), &["cat-file", "tag", &kept]).map(Some)
+}
+
+/// The directory name of the artifact of `commit`: the commit for the whole tree, else the
+/// commit and a digest of the sparse directories. A directory that is absolute, climbs out
+/// (`..`) or is empty is refused.
+fn artifact_name(commit: &str, sparse: &[String]) -> Result<String, SourceError> {
+    if sparse.is_empty() {
+        return Ok(commit.to_string());
+    }
+    let dirs = sparse_dirs(sparse)?;
+    let digest = Sha256::digest(dirs.join("\n").as_bytes());
+    Ok(format!("{commit}-sparse-{}", &hex::encode(digest)[..16]))
+}
+
+/// The sparse directories, normalized (`./a/b/` is `a/b`), sorted and deduplicated.
+fn sparse_dirs(sparse: &[String]) -> Result<Vec<String>, SourceError> {
+    let mut dirs = Vec::new();
+    for d in sparse {
+        let norm = d.trim().trim_start_matches("./").trim_end_matches('/').to_string();
+        if norm.is_empty() || norm.starts_with('/') || norm.split('/').any(|p| p == ".." || p == "." || p.is_empty()) {
+            return Err(SourceError::Invalid(format!(
+                "sparse checkout dir {d:?}: not a relative directory of the repository"
+            )));
+        }
+        dirs.push(norm);
+    }
+    dirs.sort();
+    dirs.dedup();
+    Ok(dirs)
 }
 
 /// An artifact already in the cache, marked as used now (its `digest` file's modification time
@@ -595,6 +627,12 @@ impl<'a> Git<'a> {
     fn checkout(&self, repo: &Path, revision: &Revision, artifact_dir: &Path) -> Result<String, SourceError> {
         let commit = revision.commit.as_str();
         let listing = self.run(Some(repo), &["ls-tree", "-r", "-l", "--full-tree", commit])?;
+        let dirs = sparse_dirs(&self.options.sparse)?;
+        let listing = if dirs.is_empty() {
+            listing
+        } else {
+            sparse_listing(&listing, &dirs)?
+        };
         let (listing, size) = split_sizes(&listing);
         if size > self.options.max_artifact_size {
             return Err(SourceError::TooLarge {
@@ -612,7 +650,7 @@ impl<'a> Git<'a> {
             .tempdir_in(parent)
             .map_err(local)?;
         let tree = tmp.path().join("tree");
-        let incremental = match self.base_artifact(repo, commit, parent) {
+        let incremental = match self.base_artifact(repo, commit, parent).filter(|_| dirs.is_empty()) {
             Some((base, base_tree)) => self
                 .checkout_incremental(repo, &base, commit, &base_tree, &tree)
                 .is_ok(),
@@ -623,7 +661,8 @@ impl<'a> Git<'a> {
                 fs::remove_dir_all(&tree).map_err(local)?;
             }
             fs::create_dir_all(&tree).map_err(local)?;
-            self.extract(repo, commit, &[], &tree)?;
+            let paths: Vec<&str> = dirs.iter().map(String::as_str).collect();
+            self.extract(repo, commit, &paths, &tree)?;
         }
         let digest = format!("sha256:{}", hex::encode(Sha256::digest(&listing)));
         fs::write(tmp.path().join("digest"), &digest).map_err(local)?;
@@ -632,8 +671,10 @@ impl<'a> Git<'a> {
             // Another fetch finished the same commit first; theirs is identical.
             let _ = fs::remove_dir_all(&tmp_path);
         }
-        // The next commit of this repository starts from this one.
-        let _ = fs::write(repo.join(LAST_CHECKOUT), commit);
+        // The next commit of this repository starts from this one (a whole tree only).
+        if dirs.is_empty() {
+            let _ = fs::write(repo.join(LAST_CHECKOUT), commit);
+        }
         Ok(digest)
     }
 
@@ -731,6 +772,31 @@ impl<'a> Git<'a> {
 
 /// `git ls-tree -r -l` output back in `git ls-tree -r` form (the digest input, unchanged from
 /// before sizes were read) and the sum of the blob sizes: the extracted tree's size.
+/// The lines of a `git ls-tree -r -l` listing under one of `dirs`; every directory must hold
+/// something (as Flux checks), else an error naming it.
+fn sparse_listing(long: &[u8], dirs: &[String]) -> Result<Vec<u8>, SourceError> {
+    let mut out = Vec::new();
+    let mut found = vec![false; dirs.len()];
+    for line in long.split_inclusive(|b| *b == b'\n') {
+        let path = line.split(|b| *b == b'\t').nth(1).unwrap_or_default();
+        let path = path.strip_suffix(b"\n").unwrap_or(path);
+        if let Some(i) = dirs
+            .iter()
+            .position(|d| path.starts_with(d.as_bytes()) && path.get(d.len()) == Some(&b'/'))
+        {
+            found[i] = true;
+            out.extend_from_slice(line);
+        }
+    }
+    if let Some(i) = found.iter().position(|f| !f) {
+        return Err(SourceError::Invalid(format!(
+            "sparse checkout dir '{}' does not exist in repository",
+            dirs[i]
+        )));
+    }
+    Ok(out)
+}
+
 fn split_sizes(long: &[u8]) -> (Vec<u8>, u64) {
     let mut plain = Vec::with_capacity(long.len());
     let mut total = 0u64;

@@ -154,6 +154,9 @@ pub struct FetchOptions {
     /// TLS settings of an `https://` remote: CA certificates trusted instead of the system's,
     /// a client certificate and key (mutual TLS), or no verification of the server.
     pub tls: TlsOptions,
+    /// Directories of the repository the artifact holds (Flux's `sparseCheckout`): empty for
+    /// the whole tree. Each must exist at the fetched commit.
+    pub sparse: Vec<String>,
 }
 
 impl FetchOptions {
@@ -165,6 +168,7 @@ impl FetchOptions {
             max_artifact_size: DEFAULT_MAX_ARTIFACT_SIZE,
             keep_artifacts: DEFAULT_KEEP_ARTIFACTS,
             tls: TlsOptions::default(),
+            sparse: Vec::new(),
         }
     }
 }

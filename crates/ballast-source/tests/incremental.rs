@@ -115,3 +115,56 @@ fn incremental_artifacts_match_fresh_checkouts() {
     let other = FetchOptions::new(tmp.path().join("cache-2"), Duration::from_secs(60));
     assert_eq!(fetch(&source, &other).unwrap().digest, second.digest);
 }
+
+#[test]
+fn a_sparse_artifact_holds_only_its_directories() {
+    let tmp = tempfile::tempdir().unwrap();
+    let src = tmp.path().join("src");
+    fs::create_dir_all(&src).unwrap();
+    git(&src, &["init", "--quiet", "--initial-branch=main"]);
+    write(&src.join("root.yaml"), "r: 1\n");
+    write(&src.join("apps/prod/a.yaml"), "a: 1\n");
+    write(&src.join("apps/staging/b.yaml"), "b: 1\n");
+    write(&src.join("infra/c.yaml"), "c: 1\n");
+    write(&src.join("appsx/d.yaml"), "d: 1\n");
+    git(&src, &["add", "-A"]);
+    git(&src, &["commit", "--quiet", "-m", "one"]);
+    let source = GitSource {
+        url: format!("file://{}", src.display()),
+        reference: GitRef::Branch("main".into()),
+        auth: Auth::None,
+        insecure: false,
+    };
+    let mut options = FetchOptions::new(tmp.path().join("cache"), Duration::from_secs(60));
+    let full = fetch(&source, &options).unwrap();
+    options.sparse = vec!["./apps/prod/".into(), "infra".into()];
+    let sparse = fetch(&source, &options).unwrap();
+    assert_eq!(sparse.revision, full.revision, "the same commit");
+    assert_ne!(sparse.root, full.root, "its own artifact");
+    assert_ne!(sparse.digest, full.digest);
+    let files: Vec<String> = listing(&sparse.root).into_iter().map(|(p, _, _)| p).collect();
+    assert_eq!(
+        files,
+        ["apps/", "apps/prod/", "apps/prod/a.yaml", "infra/", "infra/c.yaml"]
+    );
+    // The full artifact is untouched, and found again as it was.
+    assert!(full.root.join("appsx/d.yaml").is_file());
+    assert_eq!(
+        ballast_source::cached(&source, &options, &full.revision.commit),
+        Some(sparse.root.clone())
+    );
+    // A directory the commit lacks, and one climbing out, are refused by name.
+    options.sparse = vec!["apps/dev".into()];
+    let e = fetch(&source, &options).unwrap_err().to_string();
+    assert!(
+        e.contains("sparse checkout dir 'apps/dev' does not exist in repository"),
+        "{e}"
+    );
+    options.sparse = vec!["../etc".into()];
+    assert!(
+        fetch(&source, &options)
+            .unwrap_err()
+            .to_string()
+            .contains("not a relative directory")
+    );
+}

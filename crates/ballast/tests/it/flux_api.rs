@@ -700,3 +700,39 @@ fn health_check_exprs_judge_custom_resources() {
     assert!(message.contains("healthCheckExprs[0].current"), "{message}");
     drop(repo.repo);
 }
+
+#[test]
+fn a_sparse_git_repository_serves_only_its_directories() {
+    let ns = namespace("api-sparse");
+    let repo = Repo::new(&[
+        ("app/a.yaml", configmap(&ns, "in-app", "one")),
+        ("other/b.yaml", configmap(&ns, "in-other", "one")),
+    ]);
+    install();
+    let _controller = ControllerProcess::start(&ns, &[]);
+    let ks = |name: &str| {
+        format!(
+            "apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: {name}\n  namespace: {ns}\nspec:\n  \
+             interval: 10m\n  path: ./{name}\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n"
+        )
+    };
+    apply(&format!(
+        "apiVersion: source.toolkit.fluxcd.io/v1\nkind: GitRepository\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
+         interval: 10m\n  url: {url}\n  ref:\n    branch: main\n  sparseCheckout:\n  - app\n---\n{}---\n{}",
+        ks("app"),
+        ks("other"),
+        url = repo.url()
+    ));
+    wait_for("the sparse directory applied", 60, || {
+        ready("kustomization", &ns, "app").filter(|(s, _)| s == "True")
+    });
+    assert!(get("configmap", Some(&ns), "in-app").is_some());
+    let (_, message) = wait_for("the directory left out is not in the artifact", 60, || {
+        ready("kustomization", &ns, "other").filter(|(s, _)| s == "False")
+    });
+    assert!(message.contains("other"), "{message}");
+    assert!(get("configmap", Some(&ns), "in-other").is_none());
+    let source = get("gitrepository", Some(&ns), "app").unwrap();
+    assert_eq!(source["status"]["observedSparseCheckout"], serde_json::json!(["app"]));
+    drop(repo.repo);
+}
