@@ -1,7 +1,8 @@
 //! The lexer: template text into items, with Go's rules for delimiters, trim markers
 //! (`{{- ` and ` -}}`, the space is required), comments, quoted strings, numbers and keywords.
 //!
-//! The whole input is lexed eagerly; an error item ends the stream.
+//! The whole input is lexed eagerly; an error item ends the stream, its message kept beside the
+//! items ([`Lexed::error`]) so that items stay plain copies of slices of the input.
 
 /// The kind of a lexed item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,27 +63,35 @@ impl Tok {
 }
 
 /// One lexed item: its kind, byte offset, text and 1-based line.
-#[derive(Clone, Debug)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Item<'s> {
     pub typ: Tok,
     pub pos: usize,
-    /// The text: a slice of the input, or an owned error message (cheap to clone).
-    pub val: std::borrow::Cow<'s, str>,
+    /// The text: a slice of the input (empty for [`Tok::Error`]: see [`Lexed::error`]).
+    pub val: &'s str,
     pub line: usize,
 }
 
+/// The items of an input, ending with `Eof` or `Error`, and the message of that error.
+pub(crate) struct Lexed<'s> {
+    pub items: Vec<Item<'s>>,
+    /// The message of the final `Error` item, if lexing stopped at an error.
+    pub error: String,
+}
+
 impl std::fmt::Display for Item<'_> {
-    /// Go's `item.String()`, used in "unexpected ..." parse errors.
+    /// Go's `item.String()`, used in "unexpected ..." parse errors (an `Error` item's
+    /// message is [`Lexed::error`]).
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         match self.typ {
             Tok::Eof => f.write_str("EOF"),
-            Tok::Error => f.write_str(&self.val),
+            Tok::Error => f.write_str(self.val),
             t if t.is_keyword() => write!(f, "<{}>", self.val),
             _ if self.val.chars().count() > 10 => {
                 let short: String = self.val.chars().take(10).collect();
                 write!(f, "{}...", crate::fmt::quote(&short))
             }
-            _ => f.write_str(&crate::fmt::quote(&self.val)),
+            _ => f.write_str(&crate::fmt::quote(self.val)),
         }
     }
 }
@@ -146,10 +155,11 @@ struct Lexer<'s> {
     start_line: usize,
     paren_depth: i32,
     items: Vec<Item<'s>>,
+    error: String,
 }
 
 /// Lexes `input` into items ending with `Eof` or `Error`.
-pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
+pub(crate) fn lex(input: &str) -> Lexed<'_> {
     let mut l = Lexer {
         input,
         pos: 0,
@@ -159,9 +169,13 @@ pub(crate) fn lex(input: &str) -> Vec<Item<'_>> {
         paren_depth: 0,
         // About one item per 12 bytes of template text (measured on public charts).
         items: Vec::with_capacity(input.len() / 12 + 4),
+        error: String::new(),
     };
     l.run();
-    l.items
+    Lexed {
+        items: l.items,
+        error: l.error,
+    }
 }
 
 impl<'s> Lexer<'s> {
@@ -188,7 +202,7 @@ impl<'s> Lexer<'s> {
         }
     }
     fn emit(&mut self, typ: Tok) {
-        let val = std::borrow::Cow::Borrowed(&self.input[self.start..self.pos]);
+        let val = &self.input[self.start..self.pos];
         self.items.push(Item {
             typ,
             pos: self.start,
@@ -214,9 +228,10 @@ impl<'s> Lexer<'s> {
         self.items.push(Item {
             typ: Tok::Error,
             pos: self.start,
-            val: std::borrow::Cow::Owned(msg),
+            val: "",
             line: self.start_line,
         });
+        self.error = msg;
     }
     fn accept(&mut self, valid: &str) -> bool {
         match self.peek() {
@@ -642,7 +657,7 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(Tok, String)> {
-        lex(s).into_iter().map(|i| (i.typ, i.val.into_owned())).collect()
+        lex(s).items.into_iter().map(|i| (i.typ, i.val.to_string())).collect()
     }
 
     #[test]

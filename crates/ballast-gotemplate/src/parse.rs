@@ -369,6 +369,8 @@ const PARSE_STACK: usize = 256 << 10;
 
 pub(crate) struct Parser<'f, 's> {
     toks: Vec<Item<'s>>,
+    /// The message of the lexer's final `Error` item, if any.
+    lex_error: String,
     i: usize,
     hi: usize,
     parse_name: String,
@@ -402,8 +404,10 @@ pub(crate) fn parse_with(
         parse_name: name.to_string(),
         text: text.to_string(),
     });
+    let lexed = lex(text);
     let mut p = Parser {
-        toks: lex(text),
+        toks: lexed.items,
+        lex_error: lexed.error,
         i: 0,
         hi: 0,
         parse_name: name.to_string(),
@@ -451,7 +455,7 @@ impl<'s> Parser<'_, 's> {
         if idx > self.hi {
             self.hi = idx;
         }
-        self.toks[idx].clone()
+        self.toks[idx]
     }
     fn backup(&mut self) {
         self.i -= 1;
@@ -486,11 +490,11 @@ impl<'s> Parser<'_, 's> {
             let mut extra = String::new();
             if self.action_line != 0 && self.action_line != t.line {
                 extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
-                if t.val.ends_with(" action") {
+                if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
             }
-            return format!("{t}{extra}");
+            return format!("{}{extra}", self.lex_error);
         }
         format!("unexpected {t} in {context}")
     }
@@ -545,7 +549,7 @@ impl<'s> Parser<'_, 's> {
         if t.typ != Tok::String && t.typ != Tok::RawString {
             return Err(self.unexpected(&t, CONTEXT));
         }
-        let name = unquote(&t.val)?;
+        let name = unquote(t.val)?;
         self.expect(Tok::RightDelim, CONTEXT)?;
         let (root, stop) = self.item_list()?;
         if let Stop::Else = stop {
@@ -672,7 +676,7 @@ impl<'s> Parser<'_, 's> {
 
     fn template_name(&mut self, t: &Item, context: &str) -> PResult<String> {
         match t.typ {
-            Tok::String | Tok::RawString => unquote(&t.val),
+            Tok::String | Tok::RawString => unquote(t.val),
             _ => Err(self.unexpected(t, context)),
         }
     }
@@ -736,12 +740,12 @@ impl<'s> Parser<'_, 's> {
             if next.typ == Tok::Assign || next.typ == Tok::Declare {
                 pipe.is_assign = next.typ == Tok::Assign;
                 self.next_non_space();
-                pipe.decl.push(self.intern(&v.val));
+                pipe.decl.push(self.intern(v.val));
                 self.vars.push(v.val.to_string());
                 break;
             } else if next.typ == Tok::Char && next.val == "," {
                 self.next_non_space();
-                pipe.decl.push(self.intern(&v.val));
+                pipe.decl.push(self.intern(v.val));
                 self.vars.push(v.val.to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
@@ -864,14 +868,14 @@ impl<'s> Parser<'_, 's> {
         let t = self.next_non_space();
         Ok(Some(match t.typ {
             Tok::Identifier => {
-                let callee = match self.funcs.get(&t.val) {
+                let callee = match self.funcs.get(t.val) {
                     Some(f) => Callee::Func(f.clone()),
-                    None => match Builtin::from_name(&t.val) {
+                    None => match Builtin::from_name(t.val) {
                         Some(b) => Callee::Builtin(b),
-                        None => return Err(format!("function {} not defined", crate::fmt::quote(&t.val))),
+                        None => return Err(format!("function {} not defined", crate::fmt::quote(t.val))),
                     },
                 };
-                Arg::Ident(t.pos, self.intern(&t.val), callee)
+                Arg::Ident(t.pos, self.intern(t.val), callee)
             }
             Tok::Dot => Arg::Dot(t.pos),
             Tok::Nil => Arg::Nil(t.pos),
@@ -880,18 +884,18 @@ impl<'s> Parser<'_, 's> {
                 if !self.vars.iter().any(|v| **v == *head) {
                     return Err(format!("undefined variable {}", crate::fmt::quote(head)));
                 }
-                Arg::Variable(t.pos, self.intern_chain(&t.val))
+                Arg::Variable(t.pos, self.intern_chain(t.val))
             }
-            Tok::Field => Arg::Field(t.pos, self.intern_chain(&t.val)),
+            Tok::Field => Arg::Field(t.pos, self.intern_chain(t.val)),
             Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
-            Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(&t.val, t.typ)?)),
+            Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(t.val, t.typ)?)),
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
-                let value = match self.interner.strings.get(&*t.val) {
+                let value = match self.interner.strings.get(t.val) {
                     Some(v) => v.clone(),
                     None => {
-                        let v = Value::from(unquote(&t.val)?);
-                        self.interner.strings.insert(t.val.as_ref().into(), v.clone());
+                        let v = Value::from(unquote(t.val)?);
+                        self.interner.strings.insert(t.val.into(), v.clone());
                         v
                     }
                 };

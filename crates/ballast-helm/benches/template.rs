@@ -16,6 +16,10 @@ use std::time::{Duration, Instant};
 
 use ballast_helm::TemplateOptions;
 
+/// The allocator of the `ballast` binary (jemalloc), so that these figures are the product's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 /// (label, archive, release, namespace): small to large; the umbrella chart last.
 const CHARTS: &[(&str, &str, &str, &str)] = &[
     ("podinfo (small, apiVersion v1)", "podinfo-6.14.1.tgz", "podinfo", ""),

@@ -8,6 +8,10 @@ use std::time::Instant;
 
 use ballast_helm::TemplateOptions;
 
+/// The allocator of the `ballast` binary (jemalloc), so that these figures are the product's.
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
+
 fn main() {
     let args: Vec<String> = std::env::args().collect();
     let chart = Path::new(&args[1]);

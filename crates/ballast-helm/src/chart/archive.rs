@@ -56,9 +56,25 @@ pub(crate) fn clean(p: &str) -> String {
 /// (one 512-byte block per entry and padding) and trailer.
 const MAX_TAR_SIZE: u64 = MAX_CHART_SIZE + 2 * 512 * (MAX_ENTRIES as u64 + 2);
 
+/// The most a deflate stream expands (its densest block: 258 bytes from about 2 bits).
+const MAX_DEFLATE_RATIO: usize = 1032;
+
+/// The buffer to reserve for decompressing `bytes`: the size the gzip trailer records (ISIZE,
+/// the last member's size modulo 2^32) when it is plausible, else four times the input; never
+/// more than the input could expand to, nor [`MAX_TAR_SIZE`]. A hint only: the buffer grows if
+/// the stream is longer (several members), and the decompressed size is checked after.
+fn gunzip_capacity(bytes: &[u8]) -> usize {
+    let most = bytes.len().saturating_mul(MAX_DEFLATE_RATIO).min(MAX_TAR_SIZE as usize);
+    let recorded = bytes
+        .last_chunk::<4>()
+        .map(|t| u32::from_le_bytes(*t) as usize)
+        .filter(|&n| n >= bytes.len() / 2);
+    recorded.unwrap_or(bytes.len().saturating_mul(4)).min(most)
+}
+
 /// Decompresses a gzip stream whole, failing when it exceeds [`MAX_TAR_SIZE`] bytes.
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
-    let mut tar = Vec::with_capacity(bytes.len().saturating_mul(4).min(MAX_TAR_SIZE as usize));
+    let mut tar = Vec::with_capacity(gunzip_capacity(bytes));
     flate2::read::GzDecoder::new(bytes)
         .take(MAX_TAR_SIZE + 1)
         .read_to_end(&mut tar)
@@ -289,5 +305,24 @@ mod tests {
         assert_eq!(clean("../a"), "../a");
         assert_eq!(clean("a/../.."), "..");
         assert_eq!(clean(""), ".");
+    }
+
+    #[test]
+    fn gunzip_reserves_the_recorded_size_within_bounds() {
+        let a = tgz(&[
+            E::File("c/Chart.yaml", b"name: c"),
+            E::File("c/big.txt", &[b'a'; 100_000]),
+        ]);
+        let tar = gunzip(&a).unwrap();
+        assert_eq!(gunzip_capacity(&a), tar.len());
+        // A trailer claiming more than deflate can expand to is not believed.
+        let mut lying = a.clone();
+        let n = lying.len();
+        lying[n - 4..].copy_from_slice(&u32::MAX.to_le_bytes());
+        assert_eq!(gunzip_capacity(&lying), a.len() * MAX_DEFLATE_RATIO);
+        // A trailer claiming less than half the input is not believed either.
+        lying[n - 4..].copy_from_slice(&1u32.to_le_bytes());
+        assert_eq!(gunzip_capacity(&lying), a.len() * 4);
+        assert!(gunzip(&lying).is_err());
     }
 }
