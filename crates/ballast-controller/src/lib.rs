@@ -435,12 +435,10 @@ fn helm_controllers(
         );
         return out;
     };
-    out.push(
-        watched(api::<HelmChart>(&client, ns), health, "HelmChart")
-            .reflect_shared(chart_writer)
-            .for_each(|_| futures::future::ready(()))
-            .boxed(),
-    );
+    // Driven with the HelmChart controller, and dropped when it ends (the shutdown signal).
+    let chart_watch = watched(api::<HelmChart>(&client, ns), health, "HelmChart")
+        .reflect_shared(chart_writer)
+        .for_each(|_| futures::future::ready(()));
     let chart_changes =
         changed_only(for_charts, asks_for_reconcile).filter_map(|c| futures::future::ready(c.ok().map(Arc::new)));
     let chart_controller = Controller::for_shared_stream(chart_changes, store.clone()).with_config(config.clone());
@@ -480,9 +478,10 @@ fn helm_controllers(
             )
         });
     }
+    let chart_run = chart_controller.run_logged(helm_chart::reconcile, ctx, "HelmChart");
     out.push(
-        chart_controller
-            .run_logged(helm_chart::reconcile, ctx, "HelmChart")
+        futures::future::select(chart_run.boxed(), chart_watch.boxed())
+            .map(|_| ())
             .boxed(),
     );
     let chart_store = store;
