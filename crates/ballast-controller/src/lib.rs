@@ -431,8 +431,24 @@ fn helm_controllers(
         );
         return out;
     }
-    let chart_controller = controller_of(api::<HelmChart>(&client, ns), health, "HelmChart", &config);
-    let store = chart_controller.store();
+    // One watch of HelmCharts, one cache: the HelmChart controller and the HelmRelease
+    // trigger (below) both read it, each through its own predicate. The cache is written
+    // before either hears of a change, so a HelmRelease reconcile asked for by a new artifact
+    // sees it.
+    let (store, chart_writer) = reflector::store_shared::<HelmChart>(SHARED_EVENTS_BUFFER);
+    let (Some(for_charts), Some(for_releases)) = (chart_writer.subscribe(), chart_writer.subscribe()) else {
+        eprintln!(
+            "HelmChart watch: the shared cache takes no subscriber: HelmChart and HelmRelease controllers not started"
+        );
+        return out;
+    };
+    // Driven with the HelmChart controller, and dropped when it ends (the shutdown signal).
+    let chart_watch = watched(api::<HelmChart>(&client, ns), health, "HelmChart")
+        .reflect_shared(chart_writer)
+        .for_each(|_| futures::future::ready(()));
+    let chart_changes =
+        changed_only(for_charts, asks_for_reconcile).filter_map(|c| futures::future::ready(c.ok().map(Arc::new)));
+    let chart_controller = Controller::for_shared_stream(chart_changes, store.clone()).with_config(config.clone());
     let git_sources = watched(
         api::<GitRepository>(&client, ns),
         health,
@@ -469,11 +485,13 @@ fn helm_controllers(
             )
         });
     }
+    let chart_run = chart_controller.run_logged(helm_chart::reconcile, ctx, "HelmChart");
     out.push(
-        chart_controller
-            .run_logged(helm_chart::reconcile, ctx, "HelmChart")
+        futures::future::select(chart_run.boxed(), chart_watch.boxed())
+            .map(|_| ())
             .boxed(),
     );
+    let chart_store = store;
 
     if !serves(ctx, "helm.toolkit.fluxcd.io/v2", "HelmRelease") {
         eprintln!(
@@ -499,20 +517,15 @@ fn helm_controllers(
     )
     .with_manager(ballast_release::HELM_FIELD_MANAGER);
     let started = jiff::Timestamp::now();
-    // The HelmCharts as this watch saw them: the cache is written before the trigger.
-    let (chart_cache, chart_writer) = reflector::store();
     let _ = ctx.helm.set(helm_release::HelmParts {
         drift,
         trigger,
         store: store.clone(),
         started,
-        charts: chart_cache,
+        charts: chart_store,
         written: Default::default(),
     });
-    let charts = watched(api::<HelmChart>(&client, ns), health, "HelmChart (HelmRelease sources)")
-        .reflect(chart_writer)
-        .touched_objects()
-        .predicate_filter(chart_artifact, Default::default());
+    let charts = changed_only(for_releases, chart_artifact);
     let s1 = store.clone();
     let mut hr_controller = hr_controller.watches_stream(charts, move |chart: HelmChart| {
         helm_release::releases_of_source(
@@ -814,6 +827,24 @@ where
         store,
     )
     .with_config(config.clone())
+}
+
+/// Events a shared watch cache buffers for its slowest subscriber.
+const SHARED_EVENTS_BUFFER: usize = 256;
+
+/// The objects of a shared watch's subscription passed on only when `changed` gives a new value
+/// for them, as [`WatchStreamExt::predicate_filter`] does for a watch of its own (the same
+/// cache of the last value per object, kept an hour after an object was last seen).
+fn changed_only<K>(
+    objects: impl futures::Stream<Item = Arc<K>> + Send + 'static,
+    changed: fn(&K) -> Option<u64>,
+) -> impl futures::Stream<Item = Result<K, watcher::Error>> + Send + 'static
+where
+    K: kube::Resource<DynamicType = ()> + Clone + Send + Sync + 'static,
+{
+    objects
+        .map(|o| Ok::<K, watcher::Error>(K::clone(&o)))
+        .predicate_filter(changed, Default::default())
 }
 
 /// Running a controller until the shutdown signal, every failed reconcile logged.

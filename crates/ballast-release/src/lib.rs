@@ -251,9 +251,17 @@ impl Releases {
     /// back to one LIST when `versions` is empty or its latest revision is gone (the history
     /// changed in a way the names cannot tell). Either way the records are then known to this
     /// value.
+    ///
+    /// With `versions` empty (a caller that knows of no revision: a new HelmRelease), the LIST
+    /// is answered from the API server's watch cache ([`Store::history_cached`]): its cost does
+    /// not grow with the Secrets of the storage namespace. A record written in the cache's last
+    /// moments of lag may be missing from the answer: the window is that of a writer coming
+    /// between a consistent LIST and the create of the next revision, made a few milliseconds
+    /// longer (see [`Store::history_cached`]).
     pub async fn load_known(&self, name: &str, versions: &[i64]) -> Result<(), ReleaseError> {
         let Some(&latest) = versions.iter().max() else {
-            self.stored(name).await?;
+            let records = self.store.history_cached(name).await?;
+            self.lock().insert(name.to_string(), records);
             return Ok(());
         };
         let mut records = Vec::new();

@@ -73,12 +73,23 @@ impl Store {
 
     /// Every record of `name`, oldest first.
     pub async fn history(&self, name: &str) -> Result<Vec<Stored>, ReleaseError> {
-        self.list(&storage::selector(name)).await
+        self.list(&storage::selector(name), false).await
+    }
+
+    /// [`Self::history`] as the API server's watch cache holds it (`resourceVersion=0`): the
+    /// server filters the Secrets it already holds decoded instead of reading and decoding
+    /// every Secret of the namespace from etcd, a cost that grows with the namespace's
+    /// releases. The answer may miss a record written in the last moments (the cache's lag
+    /// behind etcd, milliseconds on one API server); an action based on it then usually fails
+    /// to create its revision, which exists already, before it changes anything, as when
+    /// another writer comes between a consistent LIST and that create.
+    pub async fn history_cached(&self, name: &str) -> Result<Vec<Stored>, ReleaseError> {
+        self.list(&storage::selector(name), true).await
     }
 
     /// Every record in the namespace, oldest first per release.
     pub async fn all(&self) -> Result<Vec<Stored>, ReleaseError> {
-        self.list("owner=helm").await
+        self.list("owner=helm", false).await
     }
 
     /// The record of revision `version` of `name`, read by its Secret's name (one GET: no scan
@@ -92,10 +103,12 @@ impl Store {
         }
     }
 
-    async fn list(&self, selector: &str) -> Result<Vec<Stored>, ReleaseError> {
+    async fn list(&self, selector: &str, cached: bool) -> Result<Vec<Stored>, ReleaseError> {
+        let params = ListParams::default().labels(selector);
+        let params = if cached { params.match_any() } else { params };
         let list = self
             .api
-            .list(&ListParams::default().labels(selector))
+            .list(&params)
             .await
             .map_err(|e| ReleaseError(format!("cannot list release Secrets in {}: {e}", self.namespace)))?;
         let mut out = Vec::new();

@@ -93,6 +93,23 @@ fn git_release(ns: &str, name: &str, extra: &str) -> String {
     )
 }
 
+/// The HelmChart and HelmRelease controllers share one HelmChart watch; a graceful shutdown
+/// (SIGTERM) still ends the process once a release is installed.
+#[test]
+fn the_controller_stops_on_sigterm_with_helm_releases() {
+    let ns = namespace("hr-stop");
+    let _repo = git_chart(&ns, &[("cm.yaml", CM)]);
+    let mut controller = ControllerProcess::start(&ns, &[]);
+    apply(&git_release(&ns, "demo", ""));
+    wait_for("HelmRelease Ready", 120, || ready_true("helmrelease", &ns, "demo"));
+    let status = controller.terminate(60);
+    assert!(
+        status.is_some(),
+        "the controller still runs 60 s after SIGTERM:\n{}",
+        controller.log()
+    );
+}
+
 #[test]
 fn git_chart_installs_upgrades_on_values_and_uninstalls_on_delete() {
     let ns = namespace("hr-git");
