@@ -631,14 +631,14 @@ fn health_check_exprs_judge_custom_resources() {
     let ns = namespace("api-cel");
     let group = format!("{ns}.example.com");
     let crd = format!(
-        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: widgets.{group}\nspec:\n  \
-         group: {group}\n  names:\n    kind: Widget\n    plural: widgets\n  scope: Namespaced\n  versions:\n  - name: v1\n    \
+        "apiVersion: apiextensions.k8s.io/v1\nkind: CustomResourceDefinition\nmetadata:\n  name: dials.{group}\nspec:\n  \
+         group: {group}\n  names:\n    kind: Dial\n    plural: dials\n  scope: Namespaced\n  versions:\n  - name: v1\n    \
          served: true\n    storage: true\n    subresources:\n      status: {{}}\n    schema:\n      openAPIV3Schema:\n        \
          type: object\n        x-kubernetes-preserve-unknown-fields: true\n"
     );
-    let widget =
-        format!("apiVersion: {group}/v1\nkind: Widget\nmetadata:\n  name: w\n  namespace: {ns}\nspec:\n  size: 1\n");
-    let repo = Repo::new(&[("app/crd.yaml", crd), ("app/widget.yaml", widget)]);
+    let dial =
+        format!("apiVersion: {group}/v1\nkind: Dial\nmetadata:\n  name: w\n  namespace: {ns}\nspec:\n  size: 1\n");
+    let repo = Repo::new(&[("app/crd.yaml", crd), ("app/dial.yaml", dial)]);
     install();
     let _controller = ControllerProcess::start(&ns, &[]);
     apply(&format!(
@@ -646,19 +646,19 @@ fn health_check_exprs_judge_custom_resources() {
          interval: 10m\n  url: {url}\n  ref:\n    branch: main\n---\n\
          apiVersion: kustomize.toolkit.fluxcd.io/v1\nkind: Kustomization\nmetadata:\n  name: app\n  namespace: {ns}\nspec:\n  \
          interval: 10m\n  timeout: 3m\n  wait: true\n  path: ./app\n  prune: true\n  sourceRef:\n    kind: GitRepository\n    name: app\n  \
-         healthCheckExprs:\n  - apiVersion: {group}/v1\n    kind: Widget\n    \
+         healthCheckExprs:\n  - apiVersion: {group}/v1\n    kind: Dial\n    \
          current: \"status.conditions.filter(e, e.type == 'Synced').all(e, e.status == 'True')\"\n",
         url = repo.url()
     ));
     wait_for("the CRD established", 60, || {
-        get("customresourcedefinition", None, &format!("widgets.{group}")).filter(|c| {
+        get("customresourcedefinition", None, &format!("dials.{group}")).filter(|c| {
             c["status"]["conditions"]
                 .as_array()
                 .is_some_and(|cs| cs.iter().any(|c| c["type"] == "Established" && c["status"] == "True"))
         })
     });
-    wait_for("the Widget applied", 60, || {
-        get(&format!("widgets.{group}"), Some(&ns), "w")
+    wait_for("the Dial applied", 60, || {
+        get(&format!("dials.{group}"), Some(&ns), "w")
     });
     // Ready by kstatus (Ready=True) but not Synced: the expression says not yet.
     let status = |synced: &str| {
@@ -669,7 +669,7 @@ fn health_check_exprs_judge_custom_resources() {
     let patch_status = |synced: &str| {
         kubectl(&[
             "patch",
-            &format!("widgets.{group}"),
+            &format!("dials.{group}"),
             "w",
             "-n",
             &ns,
@@ -698,6 +698,13 @@ fn health_check_exprs_judge_custom_resources() {
         ready("kustomization", &ns, "app").filter(|(s, _)| s == "False")
     });
     assert!(message.contains("healthCheckExprs[0].current"), "{message}");
+    // The CRD is cluster-wide: leave no kind behind for other tests' short names.
+    kubectl(&[
+        "delete",
+        "customresourcedefinition",
+        &format!("dials.{group}"),
+        "--wait=false",
+    ]);
     drop(repo.repo);
 }
 
