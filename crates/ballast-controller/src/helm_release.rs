@@ -1585,10 +1585,8 @@ async fn correct_drift(
         parts.drift.track(hr, &[], &HashMap::new());
         return Ok(None);
     }
-    let account = crate::tenant::account(ctx, hr.spec.service_account_name.as_deref());
-    let cluster = crate::tenant::cluster(ctx, &hr.namespace().unwrap_or_default(), account)
-        .await?
-        .with_field_manager(HELM_FIELD_MANAGER);
+    // As the release's account: the handle its releases were opened with.
+    let cluster = releases.cluster().with_field_manager(HELM_FIELD_MANAGER);
     let options = ApplyOptions {
         take_over: vec![HELM_FIELD_MANAGER.to_string()],
         ..ApplyOptions::default()

@@ -231,6 +231,12 @@ impl Releases {
         self
     }
 
+    /// The cluster handle these releases act through (an impersonating one for a HelmRelease
+    /// with a ServiceAccount).
+    pub fn cluster(&self) -> &Cluster {
+        &self.cluster
+    }
+
     /// The same releases, waiting for the objects `rules` covers by them instead of kstatus
     /// (Flux's `healthCheckExprs`).
     pub fn with_health_rules(mut self, rules: Option<ballast_health::Rules>) -> Self {

@@ -57,11 +57,9 @@ pub fn substitute(
             message,
         };
         let text = crate::emit::to_yaml(&m.object);
-        if !text.contains("${") {
-            // Nothing to substitute; `$$` alone is still read as `$`, as Flux does.
-            if !text.contains("$$") {
-                continue;
-            }
+        // Nothing to substitute (a lone `$$` is still read as `$`, as Flux does).
+        if !text.contains("${") && !text.contains("$$") {
+            continue;
         }
         let out = envsubst::substitute(&text, |k| vars.get(k).map(String::as_str), strict)
             .map_err(|e| fail(format!("variable substitution failed: {e}")))?;

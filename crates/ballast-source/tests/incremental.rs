@@ -53,12 +53,24 @@ fn listing(dir: &Path) -> Vec<(String, String, bool)> {
     out
 }
 
+/// A repository at `<tmp>/src` on branch `main` (not committed yet), and the source that reads it.
+fn new_repo(tmp: &Path) -> (std::path::PathBuf, GitSource) {
+    let src = tmp.join("src");
+    fs::create_dir_all(&src).unwrap();
+    git(&src, &["init", "--quiet", "--initial-branch=main"]);
+    let source = GitSource {
+        url: format!("file://{}", src.display()),
+        reference: GitRef::Branch("main".into()),
+        auth: Auth::None,
+        insecure: false,
+    };
+    (src, source)
+}
+
 #[test]
 fn incremental_artifacts_match_fresh_checkouts() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    fs::create_dir_all(&src).unwrap();
-    git(&src, &["init", "--quiet", "--initial-branch=main"]);
+    let (src, source) = new_repo(tmp.path());
     write(&src.join("a.yaml"), "a: 1\n");
     write(&src.join("sub/b.yaml"), "b: 1\n");
     write(&src.join("keep/c.yaml"), "c: 1\n");
@@ -68,12 +80,6 @@ fn incremental_artifacts_match_fresh_checkouts() {
     git(&src, &["update-index", "--chmod=+x", "run.sh"]);
     git(&src, &["commit", "--quiet", "-m", "one"]);
 
-    let source = GitSource {
-        url: format!("file://{}", src.display()),
-        reference: GitRef::Branch("main".into()),
-        auth: Auth::None,
-        insecure: false,
-    };
     let options = FetchOptions::new(tmp.path().join("cache"), Duration::from_secs(60));
     let first = fetch(&source, &options).unwrap();
     let first_listing = listing(&first.root);
@@ -119,9 +125,7 @@ fn incremental_artifacts_match_fresh_checkouts() {
 #[test]
 fn a_sparse_artifact_holds_only_its_directories() {
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join("src");
-    fs::create_dir_all(&src).unwrap();
-    git(&src, &["init", "--quiet", "--initial-branch=main"]);
+    let (src, source) = new_repo(tmp.path());
     write(&src.join("root.yaml"), "r: 1\n");
     write(&src.join("apps/prod/a.yaml"), "a: 1\n");
     write(&src.join("apps/staging/b.yaml"), "b: 1\n");
@@ -129,12 +133,6 @@ fn a_sparse_artifact_holds_only_its_directories() {
     write(&src.join("appsx/d.yaml"), "d: 1\n");
     git(&src, &["add", "-A"]);
     git(&src, &["commit", "--quiet", "-m", "one"]);
-    let source = GitSource {
-        url: format!("file://{}", src.display()),
-        reference: GitRef::Branch("main".into()),
-        auth: Auth::None,
-        insecure: false,
-    };
     let mut options = FetchOptions::new(tmp.path().join("cache"), Duration::from_secs(60));
     let full = fetch(&source, &options).unwrap();
     options.sparse = vec!["./apps/prod/".into(), "infra".into()];
