@@ -107,17 +107,12 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphabetic() || c.is_numeric()
 }
 
-/// The offset of the first `{{` in `s`: a search for `{` (memchr) then a check of the next byte.
+/// The offset of the first `{{` in `s` (a SIMD search for the pair: text is mostly long runs
+/// without delimiters, and JSON-heavy text has many single `{`).
 fn find_left_delim(s: &str) -> Option<usize> {
-    let mut from = 0;
-    while let Some(k) = s.get(from..).and_then(|r| r.find('{')) {
-        let at = from + k;
-        if s.as_bytes().get(at + 1) == Some(&b'{') {
-            return Some(at);
-        }
-        from = at + 1;
-    }
-    None
+    static LEFT_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
+        std::sync::LazyLock::new(|| memchr::memmem::Finder::new(LEFT));
+    LEFT_FINDER.find(s.as_bytes())
 }
 
 fn has_left_trim(s: &str) -> bool {

@@ -255,6 +255,10 @@ impl Templates {
     /// later definition replaces an earlier one unless its body is empty; two non-empty
     /// definitions of one name in the same `src` are an error.
     pub fn parse(&mut self, name: &str, src: &str) -> Result<(), Error> {
+        self.parse_owned(name, src.to_string())
+    }
+    /// [`Templates::parse`] of a text the set then keeps as it is (no copy of it).
+    pub fn parse_owned(&mut self, name: &str, src: String) -> Result<(), Error> {
         parse::parse_into(&mut self.trees, &mut self.interner, name, src, &self.funcs).map_err(Error::parse)
     }
     /// True if the set holds a template of that name.

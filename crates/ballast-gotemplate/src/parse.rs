@@ -400,11 +400,23 @@ pub(crate) fn parse_with(
     funcs: &FuncMap,
     interner: &mut Interner,
 ) -> Result<Vec<Named>, String> {
+    parse_owned(name, text.to_string(), funcs, interner)
+}
+
+/// [`parse_with`] of a text the trees then own (no copy of it).
+pub(crate) fn parse_owned(
+    name: &str,
+    text: String,
+    funcs: &FuncMap,
+    interner: &mut Interner,
+) -> Result<Vec<Named>, String> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
-        text: text.to_string(),
+        text,
     });
-    let lexed = lex(text);
+    // The items borrow the text from this handle, which outlives the parser.
+    let shared = source.clone();
+    let lexed = lex(&shared.text);
     let mut p = Parser {
         toks: lexed.items,
         lex_error: lexed.error,
@@ -1168,10 +1180,10 @@ pub(crate) fn parse_into(
     set: &mut HashMap<Rc<str>, Rc<Tree>>,
     interner: &mut Interner,
     name: &str,
-    text: &str,
+    text: String,
     funcs: &FuncMap,
 ) -> Result<(), String> {
-    let trees = parse_with(name, text, funcs, interner)?;
+    let trees = parse_owned(name, text, funcs, interner)?;
     for (n, t) in trees {
         if set.contains_key(&n) && is_empty_tree(&t.root) {
             continue;

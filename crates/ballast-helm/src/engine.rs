@@ -226,8 +226,12 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
         .limits(ctx.limits.clone())
         .root_name(ROOT_NAME);
     for name in &order {
-        let r = &tpls[name];
-        set.parse(name, &r.src)
+        // The set keeps the text (its trees point into it): moved, not copied.
+        let src = tpls
+            .get_mut(name)
+            .map(|r| std::mem::take(&mut r.src))
+            .unwrap_or_default();
+        set.parse_owned(name, src)
             .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
     }
     let mut rendered = BTreeMap::new();
@@ -265,6 +269,7 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
         };
         rendered.insert(name.clone(), out);
     }
+    crate::free_later((set, tpls));
     Ok(rendered)
 }
 

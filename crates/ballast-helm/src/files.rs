@@ -20,7 +20,7 @@ use crate::chart::ChartFile;
 /// The files of one chart, by path from the chart root.
 #[derive(Clone, Debug, Default)]
 pub struct Files {
-    files: BTreeMap<String, Rc<[u8]>>,
+    files: BTreeMap<String, crate::chart::Blob>,
 }
 
 impl Files {
@@ -38,7 +38,9 @@ impl Files {
 
     /// The files in path order, as `range` over `.Files` visits them (path → bytes).
     pub fn entries(&self) -> impl Iterator<Item = (&str, Value)> + '_ {
-        self.files.iter().map(|(k, v)| (k.as_str(), Value::Bytes(v.clone())))
+        self.files
+            .iter()
+            .map(|(k, v)| (k.as_str(), Value::Bytes(Rc::from(&v[..]))))
     }
 
     /// How many files.
@@ -53,7 +55,9 @@ impl Files {
 
     /// `GetBytes`.
     pub fn get_bytes(&self, name: &str) -> Rc<[u8]> {
-        self.files.get(name).cloned().unwrap_or_else(|| Rc::from(Vec::new()))
+        self.files
+            .get(name)
+            .map_or_else(|| Rc::from(Vec::new()), |b| Rc::from(&b[..]))
     }
 
     /// `Get`: the content as a string (invalid UTF-8 replaced).
@@ -126,7 +130,7 @@ impl Object for Files {
         match name {
             "AsConfig" => Some(Value::str(&self.as_config())),
             "AsSecrets" => Some(Value::str(&self.as_secrets())),
-            _ => self.files.get(name).map(|d| Value::Bytes(d.clone())),
+            _ => self.files.get(name).map(|d| Value::Bytes(Rc::from(&d[..]))),
         }
     }
     fn method(&self, name: &str, args: &[Value]) -> Option<Result<Value, String>> {
@@ -175,7 +179,7 @@ impl Object for Files {
         Some(
             self.files
                 .iter()
-                .map(|(k, v)| (k.clone(), Value::Bytes(v.clone())))
+                .map(|(k, v)| (k.clone(), Value::Bytes(Rc::from(&v[..]))))
                 .collect(),
         )
     }
@@ -318,7 +322,7 @@ mod tests {
                 .iter()
                 .map(|(n, d)| ChartFile {
                     name: n.to_string(),
-                    data: Rc::from(d.as_bytes().to_vec()),
+                    data: d.as_bytes().to_vec().into(),
                 })
                 .collect::<Vec<_>>(),
         )

@@ -70,15 +70,45 @@ pub const DEBUG_HINT: &str = "\n\nUse --debug flag to render out invalid YAML";
 /// Stack of the thread a render runs on: deep `include`/`tpl` nesting recurses.
 const RENDER_STACK: usize = 256 << 20;
 
-/// Runs `f` on a thread with a stack large enough for [`RENDER_STACK`]'s budget.
+thread_local! {
+    /// On a render thread: what the render leaves to free once its result is handed back.
+    static LEFTOVERS: std::cell::RefCell<Option<Vec<Box<dyn std::any::Any>>>> =
+        const { std::cell::RefCell::new(None) };
+}
+
+/// Frees `x` after the render's result has been handed back when called on a render thread
+/// (see [`on_render_thread`]); anywhere else, now. For the large parts of a render (the chart,
+/// its values, the parsed templates): freeing them is a tenth of a large chart's render.
+pub(crate) fn free_later<T: 'static>(x: T) {
+    let now = LEFTOVERS.with(|l| match l.borrow_mut().as_mut() {
+        Some(kept) => {
+            kept.push(Box::new(x));
+            None
+        }
+        None => Some(x),
+    });
+    drop(now);
+}
+
+/// Runs `f` on a thread with a stack large enough for [`RENDER_STACK`]'s budget and returns
+/// its result as soon as `f` returns: what `f` handed to [`free_later`] is freed on that
+/// thread afterwards, while the caller goes on. A panic in `f` is an error.
 fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
+    let failed = || Error("the render failed unexpectedly".into());
+    let (tx, rx) = std::sync::mpsc::sync_channel(1);
     std::thread::Builder::new()
         .name("helm-render".into())
         .stack_size(RENDER_STACK)
-        .spawn(f)
-        .map_err(|e| Error(format!("cannot start the render: {e}")))?
-        .join()
-        .unwrap_or_else(|_| Err(Error("the render failed unexpectedly".into())))
+        .spawn(move || {
+            LEFTOVERS.with(|l| *l.borrow_mut() = Some(Vec::new()));
+            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err(failed()));
+            // The caller may be gone (its own thread ended): nothing to hand back then.
+            let _ = tx.send(result);
+            let leftovers = LEFTOVERS.with(|l| l.borrow_mut().take());
+            drop(leftovers);
+        })
+        .map_err(|e| Error(format!("cannot start the render: {e}")))?;
+    rx.recv().unwrap_or_else(|_| Err(failed()))
 }
 
 /// Renders the chart at `chart` (a directory or a `.tgz`) with the user values of
@@ -110,7 +140,7 @@ pub fn template_files(
             .into_iter()
             .map(|(name, data)| chart::archive::BufferedFile {
                 name,
-                data: chart::archive::trim_bom(data),
+                data: chart::without_bom(data.into()),
             })
             .collect();
         let mut user = Value::empty_map();
@@ -167,13 +197,15 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
         collect_crds(&chart, &chart.metadata.name, &mut crds);
     }
     let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
-    output::print(&rendered, &crds, &print, &parse).map_err(|e| {
+    let printed = output::print(&rendered, &crds, &print, &parse).map_err(|e| {
         if e.0.starts_with("YAML parse error") {
             render_err(e)
         } else {
             e
         }
-    })
+    });
+    free_later((chart, values, rendered, crds));
+    printed
 }
 
 /// Helm's `LocateChart` for a chart that is not on disk: a path is "not found"; any other

@@ -180,7 +180,7 @@ fn finish_with_dependencies(
         .iter()
         .map(|(name, data, _)| BufferedFile {
             name: name.clone(),
-            data: data.clone(),
+            data: bytes::Bytes::copy_from_slice(data),
         })
         .collect();
     let chart = ballast_helm::chart::load_files(loaded)
@@ -221,7 +221,7 @@ fn collect(root: &Path, path: &str, max_size: u64) -> Result<(PathBuf, Files, ba
         .iter()
         .map(|(name, data, _)| BufferedFile {
             name: name.clone(),
-            data: data.clone(),
+            data: bytes::Bytes::copy_from_slice(data),
         })
         .collect();
     let chart = ballast_helm::chart::load_files(loaded)

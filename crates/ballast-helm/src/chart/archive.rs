@@ -22,15 +22,12 @@ pub struct BufferedFile {
     /// Path from the chart root.
     pub name: String,
     /// Content.
-    pub data: Vec<u8>,
+    pub data: super::Blob,
 }
 
-/// Removes a leading UTF-8 byte-order mark, as Helm does for every chart file.
-pub fn trim_bom(mut data: Vec<u8>) -> Vec<u8> {
-    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
-        data.drain(..3);
-    }
-    data
+/// `data` without a leading UTF-8 byte-order mark, as Helm reads every chart file.
+pub fn trim_bom(data: &[u8]) -> &[u8] {
+    data.strip_prefix(&[0xEF, 0xBB, 0xBF]).unwrap_or(data)
 }
 
 /// `path.Clean` of Go for a `/`-separated relative path.
@@ -88,13 +85,13 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// The files of a gzipped tar chart archive, named from inside its single top directory.
-/// The archive is decompressed once; each file is copied once out of it.
+/// The archive is decompressed once; each file is a slice of it (no copy).
 pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<BufferedFile>, String> {
     if bytes.len() < 2 || bytes[0] != 0x1f || bytes[1] != 0x8b {
         return Err("gzip: invalid header".into());
     }
-    let tar_bytes = gunzip(bytes)?;
-    let mut tar = tar::Archive::new(std::io::Cursor::new(tar_bytes.as_slice()));
+    let tar_bytes = bytes::Bytes::from(gunzip(bytes)?);
+    let mut tar = tar::Archive::new(std::io::Cursor::new(&tar_bytes[..]));
     // Seeking past each entry's data instead of reading it: the data is sliced below.
     let entries = tar
         .entries_with_seek()
@@ -183,7 +180,7 @@ pub fn load_archive_files(bytes: &[u8]) -> Result<Vec<BufferedFile>, String> {
         }
         files.push(BufferedFile {
             name: n,
-            data: trim_bom(data.to_vec()),
+            data: tar_bytes.slice_ref(trim_bom(data)),
         });
     }
     if files.is_empty() {
@@ -254,7 +251,7 @@ mod tests {
         let files = load_archive_files(&a).unwrap();
         let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
         assert_eq!(names, ["Chart.yaml", "templates/a.yaml", "d.txt"]);
-        assert_eq!(files[1].data, b"x");
+        assert_eq!(&files[1].data[..], b"x");
     }
 
     #[test]

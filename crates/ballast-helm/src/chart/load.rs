@@ -185,7 +185,7 @@ fn walk(
         let data = std::fs::read(&path).map_err(|e| Error(format!("open {}: {}", path.display(), go_io_error(&e))))?;
         files.push(BufferedFile {
             name: n,
-            data: archive::trim_bom(data),
+            data: super::without_bom(data.into()),
         });
     }
     Ok(())
@@ -240,7 +240,7 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
             continue;
         }
         let name = f.name;
-        let data: std::rc::Rc<[u8]> = f.data.into();
+        let data = f.data;
         match name.as_str() {
             "Chart.yaml" => {}
             "Chart.lock" => {

@@ -9,8 +9,6 @@ pub mod metadata;
 #[cfg(test)]
 mod tests;
 
-use std::rc::Rc;
-
 pub use load::{check_dependencies, load, load_archive, load_dir, load_files};
 
 use ballast_gotemplate::Value;
@@ -21,15 +19,15 @@ pub struct Chart {
     /// `Chart.yaml`.
     pub metadata: Metadata,
     /// `Chart.lock` (v2) or `requirements.lock` (v1), raw.
-    pub lock: Option<Rc<[u8]>>,
+    pub lock: Option<Blob>,
     /// Files under `templates/`, named from the chart root (`templates/deployment.yaml`).
     pub templates: Vec<ChartFile>,
     /// `values.yaml` parsed (a map; empty when the file is absent).
     pub values: Value,
     /// `values.yaml` as written.
-    pub raw_values: Option<Rc<[u8]>>,
+    pub raw_values: Option<Blob>,
     /// `values.schema.json`.
-    pub schema: Option<Rc<[u8]>>,
+    pub schema: Option<Blob>,
     /// Every other file (`crds/`, `files/`, `README.md`, `.helmignore`...): `.Files`.
     pub files: Vec<ChartFile>,
     /// Subcharts from `charts/` (directories and archives).
@@ -67,13 +65,26 @@ pub fn utf8_lossy(data: &[u8]) -> std::borrow::Cow<'_, str> {
     }
 }
 
+/// A chart file's bytes: shared, cheap to clone and to slice. A chart read from an archive
+/// keeps its files as slices of the one decompressed archive, with no copy of their own.
+pub type Blob = bytes::Bytes;
+
+/// `data` without a leading UTF-8 byte-order mark, as Helm reads every chart file.
+pub fn without_bom(data: Blob) -> Blob {
+    if data.starts_with(&[0xEF, 0xBB, 0xBF]) {
+        data.slice(3..)
+    } else {
+        data
+    }
+}
+
 /// A file of a chart: its path from the chart root, with `/` separators, and its bytes.
 #[derive(Clone, Debug)]
 pub struct ChartFile {
     /// Path from the chart root.
     pub name: String,
     /// Content.
-    pub data: Rc<[u8]>,
+    pub data: Blob,
 }
 
 /// `Chart.yaml`, as Helm's `chart.Metadata`.

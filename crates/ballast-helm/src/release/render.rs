@@ -121,6 +121,7 @@ pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) ->
         manifest.push_str(&format!("---\n# Source: {}\n{}\n", m.path, m.content));
     }
     let hooks = hooks.iter().map(hook_record).collect();
+    crate::free_later((chart, values, rendered));
     Ok(RenderedRelease {
         manifest,
         hooks,

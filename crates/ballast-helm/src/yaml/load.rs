@@ -392,34 +392,19 @@ impl Decoder<'_> {
             resolve(tag, value).map_err(Decoder::fail)?
         };
         Ok(match resolved {
-            Scalar::Null => Value::Nil,
-            Scalar::Bool(b) => Value::Bool(b),
-            Scalar::Int(i) => match self.mode {
-                Mode::Json => Value::Float(i as f64),
-                Mode::Raw => Value::Int64(i),
-            },
-            Scalar::Uint(u) => match self.mode {
-                Mode::Json => Value::Float(u as f64),
-                Mode::Raw => Value::Uint(u),
-            },
-            Scalar::Float(f) => {
-                if !f.is_finite() {
-                    self.saw_non_finite = true;
-                }
+            Scalar::Float(f) if !f.is_finite() => {
+                self.saw_non_finite = true;
                 Value::Float(f)
             }
-            Scalar::Str => {
-                if tag == Some("tag:yaml.org,2002:binary") {
-                    use base64::Engine as _;
-                    let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
-                    let bytes = base64::engine::general_purpose::STANDARD
-                        .decode(clean)
-                        .map_err(|_| Decoder::fail("!!binary value contains invalid base64 data".into()))?;
-                    Value::from(String::from_utf8_lossy(&bytes).into_owned())
-                } else {
-                    Value::str(value)
-                }
+            Scalar::Str if tag == Some("tag:yaml.org,2002:binary") => {
+                use base64::Engine as _;
+                let clean: String = value.chars().filter(|c| !c.is_whitespace()).collect();
+                let bytes = base64::engine::general_purpose::STANDARD
+                    .decode(clean)
+                    .map_err(|_| Decoder::fail("!!binary value contains invalid base64 data".into()))?;
+                Value::from(String::from_utf8_lossy(&bytes).into_owned())
             }
+            other => scalar_value(other, value, self.mode),
         })
     }
 
@@ -568,7 +553,26 @@ impl Decoder<'_> {
 }
 
 /// The JSON key sigs.k8s.io/yaml makes of a YAML key; `None` for null, maps and lists.
-fn key_string(k: &Value) -> Option<String> {
+/// The value of a resolved scalar spelt `text`, in `mode` (a `!!binary` string aside).
+pub(super) fn scalar_value(s: Scalar, text: &str, mode: Mode) -> Value {
+    match s {
+        Scalar::Null => Value::Nil,
+        Scalar::Bool(b) => Value::Bool(b),
+        Scalar::Int(i) => match mode {
+            Mode::Json => Value::Float(i as f64),
+            Mode::Raw => Value::Int64(i),
+        },
+        Scalar::Uint(u) => match mode {
+            Mode::Json => Value::Float(u as f64),
+            Mode::Raw => Value::Uint(u),
+        },
+        Scalar::Float(f) => Value::Float(f),
+        Scalar::Str => Value::str(text),
+    }
+}
+
+/// A decoded key as sigs.k8s.io/yaml stringifies it (`None` for a null, a map or a list).
+pub(super) fn key_string(k: &Value) -> Option<String> {
     Some(match k {
         Value::String(s) => s.to_string(),
         Value::Bool(b) => b.to_string(),
@@ -606,6 +610,14 @@ fn float32_key(f: f64) -> String {
 /// Decodes the first document of `src` (goyaml.v2's `Unmarshal` reads only that one).
 /// `Ok(Value::Nil)` for an empty document.
 pub fn decode_first(src: &str, mode: Mode) -> Result<Value, YamlError> {
+    if let Some(v) = super::quick::decode(src, mode) {
+        return Ok(v);
+    }
+    decode_first_parsed(src, mode)
+}
+
+/// [`decode_first`] through the full parser, whatever the text.
+pub(super) fn decode_first_parsed(src: &str, mode: Mode) -> Result<Value, YamlError> {
     let (src, docs) = parse_source(src, true)?;
     match docs.first() {
         Some(d) => decode_doc(&src, d, mode),
@@ -692,9 +704,8 @@ impl Decoder<'_> {
 /// without error (see [`Decoder::is_plain`]), only its `apiVersion`, `kind` and `metadata`
 /// entries kept. Everything else — results and errors — is exactly [`decode_first`]'s.
 pub fn decode_first_head(src: &str) -> Result<Value, YamlError> {
-    match super::quick::head_lines(src) {
-        Some(head) if head.is_empty() => Ok(Value::empty_map()),
-        Some(head) => decode_first_head_parsed(&head),
+    match super::quick::decode_head(src) {
+        Some(head) => Ok(head),
         None => decode_first_head_parsed(src),
     }
 }

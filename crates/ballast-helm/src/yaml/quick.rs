@@ -10,6 +10,10 @@
 //! `kind` and `metadata` entries: a document whose head reads exactly as the whole one's.
 //! Anything else gives `None`, and the caller parses the whole text as before.
 
+use ballast_gotemplate::Value;
+use ballast_gotemplate::value::Map;
+
+use super::load::{Mode, key_string, scalar_value};
 use super::resolve::{Scalar, resolve};
 
 /// Nesting past this is left to the full parser.
@@ -17,11 +21,13 @@ const MAX_DEPTH: usize = 64;
 /// libyaml's bound on the length of a simple key.
 const MAX_KEY: usize = 1024;
 
-/// One line: its indentation (spaces) and the text after it.
+/// One line: its indentation (spaces), the text after it (trailing spaces removed), and the
+/// whole line.
 #[derive(Clone, Copy)]
 struct Line<'s> {
     indent: usize,
     text: &'s str,
+    raw: &'s str,
 }
 
 impl Line<'_> {
@@ -39,9 +45,14 @@ struct Checker<'s> {
     i: usize,
 }
 
-/// The lines of `src`'s root `apiVersion`, `kind` and `metadata` entries (joined, in order),
-/// when `src` is in the subset described in the module docs; `None` otherwise.
-pub(super) fn head_lines(src: &str) -> Option<String> {
+/// A document the check accepted: its lines and its root entries (start line, is a head key).
+struct Checked<'s> {
+    lines: Vec<Line<'s>>,
+    entries: Vec<(usize, bool)>,
+}
+
+/// Checks that `src` is in the subset described in the module docs.
+fn check(src: &str) -> Option<Checked<'_>> {
     if !src.bytes().all(|b| matches!(b, b'\n' | 0x20..=0x7E)) {
         return None;
     }
@@ -52,6 +63,7 @@ pub(super) fn head_lines(src: &str) -> Option<String> {
             Line {
                 indent: l.len() - text.len(),
                 text: text.trim_end_matches(' '),
+                raw: l,
             }
         })
         .collect();
@@ -61,26 +73,291 @@ pub(super) fn head_lines(src: &str) -> Option<String> {
     if first.indent != 0 || first.is_seq_entry() {
         return None;
     }
-    // Root entries: (start line, is a head key).
     let mut entries = Vec::new();
     c.map(0, None, 0, Some(&mut entries))?;
     c.skip_filler();
     if c.i < c.lines.len() {
         return None;
     }
-    let raw: Vec<&str> = src.split('\n').collect();
+    Some(Checked {
+        lines: c.lines,
+        entries,
+    })
+}
+
+/// The lines of `src`'s root `apiVersion`, `kind` and `metadata` entries (joined, in order),
+/// when `src` is in the subset described in the module docs; `None` otherwise.
+#[cfg(test)]
+pub(super) fn head_lines(src: &str) -> Option<String> {
+    let Checked { lines, entries } = check(src)?;
     let mut out = String::new();
     for (k, &(start, head)) in entries.iter().enumerate() {
         if !head {
             continue;
         }
-        let end = entries.get(k + 1).map_or(raw.len(), |e| e.0);
-        for l in &raw[start..end] {
-            out.push_str(l);
+        let end = entries.get(k + 1).map_or(lines.len(), |e| e.0);
+        for l in &lines[start..end] {
+            out.push_str(l.raw);
             out.push('\n');
         }
     }
     Some(out)
+}
+
+/// `src` decoded in `mode` as [`super::load::decode_first`] decodes it, when `src` is in the
+/// subset and uses none of what [`Reader`] leaves to the full parser; `None` otherwise.
+pub(super) fn decode(src: &str, mode: Mode) -> Option<Value> {
+    let Checked { lines, .. } = check(src)?;
+    let mut r = Reader { lines, i: 0, mode };
+    let mut m = Map::new();
+    r.map(0, None, &mut m)?;
+    Some(Value::map(m))
+}
+
+/// [`super::load::decode_first_head`] of `src`: only its root `apiVersion`, `kind` and
+/// `metadata` entries, decoded as JSON values (the rest is only checked); `None` as [`decode`].
+pub(super) fn decode_head(src: &str) -> Option<Value> {
+    let Checked { lines, entries } = check(src)?;
+    let mut r = Reader {
+        lines,
+        i: 0,
+        mode: Mode::Json,
+    };
+    let mut m = Map::new();
+    for &(start, head) in &entries {
+        if head {
+            r.i = start;
+            let text = r.lines[start].text;
+            r.entry(text, 0, &mut m)?;
+        }
+    }
+    Some(Value::map(m))
+}
+
+/// Decodes a document [`check`] accepted, walking it as the checker did. Left to the full
+/// parser (`None`): scalars over several lines (plain or quoted), folded (`>`) block scalars,
+/// `\/` escapes, and literal block scalars whose blank lines hold more spaces than their
+/// indentation.
+struct Reader<'s> {
+    lines: Vec<Line<'s>>,
+    i: usize,
+    mode: Mode,
+}
+
+impl<'s> Reader<'s> {
+    fn peek(&mut self) -> Option<Line<'s>> {
+        while self.lines.get(self.i).is_some_and(|l| l.is_filler()) {
+            self.i += 1;
+        }
+        self.lines.get(self.i).copied()
+    }
+
+    /// A block mapping at `indent` into `out`, `first` an entry already on the current line.
+    fn map(&mut self, indent: usize, first: Option<&'s str>, out: &mut Map) -> Option<()> {
+        if let Some(text) = first {
+            self.entry(text, indent, out)?;
+        }
+        while let Some(line) = self.peek() {
+            if line.indent < indent {
+                break;
+            }
+            self.entry(line.text, indent, out)?;
+        }
+        Some(())
+    }
+
+    fn entry(&mut self, text: &'s str, indent: usize, out: &mut Map) -> Option<()> {
+        let (key, quoted, rest) = split_key(text)?;
+        let key = if quoted {
+            key.to_string()
+        } else {
+            key_string(&scalar_value(resolve(None, key).ok()?, key, Mode::Raw))?
+        };
+        self.i += 1;
+        let value = self.value(rest, indent, true)?;
+        out.insert(key, value);
+        Some(())
+    }
+
+    fn value(&mut self, rest: &'s str, indent: usize, in_map: bool) -> Option<Value> {
+        if rest.is_empty() || rest.starts_with('#') {
+            return match self.peek() {
+                Some(l) if l.indent > indent && matches!(strip_comment(l.text), "{}" | "[]") => {
+                    self.i += 1;
+                    Some(if strip_comment(l.text) == "{}" {
+                        Value::empty_map()
+                    } else {
+                        Value::list(Vec::new())
+                    })
+                }
+                Some(l) if l.indent > indent => {
+                    if l.is_seq_entry() {
+                        self.seq(l.indent)
+                    } else {
+                        let mut m = Map::new();
+                        self.map(l.indent, None, &mut m)?;
+                        Some(Value::map(m))
+                    }
+                }
+                Some(l) if in_map && l.indent == indent && l.is_seq_entry() => self.seq(indent),
+                _ => Some(Value::Nil),
+            };
+        }
+        match rest.as_bytes()[0] {
+            b'|' => self.literal(indent, strip_comment(&rest[1..]) == "-"),
+            b'>' => None,
+            b'"' => match double_quoted(rest, 1) {
+                Quote::Closed(after) => unescape(&rest[1..rest.len() - after.len() - 1]).map(Value::from),
+                _ => None,
+            },
+            b'\'' => match single_quoted(rest, 1) {
+                Quote::Closed(after) => Some(Value::from(rest[1..rest.len() - after.len() - 1].replace("''", "'"))),
+                _ => None,
+            },
+            b'{' => Some(Value::empty_map()),
+            b'[' => flow_items(rest, self.mode).map(Value::list),
+            _ => {
+                let v = plain(rest)?;
+                if !rest.contains(" #") && self.continues(indent) {
+                    return None;
+                }
+                Some(scalar_value(resolve(None, v).ok()?, v, self.mode))
+            }
+        }
+    }
+
+    /// True when a plain scalar under a node at `indent` goes on over the next lines.
+    fn continues(&self, indent: usize) -> bool {
+        self.lines[self.i..]
+            .iter()
+            .find(|l| !l.text.is_empty())
+            .is_some_and(|l| l.indent > indent && !l.text.starts_with('#'))
+    }
+
+    fn seq(&mut self, indent: usize) -> Option<Value> {
+        let mut items = Vec::new();
+        while let Some(line) = self.peek() {
+            if line.indent < indent || (line.indent == indent && !line.is_seq_entry()) {
+                break;
+            }
+            let after = &line.text[1..];
+            let item = after.trim_start_matches(' ');
+            if split_key(item).is_some() {
+                let mut m = Map::new();
+                self.map(indent + 1 + (after.len() - item.len()), Some(item), &mut m)?;
+                items.push(Value::map(m));
+            } else {
+                self.i += 1;
+                items.push(self.value(item, indent, false)?);
+            }
+        }
+        Some(Value::list(items))
+    }
+
+    /// A `|` (or `|-`: `strip`) scalar's lines under a node at `indent`: the lines from the
+    /// first one's indentation on, empty lines kept between them, the last line break kept
+    /// unless `strip`.
+    fn literal(&mut self, indent: usize, strip: bool) -> Option<Value> {
+        let mut content: Option<usize> = None;
+        let mut pieces: Vec<&str> = Vec::new();
+        let mut blanks = 0;
+        // A last line with no line break after it (the end of the input) keeps none.
+        let mut ends_input = false;
+        while let Some(l) = self.lines.get(self.i) {
+            if l.text.is_empty() {
+                if content.is_some_and(|c| l.raw.len() > c) {
+                    return None;
+                }
+                blanks += 1;
+                self.i += 1;
+                continue;
+            }
+            if l.indent <= indent {
+                break;
+            }
+            let c = *content.get_or_insert(l.indent);
+            pieces.extend(std::iter::repeat_n("", blanks));
+            blanks = 0;
+            pieces.push(&l.raw[c..]);
+            self.i += 1;
+            ends_input = self.i == self.lines.len();
+        }
+        let mut text = pieces.join("\n");
+        if content.is_some() && !strip && !ends_input {
+            text.push('\n');
+        }
+        Some(Value::from(text))
+    }
+}
+
+/// The text of a one-line `"..."` scalar's inside, its escapes replaced (`None` for `\/`,
+/// which goyaml.v2 reads its own way).
+fn unescape(inside: &str) -> Option<String> {
+    if !inside.contains('\\') {
+        return Some(inside.to_string());
+    }
+    let mut out = String::with_capacity(inside.len());
+    let mut chars = inside.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        out.push(match chars.next()? {
+            '0' => '\0',
+            'a' => '\x07',
+            'b' => '\x08',
+            't' => '\t',
+            'n' => '\n',
+            'v' => '\x0b',
+            'f' => '\x0c',
+            'r' => '\r',
+            'e' => '\x1b',
+            ' ' => ' ',
+            '"' => '"',
+            '\\' => '\\',
+            _ => return None,
+        });
+    }
+    Some(out)
+}
+
+/// The items of a one-line flow sequence [`flow_seq`] accepted, decoded in `mode`.
+fn flow_items(s: &str, mode: Mode) -> Option<Vec<Value>> {
+    let mut items = Vec::new();
+    let mut rest = s[1..].trim_start_matches(' ');
+    if rest.starts_with(']') {
+        return Some(items);
+    }
+    loop {
+        let after_item = match rest.as_bytes().first()? {
+            b'"' => match double_quoted(rest, 1) {
+                Quote::Closed(a) => {
+                    items.push(Value::from(unescape(&rest[1..rest.len() - a.len() - 1])?));
+                    a
+                }
+                _ => return None,
+            },
+            b'\'' => match single_quoted(rest, 1) {
+                Quote::Closed(a) => {
+                    items.push(Value::from(rest[1..rest.len() - a.len() - 1].replace("''", "'")));
+                    a
+                }
+                _ => return None,
+            },
+            _ => {
+                let end = rest.find([',', ']']).unwrap_or(rest.len());
+                let item = rest[..end].trim_end_matches(' ');
+                items.push(scalar_value(resolve(None, item).ok()?, item, mode));
+                &rest[end..]
+            }
+        };
+        let after_item = after_item.trim_start_matches(' ');
+        if after_item.starts_with(']') {
+            return Some(items);
+        }
+        rest = after_item.strip_prefix(',')?.trim_start_matches(' ');
+    }
 }
 
 impl<'s> Checker<'s> {
@@ -469,8 +746,8 @@ fn single_quoted(s: &str, from: usize) -> Quote<'_> {
 }
 #[cfg(test)]
 mod tests {
-    use super::super::load::{decode_first_head, decode_first_head_parsed};
-    use super::head_lines;
+    use super::super::load::{Mode, decode_first_head, decode_first_head_parsed, decode_first_parsed};
+    use super::{decode, head_lines};
 
     /// The quick path (when taken) reads the same head, or fails the same way, as the full parse.
     fn same(doc: &str) -> bool {
@@ -532,6 +809,87 @@ mod tests {
         for doc in left {
             assert!(!same(doc), "quick path taken for:\n{doc}");
         }
+    }
+
+    /// A document decoded by the quick reader (when it takes it) is the full decoder's, in
+    /// both modes.
+    fn same_decode(doc: &str) -> bool {
+        let mut taken = false;
+        for mode in [Mode::Json, Mode::Raw] {
+            let full = format!("{:?}", decode_first_parsed(doc, mode));
+            if let Some(v) = decode(doc, mode) {
+                taken = true;
+                assert_eq!(
+                    format!("{:?}", Ok::<_, super::super::YamlError>(v)),
+                    full,
+                    "document:\n{doc}"
+                );
+            }
+        }
+        taken
+    }
+
+    #[test]
+    fn quick_decodes_read_as_the_full_parse() {
+        let taken = [
+            "a: 1\nb: 1.5\nc: yes\nd: ~\ne: \"x\\ty\\\"z\\\\\"\nf: 'it''s'\ng: 0x1F\nh: 0o17\ni: 017\nj: 1_000\nk: -3\nl: 18446744073709551615\nm: 2001-12-14\n",
+            "1: a\ntrue: b\n1.5: c\n0x1F: d\n\"q\": e\n'r s': f\nno: g\n-2: h\n",
+            "a:\n  b:\n    c: d\n  e:\n  - 1\n  - x: y\n    z: w\n  -\n  - 2\nf:\n- 2\ng: {}\nh: []\ni:\n  {}\nj:\n  []\nk:\n",
+            "lit: |\n  one\n    two\n\n  three\n\n\nstrip: |-\n  a\n  b\n\nempty: |\nafter: x\nlead: |\n\n  x\ncomment: |  # c\n  # not a comment\n  y\n",
+            "flow: [a, \"b\", 'c' , 1.5, -x, yes]\nempty: [ ]\nq: [\"a\\nb\", 'it''s']\n",
+            "list:\n  - name: a # c\n    value: \"1\"\n  - name: b\n    items:\n    - x\n    - y\n# trailing\n",
+            "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    app: \"a\"\ndata:\n  k: |\n    line\n",
+        ];
+        for doc in taken {
+            assert!(same_decode(doc), "quick reader not taken for:\n{doc}");
+        }
+        // Checked, but left to the full decoder.
+        let left = [
+            "a: long\n  plain\n",
+            "a: >\n  folded\n",
+            "a: 'x\n  y'\n",
+            "a: \"x\\/y\"\n",
+            "a: |\n  x\n     \n  y\n",
+        ];
+        for doc in left {
+            assert!(!same_decode(doc), "quick reader taken for:\n{doc}");
+        }
+    }
+
+    /// Every values file of every fixture chart (subcharts too) and every rendered document
+    /// decodes the same through both paths, and most through the quick one.
+    #[test]
+    fn fixture_values_and_documents_decode_the_same() {
+        fn values_of(c: &crate::chart::Chart, out: &mut Vec<String>) {
+            if let Some(v) = &c.raw_values {
+                out.push(String::from_utf8_lossy(v).into_owned());
+            }
+            for d in &c.dependencies {
+                values_of(d, out);
+            }
+        }
+        let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts");
+        let (mut docs, mut quick) = (0, 0);
+        for e in std::fs::read_dir(&dir).unwrap().flatten() {
+            if e.path().extension().is_none_or(|x| x != "tgz") {
+                continue;
+            }
+            let mut texts = Vec::new();
+            if let Ok(chart) = crate::chart::load(&e.path()) {
+                values_of(&chart, &mut texts);
+            }
+            if let Ok(text) = crate::template(&e.path(), &crate::TemplateOptions::default()) {
+                texts.extend(crate::output::split_manifests(&text));
+            }
+            for t in texts {
+                docs += 1;
+                quick += usize::from(same_decode(&t));
+            }
+        }
+        assert!(
+            docs > 600 && quick * 100 > docs * 90,
+            "{quick} of {docs} texts decoded quickly"
+        );
     }
 
     /// Every document of every fixture chart's rendering (default values) reads the same
