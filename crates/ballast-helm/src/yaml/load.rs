@@ -704,8 +704,10 @@ impl Decoder<'_> {
 /// without error (see [`Decoder::is_plain`]), only its `apiVersion`, `kind` and `metadata`
 /// entries kept. Everything else — results and errors — is exactly [`decode_first`]'s.
 pub fn decode_first_head(src: &str) -> Result<Value, YamlError> {
-    match super::quick::decode_head(src) {
-        Some(head) => Ok(head),
+    match super::quick::head(src) {
+        Some(super::quick::Head::Value(head)) => Ok(head),
+        Some(super::quick::Head::Text(head)) if head.is_empty() => Ok(Value::empty_map()),
+        Some(super::quick::Head::Text(head)) => decode_first_head_parsed(&head),
         None => decode_first_head_parsed(src),
     }
 }

@@ -91,62 +91,82 @@ fn check(src: &str) -> Option<Checked<'_>> {
 /// when `src` is in the subset described in the module docs; `None` otherwise.
 #[cfg(test)]
 pub(super) fn head_lines(src: &str) -> Option<String> {
-    let Checked { lines, entries } = check(src)?;
-    let mut out = String::new();
-    for (k, &(start, head)) in entries.iter().enumerate() {
-        if !head {
-            continue;
+    check(src).map(|c| c.head_text())
+}
+
+impl Checked<'_> {
+    /// The lines of the root `apiVersion`, `kind` and `metadata` entries, joined in order.
+    fn head_text(&self) -> String {
+        let Checked { lines, entries } = self;
+        let mut out = String::new();
+        for (k, &(start, head)) in entries.iter().enumerate() {
+            if !head {
+                continue;
+            }
+            let end = entries.get(k + 1).map_or(lines.len(), |e| e.0);
+            for l in &lines[start..end] {
+                out.push_str(l.raw);
+                out.push('\n');
+            }
         }
-        let end = entries.get(k + 1).map_or(lines.len(), |e| e.0);
-        for l in &lines[start..end] {
-            out.push_str(l.raw);
-            out.push('\n');
-        }
+        out
     }
-    Some(out)
 }
 
 /// `src` decoded in `mode` as [`super::load::decode_first`] decodes it, when `src` is in the
 /// subset and uses none of what [`Reader`] leaves to the full parser; `None` otherwise.
 pub(super) fn decode(src: &str, mode: Mode) -> Option<Value> {
-    let Checked { lines, .. } = check(src)?;
-    let mut r = Reader { lines, i: 0, mode };
+    let checked = check(src)?;
+    let mut r = Reader {
+        lines: &checked.lines,
+        i: 0,
+        mode,
+    };
     let mut m = Map::new();
     r.map(0, None, &mut m)?;
     Some(Value::map(m))
 }
 
-/// [`super::load::decode_first_head`] of `src`: only its root `apiVersion`, `kind` and
-/// `metadata` entries, decoded as JSON values (the rest is only checked); `None` as [`decode`].
-pub(super) fn decode_head(src: &str) -> Option<Value> {
-    let Checked { lines, entries } = check(src)?;
+/// The head of a document in the subset, for [`super::load::decode_first_head`].
+pub(super) enum Head {
+    /// Its root `apiVersion`, `kind` and `metadata` entries, decoded as JSON values.
+    Value(Value),
+    /// The lines of those entries, for the full parser (the reader left them to it).
+    Text(String),
+}
+
+/// The head of `src` when `src` is in the subset (the rest of it is only checked).
+pub(super) fn head(src: &str) -> Option<Head> {
+    let checked = check(src)?;
     let mut r = Reader {
-        lines,
+        lines: &checked.lines,
         i: 0,
         mode: Mode::Json,
     };
     let mut m = Map::new();
-    for &(start, head) in &entries {
+    for &(start, head) in &checked.entries {
         if head {
             r.i = start;
             let text = r.lines[start].text;
-            r.entry(text, 0, &mut m)?;
+            if r.entry(text, 0, &mut m).is_none() {
+                return Some(Head::Text(checked.head_text()));
+            }
         }
     }
-    Some(Value::map(m))
+    Some(Head::Value(Value::map(m)))
 }
 
 /// Decodes a document [`check`] accepted, walking it as the checker did. Left to the full
 /// parser (`None`): scalars over several lines (plain or quoted), folded (`>`) block scalars,
 /// `\/` escapes, and literal block scalars whose blank lines hold more spaces than their
 /// indentation.
-struct Reader<'s> {
-    lines: Vec<Line<'s>>,
+struct Reader<'r, 's> {
+    lines: &'r [Line<'s>],
     i: usize,
     mode: Mode,
 }
 
-impl<'s> Reader<'s> {
+impl<'s> Reader<'_, 's> {
     fn peek(&mut self) -> Option<Line<'s>> {
         while self.lines.get(self.i).is_some_and(|l| l.is_filler()) {
             self.i += 1;
