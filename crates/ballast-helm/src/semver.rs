@@ -396,6 +396,119 @@ static VALID: LazyLock<Regex> = LazyLock::new(|| {
     ))
 });
 
+/// A version in a constraint, split as the pattern `CV` groups it: the whole text, the major
+/// part, `.minor` and `.patch` with their dots, and `-pre-release` with its dash (each empty
+/// when absent).
+#[derive(Clone, Copy)]
+struct Cv<'a> {
+    text: &'a str,
+    major: &'a str,
+    minor: &'a str,
+    patch: &'a str,
+    pre: &'a str,
+}
+
+/// Go's `\s` (ASCII white space only), as a byte test.
+fn is_ws(b: u8) -> bool {
+    matches!(b, b'\t' | b'\n' | 0x0c | b'\r' | b' ')
+}
+
+/// A part of a version's number: `[0-9|xX*]` less `|` (a text with `|` is left to the
+/// patterns).
+fn is_part_char(b: u8) -> bool {
+    b.is_ascii_digit() || matches!(b, b'x' | b'X' | b'*')
+}
+
+fn is_op_char(b: u8) -> bool {
+    matches!(b, b'=' | b'!' | b'<' | b'>' | b'~' | b'^')
+}
+
+/// Reads a version at `s[i..]` as the pattern `CV` does (greedy): its split and the index
+/// after it, or `None` when no version starts there.
+fn read_cv(s: &str, start: usize) -> Option<(Cv<'_>, usize)> {
+    let b = s.as_bytes();
+    let run = |from: usize, f: fn(u8) -> bool| from + b[from..].iter().take_while(|c| f(**c)).count();
+    let mut i = start + usize::from(b.get(start) == Some(&b'v'));
+    let major_start = i;
+    i = run(i, is_part_char);
+    if i == major_start {
+        return None;
+    }
+    let major_end = i;
+    // `.minor`, then `.patch`: a dot followed by at least one part character.
+    let mut dotted = [(i, i); 2];
+    for d in &mut dotted {
+        let from = i;
+        if b.get(i) == Some(&b'.') && b.get(i + 1).is_some_and(|c| is_part_char(*c)) {
+            i = run(i + 1, is_part_char);
+        }
+        *d = (from, i);
+    }
+    // `-pre-release` and `+metadata`: a sign followed by dot-separated identifiers.
+    let mut signed = [(i, i); 2];
+    for (d, sign) in signed.iter_mut().zip([b'-', b'+']) {
+        let from = i;
+        if b.get(i) == Some(&sign) {
+            let n = ident_run(&b[i + 1..]);
+            if n > 0 {
+                i += 1 + n;
+            }
+        }
+        *d = (from, i);
+    }
+    let cv = Cv {
+        text: &s[start..i],
+        major: &s[major_start..major_end],
+        minor: &s[dotted[0].0..dotted[0].1],
+        patch: &s[dotted[1].0..dotted[1].1],
+        pre: &s[signed[0].0..signed[0].1],
+    };
+    Some((cv, i))
+}
+
+/// One constraint as read without the patterns: the text a `FIND` match would hold (for
+/// messages), the operator and the version.
+type PlainConstraint<'a> = (&'a str, &'a str, Cv<'a>);
+
+/// The constraints of one `||` branch, read without the patterns when the branch is in the
+/// plain form every chart writes: white space, then constraints each an operator (a run of
+/// `=!<>~^`), white space and a version, separated by white space or one comma (with white
+/// space around it), then white space. The patterns read such a branch the same way
+/// (`VALID` matches it and `FIND` finds these constraints), since a version cannot end
+/// where a separator is not. `None` for anything else, left to the patterns: `|`, a hyphen
+/// range, a misplaced comma or operator, a version followed by another character.
+fn read_plain(part: &str) -> Option<Vec<PlainConstraint<'_>>> {
+    let b = part.as_bytes();
+    let skip_ws = |mut i: usize| {
+        while i < b.len() && is_ws(b[i]) {
+            i += 1;
+        }
+        i
+    };
+    let mut found = Vec::new();
+    let mut i = skip_ws(0);
+    loop {
+        let op_start = i;
+        while i < b.len() && is_op_char(b[i]) {
+            i += 1;
+        }
+        let op = &part[op_start..i];
+        Op::from_text(op)?;
+        let (cv, end) = read_cv(part, skip_ws(i))?;
+        found.push((&part[op_start..end], op, cv));
+        i = skip_ws(end);
+        if i == b.len() {
+            return Some(found);
+        }
+        if b[i] == b',' {
+            i = skip_ws(i + 1);
+        } else if i == end {
+            // Neither white space nor a comma after the version.
+            return None;
+        }
+    }
+}
+
 fn is_wild(s: &str) -> bool {
     matches!(s, "x" | "X" | "*")
 }
@@ -417,8 +530,29 @@ impl Constraint {
             .captures(c)
             .ok_or_else(|| ConstraintError(format!("improper constraint: {c}")))?;
         let g = |i: usize| m.get(i).map_or("", |x| x.as_str());
-        let op = Op::from_text(g(1)).ok_or_else(|| ConstraintError(format!("improper constraint: {c}")))?;
-        let (major, minor, patch, pre) = (g(3), g(4), g(5), g(6));
+        Constraint::from_parts(
+            c,
+            g(1),
+            Cv {
+                text: g(2),
+                major: g(3),
+                minor: g(4),
+                patch: g(5),
+                pre: g(6),
+            },
+        )
+    }
+
+    /// The constraint of operator `op` on version `cv`, as read from the text `c`.
+    fn from_parts(c: &str, op: &str, cv: Cv<'_>) -> Result<Constraint, ConstraintError> {
+        let op_kind = Op::from_text(op).ok_or_else(|| ConstraintError(format!("improper constraint: {c}")))?;
+        let Cv {
+            text,
+            major,
+            minor,
+            patch,
+            pre,
+        } = cv;
         let (mut dirty, mut minor_dirty, mut patch_dirty) = (false, false, false);
         let ver = if is_wild(major) || major.is_empty() {
             dirty = true;
@@ -432,13 +566,13 @@ impl Constraint {
             patch_dirty = true;
             format!("{major}{minor}.0{pre}")
         } else {
-            g(2).to_string()
+            text.to_string()
         };
         let con = Version::parse(&ver).map_err(|_| ConstraintError("constraint parser error".into()))?;
         Ok(Constraint {
-            op,
-            op_text: g(1).into(),
-            text: g(2).into(),
+            op: op_kind,
+            op_text: op.into(),
+            text: text.into(),
             con,
             dirty,
             minor_dirty,
@@ -572,6 +706,46 @@ fn rewrite_ranges(c: &str) -> String {
 impl Constraints {
     /// Parses a constraint string; an empty one (or an empty OR branch) admits every release.
     pub fn parse(c: &str) -> Result<Constraints, ConstraintError> {
+        match Constraints::parse_plain(c) {
+            Some(parsed) => parsed,
+            None => Constraints::parse_with_patterns(c),
+        }
+    }
+
+    /// [`Constraints::parse`] without regular expressions (compiling them costs more than a
+    /// whole small chart's render in a fresh process), when every `||` branch is in the plain
+    /// form of [`read_plain`] and no hyphen range can match; `None` otherwise.
+    fn parse_plain(c: &str) -> Option<Result<Constraints, ConstraintError>> {
+        // A hyphen range needs white space before its `-`.
+        if c.as_bytes().windows(2).any(|w| is_ws(w[0]) && w[1] == b'-') {
+            return None;
+        }
+        let parts: Vec<Vec<PlainConstraint<'_>>> = c
+            .split("||")
+            .map(|part| if part.contains('|') { None } else { read_plain(part) })
+            .collect::<Option<_>>()?;
+        let mut groups = Vec::with_capacity(parts.len());
+        let mut has_pre = Vec::with_capacity(parts.len());
+        for part in parts {
+            let mut group = Vec::with_capacity(part.len());
+            let mut pre = false;
+            for (text, op, cv) in part {
+                match Constraint::from_parts(text, op, cv) {
+                    Ok(pc) => {
+                        pre |= !pc.con.pre.is_empty();
+                        group.push(pc);
+                    }
+                    Err(e) => return Some(Err(e)),
+                }
+            }
+            groups.push(group);
+            has_pre.push(pre);
+        }
+        Some(Ok(Constraints { groups, has_pre }))
+    }
+
+    /// [`Constraints::parse`] by the reference's own patterns.
+    fn parse_with_patterns(c: &str) -> Result<Constraints, ConstraintError> {
         let c = rewrite_ranges(c);
         let mut groups = Vec::new();
         let mut has_pre = Vec::new();

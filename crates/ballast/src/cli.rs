@@ -32,6 +32,27 @@ pub fn rewrite_args(mut args: Vec<std::ffi::OsString>) -> Vec<std::ffi::OsString
     args
 }
 
+/// `template`'s own arguments alone, so that a `ballast template` process does not build the
+/// parser of every verb (several hundred arguments: most of a small chart's start-up).
+#[derive(Debug, Parser)]
+#[command(name = "ballast template", disable_help_flag = true, disable_version_flag = true)]
+struct TemplateOnly {
+    #[command(flatten)]
+    args: TemplateArgs,
+}
+
+/// The arguments of a `ballast template ...` command line (verb first, no global option),
+/// parsed as the full parser parses them; `None` for any other command line, and for one the
+/// full parser must answer itself (`--help`, `--version`, a global option after the verb, an
+/// error), so its output is unchanged.
+pub fn template_only(args: &[std::ffi::OsString]) -> Option<TemplateArgs> {
+    if args.get(1).is_none_or(|verb| verb != "template") {
+        return None;
+    }
+    let rest = std::iter::once(std::ffi::OsString::from("ballast template")).chain(args[2..].iter().cloned());
+    TemplateOnly::try_parse_from(rest).ok().map(|t| t.args)
+}
+
 /// Ballast keeps Kubernetes clusters equal to what Git says.
 #[derive(Debug, Parser)]
 #[command(name = "ballast", version, about, propagate_version = true)]
@@ -1568,11 +1589,48 @@ pub enum LocalAction {
 
 #[cfg(test)]
 mod tests {
-    use super::rewrite_args;
+    use clap::Parser as _;
+
+    use super::{Cli, Command, rewrite_args, template_only};
+
+    fn argv(line: &str) -> Vec<std::ffi::OsString> {
+        line.split(' ').map(std::ffi::OsString::from).collect()
+    }
+
+    #[test]
+    fn template_only_parses_as_the_full_parser() {
+        for line in [
+            "ballast template web ./chart",
+            "ballast template web chart.tgz -n apps -f a.yaml,b.yaml --values c.yaml --set a=1,b=2 --set x=y",
+            "ballast template web chart --set-string s=1 --set-json j={} --set-file f=p --set-literal l=a,b",
+            "ballast template web chart --include-crds --skip-tests --kube-version 1.30 -a v1/X,apps/v1",
+            "ballast template web chart -s templates/a.yaml --show-only b --is-upgrade --skip-schema-validation --no-hooks",
+            "ballast template --namespace=ns -- web chart",
+        ] {
+            let fast = template_only(&argv(line)).unwrap_or_else(|| panic!("{line}: not parsed alone"));
+            let Command::Template(full) = Cli::try_parse_from(argv(line)).expect(line).command else {
+                panic!("{line}: not a template command");
+            };
+            assert_eq!(format!("{fast:?}"), format!("{full:?}"), "{line}");
+        }
+        // Left to the full parser: other verbs, help and version, global options, errors.
+        for line in [
+            "ballast build --path .",
+            "ballast template --help",
+            "ballast template -h",
+            "ballast template --version",
+            "ballast template web chart --kubeconfig k",
+            "ballast --context c template web chart",
+            "ballast template web",
+            "ballast template web chart --bogus",
+            "ballast",
+        ] {
+            assert!(template_only(&argv(line)).is_none(), "{line}");
+        }
+    }
 
     fn rewrite(line: &str) -> String {
-        let args = line.split(' ').map(std::ffi::OsString::from).collect();
-        rewrite_args(args)
+        rewrite_args(argv(line))
             .iter()
             .map(|a| a.to_string_lossy().into_owned())
             .collect::<Vec<_>>()

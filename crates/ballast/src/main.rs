@@ -19,16 +19,15 @@ use clap::Parser;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
-    let cli = cli::Cli::parse_from(cli::rewrite_args(std::env::args_os().collect()));
-    // `template` renders charts on the calling thread: no runtime to start for it.
-    if let cli::Command::Template(args) = &cli.command {
-        return match commands::template::run(args) {
-            Ok(code) => ExitCode::from(code),
-            Err(e) => {
-                eprintln!("error: {e:#}");
-                ExitCode::from(2)
-            }
-        };
+    let args = cli::rewrite_args(std::env::args_os().collect());
+    // `template` renders charts on the calling thread: no runtime to start for it, and its
+    // arguments are parsed alone when they can be (see `cli::template_only`).
+    if let Some(template) = cli::template_only(&args) {
+        return template_exit(&template);
+    }
+    let cli = cli::Cli::parse_from(args);
+    if let cli::Command::Template(template) = &cli.command {
+        return template_exit(template);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()
@@ -43,6 +42,17 @@ fn main() -> ExitCode {
         }
     };
     match runtime.block_on(commands::run(cli)) {
+        Ok(code) => ExitCode::from(code),
+        Err(e) => {
+            eprintln!("error: {e:#}");
+            ExitCode::from(2)
+        }
+    }
+}
+
+/// Runs `ballast template` and turns its outcome into the process's exit code.
+fn template_exit(args: &cli::TemplateArgs) -> ExitCode {
+    match commands::template::run(args) {
         Ok(code) => ExitCode::from(code),
         Err(e) => {
             eprintln!("error: {e:#}");

@@ -440,3 +440,53 @@ fn go_differential() {
         );
     }
 }
+
+/// `Constraints::parse_plain` reads every string it accepts as the reference's patterns do:
+/// the Go cases, then strings built at random from the grammar's pieces (a fixed seed).
+#[test]
+fn plain_constraints_read_as_the_patterns() {
+    let same = |c: &str| -> bool {
+        let Some(plain) = Constraints::parse_plain(c) else {
+            return false;
+        };
+        let patterns = Constraints::parse_with_patterns(c);
+        assert_eq!(format!("{plain:?}"), format!("{patterns:?}"), "{c:?}");
+        true
+    };
+    let mut plain = 0;
+    for (c, _, _) in go_cases::GO_CASES {
+        plain += usize::from(same(c));
+    }
+    assert!(plain > go_cases::GO_CASES.len() / 2, "{plain} Go cases read plainly");
+    for c in [
+        ">=1.23.0-0",
+        ">= 1.19.0-0 < 1.36.0",
+        "^1.2.x || ~2.0",
+        ">=1.16.0-0, <1.35.0",
+        "v1.2.3",
+        "*",
+    ] {
+        assert!(same(c), "{c:?} read plainly");
+    }
+    const PIECES: &[&str] = &[
+        "1", "2", "0", "01", "10", "x", "X", "*", ".", "-", "+", "alpha", "b-1", "v", " ", "\t", ",", "||", "|", ">",
+        "<", "=", "!", "~", "^", "1.2.3", " - ", "beta.1", "..", "-0", "+build.5", ", ", "=>", "~>",
+    ];
+    let mut state: u64 = 0x9e37_79b9_7f4a_7c15;
+    let mut next = move || {
+        state ^= state << 13;
+        state ^= state >> 7;
+        state ^= state << 17;
+        state
+    };
+    let (mut tried, mut read) = (0, 0);
+    for _ in 0..200_000 {
+        let n = 1 + (next() % 9) as usize;
+        let c: String = (0..n)
+            .map(|_| PIECES[(next() % PIECES.len() as u64) as usize])
+            .collect();
+        tried += 1;
+        read += usize::from(same(&c));
+    }
+    assert!(read > tried / 50, "{read} of {tried} random constraints read plainly");
+}

@@ -204,9 +204,12 @@ impl<'s> Reader<'_, 's> {
     fn value(&mut self, rest: &'s str, indent: usize, in_map: bool) -> Option<Value> {
         if rest.is_empty() || rest.starts_with('#') {
             return match self.peek() {
-                Some(l) if l.indent > indent && matches!(strip_comment(l.text), "{}" | "[]") => {
+                Some(l)
+                    if l.indent > indent
+                        && let Some(is_map) = empty_flow(l.text) =>
+                {
                     self.i += 1;
-                    Some(if strip_comment(l.text) == "{}" {
+                    Some(if is_map {
                         Value::empty_map()
                     } else {
                         Value::list(Vec::new())
@@ -446,7 +449,7 @@ impl<'s> Checker<'s> {
     fn value(&mut self, rest: &'s str, indent: usize, in_map: bool, depth: usize) -> Option<()> {
         if rest.is_empty() || rest.starts_with('#') {
             return match self.peek() {
-                Some(l) if l.indent > indent && matches!(strip_comment(l.text), "{}" | "[]") => {
+                Some(l) if l.indent > indent && empty_flow(l.text).is_some() => {
                     self.i += 1;
                     Some(())
                 }
@@ -470,7 +473,7 @@ impl<'s> Checker<'s> {
             }
             b'"' => self.quoted(rest, indent, double_quoted),
             b'\'' => self.quoted(rest, indent, single_quoted),
-            b'{' => (strip_comment(rest) == "{}").then_some(()),
+            b'{' => empty_flow(rest).map(|_| ()),
             b'[' => trailing_ok(flow_seq(rest)?),
             _ => {
                 let v = plain(rest)?;
@@ -666,6 +669,22 @@ fn strip_comment(s: &str) -> &str {
     s[..cut].trim_end_matches(' ')
 }
 
+/// An empty flow collection with nothing but spaces inside and an optional comment after
+/// (`{}`, `{ }`, `[ ]`): `Some(true)` for a mapping, `Some(false)` for a sequence.
+fn empty_flow(s: &str) -> Option<bool> {
+    let t = strip_comment(s).as_bytes();
+    let (&open, rest) = t.split_first()?;
+    let (&close, inside) = rest.split_last()?;
+    if !inside.iter().all(|b| *b == b' ') {
+        return None;
+    }
+    match (open, close) {
+        (b'{', b'}') => Some(true),
+        (b'[', b']') => Some(false),
+        _ => None,
+    }
+}
+
 /// A plain value that decodes to ±Inf or NaN (which the JSON step refuses).
 fn non_finite(v: &str) -> bool {
     matches!(resolve(None, v), Ok(Scalar::Float(f)) if !f.is_finite())
@@ -791,6 +810,7 @@ mod tests {
             "kind: A\nkind: B\n",
             "kind: A\nmetadata: \n",
             "kind: A\nmetadata:\n  name: a:b\n  annotations: {}\n",
+            "kind: A\nmetadata:\n  labels: { }\n  annotations:   {  } # none\nspec:\n  a:\n    [ ]\n  b:\n    {   }\n  c: [  ]\n",
             "kind: A\nmetadata:\n  name: long\n    name\n\n    more\n  annotations:\n    a: 'x\n      y'\n    b: \"p\n      q\"\nspec:\n  - a\n    b\n  - k: v\n      w\n",
             "kind: A\nspec:\n  x: [a, \"b\", 'c' , 1.5, -x]\n  y: [ \"v1\" ] # c\n  z:\n    {}\n",
             "\"kind\": A\n'metadata':\n  \"name\": x\n  annotations:\n    \"helm.sh/hook\": test\nspec:\n  p: ^[a-z]+$\n  r: :metric:sum\n",
