@@ -385,6 +385,13 @@ pub(crate) struct Parser<'f, 's> {
     /// Names, chains and string constants seen so far (by this parse and, through a set,
     /// by earlier ones).
     interner: &'f mut Interner,
+    /// Work stacks of the nodes, commands and arguments being collected, at every level of
+    /// nesting: a list is moved off its stack into a vector of exactly its length once it is
+    /// complete (most commands have one to three arguments; a vector grown by pushes would
+    /// hold at least four, and a long list would be copied at each doubling).
+    node_stack: Vec<Node>,
+    cmd_stack: Vec<Cmd>,
+    arg_stack: Vec<Arg>,
 }
 
 /// Parses `text` as template `name`: the trees of the file and of its `define`s, or Go's
@@ -431,6 +438,9 @@ pub(crate) fn parse_owned(
         stack_base: crate::stack_addr(),
         trees: Vec::new(),
         interner,
+        node_stack: Vec::new(),
+        cmd_stack: Vec::new(),
+        arg_stack: Vec::new(),
     };
     p.parse_top(name).map_err(|m| p.format_err(&m))?;
     Ok(p.trees)
@@ -533,7 +543,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn parse_top(&mut self, name: &str) -> PResult<()> {
-        let mut root = Vec::new();
+        let mark = self.node_stack.len();
         while self.peek().typ != Tok::Eof {
             if self.peek().typ == Tok::LeftDelim {
                 let save = self.i;
@@ -545,11 +555,12 @@ impl<'s> Parser<'_, 's> {
                 self.i = save;
             }
             match self.text_or_action()? {
-                Ok(n) => root.push(n),
+                Ok(n) => self.node_stack.push(n),
                 Err(Stop::End) => return Err("unexpected {{end}}".into()),
                 Err(Stop::Else) => return Err("unexpected {{else}}".into()),
             }
         }
+        let root = self.node_stack.drain(mark..).collect();
         self.add_tree(Rc::from(name), root)
     }
 
@@ -574,11 +585,11 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, Stop)> {
-        let mut list = Vec::new();
+        let mark = self.node_stack.len();
         while self.peek_non_space().typ != Tok::Eof {
             match self.text_or_action()? {
-                Ok(n) => list.push(n),
-                Err(stop) => return Ok((list, stop)),
+                Ok(n) => self.node_stack.push(n),
+                Err(stop) => return Ok((self.node_stack.drain(mark..).collect(), stop)),
             }
         }
         Err("unexpected EOF".into())
@@ -772,9 +783,11 @@ impl<'s> Parser<'_, 's> {
                 break;
             }
         }
+        let mark = self.cmd_stack.len();
         loop {
             let t = self.next_non_space();
             if t.typ == end {
+                pipe.cmds = self.cmd_stack.drain(mark..).collect();
                 self.check_pipeline(&pipe, context)?;
                 return Ok(pipe);
             }
@@ -792,7 +805,7 @@ impl<'s> Parser<'_, 's> {
                 | Tok::LeftParen => {
                     self.backup();
                     let c = self.command()?;
-                    pipe.cmds.push(c);
+                    self.cmd_stack.push(c);
                 }
                 _ => return Err(self.unexpected(&t, context)),
             }
@@ -816,11 +829,11 @@ impl<'s> Parser<'_, 's> {
 
     fn command(&mut self) -> PResult<Cmd> {
         let pos = self.peek_non_space().pos;
-        let mut args = Vec::new();
+        let mark = self.arg_stack.len();
         loop {
             self.peek_non_space();
             if let Some(op) = self.operand()? {
-                args.push(op);
+                self.arg_stack.push(op);
             }
             let t = self.next();
             match t.typ {
@@ -831,9 +844,10 @@ impl<'s> Parser<'_, 's> {
             }
             break;
         }
-        if args.is_empty() {
+        if self.arg_stack.len() == mark {
             return Err("empty command".into());
         }
+        let args = self.arg_stack.drain(mark..).collect();
         Ok(Cmd { pos, args })
     }
 
