@@ -423,7 +423,7 @@ fn is_op_char(b: u8) -> bool {
     matches!(b, b'=' | b'!' | b'<' | b'>' | b'~' | b'^')
 }
 
-/// Reads a version at `s[i..]` as the pattern `CV` does (greedy): its split and the index
+/// Reads a version at `s[start..]` as the pattern `CV` does (greedy): its split and the index
 /// after it, or `None` when no version starts there.
 fn read_cv(s: &str, start: usize) -> Option<(Cv<'_>, usize)> {
     let b = s.as_bytes();
