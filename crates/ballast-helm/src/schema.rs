@@ -26,6 +26,8 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use crate::Error;
 use crate::chart::Chart;
 
+mod quick;
+
 /// A retriever that fetches nothing: schemas are validated offline.
 struct Offline;
 
@@ -94,44 +96,90 @@ fn validate_into(chart: &Chart, values: &Value, out: &mut String, depth: usize) 
     }
 }
 
-/// Most compiled schemas kept by [`compiled`] (the cache is emptied when full).
+/// Most schemas kept by [`prepared`] (the cache is emptied when full).
 const MAX_COMPILED: usize = 64;
 
 type Compiled = std::sync::Arc<jsonschema::Validator>;
 
-/// The validator of one schema document, compiled once per process: a chart rendered again
-/// (or a subchart shared by many charts) reuses it. Keyed by the document's SHA-256.
-fn compiled(schema: &[u8]) -> Result<Compiled, String> {
-    use sha2::Digest;
-    use std::collections::HashMap;
-    use std::sync::{Mutex, OnceLock};
-    static CACHE: OnceLock<Mutex<HashMap<[u8; 32], Compiled>>> = OnceLock::new();
-    let key: [u8; 32] = sha2::Sha256::digest(schema).into();
-    let cache = CACHE.get_or_init(Mutex::default);
-    if let Some(v) = cache.lock().ok().and_then(|c| c.get(&key).cloned()) {
-        return Ok(v);
+/// One schema document as [`prepared`] keeps it.
+struct Prepared {
+    /// The quick check, when it reads the document.
+    quick: Option<quick::Quick>,
+    /// The full validator: compiled at once for a schema outside the quick subset, else on
+    /// the first values the quick check is not sure of.
+    full: std::sync::OnceLock<Compiled>,
+}
+
+impl Prepared {
+    fn full(&self) -> Result<Compiled, String> {
+        if let Some(v) = self.full.get() {
+            return Ok(v.clone());
+        }
+        let quick = self.quick.as_ref().ok_or("schema not compiled\n")?;
+        let v = compile(quick.doc())?;
+        let _ = self.full.set(v.clone());
+        Ok(v)
     }
-    let doc: serde_json::Value = serde_json::from_slice(schema).map_err(|e| format!("{e}\n"))?;
-    let validator = std::sync::Arc::new(
+}
+
+pub(super) fn compile(doc: &serde_json::Value) -> Result<Compiled, String> {
+    Ok(std::sync::Arc::new(
         jsonschema::options()
             .with_retriever(Offline)
             .with_base_uri("file:///values.schema.json")
-            .build(&doc)
+            .build(doc)
             .map_err(|e| format!("{e}\n"))?,
-    );
+    ))
+}
+
+/// One schema document, parsed once per process: a chart rendered again (or a subchart
+/// shared by many charts) reuses it. Keyed by the document's bytes (hashing them is cheaper
+/// than a digest, and a hit compares them whole).
+fn prepared(schema: &[u8]) -> Result<std::sync::Arc<Prepared>, String> {
+    use std::collections::HashMap;
+    use std::sync::{Arc, Mutex, OnceLock};
+    type Cache = HashMap<Box<[u8]>, Arc<Prepared>>;
+    static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
+    let cache = CACHE.get_or_init(Mutex::default);
+    if let Some(v) = cache.lock().ok().and_then(|c| c.get(schema).cloned()) {
+        return Ok(v);
+    }
+    let doc: serde_json::Value = serde_json::from_slice(schema).map_err(|e| format!("{e}\n"))?;
+    let prepared = match quick::Quick::read(doc) {
+        Ok(quick) => Prepared {
+            quick: Some(quick),
+            full: OnceLock::new(),
+        },
+        Err(doc) => Prepared {
+            quick: None,
+            full: OnceLock::from(compile(&doc)?),
+        },
+    };
+    let prepared = Arc::new(prepared);
     if let Ok(mut c) = cache.lock() {
         if c.len() >= MAX_COMPILED {
             c.clear();
         }
-        c.insert(key, validator.clone());
+        c.insert(schema.into(), prepared.clone());
     }
-    Ok(validator)
+    Ok(prepared)
 }
 
 /// Validates values against one schema document. The error is the list of findings (each
-/// line ending in a newline), or why the schema could not be used.
+/// line ending in a newline), or why the schema could not be used. Values the quick check
+/// ([`quick::Quick::admits`]) is sure of pass without the full validator.
 pub fn validate_single(values: &Value, schema: &[u8]) -> Result<(), String> {
-    let validator = compiled(schema)?;
+    let prepared = prepared(schema)?;
+    if let Some(quick) = &prepared.quick
+        && quick.admits(values)
+    {
+        return Ok(());
+    }
+    full_findings(&prepared.full()?, values)
+}
+
+/// The full validator's findings, worded as Helm's.
+fn full_findings(validator: &Compiled, values: &Value) -> Result<(), String> {
     let instance = to_json(values);
     let mut errors: Vec<Finding> = Vec::new();
     // Missing properties of one object are reported together.

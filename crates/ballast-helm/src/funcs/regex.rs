@@ -7,6 +7,8 @@
 //! `regexp: Compile(...)` panic text on a bad pattern, except `regexMatch`, which is false.
 
 use ballast_gotemplate::{Args, Arity, FuncMap, Value};
+use std::sync::Arc;
+
 use regex::{Regex, RegexBuilder};
 
 /// Upper bound on a compiled program, so a template cannot exhaust memory with `a{1000}{1000}`.
@@ -290,15 +292,20 @@ const CACHE_SIZE: usize = 128;
 
 /// Compiled patterns (and Go's error texts), shared by every render of the process: each
 /// render runs on its own thread, so a per-thread cache would be empty at each render.
-static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Result<Regex, String>>>> =
+/// Shared, not cloned: a cloned `Regex` starts a new pool of matching caches, which each
+/// call would then build again.
+static CACHE: std::sync::LazyLock<std::sync::Mutex<std::collections::HashMap<String, Compiled>>> =
     std::sync::LazyLock::new(Default::default);
 
+/// A compiled pattern, or Go's error text.
+type Compiled = Result<Arc<Regex>, String>;
+
 /// Compiles a Go pattern, or gives Go's error text; results are cached per process.
-fn compile(pattern: &str) -> Result<Regex, String> {
+fn compile(pattern: &str) -> Compiled {
     if let Some(hit) = CACHE.lock().ok().and_then(|c| c.get(pattern).cloned()) {
         return hit;
     }
-    let result = compile_uncached(pattern);
+    let result = compile_uncached(pattern).map(Arc::new);
     if let Ok(mut c) = CACHE.lock() {
         if c.len() >= CACHE_SIZE {
             c.clear();
@@ -318,7 +325,7 @@ fn compile_uncached(pattern: &str) -> Result<Regex, String> {
 }
 
 /// Go's `regexp.MustCompile` panic text, as the template engine reports it.
-fn must_compile(pattern: &str) -> Result<Regex, String> {
+fn must_compile(pattern: &str) -> Compiled {
     compile(pattern).map_err(|e| {
         let quoted = if pattern.contains('`') || pattern.chars().any(|c| c.is_control() && c != '\t') {
             ballast_gotemplate::fmt::quote(pattern)
@@ -382,7 +389,7 @@ pub fn register(m: &mut FuncMap) {
     ] {
         m.pure(name, Arity::Exact(3), move |a| {
             let (p, s, n) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::int(&a[2])?);
-            Ok(find_all(&comp(p)?, s, n))
+            Ok(find_all(&*comp(p)?, s, n))
         });
     }
     for (name, comp) in [("regexFind", must_compile as fn(&str) -> _), ("mustRegexFind", compile)] {
@@ -415,7 +422,7 @@ pub fn register(m: &mut FuncMap) {
     ] {
         m.pure(name, Arity::Exact(3), move |a| {
             let (p, s, n) = (Args::string(&a[0])?, Args::string(&a[1])?, Args::int(&a[2])?);
-            Ok(split(&comp(p)?, p, s, n))
+            Ok(split(&*comp(p)?, p, s, n))
         });
     }
     m.pure("regexQuoteMeta", Arity::Exact(1), |a| {
