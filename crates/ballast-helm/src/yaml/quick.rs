@@ -486,8 +486,10 @@ impl<'s> Checker<'s> {
         }
     }
 
-    /// The continuation lines of a plain scalar under a node at `indent`: more indented,
-    /// none looking like a key, an entry or a comment (those are left to the full parser).
+    /// The continuation lines of a plain scalar under a node at `indent`: more indented, the
+    /// first comment line ending them. Inside a plain scalar a line may start with any
+    /// character (`- x`, `[x]`, `&x` are text there, as goyaml.v2 reads them); a line with
+    /// `: `, a trailing `:` or a ` #` comment is left to the full parser.
     fn plain_continuation(&mut self, indent: usize) -> Option<()> {
         let mut k = self.i;
         while let Some(l) = self.lines.get(k) {
@@ -498,7 +500,7 @@ impl<'s> Checker<'s> {
             if l.indent <= indent || l.text.starts_with('#') {
                 break;
             }
-            if l.text.starts_with('-') || l.text.contains(": ") || l.text.contains(" #") || l.text.ends_with(':') {
+            if l.text.contains(": ") || l.text.contains(" #") || l.text.ends_with(':') {
                 return None;
             }
             k += 1;
@@ -508,7 +510,7 @@ impl<'s> Checker<'s> {
     }
 
     /// A quoted scalar starting `rest` (`close` scans a piece of it from an offset), on this
-    /// line or continued on more indented lines (not past a blank one).
+    /// line or continued on more indented lines, blank lines between them.
     fn quoted(&mut self, rest: &'s str, indent: usize, close: fn(&str, usize) -> Quote<'_>) -> Option<()> {
         let (mut piece, mut from) = (rest, 1);
         loop {
@@ -518,10 +520,13 @@ impl<'s> Checker<'s> {
                 Quote::Open => {}
             }
             let l = self.lines.get(self.i)?;
-            if l.text.is_empty() || l.indent <= indent {
+            self.i += 1;
+            if l.text.is_empty() {
+                continue;
+            }
+            if l.indent <= indent {
                 return None;
             }
-            self.i += 1;
             (piece, from) = (l.text, 0);
         }
     }
@@ -814,10 +819,14 @@ mod tests {
             "kind: A\nmetadata:\n  name: long\n    name\n\n    more\n  annotations:\n    a: 'x\n      y'\n    b: \"p\n      q\"\nspec:\n  - a\n    b\n  - k: v\n      w\n",
             "kind: A\nspec:\n  x: [a, \"b\", 'c' , 1.5, -x]\n  y: [ \"v1\" ] # c\n  z:\n    {}\n",
             "\"kind\": A\n'metadata':\n  \"name\": x\n  annotations:\n    \"helm.sh/hook\": test\nspec:\n  p: ^[a-z]+$\n  r: :metric:sum\n",
+            "kind: A\nspec: \"a\n\n  b\"\n",
+            "kind: A\nmetadata:\n  name: x\nspec:\n  d: 'It''s\n\n    more\n\n\n    end'\n  x: a `kubectl apply\n    --dry-run` b\n    - c\n    [d] {e} &f *g !h |i >j %k @l\n  l:\n  - m\n    -- n\n",
         ];
         for doc in taken {
             same(doc);
         }
+        // Plain scalars over lines starting with any character, quoted ones over blank lines.
+        assert!(same(taken[taken.len() - 1]));
         // Outside the subset: the full parser decides (and errors stay the same).
         let left = [
             "kind: A\nspec:\n  x: .inf\n",
@@ -845,8 +854,9 @@ mod tests {
             "kind: A\nspec: a\n  b: c\n",
             "kind: A\nspec: a # c\n  b\n",
             "kind: A\nspec: 'a\nb'\n",
-            "kind: A\nspec: \"a\n\n  b\"\n",
             "kind: A\nspec:\n  x: 'a\n  b'\n",
+            "kind: A\nspec:\n  x: a\n    - c: d\n",
+            "kind: A\nspec:\n  x: a\n    b:\n",
         ];
         for doc in left {
             assert!(!same(doc), "quick path taken for:\n{doc}");
