@@ -51,9 +51,48 @@ struct Checked<'s> {
     entries: Vec<(usize, bool)>,
 }
 
+/// Whether every byte is printable ASCII or `\n`. Blocks of 64 bytes are tested without
+/// an early exit, which the compiler turns into vector instructions.
+fn printable(b: &[u8]) -> bool {
+    let bad = |c: u8| (c < 0x20 && c != b'\n') | (c > 0x7E);
+    let mut blocks = b.chunks_exact(64);
+    for block in &mut blocks {
+        if block.iter().fold(false, |acc, &c| acc | bad(c)) {
+            return false;
+        }
+    }
+    !blocks.remainder().iter().any(|&c| bad(c))
+}
+
+/// `s` without its leading spaces (the checked text is ASCII: bytes, not characters).
+fn skip_spaces(s: &str) -> &str {
+    let n = s.bytes().take_while(|&c| c == b' ').count();
+    &s[n..]
+}
+
+/// `s` without its trailing spaces.
+fn trim_spaces_end(s: &str) -> &str {
+    let n = s.bytes().rev().take_while(|&c| c == b' ').count();
+    &s[..s.len() - n]
+}
+
+/// Where a ` #` comment starts in `s` (the offset of its space).
+fn comment_start(s: &str) -> Option<usize> {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b'#', b)
+        .find(|&k| k > 0 && b[k - 1] == b' ')
+        .map(|k| k - 1)
+}
+
+/// Whether `s` holds `: `.
+fn has_colon_space(s: &str) -> bool {
+    let b = s.as_bytes();
+    memchr::memchr_iter(b':', b).any(|k| b.get(k + 1) == Some(&b' '))
+}
+
 /// Checks that `src` is in the subset described in the module docs.
 fn check(src: &str) -> Option<Checked<'_>> {
-    if !src.bytes().all(|b| matches!(b, b'\n' | 0x20..=0x7E)) {
+    if !printable(src.as_bytes()) {
         return None;
     }
     // The lines, split at each `\n` (found by memchr's SIMD search over the whole text).
@@ -61,10 +100,10 @@ fn check(src: &str) -> Option<Checked<'_>> {
     let mut start = 0;
     for end in memchr::memchr_iter(b'\n', src.as_bytes()).chain([src.len()]) {
         let l = &src[start..end];
-        let text = l.trim_start_matches(' ');
+        let text = skip_spaces(l);
         lines.push(Line {
             indent: l.len() - text.len(),
-            text: text.trim_end_matches(' '),
+            text: trim_spaces_end(text),
             raw: l,
         });
         start = end + 1;
@@ -243,7 +282,7 @@ impl<'s> Reader<'_, 's> {
             b'[' => flow_items(rest, self.mode).map(Value::list),
             _ => {
                 let v = plain(rest)?;
-                if !rest.contains(" #") && self.continues(indent) {
+                if comment_start(rest).is_none() && self.continues(indent) {
                     return None;
                 }
                 Some(scalar_value(resolve(None, v).ok()?, v, self.mode))
@@ -266,7 +305,7 @@ impl<'s> Reader<'_, 's> {
                 break;
             }
             let after = &line.text[1..];
-            let item = after.trim_start_matches(' ');
+            let item = skip_spaces(after);
             if split_key(item).is_some() {
                 let mut m = Map::new();
                 self.map(indent + 1 + (after.len() - item.len()), Some(item), &mut m)?;
@@ -350,7 +389,7 @@ fn unescape(inside: &str) -> Option<String> {
 /// The items of a one-line flow sequence [`flow_seq`] accepted, decoded in `mode`.
 fn flow_items(s: &str, mode: Mode) -> Option<Vec<Value>> {
     let mut items = Vec::new();
-    let mut rest = s[1..].trim_start_matches(' ');
+    let mut rest = skip_spaces(&s[1..]);
     if rest.starts_with(']') {
         return Some(items);
     }
@@ -372,16 +411,16 @@ fn flow_items(s: &str, mode: Mode) -> Option<Vec<Value>> {
             },
             _ => {
                 let end = rest.find([',', ']']).unwrap_or(rest.len());
-                let item = rest[..end].trim_end_matches(' ');
+                let item = trim_spaces_end(&rest[..end]);
                 items.push(scalar_value(resolve(None, item).ok()?, item, mode));
                 &rest[end..]
             }
         };
-        let after_item = after_item.trim_start_matches(' ');
+        let after_item = skip_spaces(after_item);
         if after_item.starts_with(']') {
             return Some(items);
         }
-        rest = after_item.strip_prefix(',')?.trim_start_matches(' ');
+        rest = skip_spaces(after_item.strip_prefix(',')?);
     }
 }
 
@@ -477,7 +516,7 @@ impl<'s> Checker<'s> {
             b'[' => trailing_ok(flow_seq(rest)?),
             _ => {
                 let v = plain(rest)?;
-                if non_finite(v) || rest.contains(" #") {
+                if non_finite(v) || comment_start(rest).is_some() {
                     // A comment ends the scalar: no continuation lines may follow.
                     return (!non_finite(v)).then_some(());
                 }
@@ -500,7 +539,7 @@ impl<'s> Checker<'s> {
             if l.indent <= indent || l.text.starts_with('#') {
                 break;
             }
-            if l.text.contains(": ") || l.text.contains(" #") || l.text.ends_with(':') {
+            if has_colon_space(l.text) || comment_start(l.text).is_some() || l.text.ends_with(':') {
                 return None;
             }
             k += 1;
@@ -545,7 +584,7 @@ impl<'s> Checker<'s> {
                 return None;
             }
             let after = &line.text[1..];
-            let item = after.trim_start_matches(' ');
+            let item = skip_spaces(after);
             if item.starts_with('-') && (item == "-" || item.starts_with("- ")) {
                 return None;
             }
@@ -598,20 +637,20 @@ fn split_key(text: &str) -> Option<(&str, bool, &str)> {
         if key.contains('\\') || text[end + 1..].starts_with(q) {
             return None;
         }
-        let after = text[end + 1..].trim_start_matches(' ');
+        let after = skip_spaces(&text[end + 1..]);
         let rest = after.strip_prefix(':')?;
         if !(rest.is_empty() || rest.starts_with(' ')) {
             return None;
         }
-        return Some((key, true, rest.trim_start_matches(' ')));
+        return Some((key, true, skip_spaces(rest)));
     }
     let b = text.as_bytes();
     let mut k = 0;
     while k < b.len() {
         match b[k] {
             b':' if k + 1 == b.len() || b[k + 1] == b' ' => {
-                let key = text[..k].trim_end_matches(' ');
-                return Some((key, false, text[k + 1..].trim_start_matches(' ')));
+                let key = trim_spaces_end(&text[..k]);
+                return Some((key, false, skip_spaces(&text[k + 1..])));
             }
             b'#' if k > 0 && b[k - 1] == b' ' => return None,
             _ => {}
@@ -662,7 +701,7 @@ fn plain(rest: &str) -> Option<&str> {
         return None;
     }
     let v = strip_comment(rest);
-    if v.contains(": ") || v.ends_with(':') {
+    if has_colon_space(v) || v.ends_with(':') {
         return None;
     }
     Some(v)
@@ -670,8 +709,8 @@ fn plain(rest: &str) -> Option<&str> {
 
 /// `s` up to a ` #` comment, trailing spaces removed.
 fn strip_comment(s: &str) -> &str {
-    let cut = s.find(" #").unwrap_or(s.len());
-    s[..cut].trim_end_matches(' ')
+    let cut = comment_start(s).unwrap_or(s.len());
+    trim_spaces_end(&s[..cut])
 }
 
 /// An empty flow collection with nothing but spaces inside and an optional comment after
@@ -698,7 +737,7 @@ fn non_finite(v: &str) -> bool {
 /// A one-line flow sequence of quoted or simple plain scalars (`["a", b]`, `[]`): the text
 /// after it.
 fn flow_seq(s: &str) -> Option<&str> {
-    let mut rest = s[1..].trim_start_matches(' ');
+    let mut rest = skip_spaces(&s[1..]);
     if let Some(after) = rest.strip_prefix(']') {
         return Some(after);
     }
@@ -714,7 +753,7 @@ fn flow_seq(s: &str) -> Option<&str> {
             },
             _ => {
                 let end = rest.find([',', ']']).unwrap_or(rest.len());
-                let item = rest[..end].trim_end_matches(' ');
+                let item = trim_spaces_end(&rest[..end]);
                 let simple = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b'*');
                 if !plain_start(item) || !item.bytes().all(simple) || non_finite(item) {
                     return None;
@@ -722,11 +761,11 @@ fn flow_seq(s: &str) -> Option<&str> {
                 &rest[end..]
             }
         };
-        let after_item = after_item.trim_start_matches(' ');
+        let after_item = skip_spaces(after_item);
         if let Some(after) = after_item.strip_prefix(']') {
             return Some(after);
         }
-        rest = after_item.strip_prefix(',')?.trim_start_matches(' ');
+        rest = skip_spaces(after_item.strip_prefix(',')?);
         if rest.starts_with(']') {
             return None;
         }
@@ -735,7 +774,7 @@ fn flow_seq(s: &str) -> Option<&str> {
 
 /// What follows a quoted scalar on its line: nothing or a comment.
 fn trailing_ok(after: &str) -> Option<()> {
-    let t = after.trim_start_matches(' ');
+    let t = skip_spaces(after);
     (t.is_empty() || (t.starts_with('#') && t.len() < after.len())).then_some(())
 }
 
