@@ -23,43 +23,6 @@ use serde_json::{Map, Number, Value as J};
 /// Deepest nesting of schemas (and of `$ref`s followed) the check walks before giving up.
 const MAX_DEPTH: usize = 128;
 
-/// Keywords some draft gives a meaning that this check does not evaluate: a schema using one
-/// anywhere is left to the full validator.
-const REFUSED: &[&str] = &[
-    "additionalItems",
-    "contains",
-    "contentEncoding",
-    "contentMediaType",
-    "contentSchema",
-    "dependencies",
-    "dependentRequired",
-    "dependentSchemas",
-    "discriminator",
-    "else",
-    "format",
-    "id",
-    "if",
-    "maxContains",
-    "minContains",
-    "multipleOf",
-    "not",
-    "oneOf",
-    "pattern",
-    "patternProperties",
-    "prefixItems",
-    "propertyNames",
-    "then",
-    "uniqueItems",
-    "unevaluatedItems",
-    "unevaluatedProperties",
-    "$anchor",
-    "$dynamicAnchor",
-    "$dynamicRef",
-    "$recursiveAnchor",
-    "$recursiveRef",
-    "$vocabulary",
-];
-
 /// A schema document the quick check reads.
 pub struct Quick {
     doc: J,
@@ -71,10 +34,10 @@ pub struct Quick {
 impl Quick {
     /// `doc` as a quick check when it is a schema this check reads: its `$schema` names
     /// draft 6, 7, 2019-09 or 2020-12 (or is absent: the full validator's default is
-    /// 2020-12), it uses no keyword of [`REFUSED`], every keyword it does use has the shape
-    /// its meta-schema requires, `$id` and `$schema` appear only at the root, and every
-    /// `$ref` is a JSON pointer into the document that resolves to a schema. Otherwise the
-    /// document is given back, for the full validator.
+    /// 2020-12), it uses no keyword this check does not evaluate (`pattern`, `oneOf`, ...),
+    /// every keyword it does use has the shape its meta-schema requires, `$id` and `$schema`
+    /// appear only at the root, and every `$ref` is a JSON pointer into the document that
+    /// resolves to a schema. Otherwise the document is given back, for the full validator.
     pub fn read(doc: J) -> Result<Quick, J> {
         let lone_ref = match doc.get("$schema") {
             None => Some(false),
@@ -159,9 +122,6 @@ impl<'a> Walk<'a> {
     }
 
     fn keyword(&mut self, k: &str, v: &'a J, depth: usize, root: bool) -> bool {
-        if REFUSED.contains(&k) {
-            return false;
-        }
         match k {
             "$schema" | "$id" => root,
             "$ref" => match v.as_str().and_then(|r| pointer(self.root, r)) {
@@ -205,6 +165,40 @@ impl<'a> Walk<'a> {
             "enum" => v.as_array().is_some_and(|a| !a.is_empty()),
             "minimum" | "maximum" | "exclusiveMinimum" | "exclusiveMaximum" => v.is_number(),
             "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties" => v.is_u64(),
+            // What some draft gives a meaning that this check does not evaluate: a schema using
+            // one anywhere is left to the full validator.
+            "additionalItems"
+            | "contains"
+            | "contentEncoding"
+            | "contentMediaType"
+            | "contentSchema"
+            | "dependencies"
+            | "dependentRequired"
+            | "dependentSchemas"
+            | "discriminator"
+            | "else"
+            | "format"
+            | "id"
+            | "if"
+            | "maxContains"
+            | "minContains"
+            | "multipleOf"
+            | "not"
+            | "oneOf"
+            | "pattern"
+            | "patternProperties"
+            | "prefixItems"
+            | "propertyNames"
+            | "then"
+            | "uniqueItems"
+            | "unevaluatedItems"
+            | "unevaluatedProperties"
+            | "$anchor"
+            | "$dynamicAnchor"
+            | "$dynamicRef"
+            | "$recursiveAnchor"
+            | "$recursiveRef"
+            | "$vocabulary" => false,
             // `default`, `const` (any value) and words no draft defines.
             _ => true,
         }
