@@ -160,11 +160,13 @@ pub fn template_files(
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
-    // From here on, helm has a release to show: its errors end with the --debug hint.
-    let (chart, values) = values::prepare(chart, user).map_err(render_err)?;
+    // Coalescing and the schema come before helm creates its release: their errors have no
+    // --debug hint.
+    let (chart, values) = values::prepare(chart, user)?;
     if !opts.skip_schema_validation {
-        schema_check(&chart, &values).map_err(render_err)?;
+        schema_check(&chart, &values)?;
     }
+    // From here on, helm has a release to show: its errors end with the --debug hint.
     caps.check_kube_version(&chart.metadata)
         .map_err(|e| render_err(Error(e)))?;
     let name = if opts.release_name.is_empty() {
@@ -337,7 +339,33 @@ mod tests {
             e.0,
             format!("execution error at (q/templates/t.yaml:1:3): need x{DEBUG_HINT}")
         );
-        write(d.path(), &[("q/templates/t.yaml", "{{ .Values.x.y }}")]);
+        // Before the release exists (values, schema): as helm prints them, no hint.
+        write(
+            d.path(),
+            &[
+                ("q/charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 0.1.0\n"),
+                ("q/values.yaml", "sub: text\n"),
+            ],
+        );
+        let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
+        assert_eq!(e.0, "type mismatch on sub: %!t(string=text)");
+        write(
+            d.path(),
+            &[
+                ("q/values.yaml", "x: 1\n"),
+                ("q/values.schema.json", r#"{"properties": {"x": {"type": "string"}}}"#),
+            ],
+        );
+        let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
+        assert_eq!(
+            e.0,
+            "values don't meet the specifications of the schema(s) in the following chart(s):\nq:\n- at '/x': got number, want string\n"
+        );
+        std::fs::remove_file(d.path().join("q/values.schema.json")).expect("rm");
+        write(
+            d.path(),
+            &[("q/values.yaml", "{}\n"), ("q/templates/t.yaml", "{{ .Values.x.y }}")],
+        );
         let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
         assert_eq!(
             e.0,
