@@ -122,7 +122,7 @@ impl Prepared {
     }
 }
 
-pub(super) fn compile(doc: &serde_json::Value) -> Result<Compiled, String> {
+fn compile(doc: &serde_json::Value) -> Result<Compiled, String> {
     Ok(std::sync::Arc::new(
         jsonschema::options()
             .with_retriever(Offline)

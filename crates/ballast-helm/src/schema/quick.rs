@@ -318,33 +318,23 @@ impl Check<'_> {
                     _ => false,
                 }
             }
-            "minLength" | "maxLength" => match (v, kv.as_u64()) {
-                (Value::String(s), Some(limit)) => {
-                    let len = s.chars().count() as u64;
-                    if k == "minLength" { len >= limit } else { len <= limit }
+            "minLength" | "maxLength" | "minItems" | "maxItems" | "minProperties" | "maxProperties" => {
+                let Some(limit) = kv.as_u64() else { return false };
+                let len = match (k, v) {
+                    ("minLength" | "maxLength", Value::String(s)) => s.chars().count(),
+                    // The full validator sees bytes as base64 text; not counted here.
+                    ("minLength" | "maxLength", Value::Bytes(_)) => return false,
+                    ("minItems" | "maxItems", Value::List(l)) => l.len(),
+                    ("minProperties" | "maxProperties", Value::Map(m)) => m.borrow().len(),
+                    // Another kind of value: the keyword does not apply.
+                    _ => return true,
+                } as u64;
+                if k.starts_with("min") {
+                    len >= limit
+                } else {
+                    len <= limit
                 }
-                // The full validator sees bytes as base64 text; not counted here.
-                (Value::Bytes(_), _) => false,
-                (_, limit) => limit.is_some(),
-            },
-            "minItems" | "maxItems" => match (v, kv.as_u64()) {
-                (Value::List(l), Some(limit)) => {
-                    let len = l.len() as u64;
-                    if k == "minItems" { len >= limit } else { len <= limit }
-                }
-                (_, limit) => limit.is_some(),
-            },
-            "minProperties" | "maxProperties" => match (v, kv.as_u64()) {
-                (Value::Map(m), Some(limit)) => {
-                    let len = m.borrow().len() as u64;
-                    if k == "minProperties" {
-                        len >= limit
-                    } else {
-                        len <= limit
-                    }
-                }
-                (_, limit) => limit.is_some(),
-            },
+            }
             "allOf" => kv
                 .as_array()
                 .is_some_and(|a| a.iter().all(|s| self.admits(s, v, depth + 1))),
@@ -432,10 +422,7 @@ fn equal(v: &Value, j: &J) -> Option<bool> {
             }
             let mut all = true;
             for (x, y) in a.iter().zip(b) {
-                match equal(x, y)? {
-                    true => {}
-                    false => all = false,
-                }
+                all &= equal(x, y)?;
             }
             Some(all)
         }
@@ -446,14 +433,10 @@ fn equal(v: &Value, j: &J) -> Option<bool> {
             }
             let mut all = true;
             for (k, x) in a.iter() {
-                match b.get(k) {
-                    Some(y) => {
-                        if !equal(x, y)? {
-                            all = false;
-                        }
-                    }
-                    None => all = false,
-                }
+                all &= match b.get(k) {
+                    Some(y) => equal(x, y)?,
+                    None => false,
+                };
             }
             Some(all)
         }
