@@ -1,8 +1,9 @@
 //! The lexer: template text into items, with Go's rules for delimiters, trim markers
 //! (`{{- ` and ` -}}`, the space is required), comments, quoted strings, numbers and keywords.
 //!
-//! The whole input is lexed eagerly; an error item ends the stream, its message kept beside the
-//! items ([`Lexed::error`]) so that items stay plain copies of slices of the input.
+//! The whole input is lexed eagerly into a caller's buffer (a set reuses one for all its
+//! parses); an error item ends the stream, its message kept beside the items ([`lex`]'s result)
+//! so that items stay plain 16-byte records of where their text is in the input.
 
 /// The kind of a lexed item.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -62,39 +63,54 @@ impl Tok {
     }
 }
 
-/// One lexed item: its kind, byte offset, text and 1-based line.
+/// One lexed item: its kind, where its text is in the input, and its 1-based line. The text
+/// itself is [`Item::val`] of the input (empty for [`Tok::Error`]: the message is `lex`'s).
 #[derive(Clone, Copy, Debug)]
-pub(crate) struct Item<'s> {
+pub(crate) struct Item {
     pub typ: Tok,
-    pub pos: usize,
-    /// The text: a slice of the input (empty for [`Tok::Error`]: see [`Lexed::error`]).
-    pub val: &'s str,
-    pub line: usize,
+    line: u32,
+    pos: u32,
+    len: u32,
 }
 
-/// The items of an input, ending with `Eof` or `Error`, and the message of that error.
-pub(crate) struct Lexed<'s> {
-    pub items: Vec<Item<'s>>,
-    /// The message of the final `Error` item, if lexing stopped at an error.
-    pub error: String,
-}
+impl Item {
+    /// The byte offset of the item in the input.
+    pub fn pos(&self) -> usize {
+        self.pos as usize
+    }
+    /// The byte offset just past the item.
+    pub fn end(&self) -> usize {
+        self.pos as usize + self.len as usize
+    }
+    /// The 1-based line the item starts on.
+    pub fn line(&self) -> usize {
+        self.line as usize
+    }
+    /// The item's text: its slice of `input`, the text it was lexed from.
+    pub fn val<'s>(&self, input: &'s str) -> &'s str {
+        input.get(self.pos()..self.end()).unwrap_or_default()
+    }
 
-impl std::fmt::Display for Item<'_> {
-    /// Go's `item.String()`, used in "unexpected ..." parse errors (an `Error` item's
-    /// message is [`Lexed::error`]).
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+    /// Go's `item.String()`, used in "unexpected ..." parse errors, for an item of `input` (an
+    /// `Error` item's message is the lexer's, written by the caller).
+    pub fn describe(&self, input: &str) -> String {
+        let val = self.val(input);
         match self.typ {
-            Tok::Eof => f.write_str("EOF"),
-            Tok::Error => f.write_str(self.val),
-            t if t.is_keyword() => write!(f, "<{}>", self.val),
-            _ if self.val.chars().count() > 10 => {
-                let short: String = self.val.chars().take(10).collect();
-                write!(f, "{}...", crate::fmt::quote(&short))
+            Tok::Eof => "EOF".into(),
+            Tok::Error => val.into(),
+            t if t.is_keyword() => format!("<{val}>"),
+            _ if val.chars().count() > 10 => {
+                let short: String = val.chars().take(10).collect();
+                format!("{}...", crate::fmt::quote(&short))
             }
-            _ => f.write_str(&crate::fmt::quote(self.val)),
+            _ => crate::fmt::quote(val),
         }
     }
 }
+
+/// The largest input the lexer takes: item offsets are 32-bit (chart archives are limited far
+/// below this).
+const MAX_INPUT: usize = u32::MAX as usize;
 
 const LEFT: &str = "{{";
 const RIGHT: &str = "}}";
@@ -144,19 +160,33 @@ fn keyword(word: &str) -> Option<Tok> {
     })
 }
 
-struct Lexer<'s> {
+struct Lexer<'s, 'b> {
     input: &'s str,
     pos: usize,
     start: usize,
     line: usize,
     start_line: usize,
     paren_depth: i32,
-    items: Vec<Item<'s>>,
+    items: &'b mut Vec<Item>,
     error: String,
 }
 
-/// Lexes `input` into items ending with `Eof` or `Error`.
-pub(crate) fn lex(input: &str) -> Lexed<'_> {
+/// Lexes `input` into `items` (cleared first), ending with `Eof` or `Error`; returns the message
+/// of that error (empty after `Eof`).
+pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
+    items.clear();
+    if input.len() > MAX_INPUT {
+        items.push(Item {
+            typ: Tok::Error,
+            line: 1,
+            pos: 0,
+            len: 0,
+        });
+        return format!("template of {} bytes is larger than {MAX_INPUT} bytes", input.len());
+    }
+    // At most about a dozen items per action (with the text before it) in public charts:
+    // reserved once rather than grown (only the pages written are ever touched).
+    items.reserve(LEFT_FINDER.find_iter(input.as_bytes()).count() * 12 + 4);
     let mut l = Lexer {
         input,
         pos: 0,
@@ -164,19 +194,14 @@ pub(crate) fn lex(input: &str) -> Lexed<'_> {
         line: 1,
         start_line: 1,
         paren_depth: 0,
-        // At most about a dozen items per action (with the text before it) in public charts:
-        // reserved once rather than grown (only the pages written are ever touched).
-        items: Vec::with_capacity(LEFT_FINDER.find_iter(input.as_bytes()).count() * 12 + 4),
+        items,
         error: String::new(),
     };
     l.run();
-    Lexed {
-        items: l.items,
-        error: l.error,
-    }
+    l.error
 }
 
-impl<'s> Lexer<'s> {
+impl<'s> Lexer<'s, '_> {
     fn rest(&self) -> &'s str {
         &self.input[self.pos..]
     }
@@ -200,12 +225,12 @@ impl<'s> Lexer<'s> {
         }
     }
     fn emit(&mut self, typ: Tok) {
-        let val = &self.input[self.start..self.pos];
+        // Offsets and lines fit in 32 bits: `lex` takes no input longer than MAX_INPUT.
         self.items.push(Item {
             typ,
-            pos: self.start,
-            val,
-            line: self.start_line,
+            line: self.start_line as u32,
+            pos: self.start as u32,
+            len: (self.pos - self.start) as u32,
         });
         self.start = self.pos;
         self.start_line = self.line;
@@ -225,9 +250,9 @@ impl<'s> Lexer<'s> {
     fn error(&mut self, msg: String) {
         self.items.push(Item {
             typ: Tok::Error,
-            pos: self.start,
-            val: "",
-            line: self.start_line,
+            line: self.start_line as u32,
+            pos: self.start as u32,
+            len: 0,
         });
         self.error = msg;
     }
@@ -655,7 +680,9 @@ mod tests {
     use super::*;
 
     fn kinds(s: &str) -> Vec<(Tok, String)> {
-        lex(s).items.into_iter().map(|i| (i.typ, i.val.to_string())).collect()
+        let mut items = Vec::new();
+        lex(s, &mut items);
+        items.into_iter().map(|i| (i.typ, i.val(s).to_string())).collect()
     }
 
     #[test]

@@ -16,7 +16,8 @@ use crate::value::Value;
 pub(crate) struct Tree {
     pub name: Rc<str>,
     pub source: Rc<Source>,
-    pub root: Vec<Node>,
+    /// Shared by the trees of files with the same text (see [`Interner`]).
+    pub root: Rc<Vec<Node>>,
 }
 
 /// The text a tree was parsed from, for line and column numbers in errors.
@@ -122,16 +123,43 @@ pub(crate) type Names = Rc<[Rc<str>]>;
 /// What a set's parses share so that a name, a chain of names or a string constant spelt many
 /// times (`.Values`, `"common.names.fullname"`) is allocated once: fewer allocations to parse
 /// a chart, and fewer to free when its trees are dropped. Keys are the source spelling.
-#[derive(Clone, Default)]
+#[derive(Default)]
 pub(crate) struct Interner {
     names: std::collections::HashSet<Rc<str>, FastHash>,
     chains: HashMap<Box<str>, Names, FastHash>,
     strings: HashMap<Box<str>, Value, FastHash>,
+    /// The lexer's item buffer, reused by each parse (its pages are touched once per set).
+    items: Vec<Item>,
+    /// The trees of each file parsed so far, by a hash of its text: a file whose text another
+    /// file of the set already had (a library chart vendored by several subcharts) gets trees
+    /// of its own name and source that share that parse's bodies. A parse is pure: the same
+    /// text and functions give the same bodies.
+    files: HashMap<u64, ParsedFile, FastHash>,
+}
+
+/// A parsed file: its source, and its trees (the file's own last).
+#[derive(Clone)]
+struct ParsedFile {
+    source: Rc<Source>,
+    trees: Vec<Named>,
 }
 
 /// The interner's hasher: foldhash, several times cheaper than SipHash on the short names of
 /// templates, still seeded per process.
 type FastHash = foldhash::fast::RandomState;
+
+impl Clone for Interner {
+    /// The names, chains and strings; not the item buffer (scratch space of a parse).
+    fn clone(&self) -> Interner {
+        Interner {
+            names: self.names.clone(),
+            chains: self.chains.clone(),
+            strings: self.strings.clone(),
+            items: Vec::new(),
+            files: self.files.clone(),
+        }
+    }
+}
 
 impl Interner {
     /// The shared copy of `name`.
@@ -368,7 +396,9 @@ type PResult<T> = Result<T, String>;
 const PARSE_STACK: usize = 256 << 10;
 
 pub(crate) struct Parser<'f, 's> {
-    toks: Vec<Item<'s>>,
+    toks: Vec<Item>,
+    /// The text the items are slices of.
+    text: &'s str,
     /// The message of the lexer's final `Error` item, if any.
     lex_error: String,
     i: usize,
@@ -417,16 +447,29 @@ pub(crate) fn parse_owned(
     funcs: &FuncMap,
     interner: &mut Interner,
 ) -> Result<Vec<Named>, String> {
+    parse_file_text(name, text, funcs, interner).map(|(trees, _)| trees)
+}
+
+/// [`parse_owned`], and whether the file's own tree is the last of the trees (it is not when
+/// the text defines a template of the file's own name: the two share one entry).
+fn parse_file_text(
+    name: &str,
+    text: String,
+    funcs: &FuncMap,
+    interner: &mut Interner,
+) -> Result<(Vec<Named>, bool), String> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
         text,
     });
-    // The items borrow the text from this handle, which outlives the parser.
+    // The items are slices of the text of this handle, which outlives the parser.
     let shared = source.clone();
-    let lexed = lex(&shared.text);
+    let mut toks = std::mem::take(&mut interner.items);
+    let lex_error = lex(&shared.text, &mut toks);
     let mut p = Parser {
-        toks: lexed.items,
-        lex_error: lexed.error,
+        toks,
+        text: &shared.text,
+        lex_error,
         i: 0,
         hi: 0,
         parse_name: name.to_string(),
@@ -442,8 +485,10 @@ pub(crate) fn parse_owned(
         cmd_stack: Vec::new(),
         arg_stack: Vec::new(),
     };
-    p.parse_top(name).map_err(|m| p.format_err(&m))?;
-    Ok(p.trees)
+    let parsed = p.parse_top(name).map_err(|m| p.format_err(&m));
+    // The buffer goes back for the next parse.
+    p.interner.items = std::mem::take(&mut p.toks);
+    parsed.map(|own_last| (p.trees, own_last))
 }
 
 impl<'s> Parser<'_, 's> {
@@ -467,11 +512,11 @@ impl<'s> Parser<'_, 's> {
         let line = self
             .toks
             .get(self.hi.min(self.toks.len().saturating_sub(1)))
-            .map_or(1, |t| t.line);
+            .map_or(1, |t| t.line());
         format!("template: {}:{}: {}", self.parse_name, line, msg)
     }
 
-    fn next(&mut self) -> Item<'s> {
+    fn next(&mut self) -> Item {
         let idx = self.i.min(self.toks.len() - 1);
         self.i = idx + 1;
         if idx > self.hi {
@@ -482,12 +527,12 @@ impl<'s> Parser<'_, 's> {
     fn backup(&mut self) {
         self.i -= 1;
     }
-    fn peek(&mut self) -> Item<'s> {
+    fn peek(&mut self) -> Item {
         let t = self.next();
         self.backup();
         t
     }
-    fn next_non_space(&mut self) -> Item<'s> {
+    fn next_non_space(&mut self) -> Item {
         loop {
             let t = self.next();
             if t.typ != Tok::Space {
@@ -495,12 +540,12 @@ impl<'s> Parser<'_, 's> {
             }
         }
     }
-    fn peek_non_space(&mut self) -> Item<'s> {
+    fn peek_non_space(&mut self) -> Item {
         let t = self.next_non_space();
         self.backup();
         t
     }
-    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item<'s>> {
+    fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
         let t = self.next_non_space();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
@@ -510,7 +555,7 @@ impl<'s> Parser<'_, 's> {
     fn unexpected(&self, t: &Item, context: &str) -> String {
         if t.typ == Tok::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != t.line {
+            if self.action_line != 0 && self.action_line != t.line() {
                 extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
                 if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
@@ -518,14 +563,14 @@ impl<'s> Parser<'_, 's> {
             }
             return format!("{}{extra}", self.lex_error);
         }
-        format!("unexpected {t} in {context}")
+        format!("unexpected {} in {context}", t.describe(self.text))
     }
 
     fn add_tree(&mut self, name: Rc<str>, root: Vec<Node>) -> PResult<()> {
         let tree = Rc::new(Tree {
             name: name.clone(),
             source: self.source.clone(),
-            root,
+            root: Rc::new(root),
         });
         if let Some(idx) = self.trees.iter().position(|(n, _)| *n == name) {
             if is_empty_tree(&self.trees[idx].1.root) {
@@ -542,7 +587,8 @@ impl<'s> Parser<'_, 's> {
         Ok(())
     }
 
-    fn parse_top(&mut self, name: &str) -> PResult<()> {
+    /// The trees of the whole text; true if the file's own tree is the last of them.
+    fn parse_top(&mut self, name: &str) -> PResult<bool> {
         let mark = self.node_stack.len();
         while self.peek().typ != Tok::Eof {
             if self.peek().typ == Tok::LeftDelim {
@@ -561,7 +607,9 @@ impl<'s> Parser<'_, 's> {
             }
         }
         let root = self.node_stack.drain(mark..).collect();
-        self.add_tree(Rc::from(name), root)
+        let own_last = !self.trees.iter().any(|(n, _)| **n == *name);
+        self.add_tree(Rc::from(name), root)?;
+        Ok(own_last)
     }
 
     fn parse_definition(&mut self) -> PResult<()> {
@@ -572,7 +620,7 @@ impl<'s> Parser<'_, 's> {
         if t.typ != Tok::String && t.typ != Tok::RawString {
             return Err(self.unexpected(&t, CONTEXT));
         }
-        let name = unquote(t.val)?;
+        let name = unquote(t.val(self.text))?;
         self.expect(Tok::RightDelim, CONTEXT)?;
         let (root, stop) = self.item_list()?;
         if let Stop::Else = stop {
@@ -600,11 +648,11 @@ impl<'s> Parser<'_, 's> {
         match t.typ {
             Tok::Text => Ok(Ok(Node::Text(Text {
                 source: self.source.clone(),
-                start: t.pos,
-                end: t.pos + t.val.len(),
+                start: t.pos(),
+                end: t.end(),
             }))),
             Tok::LeftDelim => {
-                self.action_line = t.line;
+                self.action_line = t.line();
                 let r = self.action();
                 self.action_line = 0;
                 r
@@ -617,8 +665,8 @@ impl<'s> Parser<'_, 's> {
         let t = self.next_non_space();
         match t.typ {
             Tok::Block => return self.block_control().map(Ok),
-            Tok::Break => return self.break_control(t.pos, "break").map(Ok),
-            Tok::Continue => return self.break_control(t.pos, "continue").map(Ok),
+            Tok::Break => return self.break_control(t.pos(), "break").map(Ok),
+            Tok::Continue => return self.break_control(t.pos(), "continue").map(Ok),
             Tok::Else => return self.else_control().map(Err),
             Tok::End => {
                 self.expect(Tok::RightDelim, "end")?;
@@ -699,7 +747,7 @@ impl<'s> Parser<'_, 's> {
 
     fn template_name(&mut self, t: &Item, context: &str) -> PResult<String> {
         match t.typ {
-            Tok::String | Tok::RawString => unquote(t.val),
+            Tok::String | Tok::RawString => unquote(t.val(self.text)),
             _ => Err(self.unexpected(t, context)),
         }
     }
@@ -714,7 +762,7 @@ impl<'s> Parser<'_, 's> {
             pipe = Some(self.pipeline(CONTEXT, Tok::RightDelim)?);
         }
         Ok(Node::Template(Box::new(TemplateCall {
-            pos: t.pos,
+            pos: t.pos(),
             name: Rc::from(name.as_str()),
             pipe,
         })))
@@ -736,7 +784,7 @@ impl<'s> Parser<'_, 's> {
         let name: Rc<str> = Rc::from(name.as_str());
         self.add_tree(name.clone(), root)?;
         Ok(Node::Template(Box::new(TemplateCall {
-            pos: t.pos,
+            pos: t.pos(),
             name,
             pipe: Some(pipe),
         })))
@@ -744,7 +792,7 @@ impl<'s> Parser<'_, 's> {
 
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
         self.check_nesting()?;
-        let pos = self.peek_non_space().pos;
+        let pos = self.peek_non_space().pos();
         let mut pipe = Pipe {
             pos,
             is_assign: false,
@@ -763,13 +811,13 @@ impl<'s> Parser<'_, 's> {
             if next.typ == Tok::Assign || next.typ == Tok::Declare {
                 pipe.is_assign = next.typ == Tok::Assign;
                 self.next_non_space();
-                pipe.decl.push(self.intern(v.val));
-                self.vars.push(v.val.to_string());
+                pipe.decl.push(self.intern(v.val(self.text)));
+                self.vars.push(v.val(self.text).to_string());
                 break;
-            } else if next.typ == Tok::Char && next.val == "," {
+            } else if next.typ == Tok::Char && next.val(self.text) == "," {
                 self.next_non_space();
-                pipe.decl.push(self.intern(v.val));
-                self.vars.push(v.val.to_string());
+                pipe.decl.push(self.intern(v.val(self.text)));
+                self.vars.push(v.val(self.text).to_string());
                 if context == "range" && pipe.decl.len() < 2 {
                     match self.peek_non_space().typ {
                         Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
@@ -828,7 +876,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn command(&mut self) -> PResult<Cmd> {
-        let pos = self.peek_non_space().pos;
+        let pos = self.peek_non_space().pos();
         let mark = self.arg_stack.len();
         loop {
             self.peek_non_space();
@@ -856,11 +904,10 @@ impl<'s> Parser<'_, 's> {
             return Ok(None);
         };
         if self.peek().typ == Tok::Field {
-            let pos = self.peek().pos;
+            let pos = self.peek().pos();
             let mut end = pos;
             while self.peek().typ == Tok::Field {
-                let t = self.next();
-                end = t.pos + t.val.len();
+                end = self.next().end();
             }
             return Ok(Some(match node {
                 // `.a.b` and `$x.a` are spelt without a break in the source: the chain is
@@ -892,45 +939,46 @@ impl<'s> Parser<'_, 's> {
 
     fn term(&mut self) -> PResult<Option<Arg>> {
         let t = self.next_non_space();
+        let (pos, val) = (t.pos(), t.val(self.text));
         Ok(Some(match t.typ {
             Tok::Identifier => {
-                let callee = match self.funcs.get(t.val) {
+                let callee = match self.funcs.get(val) {
                     Some(f) => Callee::Func(f.clone()),
-                    None => match Builtin::from_name(t.val) {
+                    None => match Builtin::from_name(val) {
                         Some(b) => Callee::Builtin(b),
-                        None => return Err(format!("function {} not defined", crate::fmt::quote(t.val))),
+                        None => return Err(format!("function {} not defined", crate::fmt::quote(val))),
                     },
                 };
-                Arg::Ident(t.pos, self.intern(t.val), callee)
+                Arg::Ident(pos, self.intern(val), callee)
             }
-            Tok::Dot => Arg::Dot(t.pos),
-            Tok::Nil => Arg::Nil(t.pos),
+            Tok::Dot => Arg::Dot(pos),
+            Tok::Nil => Arg::Nil(pos),
             Tok::Variable => {
-                let head = t.val.split('.').next().unwrap_or_default();
+                let head = val.split('.').next().unwrap_or_default();
                 if !self.vars.iter().any(|v| **v == *head) {
                     return Err(format!("undefined variable {}", crate::fmt::quote(head)));
                 }
-                Arg::Variable(t.pos, self.intern_chain(t.val))
+                Arg::Variable(pos, self.intern_chain(val))
             }
-            Tok::Field => Arg::Field(t.pos, self.intern_chain(t.val)),
-            Tok::Bool => Arg::Bool(t.pos, t.val == "true"),
-            Tok::CharConstant | Tok::Number => Arg::Number(t.pos, Box::new(number(t.val, t.typ)?)),
+            Tok::Field => Arg::Field(pos, self.intern_chain(val)),
+            Tok::Bool => Arg::Bool(pos, val == "true"),
+            Tok::CharConstant | Tok::Number => Arg::Number(pos, Box::new(number(val, t.typ)?)),
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
-                let value = match self.interner.strings.get(t.val) {
+                let value = match self.interner.strings.get(val) {
                     Some(v) => v.clone(),
                     None => {
-                        let v = Value::from(unquote(t.val)?);
-                        self.interner.strings.insert(t.val.into(), v.clone());
+                        let v = Value::from(unquote(val)?);
+                        self.interner.strings.insert(val.into(), v.clone());
                         v
                     }
                 };
                 let quoted = Text {
                     source: self.source.clone(),
-                    start: t.pos,
-                    end: t.pos + t.val.len(),
+                    start: pos,
+                    end: t.end(),
                 };
-                Arg::String(t.pos, quoted, value)
+                Arg::String(pos, quoted, value)
             }
             _ => {
                 self.backup();
@@ -1188,6 +1236,46 @@ fn number(text: &str, typ: Tok) -> PResult<Number> {
     }
 }
 
+/// The trees of file `name`: those of an earlier file of the same text, renamed and pointing
+/// at this file's source (so that errors name this file), or a parse of it.
+fn parse_file(name: &str, text: String, funcs: &FuncMap, interner: &mut Interner) -> Result<Vec<Named>, String> {
+    use std::hash::BuildHasher as _;
+    let key = interner.files.hasher().hash_one(text.as_str());
+    if let Some(earlier) = interner.files.get(&key).filter(|f| f.source.text == text) {
+        let source = Rc::new(Source {
+            parse_name: name.to_string(),
+            text,
+        });
+        let own: Rc<str> = Rc::from(name);
+        let last = earlier.trees.len() - 1;
+        return Ok(earlier
+            .trees
+            .iter()
+            .enumerate()
+            .map(|(i, (n, t))| {
+                let n = if i == last { own.clone() } else { n.clone() };
+                let tree = Tree {
+                    name: n.clone(),
+                    source: source.clone(),
+                    root: t.root.clone(),
+                };
+                (n, Rc::new(tree))
+            })
+            .collect());
+    }
+    let (trees, own_last) = parse_file_text(name, text, funcs, interner)?;
+    // Kept only when the file's own tree is the last (it is not when a `define` of the file's
+    // own name came first: that tree must keep its name).
+    if let Some((_, t)) = trees.last().filter(|_| own_last) {
+        let parsed = ParsedFile {
+            source: t.source.clone(),
+            trees: trees.clone(),
+        };
+        interner.files.insert(key, parsed);
+    }
+    Ok(trees)
+}
+
 /// Parses a file into the map `set` with Go's association rule: a later definition replaces an
 /// earlier one unless its body is empty.
 pub(crate) fn parse_into(
@@ -1197,7 +1285,7 @@ pub(crate) fn parse_into(
     text: String,
     funcs: &FuncMap,
 ) -> Result<(), String> {
-    let trees = parse_owned(name, text, funcs, interner)?;
+    let trees = parse_file(name, text, funcs, interner)?;
     for (n, t) in trees {
         if set.contains_key(&n) && is_empty_tree(&t.root) {
             continue;

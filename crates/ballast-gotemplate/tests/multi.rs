@@ -185,6 +185,47 @@ fn errors_carry_their_parts() {
     assert_eq!(e.info.context, "eq \"aaaaaaaaaaaaaaaaaaaaaa\" 1");
 }
 
+/// Files of the same text (a library chart vendored by several subcharts) share one parse, yet
+/// each is its own template: its own name, output and error positions, and the later file's
+/// definitions replace the earlier's as a parse of its own would.
+#[test]
+fn files_of_the_same_text_are_each_their_own() {
+    let text = "a{{ define \"lib.d\" }}\n  {{ .x.y }}{{ end }}\n{{ .k.z }}";
+    let mut t = set();
+    t.parse("one/_lib.tpl", text).unwrap();
+    t.parse("two/_lib.tpl", text).unwrap();
+    t.parse("main", "{{ template \"lib.d\" . }}").unwrap();
+    let d = map(vec![("k", map(vec![("z", s("v"))]))]);
+    assert_eq!(t.execute("one/_lib.tpl", &d).unwrap(), "a\nv");
+    assert_eq!(t.execute("two/_lib.tpl", &d).unwrap(), "a\nv");
+    let e = t.execute("main", &d).unwrap_err();
+    assert_eq!(
+        e.message,
+        "template: two/_lib.tpl:2:7: executing \"lib.d\" at <.x.y>: nil pointer evaluating interface {}.y"
+    );
+    let e = t.execute("two/_lib.tpl", &map(vec![("k", s("v"))])).unwrap_err();
+    assert_eq!((e.info.file.as_str(), e.info.line), ("two/_lib.tpl", 3));
+    assert_eq!(e.info.template, "two/_lib.tpl");
+    // The same text under a third name, then a different text defining the same template.
+    t.parse("three/_lib.tpl", text).unwrap();
+    let e = t.execute("main", &d).unwrap_err();
+    assert_eq!(e.info.file, "three/_lib.tpl");
+    t.parse("four/_lib.tpl", "{{ define \"lib.d\" }}four{{ end }}").unwrap();
+    assert_eq!(t.execute("main", &d).unwrap(), "four");
+    assert!(t.canonical("three/_lib.tpl").is_some());
+    // A text that fails to parse fails under every name.
+    for name in ["bad1", "bad2"] {
+        let e = t.parse(name, "{{ if }}").unwrap_err();
+        assert_eq!(e.message, format!("template: {name}:1: missing value for if"));
+    }
+    // A file defining a template of its own name keeps that definition's name.
+    let own = "{{ define \"self\" }}body{{ end }}";
+    t.parse("self", own).unwrap();
+    t.parse("other", own).unwrap();
+    assert_eq!(t.execute("self", &d).unwrap(), "body");
+    assert_eq!(t.execute("other", &d).unwrap(), "");
+}
+
 #[test]
 fn limits_stop_runaway_templates() {
     let mut t = set();
