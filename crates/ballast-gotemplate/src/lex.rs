@@ -24,7 +24,6 @@ pub(crate) enum Tok {
     RawString,
     RightDelim,
     RightParen,
-    Space,
     String,
     Text,
     Variable,
@@ -65,9 +64,15 @@ impl Tok {
 
 /// One lexed item: its kind, where its text is in the input, and its 1-based line. The text
 /// itself is [`Item::val`] of the input (empty for [`Tok::Error`]: the message is `lex`'s).
+///
+/// White space inside an action is not an item of its own (Go's `itemSpace`) but a mark on the
+/// item after it: the parser needs it only to split operands (`f .a .b`, not `f .a.b`), and a
+/// third of an action's items were spaces.
 #[derive(Clone, Copy, Debug)]
 pub(crate) struct Item {
     pub typ: Tok,
+    /// White space comes between this item and the one before it in the same action.
+    pub space_before: bool,
     line: u32,
     pos: u32,
     len: u32,
@@ -167,6 +172,8 @@ struct Lexer<'s, 'b> {
     line: usize,
     start_line: usize,
     paren_depth: i32,
+    /// White space was skipped since the last item (see [`Item::space_before`]).
+    space: bool,
     items: &'b mut Vec<Item>,
     error: String,
 }
@@ -178,6 +185,7 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
     if input.len() > MAX_INPUT {
         items.push(Item {
             typ: Tok::Error,
+            space_before: false,
             line: 1,
             pos: 0,
             len: 0,
@@ -194,6 +202,7 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
         line: 1,
         start_line: 1,
         paren_depth: 0,
+        space: false,
         items,
         error: String::new(),
     };
@@ -228,6 +237,7 @@ impl<'s> Lexer<'s, '_> {
         // Offsets and lines fit in 32 bits: `lex` takes no input longer than MAX_INPUT.
         self.items.push(Item {
             typ,
+            space_before: std::mem::take(&mut self.space),
             line: self.start_line as u32,
             pos: self.start as u32,
             len: (self.pos - self.start) as u32,
@@ -250,6 +260,7 @@ impl<'s> Lexer<'s, '_> {
     fn error(&mut self, msg: String) {
         self.items.push(Item {
             typ: Tok::Error,
+            space_before: std::mem::take(&mut self.space),
             line: self.start_line as u32,
             pos: self.start as u32,
             len: 0,
@@ -480,24 +491,26 @@ impl<'s> Lexer<'s, '_> {
         }
     }
 
+    /// A run of white space: marks the next item (Go emits a space item here), except for the
+    /// one space of a ` -}}` trim marker.
     fn lex_space(&mut self) {
-        let mut n = 0;
-        while let Some(c) = self.peek() {
-            if !(c.is_ascii() && is_space(c as u8)) {
-                break;
-            }
-            self.next();
-            n += 1;
-        }
+        let start = self.pos;
+        let end = start
+            + self.input.as_bytes()[start..]
+                .iter()
+                .take_while(|&&b| is_space(b))
+                .count();
+        self.skip_to(end);
         let before = &self.input[self.pos - 1..];
         if has_right_trim(before) && before[2..].starts_with(RIGHT) {
             let c = self.input[..self.pos].chars().next_back();
             self.backup(c);
-            if n == 1 {
+            if end - start == 1 {
                 return;
             }
         }
-        self.emit(Tok::Space);
+        self.space = true;
+        self.ignore();
     }
 
     fn lex_identifier(&mut self) -> bool {
@@ -700,6 +713,38 @@ mod tests {
                 (Tok::Eof, "".into()),
             ]
         );
+    }
+
+    /// White space in an action marks the item after it; the one space of ` -}}` does not.
+    #[test]
+    fn white_space_marks_the_next_item() {
+        let input = "{{ .a  .b.c\n| f -}} x {{ 1 -}}";
+        let mut items = Vec::new();
+        assert_eq!(lex(input, &mut items), "");
+        let marks: Vec<(Tok, &str, bool, usize)> = items
+            .iter()
+            .map(|i| (i.typ, i.val(input), i.space_before, i.line()))
+            .collect();
+        assert_eq!(
+            marks,
+            vec![
+                (Tok::LeftDelim, "{{", false, 1),
+                (Tok::Field, ".a", true, 1),
+                (Tok::Field, ".b", true, 1),
+                (Tok::Field, ".c", false, 1),
+                (Tok::Pipe, "|", true, 2),
+                (Tok::Identifier, "f", true, 2),
+                (Tok::RightDelim, "}}", false, 2),
+                (Tok::Text, "x ", false, 2),
+                (Tok::LeftDelim, "{{", false, 2),
+                (Tok::Number, "1", true, 2),
+                (Tok::RightDelim, "}}", false, 2),
+                (Tok::Eof, "", false, 2),
+            ]
+        );
+        // A lexing error after white space keeps the mark (the parser's error line needs it).
+        lex("{{ .a \nend\"", &mut items);
+        assert!(items.last().is_some_and(|i| i.typ == Tok::Error && i.space_before));
     }
 
     #[test]

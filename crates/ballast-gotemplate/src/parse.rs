@@ -403,6 +403,8 @@ pub(crate) struct Parser<'f, 's> {
     lex_error: String,
     i: usize,
     hi: usize,
+    /// The parse stopped at the white space before item `hi` (see [`Parser::format_err`]).
+    stopped_at_space: bool,
     parse_name: String,
     vars: Vec<String>,
     range_depth: usize,
@@ -472,6 +474,7 @@ fn parse_file_text(
         lex_error,
         i: 0,
         hi: 0,
+        stopped_at_space: false,
         parse_name: name.to_string(),
         vars: vec!["$".into()],
         range_depth: 0,
@@ -509,10 +512,15 @@ impl<'s> Parser<'_, 's> {
         chain
     }
     fn format_err(&self, msg: &str) -> String {
-        let line = self
-            .toks
-            .get(self.hi.min(self.toks.len().saturating_sub(1)))
-            .map_or(1, |t| t.line());
+        let hi = self.hi.min(self.toks.len().saturating_sub(1));
+        // Go's line is its lookahead's: the white space before `hi` when the parse stopped
+        // there, which starts on the line of the (one-line) item before it.
+        let at = if self.stopped_at_space {
+            hi.saturating_sub(1)
+        } else {
+            hi
+        };
+        let line = self.toks.get(at).map_or(1, |t| t.line());
         format!("template: {}:{}: {}", self.parse_name, line, msg)
     }
 
@@ -532,21 +540,8 @@ impl<'s> Parser<'_, 's> {
         self.backup();
         t
     }
-    fn next_non_space(&mut self) -> Item {
-        loop {
-            let t = self.next();
-            if t.typ != Tok::Space {
-                return t;
-            }
-        }
-    }
-    fn peek_non_space(&mut self) -> Item {
-        let t = self.next_non_space();
-        self.backup();
-        t
-    }
     fn expect(&mut self, typ: Tok, context: &str) -> PResult<Item> {
-        let t = self.next_non_space();
+        let t = self.next();
         if t.typ != typ {
             return Err(self.unexpected(&t, context));
         }
@@ -594,7 +589,7 @@ impl<'s> Parser<'_, 's> {
             if self.peek().typ == Tok::LeftDelim {
                 let save = self.i;
                 self.next();
-                if self.next_non_space().typ == Tok::Define {
+                if self.next().typ == Tok::Define {
                     self.parse_definition()?;
                     continue;
                 }
@@ -616,7 +611,7 @@ impl<'s> Parser<'_, 's> {
         const CONTEXT: &str = "define clause";
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
         let saved_depth = std::mem::replace(&mut self.range_depth, 0);
-        let t = self.next_non_space();
+        let t = self.next();
         if t.typ != Tok::String && t.typ != Tok::RawString {
             return Err(self.unexpected(&t, CONTEXT));
         }
@@ -634,7 +629,7 @@ impl<'s> Parser<'_, 's> {
 
     fn item_list(&mut self) -> PResult<(Vec<Node>, Stop)> {
         let mark = self.node_stack.len();
-        while self.peek_non_space().typ != Tok::Eof {
+        while self.peek().typ != Tok::Eof {
             match self.text_or_action()? {
                 Ok(n) => self.node_stack.push(n),
                 Err(stop) => return Ok((self.node_stack.drain(mark..).collect(), stop)),
@@ -644,7 +639,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn text_or_action(&mut self) -> PResult<Result<Node, Stop>> {
-        let t = self.next_non_space();
+        let t = self.next();
         match t.typ {
             Tok::Text => Ok(Ok(Node::Text(Text {
                 source: self.source.clone(),
@@ -662,7 +657,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn action(&mut self) -> PResult<Result<Node, Stop>> {
-        let t = self.next_non_space();
+        let t = self.next();
         match t.typ {
             Tok::Block => return self.block_control().map(Ok),
             Tok::Break => return self.break_control(t.pos(), "break").map(Ok),
@@ -684,7 +679,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn break_control(&mut self, pos: usize, word: &str) -> PResult<Node> {
-        let t = self.next_non_space();
+        let t = self.next();
         if t.typ != Tok::RightDelim {
             return Err(self.unexpected(&t, &format!("{{{{{word}}}}}")));
         }
@@ -696,7 +691,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn else_control(&mut self) -> PResult<Stop> {
-        let p = self.peek_non_space();
+        let p = self.peek();
         if p.typ == Tok::If || p.typ == Tok::With {
             return Ok(Stop::Else);
         }
@@ -726,12 +721,12 @@ impl<'s> Parser<'_, 's> {
         }
         let mut else_list = None;
         if let Stop::Else = stop {
-            let p = self.peek_non_space();
+            let p = self.peek();
             if context == "if" && p.typ == Tok::If {
-                self.next_non_space();
+                self.next();
                 else_list = Some(vec![Node::If(self.control("if")?)]);
             } else if context == "with" && p.typ == Tok::With {
-                self.next_non_space();
+                self.next();
                 else_list = Some(vec![Node::With(self.control("with")?)]);
             } else {
                 let (l, stop) = self.item_list()?;
@@ -754,10 +749,10 @@ impl<'s> Parser<'_, 's> {
 
     fn template_control(&mut self) -> PResult<Node> {
         const CONTEXT: &str = "template clause";
-        let t = self.next_non_space();
+        let t = self.next();
         let name = self.template_name(&t, CONTEXT)?;
         let mut pipe = None;
-        if self.next_non_space().typ != Tok::RightDelim {
+        if self.next().typ != Tok::RightDelim {
             self.backup();
             pipe = Some(self.pipeline(CONTEXT, Tok::RightDelim)?);
         }
@@ -770,7 +765,7 @@ impl<'s> Parser<'_, 's> {
 
     fn block_control(&mut self) -> PResult<Node> {
         const CONTEXT: &str = "block clause";
-        let t = self.next_non_space();
+        let t = self.next();
         let name = self.template_name(&t, CONTEXT)?;
         let pipe = self.pipeline(CONTEXT, Tok::RightDelim)?;
         let saved_vars = std::mem::replace(&mut self.vars, vec!["$".into()]);
@@ -792,7 +787,7 @@ impl<'s> Parser<'_, 's> {
 
     fn pipeline(&mut self, context: &str, end: Tok) -> PResult<Pipe> {
         self.check_nesting()?;
-        let pos = self.peek_non_space().pos();
+        let pos = self.peek().pos();
         let mut pipe = Pipe {
             pos,
             is_assign: false,
@@ -800,40 +795,38 @@ impl<'s> Parser<'_, 's> {
             cmds: Vec::new(),
         };
         'decls: loop {
-            let v = self.peek_non_space();
+            let v = self.peek();
             if v.typ != Tok::Variable {
                 break;
             }
             let save = self.i;
-            self.next_non_space();
-            let after = self.peek();
-            let next = self.peek_non_space();
+            self.next();
+            let next = self.peek();
             if next.typ == Tok::Assign || next.typ == Tok::Declare {
                 pipe.is_assign = next.typ == Tok::Assign;
-                self.next_non_space();
+                self.next();
                 pipe.decl.push(self.intern(v.val(self.text)));
                 self.vars.push(v.val(self.text).to_string());
                 break;
             } else if next.typ == Tok::Char && next.val(self.text) == "," {
-                self.next_non_space();
+                self.next();
                 pipe.decl.push(self.intern(v.val(self.text)));
                 self.vars.push(v.val(self.text).to_string());
                 if context == "range" && pipe.decl.len() < 2 {
-                    match self.peek_non_space().typ {
+                    match self.peek().typ {
                         Tok::Variable | Tok::RightDelim | Tok::RightParen => continue 'decls,
                         _ => return Err("range can only initialize variables".into()),
                     }
                 }
                 return Err(format!("too many declarations in {context}"));
             } else {
-                let _ = after;
                 self.i = save;
                 break;
             }
         }
         let mark = self.cmd_stack.len();
         loop {
-            let t = self.next_non_space();
+            let t = self.next();
             if t.typ == end {
                 pipe.cmds = self.cmd_stack.drain(mark..).collect();
                 self.check_pipeline(&pipe, context)?;
@@ -876,18 +869,25 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn command(&mut self) -> PResult<Cmd> {
-        let pos = self.peek_non_space().pos();
+        let pos = self.peek().pos();
         let mark = self.arg_stack.len();
         loop {
-            self.peek_non_space();
-            if let Some(op) = self.operand()? {
+            self.peek();
+            let op = self.operand()?;
+            let got = op.is_some();
+            if let Some(op) = op {
                 self.arg_stack.push(op);
             }
             let t = self.next();
             match t.typ {
-                Tok::Space => continue,
                 Tok::RightDelim | Tok::RightParen => self.backup(),
                 Tok::Pipe => {}
+                // After an operand and white space, the next operand (an item that is not one
+                // is then unexpected).
+                _ if got && t.space_before => {
+                    self.backup();
+                    continue;
+                }
                 _ => return Err(self.unexpected(&t, "operand")),
             }
             break;
@@ -903,10 +903,12 @@ impl<'s> Parser<'_, 's> {
         let Some(node) = self.term()? else {
             return Ok(None);
         };
-        if self.peek().typ == Tok::Field {
+        // Fields right after the term (no white space between) are a chain on it.
+        let chained = |t: Item| t.typ == Tok::Field && !t.space_before;
+        if chained(self.peek()) {
             let pos = self.peek().pos();
             let mut end = pos;
-            while self.peek().typ == Tok::Field {
+            while chained(self.peek()) {
                 end = self.next().end();
             }
             return Ok(Some(match node {
@@ -922,6 +924,8 @@ impl<'s> Parser<'_, 's> {
                     }
                 }
                 Arg::Bool(..) | Arg::String(..) | Arg::Number(..) | Arg::Nil(_) | Arg::Dot(_) => {
+                    // Go looked ahead at the white space after the last field, if any.
+                    self.stopped_at_space = self.peek().space_before;
                     return Err(format!(
                         "unexpected . after term {}",
                         crate::fmt::quote(&node.go_string())
@@ -938,7 +942,7 @@ impl<'s> Parser<'_, 's> {
     }
 
     fn term(&mut self) -> PResult<Option<Arg>> {
-        let t = self.next_non_space();
+        let t = self.next();
         let (pos, val) = (t.pos(), t.val(self.text));
         Ok(Some(match t.typ {
             Tok::Identifier => {

@@ -171,6 +171,18 @@ fn errors_carry_their_parts() {
         (e.info.file.as_str(), e.info.line, e.info.detail.as_str()),
         ("p.yaml", 2, "missing value for if")
     );
+    // A parse error's line is that of Go's lookahead: here the white space after the fields,
+    // which starts on line 1, whatever follows it.
+    for src in ["{{true.a.b\n}}", "{{\"s\".a.b\nend\"x\"}}"] {
+        let e = t.parse("q.yaml", src).unwrap_err();
+        assert!(
+            e.message.starts_with("template: q.yaml:1: unexpected . after term"),
+            "{}",
+            e.message
+        );
+    }
+    let e = t.parse("q.yaml", "{{true.a.b}}\n").unwrap_err();
+    assert!(e.message.starts_with("template: q.yaml:1: "), "{}", e.message);
     // Contexts longer than 20 characters are cut as Go does.
     t.parse("l.yaml", "{{ printf \"%s\" (fail) \"aaaaaaaaaaaaaa\" }}")
         .unwrap();
