@@ -233,15 +233,19 @@ impl<'s> Lexer<'s, '_> {
             }
         }
     }
-    fn emit(&mut self, typ: Tok) {
+    /// Pushes an item of `len` bytes from `start`, taking the white-space mark.
+    fn push(&mut self, typ: Tok, len: usize) {
         // Offsets and lines fit in 32 bits: `lex` takes no input longer than MAX_INPUT.
         self.items.push(Item {
             typ,
             space_before: std::mem::take(&mut self.space),
             line: self.start_line as u32,
             pos: self.start as u32,
-            len: (self.pos - self.start) as u32,
+            len: len as u32,
         });
+    }
+    fn emit(&mut self, typ: Tok) {
+        self.push(typ, self.pos - self.start);
         self.start = self.pos;
         self.start_line = self.line;
     }
@@ -258,13 +262,7 @@ impl<'s> Lexer<'s, '_> {
         self.pos = pos;
     }
     fn error(&mut self, msg: String) {
-        self.items.push(Item {
-            typ: Tok::Error,
-            space_before: std::mem::take(&mut self.space),
-            line: self.start_line as u32,
-            pos: self.start as u32,
-            len: 0,
-        });
+        self.push(Tok::Error, 0);
         self.error = msg;
     }
     fn accept(&mut self, valid: &str) -> bool {
