@@ -62,8 +62,10 @@ impl Tok {
     }
 }
 
-/// One lexed item: its kind, where its text is in the input, and its 1-based line. The text
-/// itself is [`Item::val`] of the input (empty for [`Tok::Error`]: the message is `lex`'s).
+/// One lexed item: its kind and where its text is in the input. The text itself is
+/// [`Item::val`] of the input (empty for [`Tok::Error`]: the message is `lex`'s); its line is
+/// [`line_at`] its offset (Go's item line is always the line its text starts on, so it is
+/// counted only when an error needs it, not kept for every item).
 ///
 /// White space inside an action is not an item of its own (Go's `itemSpace`) but a mark on the
 /// item after it: the parser needs it only to split operands (`f .a .b`, not `f .a.b`), and a
@@ -73,7 +75,6 @@ pub(crate) struct Item {
     pub typ: Tok,
     /// White space comes between this item and the one before it in the same action.
     pub space_before: bool,
-    line: u32,
     pos: u32,
     len: u32,
 }
@@ -87,9 +88,9 @@ impl Item {
     pub fn end(&self) -> usize {
         self.pos as usize + self.len as usize
     }
-    /// The 1-based line the item starts on.
-    pub fn line(&self) -> usize {
-        self.line as usize
+    /// The 1-based line the item starts on in `input`, the text it was lexed from.
+    pub fn line(&self, input: &str) -> usize {
+        line_at(input, self.pos())
     }
     /// The item's text: its slice of `input`, the text it was lexed from.
     pub fn val<'s>(&self, input: &'s str) -> &'s str {
@@ -113,12 +114,18 @@ impl Item {
     }
 }
 
+/// The 1-based line of byte `pos` of `input`.
+pub(crate) fn line_at(input: &str, pos: usize) -> usize {
+    let before = input.as_bytes().get(..pos).unwrap_or(input.as_bytes());
+    1 + memchr::memchr_iter(b'\n', before).count()
+}
+
 /// The largest input the lexer takes: item offsets are 32-bit (chart archives are limited far
 /// below this).
 const MAX_INPUT: usize = u32::MAX as usize;
 
 const LEFT: &str = "{{";
-const RIGHT: &str = "}}";
+const RIGHT: &[u8] = b"}}";
 
 fn is_space(c: u8) -> bool {
     matches!(c, b' ' | b'\t' | b'\r' | b'\n')
@@ -128,23 +135,26 @@ fn is_alnum(c: char) -> bool {
     c == '_' || c.is_alphabetic() || c.is_numeric()
 }
 
+/// ASCII letters, digits and `_`: the bytes of a word that need no decoding.
+fn is_word_byte(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || b == b'_'
+}
+
 /// The offset of the first `{{` in `s` (a SIMD search for the pair: text is mostly long runs
 /// without delimiters, and JSON-heavy text has many single `{`).
-fn find_left_delim(s: &str) -> Option<usize> {
-    LEFT_FINDER.find(s.as_bytes())
+fn find_left_delim(s: &[u8]) -> Option<usize> {
+    LEFT_FINDER.find(s)
 }
 
 /// The search for `{{`.
 static LEFT_FINDER: std::sync::LazyLock<memchr::memmem::Finder<'static>> =
     std::sync::LazyLock::new(|| memchr::memmem::Finder::new(LEFT));
 
-fn has_left_trim(s: &str) -> bool {
-    let b = s.as_bytes();
+fn has_left_trim(b: &[u8]) -> bool {
     b.len() >= 2 && b[0] == b'-' && is_space(b[1])
 }
 
-fn has_right_trim(s: &str) -> bool {
-    let b = s.as_bytes();
+fn has_right_trim(b: &[u8]) -> bool {
     b.len() >= 2 && is_space(b[0]) && b[1] == b'-'
 }
 
@@ -165,12 +175,14 @@ fn keyword(word: &str) -> Option<Tok> {
     })
 }
 
+/// The lexer's state. It steps through the input a byte at a time: every byte Go's grammar
+/// treats specially is ASCII, and a byte of a multi-byte character is never ASCII, so only a
+/// non-ASCII character where a letter may stand (a word, an error message) is decoded.
 struct Lexer<'s, 'b> {
     input: &'s str,
+    bytes: &'s [u8],
     pos: usize,
     start: usize,
-    line: usize,
-    start_line: usize,
     paren_depth: i32,
     /// White space was skipped since the last item (see [`Item::space_before`]).
     space: bool,
@@ -186,7 +198,6 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
         items.push(Item {
             typ: Tok::Error,
             space_before: false,
-            line: 1,
             pos: 0,
             len: 0,
         });
@@ -197,10 +208,9 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
     items.reserve(LEFT_FINDER.find_iter(input.as_bytes()).count() * 12 + 4);
     let mut l = Lexer {
         input,
+        bytes: input.as_bytes(),
         pos: 0,
         start: 0,
-        line: 1,
-        start_line: 1,
         paren_depth: 0,
         space: false,
         items,
@@ -211,35 +221,23 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
 }
 
 impl<'s> Lexer<'s, '_> {
-    fn rest(&self) -> &'s str {
-        &self.input[self.pos..]
+    fn rest(&self) -> &'s [u8] {
+        &self.bytes[self.pos..]
     }
-    fn peek(&self) -> Option<char> {
-        self.rest().chars().next()
+    /// The byte at `pos + ahead`, if any.
+    fn byte(&self, ahead: usize) -> Option<u8> {
+        self.bytes.get(self.pos + ahead).copied()
     }
-    fn next(&mut self) -> Option<char> {
-        let c = self.peek()?;
-        self.pos += c.len_utf8();
-        if c == '\n' {
-            self.line += 1;
-        }
-        Some(c)
-    }
-    fn backup(&mut self, c: Option<char>) {
-        if let Some(c) = c {
-            self.pos -= c.len_utf8();
-            if c == '\n' {
-                self.line -= 1;
-            }
-        }
+    /// The character at `pos` (decoded: it may be any character).
+    fn peek_char(&self) -> Option<char> {
+        self.input[self.pos..].chars().next()
     }
     /// Pushes an item of `len` bytes from `start`, taking the white-space mark.
     fn push(&mut self, typ: Tok, len: usize) {
-        // Offsets and lines fit in 32 bits: `lex` takes no input longer than MAX_INPUT.
+        // Offsets fit in 32 bits: `lex` takes no input longer than MAX_INPUT.
         self.items.push(Item {
             typ,
             space_before: std::mem::take(&mut self.space),
-            line: self.start_line as u32,
             pos: self.start as u32,
             len: len as u32,
         });
@@ -247,34 +245,30 @@ impl<'s> Lexer<'s, '_> {
     fn emit(&mut self, typ: Tok) {
         self.push(typ, self.pos - self.start);
         self.start = self.pos;
-        self.start_line = self.line;
+    }
+    /// Moves one byte on and emits an item of it.
+    fn emit_byte(&mut self, typ: Tok) {
+        self.pos += 1;
+        self.emit(typ);
     }
     fn ignore(&mut self) {
         self.start = self.pos;
-        self.start_line = self.line;
-    }
-    /// Moves to `pos` by skipping (not via next), counting newlines.
-    fn skip_to(&mut self, pos: usize) {
-        self.line += self.input.as_bytes()[self.pos..pos]
-            .iter()
-            .filter(|&&b| b == b'\n')
-            .count();
-        self.pos = pos;
     }
     fn error(&mut self, msg: String) {
         self.push(Tok::Error, 0);
         self.error = msg;
     }
-    fn accept(&mut self, valid: &str) -> bool {
-        match self.peek() {
-            Some(c) if valid.contains(c) => {
-                self.next();
+    /// Moves past the next byte if it is one of `valid` (all ASCII).
+    fn accept(&mut self, valid: &[u8]) -> bool {
+        match self.byte(0) {
+            Some(b) if valid.contains(&b) => {
+                self.pos += 1;
                 true
             }
             _ => false,
         }
     }
-    fn accept_run(&mut self, valid: &str) {
+    fn accept_run(&mut self, valid: &[u8]) {
         while self.accept(valid) {}
     }
 
@@ -295,20 +289,20 @@ impl<'s> Lexer<'s, '_> {
             if x > 0 {
                 let delim = self.pos + x;
                 let mut text_end = delim;
-                if has_left_trim(&self.input[delim + LEFT.len()..]) {
+                if has_left_trim(&self.bytes[delim + LEFT.len()..]) {
                     let t = &self.input[self.start..delim];
                     text_end = self.start + t.trim_end_matches([' ', '\t', '\r', '\n']).len();
                 }
-                self.skip_to(text_end);
+                self.pos = text_end;
                 if self.pos > self.start {
                     self.emit(Tok::Text);
                 }
-                self.skip_to(delim);
+                self.pos = delim;
                 self.ignore();
             }
             true
         } else {
-            self.skip_to(self.input.len());
+            self.pos = self.input.len();
             if self.pos > self.start {
                 self.emit(Tok::Text);
             }
@@ -322,13 +316,13 @@ impl<'s> Lexer<'s, '_> {
         self.pos += LEFT.len();
         let trim = has_left_trim(self.rest());
         let after = if trim { 2 } else { 0 };
-        if self.input[self.pos + after..].starts_with("/*") {
-            self.skip_to(self.pos + after);
+        if self.bytes[self.pos + after..].starts_with(b"/*") {
+            self.pos += after;
             self.ignore();
             return self.lex_comment();
         }
         self.emit(Tok::LeftDelim);
-        self.skip_to(self.pos + after);
+        self.pos += after;
         self.ignore();
         self.paren_depth = 0;
         self.lex_inside_action()
@@ -336,11 +330,11 @@ impl<'s> Lexer<'s, '_> {
 
     fn lex_comment(&mut self) -> bool {
         self.pos += 2;
-        let Some(x) = self.rest().find("*/") else {
+        let Some(x) = memchr::memmem::find(self.rest(), b"*/") else {
             self.error("unclosed comment".into());
             return false;
         };
-        self.skip_to(self.pos + x + 2);
+        self.pos += x + 2;
         let (delim, trim) = self.at_right_delim();
         if !delim {
             self.error("comment ends before closing delimiter".into());
@@ -351,14 +345,18 @@ impl<'s> Lexer<'s, '_> {
         }
         self.pos += RIGHT.len();
         if trim {
-            let rest = self.rest();
-            let n = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
-            self.skip_to(self.pos + n);
+            self.skip_space_run();
         }
         self.ignore();
         true
     }
 
+    /// Moves past a run of white space.
+    fn skip_space_run(&mut self) {
+        self.pos += self.rest().iter().take_while(|&&b| is_space(b)).count();
+    }
+
+    /// Whether `}}` (or ` -}}`) comes next, and whether it is trimmed.
     fn at_right_delim(&self) -> (bool, bool) {
         let rest = self.rest();
         if has_right_trim(rest) && rest[2..].starts_with(RIGHT) {
@@ -367,27 +365,24 @@ impl<'s> Lexer<'s, '_> {
         (rest.starts_with(RIGHT), false)
     }
 
-    fn lex_right_delim(&mut self) {
-        let trim = has_right_trim(self.rest());
+    fn lex_right_delim(&mut self, trim: bool) {
         if trim {
-            self.skip_to(self.pos + 2);
+            self.pos += 2;
             self.ignore();
         }
         self.pos += RIGHT.len();
         self.emit(Tok::RightDelim);
         if trim {
-            let rest = self.rest();
-            let n = rest.len() - rest.trim_start_matches([' ', '\t', '\r', '\n']).len();
-            self.skip_to(self.pos + n);
+            self.skip_space_run();
             self.ignore();
         }
     }
 
     fn at_terminator(&self) -> bool {
-        match self.peek() {
+        match self.byte(0) {
             None => true,
-            Some(c) if c.is_ascii() && is_space(c as u8) => true,
-            Some('.' | ',' | '|' | ':' | ')' | '(') => true,
+            Some(b) if is_space(b) => true,
+            Some(b'.' | b',' | b'|' | b':' | b')' | b'(') => true,
             _ => self.rest().starts_with(RIGHT),
         }
     }
@@ -395,96 +390,90 @@ impl<'s> Lexer<'s, '_> {
     /// Lexes the inside of an action up to and including `}}`; false when lexing must stop.
     fn lex_inside_action(&mut self) -> bool {
         loop {
-            let (delim, _) = self.at_right_delim();
-            if delim {
-                if self.paren_depth == 0 {
-                    self.lex_right_delim();
-                    return true;
-                }
-                self.error("unclosed left paren".into());
+            let Some(b) = self.byte(0) else {
+                self.error("unclosed action".into());
                 return false;
-            }
-            let r = self.next();
-            match r {
-                None => {
-                    self.error("unclosed action".into());
+            };
+            if b == b'}' || is_space(b) {
+                let (delim, trim) = self.at_right_delim();
+                if delim {
+                    if self.paren_depth == 0 {
+                        self.lex_right_delim(trim);
+                        return true;
+                    }
+                    self.error("unclosed left paren".into());
                     return false;
                 }
-                Some(c) if c.is_ascii() && is_space(c as u8) => {
-                    self.backup(r);
+            }
+            let ok = match b {
+                b' ' | b'\t' | b'\r' | b'\n' => {
                     self.lex_space();
+                    true
                 }
-                Some('=') => self.emit(Tok::Assign),
-                Some(':') => {
-                    if self.next() != Some('=') {
+                b'=' => {
+                    self.emit_byte(Tok::Assign);
+                    true
+                }
+                b':' => {
+                    if self.byte(1) != Some(b'=') {
                         self.error("expected :=".into());
                         return false;
                     }
+                    self.pos += 2;
                     self.emit(Tok::Declare);
+                    true
                 }
-                Some('|') => self.emit(Tok::Pipe),
-                Some('"') => {
-                    if !self.lex_quote() {
-                        return false;
-                    }
+                b'|' => {
+                    self.emit_byte(Tok::Pipe);
+                    true
                 }
-                Some('`') => {
-                    if !self.lex_raw_quote() {
-                        return false;
-                    }
+                b'"' => self.lex_quote(),
+                b'`' => self.lex_raw_quote(),
+                b'$' => {
+                    self.pos += 1;
+                    self.lex_variable()
                 }
-                Some('$') => {
-                    if !self.lex_variable() {
-                        return false;
-                    }
-                }
-                Some('\'') => {
-                    if !self.lex_char() {
-                        return false;
-                    }
-                }
-                Some('.') => {
-                    let next_is_digit = self.peek().is_some_and(|c| c.is_ascii_digit());
-                    if !next_is_digit {
-                        if !self.lex_field_or_variable(Tok::Field) {
-                            return false;
-                        }
+                b'\'' => self.lex_char(),
+                b'.' => {
+                    if self.byte(1).is_some_and(|c| c.is_ascii_digit()) {
+                        self.lex_number()
                     } else {
-                        self.backup(r);
-                        if !self.lex_number() {
-                            return false;
-                        }
+                        self.pos += 1;
+                        self.lex_field_or_variable(Tok::Field)
                     }
                 }
-                Some(c) if c == '+' || c == '-' || c.is_ascii_digit() => {
-                    self.backup(r);
-                    if !self.lex_number() {
-                        return false;
-                    }
-                }
-                Some(c) if is_alnum(c) => {
-                    self.backup(r);
-                    if !self.lex_identifier() {
-                        return false;
-                    }
-                }
-                Some('(') => {
-                    self.emit(Tok::LeftParen);
+                b'+' | b'-' | b'0'..=b'9' => self.lex_number(),
+                b'(' => {
+                    self.emit_byte(Tok::LeftParen);
                     self.paren_depth += 1;
+                    true
                 }
-                Some(')') => {
-                    self.emit(Tok::RightParen);
+                b')' => {
+                    self.emit_byte(Tok::RightParen);
                     self.paren_depth -= 1;
                     if self.paren_depth < 0 {
                         self.error("unexpected right paren".into());
                         return false;
                     }
+                    true
                 }
-                Some(c) if c.is_ascii() && !c.is_ascii_control() => self.emit(Tok::Char),
-                Some(c) => {
-                    self.error(format!("unrecognized character in action: {}", go_unicode(c)));
-                    return false;
+                _ if is_word_byte(b) => self.lex_identifier(),
+                _ if b.is_ascii() && !b.is_ascii_control() => {
+                    self.emit_byte(Tok::Char);
+                    true
                 }
+                _ => {
+                    let c = self.peek_char().unwrap_or('\0');
+                    if is_alnum(c) {
+                        self.lex_identifier()
+                    } else {
+                        self.error(format!("unrecognized character in action: {}", go_unicode(c)));
+                        false
+                    }
+                }
+            };
+            if !ok {
+                return false;
             }
         }
     }
@@ -493,16 +482,12 @@ impl<'s> Lexer<'s, '_> {
     /// one space of a ` -}}` trim marker.
     fn lex_space(&mut self) {
         let start = self.pos;
-        let end = start
-            + self.input.as_bytes()[start..]
-                .iter()
-                .take_while(|&&b| is_space(b))
-                .count();
-        self.skip_to(end);
-        let before = &self.input[self.pos - 1..];
+        self.skip_space_run();
+        let end = self.pos;
+        let before = &self.bytes[self.pos - 1..];
         if has_right_trim(before) && before[2..].starts_with(RIGHT) {
-            let c = self.input[..self.pos].chars().next_back();
-            self.backup(c);
+            // The last space is the trim marker's (a space is one byte).
+            self.pos -= 1;
             if end - start == 1 {
                 return;
             }
@@ -511,25 +496,34 @@ impl<'s> Lexer<'s, '_> {
         self.ignore();
     }
 
-    fn lex_identifier(&mut self) -> bool {
+    /// Moves past a word: letters, digits and `_` (ASCII a byte at a time, any other letter or
+    /// digit a character at a time).
+    fn skip_word(&mut self) {
         loop {
-            // ASCII letters, digits and `_` a byte at a time (none is a newline); any other
-            // letter or digit a character at a time.
-            let ascii = self
-                .rest()
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_');
-            self.pos += ascii.count();
-            match self.peek() {
-                Some(c) if !c.is_ascii() && is_alnum(c) => {
-                    self.next();
-                }
+            self.pos += self.rest().iter().take_while(|&&b| is_word_byte(b)).count();
+            match self.byte(0) {
+                Some(b) if !b.is_ascii() => match self.peek_char() {
+                    Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
+                    _ => break,
+                },
                 _ => break,
             }
         }
-        if !self.at_terminator() {
-            let c = self.peek().unwrap_or('\0');
-            self.error(format!("bad character {}", go_unicode(c)));
+    }
+
+    /// After a word: an error unless a terminator comes next.
+    fn end_word(&mut self) -> bool {
+        if self.at_terminator() {
+            return true;
+        }
+        let c = self.peek_char().unwrap_or('\0');
+        self.error(format!("bad character {}", go_unicode(c)));
+        false
+    }
+
+    fn lex_identifier(&mut self) -> bool {
+        self.skip_word();
+        if !self.end_word() {
             return false;
         }
         let word = &self.input[self.start..self.pos];
@@ -543,6 +537,7 @@ impl<'s> Lexer<'s, '_> {
         true
     }
 
+    /// After `$`.
     fn lex_variable(&mut self) -> bool {
         if self.at_terminator() {
             self.emit(Tok::Variable);
@@ -551,51 +546,44 @@ impl<'s> Lexer<'s, '_> {
         self.lex_field_or_variable(Tok::Variable)
     }
 
+    /// After `.` (a field) or `$` (a variable).
     fn lex_field_or_variable(&mut self, typ: Tok) -> bool {
         if self.at_terminator() {
             self.emit(if typ == Tok::Variable { Tok::Variable } else { Tok::Dot });
             return true;
         }
-        loop {
-            // ASCII letters, digits and `_` a byte at a time (none is a newline); any other
-            // letter or digit a character at a time.
-            let ascii = self
-                .rest()
-                .bytes()
-                .take_while(|b| b.is_ascii_alphanumeric() || *b == b'_');
-            self.pos += ascii.count();
-            match self.peek() {
-                Some(c) if !c.is_ascii() && is_alnum(c) => {
-                    self.next();
-                }
-                _ => break,
-            }
-        }
-        if !self.at_terminator() {
-            let c = self.peek().unwrap_or('\0');
-            self.error(format!("bad character {}", go_unicode(c)));
+        self.skip_word();
+        if !self.end_word() {
             return false;
         }
         self.emit(typ);
         true
     }
 
+    /// At `'`.
     fn lex_char(&mut self) -> bool {
+        self.pos += 1;
         loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    None | Some('\n') => {
-                        self.error("unterminated character constant".into());
-                        return false;
+            match self.byte(0) {
+                Some(b'\\') => {
+                    self.pos += 1;
+                    match self.byte(0) {
+                        None | Some(b'\n') => {
+                            self.error("unterminated character constant".into());
+                            return false;
+                        }
+                        _ => self.pos += 1,
                     }
-                    _ => {}
-                },
-                None | Some('\n') => {
+                }
+                None | Some(b'\n') => {
                     self.error("unterminated character constant".into());
                     return false;
                 }
-                Some('\'') => break,
-                _ => {}
+                Some(b'\'') => {
+                    self.pos += 1;
+                    break;
+                }
+                Some(_) => self.pos += 1,
             }
         }
         self.emit(Tok::CharConstant);
@@ -613,65 +601,78 @@ impl<'s> Lexer<'s, '_> {
     }
 
     fn scan_number(&mut self) -> bool {
-        self.accept("+-");
-        let mut digits = "0123456789_";
-        if self.accept("0") {
-            if self.accept("xX") {
-                digits = "0123456789abcdefABCDEF_";
-            } else if self.accept("oO") {
-                digits = "01234567_";
-            } else if self.accept("bB") {
-                digits = "01_";
+        const DECIMAL: &[u8] = b"0123456789_";
+        const HEX: &[u8] = b"0123456789abcdefABCDEF_";
+        self.accept(b"+-");
+        let mut digits = DECIMAL;
+        if self.accept(b"0") {
+            if self.accept(b"xX") {
+                digits = HEX;
+            } else if self.accept(b"oO") {
+                digits = b"01234567_";
+            } else if self.accept(b"bB") {
+                digits = b"01_";
             }
         }
         self.accept_run(digits);
-        if self.accept(".") {
+        if self.accept(b".") {
             self.accept_run(digits);
         }
-        if digits.len() == 11 && self.accept("eE") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if digits.len() == DECIMAL.len() && self.accept(b"eE") {
+            self.accept(b"+-");
+            self.accept_run(DECIMAL);
         }
-        if digits.len() == 23 && self.accept("pP") {
-            self.accept("+-");
-            self.accept_run("0123456789_");
+        if digits.len() == HEX.len() && self.accept(b"pP") {
+            self.accept(b"+-");
+            self.accept_run(DECIMAL);
         }
-        self.accept("i");
-        if self.peek().is_some_and(is_alnum) {
-            self.next();
+        self.accept(b"i");
+        if let Some(c) = self.peek_char().filter(|c| is_alnum(*c)) {
+            self.pos += c.len_utf8();
             return false;
         }
         true
     }
 
+    /// At `"`: a search for the bytes that end or escape a string.
     fn lex_quote(&mut self) -> bool {
+        self.pos += 1;
         loop {
-            match self.next() {
-                Some('\\') => match self.next() {
-                    None | Some('\n') => {
+            let Some(x) = memchr::memchr3(b'"', b'\\', b'\n', self.rest()) else {
+                self.pos = self.input.len();
+                self.error("unterminated quoted string".into());
+                return false;
+            };
+            self.pos += x + 1;
+            match self.bytes[self.pos - 1] {
+                b'"' => break,
+                b'\\' => match self.byte(0) {
+                    // The escaped character: if it is a multi-byte one, the search goes on
+                    // from its second byte, which is never ASCII.
+                    Some(c) if c != b'\n' => self.pos += 1,
+                    _ => {
                         self.error("unterminated quoted string".into());
                         return false;
                     }
-                    _ => {}
                 },
-                None | Some('\n') => {
+                _ => {
                     self.error("unterminated quoted string".into());
                     return false;
                 }
-                Some('"') => break,
-                _ => {}
             }
         }
         self.emit(Tok::String);
         true
     }
 
+    /// At `` ` ``.
     fn lex_raw_quote(&mut self) -> bool {
-        let Some(x) = self.rest().find('`') else {
+        self.pos += 1;
+        let Some(x) = memchr::memchr(b'`', self.rest()) else {
             self.error("unterminated raw quoted string".into());
             return false;
         };
-        self.skip_to(self.pos + x + 1);
+        self.pos += x + 1;
         self.emit(Tok::RawString);
         true
     }
@@ -721,7 +722,7 @@ mod tests {
         assert_eq!(lex(input, &mut items), "");
         let marks: Vec<(Tok, &str, bool, usize)> = items
             .iter()
-            .map(|i| (i.typ, i.val(input), i.space_before, i.line()))
+            .map(|i| (i.typ, i.val(input), i.space_before, i.line(input)))
             .collect();
         assert_eq!(
             marks,
@@ -743,6 +744,38 @@ mod tests {
         // A lexing error after white space keeps the mark (the parser's error line needs it).
         lex("{{ .a \nend\"", &mut items);
         assert!(items.last().is_some_and(|i| i.typ == Tok::Error && i.space_before));
+    }
+
+    /// Multi-byte characters: letters in words, anything in strings, an error where neither;
+    /// lines are those of each item's first byte.
+    #[test]
+    fn characters_of_more_than_one_byte() {
+        let input = "é{{ aé٣ .é $é \"a\\\"é\\é\" 'é' `€\n` }}\n{{ 1 € }}";
+        let mut items = Vec::new();
+        assert_eq!(lex(input, &mut items), "unrecognized character in action: U+20AC '€'");
+        let got: Vec<(Tok, &str, usize)> = items.iter().map(|i| (i.typ, i.val(input), i.line(input))).collect();
+        assert_eq!(
+            got,
+            vec![
+                (Tok::Text, "é", 1),
+                (Tok::LeftDelim, "{{", 1),
+                (Tok::Identifier, "aé٣", 1),
+                (Tok::Field, ".é", 1),
+                (Tok::Variable, "$é", 1),
+                (Tok::String, "\"a\\\"é\\é\"", 1),
+                (Tok::CharConstant, "'é'", 1),
+                (Tok::RawString, "`€\n`", 1),
+                (Tok::RightDelim, "}}", 2),
+                (Tok::Text, "\n", 2),
+                (Tok::LeftDelim, "{{", 3),
+                (Tok::Number, "1", 3),
+                (Tok::Error, "", 3),
+            ]
+        );
+        assert_eq!(lex("{{ \"a\\", &mut items), "unterminated quoted string");
+        assert_eq!(lex("{{ \"a\\\n\" }}", &mut items), "unterminated quoted string");
+        assert_eq!(lex("{{ 1é }}", &mut items), "bad number syntax: \"1é\"");
+        assert_eq!(lex("{{ aé€ }}", &mut items), "bad character U+20AC '€'");
     }
 
     #[test]

@@ -408,7 +408,8 @@ pub(crate) struct Parser<'f, 's> {
     parse_name: String,
     vars: Vec<String>,
     range_depth: usize,
-    action_line: usize,
+    /// Where the action being parsed starts, for errors that name its line.
+    action_pos: Option<usize>,
     funcs: &'f FuncMap,
     source: Rc<Source>,
     stack_base: usize,
@@ -478,7 +479,7 @@ fn parse_file_text(
         parse_name: name.to_string(),
         vars: vec!["$".into()],
         range_depth: 0,
-        action_line: 0,
+        action_pos: None,
         funcs,
         source,
         stack_base: crate::stack_addr(),
@@ -520,7 +521,7 @@ impl<'s> Parser<'_, 's> {
         } else {
             hi
         };
-        let line = self.toks.get(at).map_or(1, |t| t.line());
+        let line = self.toks.get(at).map_or(1, |t| t.line(self.text));
         format!("template: {}:{}: {}", self.parse_name, line, msg)
     }
 
@@ -550,8 +551,9 @@ impl<'s> Parser<'_, 's> {
     fn unexpected(&self, t: &Item, context: &str) -> String {
         if t.typ == Tok::Error {
             let mut extra = String::new();
-            if self.action_line != 0 && self.action_line != t.line() {
-                extra = format!(" in action started at {}:{}", self.parse_name, self.action_line);
+            let action_line = self.action_pos.map(|p| crate::lex::line_at(self.text, p));
+            if let Some(action_line) = action_line.filter(|l| *l != t.line(self.text)) {
+                extra = format!(" in action started at {}:{action_line}", self.parse_name);
                 if self.lex_error.ends_with(" action") {
                     extra = extra[" in action".len()..].to_string();
                 }
@@ -647,9 +649,9 @@ impl<'s> Parser<'_, 's> {
                 end: t.end(),
             }))),
             Tok::LeftDelim => {
-                self.action_line = t.line();
+                self.action_pos = Some(t.pos());
                 let r = self.action();
-                self.action_line = 0;
+                self.action_pos = None;
                 r
             }
             _ => Err(self.unexpected(&t, "input")),
