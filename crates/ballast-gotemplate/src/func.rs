@@ -58,7 +58,8 @@ impl Func {
 /// registered here replaces a builtin of the same name, as in Go's `Funcs`.
 #[derive(Clone, Default)]
 pub struct FuncMap {
-    funcs: HashMap<&'static str, Func>,
+    /// foldhash: the parser looks up every identifier of a template here, and names are short.
+    funcs: HashMap<&'static str, Func, foldhash::fast::RandomState>,
 }
 
 impl FuncMap {

@@ -137,8 +137,19 @@ fn is_alnum(c: char) -> bool {
 
 /// ASCII letters, digits and `_`: the bytes of a word that need no decoding.
 fn is_word_byte(b: u8) -> bool {
-    b.is_ascii_alphanumeric() || b == b'_'
+    WORD_BYTES[b as usize]
 }
+
+/// [`is_word_byte`] by byte value (words are most of what an action holds).
+static WORD_BYTES: [bool; 256] = {
+    let mut table = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        table[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    table
+};
 
 /// The offset of the first `{{` in `s` (a SIMD search for the pair: text is mostly long runs
 /// without delimiters, and JSON-heavy text has many single `{`).
@@ -500,7 +511,12 @@ impl<'s> Lexer<'s, '_> {
     /// digit a character at a time).
     fn skip_word(&mut self) {
         loop {
-            self.pos += self.rest().iter().take_while(|&&b| is_word_byte(b)).count();
+            let bytes = self.bytes;
+            let mut pos = self.pos;
+            while pos < bytes.len() && is_word_byte(bytes[pos]) {
+                pos += 1;
+            }
+            self.pos = pos;
             match self.byte(0) {
                 Some(b) if !b.is_ascii() => match self.peek_char() {
                     Some(c) if is_alnum(c) => self.pos += c.len_utf8(),
