@@ -52,12 +52,14 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
         flow_indicators = true;
     }
     let mut preceded_by_whitespace = true;
-    let chars: Vec<char> = value.chars().collect();
-    let n = chars.len();
-    for i in 0..n {
-        let c = chars[i];
-        let followed_by_whitespace = is_blank_or_end(chars.get(i + 1).copied());
-        if i == 0 {
+    // One pass over the characters with one of lookahead (no copy of the text).
+    let mut chars = value.chars().peekable();
+    let mut first = true;
+    while let Some(c) = chars.next() {
+        let next = chars.peek().copied();
+        let last = next.is_none();
+        let followed_by_whitespace = is_blank_or_end(next);
+        if first {
             match c {
                 '#' | ',' | '[' | ']' | '{' | '}' | '&' | '*' | '!' | '|' | '>' | '\'' | '"' | '%' | '@' | '`' => {
                     flow_indicators = true;
@@ -97,10 +99,10 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
             special = true;
         }
         if c == ' ' {
-            if i == 0 {
+            if first {
                 leading_space = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_space = true;
             }
             if previous_break {
@@ -110,10 +112,10 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
             previous_break = false;
         } else if is_break(c) {
             line_breaks = true;
-            if i == 0 {
+            if first {
                 leading_break = true;
             }
-            if i + 1 == n {
+            if last {
                 trailing_break = true;
             }
             if previous_space {
@@ -126,6 +128,7 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
             previous_break = false;
         }
         preceded_by_whitespace = is_blank_or_end(Some(c));
+        first = false;
     }
     let mut a = Analysis {
         multiline: line_breaks,
