@@ -107,7 +107,7 @@ pub(crate) enum Arg {
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
-    Number(usize, Box<Number>),
+    Number(usize, Rc<Number>),
     String(usize, Text, Value),
     Field(usize, Names),
     Variable(usize, Names),
@@ -128,6 +128,8 @@ pub(crate) struct Interner {
     names: std::collections::HashSet<Rc<str>, FastHash>,
     chains: HashMap<Box<str>, Names, FastHash>,
     strings: HashMap<Box<str>, Value, FastHash>,
+    /// Number constants by their spelling (`4` of `nindent 4` is in most templates).
+    numbers: HashMap<Box<str>, Rc<Number>, FastHash>,
     /// The lexer's item buffer, reused by each parse (its pages are touched once per set).
     items: Vec<Item>,
     /// The trees of each file parsed so far, by a hash of its text: a file whose text another
@@ -155,6 +157,7 @@ impl Clone for Interner {
             names: self.names.clone(),
             chains: self.chains.clone(),
             strings: self.strings.clone(),
+            numbers: self.numbers.clone(),
             items: Vec::new(),
             files: self.files.clone(),
         }
@@ -968,7 +971,17 @@ impl<'s> Parser<'_, 's> {
             }
             Tok::Field => Arg::Field(pos, self.intern_chain(val)),
             Tok::Bool => Arg::Bool(pos, val == "true"),
-            Tok::CharConstant | Tok::Number => Arg::Number(pos, Box::new(number(val, t.typ)?)),
+            Tok::CharConstant | Tok::Number => {
+                let n = match self.interner.numbers.get(val) {
+                    Some(n) => n.clone(),
+                    None => {
+                        let n = Rc::new(number(val, t.typ)?);
+                        self.interner.numbers.insert(val.into(), n.clone());
+                        n
+                    }
+                };
+                Arg::Number(pos, n)
+            }
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
                 let value = match self.interner.strings.get(val) {
@@ -1004,6 +1017,10 @@ pub(crate) fn unquote(s: &str) -> PResult<String> {
         .strip_prefix('"')
         .and_then(|x| x.strip_suffix('"'))
         .ok_or("invalid syntax")?;
+    // Without escapes (and quotes) each character stands for itself.
+    if !inner.contains(['\\', '"']) {
+        return Ok(inner.to_string());
+    }
     let mut out = String::with_capacity(inner.len());
     let mut rest = inner;
     while !rest.is_empty() {
