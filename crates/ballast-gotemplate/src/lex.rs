@@ -191,7 +191,6 @@ fn keyword(word: &str) -> Option<Tok> {
 /// non-ASCII character where a letter may stand (a word, an error message) is decoded.
 struct Lexer<'s, 'b> {
     input: &'s str,
-    bytes: &'s [u8],
     pos: usize,
     start: usize,
     paren_depth: i32,
@@ -219,7 +218,6 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
     items.reserve(LEFT_FINDER.find_iter(input.as_bytes()).count() * 12 + 4);
     let mut l = Lexer {
         input,
-        bytes: input.as_bytes(),
         pos: 0,
         start: 0,
         paren_depth: 0,
@@ -232,12 +230,16 @@ pub(crate) fn lex(input: &str, items: &mut Vec<Item>) -> String {
 }
 
 impl<'s> Lexer<'s, '_> {
+    /// The input as bytes (what the lexer steps through).
+    fn bytes(&self) -> &'s [u8] {
+        self.input.as_bytes()
+    }
     fn rest(&self) -> &'s [u8] {
-        &self.bytes[self.pos..]
+        &self.bytes()[self.pos..]
     }
     /// The byte at `pos + ahead`, if any.
     fn byte(&self, ahead: usize) -> Option<u8> {
-        self.bytes.get(self.pos + ahead).copied()
+        self.bytes().get(self.pos + ahead).copied()
     }
     /// The character at `pos` (decoded: it may be any character).
     fn peek_char(&self) -> Option<char> {
@@ -300,7 +302,7 @@ impl<'s> Lexer<'s, '_> {
             if x > 0 {
                 let delim = self.pos + x;
                 let mut text_end = delim;
-                if has_left_trim(&self.bytes[delim + LEFT.len()..]) {
+                if has_left_trim(&self.bytes()[delim + LEFT.len()..]) {
                     let t = &self.input[self.start..delim];
                     text_end = self.start + t.trim_end_matches([' ', '\t', '\r', '\n']).len();
                 }
@@ -327,7 +329,7 @@ impl<'s> Lexer<'s, '_> {
         self.pos += LEFT.len();
         let trim = has_left_trim(self.rest());
         let after = if trim { 2 } else { 0 };
-        if self.bytes[self.pos + after..].starts_with(b"/*") {
+        if self.bytes()[self.pos + after..].starts_with(b"/*") {
             self.pos += after;
             self.ignore();
             return self.lex_comment();
@@ -495,7 +497,7 @@ impl<'s> Lexer<'s, '_> {
         let start = self.pos;
         self.skip_space_run();
         let end = self.pos;
-        let before = &self.bytes[self.pos - 1..];
+        let before = &self.bytes()[self.pos - 1..];
         if has_right_trim(before) && before[2..].starts_with(RIGHT) {
             // The last space is the trim marker's (a space is one byte).
             self.pos -= 1;
@@ -511,7 +513,7 @@ impl<'s> Lexer<'s, '_> {
     /// digit a character at a time).
     fn skip_word(&mut self) {
         loop {
-            let bytes = self.bytes;
+            let bytes = self.bytes();
             let mut pos = self.pos;
             while pos < bytes.len() && is_word_byte(bytes[pos]) {
                 pos += 1;
@@ -660,7 +662,7 @@ impl<'s> Lexer<'s, '_> {
                 return false;
             };
             self.pos += x + 1;
-            match self.bytes[self.pos - 1] {
+            match self.bytes()[self.pos - 1] {
                 b'"' => break,
                 b'\\' => match self.byte(0) {
                     // The escaped character: if it is a multi-byte one, the search goes on
