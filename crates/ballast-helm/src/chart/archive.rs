@@ -6,8 +6,6 @@
 //! [`MAX_ENTRIES`] entries, and every entry lies under one top directory. Errors name the
 //! entry at fault.
 
-use std::io::Read;
-
 /// The most bytes of one decompressed file (Helm's `MaxDecompressedFileSize`, 5 MiB).
 pub const MAX_FILE_SIZE: u64 = 5 * 1024 * 1024;
 /// The most bytes of a decompressed chart (Helm's `MaxDecompressedChartSize`, 100 MiB).
@@ -69,19 +67,39 @@ fn gunzip_capacity(bytes: &[u8]) -> usize {
     recorded.unwrap_or(bytes.len().saturating_mul(4)).min(most)
 }
 
-/// Decompresses a gzip stream whole, failing when it exceeds [`MAX_TAR_SIZE`] bytes.
+/// Decompresses a gzip stream whole (its first member, as Helm's reader does, the trailer's
+/// checksum and length checked), failing when it exceeds [`MAX_TAR_SIZE`] bytes. Written
+/// straight into the buffer's spare room: no pass to zero it first.
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    use flate2::{Decompress, FlushDecompress, Status};
+    let failed = |e: &dyn std::fmt::Display| format!("reading chart archive: {e}");
     let mut tar = Vec::with_capacity(gunzip_capacity(bytes));
-    flate2::read::GzDecoder::new(bytes)
-        .take(MAX_TAR_SIZE + 1)
-        .read_to_end(&mut tar)
-        .map_err(|e| format!("reading chart archive: {e}"))?;
-    if tar.len() as u64 > MAX_TAR_SIZE {
-        return Err(format!(
-            "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
-        ));
+    let mut z = Decompress::new_gzip(15);
+    loop {
+        if tar.len() == tar.capacity() {
+            // Doubling, never past one byte over the limit (`tar.len()` is within it here).
+            let room = tar.capacity().max(64 << 10).min(MAX_TAR_SIZE as usize + 1 - tar.len());
+            tar.reserve_exact(room);
+        }
+        let (read, written) = (z.total_in(), z.total_out());
+        let rest = bytes.get(read as usize..).unwrap_or_default();
+        let status = z
+            .decompress_vec(rest, &mut tar, FlushDecompress::Finish)
+            .map_err(|e| failed(&e))?;
+        if tar.len() as u64 > MAX_TAR_SIZE {
+            return Err(format!(
+                "decompressed chart is larger than the maximum size {MAX_CHART_SIZE}"
+            ));
+        }
+        match status {
+            Status::StreamEnd => return Ok(tar),
+            // No progress with room left to write: the stream stops before its end.
+            _ if z.total_in() == read && z.total_out() == written && tar.len() < tar.capacity() => {
+                return Err(failed(&"unexpected end of file"));
+            }
+            _ => {}
+        }
     }
-    Ok(tar)
 }
 
 /// The files of a gzipped tar chart archive, named from inside its single top directory.
@@ -279,6 +297,21 @@ mod tests {
             (tgz(&[]), "no files in chart archive"),
             (b"not gzip".to_vec(), "gzip: invalid header"),
         ];
+        let whole = tgz(&[E::File("c/Chart.yaml", b"name: c")]);
+        let mut bad_sum = whole.clone();
+        let n = bad_sum.len();
+        bad_sum[n - 8] ^= 1;
+        let cases = cases.into_iter().chain([
+            (
+                whole[..whole.len() / 2].to_vec(),
+                "reading chart archive: unexpected end of file",
+            ),
+            (
+                whole[..whole.len() - 4].to_vec(),
+                "reading chart archive: unexpected end of file",
+            ),
+            (bad_sum, "reading chart archive: "),
+        ]);
         for (a, want) in cases {
             let err = load_archive_files(&a).unwrap_err();
             assert!(err.contains(want), "{err} does not contain {want}");
