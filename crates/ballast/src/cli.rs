@@ -53,6 +53,14 @@ pub fn template_only(args: &[std::ffi::OsString]) -> Option<TemplateArgs> {
     TemplateOnly::try_parse_from(rest).ok().map(|t| t.args)
 }
 
+impl Command {
+    /// True for a command that keeps running until it is stopped (the controller, the local
+    /// control plane), false for one that exits when its work is done.
+    pub fn runs_on(&self) -> bool {
+        matches!(self, Command::Controller(_) | Command::Local(_))
+    }
+}
+
 /// Ballast keeps Kubernetes clusters equal to what Git says.
 #[derive(Debug, Parser)]
 #[command(name = "ballast", version, about, propagate_version = true)]

@@ -4,6 +4,7 @@
 
 mod cli;
 mod commands;
+mod heap;
 mod output;
 mod pipeline;
 
@@ -11,21 +12,29 @@ use std::process::ExitCode;
 
 use clap::Parser;
 
-/// The process's allocator: jemalloc, whose background thread returns freed pages to the
-/// system within about a second (settings in `.cargo/config.toml`), where glibc's per-thread
-/// arenas keep what a burst of reconciles freed: a controller's resident memory at rest follows
-/// what it holds.
+/// The process's allocator: jemalloc, whose background thread (started by long-running
+/// commands, see `heap`) returns freed pages to the system within about a second (settings in
+/// `.cargo/config.toml`), where glibc's per-thread arenas keep what a burst of reconciles freed:
+/// a controller's resident memory at rest follows what it holds.
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
+    // Before the first allocation: small pages until the command is known (see `heap`).
+    let heap = heap::Heap::at_start();
     let args = cli::rewrite_args(std::env::args_os().collect());
     // `template` renders charts on the calling thread: no runtime to start for it, and its
     // arguments are parsed alone when they can be (see `cli::template_only`).
     if let Some(template) = cli::template_only(&args) {
+        heap.for_one_shot();
         return template_exit(&template);
     }
     let cli = cli::Cli::parse_from(args);
+    if cli.command.runs_on() {
+        heap.for_long_running();
+    } else {
+        heap.for_one_shot();
+    }
     if let cli::Command::Template(template) = &cli.command {
         return template_exit(template);
     }

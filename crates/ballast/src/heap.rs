@@ -1,0 +1,109 @@
+//! How the process's heap (jemalloc) behaves, chosen per command once it is known:
+//!
+//! - A command that does its work and exits (`template`, `build`, `diff`...) gets 2 MiB pages
+//!   where the kernel has transparent huge pages, and no background thread: a large chart's
+//!   render touches about 20 MiB of fresh heap, which is 5,700 page faults in 4 KiB pages and
+//!   about 500 in huge ones (a quarter of its time), and a thread that purges idle pages would
+//!   only compete with the render (its purges interrupt the other CPU to flush its TLB) in a
+//!   process that gives all its memory back when it exits.
+//! - A long-running process (`controller`, and `local`, whose control plane inherits the page
+//!   setting) has 4 KiB pages from its first byte and starts jemalloc's background thread,
+//!   which returns freed pages to the system about a second after they fall idle
+//!   (`.cargo/config.toml`): its resident memory follows what it holds, not the peak of its
+//!   last burst of work.
+//!
+//! jemalloc asks for huge pages on all the memory it maps (`thp:always` in
+//! `.cargo/config.toml`); the kernel gives them only where the process lets it, which is
+//! decided here. jemalloc sets itself up (and touches its first pages) before `main`, so a
+//! long-running command turns huge pages off and starts its own binary again, once, in the
+//! same process (`exec`: same PID, name, arguments and environment): the setting is inherited
+//! across `exec`, and the second start sees it already off and goes on. This costs the
+//! controller one start (a few milliseconds) and nothing after.
+//!
+//! Guarantees: huge pages are never turned on for a process whose parent had turned them off
+//! (a container runtime, a user's own `prctl`); the binary starts again at most once; where
+//! the setting cannot be changed (another system, a kernel without transparent huge pages, a
+//! filter on `prctl`) or the binary cannot be started again, the command runs as before.
+
+/// The heap's settings at start, until the command is known.
+pub struct Heap {
+    /// Huge pages were on at start and this process turned them off.
+    turned_off: bool,
+}
+
+impl Heap {
+    /// Turns huge pages off for this process. Called first thing in `main`, so that `main`
+    /// faults no page in huge before the command is known.
+    pub fn at_start() -> Heap {
+        #[cfg(target_os = "linux")]
+        {
+            use nix::sys::prctl::{get_thp_disable, set_thp_disable};
+            let on = get_thp_disable().is_ok_and(|off| !off);
+            let turned_off = on && set_thp_disable(true).is_ok() && get_thp_disable().unwrap_or(false);
+            Heap { turned_off }
+        }
+        #[cfg(not(target_os = "linux"))]
+        Heap { turned_off: false }
+    }
+
+    /// For a command that exits when done: huge pages back on, if they were on at start.
+    pub fn for_one_shot(self) {
+        #[cfg(target_os = "linux")]
+        if self.turned_off {
+            let _ = nix::sys::prctl::set_thp_disable(false);
+        }
+    }
+
+    /// For a process that keeps running: if jemalloc may have faulted pages in huge before
+    /// `main`, starts this binary again with huge pages off (does not return when that
+    /// works); then starts the background thread that returns idle pages.
+    pub fn for_long_running(self) {
+        #[cfg(target_os = "linux")]
+        if self.turned_off
+            && let Ok(exe) = std::env::current_exe()
+        {
+            use std::os::unix::process::CommandExt;
+            // The binary by its path (not `/proc/self/exe`, which would rename the process
+            // `exe`); a binary deleted since it started cannot be started again.
+            let mut args = std::env::args_os();
+            let mut again = std::process::Command::new(exe);
+            if let Some(arg0) = args.next() {
+                again.arg0(arg0);
+            }
+            // Returns only on failure: go on as this process is.
+            let _ = again.args(args).exec();
+        }
+        let _ = tikv_jemalloc_ctl::background_thread::write(true);
+    }
+}
+
+#[cfg(all(test, target_os = "linux"))]
+mod tests {
+    use super::Heap;
+    use nix::sys::prctl::{get_thp_disable, set_thp_disable};
+
+    /// One test for both cases: the setting is the whole process's. (Starting again for a
+    /// long-running command is tested on the binary, `tests/it/heap.rs`.)
+    #[test]
+    fn huge_pages_off_at_start_and_back_only_if_they_were_on() {
+        let at_start = get_thp_disable().expect("PR_GET_THP_DISABLE");
+        set_thp_disable(false).expect("PR_SET_THP_DISABLE");
+        let heap = Heap::at_start();
+        assert!(get_thp_disable().unwrap(), "huge pages still on after Heap::at_start");
+        heap.for_one_shot();
+        assert!(
+            !get_thp_disable().unwrap(),
+            "huge pages not back on for a one-shot command"
+        );
+
+        // Off when the process started (a parent's choice): they stay off, and a long-running
+        // command goes on in this process.
+        set_thp_disable(true).unwrap();
+        Heap::at_start().for_one_shot();
+        assert!(get_thp_disable().unwrap(), "for_one_shot overrode an inherited setting");
+        Heap::at_start().for_long_running();
+        let started = tikv_jemalloc_ctl::background_thread::read();
+        assert!(started.unwrap(), "jemalloc's background thread not started");
+        set_thp_disable(at_start).unwrap();
+    }
+}
