@@ -16,7 +16,8 @@ use std::time::{Duration, Instant};
 
 use ballast_helm::TemplateOptions;
 
-/// The allocator of the `ballast` binary (jemalloc), so that these figures are the product's.
+/// The allocator of the `ballast` binary (jemalloc), so that these figures are the product's
+/// (with the controller's settings, see [`controller_heap`]).
 #[global_allocator]
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
@@ -169,7 +170,16 @@ fn differing_lines(a: &str, b: &str) -> usize {
     n
 }
 
+/// The heap as the controller has it (`crates/ballast/src/heap.rs`), since the controller is
+/// where charts render in process: 4 KiB pages and jemalloc's background thread.
+fn controller_heap() {
+    #[cfg(target_os = "linux")]
+    let _ = nix::sys::prctl::set_thp_disable(true);
+    let _ = tikv_jemalloc_ctl::background_thread::write(true);
+}
+
 fn main() {
+    controller_heap();
     let helm = helm_binary();
     assert!(
         helm.is_file(),
