@@ -54,10 +54,10 @@ pub fn template_only(args: &[std::ffi::OsString]) -> Option<TemplateArgs> {
 }
 
 impl Command {
-    /// True for a command that keeps running until it is stopped (the controller, the local
-    /// control plane), false for one that exits when its work is done.
+    /// True for a command that keeps running until it is stopped (the controller), false for
+    /// one that exits when its work is done.
     pub fn runs_on(&self) -> bool {
-        matches!(self, Command::Controller(_) | Command::Local(_))
+        matches!(self, Command::Controller(_))
     }
 }
 

@@ -6,11 +6,10 @@
 //!   about 500 in huge ones (a quarter of its time), and a thread that purges idle pages would
 //!   only compete with the render (its purges interrupt the other CPU to flush its TLB) in a
 //!   process that gives all its memory back when it exits.
-//! - A long-running process (`controller`, and `local`, whose control plane inherits the page
-//!   setting) has 4 KiB pages from its first byte and starts jemalloc's background thread,
-//!   which returns freed pages to the system about a second after they fall idle
-//!   (`.cargo/config.toml`): its resident memory follows what it holds, not the peak of its
-//!   last burst of work.
+//! - A long-running process (`controller`) has 4 KiB pages from its first byte and starts
+//!   jemalloc's background thread, which returns freed pages to the system about a second
+//!   after they fall idle (`.cargo/config.toml`): its resident memory follows what it holds,
+//!   not the peak of its last burst of work.
 //!
 //! jemalloc asks for huge pages on all the memory it maps (`thp:always` in
 //! `.cargo/config.toml`); the kernel gives them only where the process lets it, which is
