@@ -68,9 +68,38 @@ fn gunzip_capacity(bytes: &[u8]) -> usize {
 }
 
 /// Decompresses a gzip stream whole (its first member, as Helm's reader does, the trailer's
-/// checksum and length checked), failing when it exceeds [`MAX_TAR_SIZE`] bytes. Written
-/// straight into the buffer's spare room: no pass to zero it first.
+/// checksum and length checked), failing when it exceeds [`MAX_TAR_SIZE`] bytes.
+///
+/// Most archives go through [`gunzip_whole`] (twice as fast); any stream it cannot take is
+/// read by [`gunzip_streamed`], which gives the result or the error.
 fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
+    match gunzip_whole(bytes) {
+        Some(tar) => Ok(tar),
+        None => gunzip_streamed(bytes),
+    }
+}
+
+/// libdeflate's decompression in one call, into a buffer of the size the gzip trailer records
+/// (ISIZE) when that is within [`MAX_TAR_SIZE`] and what the input could expand to. It reads
+/// the first member and checks its checksum and length as [`gunzip_streamed`] does, so that a
+/// success is the same bytes; `None` on any failure (a corrupt or cut stream, a trailer that
+/// misstates the size, several members the first of which is larger than the last), for the
+/// streamed reader to decide.
+fn gunzip_whole(bytes: &[u8]) -> Option<Vec<u8>> {
+    let recorded = u32::from_le_bytes(*bytes.last_chunk::<4>()?) as usize;
+    let most = bytes.len().saturating_mul(MAX_DEFLATE_RATIO).min(MAX_TAR_SIZE as usize);
+    if recorded > most {
+        return None;
+    }
+    let mut tar = vec![0u8; recorded];
+    let n = libdeflater::Decompressor::new().gzip_decompress(bytes, &mut tar).ok()?;
+    tar.truncate(n);
+    Some(tar)
+}
+
+/// The streamed reader of [`gunzip`], for any stream: written straight into the buffer's
+/// spare room (no pass to zero it first), growing it up to one byte over [`MAX_TAR_SIZE`].
+fn gunzip_streamed(bytes: &[u8]) -> Result<Vec<u8>, String> {
     use flate2::{Decompress, FlushDecompress, Status};
     let failed = |e: &dyn std::fmt::Display| format!("reading chart archive: {e}");
     let mut tar = Vec::with_capacity(gunzip_capacity(bytes));
@@ -354,5 +383,38 @@ mod tests {
         lying[n - 4..].copy_from_slice(&1u32.to_le_bytes());
         assert_eq!(gunzip_capacity(&lying), a.len() * 4);
         assert!(gunzip(&lying).is_err());
+    }
+
+    /// The one-call reader gives what the streamed reader gives, or leaves the stream to it.
+    #[test]
+    fn both_readers_agree() {
+        let small = tgz(&[E::File("c/Chart.yaml", b"name: c")]);
+        let large = tgz(&[
+            E::File("c/Chart.yaml", b"name: c"),
+            E::File("c/big.txt", &[b'b'; 300_000]),
+        ]);
+        let whole = gunzip_whole(&large).expect("a plain archive is read in one call");
+        assert_eq!(whole, gunzip_streamed(&large).unwrap());
+        assert_eq!(whole.len(), gunzip_capacity(&large));
+        // Two members: only the first is read, by either reader.
+        let mut first_smaller = small.clone();
+        first_smaller.extend_from_slice(&large);
+        assert_eq!(gunzip_whole(&first_smaller).unwrap(), gunzip_streamed(&small).unwrap());
+        let mut first_larger = large.clone();
+        first_larger.extend_from_slice(&small);
+        assert_eq!(gunzip_whole(&first_larger), None);
+        assert_eq!(gunzip(&first_larger).unwrap(), whole);
+        // A corrupt or cut stream, or a trailer that misstates the length: left to the
+        // streamed reader, whose error it is.
+        let mut bad = large.clone();
+        let mid = bad.len() / 2;
+        bad[mid] ^= 0x55;
+        let mut short = large.clone();
+        let n = short.len();
+        short[n - 4..].copy_from_slice(&((whole.len() - 1) as u32).to_le_bytes());
+        for s in [bad, large[..large.len() / 2].to_vec(), short] {
+            assert_eq!(gunzip_whole(&s), None);
+            assert!(gunzip(&s).is_err());
+        }
     }
 }
