@@ -26,17 +26,18 @@ fn main() -> ExitCode {
     // `template` renders charts on the calling thread: no runtime to start for it, and its
     // arguments are parsed alone when they can be (see `cli::template_only`).
     if let Some(template) = cli::template_only(&args) {
-        heap.for_one_shot();
+        heap.for_template(&template.chart);
         return template_exit(&template);
     }
     let cli = cli::Cli::parse_from(args);
+    if let cli::Command::Template(template) = &cli.command {
+        heap.for_template(&template.chart);
+        return template_exit(template);
+    }
     if cli.command.runs_on() {
         heap.for_long_running();
     } else {
         heap.for_one_shot();
-    }
-    if let cli::Command::Template(template) = &cli.command {
-        return template_exit(template);
     }
     let _ = rustls::crypto::ring::default_provider().install_default();
     let runtime = match tokio::runtime::Builder::new_multi_thread()

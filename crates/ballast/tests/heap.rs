@@ -1,7 +1,7 @@
 //! The heap's settings per command (`src/heap.rs`), read from the running binary's `/proc`
 //! entries: a long-running command has no huge page from its first byte and jemalloc's
-//! background thread; a command that exits when done keeps the huge pages the system allows
-//! and has no such thread. Linux only (the settings are Linux's).
+//! background thread; a command that exits when done has no such thread, and `template` keeps
+//! the huge pages the system allows for a large chart only. Linux only (the settings are Linux's).
 #![cfg(target_os = "linux")]
 
 use std::io::Write;
@@ -99,17 +99,16 @@ fn the_controller_runs_on_small_pages_from_its_first_byte() {
     assert_eq!(name.as_deref(), Some("ballast"), "the controller's process name");
 }
 
-#[test]
-fn a_one_shot_command_keeps_huge_pages_and_has_no_background_thread() {
-    // A values file that is a FIFO: `template` waits on it with its heap settings made.
+/// `ballast template r CHART -f FIFO`, looked at while it waits on the FIFO (its heap settings
+/// made, its render thread started), then let go: its `THP_enabled` and its threads' names.
+fn template_waiting(chart: &Path) -> (Option<String>, Vec<String>) {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("values.yaml");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
     assert!(made.success(), "mkfifo failed");
-    let chart = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/template/web");
     let mut child = Command::new(env!("CARGO_BIN_EXE_ballast"))
         .args(["template", "r"])
-        .arg(&chart)
+        .arg(chart)
         .arg("-f")
         .arg(&fifo)
         .stdout(Stdio::piped())
@@ -135,6 +134,27 @@ fn a_one_shot_command_keeps_huge_pages_and_has_no_background_thread() {
         !names.iter().any(|t| t == "jemalloc_bg_thd"),
         "a one-shot command started jemalloc's background thread: {names:?}"
     );
+    (thp, names)
+}
+
+#[test]
+fn template_takes_huge_pages_for_a_large_chart_only() {
+    let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/template/web");
+    // A small chart: 4 KiB pages, as at start.
+    let (thp, _) = template_waiting(&web);
+    assert_eq!(thp.as_deref(), Some("0"), "huge pages for a small chart");
+
+    // The same chart with 3 MiB of files: huge pages, where the system allows them.
+    let dir = tempfile::tempdir().unwrap();
+    let large = dir.path().join("web");
+    let copied = Command::new("cp").arg("-r").arg(&web).arg(&large).status().expect("cp");
+    assert!(copied.success(), "cp -r failed");
+    std::fs::write(large.join("blob.txt"), vec![b'x'; 3 << 20]).unwrap();
+    let (thp, _) = template_waiting(&large);
     let want = if huge_pages_allowed_here() { "1" } else { "0" };
-    assert_eq!(thp.as_deref(), Some(want), "huge pages setting of `template`");
+    assert_eq!(
+        thp.as_deref(),
+        Some(want),
+        "huge pages setting of `template` for a large chart"
+    );
 }
