@@ -100,8 +100,9 @@ fn the_controller_runs_on_small_pages_from_its_first_byte() {
 }
 
 /// `ballast template r CHART -f FIFO`, looked at while it waits on the FIFO (its heap settings
-/// made, its render thread started), then let go: its `THP_enabled` and its threads' names.
-fn template_waiting(chart: &Path) -> (Option<String>, Vec<String>) {
+/// made, its render thread started), then let go: its `THP_enabled` (its threads are checked
+/// here: no background thread).
+fn template_waiting(chart: &Path) -> Option<String> {
     let dir = tempfile::tempdir().unwrap();
     let fifo = dir.path().join("values.yaml");
     let made = Command::new("mkfifo").arg(&fifo).status().expect("mkfifo");
@@ -134,14 +135,14 @@ fn template_waiting(chart: &Path) -> (Option<String>, Vec<String>) {
         !names.iter().any(|t| t == "jemalloc_bg_thd"),
         "a one-shot command started jemalloc's background thread: {names:?}"
     );
-    (thp, names)
+    thp
 }
 
 #[test]
 fn template_takes_huge_pages_for_a_large_chart_only() {
     let web = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/template/web");
     // A small chart: 4 KiB pages, as at start.
-    let (thp, _) = template_waiting(&web);
+    let thp = template_waiting(&web);
     assert_eq!(thp.as_deref(), Some("0"), "huge pages for a small chart");
 
     // The same chart with 3 MiB of files: huge pages, where the system allows them.
@@ -150,7 +151,7 @@ fn template_takes_huge_pages_for_a_large_chart_only() {
     let copied = Command::new("cp").arg("-r").arg(&web).arg(&large).status().expect("cp");
     assert!(copied.success(), "cp -r failed");
     std::fs::write(large.join("blob.txt"), vec![b'x'; 3 << 20]).unwrap();
-    let (thp, _) = template_waiting(&large);
+    let thp = template_waiting(&large);
     let want = if huge_pages_allowed_here() { "1" } else { "0" };
     assert_eq!(
         thp.as_deref(),

@@ -54,17 +54,26 @@ const MAX_TAR_SIZE: u64 = MAX_CHART_SIZE + 2 * 512 * (MAX_ENTRIES as u64 + 2);
 /// The most a deflate stream expands (its densest block: 258 bytes from about 2 bits).
 const MAX_DEFLATE_RATIO: usize = 1032;
 
-/// The buffer to reserve for decompressing `bytes`: the size the gzip trailer records (ISIZE,
-/// the last member's size modulo 2^32) when it is plausible, else four times the input; never
-/// more than the input could expand to, nor [`MAX_TAR_SIZE`]. A hint only: the buffer grows if
-/// the stream is longer (several members), and the decompressed size is checked after.
+/// The most `bytes` may decompress to here: what the input could expand to, within
+/// [`MAX_TAR_SIZE`].
+fn most_expanded(bytes: &[u8]) -> usize {
+    bytes.len().saturating_mul(MAX_DEFLATE_RATIO).min(MAX_TAR_SIZE as usize)
+}
+
+/// The size the gzip trailer records (ISIZE, the last member's size modulo 2^32).
+fn recorded_size(bytes: &[u8]) -> Option<usize> {
+    bytes.last_chunk::<4>().map(|t| u32::from_le_bytes(*t) as usize)
+}
+
+/// The buffer to reserve for decompressing `bytes`: the size the gzip trailer records when it
+/// is plausible, else four times the input; never more than [`most_expanded`]. A hint only: the
+/// buffer grows if the stream is longer (several members), and the decompressed size is
+/// checked after.
 fn gunzip_capacity(bytes: &[u8]) -> usize {
-    let most = bytes.len().saturating_mul(MAX_DEFLATE_RATIO).min(MAX_TAR_SIZE as usize);
-    let recorded = bytes
-        .last_chunk::<4>()
-        .map(|t| u32::from_le_bytes(*t) as usize)
-        .filter(|&n| n >= bytes.len() / 2);
-    recorded.unwrap_or(bytes.len().saturating_mul(4)).min(most)
+    let recorded = recorded_size(bytes).filter(|&n| n >= bytes.len() / 2);
+    recorded
+        .unwrap_or(bytes.len().saturating_mul(4))
+        .min(most_expanded(bytes))
 }
 
 /// Decompresses a gzip stream whole (its first member, as Helm's reader does, the trailer's
@@ -80,17 +89,13 @@ fn gunzip(bytes: &[u8]) -> Result<Vec<u8>, String> {
 }
 
 /// libdeflate's decompression in one call, into a buffer of the size the gzip trailer records
-/// (ISIZE) when that is within [`MAX_TAR_SIZE`] and what the input could expand to. It reads
+/// when that is within [`most_expanded`]. It reads
 /// the first member and checks its checksum and length as [`gunzip_streamed`] does, so that a
 /// success is the same bytes; `None` on any failure (a corrupt or cut stream, a trailer that
 /// misstates the size, several members the first of which is larger than the last), for the
 /// streamed reader to decide.
 fn gunzip_whole(bytes: &[u8]) -> Option<Vec<u8>> {
-    let recorded = u32::from_le_bytes(*bytes.last_chunk::<4>()?) as usize;
-    let most = bytes.len().saturating_mul(MAX_DEFLATE_RATIO).min(MAX_TAR_SIZE as usize);
-    if recorded > most {
-        return None;
-    }
+    let recorded = recorded_size(bytes).filter(|&n| n <= most_expanded(bytes))?;
     let mut tar = vec![0u8; recorded];
     let n = libdeflater::Decompressor::new().gzip_decompress(bytes, &mut tar).ok()?;
     tar.truncate(n);
