@@ -132,12 +132,18 @@ pub(crate) struct Interner {
     numbers: HashMap<Box<str>, Rc<Number>, FastHash>,
     /// The lexer's item buffer, reused by each parse (its pages are touched once per set).
     items: Vec<Item>,
-    /// The trees of each file parsed so far, by a hash of its text: a file whose text another
-    /// file of the set already had (a library chart vendored by several subcharts) gets trees
-    /// of its own name and source that share that parse's bodies. A parse is pure: the same
-    /// text and functions give the same bodies.
-    files: HashMap<u64, ParsedFile, FastHash>,
+    /// The trees of each file parsed so far, by the length of its text (at most
+    /// [`FILES_PER_LENGTH`] of a length): a file whose text another file of the set already had
+    /// (a library chart vendored by several subcharts) gets trees of its own name and source
+    /// that share that parse's bodies. A parse is pure: the same text and functions give the
+    /// same bodies. Keyed by length rather than a hash of the text: most files have a length
+    /// no other has and are never read whole a second time.
+    files: HashMap<usize, Vec<ParsedFile>, FastHash>,
 }
+
+/// Most files of one length [`Interner::files`] keeps (and compares a new file of that length
+/// with).
+const FILES_PER_LENGTH: usize = 8;
 
 /// A parsed file: its source, and its trees (the file's own last).
 #[derive(Clone)]
@@ -510,8 +516,19 @@ impl<'s> Parser<'_, 's> {
         if let Some(c) = self.interner.chains.get(key) {
             return c.clone();
         }
-        let parts = key.strip_prefix('.').unwrap_or(key).split('.');
-        let chain: Names = parts.map(|p| self.interner.name(p)).collect();
+        // Split at each `.` byte by hand: chains are short, and `str::split` sets up a
+        // searcher per piece.
+        let body = key.strip_prefix('.').unwrap_or(key);
+        let mut parts = Vec::with_capacity(4);
+        let mut start = 0;
+        for (i, b) in body.bytes().enumerate() {
+            if b == b'.' {
+                parts.push(self.interner.name(&body[start..i]));
+                start = i + 1;
+            }
+        }
+        parts.push(self.interner.name(&body[start..]));
+        let chain: Names = parts.into();
         self.interner.chains.insert(key.into(), chain.clone());
         chain
     }
@@ -1262,9 +1279,12 @@ fn number(text: &str, typ: Tok) -> PResult<Number> {
 /// The trees of file `name`: those of an earlier file of the same text, renamed and pointing
 /// at this file's source (so that errors name this file), or a parse of it.
 fn parse_file(name: &str, text: String, funcs: &FuncMap, interner: &mut Interner) -> Result<Vec<Named>, String> {
-    use std::hash::BuildHasher as _;
-    let key = interner.files.hasher().hash_one(text.as_str());
-    if let Some(earlier) = interner.files.get(&key).filter(|f| f.source.text == text) {
+    let key = text.len();
+    let earlier = interner
+        .files
+        .get(&key)
+        .and_then(|same_length| same_length.iter().find(|f| f.source.text == text));
+    if let Some(earlier) = earlier {
         let source = Rc::new(Source {
             parse_name: name.to_string(),
             text,
@@ -1294,7 +1314,10 @@ fn parse_file(name: &str, text: String, funcs: &FuncMap, interner: &mut Interner
             source: t.source.clone(),
             trees: trees.clone(),
         };
-        interner.files.insert(key, parsed);
+        let same_length = interner.files.entry(key).or_default();
+        if same_length.len() < FILES_PER_LENGTH {
+            same_length.push(parsed);
+        }
     }
     Ok(trees)
 }

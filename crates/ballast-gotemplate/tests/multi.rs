@@ -236,6 +236,15 @@ fn files_of_the_same_text_are_each_their_own() {
     t.parse("other", own).unwrap();
     assert_eq!(t.execute("self", &d).unwrap(), "body");
     assert_eq!(t.execute("other", &d).unwrap(), "");
+    // Texts of one length that differ are parsed each on its own, however many there are.
+    for i in 0..12 {
+        let text = format!("{{{{ define \"len.{i:02}\" }}}}{i:02}{{{{ end }}}}");
+        t.parse(&format!("len{i:02}"), &text).unwrap();
+    }
+    for i in 0..12 {
+        let out = t.execute(&format!("len.{i:02}"), &d);
+        assert_eq!(out.unwrap(), format!("{i:02}"));
+    }
 }
 
 #[test]

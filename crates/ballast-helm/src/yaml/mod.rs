@@ -19,6 +19,8 @@ mod load;
 mod quick;
 mod resolve;
 
+use std::borrow::Cow;
+
 use ballast_gotemplate::Value;
 use ballast_gotemplate::value::Map;
 
@@ -100,8 +102,21 @@ fn merge_maps(a: &mut Map, b: Map) {
 
 /// k8s.io/apimachinery's YAML reader: documents end at a line starting `---` whose rest is
 /// blank or a comment; empty documents are dropped. Its line reader ends every line with
-/// `\n` (the last one too) and drops the `\r` of `\r\n`.
-fn split_documents(src: &str) -> Result<Vec<String>, YamlError> {
+/// `\n` (the last one too) and drops the `\r` of `\r\n`. A text with no separator and no
+/// `\r` (most values files) is its own one document, borrowed rather than copied line by line.
+fn split_documents(src: &str) -> Result<Vec<Cow<'_, str>>, YamlError> {
+    if !src.starts_with("---") && !src.contains("\n---") && !src.contains('\r') {
+        return Ok(match src {
+            "" => Vec::new(),
+            _ if src.ends_with('\n') => vec![Cow::Borrowed(src)],
+            _ => vec![Cow::Owned(format!("{src}\n"))],
+        });
+    }
+    split_lines(src)
+}
+
+/// [`split_documents`] line by line.
+fn split_lines(src: &str) -> Result<Vec<Cow<'_, str>>, YamlError> {
     let mut docs = Vec::new();
     let mut doc = String::new();
     for raw in src.split_inclusive('\n') {
@@ -116,7 +131,7 @@ fn split_documents(src: &str) -> Result<Vec<String>, YamlError> {
                 )));
             }
             if !doc.is_empty() {
-                docs.push(std::mem::take(&mut doc));
+                docs.push(Cow::Owned(std::mem::take(&mut doc)));
             }
             continue;
         }
@@ -124,7 +139,7 @@ fn split_documents(src: &str) -> Result<Vec<String>, YamlError> {
         doc.push('\n');
     }
     if !doc.is_empty() {
-        docs.push(doc);
+        docs.push(Cow::Owned(doc));
     }
     Ok(docs)
 }

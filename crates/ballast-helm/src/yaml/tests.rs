@@ -541,3 +541,28 @@ fn head_reads_match_full_reads() {
         assert_eq!(head(parse_document_head(src)), head(parse_document(src)), "{src:?}");
     }
 }
+
+#[test]
+fn documents_split_alike_with_and_without_the_shortcut() {
+    let texts = [
+        "",
+        "\n",
+        "a: 1",
+        "a: 1\n",
+        "a: 1\nb: 2\n",
+        "a: |\n  x\n  ---\n",
+        "a: 1\n---\nb: 2\n",
+        "---\na: 1\n",
+        "a: 1\r\nb: 2\r\n",
+        "a: 1\n--- # c\nb: 2",
+        "a: '---'\n",
+        "a: 1\n---x\n",
+    ];
+    for text in texts {
+        let short = split_documents(text).map_err(|e| e.0);
+        let long = split_lines(text).map_err(|e| e.0);
+        assert_eq!(short, long, "{text:?}");
+    }
+    // The shortcut borrows the text it is given.
+    assert!(matches!(split_documents("a: 1\n").unwrap()[0], Cow::Borrowed(_)));
+}
