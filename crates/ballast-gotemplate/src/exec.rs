@@ -5,13 +5,12 @@
 //! ("nil pointer evaluating interface {}.x") where a field of an untyped nil gives nil. The
 //! executor tracks that distinction as a `boxed` flag beside values it reads from collections.
 
-use std::collections::HashMap;
 use std::rc::Rc;
 use std::time::Instant;
 
 use crate::builtins::{self, Builtin};
 use crate::func::{Arity, Env};
-use crate::parse::{Arg, AtKind, Branch, Callee, Cmd, GoString, Node, Pipe, TemplateCall, Tree};
+use crate::parse::{Arg, AtKind, Branch, Callee, Cmd, GoString, Node, Pipe, TemplateCall, Tree, TreeMap};
 use crate::value::Value;
 use crate::{Error, ErrorInfo, ErrorKind, MissingKey, Templates};
 
@@ -39,7 +38,7 @@ struct Var {
 /// One execution of a template set.
 pub(crate) struct Exec<'a> {
     set: &'a Templates,
-    overlays: Vec<HashMap<Rc<str>, Rc<Tree>>>,
+    overlays: Vec<TreeMap>,
     tree: Rc<Tree>,
     vars: Vec<Var>,
     out: String,
@@ -1095,7 +1094,7 @@ impl Env for Exec<'_> {
         // Go executes the parsed template itself; the set (here an overlay on it) takes each
         // tree unless it is empty and the name is already defined.
         let mut own = None;
-        let mut overlay: HashMap<Rc<str>, Rc<Tree>> = HashMap::new();
+        let mut overlay = TreeMap::default();
         for (n, t) in trees.iter().cloned() {
             if &*n == name {
                 own = Some(t.clone());

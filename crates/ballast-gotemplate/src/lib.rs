@@ -178,7 +178,7 @@ pub struct Templates {
     missing_key: MissingKey,
     limits: Limits,
     root_name: String,
-    trees: HashMap<Rc<str>, Rc<parse::Tree>>,
+    trees: parse::TreeMap,
     /// Shared by the parses of the set's files.
     interner: parse::Interner,
     /// Texts already parsed by [`Env::execute_source`] (Helm's `tpl`), with their trees.
@@ -192,7 +192,7 @@ pub struct Templates {
 #[derive(Clone, Default)]
 pub(crate) struct SourceCache {
     /// By text: the name it was parsed as, and its trees.
-    by_text: HashMap<Box<str>, (Box<str>, ParsedSource)>,
+    by_text: HashMap<Box<str>, (Box<str>, ParsedSource), parse::FastHash>,
     bytes: usize,
 }
 
@@ -230,7 +230,7 @@ impl Templates {
             missing_key: MissingKey::Default,
             limits: Limits::default(),
             root_name: String::new(),
-            trees: HashMap::new(),
+            trees: parse::TreeMap::default(),
             interner: parse::Interner::default(),
             sources: Default::default(),
         }

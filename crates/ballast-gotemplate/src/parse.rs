@@ -154,7 +154,10 @@ struct ParsedFile {
 
 /// The interner's hasher: foldhash, several times cheaper than SipHash on the short names of
 /// templates, still seeded per process.
-type FastHash = foldhash::fast::RandomState;
+pub(crate) type FastHash = foldhash::fast::RandomState;
+
+/// Trees by template name (looked up at each `template` and `include`).
+pub(crate) type TreeMap = HashMap<Rc<str>, Rc<Tree>, FastHash>;
 
 impl Clone for Interner {
     /// The names, chains and strings; not the item buffer (scratch space of a parse).
@@ -1325,7 +1328,7 @@ fn parse_file(name: &str, text: String, funcs: &FuncMap, interner: &mut Interner
 /// Parses a file into the map `set` with Go's association rule: a later definition replaces an
 /// earlier one unless its body is empty.
 pub(crate) fn parse_into(
-    set: &mut HashMap<Rc<str>, Rc<Tree>>,
+    set: &mut TreeMap,
     interner: &mut Interner,
     name: &str,
     text: String,

@@ -134,17 +134,17 @@ fn warn_wrap(msg: &str) -> String {
 /// Helm's render-state functions added to `funcs`; `include` recursion is counted across
 /// the whole render (and `tpl` calls inside it).
 pub fn add_render_functions(funcs: &mut FuncMap) {
-    let counter: Rc<RefCell<HashMap<String, usize>>> = Rc::default();
+    let counter: Rc<RefCell<HashMap<String, usize, foldhash::fast::RandomState>>> = Rc::default();
     funcs.insert(
         "include",
         Func::new(Arity::Exact(2), move |env, args| {
             let name = Args::string(&args[0])?;
             {
                 let mut c = counter.borrow_mut();
-                if !c.contains_key(name) {
-                    c.insert(name.to_string(), 0);
-                }
-                let n = c.get_mut(name).ok_or("include: the call count is missing")?;
+                let n = match c.get_mut(name) {
+                    Some(n) => n,
+                    None => c.entry(name.to_string()).or_insert(0),
+                };
                 if *n > MAX_INCLUDE_DEPTH {
                     return Err(format!(
                         "rendering template has a nested reference name: {name}: unable to execute template"

@@ -6,6 +6,7 @@
 use super::emit::{Flavor, Node, Style};
 
 /// What libyaml's `analyze_scalar` learns about a scalar.
+#[derive(Debug, PartialEq, Eq)]
 struct Analysis {
     multiline: bool,
     flow_plain_allowed: bool,
@@ -29,7 +30,29 @@ fn is_blank_or_end(c: Option<char>) -> bool {
     }
 }
 
+/// Bytes no rule of [`analyze_chars`] reacts to anywhere but at the start (`-` and `.` are
+/// indicators there: `- `, `---`, `...`).
+fn is_inert(b: u8) -> bool {
+    b.is_ascii_alphanumeric() || matches!(b, b'_' | b'.' | b'/' | b'-')
+}
+
+/// [`analyze_chars`], answered at once for a word of inert bytes (most names, images and
+/// numbers written as strings): any style fits it.
 fn analyze(value: &str, flavor: Flavor) -> Analysis {
+    if !value.is_empty() && !value.starts_with(['-', '.']) && value.bytes().all(is_inert) {
+        return Analysis {
+            multiline: false,
+            flow_plain_allowed: true,
+            block_plain_allowed: true,
+            single_quoted_allowed: true,
+            block_allowed: true,
+        };
+    }
+    analyze_chars(value, flavor)
+}
+
+/// libyaml's analysis, character by character.
+fn analyze_chars(value: &str, flavor: Flavor) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -571,6 +594,47 @@ impl Emitter {
                 self.put(c);
                 self.indention = false;
                 breaks = false;
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The shortcut answers as the character-by-character analysis does.
+    #[test]
+    fn inert_words_analyse_as_libyaml_does() {
+        let words = [
+            "redis",
+            "bitnami/redis",
+            "8.2.1-debian-12-r0",
+            "a-",
+            "a.",
+            "x_y",
+            "0",
+            "1e3",
+            "true",
+            "null",
+            "-",
+            "-a",
+            ".",
+            "...",
+            "---",
+            "a b",
+            "a:b",
+            "a: b",
+            "a#b",
+            "a #b",
+            "é",
+            "a\tb",
+            "a\n",
+            "",
+        ];
+        for w in words {
+            for flavor in [Flavor::V2, Flavor::V3] {
+                assert_eq!(analyze(w, flavor), analyze_chars(w, flavor), "{w:?}");
             }
         }
     }
