@@ -171,6 +171,10 @@ impl Error {
     }
 }
 
+/// The total bytes of text from which [`Templates::parse_files`] lexes on a second thread: below
+/// it, starting the thread costs about what it saves.
+pub const LEX_AHEAD_BYTES: usize = 128 << 10;
+
 /// A set of associated templates (Go's `*template.Template` with its common set).
 #[derive(Clone)]
 pub struct Templates {
@@ -259,7 +263,52 @@ impl Templates {
     }
     /// [`Templates::parse`] of a text the set then keeps as it is (no copy of it).
     pub fn parse_owned(&mut self, name: &str, src: String) -> Result<(), Error> {
-        parse::parse_into(&mut self.trees, &mut self.interner, name, src, &self.funcs).map_err(Error::parse)
+        self.parse_lexed(name, parse::Lexed::later(src))
+    }
+    fn parse_lexed(&mut self, name: &str, lexed: parse::Lexed) -> Result<(), Error> {
+        parse::parse_into(&mut self.trees, &mut self.interner, name, lexed, &self.funcs).map_err(Error::parse)
+    }
+    /// [`Templates::parse_owned`] of each `(name, text)` of `files` in turn: the same set, and
+    /// on failure the same first error (with that file's name) as the calls one after another.
+    ///
+    /// When the texts hold [`LEX_AHEAD_BYTES`] or more, a second thread lexes each text while
+    /// this one parses the texts before it (lexing is about two fifths of a parse); it stops
+    /// at the first error. Should that thread fail to start, the texts are parsed here alone.
+    pub fn parse_files(&mut self, files: Vec<(String, String)>) -> Result<(), (String, Error)> {
+        let total: usize = files.iter().map(|(_, text)| text.len()).sum();
+        if files.len() < 2 || total < LEX_AHEAD_BYTES {
+            for (name, text) in files {
+                self.parse_owned(&name, text).map_err(|e| (name, e))?;
+            }
+            return Ok(());
+        }
+        // The lexer takes the files from the front of this queue in order; whatever it has not
+        // taken when it ends (all of them if it never started) is parsed here after what it sent.
+        let queue = std::sync::Mutex::new(files.into_iter());
+        let next = || queue.lock().unwrap_or_else(|e| e.into_inner()).next();
+        std::thread::scope(|scope| {
+            let (tx, rx) = std::sync::mpsc::channel();
+            let lexer = std::thread::Builder::new()
+                .name("template-lex".into())
+                .spawn_scoped(scope, || {
+                    let tx = tx;
+                    while let Some((name, text)) = next() {
+                        // The parse has stopped (an error) when nothing receives.
+                        if tx.send((name, parse::Lexed::now(text))).is_err() {
+                            return;
+                        }
+                    }
+                });
+            // If it did not start, its closure and with it the sender are gone: `rx` ends now.
+            drop(lexer);
+            for (name, lexed) in rx {
+                self.parse_lexed(&name, lexed).map_err(|e| (name, e))?;
+            }
+            while let Some((name, text)) = next() {
+                self.parse_owned(&name, text).map_err(|e| (name, e))?;
+            }
+            Ok(())
+        })
     }
     /// True if the set holds a template of that name.
     pub fn has(&self, name: &str) -> bool {

@@ -462,25 +462,55 @@ pub(crate) fn parse_owned(
     funcs: &FuncMap,
     interner: &mut Interner,
 ) -> Result<Vec<Named>, String> {
-    parse_file_text(name, text, funcs, interner).map(|(trees, _)| trees)
+    parse_file_text(name, Lexed::later(text), funcs, interner).map(|(trees, _)| trees)
+}
+
+/// A template's text with its items, when they were lexed ahead of the parse (on another
+/// thread: see [`crate::Templates::parse_files`]); else the text alone, lexed by the parse.
+pub(crate) struct Lexed {
+    text: String,
+    /// The items and the lexer's error message ([`lex`]'s result).
+    items: Option<(Vec<Item>, String)>,
+}
+
+impl Lexed {
+    /// `text` lexed now.
+    pub(crate) fn now(text: String) -> Lexed {
+        let mut items = Vec::new();
+        let error = lex(&text, &mut items);
+        Lexed {
+            text,
+            items: Some((items, error)),
+        }
+    }
+    /// `text`, to be lexed by the parse (into the set's reused item buffer).
+    pub(crate) fn later(text: String) -> Lexed {
+        Lexed { text, items: None }
+    }
 }
 
 /// [`parse_owned`], and whether the file's own tree is the last of the trees (it is not when
 /// the text defines a template of the file's own name: the two share one entry).
 fn parse_file_text(
     name: &str,
-    text: String,
+    lexed: Lexed,
     funcs: &FuncMap,
     interner: &mut Interner,
 ) -> Result<(Vec<Named>, bool), String> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
-        text,
+        text: lexed.text,
     });
     // The items are slices of the text of this handle, which outlives the parser.
     let shared = source.clone();
-    let mut toks = std::mem::take(&mut interner.items);
-    let lex_error = lex(&shared.text, &mut toks);
+    let (toks, lex_error) = match lexed.items {
+        Some(lexed) => lexed,
+        None => {
+            let mut toks = std::mem::take(&mut interner.items);
+            let error = lex(&shared.text, &mut toks);
+            (toks, error)
+        }
+    };
     let mut p = Parser {
         toks,
         text: &shared.text,
@@ -1281,16 +1311,16 @@ fn number(text: &str, typ: Tok) -> PResult<Number> {
 
 /// The trees of file `name`: those of an earlier file of the same text, renamed and pointing
 /// at this file's source (so that errors name this file), or a parse of it.
-fn parse_file(name: &str, text: String, funcs: &FuncMap, interner: &mut Interner) -> Result<Vec<Named>, String> {
-    let key = text.len();
+fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner) -> Result<Vec<Named>, String> {
+    let key = lexed.text.len();
     let earlier = interner
         .files
         .get(&key)
-        .and_then(|same_length| same_length.iter().find(|f| f.source.text == text));
+        .and_then(|same_length| same_length.iter().find(|f| f.source.text == lexed.text));
     if let Some(earlier) = earlier {
         let source = Rc::new(Source {
             parse_name: name.to_string(),
-            text,
+            text: lexed.text,
         });
         let own: Rc<str> = Rc::from(name);
         let last = earlier.trees.len() - 1;
@@ -1309,7 +1339,7 @@ fn parse_file(name: &str, text: String, funcs: &FuncMap, interner: &mut Interner
             })
             .collect());
     }
-    let (trees, own_last) = parse_file_text(name, text, funcs, interner)?;
+    let (trees, own_last) = parse_file_text(name, lexed, funcs, interner)?;
     // Kept only when the file's own tree is the last (it is not when a `define` of the file's
     // own name came first: that tree must keep its name).
     if let Some((_, t)) = trees.last().filter(|_| own_last) {
@@ -1331,10 +1361,10 @@ pub(crate) fn parse_into(
     set: &mut TreeMap,
     interner: &mut Interner,
     name: &str,
-    text: String,
+    lexed: Lexed,
     funcs: &FuncMap,
 ) -> Result<(), String> {
-    let trees = parse_file(name, text, funcs, interner)?;
+    let trees = parse_file(name, lexed, funcs, interner)?;
     for (n, t) in trees {
         if set.contains_key(&n) && is_empty_tree(&t.root) {
             continue;

@@ -324,3 +324,102 @@ fn tpl_runs_its_own_text_even_when_empty() {
     t.parse("main", "[{{ tpl \"\" . }}][{{ tpl \"  \" . }}]").unwrap();
     assert_eq!(t.execute("main", &Value::Nil).unwrap(), "[][  ]");
 }
+
+/// `n` files of about 2 KiB each: definitions (some redefined by later files, one emptily),
+/// files that call them, and files of the same text; with `broken`, the files at those
+/// indexes hold the given text instead.
+fn many_files(n: usize, broken: &[(usize, &str)]) -> Vec<(String, String)> {
+    (0..n)
+        .map(|i| {
+            let name = format!("f{i:03}.yaml");
+            let text = match broken.iter().find(|(at, _)| *at == i) {
+                Some((_, text)) => text.to_string(),
+                None if i % 7 == 3 => format!("{{{{define \"shared\"}}}}{}{{{{end}}}}\n", "same text\n".repeat(200)),
+                None if i % 5 == 0 => format!(
+                    "{{{{define \"d{}\"}}}}from {i}: {{{{.V | printf \"%q\"}}}}{{{{end}}}}{{{{define \"e\"}}}}{}{{{{end}}}}\n{}",
+                    i % 10,
+                    if i % 15 == 0 { String::new() } else { format!("e of {i}") },
+                    "# filler line of text between actions\n".repeat(50)
+                ),
+                None => format!(
+                    "{}{{{{- range $k, $v := .L }}}}\n{{{{ $k }}}}={{{{ $v }}}} {{{{ template \"d{}\" $ }}}}{{{{ end }}}}\n",
+                    "text {{ .V }} and {{ \"a string\" | upper }}\n".repeat(40),
+                    (i % 2) * 5
+                ),
+            };
+            (name, text)
+        })
+        .collect()
+}
+
+/// Every template of a set, executed, in name order (errors as their message).
+fn run_all(t: &Templates) -> Vec<(String, String)> {
+    let mut names: Vec<String> = t.names().map(str::to_string).collect();
+    names.sort();
+    let data = map(vec![("V", s("v")), ("L", list(vec![s("x"), s("y")]))]);
+    names
+        .into_iter()
+        .map(|n| {
+            let out = t.execute(&n, &data).unwrap_or_else(|e| e.message);
+            (n, out)
+        })
+        .collect()
+}
+
+#[test]
+fn files_lexed_ahead_parse_as_one_by_one() {
+    for n in [1, 3, 200] {
+        let files = many_files(n, &[]);
+        let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+        if n == 200 {
+            assert!(
+                total >= ballast_gotemplate::LEX_AHEAD_BYTES,
+                "{total} bytes lex on one thread"
+            );
+        }
+        let mut ahead = set();
+        ahead.parse_files(files.clone()).unwrap();
+        let mut one_by_one = set();
+        for (name, text) in files {
+            one_by_one.parse_owned(&name, text).unwrap();
+        }
+        let (a, b) = (run_all(&ahead), run_all(&one_by_one));
+        assert_eq!(a.len(), b.len());
+        assert!(a.len() > n, "{} templates", a.len());
+        assert_eq!(a, b, "{n} files");
+        for (name, _) in &a {
+            assert_eq!(ahead.canonical(name), one_by_one.canonical(name), "{name}");
+        }
+    }
+}
+
+#[test]
+fn files_lexed_ahead_fail_at_the_first_bad_file() {
+    // A parse error, a lex error (an unclosed action) and a bad function, each first or
+    // behind another bad file; the error is the first bad file's, as one by one.
+    let cases: &[&[(usize, &str)]] = &[
+        &[(120, "ok {{ if .V }}no end")],
+        &[(57, "{{ .V "), (130, "{{ if }}")],
+        &[(0, "{{ nosuchfunction . }}")],
+        &[(199, "{{ end }}")],
+        &[(80, "{{/* unclosed comment }}"), (81, "{{ .V ")],
+    ];
+    for broken in cases {
+        let files = many_files(200, broken);
+        let total: usize = files.iter().map(|(_, t)| t.len()).sum();
+        assert!(
+            total >= ballast_gotemplate::LEX_AHEAD_BYTES,
+            "{total} bytes lex on one thread"
+        );
+        let first = broken.iter().map(|(i, _)| *i).min().unwrap();
+        let (name, err) = set().parse_files(files.clone()).unwrap_err();
+        assert_eq!(name, format!("f{first:03}.yaml"));
+        let mut one_by_one = set();
+        let expected = files
+            .into_iter()
+            .find_map(|(name, text)| one_by_one.parse_owned(&name, text).err())
+            .unwrap();
+        assert_eq!(err, expected, "{broken:?}");
+        assert!(err.message.contains(&name), "{}", err.message);
+    }
+}

@@ -227,15 +227,19 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
     set.missing_key(MissingKey::Zero)
         .limits(ctx.limits.clone())
         .root_name(ROOT_NAME);
-    for name in &order {
-        // The set keeps the text (its trees point into it): moved, not copied.
-        let src = tpls
-            .get_mut(name)
-            .map(|r| std::mem::take(&mut r.src))
-            .unwrap_or_default();
-        set.parse_owned(name, src)
-            .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
-    }
+    // The set keeps the texts (its trees point into them): moved, not copied.
+    let files = order
+        .iter()
+        .map(|name| {
+            let src = tpls
+                .get_mut(name)
+                .map(|r| std::mem::take(&mut r.src))
+                .unwrap_or_default();
+            (name.clone(), src)
+        })
+        .collect();
+    set.parse_files(files)
+        .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
     let mut rendered = BTreeMap::new();
     let started = std::time::Instant::now();
     let mut total = 0usize;
