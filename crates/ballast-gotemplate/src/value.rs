@@ -185,7 +185,17 @@ impl Value {
     /// A deep copy: maps are copied, so changes to the copy do not reach the original.
     pub fn deep_copy(&self) -> Value {
         match self {
-            Value::Map(m) => Value::map(m.borrow().iter().map(|(k, v)| (k.clone(), v.deep_copy())).collect()),
+            Value::Map(m) => {
+                // The tree cloned as it is (no sort and no search to rebuild it), then the
+                // maps and lists in it copied in turn.
+                let mut copy = m.borrow().clone();
+                for v in copy.values_mut() {
+                    if matches!(v, Value::Map(_) | Value::List(_)) {
+                        *v = v.deep_copy();
+                    }
+                }
+                Value::map(copy)
+            }
             Value::List(l) => Value::list(l.iter().map(Value::deep_copy).collect()),
             v => v.clone(),
         }
@@ -235,5 +245,47 @@ impl From<bool> for Value {
 impl From<Vec<Value>> for Value {
     fn from(v: Vec<Value>) -> Value {
         Value::list(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A deep copy holds the same entries, and no map of it is a map of the original, at
+    /// any depth (inside lists too); scalars and strings are shared as they are.
+    #[test]
+    fn deep_copy_shares_no_map() {
+        let inner = Value::map(Map::from([("x".to_string(), Value::Int(1))]));
+        let in_list = Value::map(Map::from([("y".to_string(), Value::str("s"))]));
+        let original = Value::map(Map::from([
+            ("a".to_string(), inner.clone()),
+            ("b".to_string(), Value::list(vec![in_list.clone(), Value::Nil])),
+            ("c".to_string(), Value::Float(2.5)),
+            ("d".to_string(), Value::empty_map()),
+        ]));
+        let copy = original.deep_copy();
+        assert_eq!(format!("{copy:?}"), format!("{original:?}"));
+        let get = |v: &Value, k: &str| match v {
+            Value::Map(m) => m.borrow().get(k).cloned().unwrap_or_default(),
+            _ => Value::Nil,
+        };
+        let (Value::Map(copied_inner), Value::Map(inner)) = (get(&copy, "a"), inner) else {
+            panic!("maps");
+        };
+        assert!(!Rc::ptr_eq(&copied_inner, &inner));
+        copied_inner.borrow_mut().insert("x".into(), Value::Int(2));
+        assert_eq!(format!("{:?}", get(&original, "a")), r#"{"x": Int(1)}"#);
+        let Value::List(list) = get(&copy, "b") else {
+            panic!("a list");
+        };
+        let (Value::Map(copied), Value::Map(orig)) = (&list[0], &in_list) else {
+            panic!("maps");
+        };
+        assert!(!Rc::ptr_eq(copied, orig));
+        let (Value::Map(a), Value::Map(b)) = (get(&copy, "d"), get(&original, "d")) else {
+            panic!("maps");
+        };
+        assert!(!Rc::ptr_eq(&a, &b));
     }
 }
