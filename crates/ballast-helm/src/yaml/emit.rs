@@ -249,8 +249,14 @@ fn is_base60_float(s: &str) -> bool {
     i == b.len()
 }
 
-/// A map's entries in goyaml's key order, each key decoded to chars once.
+/// A map's entries in goyaml's key order: ASCII keys compared as bytes, others decoded to
+/// chars once.
 fn sorted_entries(m: &ballast_gotemplate::value::Map, flavor: Flavor) -> Vec<(&String, &Value)> {
+    if m.keys().all(|k| k.is_ascii()) {
+        let mut entries: Vec<(&String, &Value)> = m.iter().collect();
+        entries.sort_by(|a, b| key_order(a.0.as_bytes(), b.0.as_bytes(), flavor));
+        return entries;
+    }
     let mut keyed: Vec<(Vec<char>, &String, &Value)> = m.iter().map(|(k, v)| (k.chars().collect(), k, v)).collect();
     keyed.sort_by(|a, b| key_order(&a.0, &b.0, flavor));
     keyed.into_iter().map(|(_, k, v)| (k, v)).collect()
@@ -258,28 +264,29 @@ fn sorted_entries(m: &ballast_gotemplate::value::Map, flavor: Flavor) -> Vec<(&S
 
 /// goyaml's map key order: numbers compared as numbers inside strings, non-letters before
 /// letters (yaml.v3: letters first right after a digit), letters by code point.
-fn key_order(ar: &[char], br: &[char], flavor: Flavor) -> Ordering {
+fn key_order<C: Copy + Into<char>>(ar: &[C], br: &[C], flavor: Flavor) -> Ordering {
+    let at = |s: &[C], i: usize| -> char { s[i].into() };
     let mut digits = false;
     for i in 0..ar.len().min(br.len()) {
-        if ar[i] == br[i] {
-            digits = ar[i].is_numeric();
+        if at(ar, i) == at(br, i) {
+            digits = at(ar, i).is_numeric();
             continue;
         }
-        let al = ar[i].is_alphabetic();
-        let bl = br[i].is_alphabetic();
+        let al = at(ar, i).is_alphabetic();
+        let bl = at(br, i).is_alphabetic();
         if al && bl {
-            return ar[i].cmp(&br[i]);
+            return at(ar, i).cmp(&at(br, i));
         }
         if al || bl {
             let a_first = if digits && flavor == Flavor::V3 { al } else { bl };
             return if a_first { Ordering::Less } else { Ordering::Greater };
         }
         let (mut an, mut bn): (i64, i64) = (0, 0);
-        if ar[i] == '0' || br[i] == '0' {
+        if at(ar, i) == '0' || at(br, i) == '0' {
             let mut j = i;
-            while j > 0 && ar[j - 1].is_ascii_digit() {
+            while j > 0 && at(ar, j - 1).is_ascii_digit() {
                 j -= 1;
-                if ar[j] != '0' {
+                if at(ar, j) != '0' {
                     an = 1;
                     bn = 1;
                     break;
@@ -287,13 +294,13 @@ fn key_order(ar: &[char], br: &[char], flavor: Flavor) -> Ordering {
             }
         }
         let mut ai = i;
-        while ai < ar.len() && ar[ai].is_ascii_digit() {
-            an = an.wrapping_mul(10).wrapping_add(i64::from(ar[ai] as u8 - b'0'));
+        while ai < ar.len() && at(ar, ai).is_ascii_digit() {
+            an = an.wrapping_mul(10).wrapping_add(i64::from(at(ar, ai) as u8 - b'0'));
             ai += 1;
         }
         let mut bi = i;
-        while bi < br.len() && br[bi].is_ascii_digit() {
-            bn = bn.wrapping_mul(10).wrapping_add(i64::from(br[bi] as u8 - b'0'));
+        while bi < br.len() && at(br, bi).is_ascii_digit() {
+            bn = bn.wrapping_mul(10).wrapping_add(i64::from(at(br, bi) as u8 - b'0'));
             bi += 1;
         }
         if an != bn {
@@ -302,7 +309,7 @@ fn key_order(ar: &[char], br: &[char], flavor: Flavor) -> Ordering {
         if ai != bi {
             return ai.cmp(&bi);
         }
-        return ar[i].cmp(&br[i]);
+        return at(ar, i).cmp(&at(br, i));
     }
     ar.len().cmp(&br.len())
 }

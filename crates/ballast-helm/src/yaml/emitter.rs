@@ -51,8 +51,17 @@ fn analyze(value: &str, flavor: Flavor) -> Analysis {
     analyze_chars(value, flavor)
 }
 
-/// libyaml's analysis, character by character.
+/// libyaml's analysis, character by character (an ASCII text byte by byte, without decoding).
 fn analyze_chars(value: &str, flavor: Flavor) -> Analysis {
+    if value.is_ascii() {
+        analyze_each(value, value.bytes().map(char::from), flavor)
+    } else {
+        analyze_each(value, value.chars(), flavor)
+    }
+}
+
+/// [`analyze_chars`] over `chars`, the characters of `value`.
+fn analyze_each(value: &str, chars: impl Iterator<Item = char>, flavor: Flavor) -> Analysis {
     if value.is_empty() {
         return Analysis {
             multiline: false,
@@ -76,7 +85,7 @@ fn analyze_chars(value: &str, flavor: Flavor) -> Analysis {
     }
     let mut preceded_by_whitespace = true;
     // One pass over the characters with one of lookahead (no copy of the text).
-    let mut chars = value.chars().peekable();
+    let mut chars = chars.peekable();
     let mut first = true;
     while let Some(c) = chars.next() {
         let next = chars.peek().copied();
@@ -257,9 +266,8 @@ impl Emitter {
         self.column = 0;
     }
     fn write_str(&mut self, s: &str) {
-        for c in s.chars() {
-            self.put(c);
-        }
+        self.out.push_str(s);
+        self.column += s.chars().count();
     }
 
     fn increase_indent(&mut self, flow: bool, indentless: bool) {
@@ -417,12 +425,18 @@ impl Emitter {
         if !self.whitespace {
             self.put(' ');
         }
-        let chars: Vec<char> = s.chars().collect();
+        // No line can be broken when the scalar has no space or ends before the width:
+        // the text as it is.
+        if !allow_breaks || !s.contains(' ') || self.column + s.len() <= self.best_width {
+            self.write_str(s);
+            self.whitespace = false;
+            self.indention = false;
+            return;
+        }
         let mut spaces = false;
-        for i in 0..chars.len() {
-            let c = chars[i];
+        for (i, c) in s.char_indices() {
             if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.best_width && chars.get(i + 1) != Some(&' ') {
+                if allow_breaks && !spaces && self.column > self.best_width && !s[i + 1..].starts_with(' ') {
                     self.write_indent();
                 } else {
                     self.put(c);
@@ -440,19 +454,16 @@ impl Emitter {
 
     fn write_single(&mut self, s: &str, allow_breaks: bool) {
         self.write_indicator("'", true, false, false);
-        let chars: Vec<char> = s.chars().collect();
-        let n = chars.len();
         let mut spaces = false;
         let mut breaks = false;
-        for i in 0..n {
-            let c = chars[i];
+        for (i, c) in s.char_indices() {
             if c == ' ' {
                 if allow_breaks
                     && !spaces
                     && self.column > self.best_width
                     && i > 0
-                    && i + 1 < n
-                    && chars.get(i + 1) != Some(&' ')
+                    && i + 1 < s.len()
+                    && !s[i + 1..].starts_with(' ')
                 {
                     self.write_indent();
                 } else {
@@ -491,11 +502,8 @@ impl Emitter {
 
     fn write_double(&mut self, s: &str, allow_breaks: bool) {
         self.write_indicator("\"", true, false, false);
-        let chars: Vec<char> = s.chars().collect();
-        let n = chars.len();
         let mut spaces = false;
-        for i in 0..n {
-            let c = chars[i];
+        for (i, c) in s.char_indices() {
             if !is_printable(c) || c == '\u{FEFF}' || is_break(c) || c == '"' || c == '\\' {
                 self.put('\\');
                 let esc = match c {
@@ -532,9 +540,9 @@ impl Emitter {
                 }
                 spaces = false;
             } else if c == ' ' {
-                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i + 1 < n {
+                if allow_breaks && !spaces && self.column > self.best_width && i > 0 && i + 1 < s.len() {
                     self.write_indent();
-                    if chars.get(i + 1) == Some(&' ') {
+                    if s[i + 1..].starts_with(' ') {
                         self.put('\\');
                     }
                 } else {
@@ -577,24 +585,28 @@ impl Emitter {
         self.indention = true;
         self.whitespace = true;
         let mut breaks = true;
-        for c in s.chars() {
-            if is_break(c) {
-                if c == '\n' {
-                    self.put_break();
-                } else {
-                    self.out.push(c);
-                    self.column = 0;
-                }
-                self.indention = true;
-                breaks = true;
-            } else {
+        // Line by line: the text between two breaks as it is.
+        let mut rest = s;
+        while !rest.is_empty() {
+            let end = rest.find(is_break).unwrap_or(rest.len());
+            if end > 0 {
                 if breaks {
                     self.write_indent();
                 }
-                self.put(c);
+                self.write_str(&rest[..end]);
                 self.indention = false;
                 breaks = false;
             }
+            let Some(c) = rest[end..].chars().next() else { break };
+            if c == '\n' {
+                self.put_break();
+            } else {
+                self.out.push(c);
+                self.column = 0;
+            }
+            self.indention = true;
+            breaks = true;
+            rest = &rest[end + c.len_utf8()..];
         }
     }
 }
