@@ -584,18 +584,15 @@ impl Emitter {
         self.put_break();
         self.indention = true;
         self.whitespace = true;
-        let mut breaks = true;
-        // Line by line: the text between two breaks as it is.
+        // Line by line: the text between two breaks as it is, each line (which always
+        // follows the header's break or a break of the text) indented first.
         let mut rest = s;
         while !rest.is_empty() {
             let end = rest.find(is_break).unwrap_or(rest.len());
             if end > 0 {
-                if breaks {
-                    self.write_indent();
-                }
+                self.write_indent();
                 self.write_str(&rest[..end]);
                 self.indention = false;
-                breaks = false;
             }
             let Some(c) = rest[end..].chars().next() else { break };
             if c == '\n' {
@@ -605,7 +602,6 @@ impl Emitter {
                 self.column = 0;
             }
             self.indention = true;
-            breaks = true;
             rest = &rest[end + c.len_utf8()..];
         }
     }
