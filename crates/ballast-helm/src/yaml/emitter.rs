@@ -265,6 +265,17 @@ impl Emitter {
         self.out.push('\n');
         self.column = 0;
     }
+    /// Writes a break character of the text as libyaml does (`\n` as a newline, the other
+    /// breaks as they are) and starts a new line.
+    fn write_break(&mut self, c: char) {
+        if c == '\n' {
+            self.put_break();
+        } else {
+            self.out.push(c);
+            self.column = 0;
+        }
+        self.indention = true;
+    }
     fn write_str(&mut self, s: &str) {
         self.out.push_str(s);
         self.column += s.chars().count();
@@ -474,13 +485,7 @@ impl Emitter {
                 if !breaks && c == '\n' {
                     self.put_break();
                 }
-                if c == '\n' {
-                    self.put_break();
-                } else {
-                    self.out.push(c);
-                    self.column = 0;
-                }
-                self.indention = true;
+                self.write_break(c);
                 breaks = true;
             } else {
                 if breaks {
@@ -595,13 +600,7 @@ impl Emitter {
                 self.indention = false;
             }
             let Some(c) = rest[end..].chars().next() else { break };
-            if c == '\n' {
-                self.put_break();
-            } else {
-                self.out.push(c);
-                self.column = 0;
-            }
-            self.indention = true;
+            self.write_break(c);
             rest = &rest[end + c.len_utf8()..];
         }
     }
