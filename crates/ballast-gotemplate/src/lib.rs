@@ -275,6 +275,15 @@ impl Templates {
     /// this one parses the texts before it (lexing is about two fifths of a parse); it stops
     /// at the first error. Should that thread fail to start, the texts are parsed here alone.
     pub fn parse_files(&mut self, files: Vec<(String, String)>) -> Result<(), (String, Error)> {
+        self.parse_files_with(files, || {})
+    }
+    /// [`Templates::parse_files`], with `lexer_start` run first on the lexer thread when there
+    /// is one (a caller that sets up each thread's heap, say).
+    pub fn parse_files_with(
+        &mut self,
+        files: Vec<(String, String)>,
+        lexer_start: impl FnOnce() + Send,
+    ) -> Result<(), (String, Error)> {
         let total: usize = files.iter().map(|(_, text)| text.len()).sum();
         if files.len() < 2 || total < LEX_AHEAD_BYTES {
             for (name, text) in files {
@@ -292,6 +301,7 @@ impl Templates {
                 .name("template-lex".into())
                 .spawn_scoped(scope, || {
                     let tx = tx;
+                    lexer_start();
                     while let Some((name, text)) = next() {
                         // The parse has stopped (an error) when nothing receives.
                         if tx.send((name, parse::Lexed::now(text))).is_err() {

@@ -423,3 +423,17 @@ fn files_lexed_ahead_fail_at_the_first_bad_file() {
         assert!(err.message.contains(&name), "{}", err.message);
     }
 }
+
+#[test]
+fn lexer_start_runs_on_the_lexer_thread_only_when_there_is_one() {
+    for (n, thread) in [(3, None), (200, Some("template-lex"))] {
+        let ran_on = std::sync::Mutex::new(None);
+        let mut t = set();
+        t.parse_files_with(many_files(n, &[]), || {
+            *ran_on.lock().unwrap() = Some(std::thread::current().name().map(str::to_string));
+        })
+        .unwrap();
+        let ran_on = ran_on.into_inner().unwrap();
+        assert_eq!(ran_on, thread.map(|name| Some(name.to_string())), "{n} files");
+    }
+}

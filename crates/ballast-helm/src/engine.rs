@@ -238,7 +238,8 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
             (name.clone(), src)
         })
         .collect();
-    set.parse_files(files)
+    let arena = crate::current_arena();
+    set.parse_files_with(files, move || crate::use_arena(arena))
         .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
     let mut rendered = BTreeMap::new();
     let started = std::time::Instant::now();

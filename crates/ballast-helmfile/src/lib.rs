@@ -270,55 +270,47 @@ pub struct Output {
     pub combined: String,
 }
 
-/// Stack of the thread a release renders on (deep template nesting recurses).
-const RENDER_STACK: usize = 256 << 20;
-
 /// Renders one release with the native Helm engine, as `helm template NAME CHART
 /// [--namespace NS] -f ... --set ... --include-crds` prints it.
 pub fn render_release(st: &State, r: &Release) -> Result<String, Error> {
     let chart = charts::chart_for(st, r)?;
     let input = release::helm_input(st, r)?;
     let (name, namespace) = (r.name.clone(), r.namespace.clone());
-    let handle = std::thread::Builder::new()
-        .name("helmfile-release".into())
-        .stack_size(RENDER_STACK)
-        .spawn(move || -> Result<String, String> {
-            use ballast_helm::values::{merge_maps, parse_values_doc, strvals};
-            let chart = ballast_helm::chart::load(&chart).map_err(|e| e.0)?;
-            chart.check_installable().map_err(|e| e.0)?;
-            let mut user = Value::empty_map();
-            for (file, src) in &input.values {
-                let doc = parse_values_doc(src).map_err(|e| format!("failed to parse {file}: {e}"))?;
-                user = merge_maps(&user, &doc);
-            }
-            for s in &input.set {
-                strvals::parse_into(s, &user, strvals::Reader::Typed)
-                    .map_err(|e| format!("failed parsing --set data: {e}"))?;
-            }
-            for s in &input.set_string {
-                strvals::parse_into(s, &user, strvals::Reader::String)
-                    .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
-            }
-            let read = |p: &str| -> Result<Value, String> { tmpl::read_limited(Path::new(p)).map(Value::from) };
-            for s in &input.set_file {
-                strvals::parse_into(s, &user, strvals::Reader::File(&read))
-                    .map_err(|e| format!("failed parsing --set-file data: {e}"))?;
-            }
-            let opts = ballast_helm::TemplateOptions {
-                release_name: name,
-                namespace,
-                include_crds: true,
-                kube_version: input.kube_version.clone(),
-                api_versions: input.api_versions.clone(),
-                ..Default::default()
-            };
-            ballast_helm::template_loaded(chart, &user, &opts).map_err(|e| e.0)
-        })
-        .map_err(|e| Error(format!("cannot start the render: {e}")))?;
-    let out = handle
-        .join()
-        .unwrap_or_else(|_| Err("the render failed unexpectedly".into()));
-    out.map_err(|e| Error(format!("in {}: release \"{}\": {e}", st.file.display(), r.name)))
+    // On Helm's render thread (a large stack for deep template nesting).
+    let render = move || -> Result<String, String> {
+        use ballast_helm::values::{merge_maps, parse_values_doc, strvals};
+        let chart = ballast_helm::chart::load(&chart).map_err(|e| e.0)?;
+        chart.check_installable().map_err(|e| e.0)?;
+        let mut user = Value::empty_map();
+        for (file, src) in &input.values {
+            let doc = parse_values_doc(src).map_err(|e| format!("failed to parse {file}: {e}"))?;
+            user = merge_maps(&user, &doc);
+        }
+        for s in &input.set {
+            strvals::parse_into(s, &user, strvals::Reader::Typed)
+                .map_err(|e| format!("failed parsing --set data: {e}"))?;
+        }
+        for s in &input.set_string {
+            strvals::parse_into(s, &user, strvals::Reader::String)
+                .map_err(|e| format!("failed parsing --set-string data: {e}"))?;
+        }
+        let read = |p: &str| -> Result<Value, String> { tmpl::read_limited(Path::new(p)).map(Value::from) };
+        for s in &input.set_file {
+            strvals::parse_into(s, &user, strvals::Reader::File(&read))
+                .map_err(|e| format!("failed parsing --set-file data: {e}"))?;
+        }
+        let opts = ballast_helm::TemplateOptions {
+            release_name: name,
+            namespace,
+            include_crds: true,
+            kube_version: input.kube_version.clone(),
+            api_versions: input.api_versions.clone(),
+            ..Default::default()
+        };
+        ballast_helm::template_loaded(chart, &user, &opts).map_err(|e| e.0)
+    };
+    ballast_helm::on_render_thread(move || render().map_err(ballast_helm::Error))
+        .map_err(|e| Error(format!("in {}: release \"{}\": {}", st.file.display(), r.name, e.0)))
 }
 
 /// What a cluster action (`diff`, `apply`) needs of one release, checked before anything
