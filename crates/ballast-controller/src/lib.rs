@@ -448,7 +448,8 @@ fn helm_controllers(
         .for_each(|_| futures::future::ready(()));
     let chart_changes =
         changed_only(for_charts, asks_for_reconcile).filter_map(|c| futures::future::ready(c.ok().map(Arc::new)));
-    let chart_controller = Controller::for_shared_stream(chart_changes, store.clone()).with_config(config.clone());
+    let chart_controller =
+        unthrottled(Controller::for_shared_stream(chart_changes, store.clone())).with_config(config.clone());
     let git_sources = watched(
         api::<GitRepository>(&client, ns),
         health,
@@ -661,13 +662,13 @@ fn argo_controllers(
     let drift = drift::DriftWatch::with_selector(ctx.cluster.clone(), trigger, health.clone(), application::APP_LABEL);
     let _ = ctx.argo.set(application::ArgoParts { drift });
     let apps = store.clone();
-    let mut controller = Controller::for_stream(
+    let mut controller = unthrottled(Controller::for_stream(
         watched(api, health, "Application")
             .reflect(writer)
             .applied_objects()
             .predicate_filter(application::asks_for_reconcile, Default::default()),
         store,
-    );
+    ));
     // A changed AppProject (restrictions, sync windows) concerns the Applications using it.
     if serves(ctx, ballast_api::argo::ARGO_API_VERSION, "AppProject") {
         let projects: Api<ballast_api::argo::AppProject> = match &options.watch_namespace {
@@ -819,14 +820,44 @@ where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
     let (store, writer) = reflector::store();
-    Controller::for_stream(
+    unthrottled(Controller::for_stream(
         watched(api, health, what)
             .reflect(writer)
             .applied_objects()
             .predicate_filter(changed, Default::default()),
         store,
-    )
+    ))
     .with_config(config.clone())
+}
+
+/// The backoff of a controller's merged trigger stream (its own watch and the watches that
+/// trigger it): none, so that one watch's failures never hold back another's events. Each watch
+/// backs off on its own ([`watched`], client-go's schedule); kube-runtime's default would also
+/// pause the whole merged stream after any of them failed (0.8 s, doubling up to 30 s): a watch
+/// of a kind the cluster refuses (not served, not allowed, a proxy in the way) would delay every
+/// change of the controller's own objects, and the first report of the controller's own watch
+/// failing, by up to that long.
+#[derive(Clone, Copy, Debug, Default)]
+pub(crate) struct NoTriggerBackoff;
+
+impl Iterator for NoTriggerBackoff {
+    type Item = Duration;
+    /// Always a zero pause: the merged stream is read again at once (never "given up").
+    fn next(&mut self) -> Option<Duration> {
+        Some(Duration::ZERO)
+    }
+}
+
+impl kube::runtime::utils::Backoff for NoTriggerBackoff {
+    fn reset(&mut self) {}
+}
+
+/// `controller` with [`NoTriggerBackoff`]: every controller is built through this.
+pub(crate) fn unthrottled<K>(controller: Controller<K>) -> Controller<K>
+where
+    K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
+{
+    controller.trigger_backoff(NoTriggerBackoff)
 }
 
 /// Events a shared watch cache buffers for its slowest subscriber.
@@ -1014,4 +1045,60 @@ fn tokio_stream<T: Send + 'static>(
     mut rx: tokio::sync::mpsc::UnboundedReceiver<T>,
 ) -> impl futures::Stream<Item = T> + Send + 'static {
     futures::stream::poll_fn(move |cx| rx.poll_recv(cx))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use k8s_openapi::api::core::v1::ConfigMap;
+
+    /// Another watch failing over and over does not hold back the controller's own events: the
+    /// object arrives 10 ms (of the test's virtual clock) after the errors start and is
+    /// reconciled then, not after kube-runtime's trigger backoff (0.8 s and more).
+    #[tokio::test(start_paused = true)]
+    async fn a_failing_watch_does_not_delay_the_controllers_own_events() {
+        let (store, mut writer) = reflector::store::<ConfigMap>();
+        writer.apply_watcher_event(&watcher::Event::InitDone);
+        let object = ConfigMap {
+            metadata: kube::api::ObjectMeta {
+                name: Some("own".into()),
+                namespace: Some("ns".into()),
+                ..Default::default()
+            },
+            ..Default::default()
+        };
+        let own = futures::stream::once(async move {
+            tokio::time::sleep(Duration::from_millis(10)).await;
+            Ok::<_, watcher::Error>(watcher::Event::Apply(object))
+        })
+        .chain(futures::stream::pending())
+        .reflect(writer)
+        .applied_objects();
+        let failing = futures::stream::iter((0..20).map(|_| Err::<ConfigMap, _>(watcher::Error::NoResourceVersion)))
+            .chain(futures::stream::pending());
+        let (tx, mut rx) = tokio::sync::mpsc::unbounded_channel();
+        let started = tokio::time::Instant::now();
+        let controller = unthrottled(Controller::for_stream(own, store))
+            .watches_stream(failing, |_: ConfigMap| None::<KubeRef<ConfigMap>>)
+            .run(
+                move |cm: Arc<ConfigMap>, _: Arc<()>| {
+                    let _ = tx.send((cm.name_any(), started.elapsed()));
+                    futures::future::ready(Ok::<_, std::io::Error>(Action::await_change()))
+                },
+                |_, _, _| Action::await_change(),
+                Arc::new(()),
+            );
+        tokio::spawn(controller.for_each(|_| futures::future::ready(())));
+        // The clock is virtual: a minute passes at once when nothing else can happen.
+        let (name, after) = tokio::time::timeout(Duration::from_secs(60), rx.recv())
+            .await
+            .ok()
+            .flatten()
+            .expect("the controller's own object is reconciled within a minute");
+        assert_eq!(name, "own");
+        assert!(
+            after < Duration::from_millis(200),
+            "reconciled {after:?} after the errors started: the failing watch held the stream back"
+        );
+    }
 }
