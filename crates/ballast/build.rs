@@ -12,8 +12,9 @@
 //! The price is that the executable's own code and data load at the same address each run
 //! (libraries, stack, heap and thread stacks are still randomised), as they do for the Go
 //! tools Ballast stands beside. The container image's binary (`scripts/build-image`, the
-//! `x86_64-unknown-linux-musl` target, a static-pie) is not built here and keeps full
-//! address-space randomisation for the controller as clusters run it.
+//! `x86_64-unknown-linux-musl` target) is not linked this way (the setting is for the `gnu`
+//! target only): a static-pie, it keeps full address-space randomisation for the controller as
+//! clusters run it.
 
 fn main() {
     println!("cargo::rerun-if-changed=build.rs");

@@ -837,8 +837,8 @@ where
 /// of a kind the cluster refuses (not served, not allowed, a proxy in the way) would delay every
 /// change of the controller's own objects, and the first report of the controller's own watch
 /// failing, by up to that long.
-#[derive(Clone, Copy, Debug, Default)]
-pub(crate) struct NoTriggerBackoff;
+#[derive(Clone, Copy, Debug)]
+struct NoTriggerBackoff;
 
 impl Iterator for NoTriggerBackoff {
     type Item = Duration;
@@ -853,7 +853,7 @@ impl kube::runtime::utils::Backoff for NoTriggerBackoff {
 }
 
 /// `controller` with [`NoTriggerBackoff`]: every controller is built through this.
-pub(crate) fn unthrottled<K>(controller: Controller<K>) -> Controller<K>
+fn unthrottled<K>(controller: Controller<K>) -> Controller<K>
 where
     K: kube::Resource<DynamicType = ()> + Clone + serde::de::DeserializeOwned + std::fmt::Debug + Send + Sync + 'static,
 {
