@@ -560,9 +560,16 @@ impl<'a> Exec<'a> {
                     .0)
             }
             Arg::Chain(..) => Ok(self.eval_chain(dot, first, &cmd.args, fin)?.0),
-            Arg::Ident(pos, name, callee) => {
-                self.eval_function(dot, At(*pos, first), name, callee, cmd, cmd.pos, &cmd.args, fin)
-            }
+            Arg::Ident(pos, ident) => self.eval_function(
+                dot,
+                At(*pos, first),
+                &ident.name,
+                &ident.callee,
+                cmd,
+                cmd.pos,
+                &cmd.args,
+                fin,
+            ),
             Arg::Pipe(p) => {
                 if cmd.args.len() > 1 || fin.is_some() {
                     let _ = pipe;
@@ -588,7 +595,7 @@ impl<'a> Exec<'a> {
                     Arg::Dot(_) => Ok(dot.clone()),
                     Arg::Nil(p) => Err(self.error_at(At(*p, first), "nil is not a command".into(), None)),
                     Arg::Number(p, n) => self.constant(At(*p, first), n),
-                    Arg::String(_, _, v) => Ok(v.clone()),
+                    Arg::String(_, c) => Ok(c.value.clone()),
                     _ => Err(self.error_at(
                         At(first.pos(), first),
                         format!("can't evaluate command {}", crate::fmt::quote(&first.go_string())),
@@ -607,10 +614,11 @@ impl<'a> Exec<'a> {
     }
 
     fn eval_chain(&mut self, dot: &Value, node: &Arg, args: &[Arg], fin: Option<Value>) -> R<(Value, bool)> {
-        let Arg::Chain(pos, inner, fields) = node else {
+        let Arg::Chain(pos, chain) = node else {
             return Ok((Value::Nil, false));
         };
-        if let Arg::Nil(_) = **inner {
+        let (inner, fields) = (&chain.node, &chain.fields);
+        if let Arg::Nil(_) = inner {
             return Err(self.error_at(
                 At(*pos, node),
                 format!("indirection through explicit nil in {}", node.go_string()),
@@ -1029,14 +1037,14 @@ impl<'a> Exec<'a> {
             }
             Arg::Variable(..) => self.eval_variable(dot, arg, &[], None),
             Arg::Pipe(p) => Ok((self.eval_pipeline(dot, p)?, false)),
-            Arg::Ident(pos, name, callee) => Ok((
-                self.eval_function(dot, At(*pos, arg), name, callee, arg, *pos, &[], None)?,
+            Arg::Ident(pos, ident) => Ok((
+                self.eval_function(dot, At(*pos, arg), &ident.name, &ident.callee, arg, *pos, &[], None)?,
                 false,
             )),
             Arg::Chain(..) => self.eval_chain(dot, arg, &[], None),
             Arg::Bool(_, b) => Ok((Value::Bool(*b), false)),
             Arg::Number(p, n) => Ok((self.constant(At(*p, arg), n)?, false)),
-            Arg::String(_, _, v) => Ok((v.clone(), false)),
+            Arg::String(_, c) => Ok((c.value.clone(), false)),
         }
     }
 

@@ -40,8 +40,7 @@ impl Source {
     }
 }
 
-/// Text of a template (literal text, a quoted string constant): a range of its shared
-/// source (no copy of its own).
+/// Literal text of a template: a range of its shared source (no copy of its own).
 pub(crate) struct Text {
     source: Rc<Source>,
     start: usize,
@@ -102,18 +101,42 @@ pub(crate) enum Callee {
     Func(Func),
 }
 
-/// An operand.
+/// An operand. Its payloads are at most two words (shared constants behind `Rc`, the rare
+/// chain boxed), so that an operand is 32 bytes: the parser moves each one twice (onto its
+/// stack of operands, then into its command).
 pub(crate) enum Arg {
     Dot(usize),
     Nil(usize),
     Bool(usize, bool),
     Number(usize, Rc<Number>),
-    String(usize, Text, Value),
+    String(usize, Rc<StrConst>),
     Field(usize, Names),
     Variable(usize, Names),
-    Ident(usize, Rc<str>, Callee),
+    Ident(usize, Rc<Ident>),
     Pipe(Box<Pipe>),
-    Chain(usize, Box<Arg>, Names),
+    Chain(usize, Box<Chain>),
+}
+
+// The size the parser's moves are tuned for (see [`Arg`]).
+const _: () = assert!(std::mem::size_of::<Arg>() <= 32);
+
+/// A function name as a template spells it, with what it resolved to when parsed (shared by
+/// every call of that name in a set; a set's functions do not change).
+pub(crate) struct Ident {
+    pub name: Rc<str>,
+    pub callee: Callee,
+}
+
+/// A string constant: its spelling (quoted, as error messages print it) and its value.
+pub(crate) struct StrConst {
+    pub quoted: Box<str>,
+    pub value: Value,
+}
+
+/// Fields read from the result of a term that is not a field or variable: `(pipeline).a.b`.
+pub(crate) struct Chain {
+    pub node: Arg,
+    pub fields: Names,
 }
 
 /// A chain of field or variable names (`.Values.image.tag`, `$x.a`), shared by every node that
@@ -127,7 +150,9 @@ pub(crate) type Names = Rc<[Rc<str>]>;
 pub(crate) struct Interner {
     names: std::collections::HashSet<Rc<str>, FastHash>,
     chains: HashMap<Box<str>, Names, FastHash>,
-    strings: HashMap<Box<str>, Value, FastHash>,
+    strings: HashMap<Box<str>, Rc<StrConst>, FastHash>,
+    /// Identifiers (function names) with what each resolved to.
+    idents: HashMap<Box<str>, Rc<Ident>, FastHash>,
     /// Number constants by their spelling (`4` of `nindent 4` is in most templates).
     numbers: HashMap<Box<str>, Rc<Number>, FastHash>,
     /// The lexer's item buffer, reused by each parse (its pages are touched once per set).
@@ -166,6 +191,7 @@ impl Clone for Interner {
             names: self.names.clone(),
             chains: self.chains.clone(),
             strings: self.strings.clone(),
+            idents: self.idents.clone(),
             numbers: self.numbers.clone(),
             items: Vec::new(),
             files: self.files.clone(),
@@ -199,11 +225,11 @@ impl Arg {
             | Arg::Nil(p)
             | Arg::Bool(p, _)
             | Arg::Number(p, _)
-            | Arg::String(p, _, _)
+            | Arg::String(p, _)
             | Arg::Field(p, _)
             | Arg::Variable(p, _)
-            | Arg::Ident(p, _, _)
-            | Arg::Chain(p, _, _) => *p,
+            | Arg::Ident(p, _)
+            | Arg::Chain(p, _) => *p,
             Arg::Pipe(p) => p.pos,
         }
     }
@@ -226,7 +252,7 @@ impl GoString for Arg {
             Arg::Nil(_) => out.push_str("nil"),
             Arg::Bool(_, b) => out.push_str(if *b { "true" } else { "false" }),
             Arg::Number(_, n) => out.push_str(&n.text),
-            Arg::String(_, quoted, _) => out.push_str(quoted),
+            Arg::String(_, c) => out.push_str(&c.quoted),
             Arg::Field(_, f) => {
                 for x in f.iter() {
                     out.push('.');
@@ -241,10 +267,11 @@ impl GoString for Arg {
                     out.push_str(x);
                 }
             }
-            Arg::Ident(_, name, _) => out.push_str(name),
+            Arg::Ident(_, ident) => out.push_str(&ident.name),
             Arg::Pipe(p) => p.write_go(out),
-            Arg::Chain(_, node, fields) => {
-                if let Arg::Pipe(p) = &**node {
+            Arg::Chain(_, chain) => {
+                let Chain { node, fields } = &**chain;
+                if let Arg::Pipe(p) = node {
                     out.push('(');
                     p.write_go(out);
                     out.push(')');
@@ -377,11 +404,11 @@ fn find_in_pipe(p: &Pipe, pos: usize, kind: AtKind) -> Option<String> {
 fn find_in_arg(a: &Arg, pos: usize, kind: AtKind) -> Option<String> {
     match a {
         Arg::Pipe(p) => find_in_pipe(p, pos, kind),
-        Arg::Chain(p, inner, _) => {
+        Arg::Chain(p, chain) => {
             if kind == AtKind::Arg && *p == pos {
                 return Some(a.go_string());
             }
-            find_in_arg(inner, pos, kind)
+            find_in_arg(&chain.node, pos, kind)
         }
         _ => (kind == AtKind::Arg && a.pos() == pos).then(|| a.go_string()),
     }
@@ -989,7 +1016,7 @@ impl<'s> Parser<'_, 's> {
                 other => {
                     let source = self.source.clone();
                     let fields = self.intern_chain(source.text.get(pos..end).unwrap_or_default());
-                    Arg::Chain(pos, Box::new(other), fields)
+                    Arg::Chain(pos, Box::new(Chain { node: other, fields }))
                 }
             }));
         }
@@ -1001,6 +1028,9 @@ impl<'s> Parser<'_, 's> {
         let (pos, val) = (t.pos(), t.val(self.text));
         Ok(Some(match t.typ {
             Tok::Identifier => {
+                if let Some(ident) = self.interner.idents.get(val) {
+                    return Ok(Some(Arg::Ident(pos, ident.clone())));
+                }
                 let callee = match self.funcs.get(val) {
                     Some(f) => Callee::Func(f.clone()),
                     None => match Builtin::from_name(val) {
@@ -1008,7 +1038,12 @@ impl<'s> Parser<'_, 's> {
                         None => return Err(format!("function {} not defined", crate::fmt::quote(val))),
                     },
                 };
-                Arg::Ident(pos, self.intern(val), callee)
+                let ident = Rc::new(Ident {
+                    name: self.intern(val),
+                    callee,
+                });
+                self.interner.idents.insert(val.into(), ident.clone());
+                Arg::Ident(pos, ident)
             }
             Tok::Dot => Arg::Dot(pos),
             Tok::Nil => Arg::Nil(pos),
@@ -1034,20 +1069,18 @@ impl<'s> Parser<'_, 's> {
             }
             Tok::LeftParen => Arg::Pipe(Box::new(self.pipeline("parenthesized pipeline", Tok::RightParen)?)),
             Tok::String | Tok::RawString => {
-                let value = match self.interner.strings.get(val) {
-                    Some(v) => v.clone(),
+                let constant = match self.interner.strings.get(val) {
+                    Some(c) => c.clone(),
                     None => {
-                        let v = Value::from(unquote(val)?);
-                        self.interner.strings.insert(val.into(), v.clone());
-                        v
+                        let c = Rc::new(StrConst {
+                            quoted: val.into(),
+                            value: Value::from(unquote(val)?),
+                        });
+                        self.interner.strings.insert(val.into(), c.clone());
+                        c
                     }
                 };
-                let quoted = Text {
-                    source: self.source.clone(),
-                    start: pos,
-                    end: t.end(),
-                };
-                Arg::String(pos, quoted, value)
+                Arg::String(pos, constant)
             }
             _ => {
                 self.backup();
