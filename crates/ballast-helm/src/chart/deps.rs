@@ -78,7 +78,12 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str, depth: usize) -> Result
     for req in &mut c.metadata.dependencies {
         req.enabled = true;
     }
-    let cvals = coalesce_values(c, v, false)?;
+    // Helm coalesces the whole tree here; when only the `tags` table can be read from it (no
+    // conditions, no subchart with dependencies of its own), that table alone is computed.
+    let cvals = match tags_only(c, v) {
+        Some(tags) => tags,
+        None => coalesce_values(c, v, false)?,
+    };
     process_tags(&mut c.metadata.dependencies, &cvals);
     process_conditions(&mut c.metadata.dependencies, &cvals, path);
     let removed: Vec<String> = c
@@ -95,6 +100,57 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str, depth: usize) -> Result
         process_enabled(sub, &cvals, &subpath, depth + 1)?;
     }
     Ok(())
+}
+
+/// What [`process_tags`] and [`process_conditions`] read of `coalesce_values(c, v, false)`
+/// when that is only its `tags` table: `{tags: ...}` coalesced as the whole tree would have it.
+/// `None` (coalesce the whole tree) when a dependency has a condition, a subchart has
+/// subcharts or dependencies of its own (the recursion reads the tree), a subchart is named
+/// `tags`, or a subchart's key would not hold a map (the whole coalesce reports that error).
+fn tags_only(c: &Chart, v: &Value) -> Option<Value> {
+    if c.metadata
+        .dependencies
+        .iter()
+        .any(|r| r.condition.split(',').any(|p| !p.trim().is_empty()))
+        || c.dependencies
+            .iter()
+            .any(|d| !d.dependencies.is_empty() || !d.metadata.dependencies.is_empty() || d.metadata.name == "tags")
+    {
+        return None;
+    }
+    let get = |v: &Value, key: &str| match v {
+        Value::Map(m) => m.borrow().get(key).cloned(),
+        _ => None,
+    };
+    for d in &c.dependencies {
+        let name = &d.metadata.name;
+        // Absent or a map once the chart's defaults are in (a user null deletes a default).
+        let ok = matches!(
+            (get(v, name), get(&c.values, name)),
+            (None, None | Some(Value::Map(_))) | (Some(Value::Nil), Some(_)) | (Some(Value::Map(_)), _)
+        );
+        if !ok {
+            return None;
+        }
+    }
+    // `coalesce_chart_values` for one key that names no subchart.
+    let tags = match (get(v, "tags"), get(&c.values, "tags")) {
+        (None, defaults) => defaults,
+        (Some(Value::Nil), Some(_)) => None,
+        (Some(Value::Map(user)), Some(Value::Map(defaults))) => {
+            let Value::Map(out) = Value::Map(user).deep_copy() else {
+                return None;
+            };
+            coalesce_tables(&out, &defaults, false);
+            Some(Value::Map(out))
+        }
+        (Some(user), _) => Some(user),
+    };
+    let mut m = ballast_gotemplate::value::Map::new();
+    if let Some(t) = tags {
+        m.insert("tags".to_string(), t);
+    }
+    Some(Value::map(m))
 }
 
 /// `tags`: a dependency is disabled when none of its tags is true and one is false.
@@ -185,11 +241,12 @@ fn process_import_values(c: &mut Chart, depth: usize) -> Result<(), Error> {
         }
         r.import_values = out;
     }
-    let merged = cvals.deep_copy();
-    if let (Value::Map(dst), Value::Map(src)) = (&merged, &b) {
+    // `cvals` is this function's own copy (coalescing copies the user values and every
+    // chart's defaults): the imports are merged into it in place.
+    if let (Value::Map(dst), Value::Map(src)) = (&cvals, &b) {
         coalesce_tables(dst, src, true);
     }
-    c.values = merged;
+    c.values = cvals;
     Ok(())
 }
 
@@ -200,4 +257,79 @@ fn merge_tables(dst: &Value, src: &Value) -> Value {
         coalesce_tables(d, s, true);
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::values::tests::j;
+
+    fn chart(name: &str, values: &str, deps: Vec<Chart>) -> Chart {
+        let mut c = Chart::default();
+        c.metadata.name = name.into();
+        c.values = crate::yaml::parse_values(values).unwrap();
+        c.metadata.dependencies = deps
+            .iter()
+            .map(|d| Dependency {
+                name: d.metadata.name.clone(),
+                tags: vec!["t1".into(), "t2".into()],
+                ..Dependency::default()
+            })
+            .collect();
+        c.dependencies = deps;
+        c
+    }
+
+    /// The `tags` table [`tags_only`] computes is the one the whole coalesce holds, and it
+    /// declines every case where the whole coalesce fails.
+    #[test]
+    fn tags_only_reads_what_the_whole_coalesce_holds() {
+        let defaults = [
+            "{}",
+            "tags: {t1: false, t2: true}",
+            "tags: {t1: true, nested: {a: 1}}",
+            "tags: ~",
+            "tags: 5",
+            "tags: {t1: false}\nsub: {x: 1}",
+            "sub: 3",
+            "sub: ~",
+        ];
+        let users = [
+            "{}",
+            "tags: {t1: true}",
+            "tags: {t1: ~, t2: false}",
+            "tags: ~",
+            "tags: [a]",
+            "tags: {nested: ~}",
+            "sub: ~",
+            "sub: 1",
+            "sub: {y: 2}\ntags: {t2: false}",
+        ];
+        let mut compared = 0;
+        for d in defaults {
+            for u in users {
+                let c = chart("top", d, vec![chart("sub", "z: 1", vec![])]);
+                let user = crate::yaml::parse_values(u).unwrap();
+                let full = coalesce_values(&c, &user, false);
+                match (tags_only(&c, &user), full) {
+                    (Some(quick), Ok(full)) => {
+                        let tags = |v: &Value| table(v, "tags").map(|t| j(&t));
+                        assert_eq!(tags(&quick), tags(&full), "defaults {d:?}, user {u:?}");
+                        compared += 1;
+                    }
+                    (Some(_), Err(e)) => {
+                        panic!("defaults {d:?}, user {u:?}: took the quick path, whole coalesce fails: {e}")
+                    }
+                    (None, _) => {}
+                }
+            }
+        }
+        assert!(compared > 40, "only {compared} cases compared");
+        // A condition, or a subchart with dependencies, needs the whole tree.
+        let mut c = chart("top", "{}", vec![chart("sub", "{}", vec![])]);
+        c.metadata.dependencies[0].condition = "sub.enabled".into();
+        assert!(tags_only(&c, &Value::empty_map()).is_none());
+        let c = chart("top", "{}", vec![chart("sub", "{}", vec![chart("leaf", "{}", vec![])])]);
+        assert!(tags_only(&c, &Value::empty_map()).is_none());
+    }
 }
