@@ -137,12 +137,12 @@ fn tags_only(c: &Chart, v: &Value) -> Option<Value> {
     let tags = match (get(v, "tags"), get(&c.values, "tags")) {
         (None, defaults) => defaults,
         (Some(Value::Nil), Some(_)) => None,
-        (Some(Value::Map(user)), Some(Value::Map(defaults))) => {
-            let Value::Map(out) = Value::Map(user).deep_copy() else {
-                return None;
-            };
-            coalesce_tables(&out, &defaults, false);
-            Some(Value::Map(out))
+        (Some(user @ Value::Map(_)), Some(Value::Map(defaults))) => {
+            let out = user.deep_copy();
+            if let Value::Map(m) = &out {
+                coalesce_tables(m, &defaults, false);
+            }
+            Some(out)
         }
         (Some(user), _) => Some(user),
     };
