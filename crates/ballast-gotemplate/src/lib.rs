@@ -18,6 +18,7 @@
 //!
 //! Errors carry Go's full text in [`Error::message`] and its parts in [`ErrorInfo`].
 
+mod ahead;
 mod builtins;
 
 /// The address of a local: how deep the current thread's stack is, for stack budgets.
@@ -33,6 +34,7 @@ mod lex;
 mod parse;
 pub mod value;
 
+pub use ahead::{LexAhead, Source};
 pub use fmt::sprintf;
 pub use func::{Args, Arity, Env, Func, FuncMap};
 pub use value::{Map, Object, Value};
@@ -319,6 +321,23 @@ impl Templates {
             }
             Ok(())
         })
+    }
+    /// [`Templates::parse_owned`] of the text under `key` in `ahead` as `name`: from its items
+    /// if the thread lexed it (waiting if it is lexing it now), else from its source, else (a
+    /// key never given or already taken) from `text()`. The same set and errors as
+    /// `parse_owned(name, text())`.
+    pub fn parse_ahead<K: Eq + std::hash::Hash + Clone + Send + 'static>(
+        &mut self,
+        name: &str,
+        key: &K,
+        ahead: &LexAhead<K>,
+        text: impl FnOnce() -> String,
+    ) -> Result<(), Error> {
+        match ahead.take(key) {
+            ahead::Taken::Lexed(lexed) => self.parse_lexed(name, lexed),
+            ahead::Taken::Source(source) => self.parse_owned(name, source()),
+            ahead::Taken::Missing => self.parse_owned(name, text()),
+        }
     }
     /// True if the set holds a template of that name.
     pub fn has(&self, name: &str) -> bool {

@@ -437,3 +437,126 @@ fn lexer_start_runs_on_the_lexer_thread_only_when_there_is_one() {
         assert_eq!(ran_on, thread.map(|name| Some(name.to_string())), "{n} files");
     }
 }
+
+/// A [`LexAhead`] of `files`, keyed by index, queued in `queued` order (indexes; an index
+/// given twice is queued once), with `start` run first on its thread.
+fn lex_ahead_of(
+    files: &[(String, String)],
+    queued: &[usize],
+    start: impl FnOnce() + Send + 'static,
+) -> ballast_gotemplate::LexAhead<usize> {
+    let texts = queued
+        .iter()
+        .map(|&i| {
+            let text = files[i].1.clone();
+            let source: ballast_gotemplate::Source = Box::new(move || text);
+            (i, source)
+        })
+        .collect();
+    ballast_gotemplate::LexAhead::start(texts, start, || {})
+}
+
+#[test]
+fn files_parsed_from_a_lex_ahead_parse_as_one_by_one() {
+    let files = many_files(120, &[]);
+    let n = files.len();
+    // Queued in the parse order, in reverse, partly, with a key twice; some texts dropped
+    // before the parse (as a disabled subchart's), some never given.
+    let forward: Vec<usize> = (0..n).collect();
+    let reverse: Vec<usize> = (0..n).rev().collect();
+    let partial: Vec<usize> = (0..n).filter(|i| i % 3 != 1).chain([4, 4, 10]).collect();
+    for (case, queued) in [("forward", forward), ("reverse", reverse), ("partial", partial)] {
+        // The thread waits until the parse has begun, so that the parse meets texts lexed,
+        // being lexed and not yet reached.
+        let (go, wait) = std::sync::mpsc::channel::<()>();
+        let ahead = lex_ahead_of(&files, &queued, move || {
+            let _ = wait.recv();
+        });
+        ahead.retain(|k| k % 11 != 5);
+        let mut from_ahead = set();
+        for (i, (name, text)) in files.iter().enumerate() {
+            if i == n / 3 {
+                let _ = go.send(());
+            }
+            from_ahead.parse_ahead(name, &i, &ahead, || text.clone()).unwrap();
+        }
+        let mut one_by_one = set();
+        for (name, text) in files.clone() {
+            one_by_one.parse_owned(&name, text).unwrap();
+        }
+        let (a, b) = (run_all(&from_ahead), run_all(&one_by_one));
+        assert!(a.len() > n, "{case}: {} templates", a.len());
+        assert_eq!(a, b, "{case}");
+        for (name, _) in &a {
+            assert_eq!(from_ahead.canonical(name), one_by_one.canonical(name), "{case}: {name}");
+        }
+    }
+}
+
+#[test]
+fn a_parse_from_a_lex_ahead_fails_as_one_by_one() {
+    // A lex error (an unclosed action), a parse error, a bad function, a bad comment.
+    for bad in [
+        "{{ .V ",
+        "{{ if }}",
+        "{{ nosuchfunction . }}",
+        "{{/* unclosed comment }}",
+    ] {
+        let files = many_files(60, &[(37, bad)]);
+        let queued: Vec<usize> = (0..files.len()).collect();
+        let ahead = lex_ahead_of(&files, &queued, || {});
+        let mut t = set();
+        let err = files
+            .iter()
+            .enumerate()
+            .find_map(|(i, (name, text))| t.parse_ahead(name, &i, &ahead, || text.clone()).err())
+            .expect("an error");
+        let mut one_by_one = set();
+        let expected = files
+            .into_iter()
+            .find_map(|(name, text)| one_by_one.parse_owned(&name, text).err())
+            .expect("an error");
+        assert_eq!(err, expected, "{bad}");
+        assert!(err.message.contains("f037.yaml"), "{}", err.message);
+    }
+}
+
+#[test]
+fn a_lex_ahead_dropped_makes_no_more_texts() {
+    // Each source holds a sender and says when it is called; the thread waits in its start
+    // until the set of texts is dropped.
+    let (called_tx, called) = std::sync::mpsc::channel::<usize>();
+    let texts = (0..50)
+        .map(|i| {
+            let tx = called_tx.clone();
+            let source: ballast_gotemplate::Source = Box::new(move || {
+                let _ = tx.send(i);
+                format!("text {i}")
+            });
+            (i, source)
+        })
+        .collect();
+    drop(called_tx);
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let (then_tx, then_ran) = std::sync::mpsc::channel::<()>();
+    let ahead = ballast_gotemplate::LexAhead::start(
+        texts,
+        move || {
+            let _ = wait.recv();
+        },
+        move || {
+            let _ = then_tx.send(());
+        },
+    );
+    drop(ahead);
+    let _ = go.send(());
+    // Every sender is gone (the sources were dropped, none called) once the queue is emptied.
+    match called.recv_timeout(std::time::Duration::from_secs(30)) {
+        Err(std::sync::mpsc::RecvTimeoutError::Disconnected) => {}
+        other => panic!("a text was made after the drop: {other:?}"),
+    }
+    // The thread went on to its further work.
+    then_ran
+        .recv_timeout(std::time::Duration::from_secs(30))
+        .expect("`then` ran after the queue was dropped");
+}

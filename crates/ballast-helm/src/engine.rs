@@ -17,7 +17,7 @@ use std::cell::RefCell;
 use std::collections::{BTreeMap, HashMap};
 use std::rc::Rc;
 
-use ballast_gotemplate::{Args, Arity, ErrorKind, Func, FuncMap, Limits, MissingKey, Templates, Value};
+use ballast_gotemplate::{Args, Arity, ErrorKind, Func, FuncMap, LexAhead, Limits, MissingKey, Templates, Value};
 
 use crate::Error;
 use crate::chart::Chart;
@@ -42,7 +42,8 @@ pub struct Context {
 }
 
 struct Renderable {
-    src: String,
+    /// The template's text, as read.
+    data: crate::chart::Blob,
     /// The chart's shared data map (`.`), given `Template` before each execution.
     scope: Value,
     base_path: String,
@@ -99,7 +100,7 @@ fn collect(
         out.insert(
             format!("{full_path}/{}", t.name),
             Renderable {
-                src: crate::chart::utf8_lossy(&t.data).into_owned(),
+                data: t.data.clone(),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
             },
@@ -209,11 +210,82 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
     );
 }
 
+/// Where a template's text is, for [`LexAhead`]: the address and length of its bytes. Equal
+/// keys are equal texts (the same bytes); an aliased copy of a chart shares its files' bytes
+/// with the original, so its templates share their keys.
+pub type TextKey = (usize, usize);
+
+fn text_key(data: &crate::chart::Blob) -> TextKey {
+    (data.as_ptr() as usize, data.len())
+}
+
+/// Starts lexing, on a second thread, every template [`render`] may parse from `chart` (a
+/// loaded chart, before its disabled subcharts are removed), in the order of the parse, when
+/// they hold [`ballast_gotemplate::LEX_AHEAD_BYTES`] or more; `None` for less (a thread costs
+/// about what it would save). The thread runs `first` before it lexes (other work a render
+/// needs soon that can run there) and `then` after. The caller coalesces values and checks
+/// the schema meanwhile, then gives it to [`render`].
+pub fn lex_ahead(
+    chart: &Chart,
+    first: impl FnOnce() + Send + 'static,
+    then: impl FnOnce() + Send + 'static,
+) -> Option<LexAhead<TextKey>> {
+    fn walk(chart: &Chart, full_path: &str, out: &mut Vec<(String, crate::chart::Blob)>) {
+        for dep in &chart.dependencies {
+            walk(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
+        }
+        for t in &chart.templates {
+            if is_library(chart) && !is_partial(&t.name) {
+                continue;
+            }
+            out.push((format!("{full_path}/{}", t.name), t.data.clone()));
+        }
+    }
+    let mut found = Vec::new();
+    walk(chart, &chart.metadata.name, &mut found);
+    let total: usize = found.iter().map(|(_, data)| data.len()).sum();
+    if found.len() < 2 || total < ballast_gotemplate::LEX_AHEAD_BYTES {
+        return None;
+    }
+    let mut by_name: HashMap<String, crate::chart::Blob> = found.into_iter().collect();
+    let texts = sort_templates(by_name.keys())
+        .into_iter()
+        .filter_map(|name| by_name.remove(&name))
+        .map(|data| {
+            let key = text_key(&data);
+            let source: ballast_gotemplate::Source = Box::new(move || crate::chart::utf8_lossy(&data).into_owned());
+            (key, source)
+        })
+        .collect();
+    let start = crate::helper_start();
+    let ahead = LexAhead::start(
+        texts,
+        move || {
+            start();
+            first();
+        },
+        then,
+    );
+    // The thread is queued on this one's CPU: let it run and move off now (see
+    // `helper_start`).
+    std::thread::yield_now();
+    Some(ahead)
+}
+
 /// Renders every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
 /// executed file's output by name, `NOTES.txt` files included. Bounded: each file by
-/// `ctx.limits`, and the whole chart by the same output size and time budget.
-pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
+/// `ctx.limits`, and the whole chart by the same output size and time budget. The texts are
+/// parsed from `ahead` ([`lex_ahead`] of the chart as loaded) where given, else lexed here
+/// (on a second thread for large charts, while the first parses): the same either way. Each
+/// executed file is also given to `on_file` (its name and output) as soon as it is executed.
+pub fn render(
+    chart: &Chart,
+    values: &Value,
+    ctx: &Context,
+    ahead: Option<&LexAhead<TextKey>>,
+    on_file: &mut dyn FnMut(&str, &str),
+) -> Result<BTreeMap<String, String>, Error> {
     let mut top = BTreeMap::new();
     top.insert("Values".to_string(), values.clone());
     let top = Value::map(top);
@@ -227,20 +299,25 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
     set.missing_key(MissingKey::Zero)
         .limits(ctx.limits.clone())
         .root_name(ROOT_NAME);
-    // The set keeps the texts (its trees point into them): moved, not copied.
-    let files = order
-        .iter()
-        .map(|name| {
-            let src = tpls
-                .get_mut(name)
-                .map(|r| std::mem::take(&mut r.src))
-                .unwrap_or_default();
-            (name.clone(), src)
-        })
-        .collect();
-    let arena = crate::current_arena();
-    set.parse_files_with(files, move || crate::use_arena(arena))
-        .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
+    let text = |r: &Renderable| crate::chart::utf8_lossy(&r.data).into_owned();
+    match ahead {
+        Some(ahead) => {
+            // The texts of charts found disabled since the lexing started are not lexed.
+            let wanted: std::collections::HashSet<TextKey> = tpls.values().map(|r| text_key(&r.data)).collect();
+            ahead.retain(|k| wanted.contains(k));
+            for name in &order {
+                let r = &tpls[name];
+                set.parse_ahead(name, &text_key(&r.data), ahead, || text(r))
+                    .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
+            }
+        }
+        None => {
+            let files = order.iter().map(|name| (name.clone(), text(&tpls[name]))).collect();
+            // No yield: the parse waits for the lexer's first text anyway.
+            set.parse_files_with(files, crate::helper_start())
+                .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
+        }
+    }
     let mut rendered = BTreeMap::new();
     let started = std::time::Instant::now();
     let mut total = 0usize;
@@ -274,6 +351,7 @@ pub fn render(chart: &Chart, values: &Value, ctx: &Context) -> Result<BTreeMap<S
         } else {
             out
         };
+        on_file(name, &out);
         rendered.insert(name.clone(), out);
     }
     crate::free_later((set, tpls));

@@ -135,6 +135,59 @@ pub(crate) fn use_arena(arena: Option<u32>) {
     }
 }
 
+/// What a helper thread of a render (the lexer, which goes on to read the output's
+/// documents) runs first: it allocates from the caller's arena ([`use_arena`]) and moves
+/// itself to another CPU than the caller's ([`move_off`]). The caller, having started the
+/// thread, yields once (`std::thread::yield_now`) so that it runs and moves at once.
+pub(crate) fn helper_start() -> impl FnOnce() + Send + 'static {
+    let arena = current_arena();
+    let caller_cpu = current_cpu();
+    move || {
+        use_arena(arena);
+        let _ = move_off(caller_cpu);
+    }
+}
+
+/// The CPU the calling thread runs on, where that can be asked.
+fn current_cpu() -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    return nix::sched::sched_getcpu().ok();
+    #[cfg(not(target_os = "linux"))]
+    None
+}
+
+/// Moves the calling thread to another CPU than `cpu` (when it may run on another), then
+/// lets it run anywhere again: it stays where it was moved until the scheduler moves it. A
+/// new thread is queued on its creator's CPU; where the kernel does not balance it to an idle
+/// CPU (seen on 2-CPU virtual machines: a thread started by a busy thread ran only when its
+/// creator stopped, 3 ms later, the other CPU idle), a helper would share its caller's CPU
+/// instead of working beside it. Blocking the caller until the helper has moved is no
+/// cure there: the caller's CPU halts, and waking it again took up to 2 ms. Returns the CPU
+/// it was moved to, `None` if it was not moved (no other CPU allowed, or no way to ask).
+fn move_off(cpu: Option<usize>) -> Option<usize> {
+    #[cfg(target_os = "linux")]
+    {
+        use nix::sched::{CpuSet, sched_getaffinity, sched_setaffinity};
+        let me = nix::unistd::Pid::from_raw(0);
+        let (Some(cpu), Ok(allowed)) = (cpu, sched_getaffinity(me)) else {
+            return None;
+        };
+        let mut others = allowed;
+        if others.unset(cpu).is_err() || !(0..CpuSet::count()).any(|c| others.is_set(c).unwrap_or(false)) {
+            return None;
+        }
+        sched_setaffinity(me, &others).ok()?;
+        let moved_to = current_cpu();
+        let _ = sched_setaffinity(me, &allowed);
+        moved_to
+    }
+    #[cfg(not(target_os = "linux"))]
+    {
+        let _ = cpu;
+        None
+    }
+}
+
 /// Renders the chart at `chart` (a directory or a `.tgz`) with the user values of
 /// `opts.values` and prints it exactly as `helm template` does. Runs on its own thread
 /// (a large stack for deep template nesting).
@@ -184,6 +237,11 @@ pub fn template_files(
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
+    // A chart large enough to lex ahead has its output split into documents and their heads
+    // read on the lexer's thread, once it has lexed, as the render executes each file.
+    let (documents, read_documents) = output::DocumentsAhead::new();
+    let ahead = work_ahead(&chart, opts.skip_schema_validation, read_documents);
+    let documents = ahead.as_ref().map(|_| documents);
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
     let (chart, values) = values::prepare(chart, user)?;
@@ -211,7 +269,12 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
             ..ballast_gotemplate::Limits::default()
         },
     };
-    let rendered = engine::render(&chart, &values, &ctx).map_err(render_err)?;
+    let rendered = engine::render(&chart, &values, &ctx, ahead.as_ref(), &mut |name, out| {
+        if let Some(d) = &documents {
+            d.add(name, out);
+        }
+    })
+    .map_err(render_err)?;
     let print = output::PrintOptions {
         include_crds: opts.include_crds,
         skip_tests: opts.skip_tests,
@@ -222,8 +285,15 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     if opts.include_crds {
         collect_crds(&chart, &chart.metadata.name, &mut crds);
     }
-    let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
-    let printed = output::print(&rendered, &crds, &print, &parse).map_err(|e| {
+    let sorted = match documents {
+        Some(documents) => documents.finish(&rendered),
+        None => {
+            let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
+            output::sort_manifests(rendered.iter().filter(|(p, _)| !p.ends_with("NOTES.txt")), &parse)
+        }
+    };
+    let printed = sorted.and_then(|(hooks, manifests)| output::print_sorted(&hooks, &manifests, &crds, &print));
+    let printed = printed.map_err(|e| {
         if e.0.starts_with("YAML parse error") {
             render_err(e)
         } else {
@@ -266,6 +336,22 @@ fn installable(chart: &Chart) -> Result<(), Error> {
     }
 }
 
+/// Starts, on a second thread, what a render of `chart` (just loaded) can do before its values
+/// are coalesced: its schemas read (unless `skip_schema`), then its templates lexed
+/// ([`engine::lex_ahead`]), then `then`; `None` for a chart too small to gain from it.
+fn work_ahead(
+    chart: &Chart,
+    skip_schema: bool,
+    then: impl FnOnce() + Send + 'static,
+) -> Option<ballast_gotemplate::LexAhead<engine::TextKey>> {
+    let schemas = if skip_schema {
+        Vec::new()
+    } else {
+        schema::documents(chart)
+    };
+    engine::lex_ahead(chart, move || schema::prepare_ahead(&schemas), then)
+}
+
 /// Values schema validation (`values.schema.json` of each chart).
 fn schema_check(chart: &Chart, values: &Value) -> Result<(), Error> {
     schema::validate(chart, values)
@@ -302,6 +388,36 @@ mod tests {
         assert_eq!(current_arena(), Some(made));
         let seen = on_render_thread(|| Ok(current_arena())).expect("render thread");
         assert_eq!(seen, Some(made));
+    }
+
+    /// A helper moves to another CPU than its caller's where it may run on one, and may run
+    /// anywhere again after.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn a_helper_moves_off_its_callers_cpu() {
+        use nix::sched::{CpuSet, sched_getaffinity};
+        let me = nix::unistd::Pid::from_raw(0);
+        let allowed = sched_getaffinity(me).expect("affinity");
+        let count = (0..CpuSet::count())
+            .filter(|c| allowed.is_set(*c).unwrap_or(false))
+            .count();
+        let caller = current_cpu().expect("sched_getcpu");
+        let (moved_to, after) = std::thread::spawn(move || {
+            let moved_to = move_off(Some(caller));
+            (moved_to, sched_getaffinity(me).expect("affinity"))
+        })
+        .join()
+        .expect("helper");
+        assert_eq!(after, allowed, "the helper's affinity is restored");
+        if count >= 2 {
+            let moved_to = moved_to.expect("moved with another CPU allowed");
+            assert_ne!(moved_to, caller);
+            assert!(allowed.is_set(moved_to).expect("cpu"), "moved to an allowed CPU");
+        } else {
+            assert_eq!(moved_to, None, "one CPU allowed: nowhere to move");
+        }
+        // No CPU to leave: nothing done.
+        assert_eq!(std::thread::spawn(|| move_off(None)).join().expect("helper"), None);
     }
 
     fn write(dir: &Path, files: &[(&str, &str)]) {

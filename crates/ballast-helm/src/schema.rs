@@ -96,6 +96,32 @@ fn validate_into(chart: &Chart, values: &Value, out: &mut String, depth: usize) 
     }
 }
 
+/// The schema documents of `chart` and of all its subcharts (disabled ones too), for
+/// [`prepare_ahead`].
+pub fn documents(chart: &Chart) -> Vec<crate::chart::Blob> {
+    fn walk(chart: &Chart, out: &mut Vec<crate::chart::Blob>, depth: usize) {
+        if depth > 64 {
+            return;
+        }
+        out.extend(chart.schema.iter().cloned());
+        for sub in &chart.dependencies {
+            walk(sub, out, depth + 1);
+        }
+    }
+    let mut out = Vec::new();
+    walk(chart, &mut out, 0);
+    out
+}
+
+/// Reads each document of `docs` into the process's cache of schemas (on another thread while
+/// the values are coalesced: [`validate`] then finds them read). A document that cannot be
+/// read is left for [`validate`] to read again and report.
+pub fn prepare_ahead(docs: &[crate::chart::Blob]) {
+    for doc in docs {
+        let _ = prepared(doc);
+    }
+}
+
 /// Most schemas kept by [`prepared`] (the cache is emptied when full).
 const MAX_COMPILED: usize = 64;
 
