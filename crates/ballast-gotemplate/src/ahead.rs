@@ -48,16 +48,10 @@ pub(crate) enum Taken {
 
 impl<K: Eq + Hash + Clone + Send + 'static> LexAhead<K> {
     /// Starts a thread (named `template-lex`) that runs `thread_start` (a caller that sets up
-    /// each thread's heap, say), then makes and lexes each text of `texts` in turn, then runs
-    /// `then` (further work of the caller's for that thread: it runs once no text is left,
-    /// lexed or taken back, or the set was dropped). A key given twice is lexed once (its first
-    /// source). Should the thread fail to start, every text is left to the parse and neither
-    /// closure runs.
-    pub fn start(
-        texts: Vec<(K, Source)>,
-        thread_start: impl FnOnce() + Send + 'static,
-        then: impl FnOnce() + Send + 'static,
-    ) -> LexAhead<K> {
+    /// each thread's heap, say), then makes and lexes each text of `texts` in turn. A key given
+    /// twice is lexed once (its first source). Should the thread fail to start, every text is
+    /// left to the parse.
+    pub fn start(texts: Vec<(K, Source)>, thread_start: impl FnOnce() + Send + 'static) -> LexAhead<K> {
         let mut seen = std::collections::HashSet::with_capacity(texts.len());
         let queue = texts.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
         let shared = Arc::new(Shared {
@@ -69,13 +63,11 @@ impl<K: Eq + Hash + Clone + Send + 'static> LexAhead<K> {
             lexed_one: Condvar::new(),
         });
         let worker = shared.clone();
-        // Not joined: dropping the handle detaches the thread, which goes on to `then` once the
-        // queue is empty (see `Drop`).
+        // Not joined: dropping the handle detaches the thread, which ends once the queue is
+        // empty (see `Drop`).
         let _ = std::thread::Builder::new().name("template-lex".into()).spawn(move || {
             thread_start();
             worker.run();
-            drop(worker);
-            then();
         });
         LexAhead { shared }
     }

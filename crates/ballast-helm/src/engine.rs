@@ -223,13 +223,9 @@ fn text_key(data: &crate::chart::Blob) -> TextKey {
 /// loaded chart, before its disabled subcharts are removed), in the order of the parse, when
 /// they hold [`ballast_gotemplate::LEX_AHEAD_BYTES`] or more; `None` for less (a thread costs
 /// about what it would save). The thread runs `first` before it lexes (other work a render
-/// needs soon that can run there) and `then` after. The caller coalesces values and checks
-/// the schema meanwhile, then gives it to [`render`].
-pub fn lex_ahead(
-    chart: &Chart,
-    first: impl FnOnce() + Send + 'static,
-    then: impl FnOnce() + Send + 'static,
-) -> Option<LexAhead<TextKey>> {
+/// needs soon that can run there). The caller coalesces values and checks the schema
+/// meanwhile, then gives it to [`render`].
+pub fn lex_ahead(chart: &Chart, first: impl FnOnce() + Send + 'static) -> Option<LexAhead<TextKey>> {
     fn walk(chart: &Chart, full_path: &str, out: &mut Vec<(String, crate::chart::Blob)>) {
         for dep in &chart.dependencies {
             walk(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
@@ -258,14 +254,10 @@ pub fn lex_ahead(
         })
         .collect();
     let start = crate::helper_start();
-    let ahead = LexAhead::start(
-        texts,
-        move || {
-            start();
-            first();
-        },
-        then,
-    );
+    let ahead = LexAhead::start(texts, move || {
+        start();
+        first();
+    });
     // The thread is queued on this one's CPU: let it run and move off now (see
     // `helper_start`).
     std::thread::yield_now();
@@ -277,14 +269,12 @@ pub fn lex_ahead(
 /// executed file's output by name, `NOTES.txt` files included. Bounded: each file by
 /// `ctx.limits`, and the whole chart by the same output size and time budget. The texts are
 /// parsed from `ahead` ([`lex_ahead`] of the chart as loaded) where given, else lexed here
-/// (on a second thread for large charts, while the first parses): the same either way. Each
-/// executed file is also given to `on_file` (its name and output) as soon as it is executed.
+/// (on a second thread for large charts, while the first parses): the same either way.
 pub fn render(
     chart: &Chart,
     values: &Value,
     ctx: &Context,
     ahead: Option<&LexAhead<TextKey>>,
-    on_file: &mut dyn FnMut(&str, &str),
 ) -> Result<BTreeMap<String, String>, Error> {
     let mut top = BTreeMap::new();
     top.insert("Values".to_string(), values.clone());
@@ -351,7 +341,6 @@ pub fn render(
         } else {
             out
         };
-        on_file(name, &out);
         rendered.insert(name.clone(), out);
     }
     crate::free_later((set, tpls));

@@ -135,8 +135,7 @@ pub(crate) fn use_arena(arena: Option<u32>) {
     }
 }
 
-/// What a helper thread of a render (the lexer, which goes on to read the output's
-/// documents) runs first: it allocates from the caller's arena ([`use_arena`]) and moves
+/// What a helper thread of a render (the lexer) runs first: it allocates from the caller's arena ([`use_arena`]) and moves
 /// itself to another CPU than the caller's ([`move_off`]). The caller, having started the
 /// thread, yields once (`std::thread::yield_now`) so that it runs and moves at once.
 pub(crate) fn helper_start() -> impl FnOnce() + Send + 'static {
@@ -237,11 +236,7 @@ pub fn template_files(
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
-    // A chart large enough to lex ahead has its output split into documents and their heads
-    // read on the lexer's thread, once it has lexed, as the render executes each file.
-    let (documents, read_documents) = output::DocumentsAhead::new();
-    let ahead = work_ahead(&chart, opts.skip_schema_validation, read_documents);
-    let documents = ahead.as_ref().map(|_| documents);
+    let ahead = work_ahead(&chart, opts.skip_schema_validation);
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
     let (chart, values) = values::prepare(chart, user)?;
@@ -269,12 +264,7 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
             ..ballast_gotemplate::Limits::default()
         },
     };
-    let rendered = engine::render(&chart, &values, &ctx, ahead.as_ref(), &mut |name, out| {
-        if let Some(d) = &documents {
-            d.add(name, out);
-        }
-    })
-    .map_err(render_err)?;
+    let rendered = engine::render(&chart, &values, &ctx, ahead.as_ref()).map_err(render_err)?;
     let print = output::PrintOptions {
         include_crds: opts.include_crds,
         skip_tests: opts.skip_tests,
@@ -285,15 +275,8 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     if opts.include_crds {
         collect_crds(&chart, &chart.metadata.name, &mut crds);
     }
-    let sorted = match documents {
-        Some(documents) => documents.finish(&rendered),
-        None => {
-            let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
-            output::sort_manifests(rendered.iter().filter(|(p, _)| !p.ends_with("NOTES.txt")), &parse)
-        }
-    };
-    let printed = sorted.and_then(|(hooks, manifests)| output::print_sorted(&hooks, &manifests, &crds, &print));
-    let printed = printed.map_err(|e| {
+    let parse = |src: &str| yaml::parse_document_head(src).map_err(|e| e.0);
+    let printed = output::print(&rendered, &crds, &print, &parse).map_err(|e| {
         if e.0.starts_with("YAML parse error") {
             render_err(e)
         } else {
@@ -338,18 +321,14 @@ fn installable(chart: &Chart) -> Result<(), Error> {
 
 /// Starts, on a second thread, what a render of `chart` (just loaded) can do before its values
 /// are coalesced: its schemas read (unless `skip_schema`), then its templates lexed
-/// ([`engine::lex_ahead`]), then `then`; `None` for a chart too small to gain from it.
-fn work_ahead(
-    chart: &Chart,
-    skip_schema: bool,
-    then: impl FnOnce() + Send + 'static,
-) -> Option<ballast_gotemplate::LexAhead<engine::TextKey>> {
+/// ([`engine::lex_ahead`]); `None` for a chart too small to gain from it.
+fn work_ahead(chart: &Chart, skip_schema: bool) -> Option<ballast_gotemplate::LexAhead<engine::TextKey>> {
     let schemas = if skip_schema {
         Vec::new()
     } else {
         schema::documents(chart)
     };
-    engine::lex_ahead(chart, move || schema::prepare_ahead(&schemas), then)
+    engine::lex_ahead(chart, move || schema::prepare_ahead(&schemas))
 }
 
 /// Values schema validation (`values.schema.json` of each chart).

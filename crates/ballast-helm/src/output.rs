@@ -253,132 +253,52 @@ pub fn sort_manifests<'f>(
     let mut hooks = Vec::new();
     let mut manifests = Vec::new();
     for (path, content) in files {
-        let (h, m) = file_documents(path, content, parse)?;
-        hooks.extend(h);
-        manifests.extend(m);
+        let base = path.rsplit('/').next().unwrap_or(path);
+        if base.starts_with('_') || content.trim().is_empty() {
+            continue;
+        }
+        for doc in split_manifests(content) {
+            let head = parse(&doc)
+                .and_then(|v| head_of(&v))
+                .map_err(|e| Error(format!("YAML parse error on {path}: {e}")))?;
+            let manifest = Manifest {
+                path: path.clone(),
+                content: doc,
+                head,
+            };
+            let Some(hook_types) = manifest.head.annotations.get("helm.sh/hook").cloned() else {
+                manifests.push(manifest);
+                continue;
+            };
+            let mut events = Vec::new();
+            let mut unknown = false;
+            for t in hook_types.split(',') {
+                let t = t.trim().to_lowercase();
+                if !HOOK_EVENTS.contains(&t.as_str()) {
+                    unknown = true;
+                    break;
+                }
+                events.push(if t == "test-success" { "test".to_string() } else { t });
+            }
+            if unknown {
+                continue;
+            }
+            let weight = manifest
+                .head
+                .annotations
+                .get("helm.sh/hook-weight")
+                .and_then(|w| go_atoi(w))
+                .unwrap_or(0);
+            hooks.push(Hook {
+                manifest,
+                events,
+                weight,
+            });
+        }
     }
-    Ok(sorted(hooks, manifests))
-}
-
-/// The stable sort by kind of [`sort_manifests`].
-fn sorted(mut hooks: Vec<Hook>, mut manifests: Vec<Manifest>) -> (Vec<Hook>, Vec<Manifest>) {
     manifests.sort_by(|a, b| kind_cmp(&a.head.kind, &b.head.kind));
     hooks.sort_by(|a, b| kind_cmp(&a.manifest.head.kind, &b.manifest.head.kind));
-    (hooks, manifests)
-}
-
-/// One file's part of [`sort_manifests`]: its hooks and its manifests, each in document
-/// order, unsorted; nothing for a partial or a file of white space only.
-pub fn file_documents(path: &str, content: &str, parse: ParseDoc<'_>) -> Result<(Vec<Hook>, Vec<Manifest>), Error> {
-    let mut hooks = Vec::new();
-    let mut manifests = Vec::new();
-    let base = path.rsplit('/').next().unwrap_or(path);
-    if base.starts_with('_') || content.trim().is_empty() {
-        return Ok((hooks, manifests));
-    }
-    for doc in split_manifests(content) {
-        let head = parse(&doc)
-            .and_then(|v| head_of(&v))
-            .map_err(|e| Error(format!("YAML parse error on {path}: {e}")))?;
-        let manifest = Manifest {
-            path: path.to_string(),
-            content: doc,
-            head,
-        };
-        let Some(hook_types) = manifest.head.annotations.get("helm.sh/hook").cloned() else {
-            manifests.push(manifest);
-            continue;
-        };
-        let mut events = Vec::new();
-        let mut unknown = false;
-        for t in hook_types.split(',') {
-            let t = t.trim().to_lowercase();
-            if !HOOK_EVENTS.contains(&t.as_str()) {
-                unknown = true;
-                break;
-            }
-            events.push(if t == "test-success" { "test".to_string() } else { t });
-        }
-        if unknown {
-            continue;
-        }
-        let weight = manifest
-            .head
-            .annotations
-            .get("helm.sh/hook-weight")
-            .and_then(|w| go_atoi(w))
-            .unwrap_or(0);
-        hooks.push(Hook {
-            manifest,
-            events,
-            weight,
-        });
-    }
     Ok((hooks, manifests))
-}
-
-/// [`sort_manifests`] of a render's files read on another thread as the render executes
-/// them: each file given to [`DocumentsAhead::add`] is split and its heads parsed by the
-/// reader [`DocumentsAhead::new`] gives, run on that thread
-/// ([`crate::yaml::parse_document_head`], as `helm template` reads them); [`DocumentsAhead::finish`]
-/// gives what [`sort_manifests`] of the same files gives (the first error in path order
-/// included). `NOTES.txt` files are left out, as [`print`] does.
-pub struct DocumentsAhead {
-    files: Option<std::sync::mpsc::Sender<(String, String)>>,
-    read: std::sync::mpsc::Receiver<FilesRead>,
-}
-
-/// Each file's result of [`file_documents`], by path.
-type FilesRead = BTreeMap<String, Result<(Vec<Hook>, Vec<Manifest>), Error>>;
-
-impl DocumentsAhead {
-    /// The caller's side and the reader, to run on another thread: it reads each file as it
-    /// comes and ends when the caller's side is finished or dropped. Should the reader never
-    /// run, [`DocumentsAhead::finish`] reads the files itself.
-    pub fn new() -> (DocumentsAhead, impl FnOnce() + Send + 'static) {
-        let (tx, rx) = std::sync::mpsc::channel::<(String, String)>();
-        let (read_tx, read) = std::sync::mpsc::sync_channel(1);
-        let reader = move || {
-            let parse = |src: &str| crate::yaml::parse_document_head(src).map_err(|e| e.0);
-            let mut read = FilesRead::new();
-            for (path, content) in rx {
-                let docs = file_documents(&path, &content, &parse);
-                read.insert(path, docs);
-            }
-            let _ = read_tx.send(read);
-        };
-        (DocumentsAhead { files: Some(tx), read }, reader)
-    }
-
-    /// Gives the reader one executed file.
-    pub fn add(&self, path: &str, content: &str) {
-        if path.ends_with("NOTES.txt") {
-            return;
-        }
-        if let Some(files) = &self.files {
-            let _ = files.send((path.to_string(), content.to_string()));
-        }
-    }
-
-    /// What [`sort_manifests`] gives for `files`, the render's output, every file of which
-    /// was given to [`DocumentsAhead::add`]; a file the reader did not read (it never ran, or
-    /// failed) is read here.
-    pub fn finish(mut self, files: &BTreeMap<String, String>) -> Result<(Vec<Hook>, Vec<Manifest>), Error> {
-        drop(self.files.take());
-        let mut read = self.read.recv().unwrap_or_default();
-        let parse = |src: &str| crate::yaml::parse_document_head(src).map_err(|e| e.0);
-        let mut hooks = Vec::new();
-        let mut manifests = Vec::new();
-        for (path, content) in files.iter().filter(|(p, _)| !p.ends_with("NOTES.txt")) {
-            let (h, m) = match read.remove(path) {
-                Some(docs) => docs?,
-                None => file_documents(path, content, &parse)?,
-            };
-            hooks.extend(h);
-            manifests.extend(m);
-        }
-        Ok(sorted(hooks, manifests))
-    }
 }
 
 /// Go's `strconv.Atoi`: an optional sign and decimal digits, within 64 bits.
@@ -400,23 +320,13 @@ pub fn print(
 ) -> Result<String, Error> {
     let files = files.iter().filter(|(p, _)| !p.ends_with("NOTES.txt"));
     let (hooks, manifests) = sort_manifests(files, parse)?;
-    print_sorted(&hooks, &manifests, crds, opts)
-}
-
-/// [`print`] of the documents [`sort_manifests`] (or [`DocumentsAhead::finish`]) gave.
-pub fn print_sorted(
-    hooks: &[Hook],
-    manifests: &[Manifest],
-    crds: &[Crd],
-    opts: &PrintOptions,
-) -> Result<String, Error> {
     let mut release_manifest = String::new();
     if opts.include_crds {
         for crd in crds {
             push_document(&mut release_manifest, &crd.path, &String::from_utf8_lossy(&crd.data));
         }
     }
-    for m in manifests {
+    for m in &manifests {
         push_document(&mut release_manifest, &m.path, &m.content);
     }
     // `release_manifest.trim()` and a newline, without a copy.
@@ -426,7 +336,7 @@ pub fn print_sorted(
     release_manifest.drain(..lead);
     let mut out = release_manifest;
     out.push('\n');
-    for h in hooks {
+    for h in &hooks {
         if opts.no_hooks || (opts.skip_tests && h.is_test()) {
             continue;
         }
@@ -639,75 +549,6 @@ mod tests {
             ("p/templates/_h.tpl", "kind: X\n"),
             ("p/templates/NOTES.txt", "notes x"),
         ])
-    }
-
-    /// What `print` gives through `sort_manifests` with the real YAML reader, and through
-    /// `DocumentsAhead` given the files in `order` (some not given: read by `finish`).
-    fn printed_both_ways(
-        files: &BTreeMap<String, String>,
-        order: &[&str],
-    ) -> (Result<String, Error>, Result<String, Error>) {
-        let yaml = |src: &str| crate::yaml::parse_document_head(src).map_err(|e| e.0);
-        let opts = PrintOptions::default();
-        let direct = print(files, &[], &opts, &yaml);
-        let (ahead, reader) = DocumentsAhead::new();
-        let reading = std::thread::spawn(reader);
-        for name in order {
-            ahead.add(name, &files[*name]);
-        }
-        let through = ahead
-            .finish(files)
-            .and_then(|(hooks, manifests)| print_sorted(&hooks, &manifests, &[], &opts));
-        reading.join().expect("the reader ended");
-        // A reader that never runs: `finish` reads every file itself.
-        let (ahead, reader) = DocumentsAhead::new();
-        drop(reader);
-        for name in order {
-            ahead.add(name, &files[*name]);
-        }
-        let unread = ahead
-            .finish(files)
-            .and_then(|(hooks, manifests)| print_sorted(&hooks, &manifests, &[], &opts));
-        assert_eq!(
-            unread.as_ref().map_err(|e| &e.0),
-            through.as_ref().map_err(|e| &e.0),
-            "read by finish"
-        );
-        (direct, through)
-    }
-
-    #[test]
-    fn documents_read_ahead_print_as_read_after() {
-        let mut f = probe_files();
-        f.insert(
-            "p/charts/s/templates/z.yaml".into(),
-            "kind: Secret\nmetadata:\n  name: s\n".into(),
-        );
-        let all: Vec<&str> = f.keys().map(String::as_str).collect();
-        let reversed: Vec<&str> = all.iter().rev().copied().collect();
-        for order in [all.clone(), reversed, vec!["p/templates/b.yaml"], vec![]] {
-            let (direct, through) = printed_both_ways(&f, &order);
-            let direct = direct.expect("printed");
-            assert!(
-                direct.contains("kind: Secret") && direct.contains("name: post"),
-                "{direct}"
-            );
-            assert_eq!(through.expect("printed"), direct, "{order:?}");
-        }
-        // Two files that do not parse: the first in path order is reported, either way.
-        f.insert("p/templates/c.yaml".into(), "a: [\n".into());
-        f.insert("p/templates/d.yaml".into(), "b: {\n".into());
-        let all: Vec<&str> = f.keys().map(String::as_str).collect();
-        let reversed: Vec<&str> = all.iter().rev().copied().collect();
-        for order in [all, reversed] {
-            let (direct, through) = printed_both_ways(&f, &order);
-            let direct = direct.expect_err("c.yaml does not parse").0;
-            assert!(
-                direct.starts_with("YAML parse error on p/templates/c.yaml: "),
-                "{direct}"
-            );
-            assert_eq!(through.expect_err("c.yaml does not parse").0, direct);
-        }
     }
 
     #[test]
