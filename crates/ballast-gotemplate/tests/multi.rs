@@ -379,17 +379,24 @@ fn files_lexed_ahead_parse_as_one_by_one() {
         }
         let mut ahead = set();
         ahead.parse_files(files.clone()).unwrap();
-        let mut one_by_one = set();
-        for (name, text) in files {
-            one_by_one.parse_owned(&name, text).unwrap();
-        }
-        let (a, b) = (run_all(&ahead), run_all(&one_by_one));
-        assert_eq!(a.len(), b.len());
-        assert!(a.len() > n, "{} templates", a.len());
-        assert_eq!(a, b, "{n} files");
-        for (name, _) in &a {
-            assert_eq!(ahead.canonical(name), one_by_one.canonical(name), "{name}");
-        }
+        assert_parses_as_one_by_one(&ahead, files, &format!("{n} files"));
+    }
+}
+
+/// `set` holds what parsing `files` one by one gives: the same templates (more than there are
+/// files: each file defines some), each with the same output and the same tree.
+fn assert_parses_as_one_by_one(set_: &Templates, files: Vec<(String, String)>, label: &str) {
+    let n = files.len();
+    let mut one_by_one = set();
+    for (name, text) in files {
+        one_by_one.parse_owned(&name, text).unwrap();
+    }
+    let (a, b) = (run_all(set_), run_all(&one_by_one));
+    assert_eq!(a.len(), b.len(), "{label}");
+    assert!(a.len() > n, "{label}: {} templates", a.len());
+    assert_eq!(a, b, "{label}");
+    for (name, _) in &a {
+        assert_eq!(set_.canonical(name), one_by_one.canonical(name), "{label}: {name}");
     }
 }
 
@@ -480,16 +487,7 @@ fn files_parsed_from_a_lex_ahead_parse_as_one_by_one() {
             }
             from_ahead.parse_ahead(name, &i, &ahead, || text.clone()).unwrap();
         }
-        let mut one_by_one = set();
-        for (name, text) in files.clone() {
-            one_by_one.parse_owned(&name, text).unwrap();
-        }
-        let (a, b) = (run_all(&from_ahead), run_all(&one_by_one));
-        assert!(a.len() > n, "{case}: {} templates", a.len());
-        assert_eq!(a, b, "{case}");
-        for (name, _) in &a {
-            assert_eq!(from_ahead.canonical(name), one_by_one.canonical(name), "{case}: {name}");
-        }
+        assert_parses_as_one_by_one(&from_ahead, files.clone(), case);
     }
 }
 

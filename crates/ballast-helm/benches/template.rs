@@ -6,8 +6,9 @@
 //!
 //! Charts: archives of `tests/fixtures/charts/` (their origins are in its README), each with its
 //! default values, as the conformance cases of the same name render them. helm runs offline
-//! inside `unshare -n` where that works, with no user configuration; the cost of `unshare -n`
-//! alone (measured here, a few ms) is taken off helm's times, so that the ratio is helm's own.
+//! inside `unshare -n` where that works, with no user configuration; what `unshare -n` adds to
+//! a process (measured here, a few ms) is taken off helm's times, so that the ratio is helm's
+//! own.
 //! The reference helm is `$BALLAST_HELM` or `~/.cache/ballast/bin/helm` (`scripts/install-deps`).
 
 use std::path::{Path, PathBuf};
@@ -94,23 +95,25 @@ fn helm_command(helm: &Path, unshare: bool, home: &Path) -> Command {
     cmd
 }
 
-/// The median wall time of `unshare -n true`: what the wrapper alone adds to a helm run.
+/// What `unshare -n` adds to a process: the median wall time of `unshare -n true` less that of
+/// `true`, measured alternately, so that helm's times keep the start of its process, as a
+/// user running `helm template` pays it.
 fn unshare_cost(unshare: bool) -> Duration {
     if !unshare {
         return Duration::ZERO;
     }
-    let times = (0..20)
-        .map(|_| {
-            let t = Instant::now();
-            let ok = Command::new("unshare")
-                .args(["-n", "true"])
-                .status()
-                .is_ok_and(|s| s.success());
-            assert!(ok, "unshare -n true");
-            t.elapsed()
-        })
-        .collect();
-    median(times)
+    let time = |program: &str, args: &[&str]| {
+        let t = Instant::now();
+        let ok = Command::new(program).args(args).status().is_ok_and(|s| s.success());
+        assert!(ok, "{program} {args:?}");
+        t.elapsed()
+    };
+    let (mut wrapped, mut bare) = (Vec::new(), Vec::new());
+    for _ in 0..20 {
+        wrapped.push(time("unshare", &["-n", "true"]));
+        bare.push(time("true", &[]));
+    }
+    median(wrapped).saturating_sub(median(bare))
 }
 
 /// Runs in process until `budget` is spent (at least 3 runs, at most 200): the median and the
@@ -191,7 +194,7 @@ fn main() {
     let unshare = can_unshare();
     let overhead = unshare_cost(unshare);
     eprintln!(
-        "helm: {} ({}); unshare -n alone: {:.1} ms, taken off helm's times",
+        "helm: {} ({}); what unshare -n adds: {:.1} ms, taken off helm's times",
         helm.display(),
         if unshare {
             "inside unshare -n"

@@ -135,9 +135,10 @@ pub(crate) fn use_arena(arena: Option<u32>) {
     }
 }
 
-/// What a helper thread of a render (the lexer) runs first: it allocates from the caller's arena ([`use_arena`]) and moves
-/// itself to another CPU than the caller's ([`move_off`]). The caller, having started the
-/// thread, yields once (`std::thread::yield_now`) so that it runs and moves at once.
+/// What a helper thread of a render (the lexer) runs first: it allocates from the caller's
+/// arena ([`use_arena`]) and moves itself to another CPU than the caller's ([`move_off`]).
+/// The caller, having started the thread, yields once (`std::thread::yield_now`) so that it
+/// runs and moves at once.
 pub(crate) fn helper_start() -> impl FnOnce() + Send + 'static {
     let arena = current_arena();
     let caller_cpu = current_cpu();
