@@ -52,6 +52,17 @@ impl<K: Eq + Hash + Clone + Send + 'static> LexAhead<K> {
     /// twice is lexed once (its first source). Should the thread fail to start, every text is
     /// left to the parse.
     pub fn start(texts: Vec<(K, Source)>, thread_start: impl FnOnce() + Send + 'static) -> LexAhead<K> {
+        LexAhead::start_then(texts, thread_start, || {})
+    }
+
+    /// [`LexAhead::start`], the thread running `then` once no text is left to lex (all lexed,
+    /// taken back by the parse, dropped by [`LexAhead::retain`], or the [`LexAhead`] dropped):
+    /// other work that can wait until the texts are lexed.
+    pub fn start_then(
+        texts: Vec<(K, Source)>,
+        thread_start: impl FnOnce() + Send + 'static,
+        then: impl FnOnce() + Send + 'static,
+    ) -> LexAhead<K> {
         let mut seen = std::collections::HashSet::with_capacity(texts.len());
         let queue = texts.into_iter().filter(|(k, _)| seen.insert(k.clone())).collect();
         let shared = Arc::new(Shared {
@@ -68,6 +79,8 @@ impl<K: Eq + Hash + Clone + Send + 'static> LexAhead<K> {
         let _ = std::thread::Builder::new().name("template-lex".into()).spawn(move || {
             thread_start();
             worker.run();
+            drop(worker);
+            then();
         });
         LexAhead { shared }
     }

@@ -463,6 +463,57 @@ fn lex_ahead_of(
     ballast_gotemplate::LexAhead::start(texts, start)
 }
 
+/// `then` runs once on the thread after its last text: every text is lexed by then (a
+/// parse finds them all, the thread gone), and it runs too when the texts are dropped.
+#[test]
+fn a_lex_ahead_runs_its_then_once_after_the_texts() {
+    let files = many_files(40, &[]);
+    let order: Vec<usize> = (0..files.len()).collect();
+    let texts = |files: &[(String, String)]| -> Vec<(usize, ballast_gotemplate::Source)> {
+        order
+            .iter()
+            .map(|&i| {
+                let text = files[i].1.clone();
+                let source: ballast_gotemplate::Source = Box::new(move || text);
+                (i, source)
+            })
+            .collect()
+    };
+    let (tx, rx) = std::sync::mpsc::channel::<&str>();
+    let done = tx.clone();
+    let ahead = ballast_gotemplate::LexAhead::start_then(
+        texts(&files),
+        || {},
+        move || {
+            let _ = done.send("then");
+        },
+    );
+    assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(30)), Ok("then"));
+    let mut from_ahead = set();
+    for (i, (name, text)) in files.iter().enumerate() {
+        from_ahead.parse_ahead(name, &i, &ahead, || text.clone()).unwrap();
+    }
+    assert_parses_as_one_by_one(&from_ahead, files.clone(), "all lexed before then");
+    // Dropped before the thread may start: `then` still runs, once.
+    let (go, wait) = std::sync::mpsc::channel::<()>();
+    let dropped = ballast_gotemplate::LexAhead::start_then(
+        texts(&files),
+        move || {
+            let _ = wait.recv();
+        },
+        move || {
+            let _ = tx.send("then, dropped");
+        },
+    );
+    drop(dropped);
+    let _ = go.send(());
+    assert_eq!(rx.recv_timeout(std::time::Duration::from_secs(30)), Ok("then, dropped"));
+    assert!(
+        rx.recv_timeout(std::time::Duration::from_millis(200)).is_err(),
+        "then ran twice"
+    );
+}
+
 #[test]
 fn files_parsed_from_a_lex_ahead_parse_as_one_by_one() {
     let files = many_files(120, &[]);

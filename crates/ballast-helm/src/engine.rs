@@ -219,13 +219,13 @@ fn text_key(data: &crate::chart::Blob) -> TextKey {
     (data.as_ptr() as usize, data.len())
 }
 
-/// Starts lexing, on a second thread, every template [`render`] may parse from `chart` (a
+/// Starts lexing, on a second thread, every template [`parse`] may parse from `chart` (a
 /// loaded chart, before its disabled subcharts are removed), in the order of the parse, when
 /// they hold [`ballast_gotemplate::LEX_AHEAD_BYTES`] or more; `None` for less (a thread costs
-/// about what it would save). The thread runs `first` before it lexes (other work a render
-/// needs soon that can run there). The caller coalesces values and checks the schema
-/// meanwhile, then gives it to [`render`].
-pub fn lex_ahead(chart: &Chart, first: impl FnOnce() + Send + 'static) -> Option<LexAhead<TextKey>> {
+/// about what it would save). The thread runs `then` once no text is left to lex (other work
+/// of the render that can run there). The caller coalesces values meanwhile, then gives it to
+/// [`parse`].
+pub fn lex_ahead(chart: &Chart, then: impl FnOnce() + Send + 'static) -> Option<LexAhead<TextKey>> {
     fn walk(chart: &Chart, full_path: &str, out: &mut Vec<(String, crate::chart::Blob)>) {
         for dep in &chart.dependencies {
             walk(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
@@ -254,10 +254,7 @@ pub fn lex_ahead(chart: &Chart, first: impl FnOnce() + Send + 'static) -> Option
         })
         .collect();
     let start = crate::helper_start();
-    let ahead = LexAhead::start(texts, move || {
-        start();
-        first();
-    });
+    let ahead = LexAhead::start_then(texts, start, then);
     // The thread is queued on this one's CPU: let it run and move off now (see
     // `helper_start`).
     std::thread::yield_now();
@@ -266,16 +263,30 @@ pub fn lex_ahead(chart: &Chart, first: impl FnOnce() + Send + 'static) -> Option
 
 /// Renders every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) with `values` (the coalesced top-level values), returning each
-/// executed file's output by name, `NOTES.txt` files included. Bounded: each file by
-/// `ctx.limits`, and the whole chart by the same output size and time budget. The texts are
-/// parsed from `ahead` ([`lex_ahead`] of the chart as loaded) where given, else lexed here
-/// (on a second thread for large charts, while the first parses): the same either way.
+/// executed file's output by name, `NOTES.txt` files included: [`parse`] then [`execute`].
 pub fn render(
     chart: &Chart,
     values: &Value,
     ctx: &Context,
     ahead: Option<&LexAhead<TextKey>>,
 ) -> Result<BTreeMap<String, String>, Error> {
+    execute(parse(chart, values, ctx, ahead)?, ctx)
+}
+
+/// A chart's templates parsed into one set, each with its data, ready for [`execute`].
+pub struct Parsed {
+    set: Templates,
+    tpls: BTreeMap<String, Renderable>,
+    order: Vec<String>,
+}
+
+/// Parses every template of `chart` (and its enabled subcharts, already in
+/// `chart.dependencies`) into one set, in Helm's order, each with its chart's data built from
+/// `values` (the coalesced top-level values) and `ctx`. The texts are parsed from `ahead`
+/// ([`lex_ahead`] of the chart as loaded) where given, else lexed here (on a second thread
+/// for large charts, while the first parses): the same either way. Nothing is executed: a
+/// caller may parse before it checks the values' schemas (whose error comes first).
+pub fn parse(chart: &Chart, values: &Value, ctx: &Context, ahead: Option<&LexAhead<TextKey>>) -> Result<Parsed, Error> {
     let mut top = BTreeMap::new();
     top.insert("Values".to_string(), values.clone());
     let top = Value::map(top);
@@ -308,6 +319,14 @@ pub fn render(
                 .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
         }
     }
+    Ok(Parsed { set, tpls, order })
+}
+
+/// Executes each template of `parsed` but the partials, in its order, returning each one's
+/// output by name. Bounded: each file by `ctx.limits`, and the whole chart by the same output
+/// size and time budget.
+pub fn execute(parsed: Parsed, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
+    let Parsed { set, tpls, order } = parsed;
     let mut rendered = BTreeMap::new();
     let started = std::time::Instant::now();
     let mut total = 0usize;

@@ -241,12 +241,7 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
     let (chart, values) = values::prepare(chart, user)?;
-    if !opts.skip_schema_validation {
-        schema_check(&chart, &values)?;
-    }
-    // From here on, helm has a release to show: its errors end with the --debug hint.
-    caps.check_kube_version(&chart.metadata)
-        .map_err(|e| render_err(Error(e)))?;
+    let kube_version = caps.check_kube_version(&chart.metadata);
     let name = if opts.release_name.is_empty() {
         "release-name"
     } else {
@@ -265,7 +260,15 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
             ..ballast_gotemplate::Limits::default()
         },
     };
-    let rendered = engine::render(&chart, &values, &ctx, ahead.as_ref()).map_err(render_err)?;
+    // Parsed before the schemas are checked, while the helper thread of `work_ahead` reads
+    // them; errors are still reported in helm's order (schema, kubeVersion, then templates).
+    let parsed = engine::parse(&chart, &values, &ctx, ahead.as_ref());
+    if !opts.skip_schema_validation {
+        schema_check(&chart, &values)?;
+    }
+    // From here on, helm has a release to show: its errors end with the --debug hint.
+    kube_version.map_err(|e| render_err(Error(e)))?;
+    let rendered = engine::execute(parsed.map_err(render_err)?, &ctx).map_err(render_err)?;
     let print = output::PrintOptions {
         include_crds: opts.include_crds,
         skip_tests: opts.skip_tests,
@@ -320,9 +323,13 @@ fn installable(chart: &Chart) -> Result<(), Error> {
     }
 }
 
-/// Starts, on a second thread, what a render of `chart` (just loaded) can do before its values
-/// are coalesced: its schemas read (unless `skip_schema`), then its templates lexed
-/// ([`engine::lex_ahead`]); `None` for a chart too small to gain from it.
+/// Starts, on a second thread, what a render of `chart` (just loaded) can do beside it: its
+/// templates lexed in parse order ([`engine::lex_ahead`]), then its schemas read (unless
+/// `skip_schema`) while the render thread parses, which it does before it checks them; `None`
+/// for a chart too small to gain from it. Lexing comes first because the parse needs it
+/// first: measured on redis (150 KB schema), the parse took 1.85 ms instead of 2.2, and the
+/// schema was read before the parse ended; a render that reaches a schema still being read
+/// waits for it rather than read it a second time.
 fn work_ahead(chart: &Chart, skip_schema: bool) -> Option<ballast_gotemplate::LexAhead<engine::TextKey>> {
     let schemas = if skip_schema {
         Vec::new()
@@ -454,6 +461,76 @@ mod tests {
             out,
             "---\n# Source: p/templates/a.yaml\nkind: A\nx: parent-x\ns: sub-s fromparent\nt: top-p/templates/a.yaml\nm: \"\"\nl: lib-l\n---\n# Source: p/charts/sub/templates/b.yaml\nkind: B\nx: parent-x\nb: fromparent\nc: subonly\nbase: p/charts/sub/templates\n"
         );
+    }
+
+    /// A chart with a failing schema, an unmet `kubeVersion` and a template that does not
+    /// parse: helm's first error is the schema's, then the kubeVersion's, then the template's,
+    /// though the templates are parsed before the schemas are checked; the same with the
+    /// schemas read on the helper thread (a chart large enough for it) and without.
+    #[test]
+    fn errors_come_in_helms_order() {
+        let filler = format!("{{{{/* {} */}}}}\n", "x".repeat(4000));
+        for large in [false, true] {
+            let d = tempfile::tempdir().expect("tempdir");
+            let mut files = vec![
+                (
+                    "c/Chart.yaml".to_string(),
+                    "apiVersion: v2\nname: c\nversion: 0.1.0\nkubeVersion: '>=99.0.0'\n".to_string(),
+                ),
+                ("c/values.yaml".to_string(), "x: 1\n".to_string()),
+                (
+                    "c/values.schema.json".to_string(),
+                    r#"{"properties": {"x": {"type": "string"}}}"#.to_string(),
+                ),
+                ("c/templates/bad.yaml".to_string(), "a: {{ nope }}\n".to_string()),
+            ];
+            if large {
+                let n = ballast_gotemplate::LEX_AHEAD_BYTES / filler.len() + 2;
+                files.extend((0..n).map(|i| (format!("c/templates/f{i}.yaml"), filler.clone())));
+            }
+            let files: Vec<(&str, &str)> = files.iter().map(|(n, t)| (n.as_str(), t.as_str())).collect();
+            write(d.path(), &files);
+            let chart = d.path().join("c");
+            let err = |set: &[&str]| {
+                let opts = TemplateOptions {
+                    values: values::ValueOptions {
+                        set: set.iter().map(|s| s.to_string()).collect(),
+                        ..Default::default()
+                    },
+                    kube_version: Some("1.35.0".into()),
+                    ..Default::default()
+                };
+                template(&chart, &opts).expect_err("fails").0
+            };
+            let schema = err(&[]);
+            assert!(
+                schema.starts_with("values don't meet the specifications"),
+                "{large}: {schema}"
+            );
+            assert!(
+                !schema.contains("nope") && !schema.contains("kubeVersion"),
+                "{large}: {schema}"
+            );
+            let kube = err(&["x=a"]);
+            assert!(
+                kube.starts_with("chart requires kubeVersion: >=99.0.0"),
+                "{large}: {kube}"
+            );
+            std::fs::write(chart.join("Chart.yaml"), "apiVersion: v2\nname: c\nversion: 0.1.0\n").expect("write");
+            let parse = err(&["x=a"]);
+            assert!(parse.contains("function \"nope\" not defined"), "{large}: {parse}");
+            // And once everything is mended, it renders.
+            std::fs::write(chart.join("templates/bad.yaml"), "a: {{ .Values.x }}\n").expect("write");
+            let opts = TemplateOptions {
+                values: values::ValueOptions {
+                    set: vec!["x=a".into()],
+                    ..Default::default()
+                },
+                ..Default::default()
+            };
+            let out = template(&chart, &opts).expect("renders");
+            assert!(out.contains("# Source: c/templates/bad.yaml\na: a\n"), "{large}: {out}");
+        }
     }
 
     #[test]

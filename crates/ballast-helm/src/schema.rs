@@ -113,9 +113,10 @@ pub fn documents(chart: &Chart) -> Vec<crate::chart::Blob> {
     out
 }
 
-/// Reads each document of `docs` into the process's cache of schemas (on another thread while
-/// the values are coalesced: [`validate`] then finds them read). A document that cannot be
-/// read is left for [`validate`] to read again and report.
+/// Reads each document of `docs` into the process's cache of schemas (on the render's helper
+/// thread once it has lexed the templates, while the render thread parses them: [`validate`]
+/// then finds them read, or waits for the one being read). A document that cannot be read is
+/// kept with its error, which [`validate`] reports.
 pub fn prepare_ahead(docs: &[crate::chart::Blob]) {
     for doc in docs {
         let _ = prepared(doc);
@@ -160,37 +161,49 @@ fn compile(doc: &serde_json::Value) -> Result<Compiled, String> {
 
 /// One schema document, parsed once per process: a chart rendered again (or a subchart
 /// shared by many charts) reuses it. Keyed by the document's bytes (hashing them is cheaper
-/// than a digest, and a hit compares them whole).
+/// than a digest, and a hit compares them whole). A document being parsed by another thread
+/// (the render's helper, see [`prepare_ahead`]) is waited for, not parsed a second time.
 fn prepared(schema: &[u8]) -> Result<std::sync::Arc<Prepared>, String> {
     use std::collections::HashMap;
     use std::sync::{Arc, Mutex, OnceLock};
+    type Slot = Arc<OnceLock<Result<Arc<Prepared>, String>>>;
     // foldhash: the key is the whole document, hashed at each render (SipHash was 0.5% of a
     // redis render).
-    type Cache = HashMap<Box<[u8]>, Arc<Prepared>, foldhash::fast::RandomState>;
+    type Cache = HashMap<Box<[u8]>, Slot, foldhash::fast::RandomState>;
     static CACHE: OnceLock<Mutex<Cache>> = OnceLock::new();
     let cache = CACHE.get_or_init(Mutex::default);
-    if let Some(v) = cache.lock().ok().and_then(|c| c.get(schema).cloned()) {
-        return Ok(v);
-    }
+    let slot = {
+        let mut c = cache.lock().unwrap_or_else(|e| e.into_inner());
+        match c.get(schema) {
+            Some(slot) => slot.clone(),
+            None => {
+                if c.len() >= MAX_COMPILED {
+                    c.clear();
+                }
+                let slot = Slot::default();
+                c.insert(schema.into(), slot.clone());
+                slot
+            }
+        }
+    };
+    slot.get_or_init(|| prepare(schema)).clone()
+}
+
+/// Parses one schema document: its quick check, or its full validator when the quick check
+/// cannot read it.
+fn prepare(schema: &[u8]) -> Result<std::sync::Arc<Prepared>, String> {
     let doc: serde_json::Value = serde_json::from_slice(schema).map_err(|e| format!("{e}\n"))?;
     let prepared = match quick::Quick::read(doc) {
         Ok(quick) => Prepared {
             quick: Some(quick),
-            full: OnceLock::new(),
+            full: std::sync::OnceLock::new(),
         },
         Err(doc) => Prepared {
             quick: None,
-            full: OnceLock::from(compile(&doc)?),
+            full: std::sync::OnceLock::from(compile(&doc)?),
         },
     };
-    let prepared = Arc::new(prepared);
-    if let Ok(mut c) = cache.lock() {
-        if c.len() >= MAX_COMPILED {
-            c.clear();
-        }
-        c.insert(schema.into(), prepared.clone());
-    }
-    Ok(prepared)
+    Ok(std::sync::Arc::new(prepared))
 }
 
 /// Validates values against one schema document. The error is the list of findings (each
@@ -435,6 +448,34 @@ mod tests {
     }
 
     const HEAD: &str = "values don't meet the specifications of the schema(s) in the following chart(s):\n";
+
+    /// A document is parsed once however many threads ask for it at once: each gets the one
+    /// parse (the same value), and a document that cannot be parsed gives each the same error.
+    #[test]
+    fn a_schema_is_prepared_once_for_threads_asking_at_once() {
+        let doc: Vec<u8> = format!(
+            r#"{{"properties": {{"x": {{"type": "string", "description": "{}"}}}}}}"#,
+            "once ".repeat(20_000)
+        )
+        .into_bytes();
+        let barrier = std::sync::Arc::new(std::sync::Barrier::new(4));
+        let got: Vec<_> = (0..4)
+            .map(|_| {
+                let (doc, barrier) = (doc.clone(), barrier.clone());
+                std::thread::spawn(move || {
+                    barrier.wait();
+                    prepared(&doc).expect("prepared")
+                })
+            })
+            .collect::<Vec<_>>()
+            .into_iter()
+            .map(|h| h.join().expect("thread"))
+            .collect();
+        assert!(got.iter().all(|p| std::sync::Arc::ptr_eq(p, &got[0])));
+        let bad = b"{ not json";
+        let e = prepared(bad).err().expect("an error");
+        assert_eq!(prepared(bad).err(), Some(e));
+    }
 
     #[test]
     fn required() {

@@ -93,11 +93,7 @@ pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) ->
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions)
         .map_err(|e| Error(format!("invalid kube version: {e}")))?;
     let (chart, values) = crate::values::prepare(chart, user).map_err(render_err)?;
-    if !opts.skip_schema_validation {
-        crate::schema_check(&chart, &values).map_err(render_err)?;
-    }
-    caps.check_kube_version(&chart.metadata)
-        .map_err(|e| render_err(Error(e)))?;
+    let kube_version = caps.check_kube_version(&chart.metadata);
     let namespace = if opts.namespace.is_empty() {
         "default"
     } else {
@@ -111,7 +107,13 @@ pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) ->
             ..ballast_gotemplate::Limits::default()
         },
     };
-    let mut rendered = engine::render(&chart, &values, &ctx, ahead.as_ref()).map_err(render_err)?;
+    // Parsed before the schemas are checked, as `template_loaded` does; errors in helm's order.
+    let parsed = engine::parse(&chart, &values, &ctx, ahead.as_ref());
+    if !opts.skip_schema_validation {
+        crate::schema_check(&chart, &values).map_err(render_err)?;
+    }
+    kube_version.map_err(|e| render_err(Error(e)))?;
+    let mut rendered = engine::execute(parsed.map_err(render_err)?, &ctx).map_err(render_err)?;
     let notes_path = format!("{}/templates/NOTES.txt", chart.metadata.name);
     let notes = rendered.get(&notes_path).cloned().unwrap_or_default();
     rendered.retain(|p, _| !p.ends_with("NOTES.txt"));
