@@ -90,6 +90,22 @@ pub(crate) fn free_later<T: 'static>(x: T) {
     drop(now);
 }
 
+thread_local! {
+    /// Set by [`exit_after_renders`] on the thread that starts renders.
+    static EXIT_AFTER_RENDERS: std::cell::Cell<bool> = const { std::cell::Cell::new(false) };
+}
+
+/// Declares that this process exits as soon as the renders the calling thread starts are done
+/// (`ballast template`): what such a render leaves to free (see [`free_later`]) is then left
+/// to the process's exit, which takes the whole heap back at once, rather than freed one
+/// allocation at a time on the render thread while the caller prints and exits (freeing is a
+/// tenth of a large chart's render, and on a machine whose other CPU is busy it delays the
+/// caller). Never call this on a thread of a process that keeps running: each render's chart,
+/// values and trees would stay allocated.
+pub fn exit_after_renders() {
+    EXIT_AFTER_RENDERS.with(|e| e.set(true));
+}
+
 /// Runs `f` on a thread with a stack large enough for [`RENDER_STACK`]'s budget, allocating
 /// from the caller's arena, and returns its result as soon as `f` returns: what the render
 /// handed to `free_later` is freed on that thread afterwards, while the caller goes on. A
@@ -98,6 +114,7 @@ pub fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> 
     let failed = || Error("the render failed unexpectedly".into());
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let arena = current_arena();
+    let leave_leftovers = EXIT_AFTER_RENDERS.with(std::cell::Cell::get);
     std::thread::Builder::new()
         .name("helm-render".into())
         .stack_size(RENDER_STACK)
@@ -108,7 +125,11 @@ pub fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> 
             // The caller may be gone (its own thread ended): nothing to hand back then.
             let _ = tx.send(result);
             let leftovers = LEFTOVERS.with(|l| l.borrow_mut().take());
-            drop(leftovers);
+            if leave_leftovers {
+                std::mem::forget(leftovers);
+            } else {
+                drop(leftovers);
+            }
         })
         .map_err(|e| Error(format!("cannot start the render: {e}")))?;
     rx.recv().unwrap_or_else(|_| Err(failed()))
@@ -375,6 +396,51 @@ mod tests {
         assert_eq!(current_arena(), Some(made));
         let seen = on_render_thread(|| Ok(current_arena())).expect("render thread");
         assert_eq!(seen, Some(made));
+    }
+
+    /// What a render hands to `free_later` is freed on its thread once the result is back;
+    /// after `exit_after_renders` on the calling thread (its own thread here: the setting is
+    /// per thread), it is left to the process's exit instead, and the result is the same.
+    #[test]
+    fn leftovers_are_freed_unless_left_to_the_exit() {
+        use std::sync::Arc;
+        use std::time::{Duration, Instant};
+        let render = |held: Arc<()>| {
+            on_render_thread(move || {
+                free_later(held);
+                Ok(7)
+            })
+        };
+        std::thread::spawn(move || {
+            let held = Arc::new(());
+            assert_eq!(render(held.clone()).expect("render"), 7);
+            let start = Instant::now();
+            while Arc::strong_count(&held) > 1 {
+                assert!(start.elapsed() < Duration::from_secs(30), "leftovers not freed");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+
+            exit_after_renders();
+            let held = Arc::new(());
+            assert_eq!(render(held.clone()).expect("render"), 7);
+            // Freed, it would be within microseconds of the result: a wrong outcome can pass
+            // only on a machine that stalls the render thread this long, a right one never fails.
+            std::thread::sleep(Duration::from_millis(300));
+            assert_eq!(Arc::strong_count(&held), 2, "leftovers freed after exit_after_renders");
+        })
+        .join()
+        .expect("test thread");
+        // Threads that did not ask still free theirs.
+        let held = Arc::new(());
+        assert_eq!(render(held.clone()).expect("render"), 7);
+        let start = Instant::now();
+        while Arc::strong_count(&held) > 1 {
+            assert!(
+                start.elapsed() < Duration::from_secs(30),
+                "leftovers not freed on another thread"
+            );
+            std::thread::sleep(Duration::from_millis(1));
+        }
     }
 
     /// A helper moves to another CPU than its caller's where it may run on one, and may run

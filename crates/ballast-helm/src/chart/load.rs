@@ -57,7 +57,10 @@ pub fn check_dependencies(chart: &Chart) -> Result<(), Error> {
 pub fn load_file(path: &Path) -> Result<Chart, Error> {
     use std::io::Read;
     let f = std::fs::File::open(path).map_err(|e| Error(format!("open {}: {}", path.display(), go_io_error(&e))))?;
-    let mut data = Vec::new();
+    // Room for the whole file at once (its size as the open file reports it, within the
+    // limit): one read, no regrowing copies. A file that grows meanwhile is still read whole.
+    let size = f.metadata().map_or(0, |m| m.len()).min(MAX_CHART_SIZE + 1);
+    let mut data = Vec::with_capacity(size as usize + 1);
     f.take(MAX_CHART_SIZE + 1)
         .read_to_end(&mut data)
         .map_err(|e| Error(format!("read {}: {e}", path.display())))?;

@@ -32,6 +32,8 @@ pub fn run(args: &TemplateArgs) -> Result<u8> {
         skip_schema_validation: args.skip_schema_validation,
         no_hooks: args.no_hooks,
     };
+    // The process exits once the chart is printed: the render's leftovers go with it.
+    ballast_helm::exit_after_renders();
     match ballast_helm::template(&args.chart, &opts) {
         Ok(text) => {
             let mut out = std::io::stdout().lock();
