@@ -411,14 +411,18 @@ mod tests {
                 Ok(7)
             })
         };
+        // Waits until the render thread has dropped its copy of `held`.
+        let freed = |held: &Arc<()>, what: &str| {
+            let start = Instant::now();
+            while Arc::strong_count(held) > 1 {
+                assert!(start.elapsed() < Duration::from_secs(30), "{what}");
+                std::thread::sleep(Duration::from_millis(1));
+            }
+        };
         std::thread::spawn(move || {
             let held = Arc::new(());
             assert_eq!(render(held.clone()).expect("render"), 7);
-            let start = Instant::now();
-            while Arc::strong_count(&held) > 1 {
-                assert!(start.elapsed() < Duration::from_secs(30), "leftovers not freed");
-                std::thread::sleep(Duration::from_millis(1));
-            }
+            freed(&held, "leftovers not freed");
 
             exit_after_renders();
             let held = Arc::new(());
@@ -433,14 +437,7 @@ mod tests {
         // Threads that did not ask still free theirs.
         let held = Arc::new(());
         assert_eq!(render(held.clone()).expect("render"), 7);
-        let start = Instant::now();
-        while Arc::strong_count(&held) > 1 {
-            assert!(
-                start.elapsed() < Duration::from_secs(30),
-                "leftovers not freed on another thread"
-            );
-            std::thread::sleep(Duration::from_millis(1));
-        }
+        freed(&held, "leftovers not freed on another thread");
     }
 
     /// A helper moves to another CPU than its caller's where it may run on one, and may run
