@@ -1109,7 +1109,7 @@ def bench_git():
 # ---------------------------------------------------------------- helm
 
 # (label, archive in crates/ballast-helm/tests/fixtures/charts, release, namespace), each with its
-# default values: small to large, the large umbrella chart last, on its own row.
+# default values: small to large, the large umbrella chart (UMBRELLA) last, on its own row.
 HELM_CHARTS = [
     ("podinfo (small, apiVersion v1)", "podinfo-6.14.1.tgz", "podinfo", ""),
     ("ingress-nginx", "ingress-nginx-4.15.1.tgz", "ingress", "ingress-nginx"),
@@ -1117,8 +1117,23 @@ HELM_CHARTS = [
     ("redis (bitnami common library)", "redis-23.1.1.tgz", "redis", ""),
     ("airflow (bitnami, 3 subcharts)", "airflow-25.1.0.tgz", "af", ""),
     ("argo-cd (CRDs, redis-ha subchart)", "argo-cd-10.1.1.tgz", "argocd", "argocd"),
-    ("large umbrella: kube-prometheus-stack (4 subcharts)", "kube-prometheus-stack-88.5.3.tgz", "kps", "monitoring"),
+    ("kube-prometheus-stack (umbrella, 4 subcharts)", "kube-prometheus-stack-88.5.3.tgz", "kps", "monitoring"),
 ]
+UMBRELLA = ("large umbrella: 30 public charts as subcharts", "um", "umbrella")
+
+
+def umbrella_chart(charts, work):
+    """The large umbrella chart: a chart of its own whose charts/ holds the fixture archives listed
+    in umbrella.txt (the chart crates/ballast-helm/benches/template.rs renders in process)."""
+    root = os.path.join(work, "umbrella")
+    os.makedirs(os.path.join(root, "charts"), exist_ok=True)
+    write(os.path.join(root, "Chart.yaml"),
+          "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndescription: public charts as subcharts\n")
+    with open(os.path.join(charts, "umbrella.txt")) as f:
+        names = [l.strip() for l in f if l.strip() and not l.startswith("#")]
+    for name in names:
+        shutil.copy(os.path.join(charts, name), os.path.join(root, "charts", name))
+    return root
 
 
 def differing_lines(a, b):
@@ -1143,7 +1158,8 @@ def bench_helm():
     if wrap:
         pairs = [(timed(wrap + ["true"])[0], timed(["true"])[0]) for _ in range(20)]
         overhead = max(statistics.median(w for w, _ in pairs) - statistics.median(t for _, t in pairs), 0.0)
-    for label, archive, release, ns in HELM_CHARTS:
+    umbrella = umbrella_chart(charts, WORK)
+    for label, archive, release, ns in HELM_CHARTS + [(UMBRELLA[0], umbrella, UMBRELLA[1], UMBRELLA[2])]:
         chart = os.path.join(charts, archive)
         flags = ["-n", ns] if ns else []
         bcmd = [B, "template", release, chart] + flags

@@ -49,7 +49,33 @@ const CHARTS: &[(&str, &str, &str, &str)] = &[
 ];
 
 /// Rounds per chart.
+/// The large umbrella chart's row: its subcharts are listed in `umbrella.txt` of the fixtures
+/// (see [`umbrella`]).
+const UMBRELLA: (&str, &str, &str) = ("umbrella of 30 public charts as subcharts", "um", "umbrella");
+
 const ROUNDS: usize = 5;
+
+/// Makes, under `dir`, the large umbrella chart: a chart of its own whose `charts/` holds the
+/// fixture archives listed in `umbrella.txt` (the same chart `scripts/bench` times one process
+/// at a time).
+fn umbrella(fixtures: &Path, dir: &Path) -> PathBuf {
+    let root = dir.join("umbrella");
+    std::fs::create_dir_all(root.join("charts")).unwrap();
+    std::fs::write(
+        root.join("Chart.yaml"),
+        "apiVersion: v2\nname: umbrella\nversion: 1.0.0\ndescription: public charts as subcharts\n",
+    )
+    .unwrap();
+    let list = std::fs::read_to_string(fixtures.join("umbrella.txt")).unwrap();
+    for name in list
+        .lines()
+        .map(str::trim)
+        .filter(|l| !l.is_empty() && !l.starts_with('#'))
+    {
+        std::fs::copy(fixtures.join(name), root.join("charts").join(name)).unwrap();
+    }
+    root
+}
 
 fn median(mut v: Vec<Duration>) -> Duration {
     v.sort();
@@ -206,8 +232,13 @@ fn main() {
 
     println!("| chart | lines | ballast (in process) | helm template | ratio | output |");
     println!("|---|---|---|---|---|---|");
-    for &(label, archive, release, ns) in CHARTS {
-        let chart = fixtures.join(archive);
+    let mut charts: Vec<(&str, PathBuf, &str, &str)> = CHARTS
+        .iter()
+        .map(|&(label, archive, release, ns)| (label, fixtures.join(archive), release, ns))
+        .collect();
+    let (label, release, ns) = UMBRELLA;
+    charts.push((label, umbrella(&fixtures, home.path()), release, ns));
+    for (label, chart, release, ns) in charts {
         let opts = TemplateOptions {
             release_name: release.to_string(),
             namespace: ns.to_string(),

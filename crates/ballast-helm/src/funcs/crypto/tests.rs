@@ -278,9 +278,24 @@ fn verify_with_openssl(ca: &str, leaf: &str) {
     );
 }
 
-/// RSA 4096 key generation takes seconds in unoptimized builds: run with `--ignored`.
+/// Generated RSA keys have Go's shape: the size asked for, two primes, exponent 65537, and
+/// consistent (the `rsa` crate's validation).
 #[test]
-#[ignore]
+fn generated_rsa_keys_have_gos_shape() {
+    use rsa::traits::{PrivateKeyParts, PublicKeyParts};
+    for bits in [2048, 3072] {
+        let Key::Rsa(key) = Key::generate_rsa(bits).unwrap() else {
+            panic!("not an RSA key")
+        };
+        assert_eq!(key.size(), bits / 8);
+        assert_eq!(key.e(), &rsa::BigUint::from(65537u32));
+        assert_eq!(key.primes().len(), 2);
+        key.validate().expect("a consistent key");
+    }
+}
+
+/// `genPrivateKey` makes RSA 4096 keys (AWS-LC: under a second even unoptimized).
+#[test]
 fn rsa_private_key() {
     let m = funcs();
     for kind in ["", "rsa"] {
