@@ -1208,6 +1208,10 @@ def bench_helm():
                  "less `true`) is taken off helm's times. Charts are the public archives of `crates/ballast-helm/tests/fixtures/charts` with "
                  "their default values; lines holding random values (generated passwords, certificates) are compared "
                  "only up to their first `: `.")
+    notes.append("Helm, large umbrella: a chart of its own (apiVersion v2) holding under `charts/` the archives listed in "
+                 "`crates/ballast-helm/tests/fixtures/charts/umbrella.txt` (30 public charts), default values. Several "
+                 "of them generate certificates (`genCA`, `genSignedCert`): RSA key generation, of random length, is a "
+                 "large part of both tools' time on these rows.")
 
 
 # ---------------------------------------------------------------- report
