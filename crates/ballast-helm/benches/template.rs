@@ -48,11 +48,11 @@ const CHARTS: &[(&str, &str, &str, &str)] = &[
     ),
 ];
 
-/// Rounds per chart.
-/// The large umbrella chart's row: its subcharts are listed in `umbrella.txt` of the fixtures
-/// (see [`umbrella`]).
+/// The large umbrella chart's row (label, release, namespace): its subcharts are listed in
+/// `umbrella.txt` of the fixtures (see [`umbrella`]).
 const UMBRELLA: (&str, &str, &str) = ("umbrella of 30 public charts as subcharts", "um", "umbrella");
 
+/// Rounds per chart.
 const ROUNDS: usize = 5;
 
 /// Makes, under `dir`, the large umbrella chart: a chart of its own whose `charts/` holds the
