@@ -294,6 +294,29 @@ fn generated_rsa_keys_have_gos_shape() {
     }
 }
 
+/// AWS-LC, which generates the RSA keys, is built without its CPU-jitter entropy collector
+/// (`AWS_LC_SYS_NO_JITTER_ENTROPY` in `.cargo/config.toml`): it seeds its generator from the
+/// operating system and the CPU's RDRAND, as Go's crypto/rand (helm's) reads the operating
+/// system, instead of timing noise it samples for milliseconds on each thread's first key
+/// (9% of a render of the 30-chart umbrella, which makes two keys). The collector's code is
+/// absent from a binary built so.
+#[test]
+fn aws_lc_has_no_jitter_entropy_collector() {
+    let exe = std::env::current_exe().expect("this test's binary");
+    let bytes = std::fs::read(&exe).expect("this test's binary readable");
+    // The name of the collector's start, spelled backwards here so that this test's own
+    // constant is not what it finds.
+    let name: Vec<u8> = b"tini_yportne_tnej".iter().rev().copied().collect();
+    assert!(
+        memchr::memmem::find(&bytes, &name).is_none(),
+        "{} holds AWS-LC's CPU-jitter entropy collector: build with AWS_LC_SYS_NO_JITTER_ENTROPY=1 \
+         (set in .cargo/config.toml)",
+        exe.display()
+    );
+    // What the generator then does: a key, with no collector to start.
+    assert!(matches!(Key::generate_rsa(2048), Ok(Key::Rsa(_))));
+}
+
 /// `genPrivateKey` makes RSA 4096 keys (AWS-LC: under a second even unoptimized).
 #[test]
 fn rsa_private_key() {
