@@ -14,9 +14,11 @@ git, helm; default all).
 
 import base64
 import json
+import multiprocessing
 import os
 import re
 import random
+import resource
 import shutil
 import ssl
 import statistics
@@ -64,12 +66,20 @@ def run(cmd, ok=(0,), cwd=None, env=None):
     return time.perf_counter() - t, p.stdout.decode(), p.stderr.decode()
 
 
-def timed(cmd, ok=(0,), cwd=None, env=None):
-    """Runs cmd; returns (wall seconds, the child's peak RSS in MiB, stdout, stderr)."""
+def timed(cmd, ok=(0,), cwd=None, env=None, keep=True):
+    """Runs cmd; returns (wall seconds, the child's peak RSS in MiB, stdout, stderr). With
+    keep=False, stdout is read and dropped a chunk at a time (returned empty), so that this
+    process does not grow: a child's peak RSS (ru_maxrss) starts from this process's own."""
     t = time.perf_counter()
     p = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE, cwd=cwd, env=env)
     # Outputs are small enough for the pipes, or read here before waiting.
-    out, err = p.stdout.read(), p.stderr.read()
+    if keep:
+        out = p.stdout.read()
+    else:
+        out = b""
+        while p.stdout.read1(1 << 20):
+            pass
+    err = p.stderr.read()
     _, status, usage = os.wait4(p.pid, 0)
     wall = time.perf_counter() - t
     code = os.waitstatus_to_exitcode(status)
@@ -1162,34 +1172,57 @@ def bench_helm():
     label, release, ns = UMBRELLA
     cases = [(lb, os.path.join(charts, archive), rl, n) for lb, archive, rl, n in HELM_CHARTS]
     cases.append((label, umbrella_chart(charts, WORK), release, ns))
-    for label, chart, release, ns in cases:
+
+    def check(case):
+        """Runs both once, untimed (warms the page cache, checks that both render the same):
+        (the row's commands or None, notes). Run in a child process (below), so that the outputs
+        read here never grow this one: a child's peak RSS (ru_maxrss) starts from the peak of
+        the process that started it, whose memory it shares until it calls exec."""
+        label, chart, release, ns = case
         archive = os.path.basename(chart)
         flags = ["-n", ns] if ns else []
         bcmd = [B, "template", release, chart] + flags
         hcmd = wrap + [HELM, "template", release, chart] + flags
-        # Once each, untimed: warms the page cache and checks that both render the same.
         hp = subprocess.run(hcmd, capture_output=True, env=env)
         if hp.returncode:
-            sys.exit(f"bench: helm template {archive} failed:\n{hp.stderr.decode()[-2000:]}")
+            return None, [f"bench: helm template {archive} failed:\n{hp.stderr.decode()[-2000:]}"]
         bp = subprocess.run(bcmd, capture_output=True)
         expected = hp.stdout.decode()
         lines = len(expected.splitlines())
         if bp.returncode:
             err = bp.stderr.decode().strip().splitlines()
-            notes.append(f"Helm: `ballast template` failed on {archive}, no row: {err[0] if err else ''}")
-            log(f"helm: {archive}: ballast template failed")
-            continue
+            return None, [f"Helm: `ballast template` failed on {archive}, no row: {err[0] if err else ''}"]
         diff = differing_lines(bp.stdout.decode(), expected)
-        if diff:
-            notes.append(f"Helm: on {archive}, {diff} of {lines} lines differ from helm's output.")
-        log(f"helm: {archive} ({lines} lines), one process each")
-        bs, hs = [], []
+        found = [f"Helm: on {archive}, {diff} of {lines} lines differ from helm's output."] if diff else []
+        return (label, lines, bcmd, hcmd, [], []), found
+
+    floor = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
+    notes.append(f"Helm, peak RSS: a child's peak RSS as the kernel reports it (ru_maxrss) is at least that of "
+                 f"the process that started it, this harness ({floor:.0f} MiB when the helm rows began): a row "
+                 "at about that figure says the tool's own peak is no higher.")
+    fork = multiprocessing.get_context("fork")
+    receive, send = fork.Pipe(duplex=False)
+    child = fork.Process(target=lambda: send.send([check(case) for case in cases]))
+    child.start()
+    checked = receive.recv()
+    child.join()
+    ready = []
+    for row, found in checked:
+        if row is None and found[0].startswith("bench: "):
+            sys.exit(found[0])
+        notes.extend(found)
+        if row is None:
+            log(found[0])
+        else:
+            ready.append(row)
+    for label, lines, bcmd, hcmd, bs, hs in ready:
+        log(f"helm: {label} ({lines} lines), one process each")
         for r in range(ROUNDS):
             for tool in (["b", "h"] if r % 2 == 0 else ["h", "b"]):
                 if tool == "b":
-                    bs.append(timed(bcmd)[:2])
+                    bs.append(timed(bcmd, keep=False)[:2])
                 else:
-                    w, rss = timed(hcmd, env=env)[:2]
+                    w, rss = timed(hcmd, env=env, keep=False)[:2]
                     hs.append((max(w - overhead, 0.0), rss))
         add_row("helm", f"template {label}, {lines} lines (one process)", bs, hs, "helm template", 10)
     # The controller renders in process: the same charts without a process per chart.
