@@ -259,6 +259,7 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
     let ahead = work_ahead(&chart, opts.skip_schema_validation);
+    let _keys = keys_ahead(&chart);
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
     let (chart, values) = values::prepare(chart, user)?;
@@ -358,6 +359,21 @@ fn work_ahead(chart: &Chart, skip_schema: bool) -> Option<ballast_gotemplate::Le
         schema::documents(chart)
     };
     engine::lex_ahead(chart, move || schema::prepare_ahead(&schemas))
+}
+
+/// Starts making RSA keys ahead (see [`funcs::crypto::ahead`]) when a template of `chart` or of
+/// a subchart names a certificate function that makes one; they are made while the returned
+/// guard is held.
+fn keys_ahead(chart: &Chart) -> Option<funcs::crypto::ahead::KeysAhead> {
+    fn texts<'a>(chart: &'a Chart, out: &mut Vec<&'a [u8]>) {
+        out.extend(chart.templates.iter().map(|t| &t.data[..]));
+        for dep in &chart.dependencies {
+            texts(dep, out);
+        }
+    }
+    let mut all = Vec::new();
+    texts(chart, &mut all);
+    funcs::crypto::ahead::makes_keys(all.into_iter()).then(|| funcs::crypto::ahead::KeysAhead::start(helper_start()))
 }
 
 /// Values schema validation (`values.schema.json` of each chart).

@@ -5,6 +5,7 @@
 //! their shapes are Go's: PEM block types, key sizes (RSA 4096 for `genPrivateKey`, 2048 for
 //! certificates), certificate fields and extensions. DSA keys are not supported.
 
+pub mod ahead;
 mod cert;
 mod der;
 mod keys;
@@ -136,8 +137,11 @@ fn generate_private_key(kind: &str) -> String {
     }
 }
 
+/// A new 2048-bit RSA key: made ahead for this render if it was ([`ahead`]), else now.
 fn rsa_2048() -> Result<Key, String> {
-    Key::generate_rsa(2048).map_err(|e| format!("error generating rsa key: {e}"))
+    ahead::take_rsa_2048()
+        .unwrap_or_else(|| Key::generate_rsa(2048))
+        .map_err(|e| format!("error generating rsa key: {e}"))
 }
 
 fn with_key(pem: &str) -> Result<Key, String> {

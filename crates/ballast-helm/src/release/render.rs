@@ -79,6 +79,7 @@ pub fn render_release(chart: &Path, opts: &ReleaseRenderOptions) -> Result<Rende
 pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) -> Result<RenderedRelease, Error> {
     let render_err = |e: Error| Error(format!("{}{}", e.0, crate::DEBUG_HINT));
     let ahead = crate::work_ahead(&chart, opts.skip_schema_validation);
+    let _keys = crate::keys_ahead(&chart);
     let record = chart_record(&chart)?;
     let config = to_json(user)?;
     let mut crds = Vec::new();
