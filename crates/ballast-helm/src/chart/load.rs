@@ -89,6 +89,11 @@ pub fn load_archive(bytes: &[u8]) -> Result<Chart, Error> {
 
 fn load_archive_at(bytes: &[u8], depth: usize, budget: &mut u64) -> Result<Chart, Error> {
     let files = archive::load_archive_files(bytes).map_err(Error)?;
+    load_read_archive(files, depth, budget)
+}
+
+/// The chart of the files of an archive just read (see [`load_archive_at`]).
+fn load_read_archive(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Result<Chart, Error> {
     let size: u64 = files.iter().map(|f| f.data.len() as u64).sum();
     if size > *budget {
         return Err(Error(format!(
@@ -194,6 +199,66 @@ fn walk(
     Ok(())
 }
 
+/// An archive's files, or why it cannot be read ([`archive::load_archive_files`]).
+type Unpacked = Result<Vec<BufferedFile>, String>;
+
+/// The compressed bytes of a chart's subchart archives from which they are read on two threads
+/// (see [`unpack_archives`]): below it, starting a thread costs about what it saves.
+pub const UNPACK_ON_TWO_THREADS_FROM: usize = 256 << 10;
+
+/// The files of the subchart archives (`charts/*.tgz`) of `subcharts` (a chart's `charts/`
+/// files by first path part, as [`load_files_at`] groups them), read ahead on two threads
+/// ([`archive::load_archive_files`]: decompressed and split into files, which is most of
+/// loading an archive) when there are two or more holding [`UNPACK_ON_TWO_THREADS_FROM`]
+/// bytes or more in all; else, or if the second thread does not start, nothing (each is
+/// then read in its turn). The caller still builds each subchart, in order, from these
+/// results: the same charts and the same first error as reading each in its turn.
+fn unpack_archives(
+    subcharts: &std::collections::BTreeMap<String, Vec<BufferedFile>>,
+) -> std::collections::HashMap<String, Unpacked> {
+    use std::sync::Mutex;
+    let archives: Vec<(&String, &super::Blob)> = subcharts
+        .iter()
+        .filter(|(n, _)| n.ends_with(".tgz") && !n.starts_with('_') && !n.starts_with('.'))
+        .filter_map(|(n, files)| files.first().filter(|f| &f.name == n).map(|f| (n, &f.data)))
+        .collect();
+    let total: usize = archives.iter().map(|(_, data)| data.len()).sum();
+    if archives.len() < 2 || total < UNPACK_ON_TWO_THREADS_FROM {
+        return Default::default();
+    }
+    // This thread takes archives from the front, the helper from the back, until they meet.
+    let queue = Mutex::new(0..archives.len());
+    let read: Vec<Mutex<Option<Unpacked>>> = archives.iter().map(|_| Mutex::new(None)).collect();
+    fn lock<T>(m: &Mutex<T>) -> std::sync::MutexGuard<'_, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+    let work = |i: usize| *lock(&read[i]) = Some(archive::load_archive_files(archives[i].1));
+    let start = crate::helper_start();
+    std::thread::scope(|scope| {
+        let helper = std::thread::Builder::new()
+            .name("chart-unpack".into())
+            .spawn_scoped(scope, || {
+                start();
+                while let Some(i) = lock(&queue).next_back() {
+                    work(i);
+                }
+            });
+        if helper.is_ok() {
+            // The thread is queued on this one's CPU: let it run and move off now (see
+            // `crate::helper_start`).
+            std::thread::yield_now();
+        }
+        while let Some(i) = lock(&queue).next() {
+            work(i);
+        }
+    });
+    archives
+        .iter()
+        .zip(read)
+        .filter_map(|((n, _), r)| Some(((*n).clone(), r.into_inner().ok()??)))
+        .collect()
+}
+
 /// Builds a chart from its files (names from the chart root), as Helm's `LoadFiles` (without
 /// the dependency check of [`load`]).
 pub fn load_files(files: Vec<BufferedFile>) -> Result<Chart, Error> {
@@ -280,6 +345,7 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
     };
     validate(&mut md).map_err(Error)?;
     c.metadata = md;
+    let mut unpacked = unpack_archives(&subcharts);
     for (n, files) in subcharts {
         if n.starts_with('_') || n.starts_with('.') {
             continue;
@@ -292,7 +358,12 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
                     c.metadata.name, file.name
                 )));
             }
-            load_archive_at(&file.data, depth + 1, budget)
+            match unpacked.remove(&n) {
+                Some(read) => read
+                    .map_err(Error)
+                    .and_then(|files| load_read_archive(files, depth + 1, budget)),
+                None => load_archive_at(&file.data, depth + 1, budget),
+            }
         } else {
             let buff: Vec<BufferedFile> = files
                 .into_iter()

@@ -289,3 +289,55 @@ fn helmignore_patterns_as_helm() {
         ]
     );
 }
+
+/// A chart's own files, subcharts and their files, for comparing two loads.
+fn outline(c: &Chart) -> Vec<String> {
+    use sha2::Digest as _;
+    let mut out = vec![format!("chart {} {}", c.metadata.name, c.metadata.version)];
+    for f in c.templates.iter().chain(&c.files) {
+        out.push(format!("{} {}", f.name, hex::encode(sha2::Sha256::digest(&f.data))));
+    }
+    for d in &c.dependencies {
+        out.extend(outline(d).into_iter().map(|l| format!("  {l}")));
+    }
+    out
+}
+
+/// A chart directory whose `charts/` holds several archives large enough to be read on two
+/// threads loads as each archive loaded alone, in `charts/` order; a corrupt archive among
+/// them gives the error of its turn, as when archives are read one by one.
+#[test]
+fn archive_subcharts_read_on_two_threads_load_as_one_by_one() {
+    let fixtures = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/charts");
+    let names = ["airflow-25.1.0.tgz", "podinfo-6.14.1.tgz", "redis-23.1.1.tgz"];
+    let tmp = tempfile::tempdir().unwrap();
+    let chart = b"apiVersion: v2\nname: umbrella\nversion: 1.0.0\n";
+    write(tmp.path(), &[("Chart.yaml", chart)]);
+    let mut total = 0;
+    for n in names {
+        let data = std::fs::read(fixtures.join(n)).unwrap();
+        total += data.len();
+        write(tmp.path(), &[(&format!("charts/{n}"), &data)]);
+    }
+    assert!(
+        total >= load::UNPACK_ON_TWO_THREADS_FROM,
+        "the test's archives are too small"
+    );
+    let loaded = load(tmp.path()).unwrap();
+    let mut expected = vec!["chart umbrella 1.0.0".to_string()];
+    for n in names {
+        let alone = load(&fixtures.join(n)).unwrap();
+        expected.extend(outline(&alone).into_iter().map(|l| format!("  {l}")));
+    }
+    assert_eq!(outline(&loaded), expected);
+
+    // redis's archive cut short: its error, in its turn (after airflow and podinfo loaded).
+    let redis = std::fs::read(fixtures.join("redis-23.1.1.tgz")).unwrap();
+    std::fs::write(tmp.path().join("charts/redis-23.1.1.tgz"), &redis[..redis.len() / 2]).unwrap();
+    let alone = load_archive(&redis[..redis.len() / 2]).unwrap_err().0;
+    let err = load(tmp.path()).unwrap_err().0;
+    assert_eq!(
+        err,
+        format!("error unpacking subchart redis-23.1.1.tgz in umbrella: {alone}")
+    );
+}
