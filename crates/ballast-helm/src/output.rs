@@ -320,7 +320,17 @@ pub fn print(
 ) -> Result<String, Error> {
     let files = files.iter().filter(|(p, _)| !p.ends_with("NOTES.txt"));
     let (hooks, manifests) = sort_manifests(files, parse)?;
-    let mut release_manifest = String::new();
+    // Room for the whole output at once: grown by doubling, a large chart's output (6 MB for
+    // the umbrella of the benchmarks) was copied about twice over, into fresh pages each time.
+    let crd_bytes = if opts.include_crds {
+        crds.iter().map(|c| c.path.len() + c.data.len()).sum()
+    } else {
+        0
+    };
+    let docs = manifests.iter().chain(hooks.iter().map(|h| &h.manifest));
+    let doc_bytes: usize = docs.map(|m| m.path.len() + m.content.len()).sum();
+    let count = crds.len() + manifests.len() + hooks.len();
+    let mut release_manifest = String::with_capacity(crd_bytes + doc_bytes + count * DOCUMENT_FRAME + 1);
     if opts.include_crds {
         for crd in crds {
             push_document(&mut release_manifest, &crd.path, &String::from_utf8_lossy(&crd.data));
@@ -348,9 +358,12 @@ pub fn print(
     show_only(&out, &opts.show_only)
 }
 
+/// The bytes [`push_document`] adds to a document and its path.
+const DOCUMENT_FRAME: usize = "---\n# Source: \n\n".len();
+
 /// Appends `---`, the `# Source:` line and the document, as helm prints each.
 fn push_document(out: &mut String, path: &str, content: &str) {
-    out.reserve(path.len() + content.len() + 16);
+    out.reserve(path.len() + content.len() + DOCUMENT_FRAME);
     out.push_str("---\n# Source: ");
     out.push_str(path);
     out.push('\n');
