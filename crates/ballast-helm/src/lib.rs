@@ -365,15 +365,11 @@ fn work_ahead(chart: &Chart, skip_schema: bool) -> Option<ballast_gotemplate::Le
 /// a subchart names a certificate function that makes one; they are made while the returned
 /// guard is held.
 fn keys_ahead(chart: &Chart) -> Option<funcs::crypto::ahead::KeysAhead> {
-    fn texts<'a>(chart: &'a Chart, out: &mut Vec<&'a [u8]>) {
-        out.extend(chart.templates.iter().map(|t| &t.data[..]));
-        for dep in &chart.dependencies {
-            texts(dep, out);
-        }
+    fn makes_keys(chart: &Chart) -> bool {
+        funcs::crypto::ahead::makes_keys(chart.templates.iter().map(|t| &t.data[..]))
+            || chart.dependencies.iter().any(makes_keys)
     }
-    let mut all = Vec::new();
-    texts(chart, &mut all);
-    funcs::crypto::ahead::makes_keys(all.into_iter()).then(|| funcs::crypto::ahead::KeysAhead::start(helper_start()))
+    makes_keys(chart).then(|| funcs::crypto::ahead::KeysAhead::start(helper_start()))
 }
 
 /// Values schema validation (`values.schema.json` of each chart).

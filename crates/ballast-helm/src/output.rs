@@ -322,14 +322,11 @@ pub fn print(
     let (hooks, manifests) = sort_manifests(files, parse)?;
     // Room for the whole output at once: grown by doubling, a large chart's output (6 MB for
     // the umbrella of the benchmarks) was copied about twice over, into fresh pages each time.
-    let crd_bytes = if opts.include_crds {
-        crds.iter().map(|c| c.path.len() + c.data.len()).sum()
-    } else {
-        0
-    };
+    let printed_crds = if opts.include_crds { crds } else { &[] };
+    let crd_bytes: usize = printed_crds.iter().map(|c| c.path.len() + c.data.len()).sum();
     let docs = manifests.iter().chain(hooks.iter().map(|h| &h.manifest));
     let doc_bytes: usize = docs.map(|m| m.path.len() + m.content.len()).sum();
-    let count = crds.len() + manifests.len() + hooks.len();
+    let count = printed_crds.len() + manifests.len() + hooks.len();
     let mut release_manifest = String::with_capacity(crd_bytes + doc_bytes + count * DOCUMENT_FRAME + 1);
     if opts.include_crds {
         for crd in crds {

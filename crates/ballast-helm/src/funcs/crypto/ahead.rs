@@ -73,11 +73,11 @@ pub(crate) fn take_rsa_2048() -> Option<Result<Key, String>> {
 
 /// True when a template of these texts names a certificate function that makes a key.
 pub fn makes_keys<'a>(mut texts: impl Iterator<Item = &'a [u8]>) -> bool {
-    texts.any(|t| {
-        memchr::memmem::find(t, b"genCA").is_some()
-            || memchr::memmem::find(t, b"genSelfSignedCert").is_some()
-            || memchr::memmem::find(t, b"genSignedCert").is_some()
-    })
+    use memchr::memmem::Finder;
+    use std::sync::LazyLock;
+    static NAMES: LazyLock<[Finder<'static>; 3]> =
+        LazyLock::new(|| [b"genCA".as_slice(), b"genSelfSignedCert", b"genSignedCert"].map(Finder::new));
+    texts.any(|t| NAMES.iter().any(|name| name.find(t).is_some()))
 }
 
 #[cfg(test)]
