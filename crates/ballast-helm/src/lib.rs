@@ -160,7 +160,7 @@ pub(crate) fn use_arena(arena: Option<u32>) {
 /// arena ([`use_arena`]) and moves itself to another CPU than the caller's ([`move_off`]).
 /// The caller, having started the thread, yields once (`std::thread::yield_now`) so that it
 /// runs and moves at once.
-pub(crate) fn helper_start() -> impl FnOnce() + Send + 'static {
+pub(crate) fn helper_start() -> impl FnOnce() + Send + Clone + 'static {
     let arena = current_arena();
     let caller_cpu = current_cpu();
     move || {
@@ -258,8 +258,7 @@ pub fn template_files(
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
-    let ahead = work_ahead(&chart, opts.skip_schema_validation);
-    let _keys = keys_ahead(&chart);
+    let (ahead, _keys) = work_ahead(&chart, opts.skip_schema_validation);
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
     let (chart, values) = values::prepare(chart, user)?;
@@ -346,30 +345,65 @@ fn installable(chart: &Chart) -> Result<(), Error> {
 }
 
 /// Starts, on a second thread, what a render of `chart` (just loaded) can do beside it: its
-/// templates lexed in parse order ([`engine::lex_ahead`]), then its schemas read (unless
-/// `skip_schema`) while the render thread parses, which it does before it checks them; `None`
-/// for a chart too small to gain from it. Lexing comes first because the parse needs it
-/// first: measured on redis (150 KB schema), the parse took 1.85 ms instead of 2.2, and the
-/// schema was read before the parse ended; a render that reaches a schema still being read
-/// waits for it rather than read it a second time.
-fn work_ahead(chart: &Chart, skip_schema: bool) -> Option<ballast_gotemplate::LexAhead<engine::TextKey>> {
+/// templates lexed in parse order ([`engine::lex_ahead`]), then the certificate functions they
+/// name counted, to make keys ahead ([`funcs::crypto::ahead`]), then its schemas read (unless
+/// `skip_schema`) while the render thread parses, which it does before it checks them. Lexing
+/// comes first because the parse needs it first: measured on redis (150 KB schema), the parse
+/// took 1.85 ms instead of 2.2, and the schema was read before the parse ended; a render that
+/// reaches a schema still being read waits for it rather than read it a second time. For a
+/// chart too small to gain from a second thread, no lexing ahead, and the keys are decided
+/// here ([`keys_ahead`]). Both are at work while what is returned is held.
+fn work_ahead(
+    chart: &Chart,
+    skip_schema: bool,
+) -> (
+    Option<ballast_gotemplate::LexAhead<engine::TextKey>>,
+    Option<funcs::crypto::ahead::KeysAhead>,
+) {
+    use funcs::crypto::ahead::{KeysAhead, key_sites};
+    fn texts(chart: &Chart, out: &mut Vec<chart::Blob>) {
+        out.extend(chart.templates.iter().map(|t| t.data.clone()));
+        for dep in &chart.dependencies {
+            texts(dep, out);
+        }
+    }
     let schemas = if skip_schema {
         Vec::new()
     } else {
         schema::documents(chart)
     };
-    engine::lex_ahead(chart, move || schema::prepare_ahead(&schemas))
+    let mut templates = Vec::new();
+    texts(chart, &mut templates);
+    let start = helper_start();
+    let (keys, decider) = KeysAhead::decided_elsewhere(move || start.clone());
+    let lexing = engine::lex_ahead(chart, move || {
+        decider.decide(key_sites(templates.iter().map(|t| &t[..])));
+        schema::prepare_ahead(&schemas)
+    });
+    if lexing.is_some() {
+        return (lexing, Some(keys));
+    }
+    drop(keys);
+    (None, keys_ahead(chart))
 }
 
-/// Starts making RSA keys ahead (see [`funcs::crypto::ahead`]) when a template of `chart` or of
-/// a subchart names a certificate function that makes one; they are made while the returned
-/// guard is held.
+/// Starts making RSA keys ahead (see [`funcs::crypto::ahead`]) when templates of `chart` or of
+/// its subcharts name a certificate function that makes one: one maker per call site, up to
+/// [`funcs::crypto::ahead::MAX_MAKERS`]; they make keys while the returned guard is held.
 fn keys_ahead(chart: &Chart) -> Option<funcs::crypto::ahead::KeysAhead> {
-    fn makes_keys(chart: &Chart) -> bool {
-        funcs::crypto::ahead::makes_keys(chart.templates.iter().map(|t| &t.data[..]))
-            || chart.dependencies.iter().any(makes_keys)
+    use funcs::crypto::ahead::{KeysAhead, MAX_MAKERS, key_sites};
+    fn sites(chart: &Chart, found: &mut usize) {
+        *found += key_sites(chart.templates.iter().map(|t| &t.data[..]));
+        for dep in &chart.dependencies {
+            if *found >= MAX_MAKERS {
+                return;
+            }
+            sites(dep, found);
+        }
     }
-    makes_keys(chart).then(|| funcs::crypto::ahead::KeysAhead::start(helper_start()))
+    let mut found = 0;
+    sites(chart, &mut found);
+    (found > 0).then(|| KeysAhead::start(found, helper_start))
 }
 
 /// Values schema validation (`values.schema.json` of each chart).

@@ -78,8 +78,7 @@ pub fn render_release(chart: &Path, opts: &ReleaseRenderOptions) -> Result<Rende
 /// [`render_release`] for a loaded chart and merged user values, on the calling thread.
 pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) -> Result<RenderedRelease, Error> {
     let render_err = |e: Error| Error(format!("{}{}", e.0, crate::DEBUG_HINT));
-    let ahead = crate::work_ahead(&chart, opts.skip_schema_validation);
-    let _keys = crate::keys_ahead(&chart);
+    let (ahead, _keys) = crate::work_ahead(&chart, opts.skip_schema_validation);
     let record = chart_record(&chart)?;
     let config = to_json(user)?;
     let mut crds = Vec::new();
