@@ -1,7 +1,9 @@
 //! Renders one chart in a loop and prints the first render's time (cold caches, fresh
 //! memory: what one `ballast template` process pays) and the median (for profiling).
 //!
-//! Usage: `render_loop CHART RELEASE [NAMESPACE] [N]`.
+//! Usage: `render_loop CHART RELEASE [NAMESPACE] [N]`. With `RENDER_HEAP=controller` in the
+//! environment, the heap is the controller's (4 KiB pages, jemalloc's background thread), as
+//! the in-process rows of the benchmarks have it.
 
 use std::path::Path;
 use std::time::Instant;
@@ -13,6 +15,11 @@ use ballast_helm::TemplateOptions;
 static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() {
+    if std::env::var_os("RENDER_HEAP").is_some_and(|h| h == "controller") {
+        #[cfg(target_os = "linux")]
+        let _ = nix::sys::prctl::set_thp_disable(true);
+        let _ = tikv_jemalloc_ctl::background_thread::write(true);
+    }
     let args: Vec<String> = std::env::args().collect();
     let chart = Path::new(&args[1]);
     let opts = TemplateOptions {
