@@ -84,29 +84,29 @@ pub struct Head {
     pub annotations: BTreeMap<String, String>,
 }
 
-/// One document of a rendered file.
+/// One document of a rendered file, borrowed from the rendered files.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Manifest {
+pub struct Manifest<'f> {
     /// The file it came from (`chart/templates/x.yaml`).
-    pub path: String,
+    pub path: &'f str,
     /// The document, trimmed of surrounding whitespace.
-    pub content: String,
+    pub content: &'f str,
     /// Its head.
     pub head: Head,
 }
 
 /// A document with a known `helm.sh/hook` annotation.
 #[derive(Clone, Debug, PartialEq, Eq)]
-pub struct Hook {
+pub struct Hook<'f> {
     /// The document and its file.
-    pub manifest: Manifest,
+    pub manifest: Manifest<'f>,
     /// Its events (`pre-install`, ...; `test-success` is kept as `test`).
     pub events: Vec<String>,
     /// `helm.sh/hook-weight` (0 when absent or not an integer).
     pub weight: i64,
 }
 
-impl Hook {
+impl Hook<'_> {
     /// True for a `test` hook (left out by `--skip-tests`).
     pub fn is_test(&self) -> bool {
         self.events.iter().any(|e| e == "test")
@@ -148,10 +148,12 @@ static SEP: LazyLock<Regex> =
 /// Helm's `SplitManifests`: the documents of a file, in order, each trimmed; documents empty
 /// before trimming are dropped.
 pub fn split_manifests(file: &str) -> Vec<String> {
-    SEP.split(file.trim())
-        .filter(|d| !d.is_empty())
-        .map(|d| d.trim().to_string())
-        .collect()
+    documents(file).map(str::to_string).collect()
+}
+
+/// [`split_manifests`] as slices of `file`.
+pub fn documents(file: &str) -> impl Iterator<Item = &str> {
+    SEP.split(file.trim()).filter(|d| !d.is_empty()).map(str::trim)
 }
 
 fn json_kind(v: &Value) -> &'static str {
@@ -249,7 +251,7 @@ fn kind_cmp(a: &str, b: &str) -> std::cmp::Ordering {
 pub fn sort_manifests<'f>(
     files: impl IntoIterator<Item = (&'f String, &'f String)>,
     parse: ParseDoc<'_>,
-) -> Result<(Vec<Hook>, Vec<Manifest>), Error> {
+) -> Result<(Vec<Hook<'f>>, Vec<Manifest<'f>>), Error> {
     let mut hooks = Vec::new();
     let mut manifests = Vec::new();
     for (path, content) in files {
@@ -257,12 +259,12 @@ pub fn sort_manifests<'f>(
         if base.starts_with('_') || content.trim().is_empty() {
             continue;
         }
-        for doc in split_manifests(content) {
-            let head = parse(&doc)
+        for doc in documents(content) {
+            let head = parse(doc)
                 .and_then(|v| head_of(&v))
                 .map_err(|e| Error(format!("YAML parse error on {path}: {e}")))?;
             let manifest = Manifest {
-                path: path.clone(),
+                path,
                 content: doc,
                 head,
             };
@@ -334,7 +336,7 @@ pub fn print(
         }
     }
     for m in &manifests {
-        push_document(&mut release_manifest, &m.path, &m.content);
+        push_document(&mut release_manifest, m.path, m.content);
     }
     // `release_manifest.trim()` and a newline, without a copy.
     let kept = release_manifest.trim_end().len();
@@ -347,7 +349,7 @@ pub fn print(
         if opts.no_hooks || (opts.skip_tests && h.is_test()) {
             continue;
         }
-        push_document(&mut out, &h.manifest.path, &h.manifest.content);
+        push_document(&mut out, h.manifest.path, h.manifest.content);
     }
     if opts.show_only.is_empty() {
         return Ok(out);

@@ -159,8 +159,8 @@ pub fn hook_record(hook: &output::Hook) -> HookRecord {
     HookRecord {
         name: hook.manifest.head.name.clone(),
         kind: hook.manifest.head.kind.clone(),
-        path: hook.manifest.path.clone(),
-        manifest: hook.manifest.content.clone(),
+        path: hook.manifest.path.to_string(),
+        manifest: hook.manifest.content.to_string(),
         events: hook.events.clone(),
         last_run: HookRun::default(),
         weight: hook.weight,
