@@ -352,7 +352,7 @@ fn installable(chart: &Chart) -> Result<(), Error> {
 /// took 1.85 ms instead of 2.2, and the schema was read before the parse ended; a render that
 /// reaches a schema still being read waits for it rather than read it a second time. For a
 /// chart too small to gain from a second thread, no lexing ahead, and the keys are decided
-/// here ([`keys_ahead`]). Both are at work while what is returned is held.
+/// here. Both are at work while what is returned is held.
 fn work_ahead(
     chart: &Chart,
     skip_schema: bool,
@@ -374,36 +374,21 @@ fn work_ahead(
     };
     let mut templates = Vec::new();
     texts(chart, &mut templates);
+    let templates = std::sync::Arc::new(templates);
+    let sites = |templates: &[chart::Blob]| key_sites(templates.iter().map(|t| &t[..]));
     let start = helper_start();
     let (keys, decider) = KeysAhead::decided_elsewhere(move || start.clone());
+    let on_helper = templates.clone();
     let lexing = engine::lex_ahead(chart, move || {
-        decider.decide(key_sites(templates.iter().map(|t| &t[..])));
+        decider.decide(sites(&on_helper));
         schema::prepare_ahead(&schemas)
     });
     if lexing.is_some() {
         return (lexing, Some(keys));
     }
     drop(keys);
-    (None, keys_ahead(chart))
-}
-
-/// Starts making RSA keys ahead (see [`funcs::crypto::ahead`]) when templates of `chart` or of
-/// its subcharts name a certificate function that makes one: one maker per call site, up to
-/// [`funcs::crypto::ahead::MAX_MAKERS`]; they make keys while the returned guard is held.
-fn keys_ahead(chart: &Chart) -> Option<funcs::crypto::ahead::KeysAhead> {
-    use funcs::crypto::ahead::{KeysAhead, MAX_MAKERS, key_sites};
-    fn sites(chart: &Chart, found: &mut usize) {
-        *found += key_sites(chart.templates.iter().map(|t| &t.data[..]));
-        for dep in &chart.dependencies {
-            if *found >= MAX_MAKERS {
-                return;
-            }
-            sites(dep, found);
-        }
-    }
-    let mut found = 0;
-    sites(chart, &mut found);
-    (found > 0).then(|| KeysAhead::start(found, helper_start))
+    let found = sites(&templates);
+    (None, (found > 0).then(|| KeysAhead::start(found, helper_start)))
 }
 
 /// Values schema validation (`values.schema.json` of each chart).

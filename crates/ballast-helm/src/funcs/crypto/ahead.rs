@@ -110,7 +110,13 @@ impl KeysAhead {
             decided: Condvar::new(),
         });
         AHEAD.with(|a| *a.borrow_mut() = Some(slot.clone()));
-        (KeysAhead(slot.clone()), Decider { slot, thread_start })
+        (
+            KeysAhead(slot.clone()),
+            Decider {
+                slot: Some(slot),
+                thread_start,
+            },
+        )
     }
 }
 
@@ -129,27 +135,29 @@ impl Drop for KeysAhead {
 
 /// Decides, once, how many makers a render's [`KeysAhead`] starts; dropped undecided, none.
 pub struct Decider<S> {
-    slot: Arc<Slot>,
+    /// The render's slot, until decided.
+    slot: Option<Arc<Slot>>,
     /// Makes what each maker thread runs first.
     thread_start: S,
 }
 
 impl<S> Decider<S> {
     /// Starts `makers` makers ([`MAX_MAKERS`] at most, none for 0), unless the render is over.
-    pub fn decide<F: FnOnce() + Send + 'static>(self, makers: usize)
+    pub fn decide<F: FnOnce() + Send + 'static>(mut self, makers: usize)
     where
         S: Fn() -> F,
     {
-        self.slot.decide(makers, &self.thread_start);
+        if let Some(slot) = self.slot.take() {
+            slot.decide(makers, &self.thread_start);
+        }
     }
 }
 
 impl<S> Drop for Decider<S> {
     fn drop(&mut self) {
-        let mut state = self.slot.lock();
-        if matches!(*state, State::Open) {
-            *state = State::Decided(None);
-            self.slot.decided.notify_all();
+        // Undecided: no makers (decided, the slot was taken and is not locked again).
+        if let Some(slot) = self.slot.take() {
+            slot.decide(0, &|| || {});
         }
     }
 }
