@@ -541,6 +541,18 @@ async fn write(
     status: &ApplicationStatus,
     ran: Option<&Operation>,
 ) -> Result<(), ReconcileError> {
+    write_with(app, ctx, status, ran, &BTreeMap::new()).await
+}
+
+/// [`write`], setting (`Some`) or removing (`None`) `annotations` in the same patch, so that
+/// whoever reads the status also reads the annotations it was decided with.
+async fn write_with(
+    app: &Application,
+    ctx: &Context,
+    status: &ApplicationStatus,
+    ran: Option<&Operation>,
+    annotations: &BTreeMap<String, Option<String>>,
+) -> Result<(), ReconcileError> {
     let api: Api<Application> = Api::namespaced(
         ctx.client.clone(),
         app.metadata.namespace.as_deref().unwrap_or("default"),
@@ -554,13 +566,20 @@ async fn write(
         }
     }
     let mut patch = json!({"status": body});
+    let mut notes = serde_json::Map::new();
     if app
         .metadata
         .annotations
         .as_ref()
         .is_some_and(|a| a.contains_key(REFRESH_ANNOTATION))
     {
-        patch["metadata"] = json!({"annotations": {REFRESH_ANNOTATION: null}});
+        notes.insert(REFRESH_ANNOTATION.into(), Value::Null);
+    }
+    for (key, value) in annotations {
+        notes.insert(key.clone(), value.clone().map_or(Value::Null, Value::String));
+    }
+    if !notes.is_empty() {
+        patch["metadata"] = json!({"annotations": notes});
     }
     let Some(ran) = ran else {
         api.patch(name, &PatchParams::default(), &Patch::Merge(&patch)).await?;
@@ -1133,8 +1152,10 @@ pub async fn reconcile(app: Arc<Application>, ctx: Arc<Context>) -> Result<Actio
     if let Some(recheck) = decision.recheck {
         requeue = Action::requeue(recheck.min(RECONCILIATION));
     }
-    write(&app, &ctx, &status, clear.as_ref()).await?;
-    if let Some(patch) = crate::auto_rollback::patch(&decision) {
+    // The annotations decided (the healthy revision remembered, a hold set or lifted) go with
+    // the status they were decided from; a rollback's operation follows.
+    write_with(&app, &ctx, &status, clear.as_ref(), &decision.annotations).await?;
+    if let Some(patch) = crate::auto_rollback::operation(&decision) {
         let api: Api<Application> = Api::namespaced(
             ctx.client.clone(),
             app.metadata.namespace.as_deref().unwrap_or("default"),

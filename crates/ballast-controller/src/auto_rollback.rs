@@ -119,20 +119,14 @@ pub fn decide(app: &Application, status: &ApplicationStatus, target: Option<&str
     d
 }
 
-/// The merge patch that writes `decision`: its annotations and, for a rollback, the
-/// `operation` (as `ballast app rollback` writes it).
-pub fn patch(decision: &Decision) -> Option<Value> {
-    if decision.annotations.is_empty() && decision.rollback.is_none() {
-        return None;
-    }
-    let mut p = json!({"metadata": {"annotations": decision.annotations}});
-    if let Some((entry, _)) = &decision.rollback {
-        p["operation"] = json!({
-            "sync": {"revision": entry.revision, "source": entry.source},
-            "initiatedBy": {"username": INITIATOR}
-        });
-    }
-    Some(p)
+/// For a rollback, the merge patch that starts it: the `operation` (as `ballast app rollback`
+/// writes it). The decision's annotations are written with the status.
+pub fn operation(decision: &Decision) -> Option<Value> {
+    let (entry, _) = decision.rollback.as_ref()?;
+    Some(json!({"operation": {
+        "sync": {"revision": entry.revision, "source": entry.source},
+        "initiatedBy": {"username": INITIATOR}
+    }}))
 }
 
 #[cfg(test)]
@@ -211,7 +205,7 @@ mod tests {
         assert_eq!(target.revision, "good");
         assert!(message.contains("rolled back to good"), "{message}");
         assert_eq!(d.annotations.get(HELD), Some(&Some("bad".to_string())));
-        let p = patch(&d).unwrap();
+        let p = operation(&d).unwrap();
         assert_eq!(p["operation"]["sync"]["revision"], "good");
         // Without the annotation nothing happens.
         let d = decide(
