@@ -215,7 +215,7 @@ pub fn add_render_functions(funcs: &mut FuncMap) {
 /// with the original, so its templates share their keys.
 pub type TextKey = (usize, usize);
 
-fn text_key(data: &crate::chart::Blob) -> TextKey {
+pub(crate) fn text_key(data: &crate::chart::Blob) -> TextKey {
     (data.as_ptr() as usize, data.len())
 }
 
@@ -320,6 +320,46 @@ pub fn parse(chart: &Chart, values: &Value, ctx: &Context, ahead: Option<&LexAhe
         }
     }
     Ok(Parsed { set, tpls, order })
+}
+
+/// How many certificate keys (up to [`MAX_MAKERS`]) the render of `parsed` will ask for, so that
+/// only those are made ahead: `sites` holds the certificate call sites of each template text
+/// that names a certificate function. Each such template (but the partials) is run first as a
+/// [`Probe`], in Helm's order, counting the calls it reaches with the values given (most
+/// charts name `genCA` behind a TLS switch that is off). A template whose probe stops early
+/// (it changes a map, or fails) counts all its sites; a partial that names one (a `define`
+/// other templates include) counts them all, as its callers cannot be told from the text.
+///
+/// [`MAX_MAKERS`]: crate::funcs::crypto::ahead::MAX_MAKERS
+/// [`Probe`]: crate::funcs::crypto::ahead::Probe
+pub fn keys_reached(parsed: &Parsed, sites: &HashMap<TextKey, usize>) -> usize {
+    use crate::funcs::crypto::ahead::{MAX_MAKERS, Probe};
+    if sites.is_empty() {
+        return 0;
+    }
+    let sites_of = |name: &String| sites.get(&text_key(&parsed.tpls[name].data)).copied();
+    if parsed.order.iter().any(|n| is_partial(n) && sites_of(n).is_some()) {
+        return sites.values().sum::<usize>().min(MAX_MAKERS);
+    }
+    let probe = Probe::begin();
+    let mut stopped = 0;
+    for name in &parsed.order {
+        let Some(n) = sites_of(name) else { continue };
+        let r = &parsed.tpls[name];
+        if let Value::Map(m) = &r.scope {
+            let t = crate::capabilities::template_object(name, &r.base_path);
+            m.borrow_mut().insert("Template".into(), t);
+        }
+        let before = probe.reached();
+        if parsed.set.execute(name, &r.scope).is_err() {
+            // The sites it did not reach before it stopped.
+            stopped += n.saturating_sub(probe.reached() - before);
+        }
+        if probe.reached() + stopped >= MAX_MAKERS {
+            break;
+        }
+    }
+    (probe.reached() + stopped).min(MAX_MAKERS)
 }
 
 /// Executes each template of `parsed` but the partials, in its order, returning each one's
@@ -544,6 +584,90 @@ pub fn reformat_exec_error(filename: &str, msg: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The keys a render of the chart of `files` (under `t/`) with values `user` makes ahead,
+    /// and what it then renders.
+    fn keys_then_render(files: &[(&str, &str)], user: &str) -> (usize, Result<BTreeMap<String, String>, Error>) {
+        let mut all = vec![("Chart.yaml", "apiVersion: v2\nname: t\nversion: 1.0.0\n")];
+        all.extend_from_slice(files);
+        let files = all
+            .iter()
+            .map(|(name, text)| crate::chart::archive::BufferedFile {
+                name: name.to_string(),
+                data: text.as_bytes().to_vec().into(),
+            })
+            .collect();
+        let chart = crate::chart::load_files(files).unwrap();
+        let user = crate::values::parse_values_doc(user).unwrap();
+        let (chart, values) = crate::values::prepare(chart, &user).unwrap();
+        let ctx = Context {
+            release: crate::capabilities::release_object("r", "ns", false, 1),
+            capabilities: crate::capabilities::Capabilities::new(None, &[]).unwrap().into_value(),
+            limits: Limits::default(),
+        };
+        let parsed = parse(&chart, &values, &ctx, None).unwrap();
+        let sites = parsed
+            .tpls
+            .values()
+            .filter_map(|r| {
+                let n = crate::funcs::crypto::ahead::key_sites([&r.data[..]]);
+                (n > 0).then(|| (text_key(&r.data), n))
+            })
+            .collect();
+        let keys = keys_reached(&parsed, &sites);
+        (keys, execute(parsed, &ctx))
+    }
+
+    const TLS: &str = "{{- if .Values.tls }}{{- $ca := genCA \"ca\" 365 }}\
+        {{- $c := genSignedCert \"x\" nil nil 365 $ca }}\
+        made: {{ and (hasPrefix \"-----BEGIN\" $ca.Cert) (hasPrefix \"-----BEGIN\" $c.Key) }}{{ end }}";
+
+    #[test]
+    fn keys_are_made_ahead_only_for_the_calls_the_values_reach() {
+        let (keys, out) = keys_then_render(&[("templates/tls.yaml", TLS)], "tls: false");
+        let out = out.unwrap();
+        assert_eq!(keys, 0);
+        assert_eq!(out["t/templates/tls.yaml"], "");
+        // Reached: two keys, and the probe's stand-ins are not what the render prints.
+        let (keys, out) = keys_then_render(&[("templates/tls.yaml", TLS)], "tls: true");
+        let out = out.unwrap();
+        assert_eq!(keys, 2);
+        assert_eq!(out["t/templates/tls.yaml"], "made: true");
+        let one = "{{- if .Values.tls }}{{ $c := genSelfSignedCert \"x\" nil nil 365 }}{{ end }}";
+        let (keys, _) = keys_then_render(&[("templates/a.yaml", one), ("templates/b.yaml", TLS)], "tls: true");
+        assert_eq!(keys, 2);
+        let (keys, _) = keys_then_render(&[("templates/a.yaml", one)], "tls: true");
+        assert_eq!(keys, 1);
+    }
+
+    #[test]
+    fn a_probe_changes_no_value_and_counts_what_it_cannot_tell() {
+        // b.yaml renders first (Helm's order) and must not see what the probe of a.yaml, a
+        // template that changes the values before its certificate calls, would have set.
+        let setter =
+            "{{- $_ := set .Values \"touched\" true }}{{- if .Values.tls }}{{ $ca := genCA \"ca\" 365 }}{{ end }}";
+        let reader = "touched: {{ hasKey .Values \"touched\" }}";
+        let (keys, out) = keys_then_render(
+            &[("templates/a.yaml", setter), ("templates/b.yaml", reader)],
+            "tls: false",
+        );
+        let out = out.unwrap();
+        assert_eq!(keys, 1, "a probe stopped by a change counts the template's sites");
+        assert_eq!(out["t/templates/b.yaml"], "touched: false");
+        // A partial naming a certificate function: its callers are not known, all sites count.
+        let partial = "{{- define \"certs\" }}{{ genCA \"ca\" 365 }}{{ end }}";
+        let user = "{{- if .Values.tls }}{{ include \"certs\" . }}{{ end }}";
+        let (keys, _) = keys_then_render(
+            &[("templates/_h.tpl", partial), ("templates/u.yaml", user)],
+            "tls: false",
+        );
+        assert_eq!(keys, 1);
+        // A template that fails in the probe counts its sites; the render reports the error.
+        let failing = "{{- $ca := genCA \"ca\" 365 }}{{ required \"need x\" .Values.x }}";
+        let (keys, out) = keys_then_render(&[("templates/f.yaml", failing)], "y: 1");
+        assert_eq!(keys, 1);
+        assert!(out.unwrap_err().0.contains("need x"));
+    }
 
     #[test]
     fn templates_sort_deepest_first_then_reverse() {

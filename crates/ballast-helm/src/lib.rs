@@ -258,7 +258,7 @@ pub fn template_files(
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
-    let (ahead, _keys) = work_ahead(&chart, opts.skip_schema_validation);
+    let (ahead, keys) = work_ahead(&chart, opts.skip_schema_validation);
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
     let (chart, values) = values::prepare(chart, user)?;
@@ -289,7 +289,9 @@ pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Re
     }
     // From here on, helm has a release to show: its errors end with the --debug hint.
     kube_version.map_err(|e| render_err(Error(e)))?;
-    let rendered = engine::execute(parsed.map_err(render_err)?, &ctx).map_err(render_err)?;
+    let parsed = parsed.map_err(render_err)?;
+    let _keys = keys.keys_ahead(&parsed);
+    let rendered = engine::execute(parsed, &ctx).map_err(render_err)?;
     let print = output::PrintOptions {
         include_crds: opts.include_crds,
         skip_tests: opts.skip_tests,
@@ -345,22 +347,15 @@ fn installable(chart: &Chart) -> Result<(), Error> {
 }
 
 /// Starts, on a second thread, what a render of `chart` (just loaded) can do beside it: its
-/// templates lexed in parse order ([`engine::lex_ahead`]), then the certificate functions they
-/// name counted, to make keys ahead ([`funcs::crypto::ahead`]), then its schemas read (unless
-/// `skip_schema`) while the render thread parses, which it does before it checks them. Lexing
-/// comes first because the parse needs it first: measured on redis (150 KB schema), the parse
-/// took 1.85 ms instead of 2.2, and the schema was read before the parse ended; a render that
-/// reaches a schema still being read waits for it rather than read it a second time. For a
-/// chart too small to gain from a second thread, no lexing ahead, and the keys are decided
-/// here. Both are at work while what is returned is held.
-fn work_ahead(
-    chart: &Chart,
-    skip_schema: bool,
-) -> (
-    Option<ballast_gotemplate::LexAhead<engine::TextKey>>,
-    Option<funcs::crypto::ahead::KeysAhead>,
-) {
-    use funcs::crypto::ahead::{KeysAhead, key_sites};
+/// templates lexed in parse order ([`engine::lex_ahead`]), then the certificate call sites
+/// they hold found ([`KeySites`], to make keys ahead, [`funcs::crypto::ahead`]), then its
+/// schemas read (unless `skip_schema`) while the render thread parses, which it does before it
+/// checks them. Lexing comes first because the parse needs it first: measured on redis (150 KB
+/// schema), the parse took 1.85 ms instead of 2.2, and the schema was read before the parse
+/// ended; a render that reaches a schema still being read waits for it rather than read it a
+/// second time. For a chart too small to gain from a second thread, no lexing ahead, and the
+/// call sites are found here. The lexing is at work while what is returned is held.
+fn work_ahead(chart: &Chart, skip_schema: bool) -> (Option<ballast_gotemplate::LexAhead<engine::TextKey>>, KeySites) {
     fn texts(chart: &Chart, out: &mut Vec<chart::Blob>) {
         out.extend(chart.templates.iter().map(|t| t.data.clone()));
         for dep in &chart.dependencies {
@@ -375,20 +370,54 @@ fn work_ahead(
     let mut templates = Vec::new();
     texts(chart, &mut templates);
     let templates = std::sync::Arc::new(templates);
-    let sites = |templates: &[chart::Blob]| key_sites(templates.iter().map(|t| &t[..]));
-    let start = helper_start();
-    let (keys, decider) = KeysAhead::decided_elsewhere(move || start.clone());
     let on_helper = templates.clone();
+    let (found, sites) = std::sync::mpsc::sync_channel(1);
     let lexing = engine::lex_ahead(chart, move || {
-        decider.decide(sites(&on_helper));
+        let _ = found.send(KeySites::find(&on_helper));
         schema::prepare_ahead(&schemas)
     });
     if lexing.is_some() {
-        return (lexing, Some(keys));
+        return (lexing, KeySites::Finding(sites));
     }
-    drop(keys);
-    let found = sites(&templates);
-    (None, (found > 0).then(|| KeysAhead::start(found, helper_start)))
+    (None, KeySites::find(&templates))
+}
+
+/// The certificate call sites of a chart's templates: by template text, those naming a
+/// certificate function that makes a key, with how many times (up to
+/// [`funcs::crypto::ahead::MAX_MAKERS`]).
+enum KeySites {
+    /// Being found on a helper thread.
+    Finding(std::sync::mpsc::Receiver<KeySites>),
+    /// Found.
+    Found(std::collections::HashMap<engine::TextKey, usize>),
+}
+
+impl KeySites {
+    fn find(templates: &[chart::Blob]) -> KeySites {
+        let found = templates
+            .iter()
+            .filter_map(|t| {
+                let n = funcs::crypto::ahead::key_sites([&t[..]]);
+                (n > 0).then(|| (engine::text_key(t), n))
+            })
+            .collect();
+        KeySites::Found(found)
+    }
+
+    /// Keys made ahead for the render of `parsed` about to run on this thread: as many as its
+    /// templates reach with its values ([`engine::keys_reached`]); `None` for none (a helper
+    /// that ended without finding the sites means none either: keys are then made on the spot).
+    fn keys_ahead(self, parsed: &engine::Parsed) -> Option<funcs::crypto::ahead::KeysAhead> {
+        let sites = match self {
+            KeySites::Found(sites) => sites,
+            KeySites::Finding(found) => match found.recv() {
+                Ok(KeySites::Found(sites)) => sites,
+                _ => return None,
+            },
+        };
+        let keys = engine::keys_reached(parsed, &sites);
+        (keys > 0).then(|| funcs::crypto::ahead::KeysAhead::start(keys, helper_start))
+    }
 }
 
 /// Values schema validation (`values.schema.json` of each chart).

@@ -32,12 +32,14 @@ pub fn register(m: &mut FuncMap) {
             .unwrap_or_else(|| Value::str("")))
     });
     m.pure("set", Exact(3), |a| {
+        crate::funcs::crypto::ahead::probe_forbids_change()?;
         let key = Args::string(&a[1])?;
         let d = map_arg(&a[0])?.ok_or("assignment to entry in nil map")?;
         d.borrow_mut().insert(key.to_string(), a[2].clone());
         Ok(Value::Map(d))
     });
     m.pure("unset", Exact(2), |a| {
+        crate::funcs::crypto::ahead::probe_forbids_change()?;
         let key = Args::string(&a[1])?;
         match map_arg(&a[0])? {
             Some(d) => {
@@ -111,6 +113,7 @@ pub fn register(m: &mut FuncMap) {
         ("mustMergeOverwrite", true),
     ] {
         m.pure(name, AtLeast(1), move |a| {
+            crate::funcs::crypto::ahead::probe_forbids_change()?;
             let srcs = a[1..].iter().map(map_arg).collect::<Result<Vec<_>, _>>()?;
             let mut dst = map_arg(&a[0])?;
             for src in srcs.into_iter().flatten() {

@@ -78,7 +78,7 @@ pub fn render_release(chart: &Path, opts: &ReleaseRenderOptions) -> Result<Rende
 /// [`render_release`] for a loaded chart and merged user values, on the calling thread.
 pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) -> Result<RenderedRelease, Error> {
     let render_err = |e: Error| Error(format!("{}{}", e.0, crate::DEBUG_HINT));
-    let (ahead, _keys) = crate::work_ahead(&chart, opts.skip_schema_validation);
+    let (ahead, keys) = crate::work_ahead(&chart, opts.skip_schema_validation);
     let record = chart_record(&chart)?;
     let config = to_json(user)?;
     let mut crds = Vec::new();
@@ -113,7 +113,9 @@ pub fn render_loaded(chart: Chart, user: &Value, opts: &ReleaseRenderOptions) ->
         crate::schema_check(&chart, &values).map_err(render_err)?;
     }
     kube_version.map_err(|e| render_err(Error(e)))?;
-    let mut rendered = engine::execute(parsed.map_err(render_err)?, &ctx).map_err(render_err)?;
+    let parsed = parsed.map_err(render_err)?;
+    let _keys = keys.keys_ahead(&parsed);
+    let mut rendered = engine::execute(parsed, &ctx).map_err(render_err)?;
     let notes_path = format!("{}/templates/NOTES.txt", chart.metadata.name);
     let notes = rendered.get(&notes_path).cloned().unwrap_or_default();
     rendered.retain(|p, _| !p.ends_with("NOTES.txt"));

@@ -2,26 +2,25 @@
 //!
 //! A certificate function (`genCA`, `genSelfSignedCert`, `genSignedCert`) makes a fresh
 //! 2048-bit RSA key on each call; that key generation is most of the time a chart that makes
-//! certificates takes to render (about 45 ms a key here). A render of a chart whose templates
-//! name these functions starts [`KeysAhead`] with one maker thread per call site, two at most
-//! (a CA and the certificate it signs are made one right after the other), each making one key
-//! at once: the first keys are then ready (or under way) when the render asks for them, two
-//! keys asked for together made side by side. Further keys are made on the spot: a maker that
-//! made the next key each time one was taken left, per maker, a key made for nothing at the end
-//! of most renders (a CA and its certificate take two), CPU taken from the next render. Whether to make keys may be decided on another thread than the render's (the
-//! helper that lexes a large chart's templates counts the call sites there, off the render's
-//! path, [`KeysAhead::decided_elsewhere`]): a render asking for a key before that decision
-//! waits for it.
+//! certificates takes to render (about 45 ms a key here). Before a render executes its
+//! templates, those whose text names these functions are run as a [`Probe`] with the render's
+//! values: the probe counts the calls they reach (making no key) and the render starts
+//! [`KeysAhead`] with one maker thread per call reached, two at most (a CA and the certificate
+//! it signs are made one right after the other), each making one key at once: two keys asked
+//! for together are made side by side. Further keys are made on the spot. Most charts name
+//! `genCA` behind a TLS switch that is off by default: counting the call sites of the text
+//! alone made, for such charts, two keys for nothing at each render (redis and airflow in a
+//! render loop took 5x as long), CPU taken from the render and the next ones.
 //!
 //! Guarantees: a key made ahead is made by the same function as one made on the spot
-//! ([`Key::generate_rsa`]) and used once; no more keys are made ahead than there are call
-//! sites, two at most, whether the render reaches them or not; no maker starts once the render
-//! is over (dropping [`KeysAhead`]), and each ends with its key made. Where no thread starts (or
-//! the deciding thread ends without deciding), keys are made on the spot.
+//! ([`Key::generate_rsa`]) and used once; no more keys are made ahead than the probe counted
+//! (two at most; a template whose probe stopped early counts all its call sites); a probe
+//! changes no map (the functions that would, fail within it) and makes no key; makers start
+//! only while [`KeysAhead`] is held, and each ends with its key made. Where no thread starts,
+//! keys are made on the spot.
 
 use std::cell::RefCell;
 use std::sync::mpsc::{Receiver, channel};
-use std::sync::{Arc, Condvar, Mutex, MutexGuard, PoisonError};
 
 use super::keys::Key;
 
@@ -29,38 +28,8 @@ use super::keys::Key;
 pub const MAX_MAKERS: usize = 2;
 
 thread_local! {
-    /// The keys made ahead (or to be) for the render running on this thread.
-    static AHEAD: RefCell<Option<Arc<Slot>>> = const { RefCell::new(None) };
-}
-
-/// What a render's keys made ahead have come to, shared with the thread that decides.
-struct Slot {
-    state: Mutex<State>,
-    decided: Condvar,
-}
-
-enum State {
-    /// Not decided yet.
-    Open,
-    /// Decided: the makers, if any were started.
-    Decided(Option<Makers>),
-    /// The render is over: nothing more starts.
-    Closed,
-}
-
-impl Slot {
-    fn lock(&self) -> MutexGuard<'_, State> {
-        self.state.lock().unwrap_or_else(PoisonError::into_inner)
-    }
-
-    /// Starts `makers` makers (none if 0) unless the render is over or this was decided.
-    fn decide<F: FnOnce() + Send + 'static>(&self, makers: usize, thread_start: &impl Fn() -> F) {
-        let mut state = self.lock();
-        if matches!(*state, State::Open) {
-            *state = State::Decided((makers > 0).then(|| Makers::start(makers, thread_start)).flatten());
-            self.decided.notify_all();
-        }
-    }
+    /// The keys made ahead for the render running on this thread.
+    static AHEAD: RefCell<Option<Makers>> = const { RefCell::new(None) };
 }
 
 /// The maker threads, by the channel of their keys.
@@ -72,7 +41,7 @@ struct Makers {
 impl Makers {
     /// `makers` threads ([`MAX_MAKERS`] at most), each making one key at once; `None` if none
     /// started.
-    fn start<F: FnOnce() + Send + 'static>(makers: usize, thread_start: &impl Fn() -> F) -> Option<Makers> {
+    fn start<F: FnOnce() + Send + 'static>(makers: usize, thread_start: impl Fn() -> F) -> Option<Makers> {
         let (made, keys) = channel();
         let mut started = 0;
         for _ in 0..makers.min(MAX_MAKERS) {
@@ -88,93 +57,36 @@ impl Makers {
     }
 }
 
-/// Keys made ahead for the renders on the calling thread, while this is held (see the
-/// module's documentation).
-pub struct KeysAhead(Arc<Slot>);
+/// Keys made ahead for the render on the calling thread, while this is held (see the module's
+/// documentation).
+pub struct KeysAhead(());
 
 impl KeysAhead {
     /// Starts `makers` threads ([`MAX_MAKERS`] at most, none for 0) making 2048-bit RSA keys
     /// ahead for the render about to run on this thread; each runs a `thread_start()` first
     /// (the render's heap settings).
     pub fn start<F: FnOnce() + Send + 'static>(makers: usize, thread_start: impl Fn() -> F) -> KeysAhead {
-        let (keys, decider) = KeysAhead::decided_elsewhere(thread_start);
-        decider.decide(makers);
-        keys
-    }
-
-    /// Keys for the render about to run on this thread, as many makers as the returned
-    /// [`Decider`] is told (on any thread); a key asked for before then waits for the decision.
-    pub fn decided_elsewhere<S>(thread_start: S) -> (KeysAhead, Decider<S>) {
-        let slot = Arc::new(Slot {
-            state: Mutex::new(State::Open),
-            decided: Condvar::new(),
-        });
-        AHEAD.with(|a| *a.borrow_mut() = Some(slot.clone()));
-        (
-            KeysAhead(slot.clone()),
-            Decider {
-                slot: Some(slot),
-                thread_start,
-            },
-        )
+        let makers = if makers > 0 {
+            Makers::start(makers, thread_start)
+        } else {
+            None
+        };
+        AHEAD.with(|a| *a.borrow_mut() = makers);
+        KeysAhead(())
     }
 }
 
 impl Drop for KeysAhead {
     fn drop(&mut self) {
-        AHEAD.with(|a| {
-            let mut a = a.borrow_mut();
-            if a.as_ref().is_some_and(|slot| Arc::ptr_eq(slot, &self.0)) {
-                *a = None;
-            }
-        });
-        *self.0.lock() = State::Closed;
-        self.0.decided.notify_all();
-    }
-}
-
-/// Decides, once, how many makers a render's [`KeysAhead`] starts; dropped undecided, none.
-pub struct Decider<S> {
-    /// The render's slot, until decided.
-    slot: Option<Arc<Slot>>,
-    /// Makes what each maker thread runs first.
-    thread_start: S,
-}
-
-impl<S> Decider<S> {
-    /// Starts `makers` makers ([`MAX_MAKERS`] at most, none for 0), unless the render is over.
-    pub fn decide<F: FnOnce() + Send + 'static>(mut self, makers: usize)
-    where
-        S: Fn() -> F,
-    {
-        if let Some(slot) = self.slot.take() {
-            slot.decide(makers, &self.thread_start);
-        }
-    }
-}
-
-impl<S> Drop for Decider<S> {
-    fn drop(&mut self) {
-        // Undecided: no makers (decided, the slot was taken and is not locked again).
-        if let Some(slot) = self.slot.take() {
-            slot.decide(0, &|| || {});
-        }
+        // The makers still at work end with their key made, sent to no one.
+        AHEAD.with(|a| *a.borrow_mut() = None);
     }
 }
 
 /// A 2048-bit RSA key made ahead for this thread's render (the first one ready); `None` when no
-/// keys are made ahead here or all were taken: make one on the spot. Waits for the decision if
-/// it is still to be made.
+/// keys are made ahead here or all were taken: make one on the spot.
 pub(crate) fn take_rsa_2048() -> Option<Result<Key, String>> {
-    let slot = AHEAD.with(|a| a.borrow().clone())?;
-    let mut state = slot.lock();
-    while matches!(*state, State::Open) {
-        state = slot.decided.wait(state).unwrap_or_else(PoisonError::into_inner);
-    }
-    let State::Decided(Some(makers)) = &*state else {
-        return None;
-    };
-    makers.keys.recv().ok()
+    AHEAD.with(|a| a.borrow().as_ref().and_then(|m| m.keys.recv().ok()))
 }
 
 /// How many times templates of these texts name a certificate function that makes a key
@@ -194,6 +106,57 @@ pub fn key_sites<'a>(texts: impl IntoIterator<Item = &'a [u8]>) -> usize {
         }
     }
     sites
+}
+
+thread_local! {
+    /// While a [`Probe`] runs on this thread: the certificate calls it reached.
+    static PROBE: std::cell::Cell<Option<usize>> = const { std::cell::Cell::new(None) };
+}
+
+/// A probe run of templates on this thread, to learn how many certificate keys a render will
+/// ask for before it starts making them: while it lives, the certificate functions make no key
+/// and count their call instead ([`probed_call`]), and the functions that change a map fail
+/// ([`probe_forbids_change`]), so that a probe leaves the render's data as it found it.
+pub struct Probe(());
+
+impl Probe {
+    /// Starts a probe on this thread.
+    pub fn begin() -> Probe {
+        PROBE.set(Some(0));
+        Probe(())
+    }
+
+    /// The certificate calls reached so far.
+    pub fn reached(&self) -> usize {
+        PROBE.get().unwrap_or(0)
+    }
+}
+
+impl Drop for Probe {
+    fn drop(&mut self) {
+        PROBE.set(None);
+    }
+}
+
+/// Within a [`Probe`], counts a call of a key-making certificate function and returns true:
+/// the caller returns a stand-in and makes no key.
+pub(crate) fn probed_call() -> bool {
+    match PROBE.get() {
+        Some(n) => {
+            PROBE.set(Some(n + 1));
+            true
+        }
+        None => false,
+    }
+}
+
+/// Within a [`Probe`], the error of a function that would change a map (`set`, `unset`,
+/// `merge`...): the probe stops there.
+pub(crate) fn probe_forbids_change() -> Result<(), String> {
+    match PROBE.get() {
+        Some(_) => Err("a probe changes no map".into()),
+        None => Ok(()),
+    }
 }
 
 #[cfg(test)]
@@ -237,43 +200,6 @@ mod tests {
         assert_ne!(first, second);
         assert!(take_rsa_2048().is_none());
         drop(guard);
-    }
-
-    /// Decided on another thread: a key asked for first waits for the decision; decided
-    /// against, or the decider gone undecided, the render makes its own keys.
-    #[test]
-    fn keys_decided_on_another_thread_are_waited_for() {
-        let (guard, decider) = KeysAhead::decided_elsewhere(|| || {});
-        let decide = std::thread::spawn(move || {
-            std::thread::sleep(std::time::Duration::from_millis(50));
-            decider.decide(1);
-        });
-        modulus(take_rsa_2048().expect("a key made ahead once decided"));
-        decide.join().unwrap();
-        drop(guard);
-
-        let (_guard, decider) = KeysAhead::decided_elsewhere(|| || {});
-        std::thread::spawn(move || decider.decide(0)).join().unwrap();
-        assert!(take_rsa_2048().is_none());
-
-        let (_guard, decider) = KeysAhead::decided_elsewhere(|| || {});
-        std::thread::spawn(move || drop(decider)).join().unwrap();
-        assert!(take_rsa_2048().is_none());
-    }
-
-    /// Once the render is over (its guard dropped), a late decision starts no maker.
-    #[test]
-    fn no_maker_starts_after_the_render() {
-        let started = Arc::new(std::sync::atomic::AtomicUsize::new(0));
-        let counted = started.clone();
-        let (guard, decider) = KeysAhead::decided_elsewhere(move || {
-            counted.fetch_add(1, std::sync::atomic::Ordering::SeqCst);
-            || {}
-        });
-        drop(guard);
-        std::thread::spawn(move || decider.decide(2)).join().unwrap();
-        assert_eq!(started.load(std::sync::atomic::Ordering::SeqCst), 0);
-        assert!(take_rsa_2048().is_none());
     }
 
     /// The guard holds keys for its own thread only: another thread's render makes its own.
