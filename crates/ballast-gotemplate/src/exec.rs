@@ -45,6 +45,8 @@ pub(crate) struct Exec<'a> {
     depth: usize,
     iterations: u64,
     start: Instant,
+    /// Wall-clock budget of this execution (the set's, unless given).
+    budget: std::time::Duration,
     ticks: u32,
     dot_boxed: bool,
     stack_base: usize,
@@ -88,6 +90,7 @@ impl<'a> Exec<'a> {
             depth: 0,
             iterations: 0,
             start: Instant::now(),
+            budget: set.limits.time_budget,
             ticks: 0,
             dot_boxed: false,
             stack_base: crate::stack_addr(),
@@ -134,6 +137,12 @@ impl<'a> Exec<'a> {
             ));
         }
         None
+    }
+
+    /// Gives this execution `budget` of wall-clock time instead of the set's.
+    pub(crate) fn within(mut self, budget: std::time::Duration) -> Exec<'a> {
+        self.budget = budget;
+        self
     }
 
     /// Runs the current tree with `data` as `.` and `$`, returning the output.
@@ -205,7 +214,7 @@ impl<'a> Exec<'a> {
     #[inline]
     fn tick(&mut self) -> R<()> {
         self.ticks = self.ticks.wrapping_add(1);
-        if self.ticks.is_multiple_of(1024) && self.start.elapsed() > self.set.limits.time_budget {
+        if self.ticks.is_multiple_of(1024) && self.start.elapsed() > self.budget {
             return Err(self.time_error());
         }
         Ok(())
@@ -214,10 +223,7 @@ impl<'a> Exec<'a> {
     #[cold]
     #[inline(never)]
     fn time_error(&self) -> Box<Error> {
-        self.limit_error(format!(
-            "execution exceeded the time budget of {:?}",
-            self.set.limits.time_budget
-        ))
+        self.limit_error(format!("execution exceeded the time budget of {:?}", self.budget))
     }
 
     #[cold]

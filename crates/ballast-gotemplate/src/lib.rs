@@ -366,4 +366,14 @@ impl Templates {
         };
         exec::Exec::new(self, tree.clone()).run(data)
     }
+    /// [`Templates::execute`] within `budget` of wall-clock time (at most the set's own
+    /// [`Limits::time_budget`]).
+    pub fn execute_within(&self, name: &str, data: &Value, budget: std::time::Duration) -> Result<String, Error> {
+        let Some(tree) = self.trees.get(name) else {
+            return self.execute(name, data);
+        };
+        exec::Exec::new(self, tree.clone())
+            .within(budget.min(self.limits.time_budget))
+            .run(data)
+    }
 }

@@ -293,6 +293,17 @@ fn limits_stop_runaway_templates() {
     t.parse("slow", "{{range 100000000}}{{end}}").unwrap();
     let e = t.execute("slow", &Value::Nil).unwrap_err();
     assert!(e.message.contains("time budget"), "{}", e.message);
+    // A budget of one execution's own, within the set's.
+    let mut t = set();
+    t.limits(Limits {
+        max_iterations: 1 << 40,
+        ..Limits::default()
+    });
+    t.parse("slow", "{{range 100000000}}{{end}}").unwrap();
+    let e = t
+        .execute_within("slow", &Value::Nil, Duration::from_millis(20))
+        .unwrap_err();
+    assert!(e.message.contains("time budget of 20ms"), "{}", e.message);
 
     let mut t = set();
     t.parse("inc", r#"{{define "i"}}{{include "i" .}}{{end}}{{include "i" .}}"#)

@@ -329,6 +329,10 @@ pub fn parse(chart: &Chart, values: &Value, ctx: &Context, ahead: Option<&LexAhe
 /// charts name `genCA` behind a TLS switch that is off). A template whose probe stops early
 /// (it changes a map, or fails) counts all its sites; a partial that names one (a `define`
 /// other templates include) counts them all, as its callers cannot be told from the text.
+/// The probes take [`PROBE_BUDGET`] at most, all told, past which every site counts; each
+/// puts back the chart data's `Template` it set. Calls a probe misses (a `define` in a
+/// template file that is not a partial, a call reached only through `tpl`, values changed by
+/// an earlier template) have their keys made on the spot: slower, never wrong.
 ///
 /// [`MAX_MAKERS`]: crate::funcs::crypto::ahead::MAX_MAKERS
 /// [`Probe`]: crate::funcs::crypto::ahead::Probe
@@ -338,22 +342,43 @@ pub fn keys_reached(parsed: &Parsed, sites: &HashMap<TextKey, usize>) -> usize {
         return 0;
     }
     let sites_of = |name: &String| sites.get(&text_key(&parsed.tpls[name].data)).copied();
+    let all = || sites.values().sum::<usize>().min(MAX_MAKERS);
     if parsed.order.iter().any(|n| is_partial(n) && sites_of(n).is_some()) {
-        return sites.values().sum::<usize>().min(MAX_MAKERS);
+        return all();
     }
+    let started = std::time::Instant::now();
     let probe = Probe::begin();
     let mut stopped = 0;
     for name in &parsed.order {
         let Some(n) = sites_of(name) else { continue };
+        let Some(left) = PROBE_BUDGET.checked_sub(started.elapsed()) else {
+            // Probing longer than a key takes to make: make them all.
+            return all();
+        };
         let r = &parsed.tpls[name];
-        if let Value::Map(m) = &r.scope {
-            let t = crate::capabilities::template_object(name, &r.base_path);
-            m.borrow_mut().insert("Template".into(), t);
+        // The probe's `Template` is taken back out of the chart's data, which the chart's
+        // other templates (and its parent's, through `.Subcharts`) see.
+        let before_template = match &r.scope {
+            Value::Map(m) => Some((
+                m,
+                m.borrow_mut().insert(
+                    "Template".into(),
+                    crate::capabilities::template_object(name, &r.base_path),
+                ),
+            )),
+            _ => None,
+        };
+        let reached = probe.reached();
+        let ran = parsed.set.execute_within(name, &r.scope, left);
+        if let Some((m, before)) = before_template {
+            match before {
+                Some(t) => m.borrow_mut().insert("Template".into(), t),
+                None => m.borrow_mut().remove("Template"),
+            };
         }
-        let before = probe.reached();
-        if parsed.set.execute(name, &r.scope).is_err() {
+        if ran.is_err() {
             // The sites it did not reach before it stopped.
-            stopped += n.saturating_sub(probe.reached() - before);
+            stopped += n.saturating_sub(probe.reached() - reached);
         }
         if probe.reached() + stopped >= MAX_MAKERS {
             break;
@@ -361,6 +386,10 @@ pub fn keys_reached(parsed: &Parsed, sites: &HashMap<TextKey, usize>) -> usize {
     }
     (probe.reached() + stopped).min(MAX_MAKERS)
 }
+
+/// Longest a render probes for certificate calls ([`keys_reached`]): about what making a key
+/// takes; past it, keys are made for every call site.
+const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
 
 /// Executes each template of `parsed` but the partials, in its order, returning each one's
 /// output by name. Bounded: each file by `ctx.limits`, and the whole chart by the same output
@@ -654,6 +683,19 @@ mod tests {
         let out = out.unwrap();
         assert_eq!(keys, 1, "a probe stopped by a change counts the template's sites");
         assert_eq!(out["t/templates/b.yaml"], "touched: false");
+        // The probe's `.Template` is not left in the chart's data: a parent's template that
+        // renders before the subchart's (Helm's order) sees none there.
+        let parent = "{{ hasKey .Subcharts.sub \"Template\" }}";
+        let (keys, out) = keys_then_render(
+            &[
+                ("templates/a/b/x.yaml", parent),
+                ("charts/sub/Chart.yaml", "apiVersion: v2\nname: sub\nversion: 1.0.0\n"),
+                ("charts/sub/templates/tls.yaml", TLS),
+            ],
+            "sub: {tls: false}",
+        );
+        assert_eq!(keys, 0);
+        assert_eq!(out.unwrap()["t/templates/a/b/x.yaml"], "false");
         // A partial naming a certificate function: its callers are not known, all sites count.
         let partial = "{{- define \"certs\" }}{{ genCA \"ca\" 365 }}{{ end }}";
         let user = "{{- if .Values.tls }}{{ include \"certs\" . }}{{ end }}";

@@ -15,7 +15,8 @@
 //! Guarantees: a key made ahead is made by the same function as one made on the spot
 //! ([`Key::generate_rsa`]) and used once; no more keys are made ahead than the probe counted
 //! (two at most; a template whose probe stopped early counts all its call sites); a probe
-//! changes no map (the functions that would, fail within it) and makes no key; makers start
+//! changes no map (the functions that would, fail within it), makes no key and takes 50 ms at
+//! most in all (`engine::PROBE_BUDGET`); makers start
 //! only while [`KeysAhead`] is held, and each ends with its key made. Where no thread starts,
 //! keys are made on the spot.
 
