@@ -49,6 +49,25 @@ struct Renderable {
     base_path: String,
 }
 
+impl Renderable {
+    /// Gives the chart's data the `Template` of template `name`, returning what it held.
+    fn set_template(&self, name: &str) -> Option<Value> {
+        let Value::Map(m) = &self.scope else { return None };
+        let t = crate::capabilities::template_object(name, &self.base_path);
+        m.borrow_mut().insert("Template".into(), t)
+    }
+
+    /// Puts back the `Template` [`Renderable::set_template`] returned (none: removed).
+    fn put_back_template(&self, before: Option<Value>) {
+        if let Value::Map(m) = &self.scope {
+            match before {
+                Some(t) => m.borrow_mut().insert("Template".into(), t),
+                None => m.borrow_mut().remove("Template"),
+            };
+        }
+    }
+}
+
 /// True for a partial (`_*`): parsed for its `define`s, never executed.
 fn is_partial(name: &str) -> bool {
     name.rsplit('/').next().is_some_and(|b| b.starts_with('_'))
@@ -322,6 +341,19 @@ pub fn parse(chart: &Chart, values: &Value, ctx: &Context, ahead: Option<&LexAhe
     Ok(Parsed { set, tpls, order })
 }
 
+/// The template texts among `templates` that name a certificate function making a key, with
+/// how many times (up to [`MAX_MAKERS`](crate::funcs::crypto::ahead::MAX_MAKERS)): the
+/// `sites` of [`keys_reached`].
+pub fn key_sites_by_text(templates: &[crate::chart::Blob]) -> HashMap<TextKey, usize> {
+    templates
+        .iter()
+        .filter_map(|t| {
+            let n = crate::funcs::crypto::ahead::key_sites([&t[..]]);
+            (n > 0).then(|| (text_key(t), n))
+        })
+        .collect()
+}
+
 /// How many certificate keys (up to [`MAX_MAKERS`]) the render of `parsed` will ask for, so that
 /// only those are made ahead: `sites` holds the certificate call sites of each template text
 /// that names a certificate function. Each such template (but the partials) is run first as a
@@ -356,26 +388,12 @@ pub fn keys_reached(parsed: &Parsed, sites: &HashMap<TextKey, usize>) -> usize {
             return all();
         };
         let r = &parsed.tpls[name];
-        // The probe's `Template` is taken back out of the chart's data, which the chart's
-        // other templates (and its parent's, through `.Subcharts`) see.
-        let before_template = match &r.scope {
-            Value::Map(m) => Some((
-                m,
-                m.borrow_mut().insert(
-                    "Template".into(),
-                    crate::capabilities::template_object(name, &r.base_path),
-                ),
-            )),
-            _ => None,
-        };
+        let before = r.set_template(name);
         let reached = probe.reached();
         let ran = parsed.set.execute_within(name, &r.scope, left);
-        if let Some((m, before)) = before_template {
-            match before {
-                Some(t) => m.borrow_mut().insert("Template".into(), t),
-                None => m.borrow_mut().remove("Template"),
-            };
-        }
+        // The probe's `Template` is taken back out of the chart's data, which the chart's
+        // other templates (and its parent's, through `.Subcharts`) see.
+        r.put_back_template(before);
         if ran.is_err() {
             // The sites it did not reach before it stopped.
             stopped += n.saturating_sub(probe.reached() - reached);
@@ -410,10 +428,7 @@ pub fn execute(parsed: Parsed, ctx: &Context) -> Result<BTreeMap<String, String>
             )));
         }
         let r = &tpls[name];
-        if let Value::Map(m) = &r.scope {
-            let t = crate::capabilities::template_object(name, &r.base_path);
-            m.borrow_mut().insert("Template".into(), t);
-        }
+        r.set_template(name);
         let out = set
             .execute(name, &r.scope)
             .map_err(|e| Error(shorten(&reformat_exec_error(name, &e.message))))?;
@@ -635,14 +650,8 @@ mod tests {
             limits: Limits::default(),
         };
         let parsed = parse(&chart, &values, &ctx, None).unwrap();
-        let sites = parsed
-            .tpls
-            .values()
-            .filter_map(|r| {
-                let n = crate::funcs::crypto::ahead::key_sites([&r.data[..]]);
-                (n > 0).then(|| (text_key(&r.data), n))
-            })
-            .collect();
+        let texts: Vec<_> = parsed.tpls.values().map(|r| r.data.clone()).collect();
+        let sites = key_sites_by_text(&texts);
         let keys = keys_reached(&parsed, &sites);
         (keys, execute(parsed, &ctx))
     }

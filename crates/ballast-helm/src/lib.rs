@@ -373,47 +373,31 @@ fn work_ahead(chart: &Chart, skip_schema: bool) -> (Option<ballast_gotemplate::L
     let on_helper = templates.clone();
     let (found, sites) = std::sync::mpsc::sync_channel(1);
     let lexing = engine::lex_ahead(chart, move || {
-        let _ = found.send(KeySites::find(&on_helper));
+        let _ = found.send(engine::key_sites_by_text(&on_helper));
         schema::prepare_ahead(&schemas)
     });
     if lexing.is_some() {
         return (lexing, KeySites::Finding(sites));
     }
-    (None, KeySites::find(&templates))
+    (None, KeySites::Found(engine::key_sites_by_text(&templates)))
 }
 
-/// The certificate call sites of a chart's templates: by template text, those naming a
-/// certificate function that makes a key, with how many times (up to
-/// [`funcs::crypto::ahead::MAX_MAKERS`]).
+/// The certificate call sites of a chart's templates ([`engine::key_sites_by_text`]).
 enum KeySites {
     /// Being found on a helper thread.
-    Finding(std::sync::mpsc::Receiver<KeySites>),
+    Finding(std::sync::mpsc::Receiver<std::collections::HashMap<engine::TextKey, usize>>),
     /// Found.
     Found(std::collections::HashMap<engine::TextKey, usize>),
 }
 
 impl KeySites {
-    fn find(templates: &[chart::Blob]) -> KeySites {
-        let found = templates
-            .iter()
-            .filter_map(|t| {
-                let n = funcs::crypto::ahead::key_sites([&t[..]]);
-                (n > 0).then(|| (engine::text_key(t), n))
-            })
-            .collect();
-        KeySites::Found(found)
-    }
-
     /// Keys made ahead for the render of `parsed` about to run on this thread: as many as its
     /// templates reach with its values ([`engine::keys_reached`]); `None` for none (a helper
     /// that ended without finding the sites means none either: keys are then made on the spot).
     fn keys_ahead(self, parsed: &engine::Parsed) -> Option<funcs::crypto::ahead::KeysAhead> {
         let sites = match self {
             KeySites::Found(sites) => sites,
-            KeySites::Finding(found) => match found.recv() {
-                Ok(KeySites::Found(sites)) => sites,
-                _ => return None,
-            },
+            KeySites::Finding(found) => found.recv().ok()?,
         };
         let keys = engine::keys_reached(parsed, &sites);
         (keys > 0).then(|| funcs::crypto::ahead::KeysAhead::start(keys, helper_start))
