@@ -218,6 +218,10 @@ impl SourceCache {
     }
 
     /// Remembers the trees of `src` parsed as `name`, while under the size bound.
+    pub(crate) fn borrow_bytes(&self) -> usize {
+        self.bytes
+    }
+
     pub(crate) fn put(&mut self, name: &str, src: &str, trees: ParsedSource) {
         let cost = src.len() + name.len();
         if self.bytes.saturating_add(cost) > Self::MAX_BYTES {
@@ -225,6 +229,41 @@ impl SourceCache {
         }
         self.bytes += cost;
         self.by_text.insert(src.into(), (name.into(), trees));
+    }
+}
+
+/// What the parses of one set leave for the sets parsed after it with the same functions: the
+/// parse of each file text (its trees' bodies) and the shared spellings, so that a text parsed
+/// before is not parsed again ([`Templates::from_parses`], [`Templates::take_parses`]). A
+/// parse is pure, the same text with the same functions giving the same bodies: a set built
+/// from kept parses is the set a fresh parse builds. Each file's trees still get their own
+/// name and source (for positions in errors). Not [`Send`]: kept by the thread that parses.
+pub struct Parses {
+    funcs: Rc<FuncMap>,
+    interner: parse::Interner,
+    sources: SourceCache,
+}
+
+impl Parses {
+    /// Nothing kept yet, for sets of these functions.
+    pub fn new(funcs: Rc<FuncMap>) -> Parses {
+        Parses {
+            funcs,
+            interner: parse::Interner::default(),
+            sources: SourceCache::default(),
+        }
+    }
+    /// True if a file of this text was parsed (its parse is kept and would be used).
+    pub fn knows(&self, text: &str) -> bool {
+        self.interner.knows(text)
+    }
+    /// The bytes of the file texts whose parse is kept (what memory they hold grows with it).
+    pub fn text_bytes(&self) -> usize {
+        self.interner.file_bytes() + self.sources.borrow_bytes()
+    }
+    /// The functions the kept parses resolved their calls to.
+    pub fn funcs(&self) -> &Rc<FuncMap> {
+        &self.funcs
     }
 }
 
@@ -239,6 +278,28 @@ impl Templates {
             trees: parse::TreeMap::default(),
             interner: parse::Interner::default(),
             sources: Default::default(),
+        }
+    }
+    /// An empty set of `parses`' functions that parses with what `parses` kept.
+    pub fn from_parses(parses: Parses) -> Templates {
+        let mut set = Templates::new(parses.funcs);
+        set.interner = parses.interner;
+        set.sources = std::cell::RefCell::new(parses.sources);
+        set
+    }
+    /// True if a file of this text was parsed into this set or into the sets whose parses it
+    /// was made from ([`Templates::from_parses`]): parsing it again is no work.
+    pub fn knows(&self, text: &str) -> bool {
+        self.interner.knows(text)
+    }
+    /// What this set's parses (its files' and `tpl`'s so far) leave for the next sets: see
+    /// [`Parses`]. The set keeps its trees and can still be executed; its later parses start
+    /// from nothing kept.
+    pub fn take_parses(&mut self) -> Parses {
+        Parses {
+            funcs: self.funcs.clone(),
+            interner: std::mem::take(&mut self.interner),
+            sources: std::mem::take(&mut *self.sources.borrow_mut()),
         }
     }
     /// Sets the `missingkey` option.

@@ -164,6 +164,8 @@ pub(crate) struct Interner {
     /// same bodies. Keyed by length rather than a hash of the text: most files have a length
     /// no other has and are never read whole a second time.
     files: HashMap<usize, Vec<ParsedFile>, FastHash>,
+    /// The bytes of the texts of [`Interner::files`].
+    file_bytes: usize,
 }
 
 /// Most files of one length [`Interner::files`] keeps (and compares a new file of that length
@@ -195,11 +197,24 @@ impl Clone for Interner {
             numbers: self.numbers.clone(),
             items: Vec::new(),
             files: self.files.clone(),
+            file_bytes: self.file_bytes,
         }
     }
 }
 
 impl Interner {
+    /// True if a file of this text was parsed with this interner (its parse is kept).
+    pub(crate) fn knows(&self, text: &str) -> bool {
+        self.files
+            .get(&text.len())
+            .is_some_and(|same_length| same_length.iter().any(|f| f.source.text == text))
+    }
+
+    /// The bytes of the texts whose parse is kept.
+    pub(crate) fn file_bytes(&self) -> usize {
+        self.file_bytes
+    }
+
     /// The shared copy of `name`.
     fn name(&mut self, name: &str) -> Rc<str> {
         if let Some(n) = self.names.get(name) {
@@ -1382,6 +1397,7 @@ fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner
         };
         let same_length = interner.files.entry(key).or_default();
         if same_length.len() < FILES_PER_LENGTH {
+            interner.file_bytes += parsed.source.text.len();
             same_length.push(parsed);
         }
     }

@@ -609,3 +609,47 @@ fn a_lex_ahead_dropped_makes_no_more_texts() {
         other => panic!("a text was made after the drop: {other:?}"),
     }
 }
+
+/// A set made from the parses another set kept ([`Templates::from_parses`]) does not parse a
+/// text it knows again, yet gives each file its own name: the same output, and errors that
+/// name the file of this set, as a fresh parse would.
+#[test]
+fn kept_parses_serve_the_next_set_under_its_own_names() {
+    const TEXT: &str = "{{define \"greet\"}}hi {{.}}{{end}}{{template \"greet\" .who}} {{index .list 5}}";
+    let data = |n: usize| {
+        map(vec![
+            ("who", s("you")),
+            ("list", list((0..n as i64).map(Value::Int).collect())),
+        ])
+    };
+    let mut first = set();
+    first.parse("a/templates/x.yaml", TEXT).unwrap();
+    assert_eq!(first.execute("a/templates/x.yaml", &data(6)).unwrap(), "hi you 5");
+    let parses = first.take_parses();
+    assert!(parses.knows(TEXT));
+    assert!(!parses.knows("{{.}}"));
+    assert!(parses.text_bytes() >= TEXT.len());
+
+    let mut second = Templates::from_parses(parses);
+    second.missing_key(MissingKey::Zero);
+    assert!(second.knows(TEXT));
+    second.parse("b/templates/y.yaml", TEXT).unwrap();
+    assert!(second.has("greet"));
+    assert!(
+        !second.has("a/templates/x.yaml"),
+        "a kept parse adds no template of its own"
+    );
+    assert_eq!(second.execute("b/templates/y.yaml", &data(6)).unwrap(), "hi you 5");
+    let err = second.execute("b/templates/y.yaml", &data(2)).unwrap_err().message;
+    let mut fresh = set();
+    fresh.parse("b/templates/y.yaml", TEXT).unwrap();
+    let want = fresh.execute("b/templates/y.yaml", &data(2)).unwrap_err().message;
+    assert_eq!(err, want);
+    assert!(err.starts_with("template: b/templates/y.yaml:1:"), "{err}");
+
+    // A text it does not know is parsed as in any set, its errors as a fresh parse's.
+    let bad = "{{ if }}";
+    let kept_err = second.parse("b/templates/z.yaml", bad).unwrap_err().message;
+    let fresh_err = set().parse("b/templates/z.yaml", bad).unwrap_err().message;
+    assert_eq!(kept_err, fresh_err);
+}

@@ -1,6 +1,9 @@
 //! Helm render speed, Ballast in process vs `helm template` (helm v4.1.4, one process per
 //! chart), on the same public charts in the same run, in rounds alternating between the two.
-//! Reports medians, the ratio and whether the outputs are the same; asserts nothing.
+//! Reports medians, the ratio and whether the outputs are the same; asserts nothing. Two
+//! in-process rows per chart: renders parsing every template from nothing (a chart's first
+//! render), and renders on a worker that kept the parses of the render before
+//! (`ballast_helm::kept`: the same chart rendered again, as a controller does).
 //!
 //!   cargo bench -p ballast-helm --bench template
 //!
@@ -142,9 +145,11 @@ fn unshare_cost(unshare: bool) -> Duration {
     median(wrapped).saturating_sub(median(bare))
 }
 
-/// Runs in process until `budget` is spent (at least 3 runs, at most 200): the median and the
-/// output (or the error, after the first failed run).
-fn ours(chart: &Path, opts: &TemplateOptions, budget: Duration) -> (Duration, Result<String, String>) {
+/// Runs in process until `budget` is spent (at least 3 runs, at most 200), the render workers
+/// keeping their parses between renders or not (`ballast_helm::keep_parses`): the median and
+/// the output (or the error, after the first failed run).
+fn ours(chart: &Path, opts: &TemplateOptions, budget: Duration, keep: bool) -> (Duration, Result<String, String>) {
+    ballast_helm::keep_parses(keep);
     let mut times = Vec::new();
     let start = Instant::now();
     let mut out = Err(String::new());
@@ -249,30 +254,40 @@ fn main() {
         let (_, expected) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
         // Rounds alternating between the two, so that a change of load on the machine falls
         // on both: per round, a batch of in-process renders (its median) and one helm run.
-        let (mut bs, mut hs) = (Vec::new(), Vec::new());
+        // Two in-process rows: every render parsing its templates from nothing (a chart's
+        // first render), and renders whose worker kept the parses of the one before (the same
+        // chart rendered again: a controller's next reconcile, other values).
+        let (mut cold, mut kept, mut hs) = (Vec::new(), Vec::new(), Vec::new());
         let mut got = Err(String::new());
         for r in 0..ROUNDS {
-            let run_ours = |bs: &mut Vec<Duration>| {
-                let (b, out) = ours(&chart, &opts, Duration::from_millis(400));
-                bs.push(b);
-                out
+            let mut run_ours = || {
+                let (b, out) = ours(&chart, &opts, Duration::from_millis(300), false);
+                cold.push(b);
+                let (k, kept_out) = ours(&chart, &opts, Duration::from_millis(300), true);
+                kept.push(k);
+                match (out, kept_out) {
+                    (Ok(a), Ok(b)) if a != b && differing_lines(&a, &b) > 0 => {
+                        Err("renders with parses kept differ from the others".to_string())
+                    }
+                    (out, _) => out,
+                }
             };
-            let run_theirs = |hs: &mut Vec<Duration>| {
+            let mut run_theirs = || {
                 let (h, _) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
                 hs.push(h.saturating_sub(overhead));
             };
             if r % 2 == 0 {
-                got = run_ours(&mut bs);
-                run_theirs(&mut hs);
+                got = run_ours();
+                run_theirs();
             } else {
-                run_theirs(&mut hs);
-                got = run_ours(&mut bs);
+                run_theirs();
+                got = run_ours();
             }
             if got.is_err() {
                 break;
             }
         }
-        let (b, h) = (median(bs), median(hs));
+        let h = median(hs);
         match got {
             Ok(text) => {
                 let diff = differing_lines(&text, &expected);
@@ -281,13 +296,15 @@ fn main() {
                 } else {
                     format!("{diff} lines differ")
                 };
-                println!(
-                    "| {label} | {} | {:.2} ms | {:.1} ms | {:.0}x | {same} |",
-                    expected.lines().count(),
-                    b.as_secs_f64() * 1e3,
-                    h.as_secs_f64() * 1e3,
-                    h.as_secs_f64() / b.as_secs_f64()
-                );
+                for (row, b) in [("nothing kept", median(cold)), ("parses kept", median(kept))] {
+                    println!(
+                        "| {label}, {row} | {} | {:.2} ms | {:.1} ms | {:.0}x | {same} |",
+                        expected.lines().count(),
+                        b.as_secs_f64() * 1e3,
+                        h.as_secs_f64() * 1e3,
+                        h.as_secs_f64() / b.as_secs_f64()
+                    );
+                }
             }
             Err(e) => {
                 let e = e.lines().next().unwrap_or("").replace('|', "/");

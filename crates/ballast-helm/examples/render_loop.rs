@@ -37,6 +37,10 @@ fn main() {
         len = out.len();
     }
     let first = times[0];
+    if std::env::var_os("RENDER_ALL").is_some() {
+        let v: Vec<String> = times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect();
+        eprintln!("{}", v.join(" "));
+    }
     times.sort();
     println!(
         "{} bytes; first {:.2} ms; median {:.2} ms; min {:.2} ms",

@@ -239,7 +239,8 @@ pub(crate) fn text_key(data: &crate::chart::Blob) -> TextKey {
 }
 
 /// Starts lexing, on a second thread, every template [`parse`] may parse from `chart` (a
-/// loaded chart, before its disabled subcharts are removed), in the order of the parse, when
+/// loaded chart, before its disabled subcharts are removed) but those whose parse this thread
+/// kept (see [`crate::kept`]), in the order of the parse, when
 /// they hold [`ballast_gotemplate::LEX_AHEAD_BYTES`] or more; `None` for less (a thread costs
 /// about what it would save). The thread runs `then` once no text is left to lex (other work
 /// of the render that can run there). The caller coalesces values meanwhile, then gives it to
@@ -250,7 +251,8 @@ pub fn lex_ahead(chart: &Chart, then: impl FnOnce() + Send + 'static) -> Option<
             walk(dep, &format!("{full_path}/charts/{}", dep.metadata.name), out);
         }
         for t in &chart.templates {
-            if is_library(chart) && !is_partial(&t.name) {
+            // A text whose parse this thread kept is not lexed (see `kept`).
+            if (is_library(chart) && !is_partial(&t.name)) || crate::kept::knows(&t.data) {
                 continue;
             }
             out.push((format!("{full_path}/{}", t.name), t.data.clone()));
@@ -299,6 +301,13 @@ pub struct Parsed {
     order: Vec<String>,
 }
 
+impl Drop for Parsed {
+    /// What its parses leave is kept for the next render on this thread (see `kept`).
+    fn drop(&mut self) {
+        crate::kept::keep(&mut self.set);
+    }
+}
+
 /// Parses every template of `chart` (and its enabled subcharts, already in
 /// `chart.dependencies`) into one set, in Helm's order, each with its chart's data built from
 /// `values` (the coalesced top-level values) and `ctx`. The texts are parsed from `ahead`
@@ -313,32 +322,62 @@ pub fn parse(chart: &Chart, values: &Value, ctx: &Context, ahead: Option<&LexAhe
     collect(chart, &chart.metadata.name, &top, true, ctx, &mut tpls);
     let order = sort_templates(tpls.keys());
 
-    let mut funcs = crate::funcs::sprig();
-    add_render_functions(&mut funcs);
-    let mut set = Templates::new(Rc::new(funcs));
+    // With the parses this render worker kept from its earlier renders (see `kept`).
+    let mut set = crate::kept::set();
     set.missing_key(MissingKey::Zero)
         .limits(ctx.limits.clone())
         .root_name(ROOT_NAME);
+    match parse_into(&mut set, &tpls, &order, ahead) {
+        Ok(()) => Ok(Parsed { set, tpls, order }),
+        Err(e) => {
+            crate::kept::keep(&mut set);
+            Err(e)
+        }
+    }
+}
+
+/// The parse of [`parse`]: the templates `tpls`, in `order`, into `set`.
+fn parse_into(
+    set: &mut Templates,
+    tpls: &BTreeMap<String, Renderable>,
+    order: &[String],
+    ahead: Option<&LexAhead<TextKey>>,
+) -> Result<(), Error> {
     let text = |r: &Renderable| crate::chart::utf8_lossy(&r.data).into_owned();
     match ahead {
         Some(ahead) => {
             // The texts of charts found disabled since the lexing started are not lexed.
             let wanted: std::collections::HashSet<TextKey> = tpls.values().map(|r| text_key(&r.data)).collect();
             ahead.retain(|k| wanted.contains(k));
-            for name in &order {
+            for name in order {
                 let r = &tpls[name];
                 set.parse_ahead(name, &text_key(&r.data), ahead, || text(r))
                     .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
             }
         }
         None => {
+            // Texts whose parse is kept are not lexed at all: a lexing thread pays only for
+            // the others, when they are many.
+            let new: usize = order
+                .iter()
+                .map(|name| &tpls[name].data)
+                .filter(|data| !std::str::from_utf8(data).is_ok_and(|t| set.knows(t)))
+                .map(|data| data.len())
+                .sum();
+            if new < ballast_gotemplate::LEX_AHEAD_BYTES {
+                for name in order {
+                    set.parse_owned(name, text(&tpls[name]))
+                        .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
+                }
+                return Ok(());
+            }
             let files = order.iter().map(|name| (name.clone(), text(&tpls[name]))).collect();
             // No yield: the parse waits for the lexer's first text anyway.
             set.parse_files_with(files, crate::helper_start())
                 .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
         }
     }
-    Ok(Parsed { set, tpls, order })
+    Ok(())
 }
 
 /// The template texts among `templates` that name a certificate function making a key, with
@@ -413,11 +452,11 @@ const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
 /// output by name. Bounded: each file by `ctx.limits`, and the whole chart by the same output
 /// size and time budget.
 pub fn execute(parsed: Parsed, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
-    let Parsed { set, tpls, order } = parsed;
+    let Parsed { set, tpls, order } = &parsed;
     let mut rendered = BTreeMap::new();
     let started = std::time::Instant::now();
     let mut total = 0usize;
-    for name in &order {
+    for name in order {
         if is_partial(name) {
             continue;
         }
@@ -446,7 +485,7 @@ pub fn execute(parsed: Parsed, ctx: &Context) -> Result<BTreeMap<String, String>
         };
         rendered.insert(name.clone(), out);
     }
-    crate::free_later((set, tpls));
+    crate::free_later(parsed);
     Ok(rendered)
 }
 

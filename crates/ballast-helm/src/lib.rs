@@ -17,6 +17,7 @@ pub mod engine;
 pub mod files;
 pub mod funcs;
 pub mod json;
+pub mod kept;
 pub mod output;
 pub mod release;
 pub mod schema;
@@ -27,6 +28,7 @@ pub mod yaml;
 
 pub use ballast_gotemplate::Value;
 pub use chart::Chart;
+pub use kept::keep_parses;
 
 use std::path::Path;
 
@@ -106,33 +108,105 @@ pub fn exit_after_renders() {
     EXIT_AFTER_RENDERS.with(|e| e.set(true));
 }
 
-/// Runs `f` on a thread with a stack large enough for [`RENDER_STACK`]'s budget, allocating
-/// from the caller's arena, and returns its result as soon as `f` returns: what the render
-/// handed to `free_later` is freed on that thread afterwards, while the caller goes on. A
-/// panic in `f` is an error. [`template`] runs on it; a caller of [`template_loaded`] should.
+/// Runs `f` on a render worker, a thread with a stack large enough for [`RENDER_STACK`]'s
+/// budget, allocating from the caller's arena, and returns its result as soon as `f` returns:
+/// what the render handed to `free_later` is freed on that thread afterwards, while the caller
+/// goes on. A panic in `f` is an error. [`template`] runs on it; a caller of
+/// [`template_loaded`] should.
+///
+/// Workers are kept between renders ([`MAX_IDLE_WORKERS`] of them at most while idle), each
+/// with the template parses of its earlier renders ([`kept`]); the last one to finish serves
+/// the next render, so that a caller rendering one render after another keeps one worker. A
+/// render finds a new worker when none is idle: renders run side by side as before.
 pub fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
     let failed = || Error("the render failed unexpectedly".into());
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let arena = current_arena();
     let leave_leftovers = EXIT_AFTER_RENDERS.with(std::cell::Cell::get);
+    let mut job: Job = Box::new(move || {
+        use_arena(arena);
+        LEFTOVERS.with(|l| *l.borrow_mut() = Some(Vec::new()));
+        let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
+            // The set a panic left may be half made: nothing of it is kept.
+            kept::forget();
+            Err(failed())
+        });
+        // The caller may be gone (its own thread ended): nothing to hand back then.
+        let _ = tx.send(result);
+        let leftovers = LEFTOVERS.with(|l| l.borrow_mut().take());
+        if leave_leftovers {
+            std::mem::forget(leftovers);
+            return None;
+        }
+        leftovers
+    });
+    // An idle worker, else a new one (an idle worker that has ended gives the job back).
+    loop {
+        let worker = idle_workers().pop();
+        match worker {
+            Some(worker) => match worker.send(job) {
+                Ok(()) => break,
+                Err(std::sync::mpsc::SendError(back)) => job = back,
+            },
+            None => {
+                start_worker(job)?;
+                break;
+            }
+        }
+    }
+    rx.recv().unwrap_or_else(|_| Err(failed()))
+}
+
+/// A render as a render worker runs it: it hands its result back, then returns what it left to
+/// free ([`free_later`]).
+type Job = Box<dyn FnOnce() -> Leftovers + Send>;
+
+/// What a render left to free.
+type Leftovers = Option<Vec<Box<dyn std::any::Any>>>;
+
+/// Most render workers kept waiting for a render (each keeps its parses: see [`kept`]).
+pub const MAX_IDLE_WORKERS: usize = 2;
+
+/// The render workers waiting for a render, the last one to finish last.
+fn idle_workers() -> std::sync::MutexGuard<'static, Vec<std::sync::mpsc::SyncSender<Job>>> {
+    static IDLE: std::sync::Mutex<Vec<std::sync::mpsc::SyncSender<Job>>> = std::sync::Mutex::new(Vec::new());
+    IDLE.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+/// Starts a render worker running `job` first. After each job it joins the idle workers (or
+/// ends, when [`MAX_IDLE_WORKERS`] are idle already), then frees what the job left: a render
+/// sent to it meanwhile starts once that is done, with the parses those leftovers kept (see
+/// [`kept`]), rather than on a new worker with nothing kept.
+fn start_worker(job: Job) -> Result<(), Error> {
+    let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
     std::thread::Builder::new()
         .name("helm-render".into())
         .stack_size(RENDER_STACK)
         .spawn(move || {
-            use_arena(arena);
-            LEFTOVERS.with(|l| *l.borrow_mut() = Some(Vec::new()));
-            let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| Err(failed()));
-            // The caller may be gone (its own thread ended): nothing to hand back then.
-            let _ = tx.send(result);
-            let leftovers = LEFTOVERS.with(|l| l.borrow_mut().take());
-            if leave_leftovers {
-                std::mem::forget(leftovers);
-            } else {
+            kept::mark_worker();
+            let mut job = job;
+            loop {
+                let leftovers = job();
+                let waiting = {
+                    let mut idle = idle_workers();
+                    let room = idle.len() < MAX_IDLE_WORKERS;
+                    if room {
+                        idle.push(tx.clone());
+                    }
+                    room
+                };
                 drop(leftovers);
+                if !waiting {
+                    return;
+                }
+                match rx.recv() {
+                    Ok(next) => job = next,
+                    Err(_) => return,
+                }
             }
         })
-        .map_err(|e| Error(format!("cannot start the render: {e}")))?;
-    rx.recv().unwrap_or_else(|_| Err(failed()))
+        .map(drop)
+        .map_err(|e| Error(format!("cannot start the render: {e}")))
 }
 
 /// The jemalloc arena the calling thread allocates from (`None` where jemalloc is not there
