@@ -1244,11 +1244,11 @@ def bench_helm():
                  "less `true`) is taken off helm's times. Charts are the public archives of `crates/ballast-helm/tests/fixtures/charts` with "
                  "their default values; lines holding random values (generated passwords, certificates) are compared "
                  "only up to their first `: `.")
-    notes.append("Helm in process: two rows per chart. \"nothing kept\": each render parses every template "
-                 "from nothing (a chart's first render in a process). \"parses kept\": renders on a render worker "
-                 "that kept the template parses of the render before (`ballast_helm::kept`), as a controller "
-                 "rendering a chart again (its next reconcile, other values) does; loading the archive, values, "
-                 "execution and printing are done again at each render on both rows.")
+    notes.append("Helm in process: two rows per chart. \"nothing kept\": each render unpacks and parses the "
+                 "chart from nothing (a chart's first render in a process). \"chart kept\": renders on a render "
+                 "worker that kept the chart archive and its template parses from the render before "
+                 "(`ballast_helm::kept`), as a controller rendering a chart again (its next reconcile, other "
+                 "values) does; values, execution and printing are done again at each render on both rows.")
     notes.append("Helm, large umbrella: a chart of its own (apiVersion v2) holding under `charts/` the archives listed in "
                  "`crates/ballast-helm/tests/fixtures/charts/umbrella.txt` (30 public charts), default values. Several "
                  "of them generate certificates (`genCA`, `genSignedCert`): RSA key generation, of random length, is a "

@@ -257,6 +257,10 @@ impl Parses {
     pub fn knows(&self, text: &str) -> bool {
         self.interner.knows(text)
     }
+    /// True if a file of this identity was parsed (see [`Templates::parse_identified`]).
+    pub fn knows_identified(&self, id: (usize, usize)) -> bool {
+        self.interner.knows_pinned(id)
+    }
     /// The bytes of the file texts whose parse is kept (what memory they hold grows with it).
     pub fn text_bytes(&self) -> usize {
         self.interner.file_bytes() + self.sources.borrow_bytes()
@@ -291,6 +295,32 @@ impl Templates {
     /// was made from ([`Templates::from_parses`]): parsing it again is no work.
     pub fn knows(&self, text: &str) -> bool {
         self.interner.knows(text)
+    }
+    /// True if a file of this identity was parsed into this set or into the sets whose parses it
+    /// was made from (see [`Templates::parse_identified`]).
+    pub fn knows_identified(&self, id: (usize, usize)) -> bool {
+        self.interner.knows_pinned(id)
+    }
+    /// Parses the file `name` whose text its caller identifies by `id`: the address and length
+    /// of bytes that `pin()` keeps alive and unchanged while held (an immutable shared buffer),
+    /// so that no other text can have that identity meanwhile. If this set or the sets whose
+    /// parses it was made from ([`Templates::from_parses`]) parsed a file of that identity, its
+    /// trees serve this file (under this file's name, as for a text known by content) and the
+    /// text is not read; else `parse` parses the file (`parse_owned`, `parse_ahead`: that one
+    /// file, once) and its parse is kept under `id`, holding `pin()`.
+    pub fn parse_identified(
+        &mut self,
+        name: &str,
+        id: (usize, usize),
+        pin: impl FnOnce() -> Rc<dyn std::any::Any>,
+        parse: impl FnOnce(&mut Templates) -> Result<(), Error>,
+    ) -> Result<(), Error> {
+        if parse::parse_pinned(&mut self.trees, &mut self.interner, name, id) {
+            return Ok(());
+        }
+        parse(self)?;
+        parse::pin_last(&mut self.interner, id, pin());
+        Ok(())
     }
     /// What this set's parses (its files' and `tpl`'s so far) leave for the next sets: see
     /// [`Parses`]. The set keeps its trees and can still be executed; its later parses start

@@ -23,7 +23,8 @@ pub(crate) struct Tree {
 /// The text a tree was parsed from, for line and column numbers in errors.
 pub(crate) struct Source {
     pub parse_name: String,
-    pub text: String,
+    /// Shared by the sources of files of the same text (see [`Interner`]).
+    pub text: Rc<String>,
 }
 
 impl Source {
@@ -164,9 +165,18 @@ pub(crate) struct Interner {
     /// same bodies. Keyed by length rather than a hash of the text: most files have a length
     /// no other has and are never read whole a second time.
     files: HashMap<usize, Vec<ParsedFile>, FastHash>,
-    /// The bytes of the texts of [`Interner::files`].
+    /// Files by an identity their caller gives their text (the address and length of bytes
+    /// that the pin, held here, keeps alive and unchanged): a file of a known identity is
+    /// not read at all, not even compared.
+    pinned: HashMap<(usize, usize), Pinned, FastHash>,
+    /// The last file parsed, if its parse is one to keep (for [`pin_last`]).
+    last: Option<ParsedFile>,
+    /// The bytes of the texts of [`Interner::files`] and [`Interner::pinned`].
     file_bytes: usize,
 }
+
+/// A file of [`Interner::pinned`]: its parse, and what keeps its identity its own.
+type Pinned = (ParsedFile, Rc<dyn std::any::Any>);
 
 /// Most files of one length [`Interner::files`] keeps (and compares a new file of that length
 /// with).
@@ -197,6 +207,8 @@ impl Clone for Interner {
             numbers: self.numbers.clone(),
             items: Vec::new(),
             files: self.files.clone(),
+            pinned: self.pinned.clone(),
+            last: None,
             file_bytes: self.file_bytes,
         }
     }
@@ -207,7 +219,12 @@ impl Interner {
     pub(crate) fn knows(&self, text: &str) -> bool {
         self.files
             .get(&text.len())
-            .is_some_and(|same_length| same_length.iter().any(|f| f.source.text == text))
+            .is_some_and(|same_length| same_length.iter().any(|f| f.source.text.as_str() == text))
+    }
+
+    /// True if a file of this identity was parsed (see [`Interner::pinned`]).
+    pub(crate) fn knows_pinned(&self, id: (usize, usize)) -> bool {
+        self.pinned.contains_key(&id)
     }
 
     /// The bytes of the texts whose parse is kept.
@@ -541,7 +558,7 @@ fn parse_file_text(
 ) -> Result<(Vec<Named>, bool), String> {
     let source = Rc::new(Source {
         parse_name: name.to_string(),
-        text: lexed.text,
+        text: Rc::new(lexed.text),
     });
     // The items are slices of the text of this handle, which outlives the parser.
     let shared = source.clone();
@@ -1360,32 +1377,16 @@ fn number(text: &str, typ: Tok) -> PResult<Number> {
 /// The trees of file `name`: those of an earlier file of the same text, renamed and pointing
 /// at this file's source (so that errors name this file), or a parse of it.
 fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner) -> Result<Vec<Named>, String> {
+    interner.last = None;
     let key = lexed.text.len();
     let earlier = interner
         .files
         .get(&key)
-        .and_then(|same_length| same_length.iter().find(|f| f.source.text == lexed.text));
+        .and_then(|same_length| same_length.iter().find(|f| *f.source.text == lexed.text));
     if let Some(earlier) = earlier {
-        let source = Rc::new(Source {
-            parse_name: name.to_string(),
-            text: lexed.text,
-        });
-        let own: Rc<str> = Rc::from(name);
-        let last = earlier.trees.len() - 1;
-        return Ok(earlier
-            .trees
-            .iter()
-            .enumerate()
-            .map(|(i, (n, t))| {
-                let n = if i == last { own.clone() } else { n.clone() };
-                let tree = Tree {
-                    name: n.clone(),
-                    source: source.clone(),
-                    root: t.root.clone(),
-                };
-                (n, Rc::new(tree))
-            })
-            .collect());
+        let (trees, _) = renamed(earlier, name);
+        interner.last = Some(earlier.clone());
+        return Ok(trees);
     }
     let (trees, own_last) = parse_file_text(name, lexed, funcs, interner)?;
     // Kept only when the file's own tree is the last (it is not when a `define` of the file's
@@ -1395,6 +1396,7 @@ fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner
             source: t.source.clone(),
             trees: trees.clone(),
         };
+        interner.last = Some(parsed.clone());
         let same_length = interner.files.entry(key).or_default();
         if same_length.len() < FILES_PER_LENGTH {
             interner.file_bytes += parsed.source.text.len();
@@ -1402,6 +1404,53 @@ fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner
         }
     }
     Ok(trees)
+}
+
+/// The trees of `earlier` for a file `name` of the same text: the same bodies, the file's own
+/// tree renamed, each pointing at a source of this name (sharing the text), so that errors
+/// name this file; and that source.
+fn renamed(earlier: &ParsedFile, name: &str) -> (Vec<Named>, Rc<Source>) {
+    let source = Rc::new(Source {
+        parse_name: name.to_string(),
+        text: earlier.source.text.clone(),
+    });
+    let own: Rc<str> = Rc::from(name);
+    let last = earlier.trees.len() - 1;
+    let trees = earlier
+        .trees
+        .iter()
+        .enumerate()
+        .map(|(i, (n, t))| {
+            let n = if i == last { own.clone() } else { n.clone() };
+            let tree = Tree {
+                name: n.clone(),
+                source: source.clone(),
+                root: t.root.clone(),
+            };
+            (n, Rc::new(tree))
+        })
+        .collect();
+    (trees, source)
+}
+
+/// [`parse_into`] of a file whose text an earlier file had under the same `id` (see
+/// [`Interner::pinned`]): its trees, without reading the text; false if no file had that `id`.
+pub(crate) fn parse_pinned(set: &mut TreeMap, interner: &mut Interner, name: &str, id: (usize, usize)) -> bool {
+    let Some((earlier, _)) = interner.pinned.get(&id) else {
+        return false;
+    };
+    let (trees, _) = renamed(earlier, name);
+    insert(set, trees);
+    true
+}
+
+/// Keeps the last file parsed ([`parse_into`]) under `id`, with `pin` (see
+/// [`Interner::pinned`]); nothing if that parse is not one to keep.
+pub(crate) fn pin_last(interner: &mut Interner, id: (usize, usize), pin: Rc<dyn std::any::Any>) {
+    if let Some(last) = interner.last.take() {
+        interner.file_bytes += id.1;
+        interner.pinned.insert(id, (last, pin));
+    }
 }
 
 /// Parses a file into the map `set` with Go's association rule: a later definition replaces an
@@ -1414,11 +1463,16 @@ pub(crate) fn parse_into(
     funcs: &FuncMap,
 ) -> Result<(), String> {
     let trees = parse_file(name, lexed, funcs, interner)?;
+    insert(set, trees);
+    Ok(())
+}
+
+/// Adds a file's trees to the map with Go's association rule (see [`parse_into`]).
+fn insert(set: &mut TreeMap, trees: Vec<Named>) {
     for (n, t) in trees {
         if set.contains_key(&n) && is_empty_tree(&t.root) {
             continue;
         }
         set.insert(n, t);
     }
-    Ok(())
 }

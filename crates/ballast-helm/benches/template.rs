@@ -1,9 +1,9 @@
 //! Helm render speed, Ballast in process vs `helm template` (helm v4.1.4, one process per
 //! chart), on the same public charts in the same run, in rounds alternating between the two.
 //! Reports medians, the ratio and whether the outputs are the same; asserts nothing. Two
-//! in-process rows per chart: renders parsing every template from nothing (a chart's first
-//! render), and renders on a worker that kept the parses of the render before
-//! (`ballast_helm::kept`: the same chart rendered again, as a controller does).
+//! in-process rows per chart: renders that unpack and parse the chart from nothing (a chart's
+//! first render), and renders on a worker that kept the chart and its parses from the render
+//! before (`ballast_helm::kept`: the same chart rendered again, as a controller does).
 //!
 //!   cargo bench -p ballast-helm --bench template
 //!
@@ -146,10 +146,10 @@ fn unshare_cost(unshare: bool) -> Duration {
 }
 
 /// Runs in process until `budget` is spent (at least 3 runs, at most 200), the render workers
-/// keeping their parses between renders or not (`ballast_helm::keep_parses`): the median and
-/// the output (or the error, after the first failed run).
+/// keeping charts and parses between renders or not (`ballast_helm::keep_between_renders`):
+/// the median and the output (or the error, after the first failed run).
 fn ours(chart: &Path, opts: &TemplateOptions, budget: Duration, keep: bool) -> (Duration, Result<String, String>) {
-    ballast_helm::keep_parses(keep);
+    ballast_helm::keep_between_renders(keep);
     let mut times = Vec::new();
     let start = Instant::now();
     let mut out = Err(String::new());
@@ -254,9 +254,9 @@ fn main() {
         let (_, expected) = theirs(&helm, unshare, home.path(), &chart, release, ns, 1);
         // Rounds alternating between the two, so that a change of load on the machine falls
         // on both: per round, a batch of in-process renders (its median) and one helm run.
-        // Two in-process rows: every render parsing its templates from nothing (a chart's
-        // first render), and renders whose worker kept the parses of the one before (the same
-        // chart rendered again: a controller's next reconcile, other values).
+        // Two in-process rows: every render unpacking and parsing the chart from nothing (a
+        // chart's first render), and renders whose worker kept the chart and its parses from
+        // the one before (the same chart rendered again: a controller's next reconcile).
         let (mut cold, mut kept, mut hs) = (Vec::new(), Vec::new(), Vec::new());
         let mut got = Err(String::new());
         for r in 0..ROUNDS {
@@ -267,7 +267,7 @@ fn main() {
                 kept.push(k);
                 match (out, kept_out) {
                     (Ok(a), Ok(b)) if a != b && differing_lines(&a, &b) > 0 => {
-                        Err("renders with parses kept differ from the others".to_string())
+                        Err("renders with the chart kept differ from the others".to_string())
                     }
                     (out, _) => out,
                 }
@@ -296,7 +296,7 @@ fn main() {
                 } else {
                     format!("{diff} lines differ")
                 };
-                for (row, b) in [("nothing kept", median(cold)), ("parses kept", median(kept))] {
+                for (row, b) in [("nothing kept", median(cold)), ("chart kept", median(kept))] {
                     println!(
                         "| {label}, {row} | {} | {:.2} ms | {:.1} ms | {:.0}x | {same} |",
                         expected.lines().count(),

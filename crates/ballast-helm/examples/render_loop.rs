@@ -3,7 +3,8 @@
 //!
 //! Usage: `render_loop CHART RELEASE [NAMESPACE] [N]`. With `RENDER_HEAP=controller` in the
 //! environment, the heap is the controller's (4 KiB pages, jemalloc's background thread), as
-//! the in-process rows of the benchmarks have it.
+//! the in-process rows of the benchmarks have it. With `RENDER_KEEP=0`, render workers keep
+//! nothing between renders (each render as a chart's first).
 
 use std::path::Path;
 use std::time::Instant;
@@ -19,6 +20,9 @@ fn main() {
         #[cfg(target_os = "linux")]
         let _ = nix::sys::prctl::set_thp_disable(true);
         let _ = tikv_jemalloc_ctl::background_thread::write(true);
+    }
+    if std::env::var_os("RENDER_KEEP").is_some_and(|k| k == "0") {
+        ballast_helm::keep_between_renders(false);
     }
     let args: Vec<String> = std::env::args().collect();
     let chart = Path::new(&args[1]);

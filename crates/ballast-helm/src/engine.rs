@@ -252,7 +252,7 @@ pub fn lex_ahead(chart: &Chart, then: impl FnOnce() + Send + 'static) -> Option<
         }
         for t in &chart.templates {
             // A text whose parse this thread kept is not lexed (see `kept`).
-            if (is_library(chart) && !is_partial(&t.name)) || crate::kept::knows(&t.data) {
+            if (is_library(chart) && !is_partial(&t.name)) || crate::kept::knows(&t.data, text_key(&t.data)) {
                 continue;
             }
             out.push((format!("{full_path}/{}", t.name), t.data.clone()));
@@ -344,6 +344,22 @@ fn parse_into(
     ahead: Option<&LexAhead<TextKey>>,
 ) -> Result<(), Error> {
     let text = |r: &Renderable| crate::chart::utf8_lossy(&r.data).into_owned();
+    let parse_error = |name: &str, e: ballast_gotemplate::Error| Error(cleanup_parse_error(name, &e.message));
+    // The files of a chart kept between renders (see `kept`) are known by the identity of
+    // their bytes, which the chart holds unchanged: a text parsed before is not even read.
+    let identified = crate::kept::chart_is_kept();
+    let one = |set: &mut Templates,
+               name: &String,
+               parse: &mut dyn FnMut(&mut Templates) -> Result<(), ballast_gotemplate::Error>| {
+        let r = &tpls[name];
+        let result = if identified {
+            let pin = || Rc::new(r.data.clone()) as Rc<dyn std::any::Any>;
+            set.parse_identified(name, text_key(&r.data), pin, |set| parse(set))
+        } else {
+            parse(set)
+        };
+        result.map_err(|e| parse_error(name, e))
+    };
     match ahead {
         Some(ahead) => {
             // The texts of charts found disabled since the lexing started are not lexed.
@@ -351,30 +367,33 @@ fn parse_into(
             ahead.retain(|k| wanted.contains(k));
             for name in order {
                 let r = &tpls[name];
-                set.parse_ahead(name, &text_key(&r.data), ahead, || text(r))
-                    .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
+                one(set, name, &mut |set| {
+                    set.parse_ahead(name, &text_key(&r.data), ahead, || text(r))
+                })?;
             }
         }
         None => {
             // Texts whose parse is kept are not lexed at all: a lexing thread pays only for
             // the others, when they are many.
+            let known = |set: &Templates, data: &crate::chart::Blob| {
+                set.knows_identified(text_key(data)) || std::str::from_utf8(data).is_ok_and(|t| set.knows(t))
+            };
             let new: usize = order
                 .iter()
                 .map(|name| &tpls[name].data)
-                .filter(|data| !std::str::from_utf8(data).is_ok_and(|t| set.knows(t)))
+                .filter(|data| !known(set, data))
                 .map(|data| data.len())
                 .sum();
             if new < ballast_gotemplate::LEX_AHEAD_BYTES {
                 for name in order {
-                    set.parse_owned(name, text(&tpls[name]))
-                        .map_err(|e| Error(cleanup_parse_error(name, &e.message)))?;
+                    one(set, name, &mut |set| set.parse_owned(name, text(&tpls[name])))?;
                 }
                 return Ok(());
             }
             let files = order.iter().map(|name| (name.clone(), text(&tpls[name]))).collect();
             // No yield: the parse waits for the lexer's first text anyway.
             set.parse_files_with(files, crate::helper_start())
-                .map_err(|(name, e)| Error(cleanup_parse_error(&name, &e.message)))?;
+                .map_err(|(name, e)| parse_error(&name, e))?;
         }
     }
     Ok(())

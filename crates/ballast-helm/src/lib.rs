@@ -28,7 +28,7 @@ pub mod yaml;
 
 pub use ballast_gotemplate::Value;
 pub use chart::Chart;
-pub use kept::keep_parses;
+pub use kept::keep_between_renders;
 
 use std::path::Path;
 
@@ -115,22 +115,25 @@ pub fn exit_after_renders() {
 /// [`template_loaded`] should.
 ///
 /// Workers are kept between renders ([`MAX_IDLE_WORKERS`] of them at most while idle), each
-/// with the template parses of its earlier renders ([`kept`]); the last one to finish serves
-/// the next render, so that a caller rendering one render after another keeps one worker. A
-/// render finds a new worker when none is idle: renders run side by side as before.
+/// with the charts and template parses of its earlier renders ([`kept`]); the last one to
+/// finish serves the next render, so that a caller rendering one chart after another keeps one
+/// worker. A render finds a new worker when none is idle: renders run side by side.
 pub fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> + Send + 'static) -> Result<T, Error> {
     let failed = || Error("the render failed unexpectedly".into());
     let (tx, rx) = std::sync::mpsc::sync_channel(1);
     let arena = current_arena();
     let leave_leftovers = EXIT_AFTER_RENDERS.with(std::cell::Cell::get);
-    let mut job: Job = Box::new(move || {
+    let mut job: Job = Box::new(move |idle| {
         use_arena(arena);
         LEFTOVERS.with(|l| *l.borrow_mut() = Some(Vec::new()));
+        kept::begin_render(!leave_leftovers);
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)).unwrap_or_else(|_| {
             // The set a panic left may be half made: nothing of it is kept.
             kept::forget();
             Err(failed())
         });
+        // Idle before the result is handed back: a caller's next render finds this worker.
+        idle();
         // The caller may be gone (its own thread ended): nothing to hand back then.
         let _ = tx.send(result);
         let leftovers = LEFTOVERS.with(|l| l.borrow_mut().take());
@@ -157,9 +160,10 @@ pub fn on_render_thread<T: Send + 'static>(f: impl FnOnce() -> Result<T, Error> 
     rx.recv().unwrap_or_else(|_| Err(failed()))
 }
 
-/// A render as a render worker runs it: it hands its result back, then returns what it left to
-/// free ([`free_later`]).
-type Job = Box<dyn FnOnce() -> Leftovers + Send>;
+/// A render as a render worker runs it: it calls the worker's `idle` (the worker joins the idle
+/// ones) right before it hands its result back, then returns what it left to free
+/// ([`free_later`]).
+type Job = Box<dyn FnOnce(&mut dyn FnMut()) -> Leftovers + Send>;
 
 /// What a render left to free.
 type Leftovers = Option<Vec<Box<dyn std::any::Any>>>;
@@ -167,16 +171,20 @@ type Leftovers = Option<Vec<Box<dyn std::any::Any>>>;
 /// Most render workers kept waiting for a render (each keeps its parses: see [`kept`]).
 pub const MAX_IDLE_WORKERS: usize = 2;
 
-/// The render workers waiting for a render, the last one to finish last.
+/// The render workers waiting for a render, taken from the end: those that keep what they
+/// rendered last (the latest last), those that hold nothing first.
 fn idle_workers() -> std::sync::MutexGuard<'static, Vec<std::sync::mpsc::SyncSender<Job>>> {
     static IDLE: std::sync::Mutex<Vec<std::sync::mpsc::SyncSender<Job>>> = std::sync::Mutex::new(Vec::new());
     IDLE.lock().unwrap_or_else(|e| e.into_inner())
 }
 
-/// Starts a render worker running `job` first. After each job it joins the idle workers (or
-/// ends, when [`MAX_IDLE_WORKERS`] are idle already), then frees what the job left: a render
-/// sent to it meanwhile starts once that is done, with the parses those leftovers kept (see
-/// [`kept`]), rather than on a new worker with nothing kept.
+/// Starts a render worker running `job` first. While workers keep what they render (see
+/// [`kept`]), once a job has its result the worker joins the idle workers (or is to end, when
+/// [`MAX_IDLE_WORKERS`] are idle already), the result is handed back, and the worker frees what
+/// the job left: a render sent to it meanwhile starts once that is done, with what those
+/// leftovers kept, rather than on a new worker with nothing kept. Otherwise it frees first
+/// and joins the idle workers after, and a caller's next render, not waiting for that, starts
+/// on another worker alongside the freeing.
 fn start_worker(job: Job) -> Result<(), Error> {
     let (tx, rx) = std::sync::mpsc::sync_channel::<Job>(1);
     std::thread::Builder::new()
@@ -186,16 +194,29 @@ fn start_worker(job: Job) -> Result<(), Error> {
             kept::mark_worker();
             let mut job = job;
             loop {
-                let leftovers = job();
-                let waiting = {
+                let mut joined = None;
+                // A worker that keeps what it rendered goes last, taken first; one holding
+                // nothing goes first, taken last.
+                let join = |keeps: bool| {
                     let mut idle = idle_workers();
                     let room = idle.len() < MAX_IDLE_WORKERS;
-                    if room {
+                    if room && keeps {
                         idle.push(tx.clone());
+                    } else if room {
+                        idle.insert(0, tx.clone());
                     }
                     room
                 };
+                let leftovers = job(&mut || {
+                    if kept::keeping() {
+                        joined = Some(join(true));
+                    }
+                });
                 drop(leftovers);
+                let waiting = match joined {
+                    Some(waiting) => waiting,
+                    None => join(false),
+                };
                 if !waiting {
                     return;
                 }

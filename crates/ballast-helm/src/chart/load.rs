@@ -81,8 +81,10 @@ pub fn load_file(path: &Path) -> Result<Chart, Error> {
 
 /// Loads a chart from the bytes of a gzipped tar archive with one top directory, and checks
 /// its dependencies are present (as [`load`]).
+/// On a render worker, an archive of the same bytes as one loaded before is not unpacked again
+/// (see [`crate::kept::chart`]).
 pub fn load_archive(bytes: &[u8]) -> Result<Chart, Error> {
-    let chart = load_archive_at(bytes, 0, &mut { MAX_TOTAL_SIZE })?;
+    let chart = crate::kept::chart(bytes, |bytes| load_archive_at(bytes, 0, &mut { MAX_TOTAL_SIZE }))?;
     check_dependencies(&chart)?;
     Ok(chart)
 }

@@ -1,9 +1,11 @@
-//! Parses kept between renders on a render worker (`ballast_helm::kept`): renders one after
+//! What a render worker keeps between renders (`ballast_helm::kept`): renders one after
 //! another, of the same chart with other values and of another chart holding the same texts,
-//! print what renders with nothing kept print, errors naming their own chart's files. One test
-//! in its own binary: it turns keeping off and on, which every render of the process sees.
+//! print what renders with nothing kept print, errors naming their own chart's files; a kept
+//! chart archive's values are the render's own. In their own binary, one at a time: they turn
+//! keeping off and on, which every render of the process sees.
 
 use std::path::Path;
+use std::sync::Mutex;
 
 use ballast_helm::{TemplateOptions, kept, on_render_thread};
 
@@ -40,8 +42,12 @@ fn held() -> usize {
     on_render_thread(|| Ok(kept::held_text_bytes())).unwrap()
 }
 
+/// Held by each test: keeping is switched for the whole process.
+static ONE_AT_A_TIME: Mutex<()> = Mutex::new(());
+
 #[test]
 fn renders_with_kept_parses_print_what_fresh_renders_print() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = tempfile::tempdir().unwrap();
     let (one, two) = (chart(root.path(), "one"), chart(root.path(), "two"));
     let cases: Vec<(&Path, Vec<&str>)> = vec![
@@ -53,11 +59,11 @@ fn renders_with_kept_parses_print_what_fresh_renders_print() {
         (&one, vec![]),
     ];
 
-    kept::keep_parses(false);
+    kept::keep_between_renders(false);
     let fresh: Vec<_> = cases.iter().map(|(c, set)| render(c, set)).collect();
     assert_eq!(held(), 0, "nothing is kept while keeping is off");
 
-    kept::keep_parses(true);
+    kept::keep_between_renders(true);
     let kept_renders: Vec<_> = cases.iter().map(|(c, set)| render(c, set)).collect();
     assert!(
         held() >= HELPERS.len() + CONFIGMAP.len() + CHECKED.len(),
@@ -84,8 +90,64 @@ fn renders_with_kept_parses_print_what_fresh_renders_print() {
     );
 
     // Turned off again, what was kept is dropped at the next render.
-    kept::keep_parses(false);
+    kept::keep_between_renders(false);
     assert_eq!(render(&one, &[]), fresh[0]);
     assert_eq!(held(), 0);
-    kept::keep_parses(true);
+    kept::keep_between_renders(true);
+}
+
+/// A chart archive rendered again is taken from what the worker kept, as a copy: a template
+/// that changes `.Values` in place (`set`) changes this render's values only.
+#[test]
+fn a_kept_archive_gives_each_render_values_of_its_own() {
+    let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
+    let root = tempfile::tempdir().unwrap();
+    let dir = root.path().join("mut");
+    std::fs::create_dir_all(dir.join("templates")).unwrap();
+    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: mut\nversion: 1.0.0\n").unwrap();
+    std::fs::write(
+        dir.join("values.yaml"),
+        "tier: base\nlist:\n- a: 1\nnested:\n  count: 1\n",
+    )
+    .unwrap();
+    // Executed in helm's order: b.yaml before a.yaml (reverse lexicographic).
+    std::fs::write(
+        dir.join("templates/b.yaml"),
+        "tier: {{ .Values.tier }}\na: {{ (index .Values.list 0).a }}\ncount: {{ .Values.nested.count }}\n",
+    )
+    .unwrap();
+    std::fs::write(
+        dir.join("templates/a.yaml"),
+        "{{- $_ := set .Values \"tier\" \"changed\" }}{{- $_ := set (index .Values.list 0) \"a\" 2 }}{{- $_ := set .Values.nested \"count\" 2 }}\n",
+    )
+    .unwrap();
+    let archive = root.path().join("mut-1.0.0.tgz");
+    let tar = std::process::Command::new("tar")
+        .arg("czf")
+        .arg(&archive)
+        .arg("-C")
+        .arg(root.path())
+        .arg("mut")
+        .status()
+        .expect("tar (to make the chart archive)");
+    assert!(tar.success());
+
+    kept::keep_between_renders(true);
+    let first = render(&archive, &[]).unwrap();
+    assert!(first.contains("tier: base\na: 1\ncount: 1\n"), "{first}");
+    assert!(
+        on_render_thread(|| Ok(kept::held_chart_bytes())).unwrap() > 0,
+        "the worker keeps the archive's chart"
+    );
+    for _ in 0..3 {
+        assert_eq!(render(&archive, &[]).unwrap(), first);
+    }
+    let other = render(&archive, &["tier=top"]).unwrap();
+    assert!(other.contains("tier: top\na: 1\ncount: 1\n"), "{other}");
+    assert_eq!(render(&archive, &[]).unwrap(), first);
+
+    kept::keep_between_renders(false);
+    assert_eq!(render(&archive, &[]).unwrap(), first);
+    assert_eq!(on_render_thread(|| Ok(kept::held_chart_bytes())).unwrap(), 0);
+    kept::keep_between_renders(true);
 }
