@@ -265,6 +265,15 @@ impl Parses {
     pub fn text_bytes(&self) -> usize {
         self.interner.file_bytes() + self.sources.borrow_bytes()
     }
+    /// Drops the parses kept by identity (see [`Templates::parse_identified`]), and with them
+    /// the pins that keep those identities' bytes alive; parses kept by text stay.
+    pub fn unpin_all(&mut self) {
+        self.interner.unpin_all();
+    }
+    /// True if parses are kept by identity.
+    pub fn holds_pins(&self) -> bool {
+        !self.interner.pinned_is_empty()
+    }
     /// The functions the kept parses resolved their calls to.
     pub fn funcs(&self) -> &Rc<FuncMap> {
         &self.funcs

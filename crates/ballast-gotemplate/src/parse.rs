@@ -227,6 +227,17 @@ impl Interner {
         self.pinned.contains_key(&id)
     }
 
+    /// True if no file is kept by identity.
+    pub(crate) fn pinned_is_empty(&self) -> bool {
+        self.pinned.is_empty()
+    }
+
+    /// Drops the files kept by identity (and what their pins hold).
+    pub(crate) fn unpin_all(&mut self) {
+        self.file_bytes -= self.pinned.keys().map(|id| id.1).sum::<usize>();
+        self.pinned.clear();
+    }
+
     /// The bytes of the texts whose parse is kept.
     pub(crate) fn file_bytes(&self) -> usize {
         self.file_bytes
@@ -1382,7 +1393,8 @@ fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner
     let earlier = interner
         .files
         .get(&key)
-        .and_then(|same_length| same_length.iter().find(|f| *f.source.text == lexed.text));
+        .and_then(|same_length| same_length.iter().find(|f| *f.source.text == lexed.text))
+        .filter(|earlier| serves(earlier, name));
     if let Some(earlier) = earlier {
         let (trees, _) = renamed(earlier, name);
         interner.last = Some(earlier.clone());
@@ -1404,6 +1416,14 @@ fn parse_file(name: &str, lexed: Lexed, funcs: &FuncMap, interner: &mut Interner
         }
     }
     Ok(trees)
+}
+
+/// True if the trees of `earlier` can serve a file `name` of the same text: not if the text
+/// defines a template of that name (parsed as `name`, that `define` and the file's own tree
+/// are one template: a fresh parse fails with "multiple definition", or keeps the `define`).
+fn serves(earlier: &ParsedFile, name: &str) -> bool {
+    let defines = &earlier.trees[..earlier.trees.len().saturating_sub(1)];
+    !defines.iter().any(|(n, _)| &**n == name)
 }
 
 /// The trees of `earlier` for a file `name` of the same text: the same bodies, the file's own
@@ -1436,7 +1456,7 @@ fn renamed(earlier: &ParsedFile, name: &str) -> (Vec<Named>, Rc<Source>) {
 /// [`parse_into`] of a file whose text an earlier file had under the same `id` (see
 /// [`Interner::pinned`]): its trees, without reading the text; false if no file had that `id`.
 pub(crate) fn parse_pinned(set: &mut TreeMap, interner: &mut Interner, name: &str, id: (usize, usize)) -> bool {
-    let Some((earlier, _)) = interner.pinned.get(&id) else {
+    let Some((earlier, _)) = interner.pinned.get(&id).filter(|(earlier, _)| serves(earlier, name)) else {
         return false;
     };
     let (trees, _) = renamed(earlier, name);

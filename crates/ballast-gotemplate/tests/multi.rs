@@ -653,3 +653,24 @@ fn kept_parses_serve_the_next_set_under_its_own_names() {
     let fresh_err = set().parse("b/templates/z.yaml", bad).unwrap_err().message;
     assert_eq!(kept_err, fresh_err);
 }
+
+/// A text parsed before under one file name does not serve a file of another name when it
+/// defines a template of that name: that file's parse fails as a fresh one does.
+#[test]
+fn a_kept_parse_of_a_text_defining_the_files_name_is_not_reused() {
+    const TEXT: &str = "{{- define \"b/x.yaml\" }}x: 1{{ end }}y: 2\n";
+    let mut fresh = set();
+    let want = fresh.parse("b/x.yaml", TEXT).unwrap_err().message;
+    assert!(want.contains("multiple definition of template"), "{want}");
+
+    // In the same set, after a file of the same text under another name.
+    let mut same = set();
+    same.parse("a/x.yaml", TEXT).unwrap();
+    assert_eq!(same.parse("b/x.yaml", TEXT).unwrap_err().message, want);
+
+    // In a set made from the parses of the first.
+    let mut first = set();
+    first.parse("a/x.yaml", TEXT).unwrap();
+    let mut second = Templates::from_parses(first.take_parses());
+    assert_eq!(second.parse("b/x.yaml", TEXT).unwrap_err().message, want);
+}

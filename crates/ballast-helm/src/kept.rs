@@ -12,7 +12,8 @@
 //! out as a copy whose values maps are its own (templates may change maps in place: `set`,
 //! `merge`), its files shared and never changed. Only a render worker keeps, for itself alone:
 //! parses of [`MAX_TEXT_BYTES`] of text at most (past that, they start again from nothing) and
-//! charts of [`MAX_CHART_BYTES`] of files at most (the oldest dropped first); a render that
+//! charts of [`MAX_CHART_BYTES`] of files at most (the oldest dropped first, and with any
+//! of them the parses kept by identity, which hold their archives' buffers); a render that
 //! panics leaves no parse kept. [`keep_between_renders`]`(false)` makes each render start from
 //! nothing (a chart's first render, to measure).
 
@@ -44,6 +45,18 @@ thread_local! {
     static KEPT: RefCell<Option<Parses>> = const { RefCell::new(None) };
     /// The chart archives this worker loaded, the latest used last.
     static CHARTS: RefCell<Vec<KeptChart>> = const { RefCell::new(Vec::new()) };
+    /// Set when a kept chart was dropped: the parses kept by identity are dropped too (see
+    /// [`unpin_if_dropped`]).
+    static CHART_DROPPED: Cell<bool> = const { Cell::new(false) };
+}
+
+/// Drops the parses of `parses` kept by identity if a kept chart was dropped since: each
+/// holds (pins) the buffer its file was read from, the whole decompressed archive, which
+/// would otherwise outlive the chart, uncounted and never to be found again.
+fn unpin_if_dropped(parses: &mut Parses) {
+    if CHART_DROPPED.replace(false) {
+        parses.unpin_all();
+    }
 }
 
 /// A chart archive a worker loaded: its bytes, the chart, and the bytes of the chart's files.
@@ -119,7 +132,10 @@ pub(crate) fn begin_render(keeps: bool) {
 pub(crate) fn set() -> Templates {
     let kept = KEPT.take();
     match kept {
-        Some(parses) if keeping() => Templates::from_parses(parses),
+        Some(mut parses) if keeping() => {
+            unpin_if_dropped(&mut parses);
+            Templates::from_parses(parses)
+        }
         kept => {
             crate::free_later(kept);
             let mut funcs = crate::funcs::sprig();
@@ -134,7 +150,8 @@ pub(crate) fn keep(set: &mut Templates) {
     if !keeping() {
         return;
     }
-    let parses = set.take_parses();
+    let mut parses = set.take_parses();
+    unpin_if_dropped(&mut parses);
     if parses.text_bytes() > MAX_TEXT_BYTES {
         crate::free_later(parses);
         return;
@@ -177,7 +194,10 @@ pub(crate) fn chart(bytes: &[u8], load: impl FnOnce(&[u8]) -> Result<Chart, Erro
             let mut charts = c.borrow_mut();
             let mut held: usize = charts.iter().map(|k| k.size).sum();
             while held + size > MAX_CHART_BYTES && !charts.is_empty() {
-                held -= charts.remove(0).size;
+                let dropped = charts.remove(0);
+                held -= dropped.size;
+                crate::free_later(dropped);
+                CHART_DROPPED.set(true);
             }
             charts.push(KeptChart {
                 archive: bytes.into(),
