@@ -194,7 +194,7 @@ pub struct Templates {
 /// The trees of texts run through [`Env::execute_source`], by text: a chart calls `tpl` on the
 /// same few texts many times (bitnami's `common.tplvalues.render` on every label map), and a
 /// parse is pure (the same name, text and functions give the same trees). Bounded by
-/// [`SourceCache::MAX_BYTES`] of text; past that, texts are parsed each time.
+/// [`SourceCache::MAX_BYTES`] of text; past that, it starts again from nothing.
 #[derive(Clone, Default)]
 pub(crate) struct SourceCache {
     /// By text: the name it was parsed as, and its trees.
@@ -217,15 +217,22 @@ impl SourceCache {
         }
     }
 
-    /// Remembers the trees of `src` parsed as `name`, while under the size bound.
+    /// The bytes of text (and names) the cache holds.
     pub(crate) fn borrow_bytes(&self) -> usize {
         self.bytes
     }
 
+    /// Remembers the trees of `src` parsed as `name`; a text that would take the cache past
+    /// its bound empties it first (kept between renders, it would otherwise stay full of the
+    /// texts of renders long gone), one larger than the bound is not remembered.
     pub(crate) fn put(&mut self, name: &str, src: &str, trees: ParsedSource) {
         let cost = src.len() + name.len();
-        if self.bytes.saturating_add(cost) > Self::MAX_BYTES {
+        if cost > Self::MAX_BYTES {
             return;
+        }
+        if self.bytes + cost > Self::MAX_BYTES {
+            self.by_text.clear();
+            self.bytes = 0;
         }
         self.bytes += cost;
         self.by_text.insert(src.into(), (name.into(), trees));
@@ -264,6 +271,12 @@ impl Parses {
     /// The bytes of the file texts whose parse is kept (what memory they hold grows with it).
     pub fn text_bytes(&self) -> usize {
         self.interner.file_bytes() + self.sources.borrow_bytes()
+    }
+    /// How many spellings the kept parses share (names, chains of names, string and number
+    /// constants, function names): these grow with every new text parsed, including texts
+    /// whose parse is not kept (see [`Parses::text_bytes`]).
+    pub fn spellings(&self) -> usize {
+        self.interner.spellings()
     }
     /// Drops the parses kept by identity (see [`Templates::parse_identified`]), and with them
     /// the pins that keep those identities' bytes alive; parses kept by text stay.
@@ -475,5 +488,33 @@ impl Templates {
         exec::Exec::new(self, tree.clone())
             .within(budget.min(self.limits.time_budget))
             .run(data)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `tpl` text cache stays within its bound, and a text that would take it past the
+    /// bound empties it first: the newest texts are the ones cached.
+    #[test]
+    fn source_cache_starts_again_when_full() {
+        let mut cache = SourceCache::default();
+        let trees: ParsedSource = Rc::from(Vec::new());
+        let text = |i: usize| format!("{i}{}", "x".repeat(SourceCache::MAX_BYTES / 3 - 2));
+        for i in 0..3 {
+            cache.put("t", &text(i), trees.clone());
+        }
+        assert!(cache.get("t", &text(0)).is_some() && cache.get("t", &text(2)).is_some());
+        assert!(cache.get("other name", &text(0)).is_none());
+        cache.put("t", &text(3), trees.clone());
+        assert!(cache.get("t", &text(3)).is_some(), "the newest text is cached");
+        assert!(cache.get("t", &text(0)).is_none());
+        assert!(cache.borrow_bytes() <= SourceCache::MAX_BYTES);
+        cache.put("t", &"x".repeat(SourceCache::MAX_BYTES + 1), trees);
+        assert!(
+            cache.get("t", &text(3)).is_some(),
+            "a text past the bound is not cached"
+        );
     }
 }

@@ -243,6 +243,11 @@ impl Interner {
         self.file_bytes
     }
 
+    /// How many spellings (names, chains, strings, identifiers, numbers) are shared.
+    pub(crate) fn spellings(&self) -> usize {
+        self.names.len() + self.chains.len() + self.strings.len() + self.idents.len() + self.numbers.len()
+    }
+
     /// The shared copy of `name`.
     fn name(&mut self, name: &str) -> Rc<str> {
         if let Some(n) = self.names.get(name) {

@@ -4,7 +4,8 @@
 //! Usage: `render_loop CHART RELEASE [NAMESPACE] [N]`. With `RENDER_HEAP=controller` in the
 //! environment, the heap is the controller's (4 KiB pages, jemalloc's background thread), as
 //! the in-process rows of the benchmarks have it. With `RENDER_KEEP=0`, render workers keep
-//! nothing between renders (each render as a chart's first).
+//! nothing between renders (each render as a chart's first). With `RENDER_ALL=1`, every
+//! render's time, and what the render worker keeps at the end, are printed too.
 
 use std::path::Path;
 use std::time::Instant;
@@ -44,6 +45,17 @@ fn main() {
     if std::env::var_os("RENDER_ALL").is_some() {
         let v: Vec<String> = times.iter().map(|t| format!("{:.1}", t.as_secs_f64() * 1e3)).collect();
         eprintln!("{}", v.join(" "));
+        let held = ballast_helm::on_render_thread(|| {
+            use ballast_helm::kept;
+            Ok((
+                kept::held_text_bytes(),
+                kept::held_spellings(),
+                kept::held_chart_bytes(),
+            ))
+        });
+        if let Ok((text, spellings, charts)) = held {
+            eprintln!("kept: {text} bytes of template text, {spellings} spellings, {charts} bytes of chart files");
+        }
     }
     times.sort();
     println!(

@@ -11,7 +11,8 @@
 //! get their own name and source (see [`ballast_gotemplate::Parses`]). A kept chart is handed
 //! out as a copy whose values maps are its own (templates may change maps in place: `set`,
 //! `merge`), its files shared and never changed. Only a render worker keeps, for itself alone:
-//! parses of [`MAX_TEXT_BYTES`] of text at most (past that, they start again from nothing) and
+//! parses of [`MAX_TEXT_BYTES`] of text and [`MAX_SPELLINGS`] shared spellings at most (past
+//! that, they start again from nothing) and
 //! charts of [`MAX_CHART_BYTES`] of files at most (the oldest dropped first, and with any
 //! of them the parses kept by identity, which hold their archives' buffers); a render that
 //! panics leaves no parse kept. [`keep_between_renders`]`(false)` makes each render start from
@@ -28,6 +29,10 @@ use crate::chart::Chart;
 
 /// Most bytes of template text (files and `tpl` texts) whose parses one worker keeps.
 pub const MAX_TEXT_BYTES: usize = 16 << 20;
+
+/// Most spellings (names, string constants...) shared by the parses one worker keeps: they
+/// grow with texts whose parse is not kept too (`tpl` texts past their cache, say).
+pub const MAX_SPELLINGS: usize = 1 << 18;
 
 /// Most bytes of files (decompressed) of the chart archives one worker keeps.
 pub const MAX_CHART_BYTES: usize = 32 << 20;
@@ -152,7 +157,7 @@ pub(crate) fn keep(set: &mut Templates) {
     }
     let mut parses = set.take_parses();
     unpin_if_dropped(&mut parses);
-    if parses.text_bytes() > MAX_TEXT_BYTES {
+    if parses.text_bytes() > MAX_TEXT_BYTES || parses.spellings() > MAX_SPELLINGS {
         crate::free_later(parses);
         return;
     }
@@ -253,6 +258,12 @@ fn own_maps(v: &Value) -> Value {
         Value::List(l) if l.iter().any(holds_map) => Value::list(l.iter().map(own_maps).collect()),
         v => v.clone(),
     }
+}
+
+/// The spellings the parses this thread keeps share (0 off a render worker): see
+/// [`MAX_SPELLINGS`].
+pub fn held_spellings() -> usize {
+    KEPT.with(|k| k.borrow().as_ref().map_or(0, Parses::spellings))
 }
 
 /// The bytes of the files of the charts this thread keeps (0 off a render worker).
