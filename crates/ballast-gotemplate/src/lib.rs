@@ -264,9 +264,10 @@ impl Parses {
     pub fn knows(&self, text: &str) -> bool {
         self.interner.knows(text)
     }
-    /// True if a file of this identity was parsed (see [`Templates::parse_identified`]).
-    pub fn knows_identified(&self, id: (usize, usize)) -> bool {
-        self.interner.knows_pinned(id)
+    /// True if a file of this identity (see [`Templates::parse_identified`]) or of this text
+    /// was parsed (its parse is kept and would be used).
+    pub fn knows_file(&self, text: &[u8], id: (usize, usize)) -> bool {
+        self.interner.knows_file(text, id)
     }
     /// The bytes of the file texts whose parse is kept (what memory they hold grows with it).
     pub fn text_bytes(&self) -> usize {
@@ -282,10 +283,6 @@ impl Parses {
     /// the pins that keep those identities' bytes alive; parses kept by text stay.
     pub fn unpin_all(&mut self) {
         self.interner.unpin_all();
-    }
-    /// True if parses are kept by identity.
-    pub fn holds_pins(&self) -> bool {
-        !self.interner.pinned_is_empty()
     }
     /// The functions the kept parses resolved their calls to.
     pub fn funcs(&self) -> &Rc<FuncMap> {
@@ -318,10 +315,10 @@ impl Templates {
     pub fn knows(&self, text: &str) -> bool {
         self.interner.knows(text)
     }
-    /// True if a file of this identity was parsed into this set or into the sets whose parses it
-    /// was made from (see [`Templates::parse_identified`]).
-    pub fn knows_identified(&self, id: (usize, usize)) -> bool {
-        self.interner.knows_pinned(id)
+    /// True if a file of this identity (see [`Templates::parse_identified`]) or of this text
+    /// was parsed into this set or into the sets whose parses it was made from.
+    pub fn knows_file(&self, text: &[u8], id: (usize, usize)) -> bool {
+        self.interner.knows_file(text, id)
     }
     /// Parses the file `name` whose text its caller identifies by `id`: the address and length
     /// of bytes that `pin()` keeps alive and unchanged while held (an immutable shared buffer),

@@ -222,14 +222,9 @@ impl Interner {
             .is_some_and(|same_length| same_length.iter().any(|f| f.source.text.as_str() == text))
     }
 
-    /// True if a file of this identity was parsed (see [`Interner::pinned`]).
-    pub(crate) fn knows_pinned(&self, id: (usize, usize)) -> bool {
-        self.pinned.contains_key(&id)
-    }
-
-    /// True if no file is kept by identity.
-    pub(crate) fn pinned_is_empty(&self) -> bool {
-        self.pinned.is_empty()
+    /// True if a file of this identity (see [`Interner::pinned`]) or of this text was parsed.
+    pub(crate) fn knows_file(&self, text: &[u8], id: (usize, usize)) -> bool {
+        self.pinned.contains_key(&id) || std::str::from_utf8(text).is_ok_and(|t| self.knows(t))
     }
 
     /// Drops the files kept by identity (and what their pins hold).

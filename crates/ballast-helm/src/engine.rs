@@ -375,13 +375,10 @@ fn parse_into(
         None => {
             // Texts whose parse is kept are not lexed at all: a lexing thread pays only for
             // the others, when they are many.
-            let known = |set: &Templates, data: &crate::chart::Blob| {
-                set.knows_identified(text_key(data)) || std::str::from_utf8(data).is_ok_and(|t| set.knows(t))
-            };
             let new: usize = order
                 .iter()
                 .map(|name| &tpls[name].data)
-                .filter(|data| !known(set, data))
+                .filter(|data| !set.knows_file(data, text_key(data)))
                 .map(|data| data.len())
                 .sum();
             if new < ballast_gotemplate::LEX_AHEAD_BYTES {

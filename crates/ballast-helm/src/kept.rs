@@ -22,7 +22,7 @@ use std::cell::{Cell, RefCell};
 use std::rc::Rc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use ballast_gotemplate::{Parses, Templates, Value};
+use ballast_gotemplate::{Parses, Templates};
 
 use crate::Error;
 use crate::chart::Chart;
@@ -96,22 +96,10 @@ pub(crate) fn forget() {
     drop(kept);
 }
 
-/// True if this thread kept the parse of a file of this text (of this identity, for the files
-/// of a kept chart: see [`chart_is_kept`]): a render will not lex it.
+/// True if this thread kept the parse of a file of this identity or text (see
+/// [`Parses::knows_file`]): a render will not lex it.
 pub(crate) fn knows(text: &[u8], id: (usize, usize)) -> bool {
-    if !keeping() {
-        return false;
-    }
-    let identified = chart_is_kept();
-    KEPT.with(|k| {
-        k.borrow().as_ref().is_some_and(|p| {
-            if identified {
-                p.knows_identified(id)
-            } else {
-                std::str::from_utf8(text).is_ok_and(|t| p.knows(t))
-            }
-        })
-    })
+    keeping() && KEPT.with(|k| k.borrow().as_ref().is_some_and(|p| p.knows_file(text, id)))
 }
 
 /// True if the chart of this thread's render is a kept chart ([`chart`]): its files' bytes
@@ -230,34 +218,18 @@ fn files_bytes(chart: &Chart) -> usize {
     own + chart.dependencies.iter().map(files_bytes).sum::<usize>()
 }
 
-/// A copy of `chart` whose values maps (its subcharts' too) are its own; files are shared.
+/// A copy of `chart` whose values (its subcharts' too) are its own (`Value::deep_copy`);
+/// files are shared.
 fn copy_of(chart: &Chart) -> Chart {
     let mut copy = chart.clone();
     fn own_values(chart: &mut Chart) {
-        chart.values = own_maps(&chart.values);
+        chart.values = chart.values.deep_copy();
         for dep in &mut chart.dependencies {
             own_values(dep);
         }
     }
     own_values(&mut copy);
     copy
-}
-
-/// `v` with every map in it copied (lists holding maps too; other values are never changed in
-/// place and stay shared).
-fn own_maps(v: &Value) -> Value {
-    fn holds_map(v: &Value) -> bool {
-        match v {
-            Value::Map(_) => true,
-            Value::List(l) => l.iter().any(holds_map),
-            _ => false,
-        }
-    }
-    match v {
-        Value::Map(m) => Value::map(m.borrow().iter().map(|(k, x)| (k.clone(), own_maps(x))).collect()),
-        Value::List(l) if l.iter().any(holds_map) => Value::list(l.iter().map(own_maps).collect()),
-        v => v.clone(),
-    }
 }
 
 /// The spellings the parses this thread keeps share (0 off a render worker): see

@@ -102,35 +102,23 @@ fn renders_with_kept_parses_print_what_fresh_renders_print() {
 fn a_kept_archive_gives_each_render_values_of_its_own() {
     let _one = ONE_AT_A_TIME.lock().unwrap_or_else(|e| e.into_inner());
     let root = tempfile::tempdir().unwrap();
-    let dir = root.path().join("mut");
-    std::fs::create_dir_all(dir.join("templates")).unwrap();
-    std::fs::write(dir.join("Chart.yaml"), "apiVersion: v2\nname: mut\nversion: 1.0.0\n").unwrap();
-    std::fs::write(
-        dir.join("values.yaml"),
-        "tier: base\nlist:\n- a: 1\nnested:\n  count: 1\n",
-    )
-    .unwrap();
-    // Executed in helm's order: b.yaml before a.yaml (reverse lexicographic).
-    std::fs::write(
-        dir.join("templates/b.yaml"),
-        "tier: {{ .Values.tier }}\na: {{ (index .Values.list 0).a }}\ncount: {{ .Values.nested.count }}\n",
-    )
-    .unwrap();
-    std::fs::write(
-        dir.join("templates/a.yaml"),
-        "{{- $_ := set .Values \"tier\" \"changed\" }}{{- $_ := set (index .Values.list 0) \"a\" 2 }}{{- $_ := set .Values.nested \"count\" 2 }}\n",
-    )
-    .unwrap();
-    let archive = root.path().join("mut-1.0.0.tgz");
-    let tar = std::process::Command::new("tar")
-        .arg("czf")
-        .arg(&archive)
-        .arg("-C")
-        .arg(root.path())
-        .arg("mut")
-        .status()
-        .expect("tar (to make the chart archive)");
-    assert!(tar.success());
+    archive(
+        root.path(),
+        "mut",
+        &[
+            ("values.yaml", b"tier: base\nlist:\n- a: 1\nnested:\n  count: 1\n".to_vec()),
+            // Executed in helm's order: b.yaml before a.yaml (reverse lexicographic).
+            (
+                "templates/b.yaml",
+                b"tier: {{ .Values.tier }}\na: {{ (index .Values.list 0).a }}\ncount: {{ .Values.nested.count }}\n".to_vec(),
+            ),
+            (
+                "templates/a.yaml",
+                b"{{- $_ := set .Values \"tier\" \"changed\" }}{{- $_ := set (index .Values.list 0) \"a\" 2 }}{{- $_ := set .Values.nested \"count\" 2 }}\n".to_vec(),
+            ),
+        ],
+    );
+    let archive = root.path().join("mut.tgz");
 
     kept::keep_between_renders(true);
     let first = render(&archive, &[]).unwrap();
