@@ -12,13 +12,20 @@
 //! Ballast fails), `helm-error` (only helm fails) or `both-error` (typically charts whose
 //! dependencies are not vendored, or library charts). Each line of REPORT is
 //! `status<TAB>chart [values]<TAB>detail`; the last line holds the totals.
+//!
+//! With `--vendor` first, a chart whose `charts/` lacks a dependency is rendered (by both
+//! tools) from a copy that has it, as `helm dependency build` would give it, but offline: a
+//! `file://` dependency from its directory, any other from a chart of that name found in the
+//! checkouts, the one nearest to it (the same checkout first; not necessarily the version asked
+//! for, which helm does not check either).
+//! Dependencies found nowhere stay missing. The checkouts are never written to.
 
 #[path = "../tests/helm_support/compare.rs"]
 mod compare;
 #[path = "../tests/helm_support/helm.rs"]
 mod helm;
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
@@ -39,6 +46,150 @@ fn charts(dir: &Path, out: &mut Vec<PathBuf>) {
         if is_dir && !hidden {
             charts(&p, out);
         }
+    }
+}
+
+/// The dependencies `(name, repository)` of the chart at `dir` (`Chart.yaml`, and
+/// `requirements.yaml` of an apiVersion v1 chart); none if they cannot be read.
+fn dependencies(dir: &Path) -> Vec<(String, String)> {
+    let mut md = ballast_helm::chart::Metadata::default();
+    for file in ["Chart.yaml", "requirements.yaml"] {
+        let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
+            continue;
+        };
+        let Ok(doc) = ballast_helm::yaml::parse_document_raw(&text) else {
+            continue;
+        };
+        let _ = ballast_helm::chart::metadata::fill_metadata(&mut md, &doc);
+    }
+    md.dependencies.into_iter().map(|d| (d.name, d.repository)).collect()
+}
+
+/// The chart name in `dir`'s `Chart.yaml`.
+fn chart_name(dir: &Path) -> Option<String> {
+    let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
+    let doc = ballast_helm::yaml::parse_document_raw(&text).ok()?;
+    let mut md = ballast_helm::chart::Metadata::default();
+    ballast_helm::chart::metadata::fill_metadata(&mut md, &doc).ok()?;
+    (!md.name.is_empty()).then_some(md.name)
+}
+
+/// True when `dir/charts` holds dependency `name`: a directory of that name or an archive
+/// named after it.
+fn has_dependency(dir: &Path, name: &str) -> bool {
+    let charts = dir.join("charts");
+    if charts.join(name).is_dir() {
+        return true;
+    }
+    let Ok(entries) = std::fs::read_dir(&charts) else {
+        return false;
+    };
+    entries.filter_map(Result::ok).any(|e| {
+        let f = e.file_name().to_string_lossy().into_owned();
+        f.starts_with(&format!("{name}-")) && f.ends_with(".tgz")
+    })
+}
+
+/// Copies the directory `from` to `to` (symbolic links as links).
+fn copy_dir(from: &Path, to: &Path) -> std::io::Result<()> {
+    std::fs::create_dir_all(to)?;
+    for entry in std::fs::read_dir(from)? {
+        let entry = entry?;
+        let (src, dst) = (entry.path(), to.join(entry.file_name()));
+        let kind = entry.file_type()?;
+        if kind.is_dir() {
+            copy_dir(&src, &dst)?;
+        } else if kind.is_symlink() {
+            std::os::unix::fs::symlink(std::fs::read_link(&src)?, &dst)?;
+        } else {
+            std::fs::copy(&src, &dst)?;
+        }
+    }
+    Ok(())
+}
+
+/// Dependencies found offline, for `--vendor` (see the module's documentation).
+struct Vendor {
+    /// Chart directories of the checkouts by chart name.
+    by_name: HashMap<String, Vec<PathBuf>>,
+    copies: tempfile::TempDir,
+    made: usize,
+}
+
+impl Vendor {
+    fn new(found: &[PathBuf]) -> Vendor {
+        let mut by_name: HashMap<String, Vec<PathBuf>> = HashMap::new();
+        for dir in found {
+            if let Some(name) = chart_name(dir) {
+                by_name.entry(name).or_default().push(dir.clone());
+            }
+        }
+        Vendor {
+            by_name,
+            copies: tempfile::tempdir().expect("a temporary directory"),
+            made: 0,
+        }
+    }
+
+    /// Where dependency `(name, repository)` of the chart at `dir` can be copied from.
+    fn source(&self, dir: &Path, name: &str, repository: &str) -> Option<PathBuf> {
+        match repository.strip_prefix("file://") {
+            Some(rel) => Some(dir.join(rel)).filter(|p| p.join("Chart.yaml").is_file()),
+            // The chart of that name sharing the most leading path components with `dir`.
+            None => self
+                .by_name
+                .get(name)?
+                .iter()
+                .filter(|p| p.as_path() != dir)
+                .max_by_key(|p| {
+                    (
+                        p.components().zip(dir.components()).take_while(|(a, b)| a == b).count(),
+                        std::cmp::Reverse(p.as_path()),
+                    )
+                })
+                .cloned(),
+        }
+    }
+
+    /// The chart to render for `dir`: `dir` itself when no missing dependency can be found,
+    /// else a copy holding those it lacks (and theirs, a few levels down).
+    fn chart(&mut self, dir: &Path) -> std::io::Result<PathBuf> {
+        let lacking = |dir: &Path| {
+            dependencies(dir)
+                .into_iter()
+                .filter(|(name, repo)| !has_dependency(dir, name) && self.source(dir, name, repo).is_some())
+                .count()
+        };
+        if lacking(dir) == 0 {
+            return Ok(dir.to_path_buf());
+        }
+        self.made += 1;
+        let copy = self
+            .copies
+            .path()
+            .join(self.made.to_string())
+            .join(dir.file_name().unwrap_or_default());
+        copy_dir(dir, &copy)?;
+        self.fill(dir, &copy, 0)?;
+        Ok(copy)
+    }
+
+    /// Copies into `copy/charts` the dependencies of the chart at `original` it lacks.
+    fn fill(&self, original: &Path, copy: &Path, depth: usize) -> std::io::Result<()> {
+        if depth > 4 {
+            return Ok(());
+        }
+        for (name, repo) in dependencies(original) {
+            if has_dependency(copy, &name) {
+                continue;
+            }
+            if let Some(src) = self.source(original, &name, &repo) {
+                let dst = copy.join("charts").join(&name);
+                copy_dir(&src, &dst)?;
+                self.fill(&src, &dst, depth + 1)?;
+            }
+        }
+        Ok(())
     }
 }
 
@@ -116,9 +267,13 @@ fn render(
 }
 
 fn main() {
-    let args: Vec<String> = std::env::args().skip(1).collect();
+    let mut args: Vec<String> = std::env::args().skip(1).collect();
+    let vendor = args.first().is_some_and(|a| a == "--vendor");
+    if vendor {
+        args.remove(0);
+    }
     if args.len() < 2 {
-        eprintln!("usage: helm_corpus REPORT DIR...");
+        eprintln!("usage: helm_corpus [--vendor] REPORT DIR...");
         std::process::exit(2);
     }
     let helm_bin = helm::locate().unwrap_or_else(|e| {
@@ -133,7 +288,14 @@ fn main() {
     let mut report = String::new();
     let mut totals: BTreeMap<&str, usize> = BTreeMap::new();
     let mut ballast_time = Duration::ZERO;
+    let mut vendor = vendor.then(|| Vendor::new(&found));
     for chart in &found {
+        let rendered = match vendor.as_mut() {
+            Some(v) => v
+                .chart(chart)
+                .unwrap_or_else(|e| panic!("copying {}: {e}", chart.display())),
+            None => chart.clone(),
+        };
         let mut sets: Vec<Option<PathBuf>> = vec![None];
         sets.extend(ci_values(chart).into_iter().map(Some));
         for values in &sets {
@@ -141,7 +303,7 @@ fn main() {
                 None => chart.display().to_string(),
                 Some(v) => format!("{} [{}]", chart.display(), v.strip_prefix(chart).unwrap_or(v).display()),
             };
-            let (status, detail) = render(&helm_bin, home.path(), chart, values.as_deref(), &mut ballast_time)
+            let (status, detail) = render(&helm_bin, home.path(), &rendered, values.as_deref(), &mut ballast_time)
                 .unwrap_or_else(|e| ("both-error", e));
             *totals.entry(status).or_default() += 1;
             println!("{status:<14} {label}");
