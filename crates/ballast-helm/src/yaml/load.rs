@@ -11,8 +11,8 @@ use super::YamlError;
 use super::errors::{anchor_name, go_sharp_v, long_key_error, scan_error};
 use super::resolve::{CORE, Scalar, resolve};
 
-/// Nodes deeper than this fail ("exceeded max depth"), as goyaml bounds its recursion
-/// (at 10000; see [`super::MAX_NESTING`]).
+/// Nodes deeper than this fail ("exceeded max depth of 256", naming this bound), as goyaml
+/// bounds its recursion (at 10000; see [`super::MAX_NESTING`]).
 const MAX_DEPTH: usize = super::MAX_NESTING;
 
 #[derive(Debug)]
@@ -241,7 +241,13 @@ fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repai
                     .as_mut()
                     .ok_or_else(|| (YamlError::new("yaml: event outside a document".into()), None))?;
                 if stack.len() >= MAX_DEPTH {
-                    return Err((YamlError::new("yaml: exceeded max depth of 10000".into()), None));
+                    // Ballast's own bound (goyaml's is 10000), named as such.
+                    return Err((
+                        YamlError::new(format!(
+                            "yaml: exceeded max depth of {MAX_DEPTH} (values nested deeper than Ballast reads)"
+                        )),
+                        None,
+                    ));
                 }
                 let kind = if matches!(ev, Event::SequenceStart(..)) {
                     Kind::Seq(Vec::new())

@@ -427,6 +427,10 @@ fn deep_nesting_fails_cleanly() {
         }
         let got = parse_values(&block);
         assert_eq!(got.is_err(), depth > MAX_NESTING, "{depth}");
+        if let Err(e) = &got {
+            // The bound named is Ballast's, not goyaml's 10000 (which would accept it).
+            assert!(e.0.contains(&format!("exceeded max depth of {MAX_NESTING}")), "{}", e.0);
+        }
         if let Ok(v) = got {
             assert!(to_yaml(&v).is_ok() && to_yaml_pretty(&v).is_ok() && to_json(&v).is_ok());
         }
