@@ -65,6 +65,26 @@ enum Prepared {
     Call(Rc<crate::func::FuncImpl>, Vec<Value>, Vec<bool>),
 }
 
+/// Puts in `argv` (the values of a call's arguments `args[1..]`, then any piped value) the
+/// integer for each number constant spelt as a float (`.`, `e` or `p` in its text) whose
+/// value is a whole number within `int64`, as Go's parser also makes it an integer; true if
+/// any was put.
+fn integral_constants(args: &[Arg], argv: &mut [Value]) -> bool {
+    const TWO_POW_63: f64 = 9_223_372_036_854_775_808.0;
+    let mut put = false;
+    for (node, v) in args.iter().skip(1).zip(argv.iter_mut()) {
+        if let (Arg::Number(_, n), Value::Float(f)) = (node, &*v)
+            && n.text.contains(['.', 'e', 'E', 'p', 'P'])
+            && f.fract() == 0.0
+            && (-TWO_POW_63..TWO_POW_63).contains(f)
+        {
+            *v = Value::Int(*f as i64);
+            put = true;
+        }
+    }
+    put
+}
+
 /// A node an error is reported at: its position and Go's text of it.
 struct At<'n>(usize, &'n dyn GoString);
 
@@ -772,15 +792,24 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {
-        let (f, argv, boxed) = match self.prepare_call(dot, &at, name, callee, cmd, cmd_pos, args, fin)? {
+        let (f, mut argv, boxed) = match self.prepare_call(dot, &at, name, callee, cmd, cmd_pos, args, fin)? {
             Prepared::Done(v) => return Ok(v),
             Prepared::Call(f, argv, boxed) => (f, argv, boxed),
         };
         self.depth += 1;
-        let r = match self.check_depth() {
+        let mut r = match self.check_depth() {
             Some(msg) => Err(msg),
             None => f(self, &argv),
         };
+        // An integer parameter refused a number constant spelt as a float with an integral
+        // value (`1e3`, `2.0`): Go takes it as that integer (its `NumberNode.IsInt`), so the
+        // call is made again with the integer in its place.
+        if let Err(e) = &r
+            && e.starts_with("wrong type for value; expected int")
+            && integral_constants(args, &mut argv)
+        {
+            r = f(self, &argv);
+        }
         self.depth -= 1;
         match r {
             Ok(Value::String(s)) if s.len() > self.set.limits.max_output => Err(self.value_too_big(s.len())),

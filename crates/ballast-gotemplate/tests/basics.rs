@@ -316,6 +316,51 @@ fn objects_fields_and_methods() {
     err("{{ len .c }}", "error calling len: len of type sprig.certificate");
 }
 
+/// A number constant spelt as a float with a whole value (`1e3`, `2.0`, `0x1p4`) fits an
+/// integer parameter, as Go's parser makes it an integer too (`NumberNode.IsInt`; checked with
+/// `helm template`: `seq 1e3` prints 1 to 1000); one with a fraction, out of `int64`, or piped
+/// as a value (a float64 then) does not.
+#[test]
+fn integral_float_constants_fit_integer_parameters() {
+    use ballast_gotemplate::{Args, Arity, FuncMap, Templates};
+    let mut f = FuncMap::new();
+    f.pure("times", Arity::Exact(2), |a| {
+        let n = Args::int(&a[0])?;
+        let s = Args::string(&a[1])?;
+        Ok(Value::from(s.repeat(n.clamp(0, 100) as usize)))
+    });
+    let mut t = Templates::new(std::rc::Rc::new(f));
+    let d = map(vec![]);
+    let mut run = |src: &str| {
+        t.parse("t", src).unwrap();
+        t.execute("t", &d).map_err(|e| e.message)
+    };
+    for (src, want) in [
+        ("{{ times 3.0 \"ab\" }}", "ababab"),
+        ("{{ times 1e1 \"x\" }}", "xxxxxxxxxx"),
+        ("{{ times 0x1p2 \"y\" }}", "yyyy"),
+        ("{{ times -0.0 \"z\" }}", ""),
+    ] {
+        assert_eq!(run(src).as_deref(), Ok(want), "{src}");
+    }
+    for (src, want) in [
+        (
+            "{{ times 1.5 \"x\" }}",
+            "template: t:1:9: executing \"t\" at <1.5>: expected integer; found 1.5",
+        ),
+        (
+            "{{ times 1e19 \"x\" }}",
+            "template: t:1:9: executing \"t\" at <1e19>: expected integer; found 1e19",
+        ),
+        (
+            "{{ \"x\" | times 2.0 | times 1.5 }}",
+            "template: t:1:27: executing \"t\" at <1.5>: expected integer; found 1.5",
+        ),
+    ] {
+        assert_eq!(run(src).unwrap_err(), want, "{src}");
+    }
+}
+
 /// A function rejecting an argument's type fails as Go's argument evaluation does (probed
 /// with `helm template` using sprig's `upper(string)` and `trunc(int, string)`).
 #[test]
