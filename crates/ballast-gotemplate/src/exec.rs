@@ -281,10 +281,10 @@ impl<'a> Exec<'a> {
                 self.tick()?;
                 let v = self.eval_pipeline(dot, pipe)?;
                 if pipe.decl.is_empty() {
-                    if v.is_nil() {
-                        self.out.push_str("<no value>");
-                    } else {
-                        crate::fmt::write_value(&mut self.out, &v, true);
+                    match &v {
+                        Value::Nil => self.out.push_str("<no value>"),
+                        Value::Object(o) => self.out.push_str(&o.fmt_print()),
+                        v => crate::fmt::write_value(&mut self.out, v, true),
                     }
                     self.check_output()?;
                 }
@@ -880,6 +880,28 @@ impl<'a> Exec<'a> {
         let first_boxed = boxed.first().copied().unwrap_or(false);
         if let Some(f) = fin {
             argv.push(f);
+        }
+        // Functions taking `interface{}` (all registered ones, and the printing builtins) get
+        // a copy of a struct, no longer addressable (see `Object::boxed`).
+        if matches!(
+            callee,
+            Callee::Func(_)
+                | Callee::Builtin(
+                    Builtin::Print
+                        | Builtin::Printf
+                        | Builtin::Println
+                        | Builtin::Html
+                        | Builtin::Js
+                        | Builtin::Urlquery
+                )
+        ) {
+            for v in argv.iter_mut() {
+                if let Value::Object(o) = v
+                    && let Some(copy) = o.boxed()
+                {
+                    *v = copy;
+                }
+            }
         }
         let b = match callee {
             Callee::Func(f) => return Ok(Prepared::Call(f.f.clone(), argv, boxed)),

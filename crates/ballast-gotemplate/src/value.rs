@@ -60,6 +60,18 @@ pub trait Object {
     }
     /// How fmt's `%v` prints it.
     fn fmt_go(&self) -> String;
+    /// How an action prints it (text/template's `printableValue`): a pointer as what it
+    /// points to, and a value reached through fields (addressable) with the `String` method of
+    /// its pointer. The default: as `%v` prints it.
+    fn fmt_print(&self) -> String {
+        self.fmt_go()
+    }
+    /// What a function receives for it as an argument: Go passes a copy in an `interface{}`,
+    /// which is not addressable, so methods of its pointer (`String`) no longer apply. `None`
+    /// (the default) when that is the same value.
+    fn boxed(&self) -> Option<Value> {
+        None
+    }
     /// The value as encoding/json sees it (for `toJson`, `toYaml`); `Nil` if it marshals to null.
     fn to_data(&self) -> Value;
     /// For a Go map type (e.g. Helm's `.Files`, a `map[string][]byte`): its entries, which

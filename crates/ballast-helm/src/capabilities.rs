@@ -143,6 +143,49 @@ impl KubeVersion {
     }
 }
 
+impl KubeVersion {
+    /// Go's `%v` of the struct: `{Version normalizedVersion Major Minor}`.
+    fn struct_form(&self) -> String {
+        format!("{{{} {} {} {}}}", self.version, self.display, self.major, self.minor)
+    }
+
+    /// encoding/json's fields, in declaration order (the unexported one left out).
+    fn json(&self) -> Vec<(String, Value)> {
+        vec![
+            ("Version".into(), Value::str(&self.version)),
+            ("Major".into(), Value::str(&self.major)),
+            ("Minor".into(), Value::str(&self.minor)),
+        ]
+    }
+}
+
+/// A copy of `.Capabilities.KubeVersion` passed to a function (Go's `interface{}`): the same
+/// fields, but not addressable, so `String` (a method of its pointer) no longer applies and it
+/// prints as a struct, `{v1.35.0 v1.35.0 1 35}`.
+#[derive(Clone, Debug)]
+struct KubeVersionCopy(KubeVersion);
+
+impl Object for KubeVersionCopy {
+    fn type_name(&self) -> String {
+        self.0.type_name()
+    }
+    fn kind(&self) -> &'static str {
+        self.0.kind()
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        self.0.field(name)
+    }
+    fn fmt_go(&self) -> String {
+        self.0.struct_form()
+    }
+    fn to_data(&self) -> Value {
+        self.0.to_data()
+    }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(self.0.json())
+    }
+}
+
 impl Object for KubeVersion {
     fn type_name(&self) -> String {
         "common.KubeVersion".into()
@@ -159,8 +202,19 @@ impl Object for KubeVersion {
             _ => None,
         }
     }
+    /// `%v` of the struct (a copy of it reaches `fmt`, without `String`).
     fn fmt_go(&self) -> String {
+        self.struct_form()
+    }
+    /// Reached through `.Capabilities` it is addressable: an action prints its `String()`.
+    fn fmt_print(&self) -> String {
         self.display.clone()
+    }
+    fn boxed(&self) -> Option<Value> {
+        Some(Value::Object(Rc::new(KubeVersionCopy(self.clone()))))
+    }
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(self.json())
     }
     fn to_data(&self) -> Value {
         let mut m = Map::new();
@@ -317,13 +371,29 @@ impl Object for Capabilities {
             _ => None,
         }
     }
+    /// `%v` of the pointer: `&{...}`, its `KubeVersion` field as a struct.
     fn fmt_go(&self) -> String {
+        format!("&{}", self.fmt_print())
+    }
+    /// An action prints what the pointer points to.
+    fn fmt_print(&self) -> String {
         format!(
-            "&{{{} {} {}}}",
-            self.kube_version.fmt_go(),
+            "{{{} {} {}}}",
+            self.kube_version.struct_form(),
             self.api_versions.fmt_go(),
             HelmVersion.fmt_go()
         )
+    }
+    /// encoding/json's fields in declaration order, each struct in its own order.
+    fn json_fields(&self) -> Option<Vec<(String, Value)>> {
+        Some(vec![
+            (
+                "KubeVersion".into(),
+                Value::Object(Rc::new(KubeVersionCopy(self.kube_version.clone()))),
+            ),
+            ("APIVersions".into(), self.api_versions.to_data()),
+            ("HelmVersion".into(), Value::Object(Rc::new(HelmVersion))),
+        ])
     }
     fn to_data(&self) -> Value {
         let mut m = Map::new();
@@ -465,7 +535,11 @@ mod tests {
     fn capabilities_defaults() {
         let c = Capabilities::new(None, &["apps/v1/Deployment".into()]).unwrap();
         assert_eq!(DEFAULT_API_VERSIONS.len(), 57);
-        assert_eq!(c.kube_version.fmt_go(), "v1.35.0");
+        // An action prints `String()`; `%v` of the copy a function gets, the struct.
+        assert_eq!(c.kube_version.fmt_print(), "v1.35.0");
+        assert_eq!(c.kube_version.fmt_go(), "{v1.35.0 v1.35.0 1 35}");
+        let gke = KubeVersion::parse("1.30.2-gke.1").unwrap();
+        assert_eq!(gke.fmt_go(), "{v1.30.2-gke.1 v1.30.2 1 30}");
         let api = c.api_versions.clone();
         assert!(api.method("Has", &[Value::str("apps/v1")]).unwrap().unwrap().truthy());
         assert!(api.has("apps/v1/Deployment"));
