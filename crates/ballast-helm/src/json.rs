@@ -242,6 +242,24 @@ pub fn from_json(src: &str) -> Result<Value, String> {
     from_json_into(src, Target::Any).map_err(|e| e.message)
 }
 
+/// `json.Decoder.Decode` into `interface{}` of the first value in `src` (JSON blanks before
+/// it skipped), as `--set-json` reads a value: the value and the bytes read. Whatever follows
+/// a complete value is left unread, as Go's stream decoder leaves it (`1x` gives 1, `x` left).
+pub fn decode_first(src: &str) -> Result<(Value, usize), String> {
+    let mut p = JsonParser {
+        b: src.as_bytes(),
+        src,
+        i: 0,
+        type_error: None,
+    };
+    p.ws();
+    let v = p.value(0)?;
+    match p.type_error {
+        Some(message) => Err(message),
+        None => Ok((v, p.i)),
+    }
+}
+
 /// A failed `json.Unmarshal`.
 #[derive(Debug)]
 pub struct JsonError {

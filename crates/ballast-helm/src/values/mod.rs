@@ -102,11 +102,9 @@ impl ValueOptions {
         for value in &self.set_json {
             let trimmed = value.trim();
             if trimmed.starts_with('{') {
-                let parsed: Result<serde_json::Map<String, serde_json::Value>, _> = serde_json::from_str(trimmed);
-                let Ok(obj) = parsed else {
+                let Ok(cur) = crate::json::from_json_into(trimmed, crate::json::Target::Map) else {
                     return Err(Error(format!("failed parsing --set-json data JSON: {value}")));
                 };
-                let cur = strvals::json_to_value(&serde_json::Value::Object(obj));
                 base = merge_maps(&base, &cur);
             } else if strvals::parse_into(value, &base, strvals::Reader::Json).is_err() {
                 return Err(Error(format!("failed parsing --set-json data {value}")));

@@ -179,29 +179,34 @@ impl Parser<'_> {
         }
     }
 
-    /// One JSON value at the cursor, then blanks and an optional comma.
-    fn json_value(&mut self) -> Res<Value> {
-        let rest: String = self.sc.chars[self.sc.pos..].iter().collect();
-        let mut stream = serde_json::Deserializer::from_str(&rest).into_iter::<serde_json::Value>();
-        let v = match stream.next() {
-            Some(Ok(v)) => v,
-            Some(Err(e)) => return Err(Stop::Err(e.to_string())),
-            None => return Err(Stop::Err("unexpected end of JSON input".into())),
-        };
-        let used = rest[..stream.byte_offset()].chars().count();
-        self.sc.pos += used;
-        // Blanks, then a comma or the end; anything else is left for the next key.
+    /// Blanks, then a comma or the end (both consumed: an empty value) or anything else (left).
+    fn empty_val(&mut self) -> bool {
         loop {
             match self.sc.next() {
-                None | Some(',') => break,
+                None | Some(',') => return true,
                 Some(c) if c.is_whitespace() => {}
                 Some(_) => {
                     self.sc.unread();
-                    break;
+                    return false;
                 }
             }
         }
-        Ok(json_to_value(&v))
+    }
+
+    /// One JSON value at the cursor (none before a comma or the end: `null`), then blanks and
+    /// an optional comma. The parse goes on after it, as after any value: the next key read
+    /// finds the end.
+    fn json_value(&mut self) -> Res<Value> {
+        if self.empty_val() {
+            return Ok(Value::Nil);
+        }
+        let rest: String = self.sc.chars[self.sc.pos..].iter().collect();
+        let (v, read) = crate::json::decode_first(&rest).map_err(Stop::Err)?;
+        let used = rest[..read].chars().count();
+        self.sc.pos += used;
+        // Anything but blanks and a comma is left for the next key.
+        self.empty_val();
+        Ok(v)
     }
 
     fn key(&mut self, data: &Rc<RefCell<Map>>, level: usize) -> Res<()> {
@@ -222,11 +227,7 @@ impl Parser<'_> {
                 if matches!(self.reader, Reader::Json) {
                     let v = self.json_value()?;
                     set(data, &k, v);
-                    return if self.sc.pos >= self.sc.chars.len() {
-                        Err(Stop::Eof)
-                    } else {
-                        Ok(())
-                    };
+                    return Ok(());
                 }
                 match self.val_list() {
                     Ok(l) => {
@@ -285,7 +286,7 @@ impl Parser<'_> {
     }
 
     fn key_index(&mut self) -> Res<i64> {
-        let (v, last) = self.sc.until(&[']'], false);
+        let (v, last) = self.sc.until(&[']'], true);
         if last.is_none() {
             return Err(Stop::Eof);
         }
@@ -309,12 +310,7 @@ impl Parser<'_> {
             Some('=') => {
                 if matches!(self.reader, Reader::Json) {
                     let v = self.json_value()?;
-                    set_index(list, i, v)?;
-                    return if self.sc.pos >= self.sc.chars.len() {
-                        Err(Stop::Eof)
-                    } else {
-                        Ok(())
-                    };
+                    return Ok(set_index(list, i, v)?);
                 }
                 match self.val_list() {
                     Ok(l) => Ok(set_index(list, i, Value::list(l))?),
@@ -690,6 +686,30 @@ mod tests {
         let v = Value::empty_map();
         parse_into(r#"a[1]={"x":1}"#, &v, Reader::Json).unwrap();
         assert_eq!(j(&v), r#"{"a":[null,{"x":1}]}"#);
+        // After a JSON value the parse goes on: a path through a list index is set, a key
+        // map left empty is an error, an empty value is null.
+        let v = Value::empty_map();
+        parse_into("a[0].x=[],e[0][1]=1e3", &v, Reader::Json).unwrap();
+        assert_eq!(j(&v), r#"{"a":[{"x":[]}],"e":[[null,1000]]}"#);
+        let v = Value::empty_map();
+        parse_into("a=,b= ,c=2", &v, Reader::Json).unwrap();
+        assert_eq!(j(&v), r#"{"a":null,"b":null,"c":2}"#);
+        // Read as Go's stream decoder reads: a lone surrogate is U+FFFD, what follows a
+        // complete value is the next key.
+        let v = Value::empty_map();
+        parse_into(r#"a="\ud800x""#, &v, Reader::Json).unwrap();
+        assert_eq!(j(&v), "{\"a\":\"\u{fffd}x\"}");
+        assert_eq!(
+            parse_into("a=1x", &Value::empty_map(), Reader::Json).unwrap_err(),
+            "key \"x\" has no value"
+        );
+        for bad in ["a.=1", "a..b=[]", "a.={}"] {
+            assert_eq!(
+                parse_into(bad, &Value::empty_map(), Reader::Json).unwrap_err(),
+                "key map \"a\" has no value",
+                "{bad}"
+            );
+        }
         for bad in ["a=[1", "a=1 x", "a=1,,b=2"] {
             assert!(parse_into(bad, &Value::empty_map(), Reader::Json).is_err(), "{bad}");
         }

@@ -31,7 +31,7 @@ pub(crate) fn j(v: &Value) -> String {
 }
 
 fn json(s: &str) -> Value {
-    strvals::json_to_value(&serde_json::from_str(s).unwrap())
+    crate::json::from_json(s).unwrap()
 }
 
 fn write(dir: &Path, files: &[(&str, &str)]) {
