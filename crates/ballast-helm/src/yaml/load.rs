@@ -117,11 +117,37 @@ fn parse_source(src: &str, first_only: bool) -> Result<(std::borrow::Cow<'_, str
     Err(last_error.unwrap_or_else(|| YamlError::new("yaml: invalid document".into())))
 }
 
+/// libyaml starts the first document of a stream implicitly at anything but `---`, a
+/// directive or the end, and then finds no node at a document end marker (`...`); saphyr skips
+/// the marker. The error for a stream whose first line past blanks and comments is `...`.
+fn end_marker_first(src: &str) -> Option<YamlError> {
+    for (n, line) in src.split('\n').enumerate() {
+        let t = line.trim_start_matches([' ', '\t', '\r']);
+        if t.is_empty() || t.starts_with('#') {
+            continue;
+        }
+        let marker = line.strip_prefix("...")?;
+        if !(marker.is_empty() || marker.starts_with([' ', '\t', '\r'])) {
+            return None;
+        }
+        let msg = "did not find expected node content";
+        return Some(YamlError::new(if n == 0 {
+            format!("yaml: {msg}")
+        } else {
+            format!("yaml: line {n}: {msg}")
+        }));
+    }
+    None
+}
+
 /// A parser error saphyr's message and char position, kept for [`super::lenient::repair`].
 type Repair = Option<(String, usize)>;
 
 /// Parses every document of `src` into node trees.
 fn parse_docs(src: &str, first_only: bool) -> Result<Vec<Doc>, (YamlError, Repair)> {
+    if let Some(e) = end_marker_first(src) {
+        return Err((e, None));
+    }
     let mut parser = Parser::new_from_str(src);
     // A block scalar that runs to the end of an input without a final newline has no final
     // line break in libyaml; saphyr adds one.

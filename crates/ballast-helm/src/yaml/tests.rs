@@ -119,6 +119,15 @@ fn errors_as_helm_prints_them() {
             "a: [\n",
             "error converting YAML to JSON: yaml: line 1: did not find expected node content",
         ),
+        // A document end marker before any node: libyaml's implicit first document has none.
+        (
+            "...\n",
+            "error converting YAML to JSON: yaml: did not find expected node content",
+        ),
+        (
+            "# c\n\n... # x\na: 1\n",
+            "error converting YAML to JSON: yaml: line 2: did not find expected node content",
+        ),
         (
             "a: {b: 1\n",
             "error converting YAML to JSON: yaml: line 1: did not find expected ',' or '}'",
