@@ -760,6 +760,24 @@ mod tests {
         );
         let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
         assert_eq!(e.0, "type mismatch on sub: %!t(string=text)");
+        // Declared in Chart.yaml, the subchart's values are coalesced while dependencies are
+        // processed, and helm's error says so.
+        write(
+            d.path(),
+            &[(
+                "q/Chart.yaml",
+                "apiVersion: v2\nname: q\nversion: 0.1.0\ndependencies:\n- name: sub\n  version: 0.1.0\n",
+            )],
+        );
+        let e = template(&d.path().join("q"), &TemplateOptions::default()).unwrap_err();
+        assert_eq!(
+            e.0,
+            "chart dependencies processing failed: type mismatch on sub: %!t(string=text)"
+        );
+        write(
+            d.path(),
+            &[("q/Chart.yaml", "apiVersion: v2\nname: q\nversion: 0.1.0\n")],
+        );
         write(
             d.path(),
             &[

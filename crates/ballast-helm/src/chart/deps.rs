@@ -26,10 +26,12 @@ pub fn is_compatible_range(constraint: &str, version: &str) -> bool {
 }
 
 /// Enables, aliases and prunes dependencies at every level against the user's values, then
-/// merges `import-values` into each parent's defaults (children first).
+/// merges `import-values` into each parent's defaults (children first). Errors are helm's
+/// (`chart dependencies processing failed: type mismatch on sub: %!t(<nil>)`).
 pub fn process_dependencies(chart: &mut Chart, user: &Value) -> Result<(), Error> {
-    process_enabled(chart, user, "", 0)?;
-    process_import_values(chart, 0)
+    process_enabled(chart, user, "", 0)
+        .and_then(|()| process_import_values(chart, 0))
+        .map_err(|e| Error(format!("chart dependencies processing failed: {}", e.0)))
 }
 
 /// A copy of the subchart matching `dep` (by name and version range), renamed to its alias.

@@ -201,7 +201,10 @@ fn subchart_key_must_be_a_table() {
     probe_chart(tmp.path());
     let chart = crate::chart::load(tmp.path()).unwrap();
     let err = prepare(chart, &sets(&["s1=1"])).unwrap_err();
-    assert_eq!(err.0, "type mismatch on s1: %!t(int64=1)");
+    assert_eq!(
+        err.0,
+        "chart dependencies processing failed: type mismatch on s1: %!t(int64=1)"
+    );
 }
 
 #[test]
