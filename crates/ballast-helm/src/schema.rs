@@ -26,6 +26,7 @@ use jsonschema::error::{TypeKind, ValidationErrorKind};
 use crate::Error;
 use crate::chart::Chart;
 
+mod explain;
 mod quick;
 
 /// A retriever that fetches nothing: schemas are validated offline.
@@ -135,6 +136,8 @@ struct Prepared {
     /// The full validator: compiled at once for a schema outside the quick subset, else on
     /// the first values the quick check is not sure of.
     full: std::sync::OnceLock<Compiled>,
+    /// The document, when the quick check does not hold it (for [`explain::explain`]).
+    doc: Option<serde_json::Value>,
 }
 
 impl Prepared {
@@ -197,10 +200,12 @@ fn prepare(schema: &[u8]) -> Result<std::sync::Arc<Prepared>, String> {
         Ok(quick) => Prepared {
             quick: Some(quick),
             full: std::sync::OnceLock::new(),
+            doc: None,
         },
         Err(doc) => Prepared {
             quick: None,
             full: std::sync::OnceLock::from(compile(&doc)?),
+            doc: Some(doc),
         },
     };
     Ok(std::sync::Arc::new(prepared))
@@ -216,12 +221,20 @@ pub fn validate_single(values: &Value, schema: &[u8]) -> Result<(), String> {
     {
         return Ok(());
     }
-    full_findings(&prepared.full()?, values)
+    let doc = prepared.quick.as_ref().map(quick::Quick::doc).or(prepared.doc.as_ref());
+    full_findings(&prepared.full()?, values, doc)
 }
 
-/// The full validator's findings, worded as Helm's.
-fn full_findings(validator: &Compiled, values: &Value) -> Result<(), String> {
+/// The full validator's findings, worded as Helm's: as [`explain::explain`] finds them where
+/// it reads the schema `doc`, else from the validator's own errors.
+fn full_findings(validator: &Compiled, values: &Value, doc: Option<&serde_json::Value>) -> Result<(), String> {
     let instance = to_json(values);
+    if validator.is_valid(&instance) {
+        return Ok(());
+    }
+    if let Some(text) = doc.and_then(|d| explain::explain(d, &instance)) {
+        return Err(text);
+    }
     let mut errors: Vec<Finding> = Vec::new();
     // Missing properties of one object are reported together.
     let mut missing: Vec<(String, Vec<String>)> = Vec::new();
@@ -384,12 +397,15 @@ fn message(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String {
             format!("unevaluated properties {} not allowed", quoted_list(unexpected))
         }
         K::Enum { options } => {
+            // Go's `%v` of null is `<nil>`.
+            let shown = |v: &serde_json::Value| if v.is_null() { "<nil>".to_string() } else { show(v) };
             let opts = match options.as_ref() {
-                serde_json::Value::Array(a) => a.iter().map(show).collect::<Vec<_>>().join(", "),
-                other => show(other),
+                serde_json::Value::Array(a) => a.iter().map(shown).collect::<Vec<_>>().join(", "),
+                other => shown(other),
             };
             format!("value must be one of {opts}")
         }
+        K::Constant { expected_value } if expected_value.is_null() => "value must be <nil>".into(),
         K::Constant { expected_value } => format!("value must be {}", show(expected_value)),
         K::Pattern { pattern } => format!("{got} does not match pattern '{pattern}'"),
         K::Minimum { limit } => format!("minimum: got {got}, want {}", show(limit)),
@@ -402,14 +418,14 @@ fn message(kind: &ValidationErrorKind, instance: &serde_json::Value) -> String {
         K::MaxItems { limit } => format!("maxItems: got {}, want {limit}", len(instance)),
         K::MinProperties { limit } => format!("minProperties: got {}, want {limit}", len(instance)),
         K::MaxProperties { limit } => format!("maxProperties: got {}, want {limit}", len(instance)),
-        K::MultipleOf { multiple_of } => format!("{got} not multipleOf {multiple_of}"),
+        K::MultipleOf { multiple_of } => format!("multipleOf: got {got}, want {multiple_of}"),
         K::UniqueItems => "items are not unique".into(),
         K::Format { format } => format!("{got} is not valid '{format}'"),
         K::FalseSchema => "false schema".into(),
         K::Not { .. } => "'not' failed".into(),
-        K::AnyOf { .. } => "anyOf failed".into(),
-        K::OneOfNotValid { .. } => "oneOf failed, none matched".into(),
-        K::OneOfMultipleValid { .. } => "oneOf failed, more than one matched".into(),
+        K::AnyOf { .. } => "'anyOf' failed".into(),
+        K::OneOfNotValid { .. } => "'oneOf' failed, none matched".into(),
+        K::OneOfMultipleValid { .. } => "'oneOf' failed, more than one matched".into(),
         K::Contains => "no items match contains schema".into(),
         K::PropertyNames { error } => format!("invalid propertyName {}", show(error.instance())),
         K::Referencing(e) => e.to_string(),
