@@ -8,8 +8,8 @@
 //! Only explains: the `jsonschema` crate (or the quick check) decides whether values are
 //! valid. [`explain`] gives `None` for a schema using a keyword it does not evaluate
 //! (`format`, `propertyNames`, `contains`, `unevaluatedProperties`, ...), a `$ref` outside
-//! the document, or a draft other than 6, 7, 2019-09 and 2020-12; the caller then words the
-//! crate's errors. Sibling properties are listed in name order (Helm's order is Go's map
+//! the document, or a draft other than 6, 7, 2019-09 and 2020-12 (`json-schema.org/schema`,
+//! the latest, is 2020-12); the caller then words the crate's errors. Sibling properties are listed in name order (Helm's order is Go's map
 //! order, which changes from run to run).
 
 use std::cmp::Ordering;
@@ -65,7 +65,9 @@ pub(super) fn explain(doc: &J, instance: &J) -> Option<String> {
             "https://json-schema.org/draft/2020-12/schema"
             | "http://json-schema.org/draft/2020-12/schema"
             | "https://json-schema.org/draft/2019-09/schema"
-            | "http://json-schema.org/draft/2019-09/schema" => false,
+            | "http://json-schema.org/draft/2019-09/schema"
+            | "https://json-schema.org/schema"
+            | "http://json-schema.org/schema" => false,
             "https://json-schema.org/draft-07/schema"
             | "http://json-schema.org/draft-07/schema"
             | "https://json-schema.org/draft-06/schema"
@@ -129,6 +131,8 @@ const EVALUATED: &[&str] = &[
     "patternProperties",
     "additionalProperties",
     "dependentRequired",
+    "dependencies",
+    "dependentSchemas",
     "minItems",
     "maxItems",
     "uniqueItems",
@@ -161,8 +165,6 @@ const OTHERS: &[&str] = &[
     "maxContains",
     "unevaluatedProperties",
     "unevaluatedItems",
-    "dependencies",
-    "dependentSchemas",
     "$recursiveRef",
     "$recursiveAnchor",
     "$dynamicRef",
@@ -322,6 +324,29 @@ impl<'a> Explain<'a> {
                 errors.push(Error::new(at, required(&missing)));
             }
         }
+        // Up to draft 7, `dependencies`: a list of properties or a schema per property.
+        if let Some(deps) = m.get("dependencies") {
+            let J::Object(deps) = deps else { return Err(Unsupported) };
+            if !self.old {
+                return Err(Unsupported);
+            }
+            for (name, dep) in deps {
+                if !obj.contains_key(name) {
+                    continue;
+                }
+                if dep.is_array() {
+                    let missing = self.missing(obj, dep)?;
+                    if !missing.is_empty() {
+                        errors.push(Error::new(
+                            at,
+                            format!("properties {} required, if {} exists", joined(&missing), quote(name)),
+                        ));
+                    }
+                } else {
+                    errors.extend(self.validate(dep, &J::Object(obj.clone()), at, depth + 1)?);
+                }
+            }
+        }
         let props = match m.get("properties") {
             None => None,
             Some(J::Object(p)) => Some(p),
@@ -364,6 +389,17 @@ impl<'a> Explain<'a> {
                 at,
                 format!("additional properties {} not allowed", joined(&not_allowed)),
             ));
+        }
+        if let Some(ds) = m.get("dependentSchemas") {
+            let J::Object(ds) = ds else { return Err(Unsupported) };
+            if self.old {
+                return Err(Unsupported);
+            }
+            for (name, dep) in ds {
+                if obj.contains_key(name) {
+                    errors.extend(self.validate(dep, &J::Object(obj.clone()), at, depth + 1)?);
+                }
+            }
         }
         if let Some(dr) = m.get("dependentRequired") {
             let J::Object(dr) = dr else { return Err(Unsupported) };
@@ -874,6 +910,16 @@ mod tests {
                - at '/e': 'oneOf' failed, none matched\n    \
                  - at '/e': got number, want string\n    \
                  - at '/e': got number, want integer\n"
+        );
+        // Draft 7's `dependencies` (velero's schema), both forms.
+        let s = r##"{"$schema": "http://json-schema.org/draft-07/schema#", "dependencies": {"a": ["b", "c"],
+ "d": {"oneOf": [{"properties": {"d": {"const": false}}}, {"required": ["e"]}]}}}"##;
+        assert_eq!(
+            run(s, r#"{"a": 1, "d": true}"#).unwrap(),
+            "- at '': properties 'b', 'c' required, if 'a' exists\n\
+             - at '': 'oneOf' failed, none matched\n  \
+               - at '/d': value must be false\n  \
+               - at '': missing property 'e'\n"
         );
         assert!(run(r#"{"properties": {"a": {"format": "email"}}}"#, r#"{"a": "x"}"#).is_none());
         assert!(run(r##"{"properties": {"a": {"$ref": "other.json"}}}"##, r#"{"a": "x"}"#).is_none());
