@@ -118,6 +118,8 @@ fn length(v: &Value) -> Result<usize, String> {
         Value::Map(m) => Ok(m.borrow().len()),
         Value::Object(o) if o.entries().is_some() => length(&v.as_map_value()),
         Value::Object(o) if o.keyed_entries().is_some() => Ok(o.keyed_entries().map_or(0, |e| e.len())),
+        // A Go slice or map type of the host (helm's `VersionSet`): its data's length.
+        Value::Object(o) if matches!(o.kind(), "slice" | "array" | "map") => length(&o.to_data()),
         other => Err(format!("len of type {}", other.type_name())),
     }
 }
@@ -177,6 +179,8 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     if indexes.len() > 3 {
         return Err(format!("too many slice indexes: {}", indexes.len()));
     }
+    let data = item.as_map_value();
+    let item = &data;
     let len = match item {
         Value::String(s) => {
             if indexes.len() == 3 {

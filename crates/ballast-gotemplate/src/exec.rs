@@ -387,7 +387,7 @@ impl<'a> Exec<'a> {
                 n > 0
             }
             Value::Nil => false,
-            Value::Object(o) if o.entries().is_some() => {
+            Value::Object(o) if o.entries().is_some() || matches!(o.kind(), "slice" | "array") => {
                 return self.range_items(dot, b, &val.as_map_value(), mark);
             }
             Value::Object(o) if o.keyed_entries().is_some() => {

@@ -186,9 +186,11 @@ impl Value {
         }
     }
 
-    /// An [`Object`] of a Go map type as the map of its entries; any other value as it is.
+    /// An [`Object`] of a Go map type as the map of its entries, one of a Go slice type (helm's
+    /// `VersionSet`) as the list of its data; any other value as it is.
     pub fn as_map_value(&self) -> Value {
         match self {
+            Value::Object(o) if matches!(o.kind(), "slice" | "array") => o.to_data(),
             Value::Object(o) => o.entries().map(Value::map).unwrap_or_else(|| self.clone()),
             v => v.clone(),
         }

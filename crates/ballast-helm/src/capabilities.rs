@@ -344,7 +344,9 @@ impl Capabilities {
         if md.kube_version.is_empty() {
             return Ok(());
         }
-        let ok = crate::semver::Version::parse(&self.kube_version.version)
+        // Checked against the version stripped to its numbers (`v1.30.0` for
+        // `1.30.0-eks-123`), named in the error as given.
+        let ok = crate::semver::Version::parse(&self.kube_version.display)
             .ok()
             .zip(crate::semver::Constraints::parse(&md.kube_version).ok())
             .is_some_and(|(v, c)| c.check(&v));
@@ -353,7 +355,7 @@ impl Capabilities {
         } else {
             Err(format!(
                 "chart requires kubeVersion: {} which is incompatible with Kubernetes {}",
-                md.kube_version, self.kube_version.display
+                md.kube_version, self.kube_version.version
             ))
         }
     }
@@ -570,6 +572,28 @@ mod tests {
             ..Metadata::default()
         };
         assert!(c.check_kube_version(&md).is_ok());
+        // A pre-release or build suffix is not compared, but is named (as helm v4.1.4 does).
+        let rc = Capabilities::new(Some("1.29.0-rc.1"), &[]).unwrap();
+        let md = Metadata {
+            kube_version: ">=1.25.0".into(),
+            ..Metadata::default()
+        };
+        assert!(rc.check_kube_version(&md).is_ok());
+        let eks = Capabilities::new(Some("1.30.0-eks-123"), &[]).unwrap();
+        let md = Metadata {
+            kube_version: "<1.30".into(),
+            ..Metadata::default()
+        };
+        assert_eq!(
+            eks.check_kube_version(&md).unwrap_err(),
+            "chart requires kubeVersion: <1.30 which is incompatible with Kubernetes v1.30.0-eks-123"
+        );
+        assert!(
+            Capabilities::new(Some("1.25.x"), &[])
+                .unwrap()
+                .check_kube_version(&md)
+                .is_ok()
+        );
     }
 
     #[test]

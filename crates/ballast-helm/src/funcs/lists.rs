@@ -162,6 +162,8 @@ fn items_with(v: &Value, err: impl Fn(&str) -> String) -> Result<Vec<Value>, Str
         Value::List(l) => Ok(l.to_vec()),
         Value::Bytes(b) => Ok(b.iter().map(|x| Value::Uint(u64::from(*x))).collect()),
         Value::Nil => Err("runtime error: invalid memory address or nil pointer dereference".into()),
+        // A Go slice type of helm's (`.Capabilities.APIVersions`), seen through reflection.
+        Value::Object(o) if matches!(o.kind(), "slice" | "array") => items_with(&o.to_data(), err),
         v => Err(err(kind(v))),
     }
 }

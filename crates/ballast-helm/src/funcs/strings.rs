@@ -145,6 +145,7 @@ pub fn register(m: &mut FuncMap) {
     m.pure("sortAlpha", Exact(1), |a| {
         let mut items = match &a[0] {
             Value::List(_) | Value::Bytes(_) => to_strings(&a[0]),
+            Value::Object(o) if matches!(o.kind(), "slice" | "array") => to_strings(&a[0]),
             v => vec![strval(v)],
         };
         items.sort();
@@ -168,6 +169,7 @@ pub(crate) fn to_strings(v: &Value) -> Vec<String> {
         Value::Nil => Vec::new(),
         Value::List(l) => l.iter().filter(|x| !x.is_nil()).map(strval).collect(),
         Value::Bytes(b) => b.iter().map(|x| x.to_string()).collect(),
+        Value::Object(o) if matches!(o.kind(), "slice" | "array") => to_strings(&o.to_data()),
         v => vec![strval(v)],
     }
 }
