@@ -61,8 +61,9 @@ pub(crate) struct Exec<'a> {
 enum Prepared {
     /// A builtin ran (or `and`/`or` short-circuited): its value.
     Done(Value),
-    /// A registered function to call with these arguments (and their `boxed` flags).
-    Call(Rc<crate::func::FuncImpl>, Vec<Value>, Vec<bool>),
+    /// A registered function to call with these arguments (and their `boxed` flags), and
+    /// whether it is pure.
+    Call(Rc<crate::func::FuncImpl>, Vec<Value>, Vec<bool>, bool),
 }
 
 /// Puts in `argv` (the values of a call's arguments `args[1..]`, then any piped value) the
@@ -792,9 +793,9 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         fin: Option<Value>,
     ) -> R<Value> {
-        let (f, mut argv, boxed) = match self.prepare_call(dot, &at, name, callee, cmd, cmd_pos, args, fin)? {
+        let (f, mut argv, boxed, pure) = match self.prepare_call(dot, &at, name, callee, cmd, cmd_pos, args, fin)? {
             Prepared::Done(v) => return Ok(v),
-            Prepared::Call(f, argv, boxed) => (f, argv, boxed),
+            Prepared::Call(f, argv, boxed, pure) => (f, argv, boxed, pure),
         };
         self.depth += 1;
         let mut r = match self.check_depth() {
@@ -816,6 +817,11 @@ impl<'a> Exec<'a> {
             Ok(v) => Ok(v),
             Err(e) => {
                 let arg_nodes = if args.is_empty() { args } else { &args[1..] };
+                let e = if pure {
+                    self.first_type_error(&f, &argv, &boxed, e)
+                } else {
+                    e
+                };
                 Err(self.call_error(e, &at, name, cmd, cmd_pos, args, arg_nodes, &argv, &boxed))
             }
         }
@@ -904,7 +910,7 @@ impl<'a> Exec<'a> {
             }
         }
         let b = match callee {
-            Callee::Func(f) => return Ok(Prepared::Call(f.f.clone(), argv, boxed)),
+            Callee::Func(f) => return Ok(Prepared::Call(f.f.clone(), argv, boxed, f.pure)),
             Callee::Builtin(b) => *b,
         };
         if matches!(b, Builtin::Printf | Builtin::Call) {
@@ -981,7 +987,8 @@ impl<'a> Exec<'a> {
                     } else {
                         format!("wrong type for value; expected string; got {}", argv[0].type_name())
                     };
-                    self.error_at(At(first.pos(), first), msg, None)
+                    let shown = last_evaluated(first);
+                    self.error_at(At(shown.pos(), shown), msg, None)
                 }
             });
         }
@@ -1019,8 +1026,87 @@ impl<'a> Exec<'a> {
         if let Some(err) = self.argument_type_error(&e, arg_nodes, argv, boxed) {
             return err;
         }
+        let e = match e.strip_prefix(ARG_MARK).and_then(|m| m.split_once(':')) {
+            Some((_, m)) => m.to_string(),
+            None => e,
+        };
         let pos = if args.is_empty() { at.0 } else { cmd_pos };
         self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name))
+    }
+
+    /// For a pure function that rejected an argument's type: the type error of the argument Go
+    /// would reject first. Go checks arguments in order (the piped value last) before the
+    /// call, where a function checks its parameters in its own order; so each rejected
+    /// argument is found (calling the function again with it replaced by a value of the type
+    /// wanted, and keeping it as found when that call gets past it) until the call succeeds,
+    /// and the error of the first in Go's order is returned with that argument's index. Any
+    /// doubt leaves the function's own error.
+    #[cold]
+    #[inline(never)]
+    fn first_type_error(&mut self, f: &Rc<crate::func::FuncImpl>, argv: &[Value], boxed: &[bool], e: String) -> String {
+        let mut args = argv.to_vec();
+        let mut found: Vec<(usize, String)> = Vec::new();
+        let mut err = e.clone();
+        for _ in 0..argv.len() {
+            let Some((want, got)) = type_error_parts(&err) else {
+                break;
+            };
+            let Some(fill) = zero_of(want) else { break };
+            let fits = |i: usize, v: &Value| match got {
+                None => v.is_nil(),
+                Some(g) => {
+                    (!v.is_nil() && v.type_name() == g)
+                        || (v.is_nil() && g == "interface {}" && boxed.get(i) == Some(&true))
+                }
+            };
+            let candidates: Vec<usize> = (0..args.len())
+                .filter(|i| !found.iter().any(|(j, _)| j == i) && fits(*i, &args[*i]))
+                .collect();
+            // The reverse mismatch, made by putting a `want` value where a `got` one belongs.
+            let reverse = got.map(|g| format!("wrong type for value; expected {g}; got {}", fill.type_name()));
+            let mut culprit = None;
+            let mut next = None;
+            for &c in &candidates {
+                let mut probe = args.clone();
+                probe[c] = fill.clone();
+                let r = f(self, &probe);
+                let gets_past = match &r {
+                    Ok(_) => true,
+                    Err(e2) => *e2 != err && reverse.as_deref() != Some(e2.as_str()),
+                };
+                if gets_past || candidates.len() == 1 {
+                    culprit = Some(c);
+                    next = Some((probe, r));
+                    break;
+                }
+            }
+            // Every candidate replaced, the same error: more than one is rejected for that
+            // type; the first is one of them.
+            if culprit.is_none()
+                && let Some(&c) = candidates.first()
+            {
+                let mut probe = args.clone();
+                probe[c] = fill.clone();
+                let r = f(self, &probe);
+                if r.as_ref().err() == Some(&err) {
+                    culprit = Some(c);
+                    next = Some((probe, r));
+                }
+            }
+            let (Some(c), Some((probe, r))) = (culprit, next) else {
+                break;
+            };
+            found.push((c, err.clone()));
+            args = probe;
+            match r {
+                Err(e2) => err = e2,
+                Ok(_) => break,
+            }
+        }
+        match found.iter().min_by_key(|(i, _)| *i) {
+            Some((i, msg)) => format!("{ARG_MARK}{i}:{msg}"),
+            None => e,
+        }
     }
 
     /// A function that rejected an argument's type ([`crate::Args`]'s "wrong type for value;
@@ -1029,23 +1115,28 @@ impl<'a> Exec<'a> {
     /// the error as Go's evaluator does (constants: "expected string; found 1").
     #[inline(never)]
     fn argument_type_error(&self, msg: &str, nodes: &[Arg], argv: &[Value], boxed: &[bool]) -> Option<Box<Error>> {
-        let (want, got) = if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
-            let (t, u) = rest.split_once("; got ")?;
-            (t, Some(u))
-        } else {
-            (msg.strip_prefix("invalid value; expected ")?, None)
+        // The argument found by [`Exec::first_type_error`], or the first that has the type.
+        let (known, msg) = match msg.strip_prefix(ARG_MARK).and_then(|m| m.split_once(':')) {
+            Some((i, m)) => (i.parse::<usize>().ok(), m),
+            None => (None, msg),
         };
-        let i = argv.iter().enumerate().position(|(i, v)| match got {
-            None => v.is_nil(),
-            Some(u) => {
-                (!v.is_nil() && v.type_name() == u)
-                    || (v.is_nil() && u == "interface {}" && boxed.get(i) == Some(&true))
-            }
-        })?;
+        let (want, got) = type_error_parts(msg)?;
+        let i = match known {
+            Some(i) => i,
+            None => argv.iter().enumerate().position(|(i, v)| match got {
+                None => v.is_nil(),
+                Some(u) => {
+                    (!v.is_nil() && v.type_name() == u)
+                        || (v.is_nil() && u == "interface {}" && boxed.get(i) == Some(&true))
+                }
+            })?,
+        };
         let Some(node) = nodes.get(i) else {
             // The piped value: Go reports it at the node evaluation last reached.
             return Some(self.error_here(msg.to_string()));
         };
+        // A parenthesized pipeline is reported at the node evaluated last inside it.
+        let shown = last_evaluated(node);
         let text = match node {
             Arg::Nil(_) => format!("cannot assign nil to {want}"),
             Arg::Number(..) | Arg::String(..) | Arg::Bool(..) => {
@@ -1053,10 +1144,11 @@ impl<'a> Exec<'a> {
                     "string" => "string",
                     "bool" => "bool",
                     "float64" | "float32" => "float",
-                    t if t.starts_with("int") || t.starts_with("uint") => "integer",
+                    t if t.starts_with("uint") => "unsigned integer",
+                    t if t.starts_with("int") => "integer",
                     _ => {
                         return Some(self.error_at(
-                            At(node.pos(), node),
+                            At(shown.pos(), shown),
                             format!("can't handle {} for arg of type {want}", node.go_string()),
                             None,
                         ));
@@ -1069,7 +1161,7 @@ impl<'a> Exec<'a> {
             }
             _ => msg.to_string(),
         };
-        Some(self.error_at(At(node.pos(), node), text, None))
+        Some(self.error_at(At(shown.pos(), shown), text, None))
     }
 
     fn eval_arg(&mut self, dot: &Value, arg: &Arg) -> R<Value> {
@@ -1178,4 +1270,44 @@ impl Env for Exec<'_> {
         self.overlays.pop();
         r
     }
+}
+
+/// The node Go's evaluator reaches last in evaluating `arg`: inside a parenthesized
+/// pipeline, its last command's last argument (its function or operand when it has none).
+fn last_evaluated(arg: &Arg) -> &Arg {
+    match arg {
+        Arg::Pipe(p) => match p.cmds.last().and_then(|c| c.args.last()) {
+            Some(a) => last_evaluated(a),
+            None => arg,
+        },
+        _ => arg,
+    }
+}
+
+/// Marks a type error [`Exec::first_type_error`] has tied to an argument: `MARK<index>:<error>`.
+const ARG_MARK: &str = "\u{0}arg ";
+
+/// The wanted and given types of an argument type error ("wrong type for value; expected T;
+/// got U", or "invalid value; expected T" for a nil).
+fn type_error_parts(msg: &str) -> Option<(&str, Option<&str>)> {
+    if let Some(rest) = msg.strip_prefix("wrong type for value; expected ") {
+        let (t, u) = rest.split_once("; got ")?;
+        Some((t, Some(u)))
+    } else {
+        Some((msg.strip_prefix("invalid value; expected ")?, None))
+    }
+}
+
+/// A value of Go type `t` (for a parameter of that type), for the types functions check.
+fn zero_of(t: &str) -> Option<Value> {
+    Some(match t {
+        "int" => Value::Int(0),
+        "int64" => Value::Int64(0),
+        "float64" => Value::Float(0.0),
+        "string" => Value::str(""),
+        "bool" => Value::Bool(false),
+        "map[string]interface {}" => Value::empty_map(),
+        "[]interface {}" => Value::list(Vec::new()),
+        _ => return None,
+    })
 }

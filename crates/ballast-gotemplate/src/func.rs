@@ -40,16 +40,26 @@ pub struct Func {
     pub arity: Arity,
     /// The implementation.
     pub f: Rc<FuncImpl>,
+    /// Registered with [`Func::pure`]: no [`Env`], no effect but its result, so that it may
+    /// be called again (to find which argument a type error is about).
+    pub pure: bool,
 }
 
 impl Func {
     /// A function of fixed or variadic arity.
     pub fn new(arity: Arity, f: impl Fn(&mut dyn Env, &[Value]) -> Result<Value, String> + 'static) -> Func {
-        Func { arity, f: Rc::new(f) }
+        Func {
+            arity,
+            f: Rc::new(f),
+            pure: false,
+        }
     }
-    /// A function that needs no [`Env`].
+    /// A function that needs no [`Env`] and has no effect but its result.
     pub fn pure(arity: Arity, f: impl Fn(&[Value]) -> Result<Value, String> + 'static) -> Func {
-        Func::new(arity, move |_, a| f(a))
+        Func {
+            pure: true,
+            ..Func::new(arity, move |_, a| f(a))
+        }
     }
 }
 

@@ -148,7 +148,7 @@ impl Value {
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
             Value::List(_) => "[]interface {}".into(),
-            Value::Map(_) => "map[string]interface {}".into(),
+            Value::Map(m) => map_type_name(m).into(),
             Value::Object(o) => o.type_name(),
         }
     }
@@ -302,4 +302,32 @@ mod tests {
         };
         assert!(!Rc::ptr_eq(&a, &b));
     }
+}
+
+thread_local! {
+    /// Maps that stand for a named Go map type during an execution on this thread (helm's
+    /// `common.Values`), by address: see [`name_map_type`].
+    static MAP_TYPE_NAMES: std::cell::RefCell<Vec<(usize, &'static str)>> = const { std::cell::RefCell::new(Vec::new()) };
+}
+
+/// Has `%T`, `typeOf` and type errors name map `m` as Go type `name` (a named type whose
+/// underlying type is `map[string]interface {}`, such as helm's `common.Values`) on this
+/// thread, until [`forget_map_types`]. Names maps by address: the caller keeps them alive
+/// until then.
+pub fn name_map_type(m: &Value, name: &'static str) {
+    if let Value::Map(m) = m {
+        MAP_TYPE_NAMES.with(|n| n.borrow_mut().push((Rc::as_ptr(m) as usize, name)));
+    }
+}
+
+/// Forgets the names given by [`name_map_type`] on this thread.
+pub fn forget_map_types() {
+    MAP_TYPE_NAMES.with(|n| n.borrow_mut().clear());
+}
+
+fn map_type_name(m: &Rc<std::cell::RefCell<Map>>) -> &'static str {
+    let at = Rc::as_ptr(m) as usize;
+    MAP_TYPE_NAMES
+        .with(|n| n.borrow().iter().find(|(p, _)| *p == at).map(|(_, t)| *t))
+        .unwrap_or("map[string]interface {}")
 }

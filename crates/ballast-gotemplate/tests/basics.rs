@@ -417,3 +417,54 @@ fn argument_type_errors_name_the_argument() {
         assert_eq!(run(&mut t, src), format!("template: {want}"), "{src}");
     }
 }
+
+/// With arguments of the wrong type in several places, the error is the one Go's evaluator
+/// meets first: explicit arguments in order, then the piped value, whatever order the
+/// function checks its parameters in; a parenthesized pipeline is reported at the node
+/// evaluated last inside it (each checked with `helm template`, sprig's `plural(one, many
+/// string, count int)` and `repeat(count int, str string)`, here checking their parameters
+/// last to first).
+#[test]
+fn argument_type_errors_come_in_go_order() {
+    use ballast_gotemplate::{Args, Arity, FuncMap, MissingKey, Templates};
+    let mut f = FuncMap::new();
+    f.pure("plural", Arity::Exact(3), |a| {
+        let n = Args::int(&a[2])?;
+        let (one, many) = (Args::string(&a[1])?, Args::string(&a[0])?);
+        Ok(Value::from(if n == 1 { one } else { many }))
+    });
+    f.pure("repeat", Arity::Exact(2), |a| {
+        let s = Args::string(&a[1])?;
+        let n = Args::int(&a[0])?;
+        Ok(Value::from(s.repeat(n.clamp(0, 10) as usize)))
+    });
+    f.pure("list", Arity::AtLeast(0), |a| Ok(Value::list(a.to_vec())));
+    let mut t = Templates::new(std::rc::Rc::new(f));
+    t.missing_key(MissingKey::Zero);
+    let d = map(vec![]);
+    let run = |t: &mut Templates, src: &str| {
+        t.parse("t", src).unwrap();
+        t.execute("t", &d).unwrap_err().message
+    };
+    let cases = [
+        (
+            "{{ \"x\" | plural \"one\" \"many\" }}",
+            "t:1:22: executing \"t\" at <\"many\">: wrong type for value; expected int; got string",
+        ),
+        (
+            "{{ plural \"one\" \"many\" \"x\" }}",
+            "t:1:23: executing \"t\" at <\"x\">: expected integer; found \"x\"",
+        ),
+        (
+            "{{ 3 | repeat \"ab\" }}",
+            "t:1:14: executing \"t\" at <\"ab\">: expected integer; found \"ab\"",
+        ),
+        (
+            "{{ repeat 2 (list 1 2) }}",
+            "t:1:20: executing \"t\" at <2>: wrong type for value; expected string; got []interface {}",
+        ),
+    ];
+    for (src, want) in cases {
+        assert_eq!(run(&mut t, src), format!("template: {want}"), "{src}");
+    }
+}

@@ -47,6 +47,8 @@ struct Renderable {
     /// The chart's shared data map (`.`), given `Template` before each execution.
     scope: Value,
     base_path: String,
+    /// Of the top chart (not a subchart).
+    is_root: bool,
 }
 
 impl Renderable {
@@ -122,6 +124,7 @@ fn collect(
                 data: t.data.clone(),
                 scope: scope.clone(),
                 base_path: format!("{full_path}/templates"),
+                is_root,
             },
         );
     }
@@ -469,6 +472,27 @@ const PROBE_BUDGET: std::time::Duration = std::time::Duration::from_millis(50);
 /// size and time budget.
 pub fn execute(parsed: Parsed, ctx: &Context) -> Result<BTreeMap<String, String>, Error> {
     let Parsed { set, tpls, order } = &parsed;
+    // Each chart's `.` and the top chart's `.Values` are helm's `common.Values` (a subchart's
+    // `.Values` is the same map as its parent's `.Values.<name>`, left unnamed).
+    struct Named;
+    impl Drop for Named {
+        fn drop(&mut self) {
+            ballast_gotemplate::value::forget_map_types();
+        }
+    }
+    let _named = Named;
+    let mut roots: Vec<*const ()> = Vec::new();
+    for r in tpls.values() {
+        if let Value::Map(m) = &r.scope
+            && !roots.contains(&(Rc::as_ptr(m) as *const ()))
+        {
+            roots.push(Rc::as_ptr(m) as *const ());
+            ballast_gotemplate::value::name_map_type(&r.scope, "common.Values");
+            if r.is_root {
+                ballast_gotemplate::value::name_map_type(&get(&r.scope, "Values"), "common.Values");
+            }
+        }
+    }
     let mut rendered = BTreeMap::new();
     let started = std::time::Instant::now();
     let mut total = 0usize;

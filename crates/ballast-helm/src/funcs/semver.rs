@@ -108,8 +108,10 @@ pub fn register(m: &mut FuncMap) {
             .map_err(|e| e.to_string())
     });
     m.pure("semverCompare", Arity::Exact(2), |a| {
-        let c = Constraints::parse(Args::string(&a[0])?).map_err(|e| e.to_string())?;
-        let v = Version::parse(Args::string(&a[1])?).map_err(|e| e.to_string())?;
+        // Both parameters' types are checked before the call (as Go does), then parsed.
+        let (c, v) = (Args::string(&a[0])?, Args::string(&a[1])?);
+        let c = Constraints::parse(c).map_err(|e| e.to_string())?;
+        let v = Version::parse(v).map_err(|e| e.to_string())?;
         Ok(Value::Bool(c.check(&v)))
     });
 }
