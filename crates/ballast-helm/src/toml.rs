@@ -15,6 +15,12 @@ const MAX_DEPTH: usize = crate::yaml::MAX_NESTING;
 /// BurntSushi/toml `Encoder.Encode` over the value; the error text as Helm's `toToml`
 /// returns it.
 pub fn to_toml(v: &Value) -> Result<String, String> {
+    // A top-level array of tables would need a key.
+    if let Value::List(l) = v
+        && is_table_array(l)
+    {
+        return Err("toml: top-level values must be Go maps or structs".into());
+    }
     let mut e = Encoder { out: String::new() };
     e.encode(&[], v, 0)?;
     Ok(e.out)
@@ -298,6 +304,13 @@ mod tests {
             to_toml(&nil_in_list).unwrap_err(),
             "toml: cannot encode array with nil element"
         );
+        // An array of tables needs a key; an array of other values is written as one.
+        let tables = Value::list(vec![Value::map([("a".to_string(), Value::Int(1))].into())]);
+        assert_eq!(
+            to_toml(&tables).unwrap_err(),
+            "toml: top-level values must be Go maps or structs"
+        );
+        assert_eq!(to_toml(&Value::list(vec![Value::Int(1)])).unwrap(), "[1]");
     }
 
     #[test]
