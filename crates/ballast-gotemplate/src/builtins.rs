@@ -141,6 +141,11 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     if item.is_nil() {
         return Err("index of untyped nil".into());
     }
+    let zero_of = |v: &Value| match v {
+        Value::Object(o) => o.zero_element(),
+        _ => None,
+    };
+    let mut zero = zero_of(item);
     let mut item = item.as_map_value();
     for ix in indexes {
         let next = match &item {
@@ -163,10 +168,12 @@ fn index(item: &Value, indexes: &[Value]) -> Result<Value, String> {
                     Value::Nil => return Err("value is nil; should be of type string".into()),
                     other => return Err(format!("value has type {}; should be string", other.type_name())),
                 };
-                m.borrow().get(&*key).cloned().unwrap_or_default()
+                let found = m.borrow().get(&*key).cloned();
+                found.unwrap_or_else(|| zero.clone().unwrap_or_default())
             }
             other => return Err(format!("can't index item of type {}", other.type_name())),
         };
+        zero = zero_of(&next);
         item = next.as_map_value();
     }
     Ok(item)

@@ -85,6 +85,11 @@ pub trait Object {
     fn keyed_entries(&self) -> Option<Vec<(Value, Value)>> {
         None
     }
+    /// For a Go map type whose values are not `interface{}` (helm's `map[string]string`):
+    /// the zero value `index` gives for a missing key. `None` (the default): nil.
+    fn zero_element(&self) -> Option<Value> {
+        None
+    }
     /// For a Go struct: its JSON fields in declaration order, as encoding/json writes them
     /// (`toJson` keeps struct order where a map's keys are sorted); `None` (the default) to
     /// encode [`Object::to_data`].

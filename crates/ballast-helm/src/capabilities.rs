@@ -410,21 +410,59 @@ fn strings(v: &[String]) -> Value {
     Value::list(v.iter().map(|s| Value::str(s)).collect())
 }
 
+/// `.Chart.Annotations`: helm's `map[string]string`, nil when the chart has none (printed
+/// `map[]`, `null` in `toJson`). A missing key reads as "" (a string's zero value); sprig's
+/// map functions, which take a `map[string]interface{}`, refuse it as they do in helm.
+#[derive(Debug)]
+struct Annotations(Option<Map>);
+
+impl Object for Annotations {
+    fn type_name(&self) -> String {
+        "map[string]string".into()
+    }
+    fn kind(&self) -> &'static str {
+        "map"
+    }
+    fn field(&self, name: &str) -> Option<Value> {
+        Some(
+            self.0
+                .as_ref()
+                .and_then(|m| m.get(name).cloned())
+                .unwrap_or_else(|| Value::str("")),
+        )
+    }
+    fn fmt_go(&self) -> String {
+        let items: Vec<String> = self
+            .0
+            .iter()
+            .flatten()
+            .map(|(k, v)| format!("{k}:{}", ballast_gotemplate::fmt::sprint_value(v)))
+            .collect();
+        format!("map[{}]", items.join(" "))
+    }
+    fn to_data(&self) -> Value {
+        self.0.as_ref().map_or(Value::Nil, |m| Value::map(m.clone()))
+    }
+    fn entries(&self) -> Option<Map> {
+        Some(self.0.clone().unwrap_or_default())
+    }
+    fn zero_element(&self) -> Option<Value> {
+        Some(Value::str(""))
+    }
+}
+
 /// `.Chart`: the metadata as a map with Go field names (helm v4 gives templates a
-/// `map[string]interface{}`), plus `IsRoot`. Dependencies and maintainers are maps too.
-/// Absent annotations are an empty map (helm has a nil map: `toJson` prints `null` there,
-/// `{}` here; printing, truth and `range` agree).
+/// `map[string]interface{}`), plus `IsRoot`. Dependencies and maintainers are maps too;
+/// annotations are [`Annotations`].
 pub fn chart_object(md: &Metadata, is_root: bool) -> Value {
     let s = |x: &str| Value::str(x);
     let mut m = Map::new();
     m.insert("APIVersion".into(), s(&md.api_version));
-    let ann: Map = md
+    let ann: Option<Map> = md
         .annotations
-        .iter()
-        .flatten()
-        .map(|(k, v)| (k.clone(), s(v)))
-        .collect();
-    m.insert("Annotations".into(), Value::map(ann));
+        .as_ref()
+        .map(|a| a.iter().map(|(k, v)| (k.clone(), s(v))).collect());
+    m.insert("Annotations".into(), Value::Object(Rc::new(Annotations(ann))));
     m.insert("AppVersion".into(), s(&md.app_version));
     m.insert("Condition".into(), s(&md.condition));
     let deps = md

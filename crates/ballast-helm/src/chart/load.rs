@@ -283,6 +283,15 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
     for f in files.iter().filter(|f| f.name == "Chart.yaml") {
         let doc = crate::yaml::parse_document_raw(&text(&f.data))
             .map_err(|e| Error(format!("cannot load Chart.yaml: {e}")))?;
+        // Helm picks its loader by `apiVersion` before it reads the rest: one it has none for
+        // fails first (`V2`, `2`, `v9`).
+        if let Value::Map(m) = &doc {
+            match m.borrow().get("apiVersion") {
+                None | Some(Value::Nil) => {}
+                Some(Value::String(v)) if matches!(&**v, "" | "v1" | "v2" | "v3") => {}
+                Some(_) => return Err(Error("unsupported chart version".into())),
+            }
+        }
         let mut md = metadata.take().unwrap_or_default();
         fill_metadata(&mut md, &doc).map_err(|e| Error(format!("cannot load Chart.yaml: {e}")))?;
         if md.api_version.is_empty() {

@@ -87,82 +87,116 @@ impl Obj {
 /// `Chart.yaml` fields over `md` (fields absent from the document are left as they are, as
 /// when Go unmarshals `requirements.yaml` into the same struct).
 pub fn fill_metadata(md: &mut Metadata, doc: &Value) -> Result<(), String> {
-    let o = Obj::new(doc, "Metadata", "chart.Metadata")?;
+    // Helm first reads the document's `apiVersion` into its loader's `chartBase`: a document
+    // that is not a map fails there.
+    if !matches!(doc, Value::Map(_) | Value::Nil) {
+        return Err(format!(
+            "error unmarshaling JSON: while decoding JSON: json: cannot unmarshal {} into Go value of type loader.chartBase",
+            kind(doc)
+        ));
+    }
+    let o = Obj::new(doc, "Metadata", "v2.Metadata")?;
     let m = "Metadata";
-    macro_rules! s {
-        ($field:ident, $key:literal) => {
-            if o.get($key).is_some() {
-                md.$field = o.string($key, m)?;
-            }
-        };
-    }
-    s!(name, "name");
-    s!(home, "home");
-    s!(version, "version");
-    s!(description, "description");
-    s!(icon, "icon");
-    s!(api_version, "apiVersion");
-    s!(condition, "condition");
-    s!(tags, "tags");
-    s!(app_version, "appVersion");
-    s!(kube_version, "kubeVersion");
-    s!(chart_type, "type");
-    if o.get("sources").is_some() {
-        md.sources = o.strings("sources", m)?;
-    }
-    if o.get("keywords").is_some() {
-        md.keywords = o.strings("keywords", m)?;
-    }
-    if o.get("deprecated").is_some() {
-        md.deprecated = o.bool("deprecated", m)?;
-    }
-    if let Some(a) = o.get("annotations") {
-        md.annotations = match a {
-            Value::Nil => None,
-            Value::Map(map) => {
-                let mut out = BTreeMap::new();
-                for (k, v) in map.borrow().iter() {
-                    let s = match v {
-                        Value::Nil => String::new(),
-                        other => scalar_string(other).ok_or_else(|| wrong(other, "Metadata.annotations", "string"))?,
-                    };
-                    out.insert(k.clone(), s);
+    // Fields are read in the order of their keys: helm reads Chart.yaml as JSON made from a
+    // Go map (keys sorted), and reports the first field of the wrong type.
+    const KEYS: [&str; 17] = [
+        "name",
+        "home",
+        "version",
+        "description",
+        "icon",
+        "apiVersion",
+        "condition",
+        "tags",
+        "appVersion",
+        "kubeVersion",
+        "type",
+        "sources",
+        "keywords",
+        "deprecated",
+        "annotations",
+        "maintainers",
+        "dependencies",
+    ];
+    let mut keys: Vec<&str> = KEYS.into_iter().filter(|k| o.get(k).is_some()).collect();
+    keys.sort_unstable();
+    for key in keys {
+        match key {
+            "name" => md.name = o.string(key, m)?,
+            "home" => md.home = o.string(key, m)?,
+            "version" => md.version = o.string(key, m)?,
+            "description" => md.description = o.string(key, m)?,
+            "icon" => md.icon = o.string(key, m)?,
+            "apiVersion" => md.api_version = o.string(key, m)?,
+            "condition" => md.condition = o.string(key, m)?,
+            "tags" => md.tags = o.string(key, m)?,
+            "appVersion" => md.app_version = o.string(key, m)?,
+            "kubeVersion" => md.kube_version = o.string(key, m)?,
+            "type" => md.chart_type = o.string(key, m)?,
+            "sources" => md.sources = o.strings(key, m)?,
+            "keywords" => md.keywords = o.strings(key, m)?,
+            "deprecated" => md.deprecated = o.bool(key, m)?,
+            "annotations" => md.annotations = annotations(o.get(key))?,
+            "maintainers" => {
+                md.maintainers = Vec::new();
+                for v in o.list(key, m, "[]*v2.Maintainer")? {
+                    let mo = Obj::new(&v, "Metadata.maintainers", "v2.Maintainer")?;
+                    let mm = "Maintainer.maintainers";
+                    // In key order, as above.
+                    let email = mo.string("email", mm)?;
+                    let name = mo.string("name", mm)?;
+                    let url = mo.string("url", mm)?;
+                    md.maintainers.push(Maintainer { name, email, url });
                 }
-                Some(out)
             }
-            other => return Err(wrong(other, "Metadata.annotations", "map[string]string")),
-        };
-    }
-    if o.get("maintainers").is_some() {
-        md.maintainers = Vec::new();
-        for v in o.list("maintainers", m, "[]*chart.Maintainer")? {
-            let mo = Obj::new(&v, "Metadata.maintainers", "chart.Maintainer")?;
-            let mm = "Metadata.maintainers";
-            md.maintainers.push(Maintainer {
-                name: mo.string("name", mm)?,
-                email: mo.string("email", mm)?,
-                url: mo.string("url", mm)?,
-            });
-        }
-    }
-    if o.get("dependencies").is_some() {
-        md.dependencies = Vec::new();
-        for v in o.list("dependencies", m, "[]*chart.Dependency")? {
-            let d = Obj::new(&v, "Metadata.dependencies", "chart.Dependency")?;
-            let dm = "Metadata.dependencies";
-            md.dependencies.push(Dependency {
-                name: d.string("name", dm)?,
-                version: d.string("version", dm)?,
-                repository: d.string("repository", dm)?,
-                condition: d.string("condition", dm)?,
-                tags: d.strings("tags", dm)?,
-                enabled: d.bool("enabled", dm)?,
-                import_values: d.list("import-values", dm, "[]interface {}")?,
-                alias: d.string("alias", dm)?,
-            });
+            _ => {
+                md.dependencies = Vec::new();
+                for v in o.list(key, m, "[]*v2.Dependency")? {
+                    let d = Obj::new(&v, "Metadata.dependencies", "v2.Dependency")?;
+                    let dm = "Dependency.dependencies";
+                    // In key order, as above.
+                    let alias = d.string("alias", dm)?;
+                    let condition = d.string("condition", dm)?;
+                    let enabled = d.bool("enabled", dm)?;
+                    let import_values = d.list("import-values", dm, "[]interface {}")?;
+                    let name = d.string("name", dm)?;
+                    let repository = d.string("repository", dm)?;
+                    let tags = d.strings("tags", dm)?;
+                    let version = d.string("version", dm)?;
+                    md.dependencies.push(Dependency {
+                        name,
+                        version,
+                        repository,
+                        condition,
+                        tags,
+                        enabled,
+                        import_values,
+                        alias,
+                    });
+                }
+            }
         }
     }
     Ok(())
+}
+
+/// `annotations`: a map of strings (a null value read as "").
+fn annotations(a: Option<&Value>) -> Result<Option<BTreeMap<String, String>>, String> {
+    Ok(match a {
+        None | Some(Value::Nil) => None,
+        Some(Value::Map(map)) => {
+            let mut out = BTreeMap::new();
+            for (k, v) in map.borrow().iter() {
+                let s = match v {
+                    Value::Nil => String::new(),
+                    other => scalar_string(other).ok_or_else(|| wrong(other, "Metadata.annotations", "string"))?,
+                };
+                out.insert(k.clone(), s);
+            }
+            Some(out)
+        }
+        Some(other) => return Err(wrong(other, "Metadata.annotations", "map[string]string")),
+    })
 }
 
 /// Non-printable characters removed and whitespace made a space (Helm's `sanitizeString`).

@@ -153,6 +153,12 @@ fn load_errors_as_helm() {
             "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field Metadata.keywords of type []string",
         ),
         ("apiVersion: v3\nname: L\nversion: 1.0.0\n", "invalid chart apiVersion"),
+        // An apiVersion helm has no loader for fails before the rest is read.
+        ("apiVersion: V2\nname: L\nversion: 1.0.0\n", "unsupported chart version"),
+        (
+            "apiVersion: 2\nname: L\nversion: 1.0.0\nkeywords: 5\n",
+            "unsupported chart version",
+        ),
     ];
     for (chart_yaml, want) in cases {
         let tmp = tempfile::tempdir().unwrap();
@@ -235,10 +241,11 @@ fn chart_object_as_helm_prints_it() {
         crate::json::to_json(&top).unwrap(),
         r#"{"APIVersion":"v2","Annotations":{"a":"b"},"AppVersion":"","Condition":"","Dependencies":[{"Alias":"s2","Condition":"a.b","Enabled":true,"ImportValues":[{"child":"exports.foo","parent":"."}],"Name":"s2","Repository":"","Tags":["t1"],"Version":"0.1.0"}],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":true,"Keywords":[],"KubeVersion":"","Maintainers":[{"Email":"e","Name":"m","URL":""}],"Name":"q","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
     );
+    // A chart without annotations has helm's nil map[string]string: null.
     let sub = crate::capabilities::chart_object(&c.dependencies[0].metadata, false);
     assert_eq!(
         crate::json::to_json(&sub).unwrap(),
-        r#"{"APIVersion":"v2","Annotations":{},"AppVersion":"","Condition":"","Dependencies":[],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":false,"Keywords":[],"KubeVersion":"","Maintainers":[],"Name":"s2","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
+        r#"{"APIVersion":"v2","Annotations":null,"AppVersion":"","Condition":"","Dependencies":[],"Deprecated":false,"Description":"","Home":"","Icon":"","IsRoot":false,"Keywords":[],"KubeVersion":"","Maintainers":[],"Name":"s2","Sources":[],"Tags":"","Type":"","Version":"0.1.0"}"#
     );
 }
 

@@ -23,9 +23,15 @@ pub fn register(m: &mut FuncMap) {
     m.pure("deepEqual", Exact(2), |a| Ok(Value::Bool(deep_equal(&a[0], &a[1]))));
 }
 
-/// sprig's `empty`: the zero value of its type (a struct is never empty).
+/// sprig's `empty`: the zero value of its type (a struct is never empty, a map or slice
+/// type of helm's is when it has no entries).
 pub(crate) fn empty(v: &Value) -> bool {
     match v {
+        Value::Object(o) if matches!(o.kind(), "map" | "slice" | "array") => match v.as_map_value() {
+            Value::Map(m) => m.borrow().is_empty(),
+            Value::List(l) => l.is_empty(),
+            _ => o.keyed_entries().is_some_and(|e| e.is_empty()),
+        },
         Value::Object(_) => false,
         v => !v.truthy(),
     }
