@@ -348,11 +348,35 @@ pub fn template_files(
     })
 }
 
+/// Helm's release name check (an empty name stands for helm template's default,
+/// `release-name`): at most 53 characters of a DNS subdomain.
+fn check_release_name(name: &str) -> Result<(), Error> {
+    if name.is_empty() {
+        return Ok(());
+    }
+    let label_ok = |l: &str| {
+        let b = l.as_bytes();
+        !b.is_empty()
+            && b.iter()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || *c == b'-')
+            && b[0] != b'-'
+            && b[b.len() - 1] != b'-'
+    };
+    if name.len() <= 53 && name.split('.').all(label_ok) {
+        return Ok(());
+    }
+    Err(Error(format!(
+        "release name check failed: release name {name:?}: invalid release name, must match regex \
+         ^[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*$ and the length must not be longer than 53"
+    )))
+}
+
 /// [`template`] for a chart already loaded and user values already merged (`opts.values` is
 /// not read), on the calling thread.
 pub fn template_loaded(chart: Chart, user: &Value, opts: &TemplateOptions) -> Result<String, Error> {
     let render_err = |e: Error| Error(format!("{}{DEBUG_HINT}", e.0));
     let caps = capabilities::Capabilities::new(opts.kube_version.as_deref(), &opts.api_versions).map_err(Error)?;
+    check_release_name(&opts.release_name)?;
     let (ahead, keys) = work_ahead(&chart, opts.skip_schema_validation);
     // Coalescing and the schema come before helm creates its release: their errors have no
     // --debug hint.
@@ -732,6 +756,37 @@ mod tests {
             };
             let out = template(&chart, &opts).expect("renders");
             assert!(out.contains("# Source: c/templates/bad.yaml\na: a\n"), "{large}: {out}");
+        }
+    }
+
+    #[test]
+    fn release_names_are_checked_as_helm_checks_them() {
+        let d = tempfile::tempdir().expect("tempdir");
+        write(
+            d.path(),
+            &[
+                ("q/Chart.yaml", "apiVersion: v2\nname: q\nversion: 0.1.0\n"),
+                ("q/templates/t.yaml", "x: {{ .Release.Name }}\n"),
+            ],
+        );
+        let run = |name: &str| {
+            let opts = TemplateOptions {
+                release_name: name.into(),
+                ..TemplateOptions::default()
+            };
+            template(&d.path().join("q"), &opts)
+        };
+        for ok in ["a", "my-rel.v2", &"a".repeat(53), "1a"] {
+            assert!(run(ok).is_ok(), "{ok}");
+        }
+        for bad in ["UPPER", "a_b", "ok.", "-a", "a..b", &"a".repeat(54)] {
+            let e = run(bad).unwrap_err().0;
+            assert!(
+                e.starts_with(&format!(
+                    "release name check failed: release name {bad:?}: invalid release name"
+                )),
+                "{bad}: {e}"
+            );
         }
     }
 
