@@ -914,7 +914,7 @@ impl<'a> Exec<'a> {
             Callee::Builtin(b) => *b,
         };
         if matches!(b, Builtin::Printf | Builtin::Call) {
-            self.builtin_arg_checks(callee, at, cmd, cmd_pos, args, arg_nodes, &argv)?;
+            self.builtin_arg_checks(callee, at, cmd, cmd_pos, args, arg_nodes, &argv, &boxed)?;
         }
         let result = match b {
             // len of an untyped nil makes Go's reflection fail; of an interface{} nil, a message.
@@ -971,6 +971,7 @@ impl<'a> Exec<'a> {
         args: &[Arg],
         arg_nodes: &[Arg],
         argv: &[Value],
+        boxed: &[bool],
     ) -> R<()> {
         if let Callee::Builtin(Builtin::Printf) = callee
             && !matches!(argv[0], Value::String(_))
@@ -982,7 +983,10 @@ impl<'a> Exec<'a> {
                     None,
                 ),
                 Some(first) => {
-                    let msg = if argv[0].is_nil() {
+                    // A nil read out of a map is an empty interface{}; a literal nil is none.
+                    let msg = if argv[0].is_nil() && boxed.first() == Some(&true) {
+                        "wrong type for value; expected string; got interface {}".to_string()
+                    } else if argv[0].is_nil() {
                         "invalid value; expected string".to_string()
                     } else {
                         format!("wrong type for value; expected string; got {}", argv[0].type_name())

@@ -412,6 +412,10 @@ fn argument_type_errors_name_the_argument() {
             "a: {{ upper nil }}",
             "t:1:12: executing \"t\" at <nil>: cannot assign nil to string",
         ),
+        (
+            "a: {{ printf .Values.nul 1 }}",
+            "t:1:20: executing \"t\" at <.Values.nul>: wrong type for value; expected string; got interface {}",
+        ),
     ];
     for (src, want) in cases {
         assert_eq!(run(&mut t, src), format!("template: {want}"), "{src}");
