@@ -246,12 +246,7 @@ pub fn from_json(src: &str) -> Result<Value, String> {
 /// it skipped), as `--set-json` reads a value: the value and the bytes read. Whatever follows
 /// a complete value is left unread, as Go's stream decoder leaves it (`1x` gives 1, `x` left).
 pub fn decode_first(src: &str) -> Result<(Value, usize), String> {
-    let mut p = JsonParser {
-        b: src.as_bytes(),
-        src,
-        i: 0,
-        type_error: None,
-    };
+    let mut p = JsonParser::new(src);
     p.ws();
     let v = p.value(0)?;
     match p.type_error {
@@ -275,12 +270,7 @@ pub struct JsonError {
 /// Go value of type map[string]interface {}` when the kind differs; `null` gives `Nil`).
 pub fn from_json_into(src: &str, target: Target) -> Result<Value, JsonError> {
     let syntax = |message| JsonError { message, partial: None };
-    let mut p = JsonParser {
-        b: src.as_bytes(),
-        src,
-        i: 0,
-        type_error: None,
-    };
+    let mut p = JsonParser::new(src);
     p.ws();
     let v = p.value(0).map_err(syntax)?;
     p.ws();
@@ -322,7 +312,16 @@ struct JsonParser<'a> {
     type_error: Option<String>,
 }
 
-impl JsonParser<'_> {
+impl<'a> JsonParser<'a> {
+    fn new(src: &'a str) -> JsonParser<'a> {
+        JsonParser {
+            b: src.as_bytes(),
+            src,
+            i: 0,
+            type_error: None,
+        }
+    }
+
     fn ws(&mut self) {
         while self.i < self.b.len() && matches!(self.b[self.i], b' ' | b'\t' | b'\n' | b'\r') {
             self.i += 1;

@@ -296,28 +296,7 @@ impl<'a> Explain<'a> {
         depth: usize,
         errors: &mut Vec<Error>,
     ) -> Result<(), Unsupported> {
-        let count = |k: &str| -> Result<Option<usize>, Unsupported> {
-            match m.get(k) {
-                None => Ok(None),
-                Some(n) => n.as_u64().map(|n| Some(n as usize)).ok_or(Unsupported),
-            }
-        };
-        if let Some(min) = count("minProperties")?
-            && obj.len() < min
-        {
-            errors.push(Error::new(
-                at,
-                format!("minProperties: got {}, want {}", int(obj.len()), int(min)),
-            ));
-        }
-        if let Some(max) = count("maxProperties")?
-            && obj.len() > max
-        {
-            errors.push(Error::new(
-                at,
-                format!("maxProperties: got {}, want {}", int(obj.len()), int(max)),
-            ));
-        }
+        size_limits(m, at, ("minProperties", "maxProperties"), obj.len(), errors)?;
         if let Some(req) = m.get("required") {
             let missing = self.missing(obj, req)?;
             if !missing.is_empty() {
@@ -438,28 +417,7 @@ impl<'a> Explain<'a> {
         depth: usize,
         errors: &mut Vec<Error>,
     ) -> Result<(), Unsupported> {
-        let count = |k: &str| -> Result<Option<usize>, Unsupported> {
-            match m.get(k) {
-                None => Ok(None),
-                Some(n) => n.as_u64().map(|n| Some(n as usize)).ok_or(Unsupported),
-            }
-        };
-        if let Some(min) = count("minItems")?
-            && arr.len() < min
-        {
-            errors.push(Error::new(
-                at,
-                format!("minItems: got {}, want {}", int(arr.len()), int(min)),
-            ));
-        }
-        if let Some(max) = count("maxItems")?
-            && arr.len() > max
-        {
-            errors.push(Error::new(
-                at,
-                format!("maxItems: got {}, want {}", int(arr.len()), int(max)),
-            ));
-        }
+        size_limits(m, at, ("minItems", "maxItems"), arr.len(), errors)?;
         if m.get("uniqueItems") == Some(&J::Bool(true)) && arr.len() > 1 {
             'dup: for i in 1..arr.len() {
                 for j in 0..i {
@@ -614,30 +572,38 @@ impl<'a> Explain<'a> {
     }
 }
 
-fn string(m: &Map<String, J>, s: &str, at: &[String], errors: &mut Vec<Error>) -> Result<(), Unsupported> {
-    let len = s.chars().count();
-    let limit = |k: &str| -> Result<Option<usize>, Unsupported> {
-        match m.get(k) {
-            None => Ok(None),
-            Some(n) => n.as_u64().map(|n| Some(n as usize)).ok_or(Unsupported),
-        }
-    };
-    if let Some(min) = limit("minLength")?
+/// A size keyword's limit (`minItems`, `maxLength`, ...): a non-negative integer.
+fn count(m: &Map<String, J>, k: &str) -> Result<Option<usize>, Unsupported> {
+    match m.get(k) {
+        None => Ok(None),
+        Some(n) => n.as_u64().map(|n| Some(n as usize)).ok_or(Unsupported),
+    }
+}
+
+/// The errors of a pair of size keywords (`minItems`/`maxItems`, ...) for a size of `len`.
+fn size_limits(
+    m: &Map<String, J>,
+    at: &[String],
+    (min_kw, max_kw): (&str, &str),
+    len: usize,
+    errors: &mut Vec<Error>,
+) -> Result<(), Unsupported> {
+    if let Some(min) = count(m, min_kw)?
         && len < min
     {
-        errors.push(Error::new(
-            at,
-            format!("minLength: got {}, want {}", int(len), int(min)),
-        ));
+        errors.push(Error::new(at, format!("{min_kw}: got {}, want {}", int(len), int(min))));
     }
-    if let Some(max) = limit("maxLength")?
+    if let Some(max) = count(m, max_kw)?
         && len > max
     {
-        errors.push(Error::new(
-            at,
-            format!("maxLength: got {}, want {}", int(len), int(max)),
-        ));
+        errors.push(Error::new(at, format!("{max_kw}: got {}, want {}", int(len), int(max))));
     }
+    Ok(())
+}
+
+fn string(m: &Map<String, J>, s: &str, at: &[String], errors: &mut Vec<Error>) -> Result<(), Unsupported> {
+    let len = s.chars().count();
+    size_limits(m, at, ("minLength", "maxLength"), len, errors)?;
     if let Some(p) = m.get("pattern") {
         let p = p.as_str().ok_or(Unsupported)?;
         let re = regex::Regex::new(p).map_err(|_| Unsupported)?;
