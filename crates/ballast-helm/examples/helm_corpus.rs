@@ -49,9 +49,9 @@ fn charts(dir: &Path, out: &mut Vec<PathBuf>) {
     }
 }
 
-/// The dependencies `(name, repository)` of the chart at `dir` (`Chart.yaml`, and
-/// `requirements.yaml` of an apiVersion v1 chart); none if they cannot be read.
-fn dependencies(dir: &Path) -> Vec<(String, String)> {
+/// The metadata of the chart at `dir` (`Chart.yaml`, and `requirements.yaml` of an
+/// apiVersion v1 chart), as far as it can be read.
+fn metadata(dir: &Path) -> ballast_helm::chart::Metadata {
     let mut md = ballast_helm::chart::Metadata::default();
     for file in ["Chart.yaml", "requirements.yaml"] {
         let Ok(text) = std::fs::read_to_string(dir.join(file)) else {
@@ -62,16 +62,16 @@ fn dependencies(dir: &Path) -> Vec<(String, String)> {
         };
         let _ = ballast_helm::chart::metadata::fill_metadata(&mut md, &doc);
     }
-    md.dependencies.into_iter().map(|d| (d.name, d.repository)).collect()
+    md
 }
 
-/// The chart name in `dir`'s `Chart.yaml`.
-fn chart_name(dir: &Path) -> Option<String> {
-    let text = std::fs::read_to_string(dir.join("Chart.yaml")).ok()?;
-    let doc = ballast_helm::yaml::parse_document_raw(&text).ok()?;
-    let mut md = ballast_helm::chart::Metadata::default();
-    ballast_helm::chart::metadata::fill_metadata(&mut md, &doc).ok()?;
-    (!md.name.is_empty()).then_some(md.name)
+/// The dependencies `(name, repository)` of the chart at `dir`; none if they cannot be read.
+fn dependencies(dir: &Path) -> Vec<(String, String)> {
+    metadata(dir)
+        .dependencies
+        .into_iter()
+        .map(|d| (d.name, d.repository))
+        .collect()
 }
 
 /// True when `dir/charts` holds dependency `name`: a directory of that name or an archive
@@ -120,7 +120,8 @@ impl Vendor {
     fn new(found: &[PathBuf]) -> Vendor {
         let mut by_name: HashMap<String, Vec<PathBuf>> = HashMap::new();
         for dir in found {
-            if let Some(name) = chart_name(dir) {
+            let name = metadata(dir).name;
+            if !name.is_empty() {
                 by_name.entry(name).or_default().push(dir.clone());
             }
         }
@@ -154,13 +155,12 @@ impl Vendor {
     /// The chart to render for `dir`: `dir` itself when no missing dependency can be found,
     /// else a copy holding those it lacks (and theirs, a few levels down).
     fn chart(&mut self, dir: &Path) -> std::io::Result<PathBuf> {
-        let lacking = |dir: &Path| {
-            dependencies(dir)
-                .into_iter()
-                .filter(|(name, repo)| !has_dependency(dir, name) && self.source(dir, name, repo).is_some())
-                .count()
-        };
-        if lacking(dir) == 0 {
+        let deps = dependencies(dir);
+        let lacking = deps
+            .iter()
+            .filter(|(name, repo)| !has_dependency(dir, name) && self.source(dir, name, repo).is_some())
+            .count();
+        if lacking == 0 {
             return Ok(dir.to_path_buf());
         }
         self.made += 1;
@@ -170,23 +170,23 @@ impl Vendor {
             .join(self.made.to_string())
             .join(dir.file_name().unwrap_or_default());
         copy_dir(dir, &copy)?;
-        self.fill(dir, &copy, 0)?;
+        self.fill(dir, deps, &copy, 0)?;
         Ok(copy)
     }
 
-    /// Copies into `copy/charts` the dependencies of the chart at `original` it lacks.
-    fn fill(&self, original: &Path, copy: &Path, depth: usize) -> std::io::Result<()> {
+    /// Copies into `copy/charts` the dependencies `deps` of the chart at `original` it lacks.
+    fn fill(&self, original: &Path, deps: Vec<(String, String)>, copy: &Path, depth: usize) -> std::io::Result<()> {
         if depth > 4 {
             return Ok(());
         }
-        for (name, repo) in dependencies(original) {
+        for (name, repo) in deps {
             if has_dependency(copy, &name) {
                 continue;
             }
             if let Some(src) = self.source(original, &name, &repo) {
                 let dst = copy.join("charts").join(&name);
                 copy_dir(&src, &dst)?;
-                self.fill(&src, &dst, depth + 1)?;
+                self.fill(&src, dependencies(&src), &dst, depth + 1)?;
             }
         }
         Ok(())

@@ -29,6 +29,30 @@ use crate::chart::Chart;
 mod explain;
 mod quick;
 
+/// Whether `doc` is a draft 6 or 7 schema, where a `$ref` stands alone (every keyword beside
+/// it ignored): `Some(true)`; `Some(false)` for 2019-09, 2020-12 or no `$schema` (the full
+/// validator's default, 2020-12); `None` for any other draft or a `$schema` that is not a
+/// string, which only the full validator reads.
+fn lone_ref_draft(doc: &serde_json::Value) -> Option<bool> {
+    match doc.get("$schema") {
+        None => Some(false),
+        Some(serde_json::Value::String(uri)) => match uri.trim_end_matches('#') {
+            "https://json-schema.org/draft/2020-12/schema"
+            | "http://json-schema.org/draft/2020-12/schema"
+            | "https://json-schema.org/draft/2019-09/schema"
+            | "http://json-schema.org/draft/2019-09/schema"
+            | "https://json-schema.org/schema"
+            | "http://json-schema.org/schema" => Some(false),
+            "https://json-schema.org/draft-07/schema"
+            | "http://json-schema.org/draft-07/schema"
+            | "https://json-schema.org/draft-06/schema"
+            | "http://json-schema.org/draft-06/schema" => Some(true),
+            _ => None,
+        },
+        Some(_) => None,
+    }
+}
+
 /// A retriever that fetches nothing: schemas are validated offline.
 struct Offline;
 

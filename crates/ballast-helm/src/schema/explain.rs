@@ -59,23 +59,7 @@ type Res = Result<Option<Error>, Unsupported>;
 /// '/path': message`, causes indented two spaces), or `None` when this schema is left to
 /// the crate (see the module's doc) or no error was found.
 pub(super) fn explain(doc: &J, instance: &J) -> Option<String> {
-    let old = match doc.get("$schema") {
-        None => false,
-        Some(J::String(uri)) => match uri.trim_end_matches('#') {
-            "https://json-schema.org/draft/2020-12/schema"
-            | "http://json-schema.org/draft/2020-12/schema"
-            | "https://json-schema.org/draft/2019-09/schema"
-            | "http://json-schema.org/draft/2019-09/schema"
-            | "https://json-schema.org/schema"
-            | "http://json-schema.org/schema" => false,
-            "https://json-schema.org/draft-07/schema"
-            | "http://json-schema.org/draft-07/schema"
-            | "https://json-schema.org/draft-06/schema"
-            | "http://json-schema.org/draft-06/schema" => true,
-            _ => return None,
-        },
-        Some(_) => return None,
-    };
+    let old = super::lone_ref_draft(doc)?;
     let e = Explain { root: doc, old }.validate(doc, instance, &[], 0).ok()??;
     let top = if e.group { e.causes } else { vec![e] };
     let mut out = String::new();

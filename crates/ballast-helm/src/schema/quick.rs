@@ -39,23 +39,7 @@ impl Quick {
     /// appear only at the root, and every `$ref` is a JSON pointer into the document that
     /// resolves to a schema. Otherwise the document is given back, for the full validator.
     pub fn read(doc: J) -> Result<Quick, J> {
-        let lone_ref = match doc.get("$schema") {
-            None => Some(false),
-            Some(J::String(uri)) => match uri.trim_end_matches('#') {
-                "https://json-schema.org/draft/2020-12/schema"
-                | "http://json-schema.org/draft/2020-12/schema"
-                | "https://json-schema.org/draft/2019-09/schema"
-                | "http://json-schema.org/draft/2019-09/schema"
-                | "https://json-schema.org/schema"
-                | "http://json-schema.org/schema" => Some(false),
-                "https://json-schema.org/draft-07/schema"
-                | "http://json-schema.org/draft-07/schema"
-                | "https://json-schema.org/draft-06/schema"
-                | "http://json-schema.org/draft-06/schema" => Some(true),
-                _ => None,
-            },
-            Some(_) => None,
-        };
+        let lone_ref = super::lone_ref_draft(&doc);
         let Some(lone_ref) = lone_ref else {
             return Err(doc);
         };
