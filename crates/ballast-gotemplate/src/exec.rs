@@ -64,6 +64,9 @@ enum Prepared {
     /// A registered function to call with these arguments (and their `boxed` flags), and
     /// whether it is pure.
     Call(Rc<crate::func::FuncImpl>, Vec<Value>, Vec<bool>, bool),
+    /// [`Prepared::Call`] whose argument at this index is an empty `interface{}` given for a
+    /// map parameter (see `Func::map_params`): the call fails.
+    NilMap(Rc<crate::func::FuncImpl>, Vec<Value>, Vec<bool>, bool, usize),
 }
 
 /// Puts in `argv` (the values of a call's arguments `args[1..]`, then any piped value) the
@@ -796,6 +799,9 @@ impl<'a> Exec<'a> {
         let (f, mut argv, boxed, pure) = match self.prepare_call(dot, &at, name, callee, cmd, cmd_pos, args, fin)? {
             Prepared::Done(v) => return Ok(v),
             Prepared::Call(f, argv, boxed, pure) => (f, argv, boxed, pure),
+            Prepared::NilMap(f, argv, boxed, pure, j) => {
+                return Err(self.nil_map_error(&f, argv, &boxed, pure, j, &at, name, cmd, cmd_pos, args));
+            }
         };
         self.depth += 1;
         let mut r = match self.check_depth() {
@@ -910,7 +916,18 @@ impl<'a> Exec<'a> {
             }
         }
         let b = match callee {
-            Callee::Func(f) => return Ok(Prepared::Call(f.f.clone(), argv, boxed, f.pure)),
+            Callee::Func(f) => {
+                // An empty interface{} given for a map parameter: Go fails while it
+                // evaluates the arguments (see `Func::map_params`).
+                let nil_map = boxed
+                    .iter()
+                    .enumerate()
+                    .position(|(i, b)| *b && f.map_params.contains(&i) && argv[i].is_nil());
+                if let Some(j) = nil_map {
+                    return Ok(Prepared::NilMap(f.f.clone(), argv, boxed, f.pure, j));
+                }
+                return Ok(Prepared::Call(f.f.clone(), argv, boxed, f.pure));
+            }
             Callee::Builtin(b) => *b,
         };
         if matches!(b, Builtin::Printf | Builtin::Call) {
@@ -1036,6 +1053,42 @@ impl<'a> Exec<'a> {
         };
         let pos = if args.is_empty() { at.0 } else { cmd_pos };
         self.error_at(At(pos, cmd), format!("error calling {name}: {e}"), Some(name))
+    }
+
+    /// The error of a call whose argument `j` is an empty `interface{}` given for a map
+    /// parameter ([`Prepared::NilMap`]): "wrong type for value; expected map[string]interface
+    /// {}; got interface {}" at that argument, unless an argument before it has a type the
+    /// function refuses (Go checks them in order): a pure function is called to find out.
+    #[allow(clippy::too_many_arguments)]
+    #[cold]
+    fn nil_map_error(
+        &mut self,
+        f: &Rc<crate::func::FuncImpl>,
+        argv: Vec<Value>,
+        boxed: &[bool],
+        pure: bool,
+        j: usize,
+        at: &At<'_>,
+        name: &str,
+        cmd: &dyn GoString,
+        cmd_pos: usize,
+        args: &[Arg],
+    ) -> Box<Error> {
+        let arg_nodes = if args.is_empty() { args } else { &args[1..] };
+        let mut e =
+            format!("{ARG_MARK}{j}:wrong type for value; expected map[string]interface {{}}; got interface {{}}");
+        if pure && let Err(refused) = f(self, &argv) {
+            let refused = self.first_type_error(f, &argv, boxed, refused);
+            let earlier = refused
+                .strip_prefix(ARG_MARK)
+                .and_then(|m| m.split_once(':'))
+                .and_then(|(i, _)| i.parse::<usize>().ok())
+                .is_some_and(|i| i < j);
+            if earlier {
+                e = refused;
+            }
+        }
+        self.call_error(e, at, name, cmd, cmd_pos, args, arg_nodes, &argv, boxed)
     }
 
     /// For a pure function that rejected an argument's type: the type error of the argument Go

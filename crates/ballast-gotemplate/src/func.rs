@@ -43,6 +43,11 @@ pub struct Func {
     /// Registered with [`Func::pure`]: no [`Env`], no effect but its result, so that it may
     /// be called again (to find which argument a type error is about).
     pub pure: bool,
+    /// The arguments (by index, the piped value last) whose Go parameter type is
+    /// `map[string]interface {}` ([`Func::with_map_params`]): a literal `nil` there is a nil
+    /// map, which the function takes, but a nil read out of a map or variable (an empty
+    /// `interface{}`) does not fit, and the call fails before it is made, as in Go.
+    pub map_params: std::ops::Range<usize>,
 }
 
 impl Func {
@@ -52,6 +57,15 @@ impl Func {
             arity,
             f: Rc::new(f),
             pure: false,
+            map_params: 0..0,
+        }
+    }
+    /// This function, its arguments `params` (`1..usize::MAX`: every one but the first) being
+    /// of Go type `map[string]interface {}` (see [`Func::map_params`]).
+    pub fn with_map_params(self, params: std::ops::Range<usize>) -> Func {
+        Func {
+            map_params: params,
+            ..self
         }
     }
     /// A function that needs no [`Env`] and has no effect but its result.

@@ -148,6 +148,26 @@ pub fn register(m: &mut FuncMap) {
         }
         Ok(default.clone())
     });
+    // Their `map[string]interface {}` parameters (see `Func::map_params`).
+    for (name, maps) in [
+        ("get", 0..1),
+        ("set", 0..1),
+        ("unset", 0..1),
+        ("hasKey", 0..1),
+        ("pluck", 1..usize::MAX),
+        ("keys", 0..usize::MAX),
+        ("values", 0..1),
+        ("pick", 0..1),
+        ("omit", 0..1),
+        ("merge", 0..usize::MAX),
+        ("mustMerge", 0..usize::MAX),
+        ("mergeOverwrite", 0..usize::MAX),
+        ("mustMergeOverwrite", 0..usize::MAX),
+    ] {
+        if let Some(f) = m.get(name).cloned() {
+            m.insert(name, f.with_map_params(maps));
+        }
+    }
     for name in ["deepCopy", "mustDeepCopy"] {
         m.pure(name, Exact(1), |a| {
             if a[0].is_nil() {
@@ -171,7 +191,10 @@ fn go_type(v: &Value) -> String {
     if v.is_nil() { "nil".into() } else { v.type_name() }
 }
 
-/// `v.(map[string]interface{})`, failing as Go's type assertion does.
+/// `v.(map[string]interface{})`, failing as Go's type assertion does. A map helm holds as
+/// `common.Values` (`.`, `.Values`) passes here, where Go's assertion fails: its type is
+/// known by address only, and the same map passed through `merge` or `set` is a plain map in
+/// Go, which must pass.
 fn dict_of(v: &Value) -> Result<Rc<RefCell<Map>>, String> {
     match v {
         Value::Map(m) => Ok(m.clone()),
@@ -270,6 +293,42 @@ mod tests {
         assert_eq!(
             p("hasKey", &[s("x"), s("a")]),
             "ERR wrong type for value; expected map[string]interface {}; got string"
+        );
+    }
+
+    /// Executes `src` with `.Values` an empty map, giving the output or the error's text.
+    fn run(src: &str) -> String {
+        let mut set = ballast_gotemplate::Templates::new(std::rc::Rc::new(funcs()));
+        set.missing_key(ballast_gotemplate::MissingKey::Zero)
+            .parse("t", src)
+            .unwrap();
+        let mut top = ballast_gotemplate::Map::new();
+        top.insert("Values".into(), Value::empty_map());
+        set.execute("t", &Value::map(top)).unwrap_or_else(|e| e.message)
+    }
+
+    #[test]
+    fn a_nil_read_from_a_map_is_not_a_map_argument() {
+        let wrong = "wrong type for value; expected map[string]interface {}; got interface {}";
+        for (src, at) in [
+            (r#"{{ pick .Values.nope "a" }}"#, "1:15"),
+            (r#"{{ get .Values.nope "a" }}"#, "1:14"),
+            (r#"{{ hasKey .Values.nope "a" }}"#, "1:17"),
+            (r#"{{ keys (dict) .Values.nope }}"#, "1:22"),
+            (r#"{{ pluck "a" (dict) .Values.nope }}"#, "1:27"),
+            (r#"{{ merge (dict) .Values.nope }}"#, "1:23"),
+            // The map parameter comes first: its error before the key's.
+            (r#"{{ get .Values.nope 1 }}"#, "1:14"),
+        ] {
+            let got = run(src);
+            assert!(got.contains(&format!("t:{at}")) && got.ends_with(wrong), "{src}: {got}");
+        }
+        // A key of the wrong type before the map is reported first.
+        assert!(run(r#"{{ pluck 1 .Values.nope }}"#).ends_with("expected string; found 1"));
+        // A literal nil is a nil map; a piped nil too (Go unwraps the pipeline's value).
+        assert_eq!(
+            run(r#"{{ pick nil "a" }}|{{ hasKey nil "a" }}|{{ .Values.nope | keys }}"#),
+            "map[]|false|[]"
         );
     }
 
