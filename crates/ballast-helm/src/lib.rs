@@ -457,12 +457,9 @@ fn locate(chart: &Path) -> Result<(), Error> {
     }
 }
 
-/// Helm's `checkIfInstallable`: only application charts render.
+/// [`Chart::check_installable`].
 fn installable(chart: &Chart) -> Result<(), Error> {
-    match chart.metadata.chart_type.as_str() {
-        "" | "application" => Ok(()),
-        t => Err(Error(format!("{t} charts are not installable"))),
-    }
+    chart.check_installable()
 }
 
 /// Starts, on a second thread, what a render of `chart` (just loaded) can do beside it: its

@@ -299,9 +299,10 @@ fn load_files_at(files: Vec<BufferedFile>, depth: usize, budget: &mut u64) -> Re
         }
         metadata = Some(md);
     }
+    // helm v4 loads an apiVersion v3 chart as a v2 one: it refuses to render one only at the
+    // top (see `Chart::check_installable`); as a subchart it renders.
     if let Some(md) = &metadata
-        && md.api_version != "v1"
-        && md.api_version != "v2"
+        && !matches!(md.api_version.as_str(), "v1" | "v2" | "v3")
     {
         return Err(Error("invalid chart apiVersion".into()));
     }

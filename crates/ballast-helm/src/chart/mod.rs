@@ -35,10 +35,16 @@ pub struct Chart {
 }
 
 impl Chart {
-    /// Fails for a library chart (`library charts are not installable`), as `helm template`.
+    /// Helm's `checkIfInstallable`: only application charts render; then an apiVersion v3
+    /// chart, which helm v4 loads but does not render, is refused (before its `kubeVersion`,
+    /// schema and templates are looked at).
     pub fn check_installable(&self) -> Result<(), crate::Error> {
-        if self.metadata.chart_type == "library" {
-            return Err(crate::Error("library charts are not installable".into()));
+        match self.metadata.chart_type.as_str() {
+            "" | "application" => {}
+            t => return Err(crate::Error(format!("{t} charts are not installable"))),
+        }
+        if self.metadata.api_version == "v3" {
+            return Err(crate::Error("invalid chart apiVersion".into()));
         }
         Ok(())
     }

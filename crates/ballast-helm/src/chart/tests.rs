@@ -152,7 +152,11 @@ fn load_errors_as_helm() {
             "apiVersion: v2\nname: L\nversion: 1.0.0\nkeywords: 5\n",
             "cannot load Chart.yaml: error unmarshaling JSON: while decoding JSON: json: cannot unmarshal number into Go struct field Metadata.keywords of type []string",
         ),
-        ("apiVersion: v3\nname: L\nversion: 1.0.0\n", "invalid chart apiVersion"),
+        // helm v4 loads an apiVersion v3 chart, whose metadata is checked as v2's.
+        (
+            "apiVersion: v3\nname: L\nversion: x.y\n",
+            "validation: chart.metadata.version \"x.y\" is invalid",
+        ),
         // An apiVersion helm has no loader for fails before the rest is read.
         ("apiVersion: V2\nname: L\nversion: 1.0.0\n", "unsupported chart version"),
         (
@@ -168,6 +172,34 @@ fn load_errors_as_helm() {
         );
         assert_eq!(load(tmp.path()).unwrap_err().0, *want, "{chart_yaml}");
     }
+    // A v3 chart loads, then is refused as not installable: its type first, then its version.
+    for (chart_yaml, want) in [
+        ("apiVersion: v3\nname: L\nversion: 1.0.0\n", "invalid chart apiVersion"),
+        (
+            "apiVersion: v3\nname: L\nversion: 1.0.0\ntype: library\n",
+            "library charts are not installable",
+        ),
+        (
+            "apiVersion: v2\nname: L\nversion: 1.0.0\ntype: library\n",
+            "library charts are not installable",
+        ),
+    ] {
+        let tmp = tempfile::tempdir().unwrap();
+        write(tmp.path(), &[("Chart.yaml", chart_yaml.as_bytes())]);
+        assert_eq!(load(tmp.path()).unwrap().check_installable().unwrap_err().0, want);
+    }
+    // As a subchart, v3 loads (and renders, as in helm).
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            ("Chart.yaml", b"apiVersion: v2\nname: L\nversion: 1.0.0\n"),
+            ("charts/s/Chart.yaml", b"apiVersion: v3\nname: s\nversion: 1.0.0\n"),
+        ],
+    );
+    let chart = load(tmp.path()).unwrap();
+    assert!(chart.check_installable().is_ok());
+    assert_eq!(chart.dependencies[0].metadata.api_version, "v3");
     let tmp = tempfile::tempdir().unwrap();
     write(
         tmp.path(),
