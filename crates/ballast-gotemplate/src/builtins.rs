@@ -211,7 +211,12 @@ fn slice(item: &Value, indexes: &[Value]) -> Result<Value, String> {
     }
     Ok(match item {
         Value::String(s) => Value::from(String::from_utf8_lossy(&s.as_bytes()[idx[0]..idx[1]]).into_owned()),
-        Value::List(l) => Value::list(l[idx[0]..idx[1]].to_vec()),
+        Value::List(l) => {
+            // A slice of a `[]string` is a `[]string`.
+            let part = Value::list(l[idx[0]..idx[1]].to_vec());
+            crate::value::copy_type_name(item, &part);
+            part
+        }
         Value::Bytes(b) => Value::Bytes(b[idx[0]..idx[1]].into()),
         _ => Value::Nil,
     })

@@ -508,7 +508,8 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             }
         },
         Value::List(l) if f.sharp_v => {
-            out.push_str("[]interface {}{");
+            out.push_str(&v.type_name());
+            out.push('{');
             for (k, x) in l.iter().enumerate() {
                 if k > 0 {
                     out.push_str(", ");
@@ -518,7 +519,8 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             out.push('}');
         }
         Value::Map(m) if f.sharp_v => {
-            out.push_str("map[string]interface {}{");
+            out.push_str(&v.type_name());
+            out.push('{');
             for (k, (key, x)) in m.borrow().iter().enumerate() {
                 if k > 0 {
                     out.push_str(", ");

@@ -152,7 +152,7 @@ impl Value {
             Value::Float(_) => "float64".into(),
             Value::String(_) => "string".into(),
             Value::Bytes(_) => "[]uint8".into(),
-            Value::List(_) => "[]interface {}".into(),
+            Value::List(l) => list_type_name(l).into(),
             Value::Map(m) => map_type_name(m).into(),
             Value::Object(o) => o.type_name(),
         }
@@ -311,28 +311,96 @@ mod tests {
 
 thread_local! {
     /// Maps that stand for a named Go map type during an execution on this thread (helm's
-    /// `common.Values`), by address: see [`name_map_type`].
-    static MAP_TYPE_NAMES: std::cell::RefCell<Vec<(usize, &'static str)>> = const { std::cell::RefCell::new(Vec::new()) };
+    /// `common.Values`), by address, each held by a weak reference (so that no other map has
+    /// its address while named): see [`name_map_type`].
+    static MAP_TYPE_NAMES: RefCell<Vec<NamedMap>> = const { RefCell::new(Vec::new()) };
 }
 
-/// Has `%T`, `typeOf` and type errors name map `m` as Go type `name` (a named type whose
-/// underlying type is `map[string]interface {}`, such as helm's `common.Values`) on this
-/// thread, until [`forget_map_types`]. Names maps by address: the caller keeps them alive
-/// until then.
+/// A map named by [`name_map_type`]: its address, a weak reference to it, its Go type.
+type NamedMap = (usize, std::rc::Weak<RefCell<Map>>, &'static str);
+
+/// A list named by [`name_list_type`]: a weak reference to it, its Go type.
+type NamedList = (std::rc::Weak<Vec<Value>>, &'static str);
+
+/// Most maps named on a thread at once (past it, new maps keep `map[string]interface {}`).
+const MAX_NAMED_MAPS: usize = 1 << 10;
+
+/// Has `%T`, `%#v`, `typeOf` and type errors name map `m` as Go type `name` (a named type
+/// whose underlying type is `map[string]interface {}`, such as helm's `common.Values`) on
+/// this thread, until [`forget_map_types`].
 pub fn name_map_type(m: &Value, name: &'static str) {
     if let Value::Map(m) = m {
-        MAP_TYPE_NAMES.with(|n| n.borrow_mut().push((Rc::as_ptr(m) as usize, name)));
+        MAP_TYPE_NAMES.with(|n| {
+            let mut n = n.borrow_mut();
+            if n.len() < MAX_NAMED_MAPS {
+                n.push((Rc::as_ptr(m) as usize, Rc::downgrade(m), name));
+            }
+        });
     }
 }
 
-/// Forgets the names given by [`name_map_type`] on this thread.
+/// Gives `copy` (a copy of `original`: `deepCopy`, Go's `slice`) the Go type name
+/// `original` has, if [`name_map_type`] or [`name_list_type`] gave it one.
+pub fn copy_type_name(original: &Value, copy: &Value) {
+    match (original, copy) {
+        (Value::Map(m), Value::Map(_)) => {
+            let name = map_type_name(m);
+            if name != "map[string]interface {}" {
+                name_map_type(copy, name);
+            }
+        }
+        (Value::List(l), Value::List(_)) => {
+            let name = list_type_name(l);
+            if name != "[]interface {}" {
+                name_list_type(copy, name);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Forgets the names given by [`name_map_type`] and [`name_list_type`] on this thread.
 pub fn forget_map_types() {
     MAP_TYPE_NAMES.with(|n| n.borrow_mut().clear());
+    LIST_TYPE_NAMES.with(|n| n.borrow_mut().clear());
+}
+
+thread_local! {
+    /// Lists that stand for a Go slice of another element type (`[]string` of `splitList`,
+    /// `[]int` of `until`), by address, each held by a weak reference: while named, no other
+    /// list can have its address (the allocation stays until its last weak reference goes),
+    /// and a list changed in place is copied first (`Rc::make_mut` with weak references).
+    static LIST_TYPE_NAMES: RefCell<std::collections::HashMap<usize, NamedList>> =
+        RefCell::new(std::collections::HashMap::new());
+}
+
+/// Most lists named on a thread at once (past it, new lists keep `[]interface {}`).
+const MAX_NAMED_LISTS: usize = 1 << 16;
+
+/// Has `%T`, `%#v`, `typeOf` and type errors name list `l` as Go slice type `name` (`[]string`,
+/// `[]int`) on this thread, until [`forget_map_types`]. Its printing and elements are those of
+/// any list.
+pub fn name_list_type(l: &Value, name: &'static str) {
+    if let Value::List(l) = l {
+        LIST_TYPE_NAMES.with(|n| {
+            let mut n = n.borrow_mut();
+            if n.len() < MAX_NAMED_LISTS {
+                n.insert(Rc::as_ptr(l) as usize, (Rc::downgrade(l), name));
+            }
+        });
+    }
+}
+
+fn list_type_name(l: &Rc<Vec<Value>>) -> &'static str {
+    let at = Rc::as_ptr(l) as usize;
+    LIST_TYPE_NAMES
+        .with(|n| n.borrow().get(&at).map(|(_, t)| *t))
+        .unwrap_or("[]interface {}")
 }
 
 fn map_type_name(m: &Rc<std::cell::RefCell<Map>>) -> &'static str {
     let at = Rc::as_ptr(m) as usize;
     MAP_TYPE_NAMES
-        .with(|n| n.borrow().iter().find(|(p, _)| *p == at).map(|(_, t)| *t))
+        .with(|n| n.borrow().iter().find(|(p, _, _)| *p == at).map(|(_, _, t)| *t))
         .unwrap_or("map[string]interface {}")
 }

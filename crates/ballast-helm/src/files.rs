@@ -152,9 +152,11 @@ impl Object for Files {
             }),
             "GetBytes" => one(args).map(|p| Value::Bytes(self.get_bytes(&p))),
             "Glob" => one(args).map(|p| self.glob(&p).into_value()),
-            "Lines" => one(args)
-                .and_then(|p| self.lines(&p))
-                .map(|l| Value::list(l.into_iter().map(Value::from).collect())),
+            "Lines" => one(args).and_then(|p| self.lines(&p)).map(|l| {
+                let lines = Value::list(l.into_iter().map(Value::from).collect());
+                ballast_gotemplate::value::name_list_type(&lines, "[]string");
+                lines
+            }),
             "AsConfig" | "AsSecrets" if !args.is_empty() => {
                 Err(format!("wrong number of args for {name}: want 0 got {}", args.len()))
             }

@@ -249,7 +249,7 @@ fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
     if depth > MAX_DEPTH {
         return Err(format!("deepCopy error: values nested deeper than {MAX_DEPTH} levels"));
     }
-    Ok(match v {
+    let copy = match v {
         Value::Map(m) => {
             let entries: Vec<(String, Value)> = m.borrow().iter().map(|(k, v)| (k.clone(), v.clone())).collect();
             let mut out = Map::new();
@@ -259,8 +259,11 @@ fn deep_copy(v: &Value, depth: usize) -> Result<Value, String> {
             Value::map(out)
         }
         Value::List(l) => Value::list(l.iter().map(|x| deep_copy(x, depth + 1)).collect::<Result<_, _>>()?),
-        v => v.clone(),
-    })
+        v => return Ok(v.clone()),
+    };
+    // copystructure keeps Go types: a copy of `.Values` is a `common.Values`.
+    ballast_gotemplate::value::copy_type_name(v, &copy);
+    Ok(copy)
 }
 
 #[cfg(test)]
@@ -330,6 +333,28 @@ mod tests {
             run(r#"{{ pick nil "a" }}|{{ hasKey nil "a" }}|{{ .Values.nope | keys }}"#),
             "map[]|false|[]"
         );
+    }
+
+    #[test]
+    fn go_slice_types_of_results() {
+        assert_eq!(
+            run(
+                r#"{{ typeOf (splitList "," "a") }} {{ typeOf (until 2) }} {{ typeOf (keys (dict)) }} {{ typeOf (list 1) }}"#
+            ),
+            "[]string []int []string []interface {}"
+        );
+        // Kept by a copy and a slice, not by a list made anew.
+        assert_eq!(
+            run(
+                r#"{{ $l := sortAlpha (list "b" "a") }}{{ typeOf (deepCopy $l) }} {{ typeOf (slice $l 1) }} {{ typeOf (append $l "c") }} {{ typeOf (deepCopy .Values) }}"#
+            ),
+            "[]string []string []interface {} map[string]interface {}"
+        );
+        assert_eq!(
+            run(r#"{{ printf "%#v %#v" (splitList "," "a,b") (list "a" nil) }}"#),
+            r#"[]string{"a", "b"} []interface {}{"a", interface {}(nil)}"#
+        );
+        assert!(run(r#"{{ splitList "," "a" | trunc 1 }}"#).ends_with("expected string; got []string"));
     }
 
     #[test]

@@ -107,7 +107,10 @@ pub fn register(m: &mut FuncMap) {
             if start < 0 || end < start || end > l.len() as i64 {
                 return Err("reflect.Value.Slice: slice index out of bounds".into());
             }
-            Ok(Value::list(l[start as usize..end as usize].to_vec()))
+            // reflect's Slice keeps the slice's type: a part of a `[]string` is one.
+            let part = Value::list(l[start as usize..end as usize].to_vec());
+            ballast_gotemplate::value::copy_type_name(&a[0], &part);
+            Ok(part)
         });
     }
     m.pure("concat", AtLeast(0), |a| {

@@ -40,5 +40,34 @@ pub fn sprig() -> FuncMap {
     semver::register(&mut m);
     url::register(&mut m);
     formats::register(&mut m);
+    name_slice_results(&mut m);
     m
+}
+
+/// Has the lists some functions return named as the Go slices they are (`[]string`, `[]int`)
+/// in `typeOf`, `%T`, `%#v` and type errors (see `name_list_type`).
+fn name_slice_results(m: &mut FuncMap) {
+    for (name, slice) in [
+        ("splitList", "[]string"),
+        ("sortAlpha", "[]string"),
+        ("keys", "[]string"),
+        ("toStrings", "[]string"),
+        ("regexFindAll", "[]string"),
+        ("mustRegexFindAll", "[]string"),
+        ("regexSplit", "[]string"),
+        ("mustRegexSplit", "[]string"),
+        ("until", "[]int"),
+        ("untilStep", "[]int"),
+    ] {
+        let Some(func) = m.get(name).cloned() else {
+            continue;
+        };
+        let inner = func.f.clone();
+        let f: std::rc::Rc<ballast_gotemplate::func::FuncImpl> = std::rc::Rc::new(move |env, args| {
+            let v = inner(env, args)?;
+            ballast_gotemplate::value::name_list_type(&v, slice);
+            Ok(v)
+        });
+        m.insert(name, ballast_gotemplate::Func { f, ..func });
+    }
 }
