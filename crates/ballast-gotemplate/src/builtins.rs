@@ -349,6 +349,19 @@ fn eq(a: &Value, rest: &[Value]) -> Result<bool, String> {
                         b.type_name()
                     ));
                 }
+                // Go maps and slices cannot be compared, but a nil one compares as nil.
+                (Value::Object(x), Value::Object(o)) if matches!(o.kind(), "map" | "slice") => {
+                    let (x_nil, o_nil) = (x.to_data().is_nil(), o.to_data().is_nil());
+                    if x_nil || o_nil {
+                        x_nil == o_nil
+                    } else {
+                        return Err(format!(
+                            "non-comparable type {}: {}",
+                            sprintf("%s", std::slice::from_ref(b)),
+                            b.type_name()
+                        ));
+                    }
+                }
                 (Value::Object(x), Value::Object(y)) => {
                     std::ptr::addr_eq(std::rc::Rc::as_ptr(x), std::rc::Rc::as_ptr(y))
                 }

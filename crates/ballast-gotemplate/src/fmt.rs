@@ -553,7 +553,10 @@ fn print_arg(out: &mut String, v: &Value, verb: char, f: &Flags) {
             }
             out.push(']');
         }
-        Value::Object(o) => pad(out, &o.fmt_go(), f),
+        Value::Object(o) => match o.fmt_go_sharp().filter(|_| f.sharp_v) {
+            Some(sharp) => pad(out, &sharp, f),
+            None => pad(out, &o.fmt_go(), f),
+        },
         Value::Nil => pad(out, "<nil>", f),
     }
 }

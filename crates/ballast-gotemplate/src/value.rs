@@ -60,6 +60,10 @@ pub trait Object {
     }
     /// How fmt's `%v` prints it.
     fn fmt_go(&self) -> String;
+    /// How fmt's `%#v` prints it, where that is not `%v`'s way (`None`, the default).
+    fn fmt_go_sharp(&self) -> Option<String> {
+        None
+    }
     /// How an action prints it (text/template's `printableValue`): a pointer as what it
     /// points to, and a value reached through fields (addressable) with the `String` method of
     /// its pointer. The default: as `%v` prints it.

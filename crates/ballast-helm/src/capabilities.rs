@@ -410,13 +410,14 @@ fn strings(v: &[String]) -> Value {
     Value::list(v.iter().map(|s| Value::str(s)).collect())
 }
 
-/// `.Chart.Annotations`: helm's `map[string]string`, nil when the chart has none (printed
-/// `map[]`, `null` in `toJson`). A missing key reads as "" (a string's zero value); sprig's
-/// map functions, which take a `map[string]interface{}`, refuse it as they do in helm.
+/// A Go `map[string]string` (`.Chart.Annotations`, the result of sprig's `split`), nil for
+/// `None` (printed `map[]`, `null` in `toJson`). A missing key reads as "" (a string's zero
+/// value); sprig's map functions, which take a `map[string]interface{}`, refuse it as they do
+/// in helm.
 #[derive(Debug)]
-struct Annotations(Option<Map>);
+pub(crate) struct StringMap(pub(crate) Option<Map>);
 
-impl Object for Annotations {
+impl Object for StringMap {
     fn type_name(&self) -> String {
         "map[string]string".into()
     }
@@ -440,6 +441,23 @@ impl Object for Annotations {
             .collect();
         format!("map[{}]", items.join(" "))
     }
+    fn fmt_go_sharp(&self) -> Option<String> {
+        let Some(m) = &self.0 else {
+            return Some("map[string]string(nil)".into());
+        };
+        let items: Vec<String> = m
+            .iter()
+            .map(|(k, v)| {
+                let v = ballast_gotemplate::fmt::sprint_value(v);
+                format!(
+                    "{}:{}",
+                    ballast_gotemplate::fmt::quote(k),
+                    ballast_gotemplate::fmt::quote(&v)
+                )
+            })
+            .collect();
+        Some(format!("map[string]string{{{}}}", items.join(", ")))
+    }
     fn to_data(&self) -> Value {
         self.0.as_ref().map_or(Value::Nil, |m| Value::map(m.clone()))
     }
@@ -453,7 +471,7 @@ impl Object for Annotations {
 
 /// `.Chart`: the metadata as a map with Go field names (helm v4 gives templates a
 /// `map[string]interface{}`), plus `IsRoot`. Dependencies and maintainers are maps too;
-/// annotations are [`Annotations`].
+/// annotations are a [`StringMap`].
 pub fn chart_object(md: &Metadata, is_root: bool) -> Value {
     let s = |x: &str| Value::str(x);
     let mut m = Map::new();
@@ -462,7 +480,7 @@ pub fn chart_object(md: &Metadata, is_root: bool) -> Value {
         .annotations
         .as_ref()
         .map(|a| a.iter().map(|(k, v)| (k.clone(), s(v))).collect());
-    m.insert("Annotations".into(), Value::Object(Rc::new(Annotations(ann))));
+    m.insert("Annotations".into(), Value::Object(Rc::new(StringMap(ann))));
     m.insert("AppVersion".into(), s(&md.app_version));
     m.insert("Condition".into(), s(&md.condition));
     let deps = md

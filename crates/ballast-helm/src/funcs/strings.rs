@@ -184,7 +184,8 @@ fn indexed_map(parts: Vec<String>) -> Value {
         .enumerate()
         .map(|(i, p)| (format!("_{i}"), Value::from(p)))
         .collect();
-    Value::map(map)
+    // sprig's `map[string]string`.
+    Value::Object(std::rc::Rc::new(crate::capabilities::StringMap(Some(map))))
 }
 
 /// A byte range of `s` as text; a cut inside a UTF-8 sequence shows as U+FFFD, since Go's
