@@ -919,11 +919,15 @@ impl<'a> Exec<'a> {
             Callee::Func(f) => {
                 // An empty interface{} given for a map parameter: Go fails while it
                 // evaluates the arguments (see `Func::map_params`).
-                let nil_map = boxed
-                    .iter()
-                    .enumerate()
-                    .position(|(i, b)| *b && f.map_params.contains(&i) && argv[i].is_nil());
-                if let Some(j) = nil_map {
+                let nil_map = || {
+                    boxed
+                        .iter()
+                        .enumerate()
+                        .position(|(i, b)| *b && f.map_params.contains(&i) && argv[i].is_nil())
+                };
+                if !f.map_params.is_empty()
+                    && let Some(j) = nil_map()
+                {
                     return Ok(Prepared::NilMap(f.f.clone(), argv, boxed, f.pure, j));
                 }
                 return Ok(Prepared::Call(f.f.clone(), argv, boxed, f.pure));
