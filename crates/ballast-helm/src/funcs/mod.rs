@@ -58,6 +58,8 @@ fn name_slice_results(m: &mut FuncMap) {
         ("mustRegexSplit", "[]string"),
         ("until", "[]int"),
         ("untilStep", "[]int"),
+        ("chunk", "[][]interface {}"),
+        ("mustChunk", "[][]interface {}"),
     ] {
         let Some(func) = m.get(name).cloned() else {
             continue;
