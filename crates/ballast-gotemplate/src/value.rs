@@ -313,33 +313,53 @@ mod tests {
     }
 }
 
-thread_local! {
-    /// Maps that stand for a named Go map type during an execution on this thread (helm's
-    /// `common.Values`), by address, each held by a weak reference (so that no other map has
-    /// its address while named): see [`name_map_type`].
-    static MAP_TYPE_NAMES: RefCell<Vec<NamedMap>> = const { RefCell::new(Vec::new()) };
+/// Go type names given to shared values by address ([`name_map_type`], [`name_list_type`]),
+/// each value held by a weak reference: while named, no other value can have its address (the
+/// allocation stays until its last weak reference goes), and one changed in place by
+/// `Rc::make_mut` is copied first.
+struct TypeNames<T>(std::collections::HashMap<usize, (std::rc::Weak<T>, &'static str)>);
+
+impl<T> TypeNames<T> {
+    /// Most values named on a thread at once (past it, new ones keep their plain Go type).
+    const MAX: usize = 1 << 16;
+
+    fn new() -> TypeNames<T> {
+        TypeNames(std::collections::HashMap::new())
+    }
+    fn name(&mut self, v: &Rc<T>, name: &'static str) {
+        if self.0.len() < Self::MAX {
+            self.0.insert(Rc::as_ptr(v) as usize, (Rc::downgrade(v), name));
+        }
+    }
+    fn of(&self, v: &Rc<T>) -> Option<&'static str> {
+        self.0.get(&(Rc::as_ptr(v) as usize)).map(|(_, t)| *t)
+    }
 }
 
-/// A map named by [`name_map_type`]: its address, a weak reference to it, its Go type.
-type NamedMap = (usize, std::rc::Weak<RefCell<Map>>, &'static str);
-
-/// A list named by [`name_list_type`]: a weak reference to it, its Go type.
-type NamedList = (std::rc::Weak<Vec<Value>>, &'static str);
-
-/// Most maps named on a thread at once (past it, new maps keep `map[string]interface {}`).
-const MAX_NAMED_MAPS: usize = 1 << 10;
+thread_local! {
+    /// Maps that stand for a named Go map type during an execution on this thread (helm's
+    /// `common.Values`): see [`name_map_type`].
+    static MAP_TYPE_NAMES: RefCell<TypeNames<RefCell<Map>>> = RefCell::new(TypeNames::new());
+    /// Lists that stand for a Go slice of another element type (`[]string` of `splitList`,
+    /// `[]int` of `until`): see [`name_list_type`].
+    static LIST_TYPE_NAMES: RefCell<TypeNames<Vec<Value>>> = RefCell::new(TypeNames::new());
+}
 
 /// Has `%T`, `%#v`, `typeOf` and type errors name map `m` as Go type `name` (a named type
 /// whose underlying type is `map[string]interface {}`, such as helm's `common.Values`) on
 /// this thread, until [`forget_map_types`].
 pub fn name_map_type(m: &Value, name: &'static str) {
     if let Value::Map(m) = m {
-        MAP_TYPE_NAMES.with(|n| {
-            let mut n = n.borrow_mut();
-            if n.len() < MAX_NAMED_MAPS {
-                n.push((Rc::as_ptr(m) as usize, Rc::downgrade(m), name));
-            }
-        });
+        MAP_TYPE_NAMES.with(|n| n.borrow_mut().name(m, name));
+    }
+}
+
+/// Has `%T`, `%#v`, `typeOf` and type errors name list `l` as Go slice type `name` (`[]string`,
+/// `[]int`) on this thread, until [`forget_map_types`]. Its printing and elements are those of
+/// any list.
+pub fn name_list_type(l: &Value, name: &'static str) {
+    if let Value::List(l) = l {
+        LIST_TYPE_NAMES.with(|n| n.borrow_mut().name(l, name));
     }
 }
 
@@ -347,64 +367,34 @@ pub fn name_map_type(m: &Value, name: &'static str) {
 /// `original` has, if [`name_map_type`] or [`name_list_type`] gave it one.
 pub fn copy_type_name(original: &Value, copy: &Value) {
     match (original, copy) {
-        (Value::Map(m), Value::Map(_)) => {
-            let name = map_type_name(m);
-            if name != "map[string]interface {}" {
-                name_map_type(copy, name);
+        (Value::Map(m), Value::Map(c)) => MAP_TYPE_NAMES.with(|n| {
+            let mut n = n.borrow_mut();
+            if let Some(name) = n.of(m) {
+                n.name(c, name);
             }
-        }
-        (Value::List(l), Value::List(_)) => {
-            let name = list_type_name(l);
-            if name != "[]interface {}" {
-                name_list_type(copy, name);
+        }),
+        (Value::List(l), Value::List(c)) => LIST_TYPE_NAMES.with(|n| {
+            let mut n = n.borrow_mut();
+            if let Some(name) = n.of(l) {
+                n.name(c, name);
             }
-        }
+        }),
         _ => {}
     }
 }
 
 /// Forgets the names given by [`name_map_type`] and [`name_list_type`] on this thread.
 pub fn forget_map_types() {
-    MAP_TYPE_NAMES.with(|n| n.borrow_mut().clear());
-    LIST_TYPE_NAMES.with(|n| n.borrow_mut().clear());
-}
-
-thread_local! {
-    /// Lists that stand for a Go slice of another element type (`[]string` of `splitList`,
-    /// `[]int` of `until`), by address, each held by a weak reference: while named, no other
-    /// list can have its address (the allocation stays until its last weak reference goes),
-    /// and a list changed in place is copied first (`Rc::make_mut` with weak references).
-    static LIST_TYPE_NAMES: RefCell<std::collections::HashMap<usize, NamedList>> =
-        RefCell::new(std::collections::HashMap::new());
-}
-
-/// Most lists named on a thread at once (past it, new lists keep `[]interface {}`).
-const MAX_NAMED_LISTS: usize = 1 << 16;
-
-/// Has `%T`, `%#v`, `typeOf` and type errors name list `l` as Go slice type `name` (`[]string`,
-/// `[]int`) on this thread, until [`forget_map_types`]. Its printing and elements are those of
-/// any list.
-pub fn name_list_type(l: &Value, name: &'static str) {
-    if let Value::List(l) = l {
-        LIST_TYPE_NAMES.with(|n| {
-            let mut n = n.borrow_mut();
-            if n.len() < MAX_NAMED_LISTS {
-                n.insert(Rc::as_ptr(l) as usize, (Rc::downgrade(l), name));
-            }
-        });
-    }
+    MAP_TYPE_NAMES.with(|n| n.borrow_mut().0.clear());
+    LIST_TYPE_NAMES.with(|n| n.borrow_mut().0.clear());
 }
 
 fn list_type_name(l: &Rc<Vec<Value>>) -> &'static str {
-    let at = Rc::as_ptr(l) as usize;
-    LIST_TYPE_NAMES
-        .with(|n| n.borrow().get(&at).map(|(_, t)| *t))
-        .unwrap_or("[]interface {}")
+    LIST_TYPE_NAMES.with(|n| n.borrow().of(l)).unwrap_or("[]interface {}")
 }
 
-fn map_type_name(m: &Rc<std::cell::RefCell<Map>>) -> &'static str {
-    let at = Rc::as_ptr(m) as usize;
+fn map_type_name(m: &Rc<RefCell<Map>>) -> &'static str {
     MAP_TYPE_NAMES
-        .with(|n| n.borrow().iter().find(|(p, _, _)| *p == at).map(|(_, _, t)| *t))
+        .with(|n| n.borrow().of(m))
         .unwrap_or("map[string]interface {}")
 }

@@ -313,7 +313,7 @@ pub fn template(chart: &Path, opts: &TemplateOptions) -> Result<String, Error> {
         locate(&chart)?;
         let user = opts.values.merge()?;
         let chart = chart::load(&chart)?;
-        installable(&chart)?;
+        chart.check_installable()?;
         template_loaded(chart, &user, &opts)
     })
 }
@@ -342,7 +342,7 @@ pub fn template_files(
             user = values::merge_maps(&user, &doc);
         }
         let chart = chart::load_files(files)?;
-        installable(&chart)?;
+        chart.check_installable()?;
         chart::check_dependencies(&chart)?;
         template_loaded(chart, &user, &opts)
     })
@@ -455,11 +455,6 @@ fn locate(chart: &Path) -> Result<(), Error> {
             "{name}: not a local chart, and charts are not fetched from repositories (repo {repo}); download it first"
         ))),
     }
-}
-
-/// [`Chart::check_installable`].
-fn installable(chart: &Chart) -> Result<(), Error> {
-    chart.check_installable()
 }
 
 /// Starts, on a second thread, what a render of `chart` (just loaded) can do beside it: its

@@ -70,7 +70,7 @@ pub fn render_release(chart: &Path, opts: &ReleaseRenderOptions) -> Result<Rende
     crate::on_render_thread(move || {
         let user = opts.values.merge()?;
         let chart = crate::chart::load(&chart)?;
-        crate::installable(&chart)?;
+        chart.check_installable()?;
         render_loaded(chart, &user, &opts)
     })
 }
