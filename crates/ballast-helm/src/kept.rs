@@ -218,18 +218,12 @@ fn files_bytes(chart: &Chart) -> usize {
     own + chart.dependencies.iter().map(files_bytes).sum::<usize>()
 }
 
-/// A copy of `chart` whose values (its subcharts' too) are its own (`Value::deep_copy`);
-/// files are shared.
+/// A copy of `chart` for a render: its files and values are shared with the kept chart. A
+/// render never changes a chart's values in place (dependency processing replaces them with a
+/// tree of its own, and coalescing copies what it changes: see `values::coalesce`), so the
+/// kept chart stays as it was loaded.
 fn copy_of(chart: &Chart) -> Chart {
-    let mut copy = chart.clone();
-    fn own_values(chart: &mut Chart) {
-        chart.values = chart.values.deep_copy();
-        for dep in &mut chart.dependencies {
-            own_values(dep);
-        }
-    }
-    own_values(&mut copy);
-    copy
+    chart.clone()
 }
 
 /// The spellings the parses this thread keeps share (0 off a render worker): see

@@ -5,7 +5,7 @@ use ballast_gotemplate::Value;
 
 use super::{Chart, Dependency};
 use crate::Error;
-use crate::values::coalesce::{coalesce_tables, coalesce_values, merge_maps, path_value, table};
+use crate::values::coalesce::{coalesce_tables, coalesce_values_shared, merge_maps, path_value, table};
 
 /// The deepest chart nesting processed (a guard against pathological inputs).
 const MAX_NESTING: usize = 64;
@@ -84,7 +84,7 @@ fn process_enabled(c: &mut Chart, v: &Value, path: &str, depth: usize) -> Result
     // conditions, no subchart with dependencies of its own), that table alone is computed.
     let cvals = match tags_only(c, v) {
         Some(tags) => tags,
-        None => coalesce_values(c, v, false)?,
+        None => coalesce_values_shared(c, v, false)?.values(),
     };
     process_tags(&mut c.metadata.dependencies, &cvals);
     process_conditions(&mut c.metadata.dependencies, &cvals, path);
@@ -213,7 +213,7 @@ fn process_import_values(c: &mut Chart, depth: usize) -> Result<(), Error> {
     if c.metadata.dependencies.is_empty() {
         return Ok(());
     }
-    let cvals = coalesce_values(c, &Value::empty_map(), true)?;
+    let mut cvals = coalesce_values_shared(c, &Value::empty_map(), true)?;
     let mut b = Value::empty_map();
     for r in &mut c.metadata.dependencies {
         let mut out = Vec::new();
@@ -235,7 +235,7 @@ fn process_import_values(c: &mut Chart, depth: usize) -> Result<(), Error> {
             pair.insert("child".into(), Value::str(&child));
             pair.insert("parent".into(), Value::str(&parent));
             out.push(Value::map(pair));
-            let Some(vv) = table(&cvals, &format!("{}.{child}", r.name)) else {
+            let Some(vv) = table(&cvals.values(), &format!("{}.{child}", r.name)) else {
                 continue;
             };
             let imported = path_to_map(&parent, vv.deep_copy());
@@ -243,12 +243,12 @@ fn process_import_values(c: &mut Chart, depth: usize) -> Result<(), Error> {
         }
         r.import_values = out;
     }
-    // `cvals` is this function's own copy (coalescing copies the user values and every
-    // chart's defaults): the imports are merged into it in place.
-    if let (Value::Map(dst), Value::Map(src)) = (&cvals, &b) {
-        coalesce_tables(dst, src, true);
+    // The imports are merged into `cvals` in place (what it shares with the charts' defaults
+    // is copied before it is changed).
+    if let Value::Map(src) = &b {
+        cvals.coalesce_tables(src, true);
     }
-    c.values = cvals;
+    c.values = cvals.values();
     Ok(())
 }
 
@@ -264,6 +264,7 @@ fn merge_tables(dst: &Value, src: &Value) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::values::coalesce::coalesce_values;
     use crate::values::tests::j;
 
     fn chart(name: &str, values: &str, deps: Vec<Chart>) -> Chart {

@@ -407,3 +407,93 @@ fn null_defaults_inside_subchart_tables_are_kept() {
         ]
     );
 }
+
+/// A tree of values drawn by `next` (keys from a small set, so that trees meet: `global`,
+/// subchart names, nulls, maps in maps, lists holding maps).
+fn drawn_values(next: &mut impl FnMut(u64) -> u64, depth: usize) -> Value {
+    const TOP: [&str; 5] = ["a", "global", "s1", "s2", "c"];
+    const NESTED: [&str; 3] = ["a", "b", "global"];
+    let keys: &[&str] = if depth == 0 { &TOP } else { &NESTED };
+    let mut m = ballast_gotemplate::value::Map::new();
+    for _ in 0..next(4) + 1 {
+        let key = keys[next(keys.len() as u64) as usize];
+        // Subchart keys at the top mostly hold maps (else the coalesce fails: type mismatch).
+        let pick = if depth == 0 && ["s1", "s2", "c"].contains(&key) && next(8) > 0 {
+            5
+        } else {
+            next(if depth >= 4 { 4 } else { 8 })
+        };
+        let v = match pick {
+            0 => Value::Nil,
+            1 => Value::Float(next(3) as f64),
+            2 => Value::str(["x", "y", "z"][next(3) as usize]),
+            3 => Value::list(vec![Value::Float(1.0)]),
+            7 => Value::list(vec![drawn_values(next, depth + 1)]),
+            _ => drawn_values(next, depth + 1),
+        };
+        m.insert(key.to_string(), v);
+    }
+    Value::map(m)
+}
+
+/// The shared coalesce (for trees only read) gives what the copying one gives, changes no
+/// chart's defaults nor the user's values, and merging into it gives what merging into the
+/// copy gives: over drawn charts of subcharts (one of them twice, as aliases share their
+/// defaults), each with defaults holding `global` maps.
+#[test]
+fn shared_coalesce_reads_as_the_copying_one() {
+    let mut state = 0x9e37_79b9_7f4a_7c15_u64;
+    let mut next = move |n: u64| {
+        state = state
+            .wrapping_mul(6364136223846793005)
+            .wrapping_add(1442695040888963407);
+        (state >> 33) % n.max(1)
+    };
+    let mut compared = 0;
+    for _ in 0..3000 {
+        let mut leaf = Chart::default();
+        leaf.metadata.name = "s1".into();
+        leaf.values = drawn_values(&mut next, 0);
+        let mut mid = Chart::default();
+        mid.metadata.name = "s2".into();
+        mid.values = drawn_values(&mut next, 0);
+        mid.dependencies = vec![leaf.clone()];
+        let mut top = Chart::default();
+        top.metadata.name = "top".into();
+        top.values = drawn_values(&mut next, 0);
+        let mut twin = leaf.clone();
+        twin.metadata.name = "c".into();
+        top.dependencies = vec![leaf, mid, twin];
+        let user = drawn_values(&mut next, 0);
+        let merge = next(2) == 1;
+        let extra = drawn_values(&mut next, 0);
+        fn all_values(c: &Chart, out: &mut Vec<String>) {
+            out.push(j(&c.values));
+            c.dependencies.iter().for_each(|d| all_values(d, out));
+        }
+        let mut before = vec![j(&user)];
+        all_values(&top, &mut before);
+        let copied = coalesce_values(&top, &user, merge);
+        let shared = coalesce::coalesce_values_shared(&top, &user, merge);
+        let (copied, mut shared) = match (copied, shared) {
+            (Ok(c), Ok(s)) => (c, s),
+            (Err(a), Err(b)) => {
+                assert_eq!(a.0, b.0);
+                continue;
+            }
+            (a, b) => panic!("one failed: {:?} / {:?}", a.err(), b.err().map(|e| e.0)),
+        };
+        assert_eq!(j(&shared.values()), j(&copied), "user {}, merge {merge}", j(&user));
+        let Value::Map(src) = &extra else { unreachable!() };
+        if let Value::Map(dst) = &copied {
+            coalesce::coalesce_tables(dst, src, true);
+        }
+        shared.coalesce_tables(src, true);
+        assert_eq!(j(&shared.values()), j(&copied), "after merging {}", j(&extra));
+        let mut after = vec![j(&user)];
+        all_values(&top, &mut after);
+        assert_eq!(before, after, "the user's values or a chart's defaults changed");
+        compared += 1;
+    }
+    assert!(compared > 2000, "only {compared} compared");
+}
