@@ -1,7 +1,8 @@
 //! A quick structural check of a rendered document, so that its head is read without running
 //! the full YAML parser over the whole text (a CRD of thousands of lines has a head of five).
 //!
-//! [`head_lines`] accepts only a strict, common subset of block YAML — printable ASCII, a
+//! [`head_lines`] accepts only a strict, common subset of block YAML — printable characters
+//! (ASCII, and beyond it those go-yaml reads as printable that are no line break), a
 //! block mapping at the root, plain keys, single-line plain or quoted scalars, `|`/`>` block
 //! scalars, `[]`/`{}`, no anchors, aliases, tags, flow collections, multi-line plain scalars,
 //! `\x`/`\u` escapes or `.inf`/`.nan` — in which every document parses without error and
@@ -53,7 +54,7 @@ struct Checked<'s> {
 
 /// Whether every byte is printable ASCII or `\n`. Blocks of 64 bytes are tested without
 /// an early exit, which the compiler turns into vector instructions.
-fn printable(b: &[u8]) -> bool {
+fn printable_ascii(b: &[u8]) -> bool {
     let bad = |c: u8| (c < 0x20 && c != b'\n') | (c > 0x7E);
     let mut blocks = b.chunks_exact(64);
     for block in &mut blocks {
@@ -64,7 +65,23 @@ fn printable(b: &[u8]) -> bool {
     !blocks.remainder().iter().any(|&c| bad(c))
 }
 
-/// `s` without its leading spaces (the checked text is ASCII: bytes, not characters).
+/// Whether every character of `s` is printable ASCII, `\n`, or beyond ASCII one that go-yaml
+/// reads as printable (U+00A0 to U+FFFD, U+10000 and above) and not as a line break (YAML
+/// 1.1's U+2028 and U+2029; U+0085 is below the range) nor a byte order mark (U+FEFF).
+/// Outside ASCII the subset's syntax is unchanged: every character it looks at (indentation,
+/// indicators, quotes, ` #`) is ASCII, and the bytes of other characters are never mistaken
+/// for one, so such characters only ever stand in comments, keys and scalars.
+fn printable(s: &str) -> bool {
+    printable_ascii(s.as_bytes())
+        || s.chars().all(|c| match c {
+            '\n' | ' '..='~' => true,
+            '\u{A0}'..='\u{FFFD}' => !matches!(c, '\u{2028}' | '\u{2029}' | '\u{FEFF}'),
+            '\u{10000}'.. => true,
+            _ => false,
+        })
+}
+
+/// `s` without its leading spaces (ASCII: counted in bytes).
 fn skip_spaces(s: &str) -> &str {
     let n = s.bytes().take_while(|&c| c == b' ').count();
     &s[n..]
@@ -92,7 +109,7 @@ fn has_colon_space(s: &str) -> bool {
 
 /// Checks that `src` is in the subset described in the module docs.
 fn check(src: &str) -> Option<Checked<'_>> {
-    if !printable(src.as_bytes()) {
+    if !printable(src) {
         return None;
     }
     // The lines, split at each `\n` (found by memchr's SIMD search over the whole text).
@@ -683,6 +700,7 @@ fn plain_start(s: &str) -> bool {
     match b.first() {
         Some(c)
             if c.is_ascii_alphanumeric()
+                || *c >= 0x80
                 || matches!(
                     c,
                     b'/' | b'.' | b'_' | b'~' | b'+' | b'$' | b'(' | b')' | b'^' | b'<' | b'=' | b';' | b'\\'
@@ -754,7 +772,8 @@ fn flow_seq(s: &str) -> Option<&str> {
             _ => {
                 let end = rest.find([',', ']']).unwrap_or(rest.len());
                 let item = trim_spaces_end(&rest[..end]);
-                let simple = |c: u8| c.is_ascii_alphanumeric() || matches!(c, b'.' | b'_' | b'/' | b'-' | b'*');
+                let simple =
+                    |c: u8| c.is_ascii_alphanumeric() || c >= 0x80 || matches!(c, b'.' | b'_' | b'/' | b'-' | b'*');
                 if !plain_start(item) || !item.bytes().all(simple) || non_finite(item) {
                     return None;
                 }
@@ -930,9 +949,24 @@ mod tests {
             "flow: [a, \"b\", 'c' , 1.5, -x, yes]\nempty: [ ]\nq: [\"a\\nb\", 'it''s']\n",
             "list:\n  - name: a # c\n    value: \"1\"\n  - name: b\n    items:\n    - x\n    - y\n# trailing\n",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    app: \"a\"\ndata:\n  k: |\n    line\n",
+            // Characters beyond ASCII in comments, keys, scalars of every kind.
+            "# the metric\u{2019}s labels \u{2014} \u{1F680}\na: caf\u{e9} # \u{fc}ber\nb: \"\u{e9}t\u{e9}\"\nc: '\u{4e2d}\u{6587}'\n\u{e9}: 1\nd:\n  - \u{a0}x\u{a0}\n  - [\u{e9}, \"\u{fc}\"]\ne: |\n  # \u{2019}\n  \u{1F600} \u{fffd}\n",
         ];
         for doc in taken {
             assert!(same_decode(doc), "quick reader not taken for:\n{doc}");
+        }
+        // Line breaks to YAML 1.1 beyond ASCII, a byte order mark, controls: the full parser.
+        for c in [
+            '\u{85}', '\u{2028}', '\u{2029}', '\u{feff}', '\u{80}', '\u{9f}', '\u{fffe}', '\t', '\r',
+        ] {
+            for doc in [
+                format!("# a{c}b: 1\nx: 1\n"),
+                format!("x: a{c}b\n"),
+                format!("x: |\n  a{c}b\n"),
+            ] {
+                assert!(!same_decode(&doc), "quick reader taken for:\n{doc:?}");
+                assert!(!same(&doc), "quick path taken for:\n{doc:?}");
+            }
         }
         // Checked, but left to the full decoder.
         let left = [
