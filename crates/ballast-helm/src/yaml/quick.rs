@@ -83,8 +83,24 @@ fn printable(s: &str) -> bool {
 
 /// `s` without its leading spaces (ASCII: counted in bytes).
 fn skip_spaces(s: &str) -> &str {
-    let n = s.bytes().take_while(|&c| c == b' ').count();
-    &s[n..]
+    &s[leading_spaces(s.as_bytes())..]
+}
+
+/// How many spaces `b` starts with, counted eight bytes at a time: the lines of rendered
+/// manifests are deeply indented (a CRD's schema, 20 to 40 spaces), and counting byte by
+/// byte was half of the check's time.
+fn leading_spaces(b: &[u8]) -> usize {
+    let mut n = 0;
+    for word in b.chunks_exact(8) {
+        let mut bytes = [0; 8];
+        bytes.copy_from_slice(word);
+        let other = u64::from_le_bytes(bytes) ^ u64::from_le_bytes([b' '; 8]);
+        if other != 0 {
+            return n + (other.trailing_zeros() / 8) as usize;
+        }
+        n += 8;
+    }
+    n + b[n..].iter().take_while(|&&c| c == b' ').count()
 }
 
 /// `s` without its trailing spaces.
@@ -852,6 +868,17 @@ fn single_quoted(s: &str, from: usize) -> Quote<'_> {
 mod tests {
     use super::super::load::{Mode, decode_first_head, decode_first_head_parsed, decode_first_parsed};
     use super::{decode, head_lines};
+
+    #[test]
+    fn leading_spaces_counts_words_and_tails() {
+        for n in 0..40 {
+            for tail in ["", "x", "x ", "\u{e9} ", " "] {
+                let s = format!("{}{tail}", " ".repeat(n));
+                let want = s.bytes().take_while(|&c| c == b' ').count();
+                assert_eq!(super::leading_spaces(s.as_bytes()), want, "{s:?}");
+            }
+        }
+    }
 
     /// The quick path (when taken) reads the same head, or fails the same way, as the full parse.
     fn same(doc: &str) -> bool {
