@@ -678,8 +678,7 @@ fn split_key(text: &str) -> Option<(&str, bool, &str)> {
         return Some((key, true, skip_spaces(rest)));
     }
     let b = text.as_bytes();
-    let mut k = 0;
-    while k < b.len() {
+    for k in memchr::memchr2_iter(b':', b'#', b) {
         match b[k] {
             b':' if k + 1 == b.len() || b[k + 1] == b' ' => {
                 let key = trim_spaces_end(&text[..k]);
@@ -688,7 +687,6 @@ fn split_key(text: &str) -> Option<(&str, bool, &str)> {
             b'#' if k > 0 && b[k - 1] == b' ' => return None,
             _ => {}
         }
-        k += 1;
     }
     None
 }
@@ -763,9 +761,12 @@ fn empty_flow(s: &str) -> Option<bool> {
     }
 }
 
-/// A plain value that decodes to ±Inf or NaN (which the JSON step refuses).
+/// A plain value that decodes to ±Inf or NaN (which the JSON step refuses). Only the
+/// `.inf` and `.nan` spellings do (a number out of range stays a string, as Go's `ParseFloat`
+/// fails on it), and they start with `.`, `+` or `-`: nothing else is resolved.
 fn non_finite(v: &str) -> bool {
-    matches!(resolve(None, v), Ok(Scalar::Float(f)) if !f.is_finite())
+    matches!(v.as_bytes().first(), Some(b'.' | b'+' | b'-'))
+        && matches!(resolve(None, v), Ok(Scalar::Float(f)) if !f.is_finite())
 }
 
 /// A one-line flow sequence of quoted or simple plain scalars (`["a", b]`, `[]`): the text
