@@ -229,9 +229,9 @@ pub(super) fn head(src: &str) -> Option<Head> {
 }
 
 /// Decodes a document [`check`] accepted, walking it as the checker did. Left to the full
-/// parser (`None`): scalars over several lines (plain or quoted), folded (`>`) block scalars,
-/// `\/` escapes, and literal block scalars whose blank lines hold more spaces than their
-/// indentation.
+/// parser (`None`): scalars over several lines (plain or quoted), folded (`>`) block scalars
+/// with a more indented line, `\/` escapes, and block scalars whose blank lines hold more
+/// spaces than their indentation.
 struct Reader<'r, 's> {
     lines: &'r [Line<'s>],
     i: usize,
@@ -302,7 +302,7 @@ impl<'s> Reader<'_, 's> {
         }
         match rest.as_bytes()[0] {
             b'|' => self.literal(indent, strip_comment(&rest[1..]) == "-"),
-            b'>' => None,
+            b'>' => self.folded(indent, strip_comment(&rest[1..]) == "-"),
             b'"' => match double_quoted(rest, 1) {
                 Quote::Closed(after) => unescape(&rest[1..rest.len() - after.len() - 1]).map(Value::from),
                 _ => None,
@@ -349,6 +349,48 @@ impl<'s> Reader<'_, 's> {
             }
         }
         Some(Value::list(items))
+    }
+
+    /// A `>` (or `>-`: `strip`) scalar's lines under a node at `indent`, folded as goyaml.v2
+    /// folds them when all are at one indentation: lines next to each other joined by a
+    /// space, a run of empty lines between two as that many line breaks (before the first as
+    /// well), the last line break kept unless `strip`. A more indented line, around which
+    /// goyaml.v2 keeps the line breaks, is left to the full parser.
+    fn folded(&mut self, indent: usize, strip: bool) -> Option<Value> {
+        let mut content: Option<usize> = None;
+        let mut text = String::new();
+        let mut blanks = 0;
+        // A last line with no line break after it (the end of the input) keeps none.
+        let mut ends_input = false;
+        while let Some(l) = self.lines.get(self.i) {
+            if l.text.is_empty() {
+                if content.is_some_and(|c| l.raw.len() > c) {
+                    return None;
+                }
+                blanks += 1;
+                self.i += 1;
+                continue;
+            }
+            if l.indent <= indent {
+                break;
+            }
+            match content {
+                None => content = Some(l.indent),
+                // goyaml.v2 keeps the line breaks around a more indented line.
+                Some(c) if l.indent != c => return None,
+                Some(_) if blanks == 0 => text.push(' '),
+                Some(_) => {}
+            }
+            text.extend(std::iter::repeat_n('\n', blanks));
+            blanks = 0;
+            text.push_str(&l.raw[l.indent..]);
+            self.i += 1;
+            ends_input = self.i == self.lines.len();
+        }
+        if content.is_some() && !strip && !ends_input {
+            text.push('\n');
+        }
+        Some(Value::from(text))
     }
 
     /// A `|` (or `|-`: `strip`) scalar's lines under a node at `indent`: the lines from the
@@ -977,6 +1019,9 @@ mod tests {
             "flow: [a, \"b\", 'c' , 1.5, -x, yes]\nempty: [ ]\nq: [\"a\\nb\", 'it''s']\n",
             "list:\n  - name: a # c\n    value: \"1\"\n  - name: b\n    items:\n    - x\n    - y\n# trailing\n",
             "apiVersion: v1\nkind: ConfigMap\nmetadata:\n  name: x\n  labels:\n    app: \"a\"\ndata:\n  k: |\n    line\n",
+            // Folded scalars: lines joined by a space, runs of empty lines as line breaks.
+            "a: >\n  folded\nb: >-\n  one\n  two  \n\n  three\n\n\n  four # not a comment\nc: >\n\n  lead\n  x\n\n\nd: >-\n\ne: > # c\n  # text\n  - item\nf:\n  - >-\n    in a list\n    two\n  - >\n    z",
+            "locationSnippet: >-\n  {{ if .x }}\n  y\n\n  z\nlast: >\n  end",
             // Characters beyond ASCII in comments, keys, scalars of every kind.
             "# the metric\u{2019}s labels \u{2014} \u{1F680}\na: caf\u{e9} # \u{fc}ber\nb: \"\u{e9}t\u{e9}\"\nc: '\u{4e2d}\u{6587}'\n\u{e9}: 1\nd:\n  - \u{a0}x\u{a0}\n  - [\u{e9}, \"\u{fc}\"]\ne: |\n  # \u{2019}\n  \u{1F600} \u{fffd}\n",
         ];
@@ -999,7 +1044,9 @@ mod tests {
         // Checked, but left to the full decoder.
         let left = [
             "a: long\n  plain\n",
-            "a: >\n  folded\n",
+            "a: >\n  folded\n    more indented\n",
+            "a: >-\n  x\n\n    y\n  z\n",
+            "a: >\n  x\n     \n  y\n",
             "a: 'x\n  y'\n",
             "a: \"x\\/y\"\n",
             "a: |\n  x\n     \n  y\n",
