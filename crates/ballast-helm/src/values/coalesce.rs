@@ -28,8 +28,8 @@ type MapRef = Rc<RefCell<Map>>;
 ///
 /// `All`: every one (the tree is a deep copy: the user values and each chart's defaults are
 /// copied before they are merged, as helm does). `Made`: only the maps this coalesce made or
-/// copied, listed by address (each is held by the tree while it is built, so no other map
-/// takes its address); any other map is shared with the values given or a chart's defaults,
+/// copied, listed by address and held here (so that no other map takes the address of one
+/// the tree has dropped); any other map is shared with the values given or a chart's defaults,
 /// and is replaced in its parent by a copy of its first level before it is changed. A tree
 /// built this way reads as the deep-copied one: the maps helm's coalescing changes through
 /// more than one path (the `global` maps a subchart takes from its parent) are made the
@@ -37,7 +37,7 @@ type MapRef = Rc<RefCell<Map>>;
 /// path as it does in helm; the maps still shared with chart defaults are never changed.
 enum Owned {
     All,
-    Made(std::collections::HashSet<usize>),
+    Made(std::collections::HashMap<usize, MapRef>),
 }
 
 fn address(m: &MapRef) -> usize {
@@ -49,14 +49,14 @@ impl Owned {
     fn fresh(&mut self, m: Map) -> MapRef {
         let m = Rc::new(RefCell::new(m));
         if let Owned::Made(made) = self {
-            made.insert(address(&m));
+            made.insert(address(&m), m.clone());
         }
         m
     }
     fn owns(&self, m: &MapRef) -> bool {
         match self {
             Owned::All => true,
-            Owned::Made(made) => made.contains(&address(m)),
+            Owned::Made(made) => made.contains_key(&address(m)),
         }
     }
     /// The map held at `key` of `parent` (a map this coalesce owns), made this coalesce's own
