@@ -448,7 +448,10 @@ impl Decoder<'_> {
                 "map merge requires map or sequence of maps as the value".into(),
             ));
         };
-        for pair in children.chunks(2) {
+        // The last entry of each string key: Go's map keeps only its value, so a key that
+        // sigs.k8s.io/yaml would refuse inside an earlier one's value is never met.
+        let last = self.last_entries(children);
+        for (i, pair) in children.chunks(2).enumerate() {
             let (k, v) = (pair[0], pair.get(1).copied());
             if self.is_merge(k) {
                 if let Some(v) = v {
@@ -488,13 +491,50 @@ impl Decoder<'_> {
                 }
                 continue;
             }
+            let replaced = last.get(&key).is_some_and(|&j| j != i);
+            let before = replaced.then(|| self.key_error.clone());
             let val = match v {
                 Some(v) => self.node(v)?,
                 None => Value::Nil,
             };
+            if let Some(before) = before {
+                self.key_error = before;
+            }
             m.insert(key, val);
         }
         Ok(())
+    }
+
+    /// For each string key of the mapping `children` (its key and value nodes in turn), the
+    /// index of its last entry. Only scalar keys are read, as [`Decoder::fill_map`] reads
+    /// them, and nothing of the decoder's state changes; other keys are left out (the fill
+    /// meets them and decides).
+    fn last_entries(&mut self, children: &[usize]) -> std::collections::HashMap<String, usize> {
+        let mut last = std::collections::HashMap::new();
+        if children.len() <= 2 {
+            return last;
+        }
+        let doc = self.doc;
+        let saved = (self.key_error.clone(), self.saw_non_finite, self.mode);
+        self.mode = Mode::Raw;
+        for (i, pair) in children.chunks(2).enumerate() {
+            let Kind::Scalar { value, plain, tag } = &doc.nodes[pair[0]].kind else {
+                continue;
+            };
+            if self.is_merge(pair[0]) {
+                continue;
+            }
+            if let Some(key) = self
+                .scalar(value, *plain, tag.as_deref())
+                .ok()
+                .as_ref()
+                .and_then(key_string)
+            {
+                last.insert(key, i);
+            }
+        }
+        (self.key_error, self.saw_non_finite, self.mode) = saved;
+        last
     }
 
     /// Decodes an optional value node with goyaml.v2's own number types (for messages).

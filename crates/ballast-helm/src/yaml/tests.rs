@@ -579,3 +579,30 @@ fn documents_split_alike_with_and_without_the_shortcut() {
     // The shortcut borrows the text it is given.
     assert!(matches!(split_documents("a: 1\n").unwrap()[0], Cow::Borrowed(_)));
 }
+
+/// A key helm's YAML-to-JSON step refuses (null, uint64) inside a value that a later entry of
+/// the same key replaces is never met (Go's map keeps the last value): the file reads; where
+/// it survives, it fails as before.
+#[test]
+fn refused_keys_under_replaced_values_are_not_met() {
+    assert_eq!(values_json("a:\n  ~: 1\na: true\n"), r#"{"a":true}"#);
+    assert_eq!(
+        values_json("k:\n  a:\n    2.5: 08\n    null: .nan\n  a: true\nb: 1\n"),
+        r#"{"b":1,"k":{"a":true}}"#
+    );
+    assert_eq!(
+        values_json("a: {x: [{18446744073709551615: 1}]}\nb: 2\na: {c: 3}\n"),
+        r#"{"a":{"c":3},"b":2}"#
+    );
+    for text in [
+        "a: true\na:\n  ~: 1\n",
+        "a:\n  ~: 1\nb: 2\n",
+        "a:\n  ~: 1\na:\n  null: 2\n",
+    ] {
+        let got = values_json(text);
+        assert!(
+            got.contains("unsupported map key of type: %!s(<nil>)"),
+            "{text:?}: {got}"
+        );
+    }
+}
