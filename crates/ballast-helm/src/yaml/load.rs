@@ -448,9 +448,10 @@ impl Decoder<'_> {
                 "map merge requires map or sequence of maps as the value".into(),
             ));
         };
-        // The last entry of each string key: Go's map keeps only its value, so a key that
-        // sigs.k8s.io/yaml would refuse inside an earlier one's value is never met.
-        let last = self.last_entries(children);
+        // The last entry of each string key (found when first needed): Go's map keeps only
+        // its value, so a key that sigs.k8s.io/yaml would refuse inside an earlier one's
+        // value is never met.
+        let mut last = None;
         for (i, pair) in children.chunks(2).enumerate() {
             let (k, v) = (pair[0], pair.get(1).copied());
             if self.is_merge(k) {
@@ -491,14 +492,16 @@ impl Decoder<'_> {
                 }
                 continue;
             }
-            let replaced = last.get(&key).is_some_and(|&j| j != i);
-            let before = replaced.then(|| self.key_error.clone());
+            let before = self.key_error.clone();
             let val = match v {
                 Some(v) => self.node(v)?,
                 None => Value::Nil,
             };
-            if let Some(before) = before {
-                self.key_error = before;
+            if self.key_error != before {
+                let last = last.get_or_insert_with(|| self.last_entries(children));
+                if last.get(&key).is_some_and(|&j| j != i) {
+                    self.key_error = before;
+                }
             }
             m.insert(key, val);
         }
