@@ -301,8 +301,7 @@ impl<'s> Reader<'_, 's> {
             };
         }
         match rest.as_bytes()[0] {
-            b'|' => self.literal(indent, strip_comment(&rest[1..]) == "-"),
-            b'>' => self.folded(indent, strip_comment(&rest[1..]) == "-"),
+            b'|' | b'>' => self.block_text(indent, strip_comment(&rest[1..]) == "-", rest.starts_with('>')),
             b'"' => match double_quoted(rest, 1) {
                 Quote::Closed(after) => unescape(&rest[1..rest.len() - after.len() - 1]).map(Value::from),
                 _ => None,
@@ -351,12 +350,14 @@ impl<'s> Reader<'_, 's> {
         Some(Value::list(items))
     }
 
-    /// A `>` (or `>-`: `strip`) scalar's lines under a node at `indent`, folded as goyaml.v2
-    /// folds them when all are at one indentation: lines next to each other joined by a
-    /// space, a run of empty lines between two as that many line breaks (before the first as
-    /// well), the last line break kept unless `strip`. A more indented line, around which
-    /// goyaml.v2 keeps the line breaks, is left to the full parser.
-    fn folded(&mut self, indent: usize, strip: bool) -> Option<Value> {
+    /// A block scalar's lines under a node at `indent`, the last line break kept unless
+    /// `strip`. A `|` scalar (`folded` false) keeps its lines from the first one's indentation
+    /// on, with the empty lines between them. A `>` scalar is folded as goyaml.v2 folds one
+    /// whose lines are all at one indentation: lines next to each other joined by a space, a
+    /// run of empty lines between two as that many line breaks (before the first as well); a
+    /// more indented line, around which goyaml.v2 keeps the line breaks, is left to the full
+    /// parser.
+    fn block_text(&mut self, indent: usize, strip: bool, folded: bool) -> Option<Value> {
         let mut content: Option<usize> = None;
         let mut text = String::new();
         let mut blanks = 0;
@@ -374,54 +375,26 @@ impl<'s> Reader<'_, 's> {
             if l.indent <= indent {
                 break;
             }
-            match content {
-                None => content = Some(l.indent),
-                // goyaml.v2 keeps the line breaks around a more indented line.
-                Some(c) if l.indent != c => return None,
-                Some(_) if blanks == 0 => text.push(' '),
-                Some(_) => {}
-            }
+            let c = match content {
+                None => *content.insert(l.indent),
+                Some(c) if folded && l.indent != c => return None,
+                Some(c) => {
+                    // Between two lines: a `|` scalar keeps the line break; a `>` one makes it
+                    // a space, unless empty lines stand between them.
+                    if !folded {
+                        text.push('\n');
+                    } else if blanks == 0 {
+                        text.push(' ');
+                    }
+                    c
+                }
+            };
             text.extend(std::iter::repeat_n('\n', blanks));
             blanks = 0;
-            text.push_str(&l.raw[l.indent..]);
+            text.push_str(&l.raw[c..]);
             self.i += 1;
             ends_input = self.i == self.lines.len();
         }
-        if content.is_some() && !strip && !ends_input {
-            text.push('\n');
-        }
-        Some(Value::from(text))
-    }
-
-    /// A `|` (or `|-`: `strip`) scalar's lines under a node at `indent`: the lines from the
-    /// first one's indentation on, empty lines kept between them, the last line break kept
-    /// unless `strip`.
-    fn literal(&mut self, indent: usize, strip: bool) -> Option<Value> {
-        let mut content: Option<usize> = None;
-        let mut pieces: Vec<&str> = Vec::new();
-        let mut blanks = 0;
-        // A last line with no line break after it (the end of the input) keeps none.
-        let mut ends_input = false;
-        while let Some(l) = self.lines.get(self.i) {
-            if l.text.is_empty() {
-                if content.is_some_and(|c| l.raw.len() > c) {
-                    return None;
-                }
-                blanks += 1;
-                self.i += 1;
-                continue;
-            }
-            if l.indent <= indent {
-                break;
-            }
-            let c = *content.get_or_insert(l.indent);
-            pieces.extend(std::iter::repeat_n("", blanks));
-            blanks = 0;
-            pieces.push(&l.raw[c..]);
-            self.i += 1;
-            ends_input = self.i == self.lines.len();
-        }
-        let mut text = pieces.join("\n");
         if content.is_some() && !strip && !ends_input {
             text.push('\n');
         }
